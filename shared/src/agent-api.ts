@@ -1,0 +1,137 @@
+/**
+ * The HTTP contract between agent and controller (agent service routes). The
+ * controller uses these schemas on its routes; the agent uses the types (and may
+ * validate responses with them).
+ *
+ * Authentication: `Authorization: Bearer <node credential>`; a node credential is
+ * `<nodeId>.<secret>` (see `parseNodeCredential`). An enrollment token has the
+ * same shape and is exchanged once for the credential.
+ */
+import Type, { type Static } from 'typebox';
+import { NODE_ID_PATTERN } from './ids.js';
+
+export const API_PREFIX = '/api/v1';
+
+/** Headers of the resumable cache-file upload (PUT /recordings/:id/cache-file). */
+export const UPLOAD_HEADERS = {
+  epoch: 'x-earshot-epoch',
+  sha256: 'x-earshot-sha256',
+  totalBytes: 'x-earshot-total-bytes',
+} as const;
+
+export function formatNodeCredential(nodeId: string, secret: string): string {
+  return `${nodeId}.${secret}`;
+}
+
+export function parseNodeCredential(value: string): { nodeId: string; secret: string } | undefined {
+  const dot = value.indexOf('.');
+  if (dot <= 0) return undefined;
+  const nodeId = value.slice(0, dot);
+  const secret = value.slice(dot + 1);
+  if (!new RegExp(NODE_ID_PATTERN).test(nodeId) || !/^[A-Za-z0-9_-]{16,128}$/.test(secret)) return undefined;
+  return { nodeId, secret };
+}
+
+export const EnrollExchangeBody = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+export type EnrollExchangeBody = Static<typeof EnrollExchangeBody>;
+
+export const EnrollExchangeResult = Type.Object({
+  nodeId: Type.String(),
+  name: Type.String(),
+  siteId: Type.String(),
+  /** Shown once; the controller keeps only a hash. */
+  credential: Type.String(),
+  mqttPort: Type.Integer(),
+});
+export type EnrollExchangeResult = Static<typeof EnrollExchangeResult>;
+
+export const CaptureConfig = Type.Object({
+  device: Type.String(),
+  sampleRate: Type.Integer(),
+  channels: Type.Integer(),
+});
+
+export const NodeConfig = Type.Object({
+  nodeId: Type.String(),
+  name: Type.String(),
+  siteId: Type.String(),
+  capture: CaptureConfig,
+  meterIntervalMs: Type.Integer(),
+  heartbeatIntervalSeconds: Type.Integer(),
+  jobPollIntervalSeconds: Type.Integer(),
+  leaseSeconds: Type.Integer(),
+  mqttPort: Type.Integer(),
+});
+export type NodeConfig = Static<typeof NodeConfig>;
+
+export const CaptureStates = ['capturing', 'idle', 'error'] as const;
+
+export const HeartbeatBody = Type.Object(
+  {
+    agentVersion: Type.String({ minLength: 1, maxLength: 64 }),
+    captureDevice: Type.String({ maxLength: 256 }),
+    captureState: Type.Union(CaptureStates.map((s) => Type.Literal(s))),
+    diskFreeBytes: Type.Integer({ minimum: 0 }),
+    clockOffsetMs: Type.Optional(Type.Integer()),
+    sentAtMs: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type HeartbeatBody = Static<typeof HeartbeatBody>;
+
+export const HeartbeatResult = Type.Object({ serverTimeMs: Type.Integer() });
+export type HeartbeatResult = Static<typeof HeartbeatResult>;
+
+export const JobStates = ['queued', 'claimed', 'recording', 'uploading', 'completed', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JobStates)[number];
+
+export const JobLease = Type.Object({
+  jobId: Type.String(),
+  recordingId: Type.String(),
+  nodeId: Type.String(),
+  /** Fencing token: every later call for this job carries it; a stale one gets 409. */
+  epoch: Type.Integer(),
+  leaseExpiresAt: Type.String({ format: 'date-time' }),
+  /** Null: record until stopped. */
+  durationSeconds: Type.Union([Type.Integer(), Type.Null()]),
+  stopRequested: Type.Boolean(),
+  sampleRate: Type.Integer(),
+  channels: Type.Integer(),
+});
+export type JobLease = Static<typeof JobLease>;
+
+export const JobHeartbeatBody = Type.Object(
+  {
+    epoch: Type.Integer({ minimum: 1 }),
+    state: Type.Union([Type.Literal('recording'), Type.Literal('uploading')]),
+  },
+  { additionalProperties: false },
+);
+export type JobHeartbeatBody = Static<typeof JobHeartbeatBody>;
+
+export const JobHeartbeatResult = Type.Object({
+  leaseExpiresAt: Type.String({ format: 'date-time' }),
+  stopRequested: Type.Boolean(),
+  state: Type.String(),
+});
+export type JobHeartbeatResult = Static<typeof JobHeartbeatResult>;
+
+export const JobTerminalBody = Type.Object(
+  {
+    epoch: Type.Integer({ minimum: 1 }),
+    reason: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type JobTerminalBody = Static<typeof JobTerminalBody>;
+
+export const UploadStatus = Type.Object({
+  recordingId: Type.String(),
+  receivedBytes: Type.Integer(),
+  complete: Type.Boolean(),
+  sha256: Type.Union([Type.String(), Type.Null()]),
+});
+export type UploadStatus = Static<typeof UploadStatus>;

@@ -1,0 +1,28 @@
+/** Error codes in the `{ error: { code } }` envelope (SPEC §2.2). One list for both programs. */
+export const ERROR_CODES = {
+  badRequest: 'bad_request',
+  validation: 'validation_failed',
+  unauthenticated: 'unauthenticated',
+  forbidden: 'forbidden',
+  csrf: 'csrf_token_invalid',
+  notFound: 'not_found',
+  conflict: 'conflict',
+  staleLease: 'stale_lease',
+  payloadTooLarge: 'payload_too_large',
+  unsupportedMediaType: 'unsupported_media_type',
+  rangeNotSatisfiable: 'range_not_satisfiable',
+  unprocessable: 'unprocessable',
+  checksumMismatch: 'checksum_mismatch',
+  offsetMismatch: 'offset_mismatch',
+  rateLimited: 'rate_limited',
+  setupComplete: 'setup_already_complete',
+  unavailable: 'service_unavailable',
+  internal: 'internal_error',
+} as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export interface ErrorBody {
+  error: { code: ErrorCode | string; message: string; details?: unknown };
+  requestId: string;
+}

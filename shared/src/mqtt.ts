@@ -1,0 +1,176 @@
+/**
+ * The MQTT contract (SPEC §3): one typed map from topic to payload schema, QoS and
+ * retain flag. Both programs publish and dispatch through it; the broker's ACL
+ * (see `aclFor`) sits beside it.
+ */
+import Type, { type Static, type TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { isValidNodeId } from './ids.js';
+
+export const TOPIC_ROOT = 'earshot/v1/nodes';
+
+/** Largest MQTT payload any topic accepts; the broker refuses bigger packets. */
+export const MAX_MQTT_PAYLOAD_BYTES = 64 * 1024;
+
+/** Decibels are clamped to this floor so silence stays a finite JSON number. */
+export const DBFS_FLOOR = -120;
+
+const Dbfs = Type.Number({ minimum: DBFS_FLOOR, maximum: 20 });
+
+export const MeterChannel = Type.Object(
+  {
+    peakDbfs: Dbfs,
+    rmsDbfs: Dbfs,
+    clipCount: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+export const MeterFrame = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 0 }),
+    /** Wall-clock time of the last sample in the window, ms since the epoch. */
+    capturedAtMs: Type.Integer({ minimum: 0 }),
+    windowMs: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    sampleRate: Type.Integer({ minimum: 1000, maximum: 384_000 }),
+    channels: Type.Array(MeterChannel, { minItems: 1, maxItems: 64 }),
+  },
+  { additionalProperties: false },
+);
+export type MeterFrame = Static<typeof MeterFrame>;
+
+export const NodeStatus = Type.Object(
+  {
+    state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+    agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
+    atMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+export type NodeStatus = Static<typeof NodeStatus>;
+
+export const HealthEventMessage = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    kind: Type.String({ minLength: 1, maxLength: 64 }),
+    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]),
+    message: Type.String({ maxLength: 1000 }),
+    atMs: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type HealthEventMessage = Static<typeof HealthEventMessage>;
+
+export const CommandTypes = ['job-available', 'config-changed', 'listen-start', 'listen-stop', 'lifecycle', 'job-stop'] as const;
+export const Command = Type.Object(
+  {
+    /** Correlation id; the result echoes it. */
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    type: Type.Union(CommandTypes.map((t) => Type.Literal(t))),
+    args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+export type Command = Static<typeof Command>;
+
+export const CommandResult = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    ok: Type.Boolean(),
+    message: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type CommandResult = Static<typeof CommandResult>;
+
+/** Who publishes on a topic: the agent of that node, or the controller. */
+type Publisher = 'agent' | 'controller';
+
+interface TopicSpec<S extends TSchema> {
+  schema: S;
+  qos: 0 | 1;
+  retain: boolean;
+  publisher: Publisher;
+}
+
+function topic<S extends TSchema>(spec: TopicSpec<S>): TopicSpec<S> {
+  return spec;
+}
+
+export const TOPICS = {
+  status: topic({ schema: NodeStatus, qos: 1, retain: true, publisher: 'agent' }),
+  meters: topic({ schema: MeterFrame, qos: 0, retain: false, publisher: 'agent' }),
+  events: topic({ schema: HealthEventMessage, qos: 1, retain: false, publisher: 'agent' }),
+  cmd: topic({ schema: Command, qos: 1, retain: false, publisher: 'controller' }),
+  'cmd-result': topic({ schema: CommandResult, qos: 1, retain: false, publisher: 'agent' }),
+} as const;
+
+export type TopicName = keyof typeof TOPICS;
+export type TopicPayload<T extends TopicName> = Static<(typeof TOPICS)[T]['schema']>;
+export const TOPIC_NAMES = Object.keys(TOPICS) as TopicName[];
+
+export function nodeTopic(nodeId: string, name: TopicName): string {
+  if (!isValidNodeId(nodeId)) throw new Error(`invalid node id for a topic: ${JSON.stringify(nodeId)}`);
+  return `${TOPIC_ROOT}/${nodeId}/${name}`;
+}
+
+/** Splits a concrete topic into node id and topic name; undefined when it is not ours. */
+export function parseNodeTopic(topicName: string): { nodeId: string; name: TopicName } | undefined {
+  const prefix = `${TOPIC_ROOT}/`;
+  if (!topicName.startsWith(prefix)) return undefined;
+  const rest = topicName.slice(prefix.length).split('/');
+  if (rest.length !== 2) return undefined;
+  const [nodeId, name] = rest as [string, string];
+  if (!isValidNodeId(nodeId) || !(name in TOPICS)) return undefined;
+  return { nodeId, name: name as TopicName };
+}
+
+const validators = Object.fromEntries(
+  TOPIC_NAMES.map((name) => [name, Compile(TOPICS[name].schema as TSchema)]),
+) as { [K in TopicName]: ReturnType<typeof Compile> };
+
+export type DecodeResult<T extends TopicName> =
+  | { ok: true; payload: TopicPayload<T> }
+  | { ok: false; error: string };
+
+/** Parses and validates a payload for a topic. Never throws. */
+export function decodePayload<T extends TopicName>(name: T, payload: Buffer | string): DecodeResult<T> {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  if (Buffer.byteLength(text) > MAX_MQTT_PAYLOAD_BYTES) return { ok: false, error: 'payload too large' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'payload is not JSON' };
+  }
+  const validator = validators[name];
+  if (!validator.Check(value)) {
+    const first = [...validator.Errors(value)][0];
+    return { ok: false, error: first ? `${first.instancePath || '/'} ${first.message}` : 'invalid payload' };
+  }
+  return { ok: true, payload: value as TopicPayload<T> };
+}
+
+export function encodePayload<T extends TopicName>(name: T, payload: TopicPayload<T>): Buffer {
+  return Buffer.from(JSON.stringify(payload));
+}
+
+/**
+ * The broker's ACL: a node may publish only the agent-published topics of its own
+ * subtree and subscribe only to its own `cmd`. No wildcards: a filter must be a
+ * concrete topic. Returns a reason when refused.
+ */
+export function aclFor(
+  clientNodeId: string,
+  action: 'publish' | 'subscribe',
+  topicName: string,
+): { allowed: true; name: TopicName } | { allowed: false; reason: string } {
+  if (topicName.includes('+') || topicName.includes('#')) return { allowed: false, reason: 'wildcards are not allowed' };
+  const parsed = parseNodeTopic(topicName);
+  if (!parsed) return { allowed: false, reason: 'not an Earshot topic' };
+  if (parsed.nodeId !== clientNodeId) return { allowed: false, reason: "another node's topic" };
+  const spec = TOPICS[parsed.name];
+  if (action === 'publish' && spec.publisher !== 'agent') return { allowed: false, reason: 'controller-only topic' };
+  if (action === 'subscribe' && spec.publisher !== 'controller') return { allowed: false, reason: 'agents subscribe to cmd only' };
+  return { allowed: true, name: parsed.name };
+}

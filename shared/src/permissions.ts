@@ -1,0 +1,77 @@
+/**
+ * The permission catalog (SPEC §2.4): the one list of every permission string the
+ * controller checks. Routes must declare one of these (or `public` / `node`) at
+ * registration; the app refuses to start otherwise.
+ */
+export const PERMISSIONS = [
+  'auth:manage',
+  'audit:read',
+  'node:read',
+  'node:manage',
+  'node:control',
+  'listen:monitor',
+  'recording:read',
+  'recording:create',
+  'recording:control',
+  'recording:playback',
+  'recording:download',
+  'recording:edit',
+  'recording:delete',
+  'schedule:read',
+  'schedule:manage',
+  'settings:read',
+  'settings:manage',
+  'health:read',
+  'health:acknowledge',
+  'metrics:read',
+  'attendance:read',
+  'attendance:manage',
+  'integrations:manage',
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number];
+
+const permissionSet: ReadonlySet<string> = new Set(PERMISSIONS);
+export function isPermission(value: string): value is Permission {
+  return permissionSet.has(value);
+}
+
+export type BuiltInRoleName = 'owner' | 'admin' | 'operator' | 'viewer' | 'auditor';
+
+/** Built-in roles: additive bundles of catalog permissions. */
+export const BUILT_IN_ROLES: Record<BuiltInRoleName, readonly Permission[]> = {
+  owner: PERMISSIONS,
+  admin: PERMISSIONS,
+  operator: [
+    'node:read',
+    'node:manage',
+    'listen:monitor',
+    'recording:read',
+    'recording:create',
+    'recording:control',
+    'recording:playback',
+    'recording:download',
+    'recording:edit',
+    'schedule:read',
+    'schedule:manage',
+    'settings:read',
+    'health:read',
+    'health:acknowledge',
+    'metrics:read',
+    'attendance:read',
+  ],
+  viewer: [
+    'node:read',
+    'recording:read',
+    'recording:playback',
+    'schedule:read',
+    'settings:read',
+    'health:read',
+    'attendance:read',
+  ],
+  auditor: ['audit:read', 'node:read', 'recording:read', 'schedule:read', 'settings:read', 'health:read'],
+};
+
+/** Where a grant applies: the whole fleet, one site, or one node. */
+export type ScopeType = 'fleet' | 'site' | 'node';
+export const SCOPE_TYPES: readonly ScopeType[] = ['fleet', 'site', 'node'];
