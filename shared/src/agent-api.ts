@@ -73,7 +73,7 @@ export const HeartbeatBody = Type.Object(
   {
     agentVersion: Type.String({ minLength: 1, maxLength: 64 }),
     captureDevice: Type.String({ maxLength: 256 }),
-    captureState: Type.Union(CaptureStates.map((s) => Type.Literal(s))),
+    captureState: Type.Enum(CaptureStates),
     diskFreeBytes: Type.Integer({ minimum: 0 }),
     clockOffsetMs: Type.Optional(Type.Integer()),
     sentAtMs: Type.Integer({ minimum: 0 }),
@@ -85,7 +85,15 @@ export type HeartbeatBody = Static<typeof HeartbeatBody>;
 export const HeartbeatResult = Type.Object({ serverTimeMs: Type.Integer() });
 export type HeartbeatResult = Static<typeof HeartbeatResult>;
 
-export const JobStates = ['queued', 'claimed', 'recording', 'uploading', 'completed', 'failed', 'cancelled'] as const;
+export const JobStates = [
+  'queued',
+  'claimed',
+  'recording',
+  'uploading',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export type JobState = (typeof JobStates)[number];
 
 export const JobLease = Type.Object({
@@ -106,7 +114,7 @@ export type JobLease = Static<typeof JobLease>;
 export const JobHeartbeatBody = Type.Object(
   {
     epoch: Type.Integer({ minimum: 1 }),
-    state: Type.Union([Type.Literal('recording'), Type.Literal('uploading')]),
+    state: Type.Enum(['recording', 'uploading']),
   },
   { additionalProperties: false },
 );

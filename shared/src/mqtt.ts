@@ -41,7 +41,7 @@ export type MeterFrame = Static<typeof MeterFrame>;
 
 export const NodeStatus = Type.Object(
   {
-    state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+    state: Type.Enum(['online', 'offline']),
     agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
     atMs: Type.Optional(Type.Integer({ minimum: 0 })),
   },
@@ -53,7 +53,7 @@ export const HealthEventMessage = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 64 }),
     kind: Type.String({ minLength: 1, maxLength: 64 }),
-    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]),
+    severity: Type.Enum(['info', 'warning', 'critical']),
     message: Type.String({ maxLength: 1000 }),
     atMs: Type.Integer({ minimum: 0 }),
   },
@@ -61,12 +61,19 @@ export const HealthEventMessage = Type.Object(
 );
 export type HealthEventMessage = Static<typeof HealthEventMessage>;
 
-export const CommandTypes = ['job-available', 'config-changed', 'listen-start', 'listen-stop', 'lifecycle', 'job-stop'] as const;
+export const CommandTypes = [
+  'job-available',
+  'config-changed',
+  'listen-start',
+  'listen-stop',
+  'lifecycle',
+  'job-stop',
+] as const;
 export const Command = Type.Object(
   {
     /** Correlation id; the result echoes it. */
     id: Type.String({ minLength: 1, maxLength: 64 }),
-    type: Type.Union(CommandTypes.map((t) => Type.Literal(t))),
+    type: Type.Enum(CommandTypes),
     args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { additionalProperties: false },
@@ -151,7 +158,7 @@ export function decodePayload<T extends TopicName>(name: T, payload: Buffer | st
   return { ok: true, payload: value as TopicPayload<T> };
 }
 
-export function encodePayload<T extends TopicName>(name: T, payload: TopicPayload<T>): Buffer {
+export function encodePayload<T extends TopicName>(_name: T, payload: TopicPayload<T>): Buffer {
   return Buffer.from(JSON.stringify(payload));
 }
 
@@ -165,12 +172,15 @@ export function aclFor(
   action: 'publish' | 'subscribe',
   topicName: string,
 ): { allowed: true; name: TopicName } | { allowed: false; reason: string } {
-  if (topicName.includes('+') || topicName.includes('#')) return { allowed: false, reason: 'wildcards are not allowed' };
+  if (topicName.includes('+') || topicName.includes('#'))
+    return { allowed: false, reason: 'wildcards are not allowed' };
   const parsed = parseNodeTopic(topicName);
   if (!parsed) return { allowed: false, reason: 'not an Earshot topic' };
   if (parsed.nodeId !== clientNodeId) return { allowed: false, reason: "another node's topic" };
   const spec = TOPICS[parsed.name];
-  if (action === 'publish' && spec.publisher !== 'agent') return { allowed: false, reason: 'controller-only topic' };
-  if (action === 'subscribe' && spec.publisher !== 'controller') return { allowed: false, reason: 'agents subscribe to cmd only' };
+  if (action === 'publish' && spec.publisher !== 'agent')
+    return { allowed: false, reason: 'controller-only topic' };
+  if (action === 'subscribe' && spec.publisher !== 'controller')
+    return { allowed: false, reason: 'agents subscribe to cmd only' };
   return { allowed: true, name: parsed.name };
 }

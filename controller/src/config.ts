@@ -1,0 +1,150 @@
+/**
+ * Controller configuration: environment first, then an optional JSON file named by
+ * EARSHOT_CONFIG_FILE, then defaults. Validated once at start; the result is passed
+ * in to whatever needs it (no globals). `describeConfig` never prints a secret.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+export const ConfigSchema = Type.Object(
+  {
+    httpPort: Port,
+    httpHost: Type.String({ minLength: 1 }),
+    mqttPort: Port,
+    mqttHost: Type.String({ minLength: 1 }),
+    /** MQTT over WebSocket is served by the HTTP server at this path. */
+    mqttWsPath: Type.String({ pattern: '^/' }),
+    dataDir: Type.String({ minLength: 1 }),
+    /** Unset: SQLite file in the data dir. `postgres://…`: PostgreSQL. */
+    databaseUrl: Type.Optional(Type.String({ pattern: '^(postgres(ql)?://|file:)' })),
+    logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /** Secure flag on cookies; on unless explicitly running plain HTTP in development. */
+    cookieSecure: Type.Boolean(),
+    sessionIdleMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 }),
+    sessionAbsoluteHours: Type.Integer({ minimum: 1, maximum: 90 * 24 }),
+    /** scrypt cost N (log2). OWASP minimum is 17; tests may lower it. */
+    scryptLogN: Type.Integer({ minimum: 10, maximum: 22 }),
+    metricsAllowAnonymous: Type.Boolean(),
+    maxBodyBytes: Type.Integer({ minimum: 1024 }),
+    leaseSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
+    enrollmentTtlMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 }),
+    loginFailuresPerAccountPerHour: Type.Integer({ minimum: 1 }),
+    loginFailuresPerAddressPerHour: Type.Integer({ minimum: 1 }),
+    production: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type Config = Static<typeof ConfigSchema>;
+
+export const DEFAULTS: Config = {
+  httpPort: 8080,
+  httpHost: '0.0.0.0',
+  mqttPort: 1883,
+  mqttHost: '0.0.0.0',
+  mqttWsPath: '/mqtt',
+  dataDir: './data',
+  logLevel: 'info',
+  cookieSecure: false,
+  sessionIdleMinutes: 30,
+  sessionAbsoluteHours: 12,
+  scryptLogN: 17,
+  metricsAllowAnonymous: false,
+  maxBodyBytes: 1024 * 1024,
+  leaseSeconds: 30,
+  enrollmentTtlMinutes: 24 * 60,
+  loginFailuresPerAccountPerHour: 100,
+  loginFailuresPerAddressPerHour: 300,
+  production: false,
+};
+
+/** Environment variable → config key, with how to parse it. */
+const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
+  EARSHOT_HTTP_PORT: ['httpPort', 'int'],
+  EARSHOT_HTTP_HOST: ['httpHost', 'string'],
+  EARSHOT_MQTT_PORT: ['mqttPort', 'int'],
+  EARSHOT_MQTT_HOST: ['mqttHost', 'string'],
+  EARSHOT_MQTT_WS_PATH: ['mqttWsPath', 'string'],
+  EARSHOT_DATA_DIR: ['dataDir', 'string'],
+  DATABASE_URL: ['databaseUrl', 'string'],
+  EARSHOT_LOG_LEVEL: ['logLevel', 'string'],
+  EARSHOT_COOKIE_SECURE: ['cookieSecure', 'bool'],
+  EARSHOT_SESSION_IDLE_MINUTES: ['sessionIdleMinutes', 'int'],
+  EARSHOT_SESSION_ABSOLUTE_HOURS: ['sessionAbsoluteHours', 'int'],
+  EARSHOT_METRICS_ALLOW_ANONYMOUS: ['metricsAllowAnonymous', 'bool'],
+  EARSHOT_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
+  EARSHOT_LEASE_SECONDS: ['leaseSeconds', 'int'],
+  EARSHOT_PRODUCTION: ['production', 'bool'],
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseEnvValue(
+  name: string,
+  raw: string,
+  kind: 'int' | 'bool' | 'string',
+  problems: string[],
+): unknown {
+  if (kind === 'string') return raw;
+  if (kind === 'bool') {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name}=${JSON.stringify(raw)}: expected true or false`);
+    return undefined;
+  }
+  if (!/^-?\d+$/.test(raw)) {
+    problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number`);
+    return undefined;
+  }
+  return Number(raw);
+}
+
+const validator = Compile(ConfigSchema);
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
+  let fromFile: Record<string, unknown> = {};
+  if (env.EARSHOT_CONFIG_FILE) {
+    try {
+      fromFile = JSON.parse(readFileSync(env.EARSHOT_CONFIG_FILE, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      problems.push(`EARSHOT_CONFIG_FILE ${env.EARSHOT_CONFIG_FILE}: ${(error as Error).message}`);
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, [key, kind]] of Object.entries(ENV)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = parseEnvValue(name, raw, kind, problems);
+    if (value !== undefined) fromEnv[key] = value;
+  }
+  const merged = { ...DEFAULTS, ...fromFile, ...fromEnv, ...overrides };
+  if (!validator.Check(merged)) {
+    for (const error of validator.Errors(merged)) {
+      const key = error.instancePath.replace(/^\//, '') || '(root)';
+      const envName = Object.entries(ENV).find(([, [k]]) => k === key)?.[0];
+      problems.push(`${envName ?? key}: ${error.message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = merged as Config;
+  return { ...config, dataDir: resolve(config.dataDir) };
+}
+
+/** A loggable view of the config: the database URL loses its password. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    databaseUrl: config.databaseUrl
+      ? config.databaseUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')
+      : 'sqlite (data dir)',
+  };
+}

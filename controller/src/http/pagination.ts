@@ -1,0 +1,50 @@
+/** Cursor pagination (SPEC §2.2): opaque cursor, limit clamped to 1..200. */
+import Type, { type TSchema } from 'typebox';
+import { badRequest } from './errors.js';
+
+export const MAX_PAGE = 200;
+export const DEFAULT_PAGE = 50;
+
+export const PageQuery = {
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'Opaque cursor from a previous page' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: `Clamped to ${MAX_PAGE}` })),
+};
+
+export function clampLimit(limit: number | undefined): number {
+  return Math.min(Math.max(limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+}
+
+export function encodeCursor(value: string | number): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+export function decodeCursor<T extends string | number>(
+  cursor: string | undefined,
+  kind: 'string' | 'number',
+): T | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof value === kind) return value as T;
+  } catch {
+    // fall through
+  }
+  throw badRequest('cursor is not valid: pass the nextCursor of a previous page');
+}
+
+/** `{ data: [...], nextCursor }` response schema for a list of items. */
+export function PageOf<T extends TSchema>(item: T) {
+  return Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+}
+
+export function Data<T extends TSchema>(item: T) {
+  return Type.Object({ data: item });
+}
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
+  requestId: Type.String(),
+});
+
+/** 204 responses. */
+export const NoContent = Type.Null({ description: 'No content' });

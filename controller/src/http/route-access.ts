@@ -1,0 +1,157 @@
+/**
+ * Every route declares who may call it, at registration, in `config.access`:
+ *   { public: true }                       anyone (login, setup, probes)
+ *   { user: 'recording:read' }             a user holding that permission somewhere
+ *   { user: 'authenticated' }              any signed-in user (me, logout, own tokens)
+ *   { agent: 'recording:control' }         a node credential; the permission labels its audit events
+ *   { user: …, agent: … }                  either (dual-mode routes)
+ * A route without a valid declaration stops the app at boot (deny by default).
+ */
+import type {} from '@fastify/cookie';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ERROR_CODES } from '../../../shared/src/errors.js';
+import { isPermission, type Permission } from '../../../shared/src/permissions.js';
+import type { AuditService } from '../modules/audit/audit.service.js';
+import { AppError, forbidden, unauthenticated } from './errors.js';
+import { ANONYMOUS, actorOf, type CallContext, type Principal } from './principal.js';
+
+export type RouteAccess =
+  | { public: true; user?: never; agent?: never }
+  | { public?: never; user: Permission | 'authenticated'; agent?: Permission }
+  | { public?: never; user?: Permission | 'authenticated'; agent: Permission };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export const SESSION_COOKIE = 'earshot_session';
+export const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface Authenticator {
+  /** A user's session or API token; undefined when not valid. */
+  resolveUserSecret(secret: string): Promise<Principal | undefined>;
+  /** A node credential `<nodeId>.<secret>`; undefined when not valid. */
+  resolveNodeCredential(credential: string): Promise<Principal | undefined>;
+}
+
+export function validateAccess(
+  method: string | string[],
+  url: string,
+  access: unknown,
+): asserts access is RouteAccess {
+  const where = `${Array.isArray(method) ? method.join(',') : method} ${url}`;
+  if (!access || typeof access !== 'object')
+    throw new Error(`route ${where} declares no access (config.access)`);
+  const a = access as Record<string, unknown>;
+  if (a.public === true) {
+    if (a.user || a.agent) throw new Error(`route ${where}: public routes take no permission`);
+    return;
+  }
+  if (!a.user && !a.agent) throw new Error(`route ${where}: declare user and/or agent permission`);
+  if (a.user && a.user !== 'authenticated' && !isPermission(String(a.user))) {
+    throw new Error(`route ${where}: unknown permission ${String(a.user)}`);
+  }
+  if (a.agent && !isPermission(String(a.agent)))
+    throw new Error(`route ${where}: unknown permission ${String(a.agent)}`);
+}
+
+export function callContext(request: FastifyRequest): CallContext {
+  return { principal: request.principal, request: { requestId: request.id, sourceIp: request.ip } };
+}
+
+function bearerOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw unauthenticated('Authorization header must be "Bearer <token>".');
+  return match[1];
+}
+
+export function installAccessControl(
+  app: FastifyInstance,
+  authenticator: Authenticator,
+  audit: AuditService,
+): void {
+  app.decorateRequest('principal', null as never);
+  app.addHook('onRoute', (route) => {
+    validateAccess(route.method, route.url, route.config?.access);
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access;
+    if (!access) return; // 404 handler
+    let principal: Principal = ANONYMOUS;
+    let presented = false;
+    let viaCookie = false;
+    const bearer = bearerOf(request);
+    if (bearer) {
+      presented = true;
+      principal =
+        (await authenticator.resolveUserSecret(bearer)) ??
+        (await authenticator.resolveNodeCredential(bearer)) ??
+        ANONYMOUS;
+    } else {
+      const cookie = request.cookies?.[SESSION_COOKIE];
+      if (cookie) {
+        presented = true;
+        viaCookie = true;
+        principal = (await authenticator.resolveUserSecret(cookie)) ?? ANONYMOUS;
+      }
+    }
+    request.principal = principal;
+    if (access.public) return;
+
+    const ctx = callContext(request);
+    const deny = async (error: AppError, permission: string | undefined, reason: string): Promise<never> => {
+      await audit.recordAlone({
+        actor: actorOf(principal),
+        permission,
+        action: `http.${request.method.toLowerCase()} ${request.routeOptions.url}`,
+        outcome: 'denied',
+        reason,
+        context: ctx.request,
+      });
+      throw error;
+    };
+
+    if (principal.kind === 'anonymous') {
+      if (presented)
+        await deny(
+          unauthenticated('Your session or token is not valid (expired or revoked); sign in again.'),
+          undefined,
+          'invalid credential',
+        );
+      throw unauthenticated();
+    }
+    if (principal.kind === 'node') {
+      if (!access.agent)
+        await deny(forbidden('This route is for users, not agents.'), access.user, 'agent on user route');
+      return;
+    }
+    if (!access.user)
+      await deny(
+        forbidden('This route is for agents (node credential).'),
+        access.agent,
+        'user on agent route',
+      );
+    if (viaCookie && !SAFE_METHODS.has(request.method)) {
+      const sent = request.headers[CSRF_HEADER];
+      if (typeof sent !== 'string' || sent !== principal.csrfToken) {
+        await deny(
+          new AppError(403, ERROR_CODES.csrf, `Send the CSRF token from login in the ${CSRF_HEADER} header.`),
+          undefined,
+          'csrf token missing or wrong',
+        );
+      }
+    }
+    if (access.user !== 'authenticated' && !principal.access.has(access.user!)) {
+      await deny(forbidden(`You need the ${access.user} permission.`), access.user, 'permission not held');
+    }
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * Prometheus metrics, one registry per controller (no global default registry).
+ * Gauges that mirror database state are filled by collect callbacks at scrape time.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'earshot_http_requests_total',
+    help: 'HTTP requests answered, by method, route and status code.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'earshot_http_request_duration_seconds',
+    help: 'HTTP request duration in seconds, by method and route.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly mqttClients = new Gauge({
+    name: 'earshot_mqtt_clients',
+    help: 'MQTT clients connected to the embedded broker.',
+    registers: [this.registry],
+  });
+
+  readonly mqttMessages = new Counter({
+    name: 'earshot_mqtt_messages_total',
+    help: 'MQTT messages received from agents, by topic name and outcome.',
+    labelNames: ['topic', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly meterFrames = new Counter({
+    name: 'earshot_meter_frames_total',
+    help: 'Meter frames accepted from agents.',
+    registers: [this.registry],
+  });
+
+  readonly uploadBytes = new Counter({
+    name: 'earshot_upload_bytes_total',
+    help: 'Recording bytes received from agents.',
+    registers: [this.registry],
+  });
+
+  readonly uploads = new Counter({
+    name: 'earshot_uploads_total',
+    help: 'Recording uploads finished, by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobs = new Gauge({
+    name: 'earshot_recording_jobs',
+    help: 'Recording jobs by state.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly nodesOnline = new Gauge({
+    name: 'earshot_nodes_online',
+    help: 'Nodes whose agent is connected (MQTT status online).',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'earshot_' });
+  }
+
+  /** Runs before each scrape, to refresh gauges from the source of truth. */
+  onCollect(collect: () => Promise<void>): void {
+    this.collectors.push(collect);
+  }
+
+  private readonly collectors: (() => Promise<void>)[] = [];
+
+  async render(): Promise<string> {
+    await Promise.all(this.collectors.map((c) => c()));
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The audit chain's hash: SHA-256 over the previous hash and the RFC 8785 canonical
+ * JSON of the event's own fields. Editing any field, or deleting or reordering an
+ * event, breaks the link to the next one.
+ */
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { NewAuditRow } from './audit.repository.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export function hashAuditEvent(row: Omit<NewAuditRow, 'hash'>): string {
+  const fields = {
+    id: row.id,
+    at: row.at.toISOString(),
+    actorType: row.actorType,
+    actorId: row.actorId,
+    actorName: row.actorName,
+    permission: row.permission,
+    action: row.action,
+    targetType: row.targetType,
+    targetId: row.targetId,
+    outcome: row.outcome,
+    reason: row.reason,
+    before: row.before,
+    after: row.after,
+    requestId: row.requestId,
+    sourceIp: row.sourceIp,
+  };
+  return createHash('sha256')
+    .update(`${row.prevHash}\n${canonicalize(fields)}`)
+    .digest('hex');
+}

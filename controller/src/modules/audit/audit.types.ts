@@ -1,0 +1,27 @@
+export type ActorType = 'user' | 'node' | 'system' | 'anonymous' | 'discord';
+export type AuditOutcome = 'success' | 'denied' | 'failure';
+
+export interface Actor {
+  type: ActorType;
+  id?: string | null;
+  name?: string | null;
+}
+
+export interface RequestContext {
+  requestId?: string;
+  sourceIp?: string;
+}
+
+export interface AuditInput {
+  actor: Actor;
+  permission?: string | null;
+  action: string;
+  target?: { type: string; id?: string | null } | null;
+  outcome: AuditOutcome;
+  reason?: string | null;
+  before?: unknown;
+  after?: unknown;
+  context?: RequestContext;
+}
+
+export const SYSTEM_ACTOR: Actor = { type: 'system', id: null, name: 'controller' };

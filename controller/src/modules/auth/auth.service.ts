@@ -1,0 +1,270 @@
+/**
+ * Users' sign-in: first-run setup, login/logout, sessions with idle and absolute
+ * expiry, personal API tokens, and resolving a presented secret to a user.
+ */
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/client.js';
+import { conflict, notFound, rateLimited, unauthenticated } from '../../http/errors.js';
+import { actorOf, type CallContext, type UserPrincipal } from '../../http/principal.js';
+import { AccessSet } from '../access/access-set.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { dummyHash, hashPassword, verifyPassword } from './password.js';
+import { hashSecret, newSecret, SECRET_PREFIX, secretHint } from './secrets.js';
+import type { ApiTokensRepository, SessionsRepository } from './sessions.repository.js';
+import type { UsersRepository } from './users.repository.js';
+
+export interface LoginResult {
+  token: string;
+  csrfToken: string;
+  expiresAt: Date;
+  user: { id: string; username: string; displayName: string };
+}
+
+const MINUTE_MS = 60_000;
+
+export class AuthService {
+  private dummy: Promise<string> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly apiTokens: ApiTokensRepository,
+    private readonly audit: AuditService,
+    private readonly throttle: LoginThrottle,
+    private readonly config: Pick<Config, 'scryptLogN' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async setupNeeded(): Promise<boolean> {
+    return (await this.users.count()) === 0;
+  }
+
+  /** Creates the first owner; refused once any user exists. */
+  async setup(input: { username: string; password: string; displayName?: string }, ctx: CallContext) {
+    const passwordHash = await hashPassword(input.password, this.config.scryptLogN);
+    return this.db.$transaction(async (tx) => {
+      await this.users.lockSetup(tx);
+      if ((await this.users.count(tx)) > 0) {
+        throw conflict('Setup is already complete: sign in with an existing account.');
+      }
+      const roles = await this.users.ensureBuiltInRoles(tx);
+      const user = await this.users.createUser(tx, {
+        username: input.username,
+        displayName: input.displayName ?? input.username,
+        passwordHash,
+      });
+      await this.users.addGrant(tx, user.id, roles.get('owner')!, 'fleet', null);
+      const after = { id: user.id, username: user.username, role: 'owner', scope: 'fleet' };
+      await this.audit.record(tx, {
+        actor: { type: 'anonymous' },
+        action: 'setup.owner_created',
+        target: { type: 'user', id: user.id },
+        outcome: 'success',
+        after,
+        context: ctx.request,
+      });
+      return { id: user.id, username: user.username, displayName: user.displayName };
+    });
+  }
+
+  async login(
+    input: { username: string; password: string; userAgent?: string },
+    ctx: CallContext,
+  ): Promise<LoginResult> {
+    const address = ctx.request.sourceIp ?? 'unknown';
+    const wait = this.throttle.retryAfterSeconds(input.username, address);
+    if (wait > 0) {
+      await this.audit.recordAlone({
+        actor: { type: 'anonymous', name: input.username },
+        action: 'auth.login',
+        outcome: 'denied',
+        reason: 'throttled',
+        context: ctx.request,
+      });
+      throw rateLimited(wait);
+    }
+    const user = await this.users.findByUsername(input.username);
+    this.dummy ??= dummyHash(this.config.scryptLogN);
+    const ok = await verifyPassword(input.password, user?.passwordHash ?? (await this.dummy));
+    if (!user || !ok || user.disabled) {
+      this.throttle.recordFailure(input.username, address);
+      await this.audit.recordAlone({
+        actor: { type: 'anonymous', name: input.username },
+        action: 'auth.login',
+        target: user ? { type: 'user', id: user.id } : null,
+        outcome: 'failure',
+        reason: 'bad credentials',
+        context: ctx.request,
+      });
+      throw unauthenticated('Wrong username or password.');
+    }
+    this.throttle.recordSuccess(input.username);
+    const now = this.now();
+    const token = newSecret(SECRET_PREFIX.session);
+    const csrfToken = newSecret();
+    const absoluteExpiresAt = new Date(now.getTime() + this.config.sessionAbsoluteHours * 60 * MINUTE_MS);
+    const idleExpiresAt = this.idleExpiry(now, absoluteExpiresAt);
+    await this.db.$transaction(async (tx) => {
+      const session = await this.sessions.create(tx, {
+        tokenHash: hashSecret(token),
+        csrfToken,
+        userId: user.id,
+        idleExpiresAt,
+        absoluteExpiresAt,
+        sourceIp: ctx.request.sourceIp ?? null,
+        userAgent: input.userAgent?.slice(0, 256) ?? null,
+      });
+      await this.audit.record(tx, {
+        actor: { type: 'user', id: user.id, name: user.username },
+        action: 'auth.login',
+        target: { type: 'session', id: session.id },
+        outcome: 'success',
+        context: ctx.request,
+      });
+    });
+    return {
+      token,
+      csrfToken,
+      expiresAt: absoluteExpiresAt,
+      user: { id: user.id, username: user.username, displayName: user.displayName },
+    };
+  }
+
+  private idleExpiry(now: Date, absolute: Date): Date {
+    return new Date(Math.min(now.getTime() + this.config.sessionIdleMinutes * MINUTE_MS, absolute.getTime()));
+  }
+
+  async logout(ctx: CallContext): Promise<void> {
+    const p = ctx.principal as UserPrincipal;
+    if (!p.sessionId) return;
+    await this.db.$transaction(async (tx) => {
+      await this.sessions.revoke(tx, p.sessionId!, this.now());
+      await this.audit.record(tx, {
+        actor: actorOf(p),
+        action: 'auth.logout',
+        target: { type: 'session', id: p.sessionId },
+        outcome: 'success',
+        context: ctx.request,
+      });
+    });
+  }
+
+  /** Resolves a session token (cookie or bearer) or an API token; undefined when invalid. */
+  async resolve(secret: string): Promise<UserPrincipal | undefined> {
+    const now = this.now();
+    const tokenHash = hashSecret(secret);
+    if (secret.startsWith(SECRET_PREFIX.session)) {
+      const session = await this.sessions.findActive(tokenHash, now);
+      if (!session || session.user.disabled) return undefined;
+      // Sliding idle window, written at most once a minute.
+      if (now.getTime() - session.lastSeenAt.getTime() > MINUTE_MS) {
+        await this.sessions.touch(session.id, now, this.idleExpiry(now, session.absoluteExpiresAt));
+      }
+      return {
+        kind: 'user',
+        userId: session.userId,
+        username: session.user.username,
+        via: 'session',
+        sessionId: session.id,
+        csrfToken: session.csrfToken,
+        access: new AccessSet(await this.users.grantsOf(session.userId)),
+      };
+    }
+    if (secret.startsWith(SECRET_PREFIX.apiToken)) {
+      const token = await this.apiTokens.findActive(tokenHash, now);
+      if (!token || token.user.disabled) return undefined;
+      if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > MINUTE_MS) {
+        await this.apiTokens.markUsed(token.id, now);
+      }
+      return {
+        kind: 'user',
+        userId: token.userId,
+        username: token.user.username,
+        via: 'api-token',
+        access: new AccessSet(await this.users.grantsOf(token.userId)),
+      };
+    }
+    return undefined;
+  }
+
+  async me(principal: UserPrincipal) {
+    const user = await this.users.findById(principal.userId);
+    if (!user) throw notFound('user');
+    return {
+      user: { id: user.id, username: user.username, displayName: user.displayName },
+      via: principal.via,
+      permissions: principal.access.describe(),
+    };
+  }
+
+  async createApiToken(input: { name: string; expiresInDays?: number }, ctx: CallContext) {
+    const p = ctx.principal as UserPrincipal;
+    const token = newSecret(SECRET_PREFIX.apiToken);
+    const expiresAt = input.expiresInDays
+      ? new Date(this.now().getTime() + input.expiresInDays * 86_400_000)
+      : null;
+    const row = await this.db.$transaction(async (tx) => {
+      const created = await this.apiTokens.create(tx, {
+        userId: p.userId,
+        name: input.name,
+        tokenHash: hashSecret(token),
+        hint: secretHint(token),
+        expiresAt,
+      });
+      await this.audit.record(tx, {
+        actor: actorOf(p),
+        action: 'auth.api_token.create',
+        target: { type: 'api_token', id: created.id },
+        outcome: 'success',
+        after: { id: created.id, name: created.name, hint: created.hint, expiresAt },
+        context: ctx.request,
+      });
+      return created;
+    });
+    return { ...this.describeToken(row), token };
+  }
+
+  async listApiTokens(userId: string) {
+    return (await this.apiTokens.listOfUser(userId)).map((t) => this.describeToken(t));
+  }
+
+  async revokeApiToken(id: string, ctx: CallContext): Promise<void> {
+    const p = ctx.principal as UserPrincipal;
+    const token = await this.apiTokens.find(id);
+    if (!token || token.userId !== p.userId) throw notFound('API token');
+    if (token.revokedAt) return;
+    await this.db.$transaction(async (tx) => {
+      await this.apiTokens.revoke(tx, id, this.now());
+      await this.audit.record(tx, {
+        actor: actorOf(p),
+        action: 'auth.api_token.revoke',
+        target: { type: 'api_token', id },
+        outcome: 'success',
+        before: this.describeToken(token),
+        context: ctx.request,
+      });
+    });
+  }
+
+  private describeToken(t: {
+    id: string;
+    name: string;
+    hint: string;
+    createdAt: Date;
+    lastUsedAt: Date | null;
+    expiresAt: Date | null;
+    revokedAt: Date | null;
+  }) {
+    return {
+      id: t.id,
+      name: t.name,
+      hint: t.hint,
+      createdAt: t.createdAt.toISOString(),
+      lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+      expiresAt: t.expiresAt?.toISOString() ?? null,
+      revoked: t.revokedAt !== null,
+    };
+  }
+}

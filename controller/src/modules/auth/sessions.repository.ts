@@ -1,0 +1,73 @@
+import type { Db, Tx } from '../../db/client.js';
+import type { ApiToken, Session, User } from '../../generated/sqlite/client.js';
+
+export class SessionsRepository {
+  constructor(private readonly db: Db) {}
+
+  create(
+    tx: Tx,
+    data: Pick<
+      Session,
+      'tokenHash' | 'csrfToken' | 'userId' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'sourceIp' | 'userAgent'
+    >,
+  ): Promise<Session> {
+    return tx.session.create({ data });
+  }
+
+  findActive(tokenHash: string, now: Date): Promise<(Session & { user: User }) | null> {
+    return this.db.session.findFirst({
+      where: { tokenHash, revokedAt: null, idleExpiresAt: { gt: now }, absoluteExpiresAt: { gt: now } },
+      include: { user: true },
+    });
+  }
+
+  async touch(id: string, now: Date, idleExpiresAt: Date): Promise<void> {
+    await this.db.session.update({ where: { id }, data: { lastSeenAt: now, idleExpiresAt } });
+  }
+
+  async revoke(tx: Tx, id: string, now: Date): Promise<void> {
+    await tx.session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } });
+  }
+
+  async revokeAllOfUser(tx: Tx, userId: string, now: Date): Promise<number> {
+    const result = await tx.session.updateMany({
+      where: { userId, revokedAt: null },
+      data: { revokedAt: now },
+    });
+    return result.count;
+  }
+}
+
+export class ApiTokensRepository {
+  constructor(private readonly db: Db) {}
+
+  create(
+    tx: Tx,
+    data: Pick<ApiToken, 'userId' | 'name' | 'tokenHash' | 'hint' | 'expiresAt'>,
+  ): Promise<ApiToken> {
+    return tx.apiToken.create({ data });
+  }
+
+  findActive(tokenHash: string, now: Date): Promise<(ApiToken & { user: User }) | null> {
+    return this.db.apiToken.findFirst({
+      where: { tokenHash, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+      include: { user: true },
+    });
+  }
+
+  listOfUser(userId: string): Promise<ApiToken[]> {
+    return this.db.apiToken.findMany({ where: { userId }, orderBy: { createdAt: 'desc' } });
+  }
+
+  find(id: string): Promise<ApiToken | null> {
+    return this.db.apiToken.findUnique({ where: { id } });
+  }
+
+  async markUsed(id: string, now: Date): Promise<void> {
+    await this.db.apiToken.update({ where: { id }, data: { lastUsedAt: now } });
+  }
+
+  async revoke(tx: Tx, id: string, now: Date): Promise<void> {
+    await tx.apiToken.update({ where: { id }, data: { revokedAt: now } });
+  }
+}

@@ -1,0 +1,69 @@
+import { BUILT_IN_ROLES, type Permission, type ScopeType } from '../../../../shared/src/permissions.js';
+import type { Db, Provider, Tx } from '../../db/client.js';
+import type { User } from '../../generated/sqlite/client.js';
+import type { ResolvedGrant } from '../access/access-set.js';
+
+const SETUP_LOCK_ID = 7_420_003;
+
+export class UsersRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly provider: Provider,
+  ) {}
+
+  async lockSetup(tx: Tx): Promise<void> {
+    if (this.provider === 'postgresql')
+      await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${SETUP_LOCK_ID})`);
+  }
+
+  count(tx: Tx | Db = this.db): Promise<number> {
+    return tx.user.count();
+  }
+
+  findByUsername(username: string): Promise<User | null> {
+    return this.db.user.findUnique({ where: { username } });
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.db.user.findUnique({ where: { id } });
+  }
+
+  /** Creates the built-in roles when missing; returns role ids by name. */
+  async ensureBuiltInRoles(tx: Tx): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    for (const [name, permissions] of Object.entries(BUILT_IN_ROLES)) {
+      const role = await tx.role.upsert({
+        where: { name },
+        create: { name, builtIn: true, permissions: JSON.stringify(permissions) },
+        update: { permissions: JSON.stringify(permissions), builtIn: true },
+      });
+      ids.set(name, role.id);
+    }
+    return ids;
+  }
+
+  createUser(
+    tx: Tx,
+    data: { username: string; displayName: string; passwordHash: string | null },
+  ): Promise<User> {
+    return tx.user.create({ data });
+  }
+
+  async addGrant(
+    tx: Tx,
+    userId: string,
+    roleId: string,
+    scopeType: ScopeType,
+    scopeId: string | null,
+  ): Promise<void> {
+    await tx.grant.create({ data: { userId, roleId, scopeType, scopeId } });
+  }
+
+  async grantsOf(userId: string): Promise<ResolvedGrant[]> {
+    const grants = await this.db.grant.findMany({ where: { userId }, include: { role: true } });
+    return grants.map((g) => ({
+      permissions: JSON.parse(g.role.permissions) as Permission[],
+      scope: { type: g.scopeType as ScopeType, id: g.scopeId },
+    }));
+  }
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `npm run bench`: the benchmarks in test/bench (not tests; see vitest.config.ts).
+#   bash scripts/bench.sh [args...]   args go to test/bench/run.ts
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/system-deps.sh
+exec npx tsx test/bench/run.ts "$@"

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { MeterAccumulator } from '../../agent/src/audio/meter.js';
+import { DBFS_FLOOR, decodePayload } from '../../shared/src/mqtt.js';
+
+const RATE = 48_000;
+
+/** Interleaved s16le sine; every channel carries the same signal. */
+function sine(opts: { amplitude: number; frames: number; channels?: number; hz?: number }): Buffer {
+  const { amplitude, frames, channels = 1, hz = 1000 } = opts;
+  const buf = Buffer.alloc(frames * channels * 2);
+  for (let i = 0; i < frames; i++) {
+    const value = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / RATE));
+    const clamped = Math.max(-32768, Math.min(32767, value));
+    for (let ch = 0; ch < channels; ch++) buf.writeInt16LE(clamped, (i * channels + ch) * 2);
+  }
+  return buf;
+}
+
+const fixedClock = () => 1_700_000_000_000;
+
+describe('MeterAccumulator', () => {
+  it('reads a -20 dBFS sine as -20 dBFS peak and -23.01 dBFS RMS', () => {
+    const meter = new MeterAccumulator({ sampleRate: RATE, channels: 2, now: fixedClock });
+    const frames = meter.push(sine({ amplitude: 32768 * 10 ** (-20 / 20), frames: RATE, channels: 2 }));
+    expect(frames).toHaveLength(10);
+    for (const frame of frames) {
+      for (const ch of frame.channels) {
+        expect(ch.peakDbfs).toBeCloseTo(-20, 2);
+        expect(Math.abs(ch.rmsDbfs - -23.01)).toBeLessThan(0.01);
+        expect(ch.clipCount).toBe(0);
+      }
+    }
+  });
+
+  it('reads a full-scale sine as 0 dBFS peak and -3.01 dBFS RMS, counting clipped samples', () => {
+    const meter = new MeterAccumulator({ sampleRate: RATE, channels: 1, now: fixedClock });
+    // Amplitude 32767: the crest of each 48-sample period lands exactly on +32767 (a clip
+    // sample); the trough on -32767, which is not a clip.
+    const [frame] = meter.push(sine({ amplitude: 32767, frames: 4800 }));
+    const ch = frame!.channels[0]!;
+    expect(Math.abs(ch.peakDbfs)).toBeLessThan(0.01);
+    expect(Math.abs(ch.rmsDbfs - -3.01)).toBeLessThan(0.01);
+    expect(ch.clipCount).toBe(100);
+  });
+
+  it('counts samples at -32768 and +32767 per channel and reads -32768 as 0 dBFS', () => {
+    const meter = new MeterAccumulator({ sampleRate: 1000, channels: 2, windowMs: 10, now: fixedClock });
+    const buf = Buffer.alloc(10 * 2 * 2);
+    buf.writeInt16LE(-32768, 0); // ch0
+    buf.writeInt16LE(32767, 4); // ch0
+    buf.writeInt16LE(32767, 6); // ch1
+    buf.writeInt16LE(32766, 10); // ch1, not a clip
+    const [frame] = meter.push(buf);
+    expect(frame!.channels.map((c) => c.clipCount)).toEqual([2, 1]);
+    expect(frame!.channels[0]!.peakDbfs).toBe(0);
+  });
+
+  it('reads silence as the floor', () => {
+    const meter = new MeterAccumulator({ sampleRate: RATE, channels: 2, now: fixedClock });
+    const [frame] = meter.push(Buffer.alloc(4800 * 4));
+    expect(frame!.channels).toEqual([
+      { peakDbfs: DBFS_FLOOR, rmsDbfs: DBFS_FLOOR, clipCount: 0 },
+      { peakDbfs: DBFS_FLOOR, rmsDbfs: DBFS_FLOOR, clipCount: 0 },
+    ]);
+  });
+
+  it('gives identical frames whatever the chunk boundaries', () => {
+    const pcm = Buffer.concat([
+      sine({ amplitude: 5000, frames: 7000, channels: 3, hz: 440 }),
+      sine({ amplitude: 32767, frames: 3000, channels: 3, hz: 997 }),
+    ]);
+    const whole = new MeterAccumulator({ sampleRate: RATE, channels: 3, now: fixedClock }).push(pcm);
+    expect(whole).toHaveLength(2);
+
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (const maxChunk of [1, 3, 7, 1000]) {
+      const meter = new MeterAccumulator({ sampleRate: RATE, channels: 3, now: fixedClock });
+      const frames = [];
+      for (let offset = 0; offset < pcm.length; ) {
+        const size = 1 + Math.floor(random() * maxChunk);
+        frames.push(...meter.push(pcm.subarray(offset, offset + size)));
+        offset += size;
+      }
+      // capturedAtMs depends on when the window's last sample arrived, so only it may differ.
+      const levels = (list: typeof whole) => list.map(({ capturedAtMs: _, ...rest }) => rest);
+      expect(levels(frames)).toEqual(levels(whole));
+    }
+  });
+
+  it('cuts windows by sample count, increments seq and emits valid MeterFrame payloads', () => {
+    const meter = new MeterAccumulator({ sampleRate: 8000, channels: 1, windowMs: 50, now: () => 10_000 });
+    expect(meter.windowFrames).toBe(400);
+    expect(meter.push(Buffer.alloc(399 * 2))).toEqual([]);
+    const frames = meter.push(Buffer.alloc(800 * 2));
+    expect(frames.map((f) => f.seq)).toEqual([0, 1]);
+    // The chunk's last sample arrived at 10 000 ms; the windows ended on its 1st and 401st
+    // frames, 799 and 399 frames (99.9 and 49.9 ms) before its last.
+    expect(frames.map((f) => f.capturedAtMs)).toEqual([9900, 9950]);
+    for (const frame of frames) {
+      expect(decodePayload('meters', JSON.stringify(frame)).ok).toBe(true);
+      expect(frame).toMatchObject({ windowMs: 50, sampleRate: 8000 });
+    }
+    expect(meter.push(Buffer.alloc(2))[0]?.seq).toBe(2);
+  });
+
+  it('rejects window lengths the MeterFrame contract cannot carry', () => {
+    expect(() => new MeterAccumulator({ sampleRate: RATE, channels: 1, windowMs: 0 })).toThrow(RangeError);
+    expect(() => new MeterAccumulator({ sampleRate: RATE, channels: 1, windowMs: 10_001 })).toThrow(
+      RangeError,
+    );
+  });
+});
