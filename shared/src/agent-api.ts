@@ -143,3 +143,32 @@ export const UploadStatus = Type.Object({
   sha256: Type.Union([Type.String(), Type.Null()]),
 });
 export type UploadStatus = Static<typeof UploadStatus>;
+
+/**
+ * Agent service routes (all under API_PREFIX). Responses use the `{ data }` envelope;
+ * errors the `{ error: { code, message, details } }` shape of shared/src/errors.ts.
+ */
+export const AGENT_ROUTES = {
+  /** POST { token } (no auth header) → EnrollExchangeResult. The token is single-use. */
+  enroll: '/agent/enroll',
+  /** GET → NodeConfig */
+  config: (nodeId: string) => `/nodes/${nodeId}/config`,
+  /** POST HeartbeatBody → HeartbeatResult */
+  heartbeat: (nodeId: string) => `/nodes/${nodeId}/heartbeat`,
+  /** POST (empty body) → JobLease | null */
+  claimNext: (nodeId: string) => `/nodes/${nodeId}/recording-jobs/claim-next`,
+  /** POST JobHeartbeatBody → JobHeartbeatResult; 409 stale_lease when the epoch is not current */
+  jobHeartbeat: (jobId: string) => `/recording-jobs/${jobId}/heartbeat`,
+  /** POST JobTerminalBody → the job */
+  jobFailed: (jobId: string) => `/recording-jobs/${jobId}/failed`,
+  jobCancelled: (jobId: string) => `/recording-jobs/${jobId}/cancelled`,
+  /**
+   * GET → UploadStatus (how many bytes the controller holds, to resume from).
+   * PUT application/octet-stream with headers UPLOAD_HEADERS (epoch, sha256 of the
+   * whole file as hex, total bytes) and, when resuming from byte N > 0,
+   * `content-range: bytes N-(total-1)/total`. → UploadStatus; 409 offset_mismatch
+   * (details.receivedBytes) when N is not what the controller holds; 422
+   * checksum_mismatch when the finished file does not hash to the sha256 header.
+   */
+  cacheFile: (recordingId: string) => `/recordings/${recordingId}/cache-file`,
+} as const;
