@@ -11,7 +11,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Db, Provider } from './db/client.js';
 import { installErrorHandler } from './http/errors.js';
-import type { Principal } from './http/principal.js';
 import { installAccessControl } from './http/route-access.js';
 import { Metrics } from './metrics.js';
 import { AuditRepository } from './modules/audit/audit.repository.js';
@@ -22,6 +21,9 @@ import { AuthService } from './modules/auth/auth.service.js';
 import { LoginThrottle } from './modules/auth/login-throttle.js';
 import { ApiTokensRepository, SessionsRepository } from './modules/auth/sessions.repository.js';
 import { UsersRepository } from './modules/auth/users.repository.js';
+import { NodesRepository } from './modules/nodes/nodes.repository.js';
+import { nodesRoutes } from './modules/nodes/nodes.routes.js';
+import { NodesService } from './modules/nodes/nodes.service.js';
 import { type ReadinessCheck, systemRoutes } from './modules/system/system.routes.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -41,6 +43,7 @@ export interface ControllerApp {
   services: {
     audit: AuditService;
     auth: AuthService;
+    nodes: NodesService;
   };
   /** Extra readiness checks (the broker adds its own when it starts). */
   readiness: ReadinessCheck[];
@@ -89,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const usersRepo = new UsersRepository(db, provider);
   const sessionsRepo = new SessionsRepository(db);
   const apiTokensRepo = new ApiTokensRepository(db);
+  const nodesRepo = new NodesRepository(db);
 
   // Services
   const audit = new AuditService(db, auditRepo, now);
@@ -98,6 +102,9 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     () => now().getTime(),
   );
   const auth = new AuthService(db, usersRepo, sessionsRepo, apiTokensRepo, audit, throttle, config, now);
+  const nodes = new NodesService(db, nodesRepo, audit, config, now);
+
+  metrics.onCollect(async () => metrics.nodesOnline.set(nodes.onlineCount()));
 
   // HTTP plumbing
   installErrorHandler(app);
@@ -122,18 +129,11 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
       },
     },
   });
-  const nodeCredentialResolvers: ((credential: string) => Promise<Principal | undefined>)[] = [];
   installAccessControl(
     app,
     {
       resolveUserSecret: (secret) => auth.resolve(secret),
-      resolveNodeCredential: async (credential) => {
-        for (const resolve of nodeCredentialResolvers) {
-          const principal = await resolve(credential);
-          if (principal) return principal;
-        }
-        return undefined;
-      },
+      resolveNodeCredential: (credential) => nodes.authenticate(credential),
     },
     audit,
   );
@@ -146,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     async (api) => {
       await api.register(authRoutes(auth, config));
       await api.register(auditRoutes(audit));
+      await api.register(nodesRoutes(nodes));
     },
     { prefix: '/api/v1' },
   );
@@ -153,7 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   return {
     app,
     metrics,
-    services: { audit, auth },
+    services: { audit, auth, nodes },
     readiness,
     onClose: (fn) => closers.push(fn),
     close: async () => {

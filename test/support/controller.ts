@@ -78,3 +78,55 @@ export async function testController(
 export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
+
+/**
+ * A user holding a built-in role over a scope, created straight in the database
+ * (the user-management API is a later issue), logged in; returns its session token.
+ */
+export async function userWithRole(
+  ctl: TestController,
+  username: string,
+  role: 'owner' | 'admin' | 'operator' | 'viewer' | 'auditor',
+  scope: { type: 'fleet' | 'site' | 'node'; id?: string } = { type: 'fleet' },
+): Promise<string> {
+  await ctl.ownerToken(); // makes sure built-in roles exist
+  const { hashPassword } = await import('../../controller/src/modules/auth/password.js');
+  const roleRow = await ctl.db.role.findUniqueOrThrow({ where: { name: role } });
+  const password = `${username}-password-123`;
+  await ctl.db.user.create({
+    data: {
+      username,
+      displayName: username,
+      passwordHash: await hashPassword(password, 10),
+      grants: { create: { roleId: roleRow.id, scopeType: scope.type, scopeId: scope.id ?? null } },
+    },
+  });
+  const login = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { username, password },
+  });
+  return (login.json() as { data: { token: string } }).data.token;
+}
+
+/** Enrolls a node through the API and exchanges its token; returns the credential. */
+export async function enrolledNode(
+  ctl: TestController,
+  input: { id: string; site: string; name?: string },
+): Promise<{ nodeId: string; credential: string; siteId: string }> {
+  const token = await ctl.ownerToken();
+  const enroll = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/nodes/enroll',
+    headers: bearer(token),
+    payload: { name: input.name ?? input.id, site: input.site, id: input.id },
+  });
+  if (enroll.statusCode !== 201) throw new Error(`enroll failed: ${enroll.body}`);
+  const exchange = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/agent/enroll',
+    payload: { token: enroll.json().data.enrollmentToken },
+  });
+  const data = exchange.json().data as { nodeId: string; credential: string; siteId: string };
+  return data;
+}

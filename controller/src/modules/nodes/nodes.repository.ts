@@ -1,0 +1,88 @@
+import type { Db, Tx } from '../../db/client.js';
+import type { Node, Prisma, Site } from '../../generated/sqlite/client.js';
+import type { ScopeFilter } from '../access/access-set.js';
+
+export type NodeRow = Node & { site: Site };
+
+export function scopeWhere(filter: ScopeFilter): Prisma.NodeWhereInput {
+  if (filter.all) return {};
+  return { OR: [{ siteId: { in: filter.siteIds } }, { id: { in: filter.nodeIds } }] };
+}
+
+export class NodesRepository {
+  constructor(private readonly db: Db) {}
+
+  find(id: string): Promise<NodeRow | null> {
+    return this.db.node.findUnique({ where: { id }, include: { site: true } });
+  }
+
+  list(
+    filter: ScopeFilter,
+    where: Prisma.NodeWhereInput,
+    limit: number,
+    afterId?: string,
+  ): Promise<NodeRow[]> {
+    return this.db.node.findMany({
+      where: { AND: [scopeWhere(filter), where, afterId ? { id: { gt: afterId } } : {}] },
+      orderBy: { id: 'asc' },
+      take: limit,
+      include: { site: true },
+    });
+  }
+
+  findSiteByName(tx: Tx, name: string): Promise<Site | null> {
+    return tx.site.findUnique({ where: { name } });
+  }
+
+  createSite(tx: Tx, name: string): Promise<Site> {
+    return tx.site.create({ data: { name } });
+  }
+
+  create(tx: Tx, data: Prisma.NodeUncheckedCreateInput): Promise<NodeRow> {
+    return tx.node.create({ data, include: { site: true } });
+  }
+
+  /** Consumes the enrollment secret exactly once; false when it was already used or is wrong. */
+  async consumeEnrollment(
+    tx: Tx,
+    id: string,
+    enrollmentHash: string,
+    now: Date,
+    credential: { hash: string; hint: string },
+  ): Promise<boolean> {
+    const result = await tx.node.updateMany({
+      where: { id, enrollmentHash, enrollmentExpiresAt: { gt: now } },
+      data: {
+        enrollmentHash: null,
+        enrollmentExpiresAt: null,
+        credentialHash: credential.hash,
+        credentialHint: credential.hint,
+        credentialVersion: { increment: 1 },
+        enrolledAt: now,
+      },
+    });
+    return result.count === 1;
+  }
+
+  /** Replaces the one active credential if nobody rotated it meanwhile (compare-and-set on the version). */
+  async replaceCredential(
+    tx: Tx,
+    id: string,
+    expectedVersion: number,
+    credential: { hash: string; hint: string },
+  ): Promise<boolean> {
+    const result = await tx.node.updateMany({
+      where: { id, credentialVersion: expectedVersion },
+      data: {
+        credentialHash: credential.hash,
+        credentialHint: credential.hint,
+        credentialVersion: expectedVersion + 1,
+      },
+    });
+    return result.count === 1;
+  }
+
+  update(tx: Tx | Db, id: string, data: Prisma.NodeUncheckedUpdateInput): Promise<NodeRow> {
+    return tx.node.update({ where: { id }, data, include: { site: true } });
+  }
+}

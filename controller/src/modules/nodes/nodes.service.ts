@@ -1,0 +1,316 @@
+/**
+ * Nodes: enrollment (one-time token → node credential), inventory with presence,
+ * credential rotation, the agent's config and heartbeat, and the scope checks every
+ * node-owned object inherits.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { HeartbeatBody, NodeConfig } from '../../../../shared/src/agent-api.js';
+import { formatNodeCredential, parseNodeCredential } from '../../../../shared/src/agent-api.js';
+import type { Permission } from '../../../../shared/src/permissions.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/client.js';
+import { conflict, forbidden, notFound, unauthenticated } from '../../http/errors.js';
+import { actorOf, type CallContext, type NodePrincipal, type Principal } from '../../http/principal.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { hashSecret, newSecret, secretHint } from '../auth/secrets.js';
+import type { NodeRow, NodesRepository } from './nodes.repository.js';
+
+/** A node counts as online while its MQTT status is online, or it sent a heartbeat this recently. */
+const HEARTBEAT_ONLINE_MS = 45_000;
+const HEARTBEAT_INTERVAL_SECONDS = 15;
+const JOB_POLL_INTERVAL_SECONDS = 5;
+
+export interface NodeScope {
+  nodeId: string;
+  siteId: string;
+}
+
+function newNodeId(): string {
+  return `node-${randomBytes(6).toString('hex')}`;
+}
+
+function safeEqualHex(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class NodesService {
+  /** MQTT presence reported by the broker (agent status topic and last will). */
+  private readonly mqttOnline = new Set<string>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly nodes: NodesRepository,
+    private readonly audit: AuditService,
+    private readonly config: Pick<Config, 'enrollmentTtlMinutes' | 'leaseSeconds' | 'mqttPort'>,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  present(node: NodeRow) {
+    const lastSeen = node.lastSeenAt?.getTime() ?? 0;
+    return {
+      id: node.id,
+      name: node.name,
+      site: { id: node.site.id, name: node.site.name },
+      enrolled: node.credentialHash !== null,
+      credentialHint: node.credentialHint,
+      presence: {
+        online: this.mqttOnline.has(node.id) || this.now().getTime() - lastSeen < HEARTBEAT_ONLINE_MS,
+        lastSeenAt: node.lastSeenAt?.toISOString() ?? null,
+      },
+      agentVersion: node.agentVersion,
+      capture: {
+        device: node.captureDevice,
+        state: node.captureState,
+        sampleRate: node.sampleRate,
+        channels: node.channels,
+      },
+      diskFreeBytes: node.diskFreeBytes === null ? null : Number(node.diskFreeBytes),
+      clockOffsetMs: node.clockOffsetMs,
+      createdAt: node.createdAt.toISOString(),
+    };
+  }
+
+  onlineCount(): number {
+    return this.mqttOnline.size;
+  }
+
+  /**
+   * The node if the caller may see it with `permission`; 404 otherwise, so nothing
+   * outside a caller's scope is revealed. An agent sees only itself.
+   */
+  async visibleNode(principal: Principal, permission: Permission, nodeId: string): Promise<NodeRow> {
+    const node = await this.nodes.find(nodeId);
+    if (!node) throw notFound('node');
+    if (principal.kind === 'node') {
+      if (principal.nodeId !== nodeId) throw notFound('node');
+      return node;
+    }
+    if (principal.kind !== 'user' || !principal.access.allows(permission, { siteId: node.siteId, nodeId })) {
+      throw notFound('node');
+    }
+    return node;
+  }
+
+  async scopeOf(nodeId: string): Promise<NodeScope | undefined> {
+    const node = await this.nodes.find(nodeId);
+    return node ? { nodeId: node.id, siteId: node.siteId } : undefined;
+  }
+
+  async list(principal: Principal, query: { site?: string }, limit: number, afterId?: string) {
+    if (principal.kind !== 'user') throw forbidden('users only');
+    const rows = await this.nodes.list(
+      principal.access.filter('node:read'),
+      query.site ? { site: { name: query.site } } : {},
+      limit,
+      afterId,
+    );
+    return rows;
+  }
+
+  async enroll(
+    input: {
+      name: string;
+      site: string;
+      id?: string;
+      captureDevice?: string;
+      sampleRate?: number;
+      channels?: number;
+    },
+    ctx: CallContext,
+  ) {
+    const principal = ctx.principal;
+    if (principal.kind !== 'user') throw forbidden('users only');
+    const secret = newSecret();
+    const nodeId = input.id ?? newNodeId();
+    const expiresAt = new Date(this.now().getTime() + this.config.enrollmentTtlMinutes * 60_000);
+    const node = await this.db.$transaction(async (tx) => {
+      let site = await this.nodes.findSiteByName(tx, input.site);
+      if (!site) {
+        if (!principal.access.hasFleet('node:manage')) {
+          throw forbidden(
+            `Site "${input.site}" does not exist; creating a site needs node:manage over the whole fleet.`,
+          );
+        }
+        site = await this.nodes.createSite(tx, input.site);
+      }
+      if (!principal.access.allows('node:manage', { siteId: site.id })) {
+        throw forbidden(`You cannot enroll nodes in site "${input.site}".`);
+      }
+      if (await tx.node.findUnique({ where: { id: nodeId } }))
+        throw conflict(`A node with id ${nodeId} already exists.`);
+      const created = await this.nodes.create(tx, {
+        id: nodeId,
+        name: input.name,
+        siteId: site.id,
+        enrollmentHash: hashSecret(secret),
+        enrollmentExpiresAt: expiresAt,
+        captureDevice: input.captureDevice,
+        sampleRate: input.sampleRate,
+        channels: input.channels,
+      });
+      await this.audit.record(tx, {
+        actor: actorOf(principal),
+        permission: 'node:manage',
+        action: 'node.enroll',
+        target: { type: 'node', id: created.id },
+        outcome: 'success',
+        after: { id: created.id, name: created.name, site: site.name, enrollmentExpiresAt: expiresAt },
+        context: ctx.request,
+      });
+      return created;
+    });
+    return {
+      node: this.present(node),
+      enrollmentToken: formatNodeCredential(node.id, secret),
+      expiresAt: expiresAt.toISOString(),
+    };
+  }
+
+  /** The agent exchanges its one-time enrollment token for the node credential. */
+  async exchangeEnrollment(token: string, ctx: CallContext) {
+    const parsed = parseNodeCredential(token);
+    const refuse = async (reason: string) => {
+      await this.audit.recordAlone({
+        actor: { type: 'anonymous', id: parsed?.nodeId ?? null },
+        action: 'node.enrollment_exchange',
+        target: parsed ? { type: 'node', id: parsed.nodeId } : null,
+        outcome: 'denied',
+        reason,
+        context: ctx.request,
+      });
+      throw unauthenticated(
+        'Enrollment token is not valid, already used or expired: ask an operator for a new one.',
+      );
+    };
+    if (!parsed) return refuse('malformed token');
+    const secret = newSecret();
+    const now = this.now();
+    const result = await this.db.$transaction(async (tx) => {
+      const ok = await this.nodes.consumeEnrollment(tx, parsed.nodeId, hashSecret(parsed.secret), now, {
+        hash: hashSecret(secret),
+        hint: secretHint(secret),
+      });
+      if (!ok) return undefined;
+      await this.audit.record(tx, {
+        actor: { type: 'node', id: parsed.nodeId, name: parsed.nodeId },
+        permission: 'node:control',
+        action: 'node.enrolled',
+        target: { type: 'node', id: parsed.nodeId },
+        outcome: 'success',
+        context: ctx.request,
+      });
+      return this.nodes.find(parsed.nodeId);
+    });
+    if (!result) return refuse('unknown, used or expired token');
+    return {
+      nodeId: result.id,
+      name: result.name,
+      siteId: result.siteId,
+      credential: formatNodeCredential(result.id, secret),
+      mqttPort: this.config.mqttPort,
+    };
+  }
+
+  async rotateCredential(nodeId: string, ctx: CallContext) {
+    const node = await this.visibleNode(ctx.principal, 'node:manage', nodeId);
+    if (!node.credentialHash)
+      throw conflict('The node has not enrolled yet; there is no credential to rotate.');
+    const secret = newSecret();
+    const updated = await this.db.$transaction(async (tx) => {
+      const ok = await this.nodes.replaceCredential(tx, nodeId, node.credentialVersion, {
+        hash: hashSecret(secret),
+        hint: secretHint(secret),
+      });
+      if (!ok) throw conflict('The credential was rotated concurrently; fetch the node and try again.');
+      await this.audit.record(tx, {
+        actor: actorOf(ctx.principal),
+        permission: 'node:manage',
+        action: 'node.credential_rotate',
+        target: { type: 'node', id: nodeId },
+        outcome: 'success',
+        before: { credentialHint: node.credentialHint, version: node.credentialVersion },
+        after: { credentialHint: secretHint(secret), version: node.credentialVersion + 1 },
+        context: ctx.request,
+      });
+      return this.nodes.find(nodeId);
+    });
+    return { node: this.present(updated!), credential: formatNodeCredential(nodeId, secret) };
+  }
+
+  /** Resolves a node credential to a principal; undefined when not valid. */
+  async authenticate(credential: string): Promise<NodePrincipal | undefined> {
+    const parsed = parseNodeCredential(credential);
+    if (!parsed) return undefined;
+    const node = await this.nodes.find(parsed.nodeId);
+    if (!node?.credentialHash || !safeEqualHex(node.credentialHash, hashSecret(parsed.secret)))
+      return undefined;
+    return { kind: 'node', nodeId: node.id, siteId: node.siteId };
+  }
+
+  async agentConfig(nodeId: string, ctx: CallContext): Promise<NodeConfig> {
+    const node = await this.visibleNode(ctx.principal, 'node:control', nodeId);
+    return {
+      nodeId: node.id,
+      name: node.name,
+      siteId: node.siteId,
+      capture: { device: node.captureDevice, sampleRate: node.sampleRate, channels: node.channels },
+      meterIntervalMs: 100,
+      heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
+      jobPollIntervalSeconds: JOB_POLL_INTERVAL_SECONDS,
+      leaseSeconds: this.config.leaseSeconds,
+      mqttPort: this.config.mqttPort,
+    };
+  }
+
+  /**
+   * Heartbeats are telemetry: last-seen, disk and clock are updated without an audit
+   * event each time; a change of agent version or capture device is audited.
+   */
+  async heartbeat(nodeId: string, body: HeartbeatBody, ctx: CallContext) {
+    const node = await this.visibleNode(ctx.principal, 'node:control', nodeId);
+    const now = this.now();
+    const telemetry = {
+      lastSeenAt: now,
+      diskFreeBytes: BigInt(body.diskFreeBytes),
+      clockOffsetMs: body.clockOffsetMs ?? null,
+      captureState: body.captureState,
+    };
+    const changed = node.agentVersion !== body.agentVersion || node.captureDevice !== body.captureDevice;
+    if (!changed) {
+      await this.nodes.update(this.db, nodeId, telemetry);
+    } else {
+      await this.db.$transaction(async (tx) => {
+        await this.nodes.update(tx, nodeId, {
+          ...telemetry,
+          agentVersion: body.agentVersion,
+          captureDevice: body.captureDevice,
+        });
+        await this.audit.record(tx, {
+          actor: actorOf(ctx.principal),
+          permission: 'node:control',
+          action: 'node.agent_changed',
+          target: { type: 'node', id: nodeId },
+          outcome: 'success',
+          before: { agentVersion: node.agentVersion, captureDevice: node.captureDevice },
+          after: { agentVersion: body.agentVersion, captureDevice: body.captureDevice },
+          context: ctx.request,
+        });
+      });
+    }
+    return { serverTimeMs: now.getTime() };
+  }
+
+  /** Called by the broker when an agent's status (or last will) arrives. */
+  async setPresence(nodeId: string, online: boolean, agentVersion?: string): Promise<void> {
+    if (online) this.mqttOnline.add(nodeId);
+    else this.mqttOnline.delete(nodeId);
+    const node = await this.nodes.find(nodeId);
+    if (!node) return;
+    await this.nodes.update(this.db, nodeId, {
+      lastSeenAt: this.now(),
+      ...(agentVersion && agentVersion !== node.agentVersion ? { agentVersion } : {}),
+    });
+  }
+}
