@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Db, Provider } from './db/client.js';
 import { installErrorHandler } from './http/errors.js';
-import { installAccessControl } from './http/route-access.js';
+import { installAccessControl, type RouteInfo } from './http/route-access.js';
 import { Metrics } from './metrics.js';
 import { AuditRepository } from './modules/audit/audit.repository.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
@@ -45,6 +45,8 @@ export interface ControllerApp {
     auth: AuthService;
     nodes: NodesService;
   };
+  /** Every declared route with its access (for invariant tests and the RBAC matrix). */
+  routes: RouteInfo[];
   /** Extra readiness checks (the broker adds its own when it starts). */
   readiness: ReadinessCheck[];
   /** Registers a closer; `close` runs them in reverse order, then drains HTTP. */
@@ -129,7 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
       },
     },
   });
-  installAccessControl(
+  const routes = installAccessControl(
     app,
     {
       resolveUserSecret: (secret) => auth.resolve(secret),
@@ -155,6 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     app,
     metrics,
     services: { audit, auth, nodes },
+    routes,
     readiness,
     onClose: (fn) => closers.push(fn),
     close: async () => {

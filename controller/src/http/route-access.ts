@@ -73,14 +73,26 @@ function bearerOf(request: FastifyRequest): string | undefined {
   return match[1];
 }
 
+export interface RouteInfo {
+  method: string;
+  url: string;
+  access: RouteAccess;
+}
+
+/** Installs authentication and the permission gate; returns the (growing) list of declared routes. */
 export function installAccessControl(
   app: FastifyInstance,
   authenticator: Authenticator,
   audit: AuditService,
-): void {
+): RouteInfo[] {
+  const routes: RouteInfo[] = [];
   app.decorateRequest('principal', null as never);
   app.addHook('onRoute', (route) => {
-    validateAccess(route.method, route.url, route.config?.access);
+    const access = route.config?.access;
+    validateAccess(route.method, route.url, access);
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url, access });
+    }
   });
 
   app.addHook('onRequest', async (request) => {
@@ -154,4 +166,5 @@ export function installAccessControl(
       await deny(forbidden(`You need the ${access.user} permission.`), access.user, 'permission not held');
     }
   });
+  return routes;
 }

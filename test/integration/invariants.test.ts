@@ -1,0 +1,146 @@
+/**
+ * Invariants over the whole app: every route declares its access (the app refuses
+ * to boot otherwise), every declared permission is in the catalog, and the audit
+ * chain stays intact and detects tampering.
+ */
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installAccessControl } from '../../controller/src/http/route-access.js';
+import { isPermission } from '../../shared/src/permissions.js';
+import { bearer, type TestController, testController } from '../support/controller.js';
+
+describe('route declarations', () => {
+  let ctl: TestController;
+  beforeAll(async () => {
+    ctl = await testController();
+  });
+  afterAll(async () => ctl.stop());
+
+  it('every route declares a known permission, or is explicitly public', () => {
+    expect(ctl.routes.length).toBeGreaterThan(10);
+    for (const route of ctl.routes) {
+      const { access } = route;
+      if (access.public) continue;
+      if (access.user && access.user !== 'authenticated')
+        expect(isPermission(access.user), route.url).toBe(true);
+      if (access.agent) expect(isPermission(access.agent), route.url).toBe(true);
+    }
+  });
+
+  it('only probes, docs, login, setup and agent enrollment are public', () => {
+    const publicRoutes = ctl.routes.filter((r) => r.access.public).map((r) => `${r.method} ${r.url}`);
+    const allowed = [
+      /^GET \/healthz$/,
+      /^GET \/readyz$/,
+      /^GET \/openapi\.(json|yaml)$/,
+      /^(GET|POST) \/api\/v1\/setup$/,
+      /^POST \/api\/v1\/auth\/login$/,
+      /^POST \/api\/v1\/agent\/enroll$/,
+      /^GET \/mqtt$/,
+    ];
+    for (const route of publicRoutes)
+      expect(
+        allowed.some((re) => re.test(route)),
+        route,
+      ).toBe(true);
+  });
+
+  it('refuses to boot with a route that declares no access', async () => {
+    const app = Fastify();
+    installAccessControl(
+      app,
+      { resolveUserSecret: async () => undefined, resolveNodeCredential: async () => undefined },
+      ctl.services.audit,
+    );
+    expect(() => app.get('/oops', async () => 'x')).toThrow(/declares no access/);
+    expect(() =>
+      app.get('/oops2', { config: { access: { user: 'nope:nothing' as never } } }, async () => 'x'),
+    ).toThrow(/unknown permission/);
+    await app.close();
+  });
+
+  it('denies anonymous callers on every non-public route with 401', async () => {
+    for (const route of ctl.routes.filter((r) => !r.access.public)) {
+      const response = await ctl.app.inject({
+        method: route.method as 'GET',
+        url: route.url.replace(/:[A-Za-z]+/g, 'x'),
+      });
+      expect(response.statusCode, `${route.method} ${route.url}`).toBe(401);
+      expect(response.json().error.code).toBe('unauthenticated');
+    }
+  });
+});
+
+describe('audit chain', () => {
+  let ctl: TestController;
+  let token: string;
+  beforeAll(async () => {
+    ctl = await testController();
+    token = await ctl.ownerToken();
+    for (let i = 0; i < 5; i++) {
+      await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/api-tokens',
+        headers: bearer(token),
+        payload: { name: `t${i}` },
+      });
+    }
+  });
+  afterAll(async () => ctl.stop());
+
+  it('chains concurrent writes without forking', async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        ctl.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/api-tokens',
+          headers: bearer(token),
+          payload: { name: `c${i}` },
+        }),
+      ),
+    );
+    expect(await ctl.services.audit.verifyChain()).toMatchObject({ ok: true });
+  });
+
+  it('finds an edited event', async () => {
+    const victim = await ctl.db.auditEvent.findFirstOrThrow({
+      where: { action: 'auth.api_token.create' },
+      orderBy: { seq: 'asc' },
+    });
+    await ctl.db.auditEvent.update({ where: { seq: victim.seq }, data: { actorName: 'mallory' } });
+    const report = await ctl.services.audit.verifyChain();
+    expect(report).toMatchObject({
+      ok: false,
+      brokenAt: { seq: victim.seq, reason: 'event content was edited' },
+    });
+    await ctl.db.auditEvent.update({ where: { seq: victim.seq }, data: { actorName: victim.actorName } });
+    expect((await ctl.services.audit.verifyChain()).ok).toBe(true);
+  });
+
+  it('finds a deleted event', async () => {
+    const rows = await ctl.db.auditEvent.findMany({ orderBy: { seq: 'asc' }, take: 4 });
+    await ctl.db.auditEvent.delete({ where: { seq: rows[2]!.seq } });
+    const report = await ctl.services.audit.verifyChain();
+    expect(report).toMatchObject({
+      ok: false,
+      brokenAt: { seq: rows[3]!.seq, reason: 'previous event missing or changed' },
+    });
+  });
+
+  it('rolls the change back when the audit write fails', async () => {
+    const before = await ctl.db.apiToken.count();
+    await ctl.db.$executeRawUnsafe(
+      ctl.target.provider === 'postgresql'
+        ? 'ALTER TABLE "AuditEvent" ADD CONSTRAINT no_more CHECK (false) NOT VALID'
+        : 'DROP TABLE "AuditEvent"',
+    );
+    const response = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/api-tokens',
+      headers: bearer(token),
+      payload: { name: 'doomed' },
+    });
+    expect(response.statusCode).toBe(500);
+    expect(await ctl.db.apiToken.count()).toBe(before);
+  });
+});
