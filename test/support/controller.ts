@@ -13,7 +13,7 @@ import {
   databaseTarget,
   openDatabase,
 } from '../../controller/src/db/client.js';
-import { migrate } from '../../controller/src/db/migrate.js';
+import { type Migration, migrate } from '../../controller/src/db/migrate.js';
 import { createDatabase, uniqueDatabaseName } from './postgres.js';
 import { tempDir } from './tmp.js';
 
@@ -28,12 +28,12 @@ export interface TestController extends ControllerApp {
 
 export const OWNER = { username: 'owner', password: 'correct horse battery staple' };
 
-export async function freshDatabase(dataDir: string): Promise<DatabaseTarget> {
+export async function freshDatabase(dataDir: string, migrations?: Migration[]): Promise<DatabaseTarget> {
   const pgBaseUrl = inject('pgBaseUrl');
   const target = pgBaseUrl
     ? { provider: 'postgresql' as const, url: await createDatabase(pgBaseUrl, uniqueDatabaseName('ctl')) }
     : databaseTarget(undefined, dataDir);
-  await migrate(target);
+  await migrate(target, migrations);
   return target;
 }
 
