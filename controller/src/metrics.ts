@@ -69,6 +69,14 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'earshot_' });
+    // prom-client names these gauges `_total`, which promtool rightly flags; they add little.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(`earshot_${name}`);
+    }
   }
 
   /** Runs before each scrape, to refresh gauges from the source of truth. */
