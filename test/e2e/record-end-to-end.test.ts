@@ -1,0 +1,186 @@
+/**
+ * The whole product as processes: the built controller and agent, the agent capturing
+ * a 1 kHz sine at -20 dBFS from a PulseAudio null sink. A 5 s ad-hoc recording must
+ * arrive checksum-verified with the played level, and live meters must show it.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/ports.js';
+import {
+  AGENT_CLI,
+  CONTROLLER_CLI,
+  type RunningProcess,
+  requireBuild,
+  runToEnd,
+  startProcess,
+  waitFor,
+} from '../support/processes.js';
+import { hasPulse, type PulseSink, startPulseSink } from '../support/pulse.js';
+import { readSse } from '../support/sse.js';
+import { type TempDir, tempDir } from '../support/tmp.js';
+
+const run = promisify(execFile);
+const PLAYED_PEAK_DBFS = -20;
+const OWNER = { username: 'e2e-owner', password: 'e2e owner password 123' };
+
+async function soxPeakDb(path: string): Promise<number> {
+  const { stderr } = await run('sox', [path, '-n', 'stats']);
+  const match = /Pk lev dB\s+(-?[\d.]+)/.exec(stderr);
+  if (!match) throw new Error(`no peak in sox stats: ${stderr}`);
+  return Number(match[1]);
+}
+
+describe('end to end: controller + agent + virtual sound card', async () => {
+  const pulseAvailable = await hasPulse();
+  let dir: TempDir;
+  let sink: PulseSink;
+  let controller: RunningProcess;
+  let agent: RunningProcess;
+  let base: string;
+  let token: string;
+  const nodeId = 'e2e-node';
+  let json: (path: string, init?: RequestInit) => Promise<Record<string, unknown>>;
+  const logs = () =>
+    `controller:\n${controller?.output().slice(-3000)}\nagent:\n${agent?.output().slice(-3000)}`;
+
+  beforeAll(async () => {
+    if (!pulseAvailable) return;
+    requireBuild();
+    dir = await tempDir('e2e');
+    sink = await startPulseSink({ peakDbfs: PLAYED_PEAK_DBFS, hz: 1000, sampleRate: 48_000, channels: 2 });
+    const httpPort = await freePort();
+    const mqttPort = await freePort();
+    base = `http://127.0.0.1:${httpPort}`;
+    controller = startProcess('controller', [CONTROLLER_CLI], {
+      EARSHOT_HTTP_PORT: String(httpPort),
+      EARSHOT_HTTP_HOST: '127.0.0.1',
+      EARSHOT_MQTT_PORT: String(mqttPort),
+      EARSHOT_MQTT_HOST: '127.0.0.1',
+      EARSHOT_DATA_DIR: join(dir.path, 'controller'),
+      EARSHOT_LOG_LEVEL: 'info',
+      DATABASE_URL: undefined,
+    });
+    await waitFor(
+      'controller ready',
+      async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined),
+      60_000,
+      logs,
+    );
+
+    json = async (path: string, init: RequestInit = {}) => {
+      const response = await fetch(`${base}${path}`, {
+        ...init,
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...init.headers,
+        },
+      });
+      const body = (await response.json()) as { data: Record<string, unknown> };
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
+      return body.data;
+    };
+    await json('/api/v1/setup', { method: 'POST', body: JSON.stringify(OWNER) });
+    token = (await json('/api/v1/auth/login', { method: 'POST', body: JSON.stringify(OWNER) }))
+      .token as string;
+    const enrolled = await json('/api/v1/nodes/enroll', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'E2E node',
+        site: 'lab',
+        id: nodeId,
+        captureDevice: sink.monitor,
+        sampleRate: 48_000,
+        channels: 2,
+      }),
+    });
+    const agentEnv = {
+      ...sink.env,
+      EARSHOT_AGENT_CONFIG: join(dir.path, 'agent', 'agent.json'),
+      EARSHOT_AGENT_CACHE_DIR: join(dir.path, 'agent', 'cache'),
+    };
+    const enroll = await runToEnd(
+      [AGENT_CLI, 'enroll', '--controller', base, '--token', String(enrolled.enrollmentToken)],
+      agentEnv,
+    );
+    expect(enroll.code, enroll.output).toBe(0);
+    expect(enroll.output).not.toContain(String(enrolled.enrollmentToken));
+    agent = startProcess('agent', [AGENT_CLI, 'run'], agentEnv);
+  }, 180_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await controller?.stop();
+    await sink?.stop();
+    await dir?.cleanup();
+  });
+
+  it.runIf(pulseAvailable)('streams live meters over SSE at the played level', async () => {
+    const peaks: number[] = [];
+    await readSse(
+      `${base}/api/v1/meter-events?nodeId=${nodeId}`,
+      { authorization: `Bearer ${token}` },
+      (event) => {
+        if (event.event !== 'meter') return undefined;
+        const { nodeId: from, frame } = JSON.parse(event.data) as {
+          nodeId: string;
+          frame: { channels: { peakDbfs: number }[] };
+        };
+        if (from !== nodeId) return undefined;
+        peaks.push(...frame.channels.map((c) => c.peakDbfs));
+        return peaks.length >= 40 ? true : undefined;
+      },
+      90_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${logs()}`);
+    });
+    // The last frames: the first ones may precede the tone's start.
+    const recent = peaks.slice(-10);
+    for (const peak of recent)
+      expect(Math.abs(peak - PLAYED_PEAK_DBFS), `peak ${peak}`).toBeLessThanOrEqual(0.5);
+  });
+
+  it.runIf(pulseAvailable)(
+    'records 5 s into the library, checksum-verified, at the played level',
+    async () => {
+      const created = await json('/api/v1/recordings', {
+        method: 'POST',
+        body: JSON.stringify({ nodeId, durationSeconds: 5, title: 'e2e' }),
+      });
+      const recordingId = String(created.id);
+      const done = await waitFor(
+        'recording completed',
+        async () => {
+          const r = await json(`/api/v1/recordings/${recordingId}`);
+          if (r.state === 'failed') throw new Error(`recording failed: ${JSON.stringify(r)}`);
+          return r.state === 'completed' ? r : undefined;
+        },
+        120_000,
+        logs,
+      );
+      const response = await fetch(`${base}/api/v1/recordings/${recordingId}/file`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(200);
+      const bytes = Buffer.from(await response.arrayBuffer());
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(done.sha256);
+      expect(bytes.length).toBe(Number(done.sizeBytes));
+      // 5 s of 48 kHz stereo s16le plus the 44-byte header.
+      expect(bytes.length).toBe(44 + 5 * 48_000 * 2 * 2);
+      const file = join(dir.path, 'download.wav');
+      await writeFile(file, bytes);
+      expect(Math.abs((await soxPeakDb(file)) - PLAYED_PEAK_DBFS)).toBeLessThanOrEqual(0.1);
+    },
+  );
+
+  it.runIf(!pulseAvailable)(
+    'needs PulseAudio and sox (apt-get install pulseaudio pulseaudio-utils sox libsox-fmt-all)',
+    () => {
+      expect(process.env.CI, 'CI must have PulseAudio: scripts/system-deps.sh installs it').toBeFalsy();
+    },
+  );
+});
