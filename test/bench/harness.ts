@@ -1,0 +1,66 @@
+/** A real controller on a real database, listening on loopback, for benchmarks. */
+import { buildApp, type ControllerApp } from '../../controller/src/app.js';
+import { loadConfig } from '../../controller/src/config.js';
+import { type Db, type DatabaseTarget, databaseTarget, openDatabase } from '../../controller/src/db/client.js';
+import { migrate } from '../../controller/src/db/migrate.js';
+import { createDatabase, startPostgres, uniqueDatabaseName } from '../support/postgres.js';
+import { tempDir } from '../support/tmp.js';
+
+export interface BenchController extends ControllerApp {
+  base: string;
+  db: Db;
+  api: (path: string, init?: { method?: string; body?: unknown; token?: string }) => Promise<{ status: number; data: unknown }>;
+  ownerToken: string;
+  enroll: (id: string, site?: string) => Promise<string>;
+  stop: () => Promise<void>;
+}
+
+export async function withPostgres<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  const pg = await startPostgres();
+  try {
+    return await fn(await createDatabase(pg.url, uniqueDatabaseName('bench')));
+  } finally {
+    await pg.stop();
+  }
+}
+
+export async function benchController(databaseUrl?: string): Promise<BenchController> {
+  const dir = await tempDir('bench');
+  const config = loadConfig({}, { dataDir: dir.path, logLevel: 'silent', httpPort: 0, mqttPort: 0, httpHost: '127.0.0.1', scryptLogN: 10 });
+  const target: DatabaseTarget = databaseUrl ? { provider: 'postgresql', url: databaseUrl } : databaseTarget(undefined, dir.path);
+  await migrate(target);
+  const db = openDatabase(target);
+  const ctl = await buildApp({ config, db, provider: target.provider, logger: false });
+  await ctl.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = ctl.app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const api: BenchController['api'] = async (path, init = {}) => {
+    const response = await fetch(`${base}${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    const text = await response.text();
+    return { status: response.status, data: text ? (JSON.parse(text) as { data: unknown }).data : undefined };
+  };
+  const owner = { username: 'bench', password: 'bench password 12345' };
+  await api('/api/v1/setup', { body: owner });
+  const ownerToken = (await api('/api/v1/auth/login', { body: owner })).data as { token: string };
+  return {
+    ...ctl,
+    base,
+    db,
+    api,
+    ownerToken: ownerToken.token,
+    enroll: async (id, site = 'bench') => {
+      const enrolled = (await api('/api/v1/nodes/enroll', { body: { name: id, site, id }, token: ownerToken.token })).data as { enrollmentToken: string };
+      const exchanged = (await api('/api/v1/agent/enroll', { body: { token: enrolled.enrollmentToken } })).data as { credential: string };
+      return exchanged.credential;
+    },
+    stop: async () => {
+      await ctl.close();
+      await db.$disconnect();
+      await dir.cleanup();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * `npm run bench [name…]`: runs the benchmarks (all by default), prints one table and
+ * writes JSON under .bench/. Each bench measures a reference in the same run and
+ * reports the ratio; nothing here is a pass/fail test.
+ */
+import { claimsBench } from './claims.bench.js';
+import { type BenchRow, printTable, writeJson } from './report.js';
+
+const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
+  claims: claimsBench,
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+if (process.argv.includes('--help')) {
+  console.log(`usage: npm run bench [-- ${Object.keys(BENCHES).join(' | ')} ...]`);
+  process.exit(0);
+}
+const unknown = wanted.filter((name) => !(name in BENCHES));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
+}
+const rows: BenchRow[] = [];
+for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
+  console.error(`running ${name}…`);
+  rows.push(...(await BENCHES[name]!()));
+}
+printTable(rows);
+console.log(`\nJSON: ${writeJson(rows)}`);
+process.exit(0);
