@@ -1,0 +1,243 @@
+/**
+ * The composition root of the agent daemon: builds every component, starts them in a
+ * fixed order and stops them in reverse, once (Zigbee2MQTT lib/controller.ts).
+ *
+ * Order: state → HTTP client → journal → node config (waits for the controller) →
+ * capture (→ meters) → MQTT link → heartbeat → uploader → claim loop.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NodeConfig } from '../../shared/src/agent-api.js';
+import type { CaptureOptions } from './audio/capture.js';
+import { MeterAccumulator } from './audio/meter.js';
+import { Backoff, type BackoffOptions, sleep } from './backoff.js';
+import { type CaptureFactory, CaptureSupervisor } from './capture-supervisor.js';
+import { agentCommandTable } from './commands.js';
+import { Heartbeat } from './heartbeat.js';
+import { AgentHttpClient, ApiError, describeError, isRetryable } from './http-client.js';
+import { ClaimLoop, jobHeartbeatIntervalMs } from './jobs.js';
+import { JobJournal, journalPath } from './journal.js';
+import type { Logger } from './log.js';
+import { brokerUrl, MqttLink, type MqttLinkOptions } from './mqtt-link.js';
+import type { AgentSettings } from './settings.js';
+import { loadAgentState } from './state-file.js';
+import { Uploader } from './uploader.js';
+import { agentVersion } from './version.js';
+
+export interface AgentOptions {
+  settings: AgentSettings;
+  log: Logger;
+  /** The sound card: tests pass a fake; default spawns sox. */
+  createCapture?: CaptureFactory;
+  connectMqtt?: MqttLinkOptions['connect'];
+  fetch?: typeof fetch;
+  backoff?: BackoffOptions;
+}
+
+interface Started {
+  name: string;
+  stop: () => Promise<void> | void;
+}
+
+/** The capture a config asks for; EARSHOT_AGENT_DEVICE wins; '' or 'default' = the driver's default. */
+export function captureOptionsFor(config: NodeConfig, deviceOverride: string | undefined): CaptureOptions {
+  const device = deviceOverride ?? config.capture.device;
+  return {
+    device: device === '' || device === 'default' ? undefined : device,
+    sampleRate: config.capture.sampleRate,
+    channels: config.capture.channels,
+  };
+}
+
+function sameCapture(a: CaptureOptions, b: CaptureOptions): boolean {
+  return a.device === b.device && a.sampleRate === b.sampleRate && a.channels === b.channels;
+}
+
+export class Agent {
+  private readonly started: Started[] = [];
+  private readonly startup = new AbortController();
+  private stopping: Promise<void> | undefined;
+  private config: NodeConfig | undefined;
+
+  constructor(private readonly options: AgentOptions) {}
+
+  /** The node config in use (after start). */
+  get nodeConfig(): NodeConfig | undefined {
+    return this.config;
+  }
+
+  /**
+   * Starts everything. Waits (retrying with backoff) for the controller to hand out the
+   * node config; resolves early, with nothing more started, if stop() is called meanwhile.
+   * Throws on what a retry cannot fix (not enrolled, credential rejected).
+   */
+  async start(): Promise<void> {
+    const { settings, log } = this.options;
+    const state = await loadAgentState(settings.statePath);
+    const version = agentVersion();
+    const api = new AgentHttpClient({
+      baseUrl: state.controllerUrl,
+      credential: state.credential,
+      fetch: this.options.fetch,
+    });
+    await mkdir(settings.cacheDir, { recursive: true, mode: 0o700 });
+    const journal = new JobJournal(journalPath(settings.cacheDir));
+    await journal.load();
+    log.info({ nodeId: state.nodeId, controller: state.controllerUrl, version }, 'earshot agent starting');
+
+    const config = await this.fetchConfig(api);
+    if (!config) return; // stopped while waiting for the controller
+    this.config = config;
+    const currentConfig = (): NodeConfig => this.config ?? config;
+
+    const capture = new CaptureSupervisor({
+      capture: captureOptionsFor(config, settings.deviceOverride),
+      log,
+      createCapture: this.options.createCapture,
+    });
+    const uploader = new Uploader({
+      api,
+      journal,
+      log,
+      jobHeartbeatIntervalMs: () => jobHeartbeatIntervalMs(currentConfig().leaseSeconds),
+      backoff: this.options.backoff,
+    });
+    const claimLoop = new ClaimLoop({
+      api,
+      journal,
+      uploader,
+      source: capture,
+      recordingsDir: join(settings.cacheDir, 'recordings'),
+      log,
+      timings: () => ({
+        jobPollIntervalMs: currentConfig().jobPollIntervalSeconds * 1000,
+        jobHeartbeatIntervalMs: jobHeartbeatIntervalMs(currentConfig().leaseSeconds),
+      }),
+      backoff: this.options.backoff,
+    });
+    const refetchConfig = async (): Promise<void> => {
+      const next = await api.config(this.startup.signal);
+      const wanted = captureOptionsFor(next, settings.deviceOverride);
+      this.config = next;
+      uploader.retryParked();
+      if (sameCapture(wanted, capture.format)) return;
+      if (claimLoop.currentJobId) {
+        throw new Error('capture settings changed while recording; they apply after restarting the agent');
+      }
+      await capture.reconfigure(wanted);
+    };
+    const mqtt = new MqttLink({
+      url: settings.mqttUrlOverride ?? brokerUrl(state.controllerUrl, config.mqttPort),
+      nodeId: state.nodeId,
+      credential: state.credential,
+      agentVersion: version,
+      log,
+      connect: this.options.connectMqtt,
+      backoff: this.options.backoff,
+      commands: agentCommandTable({
+        wakeClaimLoop: () => claimLoop.wake(),
+        stopRecording: (jobId) => claimLoop.stopRecording(jobId),
+        refetchConfig,
+      }),
+    });
+    const heartbeat = new Heartbeat({
+      api,
+      agentVersion: version,
+      cacheDir: settings.cacheDir,
+      capture: () => ({ device: capture.format.device ?? 'default', state: capture.state }),
+      intervalMs: () => currentConfig().heartbeatIntervalSeconds * 1000,
+      log,
+    });
+
+    // One capture feeds the meters and the recorder.
+    let meter = new MeterAccumulator({ ...capture.format, windowMs: config.meterIntervalMs });
+    capture.on('restarted', (format) => {
+      meter = new MeterAccumulator({ ...format, windowMs: currentConfig().meterIntervalMs });
+    });
+    capture.on('data', (chunk) => {
+      for (const frame of meter.push(chunk)) mqtt.publishMeter(frame);
+    });
+
+    this.launch(
+      'capture',
+      () => capture.start(),
+      () => capture.stop(),
+    );
+    this.launch(
+      'mqtt',
+      () => mqtt.start(),
+      () => mqtt.stop(),
+    );
+    this.launch(
+      'heartbeat',
+      () => heartbeat.start(),
+      () => heartbeat.stop(),
+    );
+    this.launch(
+      'uploader',
+      () => uploader.start(),
+      () => uploader.stop(),
+    );
+    if (this.stopping) return;
+    await claimLoop.start(); // recovers interrupted recordings first
+    if (this.stopping) {
+      await claimLoop.stop(); // stop() ran meanwhile and did not know about it
+      return;
+    }
+    this.started.push({ name: 'claim loop', stop: () => claimLoop.stop() });
+    log.info(
+      { device: capture.format.device ?? 'default', pendingUploads: uploader.pending.length },
+      'earshot agent running',
+    );
+  }
+
+  /** Stops what started, in reverse order; safe to call more than once (one shutdown). */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.startup.abort();
+      for (const component of this.started.reverse()) {
+        try {
+          await component.stop();
+        } catch (error) {
+          this.options.log.error(`stopping ${component.name} failed: ${describeError(error)}`);
+        }
+      }
+      this.started.length = 0;
+      this.options.log.info('earshot agent stopped');
+    })();
+    return this.stopping;
+  }
+
+  private launch(name: string, start: () => void, stop: () => Promise<void> | void): void {
+    if (this.stopping) return;
+    start();
+    this.started.push({ name, stop });
+  }
+
+  /** GET config, retrying while the controller is unreachable. Undefined when stopped meanwhile. */
+  private async fetchConfig(api: AgentHttpClient): Promise<NodeConfig | undefined> {
+    const backoff = new Backoff({ baseMs: 1000, capMs: 60_000, ...this.options.backoff });
+    const signal = this.startup.signal;
+    while (!signal.aborted) {
+      try {
+        return await api.config(signal);
+      } catch (error) {
+        if (signal.aborted) return undefined;
+        if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+          throw new Error(
+            `the controller rejected this node's credential (${error.status} ${error.code}): ` +
+              're-enroll with earshot-agent enroll --controller URL --token T',
+          );
+        }
+        if (!isRetryable(error)) throw new Error(`cannot load the node config: ${describeError(error)}`);
+        const delayMs = backoff.next();
+        this.options.log.warn(
+          { retryInMs: delayMs },
+          `controller not reachable yet: ${describeError(error)}`,
+        );
+        await sleep(delayMs, signal);
+      }
+    }
+    return undefined;
+  }
+}

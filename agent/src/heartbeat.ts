@@ -1,0 +1,86 @@
+/**
+ * Node heartbeat: every heartbeatIntervalSeconds, tell the controller the agent
+ * version, capture device and state, free disk in the cache, and the clock offset
+ * measured from the previous heartbeat's round trip (NTP-style midpoint).
+ */
+import { statfs } from 'node:fs/promises';
+import type { HeartbeatBody } from '../../shared/src/agent-api.js';
+import type { CaptureState } from './capture-supervisor.js';
+import { type AgentHttpClient, describeError } from './http-client.js';
+import type { Logger } from './log.js';
+
+/**
+ * Controller clock minus ours, assuming the server stamped its time halfway through the
+ * round trip. Positive: our clock is behind.
+ */
+export function clockOffsetMs(sentAtMs: number, receivedAtMs: number, serverTimeMs: number): number {
+  return Math.round(serverTimeMs - (sentAtMs + receivedAtMs) / 2);
+}
+
+export async function diskFreeBytes(path: string): Promise<number> {
+  const stats = await statfs(path);
+  return stats.bavail * stats.bsize;
+}
+
+export interface HeartbeatOptions {
+  api: Pick<AgentHttpClient, 'heartbeat'>;
+  agentVersion: string;
+  cacheDir: string;
+  capture: () => { device: string; state: CaptureState };
+  intervalMs: () => number;
+  log: Logger;
+  now?: () => number;
+}
+
+export class Heartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private lastOffsetMs: number | undefined;
+  private failing = false;
+  private stopped = true;
+
+  constructor(private readonly options: HeartbeatOptions) {}
+
+  /** The last measured offset (controller − local), if any. */
+  get clockOffsetMs(): number | undefined {
+    return this.lastOffsetMs;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.beat();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.abort.abort();
+  }
+
+  /** Sends one heartbeat and schedules the next; never throws. */
+  private async beat(): Promise<void> {
+    const { api, log } = this.options;
+    const now = this.options.now ?? Date.now;
+    try {
+      const capture = this.options.capture();
+      const body: HeartbeatBody = {
+        agentVersion: this.options.agentVersion,
+        captureDevice: capture.device.slice(0, 256),
+        captureState: capture.state,
+        diskFreeBytes: await diskFreeBytes(this.options.cacheDir),
+        sentAtMs: now(),
+        ...(this.lastOffsetMs === undefined ? {} : { clockOffsetMs: this.lastOffsetMs }),
+      };
+      const result = await api.heartbeat(body, this.abort.signal);
+      this.lastOffsetMs = clockOffsetMs(body.sentAtMs, now(), result.serverTimeMs);
+      if (this.failing) log.info('heartbeat delivered again');
+      this.failing = false;
+    } catch (error) {
+      if (this.stopped) return;
+      // One line per outage, not one per beat.
+      if (!this.failing) log.warn(`heartbeat failed: ${describeError(error)}`);
+      this.failing = true;
+    }
+    if (!this.stopped) this.timer = setTimeout(() => void this.beat(), this.options.intervalMs());
+  }
+}

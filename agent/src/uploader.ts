@@ -1,0 +1,311 @@
+/**
+ * Resumable uploads of finished recordings (AGENT_ROUTES.cacheFile): ask the
+ * controller how many bytes it holds, stream the rest from disk, retry from the new
+ * offset after a network failure, and delete the local file only once the controller
+ * reports the upload complete with the same SHA-256.
+ */
+import { createReadStream } from 'node:fs';
+import { stat, unlink } from 'node:fs/promises';
+import type { JobHeartbeatBody, JobTerminalBody, UploadStatus } from '../../shared/src/agent-api.js';
+import { ERROR_CODES } from '../../shared/src/errors.js';
+import { Backoff, type BackoffOptions, sleep } from './backoff.js';
+import {
+  type AgentHttpClient,
+  describeError,
+  isApiError,
+  isRetryable,
+  isStaleLease,
+  type UploadRangeRequest,
+} from './http-client.js';
+import type { JobJournal, JournalEntry } from './journal.js';
+import type { Logger } from './log.js';
+
+/** The calls the uploader makes; AgentHttpClient has them all. */
+export type UploadApi = Pick<AgentHttpClient, 'uploadStatus' | 'uploadRange' | 'jobHeartbeat' | 'jobFailed'>;
+
+export type UploadStep =
+  | { kind: 'confirmed' }
+  | { kind: 'send'; offset: number }
+  | { kind: 'conflict'; reason: string };
+
+/** What to do given the controller's view of the upload and the local file. Pure. */
+export function nextUploadStep(
+  status: UploadStatus,
+  local: { sizeBytes: number; sha256: string },
+): UploadStep {
+  if (status.complete) {
+    return status.sha256 === local.sha256
+      ? { kind: 'confirmed' }
+      : {
+          kind: 'conflict',
+          reason: `the controller holds a different file (sha256 ${status.sha256 ?? 'unknown'})`,
+        };
+  }
+  const offset = status.receivedBytes;
+  if (!Number.isInteger(offset) || offset < 0 || offset > local.sizeBytes) {
+    return {
+      kind: 'conflict',
+      reason: `the controller reports ${offset} bytes of a ${local.sizeBytes}-byte file`,
+    };
+  }
+  if (offset === local.sizeBytes && local.sizeBytes > 0) {
+    return { kind: 'conflict', reason: 'the controller holds every byte but has not completed the upload' };
+  }
+  return { kind: 'send', offset };
+}
+
+export type UploadOutcome = 'confirmed' | 'lease-lost' | 'failed' | 'parked' | 'stopped';
+
+export interface UploaderOptions {
+  api: UploadApi;
+  journal: JobJournal;
+  log: Logger;
+  /** How often to send the job heartbeat (state 'uploading') during an upload. */
+  jobHeartbeatIntervalMs: () => number;
+  backoff?: BackoffOptions;
+  /** Uploads stopped by a non-retryable answer are tried again after this long. Default 10 min. */
+  parkedRetryMs?: number;
+}
+
+export class Uploader {
+  private readonly queue = new Set<string>();
+  private readonly parked = new Set<string>();
+  private abort = new AbortController();
+  private worker: Promise<void> | undefined;
+  private parkedTimer: NodeJS.Timeout | undefined;
+  private stopped = true;
+
+  constructor(private readonly options: UploaderOptions) {}
+
+  /** Queues every finished recording in the journal and starts working. */
+  start(): void {
+    this.stopped = false;
+    this.abort = new AbortController();
+    for (const entry of this.options.journal.list())
+      if (entry.state === 'recorded') this.queue.add(entry.jobId);
+    this.parkedTimer = setInterval(() => this.retryParked(), this.options.parkedRetryMs ?? 600_000);
+    this.parkedTimer.unref();
+    this.kick();
+  }
+
+  /** Job ids waiting or in progress. */
+  get pending(): string[] {
+    return [...this.queue];
+  }
+
+  enqueue(jobId: string): void {
+    this.parked.delete(jobId);
+    this.queue.add(jobId);
+    this.kick();
+  }
+
+  /** Tries again the uploads a non-retryable answer stopped (e.g. after config-changed). */
+  retryParked(): void {
+    for (const jobId of this.parked) this.queue.add(jobId);
+    this.parked.clear();
+    this.kick();
+  }
+
+  /** Waits until the queue is empty (tests, shutdown of one-shot tools). */
+  async idle(): Promise<void> {
+    while (this.worker) await this.worker;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.parkedTimer);
+    this.abort.abort(new Error('uploader stopping'));
+    await this.worker;
+  }
+
+  private kick(): void {
+    if (this.worker || this.stopped) return;
+    this.worker = this.drain().finally(() => {
+      this.worker = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopped) {
+      const jobId = this.queue.values().next().value;
+      if (jobId === undefined) return;
+      const entry = this.options.journal.get(jobId);
+      // An entry that is gone or no longer 'recorded' has nothing to upload.
+      let outcome: UploadOutcome | 'skipped' = 'skipped';
+      if (entry?.state === 'recorded') {
+        try {
+          outcome = await this.upload(entry);
+        } catch (error) {
+          // Journal write failures and the like: keep the entry, try again later.
+          this.options.log.error({ jobId, err: error }, 'upload stopped by a local error');
+          outcome = 'parked';
+        }
+      }
+      if (outcome === 'stopped') return;
+      this.queue.delete(jobId);
+      if (outcome === 'parked') this.parked.add(jobId);
+    }
+  }
+
+  /** Uploads one recording until the controller confirms it, or a reason to stop. */
+  async upload(entry: JournalEntry): Promise<UploadOutcome> {
+    const { api, journal, log } = this.options;
+    const { jobId, recordingId, epoch } = entry;
+    if (entry.sha256 === undefined || entry.sizeBytes === undefined) {
+      await journal.update(jobId, { lastError: 'journal entry has no size or checksum' });
+      return 'parked';
+    }
+    const local = { sizeBytes: entry.sizeBytes, sha256: entry.sha256 };
+    const onDisk = await stat(entry.path).catch(() => undefined);
+    if (onDisk?.size !== local.sizeBytes) {
+      const lastError = onDisk
+        ? `file is ${onDisk.size} bytes, expected ${local.sizeBytes}`
+        : 'file is missing';
+      log.error({ jobId, path: entry.path }, `cannot upload: ${lastError}`);
+      await journal.update(jobId, { lastError });
+      return 'parked';
+    }
+
+    const backoff = new Backoff(this.options.backoff);
+    const attempt = new AbortController();
+    const signal = AbortSignal.any([this.abort.signal, attempt.signal]);
+    let leaseLost = false;
+    const heartbeat = this.startJobHeartbeat(jobId, { epoch, state: 'uploading' }, () => {
+      leaseLost = true;
+      attempt.abort(new Error('lease lost'));
+    });
+    try {
+      while (!this.stopped) {
+        try {
+          let step = nextUploadStep(await api.uploadStatus(recordingId, signal), local);
+          if (step.kind === 'send') {
+            log.info(
+              { jobId, recordingId, offset: step.offset, totalBytes: local.sizeBytes },
+              'uploading recording',
+            );
+            const body = createReadStream(entry.path, { start: step.offset });
+            const request: UploadRangeRequest = {
+              recordingId,
+              epoch,
+              sha256: local.sha256,
+              totalBytes: local.sizeBytes,
+              offset: step.offset,
+              body,
+              signal,
+            };
+            try {
+              step = nextUploadStep(await api.uploadRange(request), local);
+            } finally {
+              body.destroy(); // an interrupted request leaves the stream open
+            }
+          }
+          if (step.kind === 'confirmed') {
+            await unlink(entry.path).catch((error: NodeJS.ErrnoException) => {
+              if (error.code !== 'ENOENT') throw error;
+            });
+            await journal.remove(jobId);
+            log.info({ jobId, recordingId, sha256: local.sha256 }, 'upload confirmed; local copy deleted');
+            return 'confirmed';
+          }
+          if (step.kind === 'conflict') {
+            log.error({ jobId, recordingId }, `upload stopped: ${step.reason}; the local file is kept`);
+            await journal.update(jobId, { lastError: step.reason });
+            return 'parked';
+          }
+          // Sent everything but not complete yet: ask again after a pause.
+          await sleep(backoff.next(), this.abort.signal);
+        } catch (error) {
+          if (this.stopped) return 'stopped';
+          if (leaseLost || isStaleLease(error)) return await this.markLeaseLost(entry);
+          if (isApiError(error, 409, ERROR_CODES.offsetMismatch)) {
+            log.info({ jobId, recordingId }, 'controller holds a different offset; asking again');
+          } else if (isApiError(error, 422, ERROR_CODES.checksumMismatch)) {
+            return await this.reportChecksumMismatch(entry, error);
+          } else if (isRetryable(error)) {
+            const level = backoff.failures === 0 ? 'warn' : 'debug';
+            log[level](
+              { jobId, recordingId, attempt: backoff.failures + 1 },
+              `upload interrupted: ${describeError(error)}; will resume`,
+            );
+          } else {
+            log.error(
+              { jobId, recordingId },
+              `upload stopped: ${describeError(error)}; will try again later`,
+            );
+            await journal.update(jobId, { lastError: describeError(error) });
+            return 'parked';
+          }
+          await sleep(backoff.next(), this.abort.signal);
+        }
+      }
+      return 'stopped';
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private startJobHeartbeat(jobId: string, body: JobHeartbeatBody, onLeaseLost: () => void): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      this.options.api.jobHeartbeat(jobId, body, this.abort.signal).catch((error: unknown) => {
+        if (isStaleLease(error)) onLeaseLost();
+        else this.options.log.debug({ jobId }, `job heartbeat failed: ${describeError(error)}`);
+      });
+    }, this.options.jobHeartbeatIntervalMs());
+    timer.unref();
+    return timer;
+  }
+
+  private async markLeaseLost(entry: JournalEntry): Promise<UploadOutcome> {
+    this.options.log.warn(
+      { jobId: entry.jobId, path: entry.path },
+      'another holder has this job (stale lease): upload stopped, local file kept',
+    );
+    await this.options.journal.update(entry.jobId, { state: 'lease-lost', lastError: 'stale lease' });
+    return 'lease-lost';
+  }
+
+  private async reportChecksumMismatch(entry: JournalEntry, error: unknown): Promise<UploadOutcome> {
+    const reason = `checksum mismatch on upload: ${describeError(error)}`;
+    this.options.log.error(
+      { jobId: entry.jobId, path: entry.path },
+      `${reason}; job reported failed, file kept`,
+    );
+    await reportTerminal(
+      this.options.api.jobFailed.bind(this.options.api),
+      entry.jobId,
+      {
+        epoch: entry.epoch,
+        reason,
+      },
+      this.options,
+      this.abort.signal,
+    );
+    await this.options.journal.update(entry.jobId, { state: 'failed', lastError: reason });
+    return 'failed';
+  }
+}
+
+/** Posts failed/cancelled, retrying what can be retried a few times; logs, never throws. */
+export async function reportTerminal(
+  call: (jobId: string, body: JobTerminalBody, signal?: AbortSignal) => Promise<void>,
+  jobId: string,
+  body: JobTerminalBody,
+  options: { log: Logger; backoff?: BackoffOptions },
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const backoff = new Backoff(options.backoff);
+  for (let attempt = 0; attempt < 5 && !signal?.aborted; attempt++) {
+    try {
+      await call(jobId, body, signal);
+      return true;
+    } catch (error) {
+      if (!isRetryable(error)) {
+        options.log.warn({ jobId }, `could not report the job's end: ${describeError(error)}`);
+        return false;
+      }
+      await sleep(backoff.next(), signal);
+    }
+  }
+  options.log.warn({ jobId }, "could not report the job's end: controller unreachable");
+  return false;
+}

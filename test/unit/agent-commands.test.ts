@@ -1,0 +1,63 @@
+import { describe, expect, it, vi } from 'vitest';
+import { agentCommandTable, dispatchCommand } from '../../agent/src/commands.js';
+
+function targets() {
+  return {
+    wakeClaimLoop: vi.fn(),
+    stopRecording: vi.fn((jobId: string | undefined) => jobId === undefined || jobId === 'job-1'),
+    refetchConfig: vi.fn(async () => {}),
+  };
+}
+
+describe('command dispatch table', () => {
+  it('job-available wakes the claim loop and answers with the command id', async () => {
+    const t = targets();
+    const result = await dispatchCommand(agentCommandTable(t), { id: 'c1', type: 'job-available' });
+    expect(t.wakeClaimLoop).toHaveBeenCalledOnce();
+    expect(result).toMatchObject({ id: 'c1', ok: true });
+  });
+
+  it('job-stop stops the named recording, and fails for a job not recording here', async () => {
+    const t = targets();
+    const table = agentCommandTable(t);
+    expect(
+      await dispatchCommand(table, { id: 'c2', type: 'job-stop', args: { jobId: 'job-1' } }),
+    ).toMatchObject({
+      id: 'c2',
+      ok: true,
+    });
+    expect(t.stopRecording).toHaveBeenLastCalledWith('job-1');
+    const other = await dispatchCommand(table, { id: 'c3', type: 'job-stop', args: { jobId: 'job-9' } });
+    expect(other).toEqual({ id: 'c3', ok: false, message: 'job job-9 is not recording on this node' });
+  });
+
+  it('config-changed refetches the config; a failure becomes ok:false with the reason', async () => {
+    const t = targets();
+    const table = agentCommandTable(t);
+    expect(await dispatchCommand(table, { id: 'c4', type: 'config-changed' })).toMatchObject({ ok: true });
+    expect(t.refetchConfig).toHaveBeenCalledOnce();
+    t.refetchConfig.mockRejectedValueOnce(new Error('controller unreachable'));
+    expect(await dispatchCommand(table, { id: 'c5', type: 'config-changed' })).toEqual({
+      id: 'c5',
+      ok: false,
+      message: 'controller unreachable',
+    });
+  });
+
+  it('answers a command type without a handler as unsupported, never throws', async () => {
+    const result = await dispatchCommand(agentCommandTable(targets()), { id: 'c6', type: 'listen-start' });
+    expect(result).toEqual({ id: 'c6', ok: false, message: 'listen-start is not supported by this agent' });
+  });
+
+  it('a handler that throws synchronously is reported, not propagated', async () => {
+    const result = await dispatchCommand(
+      {
+        lifecycle: () => {
+          throw new Error('boom');
+        },
+      },
+      { id: 'c7', type: 'lifecycle' },
+    );
+    expect(result).toEqual({ id: 'c7', ok: false, message: 'boom' });
+  });
+});
