@@ -7,7 +7,14 @@ import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { JobStates } from '../../shared/src/agent-api.js';
+import { AgentMessageDispatcher } from './broker/agent-messages.js';
+import { BrokerAuth } from './broker/auth.js';
+import { MqttBroker } from './broker/broker.js';
+import { PresenceTracker } from './broker/presence.js';
+import { mqttWebSocketRoute } from './broker/ws-route.js';
 import type { Config } from './config.js';
 import type { Db, Provider } from './db/client.js';
 import { installErrorHandler } from './http/errors.js';
@@ -21,9 +28,21 @@ import { AuthService } from './modules/auth/auth.service.js';
 import { LoginThrottle } from './modules/auth/login-throttle.js';
 import { ApiTokensRepository, SessionsRepository } from './modules/auth/sessions.repository.js';
 import { UsersRepository } from './modules/auth/users.repository.js';
+import { metersRoutes } from './modules/meters/meters.routes.js';
+import { MetersService } from './modules/meters/meters.service.js';
+import { MeterStore } from './modules/meters/meters.store.js';
 import { NodesRepository } from './modules/nodes/nodes.repository.js';
 import { nodesRoutes } from './modules/nodes/nodes.routes.js';
 import { NodesService } from './modules/nodes/nodes.service.js';
+import { RecordingFileStore } from './modules/recordings/file-store.js';
+import { JobsRepository } from './modules/recordings/jobs.repository.js';
+import { jobsRoutes } from './modules/recordings/jobs.routes.js';
+import { JobsService } from './modules/recordings/jobs.service.js';
+import { RecordingsRepository } from './modules/recordings/recordings.repository.js';
+import { recordingsRoutes } from './modules/recordings/recordings.routes.js';
+import { RecordingsService } from './modules/recordings/recordings.service.js';
+import { uploadsRoutes } from './modules/recordings/uploads.routes.js';
+import { UploadsService } from './modules/recordings/uploads.service.js';
 import { type ReadinessCheck, systemRoutes } from './modules/system/system.routes.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -44,11 +63,19 @@ export interface ControllerApp {
     audit: AuditService;
     auth: AuthService;
     nodes: NodesService;
+    recordings: RecordingsService;
+    jobs: JobsService;
+    uploads: UploadsService;
+    meters: MetersService;
   };
+  /** The embedded MQTT broker; `start` opens its TCP listener. */
+  broker: MqttBroker;
   /** Every declared route with its access (for invariant tests and the RBAC matrix). */
   routes: RouteInfo[];
   /** Extra readiness checks (the broker adds its own when it starts). */
   readiness: ReadinessCheck[];
+  /** Starts the adapters (the MQTT broker); server.ts calls it once HTTP listens. */
+  start: () => Promise<void>;
   /** Registers a closer; `close` runs them in reverse order, then drains HTTP. */
   onClose: (fn: () => Promise<void>) => void;
   close: () => Promise<void>;
@@ -95,6 +122,9 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const sessionsRepo = new SessionsRepository(db);
   const apiTokensRepo = new ApiTokensRepository(db);
   const nodesRepo = new NodesRepository(db);
+  const recordingsRepo = new RecordingsRepository(db);
+  const jobsRepo = new JobsRepository(db, provider);
+  const recordingFiles = new RecordingFileStore(config.dataDir);
 
   // Services
   const audit = new AuditService(db, auditRepo, now);
@@ -105,8 +135,49 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   );
   const auth = new AuthService(db, usersRepo, sessionsRepo, apiTokensRepo, audit, throttle, config, now);
   const nodes = new NodesService(db, nodesRepo, audit, config, now);
+  const recordings = new RecordingsService(db, recordingsRepo, jobsRepo, nodes, audit, recordingFiles, now);
+  const jobs = new JobsService(db, jobsRepo, recordingsRepo, nodes, audit, recordingFiles, config, now);
+  const uploads = new UploadsService(
+    db,
+    recordingsRepo,
+    jobsRepo,
+    audit,
+    recordingFiles,
+    metrics,
+    config,
+    now,
+  );
+  const meterStore = new MeterStore();
+  const meters = new MetersService(meterStore, nodes, audit, metrics, now);
+
+  // Adapters (started by `start`, stopped by `close`)
+  const presence = new PresenceTracker(nodes, app.log);
+  const agentMessages = new AgentMessageDispatcher(
+    {
+      status: (from, status) => presence.report(from, status),
+      meters: (from, frame) => meters.record(from, frame),
+    },
+    app.log,
+  );
+  const broker = new MqttBroker(
+    { port: config.mqttPort, host: config.mqttHost },
+    new BrokerAuth(nodes, audit, agentMessages, metrics, app.log),
+    presence,
+    metrics,
+    app.log,
+  );
+  closers.push(() => broker.stop());
+  let starting: Promise<void> | undefined;
+  // New jobs and stop requests reach the agent at once; agents also poll, so this is best effort.
+  recordings.setNotifier((nodeId, command) => broker.publishToNode(nodeId, 'cmd', command));
+  // Open meter streams would otherwise hold the HTTP server open on close.
+  closers.push(async () => meterStore.closeSubscriptions());
 
   metrics.onCollect(async () => metrics.nodesOnline.set(nodes.onlineCount()));
+  metrics.onCollect(async () => {
+    const counts = await jobs.countByState();
+    for (const state of JobStates) metrics.jobs.set({ state }, counts.get(state) ?? 0);
+  });
 
   // HTTP plumbing
   installErrorHandler(app);
@@ -119,6 +190,8 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
   await app.register(fastifyCookie);
+  // One WebSocket server for the app; inbound messages capped like HTTP bodies.
+  await app.register(fastifyWebsocket, { options: { maxPayload: config.maxBodyBytes } });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -144,11 +217,16 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   await app.register(
     systemRoutes({ metrics, readiness, metricsAllowAnonymous: config.metricsAllowAnonymous }),
   );
+  await app.register(mqttWebSocketRoute(broker, config.mqttWsPath));
   await app.register(
     async (api) => {
       await api.register(authRoutes(auth, config));
       await api.register(auditRoutes(audit));
       await api.register(nodesRoutes(nodes));
+      await api.register(recordingsRoutes(recordings));
+      await api.register(jobsRoutes(jobs));
+      await api.register(uploadsRoutes(uploads));
+      await api.register(metersRoutes(meters));
     },
     { prefix: '/api/v1' },
   );
@@ -156,9 +234,17 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   return {
     app,
     metrics,
-    services: { audit, auth, nodes },
+    services: { audit, auth, nodes, recordings, jobs, uploads, meters },
+    broker,
     routes,
     readiness,
+    start: () => {
+      starting ??= (async () => {
+        await broker.start();
+        readiness.push({ name: 'broker', check: async () => broker.isReady() });
+      })();
+      return starting;
+    },
     onClose: (fn) => closers.push(fn),
     close: async () => {
       for (const close of closers.reverse())

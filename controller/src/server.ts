@@ -22,7 +22,15 @@ export async function startController(config: Config): Promise<RunningController
 
   let stopping: Promise<void> | undefined;
 
-  await app.listen({ port: config.httpPort, host: config.httpHost });
+  try {
+    // The broker first: /readyz must never answer ready while agents cannot connect.
+    await controller.start();
+    await app.listen({ port: config.httpPort, host: config.httpHost });
+  } catch (error) {
+    await controller.close();
+    await db.$disconnect();
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   const url = `http://${config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost}:${port}`;

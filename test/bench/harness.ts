@@ -1,7 +1,12 @@
 /** A real controller on a real database, listening on loopback, for benchmarks. */
 import { buildApp, type ControllerApp } from '../../controller/src/app.js';
 import { loadConfig } from '../../controller/src/config.js';
-import { type Db, type DatabaseTarget, databaseTarget, openDatabase } from '../../controller/src/db/client.js';
+import {
+  type DatabaseTarget,
+  type Db,
+  databaseTarget,
+  openDatabase,
+} from '../../controller/src/db/client.js';
 import { migrate } from '../../controller/src/db/migrate.js';
 import { createDatabase, startPostgres, uniqueDatabaseName } from '../support/postgres.js';
 import { tempDir } from '../support/tmp.js';
@@ -9,7 +14,10 @@ import { tempDir } from '../support/tmp.js';
 export interface BenchController extends ControllerApp {
   base: string;
   db: Db;
-  api: (path: string, init?: { method?: string; body?: unknown; token?: string }) => Promise<{ status: number; data: unknown }>;
+  api: (
+    path: string,
+    init?: { method?: string; body?: unknown; token?: string },
+  ) => Promise<{ status: number; data: unknown }>;
   ownerToken: string;
   enroll: (id: string, site?: string) => Promise<string>;
   stop: () => Promise<void>;
@@ -26,8 +34,20 @@ export async function withPostgres<T>(fn: (url: string) => Promise<T>): Promise<
 
 export async function benchController(databaseUrl?: string): Promise<BenchController> {
   const dir = await tempDir('bench');
-  const config = loadConfig({}, { dataDir: dir.path, logLevel: 'silent', httpPort: 0, mqttPort: 0, httpHost: '127.0.0.1', scryptLogN: 10 });
-  const target: DatabaseTarget = databaseUrl ? { provider: 'postgresql', url: databaseUrl } : databaseTarget(undefined, dir.path);
+  const config = loadConfig(
+    {},
+    {
+      dataDir: dir.path,
+      logLevel: 'silent',
+      httpPort: 0,
+      mqttPort: 0,
+      httpHost: '127.0.0.1',
+      scryptLogN: 10,
+    },
+  );
+  const target: DatabaseTarget = databaseUrl
+    ? { provider: 'postgresql', url: databaseUrl }
+    : databaseTarget(undefined, dir.path);
   await migrate(target);
   const db = openDatabase(target);
   const ctl = await buildApp({ config, db, provider: target.provider, logger: false });
@@ -37,7 +57,10 @@ export async function benchController(databaseUrl?: string): Promise<BenchContro
   const api: BenchController['api'] = async (path, init = {}) => {
     const response = await fetch(`${base}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
+      headers: {
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
     const text = await response.text();
@@ -53,8 +76,11 @@ export async function benchController(databaseUrl?: string): Promise<BenchContro
     api,
     ownerToken: ownerToken.token,
     enroll: async (id, site = 'bench') => {
-      const enrolled = (await api('/api/v1/nodes/enroll', { body: { name: id, site, id }, token: ownerToken.token })).data as { enrollmentToken: string };
-      const exchanged = (await api('/api/v1/agent/enroll', { body: { token: enrolled.enrollmentToken } })).data as { credential: string };
+      const enrolled = (
+        await api('/api/v1/nodes/enroll', { body: { name: id, site, id }, token: ownerToken.token })
+      ).data as { enrollmentToken: string };
+      const exchanged = (await api('/api/v1/agent/enroll', { body: { token: enrolled.enrollmentToken } }))
+        .data as { credential: string };
       return exchanged.credential;
     },
     stop: async () => {

@@ -17,7 +17,9 @@ if (process.argv.includes('--help')) {
 }
 const unknown = wanted.filter((name) => !(name in BENCHES));
 if (unknown.length > 0) {
-  console.error(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`);
+  console.error(
+    `unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`,
+  );
   process.exit(2);
 }
 const rows: BenchRow[] = [];

@@ -206,8 +206,17 @@ CREATE UNIQUE INDEX "RecordingJob_recordingId_key" ON "RecordingJob"("recordingI
 CREATE INDEX "RecordingJob_nodeId_state_createdAt_idx" ON "RecordingJob"("nodeId", "state", "createdAt");
 
 -- CreateIndex
+CREATE INDEX "RecordingJob_createdAt_id_idx" ON "RecordingJob"("createdAt", "id");
+
+-- CreateIndex
+CREATE INDEX "RecordingJob_state_idx" ON "RecordingJob"("state");
+
+-- CreateIndex
 CREATE INDEX "Recording_nodeId_createdAt_idx" ON "Recording"("nodeId", "createdAt");
 
 -- CreateIndex
 CREATE INDEX "Recording_state_idx" ON "Recording"("state");
+
+-- CreateIndex
+CREATE INDEX "Recording_createdAt_id_idx" ON "Recording"("createdAt", "id");
 

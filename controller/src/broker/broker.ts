@@ -1,0 +1,177 @@
+/**
+ * The embedded MQTT broker (aedes) on TCP, plus MQTT over WebSocket handed over by
+ * the HTTP server (see ws-route.ts). An adapter: `start()` / `stop()`, a constructor
+ * that only assigns; security lives in BrokerAuth, message handling in the services
+ * the dispatcher calls.
+ */
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Aedes } from 'aedes';
+import type { FastifyBaseLogger } from 'fastify';
+import {
+  encodePayload,
+  MAX_MQTT_PAYLOAD_BYTES,
+  nodeTopic,
+  TOPICS,
+  type TopicPayload,
+} from '../../../shared/src/mqtt.js';
+import type { Metrics } from '../metrics.js';
+import type { BrokerAuth } from './auth.js';
+import { limitPacketSize, PACKET_OVERHEAD_BYTES } from './packet-size-guard.js';
+import type { PresenceTracker } from './presence.js';
+
+/** Topics the controller publishes to an agent. */
+export type ControllerTopic = 'cmd';
+
+export interface BrokerOptions {
+  port: number;
+  host: string;
+}
+
+/** Node ids reach 64 characters; aedes' default cap (23, from MQTT 3.1) is too short. */
+const MAX_CLIENT_ID_LENGTH = 64;
+/** A CONNECT must arrive this soon after the socket opens. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** A subscriber whose socket stays full this long is disconnected, so it cannot stall delivery. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+export class MqttBroker {
+  private aedes: Aedes | undefined;
+  private server: Server | undefined;
+  private readonly connections = new Set<Duplex>();
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: BrokerOptions,
+    private readonly auth: BrokerAuth,
+    private readonly presence: PresenceTracker,
+    private readonly metrics: Metrics,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.aedes) return;
+    const aedes = new Aedes({
+      maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      drainTimeout: DRAIN_TIMEOUT_MS,
+      preConnect: this.auth.preConnect,
+      authenticate: this.auth.authenticate,
+      authorizePublish: this.auth.authorizePublish,
+      authorizeSubscribe: this.auth.authorizeSubscribe,
+    });
+    await aedes.listen();
+    const countClients = () => this.metrics.mqttClients.set(aedes.connectedClients);
+    aedes.on('client', countClients);
+    aedes.on('clientDisconnect', countClients);
+    aedes.on('clientError', (client, err) =>
+      this.log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'),
+    );
+    aedes.on('connectionError', (_client, err) =>
+      this.log.debug({ err: err.message }, 'MQTT connection error'),
+    );
+    this.aedes = aedes;
+
+    const server = createServer((socket) => this.acceptTcp(socket));
+    server.listen(this.options.port, this.options.host);
+    try {
+      await once(server, 'listening');
+    } catch (err) {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      this.aedes = undefined;
+      throw err;
+    }
+    server.on('error', (err) => this.log.error({ err }, 'MQTT listener error'));
+    this.server = server;
+    this.log.info({ host: this.options.host, port: this.port() }, 'MQTT broker listening');
+  }
+
+  /** Closes every client (their wills publish), the listener, then waits for presence writes. */
+  stop(): Promise<void> {
+    this.stopping ??= this.close();
+    return this.stopping;
+  }
+
+  /** The TCP port actually bound (useful with port 0). */
+  port(): number | undefined {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? address.port : undefined;
+  }
+
+  isReady(): boolean {
+    return (
+      this.aedes !== undefined &&
+      !this.aedes.closed &&
+      this.server?.listening === true &&
+      this.stopping === undefined
+    );
+  }
+
+  /** A WebSocket stream from the HTTP server; false (and closed) when the broker is not running. */
+  acceptWebSocket(stream: Duplex, socket: Socket): boolean {
+    if (!this.isReady()) {
+      stream.destroy();
+      return false;
+    }
+    socket.setNoDelay(true);
+    this.accept(stream, socket.remoteAddress);
+    return true;
+  }
+
+  /** Publishes a controller message (a command) to one node, with the contract's QoS. */
+  publishToNode<K extends ControllerTopic>(nodeId: string, name: K, payload: TopicPayload<K>): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes || !this.isReady()) return Promise.reject(new Error('MQTT broker is not running'));
+    const spec = TOPICS[name];
+    return new Promise((resolve, reject) =>
+      aedes.publish(
+        {
+          cmd: 'publish',
+          topic: nodeTopic(nodeId, name),
+          payload: encodePayload(name, payload),
+          qos: spec.qos,
+          retain: spec.retain,
+          dup: false,
+        },
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+  }
+
+  private acceptTcp(socket: Socket): void {
+    // Nagle would hold back small 10 Hz frames; neither aedes nor mqtt.js turns it off.
+    socket.setNoDelay(true);
+    this.accept(socket, socket.remoteAddress);
+  }
+
+  private accept(conn: Duplex, address: string | undefined): void {
+    const aedes = this.aedes;
+    if (!aedes || this.stopping) {
+      conn.destroy();
+      return;
+    }
+    const guarded = limitPacketSize(conn, MAX_MQTT_PAYLOAD_BYTES + PACKET_OVERHEAD_BYTES, (error) => {
+      this.metrics.mqttMessages.inc({ topic: 'unknown', outcome: 'too_large' });
+      this.log.warn({ address, err: error.message }, 'MQTT connection closed: packet too large');
+    });
+    this.connections.add(guarded);
+    guarded.once('close', () => this.connections.delete(guarded));
+    this.auth.attach(aedes.handle(guarded), address);
+  }
+
+  private async close(): Promise<void> {
+    const { aedes, server } = this;
+    if (!aedes) return;
+    const listenerClosed = server
+      ? new Promise<void>((resolve) => server.close(() => resolve()))
+      : Promise.resolve();
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    // Connections that never finished CONNECT are not aedes clients yet.
+    for (const conn of this.connections) conn.destroy();
+    await listenerClosed;
+    await this.presence.drain();
+    this.metrics.mqttClients.set(0);
+    this.log.info('MQTT broker stopped');
+  }
+}

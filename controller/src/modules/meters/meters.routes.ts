@@ -1,0 +1,55 @@
+import type {} from '@fastify/swagger';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { Data, ErrorResponse } from '../../http/pagination.js';
+import { callContext } from '../../http/route-access.js';
+import { MeterEventsQuery, MeterParams, MeterSnapshot } from './meters.schemas.js';
+import type { MetersService } from './meters.service.js';
+import { SSE_HEARTBEAT_MS, sendMeterEvents } from './meters.sse.js';
+
+export function metersRoutes(
+  meters: MetersService,
+  options: { heartbeatMs?: number } = {},
+): FastifyPluginAsyncTypebox {
+  const heartbeatMs = options.heartbeatMs ?? SSE_HEARTBEAT_MS;
+  return async (app) => {
+    app.get(
+      '/nodes/:id/meters',
+      {
+        config: { access: { user: 'node:read' } },
+        schema: {
+          tags: ['nodes'],
+          summary: "The node's latest meter frame (live, from memory)",
+          params: MeterParams,
+          response: { 200: Data(MeterSnapshot), 404: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await meters.latest(request.principal, request.params.id) }),
+    );
+
+    app.get(
+      '/meter-events',
+      {
+        config: { access: { user: 'node:read' } },
+        schema: {
+          tags: ['nodes'],
+          summary: 'Live meter frames as Server-Sent Events',
+          description:
+            'Each frame of a node you may read arrives as `event: meter` with ' +
+            '`data: {"nodeId": …, "frame": …}`; a comment line every 15 s keeps the connection ' +
+            'open. A slow reader loses its oldest frames, never the newest.',
+          querystring: MeterEventsQuery,
+          produces: ['text/event-stream'],
+          response: {
+            200: Type.String({ description: 'text/event-stream' }),
+            404: ErrorResponse,
+          },
+        },
+      },
+      async (request, reply) => {
+        const subscription = await meters.openStream(callContext(request), request.query.nodeId);
+        await sendMeterEvents(reply, subscription, heartbeatMs);
+      },
+    );
+  };
+}

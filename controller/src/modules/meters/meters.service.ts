@@ -1,0 +1,75 @@
+/**
+ * Live meters: frames from agents into the store, and reads of them for users,
+ * scoped like the node they belong to (a node outside the caller's scope is a 404).
+ * Streams are audited once when they open, never per frame (SPEC §2.5).
+ */
+import type { MeterFrame } from '../../../../shared/src/mqtt.js';
+import type { NodeDirectory, NodeIdentity } from '../../broker/node-directory.js';
+import { forbidden, notFound } from '../../http/errors.js';
+import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../http/principal.js';
+import type { Metrics } from '../../metrics.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { MeterReading, type MeterStore, type MeterSubscription } from './meters.store.js';
+
+export interface MeterSnapshot {
+  nodeId: string;
+  frame: MeterFrame | null;
+  receivedAt: string | null;
+}
+
+export class MetersService {
+  constructor(
+    private readonly store: MeterStore,
+    private readonly directory: Pick<NodeDirectory, 'scopeOf'>,
+    private readonly audit: Pick<AuditService, 'recordAlone'>,
+    private readonly metrics: Metrics,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** A frame an agent published (already validated against the shared schema). */
+  record(from: NodeIdentity, frame: MeterFrame): void {
+    this.store.put(new MeterReading(from.nodeId, from.siteId, frame, this.now().getTime()));
+    this.metrics.meterFrames.inc();
+  }
+
+  async latest(principal: Principal, nodeId: string): Promise<MeterSnapshot> {
+    await this.visibleNode(principal, nodeId);
+    const reading = this.store.latestOf(nodeId);
+    return {
+      nodeId,
+      frame: reading?.frame ?? null,
+      receivedAt: reading ? new Date(reading.receivedAtMs).toISOString() : null,
+    };
+  }
+
+  /** Frames of every node the caller may read (or of one node), from now on. */
+  async openStream(ctx: CallContext, nodeId?: string): Promise<MeterSubscription> {
+    const user = this.userOf(ctx.principal);
+    if (nodeId !== undefined) await this.visibleNode(user, nodeId);
+    await this.audit.recordAlone({
+      actor: actorOf(user),
+      permission: 'node:read',
+      action: 'meters.stream_open',
+      target: nodeId ? { type: 'node', id: nodeId } : null,
+      outcome: 'success',
+      context: ctx.request,
+    });
+    const access = user.access;
+    return this.store.subscribe(
+      (reading) =>
+        (nodeId === undefined || reading.nodeId === nodeId) &&
+        access.allows('node:read', { siteId: reading.siteId, nodeId: reading.nodeId }),
+    );
+  }
+
+  private userOf(principal: Principal): UserPrincipal {
+    if (principal.kind !== 'user') throw forbidden('Meter reads are for users.');
+    return principal;
+  }
+
+  private async visibleNode(principal: Principal, nodeId: string): Promise<void> {
+    const user = this.userOf(principal);
+    const scope = await this.directory.scopeOf(nodeId);
+    if (!scope || !user.access.allows('node:read', { siteId: scope.siteId, nodeId })) throw notFound('node');
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Writes a meter subscription to an HTTP response as Server-Sent Events
+ * (`event: meter`), with a comment heartbeat so proxies keep the connection open.
+ * Honours backpressure: while the socket is full, frames wait in the subscription's
+ * bounded buffer (which drops the oldest). Ends when either side closes.
+ */
+import { once } from 'node:events';
+import type { FastifyReply } from 'fastify';
+import type { MeterSubscription } from './meters.store.js';
+
+export const SSE_HEARTBEAT_MS = 15_000;
+
+export async function sendMeterEvents(
+  reply: FastifyReply,
+  subscription: MeterSubscription,
+  heartbeatMs = SSE_HEARTBEAT_MS,
+): Promise<void> {
+  reply.hijack();
+  const raw = reply.raw;
+  for (const [name, value] of Object.entries(reply.getHeaders()))
+    if (value !== undefined) raw.setHeader(name, value);
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  raw.write(': meters\n\n');
+
+  const closed = new AbortController();
+  const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), heartbeatMs);
+  const onClose = () => {
+    closed.abort();
+    subscription.close();
+  };
+  raw.once('close', onClose);
+  try {
+    for await (const reading of subscription) {
+      if (!raw.write(`event: meter\ndata: ${reading.toEventData()}\n\n`))
+        await once(raw, 'drain', { signal: closed.signal });
+    }
+  } catch (err) {
+    if (!closed.signal.aborted) throw err;
+  } finally {
+    clearInterval(heartbeat);
+    raw.off('close', onClose);
+    subscription.close();
+    if (!raw.destroyed) raw.end();
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Live meters in memory (SPEC §3): the latest frame per node, and fan-out to
+ * subscribers. Never a database row per frame. Each subscriber has a bounded buffer
+ * that drops its oldest frames when the consumer falls behind, so one slow client
+ * costs neither memory nor the other subscribers' latency.
+ */
+import type { MeterFrame } from '../../../../shared/src/mqtt.js';
+
+/** About 100 s of one node at 10 Hz, or 0.1 s of a 1,000-node fleet. */
+export const DEFAULT_SUBSCRIBER_BUFFER = 1000;
+
+export class MeterReading {
+  private eventData: string | undefined;
+
+  constructor(
+    readonly nodeId: string,
+    readonly siteId: string,
+    readonly frame: MeterFrame,
+    readonly receivedAtMs: number,
+  ) {}
+
+  /** `{nodeId, frame}` as JSON, serialised once however many streams carry it. */
+  toEventData(): string {
+    this.eventData ??= JSON.stringify({ nodeId: this.nodeId, frame: this.frame });
+    return this.eventData;
+  }
+}
+
+export class MeterSubscription implements AsyncIterable<MeterReading> {
+  private readonly ring: (MeterReading | undefined)[];
+  private head = 0;
+  private size = 0;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  /** Frames dropped because the consumer was slow. */
+  dropped = 0;
+
+  constructor(
+    readonly accepts: (reading: MeterReading) => boolean,
+    readonly capacity: number,
+    private readonly onClose: (subscription: MeterSubscription) => void,
+  ) {
+    this.ring = new Array(capacity);
+  }
+
+  get buffered(): number {
+    return this.size;
+  }
+
+  push(reading: MeterReading): void {
+    if (this.closed) return;
+    if (this.size === this.capacity) {
+      this.ring[this.head] = undefined;
+      this.head = (this.head + 1) % this.capacity;
+      this.size--;
+      this.dropped++;
+    }
+    this.ring[(this.head + this.size) % this.capacity] = reading;
+    this.size++;
+    this.notify();
+  }
+
+  /** The oldest buffered reading, waiting for one if needed; undefined once closed. */
+  async next(): Promise<MeterReading | undefined> {
+    while (this.size === 0) {
+      if (this.closed) return undefined;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+    const reading = this.ring[this.head];
+    this.ring[this.head] = undefined;
+    this.head = (this.head + 1) % this.capacity;
+    this.size--;
+    return reading;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ring.fill(undefined);
+    this.size = 0;
+    this.onClose(this);
+    this.notify();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<MeterReading> {
+    for (;;) {
+      const reading = await this.next();
+      if (!reading) return;
+      yield reading;
+    }
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+export class MeterStore {
+  private readonly latest = new Map<string, MeterReading>();
+  private readonly subscriptions = new Set<MeterSubscription>();
+
+  constructor(private readonly subscriberBuffer = DEFAULT_SUBSCRIBER_BUFFER) {}
+
+  put(reading: MeterReading): void {
+    this.latest.set(reading.nodeId, reading);
+    for (const subscription of this.subscriptions)
+      if (subscription.accepts(reading)) subscription.push(reading);
+  }
+
+  latestOf(nodeId: string): MeterReading | undefined {
+    return this.latest.get(nodeId);
+  }
+
+  /** Drops a node's last frame (the node was removed). */
+  forget(nodeId: string): void {
+    this.latest.delete(nodeId);
+  }
+
+  subscribe(
+    accepts: (reading: MeterReading) => boolean,
+    capacity = this.subscriberBuffer,
+  ): MeterSubscription {
+    const subscription = new MeterSubscription(accepts, capacity, (s) => this.subscriptions.delete(s));
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  subscriberCount(): number {
+    return this.subscriptions.size;
+  }
+
+  /** Ends every subscription (shutdown: open streams must not hold the HTTP server). */
+  closeSubscriptions(): void {
+    for (const subscription of [...this.subscriptions]) subscription.close();
+  }
+}

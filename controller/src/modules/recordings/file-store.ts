@@ -1,0 +1,160 @@
+/**
+ * Recording files on the controller's disk: `<dataDir>/recordings/<nodeId>/<id>.wav`,
+ * with `<id>.wav.part` while an upload is in progress. Only this file touches the
+ * recordings folder; paths are built from validated ids (node ids and recording ids
+ * are `[A-Za-z0-9_-]`), never from request text.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs';
+import { mkdir, open, rename, stat, truncate, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Enough to reach the `data` chunk of any WAV a capture agent writes. */
+const WAV_HEADER_PROBE_BYTES = 4096;
+
+function checkId(kind: string, id: string): string {
+  if (!SAFE_ID.test(id)) throw new Error(`unsafe ${kind} id for a file path: ${JSON.stringify(id)}`);
+  return id;
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+export class RecordingFileStore {
+  constructor(private readonly dataDir: string) {}
+
+  /** Relative to the data dir; what the database stores. */
+  relativePath(nodeId: string, recordingId: string): string {
+    return join('recordings', checkId('node', nodeId), `${checkId('recording', recordingId)}.wav`);
+  }
+
+  absolute(relativePath: string): string {
+    return join(this.dataDir, relativePath);
+  }
+
+  partPath(nodeId: string, recordingId: string): string {
+    return `${this.absolute(this.relativePath(nodeId, recordingId))}.part`;
+  }
+
+  /** Bytes held of an unfinished upload (0 when there is none). */
+  async partSize(nodeId: string, recordingId: string): Promise<number> {
+    try {
+      return (await stat(this.partPath(nodeId, recordingId))).size;
+    } catch (error) {
+      if (isMissing(error)) return 0;
+      throw error;
+    }
+  }
+
+  /** A write stream appending at `offset` (which the caller checked is the part's size). */
+  async openPart(nodeId: string, recordingId: string, offset: number): Promise<WriteStream> {
+    const path = this.partPath(nodeId, recordingId);
+    await mkdir(dirname(path), { recursive: true });
+    return createWriteStream(path, { flags: offset === 0 ? 'w' : 'a' });
+  }
+
+  /** Makes what arrived durable, and returns how many bytes that is. */
+  async syncPart(nodeId: string, recordingId: string): Promise<number> {
+    const path = this.partPath(nodeId, recordingId);
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(path, 'r+');
+    } catch (error) {
+      if (isMissing(error)) return 0;
+      throw error;
+    }
+    try {
+      await handle.sync();
+      return (await handle.stat()).size;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async truncatePart(nodeId: string, recordingId: string, size: number): Promise<void> {
+    await truncate(this.partPath(nodeId, recordingId), size);
+  }
+
+  async deletePart(nodeId: string, recordingId: string): Promise<void> {
+    await unlink(this.partPath(nodeId, recordingId)).catch((error: unknown) => {
+      if (!isMissing(error)) throw error;
+    });
+  }
+
+  /** SHA-256 of the whole part, read back from disk in one sequential pass. */
+  async hashPart(nodeId: string, recordingId: string): Promise<string> {
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(this.partPath(nodeId, recordingId)), hash);
+    return hash.digest('hex');
+  }
+
+  /** Renames the (synced) part to its final name atomically and syncs the folder entry. */
+  async promotePart(nodeId: string, recordingId: string): Promise<string> {
+    const relative = this.relativePath(nodeId, recordingId);
+    const finalPath = this.absolute(relative);
+    await rename(`${finalPath}.part`, finalPath);
+    const dir = await open(dirname(finalPath), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    return relative;
+  }
+
+  /** Duration from the WAV header of the part, or null when it is not a PCM WAV we can read. */
+  async wavDurationMs(nodeId: string, recordingId: string): Promise<number | null> {
+    const path = this.partPath(nodeId, recordingId);
+    const handle = await open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      const buffer = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, size));
+      await handle.read(buffer, 0, buffer.length, 0);
+      return wavDurationMs(buffer, size);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async fileSize(relativePath: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.absolute(relativePath))).size;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  readRange(relativePath: string, start: number, endInclusive: number): ReadStream {
+    return createReadStream(this.absolute(relativePath), { start, end: endInclusive });
+  }
+}
+
+/**
+ * Reads `fmt ` (byte rate) and `data` (size) from the start of a RIFF/WAVE file. A
+ * streaming writer may leave the data size at 0 or 0xFFFFFFFF; then the rest of the
+ * file is the data.
+ */
+export function wavDurationMs(head: Buffer, fileSize: number): number | null {
+  if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE')
+    return null;
+  let offset = 12;
+  let byteRate: number | undefined;
+  while (offset + 8 <= head.length) {
+    const id = head.toString('ascii', offset, offset + 4);
+    const size = head.readUInt32LE(offset + 4);
+    const body = offset + 8;
+    if (id === 'fmt ' && body + 12 <= head.length) byteRate = head.readUInt32LE(body + 8);
+    if (id === 'data') {
+      if (!byteRate) return null;
+      const available = Math.max(0, fileSize - body);
+      const dataBytes = size === 0 || size === 0xffff_ffff || size > available ? available : size;
+      return Math.round((dataBytes / byteRate) * 1000);
+    }
+    offset = body + size + (size % 2);
+  }
+  return null;
+}

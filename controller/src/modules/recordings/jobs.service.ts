@@ -1,0 +1,241 @@
+/**
+ * Recording jobs and their leases (SPEC §2.6): queued → claimed → recording →
+ * uploading → completed, or failed / cancelled. A claim hands out a lease with a new
+ * epoch (fencing token); every later agent call carries it and a stale one gets 409
+ * `stale_lease` and changes nothing. An expired lease does not re-queue the job: the
+ * node keeps recording through a lost connection and a late call with the right
+ * epoch still counts; reads show `leaseExpired`.
+ */
+import type {
+  JobHeartbeatBody,
+  JobHeartbeatResult,
+  JobLease,
+  JobState,
+  JobTerminalBody,
+} from '../../../../shared/src/agent-api.js';
+import type { Permission } from '../../../../shared/src/permissions.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/client.js';
+import type { RecordingJob } from '../../generated/sqlite/client.js';
+import { conflict, forbidden, notFound, staleLease } from '../../http/errors.js';
+import { actorOf, type CallContext, type Principal } from '../../http/principal.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { NodesService } from '../nodes/nodes.service.js';
+import type { RecordingFileStore } from './file-store.js';
+import type { JobRow, JobsRepository, PagePosition } from './jobs.repository.js';
+import type { RecordingsRepository } from './recordings.repository.js';
+import type { RecordingState } from './recordings.schemas.js';
+
+/** States in which an agent holds the job; only these take agent calls. */
+export const ACTIVE_JOB_STATES = ['claimed', 'recording', 'uploading'] as const;
+const PROGRESS: Record<string, number> = { claimed: 0, recording: 1, uploading: 2 };
+/** Heartbeats racing each other or an upload: re-read and try again this often. */
+const STATE_RACE_RETRIES = 3;
+
+export function isActive(state: string): boolean {
+  return (ACTIVE_JOB_STATES as readonly string[]).includes(state);
+}
+
+/** The recording's state for a job state. */
+export function recordingStateFor(jobState: JobState): RecordingState {
+  return jobState === 'queued' || jobState === 'claimed' ? 'pending' : jobState;
+}
+
+export function presentJob(job: RecordingJob, now: Date) {
+  return {
+    id: job.id,
+    recordingId: job.recordingId,
+    nodeId: job.nodeId,
+    state: job.state as JobState,
+    epoch: job.epoch,
+    leaseExpiresAt: job.leaseExpiresAt?.toISOString() ?? null,
+    leaseExpired: isActive(job.state) && job.leaseExpiresAt !== null && job.leaseExpiresAt <= now,
+    durationSeconds: job.durationSeconds,
+    stopRequested: job.stopRequested,
+    failureReason: job.failureReason,
+    requestedBy: job.requestedBy,
+    createdAt: job.createdAt.toISOString(),
+    claimedAt: job.claimedAt?.toISOString() ?? null,
+    startedAt: job.startedAt?.toISOString() ?? null,
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** May this caller see an object of `nodeId` with `permission`? Agents see only their own node. */
+export function canSee(
+  principal: Principal,
+  permission: Permission,
+  object: { nodeId: string; siteId: string },
+): boolean {
+  if (principal.kind === 'node') return principal.nodeId === object.nodeId;
+  return principal.kind === 'user' && principal.access.allows(permission, object);
+}
+
+export class JobsService {
+  constructor(
+    private readonly db: Db,
+    private readonly jobs: JobsRepository,
+    private readonly recordings: RecordingsRepository,
+    private readonly nodes: NodesService,
+    private readonly audit: AuditService,
+    private readonly files: RecordingFileStore,
+    private readonly config: Pick<Config, 'leaseSeconds'>,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  present(job: RecordingJob) {
+    return presentJob(job, this.now());
+  }
+
+  private leaseUntil(): Date {
+    return new Date(this.now().getTime() + this.config.leaseSeconds * 1000);
+  }
+
+  /** A job the caller may see; 404 otherwise (also for another node's job). */
+  async visibleJob(principal: Principal, permission: Permission, jobId: string): Promise<JobRow> {
+    const job = await this.jobs.find(jobId);
+    if (!job || !canSee(principal, permission, { nodeId: job.nodeId, siteId: job.node.siteId }))
+      throw notFound('recording job');
+    return job;
+  }
+
+  async claimNext(nodeId: string, ctx: CallContext): Promise<JobLease | null> {
+    await this.nodes.visibleNode(ctx.principal, 'recording:control', nodeId);
+    const now = this.now();
+    const leaseExpiresAt = this.leaseUntil();
+    return this.db.$transaction(async (tx) => {
+      const jobId = await this.jobs.claimNext(tx, nodeId);
+      if (!jobId) return null;
+      await this.jobs.update(tx, jobId, { leaseExpiresAt, claimedAt: now });
+      const job = await this.jobs.findInTx(tx, jobId);
+      if (!job) throw new Error(`claimed job ${jobId} vanished inside its transaction`);
+      await this.audit.record(tx, {
+        actor: actorOf(ctx.principal),
+        permission: 'recording:control',
+        action: 'recording_job.claim',
+        target: { type: 'recording_job', id: jobId },
+        outcome: 'success',
+        before: { state: 'queued', epoch: job.epoch - 1 },
+        after: { state: 'claimed', epoch: job.epoch, leaseExpiresAt },
+        context: ctx.request,
+      });
+      return {
+        jobId,
+        recordingId: job.recordingId,
+        nodeId: job.nodeId,
+        epoch: job.epoch,
+        leaseExpiresAt: leaseExpiresAt.toISOString(),
+        durationSeconds: job.durationSeconds,
+        stopRequested: job.stopRequested,
+        sampleRate: job.recording.sampleRate,
+        channels: job.recording.channels,
+      };
+    });
+  }
+
+  /**
+   * Extends the lease and moves the job forward (claimed → recording → uploading);
+   * never backwards, so a late `recording` heartbeat after the upload started only
+   * extends the lease.
+   */
+  async heartbeat(jobId: string, body: JobHeartbeatBody, ctx: CallContext): Promise<JobHeartbeatResult> {
+    await this.visibleJob(ctx.principal, 'recording:control', jobId);
+    for (let attempt = 0; attempt < STATE_RACE_RETRIES; attempt++) {
+      const result = await this.db.$transaction(async (tx) => {
+        const job = await this.jobs.findInTx(tx, jobId);
+        if (!job || job.epoch !== body.epoch || !isActive(job.state)) throw this.stale(job, body.epoch);
+        const next = (PROGRESS[body.state] ?? 0) > (PROGRESS[job.state] ?? 0) ? body.state : job.state;
+        const now = this.now();
+        const leaseExpiresAt = this.leaseUntil();
+        const moved = next !== job.state;
+        const ok = await this.jobs.updateFenced(tx, jobId, body.epoch, [job.state], {
+          leaseExpiresAt,
+          state: next,
+          ...(moved && !job.startedAt ? { startedAt: now } : {}),
+        });
+        if (!ok) return undefined; // changed under us: read again
+        if (moved) {
+          await this.recordings.update(tx, job.recordingId, { state: recordingStateFor(next as JobState) });
+          await this.audit.record(tx, {
+            actor: actorOf(ctx.principal),
+            permission: 'recording:control',
+            action: `recording_job.${next}`,
+            target: { type: 'recording_job', id: jobId },
+            outcome: 'success',
+            before: { state: job.state },
+            after: { state: next },
+            context: ctx.request,
+          });
+        }
+        return {
+          leaseExpiresAt: leaseExpiresAt.toISOString(),
+          stopRequested: job.stopRequested,
+          state: next,
+        };
+      });
+      if (result) return result;
+    }
+    throw conflict('The job keeps changing under this heartbeat; send it again.');
+  }
+
+  private stale(job: RecordingJob | null, epoch: number) {
+    if (!job) return notFound('recording job');
+    return staleLease(
+      job.epoch !== epoch
+        ? `Epoch ${epoch} is not the job's current epoch (${job.epoch}): this lease was superseded.`
+        : `The job is ${job.state}; it no longer takes agent calls.`,
+    );
+  }
+
+  /** The agent reports the job failed or cancelled (terminal). Repeating the same report is harmless. */
+  async finish(
+    jobId: string,
+    outcome: 'failed' | 'cancelled',
+    body: JobTerminalBody,
+    ctx: CallContext,
+  ): Promise<RecordingJob> {
+    const seen = await this.visibleJob(ctx.principal, 'recording:control', jobId);
+    if (seen.state === outcome && seen.epoch === body.epoch) return seen;
+    const now = this.now();
+    const job = await this.db.$transaction(async (tx) => {
+      const ok = await this.jobs.updateFenced(tx, jobId, body.epoch, ACTIVE_JOB_STATES, {
+        state: outcome,
+        failureReason: body.reason ?? null,
+        finishedAt: now,
+        leaseExpiresAt: null,
+      });
+      if (!ok) throw this.stale(await this.jobs.findInTx(tx, jobId), body.epoch);
+      const updated = await this.jobs.findInTx(tx, jobId);
+      await this.recordings.update(tx, seen.recordingId, { state: outcome });
+      await this.audit.record(tx, {
+        actor: actorOf(ctx.principal),
+        permission: 'recording:control',
+        action: `recording_job.${outcome}`,
+        target: { type: 'recording_job', id: jobId },
+        outcome: 'success',
+        reason: body.reason ?? null,
+        before: { state: seen.state },
+        after: { state: outcome },
+        context: ctx.request,
+      });
+      return updated!;
+    });
+    // Nothing will resume this upload now.
+    await this.files.deletePart(job.nodeId, job.recordingId);
+    return job;
+  }
+
+  list(
+    principal: Principal,
+    query: { nodeId?: string; state?: string },
+    limit: number,
+    after?: PagePosition,
+  ): Promise<JobRow[]> {
+    if (principal.kind !== 'user') throw forbidden('users only');
+    return this.jobs.list(principal.access.filter('recording:read'), query, limit, after);
+  }
+
+  countByState(): Promise<Map<string, number>> {
+    return this.jobs.countByState();
+  }
+}

@@ -1,0 +1,116 @@
+import type {} from '@fastify/swagger';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { clampLimit, Data, ErrorResponse, PageOf } from '../../http/pagination.js';
+import { callContext } from '../../http/route-access.js';
+import { pageOf, parsePositionCursor } from './page-position.js';
+import {
+  AudioFile,
+  CreateRecordingBody,
+  DownloadHeaders,
+  RecordingListQuery,
+  RecordingParams,
+  RecordingSchema,
+} from './recordings.schemas.js';
+import type { RecordingsService } from './recordings.service.js';
+
+export function recordingsRoutes(recordings: RecordingsService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      '/recordings',
+      {
+        config: { access: { user: 'recording:create' } },
+        schema: {
+          tags: ['recordings'],
+          summary: 'Start an ad-hoc recording on a node (creates the recording and its queued job)',
+          body: CreateRecordingBody,
+          response: { 201: Data(RecordingSchema), 400: ErrorResponse, 404: ErrorResponse },
+        },
+      },
+      async (request, reply) =>
+        reply
+          .status(201)
+          .send({ data: recordings.present(await recordings.create(request.body, callContext(request))) }),
+    );
+
+    app.get(
+      '/recordings',
+      {
+        config: { access: { user: 'recording:read' } },
+        schema: {
+          tags: ['recordings'],
+          summary: 'Recording library you may see, newest first',
+          querystring: RecordingListQuery,
+          response: { 200: PageOf(RecordingSchema), 400: ErrorResponse },
+        },
+      },
+      async (request) => {
+        const { cursor, limit, ...filters } = request.query;
+        const take = clampLimit(limit);
+        const rows = await recordings.list(request.principal, filters, take, parsePositionCursor(cursor));
+        return pageOf(rows, take, (row) => recordings.present(row));
+      },
+    );
+
+    app.get(
+      '/recordings/:id',
+      {
+        config: { access: { user: 'recording:read' } },
+        schema: {
+          tags: ['recordings'],
+          summary: 'One recording with its checksum, size, state and job',
+          params: RecordingParams,
+          response: { 200: Data(RecordingSchema), 404: ErrorResponse },
+        },
+      },
+      async (request) => ({
+        data: recordings.present(
+          await recordings.visibleRecording(request.principal, 'recording:read', request.params.id),
+        ),
+      }),
+    );
+
+    app.post(
+      '/recordings/:id/stop',
+      {
+        config: { access: { user: 'recording:control' } },
+        schema: {
+          tags: ['recordings'],
+          summary: 'Stop a recording: cancels a queued job, asks the agent to stop a running one',
+          params: RecordingParams,
+          response: { 200: Data(RecordingSchema), 404: ErrorResponse, 409: ErrorResponse },
+        },
+      },
+      async (request) => ({
+        data: recordings.present(await recordings.stop(request.params.id, callContext(request))),
+      }),
+    );
+
+    app.get(
+      '/recordings/:id/file',
+      {
+        config: { access: { user: 'recording:download' } },
+        schema: {
+          tags: ['recordings'],
+          summary: 'Download the WAV file; one HTTP Range (bytes=a-b, a-, -n) gives 206',
+          params: RecordingParams,
+          headers: DownloadHeaders,
+          response: {
+            200: AudioFile,
+            206: AudioFile,
+            404: ErrorResponse,
+            409: ErrorResponse,
+            416: ErrorResponse,
+          },
+        },
+      },
+      async (request, reply) => {
+        const file = await recordings.openFile(
+          request.params.id,
+          request.headers.range,
+          callContext(request),
+        );
+        return reply.status(file.statusCode).headers(file.headers).send(file.stream);
+      },
+    );
+  };
+}

@@ -1,0 +1,115 @@
+import type { Readable } from 'node:stream';
+import Type, { type Static } from 'typebox';
+import { JobStates, UPLOAD_HEADERS } from '../../../../shared/src/agent-api.js';
+import { PageQuery } from '../../http/pagination.js';
+import { NodeId } from '../nodes/nodes.schemas.js';
+
+/** A recording's life mirrors its job's, without the agent-side `claimed` step. */
+export const RecordingStates = [
+  'pending',
+  'recording',
+  'uploading',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
+export type RecordingState = (typeof RecordingStates)[number];
+
+/** Largest recording the controller accepts in one upload. */
+export const MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
+
+const ObjectId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+const DateTime = Type.String({ format: 'date-time' });
+const NullableDateTime = Type.Union([DateTime, Type.Null()]);
+
+export const RecordingParams = Type.Object({ id: ObjectId });
+export const JobParams = Type.Object({ jid: ObjectId });
+export const NodeJobParams = Type.Object({ id: NodeId });
+
+export const JobSchema = Type.Object({
+  id: Type.String(),
+  recordingId: Type.String(),
+  nodeId: Type.String(),
+  state: Type.Enum(JobStates),
+  epoch: Type.Integer(),
+  leaseExpiresAt: NullableDateTime,
+  /** The lease of an active job ran out: the node lost contact (it keeps recording). */
+  leaseExpired: Type.Boolean(),
+  durationSeconds: Type.Union([Type.Integer(), Type.Null()]),
+  stopRequested: Type.Boolean(),
+  failureReason: Type.Union([Type.String(), Type.Null()]),
+  requestedBy: Type.Union([Type.String(), Type.Null()]),
+  createdAt: DateTime,
+  claimedAt: NullableDateTime,
+  startedAt: NullableDateTime,
+  finishedAt: NullableDateTime,
+});
+
+export const RecordingSchema = Type.Object({
+  id: Type.String(),
+  nodeId: Type.String(),
+  siteId: Type.String(),
+  title: Type.String(),
+  state: Type.Enum(RecordingStates),
+  sampleRate: Type.Integer(),
+  channels: Type.Integer(),
+  sizeBytes: Type.Union([Type.Integer(), Type.Null()]),
+  receivedBytes: Type.Integer(),
+  sha256: Type.Union([Type.String(), Type.Null()]),
+  durationMs: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: DateTime,
+  completedAt: NullableDateTime,
+  job: Type.Union([JobSchema, Type.Null()]),
+});
+
+export const CreateRecordingBody = Type.Object(
+  {
+    nodeId: NodeId,
+    /** Omitted: record until stopped. */
+    durationSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateRecordingBody = Static<typeof CreateRecordingBody>;
+
+export const RecordingListQuery = Type.Object(
+  {
+    ...PageQuery,
+    nodeId: Type.Optional(NodeId),
+    state: Type.Optional(Type.Enum(RecordingStates)),
+  },
+  { additionalProperties: false },
+);
+
+export const JobListQuery = Type.Object(
+  {
+    ...PageQuery,
+    nodeId: Type.Optional(NodeId),
+    state: Type.Optional(Type.Enum(JobStates)),
+  },
+  { additionalProperties: false },
+);
+
+export const UploadHeaders = Type.Object({
+  [UPLOAD_HEADERS.epoch]: Type.Integer({ minimum: 1 }),
+  [UPLOAD_HEADERS.sha256]: Type.String({ pattern: '^[0-9a-fA-F]{64}$' }),
+  [UPLOAD_HEADERS.totalBytes]: Type.Integer({ minimum: 1, maximum: MAX_UPLOAD_BYTES }),
+  'content-range': Type.Optional(
+    Type.String({ pattern: '^bytes \\d{1,15}-\\d{1,15}/\\d{1,15}$', description: 'bytes N-(total-1)/total' }),
+  ),
+});
+export type UploadHeaders = Static<typeof UploadHeaders>;
+
+export const DownloadHeaders = Type.Object({
+  range: Type.Optional(
+    Type.String({ maxLength: 100, description: 'One range: bytes=a-b, bytes=a- or bytes=-n' }),
+  ),
+});
+
+/** A streamed file body (the serializer leaves streams alone). */
+export const AudioFile = Type.Unsafe<Readable | Buffer>({
+  type: 'string',
+  format: 'binary',
+  description: 'audio/wav',
+});

@@ -1,0 +1,261 @@
+/**
+ * The recording library: ad-hoc start (a recording and its queued job), stop,
+ * scoped reads, and playback/download with HTTP Range. Recordings inherit their
+ * node's scope; anything outside the caller's scope is a 404.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { ERROR_CODES } from '../../../../shared/src/errors.js';
+import type { Command } from '../../../../shared/src/mqtt.js';
+import type { Permission } from '../../../../shared/src/permissions.js';
+import type { Db } from '../../db/client.js';
+import type { Recording, RecordingJob } from '../../generated/sqlite/client.js';
+import { AppError, conflict, forbidden, notFound } from '../../http/errors.js';
+import { actorOf, type CallContext, type Principal } from '../../http/principal.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { NodesService } from '../nodes/nodes.service.js';
+import { parseRange } from './byte-range.js';
+import type { RecordingFileStore } from './file-store.js';
+import type { JobsRepository, PagePosition } from './jobs.repository.js';
+import { canSee, isActive, presentJob } from './jobs.service.js';
+import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
+import type { CreateRecordingBody, RecordingState } from './recordings.schemas.js';
+
+/** Sends a command to a node's agent (the MQTT broker supplies it; best effort, agents also poll). */
+export type NodeNotifier = (nodeId: string, command: Command) => Promise<void> | void;
+
+/** A download is audited once per user, recording and window, not once per range request. */
+const DOWNLOAD_AUDIT_WINDOW_MS = 10 * 60_000;
+const DOWNLOAD_AUDIT_MAX_ENTRIES = 10_000;
+
+export interface FileResponse {
+  statusCode: 200 | 206;
+  headers: Record<string, string>;
+  stream: Readable;
+}
+
+export function presentRecording(
+  recording: Recording & { job: RecordingJob | null },
+  siteId: string,
+  now: Date,
+) {
+  return {
+    id: recording.id,
+    nodeId: recording.nodeId,
+    siteId,
+    title: recording.title,
+    state: recording.state as RecordingState,
+    sampleRate: recording.sampleRate,
+    channels: recording.channels,
+    sizeBytes: recording.sizeBytes === null ? null : Number(recording.sizeBytes),
+    receivedBytes: Number(recording.receivedBytes),
+    sha256: recording.sha256,
+    durationMs: recording.durationMs,
+    createdAt: recording.createdAt.toISOString(),
+    completedAt: recording.completedAt?.toISOString() ?? null,
+    job: recording.job ? presentJob(recording.job, now) : null,
+  };
+}
+
+export class RecordingsService {
+  /** `${actorId}:${recordingId}` → when its download audit window ends. */
+  private readonly recentDownloads = new Map<string, number>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly recordings: RecordingsRepository,
+    private readonly jobs: JobsRepository,
+    private readonly nodes: NodesService,
+    private readonly audit: AuditService,
+    private readonly files: RecordingFileStore,
+    private readonly now: () => Date = () => new Date(),
+    private notifyNode: NodeNotifier = () => {},
+  ) {}
+
+  /** The broker starts after the app is built; it plugs its command sender in here. */
+  setNotifier(notifyNode: NodeNotifier): void {
+    this.notifyNode = notifyNode;
+  }
+
+  present(recording: RecordingRow) {
+    return presentRecording(recording, recording.node.siteId, this.now());
+  }
+
+  async visibleRecording(principal: Principal, permission: Permission, id: string): Promise<RecordingRow> {
+    const recording = await this.recordings.find(id);
+    if (
+      !recording ||
+      !canSee(principal, permission, { nodeId: recording.nodeId, siteId: recording.node.siteId })
+    )
+      throw notFound('recording');
+    return recording;
+  }
+
+  list(
+    principal: Principal,
+    query: { nodeId?: string; state?: string },
+    limit: number,
+    after?: PagePosition,
+  ): Promise<RecordingRow[]> {
+    if (principal.kind !== 'user') throw forbidden('users only');
+    return this.recordings.list(principal.access.filter('recording:read'), query, limit, after);
+  }
+
+  async create(body: CreateRecordingBody, ctx: CallContext): Promise<RecordingRow> {
+    const node = await this.nodes.visibleNode(ctx.principal, 'recording:create', body.nodeId);
+    const actor = actorOf(ctx.principal);
+    const now = this.now();
+    const title = body.title ?? `${node.name} ${now.toISOString()}`;
+    const recordingId = await this.db.$transaction(async (tx) => {
+      const recording = await this.recordings.create(tx, {
+        nodeId: node.id,
+        title,
+        state: 'pending',
+        sampleRate: node.sampleRate,
+        channels: node.channels,
+      });
+      const job = await this.jobs.create(tx, {
+        nodeId: node.id,
+        recordingId: recording.id,
+        state: 'queued',
+        durationSeconds: body.durationSeconds ?? null,
+        requestedBy: actor.id ?? null,
+      });
+      await this.audit.record(tx, {
+        actor,
+        permission: 'recording:create',
+        action: 'recording.create',
+        target: { type: 'recording', id: recording.id },
+        outcome: 'success',
+        after: { nodeId: node.id, title, jobId: job.id, durationSeconds: job.durationSeconds },
+        context: ctx.request,
+      });
+      return recording.id;
+    });
+    const created = (await this.recordings.find(recordingId))!;
+    await this.notify(node.id, 'job-available', { jobId: created.job!.id, recordingId });
+    return created;
+  }
+
+  /**
+   * Stops a recording: a queued job is cancelled at once; a running one gets
+   * `stopRequested`, which the agent sees in its next job heartbeat (and is told
+   * now over MQTT).
+   */
+  async stop(id: string, ctx: CallContext): Promise<RecordingRow> {
+    const recording = await this.visibleRecording(ctx.principal, 'recording:control', id);
+    const job = recording.job;
+    if (!job || !(job.state === 'queued' || isActive(job.state)))
+      throw conflict(`The recording is ${recording.state}; there is nothing to stop.`, {
+        state: recording.state,
+      });
+    if (job.stopRequested) return recording;
+    const now = this.now();
+    const cancelled = await this.db.$transaction(async (tx) => {
+      const base = {
+        actor: actorOf(ctx.principal),
+        permission: 'recording:control',
+        target: { type: 'recording', id },
+        outcome: 'success' as const,
+        context: ctx.request,
+      };
+      if (
+        await this.jobs.updateIfState(tx, job.id, ['queued'], {
+          state: 'cancelled',
+          stopRequested: true,
+          finishedAt: now,
+          failureReason: 'stopped before an agent claimed it',
+        })
+      ) {
+        await this.recordings.update(tx, id, { state: 'cancelled' });
+        await this.audit.record(tx, {
+          ...base,
+          action: 'recording.stop',
+          before: { jobState: 'queued' },
+          after: { jobState: 'cancelled' },
+        });
+        return true;
+      }
+      if (
+        !(await this.jobs.updateIfState(tx, job.id, ['claimed', 'recording', 'uploading'], {
+          stopRequested: true,
+        }))
+      )
+        throw conflict('The recording finished meanwhile; there is nothing to stop.');
+      await this.audit.record(tx, {
+        ...base,
+        action: 'recording.stop',
+        before: { jobState: job.state, stopRequested: false },
+        after: { jobState: job.state, stopRequested: true },
+      });
+      return false;
+    });
+    if (!cancelled) await this.notify(recording.nodeId, 'job-stop', { jobId: job.id, recordingId: id });
+    return (await this.recordings.find(id))!;
+  }
+
+  /** The file (or one byte range of it), audited once per download window. */
+  async openFile(id: string, rangeHeader: string | undefined, ctx: CallContext): Promise<FileResponse> {
+    const recording = await this.visibleRecording(ctx.principal, 'recording:download', id);
+    if (recording.state !== 'completed' || !recording.filePath)
+      throw conflict(`The recording is ${recording.state}; its file is not available yet.`, {
+        state: recording.state,
+      });
+    const size = await this.files.fileSize(recording.filePath);
+    if (size === undefined) throw conflict('The recording file is missing from storage.');
+    const range = parseRange(rangeHeader, size);
+    if (range.kind === 'unsatisfiable') {
+      throw new AppError(
+        416,
+        ERROR_CODES.rangeNotSatisfiable,
+        `Range ${JSON.stringify(rangeHeader)} cannot be served: send one range within 0-${size - 1}.`,
+        { sizeBytes: size },
+        { 'content-range': `bytes */${size}` },
+      );
+    }
+    await this.auditDownload(recording, ctx);
+    const { start, end } = range.kind === 'full' ? { start: 0, end: size - 1 } : range.range;
+    const headers: Record<string, string> = {
+      'content-type': 'audio/wav',
+      'accept-ranges': 'bytes',
+      'content-length': String(size === 0 ? 0 : end - start + 1),
+      'content-disposition': `attachment; filename="${recording.id}.wav"`,
+      etag: `"${recording.sha256}"`,
+    };
+    if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
+    return {
+      statusCode: range.kind === 'partial' ? 206 : 200,
+      headers,
+      stream: this.files.readRange(recording.filePath, start, Math.max(end, 0)),
+    };
+  }
+
+  private async auditDownload(recording: RecordingRow, ctx: CallContext): Promise<void> {
+    const actor = actorOf(ctx.principal);
+    const key = `${actor.type}:${actor.id ?? ''}:${recording.id}`;
+    const nowMs = this.now().getTime();
+    if ((this.recentDownloads.get(key) ?? 0) > nowMs) return;
+    await this.audit.recordAlone({
+      actor,
+      permission: 'recording:download',
+      action: 'recording.download',
+      target: { type: 'recording', id: recording.id },
+      outcome: 'success',
+      after: { sizeBytes: Number(recording.sizeBytes), sha256: recording.sha256 },
+      context: ctx.request,
+    });
+    if (this.recentDownloads.size >= DOWNLOAD_AUDIT_MAX_ENTRIES) {
+      for (const [k, until] of this.recentDownloads) if (until <= nowMs) this.recentDownloads.delete(k);
+      if (this.recentDownloads.size >= DOWNLOAD_AUDIT_MAX_ENTRIES) this.recentDownloads.clear();
+    }
+    this.recentDownloads.set(key, nowMs + DOWNLOAD_AUDIT_WINDOW_MS);
+  }
+
+  private async notify(nodeId: string, type: Command['type'], args: Record<string, unknown>): Promise<void> {
+    try {
+      await this.notifyNode(nodeId, { id: randomUUID(), type, args });
+    } catch {
+      // Best effort: the agent polls for jobs and reads stopRequested in job heartbeats.
+    }
+  }
+}

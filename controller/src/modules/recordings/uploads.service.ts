@@ -1,0 +1,348 @@
+/**
+ * The agent's resumable cache-file upload (SPEC §2.7, AGENT_ROUTES.cacheFile). Bytes
+ * stream to `<id>.wav.part` with backpressure (never buffered whole); a cut request
+ * keeps what arrived (fsynced) so the agent resumes from there; once the part holds
+ * the declared total it is verified against the agent's SHA-256 over the whole file,
+ * then renamed atomically to `<id>.wav` and the recording and job complete together
+ * with their audit event. Every call is fenced by the job's epoch.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { UPLOAD_HEADERS, type UploadStatus } from '../../../../shared/src/agent-api.js';
+import { ERROR_CODES } from '../../../../shared/src/errors.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/client.js';
+import type { RecordingJob } from '../../generated/sqlite/client.js';
+import { AppError, badRequest, conflict, notFound, staleLease } from '../../http/errors.js';
+import { actorOf, type CallContext, type Principal } from '../../http/principal.js';
+import type { Metrics } from '../../metrics.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { RecordingFileStore } from './file-store.js';
+import type { JobsRepository } from './jobs.repository.js';
+import { ACTIVE_JOB_STATES, isActive } from './jobs.service.js';
+import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
+import type { UploadHeaders } from './recordings.schemas.js';
+
+const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
+
+class BodyTooLarge extends Error {}
+
+interface Upload {
+  recording: RecordingRow;
+  job: RecordingJob;
+  epoch: number;
+  sha256: string;
+  totalBytes: number;
+}
+
+type WriteOutcome = 'ended' | 'interrupted' | 'too-large';
+
+export class UploadsService {
+  /** Uploads streaming now, by recording: a newer request for the same recording ends the older one. */
+  private readonly inFlight = new Map<string, { supersede: () => void; done: Promise<void> }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly recordings: RecordingsRepository,
+    private readonly jobs: JobsRepository,
+    private readonly audit: AuditService,
+    private readonly files: RecordingFileStore,
+    private readonly metrics: Pick<Metrics, 'uploadBytes' | 'uploads'>,
+    private readonly config: Pick<Config, 'leaseSeconds'>,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The calling node's own recording; 404 for anyone else's. */
+  private async ownRecording(principal: Principal, id: string): Promise<RecordingRow> {
+    const recording = await this.recordings.find(id);
+    if (!recording || principal.kind !== 'node' || principal.nodeId !== recording.nodeId)
+      throw notFound('recording');
+    return recording;
+  }
+
+  async status(id: string, ctx: CallContext): Promise<UploadStatus> {
+    const recording = await this.ownRecording(ctx.principal, id);
+    if (recording.state === 'completed') return this.completedStatus(recording);
+    return {
+      recordingId: id,
+      receivedBytes: await this.files.partSize(recording.nodeId, id),
+      complete: false,
+      sha256: null,
+    };
+  }
+
+  private completedStatus(recording: RecordingRow): UploadStatus {
+    return {
+      recordingId: recording.id,
+      receivedBytes: Number(recording.sizeBytes ?? 0),
+      complete: true,
+      sha256: recording.sha256,
+    };
+  }
+
+  async receive(
+    id: string,
+    headers: UploadHeaders & { 'content-length'?: number },
+    body: Readable,
+    ctx: CallContext,
+  ): Promise<UploadStatus> {
+    const recording = await this.ownRecording(ctx.principal, id);
+    const job = recording.job;
+    if (!job) throw conflict('This recording has no job to upload for.');
+    const upload: Upload = {
+      recording,
+      job,
+      epoch: headers[UPLOAD_HEADERS.epoch],
+      sha256: headers[UPLOAD_HEADERS.sha256].toLowerCase(),
+      totalBytes: headers[UPLOAD_HEADERS.totalBytes],
+    };
+    if (recording.state === 'completed' && job.epoch === upload.epoch) {
+      // A repeat of the request that completed it (its answer was lost): same file, same answer.
+      if (recording.sha256 === upload.sha256) return this.completedStatus(recording);
+      throw conflict('The recording is already complete with a different file.', {
+        sha256: recording.sha256,
+      });
+    }
+    if (job.epoch !== upload.epoch || !isActive(job.state))
+      throw staleLease(
+        job.epoch !== upload.epoch
+          ? `Epoch ${upload.epoch} is not the job's current epoch (${job.epoch}): this lease was superseded.`
+          : `The job is ${job.state}; it no longer takes uploads.`,
+      );
+    const offset = this.offsetOf(headers['content-range'], upload.totalBytes);
+    const contentLength = headers['content-length'];
+    if (contentLength !== undefined && offset + contentLength > upload.totalBytes)
+      throw this.tooLarge(upload.totalBytes);
+
+    const release = await this.takeSlot(id, body);
+    try {
+      let held = await this.files.partSize(recording.nodeId, id);
+      if (held > upload.totalBytes) {
+        // Left from a different file than the one now declared: start over.
+        await this.files.deletePart(recording.nodeId, id);
+        held = 0;
+      }
+      if (held === upload.totalBytes) return await this.complete(upload, undefined, ctx);
+      if (offset !== held) {
+        throw new AppError(
+          409,
+          ERROR_CODES.offsetMismatch,
+          `The controller holds ${held} bytes of this recording; resume from byte ${held}.`,
+          { receivedBytes: held },
+        );
+      }
+      await this.markUploading(upload, ctx);
+      const { outcome, hash } = await this.writePart(upload, offset, body);
+      const size = await this.files.syncPart(recording.nodeId, id);
+      if (outcome === 'too-large') {
+        await this.files.truncatePart(recording.nodeId, id, offset);
+        await this.recordProgress(upload, offset);
+        throw this.tooLarge(upload.totalBytes);
+      }
+      if (outcome === 'interrupted' || size < upload.totalBytes) {
+        await this.recordProgress(upload, size);
+        if (outcome === 'interrupted') {
+          this.metrics.uploads.inc({ outcome: 'interrupted' });
+          throw badRequest(`The upload was cut off after ${size} bytes; resume from there.`, {
+            receivedBytes: size,
+          });
+        }
+        return { recordingId: id, receivedBytes: size, complete: false, sha256: null };
+      }
+      // The in-flight hash saw the whole file only when this request started at byte 0.
+      return await this.complete(upload, offset === 0 ? hash : undefined, ctx);
+    } finally {
+      release();
+    }
+  }
+
+  private offsetOf(contentRange: string | undefined, totalBytes: number): number {
+    if (contentRange === undefined) return 0;
+    const match = CONTENT_RANGE.exec(contentRange);
+    const [start, end, total] = match ? [Number(match[1]), Number(match[2]), Number(match[3])] : [];
+    if (
+      start === undefined ||
+      end === undefined ||
+      total !== totalBytes ||
+      end !== totalBytes - 1 ||
+      start > end
+    )
+      throw badRequest(
+        `content-range must be "bytes N-${totalBytes - 1}/${totalBytes}" (the rest of the file from byte N), ` +
+          `matching ${UPLOAD_HEADERS.totalBytes}.`,
+      );
+    return start;
+  }
+
+  private tooLarge(totalBytes: number): AppError {
+    return new AppError(
+      413,
+      ERROR_CODES.payloadTooLarge,
+      `The body runs past the declared ${UPLOAD_HEADERS.totalBytes} (${totalBytes}).`,
+    );
+  }
+
+  /** Waits for (and first ends) an older upload of the same recording; returns the release. */
+  private async takeSlot(id: string, body: Readable): Promise<() => void> {
+    for (let current = this.inFlight.get(id); current; current = this.inFlight.get(id)) {
+      current.supersede();
+      await current.done;
+    }
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.inFlight.set(id, { supersede: () => body.destroy(new Error('superseded by a newer upload')), done });
+    return () => {
+      this.inFlight.delete(id);
+      release();
+    };
+  }
+
+  private async writePart(
+    upload: Upload,
+    offset: number,
+    body: Readable,
+  ): Promise<{ outcome: WriteOutcome; hash: Hash }> {
+    const { nodeId, id } = upload.recording;
+    const room = upload.totalBytes - offset;
+    const hash = createHash('sha256');
+    let received = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        received += chunk.length;
+        if (received > room) return callback(new BodyTooLarge());
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    const out = await this.files.openPart(nodeId, id, offset);
+    // The file failing while the request is still alive is our failure (disk full, I/O);
+    // everything else here is the client going away.
+    let diskError: unknown;
+    out.once('error', (error) => {
+      if (!body.destroyed) diskError = error;
+    });
+    try {
+      await pipeline(body, meter, out);
+      return { outcome: 'ended', hash };
+    } catch (error) {
+      if (error instanceof BodyTooLarge) return { outcome: 'too-large', hash };
+      if (diskError) throw diskError;
+      return { outcome: 'interrupted', hash };
+    } finally {
+      this.metrics.uploadBytes.inc(Math.min(received, room));
+    }
+  }
+
+  /** First bytes of an upload: the job moves to `uploading` and its lease is extended (fenced). */
+  private async markUploading(upload: Upload, ctx: CallContext): Promise<void> {
+    const leaseExpiresAt = new Date(this.now().getTime() + this.config.leaseSeconds * 1000);
+    await this.db.$transaction(async (tx) => {
+      const job = await this.jobs.findInTx(tx, upload.job.id);
+      const ok =
+        job !== null &&
+        job.epoch === upload.epoch &&
+        isActive(job.state) &&
+        (await this.jobs.updateFenced(tx, job.id, upload.epoch, [job.state], {
+          state: 'uploading',
+          leaseExpiresAt,
+        }));
+      if (!ok) throw staleLease('The job changed while this upload started; check the lease.');
+      if (job.state === 'uploading') return;
+      await this.recordings.update(tx, upload.recording.id, {
+        state: 'uploading',
+        expectedBytes: upload.totalBytes,
+      });
+      await this.audit.record(tx, {
+        actor: actorOf(ctx.principal),
+        permission: 'recording:control',
+        action: 'recording_job.uploading',
+        target: { type: 'recording_job', id: job.id },
+        outcome: 'success',
+        before: { state: job.state },
+        after: { state: 'uploading', totalBytes: upload.totalBytes },
+        context: ctx.request,
+      });
+    });
+  }
+
+  /** Progress is telemetry (how far to resume), not a change worth an audit event. */
+  private async recordProgress(upload: Upload, receivedBytes: number): Promise<void> {
+    await this.recordings.update(this.db, upload.recording.id, {
+      receivedBytes,
+      expectedBytes: upload.totalBytes,
+    });
+  }
+
+  private async complete(
+    upload: Upload,
+    inFlightHash: Hash | undefined,
+    ctx: CallContext,
+  ): Promise<UploadStatus> {
+    const { recording, job } = upload;
+    const actual = inFlightHash?.digest('hex') ?? (await this.files.hashPart(recording.nodeId, recording.id));
+    const actor = actorOf(ctx.principal);
+    if (actual !== upload.sha256) {
+      await this.files.deletePart(recording.nodeId, recording.id);
+      this.metrics.uploads.inc({ outcome: 'checksum_mismatch' });
+      await this.db.$transaction(async (tx) => {
+        await this.recordings.update(tx, recording.id, {
+          receivedBytes: 0,
+          expectedBytes: upload.totalBytes,
+        });
+        await this.audit.record(tx, {
+          actor,
+          permission: 'recording:control',
+          action: 'recording.upload',
+          target: { type: 'recording', id: recording.id },
+          outcome: 'failure',
+          reason: 'checksum mismatch; the partial file was discarded',
+          after: { expectedSha256: upload.sha256, actualSha256: actual, totalBytes: upload.totalBytes },
+          context: ctx.request,
+        });
+      });
+      throw new AppError(
+        422,
+        ERROR_CODES.checksumMismatch,
+        'The uploaded file does not hash to the declared SHA-256; it was discarded, upload it again from byte 0.',
+        { expected: upload.sha256, actual, receivedBytes: 0 },
+      );
+    }
+    const durationMs = await this.files.wavDurationMs(recording.nodeId, recording.id);
+    const now = this.now();
+    await this.db.$transaction(async (tx) => {
+      const ok = await this.jobs.updateFenced(tx, job.id, upload.epoch, ACTIVE_JOB_STATES, {
+        state: 'completed',
+        finishedAt: now,
+        leaseExpiresAt: null,
+      });
+      if (!ok)
+        throw staleLease('The job changed before the upload completed; this lease is no longer current.');
+      // Renamed only once the job is ours to complete; a failed commit leaves a file the next upload replaces.
+      const filePath = await this.files.promotePart(recording.nodeId, recording.id);
+      await this.recordings.update(tx, recording.id, {
+        state: 'completed',
+        filePath,
+        sizeBytes: upload.totalBytes,
+        receivedBytes: upload.totalBytes,
+        expectedBytes: upload.totalBytes,
+        sha256: actual,
+        durationMs,
+        completedAt: now,
+      });
+      await this.audit.record(tx, {
+        actor,
+        permission: 'recording:control',
+        action: 'recording.upload',
+        target: { type: 'recording', id: recording.id },
+        outcome: 'success',
+        after: { jobId: job.id, sizeBytes: upload.totalBytes, sha256: actual, durationMs },
+        context: ctx.request,
+      });
+    });
+    this.metrics.uploads.inc({ outcome: 'completed' });
+    return { recordingId: recording.id, receivedBytes: upload.totalBytes, complete: true, sha256: actual };
+  }
+}
