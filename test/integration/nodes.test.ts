@@ -81,6 +81,16 @@ describe('nodes: enrollment, credentials, scope', () => {
       diskFreeBytes: 123456789,
       presence: { online: true },
     });
+    // The broker reporting the agent offline (its last will) wins over the recent heartbeat.
+    await ctl.services.nodes.setPresence('node-a', false);
+    const gone = await ctl.app.inject({ method: 'GET', url: '/api/v1/nodes/node-a', headers: bearer(owner) });
+    expect(gone.json().data.presence).toMatchObject({
+      online: false,
+      lastSeenAt: node.json().data.presence.lastSeenAt,
+    });
+    await ctl.services.nodes.setPresence('node-a', true);
+    const back = await ctl.app.inject({ method: 'GET', url: '/api/v1/nodes/node-a', headers: bearer(owner) });
+    expect(back.json().data.presence.online).toBe(true);
     // An agent cannot call user routes.
     expect(
       (await ctl.app.inject({ method: 'GET', url: '/api/v1/nodes', headers: bearer(a.credential) }))

@@ -38,6 +38,8 @@ function safeEqualHex(a: string, b: string): boolean {
 export class NodesService {
   /** MQTT presence reported by the broker (agent status topic and last will). */
   private readonly mqttOnline = new Set<string>();
+  /** When the broker last saw each node go offline (its status or last will). */
+  private readonly mqttOfflineAtMs = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -56,7 +58,7 @@ export class NodesService {
       enrolled: node.credentialHash !== null,
       credentialHint: node.credentialHint,
       presence: {
-        online: this.mqttOnline.has(node.id) || this.now().getTime() - lastSeen < HEARTBEAT_ONLINE_MS,
+        online: this.mqttOnline.has(node.id) || this.recentHeartbeat(node.id, lastSeen),
         lastSeenAt: node.lastSeenAt?.toISOString() ?? null,
       },
       agentVersion: node.agentVersion,
@@ -70,6 +72,12 @@ export class NodesService {
       clockOffsetMs: node.clockOffsetMs,
       createdAt: node.createdAt.toISOString(),
     };
+  }
+
+  /** A recent heartbeat counts, unless the broker has seen the node go offline since. */
+  private recentHeartbeat(nodeId: string, lastSeenMs: number): boolean {
+    if (this.now().getTime() - lastSeenMs >= HEARTBEAT_ONLINE_MS) return false;
+    return (this.mqttOfflineAtMs.get(nodeId) ?? 0) < lastSeenMs;
   }
 
   onlineCount(): number {
@@ -304,8 +312,13 @@ export class NodesService {
 
   /** Called by the broker when an agent's status (or last will) arrives. */
   async setPresence(nodeId: string, online: boolean, agentVersion?: string): Promise<void> {
-    if (online) this.mqttOnline.add(nodeId);
-    else this.mqttOnline.delete(nodeId);
+    if (!online) {
+      // Going offline is not being seen: lastSeenAt keeps the last sign of life.
+      this.mqttOnline.delete(nodeId);
+      this.mqttOfflineAtMs.set(nodeId, this.now().getTime());
+      return;
+    }
+    this.mqttOnline.add(nodeId);
     const node = await this.nodes.find(nodeId);
     if (!node) return;
     await this.nodes.update(this.db, nodeId, {
