@@ -44,6 +44,7 @@ describe('end to end: controller + agent + virtual sound card', async () => {
   let token: string;
   const nodeId = 'e2e-node';
   let json: (path: string, init?: RequestInit) => Promise<Record<string, unknown>>;
+  let startController: () => Promise<void>;
   const logs = () =>
     `controller:\n${controller?.output().slice(-3000)}\nagent:\n${agent?.output().slice(-3000)}`;
 
@@ -55,7 +56,7 @@ describe('end to end: controller + agent + virtual sound card', async () => {
     const httpPort = await freePort();
     const mqttPort = await freePort();
     base = `http://127.0.0.1:${httpPort}`;
-    controller = startProcess('controller', [CONTROLLER_CLI], {
+    const controllerEnv = {
       EARSHOT_HTTP_PORT: String(httpPort),
       EARSHOT_HTTP_HOST: '127.0.0.1',
       EARSHOT_MQTT_PORT: String(mqttPort),
@@ -63,13 +64,17 @@ describe('end to end: controller + agent + virtual sound card', async () => {
       EARSHOT_DATA_DIR: join(dir.path, 'controller'),
       EARSHOT_LOG_LEVEL: 'info',
       DATABASE_URL: undefined,
-    });
-    await waitFor(
-      'controller ready',
-      async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined),
-      60_000,
-      logs,
-    );
+    };
+    startController = async () => {
+      controller = startProcess('controller', [CONTROLLER_CLI], controllerEnv);
+      await waitFor(
+        'controller ready',
+        async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined),
+        60_000,
+        logs,
+      );
+    };
+    await startController();
 
     json = async (path: string, init: RequestInit = {}) => {
       const response = await fetch(`${base}${path}`, {
@@ -174,6 +179,52 @@ describe('end to end: controller + agent + virtual sound card', async () => {
       const file = join(dir.path, 'download.wav');
       await writeFile(file, bytes);
       expect(Math.abs((await soxPeakDb(file)) - PLAYED_PEAK_DBFS)).toBeLessThanOrEqual(0.1);
+    },
+  );
+
+  async function downloadAndCheck(recordingId: string, sha256: unknown, seconds: number): Promise<void> {
+    const response = await fetch(`${base}/api/v1/recordings/${recordingId}/file`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(200);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(sha256);
+    expect(bytes.length).toBe(44 + seconds * 48_000 * 2 * 2);
+  }
+
+  it.runIf(pulseAvailable)(
+    'keeps recording through a controller restart and finishes the job afterwards',
+    async () => {
+      const created = await json('/api/v1/recordings', {
+        method: 'POST',
+        body: JSON.stringify({ nodeId, durationSeconds: 8, title: 'restart' }),
+      });
+      const recordingId = String(created.id);
+      await waitFor(
+        'recording started',
+        async () => {
+          const r = await json(`/api/v1/recordings/${recordingId}`);
+          const job = r.job as { state: string } | undefined;
+          return job && ['recording', 'claimed'].includes(job.state) ? true : undefined;
+        },
+        60_000,
+        logs,
+      );
+      await controller.stop();
+      // The controller is gone for a while; the agent keeps recording and retries.
+      await new Promise((r) => setTimeout(r, 4000));
+      await startController();
+      const done = await waitFor(
+        'recording completed after the restart',
+        async () => {
+          const r = await json(`/api/v1/recordings/${recordingId}`);
+          if (r.state === 'failed') throw new Error(`recording failed: ${JSON.stringify(r)}`);
+          return r.state === 'completed' ? r : undefined;
+        },
+        180_000,
+        logs,
+      );
+      await downloadAndCheck(recordingId, done.sha256, 8);
     },
   );
 
