@@ -11,13 +11,16 @@ import { migrate } from '../../controller/src/db/migrate.js';
 import { createDatabase, startPostgres, uniqueDatabaseName } from '../support/postgres.js';
 import { tempDir } from '../support/tmp.js';
 
+/** JSON over HTTP with the `{ data }` envelope unwrapped. */
+export type JsonApi = (
+  path: string,
+  init?: { method?: string; body?: unknown; token?: string },
+) => Promise<{ status: number; data: unknown }>;
+
 export interface BenchController extends ControllerApp {
   base: string;
   db: Db;
-  api: (
-    path: string,
-    init?: { method?: string; body?: unknown; token?: string },
-  ) => Promise<{ status: number; data: unknown }>;
+  api: JsonApi;
   ownerToken: string;
   enroll: (id: string, site?: string) => Promise<string>;
   stop: () => Promise<void>;
@@ -42,6 +45,7 @@ export async function benchController(databaseUrl?: string): Promise<BenchContro
       httpPort: 0,
       mqttPort: 0,
       httpHost: '127.0.0.1',
+      mqttHost: '127.0.0.1',
       scryptLogN: 10,
     },
   );
@@ -54,7 +58,25 @@ export async function benchController(databaseUrl?: string): Promise<BenchContro
   await ctl.app.listen({ port: 0, host: '127.0.0.1' });
   const address = ctl.app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const api: BenchController['api'] = async (path, init = {}) => {
+  const api = jsonApi(base);
+  const ownerToken = await setupOwner(api);
+  return {
+    ...ctl,
+    base,
+    db,
+    api,
+    ownerToken,
+    enroll: (id, site) => enrollNode(api, ownerToken, id, site),
+    stop: async () => {
+      await ctl.close();
+      await db.$disconnect();
+      await dir.cleanup();
+    },
+  };
+}
+
+export function jsonApi(base: string): JsonApi {
+  return async (path, init = {}) => {
     const response = await fetch(`${base}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
       headers: {
@@ -66,27 +88,26 @@ export async function benchController(databaseUrl?: string): Promise<BenchContro
     const text = await response.text();
     return { status: response.status, data: text ? (JSON.parse(text) as { data: unknown }).data : undefined };
   };
+}
+
+/** Creates the first owner on a fresh controller and returns its session token. */
+export async function setupOwner(api: JsonApi): Promise<string> {
   const owner = { username: 'bench', password: 'bench password 12345' };
   await api('/api/v1/setup', { body: owner });
-  const ownerToken = (await api('/api/v1/auth/login', { body: owner })).data as { token: string };
-  return {
-    ...ctl,
-    base,
-    db,
-    api,
-    ownerToken: ownerToken.token,
-    enroll: async (id, site = 'bench') => {
-      const enrolled = (
-        await api('/api/v1/nodes/enroll', { body: { name: id, site, id }, token: ownerToken.token })
-      ).data as { enrollmentToken: string };
-      const exchanged = (await api('/api/v1/agent/enroll', { body: { token: enrolled.enrollmentToken } }))
-        .data as { credential: string };
-      return exchanged.credential;
-    },
-    stop: async () => {
-      await ctl.close();
-      await db.$disconnect();
-      await dir.cleanup();
-    },
-  };
+  const login = await api('/api/v1/auth/login', { body: owner });
+  if (login.status !== 200) throw new Error(`login: ${login.status} ${JSON.stringify(login.data)}`);
+  return (login.data as { token: string }).token;
+}
+
+/** Enrolls a node through the API (operator side, then the agent's exchange); returns its credential. */
+export async function enrollNode(api: JsonApi, ownerToken: string, id: string, site = 'bench'): Promise<string> {
+  const enrolled = await api('/api/v1/nodes/enroll', { body: { name: id, site, id }, token: ownerToken });
+  if (enrolled.status !== 201 && enrolled.status !== 200)
+    throw new Error(`enroll ${id}: ${enrolled.status} ${JSON.stringify(enrolled.data)}`);
+  const exchanged = await api('/api/v1/agent/enroll', {
+    body: { token: (enrolled.data as { enrollmentToken: string }).enrollmentToken },
+  });
+  if (exchanged.status !== 200)
+    throw new Error(`enroll exchange ${id}: ${exchanged.status} ${JSON.stringify(exchanged.data)}`);
+  return (exchanged.data as { credential: string }).credential;
 }

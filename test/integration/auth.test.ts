@@ -151,3 +151,70 @@ describe('setup, login, sessions, API tokens', () => {
     expect(verify.json().data.checked).toBe(events.json().data.length);
   });
 });
+
+describe('session expiry with an injected clock', () => {
+  let ctl: TestController;
+  let nowMs = Date.parse('2026-01-01T08:00:00Z');
+  beforeAll(async () => {
+    ctl = await testController({ sessionIdleMinutes: 30, sessionAbsoluteHours: 2 }, () => new Date(nowMs));
+    await ctl.ownerToken();
+  });
+  afterAll(async () => ctl.stop());
+
+  const me = (token: string) =>
+    ctl.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(token) });
+  const login = async () =>
+    (await ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER })).json().data
+      .token as string;
+
+  it('ends a session left idle past the idle window', async () => {
+    const token = await login();
+    nowMs += 29 * 60_000;
+    expect((await me(token)).statusCode).toBe(200);
+    nowMs += 31 * 60_000; // 31 min after the last use
+    expect((await me(token)).statusCode).toBe(401);
+  });
+
+  it('ends a busy session at the absolute limit', async () => {
+    const token = await login();
+    for (let i = 0; i < 5; i++) {
+      nowMs += 20 * 60_000;
+      expect((await me(token)).statusCode).toBe(200);
+    }
+    nowMs += 21 * 60_000; // 2 h 1 min after login, used every 20 min
+    expect((await me(token)).statusCode).toBe(401);
+  });
+});
+
+describe('login throttling', () => {
+  let ctl: TestController;
+  beforeAll(async () => {
+    ctl = await testController({ loginFailuresPerAccountPerHour: 3, loginFailuresPerAddressPerHour: 50 });
+    await ctl.ownerToken();
+  });
+  afterAll(async () => ctl.stop());
+
+  it('answers 429 with Retry-After once an account has too many failures, existing or not', async () => {
+    for (const username of [OWNER.username, 'nobody-here']) {
+      for (let i = 0; i < 3; i++) {
+        const r = await ctl.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          payload: { username, password: 'wrong password!' },
+        });
+        expect(r.statusCode).toBe(401);
+      }
+      const blocked = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username, password: 'wrong password!' },
+      });
+      expect(blocked.statusCode).toBe(429);
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      expect(blocked.json().error.code).toBe('rate_limited');
+    }
+    // The right password is refused too while throttled.
+    const right = await ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER });
+    expect(right.statusCode).toBe(429);
+  });
+});

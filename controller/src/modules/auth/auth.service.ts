@@ -111,6 +111,9 @@ export class AuthService {
         tokenHash: hashSecret(token),
         csrfToken,
         userId: user.id,
+        // The service's clock, not the database's: expiry is computed from it.
+        createdAt: now,
+        lastSeenAt: now,
         idleExpiresAt,
         absoluteExpiresAt,
         sourceIp: ctx.request.sourceIp ?? null,

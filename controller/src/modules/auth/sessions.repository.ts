@@ -8,7 +8,15 @@ export class SessionsRepository {
     tx: Tx,
     data: Pick<
       Session,
-      'tokenHash' | 'csrfToken' | 'userId' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'sourceIp' | 'userAgent'
+      | 'tokenHash'
+      | 'csrfToken'
+      | 'userId'
+      | 'createdAt'
+      | 'lastSeenAt'
+      | 'idleExpiresAt'
+      | 'absoluteExpiresAt'
+      | 'sourceIp'
+      | 'userAgent'
     >,
   ): Promise<Session> {
     return tx.session.create({ data });
