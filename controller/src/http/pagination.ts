@@ -48,3 +48,12 @@ export const ErrorResponse = Type.Object({
 
 /** 204 responses. */
 export const NoContent = Type.Null({ description: 'No content' });
+
+/** `{ data, nextCursor }` for a page of rows fetched with `limit`; `cursorOf` names the last row's position. */
+export function pageOf<R, T>(rows: R[], limit: number, present: (row: R) => T, cursorOf: (row: R) => string) {
+  const last = rows[rows.length - 1];
+  return {
+    data: rows.map(present),
+    nextCursor: rows.length === limit && last !== undefined ? cursorOf(last) : null,
+  };
+}

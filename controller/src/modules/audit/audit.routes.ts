@@ -10,6 +10,7 @@ import {
   encodeCursor,
   PageOf,
   PageQuery,
+  pageOf,
 } from '../../http/pagination.js';
 import type { AuditRow } from './audit.repository.js';
 import type { AuditService } from './audit.service.js';
@@ -98,11 +99,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
           take,
           decodeCursor<number>(cursor, 'number'),
         );
-        const last = rows[rows.length - 1];
-        return {
-          data: rows.map(present),
-          nextCursor: rows.length === take && last ? encodeCursor(last.seq) : null,
-        };
+        return pageOf(rows, take, present, (row) => encodeCursor(row.seq));
       },
     );
 

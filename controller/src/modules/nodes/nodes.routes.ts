@@ -14,6 +14,7 @@ import {
   ErrorResponse,
   encodeCursor,
   PageOf,
+  pageOf,
 } from '../../http/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import {
@@ -43,11 +44,12 @@ export function nodesRoutes(nodes: NodesService): FastifyPluginAsyncTypebox {
         const { cursor, limit, ...query } = request.query;
         const take = clampLimit(limit);
         const rows = await nodes.list(request.principal, query, take, decodeCursor<string>(cursor, 'string'));
-        const last = rows[rows.length - 1];
-        return {
-          data: rows.map((n) => nodes.present(n)),
-          nextCursor: rows.length === take && last ? encodeCursor(last.id) : null,
-        };
+        return pageOf(
+          rows,
+          take,
+          (n) => nodes.present(n),
+          (n) => encodeCursor(n.id),
+        );
       },
     );
 

@@ -1,6 +1,6 @@
 /** Cursors of the newest-first recording and job lists: the last row's (createdAt, id). */
 import { badRequest } from '../../http/errors.js';
-import { decodeCursor, encodeCursor } from '../../http/pagination.js';
+import { decodeCursor, encodeCursor, pageOf as genericPageOf } from '../../http/pagination.js';
 import type { PagePosition } from './jobs.repository.js';
 
 export function positionCursor(row: PagePosition): string {
@@ -15,8 +15,7 @@ export function parsePositionCursor(cursor: string | undefined): PagePosition | 
   return { createdAt: new Date(Number(match[1])), id: match[2]! };
 }
 
-/** `{ data, nextCursor }` for a page of rows fetched with `limit`. */
+/** `{ data, nextCursor }` for a page of newest-first rows fetched with `limit`. */
 export function pageOf<R extends PagePosition, T>(rows: R[], limit: number, present: (row: R) => T) {
-  const last = rows[rows.length - 1];
-  return { data: rows.map(present), nextCursor: rows.length === limit && last ? positionCursor(last) : null };
+  return genericPageOf(rows, limit, present, positionCursor);
 }
