@@ -64,14 +64,24 @@ describe('migrations', () => {
 
 async function catalogue(target: DatabaseTarget): Promise<string[]> {
   if (target.provider === 'sqlite') {
+    // Columns compared as sets: ALTER TABLE appends, so column order may differ.
     const db = new Database(target.url.replace(/^file:/, ''), { readonly: true });
-    const rows = db
+    const objects = db
       .prepare(
         "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '_earshot%' AND name NOT LIKE 'sqlite_%' ORDER BY name",
       )
       .all() as { type: string; name: string; sql: string }[];
+    const lines = objects.flatMap((o) => {
+      if (o.type !== 'table') return [`${o.type} ${o.name} ${o.sql.replace(/\s+/g, ' ')}`];
+      const columns = db.prepare(`PRAGMA table_info("${o.name}")`).all() as Record<string, unknown>[];
+      const keys = db.prepare(`PRAGMA foreign_key_list("${o.name}")`).all() as Record<string, unknown>[];
+      return [
+        ...columns.map(({ cid: _cid, ...c }) => `column ${o.name} ${JSON.stringify(c)}`),
+        ...keys.map(({ id: _id, seq: _seq, ...k }) => `fk ${o.name} ${JSON.stringify(k)}`),
+      ];
+    });
     db.close();
-    return rows.map((r) => `${r.type} ${r.name} ${r.sql.replace(/\s+/g, ' ')}`);
+    return lines.sort();
   }
   const client = new pg.Client({ connectionString: target.url });
   await client.connect();
