@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,6 +45,8 @@ describe('end to end: controller + agent + virtual sound card', async () => {
   const nodeId = 'e2e-node';
   let json: (path: string, init?: RequestInit) => Promise<Record<string, unknown>>;
   let startController: () => Promise<void>;
+  /** Every secret this test handled: none may appear in any process's output. */
+  const secrets: string[] = [];
   const logs = () =>
     `controller:\n${controller?.output().slice(-3000)}\nagent:\n${agent?.output().slice(-3000)}`;
 
@@ -114,6 +116,16 @@ describe('end to end: controller + agent + virtual sound card', async () => {
     );
     expect(enroll.code, enroll.output).toBe(0);
     expect(enroll.output).not.toContain(String(enrolled.enrollmentToken));
+    secrets.push(String(enrolled.enrollmentToken), token, OWNER.password);
+    const state = JSON.parse(await readFile(agentEnv.EARSHOT_AGENT_CONFIG, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    secrets.push(
+      ...Object.values(state).filter(
+        (v): v is string => typeof v === 'string' && v.includes('.') && v.length > 30,
+      ),
+    );
     agent = startProcess('agent', [AGENT_CLI, 'run'], agentEnv);
   }, 180_000);
 
@@ -227,6 +239,15 @@ describe('end to end: controller + agent + virtual sound card', async () => {
       await downloadAndCheck(recordingId, done.sha256, 8);
     },
   );
+
+  it.runIf(pulseAvailable)('never writes a secret to a log line', () => {
+    expect(secrets.length).toBeGreaterThanOrEqual(4);
+    for (const secret of secrets) {
+      expect(controller.output()).not.toContain(secret);
+      expect(agent.output()).not.toContain(secret);
+      expect(controller.output()).not.toContain(secret.split('.').pop());
+    }
+  });
 
   it.runIf(!pulseAvailable)(
     'needs PulseAudio and sox (apt-get install pulseaudio pulseaudio-utils sox libsox-fmt-all)',
