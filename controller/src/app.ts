@@ -15,11 +15,22 @@ import { BrokerAuth } from './broker/auth.js';
 import { MqttBroker } from './broker/broker.js';
 import { PresenceTracker } from './broker/presence.js';
 import { mqttWebSocketRoute } from './broker/ws-route.js';
-import type { Config } from './config.js';
+import { type Config, oidcEnabled } from './config.js';
 import type { Db, Provider } from './db/client.js';
 import { installErrorHandler } from './http/errors.js';
 import { installAccessControl, type RouteInfo } from './http/route-access.js';
 import { Metrics } from './metrics.js';
+import { AccessRepository } from './modules/access/access.repository.js';
+import { accessRoutes } from './modules/access/access.routes.js';
+import { AccessGuard } from './modules/access/access-guard.js';
+import { AccessPoliciesRepository } from './modules/access/access-policies.repository.js';
+import { AccessPoliciesService } from './modules/access/access-policies.service.js';
+import { GroupsRepository } from './modules/access/groups.repository.js';
+import { GroupsService } from './modules/access/groups.service.js';
+import { RolesRepository } from './modules/access/roles.repository.js';
+import { RolesService } from './modules/access/roles.service.js';
+import { UserAdminRepository } from './modules/access/users.repository.js';
+import { UserAdminService } from './modules/access/users.service.js';
 import { AuditRepository } from './modules/audit/audit.repository.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { AuditService } from './modules/audit/audit.service.js';
@@ -28,12 +39,20 @@ import { AuthService } from './modules/auth/auth.service.js';
 import { LoginThrottle } from './modules/auth/login-throttle.js';
 import { ApiTokensRepository, SessionsRepository } from './modules/auth/sessions.repository.js';
 import { UsersRepository } from './modules/auth/users.repository.js';
+import { LimitsRepository } from './modules/limits/limits.repository.js';
+import { limitsRoutes } from './modules/limits/limits.routes.js';
+import { LimitsService } from './modules/limits/limits.service.js';
+import { installRouteRateLimits } from './modules/limits/route-rate-limit.js';
 import { metersRoutes } from './modules/meters/meters.routes.js';
 import { MetersService } from './modules/meters/meters.service.js';
 import { MeterStore } from './modules/meters/meters.store.js';
 import { NodesRepository } from './modules/nodes/nodes.repository.js';
 import { nodesRoutes } from './modules/nodes/nodes.routes.js';
 import { NodesService } from './modules/nodes/nodes.service.js';
+import { OidcIdentityProvider } from './modules/oidc/oidc.idp.js';
+import { OidcRepository } from './modules/oidc/oidc.repository.js';
+import { oidcRoutes } from './modules/oidc/oidc.routes.js';
+import { OidcService } from './modules/oidc/oidc.service.js';
 import { RecordingFileStore } from './modules/recordings/file-store.js';
 import { JobsRepository } from './modules/recordings/jobs.repository.js';
 import { jobsRoutes } from './modules/recordings/jobs.routes.js';
@@ -62,11 +81,14 @@ export interface ControllerApp {
   services: {
     audit: AuditService;
     auth: AuthService;
+    accessPolicies: AccessPoliciesService;
     nodes: NodesService;
     recordings: RecordingsService;
     jobs: JobsService;
     uploads: UploadsService;
     meters: MetersService;
+    oidc: OidcService;
+    limits: LimitsService;
   };
   /** The embedded MQTT broker; `start` opens its TCP listener. */
   broker: MqttBroker;
@@ -121,10 +143,17 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const usersRepo = new UsersRepository(db, provider);
   const sessionsRepo = new SessionsRepository(db);
   const apiTokensRepo = new ApiTokensRepository(db);
+  const accessRepo = new AccessRepository(db, provider);
+  const userAdminRepo = new UserAdminRepository(db);
+  const groupsRepo = new GroupsRepository(db);
+  const rolesRepo = new RolesRepository(db);
+  const accessPoliciesRepo = new AccessPoliciesRepository(db);
   const nodesRepo = new NodesRepository(db);
   const recordingsRepo = new RecordingsRepository(db);
   const jobsRepo = new JobsRepository(db, provider);
   const recordingFiles = new RecordingFileStore(config.dataDir);
+  const oidcRepo = new OidcRepository(db);
+  const limitsRepo = new LimitsRepository(db);
 
   // Services
   const audit = new AuditService(db, auditRepo, now);
@@ -133,7 +162,73 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     config.loginFailuresPerAddressPerHour,
     () => now().getTime(),
   );
-  const auth = new AuthService(db, usersRepo, sessionsRepo, apiTokensRepo, audit, throttle, config, now);
+  const accessGuard = new AccessGuard(accessRepo, audit);
+  const accessPolicies = new AccessPoliciesService(
+    db,
+    accessPoliciesRepo,
+    accessRepo,
+    accessGuard,
+    audit,
+    now,
+  );
+  const auth = new AuthService(
+    db,
+    usersRepo,
+    sessionsRepo,
+    apiTokensRepo,
+    audit,
+    throttle,
+    config,
+    now,
+    async () => (await accessPolicies.get()).sessions,
+  );
+  const userAdmin = new UserAdminService(
+    db,
+    userAdminRepo,
+    groupsRepo,
+    accessRepo,
+    sessionsRepo,
+    accessGuard,
+    accessPolicies,
+    audit,
+    config,
+    now,
+  );
+  const groups = new GroupsService(
+    db,
+    groupsRepo,
+    accessRepo,
+    sessionsRepo,
+    userAdmin,
+    accessGuard,
+    audit,
+    now,
+  );
+  const roles = new RolesService(db, rolesRepo, accessRepo, accessGuard, audit);
+  const oidcIdp = oidcEnabled(config)
+    ? new OidcIdentityProvider(
+        {
+          issuerUrl: config.oidcIssuerUrl!,
+          clientId: config.oidcClientId!,
+          clientSecret: config.oidcClientSecret,
+          redirectUrl: config.oidcRedirectUrl!,
+          scopes: config.oidcScopes,
+        },
+        now,
+      )
+    : undefined;
+  // IdP group → role mappings are the `oidcRoleMappings` access policy.
+  const oidc = new OidcService(
+    db,
+    oidcRepo,
+    usersRepo,
+    auth,
+    audit,
+    oidcIdp,
+    accessPolicies,
+    { buttonLabel: config.oidcButtonLabel, groupsClaim: config.oidcGroupsClaim },
+    now,
+  );
   const nodes = new NodesService(db, nodesRepo, audit, config, now);
   const recordings = new RecordingsService(db, recordingsRepo, jobsRepo, nodes, audit, recordingFiles, now);
   const jobs = new JobsService(db, jobsRepo, recordingsRepo, nodes, audit, recordingFiles, config, now);
@@ -213,6 +308,12 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     audit,
   );
 
+  // Rate limits validate assignments against the declared routes, so they come after
+  // access control; the limiter must be registered before the routes it limits.
+  const limits = new LimitsService(db, limitsRepo, audit, routes, now);
+  await limits.reload();
+  await installRouteRateLimits(app, limits);
+
   // Routes
   await app.register(
     systemRoutes({ metrics, readiness, metricsAllowAnonymous: config.metricsAllowAnonymous }),
@@ -221,12 +322,15 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   await app.register(
     async (api) => {
       await api.register(authRoutes(auth, config));
+      await api.register(accessRoutes({ users: userAdmin, groups, roles, policies: accessPolicies }));
+      await api.register(oidcRoutes(oidc, config));
       await api.register(auditRoutes(audit));
       await api.register(nodesRoutes(nodes));
       await api.register(recordingsRoutes(recordings));
       await api.register(jobsRoutes(jobs));
       await api.register(uploadsRoutes(uploads));
       await api.register(metersRoutes(meters));
+      await api.register(limitsRoutes(limits));
     },
     { prefix: '/api/v1' },
   );
@@ -234,7 +338,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   return {
     app,
     metrics,
-    services: { audit, auth, nodes, recordings, jobs, uploads, meters },
+    services: { audit, auth, accessPolicies, nodes, recordings, jobs, uploads, meters, limits, oidc },
     broker,
     routes,
     readiness,

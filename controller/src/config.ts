@@ -35,6 +35,16 @@ export const ConfigSchema = Type.Object(
     loginFailuresPerAccountPerHour: Type.Integer({ minimum: 1 }),
     loginFailuresPerAddressPerHour: Type.Integer({ minimum: 1 }),
     production: Type.Boolean(),
+    /** OIDC sign-in is enabled when both the issuer URL and the client id are set. */
+    oidcIssuerUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    oidcClientId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    /** Never logged (describeConfig masks it). Unset: a public client (PKCE only). */
+    oidcClientSecret: Type.Optional(Type.String({ minLength: 1 })),
+    /** Absolute URL of GET /api/v1/auth/oidc/callback as the browser reaches it. */
+    oidcRedirectUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    oidcScopes: Type.String({ pattern: '(^|\\s)openid(\\s|$)' }),
+    oidcGroupsClaim: Type.String({ minLength: 1, maxLength: 128 }),
+    oidcButtonLabel: Type.String({ minLength: 1, maxLength: 64 }),
   },
   { additionalProperties: false },
 );
@@ -59,6 +69,9 @@ export const DEFAULTS: Config = {
   loginFailuresPerAccountPerHour: 100,
   loginFailuresPerAddressPerHour: 300,
   production: false,
+  oidcScopes: 'openid email profile',
+  oidcGroupsClaim: 'groups',
+  oidcButtonLabel: 'Sign in with SSO',
 };
 
 /** Environment variable → config key, with how to parse it. */
@@ -78,6 +91,13 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
   EARSHOT_LEASE_SECONDS: ['leaseSeconds', 'int'],
   EARSHOT_PRODUCTION: ['production', 'bool'],
+  EARSHOT_OIDC_ISSUER_URL: ['oidcIssuerUrl', 'string'],
+  EARSHOT_OIDC_CLIENT_ID: ['oidcClientId', 'string'],
+  EARSHOT_OIDC_CLIENT_SECRET: ['oidcClientSecret', 'string'],
+  EARSHOT_OIDC_REDIRECT_URL: ['oidcRedirectUrl', 'string'],
+  EARSHOT_OIDC_SCOPES: ['oidcScopes', 'string'],
+  EARSHOT_OIDC_GROUPS_CLAIM: ['oidcGroupsClaim', 'string'],
+  EARSHOT_OIDC_BUTTON_LABEL: ['oidcButtonLabel', 'string'],
 };
 
 export class ConfigError extends Error {
@@ -134,15 +154,59 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       problems.push(`${envName ?? key}: ${error.message}`);
     }
   }
+  if (problems.length === 0) problems.push(...oidcProblems(merged as Config));
   if (problems.length > 0) throw new ConfigError(problems);
   const config = merged as Config;
   return { ...config, dataDir: resolve(config.dataDir) };
 }
 
-/** A loggable view of the config: the database URL loses its password. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Plain-HTTP issuers are for tests and local development: loopback only, never in production. */
+export function isLoopbackHttp(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname);
+}
+
+/** OIDC sign-in is on when both the issuer and the client id are configured. */
+export function oidcEnabled(config: Pick<Config, 'oidcIssuerUrl' | 'oidcClientId'>): boolean {
+  return Boolean(config.oidcIssuerUrl && config.oidcClientId);
+}
+
+function oidcProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (Boolean(config.oidcIssuerUrl) !== Boolean(config.oidcClientId)) {
+    problems.push('EARSHOT_OIDC_ISSUER_URL and EARSHOT_OIDC_CLIENT_ID: set both to enable OIDC, or neither');
+  }
+  if (!oidcEnabled(config)) return problems;
+  for (const [envName, url] of [
+    ['EARSHOT_OIDC_ISSUER_URL', config.oidcIssuerUrl],
+    ['EARSHOT_OIDC_REDIRECT_URL', config.oidcRedirectUrl],
+  ] as const) {
+    if (!url) {
+      problems.push(`${envName}: required when OIDC is enabled`);
+      continue;
+    }
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      problems.push(`${envName}: not a valid URL`);
+      continue;
+    }
+    if (parsed.protocol === 'http:' && (config.production || !isLoopbackHttp(url))) {
+      problems.push(`${envName}: must be https (plain http only for 127.0.0.1/localhost outside production)`);
+    }
+  }
+  return problems;
+}
+
+/** A loggable view of the config: the database URL loses its password, the OIDC secret is masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
+    oidcEnabled: oidcEnabled(config),
+    oidcClientSecret: config.oidcClientSecret ? '***' : undefined,
     databaseUrl: config.databaseUrl
       ? config.databaseUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')
       : 'sqlite (data dir)',

@@ -16,6 +16,11 @@ export const ERROR_CODES = {
   offsetMismatch: 'offset_mismatch',
   rateLimited: 'rate_limited',
   setupComplete: 'setup_already_complete',
+  oidcNotConfigured: 'oidc_not_configured',
+  oidcStateInvalid: 'oidc_state_invalid',
+  oidcProviderError: 'oidc_provider_error',
+  oidcLoginFailed: 'oidc_login_failed',
+  accountDisabled: 'account_disabled',
   unavailable: 'service_unavailable',
   internal: 'internal_error',
 } as const;

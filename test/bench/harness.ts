@@ -100,7 +100,12 @@ export async function setupOwner(api: JsonApi): Promise<string> {
 }
 
 /** Enrolls a node through the API (operator side, then the agent's exchange); returns its credential. */
-export async function enrollNode(api: JsonApi, ownerToken: string, id: string, site = 'bench'): Promise<string> {
+export async function enrollNode(
+  api: JsonApi,
+  ownerToken: string,
+  id: string,
+  site = 'bench',
+): Promise<string> {
   const enrolled = await api('/api/v1/nodes/enroll', { body: { name: id, site, id }, token: ownerToken });
   if (enrolled.status !== 201 && enrolled.status !== 200)
     throw new Error(`enroll ${id}: ${enrolled.status} ${JSON.stringify(enrolled.data)}`);

@@ -4,10 +4,14 @@
  * reports the ratio; nothing here is a pass/fail test.
  */
 import { claimsBench } from './claims.bench.js';
+import { metersBench } from './meters.bench.js';
 import { type BenchRow, printTable, writeJson } from './report.js';
+import { uploadBench } from './upload.bench.js';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   claims: claimsBench,
+  meters: metersBench,
+  upload: uploadBench,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

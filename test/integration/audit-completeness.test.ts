@@ -18,6 +18,40 @@ interface Env {
 
 type Row = { action: RegExp; call: (env: Env) => Promise<InjectOptions> };
 
+let userSeq = 0;
+/** A fresh user (viewer over the fleet) created through the API, for the access rows. */
+async function newUser({ ctl, owner }: Env): Promise<string> {
+  const created = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/users',
+    headers: bearer(owner),
+    payload: {
+      username: `row-user-${++userSeq}`,
+      password: 'a perfectly long password',
+      grants: [{ role: 'viewer', scope: { type: 'fleet' } }],
+    },
+  });
+  return created.json().data.id;
+}
+async function newGroup({ ctl, owner }: Env): Promise<string> {
+  const created = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/groups',
+    headers: bearer(owner),
+    payload: { name: `row-group-${++userSeq}` },
+  });
+  return created.json().data.id;
+}
+async function newRole({ ctl, owner }: Env): Promise<string> {
+  const created = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/roles',
+    headers: bearer(owner),
+    payload: { name: `row-role-${++userSeq}`, permissions: ['node:read'] },
+  });
+  return created.json().data.id;
+}
+
 const TABLE: Record<string, Row> = {
   'POST /api/v1/setup': {
     action: /^setup\.owner_created$/,
@@ -58,6 +92,142 @@ const TABLE: Record<string, Row> = {
         headers: bearer(owner),
       };
     },
+  },
+  'POST /api/v1/auth/refresh': {
+    action: /^auth\.session\.refresh$/,
+    call: async ({ ctl }) => {
+      const login = await ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER });
+      return { method: 'POST', url: '/api/v1/auth/refresh', headers: bearer(login.json().data.token) };
+    },
+  },
+  'POST /api/v1/auth/users': {
+    action: /^auth\.user\.create$/,
+    call: async ({ owner }) => ({
+      method: 'POST',
+      url: '/api/v1/auth/users',
+      headers: bearer(owner),
+      payload: { username: 'row-created', password: null },
+    }),
+  },
+  'PATCH /api/v1/auth/users/:id/access': {
+    action: /^auth\.user\.access_update$/,
+    call: async (env) => ({
+      method: 'PATCH',
+      url: `/api/v1/auth/users/${await newUser(env)}/access`,
+      headers: bearer(env.owner),
+      payload: { grants: [{ role: 'auditor', scope: { type: 'fleet' } }] },
+    }),
+  },
+  'PATCH /api/v1/auth/users/:id/password': {
+    action: /^auth\.user\.password_set$/,
+    call: async (env) => ({
+      method: 'PATCH',
+      url: `/api/v1/auth/users/${await newUser(env)}/password`,
+      headers: bearer(env.owner),
+      payload: { password: 'another perfectly long password' },
+    }),
+  },
+  'PATCH /api/v1/auth/users/:id/status': {
+    action: /^auth\.user\.disable$/,
+    call: async (env) => ({
+      method: 'PATCH',
+      url: `/api/v1/auth/users/${await newUser(env)}/status`,
+      headers: bearer(env.owner),
+      payload: { disabled: true },
+    }),
+  },
+  'DELETE /api/v1/auth/users/:id': {
+    action: /^auth\.user\.delete$/,
+    call: async (env) => ({
+      method: 'DELETE',
+      url: `/api/v1/auth/users/${await newUser(env)}`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'POST /api/v1/auth/groups': {
+    action: /^auth\.group\.create$/,
+    call: async ({ owner }) => ({
+      method: 'POST',
+      url: '/api/v1/auth/groups',
+      headers: bearer(owner),
+      payload: { name: 'row-viewers', grants: [{ role: 'viewer', scope: { type: 'fleet' } }] },
+    }),
+  },
+  'PATCH /api/v1/auth/groups/:id': {
+    action: /^auth\.group\.update$/,
+    call: async (env) => ({
+      method: 'PATCH',
+      url: `/api/v1/auth/groups/${await newGroup(env)}`,
+      headers: bearer(env.owner),
+      payload: { oidcGroup: 'idp-row', grants: [{ role: 'viewer', scope: { type: 'fleet' } }] },
+    }),
+  },
+  'DELETE /api/v1/auth/groups/:id': {
+    action: /^auth\.group\.delete$/,
+    call: async (env) => ({
+      method: 'DELETE',
+      url: `/api/v1/auth/groups/${await newGroup(env)}`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'PUT /api/v1/auth/groups/:id/members/:userId': {
+    action: /^auth\.group\.member_add$/,
+    call: async (env) => ({
+      method: 'PUT',
+      url: `/api/v1/auth/groups/${await newGroup(env)}/members/${await newUser(env)}`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'DELETE /api/v1/auth/groups/:id/members/:userId': {
+    action: /^auth\.group\.member_remove$/,
+    call: async (env) => {
+      const [group, user] = [await newGroup(env), await newUser(env)];
+      await env.ctl.app.inject({
+        method: 'PUT',
+        url: `/api/v1/auth/groups/${group}/members/${user}`,
+        headers: bearer(env.owner),
+      });
+      return {
+        method: 'DELETE',
+        url: `/api/v1/auth/groups/${group}/members/${user}`,
+        headers: bearer(env.owner),
+      };
+    },
+  },
+  'POST /api/v1/auth/roles': {
+    action: /^auth\.role\.create$/,
+    call: async ({ owner }) => ({
+      method: 'POST',
+      url: '/api/v1/auth/roles',
+      headers: bearer(owner),
+      payload: { name: 'row-role', permissions: ['node:read', 'recording:read'] },
+    }),
+  },
+  'PATCH /api/v1/auth/roles/:id': {
+    action: /^auth\.role\.update$/,
+    call: async (env) => ({
+      method: 'PATCH',
+      url: `/api/v1/auth/roles/${await newRole(env)}`,
+      headers: bearer(env.owner),
+      payload: { permissions: ['node:read', 'health:read'] },
+    }),
+  },
+  'DELETE /api/v1/auth/roles/:id': {
+    action: /^auth\.role\.delete$/,
+    call: async (env) => ({
+      method: 'DELETE',
+      url: `/api/v1/auth/roles/${await newRole(env)}`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'PATCH /api/v1/auth/access-policies': {
+    action: /^auth\.access_policy\.update$/,
+    call: async ({ owner }) => ({
+      method: 'PATCH',
+      url: '/api/v1/auth/access-policies',
+      headers: bearer(owner),
+      payload: { password: { minLength: 14 } },
+    }),
   },
   'POST /api/v1/nodes/enroll': {
     action: /^node\.enroll$/,
@@ -184,7 +354,81 @@ const TABLE: Record<string, Row> = {
       };
     },
   },
+  'POST /api/v1/audit-events/export': {
+    action: /^audit\.export$/,
+    call: async ({ owner }) => ({
+      method: 'POST',
+      url: '/api/v1/audit-events/export',
+      headers: bearer(owner),
+      payload: { ids: ['any'], format: 'csv' },
+    }),
+  },
+  'POST /api/v1/admin/limits/profiles': {
+    action: /^limits\.profile\.create$/,
+    call: async ({ owner }) => ({
+      method: 'POST',
+      url: '/api/v1/admin/limits/profiles',
+      headers: bearer(owner),
+      payload: { name: 'row-create', max: 1000, windowSeconds: 60 },
+    }),
+  },
+  'PUT /api/v1/admin/limits/profiles/:id': {
+    action: /^limits\.profile\.update$/,
+    call: async (env) => ({
+      method: 'PUT',
+      url: `/api/v1/admin/limits/profiles/${await limitProfile(env, 'row-update')}`,
+      headers: bearer(env.owner),
+      payload: { name: 'row-update', max: 2000, windowSeconds: 60 },
+    }),
+  },
+  'DELETE /api/v1/admin/limits/profiles/:id': {
+    action: /^limits\.profile\.delete$/,
+    call: async (env) => ({
+      method: 'DELETE',
+      url: `/api/v1/admin/limits/profiles/${await limitProfile(env, 'row-delete')}`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'POST /api/v1/admin/limits/assignments': {
+    action: /^limits\.assignment\.create$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: '/api/v1/admin/limits/assignments',
+      headers: bearer(env.owner),
+      payload: { route: 'GET /api/v1/audit-events/verify', profileId: await limitProfile(env, 'row-assign') },
+    }),
+  },
+  'DELETE /api/v1/admin/limits/assignments/:id': {
+    action: /^limits\.assignment\.delete$/,
+    call: async (env) => {
+      const assigned = await env.ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/admin/limits/assignments',
+        headers: bearer(env.owner),
+        payload: {
+          route: 'GET /api/v1/audit-events/:id',
+          profileId: await limitProfile(env, 'row-unassign'),
+        },
+      });
+      return {
+        method: 'DELETE',
+        url: `/api/v1/admin/limits/assignments/${assigned.json().data.id}`,
+        headers: bearer(env.owner),
+      };
+    },
+  },
 };
+
+/** A fresh rate-limit profile (generous, so rows that assign it limit nothing in practice). */
+async function limitProfile({ ctl, owner }: Env, name: string): Promise<string> {
+  const created = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/admin/limits/profiles',
+    headers: bearer(owner),
+    payload: { name, max: 1000, windowSeconds: 60 },
+  });
+  return created.json().data.id;
+}
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

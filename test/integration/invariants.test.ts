@@ -27,7 +27,7 @@ describe('route declarations', () => {
     }
   });
 
-  it('only probes, docs, login, setup and agent enrollment are public', () => {
+  it('only probes, docs, login (password and SSO), setup and agent enrollment are public', () => {
     const publicRoutes = ctl.routes.filter((r) => r.access.public).map((r) => `${r.method} ${r.url}`);
     const allowed = [
       /^GET \/healthz$/,
@@ -35,6 +35,7 @@ describe('route declarations', () => {
       /^GET \/openapi\.(json|yaml)$/,
       /^(GET|POST) \/api\/v1\/setup$/,
       /^POST \/api\/v1\/auth\/login$/,
+      /^GET \/api\/v1\/auth\/oidc\/(config|login|callback)$/,
       /^POST \/api\/v1\/agent\/enroll$/,
       /^GET \/mqtt$/,
     ];

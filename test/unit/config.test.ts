@@ -52,3 +52,52 @@ describe('loadConfig', () => {
     expect(described.databaseUrl).toBe('postgres://earshot:***@db:5432/earshot');
   });
 });
+
+describe('OIDC settings', () => {
+  const oidc = {
+    EARSHOT_OIDC_ISSUER_URL: 'https://idp.example.com/realms/earshot',
+    EARSHOT_OIDC_CLIENT_ID: 'earshot',
+    EARSHOT_OIDC_CLIENT_SECRET: 'oidc-s3cret-value',
+    EARSHOT_OIDC_REDIRECT_URL: 'https://earshot.example.com/api/v1/auth/oidc/callback',
+  };
+
+  it('is off by default and on when the issuer and client id are set', () => {
+    expect(describeConfig(loadConfig({})).oidcEnabled).toBe(false);
+    const config = loadConfig({ ...oidc, EARSHOT_OIDC_GROUPS_CLAIM: 'roles' });
+    expect(config).toMatchObject({
+      oidcClientId: 'earshot',
+      oidcGroupsClaim: 'roles',
+      oidcScopes: 'openid email profile',
+    });
+    expect(describeConfig(config).oidcEnabled).toBe(true);
+  });
+
+  it('never shows the client secret', () => {
+    const described = describeConfig(loadConfig(oidc));
+    expect(JSON.stringify(described)).not.toContain('oidc-s3cret-value');
+    expect(described.oidcClientSecret).toBe('***');
+  });
+
+  it('refuses half a configuration, a missing redirect URL, scopes without openid and plain http', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(problems({ EARSHOT_OIDC_ISSUER_URL: oidc.EARSHOT_OIDC_ISSUER_URL })).toContain('set both');
+    expect(problems({ ...oidc, EARSHOT_OIDC_REDIRECT_URL: '' })).toContain(
+      'EARSHOT_OIDC_REDIRECT_URL: required',
+    );
+    expect(problems({ ...oidc, EARSHOT_OIDC_SCOPES: 'email profile' })).toContain('EARSHOT_OIDC_SCOPES');
+    expect(problems({ ...oidc, EARSHOT_OIDC_ISSUER_URL: 'http://idp.example.com' })).toContain(
+      'must be https',
+    );
+    // Loopback http is for tests and local development only, never in production.
+    const loopback = { ...oidc, EARSHOT_OIDC_ISSUER_URL: 'http://127.0.0.1:9999' };
+    expect(problems(loopback)).toBe('');
+    expect(problems({ ...loopback, EARSHOT_PRODUCTION: 'true' })).toContain('must be https');
+  });
+});

@@ -6,14 +6,28 @@ export type NewAuditRow = Omit<AuditEvent, 'seq'>;
 
 export interface AuditFilter {
   actorId?: string;
+  actorType?: string;
+  actorName?: string;
   action?: string;
+  /** Actions starting with this (e.g. `auth.`); the service resolves it to `actionIn`. */
+  actionPrefix?: string;
+  /** Any of these actions. */
+  actionIn?: string[];
   targetType?: string;
   targetId?: string;
   outcome?: string;
   permission?: string;
+  requestId?: string;
   from?: Date;
   to?: Date;
 }
+
+/** What an export covers: the events matching a filter, or the selected ids. */
+export type AuditSelection = { filter: AuditFilter } | { ids: string[] };
+
+export const FACET_FIELDS = ['action', 'outcome', 'actorType', 'permission', 'targetType'] as const;
+export type FacetField = (typeof FACET_FIELDS)[number];
+export type FacetCount = { value: string | null; count: number };
 
 const CHAIN_LOCK_ID = 7_420_002;
 
@@ -39,9 +53,18 @@ export class AuditRepository {
   }
 
   private where(filter: AuditFilter): Prisma.AuditEventWhereInput {
+    if (filter.actionPrefix !== undefined && filter.actionIn === undefined)
+      throw new Error('resolve actionPrefix with actionsStartingWith first');
+    const action =
+      filter.action !== undefined || filter.actionIn !== undefined
+        ? { equals: filter.action, in: filter.actionIn }
+        : undefined;
     return {
       actorId: filter.actorId,
-      action: filter.action,
+      actorType: filter.actorType,
+      actorName: filter.actorName,
+      action,
+      requestId: filter.requestId,
       targetType: filter.targetType,
       targetId: filter.targetId,
       outcome: filter.outcome,
@@ -57,6 +80,54 @@ export class AuditRepository {
       orderBy: { seq: 'desc' },
       take: limit,
     });
+  }
+
+  /** Newest first, below `beforeSeq` and at most `upToSeq`: one page of an export. */
+  exportPage(
+    selection: AuditSelection,
+    upToSeq: number,
+    limit: number,
+    beforeSeq?: number,
+  ): Promise<AuditRow[]> {
+    const where = 'ids' in selection ? { id: { in: selection.ids } } : this.where(selection.filter);
+    return this.db.auditEvent.findMany({
+      where: { ...where, seq: { lte: upToSeq, ...(beforeSeq === undefined ? {} : { lt: beforeSeq }) } },
+      orderBy: { seq: 'desc' },
+      take: limit,
+    });
+  }
+
+  async maxSeq(): Promise<number> {
+    const result = await this.db.auditEvent.aggregate({ _max: { seq: true } });
+    return result._max.seq ?? 0;
+  }
+
+  /**
+   * The distinct actions that start with `prefix`, exactly. Prisma's startsWith is a
+   * LIKE that leaves `_` and `%` live (prisma/orm#19506) and SQLite has no default
+   * escape, so the database narrows and the exact test runs here; actions are a small,
+   * code-defined set.
+   */
+  async actionsStartingWith(prefix: string): Promise<string[]> {
+    const groups = await this.db.auditEvent.groupBy({
+      by: ['action'],
+      where: { action: { startsWith: prefix } },
+    });
+    return groups.map((g) => g.action).filter((action) => action.startsWith(prefix));
+  }
+
+  /** Event counts per value of `field` among the events matching `filter`, largest first. */
+  async facet(field: FacetField, filter: AuditFilter, limit: number): Promise<FacetCount[]> {
+    // One field at a time keeps Prisma's groupBy types concrete.
+    const groups = (await this.db.auditEvent.groupBy({
+      by: [field],
+      where: this.where(filter),
+      _count: { _all: true },
+    })) as unknown as (Record<FacetField, string | null> & { _count: { _all: number } })[];
+    return groups
+      .map((g) => ({ value: g[field], count: g._count._all }))
+      .sort((a, b) => b.count - a.count || String(a.value).localeCompare(String(b.value)))
+      .slice(0, limit);
   }
 
   get(id: string): Promise<AuditRow | null> {

@@ -1,6 +1,5 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
 import { notFound } from '../../http/errors.js';
 import {
   clampLimit,
@@ -9,74 +8,31 @@ import {
   ErrorResponse,
   encodeCursor,
   PageOf,
-  PageQuery,
   pageOf,
 } from '../../http/pagination.js';
-import type { AuditRow } from './audit.repository.js';
-import type { AuditService } from './audit.service.js';
-
-const AuditEventSchema = Type.Object({
-  id: Type.String(),
-  seq: Type.Integer(),
-  at: Type.String({ format: 'date-time' }),
-  actor: Type.Object({
-    type: Type.String(),
-    id: Type.Union([Type.String(), Type.Null()]),
-    name: Type.Union([Type.String(), Type.Null()]),
-  }),
-  permission: Type.Union([Type.String(), Type.Null()]),
-  action: Type.String(),
-  target: Type.Object({
-    type: Type.Union([Type.String(), Type.Null()]),
-    id: Type.Union([Type.String(), Type.Null()]),
-  }),
-  outcome: Type.String(),
-  reason: Type.Union([Type.String(), Type.Null()]),
-  requestId: Type.Union([Type.String(), Type.Null()]),
-  sourceIp: Type.Union([Type.String(), Type.Null()]),
-  prevHash: Type.String(),
-  hash: Type.String(),
-});
-const AuditDetailSchema = Type.Intersect([
+import { callContext } from '../../http/route-access.js';
+import {
+  AuditDetailSchema,
   AuditEventSchema,
-  Type.Object({ before: Type.Unknown(), after: Type.Unknown() }),
-]);
+  AuditExportBody,
+  AuditExportQuery,
+  AuditFacetsQuery,
+  AuditFacetsSchema,
+  AuditIdParams,
+  AuditQuery,
+  ChainReportSchema,
+  ExportFile,
+  presentAuditDetail,
+  presentAuditEvent,
+  toAuditFilter,
+} from './audit.schemas.js';
+import type { AuditExport, AuditService } from './audit.service.js';
 
-const short = Type.String({ minLength: 1, maxLength: 200 });
-const AuditQuery = Type.Object(
-  {
-    ...PageQuery,
-    actorId: Type.Optional(short),
-    action: Type.Optional(short),
-    targetType: Type.Optional(short),
-    targetId: Type.Optional(short),
-    outcome: Type.Optional(Type.Enum(['success', 'denied', 'failure'])),
-    permission: Type.Optional(short),
-    from: Type.Optional(Type.String({ format: 'date-time' })),
-    to: Type.Optional(Type.String({ format: 'date-time' })),
-  },
-  { additionalProperties: false },
-);
-
-function present(row: AuditRow) {
-  return {
-    id: row.id,
-    seq: row.seq,
-    at: row.at.toISOString(),
-    actor: { type: row.actorType, id: row.actorId, name: row.actorName },
-    permission: row.permission,
-    action: row.action,
-    target: { type: row.targetType, id: row.targetId },
-    outcome: row.outcome,
-    reason: row.reason,
-    requestId: row.requestId,
-    sourceIp: row.sourceIp,
-    prevHash: row.prevHash,
-    hash: row.hash,
-  };
-}
-
-const parseJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+const attachment = (file: AuditExport) => ({
+  'content-type': file.contentType,
+  'content-disposition': `attachment; filename="${file.filename}"`,
+  'cache-control': 'no-store',
+});
 
 export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -92,14 +48,60 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const { cursor, limit, from, to, ...filter } = request.query;
+        const { cursor, limit, ...filter } = request.query;
         const take = clampLimit(limit);
-        const rows = await audit.list(
-          { ...filter, from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined },
-          take,
-          decodeCursor<number>(cursor, 'number'),
-        );
-        return pageOf(rows, take, present, (row) => encodeCursor(row.seq));
+        const rows = await audit.list(toAuditFilter(filter), take, decodeCursor<number>(cursor, 'number'));
+        return pageOf(rows, take, presentAuditEvent, (row) => encodeCursor(row.seq));
+      },
+    );
+
+    app.get(
+      '/audit-events/facets',
+      {
+        config: { access: { user: 'audit:read' } },
+        schema: {
+          tags: ['audit'],
+          summary: 'Event counts per action, outcome, actor type, permission and target type',
+          querystring: AuditFacetsQuery,
+          response: { 200: Data(AuditFacetsSchema), 400: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await audit.facets(toAuditFilter(request.query)) }),
+    );
+
+    app.get(
+      '/audit-events/export',
+      {
+        config: { access: { user: 'audit:read' } },
+        schema: {
+          tags: ['audit'],
+          summary: 'Stream the filtered events as CSV or NDJSON (audited)',
+          querystring: AuditExportQuery,
+          response: { 200: ExportFile, 400: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const { format = 'ndjson', ...filter } = request.query;
+        const file = await audit.export({ filter: toAuditFilter(filter) }, format, callContext(request));
+        return reply.headers(attachment(file)).send(file.stream);
+      },
+    );
+
+    app.post(
+      '/audit-events/export',
+      {
+        config: { access: { user: 'audit:read' } },
+        schema: {
+          tags: ['audit'],
+          summary: 'Stream the selected events as CSV or NDJSON (audited)',
+          body: AuditExportBody,
+          response: { 200: ExportFile, 400: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const { ids, format = 'ndjson' } = request.body;
+        const file = await audit.export({ ids }, format, callContext(request));
+        return reply.headers(attachment(file)).send(file.stream);
       },
     );
 
@@ -110,17 +112,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['audit'],
           summary: 'Walk the hash chain and report the first broken link',
-          response: {
-            200: Data(
-              Type.Object({
-                ok: Type.Boolean(),
-                checked: Type.Integer(),
-                brokenAt: Type.Optional(
-                  Type.Object({ seq: Type.Integer(), id: Type.String(), reason: Type.String() }),
-                ),
-              }),
-            ),
-          },
+          response: { 200: Data(ChainReportSchema) },
         },
       },
       async () => ({ data: await audit.verifyChain() }),
@@ -133,14 +125,14 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['audit'],
           summary: 'One audit event with before/after',
-          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          params: AuditIdParams,
           response: { 200: Data(AuditDetailSchema), 404: ErrorResponse },
         },
       },
       async (request) => {
         const row = await audit.get(request.params.id);
         if (!row) throw notFound('audit event');
-        return { data: { ...present(row), before: parseJson(row.before), after: parseJson(row.after) } };
+        return { data: presentAuditDetail(row) };
       },
     );
   };

@@ -4,12 +4,35 @@
  * attempts, which change nothing else.
  */
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Db, Tx } from '../../db/client.js';
-import type { AuditFilter, AuditRepository, AuditRow } from './audit.repository.js';
+import { actorOf, type CallContext } from '../../http/principal.js';
+import {
+  type AuditFilter,
+  type AuditRepository,
+  type AuditRow,
+  type AuditSelection,
+  FACET_FIELDS,
+  type FacetCount,
+  type FacetField,
+} from './audit.repository.js';
 import type { AuditInput } from './audit.types.js';
+import { type AuditExportFormat, EXPORT_CONTENT_TYPES, exportStream } from './audit-export.js';
 import { GENESIS_HASH, hashAuditEvent } from './audit-hash.js';
 
 const CHAIN_PAGE = 500;
+/** Rows per query while streaming an export. */
+const EXPORT_PAGE = 500;
+/** Values listed per facet; the rest are left out (their events still count in `total`). */
+const FACET_VALUES = 100;
+
+export type AuditFacets = { total: number } & Record<FacetField, FacetCount[]>;
+
+export interface AuditExport {
+  stream: Readable;
+  contentType: string;
+  filename: string;
+}
 
 export interface ChainReport {
   ok: boolean;
@@ -61,12 +84,75 @@ export class AuditService {
     return this.db.$transaction((tx) => this.record(tx, input));
   }
 
-  list(filter: AuditFilter, limit: number, beforeSeq?: number): Promise<AuditRow[]> {
-    return this.repo.list(filter, limit, beforeSeq);
+  async list(filter: AuditFilter, limit: number, beforeSeq?: number): Promise<AuditRow[]> {
+    return this.repo.list(await this.resolved(filter), limit, beforeSeq);
+  }
+
+  /** An action prefix becomes the exact list of matching actions. */
+  private async resolved(filter: AuditFilter): Promise<AuditFilter> {
+    if (filter.actionPrefix === undefined) return filter;
+    return { ...filter, actionIn: await this.repo.actionsStartingWith(filter.actionPrefix) };
   }
 
   get(id: string): Promise<AuditRow | null> {
     return this.repo.get(id);
+  }
+
+  /** Counts per action, outcome, actor type, permission and target type under `filter`. */
+  async facets(query: AuditFilter): Promise<AuditFacets> {
+    const filter = await this.resolved(query);
+    const [total, ...counts] = await Promise.all([
+      this.repo.count(filter),
+      ...FACET_FIELDS.map((field) => this.repo.facet(field, filter, FACET_VALUES)),
+    ]);
+    return {
+      total: total as number,
+      ...(Object.fromEntries(FACET_FIELDS.map((field, i) => [field, counts[i]])) as Record<
+        FacetField,
+        FacetCount[]
+      >),
+    };
+  }
+
+  /**
+   * Streams the selected events, newest first. Reading the audit log in bulk is a
+   * privileged read, so the export itself is audited once, before any row leaves;
+   * if that write fails, nothing is exported. The file covers the log as it was
+   * when the export started (the export's own event and later ones are not in it).
+   */
+  async export(selection: AuditSelection, format: AuditExportFormat, ctx: CallContext): Promise<AuditExport> {
+    const upToSeq = await this.repo.maxSeq();
+    const at = this.now();
+    await this.recordAlone({
+      actor: actorOf(ctx.principal),
+      permission: 'audit:read',
+      action: 'audit.export',
+      target: { type: 'audit_log' },
+      outcome: 'success',
+      after:
+        'ids' in selection
+          ? { format, ids: selection.ids.length, upToSeq }
+          : { format, filter: selection.filter, upToSeq },
+      context: ctx.request,
+    });
+    const repo = this.repo;
+    const resolved: AuditSelection =
+      'ids' in selection ? selection : { filter: await this.resolved(selection.filter) };
+    async function* pages(): AsyncGenerator<AuditRow[]> {
+      let beforeSeq: number | undefined;
+      for (;;) {
+        const page = await repo.exportPage(resolved, upToSeq, EXPORT_PAGE, beforeSeq);
+        if (page.length > 0) yield page;
+        if (page.length < EXPORT_PAGE) return;
+        beforeSeq = page[page.length - 1]!.seq;
+      }
+    }
+    const stamp = at.toISOString().replace(/[:.]/g, '-');
+    return {
+      stream: exportStream(format, pages()),
+      contentType: EXPORT_CONTENT_TYPES[format],
+      filename: `audit-events-${stamp}.${format}`,
+    };
   }
 
   /** Walks the chain oldest first and reports the first broken link. */

@@ -1,5 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import type { Config } from '../../config.js';
 import { Data, ErrorResponse, NoContent } from '../../http/pagination.js';
@@ -16,7 +17,22 @@ import {
   SetupBody,
   UserSummary,
 } from './auth.schemas.js';
-import type { AuthService } from './auth.service.js';
+import type { AuthService, LoginResult } from './auth.service.js';
+
+/** The session cookie, the same for every way of signing in (password, OIDC). */
+export function setSessionCookie(
+  reply: FastifyReply,
+  session: Pick<LoginResult, 'token' | 'expiresAt'>,
+  config: Pick<Config, 'cookieSecure'>,
+): void {
+  reply.setCookie(SESSION_COOKIE, session.token, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: config.cookieSecure,
+    path: '/',
+    expires: session.expiresAt,
+  });
+}
 
 export function authRoutes(
   auth: AuthService,
@@ -67,13 +83,7 @@ export function authRoutes(
           { ...request.body, userAgent: request.headers['user-agent'] },
           callContext(request),
         );
-        reply.setCookie(SESSION_COOKIE, result.token, {
-          httpOnly: true,
-          sameSite: 'strict',
-          secure: config.cookieSecure,
-          path: '/',
-          expires: result.expiresAt,
-        });
+        setSessionCookie(reply, result, config);
         return { data: { ...result, expiresAt: result.expiresAt.toISOString() } };
       },
     );
@@ -88,6 +98,23 @@ export function authRoutes(
         await auth.logout(callContext(request));
         reply.clearCookie(SESSION_COOKIE, { path: '/' });
         return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      '/auth/refresh',
+      {
+        config: { access: { user: 'authenticated' } },
+        schema: {
+          tags: ['auth'],
+          summary: 'Swap your session for a new one (new token and CSRF token; the old one stops working)',
+          response: { 200: LoginResponse, 401: ErrorResponse, 403: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const result = await auth.refresh(callContext(request), request.headers['user-agent']);
+        setSessionCookie(reply, result, config);
+        return { data: { ...result, expiresAt: result.expiresAt.toISOString() } };
       },
     );
 

@@ -41,6 +41,9 @@ export const MeResponse = Type.Object({
   data: Type.Object({
     user: UserSummary,
     via: Type.String(),
+    csrfToken: Type.Optional(
+      Type.String({ description: 'For session logins: send as x-csrf-token on mutating requests.' }),
+    ),
     permissions: Type.Array(Type.Object({ permission: Type.String(), scopes: Type.Array(Scope) })),
   }),
 });

@@ -3,8 +3,9 @@
  * expiry, personal API tokens, and resolving a presented secret to a user.
  */
 import type { Config } from '../../config.js';
-import type { Db } from '../../db/client.js';
-import { conflict, notFound, rateLimited, unauthenticated } from '../../http/errors.js';
+import type { Db, Tx } from '../../db/client.js';
+import type { User } from '../../generated/sqlite/client.js';
+import { conflict, forbidden, notFound, rateLimited, unauthenticated } from '../../http/errors.js';
 import { actorOf, type CallContext, type UserPrincipal } from '../../http/principal.js';
 import { AccessSet } from '../access/access-set.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -23,6 +24,12 @@ export interface LoginResult {
 
 const MINUTE_MS = 60_000;
 
+/** Organisation policy caps on session lifetimes (null: the controller setting applies). */
+export interface SessionCaps {
+  maxIdleMinutes: number | null;
+  maxAbsoluteMinutes: number | null;
+}
+
 export class AuthService {
   private dummy: Promise<string> | undefined;
 
@@ -35,6 +42,10 @@ export class AuthService {
     private readonly throttle: LoginThrottle,
     private readonly config: Pick<Config, 'scryptLogN' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>,
     private readonly now: () => Date = () => new Date(),
+    private readonly sessionCaps: () => Promise<SessionCaps> = async () => ({
+      maxIdleMinutes: null,
+      maxAbsoluteMinutes: null,
+    }),
   ) {}
 
   async setupNeeded(): Promise<boolean> {
@@ -101,31 +112,46 @@ export class AuthService {
       throw unauthenticated('Wrong username or password.');
     }
     this.throttle.recordSuccess(input.username);
+    return this.db.$transaction((tx) => this.startSession(tx, user, ctx, { userAgent: input.userAgent }));
+  }
+
+  /**
+   * Opens a session for a user who has just proved who they are (password or single
+   * sign-on) and audits the login, inside the caller's transaction. Every way of
+   * signing in ends here, so all sessions are alike: same token kind, CSRF token and
+   * expiry rules.
+   */
+  async startSession(
+    tx: Tx,
+    user: Pick<User, 'id' | 'username' | 'displayName'>,
+    ctx: CallContext,
+    options: { userAgent?: string; auditAfter?: Record<string, unknown> } = {},
+  ): Promise<LoginResult> {
     const now = this.now();
     const token = newSecret(SECRET_PREFIX.session);
     const csrfToken = newSecret();
-    const absoluteExpiresAt = new Date(now.getTime() + this.config.sessionAbsoluteHours * 60 * MINUTE_MS);
-    const idleExpiresAt = this.idleExpiry(now, absoluteExpiresAt);
-    await this.db.$transaction(async (tx) => {
-      const session = await this.sessions.create(tx, {
-        tokenHash: hashSecret(token),
-        csrfToken,
-        userId: user.id,
-        // The service's clock, not the database's: expiry is computed from it.
-        createdAt: now,
-        lastSeenAt: now,
-        idleExpiresAt,
-        absoluteExpiresAt,
-        sourceIp: ctx.request.sourceIp ?? null,
-        userAgent: input.userAgent?.slice(0, 256) ?? null,
-      });
-      await this.audit.record(tx, {
-        actor: { type: 'user', id: user.id, name: user.username },
-        action: 'auth.login',
-        target: { type: 'session', id: session.id },
-        outcome: 'success',
-        context: ctx.request,
-      });
+    const { absoluteMs } = await this.lifetimesMs();
+    const absoluteExpiresAt = new Date(now.getTime() + absoluteMs);
+    const idleExpiresAt = await this.idleExpiry(now, absoluteExpiresAt);
+    const session = await this.sessions.create(tx, {
+      tokenHash: hashSecret(token),
+      csrfToken,
+      userId: user.id,
+      // The service's clock, not the database's: expiry is computed from it.
+      createdAt: now,
+      lastSeenAt: now,
+      idleExpiresAt,
+      absoluteExpiresAt,
+      sourceIp: ctx.request.sourceIp ?? null,
+      userAgent: options.userAgent?.slice(0, 256) ?? null,
+    });
+    await this.audit.record(tx, {
+      actor: { type: 'user', id: user.id, name: user.username },
+      action: 'auth.login',
+      target: { type: 'session', id: session.id },
+      outcome: 'success',
+      after: options.auditAfter,
+      context: ctx.request,
     });
     return {
       token,
@@ -135,8 +161,76 @@ export class AuthService {
     };
   }
 
-  private idleExpiry(now: Date, absolute: Date): Date {
-    return new Date(Math.min(now.getTime() + this.config.sessionIdleMinutes * MINUTE_MS, absolute.getTime()));
+  /** Session lifetimes: the controller settings, capped by the access policy. */
+  private async lifetimesMs(): Promise<{ idleMs: number; absoluteMs: number }> {
+    const caps = await this.sessionCaps();
+    const idle = Math.min(this.config.sessionIdleMinutes, caps.maxIdleMinutes ?? Number.POSITIVE_INFINITY);
+    const absolute = Math.min(
+      this.config.sessionAbsoluteHours * 60,
+      caps.maxAbsoluteMinutes ?? Number.POSITIVE_INFINITY,
+    );
+    return { idleMs: idle * MINUTE_MS, absoluteMs: absolute * MINUTE_MS };
+  }
+
+  private async idleExpiry(now: Date, absolute: Date): Promise<Date> {
+    const { idleMs } = await this.lifetimesMs();
+    return new Date(Math.min(now.getTime() + idleMs, absolute.getTime()));
+  }
+
+  /**
+   * Swaps the caller's session, inside its idle window, for a new one: new token and
+   * CSRF token, same absolute expiry; the old token stops working at once.
+   */
+  async refresh(ctx: CallContext, userAgent?: string): Promise<LoginResult> {
+    const p = ctx.principal as UserPrincipal;
+    if (p.via !== 'session' || !p.sessionId) {
+      await this.audit.recordAlone({
+        actor: actorOf(p),
+        action: 'auth.session.refresh',
+        outcome: 'denied',
+        reason: 'not a session',
+        context: ctx.request,
+      });
+      throw forbidden('Only a session can be refreshed; API tokens do not idle out.');
+    }
+    const old = await this.sessions.find(p.sessionId);
+    const user = await this.users.findById(p.userId);
+    if (!old || !user) throw unauthenticated('Your session ended; sign in again.');
+    const now = this.now();
+    const token = newSecret(SECRET_PREFIX.session);
+    const csrfToken = newSecret();
+    const idleExpiresAt = await this.idleExpiry(now, old.absoluteExpiresAt);
+    return this.db.$transaction(async (tx) => {
+      // Only one refresh of a session wins; a second one with the same old token gets 401.
+      if ((await this.sessions.revoke(tx, old.id, now)) === 0)
+        throw unauthenticated('Your session ended; sign in again.');
+      const session = await this.sessions.create(tx, {
+        tokenHash: hashSecret(token),
+        csrfToken,
+        userId: user.id,
+        createdAt: now,
+        lastSeenAt: now,
+        idleExpiresAt,
+        absoluteExpiresAt: old.absoluteExpiresAt,
+        sourceIp: ctx.request.sourceIp ?? null,
+        userAgent: userAgent?.slice(0, 256) ?? old.userAgent,
+      });
+      await this.audit.record(tx, {
+        actor: actorOf(p),
+        action: 'auth.session.refresh',
+        target: { type: 'session', id: session.id },
+        outcome: 'success',
+        before: { sessionId: old.id },
+        after: { sessionId: session.id, idleExpiresAt, absoluteExpiresAt: old.absoluteExpiresAt },
+        context: ctx.request,
+      });
+      return {
+        token,
+        csrfToken,
+        expiresAt: old.absoluteExpiresAt,
+        user: { id: user.id, username: user.username, displayName: user.displayName },
+      };
+    });
   }
 
   async logout(ctx: CallContext): Promise<void> {
@@ -163,7 +257,7 @@ export class AuthService {
       if (!session || session.user.disabled) return undefined;
       // Sliding idle window, written at most once a minute.
       if (now.getTime() - session.lastSeenAt.getTime() > MINUTE_MS) {
-        await this.sessions.touch(session.id, now, this.idleExpiry(now, session.absoluteExpiresAt));
+        await this.sessions.touch(session.id, now, await this.idleExpiry(now, session.absoluteExpiresAt));
       }
       return {
         kind: 'user',
@@ -198,6 +292,8 @@ export class AuthService {
     return {
       user: { id: user.id, username: user.username, displayName: user.displayName },
       via: principal.via,
+      // Cookie sessions need it for mutating calls; SSO logins get it here (never in a URL).
+      ...(principal.csrfToken ? { csrfToken: principal.csrfToken } : {}),
       permissions: principal.access.describe(),
     };
   }

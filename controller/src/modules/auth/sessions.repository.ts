@@ -33,13 +33,23 @@ export class SessionsRepository {
     await this.db.session.update({ where: { id }, data: { lastSeenAt: now, idleExpiresAt } });
   }
 
-  async revoke(tx: Tx, id: string, now: Date): Promise<void> {
-    await tx.session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } });
+  find(id: string): Promise<Session | null> {
+    return this.db.session.findUnique({ where: { id } });
   }
 
-  async revokeAllOfUser(tx: Tx, userId: string, now: Date): Promise<number> {
+  /** Revokes one session; returns 1 when it was live, 0 when it was already revoked. */
+  async revoke(tx: Tx, id: string, now: Date): Promise<number> {
+    const { count } = await tx.session.updateMany({
+      where: { id, revokedAt: null },
+      data: { revokedAt: now },
+    });
+    return count;
+  }
+
+  /** Revokes every live session of the user, except `keepSessionId` when given; returns how many. */
+  async revokeAllOfUser(tx: Tx, userId: string, now: Date, keepSessionId?: string): Promise<number> {
     const result = await tx.session.updateMany({
-      where: { userId, revokedAt: null },
+      where: { userId, revokedAt: null, ...(keepSessionId ? { id: { not: keepSessionId } } : {}) },
       data: { revokedAt: now },
     });
     return result.count;

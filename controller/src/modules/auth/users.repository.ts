@@ -1,4 +1,4 @@
-import { BUILT_IN_ROLES, type Permission, type ScopeType } from '../../../../shared/src/permissions.js';
+import { BUILT_IN_ROLES, isPermission, type ScopeType } from '../../../../shared/src/permissions.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { User } from '../../generated/sqlite/client.js';
 import type { ResolvedGrant } from '../access/access-set.js';
@@ -59,10 +59,17 @@ export class UsersRepository {
     await tx.grant.create({ data: { userId, roleId, scopeType, scopeId } });
   }
 
+  /** Effective grants: the user's own plus those of every group they belong to. */
   async grantsOf(userId: string): Promise<ResolvedGrant[]> {
-    const grants = await this.db.grant.findMany({ where: { userId }, include: { role: true } });
-    return grants.map((g) => ({
-      permissions: JSON.parse(g.role.permissions) as Permission[],
+    const [direct, viaGroups] = await Promise.all([
+      this.db.grant.findMany({ where: { userId }, include: { role: true } }),
+      this.db.groupGrant.findMany({
+        where: { group: { members: { some: { userId } } } },
+        include: { role: true },
+      }),
+    ]);
+    return [...direct, ...viaGroups].map((g) => ({
+      permissions: (JSON.parse(g.role.permissions) as string[]).filter(isPermission),
       scope: { type: g.scopeType as ScopeType, id: g.scopeId },
     }));
   }

@@ -1,0 +1,250 @@
+/**
+ * Groups: named sets of users sharing grants, optionally fed by an IdP group at
+ * single sign-on. A group is managed like the grants it gives: you see it only when
+ * you hold auth:manage wherever it grants, you can give it (or its membership) only
+ * what you could grant yourself, and you cannot change a group you belong to.
+ */
+import type { Db, Tx } from '../../db/client.js';
+import { conflict, forbidden, notFound } from '../../http/errors.js';
+import { actorOf, type CallContext, type UserPrincipal } from '../../http/principal.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { SessionsRepository } from '../auth/sessions.repository.js';
+import { type AccessRepository, type GrantRow, resolved } from './access.repository.js';
+import { type AccessGuard, distinctGrants, type GrantInputLike, sameScope, userOf } from './access-guard.js';
+import type { GroupRow, GroupsRepository } from './groups.repository.js';
+import type { UserAdminService } from './users.service.js';
+
+const grantView = (g: GrantRow) => ({ role: g.role.name, scope: { type: g.scopeType, id: g.scopeId } });
+const OWN_GROUP = 'You belong to this group: ask another administrator to change it.';
+
+export class GroupsService {
+  constructor(
+    private readonly db: Db,
+    private readonly groups: GroupsRepository,
+    private readonly access: AccessRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly users: UserAdminService,
+    private readonly guard: AccessGuard,
+    private readonly audit: AuditService,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  present(row: GroupRow) {
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      oidcGroup: row.oidcGroup,
+      grants: row.grants.map(grantView),
+      members: row.members.map((m) => m.user),
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
+
+  private async manages(tx: Tx | Db, principal: UserPrincipal, row: GroupRow): Promise<boolean> {
+    const scopes = await this.guard.refs(
+      tx,
+      row.grants.map((g) => resolved(g).scope),
+    );
+    return this.guard.manages(principal.access, scopes);
+  }
+
+  private async visible(tx: Tx | Db, principal: UserPrincipal, id: string): Promise<GroupRow> {
+    const row = await this.groups.find(tx, id);
+    if (!row || !(await this.manages(tx, principal, row))) throw notFound('group');
+    return row;
+  }
+
+  async list(ctx: CallContext) {
+    const principal = userOf(ctx);
+    const rows = await this.groups.list();
+    const shown: GroupRow[] = [];
+    for (const row of rows) if (await this.manages(this.db, principal, row)) shown.push(row);
+    return shown.map((r) => this.present(r));
+  }
+
+  async detail(id: string, ctx: CallContext) {
+    return this.present(await this.visible(this.db, userOf(ctx), id));
+  }
+
+  private async assertNoClash(tx: Tx, input: { name?: string; oidcGroup?: string | null }, id?: string) {
+    const clash = await this.groups.clash(tx, input, id);
+    if (clash === 'name') throw conflict(`A group named ${input.name} exists.`);
+    if (clash === 'oidcGroup') throw conflict(`Another group already maps the IdP group ${input.oidcGroup}.`);
+  }
+
+  private async record(
+    tx: Tx,
+    ctx: CallContext,
+    action: string,
+    id: string,
+    before: unknown,
+    after: unknown,
+  ) {
+    await this.audit.record(tx, {
+      actor: actorOf(ctx.principal),
+      permission: 'auth:manage',
+      action,
+      target: { type: 'group', id },
+      outcome: 'success',
+      before,
+      after,
+      context: ctx.request,
+    });
+  }
+
+  async create(
+    input: { name: string; description?: string; oidcGroup?: string; grants?: GrantInputLike[] },
+    ctx: CallContext,
+  ) {
+    const principal = userOf(ctx);
+    const action = 'auth.group.create';
+    const id = await this.guard.refusalsAudited(
+      ctx,
+      { action, target: { type: 'group', id: null }, attempted: input },
+      () =>
+        this.db.$transaction(async (tx) => {
+          await this.access.lock(tx);
+          await this.assertNoClash(tx, input);
+          const grants = await this.guard.plan(tx, input.grants ?? []);
+          this.guard.assertGrantable(principal.access, grants);
+          const { id } = await this.groups.create(tx, {
+            name: input.name,
+            description: input.description ?? null,
+            oidcGroup: input.oidcGroup ?? null,
+            grants: distinctGrants(grants).map((g) => ({
+              roleId: g.roleId,
+              scopeType: g.scope.type,
+              scopeId: g.scope.id,
+            })),
+          });
+          await this.record(tx, ctx, action, id, undefined, input);
+          return id;
+        }),
+    );
+    return this.detail(id, ctx);
+  }
+
+  async update(
+    id: string,
+    input: {
+      name?: string;
+      description?: string | null;
+      oidcGroup?: string | null;
+      grants?: GrantInputLike[];
+    },
+    ctx: CallContext,
+  ) {
+    const principal = userOf(ctx);
+    const action = 'auth.group.update';
+    await this.guard.refusalsAudited(ctx, { action, target: { type: 'group', id }, attempted: input }, () =>
+      this.db.$transaction(async (tx) => {
+        await this.access.lock(tx);
+        const row = await this.visible(tx, principal, id);
+        const member = row.members.some((m) => m.userId === principal.userId);
+        if (member && input.grants) throw forbidden(OWN_GROUP);
+        await this.assertNoClash(tx, input, id);
+        let finalGrants = await this.guard.planned(tx, row.grants);
+        if (input.grants) {
+          finalGrants = distinctGrants(await this.guard.plan(tx, input.grants));
+          const added = finalGrants.filter(
+            (g) => !row.grants.some((o) => o.roleId === g.roleId && sameScope(resolved(o).scope, g.scope)),
+          );
+          this.guard.assertGrantable(principal.access, added);
+        }
+        if (input.oidcGroup && input.oidcGroup !== row.oidcGroup) {
+          // Whoever the IdP puts in that group joins this one: the same as adding members.
+          this.guard.assertGrantable(
+            principal.access,
+            finalGrants,
+            `map an IdP group onto group "${row.name}", which grants`,
+          );
+        }
+        const { grants: _grants, ...fields } = input;
+        await this.groups.update(tx, id, fields);
+        if (input.grants) {
+          await this.groups.replaceGrants(
+            tx,
+            id,
+            finalGrants.map((g) => ({ roleId: g.roleId, scopeType: g.scope.type, scopeId: g.scope.id })),
+          );
+          await this.guard.assertOwnerRemains(tx);
+        }
+        await this.record(
+          tx,
+          ctx,
+          action,
+          id,
+          this.present(row),
+          this.present((await this.groups.find(tx, id))!),
+        );
+      }),
+    );
+    return this.detail(id, ctx);
+  }
+
+  async remove(id: string, ctx: CallContext): Promise<void> {
+    const principal = userOf(ctx);
+    const action = 'auth.group.delete';
+    await this.guard.refusalsAudited(ctx, { action, target: { type: 'group', id }, attempted: null }, () =>
+      this.db.$transaction(async (tx) => {
+        await this.access.lock(tx);
+        const row = await this.visible(tx, principal, id);
+        if (row.members.some((m) => m.userId === principal.userId)) throw forbidden(OWN_GROUP);
+        await this.groups.delete(tx, id);
+        await this.guard.assertOwnerRemains(tx);
+        await this.record(tx, ctx, action, id, this.present(row), undefined);
+      }),
+    );
+  }
+
+  async addMember(id: string, userId: string, ctx: CallContext) {
+    const principal = userOf(ctx);
+    const action = 'auth.group.member_add';
+    await this.guard.refusalsAudited(
+      ctx,
+      { action, target: { type: 'group', id }, attempted: { userId } },
+      () =>
+        this.db.$transaction(async (tx) => {
+          await this.access.lock(tx);
+          const row = await this.visible(tx, principal, id);
+          const user = await this.users.visible(tx, principal, userId);
+          if (userId === principal.userId) throw forbidden('You cannot change your own access.');
+          this.guard.assertGrantable(
+            principal.access,
+            await this.guard.planned(tx, row.grants),
+            `add ${user.username} to group "${row.name}", which grants`,
+          );
+          if (!(await this.groups.addMember(tx, id, userId))) return;
+          const sessionsEnded = await this.sessions.revokeAllOfUser(tx, userId, this.now());
+          await this.record(tx, ctx, action, id, undefined, {
+            userId,
+            username: user.username,
+            sessionsEnded,
+          });
+        }),
+    );
+    return this.detail(id, ctx);
+  }
+
+  async removeMember(id: string, userId: string, ctx: CallContext): Promise<void> {
+    const principal = userOf(ctx);
+    const action = 'auth.group.member_remove';
+    await this.guard.refusalsAudited(
+      ctx,
+      { action, target: { type: 'group', id }, attempted: { userId } },
+      () =>
+        this.db.$transaction(async (tx) => {
+          await this.access.lock(tx);
+          await this.visible(tx, principal, id);
+          const user = await this.users.visible(tx, principal, userId);
+          if (userId === principal.userId) throw forbidden('You cannot change your own access.');
+          if (!(await this.groups.removeMember(tx, id, userId))) throw notFound('group member');
+          await this.guard.assertOwnerRemains(tx);
+          const sessionsEnded = await this.sessions.revokeAllOfUser(tx, userId, this.now());
+          await this.record(tx, ctx, action, id, { userId, username: user.username }, { sessionsEnded });
+        }),
+    );
+  }
+}

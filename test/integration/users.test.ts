@@ -1,0 +1,360 @@
+/**
+ * Managing access through the API: users, action states, groups, custom roles,
+ * access policies, and what changes do to sessions (disable, password, refresh).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, OWNER, type TestController, testController } from '../support/controller.js';
+
+const PASSWORD = 'a perfectly long password';
+
+describe('users, groups, roles, access policies, sessions', () => {
+  let ctl: TestController;
+  let owner: string;
+  let ownerId: string;
+
+  const call = (
+    token: string,
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+    url: string,
+    payload?: object,
+  ) =>
+    ctl.app.inject({ method, url: `/api/v1${url}`, headers: bearer(token), ...(payload ? { payload } : {}) });
+
+  async function login(username: string, password = PASSWORD): Promise<string> {
+    const response = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username, password },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json().data.token;
+  }
+
+  async function createUser(username: string, body: object = {}): Promise<string> {
+    const response = await call(owner, 'POST', '/auth/users', { username, password: PASSWORD, ...body });
+    expect(response.statusCode, response.body).toBe(201);
+    return response.json().data.id;
+  }
+
+  const status = async (token: string) => (await call(token, 'GET', '/auth/me')).statusCode;
+
+  beforeAll(async () => {
+    ctl = await testController();
+    owner = await ctl.ownerToken();
+    ownerId = (await call(owner, 'GET', '/auth/me')).json().data.user.id;
+  });
+  afterAll(async () => ctl.stop());
+
+  it('creates, lists, shows and deletes users; passwords follow the policy', async () => {
+    const id = await createUser('alice', {
+      displayName: 'Alice',
+      email: 'alice@example.org',
+      grants: [{ role: 'viewer', scope: { type: 'fleet' } }],
+    });
+    const detail = (await call(owner, 'GET', `/auth/users/${id}`)).json().data;
+    expect(detail).toMatchObject({
+      username: 'alice',
+      displayName: 'Alice',
+      email: 'alice@example.org',
+      disabled: false,
+      hasPassword: true,
+      grants: [{ role: 'viewer', scope: { type: 'fleet', id: null } }],
+    });
+    expect(detail.permissions.map((p: { permission: string }) => p.permission)).toContain('recording:read');
+    expect(detail).not.toHaveProperty('passwordHash');
+
+    const list = await call(owner, 'GET', '/auth/users?limit=1');
+    expect(list.json().data).toHaveLength(1);
+    const next = await call(owner, 'GET', `/auth/users?limit=1&cursor=${list.json().nextCursor}`);
+    expect(next.json().data[0].username).not.toBe(list.json().data[0].username);
+    expect(
+      (await call(owner, 'GET', '/auth/users?q=alic')).json().data.map((u: { id: string }) => u.id),
+    ).toEqual([id]);
+
+    const short = await call(owner, 'POST', '/auth/users', { username: 'shorty', password: 'too short' });
+    expect(short.statusCode).toBe(400);
+    expect(
+      (await call(owner, 'POST', '/auth/users', { username: 'alice', password: PASSWORD })).statusCode,
+    ).toBe(409);
+
+    const aliceToken = await login('alice');
+    expect(await status(aliceToken)).toBe(200);
+    expect((await call(owner, 'DELETE', `/auth/users/${id}`)).statusCode).toBe(204);
+    expect((await call(owner, 'GET', `/auth/users/${id}`)).statusCode).toBe(404);
+    expect(await status(aliceToken)).toBe(401);
+  });
+
+  it('creates single-sign-on-only users who cannot log in with a password', async () => {
+    const id = await createUser('sso-only', { password: null });
+    expect((await call(owner, 'GET', `/auth/users/${id}`)).json().data.hasPassword).toBe(false);
+    for (const password of ['', PASSWORD, 'anything at all really']) {
+      const response = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: 'sso-only', password: password || 'x' },
+      });
+      expect(response.statusCode).toBe(401);
+    }
+  });
+
+  it('shows action states with reasons', async () => {
+    const id = await createUser('bob');
+    const states = (await call(owner, 'GET', `/auth/users/${id}/actions`)).json().data;
+    const byName = Object.fromEntries(states.map((s: { action: string }) => [s.action, s]));
+    expect(byName.update_access).toMatchObject({ permitted: true, allowed: true, reason: null });
+    expect(byName.disable).toMatchObject({ allowed: true });
+    expect(byName.enable).toMatchObject({ allowed: false, reason: expect.stringMatching(/already enabled/) });
+    expect(byName.delete).toMatchObject({ allowed: true });
+
+    const self = (await call(owner, 'GET', `/auth/users/${ownerId}`)).json().data.actions;
+    const selfBy = Object.fromEntries(self.map((s: { action: string }) => [s.action, s]));
+    expect(selfBy.update_access).toMatchObject({
+      allowed: false,
+      reason: expect.stringMatching(/own access/),
+    });
+    expect(selfBy.reset_password).toMatchObject({ allowed: true });
+
+    // Seen by another admin, the only owner cannot be disabled or deleted.
+    await createUser('admin-1', { grants: [{ role: 'admin', scope: { type: 'fleet' } }] });
+    const admin = await login('admin-1');
+    const ownerSeen = (await call(admin, 'GET', `/auth/users/${ownerId}/actions`)).json().data;
+    const ownerBy = Object.fromEntries(ownerSeen.map((s: { action: string }) => [s.action, s]));
+    expect(ownerBy.disable).toMatchObject({
+      allowed: false,
+      reason: expect.stringMatching(/last enabled owner/),
+    });
+    expect(ownerBy.delete).toMatchObject({
+      allowed: false,
+      reason: expect.stringMatching(/last enabled owner/),
+    });
+    expect(ownerBy.update_access).toMatchObject({ allowed: true });
+
+    await call(owner, 'PATCH', `/auth/users/${id}/status`, { disabled: true });
+    const disabled = (await call(owner, 'GET', `/auth/users/${id}/actions`)).json().data;
+    const disabledBy = Object.fromEntries(disabled.map((s: { action: string }) => [s.action, s]));
+    expect(disabledBy.enable).toMatchObject({ allowed: true, reason: null });
+    expect(disabledBy.disable).toMatchObject({
+      allowed: false,
+      reason: expect.stringMatching(/already disabled/),
+    });
+  });
+
+  it("gives group members the group's permissions", async () => {
+    const id = await createUser('carol');
+    const carol = await login('carol');
+    expect((await call(carol, 'GET', '/audit-events')).statusCode).toBe(403);
+
+    const group = await call(owner, 'POST', '/auth/groups', {
+      name: 'auditors',
+      oidcGroup: 'idp-auditors',
+      grants: [{ role: 'auditor', scope: { type: 'fleet' } }],
+    });
+    expect(group.statusCode, group.body).toBe(201);
+    const groupId = group.json().data.id;
+    const added = await call(owner, 'PUT', `/auth/groups/${groupId}/members/${id}`);
+    expect(added.statusCode, added.body).toBe(200);
+    expect(added.json().data.members.map((m: { username: string }) => m.username)).toEqual(['carol']);
+    // An access change ends the member's sessions; the next sign-in carries the group's grants.
+    expect(await status(carol)).toBe(401);
+    const again = await login('carol');
+    expect((await call(again, 'GET', '/audit-events')).statusCode).toBe(200);
+    const detail = (await call(owner, 'GET', `/auth/users/${id}`)).json().data;
+    expect(detail.groups).toEqual([
+      { id: groupId, name: 'auditors', grants: [{ role: 'auditor', scope: { type: 'fleet', id: null } }] },
+    ]);
+
+    const list = (await call(owner, 'GET', '/auth/groups')).json().data;
+    expect(list.map((g: { name: string }) => g.name)).toContain('auditors');
+    expect((await call(owner, 'DELETE', `/auth/groups/${groupId}/members/${id}`)).statusCode).toBe(204);
+    const third = await login('carol');
+    expect((await call(third, 'GET', '/audit-events')).statusCode).toBe(403);
+    expect(
+      (await call(owner, 'PATCH', `/auth/groups/${groupId}`, { description: 'read the trail' })).statusCode,
+    ).toBe(200);
+    expect((await call(owner, 'DELETE', `/auth/groups/${groupId}`)).statusCode).toBe(204);
+  });
+
+  it('manages custom roles; built-in roles are fixed', async () => {
+    const created = await call(owner, 'POST', '/auth/roles', {
+      name: 'listener',
+      description: 'Listens live',
+      permissions: ['node:read', 'listen:monitor'],
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const roleId = created.json().data.id;
+    expect(created.json().data).toMatchObject({
+      builtIn: false,
+      permissions: ['node:read', 'listen:monitor'],
+    });
+
+    const id = await createUser('dave', { grants: [{ role: 'listener', scope: { type: 'fleet' } }] });
+    const dave = await login('dave');
+    const perms = (await call(dave, 'GET', '/auth/me'))
+      .json()
+      .data.permissions.map((p: { permission: string }) => p.permission);
+    expect(perms.sort()).toEqual(['listen:monitor', 'node:read']);
+
+    const patched = await call(owner, 'PATCH', `/auth/roles/${roleId}`, { permissions: ['node:read'] });
+    expect(patched.json().data.permissions).toEqual(['node:read']);
+    const roles = (await call(owner, 'GET', '/auth/roles')).json().data;
+    const viewer = roles.find((r: { name: string }) => r.name === 'viewer');
+    expect(viewer.builtIn).toBe(true);
+    expect((await call(owner, 'PATCH', `/auth/roles/${viewer.id}`, { description: 'x' })).statusCode).toBe(
+      409,
+    );
+    expect((await call(owner, 'DELETE', `/auth/roles/${viewer.id}`)).statusCode).toBe(409);
+    expect((await call(owner, 'DELETE', `/auth/roles/${roleId}`)).statusCode).toBe(409);
+    expect((await call(owner, 'PATCH', `/auth/users/${id}/access`, { grants: [] })).statusCode).toBe(200);
+    expect((await call(owner, 'DELETE', `/auth/roles/${roleId}`)).statusCode).toBe(204);
+  });
+
+  it('round-trips access policies and applies the password policy', async () => {
+    const defaults = (await call(owner, 'GET', '/auth/access-policies')).json().data;
+    expect(defaults).toEqual({
+      password: { minLength: 12 },
+      sessions: { maxIdleMinutes: null, maxAbsoluteMinutes: null },
+      oidcRoleMappings: [],
+    });
+    const patch = {
+      password: { minLength: 20 },
+      sessions: { maxIdleMinutes: 15, maxAbsoluteMinutes: 240 },
+      oidcRoleMappings: [{ group: 'ops', role: 'operator', scope: { type: 'fleet' } }],
+    };
+    const updated = await call(owner, 'PATCH', '/auth/access-policies', patch);
+    expect(updated.statusCode, updated.body).toBe(200);
+    expect(updated.json().data).toEqual(patch);
+    expect((await call(owner, 'GET', '/auth/access-policies')).json().data).toEqual(patch);
+    expect(await ctl.services.accessPolicies.get()).toEqual(patch);
+
+    const short = await call(owner, 'POST', '/auth/users', {
+      username: 'erin',
+      password: 'only sixteen chr',
+    });
+    expect(short.statusCode).toBe(400);
+    expect(short.json().error.message).toMatch(/at least 20/);
+    const unknownRole = await call(owner, 'PATCH', '/auth/access-policies', {
+      oidcRoleMappings: [{ group: 'x', role: 'no-such-role', scope: { type: 'fleet' } }],
+    });
+    expect(unknownRole.statusCode).toBe(400);
+
+    // New sessions are capped by the policy.
+    const login = await ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER });
+    // The server's clock read before ours: its expiry can be at most 240 minutes from now.
+    const expiresAt = new Date(login.json().data.expiresAt).getTime();
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 240 * 60_000);
+
+    await call(owner, 'PATCH', '/auth/access-policies', {
+      password: { minLength: 12 },
+      sessions: { maxIdleMinutes: null, maxAbsoluteMinutes: null },
+    });
+  });
+
+  it('disabling a user ends all their sessions at once', async () => {
+    const id = await createUser('frank', { grants: [{ role: 'viewer', scope: { type: 'fleet' } }] });
+    const first = await login('frank');
+    const second = await login('frank');
+    const apiToken = (await call(first, 'POST', '/auth/api-tokens', { name: 'script' })).json().data.token;
+    expect(await status(apiToken)).toBe(200);
+
+    const disabled = await call(owner, 'PATCH', `/auth/users/${id}/status`, { disabled: true });
+    expect(disabled.statusCode, disabled.body).toBe(200);
+    expect(disabled.json().data.disabled).toBe(true);
+    for (const token of [first, second, apiToken]) expect(await status(token)).toBe(401);
+    expect(await ctl.db.session.count({ where: { userId: id, revokedAt: null } })).toBe(0);
+    const refused = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'frank', password: PASSWORD },
+    });
+    expect(refused.statusCode).toBe(401);
+
+    expect((await call(owner, 'PATCH', `/auth/users/${id}/status`, { disabled: false })).statusCode).toBe(
+      200,
+    );
+    expect(await status(await login('frank'))).toBe(200);
+  });
+
+  it("a password change ends the user's other sessions", async () => {
+    const id = await createUser('grace', { grants: [{ role: 'admin', scope: { type: 'fleet' } }] });
+    const current = await login('grace');
+    const other = await login('grace');
+    const newPassword = 'grace has a brand new password';
+
+    const wrong = await call(current, 'PATCH', `/auth/users/${id}/password`, {
+      password: newPassword,
+      currentPassword: 'not the password',
+    });
+    expect(wrong.statusCode).toBe(403);
+    expect(await status(other)).toBe(200);
+
+    const changed = await call(current, 'PATCH', `/auth/users/${id}/password`, {
+      password: newPassword,
+      currentPassword: PASSWORD,
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(await status(current)).toBe(200);
+    expect(await status(other)).toBe(401);
+    const fresh = await login('grace', newPassword);
+
+    // Reset by someone else: every session of the user ends.
+    const reset = await call(owner, 'PATCH', `/auth/users/${id}/password`, { password: PASSWORD });
+    expect(reset.statusCode).toBe(200);
+    expect(await status(current)).toBe(401);
+    expect(await status(fresh)).toBe(401);
+    await login('grace');
+  });
+
+  it('refresh rotates the session: new token and CSRF token, the old token stops working', async () => {
+    const first = await ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER });
+    const { token, csrfToken, expiresAt } = first.json().data;
+    const withoutCsrf = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      cookies: { earshot_session: token },
+    });
+    expect(withoutCsrf.statusCode).toBe(403);
+
+    const refreshed = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      cookies: { earshot_session: token },
+      headers: { 'x-csrf-token': csrfToken },
+    });
+    expect(refreshed.statusCode, refreshed.body).toBe(200);
+    const next = refreshed.json().data;
+    expect(next.token).not.toBe(token);
+    expect(next.csrfToken).not.toBe(csrfToken);
+    expect(next.expiresAt).toBe(expiresAt);
+    expect(refreshed.cookies.find((c) => c.name === 'earshot_session')?.value).toBe(next.token);
+
+    const old = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      cookies: { earshot_session: token },
+    });
+    expect(old.statusCode).toBe(401);
+    const replay = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      cookies: { earshot_session: token },
+      headers: { 'x-csrf-token': csrfToken },
+    });
+    expect(replay.statusCode).toBe(401);
+    const mutate = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/api-tokens',
+      cookies: { earshot_session: next.token },
+      headers: { 'x-csrf-token': next.csrfToken },
+      payload: { name: 'after-refresh' },
+    });
+    expect(mutate.statusCode).toBe(201);
+    const events = await ctl.db.auditEvent.findMany({
+      where: { action: 'auth.session.refresh', outcome: 'success' },
+    });
+    expect(events).toHaveLength(1);
+
+    // API tokens have no idle window to refresh.
+    const apiToken = mutate.json().data.token;
+    expect((await call(apiToken, 'POST', '/auth/refresh')).statusCode).toBe(403);
+  });
+});
