@@ -18,7 +18,15 @@ describe('bad input on every route', () => {
 
   beforeAll(async () => {
     ctl = await testController({ maxBodyBytes: 64 * 1024 });
-    const owner = await ctl.ownerToken();
+    const session = await ctl.ownerToken();
+    // An API token, not the session: fuzzing logout or refresh must not sign the fuzzer out.
+    const created = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/api-tokens',
+      headers: bearer(session),
+      payload: { name: 'fuzz' },
+    });
+    const owner = created.json().data.token as string;
     const node = await enrolledNode(ctl, { id: 'fuzz-node', site: 'fuzz' });
     headersFor = (route) =>
       route.access.public ? {} : route.access.user ? bearer(owner) : bearer(node.credential);
@@ -99,5 +107,14 @@ describe('bad input on every route', () => {
         { numRuns: 15, seed: 42 },
       );
     }
+  });
+
+  it('kept its credentials through the whole run, so the routes were really exercised', async () => {
+    const me = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: headersFor({ method: 'GET', url: '/api/v1/auth/me', access: { user: 'authenticated' } }),
+    });
+    expect(me.statusCode).toBe(200);
   });
 });
