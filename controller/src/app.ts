@@ -18,6 +18,7 @@ import { mqttWebSocketRoute } from './broker/ws-route.js';
 import { type Config, oidcEnabled } from './config.js';
 import type { Db, Provider } from './db/client.js';
 import { installErrorHandler } from './http/errors.js';
+import { installValidation } from './http/validation.js';
 import { installAccessControl, type RouteInfo } from './http/route-access.js';
 import { Metrics } from './metrics.js';
 import { AccessRepository } from './modules/access/access.repository.js';
@@ -123,7 +124,6 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     requestIdHeader: false,
     trustProxy: false,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = new Metrics();
@@ -276,6 +276,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
 
   // HTTP plumbing
   installErrorHandler(app);
+  installValidation(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

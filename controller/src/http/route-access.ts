@@ -77,6 +77,8 @@ export interface RouteInfo {
   method: string;
   url: string;
   access: RouteAccess;
+  /** The route's JSON schemas (body, querystring, params), for generated tests. */
+  schema?: { body?: unknown; querystring?: unknown; params?: unknown };
 }
 
 /** Installs authentication and the permission gate; returns the (growing) list of declared routes. */
@@ -91,7 +93,10 @@ export function installAccessControl(
     const access = route.config?.access;
     validateAccess(route.method, route.url, access);
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') routes.push({ method, url: route.url, access });
+      if (method !== 'HEAD') {
+        const { body, querystring, params } = (route.schema ?? {}) as RouteInfo['schema'] & object;
+        routes.push({ method, url: route.url, access, schema: { body, querystring, params } });
+      }
     }
   });
 

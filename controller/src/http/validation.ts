@@ -1,0 +1,24 @@
+/**
+ * Request validation: query strings and path params arrive as text, so they are
+ * coerced to the schema's types; JSON bodies are not — `{"name": 0}` for a string
+ * field is a client error, not something to paper over.
+ */
+import { Ajv, type Options } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifyInstance } from 'fastify';
+
+const COMMON: Options = { removeAdditional: false, useDefaults: true, allErrors: false, strict: false };
+
+function build(coerceTypes: Options['coerceTypes']): Ajv {
+  const ajv = new Ajv({ ...COMMON, coerceTypes });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+export function installValidation(app: FastifyInstance): void {
+  const strict = build(false);
+  const coercing = build('array');
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? strict : coercing).compile(schema),
+  );
+}
