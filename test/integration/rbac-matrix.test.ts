@@ -1,0 +1,218 @@
+/**
+ * The RBAC matrix: every route × each built-in role × a node inside / outside the
+ * caller's scope. The table below says, by hand, which permission each route needs
+ * and whether it acts on a node-owned object; the expected outcome follows:
+ *   role lacks the permission            → 403
+ *   holds it, object outside its scope   → 404
+ *   holds it, object inside its scope    → anything but 401/403/404
+ * Adding a route without a row here fails the suite.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILT_IN_ROLES, type BuiltInRoleName, type Permission } from '../../shared/src/permissions.js';
+import {
+  bearer,
+  enrolledNode,
+  type TestController,
+  testController,
+  userWithRole,
+} from '../support/controller.js';
+import { createRecording } from '../support/recordings.js';
+
+type Need = Permission | 'authenticated' | 'public' | 'agent';
+interface Row {
+  need: Need;
+  /** The route acts on a node-owned object: checked in and out of the caller's scope. */
+  node?: true;
+  /** Streams forever when allowed: only refusals are exercised. */
+  stream?: true;
+  /** A fixed outcome for every role (e.g. session-only routes called with an API token). */
+  always?: number;
+}
+
+const TABLE: Record<string, Row> = {
+  'GET /healthz': { need: 'public' },
+  'GET /readyz': { need: 'public' },
+  'GET /metrics': { need: 'metrics:read' },
+  'GET /openapi.json': { need: 'public' },
+  'GET /openapi.yaml': { need: 'public' },
+  'GET /mqtt': { need: 'public' },
+  'GET /api/v1/setup': { need: 'public' },
+  'POST /api/v1/setup': { need: 'public' },
+  'POST /api/v1/auth/login': { need: 'public' },
+  'POST /api/v1/auth/logout': { need: 'authenticated' },
+  'POST /api/v1/auth/refresh': { need: 'authenticated', always: 403 },
+  'GET /api/v1/auth/me': { need: 'authenticated' },
+  'GET /api/v1/auth/api-tokens': { need: 'authenticated' },
+  'POST /api/v1/auth/api-tokens': { need: 'authenticated' },
+  'DELETE /api/v1/auth/api-tokens/:id': { need: 'authenticated' },
+  'GET /api/v1/auth/users': { need: 'auth:manage' },
+  'POST /api/v1/auth/users': { need: 'auth:manage' },
+  'GET /api/v1/auth/users/:id': { need: 'auth:manage' },
+  'GET /api/v1/auth/users/:id/actions': { need: 'auth:manage' },
+  'PATCH /api/v1/auth/users/:id/access': { need: 'auth:manage' },
+  'PATCH /api/v1/auth/users/:id/password': { need: 'auth:manage' },
+  'PATCH /api/v1/auth/users/:id/status': { need: 'auth:manage' },
+  'DELETE /api/v1/auth/users/:id': { need: 'auth:manage' },
+  'GET /api/v1/auth/groups': { need: 'auth:manage' },
+  'POST /api/v1/auth/groups': { need: 'auth:manage' },
+  'GET /api/v1/auth/groups/:id': { need: 'auth:manage' },
+  'PATCH /api/v1/auth/groups/:id': { need: 'auth:manage' },
+  'DELETE /api/v1/auth/groups/:id': { need: 'auth:manage' },
+  'PUT /api/v1/auth/groups/:id/members/:userId': { need: 'auth:manage' },
+  'DELETE /api/v1/auth/groups/:id/members/:userId': { need: 'auth:manage' },
+  'GET /api/v1/auth/roles': { need: 'auth:manage' },
+  'POST /api/v1/auth/roles': { need: 'auth:manage' },
+  'PATCH /api/v1/auth/roles/:id': { need: 'auth:manage' },
+  'DELETE /api/v1/auth/roles/:id': { need: 'auth:manage' },
+  'GET /api/v1/auth/access-policies': { need: 'auth:manage' },
+  'PATCH /api/v1/auth/access-policies': { need: 'auth:manage' },
+  'GET /api/v1/auth/oidc/config': { need: 'public' },
+  'GET /api/v1/auth/oidc/login': { need: 'public' },
+  'GET /api/v1/auth/oidc/callback': { need: 'public' },
+  'GET /api/v1/auth/oidc/discovery': { need: 'auth:manage' },
+  'GET /api/v1/audit-events': { need: 'audit:read' },
+  'GET /api/v1/audit-events/facets': { need: 'audit:read' },
+  'GET /api/v1/audit-events/export': { need: 'audit:read' },
+  'POST /api/v1/audit-events/export': { need: 'audit:read' },
+  'GET /api/v1/audit-events/verify': { need: 'audit:read' },
+  'GET /api/v1/audit-events/:id': { need: 'audit:read' },
+  'GET /api/v1/nodes': { need: 'node:read' },
+  'GET /api/v1/nodes/:id': { need: 'node:read', node: true },
+  'POST /api/v1/nodes/enroll': { need: 'node:manage' },
+  'POST /api/v1/agent/enroll': { need: 'public' },
+  'POST /api/v1/nodes/:id/credentials/rotate': { need: 'node:manage', node: true },
+  'GET /api/v1/nodes/:id/config': { need: 'agent' },
+  'POST /api/v1/nodes/:id/heartbeat': { need: 'agent' },
+  'POST /api/v1/recordings': { need: 'recording:create', node: true },
+  'GET /api/v1/recordings': { need: 'recording:read' },
+  'GET /api/v1/recordings/:id': { need: 'recording:read', node: true },
+  'POST /api/v1/recordings/:id/stop': { need: 'recording:control', node: true },
+  'GET /api/v1/recordings/:id/file': { need: 'recording:download', node: true },
+  'POST /api/v1/nodes/:id/recording-jobs/claim-next': { need: 'agent' },
+  'POST /api/v1/recording-jobs/:jid/heartbeat': { need: 'agent' },
+  'POST /api/v1/recording-jobs/:jid/failed': { need: 'agent' },
+  'POST /api/v1/recording-jobs/:jid/cancelled': { need: 'agent' },
+  'GET /api/v1/recording-jobs/:jid': { need: 'recording:read', node: true },
+  'GET /api/v1/recording-jobs': { need: 'recording:read' },
+  'GET /api/v1/recordings/:id/cache-file': { need: 'agent' },
+  'PUT /api/v1/recordings/:id/cache-file': { need: 'agent' },
+  'GET /api/v1/nodes/:id/meters': { need: 'node:read', node: true },
+  'GET /api/v1/meter-events': { need: 'node:read', stream: true },
+  'GET /api/v1/admin/limits/profiles': { need: 'settings:read' },
+  'POST /api/v1/admin/limits/profiles': { need: 'settings:manage' },
+  'PUT /api/v1/admin/limits/profiles/:id': { need: 'settings:manage' },
+  'DELETE /api/v1/admin/limits/profiles/:id': { need: 'settings:manage' },
+  'GET /api/v1/admin/limits/assignments': { need: 'settings:read' },
+  'POST /api/v1/admin/limits/assignments': { need: 'settings:manage' },
+  'DELETE /api/v1/admin/limits/assignments/:id': { need: 'settings:manage' },
+};
+
+const ROLES = Object.keys(BUILT_IN_ROLES) as BuiltInRoleName[];
+
+interface Target {
+  nodeId: string;
+  recordingId: string;
+  jobId: string;
+}
+
+describe('RBAC matrix', () => {
+  let ctl: TestController;
+  const tokens = new Map<BuiltInRoleName, string>();
+  let inScope: Target;
+  let outOfScope: Target;
+  let spareUserId: string;
+
+  async function target(nodeId: string, site: string, owner: string): Promise<Target> {
+    await enrolledNode(ctl, { id: nodeId, site });
+    const recording = await createRecording(ctl, owner, nodeId, { durationSeconds: 5 });
+    return { nodeId, recordingId: recording.id, jobId: recording.job.id };
+  }
+
+  beforeAll(async () => {
+    ctl = await testController();
+    const owner = await ctl.ownerToken();
+    inScope = await target('east-1', 'east', owner);
+    outOfScope = await target('west-1', 'west', owner);
+    const east = await ctl.db.site.findUniqueOrThrow({ where: { name: 'east' } });
+    for (const role of ROLES) {
+      // Each role granted over the east site only; API tokens so logout cannot end the run.
+      const session = await userWithRole(ctl, `matrix-${role}`, role, { type: 'site', id: east.id });
+      const created = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/api-tokens',
+        headers: bearer(session),
+        payload: { name: 'matrix' },
+      });
+      tokens.set(role, created.json().data.token);
+    }
+    spareUserId = (await ctl.db.user.findFirstOrThrow({ where: { username: 'matrix-viewer' } })).id;
+  });
+  afterAll(async () => ctl.stop());
+
+  it('has a row for every route, and no row for a route that is gone', () => {
+    const routes = ctl.routes.map((r) => `${r.method} ${r.url}`);
+    expect(
+      routes.filter((r) => !(r in TABLE)),
+      'add a row to TABLE in test/integration/rbac-matrix.test.ts',
+    ).toEqual([]);
+    expect(Object.keys(TABLE).filter((k) => !routes.includes(k))).toEqual([]);
+  });
+
+  it('the table agrees with what each route declares', () => {
+    for (const route of ctl.routes) {
+      const row = TABLE[`${route.method} ${route.url}`]!;
+      const declared = route.access.public ? 'public' : (route.access.user ?? 'agent');
+      expect(declared, `${route.method} ${route.url}`).toBe(row.need);
+    }
+  });
+
+  function request(method: string, url: string, t: Target) {
+    const path = url
+      .replace(':jid', t.jobId)
+      .replace(':userId', spareUserId)
+      .replace(/\/(recordings)\/:id/, `/$1/${t.recordingId}`)
+      .replace(/\/(nodes)\/:id/, `/$1/${t.nodeId}`)
+      .replace(':id', 'not-a-real-id');
+    const body =
+      method === 'POST' && url === '/api/v1/recordings'
+        ? { nodeId: t.nodeId, durationSeconds: 5 }
+        : method === 'GET' || method === 'DELETE'
+          ? undefined
+          : {};
+    return { method: method as 'GET', url: path, ...(body === undefined ? {} : { payload: body }) };
+  }
+
+  for (const role of ROLES) {
+    it(`${role}: 403 without the permission, 404 outside its scope, allowed inside`, async () => {
+      const held = new Set<string>(BUILT_IN_ROLES[role]);
+      const failures: string[] = [];
+      for (const route of ctl.routes) {
+        const key = `${route.method} ${route.url}`;
+        const row = TABLE[key]!;
+        if (row.need === 'public') continue;
+        const allowed = row.need === 'authenticated' || held.has(row.need);
+        const cases: [string, Target, number | 'allowed'][] = [];
+        if (row.always) cases.push(['any', inScope, row.always]);
+        else if (!allowed) cases.push(['any', inScope, 403]);
+        else if (row.stream) continue;
+        else if (row.node) cases.push(['in scope', inScope, 'allowed'], ['out of scope', outOfScope, 404]);
+        else cases.push(['unscoped', inScope, 'allowed']);
+        for (const [label, t, expected] of cases) {
+          const response = await ctl.app.inject({
+            ...request(route.method, route.url, t),
+            headers: bearer(tokens.get(role)!),
+          });
+          const ok =
+            expected === 'allowed'
+              ? ![401, 403].includes(response.statusCode) && !(row.node && response.statusCode === 404)
+              : response.statusCode === expected;
+          if (!ok)
+            failures.push(
+              `${key} (${label}): expected ${expected}, got ${response.statusCode} ${response.body.slice(0, 160)}`,
+            );
+        }
+      }
+      expect(failures).toEqual([]);
+    });
+  }
+});
