@@ -28,6 +28,8 @@ import { AccessPoliciesRepository } from './modules/access/access-policies.repos
 import { AccessPoliciesService } from './modules/access/access-policies.service.js';
 import { GroupsRepository } from './modules/access/groups.repository.js';
 import { GroupsService } from './modules/access/groups.service.js';
+import { ownPasswordRoutes } from './modules/access/own-password.routes.js';
+import { OwnPasswordService } from './modules/access/own-password.service.js';
 import { RolesRepository } from './modules/access/roles.repository.js';
 import { RolesService } from './modules/access/roles.service.js';
 import { UserAdminRepository } from './modules/access/users.repository.js';
@@ -194,6 +196,16 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     config,
     now,
   );
+  const ownPassword = new OwnPasswordService(
+    db,
+    usersRepo,
+    userAdminRepo,
+    sessionsRepo,
+    accessPolicies,
+    audit,
+    config,
+    now,
+  );
   const groups = new GroupsService(
     db,
     groupsRepo,
@@ -323,6 +335,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   await app.register(
     async (api) => {
       await api.register(authRoutes(auth, config));
+      await api.register(ownPasswordRoutes(ownPassword));
       await api.register(accessRoutes({ users: userAdmin, groups, roles, policies: accessPolicies }));
       await api.register(oidcRoutes(oidc, config));
       await api.register(auditRoutes(audit));

@@ -5,7 +5,14 @@
  */
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, enrolledNode, OWNER, type TestController, testController } from '../support/controller.js';
+import {
+  bearer,
+  enrolledNode,
+  OWNER,
+  type TestController,
+  testController,
+  userWithRole,
+} from '../support/controller.js';
 import { claimNext, createRecording, sha256, uploadHeaders, wavBytes } from '../support/recordings.js';
 
 interface Env {
@@ -117,6 +124,19 @@ const TABLE: Record<string, Row> = {
       headers: bearer(env.owner),
       payload: { grants: [{ role: 'auditor', scope: { type: 'fleet' } }] },
     }),
+  },
+  'PATCH /api/v1/auth/me/password': {
+    action: /^auth\.own_password_change$/,
+    call: async ({ ctl }) => {
+      const username = `self-${Date.now()}`;
+      const token = await userWithRole(ctl, username, 'viewer');
+      return {
+        method: 'PATCH',
+        url: '/api/v1/auth/me/password',
+        headers: bearer(token),
+        payload: { currentPassword: `${username}-password-123`, password: 'a brand new long password' },
+      };
+    },
   },
   'PATCH /api/v1/auth/users/:id/password': {
     action: /^auth\.user\.password_set$/,

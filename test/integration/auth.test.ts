@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, OWNER, type TestController, testController } from '../support/controller.js';
+import { bearer, OWNER, type TestController, testController, userWithRole } from '../support/controller.js';
 
 describe('setup, login, sessions, API tokens', () => {
   let ctl: TestController;
@@ -216,5 +216,46 @@ describe('login throttling', () => {
     // The right password is refused too while throttled.
     const right = await ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER });
     expect(right.statusCode).toBe(429);
+  });
+});
+
+describe('changing your own password', () => {
+  let ctl: TestController;
+  beforeAll(async () => {
+    ctl = await testController();
+    await userWithRole(ctl, 'vera', 'viewer');
+  });
+  afterAll(async () => ctl.stop());
+
+  const login = (password: string) =>
+    ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'vera', password } });
+
+  it('needs the current password, keeps this session and ends the others', async () => {
+    const here = (await login('vera-password-123')).json().data.token;
+    const elsewhere = (await login('vera-password-123')).json().data.token;
+    const change = (body: object) =>
+      ctl.app.inject({
+        method: 'PATCH',
+        url: '/api/v1/auth/me/password',
+        headers: bearer(here),
+        payload: body,
+      });
+    expect(
+      (await change({ currentPassword: 'wrong one', password: 'a brand new long password' })).statusCode,
+    ).toBe(403);
+    expect((await change({ currentPassword: 'vera-password-123', password: 'short' })).statusCode).toBe(400);
+    expect(
+      (await change({ currentPassword: 'vera-password-123', password: 'a brand new long password' }))
+        .statusCode,
+    ).toBe(204);
+    expect(
+      (await ctl.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(here) })).statusCode,
+    ).toBe(200);
+    expect(
+      (await ctl.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(elsewhere) }))
+        .statusCode,
+    ).toBe(401);
+    expect((await login('vera-password-123')).statusCode).toBe(401);
+    expect((await login('a brand new long password')).statusCode).toBe(200);
   });
 });

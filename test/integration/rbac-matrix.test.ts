@@ -42,6 +42,7 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/auth/logout': { need: 'authenticated' },
   'POST /api/v1/auth/refresh': { need: 'authenticated', always: 403 },
   'GET /api/v1/auth/me': { need: 'authenticated' },
+  'PATCH /api/v1/auth/me/password': { need: 'authenticated' },
   'GET /api/v1/auth/api-tokens': { need: 'authenticated' },
   'POST /api/v1/auth/api-tokens': { need: 'authenticated' },
   'DELETE /api/v1/auth/api-tokens/:id': { need: 'authenticated' },
