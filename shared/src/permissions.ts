@@ -72,6 +72,9 @@ export const BUILT_IN_ROLES: Record<BuiltInRoleName, readonly Permission[]> = {
   auditor: ['audit:read', 'node:read', 'recording:read', 'schedule:read', 'settings:read', 'health:read'],
 };
 
-/** Where a grant applies: the whole fleet, one site, or one node. */
-export type ScopeType = 'fleet' | 'site' | 'node';
-export const SCOPE_TYPES: readonly ScopeType[] = ['fleet', 'site', 'node'];
+/**
+ * Where a grant applies: the whole fleet, one site, one node, or one Discord guild
+ * (attendance permissions are scoped to guilds).
+ */
+export type ScopeType = 'fleet' | 'site' | 'node' | 'guild';
+export const SCOPE_TYPES: readonly ScopeType[] = ['fleet', 'site', 'node', 'guild'];

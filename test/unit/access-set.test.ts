@@ -24,7 +24,21 @@ describe('AccessSet', () => {
   it('fleet grants cover everything, and filters say so', () => {
     expect(access.allows('audit:read', { siteId: 'anything' })).toBe(true);
     expect(access.filter('audit:read')).toEqual({ all: true });
-    expect(access.filter('node:read')).toEqual({ all: false, siteIds: ['site-1'], nodeIds: ['node-9'] });
+    expect(access.filter('node:read')).toEqual({
+      all: false,
+      siteIds: ['site-1'],
+      nodeIds: ['node-9'],
+      guildIds: [],
+    });
     expect(access.hasFleet('node:read')).toBe(false);
+  });
+
+  it('scopes attendance permissions to guilds', () => {
+    const guildAdmin = new AccessSet([
+      { permissions: ['attendance:manage'], scope: { type: 'guild', id: '123456789012345678' } },
+    ]);
+    expect(guildAdmin.allows('attendance:manage', { guildId: '123456789012345678' })).toBe(true);
+    expect(guildAdmin.allows('attendance:manage', { guildId: '999' })).toBe(false);
+    expect(guildAdmin.allows('attendance:manage', { siteId: '123456789012345678' })).toBe(false);
   });
 });

@@ -64,6 +64,7 @@ export class AccessGuard {
   covers(access: AccessSet, permission: Permission, scope: ScopeRef): boolean {
     if (scope.type === 'fleet') return access.hasFleet(permission);
     if (scope.type === 'site') return access.allows(permission, { siteId: scope.id! });
+    if (scope.type === 'guild') return access.allows(permission, { guildId: scope.id! });
     if (scope.siteId === null) return access.hasFleet(permission);
     return access.allows(permission, { siteId: scope.siteId, nodeId: scope.id! });
   }

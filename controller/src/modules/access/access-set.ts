@@ -15,12 +15,16 @@ export interface ResolvedGrant {
   scope: Scope;
 }
 
+/** An object's place: a node-owned object has a site (and node); attendance data has a guild. */
 export interface ObjectScope {
-  siteId: string;
+  siteId?: string;
   nodeId?: string;
+  guildId?: string;
 }
 
-export type ScopeFilter = { all: true } | { all: false; siteIds: string[]; nodeIds: string[] };
+export type ScopeFilter =
+  | { all: true }
+  | { all: false; siteIds: string[]; nodeIds: string[]; guildIds: string[] };
 
 export class AccessSet {
   private readonly byPermission = new Map<Permission, Scope[]>();
@@ -51,8 +55,9 @@ export class AccessSet {
     return scopes.some(
       (s) =>
         s.type === 'fleet' ||
-        (s.type === 'site' && s.id === object.siteId) ||
-        (s.type === 'node' && object.nodeId !== undefined && s.id === object.nodeId),
+        (s.type === 'site' && object.siteId !== undefined && s.id === object.siteId) ||
+        (s.type === 'node' && object.nodeId !== undefined && s.id === object.nodeId) ||
+        (s.type === 'guild' && object.guildId !== undefined && s.id === object.guildId),
     );
   }
 
@@ -63,6 +68,7 @@ export class AccessSet {
       all: false,
       siteIds: scopes.filter((s) => s.type === 'site').map((s) => s.id as string),
       nodeIds: scopes.filter((s) => s.type === 'node').map((s) => s.id as string),
+      guildIds: scopes.filter((s) => s.type === 'guild').map((s) => s.id as string),
     };
   }
 

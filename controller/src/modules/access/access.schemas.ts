@@ -4,7 +4,7 @@ import { PERMISSIONS } from '../../../../shared/src/permissions.js';
 
 export const RoleName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' });
 export const PermissionName = Type.Enum([...PERMISSIONS]);
-export const ScopeTypeName = Type.Enum(['fleet', 'site', 'node']);
+export const ScopeTypeName = Type.Enum(['fleet', 'site', 'node', 'guild']);
 
 export const ScopeInput = Type.Object(
   {
