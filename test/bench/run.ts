@@ -6,12 +6,16 @@
 import { claimsBench } from './claims.bench.js';
 import { metersBench } from './meters.bench.js';
 import { type BenchRow, printTable, writeJson } from './report.js';
+import { trackerBench } from './tracker.bench.js';
 import { uploadBench } from './upload.bench.js';
+import { verifyBench } from './verify.bench.js';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   claims: claimsBench,
   meters: metersBench,
+  tracker: trackerBench,
   upload: uploadBench,
+  verify: verifyBench,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
