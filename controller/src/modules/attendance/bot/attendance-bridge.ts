@@ -1,0 +1,240 @@
+/**
+ * Connects the Discord bot's callbacks to the voice tracker, following the flow the
+ * tracker's rules 6 and 7 ask of its caller (`tracker/voice-tracker.ts`):
+ * - a guild available (login, re-identify, joining it): its settings, then `reconcile`
+ *   with every voice state found there, both at one instant;
+ * - a voice update: `voiceStateUpdate`;
+ * - while, and only while, the gateway is up (bot state `ready`): a heartbeat every
+ *   interval, followed by a snapshot of the open sessions for restart safety;
+ * - on stop: a last heartbeat (if still connected) and a snapshot. Open sessions are
+ *   not closed: a restart restores and reconciles them.
+ *
+ * Closed sessions (discarded ones included, flagged) go to `onClosed`; snapshots to
+ * `onSnapshot`. Sink failures are logged, never thrown back into the bot's queue: the
+ * tracker has already moved on, and the bot would only log them again.
+ *
+ * Everything is driven by the bot's callbacks, which the bot delivers one at a time in
+ * gateway order and awaits; the clock and the interval timer are injected.
+ */
+import {
+  type ClosedSession,
+  type GuildTrackingSettings,
+  type TrackerSnapshot,
+  UNCONFIGURED_SETTINGS,
+  type VoiceStateInput,
+} from '../tracker/tracker.types.js';
+import type { VoiceTracker } from '../tracker/voice-tracker.js';
+import type { DiscordBotLogger, DiscordBotOptions, DiscordBotState } from './discord-bot.js';
+
+/** What the bot hands over for each member: the tracker's input, unchanged (`BotVoiceState` is the same shape). */
+export type BridgeVoiceState = VoiceStateInput;
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
+
+/** The interval timer; `globalThis`'s by default, a hand-driven one in tests. */
+export interface HeartbeatTimers {
+  setInterval(tick: () => void, intervalMs: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export interface AttendanceBridgeOptions {
+  tracker: VoiceTracker;
+  /** Epoch milliseconds. */
+  now: () => number;
+  /**
+   * A guild's tracking settings, read on every guild available and `refreshSettings`.
+   * Omitted: every guild is unconfigured (`UNCONFIGURED_SETTINGS`, mode `off`). The AFK
+   * channel Discord reports for the guild replaces the one in the settings.
+   */
+  settingsFor?(guildId: string): Promise<GuildTrackingSettings>;
+  /** Sessions the tracker closed; `discarded` ones are to be neither stored nor counted. */
+  onClosed(closed: ClosedSession[]): Promise<void>;
+  /** The open sessions, after every heartbeat and on stop (rule 7). */
+  onSnapshot(snapshot: TrackerSnapshot): Promise<void>;
+  /** Default 30 000. */
+  heartbeatIntervalMs?: number;
+  timers?: HeartbeatTimers;
+  log: DiscordBotLogger;
+}
+
+/** The DiscordBot callbacks the bridge serves. */
+export type BridgeBotCallbacks = Required<
+  Pick<DiscordBotOptions, 'onVoiceStateUpdate' | 'onGuildAvailable' | 'onStateChange'>
+>;
+
+const SYSTEM_TIMERS: HeartbeatTimers = {
+  setInterval: (tick, intervalMs) => setInterval(tick, intervalMs),
+  clearInterval: (handle) => clearInterval(handle as ReturnType<typeof setInterval>),
+};
+
+export class AttendanceBridge {
+  private running = false;
+  private botState: DiscordBotState = 'stopped';
+  private timer: unknown;
+  /** The AFK channel Discord last reported per guild; it overrides the stored setting. */
+  private readonly afkChannels = new Map<string, string | null>();
+  /** Guilds whose settings lookup and reconcile are under way: not heartbeated meanwhile. */
+  private readonly reconciling = new Set<string>();
+  private snapshotting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: AttendanceBridgeOptions) {}
+
+  /** Callbacks to pass to `new DiscordBot({...})`. */
+  botCallbacks(): BridgeBotCallbacks {
+    return {
+      onVoiceStateUpdate: (guildId, before, after) => this.voiceStateUpdate(guildId, before, after),
+      onGuildAvailable: (guildId, voiceStates, afkChannelId) =>
+        this.guildAvailable(guildId, voiceStates, afkChannelId),
+      onStateChange: (state) => this.stateChanged(state),
+    };
+  }
+
+  /** Start before the bot, so its first events are followed. */
+  async start(): Promise<void> {
+    this.running = true;
+    this.stopping = undefined;
+    if (this.botState === 'ready') this.startHeartbeats();
+  }
+
+  /**
+   * Stop after the bot (which waits for its callbacks under way): a last heartbeat if the
+   * bot is still connected, then the snapshot. Later events are ignored. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.stopHeartbeats();
+    if (this.botState === 'ready') this.options.tracker.heartbeat(this.options.now());
+    await this.snapshotting;
+    await this.saveSnapshot();
+  }
+
+  /** Rule 6/7: settings first, then the guild's voice states as they are now, at one instant. */
+  async guildAvailable(
+    guildId: string,
+    voiceStates: readonly BridgeVoiceState[],
+    afkChannelId: string | null,
+  ): Promise<void> {
+    if (!this.running) return;
+    this.afkChannels.set(guildId, afkChannelId);
+    this.reconciling.add(guildId);
+    try {
+      const settings = await this.lookUpSettings(guildId);
+      const { tracker, now } = this.options;
+      const nowMs = now();
+      const closed = settings ? tracker.settingsChanged(guildId, settings, nowMs) : [];
+      closed.push(...tracker.reconcile(guildId, voiceStates, nowMs));
+      await this.deliver(closed);
+    } finally {
+      this.reconciling.delete(guildId);
+    }
+  }
+
+  async voiceStateUpdate(
+    guildId: string,
+    before: BridgeVoiceState | null,
+    after: BridgeVoiceState | null,
+  ): Promise<void> {
+    if (!this.running) return;
+    const closed = this.options.tracker.voiceStateUpdate(guildId, before, after, this.options.now());
+    if (closed.length > 0) await this.deliver([...closed]);
+  }
+
+  /** Heartbeats run while the gateway is up; a connection lost stops them until it is back. */
+  stateChanged(state: DiscordBotState): void {
+    const wasReady = this.botState === 'ready';
+    this.botState = state;
+    if (!this.running) return;
+    if (state === 'ready') {
+      // A fresh interval: the first beat comes a whole interval after the reconnect,
+      // behind the guild snapshots a re-identify queues before it.
+      this.stopHeartbeats();
+      this.startHeartbeats();
+    } else {
+      this.stopHeartbeats();
+      // Stopped on purpose (or closed for good) while connected: watched until now.
+      // A lost connection ('reconnecting') was lost at some unknown earlier instant.
+      if (wasReady && state === 'stopped') this.options.tracker.heartbeat(this.options.now());
+    }
+  }
+
+  /**
+   * The guild's settings changed (the attendance service calls this after saving them):
+   * reads them again and applies them now.
+   */
+  async refreshSettings(guildId: string): Promise<void> {
+    if (!this.running) return;
+    const settings = await this.lookUpSettings(guildId);
+    if (!settings) return;
+    await this.deliver(this.options.tracker.settingsChanged(guildId, settings, this.options.now()));
+  }
+
+  /** One heartbeat: every guild not being reconciled is watched at now; then a snapshot. */
+  beat(): void {
+    if (!this.running || this.botState !== 'ready') return;
+    const { tracker, now } = this.options;
+    const nowMs = now();
+    for (const guildId of tracker.guildIds())
+      if (!this.reconciling.has(guildId)) tracker.heartbeat(nowMs, guildId);
+    // A slow sink skips beats rather than piling writes up.
+    if (!this.snapshotting)
+      this.snapshotting = this.saveSnapshot().finally(() => {
+        this.snapshotting = undefined;
+      });
+  }
+
+  private startHeartbeats(): void {
+    if (this.timer !== undefined) return;
+    const { timers = SYSTEM_TIMERS, heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS } = this.options;
+    this.timer = timers.setInterval(() => this.beat(), heartbeatIntervalMs);
+  }
+
+  private stopHeartbeats(): void {
+    if (this.timer === undefined) return;
+    (this.options.timers ?? SYSTEM_TIMERS).clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * The settings with Discord's AFK channel; undefined when the lookup failed (the
+   * tracker keeps the settings it has, and the guild is still reconciled under them).
+   */
+  private async lookUpSettings(guildId: string): Promise<GuildTrackingSettings | undefined> {
+    let settings: GuildTrackingSettings;
+    try {
+      settings = this.options.settingsFor ? await this.options.settingsFor(guildId) : UNCONFIGURED_SETTINGS;
+    } catch (err) {
+      this.options.log.error(
+        { err, guildId },
+        'reading attendance settings failed; keeping the previous ones',
+      );
+      return undefined;
+    }
+    const afkChannelId = this.afkChannels.get(guildId);
+    return afkChannelId === undefined ? settings : { ...settings, afkChannelId };
+  }
+
+  private async deliver(closed: ClosedSession[]): Promise<void> {
+    if (closed.length === 0) return;
+    try {
+      await this.options.onClosed(closed);
+    } catch (err) {
+      const sessionIds = closed.map((c) => c.session.sessionId);
+      this.options.log.error({ err, sessionIds }, 'storing closed attendance sessions failed');
+    }
+  }
+
+  private async saveSnapshot(): Promise<void> {
+    try {
+      await this.options.onSnapshot(this.options.tracker.snapshot());
+    } catch (err) {
+      this.options.log.error({ err }, 'saving the attendance snapshot failed');
+    }
+  }
+}

@@ -1,0 +1,195 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  AttendanceBridge,
+  type AttendanceBridgeOptions,
+  type BridgeVoiceState,
+  type HeartbeatTimers,
+} from '../../controller/src/modules/attendance/bot/attendance-bridge.js';
+import type {
+  BotVoiceState,
+  DiscordBotLogger,
+} from '../../controller/src/modules/attendance/bot/discord-bot.js';
+import type {
+  ClosedSession,
+  GuildTrackingSettings,
+  TrackerSnapshot,
+  VoiceStateInput,
+} from '../../controller/src/modules/attendance/tracker/tracker.types.js';
+import { VoiceTracker } from '../../controller/src/modules/attendance/tracker/voice-tracker.js';
+
+const G = '900000000000000001';
+const S = 1000;
+
+const vs = (userId: string, channelId: string | null): BridgeVoiceState => ({
+  userId,
+  channelId,
+  selfMute: false,
+  serverMute: false,
+  selfDeaf: false,
+  serverDeaf: false,
+  isBot: false,
+});
+
+const ALL: GuildTrackingSettings = {
+  mode: 'all',
+  trackedChannelIds: [],
+  afkChannelId: null,
+  fairness: { pauseOnMute: false, pauseOnDeafen: false, pauseWhenSolo: false, minSessionSeconds: 0 },
+};
+
+class HandTimers implements HeartbeatTimers {
+  tick: (() => void) | undefined;
+  intervalMs: number | undefined;
+  setInterval(tick: () => void, intervalMs: number): unknown {
+    this.tick = tick;
+    this.intervalMs = intervalMs;
+    return tick;
+  }
+  clearInterval(handle: unknown): void {
+    if (handle === this.tick) this.tick = undefined;
+  }
+}
+
+function harness(overrides: Partial<AttendanceBridgeOptions> = {}) {
+  const clock = { nowMs: 0 };
+  const timers = new HandTimers();
+  const closed: ClosedSession[] = [];
+  const snapshots: TrackerSnapshot[] = [];
+  const errors: unknown[][] = [];
+  const quiet = () => {};
+  let id = 0;
+  const tracker = new VoiceTracker({ maxOutageCreditSeconds: 60, newSessionId: () => `s${++id}` });
+  const bridge = new AttendanceBridge({
+    tracker,
+    now: () => clock.nowMs,
+    settingsFor: async () => ALL,
+    onClosed: async (sessions) => void closed.push(...sessions),
+    onSnapshot: async (snapshot) => void snapshots.push(snapshot),
+    timers,
+    log: {
+      debug: quiet,
+      info: quiet,
+      warn: quiet,
+      error: (...args: unknown[]) => errors.push(args),
+    } as DiscordBotLogger,
+    ...overrides,
+  });
+  return { bridge, tracker, clock, timers, closed, snapshots, errors };
+}
+
+describe('AttendanceBridge', () => {
+  it('takes exactly what the bot hands over', () => {
+    expectTypeOf<BotVoiceState>().toEqualTypeOf<VoiceStateInput>();
+    expectTypeOf<BridgeVoiceState>().toEqualTypeOf<VoiceStateInput>();
+  });
+
+  it('heartbeats every 30 s while, and only while, the bot is ready; each beat saves a snapshot', async () => {
+    const h = harness();
+    await h.bridge.start();
+    h.bridge.stateChanged('connecting');
+    expect(h.timers.tick).toBeUndefined();
+    h.bridge.stateChanged('ready');
+    expect(h.timers.intervalMs).toBe(30_000);
+    await h.bridge.guildAvailable(G, [vs('u1', 'c1')], null);
+
+    h.clock.nowMs = 30 * S;
+    h.timers.tick?.();
+    await Promise.resolve();
+    expect(h.snapshots.at(-1)?.sessions.map((s) => [s.userId, s.activeMs, s.lastObservedAtMs])).toEqual([
+      ['u1', 30 * S, 30 * S],
+    ]);
+
+    h.bridge.stateChanged('reconnecting');
+    expect(h.timers.tick).toBeUndefined();
+    const beats = h.snapshots.length;
+    h.clock.nowMs = 60 * S;
+    h.bridge.beat(); // a stray tick while disconnected does nothing
+    expect(h.snapshots.length).toBe(beats);
+    expect(h.tracker.openSessions(G)[0]?.lastObservedAtMs).toBe(30 * S);
+  });
+
+  it('does not heartbeat a guild while its settings are read for the reconcile', async () => {
+    let release: (settings: GuildTrackingSettings) => void = () => {};
+    let lookups = 0;
+    const h = harness({
+      settingsFor: (): Promise<GuildTrackingSettings> =>
+        ++lookups === 1 ? Promise.resolve(ALL) : new Promise((resolve) => (release = resolve)),
+    });
+    await h.bridge.start();
+    h.bridge.stateChanged('ready');
+    await h.bridge.guildAvailable(G, [vs('u1', 'c1')], null);
+    h.bridge.stateChanged('reconnecting'); // last observation: 0
+
+    h.bridge.stateChanged('ready'); // after a re-identify
+    const reconciled = h.bridge.guildAvailable(G, [], null);
+    h.clock.nowMs = 130 * S;
+    h.timers.tick?.(); // would observe the guild at 130 s with where members were before the outage
+    h.clock.nowMs = 200 * S;
+    release(ALL);
+    await reconciled;
+    expect(h.closed.map((c) => [c.session.endedAtMs, c.session.outageMs, c.session.closeReason])).toEqual([
+      [60 * S, 60 * S, 'reconcile'],
+    ]);
+  });
+
+  it('on stop: a last heartbeat and a snapshot, no session closed; later events are ignored', async () => {
+    const h = harness();
+    await h.bridge.start();
+    h.bridge.stateChanged('ready');
+    await h.bridge.guildAvailable(G, [], null);
+    await h.bridge.voiceStateUpdate(G, null, vs('u1', 'c1'));
+    h.clock.nowMs = 45 * S;
+    h.bridge.stateChanged('stopped'); // the bot stops first, still connected until now
+    await Promise.all([h.bridge.stop(), h.bridge.stop()]);
+    expect(h.timers.tick).toBeUndefined();
+    expect(h.closed).toEqual([]);
+    expect(h.snapshots).toHaveLength(1);
+    expect(h.snapshots[0]?.sessions.map((s) => [s.activeMs, s.lastObservedAtMs])).toEqual([[45 * S, 45 * S]]);
+
+    await h.bridge.voiceStateUpdate(G, vs('u1', 'c1'), null);
+    expect(h.closed).toEqual([]);
+  });
+
+  it("Discord's AFK channel replaces the stored one, also when settings are refreshed", async () => {
+    const h = harness({ settingsFor: async () => ({ ...ALL, afkChannelId: 'stale' }) });
+    await h.bridge.start();
+    await h.bridge.guildAvailable(G, [vs('u1', 'afk'), vs('u2', 'stale')], 'afk');
+    expect(h.tracker.openSessions(G).map((s) => s.userId)).toEqual(['u2']);
+    await h.bridge.refreshSettings(G);
+    expect(h.tracker.openSessions(G).map((s) => s.userId)).toEqual(['u2']);
+  });
+
+  it('a failed settings lookup is logged and the guild is reconciled under the settings it had', async () => {
+    let fail = false;
+    const h = harness({
+      settingsFor: async () => {
+        if (fail) throw new Error('database is down');
+        return ALL;
+      },
+    });
+    await h.bridge.start();
+    await h.bridge.guildAvailable(G, [vs('u1', 'c1'), vs('u2', 'c1')], null);
+    fail = true;
+    h.clock.nowMs = 10 * S;
+    await h.bridge.guildAvailable(G, [vs('u1', 'c1')], null);
+    expect(h.errors.map((args) => args[1])).toEqual([
+      'reading attendance settings failed; keeping the previous ones',
+    ]);
+    expect(h.closed.map((c) => [c.session.userId, c.session.closeReason])).toEqual([['u2', 'reconcile']]);
+    expect(h.tracker.openSessions(G).map((s) => s.userId)).toEqual(['u1']);
+  });
+
+  it('a failing sink is logged with the session ids, never thrown into the bot', async () => {
+    const h = harness({
+      onClosed: async () => {
+        throw new Error('disk full');
+      },
+    });
+    await h.bridge.start();
+    await h.bridge.guildAvailable(G, [vs('u1', 'c1')], null);
+    await expect(h.bridge.voiceStateUpdate(G, vs('u1', 'c1'), null)).resolves.toBeUndefined();
+    expect(h.errors).toEqual([
+      [{ err: new Error('disk full'), sessionIds: ['s1'] }, 'storing closed attendance sessions failed'],
+    ]);
+  });
+});
