@@ -34,6 +34,22 @@ import { RolesRepository } from './modules/access/roles.repository.js';
 import { RolesService } from './modules/access/roles.service.js';
 import { UserAdminRepository } from './modules/access/users.repository.js';
 import { UserAdminService } from './modules/access/users.service.js';
+import { AttendanceRepository } from './modules/attendance/attendance.repository.js';
+import { attendanceRoutes } from './modules/attendance/attendance.routes.js';
+import { AttendanceStatsService } from './modules/attendance/attendance-stats.service.js';
+import { AttendanceWebhookService } from './modules/attendance/attendance-webhook.service.js';
+import { GuildAccess } from './modules/attendance/guild-access.js';
+import { GuildLocks } from './modules/attendance/guild-locks.js';
+import { guildSettingsRoutes } from './modules/attendance/guild-settings.routes.js';
+import { GuildSettingsService } from './modules/attendance/guild-settings.service.js';
+import { AttendancePeriodsService } from './modules/attendance/periods.service.js';
+import { publicAttendanceRoutes } from './modules/attendance/public-attendance.routes.js';
+import { AttendanceResetScheduler } from './modules/attendance/reset-scheduler.js';
+import { AttendanceService } from './modules/attendance/sessions.service.js';
+import { signingRoutes } from './modules/attendance/signing.routes.js';
+import { AttendanceSigningService } from './modules/attendance/signing.service.js';
+import { VoiceTracker } from './modules/attendance/tracker/voice-tracker.js';
+import { AttendanceVerifyService } from './modules/attendance/verify.service.js';
 import { AuditRepository } from './modules/audit/audit.repository.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { AuditService } from './modules/audit/audit.service.js';
@@ -92,6 +108,9 @@ export interface ControllerApp {
     meters: MetersService;
     oidc: OidcService;
     limits: LimitsService;
+    attendance: AttendanceService;
+    attendanceSigning: AttendanceSigningService;
+    attendancePeriods: AttendancePeriodsService;
   };
   /** The embedded MQTT broker; `start` opens its TCP listener. */
   broker: MqttBroker;
@@ -156,6 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const recordingFiles = new RecordingFileStore(config.dataDir);
   const oidcRepo = new OidcRepository(db);
   const limitsRepo = new LimitsRepository(db);
+  const attendanceRepo = new AttendanceRepository(db);
 
   // Services
   const audit = new AuditService(db, auditRepo, now);
@@ -256,6 +276,46 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   );
   const meterStore = new MeterStore();
   const meters = new MetersService(meterStore, nodes, audit, metrics, now);
+  // Attendance (SPEC §5): one tracker per process, one lock per guild shared by the services.
+  const guildLocks = new GuildLocks();
+  // The one tracker: the Discord bot adapter must feed this instance (through `attendance`).
+  const voiceTracker = new VoiceTracker();
+  const guildAccess = new GuildAccess(attendanceRepo);
+  const attendanceSigning = new AttendanceSigningService(
+    db,
+    attendanceRepo,
+    audit,
+    guildLocks,
+    { scryptLogN: config.scryptLogN },
+    now,
+  );
+  const attendance = new AttendanceService(
+    db,
+    attendanceRepo,
+    attendanceSigning,
+    audit,
+    voiceTracker,
+    guildLocks,
+    now,
+  );
+  const attendancePeriods = new AttendancePeriodsService(
+    db,
+    attendanceRepo,
+    attendance,
+    attendanceSigning,
+    audit,
+    guildLocks,
+    now,
+  );
+  const guildSettings = new GuildSettingsService(db, attendanceRepo, attendance, audit);
+  const attendanceStats = new AttendanceStatsService(attendanceRepo, attendance, attendanceSigning, now);
+  const attendanceVerify = new AttendanceVerifyService(attendanceRepo, attendanceSigning);
+  const attendanceWebhook = new AttendanceWebhookService(
+    attendance,
+    audit,
+    config.attendanceWebhookSecret,
+    now,
+  );
 
   // Adapters (started by `start`, stopped by `close`)
   const presence = new PresenceTracker(nodes, app.log);
@@ -274,6 +334,13 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     app.log,
   );
   closers.push(() => broker.stop());
+  const resetScheduler = new AttendanceResetScheduler(attendancePeriods, app.log);
+  // Reverse order on close: stop resets, save open sessions, then forget unlocked keys.
+  closers.push(async () => attendanceSigning.lockAll());
+  closers.push(async () => {
+    await attendance.saveSnapshot();
+  });
+  closers.push(() => resetScheduler.stop());
   let starting: Promise<void> | undefined;
   // New jobs and stop requests reach the agent at once; agents also poll, so this is best effort.
   recordings.setNotifier((nodeId, command) => broker.publishToNode(nodeId, 'cmd', command));
@@ -345,6 +412,19 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
       await api.register(uploadsRoutes(uploads));
       await api.register(metersRoutes(meters));
       await api.register(limitsRoutes(limits));
+      await api.register(
+        attendanceRoutes({ access: guildAccess, stats: attendanceStats, periods: attendancePeriods }),
+      );
+      await api.register(
+        signingRoutes({
+          access: guildAccess,
+          signing: attendanceSigning,
+          stats: attendanceStats,
+          verify: attendanceVerify,
+        }),
+      );
+      await api.register(guildSettingsRoutes({ access: guildAccess, settings: guildSettings }));
+      await api.register(publicAttendanceRoutes({ verify: attendanceVerify, webhook: attendanceWebhook }));
     },
     { prefix: '/api/v1' },
   );
@@ -352,13 +432,30 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   return {
     app,
     metrics,
-    services: { audit, auth, accessPolicies, nodes, recordings, jobs, uploads, meters, limits, oidc },
+    services: {
+      audit,
+      auth,
+      accessPolicies,
+      nodes,
+      recordings,
+      jobs,
+      uploads,
+      meters,
+      limits,
+      oidc,
+      attendance,
+      attendanceSigning,
+      attendancePeriods,
+    },
     broker,
     routes,
     readiness,
     start: () => {
       starting ??= (async () => {
         await broker.start();
+        // Open sessions saved at the last stop; the bot reconciles them per guild when it connects.
+        await attendance.restoreSnapshot();
+        resetScheduler.start();
         readiness.push({ name: 'broker', check: async () => broker.isReady() });
       })();
       return starting;

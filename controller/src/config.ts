@@ -45,6 +45,8 @@ export const ConfigSchema = Type.Object(
     oidcScopes: Type.String({ pattern: '(^|\\s)openid(\\s|$)' }),
     oidcGroupsClaim: Type.String({ minLength: 1, maxLength: 128 }),
     oidcButtonLabel: Type.String({ minLength: 1, maxLength: 64 }),
+    /** Shared secret of the inbound attendance webhook; unset = the webhook answers 503. Never logged. */
+    attendanceWebhookSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 512 })),
   },
   { additionalProperties: false },
 );
@@ -98,6 +100,7 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_OIDC_SCOPES: ['oidcScopes', 'string'],
   EARSHOT_OIDC_GROUPS_CLAIM: ['oidcGroupsClaim', 'string'],
   EARSHOT_OIDC_BUTTON_LABEL: ['oidcButtonLabel', 'string'],
+  EARSHOT_ATTENDANCE_WEBHOOK_SECRET: ['attendanceWebhookSecret', 'string'],
 };
 
 export class ConfigError extends Error {
@@ -207,6 +210,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     ...config,
     oidcEnabled: oidcEnabled(config),
     oidcClientSecret: config.oidcClientSecret ? '***' : undefined,
+    attendanceWebhookSecret: config.attendanceWebhookSecret ? '***' : undefined,
     databaseUrl: config.databaseUrl
       ? config.databaseUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')
       : 'sqlite (data dir)',

@@ -59,7 +59,141 @@ async function newRole({ ctl, owner }: Env): Promise<string> {
   return created.json().data.id;
 }
 
+const WEBHOOK_SECRET = 'audit-webhook-secret-0123456789';
+const PASSPHRASE = 'a long enough passphrase';
+let guildSeq = 0;
+/** A fresh guild, as the Discord bot would register it; optionally with a member in voice. */
+async function newGuild({ ctl }: Env, withMember = false): Promise<string> {
+  const guildId = `3000000000000${String(++guildSeq).padStart(5, '0')}`;
+  const member = {
+    userId: '400000000000000001',
+    channelId: '500000000000000001',
+    selfMute: false,
+    serverMute: false,
+    selfDeaf: false,
+    serverDeaf: false,
+    isBot: false,
+  };
+  await ctl.services.attendance.onGuildAvailable(guildId, 'audit guild', withMember ? [member] : [], null);
+  return guildId;
+}
+function guildCall(method: 'POST' | 'PATCH' | 'DELETE', path: string, payload?: object) {
+  return async (env: Env): Promise<InjectOptions> => ({
+    method,
+    url: `/api/v1/guilds/${await newGuild(env)}${path}`,
+    headers: bearer(env.owner),
+    ...(payload ? { payload } : {}),
+  });
+}
+
 const TABLE: Record<string, Row> = {
+  'PATCH /api/v1/guilds/:guildId/reset-interval': {
+    action: /^attendance\.reset_schedule\.update$/,
+    call: guildCall('PATCH', '/reset-interval', { kind: 'calendar', unit: 'day', timeZone: 'Europe/Berlin' }),
+  },
+  'POST /api/v1/guilds/:guildId/reset-now': {
+    action: /^attendance\.period\.reset$/,
+    call: guildCall('POST', '/reset-now'),
+  },
+  'POST /api/v1/guilds/:guildId/signing/generate-keys': {
+    action: /^attendance\.signing\.generate_key$/,
+    call: guildCall('POST', '/signing/generate-keys', { passphrase: PASSPHRASE }),
+  },
+  'POST /api/v1/guilds/:guildId/signing/unlock': {
+    action: /^attendance\.signing\.unlock$/,
+    call: async (env) => {
+      const guildId = await newGuild(env);
+      await env.ctl.app.inject({
+        method: 'POST',
+        url: `/api/v1/guilds/${guildId}/signing/generate-keys`,
+        headers: bearer(env.owner),
+        payload: { passphrase: PASSPHRASE },
+      });
+      return {
+        method: 'POST',
+        url: `/api/v1/guilds/${guildId}/signing/unlock`,
+        headers: bearer(env.owner),
+        payload: { passphrase: PASSPHRASE },
+      };
+    },
+  },
+  'POST /api/v1/guilds/:guildId/signing/verify-session': {
+    action: /^attendance\.signing\.verify_session$/,
+    call: async (env) => {
+      const guildId = await newGuild(env, true);
+      await env.ctl.app.inject({
+        method: 'POST',
+        url: `/api/v1/guilds/${guildId}/reset-now`,
+        headers: bearer(env.owner),
+      });
+      const session = await env.ctl.db.voiceSession.findFirstOrThrow({ where: { guildId } });
+      return {
+        method: 'POST',
+        url: `/api/v1/guilds/${guildId}/signing/verify-session`,
+        headers: bearer(env.owner),
+        payload: { session_id: session.id },
+      };
+    },
+  },
+  'POST /api/v1/guilds/:guildId/signing/verify-period': {
+    action: /^attendance\.signing\.verify_period$/,
+    call: async (env) => {
+      const guildId = await newGuild(env);
+      await env.ctl.app.inject({
+        method: 'POST',
+        url: `/api/v1/guilds/${guildId}/reset-now`,
+        headers: bearer(env.owner),
+      });
+      return {
+        method: 'POST',
+        url: `/api/v1/guilds/${guildId}/signing/verify-period`,
+        headers: bearer(env.owner),
+        payload: { period_index: 0 },
+      };
+    },
+  },
+  'PATCH /api/v1/guilds/:guildId/tracking-mode': {
+    action: /^attendance\.tracking_mode\.update$/,
+    call: guildCall('PATCH', '/tracking-mode', { mode: 'allowlist' }),
+  },
+  'POST /api/v1/guilds/:guildId/tracked-channels': {
+    action: /^attendance\.tracked_channel\.add$/,
+    call: guildCall('POST', '/tracked-channels', { channel_id: '500000000000000002' }),
+  },
+  'DELETE /api/v1/guilds/:guildId/tracked-channels/:channelId': {
+    action: /^attendance\.tracked_channel\.remove$/,
+    call: async (env) => {
+      const guildId = await newGuild(env);
+      await env.ctl.app.inject({
+        method: 'POST',
+        url: `/api/v1/guilds/${guildId}/tracked-channels`,
+        headers: bearer(env.owner),
+        payload: { channel_id: '500000000000000003' },
+      });
+      return {
+        method: 'DELETE',
+        url: `/api/v1/guilds/${guildId}/tracked-channels/500000000000000003`,
+        headers: bearer(env.owner),
+      };
+    },
+  },
+  'PATCH /api/v1/guilds/:guildId/fairness': {
+    action: /^attendance\.fairness\.update$/,
+    call: guildCall('PATCH', '/fairness', { pause_on_mute: true, min_session_seconds: 30 }),
+  },
+  'POST /api/v1/webhooks/attendance': {
+    action: /^attendance\.webhook\.voice_state$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: '/api/v1/webhooks/attendance',
+      headers: { 'x-webhook-secret': WEBHOOK_SECRET },
+      payload: {
+        guild_id: await newGuild(env),
+        user_id: '400000000000000009',
+        channel_id: '500000000000000009',
+      },
+    }),
+  },
   'POST /api/v1/setup': {
     action: /^setup\.owner_created$/,
     call: async () => ({ method: 'POST', url: '/api/v1/setup', payload: OWNER }),
@@ -455,7 +589,7 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 describe('audit completeness, route by route', () => {
   let env: Env;
   beforeAll(async () => {
-    const ctl = await testController();
+    const ctl = await testController({ attendanceWebhookSecret: WEBHOOK_SECRET });
     env = {
       ctl,
       owner: '',

@@ -38,6 +38,9 @@ describe('route declarations', () => {
       /^GET \/api\/v1\/auth\/oidc\/(config|login|callback)$/,
       /^POST \/api\/v1\/agent\/enroll$/,
       /^GET \/mqtt$/,
+      // Attendance: anyone may check a signature; the webhook is authenticated by its shared secret.
+      /^GET \/api\/v1\/verify\/(session\/:sessionId|period\/:guildId\/:periodIndex)$/,
+      /^POST \/api\/v1\/webhooks\/attendance$/,
     ];
     for (const route of publicRoutes)
       expect(

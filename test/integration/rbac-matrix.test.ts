@@ -27,6 +27,12 @@ interface Row {
   stream?: true;
   /** A fixed outcome for every role (e.g. session-only routes called with an API token). */
   always?: number;
+  /**
+   * The route acts on a guild's attendance data. Roles here are granted over a site,
+   * not a guild, so a guild is outside every scope: allowed means anything but 401/403
+   * (the scope check itself is covered in attendance-api.test.ts).
+   */
+  guild?: true;
 }
 
 const TABLE: Record<string, Row> = {
@@ -106,7 +112,35 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/admin/limits/assignments': { need: 'settings:read' },
   'POST /api/v1/admin/limits/assignments': { need: 'settings:manage' },
   'DELETE /api/v1/admin/limits/assignments/:id': { need: 'settings:manage' },
+  'GET /api/v1/guilds/:guildId/overview': { need: 'attendance:read', guild: true },
+  'GET /api/v1/guilds/:guildId/leaderboard': { need: 'attendance:read', guild: true },
+  'GET /api/v1/guilds/:guildId/stats': { need: 'attendance:read', guild: true },
+  'GET /api/v1/guilds/:guildId/channel-stats': { need: 'attendance:read', guild: true },
+  'GET /api/v1/guilds/:guildId/analytics/heatmap': { need: 'attendance:read', guild: true },
+  'GET /api/v1/guilds/:guildId/analytics/live-occupancy': { need: 'attendance:read', guild: true },
+  'PATCH /api/v1/guilds/:guildId/reset-interval': { need: 'attendance:manage', guild: true },
+  'POST /api/v1/guilds/:guildId/reset-now': { need: 'attendance:manage', guild: true },
+  'GET /api/v1/guilds/:guildId/signing/history': { need: 'attendance:read', guild: true },
+  'GET /api/v1/guilds/:guildId/export/period/:periodIndex': { need: 'attendance:read', guild: true },
+  'POST /api/v1/guilds/:guildId/signing/generate-keys': { need: 'attendance:manage', guild: true },
+  'POST /api/v1/guilds/:guildId/signing/unlock': { need: 'attendance:manage', guild: true },
+  'GET /api/v1/guilds/:guildId/signing/status': { need: 'attendance:read', guild: true },
+  'GET /api/v1/guilds/:guildId/signing/public-key': { need: 'attendance:read', guild: true },
+  'POST /api/v1/guilds/:guildId/signing/verify-session': { need: 'attendance:read', guild: true },
+  'POST /api/v1/guilds/:guildId/signing/verify-period': { need: 'attendance:read', guild: true },
+  'PATCH /api/v1/guilds/:guildId/tracking-mode': { need: 'attendance:manage', guild: true },
+  'GET /api/v1/guilds/:guildId/tracked-channels': { need: 'attendance:read', guild: true },
+  'POST /api/v1/guilds/:guildId/tracked-channels': { need: 'attendance:manage', guild: true },
+  'DELETE /api/v1/guilds/:guildId/tracked-channels/:channelId': { need: 'attendance:manage', guild: true },
+  'GET /api/v1/guilds/:guildId/fairness': { need: 'attendance:read', guild: true },
+  'PATCH /api/v1/guilds/:guildId/fairness': { need: 'attendance:manage', guild: true },
+  'GET /api/v1/verify/session/:sessionId': { need: 'public' },
+  'GET /api/v1/verify/period/:guildId/:periodIndex': { need: 'public' },
+  'POST /api/v1/webhooks/attendance': { need: 'public' },
 };
+
+/** The guild the attendance rows act on (outside every site-scoped role's scope). */
+const MATRIX_GUILD = '100000000000000001';
 
 const ROLES = Object.keys(BUILT_IN_ROLES) as BuiltInRoleName[];
 
@@ -146,6 +180,7 @@ describe('RBAC matrix', () => {
       });
       tokens.set(role, created.json().data.token);
     }
+    await ctl.services.attendance.onGuildAvailable(MATRIX_GUILD, 'matrix guild', [], null);
     spareUserId = (await ctl.db.user.findFirstOrThrow({ where: { username: 'matrix-viewer' } })).id;
   });
   afterAll(async () => ctl.stop());
@@ -171,6 +206,9 @@ describe('RBAC matrix', () => {
     const path = url
       .replace(':jid', t.jobId)
       .replace(':userId', spareUserId)
+      .replace(':guildId', MATRIX_GUILD)
+      .replace(':periodIndex', '0')
+      .replace(':channelId', '200000000000000001')
       .replace(/\/(recordings)\/:id/, `/$1/${t.recordingId}`)
       .replace(/\/(nodes)\/:id/, `/$1/${t.nodeId}`)
       .replace(':id', 'not-a-real-id');
@@ -196,6 +234,7 @@ describe('RBAC matrix', () => {
         if (row.always) cases.push(['any', inScope, row.always]);
         else if (!allowed) cases.push(['any', inScope, 403]);
         else if (row.stream) continue;
+        else if (row.guild) cases.push(['guild', inScope, 'allowed']);
         else if (row.node) cases.push(['in scope', inScope, 'allowed'], ['out of scope', outOfScope, 404]);
         else cases.push(['unscoped', inScope, 'allowed']);
         for (const [label, t, expected] of cases) {

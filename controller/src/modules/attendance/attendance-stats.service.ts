@@ -1,0 +1,161 @@
+/**
+ * Attendance reads (SPEC §5): overview, leaderboard, per-user and per-channel stats,
+ * the weekday × hour heatmap and live occupancy. The current period's figures are its
+ * stored sessions plus the open ones accounted up to now.
+ */
+import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
+import { activityHeatmap } from './periods/heatmap.js';
+import { channelTotals, rankUsers } from './periods/leaderboard.js';
+import { ZonedTime } from './periods/zoned-time.js';
+import { nextResetAt, scheduleOf } from './periods.service.js';
+import type { AttendanceService } from './sessions.service.js';
+import type { AttendanceSigningService } from './signing.service.js';
+
+interface TimedRow {
+  userId: string;
+  channelId: string;
+  activeMs: number;
+  pausedMs: number;
+  startedAtMs: number;
+  endedAtMs: number;
+}
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export class AttendanceStatsService {
+  constructor(
+    private readonly repo: AttendanceRepository,
+    private readonly sessions: AttendanceService,
+    private readonly signing: AttendanceSigningService,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Stored sessions of the current period plus the open ones, accounted to now. */
+  private async currentPeriod(guild: GuildRow): Promise<TimedRow[]> {
+    const stored = await this.repo.periodSessions(guild.id, guild.periodIndex);
+    const nowMs = this.now().getTime();
+    return [
+      ...stored.map((s) => ({
+        userId: s.userId,
+        channelId: s.channelId,
+        activeMs: s.activeMs,
+        pausedMs: s.pausedMs,
+        startedAtMs: s.startedAt.getTime(),
+        endedAtMs: s.endedAt.getTime(),
+      })),
+      ...this.sessions.openSessions(guild.id).map((s) => ({
+        userId: s.userId,
+        channelId: s.channelId,
+        activeMs: s.activeMs,
+        pausedMs: s.pausedMs,
+        startedAtMs: s.startedAtMs,
+        endedAtMs: Math.max(s.startedAtMs, Math.min(nowMs, s.lastObservedAtMs)),
+      })),
+    ];
+  }
+
+  periodState(guild: GuildRow) {
+    return {
+      index: guild.periodIndex,
+      started_at: guild.periodStartedAt.toISOString(),
+      next_reset_at: nextResetAt(guild)?.toISOString() ?? null,
+      schedule: scheduleOf(guild),
+    };
+  }
+
+  async overview(guild: GuildRow) {
+    const rows = await this.currentPeriod(guild);
+    const live = this.liveOccupancy(guild);
+    return {
+      guild: {
+        id: guild.id,
+        name: guild.name,
+        time_zone: guild.timeZone,
+        tracking_mode: guild.trackingMode,
+        bot_present: guild.botPresent,
+      },
+      period: this.periodState(guild),
+      occupancy: { members: live.members, channels: live.channels.length },
+      totals: {
+        sessions: rows.length,
+        members: new Set(rows.map((r) => r.userId)).size,
+        active_seconds: seconds(rows.reduce((sum, r) => sum + r.activeMs, 0)),
+      },
+      signing: await this.signing.status(guild.id),
+    };
+  }
+
+  async leaderboard(guild: GuildRow, limit: number) {
+    const ranked = rankUsers(await this.currentPeriod(guild));
+    return {
+      period_index: guild.periodIndex,
+      entries: ranked.slice(0, limit).map((u) => ({
+        rank: u.rank,
+        user_id: u.userId,
+        active_seconds: seconds(u.activeMs),
+        sessions: u.sessions,
+      })),
+      total_members: ranked.length,
+    };
+  }
+
+  async userStats(guild: GuildRow, userId: string) {
+    const rows = await this.currentPeriod(guild);
+    const ranked = rankUsers(rows);
+    const mine = rows.filter((r) => r.userId === userId);
+    const standing = ranked.find((u) => u.userId === userId);
+    return {
+      user_id: userId,
+      period_index: guild.periodIndex,
+      rank: standing?.rank ?? null,
+      sessions: mine.length,
+      active_seconds: seconds(mine.reduce((sum, r) => sum + r.activeMs, 0)),
+      paused_seconds: seconds(mine.reduce((sum, r) => sum + r.pausedMs, 0)),
+      channels: channelTotals(mine).map((c) => ({
+        channel_id: c.channelId,
+        active_seconds: seconds(c.activeMs),
+        sessions: c.sessions,
+      })),
+    };
+  }
+
+  async channelStats(guild: GuildRow, channelId?: string) {
+    const totals = channelTotals(await this.currentPeriod(guild));
+    return {
+      period_index: guild.periodIndex,
+      channels: totals
+        .filter((c) => channelId === undefined || c.channelId === channelId)
+        .map((c) => ({
+          channel_id: c.channelId,
+          active_seconds: seconds(c.activeMs),
+          sessions: c.sessions,
+          members: c.members,
+        })),
+    };
+  }
+
+  async heatmap(guild: GuildRow) {
+    const zone = new ZonedTime(guild.timeZone);
+    const cells = activityHeatmap(await this.currentPeriod(guild), zone);
+    return {
+      period_index: guild.periodIndex,
+      time_zone: guild.timeZone,
+      weekday_hour_active_seconds: cells.map((row) => row.map(seconds)),
+    };
+  }
+
+  liveOccupancy(guild: GuildRow) {
+    const open = this.sessions.openSessions(guild.id);
+    const byChannel = new Map<string, { user_id: string; active_seconds: number; paused: boolean }[]>();
+    for (const s of open) {
+      const list = byChannel.get(s.channelId) ?? [];
+      list.push({ user_id: s.userId, active_seconds: seconds(s.activeMs), paused: s.pausedSinceMs !== null });
+      byChannel.set(s.channelId, list);
+    }
+    return {
+      at: this.now().toISOString(),
+      members: open.length,
+      channels: [...byChannel].map(([channelId, members]) => ({ channel_id: channelId, members })),
+    };
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * The glue between the pure voice tracker and the database (SPEC §5): completed
+ * sessions are stored in the guild's current period, signed at once when the guild's
+ * key is unlocked and stored unsigned otherwise (signed on unlock); open sessions are
+ * saved as a tracker snapshot and restored at start; a guild that (re)appears is
+ * upserted, configured and reconciled. The Discord adapter and the inbound webhook
+ * both feed the same tracker through here.
+ */
+import type { Db, Tx } from '../../db/client.js';
+import { notFound } from '../../http/errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { Actor, RequestContext } from '../audit/audit.types.js';
+import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
+import type { GuildLocks } from './guild-locks.js';
+import { receiptOf } from './session-receipts.js';
+import type { SignedRecord } from './signing/records.js';
+import type { AttendanceSigningService } from './signing.service.js';
+import {
+  type ClosedSession,
+  type CompletedSession,
+  type GuildTrackingSettings,
+  type OpenSession,
+  SNAPSHOT_VERSION,
+  type TrackerSnapshot,
+  type TrackingMode,
+  type VoiceStateInput,
+} from './tracker/tracker.types.js';
+import type { VoiceTracker } from './tracker/voice-tracker.js';
+
+export type SessionSource = 'discord' | 'webhook';
+
+const BOT_ACTOR: Actor = { type: 'system', id: null, name: 'attendance-tracker' };
+
+/** An open session as persisted: the tracker's snapshot entry plus where it came from. */
+interface PersistedOpenSession extends OpenSession {
+  source?: SessionSource;
+}
+
+export interface StoreOrigin {
+  actor: Actor;
+  context?: RequestContext;
+}
+
+export function trackingSettingsOf(guild: GuildRow): GuildTrackingSettings {
+  return {
+    mode: guild.trackingMode as TrackingMode,
+    trackedChannelIds: guild.trackedChannels.map((c) => c.channelId),
+    afkChannelId: guild.afkChannelId,
+    fairness: {
+      pauseOnMute: guild.pauseOnMute,
+      pauseOnDeafen: guild.pauseOnDeafen,
+      pauseWhenSolo: guild.pauseWhenSolo,
+      minSessionSeconds: guild.minSessionSeconds,
+    },
+  };
+}
+
+export class AttendanceService {
+  /** Sessions opened from the inbound webhook rather than the gateway, by session id. */
+  private readonly webhookSessions = new Set<string>();
+  /** Guilds whose stored settings the tracker has been given in this process. */
+  private readonly configured = new Set<string>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly repo: AttendanceRepository,
+    private readonly signing: AttendanceSigningService,
+    private readonly audit: AuditService,
+    private readonly tracker: VoiceTracker,
+    private readonly locks: GuildLocks,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Live view of the guild's open sessions, accounted up to now. */
+  openSessions(guildId: string): OpenSession[] {
+    return this.tracker.openSessions(guildId, this.now().getTime());
+  }
+
+  /**
+   * Stores completed (non-discarded) sessions in their guild's current period: signed
+   * now when the guild's key is unlocked, else unsigned until the next unlock.
+   */
+  async applyClosed(
+    closed: readonly ClosedSession[],
+    origin: StoreOrigin = { actor: BOT_ACTOR },
+  ): Promise<number> {
+    const byGuild = new Map<string, CompletedSession[]>();
+    for (const { session, discarded } of closed) {
+      if (discarded) {
+        this.webhookSessions.delete(session.sessionId);
+        continue;
+      }
+      const list = byGuild.get(session.guildId) ?? [];
+      list.push(session);
+      byGuild.set(session.guildId, list);
+    }
+    let stored = 0;
+    for (const [guildId, sessions] of byGuild)
+      stored += await this.locks.run(guildId, () =>
+        this.db.$transaction(async (tx) => this.storeInTx(tx, guildId, sessions, origin)),
+      );
+    return stored;
+  }
+
+  /**
+   * Inside the guild's lock and the caller's transaction: signs (if unlocked) and
+   * inserts, skipping sessions already stored (a restart can replay a close).
+   */
+  async storeInTx(
+    tx: Tx,
+    guildId: string,
+    sessions: readonly CompletedSession[],
+    origin: StoreOrigin,
+  ): Promise<number> {
+    if (sessions.length === 0) return 0;
+    let guild = await this.repo.findGuild(guildId, tx);
+    if (!guild) {
+      await this.repo.createGuild(tx, { id: guildId, name: guildId });
+      guild = (await this.repo.findGuild(guildId, tx))!;
+    }
+    const existing = await this.repo.existingSessionIds(
+      tx,
+      sessions.map((s) => s.sessionId),
+    );
+    const fresh = sessions.filter((s) => !existing.has(s.sessionId));
+    const at = this.now();
+    const rows = [];
+    for (const s of fresh) {
+      const row = {
+        id: s.sessionId,
+        guildId,
+        userId: s.userId,
+        channelId: s.channelId,
+        periodIndex: guild.periodIndex,
+        startedAt: new Date(s.startedAtMs),
+        endedAt: new Date(s.endedAtMs),
+        activeMs: s.activeMs,
+        pausedMs: s.pausedMs,
+        outageMs: s.outageMs,
+        closeReason: s.closeReason,
+        source: this.webhookSessions.has(s.sessionId) ? 'webhook' : 'discord',
+      };
+      const signed: SignedRecord | undefined = await this.signing.signNow(guildId, receiptOf(row));
+      rows.push(
+        signed
+          ? {
+              ...row,
+              signedBytes: signed.signedBytes,
+              signature: signed.signature,
+              keyId: signed.keyId,
+              payloadHash: signed.payloadHash,
+              signedAt: at,
+            }
+          : row,
+      );
+      this.webhookSessions.delete(s.sessionId);
+    }
+    await this.repo.insertSessions(tx, rows);
+    await this.repo.forgetOpenSessions(
+      tx,
+      sessions.map((s) => ({ guildId, userId: s.userId })),
+    );
+    if (rows.length > 0)
+      await this.audit.record(tx, {
+        actor: origin.actor,
+        permission: 'attendance:manage',
+        action: 'attendance.sessions.store',
+        target: { type: 'guild', id: guildId },
+        outcome: 'success',
+        after: {
+          sessions: rows.length,
+          signed: rows.filter((r) => 'signedBytes' in r).length,
+          periodIndex: guild.periodIndex,
+        },
+        context: origin.context,
+      });
+    return rows.length;
+  }
+
+  /** The stored tracking settings of a guild (for the bot bridge); null when unknown. */
+  async settingsFor(guildId: string): Promise<GuildTrackingSettings | null> {
+    const guild = await this.repo.findGuild(guildId);
+    if (!guild) return null;
+    this.configured.add(guildId);
+    return trackingSettingsOf(guild);
+  }
+
+  /** Saves every open session (the tracker's snapshot) so a restart can reconcile them. */
+  saveSnapshot(): Promise<number> {
+    return this.saveSnapshotOf(this.tracker.snapshot());
+  }
+
+  /** Saves a snapshot taken by the caller (the bot bridge takes it after each heartbeat). */
+  async saveSnapshotOf(snapshot: TrackerSnapshot): Promise<number> {
+    await this.repo.replaceOpenSessions(
+      snapshot.sessions.map((s) => ({
+        guildId: s.guildId,
+        userId: s.userId,
+        state: JSON.stringify({
+          ...s,
+          ...(this.webhookSessions.has(s.sessionId) ? { source: 'webhook' } : {}),
+        } satisfies PersistedOpenSession),
+      })),
+    );
+    return snapshot.sessions.length;
+  }
+
+  /** Loads the saved open sessions into the tracker (before the gateway delivers guilds). */
+  async restoreSnapshot(): Promise<number> {
+    const rows = await this.repo.openSessionStates();
+    const sessions: OpenSession[] = [];
+    for (const row of rows) {
+      const { source, ...session } = JSON.parse(row.state) as PersistedOpenSession;
+      if (source === 'webhook') this.webhookSessions.add(session.sessionId);
+      sessions.push(session);
+    }
+    this.tracker.restore({ version: SNAPSHOT_VERSION, sessions });
+    return sessions.length;
+  }
+
+  /**
+   * A guild (re)appeared on the gateway with everyone now in voice: upsert it, apply
+   * its stored settings and reconcile the tracker against the present.
+   */
+  async onGuildAvailable(
+    guildId: string,
+    name: string,
+    voiceStates: readonly VoiceStateInput[],
+    afkChannelId: string | null,
+  ): Promise<number> {
+    const guild = await this.locks.run(guildId, () =>
+      this.db.$transaction(async (tx) => {
+        const existing = await this.repo.findGuild(guildId, tx);
+        if (!existing) {
+          await this.repo.createGuild(tx, { id: guildId, name, afkChannelId, botPresent: true });
+          await this.audit.record(tx, {
+            actor: BOT_ACTOR,
+            permission: 'attendance:manage',
+            action: 'attendance.guild.register',
+            target: { type: 'guild', id: guildId },
+            outcome: 'success',
+            after: { name, afkChannelId },
+          });
+        } else if (existing.name !== name || existing.afkChannelId !== afkChannelId || !existing.botPresent) {
+          await this.repo.updateGuild(tx, guildId, { name, afkChannelId, botPresent: true });
+        }
+        return (await this.repo.findGuild(guildId, tx))!;
+      }),
+    );
+    const nowMs = this.now().getTime();
+    this.configured.add(guildId);
+    const closed = [
+      ...this.tracker.settingsChanged(guildId, trackingSettingsOf(guild), nowMs),
+      ...this.tracker.reconcile(guildId, voiceStates, nowMs),
+    ];
+    return this.applyClosed(closed);
+  }
+
+  /** Re-applies a guild's stored settings to the tracker (after a settings change). */
+  async settingsChanged(guild: GuildRow, origin: StoreOrigin): Promise<number> {
+    this.configured.add(guild.id);
+    const closed = this.tracker.settingsChanged(guild.id, trackingSettingsOf(guild), this.now().getTime());
+    return this.applyClosed(closed, origin);
+  }
+
+  /** One voice-state change from the gateway. */
+  async voiceStateUpdate(
+    guildId: string,
+    before: VoiceStateInput | null,
+    after: VoiceStateInput | null,
+  ): Promise<number> {
+    const closed = this.tracker.voiceStateUpdate(guildId, before, after, this.now().getTime());
+    return this.applyClosed(closed);
+  }
+
+  /**
+   * One event from the inbound webhook, through the same tracker rules; the caller
+   * audits the call itself in the same transaction as the sessions it closed.
+   */
+  async webhookEvent(
+    guildId: string,
+    state: VoiceStateInput,
+    atMs: number,
+    origin: StoreOrigin,
+    auditCall: (tx: Tx) => Promise<unknown>,
+  ): Promise<{ stored: number; open_session_id: string | null }> {
+    const guild = await this.repo.findGuild(guildId);
+    if (!guild) throw notFound('guild');
+    const early: CompletedSession[] = [];
+    if (!this.configured.has(guildId)) {
+      this.configured.add(guildId);
+      for (const c of this.tracker.settingsChanged(guildId, trackingSettingsOf(guild), atMs))
+        if (!c.discarded) early.push(c.session);
+    }
+    const closed = this.tracker.voiceStateUpdate(guildId, null, state, atMs);
+    const open = this.tracker.openSessions(guildId).find((s) => s.userId === state.userId);
+    if (open) this.webhookSessions.add(open.sessionId);
+    const sessions = [...early, ...closed.filter((c) => !c.discarded).map((c) => c.session)];
+    for (const c of closed) if (c.discarded) this.webhookSessions.delete(c.session.sessionId);
+    const stored = await this.locks.run(guildId, () =>
+      this.db.$transaction(async (tx) => {
+        const count = await this.storeInTx(tx, guildId, sessions, origin);
+        await auditCall(tx);
+        return count;
+      }),
+    );
+    return { stored, open_session_id: open?.sessionId ?? null };
+  }
+
+  /** Period reset, inside the guild's lock: closes every open session with `reset`. */
+  closeForReset(guildId: string, nowMs: number): CompletedSession[] {
+    return this.tracker
+      .closeAll(guildId, 'reset', nowMs)
+      .filter((c) => !c.discarded)
+      .map((c) => c.session);
+  }
+
+  reopenAfterReset(guildId: string, nowMs: number): number {
+    return this.tracker.reopenPresent(guildId, nowMs);
+  }
+}

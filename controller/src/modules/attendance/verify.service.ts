@@ -1,0 +1,41 @@
+/**
+ * Verification of stored attendance records: for guild operators (audited, since it
+ * is asked for with a POST) and for anyone (the public verify routes).
+ */
+import { notFound } from '../../http/errors.js';
+import type { CallContext } from '../../http/principal.js';
+import type { AttendanceRepository } from './attendance.repository.js';
+import type { AttendanceSigningService, Verification } from './signing.service.js';
+
+export class AttendanceVerifyService {
+  constructor(
+    private readonly repo: AttendanceRepository,
+    private readonly signing: AttendanceSigningService,
+  ) {}
+
+  async session(sessionId: string): Promise<Verification> {
+    const row = await this.repo.findSession(sessionId);
+    if (!row) throw notFound('session');
+    return this.signing.verifySession(row);
+  }
+
+  async period(guildId: string, periodIndex: number): Promise<Verification> {
+    const row = await this.repo.findPeriod(guildId, periodIndex);
+    if (!row) throw notFound('period');
+    return this.signing.verifyPeriod(row);
+  }
+
+  async guildSession(guildId: string, sessionId: string, ctx: CallContext): Promise<Verification> {
+    const row = await this.repo.findSession(sessionId);
+    if (!row || row.guildId !== guildId) throw notFound('session');
+    const result = await this.signing.verifySession(row);
+    await this.signing.auditVerification(ctx, guildId, { type: 'session', id: sessionId }, result);
+    return result;
+  }
+
+  async guildPeriod(guildId: string, periodIndex: number, ctx: CallContext): Promise<Verification> {
+    const result = await this.period(guildId, periodIndex);
+    await this.signing.auditVerification(ctx, guildId, { type: 'period', id: String(periodIndex) }, result);
+    return result;
+  }
+}
