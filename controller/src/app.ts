@@ -38,6 +38,8 @@ import { AttendanceRepository } from './modules/attendance/attendance.repository
 import { attendanceRoutes } from './modules/attendance/attendance.routes.js';
 import { AttendanceStatsService } from './modules/attendance/attendance-stats.service.js';
 import { AttendanceWebhookService } from './modules/attendance/attendance-webhook.service.js';
+import { AttendanceBot } from './modules/attendance/bot/attendance-bot.js';
+import { commandAnswers } from './modules/attendance/bot/command-answers.js';
 import { GuildAccess } from './modules/attendance/guild-access.js';
 import { GuildLocks } from './modules/attendance/guild-locks.js';
 import { guildSettingsRoutes } from './modules/attendance/guild-settings.routes.js';
@@ -335,12 +337,25 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   );
   closers.push(() => broker.stop());
   const resetScheduler = new AttendanceResetScheduler(attendancePeriods, app.log);
+  const attendanceBot = config.discordBotToken
+    ? new AttendanceBot({
+        token: config.discordBotToken,
+        restApiBase: config.discordApiBase,
+        attendance,
+        tracker: voiceTracker,
+        now,
+        answer: commandAnswers({ repo: attendanceRepo, stats: attendanceStats, verify: attendanceVerify }),
+        log: app.log,
+      })
+    : undefined;
   // Reverse order on close: stop resets, save open sessions, then forget unlocked keys.
   closers.push(async () => attendanceSigning.lockAll());
   closers.push(async () => {
     await attendance.saveSnapshot();
   });
   closers.push(() => resetScheduler.stop());
+  // Stopped first on close, so its last observation is in the snapshot saved after it.
+  if (attendanceBot) closers.push(() => attendanceBot.stop());
   let starting: Promise<void> | undefined;
   // New jobs and stop requests reach the agent at once; agents also poll, so this is best effort.
   recordings.setNotifier((nodeId, command) => broker.publishToNode(nodeId, 'cmd', command));
@@ -456,6 +471,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
         // Open sessions saved at the last stop; the bot reconciles them per guild when it connects.
         await attendance.restoreSnapshot();
         resetScheduler.start();
+        attendanceBot?.start();
         readiness.push({ name: 'broker', check: async () => broker.isReady() });
       })();
       return starting;

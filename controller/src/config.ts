@@ -47,6 +47,10 @@ export const ConfigSchema = Type.Object(
     oidcButtonLabel: Type.String({ minLength: 1, maxLength: 64 }),
     /** Shared secret of the inbound attendance webhook; unset = the webhook answers 503. Never logged. */
     attendanceWebhookSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 512 })),
+    /** The Discord bot's token; the attendance bot runs only when it is set. Never logged. */
+    discordBotToken: Type.Optional(Type.String({ minLength: 10, maxLength: 512 })),
+    /** Discord REST base (tests point it at a local fake); Discord's own when unset. */
+    discordApiBase: Type.Optional(Type.String({ pattern: '^https?://' })),
   },
   { additionalProperties: false },
 );
@@ -101,6 +105,8 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_OIDC_GROUPS_CLAIM: ['oidcGroupsClaim', 'string'],
   EARSHOT_OIDC_BUTTON_LABEL: ['oidcButtonLabel', 'string'],
   EARSHOT_ATTENDANCE_WEBHOOK_SECRET: ['attendanceWebhookSecret', 'string'],
+  EARSHOT_DISCORD_BOT_TOKEN: ['discordBotToken', 'string'],
+  EARSHOT_DISCORD_API_BASE: ['discordApiBase', 'string'],
 };
 
 export class ConfigError extends Error {
@@ -211,6 +217,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     oidcEnabled: oidcEnabled(config),
     oidcClientSecret: config.oidcClientSecret ? '***' : undefined,
     attendanceWebhookSecret: config.attendanceWebhookSecret ? '***' : undefined,
+    discordBotToken: config.discordBotToken ? '***' : undefined,
     databaseUrl: config.databaseUrl
       ? config.databaseUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')
       : 'sqlite (data dir)',
