@@ -40,6 +40,7 @@ import { AttendanceStatsService } from './modules/attendance/attendance-stats.se
 import { AttendanceWebhookService } from './modules/attendance/attendance-webhook.service.js';
 import { AttendanceBot } from './modules/attendance/bot/attendance-bot.js';
 import { commandAnswers } from './modules/attendance/bot/command-answers.js';
+import { DISCORD_DISABLED, type DiscordPort } from './modules/attendance/bot/discord-port.js';
 import { GuildAccess } from './modules/attendance/guild-access.js';
 import { GuildLocks } from './modules/attendance/guild-locks.js';
 import { guildSettingsRoutes } from './modules/attendance/guild-settings.routes.js';
@@ -113,6 +114,7 @@ export interface ControllerApp {
     attendance: AttendanceService;
     attendanceSigning: AttendanceSigningService;
     attendancePeriods: AttendancePeriodsService;
+    discord: DiscordPort;
   };
   /** The embedded MQTT broker; `start` opens its TCP listener. */
   broker: MqttBroker;
@@ -318,6 +320,19 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     config.attendanceWebhookSecret,
     now,
   );
+  // Discord: the bot when a token is configured; otherwise a port that answers "no bot" clearly.
+  const attendanceBot = config.discordBotToken
+    ? new AttendanceBot({
+        token: config.discordBotToken,
+        restApiBase: config.discordApiBase,
+        attendance,
+        tracker: voiceTracker,
+        now,
+        answer: commandAnswers({ repo: attendanceRepo, stats: attendanceStats, verify: attendanceVerify }),
+        log: app.log,
+      })
+    : undefined;
+  const discord: DiscordPort = attendanceBot ?? DISCORD_DISABLED;
 
   // Adapters (started by `start`, stopped by `close`)
   const presence = new PresenceTracker(nodes, app.log);
@@ -337,17 +352,6 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   );
   closers.push(() => broker.stop());
   const resetScheduler = new AttendanceResetScheduler(attendancePeriods, app.log);
-  const attendanceBot = config.discordBotToken
-    ? new AttendanceBot({
-        token: config.discordBotToken,
-        restApiBase: config.discordApiBase,
-        attendance,
-        tracker: voiceTracker,
-        now,
-        answer: commandAnswers({ repo: attendanceRepo, stats: attendanceStats, verify: attendanceVerify }),
-        log: app.log,
-      })
-    : undefined;
   // Reverse order on close: stop resets, save open sessions, then forget unlocked keys.
   closers.push(async () => attendanceSigning.lockAll());
   closers.push(async () => {
@@ -461,6 +465,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
       attendance,
       attendanceSigning,
       attendancePeriods,
+      discord,
     },
     broker,
     routes,

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   oidcLoginFailed: 'oidc_login_failed',
   accountDisabled: 'account_disabled',
   unavailable: 'service_unavailable',
+  discordUnavailable: 'discord_unavailable',
+  planRequired: 'plan_required',
   internal: 'internal_error',
 } as const;
 

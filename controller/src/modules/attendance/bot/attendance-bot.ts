@@ -8,6 +8,7 @@ import type { AttendanceService } from '../sessions.service.js';
 import type { VoiceTracker } from '../tracker/voice-tracker.js';
 import type { AttendanceCommand, CommandReply } from './bot-commands.js';
 import { DiscordBot, type DiscordBotLogger, type DiscordBotState } from './discord-bot.js';
+import { type DiscordPort, discordUnavailable, type GuildChannelInfo } from './discord-port.js';
 
 const HEARTBEAT_MS = 30_000;
 
@@ -21,7 +22,9 @@ export interface AttendanceBotOptions {
   log: DiscordBotLogger;
 }
 
-export class AttendanceBot {
+export class AttendanceBot implements DiscordPort {
+  readonly enabled = true;
+
   private bot: DiscordBot | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private current: DiscordBotState = 'stopped';
@@ -49,6 +52,39 @@ export class AttendanceBot {
     this.bot
       .start()
       .catch((error: unknown) => log.error({ err: (error as Error).message }, 'Discord bot did not start'));
+  }
+
+  isInGuild(guildId: string): boolean {
+    return this.current === 'ready' && (this.bot?.isInGuild(guildId) ?? false);
+  }
+
+  listChannels(guildId: string): GuildChannelInfo[] {
+    const channels = this.current === 'ready' ? this.bot?.listChannels(guildId) : undefined;
+    if (!channels) throw discordUnavailable('Listing channels');
+    return channels;
+  }
+
+  postMessage(channelId: string, content: string): Promise<void> {
+    return this.connected('Posting a message').postMessage(channelId, content);
+  }
+
+  setMemberRole(
+    guildId: string,
+    userId: string,
+    roleId: string,
+    granted: boolean,
+    reason?: string,
+  ): Promise<void> {
+    return this.connected('Granting a role').setMemberRole(guildId, userId, roleId, granted, reason);
+  }
+
+  canManageGuild(guildId: string, userId: string): Promise<boolean> {
+    return this.connected('Checking Manage Server').canManageGuild(guildId, userId);
+  }
+
+  private connected(what: string): DiscordBot {
+    if (!this.bot || this.current === 'stopped') throw discordUnavailable(what);
+    return this.bot;
   }
 
   private stateChanged(state: DiscordBotState): void {

@@ -14,6 +14,7 @@
  * which is why every guild-available carries the full list of voice states.
  */
 import {
+  ChannelType,
   type ChatInputCommandInteraction,
   Client,
   type ClientEvents,
@@ -36,6 +37,7 @@ import {
   type CommandReply,
   parseAttendanceCommand,
 } from './bot-commands.js';
+import type { GuildChannelInfo } from './discord-port.js';
 
 /** A member's voice state, in the shape the tracker takes. */
 export interface BotVoiceState {
@@ -73,6 +75,15 @@ export interface DiscordBotOptions {
 
 /** Guild presence and voice states are all the bot reads; no privileged intents. */
 const INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates];
+
+const CHANNEL_TYPES: Partial<Record<ChannelType, string>> = {
+  [ChannelType.GuildText]: 'text',
+  [ChannelType.GuildVoice]: 'voice',
+  [ChannelType.GuildStageVoice]: 'stage',
+  [ChannelType.GuildCategory]: 'category',
+  [ChannelType.GuildAnnouncement]: 'announcement',
+  [ChannelType.GuildForum]: 'forum',
+};
 
 const NOT_A_MEMBER = new Set<unknown>([RESTJSONErrorCodes.UnknownMember, RESTJSONErrorCodes.UnknownUser]);
 
@@ -172,6 +183,26 @@ export class DiscordBot {
       if (err instanceof DiscordAPIError && NOT_A_MEMBER.has(err.code)) return false;
       throw err;
     }
+  }
+
+  /** Whether the bot is in the guild and the guild is available (from the gateway's cache). */
+  isInGuild(guildId: string): boolean {
+    return this.client?.guilds.cache.get(guildId)?.available ?? false;
+  }
+
+  /** The guild's channels from the gateway's cache, in Discord's display order; throws when not running. */
+  listChannels(guildId: string): GuildChannelInfo[] | undefined {
+    const guild = this.runningClient().guilds.cache.get(guildId);
+    if (!guild?.available) return undefined;
+    return [...guild.channels.cache.values()]
+      .map((channel) => ({
+        id: channel.id,
+        name: channel.name,
+        type: CHANNEL_TYPES[channel.type] ?? 'other',
+        parentId: channel.parentId,
+        position: 'position' in channel ? channel.position : 0,
+      }))
+      .sort((a, b) => a.position - b.position || a.id.localeCompare(b.id));
   }
 
   private runningClient(): Client {

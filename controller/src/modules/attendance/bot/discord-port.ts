@@ -1,0 +1,69 @@
+/**
+ * What the attendance services ask of Discord, without knowing whether a bot runs:
+ * the composition root passes the running bot's implementation when a token is
+ * configured, and `DISCORD_DISABLED` otherwise. Services depend on this port, never
+ * on discord.js.
+ */
+import { ERROR_CODES } from '../../../../../shared/src/errors.js';
+import { AppError } from '../../../http/errors.js';
+import type { DiscordBotState } from './discord-bot.js';
+
+/** A guild channel as the API lists it. */
+export interface GuildChannelInfo {
+  id: string;
+  name: string;
+  /** text | voice | stage | category | announcement | forum | other */
+  type: string;
+  parentId: string | null;
+  position: number;
+}
+
+export interface DiscordPort {
+  /** `stopped` when no bot is configured. */
+  readonly state: DiscordBotState;
+  /** Whether the bot is configured at all. */
+  readonly enabled: boolean;
+  /** Whether the bot is currently a member of the guild (from the gateway's guild list). */
+  isInGuild(guildId: string): boolean;
+  /** The guild's channels from the gateway cache; throws `discordUnavailable` when the bot is not running. */
+  listChannels(guildId: string): GuildChannelInfo[];
+  /** Posts a message in a channel (log destinations); mentions never ping. */
+  postMessage(channelId: string, content: string): Promise<void>;
+  /** Grants or removes a member's role (verified roles). */
+  setMemberRole(
+    guildId: string,
+    userId: string,
+    roleId: string,
+    granted: boolean,
+    reason?: string,
+  ): Promise<void>;
+  /** Owner, Manage Server or Administrator in the guild; false for a non-member. */
+  canManageGuild(guildId: string, userId: string): Promise<boolean>;
+}
+
+export function discordUnavailable(what = 'This'): AppError {
+  return new AppError(
+    503,
+    ERROR_CODES.discordUnavailable,
+    `${what} needs the Discord bot, which is not connected. Set EARSHOT_DISCORD_BOT_TOKEN, or wait for the bot to reconnect.`,
+  );
+}
+
+/** The port when no bot token is configured: reads answer "absent", actions refuse clearly. */
+export const DISCORD_DISABLED: DiscordPort = {
+  state: 'stopped',
+  enabled: false,
+  isInGuild: () => false,
+  listChannels: () => {
+    throw discordUnavailable('Listing channels');
+  },
+  postMessage: async () => {
+    throw discordUnavailable('Posting a message');
+  },
+  setMemberRole: async () => {
+    throw discordUnavailable('Granting a role');
+  },
+  canManageGuild: async () => {
+    throw discordUnavailable('Checking Manage Server');
+  },
+};
