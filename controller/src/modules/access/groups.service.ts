@@ -6,10 +6,11 @@
  */
 import type { Db, Tx } from '../../db/client.js';
 import { conflict, forbidden, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext, type UserPrincipal } from '../../http/principal.js';
+import type { CallContext, UserPrincipal } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { SessionsRepository } from '../auth/sessions.repository.js';
 import { type AccessRepository, type GrantRow, resolved } from './access.repository.js';
+import { recordAccessChange } from './access-audit.js';
 import { type AccessGuard, distinctGrants, type GrantInputLike, sameScope, userOf } from './access-guard.js';
 import type { GroupRow, GroupsRepository } from './groups.repository.js';
 import type { UserAdminService } from './users.service.js';
@@ -74,26 +75,6 @@ export class GroupsService {
     if (clash === 'oidcGroup') throw conflict(`Another group already maps the IdP group ${input.oidcGroup}.`);
   }
 
-  private async record(
-    tx: Tx,
-    ctx: CallContext,
-    action: string,
-    id: string,
-    before: unknown,
-    after: unknown,
-  ) {
-    await this.audit.record(tx, {
-      actor: actorOf(ctx.principal),
-      permission: 'auth:manage',
-      action,
-      target: { type: 'group', id },
-      outcome: 'success',
-      before,
-      after,
-      context: ctx.request,
-    });
-  }
-
   async create(
     input: { name: string; description?: string; oidcGroup?: string; grants?: GrantInputLike[] },
     ctx: CallContext,
@@ -119,7 +100,11 @@ export class GroupsService {
               scopeId: g.scope.id,
             })),
           });
-          await this.record(tx, ctx, action, id, undefined, input);
+          await recordAccessChange(this.audit, tx, ctx, {
+            action,
+            target: { type: 'group', id },
+            after: input,
+          });
           return id;
         }),
     );
@@ -171,14 +156,12 @@ export class GroupsService {
           );
           await this.guard.assertOwnerRemains(tx);
         }
-        await this.record(
-          tx,
-          ctx,
+        await recordAccessChange(this.audit, tx, ctx, {
           action,
-          id,
-          this.present(row),
-          this.present((await this.groups.find(tx, id))!),
-        );
+          target: { type: 'group', id },
+          before: this.present(row),
+          after: this.present((await this.groups.find(tx, id))!),
+        });
       }),
     );
     return this.detail(id, ctx);
@@ -194,7 +177,11 @@ export class GroupsService {
         if (row.members.some((m) => m.userId === principal.userId)) throw forbidden(OWN_GROUP);
         await this.groups.delete(tx, id);
         await this.guard.assertOwnerRemains(tx);
-        await this.record(tx, ctx, action, id, this.present(row), undefined);
+        await recordAccessChange(this.audit, tx, ctx, {
+          action,
+          target: { type: 'group', id },
+          before: this.present(row),
+        });
       }),
     );
   }
@@ -218,10 +205,10 @@ export class GroupsService {
           );
           if (!(await this.groups.addMember(tx, id, userId))) return;
           const sessionsEnded = await this.sessions.revokeAllOfUser(tx, userId, this.now());
-          await this.record(tx, ctx, action, id, undefined, {
-            userId,
-            username: user.username,
-            sessionsEnded,
+          await recordAccessChange(this.audit, tx, ctx, {
+            action,
+            target: { type: 'group', id },
+            after: { userId, username: user.username, sessionsEnded },
           });
         }),
     );
@@ -243,7 +230,12 @@ export class GroupsService {
           if (!(await this.groups.removeMember(tx, id, userId))) throw notFound('group member');
           await this.guard.assertOwnerRemains(tx);
           const sessionsEnded = await this.sessions.revokeAllOfUser(tx, userId, this.now());
-          await this.record(tx, ctx, action, id, { userId, username: user.username }, { sessionsEnded });
+          await recordAccessChange(this.audit, tx, ctx, {
+            action,
+            target: { type: 'group', id },
+            before: { userId, username: user.username },
+            after: { sessionsEnded },
+          });
         }),
     );
   }

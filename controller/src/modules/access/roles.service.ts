@@ -8,9 +8,10 @@ import { BUILT_IN_ROLES, type Permission } from '../../../../shared/src/permissi
 import type { Db, Tx } from '../../db/client.js';
 import type { Role } from '../../generated/sqlite/client.js';
 import { conflict, forbidden, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
+import type { CallContext } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { type AccessRepository, permissionsOf } from './access.repository.js';
+import { recordAccessChange } from './access-audit.js';
 import { type AccessGuard, describeScope, userOf } from './access-guard.js';
 import type { RolesRepository } from './roles.repository.js';
 
@@ -36,26 +37,6 @@ export class RolesService {
 
   async list() {
     return (await this.roles.list()).map((r) => this.present(r));
-  }
-
-  private async record(
-    tx: Tx,
-    ctx: CallContext,
-    action: string,
-    id: string,
-    before: unknown,
-    after: unknown,
-  ) {
-    await this.audit.record(tx, {
-      actor: actorOf(ctx.principal),
-      permission: 'auth:manage',
-      action,
-      target: { type: 'role', id },
-      outcome: 'success',
-      before,
-      after,
-      context: ctx.request,
-    });
   }
 
   private async editable(tx: Tx, id: string): Promise<Role> {
@@ -84,7 +65,11 @@ export class RolesService {
             description: input.description ?? null,
             permissions: JSON.stringify([...new Set(input.permissions)]),
           });
-          await this.record(tx, ctx, action, role.id, undefined, this.present(role));
+          await recordAccessChange(this.audit, tx, ctx, {
+            action,
+            target: { type: 'role', id: role.id },
+            after: this.present(role),
+          });
           return this.present(role);
         }),
     );
@@ -123,7 +108,12 @@ export class RolesService {
           description: input.description,
           permissions: input.permissions ? JSON.stringify([...new Set(input.permissions)]) : undefined,
         });
-        await this.record(tx, ctx, action, id, this.present(role), this.present(updated));
+        await recordAccessChange(this.audit, tx, ctx, {
+          action,
+          target: { type: 'role', id },
+          before: this.present(role),
+          after: this.present(updated),
+        });
         return this.present(updated);
       }),
     );
@@ -142,7 +132,11 @@ export class RolesService {
             `The role is still granted (${usage.userGrants} user grants, ${usage.groupGrants} group grants); remove those first.`,
           );
         await this.roles.delete(tx, id);
-        await this.record(tx, ctx, action, id, this.present(role), undefined);
+        await recordAccessChange(this.audit, tx, ctx, {
+          action,
+          target: { type: 'role', id },
+          before: this.present(role),
+        });
       }),
     );
   }

@@ -1,0 +1,34 @@
+/**
+ * The audit event of a successful access-management change (a group, a role): made
+ * by the caller under auth:manage, written inside the change's transaction so the two
+ * commit or roll back together. Refusals are audited by `AccessGuard.refusalsAudited`.
+ */
+import type { Tx } from '../../db/client.js';
+import { actorOf, type CallContext } from '../../http/principal.js';
+import type { AuditService } from '../audit/audit.service.js';
+
+export interface AccessChange {
+  action: string;
+  target: { type: 'group' | 'role'; id: string };
+  /** What the change replaced and what it made; absent where there is none (a creation, a deletion). */
+  before?: unknown;
+  after?: unknown;
+}
+
+export function recordAccessChange(
+  audit: AuditService,
+  tx: Tx,
+  ctx: CallContext,
+  change: AccessChange,
+): Promise<string> {
+  return audit.record(tx, {
+    actor: actorOf(ctx.principal),
+    permission: 'auth:manage',
+    action: change.action,
+    target: change.target,
+    outcome: 'success',
+    before: change.before,
+    after: change.after,
+    context: ctx.request,
+  });
+}
