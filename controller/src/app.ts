@@ -16,8 +16,10 @@ import { MqttBroker } from './broker/broker.js';
 import { PresenceTracker } from './broker/presence.js';
 import { mqttWebSocketRoute } from './broker/ws-route.js';
 import { type Config, oidcEnabled } from './config.js';
+import { controllerSecretBox } from './crypto/secret-box.js';
 import type { Db, Provider } from './db/client.js';
 import { installErrorHandler } from './http/errors.js';
+import { frontendTokenGate } from './http/frontend-token.js';
 import { installAccessControl, type RouteInfo } from './http/route-access.js';
 import { installValidation } from './http/validation.js';
 import { Metrics } from './metrics.js';
@@ -36,22 +38,39 @@ import { UserAdminRepository } from './modules/access/users.repository.js';
 import { UserAdminService } from './modules/access/users.service.js';
 import { AttendanceRepository } from './modules/attendance/attendance.repository.js';
 import { attendanceRoutes } from './modules/attendance/attendance.routes.js';
+import { AttendanceEvents } from './modules/attendance/attendance-events.js';
 import { AttendanceStatsService } from './modules/attendance/attendance-stats.service.js';
 import { AttendanceWebhookService } from './modules/attendance/attendance-webhook.service.js';
 import { AttendanceBot } from './modules/attendance/bot/attendance-bot.js';
 import { commandAnswers } from './modules/attendance/bot/command-answers.js';
 import { DISCORD_DISABLED, type DiscordPort } from './modules/attendance/bot/discord-port.js';
+import { discordRoutes } from './modules/attendance/discord.routes.js';
+import { DiscordGuildService } from './modules/attendance/discord.service.js';
 import { GuildAccess } from './modules/attendance/guild-access.js';
 import { GuildLocks } from './modules/attendance/guild-locks.js';
 import { guildSettingsRoutes } from './modules/attendance/guild-settings.routes.js';
 import { GuildSettingsService } from './modules/attendance/guild-settings.service.js';
+import { LogDestinationsRepository } from './modules/attendance/log-destinations.repository.js';
+import { logDestinationsRoutes } from './modules/attendance/log-destinations.routes.js';
+import { LogDestinationsService } from './modules/attendance/log-destinations.service.js';
+import { AttendanceLogPoster } from './modules/attendance/log-poster.js';
+import { OutboundWebhooksRepository } from './modules/attendance/outbound-webhooks.repository.js';
+import { outboundWebhooksRoutes } from './modules/attendance/outbound-webhooks.routes.js';
+import { OutboundWebhookSender, type SenderTimers } from './modules/attendance/outbound-webhooks.sender.js';
+import { OutboundWebhooksService } from './modules/attendance/outbound-webhooks.service.js';
 import { AttendancePeriodsService } from './modules/attendance/periods.service.js';
 import { publicAttendanceRoutes } from './modules/attendance/public-attendance.routes.js';
 import { AttendanceResetScheduler } from './modules/attendance/reset-scheduler.js';
 import { AttendanceService } from './modules/attendance/sessions.service.js';
 import { signingRoutes } from './modules/attendance/signing.routes.js';
 import { AttendanceSigningService } from './modules/attendance/signing.service.js';
+import { subscriptionRoutes } from './modules/attendance/subscription.routes.js';
+import { SubscriptionService } from './modules/attendance/subscription.service.js';
+import { AttendanceSummaryScheduler } from './modules/attendance/summary-scheduler.js';
 import { VoiceTracker } from './modules/attendance/tracker/voice-tracker.js';
+import { VerifiedRolesRepository } from './modules/attendance/verified-roles.repository.js';
+import { verifiedRolesRoutes } from './modules/attendance/verified-roles.routes.js';
+import { VerifiedRolesService } from './modules/attendance/verified-roles.service.js';
 import { AttendanceVerifyService } from './modules/attendance/verify.service.js';
 import { AuditRepository } from './modules/audit/audit.repository.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
@@ -85,6 +104,7 @@ import { RecordingsService } from './modules/recordings/recordings.service.js';
 import { uploadsRoutes } from './modules/recordings/uploads.routes.js';
 import { UploadsService } from './modules/recordings/uploads.service.js';
 import { type ReadinessCheck, systemRoutes } from './modules/system/system.routes.js';
+import { controllerVersion } from './version.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -95,6 +115,8 @@ export interface AppDeps {
   /** Injected clock (tests); defaults to the wall clock. */
   now?: () => Date;
   logger?: boolean | object;
+  /** The outbound webhook sender's timers (tests drive retries by hand); real timers by default. */
+  webhookTimers?: SenderTimers;
 }
 
 export interface ControllerApp {
@@ -115,6 +137,12 @@ export interface ControllerApp {
     attendanceSigning: AttendanceSigningService;
     attendancePeriods: AttendancePeriodsService;
     discord: DiscordPort;
+    /** Committed attendance events; `idle()` waits for their background handlers (tests). */
+    attendanceEvents: AttendanceEvents;
+    /** Log destination posts; `runDueSummaries()` is the summary scheduler's tick. */
+    attendanceLogs: AttendanceLogPoster;
+    /** The outbound webhook sender; `tick()` sends what is due now, `idle()` waits (tests). */
+    webhookSender: OutboundWebhookSender;
   };
   /** The embedded MQTT broker; `start` opens its TCP listener. */
   broker: MqttBroker;
@@ -180,6 +208,9 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const oidcRepo = new OidcRepository(db);
   const limitsRepo = new LimitsRepository(db);
   const attendanceRepo = new AttendanceRepository(db);
+  const logDestinationsRepo = new LogDestinationsRepository(db);
+  const verifiedRolesRepo = new VerifiedRolesRepository(db);
+  const outboundWebhooksRepo = new OutboundWebhooksRepository(db);
 
   // Services
   const audit = new AuditService(db, auditRepo, now);
@@ -293,6 +324,8 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     { scryptLogN: config.scryptLogN },
     now,
   );
+  // What attendance features react to (logs, roles, webhooks) is published here.
+  const attendanceEvents = new AttendanceEvents(app.log);
   const attendance = new AttendanceService(
     db,
     attendanceRepo,
@@ -300,6 +333,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     audit,
     voiceTracker,
     guildLocks,
+    attendanceEvents,
     now,
   );
   const attendancePeriods = new AttendancePeriodsService(
@@ -309,18 +343,13 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     attendanceSigning,
     audit,
     guildLocks,
+    attendanceEvents,
     now,
   );
   const guildSettings = new GuildSettingsService(db, attendanceRepo, attendance, audit);
-  const attendanceStats = new AttendanceStatsService(attendanceRepo, attendance, attendanceSigning, now);
-  const attendanceVerify = new AttendanceVerifyService(attendanceRepo, attendanceSigning);
-  const attendanceWebhook = new AttendanceWebhookService(
-    attendance,
-    audit,
-    config.attendanceWebhookSecret,
-    now,
-  );
   // Discord: the bot when a token is configured; otherwise a port that answers "no bot" clearly.
+  // The bot answers commands from the stats, and the stats show the bot: `answerCommand`
+  // is bound below, before the bot starts.
   const attendanceBot = config.discordBotToken
     ? new AttendanceBot({
         token: config.discordBotToken,
@@ -328,11 +357,75 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
         attendance,
         tracker: voiceTracker,
         now,
-        answer: commandAnswers({ repo: attendanceRepo, stats: attendanceStats, verify: attendanceVerify }),
+        answer: (command) => answerCommand(command),
+        metrics,
         log: app.log,
       })
     : undefined;
   const discord: DiscordPort = attendanceBot ?? DISCORD_DISABLED;
+  const discordGuilds = new DiscordGuildService(discord);
+  const attendanceStats = new AttendanceStatsService(
+    attendanceRepo,
+    attendance,
+    attendanceSigning,
+    now,
+    (guildId) => discordGuilds.botView(guildId),
+  );
+  const attendanceVerify = new AttendanceVerifyService(attendanceRepo, attendanceSigning);
+  const attendanceWebhook = new AttendanceWebhookService(
+    attendance,
+    audit,
+    config.attendanceWebhookSecret,
+    now,
+  );
+  const answerCommand = commandAnswers({
+    repo: attendanceRepo,
+    stats: attendanceStats,
+    verify: attendanceVerify,
+  });
+  // Plans, log destinations and verified roles (SPEC §5); the last two react to committed events.
+  const subscriptions = new SubscriptionService(db, attendanceRepo, audit);
+  const logDestinations = new LogDestinationsService(db, logDestinationsRepo, audit, discord, now);
+  const attendanceLogs = new AttendanceLogPoster(
+    logDestinationsRepo,
+    attendanceRepo,
+    attendanceStats,
+    discord,
+    metrics,
+    app.log,
+    now,
+  );
+  const verifiedRoles = new VerifiedRolesService(
+    db,
+    verifiedRolesRepo,
+    attendanceRepo,
+    audit,
+    discord,
+    app.log,
+    now,
+  );
+  attendanceEvents.subscribe(attendanceLogs);
+  attendanceEvents.subscribe(verifiedRoles);
+  // Outbound webhooks: outbox rows written in the change's transaction, sent after commit.
+  const outboundWebhooks = new OutboundWebhooksService(
+    db,
+    outboundWebhooksRepo,
+    audit,
+    controllerSecretBox({ configuredKey: config.secretKey, dataDir: config.dataDir }),
+    metrics,
+    { allowPrivateNetworks: config.webhookAllowPrivateNetworks === true },
+    now,
+  );
+  const webhookSender = new OutboundWebhookSender(outboundWebhooks, app.log, {
+    version: controllerVersion(),
+    now,
+    timers: deps.webhookTimers,
+    allowPrivateNetworks: config.webhookAllowPrivateNetworks === true,
+  });
+  attendanceEvents.subscribe({
+    inTransaction: (tx, events) => outboundWebhooks.enqueue(tx, events),
+    afterCommit: async () => webhookSender.wake(),
+  });
 
   // Adapters (started by `start`, stopped by `close`)
   const presence = new PresenceTracker(nodes, app.log);
@@ -357,7 +450,13 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   closers.push(async () => {
     await attendance.saveSnapshot();
   });
+  // Background event work (log posts, role grants) drains once nothing can publish more.
+  closers.push(() => attendanceEvents.idle());
   closers.push(() => resetScheduler.stop());
+  const summaryScheduler = new AttendanceSummaryScheduler(attendanceLogs, app.log);
+  closers.push(() => summaryScheduler.stop());
+  // A send in flight finishes (10 s at most); what is still pending is sent by the next start.
+  closers.push(() => webhookSender.stop());
   // Stopped first on close, so its last observation is in the snapshot saved after it.
   if (attendanceBot) closers.push(() => attendanceBot.stop());
   let starting: Promise<void> | undefined;
@@ -367,6 +466,12 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   closers.push(async () => meterStore.closeSubscriptions());
 
   metrics.onCollect(async () => metrics.nodesOnline.set(nodes.onlineCount()));
+  metrics.onCollect(async () => {
+    const current = discordGuilds.botState();
+    for (const state of ['disabled', 'stopped', 'connecting', 'ready', 'reconnecting'] as const)
+      metrics.discordBotState.set({ state }, state === current ? 1 : 0);
+    metrics.discordGuilds.set(discord.guildCount());
+  });
   metrics.onCollect(async () => {
     const counts = await jobs.countByState();
     for (const state of JobStates) metrics.jobs.set({ state }, counts.get(state) ?? 0);
@@ -405,6 +510,15 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
       resolveNodeCredential: (credential) => nodes.authenticate(credential),
     },
     audit,
+    // The web front end's Discord-user tokens (SPEC §5 "Access"), only when a secret is configured.
+    config.frontendTokenSecret
+      ? frontendTokenGate({
+          secret: config.frontendTokenSecret,
+          canManageGuild: (guildId, userId) => discord.canManageGuild(guildId, userId),
+          now,
+          log: app.log,
+        })
+      : undefined,
   );
 
   // Rate limits validate assignments against the declared routes, so they come after
@@ -443,6 +557,11 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
         }),
       );
       await api.register(guildSettingsRoutes({ access: guildAccess, settings: guildSettings }));
+      await api.register(discordRoutes({ access: guildAccess, discord: discordGuilds }));
+      await api.register(subscriptionRoutes({ access: guildAccess, subscriptions }));
+      await api.register(logDestinationsRoutes({ access: guildAccess, destinations: logDestinations }));
+      await api.register(verifiedRolesRoutes({ access: guildAccess, verifiedRoles }));
+      await api.register(outboundWebhooksRoutes({ access: guildAccess, webhooks: outboundWebhooks }));
       await api.register(publicAttendanceRoutes({ verify: attendanceVerify, webhook: attendanceWebhook }));
     },
     { prefix: '/api/v1' },
@@ -466,6 +585,9 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
       attendanceSigning,
       attendancePeriods,
       discord,
+      attendanceEvents,
+      attendanceLogs,
+      webhookSender,
     },
     broker,
     routes,
@@ -476,7 +598,9 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
         // Open sessions saved at the last stop; the bot reconciles them per guild when it connects.
         await attendance.restoreSnapshot();
         resetScheduler.start();
-        attendanceBot?.start();
+        summaryScheduler.start();
+        webhookSender.start();
+        await attendanceBot?.start();
         readiness.push({ name: 'broker', check: async () => broker.isReady() });
       })();
       return starting;

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { parseSecretKey, SECRET_KEY_BYTES } from './crypto/secret-box.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -51,6 +52,25 @@ export const ConfigSchema = Type.Object(
     discordBotToken: Type.Optional(Type.String({ minLength: 10, maxLength: 512 })),
     /** Discord REST base (tests point it at a local fake); Discord's own when unset. */
     discordApiBase: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /**
+     * HS256 secret shared with a web front end (BFF) that mints 60-second tokens for
+     * Discord users (SPEC §5 "Access"); at least 32 bytes. Unset: such tokens are never
+     * accepted. Never logged.
+     */
+    frontendTokenSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    /**
+     * Seals secrets the controller must read back (outbound webhook signing secrets):
+     * base64 of 32 random bytes (`openssl rand -base64 32`). Unset: a key file is
+     * generated once in the data dir (secret.key, mode 0600). Set it on every replica
+     * sharing one PostgreSQL. Never logged.
+     */
+    secretKey: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    /**
+     * Let outbound webhooks reach loopback, private and link-local addresses (a receiver
+     * on the LAN; tests). Off: only public addresses, so a guild manager cannot probe the
+     * controller's own network through the delivery log.
+     */
+    webhookAllowPrivateNetworks: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -107,6 +127,9 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_ATTENDANCE_WEBHOOK_SECRET: ['attendanceWebhookSecret', 'string'],
   EARSHOT_DISCORD_BOT_TOKEN: ['discordBotToken', 'string'],
   EARSHOT_DISCORD_API_BASE: ['discordApiBase', 'string'],
+  EARSHOT_FRONTEND_TOKEN_SECRET: ['frontendTokenSecret', 'string'],
+  EARSHOT_SECRET_KEY: ['secretKey', 'string'],
+  EARSHOT_WEBHOOK_ALLOW_PRIVATE_NETWORKS: ['webhookAllowPrivateNetworks', 'bool'],
 };
 
 export class ConfigError extends Error {
@@ -163,7 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       problems.push(`${envName ?? key}: ${error.message}`);
     }
   }
-  if (problems.length === 0) problems.push(...oidcProblems(merged as Config));
+  if (problems.length === 0)
+    problems.push(...oidcProblems(merged as Config), ...secretProblems(merged as Config));
   if (problems.length > 0) throw new ConfigError(problems);
   const config = merged as Config;
   return { ...config, dataDir: resolve(config.dataDir) };
@@ -210,7 +234,33 @@ function oidcProblems(config: Config): string[] {
   return problems;
 }
 
-/** A loggable view of the config: the database URL loses its password, the OIDC secret is masked. */
+/** An HS256 key shorter than the hash output is guessable offline from one token (RFC 7518 §3.2). */
+export const FRONTEND_TOKEN_SECRET_MIN_BYTES = 32;
+
+function secretProblems(config: Config): string[] {
+  return [...frontendSecretProblems(config), ...secretKeyProblems(config)];
+}
+
+function secretKeyProblems(config: Config): string[] {
+  if (config.secretKey === undefined || parseSecretKey(config.secretKey)) return [];
+  // Never the value: it is a secret even when malformed.
+  return [
+    `EARSHOT_SECRET_KEY: must be base64 of exactly ${SECRET_KEY_BYTES} bytes; generate one with \`openssl rand -base64 32\``,
+  ];
+}
+
+function frontendSecretProblems(config: Config): string[] {
+  const secret = config.frontendTokenSecret;
+  if (secret === undefined) return [];
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  if (bytes >= FRONTEND_TOKEN_SECRET_MIN_BYTES) return [];
+  // The length only: the value is a secret even when it is too short.
+  return [
+    `EARSHOT_FRONTEND_TOKEN_SECRET: must be at least ${FRONTEND_TOKEN_SECRET_MIN_BYTES} bytes (got ${bytes}); generate one with \`openssl rand -base64 48\``,
+  ];
+}
+
+/** A loggable view of the config: the database URL loses its password, secrets are masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
@@ -218,6 +268,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     oidcClientSecret: config.oidcClientSecret ? '***' : undefined,
     attendanceWebhookSecret: config.attendanceWebhookSecret ? '***' : undefined,
     discordBotToken: config.discordBotToken ? '***' : undefined,
+    frontendTokenSecret: config.frontendTokenSecret ? '***' : undefined,
+    secretKey: config.secretKey ? '***' : undefined,
     databaseUrl: config.databaseUrl
       ? config.databaseUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')
       : 'sqlite (data dir)',

@@ -67,6 +67,40 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly discordCommands = new Counter({
+    name: 'earshot_discord_commands_total',
+    help: 'Discord slash commands the bot replied to, by command and outcome (answered, failed, refused).',
+    labelNames: ['command', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly discordBotState = new Gauge({
+    name: 'earshot_discord_bot_state',
+    help: 'The Discord bot gateway state: 1 for the current state (disabled, stopped, connecting, ready, reconnecting), 0 for the others.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly discordGuilds = new Gauge({
+    name: 'earshot_discord_guilds',
+    help: 'Guilds the Discord bot is a member of, from the gateway.',
+    registers: [this.registry],
+  });
+
+  readonly webhookDeliveries = new Counter({
+    name: 'earshot_webhook_deliveries_total',
+    help: 'Outbound webhook delivery attempts, by outcome: delivered, retry (failed, tried again later), failed (given up).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly attendanceLogPosts = new Counter({
+    name: 'earshot_attendance_log_posts_total',
+    help: 'Attendance posts to Discord log destinations, by log type (sessions, periods, summary) and outcome (posted, failed, skipped when no bot is configured).',
+    labelNames: ['log_type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'earshot_' });
     // prom-client names these gauges `_total`, which promtool rightly flags; they add little.

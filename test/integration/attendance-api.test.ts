@@ -91,7 +91,7 @@ describe('attendance API', () => {
       where: { guildId: GUILD },
       orderBy: { userId: 'asc' },
     });
-    expect(stored.map((s) => [s.userId, s.activeMs, s.source, s.signedAt])).toEqual([
+    expect(stored.map((s) => [s.userId, Number(s.activeMs), s.source, s.signedAt])).toEqual([
       [ALICE, 600_000, 'discord', null],
       [CAROL, 300_000, 'webhook', null],
     ]);
@@ -165,6 +165,13 @@ describe('attendance API', () => {
       signed: true,
       reopened_sessions: 1,
     });
+    // The export is a Pro feature: a free guild gets 402 saying which plan and how to change it.
+    const free = await api('GET', guildUrl('/export/period/0'));
+    expect(free.statusCode, free.body).toBe(402);
+    expect(free.json().error.code).toBe('plan_required');
+    expect(free.json().error.message).toContain('needs the pro plan');
+    expect(free.json().error.message).toContain(`PATCH /api/v1/guilds/${GUILD}/subscription`);
+    expect((await api('PATCH', guildUrl('/subscription'), { tier: 'pro' })).statusCode).toBe(200);
     const exported = await api('GET', guildUrl('/export/period/0'));
     expect(exported.statusCode, exported.body).toBe(200);
     const verification = await verifyExport(exported.json());

@@ -249,8 +249,8 @@ describe('attendance: fake Discord → discord.js → DiscordBot → AttendanceB
         await callbacks.onVoiceStateUpdate(guildId, before, after);
         progress.bump('voice', `voice:${guildId}`);
       },
-      onGuildAvailable: async (guildId, voiceStates, afkChannelId) => {
-        await callbacks.onGuildAvailable(guildId, voiceStates, afkChannelId);
+      onGuildAvailable: async (guildId, voiceStates, afkChannelId, name) => {
+        await callbacks.onGuildAvailable(guildId, voiceStates, afkChannelId, name);
         progress.bump('guild', `guild:${guildId}`);
       },
       onStateChange: (state) => {

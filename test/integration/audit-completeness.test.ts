@@ -86,6 +86,40 @@ function guildCall(method: 'POST' | 'PATCH' | 'DELETE', path: string, payload?: 
   });
 }
 
+/** A fresh guild with one log destination, or on the Pro plan with one verified role rule. */
+async function guildWith(env: Env, what: 'destination' | 'rule'): Promise<{ guildId: string; id: string }> {
+  const guildId = await newGuild(env);
+  const call = (method: 'POST' | 'PATCH', path: string, payload: object) =>
+    env.ctl.app.inject({
+      method,
+      url: `/api/v1/guilds/${guildId}${path}`,
+      headers: bearer(env.owner),
+      payload,
+    });
+  if (what === 'destination')
+    return {
+      guildId,
+      id: (await call('POST', '/log-destinations', { channel_id: '500000000000000007' })).json().data.id,
+    };
+  await call('PATCH', '/subscription', { tier: 'pro' });
+  const rule = await call('POST', '/verified-roles', {
+    role_id: '600000000000000001',
+    threshold_seconds: 600,
+  });
+  return { guildId, id: rule.json().data.id };
+}
+function destinationCall(method: 'PATCH' | 'DELETE', suffix: string, payload?: object) {
+  return async (env: Env): Promise<InjectOptions> => {
+    const { guildId, id } = await guildWith(env, 'destination');
+    return {
+      method,
+      url: `/api/v1/guilds/${guildId}/log-destinations/${id}${suffix}`,
+      headers: bearer(env.owner),
+      ...(payload ? { payload } : {}),
+    };
+  };
+}
+
 const TABLE: Record<string, Row> = {
   'PATCH /api/v1/guilds/:guildId/reset-interval': {
     action: /^attendance\.reset_schedule\.update$/,
@@ -180,6 +214,77 @@ const TABLE: Record<string, Row> = {
   'PATCH /api/v1/guilds/:guildId/fairness': {
     action: /^attendance\.fairness\.update$/,
     call: guildCall('PATCH', '/fairness', { pause_on_mute: true, min_session_seconds: 30 }),
+  },
+  'PATCH /api/v1/guilds/:guildId/subscription': {
+    action: /^attendance\.subscription\.update$/,
+    call: guildCall('PATCH', '/subscription', { tier: 'pro' }),
+  },
+  'POST /api/v1/guilds/:guildId/log-destinations': {
+    action: /^attendance\.log_destination\.create$/,
+    call: guildCall('POST', '/log-destinations', {
+      channel_id: '500000000000000008',
+      log_types: ['sessions'],
+    }),
+  },
+  'DELETE /api/v1/guilds/:guildId/log-destinations/:destinationId': {
+    action: /^attendance\.log_destination\.delete$/,
+    call: destinationCall('DELETE', ''),
+  },
+  'PATCH /api/v1/guilds/:guildId/log-destinations/:destinationId/types': {
+    action: /^attendance\.log_destination\.types\.update$/,
+    call: destinationCall('PATCH', '/types', { log_type: 'summary', enabled: false }),
+  },
+  'PATCH /api/v1/guilds/:guildId/log-destinations/:destinationId/frequency': {
+    action: /^attendance\.log_destination\.frequency\.update$/,
+    call: destinationCall('PATCH', '/frequency', { frequency: 'daily' }),
+  },
+  'POST /api/v1/guilds/:guildId/verified-roles': {
+    action: /^attendance\.verified_role\.create$/,
+    call: async (env) => {
+      const guildId = await newGuild(env);
+      await env.ctl.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/guilds/${guildId}/subscription`,
+        headers: bearer(env.owner),
+        payload: { tier: 'pro' },
+      });
+      return {
+        method: 'POST',
+        url: `/api/v1/guilds/${guildId}/verified-roles`,
+        headers: bearer(env.owner),
+        payload: { role_id: '600000000000000002', threshold_seconds: 3600 },
+      };
+    },
+  },
+  'DELETE /api/v1/guilds/:guildId/verified-roles/:ruleId': {
+    action: /^attendance\.verified_role\.delete$/,
+    call: async (env) => {
+      const { guildId, id } = await guildWith(env, 'rule');
+      return {
+        method: 'DELETE',
+        url: `/api/v1/guilds/${guildId}/verified-roles/${id}`,
+        headers: bearer(env.owner),
+      };
+    },
+  },
+  'PATCH /api/v1/guilds/:guildId/webhooks/settings': {
+    action: /^attendance\.webhook_settings\.update$/,
+    call: async (env) => {
+      const guildId = await newGuild(env);
+      await env.ctl.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/guilds/${guildId}/subscription`,
+        headers: bearer(env.owner),
+        payload: { tier: 'pro' },
+      });
+      return {
+        method: 'PATCH',
+        url: `/api/v1/guilds/${guildId}/webhooks/settings`,
+        headers: bearer(env.owner),
+        // Nothing listens there: the PATCH only stores it (delivery is never synchronous).
+        payload: { url: 'https://hooks.example.invalid/earshot', events: ['session.completed'] },
+      };
+    },
   },
   'POST /api/v1/webhooks/attendance': {
     action: /^attendance\.webhook\.voice_state$/,

@@ -19,6 +19,7 @@ import type {
 } from '../../controller/src/modules/attendance/bot/bot-commands.js';
 import {
   type BotVoiceState,
+  type CommandAnswered,
   DiscordBot,
   type DiscordBotLogger,
   type DiscordBotState,
@@ -44,9 +45,17 @@ type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
 
 type BotEvent =
   | { kind: 'voice'; guildId: string; before: BotVoiceState | null; after: BotVoiceState | null }
-  | { kind: 'guild'; guildId: string; voiceStates: BotVoiceState[]; afkChannelId: string | null }
+  | {
+      kind: 'guild';
+      guildId: string;
+      voiceStates: BotVoiceState[];
+      afkChannelId: string | null;
+      name: string;
+    }
+  | { kind: 'removed'; guildId: string }
   | { kind: 'ready' }
-  | { kind: 'command'; command: AttendanceCommand };
+  | { kind: 'command'; command: AttendanceCommand }
+  | { kind: 'answered'; answered: CommandAnswered };
 
 /** What the bot handed to its callbacks, in order, with a wait that re-checks on every new entry. */
 class Recorder {
@@ -163,8 +172,10 @@ describe('DiscordBot against the fake Discord gateway', () => {
       token: fake.token,
       restApiBase: fake.restApiBase,
       onVoiceStateUpdate: (guildId, before, after) => seen.push({ kind: 'voice', guildId, before, after }),
-      onGuildAvailable: (guildId, voiceStates, afkChannelId) =>
-        seen.push({ kind: 'guild', guildId, voiceStates: [...voiceStates].sort(byUser), afkChannelId }),
+      onGuildAvailable: (guildId, voiceStates, afkChannelId, name) =>
+        seen.push({ kind: 'guild', guildId, voiceStates: [...voiceStates].sort(byUser), afkChannelId, name }),
+      onGuildRemoved: (guildId) => seen.push({ kind: 'removed', guildId }),
+      onCommandAnswered: (answered) => seen.push({ kind: 'answered', answered }),
       onReady: () => seen.push({ kind: 'ready' }),
       onInteraction: (command) => {
         seen.push({ kind: 'command', command });
@@ -212,6 +223,7 @@ describe('DiscordBot against the fake Discord gateway', () => {
     expect(guild).toEqual({
       kind: 'guild',
       guildId: GUILD,
+      name: 'Earshot test guild',
       afkChannelId: AFK,
       voiceStates: [
         voice(ALICE, ROOM_A),
@@ -320,6 +332,7 @@ describe('DiscordBot against the fake Discord gateway', () => {
     expect(guild).toEqual({
       kind: 'guild',
       guildId: GUILD,
+      name: 'Earshot test guild',
       afkChannelId: AFK,
       voiceStates: [voice(BOB, ROOM_B), voice(CAROL, ROOM_A), voice(MUSIC_BOT, ROOM_A, { isBot: true })],
     });
@@ -363,12 +376,19 @@ describe('DiscordBot against the fake Discord gateway', () => {
       type: 4,
       data: expect.objectContaining({ content: 'Receipt r-42: signature valid', flags: 64 }),
     });
+    // Counted once the reply is out.
+    const [answered] = await seen.until('the command counted', () => {
+      const found = seen.since(from, 'answered');
+      return found.length > 0 && found;
+    });
+    expect(answered?.answered).toEqual({ command: 'verify', guildId: GUILD, outcome: 'answered' });
   });
 
   it('replies with an apology, and logs, when the command handler fails', async () => {
     replyTo = async () => {
       throw new Error('database is down');
     };
+    const from = seen.events.length;
     const { id } = fake.sendInteraction({ guildId: GUILD, channelId: TEXT, userId: BOB, name: 'stats' });
     const callback = await fake.waitFor(
       (f) => f.restCalls.find((call) => call.path.startsWith(`/interactions/${id}/`)),
@@ -381,6 +401,35 @@ describe('DiscordBot against the fake Discord gateway', () => {
     expect(seen.logLines.some((line) => line.startsWith('error') && line.includes('database is down'))).toBe(
       true,
     );
+    const [answered] = await seen.until('the command counted', () => {
+      const found = seen.since(from, 'answered');
+      return found.length > 0 && found;
+    });
+    expect(answered?.answered).toEqual({ command: 'stats', guildId: GUILD, outcome: 'failed' });
+  });
+
+  it('reports a guild it was removed from, and no longer counts it', async () => {
+    const other = '110000000000000002';
+    const from = seen.events.length;
+    fake.addGuild({
+      id: other,
+      name: 'Short stay',
+      channels: [{ id: '120000000000000009', name: 'v', type: 2 }],
+      members: [{ id: ALICE, username: 'alice' }],
+    });
+    await seen.until('the second guild', () => seen.since(from, 'guild').some((g) => g.guildId === other));
+    expect(bot.guildCount()).toBe(2);
+    expect(bot.guildStatus(other)).toBe('available');
+    fake.removeGuild(other);
+    expect(
+      await seen.until('the removal', () => {
+        const found = seen.since(from, 'removed');
+        return found.length > 0 && found;
+      }),
+    ).toEqual([{ kind: 'removed', guildId: other }]);
+    expect(bot.guildStatus(other)).toBe('absent');
+    expect(bot.guildCount()).toBe(1);
+    expect(bot.guildStatus(GUILD)).toBe('available');
   });
 
   it('posts to a log channel, grants and removes a role, and checks Manage Server, through REST', async () => {

@@ -134,6 +134,30 @@ const TABLE: Record<string, Row> = {
   'DELETE /api/v1/guilds/:guildId/tracked-channels/:channelId': { need: 'attendance:manage', guild: true },
   'GET /api/v1/guilds/:guildId/fairness': { need: 'attendance:read', guild: true },
   'PATCH /api/v1/guilds/:guildId/fairness': { need: 'attendance:manage', guild: true },
+  'GET /api/v1/guilds/:guildId/channels': { need: 'attendance:read', guild: true },
+  'GET /api/v1/guilds/:guildId/bot-present': { need: 'attendance:read', guild: true },
+  'GET /api/v1/guilds/:guildId/subscription': { need: 'attendance:read', guild: true },
+  'PATCH /api/v1/guilds/:guildId/subscription': { need: 'settings:manage', guild: true },
+  'GET /api/v1/guilds/:guildId/log-destinations': { need: 'attendance:read', guild: true },
+  'POST /api/v1/guilds/:guildId/log-destinations': { need: 'attendance:manage', guild: true },
+  'DELETE /api/v1/guilds/:guildId/log-destinations/:destinationId': {
+    need: 'attendance:manage',
+    guild: true,
+  },
+  'PATCH /api/v1/guilds/:guildId/log-destinations/:destinationId/types': {
+    need: 'attendance:manage',
+    guild: true,
+  },
+  'PATCH /api/v1/guilds/:guildId/log-destinations/:destinationId/frequency': {
+    need: 'attendance:manage',
+    guild: true,
+  },
+  'GET /api/v1/guilds/:guildId/verified-roles': { need: 'attendance:read', guild: true },
+  'POST /api/v1/guilds/:guildId/verified-roles': { need: 'attendance:manage', guild: true },
+  'DELETE /api/v1/guilds/:guildId/verified-roles/:ruleId': { need: 'attendance:manage', guild: true },
+  'GET /api/v1/guilds/:guildId/webhooks/settings': { need: 'attendance:read', guild: true },
+  'PATCH /api/v1/guilds/:guildId/webhooks/settings': { need: 'attendance:manage', guild: true },
+  'GET /api/v1/guilds/:guildId/webhooks/deliveries': { need: 'attendance:read', guild: true },
   'GET /api/v1/verify/session/:sessionId': { need: 'public' },
   'GET /api/v1/verify/period/:guildId/:periodIndex': { need: 'public' },
   'POST /api/v1/webhooks/attendance': { need: 'public' },
@@ -209,6 +233,8 @@ describe('RBAC matrix', () => {
       .replace(':guildId', MATRIX_GUILD)
       .replace(':periodIndex', '0')
       .replace(':channelId', '200000000000000001')
+      .replace(':destinationId', '00000000-0000-4000-8000-000000000001')
+      .replace(':ruleId', '00000000-0000-4000-8000-000000000002')
       .replace(/\/(recordings)\/:id/, `/$1/${t.recordingId}`)
       .replace(/\/(nodes)\/:id/, `/$1/${t.nodeId}`)
       .replace(':id', 'not-a-real-id');

@@ -192,4 +192,64 @@ describe('AttendanceBridge', () => {
       [{ err: new Error('disk full'), sessionIds: ['s1'] }, 'storing closed attendance sessions failed'],
     ]);
   });
+
+  it('registers a guild with its name before reading its settings', async () => {
+    const calls: string[] = [];
+    const h = harness({
+      registerGuild: async (guild) =>
+        void calls.push(`register ${guild.id} ${guild.name} ${guild.afkChannelId}`),
+      settingsFor: async (guildId) => {
+        calls.push(`settings ${guildId}`);
+        return ALL;
+      },
+    });
+    await h.bridge.start();
+    await h.bridge.botCallbacks().onGuildAvailable(G, [vs('u1', 'c1')], 'afk', 'The Guild');
+    expect(calls).toEqual([`register ${G} The Guild afk`, `settings ${G}`]);
+    expect(h.tracker.openSessions(G).map((s) => s.userId)).toEqual(['u1']);
+  });
+
+  it('a failed registration is logged and the guild is still reconciled', async () => {
+    const h = harness({
+      registerGuild: async () => {
+        throw new Error('database is down');
+      },
+    });
+    await h.bridge.start();
+    await h.bridge.guildAvailable(G, [vs('u1', 'c1')], null, 'The Guild');
+    expect(h.errors.map((args) => args[1])).toEqual(['registering the guild failed']);
+    expect(h.tracker.openSessions(G).map((s) => s.userId)).toEqual(['u1']);
+  });
+
+  it('the bot removed from a guild: its open sessions close now, then onGuildRemoved', async () => {
+    const removed: string[] = [];
+    const h = harness({ onGuildRemoved: async (guildId) => void removed.push(guildId) });
+    await h.bridge.start();
+    h.bridge.stateChanged('ready');
+    await h.bridge.guildAvailable(G, [vs('u1', 'c1')], null);
+    h.clock.nowMs = 40 * S;
+    await h.bridge.botCallbacks().onGuildRemoved(G);
+    expect(
+      h.closed.map((c) => [c.session.userId, c.session.endedAtMs, c.session.activeMs, c.session.closeReason]),
+    ).toEqual([['u1', 40 * S, 40 * S, 'reconcile']]);
+    expect(removed).toEqual([G]);
+    expect(h.tracker.openSessions(G)).toEqual([]);
+  });
+
+  it('applySettings returns what a settings change closed, without delivering it; nothing when stopped', async () => {
+    let settings = ALL;
+    const h = harness({ settingsFor: async () => settings });
+    expect(await h.bridge.applySettings(G)).toBeUndefined();
+    await h.bridge.start();
+    await h.bridge.guildAvailable(G, [vs('u1', 'c1')], null);
+    h.clock.nowMs = 20 * S;
+    settings = { ...ALL, mode: 'off' };
+    const closed = await h.bridge.applySettings(G);
+    expect(closed?.map((c) => [c.session.userId, c.session.activeMs, c.session.closeReason])).toEqual([
+      ['u1', 20 * S, 'untracked'],
+    ]);
+    expect(h.closed).toEqual([]);
+    await h.bridge.stop();
+    expect(await h.bridge.applySettings(G)).toBeUndefined();
+  });
 });

@@ -101,3 +101,78 @@ describe('OIDC settings', () => {
     expect(problems({ ...loopback, EARSHOT_PRODUCTION: 'true' })).toContain('must be https');
   });
 });
+
+describe('front-end token secret', () => {
+  const secret = 'bff-shared-secret-0123456789-abcdef';
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return '';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+
+  it('is unset by default and read from EARSHOT_FRONTEND_TOKEN_SECRET', () => {
+    expect(loadConfig({}).frontendTokenSecret).toBeUndefined();
+    expect(loadConfig({ EARSHOT_FRONTEND_TOKEN_SECRET: secret }).frontendTokenSecret).toBe(secret);
+  });
+
+  it('needs at least 32 bytes, and says so without printing the secret', () => {
+    const message = problems({ EARSHOT_FRONTEND_TOKEN_SECRET: 'short-s3cret' });
+    expect(message).toContain('EARSHOT_FRONTEND_TOKEN_SECRET: must be at least 32 bytes (got 12)');
+    expect(message).not.toContain('short-s3cret');
+    // Bytes, not characters: 16 two-byte characters are enough.
+    expect(problems({ EARSHOT_FRONTEND_TOKEN_SECRET: 'é'.repeat(16) })).toBe('');
+    expect(problems({ EARSHOT_FRONTEND_TOKEN_SECRET: 'é'.repeat(15) })).toContain('(got 30)');
+  });
+
+  it('is never shown', () => {
+    const described = describeConfig(loadConfig({ EARSHOT_FRONTEND_TOKEN_SECRET: secret }));
+    expect(JSON.stringify(described)).not.toContain(secret);
+    expect(described.frontendTokenSecret).toBe('***');
+  });
+});
+
+describe('secret key (EARSHOT_SECRET_KEY)', () => {
+  const key = Buffer.alloc(32, 7).toString('base64');
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return '';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+
+  it('is unset by default (a key file in the data dir is used) and read from the environment', () => {
+    expect(loadConfig({}).secretKey).toBeUndefined();
+    expect(loadConfig({ EARSHOT_SECRET_KEY: key }).secretKey).toBe(key);
+  });
+
+  it('must be base64 of 32 bytes, and the message never prints it', () => {
+    const short = Buffer.alloc(16, 9).toString('base64');
+    const message = problems({ EARSHOT_SECRET_KEY: short });
+    expect(message).toContain('EARSHOT_SECRET_KEY: must be base64 of exactly 32 bytes');
+    expect(message).not.toContain(short);
+    expect(problems({ EARSHOT_SECRET_KEY: 'not base64 at all!' })).toContain('EARSHOT_SECRET_KEY');
+  });
+
+  it('is never shown', () => {
+    const described = describeConfig(loadConfig({ EARSHOT_SECRET_KEY: key }));
+    expect(JSON.stringify(described)).not.toContain(key);
+    expect(described.secretKey).toBe('***');
+  });
+});
+
+describe('outbound webhooks to private networks', () => {
+  it('are refused unless EARSHOT_WEBHOOK_ALLOW_PRIVATE_NETWORKS is true', () => {
+    expect(loadConfig({}).webhookAllowPrivateNetworks).toBeFalsy();
+    expect(loadConfig({ EARSHOT_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' }).webhookAllowPrivateNetworks).toBe(
+      true,
+    );
+    expect(() => loadConfig({ EARSHOT_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'maybe' })).toThrow(
+      /EARSHOT_WEBHOOK_ALLOW_PRIVATE_NETWORKS/,
+    );
+  });
+});

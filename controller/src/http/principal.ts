@@ -1,3 +1,4 @@
+import type { Permission } from '../../../shared/src/permissions.js';
 import type { AccessSet } from '../modules/access/access-set.js';
 import type { Actor, RequestContext } from '../modules/audit/audit.types.js';
 
@@ -12,10 +13,37 @@ export type Principal =
       csrfToken?: string;
       access: AccessSet;
     }
-  | { kind: 'node'; nodeId: string; siteId: string };
+  | { kind: 'node'; nodeId: string; siteId: string }
+  | {
+      /**
+       * A Discord user sent by the web front end (a 60-second HS256 token): no account
+       * here, only the one guild named in the token, and only while Discord says the
+       * user has Manage Server there (checked by the access hook).
+       */
+      kind: 'discord';
+      userId: string;
+      guildId: string;
+      via: 'frontend-token';
+    };
 
 export type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 export type NodePrincipal = Extract<Principal, { kind: 'node' }>;
+export type DiscordPrincipal = Extract<Principal, { kind: 'discord' }>;
+
+/** What a front-end token may do, and only in its own guild: what Manage Server gives in Discord. */
+export const DISCORD_PRINCIPAL_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
+  'attendance:read',
+  'attendance:manage',
+]);
+
+/** Whether a front-end token's principal may use `permission` on `guildId`. */
+export function discordPrincipalAllows(
+  principal: DiscordPrincipal,
+  permission: Permission,
+  guildId: string,
+): boolean {
+  return principal.guildId === guildId && DISCORD_PRINCIPAL_PERMISSIONS.has(permission);
+}
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };
 
@@ -25,6 +53,8 @@ export function actorOf(principal: Principal): Actor {
       return { type: 'user', id: principal.userId, name: principal.username };
     case 'node':
       return { type: 'node', id: principal.nodeId, name: principal.nodeId };
+    case 'discord':
+      return { type: 'discord', id: principal.userId, name: null };
     default:
       return { type: 'anonymous' };
   }

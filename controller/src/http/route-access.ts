@@ -6,6 +6,10 @@
  *   { agent: 'recording:control' }         a node credential; the permission labels its audit events
  *   { user: …, agent: … }                  either (dual-mode routes)
  * A route without a valid declaration stops the app at boot (deny by default).
+ *
+ * A bearer shaped like a JWT is a web front end's token when its secret is configured
+ * (frontend-token.ts): a Discord user, limited to the attendance routes of the token's
+ * guild and to users Discord says have Manage Server there.
  */
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -13,7 +17,14 @@ import { ERROR_CODES } from '../../../shared/src/errors.js';
 import { isPermission, type Permission } from '../../../shared/src/permissions.js';
 import type { AuditService } from '../modules/audit/audit.service.js';
 import { AppError, forbidden, unauthenticated } from './errors.js';
-import { ANONYMOUS, actorOf, type CallContext, type Principal } from './principal.js';
+import { type FrontendTokenGate, looksLikeJwt } from './frontend-token.js';
+import {
+  ANONYMOUS,
+  actorOf,
+  type CallContext,
+  DISCORD_PRINCIPAL_PERMISSIONS,
+  type Principal,
+} from './principal.js';
 
 export type RouteAccess =
   | { public: true; user?: never; agent?: never }
@@ -32,6 +43,8 @@ declare module 'fastify' {
 export const SESSION_COOKIE = 'earshot_session';
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** The only routes a front-end token reaches (and only for the guild in its claims). */
+const GUILD_ROUTE_PREFIX = '/api/v1/guilds/:guildId/';
 
 export interface Authenticator {
   /** A user's session or API token; undefined when not valid. */
@@ -81,11 +94,15 @@ export interface RouteInfo {
   schema?: { body?: unknown; querystring?: unknown; params?: unknown };
 }
 
-/** Installs authentication and the permission gate; returns the (growing) list of declared routes. */
+/**
+ * Installs authentication and the permission gate; returns the (growing) list of declared
+ * routes. `frontend` is set when a front-end token secret is configured.
+ */
 export function installAccessControl(
   app: FastifyInstance,
   authenticator: Authenticator,
   audit: AuditService,
+  frontend?: FrontendTokenGate,
 ): RouteInfo[] {
   const routes: RouteInfo[] = [];
   app.decorateRequest('principal', null as never);
@@ -106,8 +123,20 @@ export function installAccessControl(
     let principal: Principal = ANONYMOUS;
     let presented = false;
     let viaCookie = false;
+    let frontendRefusal: string | undefined;
     const bearer = bearerOf(request);
-    if (bearer) {
+    if (bearer && frontend && looksLikeJwt(bearer)) {
+      presented = true;
+      const verified = await frontend.verify(bearer);
+      if (verified.ok)
+        principal = {
+          kind: 'discord',
+          userId: verified.userId,
+          guildId: verified.guildId,
+          via: 'frontend-token',
+        };
+      else frontendRefusal = verified.reason;
+    } else if (bearer) {
       presented = true;
       principal =
         (await authenticator.resolveUserSecret(bearer)) ??
@@ -138,6 +167,12 @@ export function installAccessControl(
     };
 
     if (principal.kind === 'anonymous') {
+      if (frontendRefusal !== undefined)
+        await deny(
+          unauthenticated(`The front-end token was refused: ${frontendRefusal}. Mint a new one.`),
+          undefined,
+          `front-end token refused: ${frontendRefusal}`,
+        );
       if (presented)
         await deny(
           unauthenticated('Your session or token is not valid (expired or revoked); sign in again.'),
@@ -149,6 +184,34 @@ export function installAccessControl(
     if (principal.kind === 'node') {
       if (!access.agent)
         await deny(forbidden('This route is for users, not agents.'), access.user, 'agent on user route');
+      return;
+    }
+    if (principal.kind === 'discord') {
+      // Cheap checks first: no Discord call for a route the token can never use.
+      const permission = access.user === 'authenticated' ? undefined : access.user;
+      if (
+        !permission ||
+        !DISCORD_PRINCIPAL_PERMISSIONS.has(permission) ||
+        !request.routeOptions.url?.startsWith(GUILD_ROUTE_PREFIX)
+      )
+        await deny(
+          forbidden('A front-end token only reaches the attendance routes under /api/v1/guilds/{guild_id}/.'),
+          permission ?? access.agent,
+          'front-end token outside guild attendance routes',
+        );
+      if ((request.params as { guildId?: string }).guildId !== principal.guildId)
+        await deny(
+          forbidden('This front-end token is for another guild; mint one for the guild in the path.'),
+          permission,
+          'front-end token for another guild',
+        );
+      // 503 when the bot cannot answer: not the caller's fault, so not a denial.
+      if (!(await frontend!.canManageGuild(principal.guildId, principal.userId)))
+        await deny(
+          forbidden('This Discord user needs Manage Server in this guild.'),
+          permission,
+          'discord user lacks manage server',
+        );
       return;
     }
     if (!access.user)

@@ -173,6 +173,21 @@ export class FakeDiscord {
   }
 
   /**
+   * The bot leaves (or is kicked from) the guild: GUILD_DELETE without `unavailable`,
+   * and the guild is gone from later READYs.
+   */
+  removeGuild(guildId: string): void {
+    this.requireGuild(guildId);
+    this.guilds.delete(guildId);
+    this.gateway.dispatch('GUILD_DELETE', { id: guildId });
+  }
+
+  /** Renames the guild without telling connected clients; they see it in the next GUILD_CREATE. */
+  renameGuild(guildId: string, name: string): void {
+    this.requireGuild(guildId).name = name;
+  }
+
+  /**
    * Changes a member's voice state and dispatches VOICE_STATE_UPDATE to every live
    * session: sent at once when connected, kept for the RESUME when dropped.
    */

@@ -52,6 +52,8 @@ export interface FakeChannel {
   name: string;
   /** ChannelType: 0 text, 2 voice, 4 category, 13 stage… */
   type: number;
+  /** The category it sits in. */
+  parentId?: string;
 }
 
 export interface FakeVoiceState {
@@ -150,7 +152,7 @@ function channelPayload(guildId: string, channel: FakeChannel, position: number)
         bitrate: 64_000,
         user_limit: 0,
         rtc_region: null,
-        parent_id: null,
+        parent_id: channel.parentId ?? null,
         nsfw: false,
         rate_limit_per_user: 0,
       };
@@ -161,7 +163,7 @@ function channelPayload(guildId: string, channel: FakeChannel, position: number)
         ...base,
         type: ChannelType.GuildText,
         topic: null,
-        parent_id: null,
+        parent_id: channel.parentId ?? null,
         nsfw: false,
         rate_limit_per_user: 0,
         last_message_id: null,

@@ -4,6 +4,7 @@
  * stored sessions plus the open ones accounted up to now.
  */
 import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
+import type { BotStateView } from './discord.service.js';
 import { activityHeatmap } from './periods/heatmap.js';
 import { channelTotals, rankUsers } from './periods/leaderboard.js';
 import { ZonedTime } from './periods/zoned-time.js';
@@ -28,6 +29,11 @@ export class AttendanceStatsService {
     private readonly sessions: AttendanceService,
     private readonly signing: AttendanceSigningService,
     private readonly now: () => Date = () => new Date(),
+    /** The live gateway's view of a guild (the Discord service's `botView`). */
+    private readonly botView: (guildId: string) => { state: BotStateView; present: boolean } = () => ({
+      state: 'disabled',
+      present: false,
+    }),
   ) {}
 
   /** Stored sessions of the current period plus the open ones, accounted to now. */
@@ -82,6 +88,12 @@ export class AttendanceStatsService {
         active_seconds: seconds(rows.reduce((sum, r) => sum + r.activeMs, 0)),
       },
       signing: await this.signing.status(guild.id),
+      bot: this.botView(guild.id),
+      commands: (await this.repo.commandUsage(guild.id)).map((u) => ({
+        command: u.command,
+        count: u.count,
+        last_at: u.lastAt.toISOString(),
+      })),
     };
   }
 

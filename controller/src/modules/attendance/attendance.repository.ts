@@ -9,11 +9,30 @@ import type {
   GuildKey,
   Prisma,
   TrackedChannel,
-  VoiceSession,
+  VoiceSession as VoiceSessionRecord,
 } from '../../generated/sqlite/client.js';
 
 export type GuildRow = Guild & { trackedChannels: TrackedChannel[] };
-export type { AttendancePeriod, GuildKey, VoiceSession };
+export type { AttendancePeriod, GuildKey };
+
+/**
+ * A stored session with its durations as numbers: the columns are BIGINT (a stay can
+ * outlast 2^31 ms), but no duration comes near 2^53 ms, so a number holds it exactly.
+ */
+export type VoiceSession = Omit<VoiceSessionRecord, 'activeMs' | 'pausedMs' | 'outageMs'> & {
+  activeMs: number;
+  pausedMs: number;
+  outageMs: number;
+};
+
+export function sessionOf(row: VoiceSessionRecord): VoiceSession {
+  return {
+    ...row,
+    activeMs: Number(row.activeMs),
+    pausedMs: Number(row.pausedMs),
+    outageMs: Number(row.outageMs),
+  };
+}
 
 export interface SignatureFields {
   signedBytes: string;
@@ -63,6 +82,27 @@ export class AttendanceRepository {
     return result.count > 0;
   }
 
+  // Slash command usage
+
+  async recordCommandUsage(guildId: string, command: string, at: Date): Promise<void> {
+    const upsert = () =>
+      this.db.commandUsage.upsert({
+        where: { guildId_command: { guildId, command } },
+        create: { guildId, command, count: 1, lastAt: at },
+        update: { count: { increment: 1 }, lastAt: at },
+      });
+    // Two first uses at once both try to create; the loser's retry increments.
+    await upsert().catch(upsert);
+  }
+
+  commandUsage(guildId: string): Promise<{ command: string; count: number; lastAt: Date }[]> {
+    return this.db.commandUsage.findMany({
+      where: { guildId },
+      select: { command: true, count: true, lastAt: true },
+      orderBy: { command: 'asc' },
+    });
+  }
+
   // Completed sessions
 
   async existingSessionIds(tx: Tx, ids: string[]): Promise<Set<string>> {
@@ -75,23 +115,26 @@ export class AttendanceRepository {
     if (rows.length > 0) await tx.voiceSession.createMany({ data: rows });
   }
 
-  findSession(sessionId: string): Promise<VoiceSession | null> {
-    return this.db.voiceSession.findUnique({ where: { id: sessionId } });
+  async findSession(sessionId: string): Promise<VoiceSession | null> {
+    const row = await this.db.voiceSession.findUnique({ where: { id: sessionId } });
+    return row && sessionOf(row);
   }
 
-  periodSessions(guildId: string, periodIndex: number, tx: Tx | Db = this.db): Promise<VoiceSession[]> {
-    return tx.voiceSession.findMany({
+  async periodSessions(guildId: string, periodIndex: number, tx: Tx | Db = this.db): Promise<VoiceSession[]> {
+    const rows = await tx.voiceSession.findMany({
       where: { guildId, periodIndex },
       orderBy: [{ startedAt: 'asc' }, { id: 'asc' }],
     });
+    return rows.map(sessionOf);
   }
 
-  pendingSessions(guildId: string, limit: number): Promise<VoiceSession[]> {
-    return this.db.voiceSession.findMany({
+  async pendingSessions(guildId: string, limit: number): Promise<VoiceSession[]> {
+    const rows = await this.db.voiceSession.findMany({
       where: { guildId, signedAt: null },
       orderBy: [{ startedAt: 'asc' }, { id: 'asc' }],
       take: limit,
     });
+    return rows.map(sessionOf);
   }
 
   countPendingSessions(guildId: string): Promise<number> {

@@ -29,6 +29,7 @@ import {
 import type { AttendanceStatsService } from './attendance-stats.service.js';
 import type { GuildAccess } from './guild-access.js';
 import type { AttendancePeriodsService } from './periods.service.js';
+import { requirePlan } from './plan.js';
 
 const tags = ['attendance'];
 const errors = { 400: ErrorResponse, 404: ErrorResponse };
@@ -224,13 +225,14 @@ export function attendanceRoutes(deps: {
         config: { access: { user: 'attendance:read' } },
         schema: {
           tags,
-          summary: 'Self-contained signed export of an archived period (verifiable offline)',
+          summary: 'Self-contained signed export of an archived period (verifiable offline) (Pro)',
           params: GuildPeriodParams,
-          response: { 200: PeriodExport, ...errors, 409: ErrorResponse },
+          response: { 200: PeriodExport, ...errors, 402: ErrorResponse, 409: ErrorResponse },
         },
       },
       async (request, reply) => {
         const guild = await access.visibleGuild(request.principal, 'attendance:read', request.params.guildId);
+        requirePlan(guild, 'period_export');
         const document = await periods.exportPeriod(guild.id, request.params.periodIndex);
         return reply
           .header(

@@ -120,6 +120,20 @@ export const ResetResult = Type.Object({
   reopened_sessions: Type.Integer(),
 });
 
+/** The Discord bot's gateway state; `disabled` when no bot token is configured. */
+export const BotState = Type.Union([
+  Type.Literal('disabled'),
+  Type.Literal('stopped'),
+  Type.Literal('connecting'),
+  Type.Literal('ready'),
+  Type.Literal('reconnecting'),
+]);
+export const CommandUsage = Type.Object({
+  command: Type.String(),
+  count: Type.Integer(),
+  last_at: Instant,
+});
+
 export const Overview = Type.Object({
   guild: Type.Object({
     id: Type.String(),
@@ -132,6 +146,34 @@ export const Overview = Type.Object({
   occupancy: Type.Object({ members: Type.Integer(), channels: Type.Integer() }),
   totals: Type.Object({ sessions: Type.Integer(), members: Type.Integer(), active_seconds: Type.Integer() }),
   signing: SigningState,
+  /** The live gateway's view: its state, and whether the bot is in this guild now. */
+  bot: Type.Object({ state: BotState, present: Type.Boolean() }),
+  /** Slash commands answered in this guild, by command. */
+  commands: Type.Array(CommandUsage),
+});
+
+export const GuildChannels = Type.Object({
+  guild_id: Type.String(),
+  channels: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      type: Type.String({ description: 'text | voice | stage | category | announcement | forum | other' }),
+      parent_id: Nullable(Type.String()),
+      position: Type.Integer(),
+    }),
+  ),
+});
+
+export const BotPresence = Type.Object({
+  guild_id: Type.String(),
+  /** Whether the bot is in the guild now, from the live gateway (false whenever it is not connected). */
+  present: Type.Boolean(),
+  bot_state: BotState,
+  /** Whether a bot token is configured. */
+  enabled: Type.Boolean(),
+  /** What was last recorded: the bot seen in the guild, and not removed since. */
+  last_known_present: Type.Boolean(),
 });
 
 export const LeaderboardQuery = Type.Object({

@@ -1,10 +1,12 @@
 /**
  * Object checks for guild-owned attendance data (SPEC §2.4): a guild outside the
  * caller's scope is a 404; a guild the caller may read but not manage is a 403.
+ * A front-end token's Discord user sees only the token's guild (the access hook has
+ * already checked Manage Server there).
  */
 import type { Permission } from '../../../../shared/src/permissions.js';
 import { forbidden, notFound } from '../../http/errors.js';
-import type { Principal } from '../../http/principal.js';
+import { discordPrincipalAllows, type Principal } from '../../http/principal.js';
 import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
 
 export class GuildAccess {
@@ -12,7 +14,12 @@ export class GuildAccess {
 
   async visibleGuild(principal: Principal, permission: Permission, guildId: string): Promise<GuildRow> {
     const guild = await this.repo.findGuild(guildId);
-    if (!guild || principal.kind !== 'user') throw notFound('guild');
+    if (!guild) throw notFound('guild');
+    if (principal.kind === 'discord') {
+      if (discordPrincipalAllows(principal, permission, guildId)) return guild;
+      throw notFound('guild');
+    }
+    if (principal.kind !== 'user') throw notFound('guild');
     if (principal.access.allows(permission, { guildId })) return guild;
     if (permission !== 'attendance:read' && principal.access.allows('attendance:read', { guildId }))
       throw forbidden(`You need the ${permission} permission on this guild.`);

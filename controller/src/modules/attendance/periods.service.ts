@@ -12,13 +12,15 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { Actor, RequestContext } from '../audit/audit.types.js';
 import type { AttendancePeriod, AttendanceRepository, GuildRow } from './attendance.repository.js';
 import type { ResetScheduleInput } from './attendance.schemas.js';
+import type { AttendanceEvent, AttendanceEvents, PeriodArchivedEvent } from './attendance-events.js';
 import type { GuildLocks } from './guild-locks.js';
 import { PeriodCalendar, type ResetSchedule } from './periods/reset-schedule.js';
 import { periodSnapshotOf } from './session-receipts.js';
-import type { AttendanceService } from './sessions.service.js';
+import type { AttendanceService, StoreOrigin } from './sessions.service.js';
 import { buildPeriodExport } from './signing/period-export.js';
 import { preparePayload } from './signing/records.js';
 import type { AttendanceSigningService } from './signing.service.js';
+import type { CompletedSession } from './tracker/tracker.types.js';
 
 const SCHEDULER_ACTOR: Actor = { type: 'system', id: null, name: 'attendance-scheduler' };
 
@@ -36,6 +38,17 @@ export function nextResetAt(guild: { resetSchedule: string | null; periodStarted
   }
 }
 
+/** One pass of the scheduler: the guilds reset, and those whose reset failed (retried next tick). */
+export interface DueResets {
+  reset: string[];
+  failed: { guildId: string; error: unknown }[];
+}
+
+function isResetDue(guild: { resetSchedule: string | null; periodStartedAt: Date }, at: Date): boolean {
+  const due = nextResetAt(guild);
+  return due !== null && due <= at;
+}
+
 export class AttendancePeriodsService {
   constructor(
     private readonly db: Db,
@@ -44,6 +57,7 @@ export class AttendancePeriodsService {
     private readonly signing: AttendanceSigningService,
     private readonly audit: AuditService,
     private readonly locks: GuildLocks,
+    private readonly events: AttendanceEvents,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -78,84 +92,155 @@ export class AttendancePeriodsService {
   }
 
   resetNow(guild: GuildRow, ctx: CallContext) {
-    return this.reset(guild.id, actorOf(ctx.principal), ctx.request, 'attendance.period.reset');
+    return this.locks.run(guild.id, () =>
+      this.reset(guild.id, actorOf(ctx.principal), ctx.request, 'attendance.period.reset'),
+    );
   }
 
-  /** Runs every scheduled reset that is due (the scheduler's tick). */
-  async runDueResets(): Promise<number> {
-    const now = this.now();
-    let done = 0;
+  /**
+   * Runs every scheduled reset that is due (the scheduler's tick). A guild whose reset
+   * fails is reported and retried at the next tick; it does not hold up the others.
+   */
+  async runDueResets(): Promise<DueResets> {
+    const result: DueResets = { reset: [], failed: [] };
     for (const guild of await this.repo.guildsWithSchedule()) {
-      const due = nextResetAt(guild);
-      if (due && due <= now) {
-        await this.reset(guild.id, SCHEDULER_ACTOR, undefined, 'attendance.period.scheduled_reset');
-        done++;
+      if (!isResetDue(guild, this.now())) continue;
+      try {
+        if (await this.resetIfDue(guild.id)) result.reset.push(guild.id);
+      } catch (error) {
+        result.failed.push({ guildId: guild.id, error });
       }
     }
-    return done;
+    return result;
   }
 
-  private reset(guildId: string, actor: Actor, context: RequestContext | undefined, action: string) {
+  /**
+   * Due is decided again under the guild's lock: the list was read before it, and a reset
+   * that finished in between (reset-now, an overlapping pass) moved the period on, or the
+   * schedule changed. Deciding on the stale row archived a second, empty period.
+   */
+  private resetIfDue(guildId: string): Promise<boolean> {
     return this.locks.run(guildId, async () => {
-      const at = this.now();
-      const nowMs = at.getTime();
-      const closed = this.sessions.closeForReset(guildId, nowMs);
-      const archived = await this.db.$transaction(async (tx) => {
-        const guild = await this.repo.findGuild(guildId, tx);
-        if (!guild) throw notFound('guild');
-        await this.sessions.storeInTx(tx, guildId, closed, { actor, context });
-        const periodSessions = await this.repo.periodSessions(guildId, guild.periodIndex, tx);
-        const payload = periodSnapshotOf({
-          guildId,
-          periodIndex: guild.periodIndex,
-          startedAt: guild.periodStartedAt,
-          endedAt: at,
-          sessions: periodSessions,
-        });
-        const prepared = preparePayload(payload);
-        const signed = await this.signing.signNow(guildId, payload);
-        if (!(await this.repo.advancePeriod(tx, guildId, guild.periodIndex, at)))
-          throw conflict('The period was reset concurrently; try again.');
-        await this.repo.createPeriod(tx, {
-          guildId,
-          periodIndex: guild.periodIndex,
-          startedAt: guild.periodStartedAt,
-          endedAt: at,
-          snapshot: prepared.signedBytes,
-          ...(signed && {
-            signedBytes: signed.signedBytes,
-            signature: signed.signature,
-            keyId: signed.keyId,
-            payloadHash: signed.payloadHash,
-          }),
-        });
-        await this.audit.record(tx, {
-          actor,
-          permission: 'attendance:manage',
-          action,
-          target: { type: 'guild', id: guildId },
-          outcome: 'success',
-          before: { periodIndex: guild.periodIndex, periodStartedAt: guild.periodStartedAt },
-          after: {
-            periodIndex: guild.periodIndex + 1,
-            archivedSessions: periodSessions.length,
-            signed: signed !== undefined,
-          },
-          context,
-        });
-        return {
-          periodIndex: guild.periodIndex,
-          sessions: periodSessions.length,
-          signed: signed !== undefined,
-        };
+      const guild = await this.repo.findGuild(guildId);
+      if (!guild || !isResetDue(guild, this.now())) return false;
+      await this.reset(guildId, SCHEDULER_ACTOR, undefined, 'attendance.period.scheduled_reset');
+      return true;
+    });
+  }
+
+  /** The reset itself; the caller holds the guild's lock. */
+  private async reset(guildId: string, actor: Actor, context: RequestContext | undefined, action: string) {
+    const at = this.now();
+    const nowMs = at.getTime();
+    const closed = this.sessions.closeForReset(guildId, nowMs);
+    const published: AttendanceEvent[] = [];
+    const origin: StoreOrigin = { actor, context };
+    const archived = await this.archive(guildId, closed, at, origin, action, published).catch(
+      async (error: unknown) => {
+        await this.keepTracking(guildId, closed, origin, nowMs);
+        throw error;
+      },
+    );
+    this.events.afterCommit(published);
+    const reopened = this.sessions.reopenAfterReset(guildId, nowMs);
+    return {
+      archived_period_index: archived.periodIndex,
+      period_index: archived.periodIndex + 1,
+      sessions: archived.sessions,
+      signed: archived.signed,
+      reopened_sessions: reopened,
+    };
+  }
+
+  /**
+   * A failed reset has already closed the open sessions: store them in the period that
+   * goes on and reopen sessions for the members still present, so no attendance is lost
+   * while the reset waits for the next tick. If storing fails too, the reset's error
+   * (thrown by the caller) says why.
+   */
+  private async keepTracking(
+    guildId: string,
+    closed: CompletedSession[],
+    origin: StoreOrigin,
+    nowMs: number,
+  ) {
+    const published: AttendanceEvent[] = [];
+    try {
+      await this.db.$transaction((tx) => this.sessions.storeInTx(tx, guildId, closed, origin, published));
+      this.events.afterCommit(published);
+    } catch {
+      // Reported through the reset's own error.
+    }
+    this.sessions.reopenAfterReset(guildId, nowMs);
+  }
+
+  /** Stores the closed sessions, archives the period's snapshot and moves the guild on, in one transaction. */
+  private archive(
+    guildId: string,
+    closed: CompletedSession[],
+    at: Date,
+    origin: StoreOrigin,
+    action: string,
+    published: AttendanceEvent[],
+  ) {
+    return this.db.$transaction(async (tx) => {
+      const guild = await this.repo.findGuild(guildId, tx);
+      if (!guild) throw notFound('guild');
+      await this.sessions.storeInTx(tx, guildId, closed, origin, published);
+      const periodSessions = await this.repo.periodSessions(guildId, guild.periodIndex, tx);
+      const payload = periodSnapshotOf({
+        guildId,
+        periodIndex: guild.periodIndex,
+        startedAt: guild.periodStartedAt,
+        endedAt: at,
+        sessions: periodSessions,
       });
-      const reopened = this.sessions.reopenAfterReset(guildId, nowMs);
+      const prepared = preparePayload(payload);
+      const signed = await this.signing.signNow(guildId, payload);
+      if (!(await this.repo.advancePeriod(tx, guildId, guild.periodIndex, at)))
+        throw conflict('The period was reset concurrently; try again.');
+      await this.repo.createPeriod(tx, {
+        guildId,
+        periodIndex: guild.periodIndex,
+        startedAt: guild.periodStartedAt,
+        endedAt: at,
+        snapshot: prepared.signedBytes,
+        ...(signed && {
+          signedBytes: signed.signedBytes,
+          signature: signed.signature,
+          keyId: signed.keyId,
+          payloadHash: signed.payloadHash,
+        }),
+      });
+      await this.audit.record(tx, {
+        actor: origin.actor,
+        permission: 'attendance:manage',
+        action,
+        target: { type: 'guild', id: guildId },
+        outcome: 'success',
+        before: { periodIndex: guild.periodIndex, periodStartedAt: guild.periodStartedAt },
+        after: {
+          periodIndex: guild.periodIndex + 1,
+          archivedSessions: periodSessions.length,
+          signed: signed !== undefined,
+        },
+        context: origin.context,
+      });
+      const event: PeriodArchivedEvent = {
+        type: 'period.archived',
+        guildId,
+        periodIndex: guild.periodIndex,
+        startedAt: guild.periodStartedAt.toISOString(),
+        endedAt: at.toISOString(),
+        sessions: periodSessions.length,
+        signed: signed !== undefined,
+      };
+      await this.events.inTransaction(tx, [event]);
+      published.push(event);
       return {
-        archived_period_index: archived.periodIndex,
-        period_index: archived.periodIndex + 1,
-        sessions: archived.sessions,
-        signed: archived.signed,
-        reopened_sessions: reopened,
+        periodIndex: guild.periodIndex,
+        sessions: periodSessions.length,
+        signed: signed !== undefined,
       };
     });
   }

@@ -11,6 +11,7 @@ import { notFound } from '../../http/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Actor, RequestContext } from '../audit/audit.types.js';
 import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
+import type { AttendanceEvent, AttendanceEvents, SessionCompletedEvent } from './attendance-events.js';
 import type { GuildLocks } from './guild-locks.js';
 import { receiptOf } from './session-receipts.js';
 import type { SignedRecord } from './signing/records.js';
@@ -55,11 +56,50 @@ export function trackingSettingsOf(guild: GuildRow): GuildTrackingSettings {
   };
 }
 
+function sessionCompleted(
+  row: {
+    id: string;
+    guildId: string;
+    userId: string;
+    channelId: string;
+    periodIndex: number;
+    startedAt: Date;
+    endedAt: Date;
+    activeMs: number;
+    pausedMs: number;
+    outageMs: number;
+    closeReason: string;
+    source: string;
+  },
+  signed: boolean,
+): SessionCompletedEvent {
+  return {
+    type: 'session.completed',
+    guildId: row.guildId,
+    periodIndex: row.periodIndex,
+    session: {
+      id: row.id,
+      userId: row.userId,
+      channelId: row.channelId,
+      startedAt: row.startedAt.toISOString(),
+      endedAt: row.endedAt.toISOString(),
+      activeMs: row.activeMs,
+      pausedMs: row.pausedMs,
+      outageMs: row.outageMs,
+      closeReason: row.closeReason,
+      source: row.source,
+      signed,
+    },
+  };
+}
+
 export class AttendanceService {
   /** Sessions opened from the inbound webhook rather than the gateway, by session id. */
   private readonly webhookSessions = new Set<string>();
   /** Guilds whose stored settings the tracker has been given in this process. */
   private readonly configured = new Set<string>();
+  /** While the Discord bot runs, settings changes reach the tracker through its bridge. */
+  private liveSettings: ((guildId: string) => Promise<ClosedSession[] | undefined>) | undefined;
 
   constructor(
     private readonly db: Db,
@@ -68,6 +108,7 @@ export class AttendanceService {
     private readonly audit: AuditService,
     private readonly tracker: VoiceTracker,
     private readonly locks: GuildLocks,
+    private readonly events: AttendanceEvents,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -95,27 +136,33 @@ export class AttendanceService {
       byGuild.set(session.guildId, list);
     }
     let stored = 0;
-    for (const [guildId, sessions] of byGuild)
+    for (const [guildId, sessions] of byGuild) {
+      const published: AttendanceEvent[] = [];
       stored += await this.locks.run(guildId, () =>
-        this.db.$transaction(async (tx) => this.storeInTx(tx, guildId, sessions, origin)),
+        this.db.$transaction(async (tx) => this.storeInTx(tx, guildId, sessions, origin, published)),
       );
+      this.events.afterCommit(published);
+    }
     return stored;
   }
 
   /**
    * Inside the guild's lock and the caller's transaction: signs (if unlocked) and
-   * inserts, skipping sessions already stored (a restart can replay a close).
+   * inserts, skipping sessions already stored (a restart can replay a close). The
+   * `session.completed` events go to the in-transaction handlers and onto `published`,
+   * which the caller hands to `AttendanceEvents.afterCommit` once committed.
    */
   async storeInTx(
     tx: Tx,
     guildId: string,
     sessions: readonly CompletedSession[],
     origin: StoreOrigin,
+    published: AttendanceEvent[],
   ): Promise<number> {
     if (sessions.length === 0) return 0;
     let guild = await this.repo.findGuild(guildId, tx);
     if (!guild) {
-      await this.repo.createGuild(tx, { id: guildId, name: guildId });
+      await this.repo.createGuild(tx, { id: guildId, name: guildId, periodStartedAt: this.now() });
       guild = (await this.repo.findGuild(guildId, tx))!;
     }
     const existing = await this.repo.existingSessionIds(
@@ -156,6 +203,9 @@ export class AttendanceService {
       this.webhookSessions.delete(s.sessionId);
     }
     await this.repo.insertSessions(tx, rows);
+    const events = rows.map((row) => sessionCompleted(row, 'signedBytes' in row));
+    await this.events.inTransaction(tx, events);
+    published.push(...events);
     await this.repo.forgetOpenSessions(
       tx,
       sessions.map((s) => ({ guildId, userId: s.userId })),
@@ -219,20 +269,23 @@ export class AttendanceService {
   }
 
   /**
-   * A guild (re)appeared on the gateway with everyone now in voice: upsert it, apply
-   * its stored settings and reconcile the tracker against the present.
+   * A guild appeared on the gateway (the bot's bridge calls this first on every guild
+   * available): created under its Discord name, or renamed; its AFK channel kept; the
+   * bot marked present. Audited when anything changed.
    */
-  async onGuildAvailable(
-    guildId: string,
-    name: string,
-    voiceStates: readonly VoiceStateInput[],
-    afkChannelId: string | null,
-  ): Promise<number> {
-    const guild = await this.locks.run(guildId, () =>
+  async registerGuild(guild: { id: string; name: string; afkChannelId: string | null }): Promise<void> {
+    const { id: guildId, name, afkChannelId } = guild;
+    await this.locks.run(guildId, () =>
       this.db.$transaction(async (tx) => {
         const existing = await this.repo.findGuild(guildId, tx);
         if (!existing) {
-          await this.repo.createGuild(tx, { id: guildId, name, afkChannelId, botPresent: true });
+          await this.repo.createGuild(tx, {
+            id: guildId,
+            name,
+            afkChannelId,
+            botPresent: true,
+            periodStartedAt: this.now(),
+          });
           await this.audit.record(tx, {
             actor: BOT_ACTOR,
             permission: 'attendance:manage',
@@ -243,10 +296,74 @@ export class AttendanceService {
           });
         } else if (existing.name !== name || existing.afkChannelId !== afkChannelId || !existing.botPresent) {
           await this.repo.updateGuild(tx, guildId, { name, afkChannelId, botPresent: true });
+          await this.audit.record(tx, {
+            actor: BOT_ACTOR,
+            permission: 'attendance:manage',
+            action: 'attendance.guild.update',
+            target: { type: 'guild', id: guildId },
+            outcome: 'success',
+            before: {
+              name: existing.name,
+              afkChannelId: existing.afkChannelId,
+              botPresent: existing.botPresent,
+            },
+            after: { name, afkChannelId, botPresent: true },
+          });
         }
-        return (await this.repo.findGuild(guildId, tx))!;
       }),
     );
+  }
+
+  /** The bot left or was removed from the guild (the bridge has closed its sessions). */
+  async botRemoved(guildId: string): Promise<void> {
+    await this.locks.run(guildId, () =>
+      this.db.$transaction(async (tx) => {
+        const existing = await this.repo.findGuild(guildId, tx);
+        if (!existing?.botPresent) return;
+        await this.repo.updateGuild(tx, guildId, { botPresent: false });
+        await this.audit.record(tx, {
+          actor: BOT_ACTOR,
+          permission: 'attendance:manage',
+          action: 'attendance.guild.bot_removed',
+          target: { type: 'guild', id: guildId },
+          outcome: 'success',
+          before: { botPresent: true },
+          after: { botPresent: false },
+        });
+      }),
+    );
+  }
+
+  /** Counts one slash command answered in the guild (shown in the overview). */
+  async recordCommandUsage(guildId: string, command: string): Promise<void> {
+    await this.repo.recordCommandUsage(guildId, command, this.now());
+  }
+
+  /**
+   * While the bot runs, settings changes go through its bridge (which adds the AFK channel
+   * Discord reports); `undefined` again when it stops. When the bridge cannot apply them
+   * (it answers undefined) the stored settings are applied directly.
+   */
+  followSettingsThrough(
+    apply: ((guildId: string) => Promise<ClosedSession[] | undefined>) | undefined,
+  ): void {
+    this.liveSettings = apply;
+  }
+
+  /**
+   * Discord events delivered without the bot (integration tests seed attendance with
+   * this; the bot goes through `AttendanceBridge`, which calls `registerGuild`,
+   * `settingsFor`, `applyClosed` and `saveSnapshotOf`): register the guild, apply its
+   * settings and reconcile the tracker against the present.
+   */
+  async onGuildAvailable(
+    guildId: string,
+    name: string,
+    voiceStates: readonly VoiceStateInput[],
+    afkChannelId: string | null,
+  ): Promise<number> {
+    await this.registerGuild({ id: guildId, name, afkChannelId });
+    const guild = (await this.repo.findGuild(guildId))!;
     const nowMs = this.now().getTime();
     this.configured.add(guildId);
     const closed = [
@@ -259,11 +376,13 @@ export class AttendanceService {
   /** Re-applies a guild's stored settings to the tracker (after a settings change). */
   async settingsChanged(guild: GuildRow, origin: StoreOrigin): Promise<number> {
     this.configured.add(guild.id);
-    const closed = this.tracker.settingsChanged(guild.id, trackingSettingsOf(guild), this.now().getTime());
+    const closed =
+      (await this.liveSettings?.(guild.id)) ??
+      this.tracker.settingsChanged(guild.id, trackingSettingsOf(guild), this.now().getTime());
     return this.applyClosed(closed, origin);
   }
 
-  /** One voice-state change from the gateway. */
+  /** One voice-state change delivered without the bot (tests; the bot goes through its bridge). */
   async voiceStateUpdate(
     guildId: string,
     before: VoiceStateInput | null,
@@ -297,13 +416,15 @@ export class AttendanceService {
     if (open) this.webhookSessions.add(open.sessionId);
     const sessions = [...early, ...closed.filter((c) => !c.discarded).map((c) => c.session)];
     for (const c of closed) if (c.discarded) this.webhookSessions.delete(c.session.sessionId);
+    const published: AttendanceEvent[] = [];
     const stored = await this.locks.run(guildId, () =>
       this.db.$transaction(async (tx) => {
-        const count = await this.storeInTx(tx, guildId, sessions, origin);
+        const count = await this.storeInTx(tx, guildId, sessions, origin, published);
         await auditCall(tx);
         return count;
       }),
     );
+    this.events.afterCommit(published);
     return { stored, open_session_id: open?.sessionId ?? null };
   }
 

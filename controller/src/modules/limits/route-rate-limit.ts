@@ -29,6 +29,8 @@ function callerKeyOf(request: FastifyRequest): string {
   const principal = request.principal;
   if (principal?.kind === 'user') return `user:${principal.userId}`;
   if (principal?.kind === 'node') return `node:${principal.nodeId}`;
+  // Front-end tokens all come through one web front end: count each Discord user, not its address.
+  if (principal?.kind === 'discord') return `discord:${principal.userId}`;
   return `ip:${normalizeIP(request.ip)}`;
 }
 

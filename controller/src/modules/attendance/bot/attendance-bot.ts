@@ -1,24 +1,43 @@
 /**
- * Runs the Discord bot when a token is configured and feeds the attendance service:
- * guilds (re)appearing are registered and reconciled, voice changes go through the
- * tracker, and while the gateway is connected open sessions are observed and saved
- * every 30 s so a restart can reconcile them. Slash commands answer from the service.
+ * Runs the Discord bot when a token is configured, and is the services' `DiscordPort`.
+ * Everything the gateway says about voice reaches the tracker through one path, the
+ * `AttendanceBridge`: guilds (re)appearing are registered (real name, bot present),
+ * configured and reconciled; voice changes go through the tracker; while the gateway
+ * is up open sessions are observed and saved every 30 s so a restart can reconcile
+ * them; settings changes are applied through the bridge while it runs. Slash commands
+ * are answered from the services and counted (database and metrics).
  */
+import type { Metrics } from '../../../metrics.js';
 import type { AttendanceService } from '../sessions.service.js';
+import { UNCONFIGURED_SETTINGS } from '../tracker/tracker.types.js';
 import type { VoiceTracker } from '../tracker/voice-tracker.js';
+import { AttendanceBridge } from './attendance-bridge.js';
 import type { AttendanceCommand, CommandReply } from './bot-commands.js';
-import { DiscordBot, type DiscordBotLogger, type DiscordBotState } from './discord-bot.js';
-import { type DiscordPort, discordUnavailable, type GuildChannelInfo } from './discord-port.js';
-
-const HEARTBEAT_MS = 30_000;
+import {
+  type CommandAnswered,
+  DiscordBot,
+  type DiscordBotLogger,
+  type DiscordBotState,
+} from './discord-bot.js';
+import {
+  type DiscordPort,
+  discordGuildUnavailable,
+  discordNotInGuild,
+  discordUnavailable,
+  type GuildChannelInfo,
+} from './discord-port.js';
 
 export interface AttendanceBotOptions {
   token: string;
   restApiBase?: string;
   attendance: AttendanceService;
+  /** The process's one tracker (the one `attendance` stores from). */
   tracker: VoiceTracker;
   now: () => Date;
   answer: (command: AttendanceCommand) => Promise<CommandReply>;
+  metrics?: Pick<Metrics, 'discordCommands'>;
+  /** Default 30 000 (the bridge's). */
+  heartbeatIntervalMs?: number;
   log: DiscordBotLogger;
 }
 
@@ -26,41 +45,79 @@ export class AttendanceBot implements DiscordPort {
   readonly enabled = true;
 
   private bot: DiscordBot | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private current: DiscordBotState = 'stopped';
+  private bridge: AttendanceBridge | undefined;
 
   constructor(private readonly options: AttendanceBotOptions) {}
 
   get state(): DiscordBotState {
-    return this.current;
+    return this.bot?.state ?? 'stopped';
   }
 
-  /** Starts connecting in the background: a Discord outage must not stop the controller. */
-  start(): void {
-    const { attendance, log } = this.options;
-    this.bot = new DiscordBot({
+  /**
+   * Starts the bridge, then connects in the background: a Discord outage must not stop
+   * the controller. Call after the saved open sessions are restored.
+   */
+  async start(): Promise<void> {
+    if (this.bot) return;
+    const { attendance, tracker, log } = this.options;
+    const bridge = new AttendanceBridge({
+      tracker,
+      now: () => this.options.now().getTime(),
+      registerGuild: (guild) => attendance.registerGuild(guild),
+      settingsFor: async (guildId) => (await attendance.settingsFor(guildId)) ?? UNCONFIGURED_SETTINGS,
+      onClosed: async (closed) => {
+        await attendance.applyClosed(closed);
+      },
+      onSnapshot: async (snapshot) => {
+        await attendance.saveSnapshotOf(snapshot);
+      },
+      onGuildRemoved: (guildId) => attendance.botRemoved(guildId),
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      log,
+    });
+    const bot = new DiscordBot({
       token: this.options.token,
       restApiBase: this.options.restApiBase,
       log,
-      onVoiceStateUpdate: (guildId, before, after) => attendance.voiceStateUpdate(guildId, before, after),
-      // The gateway's guild object carries the name, but the adapter passes ids only; the id names it until renamed.
-      onGuildAvailable: (guildId, states, afkChannelId) =>
-        attendance.onGuildAvailable(guildId, guildId, states, afkChannelId),
+      ...bridge.botCallbacks(),
       onInteraction: (command) => this.options.answer(command),
-      onStateChange: (state) => this.stateChanged(state),
+      onCommandAnswered: (answered) => this.commandAnswered(answered),
     });
-    this.bot
+    this.bridge = bridge;
+    this.bot = bot;
+    await bridge.start();
+    attendance.followSettingsThrough((guildId) => bridge.applySettings(guildId));
+    bot
       .start()
       .catch((error: unknown) => log.error({ err: (error as Error).message }, 'Discord bot did not start'));
   }
 
+  /** The bot first (its callbacks under way finish), then the bridge: a last observation and the snapshot. */
+  async stop(): Promise<void> {
+    const { bot, bridge } = this;
+    await bot?.stop();
+    this.options.attendance.followSettingsThrough(undefined);
+    // The sessions stay open in the saved snapshot; a quick restart continues them.
+    await bridge?.stop();
+    if (this.bot === bot) this.bot = undefined;
+    if (this.bridge === bridge) this.bridge = undefined;
+  }
+
   isInGuild(guildId: string): boolean {
-    return this.current === 'ready' && (this.bot?.isInGuild(guildId) ?? false);
+    return this.state === 'ready' && this.bot?.guildStatus(guildId) === 'available';
+  }
+
+  guildCount(): number {
+    return this.bot?.guildCount() ?? 0;
   }
 
   listChannels(guildId: string): GuildChannelInfo[] {
-    const channels = this.current === 'ready' ? this.bot?.listChannels(guildId) : undefined;
-    if (!channels) throw discordUnavailable('Listing channels');
+    const bot = this.bot;
+    if (!bot || this.state !== 'ready') throw discordUnavailable('Listing channels');
+    const status = bot.guildStatus(guildId);
+    if (status === 'absent') throw discordNotInGuild();
+    const channels = status === 'available' ? bot.listChannels(guildId) : undefined;
+    if (!channels) throw discordGuildUnavailable();
     return channels;
   }
 
@@ -83,37 +140,13 @@ export class AttendanceBot implements DiscordPort {
   }
 
   private connected(what: string): DiscordBot {
-    if (!this.bot || this.current === 'stopped') throw discordUnavailable(what);
+    if (!this.bot || this.state === 'stopped') throw discordUnavailable(what);
     return this.bot;
   }
 
-  private stateChanged(state: DiscordBotState): void {
-    this.current = state;
-    if (state === 'ready' && !this.heartbeat) {
-      this.heartbeat = setInterval(() => void this.observe(), HEARTBEAT_MS);
-      this.heartbeat.unref();
-    } else if (state !== 'ready' && this.heartbeat) {
-      clearInterval(this.heartbeat);
-      this.heartbeat = undefined;
-    }
-  }
-
-  private async observe(): Promise<void> {
-    this.options.tracker.heartbeat(this.options.now().getTime());
-    await this.options.attendance
-      .saveSnapshot()
-      .catch((error: unknown) =>
-        this.options.log.error({ err: (error as Error).message }, 'saving open sessions failed'),
-      );
-  }
-
-  async stop(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
-    const wasReady = this.current === 'ready';
-    await this.bot?.stop();
-    // The sessions stay open in the saved snapshot; a quick restart continues them.
-    if (wasReady) this.options.tracker.heartbeat(this.options.now().getTime());
-    this.current = 'stopped';
+  private async commandAnswered({ command, guildId, outcome }: CommandAnswered): Promise<void> {
+    this.options.metrics?.discordCommands.inc({ command, outcome });
+    if (guildId !== null && command !== 'other')
+      await this.options.attendance.recordCommandUsage(guildId, command);
   }
 }

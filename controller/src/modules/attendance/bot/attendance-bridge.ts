@@ -1,9 +1,12 @@
 /**
  * Connects the Discord bot's callbacks to the voice tracker, following the flow the
  * tracker's rules 6 and 7 ask of its caller (`tracker/voice-tracker.ts`):
- * - a guild available (login, re-identify, joining it): its settings, then `reconcile`
- *   with every voice state found there, both at one instant;
+ * - a guild available (login, re-identify, joining it): registered (`registerGuild`: its
+ *   name, AFK channel, the bot present), its settings, then `reconcile` with every voice
+ *   state found there, both at one instant;
  * - a voice update: `voiceStateUpdate`;
+ * - the bot removed from a guild: its open sessions close (`reconcile` with nobody, at
+ *   now: they can no longer be watched), then `onGuildRemoved`;
  * - while, and only while, the gateway is up (bot state `ready`): a heartbeat every
  *   interval, followed by a snapshot of the open sessions for restart safety;
  * - on stop: a last heartbeat (if still connected) and a snapshot. Open sessions are
@@ -29,6 +32,13 @@ import type { DiscordBotLogger, DiscordBotOptions, DiscordBotState } from './dis
 /** What the bot hands over for each member: the tracker's input, unchanged (`BotVoiceState` is the same shape). */
 export type BridgeVoiceState = VoiceStateInput;
 
+/** A guild as the gateway announced it. */
+export interface BridgeGuild {
+  id: string;
+  name: string;
+  afkChannelId: string | null;
+}
+
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 
 /** The interval timer; `globalThis`'s by default, a hand-driven one in tests. */
@@ -47,6 +57,13 @@ export interface AttendanceBridgeOptions {
    * channel Discord reports for the guild replaces the one in the settings.
    */
   settingsFor?(guildId: string): Promise<GuildTrackingSettings>;
+  /**
+   * A guild became available: record it (create or rename, the bot present) before its
+   * settings are read. A failure is logged; the guild is still reconciled.
+   */
+  registerGuild?(guild: BridgeGuild): Promise<void>;
+  /** The bot is no longer in the guild (after its sessions were closed). Failures are logged. */
+  onGuildRemoved?(guildId: string): Promise<void>;
   /** Sessions the tracker closed; `discarded` ones are to be neither stored nor counted. */
   onClosed(closed: ClosedSession[]): Promise<void>;
   /** The open sessions, after every heartbeat and on stop (rule 7). */
@@ -59,7 +76,7 @@ export interface AttendanceBridgeOptions {
 
 /** The DiscordBot callbacks the bridge serves. */
 export type BridgeBotCallbacks = Required<
-  Pick<DiscordBotOptions, 'onVoiceStateUpdate' | 'onGuildAvailable' | 'onStateChange'>
+  Pick<DiscordBotOptions, 'onVoiceStateUpdate' | 'onGuildAvailable' | 'onGuildRemoved' | 'onStateChange'>
 >;
 
 const SYSTEM_TIMERS: HeartbeatTimers = {
@@ -84,8 +101,9 @@ export class AttendanceBridge {
   botCallbacks(): BridgeBotCallbacks {
     return {
       onVoiceStateUpdate: (guildId, before, after) => this.voiceStateUpdate(guildId, before, after),
-      onGuildAvailable: (guildId, voiceStates, afkChannelId) =>
-        this.guildAvailable(guildId, voiceStates, afkChannelId),
+      onGuildAvailable: (guildId, voiceStates, afkChannelId, name) =>
+        this.guildAvailable(guildId, voiceStates, afkChannelId, name),
+      onGuildRemoved: (guildId) => this.guildRemoved(guildId),
       onStateChange: (state) => this.stateChanged(state),
     };
   }
@@ -115,16 +133,21 @@ export class AttendanceBridge {
     await this.saveSnapshot();
   }
 
-  /** Rule 6/7: settings first, then the guild's voice states as they are now, at one instant. */
+  /**
+   * Rule 6/7: the guild registered, its settings, then its voice states as they are now,
+   * at one instant. `name` defaults to the id (a guild is renamed when it next appears).
+   */
   async guildAvailable(
     guildId: string,
     voiceStates: readonly BridgeVoiceState[],
     afkChannelId: string | null,
+    name: string = guildId,
   ): Promise<void> {
     if (!this.running) return;
     this.afkChannels.set(guildId, afkChannelId);
     this.reconciling.add(guildId);
     try {
+      if (this.options.registerGuild) await this.register({ id: guildId, name, afkChannelId });
       const settings = await this.lookUpSettings(guildId);
       const { tracker, now } = this.options;
       const nowMs = now();
@@ -133,6 +156,25 @@ export class AttendanceBridge {
       await this.deliver(closed);
     } finally {
       this.reconciling.delete(guildId);
+    }
+  }
+
+  /**
+   * The bot left or was removed from the guild: nobody there can be watched any more, so
+   * its open sessions close now (reason `reconcile`); then `onGuildRemoved`.
+   */
+  async guildRemoved(guildId: string): Promise<void> {
+    if (!this.running) return;
+    this.afkChannels.delete(guildId);
+    const { tracker, now } = this.options;
+    const nowMs = now();
+    // Watched until now: the removal is the first thing the gateway said about it.
+    if (this.botState === 'ready') tracker.heartbeat(nowMs, guildId);
+    await this.deliver(tracker.reconcile(guildId, [], nowMs));
+    try {
+      await this.options.onGuildRemoved?.(guildId);
+    } catch (err) {
+      this.options.log.error({ err, guildId }, 'recording that the bot left the guild failed');
     }
   }
 
@@ -169,10 +211,20 @@ export class AttendanceBridge {
    * reads them again and applies them now.
    */
   async refreshSettings(guildId: string): Promise<void> {
-    if (!this.running) return;
+    const closed = await this.applySettings(guildId);
+    if (closed) await this.deliver(closed);
+  }
+
+  /**
+   * Like `refreshSettings`, but returns the sessions the change closed instead of
+   * delivering them (the caller stores them under its own actor). Undefined when the
+   * bridge is not running or the settings could not be read: nothing was applied.
+   */
+  async applySettings(guildId: string): Promise<ClosedSession[] | undefined> {
+    if (!this.running) return undefined;
     const settings = await this.lookUpSettings(guildId);
-    if (!settings) return;
-    await this.deliver(this.options.tracker.settingsChanged(guildId, settings, this.options.now()));
+    if (!settings) return undefined;
+    return [...this.options.tracker.settingsChanged(guildId, settings, this.options.now())];
   }
 
   /** One heartbeat: every guild not being reconciled is watched at now; then a snapshot. */
@@ -218,6 +270,14 @@ export class AttendanceBridge {
     }
     const afkChannelId = this.afkChannels.get(guildId);
     return afkChannelId === undefined ? settings : { ...settings, afkChannelId };
+  }
+
+  private async register(guild: BridgeGuild): Promise<void> {
+    try {
+      await this.options.registerGuild?.(guild);
+    } catch (err) {
+      this.options.log.error({ err, guildId: guild.id }, 'registering the guild failed');
+    }
   }
 
   private async deliver(closed: ClosedSession[]): Promise<void> {

@@ -33,6 +33,7 @@ import {
 import type { FastifyBaseLogger } from 'fastify';
 import {
   type AttendanceCommand,
+  type AttendanceCommandName,
   attendanceCommandRegistrations,
   type CommandReply,
   parseAttendanceCommand,
@@ -55,6 +56,16 @@ export type DiscordBotState = 'stopped' | 'connecting' | 'ready' | 'reconnecting
 
 export type DiscordBotLogger = Pick<FastifyBaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
 
+/** How a slash command ended: answered by the handler, answered with an apology, or refused (not ours / not in a guild). */
+export type CommandOutcome = 'answered' | 'failed' | 'refused';
+
+/** One slash command the bot replied to. `command` is one of ours, or `other`. */
+export interface CommandAnswered {
+  command: AttendanceCommandName | 'other';
+  guildId: string | null;
+  outcome: CommandOutcome;
+}
+
 export interface DiscordBotOptions {
   /** The bot token. Never logged. */
   token: string;
@@ -62,12 +73,24 @@ export interface DiscordBotOptions {
   restApiBase?: string;
   /** A member's voice state changed; null before = was not in voice, null after = left voice. */
   onVoiceStateUpdate(guildId: string, before: BotVoiceState | null, after: BotVoiceState | null): unknown;
-  /** A guild (re)appeared with everyone now in voice: at login, after a re-identify, or on joining it. */
-  onGuildAvailable(guildId: string, voiceStates: BotVoiceState[], afkChannelId: string | null): unknown;
+  /**
+   * A guild (re)appeared with everyone now in voice: at login, after a re-identify, or on
+   * joining it; `name` is the guild's name as Discord has it now.
+   */
+  onGuildAvailable(
+    guildId: string,
+    voiceStates: BotVoiceState[],
+    afkChannelId: string | null,
+    name: string,
+  ): unknown;
+  /** The bot left or was removed from the guild (GUILD_DELETE without `unavailable`; not an outage). */
+  onGuildRemoved?(guildId: string): unknown;
   /** A gateway session is ready with its guilds: at login and after every re-identify (not after a RESUME). */
   onReady?(): unknown;
   /** A member ran one of our slash commands; the reply is sent back as the interaction response. */
   onInteraction(command: AttendanceCommand): Promise<CommandReply>;
+  /** After every slash command reply (usage counts); awaited before `stop()` resolves, failures logged. */
+  onCommandAnswered?(answered: CommandAnswered): unknown;
   /** Every change of `state` (for a health gauge); called synchronously, so keep it cheap. */
   onStateChange?(state: DiscordBotState): void;
   log: DiscordBotLogger;
@@ -185,6 +208,18 @@ export class DiscordBot {
     }
   }
 
+  /** Whether the gateway lists the guild as ours, and whether Discord has it available (not in an outage). */
+  guildStatus(guildId: string): 'absent' | 'unavailable' | 'available' {
+    const guild = this.client?.guilds.cache.get(guildId);
+    if (!guild) return 'absent';
+    return guild.available ? 'available' : 'unavailable';
+  }
+
+  /** How many guilds the bot is in (from the gateway's cache); 0 when not running. */
+  guildCount(): number {
+    return this.client?.guilds.cache.size ?? 0;
+  }
+
   /** Whether the bot is in the guild and the guild is available (from the gateway's cache). */
   isInGuild(guildId: string): boolean {
     return this.client?.guilds.cache.get(guildId)?.available ?? false;
@@ -245,6 +280,8 @@ export class DiscordBot {
     on(Events.GuildAvailable, (guild) => this.guildAvailable(guild));
     on(Events.GuildCreate, (guild) => this.guildAvailable(guild));
     on(Events.GuildUnavailable, (guild) => log.warn({ guildId: guild.id }, 'Discord guild unavailable'));
+    // discord.js emits GuildDelete only when the bot is no longer a member (an outage is GuildUnavailable).
+    on(Events.GuildDelete, (guild) => this.guildRemoved(guild.id));
     on(Events.VoiceStateUpdate, (before, after) => this.voiceStateUpdate(before, after));
     on(Events.InteractionCreate, (interaction) => this.interaction(interaction));
   }
@@ -255,8 +292,14 @@ export class DiscordBot {
       const mapped = toBotVoiceState(state);
       if (mapped) voiceStates.push(mapped);
     }
-    const { id, afkChannelId } = guild;
-    this.enqueue('guild available', () => this.options.onGuildAvailable(id, voiceStates, afkChannelId));
+    const { id, afkChannelId, name } = guild;
+    this.enqueue('guild available', () => this.options.onGuildAvailable(id, voiceStates, afkChannelId, name));
+  }
+
+  private guildRemoved(guildId: string): void {
+    this.options.log.info({ guildId }, 'Discord bot removed from a guild');
+    const { onGuildRemoved } = this.options;
+    if (onGuildRemoved) this.enqueue('guild removed', () => onGuildRemoved(guildId));
   }
 
   private voiceStateUpdate(beforeState: VoiceState, afterState: VoiceState): void {
@@ -295,14 +338,17 @@ export class DiscordBot {
     const { log } = this.options;
     const command = parseAttendanceCommand(interaction);
     let reply: CommandReply;
+    let outcome: CommandOutcome = 'answered';
     if (!command) {
       reply = { content: NOT_HERE_REPLY, ephemeral: true };
+      outcome = 'refused';
     } else {
       try {
         reply = await this.options.onInteraction(command);
       } catch (err) {
         log.error({ err: describeError(err), command: command.name }, 'Discord command handler failed');
         reply = { content: FAILED_REPLY, ephemeral: true };
+        outcome = 'failed';
       }
     }
     try {
@@ -315,6 +361,15 @@ export class DiscordBot {
         { err: describeError(err), command: interaction.commandName },
         'replying to a Discord command failed',
       );
+    }
+    try {
+      await this.options.onCommandAnswered?.({
+        command: command?.name ?? 'other',
+        guildId: command?.guildId ?? null,
+        outcome,
+      });
+    } catch (err) {
+      log.error({ err: describeError(err) }, 'recording Discord command usage failed');
     }
   }
 

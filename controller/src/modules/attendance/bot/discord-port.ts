@@ -25,7 +25,13 @@ export interface DiscordPort {
   readonly enabled: boolean;
   /** Whether the bot is currently a member of the guild (from the gateway's guild list). */
   isInGuild(guildId: string): boolean;
-  /** The guild's channels from the gateway cache; throws `discordUnavailable` when the bot is not running. */
+  /** How many guilds the bot is in now (0 when not connected). */
+  guildCount(): number;
+  /**
+   * The guild's channels from the gateway cache; throws `discordUnavailable` (503) when
+   * the bot is not configured or not connected, `discordNotInGuild` (409) when it is
+   * connected but not a member of the guild.
+   */
   listChannels(guildId: string): GuildChannelInfo[];
   /** Posts a message in a channel (log destinations); mentions never ping. */
   postMessage(channelId: string, content: string): Promise<void>;
@@ -49,11 +55,30 @@ export function discordUnavailable(what = 'This'): AppError {
   );
 }
 
+/** The bot is connected but not in the guild: the admin has to invite it (a 409, not an outage). */
+export function discordNotInGuild(): AppError {
+  return new AppError(
+    409,
+    ERROR_CODES.conflict,
+    'The Discord bot is not a member of this guild. Invite the bot to the server (with the applications.commands and bot scopes), then try again.',
+  );
+}
+
+/** The bot is in the guild but Discord reports it unavailable (a Discord outage). */
+export function discordGuildUnavailable(): AppError {
+  return new AppError(
+    503,
+    ERROR_CODES.discordUnavailable,
+    'Discord reports this guild as temporarily unavailable (an outage on its side); try again shortly.',
+  );
+}
+
 /** The port when no bot token is configured: reads answer "absent", actions refuse clearly. */
 export const DISCORD_DISABLED: DiscordPort = {
   state: 'stopped',
   enabled: false,
   isInGuild: () => false,
+  guildCount: () => 0,
   listChannels: () => {
     throw discordUnavailable('Listing channels');
   },

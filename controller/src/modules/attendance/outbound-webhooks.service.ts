@@ -1,0 +1,356 @@
+/**
+ * Outbound webhooks (SPEC §5, reference 000 "webhooks/settings"; a Pro feature): a
+ * guild's URL, events and signing secret, and the delivery outbox.
+ *
+ * - The signing secret is generated here (`whsec_` + 32 random bytes), returned once
+ *   in the answer that created it, and stored sealed (crypto/secret-box.ts): the HMAC
+ *   needs the secret itself, so it cannot be hashed. Reads show only a 4-character hint.
+ * - Events are written to the outbox inside the transaction that stored the change
+ *   (`enqueue`, an AttendanceEvents in-transaction handler), so an event is delivered
+ *   if and only if its change committed. The sender (outbound-webhooks.sender.ts)
+ *   claims due rows, POSTs them and records each attempt here.
+ * - Retries: 10 s, 30 s, 2 min, 10 min, 1 h, 3 h, 6 h, 12 h (±20 % jitter), then failed.
+ *   A 410 Gone means the receiver is gone for good: the webhook is disabled (audited).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { SecretBox } from '../../crypto/secret-box.js';
+import type { Db, Tx } from '../../db/client.js';
+import { badRequest } from '../../http/errors.js';
+import { clampLimit, decodeCursor, encodeCursor, pageOf } from '../../http/pagination.js';
+import { actorOf, type CallContext } from '../../http/principal.js';
+import type { Metrics } from '../../metrics.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { Actor } from '../audit/audit.types.js';
+import type { GuildRow } from './attendance.repository.js';
+import {
+  ATTENDANCE_EVENT_TYPES,
+  type AttendanceEvent,
+  type AttendanceEventType,
+} from './attendance-events.js';
+import type { OutboundWebhooksRepository, WebhookDelivery } from './outbound-webhooks.repository.js';
+import {
+  auditView,
+  eventBody,
+  parseSettings,
+  present,
+  retryDelayMs,
+  type StoredSettings,
+  secretAad,
+  unprocessable,
+  validateWebhookUrl,
+  WEBHOOK_MAX_ATTEMPTS,
+} from './outbound-webhooks.rules.js';
+import { planAllows, requirePlan } from './plan.js';
+
+/** A claimed attempt whose process died is due again after this (longer than any attempt). */
+const CLAIM_LEASE_MS = 60_000;
+const SECRET_PREFIX = 'whsec_';
+const MAX_ERROR_LENGTH = 500;
+
+export type DeliveryOutcome = 'delivered' | 'retry' | 'failed';
+
+export interface WebhookSettingsPatch {
+  url?: string | null;
+  enabled?: boolean;
+  events?: AttendanceEventType[];
+  rotate_secret?: boolean;
+}
+
+/** A delivery claimed for one attempt, with what the sender needs to send it. */
+export interface ClaimedDelivery {
+  id: string;
+  guildId: string;
+  event: string;
+  body: string;
+  url: string;
+  /** The signing secret, opened for this attempt only; never logged. */
+  secret: string;
+  /** This attempt's number (1 = first). */
+  attempt: number;
+}
+
+export type AttemptResult = { kind: 'response'; status: number } | { kind: 'error'; message: string };
+
+const WEBHOOK_ACTOR: Actor = { type: 'system', id: null, name: 'webhook-sender' };
+
+function presentDelivery(row: WebhookDelivery) {
+  return {
+    id: row.id,
+    event: row.event as AttendanceEventType,
+    status: row.status as 'pending' | 'delivered' | 'failed',
+    url: row.url,
+    attempts: row.attempts,
+    next_attempt_at: row.status === 'pending' ? row.nextAttemptAt.toISOString() : null,
+    last_status: row.lastStatus,
+    last_error: row.lastError,
+    created_at: row.createdAt.toISOString(),
+    delivered_at: row.deliveredAt?.toISOString() ?? null,
+    body: row.body,
+  };
+}
+
+export class OutboundWebhooksService {
+  constructor(
+    private readonly db: Db,
+    private readonly repo: OutboundWebhooksRepository,
+    private readonly audit: AuditService,
+    private readonly secrets: () => Promise<SecretBox>,
+    private readonly metrics: Metrics,
+    private readonly network: { allowPrivateNetworks: boolean },
+    private readonly now: () => Date = () => new Date(),
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  get(guild: GuildRow) {
+    requirePlan(guild, 'webhooks');
+    return present(parseSettings(guild.webhookSettings), guild.webhookSecret !== null);
+  }
+
+  async update(guild: GuildRow, patch: WebhookSettingsPatch, ctx: CallContext) {
+    requirePlan(guild, 'webhooks');
+    const url =
+      patch.url === undefined || patch.url === null
+        ? patch.url
+        : validateWebhookUrl(patch.url, this.network.allowPrivateNetworks);
+    const box = await this.secrets();
+    return this.db.$transaction(async (tx) => {
+      const row = (await this.repo.guild(guild.id, tx))!;
+      const before = parseSettings(row.webhookSettings);
+      const hadSecret = row.webhookSecret !== null;
+      const next: StoredSettings = { ...before };
+      if (url !== undefined) next.url = url;
+      if (patch.events !== undefined)
+        next.events = ATTENDANCE_EVENT_TYPES.filter((t) => patch.events!.includes(t));
+      // Setting the first URL turns the webhook on unless the same call says otherwise.
+      if (patch.enabled !== undefined) next.enabled = patch.enabled;
+      else if (url && !before.url) next.enabled = true;
+      let sealed = row.webhookSecret;
+      let created: string | undefined;
+      if (next.url === null) {
+        // No webhook: no secret either; a new URL gets a new one.
+        if (patch.enabled) throw unprocessable('set a url before enabling the webhook');
+        if (patch.rotate_secret) throw unprocessable('there is no webhook: set a url first');
+        next.enabled = false;
+        next.secretHint = null;
+        sealed = null;
+      } else if (!hadSecret || patch.rotate_secret) {
+        created = `${SECRET_PREFIX}${randomBytes(32).toString('base64url')}`;
+        sealed = box.seal(created, secretAad(guild.id));
+        next.secretHint = created.slice(-4);
+      }
+      await this.repo.saveSettings(tx, guild.id, {
+        webhookSettings: JSON.stringify(next),
+        webhookSecret: sealed,
+      });
+      await this.audit.record(tx, {
+        actor: actorOf(ctx.principal),
+        permission: 'attendance:manage',
+        action: 'attendance.webhook_settings.update',
+        target: { type: 'guild', id: guild.id },
+        outcome: 'success',
+        before: auditView(before, hadSecret),
+        after: { ...auditView(next, sealed !== null), secret_generated: created !== undefined },
+        context: ctx.request,
+      });
+      const answer = present(next, sealed !== null);
+      return created === undefined ? answer : { ...answer, signing_secret: created };
+    });
+  }
+
+  async deliveries(guild: GuildRow, query: { cursor?: string; limit?: number; status?: string }) {
+    requirePlan(guild, 'webhooks');
+    const limit = clampLimit(query.limit);
+    const cursor = decodeCursor<string>(query.cursor, 'string');
+    let after: { createdAt: Date; id: string } | undefined;
+    if (cursor !== undefined) {
+      const [at, id] = cursor.split('|');
+      const createdAt = new Date(at ?? '');
+      if (!id || Number.isNaN(createdAt.getTime()))
+        throw badRequest('cursor is not valid: pass the nextCursor of a previous page');
+      after = { createdAt, id };
+    }
+    const rows = await this.repo.list(guild.id, query.status ? { status: query.status } : {}, limit, after);
+    return pageOf(rows, limit, presentDelivery, (row) =>
+      encodeCursor(`${row.createdAt.toISOString()}|${row.id}`),
+    );
+  }
+
+  /** In the change's transaction: one outbox row per event the guild's webhook subscribes to. */
+  async enqueue(tx: Tx, events: readonly AttendanceEvent[]): Promise<void> {
+    const guilds = new Map<string, StoredSettings | undefined>();
+    const rows = [];
+    for (const event of events) {
+      if (!guilds.has(event.guildId)) {
+        const guild = await this.repo.guild(event.guildId, tx);
+        const settings =
+          guild && planAllows(guild, 'webhooks') ? parseSettings(guild.webhookSettings) : undefined;
+        guilds.set(event.guildId, settings?.enabled && settings.url ? settings : undefined);
+      }
+      const settings = guilds.get(event.guildId);
+      if (!settings?.url || !settings.events.includes(event.type)) continue;
+      const id = randomUUID();
+      const at = this.now();
+      rows.push({
+        id,
+        guildId: event.guildId,
+        event: event.type,
+        body: eventBody(id, event, at),
+        url: settings.url,
+        nextAttemptAt: at,
+        createdAt: at,
+      });
+    }
+    await this.repo.enqueue(tx, rows);
+  }
+
+  nextDueAt(): Promise<Date | undefined> {
+    return this.repo.nextDueAt();
+  }
+
+  /**
+   * Claims up to `limit` due deliveries for one attempt each. A delivery whose webhook
+   * is gone (disabled, removed, plan downgraded) is settled as failed without sending.
+   */
+  async claimDue(limit: number): Promise<ClaimedDelivery[]> {
+    const now = this.now();
+    const candidates = await this.repo.due(now, limit);
+    const claimed: ClaimedDelivery[] = [];
+    for (const row of candidates) {
+      if (!(await this.repo.claim(row.id, row.attempts, now, new Date(now.getTime() + CLAIM_LEASE_MS))))
+        continue;
+      const attempt = row.attempts + 1;
+      const guild = await this.repo.guild(row.guildId);
+      const settings = parseSettings(guild?.webhookSettings);
+      const unusable = !guild
+        ? 'the guild is gone'
+        : !planAllows(guild, 'webhooks')
+          ? "the guild's plan no longer includes webhooks"
+          : !settings.enabled || !settings.url || !guild.webhookSecret
+            ? 'the webhook was disabled or removed before this delivery was sent'
+            : undefined;
+      if (unusable || !guild?.webhookSecret || !settings.url) {
+        // Not sent: the claim's attempt is given back, so `attempts` counts real sends.
+        await this.settleFailed(row.id, attempt, {
+          attempts: row.attempts,
+          lastError: unusable ?? 'the webhook is off',
+        });
+        continue;
+      }
+      let secret: string;
+      try {
+        secret = (await this.secrets()).open(guild.webhookSecret, secretAad(guild.id));
+      } catch (error) {
+        await this.recordAttempt(
+          {
+            id: row.id,
+            guildId: row.guildId,
+            event: row.event,
+            body: row.body,
+            url: settings.url,
+            secret: '',
+            attempt,
+          },
+          { kind: 'error', message: `not sent: ${(error as Error).message}` },
+        );
+        continue;
+      }
+      // Sent to the webhook's current URL: a corrected URL also carries what is still pending.
+      claimed.push({
+        id: row.id,
+        guildId: row.guildId,
+        event: row.event,
+        body: row.body,
+        url: settings.url,
+        secret,
+        attempt,
+      });
+    }
+    return claimed;
+  }
+
+  /** Records one attempt's result: delivered, retried later, or failed for good. */
+  async recordAttempt(delivery: ClaimedDelivery, result: AttemptResult): Promise<DeliveryOutcome> {
+    const now = this.now();
+    const status = result.kind === 'response' ? result.status : null;
+    const base = { url: delivery.url, lastStatus: status };
+    if (status !== null && status >= 200 && status < 300) {
+      await this.repo.finish(this.db, delivery.id, delivery.attempt, {
+        ...base,
+        status: 'delivered',
+        lastError: null,
+        deliveredAt: now,
+        nextAttemptAt: now,
+      });
+      this.metrics.webhookDeliveries.inc({ outcome: 'delivered' });
+      return 'delivered';
+    }
+    const error = (
+      result.kind === 'error'
+        ? result.message
+        : status !== null && status >= 300 && status < 400
+          ? `the receiver answered ${status} (redirects are not followed)`
+          : `the receiver answered ${status}`
+    ).slice(0, MAX_ERROR_LENGTH);
+    if (status === 410) {
+      await this.disableGone(delivery, error);
+      this.metrics.webhookDeliveries.inc({ outcome: 'failed' });
+      return 'failed';
+    }
+    if (delivery.attempt >= WEBHOOK_MAX_ATTEMPTS) {
+      await this.settleFailed(delivery.id, delivery.attempt, { ...base, lastError: error });
+      return 'failed';
+    }
+    await this.repo.finish(this.db, delivery.id, delivery.attempt, {
+      ...base,
+      lastError: error,
+      nextAttemptAt: new Date(now.getTime() + retryDelayMs(delivery.attempt, this.random)),
+    });
+    this.metrics.webhookDeliveries.inc({ outcome: 'retry' });
+    return 'retry';
+  }
+
+  /** Failed for good; `claimedAttempt` fences the update to the claim that made it. */
+  private async settleFailed(
+    id: string,
+    claimedAttempt: number,
+    data: { attempts?: number; url?: string; lastStatus?: number | null; lastError: string },
+  ): Promise<void> {
+    await this.repo.finish(this.db, id, claimedAttempt, {
+      ...data,
+      status: 'failed',
+      nextAttemptAt: this.now(),
+    });
+    this.metrics.webhookDeliveries.inc({ outcome: 'failed' });
+  }
+
+  /** 410 Gone: the receiver says the endpoint is gone for good, so the webhook is turned off. */
+  private async disableGone(delivery: ClaimedDelivery, error: string): Promise<void> {
+    await this.db.$transaction(async (tx) => {
+      await this.repo.finish(tx, delivery.id, delivery.attempt, {
+        url: delivery.url,
+        lastStatus: 410,
+        lastError: `${error}: the webhook was disabled`,
+        status: 'failed',
+        nextAttemptAt: this.now(),
+      });
+      const row = await this.repo.guild(delivery.guildId, tx);
+      const settings = parseSettings(row?.webhookSettings);
+      if (!row || !settings.enabled || settings.url !== delivery.url) return;
+      const next = { ...settings, enabled: false };
+      await this.repo.saveSettings(tx, row.id, {
+        webhookSettings: JSON.stringify(next),
+        webhookSecret: row.webhookSecret,
+      });
+      await this.audit.record(tx, {
+        actor: WEBHOOK_ACTOR,
+        permission: 'attendance:manage',
+        action: 'attendance.webhook_settings.disable',
+        target: { type: 'guild', id: row.id },
+        outcome: 'success',
+        reason: 'the receiver answered 410 Gone',
+        before: auditView(settings, row.webhookSecret !== null),
+        after: auditView(next, row.webhookSecret !== null),
+      });
+    });
+  }
+}

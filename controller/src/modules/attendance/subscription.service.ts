@@ -1,0 +1,57 @@
+/**
+ * A guild's plan tier (SPEC §5). Read by anyone who can read the guild; changed only by
+ * the controller's operator, audited with before and after in the same transaction.
+ */
+import type { Db } from '../../db/client.js';
+import { forbidden } from '../../http/errors.js';
+import { actorOf, type CallContext } from '../../http/principal.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
+import { type PlanTier, presentSubscription, tierOf } from './plan.js';
+
+export class SubscriptionService {
+  constructor(
+    private readonly db: Db,
+    private readonly repo: AttendanceRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  get(guild: GuildRow) {
+    return presentSubscription(guild);
+  }
+
+  async setTier(guild: GuildRow, tier: PlanTier, ctx: CallContext) {
+    // The plan is the operator's decision for the whole controller, not a guild admin's:
+    // a grant of settings:manage scoped to this guild (a guild-scoped admin role) is not enough.
+    const { principal } = ctx;
+    if (principal.kind !== 'user' || !principal.access.hasFleet('settings:manage')) {
+      await this.audit.recordAlone({
+        actor: actorOf(principal),
+        permission: 'settings:manage',
+        action: 'attendance.subscription.update',
+        target: { type: 'guild', id: guild.id },
+        outcome: 'denied',
+        reason: 'settings:manage not held over the fleet',
+        context: ctx.request,
+      });
+      throw forbidden(
+        "A guild's plan is set by the controller's operator: you need settings:manage over the fleet.",
+      );
+    }
+    const updated = await this.db.$transaction(async (tx) => {
+      const row = await this.repo.updateGuild(tx, guild.id, { planTier: tier });
+      await this.audit.record(tx, {
+        actor: actorOf(principal),
+        permission: 'settings:manage',
+        action: 'attendance.subscription.update',
+        target: { type: 'guild', id: guild.id },
+        outcome: 'success',
+        before: { tier: tierOf(guild) },
+        after: { tier },
+        context: ctx.request,
+      });
+      return row;
+    });
+    return presentSubscription(updated);
+  }
+}

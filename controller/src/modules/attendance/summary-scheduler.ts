@@ -1,0 +1,23 @@
+/** Posts due log-destination summaries every interval (the poster decides what is due). */
+import type { FastifyBaseLogger } from 'fastify';
+import type { AttendanceLogPoster } from './log-poster.js';
+import { PeriodicTask, type SchedulerTimers } from './periodic-task.js';
+
+export class AttendanceSummaryScheduler extends PeriodicTask {
+  constructor(
+    poster: AttendanceLogPoster,
+    log: Pick<FastifyBaseLogger, 'error'>,
+    intervalMs?: number,
+    timers?: SchedulerTimers,
+  ) {
+    super(
+      'attendance: log summaries',
+      async () => {
+        await poster.runDueSummaries();
+      },
+      log,
+      intervalMs,
+      timers,
+    );
+  }
+}
