@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../../shared/src/agent-api.js';
+import { packageVersion } from '../../shared/src/version.js';
 import type { CaptureOptions } from './audio/capture.js';
 import { MeterAccumulator } from './audio/meter.js';
 import { Backoff, type BackoffOptions, sleep } from './backoff.js';
@@ -22,7 +23,6 @@ import { brokerUrl, MqttLink, type MqttLinkOptions } from './mqtt-link.js';
 import type { AgentSettings } from './settings.js';
 import { loadAgentState } from './state-file.js';
 import { Uploader } from './uploader.js';
-import { agentVersion } from './version.js';
 
 export interface AgentOptions {
   settings: AgentSettings;
@@ -74,7 +74,7 @@ export class Agent {
   async start(): Promise<void> {
     const { settings, log } = this.options;
     const state = await loadAgentState(settings.statePath);
-    const version = agentVersion();
+    const version = packageVersion();
     const api = new AgentHttpClient({
       baseUrl: state.controllerUrl,
       credential: state.credential,

@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 /** `earshot-agent`: enroll this device, run the daemon, or explain its status. */
 import { Command } from 'commander';
+import { packageVersion } from '../../shared/src/version.js';
 import { Agent } from './agent.js';
 import { enroll } from './enroll.js';
 import { createLogger } from './log.js';
 import { applyAudioEnvDefaults, LOCAL_STATE_PATH, resolveSettings, SYSTEM_STATE_PATH } from './settings.js';
 import { agentStatus } from './status.js';
-import { agentVersion } from './version.js';
 
 const CONFIG_HELP = `state file (default ${SYSTEM_STATE_PATH} as root, else ${LOCAL_STATE_PATH}; env EARSHOT_AGENT_CONFIG)`;
 
 const program = new Command()
   .name('earshot-agent')
-  .version(agentVersion())
+  .version(packageVersion())
   .description(
     'Earshot capture agent: records audio for the controller, publishes live meters, uploads recordings.',
   )

@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { JobStates } from '../../shared/src/agent-api.js';
+import { packageVersion } from '../../shared/src/version.js';
 import { AgentMessageDispatcher } from './broker/agent-messages.js';
 import { BrokerAuth } from './broker/auth.js';
 import { MqttBroker } from './broker/broker.js';
@@ -104,7 +105,6 @@ import { RecordingsService } from './modules/recordings/recordings.service.js';
 import { uploadsRoutes } from './modules/recordings/uploads.routes.js';
 import { UploadsService } from './modules/recordings/uploads.service.js';
 import { type ReadinessCheck, systemRoutes } from './modules/system/system.routes.js';
-import { controllerVersion } from './version.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -417,7 +417,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     now,
   );
   const webhookSender = new OutboundWebhookSender(outboundWebhooks, app.log, {
-    version: controllerVersion(),
+    version: packageVersion(),
     now,
     timers: deps.webhookTimers,
     allowPrivateNetworks: config.webhookAllowPrivateNetworks === true,

@@ -8,6 +8,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type TestController, testController } from '../support/controller.js';
 import { FakeDiscord } from '../support/fake-discord/fake-discord.js';
+import { until } from '../support/until.js';
 
 const SECRET = 'bff-shared-secret-for-tests-0123456789';
 const GUILD = '600000000000000001';
@@ -21,15 +22,6 @@ const MEMBER = '600000000000000103';
 const CACHED_MOD = '600000000000000104';
 /** Manage Server (Manage Guild) as Discord's permission bit field. */
 const MANAGE_GUILD = String(1 << 5);
-
-/** expect.poll is for tests, not hooks. */
-async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not true after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface MintOptions {
   expiresInSeconds?: number;

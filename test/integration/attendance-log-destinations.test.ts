@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../controller/src/app.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
 import { FakeDiscord, type RestCall } from '../support/fake-discord/fake-discord.js';
+import { until } from '../support/until.js';
 
 const GUILD = '410000000000000001';
 const OTHER_GUILD = '410000000000000002';
@@ -313,14 +314,6 @@ async function apiToken(ctl: TestController): Promise<string> {
     payload: { name: 'attendance-tests' },
   });
   return created.json().data.token as string;
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function counter(ctl: TestController, logType: string, outcome: string): Promise<number> {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_GRANT_ATTEMPTS } from '../../controller/src/modules/attendance/verified-roles.service.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
 import { FakeDiscord, type RestCall } from '../support/fake-discord/fake-discord.js';
+import { until } from '../support/until.js';
 
 const GUILD = '420000000000000001';
 const OTHER_GUILD = '420000000000000002';
@@ -25,14 +26,6 @@ const roleCalls = (fake: FakeDiscord, userId: string): RestCall[] =>
   fake.restCalls.filter(
     (c) => c.method === 'PUT' && c.path.startsWith(`/guilds/${GUILD}/members/${userId}/roles/`),
   );
-
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** An API token for the owner: the injected clock moves by hours, past a session's idle timeout. */
 async function apiToken(ctl: TestController): Promise<string> {

@@ -4,7 +4,7 @@
  * commit or roll back together. Refusals are audited by `AccessGuard.refusalsAudited`.
  */
 import type { Tx } from '../../db/client.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
+import type { CallContext } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 
 export interface AccessChange {
@@ -21,14 +21,11 @@ export function recordAccessChange(
   ctx: CallContext,
   change: AccessChange,
 ): Promise<string> {
-  return audit.record(tx, {
-    actor: actorOf(ctx.principal),
+  return audit.recordChange(tx, ctx, {
     permission: 'auth:manage',
     action: change.action,
     target: change.target,
-    outcome: 'success',
     before: change.before,
     after: change.after,
-    context: ctx.request,
   });
 }

@@ -56,15 +56,12 @@ export class GuildSettingsService {
     const updated = await this.db.$transaction(async (tx) => {
       await apply(tx);
       const row = (await this.repo.findGuild(guild.id, tx))!;
-      await this.audit.record(tx, {
-        actor: actorOf(ctx.principal),
+      await this.audit.recordChange(tx, ctx, {
         permission: 'attendance:manage',
         action,
         target: { type: 'guild', id: guild.id },
-        outcome: 'success',
         before,
         after: after(row),
-        context: ctx.request,
       });
       return row;
     });

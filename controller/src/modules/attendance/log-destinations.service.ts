@@ -6,7 +6,7 @@
  */
 import type { Db } from '../../db/client.js';
 import { badRequest, conflict, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
+import type { CallContext } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { GuildRow } from './attendance.repository.js';
 import type { DiscordPort } from './bot/discord-port.js';
@@ -154,15 +154,12 @@ export class LogDestinationsService {
     before: LogDestination | null,
     after: LogDestination | null,
   ) {
-    return this.audit.record(tx, {
-      actor: actorOf(ctx.principal),
+    return this.audit.recordChange(tx, ctx, {
       permission: 'attendance:manage',
       action,
       target: { type: 'guild', id: guildId },
-      outcome: 'success',
       before: before && auditView(before),
       after: after && auditView(after),
-      context: ctx.request,
     });
   }
 

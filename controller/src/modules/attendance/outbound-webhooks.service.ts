@@ -17,7 +17,7 @@ import type { SecretBox } from '../../crypto/secret-box.js';
 import type { Db, Tx } from '../../db/client.js';
 import { badRequest } from '../../http/errors.js';
 import { clampLimit, decodeCursor, encodeCursor, pageOf } from '../../http/pagination.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
+import type { CallContext } from '../../http/principal.js';
 import type { Metrics } from '../../metrics.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Actor } from '../audit/audit.types.js';
@@ -142,15 +142,12 @@ export class OutboundWebhooksService {
         webhookSettings: JSON.stringify(next),
         webhookSecret: sealed,
       });
-      await this.audit.record(tx, {
-        actor: actorOf(ctx.principal),
+      await this.audit.recordChange(tx, ctx, {
         permission: 'attendance:manage',
         action: 'attendance.webhook_settings.update',
         target: { type: 'guild', id: guild.id },
-        outcome: 'success',
         before: auditView(before, hadSecret),
         after: { ...auditView(next, sealed !== null), secret_generated: created !== undefined },
-        context: ctx.request,
       });
       const answer = present(next, sealed !== null);
       return created === undefined ? answer : { ...answer, signing_secret: created };

@@ -76,15 +76,12 @@ export class AttendancePeriodsService {
         resetSchedule: schedule.kind === 'manual' ? null : JSON.stringify(schedule),
         ...(schedule.kind === 'calendar' ? { timeZone: schedule.timeZone } : {}),
       });
-      await this.audit.record(tx, {
-        actor: actorOf(ctx.principal),
+      await this.audit.recordChange(tx, ctx, {
         permission: 'attendance:manage',
         action: 'attendance.reset_schedule.update',
         target: { type: 'guild', id: guild.id },
-        outcome: 'success',
         before: scheduleOf(guild),
         after: schedule,
-        context: ctx.request,
       });
       return after;
     });

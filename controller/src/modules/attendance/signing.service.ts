@@ -80,15 +80,12 @@ export class AttendanceSigningService {
         active: true,
         createdAt: at,
       });
-      await this.audit.record(tx, {
-        actor: actorOf(ctx.principal),
+      await this.audit.recordChange(tx, ctx, {
         permission: 'attendance:manage',
         action: before ? 'attendance.signing.rotate_key' : 'attendance.signing.generate_key',
         target: { type: 'guild', id: guildId },
-        outcome: 'success',
         before: before ? { keyId: before.id } : null,
         after: { keyId: generated.keyId, publicKey: generated.publicKey },
-        context: ctx.request,
       });
       return before;
     });

@@ -21,7 +21,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db, Tx } from '../../db/client.js';
 import { conflict, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
+import type { CallContext } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Actor } from '../audit/audit.types.js';
 import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
@@ -223,15 +223,12 @@ export class VerifiedRolesService implements AttendanceEventHandler {
       roleId: row.roleId,
       thresholdSeconds: row.thresholdSeconds,
     });
-    return this.audit.record(tx, {
-      actor: actorOf(ctx.principal),
+    return this.audit.recordChange(tx, ctx, {
       permission: 'attendance:manage',
       action,
       target: { type: 'guild', id: guildId },
-      outcome: 'success',
       before: before && view(before),
       after: after && view(after),
-      context: ctx.request,
     });
   }
 }

@@ -16,7 +16,7 @@ import {
   type FacetCount,
   type FacetField,
 } from './audit.repository.js';
-import type { AuditInput } from './audit.types.js';
+import type { AuditChange, AuditInput } from './audit.types.js';
 import { type AuditExportFormat, EXPORT_CONTENT_TYPES, exportStream } from './audit-export.js';
 import { GENESIS_HASH, hashAuditEvent } from './audit-hash.js';
 
@@ -78,6 +78,19 @@ export class AuditService {
     };
     await this.repo.insert(tx, { ...row, hash: hashAuditEvent(row) });
     return row.id;
+  }
+
+  /**
+   * A successful change made by the caller: the actor and request come from `ctx`; in
+   * the change's transaction like every `record`.
+   */
+  recordChange(tx: Tx, ctx: CallContext, change: AuditChange): Promise<string> {
+    return this.record(tx, {
+      ...change,
+      actor: actorOf(ctx.principal),
+      outcome: 'success',
+      context: ctx.request,
+    });
   }
 
   recordAlone(input: AuditInput): Promise<string> {

@@ -24,4 +24,10 @@ export interface AuditInput {
   context?: RequestContext;
 }
 
+/** What `AuditService.recordChange` needs besides the caller: the change itself. */
+export type AuditChange = Pick<
+  AuditInput,
+  'permission' | 'action' | 'target' | 'reason' | 'before' | 'after'
+>;
+
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: null, name: 'controller' };

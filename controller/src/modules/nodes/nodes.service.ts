@@ -232,15 +232,12 @@ export class NodesService {
         hint: secretHint(secret),
       });
       if (!ok) throw conflict('The credential was rotated concurrently; fetch the node and try again.');
-      await this.audit.record(tx, {
-        actor: actorOf(ctx.principal),
+      await this.audit.recordChange(tx, ctx, {
         permission: 'node:manage',
         action: 'node.credential_rotate',
         target: { type: 'node', id: nodeId },
-        outcome: 'success',
         before: { credentialHint: node.credentialHint, version: node.credentialVersion },
         after: { credentialHint: secretHint(secret), version: node.credentialVersion + 1 },
-        context: ctx.request,
       });
       return this.nodes.find(nodeId);
     });
@@ -295,15 +292,12 @@ export class NodesService {
           agentVersion: body.agentVersion,
           captureDevice: body.captureDevice,
         });
-        await this.audit.record(tx, {
-          actor: actorOf(ctx.principal),
+        await this.audit.recordChange(tx, ctx, {
           permission: 'node:control',
           action: 'node.agent_changed',
           target: { type: 'node', id: nodeId },
-          outcome: 'success',
           before: { agentVersion: node.agentVersion, captureDevice: node.captureDevice },
           after: { agentVersion: body.agentVersion, captureDevice: body.captureDevice },
-          context: ctx.request,
         });
       });
     }

@@ -18,7 +18,7 @@ import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
 import type { RecordingJob } from '../../generated/sqlite/client.js';
 import { conflict, forbidden, notFound, staleLease } from '../../http/errors.js';
-import { actorOf, type CallContext, type Principal } from '../../http/principal.js';
+import type { CallContext, Principal } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { NodesService } from '../nodes/nodes.service.js';
 import type { RecordingFileStore } from './file-store.js';
@@ -109,15 +109,12 @@ export class JobsService {
       await this.jobs.update(tx, jobId, { leaseExpiresAt, claimedAt: now });
       const job = await this.jobs.findInTx(tx, jobId);
       if (!job) throw new Error(`claimed job ${jobId} vanished inside its transaction`);
-      await this.audit.record(tx, {
-        actor: actorOf(ctx.principal),
+      await this.audit.recordChange(tx, ctx, {
         permission: 'recording:control',
         action: 'recording_job.claim',
         target: { type: 'recording_job', id: jobId },
-        outcome: 'success',
         before: { state: 'queued', epoch: job.epoch - 1 },
         after: { state: 'claimed', epoch: job.epoch, leaseExpiresAt },
-        context: ctx.request,
       });
       return {
         jobId,
@@ -156,15 +153,12 @@ export class JobsService {
         if (!ok) return undefined; // changed under us: read again
         if (moved) {
           await this.recordings.update(tx, job.recordingId, { state: recordingStateFor(next as JobState) });
-          await this.audit.record(tx, {
-            actor: actorOf(ctx.principal),
+          await this.audit.recordChange(tx, ctx, {
             permission: 'recording:control',
             action: `recording_job.${next}`,
             target: { type: 'recording_job', id: jobId },
-            outcome: 'success',
             before: { state: job.state },
             after: { state: next },
-            context: ctx.request,
           });
         }
         return {
@@ -207,16 +201,13 @@ export class JobsService {
       if (!ok) throw this.stale(await this.jobs.findInTx(tx, jobId), body.epoch);
       const updated = await this.jobs.findInTx(tx, jobId);
       await this.recordings.update(tx, seen.recordingId, { state: outcome });
-      await this.audit.record(tx, {
-        actor: actorOf(ctx.principal),
+      await this.audit.recordChange(tx, ctx, {
         permission: 'recording:control',
         action: `recording_job.${outcome}`,
         target: { type: 'recording_job', id: jobId },
-        outcome: 'success',
         reason: body.reason ?? null,
         before: { state: seen.state },
         after: { state: outcome },
-        context: ctx.request,
       });
       return updated!;
     });

@@ -255,15 +255,12 @@ export class UploadsService {
         state: 'uploading',
         expectedBytes: upload.totalBytes,
       });
-      await this.audit.record(tx, {
-        actor: actorOf(ctx.principal),
+      await this.audit.recordChange(tx, ctx, {
         permission: 'recording:control',
         action: 'recording_job.uploading',
         target: { type: 'recording_job', id: job.id },
-        outcome: 'success',
         before: { state: job.state },
         after: { state: 'uploading', totalBytes: upload.totalBytes },
-        context: ctx.request,
       });
     });
   }

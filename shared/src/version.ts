@@ -1,9 +1,9 @@
-/** The agent version: `version` of the nearest package.json above this module (source or dist). */
+/** The Earshot version (controller and agent ship as one package): `version` of the nearest package.json above this module, in source or dist. */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export function agentVersion(from: string = fileURLToPath(import.meta.url)): string {
+export function packageVersion(from: string = fileURLToPath(import.meta.url)): string {
   let dir = dirname(from);
   for (;;) {
     try {
