@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   accountDisabled: 'account_disabled',
   unavailable: 'service_unavailable',
   discordUnavailable: 'discord_unavailable',
+  discordNotInGuild: 'discord_bot_not_in_guild',
   planRequired: 'plan_required',
   internal: 'internal_error',
 } as const;

@@ -211,6 +211,7 @@ describe('attendance bot wired into the controller', () => {
 
     const elsewhere = await get(guildUrl('/channels', UNKNOWN_TO_BOT));
     expect(elsewhere.statusCode).toBe(409);
+    expect(elsewhere.json().error.code).toBe('discord_bot_not_in_guild');
     expect(elsewhere.json().error.message).toMatch(/[Ii]nvite the bot/);
     expect((await get(guildUrl('/bot-present', UNKNOWN_TO_BOT))).json().data).toEqual({
       guild_id: UNKNOWN_TO_BOT,

@@ -59,7 +59,7 @@ export function discordUnavailable(what = 'This'): AppError {
 export function discordNotInGuild(): AppError {
   return new AppError(
     409,
-    ERROR_CODES.conflict,
+    ERROR_CODES.discordNotInGuild,
     'The Discord bot is not a member of this guild. Invite the bot to the server (with the applications.commands and bot scopes), then try again.',
   );
 }
