@@ -400,6 +400,30 @@ describe('outbound webhooks', () => {
     );
   });
 
+  it('prunes settled deliveries after 30 days; pending ones stay', async () => {
+    const guildId = await c.newGuild();
+    await c.configure(guildId, { url: receiver.url, events: ['session.completed'] });
+    await c.completeSession(guildId, '310000000000000001');
+    await ctl.services.attendanceEvents.idle();
+    await ctl.services.webhookSender.idle();
+    expect((await c.deliveries(guildId)).map((d) => d.status)).toEqual(['delivered']);
+    // A second one whose receiver is down stays pending, whatever its age.
+    receiver.state.failNext = 1_000;
+    try {
+      await c.completeSession(guildId, '310000000000000002');
+      await ctl.services.attendanceEvents.idle();
+      await ctl.services.webhookSender.idle();
+      advanceMs(29 * 24 * 3_600_000);
+      await ctl.services.webhookSender.tick();
+      expect((await c.deliveries(guildId)).map((d) => d.status).sort()).toEqual(['delivered', 'pending']);
+      advanceMs(2 * 24 * 3_600_000);
+      await ctl.services.webhookSender.tick();
+      expect((await c.deliveries(guildId)).map((d) => d.status)).toEqual(['pending']);
+    } finally {
+      receiver.state.failNext = 0;
+    }
+  });
+
   it('an event the webhook does not subscribe to, or a disabled webhook, queues nothing', async () => {
     const guildId = await c.newGuild();
     await c.configure(guildId, { url: receiver.url, events: ['period.archived'] });

@@ -69,6 +69,14 @@ export class OutboundWebhooksRepository {
     return result.count === 1;
   }
 
+  /** Deletes settled (delivered or failed) deliveries created before `before`; pending ones stay. */
+  async pruneSettled(before: Date): Promise<number> {
+    const result = await this.db.webhookDelivery.deleteMany({
+      where: { status: { in: ['delivered', 'failed'] }, createdAt: { lt: before } },
+    });
+    return result.count;
+  }
+
   /** When the next pending delivery is due (for the sender's timer). */
   async nextDueAt(): Promise<Date | undefined> {
     const row = await this.db.webhookDelivery.findFirst({

@@ -28,6 +28,8 @@ export const WEBHOOK_MAX_ATTEMPTS = WEBHOOK_RETRY_DELAYS_MS.length + 1;
 export const WEBHOOK_RETRY_JITTER = 0.2;
 /** One attempt's limit, connection and answer included. */
 export const WEBHOOK_ATTEMPT_TIMEOUT_MS = 10_000;
+/** Delivered and failed deliveries stay in the delivery log this long, then are pruned. */
+export const WEBHOOK_DELIVERY_RETENTION_MS = 30 * 24 * 3_600_000;
 
 export function retryDelayMs(failedAttempts: number, random: () => number): number {
   const index = Math.min(Math.max(failedAttempts, 1), WEBHOOK_RETRY_DELAYS_MS.length) - 1;

@@ -42,6 +42,8 @@ const SYSTEM_TIMERS: SenderTimers = {
 const POLL_MS = 30_000;
 /** Never spin: at least this long between timer-driven passes. */
 const MIN_WAIT_MS = 1_000;
+/** Settled deliveries past their retention are pruned at most this often. */
+const PRUNE_EVERY_MS = 3_600_000;
 /** Deliveries sent concurrently per pass. */
 const BATCH = 8;
 
@@ -96,6 +98,7 @@ export class OutboundWebhookSender {
   private timer: unknown;
   private running: Promise<void> | undefined;
   private again = false;
+  private lastPruneMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly webhooks: OutboundWebhooksService,
@@ -135,6 +138,7 @@ export class OutboundWebhookSender {
       do {
         this.again = false;
         await this.sendDue().catch((err: unknown) => this.log.error({ err }, 'webhooks: sending failed'));
+        await this.prune().catch((err: unknown) => this.log.error({ err }, 'webhooks: pruning failed'));
         if (!this.again)
           await this.schedule().catch((err: unknown) =>
             this.log.error({ err }, 'webhooks: scheduling failed'),
@@ -164,6 +168,14 @@ export class OutboundWebhookSender {
       if (batch.length === 0) return;
       await Promise.all(batch.map((delivery) => this.send(delivery)));
     }
+  }
+
+  private async prune(): Promise<void> {
+    const nowMs = this.options.now().getTime();
+    if (nowMs - this.lastPruneMs < PRUNE_EVERY_MS) return;
+    this.lastPruneMs = nowMs;
+    const pruned = await this.webhooks.pruneSettled();
+    if (pruned > 0) this.log.info({ pruned }, 'webhooks: pruned settled deliveries past retention');
   }
 
   private async schedule(): Promise<void> {

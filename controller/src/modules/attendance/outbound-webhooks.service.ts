@@ -38,6 +38,7 @@ import {
   secretAad,
   unprocessable,
   validateWebhookUrl,
+  WEBHOOK_DELIVERY_RETENTION_MS,
   WEBHOOK_MAX_ATTEMPTS,
 } from './outbound-webhooks.rules.js';
 import { planAllows, requirePlan } from './plan.js';
@@ -202,6 +203,11 @@ export class OutboundWebhooksService {
 
   nextDueAt(): Promise<Date | undefined> {
     return this.repo.nextDueAt();
+  }
+
+  /** Retention of the delivery log: settled deliveries older than WEBHOOK_DELIVERY_RETENTION_MS go. */
+  pruneSettled(): Promise<number> {
+    return this.repo.pruneSettled(new Date(this.now().getTime() - WEBHOOK_DELIVERY_RETENTION_MS));
   }
 
   /**
