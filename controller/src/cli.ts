@@ -6,12 +6,16 @@ import { startController } from './server.js';
 
 const program = new Command()
   .name('earshot-controller')
-  .description('Earshot controller: HTTP API, embedded MQTT broker, recordings library.')
+  .description(
+    'Earshot controller: HTTP API, embedded MQTT broker, recordings library, Discord attendance bot.',
+  )
   .addHelpText(
     'after',
     `
 Configuration comes from the environment (see README): EARSHOT_HTTP_PORT (8080),
-EARSHOT_MQTT_PORT (1883), EARSHOT_DATA_DIR (./data), DATABASE_URL (unset = SQLite).`,
+EARSHOT_MQTT_PORT (1883), EARSHOT_DATA_DIR (./data), DATABASE_URL (unset = SQLite).
+Discord attendance runs when EARSHOT_DISCORD_BOT_TOKEN is set; a signed period export is
+checked offline with earshot-attendance-verify.`,
   );
 
 program

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../controller/src/app.js';
-import { bearer, type TestController, testController } from '../support/controller.js';
+import { bearer, ownerApiToken, type TestController, testController } from '../support/controller.js';
 import { FakeDiscord, type RestCall } from '../support/fake-discord/fake-discord.js';
 import { until } from '../support/until.js';
 
@@ -72,7 +72,7 @@ describe('log destinations with the Discord bot', () => {
       () => new Date(nowMs),
     );
     await ctl.start();
-    owner = await apiToken(ctl);
+    owner = await ownerApiToken(ctl, 'attendance-tests');
     // The bot registers the guild once connected.
     await until(async () => ctl.services.discord.isInGuild(GUILD));
     await until(async () => (await api('GET', '/log-destinations')).statusCode === 200);
@@ -304,17 +304,6 @@ describe('log destinations with the Discord bot', () => {
     expect(messagesTo(fake, LOGS)).toHaveLength(before);
   });
 });
-
-/** An API token for the owner: the injected clock moves by hours, past a session's idle timeout. */
-async function apiToken(ctl: TestController): Promise<string> {
-  const created = await ctl.app.inject({
-    method: 'POST',
-    url: '/api/v1/auth/api-tokens',
-    headers: bearer(await ctl.ownerToken()),
-    payload: { name: 'attendance-tests' },
-  });
-  return created.json().data.token as string;
-}
 
 async function counter(ctl: TestController, logType: string, outcome: string): Promise<number> {
   const metric = await ctl.metrics.attendanceLogPosts.get();

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_GRANT_ATTEMPTS } from '../../controller/src/modules/attendance/verified-roles.service.js';
-import { bearer, type TestController, testController } from '../support/controller.js';
+import { bearer, ownerApiToken, type TestController, testController } from '../support/controller.js';
 import { FakeDiscord, type RestCall } from '../support/fake-discord/fake-discord.js';
 import { until } from '../support/until.js';
 
@@ -26,17 +26,6 @@ const roleCalls = (fake: FakeDiscord, userId: string): RestCall[] =>
   fake.restCalls.filter(
     (c) => c.method === 'PUT' && c.path.startsWith(`/guilds/${GUILD}/members/${userId}/roles/`),
   );
-
-/** An API token for the owner: the injected clock moves by hours, past a session's idle timeout. */
-async function apiToken(ctl: TestController): Promise<string> {
-  const created = await ctl.app.inject({
-    method: 'POST',
-    url: '/api/v1/auth/api-tokens',
-    headers: bearer(await ctl.ownerToken()),
-    payload: { name: 'attendance-tests' },
-  });
-  return created.json().data.token as string;
-}
 
 describe('verified roles with the Discord bot', () => {
   let fake: FakeDiscord;
@@ -102,7 +91,7 @@ describe('verified roles with the Discord bot', () => {
       () => new Date(nowMs),
     );
     await ctl.start();
-    owner = await apiToken(ctl);
+    owner = await ownerApiToken(ctl, 'attendance-tests');
     await until(() => ctl.services.discord.isInGuild(GUILD));
     await until(async () => (await api('GET', '/subscription')).statusCode === 200);
     await ctl.services.attendance.onGuildAvailable(OTHER_GUILD, 'Other', [], null);
@@ -275,7 +264,7 @@ describe('verified roles without a Discord bot', () => {
 
   beforeAll(async () => {
     ctl = await testController({ attendanceWebhookSecret: WEBHOOK_SECRET }, () => new Date(nowMs));
-    owner = await apiToken(ctl);
+    owner = await ownerApiToken(ctl, 'attendance-tests');
     await ctl.services.attendance.onGuildAvailable(GUILD, 'No bot', [], null);
   });
   afterAll(async () => ctl.stop());

@@ -75,6 +75,20 @@ export async function testController(
   };
 }
 
+/**
+ * An API token for the owner, for tests whose injected clock moves hours or days ahead,
+ * past a login session's idle timeout.
+ */
+export async function ownerApiToken(ctl: TestController, name = 'tests'): Promise<string> {
+  const created = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/api-tokens',
+    headers: bearer(await ctl.ownerToken()),
+    payload: { name },
+  });
+  return (created.json() as { data: { token: string } }).data.token;
+}
+
 export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }

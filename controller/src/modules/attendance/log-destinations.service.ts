@@ -4,7 +4,7 @@
  * its transaction. The channel is checked against the guild's channels when the bot can
  * see the guild; otherwise it is accepted as given (posting reports a bad channel later).
  */
-import type { Db } from '../../db/client.js';
+import type { Db, Tx } from '../../db/client.js';
 import { badRequest, conflict, notFound } from '../../http/errors.js';
 import type { CallContext } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -147,7 +147,7 @@ export class LogDestinationsService {
   }
 
   private record(
-    tx: Parameters<Parameters<Db['$transaction']>[0]>[0],
+    tx: Tx,
     ctx: CallContext,
     guildId: string,
     action: string,

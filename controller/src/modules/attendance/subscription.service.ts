@@ -40,15 +40,12 @@ export class SubscriptionService {
     }
     const updated = await this.db.$transaction(async (tx) => {
       const row = await this.repo.updateGuild(tx, guild.id, { planTier: tier });
-      await this.audit.record(tx, {
-        actor: actorOf(principal),
+      await this.audit.recordChange(tx, ctx, {
         permission: 'settings:manage',
         action: 'attendance.subscription.update',
         target: { type: 'guild', id: guild.id },
-        outcome: 'success',
         before: { tier: tierOf(guild) },
         after: { tier },
-        context: ctx.request,
       });
       return row;
     });
