@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/system-deps.sh
+bash scripts/npm-deps.sh
 exec npx tsx test/bench/run.ts "$@"

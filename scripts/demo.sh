@@ -96,29 +96,9 @@ bash scripts/system-deps.sh ||
   die "system packages are missing (see above)" \
     "Run the apt-get command printed above (or run this demo as root, which installs them), then try again."
 
-if [[ ! -d node_modules ]]; then
-  # better-sqlite3 compiles from source during the install (node-gyp).
-  missing_build=()
-  for tool in python3 make g++; do command -v "$tool" >/dev/null 2>&1 || missing_build+=("$tool"); done
-  if [[ ${#missing_build[@]} -gt 0 ]]; then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-      say "installing build tools for npm packages: ${missing_build[*]}"
-      apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
-        python3 make g++ >/dev/null
-    else
-      die "missing build tools: ${missing_build[*]} (npm compiles better-sqlite3 from source)" \
-        "Run: sudo apt-get install -y --no-install-recommends python3 make g++   then try again."
-    fi
-  fi
-  if [[ -f package-lock.json ]]; then
-    say "installing npm packages (npm ci)"
-    npm ci --no-audit --no-fund || die "npm ci failed (see above)" "Check network access to the npm registry, then try again."
-  else
-    say "installing npm packages (npm install)"
-    npm install --no-audit --no-fund || die "npm install failed (see above)" "Check network access to the npm registry, then try again."
-  fi
-fi
+say "checking npm packages (scripts/npm-deps.sh)"
+bash scripts/npm-deps.sh || die "npm packages could not be installed (see above)" \
+  "Check network access to the npm registry, then try again."
 
 if [[ "${EARSHOT_SKIP_BUILD:-}" != "1" ]]; then
   say "building (npm run build)"

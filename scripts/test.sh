@@ -16,6 +16,12 @@ bash scripts/system-deps.sh || {
   exit 1
 }
 
+bash scripts/npm-deps.sh || {
+  echo "test.sh: npm packages could not be installed (see above)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
 status=0
 extra_failed=0
 
