@@ -16,6 +16,7 @@ import type {
   VoiceStateInput,
 } from '../../controller/src/modules/attendance/tracker/tracker.types.js';
 import { VoiceTracker } from '../../controller/src/modules/attendance/tracker/voice-tracker.js';
+import { until } from '../support/until.js';
 
 const G = '900000000000000001';
 const S = 1000;
@@ -94,7 +95,10 @@ describe('AttendanceBridge', () => {
 
     h.clock.nowMs = 30 * S;
     h.timers.tick?.();
-    await Promise.resolve();
+    // After the save of the session opened at 0 s, if that one is still under way.
+    await until(() => h.snapshots.at(-1)?.sessions[0]?.lastObservedAtMs === 30 * S, {
+      what: 'the heartbeat snapshot',
+    });
     expect(h.snapshots.at(-1)?.sessions.map((s) => [s.userId, s.activeMs, s.lastObservedAtMs])).toEqual([
       ['u1', 30 * S, 30 * S],
     ]);
@@ -139,15 +143,62 @@ describe('AttendanceBridge', () => {
     await h.bridge.guildAvailable(G, [], null);
     await h.bridge.voiceStateUpdate(G, null, vs('u1', 'c1'));
     h.clock.nowMs = 45 * S;
+    const opened = h.snapshots.length; // the join was saved at once
     h.bridge.stateChanged('stopped'); // the bot stops first, still connected until now
     await Promise.all([h.bridge.stop(), h.bridge.stop()]);
     expect(h.timers.tick).toBeUndefined();
     expect(h.closed).toEqual([]);
-    expect(h.snapshots).toHaveLength(1);
-    expect(h.snapshots[0]?.sessions.map((s) => [s.activeMs, s.lastObservedAtMs])).toEqual([[45 * S, 45 * S]]);
+    expect(h.snapshots).toHaveLength(opened + 1);
+    expect(h.snapshots.at(-1)?.sessions.map((s) => [s.activeMs, s.lastObservedAtMs])).toEqual([
+      [45 * S, 45 * S],
+    ]);
 
     await h.bridge.voiceStateUpdate(G, vs('u1', 'c1'), null);
     expect(h.closed).toEqual([]);
+  });
+
+  it('saves a snapshot as soon as a session opens, not only at the next heartbeat; one save at a time', async () => {
+    let release = () => {};
+    let saving = 0;
+    const h = harness();
+    const saved: TrackerSnapshot[] = [];
+    const slow = harness({
+      onSnapshot: (snapshot) => {
+        saving++;
+        saved.push(snapshot);
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    for (const { bridge } of [h, slow]) {
+      await bridge.start();
+      bridge.stateChanged('ready');
+      await bridge.guildAvailable(G, [], null);
+    }
+    expect(h.snapshots).toEqual([]); // nothing open, nothing to save
+
+    await h.bridge.voiceStateUpdate(G, null, vs('u1', 'c1'));
+    await Promise.resolve();
+    expect(h.snapshots.at(-1)?.sessions.map((s) => s.userId)).toEqual(['u1']);
+    const afterJoin = h.snapshots.length;
+    h.clock.nowMs = 5 * S;
+    await h.bridge.voiceStateUpdate(G, vs('u1', 'c1'), { ...vs('u1', 'c1'), selfMute: true });
+    await Promise.resolve();
+    expect(h.snapshots).toHaveLength(afterJoin); // no new session: left to the heartbeat
+
+    // A slow store: joins while a save is under way are saved once, after it.
+    await slow.bridge.voiceStateUpdate(G, null, vs('u1', 'c1'));
+    await slow.bridge.voiceStateUpdate(G, null, vs('u2', 'c1'));
+    await slow.bridge.voiceStateUpdate(G, null, vs('u3', 'c1'));
+    expect(saving).toBe(1);
+    release();
+    await until(() => saving === 2, { what: 'the second save' });
+    expect(
+      saved
+        .at(-1)
+        ?.sessions.map((s) => s.userId)
+        .sort(),
+    ).toEqual(['u1', 'u2', 'u3']);
+    release();
   });
 
   it("Discord's AFK channel replaces the stored one, also when settings are refreshed", async () => {

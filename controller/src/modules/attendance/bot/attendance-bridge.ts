@@ -9,6 +9,9 @@
  *   now: they can no longer be watched), then `onGuildRemoved`;
  * - while, and only while, the gateway is up (bot state `ready`): a heartbeat every
  *   interval, followed by a snapshot of the open sessions for restart safety;
+ * - a session opened (a join, a reconcile) that no saved snapshot holds: a snapshot at
+ *   once, in the background, so a process killed without warning (SIGKILL, a lost host,
+ *   a leader replica dying) leaves it for the next start or leader to continue;
  * - on stop: a last heartbeat (if still connected) and a snapshot. Open sessions are
  *   not closed: a restart restores and reconciles them.
  *
@@ -93,6 +96,10 @@ export class AttendanceBridge {
   /** Guilds whose settings lookup and reconcile are under way: not heartbeated meanwhile. */
   private readonly reconciling = new Set<string>();
   private snapshotting: Promise<void> | undefined;
+  /** A snapshot was asked for while one was being saved: save again after it. */
+  private snapshotAgain = false;
+  /** The session ids in the last snapshot saved. */
+  private saved = new Set<string>();
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: AttendanceBridgeOptions) {}
@@ -157,6 +164,7 @@ export class AttendanceBridge {
     } finally {
       this.reconciling.delete(guildId);
     }
+    this.saveIfOpened(guildId);
   }
 
   /**
@@ -186,6 +194,7 @@ export class AttendanceBridge {
     if (!this.running) return;
     const closed = this.options.tracker.voiceStateUpdate(guildId, before, after, this.options.now());
     if (closed.length > 0) await this.deliver([...closed]);
+    this.saveIfOpened(guildId);
   }
 
   /** Heartbeats run while the gateway is up; a connection lost stops them until it is back. */
@@ -234,11 +243,30 @@ export class AttendanceBridge {
     const nowMs = now();
     for (const guildId of tracker.guildIds())
       if (!this.reconciling.has(guildId)) tracker.heartbeat(nowMs, guildId);
-    // A slow sink skips beats rather than piling writes up.
-    if (!this.snapshotting)
-      this.snapshotting = this.saveSnapshot().finally(() => {
-        this.snapshotting = undefined;
-      });
+    // A slow sink gets one save after the one under way, never a queue of them.
+    this.requestSnapshot();
+  }
+
+  /** Saves a snapshot when the guild has an open session that none saved yet holds. */
+  private saveIfOpened(guildId: string): void {
+    if (!this.running) return;
+    if (this.options.tracker.openSessions(guildId).some((s) => !this.saved.has(s.sessionId)))
+      this.requestSnapshot();
+  }
+
+  /** A snapshot in the background: one save at a time, one more after it if asked meanwhile. */
+  private requestSnapshot(): void {
+    if (this.snapshotting) {
+      this.snapshotAgain = true;
+      return;
+    }
+    this.snapshotting = this.saveSnapshot().finally(() => {
+      this.snapshotting = undefined;
+      if (this.snapshotAgain && this.running) {
+        this.snapshotAgain = false;
+        this.requestSnapshot();
+      }
+    });
   }
 
   private startHeartbeats(): void {
@@ -292,7 +320,9 @@ export class AttendanceBridge {
 
   private async saveSnapshot(): Promise<void> {
     try {
-      await this.options.onSnapshot(this.options.tracker.snapshot());
+      const snapshot = this.options.tracker.snapshot();
+      await this.options.onSnapshot(snapshot);
+      this.saved = new Set(snapshot.sessions.map((s) => s.sessionId));
     } catch (err) {
       this.options.log.error({ err }, 'saving the attendance snapshot failed');
     }
