@@ -81,6 +81,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leader = new Gauge({
+    name: 'earshot_leader',
+    help: 'Whether this replica runs the once-only work (the Discord bot, scheduled resets and summaries): 1 for its current role (leader, follower), 0 for the other.',
+    labelNames: ['role'] as const,
+    registers: [this.registry],
+  });
+
   readonly discordGuilds = new Gauge({
     name: 'earshot_discord_guilds',
     help: 'Guilds the Discord bot is a member of, from the gateway.',

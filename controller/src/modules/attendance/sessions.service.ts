@@ -269,6 +269,20 @@ export class AttendanceService {
   }
 
   /**
+   * This process stops leading (another replica, or the next start, takes the bot over):
+   * saves the open sessions for it, then forgets them here, so a follower shows no stale
+   * live sessions and a later election restores whatever the leader in between left.
+   */
+  async handOver(): Promise<number> {
+    try {
+      return await this.saveSnapshot();
+    } finally {
+      this.tracker.restore({ version: SNAPSHOT_VERSION, sessions: [] });
+      this.webhookSessions.clear();
+    }
+  }
+
+  /**
    * A guild appeared on the gateway (the bot's bridge calls this first on every guild
    * available): created under its Discord name, or renamed; its AFK channel kept; the
    * bot marked present. Audited when anything changed.

@@ -1,0 +1,274 @@
+/**
+ * One leader among controller replicas that share a PostgreSQL database, for the work
+ * that must run exactly once: the Discord bot (one gateway session, one tracker of voice
+ * sessions) and the runners that act on what it tracks (scheduled period resets, log
+ * summaries). Everything else runs on every replica.
+ *
+ * PostgreSQL: a session-level advisory lock (`pg_try_advisory_lock`) held on a dedicated
+ * connection, outside Prisma's pool. Followers try to take it every poll interval; the
+ * leader checks its connection at the same pace. The lock lives exactly as long as that
+ * connection: when the leader's process dies (even SIGKILL) the server ends its session
+ * and the lock is free for the next poll of a follower. When the leader's connection
+ * errors or ends, it steps down at once (`onDemoted`): another replica may already hold
+ * the lock; it then sits out two polls, so a follower takes over rather than itself. On
+ * `stop()` the leader stops its work first, then releases the lock.
+ *
+ * SQLite is one process by nature: `SoleLeader` is the leader from start to stop.
+ *
+ * Transitions run one at a time, in order; `onDemoted` follows only an `onElected` that
+ * was called (also one that failed, to undo what it started). The constructors only assign.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import pg from 'pg';
+
+export type LeaderRole = 'leader' | 'follower';
+
+export interface LeaderCallbacks {
+  /** This replica became the leader: start the singleton work. A failure steps down. */
+  onElected(): Promise<void>;
+  /** This replica is no longer the leader (or stops): stop the singleton work. */
+  onDemoted(): Promise<void>;
+}
+
+export interface LeaderElection {
+  readonly role: LeaderRole;
+  /** Takes part; resolves after the first attempt (and its `onElected`, when won). */
+  start(): Promise<void>;
+  /** Leaves: the singleton work stopped (if leading), then the lock released. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The advisory lock key (distinct from the migration, setup, audit and access locks, 7_420_0xx). */
+export const LEADER_LOCK_ID = 7_420_100;
+/** How often followers try to take the lock, and the leader checks its connection. */
+export const LEADER_POLL_INTERVAL_MS = 2_000;
+
+type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
+
+export interface PostgresLeaderElectionOptions extends LeaderCallbacks {
+  /** The database the replicas share (advisory locks are per database). */
+  connectionString: string;
+  log: Log;
+  lockId?: number;
+  pollIntervalMs?: number;
+}
+
+/** Runs `onElected`/`onDemoted` in order, and `onDemoted` only after an `onElected`. */
+class Transitions {
+  private chain: Promise<void> = Promise.resolve();
+  private active = false;
+
+  constructor(
+    private readonly callbacks: LeaderCallbacks,
+    private readonly log: Log,
+  ) {}
+
+  /** Resolves with the error `onElected` threw, if it did (the caller steps down). */
+  elect(stillLeader: () => boolean): Promise<unknown> {
+    const elected = this.chain.then(async (): Promise<unknown> => {
+      if (!stillLeader() || this.active) return undefined;
+      this.active = true;
+      try {
+        await this.callbacks.onElected();
+        return undefined;
+      } catch (err) {
+        this.log.error({ err }, 'leader election: starting the leader work failed; stepping down');
+        return err ?? new Error('onElected failed');
+      }
+    });
+    this.chain = elected.then(() => undefined);
+    return elected;
+  }
+
+  demote(): Promise<void> {
+    this.chain = this.chain.then(async () => {
+      if (!this.active) return;
+      this.active = false;
+      try {
+        await this.callbacks.onDemoted();
+      } catch (err) {
+        this.log.error({ err }, 'leader election: stopping the leader work failed');
+      }
+    });
+    return this.chain;
+  }
+}
+
+export class PostgresLeaderElection implements LeaderElection {
+  private client: pg.Client | undefined;
+  private leader = false;
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  /**
+   * A leader that lost its connection sits out two polls before competing again: every
+   * follower polls in between, so one of them takes over rather than the replica whose
+   * connection just failed.
+   */
+  private sitOutUntil = 0;
+  /** Said once per stretch as a follower, not at every poll. */
+  private followingSaid = false;
+  private readonly transitions: Transitions;
+
+  constructor(private readonly options: PostgresLeaderElectionOptions) {
+    this.transitions = new Transitions(options, options.log);
+  }
+
+  get role(): LeaderRole {
+    return this.leader ? 'leader' : 'follower';
+  }
+
+  async start(): Promise<void> {
+    if (this.running || this.stopping) return;
+    this.running = true;
+    await this.poll();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.leave();
+    return this.stopping;
+  }
+
+  private async leave(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.polling;
+    const client = this.client;
+    // Ours to end: its 'end' event is no longer a lost connection.
+    this.client = undefined;
+    // The work stops before the lock is released, so no two replicas ever run it together.
+    await this.stepDown('this controller is stopping', undefined, 'info');
+    if (client) {
+      await client.query('SELECT pg_advisory_unlock($1)', [this.lockId]).catch(() => undefined);
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private get lockId(): number {
+    return this.options.lockId ?? LEADER_LOCK_ID;
+  }
+
+  private get pollIntervalMs(): number {
+    return this.options.pollIntervalMs ?? LEADER_POLL_INTERVAL_MS;
+  }
+
+  private poll(): Promise<void> {
+    this.polling ??= this.attempt().finally(() => {
+      this.polling = undefined;
+      this.schedule();
+    });
+    return this.polling;
+  }
+
+  private schedule(): void {
+    if (!this.running || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.poll();
+    }, this.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  /** A follower tries to take the lock; the leader checks that its connection (and so its lock) is alive. */
+  private async attempt(): Promise<void> {
+    let client = this.client;
+    if (!this.leader && Date.now() < this.sitOutUntil) return;
+    try {
+      client ??= await this.connect();
+      if (this.leader) {
+        await client.query('SELECT 1');
+        return;
+      }
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+        this.lockId,
+      ]);
+      if (!rows[0]?.locked || this.client !== client) {
+        if (!this.followingSaid && this.running)
+          this.options.log.info({ role: 'follower' }, 'leader election: another replica is the leader');
+        this.followingSaid = true;
+        return;
+      }
+      this.leader = true;
+      this.followingSaid = false;
+      this.options.log.info({ role: 'leader' }, 'leader election: this controller is the leader');
+      const failed = await this.transitions.elect(() => this.leader && this.client === client);
+      if (failed !== undefined) this.lost(client, 'starting the leader work failed', failed);
+    } catch (err) {
+      if (client) this.lost(client, 'its connection failed', err);
+      else this.options.log.warn({ err }, 'leader election: cannot reach PostgreSQL; trying again');
+    }
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: 'earshot-leader-election',
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+      // A connection that stops answering is as good as lost: the server may end it any moment.
+      query_timeout: 10_000,
+    });
+    client.on('error', (err) => this.lost(client, 'its connection failed', err));
+    client.on('end', () => this.lost(client, 'its connection ended'));
+    this.client = client;
+    try {
+      await client.connect();
+    } catch (err) {
+      this.client = undefined;
+      throw err;
+    }
+    return client;
+  }
+
+  /** The lock's connection is gone (or unusable): step down at once, connect afresh on the next poll. */
+  private lost(client: pg.Client, why: string, err?: unknown): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    client.end().catch(() => undefined);
+    if (this.leader) {
+      this.sitOutUntil = Date.now() + 2 * this.pollIntervalMs;
+      void this.stepDown(why, err);
+    }
+    else if (this.running) this.options.log.warn({ err }, `leader election: ${why}; trying again`);
+  }
+
+  private stepDown(why: string, err?: unknown, level: 'info' | 'warn' = 'warn'): Promise<void> {
+    if (this.leader) {
+      this.leader = false;
+      this.options.log[level]({ err, role: 'follower' }, `leader election: stepping down (${why})`);
+    }
+    return this.transitions.demote();
+  }
+}
+
+/** The one process on SQLite: always the leader while it runs. */
+export class SoleLeader implements LeaderElection {
+  private leader = false;
+  private readonly transitions: Transitions;
+
+  constructor(callbacks: LeaderCallbacks, log: Log) {
+    this.transitions = new Transitions(callbacks, log);
+  }
+
+  get role(): LeaderRole {
+    return this.leader ? 'leader' : 'follower';
+  }
+
+  /** Throws what `onElected` threw (after undoing it): a lone controller that cannot lead does not start. */
+  async start(): Promise<void> {
+    if (this.leader) return;
+    this.leader = true;
+    const failed = await this.transitions.elect(() => this.leader);
+    if (failed === undefined) return;
+    this.leader = false;
+    await this.transitions.demote();
+    throw failed;
+  }
+
+  async stop(): Promise<void> {
+    this.leader = false;
+    await this.transitions.demote();
+  }
+}
