@@ -176,7 +176,7 @@ export class ClaimLoop {
     this.active = { lease, recording };
 
     let leaseLost = false;
-    const heartbeat = setInterval(() => {
+    const beat = () => {
       api
         .jobHeartbeat(jobId, { epoch, state: 'recording' }, this.stopping.signal)
         .then((result) => {
@@ -194,7 +194,11 @@ export class ClaimLoop {
             log.debug({ jobId }, `job heartbeat failed: ${describeError(error)}`);
           }
         });
-    }, this.options.timings().jobHeartbeatIntervalMs);
+    };
+    // The first at once: the controller shows the job and the recording `recording` as soon
+    // as capture goes to the file, not one heartbeat interval later.
+    beat();
+    const heartbeat = setInterval(beat, this.options.timings().jobHeartbeatIntervalMs);
 
     try {
       const { result, endedBy } = await recording.done;
