@@ -104,12 +104,17 @@ export interface UploadRangeRequest {
   signal?: AbortSignal;
 }
 
-/** `bytes N-(total-1)/total` when resuming from N > 0, else undefined (a whole-file PUT). */
+/**
+ * `bytes N-(total-1)/total` when resuming from N > 0; at N = total the unsatisfied-range form
+ * `bytes *` + `/total` (an empty body: the controller holds every byte and completes the
+ * upload); else undefined (a whole-file PUT).
+ */
 export function contentRangeFor(offset: number, totalBytes: number): string | undefined {
   if (offset === 0) return undefined;
-  if (!Number.isInteger(offset) || !Number.isInteger(totalBytes) || offset < 0 || offset >= totalBytes) {
+  if (!Number.isInteger(offset) || !Number.isInteger(totalBytes) || offset < 0 || offset > totalBytes) {
     throw new RangeError(`cannot send from byte ${offset} of a ${totalBytes}-byte file`);
   }
+  if (offset === totalBytes) return `bytes */${totalBytes}`;
   return `bytes ${offset}-${totalBytes - 1}/${totalBytes}`;
 }
 

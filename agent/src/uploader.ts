@@ -2,7 +2,9 @@
  * Resumable uploads of finished recordings (AGENT_ROUTES.cacheFile): ask the
  * controller how many bytes it holds, stream the rest from disk, retry from the new
  * offset after a network failure, and delete the local file only once the controller
- * reports the upload complete with the same SHA-256.
+ * reports the upload complete with the same SHA-256. When the controller holds every
+ * byte but has not completed the upload (it stopped before its commit), the empty PUT
+ * at the final offset asks it to verify and complete what it holds.
  */
 import { createReadStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
@@ -48,9 +50,7 @@ export function nextUploadStep(
       reason: `the controller reports ${offset} bytes of a ${local.sizeBytes}-byte file`,
     };
   }
-  if (offset === local.sizeBytes && local.sizeBytes > 0) {
-    return { kind: 'conflict', reason: 'the controller holds every byte but has not completed the upload' };
-  }
+  // offset === sizeBytes: nothing left to send; the empty PUT there completes the upload.
   return { kind: 'send', offset };
 }
 
@@ -181,7 +181,9 @@ export class Uploader {
           if (step.kind === 'send') {
             log.info(
               { jobId, recordingId, offset: step.offset, totalBytes: local.sizeBytes },
-              'uploading recording',
+              step.offset === local.sizeBytes
+                ? 'the controller holds every byte: asking it to complete the upload'
+                : 'uploading recording',
             );
             const body = createReadStream(entry.path, { start: step.offset });
             const request: UploadRangeRequest = {

@@ -169,6 +169,12 @@ export const AGENT_ROUTES = {
    * `content-range: bytes N-(total-1)/total`. → UploadStatus; 409 offset_mismatch
    * (details.receivedBytes) when N is not what the controller holds; 422
    * checksum_mismatch when the finished file does not hash to the sha256 header.
+   * Completion is idempotent: when the status says every byte is held but not
+   * complete, the agent sends an empty PUT at the final offset (content-range in the
+   * unsatisfied-range form, `bytes *` then `/total`) and the controller verifies and
+   * completes what it holds. The controller also completes a file held whole by
+   * itself, on the next GET or at start-up, against the sha256 declared when the
+   * upload began.
    */
   cacheFile: (recordingId: string) => `/recordings/${recordingId}/cache-file`,
 } as const;

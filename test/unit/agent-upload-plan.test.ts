@@ -26,8 +26,12 @@ describe('content-range for a resumed upload', () => {
     expect(contentRangeFor(999, 1000)).toBe('bytes 999-999/1000');
   });
 
+  it('is the empty range at the end when the controller holds every byte (the completing PUT)', () => {
+    expect(contentRangeFor(1000, 1000)).toBe('bytes */1000');
+  });
+
   it('refuses offsets outside the file', () => {
-    expect(() => contentRangeFor(1000, 1000)).toThrow(RangeError);
+    expect(() => contentRangeFor(1001, 1000)).toThrow(RangeError);
     expect(() => contentRangeFor(-1, 1000)).toThrow(RangeError);
     expect(() => contentRangeFor(1.5, 1000)).toThrow(RangeError);
   });
@@ -48,7 +52,11 @@ describe('next upload step from the controller status', () => {
   it('treats an impossible offset as a conflict rather than guessing', () => {
     expect(nextUploadStep(status(1001), local).kind).toBe('conflict');
     expect(nextUploadStep(status(-5), local).kind).toBe('conflict');
-    expect(nextUploadStep(status(1000), local).kind).toBe('conflict');
+  });
+
+  it('asks the controller to complete a file it holds whole instead of giving up', () => {
+    // The empty PUT at the final offset (content-range bytes */1000): the controller verifies and completes.
+    expect(nextUploadStep(status(1000), local)).toEqual({ kind: 'send', offset: 1000 });
   });
 });
 
