@@ -16,9 +16,16 @@ import { BrokerAuth } from './broker/auth.js';
 import { MqttBroker } from './broker/broker.js';
 import { PresenceTracker } from './broker/presence.js';
 import { mqttWebSocketRoute } from './broker/ws-route.js';
+import {
+  type LeaderCallbacks,
+  type LeaderElection,
+  PostgresLeaderElection,
+  SoleLeader,
+} from './cluster/leader-election.js';
 import { type Config, oidcEnabled } from './config.js';
 import { controllerSecretBox } from './crypto/secret-box.js';
 import type { Db, Provider } from './db/client.js';
+import { denialAuditor } from './http/denial-audit.js';
 import { installErrorHandler } from './http/errors.js';
 import { frontendTokenGate } from './http/frontend-token.js';
 import { installAccessControl, type RouteInfo } from './http/route-access.js';
@@ -117,6 +124,11 @@ export interface AppDeps {
   logger?: boolean | object;
   /** The outbound webhook sender's timers (tests drive retries by hand); real timers by default. */
   webhookTimers?: SenderTimers;
+  /**
+   * The PostgreSQL URL, for the leader election's own connection (server.ts passes it).
+   * Without it the app leads alone, as on SQLite (tests that build an app on their own database).
+   */
+  databaseUrl?: string;
 }
 
 export interface ControllerApp {
@@ -146,6 +158,8 @@ export interface ControllerApp {
   };
   /** The embedded MQTT broker; `start` opens its TCP listener. */
   broker: MqttBroker;
+  /** Whether this replica runs the once-only work (the Discord bot, scheduled resets and summaries). */
+  leadership: LeaderElection;
   /** Every declared route with its access (for invariant tests and the RBAC matrix). */
   routes: RouteInfo[];
   /** Extra readiness checks (the broker adds its own when it starts). */
@@ -219,7 +233,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     config.loginFailuresPerAddressPerHour,
     () => now().getTime(),
   );
-  const accessGuard = new AccessGuard(accessRepo, audit);
+  const accessGuard = new AccessGuard(accessRepo);
   const accessPolicies = new AccessPoliciesService(
     db,
     accessPoliciesRepo,
@@ -245,6 +259,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     groupsRepo,
     accessRepo,
     sessionsRepo,
+    apiTokensRepo,
     accessGuard,
     accessPolicies,
     audit,
@@ -445,20 +460,44 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   );
   closers.push(() => broker.stop());
   const resetScheduler = new AttendanceResetScheduler(attendancePeriods, app.log);
-  // Reverse order on close: stop resets, save open sessions, then forget unlocked keys.
+  const summaryScheduler = new AttendanceSummaryScheduler(attendanceLogs, app.log);
+  // Once-only work runs on one leader among the replicas sharing a PostgreSQL database: the
+  // bot (one gateway session, one tracker of the voice sessions), and the scheduled resets
+  // and summaries, which act on the sessions it tracks and post through it. On SQLite this
+  // process is always the leader. The webhook sender runs everywhere: it claims each delivery.
+  let restored = false;
+  const leaderWork: LeaderCallbacks = {
+    onElected: async () => {
+      // Open sessions as the previous leader left them: its last snapshot, less the sessions
+      // it stored since (storing one forgets it); the bot reconciles them per guild on connect.
+      await attendance.restoreSnapshot();
+      restored = true;
+      resetScheduler.start();
+      summaryScheduler.start();
+      await attendanceBot?.start();
+    },
+    onDemoted: async () => {
+      // The bot first, so its last observation is in the snapshot saved after it; then the
+      // resets (which close sessions) and summaries; then the open sessions for the next leader.
+      await attendanceBot?.stop();
+      await summaryScheduler.stop();
+      await resetScheduler.stop();
+      if (restored) await attendance.handOver();
+      restored = false;
+    },
+  };
+  const leadership: LeaderElection =
+    provider === 'postgresql' && deps.databaseUrl
+      ? new PostgresLeaderElection({ ...leaderWork, connectionString: deps.databaseUrl, log: app.log })
+      : new SoleLeader(leaderWork, app.log);
+  // Reverse order on close: leave the leadership (bot, resets, open sessions saved), then
+  // forget unlocked keys.
   closers.push(async () => attendanceSigning.lockAll());
-  closers.push(async () => {
-    await attendance.saveSnapshot();
-  });
   // Background event work (log posts, role grants) drains once nothing can publish more.
   closers.push(() => attendanceEvents.idle());
-  closers.push(() => resetScheduler.stop());
-  const summaryScheduler = new AttendanceSummaryScheduler(attendanceLogs, app.log);
-  closers.push(() => summaryScheduler.stop());
   // A send in flight finishes (10 s at most); what is still pending is sent by the next start.
   closers.push(() => webhookSender.stop());
-  // Stopped first on close, so its last observation is in the snapshot saved after it.
-  if (attendanceBot) closers.push(() => attendanceBot.stop());
+  closers.push(() => leadership.stop());
   let starting: Promise<void> | undefined;
   // New jobs and stop requests reach the agent at once; agents also poll, so this is best effort.
   recordings.setNotifier((nodeId, command) => broker.publishToNode(nodeId, 'cmd', command));
@@ -466,6 +505,10 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   closers.push(async () => meterStore.closeSubscriptions());
 
   metrics.onCollect(async () => metrics.nodesOnline.set(nodes.onlineCount()));
+  metrics.onCollect(async () => {
+    for (const role of ['leader', 'follower'] as const)
+      metrics.leader.set({ role }, role === leadership.role ? 1 : 0);
+  });
   metrics.onCollect(async () => {
     const current = discordGuilds.botState();
     for (const state of ['disabled', 'stopped', 'connecting', 'ready', 'reconnecting'] as const)
@@ -478,7 +521,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   });
 
   // HTTP plumbing
-  installErrorHandler(app);
+  installErrorHandler(app, denialAuditor(audit));
   installValidation(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -509,7 +552,6 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
       resolveUserSecret: (secret) => auth.resolve(secret),
       resolveNodeCredential: (credential) => nodes.authenticate(credential),
     },
-    audit,
     // The web front end's Discord-user tokens (SPEC §5 "Access"), only when a secret is configured.
     config.frontendTokenSecret
       ? frontendTokenGate({
@@ -590,17 +632,15 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
       webhookSender,
     },
     broker,
+    leadership,
     routes,
     readiness,
     start: () => {
       starting ??= (async () => {
         await broker.start();
-        // Open sessions saved at the last stop; the bot reconciles them per guild when it connects.
-        await attendance.restoreSnapshot();
-        resetScheduler.start();
-        summaryScheduler.start();
         webhookSender.start();
-        await attendanceBot?.start();
+        // Leading: the saved open sessions restored, the bot connecting, the schedulers running.
+        await leadership.start();
         readiness.push({ name: 'broker', check: async () => broker.isReady() });
       })();
       return starting;

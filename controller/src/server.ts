@@ -1,6 +1,7 @@
 /**
- * Runs the controller: migrate, open the database, build the app, listen, and shut
- * down once (drain HTTP, close adapters, disconnect) on SIGINT/SIGTERM.
+ * Runs the controller: migrate, open the database, build the app, listen, complete the
+ * uploads a stop left held whole, and shut down once (drain HTTP, close adapters,
+ * disconnect) on SIGINT/SIGTERM.
  */
 import { buildApp, type ControllerApp } from './app.js';
 import { type Config, describeConfig } from './config.js';
@@ -16,7 +17,12 @@ export async function startController(config: Config): Promise<RunningController
   const target = databaseTarget(config.databaseUrl, config.dataDir);
   const applied = await migrate(target);
   const db = openDatabase(target);
-  const controller = await buildApp({ config, db, provider: target.provider });
+  const controller = await buildApp({
+    config,
+    db,
+    provider: target.provider,
+    databaseUrl: target.provider === 'postgresql' ? target.url : undefined,
+  });
   const { app } = controller;
   app.log.info({ config: describeConfig(config), migrationsApplied: applied }, 'starting controller');
 
@@ -31,6 +37,24 @@ export async function startController(config: Config): Promise<RunningController
     await db.$disconnect();
     throw error;
   }
+  // Uploads whose last byte reached the disk before a stop but whose completion was never
+  // committed: verified and completed in the background (hashing a long file takes seconds).
+  const recovery = new AbortController();
+  const recovering = controller.services.uploads.recoverHeldUploads(recovery.signal).then(
+    ({ completed, discarded, failed }) => {
+      if (completed.length > 0)
+        app.log.info({ recordings: completed }, 'completed uploads held whole since the last stop');
+      if (discarded.length > 0)
+        app.log.warn(
+          { recordings: discarded },
+          'uploads held whole did not match their declared SHA-256: discarded, the agents send them again',
+        );
+      for (const { recordingId, error } of failed)
+        app.log.error({ recordingId, err: error }, 'cannot complete an upload held whole');
+    },
+    (error: unknown) => app.log.error({ err: error }, 'cannot look for uploads held whole'),
+  );
+
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   const url = `http://${config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost}:${port}`;
@@ -38,6 +62,8 @@ export async function startController(config: Config): Promise<RunningController
   const stop = () => {
     stopping ??= (async () => {
       app.log.info('shutting down');
+      recovery.abort();
+      await recovering;
       await controller.close();
       await db.$disconnect();
     })();

@@ -22,6 +22,15 @@ export class RecordingsRepository {
     return tx.recording.update({ where: { id }, data });
   }
 
+  /** Uploads in progress whose declared SHA-256 is known (start-up completes those held whole). */
+  listUploading(): Promise<RecordingRow[]> {
+    return this.db.recording.findMany({
+      where: { state: 'uploading', expectedSha256: { not: null } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: withJobAndScope,
+    });
+  }
+
   list(
     filter: ScopeFilter,
     where: { nodeId?: string; state?: string },

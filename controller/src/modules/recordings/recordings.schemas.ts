@@ -96,7 +96,12 @@ export const UploadHeaders = Type.Object({
   [UPLOAD_HEADERS.sha256]: Type.String({ pattern: '^[0-9a-fA-F]{64}$' }),
   [UPLOAD_HEADERS.totalBytes]: Type.Integer({ minimum: 1, maximum: MAX_UPLOAD_BYTES }),
   'content-range': Type.Optional(
-    Type.String({ pattern: '^bytes \\d{1,15}-\\d{1,15}/\\d{1,15}$', description: 'bytes N-(total-1)/total' }),
+    Type.String({
+      pattern: '^bytes (\\d{1,15}-\\d{1,15}|\\*)/\\d{1,15}$',
+      description:
+        'bytes N-(total-1)/total: the rest of the file from byte N; bytes */total with an empty body: ' +
+        'complete a file the controller already holds whole',
+    }),
   ),
 });
 export type UploadHeaders = Static<typeof UploadHeaders>;

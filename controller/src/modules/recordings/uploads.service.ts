@@ -5,6 +5,11 @@
  * the declared total it is verified against the agent's SHA-256 over the whole file,
  * then renamed atomically to `<id>.wav` and the recording and job complete together
  * with their audit event. Every call is fenced by the job's epoch.
+ *
+ * Completion is idempotent: a file held whole but never committed (the controller
+ * stopped between the last byte and the commit) is verified against the SHA-256 the
+ * agent declared, which the recording keeps, and completed by the next status query,
+ * by the next PUT (an empty one at the final offset is enough), or at start-up.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { type Readable, Transform } from 'node:stream';
@@ -14,17 +19,21 @@ import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
 import type { RecordingJob } from '../../generated/sqlite/client.js';
-import { AppError, badRequest, conflict, notFound, staleLease } from '../../http/errors.js';
+import { AppError, badRequest, conflict, hidden, notFound, staleLease } from '../../http/errors.js';
 import { actorOf, type CallContext, type Principal } from '../../http/principal.js';
 import type { Metrics } from '../../metrics.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { Actor, RequestContext } from '../audit/audit.types.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository } from './jobs.repository.js';
 import { ACTIVE_JOB_STATES, isActive } from './jobs.service.js';
 import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
 import type { UploadHeaders } from './recordings.schemas.js';
 
-const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
+/** `bytes N-(total-1)/total` (the rest from byte N), or `bytes *` + `/total` (nothing more: complete it). */
+const CONTENT_RANGE = /^bytes (?:(\d+)-(\d+)|\*)\/(\d+)$/;
+/** Who completes an upload the controller finds held whole at start-up. */
+const RECOVERY_ACTOR: Actor = { type: 'system', id: null, name: 'upload-recovery' };
 
 class BodyTooLarge extends Error {}
 
@@ -37,6 +46,21 @@ interface Upload {
 }
 
 type WriteOutcome = 'ended' | 'interrupted' | 'too-large';
+
+/** Whose request completes an upload, for its audit event. */
+interface Origin {
+  actor: Actor;
+  context?: RequestContext;
+}
+
+type Finish = { kind: 'completed'; status: UploadStatus } | { kind: 'mismatch'; actual: string };
+
+export interface HeldUploadsReport {
+  completed: string[];
+  /** Held whole but not hashing to the declared SHA-256: discarded (audited), the agent sends them again. */
+  discarded: string[];
+  failed: { recordingId: string; error: unknown }[];
+}
 
 export class UploadsService {
   /** Uploads streaming now, by recording: a newer request for the same recording ends the older one. */
@@ -56,20 +80,86 @@ export class UploadsService {
   /** The calling node's own recording; 404 for anyone else's. */
   private async ownRecording(principal: Principal, id: string): Promise<RecordingRow> {
     const recording = await this.recordings.find(id);
-    if (!recording || principal.kind !== 'node' || principal.nodeId !== recording.nodeId)
-      throw notFound('recording');
+    if (!recording) throw notFound('recording');
+    if (principal.kind !== 'node' || principal.nodeId !== recording.nodeId)
+      throw hidden('recording', { type: 'recording', id }, 'recording:control');
     return recording;
   }
 
   async status(id: string, ctx: CallContext): Promise<UploadStatus> {
     const recording = await this.ownRecording(ctx.principal, id);
     if (recording.state === 'completed') return this.completedStatus(recording);
+    if (this.heldWhole(recording, await this.files.partSize(recording.nodeId, id))) {
+      // Every byte arrived but the completion was never committed: finish it now.
+      const finished = await this.finishHeld(id, { actor: actorOf(ctx.principal), context: ctx.request });
+      if (finished) return finished;
+    }
     return {
       recordingId: id,
       receivedBytes: await this.files.partSize(recording.nodeId, id),
       complete: false,
       sha256: null,
     };
+  }
+
+  /**
+   * Start-up: completes every upload a stop between its last byte and its commit left
+   * held whole, after verifying it against the SHA-256 the agent declared. Stops
+   * between recordings when `signal` aborts.
+   */
+  async recoverHeldUploads(signal?: AbortSignal): Promise<HeldUploadsReport> {
+    const report: HeldUploadsReport = { completed: [], discarded: [], failed: [] };
+    for (const recording of await this.recordings.listUploading()) {
+      if (signal?.aborted) break;
+      try {
+        if (!this.heldWhole(recording, await this.files.partSize(recording.nodeId, recording.id))) continue;
+        const status = await this.finishHeld(recording.id, { actor: RECOVERY_ACTOR });
+        if (status?.complete) report.completed.push(recording.id);
+        else if (status) report.discarded.push(recording.id);
+      } catch (error) {
+        report.failed.push({ recordingId: recording.id, error });
+      }
+    }
+    return report;
+  }
+
+  /**
+   * The upload of a recording whose part holds every declared byte while its job is
+   * still uploading; undefined otherwise (also when nothing was declared: an upload
+   * begun before the declaration was kept, which the agent's next PUT completes).
+   */
+  private heldWhole(recording: RecordingRow, held: number): Upload | undefined {
+    const { job, expectedBytes, expectedSha256 } = recording;
+    if (job?.state !== 'uploading' || expectedBytes === null || expectedSha256 === null) return undefined;
+    if (held === 0 || held !== Number(expectedBytes)) return undefined;
+    return { recording, job, epoch: job.epoch, sha256: expectedSha256, totalBytes: held };
+  }
+
+  /**
+   * Verifies and completes a part held whole (a status query, start-up). Undefined when
+   * a request is already at it (that request completes it) or the state changed meanwhile.
+   * A part that does not hash to the declared SHA-256 is discarded (audited): the agent,
+   * which keeps its file until the controller confirms it, sends it again from byte 0.
+   */
+  private async finishHeld(id: string, origin: Origin): Promise<UploadStatus | undefined> {
+    const release = this.tryTakeSlot(id);
+    if (!release) return undefined;
+    try {
+      const recording = await this.recordings.find(id);
+      if (!recording) return undefined;
+      if (recording.state === 'completed') return this.completedStatus(recording);
+      const upload = this.heldWhole(recording, await this.files.partSize(recording.nodeId, id));
+      if (!upload) return undefined;
+      const finished = await this.finish(upload, undefined, origin);
+      if (finished.kind === 'completed') return finished.status;
+      return { recordingId: id, receivedBytes: 0, complete: false, sha256: null };
+    } catch (error) {
+      // The job moved on under us (stopped, failed, superseded): nothing to complete.
+      if (error instanceof AppError && error.code === ERROR_CODES.staleLease) return undefined;
+      throw error;
+    } finally {
+      release();
+    }
   }
 
   private completedStatus(recording: RecordingRow): UploadStatus {
@@ -90,33 +180,27 @@ export class UploadsService {
     const recording = await this.ownRecording(ctx.principal, id);
     const job = recording.job;
     if (!job) throw conflict('This recording has no job to upload for.');
-    const upload: Upload = {
-      recording,
-      job,
+    const declared = {
       epoch: headers[UPLOAD_HEADERS.epoch],
       sha256: headers[UPLOAD_HEADERS.sha256].toLowerCase(),
       totalBytes: headers[UPLOAD_HEADERS.totalBytes],
     };
-    if (recording.state === 'completed' && job.epoch === upload.epoch) {
-      // A repeat of the request that completed it (its answer was lost): same file, same answer.
-      if (recording.sha256 === upload.sha256) return this.completedStatus(recording);
-      throw conflict('The recording is already complete with a different file.', {
-        sha256: recording.sha256,
-      });
-    }
-    if (job.epoch !== upload.epoch || !isActive(job.state))
-      throw staleLease(
-        job.epoch !== upload.epoch
-          ? `Epoch ${upload.epoch} is not the job's current epoch (${job.epoch}): this lease was superseded.`
-          : `The job is ${job.state}; it no longer takes uploads.`,
-      );
-    const offset = this.offsetOf(headers['content-range'], upload.totalBytes);
+    const repeat = this.fenced(recording, job, declared);
+    if (repeat) return repeat;
+    const offset = this.offsetOf(headers['content-range'], declared.totalBytes);
     const contentLength = headers['content-length'];
-    if (contentLength !== undefined && offset + contentLength > upload.totalBytes)
-      throw this.tooLarge(upload.totalBytes);
+    if (contentLength !== undefined && offset + contentLength > declared.totalBytes)
+      throw this.tooLarge(declared.totalBytes);
 
     const release = await this.takeSlot(id, body);
     try {
+      // While this request waited, the upload may have been completed (by an older request,
+      // a status query or start-up) or its job moved on: read it again.
+      const current = (await this.recordings.find(id)) ?? recording;
+      const currentJob = current.job ?? job;
+      const settled = this.fenced(current, currentJob, declared);
+      if (settled) return settled;
+      const upload: Upload = { recording: current, job: currentJob, ...declared };
       let held = await this.files.partSize(recording.nodeId, id);
       if (held > upload.totalBytes) {
         // Left from a different file than the one now declared: start over.
@@ -157,9 +241,36 @@ export class UploadsService {
     }
   }
 
+  /**
+   * The answer to a repeat of the request that completed the upload, undefined when the
+   * upload goes on; throws when this epoch may no longer upload (stale lease).
+   */
+  private fenced(
+    recording: RecordingRow,
+    job: RecordingJob,
+    declared: { epoch: number; sha256: string },
+  ): UploadStatus | undefined {
+    if (recording.state === 'completed' && job.epoch === declared.epoch) {
+      // A repeat of the request that completed it (its answer was lost): same file, same answer.
+      if (recording.sha256 === declared.sha256) return this.completedStatus(recording);
+      throw conflict('The recording is already complete with a different file.', {
+        sha256: recording.sha256,
+      });
+    }
+    if (job.epoch !== declared.epoch || !isActive(job.state))
+      throw staleLease(
+        job.epoch !== declared.epoch
+          ? `Epoch ${declared.epoch} is not the job's current epoch (${job.epoch}): this lease was superseded.`
+          : `The job is ${job.state}; it no longer takes uploads.`,
+      );
+    return undefined;
+  }
+
+  /** Where the body starts: 0 without content-range; the total for the empty completing PUT. */
   private offsetOf(contentRange: string | undefined, totalBytes: number): number {
     if (contentRange === undefined) return 0;
     const match = CONTENT_RANGE.exec(contentRange);
+    if (match && match[1] === undefined && Number(match[3]) === totalBytes) return totalBytes;
     const [start, end, total] = match ? [Number(match[1]), Number(match[2]), Number(match[3])] : [];
     if (
       start === undefined ||
@@ -169,7 +280,8 @@ export class UploadsService {
       start > end
     )
       throw badRequest(
-        `content-range must be "bytes N-${totalBytes - 1}/${totalBytes}" (the rest of the file from byte N), ` +
+        `content-range must be "bytes N-${totalBytes - 1}/${totalBytes}" (the rest of the file from byte N) ` +
+          `or "bytes */${totalBytes}" (an empty body: complete what the controller holds), ` +
           `matching ${UPLOAD_HEADERS.totalBytes}.`,
       );
     return start;
@@ -189,11 +301,20 @@ export class UploadsService {
       current.supersede();
       await current.done;
     }
+    return this.occupy(id, () => body.destroy(new Error('superseded by a newer upload')));
+  }
+
+  /** The slot when nothing holds it (a status query, start-up): those never end an upload. */
+  private tryTakeSlot(id: string): (() => void) | undefined {
+    return this.inFlight.has(id) ? undefined : this.occupy(id, () => {});
+  }
+
+  private occupy(id: string, supersede: () => void): () => void {
     let release!: () => void;
     const done = new Promise<void>((resolve) => {
       release = resolve;
     });
-    this.inFlight.set(id, { supersede: () => body.destroy(new Error('superseded by a newer upload')), done });
+    this.inFlight.set(id, { supersede, done });
     return () => {
       this.inFlight.delete(id);
       release();
@@ -250,11 +371,16 @@ export class UploadsService {
           leaseExpiresAt,
         }));
       if (!ok) throw staleLease('The job changed while this upload started; check the lease.');
-      if (job.state === 'uploading') return;
-      await this.recordings.update(tx, upload.recording.id, {
-        state: 'uploading',
-        expectedBytes: upload.totalBytes,
-      });
+      // What the agent declares is kept before any byte is written: a file held whole can
+      // then be verified and completed without the agent (see finishHeld).
+      const declared = { expectedBytes: upload.totalBytes, expectedSha256: upload.sha256 };
+      if (job.state === 'uploading') {
+        const { expectedBytes, expectedSha256 } = job.recording;
+        if (expectedSha256 !== upload.sha256 || Number(expectedBytes) !== upload.totalBytes)
+          await this.recordings.update(tx, upload.recording.id, declared);
+        return;
+      }
+      await this.recordings.update(tx, upload.recording.id, { state: 'uploading', ...declared });
       await this.audit.recordChange(tx, ctx, {
         permission: 'recording:control',
         action: 'recording_job.uploading',
@@ -270,19 +396,38 @@ export class UploadsService {
     await this.recordings.update(this.db, upload.recording.id, {
       receivedBytes,
       expectedBytes: upload.totalBytes,
+      expectedSha256: upload.sha256,
     });
   }
 
+  /** Completes the upload of a part that holds every byte; 422 when it does not hash to the declaration. */
   private async complete(
     upload: Upload,
     inFlightHash: Hash | undefined,
     ctx: CallContext,
   ): Promise<UploadStatus> {
+    const finished = await this.finish(upload, inFlightHash, {
+      actor: actorOf(ctx.principal),
+      context: ctx.request,
+    });
+    if (finished.kind === 'completed') return finished.status;
+    throw new AppError(
+      422,
+      ERROR_CODES.checksumMismatch,
+      'The uploaded file does not hash to the declared SHA-256; it was discarded, upload it again from byte 0.',
+      { expected: upload.sha256, actual: finished.actual, receivedBytes: 0 },
+    );
+  }
+
+  /**
+   * Verifies the part against the declared SHA-256, then commits the completion (fenced
+   * by the epoch) with its audit event. A part that does not match is discarded, in the
+   * transaction that audits it.
+   */
+  private async finish(upload: Upload, inFlightHash: Hash | undefined, origin: Origin): Promise<Finish> {
     const { recording, job } = upload;
     const actual = inFlightHash?.digest('hex') ?? (await this.files.hashPart(recording.nodeId, recording.id));
-    const actor = actorOf(ctx.principal);
     if (actual !== upload.sha256) {
-      await this.files.deletePart(recording.nodeId, recording.id);
       this.metrics.uploads.inc({ outcome: 'checksum_mismatch' });
       await this.db.$transaction(async (tx) => {
         await this.recordings.update(tx, recording.id, {
@@ -290,22 +435,19 @@ export class UploadsService {
           expectedBytes: upload.totalBytes,
         });
         await this.audit.record(tx, {
-          actor,
+          actor: origin.actor,
           permission: 'recording:control',
           action: 'recording.upload',
           target: { type: 'recording', id: recording.id },
           outcome: 'failure',
           reason: 'checksum mismatch; the partial file was discarded',
           after: { expectedSha256: upload.sha256, actualSha256: actual, totalBytes: upload.totalBytes },
-          context: ctx.request,
+          context: origin.context,
         });
+        // Only once its event is written: a file is never dropped without a trace.
+        await this.files.deletePart(recording.nodeId, recording.id);
       });
-      throw new AppError(
-        422,
-        ERROR_CODES.checksumMismatch,
-        'The uploaded file does not hash to the declared SHA-256; it was discarded, upload it again from byte 0.',
-        { expected: upload.sha256, actual, receivedBytes: 0 },
-      );
+      return { kind: 'mismatch', actual };
     }
     const durationMs = await this.files.wavDurationMs(recording.nodeId, recording.id);
     const now = this.now();
@@ -330,16 +472,19 @@ export class UploadsService {
         completedAt: now,
       });
       await this.audit.record(tx, {
-        actor,
+        actor: origin.actor,
         permission: 'recording:control',
         action: 'recording.upload',
         target: { type: 'recording', id: recording.id },
         outcome: 'success',
         after: { jobId: job.id, sizeBytes: upload.totalBytes, sha256: actual, durationMs },
-        context: ctx.request,
+        context: origin.context,
       });
     });
     this.metrics.uploads.inc({ outcome: 'completed' });
-    return { recordingId: recording.id, receivedBytes: upload.totalBytes, complete: true, sha256: actual };
+    return {
+      kind: 'completed',
+      status: { recordingId: recording.id, receivedBytes: upload.totalBytes, complete: true, sha256: actual },
+    };
   }
 }
