@@ -85,20 +85,26 @@ describe('subscription', () => {
     expect(audit.requestId).toBe(response.headers['x-request-id']);
   });
 
-  it('refuses a guild admin (settings:manage on the guild only) and a viewer; 404 outside scope', async () => {
+  it('refuses a guild admin (settings:manage on the guild only) and a viewer; reads 404 outside scope', async () => {
     const admin = await guildUser('guild-admin', 'admin');
     const viewer = await guildUser('guild-viewer', 'viewer');
     expect((await api('GET', viewer)).statusCode).toBe(200);
     const byAdmin = await api('PATCH', admin, { tier: 'free' });
     expect(byAdmin.statusCode, byAdmin.body).toBe(403);
-    expect(byAdmin.json().error.message).toContain("controller's operator");
+    expect(byAdmin.json().error.message).toContain('whole fleet');
+    // Fleet-wide by nature: refused at the route, before the guild is looked at, and audited.
     const denied = await ctl.db.auditEvent.findFirstOrThrow({
-      where: { action: 'attendance.subscription.update', outcome: 'denied' },
+      where: { requestId: byAdmin.headers['x-request-id'] as string },
     });
-    expect(denied).toMatchObject({ actorName: 'guild-admin', requestId: byAdmin.headers['x-request-id'] });
+    expect(denied).toMatchObject({
+      actorName: 'guild-admin',
+      outcome: 'denied',
+      permission: 'settings:manage',
+      action: 'http.patch /api/v1/guilds/:guildId/subscription',
+    });
     expect((await api('PATCH', viewer, { tier: 'free' })).statusCode).toBe(403);
     expect((await api('GET', viewer, undefined, OTHER_GUILD)).statusCode).toBe(404);
-    expect((await api('PATCH', admin, { tier: 'pro' }, OTHER_GUILD)).statusCode).toBe(404);
+    expect((await api('PATCH', admin, { tier: 'pro' }, OTHER_GUILD)).statusCode).toBe(403);
     expect((await api('GET', owner)).json().data.tier).toBe('pro');
   });
 

@@ -352,6 +352,9 @@ describe('audit filters, facets and exports', () => {
         after: JSON.stringify({ i }),
         requestId: null,
         sourceIp: null,
+        siteId: null,
+        nodeId: null,
+        guildId: null,
         prevHash,
       };
       prevHash = hashAuditEvent(row);

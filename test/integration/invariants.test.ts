@@ -27,6 +27,40 @@ describe('route declarations', () => {
     }
   });
 
+  it('every route with a user permission declares whether it is fleet-wide', () => {
+    for (const route of ctl.routes) {
+      const { access } = route;
+      if (access.user && access.user !== 'authenticated')
+        expect(['fleet', 'scoped'], `${route.method} ${route.url}`).toContain(access.scope);
+    }
+  });
+
+  it('what is fleet-wide by nature needs its permission over the fleet', () => {
+    // Access policies, rate limits, /metrics, the whole audit chain, the IdP's discovery and a
+    // guild's plan apply everywhere: a grant over one site must not reach them.
+    const fleet = ctl.routes
+      .filter((r) => r.access.scope === 'fleet')
+      .map((r) => `${r.method} ${r.url}`)
+      .sort();
+    expect(fleet).toEqual(
+      [
+        'GET /api/v1/admin/limits/assignments',
+        'GET /api/v1/admin/limits/profiles',
+        'GET /api/v1/audit-events/verify',
+        'GET /api/v1/auth/access-policies',
+        'GET /api/v1/auth/oidc/discovery',
+        'GET /metrics',
+        'PATCH /api/v1/auth/access-policies',
+        'PATCH /api/v1/guilds/:guildId/subscription',
+        'POST /api/v1/admin/limits/assignments',
+        'POST /api/v1/admin/limits/profiles',
+        'PUT /api/v1/admin/limits/profiles/:id',
+        'DELETE /api/v1/admin/limits/assignments/:id',
+        'DELETE /api/v1/admin/limits/profiles/:id',
+      ].sort(),
+    );
+  });
+
   it('only probes, docs, login (password and SSO), setup and agent enrollment are public', () => {
     const publicRoutes = ctl.routes.filter((r) => r.access.public).map((r) => `${r.method} ${r.url}`);
     const allowed = [
@@ -51,15 +85,29 @@ describe('route declarations', () => {
 
   it('refuses to boot with a route that declares no access', async () => {
     const app = Fastify();
-    installAccessControl(
-      app,
-      { resolveUserSecret: async () => undefined, resolveNodeCredential: async () => undefined },
-      ctl.services.audit,
-    );
+    installAccessControl(app, {
+      resolveUserSecret: async () => undefined,
+      resolveNodeCredential: async () => undefined,
+    });
     expect(() => app.get('/oops', async () => 'x')).toThrow(/declares no access/);
     expect(() =>
-      app.get('/oops2', { config: { access: { user: 'nope:nothing' as never } } }, async () => 'x'),
+      app.get(
+        '/oops2',
+        { config: { access: { user: 'nope:nothing' as never, scope: 'scoped' } } },
+        async () => 'x',
+      ),
     ).toThrow(/unknown permission/);
+    // A user permission must say whether what the route touches is fleet-wide.
+    expect(() =>
+      app.get('/oops3', { config: { access: { user: 'node:read' } as never } }, async () => 'x'),
+    ).toThrow(/declare scope: 'fleet'/);
+    expect(() =>
+      app.get(
+        '/oops4',
+        { config: { access: { user: 'node:read', scope: 'everywhere' } as never } },
+        async () => 'x',
+      ),
+    ).toThrow(/declare scope: 'fleet'/);
     await app.close();
   });
 

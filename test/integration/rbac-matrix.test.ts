@@ -3,6 +3,7 @@
  * caller's scope. The table below says, by hand, which permission each route needs
  * and whether it acts on a node-owned object; the expected outcome follows:
  *   role lacks the permission            → 403
+ *   route is fleet-wide (`fleet`)        → 403 (every role here is granted over one site)
  *   holds it, object outside its scope   → 404
  *   holds it, object inside its scope    → anything but 401/403/404
  * Adding a route without a row here fails the suite.
@@ -23,6 +24,8 @@ interface Row {
   need: Need;
   /** The route acts on a node-owned object: checked in and out of the caller's scope. */
   node?: true;
+  /** Fleet-wide by nature: needs the permission over the whole fleet, not one site. */
+  fleet?: true;
   /** Streams forever when allowed: only refusals are exercised. */
   stream?: true;
   /** A fixed outcome for every role (e.g. session-only routes called with an API token). */
@@ -38,7 +41,7 @@ interface Row {
 const TABLE: Record<string, Row> = {
   'GET /healthz': { need: 'public' },
   'GET /readyz': { need: 'public' },
-  'GET /metrics': { need: 'metrics:read' },
+  'GET /metrics': { need: 'metrics:read', fleet: true },
   'GET /openapi.json': { need: 'public' },
   'GET /openapi.yaml': { need: 'public' },
   'GET /mqtt': { need: 'public' },
@@ -71,17 +74,17 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/auth/roles': { need: 'auth:manage' },
   'PATCH /api/v1/auth/roles/:id': { need: 'auth:manage' },
   'DELETE /api/v1/auth/roles/:id': { need: 'auth:manage' },
-  'GET /api/v1/auth/access-policies': { need: 'auth:manage' },
-  'PATCH /api/v1/auth/access-policies': { need: 'auth:manage' },
+  'GET /api/v1/auth/access-policies': { need: 'auth:manage', fleet: true },
+  'PATCH /api/v1/auth/access-policies': { need: 'auth:manage', fleet: true },
   'GET /api/v1/auth/oidc/config': { need: 'public' },
   'GET /api/v1/auth/oidc/login': { need: 'public' },
   'GET /api/v1/auth/oidc/callback': { need: 'public' },
-  'GET /api/v1/auth/oidc/discovery': { need: 'auth:manage' },
+  'GET /api/v1/auth/oidc/discovery': { need: 'auth:manage', fleet: true },
   'GET /api/v1/audit-events': { need: 'audit:read' },
   'GET /api/v1/audit-events/facets': { need: 'audit:read' },
   'GET /api/v1/audit-events/export': { need: 'audit:read' },
   'POST /api/v1/audit-events/export': { need: 'audit:read' },
-  'GET /api/v1/audit-events/verify': { need: 'audit:read' },
+  'GET /api/v1/audit-events/verify': { need: 'audit:read', fleet: true },
   'GET /api/v1/audit-events/:id': { need: 'audit:read' },
   'GET /api/v1/nodes': { need: 'node:read' },
   'GET /api/v1/nodes/:id': { need: 'node:read', node: true },
@@ -105,13 +108,13 @@ const TABLE: Record<string, Row> = {
   'PUT /api/v1/recordings/:id/cache-file': { need: 'agent' },
   'GET /api/v1/nodes/:id/meters': { need: 'node:read', node: true },
   'GET /api/v1/meter-events': { need: 'node:read', stream: true },
-  'GET /api/v1/admin/limits/profiles': { need: 'settings:read' },
-  'POST /api/v1/admin/limits/profiles': { need: 'settings:manage' },
-  'PUT /api/v1/admin/limits/profiles/:id': { need: 'settings:manage' },
-  'DELETE /api/v1/admin/limits/profiles/:id': { need: 'settings:manage' },
-  'GET /api/v1/admin/limits/assignments': { need: 'settings:read' },
-  'POST /api/v1/admin/limits/assignments': { need: 'settings:manage' },
-  'DELETE /api/v1/admin/limits/assignments/:id': { need: 'settings:manage' },
+  'GET /api/v1/admin/limits/profiles': { need: 'settings:read', fleet: true },
+  'POST /api/v1/admin/limits/profiles': { need: 'settings:manage', fleet: true },
+  'PUT /api/v1/admin/limits/profiles/:id': { need: 'settings:manage', fleet: true },
+  'DELETE /api/v1/admin/limits/profiles/:id': { need: 'settings:manage', fleet: true },
+  'GET /api/v1/admin/limits/assignments': { need: 'settings:read', fleet: true },
+  'POST /api/v1/admin/limits/assignments': { need: 'settings:manage', fleet: true },
+  'DELETE /api/v1/admin/limits/assignments/:id': { need: 'settings:manage', fleet: true },
   'GET /api/v1/guilds/:guildId/overview': { need: 'attendance:read', guild: true },
   'GET /api/v1/guilds/:guildId/leaderboard': { need: 'attendance:read', guild: true },
   'GET /api/v1/guilds/:guildId/stats': { need: 'attendance:read', guild: true },
@@ -137,7 +140,7 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/guilds/:guildId/channels': { need: 'attendance:read', guild: true },
   'GET /api/v1/guilds/:guildId/bot-present': { need: 'attendance:read', guild: true },
   'GET /api/v1/guilds/:guildId/subscription': { need: 'attendance:read', guild: true },
-  'PATCH /api/v1/guilds/:guildId/subscription': { need: 'settings:manage', guild: true },
+  'PATCH /api/v1/guilds/:guildId/subscription': { need: 'settings:manage', guild: true, fleet: true },
   'GET /api/v1/guilds/:guildId/log-destinations': { need: 'attendance:read', guild: true },
   'POST /api/v1/guilds/:guildId/log-destinations': { need: 'attendance:manage', guild: true },
   'DELETE /api/v1/guilds/:guildId/log-destinations/:destinationId': {
@@ -223,6 +226,9 @@ describe('RBAC matrix', () => {
       const row = TABLE[`${route.method} ${route.url}`]!;
       const declared = route.access.public ? 'public' : (route.access.user ?? 'agent');
       expect(declared, `${route.method} ${route.url}`).toBe(row.need);
+      expect(route.access.scope === 'fleet', `${route.method} ${route.url} fleet-wide`).toBe(
+        row.fleet === true,
+      );
     }
   });
 
@@ -258,7 +264,7 @@ describe('RBAC matrix', () => {
         const allowed = row.need === 'authenticated' || held.has(row.need);
         const cases: [string, Target, number | 'allowed'][] = [];
         if (row.always) cases.push(['any', inScope, row.always]);
-        else if (!allowed) cases.push(['any', inScope, 403]);
+        else if (!allowed || row.fleet) cases.push(['any', inScope, 403]);
         else if (row.stream) continue;
         else if (row.guild) cases.push(['guild', inScope, 'allowed']);
         else if (row.node) cases.push(['in scope', inScope, 'allowed'], ['out of scope', outOfScope, 404]);

@@ -3,10 +3,34 @@
  * application and validation errors pass through with their code; anything else is
  * logged with the request id and hidden behind a generic 500.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from '../../../shared/src/errors.js';
+import type { Actor } from '../modules/audit/audit.types.js';
+
+/**
+ * What the denial audit (http/denial-audit.ts) records for a refused request. Every 403, and
+ * every 404 that hides an object the caller may not see, carries one: the one place that
+ * audits denials reads it, whatever status the caller is shown.
+ */
+export interface Denial {
+  /** Why, for the audit trail (not shown to the caller). */
+  reason: string;
+  /** The audited action; default `http.<method> <route>`. */
+  action?: string;
+  /** The permission the caller lacked; default the route's declared permission. */
+  permission?: string;
+  /** The object the caller was refused (its scope decides which auditors see the event). */
+  target?: { type: string; id?: string | null } | null;
+  /** Who, when not the request's principal (e.g. an enrollment token's node, a webhook). */
+  actor?: Actor;
+  /** The change that was refused. */
+  attempted?: unknown;
+}
 
 export class AppError extends Error {
+  /** Set on refusals: the denial audit records it. */
+  denial?: Denial;
+
   constructor(
     readonly statusCode: number,
     readonly code: ErrorCode,
@@ -17,6 +41,12 @@ export class AppError extends Error {
     super(message);
     this.name = 'AppError';
   }
+
+  /** Marks this error as a denial to be audited (merging with what is already known). */
+  deny(denial: Denial): this {
+    this.denial = { ...this.denial, ...denial };
+    return this;
+  }
 }
 
 export const badRequest = (message: string, details?: unknown) =>
@@ -24,8 +54,21 @@ export const badRequest = (message: string, details?: unknown) =>
 export const unauthenticated = (
   message = 'Sign in first: send a session cookie or an Authorization: Bearer token.',
 ) => new AppError(401, ERROR_CODES.unauthenticated, message);
-export const forbidden = (message: string) => new AppError(403, ERROR_CODES.forbidden, message);
+/** A refusal of something the caller can see; audited as a denial. */
+export const forbidden = (message: string, denial?: Omit<Denial, 'reason'> & { reason?: string }) =>
+  new AppError(403, ERROR_CODES.forbidden, message).deny({ reason: message, ...denial });
+/** Nothing by that id exists (not a denial: see `hidden`). */
 export const notFound = (what: string) => new AppError(404, ERROR_CODES.notFound, `${what} not found`);
+/**
+ * An object exists but is outside the caller's scope: answered exactly like `notFound`, so
+ * nothing is revealed, and audited as a denial.
+ */
+export const hidden = (what: string, target: { type: string; id: string }, permission?: string): AppError =>
+  notFound(what).deny({
+    reason: `${target.type} outside the caller's scope`,
+    target,
+    ...(permission ? { permission } : {}),
+  });
 export const conflict = (message: string, details?: unknown) =>
   new AppError(409, ERROR_CODES.conflict, message, details);
 export const staleLease = (message: string) => new AppError(409, ERROR_CODES.staleLease, message);
@@ -53,9 +96,13 @@ const FASTIFY_CODES: Record<string, [number, ErrorCode]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, ERROR_CODES.badRequest],
 };
 
-export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+/** Records a refused request in the audit trail (http/denial-audit.ts). */
+export type DenialAuditor = (request: FastifyRequest, error: AppError & { denial: Denial }) => Promise<void>;
+
+export function installErrorHandler(app: FastifyInstance, auditDenial?: DenialAuditor): void {
+  app.setErrorHandler(async (error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
+      if (error.denial && auditDenial) await auditDenial(request, error as AppError & { denial: Denial });
       if (error.headers) reply.headers(error.headers);
       return reply
         .status(error.statusCode)

@@ -1,11 +1,16 @@
 /**
  * Every route declares who may call it, at registration, in `config.access`:
- *   { public: true }                       anyone (login, setup, probes)
- *   { user: 'recording:read' }             a user holding that permission somewhere
- *   { user: 'authenticated' }              any signed-in user (me, logout, own tokens)
- *   { agent: 'recording:control' }         a node credential; the permission labels its audit events
- *   { user: …, agent: … }                  either (dual-mode routes)
- * A route without a valid declaration stops the app at boot (deny by default).
+ *   { public: true }                                anyone (login, setup, probes)
+ *   { user: 'recording:read', scope: 'scoped' }     a user holding that permission somewhere; the
+ *                                                   service narrows to the caller's scope
+ *   { user: 'auth:manage', scope: 'fleet' }         a user holding it over the whole fleet: what the
+ *                                                   route reads or changes is fleet-wide by nature
+ *   { user: 'authenticated' }                       any signed-in user (me, logout, own tokens)
+ *   { agent: 'recording:control' }                  a node credential; the permission labels its audit events
+ *   { user: …, scope: …, agent: … }                 either (dual-mode routes)
+ * A route without a valid declaration stops the app at boot (deny by default): a user
+ * permission must say whether it is fleet-wide. Every refusal here is audited by the error
+ * handler (denial-audit.ts), like the refusals services raise.
  *
  * A bearer shaped like a JWT is a web front end's token when its secret is configured
  * (frontend-token.ts): a Discord user, limited to the attendance routes of the token's
@@ -15,21 +20,19 @@ import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ERROR_CODES } from '../../../shared/src/errors.js';
 import { isPermission, type Permission } from '../../../shared/src/permissions.js';
-import type { AuditService } from '../modules/audit/audit.service.js';
 import { AppError, forbidden, unauthenticated } from './errors.js';
 import { type FrontendTokenGate, looksLikeJwt } from './frontend-token.js';
-import {
-  ANONYMOUS,
-  actorOf,
-  type CallContext,
-  DISCORD_PRINCIPAL_PERMISSIONS,
-  type Principal,
-} from './principal.js';
+import { ANONYMOUS, type CallContext, DISCORD_PRINCIPAL_PERMISSIONS, type Principal } from './principal.js';
+
+/** Whether what a route reads or changes is fleet-wide (needs the permission over the fleet). */
+export type RouteScope = 'fleet' | 'scoped';
+export const ROUTE_SCOPES: readonly RouteScope[] = ['fleet', 'scoped'];
 
 export type RouteAccess =
-  | { public: true; user?: never; agent?: never }
-  | { public?: never; user: Permission | 'authenticated'; agent?: Permission }
-  | { public?: never; user?: Permission | 'authenticated'; agent: Permission };
+  | { public: true; user?: never; agent?: never; scope?: never }
+  | { public?: never; user: Permission; scope: RouteScope; agent?: Permission }
+  | { public?: never; user: 'authenticated'; scope?: never; agent?: Permission }
+  | { public?: never; user?: never; scope?: never; agent: Permission };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -67,8 +70,15 @@ export function validateAccess(
     return;
   }
   if (!a.user && !a.agent) throw new Error(`route ${where}: declare user and/or agent permission`);
-  if (a.user && a.user !== 'authenticated' && !isPermission(String(a.user))) {
-    throw new Error(`route ${where}: unknown permission ${String(a.user)}`);
+  if (a.user && a.user !== 'authenticated') {
+    if (!isPermission(String(a.user)))
+      throw new Error(`route ${where}: unknown permission ${String(a.user)}`);
+    if (!ROUTE_SCOPES.includes(a.scope as RouteScope))
+      throw new Error(
+        `route ${where}: declare scope: 'fleet' (fleet-wide by nature) or 'scoped' (narrowed to the caller's scope)`,
+      );
+  } else if (a.scope !== undefined) {
+    throw new Error(`route ${where}: scope applies to a user permission only`);
   }
   if (a.agent && !isPermission(String(a.agent)))
     throw new Error(`route ${where}: unknown permission ${String(a.agent)}`);
@@ -101,7 +111,6 @@ export interface RouteInfo {
 export function installAccessControl(
   app: FastifyInstance,
   authenticator: Authenticator,
-  audit: AuditService,
   frontend?: FrontendTokenGate,
 ): RouteInfo[] {
   const routes: RouteInfo[] = [];
@@ -153,28 +162,19 @@ export function installAccessControl(
     request.principal = principal;
     if (access.public) return;
 
-    const ctx = callContext(request);
-    const deny = async (error: AppError, permission: string | undefined, reason: string): Promise<never> => {
-      await audit.recordAlone({
-        actor: actorOf(principal),
-        permission,
-        action: `http.${request.method.toLowerCase()} ${request.routeOptions.url}`,
-        outcome: 'denied',
-        reason,
-        context: ctx.request,
-      });
-      throw error;
-    };
+    function deny(error: AppError, permission: string | undefined, reason: string): never {
+      throw error.deny({ permission, reason });
+    }
 
     if (principal.kind === 'anonymous') {
       if (frontendRefusal !== undefined)
-        await deny(
+        deny(
           unauthenticated(`The front-end token was refused: ${frontendRefusal}. Mint a new one.`),
           undefined,
           `front-end token refused: ${frontendRefusal}`,
         );
       if (presented)
-        await deny(
+        deny(
           unauthenticated('Your session or token is not valid (expired or revoked); sign in again.'),
           undefined,
           'invalid credential',
@@ -183,7 +183,7 @@ export function installAccessControl(
     }
     if (principal.kind === 'node') {
       if (!access.agent)
-        await deny(forbidden('This route is for users, not agents.'), access.user, 'agent on user route');
+        deny(forbidden('This route is for users, not agents.'), access.user, 'agent on user route');
       return;
     }
     if (principal.kind === 'discord') {
@@ -194,20 +194,20 @@ export function installAccessControl(
         !DISCORD_PRINCIPAL_PERMISSIONS.has(permission) ||
         !request.routeOptions.url?.startsWith(GUILD_ROUTE_PREFIX)
       )
-        await deny(
+        deny(
           forbidden('A front-end token only reaches the attendance routes under /api/v1/guilds/{guild_id}/.'),
           permission ?? access.agent,
           'front-end token outside guild attendance routes',
         );
       if ((request.params as { guildId?: string }).guildId !== principal.guildId)
-        await deny(
+        deny(
           forbidden('This front-end token is for another guild; mint one for the guild in the path.'),
           permission,
           'front-end token for another guild',
         );
       // 503 when the bot cannot answer: not the caller's fault, so not a denial.
       if (!(await frontend!.canManageGuild(principal.guildId, principal.userId)))
-        await deny(
+        deny(
           forbidden('This Discord user needs Manage Server in this guild.'),
           permission,
           'discord user lacks manage server',
@@ -215,23 +215,29 @@ export function installAccessControl(
       return;
     }
     if (!access.user)
-      await deny(
-        forbidden('This route is for agents (node credential).'),
-        access.agent,
-        'user on agent route',
-      );
+      deny(forbidden('This route is for agents (node credential).'), access.agent, 'user on agent route');
     if (viaCookie && !SAFE_METHODS.has(request.method)) {
       const sent = request.headers[CSRF_HEADER];
       if (typeof sent !== 'string' || sent !== principal.csrfToken) {
-        await deny(
+        deny(
           new AppError(403, ERROR_CODES.csrf, `Send the CSRF token from login in the ${CSRF_HEADER} header.`),
           undefined,
           'csrf token missing or wrong',
         );
       }
     }
-    if (access.user !== 'authenticated' && !principal.access.has(access.user!)) {
-      await deny(forbidden(`You need the ${access.user} permission.`), access.user, 'permission not held');
+    if (access.user !== 'authenticated' && access.scope === 'fleet') {
+      if (!principal.access.hasFleet(access.user!))
+        deny(
+          forbidden(
+            `You need the ${access.user} permission over the whole fleet: this applies fleet-wide, ` +
+              'so a grant over a site or a node is not enough.',
+          ),
+          access.user,
+          'permission not held over the fleet',
+        );
+    } else if (access.user !== 'authenticated' && !principal.access.has(access.user!)) {
+      deny(forbidden(`You need the ${access.user} permission.`), access.user, 'permission not held');
     }
   });
   return routes;

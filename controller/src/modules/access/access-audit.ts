@@ -1,7 +1,7 @@
 /**
  * The audit event of a successful access-management change (a group, a role): made
  * by the caller under auth:manage, written inside the change's transaction so the two
- * commit or roll back together. Refusals are audited by `AccessGuard.refusalsAudited`.
+ * commit or roll back together. Refusals are audited as denials by the error handler (`AccessGuard.refusalsAsDenials`).
  */
 import type { Tx } from '../../db/client.js';
 import type { CallContext } from '../../http/principal.js';

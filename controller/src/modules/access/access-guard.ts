@@ -5,14 +5,13 @@
  * - a user or group is visible (and manageable) only when every scope it holds
  *   grants in is one where the caller holds `auth:manage`; otherwise it is a 404;
  * - the last enabled owner over the fleet cannot be disabled, demoted or deleted;
- * - refusals (403, 409) are audited as denied, with the attempted change, after the
- *   transaction that would have made it rolled back.
+ * - refusals (403, 409) are marked as denials with the attempted change, and audited by
+ *   the error handler after the transaction that would have made it rolled back.
  */
 import type { Permission, ScopeType } from '../../../../shared/src/permissions.js';
 import type { Db, Tx } from '../../db/client.js';
 import { AppError, badRequest, conflict, forbidden } from '../../http/errors.js';
-import { actorOf, type CallContext, type UserPrincipal } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import type { CallContext, UserPrincipal } from '../../http/principal.js';
 import { type AccessRepository, type GrantRow, permissionsOf } from './access.repository.js';
 import type { AccessSet, Scope } from './access-set.js';
 
@@ -55,10 +54,7 @@ export function userOf(ctx: CallContext): UserPrincipal {
 }
 
 export class AccessGuard {
-  constructor(
-    private readonly repo: AccessRepository,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly repo: AccessRepository) {}
 
   /** Whether the AccessSet allows `permission` over the scope. */
   covers(access: AccessSet, permission: Permission, scope: ScopeRef): boolean {
@@ -152,29 +148,25 @@ export class AccessGuard {
   }
 
   /**
-   * Runs a change; a refusal (403 or 409) is audited as denied with the attempted
-   * change, once the change's transaction has rolled back, then re-thrown.
+   * Runs a change; a refusal (403 or 409) is re-thrown marked as a denial with the
+   * attempted change, which the error handler audits once the change's transaction has
+   * rolled back (http/denial-audit.ts).
    */
-  async refusalsAudited<T>(
-    ctx: CallContext,
+  async refusalsAsDenials<T>(
     event: { action: string; target: { type: string; id?: string | null } | null; attempted: unknown },
     change: () => Promise<T>,
   ): Promise<T> {
     try {
       return await change();
     } catch (err) {
-      if (err instanceof AppError && (err.statusCode === 403 || err.statusCode === 409)) {
-        await this.audit.recordAlone({
-          actor: actorOf(ctx.principal),
+      if (err instanceof AppError && (err.statusCode === 403 || err.statusCode === 409))
+        err.deny({
           permission: 'auth:manage',
           action: event.action,
           target: event.target,
-          outcome: 'denied',
           reason: err.message,
-          after: event.attempted,
-          context: ctx.request,
+          attempted: event.attempted,
         });
-      }
       throw err;
     }
   }

@@ -5,7 +5,7 @@ import { callContext } from '../../http/route-access.js';
 import { AccessPoliciesPatch, AccessPoliciesSchema } from './access-policies.schemas.js';
 import type { AccessPoliciesService } from './access-policies.service.js';
 
-const access = { user: 'auth:manage' } as const;
+const access = { user: 'auth:manage', scope: 'fleet' } as const;
 const tags = ['access'];
 
 export function accessPoliciesRoutes(policies: AccessPoliciesService): FastifyPluginAsyncTypebox {

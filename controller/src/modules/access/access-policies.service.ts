@@ -78,8 +78,7 @@ export class AccessPoliciesService {
   async update(patch: AccessPoliciesPatch, ctx: CallContext): Promise<AccessPolicies> {
     const principal = userOf(ctx);
     const names = NAMES.filter((n) => patch[n] !== undefined);
-    await this.guard.refusalsAudited(
-      ctx,
+    await this.guard.refusalsAsDenials(
       {
         action: 'auth.access_policy.update',
         target: { type: 'access_policy', id: names.join(',') },

@@ -5,7 +5,7 @@
  * what you could grant yourself, and you cannot change a group you belong to.
  */
 import type { Db, Tx } from '../../db/client.js';
-import { conflict, forbidden, notFound } from '../../http/errors.js';
+import { conflict, forbidden, hidden, notFound } from '../../http/errors.js';
 import type { CallContext, UserPrincipal } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { SessionsRepository } from '../auth/sessions.repository.js';
@@ -53,7 +53,9 @@ export class GroupsService {
 
   private async visible(tx: Tx | Db, principal: UserPrincipal, id: string): Promise<GroupRow> {
     const row = await this.groups.find(tx, id);
-    if (!row || !(await this.manages(tx, principal, row))) throw notFound('group');
+    if (!row) throw notFound('group');
+    if (!(await this.manages(tx, principal, row)))
+      throw hidden('group', { type: 'group', id }, 'auth:manage');
     return row;
   }
 
@@ -81,8 +83,7 @@ export class GroupsService {
   ) {
     const principal = userOf(ctx);
     const action = 'auth.group.create';
-    const id = await this.guard.refusalsAudited(
-      ctx,
+    const id = await this.guard.refusalsAsDenials(
       { action, target: { type: 'group', id: null }, attempted: input },
       () =>
         this.db.$transaction(async (tx) => {
@@ -123,7 +124,7 @@ export class GroupsService {
   ) {
     const principal = userOf(ctx);
     const action = 'auth.group.update';
-    await this.guard.refusalsAudited(ctx, { action, target: { type: 'group', id }, attempted: input }, () =>
+    await this.guard.refusalsAsDenials({ action, target: { type: 'group', id }, attempted: input }, () =>
       this.db.$transaction(async (tx) => {
         await this.access.lock(tx);
         const row = await this.visible(tx, principal, id);
@@ -170,7 +171,7 @@ export class GroupsService {
   async remove(id: string, ctx: CallContext): Promise<void> {
     const principal = userOf(ctx);
     const action = 'auth.group.delete';
-    await this.guard.refusalsAudited(ctx, { action, target: { type: 'group', id }, attempted: null }, () =>
+    await this.guard.refusalsAsDenials({ action, target: { type: 'group', id }, attempted: null }, () =>
       this.db.$transaction(async (tx) => {
         await this.access.lock(tx);
         const row = await this.visible(tx, principal, id);
@@ -189,28 +190,25 @@ export class GroupsService {
   async addMember(id: string, userId: string, ctx: CallContext) {
     const principal = userOf(ctx);
     const action = 'auth.group.member_add';
-    await this.guard.refusalsAudited(
-      ctx,
-      { action, target: { type: 'group', id }, attempted: { userId } },
-      () =>
-        this.db.$transaction(async (tx) => {
-          await this.access.lock(tx);
-          const row = await this.visible(tx, principal, id);
-          const user = await this.users.visible(tx, principal, userId);
-          if (userId === principal.userId) throw forbidden('You cannot change your own access.');
-          this.guard.assertGrantable(
-            principal.access,
-            await this.guard.planned(tx, row.grants),
-            `add ${user.username} to group "${row.name}", which grants`,
-          );
-          if (!(await this.groups.addMember(tx, id, userId))) return;
-          const sessionsEnded = await this.sessions.revokeAllOfUser(tx, userId, this.now());
-          await recordAccessChange(this.audit, tx, ctx, {
-            action,
-            target: { type: 'group', id },
-            after: { userId, username: user.username, sessionsEnded },
-          });
-        }),
+    await this.guard.refusalsAsDenials({ action, target: { type: 'group', id }, attempted: { userId } }, () =>
+      this.db.$transaction(async (tx) => {
+        await this.access.lock(tx);
+        const row = await this.visible(tx, principal, id);
+        const user = await this.users.visible(tx, principal, userId);
+        if (userId === principal.userId) throw forbidden('You cannot change your own access.');
+        this.guard.assertGrantable(
+          principal.access,
+          await this.guard.planned(tx, row.grants),
+          `add ${user.username} to group "${row.name}", which grants`,
+        );
+        if (!(await this.groups.addMember(tx, id, userId))) return;
+        const sessionsEnded = await this.sessions.revokeAllOfUser(tx, userId, this.now());
+        await recordAccessChange(this.audit, tx, ctx, {
+          action,
+          target: { type: 'group', id },
+          after: { userId, username: user.username, sessionsEnded },
+        });
+      }),
     );
     return this.detail(id, ctx);
   }
@@ -218,25 +216,22 @@ export class GroupsService {
   async removeMember(id: string, userId: string, ctx: CallContext): Promise<void> {
     const principal = userOf(ctx);
     const action = 'auth.group.member_remove';
-    await this.guard.refusalsAudited(
-      ctx,
-      { action, target: { type: 'group', id }, attempted: { userId } },
-      () =>
-        this.db.$transaction(async (tx) => {
-          await this.access.lock(tx);
-          await this.visible(tx, principal, id);
-          const user = await this.users.visible(tx, principal, userId);
-          if (userId === principal.userId) throw forbidden('You cannot change your own access.');
-          if (!(await this.groups.removeMember(tx, id, userId))) throw notFound('group member');
-          await this.guard.assertOwnerRemains(tx);
-          const sessionsEnded = await this.sessions.revokeAllOfUser(tx, userId, this.now());
-          await recordAccessChange(this.audit, tx, ctx, {
-            action,
-            target: { type: 'group', id },
-            before: { userId, username: user.username },
-            after: { sessionsEnded },
-          });
-        }),
+    await this.guard.refusalsAsDenials({ action, target: { type: 'group', id }, attempted: { userId } }, () =>
+      this.db.$transaction(async (tx) => {
+        await this.access.lock(tx);
+        await this.visible(tx, principal, id);
+        const user = await this.users.visible(tx, principal, userId);
+        if (userId === principal.userId) throw forbidden('You cannot change your own access.');
+        if (!(await this.groups.removeMember(tx, id, userId))) throw notFound('group member');
+        await this.guard.assertOwnerRemains(tx);
+        const sessionsEnded = await this.sessions.revokeAllOfUser(tx, userId, this.now());
+        await recordAccessChange(this.audit, tx, ctx, {
+          action,
+          target: { type: 'group', id },
+          before: { userId, username: user.username },
+          after: { sessionsEnded },
+        });
+      }),
     );
   }
 }

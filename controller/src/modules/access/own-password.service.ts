@@ -32,15 +32,11 @@ export class OwnPasswordService {
     const principal = userOf(ctx);
     const user = await this.users.findById(principal.userId);
     const refuse = async (message: string, reason: string): Promise<never> => {
-      await this.audit.recordAlone({
-        actor: actorOf(principal),
+      throw forbidden(message, {
         action: 'auth.own_password_change',
         target: { type: 'user', id: principal.userId },
-        outcome: 'denied',
         reason,
-        context: ctx.request,
       });
-      throw forbidden(message);
     };
     if (!user?.passwordHash) {
       return refuse(

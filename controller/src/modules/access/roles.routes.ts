@@ -7,7 +7,7 @@ import { UuidParams } from './access.schemas.js';
 import { CreateRoleBody, RoleView, UpdateRoleBody } from './roles.schemas.js';
 import type { RolesService } from './roles.service.js';
 
-const access = { user: 'auth:manage' } as const;
+const access = { user: 'auth:manage', scope: 'scoped' } as const;
 const tags = ['access'];
 const Refused = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
 

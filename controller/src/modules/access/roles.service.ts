@@ -49,8 +49,7 @@ export class RolesService {
   async create(input: { name: string; description?: string; permissions: Permission[] }, ctx: CallContext) {
     const principal = userOf(ctx);
     const action = 'auth.role.create';
-    return this.guard.refusalsAudited(
-      ctx,
+    return this.guard.refusalsAsDenials(
       { action, target: { type: 'role', id: null }, attempted: input },
       () =>
         this.db.$transaction(async (tx) => {
@@ -82,7 +81,7 @@ export class RolesService {
   ) {
     const principal = userOf(ctx);
     const action = 'auth.role.update';
-    return this.guard.refusalsAudited(ctx, { action, target: { type: 'role', id }, attempted: input }, () =>
+    return this.guard.refusalsAsDenials({ action, target: { type: 'role', id }, attempted: input }, () =>
       this.db.$transaction(async (tx) => {
         await this.access.lock(tx);
         const role = await this.editable(tx, id);
@@ -122,7 +121,7 @@ export class RolesService {
   async remove(id: string, ctx: CallContext): Promise<void> {
     const action = 'auth.role.delete';
     userOf(ctx);
-    await this.guard.refusalsAudited(ctx, { action, target: { type: 'role', id }, attempted: null }, () =>
+    await this.guard.refusalsAsDenials({ action, target: { type: 'role', id }, attempted: null }, () =>
       this.db.$transaction(async (tx) => {
         await this.access.lock(tx);
         const role = await this.editable(tx, id);

@@ -24,7 +24,7 @@ import {
 } from './users.schemas.js';
 import type { UserAdminService } from './users.service.js';
 
-const access = { user: 'auth:manage' } as const;
+const access = { user: 'auth:manage', scope: 'scoped' } as const;
 const tags = ['access'];
 const Refused = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
 

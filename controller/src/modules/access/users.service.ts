@@ -5,11 +5,11 @@
  */
 import type { Config } from '../../config.js';
 import type { Db, Tx } from '../../db/client.js';
-import { badRequest, conflict, forbidden, notFound } from '../../http/errors.js';
+import { badRequest, conflict, forbidden, hidden, notFound } from '../../http/errors.js';
 import { actorOf, type CallContext, type UserPrincipal } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
-import type { SessionsRepository } from '../auth/sessions.repository.js';
+import type { ApiTokensRepository, SessionsRepository } from '../auth/sessions.repository.js';
 import type { AccessRepository, GrantRow } from './access.repository.js';
 import { resolved } from './access.repository.js';
 import {
@@ -44,6 +44,7 @@ export class UserAdminService {
     private readonly groups: GroupsRepository,
     private readonly access: AccessRepository,
     private readonly sessions: SessionsRepository,
+    private readonly apiTokens: ApiTokensRepository,
     private readonly guard: AccessGuard,
     private readonly policies: AccessPoliciesService,
     private readonly audit: AuditService,
@@ -79,7 +80,8 @@ export class UserAdminService {
       tx,
       effectiveRows(row).map((g) => resolved(g).scope),
     );
-    if (!this.guard.manages(principal.access, scopes)) throw notFound('user');
+    if (!this.guard.manages(principal.access, scopes))
+      throw hidden('user', { type: 'user', id }, 'auth:manage');
     return row;
   }
 
@@ -187,8 +189,7 @@ export class UserAdminService {
     const principal = userOf(ctx);
     const passwordHash = await this.passwordHash(input.password);
     const { password: _secret, ...attempted } = input;
-    const id = await this.guard.refusalsAudited(
-      ctx,
+    const id = await this.guard.refusalsAsDenials(
       { action: 'auth.user.create', target: { type: 'user', id: null }, attempted },
       () =>
         this.db.$transaction(async (tx) => {
@@ -229,7 +230,7 @@ export class UserAdminService {
   async updateAccess(id: string, input: { grants?: GrantInputLike[]; groups?: string[] }, ctx: CallContext) {
     const principal = userOf(ctx);
     const action = 'auth.user.access_update';
-    await this.guard.refusalsAudited(ctx, { action, target: { type: 'user', id }, attempted: input }, () =>
+    await this.guard.refusalsAsDenials({ action, target: { type: 'user', id }, attempted: input }, () =>
       this.db.$transaction(async (tx) => {
         await this.access.lock(tx);
         const row = await this.visible(tx, principal, id);
@@ -282,7 +283,7 @@ export class UserAdminService {
     const action = 'auth.user.password_set';
     const attempted = { hasPassword: input.password !== null };
     const passwordHash = await this.passwordHash(input.password);
-    await this.guard.refusalsAudited(ctx, { action, target: { type: 'user', id }, attempted }, async () => {
+    await this.guard.refusalsAsDenials({ action, target: { type: 'user', id }, attempted }, async () => {
       const current = await this.visible(this.db, principal, id);
       if (self && input.password === null) throw forbidden('You cannot remove your own password.');
       if (self && current.passwordHash !== null) {
@@ -319,16 +320,19 @@ export class UserAdminService {
   async setStatus(id: string, input: { disabled: boolean }, ctx: CallContext) {
     const principal = userOf(ctx);
     const action = input.disabled ? 'auth.user.disable' : 'auth.user.enable';
-    await this.guard.refusalsAudited(ctx, { action, target: { type: 'user', id }, attempted: input }, () =>
+    await this.guard.refusalsAsDenials({ action, target: { type: 'user', id }, attempted: input }, () =>
       this.db.$transaction(async (tx) => {
         await this.access.lock(tx);
         const row = await this.visible(tx, principal, id);
         if (id === principal.userId) throw forbidden(SELF_ACCESS);
         await this.users.setDisabled(tx, id, input.disabled);
         let sessionsEnded = 0;
+        let apiTokensRevoked = 0;
         if (input.disabled) {
           await this.guard.assertOwnerRemains(tx);
           sessionsEnded = await this.sessions.revokeAllOfUser(tx, id, this.now());
+          // Revoked, not suspended: enabling the user again does not bring old tokens back.
+          apiTokensRevoked = await this.apiTokens.revokeAllOfUser(tx, id, this.now());
         }
         await this.audit.record(tx, {
           actor: actorOf(principal),
@@ -337,7 +341,7 @@ export class UserAdminService {
           target: { type: 'user', id },
           outcome: 'success',
           before: { disabled: row.disabled },
-          after: { disabled: input.disabled, sessionsEnded },
+          after: { disabled: input.disabled, sessionsEnded, apiTokensRevoked },
           context: ctx.request,
         });
       }),
@@ -348,7 +352,7 @@ export class UserAdminService {
   async remove(id: string, ctx: CallContext): Promise<void> {
     const principal = userOf(ctx);
     const action = 'auth.user.delete';
-    await this.guard.refusalsAudited(ctx, { action, target: { type: 'user', id }, attempted: null }, () =>
+    await this.guard.refusalsAsDenials({ action, target: { type: 'user', id }, attempted: null }, () =>
       this.db.$transaction(async (tx) => {
         await this.access.lock(tx);
         const row = await this.visible(tx, principal, id);

@@ -44,7 +44,7 @@ export function attendanceRoutes(deps: {
     app.get(
       '/guilds/:guildId/overview',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Guild overview',
@@ -62,7 +62,7 @@ export function attendanceRoutes(deps: {
     app.get(
       '/guilds/:guildId/leaderboard',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Current period leaderboard',
@@ -82,7 +82,7 @@ export function attendanceRoutes(deps: {
     app.get(
       '/guilds/:guildId/stats',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: "One member's stats in the current period",
@@ -102,7 +102,7 @@ export function attendanceRoutes(deps: {
     app.get(
       '/guilds/:guildId/channel-stats',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Per-channel totals in the current period',
@@ -122,7 +122,7 @@ export function attendanceRoutes(deps: {
     app.get(
       '/guilds/:guildId/analytics/heatmap',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Active time by local weekday × hour (current period)',
@@ -140,7 +140,7 @@ export function attendanceRoutes(deps: {
     app.get(
       '/guilds/:guildId/analytics/live-occupancy',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Who is in tracked voice channels now',
@@ -158,7 +158,7 @@ export function attendanceRoutes(deps: {
     app.patch(
       '/guilds/:guildId/reset-interval',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Set the period reset schedule (manual, rolling or calendar)',
@@ -179,7 +179,7 @@ export function attendanceRoutes(deps: {
     app.post(
       '/guilds/:guildId/reset-now',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'End the current period now, archiving its signed leaderboard',
@@ -198,7 +198,7 @@ export function attendanceRoutes(deps: {
     app.get(
       '/guilds/:guildId/signing/history',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Archived periods, newest first',
@@ -222,7 +222,7 @@ export function attendanceRoutes(deps: {
     app.get(
       '/guilds/:guildId/export/period/:periodIndex',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Self-contained signed export of an archived period (verifiable offline) (Pro)',

@@ -18,7 +18,7 @@ export function discordRoutes(deps: {
     app.get(
       '/guilds/:guildId/channels',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: "The guild's channels, from the bot's gateway connection",
@@ -38,7 +38,7 @@ export function discordRoutes(deps: {
     app.get(
       '/guilds/:guildId/bot-present',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Whether the bot is in the guild now, and its gateway state',

@@ -5,7 +5,7 @@
  * already checked Manage Server there).
  */
 import type { Permission } from '../../../../shared/src/permissions.js';
-import { forbidden, notFound } from '../../http/errors.js';
+import { forbidden, hidden, notFound } from '../../http/errors.js';
 import { discordPrincipalAllows, type Principal } from '../../http/principal.js';
 import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
 
@@ -15,14 +15,18 @@ export class GuildAccess {
   async visibleGuild(principal: Principal, permission: Permission, guildId: string): Promise<GuildRow> {
     const guild = await this.repo.findGuild(guildId);
     if (!guild) throw notFound('guild');
+    const outOfScope = () => hidden('guild', { type: 'guild', id: guildId }, permission);
     if (principal.kind === 'discord') {
       if (discordPrincipalAllows(principal, permission, guildId)) return guild;
-      throw notFound('guild');
+      throw outOfScope();
     }
-    if (principal.kind !== 'user') throw notFound('guild');
+    if (principal.kind !== 'user') throw outOfScope();
     if (principal.access.allows(permission, { guildId })) return guild;
     if (permission !== 'attendance:read' && principal.access.allows('attendance:read', { guildId }))
-      throw forbidden(`You need the ${permission} permission on this guild.`);
-    throw notFound('guild');
+      throw forbidden(`You need the ${permission} permission on this guild.`, {
+        permission,
+        target: { type: 'guild', id: guildId },
+      });
+    throw outOfScope();
   }
 }

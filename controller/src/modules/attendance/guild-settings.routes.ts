@@ -31,7 +31,7 @@ export function guildSettingsRoutes(deps: {
     app.patch(
       '/guilds/:guildId/tracking-mode',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Set the tracking mode: off, allowlist, denylist or all',
@@ -52,7 +52,7 @@ export function guildSettingsRoutes(deps: {
     app.get(
       '/guilds/:guildId/tracked-channels',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Tracking mode and the listed channels',
@@ -70,7 +70,7 @@ export function guildSettingsRoutes(deps: {
     app.post(
       '/guilds/:guildId/tracked-channels',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Add a channel to the allow- or denylist',
@@ -92,7 +92,7 @@ export function guildSettingsRoutes(deps: {
     app.delete(
       '/guilds/:guildId/tracked-channels/:channelId',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Remove a channel from the list',
@@ -113,7 +113,7 @@ export function guildSettingsRoutes(deps: {
     app.get(
       '/guilds/:guildId/fairness',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Fairness settings',
@@ -131,7 +131,7 @@ export function guildSettingsRoutes(deps: {
     app.patch(
       '/guilds/:guildId/fairness',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Update fairness settings (pauses and minimum session length)',

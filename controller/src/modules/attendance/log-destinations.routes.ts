@@ -27,7 +27,7 @@ export function logDestinationsRoutes(deps: {
     app.get(
       '/guilds/:guildId/log-destinations',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Log destinations: channels, log types and summary frequency',
@@ -45,7 +45,7 @@ export function logDestinationsRoutes(deps: {
     app.post(
       '/guilds/:guildId/log-destinations',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary:
@@ -68,7 +68,7 @@ export function logDestinationsRoutes(deps: {
     app.delete(
       '/guilds/:guildId/log-destinations/:destinationId',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Remove a log destination',
@@ -89,7 +89,7 @@ export function logDestinationsRoutes(deps: {
     app.patch(
       '/guilds/:guildId/log-destinations/:destinationId/types',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Enable or disable one log type at a destination',
@@ -112,7 +112,7 @@ export function logDestinationsRoutes(deps: {
     app.patch(
       '/guilds/:guildId/log-destinations/:destinationId/frequency',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Set how often the leaderboard summary is posted (off, hourly, daily, weekly)',

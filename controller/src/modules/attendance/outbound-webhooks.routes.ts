@@ -26,7 +26,7 @@ export function outboundWebhooksRoutes(deps: {
     app.get(
       '/guilds/:guildId/webhooks/settings',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Outbound webhook settings (Pro); the signing secret only as a hint',
@@ -44,7 +44,7 @@ export function outboundWebhooksRoutes(deps: {
     app.patch(
       '/guilds/:guildId/webhooks/settings',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Set the webhook URL, events and on/off, or rotate the signing secret (Pro)',
@@ -69,7 +69,7 @@ export function outboundWebhooksRoutes(deps: {
     app.get(
       '/guilds/:guildId/webhooks/deliveries',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'The delivery log, newest first: status, attempts, last answer (Pro)',

@@ -33,7 +33,7 @@ export function signingRoutes(deps: {
     app.post(
       '/guilds/:guildId/signing/generate-keys',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Generate the guild signing key (rotates: the old key is retired, stays published)',
@@ -57,7 +57,7 @@ export function signingRoutes(deps: {
     app.post(
       '/guilds/:guildId/signing/unlock',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Unlock the signing key (memory only) and sign everything pending',
@@ -79,7 +79,7 @@ export function signingRoutes(deps: {
     app.get(
       '/guilds/:guildId/signing/status',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Signing and period status',
@@ -96,7 +96,7 @@ export function signingRoutes(deps: {
     app.get(
       '/guilds/:guildId/signing/public-key',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Public verification keys: the active one and every retired one',
@@ -113,7 +113,7 @@ export function signingRoutes(deps: {
     app.post(
       '/guilds/:guildId/signing/verify-session',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: "Verify a stored session's signature",
@@ -131,7 +131,7 @@ export function signingRoutes(deps: {
     app.post(
       '/guilds/:guildId/signing/verify-period',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: "Verify an archived period snapshot's signature",

@@ -263,6 +263,7 @@ export class AttendanceSigningService {
       permission: 'attendance:read',
       action: `attendance.signing.verify_${target.type}`,
       target: { type: target.type, id: `${guildId}/${target.id}` },
+      scope: { guildId },
       outcome: 'success',
       after: result,
       context: ctx.request,

@@ -20,7 +20,7 @@ export function subscriptionRoutes(deps: {
     app.get(
       '/guilds/:guildId/subscription',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: "The guild's plan tier and which features it includes",
@@ -42,7 +42,7 @@ export function subscriptionRoutes(deps: {
         // made by its operator (what a guild pays for), which a guild's own admins (and
         // front-end tokens, limited to attendance:*) must not change. The service also
         // requires the grant over the whole fleet.
-        config: { access: { user: 'settings:manage' } },
+        config: { access: { user: 'settings:manage', scope: 'fleet' } },
         schema: {
           tags,
           summary: "Set the guild's plan tier (the controller operator's decision)",

@@ -4,7 +4,7 @@
  */
 import type { Db } from '../../db/client.js';
 import { forbidden } from '../../http/errors.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
+import type { CallContext } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
 import { type PlanTier, presentSubscription, tierOf } from './plan.js';
@@ -25,17 +25,14 @@ export class SubscriptionService {
     // a grant of settings:manage scoped to this guild (a guild-scoped admin role) is not enough.
     const { principal } = ctx;
     if (principal.kind !== 'user' || !principal.access.hasFleet('settings:manage')) {
-      await this.audit.recordAlone({
-        actor: actorOf(principal),
-        permission: 'settings:manage',
-        action: 'attendance.subscription.update',
-        target: { type: 'guild', id: guild.id },
-        outcome: 'denied',
-        reason: 'settings:manage not held over the fleet',
-        context: ctx.request,
-      });
       throw forbidden(
         "A guild's plan is set by the controller's operator: you need settings:manage over the fleet.",
+        {
+          permission: 'settings:manage',
+          action: 'attendance.subscription.update',
+          target: { type: 'guild', id: guild.id },
+          reason: 'settings:manage not held over the fleet',
+        },
       );
     }
     const updated = await this.db.$transaction(async (tx) => {

@@ -21,7 +21,7 @@ export function verifiedRolesRoutes(deps: {
     app.get(
       '/guilds/:guildId/verified-roles',
       {
-        config: { access: { user: 'attendance:read' } },
+        config: { access: { user: 'attendance:read', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Verified role rules (Pro)',
@@ -39,7 +39,7 @@ export function verifiedRolesRoutes(deps: {
     app.post(
       '/guilds/:guildId/verified-roles',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Create the rule for a role (201), or update its threshold (200) (Pro)',
@@ -62,7 +62,7 @@ export function verifiedRolesRoutes(deps: {
     app.delete(
       '/guilds/:guildId/verified-roles/:ruleId',
       {
-        config: { access: { user: 'attendance:manage' } },
+        config: { access: { user: 'attendance:manage', scope: 'scoped' } },
         schema: {
           tags,
           summary: 'Delete a verified role rule (roles already granted stay) (Pro)',

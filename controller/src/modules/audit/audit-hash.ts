@@ -1,7 +1,7 @@
 /**
  * The audit chain's hash: SHA-256 over the previous hash and the RFC 8785 canonical
- * JSON of the event's own fields. Editing any field, or deleting or reordering an
- * event, breaks the link to the next one.
+ * JSON of the event's own fields. Editing any field (its scope included), or deleting
+ * or reordering an event, breaks the link to the next one.
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
@@ -26,6 +26,10 @@ export function hashAuditEvent(row: Omit<NewAuditRow, 'hash'>): string {
     after: row.after,
     requestId: row.requestId,
     sourceIp: row.sourceIp,
+    // Scope fields came later: hashed only when set, so events written before still verify.
+    ...(row.siteId ? { siteId: row.siteId } : {}),
+    ...(row.nodeId ? { nodeId: row.nodeId } : {}),
+    ...(row.guildId ? { guildId: row.guildId } : {}),
   };
   return createHash('sha256')
     .update(`${row.prevHash}\n${canonicalize(fields)}`)

@@ -1,5 +1,7 @@
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { AuditEvent, Prisma } from '../../generated/sqlite/client.js';
+import type { ScopeFilter } from '../access/access-set.js';
+import type { AuditScope } from './audit.types.js';
 
 export type AuditRow = AuditEvent;
 export type NewAuditRow = Omit<AuditEvent, 'seq'>;
@@ -20,10 +22,24 @@ export interface AuditFilter {
   requestId?: string;
   from?: Date;
   to?: Date;
+  /** Only events in the caller's scope (their site, node or guild); fleet-wide events need `all`. */
+  scope?: ScopeFilter;
 }
 
-/** What an export covers: the events matching a filter, or the selected ids. */
-export type AuditSelection = { filter: AuditFilter } | { ids: string[] };
+/** What an export covers: the events matching a filter, or the selected ids (within `scope`). */
+export type AuditSelection = { filter: AuditFilter } | { ids: string[]; scope?: ScopeFilter };
+
+/** The where-clause that keeps an auditor to its scope; undefined for the whole fleet. */
+export function scopeWhere(scope: ScopeFilter | undefined): Prisma.AuditEventWhereInput | undefined {
+  if (!scope || scope.all) return undefined;
+  return {
+    OR: [
+      { siteId: { in: scope.siteIds } },
+      { nodeId: { in: scope.nodeIds } },
+      { guildId: { in: scope.guildIds } },
+    ],
+  };
+}
 
 export const FACET_FIELDS = ['action', 'outcome', 'actorType', 'permission', 'targetType'] as const;
 export type FacetField = (typeof FACET_FIELDS)[number];
@@ -52,6 +68,39 @@ export class AuditRepository {
     await tx.auditEvent.create({ data: row });
   }
 
+  /** The site, node or guild an event's target belongs to (nothing for fleet-wide targets). */
+  async scopeOf(
+    tx: Tx,
+    target: { type: string; id?: string | null } | null | undefined,
+  ): Promise<AuditScope> {
+    const id = target?.id;
+    if (!target || !id) return {};
+    switch (target.type) {
+      case 'node': {
+        const node = await tx.node.findUnique({ where: { id }, select: { siteId: true } });
+        return node ? { nodeId: id, siteId: node.siteId } : {};
+      }
+      case 'recording': {
+        const row = await tx.recording.findUnique({
+          where: { id },
+          select: { nodeId: true, node: { select: { siteId: true } } },
+        });
+        return row ? { nodeId: row.nodeId, siteId: row.node.siteId } : {};
+      }
+      case 'recording_job': {
+        const row = await tx.recordingJob.findUnique({
+          where: { id },
+          select: { nodeId: true, node: { select: { siteId: true } } },
+        });
+        return row ? { nodeId: row.nodeId, siteId: row.node.siteId } : {};
+      }
+      case 'guild':
+        return { guildId: id };
+      default:
+        return {};
+    }
+  }
+
   private where(filter: AuditFilter): Prisma.AuditEventWhereInput {
     if (filter.actionPrefix !== undefined && filter.actionIn === undefined)
       throw new Error('resolve actionPrefix with actionsStartingWith first');
@@ -70,6 +119,7 @@ export class AuditRepository {
       outcome: filter.outcome,
       permission: filter.permission,
       at: filter.from || filter.to ? { gte: filter.from, lt: filter.to } : undefined,
+      ...scopeWhere(filter.scope),
     };
   }
 
@@ -89,7 +139,10 @@ export class AuditRepository {
     limit: number,
     beforeSeq?: number,
   ): Promise<AuditRow[]> {
-    const where = 'ids' in selection ? { id: { in: selection.ids } } : this.where(selection.filter);
+    const where =
+      'ids' in selection
+        ? { id: { in: selection.ids }, ...scopeWhere(selection.scope) }
+        : this.where(selection.filter);
     return this.db.auditEvent.findMany({
       where: { ...where, seq: { lte: upToSeq, ...(beforeSeq === undefined ? {} : { lt: beforeSeq }) } },
       orderBy: { seq: 'desc' },
@@ -108,10 +161,10 @@ export class AuditRepository {
    * escape, so the database narrows and the exact test runs here; actions are a small,
    * code-defined set.
    */
-  async actionsStartingWith(prefix: string): Promise<string[]> {
+  async actionsStartingWith(prefix: string, scope?: ScopeFilter): Promise<string[]> {
     const groups = await this.db.auditEvent.groupBy({
       by: ['action'],
-      where: { action: { startsWith: prefix } },
+      where: { action: { startsWith: prefix }, ...scopeWhere(scope) },
     });
     return groups.map((g) => g.action).filter((action) => action.startsWith(prefix));
   }

@@ -1,6 +1,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { notFound } from '../../http/errors.js';
+import type { FastifyRequest } from 'fastify';
+import { forbidden } from '../../http/errors.js';
 import {
   clampLimit,
   Data,
@@ -11,6 +12,7 @@ import {
   pageOf,
 } from '../../http/pagination.js';
 import { callContext } from '../../http/route-access.js';
+import type { ScopeFilter } from '../access/access-set.js';
 import {
   AuditDetailSchema,
   AuditEventSchema,
@@ -28,6 +30,13 @@ import {
 } from './audit.schemas.js';
 import type { AuditExport, AuditService } from './audit.service.js';
 
+/** The events this auditor may read: those of its sites, nodes and guilds (all, over the fleet). */
+function auditScope(request: FastifyRequest): ScopeFilter {
+  const { principal } = request;
+  if (principal.kind !== 'user') throw forbidden('The audit trail is for users.');
+  return principal.access.filter('audit:read');
+}
+
 const attachment = (file: AuditExport) => ({
   'content-type': file.contentType,
   'content-disposition': `attachment; filename="${file.filename}"`,
@@ -39,7 +48,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
     app.get(
       '/audit-events',
       {
-        config: { access: { user: 'audit:read' } },
+        config: { access: { user: 'audit:read', scope: 'scoped' } },
         schema: {
           tags: ['audit'],
           summary: 'List and filter audit events, newest first',
@@ -50,7 +59,11 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
       async (request) => {
         const { cursor, limit, ...filter } = request.query;
         const take = clampLimit(limit);
-        const rows = await audit.list(toAuditFilter(filter), take, decodeCursor<number>(cursor, 'number'));
+        const rows = await audit.list(
+          toAuditFilter(filter, auditScope(request)),
+          take,
+          decodeCursor<number>(cursor, 'number'),
+        );
         return pageOf(rows, take, presentAuditEvent, (row) => encodeCursor(row.seq));
       },
     );
@@ -58,7 +71,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
     app.get(
       '/audit-events/facets',
       {
-        config: { access: { user: 'audit:read' } },
+        config: { access: { user: 'audit:read', scope: 'scoped' } },
         schema: {
           tags: ['audit'],
           summary: 'Event counts per action, outcome, actor type, permission and target type',
@@ -66,13 +79,13 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
           response: { 200: Data(AuditFacetsSchema), 400: ErrorResponse },
         },
       },
-      async (request) => ({ data: await audit.facets(toAuditFilter(request.query)) }),
+      async (request) => ({ data: await audit.facets(toAuditFilter(request.query, auditScope(request))) }),
     );
 
     app.get(
       '/audit-events/export',
       {
-        config: { access: { user: 'audit:read' } },
+        config: { access: { user: 'audit:read', scope: 'scoped' } },
         schema: {
           tags: ['audit'],
           summary: 'Stream the filtered events as CSV or NDJSON (audited)',
@@ -82,7 +95,11 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const { format = 'ndjson', ...filter } = request.query;
-        const file = await audit.export({ filter: toAuditFilter(filter) }, format, callContext(request));
+        const file = await audit.export(
+          { filter: toAuditFilter(filter, auditScope(request)) },
+          format,
+          callContext(request),
+        );
         return reply.headers(attachment(file)).send(file.stream);
       },
     );
@@ -90,7 +107,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
     app.post(
       '/audit-events/export',
       {
-        config: { access: { user: 'audit:read' } },
+        config: { access: { user: 'audit:read', scope: 'scoped' } },
         schema: {
           tags: ['audit'],
           summary: 'Stream the selected events as CSV or NDJSON (audited)',
@@ -100,7 +117,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const { ids, format = 'ndjson' } = request.body;
-        const file = await audit.export({ ids }, format, callContext(request));
+        const file = await audit.export({ ids, scope: auditScope(request) }, format, callContext(request));
         return reply.headers(attachment(file)).send(file.stream);
       },
     );
@@ -108,7 +125,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
     app.get(
       '/audit-events/verify',
       {
-        config: { access: { user: 'audit:read' } },
+        config: { access: { user: 'audit:read', scope: 'fleet' } },
         schema: {
           tags: ['audit'],
           summary: 'Walk the hash chain and report the first broken link',
@@ -121,7 +138,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
     app.get(
       '/audit-events/:id',
       {
-        config: { access: { user: 'audit:read' } },
+        config: { access: { user: 'audit:read', scope: 'scoped' } },
         schema: {
           tags: ['audit'],
           summary: 'One audit event with before/after',
@@ -130,8 +147,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const row = await audit.get(request.params.id);
-        if (!row) throw notFound('audit event');
+        const row = await audit.get(request.params.id, auditScope(request));
         return { data: presentAuditDetail(row) };
       },
     );

@@ -1,7 +1,9 @@
 /** Audit route contracts: events, filters, facets and exports (SPEC §2.2, §2.5). */
+
 import type { Readable } from 'node:stream';
 import Type, { type Static, type TSchema } from 'typebox';
 import { PageQuery } from '../../http/pagination.js';
+import type { ScopeFilter } from '../access/access-set.js';
 import type { AuditFilter, AuditRow } from './audit.repository.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -130,11 +132,12 @@ export function presentAuditDetail(row: AuditRow) {
 }
 
 /** Query filters → repository filter: dates parsed, `prefix*` actions as a prefix match. */
-export function toAuditFilter(query: AuditFilterQuery): AuditFilter {
+export function toAuditFilter(query: AuditFilterQuery, scope: ScopeFilter): AuditFilter {
   const { from, to, action, ...rest } = query;
   const prefix = action?.endsWith('*') ? action.slice(0, -1) : undefined;
   return {
     ...rest,
+    scope,
     action: prefix === undefined ? action : undefined,
     actionPrefix: prefix || undefined,
     from: from ? new Date(from) : undefined,

@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Db, Tx } from '../../db/client.js';
+import { hidden, notFound } from '../../http/errors.js';
 import { actorOf, type CallContext } from '../../http/principal.js';
+import type { ScopeFilter } from '../access/access-set.js';
 import {
   type AuditFilter,
   type AuditRepository,
@@ -41,6 +43,15 @@ export interface ChainReport {
   brokenAt?: { seq: number; id: string; reason: string };
 }
 
+function inScope(row: AuditRow, scope: ScopeFilter): boolean {
+  return (
+    scope.all ||
+    (row.siteId !== null && scope.siteIds.includes(row.siteId)) ||
+    (row.nodeId !== null && scope.nodeIds.includes(row.nodeId)) ||
+    (row.guildId !== null && scope.guildIds.includes(row.guildId))
+  );
+}
+
 function json(value: unknown): string | null {
   return value === undefined
     ? null
@@ -57,6 +68,7 @@ export class AuditService {
   async record(tx: Tx, input: AuditInput): Promise<string> {
     await this.repo.lockChain(tx);
     const prevHash = (await this.repo.lastHash(tx)) ?? GENESIS_HASH;
+    const scope = input.scope ?? (await this.repo.scopeOf(tx, input.target));
     const row = {
       id: randomUUID(),
       // Millisecond precision survives both databases unchanged, so the hash re-verifies.
@@ -74,6 +86,9 @@ export class AuditService {
       after: json(input.after),
       requestId: input.context?.requestId ?? null,
       sourceIp: input.context?.sourceIp ?? null,
+      siteId: scope.siteId ?? null,
+      nodeId: scope.nodeId ?? null,
+      guildId: scope.guildId ?? null,
       prevHash,
     };
     await this.repo.insert(tx, { ...row, hash: hashAuditEvent(row) });
@@ -104,11 +119,15 @@ export class AuditService {
   /** An action prefix becomes the exact list of matching actions. */
   private async resolved(filter: AuditFilter): Promise<AuditFilter> {
     if (filter.actionPrefix === undefined) return filter;
-    return { ...filter, actionIn: await this.repo.actionsStartingWith(filter.actionPrefix) };
+    return { ...filter, actionIn: await this.repo.actionsStartingWith(filter.actionPrefix, filter.scope) };
   }
 
-  get(id: string): Promise<AuditRow | null> {
-    return this.repo.get(id);
+  /** One event, if it is in `scope`: 404 when there is none, a denial when it is outside. */
+  async get(id: string, scope: ScopeFilter): Promise<AuditRow> {
+    const row = await this.repo.get(id);
+    if (!row) throw notFound('audit event');
+    if (!inScope(row, scope)) throw hidden('audit event', { type: 'audit_event', id }, 'audit:read');
+    return row;
   }
 
   /** Counts per action, outcome, actor type, permission and target type under `filter`. */

@@ -12,6 +12,16 @@ export interface RequestContext {
   sourceIp?: string;
 }
 
+/**
+ * Where an event belongs, for scoped auditors: an auditor over a site sees the events of its
+ * nodes and what they own. Derived from the target when not given; fleet-wide events have none.
+ */
+export interface AuditScope {
+  siteId?: string | null;
+  nodeId?: string | null;
+  guildId?: string | null;
+}
+
 export interface AuditInput {
   actor: Actor;
   permission?: string | null;
@@ -22,6 +32,8 @@ export interface AuditInput {
   before?: unknown;
   after?: unknown;
   context?: RequestContext;
+  /** Set when the target alone does not say (e.g. a guild's signing records). */
+  scope?: AuditScope;
 }
 
 /** What `AuditService.recordChange` needs besides the caller: the change itself. */

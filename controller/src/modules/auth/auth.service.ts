@@ -5,7 +5,7 @@
 import type { Config } from '../../config.js';
 import type { Db, Tx } from '../../db/client.js';
 import type { User } from '../../generated/sqlite/client.js';
-import { conflict, forbidden, notFound, rateLimited, unauthenticated } from '../../http/errors.js';
+import { conflict, forbidden, hidden, notFound, rateLimited, unauthenticated } from '../../http/errors.js';
 import { actorOf, type CallContext, type UserPrincipal } from '../../http/principal.js';
 import { AccessSet } from '../access/access-set.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -332,7 +332,8 @@ export class AuthService {
   async revokeApiToken(id: string, ctx: CallContext): Promise<void> {
     const p = ctx.principal as UserPrincipal;
     const token = await this.apiTokens.find(id);
-    if (!token || token.userId !== p.userId) throw notFound('API token');
+    if (!token) throw notFound('API token');
+    if (token.userId !== p.userId) throw hidden('API token', { type: 'api_token', id });
     if (token.revokedAt) return;
     await this.db.$transaction(async (tx) => {
       await this.apiTokens.revoke(tx, id, this.now());

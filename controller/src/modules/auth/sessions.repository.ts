@@ -88,4 +88,13 @@ export class ApiTokensRepository {
   async revoke(tx: Tx, id: string, now: Date): Promise<void> {
     await tx.apiToken.update({ where: { id }, data: { revokedAt: now } });
   }
+
+  /** Revokes every live token of a user; returns how many were live. */
+  async revokeAllOfUser(tx: Tx, userId: string, now: Date): Promise<number> {
+    const result = await tx.apiToken.updateMany({
+      where: { userId, revokedAt: null },
+      data: { revokedAt: now },
+    });
+    return result.count;
+  }
 }

@@ -28,8 +28,8 @@ import {
 } from './limits.schemas.js';
 import type { LimitsService } from './limits.service.js';
 
-const read = { access: { user: 'settings:read' } } as const;
-const manage = { access: { user: 'settings:manage' } } as const;
+const read = { access: { user: 'settings:read', scope: 'fleet' } } as const;
+const manage = { access: { user: 'settings:manage', scope: 'fleet' } } as const;
 const tags = ['limits'];
 
 export function limitsRoutes(limits: LimitsService): FastifyPluginAsyncTypebox {

@@ -16,7 +16,7 @@ export function metersRoutes(
     app.get(
       '/nodes/:id/meters',
       {
-        config: { access: { user: 'node:read' } },
+        config: { access: { user: 'node:read', scope: 'scoped' } },
         schema: {
           tags: ['nodes'],
           summary: "The node's latest meter frame (live, from memory)",
@@ -30,7 +30,7 @@ export function metersRoutes(
     app.get(
       '/meter-events',
       {
-        config: { access: { user: 'node:read' } },
+        config: { access: { user: 'node:read', scope: 'scoped' } },
         schema: {
           tags: ['nodes'],
           summary: 'Live meter frames as Server-Sent Events',

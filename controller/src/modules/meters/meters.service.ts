@@ -5,7 +5,7 @@
  */
 import type { MeterFrame } from '../../../../shared/src/mqtt.js';
 import type { NodeDirectory, NodeIdentity } from '../../broker/node-directory.js';
-import { forbidden, notFound } from '../../http/errors.js';
+import { forbidden, hidden, notFound } from '../../http/errors.js';
 import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../http/principal.js';
 import type { Metrics } from '../../metrics.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -70,6 +70,8 @@ export class MetersService {
   private async visibleNode(principal: Principal, nodeId: string): Promise<void> {
     const user = this.userOf(principal);
     const scope = await this.directory.scopeOf(nodeId);
-    if (!scope || !user.access.allows('node:read', { siteId: scope.siteId, nodeId })) throw notFound('node');
+    if (!scope) throw notFound('node');
+    if (!user.access.allows('node:read', { siteId: scope.siteId, nodeId }))
+      throw hidden('node', { type: 'node', id: nodeId }, 'node:read');
   }
 }

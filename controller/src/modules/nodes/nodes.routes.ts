@@ -32,7 +32,7 @@ export function nodesRoutes(nodes: NodesService): FastifyPluginAsyncTypebox {
     app.get(
       '/nodes',
       {
-        config: { access: { user: 'node:read' } },
+        config: { access: { user: 'node:read', scope: 'scoped' } },
         schema: {
           tags: ['nodes'],
           summary: 'Node inventory you may see, with presence',
@@ -56,7 +56,7 @@ export function nodesRoutes(nodes: NodesService): FastifyPluginAsyncTypebox {
     app.get(
       '/nodes/:id',
       {
-        config: { access: { user: 'node:read' } },
+        config: { access: { user: 'node:read', scope: 'scoped' } },
         schema: {
           tags: ['nodes'],
           summary: 'One node with presence',
@@ -72,7 +72,7 @@ export function nodesRoutes(nodes: NodesService): FastifyPluginAsyncTypebox {
     app.post(
       '/nodes/enroll',
       {
-        config: { access: { user: 'node:manage' } },
+        config: { access: { user: 'node:manage', scope: 'scoped' } },
         schema: {
           tags: ['nodes'],
           summary: 'Create a node and a one-time enrollment token',
@@ -102,7 +102,7 @@ export function nodesRoutes(nodes: NodesService): FastifyPluginAsyncTypebox {
     app.post(
       '/nodes/:id/credentials/rotate',
       {
-        config: { access: { user: 'node:manage' } },
+        config: { access: { user: 'node:manage', scope: 'scoped' } },
         schema: {
           tags: ['nodes'],
           summary: 'Replace the node credential (the old one stops working)',

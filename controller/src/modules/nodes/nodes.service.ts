@@ -9,7 +9,7 @@ import { formatNodeCredential, parseNodeCredential } from '../../../../shared/sr
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
-import { conflict, forbidden, notFound, unauthenticated } from '../../http/errors.js';
+import { conflict, forbidden, hidden, notFound, unauthenticated } from '../../http/errors.js';
 import { actorOf, type CallContext, type NodePrincipal, type Principal } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { hashSecret, newSecret, secretHint } from '../auth/secrets.js';
@@ -92,11 +92,11 @@ export class NodesService {
     const node = await this.nodes.find(nodeId);
     if (!node) throw notFound('node');
     if (principal.kind === 'node') {
-      if (principal.nodeId !== nodeId) throw notFound('node');
+      if (principal.nodeId !== nodeId) throw hidden('node', { type: 'node', id: nodeId }, permission);
       return node;
     }
     if (principal.kind !== 'user' || !principal.access.allows(permission, { siteId: node.siteId, nodeId })) {
-      throw notFound('node');
+      throw hidden('node', { type: 'node', id: nodeId }, permission);
     }
     return node;
   }
@@ -133,18 +133,28 @@ export class NodesService {
     const secret = newSecret();
     const nodeId = input.id ?? newNodeId();
     const expiresAt = new Date(this.now().getTime() + this.config.enrollmentTtlMinutes * 60_000);
+    // Site names and node ids are fleet-wide: a caller scoped to some sites gets the same
+    // refusal whether a name it cannot see exists or not, so enrollment reveals nothing.
+    const fleetWide = principal.access.hasFleet('node:manage');
+    if (input.id !== undefined && !fleetWide)
+      throw forbidden(
+        'A chosen node id is fleet-wide: choosing one needs node:manage over the whole fleet. ' +
+          'Leave out `id` and one is generated.',
+        { permission: 'node:manage', target: { type: 'node', id: input.id } },
+      );
     const node = await this.db.$transaction(async (tx) => {
       let site = await this.nodes.findSiteByName(tx, input.site);
-      if (!site) {
-        if (!principal.access.hasFleet('node:manage')) {
+      if (!site || !principal.access.allows('node:manage', { siteId: site.id })) {
+        if (!fleetWide)
           throw forbidden(
-            `Site "${input.site}" does not exist; creating a site needs node:manage over the whole fleet.`,
+            `You cannot enroll nodes in site "${input.site}": you need node:manage there ` +
+              '(creating a new site needs node:manage over the whole fleet).',
+            {
+              permission: 'node:manage',
+              reason: `enroll in site "${input.site}" outside the caller's scope`,
+            },
           );
-        }
-        site = await this.nodes.createSite(tx, input.site);
-      }
-      if (!principal.access.allows('node:manage', { siteId: site.id })) {
-        throw forbidden(`You cannot enroll nodes in site "${input.site}".`);
+        site ??= await this.nodes.createSite(tx, input.site);
       }
       if (await tx.node.findUnique({ where: { id: nodeId } }))
         throw conflict(`A node with id ${nodeId} already exists.`);

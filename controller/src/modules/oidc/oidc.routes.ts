@@ -101,7 +101,7 @@ export function oidcRoutes(
     app.get(
       '/auth/oidc/discovery',
       {
-        config: { access: { user: 'auth:manage' } },
+        config: { access: { user: 'auth:manage', scope: 'fleet' } },
         schema: {
           tags: ['auth'],
           summary: "The identity provider's discovery document (cached for a minute)",

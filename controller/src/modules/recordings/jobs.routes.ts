@@ -70,7 +70,7 @@ export function jobsRoutes(jobs: JobsService): FastifyPluginAsyncTypebox {
     app.get(
       '/recording-jobs/:jid',
       {
-        config: { access: { user: 'recording:read', agent: 'recording:control' } },
+        config: { access: { user: 'recording:read', scope: 'scoped', agent: 'recording:control' } },
         schema: {
           tags: ['recordings', 'agent'],
           summary: 'One recording job (an agent sees only its own)',
@@ -86,7 +86,7 @@ export function jobsRoutes(jobs: JobsService): FastifyPluginAsyncTypebox {
     app.get(
       '/recording-jobs',
       {
-        config: { access: { user: 'recording:read' } },
+        config: { access: { user: 'recording:read', scope: 'scoped' } },
         schema: {
           tags: ['recordings'],
           summary: 'Recording jobs you may see, newest first',

@@ -17,7 +17,7 @@ import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
 import type { RecordingJob } from '../../generated/sqlite/client.js';
-import { conflict, forbidden, notFound, staleLease } from '../../http/errors.js';
+import { conflict, forbidden, hidden, notFound, staleLease } from '../../http/errors.js';
 import type { CallContext, Principal } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { NodesService } from '../nodes/nodes.service.js';
@@ -94,8 +94,9 @@ export class JobsService {
   /** A job the caller may see; 404 otherwise (also for another node's job). */
   async visibleJob(principal: Principal, permission: Permission, jobId: string): Promise<JobRow> {
     const job = await this.jobs.find(jobId);
-    if (!job || !canSee(principal, permission, { nodeId: job.nodeId, siteId: job.node.siteId }))
-      throw notFound('recording job');
+    if (!job) throw notFound('recording job');
+    if (!canSee(principal, permission, { nodeId: job.nodeId, siteId: job.node.siteId }))
+      throw hidden('recording job', { type: 'recording_job', id: jobId }, permission);
     return job;
   }
 

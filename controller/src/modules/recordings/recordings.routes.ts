@@ -18,7 +18,7 @@ export function recordingsRoutes(recordings: RecordingsService): FastifyPluginAs
     app.post(
       '/recordings',
       {
-        config: { access: { user: 'recording:create' } },
+        config: { access: { user: 'recording:create', scope: 'scoped' } },
         schema: {
           tags: ['recordings'],
           summary: 'Start an ad-hoc recording on a node (creates the recording and its queued job)',
@@ -35,7 +35,7 @@ export function recordingsRoutes(recordings: RecordingsService): FastifyPluginAs
     app.get(
       '/recordings',
       {
-        config: { access: { user: 'recording:read' } },
+        config: { access: { user: 'recording:read', scope: 'scoped' } },
         schema: {
           tags: ['recordings'],
           summary: 'Recording library you may see, newest first',
@@ -54,7 +54,7 @@ export function recordingsRoutes(recordings: RecordingsService): FastifyPluginAs
     app.get(
       '/recordings/:id',
       {
-        config: { access: { user: 'recording:read' } },
+        config: { access: { user: 'recording:read', scope: 'scoped' } },
         schema: {
           tags: ['recordings'],
           summary: 'One recording with its checksum, size, state and job',
@@ -72,7 +72,7 @@ export function recordingsRoutes(recordings: RecordingsService): FastifyPluginAs
     app.post(
       '/recordings/:id/stop',
       {
-        config: { access: { user: 'recording:control' } },
+        config: { access: { user: 'recording:control', scope: 'scoped' } },
         schema: {
           tags: ['recordings'],
           summary: 'Stop a recording: cancels a queued job, asks the agent to stop a running one',
@@ -88,7 +88,7 @@ export function recordingsRoutes(recordings: RecordingsService): FastifyPluginAs
     app.get(
       '/recordings/:id/file',
       {
-        config: { access: { user: 'recording:download' } },
+        config: { access: { user: 'recording:download', scope: 'scoped' } },
         schema: {
           tags: ['recordings'],
           summary: 'Download the WAV file; one HTTP Range (bytes=a-b, a-, -n) gives 206',

@@ -10,7 +10,7 @@ import type { Command } from '../../../../shared/src/mqtt.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Db } from '../../db/client.js';
 import type { Recording, RecordingJob } from '../../generated/sqlite/client.js';
-import { AppError, conflict, forbidden, notFound } from '../../http/errors.js';
+import { AppError, conflict, forbidden, hidden, notFound } from '../../http/errors.js';
 import { actorOf, type CallContext, type Principal } from '../../http/principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { NodesService } from '../nodes/nodes.service.js';
@@ -83,11 +83,9 @@ export class RecordingsService {
 
   async visibleRecording(principal: Principal, permission: Permission, id: string): Promise<RecordingRow> {
     const recording = await this.recordings.find(id);
-    if (
-      !recording ||
-      !canSee(principal, permission, { nodeId: recording.nodeId, siteId: recording.node.siteId })
-    )
-      throw notFound('recording');
+    if (!recording) throw notFound('recording');
+    if (!canSee(principal, permission, { nodeId: recording.nodeId, siteId: recording.node.siteId }))
+      throw hidden('recording', { type: 'recording', id }, permission);
     return recording;
   }
 

@@ -52,7 +52,9 @@ export function systemRoutes(deps: {
     app.get(
       '/metrics',
       {
-        config: { access: deps.metricsAllowAnonymous ? { public: true } : { user: 'metrics:read' } },
+        config: {
+          access: deps.metricsAllowAnonymous ? { public: true } : { user: 'metrics:read', scope: 'fleet' },
+        },
         schema: {
           tags: ['system'],
           summary: 'Prometheus exposition (metrics:read, or anonymous when allowed)',
