@@ -230,8 +230,7 @@ export class PostgresLeaderElection implements LeaderElection {
     if (this.leader) {
       this.sitOutUntil = Date.now() + 2 * this.pollIntervalMs;
       void this.stepDown(why, err);
-    }
-    else if (this.running) this.options.log.warn({ err }, `leader election: ${why}; trying again`);
+    } else if (this.running) this.options.log.warn({ err }, `leader election: ${why}; trying again`);
   }
 
   private stepDown(why: string, err?: unknown, level: 'info' | 'warn' = 'warn'): Promise<void> {
