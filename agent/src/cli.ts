@@ -4,9 +4,14 @@ import { Command } from 'commander';
 import { packageVersion } from '../../shared/src/version.js';
 import { Agent } from './agent.js';
 import { enroll } from './enroll.js';
-import { createLogger } from './log.js';
-import { applyAudioEnvDefaults, LOCAL_STATE_PATH, resolveSettings, SYSTEM_STATE_PATH } from './settings.js';
+import {
+  applyAudioEnvDefaults,
+  LOCAL_STATE_PATH,
+  resolveSettings,
+  SYSTEM_STATE_PATH,
+} from './state/settings.js';
 import { agentStatus } from './status.js';
+import { createLogger } from './support/log.js';
 
 const CONFIG_HELP = `state file (default ${SYSTEM_STATE_PATH} as root, else ${LOCAL_STATE_PATH}; env EARSHOT_AGENT_CONFIG)`;
 

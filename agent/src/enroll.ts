@@ -1,7 +1,12 @@
 /** `earshot-agent enroll`: exchange a one-time enrollment token for the node credential. */
 import { parseNodeCredential } from '../../shared/src/agent-api.js';
-import { AgentHttpClient, ApiError, describeError, NetworkError } from './http-client.js';
-import { type AgentState, normaliseControllerUrl, readAgentState, writeAgentState } from './state-file.js';
+import { AgentHttpClient, ApiError, describeError, NetworkError } from './link/http-client.js';
+import {
+  type AgentState,
+  normaliseControllerUrl,
+  readAgentState,
+  writeAgentState,
+} from './state/state-file.js';
 
 export interface EnrollRequest {
   controllerUrl: string;

@@ -1,11 +1,11 @@
 /** `earshot-agent status`: what is wrong, in plain words. Never prints the credential. */
 
 import { captureOptionsFor } from './agent.js';
-import { diskFreeBytes } from './heartbeat.js';
-import { AgentHttpClient, ApiError, describeError } from './http-client.js';
-import { JobJournal, journalPath } from './journal.js';
-import type { AgentSettings } from './settings.js';
-import { readAgentState } from './state-file.js';
+import { diskFreeBytes } from './link/heartbeat.js';
+import { AgentHttpClient, ApiError, describeError } from './link/http-client.js';
+import { JobJournal, journalPath } from './state/journal.js';
+import type { AgentSettings } from './state/settings.js';
+import { readAgentState } from './state/state-file.js';
 
 export interface StatusReport {
   ok: boolean;

@@ -11,10 +11,10 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentHttpClient } from '../../agent/src/http-client.js';
-import { JobJournal, type JournalEntry, journalPath } from '../../agent/src/journal.js';
-import { silentLogger } from '../../agent/src/log.js';
-import { Uploader } from '../../agent/src/uploader.js';
+import { AgentHttpClient } from '../../agent/src/link/http-client.js';
+import { JobJournal, type JournalEntry, journalPath } from '../../agent/src/state/journal.js';
+import { silentLogger } from '../../agent/src/support/log.js';
+import { Uploader } from '../../agent/src/uploads/uploader.js';
 import type { JobLease } from '../../shared/src/agent-api.js';
 import { freePort } from '../support/ports.js';
 import {

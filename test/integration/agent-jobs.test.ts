@@ -9,14 +9,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CaptureEvents } from '../../agent/src/audio/capture.js';
-import { WAV_HEADER_BYTES, wavHeader } from '../../agent/src/audio/wav-writer.js';
-import { CaptureSupervisor } from '../../agent/src/capture-supervisor.js';
-import { AgentHttpClient } from '../../agent/src/http-client.js';
-import { ClaimLoop, recordingFileName } from '../../agent/src/jobs.js';
-import { JobJournal, journalPath } from '../../agent/src/journal.js';
-import { silentLogger } from '../../agent/src/log.js';
-import { Uploader } from '../../agent/src/uploader.js';
+import type { CaptureEvents } from '../../agent/src/capture/capture.js';
+import { CaptureSupervisor } from '../../agent/src/capture/supervisor.js';
+import { WAV_HEADER_BYTES, wavHeader } from '../../agent/src/capture/wav-writer.js';
+import { ClaimLoop, recordingFileName } from '../../agent/src/jobs/claim-loop.js';
+import { AgentHttpClient } from '../../agent/src/link/http-client.js';
+import { JobJournal, journalPath } from '../../agent/src/state/journal.js';
+import { silentLogger } from '../../agent/src/support/log.js';
+import { Uploader } from '../../agent/src/uploads/uploader.js';
 import type { JobLease } from '../../shared/src/agent-api.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 

@@ -6,9 +6,9 @@ import { Aedes, type AedesPublishPacket } from 'aedes';
 import type { MqttClient } from 'mqtt';
 import { connect } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { agentCommandTable } from '../../agent/src/commands.js';
-import { silentLogger } from '../../agent/src/log.js';
-import { MqttLink } from '../../agent/src/mqtt-link.js';
+import { agentCommandTable } from '../../agent/src/link/commands.js';
+import { MqttLink } from '../../agent/src/link/mqtt-link.js';
+import { silentLogger } from '../../agent/src/support/log.js';
 import { aclFor, type MeterFrame, nodeTopic } from '../../shared/src/mqtt.js';
 
 const NODE = 'node-1';

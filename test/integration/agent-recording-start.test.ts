@@ -5,12 +5,12 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureSupervisor } from '../../agent/src/capture-supervisor.js';
-import { AgentHttpClient } from '../../agent/src/http-client.js';
-import { ClaimLoop } from '../../agent/src/jobs.js';
-import { JobJournal, journalPath } from '../../agent/src/journal.js';
-import { silentLogger } from '../../agent/src/log.js';
-import { Uploader } from '../../agent/src/uploader.js';
+import { CaptureSupervisor } from '../../agent/src/capture/supervisor.js';
+import { ClaimLoop } from '../../agent/src/jobs/claim-loop.js';
+import { AgentHttpClient } from '../../agent/src/link/http-client.js';
+import { JobJournal, journalPath } from '../../agent/src/state/journal.js';
+import { silentLogger } from '../../agent/src/support/log.js';
+import { Uploader } from '../../agent/src/uploads/uploader.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
 import { hasPulse, type PulseSink, startPulseSink } from '../support/pulse.js';
 import { createRecording } from '../support/recordings.js';

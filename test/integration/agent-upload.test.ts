@@ -9,10 +9,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentHttpClient } from '../../agent/src/http-client.js';
-import { JobJournal, type JournalEntry, journalPath } from '../../agent/src/journal.js';
-import { silentLogger } from '../../agent/src/log.js';
-import { Uploader } from '../../agent/src/uploader.js';
+import { AgentHttpClient } from '../../agent/src/link/http-client.js';
+import { JobJournal, type JournalEntry, journalPath } from '../../agent/src/state/journal.js';
+import { silentLogger } from '../../agent/src/support/log.js';
+import { Uploader } from '../../agent/src/uploads/uploader.js';
 import { UPLOAD_HEADERS } from '../../shared/src/agent-api.js';
 import { freePort } from '../support/ports.js';
 import { type TempDir, tempDir } from '../support/tmp.js';

@@ -4,7 +4,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Capture, type CaptureError } from '../../agent/src/audio/capture.js';
+import { Capture, type CaptureError } from '../../agent/src/capture/capture.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
 let dir: TempDir;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MeterAccumulator } from '../../agent/src/audio/meter.js';
+import { MeterAccumulator } from '../../agent/src/capture/meter.js';
 import { DBFS_FLOOR, decodePayload } from '../../shared/src/mqtt.js';
 
 const RATE = 48_000;

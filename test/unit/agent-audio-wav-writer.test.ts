@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WAV_HEADER_BYTES, WavWriter } from '../../agent/src/audio/wav-writer.js';
+import { WAV_HEADER_BYTES, WavWriter } from '../../agent/src/capture/wav-writer.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
 let dir: TempDir;

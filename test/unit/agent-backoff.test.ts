@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff, backoffCeilingMs, backoffDelayMs, sleep } from '../../agent/src/backoff.js';
-import { clockOffsetMs } from '../../agent/src/heartbeat.js';
+import { clockOffsetMs } from '../../agent/src/link/heartbeat.js';
+import { Backoff, backoffCeilingMs, backoffDelayMs, sleep } from '../../agent/src/support/backoff.js';
 
 /** A seeded LCG in [0, 1), so the spread test is deterministic. */
 function seeded(seed: number): () => number {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { agentCommandTable, dispatchCommand } from '../../agent/src/commands.js';
+import { agentCommandTable, dispatchCommand } from '../../agent/src/link/commands.js';
 
 function targets() {
   return {

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WAV_HEADER_BYTES, wavHeader } from '../../agent/src/audio/wav-writer.js';
-import { JobJournal, type JournalEntry, journalPath } from '../../agent/src/journal.js';
-import { recoverWav } from '../../agent/src/wav-recovery.js';
+import { recoverWav } from '../../agent/src/capture/wav-recovery.js';
+import { WAV_HEADER_BYTES, wavHeader } from '../../agent/src/capture/wav-writer.js';
+import { JobJournal, type JournalEntry, journalPath } from '../../agent/src/state/journal.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
 let dir: TempDir;

@@ -1,8 +1,8 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backupPath, readJsonWithBackup, writeFileAtomic } from '../../agent/src/atomic-file.js';
-import { applyAudioEnvDefaults, resolveSettings } from '../../agent/src/settings.js';
+import { backupPath, readJsonWithBackup, writeFileAtomic } from '../../agent/src/state/atomic-file.js';
+import { applyAudioEnvDefaults, resolveSettings } from '../../agent/src/state/settings.js';
 import {
   type AgentState,
   loadAgentState,
@@ -10,7 +10,7 @@ import {
   normaliseControllerUrl,
   readAgentState,
   writeAgentState,
-} from '../../agent/src/state-file.js';
+} from '../../agent/src/state/state-file.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
 let dir: TempDir;

@@ -5,8 +5,8 @@ import {
   isRetryable,
   isStaleLease,
   NetworkError,
-} from '../../agent/src/http-client.js';
-import { nextUploadStep } from '../../agent/src/uploader.js';
+} from '../../agent/src/link/http-client.js';
+import { nextUploadStep } from '../../agent/src/uploads/uploader.js';
 
 const local = { sizeBytes: 1000, sha256: 'a'.repeat(64) };
 const status = (receivedBytes: number, complete = false, sha256: string | null = null) => ({

@@ -3,10 +3,10 @@
  * unplugged, driver hiccup) and re-emits its PCM so listeners survive a restart.
  */
 import { EventEmitter } from 'node:events';
-import type { CaptureStates } from '../../shared/src/agent-api.js';
-import { Capture, type CaptureError, type CaptureEvents, type CaptureOptions } from './audio/capture.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
-import type { Logger } from './log.js';
+import type { CaptureStates } from '../../../shared/src/agent-api.js';
+import { Backoff, type BackoffOptions } from '../support/backoff.js';
+import type { Logger } from '../support/log.js';
+import { Capture, type CaptureError, type CaptureEvents, type CaptureOptions } from './capture.js';
 
 export type CaptureState = (typeof CaptureStates)[number];
 

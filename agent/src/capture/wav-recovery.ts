@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { WAV_HEADER_BYTES, wavHeader } from './audio/wav-writer.js';
+import { WAV_HEADER_BYTES, wavHeader } from './wav-writer.js';
 
 export interface RecoveredWav {
   path: string;

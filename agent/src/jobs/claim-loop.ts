@@ -6,15 +6,15 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobLease } from '../../shared/src/agent-api.js';
-import type { CaptureOptions } from './audio/capture.js';
-import { Backoff, type BackoffOptions, sleep } from './backoff.js';
-import { type AgentHttpClient, describeError, isStaleLease } from './http-client.js';
-import type { JobJournal, JournalEntry } from './journal.js';
-import type { Logger } from './log.js';
-import { type PcmSource, Recording } from './recorder.js';
-import { reportTerminal } from './uploader.js';
-import { recoverWav } from './wav-recovery.js';
+import type { JobLease } from '../../../shared/src/agent-api.js';
+import type { CaptureOptions } from '../capture/capture.js';
+import { recoverWav } from '../capture/wav-recovery.js';
+import { type AgentHttpClient, describeError, isStaleLease } from '../link/http-client.js';
+import type { JobJournal, JournalEntry } from '../state/journal.js';
+import { Backoff, type BackoffOptions, sleep } from '../support/backoff.js';
+import type { Logger } from '../support/log.js';
+import { reportTerminal } from '../uploads/uploader.js';
+import { type PcmSource, Recording } from './recording.js';
 
 export type JobApi = Pick<AgentHttpClient, 'claimNext' | 'jobHeartbeat' | 'jobFailed' | 'jobCancelled'>;
 

@@ -4,9 +4,9 @@
  * capture fails. Whatever was captured is finished and kept.
  */
 import type { EventEmitter } from 'node:events';
-import type { CaptureError } from './audio/capture.js';
-import { type WavResult, WavWriter } from './audio/wav-writer.js';
-import type { SupervisorEvents } from './capture-supervisor.js';
+import type { CaptureError } from '../capture/capture.js';
+import type { SupervisorEvents } from '../capture/supervisor.js';
+import { type WavResult, WavWriter } from '../capture/wav-writer.js';
 
 export type RecordingEndReason = 'duration' | 'stopped' | 'capture-failed' | 'deadline';
 

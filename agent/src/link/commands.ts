@@ -2,7 +2,7 @@
  * Controller → agent commands (MQTT `cmd`): a lookup table from command type to
  * handler, and a dispatcher that always answers with a result echoing the command id.
  */
-import type { Command, CommandResult, CommandTypes } from '../../shared/src/mqtt.js';
+import type { Command, CommandResult, CommandTypes } from '../../../shared/src/mqtt.js';
 
 export type CommandType = (typeof CommandTypes)[number];
 

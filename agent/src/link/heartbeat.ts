@@ -4,10 +4,10 @@
  * measured from the previous heartbeat's round trip (NTP-style midpoint).
  */
 import { statfs } from 'node:fs/promises';
-import type { HeartbeatBody } from '../../shared/src/agent-api.js';
-import type { CaptureState } from './capture-supervisor.js';
+import type { HeartbeatBody } from '../../../shared/src/agent-api.js';
+import type { CaptureState } from '../capture/supervisor.js';
+import type { Logger } from '../support/log.js';
 import { type AgentHttpClient, describeError } from './http-client.js';
-import type { Logger } from './log.js';
 
 /**
  * Controller clock minus ours, assuming the server stamped its time halfway through the

@@ -20,9 +20,9 @@ import {
   parseNodeCredential,
   UPLOAD_HEADERS,
   UploadStatus,
-} from '../../shared/src/agent-api.js';
-import { ERROR_CODES, type ErrorBody } from '../../shared/src/errors.js';
-import { expectShape } from './validate.js';
+} from '../../../shared/src/agent-api.js';
+import { ERROR_CODES, type ErrorBody } from '../../../shared/src/errors.js';
+import { expectShape } from '../support/validate.js';
 
 /** The controller answered with an error status. */
 export class ApiError extends Error {

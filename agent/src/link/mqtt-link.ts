@@ -15,10 +15,10 @@ import {
   TOPICS,
   type TopicName,
   type TopicPayload,
-} from '../../shared/src/mqtt.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+} from '../../../shared/src/mqtt.js';
+import { Backoff, type BackoffOptions } from '../support/backoff.js';
+import type { Logger } from '../support/log.js';
 import { type CommandTable, dispatchCommand } from './commands.js';
-import type { Logger } from './log.js';
 
 export interface MqttLinkOptions {
   /** mqtt://host:port (or mqtts://, ws://). */

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import Type, { type Static } from 'typebox';
+import { expectShape } from '../support/validate.js';
 import { readJsonWithBackup, writeFileAtomic } from './atomic-file.js';
-import { expectShape } from './validate.js';
 
 export const JournalStates = [
   /** The WavWriter is open; `<path>.part` is on disk. */

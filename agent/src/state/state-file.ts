@@ -3,9 +3,9 @@
  * once by `enroll` (mode 0600, atomically) and read by `run` and `status`.
  */
 import Type, { type Static } from 'typebox';
-import { parseNodeCredential } from '../../shared/src/agent-api.js';
+import { parseNodeCredential } from '../../../shared/src/agent-api.js';
+import { ContractError, expectShape } from '../support/validate.js';
 import { readJsonWithBackup, writeFileAtomic } from './atomic-file.js';
-import { ContractError, expectShape } from './validate.js';
 
 export const AgentState = Type.Object({
   version: Type.Literal(1),

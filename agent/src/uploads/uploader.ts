@@ -8,9 +8,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import type { JobHeartbeatBody, JobTerminalBody, UploadStatus } from '../../shared/src/agent-api.js';
-import { ERROR_CODES } from '../../shared/src/errors.js';
-import { Backoff, type BackoffOptions, sleep } from './backoff.js';
+import type { JobHeartbeatBody, JobTerminalBody, UploadStatus } from '../../../shared/src/agent-api.js';
+import { ERROR_CODES } from '../../../shared/src/errors.js';
 import {
   type AgentHttpClient,
   describeError,
@@ -18,9 +17,10 @@ import {
   isRetryable,
   isStaleLease,
   type UploadRangeRequest,
-} from './http-client.js';
-import type { JobJournal, JournalEntry } from './journal.js';
-import type { Logger } from './log.js';
+} from '../link/http-client.js';
+import type { JobJournal, JournalEntry } from '../state/journal.js';
+import { Backoff, type BackoffOptions, sleep } from '../support/backoff.js';
+import type { Logger } from '../support/log.js';
 
 /** The calls the uploader makes; AgentHttpClient has them all. */
 export type UploadApi = Pick<AgentHttpClient, 'uploadStatus' | 'uploadRange' | 'jobHeartbeat' | 'jobFailed'>;
