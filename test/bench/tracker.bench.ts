@@ -10,8 +10,8 @@ import type {
   ClosedSession,
   GuildTrackingSettings,
   VoiceStateInput,
-} from '../../controller/src/modules/attendance/tracker/tracker.types.js';
-import { VoiceTracker } from '../../controller/src/modules/attendance/tracker/voice-tracker.js';
+} from '../../controller/src/modules/attendance/tracking/tracker.types.js';
+import { VoiceTracker } from '../../controller/src/modules/attendance/tracking/voice-tracker.js';
 import type { BenchRow } from './report.js';
 
 const EVENTS = 1_000_000;

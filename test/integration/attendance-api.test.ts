@@ -8,7 +8,7 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyExport } from '../../controller/src/modules/attendance/signing/period-export.js';
-import type { VoiceStateInput } from '../../controller/src/modules/attendance/tracker/tracker.types.js';
+import type { VoiceStateInput } from '../../controller/src/modules/attendance/tracking/tracker.types.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
 
 const GUILD = '110000000000000001';

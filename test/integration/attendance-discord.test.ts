@@ -14,12 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AttendanceBridge,
   type HeartbeatTimers,
-} from '../../controller/src/modules/attendance/bot/attendance-bridge.js';
+} from '../../controller/src/modules/attendance/discord/attendance-bridge.js';
 import {
   DiscordBot,
   type DiscordBotLogger,
   type DiscordBotState,
-} from '../../controller/src/modules/attendance/bot/discord-bot.js';
+} from '../../controller/src/modules/attendance/discord/discord-bot.js';
 import {
   type ClosedSession,
   type CompletedSession,
@@ -27,8 +27,8 @@ import {
   type GuildTrackingSettings,
   type TrackerSnapshot,
   UNCONFIGURED_SETTINGS,
-} from '../../controller/src/modules/attendance/tracker/tracker.types.js';
-import { VoiceTracker } from '../../controller/src/modules/attendance/tracker/voice-tracker.js';
+} from '../../controller/src/modules/attendance/tracking/tracker.types.js';
+import { VoiceTracker } from '../../controller/src/modules/attendance/tracking/voice-tracker.js';
 import { FakeDiscord, type VoiceChange } from '../support/fake-discord/fake-discord.js';
 
 const ALICE = '310000000000000001';

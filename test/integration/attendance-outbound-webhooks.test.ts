@@ -15,8 +15,8 @@ import {
   WEBHOOK_MAX_ATTEMPTS,
   WEBHOOK_RETRY_DELAYS_MS,
   WEBHOOK_RETRY_JITTER,
-} from '../../controller/src/modules/attendance/outbound-webhooks.rules.js';
-import type { SenderTimers } from '../../controller/src/modules/attendance/outbound-webhooks.sender.js';
+} from '../../controller/src/modules/attendance/integrations/outbound-webhooks.rules.js';
+import type { SenderTimers } from '../../controller/src/modules/attendance/integrations/outbound-webhooks.sender.js';
 import { bearer, freshDatabase, OWNER } from '../support/controller.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 

@@ -8,7 +8,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AttendanceResetScheduler } from '../../controller/src/modules/attendance/reset-scheduler.js';
+import { AttendanceResetScheduler } from '../../controller/src/modules/attendance/periods/reset-scheduler.js';
 import { bearer, OWNER, type TestController, testController } from '../support/controller.js';
 
 const H = 3_600_000;

@@ -4,7 +4,7 @@
  * what it gates answers 402 plan_required on a free guild, saying how to change plan.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requirePlan } from '../../controller/src/modules/attendance/plan.js';
+import { requirePlan } from '../../controller/src/modules/attendance/integrations/plan.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
 
 const GUILD = '430000000000000001';

@@ -6,7 +6,7 @@
  * the free plan grants nothing; without a bot the rules still work and nothing is tried.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_GRANT_ATTEMPTS } from '../../controller/src/modules/attendance/verified-roles.service.js';
+import { MAX_GRANT_ATTEMPTS } from '../../controller/src/modules/attendance/integrations/verified-roles.service.js';
 import { bearer, ownerApiToken, type TestController, testController } from '../support/controller.js';
 import { FakeDiscord, type RestCall } from '../support/fake-discord/fake-discord.js';
 import { until } from '../support/until.js';

@@ -16,14 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   AttendanceCommand,
   CommandReply,
-} from '../../controller/src/modules/attendance/bot/bot-commands.js';
+} from '../../controller/src/modules/attendance/discord/bot-commands.js';
 import {
   type BotVoiceState,
   type CommandAnswered,
   DiscordBot,
   type DiscordBotLogger,
   type DiscordBotState,
-} from '../../controller/src/modules/attendance/bot/discord-bot.js';
+} from '../../controller/src/modules/attendance/discord/discord-bot.js';
 import { FakeDiscord } from '../support/fake-discord/fake-discord.js';
 import { ROOT } from '../support/processes.js';
 

@@ -4,18 +4,18 @@ import {
   type AttendanceBridgeOptions,
   type BridgeVoiceState,
   type HeartbeatTimers,
-} from '../../controller/src/modules/attendance/bot/attendance-bridge.js';
+} from '../../controller/src/modules/attendance/discord/attendance-bridge.js';
 import type {
   BotVoiceState,
   DiscordBotLogger,
-} from '../../controller/src/modules/attendance/bot/discord-bot.js';
+} from '../../controller/src/modules/attendance/discord/discord-bot.js';
 import type {
   ClosedSession,
   GuildTrackingSettings,
   TrackerSnapshot,
   VoiceStateInput,
-} from '../../controller/src/modules/attendance/tracker/tracker.types.js';
-import { VoiceTracker } from '../../controller/src/modules/attendance/tracker/voice-tracker.js';
+} from '../../controller/src/modules/attendance/tracking/tracker.types.js';
+import { VoiceTracker } from '../../controller/src/modules/attendance/tracking/voice-tracker.js';
 import { until } from '../support/until.js';
 
 const G = '900000000000000001';

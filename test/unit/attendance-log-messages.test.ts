@@ -5,8 +5,12 @@ import {
   sessionMessage,
   summaryDue,
   summaryMessage,
-} from '../../controller/src/modules/attendance/log-messages.js';
-import { planAllows, presentSubscription, tierOf } from '../../controller/src/modules/attendance/plan.js';
+} from '../../controller/src/modules/attendance/integrations/log-messages.js';
+import {
+  planAllows,
+  presentSubscription,
+  tierOf,
+} from '../../controller/src/modules/attendance/integrations/plan.js';
 
 describe('log messages', () => {
   it('formats durations in whole seconds', () => {

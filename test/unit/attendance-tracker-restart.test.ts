@@ -3,8 +3,8 @@ import type {
   GuildTrackingSettings,
   TrackerSnapshot,
   VoiceStateInput,
-} from '../../controller/src/modules/attendance/tracker/tracker.types.js';
-import { VoiceTracker } from '../../controller/src/modules/attendance/tracker/voice-tracker.js';
+} from '../../controller/src/modules/attendance/tracking/tracker.types.js';
+import { VoiceTracker } from '../../controller/src/modules/attendance/tracking/voice-tracker.js';
 
 const G = '900000000000000001';
 const S = 1000;

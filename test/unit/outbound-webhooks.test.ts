@@ -3,13 +3,13 @@ import {
   isPrivateAddress,
   PrivateAddressError,
   publicOnlyLookup,
-} from '../../controller/src/modules/attendance/outbound-webhooks.network.js';
+} from '../../controller/src/modules/attendance/integrations/outbound-webhooks.network.js';
 import {
   retryDelayMs,
   validateWebhookUrl,
   WEBHOOK_RETRY_DELAYS_MS,
-} from '../../controller/src/modules/attendance/outbound-webhooks.rules.js';
-import { webhookSignature } from '../../controller/src/modules/attendance/outbound-webhooks.sender.js';
+} from '../../controller/src/modules/attendance/integrations/outbound-webhooks.rules.js';
+import { webhookSignature } from '../../controller/src/modules/attendance/integrations/outbound-webhooks.sender.js';
 
 describe('webhook signature', () => {
   it('is v1= hex HMAC-SHA256 of "<timestamp>.<body>" keyed with the secret string', () => {

@@ -4,7 +4,7 @@
  * and then does not call process.exit — the process ends by itself only if the bot
  * left no socket, timer or handle behind.
  */
-import { DiscordBot } from '../../../controller/src/modules/attendance/bot/discord-bot.js';
+import { DiscordBot } from '../../../controller/src/modules/attendance/discord/discord-bot.js';
 import { FakeDiscord } from './fake-discord.js';
 
 const fake = await FakeDiscord.start({ heartbeatIntervalMs: 500 });

@@ -8,9 +8,9 @@
  * are answered from the services and counted (database and metrics).
  */
 import type { Metrics } from '../../../metrics.js';
-import type { AttendanceService } from '../sessions.service.js';
-import { UNCONFIGURED_SETTINGS } from '../tracker/tracker.types.js';
-import type { VoiceTracker } from '../tracker/voice-tracker.js';
+import type { AttendanceService } from '../tracking/sessions.service.js';
+import { UNCONFIGURED_SETTINGS } from '../tracking/tracker.types.js';
+import type { VoiceTracker } from '../tracking/voice-tracker.js';
 import { AttendanceBridge } from './attendance-bridge.js';
 import type { AttendanceCommand, CommandReply } from './bot-commands.js';
 import {

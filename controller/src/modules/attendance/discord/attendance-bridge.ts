@@ -28,8 +28,8 @@ import {
   type TrackerSnapshot,
   UNCONFIGURED_SETTINGS,
   type VoiceStateInput,
-} from '../tracker/tracker.types.js';
-import type { VoiceTracker } from '../tracker/voice-tracker.js';
+} from '../tracking/tracker.types.js';
+import type { VoiceTracker } from '../tracking/voice-tracker.js';
 import type { DiscordBotLogger, DiscordBotOptions, DiscordBotState } from './discord-bot.js';
 
 /** What the bot hands over for each member: the tracker's input, unchanged (`BotVoiceState` is the same shape). */

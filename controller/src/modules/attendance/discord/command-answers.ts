@@ -1,7 +1,7 @@
 /** What the bot answers to members' slash commands: their stats, the leaderboard, a receipt check. */
-import type { AttendanceRepository } from '../attendance.repository.js';
-import type { AttendanceStatsService } from '../attendance-stats.service.js';
-import type { AttendanceVerifyService } from '../verify.service.js';
+import type { AttendanceRepository } from '../guilds/attendance.repository.js';
+import type { AttendanceVerifyService } from '../signing/verify.service.js';
+import type { AttendanceStatsService } from '../stats/attendance-stats.service.js';
 import type { AttendanceCommand, CommandReply } from './bot-commands.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,10 +1,10 @@
 /** A guild as the live Discord gateway sees it: its channels, and whether the bot is there (reference 000). */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse } from '../../http/pagination.js';
-import { BotPresence, GuildChannels, GuildParams } from './attendance.schemas.js';
+import { Data, ErrorResponse } from '../../../http/pagination.js';
+import { BotPresence, GuildChannels, GuildParams } from '../guilds/attendance.schemas.js';
+import type { GuildAccess } from '../guilds/guild-access.js';
 import type { DiscordGuildService } from './discord.service.js';
-import type { GuildAccess } from './guild-access.js';
 
 const tags = ['attendance'];
 const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };

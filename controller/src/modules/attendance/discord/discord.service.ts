@@ -3,9 +3,9 @@
  * "Discord integration"): its channels and whether the bot is there. Reads only; the
  * bot is reached through the `DiscordPort`, which refuses clearly when no bot runs.
  */
-import type { GuildRow } from './attendance.repository.js';
-import type { DiscordBotState } from './bot/discord-bot.js';
-import type { DiscordPort } from './bot/discord-port.js';
+import type { GuildRow } from '../guilds/attendance.repository.js';
+import type { DiscordBotState } from './discord-bot.js';
+import type { DiscordPort } from './discord-port.js';
 
 export type BotStateView = DiscordBotState | 'disabled';
 

@@ -9,7 +9,7 @@
  *   Discord, granting roles, waking the webhook sender); failures are logged.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Tx } from '../../db/client.js';
+import type { Tx } from '../../../db/client.js';
 
 export interface SessionCompletedEvent {
   type: 'session.completed';

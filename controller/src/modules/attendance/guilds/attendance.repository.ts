@@ -2,7 +2,7 @@
  * Attendance persistence: guilds and their settings, completed and open voice
  * sessions, guild keys and archived periods. Prisma only; rules live in the services.
  */
-import type { Db, Tx } from '../../db/client.js';
+import type { Db, Tx } from '../../../db/client.js';
 import type {
   AttendancePeriod,
   Guild,
@@ -10,7 +10,7 @@ import type {
   Prisma,
   TrackedChannel,
   VoiceSession as VoiceSessionRecord,
-} from '../../generated/sqlite/client.js';
+} from '../../../generated/sqlite/client.js';
 
 export type GuildRow = Guild & { trackedChannels: TrackedChannel[] };
 export type { AttendancePeriod, GuildKey };

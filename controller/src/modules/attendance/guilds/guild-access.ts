@@ -4,9 +4,9 @@
  * A front-end token's Discord user sees only the token's guild (the access hook has
  * already checked Manage Server there).
  */
-import type { Permission } from '../../../../shared/src/permissions.js';
-import { forbidden, hidden, notFound } from '../../http/errors.js';
-import { discordPrincipalAllows, type Principal } from '../../http/principal.js';
+import type { Permission } from '../../../../../shared/src/permissions.js';
+import { forbidden, hidden, notFound } from '../../../http/errors.js';
+import { discordPrincipalAllows, type Principal } from '../../../http/principal.js';
 import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
 
 export class GuildAccess {

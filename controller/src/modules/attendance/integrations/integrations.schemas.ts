@@ -4,7 +4,7 @@
  * the tracking, stats and signing contracts.
  */
 import Type from 'typebox';
-import { Snowflake } from './attendance.schemas.js';
+import { Snowflake } from '../guilds/attendance.schemas.js';
 
 const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const Uuid = (description: string) => Type.String({ pattern: UUID_PATTERN, description });

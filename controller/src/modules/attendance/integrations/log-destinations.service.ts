@@ -4,12 +4,12 @@
  * its transaction. The channel is checked against the guild's channels when the bot can
  * see the guild; otherwise it is accepted as given (posting reports a bad channel later).
  */
-import type { Db, Tx } from '../../db/client.js';
-import { badRequest, conflict, notFound } from '../../http/errors.js';
-import type { CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { GuildRow } from './attendance.repository.js';
-import type { DiscordPort } from './bot/discord-port.js';
+import type { Db, Tx } from '../../../db/client.js';
+import { badRequest, conflict, notFound } from '../../../http/errors.js';
+import type { CallContext } from '../../../http/principal.js';
+import type { AuditService } from '../../audit/audit.service.js';
+import type { DiscordPort } from '../discord/discord-port.js';
+import type { GuildRow } from '../guilds/attendance.repository.js';
 import { LOG_TYPES, type SUMMARY_FREQUENCIES } from './integrations.schemas.js';
 import type { LogDestination, LogDestinationsRepository } from './log-destinations.repository.js';
 

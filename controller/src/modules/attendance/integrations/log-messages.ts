@@ -3,7 +3,7 @@
  * (`<@id>`, `<#id>`; the bot sends them with pings disabled), and when a periodic
  * summary is due. Pure functions, so the wording and the calendar are unit-tested.
  */
-import { PeriodCalendar } from './periods/reset-schedule.js';
+import { PeriodCalendar } from '../periods/reset-schedule.js';
 
 export type SummaryFrequency = 'off' | 'hourly' | 'daily' | 'weekly';
 

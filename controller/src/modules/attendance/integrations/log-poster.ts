@@ -6,16 +6,17 @@
  * on `lastSummaryAt`), so a restart or a second replica never posts one twice.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Metrics } from '../../metrics.js';
-import type { AttendanceRepository } from './attendance.repository.js';
+import type { Metrics } from '../../../metrics.js';
+import type { DiscordPort } from '../discord/discord-port.js';
+import type { AttendanceRepository } from '../guilds/attendance.repository.js';
 import type {
   AttendanceEvent,
   AttendanceEventHandler,
   PeriodArchivedEvent,
   SessionCompletedEvent,
-} from './attendance-events.js';
-import type { AttendanceStatsService } from './attendance-stats.service.js';
-import type { DiscordPort } from './bot/discord-port.js';
+} from '../guilds/attendance-events.js';
+import { rankUsers } from '../periods/leaderboard.js';
+import type { AttendanceStatsService } from '../stats/attendance-stats.service.js';
 import type { LogDestinationsRepository } from './log-destinations.repository.js';
 import { type LogType, logTypesOf } from './log-destinations.service.js';
 import {
@@ -25,7 +26,6 @@ import {
   summaryDue,
   summaryMessage,
 } from './log-messages.js';
-import { rankUsers } from './periods/leaderboard.js';
 
 /** Members listed in period and summary posts. */
 const TOP = 10;

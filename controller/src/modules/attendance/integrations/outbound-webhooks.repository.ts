@@ -2,8 +2,8 @@
  * Outbound webhook persistence: a guild's settings and sealed secret (columns of Guild)
  * and the delivery outbox (WebhookDelivery). Prisma only; the rules are in the service.
  */
-import type { Db, Tx } from '../../db/client.js';
-import type { Prisma, WebhookDelivery } from '../../generated/sqlite/client.js';
+import type { Db, Tx } from '../../../db/client.js';
+import type { Prisma, WebhookDelivery } from '../../../generated/sqlite/client.js';
 
 export type { WebhookDelivery };
 

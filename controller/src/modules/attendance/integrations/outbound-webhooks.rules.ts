@@ -2,13 +2,13 @@
  * The pure rules of outbound webhooks: what a webhook URL may be, how settings are stored
  * and shown, the body sent for each event, and the retry schedule.
  */
-import { ERROR_CODES } from '../../../../shared/src/errors.js';
-import { AppError } from '../../http/errors.js';
+import { ERROR_CODES } from '../../../../../shared/src/errors.js';
+import { AppError } from '../../../http/errors.js';
 import {
   ATTENDANCE_EVENT_TYPES,
   type AttendanceEvent,
   type AttendanceEventType,
-} from './attendance-events.js';
+} from '../guilds/attendance-events.js';
 import { privateHostProblem } from './outbound-webhooks.network.js';
 import { MAX_WEBHOOK_URL_LENGTH } from './outbound-webhooks.schemas.js';
 

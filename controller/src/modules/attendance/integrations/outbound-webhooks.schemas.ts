@@ -1,7 +1,7 @@
 /** Outbound webhook contracts (reference 000 "webhooks/settings"; SPEC §2.3, §5). */
 import Type from 'typebox';
-import { PageQuery } from '../../http/pagination.js';
-import { ATTENDANCE_EVENT_TYPES } from './attendance-events.js';
+import { PageQuery } from '../../../http/pagination.js';
+import { ATTENDANCE_EVENT_TYPES } from '../guilds/attendance-events.js';
 
 const Instant = Type.String({ format: 'date-time' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);

@@ -13,20 +13,20 @@
  *   A 410 Gone means the receiver is gone for good: the webhook is disabled (audited).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { SecretBox } from '../../crypto/secret-box.js';
-import type { Db, Tx } from '../../db/client.js';
-import { badRequest } from '../../http/errors.js';
-import { clampLimit, decodeCursor, encodeCursor, pageOf } from '../../http/pagination.js';
-import type { CallContext } from '../../http/principal.js';
-import type { Metrics } from '../../metrics.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { Actor } from '../audit/audit.types.js';
-import type { GuildRow } from './attendance.repository.js';
+import type { SecretBox } from '../../../crypto/secret-box.js';
+import type { Db, Tx } from '../../../db/client.js';
+import { badRequest } from '../../../http/errors.js';
+import { clampLimit, decodeCursor, encodeCursor, pageOf } from '../../../http/pagination.js';
+import type { CallContext } from '../../../http/principal.js';
+import type { Metrics } from '../../../metrics.js';
+import type { AuditService } from '../../audit/audit.service.js';
+import type { Actor } from '../../audit/audit.types.js';
+import type { GuildRow } from '../guilds/attendance.repository.js';
 import {
   ATTENDANCE_EVENT_TYPES,
   type AttendanceEvent,
   type AttendanceEventType,
-} from './attendance-events.js';
+} from '../guilds/attendance-events.js';
 import type { OutboundWebhooksRepository, WebhookDelivery } from './outbound-webhooks.repository.js';
 import {
   auditView,

@@ -2,11 +2,11 @@
  * A guild's plan tier (SPEC §5). Read by anyone who can read the guild; changed only by
  * the controller's operator, audited with before and after in the same transaction.
  */
-import type { Db } from '../../db/client.js';
-import { forbidden } from '../../http/errors.js';
-import type { CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
+import type { Db } from '../../../db/client.js';
+import { forbidden } from '../../../http/errors.js';
+import type { CallContext } from '../../../http/principal.js';
+import type { AuditService } from '../../audit/audit.service.js';
+import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
 import { type PlanTier, presentSubscription, tierOf } from './plan.js';
 
 export class SubscriptionService {

@@ -1,7 +1,7 @@
 /** Posts due log-destination summaries every interval (the poster decides what is due). */
 import type { FastifyBaseLogger } from 'fastify';
+import { PeriodicTask, type SchedulerTimers } from '../guilds/periodic-task.js';
 import type { AttendanceLogPoster } from './log-poster.js';
-import { PeriodicTask, type SchedulerTimers } from './periodic-task.js';
 
 export class AttendanceSummaryScheduler extends PeriodicTask {
   constructor(

@@ -2,10 +2,10 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Data, ErrorResponse, NoContent } from '../../http/pagination.js';
-import { callContext } from '../../http/route-access.js';
-import { GuildParams } from './attendance.schemas.js';
-import type { GuildAccess } from './guild-access.js';
+import { Data, ErrorResponse, NoContent } from '../../../http/pagination.js';
+import { callContext } from '../../../http/route-access.js';
+import { GuildParams } from '../guilds/attendance.schemas.js';
+import type { GuildAccess } from '../guilds/guild-access.js';
 import { VerifiedRole, VerifiedRoleBody, VerifiedRuleParams } from './integrations.schemas.js';
 import type { VerifiedRolesService } from './verified-roles.service.js';
 

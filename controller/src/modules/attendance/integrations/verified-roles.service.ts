@@ -19,14 +19,14 @@
  *   grants.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Db, Tx } from '../../db/client.js';
-import { conflict, notFound } from '../../http/errors.js';
-import type { CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { Actor } from '../audit/audit.types.js';
-import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
-import type { AttendanceEvent, AttendanceEventHandler } from './attendance-events.js';
-import type { DiscordPort } from './bot/discord-port.js';
+import type { Db, Tx } from '../../../db/client.js';
+import { conflict, notFound } from '../../../http/errors.js';
+import type { CallContext } from '../../../http/principal.js';
+import type { AuditService } from '../../audit/audit.service.js';
+import type { Actor } from '../../audit/audit.types.js';
+import type { DiscordPort } from '../discord/discord-port.js';
+import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
+import type { AttendanceEvent, AttendanceEventHandler } from '../guilds/attendance-events.js';
 import { planAllows, requirePlan } from './plan.js';
 import type { GrantKey, VerifiedRole, VerifiedRolesRepository } from './verified-roles.repository.js';
 

@@ -5,22 +5,22 @@
  * locked, signed on unlock), moves the guild to the next period and reopens sessions
  * for the members still present.
  */
-import type { Db } from '../../db/client.js';
-import { badRequest, conflict, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { Actor, RequestContext } from '../audit/audit.types.js';
-import type { AttendancePeriod, AttendanceRepository, GuildRow } from './attendance.repository.js';
-import type { ResetScheduleInput } from './attendance.schemas.js';
-import type { AttendanceEvent, AttendanceEvents, PeriodArchivedEvent } from './attendance-events.js';
-import type { GuildLocks } from './guild-locks.js';
-import { PeriodCalendar, type ResetSchedule } from './periods/reset-schedule.js';
-import { periodSnapshotOf } from './session-receipts.js';
-import type { AttendanceService, StoreOrigin } from './sessions.service.js';
-import { buildPeriodExport } from './signing/period-export.js';
-import { preparePayload } from './signing/records.js';
-import type { AttendanceSigningService } from './signing.service.js';
-import type { CompletedSession } from './tracker/tracker.types.js';
+import type { Db } from '../../../db/client.js';
+import { badRequest, conflict, notFound } from '../../../http/errors.js';
+import { actorOf, type CallContext } from '../../../http/principal.js';
+import type { AuditService } from '../../audit/audit.service.js';
+import type { Actor, RequestContext } from '../../audit/audit.types.js';
+import type { AttendancePeriod, AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
+import type { ResetScheduleInput } from '../guilds/attendance.schemas.js';
+import type { AttendanceEvent, AttendanceEvents, PeriodArchivedEvent } from '../guilds/attendance-events.js';
+import type { GuildLocks } from '../guilds/guild-locks.js';
+import { buildPeriodExport } from '../signing/period-export.js';
+import { preparePayload } from '../signing/records.js';
+import { periodSnapshotOf } from '../signing/session-receipts.js';
+import type { AttendanceSigningService } from '../signing/signing.service.js';
+import type { AttendanceService, StoreOrigin } from '../tracking/sessions.service.js';
+import type { CompletedSession } from '../tracking/tracker.types.js';
+import { PeriodCalendar, type ResetSchedule } from './reset-schedule.js';
 
 const SCHEDULER_ACTOR: Actor = { type: 'system', id: null, name: 'attendance-scheduler' };
 

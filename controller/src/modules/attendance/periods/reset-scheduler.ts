@@ -1,9 +1,9 @@
 /** Runs due period resets every interval; one guild's failure is logged and retried next pass. */
 import type { FastifyBaseLogger } from 'fastify';
-import { PeriodicTask, type SchedulerTimers } from './periodic-task.js';
+import { PeriodicTask, type SchedulerTimers } from '../guilds/periodic-task.js';
 import type { AttendancePeriodsService } from './periods.service.js';
 
-export type { SchedulerTimers } from './periodic-task.js';
+export type { SchedulerTimers } from '../guilds/periodic-task.js';
 
 export class AttendanceResetScheduler extends PeriodicTask {
   constructor(

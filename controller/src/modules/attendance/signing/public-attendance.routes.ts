@@ -5,7 +5,7 @@
  */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse } from '../../http/pagination.js';
+import { Data, ErrorResponse } from '../../../http/pagination.js';
 import {
   PublicPeriodParams,
   SessionParams,
@@ -13,8 +13,8 @@ import {
   WebhookEvent,
   WebhookHeaders,
   WebhookResult,
-} from './attendance.schemas.js';
-import type { AttendanceWebhookService } from './attendance-webhook.service.js';
+} from '../guilds/attendance.schemas.js';
+import type { AttendanceWebhookService } from '../tracking/attendance-webhook.service.js';
 import type { AttendanceVerifyService } from './verify.service.js';
 
 const tags = ['attendance'];

@@ -3,14 +3,14 @@
  * session stored unsigned while the key was locked signs later to exactly the bytes
  * it would have had at once.
  */
-import { rankUsers } from './periods/leaderboard.js';
+import { rankUsers } from '../periods/leaderboard.js';
 import {
   type PeriodSnapshotPayload,
   periodSnapshotPayload,
   type SessionReceiptPayload,
   sessionReceiptPayload,
-} from './signing/payloads.js';
-import { preparePayload } from './signing/records.js';
+} from './payloads.js';
+import { preparePayload } from './records.js';
 
 export interface SessionFields {
   id: string;

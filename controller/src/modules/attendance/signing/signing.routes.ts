@@ -1,8 +1,8 @@
 /** Guild signing keys and verification of stored records (reference 000, "Signing"). */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse } from '../../http/pagination.js';
-import { callContext } from '../../http/route-access.js';
+import { Data, ErrorResponse } from '../../../http/pagination.js';
+import { callContext } from '../../../http/route-access.js';
 import {
   GenerateKeysResult,
   GuildParams,
@@ -13,9 +13,9 @@ import {
   Verification,
   VerifyPeriodBody,
   VerifySessionBody,
-} from './attendance.schemas.js';
-import type { AttendanceStatsService } from './attendance-stats.service.js';
-import type { GuildAccess } from './guild-access.js';
+} from '../guilds/attendance.schemas.js';
+import type { GuildAccess } from '../guilds/guild-access.js';
+import type { AttendanceStatsService } from '../stats/attendance-stats.service.js';
 import type { AttendanceSigningService } from './signing.service.js';
 import type { AttendanceVerifyService } from './verify.service.js';
 

@@ -6,24 +6,24 @@
  * or audited.
  */
 
-import { ERROR_CODES } from '../../../../shared/src/errors.js';
-import type { Db } from '../../db/client.js';
-import { AppError, conflict, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import { ERROR_CODES } from '../../../../../shared/src/errors.js';
+import type { Db } from '../../../db/client.js';
+import { AppError, conflict, notFound } from '../../../http/errors.js';
+import { actorOf, type CallContext } from '../../../http/principal.js';
+import type { AuditService } from '../../audit/audit.service.js';
 import type {
   AttendancePeriod,
   AttendanceRepository,
   GuildKey,
   VoiceSession,
-} from './attendance.repository.js';
-import type { GuildLocks } from './guild-locks.js';
+} from '../guilds/attendance.repository.js';
+import type { GuildLocks } from '../guilds/guild-locks.js';
+import { generateGuildKey, SigningKeyError, unlock } from './key-envelope.js';
+import { KeyRing, type PublishedKey } from './key-ring.js';
+import type { AttendancePayload } from './payloads.js';
+import { preparePayload, type SignedRecord, signRecord } from './records.js';
 import { receiptOf } from './session-receipts.js';
-import { generateGuildKey, SigningKeyError, unlock } from './signing/key-envelope.js';
-import { KeyRing, type PublishedKey } from './signing/key-ring.js';
-import type { AttendancePayload } from './signing/payloads.js';
-import { preparePayload, type SignedRecord, signRecord } from './signing/records.js';
-import type { SigningKey } from './signing/signing-key.js';
+import type { SigningKey } from './signing-key.js';
 
 /** Pending rows are signed in batches of this many (one transaction each). */
 const SIGN_BATCH = 200;

@@ -2,9 +2,9 @@
  * Verification of stored attendance records: for guild operators (audited, since it
  * is asked for with a POST) and for anyone (the public verify routes).
  */
-import { notFound } from '../../http/errors.js';
-import type { CallContext } from '../../http/principal.js';
-import type { AttendanceRepository } from './attendance.repository.js';
+import { notFound } from '../../../http/errors.js';
+import type { CallContext } from '../../../http/principal.js';
+import type { AttendanceRepository } from '../guilds/attendance.repository.js';
 import type { AttendanceSigningService, Verification } from './signing.service.js';
 
 export class AttendanceVerifyService {

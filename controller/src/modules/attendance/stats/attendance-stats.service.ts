@@ -3,14 +3,15 @@
  * the weekday × hour heatmap and live occupancy. The current period's figures are its
  * stored sessions plus the open ones accounted up to now.
  */
-import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
-import type { BotStateView } from './discord.service.js';
-import { activityHeatmap } from './periods/heatmap.js';
-import { channelTotals, rankUsers } from './periods/leaderboard.js';
-import { ZonedTime } from './periods/zoned-time.js';
-import { nextResetAt, scheduleOf } from './periods.service.js';
-import type { AttendanceService } from './sessions.service.js';
-import type { AttendanceSigningService } from './signing.service.js';
+
+import type { BotStateView } from '../discord/discord.service.js';
+import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
+import { activityHeatmap } from '../periods/heatmap.js';
+import { channelTotals, rankUsers } from '../periods/leaderboard.js';
+import { nextResetAt, scheduleOf } from '../periods/periods.service.js';
+import { ZonedTime } from '../periods/zoned-time.js';
+import type { AttendanceSigningService } from '../signing/signing.service.js';
+import type { AttendanceService } from '../tracking/sessions.service.js';
 
 interface TimedRow {
   userId: string;

@@ -5,8 +5,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Data, ErrorResponse } from '../../http/pagination.js';
-import { callContext } from '../../http/route-access.js';
+import { Data, ErrorResponse } from '../../../http/pagination.js';
+import { callContext } from '../../../http/route-access.js';
 import {
   ArchivedPeriod,
   ChannelStats,
@@ -25,11 +25,11 @@ import {
   ScheduleResult,
   UserStats,
   UserStatsQuery,
-} from './attendance.schemas.js';
+} from '../guilds/attendance.schemas.js';
+import type { GuildAccess } from '../guilds/guild-access.js';
+import { requirePlan } from '../integrations/plan.js';
+import type { AttendancePeriodsService } from '../periods/periods.service.js';
 import type { AttendanceStatsService } from './attendance-stats.service.js';
-import type { GuildAccess } from './guild-access.js';
-import type { AttendancePeriodsService } from './periods.service.js';
-import { requirePlan } from './plan.js';
 
 const tags = ['attendance'];
 const errors = { 400: ErrorResponse, 404: ErrorResponse };

@@ -5,10 +5,10 @@
  * off, as if absent; a 503 would read as an outage to fuzzers and monitors alike).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ERROR_CODES } from '../../../../shared/src/errors.js';
-import { AppError, unauthenticated } from '../../http/errors.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { RequestContext } from '../audit/audit.types.js';
+import { ERROR_CODES } from '../../../../../shared/src/errors.js';
+import { AppError, unauthenticated } from '../../../http/errors.js';
+import type { AuditService } from '../../audit/audit.service.js';
+import type { RequestContext } from '../../audit/audit.types.js';
 import type { AttendanceService } from './sessions.service.js';
 
 /** An event older than this cannot be placed in the tracker's timeline any more. */

@@ -1,8 +1,8 @@
 /** A guild's tracking settings: mode, tracked channels, fairness (reference 000). */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse, NoContent } from '../../http/pagination.js';
-import { callContext } from '../../http/route-access.js';
+import { Data, ErrorResponse, NoContent } from '../../../http/pagination.js';
+import { callContext } from '../../../http/route-access.js';
 import {
   Fairness,
   FairnessPatch,
@@ -11,8 +11,8 @@ import {
   TrackedChannelBody,
   TrackedChannels,
   TrackingModeBody,
-} from './attendance.schemas.js';
-import type { GuildAccess } from './guild-access.js';
+} from '../guilds/attendance.schemas.js';
+import type { GuildAccess } from '../guilds/guild-access.js';
 import {
   type GuildSettingsService,
   presentFairness,

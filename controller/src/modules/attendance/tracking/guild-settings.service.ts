@@ -3,13 +3,13 @@
  * Each change is audited in its transaction and then applied to the live tracker, so
  * sessions in channels no longer tracked close and newly tracked ones open at once.
  */
-import type { Db } from '../../db/client.js';
-import { notFound } from '../../http/errors.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
+import type { Db } from '../../../db/client.js';
+import { notFound } from '../../../http/errors.js';
+import { actorOf, type CallContext } from '../../../http/principal.js';
+import type { AuditService } from '../../audit/audit.service.js';
+import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
 import type { AttendanceService } from './sessions.service.js';
-import type { TrackingMode } from './tracker/tracker.types.js';
+import type { TrackingMode } from './tracker.types.js';
 
 export interface FairnessPatch {
   pause_on_mute?: boolean;

@@ -6,16 +6,20 @@
  * upserted, configured and reconciled. The Discord adapter and the inbound webhook
  * both feed the same tracker through here.
  */
-import type { Db, Tx } from '../../db/client.js';
-import { notFound } from '../../http/errors.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { Actor, RequestContext } from '../audit/audit.types.js';
-import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
-import type { AttendanceEvent, AttendanceEvents, SessionCompletedEvent } from './attendance-events.js';
-import type { GuildLocks } from './guild-locks.js';
-import { receiptOf } from './session-receipts.js';
-import type { SignedRecord } from './signing/records.js';
-import type { AttendanceSigningService } from './signing.service.js';
+import type { Db, Tx } from '../../../db/client.js';
+import { notFound } from '../../../http/errors.js';
+import type { AuditService } from '../../audit/audit.service.js';
+import type { Actor, RequestContext } from '../../audit/audit.types.js';
+import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
+import type {
+  AttendanceEvent,
+  AttendanceEvents,
+  SessionCompletedEvent,
+} from '../guilds/attendance-events.js';
+import type { GuildLocks } from '../guilds/guild-locks.js';
+import type { SignedRecord } from '../signing/records.js';
+import { receiptOf } from '../signing/session-receipts.js';
+import type { AttendanceSigningService } from '../signing/signing.service.js';
 import {
   type ClosedSession,
   type CompletedSession,
@@ -25,8 +29,8 @@ import {
   type TrackerSnapshot,
   type TrackingMode,
   type VoiceStateInput,
-} from './tracker/tracker.types.js';
-import type { VoiceTracker } from './tracker/voice-tracker.js';
+} from './tracker.types.js';
+import type { VoiceTracker } from './voice-tracker.js';
 
 export type SessionSource = 'discord' | 'webhook';
 
