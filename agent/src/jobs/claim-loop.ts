@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import type { JobLease } from '../../../shared/src/agent-api.js';
 import type { CaptureOptions } from '../capture/capture.js';
 import { recoverWav } from '../capture/wav-recovery.js';
-import { type AgentHttpClient, describeError, isStaleLease } from '../link/http-client.js';
+import { type AgentHttpClient, describeError } from '../link/http-client.js';
 import type { JobJournal, JournalEntry } from '../state/journal.js';
 import { Backoff, type BackoffOptions, sleep } from '../support/backoff.js';
 import type { Logger } from '../support/log.js';
-import { reportTerminal } from '../uploads/uploader.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { type PcmSource, Recording } from './recording.js';
+import { reportTerminal } from './report-terminal.js';
 
 export type JobApi = Pick<AgentHttpClient, 'claimNext' | 'jobHeartbeat' | 'jobFailed' | 'jobCancelled'>;
 
@@ -34,11 +35,6 @@ export interface ClaimLoopOptions {
   /** Read on every use, so a config change applies without a restart. */
   timings: () => JobTimings;
   backoff?: BackoffOptions;
-}
-
-/** Job heartbeats at a third of the lease, so two can be lost before it expires. */
-export function jobHeartbeatIntervalMs(leaseSeconds: number): number {
-  return Math.max(1000, Math.floor((leaseSeconds * 1000) / 3));
 }
 
 /** File name for a recording in the cache; the epoch keeps a re-leased job's file apart. */
@@ -175,43 +171,37 @@ export class ClaimLoop {
     );
     this.active = { lease, recording };
 
-    let leaseLost = false;
-    const beat = () => {
-      api
-        .jobHeartbeat(jobId, { epoch, state: 'recording' }, this.stopping.signal)
-        .then((result) => {
-          if (result.stopRequested) {
-            log.info({ jobId }, 'controller asked to stop the recording');
-            void recording.stop().catch(() => {});
-          }
-        })
-        .catch((error: unknown) => {
-          if (isStaleLease(error)) {
-            leaseLost = true;
-            void recording.stop().catch(() => {});
-          } else {
-            // Keep recording through an outage; the upload carries the epoch later.
-            log.debug({ jobId }, `job heartbeat failed: ${describeError(error)}`);
-          }
-        });
-    };
-    // The first at once: the controller shows the job and the recording `recording` as soon
-    // as capture goes to the file, not one heartbeat interval later.
-    beat();
-    const heartbeat = setInterval(beat, this.options.timings().jobHeartbeatIntervalMs);
+    // Keeps recording through an outage; a stale lease or a stop request ends the recording.
+    const keeper = new LeaseKeeper({
+      api,
+      jobId,
+      body: { epoch, state: 'recording' },
+      intervalMs: this.options.timings().jobHeartbeatIntervalMs,
+      signal: this.stopping.signal,
+      log,
+      onLeaseLost: () => void recording.stop().catch(() => {}),
+      onStopRequested: () => {
+        log.info({ jobId }, 'controller asked to stop the recording');
+        void recording.stop().catch(() => {});
+      },
+      // The first at once: the controller shows the job and the recording `recording` as soon
+      // as capture goes to the file, not one heartbeat interval later.
+      beatAtStart: true,
+    });
+    keeper.start();
 
     try {
       const { result, endedBy } = await recording.done;
-      const state = leaseLost ? 'lease-lost' : 'recorded';
+      const state = keeper.leaseLost ? 'lease-lost' : 'recorded';
       await journal.update(jobId, {
         state,
         sizeBytes: result.sizeBytes,
         sha256: result.sha256,
         durationMs: result.durationMs,
         finishedAtMs: Date.now(),
-        ...(leaseLost ? { lastError: 'stale lease' } : {}),
+        ...(keeper.leaseLost ? { lastError: 'stale lease' } : {}),
       });
-      if (leaseLost) {
+      if (keeper.leaseLost) {
         log.warn(
           { jobId, path: result.path },
           'another holder has this job (stale lease): recording stopped, file kept',
@@ -226,7 +216,7 @@ export class ClaimLoop {
     } catch (error) {
       await this.fail(entry, `recording failed: ${describeError(error)}`);
     } finally {
-      clearInterval(heartbeat);
+      keeper.stop();
       this.active = undefined;
     }
   }

@@ -8,8 +8,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import type { JobHeartbeatBody, JobTerminalBody, UploadStatus } from '../../../shared/src/agent-api.js';
+import type { UploadStatus } from '../../../shared/src/agent-api.js';
 import { ERROR_CODES } from '../../../shared/src/errors.js';
+import { LeaseKeeper } from '../jobs/lease-keeper.js';
+import { reportTerminal } from '../jobs/report-terminal.js';
 import {
   type AgentHttpClient,
   describeError,
@@ -169,11 +171,17 @@ export class Uploader {
     const backoff = new Backoff(this.options.backoff);
     const attempt = new AbortController();
     const signal = AbortSignal.any([this.abort.signal, attempt.signal]);
-    let leaseLost = false;
-    const heartbeat = this.startJobHeartbeat(jobId, { epoch, state: 'uploading' }, () => {
-      leaseLost = true;
-      attempt.abort(new Error('lease lost'));
+    const keeper = new LeaseKeeper({
+      api,
+      jobId,
+      body: { epoch, state: 'uploading' },
+      intervalMs: this.options.jobHeartbeatIntervalMs(),
+      signal: this.abort.signal,
+      log,
+      onLeaseLost: () => attempt.abort(new Error('lease lost')),
+      unref: true,
     });
+    keeper.start();
     try {
       while (!this.stopped) {
         try {
@@ -218,7 +226,7 @@ export class Uploader {
           await sleep(backoff.next(), this.abort.signal);
         } catch (error) {
           if (this.stopped) return 'stopped';
-          if (leaseLost || isStaleLease(error)) return await this.markLeaseLost(entry);
+          if (keeper.leaseLost || isStaleLease(error)) return await this.markLeaseLost(entry);
           if (isApiError(error, 409, ERROR_CODES.offsetMismatch)) {
             log.info({ jobId, recordingId }, 'controller holds a different offset; asking again');
           } else if (isApiError(error, 422, ERROR_CODES.checksumMismatch)) {
@@ -242,19 +250,8 @@ export class Uploader {
       }
       return 'stopped';
     } finally {
-      clearInterval(heartbeat);
+      keeper.stop();
     }
-  }
-
-  private startJobHeartbeat(jobId: string, body: JobHeartbeatBody, onLeaseLost: () => void): NodeJS.Timeout {
-    const timer = setInterval(() => {
-      this.options.api.jobHeartbeat(jobId, body, this.abort.signal).catch((error: unknown) => {
-        if (isStaleLease(error)) onLeaseLost();
-        else this.options.log.debug({ jobId }, `job heartbeat failed: ${describeError(error)}`);
-      });
-    }, this.options.jobHeartbeatIntervalMs());
-    timer.unref();
-    return timer;
   }
 
   private async markLeaseLost(entry: JournalEntry): Promise<UploadOutcome> {
@@ -285,29 +282,4 @@ export class Uploader {
     await this.options.journal.update(entry.jobId, { state: 'failed', lastError: reason });
     return 'failed';
   }
-}
-
-/** Posts failed/cancelled, retrying what can be retried a few times; logs, never throws. */
-export async function reportTerminal(
-  call: (jobId: string, body: JobTerminalBody, signal?: AbortSignal) => Promise<void>,
-  jobId: string,
-  body: JobTerminalBody,
-  options: { log: Logger; backoff?: BackoffOptions },
-  signal?: AbortSignal,
-): Promise<boolean> {
-  const backoff = new Backoff(options.backoff);
-  for (let attempt = 0; attempt < 5 && !signal?.aborted; attempt++) {
-    try {
-      await call(jobId, body, signal);
-      return true;
-    } catch (error) {
-      if (!isRetryable(error)) {
-        options.log.warn({ jobId }, `could not report the job's end: ${describeError(error)}`);
-        return false;
-      }
-      await sleep(backoff.next(), signal);
-    }
-  }
-  options.log.warn({ jobId }, "could not report the job's end: controller unreachable");
-  return false;
 }
