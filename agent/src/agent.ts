@@ -2,15 +2,16 @@
  * The composition root of the agent daemon: builds every component, starts them in a
  * fixed order and stops them in reverse, once (Zigbee2MQTT lib/controller.ts).
  *
- * Order: state → HTTP client → journal → node config (waits for the controller) →
- * capture (→ meters) → MQTT link → heartbeat → uploader → claim loop.
+ * Before the components: state → HTTP client → journal → node config (waits for the
+ * controller). Components: meters (listening before the capture runs) → capture → MQTT
+ * link → heartbeat → uploader → claim loop.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../../shared/src/agent-api.js';
 import { packageVersion } from '../../shared/src/version.js';
 import type { CaptureOptions } from './capture/capture.js';
-import { MeterAccumulator } from './capture/meter.js';
+import { MeterFeed } from './capture/meter-feed.js';
 import { type CaptureFactory, CaptureSupervisor } from './capture/supervisor.js';
 import { ClaimLoop } from './jobs/claim-loop.js';
 import { jobHeartbeatIntervalMs } from './jobs/lease-keeper.js';
@@ -35,9 +36,15 @@ export interface AgentOptions {
   backoff?: BackoffOptions;
 }
 
-interface Started {
+/** A part of the running agent: its constructor only assigns; start() and stop() do the work. */
+export interface Component {
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+interface NamedComponent {
   name: string;
-  stop: () => Promise<void> | void;
+  component: Component;
 }
 
 /** The capture a config asks for; EARSHOT_AGENT_DEVICE wins; '' or 'default' = the driver's default. */
@@ -55,7 +62,7 @@ function sameCapture(a: CaptureOptions, b: CaptureOptions): boolean {
 }
 
 export class Agent {
-  private readonly started: Started[] = [];
+  private readonly started: NamedComponent[] = [];
   private readonly startup = new AbortController();
   private stopping: Promise<void> | undefined;
   private config: NodeConfig | undefined;
@@ -151,41 +158,21 @@ export class Agent {
     });
 
     // One capture feeds the meters and the recorder.
-    let meter = new MeterAccumulator({ ...capture.format, windowMs: config.meterIntervalMs });
-    capture.on('restarted', (format) => {
-      meter = new MeterAccumulator({ ...format, windowMs: currentConfig().meterIntervalMs });
-    });
-    capture.on('data', (chunk) => {
-      for (const frame of meter.push(chunk)) mqtt.publishMeter(frame);
+    const meters = new MeterFeed({
+      source: capture,
+      windowMs: () => currentConfig().meterIntervalMs,
+      publish: (frame) => mqtt.publishMeter(frame),
     });
 
-    this.launch(
-      'capture',
-      () => capture.start(),
-      () => capture.stop(),
-    );
-    this.launch(
-      'mqtt',
-      () => mqtt.start(),
-      () => mqtt.stop(),
-    );
-    this.launch(
-      'heartbeat',
-      () => heartbeat.start(),
-      () => heartbeat.stop(),
-    );
-    this.launch(
-      'uploader',
-      () => uploader.start(),
-      () => uploader.stop(),
-    );
-    if (this.stopping) return;
-    await claimLoop.start(); // recovers interrupted recordings first
-    if (this.stopping) {
-      await claimLoop.stop(); // stop() ran meanwhile and did not know about it
-      return;
-    }
-    this.started.push({ name: 'claim loop', stop: () => claimLoop.stop() });
+    const started = await this.startInOrder([
+      { name: 'meters', component: meters },
+      { name: 'capture', component: capture },
+      { name: 'mqtt', component: mqtt },
+      { name: 'heartbeat', component: heartbeat },
+      { name: 'uploader', component: uploader },
+      { name: 'claim loop', component: claimLoop }, // recovers interrupted recordings first
+    ]);
+    if (!started) return;
     log.info(
       { device: capture.format.device ?? 'default', pendingUploads: uploader.pending.length },
       'earshot agent running',
@@ -196,11 +183,11 @@ export class Agent {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.startup.abort();
-      for (const component of this.started.reverse()) {
+      for (const { name, component } of this.started.reverse()) {
         try {
           await component.stop();
         } catch (error) {
-          this.options.log.error(`stopping ${component.name} failed: ${describeError(error)}`);
+          this.options.log.error(`stopping ${name} failed: ${describeError(error)}`);
         }
       }
       this.started.length = 0;
@@ -209,10 +196,25 @@ export class Agent {
     return this.stopping;
   }
 
-  private launch(name: string, start: () => void, stop: () => Promise<void> | void): void {
-    if (this.stopping) return;
-    start();
-    this.started.push({ name, stop });
+  /**
+   * Starts the components one after another, each only if stop() has not been called;
+   * false when it was (stop() stops what had started). A start that completes
+   * synchronously is not awaited, so those run back to back as one step.
+   */
+  private async startInOrder(components: NamedComponent[]): Promise<boolean> {
+    for (const entry of components) {
+      if (this.stopping) return false;
+      const starting = entry.component.start();
+      if (starting instanceof Promise) {
+        await starting;
+        if (this.stopping) {
+          await entry.component.stop(); // stop() ran meanwhile and did not know about it
+          return false;
+        }
+      }
+      this.started.push(entry);
+    }
+    return true;
   }
 
   /** GET config, retrying while the controller is unreachable. Undefined when stopped meanwhile. */
