@@ -9,8 +9,7 @@ import { parseNodeCredential } from '../../../shared/src/agent-api.js';
 import { isValidNodeId } from '../../../shared/src/ids.js';
 import { aclFor, decodePayload, parseNodeTopic, TOPICS } from '../../../shared/src/mqtt.js';
 import type { Metrics } from '../metrics.js';
-import type { AuditService } from '../modules/audit/audit.service.js';
-import type { AuditInput } from '../modules/audit/audit.types.js';
+import type { AuditInput, AuditWriter } from '../core/audit.types.js';
 import type { AgentMessageDispatcher, AgentTopic } from './agent-messages.js';
 import type { NodeDirectory, NodeIdentity } from './node-directory.js';
 
@@ -32,7 +31,7 @@ export class BrokerAuth {
 
   constructor(
     private readonly directory: NodeDirectory,
-    private readonly audit: Pick<AuditService, 'recordAlone'>,
+    private readonly audit: Pick<AuditWriter, 'recordAlone'>,
     private readonly dispatcher: AgentMessageDispatcher,
     private readonly metrics: Metrics,
     private readonly log: FastifyBaseLogger,

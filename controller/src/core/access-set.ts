@@ -3,7 +3,7 @@
  * it holds (fleet, sites, nodes). Deny by default: no grant, no access. Objects are
  * checked with `allows`; lists are narrowed with `filter`.
  */
-import { PERMISSIONS, type Permission, type ScopeType } from '../../../../shared/src/permissions.js';
+import { PERMISSIONS, type Permission, type ScopeType } from '../../../shared/src/permissions.js';
 
 export interface Scope {
   type: ScopeType;

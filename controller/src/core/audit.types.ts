@@ -1,3 +1,6 @@
+import type { Tx } from '../db/client.js';
+import type { CallContext } from './principal.js';
+
 export type ActorType = 'user' | 'node' | 'system' | 'anonymous' | 'discord';
 export type AuditOutcome = 'success' | 'denied' | 'failure';
 
@@ -43,3 +46,14 @@ export type AuditChange = Pick<
 >;
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: null, name: 'controller' };
+
+/**
+ * What a service needs of the audit trail: write an event inside the change's transaction
+ * (`record`, `recordChange`), or alone for what changes nothing else (`recordAlone`). The
+ * audit module's service implements it; services depend on this, not on the module.
+ */
+export interface AuditWriter {
+  record(tx: Tx, input: AuditInput): Promise<string>;
+  recordChange(tx: Tx, ctx: CallContext, change: AuditChange): Promise<string>;
+  recordAlone(input: AuditInput): Promise<string>;
+}

@@ -1,6 +1,6 @@
 import type { Permission } from '../../../shared/src/permissions.js';
-import type { AccessSet } from '../modules/access/access-set.js';
-import type { Actor, RequestContext } from '../modules/audit/audit.types.js';
+import type { AccessSet } from './access-set.js';
+import type { Actor, RequestContext } from './audit.types.js';
 
 export type Principal =
   | { kind: 'anonymous' }

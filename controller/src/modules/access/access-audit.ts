@@ -4,8 +4,8 @@
  * commit or roll back together. Refusals are audited as denials by the error handler (`AccessGuard.refusalsAsDenials`).
  */
 import type { Tx } from '../../db/client.js';
-import type { CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import type { CallContext } from '../../core/principal.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 
 export interface AccessChange {
   action: string;
@@ -16,7 +16,7 @@ export interface AccessChange {
 }
 
 export function recordAccessChange(
-  audit: AuditService,
+  audit: AuditWriter,
   tx: Tx,
   ctx: CallContext,
   change: AccessChange,

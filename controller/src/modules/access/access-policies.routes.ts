@@ -1,6 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse } from '../../http/pagination.js';
+import { Data, ErrorResponse } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import { AccessPoliciesPatch, AccessPoliciesSchema } from './access-policies.schemas.js';
 import type { AccessPoliciesService } from './access-policies.service.js';

@@ -6,8 +6,8 @@
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { Db } from '../../db/client.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import { actorOf, type CallContext } from '../../core/principal.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import type { AccessRepository } from './access.repository.js';
 import { type AccessGuard, sameScope, userOf } from './access-guard.js';
 import type { AccessPoliciesRepository } from './access-policies.repository.js';
@@ -40,7 +40,7 @@ export class AccessPoliciesService {
     private readonly repo: AccessPoliciesRepository,
     private readonly access: AccessRepository,
     private readonly guard: AccessGuard,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

@@ -5,8 +5,8 @@
  */
 import { isPermission, type Permission, type ScopeType } from '../../../../shared/src/permissions.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
-import type { Role } from '../../generated/sqlite/client.js';
-import type { ResolvedGrant } from './access-set.js';
+import type { Role } from '../../db/rows.js';
+import type { ResolvedGrant } from '../../core/access-set.js';
 
 const ACCESS_LOCK_ID = 7_420_011;
 

@@ -1,6 +1,6 @@
 /** Prisma queries for groups, their members and their grants. */
 import type { Db, Tx } from '../../db/client.js';
-import type { Prisma } from '../../generated/sqlite/client.js';
+import type { Prisma } from '../../db/rows.js';
 import type { NewGrant } from './users.repository.js';
 
 const DETAIL = {

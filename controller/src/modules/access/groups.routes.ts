@@ -1,7 +1,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Data, ErrorResponse, NoContent } from '../../http/pagination.js';
+import { Data, ErrorResponse, NoContent } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import { UuidParams } from './access.schemas.js';
 import { CreateGroupBody, GroupView, MemberParams, UpdateGroupBody } from './groups.schemas.js';

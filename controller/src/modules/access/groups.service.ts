@@ -5,9 +5,9 @@
  * what you could grant yourself, and you cannot change a group you belong to.
  */
 import type { Db, Tx } from '../../db/client.js';
-import { conflict, forbidden, hidden, notFound } from '../../http/errors.js';
-import type { CallContext, UserPrincipal } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import { conflict, forbidden, hidden, notFound } from '../../core/errors.js';
+import type { CallContext, UserPrincipal } from '../../core/principal.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import type { SessionsRepository } from '../auth/sessions.repository.js';
 import { type AccessRepository, type GrantRow, resolved } from './access.repository.js';
 import { recordAccessChange } from './access-audit.js';
@@ -26,7 +26,7 @@ export class GroupsService {
     private readonly sessions: SessionsRepository,
     private readonly users: UserAdminService,
     private readonly guard: AccessGuard,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

@@ -6,9 +6,9 @@
  */
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
-import { badRequest, forbidden } from '../../http/errors.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import { badRequest, forbidden } from '../../core/errors.js';
+import { actorOf, type CallContext } from '../../core/principal.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
 import type { SessionsRepository } from '../auth/sessions.repository.js';
 import type { UsersRepository } from '../auth/users.repository.js';
@@ -23,7 +23,7 @@ export class OwnPasswordService {
     private readonly userAdmin: UserAdminRepository,
     private readonly sessions: SessionsRepository,
     private readonly policies: AccessPoliciesService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly config: Pick<Config, 'scryptLogN'>,
     private readonly now: () => Date = () => new Date(),
   ) {}

@@ -1,6 +1,6 @@
 /** Prisma queries for roles (built-in and custom). */
 import type { Db, Tx } from '../../db/client.js';
-import type { Role } from '../../generated/sqlite/client.js';
+import type { Role } from '../../db/rows.js';
 
 export class RolesRepository {
   constructor(private readonly db: Db) {}

@@ -6,10 +6,10 @@
  */
 import { BUILT_IN_ROLES, type Permission } from '../../../../shared/src/permissions.js';
 import type { Db, Tx } from '../../db/client.js';
-import type { Role } from '../../generated/sqlite/client.js';
-import { conflict, forbidden, notFound } from '../../http/errors.js';
-import type { CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import type { Role } from '../../db/rows.js';
+import { conflict, forbidden, notFound } from '../../core/errors.js';
+import type { CallContext } from '../../core/principal.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import { type AccessRepository, permissionsOf } from './access.repository.js';
 import { recordAccessChange } from './access-audit.js';
 import { type AccessGuard, describeScope, userOf } from './access-guard.js';
@@ -21,7 +21,7 @@ export class RolesService {
     private readonly roles: RolesRepository,
     private readonly access: AccessRepository,
     private readonly guard: AccessGuard,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
   ) {}
 
   present(role: Role) {

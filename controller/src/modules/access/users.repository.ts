@@ -1,6 +1,6 @@
 /** Prisma queries for managing user accounts (sign-in lookups stay in auth/users.repository.ts). */
 import type { Db, Tx } from '../../db/client.js';
-import type { Prisma } from '../../generated/sqlite/client.js';
+import type { Prisma } from '../../db/rows.js';
 
 const DETAIL = {
   grants: { include: { role: true }, orderBy: { createdAt: 'asc' } },

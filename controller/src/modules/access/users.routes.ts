@@ -10,7 +10,7 @@ import {
   NoContent,
   PageOf,
   pageOf,
-} from '../../http/pagination.js';
+} from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import { ActionState, UuidParams } from './access.schemas.js';
 import {

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { PageQuery } from '../../http/pagination.js';
+import { PageQuery } from '../../core/pagination.js';
 import { Password, Username } from '../auth/auth.schemas.js';
 import { ActionState, GrantInput, GrantInputs, GrantView, ScopeView } from './access.schemas.js';
 

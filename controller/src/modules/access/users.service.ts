@@ -5,9 +5,9 @@
  */
 import type { Config } from '../../config.js';
 import type { Db, Tx } from '../../db/client.js';
-import { badRequest, conflict, forbidden, hidden, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext, type UserPrincipal } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import { badRequest, conflict, forbidden, hidden, notFound } from '../../core/errors.js';
+import { actorOf, type CallContext, type UserPrincipal } from '../../core/principal.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
 import type { ApiTokensRepository, SessionsRepository } from '../auth/sessions.repository.js';
 import type { AccessRepository, GrantRow } from './access.repository.js';
@@ -21,7 +21,7 @@ import {
   userOf,
 } from './access-guard.js';
 import type { AccessPoliciesService } from './access-policies.service.js';
-import { AccessSet } from './access-set.js';
+import { AccessSet } from '../../core/access-set.js';
 import type { GroupsRepository } from './groups.repository.js';
 import type { UserAdminRepository, UserDetailRow } from './users.repository.js';
 
@@ -47,7 +47,7 @@ export class UserAdminService {
     private readonly apiTokens: ApiTokensRepository,
     private readonly guard: AccessGuard,
     private readonly policies: AccessPoliciesService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly config: Pick<Config, 'scryptLogN'>,
     private readonly now: () => Date = () => new Date(),
   ) {}

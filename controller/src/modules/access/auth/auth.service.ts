@@ -4,11 +4,11 @@
  */
 import type { Config } from '../../config.js';
 import type { Db, Tx } from '../../db/client.js';
-import type { User } from '../../generated/sqlite/client.js';
-import { conflict, forbidden, hidden, notFound, rateLimited, unauthenticated } from '../../http/errors.js';
-import { actorOf, type CallContext, type UserPrincipal } from '../../http/principal.js';
-import { AccessSet } from '../access/access-set.js';
-import type { AuditService } from '../audit/audit.service.js';
+import type { User } from '../../db/rows.js';
+import { conflict, forbidden, hidden, notFound, rateLimited, unauthenticated } from '../../core/errors.js';
+import { actorOf, type CallContext, type UserPrincipal } from '../../core/principal.js';
+import { AccessSet } from '../../core/access-set.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
 import { hashSecret, newSecret, SECRET_PREFIX, secretHint } from './secrets.js';
@@ -38,7 +38,7 @@ export class AuthService {
     private readonly users: UsersRepository,
     private readonly sessions: SessionsRepository,
     private readonly apiTokens: ApiTokensRepository,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly throttle: LoginThrottle,
     private readonly config: Pick<Config, 'scryptLogN' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>,
     private readonly now: () => Date = () => new Date(),

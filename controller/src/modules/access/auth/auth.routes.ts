@@ -3,8 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import type { Config } from '../../config.js';
-import { Data, ErrorResponse, NoContent } from '../../http/pagination.js';
-import type { UserPrincipal } from '../../http/principal.js';
+import { Data, ErrorResponse, NoContent } from '../../core/pagination.js';
+import type { UserPrincipal } from '../../core/principal.js';
 import { callContext, SESSION_COOKIE } from '../../http/route-access.js';
 import {
   ApiToken,

@@ -21,10 +21,10 @@ import { randomPKCECodeVerifier } from 'openid-client';
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { ScopeType } from '../../../../shared/src/permissions.js';
 import type { Db, Tx } from '../../db/client.js';
-import type { User } from '../../generated/sqlite/client.js';
-import { AppError, conflict } from '../../http/errors.js';
-import type { CallContext } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import type { User } from '../../db/rows.js';
+import { AppError, conflict } from '../../core/errors.js';
+import type { CallContext } from '../../core/principal.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import type { AuthService, LoginResult } from '../auth/auth.service.js';
 import type { UsersRepository } from '../auth/users.repository.js';
 import {
@@ -88,7 +88,7 @@ export class OidcService {
     private readonly repo: OidcRepository,
     private readonly users: UsersRepository,
     private readonly auth: AuthService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     /** Undefined when OIDC is not configured. */
     private readonly idp: OidcIdentityProvider | undefined,
     private readonly mappings: OidcRoleMappingSource,
