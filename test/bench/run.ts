@@ -3,6 +3,7 @@
  * writes JSON under .bench/. Each bench measures a reference in the same run and
  * reports the ratio; nothing here is a pass/fail test.
  */
+import { apiBench } from './api.bench.js';
 import { claimsBench } from './claims.bench.js';
 import { metersBench } from './meters.bench.js';
 import { type BenchRow, printTable, writeJson } from './report.js';
@@ -11,6 +12,7 @@ import { uploadBench } from './upload.bench.js';
 import { verifyBench } from './verify.bench.js';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
+  api: apiBench,
   claims: claimsBench,
   meters: metersBench,
   tracker: trackerBench,

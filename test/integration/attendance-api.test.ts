@@ -208,7 +208,7 @@ describe('attendance API', () => {
   });
 
   it('scopes guilds: attendance:read on guild A is a 404 on guild B and a 403 for manage on A', async () => {
-    const { hashPassword } = await import('../../controller/src/modules/auth/password.js');
+    const { hashPassword } = await import('../../controller/src/crypto/password.js');
     const viewer = await ctl.db.role.findUniqueOrThrow({ where: { name: 'viewer' } });
     await ctl.db.user.create({
       data: {

@@ -23,7 +23,7 @@ describe('subscription', () => {
 
   /** A user holding a built-in role over one guild only. */
   async function guildUser(username: string, role: 'admin' | 'viewer'): Promise<string> {
-    const { hashPassword } = await import('../../controller/src/modules/auth/password.js');
+    const { hashPassword } = await import('../../controller/src/crypto/password.js');
     const roleRow = await ctl.db.role.findUniqueOrThrow({ where: { name: role } });
     await ctl.db.user.create({
       data: {

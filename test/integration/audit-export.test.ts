@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AuditInput } from '../../controller/src/core/audit.types.js';
 import { AuditRepository } from '../../controller/src/modules/audit/audit.repository.js';
-import type { AuditInput } from '../../controller/src/modules/audit/audit.types.js';
 import { hashAuditEvent } from '../../controller/src/modules/audit/audit-hash.js';
 import { bearer, type TestController, testController, userWithRole } from '../support/controller.js';
 

@@ -104,7 +104,7 @@ export async function userWithRole(
   scope: { type: 'fleet' | 'site' | 'node'; id?: string } = { type: 'fleet' },
 ): Promise<string> {
   await ctl.ownerToken(); // makes sure built-in roles exist
-  const { hashPassword } = await import('../../controller/src/modules/auth/password.js');
+  const { hashPassword } = await import('../../controller/src/crypto/password.js');
   const roleRow = await ctl.db.role.findUniqueOrThrow({ where: { name: role } });
   const password = `${username}-password-123`;
   await ctl.db.user.create({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AccessSet } from '../../controller/src/modules/access/access-set.js';
+import { AccessSet } from '../../controller/src/core/access-set.js';
 
 describe('AccessSet', () => {
   const access = new AccessSet([

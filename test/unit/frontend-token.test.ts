@@ -1,6 +1,6 @@
 import { CompactSign, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../controller/src/http/errors.js';
+import { AppError } from '../../controller/src/core/errors.js';
 import {
   FrontendTokenVerifier,
   frontendTokenGate,

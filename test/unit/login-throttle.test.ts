@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LoginThrottle } from '../../controller/src/modules/auth/login-throttle.js';
+import { LoginThrottle } from '../../controller/src/modules/access/auth/login-throttle.js';
 
 describe('LoginThrottle', () => {
   it('limits failures per account within an hour, then lets them age out', () => {

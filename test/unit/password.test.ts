@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword } from '../../controller/src/modules/auth/password.js';
+import { hashPassword, verifyPassword } from '../../controller/src/crypto/password.js';
 
 describe('password hashing', () => {
   it('verifies the right password only, with parameters in the stored string', async () => {

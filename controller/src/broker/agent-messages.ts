@@ -4,7 +4,7 @@
  * passed in by the composition root; a topic without one is accepted and ignored.
  */
 import type { TopicPayload } from '../../../shared/src/mqtt.js';
-import type { NodeIdentity } from './node-directory.js';
+import type { NodeIdentity } from '../core/node-directory.js';
 
 /** The topics agents publish (TOPICS entries with publisher 'agent'). */
 export type AgentTopic = 'status' | 'meters' | 'events' | 'cmd-result';

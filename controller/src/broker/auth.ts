@@ -8,10 +8,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import { parseNodeCredential } from '../../../shared/src/agent-api.js';
 import { isValidNodeId } from '../../../shared/src/ids.js';
 import { aclFor, decodePayload, parseNodeTopic, TOPICS } from '../../../shared/src/mqtt.js';
-import type { Metrics } from '../metrics.js';
 import type { AuditInput, AuditWriter } from '../core/audit.types.js';
+import type { NodeDirectory, NodeIdentity } from '../core/node-directory.js';
+import type { Metrics } from '../metrics.js';
 import type { AgentMessageDispatcher, AgentTopic } from './agent-messages.js';
-import type { NodeDirectory, NodeIdentity } from './node-directory.js';
 
 // aedes' AuthErrorCode is a const enum, which isolatedModules cannot read.
 const SERVER_UNAVAILABLE = 3;

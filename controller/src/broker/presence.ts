@@ -6,7 +6,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { NodeStatus } from '../../../shared/src/mqtt.js';
-import type { NodeDirectory, NodeIdentity } from './node-directory.js';
+import type { NodeDirectory, NodeIdentity } from '../core/node-directory.js';
 
 export class PresenceTracker {
   private readonly pending = new Map<string, Promise<void>>();

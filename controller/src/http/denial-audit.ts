@@ -5,9 +5,10 @@
  * caller sees. Services and hooks describe the denial on the error; they do not write it.
  */
 import type { FastifyRequest } from 'fastify';
-import type { AuditService } from '../modules/audit/audit.service.js';
-import type { AppError, Denial, DenialAuditor } from './errors.js';
-import { ANONYMOUS, actorOf } from './principal.js';
+import type { AuditWriter } from '../core/audit.types.js';
+import type { AppError, Denial } from '../core/errors.js';
+import { ANONYMOUS, actorOf } from '../core/principal.js';
+import type { DenialAuditor } from './error-handler.js';
 
 /** The route's permission that applies to this caller (the agent one for a node). */
 function routePermission(request: FastifyRequest): string | undefined {
@@ -17,7 +18,7 @@ function routePermission(request: FastifyRequest): string | undefined {
   return request.principal?.kind === 'node' ? (access.agent ?? user) : (user ?? access.agent);
 }
 
-export function denialAuditor(audit: AuditService): DenialAuditor {
+export function denialAuditor(audit: AuditWriter): DenialAuditor {
   return async (request, error: AppError & { denial: Denial }) => {
     const { denial } = error;
     try {

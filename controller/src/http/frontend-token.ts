@@ -9,7 +9,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { errors, type JWTPayload, jwtVerify } from 'jose';
 import { ERROR_CODES } from '../../../shared/src/errors.js';
-import { AppError } from './errors.js';
+import { AppError } from '../core/errors.js';
 
 /** How long a front-end token may live; a later `exp` is refused, so a BFF cannot mint long-lived tokens. */
 export const FRONTEND_TOKEN_TTL_SECONDS = 60;

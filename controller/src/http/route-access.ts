@@ -20,9 +20,14 @@ import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ERROR_CODES } from '../../../shared/src/errors.js';
 import { isPermission, type Permission } from '../../../shared/src/permissions.js';
-import { AppError, forbidden, unauthenticated } from './errors.js';
+import { AppError, forbidden, unauthenticated } from '../core/errors.js';
+import {
+  ANONYMOUS,
+  type CallContext,
+  DISCORD_PRINCIPAL_PERMISSIONS,
+  type Principal,
+} from '../core/principal.js';
 import { type FrontendTokenGate, looksLikeJwt } from './frontend-token.js';
-import { ANONYMOUS, type CallContext, DISCORD_PRINCIPAL_PERMISSIONS, type Principal } from './principal.js';
 
 /** Whether what a route reads or changes is fleet-wide (needs the permission over the fleet). */
 export type RouteScope = 'fleet' | 'scoped';

@@ -3,9 +3,10 @@
  * by the caller under auth:manage, written inside the change's transaction so the two
  * commit or roll back together. Refusals are audited as denials by the error handler (`AccessGuard.refusalsAsDenials`).
  */
-import type { Tx } from '../../db/client.js';
-import type { CallContext } from '../../core/principal.js';
+
 import type { AuditWriter } from '../../core/audit.types.js';
+import type { CallContext } from '../../core/principal.js';
+import type { Tx } from '../../db/client.js';
 
 export interface AccessChange {
   action: string;

@@ -9,11 +9,11 @@
  *   the error handler after the transaction that would have made it rolled back.
  */
 import type { Permission, ScopeType } from '../../../../shared/src/permissions.js';
-import type { Db, Tx } from '../../db/client.js';
+import type { AccessSet, Scope } from '../../core/access-set.js';
 import { AppError, badRequest, conflict, forbidden } from '../../core/errors.js';
 import type { CallContext, UserPrincipal } from '../../core/principal.js';
+import type { Db, Tx } from '../../db/client.js';
 import { type AccessRepository, type GrantRow, permissionsOf } from './access.repository.js';
-import type { AccessSet, Scope } from '../../core/access-set.js';
 
 /** A scope with the site it belongs to (for a node), so it can be checked against an AccessSet. */
 export interface ScopeRef {

@@ -5,9 +5,9 @@
  */
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import type { Db } from '../../db/client.js';
-import { actorOf, type CallContext } from '../../core/principal.js';
 import type { AuditWriter } from '../../core/audit.types.js';
+import { actorOf, type CallContext } from '../../core/principal.js';
+import type { Db } from '../../db/client.js';
 import type { AccessRepository } from './access.repository.js';
 import { type AccessGuard, sameScope, userOf } from './access-guard.js';
 import type { AccessPoliciesRepository } from './access-policies.repository.js';

@@ -4,9 +4,9 @@
  * and the count that keeps the owner from being locked out.
  */
 import { isPermission, type Permission, type ScopeType } from '../../../../shared/src/permissions.js';
+import type { ResolvedGrant } from '../../core/access-set.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { Role } from '../../db/rows.js';
-import type { ResolvedGrant } from '../../core/access-set.js';
 
 const ACCESS_LOCK_ID = 7_420_011;
 

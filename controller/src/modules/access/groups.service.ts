@@ -4,14 +4,15 @@
  * you hold auth:manage wherever it grants, you can give it (or its membership) only
  * what you could grant yourself, and you cannot change a group you belong to.
  */
-import type { Db, Tx } from '../../db/client.js';
+
+import type { AuditWriter } from '../../core/audit.types.js';
 import { conflict, forbidden, hidden, notFound } from '../../core/errors.js';
 import type { CallContext, UserPrincipal } from '../../core/principal.js';
-import type { AuditWriter } from '../../core/audit.types.js';
-import type { SessionsRepository } from '../auth/sessions.repository.js';
+import type { Db, Tx } from '../../db/client.js';
 import { type AccessRepository, type GrantRow, resolved } from './access.repository.js';
 import { recordAccessChange } from './access-audit.js';
 import { type AccessGuard, distinctGrants, type GrantInputLike, sameScope, userOf } from './access-guard.js';
+import type { SessionsRepository } from './auth/sessions.repository.js';
 import type { GroupRow, GroupsRepository } from './groups.repository.js';
 import type { UserAdminService } from './users.service.js';
 

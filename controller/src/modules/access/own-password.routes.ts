@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ErrorResponse, NoContent } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
-import { Password } from '../auth/auth.schemas.js';
+import { Password } from './auth/auth.schemas.js';
 import type { OwnPasswordService } from './own-password.service.js';
 
 const ChangeOwnPasswordBody = Type.Object(

@@ -5,15 +5,15 @@
  * UserAdminService's job and needs auth:manage.
  */
 import type { Config } from '../../config.js';
-import type { Db } from '../../db/client.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import { badRequest, forbidden } from '../../core/errors.js';
 import { actorOf, type CallContext } from '../../core/principal.js';
-import type { AuditWriter } from '../../core/audit.types.js';
-import { hashPassword, verifyPassword } from '../auth/password.js';
-import type { SessionsRepository } from '../auth/sessions.repository.js';
-import type { UsersRepository } from '../auth/users.repository.js';
+import { hashPassword, verifyPassword } from '../../crypto/password.js';
+import type { Db } from '../../db/client.js';
 import { userOf } from './access-guard.js';
 import type { AccessPoliciesService } from './access-policies.service.js';
+import type { SessionsRepository } from './auth/sessions.repository.js';
+import type { UsersRepository } from './auth/users.repository.js';
 import type { UserAdminRepository } from './users.repository.js';
 
 export class OwnPasswordService {

@@ -5,11 +5,11 @@
  * role changes what its holders may do there.
  */
 import { BUILT_IN_ROLES, type Permission } from '../../../../shared/src/permissions.js';
-import type { Db, Tx } from '../../db/client.js';
-import type { Role } from '../../db/rows.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import { conflict, forbidden, notFound } from '../../core/errors.js';
 import type { CallContext } from '../../core/principal.js';
-import type { AuditWriter } from '../../core/audit.types.js';
+import type { Db, Tx } from '../../db/client.js';
+import type { Role } from '../../db/rows.js';
 import { type AccessRepository, permissionsOf } from './access.repository.js';
 import { recordAccessChange } from './access-audit.js';
 import { type AccessGuard, describeScope, userOf } from './access-guard.js';

@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { PageQuery } from '../../core/pagination.js';
-import { Password, Username } from '../auth/auth.schemas.js';
 import { ActionState, GrantInput, GrantInputs, GrantView, ScopeView } from './access.schemas.js';
+import { Password, Username } from './auth/auth.schemas.js';
 
 const GroupId = Type.String({ minLength: 1, maxLength: 64 });
 const GroupIds = Type.Array(GroupId, { maxItems: 100, description: 'Group ids' });

@@ -4,12 +4,12 @@
  * access-guard.ts applies; nobody changes their own access or status.
  */
 import type { Config } from '../../config.js';
-import type { Db, Tx } from '../../db/client.js';
+import { AccessSet } from '../../core/access-set.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import { badRequest, conflict, forbidden, hidden, notFound } from '../../core/errors.js';
 import { actorOf, type CallContext, type UserPrincipal } from '../../core/principal.js';
-import type { AuditWriter } from '../../core/audit.types.js';
-import { hashPassword, verifyPassword } from '../auth/password.js';
-import type { ApiTokensRepository, SessionsRepository } from '../auth/sessions.repository.js';
+import { hashPassword, verifyPassword } from '../../crypto/password.js';
+import type { Db, Tx } from '../../db/client.js';
 import type { AccessRepository, GrantRow } from './access.repository.js';
 import { resolved } from './access.repository.js';
 import {
@@ -21,7 +21,7 @@ import {
   userOf,
 } from './access-guard.js';
 import type { AccessPoliciesService } from './access-policies.service.js';
-import { AccessSet } from '../../core/access-set.js';
+import type { ApiTokensRepository, SessionsRepository } from './auth/sessions.repository.js';
 import type { GroupsRepository } from './groups.repository.js';
 import type { UserAdminRepository, UserDetailRow } from './users.repository.js';
 

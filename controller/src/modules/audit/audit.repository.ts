@@ -1,7 +1,7 @@
+import type { ScopeFilter } from '../../core/access-set.js';
+import type { AuditScope } from '../../core/audit.types.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
-import type { AuditEvent, Prisma } from '../../generated/sqlite/client.js';
-import type { ScopeFilter } from '../access/access-set.js';
-import type { AuditScope } from './audit.types.js';
+import type { AuditEvent, Prisma } from '../../db/rows.js';
 
 export type AuditRow = AuditEvent;
 export type NewAuditRow = Omit<AuditEvent, 'seq'>;

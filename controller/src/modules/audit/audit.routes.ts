@@ -1,7 +1,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { forbidden } from '../../http/errors.js';
+import type { ScopeFilter } from '../../core/access-set.js';
+import { forbidden } from '../../core/errors.js';
 import {
   clampLimit,
   Data,
@@ -10,9 +11,8 @@ import {
   encodeCursor,
   PageOf,
   pageOf,
-} from '../../http/pagination.js';
+} from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
-import type { ScopeFilter } from '../access/access-set.js';
 import {
   AuditDetailSchema,
   AuditEventSchema,

@@ -2,8 +2,8 @@
 
 import type { Readable } from 'node:stream';
 import Type, { type Static, type TSchema } from 'typebox';
-import { PageQuery } from '../../http/pagination.js';
-import type { ScopeFilter } from '../access/access-set.js';
+import type { ScopeFilter } from '../../core/access-set.js';
+import { PageQuery } from '../../core/pagination.js';
 import type { AuditFilter, AuditRow } from './audit.repository.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

@@ -5,10 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { ScopeFilter } from '../../core/access-set.js';
+import type { AuditChange, AuditInput, AuditWriter } from '../../core/audit.types.js';
+import { hidden, notFound } from '../../core/errors.js';
+import { actorOf, type CallContext } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
-import { hidden, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
-import type { ScopeFilter } from '../access/access-set.js';
 import {
   type AuditFilter,
   type AuditRepository,
@@ -18,7 +19,6 @@ import {
   type FacetCount,
   type FacetField,
 } from './audit.repository.js';
-import type { AuditChange, AuditInput } from './audit.types.js';
 import { type AuditExportFormat, EXPORT_CONTENT_TYPES, exportStream } from './audit-export.js';
 import { GENESIS_HASH, hashAuditEvent } from './audit-hash.js';
 
@@ -58,7 +58,7 @@ function json(value: unknown): string | null {
     : JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-export class AuditService {
+export class AuditService implements AuditWriter {
   constructor(
     private readonly db: Db,
     private readonly repo: AuditRepository,

@@ -1,6 +1,6 @@
 /** Prisma queries for rate-limit profiles and their route assignments. */
 import type { Db, Tx } from '../../db/client.js';
-import type { RateLimitAssignment, RateLimitProfile } from '../../generated/sqlite/client.js';
+import type { RateLimitAssignment, RateLimitProfile } from '../../db/rows.js';
 
 export type ProfileRow = RateLimitProfile & { _count: { assignments: number } };
 export type AssignmentRow = RateLimitAssignment & { profile: RateLimitProfile };

@@ -16,7 +16,7 @@ import {
   NoContent,
   PageOf,
   pageOf,
-} from '../../http/pagination.js';
+} from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import {
   AssignmentBody,

@@ -1,6 +1,6 @@
 /** Rate-limit admin contracts: profiles and route assignments. */
 import Type, { type Static } from 'typebox';
-import { PageQuery } from '../../http/pagination.js';
+import { PageQuery } from '../../core/pagination.js';
 
 export const ProfileBody = Type.Object(
   {

@@ -4,12 +4,12 @@
  * table is reloaded after each change here, and refreshed lazily when older than
  * TABLE_REFRESH_MS so changes made through another replica arrive too.
  */
+
+import type { AuditInput, AuditWriter } from '../../core/audit.types.js';
+import { AppError, badRequest, conflict, notFound } from '../../core/errors.js';
+import { actorOf, type CallContext } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
-import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext } from '../../http/principal.js';
 import type { RouteInfo } from '../../http/route-access.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { AuditInput } from '../audit/audit.types.js';
 import type { AssignmentRow, LimitsRepository, ProfileFields, ProfileRow } from './limits.repository.js';
 import type { AssignmentBody, ProfileBody } from './limits.schemas.js';
 
@@ -45,7 +45,7 @@ export class LimitsService {
   constructor(
     private readonly db: Db,
     private readonly repo: LimitsRepository,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     /** The app's declared routes (grows while routes register). */
     private readonly routes: readonly RouteInfo[],
     private readonly now: () => Date = () => new Date(),

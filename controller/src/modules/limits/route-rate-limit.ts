@@ -13,7 +13,7 @@
  */
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { rateLimited } from '../../http/errors.js';
+import { rateLimited } from '../../core/errors.js';
 import type { LimitsService, RouteLimit } from './limits.service.js';
 
 /** The LRU of counters; least recently seen callers are forgotten past this. */

@@ -1,7 +1,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Data, ErrorResponse } from '../../http/pagination.js';
+import { Data, ErrorResponse } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import { MeterEventsQuery, MeterParams, MeterSnapshot } from './meters.schemas.js';
 import type { MetersService } from './meters.service.js';

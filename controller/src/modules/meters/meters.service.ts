@@ -4,11 +4,11 @@
  * Streams are audited once when they open, never per frame (SPEC §2.5).
  */
 import type { MeterFrame } from '../../../../shared/src/mqtt.js';
-import type { NodeDirectory, NodeIdentity } from '../../broker/node-directory.js';
-import { forbidden, hidden, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../http/principal.js';
+import type { AuditWriter } from '../../core/audit.types.js';
+import { forbidden, hidden, notFound } from '../../core/errors.js';
+import type { NodeDirectory, NodeIdentity } from '../../core/node-directory.js';
+import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../core/principal.js';
 import type { Metrics } from '../../metrics.js';
-import type { AuditService } from '../audit/audit.service.js';
 import { MeterReading, type MeterStore, type MeterSubscription } from './meters.store.js';
 
 export interface MeterSnapshot {
@@ -21,7 +21,7 @@ export class MetersService {
   constructor(
     private readonly store: MeterStore,
     private readonly directory: Pick<NodeDirectory, 'scopeOf'>,
-    private readonly audit: Pick<AuditService, 'recordAlone'>,
+    private readonly audit: Pick<AuditWriter, 'recordAlone'>,
     private readonly metrics: Metrics,
     private readonly now: () => Date = () => new Date(),
   ) {}

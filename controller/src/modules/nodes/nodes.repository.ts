@@ -1,6 +1,6 @@
+import type { ScopeFilter } from '../../core/access-set.js';
 import type { Db, Tx } from '../../db/client.js';
-import type { Node, Prisma, Site } from '../../generated/sqlite/client.js';
-import type { ScopeFilter } from '../access/access-set.js';
+import type { Node, Prisma, Site } from '../../db/rows.js';
 
 export type NodeRow = Node & { site: Site };
 

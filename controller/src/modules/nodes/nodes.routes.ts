@@ -15,7 +15,7 @@ import {
   encodeCursor,
   PageOf,
   pageOf,
-} from '../../http/pagination.js';
+} from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import {
   EnrollBody,

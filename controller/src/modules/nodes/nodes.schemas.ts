@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { NODE_ID_PATTERN } from '../../../../shared/src/ids.js';
-import { PageQuery } from '../../http/pagination.js';
+import { PageQuery } from '../../core/pagination.js';
 
 export const NodeId = Type.String({
   pattern: NODE_ID_PATTERN,

@@ -8,11 +8,11 @@ import type { HeartbeatBody, NodeConfig } from '../../../../shared/src/agent-api
 import { formatNodeCredential, parseNodeCredential } from '../../../../shared/src/agent-api.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
+import type { AuditWriter } from '../../core/audit.types.js';
+import { conflict, forbidden, hidden, notFound, unauthenticated } from '../../core/errors.js';
+import { actorOf, type CallContext, type NodePrincipal, type Principal } from '../../core/principal.js';
+import { hashSecret, newSecret, secretHint } from '../../crypto/secrets.js';
 import type { Db } from '../../db/client.js';
-import { conflict, forbidden, hidden, notFound, unauthenticated } from '../../http/errors.js';
-import { actorOf, type CallContext, type NodePrincipal, type Principal } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
-import { hashSecret, newSecret, secretHint } from '../auth/secrets.js';
 import type { NodeRow, NodesRepository } from './nodes.repository.js';
 
 /** A node counts as online while its MQTT status is online, or it sent a heartbeat this recently. */
@@ -44,7 +44,7 @@ export class NodesService {
   constructor(
     private readonly db: Db,
     private readonly nodes: NodesRepository,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly config: Pick<Config, 'enrollmentTtlMinutes' | 'leaseSeconds' | 'mqttPort'>,
     private readonly now: () => Date = () => new Date(),
   ) {}

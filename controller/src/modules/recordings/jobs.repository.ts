@@ -1,6 +1,6 @@
+import type { ScopeFilter } from '../../core/access-set.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
-import type { Prisma, Recording, RecordingJob } from '../../generated/sqlite/client.js';
-import type { ScopeFilter } from '../access/access-set.js';
+import type { Prisma, Recording, RecordingJob } from '../../db/rows.js';
 
 export type JobRow = RecordingJob & { node: { siteId: string } };
 export type JobWithRecording = RecordingJob & { recording: Recording; node: { siteId: string } };

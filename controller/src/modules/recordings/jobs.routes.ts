@@ -7,7 +7,7 @@ import {
   JobLease,
   JobTerminalBody,
 } from '../../../../shared/src/agent-api.js';
-import { clampLimit, Data, ErrorResponse, PageOf } from '../../http/pagination.js';
+import { clampLimit, Data, ErrorResponse, PageOf } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import type { JobsService } from './jobs.service.js';
 import { pageOf, parsePositionCursor } from './page-position.js';

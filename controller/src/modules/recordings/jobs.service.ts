@@ -15,11 +15,11 @@ import type {
 } from '../../../../shared/src/agent-api.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
+import type { AuditWriter } from '../../core/audit.types.js';
+import { conflict, forbidden, hidden, notFound, staleLease } from '../../core/errors.js';
+import type { CallContext, Principal } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
-import type { RecordingJob } from '../../generated/sqlite/client.js';
-import { conflict, forbidden, hidden, notFound, staleLease } from '../../http/errors.js';
-import type { CallContext, Principal } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import type { RecordingJob } from '../../db/rows.js';
 import type { NodesService } from '../nodes/nodes.service.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobRow, JobsRepository, PagePosition } from './jobs.repository.js';
@@ -77,7 +77,7 @@ export class JobsService {
     private readonly jobs: JobsRepository,
     private readonly recordings: RecordingsRepository,
     private readonly nodes: NodesService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly files: RecordingFileStore,
     private readonly config: Pick<Config, 'leaseSeconds'>,
     private readonly now: () => Date = () => new Date(),

@@ -1,6 +1,6 @@
 /** Cursors of the newest-first recording and job lists: the last row's (createdAt, id). */
-import { badRequest } from '../../http/errors.js';
-import { decodeCursor, encodeCursor, pageOf as genericPageOf } from '../../http/pagination.js';
+import { badRequest } from '../../core/errors.js';
+import { decodeCursor, encodeCursor, pageOf as genericPageOf } from '../../core/pagination.js';
 import type { PagePosition } from './jobs.repository.js';
 
 export function positionCursor(row: PagePosition): string {

@@ -1,6 +1,6 @@
+import type { ScopeFilter } from '../../core/access-set.js';
 import type { Db, Tx } from '../../db/client.js';
-import type { Prisma, Recording, RecordingJob } from '../../generated/sqlite/client.js';
-import type { ScopeFilter } from '../access/access-set.js';
+import type { Prisma, Recording, RecordingJob } from '../../db/rows.js';
 import { beforePosition, nodeOwnedScopeWhere, type PagePosition } from './jobs.repository.js';
 
 export type RecordingRow = Recording & { job: RecordingJob | null; node: { siteId: string } };

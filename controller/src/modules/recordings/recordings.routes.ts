@@ -1,6 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { clampLimit, Data, ErrorResponse, PageOf } from '../../http/pagination.js';
+import { clampLimit, Data, ErrorResponse, PageOf } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import { pageOf, parsePositionCursor } from './page-position.js';
 import {

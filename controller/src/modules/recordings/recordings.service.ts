@@ -8,11 +8,11 @@ import type { Readable } from 'node:stream';
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { Command } from '../../../../shared/src/mqtt.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
+import type { AuditWriter } from '../../core/audit.types.js';
+import { AppError, conflict, forbidden, hidden, notFound } from '../../core/errors.js';
+import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
-import type { Recording, RecordingJob } from '../../generated/sqlite/client.js';
-import { AppError, conflict, forbidden, hidden, notFound } from '../../http/errors.js';
-import { actorOf, type CallContext, type Principal } from '../../http/principal.js';
-import type { AuditService } from '../audit/audit.service.js';
+import type { Recording, RecordingJob } from '../../db/rows.js';
 import type { NodesService } from '../nodes/nodes.service.js';
 import { parseRange } from './byte-range.js';
 import type { RecordingFileStore } from './file-store.js';
@@ -66,7 +66,7 @@ export class RecordingsService {
     private readonly recordings: RecordingsRepository,
     private readonly jobs: JobsRepository,
     private readonly nodes: NodesService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly files: RecordingFileStore,
     private readonly now: () => Date = () => new Date(),
     private notifyNode: NodeNotifier = () => {},

@@ -3,7 +3,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { UploadStatus } from '../../../../shared/src/agent-api.js';
-import { Data, ErrorResponse } from '../../http/pagination.js';
+import { Data, ErrorResponse } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import { MAX_UPLOAD_BYTES, RecordingParams, UploadHeaders } from './recordings.schemas.js';
 import type { UploadsService } from './uploads.service.js';

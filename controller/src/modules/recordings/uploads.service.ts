@@ -17,13 +17,12 @@ import { pipeline } from 'node:stream/promises';
 import { UPLOAD_HEADERS, type UploadStatus } from '../../../../shared/src/agent-api.js';
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { Config } from '../../config.js';
+import type { Actor, AuditWriter, RequestContext } from '../../core/audit.types.js';
+import { AppError, badRequest, conflict, hidden, notFound, staleLease } from '../../core/errors.js';
+import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
-import type { RecordingJob } from '../../generated/sqlite/client.js';
-import { AppError, badRequest, conflict, hidden, notFound, staleLease } from '../../http/errors.js';
-import { actorOf, type CallContext, type Principal } from '../../http/principal.js';
+import type { RecordingJob } from '../../db/rows.js';
 import type { Metrics } from '../../metrics.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { Actor, RequestContext } from '../audit/audit.types.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository } from './jobs.repository.js';
 import { ACTIVE_JOB_STATES, isActive } from './jobs.service.js';
@@ -70,7 +69,7 @@ export class UploadsService {
     private readonly db: Db,
     private readonly recordings: RecordingsRepository,
     private readonly jobs: JobsRepository,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly files: RecordingFileStore,
     private readonly metrics: Pick<Metrics, 'uploadBytes' | 'uploads'>,
     private readonly config: Pick<Config, 'leaseSeconds'>,

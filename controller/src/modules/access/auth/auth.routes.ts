@@ -2,10 +2,10 @@ import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
-import type { Config } from '../../config.js';
-import { Data, ErrorResponse, NoContent } from '../../core/pagination.js';
-import type { UserPrincipal } from '../../core/principal.js';
-import { callContext, SESSION_COOKIE } from '../../http/route-access.js';
+import type { Config } from '../../../config.js';
+import { Data, ErrorResponse, NoContent } from '../../../core/pagination.js';
+import type { UserPrincipal } from '../../../core/principal.js';
+import { callContext, SESSION_COOKIE } from '../../../http/route-access.js';
 import {
   ApiToken,
   CreateApiTokenBody,

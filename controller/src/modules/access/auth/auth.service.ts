@@ -2,16 +2,16 @@
  * Users' sign-in: first-run setup, login/logout, sessions with idle and absolute
  * expiry, personal API tokens, and resolving a presented secret to a user.
  */
-import type { Config } from '../../config.js';
-import type { Db, Tx } from '../../db/client.js';
-import type { User } from '../../db/rows.js';
-import { conflict, forbidden, hidden, notFound, rateLimited, unauthenticated } from '../../core/errors.js';
-import { actorOf, type CallContext, type UserPrincipal } from '../../core/principal.js';
-import { AccessSet } from '../../core/access-set.js';
-import type { AuditWriter } from '../../core/audit.types.js';
+import type { Config } from '../../../config.js';
+import { AccessSet } from '../../../core/access-set.js';
+import type { AuditWriter } from '../../../core/audit.types.js';
+import { conflict, forbidden, hidden, notFound, rateLimited, unauthenticated } from '../../../core/errors.js';
+import { actorOf, type CallContext, type UserPrincipal } from '../../../core/principal.js';
+import { dummyHash, hashPassword, verifyPassword } from '../../../crypto/password.js';
+import { hashSecret, newSecret, SECRET_PREFIX, secretHint } from '../../../crypto/secrets.js';
+import type { Db, Tx } from '../../../db/client.js';
+import type { User } from '../../../db/rows.js';
 import type { LoginThrottle } from './login-throttle.js';
-import { dummyHash, hashPassword, verifyPassword } from './password.js';
-import { hashSecret, newSecret, SECRET_PREFIX, secretHint } from './secrets.js';
 import type { ApiTokensRepository, SessionsRepository } from './sessions.repository.js';
 import type { UsersRepository } from './users.repository.js';
 

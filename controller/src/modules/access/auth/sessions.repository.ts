@@ -1,5 +1,5 @@
-import type { Db, Tx } from '../../db/client.js';
-import type { ApiToken, Session, User } from '../../db/rows.js';
+import type { Db, Tx } from '../../../db/client.js';
+import type { ApiToken, Session, User } from '../../../db/rows.js';
 
 export class SessionsRepository {
   constructor(private readonly db: Db) {}

@@ -1,7 +1,7 @@
-import { BUILT_IN_ROLES, isPermission, type ScopeType } from '../../../../shared/src/permissions.js';
-import type { Db, Provider, Tx } from '../../db/client.js';
-import type { User } from '../../db/rows.js';
-import type { ResolvedGrant } from '../../core/access-set.js';
+import { BUILT_IN_ROLES, isPermission, type ScopeType } from '../../../../../shared/src/permissions.js';
+import type { ResolvedGrant } from '../../../core/access-set.js';
+import type { Db, Provider, Tx } from '../../../db/client.js';
+import type { User } from '../../../db/rows.js';
 
 const SETUP_LOCK_ID = 7_420_003;
 

@@ -5,7 +5,7 @@
  * openid-client's errors: they become an `OidcExchangeError` with a short reason.
  */
 import * as client from 'openid-client';
-import { isLoopbackHttp } from '../../config.js';
+import { isLoopbackHttp } from '../../../config.js';
 
 export interface OidcIdpSettings {
   issuerUrl: string;

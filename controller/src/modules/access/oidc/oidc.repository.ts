@@ -1,5 +1,5 @@
-import type { Db, Tx } from '../../db/client.js';
-import type { OidcLogin, User } from '../../db/rows.js';
+import type { Db, Tx } from '../../../db/client.js';
+import type { OidcLogin, User } from '../../../db/rows.js';
 
 export interface DirectGrant {
   id: string;

@@ -1,8 +1,8 @@
 import type {} from '@fastify/cookie';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Config } from '../../config.js';
-import { ErrorResponse } from '../../core/pagination.js';
-import { callContext } from '../../http/route-access.js';
+import type { Config } from '../../../config.js';
+import { ErrorResponse } from '../../../core/pagination.js';
+import { callContext } from '../../../http/route-access.js';
 import { setSessionCookie } from '../auth/auth.routes.js';
 import {
   OidcCallbackQuery,

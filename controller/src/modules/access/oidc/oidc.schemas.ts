@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { Data } from '../../core/pagination.js';
+import { Data } from '../../../core/pagination.js';
 
 export const OidcPublicConfig = Data(
   Type.Object({

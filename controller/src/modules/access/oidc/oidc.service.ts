@@ -18,13 +18,13 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { randomPKCECodeVerifier } from 'openid-client';
-import { ERROR_CODES } from '../../../../shared/src/errors.js';
-import type { ScopeType } from '../../../../shared/src/permissions.js';
-import type { Db, Tx } from '../../db/client.js';
-import type { User } from '../../db/rows.js';
-import { AppError, conflict } from '../../core/errors.js';
-import type { CallContext } from '../../core/principal.js';
-import type { AuditWriter } from '../../core/audit.types.js';
+import { ERROR_CODES } from '../../../../../shared/src/errors.js';
+import type { ScopeType } from '../../../../../shared/src/permissions.js';
+import type { AuditWriter } from '../../../core/audit.types.js';
+import { AppError, conflict } from '../../../core/errors.js';
+import type { CallContext } from '../../../core/principal.js';
+import type { Db, Tx } from '../../../db/client.js';
+import type { User } from '../../../db/rows.js';
 import type { AuthService, LoginResult } from '../auth/auth.service.js';
 import type { UsersRepository } from '../auth/users.repository.js';
 import {

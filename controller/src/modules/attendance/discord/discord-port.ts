@@ -5,7 +5,7 @@
  * on discord.js.
  */
 import { ERROR_CODES } from '../../../../../shared/src/errors.js';
-import { AppError } from '../../../http/errors.js';
+import { AppError } from '../../../core/errors.js';
 import type { DiscordBotState } from './discord-bot.js';
 
 /** A guild channel as the API lists it. */

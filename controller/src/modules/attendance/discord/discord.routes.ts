@@ -1,7 +1,7 @@
 /** A guild as the live Discord gateway sees it: its channels, and whether the bot is there (reference 000). */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse } from '../../../http/pagination.js';
+import { Data, ErrorResponse } from '../../../core/pagination.js';
 import { BotPresence, GuildChannels, GuildParams } from '../guilds/attendance.schemas.js';
 import type { GuildAccess } from '../guilds/guild-access.js';
 import type { DiscordGuildService } from './discord.service.js';

@@ -10,7 +10,7 @@ import type {
   Prisma,
   TrackedChannel,
   VoiceSession as VoiceSessionRecord,
-} from '../../../generated/sqlite/client.js';
+} from '../../../db/rows.js';
 
 export type GuildRow = Guild & { trackedChannels: TrackedChannel[] };
 export type { AttendancePeriod, GuildKey };

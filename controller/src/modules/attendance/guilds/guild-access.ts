@@ -5,8 +5,8 @@
  * already checked Manage Server there).
  */
 import type { Permission } from '../../../../../shared/src/permissions.js';
-import { forbidden, hidden, notFound } from '../../../http/errors.js';
-import { discordPrincipalAllows, type Principal } from '../../../http/principal.js';
+import { forbidden, hidden, notFound } from '../../../core/errors.js';
+import { discordPrincipalAllows, type Principal } from '../../../core/principal.js';
 import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
 
 export class GuildAccess {

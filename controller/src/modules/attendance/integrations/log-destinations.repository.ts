@@ -1,6 +1,6 @@
 /** Log destinations: the Discord channels a guild's attendance is posted to. Prisma only. */
 import type { Db, Tx } from '../../../db/client.js';
-import type { LogDestination } from '../../../generated/sqlite/client.js';
+import type { LogDestination } from '../../../db/rows.js';
 
 export type { LogDestination };
 

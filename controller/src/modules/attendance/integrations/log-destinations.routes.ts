@@ -2,7 +2,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Data, ErrorResponse, NoContent } from '../../../http/pagination.js';
+import { Data, ErrorResponse, NoContent } from '../../../core/pagination.js';
 import { callContext } from '../../../http/route-access.js';
 import { GuildParams } from '../guilds/attendance.schemas.js';
 import type { GuildAccess } from '../guilds/guild-access.js';

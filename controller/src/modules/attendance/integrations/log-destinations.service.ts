@@ -4,10 +4,11 @@
  * its transaction. The channel is checked against the guild's channels when the bot can
  * see the guild; otherwise it is accepted as given (posting reports a bad channel later).
  */
+
+import type { AuditWriter } from '../../../core/audit.types.js';
+import { badRequest, conflict, notFound } from '../../../core/errors.js';
+import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
-import { badRequest, conflict, notFound } from '../../../http/errors.js';
-import type { CallContext } from '../../../http/principal.js';
-import type { AuditService } from '../../audit/audit.service.js';
 import type { DiscordPort } from '../discord/discord-port.js';
 import type { GuildRow } from '../guilds/attendance.repository.js';
 import { LOG_TYPES, type SUMMARY_FREQUENCIES } from './integrations.schemas.js';
@@ -56,7 +57,7 @@ export class LogDestinationsService {
   constructor(
     private readonly db: Db,
     private readonly repo: LogDestinationsRepository,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly discord: DiscordPort,
     private readonly now: () => Date = () => new Date(),
   ) {}

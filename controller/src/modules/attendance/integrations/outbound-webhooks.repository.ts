@@ -3,7 +3,7 @@
  * and the delivery outbox (WebhookDelivery). Prisma only; the rules are in the service.
  */
 import type { Db, Tx } from '../../../db/client.js';
-import type { Prisma, WebhookDelivery } from '../../../generated/sqlite/client.js';
+import type { Prisma, WebhookDelivery } from '../../../db/rows.js';
 
 export type { WebhookDelivery };
 

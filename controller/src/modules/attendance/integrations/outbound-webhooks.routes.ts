@@ -1,7 +1,7 @@
 /** A guild's outbound webhook: settings (reference 000 "webhooks/settings") and its delivery log. */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse, PageOf } from '../../../http/pagination.js';
+import { Data, ErrorResponse, PageOf } from '../../../core/pagination.js';
 import { callContext } from '../../../http/route-access.js';
 import { GuildParams } from '../guilds/attendance.schemas.js';
 import type { GuildAccess } from '../guilds/guild-access.js';

@@ -3,7 +3,7 @@
  * and shown, the body sent for each event, and the retry schedule.
  */
 import { ERROR_CODES } from '../../../../../shared/src/errors.js';
-import { AppError } from '../../../http/errors.js';
+import { AppError } from '../../../core/errors.js';
 import {
   ATTENDANCE_EVENT_TYPES,
   type AttendanceEvent,

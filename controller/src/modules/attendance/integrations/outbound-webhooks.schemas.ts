@@ -1,6 +1,6 @@
 /** Outbound webhook contracts (reference 000 "webhooks/settings"; SPEC §2.3, §5). */
 import Type from 'typebox';
-import { PageQuery } from '../../../http/pagination.js';
+import { PageQuery } from '../../../core/pagination.js';
 import { ATTENDANCE_EVENT_TYPES } from '../guilds/attendance-events.js';
 
 const Instant = Type.String({ format: 'date-time' });

@@ -13,14 +13,13 @@
  *   A 410 Gone means the receiver is gone for good: the webhook is disabled (audited).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { Actor, AuditWriter } from '../../../core/audit.types.js';
+import { badRequest } from '../../../core/errors.js';
+import { clampLimit, decodeCursor, encodeCursor, pageOf } from '../../../core/pagination.js';
+import type { CallContext } from '../../../core/principal.js';
 import type { SecretBox } from '../../../crypto/secret-box.js';
 import type { Db, Tx } from '../../../db/client.js';
-import { badRequest } from '../../../http/errors.js';
-import { clampLimit, decodeCursor, encodeCursor, pageOf } from '../../../http/pagination.js';
-import type { CallContext } from '../../../http/principal.js';
 import type { Metrics } from '../../../metrics.js';
-import type { AuditService } from '../../audit/audit.service.js';
-import type { Actor } from '../../audit/audit.types.js';
 import type { GuildRow } from '../guilds/attendance.repository.js';
 import {
   ATTENDANCE_EVENT_TYPES,
@@ -94,7 +93,7 @@ export class OutboundWebhooksService {
   constructor(
     private readonly db: Db,
     private readonly repo: OutboundWebhooksRepository,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly secrets: () => Promise<SecretBox>,
     private readonly metrics: Metrics,
     private readonly network: { allowPrivateNetworks: boolean },

@@ -4,7 +4,7 @@
  * anything a free guild may not; the subscription route lists the same table.
  */
 import { ERROR_CODES } from '../../../../../shared/src/errors.js';
-import { AppError } from '../../../http/errors.js';
+import { AppError } from '../../../core/errors.js';
 
 export const PLAN_TIERS = ['free', 'pro'] as const;
 export type PlanTier = (typeof PLAN_TIERS)[number];

@@ -1,7 +1,7 @@
 /** A guild's plan tier and what it includes (reference 000, "Subscription"). */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse } from '../../../http/pagination.js';
+import { Data, ErrorResponse } from '../../../core/pagination.js';
 import { callContext } from '../../../http/route-access.js';
 import { GuildParams } from '../guilds/attendance.schemas.js';
 import type { GuildAccess } from '../guilds/guild-access.js';

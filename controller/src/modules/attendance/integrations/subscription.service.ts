@@ -2,10 +2,11 @@
  * A guild's plan tier (SPEC §5). Read by anyone who can read the guild; changed only by
  * the controller's operator, audited with before and after in the same transaction.
  */
+
+import type { AuditWriter } from '../../../core/audit.types.js';
+import { forbidden } from '../../../core/errors.js';
+import type { CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
-import { forbidden } from '../../../http/errors.js';
-import type { CallContext } from '../../../http/principal.js';
-import type { AuditService } from '../../audit/audit.service.js';
 import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
 import { type PlanTier, presentSubscription, tierOf } from './plan.js';
 
@@ -13,7 +14,7 @@ export class SubscriptionService {
   constructor(
     private readonly db: Db,
     private readonly repo: AttendanceRepository,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
   ) {}
 
   get(guild: GuildRow) {

@@ -1,6 +1,6 @@
 /** Verified role rules and their grants (one per rule, member and period). Prisma only. */
 import type { Db, Tx } from '../../../db/client.js';
-import type { VerifiedRole, VerifiedRoleGrant } from '../../../generated/sqlite/client.js';
+import type { VerifiedRole, VerifiedRoleGrant } from '../../../db/rows.js';
 
 export type { VerifiedRole, VerifiedRoleGrant };
 

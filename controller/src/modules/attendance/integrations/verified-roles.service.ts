@@ -19,11 +19,10 @@
  *   grants.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import type { Actor, AuditWriter } from '../../../core/audit.types.js';
+import { conflict, notFound } from '../../../core/errors.js';
+import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
-import { conflict, notFound } from '../../../http/errors.js';
-import type { CallContext } from '../../../http/principal.js';
-import type { AuditService } from '../../audit/audit.service.js';
-import type { Actor } from '../../audit/audit.types.js';
 import type { DiscordPort } from '../discord/discord-port.js';
 import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
 import type { AttendanceEvent, AttendanceEventHandler } from '../guilds/attendance-events.js';
@@ -52,7 +51,7 @@ export class VerifiedRolesService implements AttendanceEventHandler {
     private readonly db: Db,
     private readonly repo: VerifiedRolesRepository,
     private readonly attendance: AttendanceRepository,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly discord: DiscordPort,
     private readonly log: Pick<FastifyBaseLogger, 'info' | 'warn'>,
     private readonly now: () => Date = () => new Date(),

@@ -5,11 +5,11 @@
  * locked, signed on unlock), moves the guild to the next period and reopens sessions
  * for the members still present.
  */
+
+import type { Actor, AuditWriter, RequestContext } from '../../../core/audit.types.js';
+import { badRequest, conflict, notFound } from '../../../core/errors.js';
+import { actorOf, type CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
-import { badRequest, conflict, notFound } from '../../../http/errors.js';
-import { actorOf, type CallContext } from '../../../http/principal.js';
-import type { AuditService } from '../../audit/audit.service.js';
-import type { Actor, RequestContext } from '../../audit/audit.types.js';
 import type { AttendancePeriod, AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
 import type { ResetScheduleInput } from '../guilds/attendance.schemas.js';
 import type { AttendanceEvent, AttendanceEvents, PeriodArchivedEvent } from '../guilds/attendance-events.js';
@@ -55,7 +55,7 @@ export class AttendancePeriodsService {
     private readonly repo: AttendanceRepository,
     private readonly sessions: AttendanceService,
     private readonly signing: AttendanceSigningService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly locks: GuildLocks,
     private readonly events: AttendanceEvents,
     private readonly now: () => Date = () => new Date(),

@@ -5,7 +5,7 @@
  */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse } from '../../../http/pagination.js';
+import { Data, ErrorResponse } from '../../../core/pagination.js';
 import {
   PublicPeriodParams,
   SessionParams,

@@ -1,7 +1,7 @@
 /** Guild signing keys and verification of stored records (reference 000, "Signing"). */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse } from '../../../http/pagination.js';
+import { Data, ErrorResponse } from '../../../core/pagination.js';
 import { callContext } from '../../../http/route-access.js';
 import {
   GenerateKeysResult,

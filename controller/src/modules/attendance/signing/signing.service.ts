@@ -7,10 +7,10 @@
  */
 
 import { ERROR_CODES } from '../../../../../shared/src/errors.js';
+import type { AuditWriter } from '../../../core/audit.types.js';
+import { AppError, conflict, notFound } from '../../../core/errors.js';
+import { actorOf, type CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
-import { AppError, conflict, notFound } from '../../../http/errors.js';
-import { actorOf, type CallContext } from '../../../http/principal.js';
-import type { AuditService } from '../../audit/audit.service.js';
 import type {
   AttendancePeriod,
   AttendanceRepository,
@@ -55,7 +55,7 @@ export class AttendanceSigningService {
   constructor(
     private readonly db: Db,
     private readonly repo: AttendanceRepository,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly locks: GuildLocks,
     private readonly options: { scryptLogN: number },
     private readonly now: () => Date = () => new Date(),

@@ -2,8 +2,8 @@
  * Verification of stored attendance records: for guild operators (audited, since it
  * is asked for with a POST) and for anyone (the public verify routes).
  */
-import { notFound } from '../../../http/errors.js';
-import type { CallContext } from '../../../http/principal.js';
+import { notFound } from '../../../core/errors.js';
+import type { CallContext } from '../../../core/principal.js';
 import type { AttendanceRepository } from '../guilds/attendance.repository.js';
 import type { AttendanceSigningService, Verification } from './signing.service.js';
 

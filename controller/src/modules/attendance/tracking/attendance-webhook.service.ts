@@ -6,9 +6,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ERROR_CODES } from '../../../../../shared/src/errors.js';
-import { AppError, unauthenticated } from '../../../http/errors.js';
-import type { AuditService } from '../../audit/audit.service.js';
-import type { RequestContext } from '../../audit/audit.types.js';
+import type { AuditWriter, RequestContext } from '../../../core/audit.types.js';
+import { AppError, unauthenticated } from '../../../core/errors.js';
 import type { AttendanceService } from './sessions.service.js';
 
 /** An event older than this cannot be placed in the tracker's timeline any more. */
@@ -31,7 +30,7 @@ const digest = (text: string) => createHash('sha256').update(text, 'utf8').diges
 export class AttendanceWebhookService {
   constructor(
     private readonly sessions: AttendanceService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly secret: string | undefined,
     private readonly now: () => Date = () => new Date(),
   ) {}

@@ -1,7 +1,7 @@
 /** A guild's tracking settings: mode, tracked channels, fairness (reference 000). */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse, NoContent } from '../../../http/pagination.js';
+import { Data, ErrorResponse, NoContent } from '../../../core/pagination.js';
 import { callContext } from '../../../http/route-access.js';
 import {
   Fairness,

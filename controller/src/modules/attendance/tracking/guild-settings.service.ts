@@ -3,10 +3,11 @@
  * Each change is audited in its transaction and then applied to the live tracker, so
  * sessions in channels no longer tracked close and newly tracked ones open at once.
  */
+
+import type { AuditWriter } from '../../../core/audit.types.js';
+import { notFound } from '../../../core/errors.js';
+import { actorOf, type CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
-import { notFound } from '../../../http/errors.js';
-import { actorOf, type CallContext } from '../../../http/principal.js';
-import type { AuditService } from '../../audit/audit.service.js';
 import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
 import type { AttendanceService } from './sessions.service.js';
 import type { TrackingMode } from './tracker.types.js';
@@ -42,7 +43,7 @@ export class GuildSettingsService {
     private readonly db: Db,
     private readonly repo: AttendanceRepository,
     private readonly sessions: AttendanceService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
   ) {}
 
   private async change(

@@ -6,10 +6,10 @@
  * upserted, configured and reconciled. The Discord adapter and the inbound webhook
  * both feed the same tracker through here.
  */
+
+import type { Actor, AuditWriter, RequestContext } from '../../../core/audit.types.js';
+import { notFound } from '../../../core/errors.js';
 import type { Db, Tx } from '../../../db/client.js';
-import { notFound } from '../../../http/errors.js';
-import type { AuditService } from '../../audit/audit.service.js';
-import type { Actor, RequestContext } from '../../audit/audit.types.js';
 import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
 import type {
   AttendanceEvent,
@@ -109,7 +109,7 @@ export class AttendanceService {
     private readonly db: Db,
     private readonly repo: AttendanceRepository,
     private readonly signing: AttendanceSigningService,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly tracker: VoiceTracker,
     private readonly locks: GuildLocks,
     private readonly events: AttendanceEvents,

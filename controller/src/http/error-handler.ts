@@ -1,0 +1,81 @@
+/**
+ * The one error handler: application and validation errors pass through with their code;
+ * anything else is logged with the request id and hidden behind a generic 500. Errors that
+ * carry a denial are audited first (http/denial-audit.ts).
+ */
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { ERROR_CODES, type ErrorBody, type ErrorCode } from '../../../shared/src/errors.js';
+import { AppError, type Denial } from '../core/errors.js';
+
+function errorBody(code: string, message: string, requestId: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details }, requestId };
+}
+
+/** Fastify's own client errors, mapped to our codes. */
+const FASTIFY_CODES: Record<string, [number, ErrorCode]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, ERROR_CODES.payloadTooLarge],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, ERROR_CODES.unsupportedMediaType],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, ERROR_CODES.badRequest],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, ERROR_CODES.badRequest],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, ERROR_CODES.badRequest],
+};
+
+/** Records a refused request in the audit trail (http/denial-audit.ts). */
+export type DenialAuditor = (request: FastifyRequest, error: AppError & { denial: Denial }) => Promise<void>;
+
+export function installErrorHandler(app: FastifyInstance, auditDenial?: DenialAuditor): void {
+  app.setErrorHandler(async (error: FastifyError | AppError, request, reply) => {
+    if (error instanceof AppError) {
+      if (error.denial && auditDenial) await auditDenial(request, error as AppError & { denial: Denial });
+      if (error.headers) reply.headers(error.headers);
+      return reply
+        .status(error.statusCode)
+        .send(errorBody(error.code, error.message, request.id, error.details));
+    }
+    if ((error as FastifyError).validation) {
+      const fe = error as FastifyError;
+      const details = fe.validation?.map((v) => ({
+        where: fe.validationContext,
+        path: v.instancePath || '/',
+        message: v.message,
+      }));
+      return reply
+        .status(400)
+        .send(
+          errorBody(
+            ERROR_CODES.validation,
+            `Invalid ${fe.validationContext ?? 'request'}: ${fe.message}`,
+            request.id,
+            details,
+          ),
+        );
+    }
+    const mapped = FASTIFY_CODES[(error as FastifyError).code ?? ''];
+    if (mapped) return reply.status(mapped[0]).send(errorBody(mapped[1], error.message, request.id));
+    const status = (error as FastifyError).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return reply.status(status).send(errorBody(ERROR_CODES.badRequest, error.message, request.id));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply
+      .status(500)
+      .send(
+        errorBody(
+          ERROR_CODES.internal,
+          'Internal error; the request id identifies it in the logs.',
+          request.id,
+        ),
+      );
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send(
+        errorBody(
+          ERROR_CODES.notFound,
+          `No route ${request.method} ${request.url.split('?')[0]}`,
+          request.id,
+        ),
+      ),
+  );
+}
