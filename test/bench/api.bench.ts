@@ -1,0 +1,593 @@
+/**
+ * API reads through access control: the hook that resolves the caller and checks its
+ * declared access runs on every request. A real controller (harness.ts, the one the
+ * claims bench uses) listens on loopback with many sites (50 × 3 nodes, 4 recordings
+ * each); one operator holds the `operator` role over ONE of those sites. Workloads, each
+ * at the same concurrency for the same time after the same warm-up:
+ *
+ *   - `GET /api/v1/nodes` with the operator's session cookie (`earshot_session`);
+ *   - `GET /api/v1/nodes` with the operator's API token as `Authorization: Bearer`;
+ *   - `GET /api/v1/recordings` with the API token.
+ *
+ * Reports req/s and p99 latency for each. Reference in the same run: a bare `Fastify()`
+ * with one GET route returning a small JSON, in the same process as the controller, under
+ * the same load, measured before and after the scoped reads (the mean is the reference, so
+ * neither side alone gets a quieter or a busier machine). Every scoped request must answer
+ * 2xx: any other status fails the bench, since a bench of 401s measures nothing. Before the
+ * load, one request per workload checks the answer is scoped (only the operator's site).
+ *
+ * The load generator is this file forked as its own process, so the clients never share an
+ * event loop with the servers under test. It keeps N HTTP/1.1 keep-alive connections, one
+ * request in flight on each, written as pre-encoded bytes and parsed by content-length:
+ * node:http's client cost more CPU per request than a bare Fastify answers one, which would
+ * have made the generator the limit of the reference and flattered every ratio. No load
+ * generator dependency (autocannon): a new devDependency changes package-lock.json, and
+ * scripts/npm-deps.sh then runs `npm ci` on the next `npm test` or `npm run bench`.
+ * Each window logs both event loops' utilisation, so a reader can tell which side was the limit.
+ *
+ * Databases: SQLite; also PostgreSQL when EARSHOT_BENCH_API_DB (or EARSHOT_TEST_DB) says
+ * `postgres` (a comma-separated list, e.g. `sqlite,postgres`).
+ * Env: EARSHOT_BENCH_API_CONNECTIONS (32), EARSHOT_BENCH_API_SECONDS (10),
+ * EARSHOT_BENCH_API_WARMUP_SECONDS (2), EARSHOT_BENCH_API_SITES (50).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { API_PREFIX } from '../../shared/src/agent-api.js';
+import { type BenchController, benchController, withPostgres } from './harness.js';
+import { type BenchRow, percentile } from './report.js';
+
+const NODES_PER_SITE = 3;
+const RECORDINGS_PER_NODE = 4;
+const SEED_CONCURRENCY = 8;
+/** At most this many requests in one window, whatever its duration. */
+const MAX_REQUESTS_PER_WINDOW = 5_000_000;
+/** A request not answered in this time fails the window. */
+const REQUEST_TIMEOUT_MS = 10_000;
+const LOADGEN_ENV = 'EARSHOT_BENCH_API_LOADGEN';
+
+interface Settings {
+  connections: number;
+  seconds: number;
+  warmupSeconds: number;
+  sites: number;
+  databases: ('sqlite' | 'postgres')[];
+}
+
+function settingsFromEnv(env = process.env): Settings {
+  const num = (name: string, fallback: number) => {
+    const raw = env[name];
+    const value = raw === undefined || raw === '' ? fallback : Number(raw);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}=${raw}: expected a positive number`);
+    return value;
+  };
+  const databases = (env.EARSHOT_BENCH_API_DB || env.EARSHOT_TEST_DB || 'sqlite')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const db of databases)
+    if (db !== 'sqlite' && db !== 'postgres')
+      throw new Error(`EARSHOT_BENCH_API_DB: ${db}: expected sqlite or postgres`);
+  return {
+    connections: Math.round(num('EARSHOT_BENCH_API_CONNECTIONS', 32)),
+    seconds: num('EARSHOT_BENCH_API_SECONDS', 10),
+    warmupSeconds: num('EARSHOT_BENCH_API_WARMUP_SECONDS', 2),
+    sites: Math.round(num('EARSHOT_BENCH_API_SITES', 50)),
+    databases: [...new Set(databases)] as Settings['databases'],
+  };
+}
+
+function log(message: string): void {
+  console.error(`  api: ${message}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Load generator (the forked side)
+
+interface Target {
+  port: number;
+  path: string;
+  headers: Record<string, string>;
+}
+
+type LoadRequest =
+  | { type: 'window'; target: Target; connections: number; durationMs: number }
+  | { type: 'close' };
+
+interface WindowResult {
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Responses by status code. */
+  statuses: Record<string, number>;
+  /** Answers that were not 2xx. */
+  non2xx: number;
+  /** Connection errors, timeouts and unparseable answers; the first one's message. */
+  errors: number;
+  firstError?: string;
+  /** Event-loop utilisation of the generator during the window (near 1: the generator is the limit). */
+  generatorElu: number;
+}
+
+type LoadReply = { type: 'window'; result: WindowResult } | { type: 'error'; message: string };
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/** One keep-alive HTTP/1.1 connection, one request in flight, answers framed by content-length. */
+class Connection {
+  private readonly socket: Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (status: number) => void; reject: (error: Error) => void } | undefined;
+  private failure: Error | undefined;
+  readonly ready: Promise<void>;
+
+  constructor(port: number) {
+    this.socket = connect({ host: '127.0.0.1', port, noDelay: true });
+    this.ready = new Promise((resolve, reject) => {
+      this.socket.once('connect', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      this.parse();
+    });
+    this.socket.on('error', (error) => this.fail(error));
+    this.socket.on('close', () => this.fail(new Error('connection closed by the server')));
+  }
+
+  request(bytes: Buffer): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.fail(new Error(`no answer in ${REQUEST_TIMEOUT_MS} ms`)),
+        REQUEST_TIMEOUT_MS,
+      );
+      this.waiting = {
+        resolve: (status) => {
+          clearTimeout(timer);
+          resolve(status);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.socket.write(bytes);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private parse(): void {
+    const end = this.buffer.indexOf(HEADER_END);
+    if (end < 0) return;
+    const head = this.buffer.toString('latin1', 0, end);
+    const status = Number(head.slice(9, 12));
+    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    if (!head.startsWith('HTTP/1.1 ') || !Number.isInteger(status) || !length) {
+      this.fail(new Error(`unexpected answer (no content-length?): ${head.split('\r\n')[0]}`));
+      return;
+    }
+    const total = end + HEADER_END.length + Number(length[1]);
+    if (this.buffer.length < total) return;
+    if (this.buffer.length > total) {
+      this.fail(new Error('more bytes than the one answer asked for'));
+      return;
+    }
+    this.buffer = Buffer.alloc(0);
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (/\r\nconnection:\s*close/i.test(head)) this.fail(new Error('the server closed the connection'));
+    waiting?.resolve(status);
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.reject(error);
+    this.socket.destroy();
+  }
+}
+
+function encodeRequest(target: Target): Buffer {
+  const lines = [`GET ${target.path} HTTP/1.1`, `host: 127.0.0.1:${target.port}`];
+  for (const [name, value] of Object.entries(target.headers)) lines.push(`${name}: ${value}`);
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+}
+
+async function runWindow(target: Target, connections: number, durationMs: number): Promise<WindowResult> {
+  const bytes = encodeRequest(target);
+  const pool = Array.from({ length: connections }, () => new Connection(target.port));
+  await Promise.all(pool.map((c) => c.ready));
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let errors = 0;
+  let firstError: string | undefined;
+  let stop = false;
+  const started = performance.now();
+  const elu = performance.eventLoopUtilization();
+  const timer = setTimeout(() => {
+    stop = true;
+  }, durationMs);
+  await Promise.all(
+    pool.map(async (connection) => {
+      while (!stop && latencies.length < MAX_REQUESTS_PER_WINDOW) {
+        const sent = performance.now();
+        try {
+          const status = await connection.request(bytes);
+          latencies.push(performance.now() - sent);
+          statuses[status] = (statuses[status] ?? 0) + 1;
+        } catch (error) {
+          errors++;
+          firstError ??= (error as Error).message;
+          return; // this connection is gone; the window is failed anyway
+        }
+      }
+    }),
+  );
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  const generatorElu = performance.eventLoopUtilization(elu).utilization;
+  for (const connection of pool) connection.close();
+  latencies.sort((a, b) => a - b);
+  const non2xx = Object.entries(statuses)
+    .filter(([status]) => !status.startsWith('2'))
+    .reduce((sum, [, count]) => sum + count, 0);
+  return {
+    requests: latencies.length,
+    seconds,
+    perSecond: latencies.length / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies.at(-1) ?? Number.NaN,
+    statuses,
+    non2xx,
+    errors,
+    firstError,
+    generatorElu,
+  };
+}
+
+function serveLoadGenerator(): void {
+  const send = (reply: LoadReply) => process.send!(reply);
+  process.on('message', (request: LoadRequest) => {
+    if (request.type === 'close') {
+      process.disconnect();
+      return;
+    }
+    runWindow(request.target, request.connections, request.durationMs).then(
+      (result) => send({ type: 'window', result }),
+      (error: Error) => send({ type: 'error', message: error.stack ?? error.message }),
+    );
+  });
+}
+
+/** The forked generator, driven one window at a time over IPC. */
+class LoadGenerator {
+  private readonly child: ChildProcess;
+  private pending: { resolve: (reply: LoadReply) => void; reject: (error: Error) => void } | undefined;
+  private exited = false;
+  private readonly exit: Promise<void>;
+
+  constructor() {
+    this.child = fork(fileURLToPath(import.meta.url), [], {
+      execArgv: process.execArgv,
+      env: { ...process.env, [LOADGEN_ENV]: '1' },
+      serialization: 'advanced', // keeps NaN percentiles as NaN
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (reply: LoadReply) => {
+      const pending = this.pending;
+      this.pending = undefined;
+      pending?.resolve(reply);
+    });
+    this.exit = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        this.exited = true;
+        const pending = this.pending;
+        this.pending = undefined;
+        pending?.reject(new Error(`load generator exited (${signal ?? `code ${code}`})`));
+        resolve();
+      }),
+    );
+  }
+
+  async window(target: Target, connections: number, durationMs: number): Promise<WindowResult> {
+    if (this.exited) throw new Error('load generator is not running');
+    const reply = await new Promise<LoadReply>((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.child.send({ type: 'window', target, connections, durationMs } satisfies LoadRequest);
+    });
+    if (reply.type === 'error') throw new Error(`load generator: ${reply.message}`);
+    return reply.result;
+  }
+
+  /** Asks it to exit; kills it (our own child, by its handle) if it does not in time. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    this.child.send({ type: 'close' } satisfies LoadRequest);
+    await this.exit;
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers and workloads (the bench side)
+
+interface Measured extends WindowResult {
+  serverElu: number;
+}
+
+async function measure(
+  generator: LoadGenerator,
+  settings: Settings,
+  name: string,
+  target: Target,
+): Promise<Measured> {
+  await generator.window(target, settings.connections, settings.warmupSeconds * 1000);
+  const elu = performance.eventLoopUtilization();
+  const result = await generator.window(target, settings.connections, settings.seconds * 1000);
+  const serverElu = performance.eventLoopUtilization(elu).utilization;
+  log(
+    `${name}: ${result.requests} requests in ${result.seconds.toFixed(1)} s = ` +
+      `${Math.round(result.perSecond)}/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
+      `max ${result.maxMs.toFixed(1)} ms; statuses ${JSON.stringify(result.statuses)}; ` +
+      `event loop busy: servers ${(serverElu * 100).toFixed(0)} %, generator ${(result.generatorElu * 100).toFixed(0)} %`,
+  );
+  if (result.errors > 0 || result.non2xx > 0)
+    throw new Error(
+      `${name}: ${result.non2xx} non-2xx answers (${JSON.stringify(result.statuses)}) and ` +
+        `${result.errors} failed connections${result.firstError ? ` (first: ${result.firstError})` : ''}; ` +
+        'a bench of failed requests measures nothing',
+    );
+  return { ...result, serverElu };
+}
+
+async function helloWorld(): Promise<{ port: number; close: () => Promise<void> }> {
+  const app = Fastify({ logger: false });
+  app.get('/hello', async () => ({ hello: 'world' }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (typeof address !== 'object' || !address) throw new Error('hello-world: no address');
+  return { port: address.port, close: () => app.close() };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+interface Seeded {
+  /** The operator's site and its nodes. */
+  siteName: string;
+  nodeIds: string[];
+  sessionCookie: string;
+  apiToken: string;
+}
+
+/**
+ * Sites, nodes and recordings through the API; the operator straight in the database
+ * (as `userWithRole` in test/support/controller.ts does: there is no user-management API
+ * yet), then logged in over HTTP for its session cookie and an API token.
+ */
+async function seed(ctl: BenchController, sites: number): Promise<Seeded> {
+  const siteName = (s: number) => `site-${String(s).padStart(3, '0')}`;
+  const nodes = Array.from({ length: sites * NODES_PER_SITE }, (_, i) => ({
+    id: `n-${String(Math.floor(i / NODES_PER_SITE)).padStart(3, '0')}-${i % NODES_PER_SITE}`,
+    site: siteName(Math.floor(i / NODES_PER_SITE)),
+  }));
+  // Each site's first node alone creates the site: enrolling two nodes into a site that does
+  // not exist yet at the same time can race on the site's unique name (a 500 on PostgreSQL).
+  for (const round of [0, 1])
+    await inParallel(
+      nodes.filter((_, i) => (i % NODES_PER_SITE === 0) === (round === 0)),
+      SEED_CONCURRENCY,
+      async (node) => {
+        await ctl.enroll(node.id, node.site);
+      },
+    );
+  const recordings = nodes.flatMap((node) => Array.from({ length: RECORDINGS_PER_NODE }, () => node.id));
+  await inParallel(recordings, SEED_CONCURRENCY, async (nodeId) => {
+    const created = await ctl.api(`${API_PREFIX}/recordings`, {
+      body: { nodeId, durationSeconds: 10 },
+      token: ctl.ownerToken,
+    });
+    if (created.status !== 201)
+      throw new Error(`create recording: ${created.status} ${JSON.stringify(created.data)}`);
+  });
+
+  const mine = siteName(Math.floor(sites / 2));
+  const site = await ctl.db.site.findUniqueOrThrow({ where: { name: mine } });
+  const { hashPassword } = await import('../../controller/src/crypto/password.js');
+  const role = await ctl.db.role.findUniqueOrThrow({ where: { name: 'operator' } });
+  const operator = { username: 'bench-operator', password: 'bench-operator-password-123' };
+  await ctl.db.user.create({
+    data: {
+      username: operator.username,
+      displayName: operator.username,
+      passwordHash: await hashPassword(operator.password, 10),
+      grants: { create: { roleId: role.id, scopeType: 'site', scopeId: site.id } },
+    },
+  });
+  const login = await fetch(`${ctl.base}${API_PREFIX}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(operator),
+  });
+  if (login.status !== 200) throw new Error(`operator login: ${login.status} ${await login.text()}`);
+  const sessionCookie = login.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith('earshot_session='));
+  if (!sessionCookie) throw new Error('operator login set no earshot_session cookie');
+  const session = ((await login.json()) as { data: { token: string } }).data.token;
+  const created = await ctl.api(`${API_PREFIX}/auth/api-tokens`, { body: { name: 'bench' }, token: session });
+  if (created.status !== 201) throw new Error(`api token: ${created.status} ${JSON.stringify(created.data)}`);
+  return {
+    siteName: mine,
+    nodeIds: nodes.filter((n) => n.site === mine).map((n) => n.id),
+    sessionCookie,
+    apiToken: (created.data as { token: string }).token,
+  };
+}
+
+/** One request per workload before the load: 200 and only the operator's site in the answer. */
+async function checkScoped(base: string, seeded: Seeded, workloads: Workload[]): Promise<void> {
+  const expected = [...seeded.nodeIds].sort();
+  for (const { name, target } of workloads) {
+    const response = await fetch(`${base}${target.path}`, { headers: target.headers });
+    const body = (await response.json()) as { data: { id: string; nodeId?: string }[] };
+    if (response.status !== 200) throw new Error(`${name}: ${response.status} ${JSON.stringify(body)}`);
+    const seen = target.path.includes('/recordings')
+      ? [...new Set(body.data.map((r) => r.nodeId ?? ''))].sort()
+      : body.data.map((n) => n.id).sort();
+    const count = target.path.includes('/recordings')
+      ? expected.length * RECORDINGS_PER_NODE
+      : expected.length;
+    if (JSON.stringify(seen) !== JSON.stringify(expected) || body.data.length !== count)
+      throw new Error(
+        `${name}: expected the ${count} items of ${seeded.siteName} only, got ${body.data.length} ` +
+          `for nodes ${seen.join(', ')}`,
+      );
+  }
+}
+
+interface Workload {
+  name: string;
+  target: Target;
+}
+
+async function apiRun(
+  label: string,
+  settings: Settings,
+  generator: LoadGenerator,
+  hello: Target,
+  databaseUrl?: string,
+): Promise<BenchRow[]> {
+  const ctl = await benchController(databaseUrl);
+  try {
+    const seedStarted = performance.now();
+    const seeded = await seed(ctl, settings.sites);
+    log(
+      `${label}: seeded ${settings.sites} sites × ${NODES_PER_SITE} nodes × ${RECORDINGS_PER_NODE} recordings ` +
+        `in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s; operator over ${seeded.siteName}`,
+    );
+    const port = Number(new URL(ctl.base).port);
+    const bearer = { authorization: `Bearer ${seeded.apiToken}` };
+    const workloads: Workload[] = [
+      {
+        name: `GET ${API_PREFIX}/nodes, session cookie`,
+        target: { port, path: `${API_PREFIX}/nodes`, headers: { cookie: seeded.sessionCookie } },
+      },
+      {
+        name: `GET ${API_PREFIX}/nodes, API token`,
+        target: { port, path: `${API_PREFIX}/nodes`, headers: bearer },
+      },
+      {
+        name: `GET ${API_PREFIX}/recordings, API token`,
+        target: { port, path: `${API_PREFIX}/recordings`, headers: bearer },
+      },
+    ];
+    await checkScoped(ctl.base, seeded, workloads);
+
+    const helloBefore = await measure(generator, settings, `${label}: hello-world (before)`, hello);
+    const results: { workload: Workload; measured: Measured }[] = [];
+    for (const workload of workloads)
+      results.push({
+        workload,
+        measured: await measure(generator, settings, `${label}: ${workload.name}`, workload.target),
+      });
+    const helloAfter = await measure(generator, settings, `${label}: hello-world (after)`, hello);
+
+    const ref = {
+      subject: `hello-world, ${settings.connections} conns`,
+      perSecond: (helloBefore.perSecond + helloAfter.perSecond) / 2,
+      p99Ms: (helloBefore.p99Ms + helloAfter.p99Ms) / 2,
+    };
+    const rows: BenchRow[] = [
+      {
+        bench: 'api',
+        subject: `${label}: ${ref.subject} (mean of before/after)`,
+        metric: 'req/s',
+        value: ref.perSecond,
+        unit: '/s',
+      },
+      {
+        bench: 'api',
+        subject: `${label}: ${ref.subject} (mean of before/after)`,
+        metric: 'p99',
+        value: ref.p99Ms,
+        unit: 'ms',
+      },
+    ];
+    for (const { workload, measured } of results) {
+      const subject = `${label}: ${workload.name}, operator of 1/${settings.sites} sites`;
+      rows.push(
+        {
+          bench: 'api',
+          subject,
+          metric: 'req/s',
+          value: measured.perSecond,
+          unit: '/s',
+          reference: {
+            subject: ref.subject,
+            value: ref.perSecond,
+            ratio: measured.perSecond / ref.perSecond,
+          },
+        },
+        {
+          bench: 'api',
+          subject,
+          metric: 'p99',
+          value: measured.p99Ms,
+          unit: 'ms',
+          reference: { subject: ref.subject, value: ref.p99Ms, ratio: measured.p99Ms / ref.p99Ms },
+        },
+        { bench: 'api', subject, metric: 'non-2xx', value: measured.non2xx, unit: `of ${measured.requests}` },
+      );
+    }
+    return rows;
+  } finally {
+    await ctl.stop();
+  }
+}
+
+export async function apiBench(): Promise<BenchRow[]> {
+  const settings = settingsFromEnv();
+  log(
+    `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per workload; ` +
+      `databases: ${settings.databases.join(', ')}`,
+  );
+  const hello = await helloWorld();
+  const generator = new LoadGenerator();
+  try {
+    const helloTarget: Target = { port: hello.port, path: '/hello', headers: {} };
+    const rows: BenchRow[] = [];
+    for (const db of settings.databases)
+      rows.push(
+        ...(db === 'postgres'
+          ? await withPostgres((url) => apiRun('PostgreSQL', settings, generator, helloTarget, url))
+          : await apiRun('SQLite', settings, generator, helloTarget)),
+      );
+    return rows;
+  } finally {
+    await generator.close();
+    await hello.close();
+  }
+}
+
+if (process.env[LOADGEN_ENV] === '1' && process.send) serveLoadGenerator();
