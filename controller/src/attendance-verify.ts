@@ -10,8 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
-import type { VerifyEngine } from './modules/attendance/signing/ed25519.js';
-import { type ExportVerification, verifyExport } from './modules/attendance/signing/period-export.js';
+import { type ExportVerification, type VerifyEngine, verifyExport } from './modules/attendance/index.js';
 
 const EXIT_VALID = 0;
 const EXIT_INVALID = 1;

@@ -42,8 +42,7 @@ program
   .action(async () => {
     const config = loadConfig(process.env, { httpPort: 0, logLevel: 'warn' });
     const { databaseTarget, openDatabase } = await import('./db/client.js');
-    const { AuditRepository } = await import('./modules/audit/audit.repository.js');
-    const { AuditService } = await import('./modules/audit/audit.service.js');
+    const { AuditRepository, AuditService } = await import('./modules/audit/index.js');
     const target = databaseTarget(config.databaseUrl, config.dataDir);
     const db = openDatabase(target);
     const report = await new AuditService(db, new AuditRepository(db, target.provider)).verifyChain();

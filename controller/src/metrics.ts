@@ -88,6 +88,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  setLeaderRole(current: 'leader' | 'follower'): void {
+    for (const role of ['leader', 'follower'] as const) this.leader.set({ role }, role === current ? 1 : 0);
+  }
+
   readonly discordGuilds = new Gauge({
     name: 'earshot_discord_guilds',
     help: 'Guilds the Discord bot is a member of, from the gateway.',

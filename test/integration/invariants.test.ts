@@ -61,6 +61,22 @@ describe('route declarations', () => {
     );
   });
 
+  it('shuts down in the order that matters', () => {
+    // Stop order is the reverse: meter streams end so HTTP can drain; HTTP stops accepting
+    // before anything it serves goes away; the leader's work (the Discord bot, then resets,
+    // then the open sessions saved as the snapshot) stops before keys are locked; the broker
+    // closes last.
+    expect([...ctl.lifecycle.names()].reverse()).toEqual([
+      'meter-streams',
+      'http',
+      'leadership',
+      'webhook-sender',
+      'attendance-events',
+      'signing-keys',
+      'broker',
+    ]);
+  });
+
   it('only probes, docs, login (password and SSO), setup and agent enrollment are public', () => {
     const publicRoutes = ctl.routes.filter((r) => r.access.public).map((r) => `${r.method} ${r.url}`);
     const allowed = [

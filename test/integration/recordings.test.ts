@@ -1,5 +1,5 @@
 import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Command } from '../../shared/src/mqtt.js';
 import {
   bearer,
@@ -20,8 +20,9 @@ describe('recordings: create, claim, heartbeat, upload, download, stop', () => {
   beforeAll(async () => {
     ctl = await testController();
     owner = await ctl.ownerToken();
-    ctl.services.recordings.setNotifier((nodeId, command) => {
-      commands.push({ nodeId, command });
+    // What the recordings module sends the agents, through the broker's publish port.
+    vi.spyOn(ctl.broker, 'publishToNode').mockImplementation(async (nodeId, _topic, command) => {
+      commands.push({ nodeId, command: command as Command });
     });
     studio = await enrolledNode(ctl, { id: 'studio-1', site: 'hq' });
     other = await enrolledNode(ctl, { id: 'other-1', site: 'branch' });

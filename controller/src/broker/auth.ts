@@ -4,11 +4,11 @@
  * schemas. Denials are counted and audited; accepted messages go to the dispatcher.
  */
 import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
-import type { FastifyBaseLogger } from 'fastify';
 import { parseNodeCredential } from '../../../shared/src/agent-api.js';
 import { isValidNodeId } from '../../../shared/src/ids.js';
 import { aclFor, decodePayload, parseNodeTopic, TOPICS } from '../../../shared/src/mqtt.js';
 import type { AuditInput, AuditWriter } from '../core/audit.types.js';
+import type { Logger } from '../core/logger.js';
 import type { NodeDirectory, NodeIdentity } from '../core/node-directory.js';
 import type { Metrics } from '../metrics.js';
 import type { AgentMessageDispatcher, AgentTopic } from './agent-messages.js';
@@ -34,7 +34,7 @@ export class BrokerAuth {
     private readonly audit: Pick<AuditWriter, 'recordAlone'>,
     private readonly dispatcher: AgentMessageDispatcher,
     private readonly metrics: Metrics,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Logger,
   ) {}
 
   /** Remembers where a connection came from, for audit events. */

@@ -8,7 +8,6 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
-import type { FastifyBaseLogger } from 'fastify';
 import {
   encodePayload,
   MAX_MQTT_PAYLOAD_BYTES,
@@ -16,6 +15,7 @@ import {
   TOPICS,
   type TopicPayload,
 } from '../../../shared/src/mqtt.js';
+import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { BrokerAuth } from './auth.js';
 import { limitPacketSize, PACKET_OVERHEAD_BYTES } from './packet-size-guard.js';
@@ -47,7 +47,7 @@ export class MqttBroker {
     private readonly auth: BrokerAuth,
     private readonly presence: PresenceTracker,
     private readonly metrics: Metrics,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {

@@ -4,8 +4,9 @@
  * reach the node directory one at a time per node, in arrival order, so a quick
  * online → offline never lands as online.
  */
-import type { FastifyBaseLogger } from 'fastify';
+
 import type { NodeStatus } from '../../../shared/src/mqtt.js';
+import type { Logger } from '../core/logger.js';
 import type { NodeDirectory, NodeIdentity } from '../core/node-directory.js';
 
 export class PresenceTracker {
@@ -13,7 +14,7 @@ export class PresenceTracker {
 
   constructor(
     private readonly directory: Pick<NodeDirectory, 'setPresence'>,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Logger,
   ) {}
 
   report(from: NodeIdentity, status: NodeStatus): Promise<void> {

@@ -18,8 +18,9 @@
  * Transitions run one at a time, in order; `onDemoted` follows only an `onElected` that
  * was called (also one that failed, to undo what it started). The constructors only assign.
  */
-import type { FastifyBaseLogger } from 'fastify';
+
 import pg from 'pg';
+import type { Logger } from '../core/logger.js';
 
 export type LeaderRole = 'leader' | 'follower';
 
@@ -43,7 +44,7 @@ export const LEADER_LOCK_ID = 7_420_100;
 /** How often followers try to take the lock, and the leader checks its connection. */
 export const LEADER_POLL_INTERVAL_MS = 2_000;
 
-type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
+type Log = Pick<Logger, 'info' | 'warn' | 'error'>;
 
 export interface PostgresLeaderElectionOptions extends LeaderCallbacks {
   /** The database the replicas share (advisory locks are per database). */
@@ -270,4 +271,23 @@ export class SoleLeader implements LeaderElection {
     this.leader = false;
     await this.transitions.demote();
   }
+}
+
+/**
+ * One leader among the replicas sharing a PostgreSQL database (an advisory lock held on its
+ * own connection); without a PostgreSQL URL (SQLite, or an app built by a test) this process
+ * leads alone.
+ */
+export function electLeader(options: {
+  work: LeaderCallbacks;
+  connectionString?: string;
+  log: Log;
+}): LeaderElection {
+  return options.connectionString
+    ? new PostgresLeaderElection({
+        ...options.work,
+        connectionString: options.connectionString,
+        log: options.log,
+      })
+    : new SoleLeader(options.work, options.log);
 }

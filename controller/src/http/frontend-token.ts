@@ -6,10 +6,11 @@
  * for; the access hook still asks Discord whether that user has Manage Server in the
  * guild, and that answer is cached here for a short while.
  */
-import type { FastifyBaseLogger } from 'fastify';
+
 import { errors, type JWTPayload, jwtVerify } from 'jose';
 import { ERROR_CODES } from '../../../shared/src/errors.js';
 import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 /** How long a front-end token may live; a later `exp` is refused, so a BFF cannot mint long-lived tokens. */
 export const FRONTEND_TOKEN_TTL_SECONDS = 60;
@@ -161,7 +162,7 @@ export interface FrontendTokenGateDeps {
   /** Discord's answer, uncached (the DiscordPort). */
   canManageGuild: (guildId: string, userId: string) => Promise<boolean>;
   now: () => Date;
-  log: Pick<FastifyBaseLogger, 'warn'>;
+  log: Pick<Logger, 'warn'>;
   cache?: ManageServerCacheOptions;
 }
 

@@ -27,17 +27,10 @@ import {
   DISCORD_PRINCIPAL_PERMISSIONS,
   type Principal,
 } from '../core/principal.js';
+import { ROUTE_SCOPES, type RouteAccess, type RouteInfo, type RouteScope } from '../core/routes.js';
 import { type FrontendTokenGate, looksLikeJwt } from './frontend-token.js';
 
-/** Whether what a route reads or changes is fleet-wide (needs the permission over the fleet). */
-export type RouteScope = 'fleet' | 'scoped';
-export const ROUTE_SCOPES: readonly RouteScope[] = ['fleet', 'scoped'];
-
-export type RouteAccess =
-  | { public: true; user?: never; agent?: never; scope?: never }
-  | { public?: never; user: Permission; scope: RouteScope; agent?: Permission }
-  | { public?: never; user: 'authenticated'; scope?: never; agent?: Permission }
-  | { public?: never; user?: never; scope?: never; agent: Permission };
+export type { RouteAccess, RouteInfo, RouteScope };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -99,14 +92,6 @@ function bearerOf(request: FastifyRequest): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) throw unauthenticated('Authorization header must be "Bearer <token>".');
   return match[1];
-}
-
-export interface RouteInfo {
-  method: string;
-  url: string;
-  access: RouteAccess;
-  /** The route's JSON schemas (body, querystring, params), for generated tests. */
-  schema?: { body?: unknown; querystring?: unknown; params?: unknown };
 }
 
 /**

@@ -8,8 +8,8 @@
 import type { AuditInput, AuditWriter } from '../../core/audit.types.js';
 import { AppError, badRequest, conflict, notFound } from '../../core/errors.js';
 import { actorOf, type CallContext } from '../../core/principal.js';
+import type { RouteInfo } from '../../core/routes.js';
 import type { Db } from '../../db/client.js';
-import type { RouteInfo } from '../../http/route-access.js';
 import type { AssignmentRow, LimitsRepository, ProfileFields, ProfileRow } from './limits.repository.js';
 import type { AssignmentBody, ProfileBody } from './limits.schemas.js';
 

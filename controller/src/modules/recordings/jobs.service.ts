@@ -20,7 +20,7 @@ import { conflict, forbidden, hidden, notFound, staleLease } from '../../core/er
 import type { CallContext, Principal } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
 import type { RecordingJob } from '../../db/rows.js';
-import type { NodesService } from '../nodes/nodes.service.js';
+import type { NodesService } from '../nodes/index.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobRow, JobsRepository, PagePosition } from './jobs.repository.js';
 import type { RecordingsRepository } from './recordings.repository.js';

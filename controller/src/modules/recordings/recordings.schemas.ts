@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import Type, { type Static } from 'typebox';
 import { JobStates, UPLOAD_HEADERS } from '../../../../shared/src/agent-api.js';
 import { PageQuery } from '../../core/pagination.js';
-import { NodeId } from '../nodes/nodes.schemas.js';
+import { NodeId } from '../nodes/index.js';
 
 /** A recording's life mirrors its job's, without the agent-side `claimed` step. */
 export const RecordingStates = [

@@ -13,7 +13,7 @@ import { AppError, conflict, forbidden, hidden, notFound } from '../../core/erro
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
 import type { Recording, RecordingJob } from '../../db/rows.js';
-import type { NodesService } from '../nodes/nodes.service.js';
+import type { NodesService } from '../nodes/index.js';
 import { parseRange } from './byte-range.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository, PagePosition } from './jobs.repository.js';
@@ -61,20 +61,34 @@ export class RecordingsService {
   /** `${actorId}:${recordingId}` → when its download audit window ends. */
   private readonly recentDownloads = new Map<string, number>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly recordings: RecordingsRepository,
-    private readonly jobs: JobsRepository,
-    private readonly nodes: NodesService,
-    private readonly audit: AuditWriter,
-    private readonly files: RecordingFileStore,
-    private readonly now: () => Date = () => new Date(),
-    private notifyNode: NodeNotifier = () => {},
-  ) {}
+  private readonly db: Db;
+  private readonly recordings: RecordingsRepository;
+  private readonly jobs: JobsRepository;
+  private readonly nodes: NodesService;
+  private readonly audit: AuditWriter;
+  private readonly files: RecordingFileStore;
+  private readonly now: () => Date;
+  /** New jobs and stop requests reach the agent at once (best effort: agents also poll). */
+  private readonly notifyNode: NodeNotifier;
 
-  /** The broker starts after the app is built; it plugs its command sender in here. */
-  setNotifier(notifyNode: NodeNotifier): void {
-    this.notifyNode = notifyNode;
+  constructor(options: {
+    db: Db;
+    recordings: RecordingsRepository;
+    jobs: JobsRepository;
+    nodes: NodesService;
+    audit: AuditWriter;
+    files: RecordingFileStore;
+    now?: () => Date;
+    notifyNode?: NodeNotifier;
+  }) {
+    this.db = options.db;
+    this.recordings = options.recordings;
+    this.jobs = options.jobs;
+    this.nodes = options.nodes;
+    this.audit = options.audit;
+    this.files = options.files;
+    this.now = options.now ?? (() => new Date());
+    this.notifyNode = options.notifyNode ?? (() => {});
   }
 
   present(recording: RecordingRow) {

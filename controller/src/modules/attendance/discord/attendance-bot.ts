@@ -34,7 +34,6 @@ export interface AttendanceBotOptions {
   /** The process's one tracker (the one `attendance` stores from). */
   tracker: VoiceTracker;
   now: () => Date;
-  answer: (command: AttendanceCommand) => Promise<CommandReply>;
   metrics?: Pick<Metrics, 'discordCommands'>;
   /** Default 30 000 (the bridge's). */
   heartbeatIntervalMs?: number;
@@ -46,8 +45,17 @@ export class AttendanceBot implements DiscordPort {
 
   private bot: DiscordBot | undefined;
   private bridge: AttendanceBridge | undefined;
+  private answer?: (command: AttendanceCommand) => Promise<CommandReply>;
 
   constructor(private readonly options: AttendanceBotOptions) {}
+
+  /**
+   * Who answers members' slash commands (the stats, which also show this bot's state: so
+   * the answerer is handed over once both exist, before the bot starts).
+   */
+  answerCommandsWith(answer: (command: AttendanceCommand) => Promise<CommandReply>): void {
+    this.answer = answer;
+  }
 
   get state(): DiscordBotState {
     return this.bot?.state ?? 'stopped';
@@ -80,7 +88,10 @@ export class AttendanceBot implements DiscordPort {
       restApiBase: this.options.restApiBase,
       log,
       ...bridge.botCallbacks(),
-      onInteraction: (command) => this.options.answer(command),
+      onInteraction: (command) => {
+        if (!this.answer) throw new Error('slash commands are answered once the attendance module is wired');
+        return this.answer(command);
+      },
       onCommandAnswered: (answered) => this.commandAnswered(answered),
     });
     this.bridge = bridge;

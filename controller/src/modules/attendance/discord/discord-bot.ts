@@ -30,7 +30,7 @@ import {
   Routes,
   type VoiceState,
 } from 'discord.js';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../../../core/logger.js';
 import {
   type AttendanceCommand,
   type AttendanceCommandName,
@@ -54,7 +54,7 @@ export interface BotVoiceState {
 /** For the health view: `reconnecting` covers a dropped connection until RESUMED or a new READY. */
 export type DiscordBotState = 'stopped' | 'connecting' | 'ready' | 'reconnecting';
 
-export type DiscordBotLogger = Pick<FastifyBaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
+export type DiscordBotLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /** How a slash command ended: answered by the handler, answered with an apology, or refused (not ours / not in a guild). */
 export type CommandOutcome = 'answered' | 'failed' | 'refused';

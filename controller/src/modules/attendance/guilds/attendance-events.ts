@@ -8,7 +8,7 @@
  * - `afterCommit`: once committed, best effort and in the background (posting to
  *   Discord, granting roles, waking the webhook sender); failures are logged.
  */
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../../../core/logger.js';
 import type { Tx } from '../../../db/client.js';
 
 export interface SessionCompletedEvent {
@@ -58,7 +58,7 @@ export class AttendanceEvents {
   private readonly handlers: AttendanceEventHandler[] = [];
   private readonly running = new Set<Promise<void>>();
 
-  constructor(private readonly log: Pick<FastifyBaseLogger, 'error'>) {}
+  constructor(private readonly log: Pick<Logger, 'error'>) {}
 
   subscribe(handler: AttendanceEventHandler): void {
     this.handlers.push(handler);

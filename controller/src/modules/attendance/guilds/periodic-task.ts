@@ -6,7 +6,7 @@
  * without waiting. Whether work is due is decided from the injected clock and stored
  * state, never from the timer.
  */
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../../../core/logger.js';
 
 export interface SchedulerTimers {
   setInterval(fn: () => void, ms: number): unknown;
@@ -30,7 +30,7 @@ export class PeriodicTask {
     /** For the log line when a pass fails. */
     private readonly what: string,
     private readonly pass: () => Promise<void>,
-    private readonly log: Pick<FastifyBaseLogger, 'error'>,
+    private readonly log: Pick<Logger, 'error'>,
     private readonly intervalMs = 30_000,
     private readonly timers: SchedulerTimers = SYSTEM_TIMERS,
   ) {}

@@ -5,7 +5,7 @@
  * stored. Summaries are claimed in the database before they are posted (compare-and-set
  * on `lastSummaryAt`), so a restart or a second replica never posts one twice.
  */
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../../../core/logger.js';
 import type { Metrics } from '../../../metrics.js';
 import type { DiscordPort } from '../discord/discord-port.js';
 import type { AttendanceRepository } from '../guilds/attendance.repository.js';
@@ -37,7 +37,7 @@ export class AttendanceLogPoster implements AttendanceEventHandler {
     private readonly stats: AttendanceStatsService,
     private readonly discord: DiscordPort,
     private readonly metrics: Metrics,
-    private readonly log: Pick<FastifyBaseLogger, 'info' | 'warn'>,
+    private readonly log: Pick<Logger, 'info' | 'warn'>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

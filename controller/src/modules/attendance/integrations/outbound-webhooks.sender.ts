@@ -19,7 +19,7 @@
 import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../../../core/logger.js';
 import { PrivateAddressError, privateHostProblem, publicOnlyLookup } from './outbound-webhooks.network.js';
 import { WEBHOOK_ATTEMPT_TIMEOUT_MS } from './outbound-webhooks.rules.js';
 import type { AttemptResult, ClaimedDelivery, OutboundWebhooksService } from './outbound-webhooks.service.js';
@@ -102,7 +102,7 @@ export class OutboundWebhookSender {
 
   constructor(
     private readonly webhooks: OutboundWebhooksService,
-    private readonly log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>,
+    private readonly log: Pick<Logger, 'info' | 'warn' | 'error'>,
     private readonly options: {
       version: string;
       now: () => Date;

@@ -1,12 +1,12 @@
 /** Posts due log-destination summaries every interval (the poster decides what is due). */
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../../../core/logger.js';
 import { PeriodicTask, type SchedulerTimers } from '../guilds/periodic-task.js';
 import type { AttendanceLogPoster } from './log-poster.js';
 
 export class AttendanceSummaryScheduler extends PeriodicTask {
   constructor(
     poster: AttendanceLogPoster,
-    log: Pick<FastifyBaseLogger, 'error'>,
+    log: Pick<Logger, 'error'>,
     intervalMs?: number,
     timers?: SchedulerTimers,
   ) {

@@ -18,9 +18,10 @@
  *   attempted (no grant row), so the member's next session after the bot is set up
  *   grants.
  */
-import type { FastifyBaseLogger } from 'fastify';
+
 import type { Actor, AuditWriter } from '../../../core/audit.types.js';
 import { conflict, notFound } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
 import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { DiscordPort } from '../discord/discord-port.js';
@@ -53,7 +54,7 @@ export class VerifiedRolesService implements AttendanceEventHandler {
     private readonly attendance: AttendanceRepository,
     private readonly audit: AuditWriter,
     private readonly discord: DiscordPort,
-    private readonly log: Pick<FastifyBaseLogger, 'info' | 'warn'>,
+    private readonly log: Pick<Logger, 'info' | 'warn'>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

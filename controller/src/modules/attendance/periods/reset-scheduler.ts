@@ -1,5 +1,5 @@
 /** Runs due period resets every interval; one guild's failure is logged and retried next pass. */
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../../../core/logger.js';
 import { PeriodicTask, type SchedulerTimers } from '../guilds/periodic-task.js';
 import type { AttendancePeriodsService } from './periods.service.js';
 
@@ -8,7 +8,7 @@ export type { SchedulerTimers } from '../guilds/periodic-task.js';
 export class AttendanceResetScheduler extends PeriodicTask {
   constructor(
     periods: AttendancePeriodsService,
-    log: Pick<FastifyBaseLogger, 'error'>,
+    log: Pick<Logger, 'error'>,
     intervalMs?: number,
     timers?: SchedulerTimers,
   ) {

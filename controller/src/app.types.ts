@@ -1,0 +1,63 @@
+/** What `buildApp` takes and returns (app.ts). */
+import type { FastifyInstance } from 'fastify';
+import type { MqttBroker } from './broker/index.js';
+import type { LeaderElection } from './cluster/leader-election.js';
+import type { Config } from './config.js';
+import type { RouteInfo } from './core/routes.js';
+import type { Db, Provider } from './db/client.js';
+import type { Metrics } from './metrics.js';
+import type { AccessPorts } from './modules/access/index.js';
+import type { AttendancePorts, SenderTimers } from './modules/attendance/index.js';
+import type { AuditService } from './modules/audit/index.js';
+import type { LimitsService } from './modules/limits/index.js';
+import type { MetersService } from './modules/meters/index.js';
+import type { NodesService } from './modules/nodes/index.js';
+import type { JobsService, RecordingsService, UploadsService } from './modules/recordings/index.js';
+import type { ReadinessCheck } from './modules/system/index.js';
+import type { Lifecycle } from './platform/lifecycle.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  provider: Provider;
+  /** Injected clock (tests); defaults to the wall clock. */
+  now?: () => Date;
+  logger?: boolean | object;
+  /** The outbound webhook sender's timers (tests drive retries by hand); real timers by default. */
+  webhookTimers?: SenderTimers;
+  /**
+   * The PostgreSQL URL, for the leader election's own connection (server.ts passes it).
+   * Without it the app leads alone, as on SQLite (tests that build an app on their own database).
+   */
+  databaseUrl?: string;
+}
+
+export interface ControllerApp {
+  app: FastifyInstance;
+  metrics: Metrics;
+  /** The modules' ports, for server.ts and tests. */
+  services: Omit<AccessPorts, 'resolveUserSecret'> &
+    Omit<AttendancePorts, 'leaderWork' | 'canManageGuild'> & {
+      audit: AuditService;
+      nodes: NodesService;
+      recordings: RecordingsService;
+      jobs: JobsService;
+      uploads: UploadsService;
+      meters: MetersService;
+      limits: LimitsService;
+    };
+  /** The embedded MQTT broker; the lifecycle opens its TCP listener. */
+  broker: MqttBroker;
+  /** Whether this replica runs the once-only work (the Discord bot, scheduled resets and summaries). */
+  leadership: LeaderElection;
+  /** Every declared route with its access (for invariant tests and the RBAC matrix). */
+  routes: RouteInfo[];
+  /** Readiness checks (the broker adds its own when it starts). */
+  readiness: ReadinessCheck[];
+  /** The components, started in order and stopped in reverse (`lifecycle.names()`). */
+  lifecycle: Lifecycle;
+  /** Starts the components (broker, webhook sender, leadership); server.ts calls it before listening. */
+  start: () => Promise<void>;
+  /** Stops every component in reverse order, once; HTTP stops accepting first. */
+  close: () => Promise<void>;
+}

@@ -1,0 +1,136 @@
+/**
+ * Identity and access: sign-in (password, sessions, API tokens, single sign-on), users,
+ * groups, roles, grants and the access policies. Offers the authenticator the access
+ * control plugin resolves callers with.
+ */
+import { type Config, oidcEnabled } from '../../config.js';
+import type { Principal } from '../../core/principal.js';
+import type { AppModule, ModuleCore } from '../../platform/module.js';
+import { AccessRepository } from './access.repository.js';
+import { accessRoutes } from './access.routes.js';
+import { AccessGuard } from './access-guard.js';
+import { AccessPoliciesRepository } from './access-policies.repository.js';
+import { AccessPoliciesService } from './access-policies.service.js';
+import { authRoutes } from './auth/auth.routes.js';
+import { AuthService } from './auth/auth.service.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { ApiTokensRepository, SessionsRepository } from './auth/sessions.repository.js';
+import { UsersRepository } from './auth/users.repository.js';
+import { GroupsRepository } from './groups.repository.js';
+import { GroupsService } from './groups.service.js';
+import { OidcIdentityProvider } from './oidc/oidc.idp.js';
+import { OidcRepository } from './oidc/oidc.repository.js';
+import { oidcRoutes } from './oidc/oidc.routes.js';
+import { OidcService } from './oidc/oidc.service.js';
+import { ownPasswordRoutes } from './own-password.routes.js';
+import { OwnPasswordService } from './own-password.service.js';
+import { RolesRepository } from './roles.repository.js';
+import { RolesService } from './roles.service.js';
+import { UserAdminRepository } from './users.repository.js';
+import { UserAdminService } from './users.service.js';
+
+export type { AccessPoliciesService, AuthService, OidcService };
+
+export interface AccessPorts {
+  auth: AuthService;
+  accessPolicies: AccessPoliciesService;
+  oidc: OidcService;
+  /** A user's session or API token, for the access control plugin. */
+  resolveUserSecret: (secret: string) => Promise<Principal | undefined>;
+}
+
+function identityProvider(config: Config, now: () => Date): OidcIdentityProvider | undefined {
+  if (!oidcEnabled(config)) return undefined;
+  return new OidcIdentityProvider(
+    {
+      issuerUrl: config.oidcIssuerUrl!,
+      clientId: config.oidcClientId!,
+      clientSecret: config.oidcClientSecret,
+      redirectUrl: config.oidcRedirectUrl!,
+      scopes: config.oidcScopes,
+    },
+    now,
+  );
+}
+
+export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {
+  const { db, provider, audit, config, now } = core;
+  const usersRepo = new UsersRepository(db, provider);
+  const sessionsRepo = new SessionsRepository(db);
+  const apiTokensRepo = new ApiTokensRepository(db);
+  const accessRepo = new AccessRepository(db, provider);
+  const userAdminRepo = new UserAdminRepository(db);
+  const groupsRepo = new GroupsRepository(db);
+  const guard = new AccessGuard(accessRepo);
+  const policies = new AccessPoliciesService(
+    db,
+    new AccessPoliciesRepository(db),
+    accessRepo,
+    guard,
+    audit,
+    now,
+  );
+  const throttle = new LoginThrottle(
+    config.loginFailuresPerAccountPerHour,
+    config.loginFailuresPerAddressPerHour,
+    () => now().getTime(),
+  );
+  const auth = new AuthService(
+    db,
+    usersRepo,
+    sessionsRepo,
+    apiTokensRepo,
+    audit,
+    throttle,
+    config,
+    now,
+    async () => (await policies.get()).sessions,
+  );
+  const users = new UserAdminService(
+    db,
+    userAdminRepo,
+    groupsRepo,
+    accessRepo,
+    sessionsRepo,
+    apiTokensRepo,
+    guard,
+    policies,
+    audit,
+    config,
+    now,
+  );
+  const ownPassword = new OwnPasswordService(
+    db,
+    usersRepo,
+    userAdminRepo,
+    sessionsRepo,
+    policies,
+    audit,
+    config,
+    now,
+  );
+  const groups = new GroupsService(db, groupsRepo, accessRepo, sessionsRepo, users, guard, audit, now);
+  const roles = new RolesService(db, new RolesRepository(db), accessRepo, guard, audit);
+  // IdP group → role mappings are the `oidcRoleMappings` access policy.
+  const oidc = new OidcService(
+    db,
+    new OidcRepository(db),
+    usersRepo,
+    auth,
+    audit,
+    identityProvider(config, now),
+    policies,
+    { buttonLabel: config.oidcButtonLabel, groupsClaim: config.oidcGroupsClaim },
+    now,
+  );
+  return {
+    name: 'access',
+    routes: [
+      authRoutes(auth, config),
+      ownPasswordRoutes(ownPassword),
+      accessRoutes({ users, groups, roles, policies }),
+      oidcRoutes(oidc, config),
+    ],
+    ports: { auth, accessPolicies: policies, oidc, resolveUserSecret: (secret) => auth.resolve(secret) },
+  };
+}

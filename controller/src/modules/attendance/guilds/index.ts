@@ -1,0 +1,25 @@
+/** What every attendance sub-feature shares: guild rows, the scope check, per-guild locks, events. */
+import type { ModuleCore } from '../../../platform/module.js';
+import { AttendanceRepository } from './attendance.repository.js';
+import { AttendanceEvents } from './attendance-events.js';
+import { GuildAccess } from './guild-access.js';
+import { GuildLocks } from './guild-locks.js';
+
+export interface Guilds {
+  repo: AttendanceRepository;
+  access: GuildAccess;
+  /** One lock per guild, shared by every service that changes a guild's sessions. */
+  locks: GuildLocks;
+  /** What attendance features react to (logs, roles, webhooks) is published here. */
+  events: AttendanceEvents;
+}
+
+export function createGuilds(core: ModuleCore): Guilds {
+  const repo = new AttendanceRepository(core.db);
+  return {
+    repo,
+    access: new GuildAccess(repo),
+    locks: new GuildLocks(),
+    events: new AttendanceEvents(core.log),
+  };
+}

@@ -1,0 +1,22 @@
+/** Guild signing keys, signed session receipts and period snapshots, and their verification. */
+import type { ModuleCore } from '../../../platform/module.js';
+import type { Guilds } from '../guilds/index.js';
+import { AttendanceSigningService } from './signing.service.js';
+import { AttendanceVerifyService } from './verify.service.js';
+
+export interface Signing {
+  signing: AttendanceSigningService;
+  verify: AttendanceVerifyService;
+}
+
+export function createSigning(core: ModuleCore, guilds: Guilds): Signing {
+  const signing = new AttendanceSigningService(
+    core.db,
+    guilds.repo,
+    core.audit,
+    guilds.locks,
+    { scryptLogN: core.config.scryptLogN },
+    core.now,
+  );
+  return { signing, verify: new AttendanceVerifyService(guilds.repo, signing) };
+}

@@ -1,0 +1,37 @@
+/** The voice tracker and the sessions it stores, guild tracking settings, the inbound webhook. */
+import type { ModuleCore } from '../../../platform/module.js';
+import type { Guilds } from '../guilds/index.js';
+import type { Signing } from '../signing/index.js';
+import { AttendanceWebhookService } from './attendance-webhook.service.js';
+import { GuildSettingsService } from './guild-settings.service.js';
+import { AttendanceService } from './sessions.service.js';
+import { VoiceTracker } from './voice-tracker.js';
+
+export interface Tracking {
+  /** The process's one tracker: the Discord bot feeds this instance (through `attendance`). */
+  tracker: VoiceTracker;
+  attendance: AttendanceService;
+  settings: GuildSettingsService;
+  webhook: AttendanceWebhookService;
+}
+
+export function createTracking(core: ModuleCore, guilds: Guilds, signing: Signing): Tracking {
+  const { db, audit, now } = core;
+  const tracker = new VoiceTracker();
+  const attendance = new AttendanceService(
+    db,
+    guilds.repo,
+    signing.signing,
+    audit,
+    tracker,
+    guilds.locks,
+    guilds.events,
+    now,
+  );
+  return {
+    tracker,
+    attendance,
+    settings: new GuildSettingsService(db, guilds.repo, attendance, audit),
+    webhook: new AttendanceWebhookService(attendance, audit, core.config.attendanceWebhookSecret, now),
+  };
+}

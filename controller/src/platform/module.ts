@@ -1,0 +1,46 @@
+/**
+ * What a module is to the composition root (app.ts): a unit built by one factory in its
+ * `modules/<name>/index.ts`, from the core and the ports of modules listed before it, that
+ * returns its routes, its components (started in list order, stopped in reverse), its metric
+ * collectors and the ports it offers to the modules after it.
+ */
+import type { FastifyPluginAsync, RawServerDefault } from 'fastify';
+import type { Config } from '../config.js';
+import type { AuditWriter } from '../core/audit.types.js';
+import type { Logger } from '../core/logger.js';
+import type { Db, Provider } from '../db/client.js';
+import type { Metrics } from '../metrics.js';
+
+/** What every module may use. */
+export interface ModuleCore {
+  config: Config;
+  db: Db;
+  provider: Provider;
+  /** The clock (injected by tests). */
+  now: () => Date;
+  log: Logger;
+  metrics: Metrics;
+  audit: AuditWriter;
+}
+
+/** Something with a life: started once in list order, stopped once in reverse. */
+export interface Component {
+  name: string;
+  start?: () => Promise<void>;
+  stop?: () => Promise<void>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: route plugins use the TypeBox provider's own types.
+export type RoutePlugin = FastifyPluginAsync<any, RawServerDefault, any>;
+
+export interface AppModule<Ports extends object = object> {
+  name: string;
+  /** Routes under `/api/v1`, registered in the module list's order. */
+  routes?: RoutePlugin[];
+  /** Routes at the root (probes, `/metrics`, the MQTT WebSocket). */
+  rootRoutes?: RoutePlugin[];
+  components?: Component[];
+  /** Run before each `/metrics` scrape. */
+  collectors?: (() => Promise<void>)[];
+  ports: Ports;
+}
