@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AgentHttpClient } from '../../agent/src/link/http-client.js';
 import { JobJournal, journalPath } from '../../agent/src/state/journal.js';
 import { silentLogger } from '../../agent/src/support/log.js';
@@ -144,6 +144,53 @@ describe('completing an upload the controller holds whole', () => {
     const repeat = await completing(lease.epoch);
     expect(repeat.status).toBe(200);
     expect((await repeat.json()).data.complete).toBe(true);
+  });
+
+  it('an upload being completed at start-up: the agent racing it is answered completed, not stale', async () => {
+    const body = wavBytes(90_000);
+    const { recordingId, lease, digest } = await heldWhole(body);
+    // Start-up recovery is inside its commit (the job already marked completed, the file being
+    // renamed into the library) when the agent's completing PUT arrives.
+    const original = RecordingFileStore.prototype.promotePart;
+    let inCommit!: () => void;
+    const committing = new Promise<void>((resolve) => {
+      inCommit = resolve;
+    });
+    let resume!: () => void;
+    const resumed = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    const spy = vi.spyOn(RecordingFileStore.prototype, 'promotePart').mockImplementation(async function (
+      this: RecordingFileStore,
+      ...args: Parameters<RecordingFileStore['promotePart']>
+    ) {
+      inCommit();
+      await resumed;
+      return original.apply(this, args);
+    });
+    try {
+      const recovering = ctl.services.uploads.recoverHeldUploads(new AbortController().signal);
+      await committing;
+      const putting = ctl.app.inject({
+        method: 'PUT',
+        url: cacheFile(recordingId),
+        headers: {
+          ...uploadHeaders(node.credential, lease.epoch, digest, body.length),
+          'content-range': `bytes */${body.length}`,
+        },
+        payload: Buffer.alloc(0),
+      });
+      setTimeout(resume, 50);
+      const [recovered, put] = await Promise.all([recovering, putting]);
+      expect(put.statusCode, put.body).toBe(200);
+      expect(put.json().data).toMatchObject({ complete: true, sha256: digest });
+      expect(recovered.completed).toContain(recordingId);
+    } finally {
+      spy.mockRestore();
+    }
+    const after = await rows(recordingId);
+    expect(after.recording.state).toBe('completed');
+    expect(after.audits.filter((a) => a.outcome === 'success')).toHaveLength(1);
   });
 
   it('never completes a file that does not hash to the declared SHA-256: discarded with an audit event, sent again', async () => {

@@ -184,7 +184,7 @@ export class UploadsService {
       sha256: headers[UPLOAD_HEADERS.sha256].toLowerCase(),
       totalBytes: headers[UPLOAD_HEADERS.totalBytes],
     };
-    const repeat = this.fenced(recording, job, declared);
+    const repeat = this.fenced(...(await this.settledIfFinishing(recording, job, declared.epoch)), declared);
     if (repeat) return repeat;
     const offset = this.offsetOf(headers['content-range'], declared.totalBytes);
     const contentLength = headers['content-length'];
@@ -244,6 +244,23 @@ export class UploadsService {
    * The answer to a repeat of the request that completed the upload, undefined when the
    * upload goes on; throws when this epoch may no longer upload (stale lease).
    */
+  /**
+   * A finisher (start-up recovery, a status query) may be inside its commit for this very
+   * lease: the job already reads completed, the recording not yet. Wait for it to settle and
+   * read both again, so a racing completing request gets the completed answer, not "stale".
+   */
+  private async settledIfFinishing(
+    recording: RecordingRow,
+    job: RecordingJob,
+    epoch: number,
+  ): Promise<[RecordingRow, RecordingJob]> {
+    if (job.state !== 'completed' || job.epoch !== epoch || recording.state === 'completed')
+      return [recording, job];
+    await this.inFlight.get(recording.id)?.done;
+    const settled = await this.recordings.find(recording.id);
+    return settled?.job ? [settled, settled.job] : [recording, job];
+  }
+
   private fenced(
     recording: RecordingRow,
     job: RecordingJob,
