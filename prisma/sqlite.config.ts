@@ -1,5 +1,5 @@
 // Prisma CLI config for the SQLite schema. `engine: 'js'` runs the WebAssembly schema
-// engine through the driver adapter, which works offline (../shared/PLATFORM.md).
+// engine through the driver adapter, which works offline (no native engine to download).
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { defineConfig } from 'prisma/config';
 

@@ -23,7 +23,11 @@ export const ConfigSchema = Type.Object(
     /** Unset: SQLite file in the data dir. `postgres://…`: PostgreSQL. */
     databaseUrl: Type.Optional(Type.String({ pattern: '^(postgres(ql)?://|file:)' })),
     logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    /** Secure flag on cookies; on unless explicitly running plain HTTP in development. */
+    /**
+     * `Secure` flag on the session and OIDC state cookies. Off by default (false), so plain
+     * HTTP works out of the box; set EARSHOT_COOKIE_SECURE=true behind HTTPS. Production
+     * mode does not change it.
+     */
     cookieSecure: Type.Boolean(),
     sessionIdleMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 }),
     sessionAbsoluteHours: Type.Integer({ minimum: 1, maximum: 90 * 24 }),
@@ -54,7 +58,7 @@ export const ConfigSchema = Type.Object(
     discordApiBase: Type.Optional(Type.String({ pattern: '^https?://' })),
     /**
      * HS256 secret shared with a web front end (BFF) that mints 60-second tokens for
-     * Discord users (SPEC §5 "Access"); at least 32 bytes. Unset: such tokens are never
+     * Discord users (README, "Discord attendance"); at least 32 bytes. Unset: such tokens are never
      * accepted. Never logged.
      */
     frontendTokenSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),

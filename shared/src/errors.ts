@@ -1,4 +1,7 @@
-/** Error codes in the `{ error: { code } }` envelope (SPEC §2.2). One list for both programs. */
+/**
+ * Error codes in the `{ error: { code } }` envelope (README, "API conventions"). One list
+ * for both programs.
+ */
 export const ERROR_CODES = {
   badRequest: 'bad_request',
   validation: 'validation_failed',

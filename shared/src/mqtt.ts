@@ -1,5 +1,5 @@
 /**
- * The MQTT contract (SPEC §3): one typed map from topic to payload schema, QoS and
+ * The MQTT contract (docs/mqtt.md): one typed map from topic to payload schema, QoS and
  * retain flag. Both programs publish and dispatch through it; the broker's ACL
  * (see `aclFor`) sits beside it.
  */

@@ -1,5 +1,5 @@
 /**
- * Meter pipeline (SPEC §6): N simulated nodes (1,000) publishing a MeterFrame at
+ * Meter pipeline: N simulated nodes (1,000) publishing a MeterFrame at
  * 10 Hz each through the real embedded broker (node credentials, ACL, payload
  * validation) into the controller's meter store, out to one SSE client on
  * `GET /api/v1/meter-events` with the owner's token. Reports p50/p99 end-to-end

@@ -112,7 +112,7 @@ class LoadGenerator {
         ),
       );
       for (const [j, client] of connected.entries()) {
-        // As the agent does: Nagle would hold back small frames (STYLE.md).
+        // As the agent does: Nagle would hold back small frames.
         (client.stream as Partial<Socket>).setNoDelay?.(true);
         client.on('error', () => {});
         client.on('close', () => this.disconnects++);

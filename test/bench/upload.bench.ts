@@ -1,5 +1,5 @@
 /**
- * Upload (SPEC §6): one cache file (1 GiB) PUT in a single streaming request to
+ * Upload: one cache file (1 GiB) PUT in a single streaming request to
  * AGENT_ROUTES.cacheFile of the compiled controller running as its own process
  * (`node …/controller/src/cli.js`, SQLite, data dir on the same disk), the way
  * an agent uploads: enrolled node, claimed job, the lease's epoch and the file's

@@ -1,5 +1,5 @@
 /**
- * Attendance export verification (SPEC §5): a period export of N session receipts
+ * Attendance export verification: a period export of N session receipts
  * (100,000) signed with one key, checked by verifyExport after a JSON round trip as a
  * member's verifier would read it: hashes, signatures, canonical payloads, the
  * snapshot's receipt set. Reference in the same run: a bare node:crypto

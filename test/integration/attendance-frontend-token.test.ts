@@ -1,5 +1,5 @@
 /**
- * The web front end's token (SPEC §5 "Access"; attendance reference 000): a 60-second
+ * The web front end's token (README, "Discord attendance"): a 60-second
  * HS256 JWT naming a Discord user and a guild reaches that guild's attendance routes
  * when Discord says the user has Manage Server there. The check runs through the real
  * discord.js bot against the local fake Discord, so its REST calls show the cache.

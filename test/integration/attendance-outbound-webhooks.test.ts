@@ -638,7 +638,7 @@ describe('outbound webhooks across a restart', () => {
   });
 });
 
-// Replicas share PostgreSQL (SPEC §2.1); SQLite is one process's database (and two clients in
+// Replicas share PostgreSQL; SQLite is one process's database (and two clients in
 // one test process would block each other in better-sqlite3's synchronous busy wait).
 describe.skipIf(!inject('pgBaseUrl'))('outbound webhooks with two controllers on one PostgreSQL', () => {
   it('each due delivery is sent by one of them, once', async () => {

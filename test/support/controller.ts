@@ -94,8 +94,10 @@ export function bearer(token: string): Record<string, string> {
 }
 
 /**
- * A user holding a built-in role over a scope, created straight in the database
- * (the user-management API is a later issue), logged in; returns its session token.
+ * A user holding a built-in role over a scope, created straight in the database rather
+ * than through the user-management API (`/api/v1/auth/users`): fast (a cheap password
+ * hash), and independent of the API under test, so a broken users route fails its own
+ * tests only. Logged in; returns its session token.
  */
 export async function userWithRole(
   ctl: TestController,

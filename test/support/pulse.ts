@@ -1,5 +1,5 @@
-// A real-time virtual capture device for tests (PLATFORM.md "Audio capture without a
-// sound card"): a private PulseAudio daemon with a null sink, a known tone played into
+// A real-time virtual capture device for tests, so capture runs without a sound card:
+// a private PulseAudio daemon with a null sink, a known tone played into
 // it in a loop, and the environment that makes sox capture its monitor.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { access, chmod, constants, mkdir } from 'node:fs/promises';

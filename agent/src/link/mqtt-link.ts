@@ -131,7 +131,7 @@ export class MqttLink {
 
   private onConnect(client: MqttClient): void {
     this.backoff.reset();
-    // Nagle delays small meter frames by tens of ms under load (STYLE.md, measured).
+    // Nagle delays small meter frames by tens of ms under load (measured).
     (client.stream as Partial<Socket>).setNoDelay?.(true);
     this.options.log.info(
       { droppedMeterFrames: this.droppedFrames },

@@ -1,6 +1,6 @@
 /**
  * Dispatch of accepted agent messages: one handler per topic name, looked up in a
- * table (STYLE.md "dispatch is a lookup table"). Handlers are services' methods,
+ * table, not a chain of conditions. Handlers are services' methods,
  * passed in by the composition root; a topic without one is accepted and ignored.
  */
 import type { TopicPayload } from '../../../shared/src/mqtt.js';

@@ -1,4 +1,4 @@
-/** Cursor pagination (SPEC §2.2): opaque cursor, limit clamped to 1..200. */
+/** Cursor pagination (README, "API conventions"): opaque cursor, limit clamped to 1..200. */
 import Type, { type TSchema } from 'typebox';
 import { badRequest } from './errors.js';
 

@@ -2,7 +2,7 @@
  * Applies prisma/<provider>/migrations/*\/migration.sql in name order, each in its own
  * transaction, recording name and checksum in `_earshot_migrations` (the way
  * `_prisma_migrations` does; `prisma migrate deploy` cannot run offline against
- * PostgreSQL here, see ../shared/PLATFORM.md). A changed, already applied migration
+ * PostgreSQL here). A changed, already applied migration
  * stops the start with a clear error. On PostgreSQL an advisory lock serialises
  * replicas starting together.
  */

@@ -1,8 +1,7 @@
 /**
- * The web front end's token (attendance reference 000, "Authentication"; SPEC §5
- * "Access"): a BFF that signed a Discord user in mints a 60-second HS256 JWT with
- * `user_id`, `guild_id` and `exp`, signed with a secret it shares with the controller,
- * and sends it as `Authorization: Bearer`. The token only says who the BFF vouches
+ * The web front end's token (README, "Discord attendance"): a BFF that signed a Discord
+ * user in mints a 60-second HS256 JWT with `user_id`, `guild_id` and `exp`, signed with a
+ * secret it shares with the controller, and sends it as `Authorization: Bearer`. The token only says who the BFF vouches
  * for; the access hook still asks Discord whether that user has Manage Server in the
  * guild, and that answer is cached here for a short while.
  */

@@ -1,6 +1,6 @@
 /**
  * A local stand-in for Discord — the gateway and the REST API on one 127.0.0.1 port —
- * that the real discord.js client connects to (STYLE.md: mock only what we do not own).
+ * that the real discord.js client connects to (CONTRIBUTING.md: mock only what we do not own).
  * Point the client at it with `rest: { api: fake.restApiBase }`; the gateway URL
  * reaches the client through `GET /gateway/bot`, as on Discord.
  *

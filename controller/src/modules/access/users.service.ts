@@ -119,7 +119,7 @@ export class UserAdminService {
     };
   }
 
-  /** SPEC §2.2 action states: what the UI could offer for this user, and why not when not. */
+  /** Action states: what a client could offer for this user, and why not when not. */
   private async actions(row: UserDetailRow, principal: UserPrincipal) {
     const permitted = principal.access.has('auth:manage');
     const self = row.id === principal.userId;

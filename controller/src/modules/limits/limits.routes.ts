@@ -1,7 +1,7 @@
 /**
  * Rate-limit administration under /api/v1/admin/limits. Reads need settings:read and
- * writes settings:manage: a rate limit is an operational setting like the other
- * settings families (SPEC §2.3), not an identity or grant, so auth:manage would be
+ * writes settings:manage: a rate limit is an operational setting (settings:manage also
+ * sets a guild's plan), not an identity or grant, so auth:manage would be
  * the wrong key; login brute-force protection is separate (LoginThrottle) and is not
  * configurable here.
  */

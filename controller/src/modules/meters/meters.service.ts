@@ -1,7 +1,7 @@
 /**
  * Live meters: frames from agents into the store, and reads of them for users,
  * scoped like the node they belong to (a node outside the caller's scope is a 404).
- * Streams are audited once when they open, never per frame (SPEC §2.5).
+ * Streams are audited once when they open, never per frame.
  */
 import type { MeterFrame } from '../../../../shared/src/mqtt.js';
 import type { AuditWriter } from '../../core/audit.types.js';

@@ -1,5 +1,5 @@
 /**
- * Live meters in memory (SPEC §3): the latest frame per node, and fan-out to
+ * Live meters in memory (docs/architecture.md, flow 1): the latest frame per node, and fan-out to
  * subscribers. Never a database row per frame. Each subscriber has a bounded buffer
  * that drops its oldest frames when the consumer falls behind, so one slow client
  * costs neither memory nor the other subscribers' latency.

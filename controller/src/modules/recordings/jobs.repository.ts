@@ -13,7 +13,7 @@ export interface PagePosition {
 
 const withScope = { node: { select: { siteId: true } } } as const;
 
-/** Objects that inherit their node's scope (SPEC §2.4): fleet, the node's site, or the node. */
+/** Objects that inherit their node's scope: fleet, the node's site, or the node. */
 type NodeOwnedWhere = { OR?: ({ node: { siteId: { in: string[] } } } | { nodeId: { in: string[] } })[] };
 type BeforeWhere = { OR?: ({ createdAt: { lt: Date } } | { createdAt: Date; id: { lt: string } })[] };
 

@@ -3,7 +3,7 @@
  * turns gateway events into plain values (Discord ids as strings, no discord.js
  * objects) and hands them to callbacks the composition root wires to the services;
  * it registers the members' slash commands and sends back the replies the services
- * compose. `start()` / `stop()`; the constructor only assigns (STYLE.md).
+ * compose. `start()` / `stop()`; the constructor only assigns (nothing connects before `start()`).
  *
  * Voice events and guild-available snapshots reach the callbacks one at a time, in
  * gateway order, even when a callback is async: the tracker depends on that order.

@@ -1,4 +1,4 @@
-/** A guild as the live Discord gateway sees it: its channels, and whether the bot is there (reference 000). */
+/** A guild as the live Discord gateway sees it: its channels, and whether the bot is there. */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Data, ErrorResponse } from '../../../core/pagination.js';

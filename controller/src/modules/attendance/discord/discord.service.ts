@@ -1,7 +1,7 @@
 /**
- * What the API tells about a guild from the live Discord gateway (reference 000,
- * "Discord integration"): its channels and whether the bot is there. Reads only; the
- * bot is reached through the `DiscordPort`, which refuses clearly when no bot runs.
+ * What the API tells about a guild from the live Discord gateway: its channels and
+ * whether the bot is there. Reads only; the bot is reached through the `DiscordPort`,
+ * which refuses clearly when no bot runs.
  */
 import type { GuildRow } from '../guilds/attendance.repository.js';
 import type { DiscordBotState } from './discord-bot.js';

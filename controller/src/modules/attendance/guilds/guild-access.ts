@@ -1,5 +1,5 @@
 /**
- * Object checks for guild-owned attendance data (SPEC §2.4): a guild outside the
+ * Object checks for guild-owned attendance data: a guild outside the
  * caller's scope is a 404; a guild the caller may read but not manage is a 403.
  * A front-end token's Discord user sees only the token's guild (the access hook has
  * already checked Manage Server there).

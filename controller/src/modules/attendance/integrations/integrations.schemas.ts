@@ -1,6 +1,6 @@
 /**
  * Schemas for what a guild connects attendance to: its plan, log destinations and
- * verified roles (reference 000). Kept apart from attendance.schemas.ts, which holds
+ * verified roles. Kept apart from attendance.schemas.ts, which holds
  * the tracking, stats and signing contracts.
  */
 import Type from 'typebox';

@@ -1,4 +1,4 @@
-/** Log destinations (reference 000): Discord channels that get attendance posts. */
+/** Log destinations: Discord channels that get attendance posts. */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';

@@ -1,4 +1,4 @@
-/** A guild's outbound webhook: settings (reference 000 "webhooks/settings") and its delivery log. */
+/** A guild's outbound webhook: its settings (`…/webhooks/settings`) and its delivery log. */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Data, ErrorResponse, PageOf } from '../../../core/pagination.js';

@@ -1,4 +1,4 @@
-/** Outbound webhook contracts (reference 000 "webhooks/settings"; SPEC §2.3, §5). */
+/** Outbound webhook contracts: a guild's webhook settings and its delivery log. */
 import Type from 'typebox';
 import { PageQuery } from '../../../core/pagination.js';
 import { ATTENDANCE_EVENT_TYPES } from '../guilds/attendance-events.js';

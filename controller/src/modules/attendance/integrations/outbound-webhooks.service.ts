@@ -1,5 +1,5 @@
 /**
- * Outbound webhooks (SPEC §5, reference 000 "webhooks/settings"; a Pro feature): a
+ * Outbound webhooks (a Pro feature): a
  * guild's URL, events and signing secret, and the delivery outbox.
  *
  * - The signing secret is generated here (`whsec_` + 32 random bytes), returned once

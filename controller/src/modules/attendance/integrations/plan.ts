@@ -1,5 +1,5 @@
 /**
- * Plan tiers per guild (SPEC §5, reference 000 "Pro features"): the one place that says
+ * Plan tiers per guild: the one place that says
  * which feature needs which plan. Routes and services call `requirePlan` before doing
  * anything a free guild may not; the subscription route lists the same table.
  */
@@ -9,7 +9,7 @@ import { AppError } from '../../../core/errors.js';
 export const PLAN_TIERS = ['free', 'pro'] as const;
 export type PlanTier = (typeof PLAN_TIERS)[number];
 
-/** Each feature and the lowest tier that has it. Pro features follow the reference's list. */
+/** Each feature and the lowest tier that has it (the README's "Plans" paragraph lists the same). */
 export const PLAN_FEATURES = {
   log_destinations: { name: 'Log destinations (session, period and summary posts)', tier: 'free' },
   signing: { name: 'Signed sessions and period snapshots, public verification', tier: 'free' },

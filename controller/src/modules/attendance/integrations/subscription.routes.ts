@@ -1,4 +1,4 @@
-/** A guild's plan tier and what it includes (reference 000, "Subscription"). */
+/** A guild's plan tier and what it includes. */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Data, ErrorResponse } from '../../../core/pagination.js';

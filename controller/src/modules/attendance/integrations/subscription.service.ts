@@ -1,5 +1,5 @@
 /**
- * A guild's plan tier (SPEC §5). Read by anyone who can read the guild; changed only by
+ * A guild's plan tier. Read by anyone who can read the guild; changed only by
  * the controller's operator, audited with before and after in the same transaction.
  */
 

@@ -1,4 +1,4 @@
-/** Verified role rules (reference 000, a Pro feature): 402 plan_required on a free guild. */
+/** Verified role rules (a Pro feature): 402 plan_required on a free guild. */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';

@@ -1,5 +1,5 @@
 /**
- * Period reset schedules (SPEC §5). A schedule cuts time into consecutive periods
+ * Period reset schedules. A schedule cuts time into consecutive periods
  * [startMs, endMs); the end of one is the start of the next and the instant of a reset.
  * "Reset now" is the caller's, outside any schedule.
  *

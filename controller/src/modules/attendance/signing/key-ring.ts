@@ -1,7 +1,7 @@
 /**
  * A guild's public verification keys: the active one and every retired one. Rotation
  * retires the active key rather than forgetting it, so records signed before the
- * rotation keep verifying and the retired keys stay published (SPEC §5).
+ * rotation keep verifying and the retired keys stay published.
  */
 import { keyIdOf, PUBLIC_KEY_BYTES, type VerifyEngine } from './ed25519.js';
 import { fromBase64url } from './encoding.js';

@@ -1,4 +1,4 @@
-/** Guild signing keys and verification of stored records (reference 000, "Signing"). */
+/** Guild signing keys and verification of stored records (README, "Discord attendance"). */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Data, ErrorResponse } from '../../../core/pagination.js';

@@ -1,5 +1,5 @@
 /**
- * Attendance reads (SPEC §5): overview, leaderboard, per-user and per-channel stats,
+ * Attendance reads: overview, leaderboard, per-user and per-channel stats,
  * the weekday × hour heatmap and live occupancy. The current period's figures are its
  * stored sessions plus the open ones accounted up to now.
  */

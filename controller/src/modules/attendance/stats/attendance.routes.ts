@@ -1,5 +1,5 @@
 /**
- * Attendance reads and period management under /guilds/:guildId (reference 000).
+ * Attendance reads and period management under /guilds/:guildId.
  * Every route checks the guild against the caller's scope (404 outside it).
  */
 import type {} from '@fastify/swagger';

@@ -1,4 +1,4 @@
-/** A guild's tracking settings: mode, tracked channels, fairness (reference 000). */
+/** A guild's tracking settings: mode, tracked channels, fairness. */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Data, ErrorResponse, NoContent } from '../../../core/pagination.js';

@@ -1,5 +1,5 @@
 /**
- * Attendance tracker (SPEC §5). It turns Discord voice-state changes into sessions of
+ * Attendance tracker. It turns Discord voice-state changes into sessions of
  * time spent in tracked voice channels. It is pure and synchronous: no I/O, no clock
  * (every call carries `nowMs`), no randomness except session ids (injectable). The
  * caller persists what comes back: completed sessions, and snapshots of the open ones.
