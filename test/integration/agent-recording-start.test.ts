@@ -113,7 +113,7 @@ describe.skipIf(!(await hasPulse()))('the start of a recording', () => {
     expect(started.job.startedAt).not.toBeNull();
     expect(claimLoop.currentJobId).toBe(created.job.id);
     const audited = await ctl.db.auditEvent.findMany({
-      where: { action: 'recording_job.recording', targetId: created.job.id },
+      where: { action: 'recording_job.recording_start', targetId: created.job.id },
     });
     expect(audited).toEqual([expect.objectContaining({ outcome: 'success', actorType: 'node' })]);
 

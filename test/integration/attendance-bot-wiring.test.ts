@@ -249,7 +249,7 @@ describe('attendance bot wired into the controller', () => {
     expect((await get(guildUrl('/channels', SECOND_GUILD))).statusCode).toBe(409);
     expect(
       await ctl.db.auditEvent.count({
-        where: { action: 'attendance.guild.bot_removed', targetId: SECOND_GUILD },
+        where: { action: 'attendance.guild.bot_remove', targetId: SECOND_GUILD },
       }),
     ).toBe(1);
   });

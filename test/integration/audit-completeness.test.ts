@@ -5,6 +5,7 @@
  */
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uncataloguedEvents } from '../support/audit-catalog.js';
 import {
   bearer,
   enrolledNode,
@@ -287,7 +288,7 @@ const TABLE: Record<string, Row> = {
     },
   },
   'POST /api/v1/webhooks/attendance': {
-    action: /^attendance\.webhook\.voice_state$/,
+    action: /^attendance\.webhook\.voice_state_receive$/,
     call: async (env) => ({
       method: 'POST',
       url: '/api/v1/webhooks/attendance',
@@ -300,7 +301,7 @@ const TABLE: Record<string, Row> = {
     }),
   },
   'POST /api/v1/setup': {
-    action: /^setup\.owner_created$/,
+    action: /^setup\.owner_create$/,
     call: async () => ({ method: 'POST', url: '/api/v1/setup', payload: OWNER }),
   },
   'POST /api/v1/auth/login': {
@@ -498,7 +499,7 @@ const TABLE: Record<string, Row> = {
     }),
   },
   'POST /api/v1/agent/enroll': {
-    action: /^node\.enrolled$/,
+    action: /^node\.enrollment_exchange$/,
     call: async ({ ctl, owner }) => {
       const enroll = await ctl.app.inject({
         method: 'POST',
@@ -522,7 +523,7 @@ const TABLE: Record<string, Row> = {
   },
   'POST /api/v1/nodes/:id/heartbeat': {
     // Telemetry alone is not audited; a changed agent version is.
-    action: /^node\.agent_changed$/,
+    action: /^node\.agent_change$/,
     call: async ({ node }) => ({
       method: 'POST',
       url: `/api/v1/nodes/${node.nodeId}/heartbeat`,
@@ -565,7 +566,7 @@ const TABLE: Record<string, Row> = {
     },
   },
   'POST /api/v1/recording-jobs/:jid/heartbeat': {
-    action: /^recording_job\.recording$/,
+    action: /^recording_job\.recording_start$/,
     call: async ({ node, claimedJob }) => {
       const { jobId, epoch } = await claimedJob();
       return {
@@ -577,7 +578,7 @@ const TABLE: Record<string, Row> = {
     },
   },
   'POST /api/v1/recording-jobs/:jid/failed': {
-    action: /^recording_job\.failed$/,
+    action: /^recording_job\.fail$/,
     call: async ({ node, claimedJob }) => {
       const { jobId, epoch } = await claimedJob();
       return {
@@ -589,7 +590,7 @@ const TABLE: Record<string, Row> = {
     },
   },
   'POST /api/v1/recording-jobs/:jid/cancelled': {
-    action: /^recording_job\.cancelled$/,
+    action: /^recording_job\.cancel$/,
     call: async ({ node, claimedJob }) => {
       const { jobId, epoch } = await claimedJob();
       return {
@@ -747,5 +748,9 @@ describe('audit completeness, route by route', () => {
 
   it('leaves an intact chain', async () => {
     expect((await env.ctl.services.audit.verifyChain()).ok).toBe(true);
+  });
+
+  it('stored only actions from the catalog, with their catalogued target types', async () => {
+    expect(await uncataloguedEvents(env.ctl.db)).toEqual([]);
   });
 });

@@ -139,7 +139,7 @@ describe('setup, login, sessions, API tokens', () => {
       headers: bearer(token),
     });
     const actions = events.json().data.map((e: { action: string }) => e.action);
-    expect(actions).toContain('setup.owner_created');
+    expect(actions).toContain('setup.owner_create');
     expect(actions).toContain('auth.login');
     expect(actions).toContain('auth.api_token.revoke');
     const verify = await ctl.app.inject({

@@ -209,7 +209,7 @@ describe('OIDC single sign-on', () => {
     });
     expect(groups.map((g) => g.group.name)).toEqual(['Night shift']);
 
-    const created = await ctl.db.auditEvent.findFirstOrThrow({ where: { action: 'auth.oidc.user_created' } });
+    const created = await ctl.db.auditEvent.findFirstOrThrow({ where: { action: 'auth.oidc.user_create' } });
     expect(created.targetId).toBe(user.id);
     const login = await ctl.db.auditEvent.findFirstOrThrow({
       where: { action: 'auth.login', outcome: 'success', actorId: user.id },
@@ -240,7 +240,7 @@ describe('OIDC single sign-on', () => {
     expect(permissions).not.toContain('recording:create');
     expect(await ctl.db.groupMember.count({ where: { userId: aliceId } })).toBe(0);
     const synced = await ctl.db.auditEvent.findFirstOrThrow({
-      where: { action: 'auth.oidc.access_synced', targetId: aliceId },
+      where: { action: 'auth.oidc.access_sync', targetId: aliceId },
       orderBy: { seq: 'desc' },
     });
     expect(JSON.parse(synced.after!)).toMatchObject({

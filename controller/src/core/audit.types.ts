@@ -1,4 +1,6 @@
+import type { Permission } from '../../../shared/src/permissions.js';
 import type { Tx } from '../db/client.js';
+import type { AuditAction } from './audit-actions.js';
 import type { CallContext } from './principal.js';
 
 export type ActorType = 'user' | 'node' | 'system' | 'anonymous' | 'discord';
@@ -27,8 +29,9 @@ export interface AuditScope {
 
 export interface AuditInput {
   actor: Actor;
-  permission?: string | null;
-  action: string;
+  permission?: Permission | null;
+  /** From the catalog (core/audit-actions.ts), or the central `http.<method> <route>` denial. */
+  action: AuditAction;
   target?: { type: string; id?: string | null } | null;
   outcome: AuditOutcome;
   reason?: string | null;

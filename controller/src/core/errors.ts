@@ -3,7 +3,9 @@
  * (http/error-handler.ts) answers them with their status and code.
  */
 import { ERROR_CODES, type ErrorCode } from '../../../shared/src/errors.js';
+import type { Permission } from '../../../shared/src/permissions.js';
 import type { Actor } from './audit.types.js';
+import type { AuditAction } from './audit-actions.js';
 
 /**
  * What the denial audit (http/denial-audit.ts) records for a refused request. Every 403, and
@@ -13,9 +15,13 @@ import type { Actor } from './audit.types.js';
 export interface Denial {
   /** Why, for the audit trail (not shown to the caller). */
   reason: string;
-  /** The audited action; default `http.<method> <route>`. */
-  action?: string;
-  /** The permission the caller lacked; default the route's declared permission. */
+  /** The audited action (from the catalog); default `http.<method> <route>`. */
+  action?: AuditAction;
+  /**
+   * The permission the caller lacked; default the route's declared permission. A string, not
+   * yet `Permission`: http/route-access.ts passes its declarations through untyped (the denial
+   * auditor keeps only catalog permissions).
+   */
   permission?: string;
   /** The object the caller was refused (its scope decides which auditors see the event). */
   target?: { type: string; id?: string | null } | null;
@@ -61,7 +67,11 @@ export const notFound = (what: string) => new AppError(404, ERROR_CODES.notFound
  * An object exists but is outside the caller's scope: answered exactly like `notFound`, so
  * nothing is revealed, and audited as a denial.
  */
-export const hidden = (what: string, target: { type: string; id: string }, permission?: string): AppError =>
+export const hidden = (
+  what: string,
+  target: { type: string; id: string },
+  permission?: Permission,
+): AppError =>
   notFound(what).deny({
     reason: `${target.type} outside the caller's scope`,
     target,

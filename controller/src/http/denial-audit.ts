@@ -5,13 +5,14 @@
  * caller sees. Services and hooks describe the denial on the error; they do not write it.
  */
 import type { FastifyRequest } from 'fastify';
+import { isPermission, type Permission } from '../../../shared/src/permissions.js';
 import type { AuditWriter } from '../core/audit.types.js';
 import type { AppError, Denial } from '../core/errors.js';
 import { ANONYMOUS, actorOf } from '../core/principal.js';
 import type { DenialAuditor } from './error-handler.js';
 
 /** The route's permission that applies to this caller (the agent one for a node). */
-function routePermission(request: FastifyRequest): string | undefined {
+function routePermission(request: FastifyRequest): Permission | undefined {
   const access = request.routeOptions.config?.access;
   if (!access || access.public) return undefined;
   const user = access.user === 'authenticated' ? undefined : access.user;
@@ -21,10 +22,13 @@ function routePermission(request: FastifyRequest): string | undefined {
 export function denialAuditor(audit: AuditWriter): DenialAuditor {
   return async (request, error: AppError & { denial: Denial }) => {
     const { denial } = error;
+    // Only catalog permissions are recorded (not e.g. a route's `authenticated`).
+    const named =
+      denial.permission !== undefined && isPermission(denial.permission) ? denial.permission : undefined;
     try {
       await audit.recordAlone({
         actor: denial.actor ?? actorOf(request.principal ?? ANONYMOUS),
-        permission: denial.permission ?? routePermission(request) ?? null,
+        permission: named ?? routePermission(request) ?? null,
         action:
           denial.action ??
           `http.${request.method.toLowerCase()} ${request.routeOptions.url ?? request.url.split('?')[0]}`,

@@ -5,11 +5,12 @@
  */
 
 import type { AuditWriter } from '../../core/audit.types.js';
+import type { AuditAction } from '../../core/audit-actions.js';
 import type { CallContext } from '../../core/principal.js';
 import type { Tx } from '../../db/client.js';
 
 export interface AccessChange {
-  action: string;
+  action: AuditAction;
   target: { type: 'group' | 'role'; id: string };
   /** What the change replaced and what it made; absent where there is none (a creation, a deletion). */
   before?: unknown;

@@ -10,6 +10,7 @@
  */
 import type { Permission, ScopeType } from '../../../../shared/src/permissions.js';
 import type { AccessSet, Scope } from '../../core/access-set.js';
+import type { AuditAction } from '../../core/audit-actions.js';
 import { AppError, badRequest, conflict, forbidden } from '../../core/errors.js';
 import type { CallContext, UserPrincipal } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
@@ -153,7 +154,7 @@ export class AccessGuard {
    * rolled back (http/denial-audit.ts).
    */
   async refusalsAsDenials<T>(
-    event: { action: string; target: { type: string; id?: string | null } | null; attempted: unknown },
+    event: { action: AuditAction; target: { type: string; id?: string | null } | null; attempted: unknown },
     change: () => Promise<T>,
   ): Promise<T> {
     try {

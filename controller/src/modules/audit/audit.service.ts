@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ScopeFilter } from '../../core/access-set.js';
 import type { AuditChange, AuditInput, AuditWriter } from '../../core/audit.types.js';
+import { auditActionNames, auditActionsStartingWith } from '../../core/audit-actions.js';
 import { hidden, notFound } from '../../core/errors.js';
 import { actorOf, type CallContext } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
@@ -116,10 +117,26 @@ export class AuditService implements AuditWriter {
     return this.repo.list(await this.resolved(filter), limit, beforeSeq);
   }
 
-  /** An action prefix becomes the exact list of matching actions. */
+  /**
+   * An action filter becomes the exact list of stored names it matches. Renamed actions are
+   * stored under old and new names alike (rows are never rewritten), so a name matches both
+   * (`AUDIT_ACTION_ALIASES`); a prefix matches what is stored under it and what the catalog
+   * names under it, with their other names.
+   */
   private async resolved(filter: AuditFilter): Promise<AuditFilter> {
-    if (filter.actionPrefix === undefined) return filter;
-    return { ...filter, actionIn: await this.repo.actionsStartingWith(filter.actionPrefix, filter.scope) };
+    if (filter.actionPrefix !== undefined) {
+      const { actionPrefix: prefix } = filter;
+      const named = [
+        ...(await this.repo.actionsStartingWith(prefix, filter.scope)),
+        ...auditActionsStartingWith(prefix),
+      ];
+      return { ...filter, actionIn: [...new Set(named.flatMap(auditActionNames))] };
+    }
+    if (filter.action !== undefined) {
+      const names = auditActionNames(filter.action);
+      if (names.length > 1) return { ...filter, action: undefined, actionIn: names };
+    }
+    return filter;
   }
 
   /** One event, if it is in `scope`: 404 when there is none, a denial when it is outside. */

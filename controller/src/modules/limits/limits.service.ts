@@ -6,6 +6,7 @@
  */
 
 import type { AuditInput, AuditWriter } from '../../core/audit.types.js';
+import type { AuditAction } from '../../core/audit-actions.js';
 import { AppError, badRequest, conflict, notFound } from '../../core/errors.js';
 import { actorOf, type CallContext } from '../../core/principal.js';
 import type { RouteInfo } from '../../core/routes.js';
@@ -279,7 +280,7 @@ export class LimitsService {
 
   private event(
     ctx: CallContext,
-    action: string,
+    action: AuditAction,
     targetType: string,
     targetId: string | null,
   ): AuditInput & { outcome: 'success' } {

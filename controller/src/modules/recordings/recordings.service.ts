@@ -166,7 +166,7 @@ export class RecordingsService {
     const cancelled = await this.db.$transaction(async (tx) => {
       const base = {
         actor: actorOf(ctx.principal),
-        permission: 'recording:control',
+        permission: 'recording:control' as const,
         target: { type: 'recording', id },
         outcome: 'success' as const,
         context: ctx.request,

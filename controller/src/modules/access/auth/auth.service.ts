@@ -70,7 +70,7 @@ export class AuthService {
       const after = { id: user.id, username: user.username, role: 'owner', scope: 'fleet' };
       await this.audit.record(tx, {
         actor: { type: 'anonymous' },
-        action: 'setup.owner_created',
+        action: 'setup.owner_create',
         target: { type: 'user', id: user.id },
         outcome: 'success',
         after,

@@ -1,0 +1,257 @@
+/**
+ * The audit action catalog: every action the controller writes to the audit trail, with the
+ * type of its target. `AuditInput.action` is typed by it, so an unlisted action does not
+ * compile; test/integration/audit-catalog.test.ts checks what is actually stored.
+ *
+ * Naming: `<domain>[.<object>].<verb>`, one tense for all: the last segment is a present-tense,
+ * imperative verb, alone or joined to its object (`create`, `member_add`, `rotate_key`). What
+ * happened is said by the event's `outcome` (success, denied, failure), never by the tense: a
+ * refused and a successful `node.enrollment_exchange` share the name.
+ *
+ * Stored rows are never rewritten (that would break the hash chain): an action renamed to fit
+ * the rule keeps its old name in `AUDIT_ACTION_ALIASES`, and the audit filters match old and
+ * new names alike (`auditActionNames`). Rows keep the name they were stored with.
+ *
+ * One family is not enumerated: a refused HTTP request with no action of its own is audited
+ * centrally (http/denial-audit.ts) as `http.<method> <route>`, e.g. `http.get /api/v1/nodes`.
+ */
+
+/** What an event's target is; null for events about no one object. */
+export type AuditTargetType =
+  | 'access_policy'
+  | 'api_token'
+  | 'audit_log'
+  | 'group'
+  | 'guild'
+  | 'mqtt_topic'
+  | 'node'
+  | 'period'
+  | 'rate_limit_assignment'
+  | 'rate_limit_profile'
+  | 'recording'
+  | 'recording_job'
+  | 'role'
+  | 'session'
+  | 'user';
+
+export interface AuditActionInfo {
+  /**
+   * The target type its events carry (a list when it depends on the outcome); events may also
+   * have no target where none is known (e.g. a malformed credential names no node).
+   */
+  target: AuditTargetType | readonly AuditTargetType[] | null;
+  description: string;
+}
+
+export const AUDIT_ACTIONS = {
+  // Audit
+  'audit.export': { target: 'audit_log', description: 'Export audit events (CSV or NDJSON)' },
+
+  // Set-up, sign-in, sessions and API tokens
+  'setup.owner_create': { target: 'user', description: 'Create the first owner at set-up' },
+  'auth.login': {
+    target: ['session', 'user'],
+    description: 'Sign in (password or SSO): a session on success, the user when refused',
+  },
+  'auth.logout': { target: 'session', description: 'Sign out: end the session' },
+  'auth.session.refresh': { target: 'session', description: 'Extend a session' },
+  'auth.api_token.create': { target: 'api_token', description: 'Create an API token' },
+  'auth.api_token.revoke': { target: 'api_token', description: 'Revoke an API token' },
+  'auth.own_password_change': { target: 'user', description: 'Change one’s own password' },
+
+  // Users, groups, roles and access policies
+  'auth.user.create': { target: 'user', description: 'Create a local user' },
+  'auth.user.access_update': { target: 'user', description: 'Replace a user’s grants and groups' },
+  'auth.user.password_set': { target: 'user', description: 'Set another user’s password' },
+  'auth.user.disable': { target: 'user', description: 'Disable a user' },
+  'auth.user.enable': { target: 'user', description: 'Enable a user' },
+  'auth.user.delete': { target: 'user', description: 'Delete a user' },
+  'auth.group.create': { target: 'group', description: 'Create a group' },
+  'auth.group.update': { target: 'group', description: 'Rename a group or replace its grants' },
+  'auth.group.delete': { target: 'group', description: 'Delete a group' },
+  'auth.group.member_add': { target: 'group', description: 'Add a user to a group' },
+  'auth.group.member_remove': { target: 'group', description: 'Remove a user from a group' },
+  'auth.role.create': { target: 'role', description: 'Create a custom role' },
+  'auth.role.update': { target: 'role', description: 'Change a custom role' },
+  'auth.role.delete': { target: 'role', description: 'Delete a custom role' },
+  'auth.access_policy.update': { target: 'access_policy', description: 'Change access policies' },
+  'auth.oidc.user_create': { target: 'user', description: 'Create a user at their first SSO sign-in' },
+  'auth.oidc.user_update': { target: 'user', description: 'Update a user from their IdP claims' },
+  'auth.oidc.access_sync': { target: 'user', description: 'Sync a user’s access from IdP groups' },
+
+  // Rate limits
+  'limits.profile.create': { target: 'rate_limit_profile', description: 'Create a rate-limit profile' },
+  'limits.profile.update': { target: 'rate_limit_profile', description: 'Change a rate-limit profile' },
+  'limits.profile.delete': { target: 'rate_limit_profile', description: 'Delete a rate-limit profile' },
+  'limits.assignment.create': {
+    target: 'rate_limit_assignment',
+    description: 'Assign a rate-limit profile to a route',
+  },
+  'limits.assignment.delete': {
+    target: 'rate_limit_assignment',
+    description: 'Remove a route’s rate-limit profile',
+  },
+
+  // Nodes, the broker and meters
+  'node.enroll': { target: 'node', description: 'Create a node and its one-time enrollment token' },
+  'node.enrollment_exchange': {
+    target: 'node',
+    description: 'An agent exchanges its enrollment token for the node credential',
+  },
+  'node.credential_rotate': { target: 'node', description: 'Rotate a node’s credential' },
+  'node.agent_change': {
+    target: 'node',
+    description: 'A heartbeat reports a new agent version or capture device',
+  },
+  'mqtt.connect': { target: null, description: 'An MQTT client connects (audited when refused)' },
+  'mqtt.publish': { target: 'mqtt_topic', description: 'A node publishes (audited when refused)' },
+  'mqtt.subscribe': { target: 'mqtt_topic', description: 'A node subscribes (audited when refused)' },
+  'meters.stream_open': { target: 'node', description: 'Open a live meter stream (one node or all)' },
+
+  // Recordings and their jobs
+  'recording.create': { target: 'recording', description: 'Schedule a recording (and its job)' },
+  'recording.stop': { target: 'recording', description: 'Stop or cancel a recording' },
+  'recording.download': { target: 'recording', description: 'Download a recording’s audio' },
+  'recording.upload': { target: 'recording', description: 'Complete a recording’s upload' },
+  'recording_job.claim': { target: 'recording_job', description: 'An agent claims a queued job' },
+  'recording_job.recording_start': {
+    target: 'recording_job',
+    description: 'An agent reports the job recording',
+  },
+  'recording_job.upload_start': {
+    target: 'recording_job',
+    description: 'The job starts uploading (heartbeat or first upload call)',
+  },
+  'recording_job.fail': { target: 'recording_job', description: 'An agent reports the job failed' },
+  'recording_job.cancel': { target: 'recording_job', description: 'An agent reports the job cancelled' },
+
+  // Attendance: guilds, tracking, periods
+  'attendance.guild.register': { target: 'guild', description: 'The bot registers a new guild' },
+  'attendance.guild.update': { target: 'guild', description: 'The bot sees a guild’s name change' },
+  'attendance.guild.bot_remove': { target: 'guild', description: 'The bot is removed from a guild' },
+  'attendance.tracking_mode.update': { target: 'guild', description: 'Change a guild’s tracking mode' },
+  'attendance.tracked_channel.add': { target: 'guild', description: 'Track a voice channel' },
+  'attendance.tracked_channel.remove': { target: 'guild', description: 'Stop tracking a voice channel' },
+  'attendance.fairness.update': { target: 'guild', description: 'Change a guild’s fairness rules' },
+  'attendance.sessions.store': { target: 'guild', description: 'Store completed voice sessions' },
+  'attendance.webhook.voice_state_receive': {
+    target: 'guild',
+    description: 'Receive a voice-state event through the attendance webhook',
+  },
+  'attendance.reset_schedule.update': { target: 'guild', description: 'Change a guild’s reset schedule' },
+  'attendance.period.reset': { target: 'guild', description: 'Reset the attendance period by hand' },
+  'attendance.period.scheduled_reset': {
+    target: 'guild',
+    description: 'Reset the attendance period on its schedule',
+  },
+
+  // Attendance: signing
+  'attendance.signing.generate_key': { target: 'guild', description: 'Generate a guild’s signing key' },
+  'attendance.signing.rotate_key': { target: 'guild', description: 'Rotate a guild’s signing key' },
+  'attendance.signing.unlock': { target: 'guild', description: 'Unlock a guild’s signing keys' },
+  'attendance.sessions.sign_pending': {
+    target: 'guild',
+    description: 'Sign the sessions stored while the keys were locked',
+  },
+  'attendance.period.sign_pending': {
+    target: 'guild',
+    description: 'Sign the periods archived while the keys were locked',
+  },
+  'attendance.signing.verify_session': {
+    target: 'session',
+    description: 'Verify a voice session’s signature (through the API)',
+  },
+  'attendance.signing.verify_period': {
+    target: 'period',
+    description: 'Verify a period snapshot’s signature (through the API)',
+  },
+
+  // Attendance: integrations
+  'attendance.subscription.update': { target: 'guild', description: 'Change a guild’s plan' },
+  'attendance.log_destination.create': { target: 'guild', description: 'Add a log destination' },
+  'attendance.log_destination.delete': { target: 'guild', description: 'Remove a log destination' },
+  'attendance.log_destination.types.update': {
+    target: 'guild',
+    description: 'Change what a log destination receives',
+  },
+  'attendance.log_destination.frequency.update': {
+    target: 'guild',
+    description: 'Change how often a log destination gets summaries',
+  },
+  'attendance.verified_role.create': { target: 'guild', description: 'Add a verified-role rule' },
+  'attendance.verified_role.update': { target: 'guild', description: 'Change a verified-role rule' },
+  'attendance.verified_role.delete': { target: 'guild', description: 'Remove a verified-role rule' },
+  'attendance.verified_role.grant': { target: 'guild', description: 'Grant a verified role to a member' },
+  'attendance.webhook_settings.update': {
+    target: 'guild',
+    description: 'Change a guild’s outbound webhook',
+  },
+  'attendance.webhook_settings.disable': {
+    target: 'guild',
+    description: 'Disable a guild’s outbound webhook after repeated failures',
+  },
+} as const satisfies Record<string, AuditActionInfo>;
+
+/** A catalogued action. */
+export type CatalogAuditAction = keyof typeof AUDIT_ACTIONS;
+
+/** The family of central HTTP denials: `http.<method> <route>` (see http/denial-audit.ts). */
+export type HttpDenialAction = `http.${string}`;
+export const HTTP_DENIAL_ACTION = /^http\.[a-z]+ \/\S*$/;
+
+/** Every action an audit event may be written with. */
+export type AuditAction = CatalogAuditAction | HttpDenialAction;
+
+/**
+ * Old names of renamed actions → their catalog name. Rows stored under an old name keep it;
+ * filters by either name find both (`auditActionNames`).
+ */
+export const AUDIT_ACTION_ALIASES = {
+  'setup.owner_created': 'setup.owner_create',
+  'auth.oidc.user_created': 'auth.oidc.user_create',
+  'auth.oidc.user_updated': 'auth.oidc.user_update',
+  'auth.oidc.access_synced': 'auth.oidc.access_sync',
+  'node.enrolled': 'node.enrollment_exchange',
+  'node.agent_changed': 'node.agent_change',
+  'recording_job.recording': 'recording_job.recording_start',
+  'recording_job.uploading': 'recording_job.upload_start',
+  'recording_job.failed': 'recording_job.fail',
+  'recording_job.cancelled': 'recording_job.cancel',
+  'attendance.guild.bot_removed': 'attendance.guild.bot_remove',
+  'attendance.webhook.voice_state': 'attendance.webhook.voice_state_receive',
+} as const satisfies Record<string, CatalogAuditAction>;
+
+export function isCatalogAuditAction(value: string): value is CatalogAuditAction {
+  return Object.hasOwn(AUDIT_ACTIONS, value);
+}
+
+/** Whether `value` is an action events may be written with (a catalogued one or an HTTP denial). */
+export function isAuditAction(value: string): value is AuditAction {
+  return isCatalogAuditAction(value) || HTTP_DENIAL_ACTION.test(value);
+}
+
+/** The catalog name of `value`: itself, or what an old name was renamed to. */
+export function canonicalAuditAction(value: string): string {
+  return Object.hasOwn(AUDIT_ACTION_ALIASES, value)
+    ? AUDIT_ACTION_ALIASES[value as keyof typeof AUDIT_ACTION_ALIASES]
+    : value;
+}
+
+/**
+ * Every name an event of `value`'s action may be stored under: its catalog name and the old
+ * names of it (given an old name, the same set). Just `[value]` for anything else.
+ */
+export function auditActionNames(value: string): string[] {
+  const canonical = canonicalAuditAction(value);
+  const old = Object.entries(AUDIT_ACTION_ALIASES)
+    .filter(([, now]) => now === canonical)
+    .map(([was]) => was);
+  return [canonical, ...old];
+}
+
+/** The catalog's names and old names that start with `prefix`, exactly. */
+export function auditActionsStartingWith(prefix: string): string[] {
+  return [...Object.keys(AUDIT_ACTIONS), ...Object.keys(AUDIT_ACTION_ALIASES)].filter((name) =>
+    name.startsWith(prefix),
+  );
+}
