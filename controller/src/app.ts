@@ -4,19 +4,18 @@
  * and the ports of the modules before it. Components start in order, stop in reverse.
  */
 import fastifyCookie from '@fastify/cookie';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify from 'fastify';
 import type { AppDeps, ControllerApp } from './app.types.js';
 import { createBroker } from './broker/index.js';
-import { electLeader } from './cluster/leader-election.js';
+import { electLeader, type LeaderElection } from './cluster/leader-election.js';
 import { denialAuditor } from './http/denial-audit.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { frontendTokenGate } from './http/frontend-token.js';
 import { installHttpMetrics } from './http/http-metrics.js';
 import { installOpenApi } from './http/openapi.js';
-import { installRequestIdHeader, requestId } from './http/request-id.js';
+import { installRequestIdHeader } from './http/request-id.js';
 import { installAccessControl } from './http/route-access.js';
+import { createHttpServer, type HttpServer } from './http/server.js';
 import { installValidation } from './http/validation.js';
 import { Metrics } from './metrics.js';
 import { createAccessModule } from './modules/access/index.js';
@@ -28,25 +27,15 @@ import { createNodesModule } from './modules/nodes/index.js';
 import { createRecordingsModule } from './modules/recordings/index.js';
 import { createSystemModule, type ReadinessCheck } from './modules/system/index.js';
 import { Lifecycle } from './platform/lifecycle.js';
-import type { AppModule, ModuleCore } from './platform/module.js';
+import type { AppModule, Component, ModuleCore } from './platform/module.js';
 import { registerModules } from './platform/register.js';
 
 export type { AppDeps, ControllerApp } from './app.types.js';
 
-const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'];
-
 export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const { config, db, provider } = deps;
   const now = deps.now ?? (() => new Date());
-  const app = Fastify({
-    logger: deps.logger ?? { level: config.logLevel, redact: { paths: LOG_REDACT, remove: true } },
-    bodyLimit: config.maxBodyBytes,
-    genReqId: requestId,
-    requestIdHeader: false,
-    trustProxy: false,
-    return503OnClosing: true,
-  }).withTypeProvider<TypeBoxTypeProvider>();
-
+  const app = createHttpServer(config, deps.logger);
   const metrics = new Metrics();
   const auditModule = createAuditModule({ db, provider, now });
   const { audit } = auditModule.ports; // part of the core every module receives
@@ -55,28 +44,15 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     { name: 'database', check: async () => Boolean(await db.$queryRawUnsafe('SELECT 1')) },
   ];
 
-  // Cross-cutting HTTP plugins, each in its own file under http/.
-  installErrorHandler(app, denialAuditor(audit));
-  installValidation(app);
-  installRequestIdHeader(app);
-  installHttpMetrics(app, metrics);
-  await app.register(fastifyCookie);
-  // One WebSocket server for the app (MQTT over WebSocket); messages capped like HTTP bodies.
-  await app.register(fastifyWebsocket, { options: { maxPayload: config.maxBodyBytes } });
-  await installOpenApi(app);
+  await installPlugins(app, core);
 
   // The modules, in dependency order: each gets the core and the ports of those before it.
   const access = createAccessModule(core);
   const nodes = createNodesModule(core);
   const meters = createMetersModule(core, { nodes: nodes.ports.nodes });
-  const mqtt = createBroker({
-    listen: { port: config.mqttPort, host: config.mqttHost },
-    wsPath: config.mqttWsPath,
+  const mqtt = createBroker(core, {
     nodes: nodes.ports.nodes,
     onMeters: (from, frame) => meters.ports.meters.record(from, frame),
-    audit,
-    metrics,
-    log: app.log,
     readiness,
   });
   const recordings = createRecordingsModule(core, {
@@ -85,9 +61,10 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     notifyNode: (nodeId, command) => mqtt.broker.publishToNode(nodeId, 'cmd', command),
   });
   const attendance = createAttendanceModule(core, { webhookTimers: deps.webhookTimers });
+  const pgUrl = provider === 'postgresql' ? deps.databaseUrl : undefined;
   const leadership = electLeader({
     work: attendance.ports.leaderWork,
-    connectionString: provider === 'postgresql' ? deps.databaseUrl : undefined,
+    connectionString: pgUrl,
     log: app.log,
   });
 
@@ -113,31 +90,12 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   await registerModules(app, modules, metrics);
   metrics.onCollect(async () => metrics.setLeaderRole(leadership.role));
 
-  // Started in this order, stopped in reverse: open meter streams end (or HTTP could not
-  // drain), HTTP stops accepting, the leader's work stops (bot, then resets, then the open
-  // sessions are saved), pending webhooks and events drain, keys are locked, the broker closes.
-  const streams = meters.components ?? [];
-  const lifecycle = new Lifecycle(app.log);
-  lifecycle.add(
-    mqtt.component,
-    ...modules.flatMap((m) => m.components ?? []).filter((c) => !streams.includes(c)),
-    { name: 'leadership', start: () => leadership.start(), stop: () => leadership.stop() },
-    { name: 'http', stop: () => app.close() },
-    ...streams,
-  );
+  const lifecycle = lifecycleOf(app, mqtt.component, modules, meters, leadership);
 
   return {
     app,
     metrics,
-    services: Object.assign(
-      { audit },
-      access.ports,
-      nodes.ports,
-      recordings.ports,
-      meters.ports,
-      limits.ports,
-      attendance.ports,
-    ),
+    services: Object.assign({}, ...modules.map((m) => m.ports)) as ControllerApp['services'],
     broker: mqtt.broker,
     leadership,
     routes,
@@ -146,4 +104,40 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     start: () => lifecycle.start(),
     close: () => lifecycle.stop(),
   };
+}
+
+/** The cross-cutting HTTP plugins, each in its own file under http/. */
+async function installPlugins(app: HttpServer, { audit, metrics, config }: ModuleCore): Promise<void> {
+  installErrorHandler(app, denialAuditor(audit));
+  installValidation(app);
+  installRequestIdHeader(app);
+  installHttpMetrics(app, metrics);
+  await app.register(fastifyCookie);
+  // One WebSocket server for the app (MQTT over WebSocket); messages capped like HTTP bodies.
+  await app.register(fastifyWebsocket, { options: { maxPayload: config.maxBodyBytes } });
+  await installOpenApi(app);
+}
+
+/**
+ * Started in this order, stopped in reverse: open meter streams end (or HTTP could not drain),
+ * HTTP stops accepting, the leader's work stops (bot, then resets, then the open sessions are
+ * saved), pending webhooks and events drain, keys are locked, the broker closes.
+ */
+function lifecycleOf(
+  app: HttpServer,
+  broker: Component,
+  modules: AppModule[],
+  meters: AppModule,
+  leader: LeaderElection,
+) {
+  const streams = meters.components ?? [];
+  const lifecycle = new Lifecycle(app.log);
+  lifecycle.add(
+    broker,
+    ...modules.flatMap((m) => m.components ?? []).filter((c) => !streams.includes(c)),
+    { name: 'leadership', start: () => leader.start(), stop: () => leader.stop() },
+    { name: 'http', stop: () => app.close() },
+    ...streams,
+  );
+  return lifecycle;
 }

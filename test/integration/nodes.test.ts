@@ -150,6 +150,21 @@ describe('nodes: enrollment, credentials, scope', () => {
     expect(working).toHaveLength(1);
   });
 
+  it('enrolls several nodes into a new site at once: every one enrolled, one site created', async () => {
+    const enrolled = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        ctl.app.inject({
+          method: 'POST',
+          url: '/api/v1/nodes/enroll',
+          headers: bearer(owner),
+          payload: { name: `race ${i}`, site: 'race-site' },
+        }),
+      ),
+    );
+    expect(enrolled.map((r) => r.statusCode)).toEqual([201, 201, 201, 201, 201, 201]);
+    expect(await ctl.db.site.count({ where: { name: 'race-site' } })).toBe(1);
+  });
+
   it('scopes reads to the caller: out-of-scope nodes are 404 and absent from lists', async () => {
     await enrolledNode(ctl, { id: 'east-1', site: 'east' });
     await enrolledNode(ctl, { id: 'west-1', site: 'west' });

@@ -1,5 +1,5 @@
 /**
- * The broker's security hooks (SPEC §3): node credentials at CONNECT, the shared ACL
+ * The broker's security hooks (docs/mqtt.md): node credentials at CONNECT, the shared ACL
  * (`aclFor`) on every PUBLISH and SUBSCRIBE, payload validation against the shared
  * schemas. Denials are counted and audited; accepted messages go to the dispatcher.
  */
@@ -8,6 +8,7 @@ import { parseNodeCredential } from '../../../shared/src/agent-api.js';
 import { isValidNodeId } from '../../../shared/src/ids.js';
 import { aclFor, decodePayload, parseNodeTopic, TOPICS } from '../../../shared/src/mqtt.js';
 import type { AuditInput, AuditWriter } from '../core/audit.types.js';
+import type { AuditAction } from '../core/audit-actions.js';
 import type { Logger } from '../core/logger.js';
 import type { NodeDirectory, NodeIdentity } from '../core/node-directory.js';
 import type { Metrics } from '../metrics.js';
@@ -182,7 +183,7 @@ export class BrokerAuth {
   /** One audit event per denial; a failing audit write is logged, never thrown into aedes. */
   private deny(
     client: Client,
-    denial: { actor: AuditInput['actor']; action: string; reason: string; topic?: string },
+    denial: { actor: AuditInput['actor']; action: AuditAction; reason: string; topic?: string },
   ): void {
     const sourceIp = this.addresses.get(client);
     this.log.warn(

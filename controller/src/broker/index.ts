@@ -4,12 +4,9 @@
  * that command agents, a component that opens and closes its listener, and the MQTT over
  * WebSocket route.
  */
-import type { AuditWriter } from '../core/audit.types.js';
-import type { Logger } from '../core/logger.js';
 import type { NodeDirectory } from '../core/node-directory.js';
-import type { Metrics } from '../metrics.js';
 import type { ReadinessCheck } from '../modules/system/index.js';
-import type { Component, RoutePlugin } from '../platform/module.js';
+import type { Component, ModuleCore, RoutePlugin } from '../platform/module.js';
 import { AgentMessageDispatcher, type AgentMessageHandler } from './agent-messages.js';
 import { BrokerAuth } from './auth.js';
 import { MqttBroker } from './broker.js';
@@ -24,25 +21,30 @@ export interface EmbeddedBroker {
   route: RoutePlugin;
 }
 
-export function createBroker(deps: {
-  listen: { port: number; host: string };
-  wsPath: string;
-  nodes: NodeDirectory;
-  /** A validated meter frame from an agent. */
-  onMeters: AgentMessageHandler<'meters'>;
-  audit: Pick<AuditWriter, 'recordAlone'>;
-  metrics: Metrics;
-  log: Logger;
-  /** The broker adds its readiness check once it listens. */
-  readiness: ReadinessCheck[];
-}): EmbeddedBroker {
-  const presence = new PresenceTracker(deps.nodes, deps.log);
+export function createBroker(
+  core: Pick<ModuleCore, 'config' | 'audit' | 'metrics' | 'log'>,
+  deps: {
+    nodes: NodeDirectory;
+    /** A validated meter frame from an agent. */
+    onMeters: AgentMessageHandler<'meters'>;
+    /** The broker adds its readiness check once it listens. */
+    readiness: ReadinessCheck[];
+  },
+): EmbeddedBroker {
+  const { config, audit, metrics, log } = core;
+  const presence = new PresenceTracker(deps.nodes, log);
   const messages = new AgentMessageDispatcher(
     { status: (from, status) => presence.report(from, status), meters: deps.onMeters },
-    deps.log,
+    log,
   );
-  const auth = new BrokerAuth(deps.nodes, deps.audit, messages, deps.metrics, deps.log);
-  const broker = new MqttBroker(deps.listen, auth, presence, deps.metrics, deps.log);
+  const auth = new BrokerAuth(deps.nodes, audit, messages, metrics, log);
+  const broker = new MqttBroker(
+    { port: config.mqttPort, host: config.mqttHost },
+    auth,
+    presence,
+    metrics,
+    log,
+  );
   return {
     broker,
     component: {
@@ -53,6 +55,6 @@ export function createBroker(deps: {
       },
       stop: () => broker.stop(),
     },
-    route: mqttWebSocketRoute(broker, deps.wsPath),
+    route: mqttWebSocketRoute(broker, config.mqttWsPath),
   };
 }

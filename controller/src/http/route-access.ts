@@ -25,7 +25,9 @@ import {
   ANONYMOUS,
   type CallContext,
   DISCORD_PRINCIPAL_PERMISSIONS,
+  type DiscordPrincipal,
   type Principal,
+  type UserPrincipal,
 } from '../core/principal.js';
 import { ROUTE_SCOPES, type RouteAccess, type RouteInfo, type RouteScope } from '../core/routes.js';
 import { type FrontendTokenGate, looksLikeJwt } from './frontend-token.js';
@@ -94,6 +96,135 @@ function bearerOf(request: FastifyRequest): string | undefined {
   return match[1];
 }
 
+/** Who presented what: the principal it resolves to, and how a refusal should read. */
+interface Presented {
+  principal: Principal;
+  /** A credential was sent (a refusal is then "not valid", audited, not "sign in"). */
+  presented: boolean;
+  viaCookie: boolean;
+  frontendRefusal?: string;
+}
+
+function deny(error: AppError, permission: Permission | undefined, reason: string): never {
+  throw error.deny({ permission, reason });
+}
+
+/** Resolves the caller from a front-end token, a bearer secret or the session cookie. */
+async function authenticate(
+  request: FastifyRequest,
+  authenticator: Authenticator,
+  frontend: FrontendTokenGate | undefined,
+): Promise<Presented> {
+  const bearer = bearerOf(request);
+  if (bearer && frontend && looksLikeJwt(bearer)) {
+    const verified = await frontend.verify(bearer);
+    if (!verified.ok)
+      return { principal: ANONYMOUS, presented: true, viaCookie: false, frontendRefusal: verified.reason };
+    const { userId, guildId } = verified;
+    return {
+      principal: { kind: 'discord', userId, guildId, via: 'frontend-token' },
+      presented: true,
+      viaCookie: false,
+    };
+  }
+  if (bearer) {
+    const principal =
+      (await authenticator.resolveUserSecret(bearer)) ??
+      (await authenticator.resolveNodeCredential(bearer)) ??
+      ANONYMOUS;
+    return { principal, presented: true, viaCookie: false };
+  }
+  const cookie = request.cookies?.[SESSION_COOKIE];
+  if (!cookie) return { principal: ANONYMOUS, presented: false, viaCookie: false };
+  return {
+    principal: (await authenticator.resolveUserSecret(cookie)) ?? ANONYMOUS,
+    presented: true,
+    viaCookie: true,
+  };
+}
+
+function refuseAnonymous({ presented, frontendRefusal }: Presented): never {
+  if (frontendRefusal !== undefined)
+    deny(
+      unauthenticated(`The front-end token was refused: ${frontendRefusal}. Mint a new one.`),
+      undefined,
+      `front-end token refused: ${frontendRefusal}`,
+    );
+  if (presented)
+    deny(
+      unauthenticated('Your session or token is not valid (expired or revoked); sign in again.'),
+      undefined,
+      'invalid credential',
+    );
+  throw unauthenticated();
+}
+
+/** A web front end's Discord user: its own guild's attendance routes, with Manage Server there. */
+async function authorizeDiscord(
+  request: FastifyRequest,
+  principal: DiscordPrincipal,
+  access: RouteAccess,
+  frontend: FrontendTokenGate,
+): Promise<void> {
+  // Cheap checks first: no Discord call for a route the token can never use.
+  const permission = access.user === 'authenticated' ? undefined : access.user;
+  if (
+    !permission ||
+    !DISCORD_PRINCIPAL_PERMISSIONS.has(permission) ||
+    !request.routeOptions.url?.startsWith(GUILD_ROUTE_PREFIX)
+  )
+    deny(
+      forbidden('A front-end token only reaches the attendance routes under /api/v1/guilds/{guild_id}/.'),
+      permission ?? access.agent,
+      'front-end token outside guild attendance routes',
+    );
+  if ((request.params as { guildId?: string }).guildId !== principal.guildId)
+    deny(
+      forbidden('This front-end token is for another guild; mint one for the guild in the path.'),
+      permission,
+      'front-end token for another guild',
+    );
+  // 503 when the bot cannot answer: not the caller's fault, so not a denial.
+  if (!(await frontend.canManageGuild(principal.guildId, principal.userId)))
+    deny(
+      forbidden('This Discord user needs Manage Server in this guild.'),
+      permission,
+      'discord user lacks manage server',
+    );
+}
+
+/** A user: a user route, the CSRF token on cookie-authenticated changes, the permission (fleet-wide if declared). */
+function authorizeUser(
+  request: FastifyRequest,
+  principal: UserPrincipal,
+  access: RouteAccess,
+  viaCookie: boolean,
+) {
+  if (!access.user)
+    deny(forbidden('This route is for agents (node credential).'), access.agent, 'user on agent route');
+  if (viaCookie && !SAFE_METHODS.has(request.method)) {
+    const sent = request.headers[CSRF_HEADER];
+    if (typeof sent !== 'string' || sent !== principal.csrfToken)
+      deny(
+        new AppError(403, ERROR_CODES.csrf, `Send the CSRF token from login in the ${CSRF_HEADER} header.`),
+        undefined,
+        'csrf token missing or wrong',
+      );
+  }
+  if (access.user === 'authenticated') return;
+  if (access.scope === 'fleet' && !principal.access.hasFleet(access.user))
+    deny(
+      forbidden(
+        `You need the ${access.user} permission over the whole fleet: this applies fleet-wide, ` +
+          'so a grant over a site or a node is not enough.',
+      ),
+      access.user,
+      'permission not held over the fleet',
+    );
+  if (!principal.access.has(access.user))
+    deny(forbidden(`You need the ${access.user} permission.`), access.user, 'permission not held');
+}
+
 /**
  * Installs authentication and the permission gate; returns the (growing) list of declared
  * routes. `frontend` is set when a front-end token secret is configured.
@@ -119,116 +250,22 @@ export function installAccessControl(
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
     if (!access) return; // 404 handler
-    let principal: Principal = ANONYMOUS;
-    let presented = false;
-    let viaCookie = false;
-    let frontendRefusal: string | undefined;
-    const bearer = bearerOf(request);
-    if (bearer && frontend && looksLikeJwt(bearer)) {
-      presented = true;
-      const verified = await frontend.verify(bearer);
-      if (verified.ok)
-        principal = {
-          kind: 'discord',
-          userId: verified.userId,
-          guildId: verified.guildId,
-          via: 'frontend-token',
-        };
-      else frontendRefusal = verified.reason;
-    } else if (bearer) {
-      presented = true;
-      principal =
-        (await authenticator.resolveUserSecret(bearer)) ??
-        (await authenticator.resolveNodeCredential(bearer)) ??
-        ANONYMOUS;
-    } else {
-      const cookie = request.cookies?.[SESSION_COOKIE];
-      if (cookie) {
-        presented = true;
-        viaCookie = true;
-        principal = (await authenticator.resolveUserSecret(cookie)) ?? ANONYMOUS;
-      }
-    }
+    const presented = await authenticate(request, authenticator, frontend);
+    const { principal } = presented;
     request.principal = principal;
     if (access.public) return;
-
-    function deny(error: AppError, permission: string | undefined, reason: string): never {
-      throw error.deny({ permission, reason });
-    }
-
-    if (principal.kind === 'anonymous') {
-      if (frontendRefusal !== undefined)
-        deny(
-          unauthenticated(`The front-end token was refused: ${frontendRefusal}. Mint a new one.`),
-          undefined,
-          `front-end token refused: ${frontendRefusal}`,
-        );
-      if (presented)
-        deny(
-          unauthenticated('Your session or token is not valid (expired or revoked); sign in again.'),
-          undefined,
-          'invalid credential',
-        );
-      throw unauthenticated();
-    }
+    if (principal.kind === 'anonymous') refuseAnonymous(presented);
     if (principal.kind === 'node') {
       if (!access.agent)
-        deny(forbidden('This route is for users, not agents.'), access.user, 'agent on user route');
-      return;
-    }
-    if (principal.kind === 'discord') {
-      // Cheap checks first: no Discord call for a route the token can never use.
-      const permission = access.user === 'authenticated' ? undefined : access.user;
-      if (
-        !permission ||
-        !DISCORD_PRINCIPAL_PERMISSIONS.has(permission) ||
-        !request.routeOptions.url?.startsWith(GUILD_ROUTE_PREFIX)
-      )
         deny(
-          forbidden('A front-end token only reaches the attendance routes under /api/v1/guilds/{guild_id}/.'),
-          permission ?? access.agent,
-          'front-end token outside guild attendance routes',
-        );
-      if ((request.params as { guildId?: string }).guildId !== principal.guildId)
-        deny(
-          forbidden('This front-end token is for another guild; mint one for the guild in the path.'),
-          permission,
-          'front-end token for another guild',
-        );
-      // 503 when the bot cannot answer: not the caller's fault, so not a denial.
-      if (!(await frontend!.canManageGuild(principal.guildId, principal.userId)))
-        deny(
-          forbidden('This Discord user needs Manage Server in this guild.'),
-          permission,
-          'discord user lacks manage server',
+          forbidden('This route is for users, not agents.'),
+          access.user === 'authenticated' ? undefined : access.user,
+          'agent on user route',
         );
       return;
     }
-    if (!access.user)
-      deny(forbidden('This route is for agents (node credential).'), access.agent, 'user on agent route');
-    if (viaCookie && !SAFE_METHODS.has(request.method)) {
-      const sent = request.headers[CSRF_HEADER];
-      if (typeof sent !== 'string' || sent !== principal.csrfToken) {
-        deny(
-          new AppError(403, ERROR_CODES.csrf, `Send the CSRF token from login in the ${CSRF_HEADER} header.`),
-          undefined,
-          'csrf token missing or wrong',
-        );
-      }
-    }
-    if (access.user !== 'authenticated' && access.scope === 'fleet') {
-      if (!principal.access.hasFleet(access.user!))
-        deny(
-          forbidden(
-            `You need the ${access.user} permission over the whole fleet: this applies fleet-wide, ` +
-              'so a grant over a site or a node is not enough.',
-          ),
-          access.user,
-          'permission not held over the fleet',
-        );
-    } else if (access.user !== 'authenticated' && !principal.access.has(access.user!)) {
-      deny(forbidden(`You need the ${access.user} permission.`), access.user, 'permission not held');
-    }
+    if (principal.kind === 'discord') return authorizeDiscord(request, principal, access, frontend!);
+    authorizeUser(request, principal, access, presented.viaCookie);
   });
   return routes;
 }

@@ -53,14 +53,21 @@ function identityProvider(config: Config, now: () => Date): OidcIdentityProvider
   );
 }
 
+function repositories({ db, provider }: ModuleCore) {
+  return {
+    usersRepo: new UsersRepository(db, provider),
+    sessionsRepo: new SessionsRepository(db),
+    apiTokensRepo: new ApiTokensRepository(db),
+    accessRepo: new AccessRepository(db, provider),
+    userAdminRepo: new UserAdminRepository(db),
+    groupsRepo: new GroupsRepository(db),
+  };
+}
+
 export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {
-  const { db, provider, audit, config, now } = core;
-  const usersRepo = new UsersRepository(db, provider);
-  const sessionsRepo = new SessionsRepository(db);
-  const apiTokensRepo = new ApiTokensRepository(db);
-  const accessRepo = new AccessRepository(db, provider);
-  const userAdminRepo = new UserAdminRepository(db);
-  const groupsRepo = new GroupsRepository(db);
+  const { db, audit, config, now } = core;
+  const { usersRepo, sessionsRepo, apiTokensRepo, accessRepo, userAdminRepo, groupsRepo } =
+    repositories(core);
   const guard = new AccessGuard(accessRepo);
   const policies = new AccessPoliciesService(
     db,

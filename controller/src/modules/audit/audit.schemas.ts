@@ -1,4 +1,4 @@
-/** Audit route contracts: events, filters, facets and exports (SPEC §2.2, §2.5). */
+/** Audit route contracts: events, filters, facets and exports. */
 
 import type { Readable } from 'node:stream';
 import Type, { type Static, type TSchema } from 'typebox';
@@ -55,7 +55,8 @@ const AuditFilterFields = {
     Type.String({
       minLength: 1,
       maxLength: 200,
-      description: 'Exact action, or a prefix ending in `*` (e.g. `auth.*`)',
+      description:
+        'Exact action, or a prefix ending in `*` (e.g. `auth.*`); a renamed action matches under its old and new names',
     }),
   ),
   targetType: Type.Optional(short),

@@ -13,6 +13,7 @@ import { conflict, forbidden, hidden, notFound, unauthenticated } from '../../co
 import { actorOf, type CallContext, type NodePrincipal, type Principal } from '../../core/principal.js';
 import { hashSecret, newSecret, secretHint } from '../../crypto/secrets.js';
 import type { Db } from '../../db/client.js';
+import { retryOnUniqueViolation } from '../../db/unique.js';
 import type { NodeRow, NodesRepository } from './nodes.repository.js';
 
 /** A node counts as online while its MQTT status is online, or it sent a heartbeat this recently. */
@@ -142,43 +143,46 @@ export class NodesService {
           'Leave out `id` and one is generated.',
         { permission: 'node:manage', target: { type: 'node', id: input.id } },
       );
-    const node = await this.db.$transaction(async (tx) => {
-      let site = await this.nodes.findSiteByName(tx, input.site);
-      if (!site || !principal.access.allows('node:manage', { siteId: site.id })) {
-        if (!fleetWide)
-          throw forbidden(
-            `You cannot enroll nodes in site "${input.site}": you need node:manage there ` +
-              '(creating a new site needs node:manage over the whole fleet).',
-            {
-              permission: 'node:manage',
-              reason: `enroll in site "${input.site}" outside the caller's scope`,
-            },
-          );
-        site ??= await this.nodes.createSite(tx, input.site);
-      }
-      if (await tx.node.findUnique({ where: { id: nodeId } }))
-        throw conflict(`A node with id ${nodeId} already exists.`);
-      const created = await this.nodes.create(tx, {
-        id: nodeId,
-        name: input.name,
-        siteId: site.id,
-        enrollmentHash: hashSecret(secret),
-        enrollmentExpiresAt: expiresAt,
-        captureDevice: input.captureDevice,
-        sampleRate: input.sampleRate,
-        channels: input.channels,
-      });
-      await this.audit.record(tx, {
-        actor: actorOf(principal),
-        permission: 'node:manage',
-        action: 'node.enroll',
-        target: { type: 'node', id: created.id },
-        outcome: 'success',
-        after: { id: created.id, name: created.name, site: site.name, enrollmentExpiresAt: expiresAt },
-        context: ctx.request,
-      });
-      return created;
-    });
+    // Two first enrollments into a new site race to create it: the loser runs again and finds it.
+    const node = await retryOnUniqueViolation(() =>
+      this.db.$transaction(async (tx) => {
+        let site = await this.nodes.findSiteByName(tx, input.site);
+        if (!site || !principal.access.allows('node:manage', { siteId: site.id })) {
+          if (!fleetWide)
+            throw forbidden(
+              `You cannot enroll nodes in site "${input.site}": you need node:manage there ` +
+                '(creating a new site needs node:manage over the whole fleet).',
+              {
+                permission: 'node:manage',
+                reason: `enroll in site "${input.site}" outside the caller's scope`,
+              },
+            );
+          site ??= await this.nodes.createSite(tx, input.site);
+        }
+        if (await tx.node.findUnique({ where: { id: nodeId } }))
+          throw conflict(`A node with id ${nodeId} already exists.`);
+        const created = await this.nodes.create(tx, {
+          id: nodeId,
+          name: input.name,
+          siteId: site.id,
+          enrollmentHash: hashSecret(secret),
+          enrollmentExpiresAt: expiresAt,
+          captureDevice: input.captureDevice,
+          sampleRate: input.sampleRate,
+          channels: input.channels,
+        });
+        await this.audit.record(tx, {
+          actor: actorOf(principal),
+          permission: 'node:manage',
+          action: 'node.enroll',
+          target: { type: 'node', id: created.id },
+          outcome: 'success',
+          after: { id: created.id, name: created.name, site: site.name, enrollmentExpiresAt: expiresAt },
+          context: ctx.request,
+        });
+        return created;
+      }),
+    );
     return {
       node: this.present(node),
       enrollmentToken: formatNodeCredential(node.id, secret),
@@ -214,7 +218,7 @@ export class NodesService {
       await this.audit.record(tx, {
         actor: { type: 'node', id: parsed.nodeId, name: parsed.nodeId },
         permission: 'node:control',
-        action: 'node.enrolled',
+        action: 'node.enrollment_exchange',
         target: { type: 'node', id: parsed.nodeId },
         outcome: 'success',
         context: ctx.request,
@@ -304,7 +308,7 @@ export class NodesService {
         });
         await this.audit.recordChange(tx, ctx, {
           permission: 'node:control',
-          action: 'node.agent_changed',
+          action: 'node.agent_change',
           target: { type: 'node', id: nodeId },
           before: { agentVersion: node.agentVersion, captureDevice: node.captureDevice },
           after: { agentVersion: body.agentVersion, captureDevice: body.captureDevice },

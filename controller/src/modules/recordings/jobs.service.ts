@@ -1,5 +1,5 @@
 /**
- * Recording jobs and their leases (SPEC §2.6): queued → claimed → recording →
+ * Recording jobs and their leases (docs/architecture.md, flow 2): queued → claimed → recording →
  * uploading → completed, or failed / cancelled. A claim hands out a lease with a new
  * epoch (fencing token); every later agent call carries it and a stale one gets 409
  * `stale_lease` and changes nothing. An expired lease does not re-queue the job: the
@@ -16,6 +16,7 @@ import type {
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
 import type { AuditWriter } from '../../core/audit.types.js';
+import type { AuditAction } from '../../core/audit-actions.js';
 import { conflict, forbidden, hidden, notFound, staleLease } from '../../core/errors.js';
 import type { CallContext, Principal } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
@@ -29,6 +30,13 @@ import type { RecordingState } from './recordings.schemas.js';
 /** States in which an agent holds the job; only these take agent calls. */
 export const ACTIVE_JOB_STATES = ['claimed', 'recording', 'uploading'] as const;
 const PROGRESS: Record<string, number> = { claimed: 0, recording: 1, uploading: 2 };
+/** The audited action of a job moving to a state an agent reports. */
+const STATE_ACTIONS = {
+  recording: 'recording_job.recording_start',
+  uploading: 'recording_job.upload_start',
+  failed: 'recording_job.fail',
+  cancelled: 'recording_job.cancel',
+} as const satisfies Partial<Record<JobState, AuditAction>>;
 /** Heartbeats racing each other or an upload: re-read and try again this often. */
 const STATE_RACE_RETRIES = 3;
 
@@ -156,7 +164,7 @@ export class JobsService {
           await this.recordings.update(tx, job.recordingId, { state: recordingStateFor(next as JobState) });
           await this.audit.recordChange(tx, ctx, {
             permission: 'recording:control',
-            action: `recording_job.${next}`,
+            action: STATE_ACTIONS[body.state], // moved: next is body.state
             target: { type: 'recording_job', id: jobId },
             before: { state: job.state },
             after: { state: next },
@@ -204,7 +212,7 @@ export class JobsService {
       await this.recordings.update(tx, seen.recordingId, { state: outcome });
       await this.audit.recordChange(tx, ctx, {
         permission: 'recording:control',
-        action: `recording_job.${outcome}`,
+        action: STATE_ACTIONS[outcome],
         target: { type: 'recording_job', id: jobId },
         reason: body.reason ?? null,
         before: { state: seen.state },

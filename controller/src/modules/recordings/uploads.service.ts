@@ -1,5 +1,5 @@
 /**
- * The agent's resumable cache-file upload (SPEC §2.7, AGENT_ROUTES.cacheFile). Bytes
+ * The agent's resumable cache-file upload (AGENT_ROUTES.cacheFile; docs/architecture.md, flow 2). Bytes
  * stream to `<id>.wav.part` with backpressure (never buffered whole); a cut request
  * keeps what arrived (fsynced) so the agent resumes from there; once the part holds
  * the declared total it is verified against the agent's SHA-256 over the whole file,
@@ -399,7 +399,7 @@ export class UploadsService {
       await this.recordings.update(tx, upload.recording.id, { state: 'uploading', ...declared });
       await this.audit.recordChange(tx, ctx, {
         permission: 'recording:control',
-        action: 'recording_job.uploading',
+        action: 'recording_job.upload_start',
         target: { type: 'recording_job', id: job.id },
         before: { state: job.state },
         after: { state: 'uploading', totalBytes: upload.totalBytes },

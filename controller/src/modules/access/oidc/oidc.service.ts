@@ -147,21 +147,7 @@ export class OidcService {
       return error;
     };
 
-    const state = input.query.get('state');
-    if (!state) throw await fail(stateInvalid('The sign-in response has no state.'), 'state missing');
-    if (!input.browserState || !sameSecret(state, input.browserState)) {
-      throw await fail(
-        stateInvalid('This sign-in was not started from this browser; start again.'),
-        'state not bound to this browser',
-      );
-    }
-    const pending = await this.repo.takeLogin(state);
-    if (!pending || pending.expiresAt.getTime() <= this.now().getTime()) {
-      throw await fail(
-        stateInvalid('This sign-in is unknown, already used or expired; start again.'),
-        pending ? 'state expired' : 'state unknown or replayed',
-      );
-    }
+    const pending = await this.pendingLogin(input, fail);
     const idpError = input.query.get('error');
     if (idpError) {
       const code = /^[A-Za-z0-9_.-]{1,64}$/.test(idpError) ? idpError : 'unknown';
@@ -214,6 +200,29 @@ export class OidcService {
     return { session, returnTo: pending.returnTo ?? '/' };
   }
 
+  /** The login this browser started, taken once; refused (and audited through `fail`) otherwise. */
+  private async pendingLogin(
+    input: CallbackInput,
+    fail: (error: AppError, reason: string) => Promise<AppError>,
+  ): Promise<NonNullable<Awaited<ReturnType<OidcRepository['takeLogin']>>>> {
+    const state = input.query.get('state');
+    if (!state) throw await fail(stateInvalid('The sign-in response has no state.'), 'state missing');
+    if (!input.browserState || !sameSecret(state, input.browserState)) {
+      throw await fail(
+        stateInvalid('This sign-in was not started from this browser; start again.'),
+        'state not bound to this browser',
+      );
+    }
+    const pending = await this.repo.takeLogin(state);
+    if (!pending || pending.expiresAt.getTime() <= this.now().getTime()) {
+      throw await fail(
+        stateInvalid('This sign-in is unknown, already used or expired; start again.'),
+        pending ? 'state expired' : 'state unknown or replayed',
+      );
+    }
+    return pending;
+  }
+
   private requireIdp(): OidcIdentityProvider {
     if (!this.idp) throw notConfigured();
     return this.idp;
@@ -227,7 +236,7 @@ export class OidcService {
         await this.repo.updateEmail(tx, existing.id, email);
         await this.audit.record(tx, {
           actor: { type: 'user', id: existing.id, name: existing.username },
-          action: 'auth.oidc.user_updated',
+          action: 'auth.oidc.user_update',
           target: { type: 'user', id: existing.id },
           outcome: 'success',
           before: { email: existing.email },
@@ -248,7 +257,7 @@ export class OidcService {
     });
     await this.audit.record(tx, {
       actor: { type: 'user', id: user.id, name: user.username },
-      action: 'auth.oidc.user_created',
+      action: 'auth.oidc.user_create',
       target: { type: 'user', id: user.id },
       outcome: 'success',
       after: { id: user.id, username, displayName, email, issuer: claims.iss, subject: claims.sub },
@@ -335,7 +344,7 @@ export class OidcService {
     if (changed) {
       await this.audit.record(tx, {
         actor: { type: 'user', id: user.id, name: user.username },
-        action: 'auth.oidc.access_synced',
+        action: 'auth.oidc.access_sync',
         target: { type: 'user', id: user.id },
         outcome: 'success',
         before: { groups: mapped.filter((g) => current.has(g.id)).map((g) => g.name) },

@@ -1,6 +1,6 @@
 /**
  * Connects the Discord bot's callbacks to the voice tracker, following the flow the
- * tracker's rules 6 and 7 ask of its caller (`tracker/voice-tracker.ts`):
+ * tracker's rules 6 and 7 ask of its caller (`tracking/voice-tracker.ts`):
  * - a guild available (login, re-identify, joining it): registered (`registerGuild`: its
  *   name, AFK channel, the bot present), its settings, then `reconcile` with every voice
  *   state found there, both at one instant;

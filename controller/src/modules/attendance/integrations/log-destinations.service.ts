@@ -1,11 +1,12 @@
 /**
- * Log destinations (reference 000): Discord channels the bot posts a guild's attendance
+ * Log destinations: Discord channels the bot posts a guild's attendance
  * to, which log types each gets, and how often the summary. Each change is audited in
  * its transaction. The channel is checked against the guild's channels when the bot can
  * see the guild; otherwise it is accepted as given (posting reports a bad channel later).
  */
 
 import type { AuditWriter } from '../../../core/audit.types.js';
+import type { AuditAction } from '../../../core/audit-actions.js';
 import { badRequest, conflict, notFound } from '../../../core/errors.js';
 import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
@@ -134,7 +135,7 @@ export class LogDestinationsService {
     guild: GuildRow,
     destinationId: string,
     ctx: CallContext,
-    action: string,
+    action: AuditAction,
     patch: (row: LogDestination) => { logTypes?: string; frequency?: string; lastSummaryAt?: Date | null },
   ) {
     const updated = await this.db.$transaction(async (tx) => {
@@ -151,7 +152,7 @@ export class LogDestinationsService {
     tx: Tx,
     ctx: CallContext,
     guildId: string,
-    action: string,
+    action: AuditAction,
     before: LogDestination | null,
     after: LogDestination | null,
   ) {

@@ -1,5 +1,5 @@
 /**
- * Verified roles (reference 000, a Pro feature): a Discord role granted to a member
+ * Verified roles (a Pro feature): a Discord role granted to a member
  * whose active time in a period reaches a rule's threshold.
  *
  * - Rules: created or updated by role id, deleted by id; each change audited.
@@ -11,7 +11,7 @@
  *   that same transaction. A failed grant is retried on the member's next session, up
  *   to MAX_GRANT_ATTEMPTS attempts in all.
  * - Roles are not removed at a period reset, nor when a rule is deleted or the guild
- *   leaves Pro: the reference only grants, and removing a role a moderator may also
+ *   leaves Pro: a rule only ever grants, and removing a role a moderator may also
  *   hand out by hand would be surprising. A new period grants again (a no-op on Discord
  *   for a member who kept the role) and records it.
  * - A free guild's rules are kept but do nothing; with no bot configured nothing is
@@ -20,6 +20,7 @@
  */
 
 import type { Actor, AuditWriter } from '../../../core/audit.types.js';
+import type { AuditAction } from '../../../core/audit-actions.js';
 import { conflict, notFound } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { CallContext } from '../../../core/principal.js';
@@ -214,7 +215,7 @@ export class VerifiedRolesService implements AttendanceEventHandler {
     tx: Tx,
     ctx: CallContext,
     guildId: string,
-    action: string,
+    action: AuditAction,
     before: VerifiedRole | null,
     after: VerifiedRole | null,
   ) {

@@ -1,5 +1,5 @@
 /**
- * Attendance periods (SPEC §5): the reset schedule, "reset now" and scheduled resets.
+ * Attendance periods: the reset schedule, "reset now" and scheduled resets.
  * A reset closes every open session (reason `reset`), stores them in the ending
  * period, archives a signed snapshot of its leaderboard (unsigned while the key is
  * locked, signed on unlock), moves the guild to the next period and reopens sessions
@@ -7,6 +7,7 @@
  */
 
 import type { Actor, AuditWriter, RequestContext } from '../../../core/audit.types.js';
+import type { AuditAction } from '../../../core/audit-actions.js';
 import { badRequest, conflict, notFound } from '../../../core/errors.js';
 import { actorOf, type CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
@@ -126,7 +127,12 @@ export class AttendancePeriodsService {
   }
 
   /** The reset itself; the caller holds the guild's lock. */
-  private async reset(guildId: string, actor: Actor, context: RequestContext | undefined, action: string) {
+  private async reset(
+    guildId: string,
+    actor: Actor,
+    context: RequestContext | undefined,
+    action: AuditAction,
+  ) {
     const at = this.now();
     const nowMs = at.getTime();
     const closed = this.sessions.closeForReset(guildId, nowMs);
@@ -177,7 +183,7 @@ export class AttendancePeriodsService {
     closed: CompletedSession[],
     at: Date,
     origin: StoreOrigin,
-    action: string,
+    action: AuditAction,
     published: AttendanceEvent[],
   ) {
     return this.db.$transaction(async (tx) => {
@@ -264,7 +270,7 @@ export class AttendancePeriodsService {
     return period;
   }
 
-  /** The self-contained signed export of an archived period (SPEC §5). */
+  /** The self-contained signed export of an archived period (checked by earshot-attendance-verify). */
   async exportPeriod(guildId: string, periodIndex: number) {
     const period = await this.findPeriod(guildId, periodIndex);
     const sessions = await this.repo.periodSessions(guildId, periodIndex);

@@ -143,123 +143,166 @@ export async function verifyExport(
   doc: unknown,
   options: VerifyExportOptions = {},
 ): Promise<ExportVerification> {
-  const report: ExportVerification = {
-    valid: false,
-    recognized: false,
-    signedByKeyIds: [],
-    counts: { sessions: 0, recordsChecked: 0, recordsValid: 0, recordsInvalid: 0 },
-  };
-  const failed = (where: string, reason: ExportFailureReason, message: string) => {
-    report.firstFailure ??= { where, reason, message };
-  };
+  const run = new ExportCheck(options);
   const d = doc as Partial<PeriodExport> | null;
-  if (typeof d !== 'object' || d === null || d.format !== EXPORT_FORMAT) {
-    failed('export', 'unsupported_export', `not an Earshot period export (format "${EXPORT_FORMAT}")`);
-    return report;
-  }
-  if (d.formatVersion !== EXPORT_FORMAT_VERSION) {
-    failed(
-      'export',
-      'unsupported_export',
-      `export formatVersion ${String(d.formatVersion)} is not supported`,
-    );
-    return report;
-  }
-  report.recognized = true;
-  if (!Array.isArray(d.sessions) || !Array.isArray(d.retiredKeys) || typeof d.snapshot !== 'object') {
-    failed('export', 'malformed_export', 'the export lacks its key, retiredKeys, snapshot or sessions');
-    return report;
-  }
-  const keyProblem = publishedKeyProblem(d.key) ?? d.retiredKeys.map(publishedKeyProblem).find(Boolean);
-  if (keyProblem) {
-    failed('keys', 'malformed_key', keyProblem);
-    return report;
-  }
-  const ring = KeyRing.from({ active: d.key, retired: d.retiredKeys });
-  const trusted = options.trustedKeyIds && new Set(options.trustedKeyIds);
-  const sessions: unknown[] = d.sessions;
-  report.counts.sessions = sessions.length;
-  const total = sessions.length + 1;
-  const signedBy = new Set<string>();
-
-  // One record: its signature, then its type for its place. Returns the result if valid.
-  const check = async (record: unknown, where: string, expectedType: string) => {
-    report.counts.recordsChecked++;
-    const result = await ring.verify(record, { engine: options.engine });
-    const problem: [ExportFailureReason, string] | undefined = !result.valid
-      ? [result.reason, result.message]
-      : trusted && !trusted.has(result.keyId)
-        ? ['untrusted_key', `signed by key ${result.keyId}, which is not among the trusted key ids`]
-        : result.payload.record_type !== expectedType
-          ? ['wrong_record_type', `expected a ${expectedType}, found a ${result.payload.record_type}`]
-          : undefined;
-    if (problem || !result.valid) {
-      report.counts.recordsInvalid++;
-      if (problem) failed(where, ...problem);
-      return undefined;
-    }
-    report.counts.recordsValid++;
-    signedBy.add(result.keyId);
-    return result;
-  };
-
-  const snapshotResult = await check(d.snapshot, 'snapshot', RECORD_TYPES.periodSnapshot);
-  const snapshot = snapshotResult?.payload as PeriodSnapshotPayload | undefined;
-  if (snapshot) {
-    report.guildId = snapshot.guild_id;
-    report.periodIndex = snapshot.period_index;
-    if (d.guildId !== snapshot.guild_id)
-      failed('export', 'guild_mismatch', `export says guild ${d.guildId}, its snapshot ${snapshot.guild_id}`);
-    if (d.periodIndex !== snapshot.period_index)
-      failed(
-        'export',
-        'period_mismatch',
-        `export says period ${d.periodIndex}, its snapshot ${snapshot.period_index}`,
-      );
-  }
-
-  const hashes: string[] = [];
-  const seenHashes = new Set<string>();
-  const seenSessionIds = new Set<string>();
-  for (const [i, record] of sessions.entries()) {
-    const where = `sessions[${i}]`;
-    const result = await check(record, where, RECORD_TYPES.sessionReceipt);
-    // The set the snapshot binds is compared with the bytes actually present, valid or not.
-    const shape = result ? undefined : recordShape(record);
-    if (result) hashes.push(result.payloadHash);
-    else if (shape) hashes.push(sha256Hex(shape.signedBytes));
-    if (result?.payload.record_type === RECORD_TYPES.sessionReceipt) {
-      const receipt = result.payload;
-      if (snapshot && receipt.guild_id !== snapshot.guild_id)
-        failed(
-          where,
-          'guild_mismatch',
-          `receipt of guild ${receipt.guild_id} in guild ${snapshot.guild_id}'s export`,
-        );
-      if (seenHashes.has(result.payloadHash) || seenSessionIds.has(receipt.session_id))
-        failed(where, 'duplicate_session', `session ${receipt.session_id} appears more than once`);
-      seenHashes.add(result.payloadHash);
-      seenSessionIds.add(receipt.session_id);
-    }
-    if ((i + 1) % PROGRESS_EVERY === 0) {
-      options.onProgress?.(i + 2, total);
-      // Let timers run (a progress bar, or the controller's other work) during a long check.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-  options.onProgress?.(total, total);
-
+  const unusable = exportProblem(d, run);
+  if (unusable || !d) return run.done();
+  const ring = KeyRing.from({ active: d.key!, retired: d.retiredKeys! });
+  const sessions: unknown[] = d.sessions!;
+  run.report.counts.sessions = sessions.length;
+  const snapshot = await run.snapshot(ring, d);
+  const hashes = await run.sessions(ring, sessions, snapshot);
   if (snapshot) {
     if (snapshot.session_count !== sessions.length)
-      failed(
+      run.failed(
         'sessions',
         'session_set_mismatch',
         `the snapshot binds ${snapshot.session_count} session receipts, the export holds ${sessions.length}`,
       );
     else if (sessionReceiptsDigest(hashes) !== snapshot.session_receipts_sha256)
-      failed('sessions', 'session_set_mismatch', 'the session receipts are not the set the snapshot signed');
+      run.failed(
+        'sessions',
+        'session_set_mismatch',
+        'the session receipts are not the set the snapshot signed',
+      );
   }
-  report.signedByKeyIds = [...signedBy].sort();
-  report.valid = report.firstFailure === undefined;
-  return report;
+  return run.done();
+}
+
+/** The export's envelope: its format, version and shape; marks it recognized when the format is ours. */
+function exportProblem(d: Partial<PeriodExport> | null, run: ExportCheck): true | undefined {
+  if (typeof d !== 'object' || d === null || d.format !== EXPORT_FORMAT) {
+    run.failed('export', 'unsupported_export', `not an Earshot period export (format "${EXPORT_FORMAT}")`);
+    return true;
+  }
+  if (d.formatVersion !== EXPORT_FORMAT_VERSION) {
+    run.failed(
+      'export',
+      'unsupported_export',
+      `export formatVersion ${String(d.formatVersion)} is not supported`,
+    );
+    return true;
+  }
+  run.report.recognized = true;
+  if (!Array.isArray(d.sessions) || !Array.isArray(d.retiredKeys) || typeof d.snapshot !== 'object') {
+    run.failed('export', 'malformed_export', 'the export lacks its key, retiredKeys, snapshot or sessions');
+    return true;
+  }
+  const keyProblem = publishedKeyProblem(d.key) ?? d.retiredKeys.map(publishedKeyProblem).find(Boolean);
+  if (keyProblem) {
+    run.failed('keys', 'malformed_key', keyProblem);
+    return true;
+  }
+  return undefined;
+}
+
+/** One verification run: the report it builds, and the checks of its records. */
+class ExportCheck {
+  readonly report: ExportVerification = {
+    valid: false,
+    recognized: false,
+    signedByKeyIds: [],
+    counts: { sessions: 0, recordsChecked: 0, recordsValid: 0, recordsInvalid: 0 },
+  };
+  private readonly signedBy = new Set<string>();
+  private readonly trusted?: Set<string>;
+
+  constructor(private readonly options: VerifyExportOptions) {
+    if (options.trustedKeyIds) this.trusted = new Set(options.trustedKeyIds);
+  }
+
+  /** The first failure is the one reported. */
+  failed(where: string, reason: ExportFailureReason, message: string): void {
+    this.report.firstFailure ??= { where, reason, message };
+  }
+
+  done(): ExportVerification {
+    this.report.signedByKeyIds = [...this.signedBy].sort();
+    this.report.valid = this.report.firstFailure === undefined;
+    return this.report;
+  }
+
+  /** One record: its signature, then its type for its place. Returns the result if valid. */
+  private async check(ring: KeyRing, record: unknown, where: string, expectedType: string) {
+    const { counts } = this.report;
+    counts.recordsChecked++;
+    const result = await ring.verify(record, { engine: this.options.engine });
+    const problem: [ExportFailureReason, string] | undefined = !result.valid
+      ? [result.reason, result.message]
+      : this.trusted && !this.trusted.has(result.keyId)
+        ? ['untrusted_key', `signed by key ${result.keyId}, which is not among the trusted key ids`]
+        : result.payload.record_type !== expectedType
+          ? ['wrong_record_type', `expected a ${expectedType}, found a ${result.payload.record_type}`]
+          : undefined;
+    if (problem || !result.valid) {
+      counts.recordsInvalid++;
+      if (problem) this.failed(where, ...problem);
+      return undefined;
+    }
+    counts.recordsValid++;
+    this.signedBy.add(result.keyId);
+    return result;
+  }
+
+  /** The period snapshot, if validly signed, checked against the export's guild and period. */
+  async snapshot(ring: KeyRing, d: Partial<PeriodExport>): Promise<PeriodSnapshotPayload | undefined> {
+    const result = await this.check(ring, d.snapshot, 'snapshot', RECORD_TYPES.periodSnapshot);
+    const snapshot = result?.payload as PeriodSnapshotPayload | undefined;
+    if (!snapshot) return undefined;
+    this.report.guildId = snapshot.guild_id;
+    this.report.periodIndex = snapshot.period_index;
+    if (d.guildId !== snapshot.guild_id)
+      this.failed(
+        'export',
+        'guild_mismatch',
+        `export says guild ${d.guildId}, its snapshot ${snapshot.guild_id}`,
+      );
+    if (d.periodIndex !== snapshot.period_index)
+      this.failed(
+        'export',
+        'period_mismatch',
+        `export says period ${d.periodIndex}, its snapshot ${snapshot.period_index}`,
+      );
+    return snapshot;
+  }
+
+  /** Every session receipt; returns the payload hashes of the bytes present, valid or not. */
+  async sessions(
+    ring: KeyRing,
+    sessions: unknown[],
+    snapshot: PeriodSnapshotPayload | undefined,
+  ): Promise<string[]> {
+    const total = sessions.length + 1;
+    const hashes: string[] = [];
+    const seenHashes = new Set<string>();
+    const seenSessionIds = new Set<string>();
+    for (const [i, record] of sessions.entries()) {
+      const where = `sessions[${i}]`;
+      const result = await this.check(ring, record, where, RECORD_TYPES.sessionReceipt);
+      // The set the snapshot binds is compared with the bytes actually present, valid or not.
+      const shape = result ? undefined : recordShape(record);
+      if (result) hashes.push(result.payloadHash);
+      else if (shape) hashes.push(sha256Hex(shape.signedBytes));
+      if (result?.payload.record_type === RECORD_TYPES.sessionReceipt) {
+        const receipt = result.payload;
+        if (snapshot && receipt.guild_id !== snapshot.guild_id)
+          this.failed(
+            where,
+            'guild_mismatch',
+            `receipt of guild ${receipt.guild_id} in guild ${snapshot.guild_id}'s export`,
+          );
+        if (seenHashes.has(result.payloadHash) || seenSessionIds.has(receipt.session_id))
+          this.failed(where, 'duplicate_session', `session ${receipt.session_id} appears more than once`);
+        seenHashes.add(result.payloadHash);
+        seenSessionIds.add(receipt.session_id);
+      }
+      if ((i + 1) % PROGRESS_EVERY === 0) {
+        this.options.onProgress?.(i + 2, total);
+        // Let timers run (a progress bar, or the controller's other work) during a long check.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    this.options.onProgress?.(total, total);
+    return hashes;
+  }
 }

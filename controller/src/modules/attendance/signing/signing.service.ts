@@ -1,5 +1,5 @@
 /**
- * Guild signing keys (SPEC §5): generate (rotating the old key, which stays
+ * Guild signing keys: generate (rotating the old key, which stays
  * published), unlock after a restart (the unlocked key lives in memory only), and
  * sign what was stored while locked, never dropping it. Also verification of stored
  * records against the guild's published keys. The passphrase is never logged, stored
@@ -255,13 +255,14 @@ export class AttendanceSigningService {
   async auditVerification(
     ctx: CallContext,
     guildId: string,
-    target: { type: string; id: string },
+    target: { type: 'session' | 'period'; id: string },
     result: Verification,
   ): Promise<void> {
     await this.audit.recordAlone({
       actor: actorOf(ctx.principal),
       permission: 'attendance:read',
-      action: `attendance.signing.verify_${target.type}`,
+      action:
+        target.type === 'session' ? 'attendance.signing.verify_session' : 'attendance.signing.verify_period',
       target: { type: target.type, id: `${guildId}/${target.id}` },
       scope: { guildId },
       outcome: 'success',

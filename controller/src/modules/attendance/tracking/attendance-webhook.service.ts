@@ -1,5 +1,5 @@
 /**
- * The inbound attendance webhook (SPEC §5): voice-state events from sources other
+ * The inbound attendance webhook: voice-state events from sources other
  * than Discord, authenticated by a shared secret (constant-time compare), fed through
  * the same tracker rules as gateway events. No secret configured → 404 (the webhook is
  * off, as if absent; a 503 would read as an outage to fuzzers and monitors alike).
@@ -46,7 +46,7 @@ export class AttendanceWebhookService {
     if (presented === undefined || !timingSafeEqual(digest(presented), digest(this.secret))) {
       await this.audit.recordAlone({
         actor: { type: 'anonymous', id: null, name: 'attendance-webhook' },
-        action: 'attendance.webhook.voice_state',
+        action: 'attendance.webhook.voice_state_receive',
         target: { type: 'guild', id: event.guild_id },
         outcome: 'denied',
         reason: presented === undefined ? 'missing secret' : 'wrong secret',
@@ -80,7 +80,7 @@ export class AttendanceWebhookService {
         this.audit.record(tx, {
           actor,
           permission: 'attendance:manage',
-          action: 'attendance.webhook.voice_state',
+          action: 'attendance.webhook.voice_state_receive',
           target: { type: 'guild', id: event.guild_id },
           outcome: 'success',
           after: { userId: event.user_id, channelId: event.channel_id, at: new Date(atMs).toISOString() },

@@ -1,10 +1,11 @@
 /**
- * A guild's tracking settings (SPEC §5): mode, tracked channels and fairness rules.
+ * A guild's tracking settings: mode, tracked channels and fairness rules.
  * Each change is audited in its transaction and then applied to the live tracker, so
  * sessions in channels no longer tracked close and newly tracked ones open at once.
  */
 
 import type { AuditWriter } from '../../../core/audit.types.js';
+import type { AuditAction } from '../../../core/audit-actions.js';
 import { notFound } from '../../../core/errors.js';
 import { actorOf, type CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
@@ -49,7 +50,7 @@ export class GuildSettingsService {
   private async change(
     guild: GuildRow,
     ctx: CallContext,
-    action: string,
+    action: AuditAction,
     before: unknown,
     apply: (tx: Parameters<Parameters<Db['$transaction']>[0]>[0]) => Promise<unknown>,
     after: (updated: GuildRow) => unknown,

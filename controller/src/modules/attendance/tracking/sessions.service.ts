@@ -1,5 +1,5 @@
 /**
- * The glue between the pure voice tracker and the database (SPEC §5): completed
+ * The glue between the pure voice tracker and the database (docs/architecture.md, flow 3): completed
  * sessions are stored in the guild's current period, signed at once when the guild's
  * key is unlocked and stored unsigned otherwise (signed on unlock); open sessions are
  * saved as a tracker snapshot and restored at start; a guild that (re)appears is
@@ -342,7 +342,7 @@ export class AttendanceService {
         await this.audit.record(tx, {
           actor: BOT_ACTOR,
           permission: 'attendance:manage',
-          action: 'attendance.guild.bot_removed',
+          action: 'attendance.guild.bot_remove',
           target: { type: 'guild', id: guildId },
           outcome: 'success',
           before: { botPresent: true },
