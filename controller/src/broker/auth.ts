@@ -30,13 +30,25 @@ export class BrokerAuth {
   /** Clients already warned about an invalid payload (one log line per connection). */
   private readonly warned = new WeakSet<Client>();
 
-  constructor(
-    private readonly directory: NodeDirectory,
-    private readonly audit: Pick<AuditWriter, 'recordAlone'>,
-    private readonly dispatcher: AgentMessageDispatcher,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-  ) {}
+  private readonly directory: NodeDirectory;
+  private readonly audit: Pick<AuditWriter, 'recordAlone'>;
+  private readonly dispatcher: AgentMessageDispatcher;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+
+  constructor(options: {
+    directory: NodeDirectory;
+    audit: Pick<AuditWriter, 'recordAlone'>;
+    dispatcher: AgentMessageDispatcher;
+    metrics: Metrics;
+    log: Logger;
+  }) {
+    this.directory = options.directory;
+    this.audit = options.audit;
+    this.dispatcher = options.dispatcher;
+    this.metrics = options.metrics;
+    this.log = options.log;
+  }
 
   /** Remembers where a connection came from, for audit events. */
   attach(client: Client, address: string | undefined): void {

@@ -42,13 +42,25 @@ export class MqttBroker {
   private readonly connections = new Set<Duplex>();
   private stopping: Promise<void> | undefined;
 
-  constructor(
-    private readonly options: BrokerOptions,
-    private readonly auth: BrokerAuth,
-    private readonly presence: PresenceTracker,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-  ) {}
+  private readonly options: BrokerOptions;
+  private readonly auth: BrokerAuth;
+  private readonly presence: PresenceTracker;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+
+  constructor(deps: {
+    options: BrokerOptions;
+    auth: BrokerAuth;
+    presence: PresenceTracker;
+    metrics: Metrics;
+    log: Logger;
+  }) {
+    this.options = deps.options;
+    this.auth = deps.auth;
+    this.presence = deps.presence;
+    this.metrics = deps.metrics;
+    this.log = deps.log;
+  }
 
   async start(): Promise<void> {
     if (this.aedes) return;

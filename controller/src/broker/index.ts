@@ -37,14 +37,14 @@ export function createBroker(
     { status: (from, status) => presence.report(from, status), meters: deps.onMeters },
     log,
   );
-  const auth = new BrokerAuth(deps.nodes, audit, messages, metrics, log);
-  const broker = new MqttBroker(
-    { port: config.mqttPort, host: config.mqttHost },
+  const auth = new BrokerAuth({ directory: deps.nodes, audit, dispatcher: messages, metrics, log });
+  const broker = new MqttBroker({
+    options: { port: config.mqttPort, host: config.mqttHost },
     auth,
     presence,
     metrics,
     log,
-  );
+  });
   return {
     broker,
     component: {

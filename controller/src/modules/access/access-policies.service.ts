@@ -35,14 +35,28 @@ const sameMapping = (a: Mapping, b: Mapping) =>
 export class AccessPoliciesService {
   private cached: { atMs: number; value: AccessPolicies } | undefined;
 
-  constructor(
-    private readonly db: Db,
-    private readonly repo: AccessPoliciesRepository,
-    private readonly access: AccessRepository,
-    private readonly guard: AccessGuard,
-    private readonly audit: AuditWriter,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly repo: AccessPoliciesRepository;
+  private readonly access: AccessRepository;
+  private readonly guard: AccessGuard;
+  private readonly audit: AuditWriter;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    db: Db;
+    repo: AccessPoliciesRepository;
+    access: AccessRepository;
+    guard: AccessGuard;
+    audit: AuditWriter;
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.repo = options.repo;
+    this.access = options.access;
+    this.guard = options.guard;
+    this.audit = options.audit;
+    this.now = options.now ?? (() => new Date());
+  }
 
   /** The current policies, defaults filled in. A stored document that no longer validates reads as its default. */
   async get(): Promise<AccessPolicies> {

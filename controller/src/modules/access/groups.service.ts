@@ -20,16 +20,34 @@ const grantView = (g: GrantRow) => ({ role: g.role.name, scope: { type: g.scopeT
 const OWN_GROUP = 'You belong to this group: ask another administrator to change it.';
 
 export class GroupsService {
-  constructor(
-    private readonly db: Db,
-    private readonly groups: GroupsRepository,
-    private readonly access: AccessRepository,
-    private readonly sessions: SessionsRepository,
-    private readonly users: UserAdminService,
-    private readonly guard: AccessGuard,
-    private readonly audit: AuditWriter,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly groups: GroupsRepository;
+  private readonly access: AccessRepository;
+  private readonly sessions: SessionsRepository;
+  private readonly users: UserAdminService;
+  private readonly guard: AccessGuard;
+  private readonly audit: AuditWriter;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    db: Db;
+    groups: GroupsRepository;
+    access: AccessRepository;
+    sessions: SessionsRepository;
+    users: UserAdminService;
+    guard: AccessGuard;
+    audit: AuditWriter;
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.groups = options.groups;
+    this.access = options.access;
+    this.sessions = options.sessions;
+    this.users = options.users;
+    this.guard = options.guard;
+    this.audit = options.audit;
+    this.now = options.now ?? (() => new Date());
+  }
 
   present(row: GroupRow) {
     return {

@@ -64,72 +64,89 @@ function repositories({ db, provider }: ModuleCore) {
   };
 }
 
+// IdP group → role mappings are the `oidcRoleMappings` access policy.
+function oidcService(
+  core: ModuleCore,
+  parts: { users: UsersRepository; auth: AuthService; policies: AccessPoliciesService },
+): OidcService {
+  const { db, audit, config, now } = core;
+  return new OidcService({
+    db,
+    repo: new OidcRepository(db),
+    users: parts.users,
+    auth: parts.auth,
+    audit,
+    idp: identityProvider(config, now),
+    mappings: parts.policies,
+    settings: { buttonLabel: config.oidcButtonLabel, groupsClaim: config.oidcGroupsClaim },
+    now,
+  });
+}
+
 export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {
   const { db, audit, config, now } = core;
   const { usersRepo, sessionsRepo, apiTokensRepo, accessRepo, userAdminRepo, groupsRepo } =
     repositories(core);
   const guard = new AccessGuard(accessRepo);
-  const policies = new AccessPoliciesService(
+  const policies = new AccessPoliciesService({
     db,
-    new AccessPoliciesRepository(db),
-    accessRepo,
+    repo: new AccessPoliciesRepository(db),
+    access: accessRepo,
     guard,
     audit,
     now,
-  );
+  });
   const throttle = new LoginThrottle(
     config.loginFailuresPerAccountPerHour,
     config.loginFailuresPerAddressPerHour,
     () => now().getTime(),
   );
-  const auth = new AuthService(
+  const auth = new AuthService({
     db,
-    usersRepo,
-    sessionsRepo,
-    apiTokensRepo,
+    users: usersRepo,
+    sessions: sessionsRepo,
+    apiTokens: apiTokensRepo,
     audit,
     throttle,
     config,
     now,
-    async () => (await policies.get()).sessions,
-  );
-  const users = new UserAdminService(
+    sessionCaps: async () => (await policies.get()).sessions,
+  });
+  const users = new UserAdminService({
     db,
-    userAdminRepo,
-    groupsRepo,
-    accessRepo,
-    sessionsRepo,
-    apiTokensRepo,
+    users: userAdminRepo,
+    groups: groupsRepo,
+    access: accessRepo,
+    sessions: sessionsRepo,
+    apiTokens: apiTokensRepo,
     guard,
     policies,
     audit,
     config,
     now,
-  );
-  const ownPassword = new OwnPasswordService(
+  });
+  const ownPassword = new OwnPasswordService({
     db,
-    usersRepo,
-    userAdminRepo,
-    sessionsRepo,
+    users: usersRepo,
+    userAdmin: userAdminRepo,
+    sessions: sessionsRepo,
     policies,
     audit,
     config,
     now,
-  );
-  const groups = new GroupsService(db, groupsRepo, accessRepo, sessionsRepo, users, guard, audit, now);
-  const roles = new RolesService(db, new RolesRepository(db), accessRepo, guard, audit);
-  // IdP group → role mappings are the `oidcRoleMappings` access policy.
-  const oidc = new OidcService(
+  });
+  const groups = new GroupsService({
     db,
-    new OidcRepository(db),
-    usersRepo,
-    auth,
+    groups: groupsRepo,
+    access: accessRepo,
+    sessions: sessionsRepo,
+    users,
+    guard,
     audit,
-    identityProvider(config, now),
-    policies,
-    { buttonLabel: config.oidcButtonLabel, groupsClaim: config.oidcGroupsClaim },
     now,
-  );
+  });
+  const roles = new RolesService(db, new RolesRepository(db), accessRepo, guard, audit);
+  const oidc = oidcService(core, { users: usersRepo, auth, policies });
   return {
     name: 'access',
     routes: [

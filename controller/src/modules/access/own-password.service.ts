@@ -17,16 +17,34 @@ import type { UsersRepository } from './auth/users.repository.js';
 import type { UserAdminRepository } from './users.repository.js';
 
 export class OwnPasswordService {
-  constructor(
-    private readonly db: Db,
-    private readonly users: UsersRepository,
-    private readonly userAdmin: UserAdminRepository,
-    private readonly sessions: SessionsRepository,
-    private readonly policies: AccessPoliciesService,
-    private readonly audit: AuditWriter,
-    private readonly config: Pick<Config, 'scryptLogN'>,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly users: UsersRepository;
+  private readonly userAdmin: UserAdminRepository;
+  private readonly sessions: SessionsRepository;
+  private readonly policies: AccessPoliciesService;
+  private readonly audit: AuditWriter;
+  private readonly config: Pick<Config, 'scryptLogN'>;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    db: Db;
+    users: UsersRepository;
+    userAdmin: UserAdminRepository;
+    sessions: SessionsRepository;
+    policies: AccessPoliciesService;
+    audit: AuditWriter;
+    config: Pick<Config, 'scryptLogN'>;
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.users = options.users;
+    this.userAdmin = options.userAdmin;
+    this.sessions = options.sessions;
+    this.policies = options.policies;
+    this.audit = options.audit;
+    this.config = options.config;
+    this.now = options.now ?? (() => new Date());
+  }
 
   async change(input: { currentPassword: string; password: string }, ctx: CallContext): Promise<void> {
     const principal = userOf(ctx);

@@ -38,19 +38,43 @@ const holdsFleetOwner = (row: UserDetailRow) =>
 const toNewGrant = (g: PlannedGrant) => ({ roleId: g.roleId, scopeType: g.scope.type, scopeId: g.scope.id });
 
 export class UserAdminService {
-  constructor(
-    private readonly db: Db,
-    private readonly users: UserAdminRepository,
-    private readonly groups: GroupsRepository,
-    private readonly access: AccessRepository,
-    private readonly sessions: SessionsRepository,
-    private readonly apiTokens: ApiTokensRepository,
-    private readonly guard: AccessGuard,
-    private readonly policies: AccessPoliciesService,
-    private readonly audit: AuditWriter,
-    private readonly config: Pick<Config, 'scryptLogN'>,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly users: UserAdminRepository;
+  private readonly groups: GroupsRepository;
+  private readonly access: AccessRepository;
+  private readonly sessions: SessionsRepository;
+  private readonly apiTokens: ApiTokensRepository;
+  private readonly guard: AccessGuard;
+  private readonly policies: AccessPoliciesService;
+  private readonly audit: AuditWriter;
+  private readonly config: Pick<Config, 'scryptLogN'>;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    db: Db;
+    users: UserAdminRepository;
+    groups: GroupsRepository;
+    access: AccessRepository;
+    sessions: SessionsRepository;
+    apiTokens: ApiTokensRepository;
+    guard: AccessGuard;
+    policies: AccessPoliciesService;
+    audit: AuditWriter;
+    config: Pick<Config, 'scryptLogN'>;
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.users = options.users;
+    this.groups = options.groups;
+    this.access = options.access;
+    this.sessions = options.sessions;
+    this.apiTokens = options.apiTokens;
+    this.guard = options.guard;
+    this.policies = options.policies;
+    this.audit = options.audit;
+    this.config = options.config;
+    this.now = options.now ?? (() => new Date());
+  }
 
   present(row: UserDetailRow) {
     return {

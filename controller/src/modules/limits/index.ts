@@ -16,13 +16,13 @@ export async function createLimitsModule(
   core: ModuleCore,
   ports: { routes: readonly RouteInfo[] },
 ): Promise<AppModule<{ limits: LimitsService }>> {
-  const limits = new LimitsService(
-    core.db,
-    new LimitsRepository(core.db),
-    core.audit,
-    ports.routes,
-    core.now,
-  );
+  const limits = new LimitsService({
+    db: core.db,
+    repo: new LimitsRepository(core.db),
+    audit: core.audit,
+    routes: ports.routes,
+    now: core.now,
+  });
   await limits.reload();
   return { name: 'limits', routes: [limitsRoutes(limits)], ports: { limits } };
 }

@@ -43,14 +43,26 @@ export class LimitsService {
   private reloading: Promise<void> | undefined;
   private stopped = false;
 
-  constructor(
-    private readonly db: Db,
-    private readonly repo: LimitsRepository,
-    private readonly audit: AuditWriter,
-    /** The app's declared routes (grows while routes register). */
-    private readonly routes: readonly RouteInfo[],
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly repo: LimitsRepository;
+  private readonly audit: AuditWriter;
+  /** The app's declared routes (grows while routes register). */
+  private readonly routes: readonly RouteInfo[];
+  private readonly now: () => Date;
+
+  constructor(options: {
+    db: Db;
+    repo: LimitsRepository;
+    audit: AuditWriter;
+    routes: readonly RouteInfo[];
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.repo = options.repo;
+    this.audit = options.audit;
+    this.routes = options.routes;
+    this.now = options.now ?? (() => new Date());
+  }
 
   presentProfile(row: ProfileRow) {
     return {

@@ -36,8 +36,26 @@ export function createRecordingsModule(
     now,
     notifyNode: ports.notifyNode,
   });
-  const jobs = new JobsService(db, jobsRepo, recordingsRepo, ports.nodes, audit, files, config, now);
-  const uploads = new UploadsService(db, recordingsRepo, jobsRepo, audit, files, metrics, config, now);
+  const jobs = new JobsService({
+    db,
+    jobs: jobsRepo,
+    recordings: recordingsRepo,
+    nodes: ports.nodes,
+    audit,
+    files,
+    config,
+    now,
+  });
+  const uploads = new UploadsService({
+    db,
+    recordings: recordingsRepo,
+    jobs: jobsRepo,
+    audit,
+    files,
+    metrics,
+    config,
+    now,
+  });
   return {
     name: 'recordings',
     routes: [recordingsRoutes(recordings), jobsRoutes(jobs), uploadsRoutes(uploads)],

@@ -6,6 +6,7 @@
  * node keeps recording through a lost connection and a late call with the right
  * epoch still counts; reads show `leaseExpired`.
  */
+
 import type {
   JobHeartbeatBody,
   JobHeartbeatResult,
@@ -17,8 +18,9 @@ import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
-import { conflict, forbidden, hidden, notFound, staleLease } from '../../core/errors.js';
+import { conflict, forbidden, notFound, staleLease } from '../../core/errors.js';
 import type { CallContext, Principal } from '../../core/principal.js';
+import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db } from '../../db/client.js';
 import type { RecordingJob } from '../../db/rows.js';
 import type { NodesService } from '../nodes/index.js';
@@ -69,27 +71,35 @@ export function presentJob(job: RecordingJob, now: Date) {
   };
 }
 
-/** May this caller see an object of `nodeId` with `permission`? Agents see only their own node. */
-export function canSee(
-  principal: Principal,
-  permission: Permission,
-  object: { nodeId: string; siteId: string },
-): boolean {
-  if (principal.kind === 'node') return principal.nodeId === object.nodeId;
-  return principal.kind === 'user' && principal.access.allows(permission, object);
-}
-
 export class JobsService {
-  constructor(
-    private readonly db: Db,
-    private readonly jobs: JobsRepository,
-    private readonly recordings: RecordingsRepository,
-    private readonly nodes: NodesService,
-    private readonly audit: AuditWriter,
-    private readonly files: RecordingFileStore,
-    private readonly config: Pick<Config, 'leaseSeconds'>,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly jobs: JobsRepository;
+  private readonly recordings: RecordingsRepository;
+  private readonly nodes: NodesService;
+  private readonly audit: AuditWriter;
+  private readonly files: RecordingFileStore;
+  private readonly config: Pick<Config, 'leaseSeconds'>;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    db: Db;
+    jobs: JobsRepository;
+    recordings: RecordingsRepository;
+    nodes: NodesService;
+    audit: AuditWriter;
+    files: RecordingFileStore;
+    config: Pick<Config, 'leaseSeconds'>;
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.jobs = options.jobs;
+    this.recordings = options.recordings;
+    this.nodes = options.nodes;
+    this.audit = options.audit;
+    this.files = options.files;
+    this.config = options.config;
+    this.now = options.now ?? (() => new Date());
+  }
 
   present(job: RecordingJob) {
     return presentJob(job, this.now());
@@ -100,12 +110,19 @@ export class JobsService {
   }
 
   /** A job the caller may see; 404 otherwise (also for another node's job). */
-  async visibleJob(principal: Principal, permission: Permission, jobId: string): Promise<JobRow> {
+  async visibleJob(principal: Principal, permission: Permission, jobId: string): Promise<Visible<JobRow>> {
     const job = await this.jobs.find(jobId);
     if (!job) throw notFound('recording job');
-    if (!canSee(principal, permission, { nodeId: job.nodeId, siteId: job.node.siteId }))
-      throw hidden('recording job', { type: 'recording_job', id: jobId }, permission);
-    return job;
+    return visibleTo(
+      principal,
+      permission,
+      job,
+      { nodeId: job.nodeId, siteId: job.node.siteId },
+      {
+        name: 'recording job',
+        target: { type: 'recording_job', id: jobId },
+      },
+    );
   }
 
   async claimNext(nodeId: string, ctx: CallContext): Promise<JobLease | null> {

@@ -11,6 +11,7 @@
  * agent declared, which the recording keeps, and completed by the next status query,
  * by the next PUT (an empty one at the final offset is enough), or at start-up.
  */
+
 import { createHash, type Hash } from 'node:crypto';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +21,7 @@ import type { Config } from '../../config.js';
 import type { Actor, AuditWriter, RequestContext } from '../../core/audit.types.js';
 import { AppError, badRequest, conflict, hidden, notFound, staleLease } from '../../core/errors.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
+import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db } from '../../db/client.js';
 import type { RecordingJob } from '../../db/rows.js';
 import type { Metrics } from '../../metrics.js';
@@ -65,24 +67,46 @@ export class UploadsService {
   /** Uploads streaming now, by recording: a newer request for the same recording ends the older one. */
   private readonly inFlight = new Map<string, { supersede: () => void; done: Promise<void> }>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly recordings: RecordingsRepository,
-    private readonly jobs: JobsRepository,
-    private readonly audit: AuditWriter,
-    private readonly files: RecordingFileStore,
-    private readonly metrics: Pick<Metrics, 'uploadBytes' | 'uploads'>,
-    private readonly config: Pick<Config, 'leaseSeconds'>,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly recordings: RecordingsRepository;
+  private readonly jobs: JobsRepository;
+  private readonly audit: AuditWriter;
+  private readonly files: RecordingFileStore;
+  private readonly metrics: Pick<Metrics, 'uploadBytes' | 'uploads'>;
+  private readonly config: Pick<Config, 'leaseSeconds'>;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    db: Db;
+    recordings: RecordingsRepository;
+    jobs: JobsRepository;
+    audit: AuditWriter;
+    files: RecordingFileStore;
+    metrics: Pick<Metrics, 'uploadBytes' | 'uploads'>;
+    config: Pick<Config, 'leaseSeconds'>;
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.recordings = options.recordings;
+    this.jobs = options.jobs;
+    this.audit = options.audit;
+    this.files = options.files;
+    this.metrics = options.metrics;
+    this.config = options.config;
+    this.now = options.now ?? (() => new Date());
+  }
 
   /** The calling node's own recording; 404 for anyone else's. */
-  private async ownRecording(principal: Principal, id: string): Promise<RecordingRow> {
+  private async ownRecording(principal: Principal, id: string): Promise<Visible<RecordingRow>> {
     const recording = await this.recordings.find(id);
     if (!recording) throw notFound('recording');
-    if (principal.kind !== 'node' || principal.nodeId !== recording.nodeId)
-      throw hidden('recording', { type: 'recording', id }, 'recording:control');
-    return recording;
+    // Agent routes: a node sees only its own recordings.
+    const scope = { nodeId: recording.nodeId, siteId: recording.node.siteId };
+    if (principal.kind !== 'node') throw hidden('recording', { type: 'recording', id }, 'recording:control');
+    return visibleTo(principal, 'recording:control', recording, scope, {
+      name: 'recording',
+      target: { type: 'recording', id },
+    });
   }
 
   async status(id: string, ctx: CallContext): Promise<UploadStatus> {

@@ -33,20 +33,42 @@ export interface SessionCaps {
 export class AuthService {
   private dummy: Promise<string> | undefined;
 
-  constructor(
-    private readonly db: Db,
-    private readonly users: UsersRepository,
-    private readonly sessions: SessionsRepository,
-    private readonly apiTokens: ApiTokensRepository,
-    private readonly audit: AuditWriter,
-    private readonly throttle: LoginThrottle,
-    private readonly config: Pick<Config, 'scryptLogN' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>,
-    private readonly now: () => Date = () => new Date(),
-    private readonly sessionCaps: () => Promise<SessionCaps> = async () => ({
-      maxIdleMinutes: null,
-      maxAbsoluteMinutes: null,
-    }),
-  ) {}
+  private readonly db: Db;
+  private readonly users: UsersRepository;
+  private readonly sessions: SessionsRepository;
+  private readonly apiTokens: ApiTokensRepository;
+  private readonly audit: AuditWriter;
+  private readonly throttle: LoginThrottle;
+  private readonly config: Pick<Config, 'scryptLogN' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>;
+  private readonly now: () => Date;
+  private readonly sessionCaps: () => Promise<SessionCaps>;
+
+  constructor(options: {
+    db: Db;
+    users: UsersRepository;
+    sessions: SessionsRepository;
+    apiTokens: ApiTokensRepository;
+    audit: AuditWriter;
+    throttle: LoginThrottle;
+    config: Pick<Config, 'scryptLogN' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>;
+    now?: () => Date;
+    sessionCaps?: () => Promise<SessionCaps>;
+  }) {
+    this.db = options.db;
+    this.users = options.users;
+    this.sessions = options.sessions;
+    this.apiTokens = options.apiTokens;
+    this.audit = options.audit;
+    this.throttle = options.throttle;
+    this.config = options.config;
+    this.now = options.now ?? (() => new Date());
+    this.sessionCaps =
+      options.sessionCaps ??
+      (async () => ({
+        maxIdleMinutes: null,
+        maxAbsoluteMinutes: null,
+      }));
+  }
 
   async setupNeeded(): Promise<boolean> {
     return (await this.users.count()) === 0;
@@ -128,21 +150,13 @@ export class AuthService {
     options: { userAgent?: string; auditAfter?: Record<string, unknown> } = {},
   ): Promise<LoginResult> {
     const now = this.now();
-    const token = newSecret(SECRET_PREFIX.session);
-    const csrfToken = newSecret();
     const { absoluteMs } = await this.lifetimesMs();
     const absoluteExpiresAt = new Date(now.getTime() + absoluteMs);
     const idleExpiresAt = await this.idleExpiry(now, absoluteExpiresAt);
-    const session = await this.sessions.create(tx, {
-      tokenHash: hashSecret(token),
-      csrfToken,
-      userId: user.id,
-      // The service's clock, not the database's: expiry is computed from it.
-      createdAt: now,
-      lastSeenAt: now,
+    const { session, login } = await this.createSession(tx, user, ctx, {
+      now,
       idleExpiresAt,
       absoluteExpiresAt,
-      sourceIp: ctx.request.sourceIp ?? null,
       userAgent: options.userAgent?.slice(0, 256) ?? null,
     });
     await this.audit.record(tx, {
@@ -153,12 +167,37 @@ export class AuthService {
       after: options.auditAfter,
       context: ctx.request,
     });
-    return {
+    return login;
+  }
+
+  /** Stores a new session (new token and CSRF token) for the user; what the caller hands back is `login`. */
+  private async createSession(
+    tx: Tx,
+    user: Pick<User, 'id' | 'username' | 'displayName'>,
+    ctx: CallContext,
+    times: { now: Date; idleExpiresAt: Date; absoluteExpiresAt: Date; userAgent: string | null },
+  ): Promise<{ session: { id: string }; login: LoginResult }> {
+    const token = newSecret(SECRET_PREFIX.session);
+    const csrfToken = newSecret();
+    const session = await this.sessions.create(tx, {
+      tokenHash: hashSecret(token),
+      csrfToken,
+      userId: user.id,
+      // The service's clock, not the database's: expiry is computed from it.
+      createdAt: times.now,
+      lastSeenAt: times.now,
+      idleExpiresAt: times.idleExpiresAt,
+      absoluteExpiresAt: times.absoluteExpiresAt,
+      sourceIp: ctx.request.sourceIp ?? null,
+      userAgent: times.userAgent,
+    });
+    const login = {
       token,
       csrfToken,
-      expiresAt: absoluteExpiresAt,
+      expiresAt: times.absoluteExpiresAt,
       user: { id: user.id, username: user.username, displayName: user.displayName },
     };
+    return { session, login };
   }
 
   /** Session lifetimes: the controller settings, capped by the access policy. */
@@ -197,22 +236,15 @@ export class AuthService {
     const user = await this.users.findById(p.userId);
     if (!old || !user) throw unauthenticated('Your session ended; sign in again.');
     const now = this.now();
-    const token = newSecret(SECRET_PREFIX.session);
-    const csrfToken = newSecret();
     const idleExpiresAt = await this.idleExpiry(now, old.absoluteExpiresAt);
     return this.db.$transaction(async (tx) => {
       // Only one refresh of a session wins; a second one with the same old token gets 401.
       if ((await this.sessions.revoke(tx, old.id, now)) === 0)
         throw unauthenticated('Your session ended; sign in again.');
-      const session = await this.sessions.create(tx, {
-        tokenHash: hashSecret(token),
-        csrfToken,
-        userId: user.id,
-        createdAt: now,
-        lastSeenAt: now,
+      const { session, login } = await this.createSession(tx, user, ctx, {
+        now,
         idleExpiresAt,
         absoluteExpiresAt: old.absoluteExpiresAt,
-        sourceIp: ctx.request.sourceIp ?? null,
         userAgent: userAgent?.slice(0, 256) ?? old.userAgent,
       });
       await this.audit.record(tx, {
@@ -224,12 +256,7 @@ export class AuthService {
         after: { sessionId: session.id, idleExpiresAt, absoluteExpiresAt: old.absoluteExpiresAt },
         context: ctx.request,
       });
-      return {
-        token,
-        csrfToken,
-        expiresAt: old.absoluteExpiresAt,
-        user: { id: user.id, username: user.username, displayName: user.displayName },
-      };
+      return login;
     });
   }
 

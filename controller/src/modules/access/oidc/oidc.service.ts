@@ -83,18 +83,38 @@ export interface CallbackInput {
 }
 
 export class OidcService {
-  constructor(
-    private readonly db: Db,
-    private readonly repo: OidcRepository,
-    private readonly users: UsersRepository,
-    private readonly auth: AuthService,
-    private readonly audit: AuditWriter,
-    /** Undefined when OIDC is not configured. */
-    private readonly idp: OidcIdentityProvider | undefined,
-    private readonly mappings: OidcRoleMappingSource,
-    private readonly settings: OidcSettings,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly repo: OidcRepository;
+  private readonly users: UsersRepository;
+  private readonly auth: AuthService;
+  private readonly audit: AuditWriter;
+  /** Undefined when OIDC is not configured. */
+  private readonly idp: OidcIdentityProvider | undefined;
+  private readonly mappings: OidcRoleMappingSource;
+  private readonly settings: OidcSettings;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    db: Db;
+    repo: OidcRepository;
+    users: UsersRepository;
+    auth: AuthService;
+    audit: AuditWriter;
+    idp: OidcIdentityProvider | undefined;
+    mappings: OidcRoleMappingSource;
+    settings: OidcSettings;
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.repo = options.repo;
+    this.users = options.users;
+    this.auth = options.auth;
+    this.audit = options.audit;
+    this.idp = options.idp;
+    this.mappings = options.mappings;
+    this.settings = options.settings;
+    this.now = options.now ?? (() => new Date());
+  }
 
   publicConfig(): { enabled: boolean; buttonLabel: string } {
     return { enabled: this.idp !== undefined, buttonLabel: this.settings.buttonLabel };

@@ -39,34 +39,34 @@ export function createIntegrations(
   const { db, audit, config, metrics, log, now } = core;
   const { guilds, discord } = parts;
   const destinationsRepo = new LogDestinationsRepository(db);
-  const logs = new AttendanceLogPoster(
-    destinationsRepo,
-    guilds.repo,
-    parts.stats,
-    discord.port,
+  const logs = new AttendanceLogPoster({
+    destinations: destinationsRepo,
+    attendance: guilds.repo,
+    stats: parts.stats,
+    discord: discord.port,
     metrics,
     log,
     now,
-  );
-  const verifiedRoles = new VerifiedRolesService(
+  });
+  const verifiedRoles = new VerifiedRolesService({
     db,
-    new VerifiedRolesRepository(db),
-    guilds.repo,
+    repo: new VerifiedRolesRepository(db),
+    attendance: guilds.repo,
     audit,
-    discord.port,
+    discord: discord.port,
     log,
     now,
-  );
+  });
   const allowPrivateNetworks = config.webhookAllowPrivateNetworks === true;
-  const webhooks = new OutboundWebhooksService(
+  const webhooks = new OutboundWebhooksService({
     db,
-    new OutboundWebhooksRepository(db),
+    repo: new OutboundWebhooksRepository(db),
     audit,
-    controllerSecretBox({ configuredKey: config.secretKey, dataDir: config.dataDir }),
+    secrets: controllerSecretBox({ configuredKey: config.secretKey, dataDir: config.dataDir }),
     metrics,
-    { allowPrivateNetworks },
+    network: { allowPrivateNetworks },
     now,
-  );
+  });
   const webhookSender = new OutboundWebhookSender(webhooks, log, {
     version: packageVersion(),
     now,

@@ -5,7 +5,9 @@
  * stored. Summaries are claimed in the database before they are posted (compare-and-set
  * on `lastSummaryAt`), so a restart or a second replica never posts one twice.
  */
+
 import type { Logger } from '../../../core/logger.js';
+import { trusted } from '../../../core/visible.js';
 import type { Metrics } from '../../../metrics.js';
 import type { DiscordPort } from '../discord/discord-port.js';
 import type { AttendanceRepository } from '../guilds/attendance.repository.js';
@@ -31,15 +33,31 @@ import {
 const TOP = 10;
 
 export class AttendanceLogPoster implements AttendanceEventHandler {
-  constructor(
-    private readonly destinations: LogDestinationsRepository,
-    private readonly attendance: AttendanceRepository,
-    private readonly stats: AttendanceStatsService,
-    private readonly discord: DiscordPort,
-    private readonly metrics: Metrics,
-    private readonly log: Pick<Logger, 'info' | 'warn'>,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly destinations: LogDestinationsRepository;
+  private readonly attendance: AttendanceRepository;
+  private readonly stats: AttendanceStatsService;
+  private readonly discord: DiscordPort;
+  private readonly metrics: Metrics;
+  private readonly log: Pick<Logger, 'info' | 'warn'>;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    destinations: LogDestinationsRepository;
+    attendance: AttendanceRepository;
+    stats: AttendanceStatsService;
+    discord: DiscordPort;
+    metrics: Metrics;
+    log: Pick<Logger, 'info' | 'warn'>;
+    now?: () => Date;
+  }) {
+    this.destinations = options.destinations;
+    this.attendance = options.attendance;
+    this.stats = options.stats;
+    this.discord = options.discord;
+    this.metrics = options.metrics;
+    this.log = options.log;
+    this.now = options.now ?? (() => new Date());
+  }
 
   async afterCommit(events: readonly AttendanceEvent[]): Promise<void> {
     for (const guildId of new Set(events.map((e) => e.guildId))) {
@@ -72,7 +90,7 @@ export class AttendanceLogPoster implements AttendanceEventHandler {
       claimed++;
       const guild = await this.attendance.findGuild(destination.guildId);
       if (!guild) continue;
-      const board = await this.stats.leaderboard(guild, TOP);
+      const board = await this.stats.leaderboard(trusted(guild, 'the summary its operator configured'), TOP);
       const top = board.entries.map((e) => ({
         rank: e.rank,
         userId: e.user_id,

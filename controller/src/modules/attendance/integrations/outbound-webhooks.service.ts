@@ -12,6 +12,7 @@
  * - Retries: 10 s, 30 s, 2 min, 10 min, 1 h, 3 h, 6 h, 12 h (±20 % jitter), then failed.
  *   A 410 Gone means the receiver is gone for good: the webhook is disabled (audited).
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Actor, AuditWriter } from '../../../core/audit.types.js';
 import { badRequest } from '../../../core/errors.js';
@@ -20,12 +21,12 @@ import type { CallContext } from '../../../core/principal.js';
 import type { SecretBox } from '../../../crypto/secret-box.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { Metrics } from '../../../metrics.js';
-import type { GuildRow } from '../guilds/attendance.repository.js';
 import {
   ATTENDANCE_EVENT_TYPES,
   type AttendanceEvent,
   type AttendanceEventType,
 } from '../guilds/attendance-events.js';
+import type { VisibleGuild } from '../guilds/guild-access.js';
 import type { OutboundWebhooksRepository, WebhookDelivery } from './outbound-webhooks.repository.js';
 import {
   auditView,
@@ -90,23 +91,41 @@ function presentDelivery(row: WebhookDelivery) {
 }
 
 export class OutboundWebhooksService {
-  constructor(
-    private readonly db: Db,
-    private readonly repo: OutboundWebhooksRepository,
-    private readonly audit: AuditWriter,
-    private readonly secrets: () => Promise<SecretBox>,
-    private readonly metrics: Metrics,
-    private readonly network: { allowPrivateNetworks: boolean },
-    private readonly now: () => Date = () => new Date(),
-    private readonly random: () => number = Math.random,
-  ) {}
+  private readonly db: Db;
+  private readonly repo: OutboundWebhooksRepository;
+  private readonly audit: AuditWriter;
+  private readonly secrets: () => Promise<SecretBox>;
+  private readonly metrics: Metrics;
+  private readonly network: { allowPrivateNetworks: boolean };
+  private readonly now: () => Date;
+  private readonly random: () => number;
 
-  get(guild: GuildRow) {
+  constructor(options: {
+    db: Db;
+    repo: OutboundWebhooksRepository;
+    audit: AuditWriter;
+    secrets: () => Promise<SecretBox>;
+    metrics: Metrics;
+    network: { allowPrivateNetworks: boolean };
+    now?: () => Date;
+    random?: () => number;
+  }) {
+    this.db = options.db;
+    this.repo = options.repo;
+    this.audit = options.audit;
+    this.secrets = options.secrets;
+    this.metrics = options.metrics;
+    this.network = options.network;
+    this.now = options.now ?? (() => new Date());
+    this.random = options.random ?? Math.random;
+  }
+
+  get(guild: VisibleGuild) {
     requirePlan(guild, 'webhooks');
     return present(parseSettings(guild.webhookSettings), guild.webhookSecret !== null);
   }
 
-  async update(guild: GuildRow, patch: WebhookSettingsPatch, ctx: CallContext) {
+  async update(guild: VisibleGuild, patch: WebhookSettingsPatch, ctx: CallContext) {
     requirePlan(guild, 'webhooks');
     const url =
       patch.url === undefined || patch.url === null
@@ -154,7 +173,7 @@ export class OutboundWebhooksService {
     });
   }
 
-  async deliveries(guild: GuildRow, query: { cursor?: string; limit?: number; status?: string }) {
+  async deliveries(guild: VisibleGuild, query: { cursor?: string; limit?: number; status?: string }) {
     requirePlan(guild, 'webhooks');
     const limit = clampLimit(query.limit);
     const cursor = decodeCursor<string>(query.cursor, 'string');

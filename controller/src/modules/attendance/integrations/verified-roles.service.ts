@@ -26,8 +26,9 @@ import type { Logger } from '../../../core/logger.js';
 import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { DiscordPort } from '../discord/discord-port.js';
-import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
+import type { AttendanceRepository } from '../guilds/attendance.repository.js';
 import type { AttendanceEvent, AttendanceEventHandler } from '../guilds/attendance-events.js';
+import type { VisibleGuild } from '../guilds/guild-access.js';
 import { planAllows, requirePlan } from './plan.js';
 import type { GrantKey, VerifiedRole, VerifiedRolesRepository } from './verified-roles.repository.js';
 
@@ -49,23 +50,39 @@ export class VerifiedRolesService implements AttendanceEventHandler {
   /** Grants being attempted in this process (rule:user:period), so one is never attempted twice at once. */
   private readonly inFlight = new Set<string>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly repo: VerifiedRolesRepository,
-    private readonly attendance: AttendanceRepository,
-    private readonly audit: AuditWriter,
-    private readonly discord: DiscordPort,
-    private readonly log: Pick<Logger, 'info' | 'warn'>,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly repo: VerifiedRolesRepository;
+  private readonly attendance: AttendanceRepository;
+  private readonly audit: AuditWriter;
+  private readonly discord: DiscordPort;
+  private readonly log: Pick<Logger, 'info' | 'warn'>;
+  private readonly now: () => Date;
 
-  async list(guild: GuildRow) {
+  constructor(options: {
+    db: Db;
+    repo: VerifiedRolesRepository;
+    attendance: AttendanceRepository;
+    audit: AuditWriter;
+    discord: DiscordPort;
+    log: Pick<Logger, 'info' | 'warn'>;
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.repo = options.repo;
+    this.attendance = options.attendance;
+    this.audit = options.audit;
+    this.discord = options.discord;
+    this.log = options.log;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async list(guild: VisibleGuild) {
     requirePlan(guild, 'verified_roles');
     return (await this.repo.list(guild.id)).map(presentVerifiedRole);
   }
 
   /** Creates the rule for `roleId`, or updates its threshold; `created` says which. */
-  async upsert(guild: GuildRow, roleId: string, thresholdSeconds: number, ctx: CallContext) {
+  async upsert(guild: VisibleGuild, roleId: string, thresholdSeconds: number, ctx: CallContext) {
     requirePlan(guild, 'verified_roles');
     try {
       const { row, created } = await this.db.$transaction(async (tx) => {
@@ -91,7 +108,7 @@ export class VerifiedRolesService implements AttendanceEventHandler {
     }
   }
 
-  async remove(guild: GuildRow, ruleId: string, ctx: CallContext): Promise<void> {
+  async remove(guild: VisibleGuild, ruleId: string, ctx: CallContext): Promise<void> {
     requirePlan(guild, 'verified_roles');
     await this.db.$transaction(async (tx) => {
       const row = await this.repo.find(guild.id, ruleId, tx);

@@ -18,15 +18,15 @@ export function createPeriods(
   tracking: Tracking,
   signing: Signing,
 ): Periods {
-  const periods = new AttendancePeriodsService(
-    core.db,
-    guilds.repo,
-    tracking.attendance,
-    signing.signing,
-    core.audit,
-    guilds.locks,
-    guilds.events,
-    core.now,
-  );
+  const periods = new AttendancePeriodsService({
+    db: core.db,
+    repo: guilds.repo,
+    sessions: tracking.attendance,
+    signing: signing.signing,
+    audit: core.audit,
+    locks: guilds.locks,
+    events: guilds.events,
+    now: core.now,
+  });
   return { periods, resetScheduler: new AttendanceResetScheduler(periods, core.log) };
 }

@@ -11,9 +11,10 @@ import type { AuditAction } from '../../../core/audit-actions.js';
 import { badRequest, conflict, notFound } from '../../../core/errors.js';
 import { actorOf, type CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
-import type { AttendancePeriod, AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
+import type { AttendancePeriod, AttendanceRepository } from '../guilds/attendance.repository.js';
 import type { ResetScheduleInput } from '../guilds/attendance.schemas.js';
 import type { AttendanceEvent, AttendanceEvents, PeriodArchivedEvent } from '../guilds/attendance-events.js';
+import type { VisibleGuild } from '../guilds/guild-access.js';
 import type { GuildLocks } from '../guilds/guild-locks.js';
 import { buildPeriodExport } from '../signing/period-export.js';
 import { preparePayload } from '../signing/records.js';
@@ -51,18 +52,36 @@ function isResetDue(guild: { resetSchedule: string | null; periodStartedAt: Date
 }
 
 export class AttendancePeriodsService {
-  constructor(
-    private readonly db: Db,
-    private readonly repo: AttendanceRepository,
-    private readonly sessions: AttendanceService,
-    private readonly signing: AttendanceSigningService,
-    private readonly audit: AuditWriter,
-    private readonly locks: GuildLocks,
-    private readonly events: AttendanceEvents,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly repo: AttendanceRepository;
+  private readonly sessions: AttendanceService;
+  private readonly signing: AttendanceSigningService;
+  private readonly audit: AuditWriter;
+  private readonly locks: GuildLocks;
+  private readonly events: AttendanceEvents;
+  private readonly now: () => Date;
 
-  async setSchedule(guild: GuildRow, input: ResetScheduleInput, ctx: CallContext) {
+  constructor(options: {
+    db: Db;
+    repo: AttendanceRepository;
+    sessions: AttendanceService;
+    signing: AttendanceSigningService;
+    audit: AuditWriter;
+    locks: GuildLocks;
+    events: AttendanceEvents;
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.repo = options.repo;
+    this.sessions = options.sessions;
+    this.signing = options.signing;
+    this.audit = options.audit;
+    this.locks = options.locks;
+    this.events = options.events;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async setSchedule(guild: VisibleGuild, input: ResetScheduleInput, ctx: CallContext) {
     const schedule: ResetSchedule =
       input.kind === 'rolling'
         ? { kind: 'rolling', intervalMs: input.intervalMs, anchorMs: input.anchorMs ?? this.now().getTime() }
@@ -89,7 +108,7 @@ export class AttendancePeriodsService {
     return { schedule, next_reset_at: nextResetAt(updated)?.toISOString() ?? null };
   }
 
-  resetNow(guild: GuildRow, ctx: CallContext) {
+  resetNow(guild: VisibleGuild, ctx: CallContext) {
     return this.locks.run(guild.id, () =>
       this.reset(guild.id, actorOf(ctx.principal), ctx.request, 'attendance.period.reset'),
     );

@@ -10,13 +10,13 @@ export interface Signing {
 }
 
 export function createSigning(core: ModuleCore, guilds: Guilds): Signing {
-  const signing = new AttendanceSigningService(
-    core.db,
-    guilds.repo,
-    core.audit,
-    guilds.locks,
-    { scryptLogN: core.config.scryptLogN },
-    core.now,
-  );
+  const signing = new AttendanceSigningService({
+    db: core.db,
+    repo: guilds.repo,
+    audit: core.audit,
+    locks: guilds.locks,
+    options: { scryptLogN: core.config.scryptLogN },
+    now: core.now,
+  });
   return { signing, verify: new AttendanceVerifyService(guilds.repo, signing) };
 }

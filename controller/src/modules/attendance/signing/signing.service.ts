@@ -52,14 +52,28 @@ export class AttendanceSigningService {
   /** Unlocked keys, by guild. Memory only: a restart locks every guild again. */
   private readonly unlocked = new Map<string, SigningKey>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly repo: AttendanceRepository,
-    private readonly audit: AuditWriter,
-    private readonly locks: GuildLocks,
-    private readonly options: { scryptLogN: number },
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly repo: AttendanceRepository;
+  private readonly audit: AuditWriter;
+  private readonly locks: GuildLocks;
+  private readonly options: { scryptLogN: number };
+  private readonly now: () => Date;
+
+  constructor(deps: {
+    db: Db;
+    repo: AttendanceRepository;
+    audit: AuditWriter;
+    locks: GuildLocks;
+    options: { scryptLogN: number };
+    now?: () => Date;
+  }) {
+    this.db = deps.db;
+    this.repo = deps.repo;
+    this.audit = deps.audit;
+    this.locks = deps.locks;
+    this.options = deps.options;
+    this.now = deps.now ?? (() => new Date());
+  }
 
   /** The guild's unlocked key, if any. */
   keyFor(guildId: string): SigningKey | undefined {

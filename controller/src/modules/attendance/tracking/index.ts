@@ -18,16 +18,16 @@ export interface Tracking {
 export function createTracking(core: ModuleCore, guilds: Guilds, signing: Signing): Tracking {
   const { db, audit, now } = core;
   const tracker = new VoiceTracker();
-  const attendance = new AttendanceService(
+  const attendance = new AttendanceService({
     db,
-    guilds.repo,
-    signing.signing,
+    repo: guilds.repo,
+    signing: signing.signing,
     audit,
     tracker,
-    guilds.locks,
-    guilds.events,
+    locks: guilds.locks,
+    events: guilds.events,
     now,
-  );
+  });
   return {
     tracker,
     attendance,

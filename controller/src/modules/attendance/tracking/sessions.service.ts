@@ -18,7 +18,7 @@ import type {
 } from '../guilds/attendance-events.js';
 import type { GuildLocks } from '../guilds/guild-locks.js';
 import type { SignedRecord } from '../signing/records.js';
-import { receiptOf } from '../signing/session-receipts.js';
+import { receiptOf, type SessionFields } from '../signing/session-receipts.js';
 import type { AttendanceSigningService } from '../signing/signing.service.js';
 import {
   type ClosedSession,
@@ -61,20 +61,7 @@ export function trackingSettingsOf(guild: GuildRow): GuildTrackingSettings {
 }
 
 function sessionCompleted(
-  row: {
-    id: string;
-    guildId: string;
-    userId: string;
-    channelId: string;
-    periodIndex: number;
-    startedAt: Date;
-    endedAt: Date;
-    activeMs: number;
-    pausedMs: number;
-    outageMs: number;
-    closeReason: string;
-    source: string;
-  },
+  row: SessionFields & { periodIndex: number; source: string },
   signed: boolean,
 ): SessionCompletedEvent {
   return {
@@ -105,16 +92,34 @@ export class AttendanceService {
   /** While the Discord bot runs, settings changes reach the tracker through its bridge. */
   private liveSettings: ((guildId: string) => Promise<ClosedSession[] | undefined>) | undefined;
 
-  constructor(
-    private readonly db: Db,
-    private readonly repo: AttendanceRepository,
-    private readonly signing: AttendanceSigningService,
-    private readonly audit: AuditWriter,
-    private readonly tracker: VoiceTracker,
-    private readonly locks: GuildLocks,
-    private readonly events: AttendanceEvents,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly db: Db;
+  private readonly repo: AttendanceRepository;
+  private readonly signing: AttendanceSigningService;
+  private readonly audit: AuditWriter;
+  private readonly tracker: VoiceTracker;
+  private readonly locks: GuildLocks;
+  private readonly events: AttendanceEvents;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    db: Db;
+    repo: AttendanceRepository;
+    signing: AttendanceSigningService;
+    audit: AuditWriter;
+    tracker: VoiceTracker;
+    locks: GuildLocks;
+    events: AttendanceEvents;
+    now?: () => Date;
+  }) {
+    this.db = options.db;
+    this.repo = options.repo;
+    this.signing = options.signing;
+    this.audit = options.audit;
+    this.tracker = options.tracker;
+    this.locks = options.locks;
+    this.events = options.events;
+    this.now = options.now ?? (() => new Date());
+  }
 
   /** Live view of the guild's open sessions, accounted up to now. */
   openSessions(guildId: string): OpenSession[] {
