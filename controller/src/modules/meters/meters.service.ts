@@ -3,11 +3,13 @@
  * scoped like the node they belong to (a node outside the caller's scope is a 404).
  * Streams are audited once when they open, never per frame.
  */
+
 import type { MeterFrame } from '../../../../shared/src/mqtt.js';
 import type { AuditWriter } from '../../core/audit.types.js';
-import { forbidden, hidden, notFound } from '../../core/errors.js';
+import { forbidden, notFound } from '../../core/errors.js';
 import type { NodeDirectory, NodeIdentity } from '../../core/node-directory.js';
 import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../core/principal.js';
+import { visibleTo } from '../../core/visible.js';
 import type { Metrics } from '../../metrics.js';
 import { MeterReading, type MeterStore, type MeterSubscription } from './meters.store.js';
 
@@ -71,7 +73,6 @@ export class MetersService {
     const user = this.userOf(principal);
     const scope = await this.directory.scopeOf(nodeId);
     if (!scope) throw notFound('node');
-    if (!user.access.allows('node:read', { siteId: scope.siteId, nodeId }))
-      throw hidden('node', { type: 'node', id: nodeId }, 'node:read');
+    visibleTo(user, 'node:read', scope, scope, { name: 'node', target: { type: 'node', id: nodeId } });
   }
 }

@@ -3,14 +3,16 @@
  * credential rotation, the agent's config and heartbeat, and the scope checks every
  * node-owned object inherits.
  */
+
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { HeartbeatBody, NodeConfig } from '../../../../shared/src/agent-api.js';
 import { formatNodeCredential, parseNodeCredential } from '../../../../shared/src/agent-api.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
 import type { AuditWriter } from '../../core/audit.types.js';
-import { conflict, forbidden, hidden, notFound, unauthenticated } from '../../core/errors.js';
+import { conflict, forbidden, notFound, unauthenticated } from '../../core/errors.js';
 import { actorOf, type CallContext, type NodePrincipal, type Principal } from '../../core/principal.js';
+import { type Visible, visibleTo } from '../../core/visible.js';
 import { hashSecret, newSecret, secretHint } from '../../crypto/secrets.js';
 import type { Db } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
@@ -89,17 +91,19 @@ export class NodesService {
    * The node if the caller may see it with `permission`; 404 otherwise, so nothing
    * outside a caller's scope is revealed. An agent sees only itself.
    */
-  async visibleNode(principal: Principal, permission: Permission, nodeId: string): Promise<NodeRow> {
+  async visibleNode(principal: Principal, permission: Permission, nodeId: string): Promise<Visible<NodeRow>> {
     const node = await this.nodes.find(nodeId);
     if (!node) throw notFound('node');
-    if (principal.kind === 'node') {
-      if (principal.nodeId !== nodeId) throw hidden('node', { type: 'node', id: nodeId }, permission);
-      return node;
-    }
-    if (principal.kind !== 'user' || !principal.access.allows(permission, { siteId: node.siteId, nodeId })) {
-      throw hidden('node', { type: 'node', id: nodeId }, permission);
-    }
-    return node;
+    return visibleTo(
+      principal,
+      permission,
+      node,
+      { siteId: node.siteId, nodeId },
+      {
+        name: 'node',
+        target: { type: 'node', id: nodeId },
+      },
+    );
   }
 
   async scopeOf(nodeId: string): Promise<NodeScope | undefined> {

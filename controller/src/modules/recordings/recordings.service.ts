@@ -3,21 +3,23 @@
  * scoped reads, and playback/download with HTTP Range. Recordings inherit their
  * node's scope; anything outside the caller's scope is a 404.
  */
+
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { Command } from '../../../../shared/src/mqtt.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
-import { AppError, conflict, forbidden, hidden, notFound } from '../../core/errors.js';
+import { AppError, conflict, forbidden, notFound } from '../../core/errors.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
+import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db } from '../../db/client.js';
 import type { Recording, RecordingJob } from '../../db/rows.js';
 import type { NodesService } from '../nodes/index.js';
 import { parseRange } from './byte-range.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository, PagePosition } from './jobs.repository.js';
-import { canSee, isActive, presentJob } from './jobs.service.js';
+import { isActive, presentJob } from './jobs.service.js';
 import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
 import type { CreateRecordingBody, RecordingState } from './recordings.schemas.js';
 
@@ -95,12 +97,18 @@ export class RecordingsService {
     return presentRecording(recording, recording.node.siteId, this.now());
   }
 
-  async visibleRecording(principal: Principal, permission: Permission, id: string): Promise<RecordingRow> {
+  async visibleRecording(
+    principal: Principal,
+    permission: Permission,
+    id: string,
+  ): Promise<Visible<RecordingRow>> {
     const recording = await this.recordings.find(id);
     if (!recording) throw notFound('recording');
-    if (!canSee(principal, permission, { nodeId: recording.nodeId, siteId: recording.node.siteId }))
-      throw hidden('recording', { type: 'recording', id }, permission);
-    return recording;
+    const scope = { nodeId: recording.nodeId, siteId: recording.node.siteId };
+    return visibleTo(principal, permission, recording, scope, {
+      name: 'recording',
+      target: { type: 'recording', id },
+    });
   }
 
   list(

@@ -1,4 +1,5 @@
 /** What the bot answers to members' slash commands: their stats, the leaderboard, a receipt check. */
+import { trusted } from '../../../core/visible.js';
 import type { AttendanceRepository } from '../guilds/attendance.repository.js';
 import type { AttendanceVerifyService } from '../signing/verify.service.js';
 import type { AttendanceStatsService } from '../stats/attendance-stats.service.js';
@@ -23,13 +24,14 @@ export function commandAnswers(deps: {
     stats: async (c) => {
       const guild = await deps.repo.findGuild(c.guildId);
       if (!guild) return 'Attendance is not tracked in this server yet.';
-      const s = await deps.stats.userStats(guild, c.userId);
+      // Discord itself tells who is asking in which guild: members read their own guild's stats.
+      const s = await deps.stats.userStats(trusted(guild, 'a member asking in their guild'), c.userId);
       return `This period: ${duration(s.active_seconds)} in voice over ${s.sessions} session(s)${s.rank ? `, rank #${s.rank}` : ''}.`;
     },
     leaderboard: async (c) => {
       const guild = await deps.repo.findGuild(c.guildId);
       if (!guild) return 'Attendance is not tracked in this server yet.';
-      const board = await deps.stats.leaderboard(guild, 10);
+      const board = await deps.stats.leaderboard(trusted(guild, 'a member asking in their guild'), 10);
       if (board.entries.length === 0) return 'Nobody has attended yet this period.';
       return board.entries.map((e) => `#${e.rank} <@${e.user_id}> ${duration(e.active_seconds)}`).join('\n');
     },

@@ -3,7 +3,8 @@
  * whether the bot is there. Reads only; the bot is reached through the `DiscordPort`,
  * which refuses clearly when no bot runs.
  */
-import type { GuildRow } from '../guilds/attendance.repository.js';
+
+import type { VisibleGuild } from '../guilds/guild-access.js';
 import type { DiscordBotState } from './discord-bot.js';
 import type { DiscordPort } from './discord-port.js';
 
@@ -23,7 +24,7 @@ export class DiscordGuildService {
   }
 
   /** 503 when the bot is not configured or not connected; 409 when it is not in the guild. */
-  channels(guild: GuildRow) {
+  channels(guild: VisibleGuild) {
     return {
       guild_id: guild.id,
       channels: this.discord.listChannels(guild.id).map((c) => ({
@@ -36,7 +37,7 @@ export class DiscordGuildService {
     };
   }
 
-  presence(guild: GuildRow) {
+  presence(guild: VisibleGuild) {
     const { state, present } = this.botView(guild.id);
     return {
       guild_id: guild.id,

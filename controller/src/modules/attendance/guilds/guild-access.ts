@@ -5,28 +5,37 @@
  * already checked Manage Server there).
  */
 import type { Permission } from '../../../../../shared/src/permissions.js';
-import { forbidden, hidden, notFound } from '../../../core/errors.js';
-import { discordPrincipalAllows, type Principal } from '../../../core/principal.js';
+import { forbidden, notFound } from '../../../core/errors.js';
+import type { Principal } from '../../../core/principal.js';
+import { type Visible, visibleTo } from '../../../core/visible.js';
 import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
+
+/** A guild its caller was checked to see: what attendance services act on. */
+export type VisibleGuild = Visible<GuildRow>;
 
 export class GuildAccess {
   constructor(private readonly repo: AttendanceRepository) {}
 
-  async visibleGuild(principal: Principal, permission: Permission, guildId: string): Promise<GuildRow> {
+  async visibleGuild(principal: Principal, permission: Permission, guildId: string): Promise<VisibleGuild> {
     const guild = await this.repo.findGuild(guildId);
     if (!guild) throw notFound('guild');
-    const outOfScope = () => hidden('guild', { type: 'guild', id: guildId }, permission);
-    if (principal.kind === 'discord') {
-      if (discordPrincipalAllows(principal, permission, guildId)) return guild;
-      throw outOfScope();
-    }
-    if (principal.kind !== 'user') throw outOfScope();
-    if (principal.access.allows(permission, { guildId })) return guild;
-    if (permission !== 'attendance:read' && principal.access.allows('attendance:read', { guildId }))
+    // A guild its caller may read but not manage is a 403: it is not hidden from them.
+    if (
+      principal.kind === 'user' &&
+      permission !== 'attendance:read' &&
+      !principal.access.allows(permission, { guildId }) &&
+      principal.access.allows('attendance:read', { guildId })
+    )
       throw forbidden(`You need the ${permission} permission on this guild.`, {
         permission,
         target: { type: 'guild', id: guildId },
       });
-    throw outOfScope();
+    return visibleTo(
+      principal,
+      permission,
+      guild,
+      { guildId },
+      { name: 'guild', target: { type: 'guild', id: guildId } },
+    );
   }
 }

@@ -12,6 +12,7 @@ import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { DiscordPort } from '../discord/discord-port.js';
 import type { GuildRow } from '../guilds/attendance.repository.js';
+import type { VisibleGuild } from '../guilds/guild-access.js';
 import { LOG_TYPES, type SUMMARY_FREQUENCIES } from './integrations.schemas.js';
 import type { LogDestination, LogDestinationsRepository } from './log-destinations.repository.js';
 
@@ -63,12 +64,12 @@ export class LogDestinationsService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async list(guild: GuildRow) {
+  async list(guild: VisibleGuild) {
     return (await this.repo.list(guild.id)).map(presentLogDestination);
   }
 
   async create(
-    guild: GuildRow,
+    guild: VisibleGuild,
     input: { channel_id: string; log_types?: LogType[]; frequency?: SummaryFrequency },
     ctx: CallContext,
   ) {
@@ -101,7 +102,7 @@ export class LogDestinationsService {
     }
   }
 
-  async remove(guild: GuildRow, destinationId: string, ctx: CallContext): Promise<void> {
+  async remove(guild: VisibleGuild, destinationId: string, ctx: CallContext): Promise<void> {
     await this.db.$transaction(async (tx) => {
       const row = await this.repo.find(guild.id, destinationId, tx);
       if (!row || !(await this.repo.remove(tx, guild.id, destinationId))) throw notFound('log destination');
@@ -110,7 +111,7 @@ export class LogDestinationsService {
   }
 
   async setLogType(
-    guild: GuildRow,
+    guild: VisibleGuild,
     destinationId: string,
     logType: LogType,
     enabled: boolean,
@@ -123,7 +124,12 @@ export class LogDestinationsService {
     });
   }
 
-  async setFrequency(guild: GuildRow, destinationId: string, frequency: SummaryFrequency, ctx: CallContext) {
+  async setFrequency(
+    guild: VisibleGuild,
+    destinationId: string,
+    frequency: SummaryFrequency,
+    ctx: CallContext,
+  ) {
     return this.change(guild, destinationId, ctx, 'attendance.log_destination.frequency.update', (row) => ({
       frequency,
       // Turning summaries on starts their clock now; otherwise the last summary still counts.

@@ -7,7 +7,8 @@ import type { AuditWriter } from '../../../core/audit.types.js';
 import { forbidden } from '../../../core/errors.js';
 import type { CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
-import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
+import type { AttendanceRepository } from '../guilds/attendance.repository.js';
+import type { VisibleGuild } from '../guilds/guild-access.js';
 import { type PlanTier, presentSubscription, tierOf } from './plan.js';
 
 export class SubscriptionService {
@@ -17,11 +18,11 @@ export class SubscriptionService {
     private readonly audit: AuditWriter,
   ) {}
 
-  get(guild: GuildRow) {
+  get(guild: VisibleGuild) {
     return presentSubscription(guild);
   }
 
-  async setTier(guild: GuildRow, tier: PlanTier, ctx: CallContext) {
+  async setTier(guild: VisibleGuild, tier: PlanTier, ctx: CallContext) {
     // The plan is the operator's decision for the whole controller, not a guild admin's:
     // a grant of settings:manage scoped to this guild (a guild-scoped admin role) is not enough.
     const { principal } = ctx;

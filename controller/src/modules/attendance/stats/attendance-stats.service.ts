@@ -6,6 +6,7 @@
 
 import type { BotStateView } from '../discord/discord.service.js';
 import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
+import type { VisibleGuild } from '../guilds/guild-access.js';
 import { activityHeatmap } from '../periods/heatmap.js';
 import { channelTotals, rankUsers } from '../periods/leaderboard.js';
 import { nextResetAt, scheduleOf } from '../periods/periods.service.js';
@@ -61,7 +62,7 @@ export class AttendanceStatsService {
     ];
   }
 
-  periodState(guild: GuildRow) {
+  periodState(guild: VisibleGuild) {
     return {
       index: guild.periodIndex,
       started_at: guild.periodStartedAt.toISOString(),
@@ -70,7 +71,7 @@ export class AttendanceStatsService {
     };
   }
 
-  async overview(guild: GuildRow) {
+  async overview(guild: VisibleGuild) {
     const rows = await this.currentPeriod(guild);
     const live = this.liveOccupancy(guild);
     return {
@@ -98,7 +99,7 @@ export class AttendanceStatsService {
     };
   }
 
-  async leaderboard(guild: GuildRow, limit: number) {
+  async leaderboard(guild: VisibleGuild, limit: number) {
     const ranked = rankUsers(await this.currentPeriod(guild));
     return {
       period_index: guild.periodIndex,
@@ -112,7 +113,7 @@ export class AttendanceStatsService {
     };
   }
 
-  async userStats(guild: GuildRow, userId: string) {
+  async userStats(guild: VisibleGuild, userId: string) {
     const rows = await this.currentPeriod(guild);
     const ranked = rankUsers(rows);
     const mine = rows.filter((r) => r.userId === userId);
@@ -132,7 +133,7 @@ export class AttendanceStatsService {
     };
   }
 
-  async channelStats(guild: GuildRow, channelId?: string) {
+  async channelStats(guild: VisibleGuild, channelId?: string) {
     const totals = channelTotals(await this.currentPeriod(guild));
     return {
       period_index: guild.periodIndex,
@@ -147,7 +148,7 @@ export class AttendanceStatsService {
     };
   }
 
-  async heatmap(guild: GuildRow) {
+  async heatmap(guild: VisibleGuild) {
     const zone = new ZonedTime(guild.timeZone);
     const cells = activityHeatmap(await this.currentPeriod(guild), zone);
     return {
@@ -157,7 +158,7 @@ export class AttendanceStatsService {
     };
   }
 
-  liveOccupancy(guild: GuildRow) {
+  liveOccupancy(guild: VisibleGuild) {
     const open = this.sessions.openSessions(guild.id);
     const byChannel = new Map<string, { user_id: string; active_seconds: number; paused: boolean }[]>();
     for (const s of open) {

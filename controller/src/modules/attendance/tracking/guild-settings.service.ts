@@ -10,6 +10,7 @@ import { notFound } from '../../../core/errors.js';
 import { actorOf, type CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
 import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
+import type { VisibleGuild } from '../guilds/guild-access.js';
 import type { AttendanceService } from './sessions.service.js';
 import type { TrackingMode } from './tracker.types.js';
 
@@ -71,7 +72,7 @@ export class GuildSettingsService {
     return updated;
   }
 
-  async setTrackingMode(guild: GuildRow, mode: TrackingMode, ctx: CallContext) {
+  async setTrackingMode(guild: VisibleGuild, mode: TrackingMode, ctx: CallContext) {
     const updated = await this.change(
       guild,
       ctx,
@@ -83,7 +84,7 @@ export class GuildSettingsService {
     return presentTrackedChannels(updated);
   }
 
-  async addTrackedChannel(guild: GuildRow, channelId: string, ctx: CallContext) {
+  async addTrackedChannel(guild: VisibleGuild, channelId: string, ctx: CallContext) {
     const updated = await this.change(
       guild,
       ctx,
@@ -95,7 +96,7 @@ export class GuildSettingsService {
     return presentTrackedChannels(updated);
   }
 
-  async removeTrackedChannel(guild: GuildRow, channelId: string, ctx: CallContext) {
+  async removeTrackedChannel(guild: VisibleGuild, channelId: string, ctx: CallContext) {
     if (!guild.trackedChannels.some((c) => c.channelId === channelId)) throw notFound('tracked channel');
     await this.change(
       guild,
@@ -107,7 +108,7 @@ export class GuildSettingsService {
     );
   }
 
-  async updateFairness(guild: GuildRow, patch: FairnessPatch, ctx: CallContext) {
+  async updateFairness(guild: VisibleGuild, patch: FairnessPatch, ctx: CallContext) {
     const updated = await this.change(
       guild,
       ctx,
