@@ -123,7 +123,7 @@ export function createAttendanceModule(
  * bot (one gateway session, one tracker of the voice sessions), and the scheduled resets and
  * summaries, which act on the sessions it tracks and post through it.
  */
-function leaderWork(
+export function leaderWork(
   attendance: AttendanceService,
   resets: { start(): void; stop(): Promise<void> },
   summaries: { start(): void; stop(): Promise<void> },

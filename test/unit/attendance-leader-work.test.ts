@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { leaderWork } from '../../controller/src/modules/attendance/index.js';
+import type { AttendanceService } from '../../controller/src/modules/attendance/tracking/sessions.service.js';
+
+function recorder() {
+  const calls: string[] = [];
+  const step = (name: string) => async () => {
+    calls.push(name);
+  };
+  const attendance = {
+    restoreSnapshot: async () => {
+      calls.push('restore open sessions');
+      return 0;
+    },
+    handOver: async () => {
+      calls.push('save open sessions');
+      return 0;
+    },
+  } as unknown as AttendanceService;
+  const task = (name: string) => ({
+    start: () => void calls.push(`start ${name}`),
+    stop: step(`stop ${name}`),
+  });
+  const bot = { start: step('start bot'), stop: step('stop bot') };
+  return { calls, work: leaderWork(attendance, task('resets'), task('summaries'), bot) };
+}
+
+describe('the leader’s once-only work', () => {
+  it('on election: the saved open sessions first, then the schedulers, then the bot', async () => {
+    const { calls, work } = recorder();
+    await work.onElected();
+    expect(calls).toEqual(['restore open sessions', 'start resets', 'start summaries', 'start bot']);
+  });
+
+  it('on stepping down: the bot stops before the period snapshot work, and the open sessions are saved last', async () => {
+    const { calls, work } = recorder();
+    await work.onElected();
+    calls.length = 0;
+    await work.onDemoted();
+    expect(calls).toEqual(['stop bot', 'stop summaries', 'stop resets', 'save open sessions']);
+  });
+
+  it('a replica that never led saves nothing when it stops (it would overwrite the leader’s sessions)', async () => {
+    const { calls, work } = recorder();
+    await work.onDemoted();
+    expect(calls).not.toContain('save open sessions');
+  });
+});
