@@ -7,10 +7,10 @@ import {
   JobLease,
   JobTerminalBody,
 } from '../../../../shared/src/agent-api.js';
-import { clampLimit, Data, ErrorResponse, PageOf } from '../../core/pagination.js';
+import { clampLimit, Data, ErrorResponse, PageOf, pageOf } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import type { JobsService } from './jobs.service.js';
-import { pageOf, parsePositionCursor } from './page-position.js';
+import { parsePositionCursor, positionCursor } from './page-position.js';
 import { JobListQuery, JobParams, JobSchema, NodeJobParams } from './recordings.schemas.js';
 
 export function jobsRoutes(jobs: JobsService): FastifyPluginAsyncTypebox {
@@ -98,7 +98,7 @@ export function jobsRoutes(jobs: JobsService): FastifyPluginAsyncTypebox {
         const { cursor, limit, ...filters } = request.query;
         const take = clampLimit(limit);
         const rows = await jobs.list(request.principal, filters, take, parsePositionCursor(cursor));
-        return pageOf(rows, take, (row) => jobs.present(row));
+        return pageOf(rows, take, (row) => jobs.present(row), positionCursor);
       },
     );
   };

@@ -1,6 +1,6 @@
 /** Cursors of the newest-first recording and job lists: the last row's (createdAt, id). */
 import { badRequest } from '../../core/errors.js';
-import { decodeCursor, encodeCursor, pageOf as genericPageOf } from '../../core/pagination.js';
+import { decodeCursor, encodeCursor } from '../../core/pagination.js';
 import type { PagePosition } from './jobs.repository.js';
 
 export function positionCursor(row: PagePosition): string {
@@ -13,9 +13,4 @@ export function parsePositionCursor(cursor: string | undefined): PagePosition | 
   const match = /^(\d{1,15})\.([A-Za-z0-9_-]{1,64})$/.exec(value);
   if (!match) throw badRequest('cursor is not valid: pass the nextCursor of a previous page');
   return { createdAt: new Date(Number(match[1])), id: match[2]! };
-}
-
-/** `{ data, nextCursor }` for a page of newest-first rows fetched with `limit`. */
-export function pageOf<R extends PagePosition, T>(rows: R[], limit: number, present: (row: R) => T) {
-  return genericPageOf(rows, limit, present, positionCursor);
 }

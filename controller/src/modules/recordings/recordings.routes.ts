@@ -1,8 +1,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { clampLimit, Data, ErrorResponse, PageOf } from '../../core/pagination.js';
+import { clampLimit, Data, ErrorResponse, PageOf, pageOf } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
-import { pageOf, parsePositionCursor } from './page-position.js';
+import { parsePositionCursor, positionCursor } from './page-position.js';
 import {
   AudioFile,
   CreateRecordingBody,
@@ -47,7 +47,7 @@ export function recordingsRoutes(recordings: RecordingsService): FastifyPluginAs
         const { cursor, limit, ...filters } = request.query;
         const take = clampLimit(limit);
         const rows = await recordings.list(request.principal, filters, take, parsePositionCursor(cursor));
-        return pageOf(rows, take, (row) => recordings.present(row));
+        return pageOf(rows, take, (row) => recordings.present(row), positionCursor);
       },
     );
 

@@ -5,7 +5,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Data, ErrorResponse } from '../../../core/pagination.js';
+import { clampLimit, Data, ErrorResponse } from '../../../core/pagination.js';
 import { callContext } from '../../../http/route-access.js';
 import {
   ArchivedPeriod,
@@ -74,7 +74,7 @@ export function attendanceRoutes(deps: {
       async (request) => ({
         data: await stats.leaderboard(
           await access.visibleGuild(request.principal, 'attendance:read', request.params.guildId),
-          Math.min(request.query.limit ?? 50, 200),
+          clampLimit(request.query.limit),
         ),
       }),
     );
@@ -210,11 +210,7 @@ export function attendanceRoutes(deps: {
       async (request) => {
         const guild = await access.visibleGuild(request.principal, 'attendance:read', request.params.guildId);
         return {
-          data: await periods.history(
-            guild.id,
-            Math.min(request.query.limit ?? 50, 200),
-            request.query.before,
-          ),
+          data: await periods.history(guild.id, clampLimit(request.query.limit), request.query.before),
         };
       },
     );
