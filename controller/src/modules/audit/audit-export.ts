@@ -6,6 +6,7 @@
 import { pipeline, Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import type { AuditRow } from './audit.repository.js';
+import { presentAuditDetail } from './audit.schemas.js';
 
 export type AuditExportFormat = 'csv' | 'ndjson';
 
@@ -70,23 +71,7 @@ function csvRecord(row: AuditRow): Record<(typeof CSV_COLUMNS)[number], string |
 }
 
 function ndjsonLine(row: AuditRow): string {
-  return `${JSON.stringify({
-    seq: row.seq,
-    id: row.id,
-    at: row.at.toISOString(),
-    actor: { type: row.actorType, id: row.actorId, name: row.actorName },
-    permission: row.permission,
-    action: row.action,
-    target: { type: row.targetType, id: row.targetId },
-    outcome: row.outcome,
-    reason: row.reason,
-    requestId: row.requestId,
-    sourceIp: row.sourceIp,
-    before: row.before === null ? null : JSON.parse(row.before),
-    after: row.after === null ? null : JSON.parse(row.after),
-    prevHash: row.prevHash,
-    hash: row.hash,
-  })}\n`;
+  return `${JSON.stringify(presentAuditDetail(row))}\n`;
 }
 
 /** CSV records one at a time, fetched a page at a time. */

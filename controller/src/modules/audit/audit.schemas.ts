@@ -108,10 +108,11 @@ export const ExportFile = Type.Unsafe<Readable>({
   description: 'text/csv (with a header row) or application/x-ndjson (one event per line)',
 });
 
+/** An audit row's public shape (the list, the detail and the NDJSON export). */
 export function presentAuditEvent(row: AuditRow) {
   return {
-    id: row.id,
     seq: row.seq,
+    id: row.id,
     at: row.at.toISOString(),
     actor: { type: row.actorType, id: row.actorId, name: row.actorName },
     permission: row.permission,
@@ -128,8 +129,10 @@ export function presentAuditEvent(row: AuditRow) {
 
 const parseJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 
+/** The event with its `before` and `after` JSON parsed, placed before the hashes as in the NDJSON export. */
 export function presentAuditDetail(row: AuditRow) {
-  return { ...presentAuditEvent(row), before: parseJson(row.before), after: parseJson(row.after) };
+  const { prevHash, hash, ...event } = presentAuditEvent(row);
+  return { ...event, before: parseJson(row.before), after: parseJson(row.after), prevHash, hash };
 }
 
 /** Query filters → repository filter: dates parsed, `prefix*` actions as a prefix match. */
