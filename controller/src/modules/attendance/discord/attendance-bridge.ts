@@ -32,7 +32,7 @@ import {
 import type { VoiceTracker } from '../tracking/voice-tracker.js';
 import type { DiscordBotLogger, DiscordBotOptions, DiscordBotState } from './discord-bot.js';
 
-/** What the bot hands over for each member: the tracker's input, unchanged (`BotVoiceState` is the same shape). */
+/** What the bot hands over for each member: the tracker's input, unchanged (`BotVoiceState` is the same type). */
 export type BridgeVoiceState = VoiceStateInput;
 
 /** A guild as the gateway announced it. */

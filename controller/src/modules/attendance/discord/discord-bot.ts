@@ -31,6 +31,7 @@ import {
   type VoiceState,
 } from 'discord.js';
 import type { Logger } from '../../../core/logger.js';
+import type { VoiceStateInput } from '../tracking/tracker.types.js';
 import {
   type AttendanceCommand,
   type AttendanceCommandName,
@@ -40,16 +41,8 @@ import {
 } from './bot-commands.js';
 import type { GuildChannelInfo } from './discord-port.js';
 
-/** A member's voice state, in the shape the tracker takes. */
-export interface BotVoiceState {
-  userId: string;
-  channelId: string | null;
-  selfMute: boolean;
-  serverMute: boolean;
-  selfDeaf: boolean;
-  serverDeaf: boolean;
-  isBot: boolean;
-}
+/** A member's voice state: the tracker's input type, under the name the bot's callers know. */
+export type BotVoiceState = VoiceStateInput;
 
 /** For the health view: `reconnecting` covers a dropped connection until RESUMED or a new READY. */
 export type DiscordBotState = 'stopped' | 'connecting' | 'ready' | 'reconnecting';
