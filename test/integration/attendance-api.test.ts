@@ -8,8 +8,9 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyExport } from '../../controller/src/modules/attendance/signing/period-export.js';
-import type { VoiceStateInput } from '../../controller/src/modules/attendance/tracking/tracker.types.js';
-import { bearer, type TestController, testController } from '../support/controller.js';
+import { type Method, requestAs } from '../support/api.js';
+import { type TestController, testController } from '../support/controller.js';
+import { voiceState } from '../support/voice.js';
 
 const GUILD = '110000000000000001';
 const OTHER_GUILD = '120000000000000002';
@@ -21,17 +22,7 @@ const CAROL = '310000000000000003';
 const PASSPHRASE = 'correct horse battery staple, attendance edition';
 const WEBHOOK_SECRET = 'attendance-webhook-secret-for-tests';
 
-function inVoice(userId: string, channelId: string | null): VoiceStateInput {
-  return {
-    userId,
-    channelId,
-    selfMute: false,
-    serverMute: false,
-    selfDeaf: false,
-    serverDeaf: false,
-    isBot: false,
-  };
-}
+const inVoice = (userId: string, channelId: string | null) => voiceState(userId, channelId);
 
 describe('attendance API', () => {
   let ctl: TestController;
@@ -40,8 +31,8 @@ describe('attendance API', () => {
   const advance = (minutes: number) => {
     nowMs += minutes * 60_000;
   };
-  const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object, token = owner) =>
-    ctl.app.inject({ method, url, headers: bearer(token), ...(payload ? { payload } : {}) });
+  const api = (method: Method, url: string, payload?: object, token = owner) =>
+    requestAs(ctl.app, token, method, url, payload);
   const guildUrl = (path: string, guildId = GUILD) => `/api/v1/guilds/${guildId}${path}`;
 
   beforeAll(async () => {

@@ -11,13 +11,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AttendanceBridge,
-  type HeartbeatTimers,
-} from '../../controller/src/modules/attendance/discord/attendance-bridge.js';
+import { AttendanceBridge } from '../../controller/src/modules/attendance/discord/attendance-bridge.js';
 import {
   DiscordBot,
-  type DiscordBotLogger,
   type DiscordBotState,
 } from '../../controller/src/modules/attendance/discord/discord-bot.js';
 import {
@@ -28,8 +24,8 @@ import {
   type TrackerSnapshot,
   UNCONFIGURED_SETTINGS,
 } from '../../controller/src/modules/attendance/tracking/tracker.types.js';
-import { VoiceTracker } from '../../controller/src/modules/attendance/tracking/voice-tracker.js';
 import { FakeDiscord, type VoiceChange } from '../support/fake-discord/fake-discord.js';
+import { errorsOnlyLog, HandTimers, numberedTracker, trackingSettings } from '../support/voice.js';
 
 const ALICE = '310000000000000001';
 const BOB = '310000000000000002';
@@ -50,44 +46,8 @@ function settings(
   trackedChannelIds: string[] = [],
   fairness: Partial<FairnessSettings> = {},
 ): GuildTrackingSettings {
-  return {
-    mode,
-    trackedChannelIds,
-    // Deliberately not the AFK channel: the bridge takes Discord's.
-    afkChannelId: null,
-    fairness: {
-      pauseOnMute: false,
-      pauseOnDeafen: false,
-      pauseWhenSolo: false,
-      minSessionSeconds: 0,
-      ...fairness,
-    },
-  };
-}
-
-/** An interval timer the test fires by hand; records whether one is running. */
-class HandTimers implements HeartbeatTimers {
-  private tick: (() => void) | undefined;
-  intervalMs: number | undefined;
-
-  get active(): boolean {
-    return this.tick !== undefined;
-  }
-
-  setInterval(tick: () => void, intervalMs: number): unknown {
-    this.tick = tick;
-    this.intervalMs = intervalMs;
-    return tick;
-  }
-
-  clearInterval(handle: unknown): void {
-    if (handle === this.tick) this.tick = undefined;
-  }
-
-  fire(): void {
-    if (!this.tick) throw new Error('no heartbeat interval is running');
-    this.tick();
-  }
+  // Deliberately not the AFK channel (afkChannelId: null): the bridge takes Discord's.
+  return trackingSettings({ mode, trackedChannelIds, afkChannelId: null }, fairness);
 }
 
 /** What the bridge handled, counted after each callback settles; a wait that re-checks on every change. */
@@ -221,19 +181,9 @@ describe('attendance: fake Discord → discord.js → DiscordBot → AttendanceB
 
   beforeAll(async () => {
     fake = await FakeDiscord.start({ heartbeatIntervalMs: 1_000 });
-    const quiet = () => {};
-    const log = {
-      debug: quiet,
-      info: quiet,
-      warn: quiet,
-      error: (...args: unknown[]) => void errors.push(JSON.stringify(args)),
-    } as DiscordBotLogger;
-    let id = 0;
+    const log = errorsOnlyLog((...args: unknown[]) => void errors.push(JSON.stringify(args)));
     bridge = new AttendanceBridge({
-      tracker: new VoiceTracker({
-        maxOutageCreditSeconds: MAX_OUTAGE_CREDIT_S,
-        newSessionId: () => `s${++id}`,
-      }),
+      tracker: numberedTracker({ maxOutageCreditSeconds: MAX_OUTAGE_CREDIT_S }),
       now: () => nowMs,
       settingsFor: async (guildId) => guildSettings.get(guildId) ?? UNCONFIGURED_SETTINGS,
       onClosed: async (sessions) => void closed.push(...sessions),

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../controller/src/app.js';
+import { guildApi, voiceWebhook } from '../support/api.js';
 import { bearer, ownerApiToken, type TestController, testController } from '../support/controller.js';
 import { FakeDiscord, type RestCall } from '../support/fake-discord/fake-discord.js';
 import { until } from '../support/until.js';
@@ -32,18 +33,11 @@ describe('log destinations with the Discord bot', () => {
   let ctl: TestController;
   let owner: string;
   let nowMs = Date.parse('2026-03-02T10:00:00Z');
-  const api = (
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
-    path: string,
-    payload?: object,
-    guildId = GUILD,
-  ) =>
-    ctl.app.inject({
-      method,
-      url: `/api/v1/guilds/${guildId}${path}`,
-      headers: bearer(owner),
-      ...(payload ? { payload } : {}),
-    });
+  const api = guildApi(
+    () => ctl.app,
+    () => owner,
+    GUILD,
+  );
   let sessionsDestination: string;
   let periodsDestination: string;
 
@@ -266,12 +260,7 @@ describe('log destinations with the Discord bot', () => {
     expect(created.statusCode, created.body).toBe(201);
     const failedBefore = await counter(ctl, 'sessions', 'failed');
     const hook = (channelId: string | null) =>
-      ctl.app.inject({
-        method: 'POST',
-        url: '/api/v1/webhooks/attendance',
-        headers: { 'x-webhook-secret': WEBHOOK_SECRET },
-        payload: { guild_id: OTHER_GUILD, user_id: ALICE, channel_id: channelId },
-      });
+      voiceWebhook(ctl.app, WEBHOOK_SECRET, OTHER_GUILD, ALICE, channelId);
     expect((await hook(VOICE)).statusCode).toBe(200);
     nowMs += 60_000;
     expect((await hook(null)).json().data.stored).toBe(1);
@@ -332,13 +321,7 @@ describe('log destinations without a Discord bot', () => {
     expect(created.statusCode, created.body).toBe(201);
     expect(created.json().data.log_types).toEqual(['sessions', 'periods', 'summary']);
     const info = vi.spyOn(ctl.app.log, 'info');
-    const hook = (channelId: string | null) =>
-      ctl.app.inject({
-        method: 'POST',
-        url: '/api/v1/webhooks/attendance',
-        headers: { 'x-webhook-secret': WEBHOOK_SECRET },
-        payload: { guild_id: GUILD, user_id: ALICE, channel_id: channelId },
-      });
+    const hook = (channelId: string | null) => voiceWebhook(ctl.app, WEBHOOK_SECRET, GUILD, ALICE, channelId);
     await hook(VOICE);
     nowMs += 60_000;
     expect((await hook(null)).json().data.stored).toBe(1);

@@ -17,6 +17,7 @@ import {
   WEBHOOK_RETRY_JITTER,
 } from '../../controller/src/modules/attendance/integrations/outbound-webhooks.rules.js';
 import type { SenderTimers } from '../../controller/src/modules/attendance/integrations/outbound-webhooks.sender.js';
+import { requestAs, voiceWebhook } from '../support/api.js';
 import { bearer, freshDatabase, OWNER } from '../support/controller.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
@@ -147,7 +148,7 @@ let guildSeq = 0;
 /** Helpers bound to one app. */
 function client(ctl: Harness) {
   const api = (method: 'GET' | 'PATCH', url: string, payload?: object) =>
-    ctl.app.inject({ method, url, headers: bearer(ctl.token), ...(payload ? { payload } : {}) });
+    requestAs(ctl.app, ctl.token, method, url, payload);
   const settings = (guildId: string) => `/api/v1/guilds/${guildId}/webhooks/settings`;
   return {
     api,
@@ -178,12 +179,7 @@ function client(ctl: Harness) {
     /** A member joins and leaves 5 minutes later through the inbound webhook: one completed session. */
     async completeSession(guildId: string, userId: string) {
       const hook = (channel: string | null) =>
-        ctl.app.inject({
-          method: 'POST',
-          url: '/api/v1/webhooks/attendance',
-          headers: { 'x-webhook-secret': INBOUND_SECRET },
-          payload: { guild_id: guildId, user_id: userId, channel_id: channel },
-        });
+        voiceWebhook(ctl.app, INBOUND_SECRET, guildId, userId, channel);
       expect((await hook(CHANNEL)).statusCode).toBe(200);
       advanceMs(5 * 60_000);
       return hook(null);

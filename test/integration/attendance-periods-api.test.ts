@@ -9,7 +9,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AttendanceResetScheduler } from '../../controller/src/modules/attendance/periods/reset-scheduler.js';
-import { bearer, OWNER, type TestController, testController } from '../support/controller.js';
+import { requestAs } from '../support/api.js';
+import { OWNER, type TestController, testController } from '../support/controller.js';
 
 const H = 3_600_000;
 const VOICE = '210000000000000001';
@@ -76,8 +77,7 @@ async function periodsHarness(startIso: string) {
   await scheduler.tick();
 
   const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
-    const send = () =>
-      ctl.app.inject({ method, url, headers: bearer(owner), ...(payload ? { payload } : {}) });
+    const send = () => requestAs(ctl.app, owner, method, url, payload);
     let response = await send();
     if (response.statusCode === 401) {
       // The clock moved past the session's lifetime: sign in again.

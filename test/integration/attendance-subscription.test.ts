@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePlan } from '../../controller/src/modules/attendance/integrations/plan.js';
-import { bearer, type TestController, testController } from '../support/controller.js';
+import { requestAs } from '../support/api.js';
+import { type TestController, testController } from '../support/controller.js';
 
 const GUILD = '430000000000000001';
 const OTHER_GUILD = '430000000000000002';
@@ -14,12 +15,7 @@ describe('subscription', () => {
   let ctl: TestController;
   let owner: string;
   const api = (method: 'GET' | 'PATCH', token: string, payload?: object, guildId = GUILD) =>
-    ctl.app.inject({
-      method,
-      url: `/api/v1/guilds/${guildId}/subscription`,
-      headers: bearer(token),
-      ...(payload ? { payload } : {}),
-    });
+    requestAs(ctl.app, token, method, `/api/v1/guilds/${guildId}/subscription`, payload);
 
   /** A user holding a built-in role over one guild only. */
   async function guildUser(username: string, role: 'admin' | 'viewer'): Promise<string> {

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_GRANT_ATTEMPTS } from '../../controller/src/modules/attendance/integrations/verified-roles.service.js';
-import { bearer, ownerApiToken, type TestController, testController } from '../support/controller.js';
+import { guildApi, voiceWebhook } from '../support/api.js';
+import { ownerApiToken, type TestController, testController } from '../support/controller.js';
 import { FakeDiscord, type RestCall } from '../support/fake-discord/fake-discord.js';
 import { until } from '../support/until.js';
 
@@ -32,18 +33,11 @@ describe('verified roles with the Discord bot', () => {
   let ctl: TestController;
   let owner: string;
   let nowMs = Date.parse('2026-03-02T10:00:00Z');
-  const api = (
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
-    path: string,
-    payload?: object,
-    guildId = GUILD,
-  ) =>
-    ctl.app.inject({
-      method,
-      url: `/api/v1/guilds/${guildId}${path}`,
-      headers: bearer(owner),
-      ...(payload ? { payload } : {}),
-    });
+  const api = guildApi(
+    () => ctl.app,
+    () => owner,
+    GUILD,
+  );
   const guildInput = (members: string[]) => ({
     id: GUILD,
     name: 'Roles',
@@ -67,12 +61,7 @@ describe('verified roles with the Discord bot', () => {
   /** A session through the inbound webhook (for a member Discord does not know). */
   async function webhookSession(userId: string, minutes: number): Promise<void> {
     const hook = (channelId: string | null) =>
-      ctl.app.inject({
-        method: 'POST',
-        url: '/api/v1/webhooks/attendance',
-        headers: { 'x-webhook-secret': WEBHOOK_SECRET },
-        payload: { guild_id: GUILD, user_id: userId, channel_id: channelId },
-      });
+      voiceWebhook(ctl.app, WEBHOOK_SECRET, GUILD, userId, channelId);
     expect((await hook(VOICE)).statusCode).toBe(200);
     nowMs += minutes * 60_000;
     expect((await hook(null)).json().data.stored).toBe(1);
@@ -270,19 +259,16 @@ describe('verified roles without a Discord bot', () => {
   afterAll(async () => ctl.stop());
 
   it('keeps the rules and tries no grant', async () => {
-    const call = (method: 'POST' | 'PATCH', path: string, payload: object) =>
-      ctl.app.inject({ method, url: `/api/v1/guilds/${GUILD}${path}`, headers: bearer(owner), payload });
+    const call = guildApi(
+      () => ctl.app,
+      () => owner,
+      GUILD,
+    );
     expect((await call('PATCH', '/subscription', { tier: 'pro' })).statusCode).toBe(200);
     expect((await call('POST', '/verified-roles', { role_id: ROLE, threshold_seconds: 60 })).statusCode).toBe(
       201,
     );
-    const hook = (channelId: string | null) =>
-      ctl.app.inject({
-        method: 'POST',
-        url: '/api/v1/webhooks/attendance',
-        headers: { 'x-webhook-secret': WEBHOOK_SECRET },
-        payload: { guild_id: GUILD, user_id: ALICE, channel_id: channelId },
-      });
+    const hook = (channelId: string | null) => voiceWebhook(ctl.app, WEBHOOK_SECRET, GUILD, ALICE, channelId);
     await hook(VOICE);
     nowMs += 5 * 60_000;
     expect((await hook(null)).json().data.stored).toBe(1);

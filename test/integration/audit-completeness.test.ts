@@ -5,6 +5,7 @@
  */
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guildApi } from '../support/api.js';
 import { uncataloguedEvents } from '../support/audit-catalog.js';
 import {
   bearer,
@@ -15,6 +16,7 @@ import {
   userWithRole,
 } from '../support/controller.js';
 import { claimNext, createRecording, sha256, uploadHeaders, wavBytes } from '../support/recordings.js';
+import { voiceState } from '../support/voice.js';
 
 interface Env {
   ctl: TestController;
@@ -66,15 +68,7 @@ let guildSeq = 0;
 /** A fresh guild, as the Discord bot would register it; optionally with a member in voice. */
 async function newGuild({ ctl }: Env, withMember = false): Promise<string> {
   const guildId = `3000000000000${String(++guildSeq).padStart(5, '0')}`;
-  const member = {
-    userId: '400000000000000001',
-    channelId: '500000000000000001',
-    selfMute: false,
-    serverMute: false,
-    selfDeaf: false,
-    serverDeaf: false,
-    isBot: false,
-  };
+  const member = voiceState('400000000000000001', '500000000000000001');
   await ctl.services.attendance.onGuildAvailable(guildId, 'audit guild', withMember ? [member] : [], null);
   return guildId;
 }
@@ -90,13 +84,11 @@ function guildCall(method: 'POST' | 'PATCH' | 'DELETE', path: string, payload?: 
 /** A fresh guild with one log destination, or on the Pro plan with one verified role rule. */
 async function guildWith(env: Env, what: 'destination' | 'rule'): Promise<{ guildId: string; id: string }> {
   const guildId = await newGuild(env);
-  const call = (method: 'POST' | 'PATCH', path: string, payload: object) =>
-    env.ctl.app.inject({
-      method,
-      url: `/api/v1/guilds/${guildId}${path}`,
-      headers: bearer(env.owner),
-      payload,
-    });
+  const call = guildApi(
+    () => env.ctl.app,
+    () => env.owner,
+    guildId,
+  );
   if (what === 'destination')
     return {
       guildId,

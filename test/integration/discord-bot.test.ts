@@ -26,6 +26,7 @@ import {
 } from '../../controller/src/modules/attendance/discord/discord-bot.js';
 import { FakeDiscord } from '../support/fake-discord/fake-discord.js';
 import { ROOT } from '../support/processes.js';
+import { voiceState } from '../support/voice.js';
 
 const GUILD = '110000000000000001';
 const ROOM_A = '120000000000000001';
@@ -118,18 +119,8 @@ class Recorder {
   }
 }
 
-function voice(userId: string, channelId: string, flags: Partial<BotVoiceState> = {}): BotVoiceState {
-  return {
-    userId,
-    channelId,
-    selfMute: false,
-    serverMute: false,
-    selfDeaf: false,
-    serverDeaf: false,
-    isBot: false,
-    ...flags,
-  };
-}
+const voice = (userId: string, channelId: string, flags: Partial<BotVoiceState> = {}): BotVoiceState =>
+  voiceState(userId, channelId, flags);
 
 const byUser = (a: BotVoiceState, b: BotVoiceState) => a.userId.localeCompare(b.userId);
 

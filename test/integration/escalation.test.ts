@@ -7,7 +7,8 @@
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
+import { type Method, requestAs } from '../support/api.js';
+import { enrolledNode, type TestController, testController } from '../support/controller.js';
 
 const PASSWORD = 'a perfectly long password';
 
@@ -27,13 +28,8 @@ describe('no escalation', () => {
   let sam: string;
   let rootGroup: string;
 
-  const call = (
-    token: string,
-    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
-    url: string,
-    payload?: object,
-  ) =>
-    ctl.app.inject({ method, url: `/api/v1${url}`, headers: bearer(token), ...(payload ? { payload } : {}) });
+  const call = (token: string, method: Method, url: string, payload?: object) =>
+    requestAs(ctl.app, token, method, `/api/v1${url}`, payload);
 
   async function user(username: string, grants: object[]): Promise<{ id: string; token: string }> {
     const created = await call(owner, 'POST', '/auth/users', { username, password: PASSWORD, grants });

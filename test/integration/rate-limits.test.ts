@@ -4,7 +4,8 @@
  * refusals (409, 400), permissions, and audit of every write.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, type TestController, testController, userWithRole } from '../support/controller.js';
+import { type Method, requestAs } from '../support/api.js';
+import { type TestController, testController, userWithRole } from '../support/controller.js';
 
 const BASE = '/api/v1/admin/limits';
 
@@ -24,8 +25,8 @@ describe('rate limits', () => {
   });
   afterAll(async () => ctl.stop());
 
-  const call = (token: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
-    ctl.app.inject({ method, url, headers: bearer(token), ...(payload ? { payload } : {}) });
+  const call = (token: string, method: Method, url: string, payload?: object) =>
+    requestAs(ctl.app, token, method, url, payload);
 
   async function createProfile(name: string, max: number, windowSeconds = 60) {
     const response = await call(owner, 'POST', `${BASE}/profiles`, { name, max, windowSeconds });

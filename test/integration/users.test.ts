@@ -3,7 +3,8 @@
  * access policies, and what changes do to sessions (disable, password, refresh).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, OWNER, type TestController, testController } from '../support/controller.js';
+import { type Method, requestAs } from '../support/api.js';
+import { OWNER, type TestController, testController } from '../support/controller.js';
 
 const PASSWORD = 'a perfectly long password';
 
@@ -12,13 +13,8 @@ describe('users, groups, roles, access policies, sessions', () => {
   let owner: string;
   let ownerId: string;
 
-  const call = (
-    token: string,
-    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
-    url: string,
-    payload?: object,
-  ) =>
-    ctl.app.inject({ method, url: `/api/v1${url}`, headers: bearer(token), ...(payload ? { payload } : {}) });
+  const call = (token: string, method: Method, url: string, payload?: object) =>
+    requestAs(ctl.app, token, method, `/api/v1${url}`, payload);
 
   async function login(username: string, password = PASSWORD): Promise<string> {
     const response = await ctl.app.inject({

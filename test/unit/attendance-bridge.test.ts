@@ -3,53 +3,29 @@ import {
   AttendanceBridge,
   type AttendanceBridgeOptions,
   type BridgeVoiceState,
-  type HeartbeatTimers,
 } from '../../controller/src/modules/attendance/discord/attendance-bridge.js';
-import type {
-  BotVoiceState,
-  DiscordBotLogger,
-} from '../../controller/src/modules/attendance/discord/discord-bot.js';
+import type { BotVoiceState } from '../../controller/src/modules/attendance/discord/discord-bot.js';
 import type {
   ClosedSession,
   GuildTrackingSettings,
   TrackerSnapshot,
   VoiceStateInput,
 } from '../../controller/src/modules/attendance/tracking/tracker.types.js';
-import { VoiceTracker } from '../../controller/src/modules/attendance/tracking/voice-tracker.js';
 import { until } from '../support/until.js';
+import {
+  errorsOnlyLog,
+  HandTimers,
+  numberedTracker,
+  trackingSettings,
+  voiceState,
+} from '../support/voice.js';
 
 const G = '900000000000000001';
 const S = 1000;
 
-const vs = (userId: string, channelId: string | null): BridgeVoiceState => ({
-  userId,
-  channelId,
-  selfMute: false,
-  serverMute: false,
-  selfDeaf: false,
-  serverDeaf: false,
-  isBot: false,
-});
+const vs = (userId: string, channelId: string | null): BridgeVoiceState => voiceState(userId, channelId);
 
-const ALL: GuildTrackingSettings = {
-  mode: 'all',
-  trackedChannelIds: [],
-  afkChannelId: null,
-  fairness: { pauseOnMute: false, pauseOnDeafen: false, pauseWhenSolo: false, minSessionSeconds: 0 },
-};
-
-class HandTimers implements HeartbeatTimers {
-  tick: (() => void) | undefined;
-  intervalMs: number | undefined;
-  setInterval(tick: () => void, intervalMs: number): unknown {
-    this.tick = tick;
-    this.intervalMs = intervalMs;
-    return tick;
-  }
-  clearInterval(handle: unknown): void {
-    if (handle === this.tick) this.tick = undefined;
-  }
-}
+const ALL: GuildTrackingSettings = trackingSettings();
 
 function harness(overrides: Partial<AttendanceBridgeOptions> = {}) {
   const clock = { nowMs: 0 };
@@ -57,9 +33,7 @@ function harness(overrides: Partial<AttendanceBridgeOptions> = {}) {
   const closed: ClosedSession[] = [];
   const snapshots: TrackerSnapshot[] = [];
   const errors: unknown[][] = [];
-  const quiet = () => {};
-  let id = 0;
-  const tracker = new VoiceTracker({ maxOutageCreditSeconds: 60, newSessionId: () => `s${++id}` });
+  const tracker = numberedTracker({ maxOutageCreditSeconds: 60 });
   const bridge = new AttendanceBridge({
     tracker,
     now: () => clock.nowMs,
@@ -67,12 +41,7 @@ function harness(overrides: Partial<AttendanceBridgeOptions> = {}) {
     onClosed: async (sessions) => void closed.push(...sessions),
     onSnapshot: async (snapshot) => void snapshots.push(snapshot),
     timers,
-    log: {
-      debug: quiet,
-      info: quiet,
-      warn: quiet,
-      error: (...args: unknown[]) => errors.push(args),
-    } as DiscordBotLogger,
+    log: errorsOnlyLog((...args: unknown[]) => errors.push(args)),
     ...overrides,
   });
   return { bridge, tracker, clock, timers, closed, snapshots, errors };

@@ -2,45 +2,21 @@ import { describe, expect, it } from 'vitest';
 import type {
   GuildTrackingSettings,
   TrackerSnapshot,
-  VoiceStateInput,
 } from '../../controller/src/modules/attendance/tracking/tracker.types.js';
 import { VoiceTracker } from '../../controller/src/modules/attendance/tracking/voice-tracker.js';
+import { numberedTracker, trackingSettings, voiceState } from '../support/voice.js';
 
 const G = '900000000000000001';
 const S = 1000;
 const MIN = 60 * S;
 
-const vs = (
-  userId: string,
-  channelId: string | null,
-  flags: Partial<VoiceStateInput> = {},
-): VoiceStateInput => ({
-  userId,
-  channelId,
-  selfMute: false,
-  serverMute: false,
-  selfDeaf: false,
-  serverDeaf: false,
-  isBot: false,
-  ...flags,
-});
+const vs = voiceState;
 
-const settings = (fairness: Partial<GuildTrackingSettings['fairness']> = {}): GuildTrackingSettings => ({
-  mode: 'all',
-  trackedChannelIds: [],
-  afkChannelId: 'afk',
-  fairness: {
-    pauseOnMute: false,
-    pauseOnDeafen: false,
-    pauseWhenSolo: false,
-    minSessionSeconds: 0,
-    ...fairness,
-  },
-});
+const settings = (fairness: Partial<GuildTrackingSettings['fairness']> = {}): GuildTrackingSettings =>
+  trackingSettings({ afkChannelId: 'afk' }, fairness);
 
 function tracker(guildSettings = settings()) {
-  let id = 0;
-  const t = new VoiceTracker({ newSessionId: () => `s${++id}`, maxOutageCreditSeconds: 300 });
+  const t = numberedTracker({ maxOutageCreditSeconds: 300 });
   t.settingsChanged(G, guildSettings, 0);
   return t;
 }

@@ -6,42 +6,20 @@ import type {
   VoiceStateInput,
 } from '../../controller/src/modules/attendance/tracking/tracker.types.js';
 import { VoiceTracker } from '../../controller/src/modules/attendance/tracking/voice-tracker.js';
+import { numberedTracker, trackingSettings, voiceState } from '../support/voice.js';
 
 const G = '900000000000000001';
 const S = 1000;
 type Flags = Partial<Pick<VoiceStateInput, 'selfMute' | 'serverMute' | 'selfDeaf' | 'serverDeaf' | 'isBot'>>;
 
-const vs = (userId: string, channelId: string | null, flags: Flags = {}): VoiceStateInput => ({
-  userId,
-  channelId,
-  selfMute: false,
-  serverMute: false,
-  selfDeaf: false,
-  serverDeaf: false,
-  isBot: false,
-  ...flags,
-});
+const vs = voiceState;
 
-function settings(overrides: Partial<GuildTrackingSettings> = {}, fairness: Partial<FairnessSettings> = {}) {
-  return {
-    mode: 'all',
-    trackedChannelIds: [],
-    afkChannelId: 'afk',
-    ...overrides,
-    fairness: {
-      pauseOnMute: false,
-      pauseOnDeafen: false,
-      pauseWhenSolo: false,
-      minSessionSeconds: 0,
-      ...fairness,
-    },
-  } satisfies GuildTrackingSettings;
-}
+const settings = (overrides: Partial<GuildTrackingSettings> = {}, fairness: Partial<FairnessSettings> = {}) =>
+  trackingSettings({ afkChannelId: 'afk', ...overrides }, fairness);
 
 /** A tracker with deterministic ids and a `move(user, channel, at, flags)` shorthand. */
 function harness(guildSettings: GuildTrackingSettings = settings()) {
-  let id = 0;
-  const tracker = new VoiceTracker({ newSessionId: () => `s${++id}` });
+  const tracker = numberedTracker();
   tracker.settingsChanged(G, guildSettings, 0);
   const where = new Map<string, VoiceStateInput>();
   const closed: ClosedSession[] = [];
