@@ -13,16 +13,10 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { controllerSetup, fetchData, runController, setUpOwner } from '../support/controller-process.js';
 import { FakeDiscord } from '../support/fake-discord/fake-discord.js';
-import { freePort } from '../support/ports.js';
 import { createDatabase, uniqueDatabaseName } from '../support/postgres.js';
-import {
-  CONTROLLER_CLI,
-  type RunningProcess,
-  requireBuild,
-  startProcess,
-  waitFor,
-} from '../support/processes.js';
+import { type RunningProcess, requireBuild, waitFor } from '../support/processes.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
 const OWNER = { username: 'e2e-owner', password: 'e2e owner password 123' };
@@ -52,19 +46,8 @@ describe('end to end: controller process + discord.js + fake Discord', () => {
   let startController: () => Promise<void>;
   const logs = () => `controller:\n${controller?.output().slice(-5000)}`;
 
-  async function api<T = Record<string, unknown>>(path: string, init: RequestInit = {}): Promise<T> {
-    const response = await fetch(`${base}${path}`, {
-      ...init,
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...init.headers,
-      },
-    });
-    const body = (await response.json()) as { data: T };
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
-    return body.data;
-  }
+  const api = <T = Record<string, unknown>>(path: string, init: RequestInit = {}): Promise<T> =>
+    fetchData<T>(base, path, token, init);
   const guildApi = <T = Record<string, unknown>>(path: string) => api<T>(`/api/v1/guilds/${GUILD}${path}`);
   const stats = (userId: string) => guildApi<UserStats>(`/stats?user_id=${userId}`);
   const liveMembers = async () =>
@@ -132,35 +115,23 @@ describe('end to end: controller process + discord.js + fake Discord', () => {
       ],
     });
     const pgBaseUrl = inject('pgBaseUrl');
-    const httpPort = await freePort();
-    base = `http://127.0.0.1:${httpPort}`;
-    const env = {
-      EARSHOT_HTTP_PORT: String(httpPort),
-      EARSHOT_HTTP_HOST: '127.0.0.1',
-      EARSHOT_MQTT_PORT: String(await freePort()),
-      EARSHOT_MQTT_HOST: '127.0.0.1',
-      EARSHOT_DATA_DIR: join(dir.path, 'controller'),
-      EARSHOT_LOG_LEVEL: 'info',
+    const setup = await controllerSetup(join(dir.path, 'controller'), {
       EARSHOT_DISCORD_BOT_TOKEN: fake.token,
       EARSHOT_DISCORD_API_BASE: fake.restApiBase,
       DATABASE_URL: pgBaseUrl
         ? await createDatabase(pgBaseUrl, uniqueDatabaseName('e2e_attendance'))
         : undefined,
-    };
+    });
+    base = setup.base;
     startController = async () => {
-      controller = startProcess('controller', [CONTROLLER_CLI], env);
-      await waitFor(
-        'controller ready',
-        async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined),
-        WAIT_MS,
-        logs,
-      );
+      await runController(setup, {
+        timeoutMs: WAIT_MS,
+        context: logs,
+        onSpawn: (started) => (controller = started),
+      });
     };
     await startController();
-    await api('/api/v1/setup', { method: 'POST', body: JSON.stringify(OWNER) });
-    token = (
-      await api<{ token: string }>('/api/v1/auth/login', { method: 'POST', body: JSON.stringify(OWNER) })
-    ).token;
+    token = await setUpOwner(base, OWNER);
   }, 180_000);
 
   afterAll(async () => {

@@ -12,8 +12,8 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { controllerReady, controllerSetup, fetchData, setUpOwner } from '../support/controller-process.js';
 import { FakeDiscord } from '../support/fake-discord/fake-discord.js';
-import { freePort } from '../support/ports.js';
 import {
   createDatabase,
   type RunningPostgres,
@@ -67,19 +67,8 @@ describe('two controller replicas on one PostgreSQL: one bot, hand-over on the l
     }
   }
 
-  async function api<T = Record<string, unknown>>(replica: Replica, path: string, init: RequestInit = {}) {
-    const response = await fetch(`${replica.base}${path}`, {
-      ...init,
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...init.headers,
-      },
-    });
-    const body = (await response.json()) as { data: T };
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
-    return body.data;
-  }
+  const api = <T = Record<string, unknown>>(replica: Replica, path: string, init: RequestInit = {}) =>
+    fetchData<T>(replica.base, path, token, init);
 
   /** This replica's role, from its `earshot_leader` gauge. */
   async function role(replica: Replica): Promise<string | undefined> {
@@ -119,33 +108,19 @@ describe('two controller replicas on one PostgreSQL: one bot, hand-over on the l
   }
 
   async function startReplica(name: string): Promise<Replica> {
-    const httpPort = await freePort();
-    const base = `http://127.0.0.1:${httpPort}`;
-    const process = startProcess(name, [CONTROLLER_CLI], {
-      EARSHOT_HTTP_PORT: String(httpPort),
-      EARSHOT_HTTP_HOST: '127.0.0.1',
-      EARSHOT_MQTT_PORT: String(await freePort()),
-      EARSHOT_MQTT_HOST: '127.0.0.1',
-      EARSHOT_DATA_DIR: join(dir.path, name),
-      EARSHOT_LOG_LEVEL: 'info',
+    const { base, env } = await controllerSetup(join(dir.path, name), {
       EARSHOT_METRICS_ALLOW_ANONYMOUS: 'true',
       EARSHOT_DISCORD_BOT_TOKEN: fake.token,
       EARSHOT_DISCORD_API_BASE: fake.restApiBase,
       DATABASE_URL: dbUrl,
     });
+    const process = startProcess(name, [CONTROLLER_CLI], env);
     const replica = { name, base, process };
     replicas.push(replica);
     return replica;
   }
 
-  async function ready(replica: Replica): Promise<void> {
-    await waitFor(
-      `${replica.name} ready`,
-      async () => ((await fetch(`${replica.base}/readyz`)).ok ? true : undefined),
-      WAIT_MS,
-      logs,
-    );
-  }
+  const ready = (replica: Replica) => controllerReady(replica.name, replica.base, WAIT_MS, logs);
 
   beforeAll(async () => {
     requireBuild();
@@ -169,13 +144,7 @@ describe('two controller replicas on one PostgreSQL: one bot, hand-over on the l
     // Both at once, as replicas behind a load balancer start.
     const started = await Promise.all([startReplica('a'), startReplica('b')]);
     await Promise.all(started.map(ready));
-    await api(started[0]!, '/api/v1/setup', { method: 'POST', body: JSON.stringify(OWNER) });
-    token = (
-      await api<{ token: string }>(started[0]!, '/api/v1/auth/login', {
-        method: 'POST',
-        body: JSON.stringify(OWNER),
-      })
-    ).token;
+    token = await setUpOwner(started[0]!.base, OWNER);
   }, 180_000);
 
   afterAll(async () => {

@@ -9,10 +9,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/ports.js';
+import { controllerSetup, fetchData, runController, setUpOwner } from '../support/controller-process.js';
 import {
   AGENT_CLI,
-  CONTROLLER_CLI,
   type RunningProcess,
   requireBuild,
   runToEnd,
@@ -55,45 +54,15 @@ describe('end to end: controller + agent + virtual sound card', async () => {
     requireBuild();
     dir = await tempDir('e2e');
     sink = await startPulseSink({ peakDbfs: PLAYED_PEAK_DBFS, hz: 1000, sampleRate: 48_000, channels: 2 });
-    const httpPort = await freePort();
-    const mqttPort = await freePort();
-    base = `http://127.0.0.1:${httpPort}`;
-    const controllerEnv = {
-      EARSHOT_HTTP_PORT: String(httpPort),
-      EARSHOT_HTTP_HOST: '127.0.0.1',
-      EARSHOT_MQTT_PORT: String(mqttPort),
-      EARSHOT_MQTT_HOST: '127.0.0.1',
-      EARSHOT_DATA_DIR: join(dir.path, 'controller'),
-      EARSHOT_LOG_LEVEL: 'info',
-      DATABASE_URL: undefined,
-    };
+    const setup = await controllerSetup(join(dir.path, 'controller'));
+    base = setup.base;
     startController = async () => {
-      controller = startProcess('controller', [CONTROLLER_CLI], controllerEnv);
-      await waitFor(
-        'controller ready',
-        async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined),
-        60_000,
-        logs,
-      );
+      await runController(setup, { context: logs, onSpawn: (started) => (controller = started) });
     };
     await startController();
 
-    json = async (path: string, init: RequestInit = {}) => {
-      const response = await fetch(`${base}${path}`, {
-        ...init,
-        headers: {
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...init.headers,
-        },
-      });
-      const body = (await response.json()) as { data: Record<string, unknown> };
-      if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
-      return body.data;
-    };
-    await json('/api/v1/setup', { method: 'POST', body: JSON.stringify(OWNER) });
-    token = (await json('/api/v1/auth/login', { method: 'POST', body: JSON.stringify(OWNER) }))
-      .token as string;
+    json = (path: string, init: RequestInit = {}) => fetchData(base, path, token, init);
+    token = await setUpOwner(base, OWNER);
     const enrolled = await json('/api/v1/nodes/enroll', {
       method: 'POST',
       body: JSON.stringify({

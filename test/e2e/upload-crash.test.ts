@@ -16,14 +16,8 @@ import { JobJournal, type JournalEntry, journalPath } from '../../agent/src/stat
 import { silentLogger } from '../../agent/src/support/log.js';
 import { Uploader } from '../../agent/src/uploads/uploader.js';
 import type { JobLease } from '../../shared/src/agent-api.js';
-import { freePort } from '../support/ports.js';
-import {
-  CONTROLLER_CLI,
-  type RunningProcess,
-  requireBuild,
-  startProcess,
-  waitFor,
-} from '../support/processes.js';
+import { controllerSetup, fetchData, runController, setUpOwner } from '../support/controller-process.js';
+import { type RunningProcess, requireBuild, waitFor } from '../support/processes.js';
 import { sha256, uploadHeaders, wavBytes } from '../support/recordings.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
@@ -49,17 +43,7 @@ describe('an upload whose completion a controller crash cut off', () => {
 
   async function call(path: string, init: RequestInit & { token?: string } = {}) {
     const { token, ...rest } = init;
-    const response = await fetch(`${base}${path}`, {
-      ...rest,
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...rest.headers,
-      },
-    });
-    const body = (await response.json()) as { data: Record<string, unknown> };
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
-    return body.data;
+    return fetchData(base, path, token, rest);
   }
 
   /** Every byte but the last through the API, the controller killed, the last byte on its disk. */
@@ -120,31 +104,13 @@ describe('an upload whose completion a controller crash cut off', () => {
     requireBuild();
     dir = await tempDir('upload-crash');
     dataDir = join(dir.path, 'controller');
-    const httpPort = await freePort();
-    const mqttPort = await freePort();
-    base = `http://127.0.0.1:${httpPort}`;
-    const env = {
-      EARSHOT_HTTP_PORT: String(httpPort),
-      EARSHOT_HTTP_HOST: '127.0.0.1',
-      EARSHOT_MQTT_PORT: String(mqttPort),
-      EARSHOT_MQTT_HOST: '127.0.0.1',
-      EARSHOT_DATA_DIR: dataDir,
-      EARSHOT_LOG_LEVEL: 'info',
-      DATABASE_URL: undefined,
-    };
+    const setup = await controllerSetup(dataDir);
+    base = setup.base;
     startController = async () => {
-      controller = startProcess('controller', [CONTROLLER_CLI], env);
-      await waitFor(
-        'controller ready',
-        async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined),
-        60_000,
-        logs,
-      );
+      await runController(setup, { context: logs, onSpawn: (started) => (controller = started) });
     };
     await startController();
-    await call('/api/v1/setup', { method: 'POST', body: JSON.stringify(OWNER) });
-    ownerToken = (await call('/api/v1/auth/login', { method: 'POST', body: JSON.stringify(OWNER) }))
-      .token as string;
+    ownerToken = await setUpOwner(base, OWNER);
     const enrolled = await call('/api/v1/nodes/enroll', {
       method: 'POST',
       token: ownerToken,
