@@ -1,6 +1,6 @@
 /** What the bot answers to members' slash commands: their stats, the leaderboard, a receipt check. */
 import { trusted } from '../../../core/visible.js';
-import type { AttendanceRepository } from '../guilds/attendance.repository.js';
+import type { GuildsRepository } from '../guilds/guilds.repository.js';
 import type { AttendanceVerifyService } from '../signing/verify.service.js';
 import type { AttendanceStatsService } from '../stats/attendance-stats.service.js';
 import type { AttendanceCommand, CommandReply } from './bot-commands.js';
@@ -14,7 +14,7 @@ function duration(seconds: number): string {
 }
 
 export function commandAnswers(deps: {
-  repo: AttendanceRepository;
+  repo: GuildsRepository;
   stats: AttendanceStatsService;
   verify: AttendanceVerifyService;
 }): (command: AttendanceCommand) => Promise<CommandReply> {

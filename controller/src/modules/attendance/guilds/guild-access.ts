@@ -8,13 +8,13 @@ import type { Permission } from '../../../../../shared/src/permissions.js';
 import { forbidden, notFound } from '../../../core/errors.js';
 import type { Principal } from '../../../core/principal.js';
 import { type Visible, visibleTo } from '../../../core/visible.js';
-import type { AttendanceRepository, GuildRow } from './attendance.repository.js';
+import type { GuildRow, GuildsRepository } from './guilds.repository.js';
 
 /** A guild its caller was checked to see: what attendance services act on. */
 export type VisibleGuild = Visible<GuildRow>;
 
 export class GuildAccess {
-  constructor(private readonly repo: AttendanceRepository) {}
+  constructor(private readonly repo: GuildsRepository) {}
 
   async visibleGuild(principal: Principal, permission: Permission, guildId: string): Promise<VisibleGuild> {
     const guild = await this.repo.findGuild(guildId);

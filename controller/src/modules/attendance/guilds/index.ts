@@ -1,12 +1,16 @@
 /** What every attendance sub-feature shares: guild rows, the scope check, per-guild locks, events. */
 import type { ModuleCore } from '../../../platform/module.js';
-import { AttendanceRepository } from './attendance.repository.js';
 import { AttendanceEvents } from './attendance-events.js';
 import { GuildAccess } from './guild-access.js';
 import { GuildLocks } from './guild-locks.js';
+import { GuildsRepository } from './guilds.repository.js';
 
 export interface Guilds {
-  repo: AttendanceRepository;
+  /**
+   * Guild rows, shared. The other repositories (sessions, keys, periods, command usage) hold
+   * nothing but the database, so each sub-feature's factory builds the ones its services use.
+   */
+  repo: GuildsRepository;
   access: GuildAccess;
   /** One lock per guild, shared by every service that changes a guild's sessions. */
   locks: GuildLocks;
@@ -15,7 +19,7 @@ export interface Guilds {
 }
 
 export function createGuilds(core: ModuleCore): Guilds {
-  const repo = new AttendanceRepository(core.db);
+  const repo = new GuildsRepository(core.db);
   return {
     repo,
     access: new GuildAccess(repo),

@@ -8,6 +8,7 @@ import type { ModuleCore } from '../../../platform/module.js';
 import type { Discord } from '../discord/index.js';
 import type { Guilds } from '../guilds/index.js';
 import type { AttendanceStatsService } from '../stats/attendance-stats.service.js';
+import { SessionsRepository } from '../tracking/sessions.repository.js';
 import { LogDestinationsRepository } from './log-destinations.repository.js';
 import { LogDestinationsService } from './log-destinations.service.js';
 import { AttendanceLogPoster } from './log-poster.js';
@@ -41,7 +42,8 @@ export function createIntegrations(
   const destinationsRepo = new LogDestinationsRepository(db);
   const logs = new AttendanceLogPoster({
     destinations: destinationsRepo,
-    attendance: guilds.repo,
+    guildsRepo: guilds.repo,
+    sessionsRepo: new SessionsRepository(db),
     stats: parts.stats,
     discord: discord.port,
     metrics,
@@ -51,7 +53,7 @@ export function createIntegrations(
   const verifiedRoles = new VerifiedRolesService({
     db,
     repo: new VerifiedRolesRepository(db),
-    attendance: guilds.repo,
+    guildsRepo: guilds.repo,
     audit,
     discord: discord.port,
     log,

@@ -11,8 +11,8 @@ import { badRequest, conflict, notFound } from '../../../core/errors.js';
 import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { DiscordPort } from '../discord/discord-port.js';
-import type { GuildRow } from '../guilds/attendance.repository.js';
 import type { VisibleGuild } from '../guilds/guild-access.js';
+import type { GuildRow } from '../guilds/guilds.repository.js';
 import { LOG_TYPES, type SUMMARY_FREQUENCIES } from './integrations.schemas.js';
 import type { LogDestination, LogDestinationsRepository } from './log-destinations.repository.js';
 

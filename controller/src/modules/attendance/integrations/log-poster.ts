@@ -10,15 +10,16 @@ import type { Logger } from '../../../core/logger.js';
 import { trusted } from '../../../core/visible.js';
 import type { Metrics } from '../../../metrics.js';
 import type { DiscordPort } from '../discord/discord-port.js';
-import type { AttendanceRepository } from '../guilds/attendance.repository.js';
 import type {
   AttendanceEvent,
   AttendanceEventHandler,
   PeriodArchivedEvent,
   SessionCompletedEvent,
 } from '../guilds/attendance-events.js';
+import type { GuildsRepository } from '../guilds/guilds.repository.js';
 import { rankUsers } from '../periods/leaderboard.js';
 import type { AttendanceStatsService } from '../stats/attendance-stats.service.js';
+import type { SessionsRepository } from '../tracking/sessions.repository.js';
 import type { LogDestinationsRepository } from './log-destinations.repository.js';
 import { type LogType, logTypesOf } from './log-destinations.service.js';
 import {
@@ -34,7 +35,8 @@ const TOP = 10;
 
 export class AttendanceLogPoster implements AttendanceEventHandler {
   private readonly destinations: LogDestinationsRepository;
-  private readonly attendance: AttendanceRepository;
+  private readonly guildsRepo: GuildsRepository;
+  private readonly sessionsRepo: SessionsRepository;
   private readonly stats: AttendanceStatsService;
   private readonly discord: DiscordPort;
   private readonly metrics: Metrics;
@@ -43,7 +45,8 @@ export class AttendanceLogPoster implements AttendanceEventHandler {
 
   constructor(options: {
     destinations: LogDestinationsRepository;
-    attendance: AttendanceRepository;
+    guildsRepo: GuildsRepository;
+    sessionsRepo: SessionsRepository;
     stats: AttendanceStatsService;
     discord: DiscordPort;
     metrics: Metrics;
@@ -51,7 +54,8 @@ export class AttendanceLogPoster implements AttendanceEventHandler {
     now?: () => Date;
   }) {
     this.destinations = options.destinations;
-    this.attendance = options.attendance;
+    this.guildsRepo = options.guildsRepo;
+    this.sessionsRepo = options.sessionsRepo;
     this.stats = options.stats;
     this.discord = options.discord;
     this.metrics = options.metrics;
@@ -88,7 +92,7 @@ export class AttendanceLogPoster implements AttendanceEventHandler {
       if (!summaryDue(frequency, destination.guild.timeZone, since, at)) continue;
       if (!(await this.destinations.claimSummary(destination.id, destination.lastSummaryAt, at))) continue;
       claimed++;
-      const guild = await this.attendance.findGuild(destination.guildId);
+      const guild = await this.guildsRepo.findGuild(destination.guildId);
       if (!guild) continue;
       const board = await this.stats.leaderboard(trusted(guild, 'the summary its operator configured'), TOP);
       const top = board.entries.map((e) => ({
@@ -107,7 +111,7 @@ export class AttendanceLogPoster implements AttendanceEventHandler {
   }
 
   private async periodText(event: PeriodArchivedEvent): Promise<string> {
-    const sessions = await this.attendance.periodSessions(event.guildId, event.periodIndex);
+    const sessions = await this.sessionsRepo.periodSessions(event.guildId, event.periodIndex);
     return periodMessage(event, rankUsers(sessions).slice(0, TOP));
   }
 

@@ -7,14 +7,14 @@ import type { AuditWriter } from '../../../core/audit.types.js';
 import { forbidden } from '../../../core/errors.js';
 import type { CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
-import type { AttendanceRepository } from '../guilds/attendance.repository.js';
 import type { VisibleGuild } from '../guilds/guild-access.js';
+import type { GuildsRepository } from '../guilds/guilds.repository.js';
 import { type PlanTier, presentSubscription, tierOf } from './plan.js';
 
 export class SubscriptionService {
   constructor(
     private readonly db: Db,
-    private readonly repo: AttendanceRepository,
+    private readonly repo: GuildsRepository,
     private readonly audit: AuditWriter,
   ) {}
 

@@ -26,9 +26,9 @@ import type { Logger } from '../../../core/logger.js';
 import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { DiscordPort } from '../discord/discord-port.js';
-import type { AttendanceRepository } from '../guilds/attendance.repository.js';
 import type { AttendanceEvent, AttendanceEventHandler } from '../guilds/attendance-events.js';
 import type { VisibleGuild } from '../guilds/guild-access.js';
+import type { GuildsRepository } from '../guilds/guilds.repository.js';
 import { planAllows, requirePlan } from './plan.js';
 import type { GrantKey, VerifiedRole, VerifiedRolesRepository } from './verified-roles.repository.js';
 
@@ -52,7 +52,7 @@ export class VerifiedRolesService implements AttendanceEventHandler {
 
   private readonly db: Db;
   private readonly repo: VerifiedRolesRepository;
-  private readonly attendance: AttendanceRepository;
+  private readonly guildsRepo: GuildsRepository;
   private readonly audit: AuditWriter;
   private readonly discord: DiscordPort;
   private readonly log: Pick<Logger, 'info' | 'warn'>;
@@ -61,7 +61,7 @@ export class VerifiedRolesService implements AttendanceEventHandler {
   constructor(options: {
     db: Db;
     repo: VerifiedRolesRepository;
-    attendance: AttendanceRepository;
+    guildsRepo: GuildsRepository;
     audit: AuditWriter;
     discord: DiscordPort;
     log: Pick<Logger, 'info' | 'warn'>;
@@ -69,7 +69,7 @@ export class VerifiedRolesService implements AttendanceEventHandler {
   }) {
     this.db = options.db;
     this.repo = options.repo;
-    this.attendance = options.attendance;
+    this.guildsRepo = options.guildsRepo;
     this.audit = options.audit;
     this.discord = options.discord;
     this.log = options.log;
@@ -134,7 +134,7 @@ export class VerifiedRolesService implements AttendanceEventHandler {
   }
 
   private async grantReached(guildId: string, userId: string, periodIndex: number): Promise<void> {
-    const guild = await this.attendance.findGuild(guildId);
+    const guild = await this.guildsRepo.findGuild(guildId);
     if (!guild || !planAllows(guild, 'verified_roles')) return;
     const rules = await this.repo.list(guildId);
     if (rules.length === 0) return;

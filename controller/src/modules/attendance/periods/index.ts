@@ -3,6 +3,8 @@ import type { ModuleCore } from '../../../platform/module.js';
 import type { Guilds } from '../guilds/index.js';
 import type { Signing } from '../signing/index.js';
 import type { Tracking } from '../tracking/index.js';
+import { SessionsRepository } from '../tracking/sessions.repository.js';
+import { PeriodsRepository } from './periods.repository.js';
 import { AttendancePeriodsService } from './periods.service.js';
 import { AttendanceResetScheduler } from './reset-scheduler.js';
 
@@ -20,7 +22,9 @@ export function createPeriods(
 ): Periods {
   const periods = new AttendancePeriodsService({
     db: core.db,
-    repo: guilds.repo,
+    guildsRepo: guilds.repo,
+    sessionsRepo: new SessionsRepository(core.db),
+    periodsRepo: new PeriodsRepository(core.db),
     sessions: tracking.attendance,
     signing: signing.signing,
     audit: core.audit,

@@ -11,17 +11,19 @@ import type { AuditAction } from '../../../core/audit-actions.js';
 import { badRequest, conflict, notFound } from '../../../core/errors.js';
 import { actorOf, type CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
-import type { AttendancePeriod, AttendanceRepository } from '../guilds/attendance.repository.js';
 import type { ResetScheduleInput } from '../guilds/attendance.schemas.js';
 import type { AttendanceEvent, AttendanceEvents, PeriodArchivedEvent } from '../guilds/attendance-events.js';
 import type { VisibleGuild } from '../guilds/guild-access.js';
 import type { GuildLocks } from '../guilds/guild-locks.js';
+import type { GuildsRepository } from '../guilds/guilds.repository.js';
 import { buildPeriodExport } from '../signing/period-export.js';
 import { preparePayload } from '../signing/records.js';
 import { periodSnapshotOf } from '../signing/session-receipts.js';
 import type { AttendanceSigningService } from '../signing/signing.service.js';
+import type { SessionsRepository } from '../tracking/sessions.repository.js';
 import type { AttendanceService, StoreOrigin } from '../tracking/sessions.service.js';
 import type { CompletedSession } from '../tracking/tracker.types.js';
+import type { AttendancePeriod, PeriodsRepository } from './periods.repository.js';
 import { PeriodCalendar, type ResetSchedule } from './reset-schedule.js';
 
 const SCHEDULER_ACTOR: Actor = { type: 'system', id: null, name: 'attendance-scheduler' };
@@ -53,7 +55,9 @@ function isResetDue(guild: { resetSchedule: string | null; periodStartedAt: Date
 
 export class AttendancePeriodsService {
   private readonly db: Db;
-  private readonly repo: AttendanceRepository;
+  private readonly guildsRepo: GuildsRepository;
+  private readonly sessionsRepo: SessionsRepository;
+  private readonly periodsRepo: PeriodsRepository;
   private readonly sessions: AttendanceService;
   private readonly signing: AttendanceSigningService;
   private readonly audit: AuditWriter;
@@ -63,7 +67,9 @@ export class AttendancePeriodsService {
 
   constructor(options: {
     db: Db;
-    repo: AttendanceRepository;
+    guildsRepo: GuildsRepository;
+    sessionsRepo: SessionsRepository;
+    periodsRepo: PeriodsRepository;
     sessions: AttendanceService;
     signing: AttendanceSigningService;
     audit: AuditWriter;
@@ -72,7 +78,9 @@ export class AttendancePeriodsService {
     now?: () => Date;
   }) {
     this.db = options.db;
-    this.repo = options.repo;
+    this.guildsRepo = options.guildsRepo;
+    this.sessionsRepo = options.sessionsRepo;
+    this.periodsRepo = options.periodsRepo;
     this.sessions = options.sessions;
     this.signing = options.signing;
     this.audit = options.audit;
@@ -92,7 +100,7 @@ export class AttendancePeriodsService {
       throw badRequest(`Invalid reset schedule: ${error instanceof Error ? error.message : String(error)}`);
     }
     const updated = await this.db.$transaction(async (tx) => {
-      const after = await this.repo.updateGuild(tx, guild.id, {
+      const after = await this.guildsRepo.updateGuild(tx, guild.id, {
         resetSchedule: schedule.kind === 'manual' ? null : JSON.stringify(schedule),
         ...(schedule.kind === 'calendar' ? { timeZone: schedule.timeZone } : {}),
       });
@@ -120,7 +128,7 @@ export class AttendancePeriodsService {
    */
   async runDueResets(): Promise<DueResets> {
     const result: DueResets = { reset: [], failed: [] };
-    for (const guild of await this.repo.guildsWithSchedule()) {
+    for (const guild of await this.guildsRepo.guildsWithSchedule()) {
       if (!isResetDue(guild, this.now())) continue;
       try {
         if (await this.resetIfDue(guild.id)) result.reset.push(guild.id);
@@ -138,7 +146,7 @@ export class AttendancePeriodsService {
    */
   private resetIfDue(guildId: string): Promise<boolean> {
     return this.locks.run(guildId, async () => {
-      const guild = await this.repo.findGuild(guildId);
+      const guild = await this.guildsRepo.findGuild(guildId);
       if (!guild || !isResetDue(guild, this.now())) return false;
       await this.reset(guildId, SCHEDULER_ACTOR, undefined, 'attendance.period.scheduled_reset');
       return true;
@@ -206,10 +214,10 @@ export class AttendancePeriodsService {
     published: AttendanceEvent[],
   ) {
     return this.db.$transaction(async (tx) => {
-      const guild = await this.repo.findGuild(guildId, tx);
+      const guild = await this.guildsRepo.findGuild(guildId, tx);
       if (!guild) throw notFound('guild');
       await this.sessions.storeInTx(tx, guildId, closed, origin, published);
-      const periodSessions = await this.repo.periodSessions(guildId, guild.periodIndex, tx);
+      const periodSessions = await this.sessionsRepo.periodSessions(guildId, guild.periodIndex, tx);
       const payload = periodSnapshotOf({
         guildId,
         periodIndex: guild.periodIndex,
@@ -219,9 +227,9 @@ export class AttendancePeriodsService {
       });
       const prepared = preparePayload(payload);
       const signed = await this.signing.signNow(guildId, payload);
-      if (!(await this.repo.advancePeriod(tx, guildId, guild.periodIndex, at)))
+      if (!(await this.guildsRepo.advancePeriod(tx, guildId, guild.periodIndex, at)))
         throw conflict('The period was reset concurrently; try again.');
-      await this.repo.createPeriod(tx, {
+      await this.periodsRepo.createPeriod(tx, {
         guildId,
         periodIndex: guild.periodIndex,
         startedAt: guild.periodStartedAt,
@@ -280,11 +288,11 @@ export class AttendancePeriodsService {
   }
 
   async history(guildId: string, limit: number, beforeIndex?: number) {
-    return (await this.repo.periods(guildId, limit, beforeIndex)).map((p) => this.presentPeriod(p));
+    return (await this.periodsRepo.periods(guildId, limit, beforeIndex)).map((p) => this.presentPeriod(p));
   }
 
   async findPeriod(guildId: string, periodIndex: number): Promise<AttendancePeriod> {
-    const period = await this.repo.findPeriod(guildId, periodIndex);
+    const period = await this.periodsRepo.findPeriod(guildId, periodIndex);
     if (!period) throw notFound('period');
     return period;
   }
@@ -292,7 +300,7 @@ export class AttendancePeriodsService {
   /** The self-contained signed export of an archived period (checked by earshot-attendance-verify). */
   async exportPeriod(guildId: string, periodIndex: number) {
     const period = await this.findPeriod(guildId, periodIndex);
-    const sessions = await this.repo.periodSessions(guildId, periodIndex);
+    const sessions = await this.sessionsRepo.periodSessions(guildId, periodIndex);
     if (!period.signedBytes || sessions.some((s) => s.signedBytes === null))
       throw conflict('This period still has unsigned records: unlock the signing key first.');
     const keys = (await this.signing.keyRing(guildId)).toJSON();

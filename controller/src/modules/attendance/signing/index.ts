@@ -1,6 +1,9 @@
 /** Guild signing keys, signed session receipts and period snapshots, and their verification. */
 import type { ModuleCore } from '../../../platform/module.js';
 import type { Guilds } from '../guilds/index.js';
+import { PeriodsRepository } from '../periods/periods.repository.js';
+import { SessionsRepository } from '../tracking/sessions.repository.js';
+import { KeysRepository } from './keys.repository.js';
 import { AttendanceSigningService } from './signing.service.js';
 import { AttendanceVerifyService } from './verify.service.js';
 
@@ -10,13 +13,17 @@ export interface Signing {
 }
 
 export function createSigning(core: ModuleCore, guilds: Guilds): Signing {
+  const sessionsRepo = new SessionsRepository(core.db);
+  const periodsRepo = new PeriodsRepository(core.db);
   const signing = new AttendanceSigningService({
     db: core.db,
-    repo: guilds.repo,
+    keysRepo: new KeysRepository(core.db),
+    sessionsRepo,
+    periodsRepo,
     audit: core.audit,
     locks: guilds.locks,
     options: { scryptLogN: core.config.scryptLogN },
     now: core.now,
   });
-  return { signing, verify: new AttendanceVerifyService(guilds.repo, signing) };
+  return { signing, verify: new AttendanceVerifyService(sessionsRepo, periodsRepo, signing) };
 }

@@ -11,15 +11,12 @@ import type { AuditWriter } from '../../../core/audit.types.js';
 import { AppError, conflict, notFound } from '../../../core/errors.js';
 import { actorOf, type CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
-import type {
-  AttendancePeriod,
-  AttendanceRepository,
-  GuildKey,
-  VoiceSession,
-} from '../guilds/attendance.repository.js';
 import type { GuildLocks } from '../guilds/guild-locks.js';
+import type { AttendancePeriod, PeriodsRepository } from '../periods/periods.repository.js';
+import type { SessionsRepository, VoiceSession } from '../tracking/sessions.repository.js';
 import { generateGuildKey, SigningKeyError, unlock } from './key-envelope.js';
 import { KeyRing, type PublishedKey } from './key-ring.js';
+import type { GuildKey, KeysRepository } from './keys.repository.js';
 import type { AttendancePayload } from './payloads.js';
 import { preparePayload, type SignedRecord, signRecord } from './records.js';
 import { receiptOf } from './session-receipts.js';
@@ -53,7 +50,9 @@ export class AttendanceSigningService {
   private readonly unlocked = new Map<string, SigningKey>();
 
   private readonly db: Db;
-  private readonly repo: AttendanceRepository;
+  private readonly keysRepo: KeysRepository;
+  private readonly sessionsRepo: SessionsRepository;
+  private readonly periodsRepo: PeriodsRepository;
   private readonly audit: AuditWriter;
   private readonly locks: GuildLocks;
   private readonly options: { scryptLogN: number };
@@ -61,14 +60,18 @@ export class AttendanceSigningService {
 
   constructor(deps: {
     db: Db;
-    repo: AttendanceRepository;
+    keysRepo: KeysRepository;
+    sessionsRepo: SessionsRepository;
+    periodsRepo: PeriodsRepository;
     audit: AuditWriter;
     locks: GuildLocks;
     options: { scryptLogN: number };
     now?: () => Date;
   }) {
     this.db = deps.db;
-    this.repo = deps.repo;
+    this.keysRepo = deps.keysRepo;
+    this.sessionsRepo = deps.sessionsRepo;
+    this.periodsRepo = deps.periodsRepo;
     this.audit = deps.audit;
     this.locks = deps.locks;
     this.options = deps.options;
@@ -84,9 +87,9 @@ export class AttendanceSigningService {
     const generated = await generateGuildKey({ guildId, passphrase, scryptLogN: this.options.scryptLogN });
     const at = this.now();
     const retired = await this.db.$transaction(async (tx) => {
-      const before = await this.repo.activeKey(guildId, tx);
-      await this.repo.retireKeys(tx, guildId, at);
-      await this.repo.createKey(tx, {
+      const before = await this.keysRepo.activeKey(guildId, tx);
+      await this.keysRepo.retireKeys(tx, guildId, at);
+      await this.keysRepo.createKey(tx, {
         id: generated.keyId,
         guildId,
         publicKey: generated.publicKey,
@@ -115,7 +118,7 @@ export class AttendanceSigningService {
   }
 
   async unlock(guildId: string, passphrase: string, ctx: CallContext) {
-    const active = await this.repo.activeKey(guildId);
+    const active = await this.keysRepo.activeKey(guildId);
     if (!active) throw conflict('This guild has no signing key yet: generate one first.');
     let key: SigningKey;
     try {
@@ -174,12 +177,13 @@ export class AttendanceSigningService {
       if (!key) return { sessions: 0, periods: 0 };
       let sessions = 0;
       for (;;) {
-        const batch = await this.repo.pendingSessions(guildId, SIGN_BATCH);
+        const batch = await this.sessionsRepo.pendingSessions(guildId, SIGN_BATCH);
         if (batch.length === 0) break;
         const records = await Promise.all(batch.map((row) => signRecord(key, receiptOf(row))));
         const at = this.now();
         await this.db.$transaction(async (tx) => {
-          for (const [i, row] of batch.entries()) await this.repo.signSession(tx, row.id, records[i]!, at);
+          for (const [i, row] of batch.entries())
+            await this.sessionsRepo.signSession(tx, row.id, records[i]!, at);
           await this.audit.record(tx, {
             actor: { type: 'system', id: null, name: 'attendance-signing' },
             permission: 'attendance:manage',
@@ -191,11 +195,11 @@ export class AttendanceSigningService {
         });
         sessions += batch.length;
       }
-      const periods = await this.repo.pendingPeriods(guildId);
+      const periods = await this.periodsRepo.pendingPeriods(guildId);
       for (const period of periods) {
         const record = await signRecord(key, JSON.parse(period.snapshot) as AttendancePayload);
         await this.db.$transaction(async (tx) => {
-          await this.repo.signPeriod(tx, guildId, period.periodIndex, record);
+          await this.periodsRepo.signPeriod(tx, guildId, period.periodIndex, record);
           await this.audit.record(tx, {
             actor: { type: 'system', id: null, name: 'attendance-signing' },
             permission: 'attendance:manage',
@@ -211,22 +215,22 @@ export class AttendanceSigningService {
   }
 
   async status(guildId: string) {
-    const active = await this.repo.activeKey(guildId);
+    const active = await this.keysRepo.activeKey(guildId);
     return {
       has_key: active !== null,
       locked: !this.unlocked.has(guildId),
       key_id: active?.id ?? null,
-      pending_sessions: await this.repo.countPendingSessions(guildId),
-      pending_periods: (await this.repo.pendingPeriods(guildId)).length,
+      pending_sessions: await this.sessionsRepo.countPendingSessions(guildId),
+      pending_periods: (await this.periodsRepo.pendingPeriods(guildId)).length,
     };
   }
 
   async keyRing(guildId: string): Promise<KeyRing> {
-    return KeyRing.from(publishedKeys(await this.repo.guildKeys(guildId)));
+    return KeyRing.from(publishedKeys(await this.keysRepo.guildKeys(guildId)));
   }
 
   async publicKeys(guildId: string) {
-    const keys = publishedKeys(await this.repo.guildKeys(guildId));
+    const keys = publishedKeys(await this.keysRepo.guildKeys(guildId));
     return {
       algorithm: 'Ed25519' as const,
       active: keys.active ? { key_id: keys.active.keyId, public_key: keys.active.publicKey } : null,

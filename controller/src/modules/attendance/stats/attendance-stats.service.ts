@@ -4,14 +4,16 @@
  * stored sessions plus the open ones accounted up to now.
  */
 
+import type { CommandUsageRepository } from '../discord/command-usage.repository.js';
 import type { BotStateView } from '../discord/discord.service.js';
-import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
 import type { VisibleGuild } from '../guilds/guild-access.js';
+import type { GuildRow } from '../guilds/guilds.repository.js';
 import { activityHeatmap } from '../periods/heatmap.js';
 import { channelTotals, rankUsers } from '../periods/leaderboard.js';
 import { nextResetAt, scheduleOf } from '../periods/periods.service.js';
 import { ZonedTime } from '../periods/zoned-time.js';
 import type { AttendanceSigningService } from '../signing/signing.service.js';
+import type { SessionsRepository } from '../tracking/sessions.repository.js';
 import type { AttendanceService } from '../tracking/sessions.service.js';
 
 interface TimedRow {
@@ -25,22 +27,36 @@ interface TimedRow {
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
+type BotView = (guildId: string) => { state: BotStateView; present: boolean };
+
 export class AttendanceStatsService {
-  constructor(
-    private readonly repo: AttendanceRepository,
-    private readonly sessions: AttendanceService,
-    private readonly signing: AttendanceSigningService,
-    private readonly now: () => Date = () => new Date(),
-    /** The live gateway's view of a guild (the Discord service's `botView`). */
-    private readonly botView: (guildId: string) => { state: BotStateView; present: boolean } = () => ({
-      state: 'disabled',
-      present: false,
-    }),
-  ) {}
+  private readonly sessionsRepo: SessionsRepository;
+  private readonly commandUsageRepo: CommandUsageRepository;
+  private readonly sessions: AttendanceService;
+  private readonly signing: AttendanceSigningService;
+  private readonly now: () => Date;
+  /** The live gateway's view of a guild (the Discord service's `botView`). */
+  private readonly botView: BotView;
+
+  constructor(options: {
+    sessionsRepo: SessionsRepository;
+    commandUsageRepo: CommandUsageRepository;
+    sessions: AttendanceService;
+    signing: AttendanceSigningService;
+    now?: () => Date;
+    botView?: BotView;
+  }) {
+    this.sessionsRepo = options.sessionsRepo;
+    this.commandUsageRepo = options.commandUsageRepo;
+    this.sessions = options.sessions;
+    this.signing = options.signing;
+    this.now = options.now ?? (() => new Date());
+    this.botView = options.botView ?? (() => ({ state: 'disabled', present: false }));
+  }
 
   /** Stored sessions of the current period plus the open ones, accounted to now. */
   private async currentPeriod(guild: GuildRow): Promise<TimedRow[]> {
-    const stored = await this.repo.periodSessions(guild.id, guild.periodIndex);
+    const stored = await this.sessionsRepo.periodSessions(guild.id, guild.periodIndex);
     const nowMs = this.now().getTime();
     return [
       ...stored.map((s) => ({
@@ -91,7 +107,7 @@ export class AttendanceStatsService {
       },
       signing: await this.signing.status(guild.id),
       bot: this.botView(guild.id),
-      commands: (await this.repo.commandUsage(guild.id)).map((u) => ({
+      commands: (await this.commandUsageRepo.commandUsage(guild.id)).map((u) => ({
         command: u.command,
         count: u.count,
         last_at: u.lastAt.toISOString(),

@@ -9,8 +9,8 @@ import type { AuditAction } from '../../../core/audit-actions.js';
 import { notFound } from '../../../core/errors.js';
 import { actorOf, type CallContext } from '../../../core/principal.js';
 import type { Db } from '../../../db/client.js';
-import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
 import type { VisibleGuild } from '../guilds/guild-access.js';
+import type { GuildRow, GuildsRepository } from '../guilds/guilds.repository.js';
 import type { AttendanceService } from './sessions.service.js';
 import type { TrackingMode } from './tracker.types.js';
 
@@ -43,7 +43,7 @@ export function presentTrackedChannels(guild: GuildRow) {
 export class GuildSettingsService {
   constructor(
     private readonly db: Db,
-    private readonly repo: AttendanceRepository,
+    private readonly repo: GuildsRepository,
     private readonly sessions: AttendanceService,
     private readonly audit: AuditWriter,
   ) {}

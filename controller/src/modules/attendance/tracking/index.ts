@@ -1,9 +1,11 @@
 /** The voice tracker and the sessions it stores, guild tracking settings, the inbound webhook. */
 import type { ModuleCore } from '../../../platform/module.js';
+import { CommandUsageRepository } from '../discord/command-usage.repository.js';
 import type { Guilds } from '../guilds/index.js';
 import type { Signing } from '../signing/index.js';
 import { AttendanceWebhookService } from './attendance-webhook.service.js';
 import { GuildSettingsService } from './guild-settings.service.js';
+import { SessionsRepository } from './sessions.repository.js';
 import { AttendanceService } from './sessions.service.js';
 import { VoiceTracker } from './voice-tracker.js';
 
@@ -20,7 +22,9 @@ export function createTracking(core: ModuleCore, guilds: Guilds, signing: Signin
   const tracker = new VoiceTracker();
   const attendance = new AttendanceService({
     db,
-    repo: guilds.repo,
+    guildsRepo: guilds.repo,
+    sessionsRepo: new SessionsRepository(db),
+    commandUsageRepo: new CommandUsageRepository(db),
     signing: signing.signing,
     audit,
     tracker,

@@ -10,16 +10,18 @@
 import type { Actor, AuditWriter, RequestContext } from '../../../core/audit.types.js';
 import { notFound } from '../../../core/errors.js';
 import type { Db, Tx } from '../../../db/client.js';
-import type { AttendanceRepository, GuildRow } from '../guilds/attendance.repository.js';
+import type { CommandUsageRepository } from '../discord/command-usage.repository.js';
 import type {
   AttendanceEvent,
   AttendanceEvents,
   SessionCompletedEvent,
 } from '../guilds/attendance-events.js';
 import type { GuildLocks } from '../guilds/guild-locks.js';
+import type { GuildRow, GuildsRepository } from '../guilds/guilds.repository.js';
 import type { SignedRecord } from '../signing/records.js';
 import { receiptOf, type SessionFields } from '../signing/session-receipts.js';
 import type { AttendanceSigningService } from '../signing/signing.service.js';
+import type { SessionsRepository } from './sessions.repository.js';
 import {
   type ClosedSession,
   type CompletedSession,
@@ -93,7 +95,9 @@ export class AttendanceService {
   private liveSettings: ((guildId: string) => Promise<ClosedSession[] | undefined>) | undefined;
 
   private readonly db: Db;
-  private readonly repo: AttendanceRepository;
+  private readonly guildsRepo: GuildsRepository;
+  private readonly sessionsRepo: SessionsRepository;
+  private readonly commandUsageRepo: CommandUsageRepository;
   private readonly signing: AttendanceSigningService;
   private readonly audit: AuditWriter;
   private readonly tracker: VoiceTracker;
@@ -103,7 +107,9 @@ export class AttendanceService {
 
   constructor(options: {
     db: Db;
-    repo: AttendanceRepository;
+    guildsRepo: GuildsRepository;
+    sessionsRepo: SessionsRepository;
+    commandUsageRepo: CommandUsageRepository;
     signing: AttendanceSigningService;
     audit: AuditWriter;
     tracker: VoiceTracker;
@@ -112,7 +118,9 @@ export class AttendanceService {
     now?: () => Date;
   }) {
     this.db = options.db;
-    this.repo = options.repo;
+    this.guildsRepo = options.guildsRepo;
+    this.sessionsRepo = options.sessionsRepo;
+    this.commandUsageRepo = options.commandUsageRepo;
     this.signing = options.signing;
     this.audit = options.audit;
     this.tracker = options.tracker;
@@ -169,12 +177,12 @@ export class AttendanceService {
     published: AttendanceEvent[],
   ): Promise<number> {
     if (sessions.length === 0) return 0;
-    let guild = await this.repo.findGuild(guildId, tx);
+    let guild = await this.guildsRepo.findGuild(guildId, tx);
     if (!guild) {
-      await this.repo.createGuild(tx, { id: guildId, name: guildId, periodStartedAt: this.now() });
-      guild = (await this.repo.findGuild(guildId, tx))!;
+      await this.guildsRepo.createGuild(tx, { id: guildId, name: guildId, periodStartedAt: this.now() });
+      guild = (await this.guildsRepo.findGuild(guildId, tx))!;
     }
-    const existing = await this.repo.existingSessionIds(
+    const existing = await this.sessionsRepo.existingSessionIds(
       tx,
       sessions.map((s) => s.sessionId),
     );
@@ -211,11 +219,11 @@ export class AttendanceService {
       );
       this.webhookSessions.delete(s.sessionId);
     }
-    await this.repo.insertSessions(tx, rows);
+    await this.sessionsRepo.insertSessions(tx, rows);
     const events = rows.map((row) => sessionCompleted(row, 'signedBytes' in row));
     await this.events.inTransaction(tx, events);
     published.push(...events);
-    await this.repo.forgetOpenSessions(
+    await this.sessionsRepo.forgetOpenSessions(
       tx,
       sessions.map((s) => ({ guildId, userId: s.userId })),
     );
@@ -238,7 +246,7 @@ export class AttendanceService {
 
   /** The stored tracking settings of a guild (for the bot bridge); null when unknown. */
   async settingsFor(guildId: string): Promise<GuildTrackingSettings | null> {
-    const guild = await this.repo.findGuild(guildId);
+    const guild = await this.guildsRepo.findGuild(guildId);
     if (!guild) return null;
     this.configured.add(guildId);
     return trackingSettingsOf(guild);
@@ -251,7 +259,7 @@ export class AttendanceService {
 
   /** Saves a snapshot taken by the caller (the bot bridge takes it after each heartbeat). */
   async saveSnapshotOf(snapshot: TrackerSnapshot): Promise<number> {
-    await this.repo.replaceOpenSessions(
+    await this.sessionsRepo.replaceOpenSessions(
       snapshot.sessions.map((s) => ({
         guildId: s.guildId,
         userId: s.userId,
@@ -266,7 +274,7 @@ export class AttendanceService {
 
   /** Loads the saved open sessions into the tracker (before the gateway delivers guilds). */
   async restoreSnapshot(): Promise<number> {
-    const rows = await this.repo.openSessionStates();
+    const rows = await this.sessionsRepo.openSessionStates();
     const sessions: OpenSession[] = [];
     for (const row of rows) {
       const { source, ...session } = JSON.parse(row.state) as PersistedOpenSession;
@@ -300,9 +308,9 @@ export class AttendanceService {
     const { id: guildId, name, afkChannelId } = guild;
     await this.locks.run(guildId, () =>
       this.db.$transaction(async (tx) => {
-        const existing = await this.repo.findGuild(guildId, tx);
+        const existing = await this.guildsRepo.findGuild(guildId, tx);
         if (!existing) {
-          await this.repo.createGuild(tx, {
+          await this.guildsRepo.createGuild(tx, {
             id: guildId,
             name,
             afkChannelId,
@@ -318,7 +326,7 @@ export class AttendanceService {
             after: { name, afkChannelId },
           });
         } else if (existing.name !== name || existing.afkChannelId !== afkChannelId || !existing.botPresent) {
-          await this.repo.updateGuild(tx, guildId, { name, afkChannelId, botPresent: true });
+          await this.guildsRepo.updateGuild(tx, guildId, { name, afkChannelId, botPresent: true });
           await this.audit.record(tx, {
             actor: BOT_ACTOR,
             permission: 'attendance:manage',
@@ -341,9 +349,9 @@ export class AttendanceService {
   async botRemoved(guildId: string): Promise<void> {
     await this.locks.run(guildId, () =>
       this.db.$transaction(async (tx) => {
-        const existing = await this.repo.findGuild(guildId, tx);
+        const existing = await this.guildsRepo.findGuild(guildId, tx);
         if (!existing?.botPresent) return;
-        await this.repo.updateGuild(tx, guildId, { botPresent: false });
+        await this.guildsRepo.updateGuild(tx, guildId, { botPresent: false });
         await this.audit.record(tx, {
           actor: BOT_ACTOR,
           permission: 'attendance:manage',
@@ -359,7 +367,7 @@ export class AttendanceService {
 
   /** Counts one slash command answered in the guild (shown in the overview). */
   async recordCommandUsage(guildId: string, command: string): Promise<void> {
-    await this.repo.recordCommandUsage(guildId, command, this.now());
+    await this.commandUsageRepo.recordCommandUsage(guildId, command, this.now());
   }
 
   /**
@@ -386,7 +394,7 @@ export class AttendanceService {
     afkChannelId: string | null,
   ): Promise<number> {
     await this.registerGuild({ id: guildId, name, afkChannelId });
-    const guild = (await this.repo.findGuild(guildId))!;
+    const guild = (await this.guildsRepo.findGuild(guildId))!;
     const nowMs = this.now().getTime();
     this.configured.add(guildId);
     const closed = [
@@ -426,7 +434,7 @@ export class AttendanceService {
     origin: StoreOrigin,
     auditCall: (tx: Tx) => Promise<unknown>,
   ): Promise<{ stored: number; open_session_id: string | null }> {
-    const guild = await this.repo.findGuild(guildId);
+    const guild = await this.guildsRepo.findGuild(guildId);
     if (!guild) throw notFound('guild');
     const early: CompletedSession[] = [];
     if (!this.configured.has(guildId)) {
