@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RouteInfo } from '../../controller/src/http/route-access.js';
+import type { RouteInfo } from '../../controller/src/core/routes.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);

@@ -17,12 +17,8 @@ export interface Denial {
   reason: string;
   /** The audited action (from the catalog); default `http.<method> <route>`. */
   action?: AuditAction;
-  /**
-   * The permission the caller lacked; default the route's declared permission. A string, not
-   * yet `Permission`: http/route-access.ts passes its declarations through untyped (the denial
-   * auditor keeps only catalog permissions).
-   */
-  permission?: string;
+  /** The permission the caller lacked; default the route's declared permission. */
+  permission?: Permission;
   /** The object the caller was refused (its scope decides which auditors see the event). */
   target?: { type: string; id?: string | null } | null;
   /** Who, when not the request's principal (e.g. an enrollment token's node, a webhook). */

@@ -5,7 +5,7 @@
  * caller sees. Services and hooks describe the denial on the error; they do not write it.
  */
 import type { FastifyRequest } from 'fastify';
-import { isPermission, type Permission } from '../../../shared/src/permissions.js';
+import type { Permission } from '../../../shared/src/permissions.js';
 import type { AuditWriter } from '../core/audit.types.js';
 import type { AppError, Denial } from '../core/errors.js';
 import { ANONYMOUS, actorOf } from '../core/principal.js';
@@ -22,13 +22,10 @@ function routePermission(request: FastifyRequest): Permission | undefined {
 export function denialAuditor(audit: AuditWriter): DenialAuditor {
   return async (request, error: AppError & { denial: Denial }) => {
     const { denial } = error;
-    // Only catalog permissions are recorded (not e.g. a route's `authenticated`).
-    const named =
-      denial.permission !== undefined && isPermission(denial.permission) ? denial.permission : undefined;
     try {
       await audit.recordAlone({
         actor: denial.actor ?? actorOf(request.principal ?? ANONYMOUS),
-        permission: named ?? routePermission(request) ?? null,
+        permission: denial.permission ?? routePermission(request) ?? null,
         action:
           denial.action ??
           `http.${request.method.toLowerCase()} ${request.routeOptions.url ?? request.url.split('?')[0]}`,

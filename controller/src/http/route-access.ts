@@ -32,8 +32,6 @@ import {
 import { ROUTE_SCOPES, type RouteAccess, type RouteInfo, type RouteScope } from '../core/routes.js';
 import { type FrontendTokenGate, looksLikeJwt } from './frontend-token.js';
 
-export type { RouteAccess, RouteInfo, RouteScope };
-
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;

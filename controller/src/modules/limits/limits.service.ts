@@ -11,6 +11,7 @@ import { AppError, badRequest, conflict, notFound } from '../../core/errors.js';
 import { actorOf, type CallContext } from '../../core/principal.js';
 import type { RouteInfo } from '../../core/routes.js';
 import type { Db } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/unique.js';
 import type { AssignmentRow, LimitsRepository, ProfileFields, ProfileRow } from './limits.repository.js';
 import type { AssignmentBody, ProfileBody } from './limits.schemas.js';
 
@@ -34,7 +35,6 @@ export interface RouteLimit {
 }
 
 const prismaCode = (error: unknown): unknown => (error as { code?: unknown } | null)?.code;
-const isUniqueViolation = (error: unknown) => prismaCode(error) === 'P2002';
 const isForeignKeyViolation = (error: unknown) => prismaCode(error) === 'P2003';
 
 export class LimitsService {

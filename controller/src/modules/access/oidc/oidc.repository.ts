@@ -111,9 +111,4 @@ export class OidcRepository {
   async removeGrants(tx: Tx, ids: string[]): Promise<void> {
     if (ids.length > 0) await tx.grant.deleteMany({ where: { id: { in: ids } } });
   }
-
-  /** A unique constraint lost a race (two first logins of one identity at once). */
-  static isUniqueViolation(error: unknown): boolean {
-    return (error as { code?: unknown } | null)?.code === 'P2002';
-  }
 }

@@ -16,6 +16,7 @@
  * grants; grants named by some mapping are owned by the IdP (removed when the group
  * goes), other grants are untouched.
  */
+
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { randomPKCECodeVerifier } from 'openid-client';
 import { ERROR_CODES } from '../../../../../shared/src/errors.js';
@@ -25,6 +26,7 @@ import { AppError, conflict } from '../../../core/errors.js';
 import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { User } from '../../../db/rows.js';
+import { retryOnUniqueViolation } from '../../../db/unique.js';
 import type { AuthService, LoginResult } from '../auth/auth.service.js';
 import type { UsersRepository } from '../auth/users.repository.js';
 import {
@@ -33,7 +35,7 @@ import {
   type OidcIdentityProvider,
   OidcUnavailableError,
 } from './oidc.idp.js';
-import { OidcRepository } from './oidc.repository.js';
+import type { OidcRepository } from './oidc.repository.js';
 
 export interface OidcRoleMapping {
   group: string;
@@ -209,14 +211,8 @@ export class OidcService {
           auditAfter: { method: 'oidc', issuer: claims.iss, subject: claims.sub, groups, ...access },
         });
       });
-    let session: LoginResult;
-    try {
-      session = await signIn();
-    } catch (error) {
-      // Two first logins of one identity raced; the other one created the user.
-      if (!OidcRepository.isUniqueViolation(error)) throw error;
-      session = await signIn();
-    }
+    // Two first logins of one identity may race; the loser's second try finds the user.
+    const session = await retryOnUniqueViolation(signIn);
     return { session, returnTo: pending.returnTo ?? '/' };
   }
 

@@ -10,6 +10,7 @@ import type { AuditAction } from '../../../core/audit-actions.js';
 import { badRequest, conflict, notFound } from '../../../core/errors.js';
 import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
+import { isUniqueViolation } from '../../../db/unique.js';
 import type { DiscordPort } from '../discord/discord-port.js';
 import type { VisibleGuild } from '../guilds/guild-access.js';
 import type { GuildRow } from '../guilds/guilds.repository.js';
@@ -23,8 +24,6 @@ export type SummaryFrequency = (typeof SUMMARY_FREQUENCIES)[number];
 const DEFAULT_LOG_TYPES: readonly LogType[] = LOG_TYPES;
 /** Channel types the bot cannot post in. */
 const NOT_POSTABLE = new Set(['category', 'forum']);
-
-const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === 'P2002';
 
 export function logTypesOf(row: { logTypes: string }): LogType[] {
   try {

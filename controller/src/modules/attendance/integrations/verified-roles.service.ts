@@ -25,6 +25,7 @@ import { conflict, notFound } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { CallContext } from '../../../core/principal.js';
 import type { Db, Tx } from '../../../db/client.js';
+import { isUniqueViolation } from '../../../db/unique.js';
 import type { DiscordPort } from '../discord/discord-port.js';
 import type { AttendanceEvent, AttendanceEventHandler } from '../guilds/attendance-events.js';
 import type { VisibleGuild } from '../guilds/guild-access.js';
@@ -34,7 +35,6 @@ import type { GrantKey, VerifiedRole, VerifiedRolesRepository } from './verified
 
 export const MAX_GRANT_ATTEMPTS = 3;
 const ACTOR: Actor = { type: 'system', id: null, name: 'attendance-verified-roles' };
-const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === 'P2002';
 
 export function presentVerifiedRole(row: VerifiedRole) {
   return {
