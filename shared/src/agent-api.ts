@@ -93,6 +93,11 @@ export const JobStates = [
   'completed',
   'failed',
   'cancelled',
+  /**
+   * The node held the job but its lease ran out (no heartbeat): it may still be recording
+   * through an outage. A late heartbeat or upload with the right epoch takes the job on again.
+   */
+  'lost_contact',
 ] as const;
 export type JobState = (typeof JobStates)[number];
 
@@ -108,13 +113,79 @@ export const JobLease = Type.Object({
   stopRequested: Type.Boolean(),
   sampleRate: Type.Integer(),
   channels: Type.Integer(),
+  /** 1-based capture channels to record; null = every channel. */
+  channelSelection: Type.Optional(Type.Union([Type.Array(Type.Integer({ minimum: 1 })), Type.Null()])),
+  /** 1 for the job itself; 2, 3… for parts recorded after an agent restart. */
+  part: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type JobLease = Static<typeof JobLease>;
+
+/**
+ * One scheduled occurrence a node holds (POST occurrences/sync): a job already leased to the
+ * node, with everything needed to record it on time without the controller.
+ */
+export const ScheduledOccurrence = Type.Object({
+  ...JobLease.properties,
+  scheduleId: Type.String(),
+  scheduleName: Type.String(),
+  /** The rule's instant (before pre-roll). */
+  occurrenceStart: Type.String({ format: 'date-time' }),
+  /** Capture runs from plannedStartAt to plannedEndAt (pre- and post-roll included). */
+  plannedStartAt: Type.String({ format: 'date-time' }),
+  plannedEndAt: Type.String({ format: 'date-time' }),
+});
+export type ScheduledOccurrence = Static<typeof ScheduledOccurrence>;
+
+export const OccurrenceSyncResult = Type.Object({
+  /** Every occurrence the node holds that ends after now and starts before horizonEnd, by start. */
+  occurrences: Type.Array(ScheduledOccurrence),
+  horizonEnd: Type.String({ format: 'date-time' }),
+  serverTimeMs: Type.Integer(),
+});
+export type OccurrenceSyncResult = Static<typeof OccurrenceSyncResult>;
+
+/** Capture facts of a recording, sent with a job heartbeat (the first after capture starts, and before upload). */
+export const CaptureFacts = Type.Object(
+  {
+    /** When capture was planned to start (scheduled occurrences). */
+    plannedStartMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Agent clock time of the first sample written. */
+    firstSampleAtMs: Type.Integer({ minimum: 0 }),
+    /** The agent's clock offset from the controller then (ms, positive = agent ahead). */
+    clockOffsetMs: Type.Optional(Type.Integer()),
+    /** The recording covers only part of its planned window. */
+    partial: Type.Optional(Type.Boolean()),
+    partialReason: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+export type CaptureFacts = Static<typeof CaptureFacts>;
+
+/**
+ * A continuation part (PUT recording-jobs/:jobId/parts/:recordingId): after a restart inside a
+ * job's planned window the agent records the rest as a new recording whose id it chooses
+ * (a UUID), so it can record before the controller is reachable and register it later; repeating
+ * the call returns the same lease.
+ */
+export const ContinuationBody = Type.Object(
+  {
+    /** The epoch the agent holds on the job it continues. */
+    epoch: Type.Integer({ minimum: 1 }),
+    reason: Type.String({ minLength: 1, maxLength: 500 }),
+    /** Agent clock time the part started. */
+    startedAtMs: Type.Integer({ minimum: 0 }),
+    /** Planned length of the part (to the end of the window). */
+    durationSeconds: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+export type ContinuationBody = Static<typeof ContinuationBody>;
 
 export const JobHeartbeatBody = Type.Object(
   {
     epoch: Type.Integer({ minimum: 1 }),
     state: Type.Enum(['recording', 'uploading']),
+    capture: Type.Optional(CaptureFacts),
   },
   { additionalProperties: false },
 );
@@ -157,6 +228,14 @@ export const AGENT_ROUTES = {
   heartbeat: (nodeId: string) => `/nodes/${nodeId}/heartbeat`,
   /** POST (empty body) → JobLease | null */
   claimNext: (nodeId: string) => `/nodes/${nodeId}/recording-jobs/claim-next`,
+  /**
+   * POST (empty body) → OccurrenceSyncResult: leases the node's scheduled occurrences of the next
+   * 7 days (each gets its epoch once) and lists every one it holds. Called at start, on a
+   * `schedule-changed` command and every few minutes; the agent caches the answer.
+   */
+  occurrenceSync: (nodeId: string) => `/nodes/${nodeId}/occurrences/sync`,
+  /** PUT ContinuationBody → JobLease (idempotent; 409 stale_lease on a superseded epoch) */
+  jobPart: (jobId: string, recordingId: string) => `/recording-jobs/${jobId}/parts/${recordingId}`,
   /** POST JobHeartbeatBody → JobHeartbeatResult; 409 stale_lease when the epoch is not current */
   jobHeartbeat: (jobId: string) => `/recording-jobs/${jobId}/heartbeat`,
   /** POST JobTerminalBody → the job */

@@ -64,6 +64,8 @@ export type HealthEventMessage = Static<typeof HealthEventMessage>;
 export const CommandTypes = [
   'job-available',
   'config-changed',
+  /** The node's scheduled occurrences changed: sync them now. */
+  'schedule-changed',
   'listen-start',
   'listen-stop',
   'lifecycle',

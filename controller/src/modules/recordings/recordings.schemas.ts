@@ -12,6 +12,7 @@ export const RecordingStates = [
   'completed',
   'failed',
   'cancelled',
+  'lost_contact',
 ] as const;
 export type RecordingState = (typeof RecordingStates)[number];
 
