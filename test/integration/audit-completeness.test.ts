@@ -114,6 +114,19 @@ function destinationCall(method: 'PATCH' | 'DELETE', suffix: string, payload?: o
 }
 
 const TABLE: Record<string, Row> = {
+  'POST /api/v1/guilds': {
+    action: /^attendance\.guild\.create$/,
+    call: async ({ owner }) => ({
+      method: 'POST',
+      url: '/api/v1/guilds',
+      headers: bearer(owner),
+      payload: { id: '390000000000000001', name: 'registered through the API' },
+    }),
+  },
+  'PATCH /api/v1/guilds/:guildId': {
+    action: /^attendance\.guild\.update$/,
+    call: guildCall('PATCH', '', { name: 'renamed through the API', time_zone: 'Europe/Berlin' }),
+  },
   'PATCH /api/v1/guilds/:guildId/reset-interval': {
     action: /^attendance\.reset_schedule\.update$/,
     call: guildCall('PATCH', '/reset-interval', { kind: 'calendar', unit: 'day', timeZone: 'Europe/Berlin' }),

@@ -34,6 +34,9 @@ const ndjsonLines = (body: string) =>
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
+/** A guild outside every site grant. */
+const WEST_GUILD = '100000000000000009';
+
 /** How to read what a collection returned, as the ids of the objects it reveals. */
 const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   'GET /api/v1/nodes': { page: (b) => ({ ids: page(b).map((n) => n.id as string) }) },
@@ -59,6 +62,7 @@ const COLLECTIONS: Record<string, Row | { exempt: string }> = {
     page: (b) => ({ ids: ndjsonLines(b).map((e) => (e.target as { id: string | null })?.id ?? '') }),
   },
   'GET /api/v1/auth/users': { page: (b) => ({ ids: page(b).map((u) => u.id as string) }) },
+  'GET /api/v1/guilds': { page: (b) => ({ ids: page(b).map((g) => g.id as string) }) },
   'GET /api/v1/auth/groups': { page: (b) => ({ ids: page(b).map((g) => g.id as string) }) },
   'GET /api/v1/auth/roles': { exempt: 'role definitions are fleet-wide catalogue entries, not site data' },
   'GET /api/v1/auth/api-tokens': { exempt: "the caller's own tokens only (auth.test.ts)" },
@@ -139,6 +143,8 @@ describe('scope isolation', () => {
       },
     });
     westGroupId = westGroup.json().data.id;
+    // A guild no site grant reaches (the west guild): no collection may list it.
+    await ctl.services.attendance.onGuildAvailable(WEST_GUILD, 'west guild', [], null);
     // Some events of the west site's own: a stop request and a refused read.
     await call(owner, { method: 'POST', url: `/api/v1/recordings/${fleet.west.recordings[0]}/stop` });
   });
@@ -200,12 +206,12 @@ describe('scope isolation', () => {
   }
 
   function westIds(): string[] {
-    return [westUserId, westGroupId];
+    return [westUserId, westGroupId, WEST_GUILD];
   }
 
   /** A value for a route parameter that names an object outside the east site. */
   function outsideParam(url: string, name: string, auditId: string, tokenId: string): string {
-    if (name === 'guildId') return '100000000000000009';
+    if (name === 'guildId') return WEST_GUILD;
     if (name === 'jid') return fleet.west.jobs[1]!;
     if (name === 'userId') return westUserId;
     if (name === 'periodIndex') return '0';
@@ -222,7 +228,6 @@ describe('scope isolation', () => {
   }
 
   it('every route taking an object id refuses an object outside the scope, audited once', async () => {
-    await ctl.services.attendance.onGuildAvailable('100000000000000009', 'west guild', [], null);
     const westEvent = await ctl.db.auditEvent.findFirstOrThrow({ where: { siteId: fleet.west.siteId } });
     // Someone else's API token: the east owner must not learn it exists.
     const otherToken = await call(owner, {

@@ -127,7 +127,14 @@ export const AUDIT_ACTIONS = {
 
   // Attendance: guilds, tracking, periods
   'attendance.guild.register': { target: 'guild', description: 'The bot registers a new guild' },
-  'attendance.guild.update': { target: 'guild', description: 'The bot sees a guild’s name change' },
+  'attendance.guild.create': {
+    target: 'guild',
+    description: 'Register a guild through the API (an attendance source other than the bot)',
+  },
+  'attendance.guild.update': {
+    target: 'guild',
+    description: 'A guild’s name or time zone changes (the bot sees a rename, or a user edits it)',
+  },
   'attendance.guild.bot_remove': { target: 'guild', description: 'The bot is removed from a guild' },
   'attendance.tracking_mode.update': { target: 'guild', description: 'Change a guild’s tracking mode' },
   'attendance.tracked_channel.add': { target: 'guild', description: 'Track a voice channel' },

@@ -11,6 +11,7 @@ import { discordRoutes } from './discord/discord.routes.js';
 import type { DiscordPort } from './discord/discord-port.js';
 import { createDiscord } from './discord/index.js';
 import type { AttendanceEvents } from './guilds/attendance-events.js';
+import { guildsRoutes } from './guilds/guilds.routes.js';
 import { createGuilds } from './guilds/index.js';
 import { createIntegrations, type SenderTimers } from './integrations/index.js';
 import { logDestinationsRoutes } from './integrations/log-destinations.routes.js';
@@ -74,6 +75,7 @@ export function createAttendanceModule(
   return {
     name: 'attendance',
     routes: [
+      guildsRoutes({ access, guilds: guilds.service }),
       attendanceRoutes({ access, stats, periods }),
       signingRoutes({ access, signing: signing.signing, stats, verify: signing.verify }),
       guildSettingsRoutes({ access, settings: tracking.settings }),

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { PageQuery } from '../../../core/pagination.js';
 
 /** Discord ids are decimal strings (snowflakes exceed 2^53), never numbers in JSON. */
 export const SNOWFLAKE_PATTERN = '^[1-9][0-9]{4,19}$';
@@ -289,3 +290,40 @@ export const WebhookResult = Type.Object({
 });
 
 export type ResetScheduleInput = Static<typeof ResetScheduleBody>;
+
+// Guild registration: a guild a source other than the Discord bot reports attendance for
+
+const GuildName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'Display name' });
+const TimeZoneName = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'IANA time zone (heatmaps and summaries use it), e.g. Europe/Berlin',
+});
+export const GuildSchema = Type.Object({
+  id: Snowflake,
+  name: Type.String(),
+  time_zone: Type.String(),
+  tracking_mode: Type.String(),
+  bot_present: Type.Boolean(),
+  period_index: Type.Integer(),
+  period_started_at: Instant,
+  created_at: Instant,
+});
+export const RegisterGuildBody = Type.Object(
+  {
+    id: {
+      ...Snowflake,
+      description: 'The guild id: a Discord id, or any decimal id of 5-20 digits you choose',
+    },
+    name: GuildName,
+    time_zone: Type.Optional(TimeZoneName),
+  },
+  { additionalProperties: false },
+);
+export const UpdateGuildBody = Type.Object(
+  { name: Type.Optional(GuildName), time_zone: Type.Optional(TimeZoneName) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export const GuildListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
+export type RegisterGuildInput = Static<typeof RegisterGuildBody>;
+export type UpdateGuildInput = Static<typeof UpdateGuildBody>;

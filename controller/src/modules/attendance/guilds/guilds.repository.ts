@@ -2,6 +2,7 @@
  * Guilds: their rows, tracking settings and tracked channels, and the period they are in.
  * Prisma only; rules live in the services.
  */
+import type { ScopeFilter } from '../../../core/access-set.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { Guild, Prisma, TrackedChannel } from '../../../db/rows.js';
 
@@ -12,6 +13,21 @@ export class GuildsRepository {
 
   findGuild(guildId: string, tx: Tx | Db = this.db): Promise<GuildRow | null> {
     return tx.guild.findUnique({ where: { id: guildId }, include: { trackedChannels: true } });
+  }
+
+  /** Guilds within `filter` (its guild grants), by id, after `afterId`. */
+  listGuilds(filter: ScopeFilter, limit: number, afterId?: string): Promise<GuildRow[]> {
+    return this.db.guild.findMany({
+      where: {
+        AND: [
+          filter.all ? {} : { id: { in: filter.guildIds } },
+          afterId === undefined ? {} : { id: { gt: afterId } },
+        ],
+      },
+      orderBy: { id: 'asc' },
+      take: limit,
+      include: { trackedChannels: true },
+    });
   }
 
   guildsWithSchedule(): Promise<Guild[]> {

@@ -4,6 +4,7 @@ import { AttendanceEvents } from './attendance-events.js';
 import { GuildAccess } from './guild-access.js';
 import { GuildLocks } from './guild-locks.js';
 import { GuildsRepository } from './guilds.repository.js';
+import { GuildsService } from './guilds.service.js';
 
 export interface Guilds {
   /**
@@ -12,6 +13,8 @@ export interface Guilds {
    */
   repo: GuildsRepository;
   access: GuildAccess;
+  /** Registration and edits through the API (the bot registers through the tracking service). */
+  service: GuildsService;
   /** One lock per guild, shared by every service that changes a guild's sessions. */
   locks: GuildLocks;
   /** What attendance features react to (logs, roles, webhooks) is published here. */
@@ -20,10 +23,12 @@ export interface Guilds {
 
 export function createGuilds(core: ModuleCore): Guilds {
   const repo = new GuildsRepository(core.db);
+  const locks = new GuildLocks();
   return {
     repo,
     access: new GuildAccess(repo),
-    locks: new GuildLocks(),
+    service: new GuildsService(core.db, repo, core.audit, locks, core.now),
+    locks,
     events: new AttendanceEvents(core.log),
   };
 }
