@@ -2,9 +2,12 @@
  * The composition root of the agent daemon: builds every component, starts them in a
  * fixed order and stops them in reverse, once (Zigbee2MQTT lib/controller.ts).
  *
- * Before the components: state → HTTP client → journal → node config (waits for the
- * controller). Components: meters (listening before the capture runs) → capture → MQTT
- * link → heartbeat → uploader → claim loop.
+ * Before the components: state → HTTP client → journal → offline cache → node config: the
+ * cached one at once when there is one (the controller is refreshed in the background),
+ * else the controller's (waiting for it: the first boot ever). Components: meters and the
+ * PCM tap (listening before the capture runs) → capture → MQTT link → heartbeat → recorder
+ * (finishes and continues interrupted recordings) → uploader → claim loop → schedule
+ * runner → controller sync.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,14 +15,21 @@ import type { NodeConfig } from '../../shared/src/agent-api.js';
 import { packageVersion } from '../../shared/src/version.js';
 import type { CaptureOptions } from './capture/capture.js';
 import { MeterFeed } from './capture/meter-feed.js';
+import { PcmTap } from './capture/pcm-tap.js';
 import { type CaptureFactory, CaptureSupervisor } from './capture/supervisor.js';
 import { ClaimLoop } from './jobs/claim-loop.js';
 import { jobHeartbeatIntervalMs } from './jobs/lease-keeper.js';
+import { PartRegistrar } from './jobs/part-registrar.js';
+import { Recorder } from './jobs/recorder.js';
+import { ScheduleRunner } from './jobs/schedule-runner.js';
+import { ClockTracker } from './link/clock.js';
 import { agentCommandTable } from './link/commands.js';
+import { ControllerSync, credentialRejected } from './link/controller-sync.js';
 import { Heartbeat } from './link/heartbeat.js';
-import { AgentHttpClient, ApiError, describeError, isRetryable } from './link/http-client.js';
+import { AgentHttpClient, describeError, isRetryable } from './link/http-client.js';
 import { brokerUrl, MqttLink, type MqttLinkOptions } from './link/mqtt-link.js';
 import { JobJournal, journalPath } from './state/journal.js';
+import { OfflineCache } from './state/offline-cache.js';
 import type { AgentSettings } from './state/settings.js';
 import { loadAgentState } from './state/state-file.js';
 import { Backoff, type BackoffOptions, sleep } from './support/backoff.js';
@@ -34,6 +44,13 @@ export interface AgentOptions {
   connectMqtt?: MqttLinkOptions['connect'];
   fetch?: typeof fetch;
   backoff?: BackoffOptions;
+  /**
+   * Called (after the agent stopped itself) when it cannot go on: the controller rejected
+   * the credential while the agent was running from its cache. The CLI exits non-zero.
+   */
+  onFatal?: (error: Error) => void;
+  /** How often the occurrences are synced (tests); default every 5 minutes. */
+  syncIntervalMs?: number;
 }
 
 /** A part of the running agent: its constructor only assigns; start() and stop() do the work. */
@@ -66,6 +83,7 @@ export class Agent {
   private readonly startup = new AbortController();
   private stopping: Promise<void> | undefined;
   private config: NodeConfig | undefined;
+  private running: { recorder: Recorder; schedule: ScheduleRunner; uploader: Uploader } | undefined;
 
   constructor(private readonly options: AgentOptions) {}
 
@@ -74,10 +92,17 @@ export class Agent {
     return this.config;
   }
 
+  /** The working parts, once started (tests and diagnostics look at them). */
+  get parts(): { recorder: Recorder; schedule: ScheduleRunner; uploader: Uploader } | undefined {
+    return this.running;
+  }
+
   /**
-   * Starts everything. Waits (retrying with backoff) for the controller to hand out the
-   * node config; resolves early, with nothing more started, if stop() is called meanwhile.
-   * Throws on what a retry cannot fix (not enrolled, credential rejected).
+   * Starts everything. With a cached node config it starts from it at once and refreshes
+   * from the controller in the background; without one (first boot) it waits, retrying
+   * with backoff, for the controller to hand one out, and resolves early, with nothing
+   * more started, if stop() is called meanwhile. Throws on what a retry cannot fix (not
+   * enrolled, credential rejected).
    */
   async start(): Promise<void> {
     const { settings, log } = this.options;
@@ -91,49 +116,94 @@ export class Agent {
     await mkdir(settings.cacheDir, { recursive: true, mode: 0o700 });
     const journal = new JobJournal(journalPath(settings.cacheDir));
     await journal.load();
+    const cache = new OfflineCache(settings.cacheDir);
+    await cache.loadStarted();
+    const clock = new ClockTracker({ cache, log, warnMs: settings.clockWarnMs });
+    await clock.load();
     log.info({ nodeId: state.nodeId, controller: state.controllerUrl, version }, 'earshot agent starting');
 
-    const config = await this.fetchConfig(api);
-    if (!config) return; // stopped while waiting for the controller
+    const cached = await cache.readConfig();
+    let config: NodeConfig;
+    if (cached) {
+      config = cached.config;
+      log.info(
+        { savedAt: new Date(cached.savedAtMs).toISOString() },
+        'starting from the cached node config; the controller is asked in the background',
+      );
+    } else {
+      const fetched = await this.fetchConfig(api);
+      if (!fetched) return; // stopped while waiting for the controller
+      config = fetched;
+      await cache.saveConfig(config);
+    }
     this.config = config;
     const currentConfig = (): NodeConfig => this.config ?? config;
+    const heartbeatIntervalMs = () => jobHeartbeatIntervalMs(currentConfig().leaseSeconds);
 
     const capture = new CaptureSupervisor({
       capture: captureOptionsFor(config, settings.deviceOverride),
       log,
       createCapture: this.options.createCapture,
     });
+    const tap = new PcmTap(capture);
+    const registrar = new PartRegistrar({ api, journal, log, backoff: this.options.backoff });
     const uploader = new Uploader({
       api,
       journal,
+      registrar,
       log,
-      jobHeartbeatIntervalMs: () => jobHeartbeatIntervalMs(currentConfig().leaseSeconds),
+      jobHeartbeatIntervalMs: heartbeatIntervalMs,
+      backoff: this.options.backoff,
+    });
+    const recorder = new Recorder({
+      api,
+      journal,
+      registrar,
+      uploader,
+      tap,
+      recordingsDir: join(settings.cacheDir, 'recordings'),
+      log,
+      jobHeartbeatIntervalMs: heartbeatIntervalMs,
+      clockOffsetMs: () => clock.offsetMs,
       backoff: this.options.backoff,
     });
     const claimLoop = new ClaimLoop({
       api,
-      journal,
-      uploader,
-      source: capture,
-      recordingsDir: join(settings.cacheDir, 'recordings'),
+      recorder,
       log,
-      timings: () => ({
-        jobPollIntervalMs: currentConfig().jobPollIntervalSeconds * 1000,
-        jobHeartbeatIntervalMs: jobHeartbeatIntervalMs(currentConfig().leaseSeconds),
-      }),
+      timings: () => ({ jobPollIntervalMs: currentConfig().jobPollIntervalSeconds * 1000 }),
       backoff: this.options.backoff,
     });
-    const refetchConfig = async (): Promise<void> => {
-      const next = await api.config(this.startup.signal);
+    const schedule = new ScheduleRunner({
+      recorder,
+      journal,
+      started: cache,
+      api,
+      log,
+      backoff: this.options.backoff,
+    });
+    schedule.update((await cache.readOccurrences())?.occurrences ?? []);
+    const applyConfig = async (next: NodeConfig): Promise<void> => {
       const wanted = captureOptionsFor(next, settings.deviceOverride);
       this.config = next;
       uploader.retryParked();
       if (sameCapture(wanted, capture.format)) return;
-      if (claimLoop.currentJobId) {
-        throw new Error('capture settings changed while recording; they apply after restarting the agent');
+      if (recorder.activeJobIds.length > 0) {
+        throw new Error('capture settings changed while recording; they apply when nothing records');
       }
       await capture.reconfigure(wanted);
     };
+    const sync = new ControllerSync({
+      api,
+      cache,
+      clock,
+      log,
+      applyConfig,
+      applyOccurrences: (occurrences) => schedule.update(occurrences),
+      onCredentialRejected: (error) => void this.fail(error),
+      intervalMs: this.options.syncIntervalMs,
+      backoff: this.options.backoff,
+    });
     const mqtt = new MqttLink({
       url: settings.mqttUrlOverride ?? brokerUrl(state.controllerUrl, config.mqttPort),
       nodeId: state.nodeId,
@@ -142,10 +212,12 @@ export class Agent {
       log,
       connect: this.options.connectMqtt,
       backoff: this.options.backoff,
+      onConnect: () => void sync.refresh(),
       commands: agentCommandTable({
         wakeClaimLoop: () => claimLoop.wake(),
-        stopRecording: (jobId) => claimLoop.stopRecording(jobId),
-        refetchConfig,
+        stopRecording: (jobId) => recorder.stopRecording(jobId),
+        refetchConfig: () => sync.refreshConfig(),
+        syncSchedule: () => sync.syncOccurrences(),
       }),
     });
     const heartbeat = new Heartbeat({
@@ -154,10 +226,11 @@ export class Agent {
       cacheDir: settings.cacheDir,
       capture: () => ({ device: capture.format.device ?? 'default', state: capture.state }),
       intervalMs: () => currentConfig().heartbeatIntervalSeconds * 1000,
+      clock,
       log,
     });
 
-    // One capture feeds the meters and the recorder.
+    // One capture feeds the meters and every recording.
     const meters = new MeterFeed({
       source: capture,
       windowMs: () => currentConfig().meterIntervalMs,
@@ -166,15 +239,25 @@ export class Agent {
 
     const started = await this.startInOrder([
       { name: 'meters', component: meters },
+      { name: 'pcm tap', component: tap },
       { name: 'capture', component: capture },
       { name: 'mqtt', component: mqtt },
       { name: 'heartbeat', component: heartbeat },
+      { name: 'recorder', component: recorder }, // recovers and continues interrupted recordings
       { name: 'uploader', component: uploader },
-      { name: 'claim loop', component: claimLoop }, // recovers interrupted recordings first
+      { name: 'claim loop', component: claimLoop },
+      { name: 'schedule', component: schedule },
+      { name: 'controller sync', component: sync },
     ]);
     if (!started) return;
+    this.running = { recorder, schedule, uploader };
     log.info(
-      { device: capture.format.device ?? 'default', pendingUploads: uploader.pending.length },
+      {
+        device: capture.format.device ?? 'default',
+        pendingUploads: uploader.pending.length,
+        scheduledOccurrences: schedule.scheduled.length,
+        offline: cached !== undefined,
+      },
       'earshot agent running',
     );
   }
@@ -217,6 +300,13 @@ export class Agent {
     return true;
   }
 
+  /** Stops the agent on what it cannot recover from, and says so. */
+  private async fail(error: Error): Promise<void> {
+    this.options.log.error(error.message);
+    await this.stop();
+    this.options.onFatal?.(error);
+  }
+
   /** GET config, retrying while the controller is unreachable. Undefined when stopped meanwhile. */
   private async fetchConfig(api: AgentHttpClient): Promise<NodeConfig | undefined> {
     const backoff = new Backoff({ baseMs: 1000, capMs: 60_000, ...this.options.backoff });
@@ -226,12 +316,8 @@ export class Agent {
         return await api.config(signal);
       } catch (error) {
         if (signal.aborted) return undefined;
-        if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-          throw new Error(
-            `the controller rejected this node's credential (${error.status} ${error.code}): ` +
-              're-enroll with earshot-agent enroll --controller URL --token T',
-          );
-        }
+        const rejected = credentialRejected(error);
+        if (rejected) throw rejected;
         if (!isRetryable(error)) throw new Error(`cannot load the node config: ${describeError(error)}`);
         const delayMs = backoff.next();
         this.options.log.warn(

@@ -12,12 +12,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CaptureEvents } from '../../agent/src/capture/capture.js';
 import { CaptureSupervisor } from '../../agent/src/capture/supervisor.js';
 import { WAV_HEADER_BYTES, wavHeader } from '../../agent/src/capture/wav-writer.js';
-import { ClaimLoop, recordingFileName } from '../../agent/src/jobs/claim-loop.js';
+import { recordingFileName } from '../../agent/src/jobs/recorder.js';
 import { AgentHttpClient } from '../../agent/src/link/http-client.js';
 import { JobJournal, journalPath } from '../../agent/src/state/journal.js';
 import { silentLogger } from '../../agent/src/support/log.js';
-import { Uploader } from '../../agent/src/uploads/uploader.js';
 import type { JobLease } from '../../shared/src/agent-api.js';
+import { agentParts } from '../support/agent-parts.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
 const CREDENTIAL = 'node-1.abcdefghijklmnopqrstuvwx';
@@ -145,7 +145,7 @@ afterEach(async () => {
   await dir.cleanup();
 });
 
-/** Starts capture → uploader → claim loop the way agent.ts does, and returns them. */
+/** Starts tap → capture → recorder → uploader → claim loop the way agent.ts does, and returns them. */
 async function startAgentParts(baseUrl: string) {
   const log = silentLogger();
   const api = new AgentHttpClient({ baseUrl, credential: CREDENTIAL });
@@ -154,24 +154,27 @@ async function startAgentParts(baseUrl: string) {
     log,
     createCapture: () => new FakeCapture(),
   });
-  const uploader = new Uploader({ api, journal, log, jobHeartbeatIntervalMs: () => 20, backoff: FAST });
-  const claimLoop = new ClaimLoop({
+  const { tap, recorder, uploader, claimLoop } = agentParts({
     api,
     journal,
-    uploader,
     source: capture,
-    recordingsDir: join(dir.path, 'recordings'),
+    cacheDir: dir.path,
     log,
-    timings: () => ({ jobPollIntervalMs: 3_600_000, jobHeartbeatIntervalMs: 20 }),
+    jobHeartbeatIntervalMs: 20,
+    jobPollIntervalMs: 3_600_000,
     backoff: FAST,
   });
+  tap.start();
+  parts.push({ stop: async () => tap.stop() });
   capture.start();
   parts.push(capture);
+  await recorder.start();
+  parts.push(recorder);
   uploader.start();
   parts.push(uploader);
-  await claimLoop.start();
+  claimLoop.start();
   parts.push(claimLoop);
-  return { capture, uploader, claimLoop };
+  return { capture, uploader, claimLoop, recorder };
 }
 
 async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
@@ -205,11 +208,16 @@ describe('agent claim loop', () => {
 
   it('job-stop ends an open-ended recording; what was recorded is uploaded', async () => {
     controller.leases.push(lease({ durationSeconds: null }));
-    const { claimLoop, uploader } = await startAgentParts(await controller.listen());
+    const { recorder, uploader } = await startAgentParts(await controller.listen());
     await until(() => controller.jobHeartbeats.length >= 2);
-    expect(controller.jobHeartbeats[0]).toEqual({ jobId: 'job-1', body: { epoch: 2, state: 'recording' } });
-    expect(claimLoop.stopRecording('other-job')).toBe(false);
-    expect(claimLoop.stopRecording('job-1')).toBe(true);
+    // The first heartbeat comes with the first audio and carries the capture facts.
+    expect(controller.jobHeartbeats[0]).toEqual({
+      jobId: 'job-1',
+      body: { epoch: 2, state: 'recording', capture: { firstSampleAtMs: expect.any(Number) } },
+    });
+    expect(controller.jobHeartbeats[1]).toEqual({ jobId: 'job-1', body: { epoch: 2, state: 'recording' } });
+    expect(recorder.stopRecording('other-job')).toBe(false);
+    expect(recorder.stopRecording('job-1')).toBe(true);
     await until(() => controller.uploads.get('rec-1')?.complete === true);
     await uploader.idle();
     expect(controller.uploads.get('rec-1')!.bytes.length).toBeGreaterThan(WAV_HEADER_BYTES);

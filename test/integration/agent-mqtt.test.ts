@@ -67,6 +67,7 @@ function startLink(handlers: Partial<Parameters<typeof agentCommandTable>[0]> = 
     wakeClaimLoop: vi.fn(),
     stopRecording: vi.fn(() => false),
     refetchConfig: vi.fn(async () => {}),
+    syncSchedule: vi.fn(async () => {}),
     ...handlers,
   };
   link = new MqttLink({

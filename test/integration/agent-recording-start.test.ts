@@ -3,14 +3,12 @@
 // sink and talk to a real controller over HTTP. The periodic heartbeats are an hour apart
 // here, so only the agent's report of the start can move the job and the recording.
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureSupervisor } from '../../agent/src/capture/supervisor.js';
-import { ClaimLoop } from '../../agent/src/jobs/claim-loop.js';
 import { AgentHttpClient } from '../../agent/src/link/http-client.js';
 import { JobJournal, journalPath } from '../../agent/src/state/journal.js';
 import { silentLogger } from '../../agent/src/support/log.js';
-import { Uploader } from '../../agent/src/uploads/uploader.js';
+import { agentParts } from '../support/agent-parts.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
 import { hasPulse, type PulseSink, startPulseSink } from '../support/pulse.js';
 import { createRecording } from '../support/recordings.js';
@@ -85,22 +83,25 @@ describe.skipIf(!(await hasPulse()))('the start of a recording', () => {
       capture: { device: sink.monitor, sampleRate: RATE, channels: CHANNELS },
       log,
     });
-    const uploader = new Uploader({ api, journal, log, jobHeartbeatIntervalMs: () => HOUR_MS });
-    const claimLoop = new ClaimLoop({
+    // One claim at start; periodic job heartbeats an hour apart.
+    const { tap, recorder, uploader, claimLoop } = agentParts({
       api,
       journal,
-      uploader,
       source: capture,
-      recordingsDir: join(dir.path, 'recordings'),
+      cacheDir: dir.path,
       log,
-      // One claim at start; periodic job heartbeats an hour apart.
-      timings: () => ({ jobPollIntervalMs: HOUR_MS, jobHeartbeatIntervalMs: HOUR_MS }),
+      jobHeartbeatIntervalMs: HOUR_MS,
+      jobPollIntervalMs: HOUR_MS,
     });
+    tap.start();
+    stops.push(async () => tap.stop());
     capture.start();
     stops.push(() => capture.stop());
+    await recorder.start();
+    stops.push(() => recorder.stop());
     uploader.start();
     stops.push(() => uploader.stop());
-    await claimLoop.start();
+    claimLoop.start();
     stops.push(() => claimLoop.stop());
 
     // Claimed at once; the recording leaves `pending` only when the agent says capture started.
@@ -118,7 +119,7 @@ describe.skipIf(!(await hasPulse()))('the start of a recording', () => {
     expect(audited).toEqual([expect.objectContaining({ outcome: 'success', actorType: 'node' })]);
 
     // And the rest of the way: stopped (the job-stop command), uploaded, completed.
-    expect(claimLoop.stopRecording(created.job.id)).toBe(true);
+    expect(recorder.stopRecording(created.job.id)).toBe(true);
     const done = await until(async () => {
       const view = await recordingView(created.id);
       return view.state === 'completed' ? view : undefined;

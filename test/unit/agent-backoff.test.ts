@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clockOffsetMs } from '../../agent/src/link/heartbeat.js';
+import { clockOffsetMs } from '../../agent/src/link/clock.js';
 import { Backoff, backoffCeilingMs, backoffDelayMs, sleep } from '../../agent/src/support/backoff.js';
 
 /** A seeded LCG in [0, 1), so the spread test is deterministic. */
@@ -66,10 +66,10 @@ describe('backoff', () => {
 });
 
 describe('clock offset', () => {
-  it('is the server time minus the midpoint of the round trip', () => {
+  it('is the midpoint of the round trip minus the server time (positive: the agent is ahead)', () => {
     expect(clockOffsetMs(1000, 1100, 1050)).toBe(0);
     // Our clock is 5 s behind the controller's.
-    expect(clockOffsetMs(1000, 1100, 6050)).toBe(5000);
-    expect(clockOffsetMs(10_000, 10_200, 7_100)).toBe(-3000);
+    expect(clockOffsetMs(1000, 1100, 6050)).toBe(-5000);
+    expect(clockOffsetMs(10_000, 10_200, 7_100)).toBe(3000);
   });
 });

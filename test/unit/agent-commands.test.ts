@@ -6,6 +6,7 @@ function targets() {
     wakeClaimLoop: vi.fn(),
     stopRecording: vi.fn((jobId: string | undefined) => jobId === undefined || jobId === 'job-1'),
     refetchConfig: vi.fn(async () => {}),
+    syncSchedule: vi.fn(async () => {}),
   };
 }
 
@@ -39,6 +40,23 @@ describe('command dispatch table', () => {
     t.refetchConfig.mockRejectedValueOnce(new Error('controller unreachable'));
     expect(await dispatchCommand(table, { id: 'c5', type: 'config-changed' })).toEqual({
       id: 'c5',
+      ok: false,
+      message: 'controller unreachable',
+    });
+  });
+
+  it('schedule-changed syncs the occurrences now; a failure becomes ok:false with the reason', async () => {
+    const t = targets();
+    const table = agentCommandTable(t);
+    expect(await dispatchCommand(table, { id: 'c8', type: 'schedule-changed' })).toEqual({
+      id: 'c8',
+      ok: true,
+      message: 'schedule synced',
+    });
+    expect(t.syncSchedule).toHaveBeenCalledOnce();
+    t.syncSchedule.mockRejectedValueOnce(new Error('controller unreachable'));
+    expect(await dispatchCommand(table, { id: 'c9', type: 'schedule-changed' })).toEqual({
+      id: 'c9',
       ok: false,
       message: 'controller unreachable',
     });

@@ -20,6 +20,8 @@ export interface CommandTargets {
   stopRecording(jobId: string | undefined): boolean;
   /** config-changed: fetch the node config again and apply it. */
   refetchConfig(): Promise<void>;
+  /** schedule-changed: sync the node's scheduled occurrences now. */
+  syncSchedule(): Promise<void>;
 }
 
 export function agentCommandTable(targets: CommandTargets): CommandTable {
@@ -38,6 +40,10 @@ export function agentCommandTable(targets: CommandTargets): CommandTable {
     'config-changed': async () => {
       await targets.refetchConfig();
       return 'config reloaded';
+    },
+    'schedule-changed': async () => {
+      await targets.syncSchedule();
+      return 'schedule synced';
     },
   };
 }

@@ -1,21 +1,15 @@
 /**
  * Node heartbeat: every heartbeatIntervalSeconds, tell the controller the agent
  * version, capture device and state, free disk in the cache, and the clock offset
- * measured from the previous heartbeat's round trip (NTP-style midpoint).
+ * (agent − controller) last measured (the previous heartbeat's round trip, or an
+ * occurrence sync's); each answer is a new measurement.
  */
 import { statfs } from 'node:fs/promises';
 import type { HeartbeatBody } from '../../../shared/src/agent-api.js';
 import type { CaptureState } from '../capture/supervisor.js';
 import type { Logger } from '../support/log.js';
+import type { ClockTracker } from './clock.js';
 import { type AgentHttpClient, describeError } from './http-client.js';
-
-/**
- * Controller clock minus ours, assuming the server stamped its time halfway through the
- * round trip. Positive: our clock is behind.
- */
-export function clockOffsetMs(sentAtMs: number, receivedAtMs: number, serverTimeMs: number): number {
-  return Math.round(serverTimeMs - (sentAtMs + receivedAtMs) / 2);
-}
 
 export async function diskFreeBytes(path: string): Promise<number> {
   const stats = await statfs(path);
@@ -28,6 +22,7 @@ export interface HeartbeatOptions {
   cacheDir: string;
   capture: () => { device: string; state: CaptureState };
   intervalMs: () => number;
+  clock: ClockTracker;
   log: Logger;
   now?: () => number;
 }
@@ -35,16 +30,10 @@ export interface HeartbeatOptions {
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
-  private lastOffsetMs: number | undefined;
   private failing = false;
   private stopped = true;
 
   constructor(private readonly options: HeartbeatOptions) {}
-
-  /** The last measured offset (controller − local), if any. */
-  get clockOffsetMs(): number | undefined {
-    return this.lastOffsetMs;
-  }
 
   start(): void {
     this.stopped = false;
@@ -61,6 +50,7 @@ export class Heartbeat {
   private async beat(): Promise<void> {
     const { api, log } = this.options;
     const now = this.options.now ?? Date.now;
+    const offsetMs = this.options.clock.offsetMs;
     try {
       const capture = this.options.capture();
       const body: HeartbeatBody = {
@@ -69,10 +59,10 @@ export class Heartbeat {
         captureState: capture.state,
         diskFreeBytes: await diskFreeBytes(this.options.cacheDir),
         sentAtMs: now(),
-        ...(this.lastOffsetMs === undefined ? {} : { clockOffsetMs: this.lastOffsetMs }),
+        ...(offsetMs === undefined ? {} : { clockOffsetMs: offsetMs }),
       };
       const result = await api.heartbeat(body, this.abort.signal);
-      this.lastOffsetMs = clockOffsetMs(body.sentAtMs, now(), result.serverTimeMs);
+      this.options.clock.record(body.sentAtMs, now(), result.serverTimeMs);
       if (this.failing) log.info('heartbeat delivered again');
       this.failing = false;
     } catch (error) {

@@ -9,6 +9,7 @@ import { Compile } from 'typebox/compile';
 import {
   AGENT_ROUTES,
   API_PREFIX,
+  type ContinuationBody,
   EnrollExchangeResult,
   type HeartbeatBody,
   HeartbeatResult,
@@ -17,6 +18,7 @@ import {
   JobLease,
   type JobTerminalBody,
   NodeConfig,
+  OccurrenceSyncResult,
   parseNodeCredential,
   UPLOAD_HEADERS,
   UploadStatus,
@@ -169,6 +171,23 @@ export class AgentHttpClient {
   async claimNext(signal?: AbortSignal): Promise<JobLease | null> {
     const data = await this.call('POST', AGENT_ROUTES.claimNext(this.nodeId), { body: {}, signal });
     return data === null || data === undefined ? null : expectShape(JobLease, data, 'job lease');
+  }
+
+  /** Leases the node's scheduled occurrences of the next days and lists those it holds. */
+  async occurrenceSync(signal?: AbortSignal): Promise<OccurrenceSyncResult> {
+    const data = await this.call('POST', AGENT_ROUTES.occurrenceSync(this.nodeId), { body: {}, signal });
+    return expectShape(OccurrenceSyncResult, data, 'occurrence sync');
+  }
+
+  /** Registers a continuation part recorded after a restart (idempotent: may be retried). */
+  async jobPart(
+    jobId: string,
+    recordingId: string,
+    body: ContinuationBody,
+    signal?: AbortSignal,
+  ): Promise<JobLease> {
+    const data = await this.call('PUT', AGENT_ROUTES.jobPart(jobId, recordingId), { body, signal });
+    return expectShape(JobLease, data, 'continuation lease');
   }
 
   async jobHeartbeat(

@@ -29,6 +29,8 @@ export interface MqttLinkOptions {
   commands: CommandTable;
   log: Logger;
   backoff?: BackoffOptions;
+  /** Called on every (re)connect: the controller is back, a good moment to refresh. */
+  onConnect?: () => void;
   /** mqtt.connect; injectable for tests. */
   connect?: (url: string, options: IClientOptions) => MqttClient;
 }
@@ -146,6 +148,7 @@ export class MqttLink {
     client.subscribe(this.topic('cmd'), { qos: TOPICS.cmd.qos }, (error) => {
       if (error) this.options.log.error(`cannot subscribe to commands: ${error.message}`);
     });
+    this.options.onConnect?.();
   }
 
   private onClose(client: MqttClient): void {

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import Type, { type Static } from 'typebox';
+import { CaptureFacts, ContinuationBody } from '../../../shared/src/agent-api.js';
 import { expectShape } from '../support/validate.js';
 import { readJsonWithBackup, writeFileAtomic } from './atomic-file.js';
 
@@ -36,6 +37,30 @@ export const JournalEntry = Type.Object({
   durationMs: Type.Optional(Type.Integer()),
   /** Why the last upload attempt stopped, in words. */
   lastError: Type.Optional(Type.String()),
+  /**
+   * When the job's window ends (a scheduled occurrence's plannedEndAt, or an ad-hoc job's
+   * start + duration): a restart before then records the rest as a continuation part.
+   */
+  windowEndMs: Type.Optional(Type.Integer()),
+  /** 1-based capture channels recorded (the WAV holds these only); absent = every channel. */
+  channelSelection: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }))),
+  /**
+   * What the controller is told about the capture (planned start, first sample, clock
+   * offset, partial and why), as far as known; sent with a job heartbeat.
+   */
+  capture: Type.Optional(Type.Partial(CaptureFacts)),
+  /**
+   * Set when the agent stopped (cleanly) before the window's end: the next start records
+   * the rest as a continuation part, as after a crash.
+   */
+  interruptedAtMs: Type.Optional(Type.Integer()),
+  /** The job a continuation part continues (absent for the job itself). */
+  continues: Type.Optional(Type.Object({ jobId: Type.String(), epoch: Type.Integer() })),
+  /**
+   * A continuation part not yet registered with the controller (PUT jobPart): `jobId` is a
+   * local placeholder until then, and no heartbeat or upload may be sent for it.
+   */
+  pendingPart: Type.Optional(ContinuationBody),
 });
 export type JournalEntry = Static<typeof JournalEntry>;
 
@@ -50,8 +75,24 @@ export function journalPath(cacheDir: string): string {
   return join(cacheDir, JOURNAL_FILE);
 }
 
+/** The capture facts to send for an entry; undefined when it has none. */
+export function captureFactsOf(entry: JournalEntry): CaptureFacts | undefined {
+  if (!entry.capture) return undefined;
+  return withoutUndefined({
+    ...entry.capture,
+    firstSampleAtMs: entry.capture.firstSampleAtMs ?? entry.startedAtMs,
+  });
+}
+
+/** The placeholder job id of a continuation part until the controller registers it. */
+export function pendingPartJobId(recordingId: string): string {
+  return `pending-part-${recordingId}`;
+}
+
 export class JobJournal {
   private entries = new Map<string, JournalEntry>();
+  /** Old job id → new, for entries renamed by rekey() (a registered part): callers may hold either. */
+  private readonly aliases = new Map<string, string>();
   /** Writes run one after another, each with the state as of its turn. */
   private writes: Promise<void> = Promise.resolve();
 
@@ -69,8 +110,15 @@ export class JobJournal {
   }
 
   get(jobId: string): JournalEntry | undefined {
-    const entry = this.entries.get(jobId);
+    const entry = this.entries.get(this.resolve(jobId));
     return entry ? { ...entry } : undefined;
+  }
+
+  /** The entry's current job id (after a rekey, the new one). */
+  resolve(jobId: string): string {
+    let id = jobId;
+    for (let next = this.aliases.get(id); next !== undefined; next = this.aliases.get(id)) id = next;
+    return id;
   }
 
   async put(entry: JournalEntry): Promise<void> {
@@ -79,16 +127,37 @@ export class JobJournal {
   }
 
   async update(jobId: string, patch: Partial<Omit<JournalEntry, 'jobId'>>): Promise<JournalEntry> {
-    const current = this.entries.get(jobId);
+    const id = this.resolve(jobId);
+    const current = this.entries.get(id);
     if (!current) throw new Error(`job ${jobId} is not in the journal`);
-    const next = { ...current, ...patch };
-    this.entries.set(jobId, next);
+    const next = withoutUndefined({ ...current, ...patch });
+    this.entries.set(id, next);
+    await this.persist();
+    return { ...next };
+  }
+
+  /**
+   * Renames an entry (a continuation part the controller registered under its own job id),
+   * applying `patch` in the same write; undefined values in the patch remove the field.
+   */
+  async rekey(
+    jobId: string,
+    newJobId: string,
+    patch: Partial<Omit<JournalEntry, 'jobId'>> = {},
+  ): Promise<JournalEntry> {
+    const id = this.resolve(jobId);
+    const current = this.entries.get(id);
+    if (!current) throw new Error(`job ${jobId} is not in the journal`);
+    const next = withoutUndefined({ ...current, ...patch, jobId: newJobId });
+    this.entries.delete(id);
+    this.entries.set(newJobId, next);
+    if (id !== newJobId) this.aliases.set(id, newJobId);
     await this.persist();
     return { ...next };
   }
 
   async remove(jobId: string): Promise<void> {
-    if (!this.entries.delete(jobId)) return;
+    if (!this.entries.delete(this.resolve(jobId))) return;
     await this.persist();
   }
 
@@ -104,4 +173,11 @@ export class JobJournal {
     this.writes = write.catch(() => {});
     return write;
   }
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as (keyof T)[]) {
+    if (value[key] === undefined) delete value[key];
+  }
+  return value;
 }

@@ -20,6 +20,8 @@ export interface AgentSettings {
   /** AUDIODRIVER as sox will see it (for status output). */
   audioDriver: string | undefined;
   logLevel: string;
+  /** EARSHOT_AGENT_CLOCK_WARN_MS: warn when the clock is off the controller's by more. Default 2000. */
+  clockWarnMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -59,7 +61,20 @@ export function resolveSettings(env: Env, options: { configPath?: string } = {})
     mqttUrlOverride: nonEmpty(env.EARSHOT_AGENT_MQTT_URL),
     audioDriver: nonEmpty(env.AUDIODRIVER),
     logLevel: nonEmpty(env.EARSHOT_AGENT_LOG_LEVEL) ?? 'info',
+    clockWarnMs: clockWarnMs(env.EARSHOT_AGENT_CLOCK_WARN_MS),
   };
+}
+
+function clockWarnMs(value: string | undefined): number {
+  const text = nonEmpty(value);
+  if (text === undefined) return 2000;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 1) {
+    throw new Error(
+      `EARSHOT_AGENT_CLOCK_WARN_MS must be a whole number of milliseconds ≥ 1, not ${JSON.stringify(text)}`,
+    );
+  }
+  return ms;
 }
 
 /**

@@ -5,12 +5,17 @@
  * reports the upload complete with the same SHA-256. When the controller holds every
  * byte but has not completed the upload (it stopped before its commit), the empty PUT
  * at the final offset asks it to verify and complete what it holds.
+ *
+ * Before the bytes: a continuation part recorded offline is registered first (PartRegistrar),
+ * and the capture facts (planned start, first sample, clock offset, partial) ride on the
+ * first 'uploading' job heartbeat, so a recording made offline delivers them too.
  */
 import { createReadStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import type { UploadStatus } from '../../../shared/src/agent-api.js';
+import type { CaptureFacts, UploadStatus } from '../../../shared/src/agent-api.js';
 import { ERROR_CODES } from '../../../shared/src/errors.js';
 import { LeaseKeeper } from '../jobs/lease-keeper.js';
+import { PartRefusedError, PartRegistrar } from '../jobs/part-registrar.js';
 import { reportTerminal } from '../jobs/report-terminal.js';
 import {
   type AgentHttpClient,
@@ -20,12 +25,15 @@ import {
   isStaleLease,
   type UploadRangeRequest,
 } from '../link/http-client.js';
-import type { JobJournal, JournalEntry } from '../state/journal.js';
+import { captureFactsOf, type JobJournal, type JournalEntry } from '../state/journal.js';
 import { Backoff, type BackoffOptions, sleep } from '../support/backoff.js';
 import type { Logger } from '../support/log.js';
 
 /** The calls the uploader makes; AgentHttpClient has them all. */
-export type UploadApi = Pick<AgentHttpClient, 'uploadStatus' | 'uploadRange' | 'jobHeartbeat' | 'jobFailed'>;
+export type UploadApi = Pick<
+  AgentHttpClient,
+  'uploadStatus' | 'uploadRange' | 'jobHeartbeat' | 'jobFailed' | 'jobPart'
+>;
 
 export type UploadStep =
   | { kind: 'confirmed' }
@@ -56,11 +64,15 @@ export function nextUploadStep(
   return { kind: 'send', offset };
 }
 
+class JobGoneError extends Error {}
+
 export type UploadOutcome = 'confirmed' | 'lease-lost' | 'failed' | 'parked' | 'stopped';
 
 export interface UploaderOptions {
   api: UploadApi;
   journal: JobJournal;
+  /** Registers continuation parts before their upload (share the recorder's); default: its own. */
+  registrar?: Pick<PartRegistrar, 'register'>;
   log: Logger;
   /** How often to send the job heartbeat (state 'uploading') during an upload. */
   jobHeartbeatIntervalMs: () => number;
@@ -76,15 +88,18 @@ export class Uploader {
   private worker: Promise<void> | undefined;
   private parkedTimer: NodeJS.Timeout | undefined;
   private stopped = true;
+  private readonly registrar: Pick<PartRegistrar, 'register'>;
 
-  constructor(private readonly options: UploaderOptions) {}
+  constructor(private readonly options: UploaderOptions) {
+    this.registrar = options.registrar ?? new PartRegistrar(options);
+  }
 
   /** Queues every finished recording in the journal and starts working. */
   start(): void {
     this.stopped = false;
     this.abort = new AbortController();
     for (const entry of this.options.journal.list())
-      if (entry.state === 'recorded') this.queue.add(entry.jobId);
+      if (entry.state === 'recorded' && entry.interruptedAtMs === undefined) this.queue.add(entry.jobId);
     this.parkedTimer = setInterval(() => this.retryParked(), this.options.parkedRetryMs ?? 600_000);
     this.parkedTimer.unref();
     this.kick();
@@ -134,7 +149,8 @@ export class Uploader {
       const entry = this.options.journal.get(jobId);
       // An entry that is gone or no longer 'recorded' has nothing to upload.
       let outcome: UploadOutcome | 'skipped' = 'skipped';
-      if (entry?.state === 'recorded') {
+      // An entry a stop interrupted waits for the recorder's next start (it continues the window).
+      if (entry?.state === 'recorded' && entry.interruptedAtMs === undefined) {
         try {
           outcome = await this.upload(entry);
         } catch (error) {
@@ -150,8 +166,10 @@ export class Uploader {
   }
 
   /** Uploads one recording until the controller confirms it, or a reason to stop. */
-  async upload(entry: JournalEntry): Promise<UploadOutcome> {
+  async upload(pending: JournalEntry): Promise<UploadOutcome> {
     const { api, journal, log } = this.options;
+    const entry = await this.registered(pending);
+    if (typeof entry === 'string') return entry;
     const { jobId, recordingId, epoch } = entry;
     if (entry.sha256 === undefined || entry.sizeBytes === undefined) {
       await journal.update(jobId, { lastError: 'journal entry has no size or checksum' });
@@ -182,9 +200,14 @@ export class Uploader {
       unref: true,
     });
     keeper.start();
+    let facts = captureFactsOf(entry);
     try {
       while (!this.stopped) {
         try {
+          if (facts) {
+            await this.sendFacts(entry, facts, signal);
+            facts = undefined;
+          }
           let step = nextUploadStep(await api.uploadStatus(recordingId, signal), local);
           if (step.kind === 'send') {
             log.info(
@@ -227,6 +250,7 @@ export class Uploader {
         } catch (error) {
           if (this.stopped) return 'stopped';
           if (keeper.leaseLost || isStaleLease(error)) return await this.markLeaseLost(entry);
+          if (error instanceof JobGoneError) return await this.markLeaseLost(entry, error.message);
           if (isApiError(error, 409, ERROR_CODES.offsetMismatch)) {
             log.info({ jobId, recordingId }, 'controller holds a different offset; asking again');
           } else if (isApiError(error, 422, ERROR_CODES.checksumMismatch)) {
@@ -254,12 +278,45 @@ export class Uploader {
     }
   }
 
-  private async markLeaseLost(entry: JournalEntry): Promise<UploadOutcome> {
+  /** The entry once the controller knows it (a continuation part is registered first). */
+  private async registered(entry: JournalEntry): Promise<JournalEntry | UploadOutcome> {
+    if (!entry.pendingPart) return entry;
+    try {
+      return await this.registrar.register(entry.jobId, this.abort.signal);
+    } catch (error) {
+      if (this.stopped) return 'stopped';
+      if (error instanceof PartRefusedError) return await this.markLeaseLost(entry, error.message);
+      throw error;
+    }
+  }
+
+  /**
+   * The capture facts on an 'uploading' heartbeat before the bytes. A controller that does not
+   * take them (400) does not stop the upload; a 404 means the job is gone.
+   */
+  private async sendFacts(entry: JournalEntry, capture: CaptureFacts, signal: AbortSignal): Promise<void> {
+    const { api, log } = this.options;
+    try {
+      await api.jobHeartbeat(entry.jobId, { epoch: entry.epoch, state: 'uploading', capture }, signal);
+    } catch (error) {
+      if (isApiError(error, 404)) throw new JobGoneError('the controller no longer has this job');
+      if (isApiError(error, 400)) {
+        log.warn(
+          { jobId: entry.jobId },
+          `the controller did not take the capture facts: ${describeError(error)}`,
+        );
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private async markLeaseLost(entry: JournalEntry, reason = 'stale lease'): Promise<UploadOutcome> {
     this.options.log.warn(
       { jobId: entry.jobId, path: entry.path },
-      'another holder has this job (stale lease): upload stopped, local file kept',
+      `${reason === 'stale lease' ? 'another holder has this job (stale lease)' : reason}: upload stopped, local file kept`,
     );
-    await this.options.journal.update(entry.jobId, { state: 'lease-lost', lastError: 'stale lease' });
+    await this.options.journal.update(entry.jobId, { state: 'lease-lost', lastError: reason });
     return 'lease-lost';
   }
 

@@ -1,0 +1,553 @@
+/**
+ * The one place a job is recorded to its end, for the claim loop (ad-hoc jobs), the
+ * schedule runner (scheduled occurrences) and restarts (continuation parts): journal the
+ * recording, write it from the shared capture (several at once: back-to-back windows
+ * overlap by design), keep its lease alive with job heartbeats that carry the capture facts
+ * until the controller has them, and hand the finished file to the uploader. A controller
+ * outage stops nothing; a stale lease or a job gone from the controller stops the recording
+ * and keeps the file.
+ *
+ * At start it finishes what a crash or a stop interrupted: each interrupted file is made a
+ * valid WAV, marked partial and uploaded, and when its window has not ended the rest of the
+ * window is recorded at once as a continuation part: a new recording (its id a UUID chosen
+ * here), journaled as pending and registered with the controller (PUT jobPart) when it can
+ * be reached, before any heartbeat or upload.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ContinuationBody, JobHeartbeatBody, JobLease } from '../../../shared/src/agent-api.js';
+import type { PcmTap } from '../capture/pcm-tap.js';
+import { recoverWav } from '../capture/wav-recovery.js';
+import { type AgentHttpClient, describeError } from '../link/http-client.js';
+import { captureFactsOf, type JobJournal, type JournalEntry, pendingPartJobId } from '../state/journal.js';
+import type { BackoffOptions } from '../support/backoff.js';
+import type { Logger } from '../support/log.js';
+import { LeaseKeeper, type LeaseLossReason } from './lease-keeper.js';
+import { PartRefusedError, type PartRegistrar } from './part-registrar.js';
+import { Recording } from './recording.js';
+import { reportTerminal } from './report-terminal.js';
+
+export type RecorderApi = Pick<AgentHttpClient, 'jobHeartbeat' | 'jobFailed' | 'jobCancelled'>;
+
+export interface RecorderOptions {
+  api: RecorderApi;
+  journal: JobJournal;
+  registrar: PartRegistrar;
+  uploader: { enqueue(jobId: string): void };
+  /** The shared capture, as stamped whole-frame blocks. */
+  tap: PcmTap;
+  recordingsDir: string;
+  log: Logger;
+  /** Read when a recording's lease keeping starts. */
+  jobHeartbeatIntervalMs: () => number;
+  /** Agent clock minus controller clock, last measured (capture facts). */
+  clockOffsetMs: () => number | undefined;
+  backoff?: BackoffOptions;
+  now?: () => number;
+}
+
+/** What to record: a lease plus, for scheduled and continued work, its window. */
+export interface RecordJob {
+  jobId: string;
+  recordingId: string;
+  epoch: number;
+  /** Sample-accurate length (ad-hoc jobs); undefined with endAtMs, or open-ended. */
+  durationMs?: number;
+  /** Wall clock: the first frame at or after this is recorded first (scheduled starts). */
+  startAtMs?: number;
+  /** Wall clock: the last frame before this is recorded last (scheduled ends, parts). */
+  endAtMs?: number;
+  /** When the job's window ends: a restart before then continues it. */
+  windowEndMs?: number;
+  /** 1-based capture channels; null or undefined = every channel. */
+  channelSelection?: number[] | null;
+  /** The format the job asked for (a difference from the capture is logged). */
+  sampleRate?: number;
+  channels?: number;
+  stopRequested?: boolean;
+  /** Capture facts known up-front. */
+  plannedStartMs?: number;
+  partialReason?: string;
+  continues?: { jobId: string; epoch: number };
+  /** Set for a continuation part the controller does not know yet. */
+  pendingPart?: ContinuationBody;
+}
+
+/** A recording in progress. */
+export interface ActiveRecording {
+  readonly recordingId: string;
+  /** The job id now (a registered part changes it). */
+  readonly jobId: string;
+  /** Ends the recording early. */
+  stop(): void;
+  /** Settles when the file is finished, journaled and handed to the uploader. Never rejects. */
+  readonly finished: Promise<void>;
+}
+
+/** A part shorter than this is not started: the window is over. */
+export const MIN_PART_MS = 1000;
+/** Heartbeats start this long after the planned start even when no audio has come yet. */
+const KEEPER_FALLBACK_MS = 5000;
+
+export const PARTIAL_REASONS = {
+  restarted: 'agent restarted during the recording',
+  continued: 'continues the recording after an agent restart',
+  stopped: 'agent stopped during the recording',
+  startedLate: 'started late: agent started inside the window',
+  nothingOnDisk: 'agent restarted before any audio reached the disk; recording the rest of the window',
+} as const;
+
+/** A job's lease, as what the recorder needs. */
+export function recordJobFromLease(lease: JobLease, nowMs: number): RecordJob {
+  const durationMs = lease.durationSeconds === null ? undefined : lease.durationSeconds * 1000;
+  return {
+    jobId: lease.jobId,
+    recordingId: lease.recordingId,
+    epoch: lease.epoch,
+    durationMs,
+    windowEndMs: durationMs === undefined ? undefined : nowMs + durationMs,
+    channelSelection: lease.channelSelection,
+    sampleRate: lease.sampleRate,
+    channels: lease.channels,
+    stopRequested: lease.stopRequested,
+  };
+}
+
+/** File name for a recording in the cache; the epoch keeps a re-leased job's file apart. */
+export function recordingFileName(recordingId: string, epoch: number): string {
+  return `${recordingId.replace(/[^A-Za-z0-9_-]/g, '_')}-e${epoch}.wav`;
+}
+
+interface Active extends ActiveRecording {
+  finished: Promise<void>;
+  recording: Recording;
+  /** The agent is stopping: the window continues after the next start. */
+  shutdown: boolean;
+}
+
+export class Recorder {
+  private readonly active = new Map<string, Active>();
+  private readonly stopping = new AbortController();
+  private stopped = true;
+
+  constructor(private readonly options: RecorderOptions) {}
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** Job ids recording now. */
+  get activeJobIds(): string[] {
+    return [...this.active.values()].map((a) => a.jobId);
+  }
+
+  /** True when `jobId` (or a part continuing it) is recording here. */
+  isRecording(jobId: string): boolean {
+    const id = this.options.journal.resolve(jobId);
+    for (const active of this.active.values()) {
+      if (active.jobId === id) return true;
+    }
+    return false;
+  }
+
+  /** Recovers what a crash or stop interrupted and continues open windows at once. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await mkdir(this.options.recordingsDir, { recursive: true });
+    await this.resumeInterrupted();
+  }
+
+  /** Ends recordings (the `job-stop` command): only `jobId` when given. False when none matched. */
+  stopRecording(jobId?: string): boolean {
+    const id = jobId === undefined ? undefined : this.options.journal.resolve(jobId);
+    let matched = false;
+    for (const active of this.active.values()) {
+      if (id !== undefined && active.jobId !== id) continue;
+      matched = true;
+      active.stop();
+    }
+    return matched;
+  }
+
+  /** Finishes every recording; those whose window is still open continue after the next start. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const running = [...this.active.values()];
+    for (const active of running) {
+      active.shutdown = true;
+      active.stop();
+    }
+    await Promise.all(running.map((a) => a.finished));
+    this.stopping.abort();
+  }
+
+  /**
+   * Starts recording `job` (at its startAtMs when set); undefined when it did not start
+   * (stopped before it began, or it failed to start; both are reported to the controller).
+   */
+  async begin(job: RecordJob): Promise<ActiveRecording | undefined> {
+    const { api, journal, log, tap } = this.options;
+    if (this.stopped) return undefined;
+    if (job.stopRequested) {
+      log.info({ jobId: job.jobId }, 'job was stopped before recording began');
+      void reportTerminal(
+        api.jobCancelled.bind(api),
+        job.jobId,
+        { epoch: job.epoch, reason: 'stop requested before start' },
+        this.options,
+        this.stopping.signal,
+      );
+      return undefined;
+    }
+    const format = tap.captureFormat;
+    if (
+      (job.sampleRate !== undefined && job.sampleRate !== format.sampleRate) ||
+      (job.channels !== undefined && job.channels !== format.channels)
+    ) {
+      // One capture feeds everything; the WAV header records what was really captured.
+      log.warn(
+        {
+          jobId: job.jobId,
+          wanted: `${job.sampleRate} Hz × ${job.channels}`,
+          capturing: `${format.sampleRate} Hz × ${format.channels}`,
+        },
+        'job format differs from the capture; recording at the capture format',
+      );
+    }
+    const selection = this.channelsToKeep(job, format.channels);
+    const entry: JournalEntry = {
+      jobId: job.jobId,
+      recordingId: job.recordingId,
+      epoch: job.epoch,
+      state: 'recording',
+      path: join(this.options.recordingsDir, recordingFileName(job.recordingId, job.epoch)),
+      sampleRate: format.sampleRate,
+      channels: selection?.length ?? format.channels,
+      startedAtMs: this.now(),
+      ...(job.windowEndMs === undefined ? {} : { windowEndMs: job.windowEndMs }),
+      ...(selection ? { channelSelection: selection } : {}),
+      ...(job.continues ? { continues: job.continues } : {}),
+      ...(job.pendingPart ? { pendingPart: job.pendingPart } : {}),
+      ...(job.plannedStartMs !== undefined || job.partialReason !== undefined
+        ? {
+            capture: {
+              ...(job.plannedStartMs === undefined ? {} : { plannedStartMs: job.plannedStartMs }),
+              ...(job.partialReason === undefined ? {} : { partial: true, partialReason: job.partialReason }),
+            },
+          }
+        : {}),
+    };
+    let onFirstFrame: (atMs: number) => void = () => {};
+    const recording = new Recording(tap, {
+      path: entry.path,
+      sampleRate: format.sampleRate,
+      channels: format.channels,
+      keepChannels: selection?.map((channel) => channel - 1),
+      durationMs: job.durationMs,
+      startAtMs: job.startAtMs,
+      endAtMs: job.endAtMs,
+      onFirstFrame: (atMs) => onFirstFrame(atMs),
+      now: this.options.now,
+    });
+    try {
+      await journal.put(entry);
+      await recording.start();
+    } catch (error) {
+      await this.fail(entry, `cannot start recording: ${describeError(error)}`);
+      return undefined;
+    }
+    log.info(
+      {
+        jobId: entry.jobId,
+        recordingId: entry.recordingId,
+        epoch: entry.epoch,
+        durationMs: job.durationMs ?? null,
+        startAt: job.startAtMs === undefined ? 'now' : new Date(job.startAtMs).toISOString(),
+        endAt: job.endAtMs === undefined ? null : new Date(job.endAtMs).toISOString(),
+        path: entry.path,
+      },
+      job.pendingPart ? 'continuation part started' : 'recording started',
+    );
+    return this.follow(entry, recording, job, (handler) => {
+      onFirstFrame = handler;
+    });
+  }
+
+  /** Keeps the lease, records the facts, and finishes the entry; returns the live handle. */
+  private follow(
+    entry: JournalEntry,
+    recording: Recording,
+    job: RecordJob,
+    setFirstFrameHandler: (handler: (atMs: number) => void) => void,
+  ): ActiveRecording {
+    const { journal, log } = this.options;
+    let keeper: LeaseKeeper | undefined;
+    let firstFrameSeen = false;
+    let registered = !entry.pendingPart;
+    let refused: string | undefined;
+    let factsDelivered = false;
+    const key = entry.jobId;
+    const current = () => journal.get(key) ?? entry;
+
+    const startKeeper = () => {
+      if (keeper || !registered || this.stopping.signal.aborted) return;
+      const now = current();
+      keeper = new LeaseKeeper({
+        api: this.options.api,
+        jobId: now.jobId,
+        body: (): JobHeartbeatBody => {
+          const facts = factsDelivered || !firstFrameSeen ? undefined : captureFactsOf(current());
+          return { epoch: now.epoch, state: 'recording', ...(facts ? { capture: facts } : {}) };
+        },
+        onDelivered: (body) => {
+          if (body.capture) factsDelivered = true;
+        },
+        intervalMs: this.options.jobHeartbeatIntervalMs(),
+        signal: this.stopping.signal,
+        log,
+        onLeaseLost: (why) => {
+          if (why === 'gone') log.warn({ jobId: now.jobId }, 'the controller no longer has this job');
+          void recording.stop().catch(() => {});
+        },
+        onStopRequested: () => {
+          log.info({ jobId: now.jobId }, 'controller asked to stop the recording');
+          void recording.stop().catch(() => {});
+        },
+        beatAtStart: true,
+      });
+      keeper.start();
+    };
+
+    setFirstFrameHandler((atMs) => {
+      firstFrameSeen = true;
+      const offset = this.options.clockOffsetMs();
+      const capture = {
+        ...current().capture,
+        firstSampleAtMs: atMs,
+        ...(offset === undefined ? {} : { clockOffsetMs: offset }),
+      };
+      journal
+        .update(key, { capture })
+        .catch((error: unknown) =>
+          log.error({ jobId: key }, `cannot journal capture facts: ${describeError(error)}`),
+        )
+        .finally(() => {
+          if (keeper) keeper.beatNow();
+          else startKeeper();
+        });
+    });
+    // Heartbeats start with the first audio; a capture that delivers none still keeps the lease.
+    const fallbackDelay = Math.max(0, (job.startAtMs ?? this.now()) - this.now()) + KEEPER_FALLBACK_MS;
+    const fallback = setTimeout(startKeeper, fallbackDelay);
+
+    if (entry.pendingPart) {
+      this.options.registrar
+        .register(key, this.stopping.signal)
+        .then(() => {
+          registered = true;
+          startKeeper();
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof PartRefusedError)) return; // stopping: the uploader registers it later
+          refused = error.message;
+          log.error({ recordingId: entry.recordingId }, `${error.message}: part stopped, file kept`);
+          void recording.stop().catch(() => {});
+        });
+    }
+
+    const active: Active = {
+      recordingId: entry.recordingId,
+      get jobId() {
+        return journal.resolve(key);
+      },
+      recording,
+      shutdown: false,
+      stop: () => void recording.stop().catch(() => {}),
+      finished: Promise.resolve(),
+    };
+    active.finished = (async () => {
+      try {
+        const { result, endedBy } = await recording.done;
+        const loss: LeaseLossReason | 'refused' | undefined = refused ? 'refused' : keeper?.lossReason;
+        const interrupted =
+          active.shutdown && entry.windowEndMs !== undefined && entry.windowEndMs - this.now() >= MIN_PART_MS;
+        const done = await journal.update(key, {
+          state: loss ? 'lease-lost' : 'recorded',
+          sizeBytes: result.sizeBytes,
+          sha256: result.sha256,
+          durationMs: result.durationMs,
+          finishedAtMs: this.now(),
+          ...(loss ? { lastError: lossText(loss, refused) } : {}),
+          ...(interrupted
+            ? {
+                interruptedAtMs: this.now(),
+                capture: {
+                  ...current().capture,
+                  partial: true,
+                  partialReason: current().capture?.partialReason ?? PARTIAL_REASONS.stopped,
+                },
+              }
+            : {}),
+        });
+        if (loss) {
+          log.warn(
+            { jobId: done.jobId, path: result.path },
+            `${lossText(loss, refused)}: recording stopped, file kept`,
+          );
+        } else {
+          log.info(
+            { jobId: done.jobId, endedBy, durationMs: result.durationMs, sha256: result.sha256 },
+            'recording finished',
+          );
+          // Interrupted by a stop: the next start continues the window first, then uploads.
+          if (!interrupted) this.options.uploader.enqueue(done.jobId);
+        }
+      } catch (error) {
+        await this.fail(current(), `recording failed: ${describeError(error)}`);
+      } finally {
+        clearTimeout(fallback);
+        keeper?.stop();
+        this.active.delete(entry.recordingId);
+      }
+    })();
+    this.active.set(entry.recordingId, active);
+    return active;
+  }
+
+  /** The 1-based channels to keep, or undefined for all; channels the capture lacks are dropped. */
+  private channelsToKeep(job: RecordJob, captured: number): number[] | undefined {
+    const wanted = job.channelSelection;
+    if (!wanted || wanted.length === 0) return undefined;
+    const kept = wanted.filter((channel) => channel >= 1 && channel <= captured);
+    if (kept.length < wanted.length) {
+      this.options.log.warn(
+        { jobId: job.jobId, wanted, captured },
+        'channel selection names channels the capture does not have; recording the others',
+      );
+    }
+    return kept.length === 0 ? undefined : kept;
+  }
+
+  private async fail(entry: JournalEntry, reason: string): Promise<void> {
+    const { api, journal, log } = this.options;
+    log.error({ jobId: entry.jobId }, reason);
+    await journal.update(entry.jobId, { state: 'failed', lastError: reason }).catch(() => {});
+    if (entry.pendingPart) return; // the controller never heard of it
+    await reportTerminal(
+      api.jobFailed.bind(api),
+      entry.jobId,
+      { epoch: entry.epoch, reason },
+      this.options,
+      this.stopping.signal,
+    );
+  }
+
+  /**
+   * Entries still 'recording' were cut short by a crash, entries with interruptedAtMs by a
+   * stop. The rest of an open window is started first (a restart should lose as little as
+   * possible), then what reached the disk is repaired, marked partial and uploaded.
+   */
+  private async resumeInterrupted(): Promise<void> {
+    const { journal, log, uploader } = this.options;
+    const interrupted = journal
+      .list()
+      .filter((e) => e.state === 'recording' || e.interruptedAtMs !== undefined);
+    for (const entry of interrupted) {
+      const windowOpen = entry.windowEndMs !== undefined && entry.windowEndMs - this.now() >= MIN_PART_MS;
+      const recovered = entry.state === 'recording' ? await this.repair(entry) : 'finished';
+      if (recovered === 'failed') continue;
+      if (recovered === 'nothing') {
+        if (windowOpen && !entry.pendingPart) {
+          // Nothing was kept: record the rest of the window under the job itself.
+          await journal.remove(entry.jobId);
+          await this.begin(this.restartJob(entry, PARTIAL_REASONS.nothingOnDisk));
+        } else {
+          await this.fail(entry, 'the agent stopped before any audio reached the disk');
+        }
+        continue;
+      }
+      if (windowOpen) await this.begin(this.continuation(entry));
+      await journal.update(entry.jobId, {
+        interruptedAtMs: undefined,
+        capture: {
+          ...entry.capture,
+          partial: true,
+          partialReason: entry.capture?.partialReason ?? PARTIAL_REASONS.restarted,
+        },
+      });
+      log.warn(
+        { jobId: entry.jobId, continued: windowOpen },
+        'recovered a recording interrupted by a restart',
+      );
+      uploader.enqueue(entry.jobId);
+    }
+  }
+
+  /** Makes the interrupted file a valid WAV and journals it 'recorded'. */
+  private async repair(entry: JournalEntry): Promise<'recovered' | 'nothing' | 'failed'> {
+    const { journal, log } = this.options;
+    try {
+      const recovered = await recoverWav(entry.path);
+      if (!recovered) return 'nothing';
+      await journal.update(entry.jobId, {
+        state: 'recorded',
+        sizeBytes: recovered.sizeBytes,
+        sha256: recovered.sha256,
+        durationMs: recovered.durationMs,
+        finishedAtMs: this.now(),
+      });
+      return 'recovered';
+    } catch (error) {
+      log.error({ jobId: entry.jobId }, `cannot recover interrupted recording: ${describeError(error)}`);
+      await journal.update(entry.jobId, { state: 'failed', lastError: describeError(error) }).catch(() => {});
+      return 'failed';
+    }
+  }
+
+  /** The rest of `entry`'s window as a new part (a new recording the controller learns of later). */
+  private continuation(entry: JournalEntry): RecordJob {
+    const now = this.now();
+    const windowEndMs = entry.windowEndMs ?? now;
+    const recordingId = randomUUID();
+    // Every part continues the job itself (a part's own job may not be registered yet).
+    const parent = entry.continues ?? { jobId: entry.jobId, epoch: entry.epoch };
+    return {
+      jobId: pendingPartJobId(recordingId),
+      recordingId,
+      epoch: 1,
+      endAtMs: windowEndMs,
+      windowEndMs,
+      channelSelection: entry.channelSelection,
+      partialReason: PARTIAL_REASONS.continued,
+      continues: parent,
+      pendingPart: {
+        epoch: parent.epoch,
+        reason: PARTIAL_REASONS.continued,
+        startedAtMs: now,
+        durationSeconds: Math.max(1, Math.ceil((windowEndMs - now) / 1000)),
+      },
+    };
+  }
+
+  /** `entry`'s job recorded again from now to its window's end (nothing of it was kept). */
+  private restartJob(entry: JournalEntry, reason: string): RecordJob {
+    return {
+      jobId: entry.jobId,
+      recordingId: entry.recordingId,
+      epoch: entry.epoch,
+      endAtMs: entry.windowEndMs,
+      windowEndMs: entry.windowEndMs,
+      channelSelection: entry.channelSelection,
+      plannedStartMs: entry.capture?.plannedStartMs,
+      partialReason: reason,
+      continues: entry.continues,
+    };
+  }
+}
+
+function lossText(loss: LeaseLossReason | 'refused', refused: string | undefined): string {
+  if (loss === 'refused') return refused ?? 'the controller refused the part';
+  return loss === 'gone' ? 'the controller no longer has this job' : 'stale lease';
+}
