@@ -1,9 +1,11 @@
 /** `earshot-agent status`: what is wrong, in plain words. Never prints the credential. */
 
 import { captureOptionsFor } from './agent.js';
+import { describeOffset } from './link/clock.js';
 import { diskFreeBytes } from './link/heartbeat.js';
 import { AgentHttpClient, ApiError, describeError } from './link/http-client.js';
 import { JobJournal, journalPath } from './state/journal.js';
+import { OfflineCache } from './state/offline-cache.js';
 import type { AgentSettings } from './state/settings.js';
 import { readAgentState } from './state/state-file.js';
 
@@ -24,6 +26,57 @@ export function formatBytes(bytes: number): string {
 }
 
 const label = (name: string) => `${name}:`.padEnd(14);
+
+/**
+ * The offline cache in words: the cached config, the next occurrences, and the clock
+ * offset, with a warning when it is past the threshold. `ok` false on the warning.
+ */
+export async function offlineStatus(
+  settings: AgentSettings,
+  nowMs = Date.now(),
+): Promise<{ ok: boolean; lines: string[] }> {
+  const lines: string[] = [];
+  let ok = true;
+  const cache = new OfflineCache(settings.cacheDir);
+  const config = await cache.readConfig();
+  lines.push(
+    config
+      ? `${label('offline')}node config cached ${new Date(config.savedAtMs).toISOString()}: the agent starts without the controller`
+      : `${label('offline')}no cached node config yet: the agent needs the controller once to start`,
+  );
+  const synced = await cache.readOccurrences();
+  if (synced) {
+    const upcoming = synced.occurrences
+      .filter((o) => Date.parse(o.plannedEndAt) > nowMs)
+      .sort((a, b) => Date.parse(a.plannedStartAt) - Date.parse(b.plannedStartAt));
+    lines.push(
+      `${label('schedule')}${upcoming.length} occurrence(s) cached until ${synced.horizonEnd} (synced ${new Date(synced.syncedAtMs).toISOString()})`,
+    );
+    for (const o of upcoming.slice(0, 3)) {
+      lines.push(
+        `                ${o.plannedStartAt} – ${o.plannedEndAt} "${o.scheduleName}" (job ${o.jobId})`,
+      );
+    }
+  } else {
+    lines.push(`${label('schedule')}no occurrences synced yet`);
+  }
+  const clock = await cache.readClock();
+  if (!clock) {
+    lines.push(`${label('clock')}offset from the controller not measured yet`);
+  } else {
+    const measured = `measured ${new Date(clock.measuredAtMs).toISOString()}, round trip ${clock.roundTripMs} ms`;
+    if (Math.abs(clock.offsetMs) > settings.clockWarnMs) {
+      ok = false;
+      lines.push(`${label('clock')}WARNING: ${describeOffset(clock.offsetMs)} (${measured})`);
+      lines.push(
+        `                more than ${settings.clockWarnMs} ms: scheduled recordings start by this device's clock; fix NTP (timedatectl status)`,
+      );
+    } else {
+      lines.push(`${label('clock')}${describeOffset(clock.offsetMs)} (${measured})`);
+    }
+  }
+  return { ok, lines };
+}
 
 export async function agentStatus(settings: AgentSettings, fetchImpl?: typeof fetch): Promise<StatusReport> {
   const lines: string[] = [];
@@ -126,6 +179,13 @@ export async function agentStatus(settings: AgentSettings, fetchImpl?: typeof fe
   } catch (error) {
     ok = false;
     lines.push(`${label('cache')}cannot read the job journal: ${describeError(error)}`);
+  }
+  try {
+    const offline = await offlineStatus(settings);
+    lines.push(...offline.lines);
+    ok &&= offline.ok;
+  } catch (error) {
+    lines.push(`${label('offline')}cannot read the offline cache: ${describeError(error)}`);
   }
   try {
     lines.push(

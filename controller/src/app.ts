@@ -24,6 +24,7 @@ import { createAuditModule } from './modules/audit/index.js';
 import { createLimitsModule, installRouteRateLimits } from './modules/limits/index.js';
 import { createMetersModule } from './modules/meters/index.js';
 import { createNodesModule } from './modules/nodes/index.js';
+import { createRecordingContextModule } from './modules/recording-context/index.js';
 import { createRecordingsModule } from './modules/recordings/index.js';
 import { createSystemModule, type ReadinessCheck } from './modules/system/index.js';
 import { Lifecycle } from './platform/lifecycle.js';
@@ -86,6 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const system = createSystemModule(core, { readiness });
   // The order routes register in (and so the order of the OpenAPI document).
   const modules: AppModule[] = [system, access, auditModule, nodes, recordings, meters, limits, attendance];
+  modules.push(createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports }));
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);
   metrics.onCollect(async () => metrics.setLeaderRole(leadership.role));

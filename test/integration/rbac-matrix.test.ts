@@ -96,6 +96,7 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/recordings': { need: 'recording:create', node: true },
   'GET /api/v1/recordings': { need: 'recording:read' },
   'GET /api/v1/recordings/:id': { need: 'recording:read', node: true },
+  'GET /api/v1/recordings/:id/context': { need: 'recording:read', node: true },
   'POST /api/v1/recordings/:id/stop': { need: 'recording:control', node: true },
   'GET /api/v1/recordings/:id/file': { need: 'recording:download', node: true },
   'POST /api/v1/nodes/:id/recording-jobs/claim-next': { need: 'agent' },

@@ -66,6 +66,29 @@ describe('job journal', () => {
     expect(journal.get('a')?.state).toBe('recording');
   });
 
+  it('rekeys a registered part in one write; the old id still finds it, undefined fields go', async () => {
+    const path = journalPath(dir.path);
+    const journal = new JobJournal(path);
+    await journal.load();
+    const pendingPart = { epoch: 2, reason: 'continues', startedAtMs: 1, durationSeconds: 60 };
+    await journal.put(entry('pending-part-x', { continues: { jobId: 'a', epoch: 2 }, pendingPart }));
+    await journal.rekey('pending-part-x', 'job-7', { epoch: 1, pendingPart: undefined });
+    expect(journal.resolve('pending-part-x')).toBe('job-7');
+    await journal.update('pending-part-x', { state: 'recorded' });
+    expect(journal.get('pending-part-x')).toEqual(journal.get('job-7'));
+    const reloaded = new JobJournal(path);
+    await reloaded.load();
+    expect(reloaded.list()).toEqual([
+      entry('job-7', {
+        recordingId: 'rec-pending-part-x',
+        path: '/cache/recordings/rec-pending-part-x-e1.wav',
+        epoch: 1,
+        state: 'recorded',
+        continues: { jobId: 'a', epoch: 2 },
+      }),
+    ]);
+  });
+
   it('rejects a journal file that does not match its schema', async () => {
     await writeFile(journalPath(dir.path), JSON.stringify({ version: 1, entries: [{ jobId: 3 }] }));
     await expect(new JobJournal(journalPath(dir.path)).load()).rejects.toThrow(/journal\.json/);

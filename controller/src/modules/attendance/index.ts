@@ -27,7 +27,8 @@ import { publicAttendanceRoutes } from './signing/public-attendance.routes.js';
 import { signingRoutes } from './signing/signing.routes.js';
 import type { AttendanceSigningService } from './signing/signing.service.js';
 import { attendanceRoutes } from './stats/attendance.routes.js';
-import { createStats } from './stats/index.js';
+import type { AttendanceInWindow } from './stats/attendance-window.js';
+import { createAttendanceWindow, createStats } from './stats/index.js';
 import { guildSettingsRoutes } from './tracking/guild-settings.routes.js';
 import { createTracking } from './tracking/index.js';
 import type { AttendanceService } from './tracking/sessions.service.js';
@@ -36,6 +37,7 @@ export type { SenderTimers } from './integrations/index.js';
 // The offline verifier (earshot-attendance-verify) checks exported periods with these.
 export type { VerifyEngine } from './signing/ed25519.js';
 export { type ExportVerification, verifyExport } from './signing/period-export.js';
+export type { AttendanceInWindow, AttendedSession, ChannelAttendance } from './stats/attendance-window.js';
 
 export interface AttendancePorts {
   attendance: AttendanceService;
@@ -52,6 +54,8 @@ export interface AttendancePorts {
   leaderWork: LeaderCallbacks;
   /** Whether a Discord user has Manage Server in a guild (the front-end token gate asks). */
   canManageGuild: (guildId: string, userId: string) => Promise<boolean>;
+  /** Who attended a voice channel during a window, with signed receipts, as the caller may see. */
+  attendanceInWindow: AttendanceInWindow;
 }
 
 export function createAttendanceModule(
@@ -72,6 +76,7 @@ export function createAttendanceModule(
   });
   discord.bot?.answerCommandsWith(commandAnswers({ repo: guilds.repo, stats, verify: signing.verify }));
   const { access } = guilds;
+  const attendanceWindow = createAttendanceWindow(core, { guilds, signing });
   return {
     name: 'attendance',
     routes: [
@@ -116,6 +121,8 @@ export function createAttendanceModule(
       webhookSender: integrations.webhookSender,
       leaderWork: leaderWork(tracking.attendance, resetScheduler, integrations.summaryScheduler, discord.bot),
       canManageGuild: (guildId, userId) => discord.port.canManageGuild(guildId, userId),
+      attendanceInWindow: (principal, guildId, channelId, range) =>
+        attendanceWindow.inWindow(principal, guildId, channelId, range),
     },
   };
 }

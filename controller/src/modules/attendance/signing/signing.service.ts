@@ -242,13 +242,16 @@ export class AttendanceSigningService {
     };
   }
 
-  /** A stored session: signed, by a published key, over exactly what the row says. */
-  async verifySession(row: VoiceSession): Promise<Verification> {
+  /**
+   * A stored session: signed, by a published key, over exactly what the row says. `ring`: the
+   * guild's keys when the caller checks many sessions of one guild (read once).
+   */
+  async verifySession(row: VoiceSession, ring?: KeyRing): Promise<Verification> {
     if (!row.signedBytes || !row.signature || !row.keyId || !row.payloadHash)
       return { valid: false, reason: 'pending_signature' };
     const expected = preparePayload(receiptOf(row)).signedBytes;
     if (expected !== row.signedBytes) return { valid: false, reason: 'record_mismatch' };
-    return this.verifyStored(row.guildId, row as SignedRecordRow);
+    return this.verifyStored(row.guildId, row as SignedRecordRow, ring);
   }
 
   async verifyPeriod(row: AttendancePeriod): Promise<Verification> {
@@ -258,8 +261,8 @@ export class AttendanceSigningService {
     return this.verifyStored(row.guildId, row as SignedRecordRow);
   }
 
-  private async verifyStored(guildId: string, row: SignedRecordRow): Promise<Verification> {
-    const ring = await this.keyRing(guildId);
+  private async verifyStored(guildId: string, row: SignedRecordRow, keys?: KeyRing): Promise<Verification> {
+    const ring = keys ?? (await this.keyRing(guildId));
     const result = await ring.verify({
       signedBytes: row.signedBytes,
       keyId: row.keyId,

@@ -7,6 +7,7 @@ import type { Signing } from '../signing/index.js';
 import type { Tracking } from '../tracking/index.js';
 import { SessionsRepository } from '../tracking/sessions.repository.js';
 import { AttendanceStatsService } from './attendance-stats.service.js';
+import { AttendanceWindowReader } from './attendance-window.js';
 
 export function createStats(
   core: ModuleCore,
@@ -20,4 +21,16 @@ export function createStats(
     now: core.now,
     botView: (guildId) => parts.discord.guilds.botView(guildId),
   });
+}
+
+/** Who attended a channel during a window, with signed receipts (the recording context asks). */
+export function createAttendanceWindow(
+  core: ModuleCore,
+  parts: { guilds: Guilds; signing: Signing },
+): AttendanceWindowReader {
+  return new AttendanceWindowReader(
+    parts.guilds.repo,
+    new SessionsRepository(core.db),
+    parts.signing.signing,
+  );
 }

@@ -60,6 +60,21 @@ export class SessionsRepository {
     return rows.map(sessionOf);
   }
 
+  /** Completed sessions in one channel that overlap [from, to) at all, by start. */
+  async channelSessionsOverlapping(
+    guildId: string,
+    channelId: string,
+    window: { from: Date; to: Date },
+    limit: number,
+  ): Promise<VoiceSession[]> {
+    const rows = await this.db.voiceSession.findMany({
+      where: { guildId, channelId, startedAt: { lt: window.to }, endedAt: { gt: window.from } },
+      orderBy: [{ startedAt: 'asc' }, { id: 'asc' }],
+      take: limit,
+    });
+    return rows.map(sessionOf);
+  }
+
   async pendingSessions(guildId: string, limit: number): Promise<VoiceSession[]> {
     const rows = await this.db.voiceSession.findMany({
       where: { guildId, signedAt: null },
