@@ -19,6 +19,7 @@ import {
   FACET_FIELDS,
   type FacetCount,
   type FacetField,
+  type NewAuditRow,
 } from './audit.repository.js';
 import { type AuditExportFormat, EXPORT_CONTENT_TYPES, exportStream } from './audit-export.js';
 import { GENESIS_HASH, hashAuditEvent } from './audit-hash.js';
@@ -66,11 +67,18 @@ export class AuditService implements AuditWriter {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /**
+   * The hash of the last event this process appended: the next append's guess at the chain
+   * head. Wrong only when another writer appended since (another replica on the same
+   * PostgreSQL) or an append rolled back; the append checks it in the same statement and
+   * then reads the real head, so a wrong guess costs a query, never a fork.
+   */
+  private head: string | undefined;
+
   async record(tx: Tx, input: AuditInput): Promise<string> {
-    await this.repo.lockChain(tx);
-    const prevHash = (await this.repo.lastHash(tx)) ?? GENESIS_HASH;
+    // The scope is a read of the target: before the chain lock, so the lock is held shorter.
     const scope = input.scope ?? (await this.repo.scopeOf(tx, input.target));
-    const row = {
+    const event = {
       id: randomUUID(),
       // Millisecond precision survives both databases unchanged, so the hash re-verifies.
       at: new Date(Math.floor(this.now().getTime())),
@@ -90,10 +98,22 @@ export class AuditService implements AuditWriter {
       siteId: scope.siteId ?? null,
       nodeId: scope.nodeId ?? null,
       guildId: scope.guildId ?? null,
-      prevHash,
     };
-    await this.repo.insert(tx, { ...row, hash: hashAuditEvent(row) });
-    return row.id;
+    // Serialises appends (PostgreSQL: across replicas too) until this transaction ends.
+    await this.repo.lockChain(tx);
+    if (this.head !== undefined && (await this.append(tx, event, this.head))) return event.id;
+    const prevHash = (await this.repo.lastHash(tx)) ?? GENESIS_HASH;
+    if (!(await this.append(tx, event, prevHash)))
+      throw new Error('the audit chain head moved while this transaction held the chain lock');
+    return event.id;
+  }
+
+  private async append(tx: Tx, event: Omit<NewAuditRow, 'prevHash' | 'hash'>, prevHash: string) {
+    const row = { ...event, prevHash };
+    const hash = hashAuditEvent(row);
+    if (!(await this.repo.append(tx, { ...row, hash }, GENESIS_HASH))) return false;
+    this.head = hash;
+    return true;
   }
 
   /**
