@@ -59,6 +59,14 @@ export interface Component {
   stop(): Promise<void> | void;
 }
 
+/** The working parts of a started agent. */
+export interface AgentParts {
+  journal: JobJournal;
+  recorder: Recorder;
+  schedule: ScheduleRunner;
+  uploader: Uploader;
+}
+
 interface NamedComponent {
   name: string;
   component: Component;
@@ -83,7 +91,7 @@ export class Agent {
   private readonly startup = new AbortController();
   private stopping: Promise<void> | undefined;
   private config: NodeConfig | undefined;
-  private running: { recorder: Recorder; schedule: ScheduleRunner; uploader: Uploader } | undefined;
+  private running: AgentParts | undefined;
 
   constructor(private readonly options: AgentOptions) {}
 
@@ -93,7 +101,7 @@ export class Agent {
   }
 
   /** The working parts, once started (tests and diagnostics look at them). */
-  get parts(): { recorder: Recorder; schedule: ScheduleRunner; uploader: Uploader } | undefined {
+  get parts(): AgentParts | undefined {
     return this.running;
   }
 
@@ -250,7 +258,7 @@ export class Agent {
       { name: 'controller sync', component: sync },
     ]);
     if (!started) return;
-    this.running = { recorder, schedule, uploader };
+    this.running = { journal, recorder, schedule, uploader };
     log.info(
       {
         device: capture.format.device ?? 'default',
