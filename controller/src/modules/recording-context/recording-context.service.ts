@@ -14,6 +14,7 @@
  * Before capture starts it is the planned window (pre- and post-roll included); an ad-hoc
  * recording not started yet has none.
  */
+import { notFound } from '../../core/errors.js';
 import type { Principal } from '../../core/principal.js';
 import type { AttendanceInWindow, ChannelAttendance } from '../attendance/index.js';
 import type { RecordingsService } from '../recordings/index.js';
@@ -117,7 +118,8 @@ export class RecordingContextService {
   async context(principal: Principal, recordingId: string) {
     // The scope check (and its audited 404) is the recordings module's, as for every read.
     await this.recordings.visibleRecording(principal, 'recording:read', recordingId);
-    const recording = (await this.repo.find(recordingId))!;
+    const recording = await this.repo.find(recordingId);
+    if (!recording) throw notFound('recording'); // deleted in between
     const { job } = recording;
     const parts = job ? await this.partsOf(job) : [];
     const range = attendanceWindow(recording, job, this.now());
