@@ -3,20 +3,13 @@
  * from one ordered list, each built by the factory in its `modules/<name>/index.ts` from the core
  * and the ports of the modules before it. Components start in order, stop in reverse.
  */
-import fastifyCookie from '@fastify/cookie';
-import fastifyWebsocket from '@fastify/websocket';
 import type { AppDeps, ControllerApp } from './app.types.js';
 import { createBroker } from './broker/index.js';
 import { electLeader, type LeaderElection } from './cluster/leader-election.js';
-import { denialAuditor } from './http/denial-audit.js';
-import { installErrorHandler } from './http/error-handler.js';
 import { frontendTokenGate } from './http/frontend-token.js';
-import { installHttpMetrics } from './http/http-metrics.js';
-import { installOpenApi } from './http/openapi.js';
-import { installRequestIdHeader } from './http/request-id.js';
+import { installPlugins } from './http/plugins.js';
 import { installAccessControl } from './http/route-access.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
-import { installValidation } from './http/validation.js';
 import { Metrics } from './metrics.js';
 import { createAccessModule } from './modules/access/index.js';
 import { createAttendanceModule } from './modules/attendance/index.js';
@@ -25,7 +18,8 @@ import { createLimitsModule, installRouteRateLimits } from './modules/limits/ind
 import { createMetersModule } from './modules/meters/index.js';
 import { createNodesModule } from './modules/nodes/index.js';
 import { createRecordingContextModule } from './modules/recording-context/index.js';
-import { createRecordingsModule } from './modules/recordings/index.js';
+import { createRecordingsModule, type NodeNotifier } from './modules/recordings/index.js';
+import { createSchedulesModule } from './modules/schedules/index.js';
 import { createSystemModule, type ReadinessCheck } from './modules/system/index.js';
 import { Lifecycle } from './platform/lifecycle.js';
 import type { AppModule, Component, ModuleCore } from './platform/module.js';
@@ -56,11 +50,10 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     onMeters: (from, frame) => meters.ports.meters.record(from, frame),
     readiness,
   });
-  const recordings = createRecordingsModule(core, {
-    nodes: nodes.ports.nodes,
-    // New jobs and stop requests reach the agent at once; agents also poll, so best effort.
-    notifyNode: (nodeId, command) => mqtt.broker.publishToNode(nodeId, 'cmd', command),
-  });
+  // New jobs, stop requests and schedule changes reach the agent at once; agents also poll.
+  const notifyNode: NodeNotifier = (nodeId, command) => mqtt.broker.publishToNode(nodeId, 'cmd', command);
+  const recordings = createRecordingsModule(core, { nodes: nodes.ports.nodes, notifyNode });
+  const schedules = createSchedulesModule(core, { ...nodes.ports, ...recordings.ports, notifyNode });
   const attendance = createAttendanceModule(core, { webhookTimers: deps.webhookTimers });
   const pgUrl = provider === 'postgresql' ? deps.databaseUrl : undefined;
   const leadership = electLeader({
@@ -86,8 +79,9 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
 
   const system = createSystemModule(core, { readiness });
   // The order routes register in (and so the order of the OpenAPI document).
-  const modules: AppModule[] = [system, access, auditModule, nodes, recordings, meters, limits, attendance];
-  modules.push(createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports }));
+  const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
+  const modules: AppModule[] = [system, access, auditModule, nodes, recordings, schedules, meters, limits];
+  modules.push(attendance, context); // attendance and what needs its ports come last
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);
   metrics.onCollect(async () => metrics.setLeaderRole(leadership.role));
@@ -106,18 +100,6 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     start: () => lifecycle.start(),
     close: () => lifecycle.stop(),
   };
-}
-
-/** The cross-cutting HTTP plugins, each in its own file under http/. */
-async function installPlugins(app: HttpServer, { audit, metrics, config }: ModuleCore): Promise<void> {
-  installErrorHandler(app, denialAuditor(audit));
-  installValidation(app);
-  installRequestIdHeader(app);
-  installHttpMetrics(app, metrics);
-  await app.register(fastifyCookie);
-  // One WebSocket server for the app (MQTT over WebSocket); messages capped like HTTP bodies.
-  await app.register(fastifyWebsocket, { options: { maxPayload: config.maxBodyBytes } });
-  await installOpenApi(app);
 }
 
 /**

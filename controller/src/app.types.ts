@@ -12,7 +12,13 @@ import type { AuditService } from './modules/audit/index.js';
 import type { LimitsService } from './modules/limits/index.js';
 import type { MetersService } from './modules/meters/index.js';
 import type { NodesService } from './modules/nodes/index.js';
-import type { JobsService, RecordingsService, UploadsService } from './modules/recordings/index.js';
+import type {
+  JobsService,
+  OccurrencesService,
+  RecordingsService,
+  UploadsService,
+} from './modules/recordings/index.js';
+import type { SchedulesService } from './modules/schedules/index.js';
 import type { ReadinessCheck } from './modules/system/index.js';
 import type { Lifecycle } from './platform/lifecycle.js';
 
@@ -43,6 +49,8 @@ export interface ControllerApp {
       recordings: RecordingsService;
       jobs: JobsService;
       uploads: UploadsService;
+      occurrences: OccurrencesService;
+      schedules: SchedulesService;
       meters: MetersService;
       limits: LimitsService;
     };

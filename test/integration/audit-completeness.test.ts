@@ -43,6 +43,31 @@ async function newUser({ ctl, owner }: Env): Promise<string> {
   });
   return created.json().data.id;
 }
+/** A daily schedule on the env's node, first occurring within the hour. */
+async function newSchedule({ ctl, owner, node }: Env, action?: 'skip-next' | 'pause'): Promise<string> {
+  const start = new Date(Date.now() + 3600_000).toISOString().slice(0, 16);
+  const created = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/schedules',
+    headers: bearer(owner),
+    payload: {
+      name: `row-schedule-${++userSeq}`,
+      recurrence: 'RRULE:FREQ=DAILY',
+      timeZone: 'UTC',
+      start,
+      durationSeconds: 60,
+      targets: [{ nodeId: node.nodeId }],
+    },
+  });
+  const id = created.json().data.id as string;
+  if (action)
+    await ctl.app.inject({
+      method: 'POST',
+      url: `/api/v1/schedules/${id}/${action}`,
+      headers: bearer(owner),
+    });
+  return id;
+}
 async function newGroup({ ctl, owner }: Env): Promise<string> {
   const created = await ctl.app.inject({
     method: 'POST',
@@ -581,6 +606,119 @@ const TABLE: Record<string, Row> = {
         payload: { epoch, state: 'recording' },
       };
     },
+  },
+  'PUT /api/v1/recording-jobs/:jid/parts/:rid': {
+    action: /^recording_job\.continue$/,
+    call: async ({ node, claimedJob }) => {
+      const { jobId, epoch } = await claimedJob();
+      return {
+        method: 'PUT',
+        url: `/api/v1/recording-jobs/${jobId}/parts/${crypto.randomUUID()}`,
+        headers: bearer(node.credential),
+        payload: { epoch, reason: 'agent restarted', startedAtMs: Date.now(), durationSeconds: 30 },
+      };
+    },
+  },
+  'POST /api/v1/nodes/:id/occurrences/sync': {
+    action: /^recording_job\.claim$/,
+    call: async (env) => {
+      await newSchedule(env);
+      return {
+        method: 'POST',
+        url: `/api/v1/nodes/${env.node.nodeId}/occurrences/sync`,
+        headers: bearer(env.node.credential),
+      };
+    },
+  },
+  'POST /api/v1/schedules/export': {
+    action: /^schedule\.export$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: '/api/v1/schedules/export',
+      headers: bearer(env.owner),
+      payload: { ids: [await newSchedule(env)], format: 'csv' },
+    }),
+  },
+  'POST /api/v1/schedules': {
+    action: /^schedule\.create$/,
+    call: async ({ owner, node }) => ({
+      method: 'POST',
+      url: '/api/v1/schedules',
+      headers: bearer(owner),
+      payload: {
+        name: 'row schedule',
+        timeZone: 'Europe/Berlin',
+        start: '2030-06-01T10:00',
+        durationSeconds: 60,
+        targets: [{ nodeId: node.nodeId }],
+      },
+    }),
+  },
+  'PATCH /api/v1/schedules/:id': {
+    action: /^schedule\.update$/,
+    call: async (env) => ({
+      method: 'PATCH',
+      url: `/api/v1/schedules/${await newSchedule(env)}`,
+      headers: bearer(env.owner),
+      payload: { durationSeconds: 120 },
+    }),
+  },
+  'DELETE /api/v1/schedules/:id': {
+    action: /^schedule\.delete$/,
+    call: async (env) => ({
+      method: 'DELETE',
+      url: `/api/v1/schedules/${await newSchedule(env)}`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'POST /api/v1/schedules/:id/run-now': {
+    action: /^schedule\.run_now$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: `/api/v1/schedules/${await newSchedule(env)}/run-now`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'POST /api/v1/schedules/:id/skip-next': {
+    action: /^schedule\.skip$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: `/api/v1/schedules/${await newSchedule(env)}/skip-next`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'POST /api/v1/schedules/:id/unskip': {
+    action: /^schedule\.unskip$/,
+    call: async (env) => {
+      const id = await newSchedule(env, 'skip-next');
+      const schedule = await env.ctl.app.inject({
+        method: 'GET',
+        url: `/api/v1/schedules/${id}`,
+        headers: bearer(env.owner),
+      });
+      return {
+        method: 'POST',
+        url: `/api/v1/schedules/${id}/unskip`,
+        headers: bearer(env.owner),
+        payload: { occurrenceStart: schedule.json().data.skipped[0] },
+      };
+    },
+  },
+  'POST /api/v1/schedules/:id/pause': {
+    action: /^schedule\.pause$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: `/api/v1/schedules/${await newSchedule(env)}/pause`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'POST /api/v1/schedules/:id/resume': {
+    action: /^schedule\.resume$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: `/api/v1/schedules/${await newSchedule(env, 'pause')}/resume`,
+      headers: bearer(env.owner),
+    }),
   },
   'POST /api/v1/recording-jobs/:jid/failed': {
     action: /^recording_job\.fail$/,

@@ -73,6 +73,9 @@ describe('route declarations', () => {
       'webhook-sender',
       'attendance-events',
       'signing-keys',
+      // The runners stop after HTTP (no request starts new work) and before the broker they nudge through.
+      'schedule runner',
+      'lost-contact sweep',
       'broker',
     ]);
   });

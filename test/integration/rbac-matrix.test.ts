@@ -105,6 +105,24 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/recording-jobs/:jid/cancelled': { need: 'agent' },
   'GET /api/v1/recording-jobs/:jid': { need: 'recording:read', node: true },
   'GET /api/v1/recording-jobs': { need: 'recording:read' },
+  'POST /api/v1/nodes/:id/occurrences/sync': { need: 'agent' },
+  'PUT /api/v1/recording-jobs/:jid/parts/:rid': { need: 'agent' },
+  'GET /api/v1/schedules': { need: 'schedule:read' },
+  'GET /api/v1/schedules/facets': { need: 'schedule:read' },
+  'GET /api/v1/schedules/export': { need: 'schedule:read' },
+  'POST /api/v1/schedules/export': { need: 'schedule:read' },
+  'GET /api/v1/schedules/:id': { need: 'schedule:read', node: true },
+  'GET /api/v1/schedules/:id/actions': { need: 'schedule:read', node: true },
+  'GET /api/v1/schedules/:id/occurrences': { need: 'schedule:read', node: true },
+  'POST /api/v1/schedules': { need: 'schedule:manage' },
+  'PATCH /api/v1/schedules/:id': { need: 'schedule:manage', node: true },
+  // Not `node`: the first role allowed would delete the schedule the others are checked on.
+  'DELETE /api/v1/schedules/:id': { need: 'schedule:manage' },
+  'POST /api/v1/schedules/:id/run-now': { need: 'schedule:manage', node: true },
+  'POST /api/v1/schedules/:id/skip-next': { need: 'schedule:manage', node: true },
+  'POST /api/v1/schedules/:id/pause': { need: 'schedule:manage', node: true },
+  'POST /api/v1/schedules/:id/resume': { need: 'schedule:manage', node: true },
+  'POST /api/v1/schedules/:id/unskip': { need: 'schedule:manage', node: true },
   'GET /api/v1/recordings/:id/cache-file': { need: 'agent' },
   'PUT /api/v1/recordings/:id/cache-file': { need: 'agent' },
   'GET /api/v1/nodes/:id/meters': { need: 'node:read', node: true },
@@ -180,6 +198,7 @@ interface Target {
   nodeId: string;
   recordingId: string;
   jobId: string;
+  scheduleId: string;
 }
 
 describe('RBAC matrix', () => {
@@ -192,7 +211,21 @@ describe('RBAC matrix', () => {
   async function target(nodeId: string, site: string, owner: string): Promise<Target> {
     await enrolledNode(ctl, { id: nodeId, site });
     const recording = await createRecording(ctl, owner, nodeId, { durationSeconds: 5 });
-    return { nodeId, recordingId: recording.id, jobId: recording.job.id };
+    const schedule = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/schedules',
+      headers: bearer(owner),
+      payload: {
+        name: `matrix ${nodeId}`,
+        recurrence: 'RRULE:FREQ=DAILY',
+        timeZone: 'UTC',
+        start: '2030-01-01T09:00',
+        durationSeconds: 60,
+        targets: [{ nodeId }],
+      },
+    });
+    const scheduleId = schedule.json().data.id as string;
+    return { nodeId, recordingId: recording.id, jobId: recording.job.id, scheduleId };
   }
 
   beforeAll(async () => {
@@ -247,14 +280,23 @@ describe('RBAC matrix', () => {
       .replace(':destinationId', '00000000-0000-4000-8000-000000000001')
       .replace(':ruleId', '00000000-0000-4000-8000-000000000002')
       .replace(/\/(recordings)\/:id/, `/$1/${t.recordingId}`)
+      // DELETE gets an unknown schedule: deleting the real one would leave nothing to check the rest on.
+      .replace(
+        /\/(schedules)\/:id/,
+        `/$1/${method === 'DELETE' ? '00000000-0000-4000-8000-00000000dead' : t.scheduleId}`,
+      )
       .replace(/\/(nodes)\/:id/, `/$1/${t.nodeId}`)
       .replace(':id', 'not-a-real-id');
     const body =
       method === 'POST' && url === '/api/v1/recordings'
         ? { nodeId: t.nodeId, durationSeconds: 5 }
-        : method === 'GET' || method === 'DELETE'
-          ? undefined
-          : {};
+        : url === '/api/v1/schedules/:id' && method === 'PATCH'
+          ? { name: 'renamed by the matrix' }
+          : url.endsWith('/unskip')
+            ? { occurrenceStart: '2030-01-02T09:00:00Z' }
+            : method === 'GET' || method === 'DELETE'
+              ? undefined
+              : {};
     return { method: method as 'GET', url: path, ...(body === undefined ? {} : { payload: body }) };
   }
 

@@ -22,8 +22,8 @@ import { validValue } from '../support/schema-arbitrary.js';
 
 interface Fleet {
   /** Ids of everything in site "east" (A) and in site "west" (B). */
-  east: { siteId: string; nodes: string[]; recordings: string[]; jobs: string[] };
-  west: { siteId: string; nodes: string[]; recordings: string[]; jobs: string[] };
+  east: { siteId: string; nodes: string[]; recordings: string[]; jobs: string[]; schedules: string[] };
+  west: { siteId: string; nodes: string[]; recordings: string[]; jobs: string[]; schedules: string[] };
 }
 
 type Row = { page: (body: string) => { ids: string[]; total?: number } };
@@ -62,6 +62,19 @@ const COLLECTIONS: Record<string, Row | { exempt: string }> = {
     page: (b) => ({ ids: ndjsonLines(b).map((e) => (e.target as { id: string | null })?.id ?? '') }),
   },
   'GET /api/v1/auth/users': { page: (b) => ({ ids: page(b).map((u) => u.id as string) }) },
+  'GET /api/v1/schedules': {
+    page: (b) => ({
+      ids: page(b).flatMap((s) => [
+        s.id as string,
+        ...(s.targets as { nodeId: string }[]).map((t) => t.nodeId),
+      ]),
+    }),
+  },
+  'GET /api/v1/schedules/facets': {
+    page: (b) => ({ ids: (JSON.parse(b).data.nodeId as { value: string }[]).map((f) => f.value) }),
+  },
+  'GET /api/v1/schedules/export': { page: (b) => ({ ids: ndjsonLines(b).map((s) => s.id as string) }) },
+  'POST /api/v1/schedules/export': { page: (b) => ({ ids: ndjsonLines(b).map((s) => s.id as string) }) },
   'GET /api/v1/guilds': { page: (b) => ({ ids: page(b).map((g) => g.id as string) }) },
   'GET /api/v1/auth/groups': { page: (b) => ({ ids: page(b).map((g) => g.id as string) }) },
   'GET /api/v1/auth/roles': { exempt: 'role definitions are fleet-wide catalogue entries, not site data' },
@@ -89,8 +102,8 @@ describe('scope isolation', () => {
   let ctl: TestController;
   let owner: string;
   const fleet: Fleet = {
-    east: { siteId: '', nodes: [], recordings: [], jobs: [] },
-    west: { siteId: '', nodes: [], recordings: [], jobs: [] },
+    east: { siteId: '', nodes: [], recordings: [], jobs: [], schedules: [] },
+    west: { siteId: '', nodes: [], recordings: [], jobs: [], schedules: [] },
   };
   /** Site-scoped and node-scoped owners: every permission, only there. */
   let siteOwner: string;
@@ -120,6 +133,19 @@ describe('scope isolation', () => {
           fleet[site].recordings.push(recording.id);
           fleet[site].jobs.push(recording.job.id);
         }
+        const schedule = await call(owner, {
+          method: 'POST',
+          url: '/api/v1/schedules',
+          payload: {
+            name: `daily on ${id}`,
+            recurrence: 'RRULE:FREQ=DAILY',
+            timeZone: 'UTC',
+            start: '2030-01-01T09:00',
+            durationSeconds: 60,
+            targets: [{ nodeId: id }],
+          },
+        });
+        fleet[site].schedules.push(schedule.json().data.id);
       }
     }
     siteOwner = await userWithRole(ctl, 'east-owner', 'owner', { type: 'site', id: fleet.east.siteId });
@@ -182,7 +208,9 @@ describe('scope isolation', () => {
       for (const [key, row] of Object.entries(COLLECTIONS)) {
         if ('exempt' in row) continue;
         const [method, url] = key.split(' ') as ['GET' | 'POST', string];
-        const allIds = (await ctl.db.auditEvent.findMany({ select: { id: true } })).map((e) => e.id);
+        const allIds = url.startsWith('/api/v1/schedules')
+          ? [...fleet.east.schedules, ...fleet.west.schedules]
+          : (await ctl.db.auditEvent.findMany({ select: { id: true } })).map((e) => e.id);
         const response = await call(token, {
           method,
           url,
@@ -220,6 +248,7 @@ describe('scope isolation', () => {
     if (name === 'sessionId') return '00000000-0000-4000-8000-000000000002';
     if (url.startsWith('/api/v1/nodes/')) return 'west-1';
     if (url.startsWith('/api/v1/recordings/')) return fleet.west.recordings[1]!;
+    if (url.startsWith('/api/v1/schedules/')) return fleet.west.schedules[0]!;
     if (url.startsWith('/api/v1/auth/users/')) return westUserId;
     if (url.startsWith('/api/v1/auth/groups/')) return westGroupId;
     if (url.startsWith('/api/v1/audit-events/')) return auditId;

@@ -30,6 +30,7 @@ export type AuditTargetType =
   | 'rate_limit_profile'
   | 'recording'
   | 'recording_job'
+  | 'schedule'
   | 'role'
   | 'session'
   | 'user';
@@ -124,6 +125,38 @@ export const AUDIT_ACTIONS = {
   },
   'recording_job.fail': { target: 'recording_job', description: 'An agent reports the job failed' },
   'recording_job.cancel': { target: 'recording_job', description: 'An agent reports the job cancelled' },
+  'recording_job.contact_lose': {
+    target: 'recording_job',
+    description: 'A held job’s lease runs out with no heartbeat: lost contact (not failed)',
+  },
+  'recording_job.contact_regain': {
+    target: 'recording_job',
+    description: 'A job in lost contact hears from its node again (right epoch)',
+  },
+  'recording_job.continue': {
+    target: 'recording_job',
+    description: 'An agent restarted inside a job’s window registers the part recording the rest',
+  },
+
+  // Schedules
+  'schedule.create': {
+    target: 'schedule',
+    description: 'Create a schedule (its occurrences are materialised)',
+  },
+  'schedule.update': { target: 'schedule', description: 'Change a schedule (future occurrences re-planned)' },
+  'schedule.delete': {
+    target: 'schedule',
+    description: 'Delete a schedule and its occurrences not yet begun',
+  },
+  'schedule.pause': {
+    target: 'schedule',
+    description: 'Pause a schedule (its future occurrences are removed)',
+  },
+  'schedule.resume': { target: 'schedule', description: 'Resume a paused schedule' },
+  'schedule.skip': { target: 'schedule', description: 'Skip a schedule’s next occurrence' },
+  'schedule.unskip': { target: 'schedule', description: 'Bring back a skipped occurrence' },
+  'schedule.run_now': { target: 'schedule', description: 'Record a schedule now on its target nodes' },
+  'schedule.export': { target: null, description: 'Export schedules (CSV or NDJSON)' },
 
   // Attendance: guilds, tracking, periods
   'attendance.guild.register': { target: 'guild', description: 'The bot registers a new guild' },

@@ -45,7 +45,7 @@ export interface AuditInput {
 /** What `AuditService.recordChange` needs besides the caller: the change itself. */
 export type AuditChange = Pick<
   AuditInput,
-  'permission' | 'action' | 'target' | 'reason' | 'before' | 'after'
+  'permission' | 'action' | 'target' | 'reason' | 'before' | 'after' | 'scope'
 >;
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: null, name: 'controller' };

@@ -1,7 +1,12 @@
-/** Cursors of the newest-first recording and job lists: the last row's (createdAt, id). */
-import { badRequest } from '../../core/errors.js';
-import { decodeCursor, encodeCursor } from '../../core/pagination.js';
-import type { PagePosition } from './jobs.repository.js';
+/** Cursors of newest-first lists (recordings, jobs, schedules): the last row's (createdAt, id). */
+import { badRequest } from './errors.js';
+import { decodeCursor, encodeCursor } from './pagination.js';
+
+/** Newest first; the cursor is the last row's (createdAt, id). */
+export interface PagePosition {
+  createdAt: Date;
+  id: string;
+}
 
 export function positionCursor(row: PagePosition): string {
   return encodeCursor(`${row.createdAt.getTime()}.${row.id}`);

@@ -5,15 +5,12 @@
  */
 import { pipeline, Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
+import { csvSafe, type ExportFormat } from '../../core/table-export.js';
 import type { AuditRow } from './audit.repository.js';
 import { presentAuditDetail } from './audit.schemas.js';
 
-export type AuditExportFormat = 'csv' | 'ndjson';
-
-export const EXPORT_CONTENT_TYPES: Record<AuditExportFormat, string> = {
-  csv: 'text/csv; charset=utf-8',
-  ndjson: 'application/x-ndjson; charset=utf-8',
-};
+export { EXPORT_CONTENT_TYPES } from '../../core/table-export.js';
+export type AuditExportFormat = ExportFormat;
 
 /** CSV columns, in order; also the header row. */
 export const CSV_COLUMNS = [
@@ -37,14 +34,7 @@ export const CSV_COLUMNS = [
   'hash',
 ] as const;
 
-/**
- * Spreadsheet formula injection: a cell starting with = + - @ (or a tab/CR) is
- * evaluated by Excel and LibreOffice. Actor names of failed logins are whatever an
- * anonymous caller typed, so such cells get a leading apostrophe (OWASP advice).
- */
-function csvSafe(value: string | null): string | null {
-  return value !== null && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
+// Actor names of failed logins are whatever an anonymous caller typed: cells are defused (csvSafe).
 
 function csvRecord(row: AuditRow): Record<(typeof CSV_COLUMNS)[number], string | number | null> {
   return {

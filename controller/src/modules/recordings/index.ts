@@ -3,25 +3,38 @@
  * resumable, verified uploads that complete them.
  */
 import { JobStates } from '../../../../shared/src/agent-api.js';
-import type { AppModule, ModuleCore } from '../../platform/module.js';
+import type { AppModule, Component, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
 import { RecordingFileStore } from './file-store.js';
 import { JobsRepository } from './jobs.repository.js';
 import { jobsRoutes } from './jobs.routes.js';
 import { JobsService } from './jobs.service.js';
+import { OccurrencesRepository } from './occurrences.repository.js';
+import { occurrencesRoutes } from './occurrences.routes.js';
+import { OccurrencesService } from './occurrences.service.js';
 import { RecordingsRepository } from './recordings.repository.js';
 import { recordingsRoutes } from './recordings.routes.js';
 import { type NodeNotifier, RecordingsService } from './recordings.service.js';
 import { uploadsRoutes } from './uploads.routes.js';
 import { UploadsService } from './uploads.service.js';
 
+export type { OccurrencePlan } from './occurrences.repository.js';
+export { SYNC_HORIZON_MS } from './occurrences.service.js';
 export type { NodeNotifier } from './recordings.service.js';
-export type { JobsService, RecordingsService, UploadsService };
+export type { JobsService, OccurrencesService, RecordingsService, UploadsService };
+
+/** How often held jobs are checked for a lease that ran out (→ lost_contact). */
+const CONTACT_SWEEP_MS = 10_000;
 
 export function createRecordingsModule(
   core: ModuleCore,
   ports: { nodes: NodesService; notifyNode: NodeNotifier },
-): AppModule<{ recordings: RecordingsService; jobs: JobsService; uploads: UploadsService }> {
+): AppModule<{
+  recordings: RecordingsService;
+  jobs: JobsService;
+  uploads: UploadsService;
+  occurrences: OccurrencesService;
+}> {
   const { db, provider, audit, config, metrics, now } = core;
   const recordingsRepo = new RecordingsRepository(db);
   const jobsRepo = new JobsRepository(db, provider);
@@ -56,15 +69,47 @@ export function createRecordingsModule(
     config,
     now,
   });
+  const occurrences = new OccurrencesService({
+    db,
+    repo: new OccurrencesRepository(db, provider),
+    jobs: jobsRepo,
+    jobsService: jobs,
+    recordings: recordingsRepo,
+    nodes: ports.nodes,
+    audit,
+    config,
+    now,
+  });
   return {
     name: 'recordings',
-    routes: [recordingsRoutes(recordings), jobsRoutes(jobs), uploadsRoutes(uploads)],
+    routes: [
+      recordingsRoutes(recordings),
+      jobsRoutes(jobs),
+      occurrencesRoutes(occurrences),
+      uploadsRoutes(uploads),
+    ],
+    components: [contactSweep(jobs, core.log)],
     collectors: [
       async () => {
         const counts = await jobs.countByState();
         for (const state of JobStates) metrics.jobs.set({ state }, counts.get(state) ?? 0);
       },
     ],
-    ports: { recordings, jobs, uploads },
+    ports: { recordings, jobs, uploads, occurrences },
+  };
+}
+
+/** Held jobs whose lease ran out become `lost_contact`, checked every CONTACT_SWEEP_MS. */
+function contactSweep(jobs: JobsService, log: ModuleCore['log']): Component {
+  let sweep: NodeJS.Timeout | undefined;
+  return {
+    name: 'lost-contact sweep',
+    start: async () => {
+      sweep = setInterval(() => {
+        jobs.markLostContact().catch((error) => log.warn({ err: error }, 'lost-contact sweep failed'));
+      }, CONTACT_SWEEP_MS);
+      sweep.unref();
+    },
+    stop: async () => clearInterval(sweep),
   };
 }

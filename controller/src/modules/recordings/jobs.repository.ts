@@ -1,17 +1,29 @@
 import type { ScopeFilter } from '../../core/access-set.js';
+import type { PagePosition } from '../../core/page-position.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { Prisma, Recording, RecordingJob } from '../../db/rows.js';
 
 export type JobRow = RecordingJob & { node: { siteId: string } };
 export type JobWithRecording = RecordingJob & { recording: Recording; node: { siteId: string } };
 
-/** Newest first; the cursor is the last row's (createdAt, id). */
-export interface PagePosition {
-  createdAt: Date;
-  id: string;
-}
+export type { PagePosition } from '../../core/page-position.js';
 
 const withScope = { node: { select: { siteId: true } } } as const;
+
+/** A job just claimed: what its lease hands the agent. */
+export interface ClaimedJob {
+  id: string;
+  recordingId: string;
+  nodeId: string;
+  epoch: number;
+  durationSeconds: number | null;
+  stopRequested: boolean;
+  sampleRate: number;
+  channels: number;
+}
+type ClaimedRow = Pick<ClaimedJob, 'id' | 'recordingId' | 'nodeId'> & {
+  [K in 'epoch' | 'durationSeconds' | 'stopRequested' | 'sampleRate' | 'channels']: ClaimedJob[K] | bigint;
+};
 
 /** Objects that inherit their node's scope: fleet, the node's site, or the node. */
 type NodeOwnedWhere = { OR?: ({ node: { siteId: { in: string[] } } } | { nodeId: { in: string[] } })[] };
@@ -51,32 +63,66 @@ export class JobsRepository {
   }
 
   /**
-   * Takes the node's oldest queued job, atomically: one UPDATE whose subquery picks
-   * the row. PostgreSQL locks it and lets concurrent claimers skip it (SKIP LOCKED);
-   * SQLite serialises writers, so the plain statement is already exclusive. Returns
-   * the claimed job's id; the caller sets the lease in the same transaction.
+   * Whether the node has a job claim-next would take: a read outside any transaction, so an
+   * empty poll (most of a fleet's polls) writes nothing and takes no lock.
    */
-  async claimNext(tx: Tx, nodeId: string): Promise<string | undefined> {
+  async hasClaimable(nodeId: string): Promise<boolean> {
+    const rows = await this.db.$queryRaw<unknown[]>`
+      SELECT 1 AS "one" FROM "RecordingJob"
+      WHERE "nodeId" = ${nodeId} AND "state" = 'queued' AND "plannedStartAt" IS NULL LIMIT 1`;
+    return rows.length > 0;
+  }
+
+  /**
+   * Takes the node's oldest queued job, atomically, and sets its lease: one UPDATE whose
+   * subquery picks the row and whose RETURNING hands back what the lease needs (the
+   * recording's format too). PostgreSQL locks the row and lets concurrent claimers skip it
+   * (SKIP LOCKED); SQLite serialises writers, so the plain statement is already exclusive.
+   */
+  async claimNext(
+    tx: Tx,
+    nodeId: string,
+    lease: { claimedAt: Date; leaseExpiresAt: Date },
+  ): Promise<ClaimedJob | undefined> {
     const rows =
       this.provider === 'postgresql'
-        ? await tx.$queryRaw<{ id: string }[]>`
-            UPDATE "RecordingJob" SET "state" = 'claimed', "epoch" = "epoch" + 1
+        ? await tx.$queryRaw<ClaimedRow[]>`
+            UPDATE "RecordingJob" SET "state" = 'claimed', "epoch" = "epoch" + 1,
+              "claimedAt" = ${lease.claimedAt}::timestamp(3),
+              "leaseExpiresAt" = ${lease.leaseExpiresAt}::timestamp(3)
             WHERE "id" = (
               SELECT "id" FROM "RecordingJob"
-              WHERE "nodeId" = ${nodeId} AND "state" = 'queued'
+              WHERE "nodeId" = ${nodeId} AND "state" = 'queued' AND "plannedStartAt" IS NULL
               ORDER BY "createdAt", "id" LIMIT 1
               FOR UPDATE SKIP LOCKED
             ) AND "state" = 'queued'
-            RETURNING "id"`
-        : await tx.$queryRaw<{ id: string }[]>`
-            UPDATE "RecordingJob" SET "state" = 'claimed', "epoch" = "epoch" + 1
+            RETURNING "id", "recordingId", "nodeId", "epoch", "durationSeconds", "stopRequested",
+              (SELECT "sampleRate" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "sampleRate",
+              (SELECT "channels" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "channels"`
+        : await tx.$queryRaw<ClaimedRow[]>`
+            UPDATE "RecordingJob" SET "state" = 'claimed', "epoch" = "epoch" + 1,
+              "claimedAt" = ${lease.claimedAt}, "leaseExpiresAt" = ${lease.leaseExpiresAt}
             WHERE "id" = (
               SELECT "id" FROM "RecordingJob"
-              WHERE "nodeId" = ${nodeId} AND "state" = 'queued'
+              WHERE "nodeId" = ${nodeId} AND "state" = 'queued' AND "plannedStartAt" IS NULL
               ORDER BY "createdAt", "id" LIMIT 1
             ) AND "state" = 'queued'
-            RETURNING "id"`;
-    return rows[0]?.id;
+            RETURNING "id", "recordingId", "nodeId", "epoch", "durationSeconds", "stopRequested",
+              (SELECT "sampleRate" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "sampleRate",
+              (SELECT "channels" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "channels"`;
+    const row = rows[0];
+    if (!row) return undefined;
+    // Raw rows keep the driver's types: SQLite integers may be bigints, booleans 0/1.
+    return {
+      id: row.id,
+      recordingId: row.recordingId,
+      nodeId: row.nodeId,
+      epoch: Number(row.epoch),
+      durationSeconds: row.durationSeconds === null ? null : Number(row.durationSeconds),
+      stopRequested: Boolean(row.stopRequested),
+      sampleRate: Number(row.sampleRate),
+      channels: Number(row.channels),
+    };
   }
 
   update(tx: Tx, id: string, data: Prisma.RecordingJobUncheckedUpdateInput): Promise<RecordingJob> {
@@ -123,6 +169,15 @@ export class JobsRepository {
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit,
       include: withScope,
+    });
+  }
+
+  /** Jobs in one of `states` whose lease ran out before `now`. */
+  listLeaseExpired(states: readonly string[], now: Date): Promise<RecordingJob[]> {
+    return this.db.recordingJob.findMany({
+      where: { state: { in: [...states] }, leaseExpiresAt: { lt: now } },
+      orderBy: { leaseExpiresAt: 'asc' },
+      take: 500,
     });
   }
 

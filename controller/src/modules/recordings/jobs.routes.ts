@@ -7,10 +7,10 @@ import {
   JobLease,
   JobTerminalBody,
 } from '../../../../shared/src/agent-api.js';
+import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
 import { clampLimit, Data, ErrorResponse, PageOf, pageOf } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import type { JobsService } from './jobs.service.js';
-import { parsePositionCursor, positionCursor } from './page-position.js';
 import { JobListQuery, JobParams, JobSchema, NodeJobParams } from './recordings.schemas.js';
 
 export function jobsRoutes(jobs: JobsService): FastifyPluginAsyncTypebox {

@@ -8,6 +8,7 @@
  */
 
 import type {
+  CaptureFacts,
   JobHeartbeatBody,
   JobHeartbeatResult,
   JobLease,
@@ -16,7 +17,7 @@ import type {
 } from '../../../../shared/src/agent-api.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
-import type { AuditWriter } from '../../core/audit.types.js';
+import { type AuditWriter, SYSTEM_ACTOR } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
 import { conflict, forbidden, notFound, staleLease } from '../../core/errors.js';
 import type { CallContext, Principal } from '../../core/principal.js';
@@ -29,9 +30,14 @@ import type { JobRow, JobsRepository, PagePosition } from './jobs.repository.js'
 import type { RecordingsRepository } from './recordings.repository.js';
 import type { RecordingState } from './recordings.schemas.js';
 
-/** States in which an agent holds the job; only these take agent calls. */
-export const ACTIVE_JOB_STATES = ['claimed', 'recording', 'uploading'] as const;
-const PROGRESS: Record<string, number> = { claimed: 0, recording: 1, uploading: 2 };
+/**
+ * States in which an agent holds the job; only these take agent calls. `lost_contact` is one:
+ * the node may be recording through an outage, and its late calls with the right epoch count.
+ */
+export const ACTIVE_JOB_STATES = ['claimed', 'recording', 'uploading', 'lost_contact'] as const;
+/** Jobs whose lease runs out without a heartbeat become `lost_contact` from these states. */
+const CONTACT_STATES = ['claimed', 'recording', 'uploading'] as const;
+const PROGRESS: Record<string, number> = { lost_contact: -1, claimed: 0, recording: 1, uploading: 2 };
 /** The audited action of a job moving to a state an agent reports. */
 const STATE_ACTIONS = {
   recording: 'recording_job.recording_start',
@@ -51,6 +57,17 @@ export function recordingStateFor(jobState: JobState): RecordingState {
   return jobState === 'queued' || jobState === 'claimed' ? 'pending' : jobState;
 }
 
+/** What a job heartbeat's capture facts change on the recording. */
+export function captureFactsOf(facts: CaptureFacts) {
+  return {
+    firstSampleAt: new Date(facts.firstSampleAtMs),
+    ...(facts.plannedStartMs === undefined ? {} : { plannedStartAt: new Date(facts.plannedStartMs) }),
+    ...(facts.clockOffsetMs === undefined ? {} : { clockOffsetMs: facts.clockOffsetMs }),
+    ...(facts.partial === undefined ? {} : { partial: facts.partial }),
+    ...(facts.partialReason === undefined ? {} : { partialReason: facts.partialReason }),
+  };
+}
+
 export function presentJob(job: RecordingJob, now: Date) {
   return {
     id: job.id,
@@ -64,6 +81,12 @@ export function presentJob(job: RecordingJob, now: Date) {
     stopRequested: job.stopRequested,
     failureReason: job.failureReason,
     requestedBy: job.requestedBy,
+    scheduleId: job.scheduleId,
+    occurrenceStart: job.occurrenceStart?.toISOString() ?? null,
+    plannedStartAt: job.plannedStartAt?.toISOString() ?? null,
+    plannedEndAt: job.plannedEndAt?.toISOString() ?? null,
+    part: job.part,
+    parentJobId: job.parentJobId,
     createdAt: job.createdAt.toISOString(),
     claimedAt: job.claimedAt?.toISOString() ?? null,
     startedAt: job.startedAt?.toISOString() ?? null,
@@ -125,33 +148,42 @@ export class JobsService {
     );
   }
 
+  /**
+   * Hands the node its oldest queued job under a new lease, or null. One transaction, three
+   * statements (claim with lease, audit append, commit); an empty poll, what a fleet sends
+   * most, is one read: no transaction, no write, nothing audited.
+   */
   async claimNext(nodeId: string, ctx: CallContext): Promise<JobLease | null> {
-    await this.nodes.visibleNode(ctx.principal, 'recording:control', nodeId);
-    const now = this.now();
+    const { principal } = ctx;
+    // A node claiming for itself was just named by its credential: no need to read the node.
+    const siteId =
+      principal.kind === 'node' && principal.nodeId === nodeId
+        ? principal.siteId
+        : (await this.nodes.visibleNode(principal, 'recording:control', nodeId)).siteId;
+    if (!(await this.jobs.hasClaimable(nodeId))) return null;
+    const claimedAt = this.now();
     const leaseExpiresAt = this.leaseUntil();
     return this.db.$transaction(async (tx) => {
-      const jobId = await this.jobs.claimNext(tx, nodeId);
-      if (!jobId) return null;
-      await this.jobs.update(tx, jobId, { leaseExpiresAt, claimedAt: now });
-      const job = await this.jobs.findInTx(tx, jobId);
-      if (!job) throw new Error(`claimed job ${jobId} vanished inside its transaction`);
+      const job = await this.jobs.claimNext(tx, nodeId, { claimedAt, leaseExpiresAt });
+      if (!job) return null; // a concurrent claimer took the last one
       await this.audit.recordChange(tx, ctx, {
         permission: 'recording:control',
         action: 'recording_job.claim',
-        target: { type: 'recording_job', id: jobId },
+        target: { type: 'recording_job', id: job.id },
+        scope: { nodeId, siteId },
         before: { state: 'queued', epoch: job.epoch - 1 },
         after: { state: 'claimed', epoch: job.epoch, leaseExpiresAt },
       });
       return {
-        jobId,
+        jobId: job.id,
         recordingId: job.recordingId,
         nodeId: job.nodeId,
         epoch: job.epoch,
         leaseExpiresAt: leaseExpiresAt.toISOString(),
         durationSeconds: job.durationSeconds,
         stopRequested: job.stopRequested,
-        sampleRate: job.recording.sampleRate,
-        channels: job.recording.channels,
+        sampleRate: job.sampleRate,
+        channels: job.channels,
       };
     });
   }
@@ -177,11 +209,13 @@ export class JobsService {
           ...(moved && !job.startedAt ? { startedAt: now } : {}),
         });
         if (!ok) return undefined; // changed under us: read again
+        if (body.capture) await this.recordings.update(tx, job.recordingId, captureFactsOf(body.capture));
         if (moved) {
           await this.recordings.update(tx, job.recordingId, { state: recordingStateFor(next as JobState) });
           await this.audit.recordChange(tx, ctx, {
             permission: 'recording:control',
-            action: STATE_ACTIONS[body.state], // moved: next is body.state
+            // moved: next is body.state
+            action: job.state === 'lost_contact' ? 'recording_job.contact_regain' : STATE_ACTIONS[body.state],
             target: { type: 'recording_job', id: jobId },
             before: { state: job.state },
             after: { state: next },
@@ -250,6 +284,38 @@ export class JobsService {
   ): Promise<JobRow[]> {
     if (principal.kind !== 'user') throw forbidden('users only');
     return this.jobs.list(principal.access.filter('recording:read'), query, limit, after);
+  }
+
+  /**
+   * Jobs held by a node whose lease ran out with no word from it become `lost_contact` (not
+   * failed: it may be recording through an outage). Each change is audited; safe to run on
+   * every replica at once (a conditional update per job). Returns how many changed.
+   */
+  async markLostContact(): Promise<number> {
+    const now = this.now();
+    let changed = 0;
+    for (const job of await this.jobs.listLeaseExpired(CONTACT_STATES, now)) {
+      const moved = await this.db.$transaction(async (tx) => {
+        const ok = await this.jobs.updateFenced(tx, job.id, job.epoch, [job.state], {
+          state: 'lost_contact',
+        });
+        if (!ok) return false;
+        await this.recordings.update(tx, job.recordingId, { state: 'lost_contact' });
+        await this.audit.record(tx, {
+          actor: SYSTEM_ACTOR,
+          permission: 'recording:control',
+          action: 'recording_job.contact_lose',
+          target: { type: 'recording_job', id: job.id },
+          outcome: 'success',
+          reason: `no heartbeat since the lease expired at ${job.leaseExpiresAt?.toISOString()}`,
+          before: { state: job.state },
+          after: { state: 'lost_contact' },
+        });
+        return true;
+      });
+      if (moved) changed++;
+    }
+    return changed;
   }
 
   countByState(): Promise<Map<string, number>> {

@@ -1,8 +1,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
 import { clampLimit, Data, ErrorResponse, PageOf, pageOf } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
-import { parsePositionCursor, positionCursor } from './page-position.js';
 import {
   AudioFile,
   CreateRecordingBody,

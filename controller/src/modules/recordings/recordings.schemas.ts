@@ -19,7 +19,7 @@ export type RecordingState = (typeof RecordingStates)[number];
 /** Largest recording the controller accepts in one upload. */
 export const MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
 
-const ObjectId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+export const ObjectId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 const DateTime = Type.String({ format: 'date-time' });
 const NullableDateTime = Type.Union([DateTime, Type.Null()]);
 
@@ -40,6 +40,14 @@ export const JobSchema = Type.Object({
   stopRequested: Type.Boolean(),
   failureReason: Type.Union([Type.String(), Type.Null()]),
   requestedBy: Type.Union([Type.String(), Type.Null()]),
+  /** Set on a schedule's occurrences (null for ad-hoc jobs, or once the schedule is deleted). */
+  scheduleId: Type.Union([Type.String(), Type.Null()]),
+  occurrenceStart: NullableDateTime,
+  plannedStartAt: NullableDateTime,
+  plannedEndAt: NullableDateTime,
+  /** 1 for the job itself; 2, 3… for parts recorded after an agent restart (parentJobId links them). */
+  part: Type.Integer(),
+  parentJobId: Type.Union([Type.String(), Type.Null()]),
   createdAt: DateTime,
   claimedAt: NullableDateTime,
   startedAt: NullableDateTime,
@@ -58,6 +66,13 @@ export const RecordingSchema = Type.Object({
   receivedBytes: Type.Integer(),
   sha256: Type.Union([Type.String(), Type.Null()]),
   durationMs: Type.Union([Type.Integer(), Type.Null()]),
+  /** Capture timing: planned start, the first sample's time (agent clock) and the clock offset then. */
+  plannedStartAt: NullableDateTime,
+  firstSampleAt: NullableDateTime,
+  clockOffsetMs: Type.Union([Type.Integer(), Type.Null()]),
+  /** Covers only part of its planned window; partialReason says why. */
+  partial: Type.Boolean(),
+  partialReason: Type.Union([Type.String(), Type.Null()]),
   createdAt: DateTime,
   completedAt: NullableDateTime,
   job: Type.Union([JobSchema, Type.Null()]),

@@ -19,7 +19,7 @@ import type { NodesService } from '../nodes/index.js';
 import { parseRange } from './byte-range.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository, PagePosition } from './jobs.repository.js';
-import { isActive, presentJob } from './jobs.service.js';
+import { ACTIVE_JOB_STATES, isActive, presentJob } from './jobs.service.js';
 import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
 import type { CreateRecordingBody, RecordingState } from './recordings.schemas.js';
 
@@ -53,6 +53,11 @@ export function presentRecording(
     receivedBytes: Number(recording.receivedBytes),
     sha256: recording.sha256,
     durationMs: recording.durationMs,
+    plannedStartAt: recording.plannedStartAt?.toISOString() ?? null,
+    firstSampleAt: recording.firstSampleAt?.toISOString() ?? null,
+    clockOffsetMs: recording.clockOffsetMs,
+    partial: recording.partial,
+    partialReason: recording.partialReason,
     createdAt: recording.createdAt.toISOString(),
     completedAt: recording.completedAt?.toISOString() ?? null,
     job: recording.job ? presentJob(recording.job, now) : null,
@@ -197,7 +202,7 @@ export class RecordingsService {
         return true;
       }
       if (
-        !(await this.jobs.updateIfState(tx, job.id, ['claimed', 'recording', 'uploading'], {
+        !(await this.jobs.updateIfState(tx, job.id, ACTIVE_JOB_STATES, {
           stopRequested: true,
         }))
       )

@@ -1,0 +1,73 @@
+/**
+ * Exports of a list as CSV or NDJSON, the one shape every `GET|POST …/export` route returns:
+ * a file with a content type, a filename and a body. CSV cells that a spreadsheet would run as
+ * a formula are defused (OWASP: a leading apostrophe before = + - @ tab CR).
+ */
+import { pipeline, Readable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+
+export type ExportFormat = 'csv' | 'ndjson';
+type Cell = string | number | boolean | null;
+
+export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
+  csv: 'text/csv; charset=utf-8',
+  ndjson: 'application/x-ndjson; charset=utf-8',
+};
+
+export interface ExportedFile {
+  contentType: string;
+  filename: string;
+  stream: Readable;
+}
+
+export function csvSafe<T extends string | null>(value: T): T {
+  return (value !== null && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value) as T;
+}
+
+/** Headers of a file download (never cached: exports are scoped to the caller). */
+export function attachmentHeaders(file: Pick<ExportedFile, 'contentType' | 'filename'>) {
+  return {
+    'content-type': file.contentType,
+    'content-disposition': `attachment; filename="${file.filename}"`,
+    'cache-control': 'no-store',
+  };
+}
+
+/**
+ * A small export (rows already in memory): NDJSON lines of `present(row)`, or CSV with `columns`
+ * from `flatten(row)`.
+ */
+export function exportTable<R>(options: {
+  name: string;
+  format: ExportFormat;
+  rows: R[];
+  present: (row: R) => unknown;
+  columns: readonly string[];
+  flatten: (row: R) => Record<string, Cell>;
+  now: Date;
+}): ExportedFile {
+  const { format, rows } = options;
+  const stream =
+    format === 'ndjson'
+      ? Readable.from([rows.map((row) => `${JSON.stringify(options.present(row))}\n`).join('')])
+      : pipeline(
+          Readable.from(
+            rows.map((row) => {
+              const flat = options.flatten(row);
+              return options.columns.map((c) => {
+                const v = flat[c] ?? null;
+                return typeof v === 'string' ? csvSafe(v) : v;
+              });
+            }),
+            { objectMode: true },
+          ),
+          stringify({ header: true, columns: [...options.columns] }),
+          () => undefined,
+        );
+  const stamp = options.now.toISOString().replace(/[:.]/g, '-');
+  return {
+    contentType: EXPORT_CONTENT_TYPES[format],
+    filename: `${options.name}-${stamp}.${format === 'csv' ? 'csv' : 'ndjson'}`,
+    stream,
+  };
+}

@@ -1,0 +1,286 @@
+/**
+ * Scheduled occurrences (docs/architecture.md, flow 2b): the schedules module plans them, this
+ * service keeps them as recording jobs ahead of time (reconcile), leases them to their node in
+ * advance so the agent can record them with no controller (sync), and registers the part an
+ * agent records after a restart inside a job's window (continuePart).
+ */
+import type {
+  ContinuationBody,
+  JobLease,
+  OccurrenceSyncResult,
+  ScheduledOccurrence,
+} from '../../../../shared/src/agent-api.js';
+import type { Config } from '../../config.js';
+import type { AuditWriter } from '../../core/audit.types.js';
+import { conflict, staleLease } from '../../core/errors.js';
+import type { CallContext } from '../../core/principal.js';
+import type { Db, Tx } from '../../db/client.js';
+import type { Recording, RecordingJob } from '../../db/rows.js';
+import { retryOnUniqueViolation } from '../../db/unique.js';
+import type { NodesService } from '../nodes/index.js';
+import type { JobsRepository } from './jobs.repository.js';
+import type { JobsService } from './jobs.service.js';
+import {
+  type OccurrenceJob,
+  type OccurrencePlan,
+  type OccurrencesRepository,
+  occurrenceKey,
+} from './occurrences.repository.js';
+import type { RecordingsRepository } from './recordings.repository.js';
+
+/** How far ahead a node holds its occurrences (and caches them). */
+export const SYNC_HORIZON_MS = 7 * 24 * 3600_000;
+
+export interface ReconcileResult {
+  created: number;
+  updated: number;
+  removed: number;
+  /** Nodes whose occurrences changed (to nudge with `schedule-changed`). */
+  nodeIds: string[];
+}
+
+function parseSelection(text: string | null): number[] | null {
+  return text === null ? null : (JSON.parse(text) as number[]);
+}
+
+function leaseOf(job: RecordingJob, recording: Pick<Recording, 'sampleRate' | 'channels'>): JobLease {
+  return {
+    jobId: job.id,
+    recordingId: job.recordingId,
+    nodeId: job.nodeId,
+    epoch: job.epoch,
+    leaseExpiresAt: (job.leaseExpiresAt ?? new Date(0)).toISOString(),
+    durationSeconds: job.durationSeconds,
+    stopRequested: job.stopRequested,
+    sampleRate: recording.sampleRate,
+    channels: recording.channels,
+    channelSelection: parseSelection(job.channelSelection),
+    part: job.part,
+  };
+}
+
+function presentOccurrence(job: OccurrenceJob): ScheduledOccurrence {
+  return {
+    ...leaseOf(job, job.recording),
+    scheduleId: job.scheduleId ?? '',
+    scheduleName: job.schedule?.name ?? job.recording.title,
+    occurrenceStart: job.occurrenceStart!.toISOString(),
+    plannedStartAt: job.plannedStartAt!.toISOString(),
+    plannedEndAt: job.plannedEndAt!.toISOString(),
+  };
+}
+
+export class OccurrencesService {
+  private readonly db: Db;
+  private readonly repo: OccurrencesRepository;
+  private readonly jobs: JobsRepository;
+  private readonly jobsService: JobsService;
+  private readonly recordings: RecordingsRepository;
+  private readonly nodes: NodesService;
+  private readonly audit: AuditWriter;
+  private readonly config: Pick<Config, 'leaseSeconds'>;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    db: Db;
+    repo: OccurrencesRepository;
+    jobs: JobsRepository;
+    jobsService: JobsService;
+    recordings: RecordingsRepository;
+    nodes: NodesService;
+    audit: AuditWriter;
+    config: Pick<Config, 'leaseSeconds'>;
+    now: () => Date;
+  }) {
+    this.db = options.db;
+    this.repo = options.repo;
+    this.jobs = options.jobs;
+    this.jobsService = options.jobsService;
+    this.recordings = options.recordings;
+    this.nodes = options.nodes;
+    this.audit = options.audit;
+    this.config = options.config;
+    this.now = options.now;
+  }
+
+  /**
+   * Makes a schedule's occurrences that have not started (planned to start after `from`) exactly
+   * `plans`: creates the missing (also one whose window is open but has no job), updates changed
+   * times or channels in place (the node keeps its lease and epoch) and removes the rest. Begun
+   * or finished ones are never touched. Runs in
+   * the caller's transaction, so a schedule change and its occurrences commit together.
+   */
+  async reconcile(tx: Tx, scheduleId: string, plans: OccurrencePlan[], from: Date): Promise<ReconcileResult> {
+    const wanted = new Map(plans.map((p) => [occurrenceKey(p), p]));
+    const nodeIds = new Set<string>();
+    const stale: RecordingJob[] = [];
+    let updated = 0;
+    for (const job of await this.repo.listUnstarted(tx, scheduleId, from)) {
+      const key = occurrenceKey({ scheduleId, nodeId: job.nodeId, occurrenceStart: job.occurrenceStart! });
+      const plan = wanted.get(key);
+      if (!plan) {
+        stale.push(job);
+        nodeIds.add(job.nodeId);
+        continue;
+      }
+      wanted.delete(key);
+      const selection = plan.channelSelection ? JSON.stringify(plan.channelSelection) : null;
+      if (
+        job.plannedStartAt?.getTime() === plan.plannedStartAt.getTime() &&
+        job.plannedEndAt?.getTime() === plan.plannedEndAt.getTime() &&
+        job.channelSelection === selection
+      )
+        continue;
+      await this.repo.updatePlan(tx, job.id, {
+        plannedStartAt: plan.plannedStartAt,
+        plannedEndAt: plan.plannedEndAt,
+        durationSeconds: Math.round((plan.plannedEndAt.getTime() - plan.plannedStartAt.getTime()) / 1000),
+        channelSelection: selection,
+        ...(job.state === 'claimed'
+          ? { leaseExpiresAt: new Date(plan.plannedEndAt.getTime() + this.config.leaseSeconds * 1000) }
+          : {}),
+      });
+      updated++;
+      nodeIds.add(job.nodeId);
+    }
+    await this.repo.removeUnstarted(tx, stale);
+    // A missing occurrence whose window is still open is created too (the agent starts it late).
+    const missing = [...wanted.values()].filter((p) => p.plannedEndAt > from);
+    const created = await this.repo.insertMissing(tx, missing, this.now());
+    if (created > 0) for (const plan of missing) nodeIds.add(plan.nodeId);
+    return { created, updated, removed: stale.length, nodeIds: [...nodeIds] };
+  }
+
+  /** Creates occurrences to record now (run-now); returns how many were new. */
+  createImmediate(tx: Tx, plans: OccurrencePlan[]): Promise<number> {
+    return this.repo.insertMissing(tx, plans, this.now());
+  }
+
+  /** The jobs of one occurrence on every node. */
+  jobsOf(scheduleId: string, occurrenceStart: Date): Promise<RecordingJob[]> {
+    return this.repo.listOccurrence(scheduleId, occurrenceStart);
+  }
+
+  /**
+   * The agent's occurrence sync: leases every queued occurrence of the node within the horizon
+   * (its epoch is set once, its lease runs to the planned end) and lists every one it holds.
+   * Writes only when something is newly leased.
+   */
+  async sync(nodeId: string, ctx: CallContext): Promise<OccurrenceSyncResult> {
+    await this.nodes.visibleNode(ctx.principal, 'recording:control', nodeId);
+    const now = this.now();
+    const horizon = new Date(now.getTime() + SYNC_HORIZON_MS);
+    const queued = await this.repo.listQueuedForNode(this.db, nodeId, horizon);
+    if (queued.length > 0) {
+      await this.db.$transaction(async (tx) => {
+        for (const job of queued) {
+          const leaseExpiresAt = new Date(job.plannedEndAt!.getTime() + this.config.leaseSeconds * 1000);
+          const leased = await this.jobs.updateIfState(tx, job.id, ['queued'], {
+            state: 'claimed',
+            epoch: { increment: 1 },
+            claimedAt: now,
+            leaseExpiresAt,
+          });
+          if (!leased) continue;
+          await this.audit.recordChange(tx, ctx, {
+            permission: 'recording:control',
+            action: 'recording_job.claim',
+            target: { type: 'recording_job', id: job.id },
+            before: { state: 'queued', epoch: job.epoch },
+            after: { state: 'claimed', epoch: job.epoch + 1, leaseExpiresAt },
+          });
+        }
+      });
+    }
+    const held = await this.repo.listHeld(this.db, nodeId, now, horizon);
+    return {
+      occurrences: held.map(presentOccurrence),
+      horizonEnd: horizon.toISOString(),
+      serverTimeMs: now.getTime(),
+    };
+  }
+
+  /**
+   * Registers the part an agent records after restarting inside a job's window: a new recording
+   * (whose id the agent chose, so it could record before reaching us) and job, linked to the job
+   * it continues and to the same occurrence. Repeating the call returns the same lease.
+   */
+  async continuePart(
+    jobId: string,
+    recordingId: string,
+    body: ContinuationBody,
+    ctx: CallContext,
+  ): Promise<JobLease> {
+    const parent = await this.jobsService.visibleJob(ctx.principal, 'recording:control', jobId);
+    const rootId = parent.parentJobId ?? parent.id;
+    return retryOnUniqueViolation(() =>
+      this.db.$transaction(async (tx) => {
+        const existing = await this.recordings.find(recordingId, tx);
+        if (existing) {
+          if (existing.job?.parentJobId !== rootId)
+            throw conflict('That recording id belongs to another recording; send the part under a new UUID.');
+          return leaseOf(existing.job, existing);
+        }
+        if (parent.epoch !== body.epoch)
+          throw staleLease(`Epoch ${body.epoch} is not the job's current epoch (${parent.epoch}).`);
+        if (parent.stopRequested || parent.state === 'cancelled')
+          throw conflict('The job was stopped; there is nothing to continue.', { state: parent.state });
+        return this.createPart(tx, { parent, rootId, recordingId, body, ctx });
+      }),
+    );
+  }
+
+  private async createPart(
+    tx: Tx,
+    input: {
+      parent: RecordingJob;
+      rootId: string;
+      recordingId: string;
+      body: ContinuationBody;
+      ctx: CallContext;
+    },
+  ): Promise<JobLease> {
+    const { parent, rootId, recordingId, body, ctx } = input;
+    const parts = await this.repo.listParts(tx, rootId);
+    const root = parts.find((p) => p.id === rootId) ?? parent;
+    const part = Math.max(...parts.map((p) => p.part)) + 1;
+    const source = (await this.recordings.find(root.recordingId, tx))!;
+    const now = this.now();
+    await this.recordings.create(tx, {
+      id: recordingId,
+      nodeId: parent.nodeId,
+      title: `${source.title} (part ${part})`,
+      state: 'recording',
+      sampleRate: source.sampleRate,
+      channels: source.channels,
+      firstSampleAt: new Date(body.startedAtMs),
+      partial: true,
+      partialReason: body.reason,
+    });
+    const job = await this.jobs.create(tx, {
+      nodeId: parent.nodeId,
+      recordingId,
+      state: 'recording',
+      epoch: 1,
+      leaseExpiresAt: new Date(now.getTime() + this.config.leaseSeconds * 1000),
+      durationSeconds: body.durationSeconds,
+      requestedBy: root.requestedBy,
+      scheduleId: root.scheduleId,
+      occurrenceStart: root.occurrenceStart,
+      plannedEndAt: root.plannedEndAt,
+      part,
+      parentJobId: rootId,
+      channelSelection: root.channelSelection,
+      claimedAt: now,
+      startedAt: new Date(body.startedAtMs),
+    });
+    await this.audit.recordChange(tx, ctx, {
+      permission: 'recording:control',
+      action: 'recording_job.continue',
+      target: { type: 'recording_job', id: job.id },
+      reason: body.reason,
+      after: { parentJobId: rootId, part, recordingId, durationSeconds: body.durationSeconds },
+    });
+    return leaseOf(job, source);
+  }
+}

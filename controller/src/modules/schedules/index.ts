@@ -1,0 +1,63 @@
+/**
+ * Schedules: recurring recording plans whose occurrences are materialised as recording jobs
+ * ahead of time (recordings module), kept topped up by a runner on every controller.
+ */
+import type { AppModule, ModuleCore } from '../../platform/module.js';
+import type { NodesService } from '../nodes/index.js';
+import type { NodeNotifier, OccurrencesService } from '../recordings/index.js';
+import { SchedulesRepository } from './schedules.repository.js';
+import { schedulesRoutes } from './schedules.routes.js';
+import { SchedulesService } from './schedules.service.js';
+
+export type { SchedulesService };
+
+/** How often the runner tops up occurrences, and how many schedules one pass handles. */
+const RUNNER_INTERVAL_MS = 60_000;
+const RUNNER_BATCH = 500;
+
+export function createSchedulesModule(
+  core: ModuleCore,
+  ports: { nodes: NodesService; occurrences: OccurrencesService; notifyNode: NodeNotifier },
+): AppModule<{ schedules: SchedulesService }> {
+  const { db, provider, audit, now, log } = core;
+  const schedules = new SchedulesService({
+    db,
+    provider,
+    repo: new SchedulesRepository(db),
+    occurrences: ports.occurrences,
+    nodes: ports.nodes,
+    audit,
+    notifyNode: ports.notifyNode,
+    now,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  const pass = () => {
+    running ??= schedules
+      .materialiseDue(RUNNER_BATCH)
+      .catch((error) => log.warn({ err: error }, 'materialising schedule occurrences failed'))
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+  return {
+    name: 'schedules',
+    routes: [schedulesRoutes(schedules)],
+    components: [
+      {
+        name: 'schedule runner',
+        start: async () => {
+          void pass(); // at once: a restart after days away tops up before agents sync
+          timer = setInterval(pass, RUNNER_INTERVAL_MS);
+          timer.unref();
+        },
+        stop: async () => {
+          clearInterval(timer);
+          await running;
+        },
+      },
+    ],
+    ports: { schedules },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * Schedule recurrence: RFC 5545 RRULE / RDATE / EXDATE lines (rrule.js) over local wall-clock
+ * times of an IANA zone (luxon). The rule is expanded in floating local time, so "every Monday
+ * 09:00" stays 09:00 local on both sides of a DST change; each local time then becomes an instant:
+ *
+ * - a local time that does not exist (inside a spring-forward gap) moves forward by the gap's
+ *   length (02:30 → 03:30), as RFC 5545 §3.3.5 says;
+ * - a local time that exists twice (fall-back) is the first of the two (the earlier instant).
+ */
+import { DateTime, IANAZone } from 'luxon';
+import { Frequency, RRule, type RRuleSet, rrulestr } from 'rrule';
+
+export class RecurrenceError extends Error {}
+
+const LOCAL_START = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
+const LOCAL_DATE_LIST = /^\d{8}T\d{6}(,\d{8}T\d{6})*$/;
+/** Rules as frequent as this or more are refused: recordings, not ticks. */
+const ALLOWED_FREQUENCIES = new Set([
+  Frequency.YEARLY,
+  Frequency.MONTHLY,
+  Frequency.WEEKLY,
+  Frequency.DAILY,
+  Frequency.HOURLY,
+]);
+
+export interface Recurrence {
+  /** RRULE, RDATE and EXDATE lines, one per line; times local to `timeZone`, without TZID. */
+  rule: string;
+  timeZone: string;
+  /** DTSTART, local: YYYY-MM-DDTHH:MM[:SS]. */
+  start: string;
+}
+
+export function isValidZone(zone: string): boolean {
+  return IANAZone.isValidZone(zone);
+}
+
+function checkRange(name: string, values: number | number[] | null | undefined, min: number, max: number) {
+  if (values === null || values === undefined) return;
+  for (const value of Array.isArray(values) ? values : [values]) {
+    // Where negatives count from the end (BYMONTHDAY=-1), 0 means nothing.
+    if (!Number.isInteger(value) || value < min || value > max || (value === 0 && min < 0))
+      throw new RecurrenceError(`${name} value ${value} is out of range (${min}..${max})`);
+  }
+}
+
+/** Checks one RRULE line's parts beyond what rrule.js enforces. */
+function checkRuleLine(line: string): void {
+  let options: ReturnType<typeof RRule.parseString>;
+  try {
+    options = RRule.parseString(line);
+  } catch (error) {
+    throw new RecurrenceError(`RRULE is not valid: ${(error as Error).message}`);
+  }
+  if (options.freq === undefined || !ALLOWED_FREQUENCIES.has(options.freq))
+    throw new RecurrenceError('RRULE needs FREQ=YEARLY, MONTHLY, WEEKLY, DAILY or HOURLY');
+  if (options.dtstart || options.tzid)
+    throw new RecurrenceError('put the start in `start` and the zone in `timeZone`, not in the RRULE');
+  checkRange('COUNT', options.count, 1, 100_000);
+  checkRange('INTERVAL', options.interval, 1, 1000);
+  checkRange('BYHOUR', options.byhour, 0, 23);
+  checkRange('BYMINUTE', options.byminute, 0, 59);
+  checkRange('BYSECOND', options.bysecond, 0, 59);
+  checkRange('BYMONTH', options.bymonth, 1, 12);
+  checkRange('BYMONTHDAY', options.bymonthday as number[] | number | null, -31, 31);
+  checkRange('BYYEARDAY', options.byyearday, -366, 366);
+  checkRange('BYWEEKNO', options.byweekno, -53, 53);
+  checkRange('BYSETPOS', options.bysetpos, -366, 366);
+}
+
+function compactLocal(start: string): string {
+  const match = LOCAL_START.exec(start);
+  if (!match) throw new RecurrenceError('start must be a local time YYYY-MM-DDTHH:MM[:SS] (no zone)');
+  const [, y, mo, d, h, mi, s = '00'] = match;
+  const parsed = DateTime.fromObject(
+    { year: +y!, month: +mo!, day: +d!, hour: +h!, minute: +mi!, second: +s },
+    { zone: 'UTC' },
+  );
+  if (!parsed.isValid) throw new RecurrenceError(`start ${start} is not a calendar date and time`);
+  return `${y}${mo}${d}T${h}${mi}${s}`;
+}
+
+/** Parses and checks a recurrence; throws RecurrenceError with a message for the caller. */
+export function parseRecurrence(recurrence: Recurrence): RRuleSet {
+  if (!isValidZone(recurrence.timeZone))
+    throw new RecurrenceError(
+      `unknown time zone ${recurrence.timeZone}: use an IANA name like Europe/Berlin`,
+    );
+  const lines = recurrence.rule
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
+  let rules = 0;
+  for (const line of lines) {
+    const [name = '', value = ''] = line.split(/:(.*)/s);
+    if (name === 'RRULE') {
+      checkRuleLine(line);
+      rules++;
+    } else if (name === 'RDATE' || name === 'EXDATE') {
+      if (!LOCAL_DATE_LIST.test(value))
+        throw new RecurrenceError(
+          `${name} takes local times like 20270301T090000 (comma-separated, no zone)`,
+        );
+    } else {
+      throw new RecurrenceError(`unsupported line "${line.slice(0, 40)}": use RRULE, RDATE and EXDATE lines`);
+    }
+  }
+  if (rules > 1) throw new RecurrenceError('one RRULE per schedule');
+  const text = [`DTSTART:${compactLocal(recurrence.start)}`, ...lines].join('\n');
+  try {
+    const set = rrulestr(text, { forceset: true }) as RRuleSet;
+    if (rules === 0) set.rdate(floating(recurrence.start)); // a one-date rule: just the start
+    return set;
+  } catch (error) {
+    throw new RecurrenceError(`recurrence is not valid: ${(error as Error).message}`);
+  }
+}
+
+/** rrule.js works in "floating" UTC: a Date whose UTC fields are the local wall-clock time. */
+function floating(localStart: string): Date {
+  const [, y, mo, d, h, mi, s = '00'] = LOCAL_START.exec(localStart)!;
+  return new Date(Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s));
+}
+
+function toFloating(instant: Date, zone: string): Date {
+  const local = DateTime.fromJSDate(instant, { zone });
+  return new Date(Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second));
+}
+
+/** The instant of a floating local time in `zone`, by the rules in the header. */
+export function instantOf(floatingLocal: Date, zone: string): Date {
+  const fields = {
+    year: floatingLocal.getUTCFullYear(),
+    month: floatingLocal.getUTCMonth() + 1,
+    day: floatingLocal.getUTCDate(),
+    hour: floatingLocal.getUTCHours(),
+    minute: floatingLocal.getUTCMinutes(),
+    second: floatingLocal.getUTCSeconds(),
+  };
+  const guess = DateTime.fromObject(fields, { zone });
+  // Every instant that reads as this wall-clock time: one normally, two in a fall-back overlap.
+  const candidates = [guess.minus({ hours: 3 }).offset, guess.plus({ hours: 3 }).offset]
+    .map((offset) => DateTime.fromObject(fields, { zone: 'UTC' }).minus({ minutes: offset }).setZone(zone))
+    .filter((dt) => dt.hour === fields.hour && dt.minute === fields.minute && dt.day === fields.day);
+  if (candidates.length === 0) return guess.toJSDate(); // in a gap: luxon moves it forward
+  return new Date(Math.min(...candidates.map((dt) => dt.toMillis())));
+}
+
+/** The occurrence instants in [from, to), ascending, at most `limit`. */
+export function occurrencesBetween(
+  set: RRuleSet,
+  zone: string,
+  from: Date,
+  to: Date,
+  limit: number,
+): { starts: Date[]; truncated: boolean } {
+  // Floating bounds widened by a day either side (zone offsets), then filtered exactly.
+  const day = 24 * 3600_000;
+  const locals = set.between(
+    new Date(toFloating(from, zone).getTime() - day),
+    new Date(toFloating(to, zone).getTime() + day),
+    true,
+    (_date, index) => index < limit + 100,
+  );
+  const starts = locals.map((local) => instantOf(local, zone)).filter((t) => t >= from && t < to);
+  const unique = [...new Map(starts.map((t) => [t.getTime(), t])).values()].sort((a, b) => +a - +b);
+  return { starts: unique.slice(0, limit), truncated: unique.length > limit };
+}
+
+/** The first occurrence at or after `from` (within ten years), if any. */
+export function nextOccurrence(set: RRuleSet, zone: string, from: Date): Date | undefined {
+  let local = set.after(new Date(toFloating(from, zone).getTime() - 24 * 3600_000), true);
+  for (let guard = 0; local && guard < 1000; guard++) {
+    const instant = instantOf(local, zone);
+    if (instant >= from) return instant;
+    local = set.after(local, false);
+  }
+  return undefined;
+}

@@ -1,0 +1,133 @@
+import type { ScopeFilter } from '../../core/access-set.js';
+import type { PagePosition } from '../../core/page-position.js';
+import type { Db, Tx } from '../../db/client.js';
+import type { Prisma, RecordingJob, Schedule, ScheduleTarget } from '../../db/rows.js';
+import type { ScheduleFilter } from './schedules.schemas.js';
+
+export type TargetNode = { name: string; siteId: string; sampleRate: number; channels: number };
+export type ScheduleRow = Schedule & { targets: (ScheduleTarget & { node: TargetNode })[] };
+
+const withTargets = {
+  targets: {
+    include: { node: { select: { name: true, siteId: true, sampleRate: true, channels: true } } },
+    orderBy: { nodeId: 'asc' },
+  },
+} as const;
+
+export type { PagePosition as SchedulePosition } from '../../core/page-position.js';
+
+/** A schedule is in scope when every node it records on is. */
+export function scheduleScopeWhere(filter: ScopeFilter): Prisma.ScheduleWhereInput {
+  if (filter.all) return {};
+  return {
+    targets: {
+      every: { OR: [{ node: { siteId: { in: filter.siteIds } } }, { nodeId: { in: filter.nodeIds } }] },
+    },
+  };
+}
+
+function filterWhere(filter: ScheduleFilter): Prisma.ScheduleWhereInput {
+  return {
+    ...(filter.enabled === undefined ? {} : { enabled: filter.enabled }),
+    ...(filter.timeZone === undefined ? {} : { timeZone: filter.timeZone }),
+    ...(filter.q === undefined ? {} : { name: { contains: filter.q } }),
+    ...(filter.nodeId === undefined ? {} : { targets: { some: { nodeId: filter.nodeId } } }),
+  };
+}
+
+function before(position: PagePosition | undefined): Prisma.ScheduleWhereInput {
+  if (!position) return {};
+  return {
+    OR: [
+      { createdAt: { lt: position.createdAt } },
+      { createdAt: position.createdAt, id: { lt: position.id } },
+    ],
+  };
+}
+
+export class SchedulesRepository {
+  constructor(private readonly db: Db) {}
+
+  find(id: string, tx: Tx | Db = this.db): Promise<ScheduleRow | null> {
+    return tx.schedule.findUnique({ where: { id }, include: withTargets });
+  }
+
+  findMany(ids: string[], scope: ScopeFilter): Promise<ScheduleRow[]> {
+    return this.db.schedule.findMany({
+      where: { AND: [{ id: { in: ids } }, scheduleScopeWhere(scope)] },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      include: withTargets,
+    });
+  }
+
+  list(
+    scope: ScopeFilter,
+    filter: ScheduleFilter,
+    limit: number,
+    after?: PagePosition,
+  ): Promise<ScheduleRow[]> {
+    return this.db.schedule.findMany({
+      where: { AND: [scheduleScopeWhere(scope), filterWhere(filter), before(after)] },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit,
+      include: withTargets,
+    });
+  }
+
+  /** Every schedule matching, for facets (schedules are few: hundreds, not millions). */
+  listAll(scope: ScopeFilter, filter: ScheduleFilter): Promise<ScheduleRow[]> {
+    return this.db.schedule.findMany({
+      where: { AND: [scheduleScopeWhere(scope), filterWhere(filter)] },
+      include: withTargets,
+    });
+  }
+
+  create(
+    tx: Tx,
+    data: Omit<Prisma.ScheduleUncheckedCreateInput, 'targets'>,
+    targets: { nodeId: string; channels: string | null }[],
+  ): Promise<ScheduleRow> {
+    return tx.schedule.create({ data: { ...data, targets: { create: targets } }, include: withTargets });
+  }
+
+  async update(
+    tx: Tx,
+    id: string,
+    data: Prisma.ScheduleUncheckedUpdateInput,
+    targets?: { nodeId: string; channels: string | null }[],
+  ): Promise<ScheduleRow> {
+    if (targets) {
+      await tx.scheduleTarget.deleteMany({ where: { scheduleId: id } });
+      await tx.scheduleTarget.createMany({ data: targets.map((t) => ({ ...t, scheduleId: id })) });
+    }
+    return tx.schedule.update({ where: { id }, data, include: withTargets });
+  }
+
+  /** Holds the schedule's row until the transaction ends (PostgreSQL; SQLite has one writer). */
+  async lock(tx: Tx, id: string, provider: 'sqlite' | 'postgresql'): Promise<void> {
+    if (provider === 'postgresql')
+      await tx.$queryRaw`SELECT "id" FROM "Schedule" WHERE "id" = ${id} FOR UPDATE`;
+  }
+
+  delete(tx: Tx, id: string): Promise<Schedule> {
+    return tx.schedule.delete({ where: { id } });
+  }
+
+  /** Enabled schedules whose occurrences are materialised less far than `until`. */
+  listDue(until: Date, limit: number): Promise<ScheduleRow[]> {
+    return this.db.schedule.findMany({
+      where: { enabled: true, OR: [{ materializedUntil: null }, { materializedUntil: { lt: until } }] },
+      orderBy: [{ materializedUntil: 'asc' }, { id: 'asc' }],
+      take: limit,
+      include: withTargets,
+    });
+  }
+
+  /** The jobs of the schedule's occurrences that start in [from, to). */
+  jobsBetween(scheduleId: string, from: Date, to: Date): Promise<RecordingJob[]> {
+    return this.db.recordingJob.findMany({
+      where: { scheduleId, occurrenceStart: { gte: from, lt: to } },
+      orderBy: [{ occurrenceStart: 'asc' }, { nodeId: 'asc' }, { part: 'asc' }],
+    });
+  }
+}
