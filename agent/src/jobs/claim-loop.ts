@@ -54,7 +54,7 @@ export class ClaimLoop {
     this.wakeUp.abort();
   }
 
-  /** Stops polling; the recorder finishes a recording in progress. */
+  /** Stops polling at once; a recording in progress is the recorder's to finish (it stops after this). */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -96,8 +96,13 @@ export class ClaimLoop {
     const active = await this.options.recorder.begin(recordJobFromLease(lease, now));
     if (!active) return;
     this.active = active;
+    const signal = this.stopping.signal;
+    const stopping = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
     try {
-      await active.finished;
+      await Promise.race([active.finished, stopping]);
     } finally {
       this.active = undefined;
     }
