@@ -7,6 +7,7 @@ import { apiBench } from './api.bench.js';
 import { claimsBench } from './claims.bench.js';
 import { metersBench } from './meters.bench.js';
 import { type BenchRow, printTable, writeJson } from './report.js';
+import { schedulesBench } from './schedules.bench.js';
 import { trackerBench } from './tracker.bench.js';
 import { uploadBench } from './upload.bench.js';
 import { verifyBench } from './verify.bench.js';
@@ -15,6 +16,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   api: apiBench,
   claims: claimsBench,
   meters: metersBench,
+  schedules: schedulesBench,
   tracker: trackerBench,
   upload: uploadBench,
   verify: verifyBench,

@@ -107,7 +107,7 @@ describe('lost contact and continuation parts', () => {
   it('registers a continuation part once, linked to its job, partial with the reason', async () => {
     const lease = await recordingJob();
     const partId = randomUUID();
-    const register = (epoch = lease.epoch, id = partId, jobId = lease.jobId) =>
+    const register = (epoch = lease.epoch, id: string = partId, jobId = lease.jobId) =>
       ctl.app.inject({
         method: 'PUT',
         url: `/api/v1/recording-jobs/${jobId}/parts/${id}`,

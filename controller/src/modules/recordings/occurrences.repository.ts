@@ -101,11 +101,11 @@ export class OccurrencesRepository {
     return created.count;
   }
 
-  /** The schedule's occurrences that have not started and plan to start after `from`. */
-  listUnstarted(tx: Tx, scheduleId: string, from: Date): Promise<RecordingJob[]> {
+  /** The schedules' occurrences that have not started and plan to start after `from`. */
+  listUnstarted(tx: Tx, scheduleIds: string[], from: Date): Promise<RecordingJob[]> {
     return tx.recordingJob.findMany({
       where: {
-        scheduleId,
+        scheduleId: { in: scheduleIds },
         part: 1,
         state: { in: ['queued', 'claimed'] },
         startedAt: null,

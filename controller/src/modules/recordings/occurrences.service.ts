@@ -104,19 +104,28 @@ export class OccurrencesService {
   }
 
   /**
-   * Makes a schedule's occurrences that have not started (planned to start after `from`) exactly
+   * Makes the schedules' occurrences that have not started (planned to start after `from`) exactly
    * `plans`: creates the missing (also one whose window is open but has no job), updates changed
    * times or channels in place (the node keeps its lease and epoch) and removes the rest. Begun
    * or finished ones are never touched. Runs in
    * the caller's transaction, so a schedule change and its occurrences commit together.
    */
-  async reconcile(tx: Tx, scheduleId: string, plans: OccurrencePlan[], from: Date): Promise<ReconcileResult> {
+  async reconcile(
+    tx: Tx,
+    scheduleIds: string[],
+    plans: OccurrencePlan[],
+    from: Date,
+  ): Promise<ReconcileResult> {
     const wanted = new Map(plans.map((p) => [occurrenceKey(p), p]));
     const nodeIds = new Set<string>();
     const stale: RecordingJob[] = [];
     let updated = 0;
-    for (const job of await this.repo.listUnstarted(tx, scheduleId, from)) {
-      const key = occurrenceKey({ scheduleId, nodeId: job.nodeId, occurrenceStart: job.occurrenceStart! });
+    for (const job of await this.repo.listUnstarted(tx, scheduleIds, from)) {
+      const key = occurrenceKey({
+        scheduleId: job.scheduleId!,
+        nodeId: job.nodeId,
+        occurrenceStart: job.occurrenceStart!,
+      });
       const plan = wanted.get(key);
       if (!plan) {
         stale.push(job);

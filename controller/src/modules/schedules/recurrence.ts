@@ -8,7 +8,11 @@
  * - a local time that exists twice (fall-back) is the first of the two (the earlier instant).
  */
 import { DateTime, IANAZone } from 'luxon';
-import { Frequency, RRule, type RRuleSet, rrulestr } from 'rrule';
+import type { RRuleSet } from 'rrule';
+import rrule from 'rrule';
+
+// rrule ships CommonJS to Node: its names come from the default export (vitest would hide this).
+const { Frequency, RRule, rrulestr } = rrule;
 
 export class RecurrenceError extends Error {}
 

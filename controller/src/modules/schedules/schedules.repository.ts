@@ -103,10 +103,21 @@ export class SchedulesRepository {
     return tx.schedule.update({ where: { id }, data, include: withTargets });
   }
 
-  /** Holds the schedule's row until the transaction ends (PostgreSQL; SQLite has one writer). */
-  async lock(tx: Tx, id: string, provider: 'sqlite' | 'postgresql'): Promise<void> {
+  /**
+   * Holds the schedules' rows until the transaction ends, taken in id order so two replicas
+   * never deadlock (PostgreSQL; SQLite has one writer).
+   */
+  async lock(tx: Tx, ids: string[], provider: 'sqlite' | 'postgresql'): Promise<void> {
     if (provider === 'postgresql')
-      await tx.$queryRaw`SELECT "id" FROM "Schedule" WHERE "id" = ${id} FOR UPDATE`;
+      await tx.$queryRaw`SELECT "id" FROM "Schedule" WHERE "id" = ANY(${[...ids].sort()}) ORDER BY "id" FOR UPDATE`;
+  }
+
+  findManyInTx(tx: Tx, ids: string[]): Promise<ScheduleRow[]> {
+    return tx.schedule.findMany({ where: { id: { in: ids } }, include: withTargets });
+  }
+
+  async setMaterialisedUntil(tx: Tx, ids: string[], until: Date): Promise<void> {
+    await tx.schedule.updateMany({ where: { id: { in: ids } }, data: { materializedUntil: until } });
   }
 
   delete(tx: Tx, id: string): Promise<Schedule> {

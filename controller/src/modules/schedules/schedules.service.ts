@@ -31,6 +31,8 @@ import type { CreateScheduleBody, ScheduleFilter, UpdateScheduleBody } from './s
 
 /** Occurrences exist as jobs this far ahead (a day beyond what agents cache). */
 export const MATERIALISE_HORIZON_MS = SYNC_HORIZON_MS + 24 * 3600_000;
+/** Schedules topped up per transaction by the runner. */
+const MATERIALISE_CHUNK = 50;
 
 export function presentSchedule(row: ScheduleRow, now: Date) {
   let next: Date | undefined;
@@ -232,8 +234,8 @@ export class SchedulesService {
   async delete(id: string, ctx: CallContext): Promise<void> {
     const current = await this.visibleSchedule(ctx.principal, 'schedule:manage', id);
     const nodes = await this.db.$transaction(async (tx) => {
-      await this.repo.lock(tx, id, this.provider);
-      const result = await this.occurrences.reconcile(tx, id, [], this.now());
+      await this.repo.lock(tx, [id], this.provider);
+      const result = await this.occurrences.reconcile(tx, [id], [], this.now());
       await this.recordAudit(tx, ctx, 'schedule.delete', current, this.present(current), undefined);
       await this.repo.delete(tx, id);
       return result.nodeIds;
@@ -339,20 +341,19 @@ export class SchedulesService {
     const now = this.now();
     const due = await this.repo.listDue(new Date(now.getTime() + SYNC_HORIZON_MS), batch);
     let created = 0;
-    for (const stale of due) {
-      const result = await this.db.$transaction(async (tx) => {
-        await this.repo.lock(tx, stale.id, this.provider);
-        const row = await this.repo.find(stale.id, tx);
-        if (!row) return undefined;
-        const reconciled = await this.occurrences.reconcile(tx, row.id, this.plansFor(row, now), now);
-        await this.repo.update(tx, row.id, {
-          materializedUntil: new Date(now.getTime() + MATERIALISE_HORIZON_MS),
-        });
-        return { reconciled, row };
+    // A few dozen schedules a transaction: one lock statement, one read, one insert per table.
+    for (let i = 0; i < due.length; i += MATERIALISE_CHUNK) {
+      const ids = due.slice(i, i + MATERIALISE_CHUNK).map((row) => row.id);
+      const reconciled = await this.db.$transaction(async (tx) => {
+        await this.repo.lock(tx, ids, this.provider);
+        const rows = await this.repo.findManyInTx(tx, ids);
+        const plans = rows.flatMap((row) => this.plansFor(row, now));
+        const result = await this.occurrences.reconcile(tx, ids, plans, now);
+        await this.repo.setMaterialisedUntil(tx, ids, new Date(now.getTime() + MATERIALISE_HORIZON_MS));
+        return result;
       });
-      if (!result) continue;
-      created += result.reconciled.created;
-      await this.nudge(result.reconciled.nodeIds, result.row);
+      created += reconciled.created;
+      for (const nodeId of reconciled.nodeIds) await this.send(nodeId, 'schedule-changed', {});
     }
     return { schedules: due.length, created };
   }
@@ -375,7 +376,7 @@ export class SchedulesService {
   ): Promise<ScheduleRow> {
     const before = this.present(current);
     const { row, nodes } = await this.db.$transaction(async (tx) => {
-      await this.repo.lock(tx, current.id, this.provider);
+      await this.repo.lock(tx, [current.id], this.provider);
       const updated = await apply(tx);
       const changed = await this.rematerialise(tx, updated);
       await this.recordAudit(tx, ctx, action, updated, before, this.present(updated));
@@ -387,11 +388,8 @@ export class SchedulesService {
 
   private async rematerialise(tx: Tx, row: ScheduleRow): Promise<string[]> {
     const now = this.now();
-    const result = await this.occurrences.reconcile(tx, row.id, this.plansFor(row, now), now);
-    await tx.schedule.update({
-      where: { id: row.id },
-      data: { materializedUntil: new Date(now.getTime() + MATERIALISE_HORIZON_MS) },
-    });
+    const result = await this.occurrences.reconcile(tx, [row.id], this.plansFor(row, now), now);
+    await this.repo.setMaterialisedUntil(tx, [row.id], new Date(now.getTime() + MATERIALISE_HORIZON_MS));
     return result.nodeIds;
   }
 
