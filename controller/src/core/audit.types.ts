@@ -50,6 +50,8 @@ export type AuditChange = Pick<
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: null, name: 'controller' };
 
+export type AppendHook = (tx: Tx, input: AuditInput) => Promise<void>;
+
 /**
  * What a service needs of the audit trail: write an event inside the change's transaction
  * (`record`, `recordChange`), or alone for what changes nothing else (`recordAlone`). The
@@ -57,6 +59,11 @@ export const SYSTEM_ACTOR: Actor = { type: 'system', id: null, name: 'controller
  */
 export interface AuditWriter {
   record(tx: Tx, input: AuditInput): Promise<string>;
+  /**
+   * Runs `hook` in the transaction of every event appended from now on, after the event: for
+   * what must change with certain events (e.g. the access generation, with every access change).
+   */
+  onAppend(hook: AppendHook): void;
   recordChange(tx: Tx, ctx: CallContext, change: AuditChange): Promise<string>;
   recordAlone(input: AuditInput): Promise<string>;
 }

@@ -11,6 +11,7 @@ import { accessRoutes } from './access.routes.js';
 import { AccessGuard } from './access-guard.js';
 import { AccessPoliciesRepository } from './access-policies.repository.js';
 import { AccessPoliciesService } from './access-policies.service.js';
+import { AccessGenerationRepository, changesAccess, GenerationReader } from './auth/access-generation.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { AuthService } from './auth/auth.service.js';
 import { LoginThrottle } from './auth/login-throttle.js';
@@ -83,6 +84,18 @@ function oidcService(
   });
 }
 
+/**
+ * Every access change bumps the generation in its own transaction; resolved callers are
+ * cached only while it is unchanged (auth/access-generation.ts).
+ */
+function accessGeneration({ db, audit }: ModuleCore): GenerationReader {
+  const repo = new AccessGenerationRepository(db);
+  audit.onAppend(async (tx, event) => {
+    if (changesAccess(event)) await repo.bump(tx);
+  });
+  return new GenerationReader(() => repo.read());
+}
+
 export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {
   const { db, audit, config, now } = core;
   const { usersRepo, sessionsRepo, apiTokensRepo, accessRepo, userAdminRepo, groupsRepo } =
@@ -101,8 +114,10 @@ export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {
     config.loginFailuresPerAddressPerHour,
     () => now().getTime(),
   );
+  const generation = accessGeneration(core);
   const auth = new AuthService({
     db,
+    generation,
     users: usersRepo,
     sessions: sessionsRepo,
     apiTokens: apiTokensRepo,

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ScopeFilter } from '../../core/access-set.js';
-import type { AuditChange, AuditInput, AuditWriter } from '../../core/audit.types.js';
+import type { AppendHook, AuditChange, AuditInput, AuditWriter } from '../../core/audit.types.js';
 import { auditActionNames, auditActionsStartingWith } from '../../core/audit-actions.js';
 import { hidden, notFound } from '../../core/errors.js';
 import { actorOf, type CallContext } from '../../core/principal.js';
@@ -74,6 +74,11 @@ export class AuditService implements AuditWriter {
    * then reads the real head, so a wrong guess costs a query, never a fork.
    */
   private head: string | undefined;
+  private readonly hooks: AppendHook[] = [];
+
+  onAppend(hook: AppendHook): void {
+    this.hooks.push(hook);
+  }
 
   async record(tx: Tx, input: AuditInput): Promise<string> {
     // The scope is a read of the target: before the chain lock, so the lock is held shorter.
@@ -101,10 +106,12 @@ export class AuditService implements AuditWriter {
     };
     // Serialises appends (PostgreSQL: across replicas too) until this transaction ends.
     await this.repo.lockChain(tx);
-    if (this.head !== undefined && (await this.append(tx, event, this.head))) return event.id;
-    const prevHash = (await this.repo.lastHash(tx)) ?? GENESIS_HASH;
-    if (!(await this.append(tx, event, prevHash)))
-      throw new Error('the audit chain head moved while this transaction held the chain lock');
+    if (this.head === undefined || !(await this.append(tx, event, this.head))) {
+      const prevHash = (await this.repo.lastHash(tx)) ?? GENESIS_HASH;
+      if (!(await this.append(tx, event, prevHash)))
+        throw new Error('the audit chain head moved while this transaction held the chain lock');
+    }
+    for (const hook of this.hooks) await hook(tx, input);
     return event.id;
   }
 

@@ -12,6 +12,7 @@ import { hashSecret, newSecret, SECRET_PREFIX, secretHint } from '../../../crypt
 import type { Db, Tx } from '../../../db/client.js';
 import type { User } from '../../../db/rows.js';
 import type { LoginThrottle } from './login-throttle.js';
+import { type CacheEntry, PrincipalCache } from './principal-cache.js';
 import type { ApiTokensRepository, SessionsRepository } from './sessions.repository.js';
 import type { UsersRepository } from './users.repository.js';
 
@@ -23,6 +24,23 @@ export interface LoginResult {
 }
 
 const MINUTE_MS = 60_000;
+/** How long a resolved caller is reused at most, even with no access change in between. */
+const PRINCIPAL_TTL_MS = 30_000;
+
+/** A resolved credential as cached: the caller, and what a later hit still has to write. */
+interface ResolvedCredential {
+  principal: UserPrincipal;
+  /** When the session's last-seen or the token's last-used was last written (epoch ms). */
+  lastWriteMs: number;
+  session?: { id: string; absoluteExpiresAt: Date };
+  tokenId?: string;
+}
+
+interface Resolution {
+  cached: ResolvedCredential;
+  /** The credential's own expiry (epoch ms). */
+  expiresAtMs: number;
+}
 
 /** Organisation policy caps on session lifetimes (null: the controller setting applies). */
 export interface SessionCaps {
@@ -42,6 +60,8 @@ export class AuthService {
   private readonly config: Pick<Config, 'scryptLogN' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>;
   private readonly now: () => Date;
   private readonly sessionCaps: () => Promise<SessionCaps>;
+  private readonly generation: { read(): Promise<number> };
+  private readonly principals = new PrincipalCache<ResolvedCredential>(PRINCIPAL_TTL_MS);
 
   constructor(options: {
     db: Db;
@@ -53,7 +73,10 @@ export class AuthService {
     config: Pick<Config, 'scryptLogN' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>;
     now?: () => Date;
     sessionCaps?: () => Promise<SessionCaps>;
+    /** The access generation (access-generation.ts); cached callers are used only while it holds. */
+    generation: { read(): Promise<number> };
   }) {
+    this.generation = options.generation;
     this.db = options.db;
     this.users = options.users;
     this.sessions = options.sessions;
@@ -275,42 +298,92 @@ export class AuthService {
     });
   }
 
-  /** Resolves a session token (cookie or bearer) or an API token; undefined when invalid. */
+  /**
+   * Resolves a session token (cookie or bearer) or an API token; undefined when invalid.
+   * Cached per credential while the access generation is unchanged (access-generation.ts):
+   * any revoke, logout, disable, grant or role change, on any replica, applies at once.
+   */
   async resolve(secret: string): Promise<UserPrincipal | undefined> {
+    const session = secret.startsWith(SECRET_PREFIX.session);
+    if (!session && !secret.startsWith(SECRET_PREFIX.apiToken)) return undefined;
     const now = this.now();
     const tokenHash = hashSecret(secret);
-    if (secret.startsWith(SECRET_PREFIX.session)) {
-      const session = await this.sessions.findActive(tokenHash, now);
-      if (!session || session.user.disabled) return undefined;
-      // Sliding idle window, written at most once a minute.
-      if (now.getTime() - session.lastSeenAt.getTime() > MINUTE_MS) {
-        await this.sessions.touch(session.id, now, await this.idleExpiry(now, session.absoluteExpiresAt));
-      }
-      return {
-        kind: 'user',
-        userId: session.userId,
-        username: session.user.username,
-        via: 'session',
-        sessionId: session.id,
-        csrfToken: session.csrfToken,
-        access: new AccessSet(await this.users.grantsOf(session.userId)),
-      };
+    const generation = await this.generation.read();
+    const cached = this.principals.get(tokenHash, generation, now.getTime());
+    if (cached) {
+      await this.keepAlive(cached, now);
+      return cached.value.principal;
     }
-    if (secret.startsWith(SECRET_PREFIX.apiToken)) {
-      const token = await this.apiTokens.findActive(tokenHash, now);
-      if (!token || token.user.disabled) return undefined;
-      if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > MINUTE_MS) {
-        await this.apiTokens.markUsed(token.id, now);
-      }
-      return {
-        kind: 'user',
-        userId: token.userId,
-        username: token.user.username,
-        via: 'api-token',
-        access: new AccessSet(await this.users.grantsOf(token.userId)),
-      };
+    const resolved = session
+      ? await this.resolveSession(tokenHash, now)
+      : await this.resolveApiToken(tokenHash, now);
+    if (!resolved) return undefined;
+    this.principals.set(tokenHash, resolved.cached, generation, now.getTime(), resolved.expiresAtMs);
+    return resolved.cached.principal;
+  }
+
+  /** What a cache hit still writes, as an uncached request would: the sliding idle window, last use. */
+  private async keepAlive(entry: CacheEntry<ResolvedCredential>, now: Date): Promise<void> {
+    const resolved = entry.value;
+    if (now.getTime() - resolved.lastWriteMs <= MINUTE_MS) return;
+    resolved.lastWriteMs = now.getTime();
+    // The entry keeps its expiry: the touch only moves the idle expiry later.
+    if (resolved.session) {
+      const { id, absoluteExpiresAt } = resolved.session;
+      await this.sessions.touch(id, now, await this.idleExpiry(now, absoluteExpiresAt));
+    } else if (resolved.tokenId) {
+      await this.apiTokens.markUsed(resolved.tokenId, now);
     }
-    return undefined;
+  }
+
+  private async resolveSession(tokenHash: string, now: Date): Promise<Resolution | undefined> {
+    const session = await this.sessions.findActive(tokenHash, now);
+    if (!session || session.user.disabled) return undefined;
+    let { lastSeenAt, idleExpiresAt } = session;
+    // Sliding idle window, written at most once a minute.
+    if (now.getTime() - lastSeenAt.getTime() > MINUTE_MS) {
+      idleExpiresAt = await this.idleExpiry(now, session.absoluteExpiresAt);
+      await this.sessions.touch(session.id, now, idleExpiresAt);
+      lastSeenAt = now;
+    }
+    const principal: UserPrincipal = {
+      kind: 'user',
+      userId: session.userId,
+      username: session.user.username,
+      via: 'session',
+      sessionId: session.id,
+      csrfToken: session.csrfToken,
+      access: new AccessSet(await this.users.grantsOf(session.userId)),
+    };
+    return {
+      cached: {
+        principal,
+        lastWriteMs: lastSeenAt.getTime(),
+        session: { id: session.id, absoluteExpiresAt: session.absoluteExpiresAt },
+      },
+      expiresAtMs: Math.min(idleExpiresAt.getTime(), session.absoluteExpiresAt.getTime()),
+    };
+  }
+
+  private async resolveApiToken(tokenHash: string, now: Date): Promise<Resolution | undefined> {
+    const token = await this.apiTokens.findActive(tokenHash, now);
+    if (!token || token.user.disabled) return undefined;
+    let lastUsedAt = token.lastUsedAt;
+    if (!lastUsedAt || now.getTime() - lastUsedAt.getTime() > MINUTE_MS) {
+      await this.apiTokens.markUsed(token.id, now);
+      lastUsedAt = now;
+    }
+    const principal: UserPrincipal = {
+      kind: 'user',
+      userId: token.userId,
+      username: token.user.username,
+      via: 'api-token',
+      access: new AccessSet(await this.users.grantsOf(token.userId)),
+    };
+    return {
+      cached: { principal, lastWriteMs: lastUsedAt.getTime(), tokenId: token.id },
+      expiresAtMs: token.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
+    };
   }
 
   async me(principal: UserPrincipal) {
