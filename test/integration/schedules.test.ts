@@ -309,6 +309,20 @@ describe('schedules', () => {
     await api('DELETE', `/schedules/${ny.id}`);
   });
 
+  it('fails an occurrence no node took before its window ended, as missed, once', async () => {
+    const schedule = await create(weekly());
+    const [first] = await occurrences(schedule.id);
+    const jobId = first!.jobs[0]!.jobId;
+    expect(await ctl.services.occurrences.markMissed()).toBe(0);
+    clock = new Date('2027-03-22T09:01:01Z'); // its window (with post-roll) has ended
+    expect(await ctl.services.occurrences.markMissed()).toBe(1);
+    expect(await ctl.services.occurrences.markMissed()).toBe(0);
+    const job = await ctl.db.recordingJob.findUniqueOrThrow({ where: { id: jobId } });
+    expect(job).toMatchObject({ state: 'failed', failureReason: expect.stringMatching(/^missed/) });
+    expect((await sync(studio, schedule.id)).occurrences.map((o) => o.jobId)).not.toContain(jobId);
+    await api('DELETE', `/schedules/${schedule.id}`);
+  });
+
   it('answers bad input with a 4xx and creates nothing', async () => {
     const before = await ctl.db.schedule.count();
     const jobsBefore = await ctl.db.recordingJob.count();

@@ -88,7 +88,7 @@ export function createRecordingsModule(
       occurrencesRoutes(occurrences),
       uploadsRoutes(uploads),
     ],
-    components: [contactSweep(jobs, core.log)],
+    components: [contactSweep(jobs, occurrences, core.log)],
     collectors: [
       async () => {
         const counts = await jobs.countByState();
@@ -99,14 +99,18 @@ export function createRecordingsModule(
   };
 }
 
-/** Held jobs whose lease ran out become `lost_contact`, checked every CONTACT_SWEEP_MS. */
-function contactSweep(jobs: JobsService, log: ModuleCore['log']): Component {
+/**
+ * Every CONTACT_SWEEP_MS: held jobs whose lease ran out become `lost_contact`, and scheduled
+ * occurrences no node ever took before their window ended become `failed` (missed).
+ */
+function contactSweep(jobs: JobsService, occurrences: OccurrencesService, log: ModuleCore['log']): Component {
   let sweep: NodeJS.Timeout | undefined;
   return {
     name: 'lost-contact sweep',
     start: async () => {
       sweep = setInterval(() => {
         jobs.markLostContact().catch((error) => log.warn({ err: error }, 'lost-contact sweep failed'));
+        occurrences.markMissed().catch((error) => log.warn({ err: error }, 'missed-occurrence sweep failed'));
       }, CONTACT_SWEEP_MS);
       sweep.unref();
     },

@@ -126,11 +126,25 @@ export class OccurrencesRepository {
     return tx.recordingJob.update({ where: { id: jobId }, data });
   }
 
-  /** The node's queued scheduled occurrences that start before `horizon` (to lease them). */
-  listQueuedForNode(tx: Tx, nodeId: string, horizon: Date): Promise<RecordingJob[]> {
+  /** The node's queued scheduled occurrences that start before `horizon` and have not ended (to lease them). */
+  listQueuedForNode(tx: Tx, nodeId: string, now: Date, horizon: Date): Promise<RecordingJob[]> {
     return tx.recordingJob.findMany({
-      where: { nodeId, state: 'queued', plannedStartAt: { not: null, lt: horizon } },
+      where: {
+        nodeId,
+        state: 'queued',
+        plannedStartAt: { not: null, lt: horizon },
+        plannedEndAt: { gt: now },
+      },
       orderBy: { plannedStartAt: 'asc' },
+    });
+  }
+
+  /** Scheduled occurrences still queued after their window ended (no node took them). */
+  listQueuedEnded(now: Date): Promise<RecordingJob[]> {
+    return this.db.recordingJob.findMany({
+      where: { state: 'queued', plannedStartAt: { not: null }, plannedEndAt: { lte: now } },
+      orderBy: { plannedEndAt: 'asc' },
+      take: 500,
     });
   }
 

@@ -11,7 +11,7 @@ import type {
   ScheduledOccurrence,
 } from '../../../../shared/src/agent-api.js';
 import type { Config } from '../../config.js';
-import type { AuditWriter } from '../../core/audit.types.js';
+import { type AuditWriter, SYSTEM_ACTOR } from '../../core/audit.types.js';
 import { conflict, staleLease } from '../../core/errors.js';
 import type { CallContext } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
@@ -160,6 +160,40 @@ export class OccurrencesService {
     return { created, updated, removed: stale.length, nodeIds: [...nodeIds] };
   }
 
+  /**
+   * Occurrences still queued when their window ended (their node never synced them) are failed
+   * as missed, each audited; returns how many. Safe on every replica (a conditional update).
+   */
+  async markMissed(): Promise<number> {
+    const now = this.now();
+    let missed = 0;
+    for (const job of await this.repo.listQueuedEnded(now)) {
+      const reason = 'missed: the node did not take this occurrence before its window ended';
+      const changed = await this.db.$transaction(async (tx) => {
+        const ok = await this.jobs.updateIfState(tx, job.id, ['queued'], {
+          state: 'failed',
+          failureReason: reason,
+          finishedAt: now,
+        });
+        if (!ok) return false;
+        await this.recordings.update(tx, job.recordingId, { state: 'failed' });
+        await this.audit.record(tx, {
+          actor: SYSTEM_ACTOR,
+          permission: 'recording:control',
+          action: 'recording_job.fail',
+          target: { type: 'recording_job', id: job.id },
+          outcome: 'success',
+          reason,
+          before: { state: 'queued' },
+          after: { state: 'failed' },
+        });
+        return true;
+      });
+      if (changed) missed++;
+    }
+    return missed;
+  }
+
   /** Creates occurrences to record now (run-now); returns how many were new. */
   createImmediate(tx: Tx, plans: OccurrencePlan[]): Promise<number> {
     return this.repo.insertMissing(tx, plans, this.now());
@@ -179,7 +213,7 @@ export class OccurrencesService {
     await this.nodes.visibleNode(ctx.principal, 'recording:control', nodeId);
     const now = this.now();
     const horizon = new Date(now.getTime() + SYNC_HORIZON_MS);
-    const queued = await this.repo.listQueuedForNode(this.db, nodeId, horizon);
+    const queued = await this.repo.listQueuedForNode(this.db, nodeId, now, horizon);
     if (queued.length > 0) {
       await this.db.$transaction(async (tx) => {
         for (const job of queued) {
