@@ -130,7 +130,10 @@ export class Agent {
     await clock.load();
     log.info({ nodeId: state.nodeId, controller: state.controllerUrl, version }, 'earshot agent starting');
 
-    const cached = await cache.readConfig();
+    // A cache written for another node (the device was enrolled again) is no cache.
+    const cachedConfig = await cache.readConfig();
+    const cached = cachedConfig?.config.nodeId === state.nodeId ? cachedConfig : undefined;
+    if (cachedConfig && !cached) log.warn('ignoring the cached node config: it belongs to another node');
     let config: NodeConfig;
     if (cached) {
       config = cached.config;
@@ -190,7 +193,8 @@ export class Agent {
       log,
       backoff: this.options.backoff,
     });
-    schedule.update((await cache.readOccurrences())?.occurrences ?? []);
+    const cachedOccurrences = cached ? ((await cache.readOccurrences())?.occurrences ?? []) : [];
+    schedule.update(cachedOccurrences.filter((o) => o.nodeId === state.nodeId));
     const applyConfig = async (next: NodeConfig): Promise<void> => {
       const wanted = captureOptionsFor(next, settings.deviceOverride);
       this.config = next;

@@ -67,7 +67,15 @@ program
     applyAudioEnvDefaults(process.env);
     const settings = resolveSettings(process.env, { configPath: options.config });
     const log = createLogger(settings.logLevel);
-    const agent = new Agent({ settings, log });
+    const agent = new Agent({
+      settings,
+      log,
+      // The agent has stopped itself (e.g. the controller rejected its credential).
+      onFatal: (error) => {
+        console.error(`earshot-agent: ${error.message}`);
+        process.exit(1);
+      },
+    });
     const shutdown = (signal: NodeJS.Signals): void => {
       log.info(`${signal} received; stopping`);
       void agent.stop().then(() => process.exit(0));

@@ -2,11 +2,15 @@
 // a network switch in front of it: starting from the cache while the controller is down,
 // recording a cached occurrence on time, continuing a window after a restart, back-to-back
 // occurrences without a gap, channel selection, and the clock warning in `status`.
+import { cp } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/src/agent.js';
 import { WAV_HEADER_BYTES } from '../../agent/src/capture/wav-writer.js';
+import { JobJournal, type JournalEntry, journalPath } from '../../agent/src/state/journal.js';
 import { OfflineCache } from '../../agent/src/state/offline-cache.js';
+import { resolveSettings } from '../../agent/src/state/settings.js';
 import { agentStatus } from '../../agent/src/status.js';
 import {
   enrolledAgentSettings,
@@ -35,6 +39,12 @@ interface RecordingView {
   partial: boolean;
   partialReason: string | null;
   job: { id: string; state: string; scheduleId: string | null; part: number; parentJobId: string | null };
+}
+
+async function readJournal(cacheDir: string): Promise<JournalEntry[]> {
+  const journal = new JobJournal(journalPath(cacheDir));
+  await journal.load();
+  return journal.list();
 }
 
 interface Schedule {
@@ -225,6 +235,53 @@ describe('the agent, offline first', () => {
     // Together they cover the window but for the restart.
     expect(one!.durationMs! + two!.durationMs!).toBeGreaterThan(6000 - 2000);
     expect(one!.durationMs! + two!.durationMs!).toBeLessThanOrEqual(6000 + 50);
+  }, 60_000);
+
+  it('after a power cut mid-window (the disk as it was), recovers the first part and records the rest at once', async () => {
+    const { node, settings } = await newNode();
+    const first = start(settings);
+    await first.start();
+    const { startMs } = await schedule(node.nodeId, 3000, 6);
+    await until(() => first.parts!.recorder.activeJobIds.length === 1 && Date.now() > startMs + 1500, {
+      what: 'the occurrence recording',
+    });
+    // The disk as a power cut leaves it: journal 'recording', a .part with a provisional header.
+    const cutDir = `${dir.path}/${node.nodeId}-cut`;
+    await cp(dirname(settings.statePath), cutDir, { recursive: true });
+    await first.stop(); // this copy of the agent is gone for good
+    const cut = resolveSettings({
+      EARSHOT_AGENT_CONFIG: `${cutDir}/agent.json`,
+      EARSHOT_AGENT_MQTT_URL: `mqtt://127.0.0.1:${mqtt.port}`,
+    });
+    const [interrupted] = (await readJournal(cut.cacheDir)).filter((e) => e.state === 'recording');
+    expect(interrupted).toBeDefined();
+
+    const agent = start(cut);
+    await agent.start();
+    expect(agent.parts!.recorder.activeJobIds).toHaveLength(1); // the rest, at once
+    const [one, two] = await completed(node.nodeId, 2);
+    expect(one!.id).toBe(interrupted!.recordingId);
+    expect(one!.partial).toBe(true);
+    expect(one!.partialReason).toBe('agent restarted during the recording');
+    expect(one!.durationMs!).toBeGreaterThan(1000);
+    expect(two!.job.parentJobId).toBe(one!.job.id);
+    expect(two!.job.scheduleId).toBe(one!.job.scheduleId);
+    for (const part of [one!, two!]) expect(sha256(await download(part.id))).toBe(part.sha256);
+  }, 60_000);
+
+  it('stopped in the moments before a start it had prepared, records the occurrence whole after the restart', async () => {
+    const { node, settings } = await newNode();
+    const first = start(settings);
+    await first.start();
+    const { startMs } = await schedule(node.nodeId, 4000, 2);
+    await until(() => first.parts!.recorder.activeJobIds.length === 1, { what: 'the occurrence prepared' });
+    await first.stop(); // before its first audio: nothing to keep
+    const agent = start(settings);
+    await agent.start();
+    const [recording] = await completed(node.nodeId, 1);
+    expect(recording!.partial).toBe(false);
+    expect(Date.parse(recording!.firstSampleAt!)).toBeGreaterThanOrEqual(startMs);
+    expect(Math.abs(recording!.durationMs! - 2000)).toBeLessThanOrEqual(50);
   }, 60_000);
 
   it('booting inside a cached window it never started, records the rest at once, marked late', async () => {

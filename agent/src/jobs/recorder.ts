@@ -14,7 +14,7 @@
  * be reached, before any heartbeat or upload.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContinuationBody, JobHeartbeatBody, JobLease } from '../../../shared/src/agent-api.js';
 import type { PcmTap } from '../capture/pcm-tap.js';
@@ -87,6 +87,8 @@ export interface ActiveRecording {
 
 /** A part shorter than this is not started: the window is over. */
 export const MIN_PART_MS = 1000;
+/** Begun later than this after the planned start: the recording is partial ("started late"). */
+export const LATE_MS = 1000;
 /** Heartbeats start this long after the planned start even when no audio has come yet. */
 const KEEPER_FALLBACK_MS = 5000;
 
@@ -380,9 +382,10 @@ export class Recorder {
           durationMs: result.durationMs,
           finishedAtMs: this.now(),
           ...(loss ? { lastError: lossText(loss, refused) } : {}),
-          ...(interrupted
+          ...(interrupted ? { interruptedAtMs: this.now() } : {}),
+          // Stopped with audio kept: the file covers only part of its window.
+          ...(interrupted && result.durationMs > 0
             ? {
-                interruptedAtMs: this.now(),
                 capture: {
                   ...current().capture,
                   partial: true,
@@ -456,16 +459,21 @@ export class Recorder {
       .filter((e) => e.state === 'recording' || e.interruptedAtMs !== undefined);
     for (const entry of interrupted) {
       const windowOpen = entry.windowEndMs !== undefined && entry.windowEndMs - this.now() >= MIN_PART_MS;
-      const recovered = entry.state === 'recording' ? await this.repair(entry) : 'finished';
+      const recovered =
+        entry.state === 'recording'
+          ? await this.repair(entry)
+          : entry.durationMs === 0
+            ? await this.discardEmpty(entry)
+            : 'finished';
       if (recovered === 'failed') continue;
       if (recovered === 'nothing') {
-        if (windowOpen && !entry.pendingPart) {
-          // Nothing was kept: record the rest of the window under the job itself.
-          await journal.remove(entry.jobId);
-          await this.begin(this.restartJob(entry, PARTIAL_REASONS.nothingOnDisk));
-        } else {
+        // Nothing was kept: record the (rest of the) window afresh, as the job itself or, for a
+        // part the controller never heard of, as a new part.
+        if (windowOpen || entry.pendingPart) await journal.remove(entry.jobId);
+        if (windowOpen)
+          await this.begin(entry.pendingPart ? this.continuation(entry) : this.restartJob(entry));
+        else if (!entry.pendingPart)
           await this.fail(entry, 'the agent stopped before any audio reached the disk');
-        }
         continue;
       }
       if (windowOpen) await this.begin(this.continuation(entry));
@@ -485,12 +493,22 @@ export class Recorder {
     }
   }
 
+  /** A stop before the first audio (a scheduled recording begun ahead of its start) kept nothing. */
+  private async discardEmpty(entry: JournalEntry): Promise<'nothing'> {
+    await rm(entry.path, { force: true });
+    return 'nothing';
+  }
+
   /** Makes the interrupted file a valid WAV and journals it 'recorded'. */
   private async repair(entry: JournalEntry): Promise<'recovered' | 'nothing' | 'failed'> {
     const { journal, log } = this.options;
     try {
       const recovered = await recoverWav(entry.path);
-      if (!recovered) return 'nothing';
+      // Begun ahead of a scheduled start, or stopped before the first audio: nothing to keep.
+      if (!recovered || recovered.durationMs === 0) {
+        if (recovered) await rm(recovered.path, { force: true });
+        return 'nothing';
+      }
       await journal.update(entry.jobId, {
         state: 'recorded',
         sizeBytes: recovered.sizeBytes,
@@ -531,17 +549,23 @@ export class Recorder {
     };
   }
 
-  /** `entry`'s job recorded again from now to its window's end (nothing of it was kept). */
-  private restartJob(entry: JournalEntry, reason: string): RecordJob {
+  /**
+   * `entry`'s job recorded again to its window's end (nothing of it was kept): from its planned
+   * start when that is still ahead or just past, else from now, partial.
+   */
+  private restartJob(entry: JournalEntry): RecordJob {
+    const plannedStartMs = entry.capture?.plannedStartMs;
+    const late = plannedStartMs === undefined || this.now() > plannedStartMs + LATE_MS;
     return {
       jobId: entry.jobId,
       recordingId: entry.recordingId,
       epoch: entry.epoch,
+      startAtMs: plannedStartMs,
       endAtMs: entry.windowEndMs,
       windowEndMs: entry.windowEndMs,
       channelSelection: entry.channelSelection,
-      plannedStartMs: entry.capture?.plannedStartMs,
-      partialReason: reason,
+      plannedStartMs,
+      partialReason: late ? PARTIAL_REASONS.nothingOnDisk : entry.capture?.partialReason,
       continues: entry.continues,
     };
   }

@@ -16,13 +16,14 @@ import type { JobJournal } from '../state/journal.js';
 import type { OfflineCache } from '../state/offline-cache.js';
 import type { BackoffOptions } from '../support/backoff.js';
 import type { Logger } from '../support/log.js';
-import { MIN_PART_MS, PARTIAL_REASONS, type Recorder, type RecordJob } from './recorder.js';
+import { LATE_MS, MIN_PART_MS, PARTIAL_REASONS, type Recorder, type RecordJob } from './recorder.js';
+
+export { LATE_MS } from './recorder.js';
+
 import { reportTerminal } from './report-terminal.js';
 
 /** Begin (open the file, journal it) this long before the planned start. */
 export const PREPARE_MS = 2000;
-/** Begun later than this after the planned start: the recording is partial ("started late"). */
-export const LATE_MS = 1000;
 /** The longest the runner sleeps before looking at the clock again. */
 export const MAX_SLEEP_MS = 60_000;
 
