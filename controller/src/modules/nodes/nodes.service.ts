@@ -266,7 +266,7 @@ export class NodesService {
   async authenticate(credential: string): Promise<NodePrincipal | undefined> {
     const parsed = parseNodeCredential(credential);
     if (!parsed) return undefined;
-    const node = await this.nodes.find(parsed.nodeId);
+    const node = await this.nodes.credentialOf(parsed.nodeId);
     if (!node?.credentialHash || !safeEqualHex(node.credentialHash, hashSecret(parsed.secret)))
       return undefined;
     return { kind: 'node', nodeId: node.id, siteId: node.siteId };
