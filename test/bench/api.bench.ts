@@ -48,7 +48,7 @@ const MAX_REQUESTS_PER_WINDOW = 5_000_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const LOADGEN_ENV = 'EARSHOT_BENCH_API_LOADGEN';
 
-interface Settings {
+export interface Settings {
   connections: number;
   seconds: number;
   warmupSeconds: number;
@@ -86,10 +86,12 @@ function log(message: string): void {
 // ---------------------------------------------------------------------------------------
 // Load generator (the forked side)
 
-interface Target {
+export interface Target {
   port: number;
   path: string;
   headers: Record<string, string>;
+  /** GET unless set; a POST is sent with an empty body. */
+  method?: 'GET' | 'POST';
 }
 
 type LoadRequest =
@@ -198,8 +200,9 @@ class Connection {
 }
 
 function encodeRequest(target: Target): Buffer {
-  const lines = [`GET ${target.path} HTTP/1.1`, `host: 127.0.0.1:${target.port}`];
+  const lines = [`${target.method ?? 'GET'} ${target.path} HTTP/1.1`, `host: 127.0.0.1:${target.port}`];
   for (const [name, value] of Object.entries(target.headers)) lines.push(`${name}: ${value}`);
+  if (target.method === 'POST') lines.push('content-length: 0');
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
@@ -270,8 +273,8 @@ function serveLoadGenerator(): void {
   });
 }
 
-/** The forked generator, driven one window at a time over IPC. */
-class LoadGenerator {
+/** The forked generator, driven one window at a time over IPC (the claims bench uses it too). */
+export class LoadGenerator {
   private readonly child: ChildProcess;
   private pending: { resolve: (reply: LoadReply) => void; reject: (error: Error) => void } | undefined;
   private exited = false;
@@ -323,13 +326,13 @@ class LoadGenerator {
 // ---------------------------------------------------------------------------------------
 // Servers and workloads (the bench side)
 
-interface Measured extends WindowResult {
+export interface Measured extends WindowResult {
   serverElu: number;
 }
 
-async function measure(
+export async function measure(
   generator: LoadGenerator,
-  settings: Settings,
+  settings: Pick<Settings, 'connections' | 'seconds' | 'warmupSeconds'>,
   name: string,
   target: Target,
 ): Promise<Measured> {
@@ -352,7 +355,7 @@ async function measure(
   return { ...result, serverElu };
 }
 
-async function helloWorld(): Promise<{ port: number; close: () => Promise<void> }> {
+export async function helloWorld(): Promise<{ port: number; close: () => Promise<void> }> {
   const app = Fastify({ logger: false });
   app.get('/hello', async () => ({ hello: 'world' }));
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -2,16 +2,79 @@
  * Job claims: 50 concurrent claimers over 500 queued jobs through the real HTTP API,
  * on SQLite and PostgreSQL. Reports claims/s and double claims (must be zero). The
  * reference is the same database's raw single-row UPDATE rate in the same run.
+ *
+ * Then the empty poll, what a fleet sends most: claim-next with nothing queued, at the same
+ * concurrency (50 keep-alive connections from the api bench's forked load generator), beside
+ * a Fastify hello-world under the same load (mean of before and after). Reports req/s, the
+ * ratio, and the audit events the polls wrote (must be zero: an empty poll changes nothing).
+ *
+ * Numbers on the 2-core dev box (shared with other work, so noisy; compare ratios):
+ *   before (claim = UPDATE, second UPDATE for the lease, findUnique with includes, audit with
+ *   advisory lock + head read + scope read + insert; node read twice):
+ *     SQLite 122–157 claims/s = 0.08–0.10× raw UPDATE; PostgreSQL 118–143/s = 0.10–0.12×.
+ *   after (one UPDATE…RETURNING with lease and format, audit append checked against a guessed
+ *   head in the insert, no node re-read, raw node-credential read):
+ *     see the "after" line in README.md (Benchmarks), kept with the other bench results.
+ * Env: EARSHOT_BENCH_CLAIMS_POLL_SECONDS (5).
  */
 import { AGENT_ROUTES, API_PREFIX } from '../../shared/src/agent-api.js';
-import { benchController, withPostgres } from './harness.js';
+import { helloWorld, LoadGenerator, type Measured, measure, type Target } from './api.bench.js';
+import { type BenchController, benchController, withPostgres } from './harness.js';
 import type { BenchRow } from './report.js';
 
 const CLAIMERS = 50;
 const JOBS = 500;
 const NODES = 5;
 
-async function claimRun(label: string, databaseUrl?: string): Promise<BenchRow[]> {
+const POLL_SECONDS = Number(process.env.EARSHOT_BENCH_CLAIMS_POLL_SECONDS || 5);
+
+interface PollContext {
+  generator: LoadGenerator;
+  hello: Target;
+}
+
+/** Empty claim-next polls vs hello-world, same connections, same windows. */
+async function pollRun(
+  label: string,
+  ctl: BenchController,
+  node: { nodeId: string; credential: string },
+  { generator, hello }: PollContext,
+): Promise<BenchRow[]> {
+  const settings = { connections: CLAIMERS, seconds: POLL_SECONDS, warmupSeconds: 1 };
+  const poll: Target = {
+    port: Number(new URL(ctl.base).port),
+    path: `${API_PREFIX}${AGENT_ROUTES.claimNext(node.nodeId)}`,
+    headers: { authorization: `Bearer ${node.credential}` },
+    method: 'POST',
+  };
+  const before = await measure(generator, settings, `${label}: hello-world (before)`, hello);
+  const auditBefore = await ctl.db.auditEvent.count();
+  const polled: Measured = await measure(generator, settings, `${label}: empty claim-next`, poll);
+  const auditWritten = (await ctl.db.auditEvent.count()) - auditBefore;
+  const after = await measure(generator, settings, `${label}: hello-world (after)`, hello);
+  const ref = (before.perSecond + after.perSecond) / 2;
+  const subject = `${label}: empty claim-next poll, ${CLAIMERS} conns`;
+  return [
+    {
+      bench: 'claims',
+      subject,
+      metric: 'req/s',
+      value: polled.perSecond,
+      unit: '/s',
+      reference: { subject: `hello-world, ${CLAIMERS} conns`, value: ref, ratio: polled.perSecond / ref },
+    },
+    { bench: 'claims', subject, metric: 'p99', value: polled.p99Ms, unit: 'ms' },
+    {
+      bench: 'claims',
+      subject,
+      metric: 'audit events written',
+      value: auditWritten,
+      unit: `by ${polled.requests}`,
+    },
+  ];
+}
+
+async function claimRun(label: string, polls: PollContext, databaseUrl?: string): Promise<BenchRow[]> {
   const ctl = await benchController(databaseUrl);
   try {
     const credentials: { nodeId: string; credential: string }[] = [];
@@ -61,6 +124,7 @@ async function claimRun(label: string, databaseUrl?: string): Promise<BenchRow[]
       },
       { bench: 'claims', subject: label, metric: 'jobs claimed', value: claimed.length, unit: `of ${JOBS}` },
       { bench: 'claims', subject: label, metric: 'double claims', value: doubles, unit: '' },
+      ...(await pollRun(label, ctl, credentials[0]!, polls)),
     ];
   } finally {
     await ctl.stop();
@@ -68,7 +132,15 @@ async function claimRun(label: string, databaseUrl?: string): Promise<BenchRow[]
 }
 
 export async function claimsBench(): Promise<BenchRow[]> {
-  const sqlite = await claimRun('SQLite');
-  const pg = await withPostgres((url) => claimRun('PostgreSQL', url));
-  return [...sqlite, ...pg];
+  const hello = await helloWorld();
+  const generator = new LoadGenerator();
+  try {
+    const polls = { generator, hello: { port: hello.port, path: '/hello', headers: {} } };
+    const sqlite = await claimRun('SQLite', polls);
+    const pg = await withPostgres((url) => claimRun('PostgreSQL', polls, url));
+    return [...sqlite, ...pg];
+  } finally {
+    await generator.close();
+    await hello.close();
+  }
 }
