@@ -30,6 +30,7 @@ Environment:
   EARSHOT_AGENT_DEVICE      capture device, overriding the controller's config (e.g. hw:1,0)
   EARSHOT_AGENT_MQTT_URL    MQTT broker URL when it is not the controller host
   EARSHOT_AGENT_LOG_LEVEL   debug | info (default) | warn | error
+  EARSHOT_AGENT_CLOCK_WARN_MS  warn when the clock is off the controller's by more (default 2000)
   AUDIODRIVER, AUDIODEV     passed through to sox (PULSE_LATENCY_MSEC defaults to 30 with pulseaudio)
 
 First time: earshot-agent enroll --controller http://controller:8080 --token <token>
@@ -61,7 +62,9 @@ program
 
 program
   .command('run')
-  .description('run the agent daemon: capture, meters, jobs, uploads (stops cleanly on SIGINT/SIGTERM)')
+  .description(
+    'run the agent daemon: capture, meters, jobs, schedules, uploads; starts from its cache when the controller is unreachable (stops cleanly on SIGINT/SIGTERM)',
+  )
   .option('--config <path>', CONFIG_HELP)
   .action(async (options: { config?: string }) => {
     applyAudioEnvDefaults(process.env);

@@ -97,6 +97,64 @@ describe('LeaseKeeper', () => {
     spy.mockRestore();
   });
 
+  it('a 404 means the job is gone: lease lost, reason gone', async () => {
+    const { lease, onLeaseLost } = keeper(async () => {
+      throw new ApiError(404, 'not_found', 'no such job');
+    });
+    lease.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(lease.leaseLost).toBe(true);
+    expect(lease.lossReason).toBe('gone');
+    expect(onLeaseLost).toHaveBeenCalledWith('gone');
+    lease.stop();
+  });
+
+  it('reads a body function per beat and reports what was delivered; beatNow sends at once', async () => {
+    let fail = true;
+    const api = {
+      jobHeartbeat: vi.fn(async () => {
+        if (fail) throw new NetworkError('down');
+        return answer();
+      }),
+    };
+    let delivered = false;
+    const facts = { firstSampleAtMs: 5 };
+    const lease = new LeaseKeeper({
+      api,
+      jobId: 'job-1',
+      body: () => ({ epoch: 1, state: 'recording', ...(delivered ? {} : { capture: facts }) }),
+      onDelivered: (body) => {
+        if (body.capture) delivered = true;
+      },
+      intervalMs: 1000,
+      signal: new AbortController().signal,
+      log: silentLogger(),
+      onLeaseLost: () => {},
+    });
+    lease.start();
+    lease.beatNow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.jobHeartbeat).toHaveBeenLastCalledWith(
+      'job-1',
+      { epoch: 1, state: 'recording', capture: facts },
+      expect.anything(),
+    );
+    fail = false;
+    await vi.advanceTimersByTimeAsync(1000); // facts again: the first did not arrive
+    expect(api.jobHeartbeat).toHaveBeenLastCalledWith(
+      'job-1',
+      { epoch: 1, state: 'recording', capture: facts },
+      expect.anything(),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(api.jobHeartbeat).toHaveBeenLastCalledWith(
+      'job-1',
+      { epoch: 1, state: 'recording' },
+      expect.anything(),
+    );
+    lease.stop();
+  });
+
   it('beats at a third of the lease, never more often than once a second', () => {
     expect(jobHeartbeatIntervalMs(60)).toBe(20_000);
     expect(jobHeartbeatIntervalMs(1)).toBe(1000);
