@@ -50,6 +50,8 @@ function checkRange(name: string, values: number | number[] | null | undefined, 
 
 /** Checks one RRULE line's parts beyond what rrule.js enforces. */
 function checkRuleLine(line: string): void {
+  if (/TZID|DTSTART/i.test(line))
+    throw new RecurrenceError('put the start in `start` and the zone in `timeZone`, not in the RRULE');
   let options: ReturnType<typeof RRule.parseString>;
   try {
     options = RRule.parseString(line);

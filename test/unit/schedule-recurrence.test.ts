@@ -1,0 +1,85 @@
+/** Schedule recurrence: local wall-clock times in a zone, the DST rule, and what is refused. */
+import { describe, expect, it } from 'vitest';
+import {
+  instantOf,
+  nextOccurrence,
+  occurrencesBetween,
+  parseRecurrence,
+  RecurrenceError,
+} from '../../controller/src/modules/schedules/recurrence.js';
+
+const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
+const between = (rule: string, zone: string, start: string, from: string, to: string) =>
+  iso(
+    occurrencesBetween(
+      parseRecurrence({ rule, timeZone: zone, start }),
+      zone,
+      new Date(from),
+      new Date(to),
+      50,
+    ).starts,
+  );
+
+describe('schedule recurrence', () => {
+  it('keeps local time across DST in the southern hemisphere too (Sydney, April fall-back)', () => {
+    expect(
+      between(
+        'RRULE:FREQ=DAILY',
+        'Australia/Sydney',
+        '2027-04-01T09:00',
+        '2027-04-02T00:00Z',
+        '2027-04-05T00:00Z',
+      ),
+    ).toEqual([
+      '2027-04-02T22:00:00.000Z', // 09:00 AEDT (+11) on the 3rd
+      '2027-04-03T23:00:00.000Z', // 09:00 AEST (+10) on the 4th
+      '2027-04-04T23:00:00.000Z',
+    ]);
+  });
+
+  it('moves a time inside a half-hour gap forward by the gap (Lord Howe Island)', () => {
+    // Lord Howe moves from +10:30 to +11 at 02:00 on 3 Oct 2027: 02:15 does not exist.
+    const local = new Date(Date.UTC(2027, 9, 3, 2, 15));
+    expect(instantOf(local, 'Australia/Lord_Howe').toISOString()).toBe('2027-10-02T15:45:00.000Z'); // 02:45 +11
+  });
+
+  it('takes the first of a doubled hour (New York, November)', () => {
+    const local = new Date(Date.UTC(2027, 10, 7, 1, 30));
+    expect(instantOf(local, 'America/New_York').toISOString()).toBe('2027-11-07T05:30:00.000Z'); // 01:30 EDT
+  });
+
+  it('applies RDATE and EXDATE in local time; an empty rule is the start alone', () => {
+    expect(
+      between(
+        'RRULE:FREQ=WEEKLY;BYDAY=MO\nEXDATE:20270308T090000\nRDATE:20270310T100000',
+        'Europe/Berlin',
+        '2027-03-01T09:00',
+        '2027-03-01T00:00Z',
+        '2027-03-16T00:00Z',
+      ),
+    ).toEqual(['2027-03-01T08:00:00.000Z', '2027-03-10T09:00:00.000Z', '2027-03-15T08:00:00.000Z']);
+    const once = parseRecurrence({ rule: '', timeZone: 'UTC', start: '2027-05-01T12:00:00' });
+    expect(nextOccurrence(once, 'UTC', new Date('2027-01-01'))?.toISOString()).toBe(
+      '2027-05-01T12:00:00.000Z',
+    );
+    expect(nextOccurrence(once, 'UTC', new Date('2027-06-01'))).toBeUndefined();
+  });
+
+  it('refuses what it cannot plan, with a reason', () => {
+    const cases: [string, string, string, RegExp][] = [
+      ['RRULE:FREQ=MINUTELY', 'UTC', '2027-01-01T00:00', /FREQ/],
+      ['RRULE:FREQ=DAILY;BYMONTHDAY=0', 'UTC', '2027-01-01T00:00', /BYMONTHDAY/],
+      ['RRULE:FREQ=DAILY;TZID=Europe/Berlin', 'UTC', '2027-01-01T00:00', /.+/],
+      ['EXDATE;TZID=Europe/Berlin:20270101T000000', 'UTC', '2027-01-01T00:00', /RRULE, RDATE and EXDATE/],
+      ['RDATE:20270101T000000Z', 'UTC', '2027-01-01T00:00', /local times/],
+      ['', 'Europe/Nowhere', '2027-01-01T00:00', /time zone/],
+      ['', 'UTC', '2027-13-01T00:00', /calendar/],
+      ['', 'UTC', '2027-01-01T00:00+02:00', /local time/],
+    ];
+    for (const [rule, zone, start, message] of cases)
+      expect(() => parseRecurrence({ rule, timeZone: zone, start }), rule || zone || start).toThrow(message);
+    expect(() =>
+      parseRecurrence({ rule: 'RRULE:FREQ=MINUTELY', timeZone: 'UTC', start: '2027-01-01T00:00' }),
+    ).toThrow(RecurrenceError);
+  });
+});
