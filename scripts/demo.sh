@@ -492,6 +492,12 @@ cat <<EOF
    sha256sum take.wav
    sox take.wav -n stats      # peak -20 dBFS, RMS -23 dB: the tone that was played
 
+   # a schedule: daily, first in one to two minutes (UTC), 10 s; it records even with the controller stopped
+   START=\$(date -u -d '+2 min' +%Y-%m-%dT%H:%M)
+   curl -s -X POST \$URL/api/v1/schedules -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' \\
+     -d "{\"name\":\"daily demo\",\"recurrence\":\"RRULE:FREQ=DAILY\",\"timeZone\":\"UTC\",\"start\":\"\$START\",\"durationSeconds\":10,\"targets\":[{\"nodeId\":\"$NODE_ID\"}]}" \\
+     | json j.data.nextOccurrence
+
    # live meters (10 Hz), Ctrl-C to stop
    curl -N "\$URL/api/v1/meter-events?nodeId=$NODE_ID" -H "authorization: Bearer \$TOKEN"
 
