@@ -103,6 +103,8 @@ export class JobsService {
   private readonly files: RecordingFileStore;
   private readonly config: Pick<Config, 'leaseSeconds'>;
   private readonly now: () => Date;
+  /** Nodes whose last claim found a job: a queue being drained, so their next claim skips the peek. */
+  private readonly draining = new Set<string>();
 
   constructor(options: {
     db: Db;
@@ -151,7 +153,8 @@ export class JobsService {
   /**
    * Hands the node its oldest queued job under a new lease, or null. One transaction, three
    * statements (claim with lease, audit append, commit); an empty poll, what a fleet sends
-   * most, is one read: no transaction, no write, nothing audited.
+   * most, is one read: no transaction, no write, nothing audited. While a node's claims keep
+   * finding jobs the read is skipped (a missed guess costs one empty transaction).
    */
   async claimNext(nodeId: string, ctx: CallContext): Promise<JobLease | null> {
     const { principal } = ctx;
@@ -160,10 +163,10 @@ export class JobsService {
       principal.kind === 'node' && principal.nodeId === nodeId
         ? principal.siteId
         : (await this.nodes.visibleNode(principal, 'recording:control', nodeId)).siteId;
-    if (!(await this.jobs.hasClaimable(nodeId))) return null;
+    if (!this.draining.has(nodeId) && !(await this.jobs.hasClaimable(nodeId))) return null;
     const claimedAt = this.now();
     const leaseExpiresAt = this.leaseUntil();
-    return this.db.$transaction(async (tx) => {
+    const lease = await this.db.$transaction(async (tx): Promise<JobLease | null> => {
       const job = await this.jobs.claimNext(tx, nodeId, { claimedAt, leaseExpiresAt });
       if (!job) return null; // a concurrent claimer took the last one
       await this.audit.recordChange(tx, ctx, {
@@ -186,6 +189,9 @@ export class JobsService {
         channels: job.channels,
       };
     });
+    if (lease) this.draining.add(nodeId);
+    else this.draining.delete(nodeId);
+    return lease;
   }
 
   /**
