@@ -65,6 +65,25 @@ describe('frameIndexAt', () => {
   });
 });
 
+describe('PcmTap stamps', () => {
+  it('follow the sample clock anchored to the least-delayed arrival, not each arrival', () => {
+    const source = new FakeSource({ sampleRate: RATE, channels: 1 });
+    const tap = new PcmTap(source, () => now);
+    const stamps: number[] = [];
+    tap.subscribe({ block: (block) => stamps.push(block.endMs), fault: () => {} });
+    tap.start();
+    // 40 ms blocks, each arriving 30 ms after its last frame plus a jitter of 0–25 ms.
+    const jitter = [12, 0, 25, 7, 19, 3, 22, 0, 14, 9];
+    for (let i = 0; i < jitter.length; i++) {
+      now = T + 40 * (i + 1) + 30 + jitter[i]!;
+      source.push(320);
+    }
+    // From the first on-time block on, stamps are exactly 40 ms apart, 30 ms after capture.
+    expect(stamps.slice(1)).toEqual(jitter.slice(1).map((_, i) => T + 40 * (i + 2) + 30));
+    tap.stop();
+  });
+});
+
 describe('Recording between wall-clock instants', () => {
   it('back-to-back windows split the stream at one frame: no gap, no overlap', async () => {
     const source = new FakeSource({ sampleRate: RATE, channels: 2 });

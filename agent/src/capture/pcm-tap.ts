@@ -1,9 +1,15 @@
 /**
- * The recorder's view of the shared capture: whole frames, each block stamped once with
- * the wall-clock time it arrived. Every recording cuts its start and end from the same
- * stamps with the same arithmetic (`frameIndexAt`), so one recording ending at T and the
- * next starting at T split the stream at the same frame: back-to-back files with no gap
- * and no overlap.
+ * The recorder's view of the shared capture: whole frames, each block stamped once with the
+ * wall-clock time just after its last frame. Every recording cuts its start and end from the
+ * same stamps with the same arithmetic (`frameIndexAt`), so one recording ending at T and the
+ * next starting at T split the stream at the same frame: back-to-back files with no gap and
+ * no overlap.
+ *
+ * The stamps follow the sample clock, not each block's arrival: blocks arrive late by the
+ * capture's latency plus a jitter of tens of milliseconds, so the frame count since the
+ * capture started is anchored to the earliest arrival seen over the last STAMP_WINDOW_MS (the
+ * least-delayed one). Frame times are then steady to well under a millisecond, and a start
+ * lands on the first frame captured at or after it rather than up to a jitter later.
  */
 import type { EventEmitter } from 'node:events';
 import type { CaptureError, CaptureOptions } from './capture.js';
@@ -29,6 +35,8 @@ export interface PcmListener {
 }
 
 const BYTES_PER_SAMPLE = 2;
+/** Arrivals older than this no longer anchor the stamps (lets the anchor follow clock drift). */
+export const STAMP_WINDOW_MS = 5000;
 
 /**
  * The index of the first frame of `block` captured at or after `atMs` (0…frames): frame i
@@ -52,15 +60,21 @@ export class PcmTap {
   private readonly listeners = new Set<PcmListener>();
   private format: CaptureOptions;
   private carry: Buffer = Buffer.alloc(0);
+  /** Frames since the capture (re)started. */
+  private framesSeen = 0;
+  /** Candidate anchors (arrival, implied time of frame 0), increasing: the first is the earliest. */
+  private anchors: { atMs: number; originMs: number }[] = [];
 
   private readonly onData = (chunk: Buffer): void => {
-    const endMs = this.now();
+    const arrivedMs = this.now();
     const frameBytes = this.format.channels * BYTES_PER_SAMPLE;
     const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
     const frames = Math.floor(data.length / frameBytes);
     // Copies: the capture may reuse its buffer once we return.
     this.carry = Buffer.from(data.subarray(frames * frameBytes));
-    if (frames === 0 || this.listeners.size === 0) return;
+    if (frames === 0) return;
+    const endMs = this.stamp(arrivedMs, frames);
+    if (this.listeners.size === 0) return;
     const block: PcmBlock = {
       data: Buffer.from(data.subarray(0, frames * frameBytes)),
       frames,
@@ -73,11 +87,11 @@ export class PcmTap {
 
   private readonly onRestarted = (format: CaptureOptions): void => {
     this.format = format;
-    this.carry = Buffer.alloc(0);
+    this.reset();
   };
 
   private readonly onFault = (error: CaptureError): void => {
-    this.carry = Buffer.alloc(0);
+    this.reset();
     for (const listener of [...this.listeners]) listener.fault(error);
   };
 
@@ -95,7 +109,7 @@ export class PcmTap {
 
   start(): void {
     this.format = this.source.format;
-    this.carry = Buffer.alloc(0);
+    this.reset();
     this.source.on('restarted', this.onRestarted);
     this.source.on('data', this.onData);
     this.source.on('fault', this.onFault);
@@ -105,6 +119,24 @@ export class PcmTap {
     this.source.off('restarted', this.onRestarted);
     this.source.off('data', this.onData);
     this.source.off('fault', this.onFault);
+  }
+
+  /** The wall-clock time just after the last of `frames` new frames that arrived at `arrivedMs`. */
+  private stamp(arrivedMs: number, frames: number): number {
+    this.framesSeen += frames;
+    const sinceStartMs = (this.framesSeen * 1000) / this.format.sampleRate;
+    const originMs = arrivedMs - sinceStartMs;
+    while (this.anchors.length > 0 && this.anchors[this.anchors.length - 1]!.originMs >= originMs)
+      this.anchors.pop();
+    this.anchors.push({ atMs: arrivedMs, originMs });
+    while (this.anchors[0]!.atMs < arrivedMs - STAMP_WINDOW_MS) this.anchors.shift();
+    return this.anchors[0]!.originMs + sinceStartMs;
+  }
+
+  private reset(): void {
+    this.carry = Buffer.alloc(0);
+    this.framesSeen = 0;
+    this.anchors = [];
   }
 
   /** Delivers blocks to `listener` until the returned function is called. */
