@@ -23,7 +23,7 @@ import { conflict, forbidden, notFound, staleLease } from '../../core/errors.js'
 import type { CallContext, Principal } from '../../core/principal.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db } from '../../db/client.js';
-import type { RecordingJob } from '../../db/rows.js';
+import type { Prisma, RecordingJob } from '../../db/rows.js';
 import type { NodesService } from '../nodes/index.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobRow, JobsRepository, PagePosition } from './jobs.repository.js';
@@ -301,27 +301,48 @@ export class JobsService {
     const now = this.now();
     let changed = 0;
     for (const job of await this.jobs.listLeaseExpired(CONTACT_STATES, now)) {
-      const moved = await this.db.$transaction(async (tx) => {
-        const ok = await this.jobs.updateFenced(tx, job.id, job.epoch, [job.state], {
-          state: 'lost_contact',
-        });
-        if (!ok) return false;
-        await this.recordings.update(tx, job.recordingId, { state: 'lost_contact' });
-        await this.audit.record(tx, {
-          actor: SYSTEM_ACTOR,
-          permission: 'recording:control',
-          action: 'recording_job.contact_lose',
-          target: { type: 'recording_job', id: job.id },
-          outcome: 'success',
-          reason: `no heartbeat since the lease expired at ${job.leaseExpiresAt?.toISOString()}`,
-          before: { state: job.state },
-          after: { state: 'lost_contact' },
-        });
-        return true;
+      const moved = await this.systemMove(job, {
+        to: 'lost_contact',
+        action: 'recording_job.contact_lose',
+        reason: `no heartbeat since the lease expired at ${job.leaseExpiresAt?.toISOString()}`,
       });
       if (moved) changed++;
     }
     return changed;
+  }
+
+  /**
+   * The controller's own move of a job (no caller): only if the job is still in the state and
+   * epoch it was read in; the recording follows; audited as the system in the same transaction.
+   */
+  async systemMove(
+    job: RecordingJob,
+    move: {
+      to: JobState;
+      action: AuditAction;
+      reason: string;
+      data?: Prisma.RecordingJobUncheckedUpdateInput;
+    },
+  ): Promise<boolean> {
+    return this.db.$transaction(async (tx) => {
+      const ok = await this.jobs.updateFenced(tx, job.id, job.epoch, [job.state], {
+        state: move.to,
+        ...move.data,
+      });
+      if (!ok) return false;
+      await this.recordings.update(tx, job.recordingId, { state: recordingStateFor(move.to) });
+      await this.audit.record(tx, {
+        actor: SYSTEM_ACTOR,
+        permission: 'recording:control',
+        action: move.action,
+        target: { type: 'recording_job', id: job.id },
+        outcome: 'success',
+        reason: move.reason,
+        before: { state: job.state },
+        after: { state: move.to },
+      });
+      return true;
+    });
   }
 
   countByState(): Promise<Map<string, number>> {

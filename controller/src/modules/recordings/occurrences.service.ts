@@ -11,7 +11,7 @@ import type {
   ScheduledOccurrence,
 } from '../../../../shared/src/agent-api.js';
 import type { Config } from '../../config.js';
-import { type AuditWriter, SYSTEM_ACTOR } from '../../core/audit.types.js';
+import type { AuditWriter } from '../../core/audit.types.js';
 import { conflict, staleLease } from '../../core/errors.js';
 import type { CallContext } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
@@ -169,27 +169,13 @@ export class OccurrencesService {
     let missed = 0;
     for (const job of await this.repo.listQueuedEnded(now)) {
       const reason = 'missed: the node did not take this occurrence before its window ended';
-      const changed = await this.db.$transaction(async (tx) => {
-        const ok = await this.jobs.updateIfState(tx, job.id, ['queued'], {
-          state: 'failed',
-          failureReason: reason,
-          finishedAt: now,
-        });
-        if (!ok) return false;
-        await this.recordings.update(tx, job.recordingId, { state: 'failed' });
-        await this.audit.record(tx, {
-          actor: SYSTEM_ACTOR,
-          permission: 'recording:control',
-          action: 'recording_job.fail',
-          target: { type: 'recording_job', id: job.id },
-          outcome: 'success',
-          reason,
-          before: { state: 'queued' },
-          after: { state: 'failed' },
-        });
-        return true;
+      const moved = await this.jobsService.systemMove(job, {
+        to: 'failed',
+        action: 'recording_job.fail',
+        reason,
+        data: { failureReason: reason, finishedAt: now },
       });
-      if (changed) missed++;
+      if (moved) missed++;
     }
     return missed;
   }
