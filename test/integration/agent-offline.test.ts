@@ -17,6 +17,7 @@ import {
   fakeFrameOf,
   type NetworkSwitch,
   networkSwitch,
+  RealtimeFakeCapture,
   testAgent,
 } from '../support/agent-harness.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
@@ -282,6 +283,32 @@ describe('the agent, offline first', () => {
     expect(recording!.partial).toBe(false);
     expect(Date.parse(recording!.firstSampleAt!)).toBeGreaterThanOrEqual(startMs);
     expect(Math.abs(recording!.durationMs! - 2000)).toBeLessThanOrEqual(50);
+  }, 60_000);
+
+  it('a capture failure inside the window keeps what was captured and continues in a new part', async () => {
+    const { node, settings } = await newNode();
+    const captures: RealtimeFakeCapture[] = [];
+    const agent = testAgent(settings, {
+      syncIntervalMs: 500,
+      createCapture: (options) => {
+        const capture = new RealtimeFakeCapture(options);
+        captures.push(capture);
+        return capture;
+      },
+    });
+    agents.push(agent);
+    await agent.start();
+    const { startMs } = await schedule(node.nodeId, 3000, 6);
+    await until(() => Date.now() > startMs + 1500, { what: 'the window to run', timeoutMs: 10_000 });
+    captures.at(-1)!.fail();
+    const [one, two] = await completed(node.nodeId, 2);
+    expect(captures.length).toBeGreaterThan(1); // the supervisor restarted it
+    expect(one!.partial).toBe(true);
+    expect(one!.partialReason).toMatch(/the capture failed during the recording/);
+    expect(two!.job.parentJobId).toBe(one!.job.id);
+    expect(two!.partialReason).toBe('continues the recording after the capture restarted');
+    expect(Date.parse(two!.firstSampleAt!)).toBeGreaterThan(startMs + 1500);
+    for (const part of [one!, two!]) expect(sha256(await download(part.id))).toBe(part.sha256);
   }, 60_000);
 
   it('booting inside a cached window it never started, records the rest at once, marked late', async () => {

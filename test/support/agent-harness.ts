@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Agent, type AgentOptions } from '../../agent/src/agent.js';
-import type { CaptureEvents, CaptureOptions } from '../../agent/src/capture/capture.js';
+import { CaptureError, type CaptureEvents, type CaptureOptions } from '../../agent/src/capture/capture.js';
 import { type AgentSettings, resolveSettings } from '../../agent/src/state/settings.js';
 import { writeAgentState } from '../../agent/src/state/state-file.js';
 import { silentLogger } from '../../agent/src/support/log.js';
@@ -45,6 +45,13 @@ export class RealtimeFakeCapture extends EventEmitter<CaptureEvents> {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.emit('close');
+  }
+
+  /** The device fails (unplugged): the supervisor sees an error and restarts the capture. */
+  fail(): void {
+    clearInterval(this.timer);
+    this.emit('error', new CaptureError('device-failed', 'the device went away (test)'));
     this.emit('close');
   }
 

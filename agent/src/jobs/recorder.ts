@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { ContinuationBody, JobHeartbeatBody, JobLease } from '../../../shared/src/agent-api.js';
 import type { PcmTap } from '../capture/pcm-tap.js';
 import { recoverWav } from '../capture/wav-recovery.js';
+import type { WavResult } from '../capture/wav-writer.js';
 import { type AgentHttpClient, describeError } from '../link/http-client.js';
 import { captureFactsOf, type JobJournal, type JournalEntry, pendingPartJobId } from '../state/journal.js';
 import type { BackoffOptions } from '../support/backoff.js';
@@ -98,6 +99,9 @@ export const PARTIAL_REASONS = {
   stopped: 'agent stopped during the recording',
   startedLate: 'started late: agent started inside the window',
   nothingOnDisk: 'agent restarted before any audio reached the disk; recording the rest of the window',
+  captureFailed: 'the capture failed during the recording; the rest of the window is in the next part',
+  captureRestarted: 'continues the recording after the capture restarted',
+  captureLate: 'started late: the capture was not running at the planned start',
 } as const;
 
 /** A job's lease, as what the recorder needs. */
@@ -373,8 +377,13 @@ export class Recorder {
       try {
         const { result, endedBy } = await recording.done;
         const loss: LeaseLossReason | 'refused' | undefined = refused ? 'refused' : keeper?.lossReason;
-        const interrupted =
-          active.shutdown && entry.windowEndMs !== undefined && entry.windowEndMs - this.now() >= MIN_PART_MS;
+        const windowLeft = entry.windowEndMs !== undefined && entry.windowEndMs - this.now() >= MIN_PART_MS;
+        const interrupted = active.shutdown && windowLeft;
+        if (endedBy === 'capture-failed' && windowLeft && !loss && !active.shutdown && !this.stopped) {
+          this.active.delete(entry.recordingId);
+          await this.afterCaptureFailure(key, result);
+          return;
+        }
         const done = await journal.update(key, {
           state: loss ? 'lease-lost' : 'recorded',
           sizeBytes: result.sizeBytes,
@@ -412,11 +421,47 @@ export class Recorder {
       } finally {
         clearTimeout(fallback);
         keeper?.stop();
-        this.active.delete(entry.recordingId);
+        if (this.active.get(entry.recordingId) === active) this.active.delete(entry.recordingId);
       }
     })();
     this.active.set(entry.recordingId, active);
     return active;
+  }
+
+  /**
+   * The capture failed inside the window (the supervisor restarts it): what was captured is
+   * kept and uploaded, partial, and the rest of the window goes to a new part that begins with
+   * the capture's return. Nothing captured yet: the job (or part) waits for the capture afresh.
+   */
+  private async afterCaptureFailure(key: string, result: WavResult): Promise<void> {
+    const { journal, log, uploader } = this.options;
+    const entry = journal.get(key);
+    if (!entry) return;
+    if (result.durationMs === 0) {
+      await journal.remove(key);
+      await rm(result.path, { force: true });
+      await this.begin(
+        entry.pendingPart
+          ? this.continuation(entry, PARTIAL_REASONS.captureRestarted)
+          : this.restartJob(entry, PARTIAL_REASONS.captureLate),
+      );
+      return;
+    }
+    const done = await journal.update(key, {
+      state: 'recorded',
+      sizeBytes: result.sizeBytes,
+      sha256: result.sha256,
+      durationMs: result.durationMs,
+      finishedAtMs: this.now(),
+      capture: {
+        ...entry.capture,
+        partial: true,
+        partialReason: entry.capture?.partialReason ?? PARTIAL_REASONS.captureFailed,
+      },
+    });
+    log.warn({ jobId: done.jobId }, 'the capture failed inside the window: the rest goes to a new part');
+    await this.begin(this.continuation(done, PARTIAL_REASONS.captureRestarted));
+    uploader.enqueue(done.jobId);
   }
 
   /** The 1-based channels to keep, or undefined for all; channels the capture lacks are dropped. */
@@ -525,7 +570,7 @@ export class Recorder {
   }
 
   /** The rest of `entry`'s window as a new part (a new recording the controller learns of later). */
-  private continuation(entry: JournalEntry): RecordJob {
+  private continuation(entry: JournalEntry, reason: string = PARTIAL_REASONS.continued): RecordJob {
     const now = this.now();
     const windowEndMs = entry.windowEndMs ?? now;
     const recordingId = randomUUID();
@@ -538,11 +583,11 @@ export class Recorder {
       endAtMs: windowEndMs,
       windowEndMs,
       channelSelection: entry.channelSelection,
-      partialReason: PARTIAL_REASONS.continued,
+      partialReason: reason,
       continues: parent,
       pendingPart: {
         epoch: parent.epoch,
-        reason: PARTIAL_REASONS.continued,
+        reason,
         startedAtMs: now,
         durationSeconds: Math.max(1, Math.ceil((windowEndMs - now) / 1000)),
       },
@@ -553,7 +598,7 @@ export class Recorder {
    * `entry`'s job recorded again to its window's end (nothing of it was kept): from its planned
    * start when that is still ahead or just past, else from now, partial.
    */
-  private restartJob(entry: JournalEntry): RecordJob {
+  private restartJob(entry: JournalEntry, lateReason: string = PARTIAL_REASONS.nothingOnDisk): RecordJob {
     const plannedStartMs = entry.capture?.plannedStartMs;
     const late = plannedStartMs === undefined || this.now() > plannedStartMs + LATE_MS;
     return {
@@ -565,7 +610,7 @@ export class Recorder {
       windowEndMs: entry.windowEndMs,
       channelSelection: entry.channelSelection,
       plannedStartMs,
-      partialReason: late ? PARTIAL_REASONS.nothingOnDisk : entry.capture?.partialReason,
+      partialReason: late ? lateReason : entry.capture?.partialReason,
       continues: entry.continues,
     };
   }
