@@ -25,6 +25,22 @@
  * scripts/npm-deps.sh then runs `npm ci` on the next `npm test` or `npm run bench`.
  * Each window logs both event loops' utilisation, so a reader can tell which side was the limit.
  *
+ * Numbers on the 2-core dev box (shared with other work; compare ratios, and each row with its
+ * own before/after, since the hello-world reference itself swings 20k–55k req/s with the load):
+ *   before (each request resolved the credential from scratch: token or session row with its
+ *   user, then the user's grants and group grants, every query through Prisma's model API):
+ *     SQLite nodes 302/s (cookie and token), recordings 225/s = 0.004–0.006× hello-world;
+ *     PostgreSQL nodes 296/s (cookie), 262/s (token), recordings 169/s = 0.004–0.008×.
+ *   after (resolved callers cached per credential while the access generation holds; one
+ *   shared generation read per batch of waiting requests): SQLite nodes 610–670/s, recordings
+ *   335–380/s; PostgreSQL nodes 591–679/s, recordings 333–396/s = 0.011–0.03× (about 2.2×
+ *   the before rates). In-process (inject) a token-authenticated node list went from 2.95 ms
+ *   to 1.2 ms; /healthz is 0.11–0.13 ms.
+ *   What is left is the list query itself: Prisma's model API spends most of a request in its
+ *   WebAssembly query planner (40 % of CPU in a profile) and the adapter re-preparing the
+ *   statement; the same node list as one raw query measured 0.41 ms per request in-process.
+ *   0.15× needs the hot list reads off the model API (raw SQL or a plan cache).
+ *
  * Databases: SQLite; also PostgreSQL when EARSHOT_BENCH_API_DB (or EARSHOT_TEST_DB) says
  * `postgres` (a comma-separated list, e.g. `sqlite,postgres`).
  * Env: EARSHOT_BENCH_API_CONNECTIONS (32), EARSHOT_BENCH_API_SECONDS (10),
