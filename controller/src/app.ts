@@ -43,15 +43,17 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
 
   // The modules, in dependency order: each gets the core and the ports of those before it.
   const access = createAccessModule(core);
-  const nodes = createNodesModule(core);
+  // New jobs, stop requests, schedule and config changes reach the agent at once; agents also poll.
+  const notifyNode: NodeNotifier = (nodeId, command) => mqtt.broker.publishToNode(nodeId, 'cmd', command);
+  const link = { notify: notifyNode, disconnect: (nodeId: string) => mqtt.broker.disconnectNode(nodeId) };
+  const nodes = createNodesModule(core, { link });
   const meters = createMetersModule(core, { nodes: nodes.ports.nodes });
   const mqtt = createBroker(core, {
     nodes: nodes.ports.nodes,
     onMeters: (from, frame) => meters.ports.meters.record(from, frame),
+    onCommandResult: (from, result) => nodes.ports.commandResults.record(from, result),
     readiness,
   });
-  // New jobs, stop requests and schedule changes reach the agent at once; agents also poll.
-  const notifyNode: NodeNotifier = (nodeId, command) => mqtt.broker.publishToNode(nodeId, 'cmd', command);
   const recordings = createRecordingsModule(core, { nodes: nodes.ports.nodes, notifyNode });
   const schedules = createSchedulesModule(core, { ...nodes.ports, ...recordings.ports, notifyNode });
   const attendance = createAttendanceModule(core, { webhookTimers: deps.webhookTimers });

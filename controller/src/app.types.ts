@@ -11,7 +11,7 @@ import type { AttendancePorts, SenderTimers } from './modules/attendance/index.j
 import type { AuditService } from './modules/audit/index.js';
 import type { LimitsService } from './modules/limits/index.js';
 import type { MetersService } from './modules/meters/index.js';
-import type { NodesService } from './modules/nodes/index.js';
+import type { CommandResultLog, NodeManagementService, NodesService } from './modules/nodes/index.js';
 import type {
   JobsService,
   OccurrencesService,
@@ -46,6 +46,8 @@ export interface ControllerApp {
     Omit<AttendancePorts, 'leaderWork' | 'canManageGuild'> & {
       audit: AuditService;
       nodes: NodesService;
+      nodeManagement: NodeManagementService;
+      commandResults: CommandResultLog;
       recordings: RecordingsService;
       jobs: JobsService;
       uploads: UploadsService;

@@ -551,6 +551,43 @@ const TABLE: Record<string, Row> = {
       return { method: 'POST', url: '/api/v1/nodes/rotate-me/credentials/rotate', headers: bearer(owner) };
     },
   },
+  'PATCH /api/v1/nodes/:id': {
+    action: /^node\.update$/,
+    call: async ({ owner, node }) => ({
+      method: 'PATCH',
+      url: `/api/v1/nodes/${node.nodeId}`,
+      headers: bearer(owner),
+      payload: { tags: ['audited'], location: 'rack 2' },
+    }),
+  },
+  'POST /api/v1/nodes/:id/decommission': {
+    action: /^node\.decommission$/,
+    call: async ({ ctl, owner }) => {
+      await enrolledNode(ctl, { id: 'retire-me', site: 'audit' });
+      return { method: 'POST', url: '/api/v1/nodes/retire-me/decommission', headers: bearer(owner) };
+    },
+  },
+  'DELETE /api/v1/nodes/:id': {
+    action: /^node\.delete$/,
+    call: async ({ ctl, owner }) => {
+      await enrolledNode(ctl, { id: 'delete-me', site: 'audit' });
+      await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/nodes/delete-me/decommission',
+        headers: bearer(owner),
+      });
+      return { method: 'DELETE', url: '/api/v1/nodes/delete-me', headers: bearer(owner) };
+    },
+  },
+  'POST /api/v1/nodes/export': {
+    action: /^node\.export$/,
+    call: async ({ owner, node }) => ({
+      method: 'POST',
+      url: '/api/v1/nodes/export',
+      headers: bearer(owner),
+      payload: { ids: [node.nodeId], format: 'csv' },
+    }),
+  },
   'POST /api/v1/nodes/:id/heartbeat': {
     // Telemetry alone is not audited; a changed agent version is.
     action: /^node\.agent_change$/,

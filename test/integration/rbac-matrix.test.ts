@@ -91,6 +91,15 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/nodes/enroll': { need: 'node:manage' },
   'POST /api/v1/agent/enroll': { need: 'public' },
   'POST /api/v1/nodes/:id/credentials/rotate': { need: 'node:manage', node: true },
+  'GET /api/v1/nodes/export': { need: 'node:read' },
+  'POST /api/v1/nodes/export': { need: 'node:read' },
+  'PATCH /api/v1/nodes/:id': { need: 'node:manage', node: true },
+  'GET /api/v1/nodes/:id/actions': { need: 'node:read', node: true },
+  'GET /api/v1/nodes/:id/command-results': { need: 'node:read', node: true },
+  // The first role allowed decommissions the in-scope node; later ones get 409 (still allowed).
+  'POST /api/v1/nodes/:id/decommission': { need: 'node:manage', node: true },
+  // Refused with 409 (recordings and a schedule keep the node): allowed, nothing is deleted.
+  'DELETE /api/v1/nodes/:id': { need: 'node:manage', node: true },
   'GET /api/v1/nodes/:id/config': { need: 'agent' },
   'POST /api/v1/nodes/:id/heartbeat': { need: 'agent' },
   'POST /api/v1/recordings': { need: 'recording:create', node: true },
@@ -292,11 +301,13 @@ describe('RBAC matrix', () => {
         ? { nodeId: t.nodeId, durationSeconds: 5 }
         : url === '/api/v1/schedules/:id' && method === 'PATCH'
           ? { name: 'renamed by the matrix' }
-          : url.endsWith('/unskip')
-            ? { occurrenceStart: '2030-01-02T09:00:00Z' }
-            : method === 'GET' || method === 'DELETE'
-              ? undefined
-              : {};
+          : url === '/api/v1/nodes/:id' && method === 'PATCH'
+            ? { notes: 'noted by the matrix' }
+            : url.endsWith('/unskip')
+              ? { occurrenceStart: '2030-01-02T09:00:00Z' }
+              : method === 'GET' || method === 'DELETE'
+                ? undefined
+                : {};
     return { method: method as 'GET', url: path, ...(body === undefined ? {} : { payload: body }) };
   }
 

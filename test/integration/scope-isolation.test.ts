@@ -40,6 +40,8 @@ const WEST_GUILD = '100000000000000009';
 /** How to read what a collection returned, as the ids of the objects it reveals. */
 const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   'GET /api/v1/nodes': { page: (b) => ({ ids: page(b).map((n) => n.id as string) }) },
+  'GET /api/v1/nodes/export': { page: (b) => ({ ids: ndjsonLines(b).map((n) => n.id as string) }) },
+  'POST /api/v1/nodes/export': { page: (b) => ({ ids: ndjsonLines(b).map((n) => n.id as string) }) },
   'GET /api/v1/recordings': {
     page: (b) => ({ ids: page(b).flatMap((r) => [r.id as string, r.nodeId as string]) }),
   },
@@ -210,7 +212,9 @@ describe('scope isolation', () => {
         const [method, url] = key.split(' ') as ['GET' | 'POST', string];
         const allIds = url.startsWith('/api/v1/schedules')
           ? [...fleet.east.schedules, ...fleet.west.schedules]
-          : (await ctl.db.auditEvent.findMany({ select: { id: true } })).map((e) => e.id);
+          : url.startsWith('/api/v1/nodes')
+            ? [...fleet.east.nodes, ...fleet.west.nodes]
+            : (await ctl.db.auditEvent.findMany({ select: { id: true } })).map((e) => e.id);
         const response = await call(token, {
           method,
           url,

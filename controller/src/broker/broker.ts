@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import {
   encodePayload,
   MAX_MQTT_PAYLOAD_BYTES,
@@ -40,6 +40,8 @@ export class MqttBroker {
   private aedes: Aedes | undefined;
   private server: Server | undefined;
   private readonly connections = new Set<Duplex>();
+  /** Connected clients by client id (the node id: BrokerAuth forces it), to close one at once. */
+  private readonly clients = new Map<string, Client>();
   private stopping: Promise<void> | undefined;
 
   private readonly options: BrokerOptions;
@@ -75,8 +77,14 @@ export class MqttBroker {
     });
     await aedes.listen();
     const countClients = () => this.metrics.mqttClients.set(aedes.connectedClients);
-    aedes.on('client', countClients);
-    aedes.on('clientDisconnect', countClients);
+    aedes.on('client', (client) => {
+      this.clients.set(client.id, client);
+      countClients();
+    });
+    aedes.on('clientDisconnect', (client) => {
+      if (this.clients.get(client.id) === client) this.clients.delete(client.id);
+      countClients();
+    });
     aedes.on('clientError', (client, err) =>
       this.log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'),
     );
@@ -149,6 +157,18 @@ export class MqttBroker {
         (err) => (err ? reject(err) : resolve()),
       ),
     );
+  }
+
+  /**
+   * Closes the node's connection now (a decommissioned node): its last will publishes, and a
+   * reconnect is refused because its credential is gone. Resolves once the client is closed.
+   */
+  disconnectNode(nodeId: string): Promise<void> {
+    const client = this.clients.get(nodeId);
+    if (!client) return Promise.resolve();
+    this.clients.delete(nodeId);
+    this.log.info({ nodeId }, 'MQTT client disconnected by the controller');
+    return new Promise((resolve) => client.close(() => resolve()));
   }
 
   private acceptTcp(socket: Socket): void {

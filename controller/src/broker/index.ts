@@ -27,6 +27,8 @@ export function createBroker(
     nodes: NodeDirectory;
     /** A validated meter frame from an agent. */
     onMeters: AgentMessageHandler<'meters'>;
+    /** A validated command result from an agent. */
+    onCommandResult: AgentMessageHandler<'cmd-result'>;
     /** The broker adds its readiness check once it listens. */
     readiness: ReadinessCheck[];
   },
@@ -34,7 +36,11 @@ export function createBroker(
   const { config, audit, metrics, log } = core;
   const presence = new PresenceTracker(deps.nodes, log);
   const messages = new AgentMessageDispatcher(
-    { status: (from, status) => presence.report(from, status), meters: deps.onMeters },
+    {
+      status: (from, status) => presence.report(from, status),
+      meters: deps.onMeters,
+      'cmd-result': deps.onCommandResult,
+    },
     log,
   );
   const auth = new BrokerAuth({ directory: deps.nodes, audit, dispatcher: messages, metrics, log });

@@ -104,6 +104,13 @@ export const AUDIT_ACTIONS = {
     target: 'node',
     description: 'A heartbeat reports a new agent version or capture device',
   },
+  'node.update': { target: 'node', description: 'Change a node’s name, site, tags, location or notes' },
+  'node.decommission': {
+    target: 'node',
+    description: 'Retire a node: revoke its credential and disconnect it (recordings kept)',
+  },
+  'node.delete': { target: 'node', description: 'Delete a decommissioned node with nothing pending' },
+  'node.export': { target: null, description: 'Export nodes (CSV or NDJSON)' },
   'mqtt.connect': { target: null, description: 'An MQTT client connects (audited when refused)' },
   'mqtt.publish': { target: 'mqtt_topic', description: 'A node publishes (audited when refused)' },
   'mqtt.subscribe': { target: 'mqtt_topic', description: 'A node subscribes (audited when refused)' },

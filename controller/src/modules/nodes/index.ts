@@ -1,22 +1,46 @@
 /**
  * Nodes: enrollment, credentials, presence and the node directory the broker and other
- * modules check node-owned objects against.
+ * modules check node-owned objects against; editing, decommissioning and deleting nodes, and
+ * the command results agents report.
  */
 import type { AppModule, ModuleCore } from '../../platform/module.js';
+import { CommandResultLog } from './command-results.js';
+import { type AgentLink, NodeManagementService } from './node-management.service.js';
 import { NodesRepository } from './nodes.repository.js';
 import { nodesRoutes } from './nodes.routes.js';
 import { NodesService } from './nodes.service.js';
 
+export type { AgentLink } from './node-management.service.js';
 export { NodeId } from './nodes.schemas.js';
 export type { NodesService } from './nodes.service.js';
+export type { CommandResultLog, NodeManagementService };
 
-export function createNodesModule(core: ModuleCore): AppModule<{ nodes: NodesService }> {
-  const { db, audit, config, now, metrics } = core;
-  const nodes = new NodesService(db, new NodesRepository(db), audit, config, now);
+export function createNodesModule(
+  core: ModuleCore,
+  ports: { link: AgentLink },
+): AppModule<{
+  nodes: NodesService;
+  nodeManagement: NodeManagementService;
+  commandResults: CommandResultLog;
+}> {
+  const { db, audit, config, now, metrics, log } = core;
+  const repo = new NodesRepository(db);
+  const nodes = new NodesService(db, repo, audit, config, now);
+  const commandResults = new CommandResultLog(log, now);
+  const nodeManagement = new NodeManagementService({
+    db,
+    repo,
+    nodes,
+    audit,
+    link: ports.link,
+    results: commandResults,
+    log,
+    now,
+  });
   return {
     name: 'nodes',
-    routes: [nodesRoutes(nodes)],
+    routes: [nodesRoutes(nodes, nodeManagement)],
     collectors: [async () => metrics.nodesOnline.set(nodes.onlineCount())],
-    ports: { nodes },
+    ports: { nodes, nodeManagement, commandResults },
   };
 }

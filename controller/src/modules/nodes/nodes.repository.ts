@@ -97,4 +97,55 @@ export class NodesRepository {
   update(tx: Tx | Db, id: string, data: Prisma.NodeUncheckedUpdateInput): Promise<NodeRow> {
     return tx.node.update({ where: { id }, data, include: { site: true } });
   }
+
+  /** The nodes among `ids` inside the scope, in id order. */
+  findMany(filter: ScopeFilter, ids: string[]): Promise<NodeRow[]> {
+    return this.db.node.findMany({
+      where: { AND: [scopeWhere(filter), { id: { in: ids } }] },
+      orderBy: { id: 'asc' },
+      include: { site: true },
+    });
+  }
+
+  /**
+   * Revokes the credential (and any unused enrollment token) and marks the node retired, if it
+   * is not already: false when someone else decommissioned it meanwhile.
+   */
+  async decommission(tx: Tx, id: string, now: Date): Promise<boolean> {
+    const result = await tx.node.updateMany({
+      where: { id, decommissionedAt: null },
+      data: {
+        decommissionedAt: now,
+        credentialHash: null,
+        enrollmentHash: null,
+        enrollmentExpiresAt: null,
+        credentialVersion: { increment: 1 },
+      },
+    });
+    return result.count === 1;
+  }
+
+  /** What still depends on a node: jobs not finished, schedules targeting it, recordings kept. */
+  async dependents(tx: Tx | Db, id: string, pendingStates: readonly string[]) {
+    const [jobs, schedules, recordings] = await Promise.all([
+      tx.recordingJob.groupBy({
+        by: ['state'],
+        where: { nodeId: id, state: { in: [...pendingStates] } },
+        _count: { _all: true },
+      }),
+      tx.scheduleTarget.count({ where: { nodeId: id } }),
+      tx.recording.count({ where: { nodeId: id } }),
+    ]);
+    return {
+      jobs: jobs.map((j) => ({ state: j.state, count: j._count._all })),
+      schedules,
+      recordings,
+    };
+  }
+
+  /** Deletes a node row if it is decommissioned; false when it was not (or is gone). */
+  async deleteDecommissioned(tx: Tx, id: string): Promise<boolean> {
+    const result = await tx.node.deleteMany({ where: { id, decommissionedAt: { not: null } } });
+    return result.count === 1;
+  }
 }

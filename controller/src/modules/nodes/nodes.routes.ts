@@ -1,5 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import {
   EnrollExchangeBody,
   EnrollExchangeResult,
@@ -13,22 +14,201 @@ import {
   decodeCursor,
   ErrorResponse,
   encodeCursor,
+  NoContent,
   PageOf,
   pageOf,
 } from '../../core/pagination.js';
+import { attachmentHeaders, type ExportFormat, exportTable } from '../../core/table-export.js';
 import { callContext } from '../../http/route-access.js';
+import type { NodeManagementService } from './node-management.service.js';
+import type { NodeRow } from './nodes.repository.js';
 import {
+  CommandResults,
   EnrollBody,
   EnrollResult,
+  NodeActions,
+  NodeExportBody,
+  NodeExportQuery,
   NodeListQuery,
   NodeParams,
   NodeSchema,
   RotateResult,
+  UpdateNodeBody,
 } from './nodes.schemas.js';
 import type { NodesService } from './nodes.service.js';
 
-export function nodesRoutes(nodes: NodesService): FastifyPluginAsyncTypebox {
+const ExportFile = Type.Unsafe({
+  type: 'string',
+  description: 'text/csv (header row) or application/x-ndjson',
+});
+const CSV_COLUMNS = [
+  'id',
+  'name',
+  'site',
+  'tags',
+  'location',
+  'notes',
+  'enrolled',
+  'online',
+  'lastSeenAt',
+  'agentVersion',
+  'captureDevice',
+  'sampleRate',
+  'channels',
+  'decommissionedAt',
+  'createdAt',
+] as const;
+
+const read = { access: { user: 'node:read', scope: 'scoped' } } as const;
+const manage = { access: { user: 'node:manage', scope: 'scoped' } } as const;
+
+export function nodesRoutes(
+  nodes: NodesService,
+  management: NodeManagementService,
+): FastifyPluginAsyncTypebox {
+  const exportOf = (rows: NodeRow[], format: ExportFormat) =>
+    exportTable({
+      name: 'nodes',
+      format,
+      rows,
+      present: (row) => nodes.present(row),
+      columns: CSV_COLUMNS,
+      flatten: (row) => {
+        const { presence, capture, ...v } = nodes.present(row);
+        return {
+          ...v,
+          site: v.site.name,
+          tags: v.tags.join('; '),
+          online: presence.online,
+          lastSeenAt: presence.lastSeenAt,
+          captureDevice: capture.device,
+          sampleRate: capture.sampleRate,
+          channels: capture.channels,
+        };
+      },
+      now: new Date(),
+    });
+
   return async (app) => {
+    app.get(
+      '/nodes/export',
+      {
+        config: read,
+        schema: {
+          tags: ['nodes'],
+          summary: 'The nodes you may see (filtered like the list) as CSV or NDJSON (audited)',
+          querystring: NodeExportQuery,
+          response: { 200: ExportFile, 400: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const { format = 'ndjson', ...filter } = request.query;
+        const rows = await nodes.list(request.principal, filter, 10_000);
+        await management.recordExport(callContext(request), rows.length, format);
+        const file = exportOf(rows, format);
+        return reply.headers(attachmentHeaders(file)).send(file.stream);
+      },
+    );
+
+    app.post(
+      '/nodes/export',
+      {
+        config: read,
+        schema: {
+          tags: ['nodes'],
+          summary: 'The selected nodes as CSV or NDJSON (audited; ids outside your scope are left out)',
+          body: NodeExportBody,
+          response: { 200: ExportFile, 400: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const { ids, format = 'ndjson' } = request.body;
+        const rows = await management.listByIds(request.principal, ids);
+        await management.recordExport(callContext(request), rows.length, format);
+        const file = exportOf(rows, format);
+        return reply.headers(attachmentHeaders(file)).send(file.stream);
+      },
+    );
+
+    app.patch(
+      '/nodes/:id',
+      {
+        config: manage,
+        schema: {
+          tags: ['nodes'],
+          summary: 'Rename a node, move it to another site, or change its tags, location or notes',
+          params: NodeParams,
+          body: UpdateNodeBody,
+          response: { 200: Data(NodeSchema), 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+        },
+      },
+      async (request) => ({
+        data: nodes.present(await management.update(request.params.id, request.body, callContext(request))),
+      }),
+    );
+
+    app.get(
+      '/nodes/:id/actions',
+      {
+        config: read,
+        schema: {
+          tags: ['nodes'],
+          summary: 'What you can do with the node now, each with the reason when not',
+          params: NodeParams,
+          response: { 200: Data(NodeActions), 404: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await management.actions(request.params.id, request.principal) }),
+    );
+
+    app.get(
+      '/nodes/:id/command-results',
+      {
+        config: read,
+        schema: {
+          tags: ['nodes'],
+          summary: 'The last command results the node’s agent reported (newest first, kept in memory)',
+          params: NodeParams,
+          response: { 200: Data(CommandResults), 404: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await management.commandResults(request.params.id, request.principal) }),
+    );
+
+    app.post(
+      '/nodes/:id/decommission',
+      {
+        config: manage,
+        schema: {
+          tags: ['nodes'],
+          summary: 'Retire a node: revoke its credential, disconnect it now; its recordings are kept',
+          params: NodeParams,
+          response: { 200: Data(NodeSchema), 404: ErrorResponse, 409: ErrorResponse },
+        },
+      },
+      async (request) => ({
+        data: nodes.present(await management.decommission(request.params.id, callContext(request))),
+      }),
+    );
+
+    app.delete(
+      '/nodes/:id',
+      {
+        config: manage,
+        schema: {
+          tags: ['nodes'],
+          summary:
+            'Delete a decommissioned node with nothing pending and no recordings (409 names what remains)',
+          params: NodeParams,
+          response: { 204: NoContent, 404: ErrorResponse, 409: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        await management.remove(request.params.id, callContext(request));
+        return reply.code(204).send(null);
+      },
+    );
+
     app.get(
       '/nodes',
       {

@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { NODE_ID_PATTERN } from '../../../../shared/src/ids.js';
 import { PageQuery } from '../../core/pagination.js';
 
@@ -27,6 +27,10 @@ export const NodeSchema = Type.Object({
   }),
   diskFreeBytes: Type.Union([Type.Integer(), Type.Null()]),
   clockOffsetMs: Type.Union([Type.Integer(), Type.Null()]),
+  tags: Type.Array(Type.String()),
+  location: Type.Union([Type.String(), Type.Null()]),
+  notes: Type.Union([Type.String(), Type.Null()]),
+  decommissionedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
@@ -62,3 +66,53 @@ export const NodeListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const Tag = Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S(.*\\S)?$' });
+
+export const UpdateNodeBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    site: Type.Optional(SiteName),
+    tags: Type.Optional(
+      Type.Array(Tag, {
+        maxItems: 32,
+        uniqueItems: true,
+        description: 'Replaces the tags: at most 32 distinct labels, 1-64 characters, no surrounding spaces',
+      }),
+    ),
+    location: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
+    notes: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateNodeBody = Static<typeof UpdateNodeBody>;
+
+const Action = Type.Object({ allowed: Type.Boolean(), reason: Type.Union([Type.String(), Type.Null()]) });
+export const NodeActions = Type.Object({
+  update: Action,
+  rotateCredential: Action,
+  decommission: Action,
+  delete: Action,
+  record: Action,
+});
+
+export const ExportFormat = Type.Enum(['csv', 'ndjson']);
+export const NodeExportQuery = Type.Object(
+  { site: Type.Optional(SiteName), format: Type.Optional(ExportFormat) },
+  { additionalProperties: false },
+);
+export const NodeExportBody = Type.Object(
+  {
+    ids: Type.Array(NodeId, { minItems: 1, maxItems: 1000 }),
+    format: Type.Optional(ExportFormat),
+  },
+  { additionalProperties: false },
+);
+
+export const CommandResultEntry = Type.Object({
+  id: Type.String(),
+  ok: Type.Boolean(),
+  message: Type.Union([Type.String(), Type.Null()]),
+  receivedAt: Type.String({ format: 'date-time' }),
+});
+export const CommandResults = Type.Array(CommandResultEntry);

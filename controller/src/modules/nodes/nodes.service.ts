@@ -16,6 +16,7 @@ import { type Visible, visibleTo } from '../../core/visible.js';
 import { hashSecret, newSecret, secretHint } from '../../crypto/secrets.js';
 import type { Db } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
+import { tagsOf } from './node-management.service.js';
 import type { NodeRow, NodesRepository } from './nodes.repository.js';
 
 /** A node counts as online while its MQTT status is online, or it sent a heartbeat this recently. */
@@ -73,6 +74,10 @@ export class NodesService {
       },
       diskFreeBytes: node.diskFreeBytes === null ? null : Number(node.diskFreeBytes),
       clockOffsetMs: node.clockOffsetMs,
+      tags: tagsOf(node),
+      location: node.location,
+      notes: node.notes,
+      decommissionedAt: node.decommissionedAt?.toISOString() ?? null,
       createdAt: node.createdAt.toISOString(),
     };
   }
@@ -241,6 +246,8 @@ export class NodesService {
 
   async rotateCredential(nodeId: string, ctx: CallContext) {
     const node = await this.visibleNode(ctx.principal, 'node:manage', nodeId);
+    if (node.decommissionedAt)
+      throw conflict('The node is decommissioned: its credential was revoked for good.');
     if (!node.credentialHash)
       throw conflict('The node has not enrolled yet; there is no credential to rotate.');
     const secret = newSecret();

@@ -128,6 +128,7 @@ export class RecordingsService {
 
   async create(body: CreateRecordingBody, ctx: CallContext): Promise<RecordingRow> {
     const node = await this.nodes.visibleNode(ctx.principal, 'recording:create', body.nodeId);
+    if (node.decommissionedAt) throw conflict(`Node ${node.id} is decommissioned: it records no more.`);
     const actor = actorOf(ctx.principal);
     const now = this.now();
     const title = body.title ?? `${node.name} ${now.toISOString()}`;

@@ -422,6 +422,8 @@ export class SchedulesService {
       if (seen.has(target.nodeId)) throw badRequest(`node ${target.nodeId} is listed twice in targets`);
       seen.add(target.nodeId);
       const node = await this.nodes.visibleNode(principal, 'schedule:manage', target.nodeId);
+      if (node.decommissionedAt)
+        throw conflict(`Node ${node.id} is decommissioned: it records no more; remove it from targets.`);
       nodes.push({ ...target, channelCount: node.channels });
     }
     return nodes;

@@ -1,0 +1,52 @@
+/**
+ * The last command results each agent reported on `cmd-result`, in memory (per replica, like
+ * presence): enough to see whether a nudge was applied, not a history. The broker validates
+ * the payload against the shared schema before it gets here.
+ */
+import type { CommandResult } from '../../../../shared/src/mqtt.js';
+import type { Logger } from '../../core/logger.js';
+import type { NodeIdentity } from '../../core/node-directory.js';
+
+/** Results kept per node, newest first. */
+export const COMMAND_RESULTS_KEPT = 20;
+
+export interface StoredCommandResult {
+  id: string;
+  ok: boolean;
+  message: string | null;
+  receivedAt: string;
+}
+
+export class CommandResultLog {
+  private readonly byNode = new Map<string, StoredCommandResult[]>();
+
+  constructor(
+    private readonly log: Pick<Logger, 'warn'>,
+    private readonly now: () => Date,
+  ) {}
+
+  record(from: NodeIdentity, result: CommandResult): void {
+    const entry = {
+      id: result.id,
+      ok: result.ok,
+      message: result.message ?? null,
+      receivedAt: this.now().toISOString(),
+    };
+    const kept = [entry, ...(this.byNode.get(from.nodeId) ?? [])].slice(0, COMMAND_RESULTS_KEPT);
+    this.byNode.set(from.nodeId, kept);
+    if (!result.ok)
+      this.log.warn(
+        { nodeId: from.nodeId, commandId: result.id, message: result.message },
+        'agent reports a command failed',
+      );
+  }
+
+  /** Newest first. */
+  of(nodeId: string): StoredCommandResult[] {
+    return this.byNode.get(nodeId) ?? [];
+  }
+
+  forget(nodeId: string): void {
+    this.byNode.delete(nodeId);
+  }
+}
