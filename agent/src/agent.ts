@@ -213,6 +213,7 @@ export class Agent {
       applyConfig,
       applyOccurrences: (occurrences) => schedule.update(occurrences),
       onCredentialRejected: (error) => void this.fail(error),
+      onRecovered: () => mqtt.reconnectNow(),
       intervalMs: this.options.syncIntervalMs,
       backoff: this.options.backoff,
     });
@@ -239,6 +240,10 @@ export class Agent {
       capture: () => ({ device: capture.format.device ?? 'default', state: capture.state }),
       intervalMs: () => currentConfig().heartbeatIntervalSeconds * 1000,
       clock,
+      onRecovered: () => {
+        mqtt.reconnectNow();
+        void sync.refresh();
+      },
       log,
     });
 

@@ -26,6 +26,8 @@ export interface ControllerSyncOptions {
   applyOccurrences: (occurrences: ScheduledOccurrence[]) => void;
   /** The controller rejected the credential: nothing a retry can fix. */
   onCredentialRejected: (error: Error) => void;
+  /** Called when a refresh succeeds after failing ones (the controller is back). */
+  onRecovered?: () => void;
   intervalMs?: number;
   backoff?: BackoffOptions;
   now?: () => number;
@@ -78,7 +80,10 @@ export class ControllerSync {
           this.options.log.warn(`node config saved; it applies later: ${describeError(error)}`);
         });
         await this.syncOccurrences();
-        if (this.failing) this.options.log.info('controller reachable again: config and schedule refreshed');
+        if (this.failing) {
+          this.options.log.info('controller reachable again: config and schedule refreshed');
+          this.options.onRecovered?.();
+        }
         this.failing = false;
         this.backoff.reset();
       } catch (error) {

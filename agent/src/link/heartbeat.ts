@@ -24,6 +24,8 @@ export interface HeartbeatOptions {
   intervalMs: () => number;
   clock: ClockTracker;
   log: Logger;
+  /** Called when a heartbeat gets through after failing ones (the controller is back). */
+  onRecovered?: () => void;
   now?: () => number;
 }
 
@@ -63,7 +65,10 @@ export class Heartbeat {
       };
       const result = await api.heartbeat(body, this.abort.signal);
       this.options.clock.record(body.sentAtMs, now(), result.serverTimeMs);
-      if (this.failing) log.info('heartbeat delivered again');
+      if (this.failing) {
+        log.info('heartbeat delivered again');
+        this.options.onRecovered?.();
+      }
       this.failing = false;
     } catch (error) {
       if (this.stopped) return;

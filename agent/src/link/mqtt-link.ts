@@ -96,6 +96,20 @@ export class MqttLink {
     client.on('message', (topic, payload) => void this.onMessage(client, topic, payload));
   }
 
+  /**
+   * The controller answers over HTTP again: try the broker now rather than at the end of a
+   * backoff that may have grown to a minute during the outage. No-op while connected or while
+   * a connection attempt is under way.
+   */
+  reconnectNow(): void {
+    const client = this.client;
+    if (this.stopped || !client || client.connected || !this.reconnectTimer) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.backoff.reset();
+    client.reconnect();
+  }
+
   /** Publishes a meter frame if connected; returns false (frame dropped) otherwise. */
   publishMeter(frame: MeterFrame): boolean {
     const client = this.client;
