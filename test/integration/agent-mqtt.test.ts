@@ -61,7 +61,10 @@ afterEach(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-function startLink(handlers: Partial<Parameters<typeof agentCommandTable>[0]> = {}) {
+function startLink(
+  handlers: Partial<Parameters<typeof agentCommandTable>[0]> = {},
+  backoff = { baseMs: 5, capMs: 20 },
+) {
   let client: MqttClient | undefined;
   const targets = {
     wakeClaimLoop: vi.fn(),
@@ -77,7 +80,7 @@ function startLink(handlers: Partial<Parameters<typeof agentCommandTable>[0]> = 
     agentVersion: '9.9.9',
     commands: agentCommandTable(targets),
     log: silentLogger(),
-    backoff: { baseMs: 5, capMs: 20 },
+    backoff,
     connect: (url, options) => {
       client = connect(url, options);
       return client;
@@ -156,6 +159,19 @@ describe('agent MQTT link', () => {
     await until(() => statuses().length === 3);
     expect(statuses().map((s) => s.state)).toEqual(['online', 'offline', 'online']);
     expect(statuses()[1]).toMatchObject({ retain: true });
+  });
+
+  it('reconnectNow cuts a long backoff short (the controller answered over HTTP again)', async () => {
+    // Every delay an hour: only reconnectNow can bring the link back within the test.
+    const { client } = startLink({}, { baseMs: 3_600_000, capMs: 3_600_000, random: () => 1 });
+    await until(() => statuses().length === 1);
+    client().stream.destroy();
+    await until(() => statuses().length === 2); // the broker's will: offline
+    link!.reconnectNow();
+    await until(() => statuses().length === 3);
+    expect(statuses().map((s) => s.state)).toEqual(['online', 'offline', 'online']);
+    link!.reconnectNow(); // connected: nothing happens
+    expect(link!.connected).toBe(true);
   });
 
   it('publishes offline retained on a clean stop', async () => {
