@@ -8,6 +8,7 @@ import { connect } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { agentCommandTable } from '../../agent/src/link/commands.js';
 import { MqttLink } from '../../agent/src/link/mqtt-link.js';
+import type { BackoffOptions } from '../../agent/src/support/backoff.js';
 import { silentLogger } from '../../agent/src/support/log.js';
 import { aclFor, type MeterFrame, nodeTopic } from '../../shared/src/mqtt.js';
 
@@ -63,7 +64,7 @@ afterEach(async () => {
 
 function startLink(
   handlers: Partial<Parameters<typeof agentCommandTable>[0]> = {},
-  backoff = { baseMs: 5, capMs: 20 },
+  backoff: BackoffOptions = { baseMs: 5, capMs: 20 },
 ) {
   let client: MqttClient | undefined;
   const targets = {
