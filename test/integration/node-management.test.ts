@@ -14,7 +14,7 @@ import {
   testController,
   userWithRole,
 } from '../support/controller.js';
-import { createRecording } from '../support/recordings.js';
+import { claimNext, createRecording, sha256, uploadHeaders, wavBytes } from '../support/recordings.js';
 
 type Node = { nodeId: string; credential: string; siteId: string };
 
@@ -335,14 +335,35 @@ describe('node management', () => {
     expect(JSON.parse(event!.before!)).toMatchObject({ name: 'gone-1', site: 'east' });
   });
 
-  it('keeps a node that has recordings: delete names its pending jobs and recordings', async () => {
-    const node = await enrolledNode(ctl, { id: 'kept-1', site: 'east' });
-    await createRecording(ctl, owner, node.nodeId, { durationSeconds: 5 });
+  it('keeps a node whose recordings hold audio; one with only empty recordings goes, with them', async () => {
+    const kept = await enrolledNode(ctl, { id: 'kept-1', site: 'east' });
+    const recorded = await createRecording(ctl, owner, kept.nodeId, { durationSeconds: 5 });
+    const { lease } = await claimNext(ctl, kept.nodeId, kept.credential);
+    const bytes = wavBytes(4_800);
+    const upload = await ctl.app.inject({
+      method: 'PUT',
+      url: `/api/v1/recordings/${recorded.id}/cache-file`,
+      headers: uploadHeaders(kept.credential, lease!.epoch, sha256(bytes), bytes.length),
+      payload: bytes,
+    });
+    expect(upload.statusCode, upload.body).toBeLessThan(300);
     expect((await api(owner, 'POST', '/nodes/kept-1/decommission')).statusCode).toBe(200);
     const refused = await api(owner, 'DELETE', '/nodes/kept-1');
     expect(refused.statusCode).toBe(409);
-    expect(refused.json().error.message).toMatch(/1 recording job is still pending \(1 queued\)/);
     expect(refused.json().error.message).toMatch(/1 recording is kept with it/);
-    expect(await ctl.db.node.findUnique({ where: { id: 'kept-1' } })).not.toBeNull();
+    expect((await api(owner, 'GET', `/recordings/${recorded.id}/file`)).statusCode).toBe(200);
+
+    const empty = await enrolledNode(ctl, { id: 'empty-1', site: 'east' });
+    const queued = await createRecording(ctl, owner, empty.nodeId, { durationSeconds: 5 });
+    expect((await api(owner, 'POST', '/nodes/empty-1/decommission')).statusCode).toBe(200);
+    const pending = await api(owner, 'DELETE', '/nodes/empty-1');
+    expect(pending.statusCode).toBe(409);
+    expect(pending.json().error.message).toMatch(/1 recording job is still pending \(1 queued\): stop/);
+    // Stopped while queued: cancelled, no audio. It goes with the node.
+    expect((await api(owner, 'POST', `/recordings/${queued.id}/stop`)).statusCode).toBe(200);
+    expect((await api(owner, 'DELETE', '/nodes/empty-1')).statusCode).toBe(204);
+    expect((await api(owner, 'GET', `/recordings/${queued.id}`)).statusCode).toBe(404);
+    const [event] = await auditEvents('node.delete', 'empty-1');
+    expect(JSON.parse(event!.after!)).toEqual({ recordingsWithoutAudioRemoved: 1 });
   });
 });

@@ -3,10 +3,11 @@
  * take now, exports, decommission (revoke the credential and drop the agent's MQTT connection
  * at once; recordings are kept) and delete (only a decommissioned node nothing depends on).
  *
- * Delete refuses a node that still has recordings: a recording belongs to its node (the row
- * references it), and deleting audio because a node is removed would surprise anyone. A node
- * with recordings stays decommissioned: it records and connects no more, its recordings stay
- * listed and downloadable under it.
+ * Delete refuses a node that still has recordings with audio: a recording belongs to its node
+ * (the row references it), and deleting audio because a node is removed would surprise anyone.
+ * A node with recordings stays decommissioned: it records and connects no more, its recordings
+ * stay listed and downloadable under it. Recording rows without audio (cancelled, failed,
+ * missed occurrences) are deleted with the node.
  */
 import { randomUUID } from 'node:crypto';
 import type { Command } from '../../../../shared/src/mqtt.js';
@@ -217,15 +218,16 @@ export class NodeManagementService {
       const blockers = blockersOf(dependents);
       if (blockers.length > 0)
         throw conflict(`Node ${nodeId} cannot be deleted: ${blockers.join('; ')}.`, dependents);
+      const removed = await repo.deleteDecommissioned(tx, nodeId);
+      if (removed === undefined) throw conflict(`Node ${nodeId} changed meanwhile; fetch it and try again.`);
       await audit.recordChange(tx, ctx, {
         permission: 'node:manage',
         action: 'node.delete',
         target: { type: 'node', id: nodeId },
         before: { ...editable(node), decommissionedAt: node.decommissionedAt },
+        after: { recordingsWithoutAudioRemoved: removed },
         scope: { siteId: node.siteId, nodeId },
       });
-      if (!(await repo.deleteDecommissioned(tx, nodeId)))
-        throw conflict(`Node ${nodeId} changed meanwhile; fetch it and try again.`);
     });
     this.deps.results.forget(nodeId);
   }

@@ -4,6 +4,11 @@ import type { Node, Prisma, Site } from '../../db/rows.js';
 
 export type NodeRow = Node & { site: Site };
 
+/** A recording that holds audio: a stored file, or bytes of an upload under way. */
+const WITH_AUDIO = {
+  OR: [{ filePath: { not: null } }, { receivedBytes: { gt: 0 } }],
+} satisfies Prisma.RecordingWhereInput;
+
 export function scopeWhere(filter: ScopeFilter): Prisma.NodeWhereInput {
   if (filter.all) return {};
   return { OR: [{ siteId: { in: filter.siteIds } }, { id: { in: filter.nodeIds } }] };
@@ -125,7 +130,11 @@ export class NodesRepository {
     return result.count === 1;
   }
 
-  /** What still depends on a node: jobs not finished, schedules targeting it, recordings kept. */
+  /**
+   * What still depends on a node: jobs not finished, schedules targeting it, and recordings that
+   * hold audio (a stored file, or bytes of an upload). Recordings without audio (cancelled,
+   * failed, missed occurrences) do not count: they go with the node.
+   */
   async dependents(tx: Tx | Db, id: string, pendingStates: readonly string[]) {
     const [jobs, schedules, recordings] = await Promise.all([
       tx.recordingJob.groupBy({
@@ -134,7 +143,7 @@ export class NodesRepository {
         _count: { _all: true },
       }),
       tx.scheduleTarget.count({ where: { nodeId: id } }),
-      tx.recording.count({ where: { nodeId: id } }),
+      tx.recording.count({ where: { nodeId: id, ...WITH_AUDIO } }),
     ]);
     return {
       jobs: jobs.map((j) => ({ state: j.state, count: j._count._all })),
@@ -143,9 +152,20 @@ export class NodesRepository {
     };
   }
 
-  /** Deletes a node row if it is decommissioned; false when it was not (or is gone). */
-  async deleteDecommissioned(tx: Tx, id: string): Promise<boolean> {
-    const result = await tx.node.deleteMany({ where: { id, decommissionedAt: { not: null } } });
-    return result.count === 1;
+  /**
+   * Deletes a decommissioned node with its recordings that hold no audio (their jobs cascade);
+   * `undefined` when the node is not decommissioned (or is gone), else how many recordings went.
+   */
+  async deleteDecommissioned(tx: Tx, id: string): Promise<number | undefined> {
+    const node = await tx.node.findFirst({
+      where: { id, decommissionedAt: { not: null } },
+      select: { id: true },
+    });
+    if (!node) return undefined;
+    const empty = await tx.recording.deleteMany({
+      where: { nodeId: id, NOT: WITH_AUDIO },
+    });
+    await tx.node.delete({ where: { id } });
+    return empty.count;
   }
 }
