@@ -166,8 +166,13 @@ export async function agentStatus(settings: AgentSettings, fetchImpl?: typeof fe
     for (const e of entries) {
       const size = e.sizeBytes === undefined ? '' : `, ${formatBytes(e.sizeBytes)}`;
       const error = e.lastError ? `, last error: ${e.lastError}` : '';
+      const part = e.continues
+        ? `, part continuing job ${e.continues.jobId}${e.pendingPart ? ' (not registered with the controller yet)' : ''}`
+        : '';
+      const partial = e.capture?.partial ? `, partial: ${e.capture.partialReason ?? 'yes'}` : '';
+      const who = e.pendingPart ? 'part' : `job ${e.jobId}`;
       lines.push(
-        `                job ${e.jobId} (recording ${e.recordingId}, epoch ${e.epoch}): ${e.state}${size}${error}`,
+        `                ${who} (recording ${e.recordingId}, epoch ${e.epoch}): ${e.state}${size}${part}${partial}${error}`,
       );
     }
     const kept = entries.filter((e) => e.state === 'failed' || e.state === 'lease-lost');

@@ -1,6 +1,7 @@
 // `earshot-agent status` on the offline cache: the cached config and schedule, and a clear
 // warning when the last measured clock offset is past the threshold.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JobJournal, journalPath } from '../../agent/src/state/journal.js';
 import { OfflineCache } from '../../agent/src/state/offline-cache.js';
 import { resolveSettings } from '../../agent/src/state/settings.js';
 import { writeAgentState } from '../../agent/src/state/state-file.js';
@@ -68,6 +69,22 @@ describe('agent status: offline cache and clock', () => {
       horizonEnd: '2099-01-08T00:00:00.000Z',
       occurrences: [],
     });
+    const journal = new JobJournal(journalPath(settings.cacheDir));
+    await journal.load();
+    await journal.put({
+      jobId: 'pending-part-rec-2',
+      recordingId: 'rec-2',
+      epoch: 1,
+      state: 'recorded',
+      path: '/x.wav',
+      sampleRate: 48_000,
+      channels: 2,
+      startedAtMs: 1,
+      sizeBytes: 1024,
+      continues: { jobId: 'job-1', epoch: 2 },
+      pendingPart: { epoch: 2, reason: 'continues', startedAtMs: 1, durationSeconds: 60 },
+      capture: { partial: true, partialReason: 'continues the recording after an agent restart' },
+    });
     const report = await agentStatus(settings, async () => {
       throw new TypeError('fetch failed');
     });
@@ -76,5 +93,8 @@ describe('agent status: offline cache and clock', () => {
     expect(text).toMatch(/controller:\s+NOT reachable/);
     expect(text).toMatch(/schedule:\s+0 occurrence\(s\) cached until 2099-01-08/);
     expect(text).toMatch(/WARNING: 9\.000 s ahead of the controller/);
+    expect(text).toContain(
+      'part (recording rec-2, epoch 1): recorded, 1.0 KiB, part continuing job job-1 (not registered with the controller yet), partial: continues the recording after an agent restart',
+    );
   });
 });
