@@ -1,9 +1,8 @@
 // The schedule runner's timing: what it does about each cached occurrence at a given wall
 // clock, how long it sleeps, and that a clock that jumps moves the plan with it.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RecordJob } from '../../agent/src/jobs/recorder.js';
+import { LATE_MS, type RecordJob } from '../../agent/src/jobs/recorder.js';
 import {
-  LATE_MS,
   MAX_SLEEP_MS,
   occurrenceJob,
   PREPARE_MS,

@@ -10,8 +10,6 @@ import { Backoff, type BackoffOptions, sleep } from '../support/backoff.js';
 import type { Logger } from '../support/log.js';
 import { type ActiveRecording, type Recorder, recordJobFromLease } from './recorder.js';
 
-export { recordingFileName } from './recorder.js';
-
 export type JobApi = Pick<AgentHttpClient, 'claimNext'>;
 
 export interface JobTimings {

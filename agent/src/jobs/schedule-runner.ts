@@ -18,8 +18,6 @@ import type { BackoffOptions } from '../support/backoff.js';
 import type { Logger } from '../support/log.js';
 import { LATE_MS, MIN_PART_MS, PARTIAL_REASONS, type Recorder, type RecordJob } from './recorder.js';
 
-export { LATE_MS } from './recorder.js';
-
 import { reportTerminal } from './report-terminal.js';
 
 /** Begin (open the file, journal it) this long before the planned start. */
