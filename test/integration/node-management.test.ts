@@ -4,7 +4,7 @@
  * closed within 1 s, the credential then fails on HTTP and MQTT, recordings stay), delete
  * (refused while anything is pending), and the command results agents report.
  */
-import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { connectAsync, type IClientOptions, type MqttClient, connect as mqttConnect } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Command, nodeTopic } from '../../shared/src/mqtt.js';
 import {
@@ -299,6 +299,46 @@ describe('node management', () => {
     expect(actions.record).toEqual({ allowed: false, reason: 'the node is decommissioned' });
     const [event] = await auditEvents('node.decommission', 'retire-1');
     expect(JSON.parse(event!.after!)).toMatchObject({ credential: 'revoked' });
+  });
+
+  it('closes a connection whose credential check began before the decommission', async () => {
+    const node = await enrolledNode(ctl, { id: 'race-1', site: 'east' });
+    // Hold the node's credential check after its database read until the node is decommissioned.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const nodes = ctl.services.nodes;
+    const original = nodes.authenticate.bind(nodes);
+    const spy = vi.spyOn(nodes, 'authenticate').mockImplementation(async (credential) => {
+      const result = await original(credential);
+      if (credential === node.credential) await gate;
+      return result;
+    });
+    try {
+      const client = mqttConnect(mqttUrl, {
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        connectTimeout: 5_000,
+        username: node.nodeId,
+        password: node.credential,
+      });
+      clients.push(client);
+      let closed = false;
+      client.once('close', () => {
+        closed = true;
+      });
+      await vi.waitFor(() => expect(spy).toHaveBeenCalledWith(node.credential), {
+        timeout: 2_000,
+        interval: 10,
+      });
+      expect((await api(owner, 'POST', '/nodes/race-1/decommission')).statusCode).toBe(200);
+      release();
+      await vi.waitFor(() => expect(closed).toBe(true), { timeout: 1_000, interval: 10 });
+    } finally {
+      release();
+      spy.mockRestore();
+    }
   });
 
   it('deletes only a decommissioned node with nothing pending, naming what still is', async () => {

@@ -29,6 +29,14 @@ export class BrokerAuth {
   private readonly addresses = new WeakMap<Client, string>();
   /** Clients already warned about an invalid payload (one log line per connection). */
   private readonly warned = new WeakSet<Client>();
+  /**
+   * Orders credential checks against revocations: a client whose check began before its node
+   * was revoked may still finish connecting after the broker closed that node's clients, so it
+   * is closed when it registers (see `isRevoked`).
+   */
+  private sequence = 0;
+  private readonly checkedAt = new WeakMap<Client, number>();
+  private readonly revokedAt = new Map<string, number>();
 
   private readonly directory: NodeDirectory;
   private readonly audit: Pick<AuditWriter, 'recordAlone'>;
@@ -59,6 +67,18 @@ export class BrokerAuth {
     return this.identities.get(client);
   }
 
+  /** The node's credential was revoked: clients checked before now must not stay connected. */
+  revoke(nodeId: string): void {
+    this.revokedAt.set(nodeId, ++this.sequence);
+  }
+
+  /** True for a client whose credential check began before its node was revoked. */
+  isRevoked(client: Client): boolean {
+    const identity = this.identities.get(client);
+    const revoked = identity ? this.revokedAt.get(identity.nodeId) : undefined;
+    return revoked !== undefined && (this.checkedAt.get(client) ?? 0) < revoked;
+  }
+
   /**
    * The client id becomes the node id (as mosquitto's `use_username_as_clientid`):
    * otherwise one node could take over another's session by reusing its client id.
@@ -80,10 +100,12 @@ export class BrokerAuth {
     password: Readonly<Buffer | undefined>,
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void => {
+    const checkedAt = ++this.sequence;
     this.verify(username, password).then(
       (result) => {
         if ('nodeId' in result) {
           this.identities.set(client, result);
+          this.checkedAt.set(client, checkedAt);
           done(null, true);
           return;
         }

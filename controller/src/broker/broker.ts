@@ -78,6 +78,11 @@ export class MqttBroker {
     await aedes.listen();
     const countClients = () => this.metrics.mqttClients.set(aedes.connectedClients);
     aedes.on('client', (client) => {
+      // Its credential was revoked while it was connecting: it does not stay.
+      if (this.auth.isRevoked(client)) {
+        client.close();
+        return;
+      }
       this.clients.set(client.id, client);
       countClients();
     });
@@ -164,6 +169,7 @@ export class MqttBroker {
    * reconnect is refused because its credential is gone. Resolves once the client is closed.
    */
   disconnectNode(nodeId: string): Promise<void> {
+    this.auth.revoke(nodeId);
     const client = this.clients.get(nodeId);
     if (!client) return Promise.resolve();
     this.clients.delete(nodeId);
