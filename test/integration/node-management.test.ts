@@ -234,6 +234,7 @@ describe('node management', () => {
 
   it('records the command results an agent reports, warns on failures, ignores malformed ones', async () => {
     const node = await enrolledNode(ctl, { id: 'results-1', site: 'east' });
+    const warn = vi.spyOn(ctl.app.log, 'warn');
     const agent = await connect(node);
     const topic = nodeTopic(node.nodeId, 'cmd-result');
     await agent.publishAsync(topic, JSON.stringify({ id: 'c-1', ok: true }), { qos: 1 });
@@ -256,6 +257,12 @@ describe('node management', () => {
       { id: 'c-2', ok: false, message: 'listen-start is not supported' },
       { id: 'c-1', ok: true, message: null },
     ]);
+    expect(warn).toHaveBeenCalledWith(
+      { nodeId: 'results-1', commandId: 'c-2', message: 'listen-start is not supported' },
+      'agent reports a command failed',
+    );
+    expect(warn.mock.calls.filter(([, msg]) => msg === 'agent reports a command failed')).toHaveLength(1);
+    warn.mockRestore();
     await expectHidden(eastOperator, 'GET', '/nodes/west-1/command-results');
   });
 
