@@ -16,17 +16,17 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContinuationBody, JobHeartbeatBody, JobLease } from '../../../shared/src/agent-api.js';
+import type { ContinuationBody, JobLease } from '../../../shared/src/agent-api.js';
 import type { PcmTap } from '../capture/pcm-tap.js';
 import { recoverWav } from '../capture/wav-recovery.js';
 import type { WavResult } from '../capture/wav-writer.js';
 import { type AgentHttpClient, describeError } from '../link/http-client.js';
-import { captureFactsOf, type JobJournal, type JournalEntry, pendingPartJobId } from '../state/journal.js';
+import { type JobJournal, type JournalEntry, pendingPartJobId } from '../state/journal.js';
 import type { BackoffOptions } from '../support/backoff.js';
 import type { Logger } from '../support/log.js';
-import { LeaseKeeper, type LeaseLossReason } from './lease-keeper.js';
-import { PartRefusedError, type PartRegistrar } from './part-registrar.js';
+import type { PartRegistrar } from './part-registrar.js';
 import { Recording } from './recording.js';
+import { RecordingLease } from './recording-lease.js';
 import { reportTerminal } from './report-terminal.js';
 
 export type RecorderApi = Pick<AgentHttpClient, 'jobHeartbeat' | 'jobFailed' | 'jobCancelled'>;
@@ -90,8 +90,6 @@ export interface ActiveRecording {
 export const MIN_PART_MS = 1000;
 /** Begun later than this after the planned start: the recording is partial ("started late"). */
 export const LATE_MS = 1000;
-/** Heartbeats start this long after the planned start even when no audio has come yet. */
-const KEEPER_FALLBACK_MS = 5000;
 
 export const PARTIAL_REASONS = {
   restarted: 'agent restarted during the recording',
@@ -288,81 +286,20 @@ export class Recorder {
     job: RecordJob,
     setFirstFrameHandler: (handler: (atMs: number) => void) => void,
   ): ActiveRecording {
-    const { journal, log } = this.options;
-    let keeper: LeaseKeeper | undefined;
-    let firstFrameSeen = false;
-    let registered = !entry.pendingPart;
-    let refused: string | undefined;
-    let factsDelivered = false;
-    const key = entry.jobId;
-    const current = () => journal.get(key) ?? entry;
-
-    const startKeeper = () => {
-      if (keeper || !registered || this.stopping.signal.aborted) return;
-      const now = current();
-      keeper = new LeaseKeeper({
-        api: this.options.api,
-        jobId: now.jobId,
-        body: (): JobHeartbeatBody => {
-          const facts = factsDelivered || !firstFrameSeen ? undefined : captureFactsOf(current());
-          return { epoch: now.epoch, state: 'recording', ...(facts ? { capture: facts } : {}) };
-        },
-        onDelivered: (body) => {
-          if (body.capture) factsDelivered = true;
-        },
-        intervalMs: this.options.jobHeartbeatIntervalMs(),
-        signal: this.stopping.signal,
-        log,
-        onLeaseLost: (why) => {
-          if (why === 'gone') log.warn({ jobId: now.jobId }, 'the controller no longer has this job');
-          void recording.stop().catch(() => {});
-        },
-        onStopRequested: () => {
-          log.info({ jobId: now.jobId }, 'controller asked to stop the recording');
-          void recording.stop().catch(() => {});
-        },
-        beatAtStart: true,
-      });
-      keeper.start();
-    };
-
-    setFirstFrameHandler((atMs) => {
-      firstFrameSeen = true;
-      const offset = this.options.clockOffsetMs();
-      const capture = {
-        ...current().capture,
-        firstSampleAtMs: atMs,
-        ...(offset === undefined ? {} : { clockOffsetMs: offset }),
-      };
-      journal
-        .update(key, { capture })
-        .catch((error: unknown) =>
-          log.error({ jobId: key }, `cannot journal capture facts: ${describeError(error)}`),
-        )
-        .finally(() => {
-          if (keeper) keeper.beatNow();
-          else startKeeper();
-        });
+    const { journal } = this.options;
+    const stop = () => void recording.stop().catch(() => {});
+    const lease = new RecordingLease({
+      ...this.options,
+      entry,
+      stopRecording: stop,
+      startAtMs: job.startAtMs,
+      intervalMs: this.options.jobHeartbeatIntervalMs(),
+      signal: this.stopping.signal,
+      now: () => this.now(),
     });
-    // Heartbeats start with the first audio; a capture that delivers none still keeps the lease.
-    const fallbackDelay = Math.max(0, (job.startAtMs ?? this.now()) - this.now()) + KEEPER_FALLBACK_MS;
-    const fallback = setTimeout(startKeeper, fallbackDelay);
-
-    if (entry.pendingPart) {
-      this.options.registrar
-        .register(key, this.stopping.signal)
-        .then(() => {
-          registered = true;
-          startKeeper();
-        })
-        .catch((error: unknown) => {
-          if (!(error instanceof PartRefusedError)) return; // stopping: the uploader registers it later
-          refused = error.message;
-          log.error({ recordingId: entry.recordingId }, `${error.message}: part stopped, file kept`);
-          void recording.stop().catch(() => {});
-        });
-    }
-
+    setFirstFrameHandler((atMs) => lease.firstFrame(atMs));
+    lease.start();
+    const key = entry.jobId;
     const active: Active = {
       recordingId: entry.recordingId,
       get jobId() {
@@ -370,62 +307,67 @@ export class Recorder {
       },
       recording,
       shutdown: false,
-      stop: () => void recording.stop().catch(() => {}),
+      stop,
       finished: Promise.resolve(),
     };
-    active.finished = (async () => {
-      try {
-        const { result, endedBy } = await recording.done;
-        const loss: LeaseLossReason | 'refused' | undefined = refused ? 'refused' : keeper?.lossReason;
-        const windowLeft = entry.windowEndMs !== undefined && entry.windowEndMs - this.now() >= MIN_PART_MS;
-        const interrupted = active.shutdown && windowLeft;
-        if (endedBy === 'capture-failed' && windowLeft && !loss && !active.shutdown && !this.stopped) {
-          this.active.delete(entry.recordingId);
-          await this.afterCaptureFailure(key, result);
-          return;
-        }
-        const done = await journal.update(key, {
-          state: loss ? 'lease-lost' : 'recorded',
-          sizeBytes: result.sizeBytes,
-          sha256: result.sha256,
-          durationMs: result.durationMs,
-          finishedAtMs: this.now(),
-          ...(loss ? { lastError: lossText(loss, refused) } : {}),
-          ...(interrupted ? { interruptedAtMs: this.now() } : {}),
-          // Stopped with audio kept: the file covers only part of its window.
-          ...(interrupted && result.durationMs > 0
-            ? {
-                capture: {
-                  ...current().capture,
-                  partial: true,
-                  partialReason: current().capture?.partialReason ?? PARTIAL_REASONS.stopped,
-                },
-              }
-            : {}),
-        });
-        if (loss) {
-          log.warn(
-            { jobId: done.jobId, path: result.path },
-            `${lossText(loss, refused)}: recording stopped, file kept`,
-          );
-        } else {
-          log.info(
-            { jobId: done.jobId, endedBy, durationMs: result.durationMs, sha256: result.sha256 },
-            'recording finished',
-          );
-          // Interrupted by a stop: the next start continues the window first, then uploads.
-          if (!interrupted) this.options.uploader.enqueue(done.jobId);
-        }
-      } catch (error) {
-        await this.fail(current(), `recording failed: ${describeError(error)}`);
-      } finally {
-        clearTimeout(fallback);
-        keeper?.stop();
-        if (this.active.get(entry.recordingId) === active) this.active.delete(entry.recordingId);
-      }
-    })();
+    active.finished = this.settle(active, entry, lease).finally(() => {
+      lease.stop();
+      if (this.active.get(entry.recordingId) === active) this.active.delete(entry.recordingId);
+    });
     this.active.set(entry.recordingId, active);
     return active;
+  }
+
+  /** Once the file is finished: journal it and hand it on (upload, continuation, or keep). Never rejects. */
+  private async settle(active: Active, entry: JournalEntry, lease: RecordingLease): Promise<void> {
+    const { journal, log } = this.options;
+    const key = entry.jobId;
+    try {
+      const { result, endedBy } = await active.recording.done;
+      const loss = lease.loss;
+      const windowLeft = entry.windowEndMs !== undefined && entry.windowEndMs - this.now() >= MIN_PART_MS;
+      const interrupted = active.shutdown && windowLeft;
+      if (endedBy === 'capture-failed' && windowLeft && !loss && !active.shutdown && !this.stopped) {
+        this.active.delete(entry.recordingId);
+        await this.afterCaptureFailure(key, result);
+        return;
+      }
+      const capture = lease.current.capture;
+      const done = await journal.update(key, {
+        state: loss ? 'lease-lost' : 'recorded',
+        sizeBytes: result.sizeBytes,
+        sha256: result.sha256,
+        durationMs: result.durationMs,
+        finishedAtMs: this.now(),
+        ...(loss ? { lastError: lease.describeLoss(loss) } : {}),
+        ...(interrupted ? { interruptedAtMs: this.now() } : {}),
+        // Stopped with audio kept: the file covers only part of its window.
+        ...(interrupted && result.durationMs > 0
+          ? {
+              capture: {
+                ...capture,
+                partial: true,
+                partialReason: capture?.partialReason ?? PARTIAL_REASONS.stopped,
+              },
+            }
+          : {}),
+      });
+      if (loss) {
+        log.warn(
+          { jobId: done.jobId, path: result.path },
+          `${lease.describeLoss(loss)}: recording stopped, file kept`,
+        );
+        return;
+      }
+      log.info(
+        { jobId: done.jobId, endedBy, durationMs: result.durationMs, sha256: result.sha256 },
+        'recording finished',
+      );
+      // Interrupted by a stop: the next start continues the window first, then uploads.
+      if (!interrupted) this.options.uploader.enqueue(done.jobId);
+    } catch (error) {
+      await this.fail(lease.current, `recording failed: ${describeError(error)}`);
+    }
   }
 
   /**
@@ -614,9 +556,4 @@ export class Recorder {
       continues: entry.continues,
     };
   }
-}
-
-function lossText(loss: LeaseLossReason | 'refused', refused: string | undefined): string {
-  if (loss === 'refused') return refused ?? 'the controller refused the part';
-  return loss === 'gone' ? 'the controller no longer has this job' : 'stale lease';
 }
