@@ -323,6 +323,28 @@ describe('schedules', () => {
     await api('DELETE', `/schedules/${schedule.id}`);
   });
 
+  it('plans nothing more on a decommissioned node; its occurrences not yet begun go at the next re-plan', async () => {
+    const retiring = await enrolledNode(ctl, { id: 'sched-retiring', site: 'hq' });
+    const schedule = await create(
+      weekly({ targets: [{ nodeId: studio.nodeId }, { nodeId: retiring.nodeId }] }),
+    );
+    expect(
+      await ctl.db.recordingJob.count({ where: { scheduleId: schedule.id, nodeId: retiring.nodeId } }),
+    ).toBeGreaterThan(0);
+    const decommissioned = await api('POST', `/nodes/${retiring.nodeId}/decommission`);
+    expect(decommissioned.statusCode, decommissioned.body).toBe(200);
+    expect(
+      (await api('PATCH', `/schedules/${schedule.id}`, { name: 'Morning show (studio only)' })).statusCode,
+    ).toBe(200);
+    expect(
+      await ctl.db.recordingJob.count({ where: { scheduleId: schedule.id, nodeId: retiring.nodeId } }),
+    ).toBe(0);
+    expect(
+      await ctl.db.recordingJob.count({ where: { scheduleId: schedule.id, nodeId: studio.nodeId } }),
+    ).toBeGreaterThan(0);
+    await api('DELETE', `/schedules/${schedule.id}`);
+  });
+
   it('answers bad input with a 4xx and creates nothing', async () => {
     const before = await ctl.db.schedule.count();
     const jobsBefore = await ctl.db.recordingJob.count();

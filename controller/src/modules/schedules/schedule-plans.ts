@@ -57,7 +57,7 @@ function localLabel(instant: Date, zone: string): string {
   }).format(instant);
 }
 
-/** One occurrence planned on every target node. */
+/** One occurrence planned on every target node still in service (a decommissioned one records nothing). */
 export function plansAt(schedule: ScheduleRow, occurrenceStart: Date): OccurrencePlan[] {
   const profile = profileOf(schedule);
   const plannedStartAt = new Date(occurrenceStart.getTime() - schedule.preRollSeconds * 1000);
@@ -65,17 +65,19 @@ export function plansAt(schedule: ScheduleRow, occurrenceStart: Date): Occurrenc
     occurrenceStart.getTime() + (schedule.durationSeconds + schedule.postRollSeconds) * 1000,
   );
   const title = `${schedule.name} ${localLabel(occurrenceStart, schedule.timeZone)}`;
-  return schedule.targets.map((target) => ({
-    scheduleId: schedule.id,
-    nodeId: target.nodeId,
-    title,
-    occurrenceStart,
-    plannedStartAt,
-    plannedEndAt,
-    sampleRate: profile.sampleRate ?? target.node.sampleRate,
-    channels: target.node.channels,
-    channelSelection: target.channels === null ? null : (JSON.parse(target.channels) as number[]),
-  }));
+  return schedule.targets
+    .filter((target) => !target.node.decommissionedAt)
+    .map((target) => ({
+      scheduleId: schedule.id,
+      nodeId: target.nodeId,
+      title,
+      occurrenceStart,
+      plannedStartAt,
+      plannedEndAt,
+      sampleRate: profile.sampleRate ?? target.node.sampleRate,
+      channels: target.node.channels,
+      channelSelection: target.channels === null ? null : (JSON.parse(target.channels) as number[]),
+    }));
 }
 
 /**

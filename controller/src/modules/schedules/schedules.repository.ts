@@ -4,12 +4,22 @@ import type { Db, Tx } from '../../db/client.js';
 import type { Prisma, RecordingJob, Schedule, ScheduleTarget } from '../../db/rows.js';
 import type { ScheduleFilter } from './schedules.schemas.js';
 
-export type TargetNode = { name: string; siteId: string; sampleRate: number; channels: number };
+export type TargetNode = {
+  name: string;
+  siteId: string;
+  sampleRate: number;
+  channels: number;
+  decommissionedAt: Date | null;
+};
 export type ScheduleRow = Schedule & { targets: (ScheduleTarget & { node: TargetNode })[] };
 
 const withTargets = {
   targets: {
-    include: { node: { select: { name: true, siteId: true, sampleRate: true, channels: true } } },
+    include: {
+      node: {
+        select: { name: true, siteId: true, sampleRate: true, channels: true, decommissionedAt: true },
+      },
+    },
     orderBy: { nodeId: 'asc' },
   },
 } as const;
