@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContinuationBody, JobLease } from '../../../shared/src/agent-api.js';
+import type { CaptureOptions } from '../capture/capture.js';
 import type { PcmTap } from '../capture/pcm-tap.js';
 import { recoverWav } from '../capture/wav-recovery.js';
 import type { WavResult } from '../capture/wav-writer.js';
@@ -221,28 +222,7 @@ export class Recorder {
       );
     }
     const selection = this.channelsToKeep(job, format.channels);
-    const entry: JournalEntry = {
-      jobId: job.jobId,
-      recordingId: job.recordingId,
-      epoch: job.epoch,
-      state: 'recording',
-      path: join(this.options.recordingsDir, recordingFileName(job.recordingId, job.epoch)),
-      sampleRate: format.sampleRate,
-      channels: selection?.length ?? format.channels,
-      startedAtMs: this.now(),
-      ...(job.windowEndMs === undefined ? {} : { windowEndMs: job.windowEndMs }),
-      ...(selection ? { channelSelection: selection } : {}),
-      ...(job.continues ? { continues: job.continues } : {}),
-      ...(job.pendingPart ? { pendingPart: job.pendingPart } : {}),
-      ...(job.plannedStartMs !== undefined || job.partialReason !== undefined
-        ? {
-            capture: {
-              ...(job.plannedStartMs === undefined ? {} : { plannedStartMs: job.plannedStartMs }),
-              ...(job.partialReason === undefined ? {} : { partial: true, partialReason: job.partialReason }),
-            },
-          }
-        : {}),
-    };
+    const entry = this.journalEntryFor(job, format, selection);
     let onFirstFrame: (atMs: number) => void = () => {};
     const recording = new Recording(tap, {
       path: entry.path,
@@ -277,6 +257,36 @@ export class Recorder {
     return this.follow(entry, recording, job, (handler) => {
       onFirstFrame = handler;
     });
+  }
+
+  /** The journal entry of a recording about to start. */
+  private journalEntryFor(
+    job: RecordJob,
+    format: CaptureOptions,
+    selection: number[] | undefined,
+  ): JournalEntry {
+    return {
+      jobId: job.jobId,
+      recordingId: job.recordingId,
+      epoch: job.epoch,
+      state: 'recording',
+      path: join(this.options.recordingsDir, recordingFileName(job.recordingId, job.epoch)),
+      sampleRate: format.sampleRate,
+      channels: selection?.length ?? format.channels,
+      startedAtMs: this.now(),
+      ...(job.windowEndMs === undefined ? {} : { windowEndMs: job.windowEndMs }),
+      ...(selection ? { channelSelection: selection } : {}),
+      ...(job.continues ? { continues: job.continues } : {}),
+      ...(job.pendingPart ? { pendingPart: job.pendingPart } : {}),
+      ...(job.plannedStartMs !== undefined || job.partialReason !== undefined
+        ? {
+            capture: {
+              ...(job.plannedStartMs === undefined ? {} : { plannedStartMs: job.plannedStartMs }),
+              ...(job.partialReason === undefined ? {} : { partial: true, partialReason: job.partialReason }),
+            },
+          }
+        : {}),
+    };
   }
 
   /** Keeps the lease, records the facts, and finishes the entry; returns the live handle. */
