@@ -7,6 +7,7 @@ import { apiBench } from './api.bench.js';
 import { claimsBench } from './claims.bench.js';
 import { metersBench } from './meters.bench.js';
 import { type BenchRow, printTable, writeJson } from './report.js';
+import { scheduleStartBench } from './schedule-start.bench.js';
 import { schedulesBench } from './schedules.bench.js';
 import { trackerBench } from './tracker.bench.js';
 import { uploadBench } from './upload.bench.js';
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   claims: claimsBench,
   meters: metersBench,
   schedules: schedulesBench,
+  'schedule-start': scheduleStartBench,
   tracker: trackerBench,
   upload: uploadBench,
   verify: verifyBench,

@@ -22,15 +22,17 @@ import type { ScheduledOccurrence } from '../../shared/src/agent-api.js';
 import { RealtimeFakeCapture } from '../support/agent-harness.js';
 import { hasPulse, startPulseSink } from '../support/pulse.js';
 import { tempDir } from '../support/tmp.js';
-import type { BenchRow } from './report.js';
+import { type BenchRow, percentile } from './report.js';
 
 const OCCURRENCES = Number(process.env.EARSHOT_BENCH_OCCURRENCES ?? 50);
 const RATE = 48_000;
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+/** The p-th percentile of unsorted values. */
+const pct = (values: number[], p: number) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
 
 /** The controller is not there: every call fails like a refused connection. */
 const offline = new Proxy({} as AgentHttpClient, {
@@ -131,8 +133,8 @@ export async function scheduleStartBench(): Promise<BenchRow[]> {
     const subject = `${OCCURRENCES} × 1 s scheduled starts (${sink ? 'sox from the PulseAudio sink' : 'fake real-time capture'})`;
     const rows: BenchRow[] = [];
     for (const p of [50, 99]) {
-      const reference = percentile(timerLateMs, p);
-      const value = percentile(firstSampleLateMs, p);
+      const reference = pct(timerLateMs, p);
+      const value = pct(firstSampleLateMs, p);
       rows.push({
         bench: 'schedule-start',
         subject,
@@ -149,7 +151,7 @@ export async function scheduleStartBench(): Promise<BenchRow[]> {
         bench: 'schedule-start',
         subject,
         metric: `p${p} start's audio delivered − planned start`,
-        value: percentile(firstBlockLateMs, p),
+        value: pct(firstBlockLateMs, p),
         unit: 'ms',
       });
     }
