@@ -26,7 +26,10 @@ export const NodeSchema = Type.Object({
     channels: Type.Integer(),
   }),
   diskFreeBytes: Type.Union([Type.Integer(), Type.Null()]),
-  clockOffsetMs: Type.Union([Type.Integer(), Type.Null()]),
+  clockOffsetMs: Type.Union([Type.Integer(), Type.Null()], {
+    description:
+      "The agent's clock minus the controller's, ms, from its last heartbeat (positive: the agent is ahead)",
+  }),
   tags: Type.Array(Type.String()),
   location: Type.Union([Type.String(), Type.Null()]),
   notes: Type.Union([Type.String(), Type.Null()]),
