@@ -19,6 +19,7 @@ import type {
   UploadsService,
 } from './modules/recordings/index.js';
 import type { SchedulesService } from './modules/schedules/index.js';
+import type { SettingsFamily } from './modules/settings/index.js';
 import type { ReadinessCheck } from './modules/system/index.js';
 import type { Lifecycle } from './platform/lifecycle.js';
 
@@ -36,6 +37,8 @@ export interface AppDeps {
    * Without it the app leads alone, as on SQLite (tests that build an app on their own database).
    */
   databaseUrl?: string;
+  /** Settings families beyond the built-in ones (tests add one whose objects are in use). */
+  settingsFamilies?: readonly SettingsFamily[];
 }
 
 export interface ControllerApp {

@@ -139,6 +139,7 @@ function destinationCall(method: 'PATCH' | 'DELETE', suffix: string, payload?: o
 }
 
 const TABLE: Record<string, Row> = {
+  ...settingsRows(),
   'POST /api/v1/guilds': {
     action: /^attendance\.guild\.create$/,
     call: async ({ owner }) => ({
@@ -858,6 +859,80 @@ const TABLE: Record<string, Row> = {
     },
   },
 };
+
+let settingsSeq = 0;
+/** A fresh settings object of `family` (defaults), created through the API. */
+async function newSettings({ ctl, owner }: Env, family: string): Promise<string> {
+  const created = await ctl.app.inject({
+    method: 'POST',
+    url: `/api/v1/settings/${family}`,
+    headers: bearer(owner),
+    payload: { name: `row ${++settingsSeq}` },
+  });
+  return created.json().data.id;
+}
+
+/** The mutating routes of every settings family: create, update, rollback, delete, export. */
+function settingsRows(): Record<string, Row> {
+  return Object.fromEntries(
+    ['recording-profiles', 'watchdog-policies', 'retention-policies'].flatMap((family) => {
+      const base = `/api/v1/settings/${family}`;
+      const as = (env: Env, method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) => ({
+        method,
+        url,
+        headers: bearer(env.owner),
+        ...(payload ? { payload } : {}),
+      });
+      const rows: [string, Row][] = [
+        [
+          `POST ${base}`,
+          {
+            action: /^settings\.create$/,
+            call: async (env) => as(env, 'POST', base, { name: `${family} row` }),
+          },
+        ],
+        [
+          `PATCH ${base}/:id`,
+          {
+            action: /^settings\.update$/,
+            call: async (env) =>
+              as(env, 'PATCH', `${base}/${await newSettings(env, family)}`, {
+                name: `renamed ${++settingsSeq}`,
+              }),
+          },
+        ],
+        [
+          `POST ${base}/:id/rollback`,
+          {
+            action: /^settings\.rollback$/,
+            call: async (env) => {
+              const id = await newSettings(env, family);
+              await env.ctl.app.inject(
+                as(env, 'PATCH', `${base}/${id}`, { name: `changed ${++settingsSeq}` }),
+              );
+              return as(env, 'POST', `${base}/${id}/rollback`, { revision: 1 });
+            },
+          },
+        ],
+        [
+          `DELETE ${base}/:id`,
+          {
+            action: /^settings\.delete$/,
+            call: async (env) => as(env, 'DELETE', `${base}/${await newSettings(env, family)}`),
+          },
+        ],
+        [
+          `POST ${base}/export`,
+          {
+            action: /^settings\.export$/,
+            call: async (env) => as(env, 'POST', `${base}/export`, { ids: [await newSettings(env, family)] }),
+          },
+        ],
+      ];
+      return rows;
+    }),
+  );
+}
 
 /** A fresh rate-limit profile (generous, so rows that assign it limit nothing in practice). */
 async function limitProfile({ ctl, owner }: Env, name: string): Promise<string> {

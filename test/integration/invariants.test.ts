@@ -57,6 +57,24 @@ describe('route declarations', () => {
         'PUT /api/v1/admin/limits/profiles/:id',
         'DELETE /api/v1/admin/limits/assignments/:id',
         'DELETE /api/v1/admin/limits/profiles/:id',
+        // Settings families: fleet-wide objects, reads and changes alike.
+        ...['recording-profiles', 'watchdog-policies', 'retention-policies'].flatMap((family) =>
+          [
+            'GET ',
+            'GET /export',
+            'POST /export',
+            'GET /:id',
+            'GET /:id/actions',
+            'GET /:id/history',
+            'POST ',
+            'PATCH /:id',
+            'DELETE /:id',
+            'POST /:id/rollback',
+          ].map((route) => {
+            const [method, rest] = route.split(' ');
+            return `${method} /api/v1/settings/${family}${rest}`;
+          }),
+        ),
       ].sort(),
     );
   });

@@ -38,7 +38,29 @@ interface Row {
   guild?: true;
 }
 
+/** Every settings family has the same routes, all fleet-wide (settings are fleet objects). */
+const SETTINGS_ROWS: Record<string, Row> = Object.fromEntries(
+  ['recording-profiles', 'watchdog-policies', 'retention-policies'].flatMap((family) => {
+    const base = `/api/v1/settings/${family}`;
+    const read = { need: 'settings:read', fleet: true } as const;
+    const manage = { need: 'settings:manage', fleet: true } as const;
+    return [
+      [`GET ${base}`, read],
+      [`GET ${base}/export`, read],
+      [`POST ${base}/export`, read],
+      [`GET ${base}/:id`, read],
+      [`GET ${base}/:id/actions`, read],
+      [`GET ${base}/:id/history`, read],
+      [`POST ${base}`, manage],
+      [`PATCH ${base}/:id`, manage],
+      [`DELETE ${base}/:id`, manage],
+      [`POST ${base}/:id/rollback`, manage],
+    ];
+  }),
+);
+
 const TABLE: Record<string, Row> = {
+  ...SETTINGS_ROWS,
   'GET /healthz': { need: 'public' },
   'GET /readyz': { need: 'public' },
   'GET /metrics': { need: 'metrics:read', fleet: true },

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { buildApp, type ControllerApp } from '../../controller/src/app.js';
+import { type AppDeps, buildApp, type ControllerApp } from '../../controller/src/app.js';
 import { type Config, loadConfig } from '../../controller/src/config.js';
 import {
   type DatabaseTarget,
@@ -40,6 +40,7 @@ export async function freshDatabase(dataDir: string, migrations?: Migration[]): 
 export async function testController(
   overrides: Partial<Config> = {},
   now?: () => Date,
+  deps: Pick<AppDeps, 'settingsFamilies'> = {},
 ): Promise<TestController> {
   const dir = await tempDir('controller');
   const config = loadConfig(
@@ -48,7 +49,7 @@ export async function testController(
   );
   const target = await freshDatabase(join(dir.path));
   const db = openDatabase(target);
-  const controller = await buildApp({ config, db, provider: target.provider, now, logger: false });
+  const controller = await buildApp({ ...deps, config, db, provider: target.provider, now, logger: false });
   await controller.app.ready();
   let token: string | undefined;
   return {

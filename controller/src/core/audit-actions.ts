@@ -33,6 +33,7 @@ export type AuditTargetType =
   | 'schedule'
   | 'role'
   | 'session'
+  | 'settings_object'
   | 'user';
 
 export interface AuditActionInfo {
@@ -164,6 +165,16 @@ export const AUDIT_ACTIONS = {
   'schedule.unskip': { target: 'schedule', description: 'Bring back a skipped occurrence' },
   'schedule.run_now': { target: 'schedule', description: 'Record a schedule now on its target nodes' },
   'schedule.export': { target: null, description: 'Export schedules (CSV or NDJSON)' },
+
+  // Settings families (recording profiles, watchdog and retention policies…)
+  'settings.create': { target: 'settings_object', description: 'Create a settings object (revision 1)' },
+  'settings.update': { target: 'settings_object', description: 'Change a settings object (a new revision)' },
+  'settings.rollback': {
+    target: 'settings_object',
+    description: 'Restore an earlier revision of a settings object, as a new revision',
+  },
+  'settings.delete': { target: 'settings_object', description: 'Delete a settings object (history kept)' },
+  'settings.export': { target: null, description: 'Export a settings family (CSV or NDJSON)' },
 
   // Attendance: guilds, tracking, periods
   'attendance.guild.register': { target: 'guild', description: 'The bot registers a new guild' },

@@ -1,0 +1,136 @@
+/**
+ * The settings families the controller offers: each a body schema, its defaults and the rules
+ * the schema cannot say. Nothing uses these objects yet (agents apply them in a later step), so
+ * none has an in-use check.
+ */
+import Type from 'typebox';
+import { family, type SettingsFamily } from './settings-family.js';
+
+const Seconds = (maximum: number, description: string) => Type.Integer({ minimum: 0, maximum, description });
+const nullable = <T extends ReturnType<typeof Type.Integer>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const RecordingProfileBody = Type.Object(
+  {
+    container: Type.Enum(['wav', 'flac'], { description: 'WAV (PCM) or FLAC' }),
+    sampleRate: Type.Enum([8000, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000]),
+    bitDepth: Type.Enum([16, 24]),
+    channels: nullable(
+      Type.Integer({ minimum: 1, maximum: 64, description: 'The first N capture channels; null: all' }),
+    ),
+    channelMap: Type.Union(
+      [
+        Type.Array(Type.Integer({ minimum: 1, maximum: 64 }), {
+          minItems: 1,
+          maxItems: 64,
+          description: '1-based capture channels, in output order',
+        }),
+        Type.Null(),
+      ],
+      { description: 'Instead of channels: which capture channels, in which order' },
+    ),
+    segmentSeconds: nullable(
+      Type.Integer({ minimum: 60, maximum: 86_400, description: 'Split long recordings; null: one file' }),
+    ),
+    preRollSeconds: Seconds(3600, 'Recorded before the planned start'),
+    postRollSeconds: Seconds(3600, 'Recorded after the planned end'),
+  },
+  { additionalProperties: false },
+);
+
+export const WatchdogPolicyBody = Type.Object(
+  {
+    silenceDbfs: Type.Number({ minimum: -120, maximum: 0, description: 'Below this level is silence' }),
+    silenceSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+    clipCountPerWindow: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+    clipWindowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+    diskLowPercent: Type.Integer({ minimum: 0, maximum: 100 }),
+    diskLowHours: Type.Number({ minimum: 0, maximum: 8760, description: 'Hours of recording headroom' }),
+    clockSkewSeconds: Type.Number({ minimum: 0, maximum: 3600 }),
+    uploadBacklogMinutes: Type.Integer({ minimum: 1, maximum: 525_600 }),
+  },
+  { additionalProperties: false },
+);
+
+export const RetentionPolicyBody = Type.Object(
+  {
+    scope: Type.Enum(['controller', 'agent-cache'], { description: 'The controller store or agent caches' }),
+    maxAgeDays: nullable(Type.Integer({ minimum: 1, maximum: 36_500 })),
+    maxBytes: nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+    minFreeDiskPercent: nullable(Type.Integer({ minimum: 1, maximum: 99 })),
+    deleteOnlyAfterVerifiedUploadTo: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+      maxItems: 20,
+      description: 'Upload provider names; empty: no upload is waited for',
+    }),
+    keepTagged: Type.Boolean({ description: 'Never delete tagged recordings' }),
+  },
+  { additionalProperties: false },
+);
+
+const duplicates = (values: readonly unknown[]) => values.filter((v, i) => values.indexOf(v) !== i);
+
+export const recordingProfiles = family({
+  name: 'recording-profiles',
+  title: 'recording profile',
+  body: RecordingProfileBody,
+  defaults: {
+    container: 'wav',
+    sampleRate: 48000,
+    bitDepth: 16,
+    channels: null,
+    channelMap: null,
+    segmentSeconds: null,
+    preRollSeconds: 0,
+    postRollSeconds: 0,
+  },
+  rules: (body) => [
+    ...(body.channels !== null && body.channelMap !== null ? ['set channels or channelMap, not both'] : []),
+    ...(body.channelMap && duplicates(body.channelMap).length > 0
+      ? [`channelMap names channel ${duplicates(body.channelMap)[0]} twice`]
+      : []),
+  ],
+});
+
+export const watchdogPolicies = family({
+  name: 'watchdog-policies',
+  title: 'watchdog policy',
+  body: WatchdogPolicyBody,
+  defaults: {
+    silenceDbfs: -60,
+    silenceSeconds: 30,
+    clipCountPerWindow: 10,
+    clipWindowSeconds: 60,
+    diskLowPercent: 10,
+    diskLowHours: 24,
+    clockSkewSeconds: 2,
+    uploadBacklogMinutes: 60,
+  },
+});
+
+export const retentionPolicies = family({
+  name: 'retention-policies',
+  title: 'retention policy',
+  body: RetentionPolicyBody,
+  defaults: {
+    scope: 'controller',
+    maxAgeDays: 90,
+    maxBytes: null,
+    minFreeDiskPercent: null,
+    deleteOnlyAfterVerifiedUploadTo: [],
+    keepTagged: true,
+  },
+  rules: (body) => [
+    ...(body.maxAgeDays === null && body.maxBytes === null && body.minFreeDiskPercent === null
+      ? ['set at least one limit: maxAgeDays, maxBytes or minFreeDiskPercent']
+      : []),
+    ...duplicates(body.deleteOnlyAfterVerifiedUploadTo).map(
+      (name) => `deleteOnlyAfterVerifiedUploadTo names "${name}" twice`,
+    ),
+  ],
+});
+
+/** The built-in families, in the order their routes register. */
+export const SETTINGS_FAMILIES: readonly SettingsFamily[] = [
+  recordingProfiles,
+  watchdogPolicies,
+  retentionPolicies,
+];

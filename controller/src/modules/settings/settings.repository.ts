@@ -1,0 +1,76 @@
+/** Settings objects and their revisions: the only place Prisma is called for settings. */
+import type { PagePosition } from '../../core/page-position.js';
+import type { Db, Tx } from '../../db/client.js';
+import type { Prisma, SettingsObject, SettingsRevision } from '../../db/rows.js';
+
+export type SettingsRow = SettingsObject;
+export type RevisionRow = SettingsRevision;
+
+function before(position: PagePosition | undefined): Prisma.SettingsObjectWhereInput {
+  if (!position) return {};
+  return {
+    OR: [
+      { createdAt: { lt: position.createdAt } },
+      { createdAt: position.createdAt, id: { lt: position.id } },
+    ],
+  };
+}
+
+export class SettingsRepository {
+  constructor(private readonly db: Db) {}
+
+  find(family: string, id: string, tx: Tx | Db = this.db): Promise<SettingsRow | null> {
+    return tx.settingsObject.findFirst({ where: { id, family } });
+  }
+
+  /** Newest first; `q` is text in the name. */
+  list(family: string, q: string | undefined, limit: number, after?: PagePosition): Promise<SettingsRow[]> {
+    return this.db.settingsObject.findMany({
+      where: { AND: [{ family }, q === undefined ? {} : { name: { contains: q } }, before(after)] },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit,
+    });
+  }
+
+  findMany(family: string, ids: string[]): Promise<SettingsRow[]> {
+    return this.db.settingsObject.findMany({
+      where: { family, id: { in: ids } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    });
+  }
+
+  create(tx: Tx, data: { id: string; family: string; name: string; body: string; createdBy: string | null }) {
+    return tx.settingsObject.create({ data: { ...data, revision: 1 } });
+  }
+
+  /** Moves the object from `revision` to the next; null when another change came first. */
+  async update(
+    tx: Tx,
+    id: string,
+    revision: number,
+    data: { name: string; body: string },
+  ): Promise<SettingsRow | null> {
+    const { count } = await tx.settingsObject.updateMany({
+      where: { id, revision },
+      data: { ...data, revision: revision + 1 },
+    });
+    return count === 1 ? tx.settingsObject.findUnique({ where: { id } }) : null;
+  }
+
+  async delete(tx: Tx, id: string, revision: number): Promise<boolean> {
+    const { count } = await tx.settingsObject.deleteMany({ where: { id, revision } });
+    return count === 1;
+  }
+
+  addRevision(tx: Tx, data: Omit<RevisionRow, 'id' | 'at'> & { at: Date }) {
+    return tx.settingsRevision.create({ data });
+  }
+
+  revisions(id: string): Promise<RevisionRow[]> {
+    return this.db.settingsRevision.findMany({ where: { objectId: id }, orderBy: { revision: 'asc' } });
+  }
+
+  revision(id: string, revision: number): Promise<RevisionRow | null> {
+    return this.db.settingsRevision.findUnique({ where: { objectId_revision: { objectId: id, revision } } });
+  }
+}

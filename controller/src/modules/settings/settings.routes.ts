@@ -1,0 +1,246 @@
+/**
+ * The routes of every settings family, generated from its definition under
+ * `/api/v1/settings/<family>`: list, export, detail, actions, history, create, update, delete
+ * and rollback, each with an OpenAPI summary naming the family.
+ */
+import type {} from '@fastify/swagger';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
+import { clampLimit, Data, ErrorResponse, NoContent, PageOf, pageOf } from '../../core/pagination.js';
+import { attachmentHeaders, type ExportFormat, exportTable } from '../../core/table-export.js';
+import { callContext } from '../../http/route-access.js';
+import type { SettingsRow } from './settings.repository.js';
+import {
+  familySchemas,
+  HistoryEntry,
+  RollbackBody,
+  SettingsActions,
+  SettingsExportBody,
+  SettingsExportQuery,
+  SettingsListQuery,
+  SettingsParams,
+} from './settings.schemas.js';
+import { presentSettings, type SettingsService } from './settings.service.js';
+import type { SettingsFamily } from './settings-family.js';
+
+const ExportFile = Type.Unsafe({
+  type: 'string',
+  description: 'text/csv (header row) or application/x-ndjson',
+});
+const read = { access: { user: 'settings:read', scope: 'fleet' } } as const;
+const manage = { access: { user: 'settings:manage', scope: 'fleet' } } as const;
+
+type Cell = string | number | boolean | null;
+const cell = (value: unknown): Cell =>
+  value === null || value === undefined
+    ? null
+    : Array.isArray(value)
+      ? value.join(' ')
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : (value as Cell);
+
+export function settingsRoutes(settings: SettingsService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    for (const family of settings.families) await app.register(familyRoutes(settings, family));
+  };
+}
+
+function familyRoutes(settings: SettingsService, family: SettingsFamily): FastifyPluginAsyncTypebox {
+  const base = `/settings/${family.name}`;
+  const plural = `${family.title}s`.replace(/ys$/, 'ies');
+  const tags = ['settings'];
+  const schemas = familySchemas(family);
+  const bodyColumns = Object.keys(family.body.properties);
+  const exportOf = (rows: SettingsRow[], format: ExportFormat) =>
+    exportTable({
+      name: family.name,
+      format,
+      rows,
+      present: presentSettings,
+      columns: ['id', 'name', 'revision', ...bodyColumns, 'createdBy', 'createdAt', 'updatedAt'],
+      flatten: (row) => {
+        const { body, ...view } = presentSettings(row);
+        return { ...view, ...Object.fromEntries(bodyColumns.map((c) => [c, cell(body[c])])) };
+      },
+      now: new Date(),
+    });
+
+  return async (app) => {
+    app.get(
+      base,
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: `${cap(plural)}, newest first (q: text in the name)`,
+          querystring: SettingsListQuery,
+          response: { 200: PageOf(schemas.object), 400: ErrorResponse },
+        },
+      },
+      async (request) => {
+        const take = clampLimit(request.query.limit);
+        const after = parsePositionCursor(request.query.cursor);
+        const rows = await settings.list(family, request.query.q, take, after);
+        return pageOf(rows, take, presentSettings, positionCursor);
+      },
+    );
+
+    app.get(
+      `${base}/export`,
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: `The ${plural} (filtered by q) as CSV or NDJSON (audited)`,
+          querystring: SettingsExportQuery,
+          response: { 200: ExportFile, 400: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const { format = 'ndjson', q } = request.query;
+        const rows = await settings.list(family, q, 10_000);
+        await settings.recordExport(family, callContext(request), rows.length, format);
+        const file = exportOf(rows, format);
+        return reply.headers(attachmentHeaders(file)).send(file.stream);
+      },
+    );
+
+    app.post(
+      `${base}/export`,
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: `The selected ${plural} as CSV or NDJSON (audited)`,
+          body: SettingsExportBody,
+          response: { 200: ExportFile, 400: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const { ids, format = 'ndjson' } = request.body;
+        const rows = await settings.listByIds(family, ids);
+        await settings.recordExport(family, callContext(request), rows.length, format);
+        const file = exportOf(rows, format);
+        return reply.headers(attachmentHeaders(file)).send(file.stream);
+      },
+    );
+
+    app.get(
+      `${base}/:id`,
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: `One ${family.title}`,
+          params: SettingsParams,
+          response: { 200: Data(schemas.object), 404: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: presentSettings(await settings.find(family, request.params.id)) }),
+    );
+
+    app.get(
+      `${base}/:id/actions`,
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: `What you can do with the ${family.title} now, each with the reason when not`,
+          params: SettingsParams,
+          response: { 200: Data(SettingsActions), 404: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await settings.actions(family, request.params.id, request.principal) }),
+    );
+
+    app.get(
+      `${base}/:id/history`,
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: `Every revision of the ${family.title}: who, when, before and after`,
+          params: SettingsParams,
+          response: { 200: Data(Type.Array(HistoryEntry)), 404: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await settings.history(family, request.params.id) }),
+    );
+
+    app.post(
+      base,
+      {
+        config: manage,
+        schema: {
+          tags,
+          summary: `Create a ${family.title} (fields left out take the defaults)`,
+          body: schemas.create,
+          response: { 201: Data(schemas.object), 400: ErrorResponse, 409: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const row = await settings.create(family, request.body, callContext(request));
+        return reply.code(201).send({ data: presentSettings(row) });
+      },
+    );
+
+    app.patch(
+      `${base}/:id`,
+      {
+        config: manage,
+        schema: {
+          tags,
+          summary: `Change a ${family.title}: a new revision (fields left out are kept)`,
+          params: SettingsParams,
+          body: schemas.update,
+          response: { 200: Data(schemas.object), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+        },
+      },
+      async (request) => ({
+        data: presentSettings(
+          await settings.update(family, request.params.id, request.body, callContext(request)),
+        ),
+      }),
+    );
+
+    app.delete(
+      `${base}/:id`,
+      {
+        config: manage,
+        schema: {
+          tags,
+          summary: `Delete a ${family.title} (409 naming its users while it is in use; history kept)`,
+          params: SettingsParams,
+          response: { 204: NoContent, 404: ErrorResponse, 409: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        await settings.delete(family, request.params.id, callContext(request));
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      `${base}/:id/rollback`,
+      {
+        config: manage,
+        schema: {
+          tags,
+          summary: `Restore the body of an earlier revision of the ${family.title}, as a new revision`,
+          params: SettingsParams,
+          body: RollbackBody,
+          response: { 200: Data(schemas.object), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+        },
+      },
+      async (request) => ({
+        data: presentSettings(
+          await settings.rollback(family, request.params.id, request.body, callContext(request)),
+        ),
+      }),
+    );
+  };
+}
+
+const cap = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -1,0 +1,315 @@
+/**
+ * The one implementation behind every settings family (settings-family.ts): objects checked by
+ * their family's schema and rules, every change a numbered revision (create, update, rollback,
+ * delete) written with its audit event (before/after) in one transaction, history, rollback to
+ * any revision as a new one, and a delete refused while the family says the object is in use.
+ * Settings are fleet-wide: the routes require settings:read / settings:manage over the fleet.
+ */
+import { randomUUID } from 'node:crypto';
+import { Compile } from 'typebox/compile';
+import type { AuditInput, AuditWriter } from '../../core/audit.types.js';
+import type { AuditAction } from '../../core/audit-actions.js';
+import { AppError, badRequest, conflict, notFound } from '../../core/errors.js';
+import type { PagePosition } from '../../core/page-position.js';
+import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
+import type { Db, Tx } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/unique.js';
+import type { SettingsRepository, SettingsRow } from './settings.repository.js';
+import type { SettingsFamily, SettingsUser } from './settings-family.js';
+
+type Body = Record<string, unknown>;
+type RevisionAction = 'create' | 'update' | 'rollback' | 'delete';
+/** What a revision records: the object's state after it. */
+interface State {
+  name: string;
+  body: Body;
+}
+
+export function presentSettings(row: SettingsRow) {
+  return {
+    id: row.id,
+    family: row.family,
+    name: row.name,
+    body: JSON.parse(row.body) as Body,
+    revision: row.revision,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+export type SettingsView = ReturnType<typeof presentSettings>;
+
+const stateOf = (row: { name: string; body: string }): State => ({
+  name: row.name,
+  body: JSON.parse(row.body) as Body,
+});
+
+export class SettingsService {
+  private readonly validators = new Map<string, ReturnType<typeof Compile>>();
+
+  constructor(
+    private readonly options: {
+      db: Db;
+      repo: SettingsRepository;
+      audit: AuditWriter;
+      now: () => Date;
+      families: readonly SettingsFamily[];
+    },
+  ) {
+    for (const f of options.families) this.validators.set(f.name, Compile(f.body));
+  }
+
+  get families(): readonly SettingsFamily[] {
+    return this.options.families;
+  }
+
+  async find(family: SettingsFamily, id: string): Promise<SettingsRow> {
+    const row = await this.options.repo.find(family.name, id);
+    if (!row) throw notFound(family.title);
+    return row;
+  }
+
+  list(family: SettingsFamily, q: string | undefined, limit: number, after?: PagePosition) {
+    return this.options.repo.list(family.name, q, limit, after);
+  }
+
+  listByIds(family: SettingsFamily, ids: string[]) {
+    return this.options.repo.findMany(family.name, ids);
+  }
+
+  /** Every revision, oldest first, with who made it, when, and the state before and after. */
+  async history(family: SettingsFamily, id: string) {
+    await this.find(family, id);
+    const revisions = await this.options.repo.revisions(id);
+    return revisions.map((r, i) => ({
+      revision: r.revision,
+      action: r.action as RevisionAction,
+      at: r.at.toISOString(),
+      actor: { id: r.actorId, name: r.actorName },
+      reason: r.reason,
+      before: i === 0 ? null : stateOf(revisions[i - 1]!),
+      after: stateOf(r),
+    }));
+  }
+
+  /** What the caller can do with the object now, each with the reason when not. */
+  async actions(family: SettingsFamily, id: string, principal: Principal) {
+    const row = await this.find(family, id);
+    const manage = principal.kind === 'user' && principal.access.hasFleet('settings:manage');
+    const users = await this.usersOf(family, row);
+    const gate = (ok: boolean, why: string) =>
+      !manage
+        ? { allowed: false, reason: 'needs settings:manage over the fleet' }
+        : { allowed: ok, reason: ok ? null : why };
+    return {
+      update: gate(true, ''),
+      delete: gate(users.length === 0, `in use by ${describeUsers(users)}`),
+      rollback: gate(row.revision > 1, 'there is no earlier revision'),
+    };
+  }
+
+  async create(family: SettingsFamily, input: { name: string; body?: Body }, ctx: CallContext) {
+    const base = this.event(ctx, family, 'settings.create', null);
+    const state = await this.valid(base, family, {
+      name: input.name,
+      body: { ...family.defaults, ...input.body },
+    });
+    return this.write(base, family, state.name, async (tx) => {
+      const row = await this.options.repo.create(tx, {
+        id: randomUUID(),
+        family: family.name,
+        name: state.name,
+        body: JSON.stringify(state.body),
+        createdBy: actorOf(ctx.principal).id ?? null,
+      });
+      await this.revise(tx, ctx, row, 'create', null);
+      await this.options.audit.record(tx, { ...base, target: targetOf(row), after: audited(family, state) });
+      return row;
+    });
+  }
+
+  /** Changes the name and/or some body fields (the rest are kept): a new revision. */
+  async update(
+    family: SettingsFamily,
+    id: string,
+    input: { name?: string; body?: Body; reason?: string },
+    ctx: CallContext,
+  ) {
+    const base = this.event(ctx, family, 'settings.update', id);
+    const current = await this.refusing(base, this.find(family, id));
+    const was = stateOf(current);
+    const state = await this.valid(base, family, {
+      name: input.name ?? was.name,
+      body: { ...was.body, ...input.body },
+    });
+    return this.change(base, family, current, state, 'update', input.reason ?? null, ctx);
+  }
+
+  /** Restores the body of an earlier revision as a new revision (the name is kept). */
+  async rollback(
+    family: SettingsFamily,
+    id: string,
+    input: { revision: number; reason?: string },
+    ctx: CallContext,
+  ) {
+    const base = this.event(ctx, family, 'settings.rollback', id);
+    const current = await this.refusing(base, this.find(family, id));
+    const target = await this.options.repo.revision(id, input.revision);
+    if (!target || target.revision >= current.revision || target.action === 'delete') {
+      return this.refuse(base, notFound(`revision ${input.revision} before the current one`));
+    }
+    const state = await this.valid(base, family, { name: current.name, body: stateOf(target).body });
+    const reason = input.reason ?? `rollback to revision ${input.revision}`;
+    return this.change(base, family, current, state, 'rollback', reason, ctx);
+  }
+
+  async delete(family: SettingsFamily, id: string, ctx: CallContext): Promise<void> {
+    const base = this.event(ctx, family, 'settings.delete', id);
+    const current = await this.refusing(base, this.find(family, id));
+    const users = await this.usersOf(family, current);
+    if (users.length > 0) {
+      return this.refuse(
+        base,
+        conflict(`The ${family.title} "${current.name}" is in use by ${describeUsers(users)}.`, { users }),
+      );
+    }
+    await this.write(base, family, current.name, async (tx) => {
+      if (!(await this.options.repo.delete(tx, id, current.revision))) throw changedMeanwhile(family);
+      await this.revise(tx, ctx, { ...current, revision: current.revision + 1 }, 'delete', null);
+      await this.options.audit.record(tx, {
+        ...base,
+        before: audited(family, stateOf(current)),
+        after: undefined,
+      });
+    });
+  }
+
+  /** An export leaves the controller: audited once, with the family, how many and the format. */
+  async recordExport(family: SettingsFamily, ctx: CallContext, count: number, format: string) {
+    await this.options.audit.recordAlone({
+      ...this.event(ctx, family, 'settings.export', null),
+      permission: 'settings:read',
+      target: null,
+      after: { family: family.name, count, format },
+    });
+  }
+
+  private async change(
+    base: AuditInput,
+    family: SettingsFamily,
+    current: SettingsRow,
+    state: State,
+    action: 'update' | 'rollback',
+    reason: string | null,
+    ctx: CallContext,
+  ): Promise<SettingsRow> {
+    return this.write(base, family, state.name, async (tx) => {
+      const row = await this.options.repo.update(tx, current.id, current.revision, {
+        name: state.name,
+        body: JSON.stringify(state.body),
+      });
+      if (!row) throw changedMeanwhile(family);
+      await this.revise(tx, ctx, row, action, reason);
+      await this.options.audit.record(tx, {
+        ...base,
+        reason,
+        before: audited(family, stateOf(current)),
+        after: audited(family, state),
+      });
+      return row;
+    });
+  }
+
+  /** The object's state checked by its family's schema and rules: a 400 (audited) otherwise. */
+  private async valid(base: AuditInput, family: SettingsFamily, state: State): Promise<State> {
+    const validator = this.validators.get(family.name)!;
+    const problems = validator.Check(state.body)
+      ? (family.rules?.(state.body) ?? [])
+      : [...validator.Errors(state.body)].map(
+          (e) => `body${e.instancePath.replaceAll('/', '.')}: ${e.message}`,
+        );
+    if (problems.length === 0) return state;
+    return this.refuse(
+      base,
+      badRequest(`The ${family.title} is not valid: ${problems.join('; ')}`, { problems }),
+    );
+  }
+
+  private async usersOf(family: SettingsFamily, row: SettingsRow): Promise<SettingsUser[]> {
+    if (!family.inUse) return [];
+    return family.inUse({ id: row.id, ...stateOf(row) }, this.options.db);
+  }
+
+  private revise(tx: Tx, ctx: CallContext, row: SettingsRow, action: RevisionAction, reason: string | null) {
+    const actor = actorOf(ctx.principal);
+    return this.options.repo.addRevision(tx, {
+      objectId: row.id,
+      family: row.family,
+      revision: row.revision,
+      action,
+      name: row.name,
+      body: row.body,
+      actorId: actor.id ?? null,
+      actorName: actor.name ?? null,
+      reason,
+      at: this.options.now(),
+    });
+  }
+
+  /** One transaction; a refusal (bad input, conflict) is audited as a failed attempt. */
+  private async write<T>(
+    base: AuditInput,
+    family: SettingsFamily,
+    name: string,
+    work: (tx: Tx) => Promise<T>,
+  ): Promise<T> {
+    return this.options.db
+      .$transaction(work)
+      .catch((error: unknown) =>
+        this.refuse(
+          base,
+          isUniqueViolation(error) ? conflict(`A ${family.title} named "${name}" already exists.`) : error,
+        ),
+      );
+  }
+
+  private async refusing<T>(base: AuditInput, pending: Promise<T>): Promise<T> {
+    return pending.catch((error: unknown) => this.refuse(base, error));
+  }
+
+  private async refuse(base: AuditInput, error: unknown): Promise<never> {
+    if (error instanceof AppError) {
+      await this.options.audit.recordAlone({ ...base, outcome: 'failure', reason: error.message });
+    }
+    throw error;
+  }
+
+  private event(
+    ctx: CallContext,
+    family: SettingsFamily,
+    action: AuditAction,
+    id: string | null,
+  ): AuditInput {
+    return {
+      actor: actorOf(ctx.principal),
+      permission: 'settings:manage',
+      action,
+      target: { type: 'settings_object', id },
+      outcome: 'success',
+      context: ctx.request,
+      after: { family: family.name },
+    };
+  }
+}
+
+const audited = (family: SettingsFamily, state: State) => ({ family: family.name, ...state });
+
+const targetOf = (row: SettingsRow) => ({ type: 'settings_object', id: row.id });
+
+const changedMeanwhile = (family: SettingsFamily) =>
+  conflict(`The ${family.title} was changed meanwhile; reload it and try again.`);
+
+function describeUsers(users: SettingsUser[]): string {
+  const named = users.slice(0, 10).map((u) => `${u.type} ${u.name ?? u.id}`);
+  return users.length > 10 ? `${named.join(', ')} and ${users.length - 10} more` : named.join(', ');
+}

@@ -1,0 +1,210 @@
+/**
+ * Settings families through the API: for each built-in family create, update, history with
+ * both revisions (actor, time, before/after), rollback to the first as revision 3, delete;
+ * a family whose in-use check finds users (a real lookup of nodes) refuses the delete with a
+ * 409 naming them; duplicate names, bad input that writes nothing, and a viewer refused.
+ */
+import Type from 'typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { settingsFamily } from '../../controller/src/modules/settings/index.js';
+import { requestAs } from '../support/api.js';
+import { enrolledNode, type TestController, testController, userWithRole } from '../support/controller.js';
+
+/** A test family whose objects are used by the nodes they list (looked up in the database). */
+const widgets = settingsFamily({
+  name: 'test-widgets',
+  title: 'test widget',
+  body: Type.Object({ nodes: Type.Array(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+  defaults: { nodes: [] },
+  inUse: async (object, db) => {
+    const nodes = await db.node.findMany({
+      where: { id: { in: object.body.nodes } },
+      orderBy: { id: 'asc' },
+    });
+    return nodes.map((n) => ({ type: 'node', id: n.id, name: n.name }));
+  },
+});
+
+interface Case {
+  family: string;
+  create: Record<string, unknown>;
+  update: Record<string, unknown>;
+  bad: { body: Record<string, unknown>; message: RegExp }[];
+}
+
+const CASES: Case[] = [
+  {
+    family: 'recording-profiles',
+    create: { container: 'flac', sampleRate: 48000, bitDepth: 24, channels: 2, preRollSeconds: 5 },
+    update: { container: 'wav', segmentSeconds: 3600 },
+    bad: [
+      { body: { channels: 2, channelMap: [1, 2] }, message: /channels or channelMap, not both/ },
+      { body: { channelMap: [3, 3] }, message: /names channel 3 twice/ },
+      { body: { sampleRate: 12345 }, message: /sampleRate/ },
+      { body: { segmentSeconds: 10 }, message: /segmentSeconds/ },
+    ],
+  },
+  {
+    family: 'watchdog-policies',
+    create: { silenceDbfs: -50, silenceSeconds: 20 },
+    update: { diskLowPercent: 15, clockSkewSeconds: 0.5 },
+    bad: [
+      { body: { silenceDbfs: 3 }, message: /silenceDbfs/ },
+      { body: { clipWindowSeconds: 0 }, message: /clipWindowSeconds/ },
+    ],
+  },
+  {
+    family: 'retention-policies',
+    create: { scope: 'agent-cache', maxAgeDays: null, maxBytes: 10_000_000_000 },
+    update: { deleteOnlyAfterVerifiedUploadTo: ['s3-main'], keepTagged: false },
+    bad: [
+      {
+        body: { maxAgeDays: null, maxBytes: null, minFreeDiskPercent: null },
+        message: /at least one limit/,
+      },
+      { body: { deleteOnlyAfterVerifiedUploadTo: ['a', 'a'] }, message: /names "a" twice/ },
+      { body: { scope: 'everywhere' }, message: /scope/ },
+    ],
+  },
+];
+
+describe('settings families', () => {
+  let ctl: TestController;
+  let owner: string;
+  const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object, token = owner) =>
+    requestAs(ctl.app, token, method, `/api/v1/settings${url}`, payload);
+  const counts = async () => [await ctl.db.settingsObject.count(), await ctl.db.settingsRevision.count()];
+
+  beforeAll(async () => {
+    ctl = await testController({}, undefined, { settingsFamilies: [widgets] });
+    owner = await ctl.ownerToken();
+  });
+  afterAll(async () => ctl.stop());
+
+  for (const c of CASES) {
+    describe(c.family, () => {
+      it('create, update, history, rollback to the first as revision 3, delete', async () => {
+        const created = await api('POST', `/${c.family}`, { name: `${c.family} A`, body: c.create });
+        expect(created.statusCode, created.body).toBe(201);
+        const first = created.json().data;
+        expect(first).toMatchObject({ family: c.family, revision: 1, body: c.create });
+
+        const updated = await api('PATCH', `/${c.family}/${first.id}`, { body: c.update, reason: 'tuning' });
+        expect(updated.statusCode, updated.body).toBe(200);
+        expect(updated.json().data).toMatchObject({ revision: 2, body: { ...first.body, ...c.update } });
+
+        const history = (await api('GET', `/${c.family}/${first.id}/history`)).json().data;
+        expect(history).toHaveLength(2);
+        expect(history[0]).toMatchObject({ revision: 1, action: 'create', before: null });
+        expect(history[0].after.body).toEqual(first.body);
+        expect(history[1]).toMatchObject({ revision: 2, action: 'update', reason: 'tuning' });
+        expect(history[1].before.body).toEqual(first.body);
+        expect(history[1].after.body).toEqual(updated.json().data.body);
+        for (const entry of history) {
+          expect(entry.actor.name).toBe('owner');
+          expect(Date.now() - Date.parse(entry.at)).toBeLessThan(60_000);
+        }
+
+        const rolled = await api('POST', `/${c.family}/${first.id}/rollback`, { revision: 1 });
+        expect(rolled.statusCode, rolled.body).toBe(200);
+        expect(rolled.json().data).toMatchObject({ revision: 3, body: first.body });
+        const after = (await api('GET', `/${c.family}/${first.id}/history`)).json().data;
+        expect(after[2]).toMatchObject({ revision: 3, action: 'rollback', reason: 'rollback to revision 1' });
+        const audited = await ctl.db.auditEvent.findFirstOrThrow({
+          where: { action: 'settings.rollback', targetId: first.id },
+        });
+        expect(JSON.parse(audited.before!).body).toEqual(updated.json().data.body);
+        expect(JSON.parse(audited.after!).body).toEqual(first.body);
+
+        const actions = (await api('GET', `/${c.family}/${first.id}/actions`)).json().data;
+        expect(actions).toEqual({
+          update: { allowed: true, reason: null },
+          delete: { allowed: true, reason: null },
+          rollback: { allowed: true, reason: null },
+        });
+        const listed = (await api('GET', `/${c.family}?q=${encodeURIComponent('A')}`)).json();
+        expect(listed.data.map((o: { id: string }) => o.id)).toContain(first.id);
+        const csv = await api('GET', `/${c.family}/export?format=csv`);
+        expect(csv.statusCode).toBe(200);
+        expect(csv.body.split('\n')[0]).toMatch(/^id,name,revision,/);
+
+        expect((await api('DELETE', `/${c.family}/${first.id}`)).statusCode).toBe(204);
+        expect((await api('GET', `/${c.family}/${first.id}`)).statusCode).toBe(404);
+        const kept = await ctl.db.settingsRevision.findMany({ where: { objectId: first.id } });
+        expect(kept.map((r) => r.action)).toEqual(['create', 'update', 'rollback', 'delete']);
+      });
+
+      it('refuses a duplicate name with a 409', async () => {
+        expect((await api('POST', `/${c.family}`, { name: `${c.family} dup` })).statusCode).toBe(201);
+        const again = await api('POST', `/${c.family}`, { name: `${c.family} dup` });
+        expect(again.statusCode).toBe(409);
+        expect(again.json().error.message).toMatch(/already exists/);
+      });
+
+      it('refuses bad input with a 400 and writes nothing', async () => {
+        const made = (await api('POST', `/${c.family}`, { name: `${c.family} bad` })).json().data;
+        const before = await counts();
+        for (const bad of c.bad) {
+          const create = await api('POST', `/${c.family}`, { name: `${c.family} worse`, body: bad.body });
+          expect(create.statusCode, create.body).toBe(400);
+          expect(create.json().error.message).toMatch(bad.message);
+          const patch = await api('PATCH', `/${c.family}/${made.id}`, { body: bad.body });
+          expect(patch.statusCode, patch.body).toBe(400);
+        }
+        for (const body of [{}, { name: '' }, { name: 'x', body: { nope: 1 } }]) {
+          expect((await api('POST', `/${c.family}`, body)).statusCode).toBe(400);
+        }
+        expect((await api('PATCH', `/${c.family}/${made.id}`, {})).statusCode).toBe(400);
+        expect((await api('POST', `/${c.family}/${made.id}/rollback`, { revision: 1 })).statusCode).toBe(404);
+        expect((await api('POST', `/${c.family}/${made.id}/rollback`, { revision: 0 })).statusCode).toBe(400);
+        expect((await api('GET', `/${c.family}/not-a-uuid`)).statusCode).toBe(400);
+        expect(await counts()).toEqual(before);
+        expect((await api('GET', `/${c.family}/${made.id}`)).json().data.revision).toBe(1);
+      });
+
+      it('refuses a viewer’s change with a 403 and one denied audit event', async () => {
+        const viewer = await userWithRole(ctl, `viewer-${c.family}`, 'viewer');
+        expect((await api('GET', `/${c.family}`, undefined, viewer)).statusCode).toBe(200);
+        const seq = (await ctl.db.auditEvent.aggregate({ _max: { seq: true } }))._max.seq ?? 0;
+        const refused = await api('POST', `/${c.family}`, { name: 'by a viewer' }, viewer);
+        expect(refused.statusCode).toBe(403);
+        const events = await ctl.db.auditEvent.findMany({ where: { seq: { gt: seq } } });
+        expect(events.filter((e) => e.outcome === 'denied')).toHaveLength(1);
+        expect(await ctl.db.settingsObject.count({ where: { name: 'by a viewer' } })).toBe(0);
+      });
+    });
+  }
+
+  it('refuses to delete an object in use with a 409 naming its users', async () => {
+    const node = await enrolledNode(ctl, { id: 'widget-user', site: 'hq' });
+    const created = await api('POST', '/test-widgets', { name: 'used', body: { nodes: [node.nodeId] } });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().data.id;
+    const refused = await api('DELETE', `/test-widgets/${id}`);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.message).toMatch(/in use by node widget-user/);
+    expect(refused.json().error.details.users).toEqual([
+      { type: 'node', id: node.nodeId, name: 'widget-user' },
+    ]);
+    const actions = (await api('GET', `/test-widgets/${id}/actions`)).json().data;
+    expect(actions.delete).toEqual({ allowed: false, reason: 'in use by node widget-user' });
+    expect((await api('GET', `/test-widgets/${id}`)).statusCode).toBe(200);
+    const failure = await ctl.db.auditEvent.findFirstOrThrow({
+      where: { action: 'settings.delete', targetId: id, outcome: 'failure' },
+    });
+    expect(failure.reason).toMatch(/in use/);
+
+    expect((await api('PATCH', `/test-widgets/${id}`, { body: { nodes: [] } })).statusCode).toBe(200);
+    expect((await api('DELETE', `/test-widgets/${id}`)).statusCode).toBe(204);
+  });
+
+  it('gives each family its own, named OpenAPI entries', async () => {
+    const doc = (await ctl.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    for (const family of ['recording-profiles', 'watchdog-policies', 'retention-policies']) {
+      const path = doc.paths[`/api/v1/settings/${family}/{id}/rollback`];
+      expect(path.post.summary).toMatch(
+        new RegExp(family.replace(/ies$/, 'y').replace(/s$/, '').replace('-', ' ')),
+      );
+    }
+  });
+});
