@@ -19,7 +19,7 @@ import type {
   UploadsService,
 } from './modules/recordings/index.js';
 import type { SchedulesService } from './modules/schedules/index.js';
-import type { SettingsFamily } from './modules/settings/index.js';
+import type { SettingsFamily, SettingsService } from './modules/settings/index.js';
 import type { ReadinessCheck } from './modules/system/index.js';
 import type { Lifecycle } from './platform/lifecycle.js';
 
@@ -58,6 +58,7 @@ export interface ControllerApp {
       schedules: SchedulesService;
       meters: MetersService;
       limits: LimitsService;
+      settings: SettingsService;
     };
   /** The embedded MQTT broker; the lifecycle opens its TCP listener. */
   broker: MqttBroker;

@@ -127,6 +127,14 @@ describe('settings families', () => {
         const csv = await api('GET', `/${c.family}/export?format=csv`);
         expect(csv.statusCode).toBe(200);
         expect(csv.body.split('\n')[0]).toMatch(/^id,name,revision,/);
+        const selected = await api('POST', `/${c.family}/export`, { ids: [first.id], format: 'ndjson' });
+        expect(selected.headers['content-type']).toMatch(/x-ndjson/);
+        const lines = selected.body
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        expect(lines).toEqual([expect.objectContaining({ id: first.id, revision: 3, body: first.body })]);
+        expect(await ctl.db.auditEvent.count({ where: { action: 'settings.export' } })).toBeGreaterThan(0);
 
         expect((await api('DELETE', `/${c.family}/${first.id}`)).statusCode).toBe(204);
         expect((await api('GET', `/${c.family}/${first.id}`)).statusCode).toBe(404);
