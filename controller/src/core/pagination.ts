@@ -57,3 +57,9 @@ export function pageOf<R, T>(rows: R[], limit: number, present: (row: R) => T, c
     nextCursor: rows.length === limit && last !== undefined ? cursorOf(last) : null,
   };
 }
+
+/** One entry of an object's `/actions`: whether the caller may do it now, and why not. */
+export const AllowedAction = Type.Object({
+  allowed: Type.Boolean(),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'Why not, when not allowed' }),
+});

@@ -5,6 +5,10 @@
  */
 import { pipeline, Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
+import type { Permission } from '../../../shared/src/permissions.js';
+import type { AuditInput } from './audit.types.js';
+import type { AuditAction } from './audit-actions.js';
+import { actorOf, type CallContext } from './principal.js';
 
 export type ExportFormat = 'csv' | 'ndjson';
 type Cell = string | number | boolean | null;
@@ -69,5 +73,22 @@ export function exportTable<R>(options: {
     contentType: EXPORT_CONTENT_TYPES[format],
     filename: `${options.name}-${stamp}.${format === 'csv' ? 'csv' : 'ndjson'}`,
     stream,
+  };
+}
+
+/** The one audit event of an export: the caller, how many objects left and in which format. */
+export function exportEvent(
+  ctx: CallContext,
+  permission: Permission,
+  action: AuditAction,
+  after: { count: number; format: string } & Record<string, unknown>,
+): AuditInput {
+  return {
+    actor: actorOf(ctx.principal),
+    permission,
+    action,
+    outcome: 'success',
+    after,
+    context: ctx.request,
   };
 }

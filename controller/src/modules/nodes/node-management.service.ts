@@ -15,7 +15,8 @@ import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import { conflict, forbidden } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../core/principal.js';
+import type { CallContext, Principal, UserPrincipal } from '../../core/principal.js';
+import { exportEvent } from '../../core/table-export.js';
 import type { Db, Tx } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
 import type { CommandResultLog } from './command-results.js';
@@ -238,14 +239,7 @@ export class NodeManagementService {
 
   /** An export leaves the controller: audited once, with how many nodes and the format. */
   async recordExport(ctx: CallContext, count: number, format: string): Promise<void> {
-    await this.deps.audit.recordAlone({
-      actor: actorOf(ctx.principal),
-      permission: 'node:read',
-      action: 'node.export',
-      outcome: 'success',
-      after: { count, format },
-      context: ctx.request,
-    });
+    await this.deps.audit.recordAlone(exportEvent(ctx, 'node:read', 'node.export', { count, format }));
   }
 
   async commandResults(nodeId: string, principal: Principal) {

@@ -18,7 +18,8 @@ import {
   PageOf,
   pageOf,
 } from '../../core/pagination.js';
-import { attachmentHeaders, type ExportFormat, exportTable } from '../../core/table-export.js';
+import { type ExportFormat, exportTable } from '../../core/table-export.js';
+import { exportRoutes } from '../../http/export-routes.js';
 import { callContext } from '../../http/route-access.js';
 import type { NodeManagementService } from './node-management.service.js';
 import type { NodeRow } from './nodes.repository.js';
@@ -27,8 +28,7 @@ import {
   EnrollBody,
   EnrollResult,
   NodeActions,
-  NodeExportBody,
-  NodeExportQuery,
+  NodeId,
   NodeListQuery,
   NodeParams,
   NodeSchema,
@@ -37,10 +37,7 @@ import {
 } from './nodes.schemas.js';
 import type { NodesService } from './nodes.service.js';
 
-const ExportFile = Type.Unsafe({
-  type: 'string',
-  description: 'text/csv (header row) or application/x-ndjson',
-});
+const NodeFilters = Type.Omit(NodeListQuery, ['cursor', 'limit']);
 const CSV_COLUMNS = [
   'id',
   'name',
@@ -90,44 +87,19 @@ export function nodesRoutes(
     });
 
   return async (app) => {
-    app.get(
-      '/nodes/export',
-      {
-        config: read,
-        schema: {
-          tags: ['nodes'],
-          summary: 'The nodes you may see (filtered like the list) as CSV or NDJSON (audited)',
-          querystring: NodeExportQuery,
-          response: { 200: ExportFile, 400: ErrorResponse },
-        },
-      },
-      async (request, reply) => {
-        const { format = 'ndjson', ...filter } = request.query;
-        const rows = await nodes.list(request.principal, filter, 10_000);
-        await management.recordExport(callContext(request), rows.length, format);
-        const file = exportOf(rows, format);
-        return reply.headers(attachmentHeaders(file)).send(file.stream);
-      },
-    );
-
-    app.post(
-      '/nodes/export',
-      {
-        config: read,
-        schema: {
-          tags: ['nodes'],
-          summary: 'The selected nodes as CSV or NDJSON (audited; ids outside your scope are left out)',
-          body: NodeExportBody,
-          response: { 200: ExportFile, 400: ErrorResponse },
-        },
-      },
-      async (request, reply) => {
-        const { ids, format = 'ndjson' } = request.body;
-        const rows = await management.listByIds(request.principal, ids);
-        await management.recordExport(callContext(request), rows.length, format);
-        const file = exportOf(rows, format);
-        return reply.headers(attachmentHeaders(file)).send(file.stream);
-      },
+    await app.register(
+      exportRoutes({
+        url: '/nodes/export',
+        tags: ['nodes'],
+        noun: 'nodes',
+        access: read.access,
+        filters: NodeFilters,
+        id: NodeId,
+        filtered: (principal, filter) => nodes.list(principal, filter, 10_000),
+        selected: (principal, ids) => management.listByIds(principal, ids),
+        file: exportOf,
+        audit: (ctx, count, format) => management.recordExport(ctx, count, format),
+      }),
     );
 
     app.patch(

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { NODE_ID_PATTERN } from '../../../../shared/src/ids.js';
-import { PageQuery } from '../../core/pagination.js';
+import { AllowedAction, PageQuery } from '../../core/pagination.js';
 
 export const NodeId = Type.String({
   pattern: NODE_ID_PATTERN,
@@ -90,7 +90,7 @@ export const UpdateNodeBody = Type.Object(
 );
 export type UpdateNodeBody = Static<typeof UpdateNodeBody>;
 
-const Action = Type.Object({ allowed: Type.Boolean(), reason: Type.Union([Type.String(), Type.Null()]) });
+const Action = AllowedAction;
 export const NodeActions = Type.Object({
   update: Action,
   rotateCredential: Action,
@@ -98,19 +98,6 @@ export const NodeActions = Type.Object({
   delete: Action,
   record: Action,
 });
-
-export const ExportFormat = Type.Enum(['csv', 'ndjson']);
-export const NodeExportQuery = Type.Object(
-  { site: Type.Optional(SiteName), format: Type.Optional(ExportFormat) },
-  { additionalProperties: false },
-);
-export const NodeExportBody = Type.Object(
-  {
-    ids: Type.Array(NodeId, { minItems: 1, maxItems: 1000 }),
-    format: Type.Optional(ExportFormat),
-  },
-  { additionalProperties: false },
-);
 
 export const CommandResultEntry = Type.Object({
   id: Type.String(),

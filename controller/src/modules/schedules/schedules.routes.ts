@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
 import { clampLimit, Data, ErrorResponse, NoContent, PageOf, pageOf } from '../../core/pagination.js';
-import { attachmentHeaders, type ExportFormat, exportTable } from '../../core/table-export.js';
+import { type ExportFormat, exportTable } from '../../core/table-export.js';
+import { exportRoutes } from '../../http/export-routes.js';
 import { callContext } from '../../http/route-access.js';
 import type { ScheduleRow } from './schedules.repository.js';
 import {
@@ -12,8 +13,6 @@ import {
   OccurrencesResult,
   RunNowResult,
   ScheduleActions,
-  ScheduleExportBody,
-  ScheduleExportQuery,
   ScheduleFacets,
   ScheduleListQuery,
   ScheduleParams,
@@ -23,10 +22,7 @@ import {
 } from './schedules.schemas.js';
 import type { SchedulesService } from './schedules.service.js';
 
-const ExportFile = Type.Unsafe({
-  type: 'string',
-  description: 'text/csv (header row) or application/x-ndjson',
-});
+const ScheduleFilters = Type.Omit(ScheduleListQuery, ['cursor', 'limit']);
 const CSV_COLUMNS = [
   'id',
   'name',
@@ -95,51 +91,26 @@ export function schedulesRoutes(schedules: SchedulesService): FastifyPluginAsync
         schema: {
           tags: ['schedules'],
           summary: 'Counts per filter value, for the schedules you may see',
-          querystring: Type.Omit(ScheduleListQuery, ['cursor', 'limit']),
+          querystring: ScheduleFilters,
           response: { 200: Data(ScheduleFacets), 400: ErrorResponse },
         },
       },
       async (request) => ({ data: await schedules.facets(request.principal, request.query) }),
     );
 
-    app.get(
-      '/schedules/export',
-      {
-        config: read,
-        schema: {
-          tags: ['schedules'],
-          summary: 'The filtered schedules as CSV or NDJSON (audited)',
-          querystring: ScheduleExportQuery,
-          response: { 200: ExportFile, 400: ErrorResponse },
-        },
-      },
-      async (request, reply) => {
-        const { format = 'ndjson', cursor: _c, limit: _l, ...filter } = request.query;
-        const rows = await schedules.list(request.principal, filter, 10_000);
-        await schedules.recordExport(callContext(request), rows.length, format);
-        const file = exportOf(rows, format);
-        return reply.headers(attachmentHeaders(file)).send(file.stream);
-      },
-    );
-
-    app.post(
-      '/schedules/export',
-      {
-        config: read,
-        schema: {
-          tags: ['schedules'],
-          summary: 'The selected schedules as CSV or NDJSON (audited; ids outside your scope are left out)',
-          body: ScheduleExportBody,
-          response: { 200: ExportFile, 400: ErrorResponse },
-        },
-      },
-      async (request, reply) => {
-        const { ids, format = 'ndjson' } = request.body;
-        const rows = await schedules.listByIds(request.principal, ids);
-        await schedules.recordExport(callContext(request), rows.length, format);
-        const file = exportOf(rows, format);
-        return reply.headers(attachmentHeaders(file)).send(file.stream);
-      },
+    await app.register(
+      exportRoutes({
+        url: '/schedules/export',
+        tags: ['schedules'],
+        noun: 'schedules',
+        access: read.access,
+        filters: ScheduleFilters,
+        id: Type.String({ format: 'uuid' }),
+        filtered: (principal, filter) => schedules.list(principal, filter, 10_000),
+        selected: (principal, ids) => schedules.listByIds(principal, ids),
+        file: exportOf,
+        audit: (ctx, count, format) => schedules.recordExport(ctx, count, format),
+      }),
     );
 
     app.get(

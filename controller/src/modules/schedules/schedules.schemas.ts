@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { PageQuery } from '../../core/pagination.js';
+import { AllowedAction, PageQuery } from '../../core/pagination.js';
 import { NodeId } from '../nodes/index.js';
 
 const DateTime = Type.String({ format: 'date-time' });
@@ -123,19 +123,6 @@ export const ScheduleListQuery = Type.Object(
 export type ScheduleListQuery = Static<typeof ScheduleListQuery>;
 export type ScheduleFilter = Omit<ScheduleListQuery, 'cursor' | 'limit'>;
 
-export const ExportFormat = Type.Enum(['csv', 'ndjson']);
-export const ScheduleExportQuery = Type.Object(
-  { ...ScheduleListQuery.properties, format: Type.Optional(ExportFormat) },
-  { additionalProperties: false },
-);
-export const ScheduleExportBody = Type.Object(
-  {
-    ids: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 1000 }),
-    format: Type.Optional(ExportFormat),
-  },
-  { additionalProperties: false },
-);
-
 export const OccurrencesQuery = Type.Object(
   {
     from: Type.Optional(DateTime),
@@ -172,7 +159,7 @@ export const OccurrencesResult = Type.Object({
 
 export const SkipBody = Type.Object({ occurrenceStart: DateTime }, { additionalProperties: false });
 
-const Action = Type.Object({ allowed: Type.Boolean(), reason: Type.Union([Type.String(), Type.Null()]) });
+const Action = AllowedAction;
 export const ScheduleActions = Type.Object({
   update: Action,
   delete: Action,

@@ -11,6 +11,7 @@ import type { AuditScope, AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
 import { badRequest, conflict, forbidden, notFound } from '../../core/errors.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
+import { exportEvent } from '../../core/table-export.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { NodesService } from '../nodes/index.js';
@@ -146,14 +147,7 @@ export class SchedulesService {
 
   /** An export leaves the controller: audited once, with how many schedules and the format. */
   async recordExport(ctx: CallContext, count: number, format: string): Promise<void> {
-    await this.audit.recordAlone({
-      actor: actorOf(ctx.principal),
-      permission: 'schedule:read',
-      action: 'schedule.export',
-      outcome: 'success',
-      after: { count, format },
-      context: ctx.request,
-    });
+    await this.audit.recordAlone(exportEvent(ctx, 'schedule:read', 'schedule.export', { count, format }));
   }
 
   async facets(principal: Principal, filter: ScheduleFilter) {

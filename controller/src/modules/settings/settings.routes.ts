@@ -8,7 +8,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
 import { clampLimit, Data, ErrorResponse, NoContent, PageOf, pageOf } from '../../core/pagination.js';
-import { attachmentHeaders, type ExportFormat, exportTable } from '../../core/table-export.js';
+import { type ExportFormat, exportTable } from '../../core/table-export.js';
+import { exportRoutes } from '../../http/export-routes.js';
 import { callContext } from '../../http/route-access.js';
 import type { SettingsRow } from './settings.repository.js';
 import {
@@ -16,18 +17,13 @@ import {
   HistoryEntry,
   RollbackBody,
   SettingsActions,
-  SettingsExportBody,
-  SettingsExportQuery,
   SettingsListQuery,
   SettingsParams,
 } from './settings.schemas.js';
 import { presentSettings, type SettingsService } from './settings.service.js';
 import type { SettingsFamily } from './settings-family.js';
 
-const ExportFile = Type.Unsafe({
-  type: 'string',
-  description: 'text/csv (header row) or application/x-ndjson',
-});
+const SettingsFilters = Type.Omit(SettingsListQuery, ['cursor', 'limit']);
 const read = { access: { user: 'settings:read', scope: 'fleet' } } as const;
 const manage = { access: { user: 'settings:manage', scope: 'fleet' } } as const;
 
@@ -87,44 +83,19 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
       },
     );
 
-    app.get(
-      `${base}/export`,
-      {
-        config: read,
-        schema: {
-          tags,
-          summary: `The ${plural} (filtered by q) as CSV or NDJSON (audited)`,
-          querystring: SettingsExportQuery,
-          response: { 200: ExportFile, 400: ErrorResponse },
-        },
-      },
-      async (request, reply) => {
-        const { format = 'ndjson', q } = request.query;
-        const rows = await settings.list(family, q, 10_000);
-        await settings.recordExport(family, callContext(request), rows.length, format);
-        const file = exportOf(rows, format);
-        return reply.headers(attachmentHeaders(file)).send(file.stream);
-      },
-    );
-
-    app.post(
-      `${base}/export`,
-      {
-        config: read,
-        schema: {
-          tags,
-          summary: `The selected ${plural} as CSV or NDJSON (audited)`,
-          body: SettingsExportBody,
-          response: { 200: ExportFile, 400: ErrorResponse },
-        },
-      },
-      async (request, reply) => {
-        const { ids, format = 'ndjson' } = request.body;
-        const rows = await settings.listByIds(family, ids);
-        await settings.recordExport(family, callContext(request), rows.length, format);
-        const file = exportOf(rows, format);
-        return reply.headers(attachmentHeaders(file)).send(file.stream);
-      },
+    await app.register(
+      exportRoutes({
+        url: `${base}/export`,
+        tags,
+        noun: plural,
+        access: read.access,
+        filters: SettingsFilters,
+        id: Type.String({ format: 'uuid' }),
+        filtered: (_principal, filter) => settings.list(family, filter.q, 10_000),
+        selected: (_principal, ids) => settings.listByIds(family, ids),
+        file: exportOf,
+        audit: (ctx, count, format) => settings.recordExport(family, ctx, count, format),
+      }),
     );
 
     app.get(

@@ -1,13 +1,12 @@
 /** The request and response schemas of one settings family, built from its body schema. */
 import Type, { type TObject, type TSchema } from 'typebox';
-import { PageQuery } from '../../core/pagination.js';
+import { AllowedAction, PageQuery } from '../../core/pagination.js';
 import type { SettingsFamily } from './settings-family.js';
 
 const DateTime = Type.String({ format: 'date-time' });
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'Why (kept in the history)' });
-const Action = Type.Object({ allowed: Type.Boolean(), reason: Type.Union([Type.String(), Type.Null()]) });
-export const ExportFormat = Type.Enum(['csv', 'ndjson']);
+const Action = AllowedAction;
 
 export const SettingsParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
@@ -26,17 +25,6 @@ export const SettingsActions = Type.Object({ update: Action, delete: Action, rol
 
 export const SettingsListQuery = Type.Object(
   { ...PageQuery, q: Type.Optional(Type.String({ maxLength: 200, description: 'Text in the name' })) },
-  { additionalProperties: false },
-);
-export const SettingsExportQuery = Type.Object(
-  { q: SettingsListQuery.properties.q, format: Type.Optional(ExportFormat) },
-  { additionalProperties: false },
-);
-export const SettingsExportBody = Type.Object(
-  {
-    ids: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 1000 }),
-    format: Type.Optional(ExportFormat),
-  },
   { additionalProperties: false },
 );
 export const RollbackBody = Type.Object(
