@@ -345,6 +345,24 @@ describe('schedules', () => {
     await api('DELETE', `/schedules/${schedule.id}`);
   });
 
+  it('leaves the occurrences of a stored rule it cannot read alone (never empties them)', async () => {
+    const schedule = await create(weekly());
+    const before = await ctl.db.recordingJob.count({ where: { scheduleId: schedule.id } });
+    // As another version might have stored it: a rule this one refuses.
+    await ctl.db.schedule.update({
+      where: { id: schedule.id },
+      data: { recurrence: 'RRULE:FREQ=MINUTELY', materializedUntil: null },
+    });
+    await ctl.services.schedules.materialiseDue(100);
+    expect(await ctl.db.recordingJob.count({ where: { scheduleId: schedule.id } })).toBe(before);
+    // An edit must give it a rule it can read first.
+    const rename = await api('PATCH', `/schedules/${schedule.id}`, { name: 'renamed' });
+    expect(rename.statusCode).toBe(400);
+    expect(rename.json().error.message).toMatch(/FREQ/);
+    expect(await ctl.db.recordingJob.count({ where: { scheduleId: schedule.id } })).toBe(before);
+    await api('DELETE', `/schedules/${schedule.id}`);
+  });
+
   it('answers bad input with a 4xx and creates nothing', async () => {
     const before = await ctl.db.schedule.count();
     const jobsBefore = await ctl.db.recordingJob.count();

@@ -15,7 +15,7 @@ import { exportEvent } from '../../core/table-export.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { NodesService } from '../nodes/index.js';
-import type { NodeNotifier, OccurrencesService } from '../recordings/index.js';
+import type { NodeNotifier, OccurrencePlan, OccurrencesService } from '../recordings/index.js';
 import { SYNC_HORIZON_MS } from '../recordings/index.js';
 import { RecurrenceError } from './recurrence.js';
 import {
@@ -340,9 +340,17 @@ export class SchedulesService {
       const ids = due.slice(i, i + MATERIALISE_CHUNK).map((row) => row.id);
       const reconciled = await this.db.$transaction(async (tx) => {
         await this.repo.lock(tx, ids, this.provider);
-        const rows = await this.repo.findManyInTx(tx, ids);
-        const plans = rows.flatMap((row) => this.plansFor(row, now));
-        const result = await this.occurrences.reconcile(tx, ids, plans, now);
+        // A rule this version cannot read (stored by another) is left as it is, never emptied.
+        const planned = (await this.repo.findManyInTx(tx, ids)).flatMap((row) => {
+          const plans = this.plansFor(row, now);
+          return plans ? [{ id: row.id, plans }] : [];
+        });
+        const result = await this.occurrences.reconcile(
+          tx,
+          planned.map((p) => p.id),
+          planned.flatMap((p) => p.plans),
+          now,
+        );
         await this.repo.setMaterialisedUntil(tx, ids, new Date(now.getTime() + MATERIALISE_HORIZON_MS));
         return result;
       });
@@ -352,11 +360,12 @@ export class SchedulesService {
     return { schedules: due.length, created };
   }
 
-  private plansFor(row: ScheduleRow, now: Date) {
+  /** The occurrences to hold; undefined when the stored rule cannot be read (validated on write). */
+  private plansFor(row: ScheduleRow, now: Date): OccurrencePlan[] | undefined {
     try {
       return plansBetween(row, now, new Date(now.getTime() + MATERIALISE_HORIZON_MS));
     } catch (error) {
-      if (error instanceof RecurrenceError) return []; // validated on write; never planned if unreadable
+      if (error instanceof RecurrenceError) return undefined;
       throw error;
     }
   }
@@ -382,7 +391,9 @@ export class SchedulesService {
 
   private async rematerialise(tx: Tx, row: ScheduleRow): Promise<string[]> {
     const now = this.now();
-    const result = await this.occurrences.reconcile(tx, [row.id], this.plansFor(row, now), now);
+    const plans = this.plansFor(row, now);
+    if (!plans) throw badRequest('the stored recurrence cannot be read: set a new one with PATCH');
+    const result = await this.occurrences.reconcile(tx, [row.id], plans, now);
     await this.repo.setMaterialisedUntil(tx, [row.id], new Date(now.getTime() + MATERIALISE_HORIZON_MS));
     return result.nodeIds;
   }
