@@ -206,6 +206,33 @@ describe('settings families', () => {
     expect((await api('DELETE', `/test-widgets/${id}`)).statusCode).toBe(204);
   });
 
+  it('numbers overlapping changes without a gap or a repeat; a change that lost the race is a 409', async () => {
+    const created = await api('POST', '/watchdog-policies', {
+      name: 'contended',
+      body: { silenceSeconds: 10 },
+    });
+    const id = created.json().data.id as string;
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        api('PATCH', `/watchdog-policies/${id}`, { body: { silenceSeconds: 11 + i }, reason: `writer ${i}` }),
+      ),
+    );
+    const statuses = answers.map((a) => a.statusCode);
+    expect(
+      statuses.every((code) => code === 200 || code === 409),
+      statuses.join(' '),
+    ).toBe(true);
+    const won = statuses.filter((code) => code === 200).length;
+    expect(won).toBeGreaterThan(0);
+    const history = (await api('GET', `/watchdog-policies/${id}/history`)).json().data as {
+      revision: number;
+    }[];
+    expect(history.map((h) => h.revision)).toEqual(Array.from({ length: 1 + won }, (_, i) => i + 1));
+    expect((await api('GET', `/watchdog-policies/${id}`)).json().data.revision).toBe(1 + won);
+    for (const lost of answers.filter((a) => a.statusCode === 409))
+      expect(lost.json().error.message).toMatch(/meanwhile|again/i);
+  });
+
   it('gives each family its own, named OpenAPI entries', async () => {
     const doc = (await ctl.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     for (const family of ['recording-profiles', 'watchdog-policies', 'retention-policies']) {
