@@ -4,7 +4,7 @@
  * and the ports of the modules before it. Components start in order, stop in reverse.
  */
 import type { AppDeps, ControllerApp } from './app.types.js';
-import { createBroker } from './broker/index.js';
+import { createBroker, nodeCommander } from './broker/index.js';
 import { electLeader, type LeaderElection } from './cluster/leader-election.js';
 import { frontendTokenGate } from './http/frontend-token.js';
 import { installPlugins } from './http/plugins.js';
@@ -18,7 +18,7 @@ import { createLimitsModule, installRouteRateLimits } from './modules/limits/ind
 import { createMetersModule } from './modules/meters/index.js';
 import { createNodesModule } from './modules/nodes/index.js';
 import { createRecordingContextModule } from './modules/recording-context/index.js';
-import { createRecordingsModule, type NodeNotifier } from './modules/recordings/index.js';
+import { createRecordingsModule } from './modules/recordings/index.js';
 import { createSchedulesModule } from './modules/schedules/index.js';
 import { createSettingsModule } from './modules/settings/index.js';
 import { createSystemModule, type ReadinessCheck } from './modules/system/index.js';
@@ -45,7 +45,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   // The modules, in dependency order: each gets the core and the ports of those before it.
   const access = createAccessModule(core);
   // New jobs, stop requests, schedule and config changes reach the agent at once; agents also poll.
-  const notifyNode: NodeNotifier = (nodeId, command) => mqtt.broker.publishToNode(nodeId, 'cmd', command);
+  const notifyNode = nodeCommander(() => mqtt.broker, app.log);
   const link = { notify: notifyNode, disconnect: (nodeId: string) => mqtt.broker.disconnectNode(nodeId) };
   const nodes = createNodesModule(core, { link });
   const meters = createMetersModule(core, { nodes: nodes.ports.nodes });

@@ -14,6 +14,7 @@ import { PresenceTracker } from './presence.js';
 import { mqttWebSocketRoute } from './ws-route.js';
 
 export type { MqttBroker } from './broker.js';
+export { nodeCommander } from './node-commands.js';
 
 export interface EmbeddedBroker {
   broker: MqttBroker;

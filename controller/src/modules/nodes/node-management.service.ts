@@ -1,20 +1,8 @@
-/**
- * Managing enrolled nodes: edit (name, site, tags, location, notes), the actions a caller may
- * take now, exports, decommission (revoke the credential and drop the agent's MQTT connection
- * at once; recordings are kept) and delete (only a decommissioned node nothing depends on).
- *
- * Delete refuses a node that still has recordings with audio: a recording belongs to its node
- * (the row references it), and deleting audio because a node is removed would surprise anyone.
- * A node with recordings stays decommissioned: it records and connects no more, its recordings
- * stay listed and downloadable under it. Recording rows without audio (cancelled, failed,
- * missed occurrences) are deleted with the node.
- */
-import { randomUUID } from 'node:crypto';
-import type { Command } from '../../../../shared/src/mqtt.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import { conflict, forbidden } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { NodeNotifier } from '../../core/node-commands.js';
 import type { CallContext, Principal, UserPrincipal } from '../../core/principal.js';
 import { exportEvent } from '../../core/table-export.js';
 import type { Db, Tx } from '../../db/client.js';
@@ -27,7 +15,7 @@ import type { NodesService } from './nodes.service.js';
 /** What the nodes module needs of the broker: nudge an agent, and cut its connection. */
 export interface AgentLink {
   /** Sends a command to the node's agent (best effort: agents also refresh on their own). */
-  notify(nodeId: string, command: Command): Promise<void> | void;
+  notify: NodeNotifier;
   /** Closes the node's MQTT connection(s) now. */
   disconnect(nodeId: string): Promise<void> | void;
 }
@@ -139,12 +127,7 @@ export class NodeManagementService {
 
   private async nudge(node: NodeRow): Promise<void> {
     if (node.decommissionedAt || !node.credentialHash) return;
-    try {
-      await this.deps.link.notify(node.id, { id: randomUUID(), type: 'config-changed' });
-    } catch (err) {
-      // Best effort: the agent refreshes its config on every connect and every 5 minutes.
-      this.deps.log.warn({ err, nodeId: node.id }, 'config-changed nudge not sent');
-    }
+    await this.deps.link.notify(node.id, 'config-changed');
   }
 
   /** What the caller can do with the node now, each with the reason when not. */

@@ -3,6 +3,7 @@
  * resumable, verified uploads that complete them.
  */
 import { JobStates } from '../../../../shared/src/agent-api.js';
+import type { NodeNotifier } from '../../core/node-commands.js';
 import type { AppModule, Component, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
 import { RecordingFileStore } from './file-store.js';
@@ -14,13 +15,12 @@ import { occurrencesRoutes } from './occurrences.routes.js';
 import { OccurrencesService } from './occurrences.service.js';
 import { RecordingsRepository } from './recordings.repository.js';
 import { recordingsRoutes } from './recordings.routes.js';
-import { type NodeNotifier, RecordingsService } from './recordings.service.js';
+import { RecordingsService } from './recordings.service.js';
 import { uploadsRoutes } from './uploads.routes.js';
 import { UploadsService } from './uploads.service.js';
 
 export type { OccurrencePlan } from './occurrences.repository.js';
 export { SYNC_HORIZON_MS } from './occurrences.service.js';
-export type { NodeNotifier } from './recordings.service.js';
 export type { JobsService, OccurrencesService, RecordingsService, UploadsService };
 
 /** How often held jobs are checked for a lease that ran out (→ lost_contact). */

@@ -4,13 +4,12 @@
  * node's scope; anything outside the caller's scope is a 404.
  */
 
-import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
-import type { Command } from '../../../../shared/src/mqtt.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import { AppError, conflict, forbidden, notFound } from '../../core/errors.js';
+import type { NodeNotifier } from '../../core/node-commands.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db } from '../../db/client.js';
@@ -24,7 +23,6 @@ import type { RecordingRow, RecordingsRepository } from './recordings.repository
 import type { CreateRecordingBody, RecordingState } from './recordings.schemas.js';
 
 /** Sends a command to a node's agent (the MQTT broker supplies it; best effort, agents also poll). */
-export type NodeNotifier = (nodeId: string, command: Command) => Promise<void> | void;
 
 /** A download is audited once per user, recording and window, not once per range request. */
 const DOWNLOAD_AUDIT_WINDOW_MS = 10 * 60_000;
@@ -95,7 +93,7 @@ export class RecordingsService {
     this.audit = options.audit;
     this.files = options.files;
     this.now = options.now ?? (() => new Date());
-    this.notifyNode = options.notifyNode ?? (() => {});
+    this.notifyNode = options.notifyNode ?? (async () => {});
   }
 
   present(recording: RecordingRow) {
@@ -159,7 +157,7 @@ export class RecordingsService {
       return recording.id;
     });
     const created = (await this.recordings.find(recordingId))!;
-    await this.notify(node.id, 'job-available', { jobId: created.job!.id, recordingId });
+    await this.notifyNode(node.id, 'job-available', { jobId: created.job!.id, recordingId });
     return created;
   }
 
@@ -216,7 +214,7 @@ export class RecordingsService {
       });
       return false;
     });
-    if (!cancelled) await this.notify(recording.nodeId, 'job-stop', { jobId: job.id, recordingId: id });
+    if (!cancelled) await this.notifyNode(recording.nodeId, 'job-stop', { jobId: job.id, recordingId: id });
     return (await this.recordings.find(id))!;
   }
 
@@ -275,13 +273,5 @@ export class RecordingsService {
       if (this.recentDownloads.size >= DOWNLOAD_AUDIT_MAX_ENTRIES) this.recentDownloads.clear();
     }
     this.recentDownloads.set(key, nowMs + DOWNLOAD_AUDIT_WINDOW_MS);
-  }
-
-  private async notify(nodeId: string, type: Command['type'], args: Record<string, unknown>): Promise<void> {
-    try {
-      await this.notifyNode(nodeId, { id: randomUUID(), type, args });
-    } catch {
-      // Best effort: the agent polls for jobs and reads stopRequested in job heartbeats.
-    }
   }
 }

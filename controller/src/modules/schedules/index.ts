@@ -2,9 +2,11 @@
  * Schedules: recurring recording plans whose occurrences are materialised as recording jobs
  * ahead of time (recordings module), kept topped up by a runner on every controller.
  */
+
+import type { NodeNotifier } from '../../core/node-commands.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
-import type { NodeNotifier, OccurrencesService } from '../recordings/index.js';
+import type { OccurrencesService } from '../recordings/index.js';
 import { SchedulesRepository } from './schedules.repository.js';
 import { schedulesRoutes } from './schedules.routes.js';
 import { SchedulesService } from './schedules.service.js';

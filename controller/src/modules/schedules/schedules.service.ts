@@ -5,17 +5,17 @@
  * are told at once (`schedule-changed`) so their agents refresh their caches.
  */
 import { randomUUID } from 'node:crypto';
-import type { Command } from '../../../../shared/src/mqtt.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditScope, AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
 import { badRequest, conflict, forbidden, notFound } from '../../core/errors.js';
+import type { NodeNotifier } from '../../core/node-commands.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import { exportEvent } from '../../core/table-export.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { NodesService } from '../nodes/index.js';
-import type { NodeNotifier, OccurrencePlan, OccurrencesService } from '../recordings/index.js';
+import type { OccurrencePlan, OccurrencesService } from '../recordings/index.js';
 import { SYNC_HORIZON_MS } from '../recordings/index.js';
 import { RecurrenceError } from './recurrence.js';
 import {
@@ -256,7 +256,7 @@ export class SchedulesService {
     });
     const jobs = await this.occurrences.jobsOf(id, start);
     for (const job of jobs)
-      await this.send(job.nodeId, 'job-available', { jobId: job.id, recordingId: job.recordingId });
+      await this.notifyNode(job.nodeId, 'job-available', { jobId: job.id, recordingId: job.recordingId });
     return {
       occurrenceStart: start.toISOString(),
       jobs: jobs.map((j) => ({ nodeId: j.nodeId, jobId: j.id, recordingId: j.recordingId })),
@@ -355,7 +355,7 @@ export class SchedulesService {
         return result;
       });
       created += reconciled.created;
-      for (const nodeId of reconciled.nodeIds) await this.send(nodeId, 'schedule-changed', {});
+      for (const nodeId of reconciled.nodeIds) await this.notifyNode(nodeId, 'schedule-changed', {});
     }
     return { schedules: due.length, created };
   }
@@ -471,14 +471,6 @@ export class SchedulesService {
 
   private async nudge(nodeIds: string[], row: Pick<ScheduleRow, 'id'>): Promise<void> {
     for (const nodeId of new Set(nodeIds))
-      await this.send(nodeId, 'schedule-changed', { scheduleId: row.id });
-  }
-
-  private async send(nodeId: string, type: Command['type'], args: Record<string, unknown>): Promise<void> {
-    try {
-      await this.notifyNode(nodeId, { id: randomUUID(), type, args });
-    } catch {
-      // Best effort: agents also sync every few minutes.
-    }
+      await this.notifyNode(nodeId, 'schedule-changed', { scheduleId: row.id });
   }
 }
