@@ -14,6 +14,11 @@ export function skippedOf(schedule: Pick<ScheduleRow, 'skipped'>): string[] {
   return JSON.parse(schedule.skipped) as string[];
 }
 
+/** A target's channel selection (1-based), null for every channel. */
+export function channelsOf(target: Pick<ScheduleRow['targets'][number], 'channels'>): number[] | null {
+  return target.channels === null ? null : (JSON.parse(target.channels) as number[]);
+}
+
 export function profileOf(schedule: Pick<ScheduleRow, 'profile'>): RecordingProfile {
   return JSON.parse(schedule.profile) as RecordingProfile;
 }
@@ -76,7 +81,7 @@ export function plansAt(schedule: ScheduleRow, occurrenceStart: Date): Occurrenc
       plannedEndAt,
       sampleRate: profile.sampleRate ?? target.node.sampleRate,
       channels: target.node.channels,
-      channelSelection: target.channels === null ? null : (JSON.parse(target.channels) as number[]),
+      channelSelection: channelsOf(target),
     }));
 }
 

@@ -1,7 +1,7 @@
 /** What a schedule must satisfy beyond its JSON schema; every failure is a 400 with a reason. */
 import { badRequest } from '../../core/errors.js';
 import { nextOccurrence, RecurrenceError } from './recurrence.js';
-import { instantsBetween, MAX_OCCURRENCES_PER_WINDOW, ruleOf } from './schedule-plans.js';
+import { channelsOf, instantsBetween, MAX_OCCURRENCES_PER_WINDOW, ruleOf } from './schedule-plans.js';
 import type { ScheduleRow } from './schedules.repository.js';
 import type { CreateScheduleBody } from './schedules.schemas.js';
 
@@ -68,7 +68,7 @@ function checkRule(data: Pick<ScheduleRow, 'recurrence' | 'timeZone' | 'startLoc
 export function checkedTargetsOf(row: ScheduleRow): CheckedTarget[] {
   return row.targets.map((t) => ({
     nodeId: t.nodeId,
-    channels: t.channels === null ? null : (JSON.parse(t.channels) as number[]),
+    channels: channelsOf(t),
     channelCount: t.node.channels,
   }));
 }

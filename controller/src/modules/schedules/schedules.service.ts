@@ -19,6 +19,7 @@ import type { OccurrencePlan, OccurrencesService } from '../recordings/index.js'
 import { SYNC_HORIZON_MS } from '../recordings/index.js';
 import { RecurrenceError } from './recurrence.js';
 import {
+  channelsOf,
   instantsBetween,
   nextUnskipped,
   plansAt,
@@ -54,7 +55,7 @@ export function presentSchedule(row: ScheduleRow, now: Date) {
     targets: row.targets.map((t) => ({
       nodeId: t.nodeId,
       siteId: t.node.siteId,
-      channels: t.channels === null ? null : (JSON.parse(t.channels) as number[]),
+      channels: channelsOf(t),
     })),
     profile: profileOf(row),
     voiceChannel:
