@@ -248,7 +248,12 @@ describe('the agent, offline first', () => {
     });
     // The disk as a power cut leaves it: journal 'recording', a .part with a provisional header.
     const cutDir = `${dir.path}/${node.nodeId}-cut`;
-    await cp(dirname(settings.statePath), cutDir, { recursive: true });
+    // Atomic writes' temp files come and go while the agent runs (a rename can land between the
+    // copy's listing and its read); recovery ignores them, so the copy leaves them out.
+    await cp(dirname(settings.statePath), cutDir, {
+      recursive: true,
+      filter: (source) => !/\/\.[^/]+\.tmp$/.test(source),
+    });
     await first.stop(); // this copy of the agent is gone for good
     const cut = resolveSettings({
       EARSHOT_AGENT_CONFIG: `${cutDir}/agent.json`,
