@@ -47,7 +47,8 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   // New jobs, stop requests, schedule and config changes reach the agent at once; agents also poll.
   const notifyNode = nodeCommander(() => mqtt.broker, app.log);
   const link = { notify: notifyNode, disconnect: (nodeId: string) => mqtt.broker.disconnectNode(nodeId) };
-  const nodes = createNodesModule(core, { link });
+  const settings = createSettingsModule(core, { notifyNode, extraFamilies: deps.settingsFamilies });
+  const nodes = createNodesModule(core, { link, settings: settings.ports.settings });
   const meters = createMetersModule(core, { nodes: nodes.ports.nodes });
   const mqtt = createBroker(core, {
     nodes: nodes.ports.nodes,
@@ -84,7 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   // The order routes register in (and so the order of the OpenAPI document).
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
   const modules: AppModule[] = [system, access, auditModule, nodes, recordings, schedules, meters, limits];
-  modules.push(createSettingsModule(core, deps.settingsFamilies));
+  modules.push(settings);
   modules.push(attendance, context); // attendance and what needs its ports come last
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);

@@ -54,11 +54,52 @@ export const CaptureConfig = Type.Object({
   channels: Type.Integer(),
 });
 
+/**
+ * The recording profile a node uses (a settings object, resolved by the controller): how the
+ * agent writes each recording. The capture runs at its sample rate.
+ */
+export const RecordingProfileConfig = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  revision: Type.Integer(),
+  container: Type.Enum(['wav', 'flac']),
+  sampleRate: Type.Integer(),
+  bitDepth: Type.Integer(),
+  /** The first N capture channels; null: all. */
+  channels: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+  /** 1-based capture channels in file order (instead of channels); null: none. */
+  channelMap: Type.Union([Type.Array(Type.Integer({ minimum: 1 })), Type.Null()]),
+  segmentSeconds: Type.Union([Type.Integer(), Type.Null()]),
+  preRollSeconds: Type.Integer(),
+  postRollSeconds: Type.Integer(),
+});
+export type RecordingProfileConfig = Static<typeof RecordingProfileConfig>;
+
+/** The watchdog policy a node uses (a settings object): thresholds its watchdog checks. */
+export const WatchdogPolicyConfig = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  revision: Type.Integer(),
+  silenceDbfs: Type.Number(),
+  silenceSeconds: Type.Integer(),
+  clipCountPerWindow: Type.Integer(),
+  clipWindowSeconds: Type.Integer(),
+  diskLowPercent: Type.Integer(),
+  diskLowHours: Type.Number(),
+  clockSkewSeconds: Type.Number(),
+  uploadBacklogMinutes: Type.Integer(),
+});
+export type WatchdogPolicyConfig = Static<typeof WatchdogPolicyConfig>;
+
 export const NodeConfig = Type.Object({
   nodeId: Type.String(),
   name: Type.String(),
   siteId: Type.String(),
   capture: CaptureConfig,
+  /** Null or absent (a config cached by an older controller): WAV at the capture's format. */
+  recordingProfile: Type.Optional(Type.Union([RecordingProfileConfig, Type.Null()])),
+  /** Null or absent: the agent's built-in thresholds. */
+  watchdogPolicy: Type.Optional(Type.Union([WatchdogPolicyConfig, Type.Null()])),
   meterIntervalMs: Type.Integer(),
   heartbeatIntervalSeconds: Type.Integer(),
   jobPollIntervalSeconds: Type.Integer(),
@@ -215,10 +256,68 @@ export const UploadStatus = Type.Object({
 });
 export type UploadStatus = Static<typeof UploadStatus>;
 
+/** How the agent found a capture device. */
+export const InterfaceKinds = ['pulse', 'alsa', 'configured'] as const;
+
+/** One capture device (audio interface) the agent found, by its stable device reference. */
+export const ReportedInterface = Type.Object(
+  {
+    /** PulseAudio source name, ALSA `hw:<card>,<device>`, or the configured device. */
+    ref: Type.String({ minLength: 1, maxLength: 256 }),
+    kind: Type.Enum(InterfaceKinds),
+    description: Type.String({ maxLength: 256 }),
+    channels: Type.Integer({ minimum: 1, maximum: 64 }),
+    sampleRate: Type.Union([Type.Integer({ minimum: 1000, maximum: 384_000 }), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type ReportedInterface = Static<typeof ReportedInterface>;
+
+/** The agent's whole set of capture devices now (each ref once); what is not in it is absent. */
+export const InterfaceReport = Type.Object(
+  { interfaces: Type.Array(ReportedInterface, { maxItems: 64 }) },
+  { additionalProperties: false },
+);
+export type InterfaceReport = Static<typeof InterfaceReport>;
+
+export const InterfaceReportResult = Type.Object({
+  created: Type.Integer(),
+  updated: Type.Integer(),
+  /** Known devices marked absent by this report. */
+  absent: Type.Integer(),
+});
+export type InterfaceReportResult = Static<typeof InterfaceReportResult>;
+
 /**
  * Agent service routes (all under API_PREFIX). Responses use the `{ data }` envelope;
  * errors the `{ error: { code, message, details } }` shape of shared/src/errors.ts.
  */
+/** One channel group of a node's channel map: the capture channels recorded together. */
+export const ChannelMapGroup = Type.Object({
+  /** A slug, unique in the map: names the group's recording. */
+  name: Type.String(),
+  /** 1-based capture channels, in output order. */
+  channels: Type.Array(Type.Integer({ minimum: 1 })),
+  /** One name per channel, in the same order; null when the template names none. */
+  channelNames: Type.Union([Type.Array(Type.String()), Type.Null()]),
+});
+export type ChannelMapGroup = Static<typeof ChannelMapGroup>;
+
+/**
+ * The channel map assigned to a node, resolved: the template (its revision says which version)
+ * and its groups; `template: null` and no groups when none is assigned (record all channels).
+ */
+export const NodeChannelMap = Type.Object({
+  template: Type.Union([
+    Type.Object({ id: Type.String(), name: Type.String(), revision: Type.Integer() }),
+    Type.Null(),
+  ]),
+  /** The audio interface (device reference) the map applies to; null: the node's capture. */
+  interface: Type.Union([Type.String(), Type.Null()]),
+  groups: Type.Array(ChannelMapGroup),
+});
+export type NodeChannelMap = Static<typeof NodeChannelMap>;
+
 export const AGENT_ROUTES = {
   /** POST { token } (no auth header) → EnrollExchangeResult. The token is single-use. */
   enroll: '/agent/enroll',
@@ -256,4 +355,11 @@ export const AGENT_ROUTES = {
    * upload began.
    */
   cacheFile: (recordingId: string) => `/recordings/${recordingId}/cache-file`,
+  /** GET → NodeChannelMap (refetched on `config-changed`) */
+  channelMapAssignments: (nodeId: string) => `/nodes/${nodeId}/channel-map-assignments`,
+  /**
+   * PUT InterfaceReport → InterfaceReportResult: the agent's capture devices (at start, when the
+   * set changed, and on every MQTT reconnect). Idempotent; devices not listed are marked absent.
+   */
+  interfaces: (nodeId: string) => `/nodes/${nodeId}/interfaces`,
 } as const;

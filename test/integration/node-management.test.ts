@@ -133,6 +133,75 @@ describe('node management', () => {
     expect(second!.outcome).toBe('success');
   });
 
+  it('assigns a recording profile and a watchdog policy: the agent config carries them, a change nudges, a delete is refused', async () => {
+    const node = await enrolledNode(ctl, { id: 'profiled-1', site: 'east' });
+    const agent = await connect(node);
+    const commands: Command[] = [];
+    agent.on('message', (_topic, payload) => commands.push(JSON.parse(payload.toString()) as Command));
+    await agent.subscribeAsync(nodeTopic(node.nodeId, 'cmd'), { qos: 1 });
+    const create = async (family: string, name: string, body: object) => {
+      const created = await api(owner, 'POST', `/settings/${family}`, { name, body });
+      expect(created.statusCode, created.body).toBe(201);
+      return created.json().data.id as string;
+    };
+    const profileId = await create('recording-profiles', 'flac-44k', {
+      container: 'flac',
+      sampleRate: 44100,
+    });
+    const policyId = await create('watchdog-policies', 'quiet-room', { silenceDbfs: -70 });
+
+    const unknown = await api(eastOperator, 'PATCH', '/nodes/profiled-1', { recordingProfileId: 'nope' });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.message).toContain('no recording profile with id "nope"');
+
+    const assigned = await api(eastOperator, 'PATCH', '/nodes/profiled-1', {
+      recordingProfileId: profileId,
+      watchdogPolicyId: policyId,
+    });
+    expect(assigned.statusCode, assigned.body).toBe(200);
+    expect(assigned.json().data).toMatchObject({ recordingProfileId: profileId, watchdogPolicyId: policyId });
+    await vi.waitFor(() => expect(commands.map((c) => c.type)).toEqual(['config-changed']), {
+      timeout: 2_000,
+    });
+    const configOf = async () =>
+      (
+        await ctl.app.inject({ url: '/api/v1/nodes/profiled-1/config', headers: bearer(node.credential) })
+      ).json().data;
+    expect(await configOf()).toMatchObject({
+      capture: { sampleRate: 44100 },
+      recordingProfile: {
+        id: profileId,
+        name: 'flac-44k',
+        revision: 1,
+        container: 'flac',
+        sampleRate: 44100,
+      },
+      watchdogPolicy: { id: policyId, silenceDbfs: -70, silenceSeconds: 30 },
+    });
+
+    // A change to the profile reaches the nodes using it.
+    const changed = await api(owner, 'PATCH', `/settings/recording-profiles/${profileId}`, {
+      body: { sampleRate: 48000 },
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    await vi.waitFor(() => expect(commands).toHaveLength(2), { timeout: 2_000 });
+    expect(await configOf()).toMatchObject({
+      capture: { sampleRate: 48000 },
+      recordingProfile: { revision: 2 },
+    });
+
+    const refused = await api(owner, 'DELETE', `/settings/recording-profiles/${profileId}`);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.message).toContain('node profiled-1');
+    const actions = await api(owner, 'GET', `/settings/watchdog-policies/${policyId}/actions`);
+    expect(actions.json().data.delete).toMatchObject({ allowed: false });
+
+    const cleared = await api(eastOperator, 'PATCH', '/nodes/profiled-1', { recordingProfileId: null });
+    expect(cleared.json().data.recordingProfileId).toBeNull();
+    expect((await configOf()).recordingProfile).toBeNull();
+    expect((await api(owner, 'DELETE', `/settings/recording-profiles/${profileId}`)).statusCode).toBe(204);
+  });
+
   it('moves a node to another site by name, only into a site the caller manages', async () => {
     await enrolledNode(ctl, { id: 'move-1', site: 'east' });
     const refused = await api(eastOperator, 'PATCH', '/nodes/move-1', { site: 'west' });

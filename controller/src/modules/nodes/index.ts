@@ -1,11 +1,15 @@
 /**
  * Nodes: enrollment, credentials, presence and the node directory the broker and other
  * modules check node-owned objects against; editing, decommissioning and deleting nodes, and
- * the command results agents report.
+ * the command results agents report; the audio interfaces agents report and operators label.
  */
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { CommandResultLog } from './command-results.js';
+import { InterfacesRepository } from './interfaces.repository.js';
+import { interfacesRoutes } from './interfaces.routes.js';
+import { InterfacesService } from './interfaces.service.js';
 import { type AgentLink, NodeManagementService } from './node-management.service.js';
+import { NodeSettings, type SettingsReader } from './node-settings.js';
 import { NodesRepository } from './nodes.repository.js';
 import { nodesRoutes } from './nodes.routes.js';
 import { NodesService } from './nodes.service.js';
@@ -17,7 +21,7 @@ export type { CommandResultLog, NodeManagementService };
 
 export function createNodesModule(
   core: ModuleCore,
-  ports: { link: AgentLink },
+  ports: { link: AgentLink; settings?: SettingsReader },
 ): AppModule<{
   nodes: NodesService;
   nodeManagement: NodeManagementService;
@@ -25,7 +29,7 @@ export function createNodesModule(
 }> {
   const { db, audit, config, now, metrics, log } = core;
   const repo = new NodesRepository(db);
-  const nodes = new NodesService(db, repo, audit, config, now);
+  const nodes = new NodesService(db, repo, audit, config, now, new NodeSettings(ports.settings));
   const commandResults = new CommandResultLog(log, now);
   const nodeManagement = new NodeManagementService({
     db,
@@ -37,9 +41,17 @@ export function createNodesModule(
     log,
     now,
   });
+  const interfaces = new InterfacesService({
+    db,
+    repo: new InterfacesRepository(),
+    nodes,
+    audit,
+    notify: ports.link.notify,
+    now,
+  });
   return {
     name: 'nodes',
-    routes: [nodesRoutes(nodes, nodeManagement)],
+    routes: [nodesRoutes(nodes, nodeManagement), interfacesRoutes(interfaces)],
     collectors: [async () => metrics.nodesOnline.set(nodes.onlineCount())],
     ports: { nodes, nodeManagement, commandResults },
   };

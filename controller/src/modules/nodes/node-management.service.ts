@@ -40,8 +40,13 @@ function editable(node: NodeRow) {
     tags: tagsOf(node),
     location: node.location,
     notes: node.notes,
+    recordingProfileId: node.recordingProfileId,
+    watchdogPolicyId: node.watchdogPolicyId,
   };
 }
+
+/** What the agent applies: a change to any of these nudges it to refetch its config. */
+const AGENT_FIELDS = ['name', 'siteId', 'recordingProfileId', 'watchdogPolicyId'] as const;
 
 type Dependents = Awaited<ReturnType<NodesRepository['dependents']>>;
 
@@ -84,6 +89,7 @@ export class NodeManagementService {
     const principal = userOf(ctx.principal);
     const { db, repo, nodes, audit } = this.deps;
     const node = await nodes.visibleNode(principal, 'node:manage', nodeId);
+    await nodes.settings.check(body);
     const updated = await retryOnUniqueViolation(() =>
       db.$transaction(async (tx) => {
         const moving = body.site !== undefined && body.site !== node.site.name;
@@ -94,6 +100,8 @@ export class NodeManagementService {
           ...(body.tags !== undefined ? { tags: JSON.stringify(body.tags) } : {}),
           ...(body.location !== undefined ? { location: body.location } : {}),
           ...(body.notes !== undefined ? { notes: body.notes } : {}),
+          ...(body.recordingProfileId !== undefined ? { recordingProfileId: body.recordingProfileId } : {}),
+          ...(body.watchdogPolicyId !== undefined ? { watchdogPolicyId: body.watchdogPolicyId } : {}),
         });
         await audit.recordChange(tx, ctx, {
           permission: 'node:manage',
@@ -107,8 +115,8 @@ export class NodeManagementService {
         return row;
       }),
     );
-    // The agent's config carries its name and site; labels and notes it does not use.
-    if (updated.name !== node.name || updated.siteId !== node.siteId) await this.nudge(updated);
+    // The agent's config carries these; labels and notes it does not use.
+    if (AGENT_FIELDS.some((field) => updated[field] !== node[field])) await this.nudge(updated);
     return updated;
   }
 

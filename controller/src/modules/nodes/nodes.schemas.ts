@@ -33,6 +33,8 @@ export const NodeSchema = Type.Object({
   tags: Type.Array(Type.String()),
   location: Type.Union([Type.String(), Type.Null()]),
   notes: Type.Union([Type.String(), Type.Null()]),
+  recordingProfileId: Type.Union([Type.String(), Type.Null()]),
+  watchdogPolicyId: Type.Union([Type.String(), Type.Null()]),
   decommissionedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
 });
@@ -85,6 +87,17 @@ export const UpdateNodeBody = Type.Object(
     ),
     location: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
     notes: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
+    recordingProfileId: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()], {
+        description:
+          'The recording profile its agent records with (settings); null: WAV at the capture format',
+      }),
+    ),
+    watchdogPolicyId: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()], {
+        description: "The watchdog policy its agent checks (settings); null: the agent's built-in thresholds",
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -17,6 +17,7 @@ import { hashSecret, newSecret, secretHint } from '../../crypto/secrets.js';
 import type { Db } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
 import { tagsOf } from './node-management.service.js';
+import { NodeSettings } from './node-settings.js';
 import type { NodeRow, NodesRepository } from './nodes.repository.js';
 
 /** A node counts as online while its MQTT status is online, or it sent a heartbeat this recently. */
@@ -51,6 +52,8 @@ export class NodesService {
     private readonly audit: AuditWriter,
     private readonly config: Pick<Config, 'enrollmentTtlMinutes' | 'leaseSeconds' | 'mqttPort'>,
     private readonly now: () => Date = () => new Date(),
+    /** The recording profile and watchdog policy nodes name (settings objects). */
+    readonly settings: NodeSettings = new NodeSettings(),
   ) {}
 
   present(node: NodeRow) {
@@ -77,6 +80,8 @@ export class NodesService {
       tags: tagsOf(node),
       location: node.location,
       notes: node.notes,
+      recordingProfileId: node.recordingProfileId,
+      watchdogPolicyId: node.watchdogPolicyId,
       decommissionedAt: node.decommissionedAt?.toISOString() ?? null,
       createdAt: node.createdAt.toISOString(),
     };
@@ -281,11 +286,18 @@ export class NodesService {
 
   async agentConfig(nodeId: string, ctx: CallContext): Promise<NodeConfig> {
     const node = await this.visibleNode(ctx.principal, 'node:control', nodeId);
+    const { recordingProfile, watchdogPolicy } = await this.settings.forAgent(node);
     return {
       nodeId: node.id,
       name: node.name,
       siteId: node.siteId,
-      capture: { device: node.captureDevice, sampleRate: node.sampleRate, channels: node.channels },
+      capture: {
+        device: node.captureDevice,
+        sampleRate: recordingProfile?.sampleRate ?? node.sampleRate,
+        channels: node.channels,
+      },
+      recordingProfile,
+      watchdogPolicy,
       meterIntervalMs: 100,
       heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
       jobPollIntervalSeconds: JOB_POLL_INTERVAL_SECONDS,

@@ -1,7 +1,7 @@
 /**
  * The settings families the controller offers: each a body schema, its defaults and the rules
- * the schema cannot say. Nothing uses these objects yet (agents apply them in a later step), so
- * none has an in-use check.
+ * the schema cannot say. Nodes name the recording profile and the watchdog policy their agents
+ * apply (`nodeSetting`): those nodes are the objects' users.
  */
 import Type from 'typebox';
 import { family, type SettingsFamily } from './settings-family.js';
@@ -72,6 +72,7 @@ export const recordingProfiles = family({
   name: 'recording-profiles',
   title: 'recording profile',
   body: RecordingProfileBody,
+  nodeSetting: 'recordingProfileId',
   defaults: {
     container: 'wav',
     sampleRate: 48000,
@@ -94,6 +95,7 @@ export const watchdogPolicies = family({
   name: 'watchdog-policies',
   title: 'watchdog policy',
   body: WatchdogPolicyBody,
+  nodeSetting: 'watchdogPolicyId',
   defaults: {
     silenceDbfs: -60,
     silenceSeconds: 30,

@@ -33,7 +33,15 @@ export interface SettingsFamily<S extends TObject = TObject> {
   rules?: (body: Static<S>) => string[];
   /** Who uses the object now (refuses its delete with a 409 naming them); none when omitted. */
   inUse?: (object: SettingsObjectOf<Static<S>>, db: Db) => Promise<SettingsUser[]>;
+  /**
+   * The node column naming the object a node uses (its agent applies it): such nodes are users
+   * of the object (a delete is refused), and a change to it nudges their agents to refetch.
+   */
+  nodeSetting?: NodeSettingColumn;
 }
+
+/** The node columns that name a settings object. */
+export type NodeSettingColumn = 'recordingProfileId' | 'watchdogPolicyId';
 
 /** Erases a definition's body type, for the lists the generic code walks. */
 export function family<S extends TObject>(definition: SettingsFamily<S>): SettingsFamily {

@@ -2,6 +2,7 @@
 import type { PagePosition } from '../../core/page-position.js';
 import type { Db, Tx } from '../../db/client.js';
 import type { Prisma, SettingsObject, SettingsRevision } from '../../db/rows.js';
+import type { NodeSettingColumn } from './settings-family.js';
 
 export type SettingsRow = SettingsObject;
 export type RevisionRow = SettingsRevision;
@@ -68,6 +69,15 @@ export class SettingsRepository {
 
   revisions(id: string): Promise<RevisionRow[]> {
     return this.db.settingsRevision.findMany({ where: { objectId: id }, orderBy: { revision: 'asc' } });
+  }
+
+  /** The nodes naming the object in `column`, decommissioned ones too (they keep the reference). */
+  nodesUsing(column: NodeSettingColumn, id: string) {
+    return this.db.node.findMany({
+      where: { [column]: id },
+      select: { id: true, name: true, decommissionedAt: true },
+      orderBy: { id: 'asc' },
+    });
   }
 
   revision(id: string, revision: number): Promise<RevisionRow | null> {

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import type { AuditInput, AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
+import type { NodeNotifier } from '../../core/node-commands.js';
 import { AppError, badRequest, conflict, notFound } from '../../core/errors.js';
 import type { PagePosition } from '../../core/page-position.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
@@ -54,6 +55,8 @@ export class SettingsService {
       audit: AuditWriter;
       now: () => Date;
       families: readonly SettingsFamily[];
+      /** Nudges an agent (config-changed) when an object its node uses changes. */
+      notifyNode?: NodeNotifier;
     },
   ) {
     for (const f of options.families) this.validators.set(f.name, Compile(f.body));
@@ -203,7 +206,7 @@ export class SettingsService {
     reason: string | null,
     ctx: CallContext,
   ): Promise<SettingsRow> {
-    return this.write(base, family, state.name, async (tx) => {
+    const row = await this.write(base, family, state.name, async (tx) => {
       const row = await this.options.repo.update(tx, current.id, current.revision, {
         name: state.name,
         body: JSON.stringify(state.body),
@@ -218,6 +221,8 @@ export class SettingsService {
       });
       return row;
     });
+    await this.nudgeUsers(family, row.id);
+    return row;
   }
 
   /** The object's state checked by its family's schema and rules: a 400 (audited) otherwise. */
@@ -236,8 +241,25 @@ export class SettingsService {
   }
 
   private async usersOf(family: SettingsFamily, row: SettingsRow): Promise<SettingsUser[]> {
-    if (!family.inUse) return [];
-    return family.inUse({ id: row.id, ...stateOf(row) }, this.options.db);
+    const nodes = family.nodeSetting ? await this.options.repo.nodesUsing(family.nodeSetting, row.id) : [];
+    const others = family.inUse ? await family.inUse({ id: row.id, ...stateOf(row) }, this.options.db) : [];
+    return [...nodes.map((n) => ({ type: 'node', id: n.id, name: n.name })), ...others];
+  }
+
+  /** The current object of a family, as agents and other modules read it; undefined when gone. */
+  async current(familyName: string, id: string) {
+    const row = await this.options.repo.find(familyName, id);
+    return row ? { id: row.id, name: row.name, revision: row.revision, body: stateOf(row).body } : undefined;
+  }
+
+  /** After a change: the agents of the nodes using the object refetch their config (best effort). */
+  private async nudgeUsers(family: SettingsFamily, id: string): Promise<void> {
+    const { notifyNode, repo } = this.options;
+    if (!family.nodeSetting || !notifyNode) return;
+    const nodes = await repo.nodesUsing(family.nodeSetting, id);
+    await Promise.all(
+      nodes.filter((n) => !n.decommissionedAt).map((n) => notifyNode(n.id, 'config-changed')),
+    );
   }
 
   private revise(tx: Tx, ctx: CallContext, row: SettingsRow, action: RevisionAction, reason: string | null) {
