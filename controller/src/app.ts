@@ -14,6 +14,7 @@ import { Metrics } from './metrics.js';
 import { createAccessModule } from './modules/access/index.js';
 import { createAttendanceModule } from './modules/attendance/index.js';
 import { createAuditModule } from './modules/audit/index.js';
+import { channelMapTemplates, createChannelMapsModule } from './modules/channel-maps/index.js';
 import { createLimitsModule, installRouteRateLimits } from './modules/limits/index.js';
 import { createMetersModule } from './modules/meters/index.js';
 import { createNodesModule } from './modules/nodes/index.js';
@@ -47,8 +48,10 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   // New jobs, stop requests, schedule and config changes reach the agent at once; agents also poll.
   const notifyNode = nodeCommander(() => mqtt.broker, app.log);
   const link = { notify: notifyNode, disconnect: (nodeId: string) => mqtt.broker.disconnectNode(nodeId) };
-  const settings = createSettingsModule(core, { notifyNode, extraFamilies: deps.settingsFamilies });
+  const extraFamilies = [channelMapTemplates, ...(deps.settingsFamilies ?? [])];
+  const settings = createSettingsModule(core, { notifyNode, extraFamilies });
   const nodes = createNodesModule(core, { link, settings: settings.ports.settings });
+  const channelMaps = createChannelMapsModule(core, { ...nodes.ports, ...settings.ports, notifyNode });
   const meters = createMetersModule(core, { nodes: nodes.ports.nodes });
   const mqtt = createBroker(core, {
     nodes: nodes.ports.nodes,
@@ -85,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   // The order routes register in (and so the order of the OpenAPI document).
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
   const modules: AppModule[] = [system, access, auditModule, nodes, recordings, schedules, meters, limits];
-  modules.push(settings);
+  modules.push(settings, channelMaps);
   modules.push(attendance, context); // attendance and what needs its ports come last
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);

@@ -9,6 +9,7 @@ import type { Metrics } from './metrics.js';
 import type { AccessPorts } from './modules/access/index.js';
 import type { AttendancePorts, SenderTimers } from './modules/attendance/index.js';
 import type { AuditService } from './modules/audit/index.js';
+import type { ChannelMapsPort } from './modules/channel-maps/index.js';
 import type { LimitsService } from './modules/limits/index.js';
 import type { MetersService } from './modules/meters/index.js';
 import type { CommandResultLog, NodeManagementService, NodesService } from './modules/nodes/index.js';
@@ -59,6 +60,7 @@ export interface ControllerApp {
       meters: MetersService;
       limits: LimitsService;
       settings: SettingsService;
+      channelMaps: ChannelMapsPort;
     };
   /** The embedded MQTT broker; the lifecycle opens its TCP listener. */
   broker: MqttBroker;

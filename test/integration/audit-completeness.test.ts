@@ -140,6 +140,7 @@ function destinationCall(method: 'PATCH' | 'DELETE', suffix: string, payload?: o
 
 const TABLE: Record<string, Row> = {
   ...settingsRows(),
+  ...channelMapRows(),
   'POST /api/v1/guilds': {
     action: /^attendance\.guild\.create$/,
     call: async ({ owner }) => ({
@@ -875,62 +876,65 @@ async function newSettings({ ctl, owner }: Env, family: string): Promise<string>
 /** The mutating routes of every settings family: create, update, rollback, delete, export. */
 function settingsRows(): Record<string, Row> {
   return Object.fromEntries(
-    ['recording-profiles', 'watchdog-policies', 'retention-policies'].flatMap((family) => {
-      const base = `/api/v1/settings/${family}`;
-      const as = (env: Env, method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) => ({
-        method,
-        url,
-        headers: bearer(env.owner),
-        ...(payload ? { payload } : {}),
-      });
-      const rows: [string, Row][] = [
-        [
-          `POST ${base}`,
-          {
-            action: /^settings\.create$/,
-            call: async (env) => as(env, 'POST', base, { name: `${family} row` }),
-          },
-        ],
-        [
-          `PATCH ${base}/:id`,
-          {
-            action: /^settings\.update$/,
-            call: async (env) =>
-              as(env, 'PATCH', `${base}/${await newSettings(env, family)}`, {
-                name: `renamed ${++settingsSeq}`,
-              }),
-          },
-        ],
-        [
-          `POST ${base}/:id/rollback`,
-          {
-            action: /^settings\.rollback$/,
-            call: async (env) => {
-              const id = await newSettings(env, family);
-              await env.ctl.app.inject(
-                as(env, 'PATCH', `${base}/${id}`, { name: `changed ${++settingsSeq}` }),
-              );
-              return as(env, 'POST', `${base}/${id}/rollback`, { revision: 1 });
+    ['recording-profiles', 'watchdog-policies', 'retention-policies', 'channel-map-templates'].flatMap(
+      (family) => {
+        const base = `/api/v1/settings/${family}`;
+        const as = (env: Env, method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) => ({
+          method,
+          url,
+          headers: bearer(env.owner),
+          ...(payload ? { payload } : {}),
+        });
+        const rows: [string, Row][] = [
+          [
+            `POST ${base}`,
+            {
+              action: /^settings\.create$/,
+              call: async (env) => as(env, 'POST', base, { name: `${family} row` }),
             },
-          },
-        ],
-        [
-          `DELETE ${base}/:id`,
-          {
-            action: /^settings\.delete$/,
-            call: async (env) => as(env, 'DELETE', `${base}/${await newSettings(env, family)}`),
-          },
-        ],
-        [
-          `POST ${base}/export`,
-          {
-            action: /^settings\.export$/,
-            call: async (env) => as(env, 'POST', `${base}/export`, { ids: [await newSettings(env, family)] }),
-          },
-        ],
-      ];
-      return rows;
-    }),
+          ],
+          [
+            `PATCH ${base}/:id`,
+            {
+              action: /^settings\.update$/,
+              call: async (env) =>
+                as(env, 'PATCH', `${base}/${await newSettings(env, family)}`, {
+                  name: `renamed ${++settingsSeq}`,
+                }),
+            },
+          ],
+          [
+            `POST ${base}/:id/rollback`,
+            {
+              action: /^settings\.rollback$/,
+              call: async (env) => {
+                const id = await newSettings(env, family);
+                await env.ctl.app.inject(
+                  as(env, 'PATCH', `${base}/${id}`, { name: `changed ${++settingsSeq}` }),
+                );
+                return as(env, 'POST', `${base}/${id}/rollback`, { revision: 1 });
+              },
+            },
+          ],
+          [
+            `DELETE ${base}/:id`,
+            {
+              action: /^settings\.delete$/,
+              call: async (env) => as(env, 'DELETE', `${base}/${await newSettings(env, family)}`),
+            },
+          ],
+          [
+            `POST ${base}/export`,
+            {
+              action: /^settings\.export$/,
+              call: async (env) =>
+                as(env, 'POST', `${base}/export`, { ids: [await newSettings(env, family)] }),
+            },
+          ],
+        ];
+        return rows;
+      },
+    ),
   );
 }
 
@@ -1009,3 +1013,67 @@ describe('audit completeness, route by route', () => {
     expect(await uncataloguedEvents(env.ctl.db)).toEqual([]);
   });
 });
+
+/** Channel-map assignments of the env's node (2 channels: the default template fits) and plans. */
+function channelMapRows(): Record<string, Row> {
+  const base = '/api/v1/settings/channel-map-assignments';
+  const plans = '/api/v1/settings/channel-map-plans';
+  const as = (env: Env, method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: object): InjectOptions => ({
+    method,
+    url,
+    headers: bearer(env.owner),
+    ...(payload ? { payload } : {}),
+  });
+  const assign = async (env: Env, templateId: string | null) =>
+    env.ctl.app.inject(as(env, 'PUT', `${base}/${env.node.nodeId}`, { templateId }));
+  const stage = async (env: Env) => {
+    const templateId = await newSettings(env, 'channel-map-templates');
+    const items = [{ nodeId: env.node.nodeId, templateId }];
+    const staged = await env.ctl.app.inject(as(env, 'POST', plans, { name: `plan ${++settingsSeq}`, items }));
+    return staged.json().data.id as string;
+  };
+  return {
+    [`PUT ${base}/:nodeId`]: {
+      action: /^channel_map\.assignment\.set$/,
+      call: async (env) =>
+        as(env, 'PUT', `${base}/${env.node.nodeId}`, {
+          templateId: await newSettings(env, 'channel-map-templates'),
+        }),
+    },
+    [`DELETE ${base}/:nodeId`]: {
+      action: /^channel_map\.assignment\.clear$/,
+      call: async (env) => as(env, 'DELETE', `${base}/${env.node.nodeId}`),
+    },
+    [`POST ${base}/bulk`]: {
+      action: /^channel_map\.assignment\.set$/,
+      call: async (env) =>
+        as(env, 'POST', `${base}/bulk`, {
+          items: [{ nodeId: env.node.nodeId, templateId: await newSettings(env, 'channel-map-templates') }],
+        }),
+    },
+    [`POST ${base}/:nodeId/rollback`]: {
+      action: /^channel_map\.assignment\.rollback$/,
+      call: async (env) => {
+        await assign(env, await newSettings(env, 'channel-map-templates'));
+        const revision = (await assign(env, null)).json().data.revision as number;
+        return as(env, 'POST', `${base}/${env.node.nodeId}/rollback`, { revision: revision - 1 });
+      },
+    },
+    [`POST ${plans}`]: {
+      action: /^channel_map\.plan\.stage$/,
+      call: async (env) =>
+        as(env, 'POST', plans, {
+          name: `plan ${++settingsSeq}`,
+          items: [{ nodeId: env.node.nodeId, templateId: null }],
+        }),
+    },
+    [`POST ${plans}/:id/apply`]: {
+      action: /^channel_map\.plan\.apply$/,
+      call: async (env) => as(env, 'POST', `${plans}/${await stage(env)}/apply`),
+    },
+    [`POST ${plans}/:id/discard`]: {
+      action: /^channel_map\.plan\.discard$/,
+      call: async (env) => as(env, 'POST', `${plans}/${await stage(env)}/discard`),
+    },
+  };
+}

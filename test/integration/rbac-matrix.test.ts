@@ -40,27 +40,47 @@ interface Row {
 
 /** Every settings family has the same routes, all fleet-wide (settings are fleet objects). */
 const SETTINGS_ROWS: Record<string, Row> = Object.fromEntries(
-  ['recording-profiles', 'watchdog-policies', 'retention-policies'].flatMap((family) => {
-    const base = `/api/v1/settings/${family}`;
-    const read = { need: 'settings:read', fleet: true } as const;
-    const manage = { need: 'settings:manage', fleet: true } as const;
-    return [
-      [`GET ${base}`, read],
-      [`GET ${base}/export`, read],
-      [`POST ${base}/export`, read],
-      [`GET ${base}/:id`, read],
-      [`GET ${base}/:id/actions`, read],
-      [`GET ${base}/:id/history`, read],
-      [`POST ${base}`, manage],
-      [`PATCH ${base}/:id`, manage],
-      [`DELETE ${base}/:id`, manage],
-      [`POST ${base}/:id/rollback`, manage],
-    ];
-  }),
+  ['recording-profiles', 'watchdog-policies', 'retention-policies', 'channel-map-templates'].flatMap(
+    (family) => {
+      const base = `/api/v1/settings/${family}`;
+      const read = { need: 'settings:read', fleet: true } as const;
+      const manage = { need: 'settings:manage', fleet: true } as const;
+      return [
+        [`GET ${base}`, read],
+        [`GET ${base}/export`, read],
+        [`POST ${base}/export`, read],
+        [`GET ${base}/:id`, read],
+        [`GET ${base}/:id/actions`, read],
+        [`GET ${base}/:id/history`, read],
+        [`POST ${base}`, manage],
+        [`PATCH ${base}/:id`, manage],
+        [`DELETE ${base}/:id`, manage],
+        [`POST ${base}/:id/rollback`, manage],
+      ];
+    },
+  ),
 );
+
+/** Channel-map assignments and plans act on nodes: scoped like node routes. */
+const CHANNEL_MAP_ROWS: Record<string, Row> = {
+  'GET /api/v1/settings/channel-map-assignments': { need: 'settings:read' },
+  'PUT /api/v1/settings/channel-map-assignments/:nodeId': { need: 'settings:manage', node: true },
+  'DELETE /api/v1/settings/channel-map-assignments/:nodeId': { need: 'settings:manage', node: true },
+  'POST /api/v1/settings/channel-map-assignments/bulk': { need: 'settings:manage' },
+  'GET /api/v1/settings/channel-map-assignments/:nodeId/history': { need: 'settings:read', node: true },
+  // In scope: restores revision 1 when there is one, else a 400 (still allowed).
+  'POST /api/v1/settings/channel-map-assignments/:nodeId/rollback': { need: 'settings:manage', node: true },
+  'POST /api/v1/settings/channel-map-plans': { need: 'settings:manage' },
+  'GET /api/v1/settings/channel-map-plans': { need: 'settings:read' },
+  'GET /api/v1/settings/channel-map-plans/:id': { need: 'settings:read' },
+  'POST /api/v1/settings/channel-map-plans/:id/apply': { need: 'settings:manage' },
+  'POST /api/v1/settings/channel-map-plans/:id/discard': { need: 'settings:manage' },
+  'GET /api/v1/nodes/:id/channel-map-assignments': { need: 'agent' },
+};
 
 const TABLE: Record<string, Row> = {
   ...SETTINGS_ROWS,
+  ...CHANNEL_MAP_ROWS,
   'GET /healthz': { need: 'public' },
   'GET /readyz': { need: 'public' },
   'GET /metrics': { need: 'metrics:read', fleet: true },
@@ -310,6 +330,7 @@ describe('RBAC matrix', () => {
       .replace(':channelId', '200000000000000001')
       .replace(':destinationId', '00000000-0000-4000-8000-000000000001')
       .replace(':ruleId', '00000000-0000-4000-8000-000000000002')
+      .replace(':nodeId', t.nodeId)
       .replace(/\/(recordings)\/:id/, `/$1/${t.recordingId}`)
       // DELETE gets an unknown schedule: deleting the real one would leave nothing to check the rest on.
       .replace(
@@ -327,9 +348,13 @@ describe('RBAC matrix', () => {
             ? { notes: 'noted by the matrix' }
             : url.endsWith('/unskip')
               ? { occurrenceStart: '2030-01-02T09:00:00Z' }
-              : method === 'GET' || method === 'DELETE'
-                ? undefined
-                : {};
+              : url.startsWith('/api/v1/settings/channel-map-assignments/:nodeId')
+                ? method === 'PUT'
+                  ? { templateId: null }
+                  : { revision: 1 }
+                : method === 'GET' || method === 'DELETE'
+                  ? undefined
+                  : {};
     return { method: method as 'GET', url: path, ...(body === undefined ? {} : { payload: body }) };
   }
 

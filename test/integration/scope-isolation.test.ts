@@ -82,6 +82,17 @@ const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   'GET /api/v1/auth/roles': { exempt: 'role definitions are fleet-wide catalogue entries, not site data' },
   'GET /api/v1/auth/api-tokens': { exempt: "the caller's own tokens only (auth.test.ts)" },
   'GET /api/v1/meter-events': { exempt: 'a stream; scoped per frame in broker.test.ts / meters tests' },
+  'GET /api/v1/settings/channel-map-assignments': {
+    page: (b) => ({ ids: page(b).map((a) => a.nodeId as string) }),
+  },
+  'GET /api/v1/settings/channel-map-plans': {
+    page: (b) => ({
+      ids: page(b).flatMap((p) => [
+        p.id as string,
+        ...(p.changes as { nodeId: string }[]).map((c) => c.nodeId),
+      ]),
+    }),
+  },
 };
 
 /**
@@ -113,6 +124,8 @@ describe('scope isolation', () => {
   let westUserId: string;
   let westGroupId: string;
   let eastNode: { nodeId: string; credential: string };
+  /** A staged channel-map plan for a west node. */
+  let westPlan: string;
 
   async function call(token: string, options: InjectOptions) {
     return ctl.app.inject({ ...options, headers: { ...bearer(token), ...(options.headers ?? {}) } });
@@ -173,6 +186,26 @@ describe('scope isolation', () => {
     westGroupId = westGroup.json().data.id;
     // A guild no site grant reaches (the west guild): no collection may list it.
     await ctl.services.attendance.onGuildAvailable(WEST_GUILD, 'west guild', [], null);
+    // Channel maps on both sides: assignments, and a staged plan per site.
+    const template = await call(owner, {
+      method: 'POST',
+      url: '/api/v1/settings/channel-map-templates',
+      payload: { name: 'scope template' },
+    });
+    for (const nodeId of ['east-1', 'west-1']) {
+      const templateId = template.json().data.id as string;
+      await call(owner, {
+        method: 'PUT',
+        url: `/api/v1/settings/channel-map-assignments/${nodeId}`,
+        payload: { templateId },
+      });
+      const plan = await call(owner, {
+        method: 'POST',
+        url: '/api/v1/settings/channel-map-plans',
+        payload: { name: `plan ${nodeId}`, items: [{ nodeId, templateId: null }] },
+      });
+      if (nodeId === 'west-1') westPlan = plan.json().data.id;
+    }
     // Some events of the west site's own: a stop request and a refused read.
     await call(owner, { method: 'POST', url: `/api/v1/recordings/${fleet.west.recordings[0]}/stop` });
   });
@@ -251,6 +284,8 @@ describe('scope isolation', () => {
     if (name === 'destinationId' || name === 'ruleId') return '00000000-0000-4000-8000-000000000001';
     if (name === 'sessionId') return '00000000-0000-4000-8000-000000000002';
     if (url.startsWith('/api/v1/nodes/')) return 'west-1';
+    if (url.startsWith('/api/v1/settings/channel-map-assignments/')) return 'west-1';
+    if (url.startsWith('/api/v1/settings/channel-map-plans/')) return westPlan;
     if (url.startsWith('/api/v1/recordings/')) return fleet.west.recordings[1]!;
     if (url.startsWith('/api/v1/schedules/')) return fleet.west.schedules[0]!;
     if (url.startsWith('/api/v1/auth/users/')) return westUserId;

@@ -21,6 +21,7 @@ export type AuditTargetType =
   | 'access_policy'
   | 'api_token'
   | 'audit_log'
+  | 'channel_map_plan'
   | 'group'
   | 'guild'
   | 'mqtt_topic'
@@ -175,6 +176,32 @@ export const AUDIT_ACTIONS = {
   },
   'settings.delete': { target: 'settings_object', description: 'Delete a settings object (history kept)' },
   'settings.export': { target: null, description: 'Export a settings family (CSV or NDJSON)' },
+
+  // Channel maps: assignments of templates to nodes, staged plans
+  'channel_map.assignment.set': {
+    target: 'node',
+    description: 'Set or replace the channel-map template of a node (a new revision)',
+  },
+  'channel_map.assignment.clear': {
+    target: 'node',
+    description: 'Clear a node’s channel map (a new revision)',
+  },
+  'channel_map.assignment.rollback': {
+    target: 'node',
+    description: 'Restore an earlier revision of a node’s channel-map assignment, as a new revision',
+  },
+  'channel_map.plan.stage': {
+    target: 'channel_map_plan',
+    description: 'Stage a plan of channel-map assignment changes (nothing applied)',
+  },
+  'channel_map.plan.apply': {
+    target: 'channel_map_plan',
+    description: 'Apply a staged channel-map plan (its assignments in one transaction)',
+  },
+  'channel_map.plan.discard': {
+    target: 'channel_map_plan',
+    description: 'Discard a staged channel-map plan',
+  },
 
   // Attendance: guilds, tracking, periods
   'attendance.guild.register': { target: 'guild', description: 'The bot registers a new guild' },

@@ -10,10 +10,18 @@ import { settingsRoutes } from './settings.routes.js';
 import { SettingsService } from './settings.service.js';
 import { SETTINGS_FAMILIES } from './settings-families.js';
 import type { SettingsFamily } from './settings-family.js';
+import { SettingsRevisions } from './settings-revisions.js';
 
 export type { NodeSettingColumn, SettingsFamily, SettingsObjectOf, SettingsUser } from './settings-family.js';
 export { family as settingsFamily } from './settings-family.js';
+export type { RevisionAction, RevisionState } from './settings-revisions.js';
+export { refuseAudited, SettingsRevisions } from './settings-revisions.js';
 export type { SettingsService };
+
+/** Settings revisions (history) for settings kept outside the generic objects (channel-map assignments). */
+export function createSettingsRevisions(core: Pick<ModuleCore, 'db' | 'now'>): SettingsRevisions {
+  return new SettingsRevisions(new SettingsRepository(core.db), core.now);
+}
 
 /**
  * `notifyNode` nudges the agents of nodes using a changed object; `extraFamilies`: families

@@ -9,17 +9,17 @@ import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import type { AuditInput, AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
+import { badRequest, conflict, notFound } from '../../core/errors.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
-import { AppError, badRequest, conflict, notFound } from '../../core/errors.js';
 import type { PagePosition } from '../../core/page-position.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/unique.js';
 import type { SettingsRepository, SettingsRow } from './settings.repository.js';
 import type { SettingsFamily, SettingsUser } from './settings-family.js';
+import { type RevisionAction, refuseAudited, SettingsRevisions } from './settings-revisions.js';
 
 type Body = Record<string, unknown>;
-type RevisionAction = 'create' | 'update' | 'rollback' | 'delete';
 /** What a revision records: the object's state after it. */
 interface State {
   name: string;
@@ -47,6 +47,7 @@ const stateOf = (row: { name: string; body: string }): State => ({
 
 export class SettingsService {
   private readonly validators = new Map<string, ReturnType<typeof Compile>>();
+  private readonly revisions: SettingsRevisions;
 
   constructor(
     private readonly options: {
@@ -60,6 +61,7 @@ export class SettingsService {
     },
   ) {
     for (const f of options.families) this.validators.set(f.name, Compile(f.body));
+    this.revisions = new SettingsRevisions(options.repo, options.now);
   }
 
   get families(): readonly SettingsFamily[] {
@@ -83,16 +85,7 @@ export class SettingsService {
   /** Every revision, oldest first, with who made it, when, and the state before and after. */
   async history(family: SettingsFamily, id: string) {
     await this.find(family, id);
-    const revisions = await this.options.repo.revisions(id);
-    return revisions.map((r, i) => ({
-      revision: r.revision,
-      action: r.action as RevisionAction,
-      at: r.at.toISOString(),
-      actor: { id: r.actorId, name: r.actorName },
-      reason: r.reason,
-      before: i === 0 ? null : stateOf(revisions[i - 1]!),
-      after: stateOf(r),
-    }));
+    return this.revisions.history(id);
   }
 
   /** What the caller can do with the object now, each with the reason when not. */
@@ -221,7 +214,7 @@ export class SettingsService {
       });
       return row;
     });
-    await this.nudgeUsers(family, row.id);
+    await this.nudgeUsers(family, row);
     return row;
   }
 
@@ -253,29 +246,22 @@ export class SettingsService {
   }
 
   /** After a change: the agents of the nodes using the object refetch their config (best effort). */
-  private async nudgeUsers(family: SettingsFamily, id: string): Promise<void> {
-    const { notifyNode, repo } = this.options;
-    if (!family.nodeSetting || !notifyNode) return;
-    const nodes = await repo.nodesUsing(family.nodeSetting, id);
-    await Promise.all(
-      nodes.filter((n) => !n.decommissionedAt).map((n) => notifyNode(n.id, 'config-changed')),
-    );
+  private async nudgeUsers(family: SettingsFamily, row: SettingsRow): Promise<void> {
+    const { notifyNode, repo, db } = this.options;
+    if (!notifyNode) return;
+    const nodes = family.nodeSetting ? await repo.nodesUsing(family.nodeSetting, row.id) : [];
+    // Nodes a family's own in-use check names (e.g. channel-map assignments) use it too.
+    const others = family.inUse ? await family.inUse({ id: row.id, ...stateOf(row) }, db) : [];
+    const ids = [
+      ...nodes.filter((n) => !n.decommissionedAt).map((n) => n.id),
+      ...others.filter((u) => u.type === 'node').map((u) => u.id),
+    ];
+    await Promise.all(ids.map((id) => notifyNode(id, 'config-changed')));
   }
 
   private revise(tx: Tx, ctx: CallContext, row: SettingsRow, action: RevisionAction, reason: string | null) {
-    const actor = actorOf(ctx.principal);
-    return this.options.repo.addRevision(tx, {
-      objectId: row.id,
-      family: row.family,
-      revision: row.revision,
-      action,
-      name: row.name,
-      body: row.body,
-      actorId: actor.id ?? null,
-      actorName: actor.name ?? null,
-      reason,
-      at: this.options.now(),
-    });
+    const { id: objectId, family, revision, name, body } = row;
+    return this.revisions.add(tx, ctx, { objectId, family, revision, action, name, body, reason });
   }
 
   /** One transaction; a refusal (bad input, conflict) is audited as a failed attempt. */
@@ -299,11 +285,8 @@ export class SettingsService {
     return pending.catch((error: unknown) => this.refuse(base, error));
   }
 
-  private async refuse(base: AuditInput, error: unknown): Promise<never> {
-    if (error instanceof AppError) {
-      await this.options.audit.recordAlone({ ...base, outcome: 'failure', reason: error.message });
-    }
-    throw error;
+  private refuse(base: AuditInput, error: unknown): Promise<never> {
+    return refuseAudited(this.options.audit, base, error);
   }
 
   private event(
