@@ -176,6 +176,7 @@ export class Agent {
       log,
       jobHeartbeatIntervalMs: heartbeatIntervalMs,
       clockOffsetMs: () => clock.offsetMs,
+      recordingProfile: () => currentConfig().recordingProfile,
       backoff: this.options.backoff,
     });
     const claimLoop = new ClaimLoop({

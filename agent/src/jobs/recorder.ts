@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContinuationBody, JobLease } from '../../../shared/src/agent-api.js';
+import type { ContinuationBody, JobLease, RecordingProfileConfig } from '../../../shared/src/agent-api.js';
 import type { CaptureOptions } from '../capture/capture.js';
 import type { PcmTap } from '../capture/pcm-tap.js';
 import { recoverWav } from '../capture/wav-recovery.js';
@@ -45,6 +45,8 @@ export interface RecorderOptions {
   jobHeartbeatIntervalMs: () => number;
   /** Agent clock minus controller clock, last measured (capture facts). */
   clockOffsetMs: () => number | undefined;
+  /** The node's recording profile now (read when a recording begins); none: WAV, every channel. */
+  recordingProfile?: () => RecordingProfileConfig | null | undefined;
   backoff?: BackoffOptions;
   now?: () => number;
 }
@@ -221,7 +223,8 @@ export class Recorder {
         'job format differs from the capture; recording at the capture format',
       );
     }
-    const selection = this.channelsToKeep(job, format.channels);
+    const profile = this.options.recordingProfile?.() ?? undefined;
+    const selection = this.channelsToKeep(job, format.channels, profile);
     const entry = this.journalEntryFor(job, format, selection);
     let onFirstFrame: (atMs: number) => void = () => {};
     const recording = new Recording(tap, {
@@ -229,6 +232,7 @@ export class Recorder {
       sampleRate: format.sampleRate,
       channels: format.channels,
       keepChannels: selection?.map((channel) => channel - 1),
+      container: profile?.container ?? 'wav',
       durationMs: job.durationMs,
       startAtMs: job.startAtMs,
       endAtMs: job.endAtMs,
@@ -333,7 +337,8 @@ export class Recorder {
     const { journal, log } = this.options;
     const key = entry.jobId;
     try {
-      const { result, endedBy } = await active.recording.done;
+      const { result, endedBy, encodingError } = await active.recording.done;
+      if (encodingError) log.warn({ jobId: entry.jobId, path: result.path }, `kept as WAV: ${encodingError}`);
       const loss = lease.loss;
       const windowLeft = entry.windowEndMs !== undefined && entry.windowEndMs - this.now() >= MIN_PART_MS;
       const interrupted = active.shutdown && windowLeft;
@@ -345,6 +350,7 @@ export class Recorder {
       const capture = lease.current.capture;
       const done = await journal.update(key, {
         state: loss ? 'lease-lost' : 'recorded',
+        path: result.path,
         sizeBytes: result.sizeBytes,
         sha256: result.sha256,
         durationMs: result.durationMs,
@@ -401,6 +407,7 @@ export class Recorder {
     }
     const done = await journal.update(key, {
       state: 'recorded',
+      path: result.path,
       sizeBytes: result.sizeBytes,
       sha256: result.sha256,
       durationMs: result.durationMs,
@@ -416,9 +423,18 @@ export class Recorder {
     uploader.enqueue(done.jobId);
   }
 
-  /** The 1-based channels to keep, or undefined for all; channels the capture lacks are dropped. */
-  private channelsToKeep(job: RecordJob, captured: number): number[] | undefined {
-    const wanted = job.channelSelection;
+  /**
+   * The 1-based channels to keep, or undefined for all: the job's own selection (a schedule
+   * target's, a channel-map group's), else the profile's map or first N; channels the capture
+   * lacks are dropped.
+   */
+  private channelsToKeep(
+    job: RecordJob,
+    captured: number,
+    profile: RecordingProfileConfig | undefined,
+  ): number[] | undefined {
+    const firstN = profile?.channels ? Array.from({ length: profile.channels }, (_, i) => i + 1) : undefined;
+    const wanted = job.channelSelection ?? profile?.channelMap ?? firstN;
     if (!wanted || wanted.length === 0) return undefined;
     const kept = wanted.filter((channel) => channel >= 1 && channel <= captured);
     if (kept.length < wanted.length) {

@@ -4,9 +4,11 @@
  * the end is `durationMs` of audio (sample-accurate), the last frame before `endAtMs`
  * (wall clock: scheduled windows, so back-to-back windows split the stream at one frame),
  * a stop, or a capture failure. Only the selected channels go to the file. Whatever was
- * captured is finished and kept.
+ * captured is finished and kept; a FLAC recording is encoded from the finished WAV (when the
+ * encoder fails, the WAV is kept and the outcome says why).
  */
 import type { CaptureError } from '../capture/capture.js';
+import { encodeFlac } from '../capture/flac-encoder.js';
 import { frameIndexAt, frameTimeMs, type PcmBlock, type PcmTap } from '../capture/pcm-tap.js';
 import { type WavResult, WavWriter } from '../capture/wav-writer.js';
 
@@ -19,6 +21,8 @@ export interface RecordingRequest {
   channels: number;
   /** 0-based capture channels to keep, in file order; undefined = every channel. */
   keepChannels?: number[];
+  /** The file's container (the recording profile's); default WAV. */
+  container?: 'wav' | 'flac';
   /** Stop after exactly this much audio. */
   durationMs?: number;
   /** Wall clock: the first frame captured at or after this instant is the first recorded. */
@@ -38,6 +42,8 @@ export interface RecordingRequest {
 export interface RecordingOutcome {
   result: WavResult;
   endedBy: RecordingEndReason;
+  /** Why the file is a WAV although FLAC was asked for. */
+  encodingError?: string;
 }
 
 /** Longest delay setTimeout takes (about 24.8 days). */
@@ -149,6 +155,16 @@ export class Recording {
     void this.finish('capture-failed');
   }
 
+  /** The finished WAV in the container asked for; an empty file stays a WAV (nothing to encode). */
+  private async encoded(outcome: RecordingOutcome): Promise<RecordingOutcome> {
+    if (this.request.container !== 'flac' || outcome.result.durationMs === 0) return outcome;
+    try {
+      return { ...outcome, result: await encodeFlac(outcome.result) };
+    } catch (error) {
+      return { ...outcome, encodingError: (error as Error).message };
+    }
+  }
+
   private finish(endedBy: RecordingEndReason): Promise<RecordingOutcome> {
     this.finishing ??= (async () => {
       clearTimeout(this.deadline);
@@ -156,7 +172,7 @@ export class Recording {
       const writer = this.writer;
       if (!writer) throw new Error('recording was never started');
       try {
-        const outcome = { result: await writer.finish(), endedBy };
+        const outcome = await this.encoded({ result: await writer.finish(), endedBy });
         this.resolveDone(outcome);
         return outcome;
       } catch (error) {

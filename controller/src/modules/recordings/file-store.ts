@@ -1,6 +1,6 @@
 /**
- * Recording files on the controller's disk: `<dataDir>/recordings/<nodeId>/<id>.wav`,
- * with `<id>.wav.part` while an upload is in progress. Only this file touches the
+ * Recording files on the controller's disk: `<dataDir>/recordings/<nodeId>/<id>.wav` (or `.flac`,
+ * as the file turned out to be), with `<id>.wav.part` while an upload is in progress. Only this file touches the
  * recordings folder; paths are built from validated ids (node ids and recording ids
  * are `[A-Za-z0-9_-]`), never from request text.
  */
@@ -9,10 +9,11 @@ import { createReadStream, createWriteStream, type ReadStream, type WriteStream 
 import { mkdir, open, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { AUDIO_PROBE_BYTES, type AudioFacts, audioFacts, type Container } from './audio-facts.js';
+
+export { wavDurationMs } from './audio-facts.js';
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-/** Enough to reach the `data` chunk of any WAV a capture agent writes. */
-const WAV_HEADER_PROBE_BYTES = 4096;
 
 function checkId(kind: string, id: string): string {
   if (!SAFE_ID.test(id)) throw new Error(`unsafe ${kind} id for a file path: ${JSON.stringify(id)}`);
@@ -27,8 +28,8 @@ export class RecordingFileStore {
   constructor(private readonly dataDir: string) {}
 
   /** Relative to the data dir; what the database stores. */
-  relativePath(nodeId: string, recordingId: string): string {
-    return join('recordings', checkId('node', nodeId), `${checkId('recording', recordingId)}.wav`);
+  relativePath(nodeId: string, recordingId: string, container: Container = 'wav'): string {
+    return join('recordings', checkId('node', nodeId), `${checkId('recording', recordingId)}.${container}`);
   }
 
   absolute(relativePath: string): string {
@@ -91,11 +92,11 @@ export class RecordingFileStore {
     return hash.digest('hex');
   }
 
-  /** Renames the (synced) part to its final name atomically and syncs the folder entry. */
-  async promotePart(nodeId: string, recordingId: string): Promise<string> {
-    const relative = this.relativePath(nodeId, recordingId);
+  /** Renames the (synced) part to its final name (by its container) atomically and syncs the folder entry. */
+  async promotePart(nodeId: string, recordingId: string, container: Container = 'wav'): Promise<string> {
+    const relative = this.relativePath(nodeId, recordingId, container);
     const finalPath = this.absolute(relative);
-    await rename(`${finalPath}.part`, finalPath);
+    await rename(this.partPath(nodeId, recordingId), finalPath);
     const dir = await open(dirname(finalPath), 'r');
     try {
       await dir.sync();
@@ -105,15 +106,15 @@ export class RecordingFileStore {
     return relative;
   }
 
-  /** Duration from the WAV header of the part, or null when it is not a PCM WAV we can read. */
-  async wavDurationMs(nodeId: string, recordingId: string): Promise<number | null> {
+  /** What the part holds (WAV or FLAC: format and duration), or null when it is neither. */
+  async partFacts(nodeId: string, recordingId: string): Promise<AudioFacts | null> {
     const path = this.partPath(nodeId, recordingId);
     const handle = await open(path, 'r');
     try {
       const { size } = await handle.stat();
-      const buffer = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, size));
+      const buffer = Buffer.alloc(Math.min(AUDIO_PROBE_BYTES, size));
       await handle.read(buffer, 0, buffer.length, 0);
-      return wavDurationMs(buffer, size);
+      return audioFacts(buffer, size);
     } finally {
       await handle.close();
     }
@@ -131,30 +132,4 @@ export class RecordingFileStore {
   readRange(relativePath: string, start: number, endInclusive: number): ReadStream {
     return createReadStream(this.absolute(relativePath), { start, end: endInclusive });
   }
-}
-
-/**
- * Reads `fmt ` (byte rate) and `data` (size) from the start of a RIFF/WAVE file. A
- * streaming writer may leave the data size at 0 or 0xFFFFFFFF; then the rest of the
- * file is the data.
- */
-export function wavDurationMs(head: Buffer, fileSize: number): number | null {
-  if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE')
-    return null;
-  let offset = 12;
-  let byteRate: number | undefined;
-  while (offset + 8 <= head.length) {
-    const id = head.toString('ascii', offset, offset + 4);
-    const size = head.readUInt32LE(offset + 4);
-    const body = offset + 8;
-    if (id === 'fmt ' && body + 12 <= head.length) byteRate = head.readUInt32LE(body + 8);
-    if (id === 'data') {
-      if (!byteRate) return null;
-      const available = Math.max(0, fileSize - body);
-      const dataBytes = size === 0 || size === 0xffff_ffff || size > available ? available : size;
-      return Math.round((dataBytes / byteRate) * 1000);
-    }
-    offset = body + size + (size % 2);
-  }
-  return null;
 }

@@ -62,6 +62,7 @@ export const RecordingSchema = Type.Object({
   state: Type.Enum(RecordingStates),
   sampleRate: Type.Integer(),
   channels: Type.Integer(),
+  container: Type.Enum(['wav', 'flac'], { description: 'The file as it arrived: WAV (PCM) or FLAC' }),
   sizeBytes: Type.Union([Type.Integer(), Type.Null()]),
   receivedBytes: Type.Integer(),
   sha256: Type.Union([Type.String(), Type.Null()]),
@@ -132,5 +133,5 @@ export const DownloadHeaders = Type.Object({
 export const AudioFile = Type.Unsafe<Readable | Buffer>({
   type: 'string',
   format: 'binary',
-  description: 'audio/wav',
+  description: "audio/wav or audio/flac (the recording's container)",
 });

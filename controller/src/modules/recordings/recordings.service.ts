@@ -15,6 +15,7 @@ import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db } from '../../db/client.js';
 import type { Recording, RecordingJob } from '../../db/rows.js';
 import type { NodesService } from '../nodes/index.js';
+import { CONTAINER_MEDIA_TYPES, type Container } from './audio-facts.js';
 import { parseRange } from './byte-range.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository, PagePosition } from './jobs.repository.js';
@@ -47,6 +48,7 @@ export function presentRecording(
     state: recording.state as RecordingState,
     sampleRate: recording.sampleRate,
     channels: recording.channels,
+    container: recording.container as Container,
     sizeBytes: recording.sizeBytes === null ? null : Number(recording.sizeBytes),
     receivedBytes: Number(recording.receivedBytes),
     sha256: recording.sha256,
@@ -240,10 +242,10 @@ export class RecordingsService {
     await this.auditDownload(recording, ctx);
     const { start, end } = range.kind === 'full' ? { start: 0, end: size - 1 } : range.range;
     const headers: Record<string, string> = {
-      'content-type': 'audio/wav',
+      'content-type': CONTAINER_MEDIA_TYPES[recording.container as Container] ?? 'application/octet-stream',
       'accept-ranges': 'bytes',
       'content-length': String(size === 0 ? 0 : end - start + 1),
-      'content-disposition': `attachment; filename="${recording.id}.wav"`,
+      'content-disposition': `attachment; filename="${recording.id}.${recording.container}"`,
       etag: `"${recording.sha256}"`,
     };
     if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;

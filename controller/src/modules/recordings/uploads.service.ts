@@ -489,7 +489,9 @@ export class UploadsService {
       });
       return { kind: 'mismatch', actual };
     }
-    const durationMs = await this.files.wavDurationMs(recording.nodeId, recording.id);
+    const facts = await this.files.partFacts(recording.nodeId, recording.id);
+    const durationMs = facts?.durationMs ?? null;
+    const container = facts?.container ?? 'wav';
     const now = this.now();
     await this.db.$transaction(async (tx) => {
       const ok = await this.jobs.updateFenced(tx, job.id, upload.epoch, ACTIVE_JOB_STATES, {
@@ -500,10 +502,14 @@ export class UploadsService {
       if (!ok)
         throw staleLease('The job changed before the upload completed; this lease is no longer current.');
       // Renamed only once the job is ours to complete; a failed commit leaves a file the next upload replaces.
-      const filePath = await this.files.promotePart(recording.nodeId, recording.id);
+      const filePath = await this.files.promotePart(recording.nodeId, recording.id, container);
       await this.recordings.update(tx, recording.id, {
         state: 'completed',
         filePath,
+        container,
+        // What the file says it holds (the profile may have changed since the recording was made).
+        ...(facts?.sampleRate ? { sampleRate: facts.sampleRate } : {}),
+        ...(facts?.channels ? { channels: facts.channels } : {}),
         sizeBytes: upload.totalBytes,
         receivedBytes: upload.totalBytes,
         expectedBytes: upload.totalBytes,
@@ -517,7 +523,7 @@ export class UploadsService {
         action: 'recording.upload',
         target: { type: 'recording', id: recording.id },
         outcome: 'success',
-        after: { jobId: job.id, sizeBytes: upload.totalBytes, sha256: actual, durationMs },
+        after: { jobId: job.id, sizeBytes: upload.totalBytes, sha256: actual, durationMs, container },
         context: origin.context,
       });
     });

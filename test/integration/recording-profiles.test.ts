@@ -1,0 +1,208 @@
+/**
+ * Recording profiles applied by a running agent: a profile assigned to a node reaches its agent
+ * by the MQTT `config-changed` nudge within 2 s (the agent's own config poll is an hour away),
+ * and the next recording has the profile's format (FLAC, sample rate, channel map), decoded with
+ * sox to check every sample. Then FLAC against WAV on a real capture (PulseAudio null sink):
+ * two recordings of the same capture, one of each, decode to exactly the same samples.
+ */
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Agent } from '../../agent/src/agent.js';
+import { PcmTap } from '../../agent/src/capture/pcm-tap.js';
+import { CaptureSupervisor } from '../../agent/src/capture/supervisor.js';
+import { WAV_HEADER_BYTES } from '../../agent/src/capture/wav-writer.js';
+import { Recording } from '../../agent/src/jobs/recording.js';
+import { silentLogger } from '../../agent/src/support/log.js';
+import { audioFacts } from '../../controller/src/modules/recordings/audio-facts.js';
+import { enrolledAgentSettings, fakeFrameOf, testAgent } from '../support/agent-harness.js';
+import { bearer, type TestController, testController } from '../support/controller.js';
+import { hasPulse, type PulseSink, startPulseSink } from '../support/pulse.js';
+import { type TempDir, tempDir } from '../support/tmp.js';
+import { until } from '../support/until.js';
+
+const run = promisify(execFile);
+
+/** `sox FILE -t raw` as signed 16-bit little-endian samples. */
+async function decodedSamples(path: string): Promise<Buffer> {
+  const { stdout } = await run('sox', [path, '-t', 'raw', '-e', 'signed-integer', '-b', '16', '-L', '-'], {
+    encoding: 'buffer',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+describe('recording profiles on a running agent', () => {
+  let ctl: TestController;
+  let owner: string;
+  let agent: Agent;
+  let dir: TempDir;
+  const nodeId = 'profiled-agent';
+
+  const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
+    const response = await ctl.app.inject({ method, url: `/api/v1${url}`, headers: bearer(owner), payload });
+    expect(response.statusCode, response.body).toBeLessThan(300);
+    return response.json().data;
+  };
+
+  /** Records `seconds` ad hoc and answers the completed recording and its file. */
+  async function record(seconds: number) {
+    const created = await api('POST', '/recordings', { nodeId, durationSeconds: seconds });
+    let view: { state: string; container: string; sampleRate: number; channels: number; durationMs: number };
+    await until(
+      async () => {
+        view = await api('GET', `/recordings/${created.id}`);
+        return view.state === 'completed';
+      },
+      { timeoutMs: 30_000, what: 'the recording to complete' },
+    );
+    const file = await ctl.app.inject({
+      url: `/api/v1/recordings/${created.id}/file`,
+      headers: bearer(owner),
+    });
+    expect(file.statusCode).toBe(200);
+    const path = join(dir.path, `${created.id}.${view!.container}`);
+    await writeFile(path, file.rawPayload);
+    return { view: view!, path, contentType: file.headers['content-type'] };
+  }
+
+  beforeAll(async () => {
+    ctl = await testController({ mqttHost: '127.0.0.1', httpHost: '127.0.0.1' });
+    await ctl.start();
+    await ctl.app.listen({ port: 0, host: '127.0.0.1' });
+    owner = await ctl.ownerToken();
+    dir = await tempDir('recording-profiles');
+    const enrolled = await api('POST', '/nodes/enroll', {
+      name: nodeId,
+      site: 'hq',
+      id: nodeId,
+      sampleRate: 16_000,
+      channels: 2,
+    });
+    const exchange = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/agent/enroll',
+      payload: { token: enrolled.enrollmentToken },
+    });
+    const node = exchange.json().data as { nodeId: string; credential: string; siteId: string };
+    const controllerUrl = `http://127.0.0.1:${(ctl.app.server.address() as AddressInfo).port}`;
+    const settings = await enrolledAgentSettings(
+      dir.path,
+      node,
+      controllerUrl,
+      `mqtt://127.0.0.1:${ctl.broker.port()}`,
+    );
+    // The agent's own config refresh is an hour away: only the nudge can bring a change in time.
+    agent = testAgent(settings, { syncIntervalMs: 3_600_000 });
+    await agent.start();
+    await until(() => ctl.services.nodes.onlineCount() === 1, { what: 'the agent to connect over MQTT' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await ctl?.stop();
+    await dir?.cleanup();
+  });
+
+  it('records WAV at the capture format with no profile', async () => {
+    const { view, path, contentType } = await record(1);
+    expect(view).toMatchObject({ container: 'wav', sampleRate: 16_000, channels: 2, durationMs: 1000 });
+    expect(contentType).toBe('audio/wav');
+    expect(audioFacts(await readFile(path), (await readFile(path)).length)).toMatchObject({
+      container: 'wav',
+    });
+  });
+
+  it('applies a profile within 2 s of the change, and the next recording is FLAC at its rate and channel map', async () => {
+    const profile = await api('POST', '/settings/recording-profiles', {
+      name: 'mono-flac-8k',
+      body: { container: 'flac', sampleRate: 8000, channelMap: [2] },
+    });
+    const changedAt = Date.now();
+    await api('PATCH', `/nodes/${nodeId}`, { recordingProfileId: profile.id });
+    await until(() => agent.nodeConfig?.recordingProfile?.container === 'flac', {
+      timeoutMs: 2000,
+      intervalMs: 10,
+      what: 'the agent to apply the profile',
+    });
+    expect(Date.now() - changedAt).toBeLessThan(2000);
+    // The agent answers the command once it has applied the config (capture restarted at 8 kHz).
+    await until(
+      async () =>
+        ((await api('GET', `/nodes/${nodeId}/command-results`)) as { ok: boolean }[]).some((r) => r.ok),
+      { what: 'the config-changed command result' },
+    );
+
+    const { view, path, contentType } = await record(1);
+    expect(view).toMatchObject({ container: 'flac', sampleRate: 8000, channels: 1, durationMs: 1000 });
+    expect(contentType).toBe('audio/flac');
+    expect((await readFile(path)).subarray(0, 4).toString('latin1')).toBe('fLaC');
+    // Every sample is capture channel 2 (the fake card's channel 1, 0-based), frame after frame.
+    const samples = await decodedSamples(path);
+    expect(samples.length).toBe(8000 * 2);
+    const first = fakeFrameOf(samples.readInt16LE(0), 1);
+    for (let i = 0; i < 8000; i++) {
+      expect(fakeFrameOf(samples.readInt16LE(i * 2), 1)).toBe((first + i) % 8000);
+    }
+  });
+});
+
+describe.skipIf(!(await hasPulse()))('FLAC against WAV on a real capture', () => {
+  let sink: PulseSink;
+  let dir: TempDir;
+  const savedEnv = { ...process.env };
+
+  beforeAll(async () => {
+    dir = await tempDir('flac-wav');
+    sink = await startPulseSink({ peakDbfs: -6, hz: 997, sampleRate: 48_000, channels: 2 });
+    Object.assign(process.env, sink.env);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const key of Object.keys(sink?.env ?? {})) {
+      if (key in savedEnv) process.env[key] = savedEnv[key];
+      else delete process.env[key];
+    }
+    await sink?.stop();
+    await dir?.cleanup();
+  });
+
+  it('a FLAC recording decodes to exactly the samples of a WAV recording of the same capture', async () => {
+    const capture = new CaptureSupervisor({
+      capture: { device: sink.monitor, sampleRate: 48_000, channels: 2 },
+      log: silentLogger(),
+    });
+    const tap = new PcmTap(capture);
+    const request = { sampleRate: 48_000, channels: 2, durationMs: 1500 };
+    const wav = new Recording(tap, { ...request, path: join(dir.path, 'take.wav') });
+    const flac = new Recording(tap, { ...request, path: join(dir.path, 'take-flac.wav'), container: 'flac' });
+    await wav.start();
+    await flac.start();
+    tap.start();
+    capture.start();
+    try {
+      const [wavOut, flacOut] = await Promise.all([wav.done, flac.done]);
+      expect(flacOut.encodingError).toBeUndefined();
+      expect(flacOut.result.path).toBe(join(dir.path, 'take-flac.flac'));
+      expect(flacOut.result.sizeBytes).toBeLessThan(wavOut.result.sizeBytes);
+      const wavData = (await readFile(wavOut.result.path)).subarray(WAV_HEADER_BYTES);
+      expect(wavData.length).toBe(48_000 * 1.5 * 2 * 2);
+      expect(Buffer.compare(await decodedSamples(flacOut.result.path), wavData)).toBe(0);
+      // Not silence: the tone is in both.
+      expect(wavData.readInt16LE(0) !== 0 || wavData.readInt16LE(200) !== 0).toBe(true);
+      const flacBytes = await readFile(flacOut.result.path);
+      expect(audioFacts(flacBytes, flacBytes.length)).toEqual({
+        container: 'flac',
+        sampleRate: 48_000,
+        channels: 2,
+        durationMs: 1500,
+      });
+    } finally {
+      tap.stop();
+      await capture.stop();
+    }
+  });
+});
