@@ -173,6 +173,32 @@ describe('channel maps', () => {
       expect(listed.map((a: { nodeId: string }) => a.nodeId)).toEqual(['cm-a']);
     });
 
+    it('numbers overlapping changes without a gap or a repeat; a change that lost the race is a 409', async () => {
+      await node('cm-race', 'east', 4);
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          api('PUT', '/channel-map-assignments/cm-race', {
+            templateId: i % 2 === 0 ? quad : mono,
+            reason: `writer ${i}`,
+          }),
+        ),
+      );
+      const statuses = answers.map((a) => a.statusCode);
+      expect(
+        statuses.every((code) => code === 200 || code === 409),
+        statuses.join(' '),
+      ).toBe(true);
+      const won = statuses.filter((code) => code === 200).length;
+      expect(won).toBeGreaterThan(0);
+      const history = (await api('GET', '/channel-map-assignments/cm-race/history')).json().data;
+      expect(history.map((h: { revision: number }) => h.revision)).toEqual(
+        Array.from({ length: won }, (_, i) => i + 1),
+      );
+      expect((await assignment('cm-race'))!.revision).toBe(won);
+      for (const lost of answers.filter((a) => a.statusCode === 409))
+        expect(lost.json().error.message).toMatch(/meanwhile/);
+    });
+
     it('refuses a template needing more channels than the node captures, naming both', async () => {
       const refused = await api('PUT', '/channel-map-assignments/cm-c', { templateId: quad });
       expect(refused.statusCode).toBe(400);
