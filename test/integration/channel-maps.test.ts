@@ -208,11 +208,14 @@ describe('channel maps', () => {
       expect(await assignment('cm-c')).toBeNull();
     });
 
-    it('refuses to delete a template while a node uses it, naming the node', async () => {
+    it('refuses to delete a template while a node uses it, or to make it need more channels', async () => {
       await api('PUT', '/channel-map-assignments/cm-a', { templateId: quad });
       const refused = await api('DELETE', `/channel-map-templates/${quad}`);
       expect(refused.statusCode).toBe(409);
       expect(refused.json().error.message).toMatch(/in use by node cm-a/);
+      const wider = await api('PATCH', `/channel-map-templates/${quad}`, { body: { inputChannels: 8 } });
+      expect(wider.statusCode).toBe(400);
+      expect(wider.json().error.message).toMatch(/inputChannels 8 is more than node cm-a captures \(4\)/);
     });
 
     it('bulk: all or nothing, with a problem per item', async () => {

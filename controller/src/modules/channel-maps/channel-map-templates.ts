@@ -2,7 +2,8 @@
  * The `channel-map-templates` settings family: named channel layouts. A template says how many
  * channels the capture must have (`inputChannels`) and splits them into named groups, each a
  * list of 1-based capture channels (one recording per group). Storage, history, rollback,
- * audit and routes are the settings module's; a template assigned to a node cannot be deleted.
+ * audit and routes are the settings module's; a template assigned to a node cannot be deleted,
+ * nor changed to need more channels than such a node captures.
  */
 import Type, { type Static } from 'typebox';
 import { settingsFamily } from '../settings/index.js';
@@ -83,6 +84,18 @@ export const channelMapTemplates = settingsFamily({
   body: ChannelMapTemplateBody,
   defaults: { inputChannels: 2, groups: [{ name: 'main', channels: [1, 2] }] },
   rules: templateProblems,
+  // A change must still fit every node it is assigned to.
+  check: async (object, db) => {
+    if (object.id === null) return [];
+    const nodes = await new ChannelMapsRepository(db).nodesUsing(object.id);
+    return nodes
+      .filter((n) => n.channels < object.body.inputChannels)
+      .map(
+        (n) =>
+          `inputChannels ${object.body.inputChannels} is more than node ${n.id} captures (${n.channels}), ` +
+          'and the node uses this template',
+      );
+  },
   inUse: async (object, db) => {
     const repo = new ChannelMapsRepository(db);
     const [nodes, plans] = await Promise.all([repo.nodesUsing(object.id), repo.stagedPlansUsing(object.id)]);

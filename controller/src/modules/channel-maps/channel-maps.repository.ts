@@ -31,10 +31,10 @@ export class ChannelMapsRepository {
   constructor(private readonly db: Db) {}
 
   /** The nodes a template is assigned to, in id order. */
-  async nodesUsing(templateId: string): Promise<{ id: string; name: string }[]> {
+  async nodesUsing(templateId: string): Promise<{ id: string; name: string; channels: number }[]> {
     const rows = await this.db.channelMapAssignment.findMany({
       where: { templateId },
-      select: { node: { select: { id: true, name: true } } },
+      select: { node: { select: { id: true, name: true, channels: true } } },
       orderBy: { nodeId: 'asc' },
     });
     return rows.map((r) => r.node);

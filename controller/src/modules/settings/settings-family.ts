@@ -34,6 +34,11 @@ export interface SettingsFamily<S extends TObject = TObject> {
   /** Who uses the object now (refuses its delete with a 409 naming them); none when omitted. */
   inUse?: (object: SettingsObjectOf<Static<S>>, db: Db) => Promise<SettingsUser[]>;
   /**
+   * Rules that need the database, e.g. what the object's users allow (each message a 400);
+   * `id` is null at creation. Run once the body passes the schema and `rules`.
+   */
+  check?: (object: { id: string | null; body: Static<S> }, db: Db) => Promise<string[]>;
+  /**
    * The node column naming the object a node uses (its agent applies it): such nodes are users
    * of the object (a delete is refused), and a change to it nudges their agents to refetch.
    */

@@ -134,10 +134,15 @@ export class SettingsService {
     const base = this.event(ctx, family, 'settings.update', id);
     const current = await this.refusing(base, this.find(family, id));
     const was = stateOf(current);
-    const state = await this.valid(base, family, {
-      name: input.name ?? was.name,
-      body: { ...was.body, ...input.body },
-    });
+    const state = await this.valid(
+      base,
+      family,
+      {
+        name: input.name ?? was.name,
+        body: { ...was.body, ...input.body },
+      },
+      id,
+    );
     return this.change(base, family, current, state, 'update', input.reason ?? null, ctx);
   }
 
@@ -154,7 +159,7 @@ export class SettingsService {
     if (!target || target.revision >= current.revision || target.action === 'delete') {
       return this.refuse(base, notFound(`revision ${input.revision} before the current one`));
     }
-    const state = await this.valid(base, family, { name: current.name, body: stateOf(target).body });
+    const state = await this.valid(base, family, { name: current.name, body: stateOf(target).body }, id);
     const reason = input.reason ?? `rollback to revision ${input.revision}`;
     return this.change(base, family, current, state, 'rollback', reason, ctx);
   }
@@ -219,13 +224,16 @@ export class SettingsService {
   }
 
   /** The object's state checked by its family's schema and rules: a 400 (audited) otherwise. */
-  private async valid(base: AuditInput, family: SettingsFamily, state: State): Promise<State> {
+  private async valid(base: AuditInput, family: SettingsFamily, state: State, id?: string): Promise<State> {
     const validator = this.validators.get(family.name)!;
     const problems = validator.Check(state.body)
       ? (family.rules?.(state.body) ?? [])
       : [...validator.Errors(state.body)].map(
           (e) => `body${e.instancePath.replaceAll('/', '.')}: ${e.message}`,
         );
+    // Rules that need the database (what the object's users allow), once the body itself is valid.
+    if (problems.length === 0 && family.check)
+      problems.push(...(await family.check({ id: id ?? null, body: state.body }, this.options.db)));
     if (problems.length === 0) return state;
     return this.refuse(
       base,
