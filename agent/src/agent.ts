@@ -5,7 +5,8 @@
  * Before the components: state → HTTP client → journal → offline cache → node config: the
  * cached one at once when there is one (the controller is refreshed in the background),
  * else the controller's (waiting for it: the first boot ever). Components: meters and the
- * PCM tap (listening before the capture runs) → capture → MQTT link → heartbeat → recorder
+ * PCM tap (listening before the capture runs) → capture → MQTT link → heartbeat → audio
+ * interface reports → recorder
  * (finishes and continues interrupted recordings) → uploader → claim loop → schedule
  * runner → controller sync.
  */
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import type { NodeConfig } from '../../shared/src/agent-api.js';
 import { packageVersion } from '../../shared/src/version.js';
 import type { CaptureOptions } from './capture/capture.js';
+import { listCaptureDevices } from './capture/devices.js';
 import { MeterFeed } from './capture/meter-feed.js';
 import { PcmTap } from './capture/pcm-tap.js';
 import { type CaptureFactory, CaptureSupervisor } from './capture/supervisor.js';
@@ -27,6 +29,7 @@ import { agentCommandTable } from './link/commands.js';
 import { ControllerSync, credentialRejected } from './link/controller-sync.js';
 import { Heartbeat } from './link/heartbeat.js';
 import { AgentHttpClient, describeError, isRetryable } from './link/http-client.js';
+import { InterfaceReporter } from './link/interface-reporter.js';
 import { brokerUrl, MqttLink, type MqttLinkOptions } from './link/mqtt-link.js';
 import { JobJournal, journalPath } from './state/journal.js';
 import { OfflineCache } from './state/offline-cache.js';
@@ -51,6 +54,8 @@ export interface AgentOptions {
   onFatal?: (error: Error) => void;
   /** How often the occurrences are synced (tests); default every 5 minutes. */
   syncIntervalMs?: number;
+  /** How often the audio interfaces are listed (tests); default every 30 s. */
+  interfacePollMs?: number;
 }
 
 /** A part of the running agent: its constructor only assigns; start() and stop() do the work. */
@@ -218,6 +223,15 @@ export class Agent {
       intervalMs: this.options.syncIntervalMs,
       backoff: this.options.backoff,
     });
+    const interfaces = new InterfaceReporter({
+      api,
+      log,
+      intervalMs: this.options.interfacePollMs,
+      list: () =>
+        listCaptureDevices({
+          configured: { ...capture.format, device: capture.format.device ?? 'default' },
+        }),
+    });
     const mqtt = new MqttLink({
       url: settings.mqttUrlOverride ?? brokerUrl(state.controllerUrl, config.mqttPort),
       nodeId: state.nodeId,
@@ -226,7 +240,10 @@ export class Agent {
       log,
       connect: this.options.connectMqtt,
       backoff: this.options.backoff,
-      onConnect: () => void sync.refresh(),
+      onConnect: () => {
+        void sync.refresh();
+        void interfaces.resend();
+      },
       commands: agentCommandTable({
         wakeClaimLoop: () => claimLoop.wake(),
         stopRecording: (jobId) => recorder.stopRecording(jobId),
@@ -261,6 +278,7 @@ export class Agent {
       { name: 'capture', component: capture },
       { name: 'mqtt', component: mqtt },
       { name: 'heartbeat', component: heartbeat },
+      { name: 'interfaces', component: interfaces },
       { name: 'recorder', component: recorder }, // recovers and continues interrupted recordings
       { name: 'uploader', component: uploader },
       { name: 'claim loop', component: claimLoop },

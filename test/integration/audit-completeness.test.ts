@@ -68,6 +68,15 @@ async function newSchedule({ ctl, owner, node }: Env, action?: 'skip-next' | 'pa
     });
   return id;
 }
+/** The node's agent reports one (new) device: the others it reported before go absent. */
+function reportInterface(node: Env['node'], ref: string): InjectOptions {
+  return {
+    method: 'PUT',
+    url: `/api/v1/nodes/${node.nodeId}/interfaces`,
+    headers: bearer(node.credential),
+    payload: { interfaces: [{ ref, kind: 'alsa', description: ref, channels: 2, sampleRate: null }] },
+  };
+}
 async function newGroup({ ctl, owner }: Env): Promise<string> {
   const created = await ctl.app.inject({
     method: 'POST',
@@ -561,6 +570,25 @@ const TABLE: Record<string, Row> = {
       headers: bearer(owner),
       payload: { tags: ['audited'], location: 'rack 2' },
     }),
+  },
+  'PUT /api/v1/nodes/:id/interfaces': {
+    // An unchanged report is telemetry; a new device is audited.
+    action: /^node\.interface\.report$/,
+    call: async ({ node }) => reportInterface(node, `row-device-${++userSeq}`),
+  },
+  'PATCH /api/v1/nodes/:id/interfaces/:iid': {
+    action: /^node\.interface\.update$/,
+    call: async ({ ctl, owner, node }) => {
+      const ref = `row-device-${++userSeq}`;
+      await ctl.app.inject(reportInterface(node, ref));
+      const { id } = await ctl.db.nodeInterface.findFirstOrThrow({ where: { nodeId: node.nodeId, ref } });
+      return {
+        method: 'PATCH',
+        url: `/api/v1/nodes/${node.nodeId}/interfaces/${id}`,
+        headers: bearer(owner),
+        payload: { alias: 'audited', enabledChannels: [1] },
+      };
+    },
   },
   'POST /api/v1/nodes/:id/decommission': {
     action: /^node\.decommission$/,

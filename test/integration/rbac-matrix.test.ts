@@ -136,6 +136,9 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/nodes/export': { need: 'node:read' },
   'POST /api/v1/nodes/export': { need: 'node:read' },
   'PATCH /api/v1/nodes/:id': { need: 'node:manage', node: true },
+  'GET /api/v1/nodes/:id/interfaces': { need: 'node:read', node: true },
+  'PATCH /api/v1/nodes/:id/interfaces/:iid': { need: 'node:manage', node: true },
+  'PUT /api/v1/nodes/:id/interfaces': { need: 'agent' },
   'GET /api/v1/nodes/:id/actions': { need: 'node:read', node: true },
   'GET /api/v1/nodes/:id/command-results': { need: 'node:read', node: true },
   // The first role allowed decommissions the in-scope node; later ones get 409 (still allowed).
@@ -250,6 +253,8 @@ interface Target {
   recordingId: string;
   jobId: string;
   scheduleId: string;
+  /** An audio interface the node's agent reported. */
+  interfaceId: string;
 }
 
 describe('RBAC matrix', () => {
@@ -260,7 +265,16 @@ describe('RBAC matrix', () => {
   let spareUserId: string;
 
   async function target(nodeId: string, site: string, owner: string): Promise<Target> {
-    await enrolledNode(ctl, { id: nodeId, site });
+    const node = await enrolledNode(ctl, { id: nodeId, site });
+    await ctl.app.inject({
+      method: 'PUT',
+      url: `/api/v1/nodes/${nodeId}/interfaces`,
+      headers: bearer(node.credential),
+      payload: {
+        interfaces: [{ ref: 'mic', kind: 'pulse', description: 'mic', channels: 2, sampleRate: null }],
+      },
+    });
+    const interfaceId = (await ctl.db.nodeInterface.findFirstOrThrow({ where: { nodeId } })).id;
     const recording = await createRecording(ctl, owner, nodeId, { durationSeconds: 5 });
     const schedule = await ctl.app.inject({
       method: 'POST',
@@ -276,7 +290,7 @@ describe('RBAC matrix', () => {
       },
     });
     const scheduleId = schedule.json().data.id as string;
-    return { nodeId, recordingId: recording.id, jobId: recording.job.id, scheduleId };
+    return { nodeId, recordingId: recording.id, jobId: recording.job.id, scheduleId, interfaceId };
   }
 
   beforeAll(async () => {
@@ -330,6 +344,7 @@ describe('RBAC matrix', () => {
       .replace(':channelId', '200000000000000001')
       .replace(':destinationId', '00000000-0000-4000-8000-000000000001')
       .replace(':ruleId', '00000000-0000-4000-8000-000000000002')
+      .replace(':iid', t.interfaceId)
       .replace(':nodeId', t.nodeId)
       .replace(/\/(recordings)\/:id/, `/$1/${t.recordingId}`)
       // DELETE gets an unknown schedule: deleting the real one would leave nothing to check the rest on.
@@ -346,15 +361,17 @@ describe('RBAC matrix', () => {
           ? { name: 'renamed by the matrix' }
           : url === '/api/v1/nodes/:id' && method === 'PATCH'
             ? { notes: 'noted by the matrix' }
-            : url.endsWith('/unskip')
-              ? { occurrenceStart: '2030-01-02T09:00:00Z' }
-              : url.startsWith('/api/v1/settings/channel-map-assignments/:nodeId')
-                ? method === 'PUT'
-                  ? { templateId: null }
-                  : { revision: 1 }
-                : method === 'GET' || method === 'DELETE'
-                  ? undefined
-                  : {};
+            : url === '/api/v1/nodes/:id/interfaces/:iid'
+              ? { alias: 'matrix' }
+              : url.endsWith('/unskip')
+                ? { occurrenceStart: '2030-01-02T09:00:00Z' }
+                : url.startsWith('/api/v1/settings/channel-map-assignments/:nodeId')
+                  ? method === 'PUT'
+                    ? { templateId: null }
+                    : { revision: 1 }
+                  : method === 'GET' || method === 'DELETE'
+                    ? undefined
+                    : {};
     return { method: method as 'GET', url: path, ...(body === undefined ? {} : { payload: body }) };
   }
 

@@ -13,6 +13,8 @@ import {
   EnrollExchangeResult,
   type HeartbeatBody,
   HeartbeatResult,
+  type InterfaceReport,
+  InterfaceReportResult,
   type JobHeartbeatBody,
   JobHeartbeatResult,
   JobLease,
@@ -165,6 +167,12 @@ export class AgentHttpClient {
   async heartbeat(body: HeartbeatBody, signal?: AbortSignal): Promise<HeartbeatResult> {
     const data = await this.call('POST', AGENT_ROUTES.heartbeat(this.nodeId), { body, signal });
     return expectShape(HeartbeatResult, data, 'heartbeat response');
+  }
+
+  /** Reports the capture devices this node has now (idempotent: may be retried). */
+  async reportInterfaces(body: InterfaceReport, signal?: AbortSignal): Promise<InterfaceReportResult> {
+    const data = await this.call('PUT', AGENT_ROUTES.interfaces(this.nodeId), { body, signal });
+    return expectShape(InterfaceReportResult, data, 'interface report');
   }
 
   /** A lease, or null when no job is waiting. Not idempotent: do not blindly retry. */

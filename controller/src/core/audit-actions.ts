@@ -113,6 +113,14 @@ export const AUDIT_ACTIONS = {
   },
   'node.delete': { target: 'node', description: 'Delete a decommissioned node with nothing pending' },
   'node.export': { target: null, description: 'Export nodes (CSV or NDJSON)' },
+  'node.interface.report': {
+    target: 'node',
+    description: 'An agent reports its audio interfaces: new, changed or vanished (marked absent)',
+  },
+  'node.interface.update': {
+    target: 'node',
+    description: 'Set an audio interface’s alias, enabled channels or channel names',
+  },
   'mqtt.connect': { target: null, description: 'An MQTT client connects (audited when refused)' },
   'mqtt.publish': { target: 'mqtt_topic', description: 'A node publishes (audited when refused)' },
   'mqtt.subscribe': { target: 'mqtt_topic', description: 'A node subscribes (audited when refused)' },

@@ -1,10 +1,13 @@
 /**
  * Nodes: enrollment, credentials, presence and the node directory the broker and other
  * modules check node-owned objects against; editing, decommissioning and deleting nodes, and
- * the command results agents report.
+ * the command results agents report; the audio interfaces agents report and operators label.
  */
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { CommandResultLog } from './command-results.js';
+import { InterfacesRepository } from './interfaces.repository.js';
+import { interfacesRoutes } from './interfaces.routes.js';
+import { InterfacesService } from './interfaces.service.js';
 import { type AgentLink, NodeManagementService } from './node-management.service.js';
 import { NodeSettings, type SettingsReader } from './node-settings.js';
 import { NodesRepository } from './nodes.repository.js';
@@ -38,9 +41,17 @@ export function createNodesModule(
     log,
     now,
   });
+  const interfaces = new InterfacesService({
+    db,
+    repo: new InterfacesRepository(),
+    nodes,
+    audit,
+    notify: ports.link.notify,
+    now,
+  });
   return {
     name: 'nodes',
-    routes: [nodesRoutes(nodes, nodeManagement)],
+    routes: [nodesRoutes(nodes, nodeManagement), interfacesRoutes(interfaces)],
     collectors: [async () => metrics.nodesOnline.set(nodes.onlineCount())],
     ports: { nodes, nodeManagement, commandResults },
   };
