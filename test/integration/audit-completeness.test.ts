@@ -890,79 +890,98 @@ const TABLE: Record<string, Row> = {
 };
 
 let settingsSeq = 0;
-/** A fresh settings object of `family` (defaults), created through the API. */
-async function newSettings({ ctl, owner }: Env, family: string): Promise<string> {
-  const created = await ctl.app.inject({
+/** The body a family's objects need beyond its defaults (what they name must exist). */
+const SETTINGS_BODIES: Record<string, (env: Env) => Promise<object>> = {
+  'upload-providers': async (env) => ({ kind: 'filesystem', root: env.ctl.config.dataDir }),
+  'upload-policies': async (env) => ({ provider: await newSettings(env, 'upload-providers') }),
+};
+/** A fresh settings object of `family` (defaults, plus what it must name), created through the API. */
+async function newSettings(env: Env, family: string): Promise<string> {
+  const created = await env.ctl.app.inject({
     method: 'POST',
     url: `/api/v1/settings/${family}`,
-    headers: bearer(owner),
-    payload: { name: `row ${++settingsSeq}` },
+    headers: bearer(env.owner),
+    payload: { name: `row ${++settingsSeq}`, body: await SETTINGS_BODIES[family]?.(env) },
   });
   return created.json().data.id;
 }
 
-/** The mutating routes of every settings family: create, update, rollback, delete, export. */
+/** The mutating routes of every settings family: create, update, rollback, delete, export, commands. */
 function settingsRows(): Record<string, Row> {
+  const families = [
+    'recording-profiles',
+    'watchdog-policies',
+    'retention-policies',
+    'upload-providers',
+    'upload-policies',
+    'channel-map-templates',
+  ];
   return Object.fromEntries(
-    ['recording-profiles', 'watchdog-policies', 'retention-policies', 'channel-map-templates'].flatMap(
-      (family) => {
-        const base = `/api/v1/settings/${family}`;
-        const as = (env: Env, method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) => ({
-          method,
-          url,
-          headers: bearer(env.owner),
-          ...(payload ? { payload } : {}),
-        });
-        const rows: [string, Row][] = [
-          [
-            `POST ${base}`,
-            {
-              action: /^settings\.create$/,
-              call: async (env) => as(env, 'POST', base, { name: `${family} row` }),
+    families.flatMap((family) => {
+      const base = `/api/v1/settings/${family}`;
+      const as = (env: Env, method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) => ({
+        method,
+        url,
+        headers: bearer(env.owner),
+        ...(payload ? { payload } : {}),
+      });
+      const rows: [string, Row][] = [
+        [
+          `POST ${base}`,
+          {
+            action: /^settings\.create$/,
+            call: async (env) =>
+              as(env, 'POST', base, { name: `${family} row`, body: await SETTINGS_BODIES[family]?.(env) }),
+          },
+        ],
+        [
+          `PATCH ${base}/:id`,
+          {
+            action: /^settings\.update$/,
+            call: async (env) =>
+              as(env, 'PATCH', `${base}/${await newSettings(env, family)}`, {
+                name: `renamed ${++settingsSeq}`,
+              }),
+          },
+        ],
+        [
+          `POST ${base}/:id/rollback`,
+          {
+            action: /^settings\.rollback$/,
+            call: async (env) => {
+              const id = await newSettings(env, family);
+              await env.ctl.app.inject(
+                as(env, 'PATCH', `${base}/${id}`, { name: `changed ${++settingsSeq}` }),
+              );
+              return as(env, 'POST', `${base}/${id}/rollback`, { revision: 1 });
             },
-          ],
-          [
-            `PATCH ${base}/:id`,
-            {
-              action: /^settings\.update$/,
-              call: async (env) =>
-                as(env, 'PATCH', `${base}/${await newSettings(env, family)}`, {
-                  name: `renamed ${++settingsSeq}`,
-                }),
-            },
-          ],
-          [
-            `POST ${base}/:id/rollback`,
-            {
-              action: /^settings\.rollback$/,
-              call: async (env) => {
-                const id = await newSettings(env, family);
-                await env.ctl.app.inject(
-                  as(env, 'PATCH', `${base}/${id}`, { name: `changed ${++settingsSeq}` }),
-                );
-                return as(env, 'POST', `${base}/${id}/rollback`, { revision: 1 });
-              },
-            },
-          ],
-          [
-            `DELETE ${base}/:id`,
-            {
-              action: /^settings\.delete$/,
-              call: async (env) => as(env, 'DELETE', `${base}/${await newSettings(env, family)}`),
-            },
-          ],
-          [
-            `POST ${base}/export`,
-            {
-              action: /^settings\.export$/,
-              call: async (env) =>
-                as(env, 'POST', `${base}/export`, { ids: [await newSettings(env, family)] }),
-            },
-          ],
-        ];
-        return rows;
-      },
-    ),
+          },
+        ],
+        [
+          `DELETE ${base}/:id`,
+          {
+            action: /^settings\.delete$/,
+            call: async (env) => as(env, 'DELETE', `${base}/${await newSettings(env, family)}`),
+          },
+        ],
+        [
+          `POST ${base}/export`,
+          {
+            action: /^settings\.export$/,
+            call: async (env) => as(env, 'POST', `${base}/export`, { ids: [await newSettings(env, family)] }),
+          },
+        ],
+      ];
+      if (family === 'upload-providers')
+        rows.push([
+          `POST ${base}/:id/test`,
+          {
+            action: /^settings\.upload_provider_test$/,
+            call: async (env) => as(env, 'POST', `${base}/${await newSettings(env, family)}/test`),
+          },
+        ]);
+      return rows;
+    }),
   );
 }
 

@@ -58,23 +58,30 @@ describe('route declarations', () => {
         'DELETE /api/v1/admin/limits/assignments/:id',
         'DELETE /api/v1/admin/limits/profiles/:id',
         // Settings families: fleet-wide objects, reads and changes alike.
-        ...['recording-profiles', 'watchdog-policies', 'retention-policies', 'channel-map-templates'].flatMap(
-          (family) =>
-            [
-              'GET ',
-              'GET /export',
-              'POST /export',
-              'GET /:id',
-              'GET /:id/actions',
-              'GET /:id/history',
-              'POST ',
-              'PATCH /:id',
-              'DELETE /:id',
-              'POST /:id/rollback',
-            ].map((route) => {
-              const [method, rest] = route.split(' ');
-              return `${method} /api/v1/settings/${family}${rest}`;
-            }),
+        'POST /api/v1/settings/upload-providers/:id/test',
+        ...[
+          'recording-profiles',
+          'watchdog-policies',
+          'retention-policies',
+          'upload-providers',
+          'upload-policies',
+          'channel-map-templates',
+        ].flatMap((family) =>
+          [
+            'GET ',
+            'GET /export',
+            'POST /export',
+            'GET /:id',
+            'GET /:id/actions',
+            'GET /:id/history',
+            'POST ',
+            'PATCH /:id',
+            'DELETE /:id',
+            'POST /:id/rollback',
+          ].map((route) => {
+            const [method, rest] = route.split(' ');
+            return `${method} /api/v1/settings/${family}${rest}`;
+          }),
         ),
       ].sort(),
     );

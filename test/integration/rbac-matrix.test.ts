@@ -40,25 +40,30 @@ interface Row {
 
 /** Every settings family has the same routes, all fleet-wide (settings are fleet objects). */
 const SETTINGS_ROWS: Record<string, Row> = Object.fromEntries(
-  ['recording-profiles', 'watchdog-policies', 'retention-policies', 'channel-map-templates'].flatMap(
-    (family) => {
-      const base = `/api/v1/settings/${family}`;
-      const read = { need: 'settings:read', fleet: true } as const;
-      const manage = { need: 'settings:manage', fleet: true } as const;
-      return [
-        [`GET ${base}`, read],
-        [`GET ${base}/export`, read],
-        [`POST ${base}/export`, read],
-        [`GET ${base}/:id`, read],
-        [`GET ${base}/:id/actions`, read],
-        [`GET ${base}/:id/history`, read],
-        [`POST ${base}`, manage],
-        [`PATCH ${base}/:id`, manage],
-        [`DELETE ${base}/:id`, manage],
-        [`POST ${base}/:id/rollback`, manage],
-      ];
-    },
-  ),
+  [
+    'recording-profiles',
+    'watchdog-policies',
+    'retention-policies',
+    'upload-providers',
+    'upload-policies',
+    'channel-map-templates',
+  ].flatMap((family) => {
+    const base = `/api/v1/settings/${family}`;
+    const read = { need: 'settings:read', fleet: true } as const;
+    const manage = { need: 'settings:manage', fleet: true } as const;
+    return [
+      [`GET ${base}`, read],
+      [`GET ${base}/export`, read],
+      [`POST ${base}/export`, read],
+      [`GET ${base}/:id`, read],
+      [`GET ${base}/:id/actions`, read],
+      [`GET ${base}/:id/history`, read],
+      [`POST ${base}`, manage],
+      [`PATCH ${base}/:id`, manage],
+      [`DELETE ${base}/:id`, manage],
+      [`POST ${base}/:id/rollback`, manage],
+    ];
+  }),
 );
 
 /** Channel-map assignments and plans act on nodes: scoped like node routes. */
@@ -81,6 +86,8 @@ const CHANNEL_MAP_ROWS: Record<string, Row> = {
 const TABLE: Record<string, Row> = {
   ...SETTINGS_ROWS,
   ...CHANNEL_MAP_ROWS,
+  // Family commands: they use stored secrets, so they need settings:manage like a change.
+  'POST /api/v1/settings/upload-providers/:id/test': { need: 'settings:manage', fleet: true },
   'GET /healthz': { need: 'public' },
   'GET /readyz': { need: 'public' },
   'GET /metrics': { need: 'metrics:read', fleet: true },

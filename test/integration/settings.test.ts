@@ -25,6 +25,9 @@ const widgets = settingsFamily({
   },
 });
 
+/** An upload provider id that names no provider (providers are tested in settings-uploads.test.ts). */
+const PROVIDER = '00000000-0000-4000-8000-000000000001';
+
 interface Case {
   family: string;
   create: Record<string, unknown>;
@@ -56,13 +59,17 @@ const CASES: Case[] = [
   {
     family: 'retention-policies',
     create: { scope: 'agent-cache', maxAgeDays: null, maxBytes: 10_000_000_000 },
-    update: { deleteOnlyAfterVerifiedUploadTo: ['s3-main'], keepTagged: false },
+    update: { minFreeDiskPercent: 10, keepTagged: false },
     bad: [
       {
         body: { maxAgeDays: null, maxBytes: null, minFreeDiskPercent: null },
         message: /at least one limit/,
       },
-      { body: { deleteOnlyAfterVerifiedUploadTo: ['a', 'a'] }, message: /names "a" twice/ },
+      {
+        body: { deleteOnlyAfterVerifiedUploadTo: [PROVIDER, PROVIDER] },
+        message: /names "[0-9a-f-]+" twice/,
+      },
+      { body: { deleteOnlyAfterVerifiedUploadTo: ['s3-main'] }, message: /deleteOnlyAfterVerifiedUploadTo/ },
       { body: { scope: 'everywhere' }, message: /scope/ },
     ],
   },

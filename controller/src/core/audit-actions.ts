@@ -210,6 +210,10 @@ export const AUDIT_ACTIONS = {
     target: 'channel_map_plan',
     description: 'Discard a staged channel-map plan',
   },
+  'settings.upload_provider_test': {
+    target: 'settings_object',
+    description: 'Test an upload provider: write, read back and delete a probe object',
+  },
 
   // Attendance: guilds, tracking, periods
   'attendance.guild.register': { target: 'guild', description: 'The bot registers a new guild' },

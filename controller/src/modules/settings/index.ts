@@ -1,16 +1,21 @@
 /**
- * Settings families (recording profiles, watchdog policies, retention policies): fleet-wide
- * named objects with history and rollback, one generic implementation driven by each family's
- * definition (settings-family.ts). Adding a family is a definition in settings-families.ts.
+ * Settings families (recording profiles, watchdog, retention and upload policies, upload
+ * providers): fleet-wide named objects with history and rollback, one generic implementation
+ * driven by each family's definition (settings-family.ts). Adding a family is a definition in
+ * settings-families.ts.
  */
 import type { NodeNotifier } from '../../core/node-commands.js';
+import { controllerSecretBox } from '../../crypto/secret-box.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { SettingsRepository } from './settings.repository.js';
 import { settingsRoutes } from './settings.routes.js';
 import { SettingsService } from './settings.service.js';
+import { SettingsCommands } from './settings-commands.js';
+import { settingsCommandRoutes } from './settings-commands.routes.js';
 import { SETTINGS_FAMILIES } from './settings-families.js';
 import type { SettingsFamily } from './settings-family.js';
 import { SettingsRevisions } from './settings-revisions.js';
+import { SettingsSecrets } from './settings-secrets.js';
 
 export type { NodeSettingColumn, SettingsFamily, SettingsObjectOf, SettingsUser } from './settings-family.js';
 export { family as settingsFamily } from './settings-family.js';
@@ -31,7 +36,7 @@ export function createSettingsModule(
   core: ModuleCore,
   ports: { notifyNode?: NodeNotifier; extraFamilies?: readonly SettingsFamily[] } = {},
 ): AppModule<{ settings: SettingsService }> {
-  const { db, audit, now } = core;
+  const { db, audit, now, config } = core;
   const { notifyNode, extraFamilies = [] } = ports;
   const families = [...SETTINGS_FAMILIES, ...extraFamilies];
   for (const [i, f] of families.entries()) {
@@ -39,6 +44,14 @@ export function createSettingsModule(
       throw new Error(`settings family "${f.name}": a unique lower-case URL segment is needed`);
   }
   const repo = new SettingsRepository(db);
-  const settings = new SettingsService({ db, repo, audit, now, families, notifyNode });
-  return { name: 'settings', routes: [settingsRoutes(settings)], ports: { settings } };
+  const secrets = new SettingsSecrets(
+    controllerSecretBox({ configuredKey: config.secretKey, dataDir: config.dataDir }),
+  );
+  const settings = new SettingsService({ db, repo, audit, now, families, notifyNode, secrets });
+  const commands = new SettingsCommands({ find: (f, id) => settings.find(f, id), secrets, audit });
+  return {
+    name: 'settings',
+    routes: [settingsRoutes(settings), settingsCommandRoutes(families, commands)],
+    ports: { settings },
+  };
 }

@@ -1,10 +1,12 @@
 /**
  * The settings families the controller offers: each a body schema, its defaults and the rules
  * the schema cannot say. Nodes name the recording profile and the watchdog policy their agents
- * apply (`nodeSetting`): those nodes are the objects' users.
+ * apply (`nodeSetting`): those nodes are the objects' users. Upload providers and policies are in
+ * upload-families.ts; retention policies name upload providers by id (`references`).
  */
 import Type from 'typebox';
 import { family, type SettingsFamily } from './settings-family.js';
+import { uploadPolicies, uploadProviders } from './upload-families.js';
 
 const Seconds = (maximum: number, description: string) => Type.Integer({ minimum: 0, maximum, description });
 const nullable = <T extends ReturnType<typeof Type.Integer>>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -57,9 +59,9 @@ export const RetentionPolicyBody = Type.Object(
     maxAgeDays: nullable(Type.Integer({ minimum: 1, maximum: 36_500 })),
     maxBytes: nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     minFreeDiskPercent: nullable(Type.Integer({ minimum: 1, maximum: 99 })),
-    deleteOnlyAfterVerifiedUploadTo: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+    deleteOnlyAfterVerifiedUploadTo: Type.Array(Type.String({ format: 'uuid' }), {
       maxItems: 20,
-      description: 'Upload provider names; empty: no upload is waited for',
+      description: 'Upload providers (their ids); empty: no upload is waited for',
     }),
     keepTagged: Type.Boolean({ description: 'Never delete tagged recordings' }),
   },
@@ -125,9 +127,10 @@ export const retentionPolicies = family({
       ? ['set at least one limit: maxAgeDays, maxBytes or minFreeDiskPercent']
       : []),
     ...duplicates(body.deleteOnlyAfterVerifiedUploadTo).map(
-      (name) => `deleteOnlyAfterVerifiedUploadTo names "${name}" twice`,
+      (id) => `deleteOnlyAfterVerifiedUploadTo names "${id}" twice`,
     ),
   ],
+  references: [{ field: 'deleteOnlyAfterVerifiedUploadTo', family: 'upload-providers' }],
 });
 
 /** The built-in families, in the order their routes register. */
@@ -135,4 +138,6 @@ export const SETTINGS_FAMILIES: readonly SettingsFamily[] = [
   recordingProfiles,
   watchdogPolicies,
   retentionPolicies,
+  uploadProviders,
+  uploadPolicies,
 ];

@@ -4,6 +4,7 @@
  * one generic implementation in this module, driven by this definition.
  */
 import type { Static, TObject } from 'typebox';
+import type { AuditAction } from '../../core/audit-actions.js';
 import type { Db } from '../../db/client.js';
 
 /** Who uses a settings object (named in the 409 of a refused delete). */
@@ -43,6 +44,45 @@ export interface SettingsFamily<S extends TObject = TObject> {
    * of the object (a delete is refused), and a change to it nudges their agents to refetch.
    */
   nodeSetting?: NodeSettingColumn;
+  /**
+   * Secret body fields (settings-secrets.ts): sealed at rest and never shown (`<field>: null`
+   * and `<field>Set`); an update that leaves one out keeps the stored one.
+   */
+  secrets?: readonly (keyof Static<S> & string)[];
+  /**
+   * Body fields naming objects of other families by id (settings-references.ts): a named object
+   * must exist (else a 400), and one that is named cannot be deleted (a 409 naming who names it).
+   */
+  references?: readonly SettingsReference<Static<S>>[];
+  /** Actions on one object that change nothing, e.g. a connection test (settings-commands.ts). */
+  commands?: readonly SettingsCommand<Static<S>>[];
+}
+
+/** A body field holding the id of an object of another family, a list of ids, or null. */
+export interface SettingsReference<Body> {
+  field: keyof Body & string;
+  /** The named family, e.g. `upload-providers`. */
+  family: string;
+}
+
+/** What a command answers (its `result` schema says the rest). */
+export interface SettingsCommandResult {
+  ok: boolean;
+  [key: string]: unknown;
+}
+
+/** `POST /api/v1/settings/<family>/:id/<name>`: settings:manage, audited once per call. */
+export interface SettingsCommand<Body = Record<string, unknown>> {
+  name: string;
+  /** The OpenAPI summary. */
+  summary: string;
+  action: AuditAction;
+  /** The schema of the answer's `data`. */
+  result: TObject;
+  /** Runs on the current object with its secrets opened; a failure is `ok: false`, not a throw. */
+  run: (object: SettingsObjectOf<Body>) => Promise<SettingsCommandResult>;
+  /** Why an answer with `ok: false` failed, for the audit event's reason. */
+  failure?: (result: SettingsCommandResult) => string;
 }
 
 /** The node columns that name a settings object. */

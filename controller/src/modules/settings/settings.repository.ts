@@ -33,6 +33,14 @@ export class SettingsRepository {
     });
   }
 
+  /** The objects of `family` whose body text contains `text` (e.g. an id they may name). */
+  mentioning(family: string, text: string): Promise<SettingsRow[]> {
+    return this.db.settingsObject.findMany({
+      where: { family, body: { contains: text } },
+      orderBy: [{ name: 'asc' }, { id: 'asc' }],
+    });
+  }
+
   findMany(family: string, ids: string[]): Promise<SettingsRow[]> {
     return this.db.settingsObject.findMany({
       where: { family, id: { in: ids } },

@@ -22,6 +22,7 @@ import {
 } from './settings.schemas.js';
 import { presentSettings, type SettingsService } from './settings.service.js';
 import type { SettingsFamily } from './settings-family.js';
+import { shownColumns } from './settings-secrets.js';
 
 const SettingsFilters = Type.Omit(SettingsListQuery, ['cursor', 'limit']);
 const read = { access: { user: 'settings:read', scope: 'fleet' } } as const;
@@ -48,16 +49,17 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
   const plural = `${family.title}s`.replace(/ys$/, 'ies');
   const tags = ['settings'];
   const schemas = familySchemas(family);
-  const bodyColumns = Object.keys(family.body.properties);
+  const bodyColumns = shownColumns(family);
+  const present = (row: SettingsRow) => presentSettings(row, family);
   const exportOf = (rows: SettingsRow[], format: ExportFormat) =>
     exportTable({
       name: family.name,
       format,
       rows,
-      present: presentSettings,
+      present,
       columns: ['id', 'name', 'revision', ...bodyColumns, 'createdBy', 'createdAt', 'updatedAt'],
       flatten: (row) => {
-        const { body, ...view } = presentSettings(row);
+        const { body, ...view } = present(row);
         return { ...view, ...Object.fromEntries(bodyColumns.map((c) => [c, cell(body[c])])) };
       },
       now: new Date(),
@@ -79,7 +81,7 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
         const take = clampLimit(request.query.limit);
         const after = parsePositionCursor(request.query.cursor);
         const rows = await settings.list(family, request.query.q, take, after);
-        return pageOf(rows, take, presentSettings, positionCursor);
+        return pageOf(rows, take, present, positionCursor);
       },
     );
 
@@ -109,7 +111,7 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
           response: { 200: Data(schemas.object), 404: ErrorResponse },
         },
       },
-      async (request) => ({ data: presentSettings(await settings.find(family, request.params.id)) }),
+      async (request) => ({ data: present(await settings.find(family, request.params.id)) }),
     );
 
     app.get(
@@ -153,7 +155,7 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
       },
       async (request, reply) => {
         const row = await settings.create(family, request.body, callContext(request));
-        return reply.code(201).send({ data: presentSettings(row) });
+        return reply.code(201).send({ data: present(row) });
       },
     );
 
@@ -170,9 +172,7 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
         },
       },
       async (request) => ({
-        data: presentSettings(
-          await settings.update(family, request.params.id, request.body, callContext(request)),
-        ),
+        data: present(await settings.update(family, request.params.id, request.body, callContext(request))),
       }),
     );
 
@@ -206,9 +206,7 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
         },
       },
       async (request) => ({
-        data: presentSettings(
-          await settings.rollback(family, request.params.id, request.body, callContext(request)),
-        ),
+        data: present(await settings.rollback(family, request.params.id, request.body, callContext(request))),
       }),
     );
   };

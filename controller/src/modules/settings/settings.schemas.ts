@@ -2,6 +2,7 @@
 import Type, { type TObject, type TSchema } from 'typebox';
 import { AllowedAction, PageQuery } from '../../core/pagination.js';
 import type { SettingsFamily } from './settings-family.js';
+import { shownBodySchema } from './settings-secrets.js';
 
 const DateTime = Type.String({ format: 'date-time' });
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
@@ -53,7 +54,7 @@ export function familySchemas(family: SettingsFamily) {
       id: Type.String(),
       family: Type.String(),
       name: Type.String(),
-      body: family.body,
+      body: shownBodySchema(family),
       revision: Type.Integer({ description: 'The current revision (1 at creation)' }),
       createdBy: Type.Union([Type.String(), Type.Null()]),
       createdAt: DateTime,

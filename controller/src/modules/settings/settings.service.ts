@@ -17,7 +17,9 @@ import type { Db, Tx } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/unique.js';
 import type { SettingsRepository, SettingsRow } from './settings.repository.js';
 import type { SettingsFamily, SettingsUser } from './settings-family.js';
+import { SettingsReferences } from './settings-references.js';
 import { type RevisionAction, refuseAudited, SettingsRevisions } from './settings-revisions.js';
+import { redacted, type SettingsSecrets, storedBodySchema } from './settings-secrets.js';
 
 type Body = Record<string, unknown>;
 /** What a revision records: the object's state after it. */
@@ -26,12 +28,13 @@ interface State {
   body: Body;
 }
 
-export function presentSettings(row: SettingsRow) {
+/** An object as anyone may see it (its family's secrets redacted). */
+export function presentSettings(row: SettingsRow, family: SettingsFamily) {
   return {
     id: row.id,
     family: row.family,
     name: row.name,
-    body: JSON.parse(row.body) as Body,
+    body: redacted(family, JSON.parse(row.body) as Body),
     revision: row.revision,
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
@@ -48,6 +51,7 @@ const stateOf = (row: { name: string; body: string }): State => ({
 export class SettingsService {
   private readonly validators = new Map<string, ReturnType<typeof Compile>>();
   private readonly revisions: SettingsRevisions;
+  private readonly references: SettingsReferences;
 
   constructor(
     private readonly options: {
@@ -58,9 +62,12 @@ export class SettingsService {
       families: readonly SettingsFamily[];
       /** Nudges an agent (config-changed) when an object its node uses changes. */
       notifyNode?: NodeNotifier;
+      /** Seals the families' secret fields (settings-secrets.ts). */
+      secrets: SettingsSecrets;
     },
   ) {
-    for (const f of options.families) this.validators.set(f.name, Compile(f.body));
+    for (const f of options.families) this.validators.set(f.name, Compile(storedBodySchema(f)));
+    this.references = new SettingsReferences(options.repo, options.families);
     this.revisions = new SettingsRevisions(options.repo, options.now);
   }
 
@@ -85,7 +92,12 @@ export class SettingsService {
   /** Every revision, oldest first, with who made it, when, and the state before and after. */
   async history(family: SettingsFamily, id: string) {
     await this.find(family, id);
-    return this.revisions.history(id);
+    const shown = (state: State) => ({ name: state.name, body: redacted(family, state.body) });
+    return (await this.revisions.history(id)).map((entry) => ({
+      ...entry,
+      before: entry.before && shown(entry.before),
+      after: shown(entry.after),
+    }));
   }
 
   /** What the caller can do with the object now, each with the reason when not. */
@@ -110,12 +122,14 @@ export class SettingsService {
       name: input.name,
       body: { ...family.defaults, ...input.body },
     });
+    const id = randomUUID();
+    const body = await this.options.secrets.seal(family, id, state.body, input.body);
     return this.write(base, family, state.name, async (tx) => {
       const row = await this.options.repo.create(tx, {
-        id: randomUUID(),
+        id,
         family: family.name,
         name: state.name,
-        body: JSON.stringify(state.body),
+        body: JSON.stringify(body),
         createdBy: actorOf(ctx.principal).id ?? null,
       });
       await this.revise(tx, ctx, row, 'create', null);
@@ -143,7 +157,8 @@ export class SettingsService {
       },
       id,
     );
-    return this.change(base, family, current, state, 'update', input.reason ?? null, ctx);
+    const body = await this.options.secrets.seal(family, id, state.body, input.body);
+    return this.change(base, family, current, { ...state, body }, 'update', input.reason ?? null, ctx);
   }
 
   /** Restores the body of an earlier revision as a new revision (the name is kept). */
@@ -227,7 +242,7 @@ export class SettingsService {
   private async valid(base: AuditInput, family: SettingsFamily, state: State, id?: string): Promise<State> {
     const validator = this.validators.get(family.name)!;
     const problems = validator.Check(state.body)
-      ? (family.rules?.(state.body) ?? [])
+      ? [...(family.rules?.(state.body) ?? []), ...(await this.references.missing(family, state.body))]
       : [...validator.Errors(state.body)].map(
           (e) => `body${e.instancePath.replaceAll('/', '.')}: ${e.message}`,
         );
@@ -244,7 +259,8 @@ export class SettingsService {
   private async usersOf(family: SettingsFamily, row: SettingsRow): Promise<SettingsUser[]> {
     const nodes = family.nodeSetting ? await this.options.repo.nodesUsing(family.nodeSetting, row.id) : [];
     const others = family.inUse ? await family.inUse({ id: row.id, ...stateOf(row) }, this.options.db) : [];
-    return [...nodes.map((n) => ({ type: 'node', id: n.id, name: n.name })), ...others];
+    const referrers = await this.references.referrers(family, row.id);
+    return [...nodes.map((n) => ({ type: 'node', id: n.id, name: n.name })), ...others, ...referrers];
   }
 
   /** The current object of a family, as agents and other modules read it; undefined when gone. */
@@ -315,7 +331,11 @@ export class SettingsService {
   }
 }
 
-const audited = (family: SettingsFamily, state: State) => ({ family: family.name, ...state });
+const audited = (family: SettingsFamily, state: State) => ({
+  family: family.name,
+  name: state.name,
+  body: redacted(family, state.body),
+});
 
 const targetOf = (row: SettingsRow) => ({ type: 'settings_object', id: row.id });
 
