@@ -206,6 +206,10 @@ describe('channel maps', () => {
         /template "quad" needs 4 input channels, but node cm-c captures 2/,
       );
       expect(await assignment('cm-c')).toBeNull();
+      const failed = await ctl.db.auditEvent.findFirstOrThrow({
+        where: { action: 'channel_map.assignment.set', targetId: 'cm-c', outcome: 'failure' },
+      });
+      expect(failed.reason).toMatch(/needs 4 input channels/);
     });
 
     it('refuses to delete a template while a node uses it, or to make it need more channels', async () => {
@@ -307,7 +311,9 @@ describe('channel maps', () => {
       expect((await api('POST', `/channel-map-plans/${plan.id}/apply`)).statusCode).toBe(409);
       expect((await api('POST', `/channel-map-plans/${plan.id}/discard`)).statusCode).toBe(409);
       expect(
-        await ctl.db.auditEvent.count({ where: { action: 'channel_map.plan.apply', targetId: plan.id } }),
+        await ctl.db.auditEvent.count({
+          where: { action: 'channel_map.plan.apply', targetId: plan.id, outcome: 'success' },
+        }),
       ).toBe(1);
     });
 
@@ -328,6 +334,10 @@ describe('channel maps', () => {
       const refused = await api('POST', `/channel-map-plans/${plan.id}/apply`);
       expect(refused.statusCode).toBe(409);
       expect(refused.json().error.message).toMatch(/stale.*node cm-b changed since the plan was staged/);
+      const failed = await ctl.db.auditEvent.findMany({
+        where: { action: 'channel_map.plan.apply', targetId: plan.id, outcome: 'failure' },
+      });
+      expect(failed.map((e) => e.reason)).toEqual([refused.json().error.message]);
       expect((await assignment('cm-a'))!.templateId).toBe(quad);
       expect((await assignment('cm-b'))!.templateId).toBe(quad);
 

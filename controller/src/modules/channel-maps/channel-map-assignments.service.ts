@@ -10,13 +10,18 @@ import type { NodeChannelMap } from '../../../../shared/src/agent-api.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
-import { badRequest, conflict, forbidden } from '../../core/errors.js';
+import { AppError, badRequest, conflict, forbidden } from '../../core/errors.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
-import type { CallContext, Principal, UserPrincipal } from '../../core/principal.js';
+import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/unique.js';
 import type { NodesService } from '../nodes/index.js';
-import type { RevisionAction, SettingsRevisions, SettingsService } from '../settings/index.js';
+import {
+  type RevisionAction,
+  refuseAudited,
+  type SettingsRevisions,
+  type SettingsService,
+} from '../settings/index.js';
 import type { ChannelMapTemplateBody } from './channel-map-templates.js';
 import { channelMapTemplates } from './channel-map-templates.js';
 import type { AssignmentRow, AssignmentState, ChannelMapsRepository } from './channel-maps.repository.js';
@@ -138,6 +143,35 @@ export class ChannelMapAssignments {
       });
     }
     return changes;
+  }
+
+  /**
+   * Runs a change; a refusal (bad input, conflict, not found) is audited as a failed attempt, as
+   * settings changes are. Denials (outside the scope) are audited once, by the error handler.
+   */
+  async refusing<T>(
+    ctx: CallContext,
+    action: AuditAction,
+    target: { type: string; id: string } | null,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof AppError && error.denial) throw error;
+      return refuseAudited(
+        this.deps.audit,
+        {
+          actor: actorOf(ctx.principal),
+          permission: 'settings:manage',
+          action,
+          target,
+          outcome: 'success',
+          context: ctx.request,
+        },
+        error,
+      );
+    }
   }
 
   /** One transaction; losing a race to create a node's first assignment is a 409. */

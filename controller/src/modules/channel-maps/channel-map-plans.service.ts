@@ -29,6 +29,10 @@ export class ChannelMapPlans {
 
   /** Stores the changes, checked as a bulk assignment would be; nothing is applied. */
   async stage(body: StagePlanBody, ctx: CallContext) {
+    return this.deps.assignments.refusing(ctx, 'channel_map.plan.stage', null, () => this.store(body, ctx));
+  }
+
+  private async store(body: StagePlanBody, ctx: CallContext) {
     const { assignments, repo, audit, now } = this.deps;
     const changes = await assignments.check(userOf(ctx.principal), body.items, 'settings:manage');
     const plan = await assignments.transaction(async (tx) => {
@@ -72,6 +76,13 @@ export class ChannelMapPlans {
 
   /** Applies every change in one transaction; a stale plan (a node changed since) is a 409. */
   async apply(id: string, ctx: CallContext) {
+    const target = { type: 'channel_map_plan', id };
+    return this.deps.assignments.refusing(ctx, 'channel_map.plan.apply', target, () =>
+      this.applyNow(id, ctx),
+    );
+  }
+
+  private async applyNow(id: string, ctx: CallContext) {
     const { assignments, repo, audit, now } = this.deps;
     const plan = await this.staged(ctx.principal, id);
     const current = await repo.findMany(plan.items.map((i) => i.nodeId));
@@ -110,6 +121,11 @@ export class ChannelMapPlans {
 
   /** Closes a staged plan without applying anything; it is kept, read-only. */
   async discard(id: string, ctx: CallContext) {
+    const target = { type: 'channel_map_plan', id };
+    return this.deps.assignments.refusing(ctx, 'channel_map.plan.discard', target, () => this.close(id, ctx));
+  }
+
+  private async close(id: string, ctx: CallContext) {
     const { assignments, repo, audit, now } = this.deps;
     await this.staged(ctx.principal, id);
     await assignments.transaction(async (tx) => {

@@ -62,14 +62,19 @@ export class ChannelMapsService implements ChannelMapsPort {
     body: Pick<PutAssignmentBody, 'templateId' | 'interface' | 'reason'>,
     ctx: CallContext,
   ) {
-    await this.assignments.visibleNode(ctx.principal, 'settings:manage', nodeId); // unknown: a 404
-    const item: AssignmentItem = { nodeId, templateId: body.templateId, interface: body.interface ?? null };
-    return this.apply([item], body.reason ?? null, ctx);
+    const action = body.templateId === null ? 'channel_map.assignment.clear' : 'channel_map.assignment.set';
+    return this.assignments.refusing(ctx, action, { type: 'node', id: nodeId }, async () => {
+      await this.assignments.visibleNode(ctx.principal, 'settings:manage', nodeId); // unknown: a 404
+      const item: AssignmentItem = { nodeId, templateId: body.templateId, interface: body.interface ?? null };
+      return this.apply([item], body.reason ?? null, ctx);
+    });
   }
 
   /** Many nodes in one transaction: every item checked first, nothing applied when one fails. */
   async bulk(items: AssignmentItem[], reason: string | null, ctx: CallContext) {
-    return this.apply(items, reason, ctx);
+    return this.assignments.refusing(ctx, 'channel_map.assignment.set', null, () =>
+      this.apply(items, reason, ctx),
+    );
   }
 
   private async apply(items: AssignmentItem[], reason: string | null, ctx: CallContext) {
@@ -99,6 +104,13 @@ export class ChannelMapsService implements ChannelMapsPort {
 
   /** Restores an earlier revision's template and interface, as a new revision. */
   async rollback(nodeId: string, input: { revision: number; reason?: string }, ctx: CallContext) {
+    const target = { type: 'node', id: nodeId };
+    return this.assignments.refusing(ctx, 'channel_map.assignment.rollback', target, () =>
+      this.restore(nodeId, input, ctx),
+    );
+  }
+
+  private async restore(nodeId: string, input: { revision: number; reason?: string }, ctx: CallContext) {
     const node = await this.assignments.visibleNode(ctx.principal, 'settings:manage', nodeId);
     const current = await this.repo.find(nodeId);
     const target = current ? await this.assignments.revisionOf(current.id, input.revision) : null;
