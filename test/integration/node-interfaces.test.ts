@@ -140,6 +140,13 @@ describe('node interfaces', () => {
     expect(back.json().data).toEqual({ created: 0, updated: 1, absent: 0 });
     now = await byRef('inv-1');
     expect(now.get('usb-b')).toMatchObject({ present: true });
+    // The node detail carries them too.
+    const detail = await api(owner, 'GET', '/nodes/inv-1');
+    expect(detail.json().data.interfaces.map((i: InterfaceView) => [i.ref, i.alias])).toEqual([
+      ['usb-a', 'Desk mics'],
+      ['usb-b', null],
+      ['usb-c', null],
+    ]);
 
     const reports = await events('node.interface.report', 'inv-1');
     expect(reports.map((e) => e.actorType)).toEqual(['node', 'node', 'node']);

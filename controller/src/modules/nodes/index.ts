@@ -51,7 +51,7 @@ export function createNodesModule(
   });
   return {
     name: 'nodes',
-    routes: [nodesRoutes(nodes, nodeManagement), interfacesRoutes(interfaces)],
+    routes: [nodesRoutes(nodes, nodeManagement, interfaces), interfacesRoutes(interfaces)],
     collectors: [async () => metrics.nodesOnline.set(nodes.onlineCount())],
     ports: { nodes, nodeManagement, commandResults },
   };

@@ -4,7 +4,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { InterfaceKinds } from '../../../../shared/src/agent-api.js';
-import { NodeId } from './nodes.schemas.js';
+import { NodeId, NodeSchema } from './nodes.schemas.js';
 
 export const InterfaceParams = Type.Object({
   id: NodeId,
@@ -29,6 +29,12 @@ export const InterfaceSchema = Type.Object({
   channelNames: Type.Array(Type.String()),
 });
 export type InterfaceView = Static<typeof InterfaceSchema>;
+
+/** GET /nodes/:id: the node and its interfaces (present ones first). */
+export const NodeDetailSchema = Type.Object({
+  ...NodeSchema.properties,
+  interfaces: Type.Array(InterfaceSchema),
+});
 
 export const UpdateInterfaceBody = Type.Object(
   {

@@ -9,6 +9,7 @@ import type { AuditWriter } from '../../core/audit.types.js';
 import { badRequest, notFound } from '../../core/errors.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { CallContext, Principal } from '../../core/principal.js';
+import type { Visible } from '../../core/visible.js';
 import type { Db, Tx } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
 import {
@@ -77,9 +78,9 @@ export class InterfacesService {
     return (await this.deps.repo.list(this.deps.db, nodeId)).map(presentInterface);
   }
 
-  /** The node's interfaces without a scope check: for a caller that already has the node. */
-  async ofVisibleNode(nodeId: string): Promise<InterfaceView[]> {
-    return (await this.deps.repo.list(this.deps.db, nodeId)).map(presentInterface);
+  /** The interfaces of a node its caller was checked to see (the node detail). */
+  async ofVisibleNode(node: Visible<{ id: string }>): Promise<InterfaceView[]> {
+    return (await this.deps.repo.list(this.deps.db, node.id)).map(presentInterface);
   }
 
   /** The agent's report: reconciled in one transaction, audited when anything but last-seen changed. */

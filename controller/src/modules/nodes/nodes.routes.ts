@@ -21,6 +21,8 @@ import {
 import { type ExportFormat, exportTable } from '../../core/table-export.js';
 import { exportRoutes } from '../../http/export-routes.js';
 import { callContext } from '../../http/route-access.js';
+import { NodeDetailSchema } from './interfaces.schemas.js';
+import type { InterfacesService } from './interfaces.service.js';
 import type { NodeManagementService } from './node-management.service.js';
 import type { NodeRow } from './nodes.repository.js';
 import {
@@ -62,6 +64,7 @@ const manage = { access: { user: 'node:manage', scope: 'scoped' } } as const;
 export function nodesRoutes(
   nodes: NodesService,
   management: NodeManagementService,
+  interfaces: Pick<InterfacesService, 'ofVisibleNode'>,
 ): FastifyPluginAsyncTypebox {
   const exportOf = (rows: NodeRow[], format: ExportFormat) =>
     exportTable({
@@ -211,14 +214,15 @@ export function nodesRoutes(
         config: { access: { user: 'node:read', scope: 'scoped' } },
         schema: {
           tags: ['nodes'],
-          summary: 'One node with presence',
+          summary: 'One node with presence and its audio interfaces',
           params: NodeParams,
-          response: { 200: Data(NodeSchema), 404: ErrorResponse },
+          response: { 200: Data(NodeDetailSchema), 404: ErrorResponse },
         },
       },
-      async (request) => ({
-        data: nodes.present(await nodes.visibleNode(request.principal, 'node:read', request.params.id)),
-      }),
+      async (request) => {
+        const node = await nodes.visibleNode(request.principal, 'node:read', request.params.id);
+        return { data: { ...nodes.present(node), interfaces: await interfaces.ofVisibleNode(node) } };
+      },
     );
 
     app.post(
