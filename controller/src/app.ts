@@ -59,7 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     onCommandResult: (from, result) => nodes.ports.commandResults.record(from, result),
     readiness,
   });
-  const recordings = createRecordingsModule(core, { nodes: nodes.ports.nodes, notifyNode });
+  const recordings = createRecordingsModule(core, { ...nodes.ports, ...channelMaps.ports, notifyNode });
   const schedules = createSchedulesModule(core, { ...nodes.ports, ...recordings.ports, notifyNode });
   const attendance = createAttendanceModule(core, { webhookTimers: deps.webhookTimers });
   const pgUrl = provider === 'postgresql' ? deps.databaseUrl : undefined;

@@ -35,53 +35,56 @@ async function decodedSamples(path: string): Promise<Buffer> {
   return stdout;
 }
 
-describe('recording profiles on a running agent', () => {
+describe('recording profiles and channel maps on a running agent', () => {
   let ctl: TestController;
   let owner: string;
   let agent: Agent;
   let dir: TempDir;
+  const agents: Agent[] = [];
   const nodeId = 'profiled-agent';
 
-  const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
+  const api = async (method: 'GET' | 'POST' | 'PATCH' | 'PUT', url: string, payload?: object) => {
     const response = await ctl.app.inject({ method, url: `/api/v1${url}`, headers: bearer(owner), payload });
     expect(response.statusCode, response.body).toBeLessThan(300);
     return response.json().data;
   };
 
-  /** Records `seconds` ad hoc and answers the completed recording and its file. */
-  async function record(seconds: number) {
-    const created = await api('POST', '/recordings', { nodeId, durationSeconds: seconds });
-    let view: { state: string; container: string; sampleRate: number; channels: number; durationMs: number };
+  /** Waits for a recording to complete and answers it with its downloaded file. */
+  async function completed(recordingId: string) {
+    let view: {
+      state: string;
+      title: string;
+      container: string;
+      sampleRate: number;
+      channels: number;
+      durationMs: number;
+    };
     await until(
       async () => {
-        view = await api('GET', `/recordings/${created.id}`);
+        view = await api('GET', `/recordings/${recordingId}`);
         return view.state === 'completed';
       },
       { timeoutMs: 30_000, what: 'the recording to complete' },
     );
     const file = await ctl.app.inject({
-      url: `/api/v1/recordings/${created.id}/file`,
+      url: `/api/v1/recordings/${recordingId}/file`,
       headers: bearer(owner),
     });
     expect(file.statusCode).toBe(200);
-    const path = join(dir.path, `${created.id}.${view!.container}`);
+    const path = join(dir.path, `${recordingId}.${view!.container}`);
     await writeFile(path, file.rawPayload);
     return { view: view!, path, contentType: file.headers['content-type'] };
   }
 
-  beforeAll(async () => {
-    ctl = await testController({ mqttHost: '127.0.0.1', httpHost: '127.0.0.1' });
-    await ctl.start();
-    await ctl.app.listen({ port: 0, host: '127.0.0.1' });
-    owner = await ctl.ownerToken();
-    dir = await tempDir('recording-profiles');
-    const enrolled = await api('POST', '/nodes/enroll', {
-      name: nodeId,
-      site: 'hq',
-      id: nodeId,
-      sampleRate: 16_000,
-      channels: 2,
-    });
+  /** Records `seconds` ad hoc and answers the completed recording and its file. */
+  async function record(seconds: number) {
+    const created = await api('POST', '/recordings', { nodeId, durationSeconds: seconds });
+    return completed(created.id);
+  }
+
+  /** Enrolls a node capturing `sampleRate` × `channels` from the fake card and starts its agent. */
+  async function startAgent(id: string, sampleRate: number, channels: number): Promise<Agent> {
+    const enrolled = await api('POST', '/nodes/enroll', { name: id, site: 'hq', id, sampleRate, channels });
     const exchange = await ctl.app.inject({
       method: 'POST',
       url: '/api/v1/agent/enroll',
@@ -90,19 +93,32 @@ describe('recording profiles on a running agent', () => {
     const node = exchange.json().data as { nodeId: string; credential: string; siteId: string };
     const controllerUrl = `http://127.0.0.1:${(ctl.app.server.address() as AddressInfo).port}`;
     const settings = await enrolledAgentSettings(
-      dir.path,
+      join(dir.path, id),
       node,
       controllerUrl,
       `mqtt://127.0.0.1:${ctl.broker.port()}`,
     );
     // The agent's own config refresh is an hour away: only the nudge can bring a change in time.
-    agent = testAgent(settings, { syncIntervalMs: 3_600_000 });
-    await agent.start();
-    await until(() => ctl.services.nodes.onlineCount() === 1, { what: 'the agent to connect over MQTT' });
+    const started = testAgent(settings, { syncIntervalMs: 3_600_000 });
+    agents.push(started);
+    await started.start();
+    await until(() => ctl.services.nodes.onlineCount() === agents.length, {
+      what: 'the agent to connect over MQTT',
+    });
+    return started;
+  }
+
+  beforeAll(async () => {
+    ctl = await testController({ mqttHost: '127.0.0.1', httpHost: '127.0.0.1' });
+    await ctl.start();
+    await ctl.app.listen({ port: 0, host: '127.0.0.1' });
+    owner = await ctl.ownerToken();
+    dir = await tempDir('recording-profiles');
+    agent = await startAgent(nodeId, 16_000, 2);
   }, 60_000);
 
   afterAll(async () => {
-    await agent?.stop();
+    for (const started of agents) await started.stop();
     await ctl?.stop();
     await dir?.cleanup();
   });
@@ -146,6 +162,55 @@ describe('recording profiles on a running agent', () => {
     const first = fakeFrameOf(samples.readInt16LE(0), 1);
     for (let i = 0; i < 8000; i++) {
       expect(fakeFrameOf(samples.readInt16LE(i * 2), 1)).toBe((first + i) % 8000);
+    }
+  });
+
+  it('splits one 4-channel capture by a channel map into two 2-channel recordings, each channel carrying its input', async () => {
+    await startAgent('quad-agent', 8000, 4);
+    const template = await api('POST', '/settings/channel-map-templates', {
+      name: 'front-rear',
+      body: {
+        inputChannels: 4,
+        groups: [
+          { name: 'front', channels: [1, 2] },
+          { name: 'rear', channels: [4, 3] },
+        ],
+      },
+    });
+    await api('PUT', '/settings/channel-map-assignments/quad-agent', { templateId: template.id });
+
+    const created = await api('POST', '/recordings', {
+      nodeId: 'quad-agent',
+      durationSeconds: 1,
+      title: 'split',
+    });
+    expect(created.channelGroups).toEqual([
+      { name: 'front', channels: [1, 2], recordingId: created.id },
+      { name: 'rear', channels: [4, 3], recordingId: expect.any(String) },
+    ]);
+    // The fake card plays a distinct signal into each input channel (fakeSample): a file's channel
+    // k carries input channel group.channels[k], frame by frame.
+    for (const group of created.channelGroups as {
+      name: string;
+      channels: number[];
+      recordingId: string;
+    }[]) {
+      const { view, path } = await completed(group.recordingId);
+      expect(view).toMatchObject({
+        title: `split (${group.name})`,
+        container: 'wav',
+        channels: 2,
+        sampleRate: 8000,
+      });
+      const samples = await decodedSamples(path);
+      expect(samples.length).toBe(8000 * 2 * 2);
+      const first = fakeFrameOf(samples.readInt16LE(0), group.channels[0]! - 1);
+      for (let frame = 0; frame < 8000; frame++) {
+        for (const [k, input] of group.channels.entries()) {
+          const sample = samples.readInt16LE((frame * 2 + k) * 2);
+          expect(fakeFrameOf(sample, input - 1)).toBe((first + frame) % 8000);
+        }
+      }
     }
   });
 });

@@ -1,8 +1,10 @@
 /**
  * The claim loop: ask for the next recording job every jobPollIntervalSeconds (or at
- * once when woken by a `job-available` command) and record it to its end through the
- * shared recorder (which journals it, keeps its lease and hands it to the uploader). One
- * ad-hoc job at a time; scheduled occurrences run beside it (the schedule runner).
+ * once when woken by a `job-available` command) and start it through the shared recorder
+ * (which journals it, keeps its lease and hands it to the uploader). A claim that found a job
+ * is followed by another at once, so jobs queued together (the channel groups of one
+ * recording, two operators' recordings) record side by side from the one capture, as
+ * scheduled occurrences do (the schedule runner).
  */
 import type { JobLease } from '../../../shared/src/agent-api.js';
 import { type AgentHttpClient, describeError } from '../link/http-client.js';
@@ -31,14 +33,20 @@ export class ClaimLoop {
   private readonly stopping = new AbortController();
   private wakeUp = new AbortController();
   private wakePending = false;
-  private active: ActiveRecording | undefined;
+  /** Ad-hoc recordings in progress, by recording id. */
+  private readonly active = new Map<string, ActiveRecording>();
   private loop: Promise<void> | undefined;
 
   constructor(private readonly options: ClaimLoopOptions) {}
 
-  /** The ad-hoc job recording now, if any. */
+  /** The oldest ad-hoc job recording now, if any. */
   get currentJobId(): string | undefined {
-    return this.active?.jobId;
+    return this.active.values().next().value?.jobId;
+  }
+
+  /** Every ad-hoc job recording now. */
+  get activeJobIds(): string[] {
+    return [...this.active.values()].map((a) => a.jobId);
   }
 
   start(): void {
@@ -77,7 +85,7 @@ export class ClaimLoop {
         await this.waitForWake(Math.min(backoff.next(), this.options.timings().jobPollIntervalMs));
         continue;
       }
-      if (lease) await this.record(lease);
+      if (lease) await this.begin(lease);
       else await this.waitForWake(this.options.timings().jobPollIntervalMs);
     }
   }
@@ -88,21 +96,12 @@ export class ClaimLoop {
     await sleep(ms, AbortSignal.any([this.wakeUp.signal, this.stopping.signal]));
   }
 
-  /** Records one lease to the end; never throws. */
-  private async record(lease: JobLease): Promise<void> {
+  /** Starts recording one lease (the recorder takes it to its end); never throws. */
+  private async begin(lease: JobLease): Promise<void> {
     const now = (this.options.now ?? Date.now)();
     const active = await this.options.recorder.begin(recordJobFromLease(lease, now));
     if (!active) return;
-    this.active = active;
-    const signal = this.stopping.signal;
-    const stopping = new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-    try {
-      await Promise.race([active.finished, stopping]);
-    } finally {
-      this.active = undefined;
-    }
+    this.active.set(active.recordingId, active);
+    void active.finished.finally(() => this.active.delete(active.recordingId));
   }
 }

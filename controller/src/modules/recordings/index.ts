@@ -15,7 +15,7 @@ import { occurrencesRoutes } from './occurrences.routes.js';
 import { OccurrencesService } from './occurrences.service.js';
 import { RecordingsRepository } from './recordings.repository.js';
 import { recordingsRoutes } from './recordings.routes.js';
-import { RecordingsService } from './recordings.service.js';
+import { type ChannelGroupSource, RecordingsService } from './recordings.service.js';
 import { uploadsRoutes } from './uploads.routes.js';
 import { UploadsService } from './uploads.service.js';
 
@@ -28,7 +28,7 @@ const CONTACT_SWEEP_MS = 10_000;
 
 export function createRecordingsModule(
   core: ModuleCore,
-  ports: { nodes: NodesService; notifyNode: NodeNotifier },
+  ports: { nodes: NodesService; notifyNode: NodeNotifier; channelMaps?: ChannelGroupSource },
 ): AppModule<{
   recordings: RecordingsService;
   jobs: JobsService;
@@ -48,6 +48,7 @@ export function createRecordingsModule(
     files,
     now,
     notifyNode: ports.notifyNode,
+    channelMaps: ports.channelMaps,
   });
   const jobs = new JobsService({
     db,

@@ -20,8 +20,12 @@ export interface ClaimedJob {
   stopRequested: boolean;
   sampleRate: number;
   channels: number;
+  /** 1-based capture channels (a channel-map group's); null: every channel. */
+  channelSelection: number[] | null;
 }
 type ClaimedRow = Pick<ClaimedJob, 'id' | 'recordingId' | 'nodeId'> & {
+  channelSelection: string | null;
+} & {
   [K in 'epoch' | 'durationSeconds' | 'stopRequested' | 'sampleRate' | 'channels']: ClaimedJob[K] | bigint;
 };
 
@@ -96,7 +100,7 @@ export class JobsRepository {
               ORDER BY "createdAt", "id" LIMIT 1
               FOR UPDATE SKIP LOCKED
             ) AND "state" = 'queued'
-            RETURNING "id", "recordingId", "nodeId", "epoch", "durationSeconds", "stopRequested",
+            RETURNING "id", "recordingId", "nodeId", "epoch", "durationSeconds", "stopRequested", "channelSelection",
               (SELECT "sampleRate" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "sampleRate",
               (SELECT "channels" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "channels"`
         : await tx.$queryRaw<ClaimedRow[]>`
@@ -107,7 +111,7 @@ export class JobsRepository {
               WHERE "nodeId" = ${nodeId} AND "state" = 'queued' AND "plannedStartAt" IS NULL
               ORDER BY "createdAt", "id" LIMIT 1
             ) AND "state" = 'queued'
-            RETURNING "id", "recordingId", "nodeId", "epoch", "durationSeconds", "stopRequested",
+            RETURNING "id", "recordingId", "nodeId", "epoch", "durationSeconds", "stopRequested", "channelSelection",
               (SELECT "sampleRate" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "sampleRate",
               (SELECT "channels" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "channels"`;
     const row = rows[0];
@@ -122,6 +126,7 @@ export class JobsRepository {
       stopRequested: Boolean(row.stopRequested),
       sampleRate: Number(row.sampleRate),
       channels: Number(row.channels),
+      channelSelection: row.channelSelection === null ? null : (JSON.parse(row.channelSelection) as number[]),
     };
   }
 

@@ -187,6 +187,7 @@ export class JobsService {
         stopRequested: job.stopRequested,
         sampleRate: job.sampleRate,
         channels: job.channels,
+        channelSelection: job.channelSelection,
       };
     });
     if (lease) this.draining.add(nodeId);

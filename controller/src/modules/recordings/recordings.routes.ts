@@ -5,6 +5,7 @@ import { clampLimit, Data, ErrorResponse, PageOf, pageOf } from '../../core/pagi
 import { callContext } from '../../http/route-access.js';
 import {
   AudioFile,
+  CreatedRecording,
   CreateRecordingBody,
   DownloadHeaders,
   RecordingListQuery,
@@ -23,13 +24,13 @@ export function recordingsRoutes(recordings: RecordingsService): FastifyPluginAs
           tags: ['recordings'],
           summary: 'Start an ad-hoc recording on a node (creates the recording and its queued job)',
           body: CreateRecordingBody,
-          response: { 201: Data(RecordingSchema), 400: ErrorResponse, 404: ErrorResponse },
+          response: { 201: Data(CreatedRecording), 400: ErrorResponse, 404: ErrorResponse },
         },
       },
-      async (request, reply) =>
-        reply
-          .status(201)
-          .send({ data: recordings.present(await recordings.create(request.body, callContext(request))) }),
+      async (request, reply) => {
+        const { recording, channelGroups } = await recordings.create(request.body, callContext(request));
+        return reply.status(201).send({ data: { ...recordings.present(recording), channelGroups } });
+      },
     );
 
     app.get(

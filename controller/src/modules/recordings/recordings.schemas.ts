@@ -79,6 +79,17 @@ export const RecordingSchema = Type.Object({
   job: Type.Union([JobSchema, Type.Null()]),
 });
 
+/** A created recording; on a node with a channel map, the first group's, with every group's recording. */
+export const CreatedRecording = Type.Object({
+  ...RecordingSchema.properties,
+  channelGroups: Type.Optional(
+    Type.Array(
+      Type.Object({ name: Type.String(), channels: Type.Array(Type.Integer()), recordingId: Type.String() }),
+      { description: "One recording per group of the node's channel map, recorded side by side" },
+    ),
+  ),
+});
+
 export const CreateRecordingBody = Type.Object(
   {
     nodeId: NodeId,

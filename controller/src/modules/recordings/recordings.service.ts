@@ -35,6 +35,20 @@ export interface FileResponse {
   stream: Readable;
 }
 
+/** The channel groups of the map assigned to a node (the channel-maps module), null without one. */
+export interface ChannelGroupSource {
+  groupsFor(
+    nodeId: string,
+  ): Promise<{ templateId: string; groups: { name: string; channels: number[] }[] } | null>;
+}
+
+/** A recording made for one channel group. */
+export interface CreatedGroup {
+  name: string;
+  channels: number[];
+  recordingId: string;
+}
+
 export function presentRecording(
   recording: Recording & { job: RecordingJob | null },
   siteId: string,
@@ -75,6 +89,7 @@ export class RecordingsService {
   private readonly audit: AuditWriter;
   private readonly files: RecordingFileStore;
   private readonly now: () => Date;
+  private readonly channelMaps: ChannelGroupSource | undefined;
   /** New jobs and stop requests reach the agent at once (best effort: agents also poll). */
   private readonly notifyNode: NodeNotifier;
 
@@ -87,6 +102,7 @@ export class RecordingsService {
     files: RecordingFileStore;
     now?: () => Date;
     notifyNode?: NodeNotifier;
+    channelMaps?: ChannelGroupSource;
   }) {
     this.db = options.db;
     this.recordings = options.recordings;
@@ -96,6 +112,7 @@ export class RecordingsService {
     this.files = options.files;
     this.now = options.now ?? (() => new Date());
     this.notifyNode = options.notifyNode ?? (async () => {});
+    this.channelMaps = options.channelMaps;
   }
 
   present(recording: RecordingRow) {
@@ -126,41 +143,70 @@ export class RecordingsService {
     return this.recordings.list(principal.access.filter('recording:read'), query, limit, after);
   }
 
-  async create(body: CreateRecordingBody, ctx: CallContext): Promise<RecordingRow> {
+  /**
+   * One recording and its queued job; on a node with a channel map, one per channel group (each
+   * job selects the group's channels; the agent records them side by side from one capture),
+   * all in one transaction. Answers the first and, when split, every group's recording id.
+   */
+  async create(
+    body: CreateRecordingBody,
+    ctx: CallContext,
+  ): Promise<{ recording: RecordingRow; channelGroups?: CreatedGroup[] }> {
     const node = await this.nodes.visibleNode(ctx.principal, 'recording:create', body.nodeId);
     if (node.decommissionedAt) throw conflict(`Node ${node.id} is decommissioned: it records no more.`);
     const actor = actorOf(ctx.principal);
     const now = this.now();
     const title = body.title ?? `${node.name} ${now.toISOString()}`;
-    const recordingId = await this.db.$transaction(async (tx) => {
-      const recording = await this.recordings.create(tx, {
-        nodeId: node.id,
-        title,
-        state: 'pending',
-        sampleRate: node.sampleRate,
-        channels: node.channels,
-      });
-      const job = await this.jobs.create(tx, {
-        nodeId: node.id,
-        recordingId: recording.id,
-        state: 'queued',
-        durationSeconds: body.durationSeconds ?? null,
-        requestedBy: actor.id ?? null,
-      });
-      await this.audit.record(tx, {
-        actor,
-        permission: 'recording:create',
-        action: 'recording.create',
-        target: { type: 'recording', id: recording.id },
-        outcome: 'success',
-        after: { nodeId: node.id, title, jobId: job.id, durationSeconds: job.durationSeconds },
-        context: ctx.request,
-      });
-      return recording.id;
+    const map = await this.channelMaps?.groupsFor(node.id);
+    const groups = map && map.groups.length > 0 ? map.groups : [undefined];
+    const created = await this.db.$transaction(async (tx) => {
+      const out: { recordingId: string; jobId: string; group?: { name: string; channels: number[] } }[] = [];
+      for (const group of groups) {
+        const groupTitle = group ? `${title} (${group.name})` : title;
+        const recording = await this.recordings.create(tx, {
+          nodeId: node.id,
+          title: groupTitle,
+          state: 'pending',
+          sampleRate: node.sampleRate,
+          channels: group?.channels.length ?? node.channels,
+        });
+        const job = await this.jobs.create(tx, {
+          nodeId: node.id,
+          recordingId: recording.id,
+          state: 'queued',
+          durationSeconds: body.durationSeconds ?? null,
+          requestedBy: actor.id ?? null,
+          channelSelection: group ? JSON.stringify(group.channels) : null,
+        });
+        await this.audit.record(tx, {
+          actor,
+          permission: 'recording:create',
+          action: 'recording.create',
+          target: { type: 'recording', id: recording.id },
+          outcome: 'success',
+          after: {
+            nodeId: node.id,
+            title: groupTitle,
+            jobId: job.id,
+            durationSeconds: job.durationSeconds,
+            ...(group
+              ? { channelGroup: group.name, channels: group.channels, channelMap: map!.templateId }
+              : {}),
+          },
+          context: ctx.request,
+        });
+        out.push({ recordingId: recording.id, jobId: job.id, group });
+      }
+      return out;
     });
-    const created = (await this.recordings.find(recordingId))!;
-    await this.notifyNode(node.id, 'job-available', { jobId: created.job!.id, recordingId });
-    return created;
+    for (const { recordingId, jobId } of created)
+      await this.notifyNode(node.id, 'job-available', { jobId, recordingId });
+    const recording = (await this.recordings.find(created[0]!.recordingId))!;
+    if (!map || map.groups.length === 0) return { recording };
+    return {
+      recording,
+      channelGroups: created.map(({ recordingId, group }) => ({ ...group!, recordingId })),
+    };
   }
 
   /**
