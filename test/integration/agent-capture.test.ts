@@ -10,7 +10,7 @@ import { Capture, type CaptureError } from '../../agent/src/capture/capture.js';
 import { MeterAccumulator } from '../../agent/src/capture/meter.js';
 import { WavWriter } from '../../agent/src/capture/wav-writer.js';
 import type { MeterFrame } from '../../shared/src/mqtt.js';
-import { hasPulse, type PulseSink, startPulseSink } from '../support/pulse.js';
+import { hasPulse, type PulseSink, startPulseSink, useSinkEnv } from '../support/pulse.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
 const run = promisify(execFile);
@@ -29,20 +29,16 @@ async function soxStat(path: string, row: string): Promise<number> {
 describe.skipIf(!(await hasPulse()))('agent capture from a PulseAudio null sink', () => {
   let sink: PulseSink;
   let dir: TempDir;
-  const savedEnv = { ...process.env };
+  let restoreEnv = () => {};
 
   beforeAll(async () => {
     dir = await tempDir('capture');
     sink = await startPulseSink({ peakDbfs: TONE_DBFS, hz: 1000, sampleRate: RATE, channels: CHANNELS });
-    // sox (spawned by node-record-lpcm16) takes its environment from this process.
-    Object.assign(process.env, sink.env);
+    restoreEnv = useSinkEnv(sink);
   });
 
   afterAll(async () => {
-    for (const key of Object.keys(sink?.env ?? {})) {
-      if (key in savedEnv) process.env[key] = savedEnv[key];
-      else delete process.env[key];
-    }
+    restoreEnv();
     await sink?.stop();
     await dir?.cleanup();
   });

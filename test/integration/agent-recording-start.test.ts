@@ -10,7 +10,7 @@ import { JobJournal, journalPath } from '../../agent/src/state/journal.js';
 import { silentLogger } from '../../agent/src/support/log.js';
 import { agentParts } from '../support/agent-parts.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
-import { hasPulse, type PulseSink, startPulseSink } from '../support/pulse.js';
+import { hasPulse, type PulseSink, startPulseSink, useSinkEnv } from '../support/pulse.js';
 import { createRecording } from '../support/recordings.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
@@ -40,7 +40,7 @@ describe.skipIf(!(await hasPulse()))('the start of a recording', () => {
   let baseUrl: string;
   let sink: PulseSink;
   let dir: TempDir;
-  const savedEnv = { ...process.env };
+  let restoreEnv = () => {};
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
@@ -52,16 +52,12 @@ describe.skipIf(!(await hasPulse()))('the start of a recording', () => {
     baseUrl = `http://127.0.0.1:${(ctl.app.server.address() as AddressInfo).port}`;
     dir = await tempDir('recording-start');
     sink = await startPulseSink({ peakDbfs: -20, hz: 1000, sampleRate: RATE, channels: CHANNELS });
-    // sox (spawned by the capture) takes its environment from this process.
-    Object.assign(process.env, sink.env);
+    restoreEnv = useSinkEnv(sink);
   }, 60_000);
 
   afterAll(async () => {
     for (const stop of stops.reverse()) await stop();
-    for (const key of Object.keys(sink?.env ?? {})) {
-      if (key in savedEnv) process.env[key] = savedEnv[key];
-      else delete process.env[key];
-    }
+    restoreEnv();
     await sink?.stop();
     await ctl?.stop();
     await dir?.cleanup();

@@ -22,7 +22,7 @@ import {
   testController,
   userWithRole,
 } from '../support/controller.js';
-import { hasPulse, type PulseSink, startPulseSink } from '../support/pulse.js';
+import { hasPulse, type PulseSink, startPulseSink, useSinkEnv } from '../support/pulse.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 import { until } from '../support/until.js';
 
@@ -281,13 +281,13 @@ describe.skipIf(!(await hasPulse()))('the agent reports its PulseAudio sources',
   let sink: PulseSink;
   let dir: TempDir;
   let agent: Agent | undefined;
-  const savedEnv = { ...process.env };
+  let restoreEnv = () => {};
 
   beforeAll(async () => {
     dir = await tempDir('agent-interfaces');
     sink = await startPulseSink({ sampleRate: 48_000, channels: 2 });
     // pactl (like sox) takes its environment from this process.
-    Object.assign(process.env, sink.env);
+    restoreEnv = useSinkEnv(sink);
     ctl = await testController({ mqttHost: '127.0.0.1', httpHost: '127.0.0.1' });
     await ctl.start();
     await ctl.app.listen({ port: 0, host: '127.0.0.1' });
@@ -295,10 +295,7 @@ describe.skipIf(!(await hasPulse()))('the agent reports its PulseAudio sources',
 
   afterAll(async () => {
     await agent?.stop();
-    for (const key of Object.keys(sink?.env ?? {})) {
-      if (key in savedEnv) process.env[key] = savedEnv[key];
-      else delete process.env[key];
-    }
+    restoreEnv();
     await sink?.stop();
     await ctl?.stop();
     await dir?.cleanup();

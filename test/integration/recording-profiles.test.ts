@@ -20,7 +20,7 @@ import { silentLogger } from '../../agent/src/support/log.js';
 import { audioFacts } from '../../controller/src/modules/recordings/audio-facts.js';
 import { enrolledAgentSettings, fakeFrameOf, testAgent } from '../support/agent-harness.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
-import { hasPulse, type PulseSink, startPulseSink } from '../support/pulse.js';
+import { hasPulse, type PulseSink, startPulseSink, useSinkEnv } from '../support/pulse.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 import { until } from '../support/until.js';
 
@@ -218,19 +218,16 @@ describe('recording profiles and channel maps on a running agent', () => {
 describe.skipIf(!(await hasPulse()))('FLAC against WAV on a real capture', () => {
   let sink: PulseSink;
   let dir: TempDir;
-  const savedEnv = { ...process.env };
+  let restoreEnv = () => {};
 
   beforeAll(async () => {
     dir = await tempDir('flac-wav');
     sink = await startPulseSink({ peakDbfs: -6, hz: 997, sampleRate: 48_000, channels: 2 });
-    Object.assign(process.env, sink.env);
+    restoreEnv = useSinkEnv(sink);
   }, 60_000);
 
   afterAll(async () => {
-    for (const key of Object.keys(sink?.env ?? {})) {
-      if (key in savedEnv) process.env[key] = savedEnv[key];
-      else delete process.env[key];
-    }
+    restoreEnv();
     await sink?.stop();
     await dir?.cleanup();
   });

@@ -77,6 +77,21 @@ export interface PulseSink {
   stop(): Promise<void>;
 }
 
+/**
+ * Points captures started from this process at the sink (sox, spawned by node-record-lpcm16,
+ * copies this process's environment); returns the undo, which restores what was there before.
+ */
+export function useSinkEnv(sink: Pick<PulseSink, 'env'>): () => void {
+  const saved = Object.fromEntries(Object.keys(sink.env).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, sink.env);
+  return () => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+}
+
 export interface PulseSinkOptions extends SineOptions {
   sinkName?: string;
 }
