@@ -5,6 +5,7 @@
  * upload-families.ts; retention policies name upload providers by id (`references`).
  */
 import Type from 'typebox';
+import { DEFAULT_WATCHDOG_THRESHOLDS } from '../../../../shared/src/watchdog.js';
 import { family, type SettingsFamily } from './settings-family.js';
 import { uploadPolicies, uploadProviders } from './upload-families.js';
 
@@ -100,16 +101,8 @@ export const watchdogPolicies = family({
   title: 'watchdog policy',
   body: WatchdogPolicyBody,
   nodeSetting: 'watchdogPolicyId',
-  defaults: {
-    silenceDbfs: -60,
-    silenceSeconds: 30,
-    clipCountPerWindow: 10,
-    clipWindowSeconds: 60,
-    diskLowPercent: 10,
-    diskLowHours: 24,
-    clockSkewSeconds: 2,
-    uploadBacklogMinutes: 60,
-  },
+  // What an agent checks when its node has no policy, too.
+  defaults: DEFAULT_WATCHDOG_THRESHOLDS,
 });
 
 export const retentionPolicies = family({
