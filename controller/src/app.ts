@@ -52,7 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const settings = createSettingsModule(core, { notifyNode, extraFamilies });
   const nodes = createNodesModule(core, { link, settings: settings.ports.settings });
   const channelMaps = createChannelMapsModule(core, { ...nodes.ports, ...settings.ports, notifyNode });
-  const meters = createMetersModule(core, { nodes: nodes.ports.nodes });
+  const meters = createMetersModule(core, { nodes: nodes.ports.nodes, settings: settings.ports.settings });
   const mqtt = createBroker(core, {
     nodes: nodes.ports.nodes,
     onMeters: (from, frame) => meters.ports.meters.record(from, frame),

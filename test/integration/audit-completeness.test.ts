@@ -590,6 +590,32 @@ const TABLE: Record<string, Row> = {
       };
     },
   },
+  'POST /api/v1/settings/watchdog-policies/:id/calibrate': {
+    // Listens for 5 s to the node's live frames (fed here as the broker would).
+    action: /^settings\.watchdog_policy\.calibrate$/,
+    call: async (env) => {
+      const { ctl, owner, node } = env;
+      const id = await newSettings(env, 'watchdog-policies');
+      const from = { nodeId: node.nodeId, siteId: (await ctl.services.nodes.scopeOf(node.nodeId))!.siteId };
+      const channels = [{ peakDbfs: -30, rmsDbfs: -40, clipCount: 0 }];
+      const feed = setInterval(() => {
+        ctl.services.meters.record(from, {
+          seq: 0,
+          capturedAtMs: Date.now(),
+          windowMs: 100,
+          sampleRate: 48_000,
+          channels,
+        });
+      }, 100);
+      setTimeout(() => clearInterval(feed), 7_000).unref();
+      return {
+        method: 'POST',
+        url: `/api/v1/settings/watchdog-policies/${id}/calibrate`,
+        headers: bearer(owner),
+        payload: { nodeId: node.nodeId, windowSeconds: 5 },
+      };
+    },
+  },
   'POST /api/v1/nodes/:id/decommission': {
     action: /^node\.decommission$/,
     call: async ({ ctl, owner }) => {

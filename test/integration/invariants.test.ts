@@ -57,6 +57,8 @@ describe('route declarations', () => {
         'PUT /api/v1/admin/limits/profiles/:id',
         'DELETE /api/v1/admin/limits/assignments/:id',
         'DELETE /api/v1/admin/limits/profiles/:id',
+        // Calibrating a watchdog policy is a settings action.
+        'POST /api/v1/settings/watchdog-policies/:id/calibrate',
         // Settings families: fleet-wide objects, reads and changes alike.
         'POST /api/v1/settings/upload-providers/:id/test',
         ...[

@@ -146,6 +146,7 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/nodes/:id/interfaces': { need: 'node:read', node: true },
   'PATCH /api/v1/nodes/:id/interfaces/:iid': { need: 'node:manage', node: true },
   'PUT /api/v1/nodes/:id/interfaces': { need: 'agent' },
+  'POST /api/v1/settings/watchdog-policies/:id/calibrate': { need: 'settings:manage', fleet: true },
   'GET /api/v1/nodes/:id/actions': { need: 'node:read', node: true },
   'GET /api/v1/nodes/:id/command-results': { need: 'node:read', node: true },
   // The first role allowed decommissions the in-scope node; later ones get 409 (still allowed).

@@ -184,6 +184,10 @@ export const AUDIT_ACTIONS = {
   },
   'settings.delete': { target: 'settings_object', description: 'Delete a settings object (history kept)' },
   'settings.export': { target: null, description: 'Export a settings family (CSV or NDJSON)' },
+  'settings.watchdog_policy.calibrate': {
+    target: 'settings_object',
+    description: 'Propose a watchdog policy from a node’s live meters (changes nothing)',
+  },
 
   // Channel maps: assignments of templates to nodes, staged plans
   'channel_map.assignment.set': {

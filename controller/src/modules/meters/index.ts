@@ -1,9 +1,12 @@
 /**
  * Live meters: the latest frame per node in memory, fanned out to SSE subscribers within
- * their scope. Frames arrive from the broker through the `meters.record` port.
+ * their scope, and watchdog calibration from them. Frames arrive from the broker through the
+ * `meters.record` port.
  */
 import type { NodeDirectory } from '../../core/node-directory.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
+import { calibrationRoutes } from './calibration.routes.js';
+import { CalibrationService, type WatchdogPolicy } from './calibration.service.js';
 import { metersRoutes } from './meters.routes.js';
 import { MetersService } from './meters.service.js';
 import { MeterStore } from './meters.store.js';
@@ -12,13 +15,23 @@ export type { MetersService } from './meters.service.js';
 
 export function createMetersModule(
   core: ModuleCore,
-  ports: { nodes: Pick<NodeDirectory, 'scopeOf'> },
+  ports: {
+    nodes: Pick<NodeDirectory, 'scopeOf'>;
+    /** The settings module's current object reader (watchdog calibration reads the policy). */
+    settings: { current(family: string, id: string): Promise<WatchdogPolicy | undefined> };
+  },
 ): AppModule<{ meters: MetersService }> {
   const store = new MeterStore();
   const meters = new MetersService(store, ports.nodes, core.audit, core.metrics, core.now);
+  const calibration = new CalibrationService({
+    store,
+    directory: ports.nodes,
+    policy: (id) => ports.settings.current('watchdog-policies', id),
+    audit: core.audit,
+  });
   return {
     name: 'meters',
-    routes: [metersRoutes(meters)],
+    routes: [metersRoutes(meters), calibrationRoutes(calibration)],
     // Open meter streams would otherwise hold the HTTP server open on close.
     components: [{ name: 'meter-streams', stop: async () => store.closeSubscriptions() }],
     ports: { meters },
