@@ -7,6 +7,7 @@ import type { NodeNotifier } from '../../core/node-commands.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
 import type { OccurrencesService } from '../recordings/index.js';
+import { ProfileRolls } from './profile-rolls.js';
 import { SchedulesRepository } from './schedules.repository.js';
 import { schedulesRoutes } from './schedules.routes.js';
 import { SchedulesService } from './schedules.service.js';
@@ -22,10 +23,20 @@ export function createSchedulesModule(
   ports: { nodes: NodesService; occurrences: OccurrencesService; notifyNode: NodeNotifier },
 ): AppModule<{ schedules: SchedulesService }> {
   const { db, provider, audit, now, log } = core;
+  const repo = new SchedulesRepository(db);
+  // A node's recording profile, resolved as its agent gets it (the nodes module's settings port).
+  const rolls = new ProfileRolls(repo, async (profileId) => {
+    const { recordingProfile } = await ports.nodes.settings.forAgent({
+      recordingProfileId: profileId,
+      watchdogPolicyId: null,
+    });
+    return recordingProfile ?? undefined;
+  });
   const schedules = new SchedulesService({
     db,
     provider,
-    repo: new SchedulesRepository(db),
+    repo,
+    rolls,
     occurrences: ports.occurrences,
     nodes: ports.nodes,
     audit,
@@ -35,8 +46,10 @@ export function createSchedulesModule(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   const pass = () => {
+    // Tops up due schedules, then re-plans those whose nodes' profile rolls changed.
     running ??= schedules
       .materialiseDue(RUNNER_BATCH)
+      .then(() => schedules.replanChangedProfiles())
       .catch((error) => log.warn({ err: error }, 'materialising schedule occurrences failed'))
       .finally(() => {
         running = undefined;

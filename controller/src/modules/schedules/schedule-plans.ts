@@ -1,8 +1,10 @@
 /**
  * From a schedule to its occurrences: the rule's instants in a window, less the skipped ones,
- * each planned on every target node with pre- and post-roll (pure functions, no I/O).
+ * each planned on every target node with pre- and post-roll (pure functions, no I/O). A node's
+ * roll is the larger of the schedule's and its recording profile's (`rollsOf`, profile-rolls.ts).
  */
 import type { OccurrencePlan } from '../recordings/index.js';
+import { effectiveRolls, noProfileRolls, type RollsOf } from './profile-rolls.js';
 import { nextOccurrence, occurrencesBetween, parseRecurrence } from './recurrence.js';
 import type { ScheduleRow } from './schedules.repository.js';
 import type { RecordingProfile } from './schedules.schemas.js';
@@ -62,39 +64,60 @@ function localLabel(instant: Date, zone: string): string {
   }).format(instant);
 }
 
-/** One occurrence planned on every target node still in service (a decommissioned one records nothing). */
-export function plansAt(schedule: ScheduleRow, occurrenceStart: Date): OccurrencePlan[] {
-  const profile = profileOf(schedule);
-  const plannedStartAt = new Date(occurrenceStart.getTime() - schedule.preRollSeconds * 1000);
-  const plannedEndAt = new Date(
-    occurrenceStart.getTime() + (schedule.durationSeconds + schedule.postRollSeconds) * 1000,
+/** The longest pre-roll of the schedule on any of its nodes, in seconds. */
+export function maxPreRollSeconds(schedule: ScheduleRow, rollsOf: RollsOf = noProfileRolls): number {
+  return Math.max(
+    schedule.preRollSeconds,
+    ...schedule.targets.map((t) => effectiveRolls(schedule, rollsOf(t.nodeId)).preRollSeconds),
   );
+}
+
+/**
+ * One occurrence planned on every target node still in service (a decommissioned one records
+ * nothing), each from its pre-roll to its post-roll: the schedule's, or the node profile's when longer.
+ */
+export function plansAt(
+  schedule: ScheduleRow,
+  occurrenceStart: Date,
+  rollsOf: RollsOf = noProfileRolls,
+): OccurrencePlan[] {
+  const profile = profileOf(schedule);
   const title = `${schedule.name} ${localLabel(occurrenceStart, schedule.timeZone)}`;
   return schedule.targets
     .filter((target) => !target.node.decommissionedAt)
-    .map((target) => ({
-      scheduleId: schedule.id,
-      nodeId: target.nodeId,
-      title,
-      occurrenceStart,
-      plannedStartAt,
-      plannedEndAt,
-      sampleRate: profile.sampleRate ?? target.node.sampleRate,
-      channels: target.node.channels,
-      channelSelection: channelsOf(target),
-    }));
+    .map((target) => {
+      const rolls = effectiveRolls(schedule, rollsOf(target.nodeId));
+      return {
+        scheduleId: schedule.id,
+        nodeId: target.nodeId,
+        title,
+        occurrenceStart,
+        plannedStartAt: new Date(occurrenceStart.getTime() - rolls.preRollSeconds * 1000),
+        plannedEndAt: new Date(
+          occurrenceStart.getTime() + (schedule.durationSeconds + rolls.postRollSeconds) * 1000,
+        ),
+        sampleRate: profile.sampleRate ?? target.node.sampleRate,
+        channels: target.node.channels,
+        channelSelection: channelsOf(target),
+      };
+    });
 }
 
 /**
  * Every occurrence that should exist as jobs for [from, to): none when the schedule is paused;
  * skipped ones left out. An occurrence already begun (pre-roll started) is the caller's to keep.
  */
-export function plansBetween(schedule: ScheduleRow, from: Date, to: Date): OccurrencePlan[] {
+export function plansBetween(
+  schedule: ScheduleRow,
+  from: Date,
+  to: Date,
+  rollsOf: RollsOf = noProfileRolls,
+): OccurrencePlan[] {
   if (!schedule.enabled) return [];
   const skipped = new Set(skippedOf(schedule));
   // Widened by the pre-roll: an occurrence just after `to` may plan to start before it.
-  const until = new Date(to.getTime() + schedule.preRollSeconds * 1000);
+  const until = new Date(to.getTime() + maxPreRollSeconds(schedule, rollsOf) * 1000);
   return instantsBetween(schedule, from, until)
     .starts.filter((start) => !skipped.has(start.toISOString()))
-    .flatMap((start) => plansAt(schedule, start));
+    .flatMap((start) => plansAt(schedule, start, rollsOf));
 }

@@ -10,6 +10,8 @@ export type TargetNode = {
   sampleRate: number;
   channels: number;
   decommissionedAt: Date | null;
+  /** The node's recording profile (its pre/post roll widens the node's windows). */
+  recordingProfileId: string | null;
 };
 export type ScheduleRow = Schedule & { targets: (ScheduleTarget & { node: TargetNode })[] };
 
@@ -17,7 +19,14 @@ const withTargets = {
   targets: {
     include: {
       node: {
-        select: { name: true, siteId: true, sampleRate: true, channels: true, decommissionedAt: true },
+        select: {
+          name: true,
+          siteId: true,
+          sampleRate: true,
+          channels: true,
+          decommissionedAt: true,
+          recordingProfileId: true,
+        },
       },
     },
     orderBy: { nodeId: 'asc' },
@@ -142,6 +151,25 @@ export class SchedulesRepository {
       take: limit,
       include: withTargets,
     });
+  }
+
+  /** The recording profile each of `nodeIds` names (null: none). */
+  async nodeProfiles(nodeIds: string[]): Promise<Map<string, string | null>> {
+    const rows = await this.db.node.findMany({
+      where: { id: { in: nodeIds } },
+      select: { id: true, recordingProfileId: true },
+    });
+    return new Map(rows.map((row) => [row.id, row.recordingProfileId]));
+  }
+
+  /** Every enabled schedule's id with its target nodes (the runner's profile-change check). */
+  async enabledTargets(): Promise<{ id: string; nodeIds: string[] }[]> {
+    const rows = await this.db.schedule.findMany({
+      where: { enabled: true },
+      select: { id: true, targets: { select: { nodeId: true } } },
+      orderBy: { id: 'asc' },
+    });
+    return rows.map((row) => ({ id: row.id, nodeIds: row.targets.map((t) => t.nodeId) }));
   }
 
   /** The jobs of the schedule's occurrences that start in [from, to). */

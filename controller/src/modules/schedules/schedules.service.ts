@@ -2,7 +2,9 @@
  * Schedules (docs/architecture.md, flow 2b): recurring recording plans on target nodes. Every
  * change re-materialises the schedule's future occurrences in the same transaction (the
  * recordings module's OccurrencesService) and is audited there with before/after; target nodes
- * are told at once (`schedule-changed`) so their agents refresh their caches.
+ * are told at once (`schedule-changed`) so their agents refresh their caches. A node's window is
+ * widened to its recording profile's pre/post roll (profile-rolls.ts); a profile change is picked
+ * up by the runner's next pass (`replanChangedProfiles`).
  */
 import { randomUUID } from 'node:crypto';
 import type { Permission } from '../../../../shared/src/permissions.js';
@@ -17,6 +19,7 @@ import type { Db, Provider, Tx } from '../../db/client.js';
 import type { NodesService } from '../nodes/index.js';
 import type { OccurrencePlan, OccurrencesService } from '../recordings/index.js';
 import { SYNC_HORIZON_MS } from '../recordings/index.js';
+import { type ProfileRolls, type RollsOf, RollWatch } from './profile-rolls.js';
 import { RecurrenceError } from './recurrence.js';
 import {
   channelsOf,
@@ -95,6 +98,8 @@ export class SchedulesService {
   private readonly audit: AuditWriter;
   private readonly notifyNode: NodeNotifier;
   private readonly now: () => Date;
+  private readonly rolls: ProfileRolls;
+  private readonly rollWatch = new RollWatch();
 
   constructor(options: {
     db: Db;
@@ -105,6 +110,8 @@ export class SchedulesService {
     audit: AuditWriter;
     notifyNode: NodeNotifier;
     now: () => Date;
+    /** The target nodes' recording profile rolls. */
+    rolls: ProfileRolls;
   }) {
     this.db = options.db;
     this.provider = options.provider;
@@ -114,6 +121,7 @@ export class SchedulesService {
     this.audit = options.audit;
     this.notifyNode = options.notifyNode;
     this.now = options.now;
+    this.rolls = options.rolls;
   }
 
   present(row: ScheduleRow): ScheduleView {
@@ -171,13 +179,14 @@ export class SchedulesService {
     const targets = await this.checkTargets(ctx.principal, body.targets);
     const fields = validateSchedule(body, targets);
     const id = randomUUID();
+    const rollsOf = await this.rolls.lookup(body.targets.map((t) => t.nodeId));
     const created = await this.db.$transaction(async (tx) => {
       const row = await this.repo.create(
         tx,
         { id, ...fields.data, createdBy: actorOf(ctx.principal).id ?? null },
         fields.targets,
       );
-      const nodes = await this.rematerialise(tx, row);
+      const nodes = await this.rematerialise(tx, row, rollsOf);
       await this.recordAudit(tx, ctx, 'schedule.create', row, undefined, this.present(row));
       return { row, nodes };
     });
@@ -190,8 +199,12 @@ export class SchedulesService {
     const targets = body.targets ? await this.checkTargets(ctx.principal, body.targets) : undefined;
     const merged = { ...this.editable(current), ...body };
     const fields = validateSchedule(merged, targets ?? checkedTargetsOf(current));
-    return this.change(current, ctx, 'schedule.update', (tx) =>
-      this.repo.update(tx, id, fields.data, targets ? fields.targets : undefined),
+    return this.change(
+      current,
+      ctx,
+      'schedule.update',
+      (tx) => this.repo.update(tx, id, fields.data, targets ? fields.targets : undefined),
+      body.targets?.map((t) => t.nodeId),
     );
   }
 
@@ -242,7 +255,8 @@ export class SchedulesService {
   async runNow(id: string, ctx: CallContext) {
     const current = await this.visibleSchedule(ctx.principal, 'schedule:manage', id);
     const start = new Date(Math.floor(this.now().getTime() / 1000) * 1000);
-    const plans = plansAt(current, start).map((plan) => ({
+    const rollsOf = await this.rolls.lookup(current.targets.map((t) => t.nodeId));
+    const plans = plansAt(current, start, rollsOf).map((plan) => ({
       ...plan,
       immediate: true,
       plannedStartAt: start,
@@ -302,13 +316,14 @@ export class SchedulesService {
       throw badRequest('the window is at most 366 days');
     const { starts, truncated } = instantsBetween(row, from, to, query.limit ?? 200);
     const jobs = await this.repo.jobsBetween(id, from, to);
+    const rollsOf = await this.rolls.lookup(row.targets.map((t) => t.nodeId));
     const skipped = new Set(skippedOf(row));
     return {
       from: from.toISOString(),
       to: to.toISOString(),
       truncated,
       occurrences: starts.map((start) => {
-        const [plan] = plansAt(row, start);
+        const [plan] = plansAt(row, start, rollsOf);
         return {
           occurrenceStart: start.toISOString(),
           plannedStartAt: plan!.plannedStartAt.toISOString(),
@@ -335,15 +350,47 @@ export class SchedulesService {
   async materialiseDue(batch: number): Promise<{ schedules: number; created: number }> {
     const now = this.now();
     const due = await this.repo.listDue(new Date(now.getTime() + SYNC_HORIZON_MS), batch);
+    const rollsOf = await this.rolls.lookup(due.flatMap((row) => row.targets.map((t) => t.nodeId)));
+    const created = await this.replan(
+      due.map((row) => row.id),
+      rollsOf,
+      now,
+    );
+    return { schedules: due.length, created };
+  }
+
+  /**
+   * Re-plans the enabled schedules on nodes whose recording profile rolls changed since the last
+   * call (a profile edit, or a node given another profile); every enabled schedule on the first
+   * call. The runner calls it on every pass. Returns how many schedules were re-planned.
+   */
+  async replanChangedProfiles(): Promise<number> {
+    const schedules = await this.repo.enabledTargets();
+    const nodeIds = new Set(schedules.flatMap((s) => s.nodeIds));
+    const rolls = await this.rolls.of(nodeIds);
+    const changed = this.rollWatch.changed(nodeIds, rolls);
+    const ids = schedules.filter((s) => s.nodeIds.some((n) => changed.has(n))).map((s) => s.id);
+    if (ids.length === 0) return 0;
+    try {
+      await this.replan(ids, (nodeId) => rolls.get(nodeId), this.now());
+    } catch (error) {
+      this.rollWatch.reset(); // the next pass tries them all again
+      throw error;
+    }
+    return ids.length;
+  }
+
+  /** Reconciles the schedules' occurrences to a horizon ahead; returns how many were created. */
+  private async replan(scheduleIds: string[], rollsOf: RollsOf, now: Date): Promise<number> {
     let created = 0;
     // A few dozen schedules a transaction: one lock statement, one read, one insert per table.
-    for (let i = 0; i < due.length; i += MATERIALISE_CHUNK) {
-      const ids = due.slice(i, i + MATERIALISE_CHUNK).map((row) => row.id);
+    for (let i = 0; i < scheduleIds.length; i += MATERIALISE_CHUNK) {
+      const ids = scheduleIds.slice(i, i + MATERIALISE_CHUNK);
       const reconciled = await this.db.$transaction(async (tx) => {
         await this.repo.lock(tx, ids, this.provider);
         // A rule this version cannot read (stored by another) is left as it is, never emptied.
         const planned = (await this.repo.findManyInTx(tx, ids)).flatMap((row) => {
-          const plans = this.plansFor(row, now);
+          const plans = this.plansFor(row, now, rollsOf);
           return plans ? [{ id: row.id, plans }] : [];
         });
         const result = await this.occurrences.reconcile(
@@ -358,13 +405,13 @@ export class SchedulesService {
       created += reconciled.created;
       for (const nodeId of reconciled.nodeIds) await this.notifyNode(nodeId, 'schedule-changed', {});
     }
-    return { schedules: due.length, created };
+    return created;
   }
 
   /** The occurrences to hold; undefined when the stored rule cannot be read (validated on write). */
-  private plansFor(row: ScheduleRow, now: Date): OccurrencePlan[] | undefined {
+  private plansFor(row: ScheduleRow, now: Date, rollsOf: RollsOf): OccurrencePlan[] | undefined {
     try {
-      return plansBetween(row, now, new Date(now.getTime() + MATERIALISE_HORIZON_MS));
+      return plansBetween(row, now, new Date(now.getTime() + MATERIALISE_HORIZON_MS), rollsOf);
     } catch (error) {
       if (error instanceof RecurrenceError) return undefined;
       throw error;
@@ -377,12 +424,14 @@ export class SchedulesService {
     ctx: CallContext,
     action: AuditAction,
     apply: (tx: Tx) => Promise<ScheduleRow>,
+    newNodeIds: string[] = [],
   ): Promise<ScheduleRow> {
     const before = this.present(current);
+    const rollsOf = await this.rolls.lookup([...current.targets.map((t) => t.nodeId), ...newNodeIds]);
     const { row, nodes } = await this.db.$transaction(async (tx) => {
       await this.repo.lock(tx, [current.id], this.provider);
       const updated = await apply(tx);
-      const changed = await this.rematerialise(tx, updated);
+      const changed = await this.rematerialise(tx, updated, rollsOf);
       await this.recordAudit(tx, ctx, action, updated, before, this.present(updated));
       return { row: updated, nodes: [...new Set([...changed, ...current.targets.map((t) => t.nodeId)])] };
     });
@@ -390,9 +439,9 @@ export class SchedulesService {
     return (await this.repo.find(row.id))!;
   }
 
-  private async rematerialise(tx: Tx, row: ScheduleRow): Promise<string[]> {
+  private async rematerialise(tx: Tx, row: ScheduleRow, rollsOf: RollsOf): Promise<string[]> {
     const now = this.now();
-    const plans = this.plansFor(row, now);
+    const plans = this.plansFor(row, now, rollsOf);
     if (!plans) throw badRequest('the stored recurrence cannot be read: set a new one with PATCH');
     const result = await this.occurrences.reconcile(tx, [row.id], plans, now);
     await this.repo.setMaterialisedUntil(tx, [row.id], new Date(now.getTime() + MATERIALISE_HORIZON_MS));
