@@ -15,6 +15,7 @@ import { createAccessModule } from './modules/access/index.js';
 import { createAttendanceModule } from './modules/attendance/index.js';
 import { createAuditModule } from './modules/audit/index.js';
 import { channelMapTemplates, createChannelMapsModule } from './modules/channel-maps/index.js';
+import { createHealthModule } from './modules/health/index.js';
 import { createLimitsModule, installRouteRateLimits } from './modules/limits/index.js';
 import { createMetersModule } from './modules/meters/index.js';
 import { createNodesModule } from './modules/nodes/index.js';
@@ -53,21 +54,19 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const nodes = createNodesModule(core, { link, settings: settings.ports.settings });
   const channelMaps = createChannelMapsModule(core, { ...nodes.ports, ...settings.ports, notifyNode });
   const meters = createMetersModule(core, { nodes: nodes.ports.nodes, settings: settings.ports.settings });
+  const health = createHealthModule(core, nodes.ports);
   const mqtt = createBroker(core, {
     nodes: nodes.ports.nodes,
     onMeters: (from, frame) => meters.ports.meters.record(from, frame),
     onCommandResult: (from, result) => nodes.ports.commandResults.record(from, result),
+    onHealthEvent: (from, report) => health.ports.healthReports.onMessage(from, report),
     readiness,
   });
   const recordings = createRecordingsModule(core, { ...nodes.ports, ...channelMaps.ports, notifyNode });
   const schedules = createSchedulesModule(core, { ...nodes.ports, ...recordings.ports, notifyNode });
   const attendance = createAttendanceModule(core, { webhookTimers: deps.webhookTimers });
-  const pgUrl = provider === 'postgresql' ? deps.databaseUrl : undefined;
-  const leadership = electLeader({
-    work: attendance.ports.leaderWork,
-    connectionString: pgUrl,
-    log: app.log,
-  });
+  const connectionString = provider === 'postgresql' ? deps.databaseUrl : undefined;
+  const leadership = electLeader({ work: attendance.ports.leaderWork, connectionString, log: app.log });
 
   const routes = installAccessControl(
     app,
@@ -88,7 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   // The order routes register in (and so the order of the OpenAPI document).
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
   const modules: AppModule[] = [system, access, auditModule, nodes, recordings, schedules, meters, limits];
-  modules.push(settings, channelMaps);
+  modules.push(settings, channelMaps, health);
   modules.push(attendance, context); // attendance and what needs its ports come last
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);

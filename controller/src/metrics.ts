@@ -67,6 +67,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly healthEventsOpen = new Gauge({
+    name: 'earshot_health_events_open',
+    help: 'Health events not resolved and not suppressed now (open or acknowledged), by type and severity.',
+    labelNames: ['type', 'severity'] as const,
+    registers: [this.registry],
+  });
+
   readonly discordCommands = new Counter({
     name: 'earshot_discord_commands_total',
     help: 'Discord slash commands the bot replied to, by command and outcome (answered, failed, refused).',

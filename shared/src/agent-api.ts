@@ -362,4 +362,19 @@ export const AGENT_ROUTES = {
    * set changed, and on every MQTT reconnect). Idempotent; devices not listed are marked absent.
    */
   interfaces: (nodeId: string) => `/nodes/${nodeId}/interfaces`,
+  /**
+   * POST HealthEventMessage (shared/src/mqtt.ts) → HealthEventSyncResult: the HTTP fallback of
+   * the MQTT `events` topic, for agents without MQTT or syncing their queue. Idempotent by event
+   * id: a re-sent report is stored once, a later one updates the event.
+   */
+  healthEvents: (nodeId: string) => `/nodes/${nodeId}/health-events`,
 } as const;
+
+export const HealthEventSyncResult = Type.Object({
+  id: Type.String(),
+  /** created: a new event; updated: a later report changed it; unchanged: a re-send or an older report. */
+  outcome: Type.Enum(['created', 'updated', 'unchanged']),
+  /** The event's status now (operators may have acknowledged or suppressed it). */
+  status: Type.String(),
+});
+export type HealthEventSyncResult = Static<typeof HealthEventSyncResult>;

@@ -5,7 +5,7 @@
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { isValidNodeId } from './ids.js';
+import { isValidNodeId, NODE_ID_PATTERN } from './ids.js';
 
 export const TOPIC_ROOT = 'earshot/v1/nodes';
 
@@ -49,13 +49,58 @@ export const NodeStatus = Type.Object(
 );
 export type NodeStatus = Static<typeof NodeStatus>;
 
+/** What a health event is about (docs/mqtt.md); controller-raised and manual types included. */
+export const HEALTH_EVENT_TYPES = [
+  'silence',
+  'clipping',
+  'device_lost',
+  'disk_low',
+  'clock_skew',
+  'upload_backlog',
+  'capture_restart',
+  'events_dropped',
+  'node_offline',
+  'occurrence_missed',
+  'upload_failing',
+  'audit_chain',
+  'manual',
+] as const;
+export type HealthEventType = (typeof HEALTH_EVENT_TYPES)[number];
+export const HEALTH_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type HealthSeverity = (typeof HEALTH_SEVERITIES)[number];
+
+/** A health event's id: chosen by its reporter, stable across re-sends (same rule as node ids). */
+export const HealthEventId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+
+/** Measured values of a condition, e.g. `{ "rmsDbfs": -71.5, "seconds": 60 }`. */
+export const HealthValues = Type.Record(
+  Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' }),
+  Type.Union([Type.Number(), Type.String({ maxLength: 200 }), Type.Boolean(), Type.Null()]),
+  { maxProperties: 32 },
+);
+
+/**
+ * One report of a condition the agent's watchdog watches (`events`, and the HTTP fallback
+ * `POST /nodes/{id}/health-events`): sent when it starts, again while it lasts (count and last
+ * seen grow), and once more when it clears (`state: resolved`). The controller keeps one event
+ * per id: a re-send changes nothing, a later report updates it.
+ */
 export const HealthEventMessage = Type.Object(
   {
-    id: Type.String({ minLength: 1, maxLength: 64 }),
-    kind: Type.String({ minLength: 1, maxLength: 64 }),
-    severity: Type.Enum(['info', 'warning', 'critical']),
+    id: HealthEventId,
+    /** The reporting node; when present it must be the node of the topic (or the route). */
+    nodeId: Type.Optional(Type.String({ pattern: NODE_ID_PATTERN })),
+    type: Type.Enum(HEALTH_EVENT_TYPES),
+    severity: Type.Enum(HEALTH_SEVERITIES),
+    state: Type.Enum(['open', 'resolved']),
+    /** 1-based capture channel; absent or null: the whole node. */
+    channel: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 64 }), Type.Null()])),
     message: Type.String({ maxLength: 1000 }),
-    atMs: Type.Integer({ minimum: 0 }),
+    values: Type.Optional(HealthValues),
+    firstSeenAt: Type.String({ format: 'date-time' }),
+    lastSeenAt: Type.String({ format: 'date-time' }),
+    /** How many times the condition was seen (windows, restarts…). */
+    count: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
   },
   { additionalProperties: false },
 );

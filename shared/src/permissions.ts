@@ -42,8 +42,6 @@ export const RESERVED_PERMISSIONS = {
   'recording:playback': 'recording playback over HTTP Range and streaming',
   'recording:edit': 'recording metadata edit and bulk edit',
   'recording:delete': 'recording delete and bulk delete, terminal recordings only',
-  'health:read': 'health events: reads and export',
-  'health:acknowledge': 'health events: acknowledge, suppress, resolve, reopen',
   'integrations:manage': 'notification integrations: webhook, Slack, Discord webhook, Feishu',
 } as const satisfies Partial<Record<Permission, string>>;
 

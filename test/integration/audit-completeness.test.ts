@@ -150,6 +150,7 @@ function destinationCall(method: 'PATCH' | 'DELETE', suffix: string, payload?: o
 const TABLE: Record<string, Row> = {
   ...settingsRows(),
   ...channelMapRows(),
+  ...healthRows(),
   'POST /api/v1/guilds': {
     action: /^attendance\.guild\.create$/,
     call: async ({ owner }) => ({
@@ -1147,6 +1148,81 @@ function channelMapRows(): Record<string, Row> {
     [`POST ${plans}/:id/discard`]: {
       action: /^channel_map\.plan\.discard$/,
       call: async (env) => as(env, 'POST', `${plans}/${await stage(env)}/discard`),
+    },
+  };
+}
+
+let healthSeq = 0;
+/** Health events: the agent's report, manual events, each lifecycle step, bulk and export. */
+function healthRows(): Record<string, Row> {
+  const base = '/api/v1/health-events';
+  const report = (env: Env): InjectOptions => {
+    const seen = new Date().toISOString();
+    return {
+      method: 'POST',
+      url: `/api/v1/nodes/${env.node.nodeId}/health-events`,
+      headers: bearer(env.node.credential),
+      payload: {
+        ...{ id: `row-health-${++healthSeq}`, type: 'disk_low', severity: 'warning', state: 'open' },
+        ...{ message: 'disk filling', firstSeenAt: seen, lastSeenAt: seen, count: 1 },
+      },
+    };
+  };
+  /** A fresh open event reported by the env's node, taken through `steps` first. */
+  const event = async (env: Env, ...steps: string[]) => {
+    const id = (await env.ctl.app.inject(report(env))).json().data.id as string;
+    for (const step of steps)
+      await env.ctl.app.inject({
+        method: 'POST',
+        url: `${base}/${id}/${step}`,
+        headers: bearer(env.owner),
+        payload: {},
+      });
+    return id;
+  };
+  const as = (env: Env, url: string, payload: object = {}): InjectOptions => ({
+    method: 'POST',
+    url,
+    headers: bearer(env.owner),
+    payload,
+  });
+  const until = () => new Date(Date.now() + 3600_000).toISOString();
+  return {
+    'POST /api/v1/nodes/:id/health-events': {
+      action: /^health_event\.report$/,
+      call: async (env) => report(env),
+    },
+    [`POST ${base}`]: {
+      action: /^health_event\.create$/,
+      call: async (env) => as(env, base, { nodeId: env.node.nodeId, severity: 'info', message: 'by hand' }),
+    },
+    [`POST ${base}/export`]: {
+      action: /^health_event\.export$/,
+      call: async (env) => as(env, `${base}/export`, { ids: [await event(env)], format: 'csv' }),
+    },
+    [`POST ${base}/bulk-lifecycle`]: {
+      action: /^health_event\.acknowledge$/,
+      call: async (env) =>
+        as(env, `${base}/bulk-lifecycle`, {
+          ids: [await event(env), await event(env)],
+          action: 'acknowledge',
+        }),
+    },
+    [`POST ${base}/:id/acknowledge`]: {
+      action: /^health_event\.acknowledge$/,
+      call: async (env) => as(env, `${base}/${await event(env)}/acknowledge`),
+    },
+    [`POST ${base}/:id/suppress`]: {
+      action: /^health_event\.suppress$/,
+      call: async (env) => as(env, `${base}/${await event(env)}/suppress`, { until: until() }),
+    },
+    [`POST ${base}/:id/resolve`]: {
+      action: /^health_event\.resolve$/,
+      call: async (env) => as(env, `${base}/${await event(env)}/resolve`),
+    },
+    [`POST ${base}/:id/reopen`]: {
+      action: /^health_event\.reopen$/,
+      call: async (env) => as(env, `${base}/${await event(env, 'resolve')}/reopen`),
     },
   };
 }

@@ -185,6 +185,21 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/schedules/:id/pause': { need: 'schedule:manage', node: true },
   'POST /api/v1/schedules/:id/resume': { need: 'schedule:manage', node: true },
   'POST /api/v1/schedules/:id/unskip': { need: 'schedule:manage', node: true },
+  'GET /api/v1/health-events': { need: 'health:read' },
+  'GET /api/v1/health-events/facets': { need: 'health:read' },
+  'GET /api/v1/health-events/export': { need: 'health:read' },
+  'POST /api/v1/health-events/export': { need: 'health:read' },
+  'GET /api/v1/health-events/:id': { need: 'health:read', node: true },
+  'GET /api/v1/health-events/:id/actions': { need: 'health:read', node: true },
+  // A body naming no node: a 400 once allowed (the manual event is checked in health-events.test.ts).
+  'POST /api/v1/health-events': { need: 'health:acknowledge' },
+  'POST /api/v1/health-events/bulk-lifecycle': { need: 'health:acknowledge' },
+  // The first role allowed changes the event; later ones may get 409 (still allowed).
+  'POST /api/v1/health-events/:id/acknowledge': { need: 'health:acknowledge', node: true },
+  'POST /api/v1/health-events/:id/suppress': { need: 'health:acknowledge', node: true },
+  'POST /api/v1/health-events/:id/resolve': { need: 'health:acknowledge', node: true },
+  'POST /api/v1/health-events/:id/reopen': { need: 'health:acknowledge', node: true },
+  'POST /api/v1/nodes/:id/health-events': { need: 'agent' },
   'GET /api/v1/recordings/:id/cache-file': { need: 'agent' },
   'PUT /api/v1/recordings/:id/cache-file': { need: 'agent' },
   'GET /api/v1/nodes/:id/meters': { need: 'node:read', node: true },
@@ -263,6 +278,8 @@ interface Target {
   scheduleId: string;
   /** An audio interface the node's agent reported. */
   interfaceId: string;
+  /** A health event the node's agent reported. */
+  healthEventId: string;
 }
 
 describe('RBAC matrix', () => {
@@ -283,6 +300,17 @@ describe('RBAC matrix', () => {
       },
     });
     const interfaceId = (await ctl.db.nodeInterface.findFirstOrThrow({ where: { nodeId } })).id;
+    const healthEventId = `health-${nodeId}`;
+    const now = new Date().toISOString();
+    await ctl.app.inject({
+      method: 'POST',
+      url: `/api/v1/nodes/${nodeId}/health-events`,
+      headers: bearer(node.credential),
+      payload: {
+        ...{ id: healthEventId, type: 'silence', severity: 'warning', state: 'open', message: 'quiet' },
+        ...{ firstSeenAt: now, lastSeenAt: now, count: 1 },
+      },
+    });
     const recording = await createRecording(ctl, owner, nodeId, { durationSeconds: 5 });
     const schedule = await ctl.app.inject({
       method: 'POST',
@@ -298,7 +326,14 @@ describe('RBAC matrix', () => {
       },
     });
     const scheduleId = schedule.json().data.id as string;
-    return { nodeId, recordingId: recording.id, jobId: recording.job.id, scheduleId, interfaceId };
+    return {
+      nodeId,
+      recordingId: recording.id,
+      jobId: recording.job.id,
+      scheduleId,
+      interfaceId,
+      healthEventId,
+    };
   }
 
   beforeAll(async () => {
@@ -360,6 +395,7 @@ describe('RBAC matrix', () => {
         /\/(schedules)\/:id/,
         `/$1/${method === 'DELETE' ? '00000000-0000-4000-8000-00000000dead' : t.scheduleId}`,
       )
+      .replace(/\/(health-events)\/:id/, `/$1/${t.healthEventId}`)
       .replace(/\/(nodes)\/:id/, `/$1/${t.nodeId}`)
       .replace(':id', 'not-a-real-id');
     const body =
@@ -371,15 +407,17 @@ describe('RBAC matrix', () => {
             ? { notes: 'noted by the matrix' }
             : url === '/api/v1/nodes/:id/interfaces/:iid'
               ? { alias: 'matrix' }
-              : url.endsWith('/unskip')
-                ? { occurrenceStart: '2030-01-02T09:00:00Z' }
-                : url.startsWith('/api/v1/settings/channel-map-assignments/:nodeId')
-                  ? method === 'PUT'
-                    ? { templateId: null }
-                    : { revision: 1 }
-                  : method === 'GET' || method === 'DELETE'
-                    ? undefined
-                    : {};
+              : url.endsWith('/suppress')
+                ? { until: new Date(Date.now() + 3600_000).toISOString() }
+                : url.endsWith('/unskip')
+                  ? { occurrenceStart: '2030-01-02T09:00:00Z' }
+                  : url.startsWith('/api/v1/settings/channel-map-assignments/:nodeId')
+                    ? method === 'PUT'
+                      ? { templateId: null }
+                      : { revision: 1 }
+                    : method === 'GET' || method === 'DELETE'
+                      ? undefined
+                      : {};
     return { method: method as 'GET', url: path, ...(body === undefined ? {} : { payload: body }) };
   }
 

@@ -77,6 +77,18 @@ const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   },
   'GET /api/v1/schedules/export': { page: (b) => ({ ids: ndjsonLines(b).map((s) => s.id as string) }) },
   'POST /api/v1/schedules/export': { page: (b) => ({ ids: ndjsonLines(b).map((s) => s.id as string) }) },
+  'GET /api/v1/health-events': {
+    page: (b) => ({ ids: page(b).flatMap((e) => [e.id as string, e.nodeId as string]) }),
+  },
+  'GET /api/v1/health-events/facets': {
+    page: (b) => ({ ids: (JSON.parse(b).data.nodeId as { value: string }[]).map((f) => f.value) }),
+  },
+  'GET /api/v1/health-events/export': {
+    page: (b) => ({ ids: ndjsonLines(b).flatMap((e) => [e.id as string, e.nodeId as string]) }),
+  },
+  'POST /api/v1/health-events/export': {
+    page: (b) => ({ ids: ndjsonLines(b).flatMap((e) => [e.id as string, e.nodeId as string]) }),
+  },
   'GET /api/v1/guilds': { page: (b) => ({ ids: page(b).map((g) => g.id as string) }) },
   'GET /api/v1/auth/groups': { page: (b) => ({ ids: page(b).map((g) => g.id as string) }) },
   'GET /api/v1/auth/roles': { exempt: 'role definitions are fleet-wide catalogue entries, not site data' },
@@ -161,6 +173,16 @@ describe('scope isolation', () => {
           },
         });
         fleet[site].schedules.push(schedule.json().data.id);
+        // A health event its agent reported: `health-<node>` (it leaks its node id if listed).
+        const seen = new Date().toISOString();
+        await call(node.credential, {
+          method: 'POST',
+          url: `/api/v1/nodes/${id}/health-events`,
+          payload: {
+            ...{ id: `health-${id}`, type: 'silence', severity: 'warning', state: 'open', message: 'quiet' },
+            ...{ firstSeenAt: seen, lastSeenAt: seen, count: 1 },
+          },
+        });
       }
     }
     siteOwner = await userWithRole(ctl, 'east-owner', 'owner', { type: 'site', id: fleet.east.siteId });
@@ -245,9 +267,11 @@ describe('scope isolation', () => {
         const [method, url] = key.split(' ') as ['GET' | 'POST', string];
         const allIds = url.startsWith('/api/v1/schedules')
           ? [...fleet.east.schedules, ...fleet.west.schedules]
-          : url.startsWith('/api/v1/nodes')
-            ? [...fleet.east.nodes, ...fleet.west.nodes]
-            : (await ctl.db.auditEvent.findMany({ select: { id: true } })).map((e) => e.id);
+          : url.startsWith('/api/v1/health-events')
+            ? [...fleet.east.nodes, ...fleet.west.nodes].map((id) => `health-${id}`)
+            : url.startsWith('/api/v1/nodes')
+              ? [...fleet.east.nodes, ...fleet.west.nodes]
+              : (await ctl.db.auditEvent.findMany({ select: { id: true } })).map((e) => e.id);
         const response = await call(token, {
           method,
           url,
@@ -288,6 +312,7 @@ describe('scope isolation', () => {
     if (url.startsWith('/api/v1/settings/channel-map-plans/')) return westPlan;
     if (url.startsWith('/api/v1/recordings/')) return fleet.west.recordings[1]!;
     if (url.startsWith('/api/v1/schedules/')) return fleet.west.schedules[0]!;
+    if (url.startsWith('/api/v1/health-events/')) return 'health-west-1';
     if (url.startsWith('/api/v1/auth/users/')) return westUserId;
     if (url.startsWith('/api/v1/auth/groups/')) return westGroupId;
     if (url.startsWith('/api/v1/audit-events/')) return auditId;

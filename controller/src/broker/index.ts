@@ -30,6 +30,8 @@ export function createBroker(
     onMeters: AgentMessageHandler<'meters'>;
     /** A validated command result from an agent. */
     onCommandResult: AgentMessageHandler<'cmd-result'>;
+    /** A validated health event report from an agent. */
+    onHealthEvent: AgentMessageHandler<'events'>;
     /** The broker adds its readiness check once it listens. */
     readiness: ReadinessCheck[];
   },
@@ -41,6 +43,7 @@ export function createBroker(
       status: (from, status) => presence.report(from, status),
       meters: deps.onMeters,
       'cmd-result': deps.onCommandResult,
+      events: deps.onHealthEvent,
     },
     log,
   );

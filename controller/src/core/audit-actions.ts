@@ -24,6 +24,7 @@ export type AuditTargetType =
   | 'channel_map_plan'
   | 'group'
   | 'guild'
+  | 'health_event'
   | 'mqtt_topic'
   | 'node'
   | 'period'
@@ -154,6 +155,21 @@ export const AUDIT_ACTIONS = {
     target: 'recording_job',
     description: 'An agent restarted inside a job’s window registers the part recording the rest',
   },
+
+  // Health events
+  'health_event.report': {
+    target: 'health_event',
+    description: 'An agent reports a new health event, or one it reported clears or comes back',
+  },
+  'health_event.create': { target: 'health_event', description: 'Enter a health event by hand' },
+  'health_event.acknowledge': { target: 'health_event', description: 'Acknowledge an open health event' },
+  'health_event.suppress': { target: 'health_event', description: 'Suppress a health event until a time' },
+  'health_event.resolve': { target: 'health_event', description: 'Resolve a health event' },
+  'health_event.reopen': {
+    target: 'health_event',
+    description: 'Reopen a health event (resolved, acknowledged or suppressed)',
+  },
+  'health_event.export': { target: null, description: 'Export health events (CSV or NDJSON)' },
 
   // Schedules
   'schedule.create': {

@@ -1,0 +1,241 @@
+/**
+ * Health events for operators: scoped reads (list, facets, export, detail, actions), events
+ * entered by hand, and the lifecycle (acknowledge, suppress, resolve, reopen), one event at a
+ * time or in bulk (all or nothing). Every change is audited with its actor in its transaction.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Permission } from '../../../../shared/src/permissions.js';
+import type { AuditWriter } from '../../core/audit.types.js';
+import type { AuditAction } from '../../core/audit-actions.js';
+import { conflict, forbidden, notFound } from '../../core/errors.js';
+import type { PagePosition } from '../../core/page-position.js';
+import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
+import { exportEvent } from '../../core/table-export.js';
+import { type Visible, visibleTo } from '../../core/visible.js';
+import type { Db, Provider, Tx } from '../../db/client.js';
+import type { NodesService } from '../nodes/index.js';
+import type { HealthEventRow, HealthRepository } from './health.repository.js';
+import type {
+  BulkLifecycleBody,
+  CreateHealthEventBody,
+  HealthEventView,
+  HealthFilter,
+  LifecycleAction,
+  TransitionInput,
+} from './health.schemas.js';
+import { LIFECYCLE_ACTIONS } from './health.schemas.js';
+import { effectiveStatus, refusal, transition } from './health-lifecycle.js';
+
+export function presentHealthEvent(row: HealthEventRow, now: Date): HealthEventView {
+  let values: Record<string, unknown> = {};
+  try {
+    values = JSON.parse(row.measured) as Record<string, unknown>;
+  } catch {
+    // stored by hand or by another version: shown empty
+  }
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  return {
+    id: row.id,
+    nodeId: row.nodeId,
+    siteId: row.node.siteId,
+    type: row.type,
+    severity: row.severity,
+    status: effectiveStatus(row, now),
+    channel: row.channel,
+    message: row.message,
+    values,
+    firstSeenAt: row.firstSeenAt.toISOString(),
+    lastSeenAt: row.lastSeenAt.toISOString(),
+    count: row.count,
+    resolvedAt: iso(row.resolvedAt),
+    suppressedUntil: effectiveStatus(row, now) === 'suppressed' ? iso(row.suppressedUntil) : null,
+    acknowledgedBy: row.acknowledgedBy,
+    acknowledgedAt: iso(row.acknowledgedAt),
+    source: row.source,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+const AUDIT_ACTION: Record<LifecycleAction, AuditAction> = {
+  acknowledge: 'health_event.acknowledge',
+  suppress: 'health_event.suppress',
+  resolve: 'health_event.resolve',
+  reopen: 'health_event.reopen',
+};
+
+export interface HealthDeps {
+  db: Db;
+  provider: Provider;
+  repo: HealthRepository;
+  nodes: NodesService;
+  audit: AuditWriter;
+  now: () => Date;
+}
+
+export class HealthService {
+  constructor(private readonly deps: HealthDeps) {}
+
+  present(row: HealthEventRow): HealthEventView {
+    return presentHealthEvent(row, this.deps.now());
+  }
+
+  /** The event if the caller holds `permission` on its node; a hidden 404 otherwise. */
+  async visibleEvent(
+    principal: Principal,
+    permission: Permission,
+    id: string,
+  ): Promise<Visible<HealthEventRow>> {
+    const row = await this.deps.repo.find(id);
+    if (!row) throw notFound('health event');
+    return visibleTo(
+      principal,
+      permission,
+      row,
+      { nodeId: row.nodeId, siteId: row.node.siteId },
+      { name: 'health event', target: { type: 'health_event', id } },
+    );
+  }
+
+  list(principal: Principal, filter: HealthFilter, limit: number, after?: PagePosition) {
+    if (principal.kind !== 'user') throw forbidden('users only');
+    return this.deps.repo.list(principal.access.filter('health:read'), filter, this.deps.now(), limit, after);
+  }
+
+  listByIds(principal: Principal, ids: string[]) {
+    if (principal.kind !== 'user') throw forbidden('users only');
+    return this.deps.repo.listByIds(ids, principal.access.filter('health:read'));
+  }
+
+  async facets(principal: Principal, filter: HealthFilter) {
+    if (principal.kind !== 'user') throw forbidden('users only');
+    const now = this.deps.now();
+    const groups = await this.deps.repo.groups(principal.access.filter('health:read'), filter, now);
+    const count = (key: (g: (typeof groups)[number]) => string) => {
+      const counts = new Map<string, number>();
+      for (const g of groups) counts.set(key(g), (counts.get(key(g)) ?? 0) + g.count);
+      return [...counts].map(([value, n]) => ({ value, count: n })).sort((a, b) => b.count - a.count);
+    };
+    return {
+      total: groups.reduce((sum, g) => sum + g.count, 0),
+      status: count((g) => effectiveStatus(g, now)),
+      severity: count((g) => g.severity),
+      type: count((g) => g.type),
+      nodeId: count((g) => g.nodeId),
+    };
+  }
+
+  /** An export leaves the controller: audited once, with how many events and the format. */
+  async recordExport(ctx: CallContext, count: number, format: string): Promise<void> {
+    await this.deps.audit.recordAlone(
+      exportEvent(ctx, 'health:read', 'health_event.export', { count, format }),
+    );
+  }
+
+  /** What the caller may do with the event now, each with the reason when not. */
+  async actions(id: string, principal: Principal) {
+    const row = await this.visibleEvent(principal, 'health:read', id);
+    const may =
+      principal.kind === 'user' &&
+      principal.access.allows('health:acknowledge', { nodeId: row.nodeId, siteId: row.node.siteId });
+    const now = this.deps.now();
+    const gate = (action: LifecycleAction) => {
+      if (!may) return { allowed: false, reason: 'needs health:acknowledge on the event’s node' };
+      const why = refusal(row, action, now);
+      return { allowed: why === null, reason: why };
+    };
+    return Object.fromEntries(LIFECYCLE_ACTIONS.map((a) => [a, gate(a)])) as Record<
+      LifecycleAction,
+      { allowed: boolean; reason: string | null }
+    >;
+  }
+
+  /** An event entered by hand on a node in the caller's scope: open, source `manual`. */
+  async create(body: CreateHealthEventBody, ctx: CallContext): Promise<HealthEventRow> {
+    const node = await this.deps.nodes.visibleNode(ctx.principal, 'health:acknowledge', body.nodeId);
+    const now = this.deps.now();
+    return this.deps.db.$transaction(async (tx) => {
+      const row = await this.deps.repo.create(tx, {
+        id: randomUUID(),
+        nodeId: node.id,
+        type: body.type ?? 'manual',
+        severity: body.severity,
+        channel: body.channel ?? null,
+        message: body.message,
+        measured: JSON.stringify(body.values ?? {}),
+        firstSeenAt: now,
+        lastSeenAt: now,
+        source: 'manual',
+      });
+      await this.recordAudit(tx, ctx, 'health_event.create', row, undefined, undefined);
+      return row;
+    });
+  }
+
+  /** One lifecycle step on one event (409 when its status does not allow it). */
+  async apply(id: string, action: LifecycleAction, input: TransitionInput, ctx: CallContext) {
+    const current = await this.visibleEvent(ctx.principal, 'health:acknowledge', id);
+    return this.deps.db.$transaction((tx) => this.step(tx, current.id, action, input, ctx));
+  }
+
+  /**
+   * One lifecycle step on many events, all or nothing: every event must be in the caller's
+   * scope (else 404) and allow the step (else 409 naming each refused event and why).
+   */
+  async bulk(body: BulkLifecycleBody, ctx: CallContext): Promise<HealthEventRow[]> {
+    const rows: Visible<HealthEventRow>[] = [];
+    for (const id of body.ids) rows.push(await this.visibleEvent(ctx.principal, 'health:acknowledge', id));
+    const now = this.deps.now();
+    const refused = rows.flatMap((row) => {
+      const reason = refusal(row, body.action, now);
+      return reason ? [{ id: row.id, reason }] : [];
+    });
+    if (refused.length > 0)
+      throw conflict(`${refused.length} of ${rows.length} events cannot be changed; none was.`, { refused });
+    return this.deps.db.$transaction(async (tx) => {
+      const changed: HealthEventRow[] = [];
+      for (const row of rows) changed.push(await this.step(tx, row.id, body.action, body, ctx));
+      return changed;
+    });
+  }
+
+  /** Re-reads the event inside the transaction (locked on PostgreSQL), changes it, audits it. */
+  private async step(tx: Tx, id: string, action: LifecycleAction, input: TransitionInput, ctx: CallContext) {
+    await this.lock(tx, id);
+    const row = (await this.deps.repo.find(id, tx))!;
+    const actor = actorOf(ctx.principal);
+    const data = transition(row, action, input, this.deps.now(), actor.name ?? actor.id ?? null);
+    const updated = await this.deps.repo.update(tx, id, data);
+    await this.recordAudit(tx, ctx, AUDIT_ACTION[action], updated, row, input.reason);
+    return updated;
+  }
+
+  /** Holds the event's row until the transaction ends (PostgreSQL; SQLite has one writer). */
+  async lock(tx: Tx, id: string): Promise<void> {
+    if (this.deps.provider === 'postgresql')
+      await tx.$queryRaw`SELECT "id" FROM "HealthEvent" WHERE "id" = ${id} FOR UPDATE`;
+  }
+
+  recordAudit(
+    tx: Tx,
+    ctx: CallContext,
+    action: AuditAction,
+    row: HealthEventRow,
+    before: HealthEventRow | undefined,
+    reason: string | undefined,
+  ) {
+    const view = (r: HealthEventRow) => {
+      const { createdAt: _c, updatedAt: _u, ...rest } = this.present(r);
+      return rest;
+    };
+    return this.deps.audit.recordChange(tx, ctx, {
+      permission: 'health:acknowledge',
+      action,
+      target: { type: 'health_event', id: row.id },
+      reason: reason ?? null,
+      before: before ? view(before) : undefined,
+      after: view(row),
+      scope: { nodeId: row.nodeId, siteId: row.node.siteId },
+    });
+  }
+}
