@@ -307,7 +307,14 @@ describe('health events', () => {
     expect(ackResolved.json().error.message).toMatch(/resolved: reopen it/);
     expect((await step('resolve')).statusCode).toBe(409);
     expect((await step('suppress', { until })).statusCode).toBe(409);
-    expect((await step('reopen')).json().data).toMatchObject({ status: 'open', resolvedAt: null });
+    // No body at all is fine where nothing is required.
+    const bare = await ctl.app.inject({
+      method: 'POST',
+      url: `/api/v1/health-events/${id}/reopen`,
+      headers: bearer(owner),
+    });
+    expect(bare.statusCode, bare.body).toBe(200);
+    expect(bare.json().data).toMatchObject({ status: 'open', resolvedAt: null });
     expect((await step('reopen')).statusCode).toBe(409);
 
     // A suppression ends by itself: open again once its time has passed.
@@ -353,7 +360,9 @@ describe('health events', () => {
       const denials = await ctl.db.auditEvent.findMany({
         where: { requestId: response.headers['x-request-id'] as string },
       });
-      expect(denials.map((d) => d.outcome)).toEqual(['denied']);
+      expect(denials.map((d) => [d.outcome, d.targetType, d.siteId])).toEqual([
+        ['denied', 'health_event', a.siteId],
+      ]);
     }
     const manual = await api(
       'POST',

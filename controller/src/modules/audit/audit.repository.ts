@@ -124,6 +124,13 @@ export class AuditRepository {
         });
         return row ? { nodeId: row.nodeId, siteId: row.node.siteId } : {};
       }
+      case 'health_event': {
+        const row = await tx.healthEvent.findUnique({
+          where: { id },
+          select: { nodeId: true, node: { select: { siteId: true } } },
+        });
+        return row ? { nodeId: row.nodeId, siteId: row.node.siteId } : {};
+      }
       case 'guild':
         return { guildId: id };
       default:

@@ -203,6 +203,10 @@ export function healthRoutes(health: HealthService, reports: HealthReports): Fas
         `/health-events/:id/${action}`,
         {
           config: acknowledge,
+          // No body at all reads as `{}`: `reason` is optional (suppress still needs `until`).
+          preValidation: async (request) => {
+            request.body ??= {};
+          },
           schema: {
             tags,
             summary,
