@@ -76,7 +76,7 @@ export const HealthEventId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 export const HealthValues = Type.Record(
   Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' }),
   Type.Union([Type.Number(), Type.String({ maxLength: 200 }), Type.Boolean(), Type.Null()]),
-  { maxProperties: 32 },
+  { maxProperties: 32, additionalProperties: false },
 );
 
 /**

@@ -50,4 +50,34 @@ describe('MQTT contract', () => {
     expect(decodePayload('meters', JSON.stringify({ ...frame, extra: 1 })).ok).toBe(false);
     expect(decodePayload('meters', 'x'.repeat(70_000))).toEqual({ ok: false, error: 'payload too large' });
   });
+
+  it('decodes health event reports and refuses malformed ones', () => {
+    const event = {
+      id: 'silence-1-1700000000000',
+      type: 'silence',
+      severity: 'warning',
+      state: 'open',
+      channel: 1,
+      message: 'channel 1 silent',
+      values: { rmsDbfs: -80, seconds: 60 },
+      firstSeenAt: '2030-01-01T10:00:00Z',
+      lastSeenAt: '2030-01-01T10:01:00.500Z',
+      count: 1,
+    };
+    expect(decodePayload('events', JSON.stringify(event))).toEqual({ ok: true, payload: event });
+    for (const bad of [
+      { ...event, id: 'a/b' },
+      { ...event, id: '' },
+      { ...event, type: 'gremlins' },
+      { ...event, state: 'acknowledged' },
+      { ...event, firstSeenAt: 'yesterday' },
+      { ...event, count: 0 },
+      { ...event, channel: 65 },
+      { ...event, nodeId: 'a+b' },
+      { ...event, values: { 'bad key': 1 } },
+      { ...event, values: { nested: { no: 1 } } },
+      { ...event, extra: true },
+    ])
+      expect(decodePayload('events', JSON.stringify(bad)).ok, JSON.stringify(bad)).toBe(false);
+  });
 });
