@@ -156,7 +156,7 @@ export const JobLease = Type.Object({
   channels: Type.Integer(),
   /** 1-based capture channels to record; null = every channel. */
   channelSelection: Type.Optional(Type.Union([Type.Array(Type.Integer({ minimum: 1 })), Type.Null()])),
-  /** 1 for the job itself; 2, 3… for parts recorded after an agent restart. */
+  /** 1 for the job itself; 2, 3… for parts recorded after an agent restart, or for segments. */
   part: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type JobLease = Static<typeof JobLease>;
@@ -206,7 +206,8 @@ export type CaptureFacts = Static<typeof CaptureFacts>;
  * A continuation part (PUT recording-jobs/:jobId/parts/:recordingId): after a restart inside a
  * job's planned window the agent records the rest as a new recording whose id it chooses
  * (a UUID), so it can record before the controller is reachable and register it later; repeating
- * the call returns the same lease.
+ * the call returns the same lease. The same call registers the next segment of a recording its
+ * recording profile splits (`segment: true`): a complete file of its own, not partial.
  */
 export const ContinuationBody = Type.Object(
   {
@@ -215,8 +216,14 @@ export const ContinuationBody = Type.Object(
     reason: Type.String({ minLength: 1, maxLength: 500 }),
     /** Agent clock time the part started. */
     startedAtMs: Type.Integer({ minimum: 0 }),
-    /** Planned length of the part (to the end of the window). */
+    /** Planned length of the part (to the end of the window, or of the segment). */
     durationSeconds: Type.Integer({ minimum: 1 }),
+    /**
+     * The next segment of a recording split by its profile's segment length (it starts at the
+     * frame after the previous segment's last): not partial. Absent (older agents): a part
+     * recorded after an interruption, partial.
+     */
+    segment: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -10,6 +10,12 @@
  * capture started is anchored to the earliest arrival seen over the last STAMP_WINDOW_MS (the
  * least-delayed one). Frame times are then steady to well under a millisecond, and a start
  * lands on the first frame captured at or after it rather than up to a jitter later.
+ *
+ * Each block also carries its first frame's index since the capture (re)started, and the tap
+ * keeps the last few seconds of blocks (HISTORY_MS, at most HISTORY_MAX_BYTES): a subscriber
+ * that asks for a frame index gets the blocks holding it replayed first, so the next segment of
+ * a long recording starts at exactly the frame after the previous one ended, however long it
+ * took to open its file.
  */
 import type { EventEmitter } from 'node:events';
 import type { CaptureError, CaptureOptions } from './capture.js';
@@ -27,6 +33,8 @@ export interface PcmBlock {
   channels: number;
   /** Wall-clock time just after the block's last frame (when it arrived). */
   endMs: number;
+  /** Index of the block's first frame since the capture (re)started. */
+  index: number;
 }
 
 export interface PcmListener {
@@ -37,6 +45,10 @@ export interface PcmListener {
 const BYTES_PER_SAMPLE = 2;
 /** Arrivals older than this no longer anchor the stamps (lets the anchor follow clock drift). */
 export const STAMP_WINDOW_MS = 5000;
+/** How much recent audio the tap keeps for late subscribers (segment hand-over)… */
+export const HISTORY_MS = 5000;
+/** …and at most this many bytes of it (a wide, fast capture keeps less time). */
+export const HISTORY_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
  * The index of the first frame of `block` captured at or after `atMs` (0…frames): frame i
@@ -64,6 +76,9 @@ export class PcmTap {
   private framesSeen = 0;
   /** Candidate anchors (arrival, implied time of frame 0), increasing: the first is the earliest. */
   private anchors: { atMs: number; originMs: number }[] = [];
+  /** Recent blocks, oldest first (HISTORY_MS, HISTORY_MAX_BYTES). */
+  private history: PcmBlock[] = [];
+  private historyBytes = 0;
 
   private readonly onData = (chunk: Buffer): void => {
     const arrivedMs = this.now();
@@ -73,15 +88,17 @@ export class PcmTap {
     // Copies: the capture may reuse its buffer once we return.
     this.carry = Buffer.from(data.subarray(frames * frameBytes));
     if (frames === 0) return;
+    const index = this.framesSeen;
     const endMs = this.stamp(arrivedMs, frames);
-    if (this.listeners.size === 0) return;
     const block: PcmBlock = {
       data: Buffer.from(data.subarray(0, frames * frameBytes)),
       frames,
       sampleRate: this.format.sampleRate,
       channels: this.format.channels,
       endMs,
+      index,
     };
+    this.remember(block);
     for (const listener of [...this.listeners]) listener.block(block);
   };
 
@@ -137,10 +154,31 @@ export class PcmTap {
     this.carry = Buffer.alloc(0);
     this.framesSeen = 0;
     this.anchors = [];
+    this.history = [];
+    this.historyBytes = 0;
   }
 
-  /** Delivers blocks to `listener` until the returned function is called. */
-  subscribe(listener: PcmListener): () => void {
+  private remember(block: PcmBlock): void {
+    this.history.push(block);
+    this.historyBytes += block.data.length;
+    const oldestMs = block.endMs - HISTORY_MS;
+    while (
+      this.history.length > 1 &&
+      (this.historyBytes > HISTORY_MAX_BYTES || this.history[0]!.endMs < oldestMs)
+    ) {
+      this.historyBytes -= this.history.shift()!.data.length;
+    }
+  }
+
+  /**
+   * Delivers blocks to `listener` until the returned function is called. With `fromFrame`, the
+   * kept blocks holding that frame or later are delivered first (at once, in order).
+   */
+  subscribe(listener: PcmListener, options: { fromFrame?: number } = {}): () => void {
+    const { fromFrame } = options;
+    if (fromFrame !== undefined) {
+      for (const block of this.history) if (block.index + block.frames > fromFrame) listener.block(block);
+    }
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);

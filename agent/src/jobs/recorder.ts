@@ -12,6 +12,10 @@
  * window is recorded at once as a continuation part: a new recording (its id a UUID chosen
  * here), journaled as pending and registered with the controller (PUT jobPart) when it can
  * be reached, before any heartbeat or upload.
+ *
+ * A recording longer than its profile's segment length is split (segments.ts): when a segment
+ * has its length, the next begins at the following frame as a new recording registered like a
+ * part (not partial); a stop ends the current segment and no further one starts.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
@@ -29,6 +33,7 @@ import type { PartRegistrar } from './part-registrar.js';
 import { Recording } from './recording.js';
 import { RecordingLease } from './recording-lease.js';
 import { reportTerminal } from './report-terminal.js';
+import { nextSegmentJob, type SegmentedJob, segmentLengthMs } from './segments.js';
 
 export type RecorderApi = Pick<AgentHttpClient, 'jobHeartbeat' | 'jobFailed' | 'jobCancelled'>;
 
@@ -47,6 +52,8 @@ export interface RecorderOptions {
   clockOffsetMs: () => number | undefined;
   /** The node's recording profile now (read when a recording begins); none: WAV, every channel. */
   recordingProfile?: () => RecordingProfileConfig | null | undefined;
+  /** Replaces a profile's segment length, in seconds (tests only: settings allow 60 s at least). */
+  segmentSecondsOverride?: number;
   backoff?: BackoffOptions;
   now?: () => number;
 }
@@ -76,6 +83,14 @@ export interface RecordJob {
   continues?: { jobId: string; epoch: number };
   /** Set for a continuation part the controller does not know yet. */
   pendingPart?: ContinuationBody;
+  /** A later segment: the capture frame it starts at (the one after the previous segment's last). */
+  startAtFrame?: number;
+  /** The segment length fixed when the job began (segments.ts); unset: from the profile now. */
+  segmentMs?: number;
+  /** Which segment this is (1: the job's own recording). */
+  segmentIndex?: number;
+  /** Audio kept after a stop request (ad-hoc jobs: the profile's post-roll), in ms. */
+  postRollMs?: number;
 }
 
 /** A recording in progress. */
@@ -85,6 +100,8 @@ export interface ActiveRecording {
   readonly jobId: string;
   /** Ends the recording early. */
   stop(): void;
+  /** A stop asked for (job-stop, stopRequested): ends it after the profile's post-roll (ad-hoc). */
+  requestStop(): void;
   /** Settles when the file is finished, journaled and handed to the uploader. Never rejects. */
   readonly finished: Promise<void>;
 }
@@ -131,6 +148,10 @@ interface Active extends ActiveRecording {
   recording: Recording;
   /** The agent is stopping: the window continues after the next start. */
   shutdown: boolean;
+  /** Stopped (job-stop, lease lost, shutdown): no further segment starts. */
+  stopRequested: boolean;
+  /** The job a part or segment continues: a stop of that job stops this too. */
+  continuesJobId: string | undefined;
 }
 
 export class Recorder {
@@ -153,7 +174,7 @@ export class Recorder {
   isRecording(jobId: string): boolean {
     const id = this.options.journal.resolve(jobId);
     for (const active of this.active.values()) {
-      if (active.jobId === id) return true;
+      if (active.jobId === id || active.continuesJobId === id) return true;
     }
     return false;
   }
@@ -170,9 +191,9 @@ export class Recorder {
     const id = jobId === undefined ? undefined : this.options.journal.resolve(jobId);
     let matched = false;
     for (const active of this.active.values()) {
-      if (id !== undefined && active.jobId !== id) continue;
+      if (id !== undefined && active.jobId !== id && active.continuesJobId !== id) continue;
       matched = true;
-      active.stop();
+      active.requestStop();
     }
     return matched;
   }
@@ -209,21 +230,9 @@ export class Recorder {
       return undefined;
     }
     const format = tap.captureFormat;
-    if (
-      (job.sampleRate !== undefined && job.sampleRate !== format.sampleRate) ||
-      (job.channels !== undefined && job.channels !== format.channels)
-    ) {
-      // One capture feeds everything; the WAV header records what was really captured.
-      log.warn(
-        {
-          jobId: job.jobId,
-          wanted: `${job.sampleRate} Hz × ${job.channels}`,
-          capturing: `${format.sampleRate} Hz × ${format.channels}`,
-        },
-        'job format differs from the capture; recording at the capture format',
-      );
-    }
+    this.warnFormat(job, format);
     const profile = this.options.recordingProfile?.() ?? undefined;
+    const segmentMs = job.segmentMs ?? segmentLengthMs(profile, this.options.segmentSecondsOverride);
     const selection = this.channelsToKeep(job, format.channels, profile);
     const entry = this.journalEntryFor(job, format, selection);
     let onFirstFrame: (atMs: number) => void = () => {};
@@ -233,8 +242,10 @@ export class Recorder {
       channels: format.channels,
       keepChannels: selection?.map((channel) => channel - 1),
       container: profile?.container ?? 'wav',
-      durationMs: job.durationMs,
+      // Segmented: this recording is one segment (or the rest of the job, when shorter).
+      durationMs: segmentMs === undefined ? job.durationMs : Math.min(segmentMs, job.durationMs ?? segmentMs),
       startAtMs: job.startAtMs,
+      startAtFrame: job.startAtFrame,
       endAtMs: job.endAtMs,
       onFirstFrame: (atMs) => onFirstFrame(atMs),
       now: this.options.now,
@@ -258,9 +269,44 @@ export class Recorder {
       },
       job.pendingPart ? 'continuation part started' : 'recording started',
     );
-    return this.follow(entry, recording, job, (handler) => {
+    // Ad-hoc jobs (no planned window) keep the profile's post-roll after a stop request.
+    const postRollMs =
+      job.postRollMs ?? (job.endAtMs === undefined ? (profile?.postRollSeconds ?? 0) * 1000 : 0);
+    const followed = { ...job, postRollMs, ...(segmentMs === undefined ? {} : { segmentMs }) };
+    return this.follow(entry, recording, followed, (handler) => {
       onFirstFrame = handler;
     });
+  }
+
+  /** One capture feeds everything; the WAV header records what was really captured. */
+  private warnFormat(job: RecordJob, format: CaptureOptions): void {
+    if (
+      (job.sampleRate !== undefined && job.sampleRate !== format.sampleRate) ||
+      (job.channels !== undefined && job.channels !== format.channels)
+    ) {
+      this.options.log.warn(
+        {
+          jobId: job.jobId,
+          wanted: `${job.sampleRate} Hz × ${job.channels}`,
+          capturing: `${format.sampleRate} Hz × ${format.channels}`,
+        },
+        'job format differs from the capture; recording at the capture format',
+      );
+    }
+  }
+
+  /**
+   * A segment of a split recording: once it has its length, the next segment begins at the
+   * following frame (before this file is finished, so the tap still holds that frame). A stop
+   * that came meanwhile stops the next one too.
+   */
+  private async nextSegment(active: Active, entry: JournalEntry, job: SegmentedJob): Promise<void> {
+    const { endedBy, next } = await active.recording.ended;
+    if (endedBy !== 'duration' || !next || active.stopRequested || this.stopped) return;
+    const following = nextSegmentJob(entry, job, next);
+    if (!following) return;
+    const started = await this.begin(following);
+    if (started && active.stopRequested) started.stop();
   }
 
   /** The journal entry of a recording about to start. */
@@ -301,11 +347,20 @@ export class Recorder {
     setFirstFrameHandler: (handler: (atMs: number) => void) => void,
   ): ActiveRecording {
     const { journal } = this.options;
-    const stop = () => void recording.stop().catch(() => {});
+    let active: Active | undefined;
+    const stop = () => {
+      if (active) active.stopRequested = true;
+      void recording.stop().catch(() => {});
+    };
+    const requestStop = () => {
+      if (active) active.stopRequested = true;
+      recording.stopAfter(job.postRollMs ?? 0);
+    };
     const lease = new RecordingLease({
       ...this.options,
       entry,
       stopRecording: stop,
+      stopRequested: requestStop,
       startAtMs: job.startAtMs,
       intervalMs: this.options.jobHeartbeatIntervalMs(),
       signal: this.stopping.signal,
@@ -314,22 +369,33 @@ export class Recorder {
     setFirstFrameHandler((atMs) => lease.firstFrame(atMs));
     lease.start();
     const key = entry.jobId;
-    const active: Active = {
+    const current: Active = {
       recordingId: entry.recordingId,
       get jobId() {
         return journal.resolve(key);
       },
       recording,
       shutdown: false,
+      stopRequested: false,
+      continuesJobId: job.continues?.jobId,
       stop,
+      requestStop,
       finished: Promise.resolve(),
     };
-    active.finished = this.settle(active, entry, lease).finally(() => {
+    active = current;
+    current.finished = this.settle(current, entry, lease).finally(() => {
       lease.stop();
-      if (this.active.get(entry.recordingId) === active) this.active.delete(entry.recordingId);
+      if (this.active.get(entry.recordingId) === current) this.active.delete(entry.recordingId);
     });
-    this.active.set(entry.recordingId, active);
-    return active;
+    this.active.set(entry.recordingId, current);
+    if (job.segmentMs !== undefined)
+      void this.nextSegment(current, entry, job as SegmentedJob).catch((error: unknown) =>
+        this.options.log.error(
+          { jobId: entry.jobId },
+          `cannot start the next segment: ${describeError(error)}`,
+        ),
+      );
+    return current;
   }
 
   /** Once the file is finished: journal it and hand it on (upload, continuation, or keep). Never rejects. */

@@ -24,8 +24,10 @@ export interface RecordingLeaseOptions {
   log: Logger;
   /** The entry as journaled at the start (its job id is the journal key). */
   entry: JournalEntry;
-  /** Ends the recording (lease lost, job gone, part refused, stop requested). */
+  /** Ends the recording (lease lost, job gone, part refused). */
   stopRecording: () => void;
+  /** The controller asked to stop (the recorder may keep a post-roll); default stopRecording. */
+  stopRequested?: () => void;
   /** When the recording takes its first frame (undefined: now). */
   startAtMs: number | undefined;
   intervalMs: number;
@@ -114,6 +116,7 @@ export class RecordingLease {
 
   private startKeeper(): void {
     const { log, signal, stopRecording } = this.options;
+    const stopRequested = this.options.stopRequested ?? stopRecording;
     if (this.keeper || !this.registered || signal.aborted) return;
     const { jobId, epoch } = this.current;
     this.keeper = new LeaseKeeper({
@@ -135,7 +138,7 @@ export class RecordingLease {
       },
       onStopRequested: () => {
         log.info({ jobId }, 'controller asked to stop the recording');
-        stopRecording();
+        stopRequested();
       },
       beatAtStart: true,
     });

@@ -3,7 +3,10 @@
  * to its end. The start is the first frame at or after `startAtMs` (at once when unset);
  * the end is `durationMs` of audio (sample-accurate), the last frame before `endAtMs`
  * (wall clock: scheduled windows, so back-to-back windows split the stream at one frame),
- * a stop, or a capture failure. Only the selected channels go to the file. Whatever was
+ * a stop, or a capture failure. A segment of a long recording starts at a frame index instead
+ * (`startAtFrame`: the frame after the previous segment's last, replayed by the tap when it has
+ * passed) and its outcome says which frame comes next. A stop may keep recording for a
+ * post-roll first (`stopAfter`: exactly that much more audio). Only the selected channels go to the file. Whatever was
  * captured is finished and kept; a FLAC recording is encoded from the finished WAV (when the
  * encoder fails, the WAV is kept and the outcome says why).
  */
@@ -29,6 +32,8 @@ export interface RecordingRequest {
   startAtMs?: number;
   /** Wall clock: the last frame captured before this instant is the last recorded. */
   endAtMs?: number;
+  /** The capture frame (index since it started) to record first; wins over startAtMs. */
+  startAtFrame?: number;
   /**
    * Slack past the planned end before the file is closed anyway (a capture that stalls
    * without failing). Default 60 s.
@@ -44,6 +49,8 @@ export interface RecordingOutcome {
   endedBy: RecordingEndReason;
   /** Why the file is a WAV although FLAC was asked for. */
   encodingError?: string;
+  /** Ended by its duration: the next capture frame (index) and its wall-clock time. */
+  next?: { frame: number; atMs: number };
 }
 
 /** Longest delay setTimeout takes (about 24.8 days). */
@@ -71,10 +78,17 @@ export class Recording {
   private deadline: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private started = false;
+  private next: RecordingOutcome['next'];
+  /** Set by stopAfter: the file ends once it holds this many frames. */
+  private stopAtFrames: number | undefined;
+  private postRollTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (outcome: RecordingOutcome) => void;
   private rejectDone!: (error: unknown) => void;
   /** Settles once the file is finished (or finishing failed). */
   readonly done: Promise<RecordingOutcome>;
+  private resolveEnded!: (end: Pick<RecordingOutcome, 'endedBy' | 'next'>) => void;
+  /** Settles as soon as the last frame is taken, before the file is finished (never rejects). */
+  readonly ended: Promise<Pick<RecordingOutcome, 'endedBy' | 'next'>>;
 
   constructor(
     private readonly tap: PcmTap,
@@ -86,6 +100,9 @@ export class Recording {
     });
     // Callers may only look at `done` after stop(); never an unhandled rejection.
     this.done.catch(() => {});
+    this.ended = new Promise((resolve) => {
+      this.resolveEnded = resolve;
+    });
   }
 
   get framesRecorded(): number {
@@ -104,10 +121,13 @@ export class Recording {
     });
     await writer.open();
     this.writer = writer;
-    this.unsubscribe = this.tap.subscribe({
-      block: (block) => this.onBlock(block),
-      fault: (error) => this.onFault(error),
-    });
+    this.unsubscribe = this.tap.subscribe(
+      {
+        block: (block) => this.onBlock(block),
+        fault: (error) => this.onFault(error),
+      },
+      { fromFrame: this.request.startAtFrame },
+    );
     const slackMs = this.request.deadlineSlackMs ?? 60_000;
     const plannedEndMs =
       endAtMs ?? (durationMs === undefined ? undefined : (this.request.startAtMs ?? now()) + durationMs);
@@ -122,33 +142,60 @@ export class Recording {
     return this.finish('stopped');
   }
 
+  /**
+   * Ends the recording after exactly `ms` more audio (a post-roll), or now when `ms` is 0 or
+   * nothing has been recorded yet. A later call changes nothing; stop() still ends it at once.
+   */
+  stopAfter(ms: number): void {
+    const writer = this.writer;
+    if (this.finishing || this.stopAtFrames !== undefined) return;
+    if (!writer || !this.started || ms <= 0) {
+      void this.stop().catch(() => {});
+      return;
+    }
+    this.stopAtFrames = writer.frames + Math.round((this.request.sampleRate * ms) / 1000);
+    // A capture that stalls does not hold the file open past the post-roll and its slack.
+    const slackMs = this.request.deadlineSlackMs ?? 60_000;
+    this.postRollTimer = setTimeout(() => void this.finish('stopped').catch(() => {}), ms + slackMs);
+  }
+
   private onBlock(block: PcmBlock): void {
     const writer = this.writer;
     if (!writer || this.finishing) return;
-    const { startAtMs, endAtMs, keepChannels } = this.request;
+    const { endAtMs, keepChannels } = this.request;
     if (block.channels !== this.request.channels || block.sampleRate !== this.request.sampleRate) {
       // The capture restarted at another format: this file cannot take it.
       void this.finish('capture-failed');
       return;
     }
-    let from = 0;
-    if (!this.started) {
-      from = startAtMs === undefined ? 0 : frameIndexAt(block, startAtMs);
-      if (from >= block.frames) return;
-    }
-    const to = endAtMs === undefined ? block.frames : frameIndexAt(block, endAtMs);
+    const from = this.started ? 0 : this.firstIndexIn(block);
+    if (from >= block.frames) return;
+    let to = endAtMs === undefined ? block.frames : frameIndexAt(block, endAtMs);
+    if (this.stopAtFrames !== undefined) to = Math.min(to, from + this.stopAtFrames - writer.frames);
     if (to > from) {
       if (!this.started) {
         this.started = true;
         this.request.onFirstFrame?.(Math.round(frameTimeMs(block, from)));
       }
+      const before = writer.frames;
       writer.write(selectFrames(block, from, to, keepChannels));
+      const nextIndex = from + (writer.frames - before);
+      this.next = { frame: block.index + nextIndex, atMs: frameTimeMs(block, nextIndex) };
     }
-    if (writer.isFull || (endAtMs !== undefined && block.endMs >= endAtMs)) {
+    if (this.stopAtFrames !== undefined && writer.frames >= this.stopAtFrames) {
+      void this.finish('stopped');
+    } else if (writer.isFull || (endAtMs !== undefined && block.endMs >= endAtMs)) {
       void this.finish('duration');
     } else if (writer.failed) {
       void this.finish('stopped'); // finish() rethrows the write error
     }
+  }
+
+  /** Where in `block` the recording begins (frames.length: not in this block). */
+  private firstIndexIn(block: PcmBlock): number {
+    const { startAtFrame, startAtMs } = this.request;
+    if (startAtFrame !== undefined) return Math.min(block.frames, Math.max(0, startAtFrame - block.index));
+    return startAtMs === undefined ? 0 : frameIndexAt(block, startAtMs);
   }
 
   private onFault(_error: CaptureError): void {
@@ -168,11 +215,15 @@ export class Recording {
   private finish(endedBy: RecordingEndReason): Promise<RecordingOutcome> {
     this.finishing ??= (async () => {
       clearTimeout(this.deadline);
+      clearTimeout(this.postRollTimer);
       this.unsubscribe?.();
       const writer = this.writer;
+      const next = endedBy === 'duration' && writer?.isFull ? this.next : undefined;
+      this.resolveEnded({ endedBy, ...(next ? { next } : {}) });
       if (!writer) throw new Error('recording was never started');
       try {
-        const outcome = await this.encoded({ result: await writer.finish(), endedBy });
+        const result = await writer.finish();
+        const outcome = await this.encoded({ result, endedBy, ...(next ? { next } : {}) });
         this.resolveDone(outcome);
         return outcome;
       } catch (error) {

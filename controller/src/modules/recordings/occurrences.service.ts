@@ -2,7 +2,8 @@
  * Scheduled occurrences (docs/architecture.md, flow 2b): the schedules module plans them, this
  * service keeps them as recording jobs ahead of time (reconcile), leases them to their node in
  * advance so the agent can record them with no controller (sync), and registers the part an
- * agent records after a restart inside a job's window (continuePart).
+ * agent records after a restart inside a job's window, or the next segment of a recording its
+ * profile splits (continuePart).
  */
 import type {
   ContinuationBody,
@@ -232,7 +233,8 @@ export class OccurrencesService {
   /**
    * Registers the part an agent records after restarting inside a job's window: a new recording
    * (whose id the agent chose, so it could record before reaching us) and job, linked to the job
-   * it continues and to the same occurrence. Repeating the call returns the same lease.
+   * it continues and to the same occurrence. Repeating the call returns the same lease. A segment
+   * (`body.segment`) is registered the same way but is not partial and is titled "segment N".
    */
   async continuePart(
     jobId: string,
@@ -278,13 +280,14 @@ export class OccurrencesService {
     await this.recordings.create(tx, {
       id: recordingId,
       nodeId: parent.nodeId,
-      title: `${source.title} (part ${part})`,
+      // A segment is a whole file of a split recording; any other part continues an interrupted one.
+      title: `${source.title} (${body.segment ? 'segment' : 'part'} ${part})`,
       state: 'recording',
       sampleRate: source.sampleRate,
       channels: source.channels,
       firstSampleAt: new Date(body.startedAtMs),
-      partial: true,
-      partialReason: body.reason,
+      partial: !body.segment,
+      partialReason: body.segment ? null : body.reason,
     });
     const job = await this.jobs.create(tx, {
       nodeId: parent.nodeId,
@@ -308,7 +311,13 @@ export class OccurrencesService {
       action: 'recording_job.continue',
       target: { type: 'recording_job', id: job.id },
       reason: body.reason,
-      after: { parentJobId: rootId, part, recordingId, durationSeconds: body.durationSeconds },
+      after: {
+        parentJobId: rootId,
+        part,
+        recordingId,
+        durationSeconds: body.durationSeconds,
+        ...(body.segment ? { segment: true } : {}),
+      },
     });
     return leaseOf(job, source);
   }
