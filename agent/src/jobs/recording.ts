@@ -128,6 +128,8 @@ export class Recording {
       },
       { fromFrame: this.request.startAtFrame },
     );
+    // The replayed history may already have finished it.
+    if (this.finishing) this.unsubscribe();
     const slackMs = this.request.deadlineSlackMs ?? 60_000;
     const plannedEndMs =
       endAtMs ?? (durationMs === undefined ? undefined : (this.request.startAtMs ?? now()) + durationMs);
