@@ -5,10 +5,9 @@
  * Before the components: state → HTTP client → journal → offline cache → node config: the
  * cached one at once when there is one (the controller is refreshed in the background),
  * else the controller's (waiting for it: the first boot ever). Components: meters and the
- * PCM tap (listening before the capture runs) → capture → MQTT link → heartbeat → audio
- * interface reports → recorder
- * (finishes and continues interrupted recordings) → uploader → claim loop → schedule
- * runner → controller sync.
+ * PCM tap (listening before the capture runs) → capture → MQTT link → heartbeat → health
+ * (watchdog and its event queue) → audio interface reports → recorder (finishes and continues
+ * interrupted recordings) → uploader → claim loop → schedule runner → controller sync.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { packageVersion } from '../../shared/src/version.js';
 import type { CaptureOptions } from './capture/capture.js';
 import { listCaptureDevices } from './capture/devices.js';
 import { MeterFeed } from './capture/meter-feed.js';
+import { AgentHealth } from './health/index.js';
 import { PcmTap } from './capture/pcm-tap.js';
 import { type CaptureFactory, CaptureSupervisor } from './capture/supervisor.js';
 import { ClaimLoop } from './jobs/claim-loop.js';
@@ -243,6 +243,7 @@ export class Agent {
       onConnect: () => {
         void sync.refresh();
         void interfaces.resend();
+        health.flush();
       },
       commands: agentCommandTable({
         wakeClaimLoop: () => claimLoop.wake(),
@@ -265,11 +266,29 @@ export class Agent {
       log,
     });
 
-    // One capture feeds the meters and every recording.
+    const health = new AgentHealth({
+      nodeId: state.nodeId,
+      log,
+      transport: { mqtt, http: api },
+      captureEvents: capture,
+      config: currentConfig,
+      sources: {
+        capture,
+        recordingCount: () => recorder.activeJobIds.length,
+        journal: () => journal.list(),
+        clockOffsetMs: () => clock.offsetMs,
+        cacheDir: settings.cacheDir,
+      },
+    });
+
+    // One capture feeds the meters, the watchdog and every recording.
     const meters = new MeterFeed({
       source: capture,
       windowMs: () => currentConfig().meterIntervalMs,
-      publish: (frame) => mqtt.publishMeter(frame),
+      publish: (frame) => {
+        mqtt.publishMeter(frame);
+        health.meter(frame);
+      },
     });
 
     const started = await this.startInOrder([
@@ -278,6 +297,7 @@ export class Agent {
       { name: 'capture', component: capture },
       { name: 'mqtt', component: mqtt },
       { name: 'heartbeat', component: heartbeat },
+      { name: 'health', component: health },
       { name: 'interfaces', component: interfaces },
       { name: 'recorder', component: recorder }, // recovers and continues interrupted recordings
       { name: 'uploader', component: uploader },

@@ -26,6 +26,7 @@ import {
   UploadStatus,
 } from '../../../shared/src/agent-api.js';
 import { ERROR_CODES, type ErrorBody } from '../../../shared/src/errors.js';
+import type { HealthEventMessage } from '../../../shared/src/mqtt.js';
 import { expectShape } from '../support/validate.js';
 
 /** The controller answered with an error status. */
@@ -173,6 +174,11 @@ export class AgentHttpClient {
   async reportInterfaces(body: InterfaceReport, signal?: AbortSignal): Promise<InterfaceReportResult> {
     const data = await this.call('PUT', AGENT_ROUTES.interfaces(this.nodeId), { body, signal });
     return expectShape(InterfaceReportResult, data, 'interface report');
+  }
+
+  /** Reports a health event (the HTTP fallback of the MQTT `events` topic; idempotent by event id). */
+  async healthEvent(body: HealthEventMessage, signal?: AbortSignal): Promise<void> {
+    await this.call('POST', AGENT_ROUTES.healthEvents(this.nodeId), { body, signal });
   }
 
   /** A lease, or null when no job is waiting. Not idempotent: do not blindly retry. */

@@ -10,6 +10,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import {
   decodePayload,
   encodePayload,
+  type HealthEventMessage,
   type MeterFrame,
   nodeTopic,
   TOPICS,
@@ -42,6 +43,8 @@ export function brokerUrl(controllerUrl: string, mqttPort: number): string {
 }
 
 const STOP_TIMEOUT_MS = 2000;
+/** How long a QoS 1 publish may wait for the broker's PUBACK. */
+const PUBACK_TIMEOUT_MS = 10_000;
 
 /** Rejects after `ms` unless the promise settles first. */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -122,6 +125,26 @@ export class MqttLink {
       retain: TOPICS.meters.retain,
     });
     return true;
+  }
+
+  /**
+   * Publishes a health event at QoS 1; resolves once the broker has acknowledged it, rejects
+   * when not connected or not acknowledged in time (the caller keeps it queued).
+   */
+  async publishHealthEvent(event: HealthEventMessage): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new Error('not connected to the broker');
+    const sent = client.publishAsync(this.topic('events'), this.encode('events', event), {
+      qos: TOPICS.events.qos,
+      retain: TOPICS.events.retain,
+    });
+    if (
+      !(await withTimeout(
+        sent.then(() => true),
+        PUBACK_TIMEOUT_MS,
+      ).catch(() => false))
+    )
+      throw new Error('the broker did not acknowledge the health event');
   }
 
   /** Marks the node offline (a clean disconnect sends no will) and disconnects; bounded in time. */

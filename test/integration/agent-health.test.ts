@@ -1,0 +1,134 @@
+/**
+ * The agent's watchdog end to end: a real agent (fake sound card) against a real controller
+ * and broker. Its node's watchdog policy makes the card's signal count as silence: the agent
+ * opens a silence event per channel, the controller stores each once (MQTT `events`), and when
+ * the policy changes (the `config-changed` nudge) the silence clears and the events resolve.
+ * An event raised while the controller is unreachable arrives, once, when it returns.
+ */
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Agent } from '../../agent/src/agent.js';
+import {
+  enrolledAgentSettings,
+  type NetworkSwitch,
+  networkSwitch,
+  RealtimeFakeCapture,
+  testAgent,
+} from '../support/agent-harness.js';
+import { bearer, type TestController, testController } from '../support/controller.js';
+import { type TempDir, tempDir } from '../support/tmp.js';
+import { until } from '../support/until.js';
+
+interface EventView {
+  id: string;
+  type: string;
+  status: string;
+  channel: number | null;
+  source: string;
+  count: number;
+}
+
+describe('agent watchdog → health events', () => {
+  let ctl: TestController;
+  let owner: string;
+  let dir: TempDir;
+  let agent: Agent;
+  let http: NetworkSwitch;
+  let mqtt: NetworkSwitch;
+  const captures: RealtimeFakeCapture[] = [];
+  const nodeId = 'watched-1';
+
+  const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
+    const response = await ctl.app.inject({ method, url: `/api/v1${url}`, headers: bearer(owner), payload });
+    expect(response.statusCode, response.body).toBeLessThan(300);
+    return response.json().data;
+  };
+  const events = async (type: string): Promise<EventView[]> =>
+    api('GET', `/health-events?nodeId=${nodeId}&type=${type}`);
+
+  beforeAll(async () => {
+    ctl = await testController({ mqttHost: '127.0.0.1', httpHost: '127.0.0.1' });
+    await ctl.start();
+    await ctl.app.listen({ port: 0, host: '127.0.0.1' });
+    owner = await ctl.ownerToken();
+    dir = await tempDir('agent-health');
+    http = await networkSwitch((ctl.app.server.address() as AddressInfo).port);
+    mqtt = await networkSwitch(ctl.broker.port()!);
+    const enrolled = await api('POST', '/nodes/enroll', {
+      name: nodeId,
+      site: 'hq',
+      id: nodeId,
+      sampleRate: 8000,
+    });
+    const exchange = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/agent/enroll',
+      payload: { token: enrolled.enrollmentToken },
+    });
+    const node = exchange.json().data as { nodeId: string; credential: string; siteId: string };
+    // Everything the fake card plays (at most about -6 dBFS) is "silence" under this policy.
+    const policy = await api('POST', '/settings/watchdog-policies', {
+      name: 'deaf',
+      body: { silenceDbfs: 0, silenceSeconds: 1 },
+    });
+    await api('PATCH', `/nodes/${nodeId}`, { watchdogPolicyId: policy.id });
+    const settings = await enrolledAgentSettings(
+      dir.path,
+      node,
+      `http://127.0.0.1:${http.port}`,
+      `mqtt://127.0.0.1:${mqtt.port}`,
+    );
+    agent = testAgent(settings, {
+      syncIntervalMs: 3_600_000,
+      createCapture: (options) => {
+        const capture = new RealtimeFakeCapture(options);
+        captures.push(capture);
+        return capture;
+      },
+    });
+    await agent.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await http?.close();
+    await mqtt?.close();
+    await ctl?.stop();
+    await dir?.cleanup();
+  });
+
+  it('opens one silence event per channel, stored once, and resolves them when the policy changes', async () => {
+    await until(async () => (await events('silence')).length === 2, { what: 'two silence events' });
+    const opened = await events('silence');
+    expect(opened.map((e) => [e.channel, e.status, e.source]).sort()).toEqual([
+      [1, 'open', 'agent'],
+      [2, 'open', 'agent'],
+    ]);
+
+    const [policy] = await api('GET', '/settings/watchdog-policies?q=deaf');
+    await api('PATCH', `/settings/watchdog-policies/${policy.id}`, { body: { silenceDbfs: -120 } });
+    await until(async () => (await events('silence')).every((e) => e.status === 'resolved'), {
+      what: 'the silence events to resolve',
+    });
+    expect((await events('silence')).map((e) => e.id).sort()).toEqual(opened.map((e) => e.id).sort());
+  });
+
+  it('an event raised while the controller is unreachable arrives once when it returns', async () => {
+    await http.down();
+    await mqtt.down();
+    captures.at(-1)!.fail(); // the device goes away; the supervisor restarts the capture
+    await until(() => captures.length === 2, { what: 'the capture to restart' });
+    expect(await events('capture_restart')).toEqual([]);
+    await http.up();
+    await mqtt.up();
+    await until(async () => (await events('capture_restart')).length === 1, {
+      timeoutMs: 30_000,
+      what: 'the capture restart event to arrive',
+    });
+    const [restart] = await events('capture_restart');
+    expect(restart).toMatchObject({ status: 'open', source: 'agent' });
+    // Its queue was flushed over whichever way came back first; the controller holds it once.
+    await until(() => ctl.services.nodes.onlineCount() === 1, { what: 'the agent to reconnect over MQTT' });
+    expect(await events('capture_restart')).toHaveLength(1);
+  });
+});
