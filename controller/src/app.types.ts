@@ -10,7 +10,7 @@ import type { AccessPorts } from './modules/access/index.js';
 import type { AttendancePorts, SenderTimers } from './modules/attendance/index.js';
 import type { AuditService } from './modules/audit/index.js';
 import type { ChannelMapsPort } from './modules/channel-maps/index.js';
-import type { HealthReports, HealthService } from './modules/health/index.js';
+import type { HealthReports, HealthService, NodeOfflineWatch } from './modules/health/index.js';
 import type { LimitsService } from './modules/limits/index.js';
 import type { MetersService } from './modules/meters/index.js';
 import type { CommandResultLog, NodeManagementService, NodesService } from './modules/nodes/index.js';
@@ -64,6 +64,7 @@ export interface ControllerApp {
       channelMaps: ChannelMapsPort;
       health: HealthService;
       healthReports: HealthReports;
+      nodeWatch: NodeOfflineWatch;
     };
   /** The embedded MQTT broker; the lifecycle opens its TCP listener. */
   broker: MqttBroker;

@@ -6,8 +6,10 @@
  * An event raised while the controller is unreachable arrives, once, when it returns.
  */
 import type { AddressInfo } from 'node:net';
+import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/src/agent.js';
+import { nodeTopic } from '../../shared/src/mqtt.js';
 import {
   enrolledAgentSettings,
   type NetworkSwitch,
@@ -130,5 +132,46 @@ describe('agent watchdog → health events', () => {
     // Its queue was flushed over whichever way came back first; the controller holds it once.
     await until(() => ctl.services.nodes.onlineCount() === 1, { what: 'the agent to reconnect over MQTT' });
     expect(await events('capture_restart')).toHaveLength(1);
+  });
+
+  it('a node whose agent dies (its socket dropped, as by kill -9) is offline at once and gets a node_offline event, resolved when it returns', async () => {
+    const enrolled = await api('POST', '/nodes/enroll', { name: 'killed-1', site: 'hq', id: 'killed-1' });
+    const exchange = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/agent/enroll',
+      payload: { token: enrolled.enrollmentToken },
+    });
+    const { credential } = exchange.json().data as { credential: string };
+    const status = nodeTopic('killed-1', 'status');
+    const connectAgent = () =>
+      connectAsync(`mqtt://127.0.0.1:${ctl.broker.port()}`, {
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        username: 'killed-1',
+        password: credential,
+        will: { topic: status, payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
+      });
+    const online = async () => (await api('GET', '/nodes/killed-1')).presence.online as boolean;
+    const first = await connectAgent();
+    await first.publishAsync(status, '{"state":"online"}', { qos: 1, retain: true });
+    await until(online, { what: 'the node to be online' });
+    await ctl.services.nodeWatch.sweep();
+    expect(await events('node_offline')).toEqual([]);
+
+    first.stream.destroy(); // no DISCONNECT: the broker publishes the will
+    await until(async () => !(await online()), { what: 'the node to be offline' });
+    await ctl.services.nodeWatch.sweep();
+    await ctl.services.nodeWatch.sweep(); // once per outage
+    const [offline, ...more] = await api('GET', '/health-events?nodeId=killed-1&type=node_offline');
+    expect(more).toEqual([]);
+    expect(offline).toMatchObject({ status: 'open', severity: 'critical', source: 'controller' });
+
+    const back = await connectAgent();
+    await back.publishAsync(status, '{"state":"online"}', { qos: 1, retain: true });
+    await until(online, { what: 'the node to be back online' });
+    await ctl.services.nodeWatch.sweep();
+    const [resolved] = await api('GET', '/health-events?nodeId=killed-1&type=node_offline');
+    expect(resolved).toMatchObject({ id: offline.id, status: 'resolved' });
+    await back.endAsync();
   });
 });

@@ -1,9 +1,11 @@
 import type { Permission } from '../../../shared/src/permissions.js';
 import type { AccessSet } from './access-set.js';
-import type { Actor, RequestContext } from './audit.types.js';
+import { type Actor, type RequestContext, SYSTEM_ACTOR } from './audit.types.js';
 
 export type Principal =
   | { kind: 'anonymous' }
+  /** The controller itself (its sweeps and watches), as the actor of what it changes. */
+  | { kind: 'system' }
   | {
       kind: 'user';
       userId: string;
@@ -46,6 +48,7 @@ export function discordPrincipalAllows(
 }
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };
+export const SYSTEM: Principal = { kind: 'system' };
 
 export function actorOf(principal: Principal): Actor {
   switch (principal.kind) {
@@ -55,6 +58,8 @@ export function actorOf(principal: Principal): Actor {
       return { type: 'node', id: principal.nodeId, name: principal.nodeId };
     case 'discord':
       return { type: 'discord', id: principal.userId, name: null };
+    case 'system':
+      return SYSTEM_ACTOR;
     default:
       return { type: 'anonymous' };
   }

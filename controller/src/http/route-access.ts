@@ -252,7 +252,8 @@ export function installAccessControl(
     const { principal } = presented;
     request.principal = principal;
     if (access.public) return;
-    if (principal.kind === 'anonymous') refuseAnonymous(presented);
+    // No credential names the system: only the controller's own work acts as it.
+    if (principal.kind === 'anonymous' || principal.kind === 'system') refuseAnonymous(presented);
     if (principal.kind === 'node') {
       if (!access.agent)
         deny(

@@ -35,6 +35,7 @@ export function planIngest(
   nodeId: string,
   existing: HealthEvent | null,
   report: HealthEventMessage,
+  source: 'agent' | 'controller' = 'agent',
 ): IngestPlan {
   checkReport(nodeId, report);
   const resolved = report.state === 'resolved';
@@ -49,7 +50,7 @@ export function planIngest(
         resolvedAt: resolved ? new Date(report.lastSeenAt) : null,
         firstSeenAt: new Date(report.firstSeenAt),
         count: report.count,
-        source: 'agent',
+        source,
       },
     };
   if (existing.nodeId !== nodeId) throw conflict(`health event ${report.id} belongs to another node`);

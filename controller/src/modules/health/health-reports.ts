@@ -10,7 +10,7 @@ import type { HealthEventMessage } from '../../../../shared/src/mqtt.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeIdentity } from '../../core/node-directory.js';
-import type { CallContext } from '../../core/principal.js';
+import { type CallContext, SYSTEM } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
 import type { NodesService } from '../nodes/index.js';
@@ -49,10 +49,16 @@ export class HealthReports {
     }
   }
 
+  /** An event the controller raises or clears itself (node offline…): audited as the system. */
+  raise(nodeId: string, report: HealthEventMessage): Promise<HealthEventSyncResult> {
+    return this.upsert(nodeId, report, { principal: SYSTEM, request: {} }, 'controller');
+  }
+
   private upsert(
     nodeId: string,
     report: HealthEventMessage,
     ctx: CallContext,
+    source: 'agent' | 'controller' = 'agent',
   ): Promise<HealthEventSyncResult> {
     const { db, repo, health } = this.deps;
     // Two deliveries racing to create the same event: the loser runs again and finds it.
@@ -60,7 +66,7 @@ export class HealthReports {
       db.$transaction(async (tx) => {
         await health.lock(tx, report.id);
         const existing = await repo.find(report.id, tx);
-        const plan = planIngest(nodeId, existing, report);
+        const plan = planIngest(nodeId, existing, report, source);
         if (plan.kind === 'unchanged')
           return { id: report.id, outcome: 'unchanged' as const, status: health.present(existing!).status };
         const row =

@@ -106,6 +106,14 @@ export class HealthRepository {
     return groups.map((g) => ({ ...g, count: g._count._all }));
   }
 
+  /** A node's unresolved events of one type (the controller's own, e.g. node_offline). */
+  unresolvedOf(nodeId: string, type: string): Promise<{ id: string; firstSeenAt: Date; count: number }[]> {
+    return this.db.healthEvent.findMany({
+      where: { nodeId, type, status: { not: 'resolved' } },
+      select: { id: true, firstSeenAt: true, count: true },
+    });
+  }
+
   create(tx: Tx, data: Prisma.HealthEventUncheckedCreateInput): Promise<HealthEventRow> {
     return tx.healthEvent.create({ data, include: withNode });
   }

@@ -1,7 +1,8 @@
 /**
  * Health events: conditions on nodes that agents report (MQTT `events`, or the HTTP fallback),
  * operators enter by hand, and operators work through (acknowledge, suppress, resolve, reopen).
- * Offers the broker its `events` handler and Prometheus the open events by type and severity.
+ * Offers the broker its `events` handler and Prometheus the open events by type and severity;
+ * raises `node_offline` itself for nodes gone quiet (node-offline-watch.ts).
  */
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
@@ -10,17 +11,19 @@ import { healthRoutes } from './health.routes.js';
 import { HealthService } from './health.service.js';
 import { effectiveStatus } from './health-lifecycle.js';
 import { HealthReports } from './health-reports.js';
+import { NodeOfflineWatch } from './node-offline-watch.js';
 
-export type { HealthReports, HealthService };
+export type { HealthReports, HealthService, NodeOfflineWatch };
 
 export function createHealthModule(
   core: ModuleCore,
   ports: { nodes: NodesService },
-): AppModule<{ health: HealthService; healthReports: HealthReports }> {
+): AppModule<{ health: HealthService; healthReports: HealthReports; nodeWatch: NodeOfflineWatch }> {
   const { db, provider, audit, now, log, metrics } = core;
   const repo = new HealthRepository(db);
   const health = new HealthService({ db, provider, repo, nodes: ports.nodes, audit, now });
   const healthReports = new HealthReports({ db, repo, health, nodes: ports.nodes, log });
+  const nodeWatch = new NodeOfflineWatch({ nodes: ports.nodes, repo, reports: healthReports, now, log });
   const collect = async () => {
     const at = now();
     metrics.healthEventsOpen.reset();
@@ -32,6 +35,9 @@ export function createHealthModule(
     name: 'health',
     routes: [healthRoutes(health, healthReports)],
     collectors: [collect],
-    ports: { health, healthReports },
+    components: [
+      { name: 'node offline watch', start: async () => nodeWatch.start(), stop: () => nodeWatch.stop() },
+    ],
+    ports: { health, healthReports, nodeWatch },
   };
 }

@@ -17,6 +17,15 @@ export function scopeWhere(filter: ScopeFilter): Prisma.NodeWhereInput {
 export class NodesRepository {
   constructor(private readonly db: Db) {}
 
+  /** Enrolled nodes still in service (not decommissioned): those whose presence is watched. */
+  inService(): Promise<{ id: string; name: string; lastSeenAt: Date | null }[]> {
+    return this.db.node.findMany({
+      where: { credentialHash: { not: null }, decommissionedAt: null },
+      select: { id: true, name: true, lastSeenAt: true },
+      orderBy: { id: 'asc' },
+    });
+  }
+
   find(id: string): Promise<NodeRow | null> {
     return this.db.node.findUnique({ where: { id }, include: { site: true } });
   }

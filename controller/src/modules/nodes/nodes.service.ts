@@ -65,7 +65,7 @@ export class NodesService {
       enrolled: node.credentialHash !== null,
       credentialHint: node.credentialHint,
       presence: {
-        online: this.mqttOnline.has(node.id) || this.recentHeartbeat(node.id, lastSeen),
+        online: this.isOnline(node.id, lastSeen),
         lastSeenAt: node.lastSeenAt?.toISOString() ?? null,
       },
       agentVersion: node.agentVersion,
@@ -85,6 +85,17 @@ export class NodesService {
       decommissionedAt: node.decommissionedAt?.toISOString() ?? null,
       createdAt: node.createdAt.toISOString(),
     };
+  }
+
+  /** Connected to this controller's broker, or a recent heartbeat (to any replica). */
+  private isOnline(nodeId: string, lastSeenMs: number): boolean {
+    return this.mqttOnline.has(nodeId) || this.recentHeartbeat(nodeId, lastSeenMs);
+  }
+
+  /** Every enrolled node in service and whether it is online now, for the offline watch. */
+  async presences(): Promise<{ id: string; name: string; online: boolean; lastSeenAt: Date | null }[]> {
+    const nodes = await this.nodes.inService();
+    return nodes.map((n) => ({ ...n, online: this.isOnline(n.id, n.lastSeenAt?.getTime() ?? 0) }));
   }
 
   /** A recent heartbeat counts, unless the broker has seen the node go offline since. */
