@@ -16,9 +16,9 @@ import { packageVersion } from '../../shared/src/version.js';
 import type { CaptureOptions } from './capture/capture.js';
 import { listCaptureDevices } from './capture/devices.js';
 import { MeterFeed } from './capture/meter-feed.js';
-import { AgentHealth } from './health/index.js';
 import { PcmTap } from './capture/pcm-tap.js';
 import { type CaptureFactory, CaptureSupervisor } from './capture/supervisor.js';
+import { AgentHealth } from './health/index.js';
 import { ClaimLoop } from './jobs/claim-loop.js';
 import { jobHeartbeatIntervalMs } from './jobs/lease-keeper.js';
 import { PartRegistrar } from './jobs/part-registrar.js';
@@ -56,6 +56,8 @@ export interface AgentOptions {
   syncIntervalMs?: number;
   /** How often the audio interfaces are listed (tests); default every 30 s. */
   interfacePollMs?: number;
+  /** Replaces a recording profile's segment length, in seconds (tests: settings allow 60 s at least). */
+  segmentSecondsOverride?: number;
 }
 
 /** A part of the running agent: its constructor only assigns; start() and stop() do the work. */
@@ -182,6 +184,7 @@ export class Agent {
       jobHeartbeatIntervalMs: heartbeatIntervalMs,
       clockOffsetMs: () => clock.offsetMs,
       recordingProfile: () => currentConfig().recordingProfile,
+      segmentSecondsOverride: this.options.segmentSecondsOverride,
       backoff: this.options.backoff,
     });
     const claimLoop = new ClaimLoop({
