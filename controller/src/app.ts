@@ -23,6 +23,7 @@ import { createRecordingContextModule } from './modules/recording-context/index.
 import { createRecordingsModule } from './modules/recordings/index.js';
 import { createSchedulesModule } from './modules/schedules/index.js';
 import { createSettingsModule } from './modules/settings/index.js';
+import { createStatusModule } from './modules/status/index.js';
 import { createSystemModule, type ReadinessCheck } from './modules/system/index.js';
 import { Lifecycle } from './platform/lifecycle.js';
 import type { AppModule, Component, ModuleCore } from './platform/module.js';
@@ -87,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   // The order routes register in (and so the order of the OpenAPI document).
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
   const modules: AppModule[] = [system, access, auditModule, nodes, recordings, schedules, meters, limits];
-  modules.push(settings, channelMaps, health);
+  modules.push(settings, channelMaps, health, createStatusModule(core, nodes.ports));
   modules.push(attendance, context); // attendance and what needs its ports come last
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);

@@ -136,6 +136,7 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/audit-events/verify': { need: 'audit:read', fleet: true },
   'GET /api/v1/audit-events/:id': { need: 'audit:read' },
   'GET /api/v1/nodes': { need: 'node:read' },
+  'GET /api/v1/status': { need: 'node:read' },
   'GET /api/v1/nodes/:id': { need: 'node:read', node: true },
   'POST /api/v1/nodes/enroll': { need: 'node:manage' },
   'POST /api/v1/agent/enroll': { need: 'public' },

@@ -1,0 +1,46 @@
+/**
+ * The aggregated status a dashboard polls: the caller's nodes (online, offline, recording), the
+ * recordings in flight on them, their unresolved health events by severity, and this
+ * controller's uptime and version. Scoped by `node:read`: a site operator sees their sites.
+ */
+import { packageVersion } from '../../../../shared/src/version.js';
+import { forbidden } from '../../core/errors.js';
+import type { Principal } from '../../core/principal.js';
+import type { NodesService } from '../nodes/index.js';
+import type { StatusRepository } from './status.repository.js';
+import type { Status } from './status.schemas.js';
+
+export class StatusService {
+  constructor(
+    private readonly deps: {
+      repo: StatusRepository;
+      nodes: Pick<NodesService, 'presences'>;
+      now: () => Date;
+      startedAtMs: number;
+    },
+  ) {}
+
+  async status(principal: Principal): Promise<Status> {
+    if (principal.kind !== 'user') throw forbidden('users only');
+    const { repo, nodes, now } = this.deps;
+    const at = now();
+    const visible = new Set((await repo.nodes(principal.access.filter('node:read'))).map((n) => n.id));
+    const presences = (await nodes.presences()).filter((p) => visible.has(p.id));
+    const ids = presences.map((p) => p.id);
+    const [inFlight, events] = await Promise.all([repo.inFlight(ids), repo.openEvents(ids, at)]);
+    const online = presences.filter((p) => p.online).length;
+    return {
+      nodes: {
+        total: presences.length,
+        online,
+        offline: presences.length - online,
+        recording: inFlight.size,
+      },
+      healthEvents: { info: events.info ?? 0, warning: events.warning ?? 0, critical: events.critical ?? 0 },
+      recordings: { inFlight: [...inFlight.values()].reduce((sum, n) => sum + n, 0) },
+      uptimeSeconds: Math.max(0, Math.floor((at.getTime() - this.deps.startedAtMs) / 1000)),
+      version: packageVersion(),
+      at: at.toISOString(),
+    };
+  }
+}
