@@ -261,6 +261,7 @@ export class Agent {
       cacheDir: settings.cacheDir,
       capture: () => ({ device: capture.format.device ?? 'default', state: capture.state }),
       intervalMs: () => currentConfig().heartbeatIntervalSeconds * 1000,
+      headroomHours: () => health.monitor.headroomHours,
       clock,
       onRecovered: () => {
         mqtt.reconnectNow();

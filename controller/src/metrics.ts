@@ -67,6 +67,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly nodeHeadroomHours = new Gauge({
+    name: 'earshot_node_headroom_hours',
+    help: "Hours of recording each node's disk holds at its current recording rate (from its last heartbeat while recording).",
+    labelNames: ['node'] as const,
+    registers: [this.registry],
+  });
+
   readonly healthEventsOpen = new Gauge({
     name: 'earshot_health_events_open',
     help: 'Health events not resolved and not suppressed now (open or acknowledged), by type and severity.',

@@ -117,6 +117,8 @@ export const HeartbeatBody = Type.Object(
     captureState: Type.Enum(CaptureStates),
     diskFreeBytes: Type.Integer({ minimum: 0 }),
     clockOffsetMs: Type.Optional(Type.Integer()),
+    /** Hours of recording the disk holds at the current recording rate; absent when nothing records. */
+    headroomHours: Type.Optional(Type.Number({ minimum: 0 })),
     sentAtMs: Type.Integer({ minimum: 0 }),
   },
   { additionalProperties: false },

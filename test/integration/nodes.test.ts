@@ -71,10 +71,13 @@ describe('nodes: enrollment, credentials, scope', () => {
         captureState: 'capturing',
         diskFreeBytes: 123456789,
         clockOffsetMs: -3,
+        headroomHours: 31.5,
         sentAtMs: Date.now(),
       },
     });
     expect(beat.statusCode).toBe(200);
+    const metrics = await ctl.app.inject({ method: 'GET', url: '/metrics', headers: bearer(owner) });
+    expect(metrics.body).toContain('earshot_node_headroom_hours{node="node-a"} 31.5');
     const node = await ctl.app.inject({ method: 'GET', url: '/api/v1/nodes/node-a', headers: bearer(owner) });
     expect(node.json().data).toMatchObject({
       agentVersion: '1.2.3',

@@ -17,6 +17,8 @@ export async function diskFreeBytes(path: string): Promise<number> {
 }
 
 export interface HeartbeatOptions {
+  /** Hours of recording headroom on the cache disk now (the health monitor's), when known. */
+  headroomHours?: () => number | undefined;
   api: Pick<AgentHttpClient, 'heartbeat'>;
   agentVersion: string;
   cacheDir: string;
@@ -27,6 +29,11 @@ export interface HeartbeatOptions {
   /** Called when a heartbeat gets through after failing ones (the controller is back). */
   onRecovered?: () => void;
   now?: () => number;
+}
+
+/** Headroom as the contract carries it: finite, rounded to a tenth of an hour, or absent. */
+function headroom(hours: number | undefined): { headroomHours?: number } {
+  return hours === undefined || !Number.isFinite(hours) ? {} : { headroomHours: Math.round(hours * 10) / 10 };
 }
 
 export class Heartbeat {
@@ -62,6 +69,7 @@ export class Heartbeat {
         diskFreeBytes: await diskFreeBytes(this.options.cacheDir),
         sentAtMs: now(),
         ...(offsetMs === undefined ? {} : { clockOffsetMs: offsetMs }),
+        ...headroom(this.options.headroomHours?.()),
       };
       const result = await api.heartbeat(body, this.abort.signal);
       this.options.clock.record(body.sentAtMs, now(), result.serverTimeMs);

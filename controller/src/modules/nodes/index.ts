@@ -52,7 +52,13 @@ export function createNodesModule(
   return {
     name: 'nodes',
     routes: [nodesRoutes(nodes, nodeManagement, interfaces), interfacesRoutes(interfaces)],
-    collectors: [async () => metrics.nodesOnline.set(nodes.onlineCount())],
+    collectors: [
+      async () => {
+        metrics.nodesOnline.set(nodes.onlineCount());
+        metrics.nodeHeadroomHours.reset();
+        for (const [node, hours] of nodes.headroomHours()) metrics.nodeHeadroomHours.set({ node }, hours);
+      },
+    ],
     ports: { nodes, nodeManagement, commandResults },
   };
 }

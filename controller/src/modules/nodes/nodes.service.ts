@@ -45,6 +45,7 @@ export class NodesService {
   private readonly mqttOnline = new Set<string>();
   /** When the broker last saw each node go offline (its status or last will). */
   private readonly mqttOfflineAtMs = new Map<string, number>();
+  private readonly headroom = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -102,6 +103,11 @@ export class NodesService {
   private recentHeartbeat(nodeId: string, lastSeenMs: number): boolean {
     if (this.now().getTime() - lastSeenMs >= HEARTBEAT_ONLINE_MS) return false;
     return (this.mqttOfflineAtMs.get(nodeId) ?? 0) < lastSeenMs;
+  }
+
+  /** Hours of recording headroom by node, from the last heartbeats that carried it (this replica). */
+  headroomHours(): ReadonlyMap<string, number> {
+    return this.headroom;
   }
 
   onlineCount(): number {
@@ -324,6 +330,8 @@ export class NodesService {
   async heartbeat(nodeId: string, body: HeartbeatBody, ctx: CallContext) {
     const node = await this.visibleNode(ctx.principal, 'node:control', nodeId);
     const now = this.now();
+    if (body.headroomHours === undefined) this.headroom.delete(nodeId);
+    else this.headroom.set(nodeId, body.headroomHours);
     const telemetry = {
       lastSeenAt: now,
       diskFreeBytes: BigInt(body.diskFreeBytes),
