@@ -74,6 +74,11 @@ export interface PulseSink {
   monitor: string;
   /** The WAV being played in a loop. */
   tonePath: string;
+  /**
+   * Plays another tone from now on (e.g. `peakDbfs: 3` clips: sox clips what passes full scale),
+   * or nothing at all (`null`: the monitor delivers digital silence). Resolves once switched.
+   */
+  play(tone: SineOptions | null): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -136,6 +141,8 @@ export async function startPulseSink(options: PulseSinkOptions = {}): Promise<Pu
   });
   let player: ChildProcess | undefined;
   let stopping = false;
+  /** Bumped by a tone switch: a player of an older generation is not restarted. */
+  let generation = 0;
 
   const stop = async (): Promise<void> => {
     stopping = true;
@@ -148,17 +155,25 @@ export async function startPulseSink(options: PulseSinkOptions = {}): Promise<Pu
     await waitForDaemon(daemon, childEnv, () => daemonLog);
     const tonePath = join(dir.path, 'tone.wav');
     await generateSineWav(tonePath, { ...options, sampleRate, channels });
-    const play = (): void => {
-      if (stopping) return;
-      player = spawn('paplay', ['--latency-msec=20', '-d', sinkName, tonePath], {
+    const play = (gen = generation): void => {
+      if (stopping || gen !== generation) return;
+      const current = spawn('paplay', ['--latency-msec=20', '-d', sinkName, tonePath], {
         env: childEnv,
         stdio: 'ignore',
       });
+      player = current;
       // Loop the tone; the short pause keeps a failing paplay from spinning.
-      player.on('exit', () => setTimeout(play, 50));
+      current.on('exit', () => setTimeout(() => play(gen), 50));
     };
     play();
-    return { env, sinkName, monitor: env.AUDIODEV!, tonePath, stop };
+    const switchTone = async (tone: SineOptions | null): Promise<void> => {
+      generation++;
+      await killAndWait(player);
+      if (tone === null) return;
+      await generateSineWav(tonePath, { ...options, sampleRate, channels, ...tone });
+      play();
+    };
+    return { env, sinkName, monitor: env.AUDIODEV!, tonePath, play: switchTone, stop };
   } catch (error) {
     await stop();
     throw error;

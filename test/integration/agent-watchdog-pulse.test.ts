@@ -1,0 +1,123 @@
+/**
+ * The watchdog on a real capture: a real agent capturing (sox) from a PulseAudio null sink, a
+ * real controller and broker. The tone stops → a silence event per channel within the policy's
+ * time; it plays again → resolved. A tone past full scale → a clipping event.
+ */
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Agent } from '../../agent/src/agent.js';
+import { enrolledAgentSettings, testAgent } from '../support/agent-harness.js';
+import { bearer, type TestController, testController } from '../support/controller.js';
+import { hasPulse, type PulseSink, startPulseSink, useSinkEnv } from '../support/pulse.js';
+import { type TempDir, tempDir } from '../support/tmp.js';
+import { until } from '../support/until.js';
+
+interface EventView {
+  id: string;
+  type: string;
+  status: string;
+  channel: number | null;
+  firstSeenAt: string;
+}
+
+describe.skipIf(!(await hasPulse()))('agent watchdog on a PulseAudio sink', () => {
+  let ctl: TestController;
+  let owner: string;
+  let dir: TempDir;
+  let sink: PulseSink;
+  let agent: Agent;
+  let restoreEnv = () => {};
+  const nodeId = 'pulse-watched';
+
+  const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
+    const response = await ctl.app.inject({ method, url: `/api/v1${url}`, headers: bearer(owner), payload });
+    expect(response.statusCode, response.body).toBeLessThan(300);
+    return response.json().data;
+  };
+  const events = async (type: string): Promise<EventView[]> =>
+    api('GET', `/health-events?nodeId=${nodeId}&type=${type}`);
+
+  beforeAll(async () => {
+    dir = await tempDir('watchdog-pulse');
+    sink = await startPulseSink({ peakDbfs: -20, hz: 997, sampleRate: 48_000, channels: 2 });
+    restoreEnv = useSinkEnv(sink);
+    ctl = await testController({ mqttHost: '127.0.0.1', httpHost: '127.0.0.1' });
+    await ctl.start();
+    await ctl.app.listen({ port: 0, host: '127.0.0.1' });
+    owner = await ctl.ownerToken();
+    const enrolled = await api('POST', '/nodes/enroll', { name: nodeId, site: 'hq', id: nodeId });
+    const exchange = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/agent/enroll',
+      payload: { token: enrolled.enrollmentToken },
+    });
+    const node = exchange.json().data as { nodeId: string; credential: string; siteId: string };
+    const policy = await api('POST', '/settings/watchdog-policies', {
+      name: 'tight',
+      body: { silenceDbfs: -50, silenceSeconds: 2, clipCountPerWindow: 5, clipWindowSeconds: 5 },
+    });
+    await api('PATCH', `/nodes/${nodeId}`, { watchdogPolicyId: policy.id });
+    const settings = await enrolledAgentSettings(
+      dir.path,
+      node,
+      `http://127.0.0.1:${(ctl.app.server.address() as AddressInfo).port}`,
+      `mqtt://127.0.0.1:${ctl.broker.port()}`,
+      { EARSHOT_AGENT_DEVICE: sink.monitor },
+    );
+    agent = testAgent(settings, { createCapture: undefined }); // the real sox capture
+    await agent.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await ctl?.stop();
+    restoreEnv();
+    await sink?.stop();
+    await dir?.cleanup();
+  });
+
+  it('raises silence per channel when the tone stops, within the policy time, and resolves it when it plays again', async () => {
+    // The tone plays (its frames reach the controller, 3 s of them): nothing to report.
+    let firstFrameAt = 0;
+    await until(
+      async () => {
+        const { frame } = await api('GET', `/nodes/${nodeId}/meters`);
+        if (!frame || frame.channels[0].rmsDbfs < -30) return false;
+        firstFrameAt ||= frame.capturedAtMs;
+        return frame.capturedAtMs - firstFrameAt >= 3000; // longer than the policy's 2 s
+      },
+      { what: 'three seconds of the tone in the meters' },
+    );
+    expect(await events('silence')).toEqual([]);
+
+    const stoppedAt = Date.now();
+    await sink.play(null);
+    await until(async () => (await events('silence')).length === 2, {
+      timeoutMs: 15_000,
+      what: 'a silence event per channel',
+    });
+    const opened = await events('silence');
+    expect(opened.map((e) => [e.channel, e.status]).sort()).toEqual([
+      [1, 'open'],
+      [2, 'open'],
+    ]);
+    // Silent from about when the tone stopped, reported once it had lasted the policy's 2 s.
+    for (const e of opened) expect(Date.parse(e.firstSeenAt)).toBeGreaterThanOrEqual(stoppedAt - 1000);
+
+    await sink.play({ peakDbfs: -20 });
+    await until(async () => (await events('silence')).every((e) => e.status === 'resolved'), {
+      timeoutMs: 15_000,
+      what: 'the silence events to resolve',
+    });
+  });
+
+  it('raises clipping when the signal passes full scale', async () => {
+    await sink.play({ peakDbfs: 3 });
+    await until(async () => (await events('clipping')).length > 0, {
+      timeoutMs: 15_000,
+      what: 'a clipping event',
+    });
+    expect((await events('clipping'))[0]).toMatchObject({ status: 'open' });
+    await sink.play({ peakDbfs: -20 });
+  });
+});
