@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { packageVersion } from '../../shared/src/version.js';
 import { Agent } from './agent.js';
+import { agentDoctor } from './doctor.js';
 import { enroll } from './enroll.js';
 import {
   applyAudioEnvDefaults,
@@ -103,6 +104,20 @@ program
     const settings = resolveSettings(process.env, { configPath: options.config });
     const report = await agentStatus(settings);
     for (const line of report.lines) console.log(line);
+    process.exitCode = report.ok ? 0 : 1;
+  });
+
+program
+  .command('doctor')
+  .description(
+    'everything status says, then try it: the MQTT broker answers, the capture device records one second (its level), the disk headroom',
+  )
+  .option('--config <path>', CONFIG_HELP)
+  .action(async (options: { config?: string }) => {
+    const settings = resolveSettings(process.env, { configPath: options.config });
+    const report = await agentDoctor(settings);
+    for (const line of report.lines) console.log(line);
+    console.log(report.ok ? 'all good' : 'something is wrong: see the lines in capitals above');
     process.exitCode = report.ok ? 0 : 1;
   });
 

@@ -1,5 +1,6 @@
 /** `earshot-agent status`: what is wrong, in plain words. Never prints the credential. */
 
+import type { NodeConfig } from '../../shared/src/agent-api.js';
 import { captureOptionsFor } from './agent.js';
 import { describeOffset } from './link/clock.js';
 import { diskFreeBytes } from './link/heartbeat.js';
@@ -7,11 +8,14 @@ import { AgentHttpClient, ApiError, describeError } from './link/http-client.js'
 import { JobJournal, journalPath } from './state/journal.js';
 import { OfflineCache } from './state/offline-cache.js';
 import type { AgentSettings } from './state/settings.js';
-import { readAgentState } from './state/state-file.js';
+import { type AgentState, readAgentState } from './state/state-file.js';
 
 export interface StatusReport {
   ok: boolean;
   lines: string[];
+  /** What the checks found, for `doctor` to go on from: the enrollment and the node config. */
+  state?: AgentState;
+  config?: NodeConfig;
 }
 
 export function formatBytes(bytes: number): string {
@@ -126,9 +130,10 @@ export async function agentStatus(settings: AgentSettings, fetchImpl?: typeof fe
 
   let device: string | undefined;
   let format = '';
+  let config: NodeConfig | undefined;
   if (reachable) {
     try {
-      const config = await client.config();
+      config = await client.config();
       lines.push(`${label('credential')}accepted`);
       const capture = captureOptionsFor(config, settings.deviceOverride);
       device = capture.device ?? 'default device';
@@ -199,5 +204,5 @@ export async function agentStatus(settings: AgentSettings, fetchImpl?: typeof fe
   } catch {
     lines.push(`${label('disk free')}unknown (${settings.cacheDir} does not exist yet)`);
   }
-  return { ok, lines };
+  return { ok, lines, state, config };
 }

@@ -6,6 +6,8 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/src/agent.js';
+import { agentDoctor } from '../../agent/src/doctor.js';
+import type { AgentSettings } from '../../agent/src/state/settings.js';
 import { enrolledAgentSettings, testAgent } from '../support/agent-harness.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
 import { hasPulse, type PulseSink, startPulseSink, useSinkEnv } from '../support/pulse.js';
@@ -26,6 +28,7 @@ describe.skipIf(!(await hasPulse()))('agent watchdog on a PulseAudio sink', () =
   let dir: TempDir;
   let sink: PulseSink;
   let agent: Agent;
+  let settings: AgentSettings;
   let restoreEnv = () => {};
   const nodeId = 'pulse-watched';
 
@@ -57,7 +60,7 @@ describe.skipIf(!(await hasPulse()))('agent watchdog on a PulseAudio sink', () =
       body: { silenceDbfs: -50, silenceSeconds: 2, clipCountPerWindow: 5, clipWindowSeconds: 5 },
     });
     await api('PATCH', `/nodes/${nodeId}`, { watchdogPolicyId: policy.id });
-    const settings = await enrolledAgentSettings(
+    settings = await enrolledAgentSettings(
       dir.path,
       node,
       `http://127.0.0.1:${(ctl.app.server.address() as AddressInfo).port}`,
@@ -119,5 +122,23 @@ describe.skipIf(!(await hasPulse()))('agent watchdog on a PulseAudio sink', () =
     });
     expect((await events('clipping'))[0]).toMatchObject({ status: 'open' });
     await sink.play({ peakDbfs: -20 });
+  });
+
+  it('doctor: all good while the device records the tone; not when it records only silence or not at all', async () => {
+    const good = await agentDoctor(settings);
+    expect(good.ok, good.lines.join('\n')).toBe(true);
+    expect(good.lines.join('\n')).toMatch(/mqtt: +broker answers/);
+    expect(good.lines.join('\n')).toMatch(/capture: +\S+ records \(48000 Hz × 2 ch\): ch1 -2\d\.\d dBFS RMS/);
+    expect(good.lines.join('\n')).toMatch(/headroom: +\d/);
+
+    await sink.play(null);
+    const silent = await agentDoctor(settings);
+    expect(silent.ok).toBe(false);
+    expect(silent.lines.join('\n')).toContain('but only silence');
+    await sink.play({ peakDbfs: -20 });
+
+    const missing = await agentDoctor({ ...settings, deviceOverride: 'no_such_source' });
+    expect(missing.ok).toBe(false);
+    expect(missing.lines.join('\n')).toContain('no_such_source does NOT record');
   });
 });
