@@ -184,6 +184,7 @@ export class Agent {
       jobHeartbeatIntervalMs: heartbeatIntervalMs,
       clockOffsetMs: () => clock.offsetMs,
       recordingProfile: () => currentConfig().recordingProfile,
+      enabledChannels: () => currentConfig().capture.enabledChannels,
       segmentSecondsOverride: this.options.segmentSecondsOverride,
       backoff: this.options.backoff,
     });

@@ -52,6 +52,11 @@ export const CaptureConfig = Type.Object({
   device: Type.String(),
   sampleRate: Type.Integer(),
   channels: Type.Integer(),
+  /**
+   * The channels an operator enabled on the capture device's interface (1-based); null or
+   * absent: every channel. A recording with no selection of its own keeps these.
+   */
+  enabledChannels: Type.Optional(Type.Union([Type.Array(Type.Integer({ minimum: 1 })), Type.Null()])),
 });
 
 /**

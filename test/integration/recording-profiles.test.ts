@@ -83,7 +83,12 @@ describe('recording profiles and channel maps on a running agent', () => {
   }
 
   /** Enrolls a node capturing `sampleRate` × `channels` from the fake card and starts its agent. */
-  async function startAgent(id: string, sampleRate: number, channels: number): Promise<Agent> {
+  async function startAgent(
+    id: string,
+    sampleRate: number,
+    channels: number,
+    beforeStart?: (credential: string) => Promise<void>,
+  ): Promise<Agent> {
     const enrolled = await api('POST', '/nodes/enroll', { name: id, site: 'hq', id, sampleRate, channels });
     const exchange = await ctl.app.inject({
       method: 'POST',
@@ -91,6 +96,7 @@ describe('recording profiles and channel maps on a running agent', () => {
       payload: { token: enrolled.enrollmentToken },
     });
     const node = exchange.json().data as { nodeId: string; credential: string; siteId: string };
+    await beforeStart?.(node.credential);
     const controllerUrl = `http://127.0.0.1:${(ctl.app.server.address() as AddressInfo).port}`;
     const settings = await enrolledAgentSettings(
       join(dir.path, id),
@@ -212,6 +218,32 @@ describe('recording profiles and channel maps on a running agent', () => {
         }
       }
     }
+  });
+
+  it('records only the channels an operator enabled on the capture interface when nothing else selects', async () => {
+    await startAgent('enabled-agent', 8000, 2, async (credential) => {
+      // The capture interface as an agent reports it (its configured default device).
+      const report = await ctl.app.inject({
+        method: 'PUT',
+        url: '/api/v1/nodes/enabled-agent/interfaces',
+        headers: bearer(credential),
+        payload: {
+          interfaces: [
+            { ref: 'default', kind: 'configured', description: 'default', channels: 2, sampleRate: 8000 },
+          ],
+        },
+      });
+      expect(report.statusCode, report.body).toBe(200);
+      const [iface] = await api('GET', '/nodes/enabled-agent/interfaces');
+      await api('PATCH', `/nodes/enabled-agent/interfaces/${iface.id}`, { enabledChannels: [2] });
+    });
+    const created = await api('POST', '/recordings', { nodeId: 'enabled-agent', durationSeconds: 1 });
+    const { view, path } = await completed(created.id);
+    expect(view).toMatchObject({ channels: 1, sampleRate: 8000 });
+    const samples = await decodedSamples(path);
+    const first = fakeFrameOf(samples.readInt16LE(0), 1);
+    for (let i = 0; i < 8000; i++)
+      expect(fakeFrameOf(samples.readInt16LE(i * 2), 1)).toBe((first + i) % 8000);
   });
 });
 

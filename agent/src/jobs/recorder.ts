@@ -52,6 +52,8 @@ export interface RecorderOptions {
   clockOffsetMs: () => number | undefined;
   /** The node's recording profile now (read when a recording begins); none: WAV, every channel. */
   recordingProfile?: () => RecordingProfileConfig | null | undefined;
+  /** The channels an operator enabled on the capture interface (1-based); none: every channel. */
+  enabledChannels?: () => number[] | null | undefined;
   /** Replaces a profile's segment length, in seconds (tests only: settings allow 60 s at least). */
   segmentSecondsOverride?: number;
   backoff?: BackoffOptions;
@@ -491,8 +493,8 @@ export class Recorder {
 
   /**
    * The 1-based channels to keep, or undefined for all: the job's own selection (a schedule
-   * target's, a channel-map group's), else the profile's map or first N; channels the capture
-   * lacks are dropped.
+   * target's, a channel-map group's), else the profile's map or first N, else the channels an
+   * operator enabled on the capture interface; channels the capture lacks are dropped.
    */
   private channelsToKeep(
     job: RecordJob,
@@ -500,7 +502,8 @@ export class Recorder {
     profile: RecordingProfileConfig | undefined,
   ): number[] | undefined {
     const firstN = profile?.channels ? Array.from({ length: profile.channels }, (_, i) => i + 1) : undefined;
-    const wanted = job.channelSelection ?? profile?.channelMap ?? firstN;
+    const wanted =
+      job.channelSelection ?? profile?.channelMap ?? firstN ?? this.options.enabledChannels?.() ?? undefined;
     if (!wanted || wanted.length === 0) return undefined;
     const kept = wanted.filter((channel) => channel >= 1 && channel <= captured);
     if (kept.length < wanted.length) {

@@ -26,6 +26,15 @@ export class NodesRepository {
     });
   }
 
+  /** The operator's enabled channels of the node's interface `ref` (JSON text), if it has one. */
+  async enabledChannelsOf(nodeId: string, ref: string): Promise<string | null> {
+    const found = await this.db.nodeInterface.findUnique({
+      where: { nodeId_ref: { nodeId, ref } },
+      select: { enabledChannels: true },
+    });
+    return found?.enabledChannels ?? null;
+  }
+
   find(id: string): Promise<NodeRow | null> {
     return this.db.node.findUnique({ where: { id }, include: { site: true } });
   }

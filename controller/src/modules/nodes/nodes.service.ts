@@ -304,6 +304,7 @@ export class NodesService {
   async agentConfig(nodeId: string, ctx: CallContext): Promise<NodeConfig> {
     const node = await this.visibleNode(ctx.principal, 'node:control', nodeId);
     const { recordingProfile, watchdogPolicy } = await this.settings.forAgent(node);
+    const enabled = await this.nodes.enabledChannelsOf(node.id, node.captureDevice);
     return {
       nodeId: node.id,
       name: node.name,
@@ -312,6 +313,7 @@ export class NodesService {
         device: node.captureDevice,
         sampleRate: recordingProfile?.sampleRate ?? node.sampleRate,
         channels: node.channels,
+        enabledChannels: enabled === null ? null : (JSON.parse(enabled) as number[]),
       },
       recordingProfile,
       watchdogPolicy,
