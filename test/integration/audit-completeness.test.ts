@@ -16,6 +16,7 @@ import {
   userWithRole,
 } from '../support/controller.js';
 import { claimNext, createRecording, sha256, uploadHeaders, wavBytes } from '../support/recordings.js';
+import { SETTINGS_FAMILY_NAMES } from '../support/settings-families.js';
 import { voiceState } from '../support/voice.js';
 
 interface Env {
@@ -935,14 +936,7 @@ async function newSettings(env: Env, family: string): Promise<string> {
 
 /** The mutating routes of every settings family: create, update, rollback, delete, export, commands. */
 function settingsRows(): Record<string, Row> {
-  const families = [
-    'recording-profiles',
-    'watchdog-policies',
-    'retention-policies',
-    'upload-providers',
-    'upload-policies',
-    'channel-map-templates',
-  ];
+  const families = SETTINGS_FAMILY_NAMES;
   return Object.fromEntries(
     families.flatMap((family) => {
       const base = `/api/v1/settings/${family}`;

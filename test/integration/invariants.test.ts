@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installAccessControl } from '../../controller/src/http/route-access.js';
 import { isPermission } from '../../shared/src/permissions.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
+import { SETTINGS_FAMILY_NAMES } from '../support/settings-families.js';
 
 describe('route declarations', () => {
   let ctl: TestController;
@@ -61,14 +62,7 @@ describe('route declarations', () => {
         'POST /api/v1/settings/watchdog-policies/:id/calibrate',
         // Settings families: fleet-wide objects, reads and changes alike.
         'POST /api/v1/settings/upload-providers/:id/test',
-        ...[
-          'recording-profiles',
-          'watchdog-policies',
-          'retention-policies',
-          'upload-providers',
-          'upload-policies',
-          'channel-map-templates',
-        ].flatMap((family) =>
+        ...SETTINGS_FAMILY_NAMES.flatMap((family) =>
           [
             'GET ',
             'GET /export',

@@ -18,6 +18,7 @@ import {
   userWithRole,
 } from '../support/controller.js';
 import { createRecording } from '../support/recordings.js';
+import { SETTINGS_FAMILY_NAMES } from '../support/settings-families.js';
 
 type Need = Permission | 'authenticated' | 'public' | 'agent';
 interface Row {
@@ -40,14 +41,7 @@ interface Row {
 
 /** Every settings family has the same routes, all fleet-wide (settings are fleet objects). */
 const SETTINGS_ROWS: Record<string, Row> = Object.fromEntries(
-  [
-    'recording-profiles',
-    'watchdog-policies',
-    'retention-policies',
-    'upload-providers',
-    'upload-policies',
-    'channel-map-templates',
-  ].flatMap((family) => {
+  SETTINGS_FAMILY_NAMES.flatMap((family) => {
     const base = `/api/v1/settings/${family}`;
     const read = { need: 'settings:read', fleet: true } as const;
     const manage = { need: 'settings:manage', fleet: true } as const;
