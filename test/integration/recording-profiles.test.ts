@@ -245,6 +245,38 @@ describe('recording profiles and channel maps on a running agent', () => {
     for (let i = 0; i < 8000; i++)
       expect(fakeFrameOf(samples.readInt16LE(i * 2), 1)).toBe((first + i) % 8000);
   });
+
+  it("an ad-hoc recording takes the profile's pre-roll from the audio the agent keeps", async () => {
+    const preroll = await startAgent('preroll-agent', 8000, 2);
+    const profile = await api('POST', '/settings/recording-profiles', {
+      name: 'two-second-preroll',
+      body: { sampleRate: 8000, preRollSeconds: 2 },
+    });
+    await api('PATCH', '/nodes/preroll-agent', { recordingProfileId: profile.id });
+    await until(() => preroll.nodeConfig?.recordingProfile?.preRollSeconds === 2, {
+      what: 'the profile applied',
+    });
+    // More than the pre-roll has been captured since the agent started.
+    let firstAt = 0;
+    await until(
+      async () => {
+        const { frame } = await api('GET', '/nodes/preroll-agent/meters');
+        if (!frame) return false;
+        firstAt ||= frame.capturedAtMs;
+        return frame.capturedAtMs - firstAt >= 2500;
+      },
+      { what: 'two and a half seconds of capture' },
+    );
+    const created = await api('POST', '/recordings', { nodeId: 'preroll-agent', durationSeconds: 1 });
+    const { view, path } = await completed(created.id);
+    // 2 s from before the request, then the 1 s asked for: one unbroken run of frames.
+    expect(view).toMatchObject({ durationMs: 3000, channels: 2 });
+    const samples = await decodedSamples(path);
+    expect(samples.length).toBe(3 * 8000 * 2 * 2);
+    const first = fakeFrameOf(samples.readInt16LE(0), 0);
+    for (let frame = 0; frame < 3 * 8000; frame++)
+      expect(fakeFrameOf(samples.readInt16LE(frame * 4), 0)).toBe((first + frame) % 8000);
+  });
 });
 
 describe.skipIf(!(await hasPulse()))('FLAC against WAV on a real capture', () => {

@@ -120,6 +120,11 @@ export class PcmTap {
   }
 
   /** The capture format blocks come in now. */
+  /** The index the next frame will have (frames since the capture (re)started). */
+  get nextFrame(): number {
+    return this.framesSeen;
+  }
+
   get captureFormat(): CaptureOptions {
     return { ...this.format };
   }

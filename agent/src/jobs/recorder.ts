@@ -22,7 +22,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContinuationBody, JobLease, RecordingProfileConfig } from '../../../shared/src/agent-api.js';
 import type { CaptureOptions } from '../capture/capture.js';
-import type { PcmTap } from '../capture/pcm-tap.js';
+import { HISTORY_MS, type PcmTap } from '../capture/pcm-tap.js';
 import { recoverWav } from '../capture/wav-recovery.js';
 import type { WavResult } from '../capture/wav-writer.js';
 import { type AgentHttpClient, describeError } from '../link/http-client.js';
@@ -237,6 +237,7 @@ export class Recorder {
     const segmentMs = job.segmentMs ?? segmentLengthMs(profile, this.options.segmentSecondsOverride);
     const selection = this.channelsToKeep(job, format.channels, profile);
     const entry = this.journalEntryFor(job, format, selection);
+    const preRollMs = this.adHocPreRollMs(job, profile, segmentMs);
     let onFirstFrame: (atMs: number) => void = () => {};
     const recording = new Recording(tap, {
       path: entry.path,
@@ -245,9 +246,19 @@ export class Recorder {
       keepChannels: selection?.map((channel) => channel - 1),
       container: profile?.container ?? 'wav',
       // Segmented: this recording is one segment (or the rest of the job, when shorter).
-      durationMs: segmentMs === undefined ? job.durationMs : Math.min(segmentMs, job.durationMs ?? segmentMs),
+      durationMs:
+        segmentMs === undefined
+          ? job.durationMs === undefined
+            ? undefined
+            : job.durationMs + preRollMs
+          : Math.min(segmentMs, job.durationMs ?? segmentMs),
       startAtMs: job.startAtMs,
-      startAtFrame: job.startAtFrame,
+      // Pre-roll: from the tap's history, that much before now.
+      startAtFrame:
+        job.startAtFrame ??
+        (preRollMs > 0
+          ? Math.max(0, tap.nextFrame - Math.round((preRollMs * format.sampleRate) / 1000))
+          : undefined),
       endAtMs: job.endAtMs,
       onFirstFrame: (atMs) => onFirstFrame(atMs),
       now: this.options.now,
@@ -489,6 +500,28 @@ export class Recorder {
     log.warn({ jobId: done.jobId }, 'the capture failed inside the window: the rest goes to a new part');
     await this.begin(this.continuation(done, PARTIAL_REASONS.captureRestarted));
     uploader.enqueue(done.jobId);
+  }
+
+  /**
+   * The profile's pre-roll for a fresh ad-hoc job (no planned start: a schedule's window already
+   * holds its pre-roll), taken from the audio the tap keeps, so at most HISTORY_MS. Segmented
+   * recordings start at the request.
+   */
+  private adHocPreRollMs(
+    job: RecordJob,
+    profile: RecordingProfileConfig | undefined,
+    segmentMs?: number,
+  ): number {
+    const wanted = (profile?.preRollSeconds ?? 0) * 1000;
+    const fresh =
+      job.startAtMs === undefined && job.startAtFrame === undefined && !job.continues && !job.pendingPart;
+    if (wanted === 0 || !fresh || segmentMs !== undefined) return 0;
+    if (wanted > HISTORY_MS)
+      this.options.log.info(
+        { jobId: job.jobId, preRollSeconds: profile?.preRollSeconds },
+        `an ad-hoc recording's pre-roll is at most ${HISTORY_MS / 1000} s (the audio the agent keeps)`,
+      );
+    return Math.min(wanted, HISTORY_MS);
   }
 
   /**
