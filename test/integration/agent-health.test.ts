@@ -17,7 +17,7 @@ import {
   RealtimeFakeCapture,
   testAgent,
 } from '../support/agent-harness.js';
-import { bearer, type TestController, testController } from '../support/controller.js';
+import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 import { until } from '../support/until.js';
 
@@ -56,18 +56,7 @@ describe('agent watchdog → health events', () => {
     dir = await tempDir('agent-health');
     http = await networkSwitch((ctl.app.server.address() as AddressInfo).port);
     mqtt = await networkSwitch(ctl.broker.port()!);
-    const enrolled = await api('POST', '/nodes/enroll', {
-      name: nodeId,
-      site: 'hq',
-      id: nodeId,
-      sampleRate: 8000,
-    });
-    const exchange = await ctl.app.inject({
-      method: 'POST',
-      url: '/api/v1/agent/enroll',
-      payload: { token: enrolled.enrollmentToken },
-    });
-    const node = exchange.json().data as { nodeId: string; credential: string; siteId: string };
+    const node = await enrolledNode(ctl, { id: nodeId, site: 'hq', sampleRate: 8000 });
     // Everything the fake card plays (at most about -6 dBFS) is "silence" under this policy.
     const policy = await api('POST', '/settings/watchdog-policies', {
       name: 'deaf',
@@ -135,13 +124,7 @@ describe('agent watchdog → health events', () => {
   });
 
   it('a node whose agent dies (its socket dropped, as by kill -9) is offline at once and gets a node_offline event, resolved when it returns', async () => {
-    const enrolled = await api('POST', '/nodes/enroll', { name: 'killed-1', site: 'hq', id: 'killed-1' });
-    const exchange = await ctl.app.inject({
-      method: 'POST',
-      url: '/api/v1/agent/enroll',
-      payload: { token: enrolled.enrollmentToken },
-    });
-    const { credential } = exchange.json().data as { credential: string };
+    const { credential } = await enrolledNode(ctl, { id: 'killed-1', site: 'hq' });
     const status = nodeTopic('killed-1', 'status');
     const connectAgent = () =>
       connectAsync(`mqtt://127.0.0.1:${ctl.broker.port()}`, {

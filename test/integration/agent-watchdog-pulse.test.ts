@@ -9,7 +9,7 @@ import type { Agent } from '../../agent/src/agent.js';
 import { agentDoctor } from '../../agent/src/doctor.js';
 import type { AgentSettings } from '../../agent/src/state/settings.js';
 import { enrolledAgentSettings, testAgent } from '../support/agent-harness.js';
-import { bearer, type TestController, testController } from '../support/controller.js';
+import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
 import { hasPulse, type PulseSink, startPulseSink, useSinkEnv } from '../support/pulse.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 import { until } from '../support/until.js';
@@ -48,13 +48,7 @@ describe.skipIf(!(await hasPulse()))('agent watchdog on a PulseAudio sink', () =
     await ctl.start();
     await ctl.app.listen({ port: 0, host: '127.0.0.1' });
     owner = await ctl.ownerToken();
-    const enrolled = await api('POST', '/nodes/enroll', { name: nodeId, site: 'hq', id: nodeId });
-    const exchange = await ctl.app.inject({
-      method: 'POST',
-      url: '/api/v1/agent/enroll',
-      payload: { token: enrolled.enrollmentToken },
-    });
-    const node = exchange.json().data as { nodeId: string; credential: string; siteId: string };
+    const node = await enrolledNode(ctl, { id: nodeId, site: 'hq' });
     const policy = await api('POST', '/settings/watchdog-policies', {
       name: 'tight',
       body: { silenceDbfs: -50, silenceSeconds: 2, clipCountPerWindow: 5, clipWindowSeconds: 5 },

@@ -19,7 +19,7 @@ import { Recording } from '../../agent/src/jobs/recording.js';
 import { silentLogger } from '../../agent/src/support/log.js';
 import { audioFacts } from '../../controller/src/modules/recordings/audio-facts.js';
 import { enrolledAgentSettings, fakeFrameOf, testAgent } from '../support/agent-harness.js';
-import { bearer, type TestController, testController } from '../support/controller.js';
+import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
 import { hasPulse, type PulseSink, startPulseSink, useSinkEnv } from '../support/pulse.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 import { until } from '../support/until.js';
@@ -89,13 +89,7 @@ describe('recording profiles and channel maps on a running agent', () => {
     channels: number,
     beforeStart?: (credential: string) => Promise<void>,
   ): Promise<Agent> {
-    const enrolled = await api('POST', '/nodes/enroll', { name: id, site: 'hq', id, sampleRate, channels });
-    const exchange = await ctl.app.inject({
-      method: 'POST',
-      url: '/api/v1/agent/enroll',
-      payload: { token: enrolled.enrollmentToken },
-    });
-    const node = exchange.json().data as { nodeId: string; credential: string; siteId: string };
+    const node = await enrolledNode(ctl, { id, site: 'hq', sampleRate, channels });
     await beforeStart?.(node.credential);
     const controllerUrl = `http://127.0.0.1:${(ctl.app.server.address() as AddressInfo).port}`;
     const settings = await enrolledAgentSettings(

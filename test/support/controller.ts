@@ -129,14 +129,20 @@ export async function userWithRole(
 /** Enrolls a node through the API and exchanges its token; returns the credential. */
 export async function enrolledNode(
   ctl: TestController,
-  input: { id: string; site: string; name?: string },
+  input: { id: string; site: string; name?: string; sampleRate?: number; channels?: number },
 ): Promise<{ nodeId: string; credential: string; siteId: string }> {
   const token = await ctl.ownerToken();
   const enroll = await ctl.app.inject({
     method: 'POST',
     url: '/api/v1/nodes/enroll',
     headers: bearer(token),
-    payload: { name: input.name ?? input.id, site: input.site, id: input.id },
+    payload: {
+      name: input.name ?? input.id,
+      site: input.site,
+      id: input.id,
+      ...(input.sampleRate === undefined ? {} : { sampleRate: input.sampleRate }),
+      ...(input.channels === undefined ? {} : { channels: input.channels }),
+    },
   });
   if (enroll.statusCode !== 201) throw new Error(`enroll failed: ${enroll.body}`);
   const exchange = await ctl.app.inject({
