@@ -88,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   // The order routes register in (and so the order of the OpenAPI document).
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
   const modules: AppModule[] = [system, access, auditModule, nodes, recordings, schedules, meters, limits];
-  modules.push(settings, channelMaps, health, createStatusModule(core, nodes.ports));
+  modules.push(settings, channelMaps, health, createStatusModule(core, { ...nodes.ports, ...health.ports }));
   modules.push(attendance, context); // attendance and what needs its ports come last
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);

@@ -96,14 +96,23 @@ export class HealthRepository {
     return groups.map((g) => ({ ...g, count: g._count._all }));
   }
 
-  /** Unresolved events by (status, type, severity, suppression end), fleet-wide, for metrics. */
-  async unresolvedGroups() {
+  /**
+   * Events that still need someone (neither resolved nor suppressed now) by type and severity,
+   * fleet-wide or on `nodeIds`: the open-events gauge and the status counts.
+   */
+  async activeGroups(now: Date, nodeIds?: string[]) {
     const groups = await this.db.healthEvent.groupBy({
-      by: ['status', 'type', 'severity', 'suppressedUntil'],
-      where: { status: { not: 'resolved' } },
+      by: ['type', 'severity'],
+      where: {
+        AND: [
+          { status: { not: 'resolved' } },
+          { NOT: { status: 'suppressed', suppressedUntil: { gt: now } } },
+          nodeIds === undefined ? {} : { nodeId: { in: nodeIds } },
+        ],
+      },
       _count: { _all: true },
     });
-    return groups.map((g) => ({ ...g, count: g._count._all }));
+    return groups.map((g) => ({ type: g.type, severity: g.severity, count: g._count._all }));
   }
 
   /** A node's unresolved events of one type (the controller's own, e.g. node_offline). */

@@ -4,6 +4,7 @@
  * time or in bulk (all or nothing). Every change is audited with its actor in its transaction.
  */
 import { randomUUID } from 'node:crypto';
+import type { HealthSeverity } from '../../../../shared/src/mqtt.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
@@ -105,6 +106,14 @@ export class HealthService {
   listByIds(principal: Principal, ids: string[]) {
     if (principal.kind !== 'user') throw forbidden('users only');
     return this.deps.repo.listByIds(ids, principal.access.filter('health:read'));
+  }
+
+  /** Events on `nodeIds` that still need someone (neither resolved nor suppressed now), by severity. */
+  async activeBySeverity(nodeIds: string[]): Promise<Record<HealthSeverity, number>> {
+    const counts: Record<HealthSeverity, number> = { info: 0, warning: 0, critical: 0 };
+    for (const g of await this.deps.repo.activeGroups(this.deps.now(), nodeIds))
+      counts[g.severity as HealthSeverity] += g.count;
+    return counts;
   }
 
   async facets(principal: Principal, filter: HealthFilter) {

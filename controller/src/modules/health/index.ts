@@ -9,7 +9,6 @@ import type { NodesService } from '../nodes/index.js';
 import { HealthRepository } from './health.repository.js';
 import { healthRoutes } from './health.routes.js';
 import { HealthService } from './health.service.js';
-import { effectiveStatus } from './health-lifecycle.js';
 import { HealthReports } from './health-reports.js';
 import { NodeOfflineWatch } from './node-offline-watch.js';
 
@@ -25,11 +24,9 @@ export function createHealthModule(
   const healthReports = new HealthReports({ db, repo, health, nodes: ports.nodes, log });
   const nodeWatch = new NodeOfflineWatch({ nodes: ports.nodes, repo, reports: healthReports, now, log });
   const collect = async () => {
-    const at = now();
     metrics.healthEventsOpen.reset();
-    for (const g of await repo.unresolvedGroups())
-      if (effectiveStatus(g, at) !== 'suppressed')
-        metrics.healthEventsOpen.inc({ type: g.type, severity: g.severity }, g.count);
+    for (const g of await repo.activeGroups(now()))
+      metrics.healthEventsOpen.set({ type: g.type, severity: g.severity }, g.count);
   };
   return {
     name: 'health',

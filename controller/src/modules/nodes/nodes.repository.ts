@@ -17,10 +17,12 @@ export function scopeWhere(filter: ScopeFilter): Prisma.NodeWhereInput {
 export class NodesRepository {
   constructor(private readonly db: Db) {}
 
-  /** Enrolled nodes still in service (not decommissioned): those whose presence is watched. */
-  inService(): Promise<{ id: string; name: string; lastSeenAt: Date | null }[]> {
+  /** Enrolled nodes still in service (not decommissioned) in `filter`: those whose presence is watched. */
+  inService(
+    filter: ScopeFilter = { all: true },
+  ): Promise<{ id: string; name: string; lastSeenAt: Date | null }[]> {
     return this.db.node.findMany({
-      where: { credentialHash: { not: null }, decommissionedAt: null },
+      where: { AND: [scopeWhere(filter), { credentialHash: { not: null }, decommissionedAt: null }] },
       select: { id: true, name: true, lastSeenAt: true },
       orderBy: { id: 'asc' },
     });

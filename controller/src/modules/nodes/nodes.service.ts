@@ -9,6 +9,7 @@ import type { HeartbeatBody, NodeConfig } from '../../../../shared/src/agent-api
 import { formatNodeCredential, parseNodeCredential } from '../../../../shared/src/agent-api.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
+import type { ScopeFilter } from '../../core/access-set.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import { conflict, forbidden, notFound, unauthenticated } from '../../core/errors.js';
 import { actorOf, type CallContext, type NodePrincipal, type Principal } from '../../core/principal.js';
@@ -93,9 +94,11 @@ export class NodesService {
     return this.mqttOnline.has(nodeId) || this.recentHeartbeat(nodeId, lastSeenMs);
   }
 
-  /** Every enrolled node in service and whether it is online now, for the offline watch. */
-  async presences(): Promise<{ id: string; name: string; online: boolean; lastSeenAt: Date | null }[]> {
-    const nodes = await this.nodes.inService();
+  /** Every enrolled node in service (in `filter`) and whether it is online now. */
+  async presences(
+    filter?: ScopeFilter,
+  ): Promise<{ id: string; name: string; online: boolean; lastSeenAt: Date | null }[]> {
+    const nodes = await this.nodes.inService(filter);
     return nodes.map((n) => ({ ...n, online: this.isOnline(n.id, n.lastSeenAt?.getTime() ?? 0) }));
   }
 

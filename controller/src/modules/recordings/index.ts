@@ -19,6 +19,7 @@ import { type ChannelGroupSource, RecordingsService } from './recordings.service
 import { uploadsRoutes } from './uploads.routes.js';
 import { UploadsService } from './uploads.service.js';
 
+export { ACTIVE_JOB_STATES } from './jobs.service.js';
 export type { OccurrencePlan } from './occurrences.repository.js';
 export { SYNC_HORIZON_MS } from './occurrences.service.js';
 export type { JobsService, OccurrencesService, RecordingsService, UploadsService };

@@ -6,6 +6,7 @@
 import { packageVersion } from '../../../../shared/src/version.js';
 import { forbidden } from '../../core/errors.js';
 import type { Principal } from '../../core/principal.js';
+import type { HealthService } from '../health/index.js';
 import type { NodesService } from '../nodes/index.js';
 import type { StatusRepository } from './status.repository.js';
 import type { Status } from './status.schemas.js';
@@ -15,6 +16,7 @@ export class StatusService {
     private readonly deps: {
       repo: StatusRepository;
       nodes: Pick<NodesService, 'presences'>;
+      health: Pick<HealthService, 'activeBySeverity'>;
       now: () => Date;
       startedAtMs: number;
     },
@@ -22,12 +24,11 @@ export class StatusService {
 
   async status(principal: Principal): Promise<Status> {
     if (principal.kind !== 'user') throw forbidden('users only');
-    const { repo, nodes, now } = this.deps;
+    const { repo, nodes, health, now } = this.deps;
     const at = now();
-    const visible = new Set((await repo.nodes(principal.access.filter('node:read'))).map((n) => n.id));
-    const presences = (await nodes.presences()).filter((p) => visible.has(p.id));
+    const presences = await nodes.presences(principal.access.filter('node:read'));
     const ids = presences.map((p) => p.id);
-    const [inFlight, events] = await Promise.all([repo.inFlight(ids), repo.openEvents(ids, at)]);
+    const [inFlight, healthEvents] = await Promise.all([repo.inFlight(ids), health.activeBySeverity(ids)]);
     const online = presences.filter((p) => p.online).length;
     return {
       nodes: {
@@ -36,7 +37,7 @@ export class StatusService {
         offline: presences.length - online,
         recording: inFlight.size,
       },
-      healthEvents: { info: events.info ?? 0, warning: events.warning ?? 0, critical: events.critical ?? 0 },
+      healthEvents,
       recordings: { inFlight: [...inFlight.values()].reduce((sum, n) => sum + n, 0) },
       uptimeSeconds: Math.max(0, Math.floor((at.getTime() - this.deps.startedAtMs) / 1000)),
       version: packageVersion(),
