@@ -83,7 +83,7 @@ export class SettingsRepository {
   nodesUsing(column: NodeSettingColumn, id: string) {
     return this.db.node.findMany({
       where: { [column]: id },
-      select: { id: true, name: true, decommissionedAt: true },
+      select: { id: true, name: true },
       orderBy: { id: 'asc' },
     });
   }

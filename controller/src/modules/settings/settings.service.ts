@@ -271,16 +271,11 @@ export class SettingsService {
 
   /** After a change: the agents of the nodes using the object refetch their config (best effort). */
   private async nudgeUsers(family: SettingsFamily, row: SettingsRow): Promise<void> {
-    const { notifyNode, repo, db } = this.options;
+    const { notifyNode } = this.options;
     if (!notifyNode) return;
-    const nodes = family.nodeSetting ? await repo.nodesUsing(family.nodeSetting, row.id) : [];
-    // Nodes a family's own in-use check names (e.g. channel-map assignments) use it too.
-    const others = family.inUse ? await family.inUse({ id: row.id, ...stateOf(row) }, db) : [];
-    const ids = [
-      ...nodes.filter((n) => !n.decommissionedAt).map((n) => n.id),
-      ...others.filter((u) => u.type === 'node').map((u) => u.id),
-    ];
-    await Promise.all(ids.map((id) => notifyNode(id, 'config-changed')));
+    // The nodes among its users (naming it, or named by the family's own in-use check).
+    const nodes = (await this.usersOf(family, row)).filter((u) => u.type === 'node');
+    await Promise.all(nodes.map((n) => notifyNode(n.id, 'config-changed')));
   }
 
   private revise(tx: Tx, ctx: CallContext, row: SettingsRow, action: RevisionAction, reason: string | null) {
