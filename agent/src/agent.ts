@@ -13,7 +13,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../../shared/src/agent-api.js';
 import { packageVersion } from '../../shared/src/version.js';
-import type { CaptureOptions } from './capture/capture.js';
+import { captureOptionsFor, sameCapture } from './capture/capture-options.js';
 import { listCaptureDevices } from './capture/devices.js';
 import { MeterFeed } from './capture/meter-feed.js';
 import { PcmTap } from './capture/pcm-tap.js';
@@ -77,20 +77,6 @@ export interface AgentParts {
 interface NamedComponent {
   name: string;
   component: Component;
-}
-
-/** The capture a config asks for; EARSHOT_AGENT_DEVICE wins; '' or 'default' = the driver's default. */
-export function captureOptionsFor(config: NodeConfig, deviceOverride: string | undefined): CaptureOptions {
-  const device = deviceOverride ?? config.capture.device;
-  return {
-    device: device === '' || device === 'default' ? undefined : device,
-    sampleRate: config.capture.sampleRate,
-    channels: config.capture.channels,
-  };
-}
-
-function sameCapture(a: CaptureOptions, b: CaptureOptions): boolean {
-  return a.device === b.device && a.sampleRate === b.sampleRate && a.channels === b.channels;
 }
 
 export class Agent {

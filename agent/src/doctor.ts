@@ -8,7 +8,9 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Capture, type CaptureOptions } from './capture/capture.js';
+import { captureOptionsFor } from './capture/capture-options.js';
 import { MeterAccumulator } from './capture/meter.js';
+import { bytesPerSample } from './capture/pcm-format.js';
 import type { CaptureSource } from './capture/supervisor.js';
 import { diskFreeBytes } from './link/heartbeat.js';
 import { describeError } from './link/http-client.js';
@@ -37,19 +39,11 @@ export async function agentDoctor(
     report.lines.push(`${label('doctor')}stopped here: fix what is above first`);
     return { ...report, ok: false };
   }
+  const format = captureOptionsFor(config, settings.deviceOverride);
   const checks = [
     await brokerCheck(settings.mqttUrlOverride ?? brokerUrl(state.controllerUrl, config.mqttPort)),
-    await captureCheck(
-      {
-        device:
-          settings.deviceOverride ??
-          (config.capture.device === 'default' ? undefined : config.capture.device),
-        sampleRate: config.capture.sampleRate,
-        channels: config.capture.channels,
-      },
-      options,
-    ),
-    await headroomCheck(settings.cacheDir, config.capture.sampleRate, config.capture.channels),
+    await captureCheck(format, options),
+    await headroomCheck(settings.cacheDir, format),
   ];
   for (const check of checks) report.lines.push(...check.lines);
   return { ...report, ok: report.ok && checks.every((c) => c.ok) };
@@ -113,20 +107,20 @@ async function captureCheck(
   return {
     ok: !silent,
     lines: [
-      `${label('capture')}${device} records (${format.sampleRate} Hz × ${format.channels} ch): ${levels}`,
+      `${label('capture')}${device} records (${format.sampleRate} Hz × ${format.channels} ch × ${format.bitDepth ?? 16} bit): ${levels}`,
       ...(silent ? ['              but only silence: check the input is connected and its gain'] : []),
     ],
   };
 }
 
-async function headroomCheck(cacheDir: string, sampleRate: number, channels: number) {
+async function headroomCheck(cacheDir: string, { sampleRate, channels, bitDepth }: CaptureOptions) {
   try {
-    const hours = (await diskFreeBytes(cacheDir)) / (sampleRate * channels * 2 * 3600);
+    const hours = (await diskFreeBytes(cacheDir)) / (sampleRate * channels * bytesPerSample(bitDepth) * 3600);
     const low = hours < 24;
     return {
       ok: !low,
       lines: [
-        `${label('headroom')}${hours.toFixed(1)} h of recording at ${sampleRate} Hz × ${channels} ch (WAV)${low ? ': LOW, free some space' : ''}`,
+        `${label('headroom')}${hours.toFixed(1)} h of recording at ${sampleRate} Hz × ${channels} ch × ${bitDepth ?? 16} bit (WAV)${low ? ': LOW, free some space' : ''}`,
       ],
     };
   } catch (error) {

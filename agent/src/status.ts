@@ -1,7 +1,7 @@
 /** `earshot-agent status`: what is wrong, in plain words. Never prints the credential. */
 
 import type { NodeConfig } from '../../shared/src/agent-api.js';
-import { captureOptionsFor } from './agent.js';
+import { captureOptionsFor } from './capture/capture-options.js';
 import { describeOffset } from './link/clock.js';
 import { diskFreeBytes } from './link/heartbeat.js';
 import { AgentHttpClient, ApiError, describeError } from './link/http-client.js';

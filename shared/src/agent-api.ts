@@ -52,6 +52,8 @@ export const CaptureConfig = Type.Object({
   device: Type.String(),
   sampleRate: Type.Integer(),
   channels: Type.Integer(),
+  /** Bits per sample the capture runs at (the recording profile's); absent (older controllers): 16. */
+  bitDepth: Type.Optional(Type.Integer()),
   /**
    * The channels an operator enabled on the capture device's interface (1-based); null or
    * absent: every channel. A recording with no selection of its own keeps these.

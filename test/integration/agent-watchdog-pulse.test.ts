@@ -122,7 +122,9 @@ describe.skipIf(!(await hasPulse()))('agent watchdog on a PulseAudio sink', () =
     const good = await agentDoctor(settings);
     expect(good.ok, good.lines.join('\n')).toBe(true);
     expect(good.lines.join('\n')).toMatch(/mqtt: +broker answers/);
-    expect(good.lines.join('\n')).toMatch(/capture: +\S+ records \(48000 Hz × 2 ch\): ch1 -2\d\.\d dBFS RMS/);
+    expect(good.lines.join('\n')).toMatch(
+      /capture: +\S+ records \(48000 Hz × 2 ch × 16 bit\): ch1 -2\d\.\d dBFS RMS/,
+    );
     expect(good.lines.join('\n')).toMatch(/headroom: +\d/);
 
     await sink.play(null);

@@ -2,8 +2,9 @@
  * Recording profiles applied by a running agent: a profile assigned to a node reaches its agent
  * by the MQTT `config-changed` nudge within 2 s (the agent's own config poll is an hour away),
  * and the next recording has the profile's format (FLAC, sample rate, channel map), decoded with
- * sox to check every sample. Then FLAC against WAV on a real capture (PulseAudio null sink):
- * two recordings of the same capture, one of each, decode to exactly the same samples.
+ * sox to check every sample; a 24-bit profile keeps every bit in WAV and FLAC. Then FLAC against
+ * WAV on a real capture (PulseAudio null sink): two recordings of the same capture, one of each,
+ * decode to exactly the same samples; and a 24-bit capture through sox.
  */
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -240,6 +241,56 @@ describe('recording profiles and channel maps on a running agent', () => {
       expect(fakeFrameOf(samples.readInt16LE(i * 2), 1)).toBe((first + i) % 8000);
   });
 
+  it('a 24-bit profile restarts the capture at 24 bits, and WAV and FLAC recordings keep every bit', async () => {
+    const deepId = 'deep-agent';
+    const deep = await startAgent(deepId, 8000, 2);
+    const profile = await api('POST', '/settings/recording-profiles', {
+      name: 'deep-wav',
+      body: { container: 'wav', sampleRate: 8000, bitDepth: 24 },
+    });
+    await api('PATCH', `/nodes/${deepId}`, { recordingProfileId: profile.id });
+    await until(
+      async () =>
+        ((await api('GET', `/nodes/${deepId}/command-results`)) as { ok: boolean }[]).some((r) => r.ok),
+      { what: 'the agent to apply the 24-bit profile' },
+    );
+    /** The 3-byte samples of channel `c`: the fake card's 16-bit count above a low byte of c + 1. */
+    const expectDeep = (data: Buffer, frames: number) => {
+      expect(data.length).toBe(frames * 2 * 3);
+      const first = fakeFrameOf(data.readIntLE(0, 3) >> 8, 0);
+      for (let frame = 0; frame < frames; frame++)
+        for (const c of [0, 1]) {
+          const sample = data.readIntLE((frame * 2 + c) * 3, 3);
+          expect(sample & 0xff).toBe(c + 1);
+          expect(fakeFrameOf(sample >> 8, c)).toBe((first + frame) % 8000);
+        }
+    };
+
+    const created = await api('POST', '/recordings', { nodeId: deepId, durationSeconds: 1 });
+    const wav = await completed(created.id);
+    expect(wav.view).toMatchObject({ container: 'wav', sampleRate: 8000, channels: 2, durationMs: 1000 });
+    const wavBytes = await readFile(wav.path);
+    expect(wavBytes.readUInt16LE(34)).toBe(24); // bits per sample
+    expect(wavBytes.readUInt16LE(32)).toBe(6); // block align: 2 channels × 3 bytes
+    expectDeep(wavBytes.subarray(WAV_HEADER_BYTES), 8000);
+
+    await api('PATCH', `/settings/recording-profiles/${profile.id}`, { body: { container: 'flac' } });
+    await until(() => deep.nodeConfig?.recordingProfile?.container === 'flac', {
+      what: 'the agent to apply FLAC',
+    });
+    const flacJob = await api('POST', '/recordings', { nodeId: deepId, durationSeconds: 1 });
+    const flac = await completed(flacJob.id);
+    expect(flac.view).toMatchObject({ container: 'flac', sampleRate: 8000, channels: 2, durationMs: 1000 });
+    const { stdout: bits } = await run('soxi', ['-b', flac.path]);
+    expect(bits.trim()).toBe('24');
+    const { stdout: decoded } = await run(
+      'sox',
+      [flac.path, '-t', 'raw', '-e', 'signed-integer', '-b', '24', '-L', '-'],
+      { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 },
+    );
+    expectDeep(decoded, 8000);
+  });
+
   it("an ad-hoc recording takes the profile's pre-roll from the audio the agent keeps", async () => {
     const preroll = await startAgent('preroll-agent', 8000, 2);
     const profile = await api('POST', '/settings/recording-profiles', {
@@ -320,6 +371,40 @@ describe.skipIf(!(await hasPulse()))('FLAC against WAV on a real capture', () =>
         channels: 2,
         durationMs: 1500,
       });
+    } finally {
+      tap.stop();
+      await capture.stop();
+    }
+  });
+  it('captures 24-bit PCM from the device through sox when the capture asks for it', async () => {
+    const capture = new CaptureSupervisor({
+      capture: { device: sink.monitor, sampleRate: 48_000, channels: 2, bitDepth: 24 },
+      log: silentLogger(),
+    });
+    const tap = new PcmTap(capture);
+    const wav = new Recording(tap, {
+      path: join(dir.path, 'deep.wav'),
+      sampleRate: 48_000,
+      channels: 2,
+      bitDepth: 24,
+      durationMs: 1000,
+    });
+    await wav.start();
+    tap.start();
+    capture.start();
+    try {
+      const { result } = await wav.done;
+      expect(result).toMatchObject({ bitDepth: 24, durationMs: 1000 });
+      const { stdout } = await run('soxi', [result.path]);
+      expect(stdout).toMatch(/Precision\s*:\s*24-bit/);
+      expect(stdout).toMatch(/Sample Encoding\s*:\s*24-bit Signed Integer PCM/);
+      const data = (await readFile(result.path)).subarray(WAV_HEADER_BYTES);
+      expect(data.length).toBe(48_000 * 2 * 3);
+      // The -6 dBFS tone, read as 24-bit samples: peaks near half of full scale (2^23).
+      let peak = 0;
+      for (let o = 0; o < data.length; o += 3) peak = Math.max(peak, Math.abs(data.readIntLE(o, 3)));
+      expect(peak / 2 ** 23).toBeGreaterThan(0.4);
+      expect(peak / 2 ** 23).toBeLessThan(0.6);
     } finally {
       tap.stop();
       await capture.stop();

@@ -39,13 +39,13 @@ const CASES: Case[] = [
   {
     family: 'recording-profiles',
     create: { container: 'flac', sampleRate: 48000, bitDepth: 16, channels: 2, preRollSeconds: 5 },
-    update: { container: 'wav', segmentSeconds: 3600 },
+    update: { container: 'wav', segmentSeconds: 3600, bitDepth: 24 },
     bad: [
       { body: { channels: 2, channelMap: [1, 2] }, message: /channels or channelMap, not both/ },
       { body: { channelMap: [3, 3] }, message: /names channel 3 twice/ },
       { body: { sampleRate: 12345 }, message: /sampleRate/ },
       { body: { segmentSeconds: 10 }, message: /segmentSeconds/ },
-      { body: { bitDepth: 24 }, message: /bitDepth 24 is not available yet/ },
+      { body: { bitDepth: 32 }, message: /bitDepth/ },
     ],
   },
   {

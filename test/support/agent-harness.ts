@@ -56,13 +56,18 @@ export class RealtimeFakeCapture extends EventEmitter<CaptureEvents> {
   }
 
   private tick(): void {
-    const { sampleRate, channels } = this.options;
+    const { sampleRate, channels, bitDepth = 16 } = this.options;
     const due = Math.floor(((performance.now() - this.startedAt) * sampleRate) / 1000) - this.frame;
     if (due <= 0) return;
-    const bytes = Buffer.alloc(due * channels * 2);
+    const size = bitDepth / 8;
+    const bytes = Buffer.alloc(due * channels * size);
     for (let f = 0; f < due; f++, this.frame++) {
-      for (let c = 0; c < channels; c++)
-        bytes.writeInt16LE(fakeSample(this.frame, c), (f * channels + c) * 2);
+      for (let c = 0; c < channels; c++) {
+        const offset = (f * channels + c) * size;
+        // 24 bits: the 16-bit sample above a low byte of channel + 1, so a 16-bit file shows.
+        if (size === 2) bytes.writeInt16LE(fakeSample(this.frame, c), offset);
+        else bytes.writeIntLE(fakeSample(this.frame, c) * 256 + c + 1, offset, 3);
+      }
     }
     // Hold back 3 bytes: chunks break frames, as a pipe from sox does.
     const all = Buffer.concat([this.carry, bytes]);

@@ -59,6 +59,20 @@ describe('Capture', () => {
     expect(errors).toEqual([]);
   });
 
+  it('asks sox for 24-bit samples when the capture runs at 24 bits', async () => {
+    await fakeSox('echo "args=$*"; exec sleep 30');
+    const capture = new Capture({ sampleRate: 48_000, channels: 1, bitDepth: 24 });
+    const out: Buffer[] = [];
+    capture.on('data', (chunk) => out.push(chunk));
+    capture.on('error', () => {});
+    capture.start();
+    await expect.poll(() => Buffer.concat(out).toString()).toContain('--type raw');
+    expect(Buffer.concat(out).toString()).toMatch(
+      /--rate 48000 --channels 1 --encoding signed-integer --bits 24 --type raw -/,
+    );
+    await capture.stop();
+  });
+
   it('reports a missing sox with the package to install, without throwing', async () => {
     process.env.PATH = dir.path; // empty folder: no sox anywhere
     const capture = new Capture({ sampleRate: 48_000, channels: 1 });

@@ -55,6 +55,41 @@ describe('MeterAccumulator', () => {
     expect(frame!.channels[0]!.peakDbfs).toBe(0);
   });
 
+  it('reads 24-bit PCM against its own full scale, counting clips at its ends', () => {
+    const meter = new MeterAccumulator({
+      sampleRate: 1000,
+      channels: 2,
+      bitDepth: 24,
+      windowMs: 10,
+      now: fixedClock,
+    });
+    const buf = Buffer.alloc(10 * 2 * 3);
+    buf.writeIntLE(-(2 ** 23), 0, 3); // ch0: full scale, a clip
+    buf.writeIntLE(2 ** 23 - 1, 6, 3); // ch0: a clip
+    buf.writeIntLE(2 ** 20, 3, 3); // ch1: 1/8 of full scale = -18.06 dBFS, not a clip
+    buf.writeIntLE(32767, 9, 3); // ch1: a 16-bit clip value is quiet at 24 bits
+    const [frame] = meter.push(buf);
+    expect(frame!.channels.map((c) => c.clipCount)).toEqual([2, 0]);
+    expect(frame!.channels[0]!.peakDbfs).toBe(0);
+    expect(frame!.channels[1]!.peakDbfs).toBeCloseTo(-18.06, 2);
+  });
+
+  it('gives the same levels for a sine at 16 and at 24 bits, whatever the chunk boundaries', () => {
+    const amplitude = 10 ** (-12 / 20);
+    const frames = 4800;
+    const deep = Buffer.alloc(frames * 3);
+    for (let i = 0; i < frames; i++)
+      deep.writeIntLE(Math.round(amplitude * 2 ** 23 * Math.sin((2 * Math.PI * 1000 * i) / RATE)), i * 3, 3);
+    const meter = new MeterAccumulator({ sampleRate: RATE, channels: 1, bitDepth: 24, now: fixedClock });
+    const out = [...meter.push(deep.subarray(0, 1001)), ...meter.push(deep.subarray(1001))];
+    const [shallow] = new MeterAccumulator({ sampleRate: RATE, channels: 1, now: fixedClock }).push(
+      sine({ amplitude: 32768 * amplitude, frames }),
+    );
+    expect(out).toHaveLength(1);
+    expect(out[0]!.channels[0]!.peakDbfs).toBeCloseTo(-12, 2);
+    expect(out[0]!.channels[0]!.rmsDbfs).toBeCloseTo(shallow!.channels[0]!.rmsDbfs, 2);
+  });
+
   it('reads silence as the floor', () => {
     const meter = new MeterAccumulator({ sampleRate: RATE, channels: 2, now: fixedClock });
     const [frame] = meter.push(Buffer.alloc(4800 * 4));

@@ -84,8 +84,31 @@ describe('WavWriter', () => {
       durationMs: Math.round((12_345 * 1000) / 16_000),
       sampleRate: 16_000,
       channels: 2,
+      bitDepth: 16,
     });
     expect(await readdir(dir.path)).toEqual(['open-ended.wav']);
+  });
+
+  it('writes 24-bit PCM: 3-byte samples, its block align and byte rate, frames never split', async () => {
+    const path = join(dir.path, 'deep.wav');
+    const writer = new WavWriter({ path, sampleRate: 48_000, channels: 2, bitDepth: 24, maxDurationMs: 100 });
+    await writer.open();
+    const pcm = Buffer.alloc(6000 * 2 * 3);
+    for (let i = 0; i < 6000 * 2; i++) pcm.writeIntLE((i * 997) % 2 ** 23, i * 3, 3);
+    feed(writer, pcm, 101);
+    expect(writer.frames).toBe(4800);
+    const result = await writer.finish();
+    const file = await readFile(path);
+    expect(parseHeader(file)).toMatchObject({
+      channels: 2,
+      sampleRate: 48_000,
+      byteRate: 48_000 * 6,
+      blockAlign: 6,
+      bitsPerSample: 24,
+      dataSize: 4800 * 6,
+    });
+    expect(file.subarray(WAV_HEADER_BYTES).equals(pcm.subarray(0, 4800 * 6))).toBe(true);
+    expect(result).toMatchObject({ durationMs: 100, bitDepth: 24, sha256: sha256(file) });
   });
 
   it('stops after exactly maxDurationMs of samples, splitting the last chunk mid-frame', async () => {

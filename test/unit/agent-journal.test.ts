@@ -116,6 +116,18 @@ describe('recovering a recording cut short by a crash', () => {
     expect(await readdir(dir.path)).toEqual(['take.wav']);
   });
 
+  it('keeps whole 24-bit frames (its header says the depth) when it repairs a part', async () => {
+    const path = join(dir.path, 'deep.wav');
+    const pcm = Buffer.alloc(6 * 500 + 4, 9); // 500 stereo 24-bit frames and a torn one
+    await writeFile(`${path}.part`, Buffer.concat([wavHeader(8000, 2, 0, 24), pcm]));
+    const recovered = await recoverWav(path);
+    const bytes = await readFile(path);
+    expect(bytes.length).toBe(WAV_HEADER_BYTES + 3000);
+    expect(bytes.readUInt32LE(40)).toBe(3000);
+    expect(bytes.readUInt16LE(34)).toBe(24);
+    expect(recovered?.durationMs).toBe(Math.round((500 * 1000) / 8000));
+  });
+
   it('hashes a file that was already renamed, and reports nothing when nothing reached the disk', async () => {
     const path = join(dir.path, 'done.wav');
     await writeFile(path, Buffer.concat([wavHeader(8000, 1, 16), Buffer.alloc(16)]));

@@ -14,19 +14,27 @@ import { type TempDir, tempDir } from '../support/tmp.js';
 const RATE = 8000;
 const T = 1_800_000_000_000;
 
-/** A capture whose every sample holds its frame number (mod 2^15) plus 1000 × its channel. */
+/**
+ * A capture whose every sample holds its frame number (mod 30) plus 1000 × its channel; at 24
+ * bits, that value × 256 plus a low byte of 0x55 (so a lost low byte shows).
+ */
 class FakeSource extends EventEmitter<SupervisorEvents> {
   frame = 0;
-  constructor(readonly format: CaptureOptions) {
+  constructor(public format: CaptureOptions) {
     super();
   }
   /** `frames` frames, split at `splitAt` bytes (frames may break anywhere). */
   push(frames: number, splitAt?: number): void {
-    const { channels } = this.format;
-    const chunk = Buffer.alloc(frames * channels * 2);
+    const { channels, bitDepth = 16 } = this.format;
+    const size = bitDepth / 8;
+    const chunk = Buffer.alloc(frames * channels * size);
     for (let f = 0; f < frames; f++, this.frame++) {
-      for (let c = 0; c < channels; c++)
-        chunk.writeInt16LE(((this.frame % 30) + 1000 * c) | 0, (f * channels + c) * 2);
+      for (let c = 0; c < channels; c++) {
+        const value = (this.frame % 30) + 1000 * c;
+        const offset = (f * channels + c) * size;
+        if (size === 2) chunk.writeInt16LE(value, offset);
+        else chunk.writeIntLE(value * 256 + 0x55, offset, 3);
+      }
     }
     if (splitAt === undefined) this.emit('data', chunk);
     else {
@@ -178,6 +186,63 @@ describe('Recording between wall-clock instants', () => {
     expect(wav.length).toBe(WAV_HEADER_BYTES + 800 * 2 * 2);
     expect(channelOf(wav, 2, 0).every((v) => v >= 2000 && v < 2030)).toBe(true);
     expect(channelOf(wav, 2, 1).every((v) => v >= 0 && v < 30)).toBe(true);
+    tap.stop();
+  });
+
+  it('cuts a 24-bit capture into a 24-bit file, selected channels keeping all three bytes of each sample', async () => {
+    const source = new FakeSource({ sampleRate: RATE, channels: 3, bitDepth: 24 });
+    const tap = new PcmTap(source, () => now);
+    tap.start();
+    const recording = new Recording(tap, {
+      path: join(dir.path, 'deep.wav'),
+      sampleRate: RATE,
+      channels: 3,
+      bitDepth: 24,
+      keepChannels: [2, 0],
+      durationMs: 100,
+      now: () => now,
+    });
+    await recording.start();
+    source.push(500, 7); // splits a sample
+    source.push(500, 4);
+    const { result } = await recording.done;
+    expect(result).toMatchObject({ bitDepth: 24, channels: 2, durationMs: 100 });
+    const wav = await readFile(result.path);
+    expect(wav.readUInt16LE(34)).toBe(24);
+    expect(wav.readUInt16LE(32)).toBe(6);
+    expect(wav.readUInt32LE(28)).toBe(RATE * 6);
+    expect(wav.length).toBe(WAV_HEADER_BYTES + 800 * 6);
+    const first = wav.readIntLE(WAV_HEADER_BYTES + 3, 3) >> 8;
+    for (let frame = 0; frame < 800; frame++) {
+      const at = WAV_HEADER_BYTES + frame * 6;
+      const [third, firstChannel] = [wav.readIntLE(at, 3), wav.readIntLE(at + 3, 3)];
+      expect(third & 0xff).toBe(0x55);
+      expect(firstChannel & 0xff).toBe(0x55);
+      expect(third >> 8).toBe(2000 + ((first + frame) % 30));
+      expect(firstChannel >> 8).toBe((first + frame) % 30);
+    }
+    tap.stop();
+  });
+
+  it('ends a 16-bit recording when the capture restarts at 24 bits (the file cannot take it)', async () => {
+    const source = new FakeSource({ sampleRate: RATE, channels: 1 });
+    const tap = new PcmTap(source, () => now);
+    tap.start();
+    const recording = new Recording(tap, {
+      path: join(dir.path, 'switched.wav'),
+      sampleRate: RATE,
+      channels: 1,
+      now: () => now,
+    });
+    await recording.start();
+    source.push(400);
+    const deeper: CaptureOptions = { sampleRate: RATE, channels: 1, bitDepth: 24 };
+    source.format = deeper;
+    source.emit('restarted', deeper);
+    source.push(400);
+    const { result, endedBy } = await recording.done;
+    expect(endedBy).toBe('capture-failed');
+    expect(result).toMatchObject({ bitDepth: 16, durationMs: 50 });
     tap.stop();
   });
 });

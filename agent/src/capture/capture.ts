@@ -4,13 +4,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { endianness } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import recorder, { type Recording } from 'node-record-lpcm16';
+import { type BitDepth, DEFAULT_BIT_DEPTH } from './pcm-format.js';
 
 export interface CaptureOptions {
   /** sox input device (AUDIODEV), e.g. `hw:1,0` or `cap.monitor`; unset = the driver's default. */
   device?: string;
   sampleRate: number;
   channels: number;
+  /** Bits per sample (signed little-endian PCM, packed); default 16. */
+  bitDepth?: BitDepth;
   /** How long stop() waits for sox to exit after SIGTERM before SIGKILL. */
   stopTimeoutMs?: number;
 }
@@ -28,7 +32,7 @@ export class CaptureError extends Error {
 }
 
 export interface CaptureEvents {
-  /** Interleaved signed 16-bit little-endian PCM; chunks may split frames anywhere. */
+  /** Interleaved signed little-endian PCM at the capture's depth; chunks may split frames anywhere. */
   data: [chunk: Buffer];
   /** The capture failed or ended without stop(); the process is gone when this fires. */
   error: [error: CaptureError];
@@ -38,6 +42,8 @@ export interface CaptureEvents {
 
 export const SOX_INSTALL_HINT = 'apt-get install sox libsox-fmt-all';
 const STDERR_TAIL_CHARS = 2000;
+/** Our sox recorder for node-record-lpcm16 (its own always captures 16 bits); see the file. */
+const SOX_RECORDER = fileURLToPath(new URL('./sox-recorder.cjs', import.meta.url));
 
 /**
  * Events: 'data', 'error', 'close'. Attach an 'error' listener: like any EventEmitter,
@@ -60,7 +66,7 @@ export class Capture extends EventEmitter<CaptureEvents> {
   start(): void {
     if (this.recording) throw new Error('capture already started');
     if (endianness() !== 'LE') {
-      // sox writes raw PCM in host byte order; everything downstream expects s16le.
+      // sox writes raw PCM in host byte order; everything downstream expects little-endian.
       throw new Error('capture needs a little-endian host');
     }
     this.stopping = false;
@@ -68,10 +74,11 @@ export class Capture extends EventEmitter<CaptureEvents> {
     // node-record-lpcm16 spawns synchronously inside record() and copies process.env
     // (so AUDIODRIVER passes through); `device` becomes AUDIODEV.
     const recording = recorder.record({
-      recorder: 'sox',
+      recorder: SOX_RECORDER,
       audioType: 'raw',
       sampleRate: this.options.sampleRate,
       channels: this.options.channels,
+      bitDepth: this.options.bitDepth ?? DEFAULT_BIT_DEPTH,
       device: this.options.device ?? null,
     });
     this.recording = recording;

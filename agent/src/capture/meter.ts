@@ -1,21 +1,22 @@
 /**
- * Peak / RMS / clip meters over interleaved s16le PCM, one MeterFrame per window of
+ * Peak / RMS / clip meters over interleaved 16- or 24-bit PCM, one MeterFrame per window of
  * samples. Pure: no I/O, the clock is injected. Levels follow sox's convention
- * (full scale = 32768): a full-scale sine reads 0 dBFS peak and -3.01 dBFS RMS.
+ * (full scale = 32768 at 16 bits): a full-scale sine reads 0 dBFS peak and -3.01 dBFS RMS.
+ * A clip is a sample at either end of the range.
  */
 import { DBFS_FLOOR, type MeterFrame } from '../../../shared/src/mqtt.js';
+import { type BitDepth, bytesPerSample, fullScale, sampleReader } from './pcm-format.js';
 
 export interface MeterAccumulatorOptions {
   sampleRate: number;
   channels: number;
+  /** Bits per sample; default 16. */
+  bitDepth?: BitDepth;
   /** Window length; frames are cut by sample count, not by wall clock. Default 100. */
   windowMs?: number;
   /** Wall clock for `capturedAtMs`; default Date.now. */
   now?: () => number;
 }
-
-const FULL_SCALE = 32768;
-const BYTES_PER_SAMPLE = 2;
 
 export function toDbfs(ratio: number): number {
   if (ratio <= 0) return DBFS_FLOOR;
@@ -28,6 +29,9 @@ export class MeterAccumulator {
   private readonly sampleRate: number;
   private readonly channels: number;
   private readonly frameBytes: number;
+  private readonly sampleBytes: number;
+  private readonly fullScale: number;
+  private readonly readSample: (data: Buffer, offset: number) => number;
   private readonly now: () => number;
   private readonly peak: number[];
   private readonly sumSquares: number[];
@@ -50,7 +54,10 @@ export class MeterAccumulator {
     this.sampleRate = options.sampleRate;
     this.channels = options.channels;
     this.windowFrames = Math.max(1, Math.round((options.sampleRate * windowMs) / 1000));
-    this.frameBytes = options.channels * BYTES_PER_SAMPLE;
+    this.sampleBytes = bytesPerSample(options.bitDepth);
+    this.frameBytes = options.channels * this.sampleBytes;
+    this.fullScale = fullScale(options.bitDepth);
+    this.readSample = sampleReader(options.bitDepth);
     this.now = options.now ?? Date.now;
     this.peak = new Array<number>(options.channels).fill(0);
     this.sumSquares = new Array<number>(options.channels).fill(0);
@@ -67,13 +74,16 @@ export class MeterAccumulator {
     this.carry = Buffer.from(data.subarray(usableBytes));
 
     const frames: MeterFrame[] = [];
+    const { readSample, sampleBytes } = this;
+    const max = this.fullScale - 1;
+    const min = -this.fullScale;
     for (let offset = 0, frameIndex = 0; offset < usableBytes; frameIndex++) {
-      for (let ch = 0; ch < this.channels; ch++, offset += BYTES_PER_SAMPLE) {
-        const sample = data.readInt16LE(offset);
+      for (let ch = 0; ch < this.channels; ch++, offset += sampleBytes) {
+        const sample = readSample(data, offset);
         const magnitude = sample < 0 ? -sample : sample;
         if (magnitude > this.peak[ch]!) this.peak[ch] = magnitude;
         this.sumSquares[ch]! += sample * sample;
-        if (sample === 32767 || sample === -32768) this.clips[ch]!++;
+        if (sample === max || sample === min) this.clips[ch]!++;
       }
       if (++this.framesInWindow === this.windowFrames) {
         // The chunk's last sample arrived now; this window ended that many frames earlier.
@@ -92,8 +102,8 @@ export class MeterAccumulator {
 
   private emitFrame(capturedAtMs: number): MeterFrame {
     const channels = this.peak.map((peak, ch) => ({
-      peakDbfs: toDbfs(peak / FULL_SCALE),
-      rmsDbfs: toDbfs(Math.sqrt(this.sumSquares[ch]! / this.framesInWindow) / FULL_SCALE),
+      peakDbfs: toDbfs(peak / this.fullScale),
+      rmsDbfs: toDbfs(Math.sqrt(this.sumSquares[ch]! / this.framesInWindow) / this.fullScale),
       clipCount: this.clips[ch]!,
     }));
     const frame: MeterFrame = {

@@ -7,8 +7,13 @@ declare module 'node-record-lpcm16' {
   export interface RecordOptions {
     sampleRate?: number;
     channels?: number;
-    /** 'sox' | 'rec' | 'arecord'; the package resolves it to a file in its recorders/ folder. */
+    /**
+     * 'sox' | 'rec' | 'arecord', resolved to a file in the package's recorders/ folder, or the
+     * absolute path of a recorder module of our own (it is resolved against that folder).
+     */
     recorder?: string;
+    /** Read by our sox recorder (sox-recorder.cjs) only. */
+    bitDepth?: number;
     /** Passed to `sox --type`; 'raw' gives headerless PCM. */
     audioType?: string;
     /** For sox: sets AUDIODEV in the child's environment (a copy of process.env). */

@@ -19,6 +19,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { CaptureError, CaptureOptions } from './capture.js';
+import { type BitDepth, bytesPerSample, DEFAULT_BIT_DEPTH } from './pcm-format.js';
 import type { SupervisorEvents } from './supervisor.js';
 
 export type PcmSource = Pick<EventEmitter<SupervisorEvents>, 'on' | 'off'> & {
@@ -26,11 +27,12 @@ export type PcmSource = Pick<EventEmitter<SupervisorEvents>, 'on' | 'off'> & {
 };
 
 export interface PcmBlock {
-  /** Whole interleaved s16le frames. */
+  /** Whole interleaved frames of signed little-endian samples (pcm-format.ts). */
   data: Buffer;
   frames: number;
   sampleRate: number;
   channels: number;
+  bitDepth: BitDepth;
   /** Wall-clock time just after the block's last frame (when it arrived). */
   endMs: number;
   /** Index of the block's first frame since the capture (re)started. */
@@ -42,7 +44,6 @@ export interface PcmListener {
   fault(error: CaptureError): void;
 }
 
-const BYTES_PER_SAMPLE = 2;
 /** Arrivals older than this no longer anchor the stamps (lets the anchor follow clock drift). */
 export const STAMP_WINDOW_MS = 5000;
 /** How much recent audio the tap keeps for late subscribers (segment hand-over)… */
@@ -82,7 +83,8 @@ export class PcmTap {
 
   private readonly onData = (chunk: Buffer): void => {
     const arrivedMs = this.now();
-    const frameBytes = this.format.channels * BYTES_PER_SAMPLE;
+    const bitDepth = this.format.bitDepth ?? DEFAULT_BIT_DEPTH;
+    const frameBytes = this.format.channels * bytesPerSample(bitDepth);
     const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
     const frames = Math.floor(data.length / frameBytes);
     // Copies: the capture may reuse its buffer once we return.
@@ -95,6 +97,7 @@ export class PcmTap {
       frames,
       sampleRate: this.format.sampleRate,
       channels: this.format.channels,
+      bitDepth,
       endMs,
       index,
     };

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { bytesPerSample, isBitDepth } from './pcm-format.js';
 import { WAV_HEADER_BYTES, wavHeader } from './wav-writer.js';
 
 export interface RecoveredWav {
@@ -42,18 +43,20 @@ async function repairHeader(partPath: string): Promise<void> {
     await file.read(header, 0, WAV_HEADER_BYTES, 0);
     const channels = header.readUInt16LE(22);
     const sampleRate = header.readUInt32LE(24);
+    const bitDepth = header.readUInt16LE(34);
     if (
       size < WAV_HEADER_BYTES ||
       header.toString('ascii', 0, 4) !== 'RIFF' ||
       channels < 1 ||
-      sampleRate < 1
+      sampleRate < 1 ||
+      !isBitDepth(bitDepth)
     ) {
       throw new Error(`${partPath} has no usable WAV header`);
     }
-    const blockAlign = channels * 2;
+    const blockAlign = channels * bytesPerSample(bitDepth);
     const dataBytes = Math.floor((size - WAV_HEADER_BYTES) / blockAlign) * blockAlign;
     await file.truncate(WAV_HEADER_BYTES + dataBytes);
-    await file.write(wavHeader(sampleRate, channels, dataBytes), 0, WAV_HEADER_BYTES, 0);
+    await file.write(wavHeader(sampleRate, channels, dataBytes, bitDepth), 0, WAV_HEADER_BYTES, 0);
     await file.sync();
   } finally {
     await file.close();

@@ -1,5 +1,5 @@
 /**
- * Streams s16le PCM into a WAV file durably: `<path>.part` → fsync → atomic rename →
+ * Streams PCM (16- or 24-bit, pcm-format.ts) into a WAV file durably: `<path>.part` → fsync → atomic rename →
  * fsync of the directory, and reports the SHA-256 of the final bytes.
  *
  * Hashing: the header sits in front of the data and holds the data size, and SHA-256
@@ -15,12 +15,15 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { type BitDepth, bytesPerSample, DEFAULT_BIT_DEPTH } from './pcm-format.js';
 
 export interface WavWriterOptions {
   /** Final path; data goes to `<path>.part` until finish(). */
   path: string;
   sampleRate: number;
   channels: number;
+  /** Bits per sample of the PCM written; default 16. */
+  bitDepth?: BitDepth;
   /** Stop accepting samples after exactly this much audio (sample-accurate). */
   maxDurationMs?: number;
   /** fsync after this many bytes since the last one. Default 1 MiB. */
@@ -34,15 +37,24 @@ export interface WavResult {
   durationMs: number;
   sampleRate: number;
   channels: number;
+  bitDepth: BitDepth;
 }
 
 export const WAV_HEADER_BYTES = 44;
-const BYTES_PER_SAMPLE = 2;
 /** RIFF sizes are 32-bit; the RIFF size field is data + 36. */
 const MAX_DATA_BYTES = 0xffff_ffff - 36;
 
-export function wavHeader(sampleRate: number, channels: number, dataBytes: number): Buffer {
-  const blockAlign = channels * BYTES_PER_SAMPLE;
+/**
+ * A canonical 44-byte PCM WAV header. 24-bit too is plain WAVE_FORMAT_PCM (what sox, ffmpeg and
+ * libsndfile read; WAVE_FORMAT_EXTENSIBLE adds only a channel mask we do not know).
+ */
+export function wavHeader(
+  sampleRate: number,
+  channels: number,
+  dataBytes: number,
+  bitDepth: BitDepth = DEFAULT_BIT_DEPTH,
+): Buffer {
+  const blockAlign = channels * bytesPerSample(bitDepth);
   const header = Buffer.alloc(WAV_HEADER_BYTES);
   header.write('RIFF', 0, 'ascii');
   header.writeUInt32LE(36 + dataBytes, 4);
@@ -54,7 +66,7 @@ export function wavHeader(sampleRate: number, channels: number, dataBytes: numbe
   header.writeUInt32LE(sampleRate, 24);
   header.writeUInt32LE(sampleRate * blockAlign, 28);
   header.writeUInt16LE(blockAlign, 32);
-  header.writeUInt16LE(BYTES_PER_SAMPLE * 8, 34);
+  header.writeUInt16LE(bitDepth, 34);
   header.write('data', 36, 'ascii');
   header.writeUInt32LE(dataBytes, 40);
   return header;
@@ -83,7 +95,7 @@ export class WavWriter {
 
   constructor(private readonly options: WavWriterOptions) {
     this.partPath = `${options.path}.part`;
-    this.blockAlign = options.channels * BYTES_PER_SAMPLE;
+    this.blockAlign = options.channels * bytesPerSample(options.bitDepth);
     const maxWholeFrames = Math.floor(MAX_DATA_BYTES / this.blockAlign);
     if (options.maxDurationMs !== undefined) {
       const frames = Math.round((options.sampleRate * options.maxDurationMs) / 1000);
@@ -114,7 +126,7 @@ export class WavWriter {
     if (this.state !== 'new') throw new Error('WavWriter already opened');
     this.file = await open(this.partPath, 'w');
     this.state = 'open';
-    const header = wavHeader(this.options.sampleRate, this.options.channels, this.declaredDataBytes ?? 0);
+    const header = this.header(this.declaredDataBytes ?? 0);
     if (this.declaredDataBytes !== undefined) this.hash = createHash('sha256').update(header);
     this.enqueue(header);
   }
@@ -149,7 +161,7 @@ export class WavWriter {
       const dataBytes = this.acceptedBytes; // a trailing partial frame (carry) is dropped
       if (dataBytes !== this.declaredDataBytes) {
         this.hash = undefined; // the header it covered is wrong now
-        const header = wavHeader(this.options.sampleRate, this.options.channels, dataBytes);
+        const header = this.header(dataBytes);
         await file.write(header, 0, header.length, 0);
       }
       await file.sync();
@@ -170,7 +182,13 @@ export class WavWriter {
       durationMs: Math.round((this.frames * 1000) / this.options.sampleRate),
       sampleRate: this.options.sampleRate,
       channels: this.options.channels,
+      bitDepth: this.options.bitDepth ?? DEFAULT_BIT_DEPTH,
     };
+  }
+
+  private header(dataBytes: number): Buffer {
+    const { sampleRate, channels, bitDepth } = this.options;
+    return wavHeader(sampleRate, channels, dataBytes, bitDepth);
   }
 
   /** Closes and deletes the `.part` file; nothing is left behind. */

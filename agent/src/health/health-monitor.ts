@@ -8,6 +8,7 @@ import { statfs } from 'node:fs/promises';
 import type { MeterFrame } from '../../../shared/src/mqtt.js';
 import type { WatchdogThresholds } from '../../../shared/src/watchdog.js';
 import type { CaptureOptions } from '../capture/capture.js';
+import { bytesPerSample } from '../capture/pcm-format.js';
 import type { CaptureState } from '../capture/supervisor.js';
 import type { JournalEntry } from '../state/journal.js';
 import type { AgentHealthEvent } from './condition.js';
@@ -38,8 +39,6 @@ export interface HealthMonitorOptions {
   slowTickMs?: number;
   now?: () => number;
 }
-
-const BYTES_PER_SAMPLE = 2;
 
 export class HealthMonitor {
   readonly watchdog: Watchdog;
@@ -99,8 +98,8 @@ export class HealthMonitor {
   private async checkDisk(at: number): Promise<void> {
     const { sources } = this.options;
     const stats = await statfs(sources.cacheDir);
-    const { sampleRate, channels } = sources.capture.format;
-    const bytesPerHour = sources.recordingCount() * sampleRate * channels * BYTES_PER_SAMPLE * 3600;
+    const { sampleRate, channels, bitDepth } = sources.capture.format;
+    const bytesPerHour = sources.recordingCount() * sampleRate * channels * bytesPerSample(bitDepth) * 3600;
     const freeBytes = stats.bavail * stats.bsize;
     this.headroom = bytesPerHour > 0 ? freeBytes / bytesPerHour : undefined;
     this.watchdog.disk({ freeBytes, totalBytes: stats.blocks * stats.bsize, bytesPerHour }, at);

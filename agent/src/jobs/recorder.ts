@@ -243,6 +243,7 @@ export class Recorder {
       path: entry.path,
       sampleRate: format.sampleRate,
       channels: format.channels,
+      bitDepth: format.bitDepth,
       keepChannels: selection?.map((channel) => channel - 1),
       container: profile?.container ?? 'wav',
       // Segmented: this recording is one segment (or the rest of the job, when shorter).

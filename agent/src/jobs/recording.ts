@@ -12,6 +12,7 @@
  */
 import type { CaptureError } from '../capture/capture.js';
 import { encodeFlac } from '../capture/flac-encoder.js';
+import { type BitDepth, bytesPerSample, DEFAULT_BIT_DEPTH } from '../capture/pcm-format.js';
 import { frameIndexAt, frameTimeMs, type PcmBlock, type PcmTap } from '../capture/pcm-tap.js';
 import { type WavResult, WavWriter } from '../capture/wav-writer.js';
 
@@ -22,6 +23,8 @@ export interface RecordingRequest {
   /** The capture format. */
   sampleRate: number;
   channels: number;
+  /** Default 16. */
+  bitDepth?: BitDepth;
   /** 0-based capture channels to keep, in file order; undefined = every channel. */
   keepChannels?: number[];
   /** The file's container (the recording profile's); default WAV. */
@@ -58,15 +61,16 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /** The frames of `block` in [from, to) keeping only `keep` (0-based channels), interleaved. */
 export function selectFrames(block: PcmBlock, from: number, to: number, keep: number[] | undefined): Buffer {
-  const frameBytes = block.channels * 2;
+  const sampleBytes = bytesPerSample(block.bitDepth);
+  const frameBytes = block.channels * sampleBytes;
   if (!keep) return block.data.subarray(from * frameBytes, to * frameBytes);
-  const out = Buffer.alloc((to - from) * keep.length * 2);
+  const out = Buffer.alloc((to - from) * keep.length * sampleBytes);
   let o = 0;
   for (let frame = from; frame < to; frame++) {
     const base = frame * frameBytes;
     for (const channel of keep) {
-      out.writeInt16LE(block.data.readInt16LE(base + channel * 2), o);
-      o += 2;
+      const at = base + channel * sampleBytes;
+      o += block.data.copy(out, o, at, at + sampleBytes);
     }
   }
   return out;
@@ -117,6 +121,7 @@ export class Recording {
       path,
       sampleRate,
       channels: keepChannels?.length ?? channels,
+      bitDepth: this.request.bitDepth,
       maxDurationMs: durationMs,
     });
     await writer.open();
@@ -165,7 +170,11 @@ export class Recording {
     const writer = this.writer;
     if (!writer || this.finishing) return;
     const { endAtMs, keepChannels } = this.request;
-    if (block.channels !== this.request.channels || block.sampleRate !== this.request.sampleRate) {
+    if (
+      block.channels !== this.request.channels ||
+      block.sampleRate !== this.request.sampleRate ||
+      block.bitDepth !== (this.request.bitDepth ?? DEFAULT_BIT_DEPTH)
+    ) {
       // The capture restarted at another format: this file cannot take it.
       void this.finish('capture-failed');
       return;

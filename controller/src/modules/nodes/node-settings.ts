@@ -1,7 +1,7 @@
 /**
  * The settings objects a node names (its recording profile and watchdog policy, from the settings
  * module): checked to exist when an operator assigns one, and resolved into the agent's config,
- * where a profile also sets the capture's sample rate.
+ * where a profile also sets the capture's sample rate and bit depth.
  */
 import type { RecordingProfileConfig, WatchdogPolicyConfig } from '../../../../shared/src/agent-api.js';
 import { badRequest } from '../../core/errors.js';

@@ -316,6 +316,7 @@ export class NodesService {
         device: node.captureDevice,
         sampleRate: recordingProfile?.sampleRate ?? node.sampleRate,
         channels: node.channels,
+        bitDepth: recordingProfile?.bitDepth ?? 16,
         enabledChannels: enabled === null ? null : (JSON.parse(enabled) as number[]),
       },
       recordingProfile,

@@ -87,8 +87,6 @@ export const recordingProfiles = family({
     postRollSeconds: 0,
   },
   rules: (body) => [
-    // The agents' capture (node-record-lpcm16 → sox) delivers 16-bit PCM: a 24-bit file would only pad it.
-    ...(body.bitDepth !== 16 ? ['bitDepth 24 is not available yet: agents capture 16-bit PCM; use 16'] : []),
     ...(body.channels !== null && body.channelMap !== null ? ['set channels or channelMap, not both'] : []),
     ...(body.channelMap && duplicates(body.channelMap).length > 0
       ? [`channelMap names channel ${duplicates(body.channelMap)[0]} twice`]
