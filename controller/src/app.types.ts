@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { MqttBroker } from './broker/index.js';
 import type { LeaderElection } from './cluster/leader-election.js';
 import type { Config } from './config.js';
+import type { HealthAlerts } from './core/health-alerts.js';
 import type { RouteInfo } from './core/routes.js';
 import type { Db, Provider } from './db/client.js';
 import type { Metrics } from './metrics.js';
@@ -65,6 +66,7 @@ export interface ControllerApp {
       health: HealthService;
       healthReports: HealthReports;
       nodeWatch: NodeOfflineWatch;
+      healthAlerts: HealthAlerts;
     };
   /** The embedded MQTT broker; the lifecycle opens its TCP listener. */
   broker: MqttBroker;

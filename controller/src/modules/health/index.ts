@@ -2,10 +2,14 @@
  * Health events: conditions on nodes that agents report (MQTT `events`, or the HTTP fallback),
  * operators enter by hand, and operators work through (acknowledge, suppress, resolve, reopen).
  * Offers the broker its `events` handler and Prometheus the open events by type and severity;
- * raises `node_offline` itself for nodes gone quiet (node-offline-watch.ts).
+ * raises `node_offline` itself for nodes gone quiet (node-offline-watch.ts), and
+ * `occurrence_missed` and `upload_failing` for what the recordings module tells it through the
+ * `HealthAlerts` port (controller-alerts.ts).
  */
+import type { HealthAlerts } from '../../core/health-alerts.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
+import { ControllerAlerts } from './controller-alerts.js';
 import { HealthRepository } from './health.repository.js';
 import { healthRoutes } from './health.routes.js';
 import { HealthService } from './health.service.js';
@@ -17,12 +21,18 @@ export type { HealthReports, HealthService, NodeOfflineWatch };
 export function createHealthModule(
   core: ModuleCore,
   ports: { nodes: NodesService },
-): AppModule<{ health: HealthService; healthReports: HealthReports; nodeWatch: NodeOfflineWatch }> {
+): AppModule<{
+  health: HealthService;
+  healthReports: HealthReports;
+  nodeWatch: NodeOfflineWatch;
+  healthAlerts: HealthAlerts;
+}> {
   const { db, provider, audit, now, log, metrics } = core;
   const repo = new HealthRepository(db);
   const health = new HealthService({ db, provider, repo, nodes: ports.nodes, audit, now });
   const healthReports = new HealthReports({ db, repo, health, nodes: ports.nodes, log });
   const nodeWatch = new NodeOfflineWatch({ nodes: ports.nodes, repo, reports: healthReports, now, log });
+  const healthAlerts = new ControllerAlerts({ repo, reports: healthReports, now, log });
   const collect = async () => {
     metrics.healthEventsOpen.reset();
     for (const g of await repo.activeGroups(now()))
@@ -35,6 +45,6 @@ export function createHealthModule(
     components: [
       { name: 'node offline watch', start: async () => nodeWatch.start(), stop: () => nodeWatch.stop() },
     ],
-    ports: { health, healthReports, nodeWatch },
+    ports: { health, healthReports, nodeWatch, healthAlerts },
   };
 }

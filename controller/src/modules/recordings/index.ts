@@ -3,6 +3,7 @@
  * resumable, verified uploads that complete them.
  */
 import { JobStates } from '../../../../shared/src/agent-api.js';
+import type { HealthAlerts } from '../../core/health-alerts.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { AppModule, Component, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
@@ -29,7 +30,13 @@ const CONTACT_SWEEP_MS = 10_000;
 
 export function createRecordingsModule(
   core: ModuleCore,
-  ports: { nodes: NodesService; notifyNode: NodeNotifier; channelMaps?: ChannelGroupSource },
+  ports: {
+    nodes: NodesService;
+    notifyNode: NodeNotifier;
+    channelMaps?: ChannelGroupSource;
+    /** Missed occurrences and failing uploads become health events (the health module). */
+    healthAlerts?: HealthAlerts;
+  },
 ): AppModule<{
   recordings: RecordingsService;
   jobs: JobsService;
@@ -70,6 +77,7 @@ export function createRecordingsModule(
     metrics,
     config,
     now,
+    alerts: ports.healthAlerts,
   });
   const occurrences = new OccurrencesService({
     db,
@@ -81,6 +89,7 @@ export function createRecordingsModule(
     audit,
     config,
     now,
+    alerts: ports.healthAlerts,
   });
   return {
     name: 'recordings',

@@ -14,6 +14,7 @@ import type {
 import type { Config } from '../../config.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import { conflict, staleLease } from '../../core/errors.js';
+import { type HealthAlerts, NO_HEALTH_ALERTS } from '../../core/health-alerts.js';
 import type { CallContext } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
 import type { Recording, RecordingJob } from '../../db/rows.js';
@@ -81,6 +82,7 @@ export class OccurrencesService {
   private readonly audit: AuditWriter;
   private readonly config: Pick<Config, 'leaseSeconds'>;
   private readonly now: () => Date;
+  private readonly alerts: HealthAlerts;
 
   constructor(options: {
     db: Db;
@@ -92,6 +94,8 @@ export class OccurrencesService {
     audit: AuditWriter;
     config: Pick<Config, 'leaseSeconds'>;
     now: () => Date;
+    /** Told of each occurrence failed as missed (the health module raises `occurrence_missed`). */
+    alerts?: HealthAlerts;
   }) {
     this.db = options.db;
     this.repo = options.repo;
@@ -102,6 +106,7 @@ export class OccurrencesService {
     this.audit = options.audit;
     this.config = options.config;
     this.now = options.now;
+    this.alerts = options.alerts ?? NO_HEALTH_ALERTS;
   }
 
   /**
@@ -163,7 +168,8 @@ export class OccurrencesService {
 
   /**
    * Occurrences still queued when their window ended (their node never synced them) are failed
-   * as missed, each audited; returns how many. Safe on every replica (a conditional update).
+   * as missed, each audited, and the health module told (one replica moves each); returns how
+   * many. Safe on every replica (a conditional update).
    */
   async markMissed(): Promise<number> {
     const now = this.now();
@@ -176,7 +182,16 @@ export class OccurrencesService {
         reason,
         data: { failureReason: reason, finishedAt: now },
       });
-      if (moved) missed++;
+      if (!moved) continue;
+      missed++;
+      if (job.scheduleId)
+        await this.alerts.occurrenceMissed({
+          nodeId: job.nodeId,
+          scheduleId: job.scheduleId,
+          jobId: job.id,
+          plannedStartAt: job.plannedStartAt,
+          reason: 'the node did not take it before its window ended',
+        });
     }
     return missed;
   }

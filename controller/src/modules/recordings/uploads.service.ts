@@ -10,6 +10,9 @@
  * stopped between the last byte and the commit) is verified against the SHA-256 the
  * agent declared, which the recording keeps, and completed by the next status query,
  * by the next PUT (an empty one at the final offset is enough), or at start-up.
+ *
+ * The health module hears of every failed request (cut off, too large, not the declared
+ * SHA-256) and of every completion: an upload that keeps failing becomes a health event.
  */
 
 import { createHash, type Hash } from 'node:crypto';
@@ -20,6 +23,7 @@ import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { Config } from '../../config.js';
 import type { Actor, AuditWriter, RequestContext } from '../../core/audit.types.js';
 import { AppError, badRequest, conflict, hidden, notFound, staleLease } from '../../core/errors.js';
+import { type HealthAlerts, NO_HEALTH_ALERTS } from '../../core/health-alerts.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db } from '../../db/client.js';
@@ -75,6 +79,7 @@ export class UploadsService {
   private readonly metrics: Pick<Metrics, 'uploadBytes' | 'uploads'>;
   private readonly config: Pick<Config, 'leaseSeconds'>;
   private readonly now: () => Date;
+  private readonly alerts: HealthAlerts;
 
   constructor(options: {
     db: Db;
@@ -85,6 +90,8 @@ export class UploadsService {
     metrics: Pick<Metrics, 'uploadBytes' | 'uploads'>;
     config: Pick<Config, 'leaseSeconds'>;
     now?: () => Date;
+    /** Told of failed upload requests and completions (the health module's `upload_failing`). */
+    alerts?: HealthAlerts;
   }) {
     this.db = options.db;
     this.recordings = options.recordings;
@@ -94,6 +101,7 @@ export class UploadsService {
     this.metrics = options.metrics;
     this.config = options.config;
     this.now = options.now ?? (() => new Date());
+    this.alerts = options.alerts ?? NO_HEALTH_ALERTS;
   }
 
   /** The calling node's own recording; 404 for anyone else's. */
@@ -245,12 +253,14 @@ export class UploadsService {
       if (outcome === 'too-large') {
         await this.files.truncatePart(recording.nodeId, id, offset);
         await this.recordProgress(upload, offset);
+        await this.failed(upload, `the body ran past the declared ${upload.totalBytes} bytes`);
         throw this.tooLarge(upload.totalBytes);
       }
       if (outcome === 'interrupted' || size < upload.totalBytes) {
         await this.recordProgress(upload, size);
         if (outcome === 'interrupted') {
           this.metrics.uploads.inc({ outcome: 'interrupted' });
+          await this.failed(upload, `cut off after ${size} of ${upload.totalBytes} bytes`);
           throw badRequest(`The upload was cut off after ${size} bytes; resume from there.`, {
             receivedBytes: size,
           });
@@ -440,6 +450,14 @@ export class UploadsService {
     });
   }
 
+  private failed(upload: Upload, reason: string): Promise<void> {
+    return this.alerts.uploadFailed({
+      nodeId: upload.recording.nodeId,
+      recordingId: upload.recording.id,
+      reason,
+    });
+  }
+
   /** Completes the upload of a part that holds every byte; 422 when it does not hash to the declaration. */
   private async complete(
     upload: Upload,
@@ -487,6 +505,7 @@ export class UploadsService {
         // Only once its event is written: a file is never dropped without a trace.
         await this.files.deletePart(recording.nodeId, recording.id);
       });
+      await this.failed(upload, 'the file did not hash to the declared SHA-256');
       return { kind: 'mismatch', actual };
     }
     const facts = await this.files.partFacts(recording.nodeId, recording.id);
@@ -528,6 +547,11 @@ export class UploadsService {
       });
     });
     this.metrics.uploads.inc({ outcome: 'completed' });
+    await this.alerts.uploadCompleted({
+      nodeId: recording.nodeId,
+      recordingId: recording.id,
+      scheduleId: job.scheduleId,
+    });
     return {
       kind: 'completed',
       status: { recordingId: recording.id, receivedBytes: upload.totalBytes, complete: true, sha256: actual },

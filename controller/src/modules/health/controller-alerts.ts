@@ -1,0 +1,158 @@
+/**
+ * The controller's own health events for what other modules see (the `HealthAlerts` port), each
+ * raised and resolved through `HealthReports.raise` (audited as the system, one event per id):
+ *
+ * - `occurrence_missed` (critical): one event per node and schedule, opened when an occurrence of
+ *   the schedule ends unrecorded on the node, counting every further miss; it resolves when the
+ *   node's next recording of that schedule is uploaded, and opens again at the next miss.
+ * - `upload_failing` (warning): one event per recording, opened at its
+ *   UPLOAD_FAILURES_BEFORE_EVENT-th failed upload request (cut off, too large, or not the
+ *   declared SHA-256), counting every further one; it resolves when the upload completes. The
+ *   failures before the event are counted in this process (a restart starts again from zero);
+ *   once open, the event's count carries on from the database.
+ *
+ * Event ids derive from what they are about, so replicas raising the same condition store it once.
+ */
+import { createHash } from 'node:crypto';
+import type { HealthEventMessage } from '../../../../shared/src/mqtt.js';
+import type { HealthAlerts } from '../../core/health-alerts.js';
+import type { Logger } from '../../core/logger.js';
+import type { HealthRepository } from './health.repository.js';
+import type { HealthReports } from './health-reports.js';
+
+/** Failed upload requests of one recording before it counts as an upload that keeps failing. */
+export const UPLOAD_FAILURES_BEFORE_EVENT = 3;
+/** Recordings whose failures are tallied in memory at most (the oldest tally is dropped first). */
+const MAX_TALLIED_UPLOADS = 10_000;
+
+/** One id per node and schedule (a hash: both ids together may pass the 64 characters allowed). */
+export function occurrenceMissedId(nodeId: string, scheduleId: string): string {
+  const digest = createHash('sha256').update(`${nodeId}\n${scheduleId}`).digest('hex');
+  return `occurrence-missed-${digest.slice(0, 40)}`;
+}
+
+export function uploadFailingId(recordingId: string): string {
+  return `upload-failing-${recordingId}`.slice(0, 64);
+}
+
+export class ControllerAlerts implements HealthAlerts {
+  /** Failed requests per recording before its event exists. */
+  private readonly tallies = new Map<string, number>();
+
+  constructor(
+    private readonly deps: {
+      repo: HealthRepository;
+      reports: HealthReports;
+      now: () => Date;
+      log: Logger;
+    },
+  ) {}
+
+  occurrenceMissed(miss: Parameters<HealthAlerts['occurrenceMissed']>[0]): Promise<void> {
+    return this.safely('occurrence_missed', miss.nodeId, async () => {
+      const id = occurrenceMissedId(miss.nodeId, miss.scheduleId);
+      const existing = await this.deps.repo.find(id);
+      const now = this.deps.now();
+      const count = (existing?.count ?? 0) + 1;
+      const when = miss.plannedStartAt ? ` planned for ${miss.plannedStartAt.toISOString()}` : '';
+      await this.raise(miss.nodeId, {
+        id,
+        type: 'occurrence_missed',
+        severity: 'critical',
+        state: 'open',
+        message: `a scheduled occurrence${when} was not recorded (${miss.reason}); ${count} missed on this schedule`,
+        values: {
+          scheduleId: miss.scheduleId,
+          jobId: miss.jobId,
+          plannedStartAt: miss.plannedStartAt?.toISOString() ?? null,
+        },
+        firstSeenAt: now.toISOString(),
+        lastSeenAt: now.toISOString(),
+        count,
+      });
+    });
+  }
+
+  uploadFailed(failure: Parameters<HealthAlerts['uploadFailed']>[0]): Promise<void> {
+    return this.safely('upload_failing', failure.nodeId, async () => {
+      const id = uploadFailingId(failure.recordingId);
+      const existing = await this.deps.repo.find(id);
+      const open = existing !== null && existing.status !== 'resolved';
+      const count = open ? existing.count + 1 : this.tally(failure.recordingId);
+      if (count < UPLOAD_FAILURES_BEFORE_EVENT) return;
+      this.tallies.delete(failure.recordingId);
+      const now = this.deps.now().toISOString();
+      await this.raise(failure.nodeId, {
+        id,
+        type: 'upload_failing',
+        severity: 'warning',
+        state: 'open',
+        message: `the upload of recording ${failure.recordingId} keeps failing (${count} failed requests; last: ${failure.reason})`,
+        values: {
+          recordingId: failure.recordingId,
+          failures: count,
+          lastFailure: failure.reason.slice(0, 200),
+        },
+        firstSeenAt: now,
+        lastSeenAt: now,
+        count,
+      });
+    });
+  }
+
+  uploadCompleted(done: Parameters<HealthAlerts['uploadCompleted']>[0]): Promise<void> {
+    this.tallies.delete(done.recordingId);
+    return this.safely('upload completion', done.nodeId, async () => {
+      await this.resolve(
+        done.nodeId,
+        uploadFailingId(done.recordingId),
+        `the upload of recording ${done.recordingId} completed`,
+      );
+      if (done.scheduleId !== null)
+        await this.resolve(
+          done.nodeId,
+          occurrenceMissedId(done.nodeId, done.scheduleId),
+          `the node recorded an occurrence of the schedule again (recording ${done.recordingId})`,
+        );
+    });
+  }
+
+  /** Resolves the event of this id when it is there and not resolved yet. */
+  private async resolve(nodeId: string, id: string, message: string): Promise<void> {
+    const existing = await this.deps.repo.find(id);
+    if (!existing || existing.status === 'resolved') return;
+    const type = existing.type as HealthEventMessage['type'];
+    const severity = existing.severity as HealthEventMessage['severity'];
+    await this.raise(nodeId, {
+      id,
+      type,
+      severity,
+      state: 'resolved',
+      message,
+      firstSeenAt: existing.firstSeenAt.toISOString(),
+      lastSeenAt: new Date(Math.max(this.deps.now().getTime(), existing.lastSeenAt.getTime())).toISOString(),
+      count: existing.count,
+    });
+  }
+
+  private async raise(nodeId: string, report: HealthEventMessage): Promise<void> {
+    await this.deps.reports.raise(nodeId, report);
+  }
+
+  private tally(recordingId: string): number {
+    const count = (this.tallies.get(recordingId) ?? 0) + 1;
+    this.tallies.delete(recordingId); // re-inserted last: the map stays in order of last failure
+    this.tallies.set(recordingId, count);
+    if (this.tallies.size > MAX_TALLIED_UPLOADS) this.tallies.delete(this.tallies.keys().next().value!);
+    return count;
+  }
+
+  /** The caller's change is committed: a failure here is logged, never thrown back. */
+  private async safely(what: string, nodeId: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.deps.log.warn({ err: error, nodeId }, `controller health event (${what}) failed`);
+    }
+  }
+}
