@@ -1,7 +1,9 @@
 /**
  * The watchdog on a real capture: a real agent capturing (sox) from a PulseAudio null sink, a
  * real controller and broker. The tone stops → a silence event per channel within the policy's
- * time; it plays again → resolved. A tone past full scale → a clipping event.
+ * time; it plays again → resolved. A tone past full scale → a clipping event. The PulseAudio
+ * daemon stopped → device_lost; started again → the capture recovers and the event resolves
+ * (this file's own daemon, runtime dir and socket: other files' sinks are not touched).
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,5 +138,31 @@ describe.skipIf(!(await hasPulse()))('agent watchdog on a PulseAudio sink', () =
     const missing = await agentDoctor({ ...settings, deviceOverride: 'no_such_source' });
     expect(missing.ok).toBe(false);
     expect(missing.lines.join('\n')).toContain('no_such_source does NOT record');
+  });
+
+  it('raises device_lost when PulseAudio stops, and resolves it once the capture recovers on its return', async () => {
+    const deliversTone = async () => {
+      const { frame } = await api('GET', `/nodes/${nodeId}/meters`);
+      return Boolean(frame) && Date.now() - frame.capturedAtMs < 1000 && frame.channels[0].rmsDbfs > -30;
+    };
+    await until(deliversTone, { timeoutMs: 15_000, what: 'the tone in the meters' });
+    expect(await events('device_lost')).toEqual([]);
+
+    await sink.stopDaemon();
+    await until(async () => (await events('device_lost')).some((e) => e.status === 'open'), {
+      timeoutMs: 15_000,
+      what: 'a device_lost event',
+    });
+    const [lost, ...more] = await events('device_lost');
+    expect(more).toEqual([]);
+    expect(lost).toMatchObject({ status: 'open', channel: null });
+
+    await sink.startDaemon();
+    await until(deliversTone, { timeoutMs: 30_000, what: 'the capture to deliver the tone again' });
+    await until(async () => (await events('device_lost')).every((e) => e.status === 'resolved'), {
+      timeoutMs: 15_000,
+      what: 'the device_lost event to resolve',
+    });
+    expect((await events('device_lost')).map((e) => e.id)).toEqual([lost!.id]);
   });
 });

@@ -79,6 +79,13 @@ export interface PulseSink {
    * or nothing at all (`null`: the monitor delivers digital silence). Resolves once switched.
    */
   play(tone: SineOptions | null): Promise<void>;
+  /**
+   * Stops this sink's daemon (SIGTERM by its PID): the device goes away under whoever captures
+   * from it. Only this sink's daemon: every sink has its own runtime dir and socket.
+   */
+  stopDaemon(): Promise<void>;
+  /** Starts the daemon again, on the same socket with the same sink; the tone plays again. */
+  startDaemon(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -123,22 +130,26 @@ export async function startPulseSink(options: PulseSinkOptions = {}): Promise<Pu
   };
   const childEnv = { ...process.env, ...env, HOME: home };
 
-  const daemon = spawn(
-    'pulseaudio',
-    [
-      '--daemonize=no',
-      '--exit-idle-time=-1',
-      '-n',
-      `--load=module-null-sink sink_name=${sinkName} rate=${sampleRate} channels=${channels}`,
-      `--load=module-native-protocol-unix auth-anonymous=1 socket=${socket}`,
-      '--log-target=stderr',
-    ],
-    { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
   let daemonLog = '';
-  daemon.stderr?.on('data', (chunk: Buffer) => {
-    daemonLog = (daemonLog + chunk.toString('utf8')).slice(-4000);
-  });
+  const spawnDaemon = (): ChildProcess => {
+    const started = spawn(
+      'pulseaudio',
+      [
+        '--daemonize=no',
+        '--exit-idle-time=-1',
+        '-n',
+        `--load=module-null-sink sink_name=${sinkName} rate=${sampleRate} channels=${channels}`,
+        `--load=module-native-protocol-unix auth-anonymous=1 socket=${socket}`,
+        '--log-target=stderr',
+      ],
+      { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    started.stderr?.on('data', (chunk: Buffer) => {
+      daemonLog = (daemonLog + chunk.toString('utf8')).slice(-4000);
+    });
+    return started;
+  };
+  let daemon = spawnDaemon();
   let player: ChildProcess | undefined;
   let stopping = false;
   /** Bumped by a tone switch: a player of an older generation is not restarted. */
@@ -173,7 +184,24 @@ export async function startPulseSink(options: PulseSinkOptions = {}): Promise<Pu
       await generateSineWav(tonePath, { ...options, sampleRate, channels, ...tone });
       play();
     };
-    return { env, sinkName, monitor: env.AUDIODEV!, tonePath, play: switchTone, stop };
+    const stopDaemon = async (): Promise<void> => {
+      await killAndWait(daemon);
+    };
+    const startDaemon = async (): Promise<void> => {
+      if (daemon.exitCode === null && daemon.signalCode === null) return; // running
+      daemon = spawnDaemon();
+      await waitForDaemon(daemon, childEnv, () => daemonLog);
+    };
+    return {
+      env,
+      sinkName,
+      monitor: env.AUDIODEV!,
+      tonePath,
+      play: switchTone,
+      stopDaemon,
+      startDaemon,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
