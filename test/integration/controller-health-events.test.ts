@@ -126,6 +126,45 @@ describe('health events the controller raises', () => {
     ]);
   });
 
+  it('raises occurrence_missed when the agent reports a window it held as missed, and not for other failures', async () => {
+    clock = new Date('2027-03-30T06:00:00Z');
+    const schedule = await api('POST', '/schedules', {
+      name: 'Evening show',
+      recurrence: 'RRULE:FREQ=DAILY',
+      timeZone: 'UTC',
+      start: '2027-03-30T18:00',
+      durationSeconds: 600,
+      targets: [{ nodeId: node.nodeId }],
+    });
+    const synced = await ctl.app.inject({
+      method: 'POST',
+      url: `/api/v1/nodes/${node.nodeId}/occurrences/sync`,
+      headers: bearer(node.credential),
+    });
+    const held = (
+      synced.json().data.occurrences as { jobId: string; scheduleId: string; epoch: number }[]
+    ).filter((o) => o.scheduleId === schedule.id);
+    const fail = (job: { jobId: string; epoch: number }, reason: string) =>
+      ctl.app.inject({
+        method: 'POST',
+        url: `/api/v1/recording-jobs/${job.jobId}/failed`,
+        headers: bearer(node.credential),
+        payload: { epoch: job.epoch, reason },
+      });
+    const ofSchedule = async () =>
+      (await events('occurrence_missed')).filter((e) => e.values.scheduleId === schedule.id);
+
+    clock = new Date('2027-03-31T07:00:00Z'); // the agent is back after the window
+    expect((await fail(held[0]!, 'the capture device failed')).statusCode).toBe(200);
+    expect(await ofSchedule()).toEqual([]);
+    const missed = await fail(held[1]!, 'missed: the agent was not running during the scheduled window');
+    expect(missed.statusCode, missed.body).toBe(200);
+    const [event, ...more] = await ofSchedule();
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ status: 'open', source: 'controller', count: 1 });
+    expect(event!.values.jobId).toBe(held[1]!.jobId);
+  });
+
   it(`raises upload_failing at the ${UPLOAD_FAILURES_BEFORE_EVENT}rd failed upload of a recording, counts the rest, and resolves it when the upload completes`, async () => {
     clock = new Date('2027-04-01T10:00:00Z');
     const created = await createRecording(ctl, owner, node.nodeId);

@@ -67,6 +67,7 @@ export function createRecordingsModule(
     files,
     config,
     now,
+    alerts: ports.healthAlerts,
   });
   const uploads = new UploadsService({
     db,

@@ -20,6 +20,7 @@ import type { Config } from '../../config.js';
 import { type AuditWriter, SYSTEM_ACTOR } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
 import { conflict, forbidden, notFound, staleLease } from '../../core/errors.js';
+import { type HealthAlerts, NO_HEALTH_ALERTS } from '../../core/health-alerts.js';
 import type { CallContext, Principal } from '../../core/principal.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db } from '../../db/client.js';
@@ -103,6 +104,7 @@ export class JobsService {
   private readonly files: RecordingFileStore;
   private readonly config: Pick<Config, 'leaseSeconds'>;
   private readonly now: () => Date;
+  private readonly alerts: HealthAlerts;
   /** Nodes whose last claim found a job: a queue being drained, so their next claim skips the peek. */
   private readonly draining = new Set<string>();
 
@@ -115,6 +117,8 @@ export class JobsService {
     files: RecordingFileStore;
     config: Pick<Config, 'leaseSeconds'>;
     now?: () => Date;
+    /** Told of a scheduled occurrence its agent reports missed (`occurrence_missed`). */
+    alerts?: HealthAlerts;
   }) {
     this.db = options.db;
     this.jobs = options.jobs;
@@ -124,6 +128,7 @@ export class JobsService {
     this.files = options.files;
     this.config = options.config;
     this.now = options.now ?? (() => new Date());
+    this.alerts = options.alerts ?? NO_HEALTH_ALERTS;
   }
 
   present(job: RecordingJob) {
@@ -280,6 +285,15 @@ export class JobsService {
     });
     // Nothing will resume this upload now.
     await this.files.deletePart(job.nodeId, job.recordingId);
+    // The agent's schedule runner reports a window that ended unrecorded as "missed: …".
+    if (outcome === 'failed' && job.scheduleId && /^missed\b/.test(body.reason ?? ''))
+      await this.alerts.occurrenceMissed({
+        nodeId: job.nodeId,
+        scheduleId: job.scheduleId,
+        jobId: job.id,
+        plannedStartAt: job.plannedStartAt,
+        reason: body.reason!.replace(/^missed:\s*/, ''),
+      });
     return job;
   }
 
