@@ -63,12 +63,8 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     onHealthEvent: (from, report) => health.ports.healthReports.onMessage(from, report),
     readiness,
   });
-  const recordings = createRecordingsModule(core, {
-    ...nodes.ports,
-    ...channelMaps.ports,
-    ...health.ports, // healthAlerts: missed occurrences and failing uploads become health events
-    notifyNode,
-  });
+  const recordingPorts = { ...nodes.ports, ...channelMaps.ports, ...health.ports, notifyNode };
+  const recordings = createRecordingsModule(core, recordingPorts);
   const schedules = createSchedulesModule(core, { ...nodes.ports, ...recordings.ports, notifyNode });
   const attendance = createAttendanceModule(core, { webhookTimers: deps.webhookTimers });
   const connectionString = provider === 'postgresql' ? deps.databaseUrl : undefined;

@@ -28,15 +28,18 @@ export type { JobsService, OccurrencesService, RecordingsService, UploadsService
 /** How often held jobs are checked for a lease that ran out (→ lost_contact). */
 const CONTACT_SWEEP_MS = 10_000;
 
+/** What the recordings module takes from the modules built before it. */
+export interface RecordingsModulePorts {
+  nodes: NodesService;
+  notifyNode: NodeNotifier;
+  channelMaps?: ChannelGroupSource;
+  /** Missed occurrences and failing uploads become health events (the health module). */
+  healthAlerts?: HealthAlerts;
+}
+
 export function createRecordingsModule(
   core: ModuleCore,
-  ports: {
-    nodes: NodesService;
-    notifyNode: NodeNotifier;
-    channelMaps?: ChannelGroupSource;
-    /** Missed occurrences and failing uploads become health events (the health module). */
-    healthAlerts?: HealthAlerts;
-  },
+  ports: RecordingsModulePorts,
 ): AppModule<{
   recordings: RecordingsService;
   jobs: JobsService;
