@@ -30,13 +30,15 @@ import { ControllerSync, credentialRejected } from './link/controller-sync.js';
 import { Heartbeat } from './link/heartbeat.js';
 import { AgentHttpClient, describeError, isRetryable } from './link/http-client.js';
 import { InterfaceReporter } from './link/interface-reporter.js';
+import { lifecycleActions } from './link/lifecycle-actions.js';
 import { brokerUrl, MqttLink, type MqttLinkOptions } from './link/mqtt-link.js';
 import { JobJournal, journalPath } from './state/journal.js';
 import { OfflineCache } from './state/offline-cache.js';
 import type { AgentSettings } from './state/settings.js';
-import { loadAgentState } from './state/state-file.js';
+import { loadAgentState, writeAgentState } from './state/state-file.js';
 import { Backoff, type BackoffOptions, sleep } from './support/backoff.js';
 import type { Logger } from './support/log.js';
+import { LogRing } from './support/log-ring.js';
 import { Uploader } from './uploads/uploader.js';
 
 export interface AgentOptions {
@@ -83,10 +85,35 @@ export class Agent {
   private readonly started: NamedComponent[] = [];
   private readonly startup = new AbortController();
   private stopping: Promise<void> | undefined;
+  private restarting: Promise<void> | undefined;
   private config: NodeConfig | undefined;
   private running: AgentParts | undefined;
+  /** The last log lines (collect-diagnostics), kept across restarts. */
+  private readonly logs = new LogRing();
+  private readonly log: Logger;
 
-  constructor(private readonly options: AgentOptions) {}
+  constructor(private readonly options: AgentOptions) {
+    this.log = this.logs.tee(options.log);
+  }
+
+  /**
+   * Stops every part and starts again in this process (restart-agent, and after a credential
+   * rotation): state, config and credential are read afresh. A stop() meanwhile wins.
+   */
+  restart(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.restarting ??= (async () => {
+      this.log.info('earshot agent restarting');
+      await this.stopStarted();
+      this.running = undefined;
+      if (!this.stopping) await this.start();
+    })()
+      .catch((error: Error) => this.fail(error))
+      .finally(() => {
+        this.restarting = undefined;
+      });
+    return this.restarting;
+  }
 
   /** The node config in use (after start). */
   get nodeConfig(): NodeConfig | undefined {
@@ -106,7 +133,8 @@ export class Agent {
    * enrolled, credential rejected).
    */
   async start(): Promise<void> {
-    const { settings, log } = this.options;
+    const { settings } = this.options;
+    const log = this.log;
     const state = await loadAgentState(settings.statePath);
     const version = packageVersion();
     const api = new AgentHttpClient({
@@ -213,14 +241,13 @@ export class Agent {
       intervalMs: this.options.syncIntervalMs,
       backoff: this.options.backoff,
     });
+    const listDevices = () =>
+      listCaptureDevices({ configured: { ...capture.format, device: capture.format.device ?? 'default' } });
     const interfaces = new InterfaceReporter({
       api,
       log,
       intervalMs: this.options.interfacePollMs,
-      list: () =>
-        listCaptureDevices({
-          configured: { ...capture.format, device: capture.format.device ?? 'default' },
-        }),
+      list: listDevices,
     });
     const mqtt = new MqttLink({
       url: settings.mqttUrlOverride ?? brokerUrl(state.controllerUrl, config.mqttPort),
@@ -240,6 +267,24 @@ export class Agent {
         stopRecording: (jobId) => recorder.stopRecording(jobId),
         refetchConfig: () => sync.refreshConfig(),
         syncSchedule: () => sync.syncOccurrences(),
+        lifecycle: lifecycleActions({
+          agentVersion: version,
+          cacheDir: settings.cacheDir,
+          api,
+          config: currentConfig,
+          capture,
+          recording: () => recorder.activeJobIds,
+          reloadConfig: () => sync.refreshConfig(),
+          uploadNow: () => {
+            uploader.retryParked();
+            return uploader.pending.length;
+          },
+          devices: listDevices,
+          pendingUploads: () => uploader.pending.length,
+          logs: this.logs,
+          storeCredential: (credential) => writeAgentState(settings.statePath, { ...state, credential }),
+          restart: () => void this.restart(),
+        }),
       }),
     });
     const heartbeat = new Heartbeat({
@@ -313,17 +358,22 @@ export class Agent {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.startup.abort();
-      for (const { name, component } of this.started.reverse()) {
-        try {
-          await component.stop();
-        } catch (error) {
-          this.options.log.error(`stopping ${name} failed: ${describeError(error)}`);
-        }
-      }
-      this.started.length = 0;
-      this.options.log.info('earshot agent stopped');
+      await this.restarting;
+      await this.stopStarted();
+      this.log.info('earshot agent stopped');
     })();
     return this.stopping;
+  }
+
+  private async stopStarted(): Promise<void> {
+    for (const { name, component } of this.started.reverse()) {
+      try {
+        await component.stop();
+      } catch (error) {
+        this.log.error(`stopping ${name} failed: ${describeError(error)}`);
+      }
+    }
+    this.started.length = 0;
   }
 
   /**
@@ -349,7 +399,7 @@ export class Agent {
 
   /** Stops the agent on what it cannot recover from, and says so. */
   private async fail(error: Error): Promise<void> {
-    this.options.log.error(error.message);
+    this.log.error(error.message);
     await this.stop();
     this.options.onFatal?.(error);
   }
@@ -367,10 +417,7 @@ export class Agent {
         if (rejected) throw rejected;
         if (!isRetryable(error)) throw new Error(`cannot load the node config: ${describeError(error)}`);
         const delayMs = backoff.next();
-        this.options.log.warn(
-          { retryInMs: delayMs },
-          `controller not reachable yet: ${describeError(error)}`,
-        );
+        this.log.warn({ retryInMs: delayMs }, `controller not reachable yet: ${describeError(error)}`);
         await sleep(delayMs, signal);
       }
     }

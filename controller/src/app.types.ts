@@ -14,7 +14,12 @@ import type { ChannelMapsPort } from './modules/channel-maps/index.js';
 import type { HealthReports, HealthService, NodeOfflineWatch } from './modules/health/index.js';
 import type { LimitsService } from './modules/limits/index.js';
 import type { MetersService } from './modules/meters/index.js';
-import type { CommandResultLog, NodeManagementService, NodesService } from './modules/nodes/index.js';
+import type {
+  CommandResultLog,
+  LifecycleService,
+  NodeManagementService,
+  NodesService,
+} from './modules/nodes/index.js';
 import type {
   JobsService,
   OccurrencesService,
@@ -54,6 +59,7 @@ export interface ControllerApp {
       nodes: NodesService;
       nodeManagement: NodeManagementService;
       commandResults: CommandResultLog;
+      lifecycle: LifecycleService;
       recordings: RecordingsService;
       jobs: JobsService;
       uploads: UploadsService;

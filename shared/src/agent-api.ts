@@ -384,6 +384,15 @@ export const AGENT_ROUTES = {
    * id: a re-sent report is stored once, a later one updates the event.
    */
   healthEvents: (nodeId: string) => `/nodes/${nodeId}/health-events`,
+  /**
+   * POST { jobId } → RotatedCredential (shared/src/lifecycle.ts): a new credential for the
+   * rotate-credential action. The old one keeps working until the agent first authenticates
+   * with the new one (so an agent that dies before storing it is not locked out).
+   */
+  rotateCredential: (nodeId: string) => `/nodes/${nodeId}/credential`,
+  /** PUT Diagnostics (shared/src/lifecycle.ts) → 204: the collect-diagnostics action's file. */
+  lifecycleDiagnostics: (nodeId: string, jobId: string) =>
+    `/nodes/${nodeId}/lifecycle-jobs/${jobId}/diagnostics`,
 } as const;
 
 export const HealthEventSyncResult = Type.Object({

@@ -564,6 +564,56 @@ const TABLE: Record<string, Row> = {
       return { method: 'POST', url: '/api/v1/nodes/rotate-me/credentials/rotate', headers: bearer(owner) };
     },
   },
+  'POST /api/v1/nodes/:id/lifecycle/:action': {
+    action: /^node\.lifecycle_request$/,
+    call: async ({ owner, node }) => ({
+      method: 'POST',
+      url: `/api/v1/nodes/${node.nodeId}/lifecycle/reload-config`,
+      headers: bearer(owner),
+    }),
+  },
+  'POST /api/v1/nodes/:id/credential': {
+    action: /^node\.credential_issue$/,
+    call: async ({ ctl, owner }) => {
+      const agent = await enrolledNode(ctl, { id: `rotating-${++userSeq}`, site: 'audit' });
+      const asked = await ctl.app.inject({
+        method: 'POST',
+        url: `/api/v1/nodes/${agent.nodeId}/lifecycle/rotate-credential`,
+        headers: bearer(owner),
+      });
+      return {
+        method: 'POST',
+        url: `/api/v1/nodes/${agent.nodeId}/credential`,
+        headers: bearer(agent.credential),
+        payload: { jobId: asked.json().data.id },
+      };
+    },
+  },
+  'PUT /api/v1/nodes/:id/lifecycle-jobs/:jobId/diagnostics': {
+    action: /^node\.diagnostics_upload$/,
+    call: async ({ ctl, owner, node }) => {
+      const asked = await ctl.app.inject({
+        method: 'POST',
+        url: `/api/v1/nodes/${node.nodeId}/lifecycle/collect-diagnostics`,
+        headers: bearer(owner),
+      });
+      return {
+        method: 'PUT',
+        url: `/api/v1/nodes/${node.nodeId}/lifecycle-jobs/${asked.json().data.id}/diagnostics`,
+        headers: bearer(node.credential),
+        payload: {
+          agentVersion: '1.0.0',
+          collectedAt: new Date().toISOString(),
+          config: {},
+          logLines: ['a line'],
+          devices: [],
+          capture: { device: 'default', state: 'idle' },
+          disk: { freeBytes: 1, totalBytes: 2 },
+          pendingUploads: 0,
+        },
+      };
+    },
+  },
   'PATCH /api/v1/nodes/:id': {
     action: /^node\.update$/,
     call: async ({ owner, node }) => ({

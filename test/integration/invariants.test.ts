@@ -99,6 +99,7 @@ describe('route declarations', () => {
       'node offline watch',
       'schedule runner',
       'lost-contact sweep',
+      'node lifecycle jobs',
       'broker',
     ]);
   });

@@ -144,6 +144,12 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/settings/watchdog-policies/:id/calibrate': { need: 'settings:manage', fleet: true },
   'GET /api/v1/nodes/:id/actions': { need: 'node:read', node: true },
   'GET /api/v1/nodes/:id/command-results': { need: 'node:read', node: true },
+  'POST /api/v1/nodes/:id/lifecycle/:action': { need: 'node:manage', node: true },
+  'GET /api/v1/nodes/:id/lifecycle-jobs': { need: 'node:read', node: true },
+  'GET /api/v1/nodes/:id/lifecycle-jobs/:jobId': { need: 'node:read', node: true },
+  'GET /api/v1/nodes/:id/lifecycle-jobs/:jobId/diagnostics': { need: 'node:manage', node: true },
+  'POST /api/v1/nodes/:id/credential': { need: 'agent' },
+  'PUT /api/v1/nodes/:id/lifecycle-jobs/:jobId/diagnostics': { need: 'agent' },
   // The first role allowed decommissions the in-scope node; later ones get 409 (still allowed).
   'POST /api/v1/nodes/:id/decommission': { need: 'node:manage', node: true },
   // Refused with 409 (recordings and a schedule keep the node): allowed, nothing is deleted.
@@ -275,6 +281,8 @@ interface Target {
   interfaceId: string;
   /** A health event the node's agent reported. */
   healthEventId: string;
+  /** A collect-diagnostics lifecycle job of the node, with its diagnostics. */
+  lifecycleJobId: string;
 }
 
 describe('RBAC matrix', () => {
@@ -321,6 +329,18 @@ describe('RBAC matrix', () => {
       },
     });
     const scheduleId = schedule.json().data.id as string;
+    const lifecycleJobId = `lc-matrix-${nodeId}`;
+    await ctl.db.nodeLifecycleJob.create({
+      data: {
+        id: lifecycleJobId,
+        nodeId,
+        action: 'collect-diagnostics',
+        state: 'succeeded',
+        requestedBy: 'matrix',
+        diagnostics: '{}',
+        expiresAt: new Date(Date.now() + 3600_000),
+      },
+    });
     return {
       nodeId,
       recordingId: recording.id,
@@ -328,6 +348,7 @@ describe('RBAC matrix', () => {
       scheduleId,
       interfaceId,
       healthEventId,
+      lifecycleJobId,
     };
   }
 
@@ -383,6 +404,8 @@ describe('RBAC matrix', () => {
       .replace(':destinationId', '00000000-0000-4000-8000-000000000001')
       .replace(':ruleId', '00000000-0000-4000-8000-000000000002')
       .replace(':iid', t.interfaceId)
+      .replace(':jobId', t.lifecycleJobId)
+      .replace(':action', 'upload-now')
       .replace(':nodeId', t.nodeId)
       .replace(/\/(recordings)\/:id/, `/$1/${t.recordingId}`)
       // DELETE gets an unknown schedule: deleting the real one would leave nothing to check the rest on.

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { agentCommandTable, dispatchCommand } from '../../agent/src/link/commands.js';
+import { agentCommandTable, dispatchCommand, runCommand } from '../../agent/src/link/commands.js';
 
 function targets() {
   return {
@@ -77,5 +77,36 @@ describe('command dispatch table', () => {
       { id: 'c7', type: 'lifecycle' },
     );
     expect(result).toEqual({ id: 'c7', ok: false, message: 'boom' });
+  });
+
+  it('lifecycle: runs an allowlisted action once per job id, refuses anything else, and answers before a restart', async () => {
+    const restart = vi.fn();
+    const reload = vi.fn(async () => 'config reloaded');
+    const lifecycle = {
+      'restart-agent': () => ({ message: 'agent restarting', afterAnswer: restart }),
+      'restart-capture': vi.fn(),
+      'reload-config': reload,
+      'rotate-credential': vi.fn(),
+      'upload-now': vi.fn(),
+      'collect-diagnostics': vi.fn(),
+    };
+    const table = agentCommandTable({ ...targets(), lifecycle });
+    const ask = (id: string, action: unknown) =>
+      runCommand(table, { id, type: 'lifecycle', args: { action } });
+    expect((await ask('lc-1', 'reload-config')).result).toEqual({
+      id: 'lc-1',
+      ok: true,
+      message: 'config reloaded',
+    });
+    // Delivered again (QoS 1): not run twice.
+    expect((await ask('lc-1', 'reload-config')).result).toMatchObject({ ok: true, message: /already ran/ });
+    expect(reload).toHaveBeenCalledOnce();
+    const forged = await ask('lc-2', 'rm -rf /');
+    expect(forged.result).toMatchObject({ ok: false, message: /not on this agent's lifecycle allowlist/ });
+    const restarting = await ask('lc-3', 'restart-agent');
+    expect(restarting.result).toEqual({ id: 'lc-3', ok: true, message: 'agent restarting' });
+    expect(restart).not.toHaveBeenCalled(); // the caller runs it once the answer is sent
+    restarting.afterAnswer?.();
+    expect(restart).toHaveBeenCalledOnce();
   });
 });

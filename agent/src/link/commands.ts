@@ -1,15 +1,28 @@
 /**
  * Controller → agent commands (MQTT `cmd`): a lookup table from command type to
  * handler, and a dispatcher that always answers with a result echoing the command id.
+ * Lifecycle actions (shared/src/lifecycle.ts) have a table of their own: only what is on the
+ * allowlist runs, whatever a forged command asks.
  */
+import { isLifecycleAction, LIFECYCLE_ACTIONS, type LifecycleAction } from '../../../shared/src/lifecycle.js';
 import type { Command, CommandResult, CommandTypes } from '../../../shared/src/mqtt.js';
 
 export type CommandType = (typeof CommandTypes)[number];
 
-/** Resolves with an optional message on success; throws (or rejects) to report failure. */
+/**
+ * Resolves with an optional message on success (and, for what must wait until the answer is
+ * sent, such as a restart, `afterAnswer`); throws (or rejects) to report failure.
+ */
+export type CommandOutcome = string | undefined | { message: string; afterAnswer: () => void };
 export type CommandHandler = (
   args: Record<string, unknown>,
-) => Promise<string | undefined> | string | undefined;
+  command: Command,
+) => Promise<CommandOutcome> | CommandOutcome;
+
+/** One lifecycle action; `jobId` is the lifecycle job (the command id). */
+export type LifecycleHandler = (jobId: string) => Promise<CommandOutcome> | CommandOutcome;
+/** Lifecycle jobs remembered as done, so a re-delivered command (QoS 1) does not run twice. */
+const LIFECYCLE_IDS_KEPT = 100;
 
 export type CommandTable = Partial<Record<CommandType, CommandHandler>>;
 
@@ -22,6 +35,8 @@ export interface CommandTargets {
   refetchConfig(): Promise<void>;
   /** schedule-changed: sync the node's scheduled occurrences now. */
   syncSchedule(): Promise<void>;
+  /** lifecycle: the allowlisted actions this agent runs. */
+  lifecycle?: Record<LifecycleAction, LifecycleHandler>;
 }
 
 export function agentCommandTable(targets: CommandTargets): CommandTable {
@@ -45,19 +60,53 @@ export function agentCommandTable(targets: CommandTargets): CommandTable {
       await targets.syncSchedule();
       return 'schedule synced';
     },
+    ...(targets.lifecycle ? { lifecycle: lifecycleHandler(targets.lifecycle) } : {}),
   };
 }
 
-/** Runs the handler for `command.type`; never throws. */
-export async function dispatchCommand(table: CommandTable, command: Command): Promise<CommandResult> {
+function lifecycleHandler(actions: Record<LifecycleAction, LifecycleHandler>): CommandHandler {
+  const done: string[] = [];
+  return (args, command) => {
+    const action = args.action;
+    if (!isLifecycleAction(action))
+      throw new Error(
+        `${JSON.stringify(action)?.slice(0, 64)} is not on this agent's lifecycle allowlist (${LIFECYCLE_ACTIONS.join(', ')})`,
+      );
+    if (done.includes(command.id)) return `lifecycle job ${command.id} already ran`;
+    done.push(command.id);
+    if (done.length > LIFECYCLE_IDS_KEPT) done.shift();
+    return actions[action](command.id);
+  };
+}
+
+/** Runs the handler for `command.type`; never throws. `afterAnswer`: run it once the result is sent. */
+export async function runCommand(
+  table: CommandTable,
+  command: Command,
+): Promise<{ result: CommandResult; afterAnswer?: () => void }> {
   const handler = table[command.type];
   if (!handler)
-    return { id: command.id, ok: false, message: `${command.type} is not supported by this agent` };
+    return {
+      result: { id: command.id, ok: false, message: `${command.type} is not supported by this agent` },
+    };
   try {
-    const message = await handler(command.args ?? {});
-    return message === undefined ? { id: command.id, ok: true } : { id: command.id, ok: true, message };
+    const outcome = await handler(command.args ?? {}, command);
+    if (typeof outcome === 'object')
+      return {
+        result: { id: command.id, ok: true, message: outcome.message },
+        afterAnswer: outcome.afterAnswer,
+      };
+    return {
+      result:
+        outcome === undefined ? { id: command.id, ok: true } : { id: command.id, ok: true, message: outcome },
+    };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { id: command.id, ok: false, message: message.slice(0, 1000) };
+    return { result: { id: command.id, ok: false, message: message.slice(0, 1000) } };
   }
+}
+
+/** runCommand's result alone. */
+export async function dispatchCommand(table: CommandTable, command: Command): Promise<CommandResult> {
+  return (await runCommand(table, command)).result;
 }

@@ -26,6 +26,7 @@ import {
   UploadStatus,
 } from '../../../shared/src/agent-api.js';
 import { ERROR_CODES, type ErrorBody } from '../../../shared/src/errors.js';
+import { type Diagnostics, RotatedCredential } from '../../../shared/src/lifecycle.js';
 import type { HealthEventMessage } from '../../../shared/src/mqtt.js';
 import { expectShape } from '../support/validate.js';
 
@@ -179,6 +180,19 @@ export class AgentHttpClient {
   /** Reports a health event (the HTTP fallback of the MQTT `events` topic; idempotent by event id). */
   async healthEvent(body: HealthEventMessage, signal?: AbortSignal): Promise<void> {
     await this.call('POST', AGENT_ROUTES.healthEvents(this.nodeId), { body, signal });
+  }
+
+  /** A new credential for the rotate-credential job `jobId` (pending until first used). */
+  async rotateCredential(jobId: string, signal?: AbortSignal): Promise<RotatedCredential> {
+    const data = await this.call('POST', AGENT_ROUTES.rotateCredential(this.nodeId), {
+      body: { jobId },
+      signal,
+    });
+    return expectShape(RotatedCredential, data, 'rotated credential');
+  }
+
+  async uploadDiagnostics(jobId: string, body: Diagnostics, signal?: AbortSignal): Promise<void> {
+    await this.call('PUT', AGENT_ROUTES.lifecycleDiagnostics(this.nodeId, jobId), { body, signal });
   }
 
   /** A lease, or null when no job is waiting. Not idempotent: do not blindly retry. */

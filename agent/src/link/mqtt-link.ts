@@ -19,7 +19,7 @@ import {
 } from '../../../shared/src/mqtt.js';
 import { Backoff, type BackoffOptions } from '../support/backoff.js';
 import type { Logger } from '../support/log.js';
-import { type CommandTable, dispatchCommand } from './commands.js';
+import { type CommandTable, runCommand } from './commands.js';
 
 export interface MqttLinkOptions {
   /** mqtt://host:port (or mqtts://, ws://). */
@@ -178,12 +178,14 @@ export class MqttLink {
     );
     this.wasConnected = true;
     this.droppedFrames = 0;
-    client.publish(this.topic('status'), this.statusPayload('online'), {
-      qos: TOPICS.status.qos,
-      retain: TOPICS.status.retain,
-    });
+    // Online only once subscribed: the controller sends what waited for this agent when it
+    // reads the online status, and a command sent before the subscription would be lost.
     client.subscribe(this.topic('cmd'), { qos: TOPICS.cmd.qos }, (error) => {
       if (error) this.options.log.error(`cannot subscribe to commands: ${error.message}`);
+      client.publish(this.topic('status'), this.statusPayload('online'), {
+        qos: TOPICS.status.qos,
+        retain: TOPICS.status.retain,
+      });
     });
     this.options.onConnect?.();
   }
@@ -219,12 +221,16 @@ export class MqttLink {
     }
     const command = decoded.payload;
     this.options.log.info({ commandId: command.id, type: command.type }, 'command received');
-    const result = await dispatchCommand(this.options.commands, command);
-    if (!client.connected) return; // the controller times the command out; nothing to queue
-    client.publish(this.topic('cmd-result'), this.encode('cmd-result', result), {
-      qos: TOPICS['cmd-result'].qos,
-      retain: TOPICS['cmd-result'].retain,
-    });
+    const { result, afterAnswer } = await runCommand(this.options.commands, command);
+    if (client.connected) {
+      // Answered before what comes after (a restart): the controller hears how it went first.
+      const answered = client.publishAsync(this.topic('cmd-result'), this.encode('cmd-result', result), {
+        qos: TOPICS['cmd-result'].qos,
+        retain: TOPICS['cmd-result'].retain,
+      });
+      await withTimeout(answered, PUBACK_TIMEOUT_MS).catch(() => {});
+    } // else the controller times the command out; nothing to queue
+    afterAnswer?.();
   }
 
   private statusPayload(state: 'online' | 'offline'): Buffer {

@@ -8,9 +8,9 @@ import type { MqttBroker } from './broker.js';
  * (core/node-commands.ts). The broker is read at send time: modules that send are built first.
  */
 export function nodeCommander(broker: () => Pick<MqttBroker, 'publishToNode'>, log: Logger): NodeNotifier {
-  return async (nodeId, type, args) => {
+  return async (nodeId, type, args, id = randomUUID()) => {
     try {
-      await broker().publishToNode(nodeId, 'cmd', { id: randomUUID(), type, ...(args ? { args } : {}) });
+      await broker().publishToNode(nodeId, 'cmd', { id, type, ...(args ? { args } : {}) });
     } catch (err) {
       log.warn({ err, nodeId, type }, 'command not sent to the node; its agent catches up on its own');
     }

@@ -103,6 +103,26 @@ export const AUDIT_ACTIONS = {
     description: 'An agent exchanges its enrollment token for the node credential',
   },
   'node.credential_rotate': { target: 'node', description: 'Rotate a node’s credential' },
+  'node.credential_issue': {
+    target: 'node',
+    description: 'An agent asks for a new credential (rotate-credential); the old one works until it is used',
+  },
+  'node.credential_adopt': {
+    target: 'node',
+    description: 'An agent first uses the credential it was issued: it replaces the old one',
+  },
+  'node.lifecycle_request': {
+    target: 'node',
+    description: 'Ask a node’s agent for a lifecycle action (restart, reload, rotate, upload, diagnostics)',
+  },
+  'node.lifecycle_result': {
+    target: 'node',
+    description: 'A lifecycle job ends: the agent’s answer, or timed out (not sent in time, or no answer)',
+  },
+  'node.diagnostics_upload': {
+    target: 'node',
+    description: 'An agent uploads the diagnostics it was asked for',
+  },
   'node.agent_change': {
     target: 'node',
     description: 'A heartbeat reports a new agent version or capture device',

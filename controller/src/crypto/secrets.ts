@@ -3,7 +3,7 @@
  * (and secret scanners can match it). At rest only SHA-256 is kept: the secrets are
  * 256-bit random, so a fast hash is enough, unlike passwords.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const SECRET_PREFIX = { session: 'ess_', apiToken: 'eat_' } as const;
 
@@ -18,4 +18,11 @@ export function hashSecret(secret: string): string {
 /** What a list may show of a secret: its last four characters. */
 export function secretHint(secret: string): string {
   return `…${secret.slice(-4)}`;
+}
+
+/** Compares two hex digests in constant time (false when their lengths differ). */
+export function safeEqualHex(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
 }

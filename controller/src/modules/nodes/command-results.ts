@@ -19,13 +19,19 @@ export interface StoredCommandResult {
 
 export class CommandResultLog {
   private readonly byNode = new Map<string, StoredCommandResult[]>();
+  private readonly listeners: ((from: NodeIdentity, result: CommandResult) => Promise<void>)[] = [];
 
   constructor(
     private readonly log: Pick<Logger, 'warn'>,
     private readonly now: () => Date,
   ) {}
 
-  record(from: NodeIdentity, result: CommandResult): void {
+  /** Runs `listener` on every result too (lifecycle jobs end on theirs). */
+  onResult(listener: (from: NodeIdentity, result: CommandResult) => Promise<void>): void {
+    this.listeners.push(listener);
+  }
+
+  async record(from: NodeIdentity, result: CommandResult): Promise<void> {
     const entry = {
       id: result.id,
       ok: result.ok,
@@ -39,6 +45,7 @@ export class CommandResultLog {
         { nodeId: from.nodeId, commandId: result.id, message: result.message },
         'agent reports a command failed',
       );
+    for (const listener of this.listeners) await listener(from, result);
   }
 
   /** Newest first. */

@@ -1,13 +1,17 @@
 /**
  * Nodes: enrollment, credentials, presence and the node directory the broker and other
  * modules check node-owned objects against; editing, decommissioning and deleting nodes, and
- * the command results agents report; the audio interfaces agents report and operators label.
+ * the command results agents report; lifecycle actions (restart, reload, rotate, upload,
+ * diagnostics) and their jobs; the audio interfaces agents report and operators label.
  */
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { CommandResultLog } from './command-results.js';
 import { InterfacesRepository } from './interfaces.repository.js';
 import { interfacesRoutes } from './interfaces.routes.js';
 import { InterfacesService } from './interfaces.service.js';
+import { LifecycleRepository } from './lifecycle.repository.js';
+import { lifecycleRoutes } from './lifecycle.routes.js';
+import { LifecycleService } from './lifecycle.service.js';
 import { type AgentLink, NodeManagementService } from './node-management.service.js';
 import { NodeSettings, type SettingsReader } from './node-settings.js';
 import { NodesRepository } from './nodes.repository.js';
@@ -17,7 +21,7 @@ import { NodesService } from './nodes.service.js';
 export type { AgentLink } from './node-management.service.js';
 export { NodeId } from './nodes.schemas.js';
 export type { NodesService } from './nodes.service.js';
-export type { CommandResultLog, NodeManagementService };
+export type { CommandResultLog, LifecycleService, NodeManagementService };
 
 export function createNodesModule(
   core: ModuleCore,
@@ -26,11 +30,24 @@ export function createNodesModule(
   nodes: NodesService;
   nodeManagement: NodeManagementService;
   commandResults: CommandResultLog;
+  lifecycle: LifecycleService;
 }> {
   const { db, audit, config, now, metrics, log } = core;
   const repo = new NodesRepository(db);
   const nodes = new NodesService(db, repo, audit, config, now, new NodeSettings(ports.settings));
   const commandResults = new CommandResultLog(log, now);
+  const lifecycle = new LifecycleService({
+    db,
+    repo: new LifecycleRepository(db),
+    nodes,
+    audit,
+    notify: ports.link.notify,
+    log,
+    now,
+  });
+  commandResults.onResult((from, result) => lifecycle.onResult(from, result));
+  nodes.onConnected((nodeId) => lifecycle.onConnected(nodeId));
+  nodes.adoptCredentialsWith((nodeId, secret) => lifecycle.adoptCredential(nodeId, secret));
   const nodeManagement = new NodeManagementService({
     db,
     repo,
@@ -51,7 +68,15 @@ export function createNodesModule(
   });
   return {
     name: 'nodes',
-    routes: [nodesRoutes(nodes, nodeManagement, interfaces), interfacesRoutes(interfaces)],
+    routes: [
+      nodesRoutes(nodes, nodeManagement, interfaces),
+      interfacesRoutes(interfaces),
+      lifecycleRoutes(lifecycle),
+    ],
+    // Times out lifecycle jobs not sent before their expiry, or not answered.
+    components: [
+      { name: 'node lifecycle jobs', start: async () => lifecycle.start(), stop: () => lifecycle.stop() },
+    ],
     collectors: [
       async () => {
         metrics.nodesOnline.set(nodes.onlineCount());
@@ -59,6 +84,6 @@ export function createNodesModule(
         for (const [node, hours] of nodes.headroomHours()) metrics.nodeHeadroomHours.set({ node }, hours);
       },
     ],
-    ports: { nodes, nodeManagement, commandResults },
+    ports: { nodes, nodeManagement, commandResults, lifecycle },
   };
 }

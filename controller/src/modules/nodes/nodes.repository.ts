@@ -101,7 +101,10 @@ export class NodesRepository {
     return result.count === 1;
   }
 
-  /** Replaces the one active credential if nobody rotated it meanwhile (compare-and-set on the version). */
+  /**
+   * Replaces the one active credential if nobody rotated it meanwhile (compare-and-set on the
+   * version); a credential pending from an agent's rotate-credential is dropped with it.
+   */
   async replaceCredential(
     tx: Tx,
     id: string,
@@ -114,6 +117,7 @@ export class NodesRepository {
         credentialHash: credential.hash,
         credentialHint: credential.hint,
         credentialVersion: expectedVersion + 1,
+        pendingCredentialHash: null,
       },
     });
     return result.count === 1;

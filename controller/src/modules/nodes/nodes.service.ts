@@ -4,7 +4,7 @@
  * node-owned object inherits.
  */
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { HeartbeatBody, NodeConfig } from '../../../../shared/src/agent-api.js';
 import { formatNodeCredential, parseNodeCredential } from '../../../../shared/src/agent-api.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
@@ -14,7 +14,7 @@ import type { AuditWriter } from '../../core/audit.types.js';
 import { conflict, forbidden, notFound, unauthenticated } from '../../core/errors.js';
 import { actorOf, type CallContext, type NodePrincipal, type Principal } from '../../core/principal.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
-import { hashSecret, newSecret, secretHint } from '../../crypto/secrets.js';
+import { hashSecret, newSecret, safeEqualHex, secretHint } from '../../crypto/secrets.js';
 import type { Db } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
 import { tagsOf } from './node-management.service.js';
@@ -35,13 +35,11 @@ function newNodeId(): string {
   return `node-${randomBytes(6).toString('hex')}`;
 }
 
-function safeEqualHex(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 export class NodesService {
+  private credentialAdoption:
+    | ((nodeId: string, secret: string) => Promise<'adopted' | 'not-pending' | 'raced'>)
+    | undefined;
+  private readonly connectedListeners: ((nodeId: string) => Promise<void>)[] = [];
   /** MQTT presence reported by the broker (agent status topic and last will). */
   private readonly mqttOnline = new Set<string>();
   /** When the broker last saw each node go offline (its status or last will). */
@@ -298,10 +296,34 @@ export class NodesService {
   async authenticate(credential: string): Promise<NodePrincipal | undefined> {
     const parsed = parseNodeCredential(credential);
     if (!parsed) return undefined;
+    const hash = hashSecret(parsed.secret);
     const node = await this.nodes.credentialOf(parsed.nodeId);
-    if (!node?.credentialHash || !safeEqualHex(node.credentialHash, hashSecret(parsed.secret)))
-      return undefined;
-    return { kind: 'node', nodeId: node.id, siteId: node.siteId };
+    if (!node) return undefined;
+    const principal: NodePrincipal = { kind: 'node', nodeId: node.id, siteId: node.siteId };
+    if (node.credentialHash && safeEqualHex(node.credentialHash, hash)) return principal;
+    // Not the active credential: it may be the one a rotate-credential issued, used for the first time.
+    const adoption = await this.credentialAdoption?.(node.id, parsed.secret);
+    if (adoption === 'adopted') return principal;
+    if (adoption !== 'raced') return undefined;
+    const again = await this.nodes.credentialOf(parsed.nodeId);
+    return again?.credentialHash && safeEqualHex(again.credentialHash, hash) ? principal : undefined;
+  }
+
+  /** How a pending credential (rotate-credential) becomes the active one on first use (lifecycle.service.ts). */
+  adoptCredentialsWith(
+    adopt: (nodeId: string, secret: string) => Promise<'adopted' | 'not-pending' | 'raced'>,
+  ) {
+    this.credentialAdoption = adopt;
+  }
+
+  /** Whether the node's agent is connected to the broker now (commands reach it). */
+  connected(nodeId: string): boolean {
+    return this.mqttOnline.has(nodeId);
+  }
+
+  /** Runs `listener` each time a node's agent connects (its MQTT status says online). */
+  onConnected(listener: (nodeId: string) => Promise<void>): void {
+    this.connectedListeners.push(listener);
   }
 
   async agentConfig(nodeId: string, ctx: CallContext): Promise<NodeConfig> {
@@ -381,5 +403,6 @@ export class NodesService {
       lastSeenAt: this.now(),
       ...(agentVersion && agentVersion !== node.agentVersion ? { agentVersion } : {}),
     });
+    for (const listener of this.connectedListeners) await listener(nodeId);
   }
 }
