@@ -50,7 +50,10 @@ describe('Capture', () => {
     const text = Buffer.concat(first).toString();
     expect(Buffer.concat(second).toString()).toBe(text);
     expect(text).toContain('dev=cap.monitor driver=pulseaudio');
-    expect(text).toMatch(/--rate 44100 --channels 2 --encoding signed-integer --bits 16 --type raw -/);
+    // The device is asked for the same format as the output (no conversion, no dither).
+    expect(text).toMatch(
+      /-D --no-show-progress --rate 44100 --channels 2 --encoding signed-integer --bits 16 --default-device --rate 44100 --channels 2 --encoding signed-integer --bits 16 --type raw -/,
+    );
 
     const closed = nextEvent(capture, 'close');
     await capture.stop();

@@ -1,13 +1,12 @@
-// node-record-lpcm16's sox recorder with the sample depth as an option: the package's own
-// (recorders/sox.js) always asks sox for 16 bits. The package loads a recorder by path
-// (`require(path.resolve(__dirname, name))`), so capture.ts names this file absolutely.
+// node-record-lpcm16's sox recorder, bit-exact: the package's own (recorders/sox.js) always
+// asks sox for 16 bits and lets sox open the device at its default format. The package loads a
+// recorder by path (`require(path.resolve(__dirname, name))`), so capture.ts names this file
+// absolutely.
 // CommonJS because the package require()s it; copied to dist by tsconfig.build.json (allowJs).
 'use strict';
 
 module.exports = (options) => {
-  const args = [
-    '--default-device',
-    '--no-show-progress',
+  const format = [
     '--rate',
     String(options.sampleRate),
     '--channels',
@@ -16,6 +15,16 @@ module.exports = (options) => {
     'signed-integer',
     '--bits',
     String(options.bitDepth || 16),
+  ];
+  // The format is asked of the device too (the options before --default-device are its own):
+  // otherwise sox opens it at its default (stereo) and converts, and a conversion to fewer
+  // channels or bits adds dither, moving samples by ±1 LSB. -D: never dither.
+  const args = [
+    '-D',
+    '--no-show-progress',
+    ...format,
+    '--default-device',
+    ...format,
     '--type',
     options.audioType,
     '-',
