@@ -6,6 +6,7 @@
 import type { AppDeps, ControllerApp } from './app.types.js';
 import { createBroker, nodeCommander } from './broker/index.js';
 import { electLeader, type LeaderElection } from './cluster/leader-election.js';
+import { rawOf } from './db/raw.js';
 import { frontendTokenGate } from './http/frontend-token.js';
 import { installPlugins } from './http/plugins.js';
 import { installAccessControl } from './http/route-access.js';
@@ -38,7 +39,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const metrics = new Metrics();
   const auditModule = createAuditModule({ db, provider, now });
   const { audit } = auditModule.ports; // part of the core every module receives
-  const core: ModuleCore = { config, db, provider, now, log: app.log, metrics, audit };
+  const core: ModuleCore = { config, db, raw: rawOf(db), provider, now, log: app.log, metrics, audit };
   const readiness: ReadinessCheck[] = [
     { name: 'database', check: async () => Boolean(await db.$queryRawUnsafe('SELECT 1')) },
   ];

@@ -18,8 +18,19 @@
  *   empty-poll peek): SQLite 225–347 claims/s = 0.25–0.39×; PostgreSQL 175–237/s =
  *   0.20–0.24×; zero double claims. Empty poll: SQLite 1,745–2,365 req/s = 0.04–0.08×
  *   hello-world, PostgreSQL 1,059–1,827 req/s = 0.04–0.05×, no audit event, no transaction.
- *   What is left is Prisma's cost per call (in-process: tx begin/commit ≈ 0.25 ms, each raw
- *   statement 0.15–0.35 ms, each model-API query ≈ 0.6 ms; the reference is one such query).
+ *   What was left was Prisma's cost per call (in-process: tx begin/commit ≈ 0.25 ms, each raw
+ *   statement 0.15–0.35 ms, each model-API query ≈ 0.6 ms; the reference is one such query),
+ *   and on SQLite the adapter's transaction mutex held across event-loop turns.
+ *   now (the claim and its audit append on the raw driver, controller/src/db/raw.ts, on the
+ *   connections Prisma uses: SQLite one synchronous BEGIN…COMMIT on the shared handle, taking
+ *   turns with Prisma's transactions; PostgreSQL pipelined on the shared pg Pool, BEGIN + claim
+ *   in one round trip, then chain lock + append (head read and SHA-256 in SQL) + COMMIT in a
+ *   second, so the chain lock is held only while the server runs them; the credential read and
+ *   the empty-poll peek on the raw driver too): SQLite 320–758 claims/s = 0.59–0.71× raw UPDATE,
+ *   PostgreSQL 304–568/s = 0.45–0.62× (runs with load average 4–6 from other work on the 2 cores;
+ *   2,000 claims in-process: SQLite 0.69–0.87×, PostgreSQL 0.62–0.77×); zero double claims, the
+ *   chain verifies. Empty poll: SQLite 7,222–10,828 req/s = 0.20–0.36× hello-world, PostgreSQL
+ *   2,105–4,793 req/s = 0.08–0.23×.
  * Env: EARSHOT_BENCH_CLAIMS_POLL_SECONDS (5).
  */
 import { AGENT_ROUTES, API_PREFIX } from '../../shared/src/agent-api.js';

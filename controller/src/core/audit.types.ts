@@ -1,5 +1,5 @@
 import type { Permission } from '../../../shared/src/permissions.js';
-import type { Tx } from '../db/client.js';
+import type { RawTx, Tx } from '../db/client.js';
 import type { AuditAction } from './audit-actions.js';
 import type { CallContext } from './principal.js';
 
@@ -50,7 +50,11 @@ export type AuditChange = Pick<
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: null, name: 'controller' };
 
-export type AppendHook = (tx: Tx, input: AuditInput) => Promise<void>;
+/** What must change with certain events, in their transaction (`when` says which events). */
+export interface AppendHook {
+  when: (input: AuditInput) => boolean;
+  run: (tx: Tx, input: AuditInput) => Promise<void>;
+}
 
 /**
  * What a service needs of the audit trail: write an event inside the change's transaction
@@ -60,10 +64,21 @@ export type AppendHook = (tx: Tx, input: AuditInput) => Promise<void>;
 export interface AuditWriter {
   record(tx: Tx, input: AuditInput): Promise<string>;
   /**
-   * Runs `hook` in the transaction of every event appended from now on, after the event: for
-   * what must change with certain events (e.g. the access generation, with every access change).
+   * Runs `hook` in the transaction of every event appended from now on that it applies to,
+   * after the event: for what must change with certain events (e.g. the access generation,
+   * with every access change).
    */
   onAppend(hook: AppendHook): void;
   recordChange(tx: Tx, ctx: CallContext, change: AuditChange): Promise<string>;
+  /**
+   * `recordChange` in a raw transaction (db/raw.ts), as its last statement: the append commits
+   * the transaction. For the hottest changes (a job claim); the change names its scope, and
+   * no append hook may apply to it.
+   */
+  recordChangeAndCommit(
+    tx: RawTx,
+    ctx: CallContext,
+    change: AuditChange & { scope: AuditScope },
+  ): Promise<string>;
   recordAlone(input: AuditInput): Promise<string>;
 }

@@ -1,17 +1,25 @@
 /**
  * Opens the database: a SQLite file in the data dir by default, PostgreSQL when the
  * URL says so. Both generated clients share one model API (prisma/models.prisma),
- * so the rest of the controller sees one `Db` type.
+ * so the rest of the controller sees one `Db` type. Each client also has a raw handle on
+ * its own connections (`rawOf`, raw.ts) for the few paths where Prisma's per-call cost is
+ * most of the work.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { PrismaClient as PgClient } from '../generated/postgresql/client.js';
 import { type Prisma, PrismaClient as SqliteClient } from '../generated/sqlite/client.js';
+import { attachRaw, Gate } from './raw.js';
+import { PgRawDb } from './raw-pg.js';
+import { SqliteRawDb } from './raw-sqlite.js';
 
 export type Db = SqliteClient;
 export type Tx = Prisma.TransactionClient;
+export type { RawDb, RawTx } from './raw.js';
 export type Provider = 'sqlite' | 'postgresql';
 
 export interface DatabaseTarget {
@@ -34,10 +42,80 @@ export function sqlitePath(url: string): string {
 
 export function openDatabase(target: DatabaseTarget): Db {
   if (target.provider === 'postgresql') {
-    const adapter = new PrismaPg({ connectionString: target.url, max: 20 });
+    // One pool for Prisma and the raw handle; pipeline mode lets raw statements share round trips.
+    const pool = new pg.Pool({ connectionString: target.url, max: 20, pipeline: true });
+    const adapter = new PrismaPg(pool, { disposeExternalPool: true });
     // Same models, same API; only the SQL dialect differs.
-    return new PgClient({ adapter }) as unknown as Db;
+    const client = new PgClient({ adapter }) as unknown as Db;
+    attachRaw(client, new PgRawDb(pool));
+    return client;
   }
-  const adapter = new PrismaBetterSQLite3({ url: sqlitePath(target.url), timeout: 10_000 });
-  return new SqliteClient({ adapter });
+  const gate = new Gate();
+  const shared = sharedSqlite(
+    new PrismaBetterSQLite3({ url: sqlitePath(target.url), timeout: 10_000 }),
+    gate,
+  );
+  const client = new SqliteClient({ adapter: shared.factory });
+  attachRaw(client, new SqliteRawDb(shared.handle, gate));
+  return client;
+}
+
+type SqliteAdapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
+type SqliteTransaction = Awaited<ReturnType<SqliteAdapter['startTransaction']>>;
+
+/**
+ * Prisma's better-sqlite3 adapter, connected once and shared: Prisma runs on it, and the raw
+ * handle gets its `Database` (the adapter opens it and offers no other way to reach it). Its
+ * transactions first take `gate`, which raw transactions take too, so neither begins inside
+ * the other's on the one connection.
+ */
+function sharedSqlite(inner: PrismaBetterSQLite3, gate: Gate) {
+  let connecting: Promise<{ adapter: SqliteAdapter; db: Database.Database }> | undefined;
+  const connection = () => {
+    connecting ??= inner.connect().then((adapter) => {
+      const db = (adapter as unknown as { client: unknown }).client;
+      if (!(db instanceof Database)) throw new Error('the SQLite adapter no longer exposes its Database');
+      return { adapter: gated(adapter, gate, () => (connecting = undefined)), db };
+    });
+    return connecting;
+  };
+  return {
+    factory: {
+      provider: 'sqlite' as const,
+      adapterName: inner.adapterName,
+      connect: async () => (await connection()).adapter,
+      connectToShadowDb: () => inner.connectToShadowDb(),
+    },
+    handle: async () => (await connection()).db,
+  };
+}
+
+function gated(adapter: SqliteAdapter, gate: Gate, onDispose: () => void): SqliteAdapter {
+  const released = (tx: SqliteTransaction, release: () => void): SqliteTransaction => {
+    const { commit, rollback } = tx;
+    return Object.assign(tx, {
+      commit: () => commit.call(tx).finally(release),
+      rollback: () => rollback.call(tx).finally(release),
+    });
+  };
+  return {
+    provider: adapter.provider,
+    adapterName: adapter.adapterName,
+    queryRaw: (query) => adapter.queryRaw(query),
+    executeRaw: (query) => adapter.executeRaw(query),
+    executeScript: (script) => adapter.executeScript(script),
+    startTransaction: async (isolationLevel) => {
+      const release = await gate.acquire();
+      try {
+        return released(await adapter.startTransaction(isolationLevel), release);
+      } catch (error) {
+        release();
+        throw error;
+      }
+    },
+    dispose: () => {
+      onDispose();
+      return adapter.dispose();
+    },
+  };
 }

@@ -9,12 +9,15 @@ import type { Config } from '../config.js';
 import type { AuditWriter } from '../core/audit.types.js';
 import type { Logger } from '../core/logger.js';
 import type { Db, Provider } from '../db/client.js';
+import type { RawDb } from '../db/raw.js';
 import type { Metrics } from '../metrics.js';
 
 /** What every module may use. */
 export interface ModuleCore {
   config: Config;
   db: Db;
+  /** The driver beneath `db`, on its connections: for the few hottest queries (db/raw.ts). */
+  raw: RawDb;
   provider: Provider;
   /** The clock (injected by tests). */
   now: () => Date;

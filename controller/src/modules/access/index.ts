@@ -90,9 +90,7 @@ function oidcService(
  */
 function accessGeneration({ db, audit }: ModuleCore): GenerationReader {
   const repo = new AccessGenerationRepository(db);
-  audit.onAppend(async (tx, event) => {
-    if (changesAccess(event)) await repo.bump(tx);
-  });
+  audit.onAppend({ when: changesAccess, run: (tx) => repo.bump(tx) });
   return new GenerationReader(() => repo.read());
 }
 

@@ -10,6 +10,16 @@ import type { NewAuditRow } from './audit.repository.js';
 export const GENESIS_HASH = '0'.repeat(64);
 
 export function hashAuditEvent(row: Omit<NewAuditRow, 'hash'>): string {
+  return createHash('sha256')
+    .update(`${row.prevHash}\n${canonicalAuditFields(row)}`)
+    .digest('hex');
+}
+
+/**
+ * What the hash covers besides the previous hash. PostgreSQL's raw append (audit.repository.ts)
+ * hashes it in SQL, as sha256(prevHash || '\n' || this), under the chain lock.
+ */
+export function canonicalAuditFields(row: Omit<NewAuditRow, 'hash' | 'prevHash'>): string {
   const fields = {
     id: row.id,
     at: row.at.toISOString(),
@@ -31,7 +41,5 @@ export function hashAuditEvent(row: Omit<NewAuditRow, 'hash'>): string {
     ...(row.nodeId ? { nodeId: row.nodeId } : {}),
     ...(row.guildId ? { guildId: row.guildId } : {}),
   };
-  return createHash('sha256')
-    .update(`${row.prevHash}\n${canonicalize(fields)}`)
-    .digest('hex');
+  return canonicalize(fields) as string;
 }

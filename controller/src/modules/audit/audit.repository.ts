@@ -1,6 +1,7 @@
 import type { ScopeFilter } from '../../core/access-set.js';
 import type { AuditScope } from '../../core/audit.types.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
+import type { RawTx, SqlValue } from '../../db/raw.js';
 import type { AuditEvent, Prisma } from '../../db/rows.js';
 
 export type AuditRow = AuditEvent;
@@ -47,10 +48,55 @@ export type FacetCount = { value: string | null; count: number };
 
 const CHAIN_LOCK_ID = 7_420_002;
 
+/** The columns an append writes, in order (`seq` is the database's). */
+const EVENT_COLUMNS = [
+  'id',
+  'at',
+  'actorType',
+  'actorId',
+  'actorName',
+  'permission',
+  'action',
+  'targetType',
+  'targetId',
+  'outcome',
+  'reason',
+  'before',
+  'after',
+  'requestId',
+  'sourceIp',
+  'siteId',
+  'nodeId',
+  'guildId',
+] as const;
+const EVENT_COLUMN_LIST = EVENT_COLUMNS.map((c) => `"${c}"`).join(', ');
+const HEAD = `(SELECT "hash" FROM "AuditEvent" ORDER BY "seq" DESC LIMIT 1)`;
+const n = EVENT_COLUMNS.length;
+/** SQLite, raw: the row only while the head is the one its prevHash names (as `append`). */
+const SQLITE_RAW_APPEND = `
+  INSERT INTO "AuditEvent" (${EVENT_COLUMN_LIST}, "prevHash", "hash")
+  SELECT ${EVENT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}, $${n + 1}, $${n + 2}
+  WHERE COALESCE(${HEAD}, $${n + 3}) = $${n + 1}`;
+/**
+ * PostgreSQL, raw, under the chain lock taken by the statement before it (so this statement's
+ * snapshot sees every append committed before the lock was granted): the head is read and the
+ * hash computed here, as hashAuditEvent does: sha256(prevHash || '\n' || canonical fields).
+ */
+const PG_RAW_APPEND = `
+  INSERT INTO "AuditEvent" (${EVENT_COLUMN_LIST}, "prevHash", "hash")
+  SELECT ${EVENT_COLUMNS.map((c, i) => (c === 'at' ? `$${i + 1}::timestamp(3)` : `$${i + 1}::text`)).join(', ')},
+    head."prev", encode(sha256(convert_to(head."prev" || E'\n' || $${n + 1}::text, 'UTF8')), 'hex')
+  FROM (SELECT COALESCE(${HEAD}, $${n + 2}::text) AS "prev") head
+  RETURNING "hash"`;
+
+function eventValues(row: Omit<NewAuditRow, 'prevHash' | 'hash'>): SqlValue[] {
+  return EVENT_COLUMNS.map((c) => row[c]);
+}
+
 export class AuditRepository {
   constructor(
     private readonly db: Db,
-    private readonly provider: Provider,
+    readonly provider: Provider,
   ) {}
 
   /** Serialises chain appends: concurrent transactions must not fork the chain. */
@@ -96,6 +142,39 @@ export class AuditRepository {
             WHERE COALESCE((SELECT "hash" FROM "AuditEvent" ORDER BY "seq" DESC LIMIT 1), ${genesisHash})
               = ${row.prevHash}`;
     return inserted === 1;
+  }
+
+  /** SQLite, in a raw transaction: `append` (the head checked in the statement). */
+  async appendRaw(tx: RawTx, row: NewAuditRow, genesisHash: string): Promise<boolean> {
+    const params = [...eventValues(row), row.prevHash, row.hash, genesisHash];
+    return (await tx.execute(SQLITE_RAW_APPEND, params)) === 1;
+  }
+
+  async lastHashRaw(tx: RawTx): Promise<string | undefined> {
+    const rows = await tx.query<{ hash: string }>(
+      'SELECT "hash" FROM "AuditEvent" ORDER BY "seq" DESC LIMIT 1',
+    );
+    return rows[0]?.hash;
+  }
+
+  /**
+   * PostgreSQL, in a raw transaction, as its last statements: takes the chain lock, appends
+   * the event after the head it then reads, hashing in SQL, and commits, in one round trip;
+   * the lock is held only while the server runs them. Returns the new head.
+   */
+  async appendAndCommitRaw(
+    tx: RawTx,
+    event: Omit<NewAuditRow, 'prevHash' | 'hash'>,
+    canonical: string,
+    genesisHash: string,
+  ): Promise<string> {
+    const [, rows] = await Promise.all([
+      tx.query(`SELECT pg_advisory_xact_lock(${CHAIN_LOCK_ID})`),
+      tx.queryAndCommit<{ hash: string }>(PG_RAW_APPEND, [...eventValues(event), canonical, genesisHash]),
+    ]);
+    const hash = rows[0]?.hash;
+    if (!hash) throw new Error('the audit append wrote no row');
+    return hash;
   }
 
   /** The site, node or guild an event's target belongs to (nothing for fleet-wide targets). */

@@ -6,11 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ScopeFilter } from '../../core/access-set.js';
-import type { AppendHook, AuditChange, AuditInput, AuditWriter } from '../../core/audit.types.js';
+import type { AppendHook, AuditChange, AuditInput, AuditScope, AuditWriter } from '../../core/audit.types.js';
 import { auditActionNames, auditActionsStartingWith } from '../../core/audit-actions.js';
 import { hidden, notFound } from '../../core/errors.js';
 import { actorOf, type CallContext } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
+import type { RawTx } from '../../db/raw.js';
 import {
   type AuditFilter,
   type AuditRepository,
@@ -22,7 +23,7 @@ import {
   type NewAuditRow,
 } from './audit.repository.js';
 import { type AuditExportFormat, EXPORT_CONTENT_TYPES, exportStream } from './audit-export.js';
-import { GENESIS_HASH, hashAuditEvent } from './audit-hash.js';
+import { canonicalAuditFields, GENESIS_HASH, hashAuditEvent } from './audit-hash.js';
 
 const CHAIN_PAGE = 500;
 /** Rows per query while streaming an export. */
@@ -83,7 +84,20 @@ export class AuditService implements AuditWriter {
   async record(tx: Tx, input: AuditInput): Promise<string> {
     // The scope is a read of the target: before the chain lock, so the lock is held shorter.
     const scope = input.scope ?? (await this.repo.scopeOf(tx, input.target));
-    const event = {
+    const event = this.event(input, scope);
+    // Serialises appends (PostgreSQL: across replicas too) until this transaction ends.
+    await this.repo.lockChain(tx);
+    if (this.head === undefined || !(await this.append(tx, event, this.head))) {
+      const prevHash = (await this.repo.lastHash(tx)) ?? GENESIS_HASH;
+      if (!(await this.append(tx, event, prevHash)))
+        throw new Error('the audit chain head moved while this transaction held the chain lock');
+    }
+    for (const hook of this.hooks) if (hook.when(input)) await hook.run(tx, input);
+    return event.id;
+  }
+
+  private event(input: AuditInput, scope: AuditScope): Omit<NewAuditRow, 'prevHash' | 'hash'> {
+    return {
       id: randomUUID(),
       // Millisecond precision survives both databases unchanged, so the hash re-verifies.
       at: new Date(Math.floor(this.now().getTime())),
@@ -104,15 +118,49 @@ export class AuditService implements AuditWriter {
       nodeId: scope.nodeId ?? null,
       guildId: scope.guildId ?? null,
     };
-    // Serialises appends (PostgreSQL: across replicas too) until this transaction ends.
-    await this.repo.lockChain(tx);
-    if (this.head === undefined || !(await this.append(tx, event, this.head))) {
-      const prevHash = (await this.repo.lastHash(tx)) ?? GENESIS_HASH;
-      if (!(await this.append(tx, event, prevHash)))
-        throw new Error('the audit chain head moved while this transaction held the chain lock');
+  }
+
+  /**
+   * `record` in a raw transaction, as its last statement. SQLite: the same guessed head, checked
+   * in the statement (raw transactions and Prisma's take turns on the one connection, so the
+   * head read after a wrong guess is the real one); the transaction commits when its function
+   * returns. PostgreSQL: lock, head read, hash and commit in one round trip (the repository).
+   */
+  async recordAndCommit(tx: RawTx, input: AuditInput & { scope: AuditScope }): Promise<string> {
+    if (this.hooks.some((hook) => hook.when(input)))
+      throw new Error(`${input.action} has an append hook: record it in a Prisma transaction`);
+    const event = this.event(input, input.scope);
+    if (this.repo.provider === 'postgresql') {
+      this.head = await this.repo.appendAndCommitRaw(tx, event, canonicalAuditFields(event), GENESIS_HASH);
+      return event.id;
     }
-    for (const hook of this.hooks) await hook(tx, input);
+    if (this.head === undefined || !(await this.appendRaw(tx, event, this.head))) {
+      const prevHash = (await this.repo.lastHashRaw(tx)) ?? GENESIS_HASH;
+      if (!(await this.appendRaw(tx, event, prevHash)))
+        throw new Error('the audit chain head moved inside a raw transaction');
+    }
     return event.id;
+  }
+
+  private async appendRaw(tx: RawTx, event: Omit<NewAuditRow, 'prevHash' | 'hash'>, prevHash: string) {
+    const row = { ...event, prevHash };
+    const hash = hashAuditEvent(row);
+    if (!(await this.repo.appendRaw(tx, { ...row, hash }, GENESIS_HASH))) return false;
+    this.head = hash;
+    return true;
+  }
+
+  recordChangeAndCommit(
+    tx: RawTx,
+    ctx: CallContext,
+    change: AuditChange & { scope: AuditScope },
+  ): Promise<string> {
+    return this.recordAndCommit(tx, {
+      ...change,
+      actor: actorOf(ctx.principal),
+      outcome: 'success',
+      context: ctx.request,
+    });
   }
 
   private async append(tx: Tx, event: Omit<NewAuditRow, 'prevHash' | 'hash'>, prevHash: string) {

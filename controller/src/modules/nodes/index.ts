@@ -33,7 +33,7 @@ export function createNodesModule(
   lifecycle: LifecycleService;
 }> {
   const { db, audit, config, now, metrics, log } = core;
-  const repo = new NodesRepository(db);
+  const repo = new NodesRepository(db, core.raw);
   const nodes = new NodesService(db, repo, audit, config, now, new NodeSettings(ports.settings));
   const commandResults = new CommandResultLog(log, now);
   const lifecycle = new LifecycleService({

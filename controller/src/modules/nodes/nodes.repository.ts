@@ -1,5 +1,6 @@
 import type { ScopeFilter } from '../../core/access-set.js';
 import type { Db, Tx } from '../../db/client.js';
+import type { RawDb } from '../../db/raw.js';
 import type { Node, Prisma, Site } from '../../db/rows.js';
 
 export type NodeRow = Node & { site: Site };
@@ -15,7 +16,10 @@ export function scopeWhere(filter: ScopeFilter): Prisma.NodeWhereInput {
 }
 
 export class NodesRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly raw: RawDb,
+  ) {}
 
   /** Enrolled nodes still in service (not decommissioned) in `filter`: those whose presence is watched. */
   inService(
@@ -43,13 +47,15 @@ export class NodesRepository {
 
   /**
    * What checking a node credential needs, and only that: every agent request does it, so one
-   * raw query (a fraction of the model API's cost) for three columns.
+   * query on the raw driver (db/raw.ts; a fraction of Prisma's cost) for three columns.
    */
   async credentialOf(
     id: string,
   ): Promise<{ id: string; siteId: string; credentialHash: string | null } | null> {
-    const rows = await this.db.$queryRaw<{ id: string; siteId: string; credentialHash: string | null }[]>`
-      SELECT "id", "siteId", "credentialHash" FROM "Node" WHERE "id" = ${id}`;
+    const rows = await this.raw.query<{ id: string; siteId: string; credentialHash: string | null }>(
+      'SELECT "id", "siteId", "credentialHash" FROM "Node" WHERE "id" = $1',
+      [id],
+    );
     return rows[0] ?? null;
   }
 

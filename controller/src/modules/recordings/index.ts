@@ -48,7 +48,7 @@ export function createRecordingsModule(
 }> {
   const { db, provider, audit, config, metrics, now } = core;
   const recordingsRepo = new RecordingsRepository(db);
-  const jobsRepo = new JobsRepository(db, provider);
+  const jobsRepo = new JobsRepository(db, provider, core.raw);
   const files = new RecordingFileStore(config.dataDir);
   const recordings = new RecordingsService({
     db,
@@ -63,6 +63,7 @@ export function createRecordingsModule(
   });
   const jobs = new JobsService({
     db,
+    raw: core.raw,
     jobs: jobsRepo,
     recordings: recordingsRepo,
     nodes: ports.nodes,

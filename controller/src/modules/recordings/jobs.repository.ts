@@ -1,6 +1,7 @@
 import type { ScopeFilter } from '../../core/access-set.js';
 import type { PagePosition } from '../../core/page-position.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
+import type { RawDb, RawTx } from '../../db/raw.js';
 import type { Prisma, Recording, RecordingJob } from '../../db/rows.js';
 
 export type JobRow = RecordingJob & { node: { siteId: string } };
@@ -23,11 +24,30 @@ export interface ClaimedJob {
   /** 1-based capture channels (a channel-map group's); null: every channel. */
   channelSelection: number[] | null;
 }
-type ClaimedRow = Pick<ClaimedJob, 'id' | 'recordingId' | 'nodeId'> & {
-  channelSelection: string | null;
-} & {
-  [K in 'epoch' | 'durationSeconds' | 'stopRequested' | 'sampleRate' | 'channels']: ClaimedJob[K] | bigint;
-};
+type ClaimedRow = Omit<ClaimedJob, 'channelSelection'> & { channelSelection: string | null };
+
+const CLAIMED_COLUMNS = `"id", "recordingId", "nodeId", "epoch", "durationSeconds", "stopRequested", "channelSelection",
+  (SELECT "sampleRate" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "sampleRate",
+  (SELECT "channels" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "channels"`;
+const PG_CLAIM = `
+  UPDATE "RecordingJob" SET "state" = 'claimed', "epoch" = "epoch" + 1,
+    "claimedAt" = $2::timestamp(3), "leaseExpiresAt" = $3::timestamp(3)
+  WHERE "id" = (
+    SELECT "id" FROM "RecordingJob"
+    WHERE "nodeId" = $1 AND "state" = 'queued' AND "plannedStartAt" IS NULL
+    ORDER BY "createdAt", "id" LIMIT 1
+    FOR UPDATE SKIP LOCKED
+  ) AND "state" = 'queued'
+  RETURNING ${CLAIMED_COLUMNS}`;
+const SQLITE_CLAIM = `
+  UPDATE "RecordingJob" SET "state" = 'claimed', "epoch" = "epoch" + 1,
+    "claimedAt" = $2, "leaseExpiresAt" = $3
+  WHERE "id" = (
+    SELECT "id" FROM "RecordingJob"
+    WHERE "nodeId" = $1 AND "state" = 'queued' AND "plannedStartAt" IS NULL
+    ORDER BY "createdAt", "id" LIMIT 1
+  ) AND "state" = 'queued'
+  RETURNING ${CLAIMED_COLUMNS}`;
 
 /** Objects that inherit their node's scope: fleet, the node's site, or the node. */
 type NodeOwnedWhere = { OR?: ({ node: { siteId: { in: string[] } } } | { nodeId: { in: string[] } })[] };
@@ -52,6 +72,7 @@ export class JobsRepository {
   constructor(
     private readonly db: Db,
     private readonly provider: Provider,
+    private readonly raw: RawDb,
   ) {}
 
   create(tx: Tx, data: Prisma.RecordingJobUncheckedCreateInput): Promise<RecordingJob> {
@@ -71,9 +92,11 @@ export class JobsRepository {
    * empty poll (most of a fleet's polls) writes nothing and takes no lock.
    */
   async hasClaimable(nodeId: string): Promise<boolean> {
-    const rows = await this.db.$queryRaw<unknown[]>`
-      SELECT 1 AS "one" FROM "RecordingJob"
-      WHERE "nodeId" = ${nodeId} AND "state" = 'queued' AND "plannedStartAt" IS NULL LIMIT 1`;
+    const rows = await this.raw.query(
+      `SELECT 1 AS "one" FROM "RecordingJob"
+       WHERE "nodeId" = $1 AND "state" = 'queued' AND "plannedStartAt" IS NULL LIMIT 1`,
+      [nodeId],
+    );
     return rows.length > 0;
   }
 
@@ -82,50 +105,29 @@ export class JobsRepository {
    * subquery picks the row and whose RETURNING hands back what the lease needs (the
    * recording's format too). PostgreSQL locks the row and lets concurrent claimers skip it
    * (SKIP LOCKED); SQLite serialises writers, so the plain statement is already exclusive.
+   * In a raw transaction (db/raw.ts): this path is the one a draining fleet takes most.
    */
   async claimNext(
-    tx: Tx,
+    tx: RawTx,
     nodeId: string,
     lease: { claimedAt: Date; leaseExpiresAt: Date },
   ): Promise<ClaimedJob | undefined> {
-    const rows =
-      this.provider === 'postgresql'
-        ? await tx.$queryRaw<ClaimedRow[]>`
-            UPDATE "RecordingJob" SET "state" = 'claimed', "epoch" = "epoch" + 1,
-              "claimedAt" = ${lease.claimedAt}::timestamp(3),
-              "leaseExpiresAt" = ${lease.leaseExpiresAt}::timestamp(3)
-            WHERE "id" = (
-              SELECT "id" FROM "RecordingJob"
-              WHERE "nodeId" = ${nodeId} AND "state" = 'queued' AND "plannedStartAt" IS NULL
-              ORDER BY "createdAt", "id" LIMIT 1
-              FOR UPDATE SKIP LOCKED
-            ) AND "state" = 'queued'
-            RETURNING "id", "recordingId", "nodeId", "epoch", "durationSeconds", "stopRequested", "channelSelection",
-              (SELECT "sampleRate" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "sampleRate",
-              (SELECT "channels" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "channels"`
-        : await tx.$queryRaw<ClaimedRow[]>`
-            UPDATE "RecordingJob" SET "state" = 'claimed', "epoch" = "epoch" + 1,
-              "claimedAt" = ${lease.claimedAt}, "leaseExpiresAt" = ${lease.leaseExpiresAt}
-            WHERE "id" = (
-              SELECT "id" FROM "RecordingJob"
-              WHERE "nodeId" = ${nodeId} AND "state" = 'queued' AND "plannedStartAt" IS NULL
-              ORDER BY "createdAt", "id" LIMIT 1
-            ) AND "state" = 'queued'
-            RETURNING "id", "recordingId", "nodeId", "epoch", "durationSeconds", "stopRequested", "channelSelection",
-              (SELECT "sampleRate" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "sampleRate",
-              (SELECT "channels" FROM "Recording" r WHERE r."id" = "RecordingJob"."recordingId") AS "channels"`;
+    const rows = await tx.query<ClaimedRow>(this.provider === 'postgresql' ? PG_CLAIM : SQLITE_CLAIM, [
+      nodeId,
+      lease.claimedAt,
+      lease.leaseExpiresAt,
+    ]);
     const row = rows[0];
     if (!row) return undefined;
-    // Raw rows keep the driver's types: SQLite integers may be bigints, booleans 0/1.
     return {
       id: row.id,
       recordingId: row.recordingId,
       nodeId: row.nodeId,
-      epoch: Number(row.epoch),
-      durationSeconds: row.durationSeconds === null ? null : Number(row.durationSeconds),
-      stopRequested: Boolean(row.stopRequested),
-      sampleRate: Number(row.sampleRate),
-      channels: Number(row.channels),
+      epoch: row.epoch,
+      durationSeconds: row.durationSeconds,
+      stopRequested: row.stopRequested,
+      sampleRate: row.sampleRate,
+      channels: row.channels,
       channelSelection: row.channelSelection === null ? null : (JSON.parse(row.channelSelection) as number[]),
     };
   }

@@ -1,0 +1,136 @@
+/**
+ * `RawDb` on the pg Pool that Prisma's adapter also uses. Its clients run in pipeline mode:
+ * a query is sent at once, not after the previous answer, so a transaction's statements that
+ * do not depend on each other's results share a round trip (Prisma, which awaits each query,
+ * sees no difference). Timestamps are `timestamp(3)` without zone, in UTC, as Prisma writes
+ * them; BigInt columns come back as `bigint`.
+ */
+import pg from 'pg';
+import type { RawDb, RawRow, RawTx, SqlValue } from './raw.js';
+
+const TIMESTAMP_OID = 1114;
+const INT8_OID = 20;
+
+/** Prisma's own format for `timestamp(3)`: UTC, no zone. */
+export function pgTimestamp(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function bindValue(value: SqlValue | undefined): unknown {
+  if (value === undefined) return null;
+  if (value instanceof Date) return pgTimestamp(value);
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+const types = {
+  getTypeParser: (oid: number, format?: string) => {
+    if (oid === TIMESTAMP_OID) return (text: string) => new Date(`${text.replace(' ', 'T')}Z`);
+    if (oid === INT8_OID) return (text: string) => BigInt(text);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as unknown as pg.CustomTypesConfig;
+
+type Runner = Pick<pg.Pool | pg.PoolClient, 'query'>;
+type Run = (runner: Runner, sql: string, params: readonly SqlValue[]) => Promise<pg.QueryResult>;
+
+/**
+ * Statements are prepared once per connection under a name (the server then skips parsing and
+ * planning them again); past this many distinct texts, the rest run unnamed.
+ */
+const NAMED_STATEMENTS_LIMIT = 500;
+
+function runner(): Run {
+  const names = new Map<string, string>();
+  const nameOf = (sql: string) => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < NAMED_STATEMENTS_LIMIT) {
+      name = `earshot_raw_${names.size + 1}`;
+      names.set(sql, name);
+    }
+    return name;
+  };
+  return (on, sql, params) =>
+    on.query({ name: nameOf(sql), text: sql, values: params.map(bindValue), types });
+}
+
+/**
+ * Sends on `client`, holding the socket's writes until the end of the current tick: the
+ * statements a transaction issues together (BEGIN and the first; a lock, a write and COMMIT)
+ * leave in one write instead of one system call each.
+ */
+function batched(client: pg.PoolClient, run: Run) {
+  const { stream } = (client as unknown as pg.Client).connection;
+  let corked = false;
+  return (sql: string, params: readonly SqlValue[]) => {
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      process.nextTick(() => {
+        corked = false;
+        stream.uncork();
+      });
+    }
+    return run(client, sql, params);
+  };
+}
+
+export class PgRawDb implements RawDb {
+  readonly provider = 'postgresql' as const;
+
+  private readonly run = runner();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  inList(column: string, values: readonly string[], param: (value: SqlValue) => string): string {
+    return `${column} = ANY(${param(values)}::text[])`;
+  }
+
+  async query<T = RawRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return (await this.run(this.pool, sql, params)).rows as T[];
+  }
+
+  async execute(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return (await this.run(this.pool, sql, params)).rowCount ?? 0;
+  }
+
+  async transaction<T>(fn: (tx: RawTx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const send = batched(client, this.run);
+    let open = true;
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error; // the queries in flight reject too
+    };
+    client.on('error', onError);
+    const commit = async () => {
+      open = false;
+      const { command } = await send('COMMIT', []);
+      // An earlier statement failed unseen: the server rolled back instead.
+      if (command !== 'COMMIT') throw new Error('the transaction was rolled back');
+    };
+    const tx: RawTx = {
+      query: async (sql, params = []) => (await send(sql, params)).rows,
+      execute: async (sql, params = []) => (await send(sql, params)).rowCount ?? 0,
+      queryAndCommit: async <R>(sql: string, params: readonly SqlValue[] = []) => {
+        // The COMMIT is pipelined behind the statement; both answers are awaited.
+        const [result, committed] = await Promise.allSettled([send(sql, params), commit()]);
+        if (result.status === 'rejected') throw result.reason;
+        if (committed.status === 'rejected') throw committed.reason;
+        return result.value.rows as R[];
+      },
+    };
+    try {
+      const begun = send('BEGIN', []); // pipelined ahead of fn's first statement
+      const [, result] = await Promise.all([begun, fn(tx)]);
+      if (open) await commit();
+      return result;
+    } catch (error) {
+      if (open) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw error;
+    } finally {
+      client.removeListener('error', onError);
+      client.release(broken);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The driver beneath Prisma, for the few paths every request or every claim takes: Prisma's
+ * per-call cost there (a transaction's begin and commit, each raw statement, each model query
+ * through its query planner) is most of the request. `RawDb` runs SQL on the very connections
+ * the Prisma client uses (SQLite: its one better-sqlite3 handle; PostgreSQL: its pg Pool), so
+ * there is still one database handle per program, one pool and one write lock.
+ *
+ * SQL is written per dialect by the repositories, with `$1, $2…` parameters on both. Rows come
+ * back with the model's types: DateTime columns as `Date`, BigInt columns as `bigint`, Boolean
+ * columns as `boolean`, other integers as `number`; text stays text.
+ */
+import { Prisma } from '../generated/sqlite/client.js';
+import type { Provider } from './client.js';
+
+/** A list binds as one parameter (PostgreSQL: an array; see `inList`). */
+export type SqlValue = string | number | bigint | boolean | Date | null | readonly string[];
+export type RawRow = Record<string, unknown>;
+
+export interface RawQueryable {
+  /** The rows of one statement (none for a statement that returns none). */
+  query<T = RawRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** Runs one statement; how many rows it changed. */
+  execute(sql: string, params?: readonly SqlValue[]): Promise<number>;
+}
+
+export interface RawTx extends RawQueryable {
+  /**
+   * The transaction's last statement, committed with it: on PostgreSQL the statement and the
+   * COMMIT go out together (one round trip; a lock taken just before is held only while the
+   * server runs them). Rejects, with nothing committed, if the statement or the commit fails.
+   */
+  queryAndCommit<T = RawRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+}
+
+export interface RawDb extends RawQueryable {
+  readonly provider: Provider;
+  /**
+   * `column` is one of `values`, in this dialect: PostgreSQL binds the list as one array
+   * parameter, SQLite as one parameter per value. `param` adds a parameter, returns its `$n`.
+   */
+  inList(column: string, values: readonly string[], param: (value: SqlValue) => string): string;
+  /**
+   * One transaction: committed when `fn` resolves (unless it ended with `queryAndCommit`),
+   * rolled back when it throws. SQLite: exclusive against Prisma's transactions on the same
+   * handle; `fn` should await only its own statements, so it runs start to end in one turn.
+   * PostgreSQL: statements are pipelined, so a statement `fn` does not await before the next
+   * costs no round trip of its own.
+   */
+  transaction<T>(fn: (tx: RawTx) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Rows in the caller's scope: the union of `column IN values` over the non-empty lists, or
+ * none at all (`1 = 0`) when every list is empty.
+ */
+export function anyOf(
+  raw: RawDb,
+  param: (value: SqlValue) => string,
+  lists: [column: string, values: readonly string[]][],
+): string {
+  const some = lists.filter(([, values]) => values.length > 0);
+  if (some.length === 0) return '1 = 0';
+  return `(${some.map(([column, values]) => raw.inList(column, values, param)).join(' OR ')})`;
+}
+
+/**
+ * `alias."column" AS "prefix.column", …` for every scalar column of `model`, from the generated
+ * client's field list (a column added to the model is selected without touching the SQL).
+ */
+export function selectColumns(model: Prisma.ModelName, alias: string, prefix = ''): string {
+  return scalarColumns(model)
+    .map((c) => `${alias}."${c}" AS "${prefix}${c}"`)
+    .join(', ');
+}
+
+/**
+ * The `prefix.`-named columns of `row` as one object of the model (see `selectColumns`); null
+ * when its `id` is null (an outer join that matched nothing).
+ */
+export function rowOf<T>(row: RawRow, model: Prisma.ModelName, prefix: string): T | null {
+  if (row[`${prefix}id`] === null || row[`${prefix}id`] === undefined) return null;
+  const out: RawRow = {};
+  for (const c of scalarColumns(model)) out[c] = row[`${prefix}${c}`];
+  return out as T;
+}
+
+const columnCache = new Map<string, string[]>();
+
+function scalarColumns(model: Prisma.ModelName): string[] {
+  let columns = columnCache.get(model);
+  if (!columns) {
+    const fields = (Prisma as unknown as Record<string, Record<string, string> | undefined>)[
+      `${model}ScalarFieldEnum`
+    ];
+    if (!fields) throw new Error(`no scalar field list for model ${model}`);
+    columns = Object.values(fields);
+    columnCache.set(model, columns);
+  }
+  return columns;
+}
+
+/** Where `openDatabase` keeps each client's raw handle (see `rawOf`). */
+const handles = new WeakMap<object, RawDb>();
+
+export function attachRaw(client: object, raw: RawDb): void {
+  handles.set(client, raw);
+}
+
+/** The raw handle sharing `client`'s connections; only clients from `openDatabase` have one. */
+export function rawOf(client: object): RawDb {
+  const raw = handles.get(client);
+  if (!raw) throw new Error('this Prisma client was not opened by openDatabase: it has no raw handle');
+  return raw;
+}
+
+/** A small FIFO lock: SQLite's raw transactions and Prisma's take turns on the one handle. */
+export class Gate {
+  private locked = false;
+  private readonly waiting: (() => void)[] = [];
+
+  acquire(): Promise<() => void> {
+    if (!this.locked) {
+      this.locked = true;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve) => this.waiting.push(() => resolve(this.releaser())));
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.locked = false;
+    };
+  }
+}
