@@ -8,7 +8,7 @@
 # prometheus) are kept from starting: the tests start their own instances on loopback.
 set -euo pipefail
 
-PACKAGES=(sox libsox-fmt-all pulseaudio pulseaudio-utils postgresql mosquitto mosquitto-clients prometheus)
+PACKAGES=(sox libsox-fmt-all pulseaudio pulseaudio-utils postgresql mosquitto mosquitto-clients prometheus ffmpeg)
 SERVICES=(postgresql mosquitto prometheus)
 
 check_only=0
@@ -38,7 +38,7 @@ have_pg_tool() {
 
 missing_commands() {
   local cmd
-  for cmd in sox pulseaudio paplay mosquitto_pub mosquitto_sub promtool; do
+  for cmd in sox pulseaudio paplay mosquitto_pub mosquitto_sub promtool ffmpeg; do
     command -v "$cmd" >/dev/null 2>&1 || echo "$cmd"
   done
   for cmd in pg_ctl initdb; do

@@ -195,6 +195,21 @@ export const OccurrenceSyncResult = Type.Object({
 export type OccurrenceSyncResult = Static<typeof OccurrenceSyncResult>;
 
 /** Capture facts of a recording, sent with a job heartbeat (the first after capture starts, and before upload). */
+/**
+ * A recording's loudness, measured by the agent as it records (ITU-R BS.1770-4 / EBU R128):
+ * gated integrated loudness (null: nothing passed the gates, e.g. silence), loudness range (EBU
+ * Tech 3342; null: too short) and the largest true peak.
+ */
+export const RecordingLoudness = Type.Object(
+  {
+    integratedLufs: Type.Union([Type.Number({ minimum: -120, maximum: 20 }), Type.Null()]),
+    loudnessRangeLu: Type.Union([Type.Number({ minimum: 0, maximum: 200 }), Type.Null()]),
+    truePeakDbtp: Type.Number({ minimum: -120, maximum: 20 }),
+  },
+  { additionalProperties: false },
+);
+export type RecordingLoudness = Static<typeof RecordingLoudness>;
+
 export const CaptureFacts = Type.Object(
   {
     /** When capture was planned to start (scheduled occurrences). */
@@ -206,6 +221,8 @@ export const CaptureFacts = Type.Object(
     /** The recording covers only part of its planned window. */
     partial: Type.Optional(Type.Boolean()),
     partialReason: Type.Optional(Type.String({ maxLength: 500 })),
+    /** Measured while recording (sent once the file is finished). */
+    loudness: Type.Optional(RecordingLoudness),
   },
   { additionalProperties: false },
 );

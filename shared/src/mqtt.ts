@@ -17,17 +17,36 @@ export const DBFS_FLOOR = -120;
 
 const Dbfs = Type.Number({ minimum: DBFS_FLOOR, maximum: 20 });
 
+/** Loudness (BS.1770-4 / EBU R128) of a meter frame (schema version 2), LUFS and dBTP. */
+const Lufs = Type.Number({ minimum: DBFS_FLOOR, maximum: 20 });
+const Loudness = {
+  /** True peak since the previous frame (4× oversampled), dBTP. */
+  truePeakDbtp: Type.Optional(Lufs),
+  /** Loudness over the last 400 ms, LUFS. */
+  momentaryLufs: Type.Optional(Lufs),
+  /** Loudness over the last 3 s, LUFS. */
+  shortTermLufs: Type.Optional(Lufs),
+};
+
 export const MeterChannel = Type.Object(
   {
     peakDbfs: Dbfs,
     rmsDbfs: Dbfs,
     clipCount: Type.Integer({ minimum: 0 }),
+    ...Loudness,
   },
   { additionalProperties: false },
 );
 
+/** The meter frame's schema version this code writes; version 1 (no `v`, no loudness) is still read. */
+export const METER_FRAME_VERSION = 2;
+
 export const MeterFrame = Type.Object(
   {
+    /** Schema version: absent in version 1 frames (older agents). */
+    v: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 })),
+    /** Version 2: all channels together (each weighted as BS.1770-4 says). */
+    programme: Type.Optional(Type.Object(Loudness, { additionalProperties: false })),
     seq: Type.Integer({ minimum: 0 }),
     /** Wall-clock time of the last sample in the window, ms since the epoch. */
     capturedAtMs: Type.Integer({ minimum: 0 }),

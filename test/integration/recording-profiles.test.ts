@@ -21,11 +21,14 @@ import { silentLogger } from '../../agent/src/support/log.js';
 import { audioFacts } from '../../controller/src/modules/recordings/audio-facts.js';
 import { enrolledAgentSettings, fakeFrameOf, testAgent } from '../support/agent-harness.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
+import { ebur128, hasFfmpeg } from '../support/ffmpeg.js';
 import { hasPulse, type PulseSink, startPulseSink, useSinkEnv } from '../support/pulse.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 import { until } from '../support/until.js';
 
 const run = promisify(execFile);
+/** ffmpeg's ebur128, to cross-check the loudness measured while recording. */
+const withFfmpeg = await hasFfmpeg();
 
 /** `sox FILE -t raw` as signed 16-bit little-endian samples. */
 async function decodedSamples(path: string): Promise<Buffer> {
@@ -124,9 +127,18 @@ describe('recording profiles and channel maps on a running agent', () => {
     await dir?.cleanup();
   });
 
-  it('records WAV at the capture format with no profile', async () => {
+  it('records WAV at the capture format with no profile, with its loudness measured while recording', async () => {
     const { view, path, contentType } = await record(1);
     expect(view).toMatchObject({ container: 'wav', sampleRate: 16_000, channels: 2, durationMs: 1000 });
+    const loudness = (view as unknown as { loudness: { integratedLufs: number; truePeakDbtp: number } })
+      .loudness;
+    expect(loudness).toMatchObject({ integratedLufs: expect.any(Number), truePeakDbtp: expect.any(Number) });
+    if (withFfmpeg) {
+      const reference = await ebur128(path);
+      // (The fake card's sawtooth jumps once a period: true peak there says more about each
+      // meter's interpolator than about the signal, so only the loudness is compared.)
+      expect(Math.abs(loudness.integratedLufs - reference.integratedLufs)).toBeLessThanOrEqual(0.15);
+    }
     expect(contentType).toBe('audio/wav');
     expect(audioFacts(await readFile(path), (await readFile(path)).length)).toMatchObject({
       container: 'wav',
@@ -410,4 +422,40 @@ describe.skipIf(!(await hasPulse()))('FLAC against WAV on a real capture', () =>
       await capture.stop();
     }
   });
+  it.skipIf(!withFfmpeg)(
+    "a recording's loudness, measured while recording, agrees with ffmpeg's ebur128 on the file",
+    async () => {
+      const capture = new CaptureSupervisor({
+        capture: { device: sink.monitor, sampleRate: 48_000, channels: 2 },
+        log: silentLogger(),
+      });
+      const tap = new PcmTap(capture);
+      const recording = new Recording(tap, {
+        path: join(dir.path, 'loud.wav'),
+        sampleRate: 48_000,
+        channels: 2,
+        durationMs: 5000,
+      });
+      await recording.start();
+      tap.start();
+      capture.start();
+      try {
+        const { result, loudness } = await recording.done;
+        const reference = await ebur128(result.path);
+        // The same file through both meters (a busy machine may leave gaps of silence in what the
+        // sink plays: both see them). ffmpeg prints to 0.1.
+        const detail = JSON.stringify({ ours: loudness, ffmpeg: reference });
+        expect(Math.abs(loudness.integratedLufs! - reference.integratedLufs), detail).toBeLessThanOrEqual(
+          0.15,
+        );
+        expect(Math.abs(loudness.truePeakDbtp - reference.truePeakDbtp), detail).toBeLessThanOrEqual(0.2);
+        expect(Math.abs(loudness.loudnessRangeLu! - reference.loudnessRangeLu), detail).toBeLessThanOrEqual(
+          1,
+        );
+      } finally {
+        tap.stop();
+        await capture.stop();
+      }
+    },
+  );
 });

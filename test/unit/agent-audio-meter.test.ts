@@ -93,10 +93,36 @@ describe('MeterAccumulator', () => {
   it('reads silence as the floor', () => {
     const meter = new MeterAccumulator({ sampleRate: RATE, channels: 2, now: fixedClock });
     const [frame] = meter.push(Buffer.alloc(4800 * 4));
+    const floor = { momentaryLufs: DBFS_FLOOR, shortTermLufs: DBFS_FLOOR, truePeakDbtp: DBFS_FLOOR };
     expect(frame!.channels).toEqual([
-      { peakDbfs: DBFS_FLOOR, rmsDbfs: DBFS_FLOOR, clipCount: 0 },
-      { peakDbfs: DBFS_FLOOR, rmsDbfs: DBFS_FLOOR, clipCount: 0 },
+      { peakDbfs: DBFS_FLOOR, rmsDbfs: DBFS_FLOOR, clipCount: 0, ...floor },
+      { peakDbfs: DBFS_FLOOR, rmsDbfs: DBFS_FLOOR, clipCount: 0, ...floor },
     ]);
+    expect(frame!.programme).toEqual(floor);
+  });
+
+  it('frames carry loudness (schema version 2): a −23 dBFS stereo 1 kHz sine reads −23 LUFS, −23 dBTP', () => {
+    const meter = new MeterAccumulator({ sampleRate: RATE, channels: 2, now: fixedClock });
+    const frames = meter.push(sine({ amplitude: 32768 * 10 ** (-23 / 20), frames: 4 * RATE, channels: 2 }));
+    const last = frames.at(-1)!;
+    expect(last.v).toBe(2);
+    expect(last.programme!.momentaryLufs).toBeCloseTo(-23, 1);
+    expect(last.programme!.shortTermLufs).toBeCloseTo(-23, 1);
+    expect(last.programme!.truePeakDbtp).toBeCloseTo(-23, 1);
+    // Each channel alone is half the programme's energy: 3 dB lower.
+    expect(last.channels[0]!.momentaryLufs).toBeCloseTo(-26.01, 1);
+    expect(decodePayload('meters', Buffer.from(JSON.stringify(last))).ok).toBe(true);
+  });
+
+  it('a version 1 frame (an older agent: no version, no loudness) is still valid', () => {
+    const v1 = {
+      seq: 1,
+      capturedAtMs: 1,
+      windowMs: 100,
+      sampleRate: 48_000,
+      channels: [{ peakDbfs: -6, rmsDbfs: -9, clipCount: 0 }],
+    };
+    expect(decodePayload('meters', Buffer.from(JSON.stringify(v1))).ok).toBe(true);
   });
 
   it('gives identical frames whatever the chunk boundaries', () => {

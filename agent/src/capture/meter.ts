@@ -1,10 +1,12 @@
 /**
  * Peak / RMS / clip meters over interleaved 16- or 24-bit PCM, one MeterFrame per window of
- * samples. Pure: no I/O, the clock is injected. Levels follow sox's convention
+ * samples, with loudness (momentary, short-term, true peak: loudness.ts) per channel and for
+ * the programme. Pure: no I/O, the clock is injected. Levels follow sox's convention
  * (full scale = 32768 at 16 bits): a full-scale sine reads 0 dBFS peak and -3.01 dBFS RMS.
  * A clip is a sample at either end of the range.
  */
-import { DBFS_FLOOR, type MeterFrame } from '../../../shared/src/mqtt.js';
+import { DBFS_FLOOR, METER_FRAME_VERSION, type MeterFrame } from '../../../shared/src/mqtt.js';
+import { LoudnessMeter } from './loudness.js';
 import { type BitDepth, bytesPerSample, fullScale, sampleReader } from './pcm-format.js';
 
 export interface MeterAccumulatorOptions {
@@ -36,6 +38,7 @@ export class MeterAccumulator {
   private readonly peak: number[];
   private readonly sumSquares: number[];
   private readonly clips: number[];
+  private loudness: LoudnessMeter;
   /** Bytes of an incomplete frame left over from the previous chunk. */
   private carry: Buffer = Buffer.alloc(0);
   private framesInWindow = 0;
@@ -62,6 +65,7 @@ export class MeterAccumulator {
     this.peak = new Array<number>(options.channels).fill(0);
     this.sumSquares = new Array<number>(options.channels).fill(0);
     this.clips = new Array<number>(options.channels).fill(0);
+    this.loudness = new LoudnessMeter(options.sampleRate, options.channels);
   }
 
   /** Feeds a chunk; returns the frames whose windows it completed (often none). */
@@ -74,9 +78,10 @@ export class MeterAccumulator {
     this.carry = Buffer.from(data.subarray(usableBytes));
 
     const frames: MeterFrame[] = [];
-    const { readSample, sampleBytes } = this;
+    const { readSample, sampleBytes, loudness } = this;
     const max = this.fullScale - 1;
     const min = -this.fullScale;
+    const scale = 1 / this.fullScale;
     for (let offset = 0, frameIndex = 0; offset < usableBytes; frameIndex++) {
       for (let ch = 0; ch < this.channels; ch++, offset += sampleBytes) {
         const sample = readSample(data, offset);
@@ -84,7 +89,9 @@ export class MeterAccumulator {
         if (magnitude > this.peak[ch]!) this.peak[ch] = magnitude;
         this.sumSquares[ch]! += sample * sample;
         if (sample === max || sample === min) this.clips[ch]!++;
+        loudness.add(ch, sample * scale);
       }
+      loudness.endFrame();
       if (++this.framesInWindow === this.windowFrames) {
         // The chunk's last sample arrived now; this window ended that many frames earlier.
         const framesAfter = wholeFrames - frameIndex - 1;
@@ -94,19 +101,24 @@ export class MeterAccumulator {
     return frames;
   }
 
-  /** Drops the partial window and any carried bytes (e.g. after a capture restart). */
+  /** Drops the partial window, any carried bytes and the loudness history (e.g. after a capture restart). */
   reset(): void {
     this.carry = Buffer.alloc(0);
     this.clearWindow();
+    this.loudness = new LoudnessMeter(this.sampleRate, this.channels);
   }
 
   private emitFrame(capturedAtMs: number): MeterFrame {
+    const loudness = this.loudness.reading();
     const channels = this.peak.map((peak, ch) => ({
       peakDbfs: toDbfs(peak / this.fullScale),
       rmsDbfs: toDbfs(Math.sqrt(this.sumSquares[ch]! / this.framesInWindow) / this.fullScale),
       clipCount: this.clips[ch]!,
+      ...rounded(loudness.channels[ch]!),
     }));
     const frame: MeterFrame = {
+      v: METER_FRAME_VERSION,
+      programme: rounded(loudness.programme),
       seq: this.seq++,
       capturedAtMs: Math.max(0, Math.round(capturedAtMs)),
       windowMs: this.windowMs,
@@ -123,4 +135,13 @@ export class MeterAccumulator {
     this.sumSquares.fill(0);
     this.clips.fill(0);
   }
+}
+
+/** Loudness values to 0.01 (the frame travels 10 times a second; more digits say nothing). */
+function rounded(values: { momentaryLufs: number; shortTermLufs: number; truePeakDbtp: number }) {
+  return {
+    truePeakDbtp: Math.round(values.truePeakDbtp * 100) / 100,
+    momentaryLufs: Math.round(values.momentaryLufs * 100) / 100,
+    shortTermLufs: Math.round(values.shortTermLufs * 100) / 100,
+  };
 }

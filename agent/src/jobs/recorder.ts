@@ -20,8 +20,14 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContinuationBody, JobLease, RecordingProfileConfig } from '../../../shared/src/agent-api.js';
+import type {
+  ContinuationBody,
+  JobLease,
+  RecordingLoudness,
+  RecordingProfileConfig,
+} from '../../../shared/src/agent-api.js';
 import type { CaptureOptions } from '../capture/capture.js';
+import type { LoudnessSummary } from '../capture/loudness.js';
 import { HISTORY_MS, type PcmTap } from '../capture/pcm-tap.js';
 import { recoverWav } from '../capture/wav-recovery.js';
 import type { WavResult } from '../capture/wav-writer.js';
@@ -417,17 +423,17 @@ export class Recorder {
     const { journal, log } = this.options;
     const key = entry.jobId;
     try {
-      const { result, endedBy, encodingError } = await active.recording.done;
+      const { result, endedBy, encodingError, loudness } = await active.recording.done;
       if (encodingError) log.warn({ jobId: entry.jobId, path: result.path }, `kept as WAV: ${encodingError}`);
       const loss = lease.loss;
       const windowLeft = entry.windowEndMs !== undefined && entry.windowEndMs - this.now() >= MIN_PART_MS;
       const interrupted = active.shutdown && windowLeft;
       if (endedBy === 'capture-failed' && windowLeft && !loss && !active.shutdown && !this.stopped) {
         this.active.delete(entry.recordingId);
-        await this.afterCaptureFailure(key, result);
+        await this.afterCaptureFailure(key, result, loudness);
         return;
       }
-      const capture = lease.current.capture;
+      const capture = { ...lease.current.capture, loudness: roundedLoudness(loudness) };
       const done = await journal.update(key, {
         state: loss ? 'lease-lost' : 'recorded',
         path: result.path,
@@ -438,15 +444,10 @@ export class Recorder {
         ...(loss ? { lastError: lease.describeLoss(loss) } : {}),
         ...(interrupted ? { interruptedAtMs: this.now() } : {}),
         // Stopped with audio kept: the file covers only part of its window.
-        ...(interrupted && result.durationMs > 0
-          ? {
-              capture: {
-                ...capture,
-                partial: true,
-                partialReason: capture?.partialReason ?? PARTIAL_REASONS.stopped,
-              },
-            }
-          : {}),
+        capture:
+          interrupted && result.durationMs > 0
+            ? { ...capture, partial: true, partialReason: capture.partialReason ?? PARTIAL_REASONS.stopped }
+            : capture,
       });
       if (loss) {
         log.warn(
@@ -471,7 +472,11 @@ export class Recorder {
    * kept and uploaded, partial, and the rest of the window goes to a new part that begins with
    * the capture's return. Nothing captured yet: the job (or part) waits for the capture afresh.
    */
-  private async afterCaptureFailure(key: string, result: WavResult): Promise<void> {
+  private async afterCaptureFailure(
+    key: string,
+    result: WavResult,
+    loudness: LoudnessSummary,
+  ): Promise<void> {
     const { journal, log, uploader } = this.options;
     const entry = journal.get(key);
     if (!entry) return;
@@ -496,6 +501,7 @@ export class Recorder {
         ...entry.capture,
         partial: true,
         partialReason: entry.capture?.partialReason ?? PARTIAL_REASONS.captureFailed,
+        loudness: roundedLoudness(loudness),
       },
     });
     log.warn({ jobId: done.jobId }, 'the capture failed inside the window: the rest goes to a new part');
@@ -685,4 +691,14 @@ export class Recorder {
       continues: entry.continues,
     };
   }
+}
+
+/** A recording's loudness to 0.01 LU/dB, as the controller stores it. */
+function roundedLoudness(loudness: LoudnessSummary): RecordingLoudness {
+  const round = (value: number) => Math.round(value * 100) / 100;
+  return {
+    integratedLufs: loudness.integratedLufs === null ? null : round(loudness.integratedLufs),
+    loudnessRangeLu: loudness.loudnessRangeLu === null ? null : round(loudness.loudnessRangeLu),
+    truePeakDbtp: round(loudness.truePeakDbtp),
+  };
 }

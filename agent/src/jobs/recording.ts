@@ -12,7 +12,14 @@
  */
 import type { CaptureError } from '../capture/capture.js';
 import { encodeFlac } from '../capture/flac-encoder.js';
-import { type BitDepth, bytesPerSample, DEFAULT_BIT_DEPTH } from '../capture/pcm-format.js';
+import { LoudnessMeter, type LoudnessSummary } from '../capture/loudness.js';
+import {
+  type BitDepth,
+  bytesPerSample,
+  DEFAULT_BIT_DEPTH,
+  fullScale,
+  sampleReader,
+} from '../capture/pcm-format.js';
 import { frameIndexAt, frameTimeMs, type PcmBlock, type PcmTap } from '../capture/pcm-tap.js';
 import { type WavResult, WavWriter } from '../capture/wav-writer.js';
 
@@ -52,6 +59,8 @@ export interface RecordingOutcome {
   endedBy: RecordingEndReason;
   /** Why the file is a WAV although FLAC was asked for. */
   encodingError?: string;
+  /** Integrated loudness, loudness range and maximum true peak of what was written. */
+  loudness: LoudnessSummary;
   /** Ended by its duration: the next capture frame (index) and its wall-clock time. */
   next?: { frame: number; atMs: number };
 }
@@ -78,6 +87,8 @@ export function selectFrames(block: PcmBlock, from: number, to: number, keep: nu
 
 export class Recording {
   private writer: WavWriter | undefined;
+  /** Measures what is written, as it is written (no second pass over the file). */
+  private loudness: LoudnessMeter | undefined;
   private finishing: Promise<RecordingOutcome> | undefined;
   private deadline: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -126,6 +137,7 @@ export class Recording {
     });
     await writer.open();
     this.writer = writer;
+    this.loudness = new LoudnessMeter(sampleRate, keepChannels?.length ?? channels, { summary: true });
     this.unsubscribe = this.tap.subscribe(
       {
         block: (block) => this.onBlock(block),
@@ -189,7 +201,8 @@ export class Recording {
         this.request.onFirstFrame?.(Math.round(frameTimeMs(block, from)));
       }
       const before = writer.frames;
-      writer.write(selectFrames(block, from, to, keepChannels));
+      const selected = selectFrames(block, from, to, keepChannels);
+      this.measure(selected.subarray(0, writer.write(selected)));
       const nextIndex = from + (writer.frames - before);
       this.next = { frame: block.index + nextIndex, atMs: frameTimeMs(block, nextIndex) };
     }
@@ -199,6 +212,20 @@ export class Recording {
       void this.finish('duration');
     } else if (writer.failed) {
       void this.finish('stopped'); // finish() rethrows the write error
+    }
+  }
+
+  private measure(pcm: Buffer): void {
+    const meter = this.loudness;
+    if (!meter || pcm.length === 0) return;
+    const bitDepth = this.request.bitDepth ?? DEFAULT_BIT_DEPTH;
+    const read = sampleReader(bitDepth);
+    const step = bytesPerSample(bitDepth);
+    const scale = 1 / fullScale(bitDepth);
+    const channels = this.request.keepChannels?.length ?? this.request.channels;
+    for (let offset = 0; offset < pcm.length; ) {
+      for (let c = 0; c < channels; c++, offset += step) meter.add(c, read(pcm, offset) * scale);
+      meter.endFrame();
     }
   }
 
@@ -234,7 +261,8 @@ export class Recording {
       if (!writer) throw new Error('recording was never started');
       try {
         const result = await writer.finish();
-        const outcome = await this.encoded({ result, endedBy, ...(next ? { next } : {}) });
+        const loudness = this.loudness!.summary();
+        const outcome = await this.encoded({ result, endedBy, loudness, ...(next ? { next } : {}) });
         this.resolveDone(outcome);
         return outcome;
       } catch (error) {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import Type, { type Static } from 'typebox';
-import { JobStates, UPLOAD_HEADERS } from '../../../../shared/src/agent-api.js';
+import { JobStates, RecordingLoudness, UPLOAD_HEADERS } from '../../../../shared/src/agent-api.js';
 import { PageQuery } from '../../core/pagination.js';
 import { NodeId } from '../nodes/index.js';
 
@@ -74,6 +74,12 @@ export const RecordingSchema = Type.Object({
   /** Covers only part of its planned window; partialReason says why. */
   partial: Type.Boolean(),
   partialReason: Type.Union([Type.String(), Type.Null()]),
+  loudness: Type.Union([RecordingLoudness, Type.Null()], {
+    description:
+      'Measured by the agent while recording (BS.1770-4 / EBU R128): integrated loudness (LUFS, gated; ' +
+      'null when nothing passed the gates), loudness range (LU, EBU Tech 3342) and maximum true peak ' +
+      '(dBTP). Null until the agent reports it (with the upload).',
+  }),
   createdAt: DateTime,
   completedAt: NullableDateTime,
   job: Type.Union([JobSchema, Type.Null()]),

@@ -72,6 +72,14 @@ export function presentRecording(
     clockOffsetMs: recording.clockOffsetMs,
     partial: recording.partial,
     partialReason: recording.partialReason,
+    loudness:
+      recording.truePeakDbtp === null
+        ? null
+        : {
+            integratedLufs: recording.integratedLufs,
+            loudnessRangeLu: recording.loudnessRangeLu,
+            truePeakDbtp: recording.truePeakDbtp,
+          },
     createdAt: recording.createdAt.toISOString(),
     completedAt: recording.completedAt?.toISOString() ?? null,
     job: recording.job ? presentJob(recording.job, now) : null,
