@@ -4,6 +4,7 @@
  * reports the ratio; nothing here is a pass/fail test.
  */
 import { apiBench } from './api.bench.js';
+import { captureCostBench } from './capture-cost.bench.js';
 import { claimsBench } from './claims.bench.js';
 import { metersBench } from './meters.bench.js';
 import { type BenchRow, printTable, writeJson } from './report.js';
@@ -15,6 +16,7 @@ import { verifyBench } from './verify.bench.js';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   api: apiBench,
+  'capture-cost': captureCostBench,
   claims: claimsBench,
   meters: metersBench,
   schedules: schedulesBench,

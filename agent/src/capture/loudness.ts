@@ -37,6 +37,8 @@ const INTERPOLATOR = [
   ],
 ] as const;
 const TAPS = 12;
+const [A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11] = INTERPOLATOR[0];
+const [B0, B1, B2, B3, B4, B5, B6, B7, B8, B9, B10, B11] = INTERPOLATOR[1];
 
 interface Biquad {
   b0: number;
@@ -173,8 +175,8 @@ export class LoudnessMeter {
   private readonly ring: Float64Array;
   private ringHead = 0;
   private blocks = 0;
-  /** True peak: phases used, the last TAPS samples per channel (ring), running maxima. */
-  private readonly phases: readonly (readonly number[])[];
+  /** True peak: 4, 2 (phases 0 and 2) or 1 (the samples), the last TAPS samples per channel, running maxima. */
+  private readonly oversampling: 1 | 2 | 4;
   private readonly history: Float64Array;
   private historyHead = 0;
   private readonly windowPeak: Float64Array;
@@ -192,9 +194,8 @@ export class LoudnessMeter {
     this.blockSum = new Float64Array(channels);
     this.blockFrames = Math.max(1, Math.round(sampleRate / 10));
     this.ring = new Float64Array(channels * 30);
-    this.phases =
-      sampleRate >= 192_000 ? [] : sampleRate >= 96_000 ? [INTERPOLATOR[0], INTERPOLATOR[2]] : INTERPOLATOR;
-    this.history = new Float64Array(channels * TAPS);
+    this.oversampling = sampleRate >= 192_000 ? 1 : sampleRate >= 96_000 ? 2 : 4;
+    this.history = new Float64Array(channels * TAPS * 2);
     this.windowPeak = new Float64Array(channels);
     this.tracking = options.summary === true;
   }
@@ -212,19 +213,90 @@ export class LoudnessMeter {
     st[o + 3] = h.b2 * y1 - h.a2 * y2;
     this.blockSum[channel]! += y2 * y2;
 
-    // True peak: interpolate between this sample and the 11 before it.
-    const base = channel * TAPS;
-    this.history[base + this.historyHead] = x;
+    // True peak: interpolate between this sample and the 11 before it. The history is written
+    // twice (at i and i + 12) so the last 12 samples are always contiguous; taps unrolled.
+    const hist = this.history;
+    const base = channel * TAPS * 2;
+    hist[base + this.historyHead] = x;
+    hist[base + this.historyHead + TAPS] = x;
     let peak = this.windowPeak[channel]!;
-    if (this.phases.length === 0) {
-      const m = x < 0 ? -x : x;
+    const m0 = x < 0 ? -x : x;
+    if (m0 > peak) peak = m0;
+    if (this.oversampling > 1) {
+      const a = base + this.historyHead + TAPS; // newest
+      const x0 = hist[a]!;
+      const x1 = hist[a - 1]!;
+      const x2 = hist[a - 2]!;
+      const x3 = hist[a - 3]!;
+      const x4 = hist[a - 4]!;
+      const x5 = hist[a - 5]!;
+      const x6 = hist[a - 6]!;
+      const x7 = hist[a - 7]!;
+      const x8 = hist[a - 8]!;
+      const x9 = hist[a - 9]!;
+      const x10 = hist[a - 10]!;
+      const x11 = hist[a - 11]!;
+      // Phases 0 and 3, and 1 and 2, are each other's taps reversed.
+      const p0 =
+        A0 * x0 +
+        A1 * x1 +
+        A2 * x2 +
+        A3 * x3 +
+        A4 * x4 +
+        A5 * x5 +
+        A6 * x6 +
+        A7 * x7 +
+        A8 * x8 +
+        A9 * x9 +
+        A10 * x10 +
+        A11 * x11;
+      const p2 =
+        B11 * x0 +
+        B10 * x1 +
+        B9 * x2 +
+        B8 * x3 +
+        B7 * x4 +
+        B6 * x5 +
+        B5 * x6 +
+        B4 * x7 +
+        B3 * x8 +
+        B2 * x9 +
+        B1 * x10 +
+        B0 * x11;
+      let m = p0 < 0 ? -p0 : p0;
       if (m > peak) peak = m;
-    } else {
-      for (const taps of this.phases) {
-        let acc = 0;
-        for (let k = 0, i = this.historyHead; k < TAPS; k++, i = i === 0 ? TAPS - 1 : i - 1)
-          acc += taps[k]! * this.history[base + i]!;
-        const m = acc < 0 ? -acc : acc;
+      m = p2 < 0 ? -p2 : p2;
+      if (m > peak) peak = m;
+      if (this.oversampling === 4) {
+        const p1 =
+          B0 * x0 +
+          B1 * x1 +
+          B2 * x2 +
+          B3 * x3 +
+          B4 * x4 +
+          B5 * x5 +
+          B6 * x6 +
+          B7 * x7 +
+          B8 * x8 +
+          B9 * x9 +
+          B10 * x10 +
+          B11 * x11;
+        const p3 =
+          A11 * x0 +
+          A10 * x1 +
+          A9 * x2 +
+          A8 * x3 +
+          A7 * x4 +
+          A6 * x5 +
+          A5 * x6 +
+          A4 * x7 +
+          A3 * x8 +
+          A2 * x9 +
+          A1 * x10 +
+          A0 * x11;
+        m = p1 < 0 ? -p1 : p1;
+        if (m > peak) peak = m;
+        m = p3 < 0 ? -p3 : p3;
         if (m > peak) peak = m;
       }
     }
