@@ -1,9 +1,10 @@
 /**
  * Meter pipeline: N simulated nodes (1,000) publishing a MeterFrame at
  * 10 Hz each through the real embedded broker (node credentials, ACL, payload
- * validation) into the controller's meter store, out to one SSE client on
- * `GET /api/v1/meter-events` with the owner's token. Reports p50/p99 end-to-end
- * latency and delivered frames/s against the offered rate, then probes higher rates
+ * validation) into the controller's meter store, out to 10 SSE clients on
+ * `GET /api/v1/meter-events` with the owner's token, each receiving every node's frames (several
+ * operators' browsers). Reports p50/p99 end-to-end latency over every client's frames and
+ * delivered frames/s against the offered rate, then probes higher rates
  * for the highest sustained one (delivered ≥ 95 % of published and p99 ≤ 1 s).
  *
  * Reference in the same run: a bare aedes broker (no auth, ACL or validation; its own
@@ -15,7 +16,7 @@
  *
  * Env: EARSHOT_BENCH_NODES (1000), EARSHOT_BENCH_HZ (10), EARSHOT_BENCH_SECONDS (10),
  * EARSHOT_BENCH_WARMUP_SECONDS (3), EARSHOT_BENCH_PROBE_HZ ("20,40,80"; "" skips the
- * probe), EARSHOT_BENCH_PROBE_SECONDS (5).
+ * probe), EARSHOT_BENCH_PROBE_SECONDS (5), EARSHOT_BENCH_SSE_CLIENTS (10).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -40,6 +41,8 @@ interface Settings {
   warmupSeconds: number;
   probeHz: number[];
   probeSeconds: number;
+  /** SSE clients each receiving every node's frames (operators' browsers). */
+  sseClients: number;
 }
 
 function settingsFromEnv(env = process.env): Settings {
@@ -63,6 +66,7 @@ function settingsFromEnv(env = process.env): Settings {
     warmupSeconds: num('EARSHOT_BENCH_WARMUP_SECONDS', 3),
     probeHz,
     probeSeconds: num('EARSHOT_BENCH_PROBE_SECONDS', 5),
+    sseClients: Math.round(num('EARSHOT_BENCH_SSE_CLIENTS', 10)),
   };
 }
 
@@ -316,6 +320,7 @@ async function runOurs(settings: Settings): Promise<SubjectResult> {
         via: 'sse',
         url: `${ctl.base}/api/v1/meter-events`,
         token: ctl.ownerToken,
+        clients: settings.sseClients,
       });
       return await runPhases('earshot', load, inProcessBroker, settings);
     } finally {
@@ -395,7 +400,7 @@ export async function metersBench(): Promise<BenchRow[]> {
   const ours = await runOurs(settings);
   const raw = await runRawAedes(settings);
 
-  const oursSubject = `broker → controller → SSE, ${settings.nodes} nodes × ${settings.rateHz} Hz`;
+  const oursSubject = `broker → controller → ${settings.sseClients} SSE clients, ${settings.nodes} nodes × ${settings.rateHz} Hz`;
   const rawSubject = 'bare aedes → MQTT subscriber';
   const ratioOf = (a: number, b: number) => (b === 0 ? Number.NaN : a / b);
   const row = (metric: string, unit: string, value: number, reference: number): BenchRow => ({

@@ -29,7 +29,7 @@ export interface LoadNode {
 
 export type LoadRequest =
   | { type: 'connect'; mqttUrl: string; nodes: LoadNode[] }
-  | { type: 'receive'; via: 'sse'; url: string; token: string }
+  | { type: 'receive'; via: 'sse'; url: string; token: string; clients: number }
   | { type: 'receive'; via: 'mqtt'; mqttUrl: string; topic: string }
   | { type: 'phase'; rateHz: number; warmupMs: number; durationMs: number; drainMs: number }
   | { type: 'close' };
@@ -89,6 +89,8 @@ class LoadGenerator {
   private topics: Buffer[] = [];
   private receiver: { close: () => Promise<void> } | undefined;
   private receiverError: string | undefined;
+  /** How many receivers each frame should reach (SSE clients; 1 for the MQTT subscriber). */
+  private receivers = 1;
   private readonly sends = new SendLog();
   private nextSeq = 0;
   private disconnects = 0;
@@ -127,34 +129,43 @@ class LoadGenerator {
     this.latencies.push(performance.now() - this.sends.sentAt(seq));
   }
 
-  async receiveSse(url: string, token: string): Promise<void> {
+  /** `clients` SSE streams, as that many operators' browsers: every frame counts once per client. */
+  async receiveSse(url: string, token: string, clients: number): Promise<void> {
     const abort = new AbortController();
-    const response = await fetch(url, {
-      headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
-      signal: abort.signal,
-    });
-    if (!response.ok || !response.body) throw new Error(`SSE ${url}: HTTP ${response.status}`);
-    const body = response.body;
-    const reading = (async () => {
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const chunk of body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        const blocks = buffer.split('\n\n');
-        buffer = blocks.pop() ?? '';
-        for (const block of blocks) {
-          if (!block.startsWith('event: meter\n')) continue;
-          const data = block.slice(block.indexOf('\ndata: ') + 7);
-          this.arrived((JSON.parse(data) as { frame: MeterFrame }).frame.seq);
-        }
-      }
-    })().catch((error: unknown) => {
-      if (!abort.signal.aborted) this.receiverError = String(error);
-    });
+    const readings: Promise<void>[] = [];
+    for (let c = 0; c < clients; c++) {
+      const response = await fetch(url, {
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
+        signal: abort.signal,
+      });
+      if (!response.ok || !response.body) throw new Error(`SSE ${url}: HTTP ${response.status}`);
+      const body = response.body;
+      readings.push(
+        (async () => {
+          const decoder = new TextDecoder();
+          let buffer = '';
+          for await (const chunk of body) {
+            buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+            const blocks = buffer.split('\n\n');
+            buffer = blocks.pop() ?? '';
+            for (const block of blocks) {
+              if (!block.startsWith('event: meter\n')) continue;
+              // The frame's seq, without parsing the whole frame (ten streams of a fleet's frames
+              // would make this process the limit).
+              const at = block.indexOf('"seq":');
+              this.arrived(Number.parseInt(block.slice(at + 6, at + 24), 10));
+            }
+          }
+        })().catch((error: unknown) => {
+          if (!abort.signal.aborted) this.receiverError = String(error);
+        }),
+      );
+    }
+    this.receivers = clients;
     this.receiver = {
       close: async () => {
         abort.abort();
-        await reading;
+        await Promise.all(readings);
       },
     };
   }
@@ -200,8 +211,8 @@ class LoadGenerator {
       seconds,
       offeredPerS: this.clients.length * rateHz,
       publishedPerS: published / seconds,
-      deliveredPerS: latencies.length / seconds,
-      deliveredFraction: published === 0 ? 0 : latencies.length / published,
+      deliveredPerS: latencies.length / this.receivers / seconds,
+      deliveredFraction: published === 0 ? 0 : latencies.length / this.receivers / published,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
       maxMs: latencies.at(-1) ?? Number.NaN,
@@ -297,7 +308,7 @@ async function handle(generator: LoadGenerator, request: LoadRequest): Promise<L
       await generator.connect(request.mqttUrl, request.nodes);
       return ok();
     case 'receive':
-      if (request.via === 'sse') await generator.receiveSse(request.url, request.token);
+      if (request.via === 'sse') await generator.receiveSse(request.url, request.token, request.clients);
       else await generator.receiveMqtt(request.mqttUrl, request.topic);
       return ok();
     case 'phase':

@@ -66,4 +66,17 @@ describe('meter store', () => {
     expect(r.toEventData()).toBe(JSON.stringify({ nodeId: 'a', frame: frame(1) }));
     expect(r.toEventData()).toBe(r.toEventData());
   });
+
+  it('drains everything buffered at once, in order, across the wrap of the ring; waits when empty; [] once closed', async () => {
+    const store = new MeterStore();
+    const sub = store.subscribe(() => true, 4);
+    for (let seq = 1; seq <= 6; seq++) store.put(reading('a', seq)); // 1 and 2 dropped: the ring wrapped
+    expect((await sub.drain()).map((r) => r.frame.seq)).toEqual([3, 4, 5, 6]);
+    const waiting = sub.drain();
+    store.put(reading('a', 7));
+    expect((await waiting).map((r) => r.frame.seq)).toEqual([7]);
+    const ended = sub.drain();
+    sub.close();
+    expect(await ended).toEqual([]);
+  });
 });

@@ -57,11 +57,19 @@ export class MetersService {
       context: ctx.request,
     });
     const access = user.access;
-    return this.store.subscribe(
-      (reading) =>
-        (nodeId === undefined || reading.nodeId === nodeId) &&
-        access.allows('node:read', { siteId: reading.siteId, nodeId: reading.nodeId }),
-    );
+    // The answer per node, kept for the stream's life (its access set is fixed when it opens): a
+    // fleet's frames ask it thousands of times a second.
+    const allowed = new Map<string, boolean>();
+    return this.store.subscribe((reading) => {
+      if (nodeId !== undefined) return reading.nodeId === nodeId;
+      const key = `${reading.siteId}/${reading.nodeId}`;
+      let ok = allowed.get(key);
+      if (ok === undefined) {
+        ok = access.allows('node:read', { siteId: reading.siteId, nodeId: reading.nodeId });
+        allowed.set(key, ok);
+      }
+      return ok;
+    });
   }
 
   private userOf(principal: Principal): UserPrincipal {

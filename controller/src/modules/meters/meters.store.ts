@@ -60,6 +60,28 @@ export class MeterSubscription implements AsyncIterable<MeterReading> {
     this.notify();
   }
 
+  /**
+   * Every buffered reading, oldest first, waiting for one if none is; empty once closed. A
+   * stream writes them in one go: one write per wake-up, not one per frame.
+   */
+  async drain(): Promise<MeterReading[]> {
+    while (this.size === 0) {
+      if (this.closed) return [];
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+    const out: MeterReading[] = new Array(this.size);
+    for (let i = 0; i < out.length; i++) {
+      const at = (this.head + i) % this.capacity;
+      out[i] = this.ring[at]!;
+      this.ring[at] = undefined;
+    }
+    this.head = (this.head + out.length) % this.capacity;
+    this.size = 0;
+    return out;
+  }
+
   /** The oldest buffered reading, waiting for one if needed; undefined once closed. */
   async next(): Promise<MeterReading | undefined> {
     while (this.size === 0) {
