@@ -36,10 +36,18 @@
  *   335–380/s; PostgreSQL nodes 591–679/s, recordings 333–396/s = 0.011–0.03× (about 2.2×
  *   the before rates). In-process (inject) a token-authenticated node list went from 2.95 ms
  *   to 1.2 ms; /healthz is 0.11–0.13 ms.
- *   What is left is the list query itself: Prisma's model API spends most of a request in its
+ *   What was left was the list query itself: Prisma's model API spends most of a request in its
  *   WebAssembly query planner (40 % of CPU in a profile) and the adapter re-preparing the
  *   statement; the same node list as one raw query measured 0.41 ms per request in-process.
- *   0.15× needs the hot list reads off the model API (raw SQL or a plan cache).
+ *   now (the node and recording lists and the access-generation read on the raw driver,
+ *   controller/src/db/raw.ts: one prepared statement each, rows built in one pass, the same
+ *   rows and JSON as before): SQLite nodes 3,005–3,778/s (cookie), 3,148–3,382/s (token) =
+ *   0.12–0.16×, recordings 1,443–1,800/s = 0.07–0.08×; PostgreSQL nodes 2,654–3,040/s
+ *   (cookie), 3,019–3,020/s (token) = 0.16–0.18×, recordings 1,076–1,428/s = 0.06–0.08×
+ *   (load average 5–6 from other work). A profile of the recording list (12 recordings with
+ *   their jobs, 11.5 kB) puts a third of its CPU in reading the ~50 columns of each row (SQLite)
+ *   or parsing them (pg), a fifth in serialising and writing the answer; 0.15× there needs
+ *   fewer bytes per row (a narrower list shape) or a cheaper serialiser, not a cheaper query.
  *
  * Databases: SQLite; also PostgreSQL when EARSHOT_BENCH_API_DB (or EARSHOT_TEST_DB) says
  * `postgres` (a comma-separated list, e.g. `sqlite,postgres`).

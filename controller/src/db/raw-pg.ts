@@ -6,7 +6,7 @@
  * them; BigInt columns come back as `bigint`.
  */
 import pg from 'pg';
-import type { RawDb, RawRow, RawTx, SqlValue } from './raw.js';
+import { type RawDb, type RawRow, type RawTx, rowBuilder, type SqlValue } from './raw.js';
 
 const TIMESTAMP_OID = 1114;
 const INT8_OID = 20;
@@ -50,8 +50,23 @@ function runner(): Run {
     }
     return name;
   };
-  return (on, sql, params) =>
-    on.query({ name: nameOf(sql), text: sql, values: params.map(bindValue), types });
+  const builders = new Map<string, (values: readonly unknown[]) => RawRow>();
+  return async (on, sql, params) => {
+    const result = await on.query({
+      name: nameOf(sql),
+      text: sql,
+      values: params.map(bindValue),
+      types,
+      rowMode: 'array',
+    });
+    if (result.rows.length === 0) return result;
+    let build = builders.get(sql);
+    if (!build) {
+      build = rowBuilder(result.fields.map((f) => f.name));
+      if (builders.size < NAMED_STATEMENTS_LIMIT) builders.set(sql, build);
+    }
+    return { ...result, rows: (result.rows as unknown[][]).map(build) };
+  };
 }
 
 /**

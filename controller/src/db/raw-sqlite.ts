@@ -6,7 +6,7 @@
  * Values are stored as Prisma stores them: DateTime as ISO-8601 text with `+00:00`.
  */
 import type Database from 'better-sqlite3';
-import type { Gate, RawDb, RawRow, RawTx, SqlValue } from './raw.js';
+import { type Gate, type RawDb, type RawRow, type RawTx, rowBuilder, type SqlValue } from './raw.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 type Convert = (value: unknown) => unknown;
@@ -46,8 +46,8 @@ const CONVERTERS: Record<string, Convert> = {
 interface Prepared {
   statement: Statement;
   order: number[];
-  /** Per column: its name and how its value becomes the model's type. */
-  columns?: { name: string; convert: Convert }[];
+  /** Per column, how its value becomes the model's type; then how values become a row. */
+  columns?: { convert: Convert[]; build: (values: readonly unknown[]) => RawRow };
 }
 
 const STATEMENT_CACHE_LIMIT = 500;
@@ -71,12 +71,11 @@ export class SqliteRawDb implements RawDb {
       const { text, order } = positional(sql);
       const statement = db.prepare(text) as Statement;
       statement.safeIntegers(true);
-      const columns = statement.reader
-        ? statement.columns().map((c) => ({
-            name: c.name,
-            convert: CONVERTERS[(c.type ?? '').toUpperCase()] ?? toNumber,
-          }))
-        : undefined;
+      const described = statement.reader ? statement.columns() : undefined;
+      const columns = described && {
+        convert: described.map((c) => CONVERTERS[(c.type ?? '').toUpperCase()] ?? toNumber),
+        build: rowBuilder(described.map((c) => c.name)),
+      };
       prepared = { statement, order, columns };
       if (this.statements.size >= STATEMENT_CACHE_LIMIT) this.statements.clear();
       this.statements.set(sql, prepared);
@@ -92,10 +91,10 @@ export class SqliteRawDb implements RawDb {
       return [];
     }
     const raw = statement.raw(true).all(...args) as unknown[][];
+    const { convert, build } = columns;
     return raw.map((values) => {
-      const row: RawRow = {};
-      for (let i = 0; i < columns.length; i++) row[columns[i]!.name] = columns[i]!.convert(values[i]);
-      return row as T;
+      for (let i = 0; i < convert.length; i++) values[i] = convert[i]!(values[i]);
+      return build(values) as T;
     });
   }
 

@@ -65,7 +65,8 @@ export function anyOf(
 
 /**
  * `alias."column" AS "prefix.column", …` for every scalar column of `model`, from the generated
- * client's field list (a column added to the model is selected without touching the SQL).
+ * client's field list (a column added to the model is selected without touching the SQL). With
+ * a prefix such as `job.`, the row gets the columns as a nested object (`rowBuilder`).
  */
 export function selectColumns(model: Prisma.ModelName, alias: string, prefix = ''): string {
   return scalarColumns(model)
@@ -74,14 +75,37 @@ export function selectColumns(model: Prisma.ModelName, alias: string, prefix = '
 }
 
 /**
- * The `prefix.`-named columns of `row` as one object of the model (see `selectColumns`); null
- * when its `id` is null (an outer join that matched nothing).
+ * Builds rows from value arrays: a column named `a.b` goes to the nested object `row.a`
+ * (see `selectColumns`). Planned once per statement, so a row is built in one pass.
  */
-export function rowOf<T>(row: RawRow, model: Prisma.ModelName, prefix: string): T | null {
-  if (row[`${prefix}id`] === null || row[`${prefix}id`] === undefined) return null;
-  const out: RawRow = {};
-  for (const c of scalarColumns(model)) out[c] = row[`${prefix}${c}`];
-  return out as T;
+export function rowBuilder(names: readonly string[]): (values: readonly unknown[]) => RawRow {
+  const top: [key: string, index: number][] = [];
+  const nested = new Map<string, [key: string, index: number][]>();
+  names.forEach((name, index) => {
+    const dot = name.indexOf('.');
+    if (dot < 0) top.push([name, index]);
+    else {
+      const group = name.slice(0, dot);
+      if (!nested.has(group)) nested.set(group, []);
+      nested.get(group)!.push([name.slice(dot + 1), index]);
+    }
+  });
+  const groups = [...nested];
+  return (values) => {
+    const row: RawRow = {};
+    for (const [key, index] of top) row[key] = values[index];
+    for (const [group, keys] of groups) {
+      const inner: RawRow = {};
+      for (const [key, index] of keys) inner[key] = values[index];
+      row[group] = inner;
+    }
+    return row;
+  };
+}
+
+/** A nested object of an outer join that matched nothing (its `id` is null) is no object. */
+export function orNull<T extends { id: unknown }>(row: T): T | null {
+  return row.id === null ? null : row;
 }
 
 const columnCache = new Map<string, string[]>();

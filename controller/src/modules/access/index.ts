@@ -88,8 +88,8 @@ function oidcService(
  * Every access change bumps the generation in its own transaction; resolved callers are
  * cached only while it is unchanged (auth/access-generation.ts).
  */
-function accessGeneration({ db, audit }: ModuleCore): GenerationReader {
-  const repo = new AccessGenerationRepository(db);
+function accessGeneration({ raw, audit }: ModuleCore): GenerationReader {
+  const repo = new AccessGenerationRepository(raw);
   audit.onAppend({ when: changesAccess, run: (tx) => repo.bump(tx) });
   return new GenerationReader(() => repo.read());
 }

@@ -143,7 +143,7 @@ export class NodesService {
     if (principal.kind !== 'user') throw forbidden('users only');
     const rows = await this.nodes.list(
       principal.access.filter('node:read'),
-      query.site ? { site: { name: query.site } } : {},
+      query.site ? { site: query.site } : {},
       limit,
       afterId,
     );

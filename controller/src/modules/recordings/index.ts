@@ -47,7 +47,7 @@ export function createRecordingsModule(
   occurrences: OccurrencesService;
 }> {
   const { db, provider, audit, config, metrics, now } = core;
-  const recordingsRepo = new RecordingsRepository(db);
+  const recordingsRepo = new RecordingsRepository(db, core.raw);
   const jobsRepo = new JobsRepository(db, provider, core.raw);
   const files = new RecordingFileStore(config.dataDir);
   const recordings = new RecordingsService({

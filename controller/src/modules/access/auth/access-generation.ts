@@ -8,7 +8,7 @@
  * on any replica sharing the database, reads the new generation and resolves again.
  */
 import type { AuditInput } from '../../../core/audit.types.js';
-import type { Db, Tx } from '../../../db/client.js';
+import type { RawDb, Tx } from '../../../db/client.js';
 
 /** Successful `auth.*` events change access, except these, which only add a credential. */
 const ACCESS_UNCHANGED = new Set(['auth.login', 'auth.api_token.create']);
@@ -20,11 +20,13 @@ export function changesAccess(input: AuditInput): boolean {
 }
 
 export class AccessGenerationRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly raw: RawDb) {}
 
+  /** Read by (nearly) every request: on the raw driver (db/raw.ts), a fraction of Prisma's cost. */
   async read(): Promise<number> {
-    const rows = await this.db.$queryRaw<{ value: number | bigint }[]>`
-      SELECT "value" FROM "AccessGeneration" WHERE "id" = 1`;
+    const rows = await this.raw.query<{ value: number | bigint }>(
+      'SELECT "value" FROM "AccessGeneration" WHERE "id" = 1',
+    );
     return Number(rows[0]?.value ?? 0);
   }
 
