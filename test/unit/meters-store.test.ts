@@ -79,4 +79,12 @@ describe('meter store', () => {
     sub.close();
     expect(await ended).toEqual([]);
   });
+
+  it('wakes a waiting stream once for all the frames of one turn of the event loop', async () => {
+    const store = new MeterStore();
+    const sub = store.subscribe(() => true);
+    const waiting = sub.drain();
+    for (let seq = 1; seq <= 50; seq++) store.put(reading(`n${seq}`, seq)); // as one socket read delivers them
+    expect((await waiting).map((r) => r.frame.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
 });

@@ -59,16 +59,17 @@ export class MetersService {
     const access = user.access;
     // The answer per node, kept for the stream's life (its access set is fixed when it opens): a
     // fleet's frames ask it thousands of times a second.
-    const allowed = new Map<string, boolean>();
+    const allowed = new Map<string, { siteId: string; ok: boolean }>();
     return this.store.subscribe((reading) => {
       if (nodeId !== undefined) return reading.nodeId === nodeId;
-      const key = `${reading.siteId}/${reading.nodeId}`;
-      let ok = allowed.get(key);
-      if (ok === undefined) {
-        ok = access.allows('node:read', { siteId: reading.siteId, nodeId: reading.nodeId });
-        allowed.set(key, ok);
+      let known = allowed.get(reading.nodeId);
+      if (known?.siteId !== reading.siteId) {
+        // First frame of the node, or it moved to another site.
+        const ok = access.allows('node:read', { siteId: reading.siteId, nodeId: reading.nodeId });
+        known = { siteId: reading.siteId, ok };
+        allowed.set(reading.nodeId, known);
       }
-      return ok;
+      return known.ok;
     });
   }
 

@@ -10,6 +10,8 @@ import type { FastifyReply } from 'fastify';
 import type { MeterSubscription } from './meters.store.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
+/** About a second of a 1,000-node fleet's frames. */
+export const SSE_MAX_QUEUED_BYTES = 2 * 1024 * 1024;
 
 export async function sendMeterEvents(
   reply: FastifyReply,
@@ -43,7 +45,10 @@ export async function sendMeterEvents(
       if (readings.length === 0) break;
       let chunk = '';
       for (const reading of readings) chunk += `event: meter\ndata: ${reading.toEventData()}\n\n`;
-      if (!raw.write(chunk)) await once(raw, 'drain', { signal: closed.signal });
+      raw.write(chunk);
+      // A client that reads slowly gets up to this much queued in its socket before the stream
+      // waits for it (and frames wait in the subscription's ring, which drops the oldest).
+      if (raw.writableLength > SSE_MAX_QUEUED_BYTES) await once(raw, 'drain', { signal: closed.signal });
     }
   } catch (err) {
     if (!closed.signal.aborted) throw err;
