@@ -12,9 +12,9 @@ import type { Agent } from '../../agent/src/agent.js';
 import { nodeTopic } from '../../shared/src/mqtt.js';
 import {
   enrolledAgentSettings,
+  fakeCards,
   type NetworkSwitch,
   networkSwitch,
-  RealtimeFakeCapture,
   testAgent,
 } from '../support/agent-harness.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
@@ -37,7 +37,8 @@ describe('agent watchdog → health events', () => {
   let agent: Agent;
   let http: NetworkSwitch;
   let mqtt: NetworkSwitch;
-  const captures: RealtimeFakeCapture[] = [];
+  const cards = fakeCards();
+  const captures = cards.captures;
   const nodeId = 'watched-1';
 
   const api = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => {
@@ -71,11 +72,7 @@ describe('agent watchdog → health events', () => {
     );
     agent = testAgent(settings, {
       syncIntervalMs: 3_600_000,
-      createCapture: (options) => {
-        const capture = new RealtimeFakeCapture(options);
-        captures.push(capture);
-        return capture;
-      },
+      createCapture: cards.createCapture,
     });
     await agent.start();
   }, 60_000);

@@ -14,10 +14,10 @@ import { resolveSettings } from '../../agent/src/state/settings.js';
 import { agentStatus } from '../../agent/src/status.js';
 import {
   enrolledAgentSettings,
+  fakeCards,
   fakeFrameOf,
   type NetworkSwitch,
   networkSwitch,
-  RealtimeFakeCapture,
   testAgent,
 } from '../support/agent-harness.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
@@ -292,15 +292,8 @@ describe('the agent, offline first', () => {
 
   it('a capture failure inside the window keeps what was captured and continues in a new part', async () => {
     const { node, settings } = await newNode();
-    const captures: RealtimeFakeCapture[] = [];
-    const agent = testAgent(settings, {
-      syncIntervalMs: 500,
-      createCapture: (options) => {
-        const capture = new RealtimeFakeCapture(options);
-        captures.push(capture);
-        return capture;
-      },
-    });
+    const { captures, createCapture } = fakeCards();
+    const agent = testAgent(settings, { syncIntervalMs: 500, createCapture });
     agents.push(agent);
     await agent.start();
     const { startMs } = await schedule(node.nodeId, 3000, 6);

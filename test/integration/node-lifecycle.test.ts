@@ -13,9 +13,9 @@ import type { Agent } from '../../agent/src/agent.js';
 import type { AgentSettings } from '../../agent/src/state/settings.js';
 import {
   enrolledAgentSettings,
+  fakeCards,
   type NetworkSwitch,
   networkSwitch,
-  RealtimeFakeCapture,
   testAgent,
 } from '../support/agent-harness.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
@@ -39,7 +39,8 @@ describe('node lifecycle actions', () => {
   let settings: AgentSettings;
   let mqtt: NetworkSwitch;
   let credential: string;
-  const captures: RealtimeFakeCapture[] = [];
+  const cards = fakeCards();
+  const captures = cards.captures;
   const nodeId = 'managed-1';
 
   const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object, token = owner) =>
@@ -84,11 +85,7 @@ describe('node lifecycle actions', () => {
     );
     agent = testAgent(settings, {
       syncIntervalMs: 3_600_000,
-      createCapture: (options) => {
-        const capture = new RealtimeFakeCapture(options);
-        captures.push(capture);
-        return capture;
-      },
+      createCapture: cards.createCapture,
     });
     await agent.start();
     await connected(true);

@@ -76,6 +76,22 @@ export class RealtimeFakeCapture extends EventEmitter<CaptureEvents> {
   }
 }
 
+/** A fake sound card factory that keeps every capture it made (a restart makes a new one). */
+export function fakeCards(): {
+  captures: RealtimeFakeCapture[];
+  createCapture: (options: CaptureOptions) => RealtimeFakeCapture;
+} {
+  const captures: RealtimeFakeCapture[] = [];
+  return {
+    captures,
+    createCapture: (options) => {
+      const capture = new RealtimeFakeCapture(options);
+      captures.push(capture);
+      return capture;
+    },
+  };
+}
+
 /** A TCP forwarder to 127.0.0.1:targetPort that can go down (refuse, drop) and come back up on its port. */
 export interface NetworkSwitch {
   port: number;
