@@ -14,7 +14,7 @@
  * Env: EARSHOT_BENCH_CAPTURE_SECONDS (10), EARSHOT_BENCH_CAPTURE_CHANNELS (6).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Capture } from '../../agent/src/capture/capture.js';
@@ -82,6 +82,25 @@ function runChild(): void {
   });
 }
 
+const DIST = fileURLToPath(new URL('../../dist/agent/src/capture/', import.meta.url));
+const BUILT_METER = `${DIST}meter.js`;
+
+/** runChild, as a script over the built agent (dist/, from `npm run build`). */
+function builtChildScript(): string {
+  return `
+    import { Capture } from ${JSON.stringify(`${DIST}capture.js`)};
+    import { MeterAccumulator } from ${JSON.stringify(BUILT_METER)};
+    const capture = new Capture({ device: process.env.AUDIODEV, sampleRate: ${RATE}, channels: ${CHANNELS} });
+    const meter = new MeterAccumulator({ sampleRate: ${RATE}, channels: ${CHANNELS} });
+    let frames = 0;
+    const send = (m) => { if (process.connected) process.send(m); };
+    capture.on('data', (chunk) => { frames += meter.push(chunk).length; });
+    capture.on('error', (error) => send({ type: 'error', message: error.message }));
+    capture.start();
+    process.on('message', async () => { await capture.stop(); send({ type: 'stopped', frames }); process.disconnect(); });
+  `;
+}
+
 function soxChildOf(pid: number): number | undefined {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
   return children[0] ? Number(children[0]) : undefined;
@@ -102,12 +121,20 @@ export async function captureCostBench(): Promise<BenchRow[]> {
     sox.kill('SIGTERM');
     await new Promise((r) => sox.once('close', r));
 
-    // Subject: the agent's capture and meters in a process of its own.
-    const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
-      execArgv: process.execArgv,
-      env: { ...env, [CHILD_ENV]: '1' },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    // Subject: the agent's capture and meters in a process of its own: the built agent (plain
+    // node, as it runs on a device) when there is one, else this file under the tsx loader
+    // (whose compiler then counts in the RSS).
+    const built = existsSync(BUILT_METER);
+    const child: ChildProcess = built
+      ? spawn(process.execPath, ['--input-type=module', '-e', builtChildScript()], {
+          env,
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        })
+      : fork(fileURLToPath(import.meta.url), [], {
+          execArgv: process.execArgv,
+          env: { ...env, [CHILD_ENV]: '1' },
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
     let failure: string | undefined;
     child.on('message', (m: { type: string; message?: string }) => {
       if (m.type === 'error') failure ??= m.message;
@@ -146,7 +173,13 @@ export async function captureCostBench(): Promise<BenchRow[]> {
         unit: '% of a core',
         reference: { ...reference, ratio: (agentCpu! + agentSoxCpu!) / soxCpu! },
       },
-      { bench: 'capture-cost', subject: `agent process, ${subject}`, metric: 'RSS', value: rss, unit: 'MB' },
+      {
+        bench: 'capture-cost',
+        subject: `agent process${built ? ' (built)' : ' (tsx loader)'}, ${subject}`,
+        metric: 'RSS',
+        value: rss,
+        unit: 'MB',
+      },
     ];
   } finally {
     await sink.stop();
