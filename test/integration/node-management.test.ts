@@ -249,9 +249,11 @@ describe('node management', () => {
       decommission: { allowed: true, reason: null },
       delete: { allowed: false, reason: 'decommission the node first' },
       record: { allowed: true, reason: null },
+      lifecycle: { allowed: true, reason: null },
     });
     const asViewer = (await api(eastViewer, 'GET', '/nodes/east-1/actions')).json().data;
     expect(asViewer.update).toEqual({ allowed: false, reason: 'needs node:manage on this node' });
+    expect(asViewer.lifecycle).toEqual({ allowed: false, reason: 'needs node:manage on this node' });
     expect(asViewer.record).toEqual({ allowed: false, reason: 'needs recording:create on this node' });
     expect((await api(owner, 'GET', '/nodes/not_a!valid/actions')).statusCode).toBe(400);
     expect((await api(owner, 'GET', '/nodes/no-such-node/actions')).statusCode).toBe(404);
@@ -373,6 +375,11 @@ describe('node management', () => {
     const actions = (await api(owner, 'GET', '/nodes/retire-1/actions')).json().data;
     expect(actions.decommission).toEqual({ allowed: false, reason: 'already decommissioned' });
     expect(actions.record).toEqual({ allowed: false, reason: 'the node is decommissioned' });
+    expect(actions.lifecycle).toEqual({ allowed: false, reason: 'the node is decommissioned' });
+    // And the lifecycle route says so too.
+    const asked = await api(owner, 'POST', '/nodes/retire-1/lifecycle/restart-agent');
+    expect(asked.statusCode).toBe(409);
+    expect(asked.json().error.message).toMatch(/decommissioned/);
     const [event] = await auditEvents('node.decommission', 'retire-1');
     expect(JSON.parse(event!.after!)).toMatchObject({ credential: 'revoked' });
   });

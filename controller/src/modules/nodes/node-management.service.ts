@@ -166,6 +166,11 @@ export class NodeManagementService {
         retired ? blockers.join('; ') : 'decommission the node first',
       ),
       record: gate('recording:create', !retired, 'the node is decommissioned'),
+      lifecycle: gate(
+        'node:manage',
+        !retired && node.credentialHash !== null,
+        retired ? 'the node is decommissioned' : 'the node has not enrolled yet',
+      ),
     };
   }
 

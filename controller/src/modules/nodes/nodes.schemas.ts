@@ -110,6 +110,8 @@ export const NodeActions = Type.Object({
   decommission: Action,
   delete: Action,
   record: Action,
+  /** Any lifecycle action (POST /nodes/:id/lifecycle/:action). */
+  lifecycle: Action,
 });
 
 export const CommandResultEntry = Type.Object({
