@@ -24,6 +24,7 @@ import { type HealthAlerts, NO_HEALTH_ALERTS } from '../../core/health-alerts.js
 import type { CallContext, Principal } from '../../core/principal.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db } from '../../db/client.js';
+import type { RawDb } from '../../db/raw.js';
 import type { Prisma, RecordingJob } from '../../db/rows.js';
 import type { NodesService } from '../nodes/index.js';
 import type { RecordingFileStore } from './file-store.js';
@@ -104,6 +105,7 @@ export function presentJob(job: RecordingJob, now: Date) {
 
 export class JobsService {
   private readonly db: Db;
+  private readonly raw: RawDb;
   private readonly jobs: JobsRepository;
   private readonly recordings: RecordingsRepository;
   private readonly nodes: NodesService;
@@ -117,6 +119,7 @@ export class JobsService {
 
   constructor(options: {
     db: Db;
+    raw: RawDb;
     jobs: JobsRepository;
     recordings: RecordingsRepository;
     nodes: NodesService;
@@ -128,6 +131,7 @@ export class JobsService {
     alerts?: HealthAlerts;
   }) {
     this.db = options.db;
+    this.raw = options.raw;
     this.jobs = options.jobs;
     this.recordings = options.recordings;
     this.nodes = options.nodes;
@@ -163,10 +167,12 @@ export class JobsService {
   }
 
   /**
-   * Hands the node its oldest queued job under a new lease, or null. One transaction, three
-   * statements (claim with lease, audit append, commit); an empty poll, what a fleet sends
-   * most, is one read: no transaction, no write, nothing audited. While a node's claims keep
-   * finding jobs the read is skipped (a missed guess costs one empty transaction).
+   * Hands the node its oldest queued job under a new lease, or null. One transaction on the raw
+   * driver (db/raw.ts), two statements: the claim with its lease, then the audit append, which
+   * commits (on PostgreSQL two round trips, the chain lock held only while the server runs the
+   * second). An empty poll, what a fleet sends most, is one read: no transaction, no write,
+   * nothing audited. While a node's claims keep finding jobs the read is skipped (a missed
+   * guess costs one empty transaction).
    */
   async claimNext(nodeId: string, ctx: CallContext): Promise<JobLease | null> {
     const { principal } = ctx;
@@ -178,10 +184,10 @@ export class JobsService {
     if (!this.draining.has(nodeId) && !(await this.jobs.hasClaimable(nodeId))) return null;
     const claimedAt = this.now();
     const leaseExpiresAt = this.leaseUntil();
-    const lease = await this.db.$transaction(async (tx): Promise<JobLease | null> => {
+    const lease = await this.raw.transaction(async (tx): Promise<JobLease | null> => {
       const job = await this.jobs.claimNext(tx, nodeId, { claimedAt, leaseExpiresAt });
       if (!job) return null; // a concurrent claimer took the last one
-      await this.audit.recordChange(tx, ctx, {
+      await this.audit.recordChangeAndCommit(tx, ctx, {
         permission: 'recording:control',
         action: 'recording_job.claim',
         target: { type: 'recording_job', id: job.id },
