@@ -37,7 +37,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const now = deps.now ?? (() => new Date());
   const app = createHttpServer(config, deps.logger);
   const metrics = new Metrics();
-  const auditModule = createAuditModule({ db, provider, now });
+  const auditModule = createAuditModule({ db, provider, now, log: app.log });
   const { audit } = auditModule.ports; // part of the core every module receives
   const core: ModuleCore = { config, db, raw: rawOf(db), provider, now, log: app.log, metrics, audit };
   const readiness: ReadinessCheck[] = [
@@ -56,7 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const nodes = createNodesModule(core, { link, settings: settings.ports.settings });
   const channelMaps = createChannelMapsModule(core, { ...nodes.ports, ...settings.ports, notifyNode });
   const meters = createMetersModule(core, { nodes: nodes.ports.nodes, settings: settings.ports.settings });
-  const health = createHealthModule(core, nodes.ports);
+  const health = createHealthModule(core, { ...nodes.ports, ...auditModule.ports });
   const mqtt = createBroker(core, {
     nodes: nodes.ports.nodes,
     onMeters: (from, frame) => meters.ports.meters.record(from, frame),

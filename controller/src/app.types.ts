@@ -9,7 +9,7 @@ import type { Db, Provider } from './db/client.js';
 import type { Metrics } from './metrics.js';
 import type { AccessPorts } from './modules/access/index.js';
 import type { AttendancePorts, SenderTimers } from './modules/attendance/index.js';
-import type { AuditService } from './modules/audit/index.js';
+import type { AuditChainWatch, AuditService } from './modules/audit/index.js';
 import type { ChannelMapsPort } from './modules/channel-maps/index.js';
 import type { HealthReports, HealthService, NodeOfflineWatch } from './modules/health/index.js';
 import type { LimitsService } from './modules/limits/index.js';
@@ -56,6 +56,7 @@ export interface ControllerApp {
   services: Omit<AccessPorts, 'resolveUserSecret'> &
     Omit<AttendancePorts, 'leaderWork' | 'canManageGuild'> & {
       audit: AuditService;
+      auditChain: AuditChainWatch;
       nodes: NodesService;
       nodeManagement: NodeManagementService;
       commandResults: CommandResultLog;

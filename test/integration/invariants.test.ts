@@ -100,6 +100,7 @@ describe('route declarations', () => {
       'schedule runner',
       'lost-contact sweep',
       'node lifecycle jobs',
+      'audit chain watch',
       'broker',
     ]);
   });

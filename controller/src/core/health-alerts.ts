@@ -1,7 +1,7 @@
 /**
  * What other modules tell the health module about conditions only the controller sees, so that
  * it raises (and resolves) its own health events: a scheduled occurrence that was not recorded,
- * an upload that keeps failing. Called after the caller's change committed; best effort: the
+ * an upload that keeps failing, a broken audit chain. Called after the caller's change committed; best effort: the
  * health module logs its own failures and never throws them at the caller.
  */
 export interface HealthAlerts {
@@ -17,6 +17,22 @@ export interface HealthAlerts {
   uploadFailed(failure: { nodeId: string; recordingId: string; reason: string }): Promise<void>;
   /** The recording's upload completed (verified); `scheduleId` when it records a schedule's occurrence. */
   uploadCompleted(done: { nodeId: string; recordingId: string; scheduleId: string | null }): Promise<void>;
+  /** The audit chain was verified: broken, or whole (again). */
+  auditChainVerified(result: AuditChainResult): Promise<void>;
+}
+
+/** What a walk of the audit hash chain found (the audit module's verification). */
+export interface AuditChainResult {
+  ok: boolean;
+  checked: number;
+  /** The first event whose link is broken, and why. */
+  brokenAt?: { seq: number; id: string; reason: string };
+}
+
+/** Where every verification of the audit chain is announced (the audit module's chain watch). */
+export interface AuditChainVerifications {
+  /** `listener` hears every verification from now on, periodic or asked for. */
+  onVerified(listener: (result: AuditChainResult) => Promise<void>): void;
 }
 
 /** For services built without a health module (tests of one module). */
@@ -24,4 +40,5 @@ export const NO_HEALTH_ALERTS: HealthAlerts = {
   occurrenceMissed: async () => {},
   uploadFailed: async () => {},
   uploadCompleted: async () => {},
+  auditChainVerified: async () => {},
 };

@@ -208,7 +208,8 @@ export class AuditRepository {
           where: { id },
           select: { nodeId: true, node: { select: { siteId: true } } },
         });
-        return row ? { nodeId: row.nodeId, siteId: row.node.siteId } : {};
+        // An event of no node (the controller's own, audit_chain) is fleet-wide.
+        return row?.node ? { nodeId: row.nodeId, siteId: row.node.siteId } : {};
       }
       case 'guild':
         return { guildId: id };

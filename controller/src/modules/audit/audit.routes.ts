@@ -29,6 +29,7 @@ import {
   toAuditFilter,
 } from './audit.schemas.js';
 import type { AuditExport, AuditService } from './audit.service.js';
+import type { AuditChainWatch } from './chain-watch.js';
 
 /** The events this auditor may read: those of its sites, nodes and guilds (all, over the fleet). */
 function auditScope(request: FastifyRequest): ScopeFilter {
@@ -43,7 +44,10 @@ const attachment = (file: AuditExport) => ({
   'cache-control': 'no-store',
 });
 
-export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
+export function auditRoutes(
+  audit: AuditService,
+  chain: Pick<AuditChainWatch, 'verify'>,
+): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/audit-events',
@@ -132,7 +136,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncTypebox {
           response: { 200: Data(ChainReportSchema) },
         },
       },
-      async () => ({ data: await audit.verifyChain() }),
+      async () => ({ data: await chain.verify() }),
     );
 
     app.get(

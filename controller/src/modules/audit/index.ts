@@ -3,18 +3,32 @@
  * reads (scoped to the caller), exports and chain verification. Built first: it is part of
  * the core every other module receives (as the `AuditWriter` port).
  */
+import type { Logger } from '../../core/logger.js';
 import type { Db, Provider } from '../../db/client.js';
 import type { AppModule } from '../../platform/module.js';
 import { AuditRepository } from './audit.repository.js';
 import { auditRoutes } from './audit.routes.js';
 import { AuditService } from './audit.service.js';
+import { AuditChainWatch } from './chain-watch.js';
 
 export { AuditRepository } from './audit.repository.js';
 export { AuditService } from './audit.service.js';
+export type { AuditChainWatch };
 
-export function createAuditModule(deps: { db: Db; provider: Provider; now: () => Date }): AppModule<{
-  audit: AuditService;
-}> {
+export function createAuditModule(deps: {
+  db: Db;
+  provider: Provider;
+  now: () => Date;
+  log: Logger;
+}): AppModule<{ audit: AuditService; auditChain: AuditChainWatch }> {
   const audit = new AuditService(deps.db, new AuditRepository(deps.db, deps.provider), deps.now);
-  return { name: 'audit', routes: [auditRoutes(audit)], ports: { audit } };
+  const auditChain = new AuditChainWatch({ audit, log: deps.log });
+  return {
+    name: 'audit',
+    routes: [auditRoutes(audit, auditChain)],
+    components: [
+      { name: 'audit chain watch', start: async () => auditChain.start(), stop: () => auditChain.stop() },
+    ],
+    ports: { audit, auditChain },
+  };
 }

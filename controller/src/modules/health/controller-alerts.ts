@@ -10,12 +10,16 @@
  *   declared SHA-256), counting every further one; it resolves when the upload completes. The
  *   failures before the event are counted in this process (a restart starts again from zero);
  *   once open, the event's count carries on from the database.
+ * - `audit_chain` (critical): one event for the controller (no node: only callers holding
+ *   `health:read` over the whole fleet see it), opened when a verification of the audit chain
+ *   finds a broken link, counting every further failed verification; it resolves when a
+ *   verification passes again.
  *
  * Event ids derive from what they are about, so replicas raising the same condition store it once.
  */
 import { createHash } from 'node:crypto';
 import type { HealthEventMessage } from '../../../../shared/src/mqtt.js';
-import type { HealthAlerts } from '../../core/health-alerts.js';
+import type { AuditChainResult, HealthAlerts } from '../../core/health-alerts.js';
 import type { Logger } from '../../core/logger.js';
 import type { HealthRepository } from './health.repository.js';
 import type { HealthReports } from './health-reports.js';
@@ -30,6 +34,9 @@ export function occurrenceMissedId(nodeId: string, scheduleId: string): string {
   const digest = createHash('sha256').update(`${nodeId}\n${scheduleId}`).digest('hex');
   return `occurrence-missed-${digest.slice(0, 40)}`;
 }
+
+/** The one audit chain of this controller's database. */
+export const AUDIT_CHAIN_EVENT_ID = 'audit-chain';
 
 export function uploadFailingId(recordingId: string): string {
   return `upload-failing-${recordingId}`.slice(0, 64);
@@ -117,8 +124,37 @@ export class ControllerAlerts implements HealthAlerts {
     });
   }
 
+  auditChainVerified(result: AuditChainResult): Promise<void> {
+    return this.safely('audit_chain', null, async () => {
+      const id = AUDIT_CHAIN_EVENT_ID;
+      if (result.ok)
+        return this.resolve(null, id, `the audit chain verifies again (${result.checked} events)`);
+      const existing = await this.deps.repo.find(id);
+      const now = this.deps.now().toISOString();
+      const at = result.brokenAt;
+      await this.raise(null, {
+        id,
+        type: 'audit_chain',
+        severity: 'critical',
+        state: 'open',
+        message:
+          `audit chain verification failed at event ${at?.seq ?? '?'} (${at?.reason ?? 'broken'}); ` +
+          `${result.checked} events verified before it`,
+        values: {
+          brokenAtSeq: at?.seq ?? null,
+          brokenAtId: at?.id ?? null,
+          reason: at?.reason ?? null,
+          checked: result.checked,
+        },
+        firstSeenAt: now,
+        lastSeenAt: now,
+        count: (existing?.count ?? 0) + 1,
+      });
+    });
+  }
+
   /** Resolves the event of this id when it is there and not resolved yet. */
-  private async resolve(nodeId: string, id: string, message: string): Promise<void> {
+  private async resolve(nodeId: string | null, id: string, message: string): Promise<void> {
     const existing = await this.deps.repo.find(id);
     if (!existing || existing.status === 'resolved') return;
     const type = existing.type as HealthEventMessage['type'];
@@ -135,7 +171,7 @@ export class ControllerAlerts implements HealthAlerts {
     });
   }
 
-  private async raise(nodeId: string, report: HealthEventMessage): Promise<void> {
+  private async raise(nodeId: string | null, report: HealthEventMessage): Promise<void> {
     await this.deps.reports.raise(nodeId, report);
   }
 
@@ -148,7 +184,7 @@ export class ControllerAlerts implements HealthAlerts {
   }
 
   /** The caller's change is committed: a failure here is logged, never thrown back. */
-  private async safely(what: string, nodeId: string, work: () => Promise<void>): Promise<void> {
+  private async safely(what: string, nodeId: string | null, work: () => Promise<void>): Promise<void> {
     try {
       await work();
     } catch (error) {

@@ -14,7 +14,7 @@ export type IngestPlan =
   | { kind: 'unchanged' };
 
 /** Refuses a report that contradicts itself or its node (400), or names another node's event (409). */
-export function checkReport(nodeId: string, report: HealthEventMessage): void {
+export function checkReport(nodeId: string | null, report: HealthEventMessage): void {
   if (report.nodeId !== undefined && report.nodeId !== nodeId)
     throw badRequest(`the report names node ${report.nodeId}, but comes from node ${nodeId}`);
   if (new Date(report.firstSeenAt) > new Date(report.lastSeenAt))
@@ -32,7 +32,7 @@ function reported(report: HealthEventMessage) {
 }
 
 export function planIngest(
-  nodeId: string,
+  nodeId: string | null,
   existing: HealthEvent | null,
   report: HealthEventMessage,
   source: 'agent' | 'controller' = 'agent',

@@ -49,13 +49,16 @@ export class HealthReports {
     }
   }
 
-  /** An event the controller raises or clears itself (node offline…): audited as the system. */
-  raise(nodeId: string, report: HealthEventMessage): Promise<HealthEventSyncResult> {
+  /**
+   * An event the controller raises or clears itself (node offline…): audited as the system.
+   * `nodeId` null: a condition of the controller itself (audit_chain), fleet-wide.
+   */
+  raise(nodeId: string | null, report: HealthEventMessage): Promise<HealthEventSyncResult> {
     return this.upsert(nodeId, report, { principal: SYSTEM, request: {} }, 'controller');
   }
 
   private upsert(
-    nodeId: string,
+    nodeId: string | null,
     report: HealthEventMessage,
     ctx: CallContext,
     source: 'agent' | 'controller' = 'agent',

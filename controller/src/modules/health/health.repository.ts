@@ -5,11 +5,12 @@ import type { Db, Tx } from '../../db/client.js';
 import type { HealthEvent, Prisma } from '../../db/rows.js';
 import type { HealthFilter } from './health.schemas.js';
 
-export type HealthEventRow = HealthEvent & { node: { siteId: string } };
+/** `node` is null for the controller's own fleet-wide events (audit_chain). */
+export type HealthEventRow = HealthEvent & { node: { siteId: string } | null };
 const withNode = { node: { select: { siteId: true } } } as const;
 const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] as const;
 
-/** An event is in scope when its node is. */
+/** An event is in scope when its node is; one with no node only for the whole fleet. */
 function scopeWhere(filter: ScopeFilter): Prisma.HealthEventWhereInput {
   if (filter.all) return {};
   return { OR: [{ node: { siteId: { in: filter.siteIds } } }, { nodeId: { in: filter.nodeIds } }] };

@@ -21,8 +21,9 @@ export const HealthEventParams = Type.Object({ id: HealthEventId });
 
 export const HealthEventSchema = Type.Object({
   id: Type.String(),
-  nodeId: Type.String(),
-  siteId: Type.String(),
+  /** Null for a condition of the controller itself (audit_chain): seen with fleet-wide access only. */
+  nodeId: Type.Union([Type.String(), Type.Null()]),
+  siteId: Type.Union([Type.String(), Type.Null()]),
   type: Type.String(),
   severity: Type.String(),
   /** Now: a suppression whose time has passed reads as open. */

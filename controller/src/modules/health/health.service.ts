@@ -27,6 +27,11 @@ import type {
 import { LIFECYCLE_ACTIONS } from './health.schemas.js';
 import { effectiveStatus, refusal, transition } from './health-lifecycle.js';
 
+/** Whose the event is: its node, or the whole fleet (no node: the controller's own, audit_chain). */
+export function eventScope(row: HealthEventRow): { nodeId?: string; siteId?: string } {
+  return row.nodeId === null ? {} : { nodeId: row.nodeId, siteId: row.node?.siteId };
+}
+
 export function presentHealthEvent(row: HealthEventRow, now: Date): HealthEventView {
   let values: Record<string, unknown> = {};
   try {
@@ -38,7 +43,7 @@ export function presentHealthEvent(row: HealthEventRow, now: Date): HealthEventV
   return {
     id: row.id,
     nodeId: row.nodeId,
-    siteId: row.node.siteId,
+    siteId: row.node?.siteId ?? null,
     type: row.type,
     severity: row.severity,
     status: effectiveStatus(row, now),
@@ -89,13 +94,10 @@ export class HealthService {
   ): Promise<Visible<HealthEventRow>> {
     const row = await this.deps.repo.find(id);
     if (!row) throw notFound('health event');
-    return visibleTo(
-      principal,
-      permission,
-      row,
-      { nodeId: row.nodeId, siteId: row.node.siteId },
-      { name: 'health event', target: { type: 'health_event', id } },
-    );
+    return visibleTo(principal, permission, row, eventScope(row), {
+      name: 'health event',
+      target: { type: 'health_event', id },
+    });
   }
 
   list(principal: Principal, filter: HealthFilter, limit: number, after?: PagePosition) {
@@ -120,9 +122,10 @@ export class HealthService {
     if (principal.kind !== 'user') throw forbidden('users only');
     const now = this.deps.now();
     const groups = await this.deps.repo.groups(principal.access.filter('health:read'), filter, now);
-    const count = (key: (g: (typeof groups)[number]) => string) => {
+    type Group = (typeof groups)[number];
+    const count = (key: (g: Group) => string, of: Group[] = groups) => {
       const counts = new Map<string, number>();
-      for (const g of groups) counts.set(key(g), (counts.get(key(g)) ?? 0) + g.count);
+      for (const g of of) counts.set(key(g), (counts.get(key(g)) ?? 0) + g.count);
       return [...counts].map(([value, n]) => ({ value, count: n })).sort((a, b) => b.count - a.count);
     };
     return {
@@ -130,7 +133,11 @@ export class HealthService {
       status: count((g) => effectiveStatus(g, now)),
       severity: count((g) => g.severity),
       type: count((g) => g.type),
-      nodeId: count((g) => g.nodeId),
+      // Events of no node (the controller's own) are counted in the total only.
+      nodeId: count(
+        (g) => g.nodeId!,
+        groups.filter((g) => g.nodeId !== null),
+      ),
     };
   }
 
@@ -144,9 +151,7 @@ export class HealthService {
   /** What the caller may do with the event now, each with the reason when not. */
   async actions(id: string, principal: Principal) {
     const row = await this.visibleEvent(principal, 'health:read', id);
-    const may =
-      principal.kind === 'user' &&
-      principal.access.allows('health:acknowledge', { nodeId: row.nodeId, siteId: row.node.siteId });
+    const may = principal.kind === 'user' && principal.access.allows('health:acknowledge', eventScope(row));
     const now = this.deps.now();
     const gate = (action: LifecycleAction) => {
       if (!may) return { allowed: false, reason: 'needs health:acknowledge on the event’s node' };
@@ -244,7 +249,7 @@ export class HealthService {
       reason: reason ?? null,
       before: before ? view(before) : undefined,
       after: view(row),
-      scope: { nodeId: row.nodeId, siteId: row.node.siteId },
+      scope: eventScope(row),
     });
   }
 }

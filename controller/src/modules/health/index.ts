@@ -4,9 +4,10 @@
  * Offers the broker its `events` handler and Prometheus the open events by type and severity;
  * raises `node_offline` itself for nodes gone quiet (node-offline-watch.ts), and
  * `occurrence_missed` and `upload_failing` for what the recordings module tells it through the
- * `HealthAlerts` port (controller-alerts.ts).
+ * `HealthAlerts` port (controller-alerts.ts), and `audit_chain` for each failed verification of
+ * the audit chain (the audit module's chain watch announces them).
  */
-import type { HealthAlerts } from '../../core/health-alerts.js';
+import type { AuditChainVerifications, HealthAlerts } from '../../core/health-alerts.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
 import { ControllerAlerts } from './controller-alerts.js';
@@ -20,7 +21,7 @@ export type { HealthReports, HealthService, NodeOfflineWatch };
 
 export function createHealthModule(
   core: ModuleCore,
-  ports: { nodes: NodesService },
+  ports: { nodes: NodesService; auditChain?: AuditChainVerifications },
 ): AppModule<{
   health: HealthService;
   healthReports: HealthReports;
@@ -33,6 +34,8 @@ export function createHealthModule(
   const healthReports = new HealthReports({ db, repo, health, nodes: ports.nodes, log });
   const nodeWatch = new NodeOfflineWatch({ nodes: ports.nodes, repo, reports: healthReports, now, log });
   const healthAlerts = new ControllerAlerts({ repo, reports: healthReports, now, log });
+  // The audit module is built first: it announces each verification to the alerts from now on.
+  ports.auditChain?.onVerified((result) => healthAlerts.auditChainVerified(result));
   const collect = async () => {
     metrics.healthEventsOpen.reset();
     for (const g of await repo.activeGroups(now()))
