@@ -71,7 +71,9 @@ describe('audit chain verification as a health event', () => {
       expect.objectContaining({ value: null }),
     );
 
-    // Not a site's business: a site operator neither lists nor opens it.
+    // In the fleet's status; not a site's business: a site operator neither counts, lists nor opens it.
+    expect((await get('/status')).healthEvents.critical).toBe(1);
+    expect((await get('/status', siteOperator)).healthEvents.critical).toBe(0);
     expect(await chainEvents(siteOperator)).toEqual([]);
     const hidden = await requestAs(
       ctl.app,

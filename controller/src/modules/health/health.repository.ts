@@ -99,16 +99,21 @@ export class HealthRepository {
 
   /**
    * Events that still need someone (neither resolved nor suppressed now) by type and severity,
-   * fleet-wide or on `nodeIds`: the open-events gauge and the status counts.
+   * fleet-wide or on `nodeIds` (and, `withFleet`, those of no node): the open-events gauge and
+   * the status counts.
    */
-  async activeGroups(now: Date, nodeIds?: string[]) {
+  async activeGroups(now: Date, nodeIds?: string[], withFleet = false) {
     const groups = await this.db.healthEvent.groupBy({
       by: ['type', 'severity'],
       where: {
         AND: [
           { status: { not: 'resolved' } },
           { NOT: { status: 'suppressed', suppressedUntil: { gt: now } } },
-          nodeIds === undefined ? {} : { nodeId: { in: nodeIds } },
+          nodeIds === undefined
+            ? {}
+            : withFleet
+              ? { OR: [{ nodeId: { in: nodeIds } }, { nodeId: null }] }
+              : { nodeId: { in: nodeIds } },
         ],
       },
       _count: { _all: true },

@@ -110,10 +110,13 @@ export class HealthService {
     return this.deps.repo.listByIds(ids, principal.access.filter('health:read'));
   }
 
-  /** Events on `nodeIds` that still need someone (neither resolved nor suppressed now), by severity. */
-  async activeBySeverity(nodeIds: string[]): Promise<Record<HealthSeverity, number>> {
+  /**
+   * Events on `nodeIds` that still need someone (neither resolved nor suppressed now), by
+   * severity; with `withFleet`, the controller's own events of no node (audit_chain) too.
+   */
+  async activeBySeverity(nodeIds: string[], withFleet = false): Promise<Record<HealthSeverity, number>> {
     const counts: Record<HealthSeverity, number> = { info: 0, warning: 0, critical: 0 };
-    for (const g of await this.deps.repo.activeGroups(this.deps.now(), nodeIds))
+    for (const g of await this.deps.repo.activeGroups(this.deps.now(), nodeIds, withFleet))
       counts[g.severity as HealthSeverity] += g.count;
     return counts;
   }

@@ -1,7 +1,8 @@
 /**
  * The aggregated status a dashboard polls: the caller's nodes (online, offline, recording), the
  * recordings in flight on them, their unresolved health events by severity, and this
- * controller's uptime and version. Scoped by `node:read`: a site operator sees their sites.
+ * controller's uptime and version. Scoped by `node:read`: a site operator sees their sites;
+ * the controller's own events of no node count for callers with `health:read` over the fleet.
  */
 import { packageVersion } from '../../../../shared/src/version.js';
 import { forbidden } from '../../core/errors.js';
@@ -28,7 +29,12 @@ export class StatusService {
     const at = now();
     const presences = await nodes.presences(principal.access.filter('node:read'));
     const ids = presences.map((p) => p.id);
-    const [inFlight, healthEvents] = await Promise.all([repo.inFlight(ids), health.activeBySeverity(ids)]);
+    // The controller's own events of no node (audit_chain) are for callers who see the whole fleet.
+    const withFleet = principal.access.hasFleet('health:read');
+    const [inFlight, healthEvents] = await Promise.all([
+      repo.inFlight(ids),
+      health.activeBySeverity(ids, withFleet),
+    ]);
     const online = presences.filter((p) => p.online).length;
     return {
       nodes: {
