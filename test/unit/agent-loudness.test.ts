@@ -116,6 +116,17 @@ describe('true peak (4× oversampling, BS.1770-4 Annex 2)', () => {
     });
   }
 
+  it('reads no peak at the start of a capture that begins mid-waveform (no step from silence)', () => {
+    for (const [hz, phaseDeg] of [
+      [997, 90],
+      [4_800, 67.5],
+    ] as const) {
+      const meter = new LoudnessMeter(RATE, 1);
+      feed(meter, [{ seconds: 0.5, dbfs: [-6], hz, phaseDeg }]);
+      expect(meter.summary().truePeakDbtp).toBeLessThanOrEqual(-5.8);
+    }
+  });
+
   it('sees the crest between samples that sample peak misses (12 kHz at 45°: samples 3 dB lower)', () => {
     const meter = new LoudnessMeter(RATE, 1);
     let samplePeak = 0;

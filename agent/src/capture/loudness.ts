@@ -179,6 +179,8 @@ export class LoudnessMeter {
   private readonly oversampling: 1 | 2 | 4;
   private readonly history: Float64Array;
   private historyHead = 0;
+  /** False until the first frame is in (its samples prime the true-peak history). */
+  private primed = false;
   private readonly windowPeak: Float64Array;
   private maxPeak = 0;
   private readonly integrated = new LoudnessHistogram();
@@ -217,6 +219,10 @@ export class LoudnessMeter {
     // twice (at i and i + 12) so the last 12 samples are always contiguous; taps unrolled.
     const hist = this.history;
     const base = channel * TAPS * 2;
+    // Before the first sample the signal is taken to have held that value, not to have been
+    // silent: a capture (or a file) that starts mid-waveform would otherwise begin with a step,
+    // which rings through the interpolator as a peak the audio does not have.
+    if (!this.primed) hist.fill(x, base, base + TAPS * 2);
     hist[base + this.historyHead] = x;
     hist[base + this.historyHead + TAPS] = x;
     let peak = this.windowPeak[channel]!;
@@ -304,6 +310,7 @@ export class LoudnessMeter {
   }
 
   endFrame(): void {
+    this.primed = true;
     this.historyHead = this.historyHead === TAPS - 1 ? 0 : this.historyHead + 1;
     if (++this.framesInBlock < this.blockFrames) return;
     // A 100 ms block is complete.
