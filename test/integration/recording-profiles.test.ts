@@ -61,6 +61,7 @@ describe('recording profiles and channel maps on a running agent', () => {
       container: string;
       sampleRate: number;
       channels: number;
+      bitDepth: number | null;
       durationMs: number;
     };
     await until(
@@ -129,7 +130,13 @@ describe('recording profiles and channel maps on a running agent', () => {
 
   it('records WAV at the capture format with no profile, with its loudness measured while recording', async () => {
     const { view, path, contentType } = await record(1);
-    expect(view).toMatchObject({ container: 'wav', sampleRate: 16_000, channels: 2, durationMs: 1000 });
+    expect(view).toMatchObject({
+      container: 'wav',
+      sampleRate: 16_000,
+      channels: 2,
+      bitDepth: 16,
+      durationMs: 1000,
+    });
     const loudness = (view as unknown as { loudness: { integratedLufs: number; truePeakDbtp: number } })
       .loudness;
     expect(loudness).toMatchObject({ integratedLufs: expect.any(Number), truePeakDbtp: expect.any(Number) });
@@ -280,7 +287,13 @@ describe('recording profiles and channel maps on a running agent', () => {
 
     const created = await api('POST', '/recordings', { nodeId: deepId, durationSeconds: 1 });
     const wav = await completed(created.id);
-    expect(wav.view).toMatchObject({ container: 'wav', sampleRate: 8000, channels: 2, durationMs: 1000 });
+    expect(wav.view).toMatchObject({
+      container: 'wav',
+      sampleRate: 8000,
+      channels: 2,
+      bitDepth: 24,
+      durationMs: 1000,
+    });
     const wavBytes = await readFile(wav.path);
     expect(wavBytes.readUInt16LE(34)).toBe(24); // bits per sample
     expect(wavBytes.readUInt16LE(32)).toBe(6); // block align: 2 channels × 3 bytes
@@ -292,7 +305,13 @@ describe('recording profiles and channel maps on a running agent', () => {
     });
     const flacJob = await api('POST', '/recordings', { nodeId: deepId, durationSeconds: 1 });
     const flac = await completed(flacJob.id);
-    expect(flac.view).toMatchObject({ container: 'flac', sampleRate: 8000, channels: 2, durationMs: 1000 });
+    expect(flac.view).toMatchObject({
+      container: 'flac',
+      sampleRate: 8000,
+      channels: 2,
+      bitDepth: 24,
+      durationMs: 1000,
+    });
     const { stdout: bits } = await run('soxi', ['-b', flac.path]);
     expect(bits.trim()).toBe('24');
     const { stdout: decoded } = await run(
@@ -381,6 +400,7 @@ describe.skipIf(!(await hasPulse()))('FLAC against WAV on a real capture', () =>
         container: 'flac',
         sampleRate: 48_000,
         channels: 2,
+        bitDepth: 16,
         durationMs: 1500,
       });
     } finally {

@@ -1,6 +1,6 @@
 /**
  * What an uploaded recording file is, read from its first bytes: the container (RIFF/WAVE PCM
- * or FLAC), sample rate, channels and duration. The controller records what arrived, not what
+ * or FLAC), sample rate, channels, bits per sample and duration. The controller records what arrived, not what
  * the agent was asked for: an agent recovering a crashed FLAC recording uploads a WAV.
  */
 
@@ -10,6 +10,8 @@ export interface AudioFacts {
   container: Container;
   sampleRate: number | null;
   channels: number | null;
+  /** Bits per sample (16 or 24 from our agents). */
+  bitDepth: number | null;
   durationMs: number | null;
 }
 
@@ -32,21 +34,23 @@ export function audioFacts(head: Buffer, fileSize: number): AudioFacts | null {
 function flacFacts(head: Buffer): AudioFacts {
   const info = 8; // marker (4) + block header (4)
   if (head.length < info + 18 || (head[4]! & 0x7f) !== 0) {
-    return { container: 'flac', sampleRate: null, channels: null, durationMs: null };
+    return { container: 'flac', sampleRate: null, channels: null, bitDepth: null, durationMs: null };
   }
   const sampleRate = (head[info + 10]! << 12) | (head[info + 11]! << 4) | (head[info + 12]! >> 4);
   const channels = ((head[info + 12]! >> 1) & 0x07) + 1;
+  const bitDepth = (((head[info + 12]! & 0x01) << 4) | (head[info + 13]! >> 4)) + 1;
   const totalSamples = (head[info + 13]! & 0x0f) * 2 ** 32 + head.readUInt32BE(info + 14);
   return {
     container: 'flac',
     sampleRate: sampleRate || null,
     channels,
+    bitDepth,
     durationMs: sampleRate && totalSamples ? Math.round((totalSamples / sampleRate) * 1000) : null,
   };
 }
 
 /**
- * Reads `fmt ` (channels, rate, byte rate) and `data` (size) from the start of a RIFF/WAVE
+ * Reads `fmt ` (channels, rate, byte rate, bits per sample) and `data` (size) from the start of a RIFF/WAVE
  * file. A streaming writer may leave the data size at 0 or 0xFFFFFFFF; then the rest of the
  * file is the data.
  */
@@ -54,7 +58,7 @@ function wavFacts(head: Buffer, fileSize: number): Omit<AudioFacts, 'container'>
   if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE')
     return null;
   let offset = 12;
-  let format: { channels: number; sampleRate: number; byteRate: number } | undefined;
+  let format: { channels: number; sampleRate: number; byteRate: number; bitDepth: number | null } | undefined;
   while (offset + 8 <= head.length) {
     const id = head.toString('ascii', offset, offset + 4);
     const size = head.readUInt32LE(offset + 4);
@@ -64,6 +68,7 @@ function wavFacts(head: Buffer, fileSize: number): Omit<AudioFacts, 'container'>
         channels: head.readUInt16LE(body + 2),
         sampleRate: head.readUInt32LE(body + 4),
         byteRate: head.readUInt32LE(body + 8),
+        bitDepth: body + 16 <= head.length ? head.readUInt16LE(body + 14) || null : null,
       };
     if (id === 'data') {
       if (!format?.byteRate) return null;
@@ -72,6 +77,7 @@ function wavFacts(head: Buffer, fileSize: number): Omit<AudioFacts, 'container'>
       return {
         channels: format.channels,
         sampleRate: format.sampleRate,
+        bitDepth: format.bitDepth,
         durationMs: Math.round((dataBytes / format.byteRate) * 1000),
       };
     }

@@ -62,6 +62,9 @@ export const RecordingSchema = Type.Object({
   state: Type.Enum(RecordingStates),
   sampleRate: Type.Integer(),
   channels: Type.Integer(),
+  bitDepth: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Bits per sample, read from the file once it is uploaded (16 or 24)',
+  }),
   container: Type.Enum(['wav', 'flac'], { description: 'The file as it arrived: WAV (PCM) or FLAC' }),
   sizeBytes: Type.Union([Type.Integer(), Type.Null()]),
   receivedBytes: Type.Integer(),

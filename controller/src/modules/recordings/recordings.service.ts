@@ -62,6 +62,7 @@ export function presentRecording(
     state: recording.state as RecordingState,
     sampleRate: recording.sampleRate,
     channels: recording.channels,
+    bitDepth: recording.bitDepth,
     container: recording.container as Container,
     sizeBytes: recording.sizeBytes === null ? null : Number(recording.sizeBytes),
     receivedBytes: Number(recording.receivedBytes),

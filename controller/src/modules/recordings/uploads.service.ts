@@ -529,6 +529,7 @@ export class UploadsService {
         // What the file says it holds (the profile may have changed since the recording was made).
         ...(facts?.sampleRate ? { sampleRate: facts.sampleRate } : {}),
         ...(facts?.channels ? { channels: facts.channels } : {}),
+        ...(facts?.bitDepth ? { bitDepth: facts.bitDepth } : {}),
         sizeBytes: upload.totalBytes,
         receivedBytes: upload.totalBytes,
         expectedBytes: upload.totalBytes,

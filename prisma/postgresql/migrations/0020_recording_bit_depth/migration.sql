@@ -1,0 +1,4 @@
+-- Bits per sample of a recording, read from its file at upload completion. A nullable column
+-- only.
+-- AlterTable
+ALTER TABLE "Recording" ADD COLUMN     "bitDepth" INTEGER;
