@@ -123,6 +123,9 @@ describe('node lifecycle actions', () => {
   it('collect-diagnostics: a file with version, config, devices, disk and the last log lines, no secret', async () => {
     const done = await ended((await ask('collect-diagnostics')).id);
     expect(done).toMatchObject({ state: 'succeeded', hasDiagnostics: true });
+    const listed: JobView[] = (await call('GET', `/nodes/${nodeId}/lifecycle-jobs`)).json().data;
+    expect(listed.find((row) => row.id === done.id)).toMatchObject({ hasDiagnostics: true });
+    expect(listed.filter((row) => row.id !== done.id).every((row) => !row.hasDiagnostics)).toBe(true);
     const file = await call('GET', `/nodes/${nodeId}/lifecycle-jobs/${done.id}/diagnostics`);
     expect(file.statusCode, file.body).toBe(200);
     expect(file.headers['content-disposition']).toMatch(/attachment; filename=".*diagnostics\.json"/);

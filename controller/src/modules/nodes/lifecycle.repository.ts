@@ -23,6 +23,8 @@ const LISTED = {
   diagnostics: false,
 } as const;
 export type ListedLifecycleJob = Omit<LifecycleJobRow, 'diagnostics'>;
+/** A listed job and whether diagnostics were uploaded for it. */
+export type LifecycleJobSummary = ListedLifecycleJob & { hasDiagnostics: boolean };
 
 export class LifecycleRepository {
   constructor(private readonly db: Db) {}
@@ -38,15 +40,31 @@ export class LifecycleRepository {
     return this.db.nodeLifecycleJob.findFirst({ where: { id, nodeId } });
   }
 
-  /** Newest first; `before` is the id of the last job of the previous page. */
-  async list(nodeId: string, limit: number, before?: string): Promise<ListedLifecycleJob[]> {
-    return this.db.nodeLifecycleJob.findMany({
+  /**
+   * Newest first; `before` is the id of the last job of the previous page. Which of them have
+   * diagnostics is a second query by primary key that filters on the column without reading it
+   * (Prisma cannot select `diagnostics IS NOT NULL`).
+   */
+  async list(nodeId: string, limit: number, before?: string): Promise<LifecycleJobSummary[]> {
+    const jobs = await this.db.nodeLifecycleJob.findMany({
       where: { nodeId },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit,
       ...(before ? { cursor: { id: before }, skip: 1 } : {}),
       select: LISTED,
     });
+    const collecting = jobs.filter((job) => job.action === 'collect-diagnostics').map((job) => job.id);
+    const withDiagnostics = new Set(
+      collecting.length === 0
+        ? []
+        : (
+            await this.db.nodeLifecycleJob.findMany({
+              where: { id: { in: collecting }, diagnostics: { not: null } },
+              select: { id: true },
+            })
+          ).map((job) => job.id),
+    );
+    return jobs.map((job) => ({ ...job, hasDiagnostics: withDiagnostics.has(job.id) }));
   }
 
   /** Queued jobs of the node still deliverable at `now`, oldest first. */

@@ -27,7 +27,12 @@ import { decodeCursor } from '../../core/pagination.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import { hashSecret, newSecret, safeEqualHex, secretHint } from '../../crypto/secrets.js';
 import type { Db } from '../../db/client.js';
-import type { LifecycleRepository, ListedLifecycleJob } from './lifecycle.repository.js';
+import type {
+  LifecycleJobRow,
+  LifecycleJobSummary,
+  LifecycleRepository,
+  ListedLifecycleJob,
+} from './lifecycle.repository.js';
 import type { NodesService } from './nodes.service.js';
 
 /** Lifecycle job ids (and so their command ids) start with this: other command results skip the database. */
@@ -49,10 +54,12 @@ export interface LifecycleJobView {
   hasDiagnostics: boolean;
 }
 
-function present(
-  job: ListedLifecycleJob & { diagnostics?: string | null },
-  hasDiagnostics = false,
-): LifecycleJobView {
+/** A full row (diagnostics read) as a summary. */
+function summary({ diagnostics, ...job }: LifecycleJobRow): LifecycleJobSummary {
+  return { ...job, hasDiagnostics: diagnostics !== null };
+}
+
+function present(job: LifecycleJobSummary): LifecycleJobView {
   return {
     id: job.id,
     nodeId: job.nodeId,
@@ -64,7 +71,7 @@ function present(
     sentAt: job.sentAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
     expiresAt: job.expiresAt.toISOString(),
-    hasDiagnostics: hasDiagnostics || Boolean(job.diagnostics),
+    hasDiagnostics: job.hasDiagnostics,
   };
 }
 
@@ -114,21 +121,22 @@ export class LifecycleService {
       return row;
     });
     if (nodes.connected(nodeId)) await this.send(job);
-    return present((await repo.find(nodeId, job.id)) ?? job);
+    const stored = await repo.find(nodeId, job.id);
+    return present(stored ? summary(stored) : { ...job, hasDiagnostics: false });
   }
 
   /** Newest first; `cursor`: the previous page's nextCursor (checked after the node is). */
   async list(nodeId: string, principal: Principal, limit: number, cursor?: string) {
     await this.deps.nodes.visibleNode(principal, 'node:read', nodeId);
     const after = decodeCursor<string>(cursor, 'string');
-    return (await this.deps.repo.list(nodeId, limit, after)).map((job) => present(job));
+    return (await this.deps.repo.list(nodeId, limit, after)).map(present);
   }
 
   async get(nodeId: string, jobId: string, principal: Principal): Promise<LifecycleJobView> {
     await this.deps.nodes.visibleNode(principal, 'node:read', nodeId);
     const job = await this.deps.repo.find(nodeId, jobId);
     if (!job) throw notFound('lifecycle job');
-    return present(job);
+    return present(summary(job));
   }
 
   /** The diagnostics a collect-diagnostics job brought back (they hold the node's config and logs). */
