@@ -9,6 +9,7 @@ import {
   DIAGNOSTICS_MAX_BYTES,
   Diagnostics,
   LIFECYCLE_ACTIONS,
+  LIFECYCLE_JOB_STATES,
   RotatedCredential,
 } from '../../../../shared/src/lifecycle.js';
 import {
@@ -28,7 +29,7 @@ const LifecycleJob = Type.Object({
   id: Type.String(),
   nodeId: Type.String(),
   action: Type.String(),
-  state: Type.String({ description: 'queued, sent, succeeded, failed or timed_out' }),
+  state: Type.Enum(LIFECYCLE_JOB_STATES),
   requestedBy: Type.String(),
   message: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),

@@ -16,6 +16,7 @@ import {
   LIFECYCLE_ANSWER_SECONDS,
   LIFECYCLE_EXPIRY_SECONDS,
   type LifecycleAction,
+  type LifecycleJobState,
 } from '../../../../shared/src/lifecycle.js';
 import type { CommandResult } from '../../../../shared/src/mqtt.js';
 import { type Actor, type AuditWriter, SYSTEM_ACTOR } from '../../core/audit.types.js';
@@ -44,7 +45,7 @@ export interface LifecycleJobView {
   id: string;
   nodeId: string;
   action: string;
-  state: string;
+  state: LifecycleJobState;
   requestedBy: string;
   message: string | null;
   createdAt: string;
@@ -64,7 +65,7 @@ function present(job: LifecycleJobSummary): LifecycleJobView {
     id: job.id,
     nodeId: job.nodeId,
     action: job.action,
-    state: job.state,
+    state: job.state as LifecycleJobState,
     requestedBy: job.requestedBy,
     message: job.message,
     createdAt: job.createdAt.toISOString(),
