@@ -88,6 +88,19 @@ export function toDbtp(linear: number): number {
   return linear > 0 ? Math.max(LUFS_FLOOR, 20 * Math.log10(linear)) : LUFS_FLOOR;
 }
 
+/**
+ * Loudness and peak values to 0.01 LU/dB (null stays null), as meter frames and recordings
+ * carry them: more digits say nothing.
+ */
+export function roundedLoudness<T extends { [K in keyof T]: number | null }>(values: T): T {
+  const rounded = { ...values };
+  for (const key in rounded) {
+    const value = rounded[key];
+    if (value !== null) rounded[key] = (Math.round(value * 100) / 100) as T[typeof key];
+  }
+  return rounded;
+}
+
 /** Loudness values in 0.01 LU bins from −70 LUFS up: the gated statistics without keeping every value. */
 class LoudnessHistogram {
   private static readonly MIN = -70;

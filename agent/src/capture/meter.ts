@@ -6,7 +6,7 @@
  * A clip is a sample at either end of the range.
  */
 import { DBFS_FLOOR, METER_FRAME_VERSION, type MeterFrame } from '../../../shared/src/mqtt.js';
-import { LoudnessMeter } from './loudness.js';
+import { LoudnessMeter, roundedLoudness } from './loudness.js';
 import { type BitDepth, bytesPerSample, fullScale, sampleReader } from './pcm-format.js';
 
 export interface MeterAccumulatorOptions {
@@ -114,11 +114,11 @@ export class MeterAccumulator {
       peakDbfs: toDbfs(peak / this.fullScale),
       rmsDbfs: toDbfs(Math.sqrt(this.sumSquares[ch]! / this.framesInWindow) / this.fullScale),
       clipCount: this.clips[ch]!,
-      ...rounded(loudness.channels[ch]!),
+      ...roundedLoudness(loudness.channels[ch]!),
     }));
     const frame: MeterFrame = {
       v: METER_FRAME_VERSION,
-      programme: rounded(loudness.programme),
+      programme: roundedLoudness(loudness.programme),
       seq: this.seq++,
       capturedAtMs: Math.max(0, Math.round(capturedAtMs)),
       windowMs: this.windowMs,
@@ -135,13 +135,4 @@ export class MeterAccumulator {
     this.sumSquares.fill(0);
     this.clips.fill(0);
   }
-}
-
-/** Loudness values to 0.01 (the frame travels 10 times a second; more digits say nothing). */
-function rounded(values: { momentaryLufs: number; shortTermLufs: number; truePeakDbtp: number }) {
-  return {
-    truePeakDbtp: Math.round(values.truePeakDbtp * 100) / 100,
-    momentaryLufs: Math.round(values.momentaryLufs * 100) / 100,
-    shortTermLufs: Math.round(values.shortTermLufs * 100) / 100,
-  };
 }

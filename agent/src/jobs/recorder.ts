@@ -23,11 +23,10 @@ import { join } from 'node:path';
 import type {
   ContinuationBody,
   JobLease,
-  RecordingLoudness,
   RecordingProfileConfig,
 } from '../../../shared/src/agent-api.js';
 import type { CaptureOptions } from '../capture/capture.js';
-import type { LoudnessSummary } from '../capture/loudness.js';
+import { type LoudnessSummary, roundedLoudness } from '../capture/loudness.js';
 import { HISTORY_MS, type PcmTap } from '../capture/pcm-tap.js';
 import { recoverWav } from '../capture/wav-recovery.js';
 import type { WavResult } from '../capture/wav-writer.js';
@@ -691,14 +690,4 @@ export class Recorder {
       continues: entry.continues,
     };
   }
-}
-
-/** A recording's loudness to 0.01 LU/dB, as the controller stores it. */
-function roundedLoudness(loudness: LoudnessSummary): RecordingLoudness {
-  const round = (value: number) => Math.round(value * 100) / 100;
-  return {
-    integratedLufs: loudness.integratedLufs === null ? null : round(loudness.integratedLufs),
-    loudnessRangeLu: loudness.loudnessRangeLu === null ? null : round(loudness.loudnessRangeLu),
-    truePeakDbtp: round(loudness.truePeakDbtp),
-  };
 }
