@@ -6,6 +6,7 @@
  * watching the same node raise the same event, and it is stored once.
  */
 import type { Logger } from '../../core/logger.js';
+import { PeriodicTask } from '../../platform/periodic-task.js';
 import type { NodesService } from '../nodes/index.js';
 import type { HealthRepository } from './health.repository.js';
 import type { HealthReports } from './health-reports.js';
@@ -13,8 +14,7 @@ import type { HealthReports } from './health-reports.js';
 export const NODE_WATCH_MS = 5000;
 
 export class NodeOfflineWatch {
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly deps: {
@@ -24,26 +24,27 @@ export class NodeOfflineWatch {
       now: () => Date;
       log: Logger;
     },
-  ) {}
+  ) {
+    this.task = new PeriodicTask({
+      what: 'node offline watch',
+      pass: () => this.pass(),
+      log: deps.log,
+      intervalMs: NODE_WATCH_MS,
+      passAtStart: false,
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), NODE_WATCH_MS);
-    this.timer.unref();
+    this.task.start();
   }
 
   stop(): Promise<void> {
-    clearInterval(this.timer);
-    return this.sweeping ?? Promise.resolve();
+    return this.task.stop();
   }
 
   /** One pass over the nodes (single-flight); failures are logged, the next pass tries again. */
   sweep(): Promise<void> {
-    this.sweeping ??= this.pass()
-      .catch((error) => this.deps.log.warn({ err: error }, 'node offline watch failed'))
-      .finally(() => {
-        this.sweeping = undefined;
-      });
-    return this.sweeping;
+    return this.task.tick();
   }
 
   private async pass(): Promise<void> {

@@ -28,6 +28,7 @@ import { decodeCursor } from '../../core/pagination.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import { hashSecret, newSecret, safeEqualHex, secretHint } from '../../crypto/secrets.js';
 import type { Db } from '../../db/client.js';
+import { PeriodicTask } from '../../platform/periodic-task.js';
 import type {
   LifecycleJobRow,
   LifecycleJobSummary,
@@ -77,8 +78,7 @@ function present(job: LifecycleJobSummary): LifecycleJobView {
 }
 
 export class LifecycleService {
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
+  private readonly sweeper: PeriodicTask;
 
   constructor(
     private readonly deps: {
@@ -90,7 +90,15 @@ export class LifecycleService {
       log: Pick<Logger, 'warn' | 'error'>;
       now: () => Date;
     },
-  ) {}
+  ) {
+    this.sweeper = new PeriodicTask({
+      what: 'timing out lifecycle jobs',
+      pass: () => this.timeOutOverdue(),
+      log: deps.log,
+      intervalMs: SWEEP_INTERVAL_MS,
+      passAtStart: false,
+    });
+  }
 
   /** Records the request and sends it at once when the agent is connected. */
   async request(nodeId: string, action: string, ctx: CallContext): Promise<LifecycleJobView> {
@@ -172,22 +180,15 @@ export class LifecycleService {
 
   /** Times out jobs not sent before their expiry and jobs sent but unanswered for too long. */
   sweep(): Promise<void> {
-    this.sweeping ??= this.timeOutOverdue().finally(() => {
-      this.sweeping = undefined;
-    });
-    return this.sweeping;
+    return this.sweeper.tick();
   }
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.sweep().catch((err) => this.deps.log.error({ err }, 'timing out lifecycle jobs failed'));
-    }, SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    this.sweeper.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.sweeping?.catch(() => {});
+  stop(): Promise<void> {
+    return this.sweeper.stop();
   }
 
   // The agent's side of rotate-credential and collect-diagnostics --------------------------------

@@ -1,6 +1,6 @@
 /** Posts due log-destination summaries every interval (the poster decides what is due). */
 import type { Logger } from '../../../core/logger.js';
-import { PeriodicTask, type SchedulerTimers } from '../guilds/periodic-task.js';
+import { PeriodicTask, type SchedulerTimers } from '../../../platform/periodic-task.js';
 import type { AttendanceLogPoster } from './log-poster.js';
 
 export class AttendanceSummaryScheduler extends PeriodicTask {
@@ -10,14 +10,14 @@ export class AttendanceSummaryScheduler extends PeriodicTask {
     intervalMs?: number,
     timers?: SchedulerTimers,
   ) {
-    super(
-      'attendance: log summaries',
-      async () => {
+    super({
+      what: 'attendance: log summaries',
+      pass: async () => {
         await poster.runDueSummaries();
       },
       log,
-      intervalMs,
+      intervalMs: intervalMs ?? 30_000,
       timers,
-    );
+    });
   }
 }

@@ -1,9 +1,9 @@
 /** Runs due period resets every interval; one guild's failure is logged and retried next pass. */
 import type { Logger } from '../../../core/logger.js';
-import { PeriodicTask, type SchedulerTimers } from '../guilds/periodic-task.js';
+import { PeriodicTask, type SchedulerTimers } from '../../../platform/periodic-task.js';
 import type { AttendancePeriodsService } from './periods.service.js';
 
-export type { SchedulerTimers } from '../guilds/periodic-task.js';
+export type { SchedulerTimers } from '../../../platform/periodic-task.js';
 
 export class AttendanceResetScheduler extends PeriodicTask {
   constructor(
@@ -17,6 +17,6 @@ export class AttendanceResetScheduler extends PeriodicTask {
       for (const { guildId, error } of failed)
         log.error({ err: error, guildId }, 'attendance: scheduled reset failed');
     };
-    super('attendance: scheduled resets', pass, log, intervalMs, timers);
+    super({ what: 'attendance: scheduled resets', pass, log, intervalMs: intervalMs ?? 30_000, timers });
   }
 }
