@@ -9,18 +9,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controllerSetup, fetchData, runController, setUpOwner } from '../support/controller-process.js';
-import {
-  AGENT_CLI,
-  type RunningProcess,
-  requireBuild,
-  runToEnd,
-  startProcess,
-  waitFor,
-} from '../support/processes.js';
-import { hasPulse, type PulseSink, startPulseSink } from '../support/pulse.js';
+import { waitFor } from '../support/processes.js';
+import { hasPulse } from '../support/pulse.js';
+import { type SinkNode, sinkNode } from '../support/sink-node.js';
 import { readSse } from '../support/sse.js';
-import { type TempDir, tempDir } from '../support/tmp.js';
 
 const run = promisify(execFile);
 const PLAYED_PEAK_DBFS = -20;
@@ -35,81 +27,40 @@ async function soxPeakDb(path: string): Promise<number> {
 
 describe('end to end: controller + agent + virtual sound card', async () => {
   const pulseAvailable = await hasPulse();
-  let dir: TempDir;
-  let sink: PulseSink;
-  let controller: RunningProcess;
-  let agent: RunningProcess;
-  let base: string;
-  let token: string;
+  let e2e: SinkNode;
   const nodeId = 'e2e-node';
-  let json: (path: string, init?: RequestInit) => Promise<Record<string, unknown>>;
-  let startController: () => Promise<void>;
+  const json = (path: string, init: RequestInit = {}) => e2e.api(path, init);
+  const logs = () => e2e.logs();
   /** Every secret this test handled: none may appear in any process's output. */
   const secrets: string[] = [];
-  const logs = () =>
-    `controller:\n${controller?.output().slice(-3000)}\nagent:\n${agent?.output().slice(-3000)}`;
 
   beforeAll(async () => {
     if (!pulseAvailable) return;
-    requireBuild();
-    dir = await tempDir('e2e');
-    sink = await startPulseSink({ peakDbfs: PLAYED_PEAK_DBFS, hz: 1000, sampleRate: 48_000, channels: 2 });
-    const setup = await controllerSetup(join(dir.path, 'controller'));
-    base = setup.base;
-    startController = async () => {
-      await runController(setup, { context: logs, onSpawn: (started) => (controller = started) });
-    };
-    await startController();
-
-    json = (path: string, init: RequestInit = {}) => fetchData(base, path, token, init);
-    token = await setUpOwner(base, OWNER);
-    const enrolled = await json('/api/v1/nodes/enroll', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'E2E node',
-        site: 'lab',
-        id: nodeId,
-        captureDevice: sink.monitor,
-        sampleRate: 48_000,
-        channels: 2,
-      }),
+    e2e = await sinkNode({
+      name: 'e2e',
+      owner: OWNER,
+      node: { id: nodeId, name: 'E2E node' },
+      peakDbfs: PLAYED_PEAK_DBFS,
     });
-    const agentEnv = {
-      ...sink.env,
-      EARSHOT_AGENT_CONFIG: join(dir.path, 'agent', 'agent.json'),
-      EARSHOT_AGENT_CACHE_DIR: join(dir.path, 'agent', 'cache'),
-    };
-    const enroll = await runToEnd(
-      [AGENT_CLI, 'enroll', '--controller', base, '--token', String(enrolled.enrollmentToken)],
-      agentEnv,
-    );
-    expect(enroll.code, enroll.output).toBe(0);
-    expect(enroll.output).not.toContain(String(enrolled.enrollmentToken));
-    secrets.push(String(enrolled.enrollmentToken), token, OWNER.password);
-    const state = JSON.parse(await readFile(agentEnv.EARSHOT_AGENT_CONFIG, 'utf8')) as Record<
-      string,
-      unknown
-    >;
+    secrets.push(e2e.enrollmentToken, e2e.token, OWNER.password);
+    const state = JSON.parse(await readFile(e2e.agentConfig, 'utf8')) as Record<string, unknown>;
     secrets.push(
       ...Object.values(state).filter(
         (v): v is string => typeof v === 'string' && v.includes('.') && v.length > 30,
       ),
     );
-    agent = startProcess('agent', [AGENT_CLI, 'run'], agentEnv);
+    e2e.startAgent();
   }, 180_000);
 
   afterAll(async () => {
-    await agent?.stop();
-    await controller?.stop();
-    await sink?.stop();
-    await dir?.cleanup();
+    await e2e?.stop();
   });
 
   it.runIf(pulseAvailable)('streams live meters over SSE at the played level', async () => {
     const peaks: number[] = [];
     await readSse(
-      `${base}/api/v1/meter-events?nodeId=${nodeId}`,
-      { authorization: `Bearer ${token}` },
+      `${e2e.base}/api/v1/meter-events?nodeId=${nodeId}`,
+      { authorization: `Bearer ${e2e.token}` },
       (event) => {
         if (event.event !== 'meter') return undefined;
         const { nodeId: from, frame } = JSON.parse(event.data) as {
@@ -152,8 +103,8 @@ describe('end to end: controller + agent + virtual sound card', async () => {
         120_000,
         logs,
       );
-      const response = await fetch(`${base}/api/v1/recordings/${recordingId}/file`, {
-        headers: { authorization: `Bearer ${token}` },
+      const response = await fetch(`${e2e.base}/api/v1/recordings/${recordingId}/file`, {
+        headers: { authorization: `Bearer ${e2e.token}` },
       });
       expect(response.status).toBe(200);
       const bytes = Buffer.from(await response.arrayBuffer());
@@ -161,15 +112,15 @@ describe('end to end: controller + agent + virtual sound card', async () => {
       expect(bytes.length).toBe(Number(done.sizeBytes));
       // 5 s of 48 kHz stereo s16le plus the 44-byte header.
       expect(bytes.length).toBe(44 + 5 * 48_000 * 2 * 2);
-      const file = join(dir.path, 'download.wav');
+      const file = join(e2e.dir.path, 'download.wav');
       await writeFile(file, bytes);
       expect(Math.abs((await soxPeakDb(file)) - PLAYED_PEAK_DBFS)).toBeLessThanOrEqual(0.1);
     },
   );
 
   async function downloadAndCheck(recordingId: string, sha256: unknown, seconds: number): Promise<void> {
-    const response = await fetch(`${base}/api/v1/recordings/${recordingId}/file`, {
-      headers: { authorization: `Bearer ${token}` },
+    const response = await fetch(`${e2e.base}/api/v1/recordings/${recordingId}/file`, {
+      headers: { authorization: `Bearer ${e2e.token}` },
     });
     expect(response.status).toBe(200);
     const bytes = Buffer.from(await response.arrayBuffer());
@@ -195,10 +146,10 @@ describe('end to end: controller + agent + virtual sound card', async () => {
         60_000,
         logs,
       );
-      await controller.stop();
+      await e2e.controller!.stop();
       // The controller is gone for a while; the agent keeps recording and retries.
       await new Promise((r) => setTimeout(r, 4000));
-      await startController();
+      await e2e.startController();
       const done = await waitFor(
         'recording completed after the restart',
         async () => {
@@ -216,9 +167,9 @@ describe('end to end: controller + agent + virtual sound card', async () => {
   it.runIf(pulseAvailable)('never writes a secret to a log line', () => {
     expect(secrets.length).toBeGreaterThanOrEqual(4);
     for (const secret of secrets) {
-      expect(controller.output()).not.toContain(secret);
-      expect(agent.output()).not.toContain(secret);
-      expect(controller.output()).not.toContain(secret.split('.').pop());
+      expect(e2e.controller!.output()).not.toContain(secret);
+      expect(e2e.agent!.output()).not.toContain(secret);
+      expect(e2e.controller!.output()).not.toContain(secret.split('.').pop());
     }
   });
 

@@ -9,18 +9,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controllerSetup, fetchData, runController, setUpOwner } from '../support/controller-process.js';
-import {
-  AGENT_CLI,
-  type RunningProcess,
-  requireBuild,
-  runToEnd,
-  startProcess,
-  waitFor,
-} from '../support/processes.js';
-import { hasPulse, type PulseSink, startPulseSink } from '../support/pulse.js';
+import { waitFor } from '../support/processes.js';
+import { hasPulse } from '../support/pulse.js';
 import { sha256 } from '../support/recordings.js';
-import { type TempDir, tempDir } from '../support/tmp.js';
+import { type SinkNode, sinkNode } from '../support/sink-node.js';
 
 const OWNER = { username: 'sched-owner', password: 'schedule owner password 123' };
 const NODE_ID = 'sched-node';
@@ -43,66 +35,25 @@ interface JournalFile {
 
 describe('end to end: scheduled recording without the controller', async () => {
   const pulseAvailable = await hasPulse();
-  let dir: TempDir;
-  let sink: PulseSink;
-  let controller: RunningProcess | undefined;
-  let agent: RunningProcess | undefined;
-  let base: string;
-  let token: string;
-  let agentEnv: Record<string, string>;
-  let startController: () => Promise<void>;
-  const logs = () =>
-    `controller:\n${controller?.output().slice(-3000)}\nagent:\n${agent?.output().slice(-6000)}`;
-  const api = <T = Record<string, unknown>>(path: string, init: RequestInit = {}) =>
-    fetchData<T>(base, path, token, init);
+  let e2e: SinkNode;
+  const logs = () => e2e.logs();
+  const api = <T = Record<string, unknown>>(path: string, init: RequestInit = {}) => e2e.api<T>(path, init);
   const journal = async (): Promise<JournalFile> =>
-    JSON.parse(
-      await readFile(join(agentEnv.EARSHOT_AGENT_CACHE_DIR!, 'journal.json'), 'utf8').catch(
-        () => '{"entries":[]}',
-      ),
-    );
+    JSON.parse(await readFile(join(e2e.agentCacheDir, 'journal.json'), 'utf8').catch(() => '{"entries":[]}'));
 
   beforeAll(async () => {
     if (!pulseAvailable) return;
-    requireBuild();
-    dir = await tempDir('e2e-schedule');
-    sink = await startPulseSink({ peakDbfs: -20, hz: 1000, sampleRate: 48_000, channels: 2 });
-    const setup = await controllerSetup(join(dir.path, 'controller'));
-    base = setup.base;
-    startController = async () => {
-      await runController(setup, { context: logs, onSpawn: (started) => (controller = started) });
-    };
-    await startController();
-    token = await setUpOwner(base, OWNER);
-    const enrolled = await api('/api/v1/nodes/enroll', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'Schedule node',
-        site: 'lab',
-        id: NODE_ID,
-        captureDevice: sink.monitor,
-        sampleRate: 48_000,
-        channels: 2,
-      }),
+    e2e = await sinkNode({
+      name: 'e2e-schedule',
+      owner: OWNER,
+      node: { id: NODE_ID, name: 'Schedule node' },
+      agentLogChars: 6000,
     });
-    agentEnv = {
-      ...sink.env,
-      EARSHOT_AGENT_CONFIG: join(dir.path, 'agent', 'agent.json'),
-      EARSHOT_AGENT_CACHE_DIR: join(dir.path, 'agent', 'cache'),
-    };
-    const enroll = await runToEnd(
-      [AGENT_CLI, 'enroll', '--controller', base, '--token', String(enrolled.enrollmentToken)],
-      agentEnv,
-    );
-    expect(enroll.code, enroll.output).toBe(0);
-    agent = startProcess('agent', [AGENT_CLI, 'run'], agentEnv);
+    e2e.startAgent();
   }, 180_000);
 
   afterAll(async () => {
-    await agent?.stop();
-    await controller?.stop();
-    await sink?.stop();
-    await dir?.cleanup();
+    await e2e?.stop();
   });
 
   /** A one-off schedule for the node starting `inMs` from now (whole second, UTC). */
@@ -139,8 +90,8 @@ describe('end to end: scheduled recording without the controller', async () => {
   }
 
   async function checksumOf(id: string): Promise<string> {
-    const response = await fetch(`${base}/api/v1/recordings/${id}/file`, {
-      headers: { authorization: `Bearer ${token}` },
+    const response = await fetch(`${e2e.base}/api/v1/recordings/${id}/file`, {
+      headers: { authorization: `Bearer ${e2e.token}` },
     });
     expect(response.status).toBe(200);
     return sha256(Buffer.from(await response.arrayBuffer()));
@@ -154,16 +105,13 @@ describe('end to end: scheduled recording without the controller', async () => {
       await waitFor(
         'the occurrence in the agent cache',
         async () => {
-          const text = await readFile(
-            join(agentEnv.EARSHOT_AGENT_CACHE_DIR!, 'occurrences.json'),
-            'utf8',
-          ).catch(() => '');
+          const text = await readFile(join(e2e.agentCacheDir, 'occurrences.json'), 'utf8').catch(() => '');
           return text.includes(new Date(startMs).toISOString()) ? true : undefined;
         },
         15_000,
         logs,
       );
-      await controller!.stop();
+      await e2e.controller!.stop();
       expect(Date.now()).toBeLessThan(startMs);
       // Recorded and hashed while the controller is down.
       const offline = await waitFor(
@@ -175,7 +123,7 @@ describe('end to end: scheduled recording without the controller', async () => {
         60_000,
         logs,
       );
-      await startController();
+      await e2e.startController();
       const [recording] = await completedOf(id, 1);
       expect(recording!.sha256).toBe(offline.sha256);
       expect(await checksumOf(recording!.id)).toBe(offline.sha256);
@@ -212,9 +160,9 @@ describe('end to end: scheduled recording without the controller', async () => {
         30_000,
         logs,
       );
-      await agent!.stop('SIGKILL');
+      await e2e.agent!.stop('SIGKILL');
       const killedAt = Date.now();
-      agent = startProcess('agent', [AGENT_CLI, 'run'], agentEnv);
+      e2e.startAgent();
       const [one, two] = await completedOf(id, 2);
       expect(one!.job.part).toBe(1);
       expect(one!.partial).toBe(true);
