@@ -5,7 +5,7 @@
  * Before the components: state → HTTP client → journal → offline cache → node config: the
  * cached one at once when there is one (the controller is refreshed in the background),
  * else the controller's (waiting for it: the first boot ever). Components: meters and the
- * PCM tap (listening before the capture runs) → capture → MQTT link → heartbeat → health
+ * PCM tap (listening before the capture runs) → capture → MQTT link → live listen streams → heartbeat → health
  * (watchdog and its event queue) → audio interface reports → recorder (finishes and continues
  * interrupted recordings) → uploader → claim loop → schedule runner → controller sync.
  */
@@ -32,6 +32,7 @@ import { AgentHttpClient, describeError, isRetryable } from './link/http-client.
 import { InterfaceReporter } from './link/interface-reporter.js';
 import { lifecycleActions } from './link/lifecycle-actions.js';
 import { brokerUrl, MqttLink, type MqttLinkOptions } from './link/mqtt-link.js';
+import { ListenStreams } from './listen/listen-streams.js';
 import { JobJournal, journalPath } from './state/journal.js';
 import { OfflineCache } from './state/offline-cache.js';
 import type { AgentSettings } from './state/settings.js';
@@ -249,6 +250,7 @@ export class Agent {
       intervalMs: this.options.interfacePollMs,
       list: listDevices,
     });
+    const listen = new ListenStreams({ tap, publish: (frame) => mqtt.publishListen(frame), log });
     const mqtt = new MqttLink({
       url: settings.mqttUrlOverride ?? brokerUrl(state.controllerUrl, config.mqttPort),
       nodeId: state.nodeId,
@@ -267,6 +269,7 @@ export class Agent {
         stopRecording: (jobId) => recorder.stopRecording(jobId),
         refetchConfig: () => sync.refreshConfig(),
         syncSchedule: () => sync.syncOccurrences(),
+        listen,
         lifecycle: lifecycleActions({
           agentVersion: version,
           cacheDir: settings.cacheDir,
@@ -332,6 +335,7 @@ export class Agent {
       { name: 'pcm tap', component: tap },
       { name: 'capture', component: capture },
       { name: 'mqtt', component: mqtt },
+      { name: 'listen', component: listen },
       { name: 'heartbeat', component: heartbeat },
       { name: 'health', component: health },
       { name: 'interfaces', component: interfaces },

@@ -18,6 +18,7 @@ import { createAuditModule } from './modules/audit/index.js';
 import { channelMapTemplates, createChannelMapsModule } from './modules/channel-maps/index.js';
 import { createHealthModule } from './modules/health/index.js';
 import { createLimitsModule, installRouteRateLimits } from './modules/limits/index.js';
+import { createListenModule } from './modules/listen/index.js';
 import { createMetersModule } from './modules/meters/index.js';
 import { createNodesModule } from './modules/nodes/index.js';
 import { createRecordingContextModule } from './modules/recording-context/index.js';
@@ -57,9 +58,11 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const channelMaps = createChannelMapsModule(core, { ...nodes.ports, ...settings.ports, notifyNode });
   const meters = createMetersModule(core, { nodes: nodes.ports.nodes, settings: settings.ports.settings });
   const health = createHealthModule(core, { ...nodes.ports, ...auditModule.ports });
+  const listen = createListenModule(core, { ...nodes.ports, notifyNode, auth: access.ports.auth });
   const mqtt = createBroker(core, {
     nodes: nodes.ports.nodes,
     onMeters: (from, frame) => meters.ports.meters.record(from, frame),
+    onListen: (from, frame) => listen.ports.listen.onFrame(from, frame),
     onCommandResult: (from, result) => nodes.ports.commandResults.record(from, result),
     onHealthEvent: (from, report) => health.ports.healthReports.onMessage(from, report),
     readiness,
@@ -71,17 +74,12 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const connectionString = provider === 'postgresql' ? deps.databaseUrl : undefined;
   const leadership = electLeader({ work: attendance.ports.leaderWork, connectionString, log: app.log });
 
-  const routes = installAccessControl(
-    app,
-    {
-      resolveUserSecret: access.ports.resolveUserSecret,
-      resolveNodeCredential: (credential) => nodes.ports.nodes.authenticate(credential),
-    },
-    // The web front end's Discord-user tokens, only when a secret is configured.
-    config.frontendTokenSecret
-      ? frontendTokenGate({ secret: config.frontendTokenSecret, ...attendance.ports, now, log: app.log })
-      : undefined,
-  );
+  // The web front end's Discord-user tokens, only when a secret is configured.
+  const gate = config.frontendTokenSecret
+    ? frontendTokenGate({ secret: config.frontendTokenSecret, ...attendance.ports, now, log: app.log })
+    : undefined;
+  const resolveNodeCredential = (credential: string) => nodes.ports.nodes.authenticate(credential);
+  const routes = installAccessControl(app, { ...access.ports, resolveNodeCredential }, gate);
   // Rate limits check assignments against the declared routes: after access control, before routes.
   const limits = await createLimitsModule(core, { routes });
   await installRouteRateLimits(app, limits.ports.limits);
@@ -89,14 +87,15 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const system = createSystemModule(core, { readiness });
   // The order routes register in (and so the order of the OpenAPI document).
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
-  const modules: AppModule[] = [system, access, auditModule, nodes, recordings, schedules, meters, limits];
-  modules.push(settings, channelMaps, health, createStatusModule(core, { ...nodes.ports, ...health.ports }));
+  const modules: AppModule[] = [system, access, auditModule, nodes, recordings, schedules, meters];
+  modules.push(listen, limits, settings, channelMaps, health);
+  modules.push(createStatusModule(core, { ...nodes.ports, ...health.ports }));
   modules.push(attendance, context); // attendance and what needs its ports come last
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);
   metrics.onCollect(async () => metrics.setLeaderRole(leadership.role));
 
-  const lifecycle = lifecycleOf(app, mqtt.component, modules, meters, leadership);
+  const lifecycle = lifecycleOf(app, mqtt.component, modules, [meters, listen], leadership);
 
   return {
     app,
@@ -113,7 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
 }
 
 /**
- * Started in this order, stopped in reverse: open meter streams end (or HTTP could not drain),
+ * Started in this order, stopped in reverse: open meter and listen streams end (or HTTP could not drain),
  * HTTP stops accepting, the leader's work stops (bot, then resets, then the open sessions are
  * saved), pending webhooks and events drain, keys are locked, the broker closes.
  */
@@ -121,10 +120,10 @@ function lifecycleOf(
   app: HttpServer,
   broker: Component,
   modules: AppModule[],
-  meters: AppModule,
+  streaming: AppModule[],
   leader: LeaderElection,
 ) {
-  const streams = meters.components ?? [];
+  const streams = streaming.flatMap((m) => m.components ?? []);
   const lifecycle = new Lifecycle(app.log);
   lifecycle.add(
     broker,

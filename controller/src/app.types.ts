@@ -13,6 +13,7 @@ import type { AuditChainWatch, AuditService } from './modules/audit/index.js';
 import type { ChannelMapsPort } from './modules/channel-maps/index.js';
 import type { HealthReports, HealthService, NodeOfflineWatch } from './modules/health/index.js';
 import type { LimitsService } from './modules/limits/index.js';
+import type { ListenService } from './modules/listen/index.js';
 import type { MetersService } from './modules/meters/index.js';
 import type {
   CommandResultLog,
@@ -67,6 +68,7 @@ export interface ControllerApp {
       occurrences: OccurrencesService;
       schedules: SchedulesService;
       meters: MetersService;
+      listen: ListenService;
       limits: LimitsService;
       settings: SettingsService;
       channelMaps: ChannelMapsPort;

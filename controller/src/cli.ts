@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `earshot-controller`: run the controller, or check the audit chain. */
+/** `earshot-controller`: run the controller, check the audit chain, or listen to a node live. */
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
 import { startController } from './server.js';
@@ -55,8 +55,26 @@ program
     process.exitCode = report.ok ? 0 : 1;
   });
 
+program
+  .command('listen <nodeId>')
+  .description('hear a node live: its audio as a WAV file (or - for standard output, e.g. | play -)')
+  .option('--url <url>', 'the controller', 'http://127.0.0.1:8080')
+  .option('--channels <list>', 'one or two 1-based capture channels, e.g. 1 or 1,2', '1')
+  .option('--bitrate <bps>', 'Opus bitrate, bit/s (default 64000)')
+  .option('--seconds <n>', 'stop after this long (default: until Ctrl-C)')
+  .option('--out <file>', 'where the WAV goes; - for standard output', 'earshot-listen.wav')
+  .addHelpText(
+    'after',
+    '\nThe token comes from EARSHOT_TOKEN (an API token of a user with listen:monitor), never an argument.',
+  )
+  .action(async (nodeId: string, options) => {
+    const { runListenCommand } = await import('./client/listen-command.js');
+    process.exitCode = await runListenCommand(nodeId, options);
+  });
+
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError) console.error(error.message);
+  if (error instanceof ConfigError || (error instanceof Error && error.name === 'ListenRefused'))
+    console.error(error.message);
   else console.error(error);
   process.exit(1);
 });

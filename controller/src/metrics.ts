@@ -41,6 +41,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly listenSessions = new Gauge({
+    name: 'earshot_listen_sessions',
+    help: 'Live listen sessions on this replica (waiting for their WebSocket, or open).',
+    registers: [this.registry],
+  });
+
+  readonly listenFrames = new Counter({
+    name: 'earshot_listen_frames_total',
+    help:
+      'Live listen frames: received from agents, sent to or dropped for a listener (per listener), ' +
+      'lost (sequence gaps) or unwanted (no such stream).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly uploadBytes = new Counter({
     name: 'earshot_upload_bytes_total',
     help: 'Recording bytes received from agents.',

@@ -6,6 +6,7 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { isValidNodeId, NODE_ID_PATTERN } from './ids.js';
+import { decodeListenFrame, encodeListenFrame, type ListenFrame } from './listen.js';
 
 export const TOPIC_ROOT = 'earshot/v1/nodes';
 
@@ -159,11 +160,18 @@ export type CommandResult = Static<typeof CommandResult>;
 /** Who publishes on a topic: the agent of that node, or the controller. */
 type Publisher = 'agent' | 'controller';
 
+/** A topic whose payload is not JSON: its own reader and writer (the schema types the value). */
+interface BinaryCodec<T> {
+  decode(payload: Uint8Array): { ok: true; payload: T } | { ok: false; error: string };
+  encode(value: T): Buffer;
+}
+
 interface TopicSpec<S extends TSchema> {
   schema: S;
   qos: 0 | 1;
   retain: boolean;
   publisher: Publisher;
+  binary?: BinaryCodec<Static<S>>;
 }
 
 function topic<S extends TSchema>(spec: TopicSpec<S>): TopicSpec<S> {
@@ -176,6 +184,14 @@ export const TOPICS = {
   events: topic({ schema: HealthEventMessage, qos: 1, retain: false, publisher: 'agent' }),
   cmd: topic({ schema: Command, qos: 1, retain: false, publisher: 'controller' }),
   'cmd-result': topic({ schema: CommandResult, qos: 1, retain: false, publisher: 'agent' }),
+  /** Live listen: Opus frames (shared/src/listen.ts), only while the controller asks for them. */
+  listen: topic({
+    schema: Type.Unsafe<ListenFrame>({}),
+    qos: 0,
+    retain: false,
+    publisher: 'agent',
+    binary: { decode: decodeListenFrame, encode: encodeListenFrame },
+  }),
 } as const;
 
 export type TopicName = keyof typeof TOPICS;
@@ -199,8 +215,15 @@ export function parseNodeTopic(topicName: string): { nodeId: string; name: Topic
 }
 
 const validators = Object.fromEntries(
-  TOPIC_NAMES.map((name) => [name, Compile(TOPICS[name].schema as TSchema)]),
+  TOPIC_NAMES.filter((name) => !binaryCodec(name)).map((name) => [
+    name,
+    Compile(TOPICS[name].schema as TSchema),
+  ]),
 ) as { [K in TopicName]: ReturnType<typeof Compile> };
+
+function binaryCodec(name: TopicName): BinaryCodec<unknown> | undefined {
+  return (TOPICS[name] as TopicSpec<TSchema>).binary as BinaryCodec<unknown> | undefined;
+}
 
 export type DecodeResult<T extends TopicName> =
   | { ok: true; payload: TopicPayload<T> }
@@ -208,6 +231,12 @@ export type DecodeResult<T extends TopicName> =
 
 /** Parses and validates a payload for a topic. Never throws. */
 export function decodePayload<T extends TopicName>(name: T, payload: Buffer | string): DecodeResult<T> {
+  const binary = binaryCodec(name);
+  if (binary) {
+    if (typeof payload === 'string') return { ok: false, error: 'payload must be binary' };
+    if (payload.length > MAX_MQTT_PAYLOAD_BYTES) return { ok: false, error: 'payload too large' };
+    return binary.decode(payload) as DecodeResult<T>;
+  }
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
   if (Buffer.byteLength(text) > MAX_MQTT_PAYLOAD_BYTES) return { ok: false, error: 'payload too large' };
   let value: unknown;
@@ -224,7 +253,9 @@ export function decodePayload<T extends TopicName>(name: T, payload: Buffer | st
   return { ok: true, payload: value as TopicPayload<T> };
 }
 
-export function encodePayload<T extends TopicName>(_name: T, payload: TopicPayload<T>): Buffer {
+export function encodePayload<T extends TopicName>(name: T, payload: TopicPayload<T>): Buffer {
+  const binary = binaryCodec(name);
+  if (binary) return binary.encode(payload);
   return Buffer.from(JSON.stringify(payload));
 }
 

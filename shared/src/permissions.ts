@@ -38,7 +38,6 @@ export type Permission = (typeof PERMISSIONS)[number];
  * listed here that a route now uses (then remove it from this list).
  */
 export const RESERVED_PERMISSIONS = {
-  'listen:monitor': 'live listen: start, stream and stop listening to a node',
   'recording:playback': 'recording playback over HTTP Range and streaming',
   'recording:edit': 'recording metadata edit and bulk edit',
   'recording:delete': 'recording delete and bulk delete, terminal recordings only',

@@ -675,6 +675,28 @@ const TABLE: Record<string, Row> = {
       return { method: 'POST', url: '/api/v1/nodes/retire-me/decommission', headers: bearer(owner) };
     },
   },
+  'POST /api/v1/nodes/:id/listen': {
+    action: /^listen\.start$/,
+    call: async ({ owner, node }) => ({
+      method: 'POST',
+      url: `/api/v1/nodes/${node.nodeId}/listen`,
+      headers: bearer(owner),
+      payload: {},
+    }),
+  },
+  'DELETE /api/v1/nodes/:id/listen/:sid': {
+    action: /^listen\.end$/,
+    call: async ({ ctl, owner, node }) => {
+      const opened = await ctl.app.inject({
+        method: 'POST',
+        url: `/api/v1/nodes/${node.nodeId}/listen`,
+        headers: bearer(owner),
+        payload: {},
+      });
+      const { id } = opened.json().data.session;
+      return { method: 'DELETE', url: `/api/v1/nodes/${node.nodeId}/listen/${id}`, headers: bearer(owner) };
+    },
+  },
   'DELETE /api/v1/nodes/:id': {
     action: /^node\.delete$/,
     call: async ({ ctl, owner }) => {

@@ -84,11 +84,12 @@ describe('route declarations', () => {
   });
 
   it('shuts down in the order that matters', () => {
-    // Stop order is the reverse: meter streams end so HTTP can drain; HTTP stops accepting
+    // Stop order is the reverse: meter and listen streams end so HTTP can drain; HTTP stops accepting
     // before anything it serves goes away; the leader's work (the Discord bot, then resets,
     // then the open sessions saved as the snapshot) stops before keys are locked; the broker
     // closes last.
     expect([...ctl.lifecycle.names()].reverse()).toEqual([
+      'listen sessions',
       'meter-streams',
       'http',
       'leadership',
@@ -116,6 +117,8 @@ describe('route declarations', () => {
       /^GET \/api\/v1\/auth\/oidc\/(config|login|callback)$/,
       /^POST \/api\/v1\/agent\/enroll$/,
       /^GET \/mqtt$/,
+      // Live listen's WebSocket: the single-use ticket it presents is its credential.
+      /^GET \/api\/v1\/listen$/,
       // Attendance: anyone may check a signature; the webhook is authenticated by its shared secret.
       /^GET \/api\/v1\/verify\/(session\/:sessionId|period\/:guildId\/:periodIndex)$/,
       /^POST \/api\/v1\/webhooks\/attendance$/,

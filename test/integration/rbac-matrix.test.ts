@@ -205,6 +205,11 @@ const TABLE: Record<string, Row> = {
   'PUT /api/v1/recordings/:id/cache-file': { need: 'agent' },
   'GET /api/v1/nodes/:id/meters': { need: 'node:read', node: true },
   'GET /api/v1/meter-events': { need: 'node:read', stream: true },
+  'POST /api/v1/nodes/:id/listen': { need: 'listen:monitor', node: true },
+  'GET /api/v1/nodes/:id/listen': { need: 'listen:monitor', node: true },
+  // Only the session's own user ends it: an unknown session is a 404 for everyone allowed.
+  'DELETE /api/v1/nodes/:id/listen/:sid': { need: 'listen:monitor' },
+  'GET /api/v1/listen': { need: 'public' },
   'GET /api/v1/admin/limits/profiles': { need: 'settings:read', fleet: true },
   'POST /api/v1/admin/limits/profiles': { need: 'settings:manage', fleet: true },
   'PUT /api/v1/admin/limits/profiles/:id': { need: 'settings:manage', fleet: true },
@@ -406,6 +411,7 @@ describe('RBAC matrix', () => {
       .replace(':iid', t.interfaceId)
       .replace(':jobId', t.lifecycleJobId)
       .replace(':action', 'upload-now')
+      .replace(':sid', 'ls_matrix')
       .replace(':nodeId', t.nodeId)
       .replace(/\/(recordings)\/:id/, `/$1/${t.recordingId}`)
       // DELETE gets an unknown schedule: deleting the real one would leave nothing to check the rest on.

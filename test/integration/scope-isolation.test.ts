@@ -308,6 +308,7 @@ describe('scope isolation', () => {
     if (name === 'channelId') return '200000000000000001';
     if (name === 'destinationId' || name === 'ruleId') return '00000000-0000-4000-8000-000000000001';
     if (name === 'sessionId') return '00000000-0000-4000-8000-000000000002';
+    if (name === 'sid') return 'ls_outside';
     if (url.startsWith('/api/v1/nodes/')) return 'west-1';
     if (url.startsWith('/api/v1/settings/channel-map-assignments/')) return 'west-1';
     if (url.startsWith('/api/v1/settings/channel-map-plans/')) return westPlan;

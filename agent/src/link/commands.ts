@@ -37,6 +37,11 @@ export interface CommandTargets {
   syncSchedule(): Promise<void>;
   /** lifecycle: the allowlisted actions this agent runs. */
   lifecycle?: Record<LifecycleAction, LifecycleHandler>;
+  /** listen-start / listen-stop: live listen streams (listen/listen-streams.ts). */
+  listen?: {
+    listenStart(args: Record<string, unknown>): string;
+    listenStop(args: Record<string, unknown>): string;
+  };
 }
 
 export function agentCommandTable(targets: CommandTargets): CommandTable {
@@ -61,6 +66,12 @@ export function agentCommandTable(targets: CommandTargets): CommandTable {
       return 'schedule synced';
     },
     ...(targets.lifecycle ? { lifecycle: lifecycleHandler(targets.lifecycle) } : {}),
+    ...(targets.listen
+      ? {
+          'listen-start': (args: Record<string, unknown>) => targets.listen!.listenStart(args),
+          'listen-stop': (args: Record<string, unknown>) => targets.listen!.listenStop(args),
+        }
+      : {}),
   };
 }
 

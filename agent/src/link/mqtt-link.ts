@@ -7,6 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { ListenFrame } from '../../../shared/src/listen.js';
 import {
   decodePayload,
   encodePayload,
@@ -127,6 +128,17 @@ export class MqttLink {
     return true;
   }
 
+  /** Publishes a live listen frame (QoS 0) if connected; false (dropped) otherwise. */
+  publishListen(frame: ListenFrame): boolean {
+    const client = this.client;
+    if (!client?.connected) return false;
+    client.publish(this.topic('listen'), this.encode('listen', frame), {
+      qos: TOPICS.listen.qos,
+      retain: TOPICS.listen.retain,
+    });
+    return true;
+  }
+
   /**
    * Publishes a health event at QoS 1; resolves once the broker has acknowledged it, rejects
    * when not connected or not acknowledged in time (the caller keeps it queued).
@@ -220,7 +232,9 @@ export class MqttLink {
       return;
     }
     const command = decoded.payload;
-    this.options.log.info({ commandId: command.id, type: command.type }, 'command received');
+    // listen-start comes again every few seconds while anyone listens: not worth a line each.
+    const level = command.type === 'listen-start' ? 'debug' : 'info';
+    this.options.log[level]({ commandId: command.id, type: command.type }, 'command received');
     const { result, afterAnswer } = await runCommand(this.options.commands, command);
     if (client.connected) {
       // Answered before what comes after (a restart): the controller hears how it went first.

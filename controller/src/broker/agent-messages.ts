@@ -7,7 +7,7 @@ import type { TopicPayload } from '../../../shared/src/mqtt.js';
 import type { NodeIdentity } from '../core/node-directory.js';
 
 /** The topics agents publish (TOPICS entries with publisher 'agent'). */
-export type AgentTopic = 'status' | 'meters' | 'events' | 'cmd-result';
+export type AgentTopic = 'status' | 'meters' | 'events' | 'cmd-result' | 'listen';
 
 export type AgentMessageHandler<K extends AgentTopic> = (
   from: NodeIdentity,

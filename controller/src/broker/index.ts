@@ -28,6 +28,8 @@ export function createBroker(
     nodes: NodeDirectory;
     /** A validated meter frame from an agent. */
     onMeters: AgentMessageHandler<'meters'>;
+    /** A live listen frame from an agent (checked, not yet relayed). */
+    onListen: AgentMessageHandler<'listen'>;
     /** A validated command result from an agent. */
     onCommandResult: AgentMessageHandler<'cmd-result'>;
     /** A validated health event report from an agent. */
@@ -42,6 +44,7 @@ export function createBroker(
     {
       status: (from, status) => presence.report(from, status),
       meters: deps.onMeters,
+      listen: deps.onListen,
       'cmd-result': deps.onCommandResult,
       events: deps.onHealthEvent,
     },

@@ -146,6 +146,11 @@ export const AUDIT_ACTIONS = {
   'mqtt.publish': { target: 'mqtt_topic', description: 'A node publishes (audited when refused)' },
   'mqtt.subscribe': { target: 'mqtt_topic', description: 'A node subscribes (audited when refused)' },
   'meters.stream_open': { target: 'node', description: 'Open a live meter stream (one node or all)' },
+  'listen.start': { target: 'node', description: 'Open a live listen session on a node' },
+  'listen.end': {
+    target: 'node',
+    description: 'A live listen session ends (its user, its socket, a stall, revoked access…)',
+  },
 
   // Recordings and their jobs
   'recording.create': { target: 'recording', description: 'Schedule a recording (and its job)' },

@@ -12,6 +12,8 @@ export type Principal =
       username: string;
       via: 'session' | 'api-token';
       sessionId?: string;
+      /** The API token a call came with (via 'api-token'). */
+      apiTokenId?: string;
       csrfToken?: string;
       access: AccessSet;
     }

@@ -322,6 +322,34 @@ export class AuthService {
     return resolved.cached.principal;
   }
 
+  /** The access generation now (access-generation.ts): it changes with every access change. */
+  accessGeneration(): Promise<number> {
+    return this.generation.read();
+  }
+
+  /**
+   * A signed-in caller as they are now, for what outlives one request (a live listen stream):
+   * the same session or API token, still not revoked nor past its expiry, its user enabled, with
+   * the grants they have now; undefined otherwise. The session's idle window is not applied:
+   * the stream is the activity.
+   */
+  async current(principal: UserPrincipal): Promise<UserPrincipal | undefined> {
+    const now = this.now().getTime();
+    if (principal.sessionId) {
+      const session = await this.sessions.find(principal.sessionId);
+      if (!session || session.revokedAt || session.absoluteExpiresAt.getTime() <= now) return undefined;
+    } else if (principal.apiTokenId) {
+      const token = await this.apiTokens.find(principal.apiTokenId);
+      if (!token || token.revokedAt || (token.expiresAt && token.expiresAt.getTime() <= now))
+        return undefined;
+    } else {
+      return undefined;
+    }
+    const user = await this.users.findById(principal.userId);
+    if (!user || user.disabled) return undefined;
+    return { ...principal, access: new AccessSet(await this.users.grantsOf(principal.userId)) };
+  }
+
   /** What a cache hit still writes, as an uncached request would: the sliding idle window, last use. */
   private async keepAlive(entry: CacheEntry<ResolvedCredential>, now: Date): Promise<void> {
     const resolved = entry.value;
@@ -378,6 +406,7 @@ export class AuthService {
       userId: token.userId,
       username: token.user.username,
       via: 'api-token',
+      apiTokenId: token.id,
       access: new AccessSet(await this.users.grantsOf(token.userId)),
     };
     return {

@@ -1,0 +1,70 @@
+/**
+ * Live listen: sessions, their single-use tickets and WebSockets, and the relay of each agent
+ * stream to its listeners (listen.service.ts). Frames arrive from the broker through the
+ * `listen.onFrame` port; agents' command results and reconnects come from the nodes module.
+ */
+import type { NodeNotifier } from '../../core/node-commands.js';
+import type { NodeDirectory } from '../../core/node-directory.js';
+import type { AppModule, ModuleCore } from '../../platform/module.js';
+import { LISTEN_SOCKET_PATH, listenRoutes } from './listen.routes.js';
+import { type ListenAccess, ListenService } from './listen.service.js';
+
+export type { ListenService } from './listen.service.js';
+
+/** How often tickets expire, streams renew and access is re-checked. */
+const TICK_MS = 1000;
+
+export function createListenModule(
+  core: ModuleCore,
+  ports: {
+    nodes: Pick<NodeDirectory, 'scopeOf'> & {
+      onConnected(listener: (nodeId: string) => Promise<void>): void;
+    };
+    commandResults: { onResult: (listener: ListenService['onResult']) => void };
+    notifyNode: NodeNotifier;
+    auth: ListenAccess;
+  },
+): AppModule<{ listen: ListenService }> {
+  const listen = new ListenService({
+    nodes: ports.nodes,
+    notifyNode: ports.notifyNode,
+    access: ports.auth,
+    audit: core.audit,
+    metrics: core.metrics,
+    log: core.log,
+    now: core.now,
+    websocketPath: `/api/v1${LISTEN_SOCKET_PATH}`,
+  });
+  ports.commandResults.onResult((from, result) => listen.onResult(from, result));
+  ports.nodes.onConnected((nodeId) => listen.onConnected(nodeId));
+  let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
+  const tick = () => {
+    if (ticking) return;
+    ticking = true;
+    listen
+      .tick()
+      .catch((err: unknown) => core.log.error({ err }, 'live listen sweep failed'))
+      .finally(() => {
+        ticking = false;
+      });
+  };
+  return {
+    name: 'listen',
+    routes: [listenRoutes(listen)],
+    components: [
+      {
+        name: 'listen sessions',
+        start: async () => {
+          timer = setInterval(tick, TICK_MS);
+          timer.unref();
+        },
+        stop: async () => {
+          clearInterval(timer);
+          await listen.stopAll();
+        },
+      },
+    ],
+    ports: { listen },
+  };
+}
