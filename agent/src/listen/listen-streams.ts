@@ -97,7 +97,8 @@ export class ListenStreams {
       : `listen stream ${streamId} was not running`;
   }
 
-  private expire(): void {
+  /** Ends the streams not renewed in time (run by a timer; tests call it). */
+  expire(): void {
     const now = this.now;
     for (const [id, running] of this.running)
       if (now >= running.expiresAtMs) this.end(id, 'not renewed: the controller is gone');

@@ -6,6 +6,7 @@
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { NodeDirectory } from '../../core/node-directory.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
+import { PeriodicTask } from '../../platform/periodic-task.js';
 import { LISTEN_SOCKET_PATH, listenRoutes } from './listen.routes.js';
 import { type ListenAccess, ListenService } from './listen.service.js';
 
@@ -37,30 +38,22 @@ export function createListenModule(
   });
   ports.commandResults.onResult((from, result) => listen.onResult(from, result));
   ports.nodes.onConnected((nodeId) => listen.onConnected(nodeId));
-  let timer: NodeJS.Timeout | undefined;
-  let ticking = false;
-  const tick = () => {
-    if (ticking) return;
-    ticking = true;
-    listen
-      .tick()
-      .catch((err: unknown) => core.log.error({ err }, 'live listen sweep failed'))
-      .finally(() => {
-        ticking = false;
-      });
-  };
+  const sweep = new PeriodicTask({
+    what: 'live listen sweep',
+    pass: () => listen.tick(),
+    log: core.log,
+    intervalMs: TICK_MS,
+    passAtStart: false,
+  });
   return {
     name: 'listen',
     routes: [listenRoutes(listen)],
     components: [
       {
         name: 'listen sessions',
-        start: async () => {
-          timer = setInterval(tick, TICK_MS);
-          timer.unref();
-        },
+        start: async () => sweep.start(),
         stop: async () => {
-          clearInterval(timer);
+          await sweep.stop();
           await listen.stopAll();
         },
       },
