@@ -119,6 +119,22 @@ export function toneFrequency(pcm: Int16Array, sampleRate = LISTEN_SAMPLE_RATE):
   return ((crossings.length - 1) * sampleRate) / (crossings.at(-1)! - crossings[0]!);
 }
 
+/**
+ * The median, over windows of `windowSamples`, of `measure`: robust to a glitch in the source
+ * (e.g. the gap where the test sink's looped tone file starts over).
+ */
+export function medianOver(
+  pcm: Int16Array,
+  measure: (window: Int16Array) => number,
+  windowSamples = 24_000,
+): number {
+  const values: number[] = [];
+  for (let at = 0; at + windowSamples <= pcm.length; at += windowSamples)
+    values.push(measure(pcm.subarray(at, at + windowSamples)));
+  values.sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)] ?? Number.NaN;
+}
+
 /** RMS level of 16-bit samples, dBFS (a full-scale sine reads −3.01). */
 export function rmsDbfs(pcm: Int16Array): number {
   let sum = 0;

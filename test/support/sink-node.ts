@@ -1,6 +1,6 @@
 /**
- * What the end-to-end tests of the built agent share: a PulseAudio null sink playing a 1 kHz
- * tone (48 kHz stereo), the built controller on a fresh SQLite data dir with its owner signed
+ * What the end-to-end tests of the built agent share: a PulseAudio null sink playing a tone
+ * (1 kHz unless told; 48 kHz stereo), the built controller on a fresh SQLite data dir with its owner signed
  * in, and one node enrolled to capture the sink's monitor with the built agent's `enroll`.
  * The agent is not started: each test starts (and kills) it when it needs to.
  */
@@ -53,6 +53,8 @@ export async function sinkNode(options: {
   node: { id: string; name: string };
   /** The tone's peak level (default −20 dBFS). */
   peakDbfs?: number;
+  /** The tone's frequency (default 1 kHz). */
+  hz?: number;
   /** How much of the agent's output `logs()` shows (default 3,000 characters). */
   agentLogChars?: number;
 }): Promise<SinkNode> {
@@ -60,7 +62,7 @@ export async function sinkNode(options: {
   const dir = await tempDir(options.name);
   const sink = await startPulseSink({
     peakDbfs: options.peakDbfs ?? -20,
-    hz: 1000,
+    hz: options.hz ?? 1000,
     sampleRate: 48_000,
     channels: 2,
   });
