@@ -6,6 +6,7 @@
 import { apiBench } from './api.bench.js';
 import { captureCostBench } from './capture-cost.bench.js';
 import { claimsBench } from './claims.bench.js';
+import { listenBench } from './listen.bench.js';
 import { metersBench } from './meters.bench.js';
 import { type BenchRow, printTable, writeJson } from './report.js';
 import { scheduleStartBench } from './schedule-start.bench.js';
@@ -18,6 +19,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   api: apiBench,
   'capture-cost': captureCostBench,
   claims: claimsBench,
+  listen: listenBench,
   meters: metersBench,
   schedules: schedulesBench,
   'schedule-start': scheduleStartBench,
