@@ -54,7 +54,8 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const link = { notify: notifyNode, disconnect: (nodeId: string) => mqtt.broker.disconnectNode(nodeId) };
   const extraFamilies = [channelMapTemplates, ...(deps.settingsFamilies ?? [])];
   const settings = createSettingsModule(core, { notifyNode, extraFamilies });
-  const nodes = createNodesModule(core, { link, settings: settings.ports.settings });
+  const { accessGeneration } = access.ports; // verified node credentials are cached while it holds
+  const nodes = createNodesModule(core, { link, settings: settings.ports.settings, accessGeneration });
   const channelMaps = createChannelMapsModule(core, { ...nodes.ports, ...settings.ports, notifyNode });
   const meters = createMetersModule(core, { nodes: nodes.ports.nodes, settings: settings.ports.settings });
   const health = createHealthModule(core, { ...nodes.ports, ...auditModule.ports });

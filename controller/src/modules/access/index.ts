@@ -4,6 +4,7 @@
  * control plugin resolves callers with.
  */
 import { type Config, oidcEnabled } from '../../config.js';
+import type { AuditInput } from '../../core/audit.types.js';
 import type { Principal } from '../../core/principal.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { AccessRepository } from './access.repository.js';
@@ -38,6 +39,15 @@ export interface AccessPorts {
   oidc: OidcService;
   /** A user's session or API token, for the access control plugin. */
   resolveUserSecret: (secret: string) => Promise<Principal | undefined>;
+  /**
+   * The access generation (auth/access-generation.ts), for other modules that cache what a
+   * credential resolves to: `read` it per request, and have it bumped with their own events
+   * that change access (`bumpOn`, in the event's transaction).
+   */
+  accessGeneration: {
+    read(): Promise<number>;
+    bumpOn(when: (input: AuditInput) => boolean): void;
+  };
 }
 
 function identityProvider(config: Config, now: () => Date): OidcIdentityProvider | undefined {
@@ -88,10 +98,13 @@ function oidcService(
  * Every access change bumps the generation in its own transaction; resolved callers are
  * cached only while it is unchanged (auth/access-generation.ts).
  */
-function accessGeneration({ raw, audit }: ModuleCore): GenerationReader {
+function accessGeneration({ raw, audit }: ModuleCore): AccessPorts['accessGeneration'] {
   const repo = new AccessGenerationRepository(raw);
-  audit.onAppend({ when: changesAccess, run: (tx) => repo.bump(tx) });
-  return new GenerationReader(() => repo.read());
+  const bumpOn = (when: (input: AuditInput) => boolean) =>
+    audit.onAppend({ when, run: (tx) => repo.bump(tx) });
+  bumpOn(changesAccess);
+  const reader = new GenerationReader(() => repo.read());
+  return { read: () => reader.read(), bumpOn };
 }
 
 export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {
@@ -168,6 +181,12 @@ export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {
       accessRoutes({ users, groups, roles, policies }),
       oidcRoutes(oidc, config),
     ],
-    ports: { auth, accessPolicies: policies, oidc, resolveUserSecret: (secret) => auth.resolve(secret) },
+    ports: {
+      auth,
+      accessPolicies: policies,
+      oidc,
+      resolveUserSecret: (secret) => auth.resolve(secret),
+      accessGeneration: generation,
+    },
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { CommandResultLog } from './command-results.js';
+import type { AccessGeneration } from './credential-cache.js';
 import { InterfacesRepository } from './interfaces.repository.js';
 import { interfacesRoutes } from './interfaces.routes.js';
 import { InterfacesService } from './interfaces.service.js';
@@ -25,7 +26,12 @@ export type { CommandResultLog, LifecycleService, NodeManagementService };
 
 export function createNodesModule(
   core: ModuleCore,
-  ports: { link: AgentLink; settings?: SettingsReader },
+  ports: {
+    link: AgentLink;
+    settings?: SettingsReader;
+    /** The access module's generation: verified node credentials are cached while it holds. */
+    accessGeneration?: AccessGeneration;
+  },
 ): AppModule<{
   nodes: NodesService;
   nodeManagement: NodeManagementService;
@@ -35,6 +41,7 @@ export function createNodesModule(
   const { db, audit, config, now, metrics, log } = core;
   const repo = new NodesRepository(db, core.raw);
   const nodes = new NodesService(db, repo, audit, config, now, new NodeSettings(ports.settings));
+  if (ports.accessGeneration) nodes.cacheCredentialsWith(ports.accessGeneration);
   const commandResults = new CommandResultLog(log, now);
   const lifecycle = new LifecycleService({
     db,

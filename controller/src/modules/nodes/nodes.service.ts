@@ -17,6 +17,7 @@ import { type Visible, visibleTo } from '../../core/visible.js';
 import { hashSecret, newSecret, safeEqualHex, secretHint } from '../../crypto/secrets.js';
 import type { Db } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
+import { type AccessGeneration, changesNodeCredentials, NodeCredentialCache } from './credential-cache.js';
 import { tagsOf } from './node-management.service.js';
 import { NodeSettings } from './node-settings.js';
 import type { NodeRow, NodesRepository } from './nodes.repository.js';
@@ -39,6 +40,9 @@ export class NodesService {
   private credentialAdoption:
     | ((nodeId: string, secret: string) => Promise<'adopted' | 'not-pending' | 'raced'>)
     | undefined;
+  /** Verified node credentials, used while the access generation holds (see `authenticate`). */
+  private readonly credentials = new NodeCredentialCache();
+  private generation: AccessGeneration | undefined;
   private readonly connectedListeners: ((nodeId: string) => Promise<void>)[] = [];
   /** MQTT presence reported by the broker (agent status topic and last will). */
   private readonly mqttOnline = new Set<string>();
@@ -292,21 +296,46 @@ export class NodesService {
     return { node: this.present(updated!), credential: formatNodeCredential(nodeId, secret) };
   }
 
-  /** Resolves a node credential to a principal; undefined when not valid. */
+  /**
+   * Resolves a node credential to a principal; undefined when not valid. Once verified, a
+   * credential is not read again while the access generation holds (credential-cache.ts):
+   * every change to what it resolves to bumps the generation in its own transaction.
+   */
   async authenticate(credential: string): Promise<NodePrincipal | undefined> {
     const parsed = parseNodeCredential(credential);
     if (!parsed) return undefined;
     const hash = hashSecret(parsed.secret);
+    // Read before the credential (never alongside it): an entry carries a generation no newer
+    // than the credential row it was checked against.
+    const generation = this.generation ? await this.generation.read() : undefined;
+    const nowMs = this.now().getTime();
+    if (generation !== undefined) {
+      const cached = this.credentials.get(parsed.nodeId, hash, generation, nowMs);
+      if (cached) return cached;
+    }
     const node = await this.nodes.credentialOf(parsed.nodeId);
     if (!node) return undefined;
     const principal: NodePrincipal = { kind: 'node', nodeId: node.id, siteId: node.siteId };
-    if (node.credentialHash && safeEqualHex(node.credentialHash, hash)) return principal;
+    if (node.credentialHash && safeEqualHex(node.credentialHash, hash)) {
+      if (generation !== undefined) this.credentials.set(principal, hash, generation, nowMs);
+      return principal;
+    }
     // Not the active credential: it may be the one a rotate-credential issued, used for the first time.
     const adoption = await this.credentialAdoption?.(node.id, parsed.secret);
     if (adoption === 'adopted') return principal;
     if (adoption !== 'raced') return undefined;
     const again = await this.nodes.credentialOf(parsed.nodeId);
     return again?.credentialHash && safeEqualHex(again.credentialHash, hash) ? principal : undefined;
+  }
+
+  /**
+   * Verified credentials are cached while `generation` holds (credential-cache.ts); it is
+   * bumped with every audited event that can change what a credential resolves to. Without
+   * it, every request reads its node's credential.
+   */
+  cacheCredentialsWith(generation: AccessGeneration): void {
+    generation.bumpOn(changesNodeCredentials);
+    this.generation = generation;
   }
 
   /** How a pending credential (rotate-credential) becomes the active one on first use (lifecycle.service.ts). */
