@@ -3,6 +3,9 @@
  * single-use ticket, the real broker carrying Opus frames from a node (a real mqtt.js client
  * playing the agent), and the project's listen client decoding them.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
@@ -11,6 +14,7 @@ import {
   ListenRefused,
   listen,
 } from '../../controller/src/client/listen-client.js';
+import { runListenCommand } from '../../controller/src/client/listen-command.js';
 import { encodeListenFrame } from '../../shared/src/listen.js';
 import { nodeTopic } from '../../shared/src/mqtt.js';
 import { bearer, type TestController, testController, userWithRole } from '../support/controller.js';
@@ -286,6 +290,31 @@ describe('live listen', () => {
     } finally {
       west.answer = undefined;
     }
+  });
+
+  it('earshot-controller listen writes what it hears to a WAV file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'listen-cli-'));
+    const out = join(dir, 'heard.wav');
+    const previous = process.env.EARSHOT_TOKEN;
+    process.env.EARSHOT_TOKEN = owner;
+    try {
+      const ran = runListenCommand(east.nodeId, { url, channels: '1', seconds: '1.5', out });
+      await until(() => east.streams.size === 1, { what: 'the CLI listening' });
+      east.send(tonePackets(25));
+      expect(await ran).toBe(0);
+      const wav = await readFile(out);
+      expect(wav.toString('ascii', 0, 4)).toBe('RIFF');
+      expect(wav.readUInt16LE(22)).toBe(1); // mono
+      expect(wav.readUInt32LE(24)).toBe(48_000);
+      const pcm = new Int16Array(wav.buffer, wav.byteOffset + 44, (wav.length - 44) / 2);
+      expect(pcm.length).toBe(25 * 960);
+      expect(toneFrequency(pcm.subarray(4800))).toBeCloseTo(997, 0);
+    } finally {
+      if (previous === undefined) delete process.env.EARSHOT_TOKEN;
+      else process.env.EARSHOT_TOKEN = previous;
+      await rm(dir, { recursive: true, force: true });
+    }
+    await until(() => east.streams.size === 0, { what: 'the CLI session ended' });
   });
 
   it('answers bad input with 400s', async () => {
