@@ -121,12 +121,20 @@ export class HealthRepository {
     return groups.map((g) => ({ type: g.type, severity: g.severity, count: g._count._all }));
   }
 
-  /** A node's unresolved events of one type (the controller's own, e.g. node_offline). */
-  unresolvedOf(nodeId: string, type: string): Promise<{ id: string; firstSeenAt: Date; count: number }[]> {
-    return this.db.healthEvent.findMany({
-      where: { nodeId, type, status: { not: 'resolved' } },
-      select: { id: true, firstSeenAt: true, count: true },
+  /**
+   * The unresolved events of one type (the controller's own, e.g. node_offline), by node: one
+   * query for the whole fleet (the node offline watch runs every few seconds).
+   */
+  async unresolvedByNode(
+    type: string,
+  ): Promise<Map<string, { id: string; firstSeenAt: Date; count: number }[]>> {
+    const rows = await this.db.healthEvent.findMany({
+      where: { type, status: { not: 'resolved' }, nodeId: { not: null } },
+      select: { id: true, nodeId: true, firstSeenAt: true, count: true },
     });
+    const byNode = new Map<string, { id: string; firstSeenAt: Date; count: number }[]>();
+    for (const { nodeId, ...event } of rows) byNode.set(nodeId!, [...(byNode.get(nodeId!) ?? []), event]);
+    return byNode;
   }
 
   create(tx: Tx, data: Prisma.HealthEventUncheckedCreateInput): Promise<HealthEventRow> {

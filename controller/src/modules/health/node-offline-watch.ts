@@ -50,8 +50,11 @@ export class NodeOfflineWatch {
   private async pass(): Promise<void> {
     const { nodes, repo, reports } = this.deps;
     const now = this.deps.now();
+    // Two queries a pass, whatever the fleet's size: a query per node every 5 s held the event
+    // loop for half a second at 1,000 nodes.
+    const unresolved = await repo.unresolvedByNode('node_offline');
     for (const node of await nodes.presences()) {
-      const open = await repo.unresolvedOf(node.id, 'node_offline');
+      const open = unresolved.get(node.id) ?? [];
       if (!node.online && open.length === 0 && node.lastSeenAt) {
         const since = node.lastSeenAt;
         await reports.raise(node.id, {
