@@ -7,7 +7,7 @@
  */
 import { DBFS_FLOOR, METER_FRAME_VERSION, type MeterFrame } from '../../../shared/src/mqtt.js';
 import { LoudnessMeter, roundedLoudness } from './loudness.js';
-import { type BitDepth, bytesPerSample, fullScale, sampleReader } from './pcm-format.js';
+import { type BitDepth, bytesPerSample, DEFAULT_BIT_DEPTH, decodeSamples, fullScale } from './pcm-format.js';
 
 export interface MeterAccumulatorOptions {
   sampleRate: number;
@@ -32,15 +32,17 @@ export class MeterAccumulator {
   private readonly channels: number;
   private readonly frameBytes: number;
   private readonly sampleBytes: number;
+  private readonly bitDepth: BitDepth;
   private readonly fullScale: number;
-  private readonly readSample: (data: Buffer, offset: number) => number;
   private readonly now: () => number;
-  private readonly peak: number[];
-  private readonly sumSquares: number[];
-  private readonly clips: number[];
+  private readonly peak: Float64Array;
+  private readonly sumSquares: Float64Array;
+  private readonly clips: Float64Array;
   private loudness: LoudnessMeter;
   /** Bytes of an incomplete frame left over from the previous chunk. */
   private carry: Buffer = Buffer.alloc(0);
+  /** A chunk's samples, decoded once for the level meters and loudness (grown as needed). */
+  private samples = new Float32Array(0);
   private framesInWindow = 0;
   private seq = 0;
 
@@ -57,48 +59,88 @@ export class MeterAccumulator {
     this.sampleRate = options.sampleRate;
     this.channels = options.channels;
     this.windowFrames = Math.max(1, Math.round((options.sampleRate * windowMs) / 1000));
-    this.sampleBytes = bytesPerSample(options.bitDepth);
+    this.bitDepth = options.bitDepth ?? DEFAULT_BIT_DEPTH;
+    this.sampleBytes = bytesPerSample(this.bitDepth);
     this.frameBytes = options.channels * this.sampleBytes;
-    this.fullScale = fullScale(options.bitDepth);
-    this.readSample = sampleReader(options.bitDepth);
+    this.fullScale = fullScale(this.bitDepth);
     this.now = options.now ?? Date.now;
-    this.peak = new Array<number>(options.channels).fill(0);
-    this.sumSquares = new Array<number>(options.channels).fill(0);
-    this.clips = new Array<number>(options.channels).fill(0);
+    this.peak = new Float64Array(options.channels);
+    this.sumSquares = new Float64Array(options.channels);
+    this.clips = new Float64Array(options.channels);
     this.loudness = new LoudnessMeter(options.sampleRate, options.channels);
   }
 
   /** Feeds a chunk; returns the frames whose windows it completed (often none). */
   push(chunk: Buffer): MeterFrame[] {
     const arrivedAtMs = this.now();
-    const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
-    const wholeFrames = Math.floor(data.length / this.frameBytes);
-    const usableBytes = wholeFrames * this.frameBytes;
-    // Copy: the caller's buffer may be reused once we return.
-    this.carry = Buffer.from(data.subarray(usableBytes));
-
+    const wholeFrames = this.decode(chunk);
     const frames: MeterFrame[] = [];
-    const { readSample, sampleBytes, loudness } = this;
-    const max = this.fullScale - 1;
-    const min = -this.fullScale;
-    const scale = 1 / this.fullScale;
-    for (let offset = 0, frameIndex = 0; offset < usableBytes; frameIndex++) {
-      for (let ch = 0; ch < this.channels; ch++, offset += sampleBytes) {
-        const sample = readSample(data, offset);
-        const magnitude = sample < 0 ? -sample : sample;
-        if (magnitude > this.peak[ch]!) this.peak[ch] = magnitude;
-        this.sumSquares[ch]! += sample * sample;
-        if (sample === max || sample === min) this.clips[ch]!++;
-        loudness.add(ch, sample * scale);
-      }
-      loudness.endFrame();
-      if (++this.framesInWindow === this.windowFrames) {
+    for (let frame = 0; frame < wholeFrames; ) {
+      // Up to the end of the current window.
+      const count = Math.min(wholeFrames - frame, this.windowFrames - this.framesInWindow);
+      for (let ch = 0; ch < this.channels; ch++) this.levels(frame, count, ch);
+      this.loudness.addFrames(this.samples, frame, count, 1 / this.fullScale);
+      frame += count;
+      this.framesInWindow += count;
+      if (this.framesInWindow === this.windowFrames) {
         // The chunk's last sample arrived now; this window ended that many frames earlier.
-        const framesAfter = wholeFrames - frameIndex - 1;
-        frames.push(this.emitFrame(arrivedAtMs - (framesAfter * 1000) / this.sampleRate));
+        frames.push(this.emitFrame(arrivedAtMs - ((wholeFrames - frame) * 1000) / this.sampleRate));
       }
     }
     return frames;
+  }
+
+  /** Decodes the carried bytes and the chunk's whole frames into `samples`; keeps the rest. Returns the frames. */
+  private decode(chunk: Buffer): number {
+    const { frameBytes, carry } = this;
+    const head = carry.length > 0 ? Math.min(chunk.length, frameBytes - carry.length) : 0;
+    const wholeFrames = Math.floor((carry.length + chunk.length) / frameBytes);
+    const samples = wholeFrames * this.channels;
+    if (this.samples.length < samples) this.samples = new Float32Array(samples);
+    let from = 0;
+    let decoded = 0;
+    if (carry.length > 0) {
+      if (wholeFrames === 0) {
+        this.carry = Buffer.concat([carry, chunk]);
+        return 0;
+      }
+      // The frame split between the last chunk and this one.
+      decodeSamples(
+        Buffer.concat([carry, chunk.subarray(0, head)]),
+        0,
+        this.channels,
+        this.bitDepth,
+        this.samples,
+      );
+      from = head;
+      decoded = this.channels;
+    }
+    const rest = samples - decoded;
+    decodeSamples(chunk, from, rest, this.bitDepth, this.samples, decoded);
+    // Copy: the caller's buffer may be reused once we return.
+    this.carry = Buffer.from(chunk.subarray(from + rest * this.sampleBytes));
+    return wholeFrames;
+  }
+
+  /** Channel `ch`'s peak, sum of squares and clips over `count` frames of `samples` from `first`. */
+  private levels(first: number, count: number, ch: number): void {
+    const samples = this.samples;
+    const stride = this.channels;
+    const max = this.fullScale - 1;
+    const min = -this.fullScale;
+    let peak = this.peak[ch]!;
+    let sumSquares = 0;
+    let clips = 0;
+    for (let i = first * stride + ch, end = (first + count) * stride; i < end; i += stride) {
+      const sample = samples[i]!;
+      const magnitude = sample < 0 ? -sample : sample;
+      if (magnitude > peak) peak = magnitude;
+      sumSquares += sample * sample;
+      if (sample === max || sample === min) clips++;
+    }
+    this.peak[ch] = peak;
+    this.sumSquares[ch]! += sumSquares;
+    this.clips[ch]! += clips;
   }
 
   /** Drops the partial window, any carried bytes and the loudness history (e.g. after a capture restart). */
@@ -110,7 +152,7 @@ export class MeterAccumulator {
 
   private emitFrame(capturedAtMs: number): MeterFrame {
     const loudness = this.loudness.reading();
-    const channels = this.peak.map((peak, ch) => ({
+    const channels = Array.from(this.peak, (peak, ch) => ({
       peakDbfs: toDbfs(peak / this.fullScale),
       rmsDbfs: toDbfs(Math.sqrt(this.sumSquares[ch]! / this.framesInWindow) / this.fullScale),
       clipCount: this.clips[ch]!,

@@ -32,3 +32,30 @@ export function sampleReader(
     ? (data, offset) => data.readInt16LE(offset)
     : (data, offset) => data.readIntLE(offset, 3);
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Decodes `count` samples of `data` from byte `offset` into `out` from `outOffset`, as integer
+ * values (−32768…32767 at 16 bits): once per chunk, for every meter that reads it.
+ */
+export function decodeSamples(
+  data: Buffer,
+  offset: number,
+  count: number,
+  bitDepth: BitDepth,
+  out: Float32Array,
+  outOffset = 0,
+): void {
+  const at = data.byteOffset + offset;
+  if (bitDepth === 16 && LITTLE_ENDIAN && at % 2 === 0) {
+    out.set(new Int16Array(data.buffer, at, count), outOffset);
+    return;
+  }
+  const step = bytesPerSample(bitDepth);
+  for (let i = 0, o = offset; i < count; i++, o += step)
+    out[outOffset + i] =
+      bitDepth === 16
+        ? ((data[o]! | (data[o + 1]! << 8)) << 16) >> 16
+        : ((data[o]! | (data[o + 1]! << 8) | (data[o + 2]! << 16)) << 8) >> 8;
+}

@@ -17,8 +17,8 @@ import {
   type BitDepth,
   bytesPerSample,
   DEFAULT_BIT_DEPTH,
+  decodeSamples,
   fullScale,
-  sampleReader,
 } from '../capture/pcm-format.js';
 import { frameIndexAt, frameTimeMs, type PcmBlock, type PcmTap } from '../capture/pcm-tap.js';
 import { type WavResult, WavWriter } from '../capture/wav-writer.js';
@@ -89,6 +89,8 @@ export class Recording {
   private writer: WavWriter | undefined;
   /** Measures what is written, as it is written (no second pass over the file). */
   private loudness: LoudnessMeter | undefined;
+  /** The written PCM decoded for the loudness meter (grown as needed). */
+  private samples = new Float32Array(0);
   private finishing: Promise<RecordingOutcome> | undefined;
   private deadline: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -219,14 +221,11 @@ export class Recording {
     const meter = this.loudness;
     if (!meter || pcm.length === 0) return;
     const bitDepth = this.request.bitDepth ?? DEFAULT_BIT_DEPTH;
-    const read = sampleReader(bitDepth);
-    const step = bytesPerSample(bitDepth);
-    const scale = 1 / fullScale(bitDepth);
     const channels = this.request.keepChannels?.length ?? this.request.channels;
-    for (let offset = 0; offset < pcm.length; ) {
-      for (let c = 0; c < channels; c++, offset += step) meter.add(c, read(pcm, offset) * scale);
-      meter.endFrame();
-    }
+    const count = pcm.length / bytesPerSample(bitDepth);
+    if (this.samples.length < count) this.samples = new Float32Array(count);
+    decodeSamples(pcm, 0, count, bitDepth, this.samples);
+    meter.addFrames(this.samples, 0, Math.floor(count / channels), 1 / fullScale(bitDepth));
   }
 
   /** Where in `block` the recording begins (frames.length: not in this block). */
