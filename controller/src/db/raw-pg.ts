@@ -101,6 +101,18 @@ export class PgRawDb implements RawDb {
     return `${column} = ANY(${param(values)}::text[])`;
   }
 
+  jsonArray(expressions: readonly string[]): string {
+    return `json_build_array(${expressions.join(', ')})::text`;
+  }
+
+  isoDate(value: unknown): string | null {
+    if (value === null || value === undefined) return null;
+    // JSON writes a timestamp without zone as `YYYY-MM-DDTHH:MM:SS[.f]` (UTC, as Prisma stores
+    // it), trailing zeros of the fraction dropped.
+    const text = String(value);
+    return text.length === 23 ? `${text}Z` : new Date(`${text}Z`).toISOString();
+  }
+
   async query<T = RawRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     return (await this.run(this.pool, sql, params)).rows as T[];
   }

@@ -65,6 +65,19 @@ export class SqliteRawDb implements RawDb {
     return values.length === 0 ? '1 = 0' : `${column} IN (${values.map(param).join(', ')})`;
   }
 
+  jsonArray(expressions: readonly string[]): string {
+    return `json_array(${expressions.join(', ')})`;
+  }
+
+  isoDate(value: unknown): string | null {
+    if (value === null || value === undefined) return null;
+    const text = String(value);
+    // What Prisma and this driver write (`…T…sss+00:00`) is already UTC to the millisecond.
+    if (text.length === 29 && text.endsWith('+00:00') && text[10] === 'T' && text[19] === '.')
+      return `${text.slice(0, 23)}Z`;
+    return toDate(text)!.toISOString();
+  }
+
   private prepare(db: Database.Database, sql: string): Prepared {
     let prepared = this.statements.get(sql);
     if (!prepared) {

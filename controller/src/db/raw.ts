@@ -40,6 +40,17 @@ export interface RawDb extends RawQueryable {
    */
   inList(column: string, values: readonly string[], param: (value: SqlValue) => string): string;
   /**
+   * One JSON array text of `expressions` per row (SQLite `json_array`, PostgreSQL
+   * `json_build_array`), for the widest hot reads: the driver builds one value per row instead
+   * of one per column, and `JSON.parse` reads it back. Values arrive as JSON holds them: text,
+   * numbers (BigInt columns too), booleans as this dialect stores them (0/1 on SQLite), DateTime
+   * as text (`isoDate` reads it), null. Not for floating-point columns: SQLite writes them with
+   * 15 significant digits, so select those as columns.
+   */
+  jsonArray(expressions: readonly string[]): string;
+  /** A DateTime as `jsonArray` gives it, written as `Date.prototype.toISOString` writes it; null stays null. */
+  isoDate(value: unknown): string | null;
+  /**
    * One transaction: committed when `fn` resolves (unless it ended with `queryAndCommit`),
    * rolled back when it throws. SQLite: exclusive against Prisma's transactions on the same
    * handle; `fn` should await only its own statements, so it runs start to end in one turn.
@@ -101,6 +112,18 @@ export function rowBuilder(names: readonly string[]): (values: readonly unknown[
     }
     return row;
   };
+}
+
+/**
+ * `LIMIT n` with `n` written into the statement, not bound: SQLite plans with a LIMIT's value,
+ * so binding one expires the prepared statement and every run compiles it again (for a list of
+ * ~50 columns that was most of the query's cost, even for an empty page). A page size is one
+ * of few values (clamped), so each keeps its one prepared statement.
+ */
+export function limitClause(limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new Error(`LIMIT must be a whole number, got ${limit}`);
+  return `LIMIT ${limit}`;
 }
 
 /** A nested object of an outer join that matched nothing (its `id` is null) is no object. */

@@ -1,6 +1,6 @@
 import type { ScopeFilter } from '../../core/access-set.js';
 import type { Db, Tx } from '../../db/client.js';
-import { anyOf, type RawDb, type SqlValue, selectColumns } from '../../db/raw.js';
+import { anyOf, limitClause, type RawDb, type SqlValue, selectColumns } from '../../db/raw.js';
 import type { Node, Prisma, Site } from '../../db/rows.js';
 
 export type NodeRow = Node & { site: Site };
@@ -85,7 +85,7 @@ export class NodesRepository {
       `SELECT ${selectColumns('Node', 'n')}, ${selectColumns('Site', 's', 'site.')}
        FROM "Node" n JOIN "Site" s ON s."id" = n."siteId"
        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY n."id" ASC LIMIT ${param(limit)}`,
+       ORDER BY n."id" ASC ${limitClause(limit)}`,
       params,
     );
   }

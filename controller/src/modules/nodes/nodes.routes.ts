@@ -195,10 +195,13 @@ export function nodesRoutes(
           response: { 200: PageOf(NodeSchema), 400: ErrorResponse },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { cursor, limit, ...query } = request.query;
         const take = clampLimit(limit);
         const rows = await nodes.list(request.principal, query, take, decodeCursor<string>(cursor, 'string'));
+        // Built in the schema's order with its types: JSON.stringify writes what the schema's
+        // serialiser would (test/integration/list-answers.test.ts), without its per-value checks.
+        reply.type('application/json; charset=utf-8').serializer(JSON.stringify);
         return pageOf(
           rows,
           take,

@@ -1,7 +1,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
-import { clampLimit, Data, ErrorResponse, PageOf, pageOf } from '../../core/pagination.js';
+import { clampLimit, Data, ErrorResponse, PageOf } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import {
   AudioFile,
@@ -44,11 +44,21 @@ export function recordingsRoutes(recordings: RecordingsService): FastifyPluginAs
           response: { 200: PageOf(RecordingSchema), 400: ErrorResponse },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { cursor, limit, ...filters } = request.query;
         const take = clampLimit(limit);
         const rows = await recordings.list(request.principal, filters, take, parsePositionCursor(cursor));
-        return pageOf(rows, take, (row) => recordings.present(row), positionCursor);
+        const last = rows[rows.length - 1];
+        // Built in the schema's order with its types: JSON.stringify writes what the schema's
+        // serialiser would (test/integration/list-answers.test.ts), without its per-value checks.
+        reply.type('application/json; charset=utf-8').serializer(JSON.stringify);
+        return {
+          data: recordings.presentListed(rows),
+          nextCursor:
+            rows.length === take && last
+              ? positionCursor({ createdAt: new Date(last.createdAt), id: last.id })
+              : null,
+        };
       },
     );
 

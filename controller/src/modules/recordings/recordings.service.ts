@@ -19,8 +19,8 @@ import { CONTAINER_MEDIA_TYPES, type Container } from './audio-facts.js';
 import { parseRange } from './byte-range.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository, PagePosition } from './jobs.repository.js';
-import { ACTIVE_JOB_STATES, isActive, presentJob } from './jobs.service.js';
-import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
+import { ACTIVE_JOB_STATES, isActive, presentJob, presentListedJob } from './jobs.service.js';
+import type { ListedRecording, RecordingRow, RecordingsRepository } from './recordings.repository.js';
 import type { CreateRecordingBody, RecordingState } from './recordings.schemas.js';
 
 /** Sends a command to a node's agent (the MQTT broker supplies it; best effort, agents also poll). */
@@ -128,6 +128,42 @@ export class RecordingsService {
     return presentRecording(recording, recording.node.siteId, this.now());
   }
 
+  /** A library list page's items: what `present` answers for each, from the list's reading. */
+  presentListed(rows: ListedRecording[]) {
+    const nowMs = this.now().getTime();
+    return rows.map((recording) => ({
+      id: recording.id,
+      nodeId: recording.nodeId,
+      siteId: recording.siteId,
+      title: recording.title,
+      state: recording.state as RecordingState,
+      sampleRate: recording.sampleRate,
+      channels: recording.channels,
+      bitDepth: recording.bitDepth,
+      container: recording.container as Container,
+      sizeBytes: recording.sizeBytes,
+      receivedBytes: recording.receivedBytes,
+      sha256: recording.sha256,
+      durationMs: recording.durationMs,
+      plannedStartAt: recording.plannedStartAt,
+      firstSampleAt: recording.firstSampleAt,
+      clockOffsetMs: recording.clockOffsetMs,
+      partial: recording.partial,
+      partialReason: recording.partialReason,
+      loudness:
+        recording.truePeakDbtp === null
+          ? null
+          : {
+              integratedLufs: recording.integratedLufs,
+              loudnessRangeLu: recording.loudnessRangeLu,
+              truePeakDbtp: recording.truePeakDbtp,
+            },
+      createdAt: recording.createdAt,
+      completedAt: recording.completedAt,
+      job: recording.job ? presentListedJob(recording.job, nowMs) : null,
+    }));
+  }
+
   async visibleRecording(
     principal: Principal,
     permission: Permission,
@@ -147,7 +183,7 @@ export class RecordingsService {
     query: { nodeId?: string; state?: string },
     limit: number,
     after?: PagePosition,
-  ): Promise<RecordingRow[]> {
+  ): Promise<ListedRecording[]> {
     if (principal.kind !== 'user') throw forbidden('users only');
     return this.recordings.list(principal.access.filter('recording:read'), query, limit, after);
   }

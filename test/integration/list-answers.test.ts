@@ -1,0 +1,138 @@
+/**
+ * The node and recording lists are read and written on their own fast paths (the recordings
+ * one row as one JSON value, db/raw.ts `jsonArray`; both pages written by JSON.stringify rather
+ * than the response schema's serialiser). These pin that the answers are what they were:
+ * byte for byte what Fastify's serialiser makes of them with the route's response schema, the
+ * same content type, each listed recording equal to its own `GET /recordings/:id`, and the same
+ * order page after page. The recordings cover what a list can hold: a job claimed (its lease
+ * running and run out), loudness (integrated null or not), a stored file's facts, text that
+ * JSON escapes, a recording whose job is gone.
+ */
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PageOf } from '../../controller/src/core/pagination.js';
+import { NodeSchema } from '../../controller/src/modules/nodes/nodes.schemas.js';
+import { RecordingSchema } from '../../controller/src/modules/recordings/recordings.schemas.js';
+import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
+
+/** What Fastify's own serialiser writes for `value` under `schema` (a 200 response). */
+async function schemaSerialised(schema: object, value: unknown): Promise<string> {
+  const app = Fastify({ logger: false });
+  app.get('/', { schema: { response: { 200: schema } } }, async () => value);
+  const answer = await app.inject({ method: 'GET', url: '/' });
+  await app.close();
+  return answer.body;
+}
+
+describe(`list answers (${inject('testDb')})`, () => {
+  let ctl: TestController;
+  let owner: string;
+  const get = (url: string) =>
+    ctl.app.inject({ method: 'GET', url: `/api/v1${url}`, headers: bearer(owner) });
+
+  beforeAll(async () => {
+    ctl = await testController();
+    owner = await ctl.ownerToken();
+    const a = await enrolledNode(ctl, { id: 'list-a', site: 'north' });
+    await enrolledNode(ctl, { id: 'list-b', site: 'south' });
+    const ids: string[] = [];
+    for (const [nodeId, title] of [
+      ['list-a', 'plain'],
+      ['list-b', 'quote " backslash \\ tab \t émoji 🎙 line\nbreak'],
+      ['list-a', 'claimed'],
+      ['list-b', 'stored'],
+      ['list-a', 'lease run out'],
+      ['list-b', 'no job'],
+    ] as const) {
+      const created = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/recordings',
+        headers: bearer(owner),
+        payload: { nodeId, durationSeconds: 30, title },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      ids.push((created.json() as { data: { id: string } }).data.id);
+    }
+    const claim = await ctl.app.inject({
+      method: 'POST',
+      url: `/api/v1/nodes/${a.nodeId}/recording-jobs/claim-next`,
+      headers: bearer(a.credential),
+    });
+    expect(claim.statusCode, claim.body).toBe(200);
+    await ctl.db.recording.update({
+      where: { id: ids[3]! },
+      data: {
+        state: 'completed',
+        sizeBytes: 9_007_199_254_740_993n,
+        receivedBytes: 1_234_567n,
+        sha256: 'ab'.repeat(32),
+        durationMs: 30_000,
+        bitDepth: 24,
+        container: 'flac',
+        plannedStartAt: new Date('2026-03-29T00:59:59.5Z'),
+        firstSampleAt: new Date('2026-03-29T01:00:00Z'),
+        clockOffsetMs: -12,
+        partial: true,
+        partialReason: 'agent restarted',
+        integratedLufs: -23.123456789012344,
+        loudnessRangeLu: 0.1 + 0.2,
+        truePeakDbtp: -1e-7,
+        completedAt: new Date('2026-03-29T01:00:30.07Z'),
+      },
+    });
+    await ctl.db.recording.update({
+      where: { id: ids[0]! },
+      data: { truePeakDbtp: -3.5, integratedLufs: null, loudnessRangeLu: null },
+    });
+    await ctl.db.recordingJob.update({
+      where: { recordingId: ids[4]! },
+      data: { state: 'recording', epoch: 3, leaseExpiresAt: new Date(Date.now() - 60_000) },
+    });
+    await ctl.db.recordingJob.delete({ where: { recordingId: ids[5]! } });
+  });
+  afterAll(async () => {
+    await ctl.stop();
+  });
+
+  it('GET /recordings: what the schema serialiser writes, and each item as GET /recordings/:id', async () => {
+    const page = await get('/recordings');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toBe('application/json; charset=utf-8');
+    const body = page.json() as { data: { id: string; job: unknown }[]; nextCursor: string | null };
+    expect(body.data).toHaveLength(6);
+    expect(page.body).toBe(await schemaSerialised(PageOf(RecordingSchema), body));
+    for (const item of body.data) {
+      const one = await get(`/recordings/${item.id}`);
+      expect(one.json().data).toEqual(item);
+      expect(one.body).toBe(JSON.stringify({ data: item }));
+    }
+    const kinds = body.data.map((r) => (r.job as { leaseExpired?: boolean } | null)?.leaseExpired ?? null);
+    expect(kinds).toEqual(expect.arrayContaining([true, false, null]));
+  });
+
+  it('GET /recordings pages in the same order, with filters', async () => {
+    const all = (await get('/recordings')).json().data as { id: string }[];
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await get(`/recordings?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.statusCode).toBe(200);
+      const body = page.json() as { data: { id: string }[]; nextCursor: string | null };
+      expect(page.body).toBe(await schemaSerialised(PageOf(RecordingSchema), body));
+      seen.push(...body.data.map((r) => r.id));
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(all.map((r) => r.id));
+    const filtered = await get('/recordings?nodeId=list-b&state=completed');
+    expect((filtered.json().data as { title: string }[]).map((r) => r.title)).toEqual(['stored']);
+  });
+
+  it('GET /nodes: what the schema serialiser writes', async () => {
+    for (const url of ['/nodes', '/nodes?limit=1', '/nodes?site=south']) {
+      const page = await get(url);
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(page.body).toBe(await schemaSerialised(PageOf(NodeSchema), page.json()));
+    }
+  });
+});
