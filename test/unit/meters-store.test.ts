@@ -80,6 +80,17 @@ describe('meter store', () => {
     expect(await ended).toEqual([]);
   });
 
+  it('wakes a waiting stream once for the frames of WAKE_BATCH_MS, however many reads delivered them', async () => {
+    const store = new MeterStore();
+    const sub = store.subscribe(() => true);
+    const waiting = sub.drain();
+    for (let seq = 1; seq <= 5; seq++) {
+      store.put(reading(`n${seq}`, seq)); // each from a read of its own, a turn of the loop apart
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect((await waiting).map((r) => r.frame.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it('wakes a waiting stream once for all the frames of one turn of the event loop', async () => {
     const store = new MeterStore();
     const sub = store.subscribe(() => true);
