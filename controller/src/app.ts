@@ -59,7 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const channelMaps = createChannelMapsModule(core, { ...nodes.ports, ...settings.ports, notifyNode });
   const meters = createMetersModule(core, { nodes: nodes.ports.nodes, settings: settings.ports.settings });
   const health = createHealthModule(core, { ...nodes.ports, ...auditModule.ports });
-  const listen = createListenModule(core, { ...nodes.ports, notifyNode, auth: access.ports.auth });
+  const listen = createListenModule(core, { ...nodes.ports, ...access.ports, notifyNode });
   const mqtt = createBroker(core, {
     nodes: nodes.ports.nodes,
     onMeters: (from, frame) => meters.ports.meters.record(from, frame),

@@ -23,13 +23,14 @@ export function createListenModule(
     };
     commandResults: { onResult: (listener: ListenService['onResult']) => void };
     notifyNode: NodeNotifier;
-    auth: ListenAccess;
+    auth: Pick<ListenAccess, 'current'>;
+    accessGeneration: ListenAccess['generation'];
   },
 ): AppModule<{ listen: ListenService }> {
   const listen = new ListenService({
     nodes: ports.nodes,
     notifyNode: ports.notifyNode,
-    access: ports.auth,
+    access: { current: (principal) => ports.auth.current(principal), generation: ports.accessGeneration },
     audit: core.audit,
     metrics: core.metrics,
     log: core.log,

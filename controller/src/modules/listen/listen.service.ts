@@ -99,8 +99,8 @@ export interface OpenedSession {
 }
 
 export interface ListenAccess {
-  /** The access generation now: while it holds, nobody's access changed. */
-  accessGeneration(): Promise<number>;
+  /** The access generation (the access module's): while it holds, nobody's access changed. */
+  generation: { read(): Promise<number> };
   /** The caller as they are now; undefined once their credential is revoked or expired. */
   current(principal: UserPrincipal): Promise<UserPrincipal | undefined>;
 }
@@ -294,7 +294,7 @@ export class ListenService {
   }
 
   private async recheckAccess(): Promise<void> {
-    const generation = await this.options.access.accessGeneration();
+    const generation = await this.options.access.generation.read();
     if (generation === this.checkedGeneration) return;
     const users = new Map<string, Session[]>();
     for (const s of this.sessions.values()) {

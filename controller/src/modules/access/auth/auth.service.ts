@@ -322,11 +322,6 @@ export class AuthService {
     return resolved.cached.principal;
   }
 
-  /** The access generation now (access-generation.ts): it changes with every access change. */
-  accessGeneration(): Promise<number> {
-    return this.generation.read();
-  }
-
   /**
    * A signed-in caller as they are now, for what outlives one request (a live listen stream):
    * the same session or API token, still not revoked nor past its expiry, its user enabled, with
