@@ -119,8 +119,10 @@ export function listenRoutes(listen: ListenService): FastifyPluginAsyncTypebox {
           try {
             sessionId = listen.connect(ticket, socket);
           } catch (error) {
-            if (!(error instanceof ListenTicketError)) throw error;
-            refuse(error.message);
+            // In a socket's callback nothing may throw: it would end the process.
+            if (error instanceof ListenTicketError) return refuse(error.message);
+            request.log.error({ err: error }, 'live listen socket failed');
+            socket.close(1011, 'internal error');
           }
         };
         let timer: NodeJS.Timeout | undefined;
