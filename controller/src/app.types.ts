@@ -11,7 +11,12 @@ import type { AccessPorts } from './modules/access/index.js';
 import type { AttendancePorts, SenderTimers } from './modules/attendance/index.js';
 import type { AuditChainWatch, AuditService } from './modules/audit/index.js';
 import type { ChannelMapsPort } from './modules/channel-maps/index.js';
-import type { HealthReports, HealthService, NodeOfflineWatch } from './modules/health/index.js';
+import type {
+  ControllerDiskWatch,
+  HealthReports,
+  HealthService,
+  NodeOfflineWatch,
+} from './modules/health/index.js';
 import type { LimitsService } from './modules/limits/index.js';
 import type { ListenService } from './modules/listen/index.js';
 import type { MetersService } from './modules/meters/index.js';
@@ -75,6 +80,7 @@ export interface ControllerApp {
       health: HealthService;
       healthReports: HealthReports;
       nodeWatch: NodeOfflineWatch;
+      diskWatch: ControllerDiskWatch;
       healthAlerts: HealthAlerts;
     };
   /** The embedded MQTT broker; the lifecycle opens its TCP listener. */

@@ -56,6 +56,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly controllerDiskFree = new Gauge({
+    name: 'earshot_controller_disk_free_bytes',
+    help: "Free bytes on the controller's data dir (where recordings are kept).",
+    registers: [this.registry],
+  });
+
+  readonly controllerDiskHeadroom = new Gauge({
+    name: 'earshot_controller_disk_headroom_seconds',
+    help: "Seconds until the controller's data dir is full at the last hour's ingest rate (+Inf: nothing arriving).",
+    registers: [this.registry],
+  });
+
   readonly uploadBytes = new Counter({
     name: 'earshot_upload_bytes_total',
     help: 'Recording bytes received from agents.',

@@ -7,7 +7,10 @@
  * GET /health-events and counted in the Prometheus open-events gauge.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { UPLOAD_FAILURES_BEFORE_EVENT } from '../../controller/src/modules/health/controller-alerts.js';
+import {
+  type ControllerAlerts,
+  UPLOAD_FAILURES_BEFORE_EVENT,
+} from '../../controller/src/modules/health/controller-alerts.js';
 import { requestAs } from '../support/api.js';
 import {
   bearer,
@@ -224,5 +227,33 @@ describe('health events the controller raises', () => {
     expect(rejected.statusCode).toBe(422);
     expect((await put(created.id, lease!.epoch, body)).statusCode).toBe(200);
     expect((await events('upload_failing')).map((e) => e.values.recordingId)).not.toContain(created.id);
+  });
+
+  it("reads the controller's own disk into /metrics, and opens one disk_low event of no node while it is low", async () => {
+    await ctl.services.diskWatch.sweep();
+    const metrics = await ctl.app.inject({ method: 'GET', url: '/metrics', headers: bearer(owner) });
+    const free = /^earshot_controller_disk_free_bytes (\d+(\.\d+)?(e\+\d+)?)$/m.exec(metrics.body);
+    expect(Number(free?.[1])).toBeGreaterThan(0);
+    expect(metrics.body).toMatch(/^earshot_controller_disk_headroom_seconds \S+$/m);
+
+    const low = { freeBytes: 1e9, totalBytes: 100e9, headroomHours: 3, bytesPerHour: 3e8 };
+    const alerts = ctl.services.healthAlerts as ControllerAlerts;
+    await alerts.controllerDisk('low', low);
+    await alerts.controllerDisk('low', low); // still low: the same event
+    const diskEvents = (): Promise<(EventView & { nodeId: string | null; message: string })[]> =>
+      api('GET', '/health-events?type=disk_low');
+    const [opened, ...more] = await diskEvents();
+    expect(more).toEqual([]);
+    expect(opened).toMatchObject({
+      status: 'open',
+      severity: 'warning',
+      source: 'controller',
+      nodeId: null,
+      count: 1,
+    });
+    expect(opened!.message).toMatch(/0\.9 GiB free of 93\.1 GiB, 3\.0 h/);
+    await alerts.controllerDisk('clear', { ...low, freeBytes: 80e9, headroomHours: 100 });
+    const [resolved] = await diskEvents();
+    expect(resolved).toMatchObject({ id: opened!.id, status: 'resolved' });
   });
 });

@@ -97,6 +97,7 @@ describe('route declarations', () => {
       'attendance-events',
       'signing-keys',
       // The runners stop after HTTP (no request starts new work) and before the broker they nudge through.
+      'controller disk watch',
       'node offline watch',
       'schedule runner',
       'lost-contact sweep',

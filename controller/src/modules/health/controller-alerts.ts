@@ -15,12 +15,16 @@
  *   finds a broken link, counting every further failed verification; it resolves when a
  *   verification passes again.
  *
+ * - `disk_low` (warning): one event for the controller's own disk (no node), opened when the
+ *   controller disk watch (controller-disk-watch.ts) finds it low, resolved when it is clear again.
+ *
  * Event ids derive from what they are about, so replicas raising the same condition store it once.
  */
 import { createHash } from 'node:crypto';
 import type { HealthEventMessage } from '../../../../shared/src/mqtt.js';
 import type { AuditChainResult, HealthAlerts } from '../../core/health-alerts.js';
 import type { Logger } from '../../core/logger.js';
+import type { DiskReading } from './controller-disk-watch.js';
 import type { HealthRepository } from './health.repository.js';
 import type { HealthReports } from './health-reports.js';
 
@@ -37,6 +41,10 @@ export function occurrenceMissedId(nodeId: string, scheduleId: string): string {
 
 /** The one audit chain of this controller's database. */
 export const AUDIT_CHAIN_EVENT_ID = 'audit-chain';
+/** The controller's own disk (its data dir). */
+export const CONTROLLER_DISK_EVENT_ID = 'controller-disk-low';
+
+const GIB = 1024 ** 3;
 
 export function uploadFailingId(recordingId: string): string {
   return `upload-failing-${recordingId}`.slice(0, 64);
@@ -145,6 +153,38 @@ export class ControllerAlerts implements HealthAlerts {
           brokenAtId: at?.id ?? null,
           reason: at?.reason ?? null,
           checked: result.checked,
+        },
+        firstSeenAt: now,
+        lastSeenAt: now,
+        count: (existing?.count ?? 0) + 1,
+      });
+    });
+  }
+
+  /** The controller's disk is low (opened once, while it lasts) or clear (resolved). */
+  controllerDisk(condition: 'low' | 'clear', reading: DiskReading): Promise<void> {
+    return this.safely('disk_low', null, async () => {
+      const id = CONTROLLER_DISK_EVENT_ID;
+      const free = `${(reading.freeBytes / GIB).toFixed(1)} GiB free of ${(reading.totalBytes / GIB).toFixed(1)} GiB`;
+      const hours = Number.isFinite(reading.headroomHours)
+        ? `${reading.headroomHours.toFixed(1)} h at the last hour's ingest rate`
+        : 'nothing arriving';
+      if (condition === 'clear')
+        return this.resolve(null, id, `the controller's disk is clear again: ${free}, ${hours}`);
+      const existing = await this.deps.repo.find(id);
+      if (existing && existing.status !== 'resolved') return; // open already: one event while it lasts
+      const now = this.deps.now().toISOString();
+      await this.raise(null, {
+        id,
+        type: 'disk_low',
+        severity: 'warning',
+        state: 'open',
+        message: `the controller's disk is low: ${free}, ${hours}`,
+        values: {
+          freeBytes: reading.freeBytes,
+          totalBytes: reading.totalBytes,
+          headroomHours: Number.isFinite(reading.headroomHours) ? reading.headroomHours : null,
+          bytesPerHour: Math.round(reading.bytesPerHour),
         },
         firstSeenAt: now,
         lastSeenAt: now,

@@ -5,19 +5,21 @@
  * raises `node_offline` itself for nodes gone quiet (node-offline-watch.ts), and
  * `occurrence_missed` and `upload_failing` for what the recordings module tells it through the
  * `HealthAlerts` port (controller-alerts.ts), and `audit_chain` for each failed verification of
- * the audit chain (the audit module's chain watch announces them).
+ * the audit chain (the audit module's chain watch announces them), and `disk_low` for its own
+ * disk (controller-disk-watch.ts).
  */
 import type { AuditChainVerifications, HealthAlerts } from '../../core/health-alerts.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
 import { ControllerAlerts } from './controller-alerts.js';
+import { ControllerDiskWatch } from './controller-disk-watch.js';
 import { HealthRepository } from './health.repository.js';
 import { healthRoutes } from './health.routes.js';
 import { HealthService } from './health.service.js';
 import { HealthReports } from './health-reports.js';
 import { NodeOfflineWatch } from './node-offline-watch.js';
 
-export type { HealthReports, HealthService, NodeOfflineWatch };
+export type { ControllerDiskWatch, HealthReports, HealthService, NodeOfflineWatch };
 
 export function createHealthModule(
   core: ModuleCore,
@@ -27,6 +29,7 @@ export function createHealthModule(
   healthReports: HealthReports;
   nodeWatch: NodeOfflineWatch;
   healthAlerts: HealthAlerts;
+  diskWatch: ControllerDiskWatch;
 }> {
   const { db, provider, audit, now, log, metrics } = core;
   const repo = new HealthRepository(db);
@@ -34,6 +37,14 @@ export function createHealthModule(
   const healthReports = new HealthReports({ db, repo, health, nodes: ports.nodes, log });
   const nodeWatch = new NodeOfflineWatch({ nodes: ports.nodes, repo, reports: healthReports, now, log });
   const healthAlerts = new ControllerAlerts({ repo, reports: healthReports, now, log });
+  const diskWatch = new ControllerDiskWatch({
+    dataDir: core.config.dataDir,
+    ingestedBytes: async () => (await metrics.uploadBytes.get()).values.reduce((sum, v) => sum + v.value, 0),
+    alerts: healthAlerts,
+    metrics,
+    now,
+    log,
+  });
   // The audit module is built first: it announces each verification to the alerts from now on.
   ports.auditChain?.onVerified((result) => healthAlerts.auditChainVerified(result));
   const collect = async () => {
@@ -47,7 +58,8 @@ export function createHealthModule(
     collectors: [collect],
     components: [
       { name: 'node offline watch', start: async () => nodeWatch.start(), stop: () => nodeWatch.stop() },
+      { name: 'controller disk watch', start: async () => diskWatch.start(), stop: () => diskWatch.stop() },
     ],
-    ports: { health, healthReports, nodeWatch, healthAlerts },
+    ports: { health, healthReports, nodeWatch, healthAlerts, diskWatch },
   };
 }
