@@ -107,6 +107,14 @@ function accessGeneration({ raw, audit }: ModuleCore): AccessPorts['accessGenera
   return { read: () => reader.read(), bumpOn };
 }
 
+function loginThrottle({ config, now }: ModuleCore): LoginThrottle {
+  return new LoginThrottle(
+    config.loginFailuresPerAccountPerHour,
+    config.loginFailuresPerAddressPerHour,
+    () => now().getTime(),
+  );
+}
+
 export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {
   const { db, audit, config, now } = core;
   const { usersRepo, sessionsRepo, apiTokensRepo, accessRepo, userAdminRepo, groupsRepo } =
@@ -120,11 +128,7 @@ export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {
     audit,
     now,
   });
-  const throttle = new LoginThrottle(
-    config.loginFailuresPerAccountPerHour,
-    config.loginFailuresPerAddressPerHour,
-    () => now().getTime(),
-  );
+  const throttle = loginThrottle(core);
   const generation = accessGeneration(core);
   const auth = new AuthService({
     db,
