@@ -27,6 +27,19 @@ async function fakeSox(script: string): Promise<void> {
   process.env.PATH = `${dir.path}:${savedEnv.PATH ?? '/usr/bin:/bin'}`;
 }
 
+/** The arguments a capture with `options` starts sox with (a fake sox prints them). */
+async function soxArgsOf(options: ConstructorParameters<typeof Capture>[0]): Promise<string> {
+  await fakeSox('echo "args=$*"; exec sleep 30');
+  const capture = new Capture(options);
+  const out: Buffer[] = [];
+  capture.on('data', (chunk) => out.push(chunk));
+  capture.on('error', () => {});
+  capture.start();
+  await expect.poll(() => Buffer.concat(out).toString()).toContain('--type raw');
+  await capture.stop();
+  return Buffer.concat(out).toString();
+}
+
 function nextEvent<T>(capture: Capture, name: 'error' | 'close'): Promise<T> {
   return new Promise((resolve) => capture.once(name, (...args: unknown[]) => resolve(args[0] as T)));
 }
@@ -63,17 +76,16 @@ describe('Capture', () => {
   });
 
   it('asks sox for 24-bit samples when the capture runs at 24 bits', async () => {
-    await fakeSox('echo "args=$*"; exec sleep 30');
-    const capture = new Capture({ sampleRate: 48_000, channels: 1, bitDepth: 24 });
-    const out: Buffer[] = [];
-    capture.on('data', (chunk) => out.push(chunk));
-    capture.on('error', () => {});
-    capture.start();
-    await expect.poll(() => Buffer.concat(out).toString()).toContain('--type raw');
-    expect(Buffer.concat(out).toString()).toMatch(
+    expect(await soxArgsOf({ sampleRate: 48_000, channels: 1, bitDepth: 24 })).toMatch(
       /--rate 48000 --channels 1 --encoding signed-integer --bits 24 --type raw -/,
     );
-    await capture.stop();
+  });
+
+  it('asks sox for bigger buffers when its default 8 KiB is a few ms of a wide capture', async () => {
+    // 40 ms of 8 × 16 bits at 48 kHz.
+    expect(await soxArgsOf({ sampleRate: 48_000, channels: 8 })).toMatch(
+      /-D --no-show-progress --buffer 30720 --rate 48000 --channels 8/,
+    );
   });
 
   it('reports a missing sox with the package to install, without throwing', async () => {

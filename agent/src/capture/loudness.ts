@@ -15,6 +15,8 @@
  *   LUFS and −20 LU, 95th minus 10th percentile), kept as histograms of 0.01 LU bins.
  */
 
+import { LoudnessHistogram } from './loudness-histogram.js';
+
 export const LUFS_FLOOR = -120;
 
 /** BS.1770-4 Annex 2: phase p interpolates p/4 of a sample period; taps newest first. */
@@ -117,62 +119,6 @@ export function roundedLoudness<T extends { [K in keyof T]: number | null }>(val
   return rounded;
 }
 
-/** Loudness values in 0.01 LU bins from −70 LUFS up: the gated statistics without keeping every value. */
-class LoudnessHistogram {
-  private static readonly MIN = -70;
-  private static readonly STEP = 0.01;
-  private readonly counts = new Float64Array(9000); // −70 … +20 LUFS
-  private readonly energies = new Float64Array(9000);
-  private total = 0;
-
-  /** Adds a value that passed the absolute gate (≥ −70 LUFS). */
-  add(lufs: number, energy: number): void {
-    const bin = Math.min(
-      this.counts.length - 1,
-      Math.floor((lufs - LoudnessHistogram.MIN) / LoudnessHistogram.STEP),
-    );
-    if (bin < 0) return;
-    this.counts[bin]!++;
-    this.energies[bin]! += energy;
-    this.total++;
-  }
-
-  get size(): number {
-    return this.total;
-  }
-
-  /** The bin a value falls in. */
-  private binOf(lufs: number): number {
-    return Math.max(0, Math.floor((lufs - LoudnessHistogram.MIN) / LoudnessHistogram.STEP));
-  }
-
-  /** Mean energy of the values at or above `fromLufs`, and how many there are. */
-  meanEnergy(fromLufs = LoudnessHistogram.MIN): { energy: number; count: number } {
-    let energy = 0;
-    let count = 0;
-    for (let b = this.binOf(fromLufs); b < this.counts.length; b++) {
-      energy += this.energies[b]!;
-      count += this.counts[b]!;
-    }
-    return { energy: count > 0 ? energy / count : 0, count };
-  }
-
-  /** The `p`-th percentile (0…1) of the values at or above `fromLufs` (bin centres). */
-  percentile(p: number, fromLufs: number): number | undefined {
-    const first = this.binOf(fromLufs);
-    let count = 0;
-    for (let b = first; b < this.counts.length; b++) count += this.counts[b]!;
-    if (count === 0) return undefined;
-    const rank = p * (count - 1);
-    let seen = 0;
-    for (let b = first; b < this.counts.length; b++) {
-      seen += this.counts[b]!;
-      if (seen > rank) return LoudnessHistogram.MIN + (b + 0.5) * LoudnessHistogram.STEP;
-    }
-    return undefined;
-  }
-}
-
 export interface LoudnessReading {
   /** Per channel, alone (weight 1). */
   channels: { momentaryLufs: number; shortTermLufs: number; truePeakDbtp: number }[];
@@ -267,59 +213,19 @@ export class LoudnessMeter {
     while (frame < end) {
       // Up to the end of the current 100 ms block.
       const count = Math.min(end - frame, this.blockFrames - this.framesInBlock);
-      for (let c = 0; c < this.channels; c++) {
-        if (this.oversampling > 1) this.weightedAndTruePeak(samples, frame, count, scale, c);
-        else {
-          this.kWeighted(samples, frame, count, scale, c);
-          this.samplePeak(samples, frame, count, scale, c);
-        }
-      }
+      for (let c = 0; c < this.channels; c++) this.weightedAndTruePeak(samples, frame, count, scale, c);
       frame += count;
       this.framesInBlock += count;
       if (this.framesInBlock === this.blockFrames) this.endBlock();
     }
   }
 
-  /** Adds channel `c`'s K-weighted energy: the two biquads in transposed direct form II (192 kHz and above). */
-  private kWeighted(
-    samples: Float32Array | Float64Array,
-    first: number,
-    frames: number,
-    scale: number,
-    c: number,
-  ): void {
-    const { b0, b1, b2, a1, a2 } = this.shelf;
-    const { b0: h0, b1: h1, b2: h2, a1: g1, a2: g2 } = this.highPass;
-    const st = this.state;
-    const o = c * 4;
-    let s1 = st[o]!;
-    let s2 = st[o + 1]!;
-    let s3 = st[o + 2]!;
-    let s4 = st[o + 3]!;
-    let sum = 0;
-    const stride = this.channels;
-    for (let i = first * stride + c, end = (first + frames) * stride; i < end; i += stride) {
-      const x = samples[i]! * scale;
-      const y1 = b0 * x + s1;
-      s1 = b1 * x - a1 * y1 + s2;
-      s2 = b2 * x - a2 * y1;
-      const y2 = h0 * y1 + s3;
-      s3 = h1 * y1 - g1 * y2 + s4;
-      s4 = h2 * y1 - g2 * y2;
-      sum += y2 * y2;
-    }
-    st[o] = s1;
-    st[o + 1] = s2;
-    st[o + 2] = s3;
-    st[o + 3] = s4;
-    this.blockSum[c]! += sum;
-  }
-
   /**
-   * Channel `c`'s K-weighted energy and true peak in one pass (the K-weighting as in
-   * `kWeighted`). True peak: each sample, and between it and the one before, the interpolator's
-   * phases over it and the 11 before it (kept in locals, newest first, and carried over chunks
-   * in `history`). Only the largest magnitude is kept, so each phase pair is one sum (above).
+   * Channel `c`'s K-weighted energy (the two biquads in transposed direct form II) and true peak
+   * in one pass. True peak: each sample, and (oversampled) between it and the one before, the
+   * interpolator's phases over it and the 11 before it (kept in locals, newest first, and carried
+   * over chunks in `history`). Only the largest magnitude is kept, so each phase pair is one sum
+   * (above).
    */
   private weightedAndTruePeak(
     samples: Float32Array | Float64Array,
@@ -351,6 +257,7 @@ export class LoudnessMeter {
     let x10 = hist[o + 9]!;
     let x11 = hist[o + 10]!;
     let peak = this.windowPeak[c]!;
+    const oversampled = this.oversampling > 1;
     const four = this.oversampling === 4;
     const stride = this.channels;
     for (let i = first * stride + c, end = (first + frames) * stride; i < end; i += stride) {
@@ -362,36 +269,30 @@ export class LoudnessMeter {
       z3 = h1 * y1 - g1 * y2 + z4;
       z4 = h2 * y1 - g2 * y2;
       sum += y2 * y2;
-      const s0 = x0 + x11;
-      const d0 = x0 - x11;
-      const s1 = x1 + x10;
-      const d1 = x1 - x10;
-      const s2 = x2 + x9;
-      const d2 = x2 - x9;
-      const s3 = x3 + x8;
-      const d3 = x3 - x8;
-      const s4 = x4 + x7;
-      const d4 = x4 - x7;
-      const s5 = x5 + x6;
-      const d5 = x5 - x6;
-      const sum03 = P0 * s0 + P1 * s1 + P2 * s2 + P3 * s3 + P4 * s4 + P5 * s5;
-      const diff03 = M0 * d0 + M1 * d1 + M2 * d2 + M3 * d3 + M4 * d4 + M5 * d5;
-      const sum12 = Q0 * s0 + Q1 * s1 + Q2 * s2 + Q3 * s3 + Q4 * s4 + Q5 * s5;
-      const diff12 = N0 * d0 + N1 * d1 + N2 * d2 + N3 * d3 + N4 * d4 + N5 * d5;
-      let m: number;
-      if (four) {
-        // max(|p0|, |p3|) and max(|p1|, |p2|).
-        m = Math.abs(sum03) + Math.abs(diff03);
-        const m12 = Math.abs(sum12) + Math.abs(diff12);
-        if (m12 > m) m = m12;
-      } else {
-        // |p0| and |p2| only.
-        m = Math.abs(sum03 + diff03);
-        const m2 = Math.abs(sum12 - diff12);
-        if (m2 > m) m = m2;
+      let m = Math.abs(x0);
+      if (oversampled) {
+        const s0 = x0 + x11;
+        const d0 = x0 - x11;
+        const s1 = x1 + x10;
+        const d1 = x1 - x10;
+        const s2 = x2 + x9;
+        const d2 = x2 - x9;
+        const s3 = x3 + x8;
+        const d3 = x3 - x8;
+        const s4 = x4 + x7;
+        const d4 = x4 - x7;
+        const s5 = x5 + x6;
+        const d5 = x5 - x6;
+        const sum03 = P0 * s0 + P1 * s1 + P2 * s2 + P3 * s3 + P4 * s4 + P5 * s5;
+        const diff03 = M0 * d0 + M1 * d1 + M2 * d2 + M3 * d3 + M4 * d4 + M5 * d5;
+        const sum12 = Q0 * s0 + Q1 * s1 + Q2 * s2 + Q3 * s3 + Q4 * s4 + Q5 * s5;
+        const diff12 = N0 * d0 + N1 * d1 + N2 * d2 + N3 * d3 + N4 * d4 + N5 * d5;
+        // 4×: max(|p0|, |p3|) and max(|p1|, |p2|); 2×: |p0| and |p2| only.
+        const a = four ? Math.abs(sum03) + Math.abs(diff03) : Math.abs(sum03 + diff03);
+        const b = four ? Math.abs(sum12) + Math.abs(diff12) : Math.abs(sum12 - diff12);
+        if (a > m) m = a;
+        if (b > m) m = b;
       }
-      const m0 = Math.abs(x0);
-      if (m0 > m) m = m0;
       if (m > peak) peak = m;
       x11 = x10;
       x10 = x9;
@@ -422,23 +323,6 @@ export class LoudnessMeter {
     hist[o + 8] = x9;
     hist[o + 9] = x10;
     hist[o + 10] = x11;
-  }
-
-  /** Channel `c`'s peak without oversampling (192 kHz and above). */
-  private samplePeak(
-    samples: Float32Array | Float64Array,
-    first: number,
-    frames: number,
-    scale: number,
-    c: number,
-  ): void {
-    let peak = this.windowPeak[c]!;
-    const stride = this.channels;
-    for (let i = first * stride + c, end = (first + frames) * stride; i < end; i += stride) {
-      const m = Math.abs(samples[i]! * scale);
-      if (m > peak) peak = m;
-    }
-    this.windowPeak[c] = peak;
   }
 
   /** A 100 ms block is complete. */
