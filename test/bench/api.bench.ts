@@ -48,6 +48,20 @@
  *   their jobs, 11.5 kB) puts a third of its CPU in reading the ~50 columns of each row (SQLite)
  *   or parsing them (pg), a fifth in serialising and writing the answer; 0.15× there needs
  *   fewer bytes per row (a narrower list shape) or a cheaper serialiser, not a cheaper query.
+ *   then (a list's LIMIT written into the statement: a bound LIMIT made SQLite recompile the
+ *   prepared statement on every run, ~25–45 µs even for an empty page; the recording list reads
+ *   each row as one JSON value with only the listed columns, DateTime as ISO text; both pages
+ *   written by JSON.stringify, fast-json-stringify having run an ajv check per nullable value;
+ *   the same bytes, test/integration/list-answers.test.ts): SQLite nodes 4,589–5,524/s (cookie),
+ *   5,385–5,666/s (token) = 0.13–0.27×, recordings 3,751–4,365/s = 0.10–0.18×; PostgreSQL nodes
+ *   2,867–3,473/s (cookie), 2,342–3,359/s (token) = 0.08–0.13×, recordings 2,094–2,220/s =
+ *   0.06–0.08× (3 runs, hello-world 21k–42k req/s, load average 4–5). Server CPU per request
+ *   in-process (steadier than the ratios): SQLite nodes 276 → 167 µs, recordings 555 → 296 µs;
+ *   PostgreSQL nodes 240 → 225 µs, recordings 431 → 318 µs. What is left: on SQLite about
+ *   170 µs a request that is not the list (Fastify's hooks, the cookie and websocket plugins'
+ *   wrappers, HTTP metrics, the socket write: a fifth of the profile); on PostgreSQL the two
+ *   cores are shared with the server process, whose time per list query (~0.2–0.3 ms) and the
+ *   round trip bound the rate more than the controller's CPU.
  *
  * Databases: SQLite; also PostgreSQL when EARSHOT_BENCH_API_DB (or EARSHOT_TEST_DB) says
  * `postgres` (a comma-separated list, e.g. `sqlite,postgres`).

@@ -31,6 +31,12 @@
  *   2,000 claims in-process: SQLite 0.69–0.87×, PostgreSQL 0.62–0.77×); zero double claims, the
  *   chain verifies. Empty poll: SQLite 7,222–10,828 req/s = 0.20–0.36× hello-world, PostgreSQL
  *   2,105–4,793 req/s = 0.08–0.23×.
+ *   then (a verified node credential cached while the access generation holds, so a claim or
+ *   a poll reads a generation shared by the requests waiting at that moment instead of its own
+ *   credential row; modules/nodes/credential-cache.ts): SQLite 0.49–0.69× raw UPDATE,
+ *   PostgreSQL 0.43–0.86× (4 of 5 runs ≥ 0.5×; load average 4–7 from other work), zero double
+ *   claims; empty poll SQLite 0.31–0.43× hello-world, PostgreSQL 0.18–0.25×. CPU per claim
+ *   in-process (claimers and server, 2,000 claims, PostgreSQL): 1,244–1,403 → 1,120–1,250 µs.
  * Env: EARSHOT_BENCH_CLAIMS_POLL_SECONDS (5).
  */
 import { AGENT_ROUTES, API_PREFIX } from '../../shared/src/agent-api.js';
