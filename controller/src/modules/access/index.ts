@@ -108,10 +108,8 @@ function accessGeneration({ raw, audit }: ModuleCore): AccessPorts['accessGenera
 }
 
 function loginThrottle({ config, now }: ModuleCore): LoginThrottle {
-  return new LoginThrottle(
-    config.loginFailuresPerAccountPerHour,
-    config.loginFailuresPerAddressPerHour,
-    () => now().getTime(),
+  return new LoginThrottle(config.loginFailuresPerAccountPerHour, config.loginFailuresPerAddressPerHour, () =>
+    now().getTime(),
   );
 }
 
