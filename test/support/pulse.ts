@@ -106,6 +106,11 @@ export function useSinkEnv(sink: Pick<PulseSink, 'env'>): () => void {
 
 export interface PulseSinkOptions extends SineOptions {
   sinkName?: string;
+  /**
+   * The sink's channel map (PulseAudio names, comma-separated); default PulseAudio's for the
+   * channel count. A capture asking another map for the same channels gets them remixed.
+   */
+  channelMap?: string;
 }
 
 /** Starts a private daemon with a null sink and plays a sine into it in a loop. */
@@ -138,7 +143,7 @@ export async function startPulseSink(options: PulseSinkOptions = {}): Promise<Pu
         '--daemonize=no',
         '--exit-idle-time=-1',
         '-n',
-        `--load=module-null-sink sink_name=${sinkName} rate=${sampleRate} channels=${channels}`,
+        `--load=module-null-sink sink_name=${sinkName} rate=${sampleRate} channels=${channels}${options.channelMap ? ` channel_map=${options.channelMap}` : ''}`,
         `--load=module-native-protocol-unix auth-anonymous=1 socket=${socket}`,
         '--log-target=stderr',
       ],
