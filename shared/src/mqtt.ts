@@ -214,12 +214,17 @@ export function parseNodeTopic(topicName: string): { nodeId: string; name: Topic
   return { nodeId, name: name as TopicName };
 }
 
-const validators = Object.fromEntries(
-  TOPIC_NAMES.filter((name) => !binaryCodec(name)).map((name) => [
-    name,
-    Compile(TOPICS[name].schema as TSchema),
-  ]),
-) as { [K in TopicName]: ReturnType<typeof Compile> };
+/** Each JSON topic's compiled validator, made on first use (a program compiles only what it reads). */
+const validators = new Map<TopicName, ReturnType<typeof Compile>>();
+
+function validatorOf(name: TopicName): ReturnType<typeof Compile> {
+  let validator = validators.get(name);
+  if (!validator) {
+    validator = Compile(TOPICS[name].schema as TSchema);
+    validators.set(name, validator);
+  }
+  return validator;
+}
 
 function binaryCodec(name: TopicName): BinaryCodec<unknown> | undefined {
   return (TOPICS[name] as TopicSpec<TSchema>).binary as BinaryCodec<unknown> | undefined;
@@ -245,7 +250,7 @@ export function decodePayload<T extends TopicName>(name: T, payload: Buffer | st
   } catch {
     return { ok: false, error: 'payload is not JSON' };
   }
-  const validator = validators[name];
+  const validator = validatorOf(name);
   if (!validator.Check(value)) {
     const first = [...validator.Errors(value)][0];
     return { ok: false, error: first ? `${first.instancePath || '/'} ${first.message}` : 'invalid payload' };
