@@ -20,11 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type {
-  ContinuationBody,
-  JobLease,
-  RecordingProfileConfig,
-} from '../../../shared/src/agent-api.js';
+import type { ContinuationBody, JobLease, RecordingProfileConfig } from '../../../shared/src/agent-api.js';
 import type { CaptureOptions } from '../capture/capture.js';
 import { type LoudnessSummary, roundedLoudness } from '../capture/loudness.js';
 import { HISTORY_MS, type PcmTap } from '../capture/pcm-tap.js';
