@@ -36,8 +36,16 @@ describe('the controller disk watch', () => {
       ingestedBytes: async () => ingested,
       alerts: { controllerDisk: async (condition, r) => void alerts.push([condition, r]) },
       metrics: {
-        controllerDiskFree: { set: (v: number) => void (gauges.free = v) },
-        controllerDiskHeadroom: { set: (v: number) => void (gauges.headroom = v) },
+        controllerDiskFree: {
+          set: (v: number) => {
+            gauges.free = v;
+          },
+        },
+        controllerDiskHeadroom: {
+          set: (v: number) => {
+            gauges.headroom = v;
+          },
+        },
       } as never,
       now: () => new Date(nowMs),
       log: { error() {} } as never,
