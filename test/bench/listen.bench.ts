@@ -188,11 +188,7 @@ export async function listenBench(): Promise<BenchRow[]> {
   });
   try {
     e2e.startAgent();
-    await until(
-      async () =>
-        (await e2e.api<{ presence: { online: boolean } }>('/api/v1/nodes/bench-listen')).presence.online,
-      { what: 'the node online', timeoutMs: 60_000, intervalMs: 200 },
-    );
+    await e2e.untilOnline();
     const one = await listenFor(e2e, 'bench-listen', 1, SECONDS);
     const ten = await listenFor(e2e, 'bench-listen', 10, SECONDS);
     const relay = await controllerRelay(e2e, SECONDS);

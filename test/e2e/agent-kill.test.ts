@@ -26,8 +26,7 @@ describe('end to end: an agent killed with SIGKILL', async () => {
   const pulseAvailable = await hasPulse();
   let e2e: SinkNode;
   const api = <T = Record<string, unknown>>(path: string) => e2e.api<T>(path);
-  const online = async () =>
-    (await api<{ presence: { online: boolean } }>(`/api/v1/nodes/${NODE_ID}`)).presence.online as boolean;
+  const online = () => e2e.online();
   const offlineEvents = () => api<EventView[]>(`/api/v1/health-events?nodeId=${NODE_ID}&type=node_offline`);
   /** Polls with the output of both processes in the failure. */
   const poll = async (what: string, condition: () => Promise<boolean>, timeoutMs: number) =>

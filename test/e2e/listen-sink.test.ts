@@ -45,13 +45,7 @@ describe('end to end: live listen from a PulseAudio sink', async () => {
     'a listener hears the 997 Hz tone at its level, with no sequence gap over 10 s',
     async () => {
       const agent = e2e.startAgent();
-      await until(
-        async () =>
-          (await e2e.api<{ presence: { online: boolean } }>(`/api/v1/nodes/${NODE_ID}`)).presence.online,
-        { what: 'the node online', timeoutMs: 60_000, intervalMs: 200 },
-      ).catch((error: unknown) => {
-        throw new Error(`${String(error)}\n${e2e.logs()}`);
-      });
+      await e2e.untilOnline();
       const soxBefore = soxChildren(agent.child.pid!);
       expect(soxBefore).toBe(1);
 

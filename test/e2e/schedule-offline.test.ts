@@ -139,15 +139,7 @@ describe('end to end: scheduled recording without the controller', async () => {
     'SIGKILLed mid-window, records again within 5 s; both parts upload, linked to the occurrence',
     async () => {
       // Back after the restart of the first test (the nudge of a new schedule goes over MQTT).
-      await waitFor(
-        'the agent connected again',
-        async () =>
-          (await api<{ presence: { online: boolean } }>(`/api/v1/nodes/${NODE_ID}`)).presence.online
-            ? true
-            : undefined,
-        60_000,
-        logs,
-      );
+      await e2e.untilOnline(); // the agent connected again
       const { id, startMs } = await schedule(8000, 12);
       await waitFor(
         'the occurrence recording for 2 s',

@@ -15,6 +15,7 @@ import {
 import { AGENT_CLI, type RunningProcess, requireBuild, runToEnd, startProcess } from './processes.js';
 import { type PulseSink, startPulseSink } from './pulse.js';
 import { type TempDir, tempDir } from './tmp.js';
+import { until } from './until.js';
 
 export interface SinkNode {
   dir: TempDir;
@@ -40,6 +41,10 @@ export interface SinkNode {
   startAgent(): RunningProcess;
   /** The last output of both processes, for failure messages. */
   logs(): string;
+  /** Whether the controller sees the node online now. */
+  online(): Promise<boolean>;
+  /** Waits until the node is online (the agent connected); throws with both logs after `timeoutMs`. */
+  untilOnline(timeoutMs?: number): Promise<void>;
   /** The owner's JSON API: the response's `data`; throws on an error status. */
   api<T = Record<string, unknown>>(path: string, init?: RequestInit): Promise<T>;
   /** Stops the agent, the controller and the sink; removes the data. */
@@ -96,6 +101,14 @@ export async function sinkNode(options: {
     logs: () =>
       `controller:\n${node.controller?.output().slice(-3000)}\nagent:\n${node.agent?.output().slice(-(options.agentLogChars ?? 3000))}`,
     api: (path, init = {}) => fetchData(setup.base, path, node.token, init),
+    online: async () =>
+      (await node.api<{ presence: { online: boolean } }>(`/api/v1/nodes/${options.node.id}`)).presence.online,
+    untilOnline: (timeoutMs = 60_000) =>
+      until(() => node.online(), { what: 'the node online', timeoutMs, intervalMs: 200 }).catch(
+        (error: unknown) => {
+          throw new Error(`${String(error)}\n${node.logs()}`);
+        },
+      ),
     stop: async () => {
       await node.agent?.stop();
       await node.controller?.stop();
