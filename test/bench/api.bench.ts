@@ -53,9 +53,9 @@
  *   each row as one JSON value with only the listed columns, DateTime as ISO text; both pages
  *   written by JSON.stringify, fast-json-stringify having run an ajv check per nullable value;
  *   the same bytes, test/integration/list-answers.test.ts): SQLite nodes 4,589–5,524/s (cookie),
- *   5,385–5,666/s (token) = 0.13–0.27×, recordings 3,751–4,365/s = 0.10–0.18×; PostgreSQL nodes
- *   2,867–3,473/s (cookie), 2,342–3,359/s (token) = 0.08–0.13×, recordings 2,094–2,220/s =
- *   0.06–0.08× (3 runs, hello-world 21k–42k req/s, load average 4–5). Server CPU per request
+ *   4,950–5,666/s (token) = 0.13–0.27×, recordings 3,018–4,365/s = 0.10–0.18×; PostgreSQL nodes
+ *   2,867–3,473/s (cookie), 2,342–3,673/s (token) = 0.08–0.19×, recordings 1,957–2,220/s =
+ *   0.06–0.10× (4 runs, hello-world 20k–42k req/s, load average 3–6). Server CPU per request
  *   in-process (steadier than the ratios): SQLite nodes 276 → 167 µs, recordings 555 → 296 µs;
  *   PostgreSQL nodes 240 → 225 µs, recordings 431 → 318 µs. What is left: on SQLite about
  *   170 µs a request that is not the list (Fastify's hooks, the cookie and websocket plugins'

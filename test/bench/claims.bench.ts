@@ -34,7 +34,7 @@
  *   then (a verified node credential cached while the access generation holds, so a claim or
  *   a poll reads a generation shared by the requests waiting at that moment instead of its own
  *   credential row; modules/nodes/credential-cache.ts): SQLite 0.49–0.69× raw UPDATE,
- *   PostgreSQL 0.43–0.86× (4 of 5 runs ≥ 0.5×; load average 4–7 from other work), zero double
+ *   PostgreSQL 0.43–0.86× (5 of 6 runs ≥ 0.5×; load average 4–7 from other work), zero double
  *   claims; empty poll SQLite 0.31–0.43× hello-world, PostgreSQL 0.18–0.25×. CPU per claim
  *   in-process (claimers and server, 2,000 claims, PostgreSQL): 1,244–1,403 → 1,120–1,250 µs.
  * Env: EARSHOT_BENCH_CLAIMS_POLL_SECONDS (5).
