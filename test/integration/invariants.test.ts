@@ -119,7 +119,7 @@ describe('route declarations', () => {
       /^POST \/api\/v1\/agent\/enroll$/,
       /^GET \/mqtt$/,
       // Live listen's WebSocket: the single-use ticket it presents is its credential.
-      /^GET \/api\/v1\/listen$/,
+      /^GET \/api\/v1\/nodes\/:id\/listen\/stream$/,
       // Attendance: anyone may check a signature; the webhook is authenticated by its shared secret.
       /^GET \/api\/v1\/verify\/(session\/:sessionId|period\/:guildId\/:periodIndex)$/,
       /^POST \/api\/v1\/webhooks\/attendance$/,

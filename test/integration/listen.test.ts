@@ -166,6 +166,12 @@ describe('live listen', () => {
     });
     expect(opened.statusCode, opened.body).toBe(201);
     const { ticket, websocketPath, session } = opened.json().data;
+    // Presented on another node's stream, it opens nothing (and stays good for its own).
+    const elsewhere = await socketWith(
+      `${url.replace('http', 'ws')}/api/v1/nodes/${west.nodeId}/listen/stream?ticket=${ticket}`,
+    );
+    expect(await elsewhere.closed).toBe(4001);
+    expect(websocketPath).toBe(`/api/v1/nodes/${east.nodeId}/listen/stream`);
     const first = await socketWith(`${url.replace('http', 'ws')}${websocketPath}?ticket=${ticket}`);
     expect(first.messages[0]).toMatchObject({ type: 'hello', sessionId: session.id });
     const second = await socketWith(`${url.replace('http', 'ws')}${websocketPath}?ticket=${ticket}`);

@@ -209,7 +209,7 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/nodes/:id/listen': { need: 'listen:monitor', node: true },
   // Only the session's own user ends it: an unknown session is a 404 for everyone allowed.
   'DELETE /api/v1/nodes/:id/listen/:sid': { need: 'listen:monitor' },
-  'GET /api/v1/listen': { need: 'public' },
+  'GET /api/v1/nodes/:id/listen/stream': { need: 'public' },
   'GET /api/v1/admin/limits/profiles': { need: 'settings:read', fleet: true },
   'POST /api/v1/admin/limits/profiles': { need: 'settings:manage', fleet: true },
   'PUT /api/v1/admin/limits/profiles/:id': { need: 'settings:manage', fleet: true },

@@ -7,7 +7,7 @@ import type { NodeNotifier } from '../../core/node-commands.js';
 import type { NodeDirectory } from '../../core/node-directory.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { PeriodicTask } from '../../platform/periodic-task.js';
-import { LISTEN_SOCKET_PATH, listenRoutes } from './listen.routes.js';
+import { listenRoutes, listenSocketPath } from './listen.routes.js';
 import { type ListenAccess, ListenService } from './listen.service.js';
 
 export type { ListenService } from './listen.service.js';
@@ -35,7 +35,7 @@ export function createListenModule(
     metrics: core.metrics,
     log: core.log,
     now: core.now,
-    websocketPath: `/api/v1${LISTEN_SOCKET_PATH}`,
+    websocketPath: (nodeId) => `/api/v1${listenSocketPath(nodeId)}`,
   });
   ports.commandResults.onResult((from, result) => listen.onResult(from, result));
   ports.nodes.onConnected((nodeId) => listen.onConnected(nodeId));

@@ -22,8 +22,8 @@ import {
 } from './listen.schemas.js';
 import { CLOSE, type ListenService, ListenTicketError } from './listen.service.js';
 
-/** The WebSocket's path under /api/v1. */
-export const LISTEN_SOCKET_PATH = '/listen';
+/** The WebSocket's path under /api/v1 (the node's: a ticket opens its own node's stream only). */
+export const listenSocketPath = (nodeId: string) => `/nodes/${encodeURIComponent(nodeId)}/listen/stream`;
 /** How long a socket that did not bring its ticket in the URL may take to send it. */
 const TICKET_WAIT_MS = 5000;
 const TICKET_MAX_CHARS = 200;
@@ -39,7 +39,7 @@ export function listenRoutes(listen: ListenService): FastifyPluginAsyncTypebox {
           summary: 'Open a live listen session on a node',
           description:
             'Answers 201 with a single-use ticket valid for 30 s. Connect a WebSocket to ' +
-            '`/api/v1/listen` and present the ticket, as `?ticket=` or as the first text message; ' +
+            '`/api/v1/nodes/{id}/listen/stream` and present the ticket, as `?ticket=` or as the first text message; ' +
             'it receives a JSON hello (codec, rate, channels), then one binary Opus frame per 20 ms ' +
             '(shared/src/listen.ts), and a JSON `end` message when the session ends. Sessions of ' +
             'the same channels share one stream from the agent.',
@@ -91,13 +91,13 @@ export function listenRoutes(listen: ListenService): FastifyPluginAsyncTypebox {
 
     app.route({
       method: 'GET',
-      url: LISTEN_SOCKET_PATH,
+      url: '/nodes/:id/listen/stream',
       config: { access: { public: true } },
       schema: {
         tags: ['listen'],
         summary: 'The live listen WebSocket',
         description:
-          'Upgrade to a WebSocket and present the ticket from POST /api/v1/nodes/{id}/listen, as ' +
+          'Upgrade to a WebSocket and present the ticket from POST /api/v1/nodes/{id}/listen (the same node), as ' +
           '`?ticket=` or as the first text message (`{"ticket": "…"}` or the bare ticket) within 5 s. ' +
           'Close codes: 4000 ended, 4001 ticket unknown, used or expired, 4003 access revoked, 4009 the ' +
           'agent refused, 1001 controller stopping; a stalled listener is dropped without a closing ' +
@@ -109,6 +109,7 @@ export function listenRoutes(listen: ListenService): FastifyPluginAsyncTypebox {
       },
       wsHandler: (socket, request) => {
         const query = request.query as { ticket?: unknown };
+        const { id: nodeId } = request.params as { id: string };
         let sessionId: string | undefined;
         const refuse = (reason: string) => {
           const end: ListenEnd = { type: 'end', reason };
@@ -117,7 +118,7 @@ export function listenRoutes(listen: ListenService): FastifyPluginAsyncTypebox {
         };
         const present = (ticket: string) => {
           try {
-            sessionId = listen.connect(ticket, socket);
+            sessionId = listen.connect(ticket, socket, nodeId);
           } catch (error) {
             // In a socket's callback nothing may throw: it would end the process.
             if (error instanceof ListenTicketError) return refuse(error.message);

@@ -113,7 +113,8 @@ export interface ListenServiceOptions {
   metrics: Metrics;
   log: Logger;
   now: () => Date;
-  websocketPath: string;
+  /** Where a node's listeners connect. */
+  websocketPath: (nodeId: string) => string;
 }
 
 export class ListenService {
@@ -168,7 +169,7 @@ export class ListenService {
       session: view(session),
       ticket,
       ticketExpiresAt: new Date(session.ticketExpiresAtMs).toISOString(),
-      websocketPath: this.options.websocketPath,
+      websocketPath: this.options.websocketPath(nodeId),
     };
   }
 
@@ -176,10 +177,14 @@ export class ListenService {
    * A WebSocket presents its ticket: the session opens on it (once), or an error says why.
    * The socket gets the hello, then the stream's frames.
    */
-  connect(ticket: string, socket: ListenerSocket): string {
+  connect(ticket: string, socket: ListenerSocket, nodeId: string): string {
     const hash = hashSecret(ticket);
     const session = [...this.sessions.values()].find((s) => s.ticketHash === hash);
-    if (session?.state !== 'pending' || this.nowMs() >= session.ticketExpiresAtMs)
+    if (
+      session?.state !== 'pending' ||
+      session.nodeId !== nodeId ||
+      this.nowMs() >= session.ticketExpiresAtMs
+    )
       throw new ListenTicketError();
     session.state = 'open';
     session.listener = new RelayedListener(session.id, socket, this.nowMs());
