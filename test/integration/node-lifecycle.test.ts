@@ -60,7 +60,10 @@ describe('node lifecycle actions', () => {
         return !['queued', 'sent'].includes(view.state);
       },
       { what: `lifecycle job ${id} to end` },
-    );
+    ).catch((error: unknown) => {
+      const presence = `connected: ${ctl.services.nodes.connected(nodeId)}`;
+      throw new Error(`${String(error)} (last seen: ${JSON.stringify(view)}; ${presence})`);
+    });
     return view!;
   };
   const connected = (online: boolean) =>
@@ -204,6 +207,40 @@ describe('node lifecycle actions', () => {
       state: 'timed_out',
       message: expect.stringMatching(/did not answer within 120 s/),
     });
+  });
+
+  it('sends an unanswered action again when the agent comes back (it may have gone to a closing connection)', async () => {
+    await ctl.db.nodeLifecycleJob.create({
+      data: {
+        id: 'lc-lost-on-the-way',
+        nodeId,
+        action: 'upload-now',
+        state: 'sent',
+        requestedBy: 'test',
+        sentAt: new Date(),
+        expiresAt: new Date(Date.now() + 60_000),
+      },
+    });
+    await mqtt.down();
+    await connected(false);
+    await mqtt.up();
+    expect(await ended('lc-lost-on-the-way')).toMatchObject({ state: 'succeeded' });
+  });
+
+  it('sends an action still unanswered after a sweep interval again to the connected agent', async () => {
+    await ctl.db.nodeLifecycleJob.create({
+      data: {
+        id: 'lc-lost-while-connected',
+        nodeId,
+        action: 'upload-now',
+        state: 'sent',
+        requestedBy: 'test',
+        sentAt: new Date(Date.now() - 8000),
+        expiresAt: new Date(Date.now() + 60_000),
+      },
+    });
+    await ctl.services.lifecycle.sweep();
+    expect(await ended('lc-lost-while-connected')).toMatchObject({ state: 'succeeded' });
   });
 
   it('rotate-credential: the agent moves to a new credential and the old one is refused', async () => {

@@ -98,8 +98,12 @@ describe('command dispatch table', () => {
       ok: true,
       message: 'config reloaded',
     });
-    // Delivered again (QoS 1): not run twice.
-    expect((await ask('lc-1', 'reload-config')).result).toMatchObject({ ok: true, message: /already ran/ });
+    // Delivered or sent again: not run twice, answered the same.
+    expect((await ask('lc-1', 'reload-config')).result).toEqual({
+      id: 'lc-1',
+      ok: true,
+      message: 'config reloaded',
+    });
     expect(reload).toHaveBeenCalledOnce();
     const forged = await ask('lc-2', 'rm -rf /');
     expect(forged.result).toMatchObject({ ok: false, message: /not on this agent's lifecycle allowlist/ });
@@ -107,6 +111,11 @@ describe('command dispatch table', () => {
     expect(restarting.result).toEqual({ id: 'lc-3', ok: true, message: 'agent restarting' });
     expect(restart).not.toHaveBeenCalled(); // the caller runs it once the answer is sent
     restarting.afterAnswer?.();
+    expect(restart).toHaveBeenCalledOnce();
+    // Sent again while it restarts: the same answer, and no second restart.
+    const again = await ask('lc-3', 'restart-agent');
+    expect(again.result).toEqual({ id: 'lc-3', ok: true, message: 'agent restarting' });
+    again.afterAnswer?.();
     expect(restart).toHaveBeenCalledOnce();
   });
 });

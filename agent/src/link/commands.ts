@@ -21,7 +21,7 @@ export type CommandHandler = (
 
 /** One lifecycle action; `jobId` is the lifecycle job (the command id). */
 export type LifecycleHandler = (jobId: string) => Promise<CommandOutcome> | CommandOutcome;
-/** Lifecycle jobs remembered as done, so a re-delivered command (QoS 1) does not run twice. */
+/** Lifecycle jobs remembered, so a re-delivered or re-sent command does not run twice. */
 const LIFECYCLE_IDS_KEPT = 100;
 
 export type CommandTable = Partial<Record<CommandType, CommandHandler>>;
@@ -76,17 +76,24 @@ export function agentCommandTable(targets: CommandTargets): CommandTable {
 }
 
 function lifecycleHandler(actions: Record<LifecycleAction, LifecycleHandler>): CommandHandler {
-  const done: string[] = [];
-  return (args, command) => {
+  /** Jobs run (or running) in this run, by id: their outcome, so a re-sent command gets the same answer. */
+  const runs = new Map<string, Promise<CommandOutcome>>();
+  return async (args, command) => {
     const action = args.action;
     if (!isLifecycleAction(action))
       throw new Error(
         `${JSON.stringify(action)?.slice(0, 64)} is not on this agent's lifecycle allowlist (${LIFECYCLE_ACTIONS.join(', ')})`,
       );
-    if (done.includes(command.id)) return `lifecycle job ${command.id} already ran`;
-    done.push(command.id);
-    if (done.length > LIFECYCLE_IDS_KEPT) done.shift();
-    return actions[action](command.id);
+    const earlier = runs.get(command.id);
+    if (earlier) {
+      // The controller sent it again (it heard no answer): the same answer, without running it twice.
+      const outcome = await earlier;
+      return typeof outcome === 'object' ? outcome.message : outcome;
+    }
+    const run = Promise.resolve().then(() => actions[action](command.id));
+    runs.set(command.id, run);
+    if (runs.size > LIFECYCLE_IDS_KEPT) runs.delete(runs.keys().next().value!);
+    return run;
   };
 }
 

@@ -37,6 +37,12 @@ export class BrokerAuth {
   private sequence = 0;
   private readonly checkedAt = new WeakMap<Client, number>();
   private readonly revokedAt = new Map<string, number>();
+  /**
+   * Whether another connection of the same node has replaced this client (the broker sets it).
+   * A replaced client's `status` (its late `offline`, or its will) must not undo the newer
+   * connection's `online`.
+   */
+  isReplaced: (client: Client) => boolean = () => false;
 
   private readonly directory: NodeDirectory;
   private readonly audit: Pick<AuditWriter, 'recordAlone'>;
@@ -165,6 +171,11 @@ export class BrokerAuth {
           'invalid MQTT payload dropped (further ones on this connection are only counted)',
         );
       }
+      callback(null);
+      return;
+    }
+    if (acl.name === 'status' && this.isReplaced(client)) {
+      this.metrics.mqttMessages.inc({ topic: acl.name, outcome: 'stale' });
       callback(null);
       return;
     }

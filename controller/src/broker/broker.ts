@@ -60,6 +60,10 @@ export class MqttBroker {
     this.options = deps.options;
     this.auth = deps.auth;
     this.presence = deps.presence;
+    this.auth.isReplaced = (client) => {
+      const current = this.clients.get(client.id);
+      return current !== undefined && current !== client;
+    };
     this.metrics = deps.metrics;
     this.log = deps.log;
   }

@@ -76,6 +76,25 @@ export class LifecycleRepository {
     });
   }
 
+  /** Jobs of the node sent but not answered, still within their expiry, oldest first. */
+  unanswered(nodeId: string, now: Date): Promise<ListedLifecycleJob[]> {
+    return this.db.nodeLifecycleJob.findMany({
+      where: { nodeId, state: 'sent', expiresAt: { gt: now } },
+      orderBy: { createdAt: 'asc' },
+      select: LISTED,
+    });
+  }
+
+  /** Jobs sent at or before `sentBefore` and not answered, of every node (at most 500). */
+  unansweredSince(sentBefore: Date): Promise<ListedLifecycleJob[]> {
+    return this.db.nodeLifecycleJob.findMany({
+      where: { state: 'sent', sentAt: { lte: sentBefore } },
+      orderBy: { sentAt: 'asc' },
+      take: 500,
+      select: LISTED,
+    });
+  }
+
   /** queued → sent; false when it is no longer queued. */
   async markSent(id: string, now: Date): Promise<boolean> {
     const { count } = await this.db.nodeLifecycleJob.updateMany({

@@ -41,6 +41,8 @@ import type { NodesService } from './nodes.service.js';
 export const LIFECYCLE_JOB_PREFIX = 'lc-';
 /** How often overdue jobs are timed out. */
 export const SWEEP_INTERVAL_MS = 10_000;
+/** A sent job unanswered this long is sent again at the next sweep (the agent answers a re-send the same). */
+export const RESEND_AFTER_MS = 5_000;
 
 export interface LifecycleJobView {
   id: string;
@@ -93,7 +95,10 @@ export class LifecycleService {
   ) {
     this.sweeper = new PeriodicTask({
       what: 'timing out lifecycle jobs',
-      pass: () => this.timeOutOverdue(),
+      pass: async () => {
+        await this.timeOutOverdue();
+        await this.sendUnansweredAgain();
+      },
       log: deps.log,
       intervalMs: SWEEP_INTERVAL_MS,
       passAtStart: false,
@@ -173,9 +178,18 @@ export class LifecycleService {
     );
   }
 
-  /** The node's agent connected: send what waited for it and is still worth doing. */
+  /**
+   * The node's agent connected: send what waited for it and is still worth doing, and again
+   * what was sent but not answered (it may have gone to a connection that was ending: a command
+   * is not kept for an agent that is not subscribed). The agent runs a job id once per run and
+   * answers a re-send with that run's outcome.
+   */
   async onConnected(nodeId: string): Promise<void> {
-    for (const job of await this.deps.repo.deliverable(nodeId, this.deps.now())) await this.send(job);
+    const { repo, notify } = this.deps;
+    const now = this.deps.now();
+    for (const job of await repo.unanswered(nodeId, now))
+      await notify(job.nodeId, 'lifecycle', { action: job.action as LifecycleAction }, job.id);
+    for (const job of await repo.deliverable(nodeId, now)) await this.send(job);
   }
 
   /** Times out jobs not sent before their expiry and jobs sent but unanswered for too long. */
@@ -272,6 +286,19 @@ export class LifecycleService {
   private async send(job: Pick<ListedLifecycleJob, 'id' | 'nodeId' | 'action'>): Promise<void> {
     if (!(await this.deps.repo.markSent(job.id, this.deps.now()))) return;
     await this.deps.notify(job.nodeId, 'lifecycle', { action: job.action as LifecycleAction }, job.id);
+  }
+
+  /**
+   * A command can be lost between an agent's connections (QoS 1 is kept only for a subscribed
+   * session): what is still unanswered after RESEND_AFTER_MS goes again to a connected agent,
+   * which runs a job id once and answers a re-send with the first run's outcome.
+   */
+  private async sendUnansweredAgain(): Promise<void> {
+    const { repo, nodes, notify } = this.deps;
+    const sentBefore = new Date(this.deps.now().getTime() - RESEND_AFTER_MS);
+    for (const job of await repo.unansweredSince(sentBefore))
+      if (nodes.connected(job.nodeId))
+        await notify(job.nodeId, 'lifecycle', { action: job.action as LifecycleAction }, job.id);
   }
 
   private async timeOutOverdue(): Promise<void> {
