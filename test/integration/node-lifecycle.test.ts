@@ -254,6 +254,8 @@ describe('node lifecycle actions', () => {
       { what: 'the old credential to be refused' },
     );
     expect((await call('GET', `/nodes/${nodeId}/config`, undefined, stored.credential)).statusCode).toBe(200);
+    // The restart under way (the new credential is in use) has finished: every part runs again.
+    await until(() => agent.parts !== undefined, { what: 'the agent to finish restarting' });
     await connected(true);
     const audit = await call('GET', '/audit-events?limit=200');
     const actions = (audit.json().data as { action: string }[]).map((e) => e.action);
