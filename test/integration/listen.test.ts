@@ -348,6 +348,9 @@ describe('live listen', () => {
     await expect(listen({ baseUrl: url, token: owner, nodeId: 'no-such-node' })).rejects.toBeInstanceOf(
       ListenRefused,
     );
+    await expect(
+      listen({ baseUrl: 'http://127.0.0.1:9', token: owner, nodeId: east.nodeId }),
+    ).rejects.toThrow(/cannot reach the controller at http:\/\/127\.0\.0\.1:9/);
   });
 
   async function listed(sessionId: string): Promise<boolean> {

@@ -121,6 +121,9 @@ export async function listen(
       ...(options.channels ? { channels: options.channels } : {}),
       ...(options.bitrate ? { bitrate: options.bitrate } : {}),
     }),
+  }).catch((error: unknown) => {
+    const cause = (error as { cause?: { message?: string } }).cause?.message ?? String(error);
+    throw new ListenRefused(`cannot reach the controller at ${baseUrl} (${cause}): is it running? (--url)`);
   });
   const body = (await response.json()) as {
     data?: { session: { id: string }; ticket: string; websocketPath: string };
