@@ -246,15 +246,20 @@ export class ListenService {
     metrics.listenFrames.inc({ outcome: 'received' });
     const data = encodeListenFrame(frame);
     const nowMs = this.nowMs();
+    let sent = 0;
+    let dropped = 0;
     for (const session of stream.sessions) {
       const listener = session.listener;
       if (!listener) continue;
       const before = listener.framesDropped;
       if (listener.offer(data, nowMs))
         void this.end(session.id, 'listener too slow (stalled)', CLOSE.stalled);
-      if (listener.framesDropped > before) metrics.listenFrames.inc({ outcome: 'dropped' });
-      else metrics.listenFrames.inc({ outcome: 'sent' });
+      if (listener.framesDropped > before) dropped++;
+      else sent++;
     }
+    // One counter update a frame, not one per listener.
+    if (sent > 0) metrics.listenFrames.inc({ outcome: 'sent' }, sent);
+    if (dropped > 0) metrics.listenFrames.inc({ outcome: 'dropped' }, dropped);
   }
 
   /** An agent answered a command: a refused `listen-start` ends its stream's sessions. */

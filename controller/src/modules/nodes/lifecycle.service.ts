@@ -185,10 +185,9 @@ export class LifecycleService {
    * answers a re-send with that run's outcome.
    */
   async onConnected(nodeId: string): Promise<void> {
-    const { repo, notify } = this.deps;
+    const { repo } = this.deps;
     const now = this.deps.now();
-    for (const job of await repo.unanswered(nodeId, now))
-      await notify(job.nodeId, 'lifecycle', { action: job.action as LifecycleAction }, job.id);
+    for (const job of await repo.unanswered(nodeId, now)) await this.command(job);
     for (const job of await repo.deliverable(nodeId, now)) await this.send(job);
   }
 
@@ -283,9 +282,14 @@ export class LifecycleService {
 
   // -----------------------------------------------------------------------------------------------
 
+  /** The job's command on the agent's `cmd` topic (its id is the job's: the agent's answer echoes it). */
+  private command(job: Pick<ListedLifecycleJob, 'id' | 'nodeId' | 'action'>): Promise<void> {
+    return this.deps.notify(job.nodeId, 'lifecycle', { action: job.action as LifecycleAction }, job.id);
+  }
+
   private async send(job: Pick<ListedLifecycleJob, 'id' | 'nodeId' | 'action'>): Promise<void> {
     if (!(await this.deps.repo.markSent(job.id, this.deps.now()))) return;
-    await this.deps.notify(job.nodeId, 'lifecycle', { action: job.action as LifecycleAction }, job.id);
+    await this.command(job);
   }
 
   /**
@@ -294,11 +298,10 @@ export class LifecycleService {
    * which runs a job id once and answers a re-send with the first run's outcome.
    */
   private async sendUnansweredAgain(): Promise<void> {
-    const { repo, nodes, notify } = this.deps;
+    const { repo, nodes } = this.deps;
     const sentBefore = new Date(this.deps.now().getTime() - RESEND_AFTER_MS);
     for (const job of await repo.unansweredSince(sentBefore))
-      if (nodes.connected(job.nodeId))
-        await notify(job.nodeId, 'lifecycle', { action: job.action as LifecycleAction }, job.id);
+      if (nodes.connected(job.nodeId)) await this.command(job);
   }
 
   private async timeOutOverdue(): Promise<void> {
