@@ -20,6 +20,9 @@ let server: Server;
 let port: number;
 let published: { topic: string; payload: string; retain: boolean; qos: number }[];
 let link: MqttLink | undefined;
+/** How long the broker takes to answer a SUBSCRIBE and a PUBLISH (a busy controller). */
+let subscribeDelayMs = 0;
+let publishDelayMs = 0;
 
 beforeEach(async () => {
   broker = await Aedes.createBroker({
@@ -30,11 +33,14 @@ beforeEach(async () => {
     },
     authorizePublish: (client, packet, done) => {
       const verdict = aclFor(client?.id ?? '', 'publish', packet.topic);
-      done(verdict.allowed ? null : new Error(verdict.reason));
+      setTimeout(() => done(verdict.allowed ? null : new Error(verdict.reason)), publishDelayMs);
     },
     authorizeSubscribe: (client, sub, done) => {
       const verdict = aclFor(client.id, 'subscribe', sub.topic);
-      done(verdict.allowed ? null : new Error(verdict.reason), verdict.allowed ? sub : null);
+      setTimeout(
+        () => done(verdict.allowed ? null : new Error(verdict.reason), verdict.allowed ? sub : null),
+        subscribeDelayMs,
+      );
     },
   });
   published = [];
@@ -55,6 +61,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  subscribeDelayMs = 0;
+  publishDelayMs = 0;
   await link?.stop();
   link = undefined;
   vi.restoreAllMocks();
@@ -182,5 +190,19 @@ describe('agent MQTT link', () => {
     link = undefined;
     expect(statuses().map((s) => s.state)).toEqual(['online', 'offline']);
     expect(statuses()[1]).toMatchObject({ retain: true });
+  });
+
+  it('stopped before its command subscription is acknowledged, it never says online after offline', async () => {
+    subscribeDelayMs = 50;
+    publishDelayMs = 150;
+    const { client } = startLink();
+    const stopped = new Promise<void>((resolve) =>
+      client().once('connect', () => void link!.stop().then(resolve)),
+    );
+    await stopped;
+    link = undefined;
+    // The SUBACK came while the stop waited for its offline's PUBACK: an 'online' sent then
+    // would have been the last word.
+    expect(statuses().map((s) => s.state)).toEqual(['offline']);
   });
 });

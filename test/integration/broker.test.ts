@@ -272,6 +272,16 @@ describe('embedded MQTT broker', () => {
     await vi.waitFor(async () => expect(await online()).toBe(before ?? 0));
   });
 
+  it('counts a node offline when its connection ends cleanly after it said online (no will is sent)', async () => {
+    const statusTopic = nodeTopic(b.nodeId, 'status');
+    const client = await asNode(b);
+    await client.publishAsync(statusTopic, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
+    await vi.waitFor(() => expect(ctl.services.nodes.connected(b.nodeId)).toBe(true));
+    // An agent stopping while its 'online' was still on the way: DISCONNECT, and 'online' was last.
+    await client.endAsync();
+    await vi.waitFor(() => expect(ctl.services.nodes.connected(b.nodeId)).toBe(false));
+  });
+
   it('sends frames to an SSE client and the snapshot route, each scoped to the caller', async () => {
     const publisherA = await asNode(a);
     const publisherB = await asNode(b);

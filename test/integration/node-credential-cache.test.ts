@@ -92,6 +92,33 @@ describe(`cached node credentials and credential changes across replicas (${inje
     await expectServedTwice(node, pending);
   });
 
+  it('a pending credential used by several requests at once (an agent restarting: broker and HTTP) is accepted by all', async () => {
+    const node = await enrolledNode(a, { id: 'cache-adopted-at-once', site: 'hq' });
+    const asked = await operator('POST', `/nodes/${node.nodeId}/lifecycle/rotate-credential`);
+    expect(asked.statusCode, asked.body).toBe(202);
+    const issued = await a.app.inject({
+      method: 'POST',
+      url: `/api/v1/nodes/${node.nodeId}/credential`,
+      headers: bearer(node.credential),
+      payload: { jobId: (asked.json() as { data: { id: string } }).data.id },
+    });
+    expect(issued.statusCode, issued.body).toBe(200);
+    const pending = (issued.json() as { data: { credential: string } }).data.credential;
+    // One of them adopts it; the others read the node before that commit and its pending
+    // credential after: each must find the credential active then, not refuse it.
+    // Replicas share PostgreSQL only; on SQLite the single controller takes them all.
+    const apps = inject('testDb') === 'postgres' ? [a, b] : [a];
+    const first = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => poll(apps[i % apps.length]!, node, pending)),
+    );
+    expect(first.map((response) => response.statusCode)).toEqual(Array(8).fill(200));
+    await expectRefusedAtOnce(node);
+    const adoptions = await a.db.auditEvent.count({
+      where: { action: 'node.credential_adopt', targetId: node.nodeId },
+    });
+    expect(adoptions).toBe(1);
+  });
+
   it('a node moved to another site claims with its new site at once', async () => {
     const node = await enrolledNode(a, { id: 'cache-moved', site: 'hq' });
     await expectServedTwice(node);

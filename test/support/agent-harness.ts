@@ -11,7 +11,7 @@ import { Agent, type AgentOptions } from '../../agent/src/agent.js';
 import { CaptureError, type CaptureEvents, type CaptureOptions } from '../../agent/src/capture/capture.js';
 import { type AgentSettings, resolveSettings } from '../../agent/src/state/settings.js';
 import { writeAgentState } from '../../agent/src/state/state-file.js';
-import { silentLogger } from '../../agent/src/support/log.js';
+import { createLogger, silentLogger } from '../../agent/src/support/log.js';
 
 /** Sample value of capture frame `frame`, channel `channel` (0-based): the frame count, offset per channel. */
 export function fakeSample(frame: number, channel: number): number {
@@ -179,7 +179,7 @@ export async function enrolledAgentSettings(
 export function testAgent(settings: AgentSettings, extra: Partial<AgentOptions> = {}): Agent {
   return new Agent({
     settings,
-    log: silentLogger(),
+    log: process.env.EARSHOT_TEST_AGENT_LOG ? createLogger('debug') : silentLogger(),
     createCapture: (options) => new RealtimeFakeCapture(options),
     backoff: { baseMs: 20, capMs: 200 },
     ...extra,

@@ -194,6 +194,8 @@ export class MqttLink {
     // reads the online status, and a command sent before the subscription would be lost.
     client.subscribe(this.topic('cmd'), { qos: TOPICS.cmd.qos }, (error) => {
       if (error) this.options.log.error(`cannot subscribe to commands: ${error.message}`);
+      // Stopping meanwhile: its 'offline' is sent or on the way, and must stay the last word.
+      if (this.stopped || this.client !== client) return;
       client.publish(this.topic('status'), this.statusPayload('online'), {
         qos: TOPICS.status.qos,
         retain: TOPICS.status.retain,

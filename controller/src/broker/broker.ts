@@ -91,7 +91,13 @@ export class MqttBroker {
       countClients();
     });
     aedes.on('clientDisconnect', (client) => {
-      if (this.clients.get(client.id) === client) this.clients.delete(client.id);
+      if (this.clients.get(client.id) === client) {
+        this.clients.delete(client.id);
+        // The node's connection is gone, replaced by none: offline, whatever its last status
+        // said (a clean DISCONNECT sends no will, and an 'online' may have crossed its 'offline').
+        const from = this.auth.identityOf(client);
+        if (from) void this.presence.report(from, { state: 'offline' });
+      }
       countClients();
     });
     aedes.on('clientError', (client, err) =>

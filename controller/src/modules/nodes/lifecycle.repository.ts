@@ -152,10 +152,12 @@ export class LifecycleRepository {
     return count === 1;
   }
 
-  pendingOf(nodeId: string): Promise<{ pendingCredentialHash: string | null; siteId: string } | null> {
+  pendingOf(
+    nodeId: string,
+  ): Promise<{ pendingCredentialHash: string | null; credentialHash: string | null; siteId: string } | null> {
     return this.db.node.findUnique({
       where: { id: nodeId },
-      select: { pendingCredentialHash: true, siteId: true },
+      select: { pendingCredentialHash: true, credentialHash: true, siteId: true },
     });
   }
 

@@ -242,8 +242,12 @@ export class LifecycleService {
     const { db, repo, audit } = this.deps;
     const hash = hashSecret(secret);
     const pending = await repo.pendingOf(nodeId);
-    if (!pending?.pendingCredentialHash || !safeEqualHex(pending.pendingCredentialHash, hash))
-      return 'not-pending';
+    if (!pending?.pendingCredentialHash || !safeEqualHex(pending.pendingCredentialHash, hash)) {
+      // Adopted since the caller read the active credential (the agent's broker connection and
+      // its HTTP request use a new credential at the same moment): it is the active one now.
+      const adoptedMeanwhile = pending?.credentialHash && safeEqualHex(pending.credentialHash, hash);
+      return adoptedMeanwhile ? 'raced' : 'not-pending';
+    }
     return db.$transaction(async (tx) => {
       if (!(await repo.adoptPending(tx, nodeId, hash, secretHint(secret)))) return 'raced';
       await audit.record(tx, {
