@@ -8,7 +8,7 @@
 # prometheus) are kept from starting: the tests start their own instances on loopback.
 set -euo pipefail
 
-PACKAGES=(sox libsox-fmt-all pulseaudio pulseaudio-utils postgresql mosquitto mosquitto-clients prometheus ffmpeg)
+PACKAGES=(sox libsox-fmt-all pulseaudio pulseaudio-utils postgresql mosquitto mosquitto-clients prometheus ffmpeg chromium)
 SERVICES=(postgresql mosquitto prometheus)
 
 check_only=0
@@ -38,7 +38,7 @@ have_pg_tool() {
 
 missing_commands() {
   local cmd
-  for cmd in sox pulseaudio paplay mosquitto_pub mosquitto_sub promtool ffmpeg; do
+  for cmd in sox pulseaudio paplay mosquitto_pub mosquitto_sub promtool ffmpeg chromium; do
     command -v "$cmd" >/dev/null 2>&1 || echo "$cmd"
   done
   for cmd in pg_ctl initdb; do
