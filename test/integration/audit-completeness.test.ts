@@ -750,6 +750,20 @@ const TABLE: Record<string, Row> = {
       return { method: 'POST', url: `/api/v1/recordings/${recordingId}/stop`, headers: bearer(owner) };
     },
   },
+  'POST /api/v1/recordings/:id/playback': {
+    action: /^recording\.playback$/,
+    call: async ({ ctl, owner, node, claimedJob }) => {
+      const { recordingId, epoch } = await claimedJob();
+      const bytes = wavBytes(4800);
+      await ctl.app.inject({
+        method: 'PUT',
+        url: `/api/v1/recordings/${recordingId}/cache-file`,
+        headers: uploadHeaders(node.credential, epoch, sha256(bytes), bytes.length),
+        payload: bytes,
+      });
+      return { method: 'POST', url: `/api/v1/recordings/${recordingId}/playback`, headers: bearer(owner) };
+    },
+  },
   'POST /api/v1/nodes/:id/recording-jobs/claim-next': {
     action: /^recording_job\.claim$/,
     call: async ({ ctl, owner, node }) => {

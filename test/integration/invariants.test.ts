@@ -107,7 +107,7 @@ describe('route declarations', () => {
     ]);
   });
 
-  it('only probes, docs, login (password and SSO), setup and agent enrollment are public', () => {
+  it('only probes, docs, login (password and SSO), setup, agent enrollment and ticketed streams are public', () => {
     const publicRoutes = ctl.routes.filter((r) => r.access.public).map((r) => `${r.method} ${r.url}`);
     const allowed = [
       /^GET \/healthz$/,
@@ -120,6 +120,8 @@ describe('route declarations', () => {
       /^GET \/mqtt$/,
       // Live listen's WebSocket: the single-use ticket it presents is its credential.
       /^GET \/api\/v1\/nodes\/:id\/listen\/stream$/,
+      // A recording's playback stream: the playback session's ticket (cookie or header) is its credential.
+      /^GET \/api\/v1\/recordings\/:id\/stream$/,
       // Attendance: anyone may check a signature; the webhook is authenticated by its shared secret.
       /^GET \/api\/v1\/verify\/(session\/:sessionId|period\/:guildId\/:periodIndex)$/,
       /^POST \/api\/v1\/webhooks\/attendance$/,

@@ -162,6 +162,10 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/recordings/:id/context': { need: 'recording:read', node: true },
   'POST /api/v1/recordings/:id/stop': { need: 'recording:control', node: true },
   'GET /api/v1/recordings/:id/file': { need: 'recording:download', node: true },
+  // In scope the matrix's recording is not complete yet: 409 (still allowed).
+  'POST /api/v1/recordings/:id/playback': { need: 'recording:playback', node: true },
+  // Its credential is the playback session's ticket (recording-playback.test.ts).
+  'GET /api/v1/recordings/:id/stream': { need: 'public' },
   'POST /api/v1/nodes/:id/recording-jobs/claim-next': { need: 'agent' },
   'POST /api/v1/recording-jobs/:jid/heartbeat': { need: 'agent' },
   'POST /api/v1/recording-jobs/:jid/failed': { need: 'agent' },

@@ -82,3 +82,30 @@ export function uploadHeaders(
     ...(offset > 0 ? { 'content-range': `bytes ${offset}-${totalBytes - 1}/${totalBytes}` } : {}),
   };
 }
+
+/**
+ * A completed recording on `node` holding `body` (a WAV or FLAC file): created, claimed by the
+ * node's agent (draining older queued jobs of that node) and uploaded in one request.
+ */
+export async function completedRecording(
+  ctl: TestController,
+  token: string,
+  node: { nodeId: string; credential: string },
+  body: Buffer,
+  extra: { title?: string } = {},
+): Promise<CreatedRecording> {
+  const created = await createRecording(ctl, token, node.nodeId, { durationSeconds: 5, ...extra });
+  for (;;) {
+    const { lease } = await claimNext(ctl, node.nodeId, node.credential);
+    if (!lease) throw new Error(`no job to claim for ${created.id}`);
+    if (lease.recordingId !== created.id) continue;
+    const put = await ctl.app.inject({
+      method: 'PUT',
+      url: `/api/v1/recordings/${created.id}/cache-file`,
+      headers: uploadHeaders(node.credential, lease.epoch, sha256(body), body.length),
+      payload: body,
+    });
+    if (put.statusCode !== 200) throw new Error(`upload failed: ${put.statusCode} ${put.body}`);
+    return created;
+  }
+}

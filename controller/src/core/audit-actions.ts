@@ -156,6 +156,10 @@ export const AUDIT_ACTIONS = {
   'recording.create': { target: 'recording', description: 'Schedule a recording (and its job)' },
   'recording.stop': { target: 'recording', description: 'Stop or cancel a recording' },
   'recording.download': { target: 'recording', description: 'Download a recording’s audio' },
+  'recording.playback': {
+    target: 'recording',
+    description: 'Open a playback session on a recording (its stream’s range requests are not audited)',
+  },
   'recording.upload': { target: 'recording', description: 'Complete a recording’s upload' },
   'recording_job.claim': { target: 'recording_job', description: 'An agent claims a queued job' },
   'recording_job.recording_start': {

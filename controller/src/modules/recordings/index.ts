@@ -14,6 +14,8 @@ import { JobsService } from './jobs.service.js';
 import { OccurrencesRepository } from './occurrences.repository.js';
 import { occurrencesRoutes } from './occurrences.routes.js';
 import { OccurrencesService } from './occurrences.service.js';
+import { playbackRoutes, playbackStreamPath } from './playback.routes.js';
+import { type PlaybackAccess, PlaybackService } from './playback.service.js';
 import { RecordingsRepository } from './recordings.repository.js';
 import { recordingsRoutes } from './recordings.routes.js';
 import { type ChannelGroupSource, RecordingsService } from './recordings.service.js';
@@ -23,7 +25,7 @@ import { UploadsService } from './uploads.service.js';
 export { ACTIVE_JOB_STATES } from './jobs.service.js';
 export type { OccurrencePlan } from './occurrences.repository.js';
 export { SYNC_HORIZON_MS } from './occurrences.service.js';
-export type { JobsService, OccurrencesService, RecordingsService, UploadsService };
+export type { JobsService, OccurrencesService, PlaybackService, RecordingsService, UploadsService };
 
 /** How often held jobs are checked for a lease that ran out (→ lost_contact). */
 const CONTACT_SWEEP_MS = 10_000;
@@ -35,6 +37,9 @@ export interface RecordingsModulePorts {
   channelMaps?: ChannelGroupSource;
   /** Missed occurrences and failing uploads become health events (the health module). */
   healthAlerts?: HealthAlerts;
+  /** Who a playback session's caller is now (the access module): a revoked one's ticket stops. */
+  auth: Pick<PlaybackAccess, 'current'>;
+  accessGeneration: PlaybackAccess['generation'];
 }
 
 export function createRecordingsModule(
@@ -60,6 +65,13 @@ export function createRecordingsModule(
     now,
     notifyNode: ports.notifyNode,
     channelMaps: ports.channelMaps,
+  });
+  const playback = new PlaybackService({
+    recordings,
+    access: { current: (principal) => ports.auth.current(principal), generation: ports.accessGeneration },
+    audit,
+    now,
+    streamPath: (recordingId) => `/api/v1${playbackStreamPath(recordingId)}`,
   });
   const jobs = new JobsService({
     db,
@@ -100,6 +112,7 @@ export function createRecordingsModule(
     name: 'recordings',
     routes: [
       recordingsRoutes(recordings),
+      playbackRoutes(playback, config),
       jobsRoutes(jobs),
       occurrencesRoutes(occurrences),
       uploadsRoutes(uploads),

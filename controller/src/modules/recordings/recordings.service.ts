@@ -87,6 +87,11 @@ export function presentRecording(
   };
 }
 
+/** The media type of a recording's file, from its container. */
+export function mediaTypeOf(recording: Pick<Recording, 'container'>): string {
+  return CONTAINER_MEDIA_TYPES[recording.container as Container] ?? 'application/octet-stream';
+}
+
 export class RecordingsService {
   /** `${actorId}:${recordingId}` → when its download audit window ends. */
   private readonly recentDownloads = new Map<string, number>();
@@ -314,12 +319,35 @@ export class RecordingsService {
   /** The file (or one byte range of it), audited once per download window. */
   async openFile(id: string, rangeHeader: string | undefined, ctx: CallContext): Promise<FileResponse> {
     const recording = await this.visibleRecording(ctx.principal, 'recording:download', id);
+    return this.serveFile(recording, rangeHeader, 'attachment', () => this.auditDownload(recording, ctx));
+  }
+
+  /**
+   * The size of a recording's complete file; a 409 when its file is not complete yet or is
+   * missing from storage (what the file and playback routes serve).
+   */
+  async completeFileSize(recording: Visible<RecordingRow>): Promise<{ filePath: string; size: number }> {
     if (recording.state !== 'completed' || !recording.filePath)
       throw conflict(`The recording is ${recording.state}; its file is not available yet.`, {
         state: recording.state,
       });
     const size = await this.files.fileSize(recording.filePath);
     if (size === undefined) throw conflict('The recording file is missing from storage.');
+    return { filePath: recording.filePath, size };
+  }
+
+  /**
+   * A visible recording's complete file, or the one byte range `rangeHeader` asks for (206, or
+   * 416 with the size). `disposition` says whether a browser saves it (download) or plays it
+   * (a playback stream); `beforeSend` runs once the request is known to be served (an audit).
+   */
+  async serveFile(
+    recording: Visible<RecordingRow>,
+    rangeHeader: string | undefined,
+    disposition: 'attachment' | 'inline',
+    beforeSend?: () => Promise<void>,
+  ): Promise<FileResponse> {
+    const { filePath, size } = await this.completeFileSize(recording);
     const range = parseRange(rangeHeader, size);
     if (range.kind === 'unsatisfiable') {
       throw new AppError(
@@ -327,23 +355,23 @@ export class RecordingsService {
         ERROR_CODES.rangeNotSatisfiable,
         `Range ${JSON.stringify(rangeHeader)} cannot be served: send one range within 0-${size - 1}.`,
         { sizeBytes: size },
-        { 'content-range': `bytes */${size}` },
+        { 'content-range': `bytes */${size}`, 'accept-ranges': 'bytes' },
       );
     }
-    await this.auditDownload(recording, ctx);
+    await beforeSend?.();
     const { start, end } = range.kind === 'full' ? { start: 0, end: size - 1 } : range.range;
     const headers: Record<string, string> = {
-      'content-type': CONTAINER_MEDIA_TYPES[recording.container as Container] ?? 'application/octet-stream',
+      'content-type': mediaTypeOf(recording),
       'accept-ranges': 'bytes',
       'content-length': String(size === 0 ? 0 : end - start + 1),
-      'content-disposition': `attachment; filename="${recording.id}.${recording.container}"`,
+      'content-disposition': `${disposition}; filename="${recording.id}.${recording.container}"`,
       etag: `"${recording.sha256}"`,
     };
     if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
     return {
       statusCode: range.kind === 'partial' ? 206 : 200,
       headers,
-      stream: this.files.readRange(recording.filePath, start, Math.max(end, 0)),
+      stream: this.files.readRange(filePath, start, Math.max(end, 0)),
     };
   }
 
