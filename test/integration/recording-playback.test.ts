@@ -234,6 +234,19 @@ describe('recording playback sessions', () => {
     expect(denials.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('keeps at most 20 sessions a user: the 21st ends their oldest', async () => {
+    const user = await userWithRole(ctl, 'play-many', 'viewer');
+    const tickets: string[] = [];
+    for (let i = 0; i < 21; i++) tickets.push((await open(user)).json().data.ticket);
+    expect((await stream(tickets[0], recordingId, { range: 'bytes=0-0' })).statusCode).toBe(401);
+    for (const ticket of [tickets[1], tickets[20]])
+      expect((await stream(ticket, recordingId, { range: 'bytes=0-0' })).statusCode).toBe(206);
+    // Another user's sessions are not theirs to push out.
+    expect(
+      (await stream((await open(owner)).json().data.ticket, recordingId, { range: 'bytes=0-0' })).statusCode,
+    ).toBe(206);
+  });
+
   it('opens sessions only on complete files the caller may play', async () => {
     const pending = await createRecording(ctl, owner, east.nodeId);
     const notYet = await open(owner, pending.id);
