@@ -69,6 +69,17 @@ async function newSchedule({ ctl, owner, node }: Env, action?: 'skip-next' | 'pa
     });
   return id;
 }
+/** A job its agent claimed and reported failed before any audio: one a retry may queue again. */
+async function failedJob({ ctl, node, claimedJob }: Env): Promise<string> {
+  const { jobId, epoch } = await claimedJob();
+  await ctl.app.inject({
+    method: 'POST',
+    url: `/api/v1/recording-jobs/${jobId}/failed`,
+    headers: bearer(node.credential),
+    payload: { epoch, reason: 'device busy' },
+  });
+  return jobId;
+}
 /** The node's agent reports one (new) device: the others it reported before go absent. */
 function reportInterface(node: Env['node'], ref: string): InjectOptions {
   return {
@@ -924,6 +935,41 @@ const TABLE: Record<string, Row> = {
         payload: { epoch },
       };
     },
+  },
+  'POST /api/v1/recording-jobs/export': {
+    action: /^recording_job\.export$/,
+    call: async ({ owner, claimedJob }) => ({
+      method: 'POST',
+      url: '/api/v1/recording-jobs/export',
+      headers: bearer(owner),
+      payload: { ids: [(await claimedJob()).jobId], format: 'csv' },
+    }),
+  },
+  'POST /api/v1/recording-jobs/:jid/retry': {
+    action: /^recording_job\.retry$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: `/api/v1/recording-jobs/${await failedJob(env)}/retry`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'POST /api/v1/recording-jobs/bulk-retry': {
+    action: /^recording_job\.retry$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: '/api/v1/recording-jobs/bulk-retry',
+      headers: bearer(env.owner),
+      payload: { ids: [await failedJob(env)] },
+    }),
+  },
+  'POST /api/v1/recording-jobs/bulk-stop': {
+    action: /^recording\.stop$/,
+    call: async ({ owner, claimedJob }) => ({
+      method: 'POST',
+      url: '/api/v1/recording-jobs/bulk-stop',
+      headers: bearer(owner),
+      payload: { ids: [(await claimedJob()).jobId] },
+    }),
   },
   'PUT /api/v1/recordings/:id/cache-file': {
     action: /^recording\.upload$/,

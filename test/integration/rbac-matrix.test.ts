@@ -172,6 +172,14 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/recording-jobs/:jid/cancelled': { need: 'agent' },
   'GET /api/v1/recording-jobs/:jid': { need: 'recording:read', node: true },
   'GET /api/v1/recording-jobs': { need: 'recording:read' },
+  'GET /api/v1/recording-jobs/export': { need: 'recording:read' },
+  'POST /api/v1/recording-jobs/export': { need: 'recording:read' },
+  'GET /api/v1/recording-jobs/:jid/actions': { need: 'recording:read', node: true },
+  // The in-scope job is queued: a retry is refused with 409 (still allowed).
+  'POST /api/v1/recording-jobs/:jid/retry': { need: 'recording:control', node: true },
+  // An empty body: a 400 once allowed (per-item scope is checked in recording-job-control.test.ts).
+  'POST /api/v1/recording-jobs/bulk-retry': { need: 'recording:control' },
+  'POST /api/v1/recording-jobs/bulk-stop': { need: 'recording:control' },
   'POST /api/v1/nodes/:id/occurrences/sync': { need: 'agent' },
   'PUT /api/v1/recording-jobs/:jid/parts/:rid': { need: 'agent' },
   'GET /api/v1/schedules': { need: 'schedule:read' },

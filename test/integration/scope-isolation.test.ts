@@ -48,6 +48,12 @@ const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   'GET /api/v1/recording-jobs': {
     page: (b) => ({ ids: page(b).flatMap((j) => [j.id as string, j.nodeId as string]) }),
   },
+  'GET /api/v1/recording-jobs/export': {
+    page: (b) => ({ ids: ndjsonLines(b).flatMap((j) => [j.id as string, j.nodeId as string]) }),
+  },
+  'POST /api/v1/recording-jobs/export': {
+    page: (b) => ({ ids: ndjsonLines(b).flatMap((j) => [j.id as string, j.nodeId as string]) }),
+  },
   'GET /api/v1/audit-events': {
     page: (b) => ({ ids: page(b).map((e) => (e.target as { id: string | null } | null)?.id ?? '') }),
   },
@@ -272,7 +278,9 @@ describe('scope isolation', () => {
             ? [...fleet.east.nodes, ...fleet.west.nodes].map((id) => `health-${id}`)
             : url.startsWith('/api/v1/nodes')
               ? [...fleet.east.nodes, ...fleet.west.nodes]
-              : (await ctl.db.auditEvent.findMany({ select: { id: true } })).map((e) => e.id);
+              : url.startsWith('/api/v1/recording-jobs')
+                ? [...fleet.east.jobs, ...fleet.west.jobs]
+                : (await ctl.db.auditEvent.findMany({ select: { id: true } })).map((e) => e.id);
         const response = await call(token, {
           method,
           url,

@@ -184,6 +184,16 @@ export const AUDIT_ACTIONS = {
     target: 'recording_job',
     description: 'An agent restarted inside a job’s window registers the part recording the rest',
   },
+  'recording_job.retry': {
+    target: 'recording_job',
+    description: 'Queue a new attempt of a failed or cancelled job (one event per job, bulk too)',
+  },
+  'recording_job.stop': {
+    target: 'recording_job',
+    description:
+      'A bulk stop refused for one job (not found, outside the scope, nothing to stop); a stop done is recording.stop',
+  },
+  'recording_job.export': { target: null, description: 'Export recording jobs (CSV or NDJSON)' },
 
   // Health events
   'health_event.report': {

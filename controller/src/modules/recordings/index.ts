@@ -8,6 +8,7 @@ import type { NodeNotifier } from '../../core/node-commands.js';
 import type { AppModule, Component, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
 import { RecordingFileStore } from './file-store.js';
+import { JobControlService } from './job-control.service.js';
 import { JobsRepository } from './jobs.repository.js';
 import { jobsRoutes } from './jobs.routes.js';
 import { JobsService } from './jobs.service.js';
@@ -85,6 +86,7 @@ export function createRecordingsModule(
     now,
     alerts: ports.healthAlerts,
   });
+  const jobControl = new JobControlService({ ...core, ...ports, jobsRepo, recordingsRepo, jobs, recordings });
   const uploads = new UploadsService({
     db,
     recordings: recordingsRepo,
@@ -113,7 +115,7 @@ export function createRecordingsModule(
     routes: [
       recordingsRoutes(recordings),
       playbackRoutes(playback, config),
-      jobsRoutes(jobs),
+      jobsRoutes(jobs, jobControl),
       occurrencesRoutes(occurrences),
       uploadsRoutes(uploads),
     ],

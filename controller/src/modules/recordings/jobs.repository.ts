@@ -49,6 +49,36 @@ const SQLITE_CLAIM = `
   ) AND "state" = 'queued'
   RETURNING ${CLAIMED_COLUMNS}`;
 
+export type JobForControl = RecordingJob & {
+  recording: Recording;
+  node: { siteId: string; decommissionedAt: Date | null };
+};
+
+/** The list's filters: node, state, the node's site (by name), created in [from, to). */
+export interface JobListFilter {
+  nodeId?: string;
+  state?: string;
+  site?: string;
+  from?: Date;
+  to?: Date;
+}
+
+function jobListWhere(query: JobListFilter): Prisma.RecordingJobWhereInput {
+  return {
+    ...(query.nodeId === undefined ? {} : { nodeId: query.nodeId }),
+    ...(query.state === undefined ? {} : { state: query.state }),
+    ...(query.site === undefined ? {} : { node: { site: { name: query.site } } }),
+    ...(query.from === undefined && query.to === undefined
+      ? {}
+      : {
+          createdAt: {
+            ...(query.from === undefined ? {} : { gte: query.from }),
+            ...(query.to === undefined ? {} : { lt: query.to }),
+          },
+        }),
+  };
+}
+
 /** Objects that inherit their node's scope: fleet, the node's site, or the node. */
 type NodeOwnedWhere = { OR?: ({ node: { siteId: { in: string[] } } } | { nodeId: { in: string[] } })[] };
 type BeforeWhere = { OR?: ({ createdAt: { lt: Date } } | { createdAt: Date; id: { lt: string } })[] };
@@ -165,17 +195,29 @@ export class JobsRepository {
     return result.count === 1;
   }
 
-  list(
-    filter: ScopeFilter,
-    where: { nodeId?: string; state?: string },
-    limit: number,
-    after?: PagePosition,
-  ): Promise<JobRow[]> {
+  list(filter: ScopeFilter, query: JobListFilter, limit: number, after?: PagePosition): Promise<JobRow[]> {
     return this.db.recordingJob.findMany({
-      where: { AND: [nodeOwnedScopeWhere(filter), where, beforePosition(after)] },
+      where: { AND: [nodeOwnedScopeWhere(filter), jobListWhere(query), beforePosition(after)] },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit,
       include: withScope,
+    });
+  }
+
+  /** The jobs among `ids` inside the caller's scope, newest first (an export of a selection). */
+  listByIds(filter: ScopeFilter, ids: string[]): Promise<JobRow[]> {
+    return this.db.recordingJob.findMany({
+      where: { AND: [nodeOwnedScopeWhere(filter), { id: { in: ids } }] },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      include: withScope,
+    });
+  }
+
+  /** A job with its recording and what its node's state says about a new attempt. */
+  findWithRecording(id: string): Promise<JobForControl | null> {
+    return this.db.recordingJob.findUnique({
+      where: { id },
+      include: { recording: true, node: { select: { siteId: true, decommissionedAt: true } } },
     });
   }
 

@@ -19,7 +19,7 @@ import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
 import { type AuditWriter, SYSTEM_ACTOR } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
-import { conflict, forbidden, notFound, staleLease } from '../../core/errors.js';
+import { conflict, notFound, staleLease } from '../../core/errors.js';
 import { type HealthAlerts, NO_HEALTH_ALERTS } from '../../core/health-alerts.js';
 import type { CallContext, Principal } from '../../core/principal.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
@@ -28,7 +28,7 @@ import type { RawDb } from '../../db/raw.js';
 import type { Prisma, RecordingJob } from '../../db/rows.js';
 import type { NodesService } from '../nodes/index.js';
 import type { RecordingFileStore } from './file-store.js';
-import type { JobRow, JobsRepository, PagePosition } from './jobs.repository.js';
+import type { JobRow, JobsRepository } from './jobs.repository.js';
 import type { ListedJob, RecordingsRepository } from './recordings.repository.js';
 import type { RecordingState } from './recordings.schemas.js';
 
@@ -336,16 +336,6 @@ export class JobsService {
         reason: body.reason!.replace(/^missed:\s*/, ''),
       });
     return job;
-  }
-
-  list(
-    principal: Principal,
-    query: { nodeId?: string; state?: string },
-    limit: number,
-    after?: PagePosition,
-  ): Promise<JobRow[]> {
-    if (principal.kind !== 'user') throw forbidden('users only');
-    return this.jobs.list(principal.access.filter('recording:read'), query, limit, after);
   }
 
   /**

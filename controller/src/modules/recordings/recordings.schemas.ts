@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import Type, { type Static } from 'typebox';
 import { JobStates, RecordingLoudness, UPLOAD_HEADERS } from '../../../../shared/src/agent-api.js';
-import { PageQuery } from '../../core/pagination.js';
+import { AllowedAction, PageQuery } from '../../core/pagination.js';
 import { NodeId } from '../nodes/index.js';
 
 /** A recording's life mirrors its job's, without the agent-side `claimed` step. */
@@ -119,14 +119,63 @@ export const RecordingListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const JobListQuery = Type.Object(
+/** The recording-jobs list's filters (also those of `GET /recording-jobs/export`). */
+export const JobFilters = {
+  nodeId: Type.Optional(NodeId),
+  state: Type.Optional(Type.Enum(JobStates)),
+  site: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "The node's site (name)" })),
+  from: Type.Optional({ ...DateTime, description: 'Jobs created at or after this time' }),
+  to: Type.Optional({ ...DateTime, description: 'Jobs created before this time' }),
+};
+export type JobFilter = {
+  nodeId?: string;
+  state?: string;
+  site?: string;
+  from?: string;
+  to?: string;
+};
+
+export const JobListQuery = Type.Object({ ...PageQuery, ...JobFilters }, { additionalProperties: false });
+export const JobExportFilters = Type.Object(JobFilters, { additionalProperties: false });
+
+/** What the caller can do with one job now (`GET /recording-jobs/:jid/actions`). */
+export const JobActions = Type.Object({
+  /** Queue a new attempt of a failed or cancelled job (POST /recording-jobs/:jid/retry). */
+  retry: AllowedAction,
+  /** Cancel a queued job, or ask the agent to stop a running one (POST /recording-jobs/bulk-stop). */
+  stop: AllowedAction,
+  /** Download the recording's file (GET /recordings/:id/file). */
+  download: AllowedAction,
+});
+
+/** Largest selection a bulk job action takes. */
+export const MAX_BULK_JOBS = 1000;
+
+export const BulkJobsBody = Type.Object(
   {
-    ...PageQuery,
-    nodeId: Type.Optional(NodeId),
-    state: Type.Optional(Type.Enum(JobStates)),
+    ids: Type.Array(ObjectId, {
+      minItems: 1,
+      maxItems: MAX_BULK_JOBS,
+      uniqueItems: true,
+      description: `Job ids (1 to ${MAX_BULK_JOBS}, each once)`,
+    }),
   },
   { additionalProperties: false },
 );
+
+/** One item of a bulk job action: what happened to it, with the HTTP status it would have had alone. */
+export const BulkJobResult = Type.Object({
+  id: Type.String(),
+  ok: Type.Boolean(),
+  status: Type.Integer({ description: '200 done; 404 no such job (or not yours to see); 409 not now' }),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  job: Type.Optional(JobSchema),
+});
+export const BulkJobResults = Type.Object({
+  results: Type.Array(BulkJobResult),
+  succeeded: Type.Integer(),
+  failed: Type.Integer(),
+});
 
 export const UploadHeaders = Type.Object({
   [UPLOAD_HEADERS.epoch]: Type.Integer({ minimum: 1 }),
