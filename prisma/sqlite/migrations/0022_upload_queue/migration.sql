@@ -1,0 +1,32 @@
+-- The upload queue: a copy of a verified recording per upload provider, leased, retried, verified.
+-- CreateTable
+CREATE TABLE "UploadQueueItem" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "recordingId" TEXT NOT NULL,
+    "providerId" TEXT NOT NULL,
+    "policyId" TEXT,
+    "state" TEXT NOT NULL,
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "maxAttempts" INTEGER NOT NULL,
+    "nextAttemptAt" DATETIME NOT NULL,
+    "leaseOwner" TEXT,
+    "leaseExpiresAt" DATETIME,
+    "objectKey" TEXT NOT NULL,
+    "multipartId" TEXT,
+    "sizeBytes" BIGINT NOT NULL,
+    "sha256" TEXT NOT NULL,
+    "bytesSent" BIGINT NOT NULL DEFAULT 0,
+    "verifiedBy" TEXT,
+    "lastError" TEXT,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL,
+    "verifiedAt" DATETIME,
+    CONSTRAINT "UploadQueueItem_recordingId_fkey" FOREIGN KEY ("recordingId") REFERENCES "Recording" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateIndex
+CREATE INDEX "UploadQueueItem_state_nextAttemptAt_idx" ON "UploadQueueItem"("state", "nextAttemptAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "UploadQueueItem_recordingId_providerId_key" ON "UploadQueueItem"("recordingId", "providerId");
+
