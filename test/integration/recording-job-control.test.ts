@@ -455,6 +455,10 @@ describe('recording jobs: list, actions, export, retry, bulk retry and stop', ()
       expect((await ctl.db.recordingJob.findUniqueOrThrow({ where: { id: westJob.jobId } })).state).toBe(
         'queued',
       );
+      // Stopping it again changes nothing: reported ok, nothing to audit (like a second recording stop).
+      const again = await api(eastOperator, 'POST', '/recording-jobs/bulk-stop', { ids: [running.jobId] });
+      expect((again.json().data.results as Item[]).map((r) => [r.ok, r.status])).toEqual([[true, 200]]);
+      expect(await eventsOf(again)).toEqual([]);
       // The agent hears the stop in its next heartbeat.
       const beat = await ctl.app.inject({
         method: 'POST',
