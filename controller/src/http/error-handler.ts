@@ -39,12 +39,17 @@ export function installErrorHandler(app: FastifyInstance, auditDenial?: DenialAu
         path: v.instancePath || '/',
         message: v.message,
       }));
+      // Ajv says only "must NOT have additional properties": name the field the caller sent.
+      const unknown = (fe.validation ?? []).flatMap((v) =>
+        v.keyword === 'additionalProperties' ? [String(v.params.additionalProperty)] : [],
+      );
+      const named = unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : '';
       return reply
         .status(400)
         .send(
           errorBody(
             ERROR_CODES.validation,
-            `Invalid ${fe.validationContext ?? 'request'}: ${fe.message}`,
+            `Invalid ${fe.validationContext ?? 'request'}: ${fe.message}${named}`,
             request.id,
             details,
           ),
