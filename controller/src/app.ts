@@ -68,14 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     onHealthEvent: (from, report) => health.ports.healthReports.onMessage(from, report),
     readiness,
   });
-  const recordingPorts = {
-    ...nodes.ports,
-    ...channelMaps.ports,
-    ...health.ports,
-    notifyNode,
-    auth: access.ports.auth,
-    accessGeneration,
-  };
+  const recordingPorts = { ...nodes.ports, ...channelMaps.ports, ...health.ports, ...access.ports, notifyNode };
   const recordings = createRecordingsModule(core, recordingPorts);
   const schedules = createSchedulesModule(core, { ...nodes.ports, ...recordings.ports, notifyNode });
   const attendance = createAttendanceModule(core, { webhookTimers: deps.webhookTimers });

@@ -38,8 +38,6 @@ export type Permission = (typeof PERMISSIONS)[number];
  * listed here that a route now uses (then remove it from this list).
  */
 export const RESERVED_PERMISSIONS = {
-  'recording:edit': 'recording metadata edit and bulk edit',
-  'recording:delete': 'recording delete and bulk delete, terminal recordings only',
   'integrations:manage': 'notification integrations: webhook, Slack, Discord webhook, Feishu',
 } as const satisfies Partial<Record<Permission, string>>;
 

@@ -69,6 +69,18 @@ async function newSchedule({ ctl, owner, node }: Env, action?: 'skip-next' | 'pa
     });
   return id;
 }
+/** A recording its agent claimed and uploaded: complete, with its file. */
+async function completedRecordingId({ ctl, node, claimedJob }: Env): Promise<string> {
+  const { recordingId, epoch } = await claimedJob();
+  const bytes = wavBytes(4800);
+  await ctl.app.inject({
+    method: 'PUT',
+    url: `/api/v1/recordings/${recordingId}/cache-file`,
+    headers: uploadHeaders(node.credential, epoch, sha256(bytes), bytes.length),
+    payload: bytes,
+  });
+  return recordingId;
+}
 /** A job its agent claimed and reported failed before any audio: one a retry may queue again. */
 async function failedJob({ ctl, node, claimedJob }: Env): Promise<string> {
   const { jobId, epoch } = await claimedJob();
@@ -752,6 +764,59 @@ const TABLE: Record<string, Row> = {
       url: '/api/v1/recordings',
       headers: bearer(owner),
       payload: { nodeId: node.nodeId, durationSeconds: 5 },
+    }),
+  },
+  'POST /api/v1/recordings/export': {
+    action: /^recording\.export$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: '/api/v1/recordings/export',
+      headers: bearer(env.owner),
+      payload: { ids: [await completedRecordingId(env)], format: 'csv' },
+    }),
+  },
+  'PATCH /api/v1/recordings/:id/metadata': {
+    action: /^recording\.metadata_update$/,
+    call: async (env) => ({
+      method: 'PATCH',
+      url: `/api/v1/recordings/${await completedRecordingId(env)}/metadata`,
+      headers: bearer(env.owner),
+      payload: { tags: ['audited'] },
+    }),
+  },
+  'POST /api/v1/recordings/bulk-metadata': {
+    action: /^recording\.metadata_update$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: '/api/v1/recordings/bulk-metadata',
+      headers: bearer(env.owner),
+      payload: { ids: [await completedRecordingId(env)], set: { legalHold: true } },
+    }),
+  },
+  'POST /api/v1/recordings/:id/download': {
+    action: /^recording\.download$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: `/api/v1/recordings/${await completedRecordingId(env)}/download`,
+      headers: bearer(env.owner),
+      payload: { ids: [await completedRecordingId(env)] },
+    }),
+  },
+  'DELETE /api/v1/recordings/:id': {
+    action: /^recording\.delete$/,
+    call: async (env) => ({
+      method: 'DELETE',
+      url: `/api/v1/recordings/${await completedRecordingId(env)}`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'POST /api/v1/recordings/bulk-delete': {
+    action: /^recording\.delete$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: '/api/v1/recordings/bulk-delete',
+      headers: bearer(env.owner),
+      payload: { ids: [await completedRecordingId(env)] },
     }),
   },
   'POST /api/v1/recordings/:id/stop': {

@@ -161,6 +161,17 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/recordings/:id': { need: 'recording:read', node: true },
   'GET /api/v1/recordings/:id/context': { need: 'recording:read', node: true },
   'POST /api/v1/recordings/:id/stop': { need: 'recording:control', node: true },
+  'GET /api/v1/recordings/facets': { need: 'recording:read' },
+  'GET /api/v1/recordings/export': { need: 'recording:read' },
+  'POST /api/v1/recordings/export': { need: 'recording:read' },
+  'POST /api/v1/recordings/bulk-metadata': { need: 'recording:edit' },
+  'POST /api/v1/recordings/bulk-delete': { need: 'recording:delete' },
+  'GET /api/v1/recordings/:id/actions': { need: 'recording:read', node: true },
+  // In scope the matrix's recording is not complete: 409 (still allowed).
+  'POST /api/v1/recordings/:id/download': { need: 'recording:download', node: true },
+  'PATCH /api/v1/recordings/:id/metadata': { need: 'recording:edit', node: true },
+  // In scope the matrix's recording is held: 409 (still allowed), nothing is deleted.
+  'DELETE /api/v1/recordings/:id': { need: 'recording:delete', node: true },
   'GET /api/v1/recordings/:id/file': { need: 'recording:download', node: true },
   // In scope the matrix's recording is not complete yet: 409 (still allowed).
   'POST /api/v1/recordings/:id/playback': { need: 'recording:playback', node: true },
@@ -332,6 +343,8 @@ describe('RBAC matrix', () => {
       },
     });
     const recording = await createRecording(ctl, owner, nodeId, { durationSeconds: 5 });
+    // Held, so a DELETE allowed in scope is refused (409) after a role's stop ended it.
+    await ctl.db.recording.update({ where: { id: recording.id }, data: { legalHold: true } });
     const schedule = await ctl.app.inject({
       method: 'POST',
       url: '/api/v1/schedules',
@@ -439,7 +452,7 @@ describe('RBAC matrix', () => {
         ? { nodeId: t.nodeId, durationSeconds: 5 }
         : url === '/api/v1/schedules/:id' && method === 'PATCH'
           ? { name: 'renamed by the matrix' }
-          : url === '/api/v1/nodes/:id' && method === 'PATCH'
+          : (url === '/api/v1/nodes/:id' && method === 'PATCH') || url === '/api/v1/recordings/:id/metadata'
             ? { notes: 'noted by the matrix' }
             : url === '/api/v1/nodes/:id/interfaces/:iid'
               ? { alias: 'matrix' }

@@ -45,6 +45,15 @@ const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   'GET /api/v1/recordings': {
     page: (b) => ({ ids: page(b).flatMap((r) => [r.id as string, r.nodeId as string]) }),
   },
+  'GET /api/v1/recordings/facets': {
+    page: (b) => ({ ids: (JSON.parse(b).data.node as { value: string }[]).map((f) => f.value) }),
+  },
+  'GET /api/v1/recordings/export': {
+    page: (b) => ({ ids: ndjsonLines(b).flatMap((r) => [r.id as string, r.nodeId as string]) }),
+  },
+  'POST /api/v1/recordings/export': {
+    page: (b) => ({ ids: ndjsonLines(b).flatMap((r) => [r.id as string, r.nodeId as string]) }),
+  },
   'GET /api/v1/recording-jobs': {
     page: (b) => ({ ids: page(b).flatMap((j) => [j.id as string, j.nodeId as string]) }),
   },
@@ -280,7 +289,9 @@ describe('scope isolation', () => {
               ? [...fleet.east.nodes, ...fleet.west.nodes]
               : url.startsWith('/api/v1/recording-jobs')
                 ? [...fleet.east.jobs, ...fleet.west.jobs]
-                : (await ctl.db.auditEvent.findMany({ select: { id: true } })).map((e) => e.id);
+                : url.startsWith('/api/v1/recordings')
+                  ? [...fleet.east.recordings, ...fleet.west.recordings]
+                  : (await ctl.db.auditEvent.findMany({ select: { id: true } })).map((e) => e.id);
         const response = await call(token, {
           method,
           url,

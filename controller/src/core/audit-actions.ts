@@ -161,6 +161,12 @@ export const AUDIT_ACTIONS = {
     description: 'Open a playback session on a recording (its stream’s range requests are not audited)',
   },
   'recording.upload': { target: 'recording', description: 'Complete a recording’s upload' },
+  'recording.metadata_update': {
+    target: 'recording',
+    description: 'Edit a recording’s title, notes, tags, custom fields or legal hold',
+  },
+  'recording.delete': { target: 'recording', description: 'Delete a finished recording and its files' },
+  'recording.export': { target: null, description: 'Export the recording library (CSV or NDJSON)' },
   'recording_job.claim': { target: 'recording_job', description: 'An agent claims a queued job' },
   'recording_job.recording_start': {
     target: 'recording_job',

@@ -105,6 +105,10 @@ export class PgRawDb implements RawDb {
     return `json_build_array(${expressions.join(', ')})::text`;
   }
 
+  jsonAggregate(expression: string, from: string, orderBy: string): string {
+    return `(SELECT COALESCE(json_agg(${expression} ORDER BY ${orderBy}), '[]'::json)::text ${from})`;
+  }
+
   isoDate(value: unknown): string | null {
     if (value === null || value === undefined) return null;
     // JSON writes a timestamp without zone as `YYYY-MM-DDTHH:MM:SS[.f]` (UTC, as Prisma stores

@@ -69,6 +69,10 @@ export class SqliteRawDb implements RawDb {
     return `json_array(${expressions.join(', ')})`;
   }
 
+  jsonAggregate(expression: string, from: string, orderBy: string): string {
+    return `(SELECT json_group_array("v") FROM (SELECT ${expression} AS "v" ${from} ORDER BY ${orderBy}))`;
+  }
+
   isoDate(value: unknown): string | null {
     if (value === null || value === undefined) return null;
     const text = String(value);

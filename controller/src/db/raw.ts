@@ -48,6 +48,11 @@ export interface RawDb extends RawQueryable {
    * 15 significant digits, so select those as columns.
    */
   jsonArray(expressions: readonly string[]): string;
+  /**
+   * A scalar subquery: the JSON array text (`[]` when none) of `expression` over the rows of
+   * `from` (`FROM … WHERE …`, correlated or not), in `orderBy` order; e.g. a row's tags.
+   */
+  jsonAggregate(expression: string, from: string, orderBy: string): string;
   /** A DateTime as `jsonArray` gives it, written as `Date.prototype.toISOString` writes it; null stays null. */
   isoDate(value: unknown): string | null;
   /**

@@ -120,6 +120,18 @@ export class RecordingFileStore {
     }
   }
 
+  /** Removes a recording's file and any unfinished upload of it (gone already is fine). */
+  async deleteFiles(nodeId: string, recordingId: string, relativePath: string | null): Promise<void> {
+    const paths = [
+      this.partPath(nodeId, recordingId),
+      ...(relativePath ? [this.absolute(relativePath)] : []),
+    ];
+    for (const path of paths)
+      await unlink(path).catch((error: unknown) => {
+        if (!isMissing(error)) throw error;
+      });
+  }
+
   async fileSize(relativePath: string): Promise<number | undefined> {
     try {
       return (await stat(this.absolute(relativePath))).size;

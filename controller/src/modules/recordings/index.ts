@@ -5,13 +5,17 @@
 import { JobStates } from '../../../../shared/src/agent-api.js';
 import type { HealthAlerts } from '../../core/health-alerts.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
-import type { AppModule, Component, ModuleCore } from '../../platform/module.js';
+import type { AppModule, Component, ModuleCore, RoutePlugin } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
+import { DownloadService } from './download.service.js';
 import { RecordingFileStore } from './file-store.js';
 import { JobControlService } from './job-control.service.js';
 import { JobsRepository } from './jobs.repository.js';
 import { jobsRoutes } from './jobs.routes.js';
 import { JobsService } from './jobs.service.js';
+import { LibraryRepository } from './library.repository.js';
+import { libraryRoutes } from './library.routes.js';
+import { LibraryService } from './library.service.js';
 import { OccurrencesRepository } from './occurrences.repository.js';
 import { occurrencesRoutes } from './occurrences.routes.js';
 import { OccurrencesService } from './occurrences.service.js';
@@ -67,13 +71,6 @@ export function createRecordingsModule(
     notifyNode: ports.notifyNode,
     channelMaps: ports.channelMaps,
   });
-  const playback = new PlaybackService({
-    recordings,
-    access: { current: (principal) => ports.auth.current(principal), generation: ports.accessGeneration },
-    audit,
-    now,
-    streamPath: (recordingId) => `/api/v1${playbackStreamPath(recordingId)}`,
-  });
   const jobs = new JobsService({
     db,
     raw: core.raw,
@@ -114,7 +111,7 @@ export function createRecordingsModule(
     name: 'recordings',
     routes: [
       recordingsRoutes(recordings),
-      playbackRoutes(playback, config),
+      ...libraryAndPlaybackRoutes(core, ports, recordings, files),
       jobsRoutes(jobs, jobControl),
       occurrencesRoutes(occurrences),
       uploadsRoutes(uploads),
@@ -128,6 +125,36 @@ export function createRecordingsModule(
     ],
     ports: { recordings, jobs, uploads, occurrences },
   };
+}
+
+/** The library's organising routes, prepared downloads, and playback sessions with their stream. */
+function libraryAndPlaybackRoutes(
+  core: ModuleCore,
+  ports: RecordingsModulePorts,
+  recordings: RecordingsService,
+  files: RecordingFileStore,
+): RoutePlugin[] {
+  const { db, audit, now, config } = core;
+  const playback = new PlaybackService({
+    recordings,
+    access: { current: (principal) => ports.auth.current(principal), generation: ports.accessGeneration },
+    audit,
+    now,
+    streamPath: (recordingId) => `/api/v1${playbackStreamPath(recordingId)}`,
+  });
+  const library = new LibraryService({
+    db,
+    repo: new LibraryRepository(db),
+    recordings,
+    audit,
+    files,
+    log: core.log,
+    now,
+  });
+  return [
+    libraryRoutes(library, recordings, new DownloadService({ recordings, files, audit, now })),
+    playbackRoutes(playback, config),
+  ];
 }
 
 /**

@@ -4,7 +4,11 @@ import { anyOf, limitClause, type RawDb, type SqlValue } from '../../db/raw.js';
 import type { Prisma, Recording, RecordingJob } from '../../db/rows.js';
 import type { PagePosition } from './jobs.repository.js';
 
-export type RecordingRow = Recording & { job: RecordingJob | null; node: { siteId: string } };
+export type RecordingRow = Recording & {
+  job: RecordingJob | null;
+  node: { siteId: string };
+  tags: { tag: string }[];
+};
 
 /**
  * What the library list shows of a recording and its job, and only that, as it shows it:
@@ -56,6 +60,11 @@ export interface ListedRecording {
   integratedLufs: number | null;
   loudnessRangeLu: number | null;
   truePeakDbtp: number | null;
+  notes: string | null;
+  tags: string[];
+  /** As stored: a JSON object's text. */
+  customFields: string;
+  legalHold: boolean;
   createdAt: string;
   completedAt: string | null;
   job: ListedJob | null;
@@ -102,10 +111,15 @@ const LIST_CELLS = [
   'j."claimedAt"',
   'j."startedAt"',
   'j."finishedAt"',
+  'r."notes"',
+  'r."customFields"',
+  'r."legalHold"',
 ] as const;
 
 interface ListRow {
   cells: string;
+  /** The recording's tags, a JSON array's text (ordered). */
+  tags: string;
   integratedLufs: number | null;
   loudnessRangeLu: number | null;
   truePeakDbtp: number | null;
@@ -166,13 +180,22 @@ function listed(row: ListRow, iso: (value: unknown) => string | null): ListedRec
     integratedLufs: row.integratedLufs,
     loudnessRangeLu: row.loudnessRangeLu,
     truePeakDbtp: row.truePeakDbtp,
+    notes: textOrNull(c[40]),
+    tags: JSON.parse(row.tags) as string[],
+    customFields: text(c[41]),
+    legalHold: Boolean(c[42]),
     createdAt: iso(c[18])!,
     completedAt: iso(c[19]),
     job: listedJob(c, iso),
   };
 }
 
-const withJobAndScope = { job: true, node: { select: { siteId: true } } } as const;
+/** What a `RecordingRow` reads with a recording. */
+export const withJobAndScope = {
+  job: true,
+  node: { select: { siteId: true } },
+  tags: { select: { tag: true }, orderBy: { tag: 'asc' } },
+} as const;
 
 export class RecordingsRepository {
   constructor(
@@ -230,6 +253,7 @@ export class RecordingsRepository {
     }
     const rows = await this.raw.query<ListRow>(
       `SELECT ${this.raw.jsonArray(LIST_CELLS)} AS "cells",
+         ${this.raw.jsonAggregate('t."tag"', 'FROM "RecordingTag" t WHERE t."recordingId" = r."id"', 't."tag"')} AS "tags",
          r."integratedLufs", r."loudnessRangeLu", r."truePeakDbtp"
        FROM "Recording" r JOIN "Node" n ON n."id" = r."nodeId"
          LEFT JOIN "RecordingJob" j ON j."recordingId" = r."id"

@@ -83,6 +83,11 @@ export const RecordingSchema = Type.Object({
       'null when nothing passed the gates), loudness range (LU, EBU Tech 3342) and maximum true peak ' +
       '(dBTP). Null until the agent reports it (with the upload).',
   }),
+  /** The library's metadata (PATCH /recordings/:id/metadata). */
+  notes: Type.Union([Type.String(), Type.Null()]),
+  tags: Type.Array(Type.String()),
+  customFields: Type.Record(Type.String(), Type.String()),
+  legalHold: Type.Boolean({ description: 'Held recordings are never deleted, by hand or by retention' }),
   createdAt: DateTime,
   completedAt: NullableDateTime,
   job: Type.Union([JobSchema, Type.Null()]),

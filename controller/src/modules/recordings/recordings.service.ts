@@ -50,7 +50,7 @@ export interface CreatedGroup {
 }
 
 export function presentRecording(
-  recording: Recording & { job: RecordingJob | null },
+  recording: Recording & { job: RecordingJob | null; tags: { tag: string }[] },
   siteId: string,
   now: Date,
 ) {
@@ -81,10 +81,27 @@ export function presentRecording(
             loudnessRangeLu: recording.loudnessRangeLu,
             truePeakDbtp: recording.truePeakDbtp,
           },
+    notes: recording.notes,
+    tags: recording.tags.map((t) => t.tag),
+    customFields: customFieldsOf(recording.customFields),
+    legalHold: recording.legalHold,
     createdAt: recording.createdAt.toISOString(),
     completedAt: recording.completedAt?.toISOString() ?? null,
     job: recording.job ? presentJob(recording.job, now) : null,
   };
+}
+
+/** A recording's custom fields as stored (a JSON object of strings); anything else reads as none. */
+export function customFieldsOf(stored: string): Record<string, string> {
+  try {
+    const parsed: unknown = JSON.parse(stored);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+    return Object.fromEntries(
+      Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+    );
+  } catch {
+    return {};
+  }
 }
 
 /** The media type of a recording's file, from its container. */
@@ -163,6 +180,10 @@ export class RecordingsService {
               loudnessRangeLu: recording.loudnessRangeLu,
               truePeakDbtp: recording.truePeakDbtp,
             },
+      notes: recording.notes,
+      tags: recording.tags,
+      customFields: customFieldsOf(recording.customFields),
+      legalHold: recording.legalHold,
       createdAt: recording.createdAt,
       completedAt: recording.completedAt,
       job: recording.job ? presentListedJob(recording.job, nowMs) : null,
