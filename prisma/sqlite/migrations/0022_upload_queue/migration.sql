@@ -13,6 +13,7 @@ CREATE TABLE "UploadQueueItem" (
     "leaseExpiresAt" DATETIME,
     "objectKey" TEXT NOT NULL,
     "multipartId" TEXT,
+    "multipartParts" TEXT,
     "sizeBytes" BIGINT NOT NULL,
     "sha256" TEXT NOT NULL,
     "bytesSent" BIGINT NOT NULL DEFAULT 0,
