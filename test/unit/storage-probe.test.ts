@@ -22,6 +22,11 @@ function memoryStore(over: Partial<ObjectStore> = {}): ObjectStore & { objects: 
       return data;
     },
     delete: async (key) => void objects.delete(key),
+    upload: async () => {
+      throw new Error('the probe does not upload files');
+    },
+    verify: async () => {},
+    abandon: async () => {},
     close: () => {},
     ...over,
   };
