@@ -27,6 +27,7 @@ import { createSchedulesModule } from './modules/schedules/index.js';
 import { createSettingsModule } from './modules/settings/index.js';
 import { createStatusModule } from './modules/status/index.js';
 import { createSystemModule, type ReadinessCheck } from './modules/system/index.js';
+import { createUploadQueueModule } from './modules/upload-queue/index.js';
 import { Lifecycle } from './platform/lifecycle.js';
 import type { AppModule, Component, ModuleCore } from './platform/module.js';
 import { registerModules } from './platform/register.js';
@@ -68,9 +69,10 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     onHealthEvent: (from, report) => health.ports.healthReports.onMessage(from, report),
     readiness,
   });
-  const recordingPorts = { ...nodes.ports, ...channelMaps.ports, ...health.ports, ...access.ports, notifyNode };
-  const recordings = createRecordingsModule(core, recordingPorts);
+  const nodePorts = { ...nodes.ports, ...health.ports, ...access.ports, notifyNode };
+  const recordings = createRecordingsModule(core, { ...nodePorts, ...channelMaps.ports });
   const schedules = createSchedulesModule(core, { ...nodes.ports, ...recordings.ports, notifyNode });
+  const uploadQueue = createUploadQueueModule(core, { ...nodePorts, ...recordings.ports, ...settings.ports });
   const attendance = createAttendanceModule(core, { webhookTimers: deps.webhookTimers });
   const connectionString = provider === 'postgresql' ? deps.databaseUrl : undefined;
   const leadership = electLeader({ work: attendance.ports.leaderWork, connectionString, log: app.log });
@@ -88,8 +90,8 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const system = createSystemModule(core, { readiness });
   // The order routes register in (and so the order of the OpenAPI document).
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
-  const modules: AppModule[] = [system, access, auditModule, nodes, recordings, schedules, meters];
-  modules.push(listen, limits, settings, channelMaps, health);
+  const modules: AppModule[] = [system, access, auditModule, nodes, recordings, uploadQueue, schedules];
+  modules.push(meters, listen, limits, settings, channelMaps, health);
   modules.push(createStatusModule(core, { ...nodes.ports, ...health.ports }));
   modules.push(attendance, context); // attendance and what needs its ports come last
   await app.register(mqtt.route);

@@ -35,6 +35,7 @@ import type {
 import type { SchedulesService } from './modules/schedules/index.js';
 import type { SettingsFamily, SettingsService } from './modules/settings/index.js';
 import type { ReadinessCheck } from './modules/system/index.js';
+import type { UploadQueueService, UploadRunner } from './modules/upload-queue/index.js';
 import type { Lifecycle } from './platform/lifecycle.js';
 
 export interface AppDeps {
@@ -82,6 +83,8 @@ export interface ControllerApp {
       nodeWatch: NodeOfflineWatch;
       diskWatch: ControllerDiskWatch;
       healthAlerts: HealthAlerts;
+      uploadQueue: UploadQueueService;
+      uploadRunner: UploadRunner;
     };
   /** The embedded MQTT broker; the lifecycle opens its TCP listener. */
   broker: MqttBroker;

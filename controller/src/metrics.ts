@@ -81,6 +81,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly providerQueue = new Gauge({
+    name: 'earshot_upload_queue_items',
+    help: 'Upload queue items (copies of recordings to upload providers) by provider and state.',
+    labelNames: ['provider', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly providerCopies = new Counter({
+    name: 'earshot_provider_copies_total',
+    help: 'Copy attempts of recordings to upload providers, by provider and outcome (verified, retry, failed).',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly providerBytes = new Counter({
+    name: 'earshot_provider_copied_bytes_total',
+    help: 'Bytes of recordings copied to upload providers and verified there, by provider.',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  readonly providerCopySeconds = new Counter({
+    name: 'earshot_provider_copy_seconds_total',
+    help: 'Time spent copying recordings to upload providers, by provider (bytes over it: the throughput).',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
   readonly jobs = new Gauge({
     name: 'earshot_recording_jobs',
     help: 'Recording jobs by state.',

@@ -3,6 +3,8 @@
  * below has one row per mutating route: how to call it successfully and which
  * action it must audit. A new mutating route without a row fails this suite.
  */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guildApi } from '../support/api.js';
@@ -80,6 +82,37 @@ async function completedRecordingId({ ctl, node, claimedJob }: Env): Promise<str
     payload: bytes,
   });
   return recordingId;
+}
+let providerSeq = 0;
+/** An upload provider (a directory under the controller's data dir), created through the API. */
+async function uploadProvider({ ctl, owner }: Env): Promise<string> {
+  const root = join(ctl.config.dataDir, `copies-${++providerSeq}`);
+  await mkdir(root, { recursive: true });
+  const created = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/settings/upload-providers',
+    headers: bearer(owner),
+    payload: { name: `row provider ${providerSeq}`, body: { kind: 'filesystem', root } },
+  });
+  return created.json().data.id;
+}
+/** A recording copied to a provider and verified there (the runner's pass). */
+async function verifiedCopy(env: Env): Promise<string> {
+  const recordingId = await completedRecordingId(env);
+  const queued = await env.ctl.app.inject({
+    method: 'POST',
+    url: `/api/v1/recordings/${recordingId}/upload-queue`,
+    headers: bearer(env.owner),
+    payload: { providerId: await uploadProvider(env) },
+  });
+  await env.ctl.services.uploadRunner.run();
+  return queued.json().data.id;
+}
+/** A copy whose last attempt failed. */
+async function failedCopy(env: Env): Promise<string> {
+  const id = await verifiedCopy(env);
+  await env.ctl.db.uploadQueueItem.update({ where: { id }, data: { state: 'failed', lastError: 'gave up' } });
+  return id;
 }
 /** A job its agent claimed and reported failed before any audio: one a retry may queue again. */
 async function failedJob({ ctl, node, claimedJob }: Env): Promise<string> {
@@ -818,6 +851,44 @@ const TABLE: Record<string, Row> = {
       headers: bearer(env.owner),
       payload: { ids: [await completedRecordingId(env)] },
     }),
+  },
+  'POST /api/v1/recordings/:id/upload-queue': {
+    action: /^upload_queue\.enqueue$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: `/api/v1/recordings/${await completedRecordingId(env)}/upload-queue`,
+      headers: bearer(env.owner),
+      payload: { providerId: await uploadProvider(env) },
+    }),
+  },
+  'POST /api/v1/recordings/bulk-upload-queue': {
+    action: /^upload_queue\.enqueue$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: '/api/v1/recordings/bulk-upload-queue',
+      headers: bearer(env.owner),
+      payload: { ids: [await completedRecordingId(env)], providerId: await uploadProvider(env) },
+    }),
+  },
+  'POST /api/v1/upload-queue/:id/verify': {
+    action: /^upload_queue\.verify$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: `/api/v1/upload-queue/${await verifiedCopy(env)}/verify`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'POST /api/v1/upload-queue/:id/retry': {
+    action: /^upload_queue\.retry$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: `/api/v1/upload-queue/${await failedCopy(env)}/retry`,
+      headers: bearer(env.owner),
+    }),
+  },
+  'POST /api/v1/upload-runner/run': {
+    action: /^upload_runner\.run$/,
+    call: async ({ owner }) => ({ method: 'POST', url: '/api/v1/upload-runner/run', headers: bearer(owner) }),
   },
   'POST /api/v1/recordings/:id/stop': {
     action: /^recording\.stop$/,

@@ -58,6 +58,10 @@ describe('route declarations', () => {
         'PUT /api/v1/admin/limits/profiles/:id',
         'DELETE /api/v1/admin/limits/assignments/:id',
         'DELETE /api/v1/admin/limits/profiles/:id',
+        // The upload runner copies the whole fleet's recordings: its status and a pass on demand.
+        'GET /api/v1/upload-runner',
+        'GET /api/v1/upload-runner/actions',
+        'POST /api/v1/upload-runner/run',
         // Calibrating a watchdog policy is a settings action.
         'POST /api/v1/settings/watchdog-policies/:id/calibrate',
         // Settings families: fleet-wide objects, reads and changes alike.
@@ -100,6 +104,7 @@ describe('route declarations', () => {
       'controller disk watch',
       'node offline watch',
       'schedule runner',
+      'upload runner',
       'lost-contact sweep',
       'node lifecycle jobs',
       'audit chain watch',

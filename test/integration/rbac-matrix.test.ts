@@ -177,6 +177,18 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/recordings/:id/playback': { need: 'recording:playback', node: true },
   // Its credential is the playback session's ticket (recording-playback.test.ts).
   'GET /api/v1/recordings/:id/stream': { need: 'public' },
+  'GET /api/v1/upload-queue': { need: 'recording:read' },
+  'GET /api/v1/upload-queue/:id': { need: 'recording:read', node: true },
+  'GET /api/v1/upload-queue/:id/actions': { need: 'recording:read', node: true },
+  // In scope the matrix's copy is queued, not failed nor verified: 409 (still allowed).
+  'POST /api/v1/upload-queue/:id/retry': { need: 'recording:control', node: true },
+  'POST /api/v1/upload-queue/:id/verify': { need: 'recording:control', node: true },
+  // The matrix's recording is not complete: 409, or 400 for the matrix's empty body (allowed).
+  'POST /api/v1/recordings/:id/upload-queue': { need: 'recording:control', node: true },
+  'POST /api/v1/recordings/bulk-upload-queue': { need: 'recording:control' },
+  'GET /api/v1/upload-runner': { need: 'recording:read', fleet: true },
+  'GET /api/v1/upload-runner/actions': { need: 'recording:read', fleet: true },
+  'POST /api/v1/upload-runner/run': { need: 'recording:control', fleet: true },
   'POST /api/v1/nodes/:id/recording-jobs/claim-next': { need: 'agent' },
   'POST /api/v1/recording-jobs/:jid/heartbeat': { need: 'agent' },
   'POST /api/v1/recording-jobs/:jid/failed': { need: 'agent' },
@@ -311,6 +323,8 @@ interface Target {
   healthEventId: string;
   /** A collect-diagnostics lifecycle job of the node, with its diagnostics. */
   lifecycleJobId: string;
+  /** A copy of the recording queued for an upload provider. */
+  uploadItemId: string;
 }
 
 describe('RBAC matrix', () => {
@@ -371,8 +385,21 @@ describe('RBAC matrix', () => {
         expiresAt: new Date(Date.now() + 3600_000),
       },
     });
+    const uploadItem = await ctl.db.uploadQueueItem.create({
+      data: {
+        recordingId: recording.id,
+        providerId: '00000000-0000-4000-8000-0000000000aa',
+        state: 'queued',
+        maxAttempts: 1,
+        nextAttemptAt: new Date(Date.now() + 3600_000),
+        objectKey: `recordings/${nodeId}/${recording.id}.wav`,
+        sizeBytes: 0n,
+        sha256: '0'.repeat(64),
+      },
+    });
     return {
       nodeId,
+      uploadItemId: uploadItem.id,
       recordingId: recording.id,
       jobId: recording.job.id,
       scheduleId,
@@ -445,6 +472,7 @@ describe('RBAC matrix', () => {
         `/$1/${method === 'DELETE' ? '00000000-0000-4000-8000-00000000dead' : t.scheduleId}`,
       )
       .replace(/\/(health-events)\/:id/, `/$1/${t.healthEventId}`)
+      .replace(/\/(upload-queue)\/:id/, `/$1/${t.uploadItemId}`)
       .replace(/\/(nodes)\/:id/, `/$1/${t.nodeId}`)
       .replace(':id', 'not-a-real-id');
     const body =
@@ -452,21 +480,23 @@ describe('RBAC matrix', () => {
         ? { nodeId: t.nodeId, durationSeconds: 5 }
         : url === '/api/v1/schedules/:id' && method === 'PATCH'
           ? { name: 'renamed by the matrix' }
-          : (url === '/api/v1/nodes/:id' && method === 'PATCH') || url === '/api/v1/recordings/:id/metadata'
-            ? { notes: 'noted by the matrix' }
-            : url === '/api/v1/nodes/:id/interfaces/:iid'
-              ? { alias: 'matrix' }
-              : url.endsWith('/suppress')
-                ? { until: new Date(Date.now() + 3600_000).toISOString() }
-                : url.endsWith('/unskip')
-                  ? { occurrenceStart: '2030-01-02T09:00:00Z' }
-                  : url.startsWith('/api/v1/settings/channel-map-assignments/:nodeId')
-                    ? method === 'PUT'
-                      ? { templateId: null }
-                      : { revision: 1 }
-                    : method === 'GET' || method === 'DELETE'
-                      ? undefined
-                      : {};
+          : url === '/api/v1/recordings/:id/upload-queue'
+            ? { providerId: '00000000-0000-4000-8000-0000000000aa' }
+            : (url === '/api/v1/nodes/:id' && method === 'PATCH') || url === '/api/v1/recordings/:id/metadata'
+              ? { notes: 'noted by the matrix' }
+              : url === '/api/v1/nodes/:id/interfaces/:iid'
+                ? { alias: 'matrix' }
+                : url.endsWith('/suppress')
+                  ? { until: new Date(Date.now() + 3600_000).toISOString() }
+                  : url.endsWith('/unskip')
+                    ? { occurrenceStart: '2030-01-02T09:00:00Z' }
+                    : url.startsWith('/api/v1/settings/channel-map-assignments/:nodeId')
+                      ? method === 'PUT'
+                        ? { templateId: null }
+                        : { revision: 1 }
+                      : method === 'GET' || method === 'DELETE'
+                        ? undefined
+                        : {};
     return { method: method as 'GET', url: path, ...(body === undefined ? {} : { payload: body }) };
   }
 

@@ -54,6 +54,11 @@ const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   'POST /api/v1/recordings/export': {
     page: (b) => ({ ids: ndjsonLines(b).flatMap((r) => [r.id as string, r.nodeId as string]) }),
   },
+  'GET /api/v1/upload-queue': {
+    page: (b) => ({
+      ids: page(b).flatMap((i) => [i.id as string, i.recordingId as string, i.nodeId as string]),
+    }),
+  },
   'GET /api/v1/recording-jobs': {
     page: (b) => ({ ids: page(b).flatMap((j) => [j.id as string, j.nodeId as string]) }),
   },
@@ -154,6 +159,8 @@ describe('scope isolation', () => {
   let eastNode: { nodeId: string; credential: string };
   /** A staged channel-map plan for a west node. */
   let westPlan: string;
+  /** A copy of a west recording in the upload queue. */
+  let westUploadItem: string;
 
   async function call(token: string, options: InjectOptions) {
     return ctl.app.inject({ ...options, headers: { ...bearer(token), ...(options.headers ?? {}) } });
@@ -244,6 +251,21 @@ describe('scope isolation', () => {
       });
       if (nodeId === 'west-1') westPlan = plan.json().data.id;
     }
+    for (const recordingId of [fleet.east.recordings[0]!, fleet.west.recordings[1]!]) {
+      const item = await ctl.db.uploadQueueItem.create({
+        data: {
+          recordingId,
+          providerId: '00000000-0000-4000-8000-0000000000aa',
+          state: 'failed',
+          maxAttempts: 1,
+          nextAttemptAt: new Date(),
+          objectKey: `recordings/${recordingId}.wav`,
+          sizeBytes: 0n,
+          sha256: '0'.repeat(64),
+        },
+      });
+      if (recordingId === fleet.west.recordings[1]) westUploadItem = item.id;
+    }
     // Some events of the west site's own: a stop request and a refused read.
     await call(owner, { method: 'POST', url: `/api/v1/recordings/${fleet.west.recordings[0]}/stop` });
   });
@@ -332,6 +354,7 @@ describe('scope isolation', () => {
     if (url.startsWith('/api/v1/settings/channel-map-assignments/')) return 'west-1';
     if (url.startsWith('/api/v1/settings/channel-map-plans/')) return westPlan;
     if (url.startsWith('/api/v1/recordings/')) return fleet.west.recordings[1]!;
+    if (url.startsWith('/api/v1/upload-queue/')) return westUploadItem;
     if (url.startsWith('/api/v1/schedules/')) return fleet.west.schedules[0]!;
     if (url.startsWith('/api/v1/health-events/')) return 'health-west-1';
     if (url.startsWith('/api/v1/auth/users/')) return westUserId;

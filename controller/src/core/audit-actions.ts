@@ -36,6 +36,7 @@ export type AuditTargetType =
   | 'role'
   | 'session'
   | 'settings_object'
+  | 'upload_queue_item'
   | 'user';
 
 export interface AuditActionInfo {
@@ -167,6 +168,20 @@ export const AUDIT_ACTIONS = {
   },
   'recording.delete': { target: 'recording', description: 'Delete a finished recording and its files' },
   'recording.export': { target: null, description: 'Export the recording library (CSV or NDJSON)' },
+  'upload_queue.enqueue': {
+    target: 'upload_queue_item',
+    description: 'Queue a copy of a recording to an upload provider (by a policy, or by hand)',
+  },
+  'upload_queue.verify': {
+    target: 'upload_queue_item',
+    description: 'A copy of a recording at an upload provider was verified against its SHA-256',
+  },
+  'upload_queue.fail': {
+    target: 'upload_queue_item',
+    description: 'A copy of a recording to an upload provider failed its last attempt',
+  },
+  'upload_queue.retry': { target: 'upload_queue_item', description: 'Queue a failed copy again' },
+  'upload_runner.run': { target: null, description: 'Ask the upload runner for a pass now' },
   'recording_job.claim': { target: 'recording_job', description: 'An agent claims a queued job' },
   'recording_job.recording_start': {
     target: 'recording_job',

@@ -17,6 +17,17 @@ export interface HealthAlerts {
   uploadFailed(failure: { nodeId: string; recordingId: string; reason: string }): Promise<void>;
   /** The recording's upload completed (verified); `scheduleId` when it records a schedule's occurrence. */
   uploadCompleted(done: { nodeId: string; recordingId: string; scheduleId: string | null }): Promise<void>;
+  /** A copy of the recording to an upload provider failed its last attempt (the upload queue). */
+  providerCopyFailed(failure: {
+    nodeId: string;
+    recordingId: string;
+    itemId: string;
+    provider: string;
+    attempts: number;
+    reason: string;
+  }): Promise<void>;
+  /** The copy (queue item) was verified at its provider, after a failure or not. */
+  providerCopyVerified(done: { nodeId: string; itemId: string; provider: string }): Promise<void>;
   /** The audit chain was verified: broken, or whole (again). */
   auditChainVerified(result: AuditChainResult): Promise<void>;
 }
@@ -40,5 +51,7 @@ export const NO_HEALTH_ALERTS: HealthAlerts = {
   occurrenceMissed: async () => {},
   uploadFailed: async () => {},
   uploadCompleted: async () => {},
+  providerCopyFailed: async () => {},
+  providerCopyVerified: async () => {},
   auditChainVerified: async () => {},
 };

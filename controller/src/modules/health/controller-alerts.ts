@@ -50,6 +50,10 @@ export function uploadFailingId(recordingId: string): string {
   return `upload-failing-${recordingId}`.slice(0, 64);
 }
 
+export function providerCopyFailingId(itemId: string): string {
+  return `copy-failing-${itemId}`.slice(0, 64);
+}
+
 export class ControllerAlerts implements HealthAlerts {
   /** Failed requests per recording before its event exists. */
   private readonly tallies = new Map<string, number>();
@@ -130,6 +134,39 @@ export class ControllerAlerts implements HealthAlerts {
           `the node recorded an occurrence of the schedule again (recording ${done.recordingId})`,
         );
     });
+  }
+
+  providerCopyFailed(failure: Parameters<HealthAlerts['providerCopyFailed']>[0]): Promise<void> {
+    return this.safely('upload_failing', failure.nodeId, async () => {
+      const now = this.deps.now().toISOString();
+      await this.raise(failure.nodeId, {
+        id: providerCopyFailingId(failure.itemId),
+        type: 'upload_failing',
+        severity: 'warning',
+        state: 'open',
+        message: `the copy of recording ${failure.recordingId} to upload provider ${failure.provider} failed after ${failure.attempts} attempts: ${failure.reason}`,
+        values: {
+          recordingId: failure.recordingId,
+          queueItemId: failure.itemId,
+          provider: failure.provider,
+          attempts: failure.attempts,
+          lastFailure: failure.reason.slice(0, 200),
+        },
+        firstSeenAt: now,
+        lastSeenAt: now,
+        count: 1,
+      });
+    });
+  }
+
+  providerCopyVerified(done: Parameters<HealthAlerts['providerCopyVerified']>[0]): Promise<void> {
+    return this.safely('upload completion', done.nodeId, () =>
+      this.resolve(
+        done.nodeId,
+        providerCopyFailingId(done.itemId),
+        `the copy reached upload provider ${done.provider} and was verified`,
+      ),
+    );
   }
 
   auditChainVerified(result: AuditChainResult): Promise<void> {

@@ -343,6 +343,11 @@ export class RecordingsService {
     return this.serveFile(recording, rangeHeader, 'attachment', () => this.auditDownload(recording, ctx));
   }
 
+  /** Where a recording file (as the database stores its path) is on the controller's disk. */
+  absolutePath(relativePath: string): string {
+    return this.files.absolute(relativePath);
+  }
+
   /**
    * The size of a recording's complete file; a 409 when its file is not complete yet or is
    * missing from storage (what the file and playback routes serve).

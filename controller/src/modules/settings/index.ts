@@ -21,6 +21,7 @@ export type { NodeSettingColumn, SettingsFamily, SettingsObjectOf, SettingsUser 
 export { family as settingsFamily } from './settings-family.js';
 export type { RevisionAction, RevisionState } from './settings-revisions.js';
 export { refuseAudited, SettingsRevisions } from './settings-revisions.js';
+export { storeConfig as uploadProviderStoreConfig } from './upload-families.js';
 export type { SettingsService };
 
 /** Settings revisions (history) for settings kept outside the generic objects (channel-map assignments). */

@@ -269,6 +269,29 @@ export class SettingsService {
     return row ? { id: row.id, name: row.name, revision: row.revision, body: stateOf(row).body } : undefined;
   }
 
+  /** Every current object of a family (a runner reading its policies), secrets still sealed. */
+  async all(familyName: string) {
+    const rows = await this.options.repo.list(familyName, undefined, 10_000);
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      revision: row.revision,
+      body: stateOf(row).body,
+    }));
+  }
+
+  /**
+   * The current object with its secrets opened, to act on it (copy a recording to an upload
+   * provider); undefined when gone. Never answered to a caller or logged.
+   */
+  async opened(familyName: string, id: string) {
+    const row = await this.options.repo.find(familyName, id);
+    const family = this.options.families.find((f) => f.name === familyName);
+    if (!row || !family) return undefined;
+    const body = await this.options.secrets.open(family, row.id, stateOf(row).body);
+    return { id: row.id, name: row.name, body };
+  }
+
   /** After a change: the agents of the nodes using the object refetch their config (best effort). */
   private async nudgeUsers(family: SettingsFamily, row: SettingsRow): Promise<void> {
     const { notifyNode } = this.options;

@@ -98,7 +98,7 @@ function providerRules(body: UploadProvider): string[] {
 }
 
 /** The store a valid provider body describes (its secret opened). */
-function storeConfig(body: UploadProvider): ObjectStoreConfig {
+export function storeConfig(body: UploadProvider): ObjectStoreConfig {
   if (body.kind === 'filesystem') return { kind: 'filesystem', root: body.root! };
   return {
     kind: 's3',

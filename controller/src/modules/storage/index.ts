@@ -7,8 +7,15 @@ import { filesystemStore } from './filesystem-store.js';
 import type { ObjectStore, ObjectStoreConfig, ObjectStoreOptions } from './object-store.js';
 import { s3Store } from './s3-store.js';
 
-export type { ObjectStore, ObjectStoreConfig, ObjectStoreOptions } from './object-store.js';
-export { type ProbeResult, type ProbeStep, probeObjectStore } from './probe.js';
+export type {
+  LocalFile,
+  MultipartState,
+  ObjectStore,
+  ObjectStoreConfig,
+  ObjectStoreOptions,
+} from './object-store.js';
+export { CopyMismatchError } from './object-store.js';
+export { describeError, type ProbeResult, type ProbeStep, probeObjectStore } from './probe.js';
 
 /** The store an upload provider describes. */
 export function objectStoreFor(config: ObjectStoreConfig, options: ObjectStoreOptions): ObjectStore {

@@ -78,6 +78,7 @@ export function s3Store(config: S3Config, options: ObjectStoreOptions): ObjectSt
   });
   const Bucket = config.bucket;
   const Key = (key: string) => prefixedKey(config.prefix, key);
+  const access: BucketAccess = { client, bucket: Bucket, key: Key };
   return {
     location: `s3://${Bucket}/${prefixedKey(config.prefix, '')}`,
     async put(key, data, abortSignal) {
@@ -102,13 +103,13 @@ export function s3Store(config: S3Config, options: ObjectStoreOptions): ObjectSt
           }),
           { abortSignal },
         );
-        return verify(key, file, [], abortSignal);
+        return verifyCopy(access, key, file, [], abortSignal);
       }
-      const parts = await sendParts(key, file, progress, abortSignal);
-      return verify(key, file, parts, abortSignal);
+      const parts = await sendParts(access, key, file, progress, abortSignal);
+      return verifyCopy(access, key, file, parts, abortSignal);
     },
     verify(key, file, abortSignal) {
-      return readBack(key, file, abortSignal);
+      return readBack(access, key, file, abortSignal);
     },
     async abandon(key, state, abortSignal) {
       await client.send(new AbortMultipartUploadCommand({ Bucket, Key: Key(key), UploadId: state.id }), {
@@ -119,99 +120,118 @@ export function s3Store(config: S3Config, options: ObjectStoreOptions): ObjectSt
       client.destroy();
     },
   };
+}
 
-  /** The parts not stored yet, then the completion; resumes `progress.resume` unless the service lost it. */
-  async function sendParts(key: string, file: LocalFile, progress: UploadProgress, abortSignal: AbortSignal) {
-    let state: MultipartState | null = progress.resume;
-    if (!state) {
-      const created = await client.send(
-        new CreateMultipartUploadCommand({ Bucket, Key: Key(key), ChecksumAlgorithm: 'SHA256' }),
-        { abortSignal },
-      );
-      if (!created.UploadId) throw new Error('the service started a multipart upload without an id');
-      state = { id: created.UploadId, parts: [] };
-      await progress.save(state, 0);
-    }
-    const count = Math.ceil(file.size / PART_BYTES);
-    const stored = new Set(state.parts.map((p) => p.n));
-    for (let n = 1; n <= count; n++) {
-      if (stored.has(n)) continue;
-      const end = Math.min(file.size, n * PART_BYTES);
-      const body = await slice(file.path, (n - 1) * PART_BYTES, end);
-      const sha256 = sha256Hex(body);
-      const answer: UploadPartCommandOutput = await client.send(
-        new UploadPartCommand({
-          Bucket,
-          Key: Key(key),
-          UploadId: state.id,
-          PartNumber: n,
-          Body: body,
-          ChecksumSHA256: base64Of(sha256),
-        }),
-        { abortSignal },
-      );
-      if (!answer.ETag) throw new Error(`the service stored part ${n} without an ETag`);
-      state = { id: state.id, parts: [...state.parts, { n, etag: answer.ETag, sha256 }] };
-      await progress.save(state, end);
-    }
-    const parts = [...state.parts].sort((a, b) => a.n - b.n);
-    await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket,
-        Key: Key(key),
+/** A bucket and key prefix as the helpers below reach them. */
+interface BucketAccess {
+  client: S3Client;
+  bucket: string;
+  key: (key: string) => string;
+}
+
+/** The parts not stored yet, then the completion; resumes `progress.resume` unless the service lost it. */
+async function sendParts(
+  b: BucketAccess,
+  key: string,
+  file: LocalFile,
+  progress: UploadProgress,
+  abortSignal: AbortSignal,
+) {
+  let state: MultipartState | null = progress.resume;
+  if (!state) {
+    const created = await b.client.send(
+      new CreateMultipartUploadCommand({ Bucket: b.bucket, Key: b.key(key), ChecksumAlgorithm: 'SHA256' }),
+      { abortSignal },
+    );
+    if (!created.UploadId) throw new Error('the service started a multipart upload without an id');
+    state = { id: created.UploadId, parts: [] };
+    await progress.save(state, 0);
+  }
+  const count = Math.ceil(file.size / PART_BYTES);
+  const stored = new Set(state.parts.map((p) => p.n));
+  for (let n = 1; n <= count; n++) {
+    if (stored.has(n)) continue;
+    const end = Math.min(file.size, n * PART_BYTES);
+    const body = await slice(file.path, (n - 1) * PART_BYTES, end);
+    const sha256 = sha256Hex(body);
+    const answer: UploadPartCommandOutput = await b.client.send(
+      new UploadPartCommand({
+        Bucket: b.bucket,
+        Key: b.key(key),
         UploadId: state.id,
-        MultipartUpload: {
-          Parts: parts.map((p) => ({ PartNumber: p.n, ETag: p.etag, ChecksumSHA256: base64Of(p.sha256) })),
-        },
+        PartNumber: n,
+        Body: body,
+        ChecksumSHA256: base64Of(sha256),
       }),
       { abortSignal },
     );
-    await progress.save(null, file.size);
-    return parts;
+    if (!answer.ETag) throw new Error(`the service stored part ${n} without an ETag`);
+    state = { id: state.id, parts: [...state.parts, { n, etag: answer.ETag, sha256 }] };
+    await progress.save(state, end);
   }
-
-  /** The object is the file: its size, then the stored SHA-256 when there is one, else read back. */
-  async function verify(
-    key: string,
-    file: LocalFile,
-    parts: MultipartState['parts'],
-    abortSignal: AbortSignal,
-  ): Promise<{ verifiedBy: 'checksum' | 'reread' }> {
-    const head = await client.send(
-      new HeadObjectCommand({ Bucket, Key: Key(key), ChecksumMode: 'ENABLED' }),
-      {
-        abortSignal,
+  const parts = [...state.parts].sort((x, y) => x.n - y.n);
+  await b.client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: b.bucket,
+      Key: b.key(key),
+      UploadId: state.id,
+      MultipartUpload: {
+        Parts: parts.map((p) => ({ PartNumber: p.n, ETag: p.etag, ChecksumSHA256: base64Of(p.sha256) })),
       },
-    );
-    if (head.ContentLength !== undefined && head.ContentLength !== file.size)
-      throw new CopyMismatchError(`the object holds ${head.ContentLength} bytes, the recording ${file.size}`);
-    // A multipart object's stored checksum is the composite: the SHA-256 of its parts' digests.
-    const expected =
-      parts.length === 0
-        ? base64Of(file.sha256)
-        : `${base64Of(sha256Hex(Buffer.concat(parts.map((p) => Buffer.from(p.sha256, 'hex')))))}-${parts.length}`;
-    if (head.ChecksumSHA256) {
-      if (head.ChecksumSHA256 !== expected)
-        throw new CopyMismatchError(`the object's SHA-256 is ${head.ChecksumSHA256}, not the recording's`);
-      return { verifiedBy: 'checksum' };
-    }
-    await readBack(key, file, abortSignal);
-    return { verifiedBy: 'reread' };
-  }
+    }),
+    { abortSignal },
+  );
+  await progress.save(null, file.size);
+  return parts;
+}
 
-  async function readBack(key: string, file: LocalFile, abortSignal: AbortSignal): Promise<void> {
-    const object = await client
-      .send(new GetObjectCommand({ Bucket, Key: Key(key) }), { abortSignal })
-      .catch((error: Error) => {
-        throw error.name === 'NoSuchKey' ? new CopyMismatchError(`the object ${Key(key)} is gone`) : error;
-      });
-    if (!object.Body) throw new Error('the object came back without a body');
-    const copy = await digestOf(object.Body as Readable);
-    if (copy.sha256 !== file.sha256 || copy.size !== file.size)
-      throw new CopyMismatchError(
-        `the object read back is not the recording (${copy.size} bytes, SHA-256 ${copy.sha256})`,
-      );
+/** The object is the file: its size, then the stored SHA-256 when there is one, else read back. */
+async function verifyCopy(
+  b: BucketAccess,
+  key: string,
+  file: LocalFile,
+  parts: MultipartState['parts'],
+  abortSignal: AbortSignal,
+): Promise<{ verifiedBy: 'checksum' | 'reread' }> {
+  const head = await b.client.send(
+    new HeadObjectCommand({ Bucket: b.bucket, Key: b.key(key), ChecksumMode: 'ENABLED' }),
+    {
+      abortSignal,
+    },
+  );
+  if (head.ContentLength !== undefined && head.ContentLength !== file.size)
+    throw new CopyMismatchError(`the object holds ${head.ContentLength} bytes, the recording ${file.size}`);
+  // A multipart object's stored checksum is the composite: the SHA-256 of its parts' digests.
+  const expected =
+    parts.length === 0
+      ? base64Of(file.sha256)
+      : `${base64Of(sha256Hex(Buffer.concat(parts.map((p) => Buffer.from(p.sha256, 'hex')))))}-${parts.length}`;
+  if (head.ChecksumSHA256) {
+    if (head.ChecksumSHA256 !== expected)
+      throw new CopyMismatchError(`the object's SHA-256 is ${head.ChecksumSHA256}, not the recording's`);
+    return { verifiedBy: 'checksum' };
   }
+  await readBack(b, key, file, abortSignal);
+  return { verifiedBy: 'reread' };
+}
+
+async function readBack(
+  b: BucketAccess,
+  key: string,
+  file: LocalFile,
+  abortSignal: AbortSignal,
+): Promise<void> {
+  const object = await b.client
+    .send(new GetObjectCommand({ Bucket: b.bucket, Key: b.key(key) }), { abortSignal })
+    .catch((error: Error) => {
+      throw error.name === 'NoSuchKey' ? new CopyMismatchError(`the object ${b.key(key)} is gone`) : error;
+    });
+  if (!object.Body) throw new Error('the object came back without a body');
+  const copy = await digestOf(object.Body as Readable);
+  if (copy.sha256 !== file.sha256 || copy.size !== file.size)
+    throw new CopyMismatchError(
+      `the object read back is not the recording (${copy.size} bytes, SHA-256 ${copy.sha256})`,
+    );
 }
 
 const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
