@@ -36,6 +36,12 @@ export const ConfigSchema = Type.Object(
     metricsAllowAnonymous: Type.Boolean(),
     maxBodyBytes: Type.Integer({ minimum: 1024 }),
     leaseSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
+    /**
+     * How long an upload-queue copy holds its item without progress (renewed as each part is
+     * stored) before another runner, or this controller after a restart, takes it over and
+     * resumes it from its stored parts. Keep it above the time one 16 MiB part takes to send.
+     */
+    uploadCopyLeaseSeconds: Type.Integer({ minimum: 10, maximum: 3600 }),
     enrollmentTtlMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 }),
     loginFailuresPerAccountPerHour: Type.Integer({ minimum: 1 }),
     loginFailuresPerAddressPerHour: Type.Integer({ minimum: 1 }),
@@ -95,6 +101,7 @@ export const DEFAULTS: Config = {
   metricsAllowAnonymous: false,
   maxBodyBytes: 1024 * 1024,
   leaseSeconds: 30,
+  uploadCopyLeaseSeconds: 120,
   enrollmentTtlMinutes: 24 * 60,
   loginFailuresPerAccountPerHour: 100,
   loginFailuresPerAddressPerHour: 300,
@@ -120,6 +127,7 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_METRICS_ALLOW_ANONYMOUS: ['metricsAllowAnonymous', 'bool'],
   EARSHOT_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
   EARSHOT_LEASE_SECONDS: ['leaseSeconds', 'int'],
+  EARSHOT_UPLOAD_COPY_LEASE_SECONDS: ['uploadCopyLeaseSeconds', 'int'],
   EARSHOT_PRODUCTION: ['production', 'bool'],
   EARSHOT_OIDC_ISSUER_URL: ['oidcIssuerUrl', 'string'],
   EARSHOT_OIDC_CLIENT_ID: ['oidcClientId', 'string'],

@@ -46,7 +46,7 @@ export function createUploadQueueModule(
   core: ModuleCore,
   ports: { recordings: RecordingsService; settings: SettingsService; healthAlerts: HealthAlerts },
 ): AppModule<{ uploadQueue: UploadQueueService; uploadRunner: UploadRunner }> {
-  const { db, audit, metrics, log, now } = core;
+  const { db, audit, metrics, log, now, config } = core;
   const repo = new UploadQueueRepository(db);
   const runner = new UploadRunner({
     db,
@@ -61,6 +61,7 @@ export function createUploadQueueModule(
     metrics,
     log,
     now,
+    copyLeaseMs: config.uploadCopyLeaseSeconds * 1000,
   });
   const queue = new UploadQueueService({
     db,

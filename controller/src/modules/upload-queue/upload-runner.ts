@@ -25,7 +25,10 @@ import type { UploadQueueRepository } from './upload-queue.repository.js';
 
 /** How often the runner looks for work. */
 export const RUNNER_INTERVAL_MS = 5_000;
-/** A copy holds its item this long without progress before another runner may take it. */
+/**
+ * A copy holds its item this long without progress before another runner may take it (the
+ * default; config `uploadCopyLeaseSeconds`).
+ */
 export const COPY_LEASE_MS = 2 * 60_000;
 /** Items copied per pass (one at a time). */
 const BATCH = 4;
@@ -62,6 +65,7 @@ export class UploadRunner {
   private readonly copying = new Set<string>();
   private lastPassAt: Date | null = null;
   private lastPassError: string | null = null;
+  private readonly copyLeaseMs: number;
 
   constructor(
     private readonly deps: {
@@ -76,8 +80,11 @@ export class UploadRunner {
       log: Pick<Logger, 'warn' | 'error' | 'info'>;
       now: () => Date;
       intervalMs?: number;
+      /** How long a copy holds its item without progress; COPY_LEASE_MS by default. */
+      copyLeaseMs?: number;
     },
   ) {
+    this.copyLeaseMs = deps.copyLeaseMs ?? COPY_LEASE_MS;
     this.task = new PeriodicTask({
       what: 'copying recordings to upload providers',
       pass: () => this.pass(),
@@ -139,7 +146,12 @@ export class UploadRunner {
     try {
       await this.enqueue();
       const now = this.deps.now();
-      const items = await this.deps.repo.lease(this.id, now, new Date(now.getTime() + COPY_LEASE_MS), BATCH);
+      const items = await this.deps.repo.lease(
+        this.id,
+        now,
+        new Date(now.getTime() + this.copyLeaseMs),
+        BATCH,
+      );
       for (const item of items) {
         if (this.stopping.signal.aborted) break;
         await this.copy(item);
@@ -241,7 +253,7 @@ export class UploadRunner {
       multipartId: state?.id ?? null,
       multipartParts: state ? JSON.stringify(state.parts) : null,
       bytesSent,
-      leaseExpiresAt: new Date(this.deps.now().getTime() + COPY_LEASE_MS),
+      leaseExpiresAt: new Date(this.deps.now().getTime() + this.copyLeaseMs),
     });
     if (!ok)
       throw new Error('this runner no longer holds the item (its lease ran out): another one resumes it');
