@@ -175,6 +175,33 @@ describe('resumable cache-file upload', () => {
     expect(row).toMatchObject({ state: 'completed', sha256: digest, sizeBytes: BigInt(body.length) });
   });
 
+  it('verifies a resumed upload over every byte held: earlier bytes that differ get 422, not completion', async () => {
+    const { recordingId, lease } = await claimed();
+    const body = wavBytes(3 * 1024 * 1024);
+    const digest = sha256(body);
+    const put = (offset: number, payload: Buffer) =>
+      ctl.app.inject({
+        method: 'PUT',
+        url: `/api/v1/recordings/${recordingId}/cache-file`,
+        headers: uploadHeaders(node.credential, lease.epoch, digest, body.length, offset),
+        payload,
+      });
+    // The first request carries a corrupted copy of the first half; the second the true rest.
+    const half = body.length / 2;
+    const corrupted = Buffer.from(body.subarray(0, half));
+    corrupted[1000] = (corrupted[1000]! + 1) % 256;
+    expect((await put(0, corrupted)).json().data).toMatchObject({ receivedBytes: half, complete: false });
+    const rest = await put(half, body.subarray(half));
+    expect(rest.statusCode).toBe(422);
+    expect(rest.json().error).toMatchObject({ code: 'checksum_mismatch', details: { receivedBytes: 0 } });
+    expect(await status(recordingId)).toMatchObject({ receivedBytes: 0, complete: false });
+
+    // Sent again whole and right, in two requests: completed with the declared SHA-256.
+    expect((await put(0, body.subarray(0, half))).statusCode).toBe(200);
+    const done = await put(half, body.subarray(half));
+    expect(done.json().data).toMatchObject({ complete: true, sha256: digest, receivedBytes: body.length });
+  });
+
   it('discards a file whose checksum does not match (422) and accepts it again from byte 0', async () => {
     const { recordingId, lease } = await claimed();
     const body = wavBytes(50_000);

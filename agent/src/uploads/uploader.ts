@@ -29,6 +29,9 @@ import { captureFactsOf, type JobJournal, type JournalEntry } from '../state/jou
 import { Backoff, type BackoffOptions, sleep } from '../support/backoff.js';
 import type { Logger } from '../support/log.js';
 
+/** Read size of the file sent (the controller writes in 2 MiB batches; 64 KiB is Node's default). */
+const UPLOAD_READ_BYTES = 1024 * 1024;
+
 /** The calls the uploader makes; AgentHttpClient has them all. */
 export type UploadApi = Pick<
   AgentHttpClient,
@@ -216,7 +219,10 @@ export class Uploader {
                 ? 'the controller holds every byte: asking it to complete the upload'
                 : 'uploading recording',
             );
-            const body = createReadStream(entry.path, { start: step.offset });
+            const body = createReadStream(entry.path, {
+              start: step.offset,
+              highWaterMark: UPLOAD_READ_BYTES,
+            });
             const request: UploadRangeRequest = {
               recordingId,
               epoch,

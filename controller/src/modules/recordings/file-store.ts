@@ -5,11 +5,12 @@
  * are `[A-Za-z0-9_-]`), never from request text.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AUDIO_PROBE_BYTES, type AudioFacts, audioFacts, type Container } from './audio-facts.js';
+import { type PartWrite, writePartBody } from './part-writer.js';
 
 export { wavDurationMs } from './audio-facts.js';
 
@@ -50,26 +51,23 @@ export class RecordingFileStore {
     }
   }
 
-  /** A write stream appending at `offset` (which the caller checked is the part's size). */
-  async openPart(nodeId: string, recordingId: string, offset: number): Promise<WriteStream> {
+  /**
+   * Writes an upload's body into the part from `offset` (which the caller checked is the
+   * part's size), at most `room` bytes, hashing on arrival (part-writer.ts). The part is
+   * durable (fdatasync) when this returns, whatever the outcome; throws for a disk error.
+   */
+  async receivePart(
+    nodeId: string,
+    recordingId: string,
+    offset: number,
+    room: number,
+    body: AsyncIterable<Buffer>,
+  ): Promise<PartWrite> {
     const path = this.partPath(nodeId, recordingId);
     await mkdir(dirname(path), { recursive: true });
-    return createWriteStream(path, { flags: offset === 0 ? 'w' : 'a' });
-  }
-
-  /** Makes what arrived durable, and returns how many bytes that is. */
-  async syncPart(nodeId: string, recordingId: string): Promise<number> {
-    const path = this.partPath(nodeId, recordingId);
-    let handle: Awaited<ReturnType<typeof open>>;
+    const handle = await open(path, offset === 0 ? 'w' : 'r+');
     try {
-      handle = await open(path, 'r+');
-    } catch (error) {
-      if (isMissing(error)) return 0;
-      throw error;
-    }
-    try {
-      await handle.sync();
-      return (await handle.stat()).size;
+      return await writePartBody(handle, offset, room, body);
     } finally {
       await handle.close();
     }

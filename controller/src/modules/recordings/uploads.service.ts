@@ -1,6 +1,7 @@
 /**
  * The agent's resumable cache-file upload (AGENT_ROUTES.cacheFile; docs/architecture.md, flow 2). Bytes
- * stream to `<id>.wav.part` with backpressure (never buffered whole); a cut request
+ * stream to `<id>.wav.part` with backpressure (never buffered whole), hashed as they arrive
+ * (a resumed upload's earlier bytes are read back once first: part-writer.ts); a cut request
  * keeps what arrived (fsynced) so the agent resumes from there; once the part holds
  * the declared total it is verified against the agent's SHA-256 over the whole file,
  * then renamed atomically to `<id>.wav` and the recording and job complete together
@@ -15,9 +16,8 @@
  * SHA-256) and of every completion: an upload that keeps failing becomes a health event.
  */
 
-import { createHash, type Hash } from 'node:crypto';
-import { type Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { UPLOAD_HEADERS, type UploadStatus } from '../../../../shared/src/agent-api.js';
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { Config } from '../../config.js';
@@ -32,6 +32,7 @@ import type { Metrics } from '../../metrics.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository } from './jobs.repository.js';
 import { ACTIVE_JOB_STATES, isActive } from './jobs.service.js';
+import type { PartWrite } from './part-writer.js';
 import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
 import type { UploadHeaders } from './recordings.schemas.js';
 
@@ -40,8 +41,6 @@ const CONTENT_RANGE = /^bytes (?:(\d+)-(\d+)|\*)\/(\d+)$/;
 /** Who completes an upload the controller finds held whole at start-up. */
 const RECOVERY_ACTOR: Actor = { type: 'system', id: null, name: 'upload-recovery' };
 
-class BodyTooLarge extends Error {}
-
 interface Upload {
   recording: RecordingRow;
   job: RecordingJob;
@@ -49,8 +48,6 @@ interface Upload {
   sha256: string;
   totalBytes: number;
 }
-
-type WriteOutcome = 'ended' | 'interrupted' | 'too-large';
 
 /** Whose request completes an upload, for its audit event. */
 interface Origin {
@@ -248,8 +245,7 @@ export class UploadsService {
         );
       }
       await this.markUploading(upload, ctx);
-      const { outcome, hash } = await this.writePart(upload, offset, body);
-      const size = await this.files.syncPart(recording.nodeId, id);
+      const { outcome, size, hash } = await this.writePart(upload, offset, body);
       if (outcome === 'too-large') {
         await this.files.truncatePart(recording.nodeId, id, offset);
         await this.recordProgress(upload, offset);
@@ -267,8 +263,9 @@ export class UploadsService {
         }
         return { recordingId: id, receivedBytes: size, complete: false, sha256: null };
       }
-      // The in-flight hash saw the whole file only when this request started at byte 0.
-      return await this.complete(upload, offset === 0 ? hash : undefined, ctx);
+      // The hash saw every byte of the part: this request's as they arrived, a resumed
+      // upload's earlier ones read back first (part-writer.ts).
+      return await this.complete(upload, hash, ctx);
     } finally {
       release();
     }
@@ -371,39 +368,15 @@ export class UploadsService {
     };
   }
 
-  private async writePart(
-    upload: Upload,
-    offset: number,
-    body: Readable,
-  ): Promise<{ outcome: WriteOutcome; hash: Hash }> {
+  /** Streams the body into the part (durable when this returns); a disk error throws. */
+  private async writePart(upload: Upload, offset: number, body: Readable): Promise<PartWrite> {
     const { nodeId, id } = upload.recording;
-    const room = upload.totalBytes - offset;
-    const hash = createHash('sha256');
-    let received = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        received += chunk.length;
-        if (received > room) return callback(new BodyTooLarge());
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
-    const out = await this.files.openPart(nodeId, id, offset);
-    // The file failing while the request is still alive is our failure (disk full, I/O);
-    // everything else here is the client going away.
-    let diskError: unknown;
-    out.once('error', (error) => {
-      if (!body.destroyed) diskError = error;
-    });
+    let written: PartWrite | undefined;
     try {
-      await pipeline(body, meter, out);
-      return { outcome: 'ended', hash };
-    } catch (error) {
-      if (error instanceof BodyTooLarge) return { outcome: 'too-large', hash };
-      if (diskError) throw diskError;
-      return { outcome: 'interrupted', hash };
+      written = await this.files.receivePart(nodeId, id, offset, upload.totalBytes - offset, body);
+      return written;
     } finally {
-      this.metrics.uploadBytes.inc(Math.min(received, room));
+      this.metrics.uploadBytes.inc(written?.received ?? 0);
     }
   }
 

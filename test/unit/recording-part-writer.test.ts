@@ -1,0 +1,102 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RecordingFileStore } from '../../controller/src/modules/recordings/file-store.js';
+import { WRITE_BATCH_BYTES } from '../../controller/src/modules/recordings/part-writer.js';
+import { type TempDir, tempDir } from '../support/tmp.js';
+
+const NODE = 'node-1';
+const REC = 'rec-1';
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** The bytes in socket-sized chunks (64 KiB, the last one shorter). */
+async function* chunks(bytes: Buffer, size = 64 * 1024): AsyncGenerator<Buffer> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+}
+
+/** The first `cutAt` bytes, then the connection fails. */
+async function* cutOff(bytes: Buffer, cutAt: number): AsyncGenerator<Buffer> {
+  yield* chunks(bytes.subarray(0, cutAt));
+  throw new Error('aborted');
+}
+
+describe('receiving an upload into its part', () => {
+  let dir: TempDir;
+  let files: RecordingFileStore;
+  beforeEach(async () => {
+    dir = await tempDir('part-writer');
+    files = new RecordingFileStore(dir.path);
+  });
+  afterEach(() => dir.cleanup());
+
+  const part = () => readFile(files.partPath(NODE, REC));
+
+  it('writes every byte across several batches and hashes them on arrival', async () => {
+    const file = randomBytes(2 * WRITE_BATCH_BYTES + 12_345);
+    const result = await files.receivePart(NODE, REC, 0, file.length, chunks(file));
+    expect(result).toMatchObject({ outcome: 'ended', received: file.length, size: file.length });
+    expect(result.hash.digest('hex')).toBe(sha256(file));
+    expect((await part()).equals(file)).toBe(true);
+  });
+
+  it('keeps what arrived of a cut body, and a resumed upload hashes the bytes held before it too', async () => {
+    const file = randomBytes(WRITE_BATCH_BYTES + 300_001);
+    const cutAt = WRITE_BATCH_BYTES + 3 * 64 * 1024;
+    const first = await files.receivePart(NODE, REC, 0, file.length, cutOff(file, cutAt));
+    expect(first).toMatchObject({ outcome: 'interrupted', size: cutAt });
+    expect(await files.partSize(NODE, REC)).toBe(cutAt);
+
+    const rest = await files.receivePart(NODE, REC, cutAt, file.length - cutAt, chunks(file.subarray(cutAt)));
+    expect(rest).toMatchObject({ outcome: 'ended', received: file.length - cutAt, size: file.length });
+    // The digest covers the whole part, not just this request's bytes.
+    expect(rest.hash.digest('hex')).toBe(sha256(file));
+    expect((await part()).equals(file)).toBe(true);
+  });
+
+  it('a resumed upload whose earlier bytes differ does not hash to the file', async () => {
+    const file = randomBytes(200_000);
+    const other = Buffer.from(file);
+    other[10] = (other[10]! + 1) % 256;
+    await files.receivePart(NODE, REC, 0, file.length, cutOff(other, 100_000));
+    const rest = await files.receivePart(NODE, REC, 100_000, 100_000, chunks(file.subarray(100_000)));
+    expect(rest.outcome).toBe('ended');
+    expect(rest.hash.digest('hex')).not.toBe(sha256(file));
+  });
+
+  it('stops at a body larger than the room left', async () => {
+    const file = randomBytes(300_000);
+    const result = await files.receivePart(NODE, REC, 0, 200_000, chunks(file));
+    expect(result.outcome).toBe('too-large');
+    expect(result.size).toBeLessThanOrEqual(200_000);
+  });
+
+  it('writes a partial batch once the body pauses, without waiting for the rest', async () => {
+    const file = randomBytes(300_000);
+    let release!: () => void;
+    const paused = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* stalling(): AsyncGenerator<Buffer> {
+      yield* chunks(file.subarray(0, 100_000));
+      await paused;
+      yield* chunks(file.subarray(100_000));
+    }
+    const receiving = files.receivePart(NODE, REC, 0, file.length, stalling());
+    const deadline = Date.now() + 5_000;
+    while ((await files.partSize(NODE, REC)) < 100_000 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await files.partSize(NODE, REC)).toBe(100_000);
+    release();
+    const result = await receiving;
+    expect(result).toMatchObject({ outcome: 'ended', size: file.length });
+    expect(result.hash.digest('hex')).toBe(sha256(file));
+  });
+
+  it('an empty body leaves the part as it was', async () => {
+    const file = randomBytes(50_000);
+    await files.receivePart(NODE, REC, 0, file.length, cutOff(file, 50_000));
+    const result = await files.receivePart(NODE, REC, 50_000, 0, chunks(Buffer.alloc(0)));
+    expect(result).toMatchObject({ outcome: 'ended', size: 50_000 });
+    expect(result.hash.digest('hex')).toBe(sha256(file));
+  });
+});
