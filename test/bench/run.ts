@@ -9,6 +9,7 @@ import { claimsBench } from './claims.bench.js';
 import { listenBench } from './listen.bench.js';
 import { metersBench } from './meters.bench.js';
 import { type BenchRow, printTable, writeJson } from './report.js';
+import { s3CopyBench } from './s3-copy.bench.js';
 import { scheduleStartBench } from './schedule-start.bench.js';
 import { schedulesBench } from './schedules.bench.js';
 import { trackerBench } from './tracker.bench.js';
@@ -22,6 +23,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   listen: listenBench,
   meters: metersBench,
   schedules: schedulesBench,
+  's3-copy': s3CopyBench,
   'schedule-start': scheduleStartBench,
   tracker: trackerBench,
   upload: uploadBench,
