@@ -23,6 +23,7 @@ import { createMetersModule } from './modules/meters/index.js';
 import { createNodesModule } from './modules/nodes/index.js';
 import { createRecordingContextModule } from './modules/recording-context/index.js';
 import { createRecordingsModule } from './modules/recordings/index.js';
+import { createRetentionModule } from './modules/retention/index.js';
 import { createSchedulesModule } from './modules/schedules/index.js';
 import { createSettingsModule } from './modules/settings/index.js';
 import { createStatusModule } from './modules/status/index.js';
@@ -72,7 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const nodePorts = { ...nodes.ports, ...health.ports, ...access.ports, notifyNode };
   const recordings = createRecordingsModule(core, { ...nodePorts, ...channelMaps.ports });
   const schedules = createSchedulesModule(core, { ...nodes.ports, ...recordings.ports, notifyNode });
-  const uploadQueue = createUploadQueueModule(core, { ...nodePorts, ...recordings.ports, ...settings.ports });
+  const storage = storageModules(core, { ...nodePorts, ...recordings.ports, ...settings.ports }, deps);
   const attendance = createAttendanceModule(core, { webhookTimers: deps.webhookTimers });
   const connectionString = provider === 'postgresql' ? deps.databaseUrl : undefined;
   const leadership = electLeader({ work: attendance.ports.leaderWork, connectionString, log: app.log });
@@ -90,8 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const system = createSystemModule(core, { readiness });
   // The order routes register in (and so the order of the OpenAPI document).
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
-  const modules: AppModule[] = [system, access, auditModule, nodes, recordings, uploadQueue, schedules];
-  modules.push(meters, listen, limits, settings, channelMaps, health);
+  const modules: AppModule[] = [system, access, auditModule, nodes, recordings, ...storage];
+  modules.push(schedules, meters, listen, limits, settings, channelMaps, health);
   modules.push(createStatusModule(core, { ...nodes.ports, ...health.ports }));
   modules.push(attendance, context); // attendance and what needs its ports come last
   await app.register(mqtt.route);
@@ -113,6 +114,12 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     close: () => lifecycle.stop(),
   };
 }
+
+/** What keeps recordings beyond the controller's disk (the upload queue), and what frees it (retention). */
+function storageModules(core: ModuleCore, ports: Ports, deps: AppDeps): AppModule[] {
+  return [createUploadQueueModule(core, ports), createRetentionModule(core, { ...ports, ...deps })];
+}
+type Ports = Parameters<typeof createUploadQueueModule>[1] & Parameters<typeof createRetentionModule>[1];
 
 /**
  * Started in this order, stopped in reverse: open meter and listen streams end (or HTTP could not drain),

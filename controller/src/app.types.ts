@@ -32,6 +32,7 @@ import type {
   RecordingsService,
   UploadsService,
 } from './modules/recordings/index.js';
+import type { RetentionService } from './modules/retention/index.js';
 import type { SchedulesService } from './modules/schedules/index.js';
 import type { SettingsFamily, SettingsService } from './modules/settings/index.js';
 import type { ReadinessCheck } from './modules/system/index.js';
@@ -54,6 +55,8 @@ export interface AppDeps {
   databaseUrl?: string;
   /** Settings families beyond the built-in ones (tests add one whose objects are in use). */
   settingsFamilies?: readonly SettingsFamily[];
+  /** The recordings' disk as retention reads it (tests pass a full one); statfs by default. */
+  diskSpace?: (dir: string) => Promise<{ freeBytes: number; totalBytes: number }>;
 }
 
 export interface ControllerApp {
@@ -85,6 +88,7 @@ export interface ControllerApp {
       healthAlerts: HealthAlerts;
       uploadQueue: UploadQueueService;
       uploadRunner: UploadRunner;
+      retention: RetentionService;
     };
   /** The embedded MQTT broker; the lifecycle opens its TCP listener. */
   broker: MqttBroker;

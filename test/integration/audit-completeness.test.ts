@@ -886,6 +886,15 @@ const TABLE: Record<string, Row> = {
       headers: bearer(env.owner),
     }),
   },
+  'POST /api/v1/retention/run': {
+    action: /^retention\.run$/,
+    call: async ({ owner }) => ({
+      method: 'POST',
+      url: '/api/v1/retention/run',
+      headers: bearer(owner),
+      payload: { dryRun: true },
+    }),
+  },
   'POST /api/v1/upload-runner/run': {
     action: /^upload_runner\.run$/,
     call: async ({ owner }) => ({ method: 'POST', url: '/api/v1/upload-runner/run', headers: bearer(owner) }),

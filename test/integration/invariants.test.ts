@@ -62,6 +62,9 @@ describe('route declarations', () => {
         'GET /api/v1/upload-runner',
         'GET /api/v1/upload-runner/actions',
         'POST /api/v1/upload-runner/run',
+        // Retention applies to the controller's whole store.
+        'GET /api/v1/retention',
+        'POST /api/v1/retention/run',
         // Calibrating a watchdog policy is a settings action.
         'POST /api/v1/settings/watchdog-policies/:id/calibrate',
         // Settings families: fleet-wide objects, reads and changes alike.
@@ -104,6 +107,7 @@ describe('route declarations', () => {
       'controller disk watch',
       'node offline watch',
       'schedule runner',
+      'retention',
       'upload runner',
       'lost-contact sweep',
       'node lifecycle jobs',

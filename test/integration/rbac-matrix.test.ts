@@ -189,6 +189,9 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/upload-runner': { need: 'recording:read', fleet: true },
   'GET /api/v1/upload-runner/actions': { need: 'recording:read', fleet: true },
   'POST /api/v1/upload-runner/run': { need: 'recording:control', fleet: true },
+  'GET /api/v1/retention': { need: 'recording:read', fleet: true },
+  // The matrix sends an empty body: a run now, which removes nothing (no retention policy).
+  'POST /api/v1/retention/run': { need: 'recording:delete', fleet: true },
   'POST /api/v1/nodes/:id/recording-jobs/claim-next': { need: 'agent' },
   'POST /api/v1/recording-jobs/:jid/heartbeat': { need: 'agent' },
   'POST /api/v1/recording-jobs/:jid/failed': { need: 'agent' },

@@ -182,6 +182,14 @@ export const AUDIT_ACTIONS = {
   },
   'upload_queue.retry': { target: 'upload_queue_item', description: 'Queue a failed copy again' },
   'upload_runner.run': { target: null, description: 'Ask the upload runner for a pass now' },
+  'retention.delete': {
+    target: 'recording',
+    description: "A retention policy removed the controller's copy of a recording (its policy and rule)",
+  },
+  'retention.run': {
+    target: null,
+    description: 'Apply the retention policies now, or list what they would remove',
+  },
   'recording_job.claim': { target: 'recording_job', description: 'An agent claims a queued job' },
   'recording_job.recording_start': {
     target: 'recording_job',

@@ -19,6 +19,7 @@ import { HealthService } from './health.service.js';
 import { HealthReports } from './health-reports.js';
 import { NodeOfflineWatch } from './node-offline-watch.js';
 
+export { type DiskSpace, diskSpaceOf } from './controller-disk-watch.js';
 export type { ControllerDiskWatch, HealthReports, HealthService, NodeOfflineWatch };
 
 export function createHealthModule(

@@ -343,6 +343,11 @@ export class RecordingsService {
     return this.serveFile(recording, rangeHeader, 'attachment', () => this.auditDownload(recording, ctx));
   }
 
+  /** Removes a recording's file (and any unfinished upload of it) from the controller's disk. */
+  removeFiles(nodeId: string, recordingId: string, relativePath: string | null): Promise<void> {
+    return this.files.deleteFiles(nodeId, recordingId, relativePath);
+  }
+
   /** Where a recording file (as the database stores its path) is on the controller's disk. */
   absolutePath(relativePath: string): string {
     return this.files.absolute(relativePath);
@@ -353,6 +358,11 @@ export class RecordingsService {
    * missing from storage (what the file and playback routes serve).
    */
   async completeFileSize(recording: Visible<RecordingRow>): Promise<{ filePath: string; size: number }> {
+    if (recording.localRemovedAt)
+      throw conflict(
+        `Retention removed the controller's copy on ${recording.localRemovedAt.toISOString()}; its verified ` +
+          `copies are at the upload providers (GET /api/v1/upload-queue?recordingId=${recording.id}).`,
+      );
     if (recording.state !== 'completed' || !recording.filePath)
       throw conflict(`The recording is ${recording.state}; its file is not available yet.`, {
         state: recording.state,
