@@ -44,6 +44,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('the upload-queue copy lease: 2 minutes by default, 10 s to an hour', () => {
+    expect(loadConfig({}).uploadCopyLeaseSeconds).toBe(120);
+    expect(loadConfig({ EARSHOT_UPLOAD_COPY_LEASE_SECONDS: '30' }).uploadCopyLeaseSeconds).toBe(30);
+    for (const raw of ['5', '3601'])
+      expect(() => loadConfig({ EARSHOT_UPLOAD_COPY_LEASE_SECONDS: raw })).toThrow(
+        /EARSHOT_UPLOAD_COPY_LEASE_SECONDS/,
+      );
+  });
+
   it('never shows the database password', () => {
     const described = describeConfig(
       loadConfig({ DATABASE_URL: 'postgres://earshot:s3cret@db:5432/earshot' }),

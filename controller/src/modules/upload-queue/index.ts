@@ -62,6 +62,7 @@ export function createUploadQueueModule(
     log,
     now,
     copyLeaseMs: config.uploadCopyLeaseSeconds * 1000,
+    soleController: core.provider === 'sqlite',
   });
   const queue = new UploadQueueService({
     db,
@@ -85,7 +86,7 @@ export function createUploadQueueModule(
     name: 'upload-queue',
     routes: [uploadQueueRoutes(queue)],
     collectors: [collect],
-    components: [{ name: 'upload runner', start: async () => runner.start(), stop: () => runner.stop() }],
+    components: [{ name: 'upload runner', start: () => runner.start(), stop: () => runner.stop() }],
     ports: { uploadQueue: queue, uploadRunner: runner },
   };
 }

@@ -151,6 +151,18 @@ export class UploadQueueRepository {
     return taken;
   }
 
+  /**
+   * Every item under a lease queued again, due `now`, its multipart upload kept: for a controller
+   * alone on its database, whose previous run left them. Returns how many.
+   */
+  async takeOverLeased(now: Date): Promise<number> {
+    const { count } = await this.db.uploadQueueItem.updateMany({
+      where: { state: 'uploading' },
+      data: { state: 'queued', nextAttemptAt: now, leaseOwner: null, leaseExpiresAt: null },
+    });
+    return count;
+  }
+
   /** Writes a leased item's progress (and renews its lease); false when the lease is no longer `owner`'s. */
   async update(id: string, owner: string, data: Prisma.UploadQueueItemUpdateInput, tx: Tx | Db = this.db) {
     const { count } = await tx.uploadQueueItem.updateMany({

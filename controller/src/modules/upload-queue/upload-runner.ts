@@ -2,7 +2,8 @@
  * The upload runner: every pass it queues the completed recordings each `on-complete` upload
  * policy has not queued yet, then leases due items (safe with several controllers on one
  * PostgreSQL: a lease is a compare-and-set, and a controller that stops mid-copy loses its lease
- * when it runs out) and copies each to its provider through the storage port, verified there.
+ * when it runs out; a controller alone on its SQLite database takes its own over at start) and
+ * copies each to its provider through the storage port, verified there.
  *
  * A failed attempt is retried with capped exponential backoff and jitter, up to the item's
  * attempts; a multipart upload in progress is kept (its id and parts in the row) so the next
@@ -82,6 +83,12 @@ export class UploadRunner {
       intervalMs?: number;
       /** How long a copy holds its item without progress; COPY_LEASE_MS by default. */
       copyLeaseMs?: number;
+      /**
+       * This controller is the only one on its database (SQLite): a copy still leased when it
+       * starts was left by its own previous run, so it is taken over at once, not when its
+       * lease runs out. Never with replicas sharing PostgreSQL: another may be copying it.
+       */
+      soleController?: boolean;
     },
   ) {
     this.copyLeaseMs = deps.copyLeaseMs ?? COPY_LEASE_MS;
@@ -93,7 +100,12 @@ export class UploadRunner {
     });
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    if (this.deps.soleController) {
+      const taken = await this.deps.repo.takeOverLeased(this.deps.now());
+      if (taken > 0)
+        this.deps.log.info({ items: taken }, 'resuming the copies the previous run left unfinished');
+    }
     this.task.start();
   }
 
