@@ -226,6 +226,28 @@ describe(`upload queue (${inject('testDb')})`, () => {
     expect(await s3Object(`recordings/${node.nodeId}/${id}.wav`)).toEqual(body);
   });
 
+  it('deleting a recording removes its copies from every provider, each reported', async () => {
+    const folder = await create('upload-providers', 'deleting disk', { kind: 'filesystem', root: dir.path });
+    const bucket = await s3Provider('deleting bucket');
+    const { id } = await completedRecording(ctl, owner, node, wavBytes(4_800, 8000, 1));
+    await enqueue(id, folder);
+    await enqueue(id, bucket);
+    await run();
+    expect((await itemsOf(id)).map((i) => i.state)).toEqual(['verified', 'verified']);
+    const key = `recordings/${node.nodeId}/${id}.wav`;
+    const removed = await call('DELETE', `/recordings/${id}`);
+    expect(removed.statusCode, removed.body).toBe(200);
+    expect(removed.json().data.copies).toEqual(
+      expect.arrayContaining([
+        { target: 'upload provider deleting disk', ok: true },
+        { target: 'upload provider deleting bucket', ok: true },
+      ]),
+    );
+    await expect(readFile(join(dir.path, key))).rejects.toThrow(/ENOENT/);
+    await expect(s3Object(key)).rejects.toThrow(/ENOENT/);
+    expect(await ctl.db.uploadQueueItem.count({ where: { recordingId: id } })).toBe(0);
+  });
+
   it('refuses bad input: unknown provider, incomplete recording, malformed ids', async () => {
     const { id } = await completedRecording(ctl, owner, node, wavBytes(480, 8000, 1));
     const unknown = await call('POST', `/recordings/${id}/upload-queue`, {

@@ -7,6 +7,7 @@ import type { HealthAlerts } from '../../core/health-alerts.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { AppModule, Component, ModuleCore, RoutePlugin } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
+import { RecordingDeletions } from './deletion-hooks.js';
 import { DownloadService } from './download.service.js';
 import { RecordingFileStore } from './file-store.js';
 import { JobControlService } from './job-control.service.js';
@@ -27,6 +28,7 @@ import { type ChannelGroupSource, RecordingsService } from './recordings.service
 import { uploadsRoutes } from './uploads.routes.js';
 import { UploadsService } from './uploads.service.js';
 
+export type { CleanupResult, RecordingDeletions } from './deletion-hooks.js';
 export { ACTIVE_JOB_STATES } from './jobs.service.js';
 export type { OccurrencePlan } from './occurrences.repository.js';
 export { SYNC_HORIZON_MS } from './occurrences.service.js';
@@ -47,19 +49,25 @@ export interface RecordingsModulePorts {
   accessGeneration: PlaybackAccess['generation'];
 }
 
-export function createRecordingsModule(
-  core: ModuleCore,
-  ports: RecordingsModulePorts,
-): AppModule<{
+/** What the recordings module offers the modules built after it. */
+export interface RecordingsPorts {
   recordings: RecordingsService;
   jobs: JobsService;
   uploads: UploadsService;
   occurrences: OccurrencesService;
-}> {
+  /** Hooks run with every recording deletion (the upload queue removes the provider copies). */
+  recordingDeletions: RecordingDeletions;
+}
+
+export function createRecordingsModule(
+  core: ModuleCore,
+  ports: RecordingsModulePorts,
+): AppModule<RecordingsPorts> {
   const { db, provider, audit, config, metrics, now } = core;
   const recordingsRepo = new RecordingsRepository(db, core.raw);
   const jobsRepo = new JobsRepository(db, provider, core.raw);
   const files = new RecordingFileStore(config.dataDir);
+  const deletions = new RecordingDeletions();
   const recordings = new RecordingsService({
     db,
     recordings: recordingsRepo,
@@ -111,7 +119,7 @@ export function createRecordingsModule(
     name: 'recordings',
     routes: [
       recordingsRoutes(recordings),
-      ...libraryAndPlaybackRoutes(core, ports, recordings, files),
+      ...libraryAndPlaybackRoutes(core, ports, recordings, files, deletions),
       jobsRoutes(jobs, jobControl),
       occurrencesRoutes(occurrences),
       uploadsRoutes(uploads),
@@ -123,7 +131,7 @@ export function createRecordingsModule(
         for (const state of JobStates) metrics.jobs.set({ state }, counts.get(state) ?? 0);
       },
     ],
-    ports: { recordings, jobs, uploads, occurrences },
+    ports: { recordings, jobs, uploads, occurrences, recordingDeletions: deletions },
   };
 }
 
@@ -133,6 +141,7 @@ function libraryAndPlaybackRoutes(
   ports: RecordingsModulePorts,
   recordings: RecordingsService,
   files: RecordingFileStore,
+  deletions: RecordingDeletions,
 ): RoutePlugin[] {
   const { db, audit, now, config } = core;
   const playback = new PlaybackService({
@@ -148,6 +157,7 @@ function libraryAndPlaybackRoutes(
     recordings,
     audit,
     files,
+    deletions,
     log: core.log,
     now,
   });

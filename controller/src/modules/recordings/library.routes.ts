@@ -214,12 +214,12 @@ export function libraryRoutes(
         },
       },
       async (request) => {
-        const { freedBytes } = await library.delete(
+        const { freedBytes, copies } = await library.delete(
           request.params.id,
           request.query.allowTagged ?? false,
           callContext(request),
         );
-        return { data: { id: request.params.id, deleted: true as const, freedBytes } };
+        return { data: { id: request.params.id, deleted: true as const, freedBytes, copies } };
       },
     );
   };

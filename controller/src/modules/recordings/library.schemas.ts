@@ -110,6 +110,10 @@ export const DeletedRecording = Type.Object({
   deleted: Type.Literal(true),
   /** Bytes freed on the controller's disk. */
   freedBytes: Type.Integer(),
+  copies: Type.Array(
+    Type.Object({ target: Type.String(), ok: Type.Boolean(), error: Type.Optional(Type.String()) }),
+    { description: 'Its copies removed from upload providers (each: done, or why not)' },
+  ),
 });
 
 /** The library filters: the list's, and the facets and export share them. */

@@ -7,7 +7,8 @@
  * any more), never one under legal hold, and a tagged one only when the caller says so
  * (`allowTagged`: tags mark recordings someone organised, as retention's `keepTagged` keeps
  * them). The row goes (its job and tags with it) with its audit event in one transaction; its
- * files are removed after the commit. Bulk actions answer and audit per item (core/bulk.ts).
+ * files are removed after the commit, and so are its copies at upload providers (the upload
+ * queue's deletion hook), each reported with the answer. Bulk actions answer and audit per item (core/bulk.ts).
  */
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
@@ -18,6 +19,7 @@ import type { Logger } from '../../core/logger.js';
 import type { CallContext, Principal } from '../../core/principal.js';
 import { exportEvent, exportTable } from '../../core/table-export.js';
 import type { Db } from '../../db/client.js';
+import type { CleanupResult, RecordingDeletions } from './deletion-hooks.js';
 import type { RecordingFileStore } from './file-store.js';
 import { isActive } from './jobs.service.js';
 import { type LibraryRepository, TERMINAL_RECORDING_STATES } from './library.repository.js';
@@ -95,6 +97,8 @@ export class LibraryService {
       recordings: RecordingsService;
       audit: AuditWriter;
       files: RecordingFileStore;
+      /** What other modules remove with a recording (its copies at upload providers). */
+      deletions: RecordingDeletions;
       log: Pick<Logger, 'warn'>;
       now: () => Date;
     },
@@ -132,11 +136,16 @@ export class LibraryService {
   }
 
   /** Deletes a finished recording and its files; answers the bytes freed. */
-  async delete(id: string, allowTagged: boolean, ctx: CallContext): Promise<{ freedBytes: number }> {
+  async delete(
+    id: string,
+    allowTagged: boolean,
+    ctx: CallContext,
+  ): Promise<{ freedBytes: number; copies: CleanupResult[] }> {
     const recording = await this.deps.recordings.visibleRecording(ctx.principal, 'recording:delete', id);
     const refusal = deletionRefusal(recording, allowTagged);
     if (refusal) throw conflict(`Recording ${id} is not deleted: ${refusal}.`);
-    await this.deps.db.$transaction(async (tx) => {
+    const cleanup = await this.deps.db.$transaction(async (tx) => {
+      const after = await this.deps.deletions.prepare(tx, id);
       if (!(await this.deps.repo.deleteTerminal(tx, id)))
         throw conflict(
           `Recording ${id} changed meanwhile (held, or recording again): fetch it and try again.`,
@@ -154,12 +163,14 @@ export class LibraryService {
           tags: recording.tags.map((t) => t.tag),
         },
       });
+      return after;
     });
     await this.deps.files.deleteFiles(recording.nodeId, id, recording.filePath).catch((err: unknown) => {
       this.deps.log.warn({ err, recordingId: id }, 'a deleted recording’s file could not be removed');
     });
     return {
       freedBytes: recording.filePath && recording.sizeBytes !== null ? Number(recording.sizeBytes) : 0,
+      copies: await cleanup(),
     };
   }
 

@@ -5,7 +5,7 @@
  */
 import type { HealthAlerts } from '../../core/health-alerts.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
-import type { RecordingsService } from '../recordings/index.js';
+import type { RecordingDeletions, RecordingsService } from '../recordings/index.js';
 import { type SettingsService, uploadProviderStoreConfig } from '../settings/index.js';
 import { objectStoreFor } from '../storage/index.js';
 import { UploadQueueRepository } from './upload-queue.repository.js';
@@ -44,7 +44,12 @@ function providerStores(settings: SettingsService): ProviderStores {
 
 export function createUploadQueueModule(
   core: ModuleCore,
-  ports: { recordings: RecordingsService; settings: SettingsService; healthAlerts: HealthAlerts },
+  ports: {
+    recordings: RecordingsService;
+    recordingDeletions: RecordingDeletions;
+    settings: SettingsService;
+    healthAlerts: HealthAlerts;
+  },
 ): AppModule<{ uploadQueue: UploadQueueService; uploadRunner: UploadRunner }> {
   const { db, audit, metrics, log, now, config } = core;
   const repo = new UploadQueueRepository(db);
@@ -63,6 +68,11 @@ export function createUploadQueueModule(
     now,
     copyLeaseMs: config.uploadCopyLeaseSeconds * 1000,
     soleController: core.provider === 'sqlite',
+  });
+  // A deleted recording's copies go with it: read in its transaction, removed after the commit.
+  ports.recordingDeletions.register(async (tx, recordingId) => {
+    const copies = await repo.copiesOf(tx, recordingId);
+    return () => runner.removeCopies(copies);
   });
   const queue = new UploadQueueService({
     db,

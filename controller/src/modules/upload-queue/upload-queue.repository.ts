@@ -181,6 +181,16 @@ export class UploadQueueRepository {
     return count === 1;
   }
 
+  /** A recording's copies at providers, sent or under way (what its deletion removes). */
+  copiesOf(tx: Tx, recordingId: string): Promise<UploadQueueItem[]> {
+    return tx.uploadQueueItem.findMany({
+      where: {
+        recordingId,
+        OR: [{ state: 'verified' }, { bytesSent: { gt: 0 } }, { multipartId: { not: null } }],
+      },
+    });
+  }
+
   async nodeOfRecording(recordingId: string): Promise<string | null> {
     const row = await this.db.recording.findUnique({ where: { id: recordingId }, select: { nodeId: true } });
     return row?.nodeId ?? null;

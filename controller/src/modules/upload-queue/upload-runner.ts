@@ -21,6 +21,7 @@ import type { Db } from '../../db/client.js';
 import type { UploadQueueItem } from '../../db/rows.js';
 import type { Metrics } from '../../metrics.js';
 import { PeriodicTask } from '../../platform/periodic-task.js';
+import type { CleanupResult } from '../recordings/index.js';
 import { CopyMismatchError, describeError, type MultipartState, type ObjectStore } from '../storage/index.js';
 import type { UploadQueueRepository } from './upload-queue.repository.js';
 
@@ -152,6 +153,39 @@ export class UploadRunner {
     } finally {
       provider.store.close();
     }
+  }
+
+  /**
+   * Removes a deleted recording's copies from their providers (its multipart upload under way is
+   * given up): each reported, none retried (a failure is logged: the object stays at the provider).
+   */
+  async removeCopies(items: readonly UploadQueueItem[]): Promise<CleanupResult[]> {
+    const results: CleanupResult[] = [];
+    for (const item of items) {
+      const provider = await this.deps.providers.open(item.providerId).catch(() => undefined);
+      const target = `upload provider ${provider?.name ?? item.providerId}`;
+      if (!provider) {
+        results.push({ target, ok: false, error: 'the upload provider is gone' });
+        continue;
+      }
+      try {
+        const state = resumeOf(item);
+        if (state) await provider.store.abandon(item.objectKey, state, this.stopping.signal);
+        if (item.state === 'verified' || !state)
+          await provider.store.delete(item.objectKey, this.stopping.signal);
+        results.push({ target, ok: true });
+      } catch (error) {
+        const message = describeError(error);
+        this.deps.log.warn(
+          { itemId: item.id, err: message },
+          "a deleted recording's copy could not be removed",
+        );
+        results.push({ target, ok: false, error: message });
+      } finally {
+        provider.store.close();
+      }
+    }
+    return results;
   }
 
   private async pass(): Promise<void> {
