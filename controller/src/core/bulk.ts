@@ -4,6 +4,7 @@
  * status it alone would have had; an item outside the caller's scope answers like one that does
  * not exist. Every refusal is audited per item (`refusalEvent`): a denial, or a failure.
  */
+import Type from 'typebox';
 import type { Permission } from '../../../shared/src/permissions.js';
 import type { AuditInput } from './audit.types.js';
 import type { AuditAction } from './audit-actions.js';
@@ -62,5 +63,30 @@ export function refusalEvent(
     outcome: error.denial ? 'denied' : 'failure',
     reason: error.denial?.reason ?? error.message,
     context: ctx.request,
+  };
+}
+
+/** The answer of a bulk route: each item's outcome, in the order asked, and the counts. */
+export const BulkResult = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      ok: Type.Boolean(),
+      /** The HTTP status the item alone would have had (200, 404, 409…). */
+      status: Type.Integer(),
+      error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+    }),
+  ),
+  succeeded: Type.Integer(),
+  failed: Type.Integer(),
+});
+
+/** `BulkResult` of `eachItem`'s outcomes (each item's value left out: the caller reads what it needs). */
+export function bulkResult<T>(items: readonly BulkItem<T>[]) {
+  const succeeded = items.filter((r) => r.ok).length;
+  return {
+    results: items.map(({ id, ok, status, error }) => ({ id, ok, status, ...(error ? { error } : {}) })),
+    succeeded,
+    failed: items.length - succeeded,
   };
 }

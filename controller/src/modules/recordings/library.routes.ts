@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { BulkResult } from '../../core/bulk.js';
 import { badRequest } from '../../core/errors.js';
 import { Data, ErrorResponse } from '../../core/pagination.js';
 import { exportRoutes } from '../../http/export-routes.js';
@@ -9,7 +10,6 @@ import type { DownloadService } from './download.service.js';
 import {
   BulkDeleteBody,
   BulkMetadataBody,
-  BulkResult,
   DeletedRecording,
   DeleteQuery,
   DownloadBody,
@@ -26,26 +26,6 @@ import type { RecordingsService } from './recordings.service.js';
 const read = { access: { user: 'recording:read', scope: 'scoped' } } as const;
 const edit = { access: { user: 'recording:edit', scope: 'scoped' } } as const;
 const remove = { access: { user: 'recording:delete', scope: 'scoped' } } as const;
-
-/** A bulk answer without each item's value (the caller reads what it needs). */
-function bulkAnswer(outcome: {
-  results: { id: string; ok: boolean; status: number; error?: { code: string; message: string } }[];
-  succeeded: number;
-  failed: number;
-}) {
-  return {
-    data: {
-      results: outcome.results.map(({ id, ok, status, error }) => ({
-        id,
-        ok,
-        status,
-        ...(error ? { error } : {}),
-      })),
-      succeeded: outcome.succeeded,
-      failed: outcome.failed,
-    },
-  };
-}
 
 const ZipArchive = Type.Unsafe<Readable>({
   type: 'string',
@@ -109,8 +89,9 @@ export function libraryRoutes(
           response: { 200: Data(BulkResult), 400: ErrorResponse },
         },
       },
-      async (request) =>
-        bulkAnswer(await library.bulkMetadata(request.body.ids, request.body.set, callContext(request))),
+      async (request) => ({
+        data: await library.bulkMetadata(request.body.ids, request.body.set, callContext(request)),
+      }),
     );
 
     app.post(
@@ -124,10 +105,13 @@ export function libraryRoutes(
           response: { 200: Data(BulkResult), 400: ErrorResponse },
         },
       },
-      async (request) =>
-        bulkAnswer(
-          await library.bulkDelete(request.body.ids, request.body.allowTagged ?? false, callContext(request)),
+      async (request) => ({
+        data: await library.bulkDelete(
+          request.body.ids,
+          request.body.allowTagged ?? false,
+          callContext(request),
         ),
+      }),
     );
 
     app.get(

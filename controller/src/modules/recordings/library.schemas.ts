@@ -90,21 +90,6 @@ export const BulkDeleteBody = Type.Object(
 );
 export type BulkDeleteBody = Static<typeof BulkDeleteBody>;
 
-export const BulkItemResult = Type.Object({
-  id: Type.String(),
-  ok: Type.Boolean(),
-  /** The HTTP status the item alone would have had (200, 404, 409…). */
-  status: Type.Integer(),
-  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
-});
-export type BulkItemResult = Static<typeof BulkItemResult>;
-
-export const BulkResult = Type.Object({
-  results: Type.Array(BulkItemResult),
-  succeeded: Type.Integer(),
-  failed: Type.Integer(),
-});
-
 export const DeletedRecording = Type.Object({
   id: Type.String(),
   deleted: Type.Literal(true),

@@ -13,7 +13,7 @@
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
-import { type BulkItem, eachItem, refusalEvent } from '../../core/bulk.js';
+import { bulkResult, eachItem, refusalEvent } from '../../core/bulk.js';
 import { badRequest, conflict, forbidden } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { CallContext, Principal } from '../../core/principal.js';
@@ -306,15 +306,15 @@ export class LibraryService {
     permission: Permission,
     action: AuditAction,
     act: (id: string) => Promise<T>,
-  ): Promise<{ results: BulkItem<T>[]; succeeded: number; failed: number }> {
+  ) {
     this.readable(ctx.principal);
-    const results = await eachItem(ids, act, (id, error) =>
-      this.deps.audit
-        .recordAlone(refusalEvent(ctx, permission, action, { type: 'recording', id }, error))
-        .then(() => undefined),
+    return bulkResult(
+      await eachItem(ids, act, (id, error) =>
+        this.deps.audit
+          .recordAlone(refusalEvent(ctx, permission, action, { type: 'recording', id }, error))
+          .then(() => undefined),
+      ),
     );
-    const succeeded = results.filter((r) => r.ok).length;
-    return { results, succeeded, failed: results.length - succeeded };
   }
 }
 

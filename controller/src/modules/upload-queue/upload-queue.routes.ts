@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
+import { BulkResult } from '../../core/bulk.js';
 import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
 import { clampLimit, Data, ErrorResponse, PageOf, pageOf } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
@@ -19,19 +19,6 @@ import { presentQueueItem, type UploadQueueService } from './upload-queue.servic
 const read = { access: { user: 'recording:read', scope: 'scoped' } } as const;
 const control = { access: { user: 'recording:control', scope: 'scoped' } } as const;
 const tags = ['upload queue'];
-
-const BulkResult = Type.Object({
-  results: Type.Array(
-    Type.Object({
-      id: Type.String(),
-      ok: Type.Boolean(),
-      status: Type.Integer(),
-      error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
-    }),
-  ),
-  succeeded: Type.Integer(),
-  failed: Type.Integer(),
-});
 
 export function uploadQueueRoutes(queue: UploadQueueService): FastifyPluginAsyncTypebox {
   return async (app) => {

@@ -6,7 +6,7 @@
 
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { AuditWriter } from '../../core/audit.types.js';
-import { eachItem, refusalEvent } from '../../core/bulk.js';
+import { bulkResult, eachItem, refusalEvent } from '../../core/bulk.js';
 import { AppError, conflict, forbidden, notFound } from '../../core/errors.js';
 import type { PagePosition } from '../../core/page-position.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
@@ -129,22 +129,24 @@ export class UploadQueueService {
   ) {
     if (ctx.principal.kind !== 'user') throw forbidden('users only');
     if (!(await this.deps.providerExists(providerId))) throw notFound(`upload provider ${providerId}`);
-    const results = await eachItem(
-      ids,
-      (id) => this.enqueue(id, providerId, maxAttempts, ctx),
-      (id, error) =>
-        this.deps.audit
-          .recordAlone(
-            refusalEvent(ctx, 'recording:control', 'upload_queue.enqueue', { type: 'recording', id }, error),
-          )
-          .then(() => undefined),
+    return bulkResult(
+      await eachItem(
+        ids,
+        (id) => this.enqueue(id, providerId, maxAttempts, ctx),
+        (id, error) =>
+          this.deps.audit
+            .recordAlone(
+              refusalEvent(
+                ctx,
+                'recording:control',
+                'upload_queue.enqueue',
+                { type: 'recording', id },
+                error,
+              ),
+            )
+            .then(() => undefined),
+      ),
     );
-    const succeeded = results.filter((r) => r.ok).length;
-    return {
-      results: results.map(({ id, ok, status, error }) => ({ id, ok, status, ...(error ? { error } : {}) })),
-      succeeded,
-      failed: results.length - succeeded,
-    };
   }
 
   /** A failed copy queued again, from its first attempt. */
