@@ -6,9 +6,8 @@
  *   batches of WRITE_BATCH_BYTES written with one `pwritev` each, one batch in flight
  *   while the next fills; the request is paused while MAX_QUEUED_BATCHES wait, so memory
  *   stays at a few MiB however big the file;
- * - every WRITEBACK_EVERY_BYTES an fdatasync starts in the background (not awaited): the
- *   disk writes back while the network delivers, so the one fdatasync that counts, at the
- *   end, has only the tail left;
+ * - one fdatasync at the end (periodic background fdatasyncs to start the writeback early
+ *   measured no better in `npm run bench upload`, and each one is a journal commit);
  * - the SHA-256 sees each byte once, on arrival, in the order written. A resumed upload
  *   (offset > 0) first hashes the part's first `offset` bytes, read back from the disk
  *   (made durable by the request that wrote them), so the digest covers the whole file.
@@ -24,8 +23,6 @@ const MIB = 1024 * 1024;
 export const WRITE_BATCH_BYTES = 2 * MIB;
 /** Batches written or waiting before the request is paused (one in flight, one filling behind it). */
 const MAX_QUEUED_BATCHES = 2;
-/** Bytes written between the background fdatasyncs that start the disk's writeback early. */
-export const WRITEBACK_EVERY_BYTES = 32 * MIB;
 /** A partial batch that gets no more bytes for this long is written anyway. */
 const IDLE_FLUSH_MS = 20;
 /** Read size when hashing a resumed upload's earlier bytes. */
@@ -74,29 +71,21 @@ async function writeFully(handle: FileHandle, buffers: Buffer[], position: numbe
 class WriteBehind {
   private readonly outstanding: Promise<void>[] = [];
   private next: number;
-  private written: number;
-  private syncedTo: number;
-  private writeback: Promise<void> | undefined;
-  private writebackError: unknown;
 
   constructor(
     private readonly handle: FileHandle,
     offset: number,
   ) {
     this.next = offset;
-    this.written = offset;
-    this.syncedTo = offset;
   }
 
   /** Queues a write after the ones queued before (a failed write fails every later one). */
   enqueue(buffers: Buffer[], bytes: number): void {
     const at = this.next;
     this.next += bytes;
-    const write = (this.outstanding.at(-1) ?? Promise.resolve()).then(async () => {
-      await writeFully(this.handle, buffers, at);
-      this.written = at + bytes;
-      this.startWriteback();
-    });
+    const write = (this.outstanding.at(-1) ?? Promise.resolve()).then(() =>
+      writeFully(this.handle, buffers, at),
+    );
     this.outstanding.push(write);
     // Leaves the queue once settled; a failure is thrown by room() or drain().
     write.then(
@@ -110,29 +99,14 @@ class WriteBehind {
     while (this.outstanding.length >= MAX_QUEUED_BATCHES) await this.outstanding[0];
   }
 
-  /** Waits for every queued write and background sync; throws the first disk error. */
+  /** Waits for every queued write; throws the first disk error. */
   async drain(): Promise<void> {
     while (this.outstanding.length > 0) await this.outstanding[0];
-    await this.writeback;
-    if (this.writebackError !== undefined) throw this.writebackError;
   }
 
   /** Lets every started write settle (after a failure, before the part is closed). */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.outstanding, this.writeback]);
-  }
-
-  private startWriteback(): void {
-    if (this.writeback || this.written - this.syncedTo < WRITEBACK_EVERY_BYTES) return;
-    this.syncedTo = this.written;
-    this.writeback = this.handle
-      .datasync()
-      .catch((error: unknown) => {
-        this.writebackError ??= error;
-      })
-      .finally(() => {
-        this.writeback = undefined;
-      });
+    await Promise.allSettled(this.outstanding);
   }
 }
 
