@@ -10,9 +10,39 @@
  *
  * Reference in the same run: `dd bs=1M conv=fdatasync` of the same file to the same
  * disk, once before and once after the upload (the mean is the reference, so neither
- * side alone gets the warmer or the dirtier disk).
+ * side alone gets the warmer or the dirtier disk). Second reference: the same PUT to a
+ * bare node:http server (its own process, no disk) that reads the body, and one that
+ * reads and SHA-256s it: what loopback HTTP between two Node processes costs before the
+ * controller does anything, so the gap to dd splits into transport and controller.
  *
- * Env: EARSHOT_BENCH_UPLOAD_MB (1024).
+ * Also reports the CPU time (user + system, all threads) the controller spent on the
+ * upload, from /proc/<pid>/stat: less at the mercy of other load than the throughput,
+ * though a busy machine still inflates it (2.0–3.8 s for the same build here).
+ *
+ * Results (issue 14; 1 GiB; a busy 2-core machine, so each build ran three times,
+ * alternating with the other, with EARSHOT_BENCH_UPLOAD_CONTROLLER pointing at the previous
+ * commit's build):
+ * - before (a WriteStream of the socket's 64 KiB chunks, one at a time, hashed in a Transform;
+ *   fsync at the end; a resumed upload re-read the whole part to hash it): 4.3–4.7 s,
+ *   0.46–0.54× of dd (median 0.52×), 0.37–0.60× of the bare hashing server; RSS +29 MiB;
+ *   CPU 2.1–2.5 s.
+ * - after (part-writer.ts: 2 MiB pwritev batches written behind the request, each byte hashed
+ *   once on arrival, a resumed upload re-reads only the bytes it held before; one fdatasync):
+ *   3.1–3.6 s and one 6.3 s, 0.19–0.61× of dd (median 0.58×), 0.58–0.67× of the bare
+ *   hashing server; RSS +29–30 MiB; CPU 2.1–3.1 s.
+ * - tried and dropped: an fdatasync in the background every 32 MiB (to start the writeback
+ *   early) was 20–30 % faster in a bare harness but slower in this bench (6.3–8.9 s, 3 of 3).
+ * - what bounds it: the bare server that only reads and SHA-256s the body was itself at
+ *   0.3–1.2× of dd in the same runs (median 0.9×; 1.7–3.9 s per GiB): loopback HTTP between
+ *   two Node processes plus the hash on one core is the ceiling here. The controller's own
+ *   share is writing into the page cache (the writer waited on pwritev for 0.4–4.3 s per GiB
+ *   in a bare harness, depending on the machine's load).
+ *   Left to try: hashing in a worker thread (a second core for SHA-256, if one is free).
+ *
+ * Env: EARSHOT_BENCH_UPLOAD_MB (1024); EARSHOT_BENCH_UPLOAD_CONTROLLER (the compiled
+ * cli.js to measure instead of the current sources, e.g. an older commit's build, for
+ * a before/after comparison); EARSHOT_BENCH_UPLOAD_PROFILE (a directory: the controller
+ * writes a CPU profile there, node --cpu-prof).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -116,6 +146,15 @@ function ddThroughput(source: string, target: string, bytes: number): number {
   return bytes / seconds;
 }
 
+/** CPU seconds (user + system, every thread) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
 function rssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error(`no VmRSS for pid ${pid}`);
@@ -140,6 +179,44 @@ function sampleRss(pid: number): { stop: () => { peak: number; samples: number }
       return { peak: Math.max(peak, rssBytes(pid)), samples: samples + 1 };
     },
   };
+}
+
+/**
+ * The transport's ceiling: a bare node:http server in its own process that only reads the
+ * body (and, with `hash`, SHA-256s it, which the controller must do too), no disk.
+ */
+const BARE_SERVER = `
+const { createServer } = require('node:http');
+const { createHash } = require('node:crypto');
+const hashing = process.env.BARE_HASH === '1';
+createServer((req, res) => {
+  const hash = hashing ? createHash('sha256') : undefined;
+  let bytes = 0;
+  req.on('data', (chunk) => { bytes += chunk.length; hash?.update(chunk); });
+  req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash?.digest('hex') })));
+}).listen(Number(process.env.BARE_PORT), '127.0.0.1', () => console.log('listening'));
+`;
+
+/** Seconds for the same streaming PUT to BARE_SERVER (discarding, or hashing the body). */
+async function barePut(file: string, totalBytes: number, hash: boolean): Promise<number> {
+  const port = await freePort();
+  const bare = startProcess('bare-http', ['-e', BARE_SERVER], {
+    BARE_PORT: String(port),
+    BARE_HASH: hash ? '1' : '0',
+  });
+  try {
+    await waitFor('bare server listening', async () =>
+      bare.output().includes('listening') ? true : undefined,
+    );
+    const started = performance.now();
+    const response = await putFile(port, '/', { 'content-length': String(totalBytes) }, file);
+    const seconds = (performance.now() - started) / 1000;
+    if (response.status !== 200 || JSON.parse(response.body).bytes !== totalBytes)
+      throw new Error(`bare server: ${response.status} ${response.body}`);
+    return seconds;
+  } finally {
+    await bare.stop();
+  }
 }
 
 /** One streaming PUT of the whole file, as the agent sends it; resolves to the response. */
@@ -170,7 +247,7 @@ export async function uploadBench(): Promise<BenchRow[]> {
       `EARSHOT_BENCH_UPLOAD_MB=${process.env.EARSHOT_BENCH_UPLOAD_MB}: expected a whole number ≥ 1`,
     );
   const totalBytes = megabytes * MIB;
-  const controllerCli = currentControllerBuild();
+  const controllerCli = process.env.EARSHOT_BENCH_UPLOAD_CONTROLLER || currentControllerBuild();
   const dir = await tempDir('bench-upload');
   let controller: RunningProcess | undefined;
   try {
@@ -182,11 +259,19 @@ export async function uploadBench(): Promise<BenchRow[]> {
 
     const ddBefore = ddThroughput(file, ddOut, totalBytes);
     await rm(ddOut);
+    const bareSeconds = await barePut(file, totalBytes, false);
+    const bareHashSeconds = await barePut(file, totalBytes, true);
+    log(
+      `bare node:http server: ${bareSeconds.toFixed(2)} s reading the body, ` +
+        `${bareHashSeconds.toFixed(2)} s reading and hashing it`,
+    );
 
     const httpPort = await freePort();
     const mqttPort = await freePort();
     const base = `http://127.0.0.1:${httpPort}`;
-    controller = startProcess('controller', [controllerCli], {
+    const profileDir = process.env.EARSHOT_BENCH_UPLOAD_PROFILE;
+    const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    controller = startProcess('controller', [...nodeArgs, controllerCli], {
       EARSHOT_HTTP_PORT: String(httpPort),
       EARSHOT_HTTP_HOST: '127.0.0.1',
       EARSHOT_MQTT_PORT: String(mqttPort),
@@ -226,6 +311,7 @@ export async function uploadBench(): Promise<BenchRow[]> {
       throw new Error(`claim: ${claimed.status} ${JSON.stringify(claimed.data)}`);
 
     const rssBefore = rssBytes(pid);
+    const cpuBefore = cpuSeconds(pid);
     const sampler = sampleRss(pid);
     const started = performance.now();
     const response = await putFile(
@@ -243,6 +329,7 @@ export async function uploadBench(): Promise<BenchRow[]> {
     );
     const seconds = (performance.now() - started) / 1000;
     const rss = sampler.stop();
+    const cpu = cpuSeconds(pid) - cpuBefore;
     if (response.status !== 200) throw new Error(`upload: ${response.status} ${response.body.slice(0, 500)}`);
     const status = (JSON.parse(response.body) as { data: { complete: boolean; sha256: string | null } }).data;
     const recording = (await api(`${API_PREFIX}/recordings/${recordingId}`, { token: owner })).data as {
@@ -257,7 +344,8 @@ export async function uploadBench(): Promise<BenchRow[]> {
     if (recording.sizeBytes !== totalBytes) throw new Error(`size ${recording.sizeBytes} ≠ ${totalBytes}`);
     log(
       `PUT ${megabytes} MiB in ${seconds.toFixed(2)} s; completed, sha256 verified; ` +
-        `RSS ${(rssBefore / MIB).toFixed(0)} → peak ${(rss.peak / MIB).toFixed(0)} MiB over ${rss.samples} samples`,
+        `RSS ${(rssBefore / MIB).toFixed(0)} → peak ${(rss.peak / MIB).toFixed(0)} MiB over ${rss.samples} samples; ` +
+        `controller CPU ${cpu.toFixed(2)} s (${controllerCli})`,
     );
     await controller.stop();
     controller = undefined;
@@ -286,6 +374,30 @@ export async function uploadBench(): Promise<BenchRow[]> {
       },
       {
         bench: 'upload',
+        subject: `${subject} (vs the transport alone)`,
+        metric: 'throughput',
+        value: throughput / 1e6,
+        unit: 'MB/s',
+        reference: {
+          subject: 'same PUT to a bare node:http server that reads and SHA-256s the body, no disk',
+          value: totalBytes / bareHashSeconds / 1e6,
+          ratio: bareHashSeconds / seconds,
+        },
+      },
+      {
+        bench: 'upload',
+        subject: 'same PUT to a bare node:http server that only reads the body',
+        metric: 'throughput',
+        value: totalBytes / bareSeconds / 1e6,
+        unit: 'MB/s',
+        reference: {
+          subject: 'dd bs=1M conv=fdatasync (as above)',
+          value: ddMean / 1e6,
+          ratio: totalBytes / bareSeconds / ddMean,
+        },
+      },
+      {
+        bench: 'upload',
         subject: `${subject}: controller peak RSS`,
         metric: 'peak RSS',
         value: rss.peak / MIB,
@@ -302,6 +414,13 @@ export async function uploadBench(): Promise<BenchRow[]> {
         metric: 'peak − before',
         value: (rss.peak - rssBefore) / MIB,
         unit: 'MiB',
+      },
+      {
+        bench: 'upload',
+        subject: `${subject}: controller CPU (user + system)`,
+        metric: 'CPU time',
+        value: cpu,
+        unit: 's',
       },
     ];
   } finally {
