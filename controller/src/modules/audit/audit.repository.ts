@@ -31,6 +31,9 @@ export interface AuditFilter {
 export type AuditSelection = { filter: AuditFilter } | { ids: string[]; scope?: ScopeFilter };
 
 /** The where-clause that keeps an auditor to its scope; undefined for the whole fleet. */
+/** Ids per `IN (…)` list of a selected export, well under SQLite's 999 parameters with the scope's. */
+const ID_CHUNK = 400;
+
 export function scopeWhere(scope: ScopeFilter | undefined): Prisma.AuditEventWhereInput | undefined {
   if (!scope || scope.all) return undefined;
   return {
@@ -249,22 +252,34 @@ export class AuditRepository {
     });
   }
 
-  /** Newest first, below `beforeSeq` and at most `upToSeq`: one page of an export. */
-  exportPage(
+  /**
+   * Newest first, below `beforeSeq` and at most `upToSeq`: one page of an export. A selection
+   * of ids is read in chunks (SQLite's driver takes at most 999 parameters a statement) and
+   * merged, newest first.
+   */
+  async exportPage(
     selection: AuditSelection,
     upToSeq: number,
     limit: number,
     beforeSeq?: number,
   ): Promise<AuditRow[]> {
-    const where =
-      'ids' in selection
-        ? { id: { in: selection.ids }, ...scopeWhere(selection.scope) }
-        : this.where(selection.filter);
-    return this.db.auditEvent.findMany({
-      where: { ...where, seq: { lte: upToSeq, ...(beforeSeq === undefined ? {} : { lt: beforeSeq }) } },
-      orderBy: { seq: 'desc' },
-      take: limit,
-    });
+    const seq = { lte: upToSeq, ...(beforeSeq === undefined ? {} : { lt: beforeSeq }) };
+    if (!('ids' in selection))
+      return this.db.auditEvent.findMany({
+        where: { ...this.where(selection.filter), seq },
+        orderBy: { seq: 'desc' },
+        take: limit,
+      });
+    const rows: AuditRow[] = [];
+    for (let i = 0; i < selection.ids.length; i += ID_CHUNK)
+      rows.push(
+        ...(await this.db.auditEvent.findMany({
+          where: { id: { in: selection.ids.slice(i, i + ID_CHUNK) }, ...scopeWhere(selection.scope), seq },
+          orderBy: { seq: 'desc' },
+          take: limit,
+        })),
+      );
+    return rows.sort((a, b) => b.seq - a.seq).slice(0, limit);
   }
 
   async maxSeq(): Promise<number> {
