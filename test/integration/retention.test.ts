@@ -176,6 +176,9 @@ describe(`retention (${inject('testDb')})`, () => {
     expect(file.statusCode).toBe(409);
     expect(file.json().error.message).toMatch(/Retention removed the controller's copy/);
     expect((await call('GET', `/recordings/${ids.old}`)).statusCode).toBe(200);
+    const copy = await call('POST', `/recordings/${ids.old}/upload-queue`, { providerId: provider });
+    expect(copy.statusCode).toBe(409);
+    expect(copy.json().error.message).toMatch(/no longer holds this recording's file/);
     // Nothing more to do: the next run removes nothing.
     expect((await call('POST', '/retention/run', {})).json().data.removals).toEqual([]);
     expect((await call('GET', '/retention')).json().data).toMatchObject({ dryRun: false, removals: [] });

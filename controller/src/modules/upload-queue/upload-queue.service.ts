@@ -100,6 +100,10 @@ export class UploadQueueService {
       throw conflict(
         `The recording is ${recording.state}: only a complete recording is copied to a provider.`,
       );
+    if (!recording.filePath)
+      throw conflict(
+        "The controller no longer holds this recording's file (retention removed it); its copies are at the upload providers listed in GET /api/v1/upload-queue.",
+      );
     if (!(await this.deps.providerExists(providerId))) throw notFound(`upload provider ${providerId}`);
     const created = await db.$transaction(async (tx) => {
       const item = await repo.create(tx, recording, {
