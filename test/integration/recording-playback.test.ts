@@ -41,7 +41,10 @@ describe('recording playback sessions', () => {
       headers: { ...(ticket ? { 'x-earshot-ticket': ticket } : {}), ...headers },
     });
   const playbackAudits = (id: string) =>
-    ctl.db.auditEvent.findMany({ where: { action: 'recording.playback', targetId: id } });
+    ctl.db.auditEvent.findMany({
+      where: { action: 'recording.playback', targetId: id },
+      orderBy: { seq: 'asc' },
+    });
 
   beforeAll(async () => {
     ctl = await testController({}, () => new Date(Date.now() + clockOffsetMs));
