@@ -78,15 +78,16 @@ export class RetentionService {
 
   /** What a run would remove now, removing nothing. Audited as a run asked for. */
   async dryRun(ctx: CallContext): Promise<RetentionOutcome> {
-    const outcome = { ...(await this.plan()), dryRun: true, at: this.deps.now().toISOString() };
+    const { plan } = await this.plan();
+    const outcome = { ...plan, dryRun: true, at: this.deps.now().toISOString() };
     await this.auditRun(ctx, outcome);
     return outcome;
   }
 
   /** A run now, asked by a caller (null: the periodic run). */
   async apply(ctx: CallContext | null): Promise<RetentionOutcome> {
-    const plan = await this.plan();
-    const stored = new Map((await this.deps.repo.stored()).map((r) => [r.id, r]));
+    const { plan, stored: files } = await this.plan();
+    const stored = new Map(files.map((r) => [r.id, r]));
     const removed: PlannedRemoval[] = [];
     for (const removal of plan.removals) {
       const recording = stored.get(removal.recordingId);
@@ -104,13 +105,14 @@ export class RetentionService {
     return outcome;
   }
 
-  private async plan(): Promise<RetentionPlan> {
+  /** The plan, with the stored recordings it was made from (a run removes their files). */
+  private async plan() {
     const [policies, stored, disk] = await Promise.all([
       this.deps.policies(),
       this.deps.repo.stored(),
       this.deps.space(),
     ]);
-    return planRetention({ policies, stored, disk, now: this.deps.now() });
+    return { plan: planRetention({ policies, stored, disk, now: this.deps.now() }), stored };
   }
 
   private async remove(
