@@ -3,14 +3,17 @@
  * from one ordered list, each built by the factory in its `modules/<name>/index.ts` from the core
  * and the ports of the modules before it. Components start in order, stop in reverse.
  */
+
+import { lifecycleOf } from './app.lifecycle.js';
 import type { AppDeps, ControllerApp } from './app.types.js';
 import { createBroker, nodeCommander } from './broker/index.js';
-import { electLeader, type LeaderElection } from './cluster/leader-election.js';
+import { electLeader } from './cluster/leader-election.js';
+import { createChangeFeed } from './core/change-feed.js';
 import { rawOf } from './db/raw.js';
 import { frontendTokenGate } from './http/frontend-token.js';
 import { installPlugins } from './http/plugins.js';
 import { installAccessControl } from './http/route-access.js';
-import { createHttpServer, type HttpServer } from './http/server.js';
+import { createHttpServer } from './http/server.js';
 import { Metrics } from './metrics.js';
 import { createAccessModule } from './modules/access/index.js';
 import { createAttendanceModule } from './modules/attendance/index.js';
@@ -29,20 +32,16 @@ import { createSettingsModule } from './modules/settings/index.js';
 import { createStatusModule } from './modules/status/index.js';
 import { createSystemModule, type ReadinessCheck } from './modules/system/index.js';
 import { createUploadQueueModule } from './modules/upload-queue/index.js';
-import { Lifecycle } from './platform/lifecycle.js';
-import type { AppModule, Component, ModuleCore } from './platform/module.js';
+import type { AppModule, ModuleCore } from './platform/module.js';
 import { registerModules } from './platform/register.js';
 
 export type { AppDeps, ControllerApp } from './app.types.js';
 
 export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const { config, db, provider } = deps;
-  const now = deps.now ?? (() => new Date());
   const app = createHttpServer(config, deps.logger);
-  const metrics = new Metrics();
-  const auditModule = createAuditModule({ db, provider, now, log: app.log });
-  const { audit } = auditModule.ports; // part of the core every module receives
-  const core: ModuleCore = { config, db, raw: rawOf(db), provider, now, log: app.log, metrics, audit };
+  const { core, auditModule } = coreOf(deps, app.log);
+  const { now, metrics } = core;
   const readiness: ReadinessCheck[] = [
     { name: 'database', check: async () => Boolean(await db.$queryRawUnsafe('SELECT 1')) },
   ];
@@ -115,32 +114,20 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   };
 }
 
+/** What every module receives (the audit module is built first: its writer is part of the core). */
+function coreOf(deps: AppDeps, log: ModuleCore['log']) {
+  const { config, db, provider } = deps;
+  const now = deps.now ?? (() => new Date());
+  const auditModule = createAuditModule({ db, provider, now, log });
+  const { audit } = auditModule.ports;
+  const metrics = new Metrics();
+  const changes = createChangeFeed(log);
+  const core: ModuleCore = { config, db, raw: rawOf(db), provider, now, log, metrics, audit, changes };
+  return { core, auditModule };
+}
+
 /** What keeps recordings beyond the controller's disk (the upload queue), and what frees it (retention). */
 function storageModules(core: ModuleCore, ports: Ports, deps: AppDeps): AppModule[] {
   return [createUploadQueueModule(core, ports), createRetentionModule(core, { ...ports, ...deps })];
 }
 type Ports = Parameters<typeof createUploadQueueModule>[1] & Parameters<typeof createRetentionModule>[1];
-
-/**
- * Started in this order, stopped in reverse: open meter and listen streams end (or HTTP could not drain),
- * HTTP stops accepting, the leader's work stops (bot, then resets, then the open sessions are
- * saved), pending webhooks and events drain, keys are locked, the broker closes.
- */
-function lifecycleOf(
-  app: HttpServer,
-  broker: Component,
-  modules: AppModule[],
-  streaming: AppModule[],
-  leader: LeaderElection,
-) {
-  const streams = streaming.flatMap((m) => m.components ?? []);
-  const lifecycle = new Lifecycle(app.log);
-  lifecycle.add(
-    broker,
-    ...modules.flatMap((m) => m.components ?? []).filter((c) => !streams.includes(c)),
-    { name: 'leadership', start: () => leader.start(), stop: () => leader.stop() },
-    { name: 'http', stop: () => app.close() },
-    ...streams,
-  );
-  return lifecycle;
-}

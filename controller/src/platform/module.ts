@@ -7,6 +7,7 @@
 import type { FastifyPluginAsync, RawServerDefault } from 'fastify';
 import type { Config } from '../config.js';
 import type { AuditWriter } from '../core/audit.types.js';
+import type { ChangeFeed } from '../core/change-feed.js';
 import type { Logger } from '../core/logger.js';
 import type { Db, Provider } from '../db/client.js';
 import type { RawDb } from '../db/raw.js';
@@ -24,6 +25,8 @@ export interface ModuleCore {
   log: Logger;
   metrics: Metrics;
   audit: AuditWriter;
+  /** Committed changes announced to the modules that act on them (core/change-feed.ts). */
+  changes: ChangeFeed;
 }
 
 /** Something with a life: started once in list order, stopped once in reverse. */
