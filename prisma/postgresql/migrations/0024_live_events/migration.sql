@@ -19,6 +19,7 @@ CREATE TABLE "LiveEventTicket" (
     "id" TEXT NOT NULL,
     "tokenHash" TEXT NOT NULL,
     "userId" TEXT NOT NULL,
+    "username" TEXT NOT NULL,
     "sessionId" TEXT,
     "apiTokenId" TEXT,
     "createdAt" TIMESTAMP(3) NOT NULL,

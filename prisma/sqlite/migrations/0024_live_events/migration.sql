@@ -17,6 +17,7 @@ CREATE TABLE "LiveEventTicket" (
     "id" TEXT NOT NULL PRIMARY KEY,
     "tokenHash" TEXT NOT NULL,
     "userId" TEXT NOT NULL,
+    "username" TEXT NOT NULL,
     "sessionId" TEXT,
     "apiTokenId" TEXT,
     "createdAt" DATETIME NOT NULL,
