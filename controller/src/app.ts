@@ -118,9 +118,9 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
 function coreOf(deps: AppDeps, log: ModuleCore['log']) {
   const { config, db, provider } = deps;
   const now = deps.now ?? (() => new Date());
-  const auditModule = createAuditModule({ db, provider, now, log });
-  const { audit } = auditModule.ports;
   const metrics = new Metrics();
+  const auditModule = createAuditModule({ db, provider, now, log, metrics });
+  const { audit } = auditModule.ports;
   const changes = createChangeFeed(log);
   const core: ModuleCore = { config, db, raw: rawOf(db), provider, now, log, metrics, audit, changes };
   return { core, auditModule };

@@ -122,10 +122,35 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly nodeOnline = new Gauge({
+    name: 'earshot_node_online',
+    help: 'Each enrolled node in service: 1 when online (connected, or a recent heartbeat), 0 when not; labelled by node id and name.',
+    labelNames: ['node', 'name'] as const,
+    registers: [this.registry],
+  });
+
   readonly nodeHeadroomHours = new Gauge({
     name: 'earshot_node_headroom_hours',
     help: "Hours of recording each node's disk holds at its current recording rate (from its last heartbeat while recording).",
     labelNames: ['node'] as const,
+    registers: [this.registry],
+  });
+
+  readonly occurrencesMissed = new Counter({
+    name: 'earshot_occurrences_missed_total',
+    help: 'Scheduled occurrences that ended without being recorded (the node did not take them in time, or reported them missed).',
+    registers: [this.registry],
+  });
+
+  readonly auditChainBroken = new Gauge({
+    name: 'earshot_audit_chain_broken',
+    help: 'Whether the last verification of the audit hash chain found it broken (1) or whole (0); 0 before the first.',
+    registers: [this.registry],
+  });
+
+  readonly auditChainVerifiedAt = new Gauge({
+    name: 'earshot_audit_chain_verified_timestamp_seconds',
+    help: 'When the audit hash chain was last verified (Unix seconds); 0 before the first verification.',
     registers: [this.registry],
   });
 

@@ -44,6 +44,9 @@ describe('audit chain verification as a health event', () => {
   it('opens one fleet-wide audit_chain event while the chain is broken, and resolves it once it verifies', async () => {
     expect(await get('/audit-events/verify')).toMatchObject({ ok: true });
     expect(await chainEvents()).toEqual([]);
+    // Prometheus sees the last verification's verdict and when it ran, without the health module.
+    expect(await ctl.metrics.render()).toMatch(/^earshot_audit_chain_broken 0$/m);
+    expect(await ctl.metrics.render()).toMatch(/^earshot_audit_chain_verified_timestamp_seconds [1-9]/m);
 
     // Someone edits an event in the database behind the controller's back.
     const victim = await ctl.db.auditEvent.findFirstOrThrow({ orderBy: { seq: 'asc' }, skip: 1 });
@@ -67,6 +70,7 @@ describe('audit chain verification as a health event', () => {
     expect(await ctl.metrics.render()).toMatch(
       /earshot_health_events_open\{type="audit_chain",severity="critical"\} 1/,
     );
+    expect(await ctl.metrics.render()).toMatch(/^earshot_audit_chain_broken 1$/m);
     expect((await get('/health-events/facets')).nodeId).not.toContainEqual(
       expect.objectContaining({ value: null }),
     );
@@ -90,6 +94,7 @@ describe('audit chain verification as a health event', () => {
     await ctl.db.auditEvent.update({ where: { seq: victim.seq }, data: { reason: victim.reason } });
     expect(await get('/audit-events/verify')).toMatchObject({ ok: true });
     expect(await chainEvents()).toMatchObject([{ id: AUDIT_CHAIN_EVENT_ID, status: 'resolved', count: 2 }]);
+    expect(await ctl.metrics.render()).toMatch(/^earshot_audit_chain_broken 0$/m);
     expect(await ctl.metrics.render()).not.toMatch(
       /earshot_health_events_open\{type="audit_chain"[^}]*\} [1-9]/,
     );

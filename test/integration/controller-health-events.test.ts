@@ -52,6 +52,8 @@ describe('health events the controller raises', () => {
   };
   const events = (type: string): Promise<EventView[]> =>
     api('GET', `/health-events?nodeId=${node.nodeId}&type=${type}`);
+  const missedTotal = async () =>
+    Number(/^earshot_occurrences_missed_total (\d+)$/m.exec(await ctl.metrics.render())?.[1]);
   const reports = (eventId: string) =>
     ctl.db.auditEvent.findMany({
       where: { action: 'health_event.report', targetId: eventId },
@@ -92,6 +94,8 @@ describe('health events the controller raises', () => {
     expect(await ctl.metrics.render()).toMatch(
       /earshot_health_events_open\{type="occurrence_missed",severity="critical"\} 1/,
     );
+    // Counted for Prometheus as well, whatever becomes of the event.
+    expect(await ctl.metrics.render()).toMatch(/^earshot_occurrences_missed_total 1$/m);
 
     clock = new Date('2027-03-24T09:00:01Z'); // Wednesday's too: the same event, counted
     expect(await ctl.services.occurrences.markMissed()).toBe(1);
@@ -99,6 +103,7 @@ describe('health events the controller raises', () => {
     expect(none).toEqual([]);
     expect(again).toMatchObject({ id: opened!.id, status: 'open', count: 2 });
     expect(again!.values.plannedStartAt).toBe('2027-03-24T08:00:00.000Z');
+    expect(await ctl.metrics.render()).toMatch(/^earshot_occurrences_missed_total 2$/m);
 
     // The node syncs, records next Monday's occurrence and uploads it: the schedule is recorded again.
     clock = new Date('2027-03-29T06:59:00Z');
@@ -160,12 +165,14 @@ describe('health events the controller raises', () => {
     clock = new Date('2027-03-31T07:00:00Z'); // the agent is back after the window
     expect((await fail(held[0]!, 'the capture device failed')).statusCode).toBe(200);
     expect(await ofSchedule()).toEqual([]);
+    const missedBefore = await missedTotal();
     const missed = await fail(held[1]!, 'missed: the agent was not running during the scheduled window');
     expect(missed.statusCode, missed.body).toBe(200);
     const [event, ...more] = await ofSchedule();
     expect(more).toEqual([]);
     expect(event).toMatchObject({ status: 'open', source: 'controller', count: 1 });
     expect(event!.values.jobId).toBe(held[1]!.jobId);
+    expect(await missedTotal()).toBe(missedBefore + 1);
   });
 
   it(`raises upload_failing at the ${UPLOAD_FAILURES_BEFORE_EVENT}rd failed upload of a recording, counts the rest, and resolves it when the upload completes`, async () => {

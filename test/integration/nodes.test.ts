@@ -78,6 +78,9 @@ describe('nodes: enrollment, credentials, scope', () => {
     expect(beat.statusCode).toBe(200);
     const metrics = await ctl.app.inject({ method: 'GET', url: '/metrics', headers: bearer(owner) });
     expect(metrics.body).toContain('earshot_node_headroom_hours{node="node-a"} 31.5');
+    // Each node in service, by id and name: online by its heartbeat, or not (Prometheus's node-offline alert).
+    expect(metrics.body).toMatch(/earshot_node_online\{node="node-a",name="[^"]+"\} 1\n/);
+    expect(metrics.body).toMatch(/earshot_node_online\{node="node-b",name="[^"]+"\} 0\n/);
     const node = await ctl.app.inject({ method: 'GET', url: '/api/v1/nodes/node-a', headers: bearer(owner) });
     expect(node.json().data).toMatchObject({
       agentVersion: '1.2.3',
@@ -91,6 +94,7 @@ describe('nodes: enrollment, credentials, scope', () => {
       online: false,
       lastSeenAt: node.json().data.presence.lastSeenAt,
     });
+    expect(await ctl.metrics.render()).toMatch(/earshot_node_online\{node="node-a",name="[^"]+"\} 0\n/);
     await ctl.services.nodes.setPresence('node-a', true);
     const back = await ctl.app.inject({ method: 'GET', url: '/api/v1/nodes/node-a', headers: bearer(owner) });
     expect(back.json().data.presence.online).toBe(true);

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../../core/logger.js';
 import type { Db, Provider } from '../../db/client.js';
+import type { Metrics } from '../../metrics.js';
 import type { AppModule } from '../../platform/module.js';
 import { AuditRepository } from './audit.repository.js';
 import { auditRoutes } from './audit.routes.js';
@@ -20,9 +21,15 @@ export function createAuditModule(deps: {
   provider: Provider;
   now: () => Date;
   log: Logger;
+  metrics: Metrics;
 }): AppModule<{ audit: AuditService; auditChain: AuditChainWatch }> {
   const audit = new AuditService(deps.db, new AuditRepository(deps.db, deps.provider), deps.now);
   const auditChain = new AuditChainWatch({ audit, log: deps.log });
+  // Prometheus alerts on a broken chain without the health module, and sees when it was last walked.
+  auditChain.onVerified(async (result) => {
+    deps.metrics.auditChainBroken.set(result.ok ? 0 : 1);
+    deps.metrics.auditChainVerifiedAt.set(deps.now().getTime() / 1000);
+  });
   return {
     name: 'audit',
     routes: [auditRoutes(audit, auditChain)],

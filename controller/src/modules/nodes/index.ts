@@ -87,6 +87,10 @@ export function createNodesModule(
     collectors: [
       async () => {
         metrics.nodesOnline.set(nodes.onlineCount());
+        // Every node in service by name: an alert names the one that is offline.
+        metrics.nodeOnline.reset();
+        for (const node of await nodes.presences())
+          metrics.nodeOnline.set({ node: node.id, name: node.name }, node.online ? 1 : 0);
         metrics.nodeHeadroomHours.reset();
         for (const [node, hours] of nodes.headroomHours()) metrics.nodeHeadroomHours.set({ node }, hours);
       },

@@ -3,8 +3,9 @@
  * resumable, verified uploads that complete them.
  */
 import { JobStates } from '../../../../shared/src/agent-api.js';
-import type { HealthAlerts } from '../../core/health-alerts.js';
+import { type HealthAlerts, NO_HEALTH_ALERTS } from '../../core/health-alerts.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
+import type { Metrics } from '../../metrics.js';
 import type { AppModule, Component, ModuleCore, RoutePlugin } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
 import { RecordingDeletions } from './deletion-hooks.js';
@@ -68,6 +69,7 @@ export function createRecordingsModule(
   const jobsRepo = new JobsRepository(db, provider, core.raw);
   const files = new RecordingFileStore(config.dataDir);
   const deletions = new RecordingDeletions();
+  const alerts = countingMisses(ports.healthAlerts ?? NO_HEALTH_ALERTS, metrics);
   const recordings = new RecordingsService({
     db,
     recordings: recordingsRepo,
@@ -89,7 +91,7 @@ export function createRecordingsModule(
     files,
     config,
     now,
-    alerts: ports.healthAlerts,
+    alerts,
   });
   const jobControl = new JobControlService({ ...core, ...ports, jobsRepo, recordingsRepo, jobs, recordings });
   const uploads = new UploadsService({
@@ -101,7 +103,7 @@ export function createRecordingsModule(
     metrics,
     config,
     now,
-    alerts: ports.healthAlerts,
+    alerts,
   });
   const occurrences = new OccurrencesService({
     db,
@@ -113,7 +115,7 @@ export function createRecordingsModule(
     audit,
     config,
     now,
-    alerts: ports.healthAlerts,
+    alerts,
   });
   return {
     name: 'recordings',
@@ -132,6 +134,21 @@ export function createRecordingsModule(
       },
     ],
     ports: { recordings, jobs, uploads, occurrences, recordingDeletions: deletions },
+  };
+}
+
+/** The alerts, with each missed occurrence counted for Prometheus as it is announced. */
+function countingMisses(alerts: HealthAlerts, metrics: Metrics): HealthAlerts {
+  return {
+    occurrenceMissed: (miss) => {
+      metrics.occurrencesMissed.inc();
+      return alerts.occurrenceMissed(miss);
+    },
+    uploadFailed: (failure) => alerts.uploadFailed(failure),
+    uploadCompleted: (done) => alerts.uploadCompleted(done),
+    providerCopyFailed: (failure) => alerts.providerCopyFailed(failure),
+    providerCopyVerified: (done) => alerts.providerCopyVerified(done),
+    auditChainVerified: (result) => alerts.auditChainVerified(result),
   };
 }
 
