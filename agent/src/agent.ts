@@ -40,6 +40,7 @@ import { loadAgentState, writeAgentState } from './state/state-file.js';
 import { Backoff, type BackoffOptions, sleep } from './support/backoff.js';
 import type { Logger } from './support/log.js';
 import { LogRing } from './support/log-ring.js';
+import { CacheRetention } from './uploads/cache-retention.js';
 import { Uploader } from './uploads/uploader.js';
 
 export interface AgentOptions {
@@ -180,6 +181,13 @@ export class Agent {
     });
     const tap = new PcmTap(capture);
     const registrar = new PartRegistrar({ api, journal, log, backoff: this.options.backoff });
+    const cacheRetention = new CacheRetention({
+      journal,
+      api,
+      policies: () => currentConfig().cacheRetention ?? [],
+      cacheDir: settings.cacheDir,
+      log,
+    });
     const uploader = new Uploader({
       api,
       journal,
@@ -187,6 +195,7 @@ export class Agent {
       log,
       jobHeartbeatIntervalMs: heartbeatIntervalMs,
       backoff: this.options.backoff,
+      cache: cacheRetention,
     });
     const recorder = new Recorder({
       api,
@@ -224,6 +233,7 @@ export class Agent {
       const wanted = captureOptionsFor(next, settings.deviceOverride);
       this.config = next;
       uploader.retryParked();
+      void cacheRetention.run(); // the policies may have changed
       if (sameCapture(wanted, capture.format)) return;
       if (recorder.activeJobIds.length > 0) {
         throw new Error('capture settings changed while recording; they apply when nothing records');
@@ -341,6 +351,7 @@ export class Agent {
       { name: 'interfaces', component: interfaces },
       { name: 'recorder', component: recorder }, // recovers and continues interrupted recordings
       { name: 'uploader', component: uploader },
+      { name: 'cache retention', component: cacheRetention },
       { name: 'claim loop', component: claimLoop },
       { name: 'schedule', component: schedule },
       { name: 'controller sync', component: sync },

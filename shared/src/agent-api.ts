@@ -98,6 +98,44 @@ export const WatchdogPolicyConfig = Type.Object({
 });
 export type WatchdogPolicyConfig = Static<typeof WatchdogPolicyConfig>;
 
+/**
+ * An agent-cache retention policy (a settings object of scope `agent-cache`), as every agent
+ * applies it to its cache: copies the controller confirmed are kept until a limit is reached,
+ * then removed oldest first. A null limit is not checked.
+ */
+export const CacheRetentionPolicy = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  revision: Type.Integer(),
+  maxAgeDays: Type.Union([Type.Integer(), Type.Null()]),
+  maxBytes: Type.Union([Type.Integer(), Type.Null()]),
+  minFreeDiskPercent: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type CacheRetentionPolicy = Static<typeof CacheRetentionPolicy>;
+
+/** POST to AGENT_ROUTES.agentCopyRemoved: a retention policy removed the agent's cached copy. */
+export const AgentCopyRemovedBody = Type.Object(
+  {
+    /** Null: no agent-cache policy keeps copies any more (they were all deleted). */
+    policy: Type.Union([
+      Type.Object(
+        {
+          id: Type.String({ maxLength: 100 }),
+          name: Type.String({ maxLength: 200 }),
+          revision: Type.Integer({ minimum: 0 }),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
+    /** Which of the policy's limits removed it; `noPolicy` when `policy` is null. */
+    rule: Type.Enum(['maxAgeDays', 'maxBytes', 'minFreeDiskPercent', 'noPolicy']),
+    removedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+export type AgentCopyRemovedBody = Static<typeof AgentCopyRemovedBody>;
+
 export const NodeConfig = Type.Object({
   nodeId: Type.String(),
   name: Type.String(),
@@ -107,6 +145,11 @@ export const NodeConfig = Type.Object({
   recordingProfile: Type.Optional(Type.Union([RecordingProfileConfig, Type.Null()])),
   /** Null or absent: the agent's built-in thresholds. */
   watchdogPolicy: Type.Optional(Type.Union([WatchdogPolicyConfig, Type.Null()])),
+  /**
+   * The agent-cache retention policies (all of them apply to every agent). Empty or absent: the
+   * agent removes its copy as soon as the controller confirms the upload.
+   */
+  cacheRetention: Type.Optional(Type.Array(CacheRetentionPolicy)),
   meterIntervalMs: Type.Integer(),
   heartbeatIntervalSeconds: Type.Integer(),
   jobPollIntervalSeconds: Type.Integer(),
@@ -388,6 +431,11 @@ export const AGENT_ROUTES = {
    * upload began.
    */
   cacheFile: (recordingId: string) => `/recordings/${recordingId}/cache-file`,
+  /**
+   * POST AgentCopyRemovedBody → 204: an agent-cache retention policy removed the agent's copy of
+   * a recording the controller had confirmed (audited with the policy). Idempotent per recording.
+   */
+  agentCopyRemoved: (recordingId: string) => `/recordings/${recordingId}/agent-copy/removed`,
   /** GET → NodeChannelMap (refetched on `config-changed`) */
   channelMapAssignments: (nodeId: string) => `/nodes/${nodeId}/channel-map-assignments`,
   /**

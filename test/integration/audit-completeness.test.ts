@@ -1138,6 +1138,19 @@ const TABLE: Record<string, Row> = {
       payload: { ids: ['any'], format: 'csv' },
     }),
   },
+  'POST /api/v1/recordings/:id/agent-copy/removed': {
+    action: /^recording\.agent_copy_removed$/,
+    call: async (env) => ({
+      method: 'POST',
+      url: `/api/v1/recordings/${await completedRecordingId(env)}/agent-copy/removed`,
+      headers: bearer(env.node.credential),
+      payload: {
+        policy: { id: 'p', name: 'agent spare', revision: 1 },
+        rule: 'maxAgeDays',
+        removedAt: new Date().toISOString(),
+      },
+    }),
+  },
   'POST /api/v1/admin/limits/profiles': {
     action: /^limits\.profile\.create$/,
     call: async ({ owner }) => ({

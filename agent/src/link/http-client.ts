@@ -8,6 +8,7 @@ import Type from 'typebox';
 import { Compile } from 'typebox/compile';
 import {
   AGENT_ROUTES,
+  type AgentCopyRemovedBody,
   API_PREFIX,
   type ContinuationBody,
   EnrollExchangeResult,
@@ -233,6 +234,14 @@ export class AgentHttpClient {
 
   async jobCancelled(jobId: string, body: JobTerminalBody, signal?: AbortSignal): Promise<void> {
     await this.call('POST', AGENT_ROUTES.jobCancelled(jobId), { body, signal });
+  }
+
+  async agentCopyRemoved(
+    recordingId: string,
+    body: AgentCopyRemovedBody,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.call('POST', AGENT_ROUTES.agentCopyRemoved(recordingId), { body, signal });
   }
 
   async uploadStatus(recordingId: string, signal?: AbortSignal): Promise<UploadStatus> {

@@ -1,11 +1,12 @@
 /**
  * The local job journal: every recording this agent has started and not yet seen
- * confirmed by the controller, so that a restart or an outage loses nothing. One
+ * confirmed by the controller, so that a restart or an outage loses nothing, and the confirmed
+ * copies an agent-cache retention policy keeps (until one of its limits removes them). One
  * small JSON file beside the cache, rewritten atomically on every change.
  */
 import { join } from 'node:path';
 import Type, { type Static } from 'typebox';
-import { CaptureFacts, ContinuationBody } from '../../../shared/src/agent-api.js';
+import { AgentCopyRemovedBody, CaptureFacts, ContinuationBody } from '../../../shared/src/agent-api.js';
 import { expectShape } from '../support/validate.js';
 import { readJsonWithBackup, writeFileAtomic } from './atomic-file.js';
 
@@ -18,6 +19,11 @@ export const JournalStates = [
   'lease-lost',
   /** Reported failed (e.g. checksum mismatch, write error): kept for an operator. */
   'failed',
+  /**
+   * Confirmed by the controller and kept by an agent-cache retention policy (uploads/cache-retention.ts);
+   * `copyRemoved` set once a policy removed the file, until the controller has heard of it.
+   */
+  'kept',
 ] as const;
 export type JournalState = (typeof JournalStates)[number];
 
@@ -61,6 +67,10 @@ export const JournalEntry = Type.Object({
    * local placeholder until then, and no heartbeat or upload may be sent for it.
    */
   pendingPart: Type.Optional(ContinuationBody),
+  /** When the controller confirmed the upload (a 'kept' entry's age counts from here). */
+  confirmedAtMs: Type.Optional(Type.Integer()),
+  /** A 'kept' entry's file removed by a policy: what to tell the controller (AgentCopyRemovedBody). */
+  copyRemoved: Type.Optional(AgentCopyRemovedBody),
 });
 export type JournalEntry = Static<typeof JournalEntry>;
 

@@ -28,6 +28,7 @@ import {
 import { captureFactsOf, type JobJournal, type JournalEntry } from '../state/journal.js';
 import { Backoff, type BackoffOptions, sleep } from '../support/backoff.js';
 import type { Logger } from '../support/log.js';
+import type { CacheRetention } from './cache-retention.js';
 
 /** Read size of the file sent (the controller writes in 2 MiB batches; 64 KiB is Node's default). */
 const UPLOAD_READ_BYTES = 1024 * 1024;
@@ -82,6 +83,8 @@ export interface UploaderOptions {
   backoff?: BackoffOptions;
   /** Uploads stopped by a non-retryable answer are tried again after this long. Default 10 min. */
   parkedRetryMs?: number;
+  /** Keeps a confirmed copy when an agent-cache retention policy says so; default: remove it. */
+  cache?: Pick<CacheRetention, 'keep'>;
 }
 
 export class Uploader {
@@ -239,6 +242,13 @@ export class Uploader {
             }
           }
           if (step.kind === 'confirmed') {
+            if (await this.options.cache?.keep(entry)) {
+              log.info(
+                { jobId, recordingId, sha256: local.sha256 },
+                'upload confirmed; local copy kept by policy',
+              );
+              return 'confirmed';
+            }
             await unlink(entry.path).catch((error: NodeJS.ErrnoException) => {
               if (error.code !== 'ENOENT') throw error;
             });

@@ -175,6 +175,10 @@ export const AUDIT_ACTIONS = {
   'upload_queue.verify': {
     target: 'upload_queue_item',
     description: 'A copy of a recording at an upload provider was verified against its SHA-256',
+  'recording.agent_copy_removed': {
+    target: 'recording',
+    description: "An agent-cache retention policy removed the agent's copy of a confirmed recording",
+  },
   },
   'upload_queue.fail': {
     target: 'upload_queue_item',

@@ -3,17 +3,22 @@
  * module): checked to exist when an operator assigns one, and resolved into the agent's config,
  * where a profile also sets the capture's sample rate and bit depth.
  */
-import type { RecordingProfileConfig, WatchdogPolicyConfig } from '../../../../shared/src/agent-api.js';
+import type {
+  CacheRetentionPolicy,
+  RecordingProfileConfig,
+  WatchdogPolicyConfig,
+} from '../../../../shared/src/agent-api.js';
 import { badRequest } from '../../core/errors.js';
 import type { NodeSettingColumn } from '../settings/index.js';
 
 /** What the nodes module reads of the settings module. */
 export interface SettingsReader {
-  current(
-    familyName: string,
-    id: string,
-  ): Promise<{ id: string; name: string; revision: number; body: Record<string, unknown> } | undefined>;
+  current(familyName: string, id: string): Promise<SettingsObject | undefined>;
+  /** Every object of a family (the agent-cache retention policies every agent applies). */
+  all(familyName: string): Promise<SettingsObject[]>;
 }
+
+type SettingsObject = { id: string; name: string; revision: number; body: Record<string, unknown> };
 
 /** The node columns naming a settings object, and the family each names. */
 export const NODE_SETTING_FAMILIES = {
@@ -41,10 +46,14 @@ export class NodeSettings {
     }
   }
 
-  /** The node's profile and policy as its agent applies them; null where none is assigned. */
+  /**
+   * The node's profile and policy as its agent applies them (null where none is assigned), and
+   * the agent-cache retention policies, which apply to every agent.
+   */
   async forAgent(node: Record<NodeSettingColumn, string | null>): Promise<{
     recordingProfile: RecordingProfileConfig | null;
     watchdogPolicy: WatchdogPolicyConfig | null;
+    cacheRetention: CacheRetentionPolicy[];
   }> {
     const [recordingProfile, watchdogPolicy] = await Promise.all(
       (Object.keys(NODE_SETTING_FAMILIES) as NodeSettingColumn[]).map(async (column) => {
@@ -58,6 +67,21 @@ export class NodeSettings {
     return {
       recordingProfile: (recordingProfile ?? null) as RecordingProfileConfig | null,
       watchdogPolicy: (watchdogPolicy ?? null) as WatchdogPolicyConfig | null,
+      cacheRetention: await this.cacheRetention(),
     };
+  }
+
+  private async cacheRetention(): Promise<CacheRetentionPolicy[]> {
+    const policies = (await this.reader?.all('retention-policies')) ?? [];
+    return policies
+      .filter((p) => p.body.scope === 'agent-cache')
+      .map(({ id, name, revision, body }) => ({
+        id,
+        name,
+        revision,
+        maxAgeDays: body.maxAgeDays as number | null,
+        maxBytes: body.maxBytes as number | null,
+        minFreeDiskPercent: body.minFreeDiskPercent as number | null,
+      }));
   }
 }

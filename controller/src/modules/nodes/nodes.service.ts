@@ -357,7 +357,7 @@ export class NodesService {
 
   async agentConfig(nodeId: string, ctx: CallContext): Promise<NodeConfig> {
     const node = await this.visibleNode(ctx.principal, 'node:control', nodeId);
-    const { recordingProfile, watchdogPolicy } = await this.settings.forAgent(node);
+    const { recordingProfile, watchdogPolicy, cacheRetention } = await this.settings.forAgent(node);
     const enabled = await this.nodes.enabledChannelsOf(node.id, node.captureDevice);
     return {
       nodeId: node.id,
@@ -375,6 +375,7 @@ export class NodesService {
       meterIntervalMs: 100,
       heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
       jobPollIntervalSeconds: JOB_POLL_INTERVAL_SECONDS,
+      cacheRetention,
       leaseSeconds: this.config.leaseSeconds,
       mqttPort: this.config.mqttPort,
     };

@@ -8,6 +8,8 @@ import type { NodeNotifier } from '../../core/node-commands.js';
 import type { Metrics } from '../../metrics.js';
 import type { AppModule, Component, ModuleCore, RoutePlugin } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
+import { agentCopiesRoutes } from './agent-copies.routes.js';
+import { AgentCopiesService } from './agent-copies.service.js';
 import { RecordingDeletions } from './deletion-hooks.js';
 import { DownloadService } from './download.service.js';
 import { RecordingFileStore } from './file-store.js';
@@ -139,6 +141,7 @@ export function createRecordingsModule(
 
 /** The alerts, with each missed occurrence counted for Prometheus as it is announced. */
 function countingMisses(alerts: HealthAlerts, metrics: Metrics): HealthAlerts {
+      agentCopiesRoutes(new AgentCopiesService(db, recordingsRepo, audit)),
   return {
     occurrenceMissed: (miss) => {
       metrics.occurrencesMissed.inc();

@@ -216,6 +216,15 @@ export class RecordingsRepository {
   }
 
   /** Uploads in progress whose declared SHA-256 is known (start-up completes those held whole). */
+  /** Marks the agent's copy removed once; false when it already was (a repeated report). */
+  async markAgentCopyRemoved(tx: Tx, id: string, at: Date, policyId: string | null): Promise<boolean> {
+    const { count } = await tx.recording.updateMany({
+      where: { id, agentCopyRemovedAt: null },
+      data: { agentCopyRemovedAt: at, agentCopyRemovedPolicy: policyId },
+    });
+    return count === 1;
+  }
+
   listUploading(): Promise<RecordingRow[]> {
     return this.db.recording.findMany({
       where: { state: 'uploading', expectedSha256: { not: null } },

@@ -119,6 +119,13 @@ export const retentionPolicies = family({
     ...(body.maxAgeDays === null && body.maxBytes === null && body.minFreeDiskPercent === null
       ? ['set at least one limit: maxAgeDays, maxBytes or minFreeDiskPercent']
       : []),
+    // An agent removes only copies the controller confirmed; it cannot see provider copies.
+    ...(body.scope === 'agent-cache' && body.deleteOnlyAfterVerifiedUploadTo.length > 0
+      ? [
+          'deleteOnlyAfterVerifiedUploadTo applies to controller policies: an agent-cache policy removes ' +
+            "only copies the controller has confirmed (wait for providers with a 'controller' policy)",
+        ]
+      : []),
     ...duplicates(body.deleteOnlyAfterVerifiedUploadTo).map(
       (id) => `deleteOnlyAfterVerifiedUploadTo names "${id}" twice`,
     ),
