@@ -11,6 +11,7 @@ import type { AccessPorts } from './modules/access/index.js';
 import type { AttendancePorts, SenderTimers } from './modules/attendance/index.js';
 import type { AuditChainWatch, AuditService } from './modules/audit/index.js';
 import type { ChannelMapsPort } from './modules/channel-maps/index.js';
+import type { EventsService } from './modules/events/index.js';
 import type {
   ControllerDiskWatch,
   HealthReports,
@@ -83,6 +84,7 @@ export interface ControllerApp {
       channelMaps: ChannelMapsPort;
       health: HealthService;
       healthReports: HealthReports;
+      events: EventsService;
       nodeWatch: NodeOfflineWatch;
       diskWatch: ControllerDiskWatch;
       healthAlerts: HealthAlerts;

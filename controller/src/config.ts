@@ -34,6 +34,10 @@ export const ConfigSchema = Type.Object(
     /** scrypt cost N (log2). OWASP minimum is 17; tests may lower it. */
     scryptLogN: Type.Integer({ minimum: 10, maximum: 22 }),
     metricsAllowAnonymous: Type.Boolean(),
+    /** Live events (GET /api/v1/events) are kept this many hours for clients that resume… */
+    liveEventsRetentionHours: Type.Integer({ minimum: 1, maximum: 30 * 24 }),
+    /** …and at most this many (the oldest go first). */
+    liveEventsMaxKept: Type.Integer({ minimum: 100, maximum: 100_000_000 }),
     maxBodyBytes: Type.Integer({ minimum: 1024 }),
     leaseSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
     /**
@@ -101,6 +105,8 @@ export const DEFAULTS: Config = {
   metricsAllowAnonymous: false,
   maxBodyBytes: 1024 * 1024,
   leaseSeconds: 30,
+  liveEventsRetentionHours: 24,
+  liveEventsMaxKept: 1_000_000,
   uploadCopyLeaseSeconds: 120,
   enrollmentTtlMinutes: 24 * 60,
   loginFailuresPerAccountPerHour: 100,
@@ -128,6 +134,8 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
   EARSHOT_LEASE_SECONDS: ['leaseSeconds', 'int'],
   EARSHOT_UPLOAD_COPY_LEASE_SECONDS: ['uploadCopyLeaseSeconds', 'int'],
+  EARSHOT_LIVE_EVENTS_RETENTION_HOURS: ['liveEventsRetentionHours', 'int'],
+  EARSHOT_LIVE_EVENTS_MAX_KEPT: ['liveEventsMaxKept', 'int'],
   EARSHOT_PRODUCTION: ['production', 'bool'],
   EARSHOT_OIDC_ISSUER_URL: ['oidcIssuerUrl', 'string'],
   EARSHOT_OIDC_CLIENT_ID: ['oidcClientId', 'string'],

@@ -56,6 +56,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly eventStreams = new Gauge({
+    name: 'earshot_event_streams',
+    help: 'Live event streams open on this replica, by transport (sse, websocket).',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+
   readonly controllerDiskFree = new Gauge({
     name: 'earshot_controller_disk_free_bytes',
     help: "Free bytes on the controller's data dir (where recordings are kept).",

@@ -148,6 +148,14 @@ export const AUDIT_ACTIONS = {
   'mqtt.subscribe': { target: 'mqtt_topic', description: 'A node subscribes (audited when refused)' },
   'meters.stream_open': { target: 'node', description: 'Open a live meter stream (one node or all)' },
   'listen.start': { target: 'node', description: 'Open a live listen session on a node' },
+  'events.stream_open': {
+    target: null,
+    description: 'Open a live events stream (SSE or WebSocket); refused: a WebSocket ticket not valid',
+  },
+  'events.ticket_create': {
+    target: 'user',
+    description: 'Issue a single-use ticket for the live events WebSocket',
+  },
   'listen.end': {
     target: 'node',
     description: 'A live listen session ends (its user, its socket, a stall, revoked access…)',

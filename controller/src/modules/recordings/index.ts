@@ -25,6 +25,7 @@ import { occurrencesRoutes } from './occurrences.routes.js';
 import { OccurrencesService } from './occurrences.service.js';
 import { playbackRoutes, playbackStreamPath } from './playback.routes.js';
 import { type PlaybackAccess, PlaybackService } from './playback.service.js';
+import { RecordingChanges } from './recording-changes.js';
 import { RecordingsRepository } from './recordings.repository.js';
 import { recordingsRoutes } from './recordings.routes.js';
 import { type ChannelGroupSource, RecordingsService } from './recordings.service.js';
@@ -70,6 +71,7 @@ export function createRecordingsModule(
   const recordingsRepo = new RecordingsRepository(db, core.raw);
   const jobsRepo = new JobsRepository(db, provider, core.raw);
   const files = new RecordingFileStore(config.dataDir);
+  const recordingChanges = new RecordingChanges(core.changes, now); // announced on the change feed
   const deletions = new RecordingDeletions();
   const alerts = countingMisses(ports.healthAlerts ?? NO_HEALTH_ALERTS, metrics);
   const recordings = new RecordingsService({
@@ -82,10 +84,12 @@ export function createRecordingsModule(
     now,
     notifyNode: ports.notifyNode,
     channelMaps: ports.channelMaps,
+    changes: recordingChanges,
   });
   const jobs = new JobsService({
     db,
     raw: core.raw,
+    changes: recordingChanges,
     jobs: jobsRepo,
     recordings: recordingsRepo,
     nodes: ports.nodes,
@@ -95,7 +99,15 @@ export function createRecordingsModule(
     now,
     alerts,
   });
-  const jobControl = new JobControlService({ ...core, ...ports, jobsRepo, recordingsRepo, jobs, recordings });
+  const jobControl = new JobControlService({
+    ...core,
+    ...ports,
+    jobsRepo,
+    recordingsRepo,
+    jobs,
+    recordings,
+    recordingChanges,
+  });
   const uploads = new UploadsService({
     db,
     recordings: recordingsRepo,
@@ -103,6 +115,7 @@ export function createRecordingsModule(
     audit,
     files,
     metrics,
+    changes: recordingChanges,
     config,
     now,
     alerts,
@@ -112,6 +125,7 @@ export function createRecordingsModule(
     repo: new OccurrencesRepository(db, provider),
     jobs: jobsRepo,
     jobsService: jobs,
+    changes: recordingChanges,
     recordings: recordingsRepo,
     nodes: ports.nodes,
     audit,

@@ -40,6 +40,7 @@ import type { Db } from '../../db/client.js';
 import type { RecordingJob } from '../../db/rows.js';
 import type { JobForControl, JobListFilter, JobRow, JobsRepository } from './jobs.repository.js';
 import { isActive, type JobsService } from './jobs.service.js';
+import type { RecordingChanges } from './recording-changes.js';
 import type { RecordingsRepository } from './recordings.repository.js';
 import type { JobFilter } from './recordings.schemas.js';
 import type { RecordingsService } from './recordings.service.js';
@@ -95,6 +96,8 @@ export class JobControlService {
       audit: AuditWriter;
       notifyNode: NodeNotifier;
       now: () => Date;
+      /** Job and recording state changes, announced after they commit. */
+      recordingChanges?: RecordingChanges;
     },
   ) {}
 
@@ -167,6 +170,8 @@ export class JobControlService {
       });
       return (await jobsRepo.findInTx(tx, jobId))!;
     });
+    const place = { nodeId: job.nodeId, siteId: job.node.siteId };
+    this.deps.recordingChanges?.moved(place, job, 'queued', 'pending', { retry: true });
     // Best effort (agents also poll): an ad-hoc job is claimed, an occurrence comes with a sync.
     if (job.plannedStartAt === null)
       await this.deps.notifyNode(job.nodeId, 'job-available', { jobId, recordingId: job.recordingId });

@@ -19,6 +19,7 @@ import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
 import { type AuditWriter, SYSTEM_ACTOR } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
+import { NO_CHANGE_FEED } from '../../core/change-feed.js';
 import { conflict, notFound, staleLease } from '../../core/errors.js';
 import { type HealthAlerts, NO_HEALTH_ALERTS } from '../../core/health-alerts.js';
 import type { CallContext, Principal } from '../../core/principal.js';
@@ -29,6 +30,7 @@ import type { Prisma, RecordingJob } from '../../db/rows.js';
 import type { NodesService } from '../nodes/index.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobRow, JobsRepository } from './jobs.repository.js';
+import { type ChangePlace, RecordingChanges } from './recording-changes.js';
 import type { ListedJob, RecordingsRepository } from './recordings.repository.js';
 import type { RecordingState } from './recordings.schemas.js';
 
@@ -142,6 +144,7 @@ export class JobsService {
   private readonly config: Pick<Config, 'leaseSeconds'>;
   private readonly now: () => Date;
   private readonly alerts: HealthAlerts;
+  private readonly changes: RecordingChanges;
   /** Nodes whose last claim found a job: a queue being drained, so their next claim skips the peek. */
   private readonly draining = new Set<string>();
 
@@ -157,6 +160,7 @@ export class JobsService {
     now?: () => Date;
     /** Told of a scheduled occurrence its agent reports missed (`occurrence_missed`). */
     alerts?: HealthAlerts;
+    changes?: RecordingChanges;
   }) {
     this.db = options.db;
     this.raw = options.raw;
@@ -168,6 +172,7 @@ export class JobsService {
     this.config = options.config;
     this.now = options.now ?? (() => new Date());
     this.alerts = options.alerts ?? NO_HEALTH_ALERTS;
+    this.changes = options.changes ?? new RecordingChanges(NO_CHANGE_FEED, this.now);
   }
 
   present(job: RecordingJob) {
@@ -236,8 +241,12 @@ export class JobsService {
         channelSelection: job.channelSelection,
       };
     });
-    if (lease) this.draining.add(nodeId);
-    else this.draining.delete(nodeId);
+    if (lease) {
+      this.draining.add(nodeId);
+      this.changes.job({ nodeId, siteId }, { id: lease.jobId, recordingId: lease.recordingId }, 'claimed', {
+        epoch: lease.epoch,
+      });
+    } else this.draining.delete(nodeId);
     return lease;
   }
 
@@ -247,7 +256,7 @@ export class JobsService {
    * extends the lease.
    */
   async heartbeat(jobId: string, body: JobHeartbeatBody, ctx: CallContext): Promise<JobHeartbeatResult> {
-    await this.visibleJob(ctx.principal, 'recording:control', jobId);
+    const seen = await this.visibleJob(ctx.principal, 'recording:control', jobId);
     for (let attempt = 0; attempt < STATE_RACE_RETRIES; attempt++) {
       const result = await this.db.$transaction(async (tx) => {
         const job = await this.jobs.findInTx(tx, jobId);
@@ -278,9 +287,15 @@ export class JobsService {
           leaseExpiresAt: leaseExpiresAt.toISOString(),
           stopRequested: job.stopRequested,
           state: next,
+          moved,
         };
       });
-      if (result) return result;
+      if (result) {
+        const { moved, ...answer } = result;
+        if (moved)
+          this.changes.moved(placeOf(seen), seen, answer.state, recordingStateFor(answer.state as JobState));
+        return answer;
+      }
     }
     throw conflict('The job keeps changing under this heartbeat; send it again.');
   }
@@ -324,6 +339,7 @@ export class JobsService {
       });
       return updated!;
     });
+    this.changes.moved(placeOf(seen), job, outcome, outcome, { reason: body.reason ?? null });
     // Nothing will resume this upload now.
     await this.files.deletePart(job.nodeId, job.recordingId);
     // The agent's schedule runner reports a window that ended unrecorded as "missed: …".
@@ -370,7 +386,7 @@ export class JobsService {
       data?: Prisma.RecordingJobUncheckedUpdateInput;
     },
   ): Promise<boolean> {
-    return this.db.$transaction(async (tx) => {
+    const moved = await this.db.$transaction(async (tx) => {
       const ok = await this.jobs.updateFenced(tx, job.id, job.epoch, [job.state], {
         state: move.to,
         ...move.data,
@@ -389,9 +405,19 @@ export class JobsService {
       });
       return true;
     });
+    if (moved)
+      this.changes.moved({ nodeId: job.nodeId }, job, move.to, recordingStateFor(move.to), {
+        reason: move.reason,
+      });
+    return moved;
   }
 
   countByState(): Promise<Map<string, number>> {
     return this.jobs.countByState();
   }
+}
+
+/** Where a job belongs, for the change feed. */
+function placeOf(job: { nodeId: string; node?: { siteId: string } }): ChangePlace {
+  return { nodeId: job.nodeId, siteId: job.node?.siteId ?? null };
 }

@@ -165,6 +165,7 @@ export class LibraryService {
       });
       return after;
     });
+    this.deps.recordings.announceDeleted(recording);
     await this.deps.files.deleteFiles(recording.nodeId, id, recording.filePath).catch((err: unknown) => {
       this.deps.log.warn({ err, recordingId: id }, 'a deleted recording’s file could not be removed');
     });

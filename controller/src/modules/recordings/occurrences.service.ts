@@ -13,6 +13,7 @@ import type {
 } from '../../../../shared/src/agent-api.js';
 import type { Config } from '../../config.js';
 import type { AuditWriter } from '../../core/audit.types.js';
+import { NO_CHANGE_FEED } from '../../core/change-feed.js';
 import { conflict, staleLease } from '../../core/errors.js';
 import { type HealthAlerts, NO_HEALTH_ALERTS } from '../../core/health-alerts.js';
 import type { CallContext } from '../../core/principal.js';
@@ -28,6 +29,7 @@ import {
   type OccurrencesRepository,
   occurrenceKey,
 } from './occurrences.repository.js';
+import { RecordingChanges } from './recording-changes.js';
 import type { RecordingsRepository } from './recordings.repository.js';
 
 /** How far ahead a node holds its occurrences (and caches them). */
@@ -83,6 +85,7 @@ export class OccurrencesService {
   private readonly config: Pick<Config, 'leaseSeconds'>;
   private readonly now: () => Date;
   private readonly alerts: HealthAlerts;
+  private readonly changes: RecordingChanges;
 
   constructor(options: {
     db: Db;
@@ -96,6 +99,7 @@ export class OccurrencesService {
     now: () => Date;
     /** Told of each occurrence failed as missed (the health module raises `occurrence_missed`). */
     alerts?: HealthAlerts;
+    changes?: RecordingChanges;
   }) {
     this.db = options.db;
     this.repo = options.repo;
@@ -107,6 +111,7 @@ export class OccurrencesService {
     this.config = options.config;
     this.now = options.now;
     this.alerts = options.alerts ?? NO_HEALTH_ALERTS;
+    this.changes = options.changes ?? new RecordingChanges(NO_CHANGE_FEED, this.now);
   }
 
   /**
@@ -212,10 +217,11 @@ export class OccurrencesService {
    * Writes only when something is newly leased.
    */
   async sync(nodeId: string, ctx: CallContext): Promise<OccurrenceSyncResult> {
-    await this.nodes.visibleNode(ctx.principal, 'recording:control', nodeId);
+    const node = await this.nodes.visibleNode(ctx.principal, 'recording:control', nodeId);
     const now = this.now();
     const horizon = new Date(now.getTime() + SYNC_HORIZON_MS);
     const queued = await this.repo.listQueuedForNode(this.db, nodeId, now, horizon);
+    const claimed: RecordingJob[] = [];
     if (queued.length > 0) {
       await this.db.$transaction(async (tx) => {
         for (const job of queued) {
@@ -227,6 +233,7 @@ export class OccurrencesService {
             leaseExpiresAt,
           });
           if (!leased) continue;
+          claimed.push(job);
           await this.audit.recordChange(tx, ctx, {
             permission: 'recording:control',
             action: 'recording_job.claim',
@@ -237,6 +244,8 @@ export class OccurrencesService {
         }
       });
     }
+    const place = { nodeId, siteId: node.siteId };
+    for (const job of claimed) this.changes.job(place, job, 'claimed', { epoch: job.epoch + 1 });
     const held = await this.repo.listHeld(this.db, nodeId, now, horizon);
     return {
       occurrences: held.map(presentOccurrence),
@@ -259,7 +268,8 @@ export class OccurrencesService {
   ): Promise<JobLease> {
     const parent = await this.jobsService.visibleJob(ctx.principal, 'recording:control', jobId);
     const rootId = parent.parentJobId ?? parent.id;
-    return retryOnUniqueViolation(() =>
+    let created = false;
+    const lease = await retryOnUniqueViolation(() =>
       this.db.$transaction(async (tx) => {
         const existing = await this.recordings.find(recordingId, tx);
         if (existing) {
@@ -271,9 +281,16 @@ export class OccurrencesService {
           throw staleLease(`Epoch ${body.epoch} is not the job's current epoch (${parent.epoch}).`);
         if (parent.stopRequested || parent.state === 'cancelled')
           throw conflict('The job was stopped; there is nothing to continue.', { state: parent.state });
+        created = true;
         return this.createPart(tx, { parent, rootId, recordingId, body, ctx });
       }),
     );
+    if (created) {
+      const place = { nodeId: parent.nodeId, siteId: parent.node.siteId };
+      this.changes.recording(place, recordingId, 'recording', { created: true, continues: rootId });
+      this.changes.job(place, { id: lease.jobId, recordingId }, 'recording', { continues: rootId });
+    }
+    return lease;
   }
 
   private async createPart(

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
+import { NO_CHANGE_FEED } from '../../core/change-feed.js';
 import { AppError, conflict, forbidden, notFound } from '../../core/errors.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
@@ -20,6 +21,7 @@ import { parseRange } from './byte-range.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository, PagePosition } from './jobs.repository.js';
 import { ACTIVE_JOB_STATES, isActive, presentJob, presentListedJob } from './jobs.service.js';
+import { RecordingChanges } from './recording-changes.js';
 import type { ListedRecording, RecordingRow, RecordingsRepository } from './recordings.repository.js';
 import type { CreateRecordingBody, RecordingState } from './recordings.schemas.js';
 
@@ -123,6 +125,7 @@ export class RecordingsService {
   private readonly channelMaps: ChannelGroupSource | undefined;
   /** New jobs and stop requests reach the agent at once (best effort: agents also poll). */
   private readonly notifyNode: NodeNotifier;
+  private readonly changes: RecordingChanges;
 
   constructor(options: {
     db: Db;
@@ -134,6 +137,7 @@ export class RecordingsService {
     now?: () => Date;
     notifyNode?: NodeNotifier;
     channelMaps?: ChannelGroupSource;
+    changes?: RecordingChanges;
   }) {
     this.db = options.db;
     this.recordings = options.recordings;
@@ -144,6 +148,13 @@ export class RecordingsService {
     this.now = options.now ?? (() => new Date());
     this.notifyNode = options.notifyNode ?? (async () => {});
     this.channelMaps = options.channelMaps;
+    this.changes = options.changes ?? new RecordingChanges(NO_CHANGE_FEED, this.now);
+  }
+
+  /** Announces on the change feed that `recording` was deleted (after its transaction committed). */
+  announceDeleted(recording: RecordingRow): void {
+    const place = { nodeId: recording.nodeId, siteId: recording.node.siteId };
+    this.changes.recording(place, recording.id, 'deleted', { previousState: recording.state });
   }
 
   present(recording: RecordingRow) {
@@ -270,6 +281,11 @@ export class RecordingsService {
       }
       return out;
     });
+    const place = { nodeId: node.id, siteId: node.siteId };
+    for (const { recordingId, jobId } of created) {
+      this.changes.recording(place, recordingId, 'pending', { created: true });
+      this.changes.job(place, { id: jobId, recordingId }, 'queued');
+    }
     for (const { recordingId, jobId } of created)
       await this.notifyNode(node.id, 'job-available', { jobId, recordingId });
     const recording = (await this.recordings.find(created[0]!.recordingId))!;
@@ -333,6 +349,9 @@ export class RecordingsService {
       });
       return false;
     });
+    const place = { nodeId: recording.nodeId, siteId: recording.node.siteId };
+    if (cancelled) this.changes.moved(place, job, 'cancelled', 'cancelled');
+    else this.changes.job(place, job, job.state, { stopRequested: true });
     if (!cancelled) await this.notifyNode(recording.nodeId, 'job-stop', { jobId: job.id, recordingId: id });
     return (await this.recordings.find(id))!;
   }

@@ -22,6 +22,7 @@ import { UPLOAD_HEADERS, type UploadStatus } from '../../../../shared/src/agent-
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { Config } from '../../config.js';
 import type { Actor, AuditWriter, RequestContext } from '../../core/audit.types.js';
+import { NO_CHANGE_FEED } from '../../core/change-feed.js';
 import { AppError, badRequest, conflict, hidden, notFound, staleLease } from '../../core/errors.js';
 import { type HealthAlerts, NO_HEALTH_ALERTS } from '../../core/health-alerts.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
@@ -33,6 +34,7 @@ import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository } from './jobs.repository.js';
 import { ACTIVE_JOB_STATES, isActive } from './jobs.service.js';
 import type { PartWrite } from './part-writer.js';
+import { RecordingChanges, UPLOAD_PROGRESS_EVERY_MS } from './recording-changes.js';
 import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
 import type { UploadHeaders } from './recordings.schemas.js';
 
@@ -77,6 +79,7 @@ export class UploadsService {
   private readonly config: Pick<Config, 'leaseSeconds'>;
   private readonly now: () => Date;
   private readonly alerts: HealthAlerts;
+  private readonly changes: RecordingChanges;
 
   constructor(options: {
     db: Db;
@@ -89,6 +92,7 @@ export class UploadsService {
     now?: () => Date;
     /** Told of failed upload requests and completions (the health module's `upload_failing`). */
     alerts?: HealthAlerts;
+    changes?: RecordingChanges;
   }) {
     this.db = options.db;
     this.recordings = options.recordings;
@@ -99,6 +103,7 @@ export class UploadsService {
     this.config = options.config;
     this.now = options.now ?? (() => new Date());
     this.alerts = options.alerts ?? NO_HEALTH_ALERTS;
+    this.changes = options.changes ?? new RecordingChanges(NO_CHANGE_FEED, this.now);
   }
 
   /** The calling node's own recording; 404 for anyone else's. */
@@ -245,7 +250,8 @@ export class UploadsService {
         );
       }
       await this.markUploading(upload, ctx);
-      const { outcome, size, hash } = await this.writePart(upload, offset, body);
+      const following = this.followProgress(upload, offset);
+      const { outcome, size, hash } = await this.writePart(upload, offset, body).finally(following);
       if (outcome === 'too-large') {
         await this.files.truncatePart(recording.nodeId, id, offset);
         await this.recordProgress(upload, offset);
@@ -383,6 +389,7 @@ export class UploadsService {
   /** First bytes of an upload: the job moves to `uploading` and its lease is extended (fenced). */
   private async markUploading(upload: Upload, ctx: CallContext): Promise<void> {
     const leaseExpiresAt = new Date(this.now().getTime() + this.config.leaseSeconds * 1000);
+    let moved: string | undefined;
     await this.db.$transaction(async (tx) => {
       const job = await this.jobs.findInTx(tx, upload.job.id);
       const ok =
@@ -404,6 +411,7 @@ export class UploadsService {
         return;
       }
       await this.recordings.update(tx, upload.recording.id, { state: 'uploading', ...declared });
+      moved = job.state;
       await this.audit.recordChange(tx, ctx, {
         permission: 'recording:control',
         action: 'recording_job.upload_start',
@@ -412,6 +420,9 @@ export class UploadsService {
         after: { state: 'uploading', totalBytes: upload.totalBytes },
       });
     });
+    const { recording, job } = upload;
+    const place = { nodeId: recording.nodeId, siteId: recording.node.siteId };
+    if (moved) this.changes.moved(place, job, 'uploading', 'uploading', { totalBytes: upload.totalBytes });
   }
 
   /** Progress is telemetry (how far to resume), not a change worth an audit event. */
@@ -421,6 +432,30 @@ export class UploadsService {
       expectedBytes: upload.totalBytes,
       expectedSha256: upload.sha256,
     });
+    this.progress(upload, receivedBytes);
+  }
+
+  private progress(upload: Upload, receivedBytes: number): void {
+    const { recording } = upload;
+    const place = { nodeId: recording.nodeId, siteId: recording.node.siteId };
+    this.changes.uploadProgress(place, recording.id, receivedBytes, upload.totalBytes);
+  }
+
+  /**
+   * While a request's body is written, its progress is announced once a second from the part's
+   * size on disk (the write path itself is left alone); the returned function stops it.
+   */
+  private followProgress(upload: Upload, offset: number): () => void {
+    this.progress(upload, offset);
+    const { nodeId, id } = upload.recording;
+    const timer = setInterval(() => {
+      this.files.partSize(nodeId, id).then(
+        (size) => this.progress(upload, size),
+        () => {},
+      );
+    }, UPLOAD_PROGRESS_EVERY_MS);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   private failed(upload: Upload, reason: string): Promise<void> {
@@ -521,6 +556,9 @@ export class UploadsService {
       });
     });
     this.metrics.uploads.inc({ outcome: 'completed' });
+    this.progress(upload, upload.totalBytes);
+    const place = { nodeId: recording.nodeId, siteId: recording.node.siteId };
+    this.changes.moved(place, job, 'completed', 'completed', { sizeBytes: upload.totalBytes, durationMs });
     await this.alerts.uploadCompleted({
       nodeId: recording.nodeId,
       recordingId: recording.id,

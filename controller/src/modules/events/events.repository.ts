@@ -1,0 +1,78 @@
+/**
+ * Live events and the WebSocket's tickets. Events are appended in batches; on PostgreSQL each
+ * batch takes its ids under an advisory lock held until it commits, so ids commit in order and a
+ * tail that reads `id > last` never skips an event another replica was still writing.
+ */
+import type { Db, Provider, Tx } from '../../db/client.js';
+import type { LiveEvent, LiveEventTicket } from '../../db/rows.js';
+
+/** Distinct from the migration, audit, setup, access and leader locks (7_420_0xx). */
+const APPEND_LOCK_ID = 7_420_024;
+
+export type LiveEventRow = LiveEvent;
+export type NewLiveEvent = Omit<LiveEvent, 'id'>;
+
+export class EventsRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly provider: Provider,
+  ) {}
+
+  async append(events: readonly NewLiveEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db.$transaction(async (tx) => {
+      if (this.provider === 'postgresql')
+        await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${APPEND_LOCK_ID})`);
+      // One row at a time: createMany does not promise the ids follow the list's order.
+      for (const event of events) await tx.liveEvent.create({ data: event });
+    });
+  }
+
+  /** Events after `id`, oldest first. */
+  after(id: number, limit: number): Promise<LiveEventRow[]> {
+    return this.db.liveEvent.findMany({ where: { id: { gt: id } }, orderBy: { id: 'asc' }, take: limit });
+  }
+
+  /** The oldest and newest kept ids (undefined when none is kept). */
+  async bounds(): Promise<{ oldest: number; newest: number } | undefined> {
+    const { _min, _max } = await this.db.liveEvent.aggregate({ _min: { id: true }, _max: { id: true } });
+    if (_min.id === null || _max.id === null) return undefined;
+    return { oldest: _min.id, newest: _max.id };
+  }
+
+  /**
+   * Removes events older than `before` and all but the newest `keep`, yet never the newest
+   * event (it tells a reconnecting client how far the stream got). How many were removed.
+   */
+  async prune(before: Date, keep: number): Promise<number> {
+    const newest = await this.db.liveEvent.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
+    if (!newest) return 0;
+    const floor = newest.id - keep;
+    const { count } = await this.db.liveEvent.deleteMany({
+      where: { id: { lt: newest.id }, OR: [{ at: { lt: before } }, { id: { lte: floor } }] },
+    });
+    return count;
+  }
+
+  createTicket(tx: Tx, ticket: Omit<LiveEventTicket, 'id' | 'usedAt'>): Promise<LiveEventTicket> {
+    return tx.liveEventTicket.create({ data: ticket });
+  }
+
+  /**
+   * Marks the ticket with this hash used, if it is unused and unexpired, in one statement (two
+   * sockets presenting it at once: one wins); the ticket when it was this call that used it.
+   */
+  async redeemTicket(tokenHash: string, now: Date): Promise<LiveEventTicket | undefined> {
+    const { count } = await this.db.liveEventTicket.updateMany({
+      where: { tokenHash, usedAt: null, expiresAt: { gt: now } },
+      data: { usedAt: now },
+    });
+    if (count !== 1) return undefined;
+    return (await this.db.liveEventTicket.findUnique({ where: { tokenHash } })) ?? undefined;
+  }
+
+  async pruneTickets(before: Date): Promise<number> {
+    const { count } = await this.db.liveEventTicket.deleteMany({ where: { expiresAt: { lt: before } } });
+    return count;
+  }
+}

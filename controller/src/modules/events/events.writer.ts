@@ -1,0 +1,127 @@
+/**
+ * Writes a live events stream to its reader: as Server-Sent Events (`id:`, `event:`, `data:`,
+ * with a comment line as keep-alive so proxies keep the connection), or as WebSocket text
+ * messages (one JSON object each). Both end when either side closes, or the stream ends.
+ */
+import { once } from 'node:events';
+import type { FastifyReply } from 'fastify';
+import type { LiveEventRow } from './events.repository.js';
+import type { LiveStream, Outgoing } from './events.stream.js';
+
+export const EVENTS_HEARTBEAT_MS = 15_000;
+/** What may wait in a reader's socket before the stream waits for it to drain. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/** A stored event as its reader sees it. */
+export function eventView(row: LiveEventRow) {
+  return {
+    id: row.id,
+    type: row.type,
+    at: row.at.toISOString(),
+    siteId: row.siteId,
+    nodeId: row.nodeId,
+    subject: { type: row.subjectType, id: row.subjectId },
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+}
+
+/** A message's id (the stream position it stands for), event name and data. */
+function framed(message: Outgoing): { id?: number; event: string; data: unknown } {
+  switch (message.kind) {
+    case 'event':
+      return { id: message.row.id, event: message.row.type, data: eventView(message.row) };
+    case 'ready':
+      return { id: message.id, event: 'ready', data: { id: message.id } };
+    case 'reset': {
+      const { id, lastEventId, oldestId, reason } = message;
+      return { id, event: 'reset', data: { id, lastEventId, oldestId, reason } };
+    }
+    case 'end':
+      return { event: 'end', data: { reason: message.reason } };
+  }
+}
+
+function sseFrame(message: Outgoing): string {
+  const { id, event, data } = framed(message);
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** Serves `stream` on the reply as Server-Sent Events until either side ends; then `done()`. */
+export async function sendEventsSse(
+  reply: FastifyReply,
+  stream: LiveStream,
+  done: () => void,
+  heartbeatMs = EVENTS_HEARTBEAT_MS,
+): Promise<void> {
+  reply.hijack();
+  const raw = reply.raw;
+  for (const [name, value] of Object.entries(reply.getHeaders()))
+    if (value !== undefined) raw.setHeader(name, value);
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  // A client's EventSource waits this long before it reconnects (with Last-Event-ID).
+  raw.write(': events\nretry: 2000\n\n');
+  const closed = new AbortController();
+  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), heartbeatMs);
+  const onClose = () => {
+    closed.abort();
+    done();
+  };
+  raw.once('close', onClose);
+  try {
+    for (;;) {
+      const messages = await stream.drain();
+      if (messages.length === 0) break;
+      raw.write(messages.map(sseFrame).join(''));
+      if (raw.writableLength > MAX_BUFFERED_BYTES) await once(raw, 'drain', { signal: closed.signal });
+    }
+  } catch (err) {
+    if (!closed.signal.aborted) throw err;
+  } finally {
+    clearInterval(heartbeat);
+    raw.off('close', onClose);
+    done();
+    if (!raw.destroyed) raw.end();
+  }
+}
+
+/** The part of a WebSocket the writer uses. */
+export interface EventsSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string, callback?: (err?: Error) => void): void;
+  close(code?: number, reason?: string): void;
+  ping(): void;
+}
+
+const OPEN = 1;
+/** WebSocket close codes: the stream ended (its last message says why); the ticket was refused. */
+export const EVENTS_CLOSE = { ended: 4000, ticket: 4001 } as const;
+
+/** Serves `stream` on an open WebSocket, one JSON message per event, until either side ends. */
+export async function sendEventsWebSocket(
+  socket: EventsSocket,
+  stream: LiveStream,
+  heartbeatMs = EVENTS_HEARTBEAT_MS,
+): Promise<void> {
+  const heartbeat = setInterval(() => socket.readyState === OPEN && socket.ping(), heartbeatMs);
+  try {
+    for (;;) {
+      const messages = await stream.drain();
+      if (messages.length === 0 || socket.readyState !== OPEN) break;
+      for (const message of messages) socket.send(JSON.stringify(framed(message)));
+      // A reader that lets this much wait is let go: it resumes from the log when it reconnects.
+      if (socket.bufferedAmount > MAX_BUFFERED_BYTES * 4) {
+        socket.close(EVENTS_CLOSE.ended, 'fell behind; reconnect with lastEventId');
+        break;
+      }
+    }
+  } finally {
+    clearInterval(heartbeat);
+    if (socket.readyState === OPEN) socket.close(EVENTS_CLOSE.ended, 'stream ended');
+  }
+}
