@@ -19,7 +19,6 @@ import { createAccessModule } from './modules/access/index.js';
 import { createAttendanceModule } from './modules/attendance/index.js';
 import { createAuditModule } from './modules/audit/index.js';
 import { channelMapTemplates, createChannelMapsModule } from './modules/channel-maps/index.js';
-import { createDemoModule } from './modules/demo/index.js';
 import { createEventsModule } from './modules/events/index.js';
 import { createHealthModule } from './modules/health/index.js';
 import { createLimitsModule, installRouteRateLimits } from './modules/limits/index.js';
@@ -93,7 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   // The order routes register in (and so the order of the OpenAPI document).
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
   const modules: AppModule[] = [system, access, auditModule, nodes, recordings, ...storage];
-  modules.push(schedules, meters, listen, limits, settings, channelMaps, health, notificationsOf(core, deps));
+  modules.push(schedules, meters, listen, limits, settings, channelMaps, health);
   const events = createEventsModule(core, { ...access.ports, ...nodes.ports }); // changes, to who may see them
   modules.push(createStatusModule(core, { ...nodes.ports, ...health.ports }), events);
   modules.push(attendance, context); // attendance and what needs its ports come last
@@ -101,7 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   await registerModules(app, modules, metrics);
   metrics.onCollect(async () => metrics.setLeaderRole(leadership.role));
 
-  const lifecycle = lifecycleOf(app, mqtt.component, modules, [meters, listen, events], leadership, opsLog);
+  const lifecycle = lifecycleOf(app, mqtt.component, modules, [meters, listen, events], leadership);
 
   return {
     app,
@@ -134,7 +133,3 @@ function storageModules(core: ModuleCore, ports: Ports, deps: AppDeps): AppModul
   return [createUploadQueueModule(core, ports), createRetentionModule(core, { ...ports, ...deps })];
 }
 type Ports = Parameters<typeof createUploadQueueModule>[1] & Parameters<typeof createRetentionModule>[1];
-/** Health events and node presence to chat and alerting tools (its sender's timers: tests drive them). */
-const notificationsOf = (core: ModuleCore, deps: AppDeps) =>
-  createNotificationsModule(core, { timers: deps.webhookTimers });
-
