@@ -15,10 +15,13 @@ export function lifecycleOf(
   modules: AppModule[],
   streaming: AppModule[],
   leader: LeaderElection,
+  /** The operational log: first to start (controller.started), last to stop (its writes drain). */
+  opsLog?: { component: Component },
 ) {
   const streams = streaming.flatMap((m) => m.components ?? []);
   const lifecycle = new Lifecycle(app.log);
   lifecycle.add(
+    ...(opsLog ? [opsLog.component] : []),
     broker,
     ...modules.flatMap((m) => m.components ?? []).filter((c) => !streams.includes(c)),
     { name: 'leadership', start: () => leader.start(), stop: () => leader.stop() },

@@ -19,12 +19,14 @@ import { createAccessModule } from './modules/access/index.js';
 import { createAttendanceModule } from './modules/attendance/index.js';
 import { createAuditModule } from './modules/audit/index.js';
 import { channelMapTemplates, createChannelMapsModule } from './modules/channel-maps/index.js';
+import { createDemoModule } from './modules/demo/index.js';
 import { createEventsModule } from './modules/events/index.js';
 import { createHealthModule } from './modules/health/index.js';
 import { createLimitsModule, installRouteRateLimits } from './modules/limits/index.js';
 import { createListenModule } from './modules/listen/index.js';
 import { createMetersModule } from './modules/meters/index.js';
 import { createNodesModule } from './modules/nodes/index.js';
+import { createOpsLog, createOpsModule } from './modules/ops/index.js';
 import { createRecordingContextModule } from './modules/recording-context/index.js';
 import { createRecordingsModule } from './modules/recordings/index.js';
 import { createRetentionModule } from './modules/retention/index.js';
@@ -41,7 +43,7 @@ export type { AppDeps, ControllerApp } from './app.types.js';
 export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const { config, db, provider } = deps;
   const app = createHttpServer(config, deps.logger);
-  const { core, auditModule } = coreOf(deps, app.log);
+  const { core, auditModule, opsLog } = coreOf(deps, app.log);
   const { now, metrics } = core;
   const readiness: ReadinessCheck[] = [
     { name: 'database', check: async () => Boolean(await db.$queryRawUnsafe('SELECT 1')) },
@@ -96,11 +98,13 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const events = createEventsModule(core, { ...access.ports, ...nodes.ports }); // changes, to who may see them
   modules.push(createStatusModule(core, { ...nodes.ports, ...health.ports }), events);
   modules.push(attendance, context); // attendance and what needs its ports come last
+  const opsPorts = { opsLog, ...nodes.ports, ...attendance.ports, ...health.ports, ...mqtt };
+  modules.push(createOpsModule(core, opsPorts), createDemoModule(core)); // demo: no routes in production
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);
   metrics.onCollect(async () => metrics.setLeaderRole(leadership.role));
 
-  const lifecycle = lifecycleOf(app, mqtt.component, modules, [meters, listen, events], leadership);
+  const lifecycle = lifecycleOf(app, mqtt.component, modules, [meters, listen, events], leadership, opsLog);
 
   return {
     app,
@@ -124,8 +128,10 @@ function coreOf(deps: AppDeps, log: ModuleCore['log']) {
   const auditModule = createAuditModule({ db, provider, now, log, metrics });
   const { audit } = auditModule.ports;
   const changes = createChangeFeed(log);
-  const core: ModuleCore = { config, db, raw: rawOf(db), provider, now, log, metrics, audit, changes };
-  return { core, auditModule };
+  const opsLog = createOpsLog({ db, now, log, migrationsApplied: deps.migrationsApplied });
+  const ops = opsLog.writer;
+  const core: ModuleCore = { config, db, raw: rawOf(db), provider, now, log, metrics, audit, changes, ops };
+  return { core, auditModule, opsLog };
 }
 
 /** What keeps recordings beyond the controller's disk (the upload queue), and what frees it (retention). */

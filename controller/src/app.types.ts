@@ -27,6 +27,7 @@ import type {
   NodeManagementService,
   NodesService,
 } from './modules/nodes/index.js';
+import type { HealthSampler, OpsLogWriter, OpsService } from './modules/ops/index.js';
 import type {
   JobsService,
   OccurrencesService,
@@ -54,6 +55,8 @@ export interface AppDeps {
    * Without it the app leads alone, as on SQLite (tests that build an app on their own database).
    */
   databaseUrl?: string;
+  /** The migrations server.ts applied at this start (the operational log records them). */
+  migrationsApplied?: readonly string[];
   /** Settings families beyond the built-in ones (tests add one whose objects are in use). */
   settingsFamilies?: readonly SettingsFamily[];
   /** The recordings' disk as retention reads it (tests pass a full one); statfs by default. */
@@ -91,6 +94,10 @@ export interface ControllerApp {
       uploadQueue: UploadQueueService;
       uploadRunner: UploadRunner;
       retention: RetentionService;
+      ops: OpsService;
+      healthSampler: HealthSampler;
+      /** The operational event log's writer; `flush()` waits for its writes (tests). */
+      opsLog: OpsLogWriter;
     };
   /** The embedded MQTT broker; the lifecycle opens its TCP listener. */
   broker: MqttBroker;

@@ -46,6 +46,8 @@ export const ConfigSchema = Type.Object(
      * resumes it from its stored parts. Keep it above the time one 16 MiB part takes to send.
      */
     uploadCopyLeaseSeconds: Type.Integer({ minimum: 10, maximum: 3600 }),
+    /** Days of health history (GET /api/v1/health/history, one sample a minute) kept before pruning. */
+    healthHistoryDays: Type.Integer({ minimum: 1, maximum: 366 }),
     enrollmentTtlMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 }),
     loginFailuresPerAccountPerHour: Type.Integer({ minimum: 1 }),
     loginFailuresPerAddressPerHour: Type.Integer({ minimum: 1 }),
@@ -108,6 +110,7 @@ export const DEFAULTS: Config = {
   liveEventsRetentionHours: 24,
   liveEventsMaxKept: 1_000_000,
   uploadCopyLeaseSeconds: 120,
+  healthHistoryDays: 7,
   enrollmentTtlMinutes: 24 * 60,
   loginFailuresPerAccountPerHour: 100,
   loginFailuresPerAddressPerHour: 300,
@@ -134,8 +137,7 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
   EARSHOT_LEASE_SECONDS: ['leaseSeconds', 'int'],
   EARSHOT_UPLOAD_COPY_LEASE_SECONDS: ['uploadCopyLeaseSeconds', 'int'],
-  EARSHOT_LIVE_EVENTS_RETENTION_HOURS: ['liveEventsRetentionHours', 'int'],
-  EARSHOT_LIVE_EVENTS_MAX_KEPT: ['liveEventsMaxKept', 'int'],
+  EARSHOT_HEALTH_HISTORY_DAYS: ['healthHistoryDays', 'int'],
   EARSHOT_PRODUCTION: ['production', 'bool'],
   EARSHOT_OIDC_ISSUER_URL: ['oidcIssuerUrl', 'string'],
   EARSHOT_OIDC_CLIENT_ID: ['oidcClientId', 'string'],

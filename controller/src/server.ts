@@ -21,6 +21,7 @@ export async function startController(config: Config): Promise<RunningController
     config,
     db,
     provider: target.provider,
+    migrationsApplied: applied,
     databaseUrl: target.provider === 'postgresql' ? target.url : undefined,
   });
   const { app } = controller;

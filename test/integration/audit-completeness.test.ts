@@ -895,6 +895,14 @@ const TABLE: Record<string, Row> = {
       payload: { dryRun: true },
     }),
   },
+  'POST /api/v1/demo/seed': {
+    action: /^demo\.seed$/,
+    call: async ({ owner }) => ({ method: 'POST', url: '/api/v1/demo/seed', headers: bearer(owner) }),
+  },
+  'POST /api/v1/demo/reset': {
+    action: /^demo\.reset$/,
+    call: async ({ owner }) => ({ method: 'POST', url: '/api/v1/demo/reset', headers: bearer(owner) }),
+  },
   'POST /api/v1/upload-runner/run': {
     action: /^upload_runner\.run$/,
     call: async ({ owner }) => ({ method: 'POST', url: '/api/v1/upload-runner/run', headers: bearer(owner) }),

@@ -65,6 +65,12 @@ describe('route declarations', () => {
         // Retention applies to the controller's whole store.
         'GET /api/v1/retention',
         'POST /api/v1/retention/run',
+        // The controller's health history and operational log: figures and events of the whole fleet.
+        'GET /api/v1/health/history',
+        'GET /api/v1/ops-events',
+        // Demo data (not in production mode) adds and removes sites and nodes across the fleet.
+        'POST /api/v1/demo/seed',
+        'POST /api/v1/demo/reset',
         // Calibrating a watchdog policy is a settings action.
         'POST /api/v1/settings/watchdog-policies/:id/calibrate',
         // Settings families: fleet-wide objects, reads and changes alike.
@@ -100,6 +106,7 @@ describe('route declarations', () => {
       'meter-streams',
       'http',
       'leadership',
+      'health history sampler',
       'webhook-sender',
       'attendance-events',
       'signing-keys',
@@ -113,6 +120,8 @@ describe('route declarations', () => {
       'node lifecycle jobs',
       'audit chain watch',
       'broker',
+      // The operational log's last event (controller.stopped) is written, then its writes drain.
+      'ops log',
     ]);
   });
 

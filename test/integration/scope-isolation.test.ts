@@ -115,6 +115,7 @@ const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   'GET /api/v1/auth/api-tokens': { exempt: "the caller's own tokens only (auth.test.ts)" },
   'GET /api/v1/meter-events': { exempt: 'a stream; scoped per frame in broker.test.ts / meters tests' },
   'GET /api/v1/status': { exempt: 'counts, not objects: its scoping is checked in status.test.ts' },
+  'GET /api/v1/health': { exempt: 'counts, not objects: its scoping is checked in ops-health.test.ts' },
   'GET /api/v1/settings/channel-map-assignments': {
     page: (b) => ({ ids: page(b).map((a) => a.nodeId as string) }),
   },

@@ -134,6 +134,11 @@ export class MqttBroker {
     return typeof address === 'object' && address ? address.port : undefined;
   }
 
+  /** MQTT clients connected now (agents; GET /api/v1/health). */
+  connectedClients(): number {
+    return this.aedes?.connectedClients ?? 0;
+  }
+
   isReady(): boolean {
     return (
       this.aedes !== undefined &&

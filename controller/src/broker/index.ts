@@ -23,7 +23,7 @@ export interface EmbeddedBroker {
 }
 
 export function createBroker(
-  core: Pick<ModuleCore, 'config' | 'audit' | 'metrics' | 'log'>,
+  core: Pick<ModuleCore, 'config' | 'audit' | 'metrics' | 'log' | 'ops'>,
   deps: {
     nodes: NodeDirectory;
     /** A validated meter frame from an agent. */
@@ -64,6 +64,13 @@ export function createBroker(
       name: 'broker',
       start: async () => {
         await broker.start();
+        const port = broker.port();
+        core.ops.record({
+          kind: 'broker.started',
+          level: 'info',
+          message: `MQTT broker listening on port ${port}`,
+          data: { port },
+        });
         deps.readiness.push({ name: 'broker', check: async () => broker.isReady() });
       },
       stop: () => broker.stop(),

@@ -315,6 +315,10 @@ export const AUDIT_ACTIONS = {
     description: 'Test an upload provider: write, read back and delete a probe object',
   },
 
+  // Demo data (outside production mode only)
+  'demo.seed': { target: null, description: 'Seed demo sites, nodes, recordings and health events' },
+  'demo.reset': { target: null, description: 'Remove the demo data the seed created (and only it)' },
+
   // Attendance: guilds, tracking, periods
   'attendance.guild.register': { target: 'guild', description: 'The bot registers a new guild' },
   'attendance.guild.create': {

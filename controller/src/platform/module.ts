@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { AuditWriter } from '../core/audit.types.js';
 import type { ChangeFeed } from '../core/change-feed.js';
 import type { Logger } from '../core/logger.js';
+import type { OpsLog } from '../core/ops-log.js';
 import type { Db, Provider } from '../db/client.js';
 import type { RawDb } from '../db/raw.js';
 import type { Metrics } from '../metrics.js';
@@ -27,6 +28,8 @@ export interface ModuleCore {
   audit: AuditWriter;
   /** Committed changes announced to the modules that act on them (core/change-feed.ts). */
   changes: ChangeFeed;
+  /** The operational event log (core/ops-log.ts): start, stop, failing runners, for operators. */
+  ops: OpsLog;
 }
 
 /** Something with a life: started once in list order, stopped once in reverse. */

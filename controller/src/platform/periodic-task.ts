@@ -5,9 +5,11 @@
  * once); a pass still under way when the next is due is joined, not overlapped; a failed pass
  * is logged and the next one tries again; `stop()` waits for the pass under way. The
  * constructor only assigns; timers are injected so tests drive it without waiting. Whether
- * work is due is decided from the injected clock and stored state, never from the timer.
+ * work is due is decided from the injected clock and stored state, never from the timer. A
+ * failed pass is also written to the operational event log (`runner.failed`) when given `ops`.
  */
 import type { Logger } from '../core/logger.js';
+import { type OpsLog, runnerFailed } from '../core/ops-log.js';
 
 export interface SchedulerTimers {
   setInterval(fn: () => void, ms: number): unknown;
@@ -28,6 +30,8 @@ export interface PeriodicTaskOptions {
   what: string;
   pass: () => Promise<void>;
   log: Pick<Logger, 'error'>;
+  /** Where a failed pass is reported for operators (`GET /api/v1/ops-events`). */
+  ops?: OpsLog;
   intervalMs: number;
   /** Run a first pass at start (default), or wait one interval for it. */
   passAtStart?: boolean;
@@ -53,6 +57,7 @@ export class PeriodicTask {
       .pass()
       .catch((err: unknown) => {
         this.options.log.error({ err }, `${this.options.what} failed`);
+        this.options.ops?.record(runnerFailed(this.options.what, err));
       })
       .finally(() => {
         this.running = undefined;

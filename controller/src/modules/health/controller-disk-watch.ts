@@ -9,6 +9,7 @@
  */
 import { statfs } from 'node:fs/promises';
 import type { Logger } from '../../core/logger.js';
+import type { OpsLog } from '../../core/ops-log.js';
 import type { Metrics } from '../../metrics.js';
 import { PeriodicTask } from '../../platform/periodic-task.js';
 
@@ -48,6 +49,7 @@ export class ControllerDiskWatch {
   private readonly task: PeriodicTask;
   /** (time, bytes ingested so far) samples over the rate window, oldest first. */
   private readonly samples: { atMs: number; bytes: number }[] = [];
+  private latest: (DiskReading & { at: Date }) | undefined;
 
   constructor(
     private readonly deps: {
@@ -59,12 +61,15 @@ export class ControllerDiskWatch {
       metrics: Pick<Metrics, 'controllerDiskFree' | 'controllerDiskHeadroom'>;
       now: () => Date;
       log: Logger;
+      /** Failed passes for the operational event log. */
+      ops?: OpsLog;
     },
   ) {
     this.task = new PeriodicTask({
       what: 'controller disk watch',
       pass: () => this.pass(),
       log: deps.log,
+      ops: deps.ops,
       intervalMs: DISK_WATCH_MS,
     });
   }
@@ -75,6 +80,11 @@ export class ControllerDiskWatch {
 
   stop(): Promise<void> {
     return this.task.stop();
+  }
+
+  /** The last reading and when it was taken; undefined before the first (GET /api/v1/health). */
+  last(): (DiskReading & { at: Date }) | undefined {
+    return this.latest;
   }
 
   /** One reading now (single-flight with the timer's). */
@@ -97,6 +107,7 @@ export class ControllerDiskWatch {
       bytesPerHour,
       headroomHours: bytesPerHour > 0 ? space.freeBytes / bytesPerHour : Number.POSITIVE_INFINITY,
     };
+    this.latest = { ...reading, at: new Date(atMs) };
     deps.metrics.controllerDiskFree.set(reading.freeBytes);
     deps.metrics.controllerDiskHeadroom.set(reading.headroomHours * 3600);
     const condition = diskCondition(reading);

@@ -36,7 +36,8 @@ export function createHealthModule(
   const repo = new HealthRepository(db);
   const health = new HealthService({ db, provider, repo, nodes: ports.nodes, audit, now });
   const healthReports = new HealthReports({ db, repo, health, nodes: ports.nodes, log });
-  const nodeWatch = new NodeOfflineWatch({ nodes: ports.nodes, repo, reports: healthReports, now, log });
+  const { ops } = core;
+  const nodeWatch = new NodeOfflineWatch({ nodes: ports.nodes, repo, reports: healthReports, now, log, ops });
   const healthAlerts = new ControllerAlerts({ repo, reports: healthReports, now, log });
   const diskWatch = new ControllerDiskWatch({
     dataDir: core.config.dataDir,
@@ -45,6 +46,7 @@ export function createHealthModule(
     metrics,
     now,
     log,
+    ops,
   });
   // The audit module is built first: it announces each verification to the alerts from now on.
   ports.auditChain?.onVerified((result) => healthAlerts.auditChainVerified(result));

@@ -6,6 +6,7 @@
  * watching the same node raise the same event, and it is stored once.
  */
 import type { Logger } from '../../core/logger.js';
+import type { OpsLog } from '../../core/ops-log.js';
 import { PeriodicTask } from '../../platform/periodic-task.js';
 import type { NodesService } from '../nodes/index.js';
 import type { HealthRepository } from './health.repository.js';
@@ -23,12 +24,15 @@ export class NodeOfflineWatch {
       reports: HealthReports;
       now: () => Date;
       log: Logger;
+      /** Failed passes for the operational event log. */
+      ops?: OpsLog;
     },
   ) {
     this.task = new PeriodicTask({
       what: 'node offline watch',
       pass: () => this.pass(),
       log: deps.log,
+      ops: deps.ops,
       intervalMs: NODE_WATCH_MS,
       passAtStart: false,
     });

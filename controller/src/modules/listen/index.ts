@@ -43,6 +43,7 @@ export function createListenModule(
     what: 'live listen sweep',
     pass: () => listen.tick(),
     log: core.log,
+    ops: core.ops,
     intervalMs: TICK_MS,
     passAtStart: false,
   });

@@ -41,6 +41,7 @@ export function createRetentionModule(
       ports.recordings.removeFiles(recording.nodeId, recording.id, recording.filePath),
     audit,
     log,
+    ops: core.ops,
     now,
   });
   return {

@@ -9,6 +9,7 @@
 import type { AuditWriter } from '../../core/audit.types.js';
 import { SYSTEM_ACTOR } from '../../core/audit.types.js';
 import type { Logger } from '../../core/logger.js';
+import type { OpsLog } from '../../core/ops-log.js';
 import { actorOf, type CallContext } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
 import { PeriodicTask } from '../../platform/periodic-task.js';
@@ -49,6 +50,8 @@ export class RetentionService {
       removeFile: (recording: { nodeId: string; id: string; filePath: string }) => Promise<void>;
       audit: AuditWriter;
       log: Pick<Logger, 'warn' | 'error' | 'info'>;
+      /** Failed passes for the operational event log. */
+      ops?: OpsLog;
       now: () => Date;
     },
   ) {
@@ -58,6 +61,7 @@ export class RetentionService {
         await this.apply(null);
       },
       log: deps.log,
+      ops: deps.ops,
       intervalMs: RETENTION_INTERVAL_MS,
       passAtStart: false,
     });

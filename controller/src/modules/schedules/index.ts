@@ -4,6 +4,7 @@
  */
 
 import type { NodeNotifier } from '../../core/node-commands.js';
+import { runnerFailed } from '../../core/ops-log.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
 import type { OccurrencesService } from '../recordings/index.js';
@@ -50,7 +51,10 @@ export function createSchedulesModule(
     running ??= schedules
       .materialiseDue(RUNNER_BATCH)
       .then(() => schedules.replanChangedProfiles())
-      .catch((error) => log.warn({ err: error }, 'materialising schedule occurrences failed'))
+      .catch((error) => {
+        log.warn({ err: error }, 'materialising schedule occurrences failed');
+        core.ops.record(runnerFailed('schedule runner', error));
+      })
       .finally(() => {
         running = undefined;
       });

@@ -48,7 +48,8 @@ export function createSettingsModule(
   const secrets = new SettingsSecrets(
     controllerSecretBox({ configuredKey: config.secretKey, dataDir: config.dataDir }),
   );
-  const settings = new SettingsService({ db, repo, audit, now, families, notifyNode, secrets });
+  const { changes } = core;
+  const settings = new SettingsService({ db, repo, audit, now, families, notifyNode, secrets, changes });
   const commands = new SettingsCommands({ find: (f, id) => settings.find(f, id), secrets, audit });
   return {
     name: 'settings',

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import type { AuditInput, AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
+import type { ChangeFeed } from '../../core/change-feed.js';
 import { badRequest, conflict, notFound } from '../../core/errors.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { PagePosition } from '../../core/page-position.js';
@@ -64,6 +65,8 @@ export class SettingsService {
       notifyNode?: NodeNotifier;
       /** Seals the families' secret fields (settings-secrets.ts). */
       secrets: SettingsSecrets;
+      /** Where each committed change is announced (`settings.changed`: family, name, revision, action). */
+      changes?: ChangeFeed;
     },
   ) {
     for (const f of options.families) this.validators.set(f.name, Compile(storedBodySchema(f)));
@@ -124,7 +127,7 @@ export class SettingsService {
     });
     const id = randomUUID();
     const body = await this.options.secrets.seal(family, id, state.body, input.body);
-    return this.write(base, family, state.name, async (tx) => {
+    const created = await this.write(base, family, state.name, async (tx) => {
       const row = await this.options.repo.create(tx, {
         id,
         family: family.name,
@@ -136,6 +139,8 @@ export class SettingsService {
       await this.options.audit.record(tx, { ...base, target: targetOf(row), after: audited(family, state) });
       return row;
     });
+    this.announce(created, 'create');
+    return created;
   }
 
   /** Changes the name and/or some body fields (the rest are kept): a new revision. */
@@ -198,6 +203,7 @@ export class SettingsService {
         after: undefined,
       });
     });
+    this.announce({ ...current, revision: current.revision + 1 }, 'delete');
   }
 
   /** An export leaves the controller: audited once, with the family, how many and the format. */
@@ -234,8 +240,23 @@ export class SettingsService {
       });
       return row;
     });
+    this.announce(row, action);
     await this.nudgeUsers(family, row);
     return row;
+  }
+
+  /** A committed change on the change feed: which object, its revision and what happened (never its body). */
+  private announce(
+    row: Pick<SettingsRow, 'id' | 'family' | 'name' | 'revision'>,
+    action: RevisionAction,
+  ): void {
+    this.options.changes?.publish({
+      type: 'settings.changed',
+      at: this.options.now(),
+      scope: { siteId: null, nodeId: null },
+      subject: { type: 'settings', id: row.id },
+      data: { family: row.family, name: row.name, revision: row.revision, action },
+    });
   }
 
   /** The object's state checked by its family's schema and rules: a 400 (audited) otherwise. */

@@ -65,6 +65,7 @@ export function createUploadQueueModule(
     alerts: ports.healthAlerts,
     metrics,
     log,
+    ops: core.ops,
     now,
     copyLeaseMs: config.uploadCopyLeaseSeconds * 1000,
     soleController: core.provider === 'sqlite',

@@ -17,6 +17,7 @@ import type { AuditWriter } from '../../core/audit.types.js';
 import { SYSTEM_ACTOR } from '../../core/audit.types.js';
 import type { HealthAlerts } from '../../core/health-alerts.js';
 import type { Logger } from '../../core/logger.js';
+import type { OpsLog } from '../../core/ops-log.js';
 import type { Db } from '../../db/client.js';
 import type { UploadQueueItem } from '../../db/rows.js';
 import type { Metrics } from '../../metrics.js';
@@ -80,6 +81,8 @@ export class UploadRunner {
       alerts: HealthAlerts;
       metrics: Metrics;
       log: Pick<Logger, 'warn' | 'error' | 'info'>;
+      /** Failed passes for the operational event log. */
+      ops?: OpsLog;
       now: () => Date;
       intervalMs?: number;
       /** How long a copy holds its item without progress; COPY_LEASE_MS by default. */
@@ -97,6 +100,7 @@ export class UploadRunner {
       what: 'copying recordings to upload providers',
       pass: () => this.pass(),
       log: deps.log,
+      ops: deps.ops,
       intervalMs: deps.intervalMs ?? RUNNER_INTERVAL_MS,
     });
   }

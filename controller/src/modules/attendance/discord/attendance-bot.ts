@@ -46,6 +46,7 @@ export class AttendanceBot implements DiscordPort {
   private bot: DiscordBot | undefined;
   private bridge: AttendanceBridge | undefined;
   private answer?: (command: AttendanceCommand) => Promise<CommandReply>;
+  private readonly stateListeners = new Set<(state: DiscordBotState) => void>();
 
   constructor(private readonly options: AttendanceBotOptions) {}
 
@@ -59,6 +60,11 @@ export class AttendanceBot implements DiscordPort {
 
   get state(): DiscordBotState {
     return this.bot?.state ?? 'stopped';
+  }
+
+  onStateChange(listener: (state: DiscordBotState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
   }
 
   /**
@@ -83,11 +89,16 @@ export class AttendanceBot implements DiscordPort {
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       log,
     });
+    const callbacks = bridge.botCallbacks();
     const bot = new DiscordBot({
       token: this.options.token,
       restApiBase: this.options.restApiBase,
       log,
-      ...bridge.botCallbacks(),
+      ...callbacks,
+      onStateChange: (state) => {
+        callbacks.onStateChange?.(state);
+        for (const listener of this.stateListeners) listener(state);
+      },
       onInteraction: (command) => {
         if (!this.answer) throw new Error('slash commands are answered once the attendance module is wired');
         return this.answer(command);

@@ -23,6 +23,8 @@ export interface DiscordPort {
   readonly state: DiscordBotState;
   /** Whether the bot is configured at all. */
   readonly enabled: boolean;
+  /** `listener` hears every change of `state` from now on (the operational event log); returns its stop. */
+  onStateChange(listener: (state: DiscordBotState) => void): () => void;
   /** Whether the bot is currently a member of the guild (from the gateway's guild list). */
   isInGuild(guildId: string): boolean;
   /** How many guilds the bot is in now (0 when not connected). */
@@ -77,6 +79,7 @@ export function discordGuildUnavailable(): AppError {
 export const DISCORD_DISABLED: DiscordPort = {
   state: 'stopped',
   enabled: false,
+  onStateChange: () => () => {},
   isInGuild: () => false,
   guildCount: () => 0,
   listChannels: () => {

@@ -1,0 +1,67 @@
+/**
+ * The operational event log's port: what happened to the controller itself (started, stopped,
+ * migrations applied, broker listening, the Discord bot's connection, a background runner's
+ * failed pass, a settings change), for an operator reading back after an incident. Distinct
+ * from the audit trail (who did what, hash-chained, in the change's transaction): an ops event
+ * is written after the fact, in the background, and never fails or delays the caller; a write
+ * that fails is logged. The ops module implements it (modules/ops) and serves the log at
+ * `GET /api/v1/ops-events`.
+ */
+
+export type OpsEventKind =
+  | 'controller.started'
+  | 'controller.stopped'
+  | 'migrations.applied'
+  | 'broker.started'
+  | 'discord.ready'
+  | 'discord.reconnecting'
+  | 'discord.stopped'
+  | 'runner.failed'
+  | 'settings.changed'
+  | 'demo.seeded'
+  | 'demo.reset';
+
+export const OPS_EVENT_KINDS: readonly OpsEventKind[] = [
+  'controller.started',
+  'controller.stopped',
+  'migrations.applied',
+  'broker.started',
+  'discord.ready',
+  'discord.reconnecting',
+  'discord.stopped',
+  'runner.failed',
+  'settings.changed',
+  'demo.seeded',
+  'demo.reset',
+];
+
+export type OpsLevel = 'info' | 'warning' | 'error';
+export const OPS_LEVELS: readonly OpsLevel[] = ['info', 'warning', 'error'];
+
+export interface OpsEventInput {
+  kind: OpsEventKind;
+  level: OpsLevel;
+  /** One line an operator reads, e.g. "copying recordings to upload providers failed: ECONNREFUSED". */
+  message: string;
+  /** Small, JSON-safe facts; never a secret. */
+  data?: Record<string, unknown>;
+}
+
+export interface OpsLog {
+  /** Writes the event in the background; returns at once and never throws. */
+  record(event: OpsEventInput): void;
+}
+
+/** For parts built without the log (tests of one service). */
+export const NO_OPS_LOG: OpsLog = { record: () => {} };
+
+/** The `runner.failed` event of a background pass that threw (platform/periodic-task.ts and the like). */
+export function runnerFailed(what: string, err: unknown): OpsEventInput {
+  const reason = err instanceof Error ? err.message : String(err);
+  return {
+    kind: 'runner.failed',
+    level: 'error',
+    message: `${what} failed: ${reason}`.slice(0, 1000),
+    data: { runner: what },
+  };
+}
