@@ -134,6 +134,8 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_SESSION_IDLE_MINUTES: ['sessionIdleMinutes', 'int'],
   EARSHOT_SESSION_ABSOLUTE_HOURS: ['sessionAbsoluteHours', 'int'],
   EARSHOT_METRICS_ALLOW_ANONYMOUS: ['metricsAllowAnonymous', 'bool'],
+  EARSHOT_LIVE_EVENTS_RETENTION_HOURS: ['liveEventsRetentionHours', 'int'],
+  EARSHOT_LIVE_EVENTS_MAX_KEPT: ['liveEventsMaxKept', 'int'],
   EARSHOT_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
   EARSHOT_LEASE_SECONDS: ['leaseSeconds', 'int'],
   EARSHOT_UPLOAD_COPY_LEASE_SECONDS: ['uploadCopyLeaseSeconds', 'int'],
