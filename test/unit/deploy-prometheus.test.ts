@@ -21,7 +21,11 @@ function promtool(...args: string[]): Promise<{ code: number; output: string }> 
   return new Promise((done) => {
     execFile('promtool', args, { cwd: DIR }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      done({ code, output: `${stdout}${stderr}${error && code === -1 ? error.message : ''}` });
+      const missing =
+        error?.code === 'ENOENT'
+          ? ' (promtool is in Debian package prometheus: bash scripts/system-deps.sh)'
+          : '';
+      done({ code, output: `${stdout}${stderr}${code === -1 ? `${error!.message}${missing}` : ''}` });
     });
   });
 }

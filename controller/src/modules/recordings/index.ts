@@ -141,6 +141,7 @@ export function createRecordingsModule(
       jobsRoutes(jobs, jobControl),
       occurrencesRoutes(occurrences),
       uploadsRoutes(uploads),
+      agentCopiesRoutes(new AgentCopiesService(db, recordingsRepo, audit)),
     ],
     components: [contactSweep(jobs, occurrences, core.log)],
     collectors: [
@@ -155,7 +156,6 @@ export function createRecordingsModule(
 
 /** The alerts, with each missed occurrence counted for Prometheus as it is announced. */
 function countingMisses(alerts: HealthAlerts, metrics: Metrics): HealthAlerts {
-      agentCopiesRoutes(new AgentCopiesService(db, recordingsRepo, audit)),
   return {
     occurrenceMissed: (miss) => {
       metrics.occurrencesMissed.inc();
