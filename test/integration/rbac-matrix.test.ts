@@ -250,8 +250,8 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/meter-events': { need: 'node:read', stream: true },
   'POST /api/v1/nodes/:id/listen': { need: 'listen:monitor', node: true },
   'GET /api/v1/nodes/:id/listen': { need: 'listen:monitor', node: true },
-  // Only the session's own user ends it: an unknown session is a 404 for everyone allowed.
   'POST /api/v1/recordings/:id/agent-copy/removed': { need: 'agent' },
+  // Only the session's own user ends it: an unknown session is a 404 for everyone allowed.
   'DELETE /api/v1/nodes/:id/listen/:sid': { need: 'listen:monitor' },
   'GET /api/v1/nodes/:id/listen/stream': { need: 'public' },
   'GET /api/v1/admin/limits/profiles': { need: 'settings:read', fleet: true },

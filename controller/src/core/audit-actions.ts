@@ -174,6 +174,10 @@ export const AUDIT_ACTIONS = {
     target: 'recording',
     description: 'Edit a recording’s title, notes, tags, custom fields or legal hold',
   },
+  'recording.agent_copy_removed': {
+    target: 'recording',
+    description: "An agent-cache retention policy removed the agent's copy of a confirmed recording",
+  },
   'recording.delete': { target: 'recording', description: 'Delete a finished recording and its files' },
   'recording.export': { target: null, description: 'Export the recording library (CSV or NDJSON)' },
   'upload_queue.enqueue': {
@@ -183,10 +187,6 @@ export const AUDIT_ACTIONS = {
   'upload_queue.verify': {
     target: 'upload_queue_item',
     description: 'A copy of a recording at an upload provider was verified against its SHA-256',
-  'recording.agent_copy_removed': {
-    target: 'recording',
-    description: "An agent-cache retention policy removed the agent's copy of a confirmed recording",
-  },
   },
   'upload_queue.fail': {
     target: 'upload_queue_item',

@@ -372,10 +372,10 @@ export class NodesService {
       },
       recordingProfile,
       watchdogPolicy,
+      cacheRetention,
       meterIntervalMs: 100,
       heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
       jobPollIntervalSeconds: JOB_POLL_INTERVAL_SECONDS,
-      cacheRetention,
       leaseSeconds: this.config.leaseSeconds,
       mqttPort: this.config.mqttPort,
     };
