@@ -26,6 +26,7 @@ import { createLimitsModule, installRouteRateLimits } from './modules/limits/ind
 import { createListenModule } from './modules/listen/index.js';
 import { createMetersModule } from './modules/meters/index.js';
 import { createNodesModule } from './modules/nodes/index.js';
+import { createNotificationsModule } from './modules/notifications/index.js';
 import { createOpsLog, createOpsModule } from './modules/ops/index.js';
 import { createRecordingContextModule } from './modules/recording-context/index.js';
 import { createRecordingsModule } from './modules/recordings/index.js';
@@ -94,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   // The order routes register in (and so the order of the OpenAPI document).
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
   const modules: AppModule[] = [system, access, auditModule, nodes, recordings, ...storage];
-  modules.push(schedules, meters, listen, limits, settings, channelMaps, health);
+  modules.push(schedules, meters, listen, limits, settings, channelMaps, health, notificationsOf(core, deps));
   const events = createEventsModule(core, { ...access.ports, ...nodes.ports }); // changes, to who may see them
   modules.push(createStatusModule(core, { ...nodes.ports, ...health.ports }), events);
   modules.push(attendance, context); // attendance and what needs its ports come last
@@ -133,6 +134,10 @@ function coreOf(deps: AppDeps, log: ModuleCore['log']) {
   const core: ModuleCore = { config, db, raw: rawOf(db), provider, now, log, metrics, audit, changes, ops };
   return { core, auditModule, opsLog };
 }
+
+/** Health events and node presence to chat and alerting tools (its sender's timers: tests drive them). */
+const notificationsOf = (core: ModuleCore, deps: AppDeps) =>
+  createNotificationsModule(core, { timers: deps.webhookTimers });
 
 /** What keeps recordings beyond the controller's disk (the upload queue), and what frees it (retention). */
 function storageModules(core: ModuleCore, ports: Ports, deps: AppDeps): AppModule[] {

@@ -27,6 +27,7 @@ import type {
   NodeManagementService,
   NodesService,
 } from './modules/nodes/index.js';
+import type { NotificationsPorts } from './modules/notifications/index.js';
 import type { HealthSampler, OpsLogWriter, OpsService } from './modules/ops/index.js';
 import type {
   JobsService,
@@ -68,7 +69,8 @@ export interface ControllerApp {
   metrics: Metrics;
   /** The modules' ports, for server.ts and tests. */
   services: Omit<AccessPorts, 'resolveUserSecret'> &
-    Omit<AttendancePorts, 'leaderWork' | 'canManageGuild'> & {
+    Omit<AttendancePorts, 'leaderWork' | 'canManageGuild'> &
+    NotificationsPorts & {
       audit: AuditService;
       auditChain: AuditChainWatch;
       nodes: NodesService;

@@ -37,9 +37,7 @@ export type Permission = (typeof PERMISSIONS)[number];
  * An invariant test fails on a permission no route uses that is not listed here, and on one
  * listed here that a route now uses (then remove it from this list).
  */
-export const RESERVED_PERMISSIONS = {
-  'integrations:manage': 'notification integrations: webhook, Slack, Discord webhook, Feishu',
-} as const satisfies Partial<Record<Permission, string>>;
+export const RESERVED_PERMISSIONS = {} as const satisfies Partial<Record<Permission, string>>;
 
 const permissionSet: ReadonlySet<string> = new Set(PERMISSIONS);
 export function isPermission(value: string): value is Permission {

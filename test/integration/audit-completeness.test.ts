@@ -208,6 +208,7 @@ const TABLE: Record<string, Row> = {
   ...settingsRows(),
   ...channelMapRows(),
   ...healthRows(),
+  ...integrationRows(),
   'POST /api/v1/guilds': {
     action: /^attendance\.guild\.create$/,
     call: async ({ owner }) => ({
@@ -1515,6 +1516,68 @@ function healthRows(): Record<string, Row> {
     [`POST ${base}/:id/reopen`]: {
       action: /^health_event\.reopen$/,
       call: async (env) => as(env, `${base}/${await event(env, 'resolve')}/reopen`),
+    },
+  };
+}
+
+/**
+ * Notification integrations. The receiver here is a name that does not resolve (no network in
+ * tests): a verification records its failure, and is audited all the same; enabling needs a
+ * verified integration, marked so in the database.
+ */
+function integrationRows(): Record<string, Row> {
+  const base = '/api/v1/integrations';
+  let n = 0;
+  const as = (
+    env: Env,
+    method: 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    payload?: object,
+  ): InjectOptions => ({
+    method,
+    url,
+    headers: bearer(env.owner),
+    ...(payload ? { payload } : {}),
+  });
+  const create = async (env: Env, kind = 'webhook') => {
+    const created = await env.ctl.app.inject(
+      as(env, 'POST', base, { name: `row-integration-${++n}`, kind, url: 'https://receiver.invalid/hook' }),
+    );
+    return created.json().data.id as string;
+  };
+  return {
+    [`POST ${base}`]: {
+      action: /^integration\.create$/,
+      call: async (env) =>
+        as(env, 'POST', base, { name: 'row-create', kind: 'slack', url: 'https://receiver.invalid/x' }),
+    },
+    [`PATCH ${base}/:id`]: {
+      action: /^integration\.update$/,
+      call: async (env) => as(env, 'PATCH', `${base}/${await create(env)}`, { quietSeconds: 60 }),
+    },
+    [`DELETE ${base}/:id`]: {
+      action: /^integration\.delete$/,
+      call: async (env) => as(env, 'DELETE', `${base}/${await create(env)}`),
+    },
+    [`POST ${base}/:id/verify`]: {
+      action: /^integration\.verify$/,
+      call: async (env) => as(env, 'POST', `${base}/${await create(env)}/verify`),
+    },
+    [`POST ${base}/:id/enable`]: {
+      action: /^integration\.enable$/,
+      call: async (env) => {
+        const id = await create(env);
+        await env.ctl.db.notificationIntegration.update({ where: { id }, data: { verifiedAt: new Date() } });
+        return as(env, 'POST', `${base}/${id}/enable`);
+      },
+    },
+    [`POST ${base}/:id/disable`]: {
+      action: /^integration\.disable$/,
+      call: async (env) => as(env, 'POST', `${base}/${await create(env)}/disable`),
+    },
+    [`POST ${base}/:id/rotate-secret`]: {
+      action: /^integration\.rotate_secret$/,
+      call: async (env) => as(env, 'POST', `${base}/${await create(env)}/rotate-secret`, {}),
     },
   };
 }

@@ -50,6 +50,19 @@ describe('route declarations', () => {
         'GET /api/v1/audit-events/verify',
         'GET /api/v1/auth/access-policies',
         'GET /api/v1/auth/oidc/discovery',
+        // Notification integrations hear about the whole fleet: managing one needs the fleet.
+        ...[
+          'GET ',
+          'POST ',
+          'GET /:id',
+          'PATCH /:id',
+          'DELETE /:id',
+          'POST /:id/verify',
+          'POST /:id/enable',
+          'POST /:id/disable',
+          'POST /:id/rotate-secret',
+          'GET /:id/deliveries',
+        ].map((route) => route.replace(' ', ' /api/v1/integrations')),
         'GET /metrics',
         'PATCH /api/v1/auth/access-policies',
         'PATCH /api/v1/guilds/:guildId/subscription',
@@ -111,6 +124,8 @@ describe('route declarations', () => {
       'attendance-events',
       'signing-keys',
       // The runners stop after HTTP (no request starts new work) and before the broker they nudge through.
+      // Notifications: the change feed is no longer heard, what it queued is written, the sender drains.
+      'notification-sender',
       'controller disk watch',
       'node offline watch',
       'schedule runner',

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  isPrivateAddress,
-  PrivateAddressError,
-  publicOnlyLookup,
-} from '../../controller/src/modules/attendance/integrations/outbound-webhooks.network.js';
-import {
   retryDelayMs,
   validateWebhookUrl,
   WEBHOOK_RETRY_DELAYS_MS,
 } from '../../controller/src/modules/attendance/integrations/outbound-webhooks.rules.js';
 import { webhookSignature } from '../../controller/src/modules/attendance/integrations/outbound-webhooks.sender.js';
+import {
+  isPrivateAddress,
+  PrivateAddressError,
+  publicOnlyLookup,
+} from '../../controller/src/modules/notifications/index.js';
 
 describe('webhook signature', () => {
   it('is v1= hex HMAC-SHA256 of "<timestamp>.<body>" keyed with the secret string', () => {

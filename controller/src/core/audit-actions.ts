@@ -27,6 +27,7 @@ export type AuditTargetType =
   | 'health_event'
   | 'mqtt_topic'
   | 'node'
+  | 'notification_integration'
   | 'period'
   | 'rate_limit_assignment'
   | 'rate_limit_profile'
@@ -250,6 +251,30 @@ export const AUDIT_ACTIONS = {
     description: 'Reopen a health event (resolved, acknowledged or suppressed)',
   },
   'health_event.export': { target: null, description: 'Export health events (CSV or NDJSON)' },
+
+  // Notification integrations
+  'integration.create': {
+    target: 'notification_integration',
+    description: 'Create a notification integration (a draft)',
+  },
+  'integration.update': {
+    target: 'notification_integration',
+    description: 'Change an integration’s name, URL, routing rules or quiet period',
+  },
+  'integration.delete': {
+    target: 'notification_integration',
+    description: 'Delete a notification integration',
+  },
+  'integration.verify': {
+    target: 'notification_integration',
+    description: 'Send an integration a test message and record the answer',
+  },
+  'integration.enable': { target: 'notification_integration', description: 'Enable a verified integration' },
+  'integration.disable': { target: 'notification_integration', description: 'Disable an integration' },
+  'integration.rotate_secret': {
+    target: 'notification_integration',
+    description: 'Rotate an integration’s signing secret',
+  },
 
   // Schedules
   'schedule.create': {

@@ -14,8 +14,8 @@ import { type CallContext, SYSTEM } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
 import type { NodesService } from '../nodes/index.js';
-import type { HealthRepository } from './health.repository.js';
-import type { HealthService } from './health.service.js';
+import type { HealthEventRow, HealthRepository } from './health.repository.js';
+import type { HealthChangeType, HealthService } from './health.service.js';
 import { planIngest } from './health-ingest.js';
 
 export class HealthReports {
@@ -57,16 +57,18 @@ export class HealthReports {
     return this.upsert(nodeId, report, { principal: SYSTEM, request: {} }, 'controller');
   }
 
-  private upsert(
+  private async upsert(
     nodeId: string | null,
     report: HealthEventMessage,
     ctx: CallContext,
     source: 'agent' | 'controller' = 'agent',
   ): Promise<HealthEventSyncResult> {
     const { db, repo, health } = this.deps;
+    let committed: { type: HealthChangeType; row: HealthEventRow; why: string } | undefined;
     // Two deliveries racing to create the same event: the loser runs again and finds it.
-    return retryOnUniqueViolation(() =>
+    const result = await retryOnUniqueViolation(() =>
       db.$transaction(async (tx) => {
+        committed = undefined;
         await health.lock(tx, report.id);
         const existing = await repo.find(report.id, tx);
         const plan = planIngest(nodeId, existing, report, source);
@@ -79,10 +81,15 @@ export class HealthReports {
         if (plan.kind === 'create' || plan.change) {
           const why = plan.kind === 'create' ? 'reported' : plan.change === 'resolved' ? 'cleared' : 'back';
           await health.recordAudit(tx, ctx, 'health_event.report', row, existing ?? undefined, why);
+          const type = row.status === 'resolved' ? 'health.resolved' : 'health.opened';
+          committed = { type, row, why };
         }
         const outcome = plan.kind === 'create' ? ('created' as const) : ('updated' as const);
         return { id: row.id, outcome, status: health.present(row).status };
       }),
     );
+    // A new event, one that cleared or came back: announced once committed (telemetry is not).
+    if (committed) health.publish(committed.type, [committed.row], committed.why);
+    return result;
   }
 }

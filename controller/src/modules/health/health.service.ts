@@ -8,6 +8,7 @@ import type { HealthSeverity } from '../../../../shared/src/mqtt.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
+import { type Change, type ChangeFeed, NO_CHANGE_FEED } from '../../core/change-feed.js';
 import { conflict, forbidden, notFound } from '../../core/errors.js';
 import type { PagePosition } from '../../core/page-position.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
@@ -63,6 +64,37 @@ export function presentHealthEvent(row: HealthEventRow, now: Date): HealthEventV
   };
 }
 
+export type HealthChangeType = 'health.opened' | 'health.changed' | 'health.resolved';
+
+/**
+ * A committed transition of the event, for the change feed (notifications, live events): its
+ * type, severity, status and message, where it is, and what happened (`change`).
+ */
+export function healthChange(type: HealthChangeType, row: HealthEventRow, at: Date, change: string): Change {
+  return {
+    type,
+    at,
+    scope: { siteId: row.node?.siteId ?? null, nodeId: row.nodeId },
+    subject: { type: 'health_event', id: row.id },
+    data: {
+      type: row.type,
+      severity: row.severity,
+      status: effectiveStatus(row, at),
+      message: row.message.slice(0, 500),
+      source: row.source,
+      change,
+    },
+  };
+}
+
+/** Which change each lifecycle step publishes. */
+const CHANGE_OF: Record<LifecycleAction, HealthChangeType> = {
+  acknowledge: 'health.changed',
+  suppress: 'health.changed',
+  resolve: 'health.resolved',
+  reopen: 'health.opened',
+};
+
 const AUDIT_ACTION: Record<LifecycleAction, AuditAction> = {
   acknowledge: 'health_event.acknowledge',
   suppress: 'health_event.suppress',
@@ -77,10 +109,19 @@ export interface HealthDeps {
   nodes: NodesService;
   audit: AuditWriter;
   now: () => Date;
+  /** Where committed transitions are announced (core/change-feed.ts). */
+  changes?: ChangeFeed;
 }
 
 export class HealthService {
   constructor(private readonly deps: HealthDeps) {}
+
+  /** Announces committed transitions (after their transaction). */
+  publish(type: HealthChangeType, rows: HealthEventRow[], change: string): void {
+    const changes = this.deps.changes ?? NO_CHANGE_FEED;
+    const at = this.deps.now();
+    for (const row of rows) changes.publish(healthChange(type, row, at, change));
+  }
 
   present(row: HealthEventRow): HealthEventView {
     return presentHealthEvent(row, this.deps.now());
@@ -171,7 +212,7 @@ export class HealthService {
   async create(body: CreateHealthEventBody, ctx: CallContext): Promise<HealthEventRow> {
     const node = await this.deps.nodes.visibleNode(ctx.principal, 'health:acknowledge', body.nodeId);
     const now = this.deps.now();
-    return this.deps.db.$transaction(async (tx) => {
+    const created = await this.deps.db.$transaction(async (tx) => {
       const row = await this.deps.repo.create(tx, {
         id: randomUUID(),
         nodeId: node.id,
@@ -187,12 +228,16 @@ export class HealthService {
       await this.recordAudit(tx, ctx, 'health_event.create', row, undefined, undefined);
       return row;
     });
+    this.publish('health.opened', [created], 'created');
+    return created;
   }
 
   /** One lifecycle step on one event (409 when its status does not allow it). */
   async apply(id: string, action: LifecycleAction, input: TransitionInput, ctx: CallContext) {
     const current = await this.visibleEvent(ctx.principal, 'health:acknowledge', id);
-    return this.deps.db.$transaction((tx) => this.step(tx, current.id, action, input, ctx));
+    const row = await this.deps.db.$transaction((tx) => this.step(tx, current.id, action, input, ctx));
+    this.publish(CHANGE_OF[action], [row], action);
+    return row;
   }
 
   /**
@@ -209,11 +254,13 @@ export class HealthService {
     });
     if (refused.length > 0)
       throw conflict(`${refused.length} of ${rows.length} events cannot be changed; none was.`, { refused });
-    return this.deps.db.$transaction(async (tx) => {
-      const changed: HealthEventRow[] = [];
-      for (const row of rows) changed.push(await this.step(tx, row.id, body.action, body, ctx));
-      return changed;
+    const changed = await this.deps.db.$transaction(async (tx) => {
+      const stepped: HealthEventRow[] = [];
+      for (const row of rows) stepped.push(await this.step(tx, row.id, body.action, body, ctx));
+      return stepped;
     });
+    this.publish(CHANGE_OF[body.action], changed, body.action);
+    return changed;
   }
 
   /** Re-reads the event inside the transaction (locked on PostgreSQL), changes it, audits it. */

@@ -34,7 +34,15 @@ export function createHealthModule(
 }> {
   const { db, provider, audit, now, log, metrics } = core;
   const repo = new HealthRepository(db);
-  const health = new HealthService({ db, provider, repo, nodes: ports.nodes, audit, now });
+  const health = new HealthService({
+    db,
+    provider,
+    repo,
+    nodes: ports.nodes,
+    audit,
+    now,
+    changes: core.changes,
+  });
   const healthReports = new HealthReports({ db, repo, health, nodes: ports.nodes, log });
   const { ops } = core;
   const nodeWatch = new NodeOfflineWatch({ nodes: ports.nodes, repo, reports: healthReports, now, log, ops });

@@ -40,7 +40,8 @@ export function createNodesModule(
 }> {
   const { db, audit, config, now, metrics, log } = core;
   const repo = new NodesRepository(db, core.raw);
-  const nodes = new NodesService(db, repo, audit, config, now, new NodeSettings(ports.settings));
+  const settings = new NodeSettings(ports.settings);
+  const nodes = new NodesService(db, repo, audit, config, now, settings, core.changes);
   if (ports.accessGeneration) nodes.cacheCredentialsWith(ports.accessGeneration);
   const commandResults = new CommandResultLog(log, now);
   const lifecycle = new LifecycleService({

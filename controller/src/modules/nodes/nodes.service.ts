@@ -11,6 +11,7 @@ import type { Permission } from '../../../../shared/src/permissions.js';
 import type { Config } from '../../config.js';
 import type { ScopeFilter } from '../../core/access-set.js';
 import type { AuditWriter } from '../../core/audit.types.js';
+import { type ChangeFeed, NO_CHANGE_FEED } from '../../core/change-feed.js';
 import { conflict, forbidden, notFound, unauthenticated } from '../../core/errors.js';
 import { actorOf, type CallContext, type NodePrincipal, type Principal } from '../../core/principal.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
@@ -58,6 +59,8 @@ export class NodesService {
     private readonly now: () => Date = () => new Date(),
     /** The recording profile and watchdog policy nodes name (settings objects). */
     readonly settings: NodeSettings = new NodeSettings(),
+    /** Where a node's agent connecting or going away is announced (core/change-feed.ts). */
+    private readonly changes: ChangeFeed = NO_CHANGE_FEED,
   ) {}
 
   present(node: NodeRow) {
@@ -418,12 +421,20 @@ export class NodesService {
     return { serverTimeMs: now.getTime() };
   }
 
-  /** Called by the broker when an agent's status (or last will) arrives. */
+  /**
+   * Called by the broker when an agent's status (or last will) arrives. A change of presence on
+   * this replica's broker is announced as `node.online` / `node.offline`.
+   */
   async setPresence(nodeId: string, online: boolean, agentVersion?: string): Promise<void> {
+    const was = this.mqttOnline.has(nodeId);
     if (!online) {
       // Going offline is not being seen: lastSeenAt keeps the last sign of life.
       this.mqttOnline.delete(nodeId);
       this.mqttOfflineAtMs.set(nodeId, this.now().getTime());
+      if (was) {
+        const node = await this.nodes.find(nodeId);
+        if (node) this.announcePresence(node, false);
+      }
       return;
     }
     this.mqttOnline.add(nodeId);
@@ -433,6 +444,17 @@ export class NodesService {
       lastSeenAt: this.now(),
       ...(agentVersion && agentVersion !== node.agentVersion ? { agentVersion } : {}),
     });
+    if (!was) this.announcePresence(node, true);
     for (const listener of this.connectedListeners) await listener(nodeId);
+  }
+
+  private announcePresence(node: NodeRow, online: boolean): void {
+    this.changes.publish({
+      type: online ? 'node.online' : 'node.offline',
+      at: this.now(),
+      scope: { siteId: node.siteId, nodeId: node.id },
+      subject: { type: 'node', id: node.id },
+      data: { name: node.name, online },
+    });
   }
 }

@@ -22,6 +22,12 @@ import type { SecretBox } from '../../../crypto/secret-box.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { Metrics } from '../../../metrics.js';
 import {
+  type AttemptResult,
+  DELIVERY_CLAIM_LEASE_MS,
+  type DeliveryOutcome,
+  judgeAttempt,
+} from '../../notifications/index.js';
+import {
   ATTENDANCE_EVENT_TYPES,
   type AttendanceEvent,
   type AttendanceEventType,
@@ -33,22 +39,17 @@ import {
   eventBody,
   parseSettings,
   present,
-  retryDelayMs,
   type StoredSettings,
   secretAad,
   unprocessable,
   validateWebhookUrl,
   WEBHOOK_DELIVERY_RETENTION_MS,
-  WEBHOOK_MAX_ATTEMPTS,
 } from './outbound-webhooks.rules.js';
 import { planAllows, requirePlan } from './plan.js';
 
-/** A claimed attempt whose process died is due again after this (longer than any attempt). */
-const CLAIM_LEASE_MS = 60_000;
 const SECRET_PREFIX = 'whsec_';
-const MAX_ERROR_LENGTH = 500;
 
-export type DeliveryOutcome = 'delivered' | 'retry' | 'failed';
+export type { AttemptResult, DeliveryOutcome };
 
 export interface WebhookSettingsPatch {
   url?: string | null;
@@ -69,8 +70,6 @@ export interface ClaimedDelivery {
   /** This attempt's number (1 = first). */
   attempt: number;
 }
-
-export type AttemptResult = { kind: 'response'; status: number } | { kind: 'error'; message: string };
 
 const WEBHOOK_ACTOR: Actor = { type: 'system', id: null, name: 'webhook-sender' };
 
@@ -237,7 +236,9 @@ export class OutboundWebhooksService {
     const candidates = await this.repo.due(now, limit);
     const claimed: ClaimedDelivery[] = [];
     for (const row of candidates) {
-      if (!(await this.repo.claim(row.id, row.attempts, now, new Date(now.getTime() + CLAIM_LEASE_MS))))
+      if (
+        !(await this.repo.claim(row.id, row.attempts, now, new Date(now.getTime() + DELIVERY_CLAIM_LEASE_MS)))
+      )
         continue;
       const attempt = row.attempts + 1;
       const guild = await this.repo.guild(row.guildId);
@@ -289,12 +290,12 @@ export class OutboundWebhooksService {
     return claimed;
   }
 
-  /** Records one attempt's result: delivered, retried later, or failed for good. */
+  /** Records one attempt's result: delivered, retried later, or failed for good (judgeAttempt). */
   async recordAttempt(delivery: ClaimedDelivery, result: AttemptResult): Promise<DeliveryOutcome> {
     const now = this.now();
-    const status = result.kind === 'response' ? result.status : null;
-    const base = { url: delivery.url, lastStatus: status };
-    if (status !== null && status >= 200 && status < 300) {
+    const verdict = judgeAttempt(result, delivery.attempt, now, this.random);
+    const base = { url: delivery.url, lastStatus: verdict.status };
+    if (verdict.outcome === 'delivered') {
       await this.repo.finish(this.db, delivery.id, delivery.attempt, {
         ...base,
         status: 'delivered',
@@ -305,26 +306,19 @@ export class OutboundWebhooksService {
       this.metrics.webhookDeliveries.inc({ outcome: 'delivered' });
       return 'delivered';
     }
-    const error = (
-      result.kind === 'error'
-        ? result.message
-        : status !== null && status >= 300 && status < 400
-          ? `the receiver answered ${status} (redirects are not followed)`
-          : `the receiver answered ${status}`
-    ).slice(0, MAX_ERROR_LENGTH);
-    if (status === 410) {
-      await this.disableGone(delivery, error);
+    if (verdict.outcome === 'failed' && verdict.gone) {
+      await this.disableGone(delivery, verdict.error);
       this.metrics.webhookDeliveries.inc({ outcome: 'failed' });
       return 'failed';
     }
-    if (delivery.attempt >= WEBHOOK_MAX_ATTEMPTS) {
-      await this.settleFailed(delivery.id, delivery.attempt, { ...base, lastError: error });
+    if (verdict.outcome === 'failed') {
+      await this.settleFailed(delivery.id, delivery.attempt, { ...base, lastError: verdict.error });
       return 'failed';
     }
     await this.repo.finish(this.db, delivery.id, delivery.attempt, {
       ...base,
-      lastError: error,
-      nextAttemptAt: new Date(now.getTime() + retryDelayMs(delivery.attempt, this.random)),
+      lastError: verdict.error,
+      nextAttemptAt: verdict.nextAttemptAt,
     });
     this.metrics.webhookDeliveries.inc({ outcome: 'retry' });
     return 'retry';

@@ -1,8 +1,9 @@
 /**
- * Where outbound webhooks may connect. A webhook URL is chosen by a guild manager (who
- * may be a Discord user with no Earshot account), and the delivery log shows each
- * attempt's status and error: without a guard, that is a probe of the controller's own
- * network (cloud metadata at 169.254.169.254, admin ports on localhost, the LAN).
+ * Where outbound deliveries (attendance webhooks, notification integrations) may connect. A
+ * receiver URL is chosen by a user (for attendance, a guild manager who may be a Discord user
+ * with no Earshot account), and the delivery log shows each attempt's status and error: without
+ * a guard, that is a probe of the controller's own network (cloud metadata at 169.254.169.254,
+ * admin ports on localhost, the LAN).
  *
  * So, unless EARSHOT_WEBHOOK_ALLOW_PRIVATE_NETWORKS is set (a self-hosted receiver on
  * the LAN, or tests), only public addresses: a literal private IP or `localhost` is

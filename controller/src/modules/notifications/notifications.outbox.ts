@@ -1,0 +1,224 @@
+/**
+ * The notification outbox: what the change feed's changes become. For each change of a kind
+ * integrations hear (health event transitions, node presence), the enabled integrations whose
+ * routing rules take it get one message each, written in one transaction with the quiet
+ * period's memory: a condition's opening within an integration's quiet period of the last one
+ * sent sends nothing, and a resolution is sent only after an opening was (so a flapping
+ * condition sends one opening and one resolution). The outbox sender (delivery/outbox-sender.ts)
+ * claims, sends and retries the rows through this class.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Change } from '../../core/change-feed.js';
+import type { Logger } from '../../core/logger.js';
+import type { SecretBox } from '../../crypto/secret-box.js';
+import type { Db, Tx } from '../../db/client.js';
+import { retryOnUniqueViolation } from '../../db/unique.js';
+import type { ClaimedAttempt, Outbox } from './delivery/outbox-sender.js';
+import {
+  type AttemptResult,
+  DELIVERY_CLAIM_LEASE_MS,
+  DELIVERY_RETENTION_MS,
+  type DeliveryOutcome,
+  judgeAttempt,
+} from './delivery/retry.js';
+import { openIntegration } from './integration-secrets.js';
+import type { NotificationIntegration, NotificationsRepository } from './notifications.repository.js';
+import {
+  attemptRequest,
+  checkAnswer,
+  conditionKey,
+  isNotificationEvent,
+  messageBody,
+  parseRules,
+  phaseOf,
+  routes,
+} from './notifications.rules.js';
+import type { IntegrationKind } from './notifications.schemas.js';
+
+/** A message claimed for one attempt, with what its request needs (the secret opened for it only). */
+export interface ClaimedNotification extends ClaimedAttempt {
+  integrationId: string;
+  kind: IntegrationKind;
+  event: string;
+  body: string;
+  secret: string | null;
+}
+
+export class NotificationOutbox implements Outbox<ClaimedNotification> {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      repo: NotificationsRepository;
+      secrets: () => Promise<SecretBox>;
+      log: Pick<Logger, 'error'>;
+      version: string;
+      now: () => Date;
+      random?: () => number;
+      /** Something was queued (the sender's wake). */
+      queued: () => void;
+    },
+  ) {}
+
+  /** A change-feed listener: changes are written one at a time, in the order they were published. */
+  onChange(change: Change): Promise<void> {
+    if (!isNotificationEvent(change.type)) return Promise.resolve();
+    const next = this.chain
+      .then(() => this.enqueue(change))
+      .then((queued) => {
+        if (queued > 0) this.deps.queued();
+      })
+      .catch((err: unknown) =>
+        this.deps.log.error({ err, change: change.type }, 'notifications: queuing a change failed'),
+      );
+    this.chain = next;
+    return next;
+  }
+
+  /** Resolves when every change heard so far is written (tests, stop). */
+  async idle(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.chain;
+      await current;
+    } while (current !== this.chain);
+  }
+
+  /** Writes the change's messages, one per integration that takes it; returns how many. */
+  async enqueue(change: Change): Promise<number> {
+    const integrations = (await this.deps.repo.enabled()).filter((i) => routes(parseRules(i.rules), change));
+    if (integrations.length === 0) return 0;
+    return retryOnUniqueViolation(() =>
+      this.deps.db.$transaction(async (tx) => {
+        const now = this.deps.now();
+        const rows = [];
+        for (const integration of integrations) {
+          if (!(await this.passesQuiet(tx, integration, change, now))) continue;
+          const id = randomUUID();
+          const body = messageBody(integration.kind as IntegrationKind, id, change, now);
+          rows.push({
+            id,
+            integrationId: integration.id,
+            event: change.type,
+            body,
+            nextAttemptAt: now,
+            createdAt: now,
+          });
+        }
+        await this.deps.repo.enqueue(tx, rows);
+        return rows.length;
+      }),
+    );
+  }
+
+  /** The quiet period and resolutions, per integration and condition (the memory is updated here). */
+  private async passesQuiet(tx: Tx, integration: NotificationIntegration, change: Change, now: Date) {
+    const phase = phaseOf(change.type as Parameters<typeof phaseOf>[0]);
+    if (phase === 'change') return true;
+    const key = conditionKey(change);
+    const state = await this.deps.repo.condition(tx, integration.id, key);
+    if (phase === 'resolve') {
+      if (!state?.open) return false;
+      await this.deps.repo.saveCondition(tx, { ...state, open: false });
+      return true;
+    }
+    if (state && now.getTime() - state.openedSentAt.getTime() < integration.quietSeconds * 1000) return false;
+    await this.deps.repo.saveCondition(tx, {
+      integrationId: integration.id,
+      key,
+      openedSentAt: now,
+      open: true,
+    });
+    return true;
+  }
+
+  async claimDue(limit: number): Promise<ClaimedNotification[]> {
+    const { repo } = this.deps;
+    const now = this.deps.now();
+    const claimed: ClaimedNotification[] = [];
+    for (const row of await repo.due(now, limit)) {
+      if (!(await repo.claim(row.id, row.attempts, now, new Date(now.getTime() + DELIVERY_CLAIM_LEASE_MS))))
+        continue;
+      const attempt = row.attempts + 1;
+      const found = await repo.find(row.integrationId);
+      const integration = found?.status === 'enabled' ? found : undefined;
+      if (!integration) {
+        // Not sent: the claim's attempt is given back, so `attempts` counts real sends.
+        await repo.finish(row.id, attempt, {
+          attempts: row.attempts,
+          status: 'failed',
+          lastError: 'the integration was disabled before this message was sent',
+          nextAttemptAt: now,
+        });
+        continue;
+      }
+      const kind = integration.kind as IntegrationKind;
+      const base = {
+        id: row.id,
+        integrationId: row.integrationId,
+        kind,
+        event: row.event,
+        body: row.body,
+        attempt,
+      };
+      try {
+        const { url, secret } = openIntegration(await this.deps.secrets(), integration);
+        claimed.push({ ...base, url, secret });
+      } catch (error) {
+        const message = `not sent: ${(error as Error).message}`;
+        await this.recordAttempt({ ...base, url: '', secret: null }, { kind: 'error', message });
+      }
+    }
+    return claimed;
+  }
+
+  request(delivery: ClaimedNotification, timestamp: number) {
+    return attemptRequest(delivery, timestamp, this.deps.version);
+  }
+
+  async recordAttempt(delivery: ClaimedNotification, result: AttemptResult): Promise<DeliveryOutcome> {
+    const now = this.deps.now();
+    const verdict = judgeAttempt(
+      checkAnswer(delivery.kind, result),
+      delivery.attempt,
+      now,
+      this.deps.random ?? Math.random,
+    );
+    const { repo } = this.deps;
+    if (verdict.outcome === 'delivered') {
+      await repo.finish(delivery.id, delivery.attempt, {
+        status: 'delivered',
+        lastStatus: verdict.status,
+        lastError: null,
+        deliveredAt: now,
+        nextAttemptAt: now,
+      });
+      return 'delivered';
+    }
+    const failed = verdict.outcome === 'failed';
+    await repo.finish(delivery.id, delivery.attempt, {
+      lastStatus: verdict.status,
+      lastError: verdict.error,
+      ...(failed ? { status: 'failed', nextAttemptAt: now } : { nextAttemptAt: verdict.nextAttemptAt }),
+    });
+    return failed ? 'failed' : 'retry';
+  }
+
+  nextDueAt(): Promise<Date | undefined> {
+    return this.deps.repo.nextDueAt();
+  }
+
+  pruneSettled(): Promise<number> {
+    return this.deps.repo.pruneSettled(new Date(this.deps.now().getTime() - DELIVERY_RETENTION_MS));
+  }
+
+  logFields(delivery: ClaimedNotification): Record<string, unknown> {
+    return {
+      deliveryId: delivery.id,
+      integrationId: delivery.integrationId,
+      kind: delivery.kind,
+      event: delivery.event,
+    };
+  }
+}

@@ -1,0 +1,617 @@
+/**
+ * Notification integrations end to end: the real app on a real database, a real HTTP receiver
+ * (node:http on 127.0.0.1) per test that records what it got and answers as told, and an
+ * injected clock and timers so retries and quiet periods happen exactly when the test says.
+ * Each kind's payload and signature are checked as its receiver would; real health events
+ * (entered through the API) and node presence (the broker's entry point) end in deliveries.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type ControllerApp } from '../../controller/src/app.js';
+import { type Config, loadConfig } from '../../controller/src/config.js';
+import { controllerSecretBox } from '../../controller/src/crypto/secret-box.js';
+import { type DatabaseTarget, type Db, openDatabase } from '../../controller/src/db/client.js';
+import {
+  DELIVERY_RETRY_DELAYS_MS,
+  DELIVERY_RETRY_JITTER,
+  type SenderTimers,
+} from '../../controller/src/modules/notifications/index.js';
+import { requestAs } from '../support/api.js';
+import { bearer, enrolledNode, freshDatabase, OWNER, type TestController } from '../support/controller.js';
+import { type TempDir, tempDir } from '../support/tmp.js';
+
+let nowMs = Date.parse('2025-09-01T08:00:00.000Z');
+const advanceMs = (ms: number) => {
+  nowMs += ms;
+};
+/** The sender's timers never fire by themselves: the test calls `tick()` after moving the clock. */
+const MANUAL_TIMERS: SenderTimers = { setTimeout: () => ({}), clearTimeout: () => undefined };
+const logs: string[] = [];
+const secrets: string[] = [];
+
+interface Harness extends ControllerApp {
+  db: Db;
+  token: string;
+  dataDir: string;
+  shutdown(): Promise<void>;
+}
+
+async function startApp(target: DatabaseTarget, dataDir: string, overrides: Partial<Config> = {}) {
+  const config = loadConfig(
+    {},
+    {
+      dataDir,
+      logLevel: 'trace',
+      scryptLogN: 10,
+      httpPort: 0,
+      mqttPort: 0,
+      // The receivers are on 127.0.0.1; the default refusal has its own app below.
+      webhookAllowPrivateNetworks: true,
+      ...overrides,
+    },
+  );
+  const db = openDatabase(target);
+  const ctl = await buildApp({
+    config,
+    db,
+    provider: target.provider,
+    now: () => new Date(nowMs),
+    logger: { level: 'trace', stream: { write: (line: string) => logs.push(line) } },
+    webhookTimers: MANUAL_TIMERS,
+  });
+  await ctl.app.ready();
+  await ctl.start();
+  await ctl.app.inject({ method: 'POST', url: '/api/v1/setup', payload: OWNER });
+  const login = await ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER });
+  // An API token: the clock moves ahead here, past a session's idle time.
+  const apiToken = await ctl.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/api-tokens',
+    headers: bearer(login.json().data.token),
+    payload: { name: 'notifications-test' },
+  });
+  const harness: Harness = {
+    ...ctl,
+    db,
+    dataDir,
+    token: apiToken.json().data.token,
+    shutdown: async () => {
+      await ctl.close();
+      await db.$disconnect();
+    },
+  };
+  return harness;
+}
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+interface Receiver {
+  url: string;
+  received: Received[];
+  /** The next `failNext` requests get `failStatus` (and `location`); the rest get `status` and `answer`. */
+  state: { failNext: number; failStatus: number; status: number; answer: string; location?: string };
+  close(): Promise<void>;
+}
+
+async function startReceiver(): Promise<Receiver> {
+  const received: Received[] = [];
+  const state: Receiver['state'] = { failNext: 0, failStatus: 500, status: 200, answer: 'ok' };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push({
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      if (state.failNext > 0) {
+        state.failNext--;
+        res.statusCode = state.failStatus;
+        if (state.location) res.setHeader('location', state.location);
+        res.end('no');
+        return;
+      }
+      res.statusCode = state.status;
+      res.end(state.answer);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    // A token in the path, as chat webhooks have: it must not be shown or logged.
+    url: `http://127.0.0.1:${port}/hooks/T000/B000/receiver-token-123`,
+    received,
+    state,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Checks a generic webhook request as its receiver would: timestamp + body under the secret. */
+function signatureValid(request: Received, secret: string): boolean {
+  const timestamp = String(request.headers['x-earshot-timestamp']);
+  const expected = `v1=${createHmac('sha256', secret).update(`${timestamp}.${request.body}`).digest('hex')}`;
+  const presented = String(request.headers['x-earshot-signature']);
+  return (
+    presented.length === expected.length && timingSafeEqual(Buffer.from(presented), Buffer.from(expected))
+  );
+}
+
+/** Feishu's check: base64(HMAC-SHA256(key = "<timestamp>\n<secret>", message = "")). */
+function feishuSignValid(body: { timestamp?: string; sign?: string }, secret: string): boolean {
+  const expected = createHmac('sha256', `${body.timestamp}\n${secret}`).update('').digest('base64');
+  return body.sign === expected;
+}
+
+let seq = 0;
+
+function client(ctl: Harness) {
+  const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
+    requestAs(ctl.app, ctl.token, method, url, payload);
+  return {
+    api,
+    async create(body: object) {
+      const created = await api('POST', '/api/v1/integrations', { name: `integration ${++seq}`, ...body });
+      expect(created.statusCode, created.body).toBe(201);
+      const data = created.json().data;
+      if (data.signingSecret) secrets.push(data.signingSecret);
+      return data as { id: string; status: string; signingSecret?: string; url: string };
+    },
+    async verifyAndEnable(id: string) {
+      const verified = await api('POST', `/api/v1/integrations/${id}/verify`);
+      expect(verified.statusCode, verified.body).toBe(200);
+      expect(verified.json().data.lastVerification.ok, verified.body).toBe(true);
+      const enabled = await api('POST', `/api/v1/integrations/${id}/enable`);
+      expect(enabled.statusCode, enabled.body).toBe(200);
+      expect(enabled.json().data.status).toBe('enabled');
+    },
+    async deliveries(id: string) {
+      const page = await api('GET', `/api/v1/integrations/${id}/deliveries`);
+      expect(page.statusCode, page.body).toBe(200);
+      return page.json().data as {
+        id: string;
+        event: string;
+        status: string;
+        attempts: number;
+        lastStatus: number | null;
+        lastError: string | null;
+        body: string;
+        nextAttemptAt: string | null;
+      }[];
+    },
+    /** Every change heard so far written to the outbox, and everything due sent. */
+    async settle() {
+      await ctl.services.notificationOutbox.idle();
+      await ctl.services.notificationSender.tick();
+      await ctl.services.notificationSender.idle();
+    },
+    async node(id: string, site = 'north') {
+      const asController = { app: ctl.app, ownerToken: async () => ctl.token } as unknown as TestController;
+      return enrolledNode(asController, { id, site });
+    },
+    async healthEvent(nodeId: string, severity = 'critical', type?: string) {
+      advanceMs(1000); // after what came before, in the newest-first delivery log
+      const created = await api('POST', '/api/v1/health-events', {
+        nodeId,
+        severity,
+        message: 'the microphone went quiet',
+        ...(type ? { type } : {}),
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      return created.json().data.id as string;
+    },
+  };
+}
+
+/** Only health events of a node and node presence: rules that take everything of severity warning up. */
+const ALL_EVENTS = {
+  events: ['health.opened', 'health.resolved', 'node.offline', 'node.online'],
+  healthTypes: null,
+  severities: ['warning', 'critical'],
+  siteIds: null,
+};
+
+describe('notification integrations', () => {
+  let dir: TempDir;
+  let ctl: Harness;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    dir = await tempDir('notifications');
+    ctl = await startApp(await freshDatabase(dir.path), dir.path);
+  });
+  afterAll(async () => {
+    await ctl.shutdown();
+    await dir.cleanup();
+  });
+  /** A new receiver; earlier tests' integrations are disabled (a new receiver may get an old one's port). */
+  const fresh = async () => {
+    await ctl.db.notificationIntegration.updateMany({ data: { status: 'disabled' } });
+    await receiver?.close();
+    receiver = await startReceiver();
+    return receiver;
+  };
+
+  it('a webhook: a draft, refused enabling until verified; the test message is signed; then enabled', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const created = await c.create({ kind: 'webhook', url: r.url, rules: ALL_EVENTS });
+    expect(created.status).toBe('draft');
+    expect(created.signingSecret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    // Only the origin and the last characters of the URL are shown.
+    expect(created.url).not.toContain('receiver-token');
+    const early = await c.api('POST', `/api/v1/integrations/${created.id}/enable`);
+    expect(early.statusCode, early.body).toBe(409);
+    expect(early.json().error.message).toMatch(/verif/);
+
+    await c.verifyAndEnable(created.id);
+    expect(r.received).toHaveLength(1);
+    const [test] = r.received;
+    expect(signatureValid(test!, created.signingSecret!)).toBe(true);
+    expect(test!.headers['x-earshot-event']).toBe('test');
+    expect(JSON.parse(test!.body)).toMatchObject({
+      type: 'test',
+      text: expect.stringContaining('test message'),
+    });
+    const got = await c.api('GET', `/api/v1/integrations/${created.id}`);
+    expect(got.json().data).toMatchObject({ status: 'enabled', secret: { set: true } });
+    expect(got.json().data.verifiedAt).not.toBeNull();
+    expect(got.body).not.toContain(created.signingSecret!);
+    const [logged] = await c.deliveries(created.id);
+    expect(logged).toMatchObject({ event: 'test', status: 'delivered', attempts: 1, lastStatus: 200 });
+  });
+
+  it('a health event entered by hand ends in a signed delivery; its resolution too', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const { id } = await c.create({ kind: 'webhook', url: r.url, rules: ALL_EVENTS });
+    const secret = secrets.at(-1)!;
+    await c.verifyAndEnable(id);
+    const node = await c.node('notify-node-1');
+    advanceMs(1000);
+    const eventId = await c.healthEvent(node.nodeId);
+    await c.settle();
+    expect(r.received).toHaveLength(2);
+    const opened = r.received[1]!;
+    expect(signatureValid(opened, secret)).toBe(true);
+    expect(opened.headers['x-earshot-event']).toBe('health.opened');
+    const body = JSON.parse(opened.body);
+    expect(body).toMatchObject({
+      type: 'health.opened',
+      node_id: node.nodeId,
+      site_id: node.siteId,
+      subject: { type: 'health_event', id: eventId },
+      data: { type: 'manual', severity: 'critical', status: 'open', message: 'the microphone went quiet' },
+    });
+    expect(opened.headers['x-earshot-delivery']).toBe(body.id);
+
+    advanceMs(1000);
+    const resolved = await c.api('POST', `/api/v1/health-events/${eventId}/resolve`, {});
+    expect(resolved.statusCode, resolved.body).toBe(200);
+    await c.settle();
+    expect(r.received).toHaveLength(3);
+    expect(JSON.parse(r.received[2]!.body)).toMatchObject({
+      type: 'health.resolved',
+      data: { status: 'resolved' },
+    });
+    const log = await c.deliveries(id);
+    expect(log.map((d) => [d.event, d.status])).toEqual([
+      ['health.resolved', 'delivered'],
+      ['health.opened', 'delivered'],
+      ['test', 'delivered'],
+    ]);
+  });
+
+  it('routing rules: a severity or site not routed sends nothing', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const node = await c.node('notify-node-2', 'south');
+    const { id } = await c.create({
+      kind: 'slack',
+      url: r.url,
+      rules: { ...ALL_EVENTS, severities: ['critical'], siteIds: [node.siteId] },
+    });
+    await c.verifyAndEnable(id);
+    const other = await c.node('notify-node-3', 'east');
+    await c.healthEvent(node.nodeId, 'warning'); // severity not routed
+    await c.healthEvent(other.nodeId, 'critical'); // site not routed
+    await c.healthEvent(node.nodeId, 'critical', 'clipping');
+    await c.settle();
+    expect(r.received.map((m) => JSON.parse(m.body).text)).toEqual([
+      expect.stringContaining('test message'),
+      expect.stringMatching(
+        /^\[CRITICAL\] clipping opened on node notify-node-2: the microphone went quiet$/,
+      ),
+    ]);
+  });
+
+  it('slack, discord and feishu: each in its own format; feishu signed with its scheme', async () => {
+    const c = client(ctl);
+    const node = await c.node('notify-node-4');
+    const slack = await fresh();
+    const s = await c.create({ kind: 'slack', url: slack.url, rules: ALL_EVENTS });
+    await c.verifyAndEnable(s.id);
+    const discord = await startReceiver();
+    discord.state.status = 204;
+    discord.state.answer = '';
+    const d = await c.create({ kind: 'discord', url: discord.url, rules: ALL_EVENTS });
+    await c.verifyAndEnable(d.id);
+    const feishu = await startReceiver();
+    feishu.state.answer = '{"code":0,"msg":"success","data":{}}';
+    const feishuSecret = 'feishu-bot-signing-secret';
+    const f = await c.create({ kind: 'feishu', url: feishu.url, secret: feishuSecret, rules: ALL_EVENTS });
+    await c.verifyAndEnable(f.id);
+
+    await c.healthEvent(node.nodeId, 'warning', 'silence');
+    await c.settle();
+    expect(JSON.parse(slack.received[1]!.body)).toEqual({
+      text: '[WARNING] silence opened on node notify-node-4: the microphone went quiet',
+    });
+    const embed = JSON.parse(discord.received[1]!.body);
+    expect(embed).toMatchObject({
+      allowed_mentions: { parse: [] },
+      embeds: [{ title: '[WARNING] silence opened on node notify-node-4', color: 0xf9a825 }],
+    });
+    expect(embed.embeds[0].description).toContain('the microphone went quiet');
+    const message = JSON.parse(feishu.received[1]!.body);
+    expect(message).toMatchObject({
+      msg_type: 'text',
+      content: { text: '[WARNING] silence opened on node notify-node-4: the microphone went quiet' },
+    });
+    expect(message.timestamp).toBe(String(Math.floor(nowMs / 1000)));
+    expect(feishuSignValid(message, feishuSecret)).toBe(true);
+    expect(feishuSignValid(JSON.parse(feishu.received[0]!.body), feishuSecret)).toBe(true);
+    // Chat webhooks have no signing secret: the URL is the credential.
+    const rotate = await c.api('POST', `/api/v1/integrations/${s.id}/rotate-secret`, {});
+    expect(rotate.statusCode, rotate.body).toBe(409);
+    await discord.close();
+    await feishu.close();
+  });
+
+  it('feishu: an answer of 200 with a non-zero code is a failed verification; enabling stays refused', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    r.state.answer =
+      '{"code":19021,"msg":"sign match fail or timestamp is not within one hour from current time"}';
+    const f = await c.create({ kind: 'feishu', url: r.url, secret: 'wrong-secret' });
+    const verified = await c.api('POST', `/api/v1/integrations/${f.id}/verify`);
+    expect(verified.statusCode, verified.body).toBe(200);
+    expect(verified.json().data.lastVerification).toMatchObject({ ok: false, status: null });
+    expect(verified.json().data.lastVerification.error).toMatch(/code 19021: sign match fail/);
+    expect((await c.api('POST', `/api/v1/integrations/${f.id}/enable`)).statusCode).toBe(409);
+  });
+
+  it('retries after a 500 on the backoff schedule, then delivers', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const { id } = await c.create({ kind: 'discord', url: r.url, rules: ALL_EVENTS });
+    await c.verifyAndEnable(id);
+    const node = await c.node('notify-node-5');
+    r.state.failNext = 1;
+    await c.healthEvent(node.nodeId);
+    await c.settle();
+    const [failed] = await c.deliveries(id);
+    expect(failed).toMatchObject({ status: 'pending', attempts: 1, lastStatus: 500 });
+    expect(failed!.lastError).toMatch(/answered 500/);
+    const waitMs = Date.parse(failed!.nextAttemptAt!) - nowMs;
+    const first = DELIVERY_RETRY_DELAYS_MS[0];
+    expect(waitMs).toBeGreaterThanOrEqual(first * (1 - DELIVERY_RETRY_JITTER));
+    expect(waitMs).toBeLessThanOrEqual(first * (1 + DELIVERY_RETRY_JITTER));
+    // Not due yet: a pass sends nothing.
+    await ctl.services.notificationSender.tick();
+    expect(r.received).toHaveLength(2);
+    advanceMs(waitMs);
+    await ctl.services.notificationSender.tick();
+    expect(r.received).toHaveLength(3);
+    expect(r.received[2]!.body).toBe(r.received[1]!.body);
+    const [delivered] = await c.deliveries(id);
+    expect(delivered).toMatchObject({ status: 'delivered', attempts: 2, lastStatus: 200, lastError: null });
+  });
+
+  it('a redirect is not followed: the delivery fails with a clear error', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const { id } = await c.create({ kind: 'slack', url: r.url, rules: ALL_EVENTS });
+    await c.verifyAndEnable(id);
+    const node = await c.node('notify-node-6');
+    r.state.failNext = 1;
+    r.state.failStatus = 302;
+    r.state.location = `${new URL(r.url).origin}/redirected`;
+    await c.healthEvent(node.nodeId);
+    await c.settle();
+    const [redirected] = await c.deliveries(id);
+    expect(redirected).toMatchObject({ status: 'pending', attempts: 1, lastStatus: 302 });
+    expect(redirected!.lastError).toMatch(/302 \(redirects are not followed\)/);
+    expect(r.received.map((m) => m.path)).not.toContain('/redirected');
+    // A verification answered with a redirect fails too.
+    r.state.failNext = 1;
+    const verified = await c.api('POST', `/api/v1/integrations/${id}/verify`);
+    expect(verified.json().data.lastVerification).toMatchObject({ ok: false, status: 302 });
+    expect(r.received.map((m) => m.path)).not.toContain('/redirected');
+  });
+
+  it('a quiet period: a flapping node sends one offline and one online message', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const { id } = await c.create({ kind: 'slack', url: r.url, rules: ALL_EVENTS, quietSeconds: 600 });
+    await c.verifyAndEnable(id);
+    const node = await c.node('notify-node-7');
+    const { nodes } = ctl.services;
+    await nodes.setPresence(node.nodeId, true); // online with no opening sent: nothing to resolve
+    for (let i = 0; i < 3; i++) {
+      await nodes.setPresence(node.nodeId, false);
+      advanceMs(30_000);
+      await nodes.setPresence(node.nodeId, true);
+      advanceMs(30_000);
+    }
+    await c.settle();
+    expect(r.received.slice(1).map((m) => JSON.parse(m.body).text)).toEqual([
+      '[OFFLINE] node notify-node-7 is offline',
+      '[ONLINE] node notify-node-7 is back online',
+    ]);
+    // Two openings of one health condition within the quiet period: one message.
+    await c.healthEvent(node.nodeId, 'critical', 'device_lost');
+    advanceMs(60_000);
+    await c.healthEvent(node.nodeId, 'critical', 'device_lost');
+    await c.settle();
+    expect(r.received.slice(3).map((m) => JSON.parse(m.body).text)).toEqual([
+      expect.stringMatching(/^\[CRITICAL\] device_lost opened on node notify-node-7/),
+    ]);
+    // Past the quiet period, the condition speaks again.
+    advanceMs(600_000);
+    await nodes.setPresence(node.nodeId, false);
+    await c.settle();
+    expect(JSON.parse(r.received.at(-1)!.body).text).toBe('[OFFLINE] node notify-node-7 is offline');
+  });
+
+  it('disabled: nothing is queued; a new URL makes it a draft that must be verified again', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const { id } = await c.create({ kind: 'webhook', url: r.url, rules: ALL_EVENTS });
+    await c.verifyAndEnable(id);
+    const disabled = await c.api('POST', `/api/v1/integrations/${id}/disable`);
+    expect(disabled.json().data.status).toBe('disabled');
+    const node = await c.node('notify-node-8');
+    await c.healthEvent(node.nodeId);
+    await c.settle();
+    expect(r.received).toHaveLength(1);
+    await c.verifyAndEnable(id);
+    const moved = await c.api('PATCH', `/api/v1/integrations/${id}`, { url: `${r.url}/moved` });
+    expect(moved.json().data).toMatchObject({ status: 'draft', verifiedAt: null });
+    expect((await c.api('POST', `/api/v1/integrations/${id}/enable`)).statusCode).toBe(409);
+  });
+
+  it('rotates a webhook secret: shown once, the next message signed with it; audited without it', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const { id } = await c.create({ kind: 'webhook', url: r.url, rules: ALL_EVENTS });
+    await c.verifyAndEnable(id);
+    const rotated = await c.api('POST', `/api/v1/integrations/${id}/rotate-secret`, {});
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    const secret = rotated.json().data.signingSecret as string;
+    secrets.push(secret);
+    expect(secret).toMatch(/^whsec_/);
+    expect(rotated.json().data.secret.hint).toBe(secret.slice(-4));
+    await c.api('POST', `/api/v1/integrations/${id}/verify`);
+    expect(signatureValid(r.received.at(-1)!, secret)).toBe(true);
+    const audit = await ctl.db.auditEvent.findMany({ where: { targetId: id } });
+    expect(audit.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['integration.create', 'integration.rotate_secret', 'integration.verify']),
+    );
+    expect(JSON.stringify(audit)).not.toContain(secret);
+    expect(JSON.stringify(audit)).not.toContain('receiver-token');
+  });
+
+  it('refuses bad input with 4xx and a useful message', async () => {
+    const c = client(ctl);
+    const cases: [object, number, RegExp][] = [
+      [{ kind: 'sms', url: 'https://example.com/x' }, 400, /kind/],
+      [{ kind: 'slack', url: 'ftp://example.com/x' }, 422, /http or https/],
+      [{ kind: 'slack', url: 'https://example.com/x', secret: 'x' }, 422, /no signing secret/],
+      [{ kind: 'webhook', url: 'https://example.com/x', secret: 'x' }, 422, /generated/],
+      [{ kind: 'slack', url: 'https://example.com/x', quietSeconds: -1 }, 400, /quietSeconds/],
+    ];
+    for (const [body, status, message] of cases) {
+      const response = await c.api('POST', '/api/v1/integrations', { name: `bad ${++seq}`, ...body });
+      expect(response.statusCode, response.body).toBe(status);
+      expect(response.json().error.message).toMatch(message);
+    }
+    const name = `dup ${++seq}`;
+    expect(
+      (await c.api('POST', '/api/v1/integrations', { name, kind: 'slack', url: 'https://e.com/a' }))
+        .statusCode,
+    ).toBe(201);
+    const dup = await c.api('POST', '/api/v1/integrations', { name, kind: 'slack', url: 'https://e.com/a' });
+    expect(dup.statusCode).toBe(409);
+    const missing = await c.api('POST', '/api/v1/integrations/nope/verify');
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it('the delivery log pages with a cursor, newest first', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const { id } = await c.create({ kind: 'slack', url: r.url });
+    for (let i = 0; i < 3; i++) {
+      await c.api('POST', `/api/v1/integrations/${id}/verify`);
+      advanceMs(1000);
+    }
+    const first = await c.api('GET', `/api/v1/integrations/${id}/deliveries?limit=2`);
+    expect(first.json().data).toHaveLength(2);
+    const next = first.json().nextCursor as string;
+    const second = await c.api('GET', `/api/v1/integrations/${id}/deliveries?limit=2&cursor=${next}`);
+    expect(second.json().data).toHaveLength(1);
+    const ids = [...first.json().data, ...second.json().data].map((d: { id: string }) => d.id);
+    expect(new Set(ids).size).toBe(3);
+    const deleted = await c.api('DELETE', `/api/v1/integrations/${id}`);
+    expect(deleted.statusCode).toBe(204);
+    expect((await c.api('GET', `/api/v1/integrations/${id}/deliveries`)).statusCode).toBe(404);
+    await receiver.close();
+  });
+});
+
+describe('notification integrations by default reach public addresses only', () => {
+  let dir: TempDir;
+  let ctl: Harness;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    dir = await tempDir('notifications-public');
+    ctl = await startApp(await freshDatabase(dir.path), dir.path, { webhookAllowPrivateNetworks: false });
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await ctl.shutdown();
+    await receiver.close();
+    await dir.cleanup();
+  });
+
+  it('refuses a private, loopback or link-local URL when it is set', async () => {
+    const c = client(ctl);
+    for (const url of [
+      receiver.url,
+      'http://localhost:8080/hook',
+      'http://[::1]/hook',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.1.2.3/hook',
+      'http://192.168.1.10/hook',
+    ]) {
+      const response = await c.api('POST', '/api/v1/integrations', {
+        name: `p ${++seq}`,
+        kind: 'slack',
+        url,
+      });
+      expect(response.statusCode, url).toBe(422);
+      expect(response.json().error.message, url).toMatch(/private|localhost/);
+    }
+  });
+
+  it('checks the address again when it sends (a stored loopback URL is not sent to)', async () => {
+    const c = client(ctl);
+    const created = await c.create({ kind: 'slack', url: 'https://hooks.example.com/services/T/B/x' });
+    // As if the stored URL pointed at loopback (sealed with the controller's key, as the app does).
+    const box = await controllerSecretBox({ configuredKey: undefined, dataDir: ctl.dataDir })();
+    await ctl.db.notificationIntegration.update({
+      where: { id: created.id },
+      data: { url: box.seal(receiver.url, `earshot.notification-url:${created.id}`) },
+    });
+    const verified = await c.api('POST', `/api/v1/integrations/${created.id}/verify`);
+    expect(verified.statusCode, verified.body).toBe(200);
+    expect(verified.json().data.lastVerification).toMatchObject({ ok: false, status: null });
+    expect(verified.json().data.lastVerification.error).toMatch(/private, loopback or reserved address/);
+    expect(receiver.received).toHaveLength(0);
+  });
+});
+
+describe('notification secrets and logs', () => {
+  it('no log line holds a signing secret or a URL token (runs last)', () => {
+    expect(secrets.length).toBeGreaterThan(3);
+    const text = logs.join('\n');
+    expect(text).toContain('notification delivered');
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    expect(text).not.toContain('receiver-token-123');
+  });
+});
