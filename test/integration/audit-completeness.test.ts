@@ -741,6 +741,10 @@ const TABLE: Record<string, Row> = {
       payload: {},
     }),
   },
+  'POST /api/v1/events/tickets': {
+    action: /^events\.ticket_create$/,
+    call: async ({ owner }) => ({ method: 'POST', url: '/api/v1/events/tickets', headers: bearer(owner) }),
+  },
   'DELETE /api/v1/nodes/:id/listen/:sid': {
     action: /^listen\.end$/,
     call: async ({ ctl, owner, node }) => {

@@ -10,7 +10,7 @@ import { bearer, enrolledNode, type TestController, testController } from '../su
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 /** Routes whose success path streams forever (SSE) are probed only with bad input that fails fast. */
-const STREAMING = new Set(['/api/v1/meter-events']);
+const STREAMING = new Set(['/api/v1/meter-events', '/api/v1/events']);
 
 describe('bad input on every route', () => {
   let ctl: TestController;

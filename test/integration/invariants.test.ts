@@ -115,6 +115,7 @@ describe('route declarations', () => {
     // then the open sessions saved as the snapshot) stops before keys are locked; the broker
     // closes last.
     expect([...ctl.lifecycle.names()].reverse()).toEqual([
+      'live events',
       'listen sessions',
       'meter-streams',
       'http',
@@ -153,6 +154,8 @@ describe('route declarations', () => {
       /^GET \/mqtt$/,
       // Live listen's WebSocket: the single-use ticket it presents is its credential.
       /^GET \/api\/v1\/nodes\/:id\/listen\/stream$/,
+      // Live events' WebSocket: the single-use ticket it presents is its credential.
+      /^GET \/api\/v1\/events\/stream$/,
       // A recording's playback stream: the playback session's ticket (cookie or header) is its credential.
       /^GET \/api\/v1\/recordings\/:id\/stream$/,
       // Attendance: anyone may check a signature; the webhook is authenticated by its shared secret.

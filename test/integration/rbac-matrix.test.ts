@@ -248,6 +248,10 @@ const TABLE: Record<string, Row> = {
   'PUT /api/v1/recordings/:id/cache-file': { need: 'agent' },
   'GET /api/v1/nodes/:id/meters': { need: 'node:read', node: true },
   'GET /api/v1/meter-events': { need: 'node:read', stream: true },
+  // Live events: any user; each event is filtered by its kind's read permission and scope (live-events.test.ts).
+  'GET /api/v1/events': { need: 'authenticated', stream: true },
+  'POST /api/v1/events/tickets': { need: 'authenticated' },
+  'GET /api/v1/events/stream': { need: 'public' },
   'POST /api/v1/nodes/:id/listen': { need: 'listen:monitor', node: true },
   'GET /api/v1/nodes/:id/listen': { need: 'listen:monitor', node: true },
   'POST /api/v1/recordings/:id/agent-copy/removed': { need: 'agent' },

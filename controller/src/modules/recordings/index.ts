@@ -74,63 +74,46 @@ export function createRecordingsModule(
   const recordingChanges = new RecordingChanges(core.changes, now); // announced on the change feed
   const deletions = new RecordingDeletions();
   const alerts = countingMisses(ports.healthAlerts ?? NO_HEALTH_ALERTS, metrics);
+  // What every service here takes alike; its changes go out on the change feed after they commit.
+  const common = { db, audit, now, changes: recordingChanges };
   const recordings = new RecordingsService({
-    db,
+    ...common,
     recordings: recordingsRepo,
     jobs: jobsRepo,
     nodes: ports.nodes,
-    audit,
     files,
-    now,
     notifyNode: ports.notifyNode,
     channelMaps: ports.channelMaps,
-    changes: recordingChanges,
   });
   const jobs = new JobsService({
-    db,
+    ...common,
     raw: core.raw,
-    changes: recordingChanges,
     jobs: jobsRepo,
     recordings: recordingsRepo,
     nodes: ports.nodes,
-    audit,
     files,
     config,
-    now,
     alerts,
   });
-  const jobControl = new JobControlService({
-    ...core,
-    ...ports,
-    jobsRepo,
-    recordingsRepo,
-    jobs,
-    recordings,
-    recordingChanges,
-  });
+  const jobControlDeps = { jobsRepo, recordingsRepo, jobs, recordings, recordingChanges };
+  const jobControl = new JobControlService({ ...core, ...ports, ...jobControlDeps });
   const uploads = new UploadsService({
-    db,
+    ...common,
     recordings: recordingsRepo,
     jobs: jobsRepo,
-    audit,
     files,
     metrics,
-    changes: recordingChanges,
     config,
-    now,
     alerts,
   });
   const occurrences = new OccurrencesService({
-    db,
+    ...common,
     repo: new OccurrencesRepository(db, provider),
     jobs: jobsRepo,
     jobsService: jobs,
-    changes: recordingChanges,
     recordings: recordingsRepo,
     nodes: ports.nodes,
-    audit,
     config,
-    now,
     alerts,
   });
   return {
