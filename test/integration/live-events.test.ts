@@ -161,6 +161,25 @@ describe('live events', () => {
     expect(resumed.map(dataOf).every((d) => d.siteId === eastSite.id)).toBe(true);
   });
 
+  it('a stream ends once its user is disabled (checked when anyone’s access changes)', async () => {
+    const token = await userWithRole(ctl, 'events-disabled-while-open', 'viewer');
+    const user = await ctl.db.user.findUniqueOrThrow({ where: { username: 'events-disabled-while-open' } });
+    const events = await collect(token, (seen) => {
+      if (seen.length === 1)
+        void ctl.app
+          .inject({
+            method: 'PATCH',
+            url: `/api/v1/auth/users/${user.id}/status`,
+            headers: bearer(owner),
+            payload: { disabled: true },
+          })
+          // The tail's timer makes this pass in a started controller; here it is called at once.
+          .then(() => ctl.services.events.tick());
+      return seen.some((e) => e.event === 'end');
+    });
+    expect(dataOf(events[events.length - 1]!)).toMatchObject({ reason: 'your access was revoked' });
+  });
+
   describe('over a WebSocket', () => {
     const wsUrl = (query: string) => `${url.replace('http', 'ws')}/api/v1/events/stream?${query}`;
     async function ticketFor(token: string): Promise<string> {
@@ -199,6 +218,12 @@ describe('live events', () => {
 
       const again = socketAt(wsUrl(`ticket=${encodeURIComponent(ticket)}`));
       expect(await again.closed).toBe(4001);
+      // A new ticket resumes from an id (browsers cannot send Last-Event-ID on a WebSocket).
+      const before = first.messages.find((m) => m.event === 'recording.state' && m.data.subject.id === id)!;
+      const resumed = socketAt(wsUrl(`ticket=${await ticketFor(owner)}&lastEventId=${before.id! - 1}`));
+      await until(() => resumed.messages.length > 0, { what: 'the resumed stream' });
+      expect(resumed.messages[0]).toMatchObject({ event: 'recording.state', id: before.id });
+      resumed.socket.close();
       first.socket.close();
       expect(await first.closed).toBe(1005);
       const denied = await ctl.db.auditEvent.findMany({
