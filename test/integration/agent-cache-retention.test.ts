@@ -3,7 +3,8 @@
  * reach every agent with its config; a confirmed upload's copy is kept while a policy keeps it
  * (the real uploader against the real upload route), removed oldest first when a limit is reached,
  * and each removal is reported to the controller, which records and audits it once with its policy
- * (a report made while the controller is away is sent on the next pass). The disk's free space and
+ * (a report made while the controller is away is sent on the next pass). A change to an agent-cache
+ * policy nudges every agent (a real MQTT client as the agent). The disk's free space and
  * the agent's clock are the only things faked.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,13 +12,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { AgentHttpClient } from '../../agent/src/link/http-client.js';
 import { JobJournal, type JournalEntry, journalPath } from '../../agent/src/state/journal.js';
 import { silentLogger } from '../../agent/src/support/log.js';
 import { CacheRetention } from '../../agent/src/uploads/cache-retention.js';
 import { Uploader } from '../../agent/src/uploads/uploader.js';
 import type { CacheRetentionPolicy, NodeConfig } from '../../shared/src/agent-api.js';
+import { type Command, nodeTopic } from '../../shared/src/mqtt.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
 import { freePort } from '../support/ports.js';
 import { claimNext, completedRecording, createRecording, sha256, wavBytes } from '../support/recordings.js';
@@ -33,6 +36,7 @@ describe(`agent-cache retention (${inject('testDb')})`, () => {
   let node: { nodeId: string; credential: string };
   let api: AgentHttpClient;
   let policyId: string;
+  let mqtt: MqttClient | undefined;
 
   const call = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) =>
     ctl.app.inject({ method, url: `/api/v1${url}`, headers: bearer(owner), ...(payload ? { payload } : {}) });
@@ -51,7 +55,8 @@ describe(`agent-cache retention (${inject('testDb')})`, () => {
     ctl.db.auditEvent.findMany({ where: { action: 'recording.agent_copy_removed', targetId: recordingId } });
 
   beforeAll(async () => {
-    ctl = await testController();
+    ctl = await testController({ mqttHost: '127.0.0.1' });
+    await ctl.start();
     owner = await ctl.ownerToken();
     await ctl.app.listen({ port: 0, host: '127.0.0.1' });
     dir = await tempDir('agent-cache');
@@ -68,6 +73,7 @@ describe(`agent-cache retention (${inject('testDb')})`, () => {
     policyId = created.json().data.id;
   });
   afterAll(async () => {
+    await mqtt?.endAsync(true).catch(() => {});
     await ctl?.stop();
     await dir?.cleanup();
   });
@@ -88,6 +94,44 @@ describe(`agent-cache retention (${inject('testDb')})`, () => {
         minFreeDiskPercent: null,
       },
     ]);
+  });
+
+  it('a change to an agent-cache policy nudges every agent to refetch its config, a controller one none', async () => {
+    mqtt = await connectAsync(`mqtt://127.0.0.1:${ctl.broker.port()}`, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      username: node.nodeId,
+      password: node.credential,
+    });
+    const commands: Command[] = [];
+    mqtt.on('message', (_topic, payload) => commands.push(JSON.parse(payload.toString()) as Command));
+    await mqtt.subscribeAsync(nodeTopic(node.nodeId, 'cmd'), { qos: 1 });
+    const nudged = () => commands.filter((c) => c.type === 'config-changed').length;
+
+    const controllerOnly = await call('POST', '/settings/retention-policies', {
+      name: 'controller only',
+      body: { scope: 'controller', maxAgeDays: 365 },
+    });
+    expect(controllerOnly.statusCode, controllerOnly.body).toBe(201);
+    const spare = await call('POST', '/settings/retention-policies', {
+      name: 'second spare',
+      body: { scope: 'agent-cache', maxAgeDays: 30 },
+    });
+    expect(spare.statusCode, spare.body).toBe(201);
+    await vi.waitFor(() => expect(nudged()).toBe(1), { timeout: 2_000, interval: 20 });
+    const removed = await ctl.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/settings/retention-policies/${spare.json().data.id}`,
+      headers: bearer(owner),
+    });
+    expect(removed.statusCode, removed.body).toBe(204);
+    await vi.waitFor(() => expect(nudged()).toBe(2), { timeout: 2_000, interval: 20 });
+    await ctl.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/settings/retention-policies/${controllerOnly.json().data.id}`,
+      headers: bearer(owner),
+    });
+    expect(nudged()).toBe(2); // the controller's policies are not the agents' business
   });
 
   it('refuses an agent-cache policy that waits for upload providers (an agent cannot see them)', async () => {
@@ -182,7 +226,7 @@ describe(`agent-cache retention (${inject('testDb')})`, () => {
       agentCopyRemovedPolicy: policyId,
     });
     const [event] = await audits(first.recordingId);
-    if (!event) throw new Error("no audit event for the removal");
+    if (!event) throw new Error('no audit event for the removal');
     expect(event).toMatchObject({ actorType: 'node', actorId: node.nodeId, outcome: 'success' });
     expect(event.reason).toMatch(/"agent spare" \(maxBytes\)/);
 

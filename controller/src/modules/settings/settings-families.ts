@@ -131,6 +131,8 @@ export const retentionPolicies = family({
     ),
   ],
   references: [{ field: 'deleteOnlyAfterVerifiedUploadTo', family: 'upload-providers' }],
+  // Agent-cache policies reach every agent with its config (nodes' NodeSettings.forAgent).
+  everyAgent: (body) => body.scope === 'agent-cache',
 });
 
 /** The built-in families, in the order their routes register. */

@@ -45,6 +45,11 @@ export interface SettingsFamily<S extends TObject = TObject> {
    */
   nodeSetting?: NodeSettingColumn;
   /**
+   * Objects this holds for are part of every agent's config (agent-cache retention policies): a
+   * change to one nudges every node in service to refetch.
+   */
+  everyAgent?: (body: Static<S>) => boolean;
+  /**
    * Secret body fields (settings-secrets.ts): sealed at rest and never shown (`<field>: null`
    * and `<field>Set`); an update that leaves one out keeps the stored one.
    */

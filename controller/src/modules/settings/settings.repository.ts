@@ -88,6 +88,11 @@ export class SettingsRepository {
     });
   }
 
+  /** Every node not decommissioned (their agents apply fleet-wide objects). */
+  nodesInService() {
+    return this.db.node.findMany({ where: { decommissionedAt: null }, select: { id: true } });
+  }
+
   revision(id: string, revision: number): Promise<RevisionRow | null> {
     return this.db.settingsRevision.findUnique({ where: { objectId_revision: { objectId: id, revision } } });
   }

@@ -140,6 +140,7 @@ export class SettingsService {
       return row;
     });
     this.announce(created, 'create');
+    if (family.everyAgent) await this.nudgeUsers(family, created); // a new object has no other users
     return created;
   }
 
@@ -204,6 +205,7 @@ export class SettingsService {
       });
     });
     this.announce({ ...current, revision: current.revision + 1 }, 'delete');
+    if (family.everyAgent) await this.nudgeUsers(family, current);
   }
 
   /** An export leaves the controller: audited once, with the family, how many and the format. */
@@ -317,8 +319,10 @@ export class SettingsService {
   private async nudgeUsers(family: SettingsFamily, row: SettingsRow): Promise<void> {
     const { notifyNode } = this.options;
     if (!notifyNode) return;
-    // The nodes among its users (naming it, or named by the family's own in-use check).
-    const nodes = (await this.usersOf(family, row)).filter((u) => u.type === 'node');
+    // The nodes among its users (naming it, or named by the family's own in-use check), or all.
+    const nodes = family.everyAgent?.(stateOf(row).body)
+      ? await this.options.repo.nodesInService()
+      : (await this.usersOf(family, row)).filter((u) => u.type === 'node');
     await Promise.all(nodes.map((n) => notifyNode(n.id, 'config-changed')));
   }
 
