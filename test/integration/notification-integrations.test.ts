@@ -386,6 +386,42 @@ describe('notification integrations', () => {
     expect((await c.api('POST', `/api/v1/integrations/${f.id}/enable`)).statusCode).toBe(409);
   });
 
+  it('the controller’s own events: a missed recording and a broken audit chain, routed by type', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const types = ['occurrence_missed', 'upload_failing', 'audit_chain'];
+    const { id } = await c.create({
+      kind: 'webhook',
+      url: r.url,
+      rules: { ...ALL_EVENTS, healthTypes: types },
+    });
+    await c.verifyAndEnable(id);
+    const node = await c.node('notify-node-9');
+    const alerts = ctl.services.healthAlerts;
+    await c.healthEvent(node.nodeId, 'critical', 'clipping'); // not a routed type
+    advanceMs(1000);
+    await alerts.occurrenceMissed({
+      nodeId: node.nodeId,
+      scheduleId: 'schedule-1',
+      jobId: 'job-1',
+      plannedStartAt: new Date(nowMs - 60_000),
+      reason: 'the agent was offline',
+    });
+    advanceMs(1000);
+    await alerts.auditChainVerified({
+      ok: false,
+      checked: 10,
+      brokenAt: { seq: 4, id: 'a4', reason: 'hash' },
+    });
+    await c.settle();
+    const bodies = r.received.slice(1).map((m) => JSON.parse(m.body));
+    expect(bodies.map((b) => [b.type, b.data.type, b.node_id])).toEqual([
+      ['health.opened', 'occurrence_missed', node.nodeId],
+      ['health.opened', 'audit_chain', null],
+    ]);
+    expect(bodies[1].text).toMatch(/^\[CRITICAL\] audit_chain opened on the controller \(fleet-wide\)/);
+  });
+
   it('retries after a 500 on the backoff schedule, then delivers', async () => {
     const c = client(ctl);
     const r = await fresh();
