@@ -23,16 +23,17 @@ import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { Config } from '../../config.js';
 import type { Actor, AuditWriter, RequestContext } from '../../core/audit.types.js';
 import { NO_CHANGE_FEED } from '../../core/change-feed.js';
-import { AppError, badRequest, conflict, hidden, notFound, staleLease } from '../../core/errors.js';
+import { AppError, badRequest, conflict, staleLease } from '../../core/errors.js';
 import { type HealthAlerts, NO_HEALTH_ALERTS } from '../../core/health-alerts.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
-import { type Visible, visibleTo } from '../../core/visible.js';
+import type { Visible } from '../../core/visible.js';
 import type { Db } from '../../db/client.js';
 import type { RecordingJob } from '../../db/rows.js';
 import type { Metrics } from '../../metrics.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository } from './jobs.repository.js';
 import { ACTIVE_JOB_STATES, isActive } from './jobs.service.js';
+import { ownRecording } from './own-recording.js';
 import type { PartWrite } from './part-writer.js';
 import { RecordingChanges, UPLOAD_PROGRESS_EVERY_MS } from './recording-changes.js';
 import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
@@ -107,16 +108,8 @@ export class UploadsService {
   }
 
   /** The calling node's own recording; 404 for anyone else's. */
-  private async ownRecording(principal: Principal, id: string): Promise<Visible<RecordingRow>> {
-    const recording = await this.recordings.find(id);
-    if (!recording) throw notFound('recording');
-    // Agent routes: a node sees only its own recordings.
-    const scope = { nodeId: recording.nodeId, siteId: recording.node.siteId };
-    if (principal.kind !== 'node') throw hidden('recording', { type: 'recording', id }, 'recording:control');
-    return visibleTo(principal, 'recording:control', recording, scope, {
-      name: 'recording',
-      target: { type: 'recording', id },
-    });
+  private ownRecording(principal: Principal, id: string): Promise<Visible<RecordingRow>> {
+    return ownRecording(this.recordings, principal, id);
   }
 
   async status(id: string, ctx: CallContext): Promise<UploadStatus> {
