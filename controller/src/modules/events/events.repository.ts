@@ -23,8 +23,8 @@ export class EventsRepository {
     await this.db.$transaction(async (tx) => {
       if (this.provider === 'postgresql')
         await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${APPEND_LOCK_ID})`);
-      // One row at a time: createMany does not promise the ids follow the list's order.
-      for (const event of events) await tx.liveEvent.create({ data: event });
+      // One multi-row INSERT: both databases number its rows in the order of its VALUES list.
+      await tx.liveEvent.createMany({ data: [...events] });
     });
   }
 

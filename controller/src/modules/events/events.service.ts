@@ -28,6 +28,8 @@ const TICKET_PREFIX = 'eet_';
 const PAGE = 500;
 /** Events written in one transaction at most. */
 const WRITE_BATCH = 200;
+/** Changes waiting to be written at most (the database is away): the oldest are dropped, and logged. */
+const MAX_PENDING = 100_000;
 
 export interface EventsAccess {
   /** The access generation: while it holds, nobody's access changed. */
@@ -75,6 +77,13 @@ export class EventsService {
   /** A committed change from the change feed: written down (in order), then the tail is woken. */
   record(change: Change): Promise<void> {
     this.pending.push(rowOf(change));
+    if (this.pending.length > MAX_PENDING) {
+      this.pending.shift();
+      this.options.log.warn(
+        { pending: MAX_PENDING },
+        'live events are not being written: the oldest was dropped',
+      );
+    }
     return this.flush();
   }
 
