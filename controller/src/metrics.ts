@@ -206,6 +206,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly notificationDeliveries = new Counter({
+    name: 'earshot_notification_deliveries_total',
+    help: 'Notification integration delivery attempts, by kind and outcome: delivered, retry, failed (given up).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly attendanceLogPosts = new Counter({
     name: 'earshot_attendance_log_posts_total',
     help: 'Attendance posts to Discord log destinations, by log type (sessions, periods, summary) and outcome (posted, failed, skipped when no bot is configured).',

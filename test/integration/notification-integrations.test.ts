@@ -447,6 +447,11 @@ describe('notification integrations', () => {
     expect(r.received[2]!.body).toBe(r.received[1]!.body);
     const [delivered] = await c.deliveries(id);
     expect(delivered).toMatchObject({ status: 'delivered', attempts: 2, lastStatus: 200, lastError: null });
+    const counted = (await ctl.metrics.notificationDeliveries.get()).values;
+    const count = (outcome: string) =>
+      counted.find((v) => v.labels.kind === 'discord' && v.labels.outcome === outcome)?.value ?? 0;
+    expect(count('retry')).toBeGreaterThanOrEqual(1);
+    expect(count('delivered')).toBeGreaterThanOrEqual(1);
   });
 
   it('a redirect is not followed: the delivery fails with a clear error', async () => {

@@ -63,7 +63,7 @@ export function createNotificationsModule(
   core: ModuleCore,
   options: { timers?: Timers } = {},
 ): AppModule<NotificationsPorts> {
-  const { db, audit, config, log, now, changes } = core;
+  const { db, audit, config, log, now, changes, metrics } = core;
   const repo = new NotificationsRepository(db);
   const secrets = controllerSecretBox({ configuredKey: config.secretKey, dataDir: config.dataDir });
   const allowPrivateNetworks = config.webhookAllowPrivateNetworks === true;
@@ -82,6 +82,7 @@ export function createNotificationsModule(
     repo,
     secrets,
     log,
+    metrics,
     version,
     now,
     queued: () => sender.wake(),

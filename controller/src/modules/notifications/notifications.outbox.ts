@@ -13,6 +13,7 @@ import type { Logger } from '../../core/logger.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { Db, Tx } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
+import type { Metrics } from '../../metrics.js';
 import type { ClaimedAttempt, Outbox } from './delivery/outbox-sender.js';
 import {
   type AttemptResult,
@@ -53,6 +54,7 @@ export class NotificationOutbox implements Outbox<ClaimedNotification> {
       repo: NotificationsRepository;
       secrets: () => Promise<SecretBox>;
       log: Pick<Logger, 'error'>;
+      metrics: Metrics;
       version: string;
       now: () => Date;
       random?: () => number;
@@ -194,15 +196,19 @@ export class NotificationOutbox implements Outbox<ClaimedNotification> {
         deliveredAt: now,
         nextAttemptAt: now,
       });
+      this.deps.metrics.notificationDeliveries.inc({ kind: delivery.kind, outcome: 'delivered' });
       return 'delivered';
     }
-    const failed = verdict.outcome === 'failed';
-    await repo.finish(delivery.id, delivery.attempt, {
-      lastStatus: verdict.status,
-      lastError: verdict.error,
-      ...(failed ? { status: 'failed', nextAttemptAt: now } : { nextAttemptAt: verdict.nextAttemptAt }),
-    });
-    return failed ? 'failed' : 'retry';
+    const { kind } = delivery;
+    const base = { lastStatus: verdict.status, lastError: verdict.error };
+    if (verdict.outcome === 'failed') {
+      await repo.finish(delivery.id, delivery.attempt, { ...base, status: 'failed', nextAttemptAt: now });
+      this.deps.metrics.notificationDeliveries.inc({ kind, outcome: 'failed' });
+      return 'failed';
+    }
+    await repo.finish(delivery.id, delivery.attempt, { ...base, nextAttemptAt: verdict.nextAttemptAt });
+    this.deps.metrics.notificationDeliveries.inc({ kind, outcome: 'retry' });
+    return 'retry';
   }
 
   nextDueAt(): Promise<Date | undefined> {
