@@ -161,6 +161,25 @@ describe('live events', () => {
     expect(resumed.map(dataOf).every((d) => d.siteId === eastSite.id)).toBe(true);
   });
 
+  it('a node edited is announced to its readers (node.changed)', async () => {
+    const events = await collect(owner, (seen) => {
+      if (seen.length === 1)
+        void ctl.app.inject({
+          method: 'PATCH',
+          url: `/api/v1/nodes/${east.nodeId}`,
+          headers: bearer(owner),
+          payload: { notes: 'announced' },
+        });
+      return seen.some((e) => e.event === 'node.changed');
+    });
+    expect(dataOf(events.find((e) => e.event === 'node.changed')!)).toMatchObject({
+      siteId: east.siteId,
+      nodeId: east.nodeId,
+      subject: { type: 'node', id: east.nodeId },
+      data: { change: 'updated' },
+    });
+  });
+
   it('a stream ends once its user is disabled (checked when anyone’s access changes)', async () => {
     const token = await userWithRole(ctl, 'events-disabled-while-open', 'viewer');
     const user = await ctl.db.user.findUniqueOrThrow({ where: { username: 'events-disabled-while-open' } });

@@ -65,6 +65,7 @@ export function createNodesModule(
     results: commandResults,
     log,
     now,
+    changes: core.changes,
   });
   const interfaces = new InterfacesService({
     db,

@@ -1,5 +1,6 @@
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
+import type { ChangeFeed } from '../../core/change-feed.js';
 import { conflict, forbidden } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
@@ -82,8 +83,21 @@ export class NodeManagementService {
       results: CommandResultLog;
       log: Pick<Logger, 'warn'>;
       now: () => Date;
+      /** `node.changed` after an edit, a decommission or a delete commits. */
+      changes?: ChangeFeed;
     },
   ) {}
+
+  /** Announces a committed change of the node (to its site's readers; a move to both sites'). */
+  private changed(node: { id: string; siteId: string }, what: string, data: Record<string, unknown> = {}) {
+    this.deps.changes?.publish({
+      type: 'node.changed',
+      at: this.deps.now(),
+      scope: { siteId: node.siteId, nodeId: node.id },
+      subject: { type: 'node', id: node.id },
+      data: { change: what, ...data },
+    });
+  }
 
   async update(nodeId: string, body: UpdateNodeBody, ctx: CallContext): Promise<NodeRow> {
     const principal = userOf(ctx.principal);
@@ -115,6 +129,8 @@ export class NodeManagementService {
         return row;
       }),
     );
+    if (updated.siteId !== node.siteId) this.changed(node, 'moved', { toSiteId: updated.siteId });
+    this.changed(updated, 'updated', { name: updated.name });
     // The agent's config carries these; labels and notes it does not use.
     if (AGENT_FIELDS.some((field) => updated[field] !== node[field])) await this.nudge(updated);
     return updated;
@@ -195,6 +211,7 @@ export class NodeManagementService {
         after: { decommissionedAt: at, credential: 'revoked' },
       });
     });
+    this.changed(node, 'decommissioned');
     try {
       await this.deps.link.disconnect(nodeId);
     } catch (err) {
@@ -226,6 +243,7 @@ export class NodeManagementService {
         scope: { siteId: node.siteId, nodeId },
       });
     });
+    this.changed(node, 'deleted');
     this.deps.results.forget(nodeId);
   }
 
