@@ -48,6 +48,8 @@ export const ConfigSchema = Type.Object(
     uploadCopyLeaseSeconds: Type.Integer({ minimum: 10, maximum: 3600 }),
     /** Days of health history (GET /api/v1/health/history, one sample a minute) kept before pruning. */
     healthHistoryDays: Type.Integer({ minimum: 1, maximum: 366 }),
+    /** Days of the operational event log (GET /api/v1/ops-events) kept before pruning. */
+    opsEventsDays: Type.Integer({ minimum: 1, maximum: 3660 }),
     enrollmentTtlMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 }),
     loginFailuresPerAccountPerHour: Type.Integer({ minimum: 1 }),
     loginFailuresPerAddressPerHour: Type.Integer({ minimum: 1 }),
@@ -111,6 +113,7 @@ export const DEFAULTS: Config = {
   liveEventsMaxKept: 1_000_000,
   uploadCopyLeaseSeconds: 120,
   healthHistoryDays: 7,
+  opsEventsDays: 90,
   enrollmentTtlMinutes: 24 * 60,
   loginFailuresPerAccountPerHour: 100,
   loginFailuresPerAddressPerHour: 300,
@@ -140,6 +143,7 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_LEASE_SECONDS: ['leaseSeconds', 'int'],
   EARSHOT_UPLOAD_COPY_LEASE_SECONDS: ['uploadCopyLeaseSeconds', 'int'],
   EARSHOT_HEALTH_HISTORY_DAYS: ['healthHistoryDays', 'int'],
+  EARSHOT_OPS_EVENTS_DAYS: ['opsEventsDays', 'int'],
   EARSHOT_PRODUCTION: ['production', 'bool'],
   EARSHOT_OIDC_ISSUER_URL: ['oidcIssuerUrl', 'string'],
   EARSHOT_OIDC_CLIENT_ID: ['oidcClientId', 'string'],

@@ -20,6 +20,7 @@ import {
   testController,
   userWithRole,
 } from '../support/controller.js';
+import { FakeDiscord } from '../support/fake-discord/fake-discord.js';
 import { createDatabase, uniqueDatabaseName } from '../support/postgres.js';
 import { createRecording } from '../support/recordings.js';
 import { tempDir } from '../support/tmp.js';
@@ -42,7 +43,7 @@ describe('controller health, history and operational log', () => {
   };
 
   beforeAll(async () => {
-    ctl = await testController({ mqttHost: '127.0.0.1', healthHistoryDays: 2 }, now);
+    ctl = await testController({ mqttHost: '127.0.0.1', healthHistoryDays: 2, opsEventsDays: 3 }, now);
     await ctl.start();
     await ctl.services.healthSampler.stop(); // no timer: the tests run its passes by hand
     owner = await ownerApiToken(ctl); // the clock moves days: a login session would expire
@@ -146,9 +147,14 @@ describe('controller health, history and operational log', () => {
       expect((await get('/api/v1/health/history?cursor=nonsense')).status).toBe(400);
     });
 
-    it('prunes samples older than the configured days', async () => {
+    it('prunes samples (and operational events) older than their configured days', async () => {
+      const old = { instanceId: 'gone', message: 'an old start', level: 'info', kind: 'controller.started' };
+      await ctl.db.opsEvent.create({ data: { ...old, id: 'old-event', at: new Date(T0 - 4 * DAY) } });
       nowMs = T0 + 2 * DAY + MINUTE; // this minute is 10:01 two days on: 10:00 is now too old
       expect(await ctl.services.healthSampler.pass()).toBe(true);
+      // Events are kept 3 days here: the one from 6 days ago goes, the start at T0 stays.
+      expect(await ctl.db.opsEvent.findUnique({ where: { id: 'old-event' } })).toBeNull();
+      expect(await ctl.db.opsEvent.count({ where: { kind: 'controller.started' } })).toBe(1);
       const { body } = await get('/api/v1/health/history');
       expect(body.data.map((s: { minute: string }) => s.minute)).toEqual([
         '2026-03-01T10:01:00.000Z',
@@ -184,12 +190,13 @@ describe('controller health, history and operational log', () => {
       expect(body.data[0]).toMatchObject({ kind: 'settings.changed', level: 'info' });
     });
 
-    it('records a periodic task’s failed pass as a runner error', async () => {
+    it('records a periodic task’s first failed pass as a runner error, and when it works again', async () => {
       nowMs += MINUTE;
+      let failing = true;
       const task = new PeriodicTask({
         what: 'a test runner',
         pass: async () => {
-          throw new Error('the disk is on fire');
+          if (failing) throw new Error('the disk is on fire');
         },
         log: { error: () => {} },
         ops: ctl.services.opsLog,
@@ -197,6 +204,7 @@ describe('controller health, history and operational log', () => {
         timers: NO_TIMERS,
       });
       await task.tick();
+      await task.tick(); // still failing: not a second event
       await ctl.services.opsLog.flush();
       const { body } = await get('/api/v1/ops-events?level=warning');
       expect(body.data).toHaveLength(1);
@@ -206,6 +214,16 @@ describe('controller health, history and operational log', () => {
         message: 'a test runner failed: the disk is on fire',
         data: { runner: 'a test runner' },
         at: new Date(nowMs).toISOString(),
+      });
+      failing = false;
+      await task.tick();
+      await task.tick();
+      await ctl.services.opsLog.flush();
+      const recovered = (await get('/api/v1/ops-events?kind=runner.recovered')).body.data;
+      expect(recovered).toHaveLength(1);
+      expect(recovered[0]).toMatchObject({
+        level: 'info',
+        data: { runner: 'a test runner', failedPasses: 2 },
       });
     });
 
@@ -222,7 +240,7 @@ describe('controller health, history and operational log', () => {
       expect(seen).toEqual(all.map((e) => e.id));
       const since = encodeURIComponent(new Date(nowMs).toISOString());
       const recent = (await get(`/api/v1/ops-events?since=${since}`)).body.data;
-      expect(recent.map((e: { kind: string }) => e.kind)).toEqual(['runner.failed']);
+      expect(recent.map((e: { kind: string }) => e.kind)).toEqual(['runner.recovered', 'runner.failed']);
       const until = encodeURIComponent(new Date(T0 - 1).toISOString());
       expect((await get(`/api/v1/ops-events?since=${since}&until=${until}`)).status).toBe(400);
       expect((await get('/api/v1/ops-events?kind=no.such')).status).toBe(400);
@@ -272,6 +290,40 @@ describe('a controller run, in the operational event log', () => {
     } finally {
       await db.$disconnect();
       await dir.cleanup();
+    }
+  });
+});
+
+describe('the Discord bot, in the operational event log', () => {
+  it('records it ready, reconnecting after a dropped connection, ready again, and stopped', async () => {
+    const fake = await FakeDiscord.start();
+    fake.addGuild({
+      id: '400000000000000301',
+      name: 'Ops',
+      channels: [{ id: '400000000000000311', name: 'Voice', type: 2 }],
+      members: [],
+    });
+    const ctl = await testController({ discordBotToken: fake.token, discordApiBase: fake.restApiBase });
+    const kinds = async () => {
+      await ctl.services.opsLog.flush();
+      const rows = await ctl.db.opsEvent.findMany({
+        where: { kind: { startsWith: 'discord.' } },
+        orderBy: [{ at: 'asc' }, { id: 'asc' }],
+      });
+      return rows.map((r) => r.kind);
+    };
+    try {
+      await ctl.start();
+      await expect.poll(kinds, { timeout: 20_000 }).toEqual(['discord.ready']);
+      fake.dropConnection();
+      await expect
+        .poll(kinds, { timeout: 20_000 })
+        .toEqual(['discord.ready', 'discord.reconnecting', 'discord.ready']);
+      await ctl.close();
+      expect((await kinds()).at(-1)).toBe('discord.stopped');
+    } finally {
+      await ctl.stop();
+      await fake.stop();
     }
   });
 });

@@ -17,6 +17,7 @@ export type OpsEventKind =
   | 'discord.reconnecting'
   | 'discord.stopped'
   | 'runner.failed'
+  | 'runner.recovered'
   | 'settings.changed'
   | 'demo.seeded'
   | 'demo.reset';
@@ -30,6 +31,7 @@ export const OPS_EVENT_KINDS: readonly OpsEventKind[] = [
   'discord.reconnecting',
   'discord.stopped',
   'runner.failed',
+  'runner.recovered',
   'settings.changed',
   'demo.seeded',
   'demo.reset',
@@ -55,13 +57,41 @@ export interface OpsLog {
 /** For parts built without the log (tests of one service). */
 export const NO_OPS_LOG: OpsLog = { record: () => {} };
 
-/** The `runner.failed` event of a background pass that threw (platform/periodic-task.ts and the like). */
-export function runnerFailed(what: string, err: unknown): OpsEventInput {
-  const reason = err instanceof Error ? err.message : String(err);
-  return {
-    kind: 'runner.failed',
-    level: 'error',
-    message: `${what} failed: ${reason}`.slice(0, 1000),
-    data: { runner: what },
-  };
+/**
+ * A background runner's failures, as the log hears them: the first failed pass of a run of
+ * failures (`runner.failed`, with its error) and the pass that works again (`runner.recovered`,
+ * with how many failed), not one event per pass (a runner every 5 s failing for a day would
+ * write 17,000). Used by platform/periodic-task.ts and the schedule runner.
+ */
+export class RunnerFailures {
+  private failedPasses = 0;
+
+  constructor(
+    private readonly ops: OpsLog | undefined,
+    private readonly what: string,
+  ) {}
+
+  failed(err: unknown): void {
+    this.failedPasses += 1;
+    if (this.failedPasses > 1) return;
+    const reason = err instanceof Error ? err.message : String(err);
+    this.ops?.record({
+      kind: 'runner.failed',
+      level: 'error',
+      message: `${this.what} failed: ${reason}`.slice(0, 1000),
+      data: { runner: this.what },
+    });
+  }
+
+  succeeded(): void {
+    if (this.failedPasses === 0) return;
+    const failedPasses = this.failedPasses;
+    this.failedPasses = 0;
+    this.ops?.record({
+      kind: 'runner.recovered',
+      level: 'info',
+      message: `${this.what} works again after ${failedPasses} failed pass(es)`,
+      data: { runner: this.what, failedPasses },
+    });
+  }
 }

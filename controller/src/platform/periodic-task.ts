@@ -6,10 +6,11 @@
  * is logged and the next one tries again; `stop()` waits for the pass under way. The
  * constructor only assigns; timers are injected so tests drive it without waiting. Whether
  * work is due is decided from the injected clock and stored state, never from the timer. A
- * failed pass is also written to the operational event log (`runner.failed`) when given `ops`.
+ * failed pass is also written to the operational event log when given `ops` (the first of a run
+ * of failures, and the pass that works again: core/ops-log.ts `RunnerFailures`).
  */
 import type { Logger } from '../core/logger.js';
-import { type OpsLog, runnerFailed } from '../core/ops-log.js';
+import { type OpsLog, RunnerFailures } from '../core/ops-log.js';
 
 export interface SchedulerTimers {
   setInterval(fn: () => void, ms: number): unknown;
@@ -41,8 +42,11 @@ export interface PeriodicTaskOptions {
 export class PeriodicTask {
   private handle: unknown;
   private running: Promise<void> | undefined;
+  private readonly failures: RunnerFailures;
 
-  constructor(private readonly options: PeriodicTaskOptions) {}
+  constructor(private readonly options: PeriodicTaskOptions) {
+    this.failures = new RunnerFailures(options.ops, options.what);
+  }
 
   start(): void {
     if (this.handle !== undefined) return;
@@ -55,9 +59,10 @@ export class PeriodicTask {
   tick(): Promise<void> {
     this.running ??= this.options
       .pass()
+      .then(() => this.failures.succeeded())
       .catch((err: unknown) => {
         this.options.log.error({ err }, `${this.options.what} failed`);
-        this.options.ops?.record(runnerFailed(this.options.what, err));
+        this.failures.failed(err);
       })
       .finally(() => {
         this.running = undefined;

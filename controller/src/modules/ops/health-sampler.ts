@@ -4,6 +4,7 @@
  * Replicas sharing one database each run this; the minute is the table's key, so the first
  * replica's sample stands and the others skip theirs (no leader needed). A pass is decided by
  * the injected clock, never by the timer: tests call `sampleNow()` after moving the clock.
+ * The same pass prunes the operational event log (older than its own number of days).
  */
 import type { Logger } from '../../core/logger.js';
 import type { OpsLog } from '../../core/ops-log.js';
@@ -24,6 +25,8 @@ export class HealthSampler {
       instanceId: string;
       /** Days of samples kept. */
       keepDays: number;
+      /** Days of operational events kept. */
+      keepEventDays: number;
       now: () => Date;
       log: Pick<Logger, 'error'>;
       opsLog: OpsLog;
@@ -58,7 +61,7 @@ export class HealthSampler {
 
   /** Stores this minute's sample unless it exists (true when this replica's was stored), then prunes. */
   async pass(): Promise<boolean> {
-    const { repo, ops, instanceId, keepDays, now } = this.deps;
+    const { repo, ops, instanceId, keepDays, keepEventDays, now } = this.deps;
     const takenAt = now();
     const minute = new Date(Math.floor(takenAt.getTime() / SAMPLE_INTERVAL_MS) * SAMPLE_INTERVAL_MS);
     const figures = await ops.sample();
@@ -69,6 +72,7 @@ export class HealthSampler {
       figures: JSON.stringify(figures),
     });
     await repo.pruneSamples(new Date(minute.getTime() - keepDays * DAY_MS));
+    await repo.pruneEvents(new Date(takenAt.getTime() - keepEventDays * DAY_MS));
     return stored;
   }
 }

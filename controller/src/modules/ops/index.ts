@@ -84,6 +84,7 @@ export function createOpsModule(
     repo,
     instanceId,
     keepDays: config.healthHistoryDays,
+    keepEventDays: config.opsEventsDays,
     now,
     log,
     opsLog: writer,

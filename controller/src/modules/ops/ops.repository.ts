@@ -61,6 +61,11 @@ export class OpsRepository {
     return (await this.db.healthSample.deleteMany({ where: { minute: { lt: cutoff } } })).count;
   }
 
+  /** Removes the operational events before `cutoff`; how many. */
+  async pruneEvents(cutoff: Date): Promise<number> {
+    return (await this.db.opsEvent.deleteMany({ where: { at: { lt: cutoff } } })).count;
+  }
+
   /** Whether the database answers, and how long a round trip took. */
   async ping(): Promise<{ reachable: boolean; latencyMs: number | null }> {
     const started = performance.now();

@@ -4,7 +4,7 @@
  */
 
 import type { NodeNotifier } from '../../core/node-commands.js';
-import { runnerFailed } from '../../core/ops-log.js';
+import { RunnerFailures } from '../../core/ops-log.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import type { NodesService } from '../nodes/index.js';
 import type { OccurrencesService } from '../recordings/index.js';
@@ -46,14 +46,16 @@ export function createSchedulesModule(
   });
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
+  const failures = new RunnerFailures(core.ops, 'schedule runner');
   const pass = () => {
     // Tops up due schedules, then re-plans those whose nodes' profile rolls changed.
     running ??= schedules
       .materialiseDue(RUNNER_BATCH)
       .then(() => schedules.replanChangedProfiles())
+      .then(() => failures.succeeded())
       .catch((error) => {
         log.warn({ err: error }, 'materialising schedule occurrences failed');
-        core.ops.record(runnerFailed('schedule runner', error));
+        failures.failed(error);
       })
       .finally(() => {
         running = undefined;
