@@ -4,6 +4,16 @@
  * machinery every outbox shares (the attendance webhooks too): the network guard, the retry
  * rules, one POST, the signatures and the outbox sender.
  */
+import { packageVersion } from '../../../../shared/src/version.js';
+import { controllerSecretBox } from '../../crypto/secret-box.js';
+import type { AppModule, ModuleCore } from '../../platform/module.js';
+import { OutboxSender, type SenderTimers } from './delivery/outbox-sender.js';
+import { type ClaimedNotification, NotificationOutbox } from './notifications.outbox.js';
+import { NotificationsRepository } from './notifications.repository.js';
+import { notificationsRoutes } from './notifications.routes.js';
+import { NotificationsService } from './notifications.service.js';
+
+// The outbound delivery machinery, for every outbox (the attendance webhooks too).
 export { describeError, postOnce } from './delivery/http-post.js';
 export {
   isPrivateAddress,
@@ -11,13 +21,7 @@ export {
   privateHostProblem,
   publicOnlyLookup,
 } from './delivery/network.js';
-export {
-  type ClaimedAttempt,
-  type Outbox,
-  OutboxSender,
-  type SenderTimers,
-  sendAttempt,
-} from './delivery/outbox-sender.js';
+export { type ClaimedAttempt, type Outbox, sendAttempt } from './delivery/outbox-sender.js';
 export { unprocessable, validateReceiverUrl } from './delivery/receiver-url.js';
 export {
   type AttemptResult,
@@ -35,24 +39,15 @@ export {
   retryDelayMs,
 } from './delivery/retry.js';
 export { feishuSign, webhookSignature } from './delivery/signing.js';
-
-import { packageVersion } from '../../../../shared/src/version.js';
-import { controllerSecretBox } from '../../crypto/secret-box.js';
-import type { AppModule, ModuleCore } from '../../platform/module.js';
-import { OutboxSender as Sender, type SenderTimers as Timers } from './delivery/outbox-sender.js';
-import { type ClaimedNotification, NotificationOutbox } from './notifications.outbox.js';
-import { NotificationsRepository } from './notifications.repository.js';
-import { notificationsRoutes } from './notifications.routes.js';
-import { NotificationsService } from './notifications.service.js';
-
 export type { NotificationOutbox, NotificationsService };
+export { OutboxSender, type SenderTimers };
 
 export interface NotificationsPorts {
   notifications: NotificationsService;
   /** The outbox: `idle()` waits until every change heard so far is written (tests). */
   notificationOutbox: NotificationOutbox;
   /** The outbox sender; `tick()` sends what is due now, `idle()` waits (tests). */
-  notificationSender: Sender<ClaimedNotification>;
+  notificationSender: OutboxSender<ClaimedNotification>;
 }
 
 /**
@@ -61,7 +56,7 @@ export interface NotificationsPorts {
  */
 export function createNotificationsModule(
   core: ModuleCore,
-  options: { timers?: Timers } = {},
+  options: { timers?: SenderTimers } = {},
 ): AppModule<NotificationsPorts> {
   const { db, audit, config, log, now, changes, metrics } = core;
   const repo = new NotificationsRepository(db);
@@ -87,7 +82,7 @@ export function createNotificationsModule(
     now,
     queued: () => sender.wake(),
   });
-  const sender = new Sender(outbox, log, {
+  const sender = new OutboxSender(outbox, log, {
     what: 'notification',
     now,
     timers: options.timers,
