@@ -308,3 +308,31 @@ describe('live events', () => {
     expect(bad.statusCode).toBe(400);
   });
 });
+
+describe('live events at shutdown', () => {
+  it('an open stream is told `end` and closed, so the HTTP server can drain', async () => {
+    const ctl = await testController({ mqttHost: '127.0.0.1' });
+    let stopped = false;
+    try {
+      await ctl.start();
+      const url = await listeningUrl(ctl);
+      const owner = await ctl.ownerToken();
+      const events: SseEvent[] = [];
+      await readSse(
+        `${url}/api/v1/events`,
+        bearer(owner),
+        (event) => {
+          events.push(event);
+          if (event.event === 'ready') void ctl.stop().then(() => (stopped = true));
+          return event.event === 'end' || undefined;
+        },
+        20_000,
+      );
+      expect(events.map((e) => e.event)).toEqual(['ready', 'end']);
+      expect(JSON.parse(events[1]!.data).reason).toMatch(/stopping/);
+      await until(() => stopped, { what: 'the controller stopped' });
+    } finally {
+      if (!stopped) await ctl.stop();
+    }
+  });
+});
