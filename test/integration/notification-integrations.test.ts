@@ -8,7 +8,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp, type ControllerApp } from '../../controller/src/app.js';
 import { type Config, loadConfig } from '../../controller/src/config.js';
 import { controllerSecretBox } from '../../controller/src/crypto/secret-box.js';
@@ -644,6 +644,48 @@ describe('notification integrations by default reach public addresses only', () 
     expect(verified.json().data.lastVerification).toMatchObject({ ok: false, status: null });
     expect(verified.json().data.lastVerification.error).toMatch(/private, loopback or reserved address/);
     expect(receiver.received).toHaveLength(0);
+  });
+});
+
+// Replicas share PostgreSQL; SQLite is one process's database (and two clients in one test
+// process would block each other in better-sqlite3's synchronous busy wait).
+describe.skipIf(!inject('pgBaseUrl'))('notifications with two controllers on one PostgreSQL', () => {
+  it('each due message is sent by one of them, once', async () => {
+    const dir = await tempDir('notifications-replicas');
+    const receiver = await startReceiver();
+    const target = await freshDatabase(dir.path);
+    // Same data dir, so the same sealing key (replicas on one PostgreSQL share EARSHOT_SECRET_KEY).
+    const a = await startApp(target, dir.path);
+    const b = await startApp(target, dir.path);
+    try {
+      const c = client(a);
+      const { id } = await c.create({ kind: 'webhook', url: receiver.url, rules: ALL_EVENTS });
+      await c.verifyAndEnable(id);
+      const node = await c.node('replica-node-1');
+      // Failing while the events open, then healthy.
+      receiver.state.failNext = 1000;
+      for (const type of ['silence', 'clipping', 'device_lost', 'disk_low'])
+        await c.healthEvent(node.nodeId, 'critical', type);
+      await c.settle();
+      receiver.state.failNext = 0;
+      const pending = (await c.deliveries(id)).filter((d) => d.event !== 'test');
+      expect(pending.map((d) => d.status)).toEqual(Array(4).fill('pending'));
+      const sentBefore = receiver.received.length;
+      nowMs = Math.max(...pending.map((d) => Date.parse(d.nextAttemptAt!)));
+      await Promise.all([a.services.notificationSender.tick(), b.services.notificationSender.tick()]);
+      const delivered = (await c.deliveries(id)).filter((d) => d.event !== 'test');
+      expect(delivered.map((d) => [d.id, d.status, d.attempts])).toEqual(
+        pending.map((d) => [d.id, 'delivered', d.attempts + 1]),
+      );
+      const retries = receiver.received.slice(sentBefore);
+      expect(retries).toHaveLength(4);
+      expect(new Set(retries.map((r) => r.headers['x-earshot-delivery'])).size).toBe(4);
+    } finally {
+      await a.shutdown();
+      await b.shutdown();
+      await receiver.close();
+      await dir.cleanup();
+    }
   });
 });
 
