@@ -75,6 +75,7 @@ describe('controller health, history and operational log', () => {
       expect(queues.recordingJobs).toEqual({ queued: 1, active: 0 });
       expect(queues.uploadQueue).toEqual({ queued: 0, uploading: 0, failed: 0 });
       expect(queues.webhookDeliveriesPending).toBe(0);
+      expect(queues.notificationDeliveriesPending).toBe(0);
       expect(disk.freeBytes).toBeGreaterThan(0);
       expect(disk.totalBytes).toBeGreaterThanOrEqual(disk.freeBytes);
       expect(disk.headroomHours).toBeNull(); // nothing arrived: no rate, no end in sight

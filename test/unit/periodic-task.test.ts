@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { OpsEventInput } from '../../controller/src/core/ops-log.js';
 import { PeriodicTask, type SchedulerTimers } from '../../controller/src/platform/periodic-task.js';
 
 function manualTimers() {
@@ -90,5 +91,26 @@ describe('PeriodicTask', () => {
     await task.tick();
     expect(passes).toBe(2);
     expect(logged).toHaveLength(1);
+  });
+
+  it('tells the operational log of the first failed pass of a run, and of the pass that works again', async () => {
+    const events: OpsEventInput[] = [];
+    const outcomes = [false, false, true, true, false];
+    const task = new PeriodicTask({
+      what: 'flaky work',
+      pass: async () => {
+        if (!outcomes.shift()) throw new Error('no disk');
+      },
+      log: { error: () => {} },
+      ops: { record: (event) => events.push(event) },
+      intervalMs: 1000,
+      timers: manualTimers().timers,
+    });
+    for (let i = 0; i < 5; i++) await task.tick();
+    expect(events.map((e) => [e.kind, e.message])).toEqual([
+      ['runner.failed', 'flaky work failed: no disk'],
+      ['runner.recovered', 'flaky work works again after 2 failed pass(es)'],
+      ['runner.failed', 'flaky work failed: no disk'],
+    ]);
   });
 });

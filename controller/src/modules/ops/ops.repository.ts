@@ -79,7 +79,7 @@ export class OpsRepository {
 
   /** Work waiting in the controller's queues, fleet-wide. */
   async queueDepths() {
-    const [queued, active, uploads, deliveries] = await Promise.all([
+    const [queued, active, uploads, webhooks, notifications] = await Promise.all([
       this.db.recordingJob.count({ where: { state: 'queued' } }),
       this.db.recordingJob.count({ where: { state: { in: [...ACTIVE_JOB_STATES] } } }),
       this.db.uploadQueueItem.groupBy({
@@ -88,6 +88,7 @@ export class OpsRepository {
         _count: { _all: true },
       }),
       this.db.webhookDelivery.count({ where: { status: 'pending' } }),
+      this.db.notificationDelivery.count({ where: { status: 'pending' } }),
     ]);
     const byState = new Map(uploads.map((u) => [u.state, u._count._all]));
     return {
@@ -97,7 +98,8 @@ export class OpsRepository {
         uploading: byState.get('uploading') ?? 0,
         failed: byState.get('failed') ?? 0,
       },
-      webhookDeliveriesPending: deliveries,
+      webhookDeliveriesPending: webhooks,
+      notificationDeliveriesPending: notifications,
     };
   }
 }

@@ -27,7 +27,10 @@ export const ControllerFiguresSchema = Type.Object({
   queues: Type.Object({
     recordingJobs: Type.Object({ queued: Count, active: Count }),
     uploadQueue: Type.Object({ queued: Count, uploading: Count, failed: Count }),
+    /** The attendance outbound webhooks' outbox. */
     webhookDeliveriesPending: Count,
+    /** The notification integrations' outbox. */
+    notificationDeliveriesPending: Count,
   }),
   disk: Type.Union(
     [
