@@ -44,7 +44,11 @@ export function eventsRoutes(
             `\`event: end\` says why the controller ended the stream. ${KINDS}`,
           headers: EventsHeaders,
           produces: ['text/event-stream'],
-          response: { 200: Type.String({ description: 'text/event-stream' }), 400: ErrorResponse },
+          response: {
+            200: Type.String({ description: 'text/event-stream' }),
+            400: ErrorResponse,
+            503: ErrorResponse,
+          },
         },
       },
       async (request, reply) => {

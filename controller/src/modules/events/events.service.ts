@@ -8,10 +8,11 @@
  * gets a `reset`. WebSockets present a single-use ticket (stored hashed, valid for seconds).
  */
 
+import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import { AccessSet } from '../../core/access-set.js';
 import type { AuditWriter, RequestContext } from '../../core/audit.types.js';
 import type { Change } from '../../core/change-feed.js';
-import { forbidden } from '../../core/errors.js';
+import { AppError, forbidden } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeDirectory } from '../../core/node-directory.js';
 import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../core/principal.js';
@@ -71,6 +72,8 @@ export class EventsService {
   private polling: Promise<void> | undefined;
   private pollAgain = false;
   private checkedGeneration: number | undefined;
+  /** Set once the controller stops: no new stream opens (HTTP could not drain). */
+  private stopping = false;
 
   constructor(private readonly options: EventsServiceOptions) {}
 
@@ -168,6 +171,8 @@ export class EventsService {
     lastEventId?: number,
   ): Promise<LiveStream> {
     const user = userOf(ctx.principal);
+    if (this.stopping)
+      throw new AppError(503, ERROR_CODES.unavailable, 'The controller is stopping; connect again shortly.');
     const bounds = await this.options.repo.bounds();
     const newest = bounds?.newest ?? 0;
     const resumable =
@@ -191,6 +196,7 @@ export class EventsService {
     // Joins the tail before reading its backlog: nothing committed in between is lost (the tail
     // holds what it hands over until the backlog is sent; duplicates are skipped by id).
     this.streams.add(stream);
+    if (this.stopping) stream.end('the controller is stopping; reconnect with Last-Event-ID');
     this.tail ??= start;
     this.options.metrics.eventStreams.inc({ transport });
     try {
@@ -322,6 +328,7 @@ export class EventsService {
 
   /** Ends every open stream (the controller stops): their readers reconnect elsewhere. */
   async stopAll(): Promise<void> {
+    this.stopping = true;
     await this.writing;
     for (const stream of [...this.streams]) {
       stream.end('the controller is stopping; reconnect with Last-Event-ID');
