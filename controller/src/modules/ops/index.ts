@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { packageVersion } from '../../../../shared/src/version.js';
 import type { ChangeFeed } from '../../core/change-feed.js';
 import type { Logger } from '../../core/logger.js';
 import type { OpsEventInput } from '../../core/ops-log.js';
@@ -47,7 +48,8 @@ export function createOpsLog(deps: {
       writer.record({
         kind: 'controller.started',
         level: 'info',
-        message: `controller ${instanceId} started`,
+        message: `controller ${instanceId} started (version ${packageVersion()})`,
+        data: { version: packageVersion() },
       });
       if (applied.length > 0)
         writer.record({

@@ -24,14 +24,20 @@ export const ControllerFiguresSchema = Type.Object({
     enabled: Type.Boolean({ description: 'Whether a bot token is configured' }),
     state: Type.String({ description: 'stopped, connecting, ready or reconnecting' }),
   }),
-  queues: Type.Object({
-    recordingJobs: Type.Object({ queued: Count, active: Count }),
-    uploadQueue: Type.Object({ queued: Count, uploading: Count, failed: Count }),
-    /** The attendance outbound webhooks' outbox. */
-    webhookDeliveriesPending: Count,
-    /** The notification integrations' outbox. */
-    notificationDeliveriesPending: Count,
-  }),
+  queues: Type.Union(
+    [
+      Type.Object({
+        recordingJobs: Type.Object({ queued: Count, active: Count }),
+        uploadQueue: Type.Object({ queued: Count, uploading: Count, failed: Count }),
+        /** The attendance outbound webhooks' outbox. */
+        webhookDeliveriesPending: Count,
+        /** The notification integrations' outbox. */
+        notificationDeliveriesPending: Count,
+      }),
+      Type.Null(),
+    ],
+    { description: 'null when the database could not be read' },
+  ),
   disk: Type.Union(
     [
       Type.Object({

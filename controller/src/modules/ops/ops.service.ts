@@ -107,7 +107,8 @@ export class OpsService {
 
   private async controllerFigures(): Promise<ControllerFigures> {
     const { repo, provider, broker, discord, diskWatch } = this.deps;
-    const [database, queues] = await Promise.all([repo.ping(), repo.queueDepths()]);
+    // A database that does not answer is a figure here, not a failed request.
+    const [database, queues] = await Promise.all([repo.ping(), repo.queueDepths().catch(() => null)]);
     const reading = diskWatch.last();
     return {
       database: { provider, ...database },
