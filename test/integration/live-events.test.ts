@@ -15,7 +15,7 @@ import {
   userWithRole,
 } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
-import { createRecording } from '../support/recordings.js';
+import { claimNext, createRecording, sha256, uploadHeaders, wavBytes } from '../support/recordings.js';
 import { readSse, type SseEvent } from '../support/sse.js';
 import { until } from '../support/until.js';
 
@@ -159,6 +159,47 @@ describe('live events', () => {
       'last-event-id': String(firstWest.id - 1),
     });
     expect(resumed.map(dataOf).every((d) => d.siteId === eastSite.id)).toBe(true);
+  });
+
+  it('a recording’s life arrives in order: created, claimed, uploading with progress, completed', async () => {
+    const node = await enrolledNode(ctl, { id: 'events-upload', site: 'east' });
+    let recordingId: string | undefined;
+    const bytes = wavBytes(4800);
+    const events = await collect(owner, (seen) => {
+      if (seen.length === 1)
+        void (async () => {
+          const created = await createRecording(ctl, owner, node.nodeId);
+          recordingId = created.id;
+          const { lease } = await claimNext(ctl, node.nodeId, node.credential);
+          await ctl.app.inject({
+            method: 'PUT',
+            url: `/api/v1/recordings/${created.id}/cache-file`,
+            headers: uploadHeaders(node.credential, lease!.epoch, sha256(bytes), bytes.length),
+            payload: bytes,
+          });
+        })();
+      return seen.some((e) => e.event === 'recording.state' && dataOf(e).data.state === 'completed');
+    });
+    const mine = events
+      .filter((e) => e.event !== 'ready')
+      .map(dataOf)
+      .filter((d) => d.subject.id === recordingId || d.data.recordingId === recordingId);
+    expect(mine.filter((d) => d.type !== 'upload.progress').map((d) => `${d.type} ${d.data.state}`)).toEqual([
+      'recording.state pending',
+      'job.state queued',
+      'job.state claimed',
+      'job.state uploading',
+      'recording.state uploading',
+      'job.state completed',
+      'recording.state completed',
+    ]);
+    const progress = mine.filter((d) => d.type === 'upload.progress').map((d) => d.data);
+    expect(progress[0]).toEqual({ receivedBytes: 0, expectedBytes: bytes.length });
+    expect(progress[progress.length - 1]).toEqual({
+      receivedBytes: bytes.length,
+      expectedBytes: bytes.length,
+    });
+    expect(mine.every((d) => d.siteId === east.siteId && d.nodeId === node.nodeId)).toBe(true);
   });
 
   it('a node edited is announced to its readers (node.changed)', async () => {
