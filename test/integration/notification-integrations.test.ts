@@ -294,6 +294,10 @@ describe('notification integrations', () => {
     const resolved = await c.api('POST', `/api/v1/health-events/${eventId}/resolve`, {});
     expect(resolved.statusCode, resolved.body).toBe(200);
     await c.settle();
+    // The resolution waits out the quiet period (default 300 s) in case the condition reopens.
+    expect(r.received).toHaveLength(2);
+    advanceMs(300_000);
+    await c.settle();
     expect(r.received).toHaveLength(3);
     expect(JSON.parse(r.received[2]!.body)).toMatchObject({
       type: 'health.resolved',
@@ -476,7 +480,7 @@ describe('notification integrations', () => {
     expect(r.received.map((m) => m.path)).not.toContain('/redirected');
   });
 
-  it('a quiet period: a flapping node sends one offline and one online message', async () => {
+  it('a quiet period: a flapping node sends one offline, and one online once it stayed online', async () => {
     const c = client(ctl);
     const r = await fresh();
     const { id } = await c.create({ kind: 'slack', url: r.url, rules: ALL_EVENTS, quietSeconds: 600 });
@@ -490,6 +494,11 @@ describe('notification integrations', () => {
       await nodes.setPresence(node.nodeId, true);
       advanceMs(30_000);
     }
+    await c.settle();
+    expect(r.received.slice(1).map((m) => JSON.parse(m.body).text)).toEqual([
+      '[OFFLINE] node notify-node-7 is offline',
+    ]);
+    advanceMs(600_000); // online for the whole quiet period: now it is said
     await c.settle();
     expect(r.received.slice(1).map((m) => JSON.parse(m.body).text)).toEqual([
       '[OFFLINE] node notify-node-7 is offline',
@@ -508,6 +517,34 @@ describe('notification integrations', () => {
     await nodes.setPresence(node.nodeId, false);
     await c.settle();
     expect(JSON.parse(r.received.at(-1)!.body).text).toBe('[OFFLINE] node notify-node-7 is offline');
+  });
+
+  it('a condition that flaps and ends open is never reported resolved', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const { id } = await c.create({ kind: 'slack', url: r.url, rules: ALL_EVENTS, quietSeconds: 600 });
+    await c.verifyAndEnable(id);
+    const node = await c.node('notify-node-flap');
+    const { nodes } = ctl.services;
+    await nodes.setPresence(node.nodeId, true);
+    for (let i = 0; i < 3; i++) {
+      await nodes.setPresence(node.nodeId, false);
+      advanceMs(30_000);
+      await nodes.setPresence(node.nodeId, true);
+      advanceMs(30_000);
+      await c.settle();
+    }
+    await nodes.setPresence(node.nodeId, false); // and it stays offline
+    advanceMs(3_600_000);
+    await c.settle();
+    expect(r.received.slice(1).map((m) => JSON.parse(m.body).text)).toEqual([
+      '[OFFLINE] node notify-node-flap is offline',
+    ]);
+    const log = await c.deliveries(id);
+    expect(log.map((d) => [d.event, d.status])).toEqual([
+      ['node.offline', 'delivered'],
+      ['test', 'delivered'],
+    ]);
   });
 
   it('disabled: nothing is queued; a new URL makes it a draft that must be verified again', async () => {

@@ -2,9 +2,11 @@
  * The notification outbox: what the change feed's changes become. For each change of a kind
  * integrations hear (health event transitions, node presence), the enabled integrations whose
  * routing rules take it get one message each, written in one transaction with the quiet
- * period's memory: a condition's opening within an integration's quiet period of the last one
- * sent sends nothing, and a resolution is sent only after an opening was (so a flapping
- * condition sends one opening and one resolution). The outbox sender (delivery/outbox-sender.ts)
+ * period's memory per condition: an opening is sent when the condition was not open; a
+ * resolution only after an opening was, and held for the integration's quiet period; a reopening
+ * within it cancels the held resolution and sends nothing (the receiver still has it open). So a
+ * flapping condition sends one opening, and one resolution once it stayed resolved for the quiet
+ * period, and a receiver is never left believing resolved what is open. The outbox sender (delivery/outbox-sender.ts)
  * claims, sends and retries the rows through this class.
  */
 import { randomUUID } from 'node:crypto';
@@ -96,15 +98,16 @@ export class NotificationOutbox implements Outbox<ClaimedNotification> {
         const now = this.deps.now();
         const rows = [];
         for (const integration of integrations) {
-          if (!(await this.passesQuiet(tx, integration, change, now))) continue;
           const id = randomUUID();
+          const sendAt = await this.passesQuiet(tx, integration, change, now, id);
+          if (!sendAt) continue;
           const body = messageBody(integration.kind as IntegrationKind, id, change, now);
           rows.push({
             id,
             integrationId: integration.id,
             event: change.type,
             body,
-            nextAttemptAt: now,
+            nextAttemptAt: sendAt,
             createdAt: now,
           });
         }
@@ -114,25 +117,36 @@ export class NotificationOutbox implements Outbox<ClaimedNotification> {
     );
   }
 
-  /** The quiet period and resolutions, per integration and condition (the memory is updated here). */
-  private async passesQuiet(tx: Tx, integration: NotificationIntegration, change: Change, now: Date) {
+  /**
+   * The quiet period and resolutions, per integration and condition (the memory is updated here):
+   * when message `id` is to be sent, or false for none.
+   */
+  private async passesQuiet(
+    tx: Tx,
+    integration: NotificationIntegration,
+    change: Change,
+    now: Date,
+    id: string,
+  ): Promise<Date | false> {
     const phase = phaseOf(change.type as Parameters<typeof phaseOf>[0]);
-    if (phase === 'change') return true;
+    if (phase === 'change') return now;
+    const { repo } = this.deps;
     const key = conditionKey(change);
-    const state = await this.deps.repo.condition(tx, integration.id, key);
+    const state = await repo.condition(tx, integration.id, key);
+    // Judged at the change's own time (it may be written a moment after it happened).
     if (phase === 'resolve') {
       if (!state?.open) return false;
-      await this.deps.repo.saveCondition(tx, { ...state, open: false });
-      return true;
+      await repo.saveCondition(tx, { ...state, open: false, pendingResolutionId: id });
+      return new Date(change.at.getTime() + integration.quietSeconds * 1000);
     }
-    if (state && now.getTime() - state.openedSentAt.getTime() < integration.quietSeconds * 1000) return false;
-    await this.deps.repo.saveCondition(tx, {
-      integrationId: integration.id,
-      key,
-      openedSentAt: now,
-      open: true,
-    });
-    return true;
+    if (state?.open) return false; // already told it is open
+    // Reopened while its resolution waits out the quiet period: the receiver never hears either.
+    const overtaken = state?.pendingResolutionId
+      ? await repo.cancelUnsent(tx, state.pendingResolutionId, change.at)
+      : false;
+    const opened = { integrationId: integration.id, key, open: true, pendingResolutionId: null };
+    await repo.saveCondition(tx, { ...opened, openedSentAt: overtaken ? state!.openedSentAt : now });
+    return overtaken ? false : now;
   }
 
   async claimDue(limit: number): Promise<ClaimedNotification[]> {

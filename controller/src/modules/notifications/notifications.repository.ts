@@ -78,6 +78,17 @@ export class NotificationsRepository {
     });
   }
 
+  /**
+   * Cancels a message not yet tried that was not due at `at` (a resolution a reopening overtook);
+   * false when too late (claimed or sent: a claim counts an attempt).
+   */
+  async cancelUnsent(tx: Tx, id: string, at: Date): Promise<boolean> {
+    const { count } = await tx.notificationDelivery.deleteMany({
+      where: { id, status: 'pending', attempts: 0, nextAttemptAt: { gt: at } },
+    });
+    return count === 1;
+  }
+
   async enqueue(tx: Tx | Db, rows: Prisma.NotificationDeliveryUncheckedCreateInput[]): Promise<void> {
     if (rows.length > 0) await tx.notificationDelivery.createMany({ data: rows });
   }
