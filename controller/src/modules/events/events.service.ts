@@ -27,6 +27,12 @@ export const EVENTS_TICKET_TTL_MS = 30_000;
 const TICKET_PREFIX = 'eet_';
 /** Events read from the table at a time. */
 const PAGE = 500;
+/**
+ * How long a change waits for others to be written with it: live events come a few milliseconds
+ * later, and a busy controller (thousands of job claims a second) writes a few dozen
+ * transactions a second for them, not one per change.
+ */
+const WRITE_DELAY_MS = 20;
 /** Events written in one transaction at most. */
 const WRITE_BATCH = 200;
 /** Changes waiting to be written at most (the database is away): the oldest are dropped, and logged. */
@@ -67,6 +73,7 @@ export class EventsService {
   private readonly streams = new Set<LiveStream>();
   private pending: NewLiveEvent[] = [];
   private writing: Promise<void> | undefined;
+  private writeTimer: NodeJS.Timeout | undefined;
   /** The last event the tail handed out (undefined while no stream is open). */
   private tail: number | undefined;
   private polling: Promise<void> | undefined;
@@ -77,8 +84,8 @@ export class EventsService {
 
   constructor(private readonly options: EventsServiceOptions) {}
 
-  /** A committed change from the change feed: written down (in order), then the tail is woken. */
-  record(change: Change): Promise<void> {
+  /** A committed change from the change feed: written down (in order, shortly), then the tail is woken. */
+  record(change: Change): void {
     this.pending.push(rowOf(change));
     if (this.pending.length > MAX_PENDING) {
       this.pending.shift();
@@ -87,11 +94,16 @@ export class EventsService {
         'live events are not being written: the oldest was dropped',
       );
     }
-    return this.flush();
+    if (!this.writing && !this.writeTimer) {
+      this.writeTimer = setTimeout(() => void this.flush(), WRITE_DELAY_MS);
+      this.writeTimer.unref();
+    }
   }
 
   /** Resolves once what was recorded so far is written (and the tail was woken). */
   flush(): Promise<void> {
+    clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
     this.writing ??= this.write().finally(() => {
       this.writing = undefined;
       if (this.pending.length > 0) void this.flush();
@@ -329,7 +341,7 @@ export class EventsService {
   /** Ends every open stream (the controller stops): their readers reconnect elsewhere. */
   async stopAll(): Promise<void> {
     this.stopping = true;
-    await this.writing;
+    await this.flush();
     for (const stream of [...this.streams]) {
       stream.end('the controller is stopping; reconnect with Last-Event-ID');
       this.close(stream);
