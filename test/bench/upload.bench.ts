@@ -37,7 +37,12 @@
  *   two Node processes plus the hash on one core is the ceiling here. The controller's own
  *   share is writing into the page cache (the writer waited on pwritev for 0.4–4.3 s per GiB
  *   in a bare harness, depending on the machine's load).
- *   Left to try: hashing in a worker thread (a second core for SHA-256, if one is free).
+ * - tried and dropped (issue 14, 2026-12-05): SHA-256 in a worker thread, reading each 2 MiB
+ *   batch from shared memory (chunks copied into a pool of 6 reused SharedArrayBuffers, written
+ *   and hashed at once). Alternating with the previous build, 1 GiB: 0.14–0.50× of dd (4 runs)
+ *   against 0.53–0.83× before, and 2.7× the controller's CPU time (4.6 s against 1.7 s); without
+ *   the pool (a new SharedArrayBuffer per batch) the RSS peaked at 1.28 GiB. On two cores shared
+ *   with the client, the copy and the cross-thread handoff cost more than the hash they move.
  *
  * Env: EARSHOT_BENCH_UPLOAD_MB (1024); EARSHOT_BENCH_UPLOAD_CONTROLLER (the compiled
  * cli.js to measure instead of the current sources, e.g. an older commit's build, for
