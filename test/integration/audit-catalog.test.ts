@@ -19,6 +19,7 @@ import {
   isCatalogAuditAction,
 } from '../../controller/src/core/audit-actions.js';
 import { CHANGE_TYPES } from '../../controller/src/core/change-feed.js';
+import { OPS_EVENT_KINDS } from '../../controller/src/core/ops-log.js';
 import { PERMISSIONS, RESERVED_PERMISSIONS } from '../../shared/src/permissions.js';
 import { uncataloguedEvents } from '../support/audit-catalog.js';
 import {
@@ -49,8 +50,13 @@ const DOMAINS = new Set(
   [...Object.keys(AUDIT_ACTIONS), ...Object.keys(AUDIT_ACTION_ALIASES)].map((name) => name.split('.')[0]),
 );
 
-/** Change feed types (core/change-feed.ts) look like actions but are not written to the audit trail. */
-const CHANGE_FEED_TYPES: ReadonlySet<string> = new Set(CHANGE_TYPES);
+/**
+ * Change feed types (core/change-feed.ts) and ops event kinds (core/ops-log.ts) look like actions
+ * but are not written to the audit trail (unless one is also a catalogued action, e.g. `demo.reset`).
+ */
+const NOT_AUDIT_ACTIONS: ReadonlySet<string> = new Set(
+  [...CHANGE_TYPES, ...OPS_EVENT_KINDS].filter((name) => !isCatalogAuditAction(name)),
+);
 
 interface Found {
   value: string;
@@ -65,7 +71,7 @@ function scan(): { literals: Found[]; computed: Found[] } {
     if (where === CATALOG_FILE) continue;
     const text = code(readFileSync(file, 'utf8'));
     for (const m of text.matchAll(/(['"`])([a-z][a-z_]*(?:\.[a-z_]+)+)\1/g))
-      if (DOMAINS.has(m[2]!.split('.')[0]) && !CHANGE_FEED_TYPES.has(m[2]!))
+      if (DOMAINS.has(m[2]!.split('.')[0]) && !NOT_AUDIT_ACTIONS.has(m[2]!))
         literals.push({ value: m[2]!, where });
     for (const m of text.matchAll(/`([a-z][a-z_]*)\.[^`]*\$\{/g))
       if (DOMAINS.has(m[1]) || m[1] === 'http') computed.push({ value: m[0], where });

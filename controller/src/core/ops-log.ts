@@ -8,21 +8,8 @@
  * `GET /api/v1/ops-events`.
  */
 
-export type OpsEventKind =
-  | 'controller.started'
-  | 'controller.stopped'
-  | 'migrations.applied'
-  | 'broker.started'
-  | 'discord.ready'
-  | 'discord.reconnecting'
-  | 'discord.stopped'
-  | 'runner.failed'
-  | 'runner.recovered'
-  | 'settings.changed'
-  | 'demo.seeded'
-  | 'demo.reset';
-
-export const OPS_EVENT_KINDS: readonly OpsEventKind[] = [
+/** The kinds of ops event, named `<subject>.<what happened>` (not audit actions, though some look alike). */
+export const OPS_EVENT_KINDS = [
   'controller.started',
   'controller.stopped',
   'migrations.applied',
@@ -35,7 +22,8 @@ export const OPS_EVENT_KINDS: readonly OpsEventKind[] = [
   'settings.changed',
   'demo.seeded',
   'demo.reset',
-];
+] as const;
+export type OpsEventKind = (typeof OPS_EVENT_KINDS)[number];
 
 export type OpsLevel = 'info' | 'warning' | 'error';
 export const OPS_LEVELS: readonly OpsLevel[] = ['info', 'warning', 'error'];
