@@ -117,4 +117,39 @@ describe('bad input on every route', () => {
     });
     expect(me.statusCode).toBe(200);
   });
+
+  describe('no body', () => {
+    it('a POST with no body at all: read as {} where every field is optional, else a 400; never 5xx', async () => {
+      // Its own controller: bodies read as {} really run (a node decommissioned, a token revoked…).
+      const ctl = await testController();
+      const owner = await ctl.ownerToken();
+      const node = await enrolledNode(ctl, { id: 'empty-node', site: 'empty' });
+      const dryRun = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/retention/run',
+        headers: bearer(owner),
+      });
+      expect(dryRun.statusCode, dryRun.body).toBe(200);
+      const needsNode = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/recordings',
+        headers: bearer(owner),
+      });
+      expect(needsNode.statusCode).toBe(400);
+      expect(needsNode.json().error.message).toMatch(/body must be object/);
+      for (const route of ctl.routes.filter((r) => BODY_METHODS.has(r.method))) {
+        const auth = route.access.public ? {} : route.access.user ? bearer(owner) : bearer(node.credential);
+        const response = await ctl.app.inject({
+          method: route.method as 'POST',
+          url: route.url.replace(/:[A-Za-z]+/g, 'empty-node'),
+          headers: auth,
+        });
+        expect(
+          response.statusCode,
+          `${route.method} ${route.url} with no body: ${response.body.slice(0, 300)}`,
+        ).toBeLessThan(500);
+      }
+      await ctl.stop();
+    });
+  });
 });

@@ -1,7 +1,9 @@
 /**
  * Request validation: query strings and path params arrive as text, so they are
  * coerced to the schema's types; JSON bodies are not — `{"name": 0}` for a string
- * field is a client error, not something to paper over.
+ * field is a client error, not something to paper over. A POST sent with no body at all (no
+ * content type, e.g. `curl -X POST`) to a route whose body has no required field is read as `{}`:
+ * every field of such a body is optional, so nothing is papered over.
  */
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -21,4 +23,11 @@ export function installValidation(app: FastifyInstance): void {
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema),
   );
+  app.addHook('preValidation', async (request) => {
+    if (request.body !== undefined || request.headers['content-type'] !== undefined) return;
+    const body = (
+      request.routeOptions.schema as { body?: { type?: string; required?: unknown[] } } | undefined
+    )?.body;
+    if (body?.type === 'object' && (body.required ?? []).length === 0) request.body = {};
+  });
 }
