@@ -3,8 +3,8 @@
  * with a comment line as keep-alive so proxies keep the connection), or as WebSocket text
  * messages (one JSON object each). Both end when either side closes, or the stream ends.
  */
-import { once } from 'node:events';
 import type { FastifyReply } from 'fastify';
+import { sendSse } from '../../http/sse.js';
 import type { LiveEventRow } from './events.repository.js';
 import type { LiveStream, Outgoing } from './events.stream.js';
 
@@ -47,46 +47,25 @@ function sseFrame(message: Outgoing): string {
 }
 
 /** Serves `stream` on the reply as Server-Sent Events until either side ends; then `done()`. */
-export async function sendEventsSse(
+export function sendEventsSse(
   reply: FastifyReply,
   stream: LiveStream,
   done: () => void,
   heartbeatMs = EVENTS_HEARTBEAT_MS,
 ): Promise<void> {
-  reply.hijack();
-  const raw = reply.raw;
-  for (const [name, value] of Object.entries(reply.getHeaders()))
-    if (value !== undefined) raw.setHeader(name, value);
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  // A client's EventSource waits this long before it reconnects (with Last-Event-ID).
-  raw.write(': events\nretry: 2000\n\n');
-  const closed = new AbortController();
-  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), heartbeatMs);
-  const onClose = () => {
-    closed.abort();
-    done();
-  };
-  raw.once('close', onClose);
-  try {
-    for (;;) {
+  const source = {
+    async next() {
       const messages = await stream.drain();
-      if (messages.length === 0) break;
-      raw.write(messages.map(sseFrame).join(''));
-      if (raw.writableLength > MAX_BUFFERED_BYTES) await once(raw, 'drain', { signal: closed.signal });
-    }
-  } catch (err) {
-    if (!closed.signal.aborted) throw err;
-  } finally {
-    clearInterval(heartbeat);
-    raw.off('close', onClose);
-    done();
-    if (!raw.destroyed) raw.end();
-  }
+      return messages.length === 0 ? undefined : messages.map(sseFrame).join('');
+    },
+    close: done,
+  };
+  // A client's EventSource waits `retry` ms before it reconnects (with Last-Event-ID).
+  return sendSse(reply, source, {
+    opening: ': events\nretry: 2000\n\n',
+    heartbeatMs,
+    maxQueuedBytes: MAX_BUFFERED_BYTES,
+  });
 }
 
 /** The part of a WebSocket the writer uses. */
