@@ -426,6 +426,34 @@ describe('notification integrations', () => {
     expect(bodies[1].text).toMatch(/^\[CRITICAL\] audit_chain opened on the controller \(fleet-wide\)/);
   });
 
+  it('a 410 Gone fails the message and disables the integration (audited), with no retry', async () => {
+    const c = client(ctl);
+    const r = await fresh();
+    const { id } = await c.create({ kind: 'slack', url: r.url, rules: ALL_EVENTS });
+    await c.verifyAndEnable(id);
+    const node = await c.node('notify-node-gone');
+    r.state.failNext = 1;
+    r.state.failStatus = 410;
+    await c.healthEvent(node.nodeId);
+    await c.settle();
+    r.state.failStatus = 500;
+    const [gone] = await c.deliveries(id);
+    expect(gone).toMatchObject({ status: 'failed', attempts: 1, lastStatus: 410 });
+    expect(gone!.lastError).toMatch(/the integration was disabled/);
+    const got = await c.api('GET', `/api/v1/integrations/${id}`);
+    expect(got.json().data.status).toBe('disabled');
+    const audited = await ctl.db.auditEvent.findMany({
+      where: { action: 'integration.disable', targetId: id },
+    });
+    expect(audited).toEqual([
+      expect.objectContaining({ actorType: 'system', reason: 'the receiver answered 410 Gone' }),
+    ]);
+    // Disabled: the next change queues nothing for it.
+    await c.healthEvent(node.nodeId, 'critical', 'silence');
+    await c.settle();
+    expect(await c.deliveries(id)).toHaveLength(2); // the test message and the one that met the 410
+  });
+
   it('retries after a 500 on the backoff schedule, then delivers', async () => {
     const c = client(ctl);
     const r = await fresh();

@@ -81,6 +81,7 @@ export function createNotificationsModule(
     version,
     now,
     queued: () => sender.wake(),
+    audit,
   });
   const sender = new OutboxSender(outbox, log, {
     what: 'notification',

@@ -10,6 +10,7 @@
  * claims, sends and retries the rows through this class.
  */
 import { randomUUID } from 'node:crypto';
+import type { Actor, AuditWriter } from '../../core/audit.types.js';
 import type { Change } from '../../core/change-feed.js';
 import type { Logger } from '../../core/logger.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
@@ -37,6 +38,10 @@ import {
   routes,
 } from './notifications.rules.js';
 import type { IntegrationKind } from './notifications.schemas.js';
+import { auditView } from './notifications.service.js';
+
+/** Who disables an integration whose receiver answered 410 Gone. */
+const NOTIFICATIONS_ACTOR: Actor = { type: 'system', id: null, name: 'notification sender' };
 
 /** A message claimed for one attempt, with what its request needs (the secret opened for it only). */
 export interface ClaimedNotification extends ClaimedAttempt {
@@ -62,6 +67,8 @@ export class NotificationOutbox implements Outbox<ClaimedNotification> {
       random?: () => number;
       /** Something was queued (the sender's wake). */
       queued: () => void;
+      /** Audits an integration a 410 Gone disabled. */
+      audit: AuditWriter;
     },
   ) {}
 
@@ -215,6 +222,11 @@ export class NotificationOutbox implements Outbox<ClaimedNotification> {
     }
     const { kind } = delivery;
     const base = { lastStatus: verdict.status, lastError: verdict.error };
+    if (verdict.outcome === 'failed' && verdict.gone) {
+      await this.disableGone(delivery, { ...base, status: 'failed', nextAttemptAt: now });
+      this.deps.metrics.notificationDeliveries.inc({ kind, outcome: 'failed' });
+      return 'failed';
+    }
     if (verdict.outcome === 'failed') {
       await repo.finish(delivery.id, delivery.attempt, { ...base, status: 'failed', nextAttemptAt: now });
       this.deps.metrics.notificationDeliveries.inc({ kind, outcome: 'failed' });
@@ -223,6 +235,35 @@ export class NotificationOutbox implements Outbox<ClaimedNotification> {
     await repo.finish(delivery.id, delivery.attempt, { ...base, nextAttemptAt: verdict.nextAttemptAt });
     this.deps.metrics.notificationDeliveries.inc({ kind, outcome: 'retry' });
     return 'retry';
+  }
+
+  /**
+   * 410 Gone: the receiver says the endpoint is gone for good, so the integration is disabled
+   * (audited, the controller as actor), in the transaction that fails the message. Enabling it
+   * again needs a new verification only if its URL changes; an operator decides.
+   */
+  private async disableGone(
+    delivery: ClaimedNotification,
+    settled: { status: 'failed'; nextAttemptAt: Date; lastStatus: number | null; lastError: string },
+  ): Promise<void> {
+    const { db, repo, audit, now } = this.deps;
+    await db.$transaction(async (tx) => {
+      const lastError = `${settled.lastError}: the integration was disabled`;
+      if (!(await repo.finish(delivery.id, delivery.attempt, { ...settled, lastError }, tx))) return;
+      const row = await repo.find(delivery.integrationId, tx);
+      if (row?.status !== 'enabled') return;
+      const updated = await repo.update(tx, row.id, { status: 'disabled', updatedAt: now() });
+      await audit.record(tx, {
+        actor: NOTIFICATIONS_ACTOR,
+        permission: 'integrations:manage',
+        action: 'integration.disable',
+        target: { type: 'notification_integration', id: row.id },
+        outcome: 'success',
+        reason: 'the receiver answered 410 Gone',
+        before: auditView(row),
+        after: auditView(updated),
+      });
+    });
   }
 
   nextDueAt(): Promise<Date | undefined> {

@@ -116,8 +116,13 @@ export class NotificationsRepository {
   }
 
   /** Records an attempt's outcome, only while the claim is still ours (fenced on attempts). */
-  async finish(id: string, attempts: number, data: Prisma.NotificationDeliveryUncheckedUpdateManyInput) {
-    const result = await this.db.notificationDelivery.updateMany({
+  async finish(
+    id: string,
+    attempts: number,
+    data: Prisma.NotificationDeliveryUncheckedUpdateManyInput,
+    tx: Tx | Db = this.db,
+  ) {
+    const result = await tx.notificationDelivery.updateMany({
       where: { id, status: 'pending', attempts },
       data,
     });

@@ -80,7 +80,7 @@ export function presentIntegration(row: NotificationIntegration): IntegrationVie
 }
 
 /** What the audit trail keeps: no URL path, no secret (only whether one is set). */
-function auditView(row: NotificationIntegration) {
+export function auditView(row: NotificationIntegration) {
   const { secret, lastVerification: _l, createdAt: _c, updatedAt: _u, ...rest } = presentIntegration(row);
   return { ...rest, secretSet: secret.set };
 }
