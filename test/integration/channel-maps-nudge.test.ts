@@ -87,5 +87,22 @@ describe('channel-map nudges', () => {
     await nudges(b, 3);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(a.filter((c) => c.type === 'config-changed')).toHaveLength(3);
+
+    // Each assignment change is announced as a settings change of its node (the ops log hears it).
+    await ctl.services.opsLog.flush();
+    const logged = await requestAs(
+      ctl.app,
+      owner,
+      'GET',
+      '/api/v1/ops-events?kind=settings.changed&limit=200',
+    );
+    const assignments = (logged.json().data as { data: { family: string; name: string; action: string } }[])
+      .map((e) => e.data)
+      .filter((d) => d.family === 'channel-map-assignments');
+    expect(assignments.map((d) => [d.name, d.action])).toEqual([
+      ['nudge-a', 'clear'],
+      ['nudge-b', 'set'],
+      ['nudge-a', 'set'],
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import type { NodeChannelMap } from '../../../../shared/src/agent-api.js';
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
+import type { ChangeFeed } from '../../core/change-feed.js';
 import { AppError, badRequest, conflict, forbidden } from '../../core/errors.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../core/principal.js';
@@ -53,6 +54,9 @@ export interface AssignmentsDeps {
   revisions: SettingsRevisions;
   audit: AuditWriter;
   notifyNode: NodeNotifier;
+  /** Where each committed assignment change is announced (`settings.changed`, the node's scope). */
+  changes: ChangeFeed;
+  now: () => Date;
 }
 
 export const stateOf = (row: AssignmentRow | null): AssignmentState =>
@@ -231,8 +235,27 @@ export class ChannelMapAssignments {
     return row;
   }
 
-  /** After a commit: each node's agent refetches its config (best effort). */
+  /**
+   * After a commit: each node's assignment change is announced on the change feed, and its agent
+   * refetches its config (best effort).
+   */
   async nudge(nodes: NodeRow[]): Promise<void> {
+    for (const node of nodes) {
+      const row = await this.deps.repo.find(node.id);
+      if (!row) continue;
+      this.deps.changes.publish({
+        type: 'settings.changed',
+        at: this.deps.now(),
+        scope: { siteId: node.siteId, nodeId: node.id },
+        subject: { type: 'channel_map_assignment', id: row.id },
+        data: {
+          family: ASSIGNMENTS_FAMILY,
+          name: node.id,
+          revision: row.revision,
+          action: row.templateId === null ? 'clear' : 'set',
+        },
+      });
+    }
     await Promise.all(
       nodes
         .filter((n) => !n.decommissionedAt && n.credentialHash)

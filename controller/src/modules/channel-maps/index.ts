@@ -22,10 +22,10 @@ export function createChannelMapsModule(
   core: ModuleCore,
   ports: { nodes: NodesService; settings: SettingsService; notifyNode: NodeNotifier },
 ): AppModule<{ channelMaps: ChannelMapsPort }> {
-  const { db, audit, now } = core;
+  const { db, audit, now, changes } = core;
   const repo = new ChannelMapsRepository(db);
   const revisions = createSettingsRevisions(core);
-  const assignments = new ChannelMapAssignments({ db, repo, revisions, audit, ...ports });
+  const assignments = new ChannelMapAssignments({ db, repo, revisions, audit, changes, now, ...ports });
   const service = new ChannelMapsService(assignments, repo);
   const plans = new ChannelMapPlans({ assignments, repo, audit, now });
   return {
