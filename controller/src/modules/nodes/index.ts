@@ -52,6 +52,7 @@ export function createNodesModule(
     notify: ports.link.notify,
     log,
     now,
+    ops: core.ops,
   });
   commandResults.onResult((from, result) => lifecycle.onResult(from, result));
   nodes.onConnected((nodeId) => lifecycle.onConnected(nodeId));

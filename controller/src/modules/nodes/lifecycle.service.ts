@@ -7,6 +7,7 @@
  * them: the credential an agent is issued by rotate-credential (adopted on its first use), and
  * the diagnostics collect-diagnostics uploads.
  */
+
 import { randomUUID } from 'node:crypto';
 import { formatNodeCredential } from '../../../../shared/src/agent-api.js';
 import {
@@ -24,6 +25,7 @@ import { badRequest, conflict, notFound } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { NodeIdentity } from '../../core/node-directory.js';
+import type { OpsLog } from '../../core/ops-log.js';
 import { decodeCursor } from '../../core/pagination.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import { hashSecret, newSecret, safeEqualHex, secretHint } from '../../crypto/secrets.js';
@@ -91,6 +93,8 @@ export class LifecycleService {
       notify: NodeNotifier;
       log: Pick<Logger, 'warn' | 'error'>;
       now: () => Date;
+      /** Where a failing sweep is reported for operators. */
+      ops?: OpsLog;
     },
   ) {
     this.sweeper = new PeriodicTask({
@@ -100,6 +104,7 @@ export class LifecycleService {
         await this.sendUnansweredAgain();
       },
       log: deps.log,
+      ops: deps.ops,
       intervalMs: SWEEP_INTERVAL_MS,
       passAtStart: false,
     });
