@@ -1,14 +1,36 @@
 /** The Fastify instance: logging with secrets redacted, body limit, request ids, no proxy trust. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { requestId } from './request-id.js';
 
 const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'];
+/**
+ * Query parameters that carry a credential: the WebSocket streams' single-use tickets (a browser
+ * cannot set headers on a WebSocket). Short-lived, but still never written to a log line.
+ */
+const SECRET_QUERY = /([?&](?:ticket|token)=)[^&#]*/gi;
 
+/** A request as its log lines show it: Fastify's default fields, the URL's credentials redacted. */
+export function loggedRequest(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: request.url.replace(SECRET_QUERY, '$1[redacted]'),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
+/** `logger`: false for none; an object (tests: level, stream) adds to the redacting defaults. */
 export function createHttpServer(config: Config, logger?: boolean | object) {
+  const defaults = {
+    level: config.logLevel,
+    redact: { paths: LOG_REDACT, remove: true },
+    serializers: { req: loggedRequest },
+  };
   return Fastify({
-    logger: logger ?? { level: config.logLevel, redact: { paths: LOG_REDACT, remove: true } },
+    logger: logger === false ? false : { ...defaults, ...(typeof logger === 'object' ? logger : {}) },
     bodyLimit: config.maxBodyBytes,
     genReqId: requestId,
     requestIdHeader: false,
