@@ -62,14 +62,16 @@ async function periodsHarness(startIso: string) {
   const scheduler = new AttendanceResetScheduler(
     ctl.services.attendancePeriods,
     { error: ((...args: unknown[]) => schedulerErrors.push(args)) as FastifyBaseLogger['error'] },
-    30_000,
     {
-      setInterval: (fn) => {
-        fireInterval = fn;
-        return 'interval';
-      },
-      clearInterval: () => {
-        fireInterval = undefined;
+      intervalMs: 30_000,
+      timers: {
+        setInterval: (fn) => {
+          fireInterval = fn;
+          return 'interval';
+        },
+        clearInterval: () => {
+          fireInterval = undefined;
+        },
       },
     },
   );

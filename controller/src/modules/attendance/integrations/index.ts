@@ -88,6 +88,6 @@ export function createIntegrations(
     verifiedRoles,
     webhooks,
     webhookSender,
-    summaryScheduler: new AttendanceSummaryScheduler(logs, log),
+    summaryScheduler: new AttendanceSummaryScheduler(logs, log, { ops: core.ops }),
   };
 }

@@ -32,5 +32,8 @@ export function createPeriods(
     events: guilds.events,
     now: core.now,
   });
-  return { periods, resetScheduler: new AttendanceResetScheduler(periods, core.log) };
+  return {
+    periods,
+    resetScheduler: new AttendanceResetScheduler(periods, core.log, { ops: core.ops }),
+  };
 }
