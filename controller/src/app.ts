@@ -19,6 +19,7 @@ import { createAccessModule } from './modules/access/index.js';
 import { createAttendanceModule } from './modules/attendance/index.js';
 import { createAuditModule } from './modules/audit/index.js';
 import { channelMapTemplates, createChannelMapsModule } from './modules/channel-maps/index.js';
+import { createConsoleModule } from './modules/console/index.js';
 import { createDemoModule } from './modules/demo/index.js';
 import { createEventsModule } from './modules/events/index.js';
 import { createHealthModule } from './modules/health/index.js';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   modules.push(attendance, context); // attendance and what needs its ports come last
   const opsPorts = { opsLog, ...nodes.ports, ...attendance.ports, ...health.ports, ...mqtt };
   modules.push(createOpsModule(core, opsPorts), createDemoModule(core)); // demo: no routes in production
+  modules.push(createConsoleModule({ dir: deps.consoleDir })); // the operator console at `/`, last
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);
   metrics.onCollect(async () => metrics.setLeaderRole(leadership.role));

@@ -60,6 +60,8 @@ export interface AppDeps {
   migrationsApplied?: readonly string[];
   /** Settings families beyond the built-in ones (tests add one whose objects are in use). */
   settingsFamilies?: readonly SettingsFamily[];
+  /** Where the operator console's build is (tests); beside the controller by default. */
+  consoleDir?: string;
   /** The recordings' disk as retention reads it (tests pass a full one); statfs by default. */
   diskSpace?: (dir: string) => Promise<{ freeBytes: number; totalBytes: number }>;
 }

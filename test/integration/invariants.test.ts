@@ -141,7 +141,7 @@ describe('route declarations', () => {
     ]);
   });
 
-  it('only probes, docs, login (password and SSO), setup, agent enrollment and ticketed streams are public', () => {
+  it('only probes, docs, the console files, login (password and SSO), setup, agent enrollment and ticketed streams are public', () => {
     const publicRoutes = ctl.routes.filter((r) => r.access.public).map((r) => `${r.method} ${r.url}`);
     const allowed = [
       /^GET \/healthz$/,
@@ -152,6 +152,8 @@ describe('route declarations', () => {
       /^GET \/api\/v1\/auth\/oidc\/(config|login|callback)$/,
       /^POST \/api\/v1\/agent\/enroll$/,
       /^GET \/mqtt$/,
+      // The operator console's shell and hashed assets: no data; the API it calls decides.
+      /^GET \/(\*|assets\/\*)?$/,
       // Live listen's WebSocket: the single-use ticket it presents is its credential.
       /^GET \/api\/v1\/nodes\/:id\/listen\/stream$/,
       // Live events' WebSocket: the single-use ticket it presents is its credential.

@@ -88,6 +88,10 @@ const TABLE: Record<string, Row> = {
   'GET /openapi.json': { need: 'public' },
   'GET /openapi.yaml': { need: 'public' },
   'GET /mqtt': { need: 'public' },
+  // The operator console's files: no data in them; the API it calls decides.
+  'GET /': { need: 'public' },
+  'GET /assets/*': { need: 'public' },
+  'GET /*': { need: 'public' },
   'GET /api/v1/setup': { need: 'public' },
   'POST /api/v1/setup': { need: 'public' },
   'POST /api/v1/auth/login': { need: 'public' },

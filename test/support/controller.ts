@@ -40,7 +40,7 @@ export async function freshDatabase(dataDir: string, migrations?: Migration[]): 
 export async function testController(
   overrides: Partial<Config> = {},
   now?: () => Date,
-  deps: Pick<AppDeps, 'settingsFamilies' | 'diskSpace'> = {},
+  deps: Pick<AppDeps, 'settingsFamilies' | 'diskSpace' | 'consoleDir'> = {},
 ): Promise<TestController> {
   const dir = await tempDir('controller');
   const config = loadConfig(

@@ -1,0 +1,65 @@
+/**
+ * The shell: sign-in when signed out, otherwise the header, the navigation (only what the
+ * role can do; the server still decides) and the page for the URL. The live events stream
+ * is open while signed in.
+ */
+import { useEffect } from 'preact/hooks';
+import { closeStream, openStream, streamState } from './events.js';
+import { visibleNav } from './nav.js';
+import { FleetPage } from './pages/fleet.js';
+import { NotFoundPage } from './pages/not-found.js';
+import { SignInPage } from './pages/sign-in.js';
+import { location, onLinkClick } from './router.js';
+import { loadSession, me, SIGN_IN_PATH, signOut } from './session.js';
+
+export function App() {
+  const user = me.value;
+  const signedIn = Boolean(user);
+  useEffect(() => {
+    if (!signedIn) return;
+    openStream(() => void loadSession());
+    return closeStream;
+  }, [signedIn]);
+
+  if (user === undefined) return <p class="loading">Loading…</p>;
+  if (user === null || location.value.path === SIGN_IN_PATH) return <SignInPage />;
+  return (
+    // biome-ignore lint/a11y/noStaticElementInteractions lint/a11y/useKeyWithClickEvents: delegates link clicks; links stay keyboard reachable.
+    <div class="shell" onClick={onLinkClick}>
+      <header class="topbar">
+        <a class="brand" href="/">
+          Earshot
+        </a>
+        <nav aria-label="Main">
+          <ul>
+            {visibleNav().map((item) => (
+              <li key={item.href}>
+                <a href={item.href} aria-current={isCurrent(item.href) ? 'page' : undefined}>
+                  {item.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <span class={`stream stream-${streamState.value}`} title="Live events">
+          {streamState.value === 'live' ? 'Live' : streamState.value === 'down' ? 'Offline' : 'Connecting…'}
+        </span>
+        <span class="user">{user.user.displayName || user.user.username}</span>
+        <button type="button" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </header>
+      <main>{page(location.value.path)}</main>
+    </div>
+  );
+}
+
+function isCurrent(href: string): boolean {
+  const path = location.value.path;
+  return href === '/' ? path === '/' || path === '/fleet' : path.startsWith(href);
+}
+
+function page(path: string) {
+  if (path === '/' || path === '/fleet') return <FleetPage />;
+  return <NotFoundPage />;
+}

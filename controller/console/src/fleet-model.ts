@@ -1,0 +1,81 @@
+/**
+ * The fleet overview's model, pure (test/unit/console-fleet-model.test.ts): a node's state
+ * from its presence, capture state and clock, and the tiles grouped by site with problems first.
+ */
+
+/** The fields of `GET /api/v1/nodes` the overview reads. */
+export interface FleetNode {
+  id: string;
+  name: string;
+  site: { id: string; name: string };
+  presence: { online: boolean; lastSeenAt: string | null };
+  capture: { state: string | null };
+  clockOffsetMs: number | null;
+  decommissionedAt?: string | null;
+}
+
+export type TileState = 'offline' | 'degraded' | 'recording' | 'online';
+
+/** Past this, an agent's clock is far enough off to say so (timestamps of its recordings drift). */
+export const CLOCK_SKEW_LIMIT_MS = 1000;
+
+/** Problems first: the order tiles sort in within a site, and sites by their worst tile. */
+const RANK: Record<TileState, number> = { offline: 0, degraded: 1, recording: 2, online: 3 };
+
+export function tileState(node: FleetNode): TileState {
+  if (!node.presence.online) return 'offline';
+  if (node.capture.state === 'error') return 'degraded';
+  if (node.clockOffsetMs !== null && Math.abs(node.clockOffsetMs) > CLOCK_SKEW_LIMIT_MS) return 'degraded';
+  if (node.capture.state === 'capturing') return 'recording';
+  return 'online';
+}
+
+/** Why a tile is degraded, in words (empty when it is not). */
+export function problems(node: FleetNode): string[] {
+  const out: string[] = [];
+  if (node.presence.online && node.capture.state === 'error') out.push('capture error');
+  if (
+    node.presence.online &&
+    node.clockOffsetMs !== null &&
+    Math.abs(node.clockOffsetMs) > CLOCK_SKEW_LIMIT_MS
+  )
+    out.push(`clock off by ${(node.clockOffsetMs / 1000).toFixed(1)} s`);
+  return out;
+}
+
+export interface SiteGroup {
+  site: { id: string; name: string };
+  nodes: FleetNode[];
+  counts: Record<TileState, number>;
+}
+
+/** Sites with a problem first (then by name); within a site, problems first, then by name. */
+export function groupBySite(nodes: readonly FleetNode[]): SiteGroup[] {
+  const bySite = new Map<string, SiteGroup>();
+  for (const node of nodes) {
+    if (node.decommissionedAt) continue;
+    let group = bySite.get(node.site.id);
+    if (!group) {
+      group = { site: node.site, nodes: [], counts: { offline: 0, degraded: 0, recording: 0, online: 0 } };
+      bySite.set(node.site.id, group);
+    }
+    group.nodes.push(node);
+    group.counts[tileState(node)] += 1;
+  }
+  const byRankThenName = (a: FleetNode, b: FleetNode) =>
+    RANK[tileState(a)] - RANK[tileState(b)] || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+  const groups = [...bySite.values()];
+  for (const group of groups) group.nodes.sort(byRankThenName);
+  const worst = (g: SiteGroup) => Math.min(...g.nodes.map((n) => RANK[tileState(n)]));
+  return groups.sort((a, b) => worst(a) - worst(b) || a.site.name.localeCompare(b.site.name));
+}
+
+/** "12 s ago", "5 min ago", "3 h ago", "2 d ago"; "never" without a time. */
+export function relativeTime(iso: string | null, nowMs: number): string {
+  if (!iso) return 'never';
+  const seconds = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}

@@ -1,0 +1,28 @@
+/**
+ * The operator console's build: Preact with signals, plain CSS, compiled by Vite's own
+ * transformer (no preset plugin) into `dist/console/`, which the controller serves at `/`
+ * (controller/src/modules/console/). Hashed file names under `assets/` are cached for a year;
+ * `index.html` never is.
+ */
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+export default defineConfig({
+  root: here,
+  base: '/',
+  publicDir: false,
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  build: {
+    outDir: fileURLToPath(new URL('../../dist/console', import.meta.url)),
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    target: 'es2022',
+    // No inline scripts or data: URLs: the Content-Security-Policy allows only 'self'.
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+    reportCompressedSize: true,
+  },
+  server: { proxy: { '/api': 'http://localhost:8080' } },
+});

@@ -1,0 +1,202 @@
+/**
+ * The operator console: the real controller serving a fresh build of `controller/console/`
+ * (built here by Vite into a temporary directory, so the test runs the sources it sits beside),
+ * its HTTP contract (the SPA shell never answers an API path, security headers, caching), and
+ * the app in headless Chromium (Debian's, driven by playwright-core): sign in from a deep link
+ * and land back on it, a node's tile changes state as its presence does (the live events stream,
+ * one per tab), an expired session returns to sign-in and then to the same URL, sign out. No
+ * token is kept in web storage and the Content-Security-Policy is never violated.
+ * Event-driven: every wait is for something the page shows.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleDir } from '../../controller/src/modules/console/index.js';
+import { enrolledNode, OWNER, type TestController, testController } from '../support/controller.js';
+import { listeningUrl } from '../support/listen.js';
+
+const VITE_CONFIG = fileURLToPath(new URL('../../controller/console/vite.config.ts', import.meta.url));
+/** Past the heartbeat window (nodes.service.ts): a node is online only while MQTT says so. */
+const PAST_HEARTBEAT_MS = 60_000;
+
+describe('operator console', () => {
+  let outDir: string;
+  let ctl: TestController;
+  let url: string;
+  let browser: Browser;
+  // The controller's clock, moved past the heartbeat window by hand; it starts at the browser's
+  // time, which the session cookie's expiry is read against.
+  let nowMs = Date.now();
+  let nodeId: string;
+
+  beforeAll(async () => {
+    outDir = await mkdtemp(join(tmpdir(), 'earshot-console-'));
+    await build({ configFile: VITE_CONFIG, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+    ctl = await testController({}, () => new Date(nowMs), { consoleDir: outDir });
+    await ctl.ownerToken();
+    nodeId = (await enrolledNode(ctl, { id: 'console-node', site: 'console-site', name: 'Hall A' })).nodeId;
+    nowMs += PAST_HEARTBEAT_MS;
+    url = await listeningUrl(ctl);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await ctl?.stop();
+    if (outDir) await rm(outDir, { recursive: true, force: true });
+  });
+
+  describe('over HTTP', () => {
+    it('serves the shell at / and at any page path, with a strict CSP, nosniff and no caching', async () => {
+      for (const path of ['/', '/fleet', '/recordings/abc?from=2026-01-01']) {
+        const response = await ctl.app.inject({ method: 'GET', url: path });
+        expect(response.statusCode, path).toBe(200);
+        expect(response.headers['content-type']).toMatch(/^text\/html/);
+        expect(response.body).toContain('<div id="app"></div>');
+        const csp = String(response.headers['content-security-policy']);
+        expect(csp).toContain("default-src 'self'");
+        expect(csp).toContain("script-src 'self'");
+        expect(csp).toContain("connect-src 'self'");
+        expect(csp).not.toContain('unsafe-inline');
+        expect(csp).not.toContain('unsafe-eval');
+        expect(response.headers['x-content-type-options']).toBe('nosniff');
+        expect(response.headers['cache-control']).toBe('no-store');
+      }
+    });
+
+    it('never answers an API, probe or missing-file path with the shell', async () => {
+      for (const [method, path] of [
+        ['GET', '/api/v1/nope'],
+        ['GET', '/api/v1/nodes/console-node/nothing/here'],
+        ['GET', '/api'],
+        ['POST', '/api/v1/nope'],
+        ['GET', '/metrics/x'],
+        ['GET', '/openapi.txt'],
+        ['GET', '/healthz/deep'],
+        ['GET', '/mqtt/x'],
+        ['GET', '/favicon.ico'],
+        ['GET', '/assets/missing-abc123.js'],
+        ['GET', '/assets/../index.html'],
+      ] as const) {
+        const response = await ctl.app.inject({ method, url: path });
+        expect(response.statusCode, `${method} ${path}`).toBe(404);
+        expect(response.headers['content-type'], path).toMatch(/^application\/json/);
+        expect(response.json().error.code, path).toBe('not_found');
+      }
+      // The API's own routes are untouched.
+      expect((await ctl.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
+      expect((await ctl.app.inject({ method: 'GET', url: '/api/v1/nodes' })).statusCode).toBe(401);
+    });
+
+    it('serves hashed assets with a year of immutable caching', async () => {
+      const assets = await readdir(join(outDir, 'assets'));
+      const script = assets.find((name) => name.endsWith('.js'))!;
+      const response = await ctl.app.inject({ method: 'GET', url: `/assets/${script}` });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toMatch(/javascript/);
+      expect(response.headers['cache-control']).toMatch(/max-age=31536000/);
+      expect(response.headers['cache-control']).toMatch(/immutable/);
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+    });
+
+    it('without a build, / says how to build it (a JSON 404), and the API still answers', async () => {
+      const empty = await mkdtemp(join(tmpdir(), 'earshot-console-empty-'));
+      const bare = await testController({}, undefined, { consoleDir: empty });
+      try {
+        const response = await bare.app.inject({ method: 'GET', url: '/fleet' });
+        expect(response.statusCode).toBe(404);
+        expect(response.json().error.message).toMatch(/npm run build/);
+        expect((await bare.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      } finally {
+        await bare.stop();
+        await rm(empty, { recursive: true, force: true });
+      }
+    });
+
+    it('finds the build beside the controller: dist/console from the sources and from dist/', () => {
+      expect(consoleDir()).toBe(fileURLToPath(new URL('../../dist/console/', import.meta.url)));
+      expect(consoleDir('/somewhere')).toBe('/somewhere');
+    });
+  });
+
+  describe('in Chromium', () => {
+    let page: Page;
+    const cspViolations: string[] = [];
+    const streams: string[] = [];
+
+    async function signIn(p: Page) {
+      await p.getByLabel('Username').fill(OWNER.username);
+      await p.getByLabel('Password').fill(OWNER.password);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+    }
+    const tile = () => page.locator(`[data-node-id="${nodeId}"]`);
+
+    beforeAll(async () => {
+      page = await browser.newPage();
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+      });
+      page.on('request', (request) => {
+        if (new URL(request.url()).pathname === '/api/v1/events') streams.push(request.url());
+      });
+    });
+
+    it('signs in from a deep link, lands back on it and shows the node as a tile', async () => {
+      await page.goto(`${url}/fleet?view=tiles`);
+      await page.getByRole('heading', { name: 'Sign in to Earshot' }).waitFor();
+      expect(new URL(page.url()).searchParams.get('next')).toBe('/fleet?view=tiles');
+      await signIn(page);
+      await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+      expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/fleet?view=tiles');
+      await tile().waitFor();
+      expect(await tile().getAttribute('data-state')).toBe('offline');
+      expect(await tile().textContent()).toContain('Hall A');
+      await page.getByRole('heading', { name: /console-site/ }).waitFor();
+      // The owner sees the fleet in the navigation.
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' }).waitFor();
+    });
+
+    it('keeps the tile live from the events stream: online, then offline', async () => {
+      await page.locator('.stream-live').waitFor();
+      await ctl.services.nodes.setPresence(nodeId, true);
+      await page.locator(`[data-node-id="${nodeId}"][data-state="online"]`).waitFor();
+      nowMs += PAST_HEARTBEAT_MS;
+      await ctl.services.nodes.setPresence(nodeId, false);
+      await page.locator(`[data-node-id="${nodeId}"][data-state="offline"]`).waitFor();
+      expect(streams).toHaveLength(1);
+    });
+
+    it('keeps no token in web storage or in a URL', async () => {
+      const stored = await page.evaluate(() => ({
+        local: Object.keys(localStorage).length,
+        session: Object.keys(sessionStorage).length,
+      }));
+      expect(stored).toEqual({ local: 0, session: 0 });
+      expect(page.url()).not.toMatch(/token|csrf/i);
+      expect(streams.every((s) => !/token|ticket|csrf/i.test(s))).toBe(true);
+    });
+
+    it('returns to sign-in when the session ends, then back to the same page', async () => {
+      await page.context().clearCookies();
+      // The next change makes the page read the nodes again: refused, so back to sign-in.
+      await ctl.services.nodes.setPresence(nodeId, true);
+      await page.getByRole('heading', { name: 'Sign in to Earshot' }).waitFor();
+      await page.getByText('Your session ended').waitFor();
+      expect(new URL(page.url()).searchParams.get('next')).toBe('/fleet?view=tiles');
+      await signIn(page);
+      await page.locator(`[data-node-id="${nodeId}"][data-state="online"]`).waitFor();
+      expect(new URL(page.url()).pathname).toBe('/fleet');
+    });
+
+    it('signs out: back to sign-in, and the API no longer knows the tab', async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in to Earshot' }).waitFor();
+      const status = await page.evaluate(async () => (await fetch('/api/v1/auth/me')).status);
+      expect(status).toBe(401);
+      expect(cspViolations).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,60 @@
+/** The fleet overview's model: a tile's state, problems first, grouped by site. */
+import { describe, expect, it } from 'vitest';
+import {
+  type FleetNode,
+  groupBySite,
+  problems,
+  relativeTime,
+  tileState,
+} from '../../controller/console/src/fleet-model.js';
+
+function node(id: string, site: string, over: Partial<FleetNode> = {}): FleetNode {
+  return {
+    id,
+    name: id,
+    site: { id: site, name: site },
+    presence: { online: true, lastSeenAt: '2026-03-02T09:00:00Z' },
+    capture: { state: 'idle' },
+    clockOffsetMs: 0,
+    ...over,
+  };
+}
+const offline = { presence: { online: false, lastSeenAt: null } };
+
+describe('fleet model', () => {
+  it('derives a state: offline, degraded (capture error or clock skew), recording, online', () => {
+    expect(tileState(node('a', 's', offline))).toBe('offline');
+    expect(tileState(node('a', 's', { capture: { state: 'error' } }))).toBe('degraded');
+    expect(tileState(node('a', 's', { clockOffsetMs: -2500 }))).toBe('degraded');
+    expect(tileState(node('a', 's', { capture: { state: 'capturing' } }))).toBe('recording');
+    expect(tileState(node('a', 's'))).toBe('online');
+    // Offline wins over what its last report said.
+    expect(tileState(node('a', 's', { ...offline, capture: { state: 'error' } }))).toBe('offline');
+    expect(problems(node('a', 's', { clockOffsetMs: 2500 }))).toEqual(['clock off by 2.5 s']);
+  });
+
+  it('groups by site, sites with problems first, problems first within a site, decommissioned left out', () => {
+    const groups = groupBySite([
+      node('b-ok', 'Beta'),
+      node('a-ok', 'Alpha'),
+      node('a-rec', 'Alpha', { capture: { state: 'capturing' } }),
+      node('c-ok', 'Gamma'),
+      node('c-off', 'Gamma', offline),
+      node('c-deg', 'Gamma', { capture: { state: 'error' } }),
+      node('gone', 'Delta', { decommissionedAt: '2026-01-01T00:00:00Z' }),
+    ]);
+    expect(groups.map((g) => g.site.name)).toEqual(['Gamma', 'Alpha', 'Beta']);
+    expect(groups[0]!.nodes.map((n) => n.id)).toEqual(['c-off', 'c-deg', 'c-ok']);
+    expect(groups[0]!.counts).toEqual({ offline: 1, degraded: 1, recording: 0, online: 1 });
+    expect(groups[1]!.nodes.map((n) => n.id)).toEqual(['a-rec', 'a-ok']);
+  });
+
+  it('says how long ago, and never without a time', () => {
+    const now = Date.parse('2026-03-02T10:00:00Z');
+    expect(relativeTime(null, now)).toBe('never');
+    expect(relativeTime('2026-03-02T09:59:48Z', now)).toBe('12 s ago');
+    expect(relativeTime('2026-03-02T09:55:00Z', now)).toBe('5 min ago');
+    expect(relativeTime('2026-03-02T07:00:00Z', now)).toBe('3 h ago');
+    expect(relativeTime('2026-02-28T10:00:00Z', now)).toBe('2 d ago');
+  });
+});
