@@ -32,13 +32,19 @@ describe('operator console', () => {
   // time, which the session cookie's expiry is read against.
   let nowMs = Date.now();
   let nodeId: string;
+  let siteId: string;
 
   beforeAll(async () => {
     outDir = await mkdtemp(join(tmpdir(), 'earshot-console-'));
     await build({ configFile: VITE_CONFIG, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
     ctl = await testController({}, () => new Date(nowMs), { consoleDir: outDir });
     await ctl.ownerToken();
-    nodeId = (await enrolledNode(ctl, { id: 'console-node', site: 'console-site', name: 'Hall A' })).nodeId;
+    ({ nodeId, siteId } = await enrolledNode(ctl, {
+      id: 'console-node',
+      site: 'console-site',
+      name: 'Hall A',
+    }));
+    await enrolledNode(ctl, { id: 'console-other', site: 'other-site', name: 'Hall B' });
     nowMs += PAST_HEARTBEAT_MS;
     url = await listeningUrl(ctl);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -135,7 +141,7 @@ describe('operator console', () => {
     const tile = () => page.locator(`[data-node-id="${nodeId}"]`);
 
     beforeAll(async () => {
-      page = await browser.newPage();
+      page = await (await browser.newContext()).newPage();
       page.on('console', (message) => {
         if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
       });
@@ -189,6 +195,37 @@ describe('operator console', () => {
       await signIn(page);
       await page.locator(`[data-node-id="${nodeId}"][data-state="online"]`).waitFor();
       expect(new URL(page.url()).pathname).toBe('/fleet');
+    });
+
+    it('filters by site, kept in the URL: a deep link opens the same view', async () => {
+      const other = page.locator('[data-node-id="console-other"]');
+      await other.waitFor();
+      await page.getByLabel('Site', { exact: true }).selectOption({ label: 'console-site' });
+      await other.waitFor({ state: 'detached' });
+      await tile().waitFor();
+      expect(new URL(page.url()).searchParams.get('site')).toBe(siteId);
+      const second = await page.context().newPage();
+      try {
+        await second.goto(`${url}/fleet?site=${siteId}`);
+        await second.locator(`[data-node-id="${nodeId}"]`).waitFor();
+        expect(await second.locator('[data-node-id="console-other"]').count()).toBe(0);
+        expect(await second.getByLabel('Site', { exact: true }).inputValue()).toBe(siteId);
+      } finally {
+        await second.close();
+      }
+      await page.getByLabel('Only problems').check();
+      // console-node is online now: only the offline one would show, and it is in the other site.
+      await tile().waitFor({ state: 'detached' });
+      await page.getByText('No node matches these filters.').waitFor();
+      await page.getByLabel('Site', { exact: true }).selectOption({ label: 'All sites' });
+      await other.waitFor();
+      expect(new URL(page.url()).search).toBe('?problems=1');
+      // Back steps through the filters: the site again, then no filter.
+      await page.goBack();
+      await page.getByText('No node matches these filters.').waitFor();
+      await page.goBack();
+      await tile().waitFor();
+      expect(new URL(page.url()).search).toBe(`?site=${siteId}`);
     });
 
     it('signs out: back to sign-in, and the API no longer knows the tab', async () => {

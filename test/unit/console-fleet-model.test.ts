@@ -1,10 +1,14 @@
 /** The fleet overview's model: a tile's state, problems first, grouped by site. */
 import { describe, expect, it } from 'vitest';
 import {
+  applyFilter,
   type FleetNode,
+  facetsOf,
+  filterFromSearch,
   groupBySite,
   problems,
   relativeTime,
+  searchFromFilter,
   tileState,
 } from '../../controller/console/src/fleet-model.js';
 
@@ -56,5 +60,34 @@ describe('fleet model', () => {
     expect(relativeTime('2026-03-02T09:55:00Z', now)).toBe('5 min ago');
     expect(relativeTime('2026-03-02T07:00:00Z', now)).toBe('3 h ago');
     expect(relativeTime('2026-02-28T10:00:00Z', now)).toBe('2 d ago');
+  });
+
+  it('filters by site, tag and problems, and keeps the filter in the URL query', () => {
+    const nodes = [
+      node('a1', 'A', { tags: ['stage'] }),
+      node('a2', 'A', offline),
+      node('b1', 'B', { tags: ['stage', 'foyer'], capture: { state: 'error' } }),
+      node('gone', 'C', { decommissionedAt: '2026-01-01T00:00:00Z', tags: ['old'] }),
+    ];
+    const ids = (search: string) => applyFilter(nodes, filterFromSearch(search)).map((n) => n.id);
+    expect(ids('?site=A')).toEqual(['a1', 'a2']);
+    expect(ids('?tag=stage')).toEqual(['a1', 'b1']);
+    expect(ids('?problems=1')).toEqual(['a2', 'b1']);
+    expect(ids('?site=A&problems=1')).toEqual(['a2']);
+    expect(ids('')).toHaveLength(4);
+    expect(searchFromFilter({ site: 'A', tag: undefined, problems: true })).toBe('?site=A&problems=1');
+    expect(searchFromFilter({ problems: false })).toBe('');
+    expect(filterFromSearch(searchFromFilter({ site: 'x y', tag: 'a&b' }))).toEqual({
+      site: 'x y',
+      tag: 'a&b',
+      problems: false,
+    });
+    expect(facetsOf(nodes)).toEqual({
+      sites: [
+        { id: 'A', name: 'A' },
+        { id: 'B', name: 'B' },
+      ],
+      tags: ['foyer', 'stage'],
+    });
   });
 });

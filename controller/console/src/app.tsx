@@ -5,10 +5,9 @@
  */
 import { useEffect } from 'preact/hooks';
 import { closeStream, openStream, streamState } from './events.js';
-import { visibleNav } from './nav.js';
-import { FleetPage } from './pages/fleet.js';
 import { NotFoundPage } from './pages/not-found.js';
 import { SignInPage } from './pages/sign-in.js';
+import { allowed, pageFor, visibleNav } from './pages.js';
 import { location, onLinkClick } from './router.js';
 import { loadSession, me, SIGN_IN_PATH, signOut } from './session.js';
 
@@ -20,6 +19,12 @@ export function App() {
     openStream(() => void loadSession());
     return closeStream;
   }, [signedIn]);
+
+  const current = pageFor(location.value.path);
+  const signingIn = !user || location.value.path === SIGN_IN_PATH;
+  useEffect(() => {
+    document.title = signingIn ? 'Sign in · Earshot' : `${current?.title ?? 'Not found'} · Earshot`;
+  }, [signingIn, current]);
 
   if (user === undefined) return <p class="loading">Loading…</p>;
   if (user === null || location.value.path === SIGN_IN_PATH) return <SignInPage />;
@@ -34,7 +39,7 @@ export function App() {
           <ul>
             {visibleNav().map((item) => (
               <li key={item.href}>
-                <a href={item.href} aria-current={isCurrent(item.href) ? 'page' : undefined}>
+                <a href={item.href} aria-current={item.page === current ? 'page' : undefined}>
                   {item.label}
                 </a>
               </li>
@@ -49,17 +54,15 @@ export function App() {
           Sign out
         </button>
       </header>
-      <main>{page(location.value.path)}</main>
+      <main>
+        {!current ? (
+          <NotFoundPage />
+        ) : allowed(current) ? (
+          current.render()
+        ) : (
+          <NotFoundPage reason={`Your role cannot use ${current.title}.`} />
+        )}
+      </main>
     </div>
   );
-}
-
-function isCurrent(href: string): boolean {
-  const path = location.value.path;
-  return href === '/' ? path === '/' || path === '/fleet' : path.startsWith(href);
-}
-
-function page(path: string) {
-  if (path === '/' || path === '/fleet') return <FleetPage />;
-  return <NotFoundPage />;
 }

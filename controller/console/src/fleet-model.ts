@@ -11,7 +11,62 @@ export interface FleetNode {
   presence: { online: boolean; lastSeenAt: string | null };
   capture: { state: string | null };
   clockOffsetMs: number | null;
+  tags?: string[];
   decommissionedAt?: string | null;
+}
+
+/** What the overview shows, from its URL (`?site=…&tag=…&problems=1`). */
+export interface FleetFilter {
+  site?: string;
+  tag?: string;
+  /** Only offline and degraded nodes. */
+  problems?: boolean;
+}
+
+export function filterFromSearch(search: string): FleetFilter {
+  const query = new URLSearchParams(search);
+  return {
+    site: query.get('site') || undefined,
+    tag: query.get('tag') || undefined,
+    problems: query.get('problems') === '1',
+  };
+}
+
+/** The URL query for a filter (empty values left out), with `?` when not empty. */
+export function searchFromFilter(filter: FleetFilter): string {
+  const query = new URLSearchParams();
+  if (filter.site) query.set('site', filter.site);
+  if (filter.tag) query.set('tag', filter.tag);
+  if (filter.problems) query.set('problems', '1');
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
+export function applyFilter(nodes: readonly FleetNode[], filter: FleetFilter): FleetNode[] {
+  return nodes.filter(
+    (node) =>
+      (!filter.site || node.site.id === filter.site) &&
+      (!filter.tag || (node.tags ?? []).includes(filter.tag)) &&
+      (!filter.problems || ['offline', 'degraded'].includes(tileState(node))),
+  );
+}
+
+/** The sites and tags to filter by, sorted, from the nodes in service. */
+export function facetsOf(nodes: readonly FleetNode[]): {
+  sites: { id: string; name: string }[];
+  tags: string[];
+} {
+  const sites = new Map<string, { id: string; name: string }>();
+  const tags = new Set<string>();
+  for (const node of nodes) {
+    if (node.decommissionedAt) continue;
+    sites.set(node.site.id, node.site);
+    for (const tag of node.tags ?? []) tags.add(tag);
+  }
+  return {
+    sites: [...sites.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    tags: [...tags].sort(),
+  };
 }
 
 export type TileState = 'offline' | 'degraded' | 'recording' | 'online';

@@ -7,7 +7,19 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { api } from '../api.js';
 import { subscribe } from '../events.js';
-import { type FleetNode, groupBySite, problems, relativeTime, tileState } from '../fleet-model.js';
+import {
+  applyFilter,
+  type FleetFilter,
+  type FleetNode,
+  facetsOf,
+  filterFromSearch,
+  groupBySite,
+  problems,
+  relativeTime,
+  searchFromFilter,
+  tileState,
+} from '../fleet-model.js';
+import { location, navigate } from '../router.js';
 
 const STATE_LABEL = { offline: 'Offline', degraded: 'Degraded', recording: 'Recording', online: 'Online' };
 
@@ -81,11 +93,16 @@ export function FleetPage() {
         <p class="loading">Loading nodes…</p>
       </section>
     );
-  const groups = groupBySite(nodes.value);
+  const filter = filterFromSearch(location.value.search);
+  const groups = groupBySite(applyFilter(nodes.value, filter));
   return (
     <section class="page">
       <h1>Fleet</h1>
-      {groups.length === 0 && <p class="empty">No nodes yet. Enroll one with `earshot-controller`.</p>}
+      <FleetFilters nodes={nodes.value} filter={filter} />
+      {nodes.value.length === 0 && (
+        <p class="empty">No nodes yet: enroll one (POST /api/v1/nodes/enroll, then earshot-agent enroll).</p>
+      )}
+      {nodes.value.length > 0 && groups.length === 0 && <p class="empty">No node matches these filters.</p>}
       {groups.map((group) => (
         <section class="site" key={group.site.id} aria-labelledby={`site-${group.site.id}`}>
           <h2 id={`site-${group.site.id}`}>
@@ -122,5 +139,54 @@ export function FleetPage() {
         </section>
       ))}
     </section>
+  );
+}
+
+/** Site, tag and "only problems": kept in the URL (deep links; back and forward step through them). */
+function FleetFilters({ nodes, filter }: { nodes: FleetNode[]; filter: FleetFilter }) {
+  const { sites, tags } = facetsOf(nodes);
+  const set = (change: Partial<FleetFilter>) =>
+    navigate(`${location.value.path}${searchFromFilter({ ...filter, ...change })}`);
+  return (
+    <form class="filters" aria-label="Filter nodes" onSubmit={(e) => e.preventDefault()}>
+      <label for="fleet-site">Site</label>
+      <select
+        id="fleet-site"
+        value={filter.site ?? ''}
+        onChange={(e) => set({ site: e.currentTarget.value || undefined })}
+      >
+        <option value="">All sites</option>
+        {sites.map((site) => (
+          <option key={site.id} value={site.id}>
+            {site.name}
+          </option>
+        ))}
+      </select>
+      {tags.length > 0 && (
+        <>
+          <label for="fleet-tag">Tag</label>
+          <select
+            id="fleet-tag"
+            value={filter.tag ?? ''}
+            onChange={(e) => set({ tag: e.currentTarget.value || undefined })}
+          >
+            <option value="">All tags</option>
+            {tags.map((tag) => (
+              <option key={tag} value={tag}>
+                {tag}
+              </option>
+            ))}
+          </select>
+        </>
+      )}
+      <label>
+        <input
+          type="checkbox"
+          checked={Boolean(filter.problems)}
+          onChange={(e) => set({ problems: e.currentTarget.checked })}
+        />{' '}
+        Only problems
+      </label>
+    </form>
   );
 }

@@ -1,10 +1,10 @@
-/** A console URL with no page (yet). */
-export function NotFoundPage() {
+/** A console URL with no page (yet), or one the role cannot use. */
+export function NotFoundPage({ reason }: { reason?: string }) {
   return (
     <section class="page">
-      <h1>Not found</h1>
+      <h1>{reason ? 'Not available' : 'Not found'}</h1>
       <p>
-        This page does not exist. <a href="/">Back to the fleet</a>.
+        {reason ?? 'This page does not exist.'} <a href="/">Back to the start</a>.
       </p>
     </section>
   );

@@ -1,12 +1,27 @@
-/** Sign in with a username and password; afterwards, back to the page in `next=`. */
+/**
+ * Sign in with a username and password, or single sign-on when the controller offers it;
+ * afterwards, back to the page in `next=`.
+ */
 import { useSignal } from '@preact/signals';
-import { ApiError } from '../api.js';
+import { useEffect } from 'preact/hooks';
+import { ApiError, api } from '../api.js';
 import { navigate, safeNext } from '../router.js';
 import { signIn, signInNotice } from '../session.js';
 
 export function SignInPage() {
   const error = useSignal<string | undefined>(undefined);
   const busy = useSignal(false);
+  const sso = useSignal<{ enabled: boolean; buttonLabel: string } | undefined>(undefined);
+  const next = safeNext(new URLSearchParams(window.location.search).get('next'));
+
+  useEffect(() => {
+    api<{ data: { enabled: boolean; buttonLabel: string } }>('GET', '/auth/oidc/config').then(
+      ({ data }) => {
+        sso.value = data;
+      },
+      () => {},
+    );
+  }, []);
 
   async function submit(event: SubmitEvent) {
     event.preventDefault();
@@ -15,7 +30,7 @@ export function SignInPage() {
     error.value = undefined;
     try {
       await signIn(String(form.get('username') ?? ''), String(form.get('password') ?? ''));
-      navigate(safeNext(new URLSearchParams(window.location.search).get('next')), { replace: true });
+      navigate(next, { replace: true });
     } catch (err) {
       error.value = err instanceof ApiError ? err.message : 'The controller did not answer; try again.';
     } finally {
@@ -48,6 +63,12 @@ export function SignInPage() {
         <button type="submit" disabled={busy.value}>
           {busy.value ? 'Signing in…' : 'Sign in'}
         </button>
+        {sso.value?.enabled && (
+          // A full page load: the identity provider's redirects bring the session cookie back.
+          <a class="button" href={`/api/v1/auth/oidc/login?returnTo=${encodeURIComponent(next)}`}>
+            {sso.value.buttonLabel}
+          </a>
+        )}
       </form>
     </main>
   );

@@ -1,0 +1,47 @@
+/**
+ * The console's pages: one row each, the only place a page is added. A row says which paths
+ * it answers, what it needs (any one permission, held over any scope: the server still decides
+ * per object), and where it sits in the navigation. The navigation shows only what the role
+ * can use; a page the role cannot use says so instead of failing request by request.
+ */
+import type { ComponentChildren } from 'preact';
+import { FleetPage } from './pages/fleet.js';
+import { can } from './session.js';
+
+export interface PageDef {
+  /** Paths it answers (exact), or a pattern for paths with ids. */
+  paths: (string | RegExp)[];
+  title: string;
+  /** Any one of these permissions; empty: any signed-in user. */
+  needs: string[];
+  /** In the main navigation at this link, when set. */
+  nav?: string;
+  render: () => ComponentChildren;
+}
+
+export const PAGES: PageDef[] = [
+  {
+    paths: ['/', '/fleet'],
+    title: 'Fleet',
+    needs: ['node:read'],
+    nav: '/fleet',
+    render: () => <FleetPage />,
+  },
+];
+
+export function allowed(page: PageDef): boolean {
+  return page.needs.length === 0 || page.needs.some((permission) => can(permission));
+}
+
+export function pageFor(path: string): PageDef | undefined {
+  return PAGES.find((page) => page.paths.some((p) => (typeof p === 'string' ? p === path : p.test(path))));
+}
+
+/** The navigation's links: the pages in it that the role can use. */
+export function visibleNav(): { href: string; label: string; page: PageDef }[] {
+  return PAGES.filter((page) => page.nav && allowed(page)).map((page) => ({
+    href: page.nav!,
+    label: page.title,
+    page,
+  }));
+}
