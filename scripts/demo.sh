@@ -448,6 +448,11 @@ if [[ $smoke -eq 1 ]]; then
     die "smoke: SHA-256 mismatch: controller reports '$reported', the download hashes to $actual"
   say "smoke: downloaded $(wc -c <"$file") bytes, SHA-256 $actual matches"
   sox "$file" -n stats 2>&1 | grep -E 'Pk lev dB|RMS lev dB' || true
+  console_answer=$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$URL/")
+  [[ "$console_answer" == "200 text/html"* ]] ||
+    die "the operator console is not served at $URL/ (answered: $console_answer)" \
+      "Run npm run build (it builds dist/console) and try again."
+  say "smoke: the operator console is served at $URL/"
   say "smoke test passed"
   exit 0
 fi
@@ -460,6 +465,7 @@ cat <<EOF
 ────────────────────────────────────────────────────────────────────────────────
  Earshot demo is running
 
+   Console     $URL/       (the operator console: sign in with the login below)
    Controller  $URL        (API docs: $URL/openapi.json)
    Login       username: $DEMO_USER   password: $DEMO_PASSWORD
    Node        $NODE_ID (site $DEMO_SITE), capturing a 1 kHz sine at -20 dBFS
