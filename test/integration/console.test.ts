@@ -8,15 +8,22 @@
  * token is kept in web storage and the Content-Security-Policy is never violated.
  * Event-driven: every wait is for something the page shows.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleDir } from '../../controller/src/modules/console/index.js';
-import { enrolledNode, OWNER, type TestController, testController } from '../support/controller.js';
+import {
+  enrolledNode,
+  OWNER,
+  type TestController,
+  testController,
+  userWithRole,
+} from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
 
 const VITE_CONFIG = fileURLToPath(new URL('../../controller/console/vite.config.ts', import.meta.url));
@@ -33,6 +40,7 @@ describe('operator console', () => {
   let nowMs = Date.now();
   let nodeId: string;
   let siteId: string;
+  let otherSiteId: string;
 
   beforeAll(async () => {
     outDir = await mkdtemp(join(tmpdir(), 'earshot-console-'));
@@ -44,7 +52,8 @@ describe('operator console', () => {
       site: 'console-site',
       name: 'Hall A',
     }));
-    await enrolledNode(ctl, { id: 'console-other', site: 'other-site', name: 'Hall B' });
+    otherSiteId = (await enrolledNode(ctl, { id: 'console-other', site: 'other-site', name: 'Hall B' }))
+      .siteId;
     nowMs += PAST_HEARTBEAT_MS;
     url = await listeningUrl(ctl);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -108,6 +117,18 @@ describe('operator console', () => {
       expect(response.headers['x-content-type-options']).toBe('nosniff');
     });
 
+    it('stays within the size budgets: initial JS ≤ 60 KB and CSS ≤ 15 KB gzipped', async () => {
+      const assets = await readdir(join(outDir, 'assets'));
+      const gzipped = async (ext: string) => {
+        let total = 0;
+        for (const name of assets.filter((n) => n.endsWith(ext)))
+          total += gzipSync(await readFile(join(outDir, 'assets', name))).length;
+        return total;
+      };
+      expect(await gzipped('.js')).toBeLessThanOrEqual(60 * 1024);
+      expect(await gzipped('.css')).toBeLessThanOrEqual(15 * 1024);
+    });
+
     it('without a build, / says how to build it (a JSON 404), and the API still answers', async () => {
       const empty = await mkdtemp(join(tmpdir(), 'earshot-console-empty-'));
       const bare = await testController({}, undefined, { consoleDir: empty });
@@ -169,6 +190,8 @@ describe('operator console', () => {
       await page.locator('.stream-live').waitFor();
       await ctl.services.nodes.setPresence(nodeId, true);
       await page.locator(`[data-node-id="${nodeId}"][data-state="online"]`).waitFor();
+      // The change is announced to screen readers (a polite live region), in words.
+      expect(await page.getByTestId('fleet-announcement').textContent()).toBe('Hall A is online');
       nowMs += PAST_HEARTBEAT_MS;
       await ctl.services.nodes.setPresence(nodeId, false);
       await page.locator(`[data-node-id="${nodeId}"][data-state="offline"]`).waitFor();
@@ -228,6 +251,24 @@ describe('operator console', () => {
       expect(new URL(page.url()).search).toBe(`?site=${siteId}`);
     });
 
+    it('shows a site-scoped viewer only the nodes of its site (the API decides)', async () => {
+      await userWithRole(ctl, 'console-viewer', 'viewer', { type: 'site', id: otherSiteId });
+      const context = await browser.newContext();
+      try {
+        const viewer = await context.newPage();
+        await viewer.goto(`${url}/`);
+        await viewer.getByLabel('Username').fill('console-viewer');
+        await viewer.getByLabel('Password').fill('console-viewer-password-123');
+        await viewer.getByRole('button', { name: 'Sign in' }).click();
+        await viewer.locator('[data-node-id="console-other"]').waitFor();
+        expect(await viewer.locator(`[data-node-id="${nodeId}"]`).count()).toBe(0);
+        await viewer.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' }).waitFor();
+      } finally {
+        await context.close();
+      }
+    });
+
+    // Sign-out is a change made with the cookie: it works only with the CSRF token from sign-in.
     it('signs out: back to sign-in, and the API no longer knows the tab', async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('heading', { name: 'Sign in to Earshot' }).waitFor();

@@ -9,6 +9,7 @@ import {
   problems,
   relativeTime,
   searchFromFilter,
+  stateChanges,
   tileState,
 } from '../../controller/console/src/fleet-model.js';
 
@@ -89,5 +90,17 @@ describe('fleet model', () => {
       ],
       tags: ['foyer', 'stage'],
     });
+  });
+
+  it('announces state changes only, in words', () => {
+    const before = [node('a', 'A', { name: 'Hall A' } as Partial<FleetNode>), node('b', 'A')];
+    const after = [
+      node('a', 'A', { name: 'Hall A', ...offline } as Partial<FleetNode>),
+      node('b', 'A'),
+      node('c', 'A'),
+    ];
+    expect(stateChanges(undefined, after)).toEqual([]);
+    expect(stateChanges(before, after)).toEqual(['Hall A is offline']);
+    expect(stateChanges(after, after)).toEqual([]);
   });
 });

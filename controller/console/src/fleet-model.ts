@@ -134,3 +134,20 @@ export function relativeTime(iso: string | null, nowMs: number): string {
   if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
   return `${Math.floor(seconds / 86_400)} d ago`;
 }
+
+/**
+ * What a screen reader hears when the list is read again: the nodes whose state changed,
+ * in words ("Hall A is offline"). Levels and ages are never announced, only state changes.
+ */
+export function stateChanges(
+  before: readonly FleetNode[] | undefined,
+  after: readonly FleetNode[],
+): string[] {
+  if (!before) return [];
+  const was = new Map(before.map((node) => [node.id, tileState(node)]));
+  return after.flatMap((node) => {
+    const previous = was.get(node.id);
+    const state = tileState(node);
+    return previous !== undefined && previous !== state ? [`${node.name} is ${state}`] : [];
+  });
+}

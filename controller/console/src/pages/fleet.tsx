@@ -17,6 +17,7 @@ import {
   problems,
   relativeTime,
   searchFromFilter,
+  stateChanges,
   tileState,
 } from '../fleet-model.js';
 import { location, navigate } from '../router.js';
@@ -42,6 +43,7 @@ export function FleetPage() {
   const nodes = useSignal<FleetNode[] | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   const nowMs = useSignal(Date.now());
+  const announcement = useSignal('');
 
   useEffect(() => {
     let stale = false;
@@ -51,6 +53,8 @@ export function FleetPage() {
       allNodes().then(
         (list) => {
           if (stale) return;
+          const changes = stateChanges(nodes.value, list);
+          if (changes.length > 0) announcement.value = changes.join('. ');
           nodes.value = list;
           nowMs.value = Date.now();
           error.value = undefined;
@@ -98,6 +102,9 @@ export function FleetPage() {
   return (
     <section class="page">
       <h1>Fleet</h1>
+      <p class="visually-hidden" aria-live="polite" data-testid="fleet-announcement">
+        {announcement.value}
+      </p>
       <FleetFilters nodes={nodes.value} filter={filter} />
       {nodes.value.length === 0 && (
         <p class="empty">No nodes yet: enroll one (POST /api/v1/nodes/enroll, then earshot-agent enroll).</p>
