@@ -5,6 +5,7 @@
  */
 import { useEffect } from 'preact/hooks';
 import { closeStream, openStream, streamState } from './events.js';
+import { PageFrame } from './page-frame.js';
 import { NotFoundPage } from './pages/not-found.js';
 import { SignInPage } from './pages/sign-in.js';
 import { allowed, pageFor, visibleNav } from './pages.js';
@@ -58,7 +59,7 @@ export function App() {
         {!current ? (
           <NotFoundPage />
         ) : allowed(current) ? (
-          current.render()
+          <PageFrame key={current.title} loader={current.load} title={current.title} />
         ) : (
           <NotFoundPage reason={`Your role cannot use ${current.title}.`} />
         )}

@@ -39,7 +39,7 @@ async function allNodes(): Promise<FleetNode[]> {
   return nodes;
 }
 
-export function FleetPage() {
+export default function FleetPage() {
   const nodes = useSignal<FleetNode[] | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   const nowMs = useSignal(Date.now());

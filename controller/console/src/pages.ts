@@ -2,10 +2,10 @@
  * The console's pages: one row each, the only place a page is added. A row says which paths
  * it answers, what it needs (any one permission, held over any scope: the server still decides
  * per object), and where it sits in the navigation. The navigation shows only what the role
- * can use; a page the role cannot use says so instead of failing request by request.
+ * can use; a page the role cannot use says so instead of failing request by request. Each
+ * page's code is loaded when first shown (page-frame.tsx).
  */
-import type { ComponentChildren } from 'preact';
-import { FleetPage } from './pages/fleet.js';
+import type { PageLoader } from './page-frame.js';
 import { can } from './session.js';
 
 export interface PageDef {
@@ -16,7 +16,8 @@ export interface PageDef {
   needs: string[];
   /** In the main navigation at this link, when set. */
   nav?: string;
-  render: () => ComponentChildren;
+  /** The page's module (its own chunk), whose default export is the page. */
+  load: PageLoader;
 }
 
 export const PAGES: PageDef[] = [
@@ -25,7 +26,7 @@ export const PAGES: PageDef[] = [
     title: 'Fleet',
     needs: ['node:read'],
     nav: '/fleet',
-    render: () => <FleetPage />,
+    load: () => import('./pages/fleet.js'),
   },
 ];
 
