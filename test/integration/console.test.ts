@@ -257,6 +257,19 @@ describe('operator console', () => {
       expect(new URL(page.url()).search).toBe(`?site=${siteId}`);
     });
 
+    it('is keyboard reachable: the skip link first, then the page; the time zone is named', async () => {
+      await page.goto(`${url}/fleet`);
+      await tile().waitFor();
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+      await page.keyboard.press('Enter');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('content');
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('fleet-site');
+      const zone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+      expect(await page.locator('.tz').textContent()).toBe(zone);
+    });
+
     it('shows a site-scoped viewer only the nodes of its site (the API decides)', async () => {
       await userWithRole(ctl, 'console-viewer', 'viewer', { type: 'site', id: otherSiteId });
       const context = await browser.newContext();

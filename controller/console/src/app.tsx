@@ -12,6 +12,9 @@ import { allowed, pageFor, visibleNav } from './pages.js';
 import { location, onLinkClick } from './router.js';
 import { loadSession, me, SIGN_IN_PATH, signOut } from './session.js';
 
+/** The operator's time zone, named beside the times it applies to. */
+const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
 export function App() {
   const user = me.value;
   const signedIn = Boolean(user);
@@ -32,6 +35,9 @@ export function App() {
   return (
     // biome-ignore lint/a11y/noStaticElementInteractions lint/a11y/useKeyWithClickEvents: delegates link clicks; links stay keyboard reachable.
     <div class="shell" onClick={onLinkClick}>
+      <a class="skip" href="#content">
+        Skip to content
+      </a>
       <header class="topbar">
         <a class="brand" href="/">
           Earshot
@@ -47,15 +53,18 @@ export function App() {
             ))}
           </ul>
         </nav>
-        <span class={`stream stream-${streamState.value}`} title="Live events">
+        <span class={`stream stream-${streamState.value}`} title="Live events" role="status">
           {streamState.value === 'live' ? 'Live' : streamState.value === 'down' ? 'Offline' : 'Connecting…'}
+        </span>
+        <span class="tz" title="Times are shown in this time zone">
+          {TIME_ZONE}
         </span>
         <span class="user">{user.user.displayName || user.user.username}</span>
         <button type="button" onClick={() => void signOut()}>
           Sign out
         </button>
       </header>
-      <main>
+      <main id="content" tabIndex={-1}>
         {!current ? (
           <NotFoundPage />
         ) : allowed(current) ? (

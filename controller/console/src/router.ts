@@ -35,6 +35,7 @@ export function safeNext(next: string | null): string {
 export function onLinkClick(event: MouseEvent): void {
   const anchor = (event.target as Element | null)?.closest?.('a');
   if (!anchor || anchor.target || anchor.origin !== window.location.origin) return;
+  if (anchor.getAttribute('href')?.startsWith('#')) return; // in-page (the skip link)
   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   event.preventDefault();
   navigate(`${anchor.pathname}${anchor.search}`);
