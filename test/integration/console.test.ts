@@ -18,6 +18,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleDir } from '../../controller/src/modules/console/index.js';
 import {
+  bearer,
   enrolledNode,
   OWNER,
   type TestController,
@@ -224,6 +225,28 @@ describe('operator console', () => {
       await signIn(page);
       await page.locator(`[data-node-id="${nodeId}"][data-state="online"]`).waitFor();
       expect(new URL(page.url()).pathname).toBe('/fleet');
+    });
+
+    it('counts open alerts on the tile (degraded), live as they open and resolve', async () => {
+      const owner = bearer(await ctl.ownerToken());
+      const opened = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/health-events',
+        headers: owner,
+        payload: { nodeId, severity: 'warning', message: 'hum on channel 2' },
+      });
+      expect(opened.statusCode, opened.body).toBe(201);
+      const degraded = page.locator(`[data-node-id="${nodeId}"][data-state="degraded"]`);
+      await degraded.waitFor();
+      expect(await degraded.textContent()).toContain('1 open alert');
+      const resolved = await ctl.app.inject({
+        method: 'POST',
+        url: `/api/v1/health-events/${opened.json().data.id}/resolve`,
+        headers: owner,
+        payload: {},
+      });
+      expect(resolved.statusCode, resolved.body).toBe(200);
+      await page.locator(`[data-node-id="${nodeId}"][data-state="online"]`).waitFor();
     });
 
     it('filters by site, kept in the URL: a deep link opens the same view', async () => {

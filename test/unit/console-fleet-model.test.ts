@@ -11,6 +11,7 @@ import {
   searchFromFilter,
   stateChanges,
   tileState,
+  withAlerts,
 } from '../../controller/console/src/fleet-model.js';
 
 function node(id: string, site: string, over: Partial<FleetNode> = {}): FleetNode {
@@ -102,5 +103,14 @@ describe('fleet model', () => {
     expect(stateChanges(undefined, after)).toEqual([]);
     expect(stateChanges(before, after)).toEqual(['Hall A is offline']);
     expect(stateChanges(after, after)).toEqual([]);
+  });
+
+  it('counts open alerts per node: a node with one is degraded, and says how many', () => {
+    const [a, b] = withAlerts([node('a', 'A'), node('b', 'A')], [{ value: 'a', count: 2 }]);
+    expect(a!.openAlerts).toBe(2);
+    expect(b!.openAlerts).toBe(0);
+    expect(tileState(a!)).toBe('degraded');
+    expect(problems(a!)).toEqual(['2 open alerts']);
+    expect(tileState(b!)).toBe('online');
   });
 });

@@ -24,6 +24,7 @@ const TYPES = [
   'recording.state',
   'job.state',
   'health.opened',
+  'health.changed',
   'health.resolved',
 ] as const;
 

@@ -13,6 +13,17 @@ export interface FleetNode {
   clockOffsetMs: number | null;
   tags?: string[];
   decommissionedAt?: string | null;
+  /** Open health events on it (from `GET /health-events/facets?status=open`, when readable). */
+  openAlerts?: number;
+}
+
+/** The nodes with their open alert counts (`nodeId` facet counts) merged in. */
+export function withAlerts(
+  nodes: readonly FleetNode[],
+  counts: readonly { value: string; count: number }[],
+): FleetNode[] {
+  const byNode = new Map(counts.map((c) => [c.value, c.count]));
+  return nodes.map((node) => ({ ...node, openAlerts: byNode.get(node.id) ?? 0 }));
 }
 
 /** What the overview shows, from its URL (`?site=…&tag=…&problems=1`). */
@@ -79,7 +90,7 @@ const RANK: Record<TileState, number> = { offline: 0, degraded: 1, recording: 2,
 
 export function tileState(node: FleetNode): TileState {
   if (!node.presence.online) return 'offline';
-  if (node.capture.state === 'error') return 'degraded';
+  if (node.capture.state === 'error' || (node.openAlerts ?? 0) > 0) return 'degraded';
   if (node.clockOffsetMs !== null && Math.abs(node.clockOffsetMs) > CLOCK_SKEW_LIMIT_MS) return 'degraded';
   if (node.capture.state === 'capturing') return 'recording';
   return 'online';
@@ -89,6 +100,8 @@ export function tileState(node: FleetNode): TileState {
 export function problems(node: FleetNode): string[] {
   const out: string[] = [];
   if (node.presence.online && node.capture.state === 'error') out.push('capture error');
+  const alerts = node.openAlerts ?? 0;
+  if (alerts > 0) out.push(`${alerts} open alert${alerts === 1 ? '' : 's'}`);
   if (
     node.presence.online &&
     node.clockOffsetMs !== null &&

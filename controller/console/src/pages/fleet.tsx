@@ -19,8 +19,10 @@ import {
   searchFromFilter,
   stateChanges,
   tileState,
+  withAlerts,
 } from '../fleet-model.js';
 import { location, navigate } from '../router.js';
+import { can } from '../session.js';
 
 const STATE_LABEL = { offline: 'Offline', degraded: 'Degraded', recording: 'Recording', online: 'Online' };
 
@@ -39,6 +41,16 @@ async function allNodes(): Promise<FleetNode[]> {
   return nodes;
 }
 
+/** The nodes, with their open alerts when the role reads health events. */
+async function fleet(): Promise<FleetNode[]> {
+  if (!can('health:read')) return allNodes();
+  const [nodes, facets] = await Promise.all([
+    allNodes(),
+    api<{ data: { nodeId: { value: string; count: number }[] } }>('GET', '/health-events/facets?status=open'),
+  ]);
+  return withAlerts(nodes, facets.data.nodeId);
+}
+
 export default function FleetPage() {
   const nodes = useSignal<FleetNode[] | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
@@ -50,7 +62,7 @@ export default function FleetPage() {
     let frame: number | undefined;
     const load = () => {
       frame = undefined;
-      allNodes().then(
+      fleet().then(
         (list) => {
           if (stale) return;
           const changes = stateChanges(nodes.value, list);
@@ -69,6 +81,7 @@ export default function FleetPage() {
     };
     load();
     const unsubscribe = subscribe('node.', reload);
+    const unsubscribeHealth = subscribe('health.', reload);
     // "Last seen" ages while the page is open.
     const tick = setInterval(() => {
       nowMs.value = Date.now();
@@ -76,6 +89,7 @@ export default function FleetPage() {
     return () => {
       stale = true;
       unsubscribe();
+      unsubscribeHealth();
       clearInterval(tick);
       if (frame !== undefined) cancelAnimationFrame(frame);
     };
