@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyFilter,
+  clockSkew,
+  diskFree,
   type FleetNode,
   facetsOf,
   filterFromSearch,
@@ -112,5 +114,15 @@ describe('fleet model', () => {
     expect(tileState(a!)).toBe('degraded');
     expect(problems(a!)).toEqual(['2 open alerts']);
     expect(tileState(b!)).toBe('online');
+  });
+
+  it('words disk headroom and clock skew, nothing when not reported', () => {
+    expect(diskFree(null)).toBeUndefined();
+    expect(diskFree(999)).toBe('999 B free');
+    expect(diskFree(850_000_000)).toBe('850 MB free');
+    expect(diskFree(12_345_000_000)).toBe('12.3 GB free');
+    expect(clockSkew(null)).toBeUndefined();
+    expect(clockSkew(200)).toBe('clock +0.2 s');
+    expect(clockSkew(-1500)).toBe('clock −1.5 s');
   });
 });

@@ -2,7 +2,8 @@
  * The tab's one live events stream (`GET /api/v1/events`, Server-Sent Events with the session
  * cookie). Pages subscribe to event types; the stream opens when signed in and closes on sign
  * out. The browser reconnects by itself with `Last-Event-ID`; a `reset` tells pages to read
- * their state again. A stream refused (closed by the browser) checks the session.
+ * their state again. A stream refused (closed by the browser) checks the session and is
+ * opened again after a backoff.
  */
 import { signal } from '@preact/signals';
 
@@ -46,6 +47,17 @@ function dispatch(event: LiveEvent | 'reset'): void {
     if (event === 'reset' || event.type.startsWith(prefix)) handler(event);
 }
 
+/** Reopening after a refused stream: 2 s doubling to 60 s, with jitter so tabs do not align. */
+const RETRY_FIRST_MS = 2000;
+const RETRY_MAX_MS = 60_000;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+let retries = 0;
+
+/**
+ * Opens the tab's stream (once). When the controller refuses it (the browser then stops
+ * retrying by itself), `onRefused` checks the session, and the stream is opened again later;
+ * `closeStream` (sign-out) cancels that.
+ */
 export function openStream(onRefused: () => void): void {
   if (source) return;
   streamState.value = 'connecting';
@@ -53,13 +65,22 @@ export function openStream(onRefused: () => void): void {
   source = es;
   es.addEventListener('open', () => {
     streamState.value = 'live';
+    retries = 0;
   });
   es.addEventListener('error', () => {
-    if (es.readyState === EventSource.CLOSED) {
-      streamState.value = 'down';
-      source = undefined;
-      onRefused();
-    } else streamState.value = 'connecting';
+    if (es.readyState !== EventSource.CLOSED) {
+      streamState.value = 'connecting';
+      return;
+    }
+    streamState.value = 'down';
+    source = undefined;
+    onRefused();
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** retries) * (0.5 + Math.random() / 2);
+    retries += 1;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      openStream(onRefused);
+    }, delay);
   });
   es.addEventListener('reset', () => dispatch('reset'));
   for (const type of TYPES)
@@ -73,6 +94,9 @@ export function openStream(onRefused: () => void): void {
 }
 
 export function closeStream(): void {
+  if (retryTimer !== undefined) clearTimeout(retryTimer);
+  retryTimer = undefined;
+  retries = 0;
   source?.close();
   source = undefined;
   streamState.value = 'off';

@@ -11,6 +11,7 @@ export interface FleetNode {
   presence: { online: boolean; lastSeenAt: string | null };
   capture: { state: string | null };
   clockOffsetMs: number | null;
+  diskFreeBytes?: number | null;
   tags?: string[];
   decommissionedAt?: string | null;
   /** Open health events on it (from `GET /health-events/facets?status=open`, when readable). */
@@ -163,4 +164,24 @@ export function stateChanges(
     const state = tileState(node);
     return previous !== undefined && previous !== state ? [`${node.name} is ${state}`] : [];
   });
+}
+
+/** "12.3 GB free", "850 MB free"; undefined when not reported. */
+export function diskFree(bytes: number | null | undefined): string | undefined {
+  if (bytes === null || bytes === undefined) return undefined;
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value >= 100 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]} free`;
+}
+
+/** "clock +0.2 s" (the agent ahead) or "clock −1.5 s"; undefined when not reported. */
+export function clockSkew(offsetMs: number | null): string | undefined {
+  if (offsetMs === null) return undefined;
+  const seconds = (Math.abs(offsetMs) / 1000).toFixed(1);
+  return `clock ${offsetMs < 0 ? '−' : '+'}${seconds} s`;
 }

@@ -9,6 +9,8 @@ import { api } from '../api.js';
 import { subscribe } from '../events.js';
 import {
   applyFilter,
+  clockSkew,
+  diskFree,
   type FleetFilter,
   type FleetNode,
   facetsOf,
@@ -147,6 +149,11 @@ export default function FleetPage() {
                     <time dateTime={seen ?? undefined} title={seen ? new Date(seen).toString() : undefined}>
                       {relativeTime(seen, nowMs.value)}
                     </time>
+                  </span>
+                  <span class="tile-facts">
+                    {[diskFree(node.diskFreeBytes), clockSkew(node.clockOffsetMs)]
+                      .filter(Boolean)
+                      .join(' · ')}
                   </span>
                   {problems(node).map((p) => (
                     <span class="tile-problem" key={p}>
