@@ -293,6 +293,21 @@ describe('operator console', () => {
       expect(await page.locator('.tz').textContent()).toBe(zone);
     });
 
+    it('says so when the controller does not answer, and retries on request', async () => {
+      const context = await browser.newContext();
+      try {
+        const fresh = await context.newPage();
+        await fresh.route('**/api/v1/auth/me', (route) => route.abort('connectionrefused'));
+        await fresh.goto(`${url}/fleet`);
+        await fresh.getByText('The controller did not answer').waitFor();
+        await fresh.unroute('**/api/v1/auth/me');
+        await fresh.getByRole('button', { name: 'Try again' }).click();
+        await fresh.getByRole('heading', { name: 'Sign in to Earshot' }).waitFor();
+      } finally {
+        await context.close();
+      }
+    });
+
     it('shows a site-scoped viewer only the nodes of its site (the API decides)', async () => {
       await userWithRole(ctl, 'console-viewer', 'viewer', { type: 'site', id: otherSiteId });
       const context = await browser.newContext();

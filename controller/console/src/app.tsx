@@ -10,7 +10,7 @@ import { NotFoundPage } from './pages/not-found.js';
 import { SignInPage } from './pages/sign-in.js';
 import { allowed, pageFor, visibleNav } from './pages.js';
 import { location, onLinkClick } from './router.js';
-import { loadSession, me, SIGN_IN_PATH, signOut } from './session.js';
+import { loadSession, me, SIGN_IN_PATH, sessionError, signOut } from './session.js';
 
 /** The operator's time zone, named beside the times it applies to. */
 const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -30,6 +30,17 @@ export function App() {
     document.title = signingIn ? 'Sign in · Earshot' : `${current?.title ?? 'Not found'} · Earshot`;
   }, [signingIn, current]);
 
+  if (user === undefined && sessionError.value)
+    return (
+      <main class="page">
+        <p class="error" role="alert">
+          The controller did not answer ({sessionError.value}).
+        </p>
+        <button type="button" onClick={() => void loadSession()}>
+          Try again
+        </button>
+      </main>
+    );
   if (user === undefined) return <p class="loading">Loading…</p>;
   if (user === null || location.value.path === SIGN_IN_PATH) return <SignInPage />;
   return (

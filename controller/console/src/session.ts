@@ -4,7 +4,7 @@
  * session comes back to the same page.
  */
 import { computed, signal } from '@preact/signals';
-import { api, onSessionLost, setCsrfToken } from './api.js';
+import { ApiError, api, onSessionLost, setCsrfToken } from './api.js';
 import { here, location, navigate } from './router.js';
 
 export interface Me {
@@ -18,6 +18,8 @@ export interface Me {
 export const me = signal<Me | null | undefined>(undefined);
 /** Why the operator is on the sign-in page (an expired session), if not by choice. */
 export const signInNotice = signal<string | undefined>(undefined);
+/** Set when the controller could not be asked who is signed in (not a refusal: it did not answer). */
+export const sessionError = signal<string | undefined>(undefined);
 
 export const SIGN_IN_PATH = '/sign-in';
 
@@ -31,7 +33,7 @@ export function can(permission: string): boolean {
 function signedOut(notice?: string): void {
   setCsrfToken(undefined);
   me.value = null;
-  signInNotice.value = notice;
+  if (notice !== undefined) signInNotice.value = notice; // a later refusal keeps the first reason
   if (location.value.path !== SIGN_IN_PATH)
     navigate(`${SIGN_IN_PATH}?next=${encodeURIComponent(here())}`, { replace: true });
 }
@@ -44,9 +46,13 @@ export async function loadSession(): Promise<void> {
   try {
     const { data } = await api<{ data: Me }>('GET', '/auth/me');
     setCsrfToken(data.csrfToken);
+    sessionError.value = undefined;
     me.value = data;
-  } catch {
-    signedOut();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return signedOut();
+    // Signed in or not is unknown: say so (the shell offers a retry) rather than guess.
+    if (me.value === undefined)
+      sessionError.value = error instanceof Error ? error.message : 'The controller did not answer.';
   }
 }
 
