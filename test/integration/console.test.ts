@@ -289,6 +289,12 @@ describe('operator console', () => {
       expect(await page.evaluate(() => document.activeElement?.id)).toBe('content');
       await page.keyboard.press('Tab');
       expect(await page.evaluate(() => document.activeElement?.id)).toBe('fleet-site');
+      // An in-app navigation moves focus to the new page.
+      await page.goto(`${url}/no-such-page`);
+      await page.getByRole('heading', { name: 'Not found' }).waitFor();
+      await page.getByRole('link', { name: 'Back to the start' }).click();
+      await tile().waitFor();
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('content');
       const zone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
       expect(await page.locator('.tz').textContent()).toBe(zone);
     });

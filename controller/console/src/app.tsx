@@ -3,7 +3,7 @@
  * role can do; the server still decides) and the page for the URL. The live events stream
  * is open while signed in.
  */
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { closeStream, openStream, streamState } from './events.js';
 import { PageFrame } from './page-frame.js';
 import { NotFoundPage } from './pages/not-found.js';
@@ -29,6 +29,14 @@ export function App() {
   useEffect(() => {
     document.title = signingIn ? 'Sign in · Earshot' : `${current?.title ?? 'Not found'} · Earshot`;
   }, [signingIn, current]);
+
+  // After an in-app navigation, focus moves to the new page (screen readers start there).
+  const path = location.value.path;
+  const firstPath = useRef(path);
+  useEffect(() => {
+    if (path !== firstPath.current) document.getElementById('content')?.focus();
+    firstPath.current = '';
+  }, [path]);
 
   if (user === undefined && sessionError.value)
     return (

@@ -86,7 +86,7 @@ export default function FleetPage() {
     const unsubscribeHealth = subscribe('health.', reload);
     // "Last seen" ages while the page is open.
     const tick = setInterval(() => {
-      nowMs.value = Date.now();
+      if (!document.hidden) nowMs.value = Date.now(); // nothing is painted in a hidden tab
     }, 10_000);
     return () => {
       stale = true;
