@@ -249,6 +249,41 @@ describe('operator console', () => {
       await page.locator(`[data-node-id="${nodeId}"][data-state="online"]`).waitFor();
     });
 
+    it('opens a node from its tile: its facts and open health events, live; back returns to the fleet', async () => {
+      await tile().getByRole('link', { name: 'Hall A' }).click();
+      await page.getByRole('heading', { name: 'Hall A', level: 1 }).waitFor();
+      expect(new URL(page.url()).pathname).toBe(`/nodes/${nodeId}`);
+      const detail = page.locator(`.node-detail[data-node-id="${nodeId}"]`);
+      expect(await detail.getAttribute('data-state')).toBe('online');
+      expect(await detail.locator('.facts').textContent()).toContain('console-site');
+      await detail.getByText('None.').waitFor();
+      const owner = bearer(await ctl.ownerToken());
+      const opened = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/health-events',
+        headers: owner,
+        payload: { nodeId, severity: 'critical', message: 'the mic cable looks chewed' },
+      });
+      expect(opened.statusCode, opened.body).toBe(201);
+      await detail.getByText('the mic cable looks chewed').waitFor();
+      expect(await detail.getAttribute('data-state')).toBe('degraded');
+      await ctl.app.inject({
+        method: 'POST',
+        url: `/api/v1/health-events/${opened.json().data.id}/resolve`,
+        headers: owner,
+        payload: {},
+      });
+      await detail.getByText('None.').waitFor();
+      await page.goBack();
+      await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+      await page.locator(`[data-node-id="${nodeId}"][data-state="online"]`).waitFor();
+      // A node that is not there (or not the caller's) says so.
+      await page.goto(`${url}/nodes/no-such-node`);
+      await page.getByText('No such node (or not yours to see).').waitFor();
+      await page.goBack();
+      await tile().waitFor();
+    });
+
     it('filters by site, kept in the URL: a deep link opens the same view', async () => {
       const other = page.locator('[data-node-id="console-other"]');
       await other.waitFor();

@@ -28,6 +28,13 @@ export const PAGES: PageDef[] = [
     nav: '/fleet',
     load: () => import('./pages/fleet.js'),
   },
+  {
+    // The node id pattern (shared/src/ids.ts); NODE_PATH in pages/node.tsx reads it back.
+    paths: [/^\/nodes\/[A-Za-z0-9_-]+$/],
+    title: 'Node',
+    needs: ['node:read'],
+    load: () => import('./pages/node.js'),
+  },
 ];
 
 export function allowed(page: PageDef): boolean {

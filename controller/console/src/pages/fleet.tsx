@@ -142,7 +142,9 @@ export default function FleetPage() {
               const seen = node.presence.lastSeenAt;
               return (
                 <li class={`tile tile-${state}`} key={node.id} data-node-id={node.id} data-state={state}>
-                  <span class="tile-name">{node.name}</span>
+                  <a class="tile-name" href={`/nodes/${encodeURIComponent(node.id)}`}>
+                    {node.name}
+                  </a>
                   <span class="tile-state">{STATE_LABEL[state]}</span>
                   <span class="tile-seen">
                     Last seen{' '}

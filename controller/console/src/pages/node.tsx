@@ -1,0 +1,159 @@
+/**
+ * Node detail (first part): what the node is and how it is (`GET /api/v1/nodes/:id`), and its
+ * open health events when the role reads them, kept live from the tab's events stream (its
+ * own `node.*` and `health.*` events, or a `reset`). Lifecycle actions, channels, meters and
+ * the configuration in effect are to come.
+ */
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { ApiError, api } from '../api.js';
+import { subscribe } from '../events.js';
+import { clockSkew, diskFree, type FleetNode, problems, relativeTime, tileState } from '../fleet-model.js';
+import { location } from '../router.js';
+import { can } from '../session.js';
+
+interface NodeDetail extends FleetNode {
+  agentVersion: string | null;
+  enrolled: boolean;
+  capture: { device: string; state: string | null; sampleRate: number; channels: number };
+  location: string | null;
+  notes: string | null;
+}
+
+interface HealthEvent {
+  id: string;
+  severity: string;
+  status: string;
+  message: string;
+  lastSeenAt: string;
+}
+
+const STATE_LABEL = { offline: 'Offline', degraded: 'Degraded', recording: 'Recording', online: 'Online' };
+
+/** The node id in `/nodes/<id>`. */
+export const NODE_PATH = /^\/nodes\/([A-Za-z0-9_-]+)$/;
+
+async function read(id: string): Promise<{ node: NodeDetail; alerts: HealthEvent[] | undefined }> {
+  const path = encodeURIComponent(id);
+  const [node, alerts] = await Promise.all([
+    api<{ data: NodeDetail }>('GET', `/nodes/${path}`),
+    can('health:read')
+      ? api<{ data: HealthEvent[] }>('GET', `/health-events?nodeId=${path}&status=open&limit=50`)
+      : undefined,
+  ]);
+  return { node: { ...node.data, openAlerts: alerts?.data.length }, alerts: alerts?.data };
+}
+
+export default function NodePage() {
+  const id = NODE_PATH.exec(location.value.path)?.[1] ?? '';
+  const state = useSignal<Awaited<ReturnType<typeof read>> | undefined>(undefined);
+  const error = useSignal<string | undefined>(undefined);
+
+  useEffect(() => {
+    let stale = false;
+    let frame: number | undefined;
+    const load = () => {
+      frame = undefined;
+      read(id).then(
+        (value) => {
+          if (stale) return;
+          state.value = value;
+          error.value = undefined;
+        },
+        (err: Error) => {
+          if (stale) return;
+          error.value =
+            err instanceof ApiError && err.status === 404
+              ? 'No such node (or not yours to see).'
+              : err.message;
+        },
+      );
+    };
+    const reload = (event: { nodeId: string | null } | 'reset') => {
+      if ((event === 'reset' || event.nodeId === id) && frame === undefined)
+        frame = requestAnimationFrame(load);
+    };
+    load();
+    const offNode = subscribe('node.', reload);
+    const offHealth = subscribe('health.', reload);
+    return () => {
+      stale = true;
+      offNode();
+      offHealth();
+      if (frame !== undefined) cancelAnimationFrame(frame);
+    };
+  }, [id]);
+
+  if (!state.value)
+    return (
+      <section class="page">
+        <p>
+          <a href="/fleet">Fleet</a>
+        </p>
+        <h1>Node {id}</h1>
+        {error.value ? (
+          <p class="error" role="alert">
+            {error.value}
+          </p>
+        ) : (
+          <p class="loading">Loading…</p>
+        )}
+      </section>
+    );
+  const { node, alerts } = state.value;
+  const status = tileState(node);
+  const seen = node.presence.lastSeenAt;
+  const facts: [string, string][] = [
+    ['Site', node.site.name],
+    ['Id', node.id],
+    ['Agent', node.agentVersion ?? 'not connected yet'],
+    ['Capture', `${node.capture.device} · ${node.capture.sampleRate} Hz · ${node.capture.channels} ch`],
+    ['Disk', diskFree(node.diskFreeBytes) ?? 'not reported'],
+    ['Clock', clockSkew(node.clockOffsetMs) ?? 'not reported'],
+    ['Tags', (node.tags ?? []).join(', ') || 'none'],
+    ['Location', node.location ?? '—'],
+    ['Notes', node.notes ?? '—'],
+  ];
+  return (
+    <section class="page node-detail" data-node-id={node.id} data-state={status}>
+      <p>
+        <a href="/fleet">Fleet</a> › {node.site.name}
+      </p>
+      <h1>{node.name}</h1>
+      <p class={`tile-${status}`}>
+        <span class="tile-state">{STATE_LABEL[status]}</span> · last seen{' '}
+        <time dateTime={seen ?? undefined} title={seen ? new Date(seen).toString() : undefined}>
+          {relativeTime(seen, Date.now())}
+        </time>
+        {problems(node).length > 0 && ` · ${problems(node).join(', ')}`}
+      </p>
+      <dl class="facts">
+        {facts.map(([term, value]) => (
+          <div key={term}>
+            <dt>{term}</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+      </dl>
+      {alerts && (
+        <section aria-labelledby="node-alerts">
+          <h2 id="node-alerts">Open health events</h2>
+          {alerts.length === 0 ? (
+            <p class="empty">None.</p>
+          ) : (
+            <ul class="alerts">
+              {alerts.map((alert) => (
+                <li key={alert.id} class={`severity-${alert.severity}`}>
+                  <strong>{alert.severity}</strong> {alert.message}{' '}
+                  <time dateTime={alert.lastSeenAt} title={new Date(alert.lastSeenAt).toString()}>
+                    {relativeTime(alert.lastSeenAt, Date.now())}
+                  </time>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
+    </section>
+  );
+}
