@@ -284,6 +284,52 @@ describe('operator console', () => {
       await tile().waitFor();
     });
 
+    it('lists open health events and acknowledges and resolves them, each change with the CSRF token', async () => {
+      const owner = bearer(await ctl.ownerToken());
+      const opened = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/health-events',
+        headers: owner,
+        payload: { nodeId, severity: 'warning', message: 'fan is loud' },
+      });
+      const id = opened.json().data.id as string;
+      const changes: { url: string; csrf: string | undefined }[] = [];
+      const onRequest = (request: import('playwright-core').Request) => {
+        if (request.method() === 'POST' && request.url().includes('/api/v1/health-events/'))
+          changes.push({ url: request.url(), csrf: request.headers()['x-csrf-token'] });
+      };
+      page.on('request', onRequest);
+      try {
+        await page
+          .getByRole('navigation', { name: 'Main' })
+          .getByRole('link', { name: 'Health events' })
+          .click();
+        const row = page.locator(`[data-event-id="${id}"]`);
+        await row.getByText('fan is loud').waitFor();
+        await row.getByRole('button', { name: 'Acknowledge' }).click();
+        await row.waitFor({ state: 'detached' }); // no longer open
+        await page.getByLabel('Status').selectOption('acknowledged');
+        expect(new URL(page.url()).search).toBe('?status=acknowledged');
+        await row.getByRole('button', { name: 'Resolve' }).click();
+        await page.getByText('No acknowledged health events.').waitFor();
+        const stored = await ctl.app.inject({
+          method: 'GET',
+          url: `/api/v1/health-events/${id}`,
+          headers: owner,
+        });
+        expect(stored.json().data).toMatchObject({ status: 'resolved', acknowledgedBy: 'owner' });
+        expect(changes.map((c) => new URL(c.url).pathname)).toEqual([
+          `/api/v1/health-events/${id}/acknowledge`,
+          `/api/v1/health-events/${id}/resolve`,
+        ]);
+        expect(changes.every((c) => typeof c.csrf === 'string' && c.csrf.length > 10)).toBe(true);
+      } finally {
+        page.off('request', onRequest);
+      }
+      await page.goto(`${url}/fleet`);
+      await tile().waitFor();
+    });
+
     it('filters by site, kept in the URL: a deep link opens the same view', async () => {
       const other = page.locator('[data-node-id="console-other"]');
       await other.waitFor();

@@ -29,6 +29,13 @@ export const PAGES: PageDef[] = [
     load: () => import('./pages/fleet.js'),
   },
   {
+    paths: ['/health'],
+    title: 'Health events',
+    needs: ['health:read'],
+    nav: '/health',
+    load: () => import('./pages/health.js'),
+  },
+  {
     // The node id pattern (shared/src/ids.ts); NODE_PATH in pages/node.tsx reads it back.
     paths: [/^\/nodes\/[A-Za-z0-9_-]+$/],
     title: 'Node',
