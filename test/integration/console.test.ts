@@ -1,6 +1,6 @@
 /**
  * The operator console: the real controller serving a fresh build of `controller/console/`
- * (built here by Vite into a temporary directory, so the test runs the sources it sits beside),
+ * (built by Vite from the sources it sits beside, test/support/console.ts),
  * its HTTP contract (the SPA shell never answers an API path, security headers, caching), and
  * the app in headless Chromium (Debian's, driven by playwright-core): sign in from a deep link
  * and land back on it, a node's tile changes state as its presence does (the live events stream,
@@ -13,21 +13,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleDir } from '../../controller/src/modules/console/index.js';
+import { builtConsole, launchChromium, signIn } from '../support/console.js';
 import {
   bearer,
   enrolledNode,
-  OWNER,
   type TestController,
   testController,
   userWithRole,
 } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
 
-const VITE_CONFIG = fileURLToPath(new URL('../../controller/console/vite.config.ts', import.meta.url));
 /** Past the heartbeat window (nodes.service.ts): a node is online only while MQTT says so. */
 const PAST_HEARTBEAT_MS = 60_000;
 
@@ -44,8 +42,7 @@ describe('operator console', () => {
   let otherSiteId: string;
 
   beforeAll(async () => {
-    outDir = await mkdtemp(join(tmpdir(), 'earshot-console-'));
-    await build({ configFile: VITE_CONFIG, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+    outDir = await builtConsole();
     ctl = await testController({}, () => new Date(nowMs), { consoleDir: outDir });
     await ctl.ownerToken();
     ({ nodeId, siteId } = await enrolledNode(ctl, {
@@ -57,12 +54,11 @@ describe('operator console', () => {
       .siteId;
     nowMs += PAST_HEARTBEAT_MS;
     url = await listeningUrl(ctl);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await ctl?.stop();
-    if (outDir) await rm(outDir, { recursive: true, force: true });
   });
 
   describe('over HTTP', () => {
@@ -161,11 +157,6 @@ describe('operator console', () => {
     const cspViolations: string[] = [];
     const streams: string[] = [];
 
-    async function signIn(p: Page) {
-      await p.getByLabel('Username').fill(OWNER.username);
-      await p.getByLabel('Password').fill(OWNER.password);
-      await p.getByRole('button', { name: 'Sign in' }).click();
-    }
     const tile = () => page.locator(`[data-node-id="${nodeId}"]`);
 
     beforeAll(async () => {

@@ -1,0 +1,93 @@
+/**
+ * Console test parts, shared by every `test/integration/console-*.test.ts`: one Vite build of
+ * `controller/console/` per change of its sources (kept in the temp directory under a hash of
+ * them, so parallel files and later runs reuse it), Debian's Chromium driven by playwright-core,
+ * and signing in as a page would. Each file starts its own controller (`testController` with
+ * `{ consoleDir: await builtConsole() }`) and its own browser.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { OWNER } from './controller.js';
+
+const CONSOLE_DIR = fileURLToPath(new URL('../../controller/console/', import.meta.url));
+const VITE_CONFIG = join(CONSOLE_DIR, 'vite.config.ts');
+/** Sources that change the build: the console's own, and shared/ (which pages may import). */
+const SOURCE_DIRS = [CONSOLE_DIR, fileURLToPath(new URL('../../shared/src/', import.meta.url))];
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+}
+
+async function sourceHash(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const dir of SOURCE_DIRS)
+    for (const file of await filesUnder(dir)) {
+      hash.update(relative(dir, file));
+      hash.update(await readFile(file));
+    }
+  return hash.digest('hex').slice(0, 16);
+}
+
+let building: Promise<string> | undefined;
+
+/**
+ * The directory of a build of the current console sources: built once (into a private
+ * directory, then renamed into place, so a file running beside this one never sees half a
+ * build), and reused while the sources stay the same.
+ */
+export function builtConsole(): Promise<string> {
+  building ??= (async () => {
+    const target = join(tmpdir(), `earshot-console-build-${await sourceHash()}`);
+    if (await stat(join(target, 'index.html')).catch(() => undefined)) return target;
+    const outDir = await mkdtemp(join(tmpdir(), 'earshot-console-building-'));
+    await build({ configFile: VITE_CONFIG, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+    try {
+      await rename(outDir, target);
+    } catch {
+      // Another file put the same build in place first.
+      await rm(outDir, { recursive: true, force: true });
+    }
+    return target;
+  })();
+  return building;
+}
+
+/** Debian's Chromium (`.ci/run` installs it). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+}
+
+/** Fills in the sign-in page as a person would (the owner unless told otherwise). */
+export async function signIn(page: Page, user = OWNER.username, password = OWNER.password): Promise<void> {
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** A new page (own context) signed in at `url + path`; collects Content-Security-Policy violations. */
+export async function signedInPage(
+  browser: Browser,
+  url: string,
+  path = '/',
+  user?: { username: string; password: string },
+): Promise<{ page: Page; cspViolations: string[] }> {
+  const page = await (await browser.newContext()).newPage();
+  const cspViolations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
+  await page.goto(`${url}${path}`);
+  await page.getByRole('heading', { name: 'Sign in to Earshot' }).waitFor();
+  await signIn(page, user?.username, user?.password);
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  return { page, cspViolations };
+}
