@@ -1,25 +1,21 @@
-/**
- * Outbound webhooks end to end: the real app on a real database, a real HTTP receiver
- * (node:http) that checks the signature with node:crypto and can fail on purpose, and
- * an injected clock and timers so retries happen exactly when the test says.
- * Sessions are completed through the inbound attendance webhook.
- */
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildApp, type ControllerApp } from '../../controller/src/app.js';
-import { type Config, loadConfig } from '../../controller/src/config.js';
-import { type DatabaseTarget, type Db, openDatabase } from '../../controller/src/db/client.js';
+import type { Config } from '../../controller/src/config.js';
+import type { DatabaseTarget } from '../../controller/src/db/client.js';
 import {
   WEBHOOK_MAX_ATTEMPTS,
   WEBHOOK_RETRY_DELAYS_MS,
   WEBHOOK_RETRY_JITTER,
 } from '../../controller/src/modules/attendance/integrations/outbound-webhooks.rules.js';
-import type { SenderTimers } from '../../controller/src/modules/attendance/integrations/outbound-webhooks.sender.js';
 import { requestAs, voiceWebhook } from '../support/api.js';
-import { bearer, freshDatabase, OWNER } from '../support/controller.js';
+import { bearer, freshDatabase } from '../support/controller.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
+import {
+  type Receiver,
+  signatureValid,
+  startWebhookApp,
+  startReceiver as startWebhookReceiver,
+  type WebhookHarness,
+} from '../support/webhooks.js';
 
 const INBOUND_SECRET = 'inbound-attendance-secret-for-tests';
 const CHANNEL = '210000000000000001';
@@ -29,119 +25,21 @@ let nowMs = Date.parse('2025-06-02T10:00:00.000Z');
 const advanceMs = (ms: number) => {
   nowMs += ms;
 };
-/** The sender's timers are never real here: the test calls `tick()` after moving the clock. */
-const MANUAL_TIMERS: SenderTimers = { setTimeout: () => ({}), clearTimeout: () => undefined };
 /** Every log line any app in this file wrote, at trace level. */
 const logs: string[] = [];
 /** Every signing secret any answer revealed. */
 const secrets: string[] = [];
 
-interface Harness extends ControllerApp {
-  db: Db;
-  provider: DatabaseTarget['provider'];
-  token: string;
-  shutdown(): Promise<void>;
-}
-
-async function startApp(
-  target: DatabaseTarget,
-  dataDir: string,
-  overrides: Partial<Config> = {},
-): Promise<Harness> {
-  const config = loadConfig(
-    {},
-    {
-      dataDir,
-      logLevel: 'trace',
-      scryptLogN: 10,
-      httpPort: 0,
-      mqttPort: 0,
-      attendanceWebhookSecret: INBOUND_SECRET,
-      // The receiver is on 127.0.0.1; the default refusal is tested with its own app below.
-      webhookAllowPrivateNetworks: true,
-      ...overrides,
-    },
-  );
-  const db = openDatabase(target);
-  const ctl = await buildApp({
-    config,
-    db,
-    provider: target.provider,
+type Harness = WebhookHarness;
+const startApp = (target: DatabaseTarget, dataDir: string, overrides: Partial<Config> = {}) =>
+  startWebhookApp(target, dataDir, {
     now: () => new Date(nowMs),
-    logger: { level: 'trace', stream: { write: (line: string) => logs.push(line) } },
-    webhookTimers: MANUAL_TIMERS,
+    logs,
+    tokenName: 'webhooks-test',
+    overrides: { attendanceWebhookSecret: INBOUND_SECRET, ...overrides },
   });
-  await ctl.app.ready();
-  await ctl.start();
-  await ctl.app.inject({ method: 'POST', url: '/api/v1/setup', payload: OWNER });
-  const login = await ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER });
-  // An API token: the clock jumps days ahead here, past any session's lifetime.
-  const apiToken = await ctl.app.inject({
-    method: 'POST',
-    url: '/api/v1/auth/api-tokens',
-    headers: bearer(login.json().data.token),
-    payload: { name: 'webhooks-test' },
-  });
-  return {
-    ...ctl,
-    db,
-    provider: target.provider,
-    token: apiToken.json().data.token,
-    shutdown: async () => {
-      await ctl.close();
-      await db.$disconnect();
-    },
-  };
-}
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-interface Receiver {
-  url: string;
-  received: Received[];
-  /** The next `failNext` requests get `failStatus`; the rest get `status`. */
-  state: { failNext: number; failStatus: number; status: number };
-  close(): Promise<void>;
-}
-
-async function startReceiver(): Promise<Receiver> {
-  const received: Received[] = [];
-  const state = { failNext: 0, failStatus: 500, status: 204 };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      if (state.failNext > 0) {
-        state.failNext--;
-        res.statusCode = state.failStatus;
-      } else res.statusCode = state.status;
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    // A token in the query, as many receivers have: it must not reach the logs.
-    url: `http://127.0.0.1:${port}/hooks/earshot?token=receiver-token-123`,
-    received,
-    state,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** Checks a received request as a receiver would: timestamp + body under the secret, constant time. */
-function signatureValid(request: Received, secret: string): boolean {
-  const timestamp = String(request.headers['x-earshot-timestamp']);
-  const expected = `v1=${createHmac('sha256', secret).update(`${timestamp}.${request.body}`).digest('hex')}`;
-  const presented = String(request.headers['x-earshot-signature']);
-  return (
-    presented.length === expected.length && timingSafeEqual(Buffer.from(presented), Buffer.from(expected))
-  );
-}
+// A token in the query, as many receivers have: it must not reach the logs.
+const startReceiver = () => startWebhookReceiver('/hooks/earshot?token=receiver-token-123', 204);
 
 let guildSeq = 0;
 

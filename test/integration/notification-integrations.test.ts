@@ -5,143 +5,43 @@
  * Each kind's payload and signature are checked as its receiver would; real health events
  * (entered through the API) and node presence (the broker's entry point) end in deliveries.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildApp, type ControllerApp } from '../../controller/src/app.js';
-import { type Config, loadConfig } from '../../controller/src/config.js';
+import type { Config } from '../../controller/src/config.js';
 import { controllerSecretBox } from '../../controller/src/crypto/secret-box.js';
-import { type DatabaseTarget, type Db, openDatabase } from '../../controller/src/db/client.js';
+import type { DatabaseTarget } from '../../controller/src/db/client.js';
 import {
   DELIVERY_RETRY_DELAYS_MS,
   DELIVERY_RETRY_JITTER,
-  type SenderTimers,
 } from '../../controller/src/modules/notifications/index.js';
 import { requestAs } from '../support/api.js';
-import { bearer, enrolledNode, freshDatabase, OWNER, type TestController } from '../support/controller.js';
+import { enrolledNode, freshDatabase, type TestController } from '../support/controller.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
+import {
+  type Receiver,
+  signatureValid,
+  startWebhookApp,
+  startReceiver as startWebhookReceiver,
+  type WebhookHarness,
+} from '../support/webhooks.js';
 
 let nowMs = Date.parse('2025-09-01T08:00:00.000Z');
 const advanceMs = (ms: number) => {
   nowMs += ms;
 };
-/** The sender's timers never fire by themselves: the test calls `tick()` after moving the clock. */
-const MANUAL_TIMERS: SenderTimers = { setTimeout: () => ({}), clearTimeout: () => undefined };
 const logs: string[] = [];
 const secrets: string[] = [];
 
-interface Harness extends ControllerApp {
-  db: Db;
-  token: string;
-  dataDir: string;
-  shutdown(): Promise<void>;
-}
-
-async function startApp(target: DatabaseTarget, dataDir: string, overrides: Partial<Config> = {}) {
-  const config = loadConfig(
-    {},
-    {
-      dataDir,
-      logLevel: 'trace',
-      scryptLogN: 10,
-      httpPort: 0,
-      mqttPort: 0,
-      // The receivers are on 127.0.0.1; the default refusal has its own app below.
-      webhookAllowPrivateNetworks: true,
-      ...overrides,
-    },
-  );
-  const db = openDatabase(target);
-  const ctl = await buildApp({
-    config,
-    db,
-    provider: target.provider,
+type Harness = WebhookHarness;
+const startApp = (target: DatabaseTarget, dataDir: string, overrides: Partial<Config> = {}) =>
+  startWebhookApp(target, dataDir, {
     now: () => new Date(nowMs),
-    logger: { level: 'trace', stream: { write: (line: string) => logs.push(line) } },
-    webhookTimers: MANUAL_TIMERS,
+    logs,
+    tokenName: 'notifications-test',
+    overrides,
   });
-  await ctl.app.ready();
-  await ctl.start();
-  await ctl.app.inject({ method: 'POST', url: '/api/v1/setup', payload: OWNER });
-  const login = await ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER });
-  // An API token: the clock moves ahead here, past a session's idle time.
-  const apiToken = await ctl.app.inject({
-    method: 'POST',
-    url: '/api/v1/auth/api-tokens',
-    headers: bearer(login.json().data.token),
-    payload: { name: 'notifications-test' },
-  });
-  const harness: Harness = {
-    ...ctl,
-    db,
-    dataDir,
-    token: apiToken.json().data.token,
-    shutdown: async () => {
-      await ctl.close();
-      await db.$disconnect();
-    },
-  };
-  return harness;
-}
-
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-interface Receiver {
-  url: string;
-  received: Received[];
-  /** The next `failNext` requests get `failStatus` (and `location`); the rest get `status` and `answer`. */
-  state: { failNext: number; failStatus: number; status: number; answer: string; location?: string };
-  close(): Promise<void>;
-}
-
-async function startReceiver(): Promise<Receiver> {
-  const received: Received[] = [];
-  const state: Receiver['state'] = { failNext: 0, failStatus: 500, status: 200, answer: 'ok' };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      received.push({
-        path: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      });
-      if (state.failNext > 0) {
-        state.failNext--;
-        res.statusCode = state.failStatus;
-        if (state.location) res.setHeader('location', state.location);
-        res.end('no');
-        return;
-      }
-      res.statusCode = state.status;
-      res.end(state.answer);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    // A token in the path, as chat webhooks have: it must not be shown or logged.
-    url: `http://127.0.0.1:${port}/hooks/T000/B000/receiver-token-123`,
-    received,
-    state,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** Checks a generic webhook request as its receiver would: timestamp + body under the secret. */
-function signatureValid(request: Received, secret: string): boolean {
-  const timestamp = String(request.headers['x-earshot-timestamp']);
-  const expected = `v1=${createHmac('sha256', secret).update(`${timestamp}.${request.body}`).digest('hex')}`;
-  const presented = String(request.headers['x-earshot-signature']);
-  return (
-    presented.length === expected.length && timingSafeEqual(Buffer.from(presented), Buffer.from(expected))
-  );
-}
+// A token in the path, as chat webhooks have: it must not be shown or logged.
+const startReceiver = () => startWebhookReceiver('/hooks/T000/B000/receiver-token-123');
 
 /** Feishu's check: base64(HMAC-SHA256(key = "<timestamp>\n<secret>", message = "")). */
 function feishuSignValid(body: { timestamp?: string; sign?: string }, secret: string): boolean {
