@@ -27,6 +27,7 @@ const TYPES = [
   'health.opened',
   'health.changed',
   'health.resolved',
+  'settings.changed',
 ] as const;
 
 export const streamState = signal<'off' | 'connecting' | 'live' | 'down'>('off');

@@ -42,6 +42,13 @@ export const PAGES: PageDef[] = [
     needs: ['node:read'],
     load: () => import('./pages/node.js'),
   },
+  {
+    paths: ['/settings'],
+    title: 'Settings',
+    needs: ['settings:read'],
+    nav: '/settings',
+    load: () => import('./pages/settings.js'),
+  },
 ];
 
 export function allowed(page: PageDef): boolean {

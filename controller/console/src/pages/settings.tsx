@@ -1,0 +1,567 @@
+/**
+ * Settings: the families the API offers (from its OpenAPI document), each family's objects,
+ * one object's current body in a form built from what the API returns, its history of
+ * revisions, the difference between two of them, and a rollback behind a confirmation.
+ * Family, object and the compared revisions are in the URL; the page reads again when a
+ * `settings.changed` event names the family.
+ */
+import { useSignal } from '@preact/signals';
+import { useEffect, useRef } from 'preact/hooks';
+import { ApiError, api } from '../api.js';
+import { subscribe } from '../events.js';
+import { relativeTime } from '../fleet-model.js';
+import { location, navigate } from '../router.js';
+import { can } from '../session.js';
+import {
+  changeFrom,
+  type DiffEntry,
+  diffBodies,
+  type Family,
+  familiesFromOpenApi,
+  fieldsOf,
+  type SettingsView,
+  settingsSearch,
+  settingsViewFrom,
+  shownValue,
+} from '../settings-model.js';
+import './settings.css';
+
+interface SettingsObject {
+  id: string;
+  family: string;
+  name: string;
+  body: Record<string, unknown>;
+  revision: number;
+  updatedAt: string;
+}
+
+interface HistoryEntry {
+  revision: number;
+  action: 'create' | 'update' | 'rollback' | 'delete';
+  at: string;
+  actor: { id: string | null; name: string | null };
+  reason: string | null;
+  after: { name: string; body: Record<string, unknown> };
+}
+
+let familiesRead: Promise<Family[]> | undefined;
+
+/** The families, read once per load of the console (they change only with the controller). */
+function families(): Promise<Family[]> {
+  familiesRead ??= fetch('/openapi.json', {
+    credentials: 'same-origin',
+    headers: { accept: 'application/json' },
+  })
+    .then((response) => {
+      if (!response.ok) throw new Error(`The API description answered ${response.status}`);
+      return response.json() as Promise<{ paths?: Record<string, Record<string, unknown>> }>;
+    })
+    .then(familiesFromOpenApi);
+  familiesRead.catch(() => {
+    familiesRead = undefined; // a retry asks again
+  });
+  return familiesRead;
+}
+
+const message = (err: unknown) =>
+  err instanceof ApiError || err instanceof Error ? err.message : 'The controller did not answer.';
+
+function go(view: Partial<SettingsView>, replace = false) {
+  navigate(`${location.value.path}${settingsSearch(view)}`, { replace });
+}
+
+export default function SettingsPage() {
+  const view = settingsViewFrom(location.value.search);
+  const list = useSignal<Family[] | undefined>(undefined);
+  const error = useSignal<string | undefined>(undefined);
+
+  useEffect(() => {
+    families().then(
+      (found) => {
+        list.value = found;
+        if (!view.family && found[0]) go({ family: found[0].name }, true);
+      },
+      (err) => {
+        error.value = message(err);
+      },
+    );
+  }, []);
+
+  return (
+    <section class="page settings-page">
+      <h1>Settings</h1>
+      {error.value && (
+        <p class="error" role="alert">
+          {error.value}
+        </p>
+      )}
+      {!list.value && !error.value && <p class="loading">Loading…</p>}
+      {list.value?.length === 0 && <p class="empty">The controller offers no settings families.</p>}
+      {list.value && list.value.length > 0 && (
+        <form class="filters" aria-label="Settings family" onSubmit={(e) => e.preventDefault()}>
+          <label for="settings-family">Family</label>
+          <select
+            id="settings-family"
+            value={view.family ?? ''}
+            onChange={(e) => go({ family: e.currentTarget.value })}
+          >
+            {list.value.map((family) => (
+              <option key={family.name} value={family.name}>
+                {family.label}
+              </option>
+            ))}
+          </select>
+        </form>
+      )}
+      {view.family && <FamilyObjects view={view} family={view.family} />}
+    </section>
+  );
+}
+
+function FamilyObjects({ view, family }: { view: SettingsView; family: string }) {
+  const objects = useSignal<SettingsObject[] | undefined>(undefined);
+  const error = useSignal<string | undefined>(undefined);
+  const version = useSignal(0);
+
+  useEffect(() => {
+    const off = subscribe('settings.', (event) => {
+      if (event === 'reset' || event.data.family === family) version.value += 1;
+    });
+    return off;
+  }, [family]);
+
+  useEffect(() => {
+    let stale = false;
+    api<{ data: SettingsObject[] }>('GET', `/settings/${family}?limit=200`).then(
+      (page) => {
+        if (stale) return;
+        objects.value = page.data;
+        error.value = undefined;
+      },
+      (err) => {
+        if (!stale) error.value = message(err);
+      },
+    );
+    return () => {
+      stale = true;
+    };
+  }, [family, version.value]);
+
+  return (
+    <div class="settings-layout">
+      <nav class="settings-objects" aria-label="Objects">
+        <h2>Objects</h2>
+        {error.value && (
+          <p class="error" role="alert">
+            {error.value}
+          </p>
+        )}
+        {!objects.value && !error.value && <p class="loading">Loading…</p>}
+        {objects.value?.length === 0 && <p class="empty">None yet.</p>}
+        <ul>
+          {objects.value?.map((object) => (
+            <li key={object.id}>
+              <a
+                href={`${location.value.path}${settingsSearch({ family, id: object.id })}`}
+                aria-current={object.id === view.id ? 'page' : undefined}
+              >
+                {object.name}
+              </a>{' '}
+              <small>rev. {object.revision}</small>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      {view.id ? (
+        <ObjectDetail key={view.id} view={view} family={family} id={view.id} changed={version.value} />
+      ) : (
+        objects.value &&
+        objects.value.length > 0 && <p class="empty">Choose an object to see its value and history.</p>
+      )}
+    </div>
+  );
+}
+
+async function readObject(family: string, id: string) {
+  const [object, history] = await Promise.all([
+    api<{ data: SettingsObject }>('GET', `/settings/${family}/${id}`),
+    api<{ data: HistoryEntry[] }>('GET', `/settings/${family}/${id}/history`),
+  ]);
+  return { object: object.data, history: [...history.data].sort((a, b) => b.revision - a.revision) };
+}
+
+function ObjectDetail(props: { view: SettingsView; family: string; id: string; changed: number }) {
+  const { view, family, id } = props;
+  const state = useSignal<Awaited<ReturnType<typeof readObject>> | undefined>(undefined);
+  const error = useSignal<string | undefined>(undefined);
+  const notice = useSignal<string | undefined>(undefined);
+  const rollingBack = useSignal<HistoryEntry | undefined>(undefined);
+  const mine = useSignal(0);
+
+  useEffect(() => {
+    let stale = false;
+    readObject(family, id).then(
+      (value) => {
+        if (stale) return;
+        state.value = value;
+        error.value = undefined;
+      },
+      (err) => {
+        if (!stale)
+          error.value =
+            err instanceof ApiError && err.status === 404
+              ? 'No such object (it may have been deleted).'
+              : message(err);
+      },
+    );
+    return () => {
+      stale = true;
+    };
+  }, [family, id, props.changed, mine.value]);
+
+  if (!state.value)
+    return error.value ? (
+      <p class="error" role="alert">
+        {error.value}
+      </p>
+    ) : (
+      <p class="loading">Loading…</p>
+    );
+  const { object, history } = state.value;
+  const newest = history[0]?.revision ?? object.revision;
+  const to = view.to ?? newest;
+  const from = view.from ?? history.find((entry) => entry.revision < to)?.revision ?? to;
+  const bodyAt = (revision: number) => history.find((entry) => entry.revision === revision)?.after.body;
+  const diff = diffBodies(bodyAt(from), bodyAt(to));
+  const mayManage = can('settings:manage');
+
+  return (
+    <article class="settings-object" data-object-id={object.id} data-revision={object.revision}>
+      <h2>
+        {object.name} <small>revision {object.revision}</small>
+      </h2>
+      {notice.value && (
+        <p class="notice" role="status">
+          {notice.value}
+        </p>
+      )}
+      <ValueForm
+        key={object.revision}
+        family={family}
+        object={object}
+        editable={mayManage}
+        onSaved={(text) => {
+          notice.value = text;
+          mine.value += 1;
+        }}
+      />
+      <section aria-labelledby="settings-history">
+        <h3 id="settings-history">History</h3>
+        <table class="settings-history">
+          <thead>
+            <tr>
+              <th scope="col">Revision</th>
+              <th scope="col">What</th>
+              <th scope="col">Who</th>
+              <th scope="col">When</th>
+              <th scope="col">Reason</th>
+              {mayManage && <th scope="col">Roll back</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {history.map((entry) => (
+              <tr key={entry.revision} data-revision={entry.revision}>
+                <td>{entry.revision}</td>
+                <td>{entry.action}</td>
+                <td>{entry.actor.name ?? 'system'}</td>
+                <td>
+                  <time dateTime={entry.at} title={new Date(entry.at).toString()}>
+                    {relativeTime(entry.at, Date.now())}
+                  </time>
+                </td>
+                <td>{entry.reason ?? ''}</td>
+                {mayManage && (
+                  <td>
+                    {entry.revision !== object.revision && entry.action !== 'delete' && (
+                      <button
+                        type="button"
+                        aria-label={`Roll back to revision ${entry.revision}`}
+                        onClick={() => {
+                          rollingBack.value = entry;
+                        }}
+                      >
+                        Roll back…
+                      </button>
+                    )}
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section aria-labelledby="settings-diff">
+        <h3 id="settings-diff">Compare revisions</h3>
+        <form class="filters" aria-label="Revisions compared" onSubmit={(e) => e.preventDefault()}>
+          <label for="settings-from">From</label>
+          <select
+            id="settings-from"
+            value={String(from)}
+            onChange={(e) => go({ ...view, from: Number(e.currentTarget.value), to })}
+          >
+            {history.map((entry) => (
+              <option key={entry.revision} value={entry.revision}>
+                {entry.revision}
+              </option>
+            ))}
+          </select>
+          <label for="settings-to">To</label>
+          <select
+            id="settings-to"
+            value={String(to)}
+            onChange={(e) => go({ ...view, from, to: Number(e.currentTarget.value) })}
+          >
+            {history.map((entry) => (
+              <option key={entry.revision} value={entry.revision}>
+                {entry.revision}
+              </option>
+            ))}
+          </select>
+        </form>
+        <DiffTable entries={diff} same={from === to} />
+      </section>
+      {rollingBack.value && (
+        <RollbackDialog
+          family={family}
+          object={object}
+          entry={rollingBack.value}
+          onClose={(text) => {
+            rollingBack.value = undefined;
+            if (text) {
+              notice.value = text;
+              mine.value += 1;
+            }
+          }}
+        />
+      )}
+    </article>
+  );
+}
+
+function DiffTable({ entries, same }: { entries: DiffEntry[]; same: boolean }) {
+  if (same) return <p class="empty">Choose two different revisions.</p>;
+  if (entries.length === 0) return <p class="empty">The two revisions hold the same value.</p>;
+  return (
+    <table class="settings-diff">
+      <thead>
+        <tr>
+          <th scope="col">Field</th>
+          <th scope="col">Before</th>
+          <th scope="col">After</th>
+        </tr>
+      </thead>
+      <tbody>
+        {entries.map((entry) => (
+          <tr key={entry.path} class={`diff-${entry.kind}`}>
+            <th scope="row">{entry.path}</th>
+            <td>
+              <del>{shownValue(entry.before)}</del>
+            </td>
+            <td>
+              <ins>{shownValue(entry.after)}</ins>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function ValueForm(props: {
+  family: string;
+  object: SettingsObject;
+  editable: boolean;
+  onSaved: (notice: string) => void;
+}) {
+  const { family, object, editable } = props;
+  const fields = fieldsOf(object.body);
+  const texts = useSignal<Record<string, string>>({});
+  const reason = useSignal('');
+  const error = useSignal<string | undefined>(undefined);
+  const busy = useSignal(false);
+
+  async function save(event: Event) {
+    event.preventDefault();
+    let body: Record<string, unknown>;
+    try {
+      body = changeFrom(object.body, fields, texts.value);
+    } catch (err) {
+      error.value = message(err);
+      return;
+    }
+    if (Object.keys(body).length === 0) {
+      error.value = 'Nothing changed.';
+      return;
+    }
+    busy.value = true;
+    try {
+      const saved = await api<{ data: SettingsObject }>('PATCH', `/settings/${family}/${object.id}`, {
+        body,
+        ...(reason.value.trim() ? { reason: reason.value.trim() } : {}),
+      });
+      error.value = undefined;
+      props.onSaved(`Saved as revision ${saved.data.revision}.`);
+    } catch (err) {
+      error.value = message(err);
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  const set = (key: string, value: string) => {
+    texts.value = { ...texts.value, [key]: value };
+  };
+  return (
+    <form class="settings-form" aria-label="Current value" onSubmit={(e) => void save(e)}>
+      <h3>Current value</h3>
+      {fields.map((field) => {
+        const id = `setting-${field.key}`;
+        const text = texts.value[field.key] ?? field.text;
+        return (
+          <div class="settings-field" key={field.key}>
+            <label for={id}>{field.key}</label>
+            {field.kind === 'boolean' ? (
+              <input
+                id={id}
+                type="checkbox"
+                checked={text === 'true'}
+                disabled={!editable}
+                onChange={(e) => set(field.key, String(e.currentTarget.checked))}
+              />
+            ) : (
+              <input
+                id={id}
+                type={field.kind === 'number' ? 'number' : 'text'}
+                step={field.kind === 'number' ? 'any' : undefined}
+                class={field.kind === 'json' ? 'settings-json' : undefined}
+                value={text}
+                readOnly={!editable}
+                onInput={(e) => set(field.key, e.currentTarget.value)}
+              />
+            )}
+          </div>
+        );
+      })}
+      {editable && (
+        <>
+          <div class="settings-field">
+            <label for="settings-reason">Reason</label>
+            <input
+              id="settings-reason"
+              type="text"
+              maxLength={500}
+              value={reason.value}
+              onInput={(e) => {
+                reason.value = e.currentTarget.value;
+              }}
+            />
+          </div>
+          {error.value && (
+            <p class="error" role="alert">
+              {error.value}
+            </p>
+          )}
+          <button type="submit" disabled={busy.value}>
+            Save
+          </button>
+        </>
+      )}
+    </form>
+  );
+}
+
+/** The rollback confirmation: a modal <dialog> (Esc closes it), focus back where it was. */
+function RollbackDialog(props: {
+  family: string;
+  object: SettingsObject;
+  entry: HistoryEntry;
+  onClose: (notice?: string) => void;
+}) {
+  const { family, object, entry } = props;
+  const ref = useRef<HTMLDialogElement>(null);
+  const opener = useRef<Element | null>(null);
+  const reason = useSignal('');
+  const error = useSignal<string | undefined>(undefined);
+  const busy = useSignal(false);
+
+  useEffect(() => {
+    opener.current = document.activeElement;
+    ref.current?.showModal();
+    return () => {
+      if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
+    };
+  }, []);
+
+  const close = (notice?: string) => {
+    if (ref.current?.open) ref.current.close();
+    props.onClose(notice);
+  };
+
+  async function confirm(event: Event) {
+    event.preventDefault();
+    busy.value = true;
+    try {
+      const done = await api<{ data: SettingsObject }>('POST', `/settings/${family}/${object.id}/rollback`, {
+        revision: entry.revision,
+        ...(reason.value.trim() ? { reason: reason.value.trim() } : {}),
+      });
+      close(`Rolled back to revision ${entry.revision}: now revision ${done.data.revision}.`);
+    } catch (err) {
+      error.value = message(err);
+      busy.value = false;
+    }
+  }
+
+  return (
+    <dialog
+      ref={ref}
+      class="settings-dialog"
+      aria-labelledby="rollback-title"
+      onCancel={(e) => {
+        e.preventDefault();
+        close();
+      }}
+    >
+      <form class="dialog-body" method="dialog" onSubmit={(e) => void confirm(e)}>
+        <h2 id="rollback-title">
+          Roll {object.name} back to revision {entry.revision}?
+        </h2>
+        <p>Its value becomes that of revision {entry.revision}, kept as a new revision; the history stays.</p>
+        <DiffTable entries={diffBodies(object.body, entry.after.body)} same={false} />
+        <label for="rollback-reason">Reason</label>
+        <input
+          id="rollback-reason"
+          type="text"
+          maxLength={500}
+          value={reason.value}
+          onInput={(e) => {
+            reason.value = e.currentTarget.value;
+          }}
+        />
+        {error.value && (
+          <p class="error" role="alert">
+            {error.value}
+          </p>
+        )}
+        <div class="dialog-actions">
+          <button type="button" onClick={() => close()}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy.value}>
+            Roll back
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
