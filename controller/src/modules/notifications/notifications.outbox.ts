@@ -38,7 +38,7 @@ import {
   routes,
 } from './notifications.rules.js';
 import type { IntegrationKind } from './notifications.schemas.js';
-import { auditView } from './notifications.service.js';
+import { auditView } from './notifications.views.js';
 
 /** Who disables an integration whose receiver answered 410 Gone. */
 const NOTIFICATIONS_ACTOR: Actor = { type: 'system', id: null, name: 'notification sender' };

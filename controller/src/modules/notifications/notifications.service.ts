@@ -18,29 +18,24 @@ import { sendAttempt } from './delivery/outbox-sender.js';
 import { unprocessable, validateReceiverUrl } from './delivery/receiver-url.js';
 import { attemptError } from './delivery/retry.js';
 import { newSigningSecret, openIntegration, sealSecret, sealUrl } from './integration-secrets.js';
-import type {
-  NotificationDelivery,
-  NotificationIntegration,
-  NotificationsRepository,
-} from './notifications.repository.js';
+import type { NotificationIntegration, NotificationsRepository } from './notifications.repository.js';
 import {
   attemptRequest,
   checkAnswer,
   DEFAULT_QUIET_SECONDS,
   DEFAULT_RULES,
-  parseRules,
   testBody,
   urlHint,
 } from './notifications.rules.js';
 import {
   type CreateIntegrationBody,
   type IntegrationKind,
-  type IntegrationStatus,
   type IntegrationView,
   MAX_URL_LENGTH,
   type RotateSecretBody,
   type UpdateIntegrationBody,
 } from './notifications.schemas.js';
+import { auditView, presentDelivery, presentIntegration } from './notifications.views.js';
 
 export interface NotificationsDeps {
   db: Db;
@@ -50,54 +45,6 @@ export interface NotificationsDeps {
   allowPrivateNetworks: boolean;
   version: string;
   now: () => Date;
-}
-
-const iso = (d: Date | null) => d?.toISOString() ?? null;
-
-export function presentIntegration(row: NotificationIntegration): IntegrationView {
-  return {
-    id: row.id,
-    name: row.name,
-    kind: row.kind as IntegrationKind,
-    status: row.status as IntegrationStatus,
-    url: row.urlHint,
-    secret: { set: row.secret !== null, hint: row.secret === null ? null : row.secretHint },
-    rules: parseRules(row.rules),
-    quietSeconds: row.quietSeconds,
-    verifiedAt: iso(row.verifiedAt),
-    lastVerification: row.lastVerifyAt
-      ? {
-          ok: row.lastVerifyError === null,
-          at: row.lastVerifyAt.toISOString(),
-          status: row.lastVerifyStatus,
-          error: row.lastVerifyError,
-          durationMs: row.lastVerifyMs ?? 0,
-        }
-      : null,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
-
-/** What the audit trail keeps: no URL path, no secret (only whether one is set). */
-export function auditView(row: NotificationIntegration) {
-  const { secret, lastVerification: _l, createdAt: _c, updatedAt: _u, ...rest } = presentIntegration(row);
-  return { ...rest, secretSet: secret.set };
-}
-
-function presentDelivery(row: NotificationDelivery) {
-  return {
-    id: row.id,
-    event: row.event,
-    status: row.status as 'pending' | 'delivered' | 'failed',
-    attempts: row.attempts,
-    nextAttemptAt: row.status === 'pending' ? row.nextAttemptAt.toISOString() : null,
-    lastStatus: row.lastStatus,
-    lastError: row.lastError,
-    createdAt: row.createdAt.toISOString(),
-    deliveredAt: iso(row.deliveredAt),
-    body: row.body,
-  };
 }
 
 /** The secret a kind takes at create: generated (webhook), given (feishu, optional), none (chat webhooks). */
