@@ -177,6 +177,8 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/recordings/bulk-delete': { need: 'recording:delete' },
   'GET /api/v1/recordings/:id/actions': { need: 'recording:read', node: true },
   // In scope the matrix's recording is not complete: 409 (still allowed).
+  'GET /api/v1/recordings/:id/peaks': { need: 'recording:read', node: true },
+  // In scope the matrix's recording is not complete: 409 (still allowed).
   'POST /api/v1/recordings/:id/download': { need: 'recording:download', node: true },
   'PATCH /api/v1/recordings/:id/metadata': { need: 'recording:edit', node: true },
   // In scope the matrix's recording is held: 409 (still allowed), nothing is deleted.

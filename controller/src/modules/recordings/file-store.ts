@@ -41,6 +41,16 @@ export class RecordingFileStore {
     return `${this.absolute(this.relativePath(nodeId, recordingId))}.part`;
   }
 
+  /** The recording's cached waveform peaks (peaks.service.ts), beside its file. */
+  peaksPath(nodeId: string, recordingId: string): string {
+    return join(
+      this.dataDir,
+      'recordings',
+      checkId('node', nodeId),
+      `${checkId('recording', recordingId)}.peaks.json`,
+    );
+  }
+
   /** Bytes held of an unfinished upload (0 when there is none). */
   async partSize(nodeId: string, recordingId: string): Promise<number> {
     try {
@@ -118,10 +128,11 @@ export class RecordingFileStore {
     }
   }
 
-  /** Removes a recording's file and any unfinished upload of it (gone already is fine). */
+  /** Removes a recording's file, any unfinished upload of it and its cached peaks (gone already is fine). */
   async deleteFiles(nodeId: string, recordingId: string, relativePath: string | null): Promise<void> {
     const paths = [
       this.partPath(nodeId, recordingId),
+      this.peaksPath(nodeId, recordingId),
       ...(relativePath ? [this.absolute(relativePath)] : []),
     ];
     for (const path of paths)

@@ -23,6 +23,8 @@ import { LibraryService } from './library.service.js';
 import { OccurrencesRepository } from './occurrences.repository.js';
 import { occurrencesRoutes } from './occurrences.routes.js';
 import { OccurrencesService } from './occurrences.service.js';
+import { peaksRoutes } from './peaks.routes.js';
+import { PeaksService } from './peaks.service.js';
 import { playbackRoutes, playbackStreamPath } from './playback.routes.js';
 import { type PlaybackAccess, PlaybackService } from './playback.service.js';
 import { RecordingChanges } from './recording-changes.js';
@@ -181,6 +183,7 @@ function libraryAndPlaybackRoutes(
   return [
     libraryRoutes(library, recordings, new DownloadService({ recordings, files, audit, now })),
     playbackRoutes(playback, config),
+    peaksRoutes(new PeaksService(recordings, files)),
   ];
 }
 
