@@ -197,11 +197,21 @@ describe('operator console', () => {
     });
 
     it('keeps no token in web storage or in a URL', async () => {
-      const stored = await page.evaluate(() => ({
-        local: Object.keys(localStorage).length,
-        session: Object.keys(sessionStorage).length,
-      }));
-      expect(stored).toEqual({ local: 0, session: 0 });
+      // A display preference (the theme) may be remembered; nothing secret ever is.
+      await page.getByLabel('Theme').selectOption('dark');
+      const stored = await page.evaluate(() =>
+        [localStorage, sessionStorage].flatMap((storage) =>
+          Object.keys(storage).map((key) => `${key}=${storage.getItem(key)}`),
+        ),
+      );
+      expect(stored).toEqual(['earshot.theme=dark']);
+      const csrf = await page.evaluate(
+        async () => (await (await fetch('/api/v1/auth/me')).json()).data.csrfToken,
+      );
+      expect(typeof csrf).toBe('string');
+      expect(stored.join('\n')).not.toContain(csrf);
+      expect(stored.join('\n')).not.toMatch(/token|secret|csrf|session|password/i);
+      await page.getByLabel('Theme').selectOption('system');
       expect(page.url()).not.toMatch(/token|csrf/i);
       expect(streams.every((s) => !/token|ticket|csrf/i.test(s))).toBe(true);
     });
@@ -406,6 +416,10 @@ describe('operator console', () => {
     // Sign-out is a change made with the cookie: it works only with the CSRF token from sign-in.
     it('signs out: back to sign-in, and the API no longer knows the tab', async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
+      await page
+        .getByRole('dialog', { name: 'Sign out of Earshot?' })
+        .getByRole('button', { name: 'Sign out' })
+        .click();
       await page.getByRole('heading', { name: 'Sign in to Earshot' }).waitFor();
       const status = await page.evaluate(async () => (await fetch('/api/v1/auth/me')).status);
       expect(status).toBe(401);

@@ -10,7 +10,9 @@ import { NotFoundPage } from './pages/not-found.js';
 import { SignInPage } from './pages/sign-in.js';
 import { allowed, pageFor, visibleNav } from './pages.js';
 import { location, onLinkClick } from './router.js';
-import { loadSession, me, SIGN_IN_PATH, sessionError, signOut } from './session.js';
+import { loadSession, me, SIGN_IN_PATH, sessionError } from './session.js';
+import { SignOutButton } from './sign-out.js';
+import { ThemeSwitch } from './theme-switch.js';
 
 /** The operator's time zone, named beside the times it applies to. */
 const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -78,10 +80,9 @@ export function App() {
         <span class="tz" title="Times are shown in this time zone">
           {TIME_ZONE}
         </span>
+        <ThemeSwitch />
         <span class="user">{user.user.displayName || user.user.username}</span>
-        <button type="button" onClick={() => void signOut()}>
-          Sign out
-        </button>
+        <SignOutButton />
       </header>
       <main id="content" tabIndex={-1}>
         {!current ? (
