@@ -1,0 +1,329 @@
+/**
+ * The console against a scripted API: the built console (`builtConsole()`) served by a plain
+ * static server (the shell for page paths, with the controller's Content-Security-Policy), and
+ * every `/api/v1/**` request answered in the browser by `page.route` from a script shaped as
+ * the real API shapes it (typed against the routes' schemas): a signed-in owner, a fleet of
+ * nodes × channels paged as `GET /nodes` pages it, recordings paged, open health events, and
+ * an events stream (`GET /api/v1/events`) whose body is a batch of `node.changed` events with
+ * `retry:`, so the browser reads a new batch each time (a scripted, steady stream).
+ * For the browser tier's fleet-scale tests and for `npm run bench console`.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import type { Page, Route } from 'playwright-core';
+import type { Static } from 'typebox';
+import type { MeResponse } from '../../controller/src/modules/access/auth/auth.schemas.js';
+import { CONSOLE_CSP } from '../../controller/src/modules/console/console.routes.js';
+import type { HealthEventSchema, HealthFacets } from '../../controller/src/modules/health/health.schemas.js';
+import type { NodeSchema } from '../../controller/src/modules/nodes/nodes.schemas.js';
+import type { RecordingSchema } from '../../controller/src/modules/recordings/recordings.schemas.js';
+import { PERMISSIONS } from '../../shared/src/permissions.js';
+
+type NodeView = Static<typeof NodeSchema>;
+type RecordingView = Static<typeof RecordingSchema>;
+type HealthEventView = Static<typeof HealthEventSchema>;
+type Me = Static<typeof MeResponse>['data'];
+
+export interface ScriptOptions {
+  nodes?: number;
+  channels?: number;
+  recordings?: number;
+  sites?: number;
+  /** The scripted clock (every time in the script is relative to it). */
+  nowMs?: number;
+  /** Events per batch of the events stream, and the pause before the browser reads the next. */
+  eventsPerBatch?: number;
+  eventsRetryMs?: number;
+}
+
+export interface ScriptedApi {
+  nodes: NodeView[];
+  recordings: RecordingView[];
+  health: HealthEventView[];
+  me: Me;
+  /** How many events the stream has sent, and how many API requests were answered. */
+  stats: { events: number; requests: number };
+  /** Answers every `/api/v1/**` request of the page from the script. */
+  route(page: Page): Promise<void>;
+}
+
+const MAX_PAGE = 200;
+const DEFAULT_PAGE = 50;
+
+function state(i: number): Pick<NodeView, 'presence' | 'capture' | 'clockOffsetMs'> & {
+  alerts: number;
+} {
+  // Mostly healthy, some of each problem, spread over the sites (deterministic).
+  const online = i % 11 !== 3;
+  const captureState = i % 13 === 5 ? 'error' : i % 4 === 1 ? 'capturing' : 'idle';
+  return {
+    presence: { online, lastSeenAt: null },
+    capture: { device: 'default', state: captureState, sampleRate: 48_000, channels: 8 },
+    clockOffsetMs: i % 17 === 7 ? 2400 : (i % 5) * 40 - 80,
+    alerts: i % 19 === 2 ? 2 : 0,
+  };
+}
+
+export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
+  const count = options.nodes ?? 200;
+  const channels = options.channels ?? 8;
+  const siteCount = options.sites ?? 8;
+  const nowMs = options.nowMs ?? Date.now();
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const pad = (n: number, width = 3) => String(n).padStart(width, '0');
+  const tags = ['stage', 'booth', 'lobby', 'spare'];
+
+  const nodes: NodeView[] = [];
+  const alerts = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    const s = state(i);
+    const site = i % siteCount;
+    const id = `node-${pad(i)}`;
+    nodes.push({
+      id,
+      name: `Room ${pad(i)}`,
+      site: { id: `site-${site}`, name: `Site ${String.fromCharCode(65 + site)}` },
+      enrolled: true,
+      credentialHint: 'ab12',
+      presence: {
+        online: s.presence.online,
+        lastSeenAt: iso(nowMs - (s.presence.online ? 5_000 : 3_600_000)),
+      },
+      agentVersion: '0.1.0',
+      capture: { ...s.capture, channels },
+      diskFreeBytes: 40e9 + i * 1e8,
+      clockOffsetMs: s.clockOffsetMs,
+      tags: [tags[i % tags.length]!],
+      location: null,
+      notes: null,
+      recordingProfileId: null,
+      watchdogPolicyId: null,
+      decommissionedAt: null,
+      createdAt: iso(nowMs - 86_400_000 * 30),
+    });
+    if (s.alerts > 0) alerts.set(id, s.alerts);
+  }
+
+  const health: HealthEventView[] = [...alerts].flatMap(([nodeId, n]) =>
+    Array.from({ length: n }, (_, k) => ({
+      id: `he-${nodeId}-${k}`,
+      nodeId,
+      siteId: nodes.find((node) => node.id === nodeId)!.site.id,
+      type: k === 0 ? 'level_silence' : 'disk_low',
+      severity: k === 0 ? 'warning' : 'critical',
+      status: 'open' as const,
+      channel: k === 0 ? 1 : null,
+      message: k === 0 ? 'No signal on channel 1' : 'Disk almost full',
+      values: {},
+      firstSeenAt: iso(nowMs - 600_000),
+      lastSeenAt: iso(nowMs - 60_000),
+      count: 3,
+      resolvedAt: null,
+      suppressedUntil: null,
+      acknowledgedBy: null,
+      acknowledgedAt: null,
+      source: 'agent',
+      createdAt: iso(nowMs - 600_000),
+      updatedAt: iso(nowMs - 60_000),
+    })),
+  );
+
+  const recordings: RecordingView[] = Array.from({ length: options.recordings ?? 10_000 }, (_, i) => {
+    const node = nodes[i % nodes.length]!;
+    const start = nowMs - (i + 1) * 3_600_000;
+    return {
+      id: `rec-${pad(i, 5)}`,
+      nodeId: node.id,
+      siteId: node.site.id,
+      title: `${node.name} session ${i + 1}`,
+      state: i % 97 === 0 ? 'failed' : 'completed',
+      sampleRate: 48_000,
+      channels,
+      bitDepth: 24,
+      container: 'flac',
+      sizeBytes: 500_000_000,
+      receivedBytes: 500_000_000,
+      sha256: 'a'.repeat(64),
+      durationMs: 3_000_000,
+      plannedStartAt: iso(start),
+      firstSampleAt: iso(start + 120),
+      clockOffsetMs: 12,
+      partial: false,
+      partialReason: null,
+      loudness: null,
+      notes: null,
+      tags: [],
+      customFields: {},
+      legalHold: false,
+      createdAt: iso(start),
+      completedAt: iso(start + 3_000_000),
+      job: null,
+    };
+  });
+
+  const me: Me = {
+    user: { id: 'user-owner', username: 'owner', displayName: 'Owner' },
+    via: 'session',
+    csrfToken: 'scripted-csrf-token-0123456789',
+    permissions: PERMISSIONS.map((permission) => ({ permission, scopes: [{ type: 'global', id: null }] })),
+  };
+
+  const stats = { events: 0, requests: 0 };
+  const eventsPerBatch = options.eventsPerBatch ?? 0;
+  const retryMs = options.eventsRetryMs ?? 1000;
+
+  /** A page of `rows` as the API pages it: opaque cursor (the offset), limit clamped to 1..200. */
+  function paged<T>(rows: T[], query: URLSearchParams): { data: T[]; nextCursor: string | null } {
+    const limit = Math.min(Math.max(Number(query.get('limit') ?? DEFAULT_PAGE) || DEFAULT_PAGE, 1), MAX_PAGE);
+    const cursor = query.get('cursor');
+    const offset = cursor ? Number(Buffer.from(cursor, 'base64url').toString('utf8')) : 0;
+    const data = rows.slice(offset, offset + limit);
+    const next = offset + limit;
+    return { data, nextCursor: next < rows.length ? Buffer.from(String(next)).toString('base64url') : null };
+  }
+
+  function eventsBody(lastEventId: number): string {
+    let body = `retry: ${retryMs}\n\n`;
+    if (eventsPerBatch === 0)
+      return `${body}id: ${lastEventId}\nevent: ready\ndata: {"id":${lastEventId}}\n\n`;
+    for (let k = 1; k <= eventsPerBatch; k++) {
+      const id = lastEventId + k;
+      const node = nodes[id % nodes.length]!;
+      const event = {
+        id,
+        type: 'node.changed',
+        at: new Date().toISOString(),
+        siteId: node.site.id,
+        nodeId: node.id,
+        subject: { type: 'node', id: node.id },
+        data: { diskFreeBytes: node.diskFreeBytes },
+      };
+      body += `id: ${id}\nevent: node.changed\ndata: ${JSON.stringify(event)}\n\n`;
+    }
+    stats.events += eventsPerBatch;
+    return body;
+  }
+
+  function answer(method: string, path: string, query: URLSearchParams, lastEventId: number) {
+    if (path === '/auth/me') return { data: me };
+    if (path === '/auth/logout' && method === 'POST') return null;
+    if (path === '/auth/oidc/config') return { data: { enabled: false, buttonLabel: 'Single sign-on' } };
+    if (path === '/events') return eventsBody(lastEventId);
+    if (path === '/nodes') {
+      const site = query.get('site');
+      return paged(site ? nodes.filter((n) => n.site.name === site) : nodes, query);
+    }
+    const node = /^\/nodes\/([\w-]+)$/.exec(path);
+    if (node) {
+      const found = nodes.find((n) => n.id === node[1]);
+      return found ? { data: found } : undefined;
+    }
+    if (path === '/health-events/facets') {
+      const facets: Static<typeof HealthFacets> = {
+        total: health.length,
+        status: [{ value: 'open', count: health.length }],
+        severity: [],
+        type: [],
+        nodeId: [...alerts].map(([value, n]) => ({ value, count: n })),
+      };
+      return { data: facets };
+    }
+    if (path === '/health-events') {
+      const nodeId = query.get('nodeId');
+      return paged(
+        health.filter((h) => !nodeId || h.nodeId === nodeId),
+        query,
+      );
+    }
+    if (path === '/recordings') return paged(recordings, query);
+    const recording = /^\/recordings\/([\w-]+)$/.exec(path);
+    if (recording) {
+      const found = recordings.find((r) => r.id === recording[1]);
+      return found ? { data: found } : undefined;
+    }
+    return undefined;
+  }
+
+  async function handle(route: Route): Promise<void> {
+    const request = route.request();
+    const url = new URL(request.url());
+    const path = url.pathname.replace(/^\/api\/v1/, '');
+    stats.requests += 1;
+    const lastEventId = Number(request.headers()['last-event-id'] ?? 0) || 0;
+    const body = answer(request.method(), path, url.searchParams, lastEventId);
+    if (typeof body === 'string')
+      return route.fulfill({
+        status: 200,
+        headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' },
+        body,
+      });
+    if (body === null) return route.fulfill({ status: 204 });
+    if (body === undefined)
+      return route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          error: { code: 'not_found', message: `Not in the script: ${request.method()} ${path}` },
+          requestId: 'scripted',
+        }),
+      });
+    return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+  }
+
+  return {
+    nodes,
+    recordings,
+    health,
+    me,
+    stats,
+    route: async (page) => {
+      await page.route('**/api/v1/**', handle);
+    },
+  };
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
+};
+
+/**
+ * A plain static server for a console build: files under `assets/`, the shell (with the
+ * controller's Content-Security-Policy) for every other path. Answers nothing under `/api`
+ * (the scripted API does, in the browser).
+ */
+export async function staticConsole(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
+    const isAsset = path.startsWith('/assets/') && !path.includes('..');
+    const file = isAsset ? join(dir, path) : join(dir, 'index.html');
+    readFile(file).then(
+      (content) => {
+        response.writeHead(200, {
+          'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+          ...(isAsset ? {} : { 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-store' }),
+        });
+        response.end(content);
+      },
+      () => {
+        response.writeHead(404, { 'content-type': 'application/json' });
+        response.end('{"error":{"code":"not_found","message":"no such file"}}');
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
