@@ -6,8 +6,36 @@ const nodeId = (description: string) => Type.String({ pattern: NODE_ID_PATTERN, 
 
 export const MeterParams = Type.Object({ id: nodeId('Node id') });
 
+/** Nodes one meter stream may name at most. */
+export const MAX_METER_STREAM_NODES = 200;
+const NODE_ID_CHARS = NODE_ID_PATTERN.slice(1, -1);
+
 export const MeterEventsQuery = Type.Object(
-  { nodeId: Type.Optional(nodeId('Only this node (404 when you may not read it)')) },
+  {
+    nodeId: Type.Optional(
+      Type.Array(nodeId('A node'), {
+        maxItems: MAX_METER_STREAM_NODES,
+        description:
+          'Only this node (repeat for several); each must be one you may read (404 when it is not ' +
+          'found or outside your scope, 403 when you see it without node:read)',
+      }),
+    ),
+    nodes: Type.Optional(
+      Type.String({
+        pattern: `^${NODE_ID_CHARS}(,${NODE_ID_CHARS}){0,${MAX_METER_STREAM_NODES - 1}}$`,
+        description: `Only these nodes, comma-separated (at most ${MAX_METER_STREAM_NODES}, with \`nodeId\`), checked the same way`,
+      }),
+    ),
+    rate: Type.Optional(
+      Type.Integer({
+        enum: [1, 10],
+        default: 10,
+        description:
+          'Frames per node per second: 10 (every frame, about 10 a second) or 1 (one a second, carrying ' +
+          'the highest peak and true peak and the clips of that second, and the latest RMS and loudness)',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 

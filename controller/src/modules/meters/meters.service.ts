@@ -11,7 +11,15 @@ import type { NodeDirectory, NodeIdentity } from '../../core/node-directory.js';
 import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../core/principal.js';
 import { visibleTo } from '../../core/visible.js';
 import type { Metrics } from '../../metrics.js';
-import { MeterReading, type MeterStore, type MeterSubscription } from './meters.store.js';
+import { DecimatedSubscription, type MeterFrames } from './meters.rate.js';
+import { MeterReading, type MeterStore } from './meters.store.js';
+
+/** What a meter stream carries: which nodes (all the caller may read when absent), how often. */
+export interface MeterStreamOptions {
+  nodeIds?: string[];
+  /** Frames per node per second: 1 folds each second's frames into one; 10 passes every frame. */
+  rate?: 1 | 10;
+}
 
 export interface MeterSnapshot {
   nodeId: string;
@@ -44,24 +52,38 @@ export class MetersService {
     };
   }
 
-  /** Frames of every node the caller may read (or of one node), from now on. */
-  async openStream(ctx: CallContext, nodeId?: string): Promise<MeterSubscription> {
+  /**
+   * Frames of every node the caller may read (or of the nodes named, each checked: one outside
+   * the caller's scope refuses the whole stream), from now on. At `rate: 1` a node's frames are
+   * folded into one a second (meters.rate.ts); at 10 (the default) every frame is passed on.
+   */
+  async openStream(ctx: CallContext, options: MeterStreamOptions = {}): Promise<MeterFrames> {
     const user = this.userOf(ctx.principal);
-    if (nodeId !== undefined) await this.visibleNode(user, nodeId);
+    const nodeIds = options.nodeIds === undefined ? undefined : [...new Set(options.nodeIds)];
+    if (nodeIds !== undefined) for (const nodeId of nodeIds) await this.visibleNode(user, nodeId);
     await this.audit.recordAlone({
       actor: actorOf(user),
       permission: 'node:read',
       action: 'meters.stream_open',
-      target: nodeId ? { type: 'node', id: nodeId } : null,
+      target: nodeIds?.length === 1 ? { type: 'node', id: nodeIds[0]! } : null,
       outcome: 'success',
       context: ctx.request,
     });
+    const subscription = this.store.subscribe(this.acceptsFor(user, nodeIds));
+    return options.rate === 1 ? new DecimatedSubscription(subscription) : subscription;
+  }
+
+  /** Which readings a stream passes: the nodes named, or every node the user may read. */
+  private acceptsFor(user: UserPrincipal, nodeIds: string[] | undefined): (reading: MeterReading) => boolean {
+    if (nodeIds !== undefined) {
+      const wanted = new Set(nodeIds);
+      return (reading) => wanted.has(reading.nodeId);
+    }
     const access = user.access;
     // The answer per node, kept for the stream's life (its access set is fixed when it opens): a
     // fleet's frames ask it thousands of times a second.
     const allowed = new Map<string, { siteId: string; ok: boolean }>();
-    return this.store.subscribe((reading) => {
-      if (nodeId !== undefined) return reading.nodeId === nodeId;
+    return (reading) => {
       let known = allowed.get(reading.nodeId);
       if (known?.siteId !== reading.siteId) {
         // First frame of the node, or it moved to another site.
@@ -70,7 +92,7 @@ export class MetersService {
         allowed.set(reading.nodeId, known);
       }
       return known.ok;
-    });
+    };
   }
 
   private userOf(principal: Principal): UserPrincipal {

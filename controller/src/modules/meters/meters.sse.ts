@@ -5,7 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { sendSse } from '../../http/sse.js';
-import type { MeterSubscription } from './meters.store.js';
+import type { MeterFrames } from './meters.rate.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** About a second of a 1,000-node fleet's frames. */
@@ -13,7 +13,7 @@ export const SSE_MAX_QUEUED_BYTES = 2 * 1024 * 1024;
 
 export function sendMeterEvents(
   reply: FastifyReply,
-  subscription: MeterSubscription,
+  subscription: MeterFrames,
   heartbeatMs = SSE_HEARTBEAT_MS,
 ): Promise<void> {
   const source = {
