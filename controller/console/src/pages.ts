@@ -20,6 +20,9 @@ export interface PageDef {
   load: PageLoader;
 }
 
+/** One loader for the access page's two rows (so moving between their tabs keeps the page). */
+const accessPage: PageLoader = () => import('./pages/access.js');
+
 export const PAGES: PageDef[] = [
   {
     paths: ['/', '/fleet'],
@@ -41,6 +44,28 @@ export const PAGES: PageDef[] = [
     title: 'Node',
     needs: ['node:read'],
     load: () => import('./pages/node.js'),
+  },
+  {
+    paths: ['/audit'],
+    title: 'Audit trail',
+    needs: ['audit:read'],
+    nav: '/audit',
+    load: () => import('./pages/audit.js'),
+  },
+  {
+    // Users, groups and roles need auth:manage; ACCESS_PATH in access-model.ts reads the tab back.
+    paths: ['/access', /^\/access\/(users|groups|roles)$/],
+    title: 'Users & access',
+    needs: ['auth:manage'],
+    nav: '/access',
+    load: accessPage,
+  },
+  {
+    // One's own API tokens: for every signed-in user (the same page, its other tabs hidden).
+    paths: ['/access/tokens'],
+    title: 'Users & access',
+    needs: [],
+    load: accessPage,
   },
   {
     paths: ['/settings'],

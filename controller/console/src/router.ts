@@ -36,6 +36,7 @@ export function onLinkClick(event: MouseEvent): void {
   const anchor = (event.target as Element | null)?.closest?.('a');
   if (!anchor || anchor.target || anchor.origin !== window.location.origin) return;
   if (anchor.getAttribute('href')?.startsWith('#')) return; // in-page (the skip link)
+  if (anchor.hasAttribute('download')) return; // a file (an export): the browser downloads it
   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   event.preventDefault();
   navigate(`${anchor.pathname}${anchor.search}`);

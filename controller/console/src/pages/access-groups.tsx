@@ -1,0 +1,264 @@
+/**
+ * Groups (their grants, IdP group and members; created with a first role, deleted behind a
+ * confirmation) and roles (built-in ones read-only; custom ones created from permissions and
+ * deleted behind a confirmation).
+ */
+import { useSignal } from '@preact/signals';
+import { PERMISSIONS } from '../../../../shared/src/permissions.js';
+import { type Grant, grantFromForm, grantLabel } from '../access-model.js';
+import { api } from '../api.js';
+import { CancelButton, ConfirmDialog, closeDialogOf, ModalDialog } from '../modal-dialog.js';
+import { failure, field, GrantFields, LoadState, type Role, useResource } from './access-shared.js';
+
+interface Group {
+  id: string;
+  name: string;
+  description: string | null;
+  oidcGroup: string | null;
+  grants: Grant[];
+  members: { id: string; username: string; disabled: boolean }[];
+}
+
+export function GroupsTab() {
+  const groups = useResource<Group[]>('/auth/groups');
+  const roles = useResource<Role[]>('/auth/roles');
+  const creating = useSignal(false);
+  const deleting = useSignal<Group | undefined>(undefined);
+  return (
+    <div class="access-tab">
+      <div class="access-toolbar">
+        <button type="button" onClick={() => (creating.value = true)}>
+          Create group
+        </button>
+      </div>
+      <LoadState loading={!groups.data.value} error={groups.error.value} />
+      {groups.data.value?.length === 0 && <p class="empty">No groups.</p>}
+      {groups.data.value && groups.data.value.length > 0 && (
+        <ul class="access-list">
+          {groups.data.value.map((group) => (
+            <li key={group.id} class="access-row" data-group={group.name}>
+              <span class="access-name">
+                {group.name}
+                {group.description && <small> {group.description}</small>}
+              </span>
+              {group.oidcGroup && <span class="badge">IdP group {group.oidcGroup}</span>}
+              <span class="access-grants">{group.grants.map(grantLabel).join(', ') || 'no roles'}</span>
+              <span class="access-grants">
+                Members: {group.members.map((m) => m.username).join(', ') || 'none'}
+              </span>
+              <span class="access-actions">
+                <button type="button" onClick={() => (deleting.value = group)}>
+                  Delete
+                </button>
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {creating.value && (
+        <CreateGroupDialog
+          roles={roles.data.value ?? []}
+          onClose={() => (creating.value = false)}
+          onDone={groups.reload}
+        />
+      )}
+      {deleting.value && (
+        <ConfirmDialog
+          title={`Delete group ${deleting.value.name}?`}
+          question="Its members lose the roles it grants (and are signed out)."
+          confirmLabel="Delete"
+          onConfirm={async () => {
+            try {
+              await api('DELETE', `/auth/groups/${encodeURIComponent(deleting.value!.id)}`);
+              groups.reload();
+              return undefined;
+            } catch (err) {
+              return failure(err);
+            }
+          }}
+          onClose={() => (deleting.value = undefined)}
+        />
+      )}
+    </div>
+  );
+}
+
+function CreateGroupDialog({
+  roles,
+  onClose,
+  onDone,
+}: {
+  roles: readonly Role[];
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const error = useSignal<string | undefined>(undefined);
+  const scopeType = useSignal('fleet');
+  return (
+    <ModalDialog title="Create group" onClose={onClose}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const formEl = e.currentTarget;
+          const form = new FormData(formEl);
+          const grant = grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
+          if (grant && 'error' in grant) {
+            error.value = grant.error;
+            return;
+          }
+          const description = field(form, 'description').trim();
+          const oidcGroup = field(form, 'oidcGroup').trim();
+          try {
+            await api('POST', '/auth/groups', {
+              name: field(form, 'name').trim(),
+              ...(description && { description }),
+              ...(oidcGroup && { oidcGroup }),
+              ...(grant && { grants: [grant.grant] }),
+            });
+            onDone();
+            closeDialogOf(formEl);
+          } catch (err) {
+            error.value = failure(err);
+          }
+        }}
+      >
+        <label>
+          Name
+          <input name="name" required autoComplete="off" />
+        </label>
+        <label>
+          Description
+          <input name="description" autoComplete="off" />
+        </label>
+        <label>
+          IdP group (members join at single sign-on)
+          <input name="oidcGroup" autoComplete="off" />
+        </label>
+        <GrantFields roles={roles} optional scopeType={scopeType} />
+        {error.value && (
+          <p class="error" role="alert">
+            {error.value}
+          </p>
+        )}
+        <div class="modal-actions">
+          <CancelButton />
+          <button type="submit">Create</button>
+        </div>
+      </form>
+    </ModalDialog>
+  );
+}
+
+export function RolesTab() {
+  const roles = useResource<Role[]>('/auth/roles');
+  const creating = useSignal(false);
+  const deleting = useSignal<Role | undefined>(undefined);
+  return (
+    <div class="access-tab">
+      <div class="access-toolbar">
+        <button type="button" onClick={() => (creating.value = true)}>
+          Create role
+        </button>
+      </div>
+      <LoadState loading={!roles.data.value} error={roles.error.value} />
+      {roles.data.value && (
+        <ul class="access-list">
+          {roles.data.value.map((role) => (
+            <li key={role.id} class="access-row" data-role={role.name}>
+              <span class="access-name">
+                {role.name}
+                {role.description && <small> {role.description}</small>}
+              </span>
+              <span class="badge">{role.builtIn ? 'Built-in (fixed)' : 'Custom'}</span>
+              <span class="access-grants access-permissions">{role.permissions.join(', ')}</span>
+              {!role.builtIn && (
+                <span class="access-actions">
+                  <button type="button" onClick={() => (deleting.value = role)}>
+                    Delete
+                  </button>
+                </span>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {creating.value && <CreateRoleDialog onClose={() => (creating.value = false)} onDone={roles.reload} />}
+      {deleting.value && (
+        <ConfirmDialog
+          title={`Delete role ${deleting.value.name}?`}
+          question="A role still granted to someone cannot be deleted."
+          confirmLabel="Delete"
+          onConfirm={async () => {
+            try {
+              await api('DELETE', `/auth/roles/${encodeURIComponent(deleting.value!.id)}`);
+              roles.reload();
+              return undefined;
+            } catch (err) {
+              return failure(err);
+            }
+          }}
+          onClose={() => (deleting.value = undefined)}
+        />
+      )}
+    </div>
+  );
+}
+
+function CreateRoleDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
+  const error = useSignal<string | undefined>(undefined);
+  return (
+    <ModalDialog title="Create role" onClose={onClose} class="modal-wide">
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const formEl = e.currentTarget;
+          const form = new FormData(formEl);
+          const permissions = form.getAll('permission').map(String);
+          if (permissions.length === 0) {
+            error.value = 'Choose at least one permission.';
+            return;
+          }
+          const description = field(form, 'description').trim();
+          try {
+            await api('POST', '/auth/roles', {
+              name: field(form, 'name').trim(),
+              ...(description && { description }),
+              permissions,
+            });
+            onDone();
+            closeDialogOf(formEl);
+          } catch (err) {
+            error.value = failure(err);
+          }
+        }}
+      >
+        <label>
+          Name
+          <input name="name" required pattern="[A-Za-z0-9._\-]+" autoComplete="off" />
+        </label>
+        <label>
+          Description
+          <input name="description" autoComplete="off" />
+        </label>
+        <fieldset class="permission-fields">
+          <legend>Permissions (only ones you hold can be given)</legend>
+          {PERMISSIONS.map((p) => (
+            <label key={p} class="inline">
+              <input type="checkbox" name="permission" value={p} />
+              {p}
+            </label>
+          ))}
+        </fieldset>
+        {error.value && (
+          <p class="error" role="alert">
+            {error.value}
+          </p>
+        )}
+        <div class="modal-actions">
+          <CancelButton />
+          <button type="submit">Create</button>
+        </div>
+      </form>
+    </ModalDialog>
+  );
+}

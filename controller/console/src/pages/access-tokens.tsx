@@ -1,0 +1,181 @@
+/**
+ * The caller's own API tokens: listed by name and hint (the API never returns a secret again),
+ * created with the secret shown once in a dialog with a copy button (kept only in that
+ * dialog's state: closing it forgets it), revoked behind a confirmation.
+ */
+import { useSignal } from '@preact/signals';
+import { useEffect, useRef } from 'preact/hooks';
+import { api } from '../api.js';
+import { relativeTime } from '../fleet-model.js';
+import { CancelButton, ConfirmDialog, ModalDialog } from '../modal-dialog.js';
+import { failure, field, LoadState, useResource } from './access-shared.js';
+
+interface ApiToken {
+  id: string;
+  name: string;
+  hint: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revoked: boolean;
+}
+
+function When({ iso }: { iso: string | null }) {
+  if (!iso) return <>never</>;
+  return (
+    <time dateTime={iso} title={new Date(iso).toString()}>
+      {Date.parse(iso) > Date.now()
+        ? `on ${new Date(iso).toLocaleDateString()}`
+        : relativeTime(iso, Date.now())}
+    </time>
+  );
+}
+
+export function TokensTab() {
+  const tokens = useResource<ApiToken[]>('/auth/api-tokens');
+  const creating = useSignal(false);
+  const revoking = useSignal<ApiToken | undefined>(undefined);
+  return (
+    <div class="access-tab">
+      <p class="notice">Your personal API tokens: each acts as you, with your roles.</p>
+      <div class="access-toolbar">
+        <button type="button" onClick={() => (creating.value = true)}>
+          Create token
+        </button>
+      </div>
+      <LoadState loading={!tokens.data.value} error={tokens.error.value} />
+      {tokens.data.value?.length === 0 && <p class="empty">No API tokens.</p>}
+      {tokens.data.value && tokens.data.value.length > 0 && (
+        <ul class="access-list">
+          {tokens.data.value.map((token) => (
+            <li key={token.id} class="access-row" data-token={token.name} data-revoked={token.revoked}>
+              <span class="access-name">
+                {token.name} <small>…{token.hint}</small>
+              </span>
+              {token.revoked && <span class="badge badge-off">Revoked</span>}
+              <span class="access-grants">
+                Created <When iso={token.createdAt} />, last used <When iso={token.lastUsedAt} />
+                {token.expiresAt && (
+                  <>
+                    , expires <When iso={token.expiresAt} />
+                  </>
+                )}
+              </span>
+              {!token.revoked && (
+                <span class="access-actions">
+                  <button type="button" onClick={() => (revoking.value = token)}>
+                    Revoke
+                  </button>
+                </span>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {creating.value && (
+        <CreateTokenDialog onClose={() => (creating.value = false)} onDone={tokens.reload} />
+      )}
+      {revoking.value && (
+        <ConfirmDialog
+          title={`Revoke token ${revoking.value.name}?`}
+          question="Scripts using it stop working at once; this cannot be undone."
+          confirmLabel="Revoke"
+          onConfirm={async () => {
+            try {
+              await api('DELETE', `/auth/api-tokens/${encodeURIComponent(revoking.value!.id)}`);
+              tokens.reload();
+              return undefined;
+            } catch (err) {
+              return failure(err);
+            }
+          }}
+          onClose={() => (revoking.value = undefined)}
+        />
+      )}
+    </div>
+  );
+}
+
+function CreateTokenDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
+  const error = useSignal<string | undefined>(undefined);
+  const secret = useSignal<string | undefined>(undefined);
+  const copied = useSignal(false);
+  const secretInput = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (secret.value !== undefined) secretInput.current?.focus(); // the Create button it replaced is gone
+  }, [secret.value]);
+  if (secret.value !== undefined)
+    return (
+      <ModalDialog title="Token created" onClose={onClose}>
+        <form method="dialog">
+          <p>Copy it now: this is the only time it is shown.</p>
+          <label>
+            Token
+            <input
+              ref={secretInput}
+              readOnly
+              value={secret.value}
+              class="secret"
+              onFocus={(e) => e.currentTarget.select()}
+            />
+          </label>
+          <p role="status">{copied.value ? 'Copied.' : ''}</p>
+          <div class="modal-actions">
+            <button
+              type="button"
+              onClick={async () => {
+                try {
+                  await navigator.clipboard.writeText(secret.value!);
+                  copied.value = true;
+                } catch {
+                  secretInput.current?.select(); // no clipboard access: selected for the keyboard
+                }
+              }}
+            >
+              Copy
+            </button>
+            <button type="submit">Done</button>
+          </div>
+        </form>
+      </ModalDialog>
+    );
+  return (
+    <ModalDialog title="Create API token" onClose={onClose}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const form = new FormData(e.currentTarget);
+          const days = field(form, 'expiresInDays');
+          try {
+            const created = await api<{ data: { token: string } }>('POST', '/auth/api-tokens', {
+              name: field(form, 'name').trim(),
+              ...(days && { expiresInDays: Number(days) }),
+            });
+            onDone();
+            secret.value = created.data.token;
+          } catch (err) {
+            error.value = failure(err);
+          }
+        }}
+      >
+        <label>
+          Name
+          <input name="name" required maxLength={100} autoComplete="off" />
+        </label>
+        <label>
+          Expires after (days; empty for never)
+          <input name="expiresInDays" type="number" min={1} max={3650} />
+        </label>
+        {error.value && (
+          <p class="error" role="alert">
+            {error.value}
+          </p>
+        )}
+        <div class="modal-actions">
+          <CancelButton />
+          <button type="submit">Create</button>
+        </div>
+      </form>
+    </ModalDialog>
+  );
+}

@@ -1,0 +1,355 @@
+/**
+ * Users: the ones the caller manages (search and page in the URL), created with a password
+ * (or for single sign-on only) and a first role over a scope, disabled (behind a
+ * confirmation: it ends their sessions) or enabled, and their grants replaced.
+ */
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { type Grant, grantFromForm, grantInputs, grantLabel } from '../access-model.js';
+import { api } from '../api.js';
+import { CancelButton, ConfirmDialog, closeDialogOf, ModalDialog } from '../modal-dialog.js';
+import { location, navigate } from '../router.js';
+import { failure, field, GrantFields, LoadState, type Role, useResource } from './access-shared.js';
+
+interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  email: string | null;
+  disabled: boolean;
+  hasPassword: boolean;
+  sso: { issuer: string; subject: string } | null;
+  grants: Grant[];
+  groups: { id: string; name: string; grants: Grant[] }[];
+}
+
+type Dialog = { kind: 'create' } | { kind: 'access'; user: User } | { kind: 'disable'; user: User };
+
+export function UsersTab() {
+  const params = new URLSearchParams(location.value.search);
+  const q = params.get('q') ?? '';
+  const cursor = params.get('cursor') ?? '';
+  const users = useSignal<{ data: User[]; nextCursor: string | null } | undefined>(undefined);
+  const error = useSignal<string | undefined>(undefined);
+  const version = useSignal(0);
+  const roles = useResource<Role[]>('/auth/roles');
+  const dialog = useSignal<Dialog | undefined>(undefined);
+  const rowErrors = useSignal<Record<string, string>>({});
+
+  useEffect(() => {
+    let stale = false;
+    const query = new URLSearchParams({ limit: '50' });
+    if (q) query.set('q', q);
+    if (cursor) query.set('cursor', cursor);
+    api<{ data: User[]; nextCursor: string | null }>('GET', `/auth/users?${query}`).then(
+      (page) => {
+        if (stale) return;
+        users.value = page;
+        error.value = undefined;
+      },
+      (err: unknown) => {
+        if (!stale) error.value = failure(err);
+      },
+    );
+    return () => {
+      stale = true;
+    };
+  }, [q, cursor, version.value]);
+
+  const reload = () => (version.value += 1);
+  const setStatus = async (user: User, disabled: boolean): Promise<string | undefined> => {
+    try {
+      await api('PATCH', `/auth/users/${encodeURIComponent(user.id)}/status`, { disabled });
+      const { [user.id]: _, ...rest } = rowErrors.value;
+      rowErrors.value = rest;
+      reload();
+      return undefined;
+    } catch (err) {
+      return failure(err);
+    }
+  };
+  const path = location.value.path;
+
+  return (
+    <div class="access-tab">
+      <div class="access-toolbar">
+        <form
+          class="filters"
+          aria-label="Find users"
+          key={q}
+          onSubmit={(e) => {
+            e.preventDefault();
+            const value = field(new FormData(e.currentTarget), 'q').trim();
+            navigate(value ? `${path}?q=${encodeURIComponent(value)}` : path);
+          }}
+        >
+          <label for="users-q">Username contains</label>
+          <input id="users-q" name="q" defaultValue={q} />
+          <button type="submit">Find</button>
+        </form>
+        <button type="button" onClick={() => (dialog.value = { kind: 'create' })}>
+          Create user
+        </button>
+      </div>
+      <LoadState loading={!users.value} error={error.value} />
+      {users.value?.data.length === 0 && <p class="empty">{q ? 'No user matches.' : 'No users.'}</p>}
+      {users.value && users.value.data.length > 0 && (
+        <ul class="access-list">
+          {users.value.data.map((user) => (
+            <li key={user.id} class="access-row" data-username={user.username} data-disabled={user.disabled}>
+              <span class="access-name">
+                {user.username}
+                {user.displayName && user.displayName !== user.username && <small> {user.displayName}</small>}
+              </span>
+              {user.disabled && <span class="badge badge-off">Disabled</span>}
+              {user.sso && <span class="badge">SSO</span>}
+              <span class="access-grants">
+                {[...user.grants.map(grantLabel), ...user.groups.map((g) => `group ${g.name}`)].join(', ') ||
+                  'no access'}
+              </span>
+              <span class="access-actions">
+                <button type="button" onClick={() => (dialog.value = { kind: 'access', user })}>
+                  Roles…
+                </button>
+                {user.disabled ? (
+                  <button
+                    type="button"
+                    onClick={async () => {
+                      const err = await setStatus(user, false);
+                      if (err) rowErrors.value = { ...rowErrors.value, [user.id]: err };
+                    }}
+                  >
+                    Enable
+                  </button>
+                ) : (
+                  <button type="button" onClick={() => (dialog.value = { kind: 'disable', user })}>
+                    Disable
+                  </button>
+                )}
+              </span>
+              {rowErrors.value[user.id] && (
+                <span class="error" role="alert">
+                  {rowErrors.value[user.id]}
+                </span>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {(cursor || users.value?.nextCursor) && (
+        <nav class="access-pages" aria-label="User pages">
+          {cursor && <a href={q ? `${path}?q=${encodeURIComponent(q)}` : path}>First page</a>}
+          {users.value?.nextCursor && (
+            <a href={`${path}?${new URLSearchParams({ ...(q && { q }), cursor: users.value.nextCursor })}`}>
+              Next page
+            </a>
+          )}
+        </nav>
+      )}
+      {dialog.value?.kind === 'create' && (
+        <CreateUserDialog
+          roles={roles.data.value ?? []}
+          onClose={() => (dialog.value = undefined)}
+          onDone={reload}
+        />
+      )}
+      {dialog.value?.kind === 'access' && (
+        <UserAccessDialog
+          user={dialog.value.user}
+          roles={roles.data.value ?? []}
+          onClose={() => (dialog.value = undefined)}
+          onDone={reload}
+        />
+      )}
+      {dialog.value?.kind === 'disable' && (
+        <ConfirmDialog
+          title={`Disable ${dialog.value.user.username}?`}
+          question="They are signed out everywhere at once and cannot sign in until enabled again."
+          confirmLabel="Disable"
+          onConfirm={() => setStatus((dialog.value as { user: User }).user, true)}
+          onClose={() => (dialog.value = undefined)}
+        />
+      )}
+    </div>
+  );
+}
+
+function CreateUserDialog({
+  roles,
+  onClose,
+  onDone,
+}: {
+  roles: readonly Role[];
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const error = useSignal<string | undefined>(undefined);
+  const ssoOnly = useSignal(false);
+  const scopeType = useSignal('fleet');
+  const busy = useSignal(false);
+  return (
+    <ModalDialog title="Create user" onClose={onClose}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const formEl = e.currentTarget;
+          const form = new FormData(formEl);
+          const grant = grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
+          if (grant && 'error' in grant) {
+            error.value = grant.error;
+            return;
+          }
+          const displayName = field(form, 'displayName').trim();
+          const email = field(form, 'email').trim();
+          busy.value = true;
+          try {
+            await api('POST', '/auth/users', {
+              username: field(form, 'username').trim(),
+              ...(displayName && { displayName }),
+              ...(email && { email }),
+              password: ssoOnly.value ? null : field(form, 'password'),
+              ...(grant && { grants: [grant.grant] }),
+            });
+            onDone();
+            closeDialogOf(formEl);
+          } catch (err) {
+            error.value = failure(err);
+          } finally {
+            busy.value = false;
+          }
+        }}
+      >
+        <label>
+          Username
+          <input name="username" required autoComplete="off" />
+        </label>
+        <label>
+          Display name
+          <input name="displayName" autoComplete="off" />
+        </label>
+        <label>
+          Email
+          <input name="email" type="email" autoComplete="off" />
+        </label>
+        <label class="inline">
+          <input
+            type="checkbox"
+            checked={ssoOnly.value}
+            onChange={(e) => (ssoOnly.value = e.currentTarget.checked)}
+          />
+          Single sign-on only (no password)
+        </label>
+        {!ssoOnly.value && (
+          <label>
+            Password
+            <input name="password" type="password" required minLength={12} autoComplete="new-password" />
+          </label>
+        )}
+        <GrantFields roles={roles} optional scopeType={scopeType} />
+        {error.value && (
+          <p class="error" role="alert">
+            {error.value}
+          </p>
+        )}
+        <div class="modal-actions">
+          <CancelButton />
+          <button type="submit" disabled={busy.value}>
+            Create
+          </button>
+        </div>
+      </form>
+    </ModalDialog>
+  );
+}
+
+function UserAccessDialog({
+  user,
+  roles,
+  onClose,
+  onDone,
+}: {
+  user: User;
+  roles: readonly Role[];
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const grants = useSignal<Grant[]>(user.grants);
+  const error = useSignal<string | undefined>(undefined);
+  const scopeType = useSignal('fleet');
+  return (
+    <ModalDialog title={`Roles of ${user.username}`} onClose={onClose}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const formEl = e.currentTarget;
+          try {
+            await api('PATCH', `/auth/users/${encodeURIComponent(user.id)}/access`, {
+              grants: grantInputs(grants.value),
+            });
+            onDone();
+            closeDialogOf(formEl);
+          } catch (err) {
+            error.value = failure(err);
+          }
+        }}
+      >
+        {grants.value.length === 0 ? (
+          <p class="empty">
+            No roles of their own{user.groups.length > 0 && ' (their groups still grant theirs)'}.
+          </p>
+        ) : (
+          <ul class="grant-list">
+            {grants.value.map((g, i) => (
+              <li key={`${grantLabel(g)}-${i}`}>
+                {grantLabel(g)}{' '}
+                <button
+                  type="button"
+                  aria-label={`Remove ${grantLabel(g)}`}
+                  onClick={() => (grants.value = grants.value.filter((_, j) => j !== i))}
+                >
+                  Remove
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        <GrantFields roles={roles} scopeType={scopeType} optional />
+        <button
+          type="button"
+          onClick={(e) => {
+            const form = new FormData(e.currentTarget.form!);
+            const grant = grantFromForm(
+              field(form, 'role'),
+              field(form, 'scopeType'),
+              field(form, 'scopeId'),
+            );
+            if (!grant) error.value = 'Choose a role to add.';
+            else if ('error' in grant) error.value = grant.error;
+            else {
+              error.value = undefined;
+              grants.value = [
+                ...grants.value,
+                {
+                  role: grant.grant.role,
+                  scope: { type: grant.grant.scope.type, id: grant.grant.scope.id ?? null },
+                },
+              ];
+            }
+          }}
+        >
+          Add role
+        </button>
+        <p class="notice">Saving signs them out everywhere (their access changed).</p>
+        {error.value && (
+          <p class="error" role="alert">
+            {error.value}
+          </p>
+        )}
+        <div class="modal-actions">
+          <CancelButton />
+          <button type="submit">Save</button>
+        </div>
+      </form>
+    </ModalDialog>
+  );
+}

@@ -1,0 +1,309 @@
+/**
+ * The audit trail: the API's filters (actor, action, outcome, target, time range) and the
+ * page's cursor all in the URL (a deep link reopens the same view; back steps through), newest
+ * first, denials marked. A row opens to its before/after, changed keys side by side. Export
+ * is the API's own route as a plain download link (the session cookie goes with it; no token
+ * in the URL), for the filters shown.
+ */
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { ApiError, api } from '../api.js';
+import {
+  type AuditFilters,
+  auditDiff,
+  FILTER_KEYS,
+  filtersFromSearch,
+  fromLocalInput,
+  OUTCOMES,
+  searchFromFilters,
+  toLocalInput,
+} from '../audit-model.js';
+import { relativeTime } from '../fleet-model.js';
+import { location, navigate } from '../router.js';
+import './audit.css';
+
+interface AuditEvent {
+  id: string;
+  seq: number;
+  at: string;
+  actor: { type: string; id: string | null; name: string | null };
+  permission: string | null;
+  action: string;
+  target: { type: string | null; id: string | null };
+  outcome: string;
+  reason: string | null;
+  requestId: string | null;
+  sourceIp: string | null;
+}
+type AuditDetail = AuditEvent & { before: unknown; after: unknown };
+
+const PAGE = 50;
+
+const message = (err: unknown) => (err instanceof ApiError ? err.message : 'The controller did not answer.');
+
+export default function AuditPage() {
+  const { filters, cursor } = filtersFromSearch(location.value.search);
+  const query = searchFromFilters(filters, cursor);
+  const events = useSignal<{ data: AuditEvent[]; nextCursor: string | null } | undefined>(undefined);
+  const error = useSignal<string | undefined>(undefined);
+  const actions = useSignal<string[]>([]);
+  const version = useSignal(0);
+
+  useEffect(() => {
+    let stale = false;
+    events.value = undefined;
+    error.value = undefined;
+    const sep = query ? '&' : '?';
+    api<{ data: AuditEvent[]; nextCursor: string | null }>(
+      'GET',
+      `/audit-events${query}${sep}limit=${PAGE}`,
+    ).then(
+      (page) => {
+        if (!stale) events.value = page;
+      },
+      (err: unknown) => {
+        if (!stale) error.value = message(err);
+      },
+    );
+    return () => {
+      stale = true;
+    };
+  }, [query, version.value]);
+
+  useEffect(() => {
+    // The actions recorded so far, offered as suggestions (any action or `prefix*` may be typed).
+    api<{ data: { action: { value: string | null }[] } }>('GET', '/audit-events/facets').then(
+      (facets) => {
+        actions.value = facets.data.action.flatMap((a) => (a.value ? [a.value] : [])).sort();
+      },
+      () => undefined,
+    );
+  }, []);
+
+  const path = location.value.path;
+  const apply = (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const next: AuditFilters = {};
+    for (const key of FILTER_KEYS) {
+      const value = String(form.get(key) ?? '');
+      next[key] = key === 'from' || key === 'to' ? fromLocalInput(value) : value;
+    }
+    navigate(`${path}${searchFromFilters(next)}`);
+  };
+  const exportQuery = (format: string) => {
+    const params = new URLSearchParams(searchFromFilters(filters));
+    params.set('format', format);
+    return `/api/v1/audit-events/export?${params}`;
+  };
+  const filtered = Object.keys(filters).length > 0;
+
+  return (
+    <section class="page audit">
+      <h1>Audit trail</h1>
+      <form class="filters audit-filters" aria-label="Filter audit events" key={query} onSubmit={apply}>
+        <label>
+          Actor
+          <input name="actorName" defaultValue={filters.actorName ?? ''} placeholder="username" />
+        </label>
+        <label>
+          Action
+          <input
+            name="action"
+            list="audit-actions"
+            defaultValue={filters.action ?? ''}
+            placeholder="auth.*"
+          />
+        </label>
+        <datalist id="audit-actions">
+          {actions.value.map((a) => (
+            <option key={a} value={a} />
+          ))}
+        </datalist>
+        <label>
+          Outcome
+          <select name="outcome" defaultValue={filters.outcome ?? ''}>
+            <option value="">any</option>
+            {OUTCOMES.map((o) => (
+              <option key={o} value={o}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Subject type
+          <input name="targetType" defaultValue={filters.targetType ?? ''} placeholder="user, node…" />
+        </label>
+        <label>
+          Subject id
+          <input name="targetId" defaultValue={filters.targetId ?? ''} />
+        </label>
+        <label>
+          From
+          <input type="datetime-local" name="from" defaultValue={toLocalInput(filters.from)} />
+        </label>
+        <label>
+          To
+          <input type="datetime-local" name="to" defaultValue={toLocalInput(filters.to)} />
+        </label>
+        <span class="audit-filter-actions">
+          <button type="submit">Apply</button>
+          {filtered && <a href={path}>Clear filters</a>}
+          <button type="button" onClick={() => (version.value += 1)}>
+            Refresh
+          </button>
+        </span>
+      </form>
+      <p class="audit-export">
+        Export {filtered ? 'these events' : 'all events'}:{' '}
+        <a href={exportQuery('csv')} download>
+          CSV
+        </a>{' '}
+        ·{' '}
+        <a href={exportQuery('ndjson')} download>
+          NDJSON
+        </a>
+      </p>
+      {error.value && (
+        <p class="error" role="alert">
+          {error.value}
+        </p>
+      )}
+      {!events.value && !error.value && <p class="loading">Loading…</p>}
+      {events.value?.data.length === 0 && (
+        <p class="empty">{filtered ? 'No audit event matches these filters.' : 'No audit events yet.'}</p>
+      )}
+      {events.value && events.value.data.length > 0 && (
+        <ol class="audit-list">
+          {events.value.data.map((event) => (
+            <AuditRow key={event.id} event={event} />
+          ))}
+        </ol>
+      )}
+      <nav class="audit-pages" aria-label="Audit pages">
+        {cursor && <a href={`${path}${searchFromFilters(filters)}`}>Newest</a>}
+        {events.value?.nextCursor && (
+          <a href={`${path}${searchFromFilters(filters, events.value.nextCursor)}`}>Older</a>
+        )}
+      </nav>
+    </section>
+  );
+}
+
+function AuditRow({ event }: { event: AuditEvent }) {
+  const open = useSignal(false);
+  const denied = event.outcome === 'denied';
+  const detailId = `audit-detail-${event.id}`;
+  const actor = event.actor.name ?? event.actor.id ?? event.actor.type;
+  return (
+    <li class={`audit-row audit-${event.outcome}`} data-audit-id={event.id} data-outcome={event.outcome}>
+      <time dateTime={event.at} title={new Date(event.at).toString()}>
+        {relativeTime(event.at, Date.now())}
+      </time>
+      <span class="audit-outcome">{denied ? 'Denied' : event.outcome === 'failure' ? 'Failed' : 'OK'}</span>
+      <span class="audit-action">{event.action}</span>
+      <span class="audit-actor" title={`${event.actor.type} ${event.actor.id ?? ''}`}>
+        {actor}
+      </span>
+      <span class="audit-target">
+        {event.target.type ? `${event.target.type} ${event.target.id ?? ''}` : '—'}
+      </span>
+      <button
+        type="button"
+        class="audit-toggle"
+        aria-expanded={open.value}
+        aria-controls={detailId}
+        onClick={() => (open.value = !open.value)}
+      >
+        {open.value ? 'Hide details' : 'Details'}
+      </button>
+      {event.reason && <span class="audit-reason">{event.reason}</span>}
+      {open.value && <AuditDetailView id={event.id} domId={detailId} />}
+    </li>
+  );
+}
+
+function AuditDetailView({ id, domId }: { id: string; domId: string }) {
+  const detail = useSignal<AuditDetail | undefined>(undefined);
+  const error = useSignal<string | undefined>(undefined);
+  useEffect(() => {
+    api<{ data: AuditDetail }>('GET', `/audit-events/${encodeURIComponent(id)}`).then(
+      (res) => {
+        detail.value = res.data;
+      },
+      (err: unknown) => {
+        error.value = message(err);
+      },
+    );
+  }, [id]);
+  if (error.value)
+    return (
+      <div id={domId} class="audit-detail">
+        <p class="error" role="alert">
+          {error.value}
+        </p>
+      </div>
+    );
+  if (!detail.value)
+    return (
+      <div id={domId} class="audit-detail">
+        <p class="loading">Loading…</p>
+      </div>
+    );
+  const d = detail.value;
+  const rows = auditDiff(d.before, d.after);
+  const changed = rows.filter((r) => r.change !== 'same');
+  const same = rows.filter((r) => r.change === 'same');
+  return (
+    <div id={domId} class="audit-detail">
+      <dl class="facts">
+        <dt>At</dt>
+        <dd>{new Date(d.at).toString()}</dd>
+        <dt>Permission</dt>
+        <dd>{d.permission ?? '—'}</dd>
+        <dt>Request</dt>
+        <dd>{d.requestId ?? '—'}</dd>
+        <dt>Source</dt>
+        <dd>{d.sourceIp ?? '—'}</dd>
+      </dl>
+      {rows.length === 0 ? (
+        <p class="empty">No before or after recorded.</p>
+      ) : (
+        <table class="audit-diff">
+          <caption>Changes</caption>
+          <thead>
+            <tr>
+              <th scope="col">Key</th>
+              <th scope="col">Before</th>
+              <th scope="col">After</th>
+            </tr>
+          </thead>
+          <tbody>
+            {changed.map((row) => (
+              <tr key={row.key} class={`diff-${row.change}`} data-key={row.key}>
+                <th scope="row">{row.key}</th>
+                <td>{row.before ?? '—'}</td>
+                <td>{row.after ?? '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {same.length > 0 && (
+        <details>
+          <summary>
+            {same.length} unchanged {same.length === 1 ? 'key' : 'keys'}
+          </summary>
+          <ul class="audit-same">
+            {same.map((row) => (
+              <li key={row.key}>
+                {row.key}: {row.after}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </div>
+  );
+}
