@@ -74,6 +74,13 @@ export const PAGES: PageDef[] = [
     nav: '/settings',
     load: () => import('./pages/settings.js'),
   },
+  {
+    paths: ['/system'],
+    title: 'System',
+    needs: ['health:read'],
+    nav: '/system',
+    load: () => import('./pages/system.js'),
+  },
 ];
 
 export function allowed(page: PageDef): boolean {

@@ -1,0 +1,34 @@
+/**
+ * The health history chart (uPlot), its own chunk: loaded by the system page only when there
+ * is history to draw, so the page itself stays small.
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { HistorySeries } from '../system-model.js';
+
+const css = (name: string, fallback: string) =>
+  getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+
+/** Draws `series` into `into` (width of the element); returns the chart (destroy it when done). */
+export function drawHistory(into: HTMLElement, series: HistorySeries): uPlot {
+  const text = css('--text', '#1b1f24');
+  const line = css('--line', '#d8dde3');
+  const axis = { stroke: text, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
+  const options: uPlot.Options = {
+    width: Math.max(280, into.clientWidth),
+    height: 240,
+    scales: { x: { time: true }, nodes: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+    series: [
+      {},
+      { label: 'Nodes online', scale: 'nodes', stroke: css('--ok', '#1d7a3a'), width: 2 },
+      { label: 'Nodes total', scale: 'nodes', stroke: css('--muted', '#5b6470'), width: 1, dash: [4, 4] },
+      { label: 'Database ms', scale: 'ms', stroke: css('--accent', '#1f5fbf'), width: 1 },
+    ],
+    axes: [
+      axis,
+      { ...axis, scale: 'nodes', label: 'Nodes' },
+      { ...axis, scale: 'ms', side: 1, label: 'ms', grid: { show: false } },
+    ],
+  };
+  return new uPlot(options, [series.x, series.online, series.total, series.latencyMs], into);
+}

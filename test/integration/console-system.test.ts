@@ -1,0 +1,119 @@
+/**
+ * The console's system page in Chromium against the real controller: the version and health
+ * from `/health`, the health history drawn as a chart (uPlot's canvas, from samples the sampler
+ * took), the operational log listing a settings change (live, its kind filter in the URL), and
+ * the notification integrations: a refused enable shown on its row, a disable reaching the API.
+ * No Content-Security-Policy violation. Every wait is for something the page shows.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageVersion } from '../../shared/src/version.js';
+import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import { bearer, type TestController, testController } from '../support/controller.js';
+import { listeningUrl } from '../support/listen.js';
+
+describe('console: system', () => {
+  let ctl: TestController;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  let cspViolations: string[];
+  let integrationId: string;
+  // The controller's clock: moved back a few minutes to take history samples, then real time.
+  let nowMs = Date.now();
+  const owner = async () => bearer(await ctl.ownerToken());
+
+  beforeAll(async () => {
+    ctl = await testController({}, () => new Date(nowMs), { consoleDir: await builtConsole() });
+    await ctl.services.healthSampler.stop(); // its passes are taken by hand
+    const start = Date.now() - 5 * 60_000;
+    for (let minute = 0; minute < 3; minute++) {
+      nowMs = start + minute * 60_000;
+      await ctl.services.healthSampler.pass();
+    }
+    nowMs = Date.now();
+    const created = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/integrations',
+      headers: await owner(),
+      payload: {
+        name: 'Ops chat',
+        kind: 'slack',
+        url: 'https://hooks.slack.com/services/T000/B000/XXXXXXXX',
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    integrationId = created.json().data.id;
+    url = await listeningUrl(ctl);
+    browser = await launchChromium();
+    ({ page, cspViolations } = await signedInPage(browser, url, '/system'));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await ctl?.stop();
+  });
+
+  it('shows the version and the controller’s health', async () => {
+    await page.getByRole('heading', { name: 'System', level: 1 }).waitFor();
+    const facts = page.locator(`.facts[data-version="${packageVersion()}"]`);
+    await facts.waitFor();
+    expect(await facts.textContent()).toContain('reachable');
+  });
+
+  it('draws the health history as a chart (uPlot’s canvas)', async () => {
+    await page.locator('.system-chart canvas').waitFor();
+    expect(await page.locator('.system-chart figcaption').textContent()).toContain('3 samples');
+    await page.getByRole('img', { name: /Nodes online/ }).waitFor();
+  });
+
+  it('lists a settings change in the operational log, live, and filters by kind in the URL', async () => {
+    ctl.services.opsLog.record({ kind: 'demo.seeded', level: 'info', message: 'demo data seeded' });
+    const created = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/settings/watchdog-policies',
+      headers: await owner(),
+      payload: { name: 'Quiet rooms' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const row = page.locator('.ops-log li[data-kind="settings.changed"]', { hasText: 'Quiet rooms' });
+    await row.waitFor();
+    const demo = page.locator('.ops-log li[data-kind="demo.seeded"]');
+    await demo.waitFor();
+    await page.getByLabel('Kind').selectOption('settings.changed');
+    await demo.waitFor({ state: 'detached' });
+    expect(new URL(page.url()).searchParams.get('kind')).toBe('settings.changed');
+    await row.waitFor();
+    expect(await page.locator('.ops-log li').count()).toBe(1);
+    await page.goBack();
+    await demo.waitFor();
+    expect(new URL(page.url()).searchParams.get('kind')).toBeNull();
+  });
+
+  it('lists the integrations: an enable the API refuses says why; a disable reaches the API', async () => {
+    const row = page.locator(`[data-integration-id="${integrationId}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('data-status')).toBe('draft');
+    await row.getByRole('button', { name: 'Enable Ops chat' }).click();
+    await row.getByRole('alert').waitFor();
+    expect(await row.getAttribute('data-status')).toBe('draft');
+
+    await ctl.db.notificationIntegration.update({
+      where: { id: integrationId },
+      data: { status: 'enabled' },
+    });
+    await page.reload();
+    await page.locator(`[data-integration-id="${integrationId}"][data-status="enabled"]`).waitFor();
+    await row.getByRole('button', { name: 'Disable Ops chat' }).click();
+    await page.locator(`[data-integration-id="${integrationId}"][data-status="disabled"]`).waitFor();
+    const stored = await ctl.app.inject({
+      method: 'GET',
+      url: `/api/v1/integrations/${integrationId}`,
+      headers: await owner(),
+    });
+    expect(stored.json().data.status).toBe('disabled');
+  });
+
+  it('violates no Content-Security-Policy', () => {
+    expect(cspViolations).toEqual([]);
+  });
+});
