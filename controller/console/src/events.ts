@@ -24,6 +24,7 @@ const TYPES = [
   'node.changed',
   'recording.state',
   'job.state',
+  'upload.progress',
   'health.opened',
   'health.changed',
   'health.resolved',

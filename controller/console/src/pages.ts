@@ -39,6 +39,20 @@ export const PAGES: PageDef[] = [
     load: () => import('./pages/health.js'),
   },
   {
+    paths: ['/schedules'],
+    title: 'Schedules',
+    needs: ['schedule:read'],
+    nav: '/schedules',
+    load: () => import('./pages/schedules.js'),
+  },
+  {
+    paths: ['/jobs'],
+    title: 'Jobs & uploads',
+    needs: ['recording:read'],
+    nav: '/jobs',
+    load: () => import('./pages/jobs.js'),
+  },
+  {
     // The node id pattern (shared/src/ids.ts); NODE_PATH in pages/node.tsx reads it back.
     paths: [/^\/nodes\/[A-Za-z0-9_-]+$/],
     title: 'Node',

@@ -1,0 +1,465 @@
+/**
+ * Jobs & upload queue: recording jobs (state and node filters in the URL) kept live from the
+ * tab's stream (`job.state` moves a row at once; the list is read again after), per-job and bulk
+ * retry / stop with each job's result on its row, agent uploads' progress (`upload.progress`),
+ * and the queue of copies to upload providers (`GET /upload-queue`) with progress and retry.
+ */
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { ApiError, api } from '../api.js';
+import { type LiveEvent, subscribe } from '../events.js';
+import { relativeTime } from '../fleet-model.js';
+import {
+  type BulkItem,
+  bulkOutcome,
+  formatBytes,
+  JOB_STATES,
+  type JobRow,
+  type JobsState,
+  jobsQuery,
+  jobsStateFromSearch,
+  mayRetry,
+  mayStop,
+  percent,
+  QUEUE_STATES,
+  queueQuery,
+  searchFromJobsState,
+  withJobState,
+} from '../jobs-model.js';
+import { location, navigate } from '../router.js';
+import { can } from '../session.js';
+import './jobs.css';
+
+interface QueueItem {
+  id: string;
+  recordingId: string;
+  nodeId: string;
+  state: string;
+  attempts: number;
+  maxAttempts: number;
+  sizeBytes: number;
+  bytesSent: number;
+  lastError: string | null;
+  nextAttemptAt: string;
+  objectKey: string;
+}
+
+type Messages = Record<string, { ok: boolean; text: string }>;
+
+function Time({ iso }: { iso: string | null }) {
+  if (!iso) return <>—</>;
+  return (
+    <time dateTime={iso} title={new Date(iso).toString()}>
+      {relativeTime(iso, Date.now())}
+    </time>
+  );
+}
+
+function Progress({ done, total, label }: { done: number; total: number | null; label: string }) {
+  const pct = percent(done, total);
+  return (
+    <span class="jobs-progress">
+      <progress max={100} value={pct} aria-label={label} />{' '}
+      {pct === undefined ? formatBytes(done) : `${pct}% of ${formatBytes(total!)}`}
+    </span>
+  );
+}
+
+export default function JobsPage() {
+  const state = jobsStateFromSearch(location.value.search);
+  const go = (patch: Partial<JobsState>) =>
+    navigate(`${location.value.path}${searchFromJobsState({ ...state, ...patch, jobId: '' })}`);
+  const jobs = useSignal<{ data: JobRow[]; more: boolean } | undefined>(undefined);
+  const error = useSignal<string | undefined>(undefined);
+  const selected = useSignal<Set<string>>(new Set());
+  const messages = useSignal<Messages>({});
+  const busy = useSignal(false);
+  const uploads = useSignal<Record<string, { received: number; expected: number | null }>>({});
+  const version = useSignal(0);
+  const announcement = useSignal('');
+
+  useEffect(() => {
+    let stale = false;
+    let frame: number | undefined;
+    const load = () => {
+      frame = undefined;
+      api<{ data: JobRow[]; nextCursor: string | null }>('GET', `/recording-jobs?${jobsQuery(state)}`).then(
+        (page) => {
+          if (stale) return;
+          jobs.value = { data: page.data, more: page.nextCursor !== null };
+          error.value = undefined;
+        },
+        (err: Error) => {
+          if (!stale) error.value = err.message;
+        },
+      );
+    };
+    load();
+    const offJobs = subscribe('job.', (event) => {
+      if (event !== 'reset' && jobs.value) {
+        const state = String(event.data.state ?? '');
+        const next = withJobState(jobs.value.data, event.subject.id, state);
+        if (next) {
+          jobs.value = { ...jobs.value, data: next };
+          announcement.value = `Job ${event.subject.id} is ${state}`;
+        }
+      }
+      if (frame === undefined) frame = requestAnimationFrame(load);
+    });
+    const offUploads = subscribe('upload.progress', (event: LiveEvent | 'reset') => {
+      if (event === 'reset') return;
+      uploads.value = {
+        ...uploads.value,
+        [event.subject.id]: {
+          received: Number(event.data.receivedBytes ?? 0),
+          expected: typeof event.data.expectedBytes === 'number' ? event.data.expectedBytes : null,
+        },
+      };
+    });
+    return () => {
+      stale = true;
+      offJobs();
+      offUploads();
+      if (frame !== undefined) cancelAnimationFrame(frame);
+    };
+  }, [location.value.search, version.value]);
+
+  async function bulk(action: 'retry' | 'stop', ids: string[]) {
+    if (!jobs.value || ids.length === 0) return;
+    busy.value = true;
+    try {
+      const { data } = await api<{ data: { results: BulkItem[] } }>(
+        'POST',
+        `/recording-jobs/bulk-${action}`,
+        { ids },
+      );
+      const outcome = bulkOutcome(
+        jobs.value.data,
+        data.results,
+        action === 'retry' ? 'retried' : 'stop asked',
+      );
+      jobs.value = { ...jobs.value, data: outcome.rows };
+      messages.value = { ...messages.value, ...outcome.messages };
+      selected.value = new Set();
+    } catch (err) {
+      const text = err instanceof ApiError ? err.message : 'The controller did not answer.';
+      messages.value = {
+        ...messages.value,
+        ...Object.fromEntries(ids.map((id) => [id, { ok: false, text }])),
+      };
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  async function retryOne(job: JobRow) {
+    busy.value = true;
+    try {
+      const { data } = await api<{ data: JobRow }>(
+        'POST',
+        `/recording-jobs/${encodeURIComponent(job.id)}/retry`,
+        {},
+      );
+      if (jobs.value)
+        jobs.value = { ...jobs.value, data: jobs.value.data.map((r) => (r.id === job.id ? data : r)) };
+      messages.value = { ...messages.value, [job.id]: { ok: true, text: 'retried' } };
+    } catch (err) {
+      const text = err instanceof ApiError ? err.message : 'The controller did not answer.';
+      messages.value = { ...messages.value, [job.id]: { ok: false, text } };
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  const mayControl = can('recording:control');
+  const rows = jobs.value?.data ?? [];
+  const chosen = [...selected.value].filter((id) => rows.some((r) => r.id === id));
+  const toggle = (id: string, on: boolean) => {
+    const next = new Set(selected.value);
+    if (on) next.add(id);
+    else next.delete(id);
+    selected.value = next;
+  };
+  return (
+    <section class="page jobs">
+      <h1>Jobs &amp; uploads</h1>
+      <p class="sr-only" aria-live="polite">
+        {announcement.value}
+      </p>
+      <h2>Recording jobs</h2>
+      <form class="filters" aria-label="Filter recording jobs" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          State
+          <select value={state.state} onChange={(e) => go({ state: e.currentTarget.value })}>
+            <option value="">All</option>
+            {JOB_STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Node
+          <input value={state.nodeId} onChange={(e) => go({ nodeId: e.currentTarget.value.trim() })} />
+        </label>
+      </form>
+      {mayControl && rows.length > 0 && (
+        <fieldset class="jobs-bulk" aria-label="Selected jobs">
+          <span>{chosen.length} selected</span>
+          <button
+            type="button"
+            disabled={busy.value || chosen.length === 0}
+            onClick={() => void bulk('retry', chosen)}
+          >
+            Retry selected
+          </button>
+          <button
+            type="button"
+            disabled={busy.value || chosen.length === 0}
+            onClick={() => void bulk('stop', chosen)}
+          >
+            Stop selected
+          </button>
+        </fieldset>
+      )}
+      {error.value && (
+        <p class="error" role="alert">
+          {error.value}
+        </p>
+      )}
+      {!jobs.value && !error.value && <p class="loading">Loading…</p>}
+      {jobs.value?.data.length === 0 && <p class="empty">No recording jobs match.</p>}
+      {rows.length > 0 && (
+        <table class="jobs-table">
+          <thead>
+            <tr>
+              {mayControl && (
+                <th scope="col">
+                  <input
+                    type="checkbox"
+                    aria-label="Select all jobs shown"
+                    checked={chosen.length === rows.length}
+                    onChange={(e) => {
+                      selected.value = e.currentTarget.checked ? new Set(rows.map((r) => r.id)) : new Set();
+                    }}
+                  />
+                </th>
+              )}
+              <th scope="col">Job</th>
+              <th scope="col">Node</th>
+              <th scope="col">State</th>
+              <th scope="col">Created</th>
+              <th scope="col">Result</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((job) => {
+              const upload = uploads.value[job.recordingId];
+              const message = messages.value[job.id];
+              return (
+                <tr key={job.id} data-job-id={job.id} class={job.id === state.jobId ? 'jobs-pointed' : ''}>
+                  {mayControl && (
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`Select job ${job.id}`}
+                        checked={selected.value.has(job.id)}
+                        onChange={(e) => toggle(job.id, e.currentTarget.checked)}
+                      />
+                    </td>
+                  )}
+                  <td>
+                    <code>{job.id}</code>
+                    {job.scheduleId && <span class="muted"> (scheduled)</span>}
+                  </td>
+                  <td>
+                    <a href={`/nodes/${encodeURIComponent(job.nodeId)}`}>{job.nodeId}</a>
+                  </td>
+                  <td>
+                    <span class={`job-state job-${job.state}`}>{job.state}</span>
+                    {job.stopRequested && <span class="muted"> (stop asked)</span>}
+                    {job.state === 'uploading' && upload && (
+                      <Progress
+                        done={upload.received}
+                        total={upload.expected}
+                        label={`Upload of job ${job.id}`}
+                      />
+                    )}
+                    {job.failureReason && <div class="muted">{job.failureReason}</div>}
+                  </td>
+                  <td>
+                    <Time iso={job.createdAt} />
+                  </td>
+                  <td class="jobs-actions">
+                    {mayControl && mayRetry(job) && (
+                      <button type="button" disabled={busy.value} onClick={() => void retryOne(job)}>
+                        Retry
+                      </button>
+                    )}
+                    {mayControl && mayStop(job) && (
+                      <button type="button" disabled={busy.value} onClick={() => void bulk('stop', [job.id])}>
+                        Stop
+                      </button>
+                    )}
+                    {message && (
+                      <span class={message.ok ? 'ok' : 'error'} role={message.ok ? undefined : 'alert'}>
+                        {message.text}
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {jobs.value?.more && <p class="empty">Showing the latest 100; narrow the filters to see the rest.</p>}
+      <UploadQueue state={state} go={go} version={version.value} />
+    </section>
+  );
+}
+
+function UploadQueue(props: { state: JobsState; go: (p: Partial<JobsState>) => void; version: number }) {
+  const items = useSignal<{ data: QueueItem[]; more: boolean } | undefined>(undefined);
+  const error = useSignal<string | undefined>(undefined);
+  const messages = useSignal<Messages>({});
+  const again = useSignal(0);
+
+  useEffect(() => {
+    let stale = false;
+    let frame: number | undefined;
+    const load = () => {
+      frame = undefined;
+      api<{ data: QueueItem[]; nextCursor: string | null }>(
+        'GET',
+        `/upload-queue?${queueQuery(props.state)}`,
+      ).then(
+        (page) => {
+          if (!stale) {
+            items.value = { data: page.data, more: page.nextCursor !== null };
+            error.value = undefined;
+          }
+        },
+        (err: Error) => {
+          if (!stale) error.value = err.message;
+        },
+      );
+    };
+    load();
+    // A job that completes may queue copies: read the queue again then.
+    const off = subscribe('job.state', (event) => {
+      if (event !== 'reset' && event.data.state !== 'completed') return;
+      if (frame === undefined) frame = requestAnimationFrame(load);
+    });
+    return () => {
+      stale = true;
+      off();
+      if (frame !== undefined) cancelAnimationFrame(frame);
+    };
+  }, [props.state.queue, props.version, again.value]);
+
+  async function retry(item: QueueItem) {
+    try {
+      await api('POST', `/upload-queue/${encodeURIComponent(item.id)}/retry`, {});
+      messages.value = { ...messages.value, [item.id]: { ok: true, text: 'queued again' } };
+      again.value += 1;
+    } catch (err) {
+      const text = err instanceof ApiError ? err.message : 'The controller did not answer.';
+      messages.value = { ...messages.value, [item.id]: { ok: false, text } };
+    }
+  }
+
+  const mayControl = can('recording:control');
+  return (
+    <>
+      <h2>Upload queue</h2>
+      <form class="filters" aria-label="Filter the upload queue" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Copy state
+          <select value={props.state.queue} onChange={(e) => props.go({ queue: e.currentTarget.value })}>
+            <option value="">All</option>
+            {QUEUE_STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" onClick={() => (again.value += 1)}>
+          Refresh
+        </button>
+      </form>
+      {error.value && (
+        <p class="error" role="alert">
+          {error.value}
+        </p>
+      )}
+      {!items.value && !error.value && <p class="loading">Loading…</p>}
+      {items.value?.data.length === 0 && <p class="empty">No copies in the upload queue.</p>}
+      {items.value && items.value.data.length > 0 && (
+        <table class="jobs-table">
+          <thead>
+            <tr>
+              <th scope="col">Recording</th>
+              <th scope="col">Node</th>
+              <th scope="col">State</th>
+              <th scope="col">Progress</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Result</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.value.data.map((item) => {
+              const message = messages.value[item.id];
+              return (
+                <tr key={item.id} data-queue-id={item.id}>
+                  <td>
+                    <code>{item.recordingId}</code>
+                    <div class="muted">{item.objectKey}</div>
+                  </td>
+                  <td>{item.nodeId}</td>
+                  <td>
+                    <span class={`job-state job-${item.state}`}>{item.state}</span>
+                    {item.lastError && <div class="muted">{item.lastError}</div>}
+                  </td>
+                  <td>
+                    <Progress
+                      done={item.bytesSent}
+                      total={item.sizeBytes}
+                      label={`Copy of ${item.recordingId}`}
+                    />
+                  </td>
+                  <td>
+                    {item.attempts} / {item.maxAttempts}
+                    {item.state === 'queued' && (
+                      <div class="muted">
+                        next at{' '}
+                        <time dateTime={item.nextAttemptAt}>
+                          {new Date(item.nextAttemptAt).toLocaleString()}
+                        </time>
+                      </div>
+                    )}
+                  </td>
+                  <td class="jobs-actions">
+                    {mayControl && item.state === 'failed' && (
+                      <button type="button" onClick={() => void retry(item)}>
+                        Retry copy
+                      </button>
+                    )}
+                    {message && (
+                      <span class={message.ok ? 'ok' : 'error'} role={message.ok ? undefined : 'alert'}>
+                        {message.text}
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {items.value?.more && <p class="empty">Showing the latest 100.</p>}
+    </>
+  );
+}

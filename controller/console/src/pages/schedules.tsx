@@ -1,0 +1,350 @@
+/**
+ * Schedules: the list (filters in the URL), week and month calendars and a day's 24-hour agenda
+ * of the occurrences the controller expanded (`GET /schedules/:id/occurrences`), drawn in a zone
+ * the operator picks (the URL keeps it), the create / edit form with its recurrence editor, and
+ * overlap warnings: occurrences on the same node at the same time, in the window shown and,
+ * after a save, the saved schedule's over the next 14 days. Job changes from the tab's stream
+ * redraw the calendar (a missed occurrence shows "Why did this not record?").
+ */
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { ApiError, api } from '../api.js';
+import { subscribe } from '../events.js';
+import { location, navigate } from '../router.js';
+import {
+  addDays,
+  dateOf,
+  describeRule,
+  listQuery,
+  type Occurrence,
+  type Overlap,
+  operatorZone,
+  overlaps,
+  overlapsOf,
+  type ScheduleState,
+  searchFromState,
+  stateFromSearch,
+  timeZones,
+  VIEWS,
+  windowOf,
+} from '../schedules-model.js';
+import { can } from '../session.js';
+import { DayAgenda, MissedDialog, MonthView, WeekView } from './schedules-calendar.js';
+import { listSchedules, neighbourhood, occurrencesIn, type Schedule } from './schedules-data.js';
+import { ScheduleForm } from './schedules-form.js';
+import './schedules.css';
+
+const DAY_MS = 24 * 3600_000;
+const LIST_WINDOW_DAYS = 7;
+const SAVED_WINDOW_DAYS = 14;
+const VIEW_LABEL = { list: 'List', week: 'Week', month: 'Month', day: 'Day' };
+
+function when(ms: number, zone: string): string {
+  return new Date(ms).toLocaleString(undefined, {
+    timeZone: zone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}
+
+function overlapText(o: Overlap, zone: string): string {
+  const later = o.b.start > o.a.start ? o.b : o.a;
+  const names =
+    o.a.scheduleId === o.b.scheduleId
+      ? `“${o.a.name}” overlaps itself`
+      : `“${o.a.name}” and “${o.b.name}” overlap`;
+  return `${names} on ${o.nodeId} at ${when(later.start, zone)}`;
+}
+
+function step(state: ScheduleState, date: string, direction: -1 | 1): string {
+  if (state.view === 'day') return addDays(date, direction);
+  if (state.view === 'week') return addDays(date, 7 * direction);
+  const [y, m] = date.split('-').map(Number) as [number, number];
+  const first = new Date(Date.UTC(y, m - 1 + direction, 1));
+  return first.toISOString().slice(0, 10);
+}
+
+export default function SchedulesPage() {
+  const state = stateFromSearch(location.value.search);
+  const zone = state.tz || operatorZone();
+  const date = state.date || dateOf(Date.now(), zone);
+  const go = (patch: Partial<ScheduleState>) =>
+    navigate(`${location.value.path}${searchFromState({ ...state, ...patch })}`);
+
+  const schedules = useSignal<{ data: Schedule[]; more: boolean } | undefined>(undefined);
+  const occurrences = useSignal<Occurrence[]>([]);
+  const error = useSignal<string | undefined>(undefined);
+  const version = useSignal(0);
+  const editing = useSignal<Schedule | 'new' | undefined>(undefined);
+  const missed = useSignal<Occurrence | undefined>(undefined);
+  const notice = useSignal<{ text: string; warnings: string[] } | undefined>(undefined);
+  const rowError = useSignal<Record<string, string>>({});
+
+  useEffect(() => {
+    let stale = false;
+    let frame: number | undefined;
+    const load = async () => {
+      frame = undefined;
+      try {
+        const list = await listSchedules(listQuery(state));
+        const window =
+          state.view === 'list'
+            ? { from: Date.now(), to: Date.now() + LIST_WINDOW_DAYS * DAY_MS }
+            : windowOf(state.view, date, zone);
+        const found = await occurrencesIn(list.data, window.from, window.to);
+        if (stale) return;
+        schedules.value = list;
+        occurrences.value = found;
+        error.value = undefined;
+      } catch (err) {
+        if (!stale) error.value = err instanceof Error ? err.message : String(err);
+      }
+    };
+    void load();
+    const off = subscribe('job.state', () => {
+      if (frame === undefined) frame = requestAnimationFrame(() => void load());
+    });
+    return () => {
+      stale = true;
+      off();
+      if (frame !== undefined) cancelAnimationFrame(frame);
+    };
+  }, [location.value.search, version.value]);
+
+  async function saved(schedule: Schedule) {
+    version.value += 1;
+    const text = `Saved “${schedule.name}”.`;
+    notice.value = { text, warnings: [] };
+    try {
+      const from = Date.now();
+      const near = await neighbourhood(schedule, from, from + SAVED_WINDOW_DAYS * DAY_MS);
+      const clashes = overlapsOf(schedule.id, overlaps(near));
+      notice.value = { text, warnings: clashes.slice(0, 10).map((o) => overlapText(o, zone)) };
+    } catch {
+      // The save stands; the warning is best effort (the calendar still marks clashes).
+    }
+  }
+
+  async function setEnabled(schedule: Schedule, enabled: boolean) {
+    try {
+      await api('POST', `/schedules/${encodeURIComponent(schedule.id)}/${enabled ? 'resume' : 'pause'}`, {});
+      const { [schedule.id]: _, ...rest } = rowError.value;
+      rowError.value = rest;
+      version.value += 1;
+    } catch (err) {
+      rowError.value = {
+        ...rowError.value,
+        [schedule.id]: err instanceof ApiError ? err.message : 'The controller did not answer.',
+      };
+    }
+  }
+
+  const mayManage = can('schedule:manage');
+  const found = overlaps(occurrences.value);
+  const calendar = {
+    occurrences: occurrences.value,
+    overlaps: found,
+    zone,
+    date,
+    onMissed: (o: Occurrence) => (missed.value = o),
+  };
+  return (
+    <section class="page schedules">
+      <h1>Schedules</h1>
+      <nav class="sched-views" aria-label="Schedule views">
+        {VIEWS.map((view) => (
+          <a
+            key={view}
+            href={`${location.value.path}${searchFromState({ ...state, view })}`}
+            aria-current={state.view === view ? 'page' : undefined}
+          >
+            {VIEW_LABEL[view]}
+          </a>
+        ))}
+        {mayManage && (
+          <button type="button" class="sched-new" onClick={() => (editing.value = 'new')}>
+            New schedule
+          </button>
+        )}
+      </nav>
+      <form class="filters sched-filters" aria-label="Filter schedules" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Name
+          <input type="search" value={state.q} onChange={(e) => go({ q: e.currentTarget.value.trim() })} />
+        </label>
+        <label>
+          Node
+          <input value={state.nodeId} onChange={(e) => go({ nodeId: e.currentTarget.value.trim() })} />
+        </label>
+        <label>
+          State
+          <select
+            value={state.enabled}
+            onChange={(e) => go({ enabled: e.currentTarget.value as ScheduleState['enabled'] })}
+          >
+            <option value="">All</option>
+            <option value="true">Enabled</option>
+            <option value="false">Paused</option>
+          </select>
+        </label>
+        {state.view !== 'list' && (
+          <>
+            <label>
+              Time zone
+              <select value={zone} onChange={(e) => go({ tz: e.currentTarget.value })}>
+                {timeZones().map((z) => (
+                  <option key={z} value={z}>
+                    {z}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <span class="sched-step">
+              <button type="button" onClick={() => go({ date: step(state, date, -1) })}>
+                Previous
+              </button>
+              <button type="button" onClick={() => go({ date: '' })}>
+                Today
+              </button>
+              <button type="button" onClick={() => go({ date: step(state, date, 1) })}>
+                Next
+              </button>
+            </span>
+          </>
+        )}
+      </form>
+      {notice.value && (
+        <div class="sched-notice">
+          <p role="status">{notice.value.text}</p>
+          {notice.value.warnings.length > 0 && (
+            <ul class="warning" role="alert" aria-label="Overlap warnings">
+              {notice.value.warnings.map((w) => (
+                <li key={w}>⚠ {w}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+      {error.value && (
+        <p class="error" role="alert">
+          {error.value}
+        </p>
+      )}
+      {!schedules.value && !error.value && <p class="loading">Loading…</p>}
+      {schedules.value && found.length > 0 && (
+        <details class="sched-overlaps">
+          <summary>
+            ⚠ {found.length} overlap{found.length === 1 ? '' : 's'}{' '}
+            {state.view === 'list' ? `in the next ${LIST_WINDOW_DAYS} days` : 'in this view'}
+          </summary>
+          <ul>
+            {found.slice(0, 50).map((o) => (
+              <li key={`${o.nodeId}-${o.a.scheduleId}-${o.a.start}-${o.b.scheduleId}-${o.b.start}`}>
+                {overlapText(o, zone)}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      {schedules.value && state.view === 'list' && (
+        <ScheduleTable
+          list={schedules.value}
+          mayManage={mayManage}
+          rowError={rowError.value}
+          onEdit={(s) => (editing.value = s)}
+          onEnable={(s, on) => void setEnabled(s, on)}
+        />
+      )}
+      {schedules.value && state.view !== 'list' && <p class="muted">Times in {zone}.</p>}
+      {schedules.value && state.view === 'week' && <WeekView {...calendar} />}
+      {schedules.value && state.view === 'month' && <MonthView {...calendar} />}
+      {schedules.value && state.view === 'day' && <DayAgenda {...calendar} />}
+      {editing.value && (
+        <ScheduleForm
+          schedule={editing.value === 'new' ? undefined : editing.value}
+          nodeId={state.nodeId}
+          onSaved={(s) => void saved(s)}
+          onClose={() => (editing.value = undefined)}
+        />
+      )}
+      {missed.value && (
+        <MissedDialog o={missed.value} zone={zone} onClose={() => (missed.value = undefined)} />
+      )}
+    </section>
+  );
+}
+
+function ScheduleTable(props: {
+  list: { data: Schedule[]; more: boolean };
+  mayManage: boolean;
+  rowError: Record<string, string>;
+  onEdit: (s: Schedule) => void;
+  onEnable: (s: Schedule, enabled: boolean) => void;
+}) {
+  if (props.list.data.length === 0) return <p class="empty">No schedules match.</p>;
+  return (
+    <>
+      <table class="sched-table">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Repeats</th>
+            <th scope="col">Next</th>
+            <th scope="col">Nodes</th>
+            <th scope="col">State</th>
+            {props.mayManage && <th scope="col">Actions</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {props.list.data.map((s) => (
+            <tr key={s.id} data-schedule-id={s.id}>
+              <td>{s.name}</td>
+              <td>
+                {describeRule(s.recurrence)}
+                <span class="muted">
+                  {' '}
+                  from {s.start.slice(0, 16).replace('T', ' ')} {s.timeZone},{' '}
+                  {Math.round(s.durationSeconds / 60)} min
+                </span>
+              </td>
+              <td>
+                {s.nextOccurrence ? (
+                  <time dateTime={s.nextOccurrence} title={new Date(s.nextOccurrence).toString()}>
+                    {when(Date.parse(s.nextOccurrence), s.timeZone)} ({s.timeZone})
+                  </time>
+                ) : (
+                  '—'
+                )}
+              </td>
+              <td>{s.targets.map((t) => t.nodeId).join(', ')}</td>
+              <td>{s.enabled ? 'Enabled' : 'Paused'}</td>
+              {props.mayManage && (
+                <td class="sched-row-actions">
+                  <button type="button" onClick={() => props.onEdit(s)} aria-label={`Edit ${s.name}`}>
+                    Edit
+                  </button>
+                  <button
+                    type="button"
+                    onClick={() => props.onEnable(s, !s.enabled)}
+                    aria-label={`${s.enabled ? 'Pause' : 'Resume'} ${s.name}`}
+                  >
+                    {s.enabled ? 'Pause' : 'Resume'}
+                  </button>
+                  {props.rowError[s.id] && (
+                    <span class="error" role="alert">
+                      {props.rowError[s.id]}
+                    </span>
+                  )}
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {props.list.more && <p class="empty">Showing the first 200; narrow the filters to see the rest.</p>}
+    </>
+  );
+}
