@@ -67,6 +67,13 @@ export const PAGES: PageDef[] = [
     load: () => import('./pages/audit.js'),
   },
   {
+    paths: ['/meters'],
+    title: 'Meters',
+    needs: ['node:read'],
+    nav: '/meters',
+    load: () => import('./pages/meters.js'),
+  },
+  {
     // Users, groups and roles need auth:manage; ACCESS_PATH in access-model.ts reads the tab back.
     paths: ['/access', /^\/access\/(users|groups|roles)$/],
     title: 'Users & access',

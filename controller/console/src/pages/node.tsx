@@ -9,6 +9,7 @@ import { useEffect } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
 import { clockSkew, diskFree, type FleetNode, problems, relativeTime, tileState } from '../fleet-model.js';
+import { NodeMeterWidget } from '../meter-widget.js';
 import { location } from '../router.js';
 import { can } from '../session.js';
 
@@ -135,6 +136,10 @@ export default function NodePage() {
           </div>
         ))}
       </dl>
+      <section aria-labelledby="node-meters">
+        <h2 id="node-meters">Meters</h2>
+        <NodeMeterWidget nodeId={node.id} name={node.name} rate={10} heading="h3" />
+      </section>
       {alerts && (
         <section aria-labelledby="node-alerts">
           <h2 id="node-alerts">Open health events</h2>

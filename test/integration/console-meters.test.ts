@@ -1,0 +1,162 @@
+/**
+ * The live meters in the console (headless Chromium against the real controller): the meters
+ * wall from a deep link (`/meters?nodes=…`) opens one meter stream for the nodes on screen, its
+ * meters move with the frames a node sends (fed at 10 Hz as the broker would, through the
+ * meters service), a clip latches until clicked, the node turns stale when its frames stop;
+ * choosing nodes changes the URL; the node page shows its node's meters. No CSP violation.
+ * Every wait is for something the page shows.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MeterFrame } from '../../shared/src/mqtt.js';
+import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import { enrolledNode, type TestController, testController } from '../support/controller.js';
+import { listeningUrl } from '../support/listen.js';
+
+type Channel = MeterFrame['channels'][number];
+
+describe('console: live meters', () => {
+  let ctl: TestController;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  let cspViolations: string[];
+  const node = { nodeId: 'meter-hall', siteId: '' };
+  const meterRequests: string[] = [];
+  let feed: ReturnType<typeof setInterval> | undefined;
+  let seq = 0;
+
+  /** Sends the node's frames at 10 Hz, as its agent would, until told otherwise. */
+  function sendFrames(channels: Channel[]): void {
+    stopFrames();
+    const send = () =>
+      ctl.services.meters.record(node, {
+        seq: seq++,
+        capturedAtMs: Date.now(),
+        windowMs: 100,
+        sampleRate: 48_000,
+        channels,
+      });
+    send();
+    feed = setInterval(send, 100);
+  }
+  function stopFrames(): void {
+    if (feed !== undefined) clearInterval(feed);
+    feed = undefined;
+  }
+
+  beforeAll(async () => {
+    ctl = await testController({}, undefined, { consoleDir: await builtConsole() });
+    await ctl.ownerToken();
+    node.siteId = (await enrolledNode(ctl, { id: node.nodeId, site: 'meter-site', name: 'Hall M' })).siteId;
+    await enrolledNode(ctl, { id: 'meter-other', site: 'meter-site', name: 'Hall N' });
+    url = await listeningUrl(ctl);
+    browser = await launchChromium();
+    ({ page, cspViolations } = await signedInPage(browser, url, `/meters?nodes=${node.nodeId}`));
+    page.on('request', (request) => {
+      if (request.url().includes('/api/v1/meter-events')) meterRequests.push(request.url());
+    });
+    await page.reload(); // counted from the page's first load on
+  });
+  afterAll(async () => {
+    stopFrames();
+    await browser?.close();
+    await ctl?.stop();
+  });
+
+  it('meters the chosen node: levels move, a clip latches until cleared, stale when frames stop', async () => {
+    await page.getByRole('heading', { name: 'Meters', level: 1 }).waitFor();
+    const hall = page.getByRole('region', { name: 'Hall M meters' });
+    await hall.getByText('Waiting for meter frames…').waitFor();
+
+    sendFrames([
+      { peakDbfs: -12, rmsDbfs: -20, clipCount: 0, truePeakDbtp: -11.5, shortTermLufs: -23 },
+      { peakDbfs: -30, rmsDbfs: -40, clipCount: 0 },
+    ]);
+    const left = hall.getByRole('meter', { name: 'Hall M channel 1 level' });
+    const right = hall.getByRole('meter', { name: 'Hall M channel 2 level' });
+    await page.waitForFunction(
+      (el) => el?.getAttribute('aria-valuenow') === '-12',
+      await left.elementHandle(),
+    );
+    expect(await right.getAttribute('aria-valuenow')).toBe('-30');
+    expect(await left.getAttribute('aria-valuetext')).toBe('peak −12.0 dBFS, RMS −20.0 dBFS');
+    await hall.getByText('Live', { exact: true }).waitFor();
+    await hall.getByText('−12.0 / −20.0 · TP −11.5 · S −23.0').waitFor();
+    // The bar is moved by a transform: scaleY of its place on the −60…0 dBFS scale.
+    const transform = await hall
+      .locator('.meter-rms')
+      .first()
+      .evaluate((el) => (el as HTMLElement).style.transform);
+    expect(Number(/^scaleY\(([\d.]+)\)$/.exec(transform)?.[1])).toBeCloseTo(40 / 60, 4);
+
+    // The page asked for exactly this node, at 10 Hz, on one connection.
+    expect(meterRequests).toEqual([`${url}/api/v1/meter-events?nodes=${node.nodeId}&rate=10`]);
+
+    // A clip on channel 2 latches; the live region says so; a quiet frame does not clear it.
+    expect(await hall.locator('.meter-clip:visible').count()).toBe(0);
+    sendFrames([
+      { peakDbfs: -12, rmsDbfs: -20, clipCount: 0 },
+      { peakDbfs: -0.01, rmsDbfs: -6, clipCount: 4 },
+    ]);
+    const clip = hall.getByRole('button', { name: 'Clip on channel 2: clear' });
+    await clip.waitFor();
+    await hall.getByText('Hall M: channel 2 clipped.').waitFor();
+    sendFrames([
+      { peakDbfs: -12, rmsDbfs: -20, clipCount: 0 },
+      { peakDbfs: -40, rmsDbfs: -50, clipCount: 0 },
+    ]);
+    await page.waitForFunction(
+      (el) => el?.getAttribute('aria-valuenow') === '-40',
+      await right.elementHandle(),
+    );
+    expect(await clip.isVisible()).toBe(true);
+    await clip.click();
+    await clip.waitFor({ state: 'hidden' });
+
+    // Frames stop: the node turns stale, and that is announced.
+    stopFrames();
+    await hall.getByText('Stale: no frames for a few seconds').waitFor({ timeout: 10_000 });
+    await hall.getByText('Hall M: meter frames stopped.').waitFor();
+    expect(await hall.getAttribute('data-state')).toBe('stale');
+  });
+
+  it('keeps the choice of nodes in the URL and meters only those', async () => {
+    const both = `${url}/api/v1/meter-events?nodes=${node.nodeId},meter-other&rate=10`;
+    const opened = page.waitForRequest(both);
+    await page.getByText(/Choose nodes/).click();
+    await page.getByRole('checkbox', { name: /Hall N/ }).check();
+    await page.waitForURL(`${url}/meters?nodes=${node.nodeId},meter-other`);
+    await page.getByRole('region', { name: 'Hall N meters' }).waitFor();
+    // One stream again, for both nodes (the one before it closed).
+    await opened;
+    await page.waitForFunction(() => document.querySelector('.meters-link')?.textContent === 'Meters live');
+    const other = `${url}/api/v1/meter-events?nodes=meter-other&rate=10`;
+    const reopened = page.waitForRequest(other);
+    await page.getByRole('checkbox', { name: /Hall M/ }).uncheck();
+    await page.waitForURL(`${url}/meters?nodes=meter-other`);
+    await reopened;
+    expect(await page.getByRole('region', { name: 'Hall M meters' }).count()).toBe(0);
+    // A node that is not there is named, and not asked for.
+    const without = page.waitForRequest(other);
+    await page.goto(`${url}/meters?nodes=meter-other,no-such-node`);
+    await page.getByText('Not found (or not yours to see): no-such-node.').waitFor();
+    await without;
+    await page.waitForFunction(() => document.querySelector('.meters-link')?.textContent === 'Meters live');
+    expect(meterRequests.filter((r) => r.includes('no-such-node'))).toEqual([]);
+  });
+
+  it("shows the node's meters on its page", async () => {
+    await page.goto(`${url}/nodes/${node.nodeId}`);
+    await page.getByRole('heading', { name: 'Meters', level: 2 }).waitFor();
+    sendFrames([{ peakDbfs: -24, rmsDbfs: -30, clipCount: 0 }]);
+    const meter = page.getByRole('meter', { name: 'Hall M channel 1 level' });
+    await meter.waitFor();
+    await page.waitForFunction(
+      (el) => el?.getAttribute('aria-valuenow') === '-24',
+      await meter.elementHandle(),
+    );
+    stopFrames();
+    expect(cspViolations).toEqual([]);
+  });
+});
