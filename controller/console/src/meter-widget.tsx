@@ -11,13 +11,14 @@
  * of a node's frames stopping or coming back, never of levels. A meter watches its node only
  * while it is on screen (IntersectionObserver).
  */
-import { useSignal } from '@preact/signals';
+import { signal } from '@preact/signals';
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import {
   ariaLevel,
   barPosition,
   formatDb,
   heldPeak,
+  type MeterFrameIn,
   type MeterNodeState,
   NodeMeters,
   SCALE_MARKS,
@@ -66,6 +67,85 @@ interface ChannelEls {
   readout: HTMLElement;
 }
 
+/**
+ * One widget's painter and once-a-second refresh, made once per widget (its functions stay the
+ * same across renders, so the paint queue holds each widget once).
+ */
+class MeterView {
+  readonly meters = new NodeMeters();
+  readonly channels = signal(0);
+  readonly state = signal<MeterNodeState>('waiting');
+  els: ChannelEls[] = [];
+  programme: HTMLElement | null = null;
+  announce: HTMLElement | null = null;
+  name = '';
+
+  say(text: string): void {
+    if (this.announce) this.announce.textContent = text;
+  }
+
+  /** A frame arrived: into the typed arrays, and a paint asked for. */
+  readonly take = (frame: MeterFrameIn): void => {
+    const latched = this.meters.take(frame, performance.now());
+    if (this.meters.channels !== this.channels.value) this.channels.value = this.meters.channels;
+    if (latched.length > 0)
+      this.say(`${this.name}: channel ${latched.map((i) => i + 1).join(', ')} clipped.`);
+    if (this.state.value === 'waiting' || this.state.value === 'stale') this.tick();
+    requestPaint(this.paint);
+  };
+
+  /** Bars by transform only (scaleY of their place on the scale); the clip lights. */
+  readonly paint = (): void => {
+    const m = this.meters;
+    if (!m.dirty) return;
+    m.dirty = false;
+    const now = performance.now();
+    const list = this.els;
+    for (let i = 0; i < list.length && i < m.channels; i++) {
+      const el = list[i]!;
+      el.peak.style.transform = `scaleY(${barPosition(m.peak[i]!)})`;
+      el.rms.style.transform = `scaleY(${barPosition(m.rms[i]!)})`;
+      const hold = heldPeak(m.hold[i]!, m.holdAt[i]!, now);
+      el.hold.style.transform = `translateY(${(1 - barPosition(hold)) * 100}%)`;
+      el.clip.hidden = m.clip[i] === 0;
+    }
+  };
+
+  /** Once a second: the meters' aria values, the readouts and the node's state. */
+  readonly tick = (): void => {
+    const m = this.meters;
+    const next = m.state(performance.now());
+    const before = this.state.value;
+    if (next !== before) {
+      // Spoken: a node's frames stopping or coming back (never levels).
+      if (next === 'stale') this.say(`${this.name}: meter frames stopped.`);
+      else if (before === 'stale' && next !== 'waiting') this.say(`${this.name}: meter frames are back.`);
+      this.state.value = next;
+    }
+    if (document.hidden) return;
+    const list = this.els;
+    for (let i = 0; i < list.length && i < m.channels; i++) {
+      const el = list[i]!;
+      const peak = m.peak[i]!;
+      el.meter.setAttribute('aria-valuenow', String(ariaLevel(peak)));
+      el.meter.setAttribute('aria-valuetext', `peak ${formatDb(peak)} dBFS, RMS ${formatDb(m.rms[i]!)} dBFS`);
+      el.readout.textContent = readout(m, i);
+    }
+    if (this.programme) this.programme.textContent = programmeText(m);
+  };
+
+  clearClip(channel: number): void {
+    this.meters.clearClip(channel);
+    requestPaint(this.paint);
+  }
+
+  /** Off screen: not watched, so neither stale nor live (waiting again when back). */
+  unwatched(): void {
+    this.meters.lastFrameAt = undefined;
+    this.tick();
+  }
+}
+
 export function NodeMeterWidget({
   nodeId,
   name,
@@ -77,57 +157,12 @@ export function NodeMeterWidget({
   rate?: MeterRate;
   heading?: 'h2' | 'h3';
 }) {
-  const channels = useSignal(0);
-  const state = useSignal<MeterNodeState>('waiting');
-  const meters = useRef(new NodeMeters()).current;
+  const view = useRef<MeterView | null>(null);
+  view.current ??= new MeterView();
+  const v = view.current;
+  v.name = name;
+  const { channels, state } = v;
   const root = useRef<HTMLElement>(null);
-  const els = useRef<ChannelEls[]>([]);
-  const programme = useRef<HTMLParagraphElement>(null);
-  const announce = useRef<HTMLParagraphElement>(null);
-
-  const say = (text: string) => {
-    if (announce.current) announce.current.textContent = text;
-  };
-
-  const paint = () => {
-    if (!meters.dirty) return;
-    meters.dirty = false;
-    const now = performance.now();
-    const list = els.current;
-    for (let i = 0; i < list.length && i < meters.channels; i++) {
-      const el = list[i]!;
-      el.peak.style.transform = `scaleY(${barPosition(meters.peak[i]!)})`;
-      el.rms.style.transform = `scaleY(${barPosition(meters.rms[i]!)})`;
-      const hold = heldPeak(meters.hold[i]!, meters.holdAt[i]!, now);
-      el.hold.style.transform = `translateY(${(1 - barPosition(hold)) * 100}%)`;
-      el.clip.hidden = meters.clip[i] === 0;
-    }
-    // Holds fall between frames: keep painting while any is falling and frames come.
-  };
-
-  /** Once a second: the meters' aria values, readouts and the node's state. */
-  const tick = () => {
-    const now = performance.now();
-    const next = meters.state(now);
-    if (next !== state.value) {
-      if (next === 'stale') say(`${name}: meter frames stopped.`);
-      else if (state.value === 'stale') say(`${name}: meter frames are back.`);
-      state.value = next;
-    }
-    if (document.hidden) return;
-    const list = els.current;
-    for (let i = 0; i < list.length && i < meters.channels; i++) {
-      const el = list[i]!;
-      const peak = meters.peak[i]!;
-      el.meter.setAttribute('aria-valuenow', String(ariaLevel(peak)));
-      el.meter.setAttribute(
-        'aria-valuetext',
-        `peak ${formatDb(peak)} dBFS, RMS ${formatDb(meters.rms[i]!)} dBFS`,
-      );
-      el.readout.textContent = readout(meters, i);
-    }
-    if (programme.current) programme.current.textContent = programmeText(meters);
-  };
 
   // Watch the node while the widget is on screen.
   useEffect(() => {
@@ -135,32 +170,25 @@ export function NodeMeterWidget({
     if (!element) return;
     let unwatch: (() => void) | undefined;
     const watch = () => {
-      unwatch ??= watchMeters(nodeId, rate, (frame) => {
-        const latched = meters.take(frame, performance.now());
-        if (meters.channels !== channels.value) channels.value = meters.channels;
-        if (latched.length > 0) say(`${name}: channel ${latched.map((i) => i + 1).join(', ')} clipped.`);
-        if (state.value !== 'live' && state.value !== 'no-signal') tick();
-        requestPaint(paint);
-      });
+      unwatch ??= watchMeters(nodeId, rate, v.take);
     };
     const observer =
       typeof IntersectionObserver === 'function'
         ? new IntersectionObserver((entries) => {
-            if (entries.some((e) => e.isIntersecting)) watch();
-            else {
-              unwatch?.();
-              unwatch = undefined;
-            }
+            if (entries.some((e) => e.isIntersecting)) return watch();
+            unwatch?.();
+            unwatch = undefined;
+            v.unwatched();
           })
         : undefined;
     if (observer) observer.observe(element);
     else watch();
-    const timer = setInterval(tick, 1000);
+    const timer = setInterval(v.tick, 1000);
     return () => {
       observer?.disconnect();
       unwatch?.();
       clearInterval(timer);
-      waiting.delete(paint);
+      waiting.delete(v.paint);
     };
   }, [nodeId, rate]);
 
@@ -168,7 +196,7 @@ export function NodeMeterWidget({
   useLayoutEffect(() => {
     const element = root.current;
     if (!element) return;
-    els.current = [...element.querySelectorAll<HTMLElement>('.meter-channel')].map((channel) => ({
+    v.els = [...element.querySelectorAll<HTMLElement>('.meter-channel')].map((channel) => ({
       meter: channel.querySelector<HTMLElement>('[role="meter"]')!,
       peak: channel.querySelector<HTMLElement>('.meter-peak')!,
       rms: channel.querySelector<HTMLElement>('.meter-rms')!,
@@ -176,9 +204,11 @@ export function NodeMeterWidget({
       clip: channel.querySelector<HTMLButtonElement>('.meter-clip')!,
       readout: channel.querySelector<HTMLElement>('.meter-readout')!,
     }));
-    meters.dirty = true;
-    tick();
-    requestPaint(paint);
+    v.programme = element.querySelector('.meter-programme');
+    v.announce = element.querySelector('.meter-announce');
+    v.meters.dirty = true;
+    v.tick();
+    requestPaint(v.paint);
   }, [channels.value]);
 
   const H = heading;
@@ -195,7 +225,7 @@ export function NodeMeterWidget({
         <H class="meter-name">{name}</H>
         <span class="meter-state">{STATE_TEXT[state.value]}</span>
       </div>
-      <p class="visually-hidden" aria-live="polite" ref={announce} />
+      <p class="visually-hidden meter-announce" aria-live="polite" />
       {channels.value > 0 && (
         <>
           <div class="meter-channels">
@@ -227,10 +257,7 @@ export function NodeMeterWidget({
                   class="meter-clip"
                   hidden
                   title="Clipped: click to clear"
-                  onClick={() => {
-                    meters.clearClip(i);
-                    requestPaint(paint);
-                  }}
+                  onClick={() => v.clearClip(i)}
                 >
                   Clip <span class="visually-hidden">on channel {i + 1}: clear</span>
                 </button>
@@ -238,7 +265,7 @@ export function NodeMeterWidget({
               </div>
             ))}
           </div>
-          <p class="meter-programme" ref={programme} />
+          <p class="meter-programme" />
         </>
       )}
     </section>
