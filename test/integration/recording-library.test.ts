@@ -306,6 +306,25 @@ describe(`recording library (${inject('testDb')})`, () => {
     expect((await call('GET', '/recordings/facets?state=nope')).statusCode).toBe(400);
   });
 
+  it('the list filters by tag and by a created-at range (jump to a moment), and its facets count the same', async () => {
+    const ids = await seeded(annex, 3);
+    const at = ['2020-01-01T10:00:00.000Z', '2020-01-02T10:00:00.000Z', '2020-01-03T10:00:00.000Z'];
+    for (const [i, id] of ids.entries())
+      await ctl.db.recording.update({ where: { id }, data: { createdAt: new Date(at[i]!) } });
+    await call('PATCH', `/recordings/${ids[0]}/metadata`, { tags: ['range-test'] });
+    await call('PATCH', `/recordings/${ids[2]}/metadata`, { tags: ['range-test'] });
+    const listed = async (query: string) =>
+      (await call('GET', `/recordings?${query}`)).json().data.map((r: { id: string }) => r.id);
+    expect(await listed('tag=range-test')).toEqual([ids[2], ids[0]]);
+    const range = `from=${encodeURIComponent(at[0]!)}&to=${encodeURIComponent(at[2]!)}`;
+    expect(await listed(range)).toEqual([ids[1], ids[0]]);
+    expect(await listed(`${range}&tag=range-test`)).toEqual([ids[0]]);
+    const facets = (await call('GET', `/recordings/facets?${range}`)).json().data;
+    expect(facets.total).toBe(2);
+    expect(facets.newestAt).toBe(at[1]);
+    expect((await call('GET', '/recordings?to=yesterday')).statusCode).toBe(400);
+  });
+
   it('exports the library as CSV or NDJSON, filtered or selected, within scope; audited once', async () => {
     const csv = await call('GET', '/recordings/export?format=csv&tag=triage');
     expect(csv.statusCode, csv.body).toBe(200);

@@ -18,6 +18,9 @@ export interface LibraryWhere {
   nodeId?: string;
   state?: string;
   tag?: string;
+  /** Created at or after / before (ISO instants). */
+  from?: string;
+  to?: string;
 }
 
 export interface FacetCounts {
@@ -42,6 +45,8 @@ export function libraryWhere(filter: ScopeFilter, where: LibraryWhere): Prisma.R
       where.nodeId !== undefined ? { nodeId: where.nodeId } : {},
       where.state !== undefined ? { state: where.state } : {},
       where.tag !== undefined ? { tags: { some: { tag: where.tag } } } : {},
+      where.from !== undefined ? { createdAt: { gte: new Date(where.from) } } : {},
+      where.to !== undefined ? { createdAt: { lt: new Date(where.to) } } : {},
     ],
   };
 }

@@ -3,6 +3,7 @@ import type { Db, Tx } from '../../db/client.js';
 import { anyOf, limitClause, type RawDb, type SqlValue } from '../../db/raw.js';
 import type { Prisma, Recording, RecordingJob } from '../../db/rows.js';
 import type { PagePosition } from './jobs.repository.js';
+import type { RecordingListFilter } from './recordings.schemas.js';
 
 export type RecordingRow = Recording & {
   job: RecordingJob | null;
@@ -240,7 +241,7 @@ export class RecordingsRepository {
    */
   async list(
     filter: ScopeFilter,
-    where: { nodeId?: string; state?: string },
+    where: RecordingListFilter,
     limit: number,
     after?: PagePosition,
   ): Promise<ListedRecording[]> {
@@ -256,6 +257,12 @@ export class RecordingsRepository {
       );
     if (where.nodeId !== undefined) conditions.push(`r."nodeId" = ${param(where.nodeId)}`);
     if (where.state !== undefined) conditions.push(`r."state" = ${param(where.state)}`);
+    if (where.tag !== undefined)
+      conditions.push(
+        `EXISTS (SELECT 1 FROM "RecordingTag" t WHERE t."recordingId" = r."id" AND t."tag" = ${param(where.tag)})`,
+      );
+    if (where.from !== undefined) conditions.push(`r."createdAt" >= ${param(new Date(where.from))}`);
+    if (where.to !== undefined) conditions.push(`r."createdAt" < ${param(new Date(where.to))}`);
     if (after) {
       const at = param(after.createdAt);
       conditions.push(`(r."createdAt" < ${at} OR (r."createdAt" = ${at} AND r."id" < ${param(after.id)}))`);

@@ -115,14 +115,31 @@ export const CreateRecordingBody = Type.Object(
 );
 export type CreateRecordingBody = Static<typeof CreateRecordingBody>;
 
+/** The library's time range (the list, its facets and export): by when each recording was created. */
+export const CreatedRange = {
+  from: Type.Optional({ ...DateTime, description: 'Recordings created at or after this time' }),
+  to: Type.Optional({ ...DateTime, description: 'Recordings created before this time (jump to a moment)' }),
+};
+
 export const RecordingListQuery = Type.Object(
   {
     ...PageQuery,
     nodeId: Type.Optional(NodeId),
     state: Type.Optional(Type.Enum(RecordingStates)),
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Recordings with this tag' })),
+    ...CreatedRange,
   },
   { additionalProperties: false },
 );
+
+/** The list's filters as the repository takes them. */
+export interface RecordingListFilter {
+  nodeId?: string;
+  state?: string;
+  tag?: string;
+  from?: string;
+  to?: string;
+}
 
 /** The recording-jobs list's filters (also those of `GET /recording-jobs/export`). */
 export const JobFilters = {

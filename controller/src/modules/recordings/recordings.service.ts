@@ -23,7 +23,7 @@ import type { JobsRepository, PagePosition } from './jobs.repository.js';
 import { ACTIVE_JOB_STATES, isActive, presentJob, presentListedJob } from './jobs.service.js';
 import { RecordingChanges } from './recording-changes.js';
 import type { ListedRecording, RecordingRow, RecordingsRepository } from './recordings.repository.js';
-import type { CreateRecordingBody, RecordingState } from './recordings.schemas.js';
+import type { CreateRecordingBody, RecordingListFilter, RecordingState } from './recordings.schemas.js';
 
 /** Sends a command to a node's agent (the MQTT broker supplies it; best effort, agents also poll). */
 
@@ -217,7 +217,7 @@ export class RecordingsService {
 
   list(
     principal: Principal,
-    query: { nodeId?: string; state?: string },
+    query: RecordingListFilter,
     limit: number,
     after?: PagePosition,
   ): Promise<ListedRecording[]> {
