@@ -14,6 +14,19 @@ export default defineConfig({
   base: '/',
   publicDir: false,
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  plugins: [
+    {
+      // The entry script blocks rendering until it has run, so the theme it applies (theme.ts,
+      // `data-theme` on <html>) is there before the first frame: no flash of the other theme,
+      // and no inline script (the Content-Security-Policy forbids one).
+      name: 'earshot-render-blocking-entry',
+      transformIndexHtml: {
+        order: 'post',
+        handler: (html) =>
+          html.replace(/<script type="module"(?![^>]*blocking)/g, '<script type="module" blocking="render"'),
+      },
+    },
+  ],
   build: {
     outDir: fileURLToPath(new URL('../../dist/console', import.meta.url)),
     emptyOutDir: true,

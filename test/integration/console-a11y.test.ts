@@ -1,0 +1,256 @@
+/**
+ * The console's accessibility tier, in headless Chromium against the real controller with
+ * seeded data: axe-core (injected through the DevTools protocol, which the page's
+ * Content-Security-Policy does not govern) on the sign-in page and on every page the owner
+ * reaches from the navigation (read from the page itself, so a page added later is covered
+ * without an edit here) plus a node's page from its tile, in the light and the dark theme,
+ * and again with a dialog open where the page has one (the sign-out dialog; on a page, a
+ * control marked `aria-haspopup="dialog"`, or else a New / Create / Add button that opens a
+ * native <dialog>): zero serious or critical violations. Keyboard only: every stop shows a
+ * focus outline, Esc closes a dialog and focus returns to what opened it. The theme switch:
+ * remembered, applied before the first frame, and "system" follows the OS.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtConsole, launchChromium, signedInPage, signIn } from '../support/console.js';
+import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
+import { listeningUrl } from '../support/listen.js';
+
+type Violation = {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: { target: string[]; failureSummary?: string }[];
+};
+
+/** What the injected axe-core puts on `window`. */
+type AxeWindow = { axe: { run(context: Document, options: unknown): Promise<{ violations: unknown[] }> } };
+
+const THEMES = ['light', 'dark'] as const;
+/** Serious and critical only (the issue's bar); WCAG 2.x A and AA rules. */
+const BLOCKING = new Set(['serious', 'critical']);
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+let axeSource: string;
+
+async function axe(page: Page, where: string, found: string[]): Promise<void> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const violations = (await page.evaluate(
+    async (tags) =>
+      (
+        await (window as unknown as AxeWindow).axe.run(document, { runOnly: { type: 'tag', values: tags } })
+      ).violations,
+    AXE_TAGS,
+  )) as Violation[];
+  for (const v of violations.filter((v) => BLOCKING.has(v.impact)))
+    found.push(
+      `${where}: [${v.impact}] ${v.id}: ${v.help}\n${v.nodes
+        .slice(0, 5)
+        .map((n) => `    ${n.target.join(' ')}: ${(n.failureSummary ?? '').replace(/\s+/g, ' ')}`)
+        .join('\n')}`,
+    );
+}
+
+/** Waits for the page to have settled: its heading shown, nothing loading. */
+async function settled(page: Page): Promise<void> {
+  await page.locator('#content h1').first().waitFor();
+  await page.waitForFunction(() => !document.querySelector('#content .loading'), undefined, {
+    timeout: 10_000,
+  });
+}
+
+/** Something on the page that opens a dialog: marked as such, or else a New / Create / Add button. */
+async function dialogOpener(page: Page) {
+  const marked = page.locator('#content [aria-haspopup="dialog"]:visible');
+  if ((await marked.count()) > 0) return marked.first();
+  const named = page.locator('#content button:visible', { hasText: /^\s*(New|Create|Add)\b/ });
+  return (await named.count()) > 0 ? named.first() : undefined;
+}
+
+/** The opener has focus again (or, for a page's own dialog, something outside the dialog). */
+const focusIsOn = (page: Page, selector: string) =>
+  page.evaluate((s) => document.activeElement === document.querySelector(s), selector);
+
+describe('console accessibility', () => {
+  let ctl: TestController;
+  let url: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const require = createRequire(import.meta.url);
+    axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+    ctl = await testController({}, undefined, { consoleDir: await builtConsole() });
+    const { nodeId } = await enrolledNode(ctl, { id: 'a11y-node', site: 'a11y-site', name: 'Hall A' });
+    await enrolledNode(ctl, { id: 'a11y-other', site: 'a11y-site', name: 'Hall B' });
+    await ctl.services.nodes.setPresence(nodeId, true);
+    const opened = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/health-events',
+      headers: bearer(await ctl.ownerToken()),
+      payload: { nodeId, severity: 'warning', message: 'hum on channel 2' },
+    });
+    expect(opened.statusCode, opened.body).toBe(201);
+    url = await listeningUrl(ctl);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await ctl?.stop();
+  });
+
+  it('the sign-in page has no serious or critical violation, in either theme', async () => {
+    const found: string[] = [];
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      for (const colorScheme of THEMES) {
+        await page.emulateMedia({ colorScheme });
+        await page.goto(`${url}/`);
+        await page.getByRole('heading', { name: 'Sign in to Earshot' }).waitFor();
+        await axe(page, `sign-in (${colorScheme})`, found);
+      }
+    } finally {
+      await context.close();
+    }
+    expect(found, found.join('\n')).toEqual([]);
+  });
+
+  it('every page from the navigation (and a node), both themes, with a dialog open: no serious or critical violation', async () => {
+    const found: string[] = [];
+    const { page } = await signedInPage(browser, url, '/fleet');
+    try {
+      await page.locator('[data-node-id="a11y-node"]').waitFor();
+      const paths = await page.$$eval('nav[aria-label="Main"] a', (links) =>
+        links.map((a) => a.getAttribute('href') ?? ''),
+      );
+      expect(paths).toContain('/fleet');
+      paths.push('/nodes/a11y-node');
+      const withDialog: string[] = [];
+      for (const theme of THEMES) {
+        await page.getByLabel('Theme').selectOption(theme);
+        for (const path of paths) {
+          await page.goto(`${url}${path}`);
+          await settled(page);
+          expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(theme);
+          await axe(page, `${path} (${theme})`, found);
+          const opener = await dialogOpener(page);
+          if (!opener) continue;
+          await opener.click();
+          const dialog = page.locator('dialog[open]');
+          await dialog.waitFor();
+          await axe(page, `${path} (${theme}) with "${(await opener.textContent())?.trim()}" dialog`, found);
+          await page.keyboard.press('Escape');
+          await page.waitForFunction(() => !document.querySelector('dialog[open]'));
+          if (!(await opener.evaluate((el) => el === document.activeElement)))
+            found.push(`${path} (${theme}): focus did not return to the dialog's opener after Esc`);
+          withDialog.push(path);
+        }
+        // The shell's own dialog.
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByRole('dialog', { name: 'Sign out of Earshot?' }).waitFor();
+        await axe(page, `sign-out dialog (${theme})`, found);
+        await page.keyboard.press('Escape');
+        await page.getByRole('dialog').waitFor({ state: 'hidden' });
+      }
+      console.info(
+        `axe: ${paths.length} pages × 2 themes; dialogs opened on: ${withDialog.join(', ') || 'none'}`,
+      );
+    } finally {
+      await page.context().close();
+    }
+    expect(found, found.join('\n\n')).toEqual([]);
+  });
+
+  it('keyboard only: every stop shows a focus outline; Esc closes the sign-out dialog and focus returns', async () => {
+    const { page } = await signedInPage(browser, url, '/fleet');
+    try {
+      await page.locator('[data-node-id="a11y-node"]').waitFor();
+      const unringed: string[] = [];
+      const seen = new Set<string>();
+      let signOutReached = false;
+      for (let stop = 0; stop < 60; stop++) {
+        await page.keyboard.press('Tab');
+        const focus = await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement | null;
+          if (!el || el === document.body) return undefined;
+          const style = getComputedStyle(el);
+          const ring =
+            (style.outlineStyle !== 'none' && Number.parseFloat(style.outlineWidth) >= 1) ||
+            style.boxShadow !== 'none';
+          const name = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent ?? '').trim().slice(0, 30)}"`;
+          return { name, ring, path: el.outerHTML.slice(0, 80) };
+        });
+        if (!focus) continue;
+        if (seen.has(focus.path)) break; // around once
+        seen.add(focus.path);
+        if (!focus.ring) unringed.push(focus.name);
+        if (focus.name.startsWith('button') && focus.name.includes('"Sign out"')) {
+          signOutReached = true;
+          // Open the dialog from the keyboard; Esc closes it and focus comes back.
+          await page.keyboard.press('Enter');
+          const dialog = page.getByRole('dialog', { name: 'Sign out of Earshot?' });
+          await dialog.waitFor();
+          expect(await page.evaluate(() => Boolean(document.activeElement?.closest('dialog')))).toBe(true);
+          await page.keyboard.press('Escape');
+          await dialog.waitFor({ state: 'hidden' });
+          expect(await focusIsOn(page, 'button[aria-haspopup="dialog"]')).toBe(true);
+        }
+      }
+      expect(seen.size).toBeGreaterThan(5);
+      expect(signOutReached).toBe(true);
+      expect(unringed, `no visible focus on: ${unringed.join(', ')}`).toEqual([]);
+      // Still signed in: Esc cancelled.
+      await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('the theme switch: remembered across loads, applied before the first frame, "system" follows the OS', async () => {
+    const context = await browser.newContext({ colorScheme: 'light' });
+    // Before the page's own scripts: note the theme and background of the first frame painted.
+    await context.addInitScript(() => {
+      requestAnimationFrame(() => {
+        (window as unknown as { firstFrame: unknown }).firstFrame = {
+          theme: document.documentElement.dataset.theme,
+          background: getComputedStyle(document.body).backgroundColor,
+        };
+      });
+    });
+    const tab = await context.newPage();
+    const background = () => tab.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const DARK = 'rgb(17, 20, 24)';
+    const LIGHT = 'rgb(246, 247, 249)';
+    try {
+      await tab.goto(`${url}/`);
+      await signIn(tab);
+      await tab.getByLabel('Theme').waitFor();
+      expect(await tab.getByLabel('Theme').inputValue()).toBe('system');
+      expect(await background()).toBe(LIGHT);
+      await tab.getByLabel('Theme').selectOption('dark');
+      expect(await tab.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+      expect(await background()).toBe(DARK);
+      // A new load: dark from the first frame (no light flash), and the switch says so.
+      await tab.reload();
+      await tab.getByLabel('Theme').waitFor();
+      expect(await tab.evaluate(() => (window as unknown as { firstFrame: unknown }).firstFrame)).toEqual({
+        theme: 'dark',
+        background: DARK,
+      });
+      expect(await tab.getByLabel('Theme').inputValue()).toBe('dark');
+      // Light wins over a dark OS; "system" follows the OS both ways.
+      await tab.emulateMedia({ colorScheme: 'dark' });
+      await tab.getByLabel('Theme').selectOption('light');
+      expect(await background()).toBe(LIGHT);
+      await tab.getByLabel('Theme').selectOption('system');
+      expect(await background()).toBe(DARK);
+      await tab.emulateMedia({ colorScheme: 'light' });
+      expect(await background()).toBe(LIGHT);
+      expect(await tab.evaluate(() => localStorage.getItem('earshot.theme'))).toBeNull();
+    } finally {
+      await context.close();
+    }
+  });
+});
