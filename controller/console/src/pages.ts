@@ -39,6 +39,20 @@ export const PAGES: PageDef[] = [
     load: () => import('./pages/health.js'),
   },
   {
+    paths: ['/recordings'],
+    title: 'Recordings',
+    needs: ['recording:read'],
+    nav: '/recordings',
+    load: () => import('./pages/recordings.js'),
+  },
+  {
+    // The recording id pattern (recordings.schemas.ts ObjectId); ID_PATH in pages/recording.tsx reads it back.
+    paths: [/^\/recordings\/[A-Za-z0-9_-]+$/],
+    title: 'Recording',
+    needs: ['recording:read'],
+    load: () => import('./pages/recording.js'),
+  },
+  {
     paths: ['/schedules'],
     title: 'Schedules',
     needs: ['schedule:read'],
