@@ -6,6 +6,8 @@
  * choosing nodes changes the URL; the node page shows its node's meters. No CSP violation.
  * Every wait is for something the page shows.
  */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeterFrame } from '../../shared/src/mqtt.js';
@@ -14,6 +16,21 @@ import { enrolledNode, type TestController, testController } from '../support/co
 import { listeningUrl } from '../support/listen.js';
 
 type Channel = MeterFrame['channels'][number];
+
+/** axe-core's serious and critical WCAG A/AA violations on the page (as console-a11y.test.ts runs it). */
+async function axeViolations(page: Page): Promise<string[]> {
+  const source = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(source);
+  const violations = (await page.evaluate(
+    async () =>
+      (
+        await (
+          window as unknown as { axe: { run(d: Document, o: unknown): Promise<{ violations: unknown[] }> } }
+        ).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } })
+      ).violations,
+  )) as { id: string; impact: string }[];
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+}
 
 describe('console: live meters', () => {
   let ctl: TestController;
@@ -102,6 +119,7 @@ describe('console: live meters', () => {
     const clip = hall.getByRole('button', { name: 'Clip on channel 2: clear' });
     await clip.waitFor();
     await hall.getByText('Hall M: channel 2 clipped.').waitFor();
+    expect(await axeViolations(page)).toEqual([]); // meters, readouts and a clip light shown
     sendFrames([
       { peakDbfs: -12, rmsDbfs: -20, clipCount: 0 },
       { peakDbfs: -40, rmsDbfs: -50, clipCount: 0 },
@@ -155,6 +173,30 @@ describe('console: live meters', () => {
     await page.waitForFunction(
       (el) => el?.getAttribute('aria-valuenow') === '-24',
       await meter.elementHandle(),
+    );
+    const peakBar = page.locator('.meter-node .meter-peak').first();
+    const barScale = async () =>
+      Number(
+        /scaleY\(([\d.]+)\)/.exec(await peakBar.evaluate((el) => (el as HTMLElement).style.transform))?.[1],
+      );
+    expect(await barScale()).toBeCloseTo(36 / 60, 4);
+
+    // A hidden tab paints nothing: silence arrives (the state says so), the bar stays put.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    sendFrames([{ peakDbfs: -120, rmsDbfs: -120, clipCount: 0 }]);
+    await page.locator('.meter-node[data-state="no-signal"]').waitFor();
+    expect(await barScale()).toBeCloseTo(36 / 60, 4);
+    // Shown again: what arrived is painted.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await page.waitForFunction(
+      (el) => (el as HTMLElement | null)?.style.transform === 'scaleY(0)',
+      await peakBar.elementHandle(),
     );
     stopFrames();
     expect(cspViolations).toEqual([]);
