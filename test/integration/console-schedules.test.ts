@@ -194,6 +194,24 @@ describe('console: schedules', () => {
     await page.locator('.sched-table tr', { hasText: 'Morning mass' }).waitFor();
   });
 
+  it('skips the next occurrence, and deletes a schedule after asking', async () => {
+    await page.goto(`${url}/schedules`);
+    await page.getByRole('button', { name: 'Skip the next occurrence of Choir rehearsal' }).click();
+    // Once skipped, a one-off schedule has no next occurrence: the button goes.
+    await page
+      .getByRole('button', { name: 'Skip the next occurrence of Choir rehearsal' })
+      .waitFor({ state: 'detached' });
+    const [choir] = (await api('GET', '/schedules?q=Choir')) as { id: string; skipped: string[] }[];
+    expect(choir!.skipped).toHaveLength(1);
+
+    await page.getByRole('button', { name: 'Delete Choir rehearsal' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete Choir rehearsal?' });
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('.sched-table tr', { hasText: 'Choir rehearsal' }).waitFor({ state: 'detached' });
+    expect(await api('GET', '/schedules?q=Choir')).toEqual([]);
+  });
+
   it('violates no Content-Security-Policy', () => {
     expect(cspViolations).toEqual([]);
   });

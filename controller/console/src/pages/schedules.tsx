@@ -31,12 +31,13 @@ import {
 import { can } from '../session.js';
 import { DayAgenda, MissedDialog, MonthView, WeekView } from './schedules-calendar.js';
 import { listSchedules, neighbourhood, occurrencesIn, type Schedule } from './schedules-data.js';
-import { ScheduleForm } from './schedules-form.js';
+import { Dialog, ScheduleForm } from './schedules-form.js';
 import './schedules.css';
 
 const DAY_MS = 24 * 3600_000;
 const LIST_WINDOW_DAYS = 7;
 const SAVED_WINDOW_DAYS = 14;
+type RowAction = 'pause' | 'resume' | 'skip-next' | 'delete';
 const VIEW_LABEL = { list: 'List', week: 'Week', month: 'Month', day: 'Day' };
 
 function when(ms: number, zone: string): string {
@@ -80,14 +81,23 @@ export default function SchedulesPage() {
   const version = useSignal(0);
   const editing = useSignal<Schedule | 'new' | undefined>(undefined);
   const missed = useSignal<Occurrence | undefined>(undefined);
+  const deleting = useSignal<Schedule | undefined>(undefined);
   const notice = useSignal<{ text: string; warnings: string[] } | undefined>(undefined);
   const rowError = useSignal<Record<string, string>>({});
 
   useEffect(() => {
     let stale = false;
     let frame: number | undefined;
+    // One read at a time (each is a request per schedule): changes meanwhile read once more after.
+    let running = false;
+    let again = false;
     const load = async () => {
       frame = undefined;
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
       try {
         const list = await listSchedules(listQuery(state));
         const window =
@@ -101,6 +111,12 @@ export default function SchedulesPage() {
         error.value = undefined;
       } catch (err) {
         if (!stale) error.value = err instanceof Error ? err.message : String(err);
+      } finally {
+        running = false;
+        if (again && !stale) {
+          again = false;
+          void load();
+        }
       }
     };
     void load();
@@ -128,17 +144,20 @@ export default function SchedulesPage() {
     }
   }
 
-  async function setEnabled(schedule: Schedule, enabled: boolean) {
+  /** A schedule action (pause, resume, skip the next occurrence, delete); a refusal shows on its row. */
+  async function act(schedule: Schedule, action: RowAction): Promise<string | undefined> {
+    const path = `/schedules/${encodeURIComponent(schedule.id)}`;
     try {
-      await api('POST', `/schedules/${encodeURIComponent(schedule.id)}/${enabled ? 'resume' : 'pause'}`, {});
+      if (action === 'delete') await api('DELETE', path);
+      else await api('POST', `${path}/${action}`, {});
       const { [schedule.id]: _, ...rest } = rowError.value;
       rowError.value = rest;
       version.value += 1;
+      return undefined;
     } catch (err) {
-      rowError.value = {
-        ...rowError.value,
-        [schedule.id]: err instanceof ApiError ? err.message : 'The controller did not answer.',
-      };
+      const message = err instanceof ApiError ? err.message : 'The controller did not answer.';
+      rowError.value = { ...rowError.value, [schedule.id]: message };
+      return message;
     }
   }
 
@@ -255,7 +274,10 @@ export default function SchedulesPage() {
           mayManage={mayManage}
           rowError={rowError.value}
           onEdit={(s) => (editing.value = s)}
-          onEnable={(s, on) => void setEnabled(s, on)}
+          onAction={(s, action) => {
+            if (action === 'delete') deleting.value = s;
+            else void act(s, action);
+          }}
         />
       )}
       {schedules.value && state.view !== 'list' && <p class="muted">Times in {zone}.</p>}
@@ -270,6 +292,13 @@ export default function SchedulesPage() {
           onClose={() => (editing.value = undefined)}
         />
       )}
+      {deleting.value && (
+        <DeleteDialog
+          schedule={deleting.value}
+          onDelete={(s) => act(s, 'delete')}
+          onClose={() => (deleting.value = undefined)}
+        />
+      )}
       {missed.value && (
         <MissedDialog o={missed.value} zone={zone} onClose={() => (missed.value = undefined)} />
       )}
@@ -282,7 +311,7 @@ function ScheduleTable(props: {
   mayManage: boolean;
   rowError: Record<string, string>;
   onEdit: (s: Schedule) => void;
-  onEnable: (s: Schedule, enabled: boolean) => void;
+  onAction: (s: Schedule, action: RowAction) => void;
 }) {
   if (props.list.data.length === 0) return <p class="empty">No schedules match.</p>;
   return (
@@ -328,10 +357,26 @@ function ScheduleTable(props: {
                   </button>
                   <button
                     type="button"
-                    onClick={() => props.onEnable(s, !s.enabled)}
+                    onClick={() => props.onAction(s, s.enabled ? 'pause' : 'resume')}
                     aria-label={`${s.enabled ? 'Pause' : 'Resume'} ${s.name}`}
                   >
                     {s.enabled ? 'Pause' : 'Resume'}
+                  </button>
+                  {s.enabled && s.nextOccurrence && (
+                    <button
+                      type="button"
+                      onClick={() => props.onAction(s, 'skip-next')}
+                      aria-label={`Skip the next occurrence of ${s.name}`}
+                    >
+                      Skip next
+                    </button>
+                  )}
+                  <button
+                    type="button"
+                    onClick={() => props.onAction(s, 'delete')}
+                    aria-label={`Delete ${s.name}`}
+                  >
+                    Delete
                   </button>
                   {props.rowError[s.id] && (
                     <span class="error" role="alert">
@@ -346,5 +391,39 @@ function ScheduleTable(props: {
       </table>
       {props.list.more && <p class="empty">Showing the first 200; narrow the filters to see the rest.</p>}
     </>
+  );
+}
+
+/** Deleting asks first: future occurrences go with it (recordings made are kept). */
+function DeleteDialog(props: {
+  schedule: Schedule;
+  onDelete: (s: Schedule) => Promise<string | undefined>;
+  onClose: () => void;
+}) {
+  const error = useSignal<string | undefined>(undefined);
+  return (
+    <Dialog title={`Delete ${props.schedule.name}?`} onClose={props.onClose}>
+      <p>Its occurrences not yet begun are removed; recordings it made are kept.</p>
+      {error.value && (
+        <p class="error" role="alert">
+          {error.value}
+        </p>
+      )}
+      <div class="sched-actions">
+        <button type="button" onClick={(e) => e.currentTarget.closest('dialog')?.close()}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          onClick={async (e) => {
+            const dialog = e.currentTarget.closest('dialog');
+            error.value = await props.onDelete(props.schedule);
+            if (error.value === undefined) dialog?.close();
+          }}
+        >
+          Delete
+        </button>
+      </div>
+    </Dialog>
   );
 }
