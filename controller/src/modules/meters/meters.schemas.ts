@@ -16,8 +16,8 @@ export const MeterEventsQuery = Type.Object(
       Type.Array(nodeId('A node'), {
         maxItems: MAX_METER_STREAM_NODES,
         description:
-          'Only this node (repeat for several); each must be one you may read (404 when it is not ' +
-          'found or outside your scope, 403 when you see it without node:read)',
+          'Only this node (repeat for several); each must be one you may read (404, for the whole ' +
+          'stream, when one is not found or is outside your scope)',
       }),
     ),
     nodes: Type.Optional(
