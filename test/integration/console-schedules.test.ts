@@ -159,6 +159,15 @@ describe('console: schedules', () => {
     expect(await warning.textContent()).toContain(
       '“Morning mass” and “Choir rehearsal” overlap on sched-node',
     );
+    // Editing the first shows the clash before any change.
+    await page.getByRole('button', { name: 'Edit Morning mass' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit Morning mass' });
+    await edit
+      .getByRole('list', { name: 'Current overlaps' })
+      .getByText(/Choir rehearsal/)
+      .waitFor();
+    await page.keyboard.press('Escape');
+    await edit.waitFor({ state: 'detached' });
     // The week view marks both.
     await page.goto(`${url}/schedules?view=week&date=${monday}&tz=Europe%2FBerlin`);
     const clashing = page.locator('.occ-clash');

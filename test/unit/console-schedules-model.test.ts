@@ -11,6 +11,7 @@ import {
   type Occurrence,
   overlaps,
   overlapsOf,
+  overlapText,
   ruleFromFields,
   searchFromState,
   stateFromSearch,
@@ -141,6 +142,15 @@ describe('overlaps', () => {
     expect(found.map((o) => [o.nodeId, o.a.scheduleId, o.b.scheduleId])).toEqual([['n2', 'a', 'b']]);
     expect(overlapsOf('b', found)).toHaveLength(1);
     expect(overlapsOf('c', found)).toHaveLength(0);
+  });
+
+  it('says an overlap in words, at the later start in the zone given', () => {
+    const a = occ('a', '2026-06-01T07:00:00Z', 60, ['n1'], { name: 'Mass' });
+    const b = occ('b', '2026-06-01T07:30:00Z', 60, ['n1'], { name: 'Choir' });
+    const [found] = overlaps([a, b]);
+    const text = overlapText(found!, 'Europe/Berlin');
+    expect(text).toMatch(/^“Mass” and “Choir” overlap on n1 at /);
+    expect(text).toContain('09:30');
   });
 
   it('ignores skipped occurrences and reports a schedule that overlaps itself', () => {

@@ -296,6 +296,28 @@ export function overlaps(occurrences: readonly Occurrence[]): Overlap[] {
   return found;
 }
 
+/** "Mon, 1 Jun, 09:30" in `zone` (the browser's language). */
+export function whenIn(ms: number, zone: string): string {
+  return new Date(ms).toLocaleString(undefined, {
+    timeZone: zone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}
+
+/** An overlap in words: who clashes with whom, on which node, from when (the later start). */
+export function overlapText(o: Overlap, zone: string): string {
+  const later = o.b.start > o.a.start ? o.b : o.a;
+  const names =
+    o.a.scheduleId === o.b.scheduleId
+      ? `“${o.a.name}” overlaps itself`
+      : `“${o.a.name}” and “${o.b.name}” overlap`;
+  return `${names} on ${o.nodeId} at ${whenIn(later.start, zone)}`;
+}
+
 /** The overlaps that involve `scheduleId`. */
 export function overlapsOf(scheduleId: string, all: readonly Overlap[]): Overlap[] {
   return all.filter((o) => o.a.scheduleId === scheduleId || o.b.scheduleId === scheduleId);

@@ -15,12 +15,15 @@ import {
   FREQUENCIES,
   fieldsFromRule,
   operatorZone,
+  overlaps,
+  overlapsOf,
+  overlapText,
   type RecurrenceFields,
   ruleFromFields,
   timeZones,
 } from '../schedules-model.js';
 import { can } from '../session.js';
-import type { Schedule } from './schedules-data.js';
+import { neighbourhood, type Schedule } from './schedules-data.js';
 
 /** A modal dialog: `showModal()` on mount, `onClose` however it closes, focus back to the opener. */
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren }) {
@@ -120,6 +123,28 @@ function useNodeIds() {
   return nodes.value;
 }
 
+const DAY_MS = 24 * 3600_000;
+
+/** An existing schedule's overlaps with others on its nodes over the next 14 days (the API's occurrences). */
+function useCurrentOverlaps(schedule: Schedule | undefined): string[] | undefined {
+  const found = useSignal<string[] | undefined>(undefined);
+  useEffect(() => {
+    if (!schedule) return;
+    const from = Date.now();
+    neighbourhood(schedule, from, from + 14 * DAY_MS).then(
+      (near) => {
+        found.value = overlapsOf(schedule.id, overlaps(near))
+          .slice(0, 10)
+          .map((o) => overlapText(o, schedule.timeZone));
+      },
+      () => {
+        found.value = undefined;
+      },
+    );
+  }, [schedule]);
+  return found.value;
+}
+
 export function ScheduleForm(props: {
   schedule?: Schedule;
   nodeId: string;
@@ -130,6 +155,7 @@ export function ScheduleForm(props: {
   const error = useSignal<string | undefined>(undefined);
   const busy = useSignal(false);
   const nodes = useNodeIds();
+  const current = useCurrentOverlaps(props.schedule);
   const zones = useRef(timeZones()).current;
   const d = draft.value;
   const set = (patch: Partial<Draft>) => {
@@ -172,6 +198,17 @@ export function ScheduleForm(props: {
   return (
     <Dialog title={props.schedule ? `Edit ${props.schedule.name}` : 'New schedule'} onClose={props.onClose}>
       <form class="sched-form" onSubmit={(e) => void submit(e)}>
+        {current && current.length > 0 && (
+          <div class="warning" role="status">
+            <p>Now, in the next 14 days:</p>
+            <ul aria-label="Current overlaps">
+              {current.map((text) => (
+                <li key={text}>⚠ {text}</li>
+              ))}
+            </ul>
+            <p>Saving checks again.</p>
+          </div>
+        )}
         <label>
           Name
           <input

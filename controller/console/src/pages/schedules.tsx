@@ -17,15 +17,16 @@ import {
   describeRule,
   listQuery,
   type Occurrence,
-  type Overlap,
   operatorZone,
   overlaps,
   overlapsOf,
+  overlapText,
   type ScheduleState,
   searchFromState,
   stateFromSearch,
   timeZones,
   VIEWS,
+  whenIn,
   windowOf,
 } from '../schedules-model.js';
 import { can } from '../session.js';
@@ -39,26 +40,6 @@ const LIST_WINDOW_DAYS = 7;
 const SAVED_WINDOW_DAYS = 14;
 type RowAction = 'pause' | 'resume' | 'skip-next' | 'delete';
 const VIEW_LABEL = { list: 'List', week: 'Week', month: 'Month', day: 'Day' };
-
-function when(ms: number, zone: string): string {
-  return new Date(ms).toLocaleString(undefined, {
-    timeZone: zone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-  });
-}
-
-function overlapText(o: Overlap, zone: string): string {
-  const later = o.b.start > o.a.start ? o.b : o.a;
-  const names =
-    o.a.scheduleId === o.b.scheduleId
-      ? `“${o.a.name}” overlaps itself`
-      : `“${o.a.name}” and “${o.b.name}” overlap`;
-  return `${names} on ${o.nodeId} at ${when(later.start, zone)}`;
-}
 
 function step(state: ScheduleState, date: string, direction: -1 | 1): string {
   if (state.view === 'day') return addDays(date, direction);
@@ -342,7 +323,7 @@ function ScheduleTable(props: {
               <td>
                 {s.nextOccurrence ? (
                   <time dateTime={s.nextOccurrence} title={new Date(s.nextOccurrence).toString()}>
-                    {when(Date.parse(s.nextOccurrence), s.timeZone)} ({s.timeZone})
+                    {whenIn(Date.parse(s.nextOccurrence), s.timeZone)} ({s.timeZone})
                   </time>
                 ) : (
                   '—'
