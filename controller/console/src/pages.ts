@@ -110,6 +110,13 @@ export const PAGES: PageDef[] = [
     load: () => import('./pages/settings.js'),
   },
   {
+    paths: ['/attendance'],
+    title: 'Attendance',
+    needs: ['attendance:read'],
+    nav: '/attendance',
+    load: () => import('./pages/attendance.js'),
+  },
+  {
     paths: ['/system'],
     title: 'System',
     needs: ['health:read'],
