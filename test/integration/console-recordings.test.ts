@@ -1,0 +1,177 @@
+/**
+ * The console's Recordings pages in headless Chromium against the real controller, with
+ * recordings seeded through the real API (created, claimed and uploaded by a node): filter by
+ * a facet and see the URL and the rows change, a deep link opens the same list, bulk metadata
+ * and bulk delete answer per row (a held recording refused on its row), the delete dialog
+ * closes on Esc and gives focus back; a recording's page shows its checksum, draws its
+ * waveform from the server's peaks and plays through the playback cookie. No CSP violation.
+ * Every wait is for something the page shows.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
+import { listeningUrl } from '../support/listen.js';
+import { completedRecording, createRecording, sha256, wavBytes } from '../support/recordings.js';
+
+const RATE = 8000;
+
+/** `seconds` of an 8 kHz mono 440 Hz tone at half scale (a waveform to draw, a sound to play). */
+function toneWav(seconds: number): Buffer {
+  const frames = RATE * seconds;
+  const body = wavBytes(frames * 2, RATE, 1);
+  for (let f = 0; f < frames; f++)
+    body.writeInt16LE(Math.round(16000 * Math.sin((2 * Math.PI * 440 * f) / RATE)), 44 + f * 2);
+  return body;
+}
+
+describe('console: recordings', () => {
+  let ctl: TestController;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  let cspViolations: string[];
+  let owner: string;
+  const tone = toneWav(3);
+  let toneId: string;
+  const hqIds: string[] = [];
+  const annexIds: string[] = [];
+
+  const rows = () => page.locator('tbody tr');
+  const call = (method: 'GET' | 'PATCH', path: string, payload?: object) =>
+    ctl.app.inject({
+      method,
+      url: `/api/v1${path}`,
+      headers: bearer(owner),
+      ...(payload ? { payload } : {}),
+    });
+
+  beforeAll(async () => {
+    const consoleDir = await builtConsole();
+    ctl = await testController({}, undefined, { consoleDir });
+    owner = await ctl.ownerToken();
+    vi.spyOn(ctl.broker, 'publishToNode').mockImplementation(async () => {});
+    const hq = await enrolledNode(ctl, { id: 'rec-hq', site: 'hq' });
+    const annex = await enrolledNode(ctl, { id: 'rec-annex', site: 'annex' });
+    toneId = (await completedRecording(ctl, owner, hq, tone, { title: 'Tone' })).id;
+    hqIds.push(toneId);
+    for (const title of ['HQ two', 'HQ three'])
+      hqIds.push((await completedRecording(ctl, owner, hq, wavBytes(1600, RATE, 1), { title })).id);
+    for (const title of ['Annex board', 'Annex held'])
+      annexIds.push((await completedRecording(ctl, owner, annex, wavBytes(1600, RATE, 1), { title })).id);
+    await call('PATCH', `/recordings/${annexIds[0]}/metadata`, { tags: ['board'] });
+    await call('PATCH', `/recordings/${annexIds[1]}/metadata`, { legalHold: true });
+    await createRecording(ctl, owner, hq.nodeId, { title: 'Still pending' });
+    url = await listeningUrl(ctl);
+    browser = await launchChromium();
+    ({ page, cspViolations } = await signedInPage(browser, url, '/recordings'));
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await ctl?.stop();
+  });
+
+  it('lists the library with facet counts; a facet filters the rows and is kept in the URL', async () => {
+    await page.getByRole('heading', { name: 'Recordings', level: 1 }).waitFor();
+    await expect.poll(() => rows().count()).toBe(6);
+    await expect.poll(() => page.getByTestId('rec-summary').textContent()).toMatch(/^6 recordings/);
+    const node = page.getByLabel('Node');
+    expect(await node.locator('option').allTextContents()).toEqual(
+      expect.arrayContaining(['rec-hq (4)', 'rec-annex (2)']),
+    );
+    await node.selectOption('rec-annex');
+    await page.waitForURL(/\/recordings\?nodeId=rec-annex$/);
+    await expect.poll(() => rows().count()).toBe(2);
+    expect(await rows().locator('a').allTextContents()).toEqual(['Annex held', 'Annex board']);
+    await page.goBack();
+    await expect.poll(() => rows().count()).toBe(6);
+  });
+
+  it('opens a deep link with its filters, and jumps to a date and time', async () => {
+    await page.goto(`${url}/recordings?tag=board`);
+    await expect.poll(() => rows().count()).toBe(1);
+    expect(await page.getByLabel('Tag', { exact: true }).inputValue()).toBe('board');
+    expect(await rows().first().locator('a').textContent()).toBe('Annex board');
+    await page.goto(`${url}/recordings`);
+    await expect.poll(() => rows().count()).toBe(6);
+    await page.getByLabel('Jump to').fill('2001-01-01T00:00');
+    await page.waitForURL(/\/recordings\?to=2001-01-01/);
+    await page.getByText('No recording matches these filters.').waitFor();
+    await page.getByRole('link', { name: 'Clear filters' }).click();
+    await expect.poll(() => rows().count()).toBe(6);
+  });
+
+  it('adds tags to the selected rows, each row showing its own result', async () => {
+    await page.goto(`${url}/recordings?nodeId=rec-hq&state=completed`);
+    await expect.poll(() => rows().count()).toBe(3);
+    await page.getByLabel('Select all shown').check();
+    await page.getByLabel('Tags', { exact: true }).fill('reviewed, q3');
+    await page.getByRole('button', { name: 'Add tags' }).click();
+    await expect.poll(() => page.getByTestId('rec-bulk-summary').textContent()).toBe('3 done, 0 refused.');
+    await expect
+      .poll(() => page.getByTestId('rec-result').allTextContents())
+      .toEqual(['Done', 'Done', 'Done']);
+    await expect.poll(() => rows().first().locator('td').nth(7).textContent()).toBe('q3, reviewed');
+    for (const id of hqIds)
+      expect((await call('GET', `/recordings/${id}`)).json().data.tags).toEqual(['q3', 'reviewed']);
+  });
+
+  it('deletes behind a dialog (Esc closes it, focus returns); a held recording is refused on its row', async () => {
+    await page.goto(`${url}/recordings?nodeId=rec-annex`);
+    await expect.poll(() => rows().count()).toBe(2);
+    await page.getByLabel('Select all shown').check();
+    const del = page.getByRole('button', { name: 'Delete…' });
+    await del.click();
+    const dialog = page.getByRole('dialog', { name: 'Delete recordings' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await del.evaluate((el) => el === document.activeElement)).toBe(true);
+    await del.click();
+    await dialog.getByLabel('Delete tagged recordings too').check();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => page.getByTestId('rec-bulk-summary').textContent()).toBe('1 done, 1 refused.');
+    await expect.poll(() => rows().count()).toBe(1);
+    expect(await rows().first().getByTestId('rec-result').textContent()).toMatch(/hold/i);
+    expect((await call('GET', `/recordings/${annexIds[0]}`)).statusCode).toBe(404);
+    expect((await call('GET', `/recordings/${annexIds[1]}`)).statusCode).toBe(200);
+  });
+
+  it('shows a recording: checksum, its audit rows, the waveform drawn from peaks, and plays', async () => {
+    await page.goto(`${url}/recordings`);
+    await page.getByRole('link', { name: 'Tone' }).click();
+    await page.waitForURL(`${url}/recordings/${toneId}`);
+    await page.getByRole('heading', { name: 'Tone', level: 1 }).waitFor();
+    expect(await page.getByTestId('rec-sha256').textContent()).toBe(sha256(tone));
+    await expect
+      .poll(() => page.getByTestId('rec-audit').textContent())
+      .toContain('recording.metadata_update');
+    const wave = page.getByTestId('rec-wave');
+    await expect.poll(() => wave.getAttribute('data-painted')).toMatch(/^\d+$/);
+    // Painted: the tone's columns reach well above and below the centre line.
+    const inked = await wave.evaluate((canvas: HTMLCanvasElement) => {
+      const ctx = canvas.getContext('2d')!;
+      const { data } = ctx.getImageData(Math.floor(canvas.width / 2), 0, 1, canvas.height);
+      let rows = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) rows += 1;
+      return rows / canvas.height;
+    });
+    expect(inked).toBeGreaterThan(0.3);
+    await page.getByRole('button', { name: 'Play' }).click();
+    const audio = page.getByTestId('rec-audio');
+    await audio.waitFor();
+    expect(await audio.getAttribute('src')).toBe(`/api/v1/recordings/${toneId}/stream`);
+    await page.waitForFunction(() => (document.querySelector('audio')?.currentTime ?? 0) > 0.2, undefined, {
+      timeout: 10_000,
+    });
+    // Seek by clicking the waveform's last quarter.
+    const box = (await wave.boundingBox())!;
+    await wave.click({ position: { x: box.width * 0.75, y: box.height / 2 } });
+    await page.waitForFunction(() => (document.querySelector('audio')?.currentTime ?? 0) >= 2.2);
+  });
+
+  it('violated no Content-Security-Policy rule', () => {
+    expect(cspViolations).toEqual([]);
+  });
+});
