@@ -17,6 +17,9 @@ import { listeningUrl } from '../support/listen.js';
 
 type Channel = MeterFrame['channels'][number];
 
+/** Five nodes of 64 channels: 320 on screen, past the canvas threshold (300). */
+const WALL = ['wall-1', 'wall-2', 'wall-3', 'wall-4', 'wall-5'];
+
 /** axe-core's serious and critical WCAG A/AA violations on the page (as console-a11y.test.ts runs it). */
 async function axeViolations(page: Page): Promise<string[]> {
   const source = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -42,6 +45,7 @@ describe('console: live meters', () => {
   const meterRequests: string[] = [];
   let feed: ReturnType<typeof setInterval> | undefined;
   let seq = 0;
+  const wallNodes: { nodeId: string; siteId: string }[] = [];
 
   /** Sends the node's frames at 10 Hz, as its agent would, until told otherwise. */
   function sendFrames(channels: Channel[]): void {
@@ -67,6 +71,7 @@ describe('console: live meters', () => {
     await ctl.ownerToken();
     node.siteId = (await enrolledNode(ctl, { id: node.nodeId, site: 'meter-site', name: 'Hall M' })).siteId;
     await enrolledNode(ctl, { id: 'meter-other', site: 'meter-site', name: 'Hall N' });
+    for (const id of WALL) wallNodes.push(await enrolledNode(ctl, { id, site: 'meter-site', name: id }));
     url = await listeningUrl(ctl);
     browser = await launchChromium();
     ({ page, cspViolations } = await signedInPage(browser, url, `/meters?nodes=${node.nodeId}`));
@@ -200,5 +205,59 @@ describe('console: live meters', () => {
     );
     stopFrames();
     expect(cspViolations).toEqual([]);
+  });
+  it('draws more than 300 channels on screen on canvases, with the same meter values and clip lights', async () => {
+    await page.setViewportSize({ width: 2000, height: 2000 });
+    await page.goto(`${url}/meters?nodes=${WALL.join(',')}`);
+    const channels = (n: number, clipAt = -1): Channel[] =>
+      Array.from({ length: n }, (_, i) => ({
+        peakDbfs: i === clipAt ? 0 : -6,
+        rmsDbfs: -30,
+        clipCount: i === clipAt ? 1 : 0,
+      }));
+    const send = (clipAt = -1) => {
+      for (const wall of wallNodes)
+        ctl.services.meters.record(wall, {
+          seq: seq++,
+          capturedAtMs: Date.now(),
+          windowMs: 100,
+          sampleRate: 48_000,
+          channels: channels(64, wall.nodeId === 'wall-2' ? clipAt : -1),
+        });
+    };
+    send();
+    const timer = setInterval(() => send(6), 100);
+    try {
+      await page.locator('canvas.meter-canvas').nth(4).waitFor();
+      expect(await page.locator('.meter-track').count()).toBe(0); // no bar elements left
+      // The accessible values are the same (once a second).
+      const meter = page.getByRole('meter', { name: 'wall-3 channel 64 level' });
+      await page.waitForFunction(
+        (el) => el?.getAttribute('aria-valuenow') === '-6',
+        await meter.elementHandle(),
+      );
+      // The bar is drawn: the bottom of channel 1 on wall-1's canvas is green, not empty.
+      const canvas = page.getByRole('region', { name: 'wall-1 meters' }).locator('canvas');
+      await page.waitForFunction(
+        (el) => {
+          const c = el as HTMLCanvasElement;
+          const [r, g, , a] = c.getContext('2d')!.getImageData(1, c.height - 2, 1, 1).data;
+          return a! > 200 && g! > r!;
+        },
+        await canvas.elementHandle(),
+      );
+      // A clip on wall-2's channel 7 latches its light (a button under the canvas) until cleared.
+      const clip = page
+        .getByRole('region', { name: 'wall-2 meters' })
+        .getByRole('button', { name: 'Clip on channel 7: clear' });
+      await clip.waitFor();
+      expect(await clip.textContent()).toContain('Clip 7');
+      clearInterval(timer);
+      await clip.click();
+      await clip.waitFor({ state: 'hidden' });
+      expect(await axeViolations(page)).toEqual([]);
+    } finally {
+      clearInterval(timer);
+    }
   });
 });

@@ -6,12 +6,13 @@
  * Preact renders the structure once per channel count; frames never re-render it. A frame
  * writes numbers into the node's typed arrays (meter-model.ts) and asks for a paint; one
  * animation frame per tab paints every node that got data since (bars moved by `transform`
- * only, no layout, no transitions), and nothing while the tab is hidden. The meter roles'
+ * only, no layout, no transitions; above CANVAS_ABOVE_CHANNELS channels on screen, on one canvas
+ * per node instead), and nothing while the tab is hidden. The meter roles'
  * values and the state are refreshed once a second; the live region speaks only of clips and
  * of a node's frames stopping or coming back, never of levels. A meter watches its node only
  * while it is on screen (IntersectionObserver).
  */
-import { signal } from '@preact/signals';
+import { computed, signal } from '@preact/signals';
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import {
   ariaLevel,
@@ -58,14 +59,21 @@ const STATE_TEXT: Record<MeterNodeState, string> = {
   stale: 'Stale: no frames for a few seconds',
 };
 
+/** A channel's elements: its bars only when drawn as elements (not on a canvas). */
 interface ChannelEls {
   meter: HTMLElement;
-  peak: HTMLElement;
-  rms: HTMLElement;
-  hold: HTMLElement;
   clip: HTMLButtonElement;
-  readout: HTMLElement;
+  bars?: { peak: HTMLElement; rms: HTMLElement; hold: HTMLElement; readout: HTMLElement };
 }
+
+/** Above this many channels on screen, meters are drawn on a canvas (one per node), not as elements. */
+export const CANVAS_ABOVE_CHANNELS = 300;
+/** The channels of the meters on screen (watched), all widgets together. */
+const shownChannels = signal(0);
+const canvasMode = computed(() => shownChannels.value > CANVAS_ABOVE_CHANNELS);
+/** A channel's bar on the canvas and the gap after it, CSS pixels. */
+const CANVAS_BAR = 10;
+const CANVAS_GAP = 4;
 
 /**
  * One widget's painter and once-a-second refresh, made once per widget (its functions stay the
@@ -78,7 +86,27 @@ class MeterView {
   els: ChannelEls[] = [];
   programme: HTMLElement | null = null;
   announce: HTMLElement | null = null;
+  canvas: HTMLCanvasElement | null = null;
   name = '';
+  /** The channels this widget adds to `shownChannels` (while watched). */
+  private counted = 0;
+  private watched = false;
+
+  /** Watched or not: its channels count towards the canvas threshold only while watched. */
+  setWatched(on: boolean): void {
+    this.watched = on;
+    this.count();
+    if (!on) {
+      this.meters.lastFrameAt = undefined; // neither stale nor live: waiting again when back
+      this.tick();
+    }
+  }
+
+  private count(): void {
+    const n = this.watched ? this.meters.channels : 0;
+    shownChannels.value += n - this.counted;
+    this.counted = n;
+  }
 
   say(text: string): void {
     if (this.announce) this.announce.textContent = text;
@@ -87,27 +115,32 @@ class MeterView {
   /** A frame arrived: into the typed arrays, and a paint asked for. */
   readonly take = (frame: MeterFrameIn): void => {
     const latched = this.meters.take(frame, performance.now());
-    if (this.meters.channels !== this.channels.value) this.channels.value = this.meters.channels;
+    if (this.meters.channels !== this.channels.value) {
+      this.channels.value = this.meters.channels;
+      this.count();
+    }
     if (latched.length > 0)
       this.say(`${this.name}: channel ${latched.map((i) => i + 1).join(', ')} clipped.`);
     if (this.state.value === 'waiting' || this.state.value === 'stale') this.tick();
     requestPaint(this.paint);
   };
 
-  /** Bars by transform only (scaleY of their place on the scale); the clip lights. */
+  /** Bars by transform only (scaleY of their place on the scale), or on the canvas; the clip lights. */
   readonly paint = (): void => {
     const m = this.meters;
     if (!m.dirty) return;
     m.dirty = false;
     const now = performance.now();
     const list = this.els;
+    if (this.canvas) paintCanvas(this.canvas, m, now);
     for (let i = 0; i < list.length && i < m.channels; i++) {
       const el = list[i]!;
-      el.peak.style.transform = `scaleY(${barPosition(m.peak[i]!)})`;
-      el.rms.style.transform = `scaleY(${barPosition(m.rms[i]!)})`;
-      const hold = heldPeak(m.hold[i]!, m.holdAt[i]!, now);
-      el.hold.style.transform = `translateY(${(1 - barPosition(hold)) * 100}%)`;
       el.clip.hidden = m.clip[i] === 0;
+      if (!el.bars) continue;
+      el.bars.peak.style.transform = `scaleY(${barPosition(m.peak[i]!)})`;
+      el.bars.rms.style.transform = `scaleY(${barPosition(m.rms[i]!)})`;
+      const hold = heldPeak(m.hold[i]!, m.holdAt[i]!, now);
+      el.bars.hold.style.transform = `translateY(${(1 - barPosition(hold)) * 100}%)`;
     }
   };
 
@@ -129,7 +162,7 @@ class MeterView {
       const peak = m.peak[i]!;
       el.meter.setAttribute('aria-valuenow', String(ariaLevel(peak)));
       el.meter.setAttribute('aria-valuetext', `peak ${formatDb(peak)} dBFS, RMS ${formatDb(m.rms[i]!)} dBFS`);
-      el.readout.textContent = readout(m, i);
+      if (el.bars) el.bars.readout.textContent = readout(m, i);
     }
     if (this.programme) this.programme.textContent = programmeText(m);
   };
@@ -137,12 +170,6 @@ class MeterView {
   clearClip(channel: number): void {
     this.meters.clearClip(channel);
     requestPaint(this.paint);
-  }
-
-  /** Off screen: not watched, so neither stale nor live (waiting again when back). */
-  unwatched(): void {
-    this.meters.lastFrameAt = undefined;
-    this.tick();
   }
 }
 
@@ -163,6 +190,7 @@ export function NodeMeterWidget({
   v.name = name;
   const { channels, state } = v;
   const root = useRef<HTMLElement>(null);
+  const onCanvas = canvasMode.value;
 
   // Watch the node while the widget is on screen.
   useEffect(() => {
@@ -170,7 +198,9 @@ export function NodeMeterWidget({
     if (!element) return;
     let unwatch: (() => void) | undefined;
     const watch = () => {
-      unwatch ??= watchMeters(nodeId, rate, v.take);
+      if (unwatch) return;
+      unwatch = watchMeters(nodeId, rate, v.take);
+      v.setWatched(true);
     };
     const observer =
       typeof IntersectionObserver === 'function'
@@ -178,7 +208,7 @@ export function NodeMeterWidget({
             if (entries.some((e) => e.isIntersecting)) return watch();
             unwatch?.();
             unwatch = undefined;
-            v.unwatched();
+            v.setWatched(false);
           })
         : undefined;
     if (observer) observer.observe(element);
@@ -187,6 +217,7 @@ export function NodeMeterWidget({
     return () => {
       observer?.disconnect();
       unwatch?.();
+      v.setWatched(false);
       clearInterval(timer);
       waiting.delete(v.paint);
     };
@@ -196,23 +227,46 @@ export function NodeMeterWidget({
   useLayoutEffect(() => {
     const element = root.current;
     if (!element) return;
-    v.els = [...element.querySelectorAll<HTMLElement>('.meter-channel')].map((channel) => ({
-      meter: channel.querySelector<HTMLElement>('[role="meter"]')!,
-      peak: channel.querySelector<HTMLElement>('.meter-peak')!,
-      rms: channel.querySelector<HTMLElement>('.meter-rms')!,
-      hold: channel.querySelector<HTMLElement>('.meter-hold')!,
-      clip: channel.querySelector<HTMLButtonElement>('.meter-clip')!,
-      readout: channel.querySelector<HTMLElement>('.meter-readout')!,
-    }));
+    v.els = [...element.querySelectorAll<HTMLElement>('.meter-channel')].map((channel) => {
+      const peak = channel.querySelector<HTMLElement>('.meter-peak');
+      return {
+        meter: channel.querySelector<HTMLElement>('[role="meter"]')!,
+        clip: channel.querySelector<HTMLButtonElement>('.meter-clip')!,
+        bars: peak
+          ? {
+              peak,
+              rms: channel.querySelector<HTMLElement>('.meter-rms')!,
+              hold: channel.querySelector<HTMLElement>('.meter-hold')!,
+              readout: channel.querySelector<HTMLElement>('.meter-readout')!,
+            }
+          : undefined,
+      };
+    });
+    v.canvas = element.querySelector('canvas');
+    const resize = v.canvas ? sizeCanvas(v.canvas, channels.value, () => requestPaint(v.paint)) : undefined;
     v.programme = element.querySelector('.meter-programme');
     v.announce = element.querySelector('.meter-announce');
     v.meters.dirty = true;
     v.tick();
     requestPaint(v.paint);
-  }, [channels.value]);
+    return () => resize?.disconnect();
+  }, [channels.value, onCanvas]);
 
   const H = heading;
   const indices = Array.from({ length: channels.value }, (_, i) => i);
+  const clipButton = (i: number) => (
+    <button
+      type="button"
+      class="meter-clip"
+      hidden
+      title="Clipped: click to clear"
+      onClick={() => v.clearClip(i)}
+    >
+      <span aria-hidden="true">{onCanvas ? `Clip ${i + 1}` : 'Clip'}</span>
+      <span class="visually-hidden">Clip on channel {i + 1}: clear</span>
+    </button>
+  );
+
   return (
     <section
       class="meter-node"
@@ -236,34 +290,48 @@ export function NodeMeterWidget({
                 </li>
               ))}
             </ol>
-            {indices.map((i) => (
-              <div class="meter-channel" key={i}>
-                {/* biome-ignore lint/a11y/useSemanticElements: a native <meter> cannot hold the painted peak, RMS and hold bars. */}
-                <div
-                  class="meter-track"
-                  role="meter"
-                  aria-label={`${name} channel ${i + 1} level`}
-                  aria-valuemin={SCALE_MIN_DB}
-                  aria-valuemax={SCALE_MAX_DB}
-                  aria-valuenow={SCALE_MIN_DB}
-                >
-                  <div class="meter-peak" />
-                  <div class="meter-rms" />
-                  <div class="meter-hold" />
+            {onCanvas ? (
+              <>
+                <canvas class="meter-canvas" />
+                <ol class="meter-canvas-channels">
+                  {indices.map((i) => (
+                    <li class="meter-channel" key={i}>
+                      {/* biome-ignore lint/a11y/useSemanticElements: the level is painted on the canvas; this is its accessible value. */}
+                      <span
+                        class="visually-hidden"
+                        role="meter"
+                        aria-label={`${name} channel ${i + 1} level`}
+                        aria-valuemin={SCALE_MIN_DB}
+                        aria-valuemax={SCALE_MAX_DB}
+                        aria-valuenow={SCALE_MIN_DB}
+                      />
+                      {clipButton(i)}
+                    </li>
+                  ))}
+                </ol>
+              </>
+            ) : (
+              indices.map((i) => (
+                <div class="meter-channel" key={i}>
+                  {/* biome-ignore lint/a11y/useSemanticElements: a native <meter> cannot hold the painted peak, RMS and hold bars. */}
+                  <div
+                    class="meter-track"
+                    role="meter"
+                    aria-label={`${name} channel ${i + 1} level`}
+                    aria-valuemin={SCALE_MIN_DB}
+                    aria-valuemax={SCALE_MAX_DB}
+                    aria-valuenow={SCALE_MIN_DB}
+                  >
+                    <div class="meter-peak" />
+                    <div class="meter-rms" />
+                    <div class="meter-hold" />
+                  </div>
+                  <span class="meter-label">{i + 1}</span>
+                  {clipButton(i)}
+                  <span class="meter-readout" />
                 </div>
-                <span class="meter-label">{i + 1}</span>
-                <button
-                  type="button"
-                  class="meter-clip"
-                  hidden
-                  title="Clipped: click to clear"
-                  onClick={() => v.clearClip(i)}
-                >
-                  Clip <span class="visually-hidden">on channel {i + 1}: clear</span>
-                </button>
-                <span class="meter-readout" />
-              </div>
-            ))}
+              ))
+            )}
           </div>
           <p class="meter-programme" />
         </>
@@ -289,4 +357,64 @@ function programmeText(m: NodeMeters): string {
   const [tp, momentary, short] = [num(m.programme[0]!), num(m.programme[1]!), num(m.programme[2]!)];
   if (tp === undefined && momentary === undefined && short === undefined) return '';
   return `Programme: momentary ${formatDb(momentary)} LUFS · short-term ${formatDb(short)} LUFS · true peak ${formatDb(tp)} dBTP`;
+}
+
+/** Sets the canvas's pixel size from its CSS size (and again when that changes: full screen). */
+function sizeCanvas(canvas: HTMLCanvasElement, channels: number, repaint: () => void): ResizeObserver {
+  canvas.style.width = `${channels * (CANVAS_BAR + CANVAS_GAP)}px`;
+  const fit = () => {
+    const dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.round(channels * (CANVAS_BAR + CANVAS_GAP) * dpr);
+    canvas.height = Math.round(canvas.clientHeight * dpr);
+    repaint();
+  };
+  const observer = new ResizeObserver(fit);
+  observer.observe(canvas);
+  return observer;
+}
+
+/** The bar colours, bottom up: green to −18 dBFS, amber to −6, red above (as the elements'). */
+const ZONES: [number, string][] = [
+  [0.7, '#2f9e55'],
+  [0.9, '#d7a21b'],
+  [1, '#d8412f'],
+];
+
+/** A bar of height `pos` (0–1 of `h`) in the zone colours. */
+function fillBar(ctx: CanvasRenderingContext2D, x: number, w: number, h: number, pos: number): void {
+  let from = 0;
+  for (const [to, colour] of ZONES) {
+    if (pos <= from) break;
+    const top = Math.min(pos, to);
+    ctx.fillStyle = colour;
+    ctx.fillRect(x, h - top * h, w, (top - from) * h);
+    from = to;
+  }
+}
+
+/** Every channel of a node on its canvas: peak (faint), RMS, the hold line, a clip mark on top. */
+function paintCanvas(canvas: HTMLCanvasElement, m: NodeMeters, now: number): void {
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  const dpr = window.devicePixelRatio || 1;
+  const { width, height: h } = canvas;
+  const w = CANVAS_BAR * dpr;
+  const step = (CANVAS_BAR + CANVAS_GAP) * dpr;
+  ctx.clearRect(0, 0, width, h);
+  for (let i = 0; i < m.channels; i++) {
+    const x = i * step;
+    ctx.fillStyle = 'rgba(128, 128, 128, 0.25)';
+    ctx.fillRect(x, 0, w, h);
+    ctx.globalAlpha = 0.45;
+    fillBar(ctx, x, w, h, barPosition(m.peak[i]!));
+    ctx.globalAlpha = 1;
+    fillBar(ctx, x, w, h, barPosition(m.rms[i]!));
+    const hold = barPosition(heldPeak(m.hold[i]!, m.holdAt[i]!, now));
+    ctx.fillStyle = '#888';
+    ctx.fillRect(x, h - hold * h, w, 2 * dpr);
+    if (m.clip[i]) {
+      ctx.fillStyle = '#c0261a';
+      ctx.fillRect(x, 0, w, 4 * dpr);
+    }
+  }
 }
