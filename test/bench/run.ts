@@ -6,6 +6,7 @@
 import { apiBench } from './api.bench.js';
 import { captureCostBench } from './capture-cost.bench.js';
 import { claimsBench } from './claims.bench.js';
+import { consoleBench } from './console.bench.js';
 import { listenBench } from './listen.bench.js';
 import { metersBench } from './meters.bench.js';
 import { type BenchRow, printTable, writeJson } from './report.js';
@@ -20,6 +21,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   api: apiBench,
   'capture-cost': captureCostBench,
   claims: claimsBench,
+  console: consoleBench,
   listen: listenBench,
   meters: metersBench,
   schedules: schedulesBench,
