@@ -144,6 +144,20 @@ describe('console: schedules', () => {
     expect(page.url()).toContain('tz=America%2FNew_York');
   });
 
+  it('shows the month, and a day’s 24-hour agenda from it, the zone kept', async () => {
+    await page.goto(`${url}/schedules?view=month&date=${monday}&tz=Europe%2FBerlin`);
+    const month = page.locator('table.cal-month');
+    await month.locator('.occ', { hasText: '09:00 Morning mass' }).first().waitFor();
+    expect(await month.getByRole('link', { name: /the day's agenda/ }).count()).toBeGreaterThanOrEqual(28);
+    await page.locator(`a.cal-date[href*="date=${monday}"]`).click();
+    await page.waitForURL(/view=day/);
+    expect(page.url()).toContain('tz=Europe%2FBerlin');
+    const agenda = page.locator('.agenda-list');
+    await agenda.getByText('09:00', { exact: false }).first().waitFor();
+    expect(await agenda.textContent()).toContain('Morning mass');
+    expect(await agenda.textContent()).toContain('until 10:00 on sched-node');
+  });
+
   it('warns of an overlap when a clashing schedule on the same node is saved', async () => {
     await page.goto(`${url}/schedules`);
     await page.getByRole('button', { name: 'New schedule' }).click();

@@ -38,6 +38,8 @@ export interface CalendarProps {
   zone: string;
   date: string;
   onMissed: (o: Occurrence) => void;
+  /** The link to one day's agenda (the page's other state kept). */
+  dayHref: (date: string) => string;
 }
 
 function OccurrenceBlock({
@@ -133,7 +135,11 @@ export function MonthView(props: CalendarProps) {
               const list = perDay.get(date) ?? [];
               return (
                 <td key={date} class={inMonth ? '' : 'out'}>
-                  <a class="cal-date" href={`?view=day&date=${date}`}>
+                  <a
+                    class="cal-date"
+                    href={props.dayHref(date)}
+                    aria-label={`${dayLabel(date)}: the day's agenda`}
+                  >
                     {Number(date.slice(8))}
                   </a>
                   {list.slice(0, 4).map((o) => (

@@ -150,6 +150,8 @@ export default function SchedulesPage() {
     zone,
     date,
     onMissed: (o: Occurrence) => (missed.value = o),
+    dayHref: (day: string) =>
+      `${location.value.path}${searchFromState({ ...state, view: 'day', date: day })}`,
   };
   return (
     <section class="page schedules">
