@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import { seriousAxeViolations } from '../support/console-axe.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
 
@@ -94,6 +95,7 @@ describe('console: attendance', () => {
     ]);
     expect(await rows.first().textContent()).toContain('1 h 30 min');
     await page.locator('.attendance-signature[data-signed="true"]').waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     await page.getByRole('link', { name: BOB }).click();
     await page.getByRole('heading', { name: `Member ${BOB}` }).waitFor();

@@ -8,6 +8,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import { seriousAxeViolations } from '../support/console-axe.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
 
@@ -58,6 +59,7 @@ describe('console: settings', () => {
     await page.getByRole('heading', { name: /Lecture hall/ }).waitFor();
     expect(await page.getByLabel('sampleRate').inputValue()).toBe('48000');
     await page.locator('.settings-object[data-revision="1"]').waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
   });
 
   it('shows a change made through the API live: a new revision in the history and its diff', async () => {
@@ -94,6 +96,7 @@ describe('console: settings', () => {
     const dialog = page.getByRole('dialog', { name: /back to revision 1/ });
     await dialog.waitFor();
     expect(await dialog.locator('.settings-diff').textContent()).toContain('sampleRate');
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     expect(await rollBack.evaluate((element) => element === document.activeElement)).toBe(true);

@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageVersion } from '../../shared/src/version.js';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import { seriousAxeViolations } from '../support/console-axe.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
 
@@ -64,6 +65,7 @@ describe('console: system', () => {
     await page.locator('.system-chart canvas').waitFor();
     expect(await page.locator('.system-chart figcaption').textContent()).toContain('3 samples');
     await page.getByRole('img', { name: /Nodes online/ }).waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
   });
 
   it('lists a settings change in the operational log, live, and filters by kind in the URL', async () => {

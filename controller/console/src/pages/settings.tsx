@@ -286,6 +286,7 @@ function ObjectDetail(props: { view: SettingsView; family: string; id: string; c
                       <button
                         type="button"
                         aria-label={`Roll back to revision ${entry.revision}`}
+                        aria-haspopup="dialog"
                         onClick={() => {
                           rollingBack.value = entry;
                         }}
