@@ -160,6 +160,21 @@ describe('console: live meters', () => {
     await page.waitForURL(`${url}/meters?nodes=meter-other`);
     await reopened;
     expect(await page.getByRole('region', { name: 'Hall M meters' }).count()).toBe(0);
+    // None chosen: the empty state with the choice open, no meter stream.
+    // (a stream the page closes ends as an aborted request)
+    const closed = Promise.race(
+      (['requestfinished', 'requestfailed'] as const).map((event) =>
+        page.waitForEvent(event, (r) => r.url() === other),
+      ),
+    );
+    await page.getByRole('button', { name: 'Clear choice' }).click();
+    await page.waitForURL(`${url}/meters`);
+    await page.getByText('No nodes chosen: choose the nodes to meter above.').waitFor();
+    await closed; // the stream ended with the last meter on screen
+    expect(await page.getByRole('checkbox', { name: /Hall M/ }).isVisible()).toBe(true);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.goBack();
+    await page.waitForURL(`${url}/meters?nodes=meter-other`);
     // A node that is not there is named, and not asked for.
     const without = page.waitForRequest(other);
     await page.goto(`${url}/meters?nodes=meter-other,no-such-node`);
