@@ -9,6 +9,7 @@ import {
   HOLD_FALL_DB_PER_S,
   HOLD_MS,
   heldPeak,
+  meterStreamQuery,
   NodeMeters,
   nodeState,
   nodesFromSearch,
@@ -128,6 +129,15 @@ describe('console meters: the chosen nodes in the URL', () => {
     expect(nodesFromSearch('?nodes=a,b,c', 2)).toEqual(['a', 'b']);
     expect(searchFromNodes(['a', 'b'])).toBe('?nodes=a,b');
     expect(searchFromNodes([])).toBe('');
+  });
+});
+
+describe('console meters: the one meter stream', () => {
+  it('asks for the nodes on screen, sorted and once each, at the highest rate wanted', () => {
+    expect(meterStreamQuery(['b', 'a', 'b'], [1, 1])).toBe('nodes=a,b&rate=1');
+    expect(meterStreamQuery(['b', 'a'], [1, 10])).toBe('nodes=a,b&rate=10');
+    expect(meterStreamQuery([], [10])).toBe('');
+    expect(meterStreamQuery(['c', 'b', 'a'], [10], 2)).toBe('nodes=a,b&rate=10');
   });
 });
 

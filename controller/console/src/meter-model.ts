@@ -168,3 +168,16 @@ export function nodesFromSearch(search: string, max = 200): string[] {
 export function searchFromNodes(ids: readonly string[]): string {
   return ids.length === 0 ? '' : `?nodes=${ids.join(',')}`;
 }
+
+/**
+ * The meter stream's query for what the meters on screen want: their nodes (sorted, so the same
+ * set is the same connection; at most `max`) at the highest rate any of them wants; empty when
+ * none is on screen (no connection).
+ */
+export function meterStreamQuery(nodes: Iterable<string>, rates: Iterable<1 | 10>, max = 200): string {
+  const ids = [...new Set(nodes)].sort().slice(0, max);
+  if (ids.length === 0) return '';
+  let rate = 1;
+  for (const r of rates) if (r === 10) rate = 10;
+  return `nodes=${ids.join(',')}&rate=${rate}`;
+}

@@ -11,7 +11,7 @@
  * tab's events stream at every scroll of a meters wall would also cost every page a resume.
  */
 import { signal } from '@preact/signals';
-import type { MeterFrameIn } from './meter-model.js';
+import { type MeterFrameIn, meterStreamQuery } from './meter-model.js';
 
 export type MeterRate = 1 | 10;
 type FrameHandler = (frame: MeterFrameIn) => void;
@@ -57,13 +57,9 @@ function schedule(delayMs: number): void {
   }, delayMs);
 }
 
-/** The query the watchers want: their nodes (sorted, at most MAX_STREAM_NODES) and the highest rate. */
 function wanted(): string {
-  const nodes = [...watchers.keys()].sort().slice(0, MAX_STREAM_NODES);
-  if (nodes.length === 0) return '';
-  let rate: MeterRate = 1;
-  for (const set of watchers.values()) for (const w of set) if (w.rate === 10) rate = 10;
-  return `nodes=${nodes.join(',')}&rate=${rate}`;
+  const rates = [...watchers.values()].flatMap((set) => [...set].map((w) => w.rate));
+  return meterStreamQuery(watchers.keys(), rates, MAX_STREAM_NODES);
 }
 
 function reconcile(): void {
