@@ -56,6 +56,7 @@ describe('recording peaks', () => {
 
   beforeAll(async () => {
     ctl = await testController({});
+    await ctl.start(); // the components too: peaks are computed as recordings complete
     owner = await ctl.ownerToken();
     vi.spyOn(ctl.broker, 'publishToNode').mockImplementation(async () => {});
     const east = await enrolledNode(ctl, { id: 'peaks-east', site: 'east' });
@@ -97,6 +98,12 @@ describe('recording peaks', () => {
     expect((await stat(cache)).mtimeMs).toBe(cached.mtimeMs); // read, not computed again
     const whole = await peaks(owner, wavId);
     expect(whole.json().data.points).toBe(1000);
+  });
+
+  it('computes the peaks as a recording completes, before anyone asks', async () => {
+    const recording = await ctl.db.recording.findUniqueOrThrow({ where: { id: flacId } });
+    const cache = join(ctl.config.dataDir, 'recordings', recording.nodeId, `${flacId}.peaks.json`);
+    await vi.waitFor(() => stat(cache), { timeout: 10_000, interval: 50 });
   });
 
   it('reads a FLAC file the same way', async () => {

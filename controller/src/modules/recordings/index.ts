@@ -24,7 +24,7 @@ import { OccurrencesRepository } from './occurrences.repository.js';
 import { occurrencesRoutes } from './occurrences.routes.js';
 import { OccurrencesService } from './occurrences.service.js';
 import { peaksRoutes } from './peaks.routes.js';
-import { PeaksService } from './peaks.service.js';
+import { PeaksService, peaksWarmer } from './peaks.service.js';
 import { playbackRoutes, playbackStreamPath } from './playback.routes.js';
 import { type PlaybackAccess, PlaybackService } from './playback.service.js';
 import { RecordingChanges } from './recording-changes.js';
@@ -118,17 +118,18 @@ export function createRecordingsModule(
     config,
     alerts,
   });
+  const peaks = new PeaksService(recordings, files, (id) => recordingsRepo.find(id));
   return {
     name: 'recordings',
     routes: [
       recordingsRoutes(recordings),
-      ...libraryAndPlaybackRoutes(core, ports, recordings, files, deletions),
+      ...libraryAndPlaybackRoutes(core, ports, { recordings, files, deletions, peaks }),
       jobsRoutes(jobs, jobControl),
       occurrencesRoutes(occurrences),
       uploadsRoutes(uploads),
       agentCopiesRoutes(new AgentCopiesService(db, recordingsRepo, audit)),
     ],
-    components: [contactSweep(jobs, occurrences, core.log)],
+    components: [contactSweep(jobs, occurrences, core.log), peaksWarmer(peaks, core.changes, core.log)],
     collectors: [
       async () => {
         const counts = await jobs.countByState();
@@ -158,11 +159,15 @@ function countingMisses(alerts: HealthAlerts, metrics: Metrics): HealthAlerts {
 function libraryAndPlaybackRoutes(
   core: ModuleCore,
   ports: RecordingsModulePorts,
-  recordings: RecordingsService,
-  files: RecordingFileStore,
-  deletions: RecordingDeletions,
+  built: {
+    recordings: RecordingsService;
+    files: RecordingFileStore;
+    deletions: RecordingDeletions;
+    peaks: PeaksService;
+  },
 ): RoutePlugin[] {
   const { db, audit, now, config } = core;
+  const { recordings, files, deletions, peaks } = built;
   const playback = new PlaybackService({
     recordings,
     access: { current: (principal) => ports.auth.current(principal), generation: ports.accessGeneration },
@@ -183,7 +188,7 @@ function libraryAndPlaybackRoutes(
   return [
     libraryRoutes(library, recordings, new DownloadService({ recordings, files, audit, now })),
     playbackRoutes(playback, config),
-    peaksRoutes(new PeaksService(recordings, files)),
+    peaksRoutes(peaks),
   ];
 }
 

@@ -5,13 +5,18 @@
  * to 16-bit frames on a pipe and folded as it streams: memory stays at the bucket table. One
  * computation per recording at a time; later asks read the cache (checked against the file's
  * SHA-256, so a replaced file is computed again). The cache outlives retention's removal of the
- * local file (a waveform without the audio) and is removed with the recording.
+ * local file (a waveform without the audio) and is removed with the recording. Each recording's
+ * peaks are computed as it completes (`peaksWarmer`, one at a time), so even a 2-hour
+ * recording's first view reads a cache.
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import type { ChangeFeed } from '../../core/change-feed.js';
+import type { Logger } from '../../core/logger.js';
 import type { Principal } from '../../core/principal.js';
-import type { Visible } from '../../core/visible.js';
+import { trusted, type Visible } from '../../core/visible.js';
+import type { Component } from '../../platform/module.js';
 import type { RecordingFileStore } from './file-store.js';
 import { foldPeaks, PEAK_BUCKETS, PeakAccumulator, type PeakTable } from './peaks.js';
 import type { RecordingRow } from './recordings.repository.js';
@@ -45,7 +50,18 @@ export class PeaksService {
   constructor(
     private readonly recordings: Pick<RecordingsService, 'visibleRecording' | 'completeFileSize'>,
     private readonly files: RecordingFileStore,
+    /** A recording by id, whoever asks (the warmer acts for the controller itself). */
+    private readonly find: (id: string) => Promise<RecordingRow | null>,
   ) {}
+
+  /** Computes and caches a completed recording's peaks ahead of a first view (nothing when gone or incomplete). */
+  async warm(recordingId: string, signal?: AbortSignal): Promise<void> {
+    const recording = await this.find(recordingId);
+    if (recording?.state !== 'completed' || !recording.filePath || recording.localRemovedAt) return;
+    await this.table(trusted(recording, 'peaks computed as a recording completes'), signal);
+    // Deleted meanwhile: its cache must not outlive it.
+    if (!(await this.find(recordingId))) await this.files.deleteFiles(recording.nodeId, recordingId, null);
+  }
 
   /** `points` peaks of a recording the caller may read (404 outside their scope, 409 without a file). */
   async peaks(principal: Principal, recordingId: string, points: number): Promise<RecordingPeaks> {
@@ -62,14 +78,14 @@ export class PeaksService {
     };
   }
 
-  private async table(recording: Visible<RecordingRow>): Promise<CachedPeaks> {
+  private async table(recording: Visible<RecordingRow>, signal?: AbortSignal): Promise<CachedPeaks> {
     const cachePath = this.files.peaksPath(recording.nodeId, recording.id);
     const cached = await readCache(cachePath);
     if (cached && cached.sha256 === recording.sha256) return cached;
     const { filePath } = await this.recordings.completeFileSize(recording);
     let pending = this.computing.get(recording.id);
     if (!pending) {
-      pending = computePeaks(this.files.absolute(filePath), recording.sha256)
+      pending = computePeaks(this.files.absolute(filePath), recording.sha256, signal)
         .then(async (table) => {
           const temporary = `${cachePath}.${process.pid}.tmp`;
           await writeFile(temporary, JSON.stringify(table));
@@ -101,13 +117,18 @@ async function soxInfo(path: string): Promise<{ frames: number; channels: number
 }
 
 /** Decodes the file once through sox to 16-bit frames and folds them into PEAK_BUCKETS spans. */
-export async function computePeaks(path: string, sha256: string | null): Promise<CachedPeaks> {
+export async function computePeaks(
+  path: string,
+  sha256: string | null,
+  signal?: AbortSignal,
+): Promise<CachedPeaks> {
   const { frames, channels, sampleRate } = await soxInfo(path);
   const totalFrames = Math.max(1, frames);
   const peaks = new PeakAccumulator(totalFrames, channels, Math.min(PEAK_BUCKETS, totalFrames));
   // -D: no dither when a 24-bit file is reduced to 16 bits (peaks must not gain noise).
   const sox = spawn('sox', ['-V1', '-D', path, '-t', 'raw', '-e', 'signed-integer', '-b', '16', '-L', '-'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(signal ? { signal } : {}),
   });
   let stderr = '';
   sox.stderr.setEncoding('utf8').on('data', (text: string) => {
@@ -121,4 +142,49 @@ export async function computePeaks(path: string, sha256: string | null): Promise
   const code = await exited;
   if (code !== 0) throw new Error(`sox failed decoding ${path} (exit ${code}): ${stderr.trim()}`);
   return { version: 1, sha256, frames: peaks.frames, sampleRate, channels, ...peaks.table() };
+}
+
+/** Most completed recordings waiting for their peaks (more are computed on first view instead). */
+const WARM_QUEUE_LIMIT = 1000;
+
+/**
+ * Computes each recording's peaks as it completes (heard on the change feed), one recording at
+ * a time; stopping drops the queue and ends a computation under way.
+ */
+export function peaksWarmer(peaks: PeaksService, feed: ChangeFeed, log: Pick<Logger, 'warn'>): Component {
+  const queue: string[] = [];
+  const abort = new AbortController();
+  let running: Promise<void> | undefined;
+  let unsubscribe: (() => void) | undefined;
+  const next = () => {
+    if (running || abort.signal.aborted) return;
+    const id = queue.shift();
+    if (id === undefined) return;
+    running = peaks
+      .warm(id, abort.signal)
+      .catch((err: unknown) => {
+        if (!abort.signal.aborted) log.warn({ err, recordingId: id }, 'waveform peaks not computed ahead');
+      })
+      .finally(() => {
+        running = undefined;
+        next();
+      });
+  };
+  return {
+    name: 'waveform peaks',
+    start: async () => {
+      unsubscribe = feed.subscribe((change) => {
+        if (change.type !== 'recording.state' || change.data.state !== 'completed') return;
+        if (queue.length < WARM_QUEUE_LIMIT && !queue.includes(change.subject.id))
+          queue.push(change.subject.id);
+        next();
+      });
+    },
+    stop: async () => {
+      unsubscribe?.();
+      queue.length = 0;
+      abort.abort();
+      await running;
+    },
+  };
 }
