@@ -132,6 +132,8 @@ describe('route declarations', () => {
       'schedule runner',
       'retention',
       'upload runner',
+      // Waveform peaks computed as recordings complete: its sox is ended before the sweep stops.
+      'waveform peaks',
       'lost-contact sweep',
       'node lifecycle jobs',
       'audit chain watch',
