@@ -1,6 +1,6 @@
 /** Parts the access tabs share: reading a resource, the server's refusal as words, grant fields. */
 import { type Signal, useSignal } from '@preact/signals';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useId } from 'preact/hooks';
 import { SCOPE_TYPES } from '../access-model.js';
 import { ApiError, api } from '../api.js';
 
@@ -67,12 +67,13 @@ export function GrantFields({
   optional?: boolean;
   scopeType: Signal<string>;
 }) {
+  const id = useId();
   return (
     <fieldset class="grant-fields">
-      <legend>Role</legend>
-      <label>
-        Role
-        <select name="role" required={!optional}>
+      <legend>Role and scope</legend>
+      <span class="field">
+        <label for={`${id}-role`}>Role</label>
+        <select id={`${id}-role`} name="role" required={!optional}>
           {optional && <option value="">none</option>}
           {roles.map((r) => (
             <option key={r.id} value={r.name}>
@@ -80,10 +81,11 @@ export function GrantFields({
             </option>
           ))}
         </select>
-      </label>
-      <label>
-        Scope
+      </span>
+      <span class="field">
+        <label for={`${id}-scope`}>Scope</label>
         <select
+          id={`${id}-scope`}
           name="scopeType"
           value={scopeType.value}
           onChange={(e) => (scopeType.value = e.currentTarget.value)}
@@ -94,12 +96,14 @@ export function GrantFields({
             </option>
           ))}
         </select>
-      </label>
+      </span>
       {scopeType.value !== 'fleet' && (
-        <label>
-          {scopeType.value === 'site' ? 'Site id' : scopeType.value === 'node' ? 'Node id' : 'Guild id'}
-          <input name="scopeId" autoComplete="off" />
-        </label>
+        <span class="field">
+          <label for={`${id}-scope-id`}>
+            {scopeType.value === 'site' ? 'Site id' : scopeType.value === 'node' ? 'Node id' : 'Guild id'}
+          </label>
+          <input id={`${id}-scope-id`} name="scopeId" autoComplete="off" />
+        </span>
       )}
     </fieldset>
   );

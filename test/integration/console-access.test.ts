@@ -1,0 +1,215 @@
+/**
+ * The console's Users & access page in Chromium against the real controller: a user created
+ * through the form is stored with its role and scope (and audited); the server's refusal is
+ * shown in the dialog; disabling asks first; dialogs close on Esc and focus returns; an API
+ * token's secret is shown once with a copy button and never again (the list and a reload have
+ * no secret), revoking asks first; every change carries the CSRF token; a viewer has no Access
+ * entry. No Content-Security-Policy violation. Every wait is for something the page shows.
+ */
+import type { Browser, Page, Request } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import {
+  bearer,
+  enrolledNode,
+  type TestController,
+  testController,
+  userWithRole,
+} from '../support/controller.js';
+import { listeningUrl } from '../support/listen.js';
+
+describe('console: users & access', () => {
+  let ctl: TestController;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  let cspViolations: string[];
+  let siteId: string;
+  const changes: { method: string; path: string; csrf: string | undefined }[] = [];
+  const owner = async () => bearer(await ctl.ownerToken());
+
+  beforeAll(async () => {
+    ctl = await testController({}, undefined, { consoleDir: await builtConsole() });
+    await userWithRole(ctl, 'access-viewer', 'viewer');
+    ({ siteId } = await enrolledNode(ctl, { id: 'access-node', site: 'hall-b' }));
+    url = await listeningUrl(ctl);
+    browser = await launchChromium();
+    ({ page, cspViolations } = await signedInPage(browser, url, '/access'));
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+    page.on('request', (request: Request) => {
+      const path = new URL(request.url()).pathname;
+      if (request.method() !== 'GET' && path.startsWith('/api/v1/auth/') && path !== '/api/v1/auth/login')
+        changes.push({ method: request.method(), path, csrf: request.headers()['x-csrf-token'] });
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await ctl?.stop();
+  });
+
+  const userRow = (username: string) => page.locator(`.access-row[data-username="${username}"]`);
+
+  it('opens on the users tab (in the URL) and lists the users', async () => {
+    await page.getByRole('heading', { name: 'Users & access', level: 1 }).waitFor();
+    await userRow('owner').waitFor();
+    await userRow('access-viewer').waitFor();
+    expect(await userRow('access-viewer').locator('.access-grants').textContent()).toBe('viewer over fleet');
+    const tabs = page.getByRole('navigation', { name: 'Access sections' });
+    expect(await tabs.getByRole('link', { name: 'Users' }).getAttribute('aria-current')).toBe('page');
+    await tabs.getByRole('link', { name: 'Roles' }).click();
+    await page.locator('.access-row[data-role="viewer"]').getByText('Built-in (fixed)').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/access/roles');
+    await page.goBack();
+    await userRow('owner').waitFor();
+  });
+
+  it('closes a dialog on Esc and returns focus to what opened it', async () => {
+    const open = page.getByRole('button', { name: 'Create user' });
+    await open.click();
+    const dialog = page.getByRole('dialog', { name: 'Create user' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await open.evaluate((el) => el === document.activeElement)).toBe(true);
+  });
+
+  it('creates a user through the form with a role over a scope: stored and audited', async () => {
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create user' });
+    await dialog.getByLabel('Username').fill('access-carol');
+    await dialog.getByLabel('Display name').fill('Carol');
+    await dialog.getByLabel('Password', { exact: true }).fill('carol-password-123');
+    await dialog.getByLabel('Role', { exact: true }).selectOption('operator');
+    await dialog.getByLabel('Scope').selectOption('site');
+    await dialog.getByLabel('Site id').fill(siteId);
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await userRow('access-carol').getByText(`operator over site ${siteId}`).waitFor();
+    const stored = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/users?q=access-carol',
+      headers: await owner(),
+    });
+    const carol = stored.json().data[0];
+    expect(carol).toMatchObject({
+      username: 'access-carol',
+      displayName: 'Carol',
+      hasPassword: true,
+      disabled: false,
+      grants: [{ role: 'operator', scope: { type: 'site', id: siteId } }],
+    });
+    const audited = await ctl.app.inject({
+      method: 'GET',
+      url: `/api/v1/audit-events?action=auth.user.create&targetId=${carol.id}`,
+      headers: await owner(),
+    });
+    expect(audited.json().data).toMatchObject([{ actor: { name: 'owner' }, outcome: 'success' }]);
+  });
+
+  it('shows the server’s refusal in the dialog (a username taken)', async () => {
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create user' });
+    await dialog.getByLabel('Username').fill('access-carol');
+    await dialog.getByLabel('Password', { exact: true }).fill('carol-password-456');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    const refusal = dialog.getByRole('alert');
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/access-carol|exists|taken/i);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  it('disables a user behind a confirmation, then enables them', async () => {
+    await userRow('access-carol').getByRole('button', { name: 'Disable' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Disable access-carol?' });
+    await confirm.getByRole('button', { name: 'Disable' }).click();
+    await page.locator('.access-row[data-username="access-carol"][data-disabled="true"]').waitFor();
+    const stored = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/users?q=access-carol',
+      headers: await owner(),
+    });
+    expect(stored.json().data[0].disabled).toBe(true);
+    await userRow('access-carol').getByRole('button', { name: 'Enable' }).click();
+    await page.locator('.access-row[data-username="access-carol"][data-disabled="false"]').waitFor();
+  });
+
+  it('creates an API token: the secret is shown once, copied, and never again', async () => {
+    await page
+      .getByRole('navigation', { name: 'Access sections' })
+      .getByRole('link', { name: 'API tokens' })
+      .click();
+    await page.getByText('No API tokens.').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/access/tokens');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const create = page.getByRole('dialog', { name: 'Create API token' });
+    await create.getByLabel('Name').fill('backup script');
+    await create.getByRole('button', { name: 'Create' }).click();
+    const shown = page.getByRole('dialog', { name: 'Token created' });
+    const secret = await shown.getByLabel('Token').inputValue();
+    expect(secret.length).toBeGreaterThan(20);
+    await shown.getByRole('button', { name: 'Copy' }).click();
+    await shown.getByText('Copied.').waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    // The secret works as a bearer token.
+    const me = await ctl.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(secret) });
+    expect(me.json().data.user.username).toBe('owner');
+    await shown.getByRole('button', { name: 'Done' }).click();
+    await shown.waitFor({ state: 'detached' });
+    const row = page.locator('.access-row[data-token="backup script"]');
+    await row.waitFor();
+    expect(await page.content()).not.toContain(secret);
+    // Nor after a reload: the list has hints only.
+    await page.reload();
+    await row.waitFor();
+    expect(await page.content()).not.toContain(secret);
+    const listed = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/api-tokens',
+      headers: await owner(),
+    });
+    expect(listed.body).not.toContain(secret);
+    expect(listed.json().data[0]).not.toHaveProperty('token');
+  });
+
+  it('revokes a token behind a confirmation', async () => {
+    const row = page.locator('.access-row[data-token="backup script"]');
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page
+      .getByRole('dialog', { name: 'Revoke token backup script?' })
+      .getByRole('button', { name: 'Revoke' })
+      .click();
+    await page.locator('.access-row[data-token="backup script"][data-revoked="true"]').waitFor();
+    const listed = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/api-tokens',
+      headers: await owner(),
+    });
+    expect(listed.json().data[0].revoked).toBe(true);
+  });
+
+  it('sends the CSRF token with every change', () => {
+    expect(changes.map((c) => `${c.method} ${c.path}`)).toEqual(
+      expect.arrayContaining(['POST /api/v1/auth/users', 'POST /api/v1/auth/api-tokens']),
+    );
+    expect(changes.every((c) => typeof c.csrf === 'string' && c.csrf.length > 10)).toBe(true);
+  });
+
+  it('has no Access entry for a viewer (only their own tokens by link), and no CSP violation', async () => {
+    const { page: viewer } = await signedInPage(browser, url, '/fleet', {
+      username: 'access-viewer',
+      password: 'access-viewer-password-123',
+    });
+    const nav = viewer.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Fleet' }).waitFor();
+    expect(await nav.getByRole('link', { name: 'Users & access' }).count()).toBe(0);
+    await viewer.goto(`${url}/access/users`);
+    await viewer.getByText('Your role cannot use Users & access.').waitFor();
+    await viewer.goto(`${url}/access/tokens`);
+    await viewer.getByText('No API tokens.').waitFor();
+    const tabs = viewer.getByRole('navigation', { name: 'Access sections' });
+    expect(await tabs.getByRole('link').allTextContents()).toEqual(['API tokens']);
+    await viewer.context().close();
+    expect(cspViolations).toEqual([]);
+  });
+});
