@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
 import { seriousAxeViolations } from '../support/console-axe.js';
-import { bearer, type TestController, testController } from '../support/controller.js';
+import { bearer, type TestController, testController, userWithRole } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
 
 describe('console: settings', () => {
@@ -128,6 +128,20 @@ describe('console: settings', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved as revision 4.').waitFor();
     expect((await profile()).body.preRollSeconds).toBe(30);
+  });
+
+  it('shows a viewer the value and history read-only: no save, no rollback (the server decides too)', async () => {
+    await userWithRole(ctl, 'settings-viewer', 'viewer');
+    const viewer = await signedInPage(browser, url, `/settings?family=recording-profiles&id=${profileId}`, {
+      username: 'settings-viewer',
+      password: 'settings-viewer-password-123',
+    });
+    await viewer.page.locator('.settings-history tbody tr').first().waitFor();
+    expect(await viewer.page.getByLabel('sampleRate').getAttribute('readonly')).not.toBeNull();
+    expect(await viewer.page.getByRole('button', { name: 'Save' }).count()).toBe(0);
+    expect(await viewer.page.getByRole('button', { name: /Roll back/ }).count()).toBe(0);
+    expect(viewer.cspViolations).toEqual([]);
+    await viewer.page.context().close();
   });
 
   it('violates no Content-Security-Policy', () => {

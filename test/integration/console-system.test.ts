@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageVersion } from '../../shared/src/version.js';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
 import { seriousAxeViolations } from '../support/console-axe.js';
-import { bearer, type TestController, testController } from '../support/controller.js';
+import { bearer, type TestController, testController, userWithRole } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
 
 describe('console: system', () => {
@@ -113,6 +113,19 @@ describe('console: system', () => {
       headers: await owner(),
     });
     expect(stored.json().data.status).toBe('disabled');
+  });
+
+  it('shows a viewer (no integrations:manage) the health and the log, not the integrations', async () => {
+    await userWithRole(ctl, 'system-viewer', 'viewer');
+    const viewer = await signedInPage(browser, url, '/system', {
+      username: 'system-viewer',
+      password: 'system-viewer-password-123',
+    });
+    await viewer.page.locator('.ops-log li').first().waitFor();
+    await viewer.page.locator('.system-chart canvas').waitFor();
+    expect(await viewer.page.getByRole('heading', { name: 'Notification integrations' }).count()).toBe(0);
+    expect(viewer.cspViolations).toEqual([]);
+    await viewer.page.context().close();
   });
 
   it('violates no Content-Security-Policy', () => {

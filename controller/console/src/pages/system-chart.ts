@@ -9,8 +9,11 @@ import type { HistorySeries } from '../system-model.js';
 const css = (name: string, fallback: string) =>
   getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 
-/** Draws `series` into `into` (width of the element); returns the chart (destroy it when done). */
-export function drawHistory(into: HTMLElement, series: HistorySeries): uPlot {
+/**
+ * Draws `series` into `into`, as wide as it is (and again when it is resized); returns the
+ * stop (destroys the chart).
+ */
+export function drawHistory(into: HTMLElement, series: HistorySeries): () => void {
   const text = css('--text', '#1b1f24');
   const line = css('--line', '#d8dde3');
   const axis = { stroke: text, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
@@ -26,9 +29,24 @@ export function drawHistory(into: HTMLElement, series: HistorySeries): uPlot {
     ],
     axes: [
       axis,
-      { ...axis, scale: 'nodes', label: 'Nodes' },
+      // Nodes are counted: whole-number ticks only.
+      {
+        ...axis,
+        scale: 'nodes',
+        label: 'Nodes',
+        incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+      },
       { ...axis, scale: 'ms', side: 1, label: 'ms', grid: { show: false } },
     ],
   };
-  return new uPlot(options, [series.x, series.online, series.total, series.latencyMs], into);
+  const plot = new uPlot(options, [series.x, series.online, series.total, series.latencyMs], into);
+  const resized = new ResizeObserver(() => {
+    const width = Math.max(280, into.clientWidth);
+    if (width !== plot.width) plot.setSize({ width, height: plot.height });
+  });
+  resized.observe(into);
+  return () => {
+    resized.disconnect();
+    plot.destroy();
+  };
 }

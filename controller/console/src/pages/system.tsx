@@ -122,7 +122,7 @@ function ControllerHealth() {
       [
         'Database',
         `${c.database.provider} · ${c.database.reachable ? 'reachable' : 'unreachable'}${
-          c.database.latencyMs === null ? '' : ` · ${c.database.latencyMs} ms`
+          c.database.latencyMs === null ? '' : ` · ${Math.round(c.database.latencyMs)} ms`
         }`,
       ],
       [
@@ -217,11 +217,11 @@ function HealthHistory({ view }: { view: SystemView }) {
     const found = samples.value;
     const into = chart.current;
     if (!found?.length || !into) return;
-    let plot: { destroy(): void } | undefined;
+    let stop: (() => void) | undefined;
     let gone = false;
     void import('./system-chart.js').then(
       ({ drawHistory }) => {
-        if (!gone) plot = drawHistory(into, historySeries(found));
+        if (!gone) stop = drawHistory(into, historySeries(found));
       },
       (err) => {
         if (!gone) error.value = message(err);
@@ -229,7 +229,7 @@ function HealthHistory({ view }: { view: SystemView }) {
     );
     return () => {
       gone = true;
-      plot?.destroy();
+      stop?.();
     };
   }, [samples.value]);
 
