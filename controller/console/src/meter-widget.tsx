@@ -39,6 +39,7 @@ function requestPaint(paint: () => void): void {
   frameRequested = true;
   requestAnimationFrame(() => {
     frameRequested = false;
+    if (document.hidden) return; // kept for when the tab is shown again
     for (const p of waiting) p();
     waiting.clear();
   });
