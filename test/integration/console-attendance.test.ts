@@ -120,6 +120,15 @@ describe('console: attendance', () => {
     expect(JSON.stringify(exported)).toContain(GUILD);
   });
 
+  it('says so for a guild it cannot show, and shows the current period’s live figures', async () => {
+    await page.goto(`${url}/attendance?guild=129999999999999999`);
+    await page.getByRole('alert').getByText('No such guild (or not yours to see).').waitFor();
+    await page.goto(`${url}/attendance?guild=${GUILD}&member=${BOB}`);
+    await page.getByRole('heading', { name: 'Leaderboard, current period' }).waitFor();
+    await page.locator(`.attendance-board tr[data-user-id="${BOB}"]`).waitFor();
+    await page.getByText(/Rank 1 · .* active · .* paused · 1 session$/).waitFor();
+  });
+
   it('violates no Content-Security-Policy', () => {
     expect(cspViolations).toEqual([]);
   });

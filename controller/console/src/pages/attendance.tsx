@@ -468,7 +468,7 @@ function CurrentMember({ guild, member }: { guild: string; member: string }) {
         <>
           <p>
             {s.rank === null ? 'Not ranked' : `Rank ${s.rank}`} · {duration(s.active_seconds)} active ·{' '}
-            {duration(s.paused_seconds)} paused · {s.sessions} sessions
+            {duration(s.paused_seconds)} paused · {s.sessions} {s.sessions === 1 ? 'session' : 'sessions'}
           </p>
           {s.channels.length > 0 && (
             <table class="attendance-board">
