@@ -7,10 +7,21 @@
  * waveform from the server's peaks and plays through the playback cookie. No CSP violation.
  * Every wait is for something the page shows.
  */
+
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
-import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
+import {
+  bearer,
+  enrolledNode,
+  type TestController,
+  testController,
+  userWithRole,
+} from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
 import { completedRecording, createRecording, sha256, wavBytes } from '../support/recordings.js';
 
@@ -23,6 +34,42 @@ function toneWav(seconds: number): Buffer {
   for (let f = 0; f < frames; f++)
     body.writeInt16LE(Math.round(16000 * Math.sin((2 * Math.PI * 440 * f) / RATE)), 44 + f * 2);
   return body;
+}
+
+/**
+ * A 2-hour recording (8 kHz mono, 115 MB: one second of tone written 7,200 times) put in the
+ * store as an upload would leave it; answers its id.
+ */
+async function twoHourRecording(ctl: TestController, nodeId: string): Promise<string> {
+  const id = 'two-hours';
+  const relative = join('recordings', nodeId, `${id}.wav`);
+  await mkdir(join(ctl.config.dataDir, 'recordings', nodeId), { recursive: true });
+  const second = toneWav(1).subarray(44);
+  const seconds = 7200;
+  const file = createWriteStream(join(ctl.config.dataDir, relative));
+  const header = wavBytes(0, RATE, 1);
+  header.writeUInt32LE(36 + second.length * seconds, 4);
+  header.writeUInt32LE(second.length * seconds, 40);
+  file.write(header);
+  for (let i = 0; i < seconds; i++) if (!file.write(second)) await once(file, 'drain');
+  file.end();
+  await once(file, 'finish');
+  await ctl.db.recording.create({
+    data: {
+      id,
+      nodeId,
+      title: 'Two hours',
+      state: 'completed',
+      sampleRate: RATE,
+      channels: 1,
+      filePath: relative,
+      sizeBytes: BigInt(44 + second.length * seconds),
+      sha256: 'b'.repeat(64),
+      durationMs: seconds * 1000,
+      completedAt: new Date(),
+    },
+  });
+  return id;
 }
 
 describe('console: recordings', () => {
@@ -169,6 +216,41 @@ describe('console: recordings', () => {
     const box = (await wave.boundingBox())!;
     await wave.click({ position: { x: box.width * 0.75, y: box.height / 2 } });
     await page.waitForFunction(() => (document.querySelector('audio')?.currentTime ?? 0) >= 2.2);
+  });
+
+  it("draws a 2-hour recording's waveform within 500 ms, from its peaks, never the file", async () => {
+    const id = await twoHourRecording(ctl, 'rec-hq');
+    // Computed once (as the recording completes, in production), then read from the cache.
+    const warm = await call('GET', `/recordings/${id}/peaks?points=16`);
+    expect(warm.statusCode, warm.body).toBe(200);
+    const files: string[] = [];
+    page.on('request', (request) => {
+      if (/\/(stream|file)$/.test(new URL(request.url()).pathname)) files.push(request.url());
+    });
+    await page.goto(`${url}/recordings/${id}`);
+    const wave = page.getByTestId('rec-wave');
+    await expect.poll(() => wave.getAttribute('data-drawn-ms'), { timeout: 10_000 }).toMatch(/^\d+$/);
+    const drawnMs = Number(await wave.getAttribute('data-drawn-ms'));
+    expect(drawnMs).toBeLessThanOrEqual(500);
+    expect(files).toEqual([]);
+  });
+
+  it('hides what a viewer cannot do: no selection, no bulk actions, no metadata form', async () => {
+    await userWithRole(ctl, 'rec-viewer', 'viewer');
+    const viewer = await signedInPage(browser, url, '/recordings', {
+      username: 'rec-viewer',
+      password: 'rec-viewer-password-123',
+    });
+    const rowsSeen = viewer.page.locator('tbody tr');
+    await expect.poll(() => rowsSeen.count()).toBeGreaterThan(0);
+    expect(await viewer.page.getByLabel('Select all shown').count()).toBe(0);
+    expect(await viewer.page.getByRole('button', { name: 'Add tags' }).count()).toBe(0);
+    await viewer.page.getByRole('link', { name: 'Tone' }).click();
+    await viewer.page.getByRole('heading', { name: 'Tone', level: 1 }).waitFor();
+    await viewer.page.getByRole('heading', { name: 'Metadata' }).waitFor();
+    expect(await viewer.page.getByRole('button', { name: 'Save' }).count()).toBe(0);
+    expect(viewer.cspViolations).toEqual([]);
+    await viewer.page.context().close();
   });
 
   it('violated no Content-Security-Policy rule', () => {

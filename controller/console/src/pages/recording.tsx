@@ -4,11 +4,12 @@
  * (`GET /recordings/:id/context`), and a player: a waveform drawn on a canvas from the
  * server's peaks (`GET /recordings/:id/peaks`, never the file) that seeks on click, and an
  * `<audio>` fed by the playback route (`POST …/playback` sets a cookie scoped to the stream's
- * path, so `src` carries no token).
+ * path, so `src` carries no token). Its state changes arrive from the tab's events stream.
  */
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
+import { subscribe } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
 import {
   formatBytes,
@@ -107,6 +108,23 @@ export default function RecordingPage() {
   const queue = useSignal<QueueItem[] | undefined>(undefined);
   const audit = useSignal<AuditRow[] | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
+  const version = useSignal(0);
+
+  // Live: this recording's state and upload changes read it again (at most once a frame).
+  useEffect(() => {
+    let frame: number | undefined;
+    const off = subscribe('recording.', (event) => {
+      if (event !== 'reset' && event.subject.id !== id) return;
+      frame ??= requestAnimationFrame(() => {
+        frame = undefined;
+        version.value += 1;
+      });
+    });
+    return () => {
+      off();
+      if (frame !== undefined) cancelAnimationFrame(frame);
+    };
+  }, [id]);
 
   useEffect(() => {
     let stale = false;
@@ -143,7 +161,7 @@ export default function RecordingPage() {
     return () => {
       stale = true;
     };
-  }, [id]);
+  }, [id, version.value]);
 
   if (error.value && !recording.value)
     return (
@@ -370,6 +388,8 @@ function Metadata(props: { recording: Recording; editable: boolean; onSaved: (ne
 function Player({ recording, mayPlay }: { recording: Recording; mayPlay: boolean }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const audio = useRef<HTMLAudioElement>(null);
+  /** When the peaks were asked for: the first paint says how long the waveform took (the budget). */
+  const asked = useRef<number | undefined>(undefined);
   const peaks = useSignal<Peaks | undefined>(undefined);
   const failure = useSignal<string | undefined>(undefined);
   const src = useSignal<string | undefined>(undefined);
@@ -381,6 +401,7 @@ function Player({ recording, mayPlay }: { recording: Recording; mayPlay: boolean
     const element = canvas.current;
     if (!complete || !element) return;
     let stale = false;
+    asked.current = performance.now();
     const points = peakPointsFor(element.clientWidth || 800, window.devicePixelRatio || 1);
     api<{ data: Peaks }>(
       'GET',
@@ -424,6 +445,10 @@ function Player({ recording, mayPlay }: { recording: Recording; mayPlay: boolean
     ctx.fillStyle = done;
     ctx.fillRect(Math.min(width - 1, Math.round(played)), 0, Math.max(1, Math.round(ratio)), height);
     element.dataset.painted = String(columns.length);
+    if (asked.current !== undefined) {
+      element.dataset.drawnMs = String(Math.round(performance.now() - asked.current));
+      asked.current = undefined;
+    }
   }, [peaks.value, position.value, durationS]);
 
   async function open(): Promise<HTMLAudioElement | undefined> {
