@@ -231,88 +231,101 @@ export default function JobsPage() {
       {!jobs.value && !error.value && <p class="loading">Loading…</p>}
       {jobs.value?.data.length === 0 && <p class="empty">No recording jobs match.</p>}
       {rows.length > 0 && (
-        <table class="jobs-table">
-          <thead>
-            <tr>
-              {mayControl && (
-                <th scope="col">
-                  <input
-                    type="checkbox"
-                    aria-label="Select all jobs shown"
-                    checked={chosen.length === rows.length}
-                    onChange={(e) => {
-                      selected.value = e.currentTarget.checked ? new Set(rows.map((r) => r.id)) : new Set();
-                    }}
-                  />
-                </th>
-              )}
-              <th scope="col">Job</th>
-              <th scope="col">Node</th>
-              <th scope="col">State</th>
-              <th scope="col">Created</th>
-              <th scope="col">Result</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((job) => {
-              const upload = uploads.value[job.recordingId];
-              const message = messages.value[job.id];
-              return (
-                <tr key={job.id} data-job-id={job.id} class={job.id === state.jobId ? 'jobs-pointed' : ''}>
-                  {mayControl && (
+        <div class="table-scroll">
+          <table class="jobs-table">
+            <thead>
+              <tr>
+                {mayControl && (
+                  <th scope="col">
+                    <input
+                      type="checkbox"
+                      aria-label="Select all jobs shown"
+                      checked={chosen.length === rows.length}
+                      onChange={(e) => {
+                        selected.value = e.currentTarget.checked ? new Set(rows.map((r) => r.id)) : new Set();
+                      }}
+                    />
+                  </th>
+                )}
+                <th scope="col">Job</th>
+                <th scope="col">Node</th>
+                <th scope="col">State</th>
+                <th scope="col">Created</th>
+                <th scope="col">Result</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((job) => {
+                const upload = uploads.value[job.recordingId];
+                const message = messages.value[job.id];
+                return (
+                  <tr key={job.id} data-job-id={job.id} class={job.id === state.jobId ? 'jobs-pointed' : ''}>
+                    {mayControl && (
+                      <td>
+                        <input
+                          type="checkbox"
+                          aria-label={`Select job ${job.id}`}
+                          checked={selected.value.has(job.id)}
+                          onChange={(e) => toggle(job.id, e.currentTarget.checked)}
+                        />
+                      </td>
+                    )}
                     <td>
-                      <input
-                        type="checkbox"
-                        aria-label={`Select job ${job.id}`}
-                        checked={selected.value.has(job.id)}
-                        onChange={(e) => toggle(job.id, e.currentTarget.checked)}
-                      />
+                      <code>{job.id}</code>
+                      {job.plannedStartAt && (
+                        <div class="muted">
+                          scheduled for{' '}
+                          <time dateTime={job.plannedStartAt}>
+                            {new Date(job.plannedStartAt).toLocaleString()}
+                          </time>
+                        </div>
+                      )}
                     </td>
-                  )}
-                  <td>
-                    <code>{job.id}</code>
-                    {job.scheduleId && <span class="muted"> (scheduled)</span>}
-                  </td>
-                  <td>
-                    <a href={`/nodes/${encodeURIComponent(job.nodeId)}`}>{job.nodeId}</a>
-                  </td>
-                  <td>
-                    <span class={`job-state job-${job.state}`}>{job.state}</span>
-                    {job.stopRequested && <span class="muted"> (stop asked)</span>}
-                    {job.state === 'uploading' && upload && (
-                      <Progress
-                        done={upload.received}
-                        total={upload.expected}
-                        label={`Upload of job ${job.id}`}
-                      />
-                    )}
-                    {job.failureReason && <div class="muted">{job.failureReason}</div>}
-                  </td>
-                  <td>
-                    <Time iso={job.createdAt} />
-                  </td>
-                  <td class="jobs-actions">
-                    {mayControl && mayRetry(job) && (
-                      <button type="button" disabled={busy.value} onClick={() => void retryOne(job)}>
-                        Retry
-                      </button>
-                    )}
-                    {mayControl && mayStop(job) && (
-                      <button type="button" disabled={busy.value} onClick={() => void bulk('stop', [job.id])}>
-                        Stop
-                      </button>
-                    )}
-                    {message && (
-                      <span class={message.ok ? 'ok' : 'error'} role={message.ok ? undefined : 'alert'}>
-                        {message.text}
-                      </span>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+                    <td>
+                      <a href={`/nodes/${encodeURIComponent(job.nodeId)}`}>{job.nodeId}</a>
+                    </td>
+                    <td>
+                      <span class={`job-state job-${job.state}`}>{job.state}</span>
+                      {job.stopRequested && <span class="muted"> (stop asked)</span>}
+                      {job.state === 'uploading' && upload && (
+                        <Progress
+                          done={upload.received}
+                          total={upload.expected}
+                          label={`Upload of job ${job.id}`}
+                        />
+                      )}
+                      {job.failureReason && <div class="muted">{job.failureReason}</div>}
+                    </td>
+                    <td>
+                      <Time iso={job.createdAt} />
+                    </td>
+                    <td class="jobs-actions">
+                      {mayControl && mayRetry(job) && (
+                        <button type="button" disabled={busy.value} onClick={() => void retryOne(job)}>
+                          Retry
+                        </button>
+                      )}
+                      {mayControl && mayStop(job) && (
+                        <button
+                          type="button"
+                          disabled={busy.value}
+                          onClick={() => void bulk('stop', [job.id])}
+                        >
+                          Stop
+                        </button>
+                      )}
+                      {message && (
+                        <span class={message.ok ? 'ok' : 'error'} role={message.ok ? undefined : 'alert'}>
+                          {message.text}
+                        </span>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
       {jobs.value?.more && <p class="empty">Showing the latest 100; narrow the filters to see the rest.</p>}
       <UploadQueue state={state} go={go} version={version.value} />
@@ -398,66 +411,68 @@ function UploadQueue(props: { state: JobsState; go: (p: Partial<JobsState>) => v
       {!items.value && !error.value && <p class="loading">Loading…</p>}
       {items.value?.data.length === 0 && <p class="empty">No copies in the upload queue.</p>}
       {items.value && items.value.data.length > 0 && (
-        <table class="jobs-table">
-          <thead>
-            <tr>
-              <th scope="col">Recording</th>
-              <th scope="col">Node</th>
-              <th scope="col">State</th>
-              <th scope="col">Progress</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Result</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.value.data.map((item) => {
-              const message = messages.value[item.id];
-              return (
-                <tr key={item.id} data-queue-id={item.id}>
-                  <td>
-                    <code>{item.recordingId}</code>
-                    <div class="muted">{item.objectKey}</div>
-                  </td>
-                  <td>{item.nodeId}</td>
-                  <td>
-                    <span class={`job-state job-${item.state}`}>{item.state}</span>
-                    {item.lastError && <div class="muted">{item.lastError}</div>}
-                  </td>
-                  <td>
-                    <Progress
-                      done={item.bytesSent}
-                      total={item.sizeBytes}
-                      label={`Copy of ${item.recordingId}`}
-                    />
-                  </td>
-                  <td>
-                    {item.attempts} / {item.maxAttempts}
-                    {item.state === 'queued' && (
-                      <div class="muted">
-                        next at{' '}
-                        <time dateTime={item.nextAttemptAt}>
-                          {new Date(item.nextAttemptAt).toLocaleString()}
-                        </time>
-                      </div>
-                    )}
-                  </td>
-                  <td class="jobs-actions">
-                    {mayControl && item.state === 'failed' && (
-                      <button type="button" onClick={() => void retry(item)}>
-                        Retry copy
-                      </button>
-                    )}
-                    {message && (
-                      <span class={message.ok ? 'ok' : 'error'} role={message.ok ? undefined : 'alert'}>
-                        {message.text}
-                      </span>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <div class="table-scroll">
+          <table class="jobs-table">
+            <thead>
+              <tr>
+                <th scope="col">Recording</th>
+                <th scope="col">Node</th>
+                <th scope="col">State</th>
+                <th scope="col">Progress</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Result</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.value.data.map((item) => {
+                const message = messages.value[item.id];
+                return (
+                  <tr key={item.id} data-queue-id={item.id}>
+                    <td>
+                      <code>{item.recordingId}</code>
+                      <div class="muted">{item.objectKey}</div>
+                    </td>
+                    <td>{item.nodeId}</td>
+                    <td>
+                      <span class={`job-state job-${item.state}`}>{item.state}</span>
+                      {item.lastError && <div class="muted">{item.lastError}</div>}
+                    </td>
+                    <td>
+                      <Progress
+                        done={item.bytesSent}
+                        total={item.sizeBytes}
+                        label={`Copy of ${item.recordingId}`}
+                      />
+                    </td>
+                    <td>
+                      {item.attempts} / {item.maxAttempts}
+                      {item.state === 'queued' && (
+                        <div class="muted">
+                          next at{' '}
+                          <time dateTime={item.nextAttemptAt}>
+                            {new Date(item.nextAttemptAt).toLocaleString()}
+                          </time>
+                        </div>
+                      )}
+                    </td>
+                    <td class="jobs-actions">
+                      {mayControl && item.state === 'failed' && (
+                        <button type="button" onClick={() => void retry(item)}>
+                          Retry copy
+                        </button>
+                      )}
+                      {message && (
+                        <span class={message.ok ? 'ok' : 'error'} role={message.ok ? undefined : 'alert'}>
+                          {message.text}
+                        </span>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
       {items.value?.more && <p class="empty">Showing the latest 100.</p>}
     </>

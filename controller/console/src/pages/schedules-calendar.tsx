@@ -111,48 +111,50 @@ export function MonthView(props: CalendarProps) {
   const grid = monthGrid(props.date);
   const perDay = byDate(props.occurrences, props.zone);
   return (
-    <table class="cal-month">
-      <caption class="sr-only">
-        {new Date(`${props.date}T12:00:00Z`).toLocaleDateString(undefined, {
-          month: 'long',
-          year: 'numeric',
-          timeZone: 'UTC',
-        })}
-      </caption>
-      <thead>
-        <tr>
-          {['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].map((d) => (
-            <th key={d} scope="col">
-              {d}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {grid.map((week) => (
-          <tr key={week[0]!.date}>
-            {week.map(({ date, inMonth }) => {
-              const list = perDay.get(date) ?? [];
-              return (
-                <td key={date} class={inMonth ? '' : 'out'}>
-                  <a
-                    class="cal-date"
-                    href={props.dayHref(date)}
-                    aria-label={`${dayLabel(date)}: the day's agenda`}
-                  >
-                    {Number(date.slice(8))}
-                  </a>
-                  {list.slice(0, 4).map((o) => (
-                    <OccurrenceBlock key={`${o.scheduleId}-${o.start}`} o={o} props={props} />
-                  ))}
-                  {list.length > 4 && <span class="muted">+{list.length - 4} more</span>}
-                </td>
-              );
-            })}
+    <div class="table-scroll">
+      <table class="cal-month">
+        <caption class="sr-only">
+          {new Date(`${props.date}T12:00:00Z`).toLocaleDateString(undefined, {
+            month: 'long',
+            year: 'numeric',
+            timeZone: 'UTC',
+          })}
+        </caption>
+        <thead>
+          <tr>
+            {['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].map((d) => (
+              <th key={d} scope="col">
+                {d}
+              </th>
+            ))}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {grid.map((week) => (
+            <tr key={week[0]!.date}>
+              {week.map(({ date, inMonth }) => {
+                const list = perDay.get(date) ?? [];
+                return (
+                  <td key={date} class={inMonth ? '' : 'out'}>
+                    <a
+                      class="cal-date"
+                      href={props.dayHref(date)}
+                      aria-label={`${dayLabel(date)}: the day's agenda`}
+                    >
+                      {Number(date.slice(8))}
+                    </a>
+                    {list.slice(0, 4).map((o) => (
+                      <OccurrenceBlock key={`${o.scheduleId}-${o.start}`} o={o} props={props} />
+                    ))}
+                    {list.length > 4 && <span class="muted">+{list.length - 4} more</span>}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

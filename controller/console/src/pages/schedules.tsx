@@ -299,79 +299,81 @@ function ScheduleTable(props: {
   if (props.list.data.length === 0) return <p class="empty">No schedules match.</p>;
   return (
     <>
-      <table class="sched-table">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Repeats</th>
-            <th scope="col">Next</th>
-            <th scope="col">Nodes</th>
-            <th scope="col">State</th>
-            {props.mayManage && <th scope="col">Actions</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {props.list.data.map((s) => (
-            <tr key={s.id} data-schedule-id={s.id}>
-              <td>{s.name}</td>
-              <td>
-                {describeRule(s.recurrence)}
-                <span class="muted">
-                  {' '}
-                  from {s.start.slice(0, 16).replace('T', ' ')} {s.timeZone},{' '}
-                  {Math.round(s.durationSeconds / 60)} min
-                </span>
-              </td>
-              <td>
-                {s.nextOccurrence ? (
-                  <time dateTime={s.nextOccurrence} title={new Date(s.nextOccurrence).toString()}>
-                    {whenIn(Date.parse(s.nextOccurrence), s.timeZone)} ({s.timeZone})
-                  </time>
-                ) : (
-                  '—'
-                )}
-              </td>
-              <td>{s.targets.map((t) => t.nodeId).join(', ')}</td>
-              <td>{s.enabled ? 'Enabled' : 'Paused'}</td>
-              {props.mayManage && (
-                <td class="sched-row-actions">
-                  <button type="button" onClick={() => props.onEdit(s)} aria-label={`Edit ${s.name}`}>
-                    Edit
-                  </button>
-                  <button
-                    type="button"
-                    onClick={() => props.onAction(s, s.enabled ? 'pause' : 'resume')}
-                    aria-label={`${s.enabled ? 'Pause' : 'Resume'} ${s.name}`}
-                  >
-                    {s.enabled ? 'Pause' : 'Resume'}
-                  </button>
-                  {s.enabled && s.nextOccurrence && (
-                    <button
-                      type="button"
-                      onClick={() => props.onAction(s, 'skip-next')}
-                      aria-label={`Skip the next occurrence of ${s.name}`}
-                    >
-                      Skip next
-                    </button>
-                  )}
-                  <button
-                    type="button"
-                    onClick={() => props.onAction(s, 'delete')}
-                    aria-label={`Delete ${s.name}`}
-                  >
-                    Delete
-                  </button>
-                  {props.rowError[s.id] && (
-                    <span class="error" role="alert">
-                      {props.rowError[s.id]}
-                    </span>
+      <div class="table-scroll">
+        <table class="sched-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Repeats</th>
+              <th scope="col">Next</th>
+              <th scope="col">Nodes</th>
+              <th scope="col">State</th>
+              {props.mayManage && <th scope="col">Actions</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {props.list.data.map((s) => (
+              <tr key={s.id} data-schedule-id={s.id}>
+                <td>{s.name}</td>
+                <td>
+                  {describeRule(s.recurrence)}
+                  <span class="muted">
+                    {' '}
+                    from {s.start.slice(0, 16).replace('T', ' ')} {s.timeZone},{' '}
+                    {Math.round(s.durationSeconds / 60)} min
+                  </span>
+                </td>
+                <td>
+                  {s.nextOccurrence ? (
+                    <time dateTime={s.nextOccurrence} title={new Date(s.nextOccurrence).toString()}>
+                      {whenIn(Date.parse(s.nextOccurrence), s.timeZone)} ({s.timeZone})
+                    </time>
+                  ) : (
+                    '—'
                   )}
                 </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+                <td>{s.targets.map((t) => t.nodeId).join(', ')}</td>
+                <td>{s.enabled ? 'Enabled' : 'Paused'}</td>
+                {props.mayManage && (
+                  <td class="sched-row-actions">
+                    <button type="button" onClick={() => props.onEdit(s)} aria-label={`Edit ${s.name}`}>
+                      Edit
+                    </button>
+                    <button
+                      type="button"
+                      onClick={() => props.onAction(s, s.enabled ? 'pause' : 'resume')}
+                      aria-label={`${s.enabled ? 'Pause' : 'Resume'} ${s.name}`}
+                    >
+                      {s.enabled ? 'Pause' : 'Resume'}
+                    </button>
+                    {s.enabled && s.nextOccurrence && (
+                      <button
+                        type="button"
+                        onClick={() => props.onAction(s, 'skip-next')}
+                        aria-label={`Skip the next occurrence of ${s.name}`}
+                      >
+                        Skip next
+                      </button>
+                    )}
+                    <button
+                      type="button"
+                      onClick={() => props.onAction(s, 'delete')}
+                      aria-label={`Delete ${s.name}`}
+                    >
+                      Delete
+                    </button>
+                    {props.rowError[s.id] && (
+                      <span class="error" role="alert">
+                        {props.rowError[s.id]}
+                      </span>
+                    )}
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {props.list.more && <p class="empty">Showing the first 200; narrow the filters to see the rest.</p>}
     </>
   );
