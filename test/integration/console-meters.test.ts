@@ -72,6 +72,7 @@ describe('console: live meters', () => {
     node.siteId = (await enrolledNode(ctl, { id: node.nodeId, site: 'meter-site', name: 'Hall M' })).siteId;
     await enrolledNode(ctl, { id: 'meter-other', site: 'meter-site', name: 'Hall N' });
     for (const id of WALL) wallNodes.push(await enrolledNode(ctl, { id, site: 'meter-site', name: id }));
+    await ctl.services.nodes.setPresence(node.nodeId, true); // its agent is connected
     url = await listeningUrl(ctl);
     browser = await launchChromium();
     ({ page, cspViolations } = await signedInPage(browser, url, `/meters?nodes=${node.nodeId}`));
@@ -142,6 +143,11 @@ describe('console: live meters', () => {
     await hall.getByText('Stale: no frames for a few seconds').waitFor({ timeout: 10_000 });
     await hall.getByText('Hall M: meter frames stopped.').waitFor();
     expect(await hall.getAttribute('data-state')).toBe('stale');
+
+    // The controller says the node went offline (the tab's events stream): said so, and announced.
+    await ctl.services.nodes.setPresence(node.nodeId, false);
+    await hall.getByText('Offline', { exact: true }).waitFor();
+    await hall.getByText('Hall M is offline.').waitFor();
   });
 
   it('keeps the choice of nodes in the URL and meters only those', async () => {

@@ -93,6 +93,10 @@ describe('console meters: no-signal and stale', () => {
     expect(nodeState(1000, 1001 + STALE_MS, -10)).toBe('stale');
     expect(nodeState(1000, 1500, -95)).toBe('no-signal');
     expect(nodeState(1000, 1001 + STALE_MS, -95)).toBe('stale'); // stale says more than silent
+    // Offline (the controller's presence) once no frame comes; frames still coming say more.
+    expect(nodeState(undefined, 0, -10, true)).toBe('offline');
+    expect(nodeState(1000, 1001 + STALE_MS, -10, true)).toBe('offline');
+    expect(nodeState(1000, 1500, -10, true)).toBe('live');
     const m = new NodeMeters();
     expect(m.state(0)).toBe('waiting');
     m.take({ channels: [channel(DB_FLOOR), channel(DB_FLOOR)] }, 10);

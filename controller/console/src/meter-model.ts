@@ -56,20 +56,24 @@ export function clipped(channel: Pick<MeterChannelFrame, 'peakDbfs' | 'clipCount
   return channel.clipCount > 0 || channel.peakDbfs >= CLIP_DBFS;
 }
 
-export type MeterNodeState = 'waiting' | 'live' | 'no-signal' | 'stale';
+export type MeterNodeState = 'waiting' | 'live' | 'no-signal' | 'stale' | 'offline';
 
 /**
- * A node's meters' state: waiting for a first frame, stale when none came for STALE_MS (by the
- * page's own monotonic clock: agents' clocks may be off), no signal when every channel's peak
- * is at the floor, otherwise live.
+ * A node's meters' state: offline when the controller says so and no frame came for STALE_MS
+ * (frames still arriving say more than a presence that lags); waiting for a first frame; stale
+ * when none came for STALE_MS (by the page's own monotonic clock: agents' clocks may be off); no
+ * signal when every channel's peak is at the floor; otherwise live.
  */
 export function nodeState(
   lastFrameAtMs: number | undefined,
   nowMs: number,
   loudestPeakDb: number,
+  offline = false,
 ): MeterNodeState {
+  const quiet = lastFrameAtMs === undefined || nowMs - lastFrameAtMs > STALE_MS;
+  if (offline && quiet) return 'offline';
   if (lastFrameAtMs === undefined) return 'waiting';
-  if (nowMs - lastFrameAtMs > STALE_MS) return 'stale';
+  if (quiet) return 'stale';
   return loudestPeakDb <= NO_SIGNAL_DBFS ? 'no-signal' : 'live';
 }
 
@@ -150,8 +154,11 @@ export class NodeMeters {
     return max;
   }
 
+  /** Whether the controller says the node is offline (its presence). */
+  offline = false;
+
   state(nowMs: number): MeterNodeState {
-    return nodeState(this.lastFrameAt, nowMs, this.loudest());
+    return nodeState(this.lastFrameAt, nowMs, this.loudest(), this.offline);
   }
 }
 

@@ -58,6 +58,7 @@ const STATE_TEXT: Record<MeterNodeState, string> = {
   live: 'Live',
   'no-signal': 'No signal',
   stale: 'Stale: no frames for a few seconds',
+  offline: 'Offline',
 };
 
 /** A channel's elements: its bars only when drawn as elements (not on a canvas). */
@@ -152,8 +153,10 @@ class MeterView {
     const before = this.state.value;
     if (next !== before) {
       // Spoken: a node's frames stopping or coming back (never levels).
-      if (next === 'stale') this.say(`${this.name}: meter frames stopped.`);
-      else if (before === 'stale' && next !== 'waiting') this.say(`${this.name}: meter frames are back.`);
+      if (next === 'offline') this.say(`${this.name} is offline.`);
+      else if (next === 'stale') this.say(`${this.name}: meter frames stopped.`);
+      else if ((before === 'stale' || before === 'offline') && next !== 'waiting')
+        this.say(`${this.name}: meter frames are back.`);
       this.state.value = next;
     }
     if (document.hidden) return;
@@ -179,9 +182,12 @@ export function NodeMeterWidget({
   name,
   rate = 10,
   heading = 'h2',
+  offline = false,
 }: {
   nodeId: string;
   name: string;
+  /** The controller's word that the node is offline (its presence). */
+  offline?: boolean;
   rate?: MeterRate;
   heading?: 'h2' | 'h3';
 }) {
@@ -189,6 +195,10 @@ export function NodeMeterWidget({
   view.current ??= new MeterView();
   const v = view.current;
   v.name = name;
+  if (v.meters.offline !== offline) {
+    v.meters.offline = offline;
+    queueMicrotask(v.tick); // the state (and what is announced) follows at once
+  }
   const { channels, state } = v;
   const root = useRef<HTMLElement>(null);
   const onCanvas = canvasMode.value;

@@ -2,11 +2,13 @@
  * The live meters wall: the nodes chosen (kept in the URL, `?nodes=a,b`), each with its
  * channels' meters at 10 Hz (meter-widget.tsx), and a full-screen button for a wall display.
  * Only nodes on screen are metered; a node in the URL that is not found (or not the
- * operator's to see) is named, never asked for (it would refuse the whole stream).
+ * operator's to see) is named, never asked for (it would refuse the whole stream). Presence
+ * comes from the tab's events stream (`node.*`: the list is read again).
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { api } from '../api.js';
+import { subscribe } from '../events.js';
 import type { FleetNode } from '../fleet-model.js';
 import { nodesFromSearch, searchFromNodes } from '../meter-model.js';
 import { meterStreamState } from '../meter-stream.js';
@@ -48,20 +50,31 @@ export default function MetersPage() {
 
   useEffect(() => {
     let stale = false;
-    allNodes().then(
-      (list) => {
-        if (!stale) nodes.value = list.filter((node) => !node.decommissionedAt);
-      },
-      (err: Error) => {
-        if (!stale) error.value = err.message;
-      },
-    );
+    let frame: number | undefined;
+    const load = () => {
+      frame = undefined;
+      allNodes().then(
+        (list) => {
+          if (!stale) nodes.value = list.filter((node) => !node.decommissionedAt);
+        },
+        (err: Error) => {
+          if (!stale) error.value = err.message;
+        },
+      );
+    };
+    load();
+    // Presence (online, offline) and names from the tab's events stream.
+    const unsubscribe = subscribe('node.', () => {
+      frame ??= requestAnimationFrame(load);
+    });
     const onChange = () => {
       fullScreen.value = document.fullscreenElement !== null;
     };
     document.addEventListener('fullscreenchange', onChange);
     return () => {
       stale = true;
+      unsubscribe();
+      if (frame !== undefined) cancelAnimationFrame(frame);
       document.removeEventListener('fullscreenchange', onChange);
     };
   }, []);
@@ -134,7 +147,18 @@ export default function MetersPage() {
         {chosen.length === 0 ? (
           <p class="empty">No nodes chosen: choose the nodes to meter above.</p>
         ) : (
-          shown.map((id) => <NodeMeterWidget key={id} nodeId={id} name={byId.get(id)!.name} rate={10} />)
+          shown.map((id) => {
+            const node = byId.get(id)!;
+            return (
+              <NodeMeterWidget
+                key={id}
+                nodeId={id}
+                name={node.name}
+                rate={10}
+                offline={!node.presence.online}
+              />
+            );
+          })
         )}
       </div>
     </section>

@@ -138,7 +138,13 @@ export default function NodePage() {
       </dl>
       <section aria-labelledby="node-meters">
         <h2 id="node-meters">Meters</h2>
-        <NodeMeterWidget nodeId={node.id} name={node.name} rate={10} heading="h3" />
+        <NodeMeterWidget
+          nodeId={node.id}
+          name={node.name}
+          rate={10}
+          heading="h3"
+          offline={!node.presence.online}
+        />
       </section>
       {alerts && (
         <section aria-labelledby="node-alerts">
