@@ -134,6 +134,56 @@ describe('console: users & access', () => {
     await page.locator('.access-row[data-username="access-carol"][data-disabled="false"]').waitFor();
   });
 
+  it('creates a custom role from permissions (built-in roles have no delete) and a group with it, then adds a member', async () => {
+    const tabs = page.getByRole('navigation', { name: 'Access sections' });
+    await tabs.getByRole('link', { name: 'Roles' }).click();
+    await page.locator('.access-row[data-role="owner"]').waitFor();
+    expect(await page.locator('.access-row[data-role="owner"]').getByRole('button').count()).toBe(0);
+    await page.getByRole('button', { name: 'Create role' }).click();
+    const roleDialog = page.getByRole('dialog', { name: 'Create role' });
+    await roleDialog.getByLabel('Name').fill('listener');
+    await roleDialog.getByLabel('node:read').check();
+    await roleDialog.getByLabel('listen:monitor').check();
+    await roleDialog.getByRole('button', { name: 'Create' }).click();
+    await page.locator('.access-row[data-role="listener"]').getByText('Custom').waitFor();
+    await tabs.getByRole('link', { name: 'Groups' }).click();
+    await page.getByText('No groups.').waitFor();
+    await page.getByRole('button', { name: 'Create group' }).click();
+    const groupDialog = page.getByRole('dialog', { name: 'Create group' });
+    await groupDialog.getByLabel('Name').fill('Monitors');
+    await groupDialog.getByLabel('Role', { exact: true }).selectOption('listener');
+    await groupDialog.getByRole('button', { name: 'Create' }).click();
+    const group = page.locator('.access-row[data-group="Monitors"]');
+    await group.getByText('listener over fleet').waitFor();
+    await group.getByRole('button', { name: 'Members…' }).click();
+    const members = page.getByRole('dialog', { name: 'Members of Monitors' });
+    await members.getByText('No members.').waitFor();
+    await members.getByLabel('Add a user').fill('access-carol');
+    await members.getByRole('button', { name: 'Add' }).click();
+    await members.getByRole('button', { name: 'Remove access-carol' }).waitFor();
+    await members.getByRole('button', { name: 'Close' }).click();
+    await group.getByText('Members: access-carol').waitFor();
+    const stored = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/groups',
+      headers: await owner(),
+    });
+    expect(stored.json().data).toMatchObject([
+      {
+        name: 'Monitors',
+        grants: [{ role: 'listener', scope: { type: 'fleet' } }],
+        members: [{ username: 'access-carol' }],
+      },
+    ]);
+    const roles = await ctl.app.inject({ method: 'GET', url: '/api/v1/auth/roles', headers: await owner() });
+    expect(
+      roles
+        .json()
+        .data.find((r: { name: string }) => r.name === 'listener')
+        .permissions.sort(),
+    ).toEqual(['listen:monitor', 'node:read']);
+  });
+
   it('creates an API token: the secret is shown once, copied, and never again', async () => {
     await page
       .getByRole('navigation', { name: 'Access sections' })

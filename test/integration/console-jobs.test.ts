@@ -19,6 +19,7 @@ import {
   ownerApiToken,
   type TestController,
   testController,
+  userWithRole,
 } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
 import { claimNext, completedRecording, createRecording, wavBytes } from '../support/recordings.js';
@@ -190,6 +191,24 @@ describe('console: jobs & upload queue', () => {
     await row(completedJob).waitFor();
     await page.locator('tr[data-queue-id]').first().waitFor();
     expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  it('shows a viewer the jobs and the queue without the actions its role lacks', async () => {
+    await userWithRole(ctl, 'jobs-viewer', 'viewer');
+    const viewer = await signedInPage(browser, url, '/jobs', {
+      username: 'jobs-viewer',
+      password: 'jobs-viewer-password-123',
+    });
+    await viewer.page.locator(`tr[data-job-id="${completedJob}"]`).waitFor();
+    await viewer.page.locator('tr[data-queue-id]').first().waitFor();
+    expect(await viewer.page.getByRole('button', { name: /Retry|Stop/ }).count()).toBe(0);
+    expect(await viewer.page.getByRole('checkbox').count()).toBe(0);
+    await viewer.page.goto(`${url}/schedules`);
+    await viewer.page.getByRole('heading', { name: 'Schedules', level: 1 }).waitFor();
+    await viewer.page.locator('.sched-table, .empty').first().waitFor();
+    expect(await viewer.page.getByRole('button', { name: 'New schedule' }).count()).toBe(0);
+    expect(viewer.cspViolations).toEqual([]);
+    await viewer.page.context().close();
   });
 
   it('violates no Content-Security-Policy', () => {

@@ -24,6 +24,8 @@ export function GroupsTab() {
   const roles = useResource<Role[]>('/auth/roles');
   const creating = useSignal(false);
   const deleting = useSignal<Group | undefined>(undefined);
+  const membersOf = useSignal<string | undefined>(undefined);
+  const shownGroup = groups.data.value?.find((g) => g.id === membersOf.value);
   return (
     <div class="access-tab">
       <div class="access-toolbar">
@@ -47,6 +49,9 @@ export function GroupsTab() {
                 Members: {group.members.map((m) => m.username).join(', ') || 'none'}
               </span>
               <span class="access-actions">
+                <button type="button" onClick={() => (membersOf.value = group.id)}>
+                  Members…
+                </button>
                 <button type="button" onClick={() => (deleting.value = group)}>
                   Delete
                 </button>
@@ -54,6 +59,13 @@ export function GroupsTab() {
             </li>
           ))}
         </ul>
+      )}
+      {shownGroup && (
+        <MembersDialog
+          group={shownGroup}
+          onClose={() => (membersOf.value = undefined)}
+          onDone={groups.reload}
+        />
       )}
       {creating.value && (
         <CreateGroupDialog
@@ -80,6 +92,80 @@ export function GroupsTab() {
         />
       )}
     </div>
+  );
+}
+
+/** Who is in a group: added by username, removed one by one (each ends that user's sessions). */
+function MembersDialog({
+  group,
+  onClose,
+  onDone,
+}: {
+  group: Group;
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const users = useResource<{ id: string; username: string }[]>('/auth/users?limit=200');
+  const error = useSignal<string | undefined>(undefined);
+  const change = async (method: 'PUT' | 'DELETE', userId: string) => {
+    try {
+      await api(method, `/auth/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(userId)}`);
+      error.value = undefined;
+      onDone();
+    } catch (err) {
+      error.value = failure(err);
+    }
+  };
+  return (
+    <ModalDialog title={`Members of ${group.name}`} onClose={onClose}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          const username = field(new FormData(e.currentTarget), 'username').trim();
+          const user = users.data.value?.find((u) => u.username === username);
+          if (!user) error.value = `No user ${username} (among those you manage).`;
+          else void change('PUT', user.id);
+        }}
+      >
+        {group.members.length === 0 ? (
+          <p class="empty">No members.</p>
+        ) : (
+          <ul class="grant-list">
+            {group.members.map((m) => (
+              <li key={m.id}>
+                {m.username}{' '}
+                <button
+                  type="button"
+                  aria-label={`Remove ${m.username}`}
+                  onClick={() => void change('DELETE', m.id)}
+                >
+                  Remove
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        <label>
+          Add a user
+          <input name="username" list="group-member-users" autoComplete="off" required />
+        </label>
+        <datalist id="group-member-users">
+          {(users.data.value ?? []).map((u) => (
+            <option key={u.id} value={u.username} />
+          ))}
+        </datalist>
+        <p class="notice">Joining or leaving a group signs that user out everywhere.</p>
+        {error.value && (
+          <p class="error" role="alert">
+            {error.value}
+          </p>
+        )}
+        <div class="modal-actions">
+          <CancelButton label="Close" />
+          <button type="submit">Add</button>
+        </div>
+      </form>
+    </ModalDialog>
   );
 }
 

@@ -3,6 +3,7 @@ import { type Signal, useSignal } from '@preact/signals';
 import { useEffect, useId } from 'preact/hooks';
 import { SCOPE_TYPES } from '../access-model.js';
 import { ApiError, api } from '../api.js';
+import { can } from '../session.js';
 
 export interface Role {
   id: string;
@@ -68,6 +69,9 @@ export function GrantFields({
   scopeType: Signal<string>;
 }) {
   const id = useId();
+  const known = useScopeSuggestions();
+  const suggestions =
+    scopeType.value === 'site' ? known.value?.sites : scopeType.value === 'node' ? known.value?.nodes : [];
   return (
     <fieldset class="grant-fields">
       <legend>Role and scope</legend>
@@ -102,11 +106,40 @@ export function GrantFields({
           <label for={`${id}-scope-id`}>
             {scopeType.value === 'site' ? 'Site id' : scopeType.value === 'node' ? 'Node id' : 'Guild id'}
           </label>
-          <input id={`${id}-scope-id`} name="scopeId" autoComplete="off" />
+          <input id={`${id}-scope-id`} name="scopeId" autoComplete="off" list={`${id}-scope-ids`} />
+          <datalist id={`${id}-scope-ids`}>
+            {(suggestions ?? []).map((s) => (
+              <option key={s.id} value={s.id} label={s.name} />
+            ))}
+          </datalist>
         </span>
       )}
     </fieldset>
   );
+}
+
+type Named = { id: string; name: string };
+/** Sites and nodes the caller sees (from `/nodes`, read when the fields are shown), offered as scope ids. */
+function useScopeSuggestions() {
+  const known = useSignal<{ sites: Named[]; nodes: Named[] } | undefined>(undefined);
+  useEffect(() => {
+    if (!can('node:read')) return;
+    const suggestions = api<{ data: (Named & { site: Named })[] }>('GET', '/nodes?limit=200').then(
+      ({ data }) => ({
+        sites: [...new Map(data.map((n) => [n.site.id, n.site])).values()],
+        nodes: data.map((n) => ({ id: n.id, name: n.name })),
+      }),
+      () => ({ sites: [], nodes: [] }),
+    );
+    let stale = false;
+    void suggestions.then((value) => {
+      if (!stale) known.value = value;
+    });
+    return () => {
+      stale = true;
+    };
+  }, []);
+  return known;
 }
 
 /** A form's string field ('' when absent). */
