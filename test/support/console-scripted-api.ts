@@ -5,7 +5,8 @@
  * the real API shapes it (typed against the routes' schemas): a signed-in owner, a fleet of
  * nodes × channels paged as `GET /nodes` pages it, recordings paged, open health events, and
  * an events stream (`GET /api/v1/events`) whose body is a batch of `node.changed` events with
- * `retry:`, so the browser reads a new batch each time (a scripted, steady stream).
+ * `retry:`, so the browser reads a new batch each time (a scripted, steady stream), and the
+ * meter stream (`GET /api/v1/meter-events`) the same way, frames for the nodes asked for.
  * For the browser tier's fleet-scale tests and for `npm run bench console`.
  */
 import { readFile } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { CONSOLE_CSP } from '../../controller/src/modules/console/console.routes
 import type { HealthEventSchema, HealthFacets } from '../../controller/src/modules/health/health.schemas.js';
 import type { NodeSchema } from '../../controller/src/modules/nodes/nodes.schemas.js';
 import type { RecordingSchema } from '../../controller/src/modules/recordings/recordings.schemas.js';
+import type { MeterFrame } from '../../shared/src/mqtt.js';
 import { PERMISSIONS } from '../../shared/src/permissions.js';
 
 type NodeView = Static<typeof NodeSchema>;
@@ -36,6 +38,8 @@ export interface ScriptOptions {
   /** Events per batch of the events stream, and the pause before the browser reads the next. */
   eventsPerBatch?: number;
   eventsRetryMs?: number;
+  /** The meter stream (`GET /meter-events`): each answer carries this many ms of frames, then `retry:`. */
+  meterBatchMs?: number;
 }
 
 export interface ScriptedApi {
@@ -44,7 +48,7 @@ export interface ScriptedApi {
   health: HealthEventView[];
   me: Me;
   /** How many events the stream has sent, and how many API requests were answered. */
-  stats: { events: number; requests: number };
+  stats: { events: number; meterFrames: number; requests: number };
   /** Answers every `/api/v1/**` request of the page from the script. */
   route(page: Page): Promise<void>;
 }
@@ -170,7 +174,9 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
     permissions: PERMISSIONS.map((permission) => ({ permission, scopes: [{ type: 'global', id: null }] })),
   };
 
-  const stats = { events: 0, requests: 0 };
+  const stats = { events: 0, meterFrames: 0, requests: 0 };
+  const meterBatchMs = options.meterBatchMs ?? 1000;
+  let meterSeq = 0;
   const eventsPerBatch = options.eventsPerBatch ?? 0;
   const retryMs = options.eventsRetryMs ?? 1000;
 
@@ -206,11 +212,50 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
     return body;
   }
 
+  /**
+   * `meterBatchMs` of frames for the nodes asked for (`nodes=a,b` and repeated `nodeId=`), at
+   * `rate=1` or 10 Hz: levels that move (a slow sine per channel), one clipping channel, a silent node.
+   */
+  function metersBody(query: URLSearchParams): string {
+    const wanted = new Set([...query.getAll('nodeId'), ...(query.get('nodes')?.split(',') ?? [])]);
+    const hz = query.get('rate') === '1' ? 1 : 10;
+    const frames = Math.max(1, Math.round((meterBatchMs / 1000) * hz));
+    let body = `: meters\nretry: ${meterBatchMs}\n\n`;
+    const now = Date.now();
+    for (let f = 0; f < frames; f++) {
+      meterSeq += 1;
+      for (const node of nodes) {
+        if (wanted.size > 0 && !wanted.has(node.id)) continue;
+        const index = Number(node.id.slice(-3)) || 0;
+        const silent = index % 23 === 9;
+        const frame: MeterFrame = {
+          v: 2,
+          seq: meterSeq,
+          capturedAtMs: now + f * (1000 / hz),
+          windowMs: 1000 / hz,
+          sampleRate: node.capture.sampleRate,
+          channels: Array.from({ length: node.capture.channels }, (_, c) => {
+            const level = silent ? -120 : -30 + 18 * Math.sin((meterSeq + c * 3 + index) / 5);
+            return {
+              peakDbfs: Math.min(0, level + 6),
+              rmsDbfs: level,
+              clipCount: c === 7 && index % 29 === 4 ? 1 : 0,
+            };
+          }),
+        };
+        body += `event: meter\ndata: ${JSON.stringify({ nodeId: node.id, frame })}\n\n`;
+        stats.meterFrames += 1;
+      }
+    }
+    return body;
+  }
+
   function answer(method: string, path: string, query: URLSearchParams, lastEventId: number) {
     if (path === '/auth/me') return { data: me };
     if (path === '/auth/logout' && method === 'POST') return null;
     if (path === '/auth/oidc/config') return { data: { enabled: false, buttonLabel: 'Single sign-on' } };
     if (path === '/events') return eventsBody(lastEventId);
+    if (path === '/meter-events') return metersBody(query);
     if (path === '/nodes') {
       const site = query.get('site');
       return paged(site ? nodes.filter((n) => n.site.name === site) : nodes, query);
