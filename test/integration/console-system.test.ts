@@ -66,6 +66,13 @@ describe('console: system', () => {
     expect(await page.locator('.system-chart figcaption').textContent()).toContain('3 samples');
     await page.getByRole('img', { name: /Nodes online/ }).waitFor();
     expect(await seriousAxeViolations(page)).toEqual([]);
+    // A theme change draws it again, in the theme's colours.
+    const drawn = await page.locator('.system-chart canvas').elementHandle();
+    await page.getByLabel('Theme').selectOption('dark');
+    await page.waitForFunction((canvas) => !canvas?.isConnected, drawn);
+    await page.locator('.system-chart canvas').waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.getByLabel('Theme').selectOption('system');
   });
 
   it('lists a settings change in the operational log, live, and filters by kind in the URL', async () => {
