@@ -49,10 +49,16 @@ export function peaksRoutes(peaks: PeaksService): FastifyPluginAsyncTypebox {
           description:
             'For drawing a waveform without downloading the recording. Computed from the whole file the first ' +
             'time (seconds for hours of audio) and cached beside it; later asks read the cache. 409 while the ' +
-            'recording has no complete file (and no cached peaks).',
+            'recording has no complete file (and no cached peaks); 503 when the controller lacks sox.',
           params: RecordingParams,
           querystring: PeaksQuery,
-          response: { 200: Data(RecordingPeaks), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+          response: {
+            200: Data(RecordingPeaks),
+            400: ErrorResponse,
+            404: ErrorResponse,
+            409: ErrorResponse,
+            503: ErrorResponse,
+          },
         },
       },
       async (request, reply) => {

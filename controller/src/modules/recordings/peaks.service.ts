@@ -12,7 +12,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { ChangeFeed } from '../../core/change-feed.js';
+import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Principal } from '../../core/principal.js';
 import { trusted, type Visible } from '../../core/visible.js';
@@ -110,7 +112,19 @@ async function readCache(path: string): Promise<CachedPeaks | undefined> {
 
 /** What sox says of a file: frames (per channel), channels, sample rate. */
 async function soxInfo(path: string): Promise<{ frames: number; channels: number; sampleRate: number }> {
-  const ask = async (flag: string) => Number((await run('soxi', [flag, path])).stdout.trim());
+  const ask = async (flag: string) =>
+    Number(
+      (
+        await run('soxi', [flag, path]).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+          throw new AppError(
+            503,
+            ERROR_CODES.unavailable,
+            'Waveform peaks need sox on the controller (Debian: apt-get install sox), which is not installed.',
+          );
+        })
+      ).stdout.trim(),
+    );
   const [frames, channels, sampleRate] = [await ask('-s'), await ask('-c'), await ask('-r')];
   if (!(channels > 0 && sampleRate > 0)) throw new Error(`sox cannot read ${path}`);
   return { frames, channels, sampleRate };
