@@ -220,8 +220,12 @@ describe('console: schedules', () => {
     expect(await dialog.getByRole('link', { name: 'Health events of sched-node' }).getAttribute('href')).toBe(
       '/health?nodeId=sched-node&type=occurrence_missed',
     );
-    await page.keyboard.press('Escape');
-    await dialog.waitFor({ state: 'detached' });
+    // The link opens the health events of that node and type.
+    await dialog.getByRole('link', { name: 'Health events of sched-node' }).click();
+    await page.getByRole('heading', { name: 'Health events', level: 1 }).waitFor();
+    await page.getByText('Only occurrence_missed events of node sched-node.').waitFor();
+    await page.locator('.health-row', { hasText: 'was not recorded' }).waitFor();
+    expect(await page.locator('.health-row').count()).toBe(1);
   });
 
   it('keeps the list filters in the URL', async () => {

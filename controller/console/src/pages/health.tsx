@@ -31,8 +31,20 @@ function statusFrom(search: string): Status {
   return (STATUSES as readonly string[]).includes(value ?? '') ? (value as Status) : 'open';
 }
 
+/** A narrowing a link brings (a node's missed occurrences from the schedules page): node and event type. */
+function narrowFrom(search: string): string {
+  const from = new URLSearchParams(search);
+  const out = new URLSearchParams();
+  for (const key of ['nodeId', 'type']) {
+    const value = from.get(key);
+    if (value && /^[A-Za-z0-9_.:-]{1,64}$/.test(value)) out.set(key, value);
+  }
+  return out.toString();
+}
+
 export default function HealthPage() {
   const status = statusFrom(location.value.search);
+  const narrow = narrowFrom(location.value.search);
   const events = useSignal<{ data: HealthEvent[]; more: boolean } | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   const rowErrors = useSignal<Record<string, string>>({});
@@ -46,7 +58,7 @@ export default function HealthPage() {
       frame = undefined;
       api<{ data: HealthEvent[]; nextCursor: string | null }>(
         'GET',
-        `/health-events?status=${status}&limit=${PAGE}`,
+        `/health-events?status=${status}&limit=${PAGE}${narrow ? `&${narrow}` : ''}`,
       ).then(
         (page) => {
           if (stale) return;
@@ -67,7 +79,7 @@ export default function HealthPage() {
       off();
       if (frame !== undefined) cancelAnimationFrame(frame);
     };
-  }, [status, version.value]);
+  }, [status, narrow, version.value]);
 
   async function act(event: HealthEvent, action: 'acknowledge' | 'resolve') {
     busy.value = event.id;
@@ -95,7 +107,9 @@ export default function HealthPage() {
         <select
           id="health-status"
           value={status}
-          onChange={(e) => navigate(`${location.value.path}?status=${e.currentTarget.value}`)}
+          onChange={(e) =>
+            navigate(`${location.value.path}?status=${e.currentTarget.value}${narrow ? `&${narrow}` : ''}`)
+          }
         >
           {STATUSES.map((s) => (
             <option key={s} value={s}>
@@ -104,6 +118,14 @@ export default function HealthPage() {
           ))}
         </select>
       </form>
+      {narrow && (
+        <p class="empty">
+          Only {new URLSearchParams(narrow).get('type') ?? 'the'} events
+          {new URLSearchParams(narrow).has('nodeId') &&
+            ` of node ${new URLSearchParams(narrow).get('nodeId')}`}
+          . <a href={`${location.value.path}?status=${status}`}>Show all</a>
+        </p>
+      )}
       {error.value && (
         <p class="error" role="alert">
           {error.value}
