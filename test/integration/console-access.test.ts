@@ -134,6 +134,29 @@ describe('console: users & access', () => {
     await page.locator('.access-row[data-username="access-carol"][data-disabled="false"]').waitFor();
   });
 
+  it('replaces a user’s roles in their Roles dialog: stored as the API has it', async () => {
+    await userRow('access-carol').getByRole('button', { name: 'Roles…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Roles of access-carol' });
+    await dialog.getByRole('button', { name: `Remove operator over site ${siteId}` }).click();
+    await dialog.getByText('No roles of their own.').waitFor();
+    await dialog.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await dialog.getByLabel('Scope').selectOption('node');
+    await dialog.getByLabel('Node id').fill('access-node');
+    await dialog.getByRole('button', { name: 'Add role' }).click();
+    await dialog.getByText('viewer over node access-node').waitFor();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await userRow('access-carol').getByText('viewer over node access-node').waitFor();
+    const stored = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/users?q=access-carol',
+      headers: await owner(),
+    });
+    expect(stored.json().data[0].grants).toEqual([
+      { role: 'viewer', scope: { type: 'node', id: 'access-node' } },
+    ]);
+  });
+
   it('creates a custom role from permissions (built-in roles have no delete) and a group with it, then adds a member', async () => {
     const tabs = page.getByRole('navigation', { name: 'Access sections' });
     await tabs.getByRole('link', { name: 'Roles' }).click();
