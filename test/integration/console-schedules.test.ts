@@ -250,11 +250,23 @@ describe('console: schedules', () => {
     expect(choir!.skipped).toHaveLength(1);
 
     await page.getByRole('button', { name: 'Delete Choir rehearsal' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Delete Choir rehearsal?' });
+    const dialog = page.getByRole('dialog', { name: 'Delete: Choir rehearsal?' });
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await dialog.waitFor({ state: 'detached' });
     await page.locator('.sched-table tr', { hasText: 'Choir rehearsal' }).waitFor({ state: 'detached' });
     expect(await api('GET', '/schedules?q=Choir')).toEqual([]);
+  });
+
+  it('records a schedule now after asking: a job per target node', async () => {
+    await page.goto(`${url}/schedules`);
+    const before = ((await api('GET', '/recording-jobs?nodeId=sched-node&limit=200')) as unknown[]).length;
+    await page.getByRole('button', { name: 'Record Morning mass now' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Record now: Morning mass?' });
+    await dialog.getByRole('button', { name: 'Record now' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(((await api('GET', '/recording-jobs?nodeId=sched-node&limit=200')) as unknown[]).length).toBe(
+      before + 1,
+    );
   });
 
   it('has no serious or critical axe violation: week, month, day, the form open', async () => {

@@ -78,6 +78,8 @@ interface Draft {
   start: string;
   timeZone: string;
   durationMinutes: number;
+  preRollSeconds: number;
+  postRollSeconds: number;
   enabled: boolean;
   fields: RecurrenceFields | undefined;
   ruleText: string;
@@ -91,6 +93,8 @@ function draftOf(schedule: Schedule | undefined, nodeId: string): Draft {
       start: '',
       timeZone: operatorZone(),
       durationMinutes: 60,
+      preRollSeconds: 0,
+      postRollSeconds: 0,
       enabled: true,
       fields: { ...DEFAULT_RECURRENCE },
       ruleText: '',
@@ -101,6 +105,8 @@ function draftOf(schedule: Schedule | undefined, nodeId: string): Draft {
     start: schedule.start.slice(0, 16),
     timeZone: schedule.timeZone,
     durationMinutes: Math.max(1, Math.round(schedule.durationSeconds / 60)),
+    preRollSeconds: schedule.preRollSeconds,
+    postRollSeconds: schedule.postRollSeconds,
     enabled: schedule.enabled,
     fields: fieldsFromRule(schedule.recurrence),
     ruleText: schedule.recurrence,
@@ -177,6 +183,8 @@ export function ScheduleForm(props: {
       start: d.start,
       timeZone: d.timeZone,
       durationSeconds: Math.round(d.durationMinutes * 60),
+      preRollSeconds: Math.round(d.preRollSeconds),
+      postRollSeconds: Math.round(d.postRollSeconds),
       enabled: d.enabled,
       recurrence: d.fields ? ruleFromFields(d.fields) : d.ruleText,
     };
@@ -276,6 +284,26 @@ export function ScheduleForm(props: {
               required
               value={d.durationMinutes}
               onInput={(e) => set({ durationMinutes: Number(e.currentTarget.value) })}
+            />
+          </label>
+          <label>
+            Pre-roll (seconds)
+            <input
+              type="number"
+              min={0}
+              max={3600}
+              value={d.preRollSeconds}
+              onInput={(e) => set({ preRollSeconds: Number(e.currentTarget.value) })}
+            />
+          </label>
+          <label>
+            Post-roll (seconds)
+            <input
+              type="number"
+              min={0}
+              max={3600}
+              value={d.postRollSeconds}
+              onInput={(e) => set({ postRollSeconds: Number(e.currentTarget.value) })}
             />
           </label>
         </div>

@@ -38,7 +38,15 @@ import './schedules.css';
 const DAY_MS = 24 * 3600_000;
 const LIST_WINDOW_DAYS = 7;
 const SAVED_WINDOW_DAYS = 14;
-type RowAction = 'pause' | 'resume' | 'skip-next' | 'delete';
+type RowAction = 'pause' | 'resume' | 'skip-next' | 'run-now' | 'delete';
+/** Actions asked about first. */
+const ASKED = {
+  delete: {
+    verb: 'Delete',
+    question: 'Its occurrences not yet begun are removed; recordings it made are kept.',
+  },
+  'run-now': { verb: 'Record now', question: 'Every target node records now, for the schedule’s duration.' },
+} as const;
 const VIEW_LABEL = { list: 'List', week: 'Week', month: 'Month', day: 'Day' };
 
 function step(state: ScheduleState, date: string, direction: -1 | 1): string {
@@ -62,7 +70,7 @@ export default function SchedulesPage() {
   const version = useSignal(0);
   const editing = useSignal<Schedule | 'new' | undefined>(undefined);
   const missed = useSignal<Occurrence | undefined>(undefined);
-  const deleting = useSignal<Schedule | undefined>(undefined);
+  const asking = useSignal<{ schedule: Schedule; action: keyof typeof ASKED } | undefined>(undefined);
   const notice = useSignal<{ text: string; warnings: string[] } | undefined>(undefined);
   const rowError = useSignal<Record<string, string>>({});
 
@@ -258,7 +266,7 @@ export default function SchedulesPage() {
           rowError={rowError.value}
           onEdit={(s) => (editing.value = s)}
           onAction={(s, action) => {
-            if (action === 'delete') deleting.value = s;
+            if (action === 'delete' || action === 'run-now') asking.value = { schedule: s, action };
             else void act(s, action);
           }}
         />
@@ -275,11 +283,12 @@ export default function SchedulesPage() {
           onClose={() => (editing.value = undefined)}
         />
       )}
-      {deleting.value && (
-        <DeleteDialog
-          schedule={deleting.value}
-          onDelete={(s) => act(s, 'delete')}
-          onClose={() => (deleting.value = undefined)}
+      {asking.value && (
+        <AskDialog
+          schedule={asking.value.schedule}
+          action={asking.value.action}
+          onConfirm={(sch, action) => act(sch, action)}
+          onClose={() => (asking.value = undefined)}
         />
       )}
       {missed.value && (
@@ -357,6 +366,13 @@ function ScheduleTable(props: {
                     )}
                     <button
                       type="button"
+                      onClick={() => props.onAction(s, 'run-now')}
+                      aria-label={`Record ${s.name} now`}
+                    >
+                      Record now
+                    </button>
+                    <button
+                      type="button"
                       onClick={() => props.onAction(s, 'delete')}
                       aria-label={`Delete ${s.name}`}
                     >
@@ -379,16 +395,18 @@ function ScheduleTable(props: {
   );
 }
 
-/** Deleting asks first: future occurrences go with it (recordings made are kept). */
-function DeleteDialog(props: {
+/** Deleting or recording now asks first; the server's refusal shows in the dialog. */
+function AskDialog(props: {
   schedule: Schedule;
-  onDelete: (s: Schedule) => Promise<string | undefined>;
+  action: keyof typeof ASKED;
+  onConfirm: (s: Schedule, action: keyof typeof ASKED) => Promise<string | undefined>;
   onClose: () => void;
 }) {
   const error = useSignal<string | undefined>(undefined);
+  const { verb, question } = ASKED[props.action];
   return (
-    <Dialog title={`Delete ${props.schedule.name}?`} onClose={props.onClose}>
-      <p>Its occurrences not yet begun are removed; recordings it made are kept.</p>
+    <Dialog title={`${verb}: ${props.schedule.name}?`} onClose={props.onClose}>
+      <p>{question}</p>
       {error.value && (
         <p class="error" role="alert">
           {error.value}
@@ -402,11 +420,11 @@ function DeleteDialog(props: {
           type="button"
           onClick={async (e) => {
             const dialog = e.currentTarget.closest('dialog');
-            error.value = await props.onDelete(props.schedule);
+            error.value = await props.onConfirm(props.schedule, props.action);
             if (error.value === undefined) dialog?.close();
           }}
         >
-          Delete
+          {verb}
         </button>
       </div>
     </Dialog>
