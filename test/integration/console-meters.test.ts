@@ -168,11 +168,10 @@ describe('console: live meters', () => {
     expect(await page.getByRole('region', { name: 'Hall M meters' }).count()).toBe(0);
     // None chosen: the empty state with the choice open, no meter stream.
     // (a stream the page closes ends as an aborted request)
-    const closed = Promise.race(
-      (['requestfinished', 'requestfailed'] as const).map((event) =>
-        page.waitForEvent(event, (r) => r.url() === other),
-      ),
-    );
+    const closed = Promise.race([
+      page.waitForEvent('requestfinished', (r) => r.url() === other),
+      page.waitForEvent('requestfailed', (r) => r.url() === other),
+    ]);
     await page.getByRole('button', { name: 'Clear choice' }).click();
     await page.waitForURL(`${url}/meters`);
     await page.getByText('No nodes chosen: choose the nodes to meter above.').waitFor();
