@@ -15,6 +15,7 @@ import {
   ruleFromFields,
   searchFromState,
   stateFromSearch,
+  validZone,
   weekDays,
   windowOf,
 } from '../../controller/console/src/schedules-model.js';
@@ -71,6 +72,12 @@ describe('wall-clock time in a zone', () => {
     expect(new Date(instantOf(2026, 3, 29, 2, 30, 'Europe/Berlin')).toISOString()).toBe(
       '2026-03-29T01:30:00.000Z',
     );
+  });
+
+  it('knows a zone name from one it does not', () => {
+    expect(validZone('Europe/Berlin')).toBe(true);
+    expect(validZone('Mars/Olympus')).toBe(false);
+    expect(validZone('')).toBe(false);
   });
 
   it('has a 23-hour day at the spring change and a 25-hour day at the autumn one', () => {

@@ -89,7 +89,7 @@ export const PAGES: PageDef[] = [
   },
   {
     // Users, groups and roles need auth:manage; ACCESS_PATH in access-model.ts reads the tab back.
-    paths: ['/access', /^\/access\/(users|groups|roles)$/],
+    paths: ['/access', /^\/access\/(users|groups|roles|policies)$/],
     title: 'Users & access',
     needs: ['auth:manage'],
     nav: '/access',

@@ -3,7 +3,7 @@
  * window as the controller expanded them (`GET /schedules/:id/occurrences`), turned into the
  * model's `Occurrence`s. The browser never expands a rule itself.
  */
-import { api } from '../api.js';
+import { ApiError, api } from '../api.js';
 import type { Occurrence } from '../schedules-model.js';
 
 export interface Schedule {
@@ -68,7 +68,15 @@ export async function occurrencesIn(
 ): Promise<Occurrence[]> {
   const all: Occurrence[] = [];
   for (let i = 0; i < schedules.length; i += 6) {
-    const batch = await Promise.all(schedules.slice(i, i + 6).map((s) => occurrencesOf(s, from, to)));
+    const batch = await Promise.all(
+      schedules.slice(i, i + 6).map((s) =>
+        // A schedule deleted since the list was read has no occurrences (not an error for the page).
+        occurrencesOf(s, from, to).catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 404) return [];
+          throw error;
+        }),
+      ),
+    );
     all.push(...batch.flat());
   }
   return all;

@@ -26,6 +26,7 @@ import {
   stateFromSearch,
   timeZones,
   VIEWS,
+  validZone,
   whenIn,
   windowOf,
 } from '../schedules-model.js';
@@ -59,7 +60,7 @@ function step(state: ScheduleState, date: string, direction: -1 | 1): string {
 
 export default function SchedulesPage() {
   const state = stateFromSearch(location.value.search);
-  const zone = state.tz || operatorZone();
+  const zone = validZone(state.tz) ? state.tz : operatorZone();
   const date = state.date || dateOf(Date.now(), zone);
   const go = (patch: Partial<ScheduleState>) =>
     navigate(`${location.value.path}${searchFromState({ ...state, ...patch })}`);
