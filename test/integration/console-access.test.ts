@@ -207,6 +207,31 @@ describe('console: users & access', () => {
     ).toEqual(['listen:monitor', 'node:read']);
   });
 
+  it('changes the password policy in the Policies tab: stored and audited', async () => {
+    await page
+      .getByRole('navigation', { name: 'Access sections' })
+      .getByRole('link', { name: 'Policies' })
+      .click();
+    const minimum = page.getByLabel('Minimum password length');
+    expect(await minimum.inputValue()).toBe('12');
+    await page.getByText('None: single sign-on gives no role by IdP group here').waitFor();
+    await minimum.fill('16');
+    await page.getByRole('button', { name: 'Save policies' }).click();
+    await page.getByText('Saved.').waitFor();
+    const stored = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/access-policies',
+      headers: await owner(),
+    });
+    expect(stored.json().data.password).toEqual({ minLength: 16 });
+    const audited = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/audit-events?action=auth.access_policy.update',
+      headers: await owner(),
+    });
+    expect(audited.json().data).toHaveLength(1);
+  });
+
   it('creates an API token: the secret is shown once, copied, and never again', async () => {
     await page
       .getByRole('navigation', { name: 'Access sections' })

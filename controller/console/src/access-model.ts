@@ -7,11 +7,12 @@ export const ACCESS_TABS = [
   { id: 'users', label: 'Users', manage: true },
   { id: 'groups', label: 'Groups', manage: true },
   { id: 'roles', label: 'Roles', manage: true },
+  { id: 'policies', label: 'Policies', manage: true },
   { id: 'tokens', label: 'API tokens', manage: false },
 ] as const;
 export type AccessTab = (typeof ACCESS_TABS)[number]['id'];
 
-export const ACCESS_PATH = /^\/access(?:\/(users|groups|roles|tokens))?$/;
+export const ACCESS_PATH = /^\/access(?:\/(users|groups|roles|policies|tokens))?$/;
 
 /** The tab a path names; `/access` is users for a manager, and the caller's own tokens otherwise. */
 export function tabFromPath(path: string, manages: boolean): AccessTab {

@@ -1,6 +1,6 @@
 /**
- * Users & access: users, groups, roles (with their permissions) and the caller's own API
- * tokens, one tab each with the tab in the URL (`/access/users`, …). The management tabs are
+ * Users & access: users, groups, roles (with their permissions), access policies (password,
+ * sessions, single-sign-on role mappings) and the caller's own API tokens, one tab each with the tab in the URL (`/access/users`, …). The management tabs are
  * for roles holding `auth:manage` (hidden otherwise); the server still decides every change
  * and its refusal is shown where the change was asked for.
  */
@@ -8,6 +8,7 @@ import { ACCESS_TABS, tabFromPath } from '../access-model.js';
 import { location } from '../router.js';
 import { can } from '../session.js';
 import { GroupsTab, RolesTab } from './access-groups.js';
+import { PoliciesTab } from './access-policies.js';
 import { TokensTab } from './access-tokens.js';
 import { UsersTab } from './access-users.js';
 import './access.css';
@@ -33,6 +34,7 @@ export default function AccessPage() {
       {tab === 'users' && <UsersTab />}
       {tab === 'groups' && <GroupsTab />}
       {tab === 'roles' && <RolesTab />}
+      {tab === 'policies' && <PoliciesTab />}
       {tab === 'tokens' && <TokensTab />}
     </section>
   );
