@@ -282,7 +282,9 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
         query,
       );
     }
-    if (path === '/recordings') return paged(recordings, query);
+    if (path === '/recordings') return paged(filteredRecordings(recordings, query), query);
+    if (path === '/recordings/facets')
+      return { data: recordingFacets(filteredRecordings(recordings, query)) };
     const recording = /^\/recordings\/([\w-]+)$/.exec(path);
     if (recording) {
       const found = recordings.find((r) => r.id === recording[1]);
@@ -370,5 +372,42 @@ export async function staticConsole(dir: string): Promise<{ url: string; close: 
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The library's filters as `GET /recordings` applies them (node, state, tag, created range). */
+function filteredRecordings(rows: RecordingView[], query: URLSearchParams): RecordingView[] {
+  const [nodeId, state, tag, from, to] = ['nodeId', 'state', 'tag', 'from', 'to'].map((k) => query.get(k));
+  return rows.filter(
+    (r) =>
+      (!nodeId || r.nodeId === nodeId) &&
+      (!state || r.state === state) &&
+      (!tag || r.tags.includes(tag)) &&
+      (!from || r.createdAt >= from) &&
+      (!to || r.createdAt < to),
+  );
+}
+
+/** `GET /recordings/facets` of these recordings. */
+function recordingFacets(rows: RecordingView[]) {
+  const count = (values: string[]) =>
+    [...values.reduce((m, v) => m.set(v, (m.get(v) ?? 0) + 1), new Map<string, number>())]
+      .map(([value, n]) => ({ value, count: n }))
+      .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
+  const complete = rows.filter((r) => r.state === 'completed');
+  const created = rows.map((r) => r.createdAt).sort();
+  return {
+    total: rows.length,
+    totalBytes: complete.reduce((sum, r) => sum + (r.sizeBytes ?? 0), 0),
+    totalDurationMs: rows.reduce((sum, r) => sum + (r.durationMs ?? 0), 0),
+    oldestAt: created[0] ?? null,
+    newestAt: created[created.length - 1] ?? null,
+    state: count(rows.map((r) => r.state)),
+    node: count(rows.map((r) => r.nodeId)),
+    site: count(rows.map((r) => r.siteId)),
+    container: count(rows.map((r) => r.container)),
+    tag: count(rows.flatMap((r) => r.tags)),
+    legalHold: rows.filter((r) => r.legalHold).length,
+    partial: rows.filter((r) => r.partial).length,
   };
 }
