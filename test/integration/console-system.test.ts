@@ -77,6 +77,7 @@ describe('console: system', () => {
 
   it('lists a settings change in the operational log, live, and filters by kind in the URL', async () => {
     ctl.services.opsLog.record({ kind: 'demo.seeded', level: 'info', message: 'demo data seeded' });
+    await ctl.services.opsLog.flush();
     const created = await ctl.app.inject({
       method: 'POST',
       url: '/api/v1/settings/watchdog-policies',
@@ -96,6 +97,25 @@ describe('console: system', () => {
     await page.goBack();
     await demo.waitFor();
     expect(new URL(page.url()).searchParams.get('kind')).toBeNull();
+  });
+
+  it('pages through the log by the API’s cursor (in the URL); back returns to the newest', async () => {
+    for (let i = 0; i < 60; i++)
+      ctl.services.opsLog.record({ kind: 'demo.reset', level: 'info', message: `demo reset ${i}` });
+    await ctl.services.opsLog.flush();
+    await page.getByLabel('Kind').selectOption('demo.reset');
+    const rows = page.locator('.ops-log li[data-kind="demo.reset"]');
+    await rows.nth(49).waitFor();
+    expect(await rows.count()).toBe(50);
+    await page.getByRole('link', { name: 'Older' }).click();
+    await page.getByRole('link', { name: 'Newest' }).waitFor();
+    await rows.nth(10).waitFor({ state: 'detached' });
+    expect(await rows.count()).toBe(10);
+    expect(new URL(page.url()).searchParams.get('cursor')).toBeTruthy();
+    expect(await page.getByRole('link', { name: 'Older' }).count()).toBe(0);
+    await page.goBack();
+    await rows.nth(49).waitFor();
+    expect(new URL(page.url()).searchParams.get('cursor')).toBeNull();
   });
 
   it('lists the integrations: an enable the API refuses says why; a disable reaches the API', async () => {

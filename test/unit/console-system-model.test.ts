@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type HealthSample,
   historySeries,
+  logsChange,
   OPS_KINDS,
   systemSearch,
   systemViewFrom,
@@ -70,6 +71,18 @@ describe('the system URL', () => {
 
   it('offers exactly the kinds the API takes', () => {
     expect([...OPS_KINDS]).toEqual([...OPS_EVENT_KINDS]);
+  });
+});
+
+describe('logsChange', () => {
+  it('finds the log entry of one settings change by object and revision', () => {
+    const events = [
+      { kind: 'demo.seeded', data: { id: 'a', revision: 2 } },
+      { kind: 'settings.changed', data: { id: 'a', revision: 1 } },
+    ];
+    expect(logsChange(events, { id: 'a', revision: 1 })).toBe(true);
+    expect(logsChange(events, { id: 'a', revision: 2 })).toBe(false);
+    expect(logsChange([], { id: 'a', revision: 1 })).toBe(false);
   });
 });
 

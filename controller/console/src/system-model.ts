@@ -103,6 +103,19 @@ export function systemSearch(view: Partial<SystemView>): string {
   return text ? `?${text}` : '';
 }
 
+/**
+ * Whether a page of the log holds the entry of one settings change (the log writes it beside
+ * the live event, so a page read on the event may come before it).
+ */
+export function logsChange(
+  events: readonly { kind: string; data?: Record<string, unknown> }[],
+  change: { id: string; revision: unknown },
+): boolean {
+  return events.some(
+    (e) => e.kind === 'settings.changed' && e.data?.id === change.id && e.data?.revision === change.revision,
+  );
+}
+
 /** `90061` s → `1 d 1 h 1 min`. */
 export function uptime(seconds: number): string {
   const d = Math.floor(seconds / 86_400);

@@ -14,6 +14,7 @@ import { can } from '../session.js';
 import {
   type HealthSample,
   historySeries,
+  logsChange,
   OPS_KINDS,
   RANGES,
   type SystemView,
@@ -51,6 +52,7 @@ interface OpsEvent {
   level: 'info' | 'warning' | 'error';
   instanceId: string;
   message: string;
+  data: Record<string, unknown>;
 }
 
 interface Integration {
@@ -277,9 +279,12 @@ function OpsLog({ view }: { view: SystemView }) {
   const page = useSignal<{ data: OpsEvent[]; next: string | null } | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   const version = useSignal(0);
+  /** A settings change heard live whose log entry the first page does not show yet. */
+  const awaited = useRef<{ id: string; revision: unknown; tries: number } | undefined>(undefined);
 
   useEffect(() => {
     let stale = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
     const query = new URLSearchParams({ limit: '50' });
     if (view.kind) query.set('kind', view.kind);
     if (view.cursor) query.set('cursor', view.cursor);
@@ -288,6 +293,18 @@ function OpsLog({ view }: { view: SystemView }) {
         if (stale) return;
         page.value = { data: answer.data, next: answer.nextCursor };
         error.value = undefined;
+        // The entry is written beside the live event: read again, a few times, until it shows.
+        const change = awaited.current;
+        if (!change || logsChange(answer.data, change) || change.tries >= 5) awaited.current = undefined;
+        else {
+          change.tries += 1;
+          retry = setTimeout(
+            () => {
+              version.value += 1;
+            },
+            200 * 2 ** change.tries,
+          );
+        }
       },
       (err) => {
         if (!stale) error.value = message(err);
@@ -295,16 +312,20 @@ function OpsLog({ view }: { view: SystemView }) {
     );
     return () => {
       stale = true;
+      if (retry !== undefined) clearTimeout(retry);
     };
   }, [view.kind, view.cursor, version.value]);
 
   // Settings changes are logged as they happen: the first page reads again.
   useEffect(
     () =>
-      subscribe('settings.', () => {
-        if (!view.cursor) version.value += 1;
+      subscribe('settings.', (event) => {
+        if (view.cursor || (view.kind && view.kind !== 'settings.changed')) return;
+        if (event !== 'reset')
+          awaited.current = { id: event.subject.id, revision: event.data.revision, tries: 0 };
+        version.value += 1;
       }),
-    [view.cursor],
+    [view.cursor, view.kind],
   );
 
   return (
