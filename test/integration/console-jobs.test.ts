@@ -211,6 +211,17 @@ describe('console: jobs & upload queue', () => {
     await viewer.page.context().close();
   });
 
+  it('shows a hundred jobs at a time, more on request', async () => {
+    for (let i = 0; i < 101; i++) await createRecording(ctl, token, node.nodeId, { durationSeconds: 5 });
+    await page.goto(`${url}/jobs?state=queued`);
+    const more = page.getByRole('button', { name: 'Show 100 more jobs' });
+    await more.waitFor();
+    expect(await page.locator('tr[data-job-id]').count()).toBe(100);
+    await more.click();
+    await more.waitFor({ state: 'detached' });
+    expect(await page.locator('tr[data-job-id]').count()).toBe(101);
+  });
+
   it('violates no Content-Security-Policy', () => {
     expect(cspViolations).toEqual([]);
   });

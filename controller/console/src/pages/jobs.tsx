@@ -46,6 +46,24 @@ interface QueueItem {
 
 type Messages = Record<string, { ok: boolean; text: string }>;
 
+const PAGE = 100;
+
+/** The newest `count` jobs (or all there are), a page at a time; `more` when the API has further pages. */
+async function jobPages(query: string, count: number): Promise<{ data: JobRow[]; more: boolean }> {
+  const data: JobRow[] = [];
+  let cursor: string | null = null;
+  do {
+    const next: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    const page: { data: JobRow[]; nextCursor: string | null } = await api(
+      'GET',
+      `/recording-jobs?${query}${next}`,
+    );
+    data.push(...page.data);
+    cursor = page.nextCursor;
+  } while (cursor && data.length < count);
+  return { data, more: cursor !== null };
+}
+
 function Time({ iso }: { iso: string | null }) {
   if (!iso) return <>—</>;
   return (
@@ -67,8 +85,12 @@ function Progress({ done, total, label }: { done: number; total: number | null; 
 
 export default function JobsPage() {
   const state = jobsStateFromSearch(location.value.search);
-  const go = (patch: Partial<JobsState>) =>
+  /** Jobs shown: a page more each time the operator asks. */
+  const shown = useSignal(PAGE);
+  const go = (patch: Partial<JobsState>) => {
+    shown.value = PAGE;
     navigate(`${location.value.path}${searchFromJobsState({ ...state, ...patch, jobId: '' })}`);
+  };
   const jobs = useSignal<{ data: JobRow[]; more: boolean } | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   const selected = useSignal<Set<string>>(new Set());
@@ -83,10 +105,10 @@ export default function JobsPage() {
     let frame: number | undefined;
     const load = () => {
       frame = undefined;
-      api<{ data: JobRow[]; nextCursor: string | null }>('GET', `/recording-jobs?${jobsQuery(state)}`).then(
+      jobPages(jobsQuery(state, PAGE), shown.value).then(
         (page) => {
           if (stale) return;
-          jobs.value = { data: page.data, more: page.nextCursor !== null };
+          jobs.value = page;
           error.value = undefined;
         },
         (err: Error) => {
@@ -122,7 +144,7 @@ export default function JobsPage() {
       offUploads();
       if (frame !== undefined) cancelAnimationFrame(frame);
     };
-  }, [location.value.search, version.value]);
+  }, [location.value.search, version.value, shown.value]);
 
   async function bulk(action: 'retry' | 'stop', ids: string[]) {
     if (!jobs.value || ids.length === 0) return;
@@ -327,7 +349,13 @@ export default function JobsPage() {
           </table>
         </div>
       )}
-      {jobs.value?.more && <p class="empty">Showing the latest 100; narrow the filters to see the rest.</p>}
+      {jobs.value?.more && (
+        <p>
+          <button type="button" onClick={() => (shown.value += PAGE)}>
+            Show {PAGE} more jobs
+          </button>
+        </p>
+      )}
       <UploadQueue state={state} go={go} version={version.value} />
     </section>
   );
