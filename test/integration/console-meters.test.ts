@@ -187,6 +187,22 @@ describe('console: live meters', () => {
     await without;
     await page.waitForFunction(() => document.querySelector('.meters-link')?.textContent === 'Meters live');
     expect(meterRequests.filter((r) => r.includes('no-such-node'))).toEqual([]);
+
+    // The node list cannot be read: said so, with a retry that works once the controller answers.
+    const nodesList = `${url}/api/v1/nodes?limit=200`;
+    await page.route(nodesList, (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: '{"error":{"code":"unavailable","message":"down for a moment"}}',
+      }),
+    );
+    await page.goto(`${url}/meters?nodes=meter-other`);
+    await page.getByRole('alert').getByText('The nodes could not be read: down for a moment').waitFor();
+    await page.unroute(nodesList);
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('region', { name: 'Hall N meters' }).waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
   });
 
   it("shows the node's meters on its page", async () => {

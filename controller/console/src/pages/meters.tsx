@@ -47,6 +47,7 @@ export default function MetersPage() {
   const nodes = useSignal<FleetNode[] | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   const fullScreen = useSignal(false);
+  const attempt = useSignal(0);
 
   useEffect(() => {
     let stale = false;
@@ -55,7 +56,9 @@ export default function MetersPage() {
       frame = undefined;
       allNodes().then(
         (list) => {
-          if (!stale) nodes.value = list.filter((node) => !node.decommissionedAt);
+          if (stale) return;
+          nodes.value = list.filter((node) => !node.decommissionedAt);
+          error.value = undefined;
         },
         (err: Error) => {
           if (!stale) error.value = err.message;
@@ -77,7 +80,7 @@ export default function MetersPage() {
       if (frame !== undefined) cancelAnimationFrame(frame);
       document.removeEventListener('fullscreenchange', onChange);
     };
-  }, []);
+  }, [attempt.value]);
 
   const byId = new Map((nodes.value ?? []).map((node) => [node.id, node]));
   const shown = chosen.filter((id) => byId.has(id));
@@ -92,9 +95,7 @@ export default function MetersPage() {
         <details class="meters-pick" open={chosen.length === 0}>
           <summary>Choose nodes ({chosen.length} chosen)</summary>
           {error.value ? (
-            <p class="error" role="alert">
-              The nodes could not be read: {error.value}
-            </p>
+            <p class="error">The nodes could not be read.</p>
           ) : !nodes.value ? (
             <p class="loading">Loading…</p>
           ) : nodes.value.length === 0 ? (
@@ -121,7 +122,7 @@ export default function MetersPage() {
           </button>
         )}
         {document.fullscreenEnabled && (
-          <button type="button" aria-pressed={fullScreen.value} onClick={toggleFullScreen}>
+          <button type="button" onClick={toggleFullScreen}>
             {fullScreen.value ? 'Leave full screen' : 'Full screen'}
           </button>
         )}
@@ -144,8 +145,19 @@ export default function MetersPage() {
         </p>
       )}
       <div class="meters-wall">
-        {chosen.length === 0 ? (
+        {error.value && !nodes.value ? (
+          <div>
+            <p class="error" role="alert">
+              The nodes could not be read: {error.value}
+            </p>
+            <button type="button" onClick={() => (attempt.value += 1)}>
+              Try again
+            </button>
+          </div>
+        ) : chosen.length === 0 ? (
           <p class="empty">No nodes chosen: choose the nodes to meter above.</p>
+        ) : !nodes.value ? (
+          <p class="loading">Loading…</p>
         ) : (
           shown.map((id) => {
             const node = byId.get(id)!;
