@@ -104,6 +104,12 @@ describe('console: users & access', () => {
       headers: await owner(),
     });
     expect(audited.json().data).toMatchObject([{ actor: { name: 'owner' }, outcome: 'success' }]);
+    // The row links to the user's audit trail.
+    await userRow('access-carol').getByRole('link', { name: 'Audit trail of access-carol' }).click();
+    await page.locator('.audit-row', { hasText: 'auth.user.create' }).waitFor();
+    expect(new URL(page.url()).searchParams.get('targetId')).toBe(carol.id);
+    await page.goBack();
+    await userRow('access-carol').waitFor();
   });
 
   it('shows the server’s refusal in the dialog (a username taken)', async () => {

@@ -9,6 +9,7 @@ import { type Grant, grantFromForm, grantInputs, grantLabel } from '../access-mo
 import { api } from '../api.js';
 import { CancelButton, ConfirmDialog, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
+import { can } from '../session.js';
 import { failure, field, GrantFields, LoadState, type Role, useResource } from './access-shared.js';
 
 interface User {
@@ -108,6 +109,14 @@ export function UsersTab() {
                   'no access'}
               </span>
               <span class="access-actions">
+                {can('audit:read') && (
+                  <a
+                    href={`/audit?targetType=user&targetId=${encodeURIComponent(user.id)}`}
+                    aria-label={`Audit trail of ${user.username}`}
+                  >
+                    Audit
+                  </a>
+                )}
                 <button type="button" onClick={() => (dialog.value = { kind: 'access', user })}>
                   Roles…
                 </button>
