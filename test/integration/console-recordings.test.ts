@@ -85,7 +85,7 @@ describe('console: recordings', () => {
   const annexIds: string[] = [];
 
   const rows = () => page.locator('tbody tr');
-  const call = (method: 'GET' | 'PATCH', path: string, payload?: object) =>
+  const call = (method: 'GET' | 'PATCH' | 'POST', path: string, payload?: object) =>
     ctl.app.inject({
       method,
       url: `/api/v1${path}`,
@@ -134,18 +134,28 @@ describe('console: recordings', () => {
     await expect.poll(() => rows().count()).toBe(6);
   });
 
+  it('shows a recording started meanwhile, live from the events stream', async () => {
+    await page.goto(`${url}/recordings?nodeId=rec-hq`);
+    await expect.poll(() => rows().count()).toBe(4);
+    const started = await createRecording(ctl, owner, 'rec-hq', { title: 'Started meanwhile' });
+    await page.getByRole('link', { name: 'Started meanwhile' }).waitFor();
+    expect(await rows().first().getAttribute('data-recording-id')).toBe(started.id);
+    await expect.poll(() => page.getByTestId('rec-summary').textContent()).toMatch(/^5 recordings/);
+    await call('POST', `/recordings/${started.id}/stop`);
+  });
+
   it('opens a deep link with its filters, and jumps to a date and time', async () => {
     await page.goto(`${url}/recordings?tag=board`);
     await expect.poll(() => rows().count()).toBe(1);
     expect(await page.getByLabel('Tag', { exact: true }).inputValue()).toBe('board');
     expect(await rows().first().locator('a').textContent()).toBe('Annex board');
     await page.goto(`${url}/recordings`);
-    await expect.poll(() => rows().count()).toBe(6);
+    await expect.poll(() => rows().count()).toBe(7); // the one started meanwhile too
     await page.getByLabel('Jump to').fill('2001-01-01T00:00');
     await page.waitForURL(/\/recordings\?to=2001-01-01/);
     await page.getByText('No recording matches these filters.').waitFor();
     await page.getByRole('link', { name: 'Clear filters' }).click();
-    await expect.poll(() => rows().count()).toBe(6);
+    await expect.poll(() => rows().count()).toBe(7); // the one started meanwhile too
   });
 
   it('adds tags to the selected rows, each row showing its own result', async () => {

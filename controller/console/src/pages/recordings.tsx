@@ -4,11 +4,13 @@
  * date and time (sets the range's end: the newest-first list starts there), "More" pages by
  * the API's cursor, and bulk actions on selected rows (`/recordings/bulk-metadata`,
  * `/recordings/bulk-delete`, the delete behind a confirmation) whose per-item answers are shown
- * on each row. What the role cannot do is hidden; the server still decides per recording.
+ * on each row. What the role cannot do is hidden; the server still decides per recording. Kept
+ * live from the tab's events stream.
  */
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
+import { subscribe } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
 import {
   apiQuery,
@@ -111,6 +113,23 @@ export default function RecordingsPage() {
       stale = true;
     };
   }, [key, version.value]);
+
+  // Live: a recording created, finished or deleted reads the first page and the counts again (at
+  // most once a second), unless the operator paged further (their place is kept).
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const off = subscribe('recording.', () => {
+      if (timer !== undefined || (rows.value?.length ?? 0) > PAGE) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (!document.hidden) version.value += 1;
+      }, 1000);
+    });
+    return () => {
+      off();
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, []);
 
   async function more() {
     if (!next.value) return;
