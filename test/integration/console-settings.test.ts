@@ -87,6 +87,11 @@ describe('console: settings', () => {
     await page.goBack();
     await page.locator('.settings-diff').waitFor();
     expect(new URL(page.url()).searchParams.get('from')).toBeNull();
+    // A revision the history does not hold (an old link): the newest, against the one before.
+    await page.goto(`${url}/settings?family=recording-profiles&id=${profileId}&from=1&to=99`);
+    await page.locator('.settings-diff tbody tr').first().waitFor();
+    expect(await page.getByLabel('To', { exact: true }).inputValue()).toBe('2');
+    expect(await page.locator('.settings-diff tbody tr').first().textContent()).toBe('sampleRate4800096000');
   });
 
   it('rolls back behind a confirmation: Esc cancels and returns focus, confirming restores the value (audited)', async () => {

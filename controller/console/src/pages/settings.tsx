@@ -229,8 +229,11 @@ function ObjectDetail(props: { view: SettingsView; family: string; id: string; c
     );
   const { object, history } = state.value;
   const newest = history[0]?.revision ?? object.revision;
-  const to = view.to ?? newest;
-  const from = view.from ?? history.find((entry) => entry.revision < to)?.revision ?? to;
+  // Revisions the history does not hold (an old link) fall back to the newest and the one before.
+  const held = (revision: number | undefined) =>
+    history.some((entry) => entry.revision === revision) ? revision : undefined;
+  const to = held(view.to) ?? newest;
+  const from = held(view.from) ?? history.find((entry) => entry.revision < to)?.revision ?? to;
   const bodyAt = (revision: number) => history.find((entry) => entry.revision === revision)?.after.body;
   const diff = diffBodies(bodyAt(from), bodyAt(to));
   const mayManage = can('settings:manage');
