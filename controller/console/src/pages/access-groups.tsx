@@ -29,7 +29,7 @@ export function GroupsTab() {
   return (
     <div class="access-tab">
       <div class="access-toolbar">
-        <button type="button" onClick={() => (creating.value = true)}>
+        <button type="button" aria-haspopup="dialog" onClick={() => (creating.value = true)}>
           Create group
         </button>
       </div>
@@ -49,10 +49,10 @@ export function GroupsTab() {
                 Members: {group.members.map((m) => m.username).join(', ') || 'none'}
               </span>
               <span class="access-actions">
-                <button type="button" onClick={() => (membersOf.value = group.id)}>
+                <button type="button" aria-haspopup="dialog" onClick={() => (membersOf.value = group.id)}>
                   Members…
                 </button>
-                <button type="button" onClick={() => (deleting.value = group)}>
+                <button type="button" aria-haspopup="dialog" onClick={() => (deleting.value = group)}>
                   Delete
                 </button>
               </span>
@@ -242,7 +242,7 @@ export function RolesTab() {
   return (
     <div class="access-tab">
       <div class="access-toolbar">
-        <button type="button" onClick={() => (creating.value = true)}>
+        <button type="button" aria-haspopup="dialog" onClick={() => (creating.value = true)}>
           Create role
         </button>
       </div>
@@ -259,7 +259,7 @@ export function RolesTab() {
               <span class="access-grants access-permissions">{role.permissions.join(', ')}</span>
               {!role.builtIn && (
                 <span class="access-actions">
-                  <button type="button" onClick={() => (deleting.value = role)}>
+                  <button type="button" aria-haspopup="dialog" onClick={() => (deleting.value = role)}>
                     Delete
                   </button>
                 </span>

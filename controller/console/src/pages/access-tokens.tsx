@@ -39,7 +39,7 @@ export function TokensTab() {
     <div class="access-tab">
       <p class="notice">Your personal API tokens: each acts as you, with your roles.</p>
       <div class="access-toolbar">
-        <button type="button" onClick={() => (creating.value = true)}>
+        <button type="button" aria-haspopup="dialog" onClick={() => (creating.value = true)}>
           Create token
         </button>
       </div>
@@ -63,7 +63,7 @@ export function TokensTab() {
               </span>
               {!token.revoked && (
                 <span class="access-actions">
-                  <button type="button" onClick={() => (revoking.value = token)}>
+                  <button type="button" aria-haspopup="dialog" onClick={() => (revoking.value = token)}>
                     Revoke
                   </button>
                 </span>

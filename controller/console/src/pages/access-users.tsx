@@ -88,7 +88,7 @@ export function UsersTab() {
           <input id="users-q" name="q" defaultValue={q} />
           <button type="submit">Find</button>
         </form>
-        <button type="button" onClick={() => (dialog.value = { kind: 'create' })}>
+        <button type="button" aria-haspopup="dialog" onClick={() => (dialog.value = { kind: 'create' })}>
           Create user
         </button>
       </div>
@@ -117,7 +117,11 @@ export function UsersTab() {
                     Audit
                   </a>
                 )}
-                <button type="button" onClick={() => (dialog.value = { kind: 'access', user })}>
+                <button
+                  type="button"
+                  aria-haspopup="dialog"
+                  onClick={() => (dialog.value = { kind: 'access', user })}
+                >
                   Roles…
                 </button>
                 {user.disabled ? (
@@ -131,7 +135,11 @@ export function UsersTab() {
                     Enable
                   </button>
                 ) : (
-                  <button type="button" onClick={() => (dialog.value = { kind: 'disable', user })}>
+                  <button
+                    type="button"
+                    aria-haspopup="dialog"
+                    onClick={() => (dialog.value = { kind: 'disable', user })}
+                  >
                     Disable
                   </button>
                 )}
