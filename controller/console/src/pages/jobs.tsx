@@ -223,7 +223,11 @@ export default function JobsPage() {
         </label>
         <label>
           Node
-          <input value={state.nodeId} onChange={(e) => go({ nodeId: e.currentTarget.value.trim() })} />
+          <input
+            key={`node-${state.nodeId}`}
+            defaultValue={state.nodeId}
+            onChange={(e) => go({ nodeId: e.currentTarget.value.trim() })}
+          />
         </label>
       </form>
       {mayControl && rows.length > 0 && (

@@ -184,11 +184,20 @@ export default function SchedulesPage() {
       <form class="filters sched-filters" aria-label="Filter schedules" onSubmit={(e) => e.preventDefault()}>
         <label>
           Name
-          <input type="search" value={state.q} onChange={(e) => go({ q: e.currentTarget.value.trim() })} />
+          <input
+            type="search"
+            key={`q-${state.q}`}
+            defaultValue={state.q}
+            onChange={(e) => go({ q: e.currentTarget.value.trim() })}
+          />
         </label>
         <label>
           Node
-          <input value={state.nodeId} onChange={(e) => go({ nodeId: e.currentTarget.value.trim() })} />
+          <input
+            key={`node-${state.nodeId}`}
+            defaultValue={state.nodeId}
+            onChange={(e) => go({ nodeId: e.currentTarget.value.trim() })}
+          />
         </label>
         <label>
           State
