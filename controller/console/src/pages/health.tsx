@@ -1,15 +1,29 @@
 /**
- * Health events (first part): the list by status (in the URL), kept live from the tab's
- * stream, with acknowledge and resolve for roles that may (the server decides; a refusal is
- * shown on the row). Suppress, the per-node timeline and bulk actions are to come.
+ * Health events: the list by status (in the URL), kept live from the tab's stream, with
+ * acknowledge, suppress (for a chosen time, asked in a dialog) and resolve for roles that may
+ * (the server decides; a refusal is shown on the row or in the dialog); and a node's timeline
+ * (`?nodeId=…&view=timeline`): its events of every status over time, opened and resolved.
+ * Bulk actions are to come.
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
+import {
+  HEALTH_STATUSES,
+  type HealthView,
+  healthQuery,
+  healthViewFrom,
+  SUPPRESS_FOR,
+  searchFromHealthView,
+  suppressUntil,
+  timelineOf,
+} from '../health-model.js';
+import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
+import './health.css';
 
 interface HealthEvent {
   id: string;
@@ -18,48 +32,42 @@ interface HealthEvent {
   severity: string;
   status: string;
   message: string;
+  firstSeenAt: string;
   lastSeenAt: string;
+  resolvedAt: string | null;
+  suppressedUntil: string | null;
   count: number;
 }
 
-const STATUSES = ['open', 'acknowledged', 'suppressed', 'resolved'] as const;
-type Status = (typeof STATUSES)[number];
 const PAGE = 100;
 
-function statusFrom(search: string): Status {
-  const value = new URLSearchParams(search).get('status');
-  return (STATUSES as readonly string[]).includes(value ?? '') ? (value as Status) : 'open';
-}
-
-/** A narrowing a link brings (a node's missed occurrences from the schedules page): node and event type. */
-function narrowFrom(search: string): string {
-  const from = new URLSearchParams(search);
-  const out = new URLSearchParams();
-  for (const key of ['nodeId', 'type']) {
-    const value = from.get(key);
-    if (value && /^[A-Za-z0-9_.:-]{1,64}$/.test(value)) out.set(key, value);
-  }
-  return out.toString();
+function When({ iso }: { iso: string }) {
+  return (
+    <time dateTime={iso} title={new Date(iso).toString()}>
+      {relativeTime(iso, Date.now())}
+    </time>
+  );
 }
 
 export default function HealthPage() {
-  const status = statusFrom(location.value.search);
-  const narrow = narrowFrom(location.value.search);
+  const view = healthViewFrom(location.value.search);
+  const { status } = view;
+  const go = (change: Partial<HealthView>) =>
+    navigate(`${location.value.path}${searchFromHealthView({ ...view, ...change })}`);
+  const query = healthQuery(view, PAGE);
   const events = useSignal<{ data: HealthEvent[]; more: boolean } | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   const rowErrors = useSignal<Record<string, string>>({});
   const busy = useSignal<string | undefined>(undefined);
   const version = useSignal(0);
+  const suppressing = useSignal<HealthEvent | undefined>(undefined);
 
   useEffect(() => {
     let stale = false;
     let frame: number | undefined;
     const load = () => {
       frame = undefined;
-      api<{ data: HealthEvent[]; nextCursor: string | null }>(
-        'GET',
-        `/health-events?status=${status}&limit=${PAGE}${narrow ? `&${narrow}` : ''}`,
-      ).then(
+      api<{ data: HealthEvent[]; nextCursor: string | null }>('GET', `/health-events?${query}`).then(
         (page) => {
           if (stale) return;
           events.value = { data: page.data, more: page.nextCursor !== null };
@@ -79,7 +87,7 @@ export default function HealthPage() {
       off();
       if (frame !== undefined) cancelAnimationFrame(frame);
     };
-  }, [status, narrow, version.value]);
+  }, [query, version.value]);
 
   async function act(event: HealthEvent, action: 'acknowledge' | 'resolve') {
     busy.value = event.id;
@@ -98,32 +106,58 @@ export default function HealthPage() {
     }
   }
 
+  async function suppress(event: HealthEvent, forKey: string, reason: string): Promise<string | undefined> {
+    try {
+      await api('POST', `/health-events/${encodeURIComponent(event.id)}/suppress`, {
+        until: suppressUntil(forKey, Date.now()),
+        ...(reason.trim() ? { reason: reason.trim() } : {}),
+      });
+      version.value += 1;
+      return undefined;
+    } catch (err) {
+      return err instanceof ApiError ? err.message : 'The controller did not answer.';
+    }
+  }
+
   const mayAct = can('health:acknowledge');
+  const timeline = view.view === 'timeline';
   return (
     <section class="page">
-      <h1>Health events</h1>
-      <form class="filters" aria-label="Filter health events" onSubmit={(e) => e.preventDefault()}>
-        <label for="health-status">Status</label>
-        <select
-          id="health-status"
-          value={status}
-          onChange={(e) =>
-            navigate(`${location.value.path}?status=${e.currentTarget.value}${narrow ? `&${narrow}` : ''}`)
-          }
-        >
-          {STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </form>
-      {narrow && (
+      <h1>{timeline ? `Health timeline of ${view.nodeId}` : 'Health events'}</h1>
+      {timeline ? (
+        <p>
+          <a href={`/nodes/${encodeURIComponent(view.nodeId ?? '')}`}>Node {view.nodeId}</a> ·{' '}
+          <a href={`${location.value.path}${searchFromHealthView({ ...view, view: 'list' })}`}>List view</a>
+        </p>
+      ) : (
+        <form class="filters" aria-label="Filter health events" onSubmit={(e) => e.preventDefault()}>
+          <label for="health-status">Status</label>
+          <select
+            id="health-status"
+            value={status}
+            onChange={(e) => go({ status: e.currentTarget.value as HealthView['status'] })}
+          >
+            {HEALTH_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </form>
+      )}
+      {!timeline && (view.nodeId || view.type) && (
         <p class="empty">
-          Only {new URLSearchParams(narrow).get('type') ?? 'the'} events
-          {new URLSearchParams(narrow).has('nodeId') &&
-            ` of node ${new URLSearchParams(narrow).get('nodeId')}`}
-          . <a href={`${location.value.path}?status=${status}`}>Show all</a>
+          Only {view.type ?? 'the'} events
+          {view.nodeId && ` of node ${view.nodeId}`}.{' '}
+          <a href={`${location.value.path}?status=${status}`}>Show all</a>
+          {view.nodeId && (
+            <>
+              {' · '}
+              <a href={`${location.value.path}${searchFromHealthView({ ...view, view: 'timeline' })}`}>
+                Timeline of {view.nodeId}
+              </a>
+            </>
+          )}
         </p>
       )}
       {error.value && (
@@ -132,8 +166,11 @@ export default function HealthPage() {
         </p>
       )}
       {!events.value && !error.value && <p class="loading">Loading…</p>}
-      {events.value?.data.length === 0 && <p class="empty">No {status} health events.</p>}
-      {events.value && events.value.data.length > 0 && (
+      {events.value?.data.length === 0 && (
+        <p class="empty">{timeline ? 'No health events on this node yet.' : `No ${status} health events.`}</p>
+      )}
+      {timeline && events.value && events.value.data.length > 0 && <Timeline events={events.value.data} />}
+      {!timeline && events.value && events.value.data.length > 0 && (
         <ul class="health-list">
           {events.value.data.map((event) => (
             <li key={event.id} class={`health-row severity-${event.severity}`} data-event-id={event.id}>
@@ -149,9 +186,15 @@ export default function HealthPage() {
                 {event.type}
                 {event.count > 1 && ` · ${event.count}×`}
                 {' · '}
-                <time dateTime={event.lastSeenAt} title={new Date(event.lastSeenAt).toString()}>
-                  {relativeTime(event.lastSeenAt, Date.now())}
-                </time>
+                <When iso={event.lastSeenAt} />
+                {event.status === 'suppressed' && event.suppressedUntil && (
+                  <>
+                    {' · suppressed until '}
+                    <time dateTime={event.suppressedUntil} title={new Date(event.suppressedUntil).toString()}>
+                      {new Date(event.suppressedUntil).toLocaleString()}
+                    </time>
+                  </>
+                )}
               </span>
               {mayAct && (
                 <span class="health-actions">
@@ -162,6 +205,17 @@ export default function HealthPage() {
                       onClick={() => void act(event, 'acknowledge')}
                     >
                       Acknowledge
+                    </button>
+                  )}
+                  {(event.status === 'open' || event.status === 'acknowledged') && (
+                    <button
+                      type="button"
+                      disabled={busy.value === event.id}
+                      onClick={() => {
+                        suppressing.value = event;
+                      }}
+                    >
+                      Suppress
                     </button>
                   )}
                   {(event.status === 'open' || event.status === 'acknowledged') && (
@@ -185,6 +239,108 @@ export default function HealthPage() {
         </ul>
       )}
       {events.value?.more && <p class="empty">Showing the latest {PAGE}; narrow the list to see the rest.</p>}
+      {suppressing.value && (
+        <SuppressDialog
+          event={suppressing.value}
+          onSuppress={suppress}
+          onClose={() => {
+            suppressing.value = undefined;
+          }}
+        />
+      )}
     </section>
+  );
+}
+
+/** Suppress for how long (and why): the server's refusal is shown in the dialog. */
+function SuppressDialog({
+  event,
+  onSuppress,
+  onClose,
+}: {
+  event: HealthEvent;
+  onSuppress: (event: HealthEvent, forKey: string, reason: string) => Promise<string | undefined>;
+  onClose: () => void;
+}) {
+  const error = useSignal('');
+  const busy = useSignal(false);
+  return (
+    <ModalDialog title="Suppress health event" onClose={onClose}>
+      <form
+        method="dialog"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const form = e.currentTarget;
+          const data = new FormData(form);
+          busy.value = true;
+          const failure = await onSuppress(event, String(data.get('for')), String(data.get('reason') ?? ''));
+          busy.value = false;
+          if (failure === undefined) closeDialogOf(form);
+          else error.value = failure;
+        }}
+      >
+        <p>{event.message}</p>
+        <label>
+          Suppress for
+          <select name="for" defaultValue="1h">
+            {SUPPRESS_FOR.map((c) => (
+              <option key={c.key} value={c.key}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Reason (optional, kept in the audit trail)
+          <input name="reason" maxLength={500} />
+        </label>
+        <p class="error" role="alert">
+          {error.value}
+        </p>
+        <div class="modal-actions">
+          <CancelButton />
+          <button type="submit" disabled={busy.value}>
+            Suppress
+          </button>
+        </div>
+      </form>
+    </ModalDialog>
+  );
+}
+
+/** A node's events over time: each a bar from its opening to its resolution (or now), newest first. */
+function Timeline({ events }: { events: HealthEvent[] }) {
+  const entries = timelineOf(events, Date.now());
+  return (
+    <ol class="health-timeline" aria-label="Health events over time, newest first">
+      {entries.map(({ event, start, end, lasted, from, to }) => (
+        <li
+          key={event.id}
+          class={`timeline-row severity-${event.severity}`}
+          data-event-id={event.id}
+          data-status={event.status}
+        >
+          <div class="timeline-bar" aria-hidden="true">
+            <span
+              class={`timeline-span timeline-${end ? 'resolved' : 'open'}`}
+              style={{ left: `${from * 100}%`, width: `${(to - from) * 100}%` }}
+            />
+          </div>
+          <span class="health-severity">{event.severity}</span>
+          <span class="health-message">{event.message}</span>
+          <span class="health-meta">
+            {event.type} · opened <When iso={start} />
+            {end ? (
+              <>
+                {' · resolved '}
+                <When iso={end} /> · lasted {lasted}
+              </>
+            ) : (
+              ` · ${event.status}, for ${lasted} so far`
+            )}
+          </span>
+        </li>
+      ))}
+    </ol>
   );
 }
