@@ -123,7 +123,8 @@ export default function JobsPage() {
         const next = withJobState(jobs.value.data, event.subject.id, state);
         if (next) {
           jobs.value = { ...jobs.value, data: next };
-          announcement.value = `Job ${event.subject.id} is ${state}`;
+          // Announced for the jobs the operator acted on only (a busy fleet would talk over itself).
+          if (messages.value[event.subject.id]) announcement.value = `Job ${event.subject.id} is ${state}`;
         }
       }
       if (frame === undefined) frame = requestAnimationFrame(load);
