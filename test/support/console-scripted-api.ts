@@ -10,7 +10,7 @@
  * For the browser tier's fleet-scale tests and for `npm run bench console`.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import type { Page, Route } from 'playwright-core';
@@ -40,6 +40,11 @@ export interface ScriptOptions {
   eventsRetryMs?: number;
   /** The meter stream (`GET /meter-events`): each answer carries this many ms of frames, then `retry:`. */
   meterBatchMs?: number;
+  /**
+   * The meter stream left to the page's origin instead (`staticConsole(dir, { meters: script })`
+   * streams it there in real time, a tick every 100 ms or 1 s): for measuring a meters wall.
+   */
+  liveMeters?: boolean;
 }
 
 export interface ScriptedApi {
@@ -49,6 +54,8 @@ export interface ScriptedApi {
   me: Me;
   /** How many events the stream has sent, and how many API requests were answered. */
   stats: { events: number; meterFrames: number; requests: number };
+  /** One tick of the meter stream: a frame for each node asked for (`nodes=a,b`, `nodeId=`), as SSE. */
+  meterTick(query: URLSearchParams, windowMs: number): string;
   /** Answers every `/api/v1/**` request of the page from the script. */
   route(page: Page): Promise<void>;
 }
@@ -213,40 +220,45 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
   }
 
   /**
-   * `meterBatchMs` of frames for the nodes asked for (`nodes=a,b` and repeated `nodeId=`), at
-   * `rate=1` or 10 Hz: levels that move (a slow sine per channel), one clipping channel, a silent node.
+   * A frame for each node asked for (`nodes=a,b` and repeated `nodeId=`): levels that move (a
+   * slow sine per channel), one clipping channel now and then, a silent node.
    */
-  function metersBody(query: URLSearchParams): string {
+  function meterTick(query: URLSearchParams, windowMs: number, at = Date.now()): string {
     const wanted = new Set([...query.getAll('nodeId'), ...(query.get('nodes')?.split(',') ?? [])]);
+    meterSeq += 1;
+    let chunk = '';
+    for (const node of nodes) {
+      if (wanted.size > 0 && !wanted.has(node.id)) continue;
+      const index = Number(node.id.slice(-3)) || 0;
+      const silent = index % 23 === 9;
+      const frame: MeterFrame = {
+        v: 2,
+        seq: meterSeq,
+        capturedAtMs: Math.round(at),
+        windowMs,
+        sampleRate: node.capture.sampleRate,
+        channels: Array.from({ length: node.capture.channels }, (_, c) => {
+          const level = silent ? -120 : -30 + 18 * Math.sin((meterSeq + c * 3 + index) / 5);
+          return {
+            peakDbfs: Math.min(0, level + 6),
+            rmsDbfs: level,
+            clipCount: c === 7 && index % 29 === 4 ? 1 : 0,
+          };
+        }),
+      };
+      chunk += `event: meter\ndata: ${JSON.stringify({ nodeId: node.id, frame })}\n\n`;
+      stats.meterFrames += 1;
+    }
+    return chunk;
+  }
+
+  /** `meterBatchMs` of frames at `rate=1` or 10 Hz in one answer, then `retry:`. */
+  function metersBody(query: URLSearchParams): string {
     const hz = query.get('rate') === '1' ? 1 : 10;
     const frames = Math.max(1, Math.round((meterBatchMs / 1000) * hz));
     let body = `: meters\nretry: ${meterBatchMs}\n\n`;
     const now = Date.now();
-    for (let f = 0; f < frames; f++) {
-      meterSeq += 1;
-      for (const node of nodes) {
-        if (wanted.size > 0 && !wanted.has(node.id)) continue;
-        const index = Number(node.id.slice(-3)) || 0;
-        const silent = index % 23 === 9;
-        const frame: MeterFrame = {
-          v: 2,
-          seq: meterSeq,
-          capturedAtMs: now + f * (1000 / hz),
-          windowMs: 1000 / hz,
-          sampleRate: node.capture.sampleRate,
-          channels: Array.from({ length: node.capture.channels }, (_, c) => {
-            const level = silent ? -120 : -30 + 18 * Math.sin((meterSeq + c * 3 + index) / 5);
-            return {
-              peakDbfs: Math.min(0, level + 6),
-              rmsDbfs: level,
-              clipCount: c === 7 && index % 29 === 4 ? 1 : 0,
-            };
-          }),
-        };
-        body += `event: meter\ndata: ${JSON.stringify({ nodeId: node.id, frame })}\n\n`;
-        stats.meterFrames += 1;
-      }
-    }
+    for (let f = 0; f < frames; f++) body += meterTick(query, 1000 / hz, now + f * (1000 / hz));
     return body;
   }
 
@@ -298,6 +310,7 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
     const url = new URL(request.url());
     const path = url.pathname.replace(/^\/api\/v1/, '');
     stats.requests += 1;
+    if (options.liveMeters && path === '/meter-events') return route.continue();
     const lastEventId = Number(request.headers()['last-event-id'] ?? 0) || 0;
     const body = answer(request.method(), path, url.searchParams, lastEventId);
     if (typeof body === 'string')
@@ -325,10 +338,20 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
     health,
     me,
     stats,
+    meterTick: (query, windowMs) => meterTick(query, windowMs),
     route: async (page) => {
       await page.route('**/api/v1/**', handle);
     },
   };
+}
+
+/** The meter stream in real time: a tick of frames every 100 ms (`rate=1`: every second) until the page leaves. */
+function streamMeters(script: ScriptedApi, query: URLSearchParams, response: ServerResponse): void {
+  const periodMs = query.get('rate') === '1' ? 1000 : 100;
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+  response.write(': meters\n\n');
+  const timer = setInterval(() => response.write(script.meterTick(query, periodMs)), periodMs);
+  response.on('close', () => clearInterval(timer));
 }
 
 const TYPES: Record<string, string> = {
@@ -344,9 +367,15 @@ const TYPES: Record<string, string> = {
  * controller's Content-Security-Policy) for every other path. Answers nothing under `/api`
  * (the scripted API does, in the browser).
  */
-export async function staticConsole(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+export async function staticConsole(
+  dir: string,
+  options: { meters?: ScriptedApi } = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer((request, response) => {
-    const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
+    const url = new URL(request.url ?? '/', 'http://x');
+    const path = normalize(decodeURIComponent(url.pathname));
+    if (options.meters && path === '/api/v1/meter-events')
+      return streamMeters(options.meters, url.searchParams, response);
     const isAsset = path.startsWith('/assets/') && !path.includes('..');
     const file = isAsset ? join(dir, path) : join(dir, 'index.html');
     readFile(file).then(
