@@ -157,7 +157,7 @@ describe.skipIf(!(await hasPulse()))('console against a real agent on a PulseAud
 
     // The recording's page, from the list; it follows the recording live until it is complete.
     await page.goto(`${url}/recordings?nodeId=${NODE_ID}`);
-    await page.locator(`a[href="/recordings/${recordingId}"]`).click();
+    await page.locator(`a[href="/recordings/${recordingId}"]`).first().click();
     await page.waitForURL(`${url}/recordings/${recordingId}`);
     const wave = page.getByTestId('rec-wave');
     await wave.waitFor({ timeout: REAL_MS });
