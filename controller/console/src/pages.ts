@@ -88,6 +88,14 @@ export const PAGES: PageDef[] = [
     load: () => import('./pages/meters.js'),
   },
   {
+    // A node's live audio: the node and channels in the query (listen-model.ts).
+    paths: ['/listen'],
+    title: 'Listen',
+    needs: ['listen:monitor'],
+    nav: '/listen',
+    load: () => import('./pages/listen.js'),
+  },
+  {
     // Users, groups and roles need auth:manage; ACCESS_PATH in access-model.ts reads the tab back.
     paths: ['/access', /^\/access\/(users|groups|roles|policies)$/],
     title: 'Users & access',
