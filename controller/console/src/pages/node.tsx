@@ -1,8 +1,10 @@
 /**
- * Node detail (first part): what the node is and how it is (`GET /api/v1/nodes/:id`), and its
- * open health events when the role reads them, kept live from the tab's events stream (its
- * own `node.*` and `health.*` events, or a `reset`). Lifecycle actions, channels, meters and
- * the configuration in effect are to come.
+ * Node detail: what the node is and how it is (`GET /api/v1/nodes/:id`), its interfaces and
+ * channels, its meters, its current recording job (live from `job.state`), its open health
+ * events (with a link to its timeline), the configuration in effect (its recording profile,
+ * watchdog policy and channel map, from the settings routes) and its lifecycle actions, each
+ * asked first in a dialog (node-actions.tsx). Kept live from the tab's events stream (its own
+ * `node.*`, `health.*` and `job.*` events, or a `reset`).
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
@@ -10,15 +12,34 @@ import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
 import { clockSkew, diskFree, type FleetNode, problems, relativeTime, tileState } from '../fleet-model.js';
 import { NodeMeterWidget } from '../meter-widget.js';
+import { channelsOf } from '../node-model.js';
 import { location } from '../router.js';
 import { can } from '../session.js';
+import { CurrentJob, EffectiveConfig, NodeActions } from './node-parts.js';
+import './node.css';
 
-interface NodeDetail extends FleetNode {
+interface NodeInterface {
+  id: string;
+  ref: string;
+  kind: string;
+  description: string;
+  channels: number;
+  sampleRate: number | null;
+  present: boolean;
+  alias: string | null;
+  enabledChannels: number[] | null;
+  channelNames: string[];
+}
+
+export interface NodeDetail extends FleetNode {
   agentVersion: string | null;
   enrolled: boolean;
   capture: { device: string; state: string | null; sampleRate: number; channels: number };
   location: string | null;
   notes: string | null;
+  recordingProfileId: string | null;
+  watchdogPolicyId: string | null;
+  interfaces: NodeInterface[];
 }
 
 interface HealthEvent {
@@ -49,6 +70,7 @@ export default function NodePage() {
   const id = NODE_PATH.exec(location.value.path)?.[1] ?? '';
   const state = useSignal<Awaited<ReturnType<typeof read>> | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
+  const version = useSignal(0);
 
   useEffect(() => {
     let stale = false;
@@ -83,7 +105,7 @@ export default function NodePage() {
       offHealth();
       if (frame !== undefined) cancelAnimationFrame(frame);
     };
-  }, [id]);
+  }, [id, version.value]);
 
   if (!state.value)
     return (
@@ -146,9 +168,14 @@ export default function NodePage() {
           offline={!node.presence.online}
         />
       </section>
+      <Channels interfaces={node.interfaces} />
+      {can('recording:read') && <CurrentJob nodeId={node.id} />}
       {alerts && (
         <section aria-labelledby="node-alerts">
           <h2 id="node-alerts">Open health events</h2>
+          <p>
+            <a href={`/health?nodeId=${encodeURIComponent(node.id)}&view=timeline`}>Health timeline</a>
+          </p>
           {alerts.length === 0 ? (
             <p class="empty">None.</p>
           ) : (
@@ -164,6 +191,50 @@ export default function NodePage() {
             </ul>
           )}
         </section>
+      )}
+      {can('settings:read') && <EffectiveConfig node={node} />}
+      {can('node:manage') && (
+        <NodeActions
+          node={node}
+          onDone={() => {
+            version.value += 1;
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+/** The node's audio interfaces as its agent reported them, each with its channels. */
+function Channels({ interfaces }: { interfaces: NodeInterface[] }) {
+  return (
+    <section aria-labelledby="node-channels">
+      <h2 id="node-channels">Interfaces and channels</h2>
+      {interfaces.length === 0 ? (
+        <p class="empty">The agent has not reported its interfaces yet.</p>
+      ) : (
+        <ul class="node-interfaces">
+          {interfaces.map((iface) => (
+            <li key={iface.id} data-interface-id={iface.id}>
+              <h3>
+                {iface.alias ?? iface.description}{' '}
+                <small>
+                  {iface.kind} · {iface.channels} ch
+                  {iface.sampleRate ? ` · ${iface.sampleRate} Hz` : ''}
+                  {!iface.present && ' · absent'}
+                </small>
+              </h3>
+              <ol class="node-channel-list">
+                {channelsOf(iface).map((ch) => (
+                  <li key={ch.number} class={ch.enabled ? undefined : 'channel-off'}>
+                    {ch.number}. {ch.name}
+                    {!ch.enabled && ' (not in use)'}
+                  </li>
+                ))}
+              </ol>
+            </li>
+          ))}
+        </ul>
       )}
     </section>
   );
