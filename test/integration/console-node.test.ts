@@ -146,6 +146,45 @@ describe('console: node page and health events', () => {
     await viewer.page.context().close();
   });
 
+  it('shows a 1 Hz level per channel on the node’s fleet tile, from one meter stream at rate 1', async () => {
+    await ctl.services.nodes.setPresence(NODE, true); // its agent is connected
+    const streams: string[] = [];
+    const onRequest = (request: Request) => {
+      if (request.url().includes('/api/v1/meter-events')) streams.push(request.url());
+    };
+    page.on('request', onRequest);
+    const node = { nodeId: NODE, siteId: (await call('GET', `/nodes/${NODE}`)).site.id as string };
+    let seq = 0;
+    const send = () =>
+      ctl.services.meters.record(node, {
+        seq: seq++,
+        capturedAtMs: Date.now(),
+        windowMs: 100,
+        sampleRate: 48_000,
+        channels: [
+          { peakDbfs: -12, rmsDbfs: -20, clipCount: 0 },
+          { peakDbfs: -100, rmsDbfs: -110, clipCount: 0 },
+        ],
+      });
+    const feed = setInterval(send, 200);
+    try {
+      await page.goto(`${url}/fleet`);
+      const levels = page.locator(`.tile[data-node-id="${NODE}"] .tile-levels[data-levels="live"]`);
+      await levels.waitFor();
+      expect(await levels.getAttribute('aria-label')).toBe('Levels: 1 −12 dBFS, 2 silent');
+      const cover = await levels
+        .locator('.tile-level-cover')
+        .first()
+        .evaluate((el) => (el as HTMLElement).style.transform);
+      expect(Number(/^scaleX\(([\d.]+)\)$/.exec(cover)?.[1])).toBeCloseTo(12 / 60, 4);
+      const query = new URL(streams.at(-1)!).searchParams;
+      expect([query.get('nodes'), query.get('rate')]).toEqual([NODE, '1']);
+    } finally {
+      clearInterval(feed);
+      page.off('request', onRequest);
+    }
+  });
+
   it('suppresses a health event from the page for the chosen time', async () => {
     const event = await call('POST', '/health-events', {
       nodeId: NODE,

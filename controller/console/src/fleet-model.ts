@@ -9,7 +9,7 @@ export interface FleetNode {
   name: string;
   site: { id: string; name: string };
   presence: { online: boolean; lastSeenAt: string | null };
-  capture: { state: string | null };
+  capture: { state: string | null; channels?: number };
   clockOffsetMs: number | null;
   diskFreeBytes?: number | null;
   tags?: string[];
@@ -184,4 +184,23 @@ export function clockSkew(offsetMs: number | null): string | undefined {
   if (offsetMs === null) return undefined;
   const seconds = (Math.abs(offsetMs) / 1000).toFixed(1);
   return `clock ${offsetMs < 0 ? '−' : '+'}${seconds} s`;
+}
+
+/** At or under this peak a tile's channel reads "silent" (meter-model.ts NO_SIGNAL_DBFS). */
+const SILENT_DBFS = -90;
+
+/**
+ * A tile's channel levels in words, for its accessible name (refreshed with the 1 Hz frames,
+ * never announced): "Levels: 1 −12 dBFS, 2 silent"; "No levels yet" before a frame.
+ */
+export function levelsText(peaks: ArrayLike<number>, channels: number): string {
+  if (channels === 0) return 'No levels yet';
+  const parts: string[] = [];
+  for (let i = 0; i < channels; i++) {
+    const db = peaks[i] ?? Number.NaN;
+    parts.push(
+      `${i + 1} ${Number.isNaN(db) ? '—' : db <= SILENT_DBFS ? 'silent' : `${Math.round(db)} dBFS`.replace('-', '−')}`,
+    );
+  }
+  return `Levels: ${parts.join(', ')}`;
 }

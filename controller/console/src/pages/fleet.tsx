@@ -1,7 +1,8 @@
 /**
  * Fleet overview: one tile per node the caller may see (`GET /api/v1/nodes`, every page),
  * grouped by site, problems first, kept live by the tab's events stream (a `node.*` event or a
- * `reset` reads the list again, at most once per animation frame).
+ * `reset` reads the list again, at most once per animation frame). Each online tile shows a 1 Hz
+ * level per channel while on screen (fleet-levels.tsx).
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
@@ -25,6 +26,8 @@ import {
 } from '../fleet-model.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
+import { TileLevels } from './fleet-levels.js';
+import './fleet.css';
 
 const STATE_LABEL = { offline: 'Offline', degraded: 'Degraded', recording: 'Recording', online: 'Online' };
 
@@ -162,6 +165,9 @@ export default function FleetPage() {
                       {p}
                     </span>
                   ))}
+                  {node.presence.online && (
+                    <TileLevels nodeId={node.id} channels={node.capture.channels ?? 0} />
+                  )}
                 </li>
               );
             })}
