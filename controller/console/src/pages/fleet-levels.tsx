@@ -64,7 +64,8 @@ export function TileLevels({ nodeId, channels }: { nodeId: string; channels: num
     let got = 0;
     const bars = [...element.querySelectorAll<HTMLElement>('.tile-level-cover')];
     const paint = () => {
-      for (let i = 0; i < bars.length; i++) bars[i]!.style.transform = `scaleX(${1 - barPosition(peaks[i]!)})`;
+      for (let i = 0; i < bars.length; i++)
+        bars[i]!.style.transform = `scaleX(${1 - barPosition(peaks[i]!)})`;
       element.setAttribute('aria-label', levelsText(peaks, got));
       element.dataset.levels = got > 0 ? 'live' : 'waiting';
     };
