@@ -4,12 +4,13 @@
  * 20 ms; the page opens a stereo session, decodes with WebCodecs, shows the latency and the
  * level move, and stops (the agent is told to stop, the end is audited as the user's). The
  * WebSocket's URL carries no ticket or token (the ticket is its first message), and the page
- * raises no Content-Security-Policy violation.
+ * raises no Content-Security-Policy violation. An agent's refusal is shown; a role without
+ * `listen:monitor` is not offered the page.
  */
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole, signedInPage } from '../support/console.js';
-import { type TestController, testController } from '../support/controller.js';
+import { type TestController, testController, userWithRole } from '../support/controller.js';
 import { type FakeListenAgent, fakeListenAgent, listeningUrl, tonePackets } from '../support/listen.js';
 import { until } from '../support/until.js';
 
@@ -28,7 +29,7 @@ describe('console: listen', () => {
     ctl = await testController({ mqttHost: '127.0.0.1' }, undefined, { consoleDir: await builtConsole() });
     await ctl.start();
     url = await listeningUrl(ctl);
-    agent = await fakeListenAgent(ctl, { id: NODE, site: 'listen-page-site', name: 'Hall L', channels: 2 });
+    agent = await fakeListenAgent(ctl, { id: NODE, site: 'listen-page-site', channels: 2 });
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
@@ -51,7 +52,10 @@ describe('console: listen', () => {
         if (typeof payload === 'string') sent.push(payload);
       });
     });
-    await page.getByRole('link', { name: 'Listen' }).waitFor();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Listen', exact: true })
+      .waitFor();
     await page.getByRole('heading', { name: 'Listen', level: 1 }).waitFor();
     const nodeSelect = page.getByLabel('Node', { exact: true });
     await expect.poll(() => nodeSelect.inputValue()).toBe(NODE);
@@ -94,5 +98,34 @@ describe('console: listen', () => {
     expect(ends.map((e) => e.reason)).toEqual(['ended by its user']);
     await page.getByRole('button', { name: 'Start listening' }).waitFor();
     expect(cspViolations).toEqual([]);
+  });
+
+  it('says why when the agent refuses to stream, and can start again', async () => {
+    agent.answer = (command) =>
+      command.type === 'listen-start' ? { ok: false, message: 'capture device busy' } : { ok: true };
+    await page.getByRole('button', { name: 'Start listening' }).click();
+    await page
+      .getByRole('status')
+      .getByText('Could not listen: the agent refused: capture device busy.')
+      .waitFor();
+    await page.getByRole('button', { name: 'Start listening' }).waitFor();
+    agent.answer = undefined;
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('is not offered to a role without listen:monitor', async () => {
+    await userWithRole(ctl, 'listen-viewer', 'viewer');
+    const viewer = await signedInPage(browser, url, `/listen?node=${NODE}`, {
+      username: 'listen-viewer',
+      password: 'listen-viewer-password-123',
+    });
+    await viewer.page.getByText('Your role cannot use Listen.').waitFor();
+    expect(
+      await viewer.page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Listen', exact: true })
+        .count(),
+    ).toBe(0);
+    await viewer.page.close();
   });
 });

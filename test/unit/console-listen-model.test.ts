@@ -30,8 +30,7 @@ describe('readListenFrame', () => {
       samples: 960,
       packet,
     });
-    const buffer = wire.buffer.slice(wire.byteOffset, wire.byteOffset + wire.length);
-    const frame = readListenFrame(buffer);
+    const frame = readListenFrame(Uint8Array.from(wire).buffer);
     expect(frame).toMatchObject({
       seq: 4_000_000_123,
       channels: 2,

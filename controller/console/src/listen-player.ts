@@ -68,6 +68,8 @@ export class ListenPlayer {
   levelsDb: number[] = [];
   levelsSeq = 0;
   frames = 0;
+  /** When the last frame arrived (performance.now()). */
+  lastFrameAt = performance.now();
   lost = 0;
   readonly queue = new PlayoutQueue();
   /** The controller's clock minus this browser's, bounded by its `Date` headers. */
@@ -191,6 +193,7 @@ export class ListenPlayer {
     if (this.lastSeq !== undefined && frame.seq > this.lastSeq) this.lost += frame.seq - this.lastSeq - 1;
     this.lastSeq = frame.seq;
     this.frames++;
+    this.lastFrameAt = performance.now();
     this.decoder.decode(
       new EncodedAudioChunk({
         type: 'key',
