@@ -86,7 +86,8 @@ describe('route declarations', () => {
         'POST /api/v1/demo/reset',
         // Calibrating a watchdog policy is a settings action.
         'POST /api/v1/settings/watchdog-policies/:id/calibrate',
-        // Settings families: fleet-wide objects, reads and changes alike.
+        // Settings families: fleet-wide objects, reads and changes alike (and their index).
+        'GET /api/v1/settings',
         'POST /api/v1/settings/upload-providers/:id/test',
         ...SETTINGS_FAMILY_NAMES.flatMap((family) =>
           [

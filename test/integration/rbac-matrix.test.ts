@@ -60,6 +60,9 @@ const SETTINGS_ROWS: Record<string, Row> = Object.fromEntries(
   }),
 );
 
+/** The families' index. */
+SETTINGS_ROWS['GET /api/v1/settings'] = { need: 'settings:read', fleet: true };
+
 /** Channel-map assignments and plans act on nodes: scoped like node routes. */
 const CHANNEL_MAP_ROWS: Record<string, Row> = {
   'GET /api/v1/settings/channel-map-assignments': { need: 'settings:read' },

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settingsFamily } from '../../controller/src/modules/settings/index.js';
 import { requestAs } from '../support/api.js';
 import { enrolledNode, type TestController, testController, userWithRole } from '../support/controller.js';
+import { SETTINGS_FAMILY_NAMES } from '../support/settings-families.js';
 
 /** A test family whose objects are used by the nodes they list (looked up in the database). */
 const widgets = settingsFamily({
@@ -88,6 +89,22 @@ describe('settings families', () => {
     owner = await ctl.ownerToken();
   });
   afterAll(async () => ctl.stop());
+
+  it('lists the families (built-in and added), each with its secret fields, and nothing that is not one', async () => {
+    const index = await api('GET', '');
+    expect(index.statusCode, index.body).toBe(200);
+    const families = index.json().data as { name: string; label: string; secretFields: string[] }[];
+    expect(families.map((f) => f.name)).toEqual([...SETTINGS_FAMILY_NAMES, 'test-widgets']);
+    expect(families.find((f) => f.name === 'recording-profiles')).toEqual({
+      name: 'recording-profiles',
+      title: 'recording profile',
+      label: 'Recording profiles',
+      secretFields: [],
+    });
+    expect(families.find((f) => f.name === 'upload-providers')?.secretFields.length).toBeGreaterThan(0);
+    // Channel-map assignments and plans live under /settings but are not families.
+    expect(families.some((f) => f.name.startsWith('channel-map-a') || f.name.endsWith('plans'))).toBe(false);
+  });
 
   for (const c of CASES) {
     describe(c.family, () => {

@@ -1,38 +1,14 @@
-/** The settings page's model: families from the API description, revision diffs, the form, the URL. */
+/** The settings page's model: revision diffs, the form, the URL. */
 import { describe, expect, it } from 'vitest';
 import {
   changeFrom,
   diffBodies,
-  familiesFromOpenApi,
-  familyLabel,
   fieldsOf,
   sameValue,
   settingsSearch,
   settingsViewFrom,
   shownValue,
 } from '../../controller/console/src/settings-model.js';
-
-describe('familiesFromOpenApi', () => {
-  it('names each family with a list route, once, in the document order', () => {
-    const paths = {
-      '/api/v1/settings/recording-profiles': { get: {}, post: {} },
-      '/api/v1/settings/recording-profiles/{id}': { get: {} },
-      '/api/v1/settings/recording-profiles/export': { get: {} },
-      '/api/v1/settings/watchdog-policies': { get: {} },
-      '/api/v1/settings/no-list': { post: {} },
-      '/api/v1/nodes': { get: {} },
-    };
-    expect(familiesFromOpenApi({ paths })).toEqual([
-      { name: 'recording-profiles', label: 'Recording profiles' },
-      { name: 'watchdog-policies', label: 'Watchdog policies' },
-    ]);
-    expect(familiesFromOpenApi({})).toEqual([]);
-  });
-
-  it('labels a family from its URL segment', () => {
-    expect(familyLabel('upload-providers')).toBe('Upload providers');
-  });
-});
 
 describe('diffBodies', () => {
   it('lists changed, added and removed leaf fields by path, nested objects walked', () => {

@@ -1,34 +1,13 @@
 /**
- * The settings page's pure parts: the families named by the API's own description, the
- * difference between two revisions of an object's body, the form's fields built from a body
- * as the API returns it (and read back into a change), and the page's state in the URL.
+ * The settings page's pure parts: the difference between two revisions of an object's body,
+ * the form's fields built from a body as the API returns it (and read back into a change), and
+ * the page's state in the URL.
  */
 
 /** A settings family: its URL segment and a label for people. */
 export interface Family {
   name: string;
   label: string;
-}
-
-const FAMILY_PATH = /^(?:\/api\/v1)?\/settings\/([a-z][a-z0-9-]*)$/;
-
-/**
- * The settings families, from the OpenAPI document's paths: each family's list route
- * (`GET /api/v1/settings/<family>`), in the document's order. Nothing else is a family.
- */
-export function familiesFromOpenApi(document: { paths?: Record<string, Record<string, unknown>> }): Family[] {
-  const names: string[] = [];
-  for (const [path, operations] of Object.entries(document.paths ?? {})) {
-    const name = FAMILY_PATH.exec(path)?.[1];
-    if (name && operations.get && !names.includes(name)) names.push(name);
-  }
-  return names.map((name) => ({ name, label: familyLabel(name) }));
-}
-
-/** `recording-profiles` → `Recording profiles`. */
-export function familyLabel(name: string): string {
-  const words = name.replaceAll('-', ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 export interface DiffEntry {

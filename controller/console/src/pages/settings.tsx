@@ -1,5 +1,5 @@
 /**
- * Settings: the families the API offers (from its OpenAPI document), each family's objects,
+ * Settings: the families the API offers (`GET /settings`), each family's objects,
  * one object's current body in a form built from what the API returns, its history of
  * revisions, the difference between two of them, and a rollback behind a confirmation.
  * Family, object and the compared revisions are in the URL; the page reads again when a
@@ -17,7 +17,6 @@ import {
   type DiffEntry,
   diffBodies,
   type Family,
-  familiesFromOpenApi,
   fieldsOf,
   type SettingsView,
   settingsSearch,
@@ -48,15 +47,7 @@ let familiesRead: Promise<Family[]> | undefined;
 
 /** The families, read once per load of the console (they change only with the controller). */
 function families(): Promise<Family[]> {
-  familiesRead ??= fetch('/openapi.json', {
-    credentials: 'same-origin',
-    headers: { accept: 'application/json' },
-  })
-    .then((response) => {
-      if (!response.ok) throw new Error(`The API description answered ${response.status}`);
-      return response.json() as Promise<{ paths?: Record<string, Record<string, unknown>> }>;
-    })
-    .then(familiesFromOpenApi);
+  familiesRead ??= api<{ data: Family[] }>('GET', '/settings').then((index) => index.data);
   familiesRead.catch(() => {
     familiesRead = undefined; // a retry asks again
   });

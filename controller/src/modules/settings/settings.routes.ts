@@ -38,15 +38,46 @@ const cell = (value: unknown): Cell =>
         ? JSON.stringify(value)
         : (value as Cell);
 
+const FamilyInfo = Type.Object({
+  name: Type.String({ description: 'The URL segment: `/api/v1/settings/<name>`' }),
+  title: Type.String({ description: 'One object, e.g. `recording profile`' }),
+  label: Type.String({ description: 'The family, e.g. `Recording profiles`' }),
+  secretFields: Type.Array(Type.String(), {
+    description: 'Body fields that are sealed at rest and never shown (`<field>Set` says whether one is)',
+  }),
+});
+
+const pluralOf = (family: SettingsFamily) => `${family.title}s`.replace(/ys$/, 'ies');
+
 export function settingsRoutes(settings: SettingsService): FastifyPluginAsyncTypebox {
   return async (app) => {
+    app.get(
+      '/settings',
+      {
+        config: read,
+        schema: {
+          tags: ['settings'],
+          summary:
+            'The settings families this controller offers, each with its routes under /settings/<name>',
+          response: { 200: Data(Type.Array(FamilyInfo)) },
+        },
+      },
+      async () => ({
+        data: settings.families.map((family) => ({
+          name: family.name,
+          title: family.title,
+          label: cap(pluralOf(family)),
+          secretFields: [...(family.secrets ?? [])],
+        })),
+      }),
+    );
     for (const family of settings.families) await app.register(familyRoutes(settings, family));
   };
 }
 
 function familyRoutes(settings: SettingsService, family: SettingsFamily): FastifyPluginAsyncTypebox {
   const base = `/settings/${family.name}`;
-  const plural = `${family.title}s`.replace(/ys$/, 'ies');
+  const plural = pluralOf(family);
   const tags = ['settings'];
   const schemas = familySchemas(family);
   const bodyColumns = shownColumns(family);
