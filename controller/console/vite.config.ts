@@ -37,5 +37,6 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     reportCompressedSize: true,
   },
-  server: { proxy: { '/api': 'http://localhost:8080' } },
+  // `ws`: the Listen page's WebSocket (/api/v1/nodes/:id/listen/stream) goes through too.
+  server: { proxy: { '/api': { target: 'http://localhost:8080', ws: true } } },
 });

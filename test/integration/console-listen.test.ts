@@ -80,6 +80,11 @@ describe('console: listen', () => {
     // The page's buffer and the output's latency at least; nowhere near a second on one machine.
     expect(ms).toBeGreaterThan(20);
     expect(ms).toBeLessThan(1000);
+    // One machine: the controller's Date header finds the clocks agreeing (no correction).
+    await page
+      .locator('.listen-facts')
+      .getByText(/agrees with the controller within ±\d\.\d s/)
+      .waitFor();
     const level = page.getByRole('meter', { name: 'Ch 1' });
     await expect
       .poll(async () => Number(await level.getAttribute('aria-valuenow')), { timeout: 10_000 })

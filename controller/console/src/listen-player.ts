@@ -137,11 +137,17 @@ export class ListenPlayer {
     this.socket?.close(1000, 'stopped');
   }
 
-  /** A few answers' `Date` headers bound this browser's clock against the controller's. */
+  /**
+   * A few answers' `Date` headers bound this browser's clock against the controller's (an API
+   * path: the dev server forwards it to the controller, and it reads nothing but the session).
+   */
   private async sampleClock(): Promise<void> {
     for (let i = 0; i < 3; i++) {
       const sentMs = Date.now();
-      const response = await fetch('/healthz', { cache: 'no-store' }).catch(() => undefined);
+      const response = await fetch('/api/v1/auth/me', {
+        cache: 'no-store',
+        credentials: 'same-origin',
+      }).catch(() => undefined);
       const bounds = dateBounds(sentMs, Date.now(), response?.headers.get('date') ?? null);
       if (bounds) this.bounds = intersect(this.bounds, bounds);
     }
