@@ -4,13 +4,13 @@
  * 20 ms; the page opens a stereo session, decodes with WebCodecs, shows the latency and the
  * level move, and stops (the agent is told to stop, the end is audited as the user's). The
  * WebSocket's URL carries no ticket or token (the ticket is its first message), and the page
- * raises no Content-Security-Policy violation. An agent's refusal is shown; a role without
- * `listen:monitor` is not offered the page.
+ * raises no Content-Security-Policy violation. An agent's refusal is shown, so is the end of a
+ * session whose user lost access; a role without `listen:monitor` is not offered the page.
  */
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole, signedInPage } from '../support/console.js';
-import { type TestController, testController, userWithRole } from '../support/controller.js';
+import { bearer, type TestController, testController, userWithRole } from '../support/controller.js';
 import { type FakeListenAgent, fakeListenAgent, listeningUrl, tonePackets } from '../support/listen.js';
 import { until } from '../support/until.js';
 
@@ -116,6 +116,32 @@ describe('console: listen', () => {
     await page.getByRole('button', { name: 'Start listening' }).waitFor();
     agent.answer = undefined;
     expect(cspViolations).toEqual([]);
+  });
+
+  it("ends when the listener's access is revoked, and says so", async () => {
+    await userWithRole(ctl, 'listen-operator', 'operator');
+    const user = await ctl.db.user.findUniqueOrThrow({ where: { username: 'listen-operator' } });
+    const operator = await signedInPage(browser, url, `/listen?node=${NODE}`, {
+      username: 'listen-operator',
+      password: 'listen-operator-password-123',
+    });
+    await operator.page.getByRole('button', { name: 'Start listening' }).click();
+    await operator.page
+      .locator('.listen-facts')
+      .getByText(/[1-9]\d* received/)
+      .waitFor();
+    const changed = await ctl.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/auth/users/${user.id}/access`,
+      headers: bearer(await ctl.ownerToken()),
+      payload: { grants: [{ role: 'viewer', scope: { type: 'fleet' } }] },
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    await operator.page.getByRole('status').getByText('Ended: access revoked.').waitFor();
+    await until(() => agent.streams.size === 0, { what: 'the agent told to stop' });
+    await operator.page.getByRole('button', { name: 'Start listening' }).waitFor();
+    expect(operator.cspViolations).toEqual([]);
+    await operator.page.close();
   });
 
   it('is not offered to a role without listen:monitor', async () => {

@@ -165,8 +165,9 @@ export class ListenPlayer {
     };
     socket.onclose = (event) => {
       this.sessionId = undefined;
+      // Once audio played, the server ending it (access revoked, the controller stopping) is an end, not a failure.
       this.finish(
-        event.code === 4000 || event.code === 1000 ? 'ended' : 'failed',
+        event.code === 4000 || event.code === 1000 || this.frames > 0 ? 'ended' : 'failed',
         this.endReason ?? CLOSE_REASONS[event.code] ?? `the connection closed (${event.code})`,
       );
     };
