@@ -48,6 +48,7 @@ describe('recording peaks', () => {
   let flacId: string;
   let westId: string;
   let pendingId: string;
+  let garbageId: string;
   let eastViewer: string;
   let tmp: TempDir;
 
@@ -71,6 +72,10 @@ describe('recording peaks', () => {
     flacId = (await completedRecording(ctl, owner, east, await readFile(join(dir, 'tone.flac')))).id;
     westId = (await completedRecording(ctl, owner, west, wav)).id;
     pendingId = (await createRecording(ctl, owner, east.nodeId)).id;
+    // An agent may upload anything under a checksum that matches it.
+    garbageId = (
+      await completedRecording(ctl, owner, east, Buffer.from('not audio at all, just text\n'.repeat(50)))
+    ).id;
   });
   afterAll(async () => {
     await ctl.stop();
@@ -130,6 +135,14 @@ describe('recording peaks', () => {
   it('refuses a bad points with 400', async () => {
     for (const query of ['?points=0', '?points=8193', '?points=abc', '?points=1.5'])
       expect((await peaks(owner, wavId, query)).statusCode, query).toBe(400);
+  });
+
+  it('is a 422 that says so, not a 5xx, when the stored file is not audio', async () => {
+    const res = await peaks(owner, garbageId);
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json().error.message).toMatch(/cannot be decoded as WAV or FLAC/);
+    // Asked again, still a clear answer (no half-written cache).
+    expect((await peaks(owner, garbageId)).statusCode).toBe(422);
   });
 
   it('is a 409 while the recording has no file', async () => {

@@ -49,7 +49,8 @@ export function peaksRoutes(peaks: PeaksService): FastifyPluginAsyncTypebox {
           description:
             'For drawing a waveform without downloading the recording. Computed from the whole file the first ' +
             'time (seconds for hours of audio) and cached beside it; later asks read the cache. 409 while the ' +
-            'recording has no complete file (and no cached peaks); 503 when the controller lacks sox.',
+            'recording has no complete file (and no cached peaks); 422 when its file is not audio sox can decode; ' +
+            '503 when the controller lacks sox.',
           params: RecordingParams,
           querystring: PeaksQuery,
           response: {
@@ -57,6 +58,7 @@ export function peaksRoutes(peaks: PeaksService): FastifyPluginAsyncTypebox {
             400: ErrorResponse,
             404: ErrorResponse,
             409: ErrorResponse,
+            422: ErrorResponse,
             503: ErrorResponse,
           },
         },

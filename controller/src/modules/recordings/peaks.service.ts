@@ -110,13 +110,25 @@ async function readCache(path: string): Promise<CachedPeaks | undefined> {
   }
 }
 
+/**
+ * A stored file sox cannot read as audio (an agent uploaded something else under a valid
+ * checksum): the caller's request is fine, the recording cannot give peaks. Not a 5xx.
+ */
+function undecodable(): AppError {
+  return new AppError(
+    422,
+    ERROR_CODES.unprocessable,
+    "The recording's stored file cannot be decoded as WAV or FLAC audio, so it has no waveform; download it to inspect it.",
+  );
+}
+
 /** What sox says of a file: frames (per channel), channels, sample rate. */
 async function soxInfo(path: string): Promise<{ frames: number; channels: number; sampleRate: number }> {
   const ask = async (flag: string) =>
     Number(
       (
         await run('soxi', [flag, path]).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') throw error;
+          if (error.code !== 'ENOENT') throw undecodable();
           throw new AppError(
             503,
             ERROR_CODES.unavailable,
@@ -126,7 +138,7 @@ async function soxInfo(path: string): Promise<{ frames: number; channels: number
       ).stdout.trim(),
     );
   const [frames, channels, sampleRate] = [await ask('-s'), await ask('-c'), await ask('-r')];
-  if (!(channels > 0 && sampleRate > 0)) throw new Error(`sox cannot read ${path}`);
+  if (!(channels > 0 && sampleRate > 0)) throw undecodable();
   return { frames, channels, sampleRate };
 }
 
@@ -144,17 +156,14 @@ export async function computePeaks(
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(signal ? { signal } : {}),
   });
-  let stderr = '';
-  sox.stderr.setEncoding('utf8').on('data', (text: string) => {
-    stderr = (stderr + text).slice(-2000);
-  });
+  sox.stderr.resume(); // drained, not kept: a failure is told as undecodable()
   const exited = new Promise<number | null>((resolve, reject) => {
     sox.once('error', reject);
     sox.once('close', resolve);
   });
   for await (const chunk of sox.stdout) peaks.push(chunk as Buffer);
   const code = await exited;
-  if (code !== 0) throw new Error(`sox failed decoding ${path} (exit ${code}): ${stderr.trim()}`);
+  if (code !== 0) throw undecodable(); // sox's own words name server paths: not for the caller
   return { version: 1, sha256, frames: peaks.frames, sampleRate, channels, ...peaks.table() };
 }
 
