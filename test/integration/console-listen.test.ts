@@ -98,6 +98,8 @@ describe('console: listen', () => {
 
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.getByRole('status').getByText('Stopped.').waitFor();
+    await expect.poll(() => level.getAttribute('aria-valuetext')).toBe('silent');
+    expect(await latency.textContent()).toBe('—');
     await until(() => agent.streams.size === 0, { what: 'the agent told to stop' });
     const ends = await ctl.db.auditEvent.findMany({ where: { action: 'listen.end' } });
     expect(ends.map((e) => e.reason)).toEqual(['ended by its user']);

@@ -34,6 +34,8 @@ interface Hello {
 }
 
 const SAMPLE_RATE = 48_000;
+/** Packets waiting in the decoder past which new ones are skipped (200 ms). */
+const MAX_DECODE_QUEUE = 10;
 /** Latencies kept for the readout's median (about a second of frames). */
 const RECENT = 50;
 
@@ -197,6 +199,11 @@ export class ListenPlayer {
   private onFrame(data: ArrayBuffer): void {
     const frame = readListenFrame(data);
     if (!frame || this.decoder?.state !== 'configured') return;
+    // A decoder that fell behind (a busy tab): skip rather than play ever later.
+    if (this.decoder.decodeQueueSize > MAX_DECODE_QUEUE) {
+      this.queue.dropped++;
+      return;
+    }
     if (this.lastSeq !== undefined && frame.seq > this.lastSeq) this.lost += frame.seq - this.lastSeq - 1;
     this.lastSeq = frame.seq;
     this.frames++;

@@ -158,6 +158,10 @@ function useMeters(
     return () => {
       cancelAnimationFrame(frame);
       clearInterval(timer);
+      // Stopped: the bars drop and the latency goes; the counts stay to read.
+      fill([]);
+      if (readout.value)
+        readout.value = { ...readout.value, levelsDb: [], latencyMs: undefined, quiet: false };
     };
   }, [playing]);
   return readout;
