@@ -123,10 +123,12 @@ describe('console: listen', () => {
   it("ends when the listener's access is revoked, and says so", async () => {
     await userWithRole(ctl, 'listen-operator', 'operator');
     const user = await ctl.db.user.findUniqueOrThrow({ where: { username: 'listen-operator' } });
-    const operator = await signedInPage(browser, url, `/listen?node=${NODE}`, {
+    const operator = await signedInPage(browser, url, `/nodes/${NODE}`, {
       username: 'listen-operator',
       password: 'listen-operator-password-123',
     });
+    await operator.page.getByRole('link', { name: 'Listen live' }).click();
+    await operator.page.waitForURL(`**/listen?node=${NODE}`);
     await operator.page.getByRole('button', { name: 'Start listening' }).click();
     await operator.page
       .locator('.listen-facts')

@@ -167,6 +167,11 @@ export default function NodePage() {
           heading="h3"
           offline={!node.presence.online}
         />
+        {can('listen:monitor') && (
+          <p>
+            <a href={`/listen?node=${encodeURIComponent(node.id)}`}>Listen live</a>
+          </p>
+        )}
       </section>
       <Channels interfaces={node.interfaces} />
       {can('recording:read') && <CurrentJob nodeId={node.id} />}
