@@ -6,7 +6,7 @@
  * (the cover over a bar's unlit part moved by `transform` only, nothing while the tab is hidden). The levels' accessible name
  * follows the frames (1 Hz) and is never announced.
  */
-import { useEffect, useRef } from 'preact/hooks';
+import { Component, createRef } from 'preact';
 import { levelsText } from '../fleet-model.js';
 import { barPosition, MAX_CHANNELS, type MeterFrameIn } from '../meter-model.js';
 import { watchMeters } from '../meter-stream.js';
@@ -53,49 +53,95 @@ document.addEventListener('visibilitychange', () => {
   }
 });
 
-export function TileLevels({ nodeId, channels }: { nodeId: string; channels: number }) {
-  const root = useRef<HTMLSpanElement>(null);
-  const count = Math.max(0, Math.min(MAX_CHANNELS, channels));
+/**
+ * A tile off screen keeps its node this long: tiles reordered by a busy fleet (problems first)
+ * or a quick scroll do not reopen the meter stream for every move.
+ */
+const LEAVE_GRACE_MS = 2000;
 
-  useEffect(() => {
-    const element = root.current;
-    if (!element) return;
-    const peaks = new Float32Array(count).fill(Number.NaN);
-    let got = 0;
-    const bars = [...element.querySelectorAll<HTMLElement>('.tile-level-cover')];
-    const paint = () => {
-      for (let i = 0; i < bars.length; i++)
-        bars[i]!.style.transform = `scaleX(${1 - barPosition(peaks[i]!)})`;
-      element.setAttribute('aria-label', levelsText(peaks, got));
-      element.dataset.levels = got > 0 ? 'live' : 'waiting';
-    };
-    const take = (frame: MeterFrameIn) => {
-      got = Math.min(count, frame.channels.length);
-      for (let i = 0; i < got; i++) peaks[i] = frame.channels[i]!.peakDbfs;
-      paintSoon(paint);
-    };
-    let unwatch: (() => void) | undefined;
-    const stop = observe(element, (visible) => {
-      if (visible && !unwatch) unwatch = watchMeters(nodeId, 1, take);
-      else if (!visible && unwatch) {
-        unwatch();
-        unwatch = undefined;
-      }
-    });
-    return () => {
-      stop();
-      dirty.delete(paint);
-    };
-  }, [nodeId, count]);
-
-  if (count === 0) return null;
-  return (
-    <span class="tile-levels" role="img" aria-label="No levels yet" data-levels="waiting" ref={root}>
-      {Array.from({ length: count }, (_, i) => (
-        <span class="tile-level" key={i}>
-          <span class="tile-level-cover" />
-        </span>
-      ))}
-    </span>
-  );
+/** Meters `element`'s bars from `nodeId`'s frames while it is on screen; the answer stops it. */
+function meter(element: HTMLElement, nodeId: string, count: number): () => void {
+  const peaks = new Float32Array(count).fill(Number.NaN);
+  let got = 0;
+  const bars = [...element.querySelectorAll<HTMLElement>('.tile-level-cover')];
+  const paint = () => {
+    for (let i = 0; i < bars.length; i++) bars[i]!.style.transform = `scaleX(${1 - barPosition(peaks[i]!)})`;
+    element.setAttribute('aria-label', levelsText(peaks, got));
+    element.dataset.levels = got > 0 ? 'live' : 'waiting';
+  };
+  const take = (frame: MeterFrameIn) => {
+    got = Math.min(count, frame.channels.length);
+    for (let i = 0; i < got; i++) peaks[i] = frame.channels[i]!.peakDbfs;
+    paintSoon(paint);
+  };
+  let unwatch: (() => void) | undefined;
+  let leaving: ReturnType<typeof setTimeout> | undefined;
+  const leave = () => {
+    leaving = undefined;
+    unwatch?.();
+    unwatch = undefined;
+  };
+  const stop = observe(element, (visible) => {
+    if (visible) {
+      if (leaving !== undefined) clearTimeout(leaving);
+      leaving = undefined;
+      unwatch ??= watchMeters(nodeId, 1, take);
+    } else if (unwatch && leaving === undefined) leaving = setTimeout(leave, LEAVE_GRACE_MS);
+  });
+  return () => {
+    stop();
+    if (leaving !== undefined) clearTimeout(leaving);
+    leave();
+    dirty.delete(paint);
+  };
 }
+
+interface LevelsProps {
+  nodeId: string;
+  channels: number;
+}
+
+/**
+ * The levels of one tile. Rendered again only when its node or channel count changes: the
+ * overview renders every tile again at each read of the list (a busy fleet: several a second),
+ * and 200 tiles × 8 bars diffed each time would cost more than the frames.
+ */
+export class TileLevels extends Component<LevelsProps> {
+  private readonly root = createRef<HTMLSpanElement>();
+  private stop: (() => void) | undefined;
+
+  override shouldComponentUpdate(next: LevelsProps): boolean {
+    return next.nodeId !== this.props.nodeId || next.channels !== this.props.channels;
+  }
+  override componentDidMount(): void {
+    this.start();
+  }
+  override componentDidUpdate(): void {
+    this.stop?.();
+    this.start();
+  }
+  override componentWillUnmount(): void {
+    this.stop?.();
+    this.stop = undefined;
+  }
+  private start(): void {
+    const element = this.root.current;
+    this.stop = element ? meter(element, this.props.nodeId, count(this.props.channels)) : undefined;
+  }
+
+  render() {
+    const n = count(this.props.channels);
+    if (n === 0) return null;
+    return (
+      <span class="tile-levels" role="img" aria-label="No levels yet" data-levels="waiting" ref={this.root}>
+        {Array.from({ length: n }, (_, i) => (
+          <span class="tile-level" key={i}>
+            <span class="tile-level-cover" />
+          </span>
+        ))}
+      </span>
+    );
+  }
+}
+
+const count = (channels: number) => Math.max(0, Math.min(MAX_CHANNELS, channels));
