@@ -9,6 +9,7 @@
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import { seriousAxeViolations } from '../support/console-axe.js';
 import {
   bearer,
   enrolledNode,
@@ -112,6 +113,8 @@ describe('console: node page and health events', () => {
       expect(await call('GET', `/nodes/${NODE}/lifecycle-jobs`)).toEqual([]);
 
       await restart.click();
+      await dialog.getByRole('button', { name: 'Restart agent' }).waitFor();
+      expect(await seriousAxeViolations(page)).toEqual([]); // the node page with its dialog open
       await dialog.getByRole('button', { name: 'Restart agent' }).click();
       await dialog.waitFor({ state: 'detached' });
       await actions.locator('[data-action="restart-agent"][data-state="queued"]').waitFor();
