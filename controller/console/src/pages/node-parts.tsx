@@ -251,6 +251,8 @@ interface LifecycleJob {
   message: string | null;
   createdAt: string;
 }
+/** How often the lifecycle requests are read again while one is waiting or sent. */
+const PENDING_POLL_MS = 5000;
 type Gates = Record<NodeActionGate, { allowed: boolean; reason: string | null }>;
 
 async function actionsOf(nodeId: string) {
@@ -268,6 +270,15 @@ export function NodeActions({ node, onDone }: { node: { id: string; name: string
   const { value, error } = useLive(() => actionsOf(node.id), node.id, ['node.'], version.value);
   const asking = useSignal<NodeAction | undefined>(undefined);
   const said = useSignal('');
+  // No event tells a lifecycle job's end: read again while one is waiting or sent.
+  const pending = value.value?.jobs.some((job) => job.state === 'queued' || job.state === 'sent') ?? false;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setTimeout(() => {
+      version.value += 1;
+    }, PENDING_POLL_MS);
+    return () => clearTimeout(timer);
+  }, [pending, value.value]);
 
   async function run(action: NodeAction): Promise<string | undefined> {
     try {
