@@ -243,4 +243,26 @@ describe('console: node page and health events', () => {
     await timeline.locator(`[data-event-id="${open.id}"][data-status="resolved"]`).waitFor();
     expect(cspViolations).toEqual([]);
   });
+
+  it('shows the server’s refusal in the dialog: the node decommissioned behind the page’s back', async () => {
+    await page.goto(`${url}/nodes/${NODE}`);
+    const actions = page.getByRole('region', { name: 'Actions' });
+    await actions.getByRole('button', { name: 'Reload configuration' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Reload configuration?' });
+    await dialog.getByText('Ask Hall P to read its configuration again?').waitFor();
+    await call('POST', `/nodes/${NODE}/decommission`, {});
+    await dialog.getByRole('button', { name: 'Reload configuration' }).click();
+    await dialog
+      .getByRole('alert')
+      .getByText(/decommissioned/)
+      .waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    // The page follows: decommission is no longer offered, with the server's reason.
+    await actions.getByText('already decommissioned').waitFor();
+    expect(await actions.getByRole('button', { name: 'Decommission' }).isDisabled()).toBe(true);
+    expect(
+      ((await call('GET', `/nodes/${NODE}/lifecycle-jobs`)) as { action: string }[]).map((j) => j.action),
+    ).toEqual(['restart-agent']);
+  });
 });
