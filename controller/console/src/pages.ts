@@ -67,20 +67,6 @@ export const PAGES: PageDef[] = [
     load: () => import('./pages/jobs.js'),
   },
   {
-    // The node id pattern (shared/src/ids.ts); NODE_PATH in pages/node.tsx reads it back.
-    paths: [/^\/nodes\/[A-Za-z0-9_-]+$/],
-    title: 'Node',
-    needs: ['node:read'],
-    load: () => import('./pages/node.js'),
-  },
-  {
-    paths: ['/audit'],
-    title: 'Audit trail',
-    needs: ['audit:read'],
-    nav: '/audit',
-    load: () => import('./pages/audit.js'),
-  },
-  {
     paths: ['/meters'],
     title: 'Meters',
     needs: ['node:read'],
@@ -94,6 +80,20 @@ export const PAGES: PageDef[] = [
     needs: ['listen:monitor'],
     nav: '/listen',
     load: () => import('./pages/listen.js'),
+  },
+  {
+    // The node id pattern (shared/src/ids.ts); NODE_PATH in pages/node.tsx reads it back.
+    paths: [/^\/nodes\/[A-Za-z0-9_-]+$/],
+    title: 'Node',
+    needs: ['node:read'],
+    load: () => import('./pages/node.js'),
+  },
+  {
+    paths: ['/audit'],
+    title: 'Audit trail',
+    needs: ['audit:read'],
+    nav: '/audit',
+    load: () => import('./pages/audit.js'),
   },
   {
     // Users, groups and roles need auth:manage; ACCESS_PATH in access-model.ts reads the tab back.
