@@ -235,6 +235,9 @@ describe('console: schedules', () => {
     await page.getByLabel('Name', { exact: true }).fill('Choir');
     await page.getByLabel('Name', { exact: true }).press('Enter');
     await page.waitForURL(/q=Choir/);
+    // The filtered list has come back once the other schedule's row is gone (the URL changes
+    // first, the rows when the API answers).
+    await page.locator('.sched-table tr', { hasText: 'Morning mass' }).waitFor({ state: 'detached' });
     await page.locator('.sched-table tr', { hasText: 'Choir rehearsal' }).waitFor();
     expect(await page.locator('.sched-table tbody tr').count()).toBe(1);
     await page.goBack();
