@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { computePeaks } from '../../controller/src/modules/recordings/peaks.service.js';
 import {
   bearer,
   enrolledNode,
@@ -143,6 +144,18 @@ describe('recording peaks', () => {
     expect(res.json().error.message).toMatch(/cannot be decoded as WAV or FLAC/);
     // Asked again, still a clear answer (no half-written cache).
     expect((await peaks(owner, garbageId)).statusCode).toBe(422);
+  });
+
+  it('a computation stopped midway (the warmer stopping) rejects, and leaves no unhandled rejection', async () => {
+    // A minute of 48 kHz stereo takes sox a while to decode: the abort lands during soxi or the
+    // decode, and either way the computation rejects with the abort (vitest fails the run on an
+    // unhandled rejection, which is what this guards).
+    const long = join(tmp.path, 'long.wav');
+    execFileSync('sox', ['-n', '-r', '48000', '-c', '2', '-b', '16', long, 'synth', '60', 'sine', '440']);
+    const abort = new AbortController();
+    const computing = computePeaks(long, null, abort.signal);
+    setTimeout(() => abort.abort(), 50);
+    await expect(computing).rejects.toThrow(/abort/i);
   });
 
   it('is a 409 while the recording has no file', async () => {

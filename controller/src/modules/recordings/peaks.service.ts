@@ -161,6 +161,9 @@ export async function computePeaks(
     sox.once('error', reject);
     sox.once('close', resolve);
   });
+  // An abort (the warmer stopping) fails `exited` while the loop below still reads: handled here
+  // so it is never an unhandled rejection; awaited below, it still throws.
+  exited.catch(() => undefined);
   for await (const chunk of sox.stdout) peaks.push(chunk as Buffer);
   const code = await exited;
   if (code !== 0) throw undecodable(); // sox's own words name server paths: not for the caller
