@@ -7,12 +7,12 @@
  * Seeded through the real API (the agent's own routes for claims and failures); every wait is
  * for something the page shows.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import { seriousAxeViolations } from '../support/console-axe.js';
 import {
   bearer,
   enrolledNode,
@@ -26,22 +26,6 @@ import { claimNext, completedRecording, createRecording, wavBytes } from '../sup
 import { type TempDir, tempDir } from '../support/tmp.js';
 
 type Node = { nodeId: string; credential: string; siteId: string };
-
-/** axe-core's serious and critical WCAG A/AA violations on the page (injected through DevTools, outside the CSP). */
-async function seriousViolations(page: Page): Promise<string[]> {
-  const source = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(source);
-  const violations = (await page.evaluate(async () => {
-    const axe = (
-      window as unknown as { axe: { run(d: Document, o: unknown): Promise<{ violations: unknown[] }> } }
-    ).axe;
-    const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
-    return (await axe.run(document, { runOnly: { type: 'tag', values: tags } })).violations;
-  })) as { id: string; impact: string; nodes: { target: string[] }[] }[];
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 describe('console: jobs & upload queue', () => {
   let ctl: TestController;
@@ -190,7 +174,7 @@ describe('console: jobs & upload queue', () => {
     await page.goto(`${url}/jobs`);
     await row(completedJob).waitFor();
     await page.locator('tr[data-queue-id]').first().waitFor();
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
   });
 
   it('shows a viewer the jobs and the queue without the actions its role lacks', async () => {

@@ -1,17 +1,7 @@
-/**
- * The console's schedules page in headless Chromium against the real controller: a weekly
- * schedule created through the form (the recurrence editor and the zone picker) is stored with
- * the right RRULE, zone and start; the week view draws its occurrences as the controller expanded
- * them; a clashing schedule on the same node gets an overlap warning; a missed occurrence (the
- * controller's clock moved past its window) says why it did not record, with its health event.
- * The form is a native dialog: Esc closes it and focus returns. No CSP violation.
- * Event-driven: every wait is for something the page shows.
- */
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import { seriousAxeViolations } from '../support/console-axe.js';
 import {
   bearer,
   enrolledNode,
@@ -22,22 +12,6 @@ import {
 import { listeningUrl } from '../support/listen.js';
 
 const DAY_MS = 86_400_000;
-
-/** axe-core's serious and critical WCAG A/AA violations on the page (injected through DevTools, outside the CSP). */
-async function seriousViolations(page: Page): Promise<string[]> {
-  const source = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(source);
-  const violations = (await page.evaluate(async () => {
-    const axe = (
-      window as unknown as { axe: { run(d: Document, o: unknown): Promise<{ violations: unknown[] }> } }
-    ).axe;
-    const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
-    return (await axe.run(document, { runOnly: { type: 'tag', values: tags } })).violations;
-  })) as { id: string; impact: string; nodes: { target: string[] }[] }[];
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /** The first Monday at least two days after `ms` (YYYY-MM-DD): inside the next 14 days. */
 function comingMonday(ms: number): string {
@@ -279,11 +253,11 @@ describe('console: schedules', () => {
     for (const view of ['week', 'month', 'day']) {
       await page.goto(`${url}/schedules?view=${view}&date=${monday}&tz=Europe%2FBerlin`);
       await page.locator('.occ', { hasText: 'Morning mass' }).first().waitFor();
-      found.push(...(await seriousViolations(page)).map((v) => `${view}: ${v}`));
+      found.push(...(await seriousAxeViolations(page)).map((v) => `${view}: ${v}`));
     }
     await page.getByRole('button', { name: 'New schedule' }).click();
     await page.getByRole('dialog', { name: 'New schedule' }).getByLabel('Frequency').waitFor();
-    found.push(...(await seriousViolations(page)).map((v) => `form: ${v}`));
+    found.push(...(await seriousAxeViolations(page)).map((v) => `form: ${v}`));
     await page.keyboard.press('Escape');
     expect(found).toEqual([]);
   });
