@@ -14,50 +14,9 @@ import {
   userWithRole,
 } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
-import type { SseEvent } from '../support/sse.js';
+import { openSse } from '../support/sse.js';
 
 type Node = { nodeId: string; siteId: string };
-
-/** An open SSE response: its events one at a time (the subscription exists once it answered). */
-async function openSse(url: string, headers: Record<string, string>) {
-  const abort = new AbortController();
-  const response = await fetch(url, {
-    headers: { accept: 'text/event-stream', ...headers },
-    signal: abort.signal,
-  });
-  if (!response.ok || !response.body) throw new Error(`SSE ${url}: HTTP ${response.status}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  return {
-    async next(): Promise<SseEvent> {
-      for (;;) {
-        const end = buffer.indexOf('\n\n');
-        if (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (block.startsWith(':')) continue;
-          const event: SseEvent = { event: 'message', data: '' };
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event:')) event.event = line.slice(6).trim();
-            else if (line.startsWith('data:')) event.data += line.slice(5).trimStart();
-          }
-          return event;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error('the stream ended');
-        buffer += decoder.decode(value, { stream: true });
-      }
-    },
-    /** The next meter event's node and frame. */
-    async meter(): Promise<{ nodeId: string; frame: MeterFrame }> {
-      const event = await this.next();
-      expect(event.event).toBe('meter');
-      return JSON.parse(event.data);
-    },
-    close: () => abort.abort(),
-  };
-}
 
 describe('meter stream: node filter and rate', () => {
   let ctl: TestController;

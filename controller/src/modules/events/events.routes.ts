@@ -11,7 +11,8 @@ import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import { AppError } from '../../core/errors.js';
 import { Data, ErrorResponse } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
-import { EventsHeaders, EventsSocketQuery, IssuedTicket } from './events.schemas.js';
+import type { MetersService } from '../meters/index.js';
+import { EventsHeaders, EventsQuery, EventsSocketQuery, IssuedTicket } from './events.schemas.js';
 import { type EventsService, EventsTicketError } from './events.service.js';
 import { EVENTS_CLOSE, EVENTS_HEARTBEAT_MS, sendEventsSse, sendEventsWebSocket } from './events.writer.js';
 
@@ -23,8 +24,12 @@ const KINDS =
   '`node.*` node:read; `recording.state`, `job.state`, `upload.progress` recording:read; ' +
   '`health.*` health:read; `settings.*` settings:read (fleet-wide).';
 
+/** The meters module's stream of live frames, for the events stream's `meters` option. */
+export type MeterFeeds = Pick<MetersService, 'openStream'>;
+
 export function eventsRoutes(
   events: EventsService,
+  meters: MeterFeeds,
   options: { heartbeatMs?: number } = {},
 ): FastifyPluginAsyncTypebox {
   const heartbeatMs = options.heartbeatMs ?? EVENTS_HEARTBEAT_MS;
@@ -41,8 +46,12 @@ export function eventsRoutes(
             'subject, data}`. Opens with `event: ready` (the current position) unless `Last-Event-ID` is sent: ' +
             'then what you missed follows first, in order, or `event: reset` when that id is older than what ' +
             'is kept (read the current state again). A comment line every 15 s keeps the connection open; ' +
-            `\`event: end\` says why the controller ended the stream. ${KINDS}`,
+            "`event: end` says why the controller ended the stream. With `meters`, the named nodes' live " +
+            'meter frames come on the same stream as `event: meter` (as on /meter-events, without an id), ' +
+            'so a browser tab needs one connection for both; to change the nodes, open a new stream with ' +
+            `\`lastEventId\` and close the old one. ${KINDS}`,
           headers: EventsHeaders,
+          querystring: EventsQuery,
           produces: ['text/event-stream'],
           response: {
             200: Type.String({ description: 'text/event-stream' }),
@@ -52,13 +61,24 @@ export function eventsRoutes(
         },
       },
       async (request, reply) => {
-        const last = request.headers['last-event-id'];
-        const stream = await events.open(
-          callContext(request),
-          'sse',
-          last === undefined ? undefined : Number(last),
-        );
-        await sendEventsSse(reply, stream, () => events.close(stream), heartbeatMs);
+        const { lastEventId, meters: meterNodes, meterRate } = request.query;
+        const last = request.headers['last-event-id'] ?? lastEventId;
+        const ctx = callContext(request);
+        // Checked first: a node outside the caller's scope refuses the stream before it opens.
+        const frames =
+          meterNodes === undefined
+            ? undefined
+            : await meters.openStream(ctx, {
+                nodeIds: meterNodes.split(','),
+                rate: meterRate === 1 ? 1 : 10,
+              });
+        const stream = await events
+          .open(ctx, 'sse', last === undefined ? undefined : Number(last))
+          .catch((error: unknown) => {
+            frames?.close();
+            throw error;
+          });
+        await sendEventsSse(reply, stream, () => events.close(stream), heartbeatMs, frames);
       },
     );
 

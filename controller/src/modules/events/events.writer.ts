@@ -5,6 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { sendSse } from '../../http/sse.js';
+import { type MeterFrames, meterEventsChunk } from '../meters/index.js';
 import type { LiveEventRow } from './events.repository.js';
 import type { LiveStream, Outgoing } from './events.stream.js';
 
@@ -46,19 +47,27 @@ function sseFrame(message: Outgoing): string {
   return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** Serves `stream` on the reply as Server-Sent Events until either side ends; then `done()`. */
+/** The live meter frames a stream carries beside its events (the meters module's subscription). */
+export type MeterFeed = Pick<MeterFrames, 'drain' | 'close'>;
+
+/**
+ * Serves `stream` on the reply as Server-Sent Events until either side ends; then `done()`.
+ * With `meters`, that subscription's frames are written too, as `event: meter` without an id
+ * (they are not stored, so `Last-Event-ID` stays the last stored event's).
+ */
 export function sendEventsSse(
   reply: FastifyReply,
   stream: LiveStream,
   done: () => void,
   heartbeatMs = EVENTS_HEARTBEAT_MS,
+  meters?: MeterFeed,
 ): Promise<void> {
   const source = {
-    async next() {
-      const messages = await stream.drain();
-      return messages.length === 0 ? undefined : messages.map(sseFrame).join('');
+    next: meters ? interleaved(stream, meters) : async () => sseChunk(await stream.drain()),
+    close: () => {
+      meters?.close();
+      done();
     },
-    close: done,
   };
   // A client's EventSource waits `retry` ms before it reconnects (with Last-Event-ID).
   return sendSse(reply, source, {
@@ -66,6 +75,40 @@ export function sendEventsSse(
     heartbeatMs,
     maxQueuedBytes: MAX_BUFFERED_BYTES,
   });
+}
+
+const sseChunk = (messages: Outgoing[]) =>
+  messages.length === 0 ? undefined : messages.map(sseFrame).join('');
+
+/**
+ * The next chunk of either source, whichever has something first (events first when both do);
+ * undefined once the events stream ended. A read not yet answered is kept for the next call.
+ * Meter frames wait in their subscription's ring (the oldest dropped for a slow reader), never
+ * in the events stream's queue, so a fast meter feed cannot end the stream.
+ */
+function interleaved(stream: LiveStream, meters: MeterFeed): () => Promise<string | undefined> {
+  type Read = { from: 'events'; messages: Outgoing[] } | { from: 'meters'; chunk: string | undefined };
+  let events: Promise<Read> | undefined;
+  let frames: Promise<Read> | undefined;
+  let metersOpen = true;
+  return async () => {
+    for (;;) {
+      events ??= stream.drain().then((messages) => ({ from: 'events', messages }));
+      if (metersOpen)
+        frames ??= meters.drain().then((readings) => ({
+          from: 'meters',
+          chunk: readings.length === 0 ? undefined : meterEventsChunk(readings),
+        }));
+      const read = await (frames ? Promise.race([events, frames]) : events);
+      if (read.from === 'events') {
+        events = undefined;
+        return sseChunk(read.messages);
+      }
+      frames = undefined;
+      if (read.chunk !== undefined) return read.chunk;
+      metersOpen = false; // the meter feed closed (the controller stops): events go on alone
+    }
+  };
 }
 
 /** The part of a WebSocket the writer uses. */

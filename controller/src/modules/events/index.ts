@@ -7,7 +7,7 @@ import type { NodeDirectory } from '../../core/node-directory.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { PeriodicTask } from '../../platform/periodic-task.js';
 import { EventsRepository } from './events.repository.js';
-import { EVENTS_SOCKET_PATH, eventsRoutes } from './events.routes.js';
+import { EVENTS_SOCKET_PATH, eventsRoutes, type MeterFeeds } from './events.routes.js';
 import { type EventsAccess, EventsService } from './events.service.js';
 
 export type { EventsService } from './events.service.js';
@@ -23,6 +23,8 @@ export function createEventsModule(
     auth: Pick<EventsAccess, 'current'>;
     accessGeneration: EventsAccess['generation'];
     nodes: Pick<NodeDirectory, 'scopeOf'>;
+    /** Live meter frames, carried on a stream that asks for them (`?meters=`). */
+    meters: MeterFeeds;
   },
 ): AppModule<{ events: EventsService }> {
   const { config, log } = core;
@@ -54,7 +56,7 @@ export function createEventsModule(
   });
   return {
     name: 'events',
-    routes: [eventsRoutes(events)],
+    routes: [eventsRoutes(events, ports.meters)],
     components: [
       {
         name: 'live events',

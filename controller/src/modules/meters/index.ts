@@ -11,7 +11,10 @@ import { metersRoutes } from './meters.routes.js';
 import { MetersService } from './meters.service.js';
 import { MeterStore } from './meters.store.js';
 
-export type { MetersService } from './meters.service.js';
+export type { MeterFrames } from './meters.rate.js';
+export { MAX_METER_STREAM_NODES, MeterNodesList } from './meters.schemas.js';
+export type { MeterStreamOptions, MetersService } from './meters.service.js';
+export { meterEventsChunk } from './meters.sse.js';
 
 export function createMetersModule(
   core: ModuleCore,

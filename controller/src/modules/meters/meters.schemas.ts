@@ -10,6 +10,13 @@ export const MeterParams = Type.Object({ id: nodeId('Node id') });
 export const MAX_METER_STREAM_NODES = 200;
 const NODE_ID_CHARS = NODE_ID_PATTERN.slice(1, -1);
 
+/** Node ids, comma-separated, at most MAX_METER_STREAM_NODES (the events stream's `meters` too). */
+export const MeterNodesList = (description: string) =>
+  Type.String({
+    pattern: `^${NODE_ID_CHARS}(,${NODE_ID_CHARS}){0,${MAX_METER_STREAM_NODES - 1}}$`,
+    description,
+  });
+
 export const MeterEventsQuery = Type.Object(
   {
     nodeId: Type.Optional(
@@ -21,10 +28,9 @@ export const MeterEventsQuery = Type.Object(
       }),
     ),
     nodes: Type.Optional(
-      Type.String({
-        pattern: `^${NODE_ID_CHARS}(,${NODE_ID_CHARS}){0,${MAX_METER_STREAM_NODES - 1}}$`,
-        description: `Only these nodes, comma-separated (at most ${MAX_METER_STREAM_NODES}, with \`nodeId\`), checked the same way`,
-      }),
+      MeterNodesList(
+        `Only these nodes, comma-separated (at most ${MAX_METER_STREAM_NODES}, with \`nodeId\`), checked the same way`,
+      ),
     ),
     rate: Type.Optional(
       Type.Integer({

@@ -6,12 +6,13 @@
 
 import type { MeterFrame } from '../../../../shared/src/mqtt.js';
 import type { AuditWriter } from '../../core/audit.types.js';
-import { forbidden, notFound } from '../../core/errors.js';
+import { badRequest, forbidden, notFound } from '../../core/errors.js';
 import type { NodeDirectory, NodeIdentity } from '../../core/node-directory.js';
 import { actorOf, type CallContext, type Principal, type UserPrincipal } from '../../core/principal.js';
 import { visibleTo } from '../../core/visible.js';
 import type { Metrics } from '../../metrics.js';
 import { DecimatedSubscription, type MeterFrames } from './meters.rate.js';
+import { MAX_METER_STREAM_NODES } from './meters.schemas.js';
 import { MeterReading, type MeterStore } from './meters.store.js';
 
 /** What a meter stream carries: which nodes (all the caller may read when absent), how often. */
@@ -60,6 +61,8 @@ export class MetersService {
   async openStream(ctx: CallContext, options: MeterStreamOptions = {}): Promise<MeterFrames> {
     const user = this.userOf(ctx.principal);
     const nodeIds = options.nodeIds === undefined ? undefined : [...new Set(options.nodeIds)];
+    if (nodeIds !== undefined && nodeIds.length > MAX_METER_STREAM_NODES)
+      throw badRequest(`A meter stream names at most ${MAX_METER_STREAM_NODES} nodes.`);
     if (nodeIds !== undefined) for (const nodeId of nodeIds) await this.visibleNode(user, nodeId);
     await this.audit.recordAlone({
       actor: actorOf(user),

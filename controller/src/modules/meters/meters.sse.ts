@@ -6,10 +6,18 @@
 import type { FastifyReply } from 'fastify';
 import { sendSse } from '../../http/sse.js';
 import type { MeterFrames } from './meters.rate.js';
+import type { MeterReading } from './meters.store.js';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** About a second of a 1,000-node fleet's frames. */
 export const SSE_MAX_QUEUED_BYTES = 2 * 1024 * 1024;
+
+/** Readings as Server-Sent Events (`event: meter`, no id: frames are not stored), in one string. */
+export function meterEventsChunk(readings: readonly Pick<MeterReading, 'toEventData'>[]): string {
+  let chunk = '';
+  for (const reading of readings) chunk += `event: meter\ndata: ${reading.toEventData()}\n\n`;
+  return chunk;
+}
 
 export function sendMeterEvents(
   reply: FastifyReply,
@@ -21,10 +29,7 @@ export function sendMeterEvents(
     // thousand a second: a write each would cost a syscall each).
     async next() {
       const readings = await subscription.drain();
-      if (readings.length === 0) return undefined;
-      let chunk = '';
-      for (const reading of readings) chunk += `event: meter\ndata: ${reading.toEventData()}\n\n`;
-      return chunk;
+      return readings.length === 0 ? undefined : meterEventsChunk(readings);
     },
     close: () => subscription.close(),
   };
