@@ -7,7 +7,7 @@
 import { lifecycleOf } from './app.lifecycle.js';
 import type { AppDeps, ControllerApp } from './app.types.js';
 import { createBroker, nodeCommander } from './broker/index.js';
-import { electLeader } from './cluster/leader-election.js';
+import { clusterGauges, electLeaderFor } from './cluster/leader-work.js';
 import { createChangeFeed } from './core/change-feed.js';
 import { rawOf } from './db/raw.js';
 import { frontendTokenGate } from './http/frontend-token.js';
@@ -43,7 +43,7 @@ import { registerModules } from './platform/register.js';
 export type { AppDeps, ControllerApp } from './app.types.js';
 
 export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
-  const { config, db, provider } = deps;
+  const { config, db } = deps;
   const app = createHttpServer(config, deps.logger);
   const { core, auditModule, opsLog } = coreOf(deps, app.log);
   const { now, metrics } = core;
@@ -79,8 +79,6 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const schedules = createSchedulesModule(core, { ...nodes.ports, ...recordings.ports, notifyNode });
   const storage = storageModules(core, { ...nodePorts, ...recordings.ports, ...settings.ports }, deps);
   const attendance = createAttendanceModule(core, { webhookTimers: deps.webhookTimers });
-  const connectionString = provider === 'postgresql' ? deps.databaseUrl : undefined;
-  const leadership = electLeader({ work: attendance.ports.leaderWork, connectionString, log: app.log });
 
   // The web front end's Discord-user tokens, only when a secret is configured.
   const gate = config.frontendTokenSecret
@@ -103,9 +101,10 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const opsPorts = { opsLog, ...nodes.ports, ...attendance.ports, ...health.ports, ...mqtt };
   modules.push(createOpsModule(core, opsPorts), createDemoModule(core)); // demo: no routes in production
   modules.push(createConsoleModule({ dir: deps.consoleDir })); // the operator console at `/`, last
+  const leadership = electLeaderFor(modules, attendance.ports.leaderWork, { ...deps, log: app.log });
   await app.register(mqtt.route);
   await registerModules(app, modules, metrics);
-  metrics.onCollect(async () => metrics.setLeaderRole(leadership.role));
+  metrics.onCollect(clusterGauges(metrics, leadership, opsLog.instanceId, mqtt.broker));
 
   const lifecycle = lifecycleOf(app, mqtt.component, modules, [meters, listen, events], leadership, opsLog);
 

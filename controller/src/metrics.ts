@@ -193,6 +193,27 @@ export class Metrics {
     for (const role of ['leader', 'follower'] as const) this.leader.set({ role }, role === current ? 1 : 0);
   }
 
+  readonly clusterLeader = new Gauge({
+    name: 'earshot_cluster_leader',
+    help: 'Whether this replica is the elected leader (runs the once-only work): 1 or 0, labelled by replica (its instance id); sum over replicas is 1 in a healthy cluster.',
+    labelNames: ['replica'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clusterNodesConnected = new Gauge({
+    name: 'earshot_cluster_nodes_connected',
+    help: "Agents whose MQTT connection this replica holds, labelled by replica (its instance id); the sum over replicas is the fleet's connected agents.",
+    labelNames: ['replica'] as const,
+    registers: [this.registry],
+  });
+
+  /** This replica's role and connections, labelled so a cluster's scrapes add up. */
+  setCluster(replica: string, role: 'leader' | 'follower', nodesConnected: number): void {
+    this.setLeaderRole(role);
+    this.clusterLeader.set({ replica }, role === 'leader' ? 1 : 0);
+    this.clusterNodesConnected.set({ replica }, nodesConnected);
+  }
+
   readonly discordGuilds = new Gauge({
     name: 'earshot_discord_guilds',
     help: 'Guilds the Discord bot is a member of, from the gateway.',

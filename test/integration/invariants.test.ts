@@ -131,13 +131,11 @@ describe('route declarations', () => {
       'controller disk watch',
       'node offline watch',
       'schedule runner',
-      'retention',
       'upload runner',
       // Waveform peaks computed as recordings complete: its sox is ended before the sweep stops.
       'waveform peaks',
       'lost-contact sweep',
       'node lifecycle jobs',
-      'audit chain watch',
       'broker',
       // The operational log's last event (controller.stopped) is written, then its writes drain.
       'ops log',

@@ -171,6 +171,49 @@ describe('leader election on PostgreSQL', () => {
     expect(leaders([a, b]).map((e) => e.name)).toEqual(['b']);
   });
 
+  it(`a leader whose session idles past idle_session_timeout (as a frozen one does) loses the lock on the server's side; another leads within ${TAKE_OVER_MS / 1000} s`, async () => {
+    const url = await database();
+    // a's heartbeat is a minute away, its session ends after 0.5 s idle: a SIGSTOPped leader, sped up.
+    const a = elector(url, 'a', { pollIntervalMs: 60_000, sessionTimeoutMs: 500 });
+    await a.election.start();
+    const b = elector(url, 'b');
+    await b.election.start();
+    expect([a.election.role, b.election.role]).toEqual(['leader', 'follower']);
+    const startedAt = Date.now();
+
+    await until(() => b.election.role === 'leader', { timeoutMs: TAKE_OVER_MS, what: 'b leading' });
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(400); // not before the server ended a's session
+    expect(a.election.role).toBe('follower');
+    expect(events.slice(0, 1)).toEqual(['a elected']);
+    expect([...events].sort()).toEqual(['a demoted', 'a elected', 'b elected']);
+    const [holder] = await lockHolders(url);
+    const [bPid] = await sql<{ pid: number }>(
+      url,
+      `SELECT pid FROM pg_stat_activity WHERE application_name = 'earshot-leader-election'
+          AND datname = current_database() AND pid = $1`,
+      [holder!.pid],
+    );
+    expect(bPid).toBeDefined();
+  });
+
+  it("the leader's heartbeat keeps a busy session: with polls shorter than the idle timeout it stays leader", async () => {
+    const url = await database();
+    const a = elector(url, 'a', { sessionTimeoutMs: 1_000 });
+    await a.election.start();
+    const b = elector(url, 'b', { sessionTimeoutMs: 1_000 });
+    await b.election.start();
+    const [holder] = await lockHolders(url);
+    // Well past the idle timeout: every heartbeat (100 ms) kept a's session, and so its lock.
+    const [{ at }] = (await sql<{ at: Date }>(url, "SELECT clock_timestamp() + interval '2 s' AS at")) as [
+      { at: Date },
+    ];
+    await until(async () => (await sql<{ now: Date }>(url, 'SELECT clock_timestamp() AS now'))[0]!.now > at, {
+      what: '2 s on the server clock',
+    });
+    expect((await lockHolders(url)).map((r) => r.pid)).toEqual([holder!.pid]);
+    expect(events).toEqual(['a elected']);
+  });
+
   it('a leader that stops: its work stops before the lock is free; a follower takes over, a third stays follower', async () => {
     const url = await database();
     let stopping: (() => void) | undefined;

@@ -8,10 +8,16 @@
  * connection, outside Prisma's pool. Followers try to take it every poll interval; the
  * leader checks its connection at the same pace. The lock lives exactly as long as that
  * connection: when the leader's process dies (even SIGKILL) the server ends its session
- * and the lock is free for the next poll of a follower. When the leader's connection
- * errors or ends, it steps down at once (`onDemoted`): another replica may already hold
- * the lock; it then sits out two polls, so a follower takes over rather than itself. On
- * `stop()` the leader stops its work first, then releases the lock.
+ * and the lock is free for the next poll of a follower. A leader that is alive but frozen
+ * (SIGSTOP, a paused VM, a partition) keeps its socket open, so the connection also sets
+ * `idle_session_timeout` (LEADER_SESSION_TIMEOUT_MS) and short TCP keepalives: the leader's
+ * heartbeat (every poll: "do I still hold the lock?") keeps its session busy; a leader that
+ * misses heartbeats for that long loses its session, and so the lock, on the server's side.
+ * A SIGSTOPped leader is replaced within LEADER_SESSION_TIMEOUT_MS + one poll (+ the new
+ * leader's start). When the leader's connection errors or ends, or the heartbeat finds the
+ * lock gone, it steps down at once (`onDemoted`): another replica may already hold the lock;
+ * it then sits out two polls, so a follower takes over rather than itself. On `stop()` the
+ * leader stops its work first, then releases the lock.
  *
  * SQLite is one process by nature: `SoleLeader` is the leader from start to stop.
  *
@@ -41,8 +47,14 @@ export interface LeaderElection {
 
 /** The advisory lock key (distinct from the migration, setup, audit and access locks, 7_420_0xx). */
 export const LEADER_LOCK_ID = 7_420_100;
-/** How often followers try to take the lock, and the leader checks its connection. */
+/** How often followers try to take the lock, and the leader checks (heartbeat) that it still holds it. */
 export const LEADER_POLL_INTERVAL_MS = 2_000;
+/**
+ * The server ends a leader-election session idle this long (`idle_session_timeout`): four
+ * missed heartbeats. A frozen leader's lock is free after this, a follower takes it at its
+ * next poll.
+ */
+export const LEADER_SESSION_TIMEOUT_MS = 8_000;
 
 type Log = Pick<Logger, 'info' | 'warn' | 'error'>;
 
@@ -52,6 +64,8 @@ export interface PostgresLeaderElectionOptions extends LeaderCallbacks {
   log: Log;
   lockId?: number;
   pollIntervalMs?: number;
+  /** `idle_session_timeout` of the election's connection (default LEADER_SESSION_TIMEOUT_MS). */
+  sessionTimeoutMs?: number;
 }
 
 /** Runs `onElected`/`onDemoted` in order, and `onDemoted` only after an `onElected`. */
@@ -110,6 +124,7 @@ export class PostgresLeaderElection implements LeaderElection {
   private sitOutUntil = 0;
   /** Said once per stretch as a follower, not at every poll. */
   private followingSaid = false;
+  private noIdleTimeoutSaid = false;
   private readonly transitions: Transitions;
 
   constructor(private readonly options: PostgresLeaderElectionOptions) {
@@ -179,7 +194,7 @@ export class PostgresLeaderElection implements LeaderElection {
     try {
       client ??= await this.connect();
       if (this.leader) {
-        await client.query('SELECT 1');
+        await this.heartbeat(client);
         return;
       }
       const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
@@ -202,11 +217,22 @@ export class PostgresLeaderElection implements LeaderElection {
     }
   }
 
+  /** The leader's heartbeat: its session is busy again, and the lock is still its own (else it steps down). */
+  private async heartbeat(client: pg.Client): Promise<void> {
+    const { rows } = await client.query<{ held: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+          AND pid = pg_backend_pid() AND objid::bigint = $1::bigint AND objsubid = 1) AS held`,
+      [this.lockId],
+    );
+    if (!rows[0]?.held) this.lost(client, 'its lock is no longer held');
+  }
+
   private async connect(): Promise<pg.Client> {
     const client = new pg.Client({
       connectionString: this.options.connectionString,
       application_name: 'earshot-leader-election',
       keepAlive: true,
+      keepAliveInitialDelayMillis: 5_000,
       connectionTimeoutMillis: 10_000,
       // A connection that stops answering is as good as lost: the server may end it any moment.
       query_timeout: 10_000,
@@ -220,7 +246,30 @@ export class PostgresLeaderElection implements LeaderElection {
       this.client = undefined;
       throw err;
     }
+    await this.limitIdleSession(client);
     return client;
+  }
+
+  /**
+   * The server ends this session once idle past the timeout (a frozen leader then loses its
+   * lock), and probes the peer's TCP every few seconds (a vanished host too). PostgreSQL
+   * before 14 has no `idle_session_timeout`: said once, and only death or a broken TCP frees the lock.
+   */
+  private async limitIdleSession(client: pg.Client): Promise<void> {
+    const timeoutMs = this.options.sessionTimeoutMs ?? LEADER_SESSION_TIMEOUT_MS;
+    await client.query(
+      `SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3`,
+    );
+    try {
+      await client.query(`SET idle_session_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+    } catch (err) {
+      if (!this.noIdleTimeoutSaid)
+        this.options.log.warn(
+          { err },
+          'leader election: this PostgreSQL has no idle_session_timeout (before 14): a frozen leader keeps the lock',
+        );
+      this.noIdleTimeoutSaid = true;
+    }
   }
 
   /** The lock's connection is gone (or unusable): step down at once, connect afresh on the next poll. */

@@ -49,6 +49,12 @@ export interface AppModule<Ports extends object = object> {
   /** Routes at the root (probes, `/metrics`, the MQTT WebSocket). */
   rootRoutes?: RoutePlugin[];
   components?: Component[];
+  /**
+   * Work that must run once across the replicas sharing a database (cluster/leader-work.ts):
+   * started when this replica is elected leader, stopped when it no longer is. On SQLite the
+   * one controller is the leader while it runs.
+   */
+  leaderComponents?: Component[];
   /** Run before each `/metrics` scrape. */
   collectors?: (() => Promise<void>)[];
   ports: Ports;

@@ -33,7 +33,8 @@ export function createAuditModule(deps: {
   return {
     name: 'audit',
     routes: [auditRoutes(audit, auditChain)],
-    components: [
+    // One walk of the whole chain per cluster: on the leader.
+    leaderComponents: [
       { name: 'audit chain watch', start: async () => auditChain.start(), stop: () => auditChain.stop() },
     ],
     ports: { audit, auditChain },

@@ -47,7 +47,10 @@ export function createRetentionModule(
   return {
     name: 'retention',
     routes: [retentionRoutes(retention)],
-    components: [{ name: 'retention', start: async () => retention.start(), stop: () => retention.stop() }],
+    // On the leader: two replicas planning from one disk at once would both free the same shortfall.
+    leaderComponents: [
+      { name: 'retention', start: async () => retention.start(), stop: () => retention.stop() },
+    ],
     ports: { retention },
   };
 }
