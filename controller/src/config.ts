@@ -89,6 +89,13 @@ export const ConfigSchema = Type.Object(
      * controller's own network through the delivery log.
      */
     webhookAllowPrivateNetworks: Type.Optional(Type.Boolean()),
+    /**
+     * Redis shared by controller replicas (`redis://[:password@]host:port[/db]`, or `rediss://`):
+     * the embedded MQTT brokers are clustered through it, so an agent connected to any replica is
+     * present, metered and commanded on all. Unset: one controller, its broker in memory.
+     * The password is never logged.
+     */
+    redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   },
   { additionalProperties: false },
 );
@@ -158,6 +165,7 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_FRONTEND_TOKEN_SECRET: ['frontendTokenSecret', 'string'],
   EARSHOT_SECRET_KEY: ['secretKey', 'string'],
   EARSHOT_WEBHOOK_ALLOW_PRIVATE_NETWORKS: ['webhookAllowPrivateNetworks', 'bool'],
+  EARSHOT_REDIS_URL: ['redisUrl', 'string'],
 };
 
 export class ConfigError extends Error {
@@ -301,5 +309,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
     databaseUrl: config.databaseUrl
       ? config.databaseUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')
       : 'sqlite (data dir)',
+    redisUrl: config.redisUrl?.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@'),
   };
 }

@@ -7,6 +7,8 @@ import type { Client, PublishPacket } from 'aedes';
 import { describe, expect, it } from 'vitest';
 import { AgentMessageDispatcher } from '../../controller/src/broker/agent-messages.js';
 import { BrokerAuth } from '../../controller/src/broker/auth.js';
+import { LocalEpochs } from '../../controller/src/broker/connection-epochs.js';
+import { PresenceTracker } from '../../controller/src/broker/presence.js';
 import { Metrics } from '../../controller/src/metrics.js';
 import { nodeTopic } from '../../shared/src/mqtt.js';
 
@@ -18,8 +20,13 @@ async function setup() {
   const auth = new BrokerAuth({
     directory: { authenticate: async () => ({ nodeId: 'n1', siteId: 's1' }) } as never,
     audit: { recordAlone: async () => {} } as never,
-    dispatcher: new AgentMessageDispatcher(
-      { status: (_from, status) => void statuses.push(status.state) },
+    dispatcher: new AgentMessageDispatcher({}, silent),
+    presence: new PresenceTracker(
+      {
+        setPresence: async (_nodeId, online) => void statuses.push(online ? 'online' : 'offline'),
+        markPresence: () => {},
+      },
+      new LocalEpochs(),
       silent,
     ),
     metrics,

@@ -6,19 +6,36 @@
 import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 import { parseNodeCredential } from '../../../shared/src/agent-api.js';
 import { isValidNodeId } from '../../../shared/src/ids.js';
-import { aclFor, decodePayload, parseNodeTopic, TOPICS } from '../../../shared/src/mqtt.js';
+import {
+  aclFor,
+  decodePayload,
+  parseNodeTopic,
+  TOPICS,
+  type TopicPayload,
+} from '../../../shared/src/mqtt.js';
 import type { AuditInput, AuditWriter } from '../core/audit.types.js';
 import type { AuditAction } from '../core/audit-actions.js';
 import type { Logger } from '../core/logger.js';
 import type { NodeDirectory, NodeIdentity } from '../core/node-directory.js';
 import type { Metrics } from '../metrics.js';
 import type { AgentMessageDispatcher, AgentTopic } from './agent-messages.js';
+import { readStampedStatus, stampStatus } from './connection-epochs.js';
+import type { PresenceTracker } from './presence.js';
 
 // aedes' AuthErrorCode is a const enum, which isolatedModules cannot read.
 const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 
 type Refusal = { reason: string; code: number };
+
+/** A last will as persistence keeps it (aedes-persistence adds who left it, and where). */
+type StoredWill = PublishPacket & { clientId: string; brokerId: string };
+
+/** Wills carry the broker and client ids persistence added; packets from the wire never do. */
+function isWill(packet: PublishPacket): packet is StoredWill {
+  const will = packet as Partial<StoredWill>;
+  return typeof will.brokerId === 'string' && typeof will.clientId === 'string';
+}
 
 function refusalError(refusal: Refusal): AuthenticateError {
   return Object.assign(new Error(refusal.reason), { returnCode: refusal.code });
@@ -36,6 +53,8 @@ export class BrokerAuth {
    */
   private sequence = 0;
   private readonly checkedAt = new WeakMap<Client, number>();
+  /** Each connection's epoch (connection-epochs.ts), stamped into its statuses. */
+  private readonly epochs = new WeakMap<Client, number>();
   private readonly revokedAt = new Map<string, number>();
   /**
    * Whether another connection of the same node has replaced this client (the broker sets it).
@@ -43,6 +62,15 @@ export class BrokerAuth {
    * connection's `online`.
    */
   isReplaced: (client: Client) => boolean = () => false;
+  /**
+   * Forgets a stored will that must not publish (the broker sets it): refusing a will a
+   * surviving replica publishes for a dead one would only have it retried forever.
+   */
+  dropWill: (will: StoredWill) => Promise<void> = async () => {};
+
+  private readonly presence: PresenceTracker;
+  /** Topics every replica receives through the clustered broker (not dispatched here). */
+  private readonly relayed: ReadonlySet<AgentTopic>;
 
   private readonly directory: NodeDirectory;
   private readonly audit: Pick<AuditWriter, 'recordAlone'>;
@@ -54,9 +82,13 @@ export class BrokerAuth {
     directory: NodeDirectory;
     audit: Pick<AuditWriter, 'recordAlone'>;
     dispatcher: AgentMessageDispatcher;
+    presence: PresenceTracker;
     metrics: Metrics;
     log: Logger;
+    relayed?: ReadonlySet<AgentTopic>;
   }) {
+    this.presence = options.presence;
+    this.relayed = options.relayed ?? new Set();
     this.directory = options.directory;
     this.audit = options.audit;
     this.dispatcher = options.dispatcher;
@@ -71,6 +103,11 @@ export class BrokerAuth {
 
   identityOf(client: Client): NodeIdentity | undefined {
     return this.identities.get(client);
+  }
+
+  /** The connection's epoch (connection-epochs.ts); undefined before it authenticated. */
+  epochFor(client: Client): number | undefined {
+    return this.epochs.get(client);
   }
 
   /** The node's credential was revoked: clients checked before now must not stay connected. */
@@ -107,11 +144,14 @@ export class BrokerAuth {
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void => {
     const checkedAt = ++this.sequence;
-    this.verify(username, password).then(
-      (result) => {
+    this.verify(username, password)
+      .then(async (result) => {
         if ('nodeId' in result) {
+          const epoch = await this.presence.connected(result.nodeId);
           this.identities.set(client, result);
           this.checkedAt.set(client, checkedAt);
+          this.epochs.set(client, epoch);
+          this.stampWill(client, result, epoch);
           done(null, true);
           return;
         }
@@ -121,37 +161,44 @@ export class BrokerAuth {
           reason: result.reason,
         });
         done(refusalError(result), false);
-      },
-      (err: unknown) => {
+      })
+      .catch((err: unknown) => {
         this.log.error({ err }, 'MQTT authentication failed');
         done(refusalError({ reason: 'server unavailable', code: SERVER_UNAVAILABLE }), false);
-      },
-    );
+      });
   };
+
+  /**
+   * The agent's last will, its own `status`, carries the epoch of the connection that left it,
+   * through persistence to whichever replica publishes it. Another will stays as it is: its
+   * publish is checked like any other.
+   */
+  private stampWill(client: Client, identity: NodeIdentity, epoch: number): void {
+    const will = (client as unknown as { _will?: PublishPacket | null })._will;
+    if (!will) return;
+    const acl = aclFor(identity.nodeId, 'publish', will.topic);
+    if (!acl.allowed || acl.name !== 'status') return;
+    const decoded = decodePayload('status', will.payload);
+    if (decoded.ok) will.payload = stampStatus(decoded.payload, epoch);
+  }
 
   readonly authorizePublish = (
     client: Client | null,
     packet: PublishPacket,
     callback: (error?: Error | null) => void,
   ): void => {
+    if (isWill(packet)) {
+      this.authorizeWill(client, packet).then(() => callback(null), callback);
+      return;
+    }
     const identity = client ? this.identities.get(client) : undefined;
     if (!client || !identity) {
-      // Only a will left by a client that is gone gets here: nobody to attribute it to.
       callback(new Error('not authenticated'));
       return;
     }
     const acl = aclFor(identity.nodeId, 'publish', packet.topic);
     if (!acl.allowed) {
-      this.metrics.mqttMessages.inc({
-        topic: parseNodeTopic(packet.topic)?.name ?? 'unknown',
-        outcome: 'denied',
-      });
-      this.deny(client, {
-        actor: { type: 'node', id: identity.nodeId, name: identity.nodeId },
-        action: 'mqtt.publish',
-        reason: acl.reason,
-        topic: packet.topic,
-      });
+      this.refusePublish(client, identity, packet.topic, acl.reason);
       // aedes closes the connection: MQTT 3.1.1 has no way to refuse one PUBLISH.
       callback(new Error(acl.reason));
       return;
@@ -160,29 +207,109 @@ export class BrokerAuth {
     // The contract decides what is retained, and nothing invalid is ever kept.
     packet.retain = TOPICS[acl.name].retain && decoded.ok;
     if (!decoded.ok) {
-      // Dropped, not disconnected: a faulty agent must not flap its connection (and
-      // its presence) on every 100 ms meter frame. Nobody but the controller can
-      // subscribe to agent topics, so passing it on reaches no one.
-      this.metrics.mqttMessages.inc({ topic: acl.name, outcome: 'invalid' });
-      if (!this.warned.has(client)) {
-        this.warned.add(client);
-        this.log.warn(
-          { nodeId: identity.nodeId, topic: acl.name, error: decoded.error },
-          'invalid MQTT payload dropped (further ones on this connection are only counted)',
-        );
-      }
+      this.dropInvalid(client, identity, acl.name, decoded.error);
       callback(null);
       return;
     }
-    if (acl.name === 'status' && this.isReplaced(client)) {
-      this.metrics.mqttMessages.inc({ topic: acl.name, outcome: 'stale' });
-      callback(null);
+    if (acl.name === 'status') {
+      const status = decoded.payload as TopicPayload<'status'>;
+      this.acceptStatus(identity, status, this.epochOf(client), packet).then(() => callback(null), callback);
       return;
     }
     this.metrics.mqttMessages.inc({ topic: acl.name, outcome: 'accepted' });
     callback(null);
-    this.dispatcher.dispatch(identity, acl.name as AgentTopic, decoded.payload);
+    if (!this.relayed.has(acl.name as AgentTopic))
+      this.dispatcher.dispatch(identity, acl.name as AgentTopic, decoded.payload);
   };
+
+  /** A replaced connection's statuses are stale; so is any older than the node's newest. */
+  private epochOf(client: Client): number {
+    return this.isReplaced(client) ? -1 : (this.epochs.get(client) ?? 0);
+  }
+
+  /** A valid status: stamped with its connection's epoch, then recorded here unless stale. */
+  private async acceptStatus(
+    from: NodeIdentity,
+    status: TopicPayload<'status'>,
+    epoch: number,
+    packet: PublishPacket,
+  ): Promise<void> {
+    packet.payload = stampStatus(status, Math.max(epoch, 0));
+    const stale = epoch < 0 || (await this.presence.isStale(from.nodeId, epoch, status.state));
+    // A stale status must not replace the retained one of a newer connection.
+    packet.retain = !stale;
+    this.metrics.mqttMessages.inc({ topic: 'status', outcome: stale ? 'stale' : 'accepted' });
+    if (!stale) void this.presence.report(from, status, epoch);
+  }
+
+  /**
+   * A last will, published by the broker that held the connection (client present) or, for a
+   * replica that died, by a surviving one (client null, or the node's newer connection here).
+   * The client id is the node id (preConnect forces it). Never refused once accepted at
+   * CONNECT, so a surviving replica does not retry it forever: a will that may not publish is
+   * forgotten.
+   */
+  private async authorizeWill(client: Client | null, will: StoredWill): Promise<void> {
+    const nodeId = will.clientId;
+    const acl = aclFor(nodeId, 'publish', will.topic);
+    const identity = client ? this.identities.get(client) : undefined;
+    if (!acl.allowed || !identity || identity.nodeId !== nodeId) {
+      if (!acl.allowed && client && identity) this.refusePublish(client, identity, will.topic, acl.reason);
+      if (client) throw new Error(acl.allowed ? 'not authenticated' : acl.reason);
+      if (acl.allowed && acl.name === 'status') return this.acceptOrphanWill(nodeId, will);
+      await this.dropWill(will);
+      throw new Error(acl.allowed ? 'a will of another node' : acl.reason);
+    }
+    if (acl.name !== 'status') {
+      const decoded = decodePayload(acl.name, will.payload);
+      will.retain = TOPICS[acl.name].retain && decoded.ok;
+      if (decoded.ok && !this.relayed.has(acl.name as AgentTopic))
+        this.dispatcher.dispatch(identity, acl.name as AgentTopic, decoded.payload);
+      return;
+    }
+    const stamped = readStampedStatus(will.payload);
+    if (!stamped) {
+      will.retain = false;
+      return;
+    }
+    await this.acceptStatus(identity, stamped.status, this.isReplaced(client!) ? -1 : stamped.epoch, will);
+  }
+
+  /** A dead replica's node's will, published here with no client: its node and epoch decide. */
+  private async acceptOrphanWill(nodeId: string, will: StoredWill): Promise<void> {
+    const stamped = readStampedStatus(will.payload);
+    const from = stamped ? await this.directory.scopeOf(nodeId) : undefined;
+    if (!stamped || !from) {
+      will.retain = false;
+      return;
+    }
+    await this.acceptStatus(from, stamped.status, stamped.epoch, will);
+  }
+
+  private refusePublish(client: Client, identity: NodeIdentity, topic: string, reason: string): void {
+    this.metrics.mqttMessages.inc({ topic: parseNodeTopic(topic)?.name ?? 'unknown', outcome: 'denied' });
+    this.deny(client, {
+      actor: { type: 'node', id: identity.nodeId, name: identity.nodeId },
+      action: 'mqtt.publish',
+      reason,
+      topic,
+    });
+  }
+
+  /**
+   * Dropped, not disconnected: a faulty agent must not flap its connection (and its presence)
+   * on every 100 ms meter frame. Nobody but the controller can subscribe to agent topics, and
+   * replicas that receive agent topics through the clustered broker check them again.
+   */
+  private dropInvalid(client: Client, identity: NodeIdentity, topic: string, error: string): void {
+    this.metrics.mqttMessages.inc({ topic, outcome: 'invalid' });
+    if (this.warned.has(client)) return;
+    this.warned.add(client);
+    this.log.warn(
+      { nodeId: identity.nodeId, topic, error },
+      'invalid MQTT payload dropped (further ones on this connection are only counted)',
+    );
+  }
 
   readonly authorizeSubscribe = (
     client: Client,

@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes, type Client } from 'aedes';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
 import {
   encodePayload,
   MAX_MQTT_PAYLOAD_BYTES,
@@ -18,6 +18,9 @@ import {
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { BrokerAuth } from './auth.js';
+import { type BrokerCluster, CLUSTER_HEARTBEAT_MS, REVOKE_TOPIC } from './cluster.js';
+import type { ClusterRelay } from './cluster-relay.js';
+import { stampStatus } from './connection-epochs.js';
 import { limitPacketSize, PACKET_OVERHEAD_BYTES } from './packet-size-guard.js';
 import type { PresenceTracker } from './presence.js';
 
@@ -49,6 +52,8 @@ export class MqttBroker {
   private readonly presence: PresenceTracker;
   private readonly metrics: Metrics;
   private readonly log: Logger;
+  /** Set when replicas share a Redis (EARSHOT_REDIS_URL): the brokers are clustered through it. */
+  private readonly cluster: { link: BrokerCluster; relay: ClusterRelay } | undefined;
 
   constructor(deps: {
     options: BrokerOptions;
@@ -56,8 +61,10 @@ export class MqttBroker {
     presence: PresenceTracker;
     metrics: Metrics;
     log: Logger;
+    cluster?: { link: BrokerCluster; relay: ClusterRelay };
   }) {
     this.options = deps.options;
+    this.cluster = deps.cluster;
     this.auth = deps.auth;
     this.presence = deps.presence;
     this.auth.isReplaced = (client) => {
@@ -78,8 +85,21 @@ export class MqttBroker {
       authenticate: this.auth.authenticate,
       authorizePublish: this.auth.authorizePublish,
       authorizeSubscribe: this.auth.authorizeSubscribe,
+      ...(this.cluster
+        ? {
+            mq: this.cluster.link.mq,
+            persistence: this.cluster.link.persistence,
+            heartbeatInterval: CLUSTER_HEARTBEAT_MS,
+          }
+        : {}),
     });
     await aedes.listen();
+    if (this.cluster) {
+      const { persistence } = this.cluster.link;
+      this.auth.dropWill = async (will) =>
+        void (await persistence.delWill({ id: will.clientId, brokerId: will.brokerId }));
+      await this.cluster.relay.attach(aedes, persistence);
+    }
     const countClients = () => this.metrics.mqttClients.set(aedes.connectedClients);
     aedes.on('client', (client) => {
       // Its credential was revoked while it was connecting: it does not stay.
@@ -95,8 +115,7 @@ export class MqttBroker {
         this.clients.delete(client.id);
         // The node's connection is gone, replaced by none: offline, whatever its last status
         // said (a clean DISCONNECT sends no will, and an 'online' may have crossed its 'offline').
-        const from = this.auth.identityOf(client);
-        if (from) void this.presence.report(from, { state: 'offline' });
+        this.connectionEnded(client);
       }
       countClients();
     });
@@ -184,12 +203,48 @@ export class MqttBroker {
    * reconnect is refused because its credential is gone. Resolves once the client is closed.
    */
   disconnectNode(nodeId: string): Promise<void> {
+    // Clustered: every replica closes the node's connection if it holds it.
+    if (this.cluster && this.aedes && !this.aedes.closed) {
+      const packet = { cmd: 'publish', topic: REVOKE_TOPIC, qos: 0, retain: false, dup: false } as const;
+      this.aedes.publish({ ...packet, payload: Buffer.from(nodeId, 'utf8') } as PublishPacket, () => {});
+    }
+    return this.disconnectHere(nodeId);
+  }
+
+  /** Closes the node's connection if this replica holds it (a revocation, from any replica). */
+  disconnectHere(nodeId: string): Promise<void> {
     this.auth.revoke(nodeId);
     const client = this.clients.get(nodeId);
     if (!client) return Promise.resolve();
     this.clients.delete(nodeId);
     this.log.info({ nodeId }, 'MQTT client disconnected by the controller');
     return new Promise((resolve) => client.close(() => resolve()));
+  }
+
+  /**
+   * The node's connection is gone, replaced by none: offline, whatever its last status said (a
+   * clean DISCONNECT sends no will, and an 'online' may have crossed its 'offline'). Clustered,
+   * the other replicas hear it too (unless a newer connection exists somewhere).
+   */
+  private connectionEnded(client: Client): void {
+    const from = this.auth.identityOf(client);
+    const epoch = this.auth.epochFor(client);
+    if (!from || epoch === undefined) return;
+    const offline = { state: 'offline' } as const;
+    void this.presence.report(from, offline, epoch);
+    const aedes = this.aedes;
+    if (!this.cluster || !aedes || aedes.closed) return;
+    void this.presence.isStale(from.nodeId, epoch, 'offline').then((stale) => {
+      if (stale || aedes.closed) return;
+      const packet = {
+        cmd: 'publish',
+        topic: nodeTopic(from.nodeId, 'status'),
+        qos: 1,
+        retain: true,
+        dup: false,
+      };
+      aedes.publish({ ...packet, payload: stampStatus(offline, epoch) } as PublishPacket, () => {});
+    });
   }
 
   private acceptTcp(socket: Socket): void {
@@ -224,6 +279,7 @@ export class MqttBroker {
     for (const conn of this.connections) conn.destroy();
     await listenerClosed;
     await this.presence.drain();
+    await this.cluster?.link.close();
     this.metrics.mqttClients.set(0);
     this.log.info('MQTT broker stopped');
   }

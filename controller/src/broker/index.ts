@@ -10,6 +10,9 @@ import type { Component, ModuleCore, RoutePlugin } from '../platform/module.js';
 import { AgentMessageDispatcher, type AgentMessageHandler } from './agent-messages.js';
 import { BrokerAuth } from './auth.js';
 import { MqttBroker } from './broker.js';
+import { openCluster } from './cluster.js';
+import { ClusterRelay, RELAYED_TOPICS } from './cluster-relay.js';
+import { LocalEpochs } from './connection-epochs.js';
 import { PresenceTracker } from './presence.js';
 import { mqttWebSocketRoute } from './ws-route.js';
 
@@ -39,10 +42,11 @@ export function createBroker(
   },
 ): EmbeddedBroker {
   const { config, audit, metrics, log } = core;
-  const presence = new PresenceTracker(deps.nodes, log);
+  // Clustered through Redis when one is configured; otherwise today's broker, all in memory.
+  const link = config.redisUrl ? openCluster(config.redisUrl, log) : undefined;
+  const presence = new PresenceTracker(deps.nodes, link?.epochs ?? new LocalEpochs(), log);
   const messages = new AgentMessageDispatcher(
     {
-      status: (from, status) => presence.report(from, status),
       meters: deps.onMeters,
       listen: deps.onListen,
       'cmd-result': deps.onCommandResult,
@@ -50,13 +54,30 @@ export function createBroker(
     },
     log,
   );
-  const auth = new BrokerAuth({ directory: deps.nodes, audit, dispatcher: messages, metrics, log });
-  const broker = new MqttBroker({
+  const relayed = link ? RELAYED_TOPICS : undefined;
+  const auth = new BrokerAuth({
+    directory: deps.nodes,
+    audit,
+    dispatcher: messages,
+    presence,
+    metrics,
+    log,
+    relayed,
+  });
+  const relay = new ClusterRelay({
+    presence,
+    dispatcher: messages,
+    directory: deps.nodes,
+    revokeHere: (nodeId) => void broker.disconnectHere(nodeId),
+    log,
+  });
+  const broker: MqttBroker = new MqttBroker({
     options: { port: config.mqttPort, host: config.mqttHost },
     auth,
     presence,
     metrics,
     log,
+    cluster: link ? { link, relay } : undefined,
   });
   return {
     broker,

@@ -14,4 +14,6 @@ export interface NodeDirectory {
   scopeOf(nodeId: string): Promise<NodeIdentity | undefined>;
   /** The agent's MQTT status (or its last will) changed. */
   setPresence(nodeId: string, online: boolean, agentVersion?: string): Promise<void>;
+  /** Presence another replica recorded (clustered broker): this replica's memory only. */
+  markPresence(nodeId: string, online: boolean): void;
 }

@@ -448,6 +448,15 @@ export class NodesService {
     for (const listener of this.connectedListeners) await listener(nodeId);
   }
 
+  /** Presence recorded by another replica (clustered broker): memory only, it wrote and announced. */
+  markPresence(nodeId: string, online: boolean): void {
+    if (online) {
+      this.mqttOnline.add(nodeId);
+      return;
+    }
+    if (this.mqttOnline.delete(nodeId)) this.mqttOfflineAtMs.set(nodeId, this.now().getTime());
+  }
+
   private announcePresence(node: NodeRow, online: boolean): void {
     this.changes.publish({
       type: online ? 'node.online' : 'node.offline',
