@@ -6,12 +6,11 @@
  * choosing nodes changes the URL; the node page shows its node's meters. No CSP violation.
  * Every wait is for something the page shows.
  */
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeterFrame } from '../../shared/src/mqtt.js';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
+import { seriousAxeViolations as axeViolations } from '../support/console-axe.js';
 import { enrolledNode, type TestController, testController } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
 
@@ -19,21 +18,6 @@ type Channel = MeterFrame['channels'][number];
 
 /** Five nodes of 64 channels: 320 on screen, past the canvas threshold (300). */
 const WALL = ['wall-1', 'wall-2', 'wall-3', 'wall-4', 'wall-5'];
-
-/** axe-core's serious and critical WCAG A/AA violations on the page (as console-a11y.test.ts runs it). */
-async function axeViolations(page: Page): Promise<string[]> {
-  const source = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  await page.evaluate(source);
-  const violations = (await page.evaluate(
-    async () =>
-      (
-        await (
-          window as unknown as { axe: { run(d: Document, o: unknown): Promise<{ violations: unknown[] }> } }
-        ).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } })
-      ).violations,
-  )) as { id: string; impact: string }[];
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
-}
 
 describe('console: live meters', () => {
   let ctl: TestController;
@@ -43,6 +27,12 @@ describe('console: live meters', () => {
   let cspViolations: string[];
   const node = { nodeId: 'meter-hall', siteId: '' };
   const meterRequests: string[] = [];
+  /** The tab's live events streams open now (each carries the meters on screen). */
+  const openStreams = new Set<Request>();
+  const isEventsStream = (request: Request) => new URL(request.url()).pathname === '/api/v1/events';
+  /** The events stream asking for exactly these meters (its lastEventId varies). */
+  const metersStream = (query: string) => (request: Request) =>
+    isEventsStream(request) && request.url().startsWith(`${url}/api/v1/events?${query}&`);
   let feed: ReturnType<typeof setInterval> | undefined;
   let seq = 0;
   const wallNodes: { nodeId: string; siteId: string }[] = [];
@@ -77,8 +67,13 @@ describe('console: live meters', () => {
     browser = await launchChromium();
     ({ page, cspViolations } = await signedInPage(browser, url, `/meters?nodes=${node.nodeId}`));
     page.on('request', (request) => {
-      if (request.url().includes('/api/v1/meter-events')) meterRequests.push(request.url());
+      if (request.url().includes('/meter-events') || request.url().includes('meters='))
+        meterRequests.push(request.url());
+      if (isEventsStream(request)) openStreams.add(request);
     });
+    const ended = (request: Request) => openStreams.delete(request);
+    page.on('requestfinished', ended);
+    page.on('requestfailed', ended);
   });
   afterAll(async () => {
     stopFrames();
@@ -151,31 +146,34 @@ describe('console: live meters', () => {
   });
 
   it('keeps the choice of nodes in the URL and meters only those', async () => {
-    const both = `${url}/api/v1/meter-events?nodes=${node.nodeId},meter-other&rate=10`;
-    const opened = page.waitForRequest(both);
+    const opened = page.waitForRequest(metersStream(`meters=${node.nodeId},meter-other&meterRate=10`));
     await page.getByText(/Choose nodes/).click();
     await page.getByRole('checkbox', { name: /Hall N/ }).check();
     await page.waitForURL(`${url}/meters?nodes=${node.nodeId},meter-other`);
     await page.getByRole('region', { name: 'Hall N meters' }).waitFor();
-    // One stream again, for both nodes (the one before it closed).
+    // The tab's one stream again, now for both nodes (the one before it closed).
     await opened;
     await page.waitForFunction(() => document.querySelector('.meters-link')?.textContent === 'Meters live');
-    const other = `${url}/api/v1/meter-events?nodes=meter-other&rate=10`;
+    await expect.poll(() => openStreams.size).toBe(1);
+    const other = metersStream('meters=meter-other&meterRate=10');
     const reopened = page.waitForRequest(other);
     await page.getByRole('checkbox', { name: /Hall M/ }).uncheck();
     await page.waitForURL(`${url}/meters?nodes=meter-other`);
-    await reopened;
+    const otherStream = await reopened;
     expect(await page.getByRole('region', { name: 'Hall M meters' }).count()).toBe(0);
-    // None chosen: the empty state with the choice open, no meter stream.
-    // (a stream the page closes ends as an aborted request)
+    // None chosen: the empty state with the choice open; the stream goes on without meters
+    // (a stream the page closes ends as an aborted request).
     const closed = Promise.race([
-      page.waitForEvent('requestfinished', (r) => r.url() === other),
-      page.waitForEvent('requestfailed', (r) => r.url() === other),
+      page.waitForEvent('requestfinished', (r) => r === otherStream),
+      page.waitForEvent('requestfailed', (r) => r === otherStream),
     ]);
+    const plain = page.waitForRequest((r) => isEventsStream(r) && !r.url().includes('meters='));
     await page.getByRole('button', { name: 'Clear choice' }).click();
     await page.waitForURL(`${url}/meters`);
     await page.getByText('No nodes chosen: choose the nodes to meter above.').waitFor();
-    await closed; // the stream ended with the last meter on screen
+    await closed; // the meters ended with the last meter on screen
+    await plain;
+    await expect.poll(() => openStreams.size).toBe(1);
     expect(await page.getByRole('checkbox', { name: /Hall M/ }).isVisible()).toBe(true);
     expect(await axeViolations(page)).toEqual([]);
     await page.goBack();
@@ -187,6 +185,8 @@ describe('console: live meters', () => {
     await without;
     await page.waitForFunction(() => document.querySelector('.meters-link')?.textContent === 'Meters live');
     expect(meterRequests.filter((r) => r.includes('no-such-node'))).toEqual([]);
+    // Never a second connection: the frames come on the tab's events stream.
+    expect(meterRequests.filter((r) => r.includes('/meter-events'))).toEqual([]);
 
     // The node list cannot be read: said so, with a retry that works once the controller answers.
     const nodesList = `${url}/api/v1/nodes?limit=200`;
@@ -294,6 +294,33 @@ describe('console: live meters', () => {
       expect(await axeViolations(page)).toEqual([]);
     } finally {
       clearInterval(timer);
+    }
+  });
+
+  it('a stream refused with its meters is opened again without them: the tab’s live events go on', async () => {
+    const withMeters = (u: URL) => u.pathname === '/api/v1/events' && u.searchParams.has('meters');
+    await page.route(withMeters, (route) =>
+      route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: '{"error":{"code":"not_found","message":"node not found"}}',
+      }),
+    );
+    try {
+      const plain = page.waitForRequest((r) => isEventsStream(r) && !r.url().includes('meters='));
+      await page.goto(`${url}/meters?nodes=${node.nodeId}`);
+      await page.getByText('Meters disconnected: retrying').waitFor();
+      await plain;
+      await page.locator('.stream-live').waitFor(); // the header's live events indicator
+      // Events still arrive on the stream without meters: the node goes offline, and is shown so.
+      await ctl.services.nodes.setPresence(node.nodeId, true);
+      await ctl.services.nodes.setPresence(node.nodeId, false);
+      await page
+        .getByRole('region', { name: 'Hall M meters' })
+        .getByText('Offline', { exact: true })
+        .waitFor();
+    } finally {
+      await page.unroute(withMeters);
     }
   });
 });

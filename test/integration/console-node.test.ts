@@ -149,11 +149,11 @@ describe('console: node page and health events', () => {
     await viewer.page.context().close();
   });
 
-  it('shows a 1 Hz level per channel on the node’s fleet tile, from one meter stream at rate 1', async () => {
+  it('shows a 1 Hz level per channel on the node’s fleet tile, from the events stream at meter rate 1', async () => {
     await ctl.services.nodes.setPresence(NODE, true); // its agent is connected
     const streams: string[] = [];
     const onRequest = (request: Request) => {
-      if (request.url().includes('/api/v1/meter-events')) streams.push(request.url());
+      if (new URL(request.url()).pathname === '/api/v1/events') streams.push(request.url());
     };
     page.on('request', onRequest);
     const node = { nodeId: NODE, siteId: (await call('GET', `/nodes/${NODE}`)).site.id as string };
@@ -181,7 +181,7 @@ describe('console: node page and health events', () => {
         .evaluate((el) => (el as HTMLElement).style.transform);
       expect(Number(/^scaleX\(([\d.]+)\)$/.exec(cover)?.[1])).toBeCloseTo(12 / 60, 4);
       const query = new URL(streams.at(-1)!).searchParams;
-      expect([query.get('nodes'), query.get('rate')]).toEqual([NODE, '1']);
+      expect([query.get('meters'), query.get('meterRate')]).toEqual([NODE, '1']);
     } finally {
       clearInterval(feed);
       page.off('request', onRequest);

@@ -5,8 +5,8 @@
  * the real API shapes it (typed against the routes' schemas): a signed-in owner, a fleet of
  * nodes × channels paged as `GET /nodes` pages it, recordings paged, open health events, and
  * an events stream (`GET /api/v1/events`) whose body is a batch of `node.changed` events with
- * `retry:`, so the browser reads a new batch each time (a scripted, steady stream), and the
- * meter stream (`GET /api/v1/meter-events`) the same way, frames for the nodes asked for.
+ * `retry:`, so the browser reads a new batch each time (a scripted, steady stream), carrying
+ * with `meters=` the frames of the nodes asked for the same way (as /meter-events does too).
  * For the browser tier's fleet-scale tests and for `npm run bench console`.
  */
 import { readFile } from 'node:fs/promises';
@@ -197,8 +197,10 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
     return { data, nextCursor: next < rows.length ? Buffer.from(String(next)).toString('base64url') : null };
   }
 
-  function eventsBody(lastEventId: number): string {
-    let body = `retry: ${retryMs}\n\n`;
+  /** A batch of events, and with `meters=` the frames of a batch too (the console's one stream). */
+  function eventsBody(lastEventId: number, query: URLSearchParams): string {
+    const frames = query.has('meters') ? metersBody(query).replace(/^: meters\nretry: \d+\n\n/, '') : '';
+    let body = `retry: ${query.has('meters') ? Math.min(retryMs, meterBatchMs) : retryMs}\n\n${frames}`;
     if (eventsPerBatch === 0)
       return `${body}id: ${lastEventId}\nevent: ready\ndata: {"id":${lastEventId}}\n\n`;
     for (let k = 1; k <= eventsPerBatch; k++) {
@@ -220,11 +222,13 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
   }
 
   /**
-   * A frame for each node asked for (`nodes=a,b` and repeated `nodeId=`): levels that move (a
+   * A frame for each node asked for (`meters=a,b` on the events stream, `nodes=a,b` and repeated
+   * `nodeId=` on /meter-events): levels that move (a
    * slow sine per channel), one clipping channel now and then, a silent node.
    */
   function meterTick(query: URLSearchParams, windowMs: number, at = Date.now()): string {
-    const wanted = new Set([...query.getAll('nodeId'), ...(query.get('nodes')?.split(',') ?? [])]);
+    const named = [...query.getAll('nodeId'), query.get('nodes'), query.get('meters')];
+    const wanted = new Set(named.flatMap((list) => list?.split(',') ?? []));
     meterSeq += 1;
     let chunk = '';
     for (const node of nodes) {
@@ -254,7 +258,7 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
 
   /** `meterBatchMs` of frames at `rate=1` or 10 Hz in one answer, then `retry:`. */
   function metersBody(query: URLSearchParams): string {
-    const hz = query.get('rate') === '1' ? 1 : 10;
+    const hz = (query.get('meterRate') ?? query.get('rate')) === '1' ? 1 : 10;
     const frames = Math.max(1, Math.round((meterBatchMs / 1000) * hz));
     let body = `: meters\nretry: ${meterBatchMs}\n\n`;
     const now = Date.now();
@@ -266,7 +270,7 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
     if (path === '/auth/me') return { data: me };
     if (path === '/auth/logout' && method === 'POST') return null;
     if (path === '/auth/oidc/config') return { data: { enabled: false, buttonLabel: 'Single sign-on' } };
-    if (path === '/events') return eventsBody(lastEventId);
+    if (path === '/events') return eventsBody(lastEventId, query);
     if (path === '/meter-events') return metersBody(query);
     if (path === '/nodes') {
       const site = query.get('site');
@@ -310,8 +314,10 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
     const url = new URL(request.url());
     const path = url.pathname.replace(/^\/api\/v1/, '');
     stats.requests += 1;
-    if (options.liveMeters && path === '/meter-events') return route.continue();
-    const lastEventId = Number(request.headers()['last-event-id'] ?? 0) || 0;
+    const live = path === '/meter-events' || (path === '/events' && url.searchParams.has('meters'));
+    if (options.liveMeters && live) return route.continue();
+    const resume = request.headers()['last-event-id'] ?? url.searchParams.get('lastEventId');
+    const lastEventId = Number(resume ?? 0) || 0;
     const body = answer(request.method(), path, url.searchParams, lastEventId);
     if (typeof body === 'string')
       return route.fulfill({
@@ -345,9 +351,9 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
   };
 }
 
-/** The meter stream in real time: a tick of frames every 100 ms (`rate=1`: every second) until the page leaves. */
+/** Meter frames in real time: a tick every 100 ms (rate 1: every second) until the page leaves (no events). */
 function streamMeters(script: ScriptedApi, query: URLSearchParams, response: ServerResponse): void {
-  const periodMs = query.get('rate') === '1' ? 1000 : 100;
+  const periodMs = (query.get('meterRate') ?? query.get('rate')) === '1' ? 1000 : 100;
   response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
   response.write(': meters\n\n');
   const timer = setInterval(() => response.write(script.meterTick(query, periodMs)), periodMs);
@@ -374,8 +380,9 @@ export async function staticConsole(
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://x');
     const path = normalize(decodeURIComponent(url.pathname));
-    if (options.meters && path === '/api/v1/meter-events')
-      return streamMeters(options.meters, url.searchParams, response);
+    const metered =
+      path === '/api/v1/meter-events' || (path === '/api/v1/events' && url.searchParams.has('meters'));
+    if (options.meters && metered) return streamMeters(options.meters, url.searchParams, response);
     const isAsset = path.startsWith('/assets/') && !path.includes('..');
     const file = isAsset ? join(dir, path) : join(dir, 'index.html');
     readFile(file).then(

@@ -136,12 +136,12 @@ describe('console meters: the chosen nodes in the URL', () => {
   });
 });
 
-describe('console meters: the one meter stream', () => {
+describe('console meters: the frames on the one events stream', () => {
   it('asks for the nodes on screen, sorted and once each, at the highest rate wanted', () => {
-    expect(meterStreamQuery(['b', 'a', 'b'], [1, 1])).toBe('nodes=a,b&rate=1');
-    expect(meterStreamQuery(['b', 'a'], [1, 10])).toBe('nodes=a,b&rate=10');
+    expect(meterStreamQuery(['b', 'a', 'b'], [1, 1])).toBe('meters=a,b&meterRate=1');
+    expect(meterStreamQuery(['b', 'a'], [1, 10])).toBe('meters=a,b&meterRate=10');
     expect(meterStreamQuery([], [10])).toBe('');
-    expect(meterStreamQuery(['c', 'b', 'a'], [10], 2)).toBe('nodes=a,b&rate=10');
+    expect(meterStreamQuery(['c', 'b', 'a'], [10], 2)).toBe('meters=a,b&meterRate=10');
   });
 });
 

@@ -4,6 +4,13 @@
  * out. The browser reconnects by itself with `Last-Event-ID`; a `reset` tells pages to read
  * their state again. A stream refused (closed by the browser) checks the session and is
  * opened again after a backoff.
+ *
+ * The same connection carries the meter frames of the nodes on screen (`?meters=…`, set by
+ * meter-stream.ts): a tab holds one connection of the browser's six per host. When those nodes
+ * change, a new stream is opened from the last event seen (`?lastEventId=`) and the old one
+ * closed: no event is lost, none is passed on twice (ids are checked). A stream refused with
+ * meters is opened again at once without them (a node removed must not take the tab's events
+ * down); the meters are asked for again after a backoff.
  */
 import { signal } from '@preact/signals';
 
@@ -32,10 +39,21 @@ const TYPES = [
 ] as const;
 
 export const streamState = signal<'off' | 'connecting' | 'live' | 'down'>('off');
+/** The meter frames' part of the stream: off while no meters are wanted. */
+export const meterLinkState = signal<'off' | 'connecting' | 'live' | 'down'>('off');
 
 type Handler = (event: LiveEvent | 'reset') => void;
 const handlers = new Set<{ prefix: string; handler: Handler }>();
 let source: EventSource | undefined;
+/** The last stored event passed on (its id): a new stream resumes from it; older ids are skipped. */
+let lastId: number | undefined;
+let onRefused: (() => void) | undefined;
+/** The `meters=…&meterRate=…` part wanted, and the frames' reader. */
+let meterQuery = '';
+let meterFrames: ((data: string) => void) | undefined;
+/** Set while meters were refused: the stream goes on without them until the timer asks again. */
+let meterRetry: ReturnType<typeof setTimeout> | undefined;
+let meterRetries = 0;
 
 /** Calls `handler` for each event whose type starts with `prefix`, and on `reset`. */
 export function subscribe(prefix: string, handler: Handler): () => void {
@@ -45,46 +63,101 @@ export function subscribe(prefix: string, handler: Handler): () => void {
 }
 
 function dispatch(event: LiveEvent | 'reset'): void {
+  if (event !== 'reset') {
+    if (lastId !== undefined && event.id <= lastId) return; // passed on already (a stream swap)
+    lastId = event.id;
+  }
   for (const { prefix, handler } of handlers)
     if (event === 'reset' || event.type.startsWith(prefix)) handler(event);
+}
+
+/**
+ * The meter frames the stream should carry (`query`: `meters=a,b&meterRate=1`, or '' for none),
+ * each frame's `data` handed to `onFrame`. A change opens the stream again (see above).
+ */
+export function setMeterQuery(query: string, onFrame: (data: string) => void): void {
+  meterFrames = onFrame;
+  if (query === meterQuery) return;
+  meterQuery = query;
+  if (meterRetry !== undefined) clearTimeout(meterRetry);
+  meterRetry = undefined;
+  meterRetries = 0;
+  meterLinkState.value = query === '' ? 'off' : 'connecting';
+  if (source) connect();
 }
 
 /** Reopening after a refused stream: 2 s doubling to 60 s, with jitter so tabs do not align. */
 const RETRY_FIRST_MS = 2000;
 const RETRY_MAX_MS = 60_000;
+const backoff = (tries: number) =>
+  Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** tries) * (0.5 + Math.random() / 2);
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 let retries = 0;
 
 /**
  * Opens the tab's stream (once). When the controller refuses it (the browser then stops
- * retrying by itself), `onRefused` checks the session, and the stream is opened again later;
+ * retrying by itself), `refused` checks the session, and the stream is opened again later;
  * `closeStream` (sign-out) cancels that.
  */
-export function openStream(onRefused: () => void): void {
-  if (source) return;
+export function openStream(refused: () => void): void {
+  onRefused = refused;
+  if (!source) connect();
+}
+
+function streamUrl(withMeters: boolean): string {
+  const query = [withMeters ? meterQuery : '', lastId === undefined ? '' : `lastEventId=${lastId}`];
+  const joined = query.filter(Boolean).join('&');
+  return joined ? `/api/v1/events?${joined}` : '/api/v1/events';
+}
+
+/** Opens the stream (closing the one open, if any) with what is wanted now. */
+function connect(): void {
+  source?.close();
+  const withMeters = meterQuery !== '' && meterRetry === undefined;
   streamState.value = 'connecting';
-  const es = new EventSource('/api/v1/events', { withCredentials: true });
+  if (withMeters) meterLinkState.value = 'connecting';
+  const es = new EventSource(streamUrl(withMeters), { withCredentials: true });
   source = es;
   es.addEventListener('open', () => {
+    if (es !== source) return;
     streamState.value = 'live';
     retries = 0;
+    if (withMeters) {
+      meterLinkState.value = 'live';
+      meterRetries = 0;
+    }
   });
   es.addEventListener('error', () => {
+    if (es !== source) return;
     if (es.readyState !== EventSource.CLOSED) {
       streamState.value = 'connecting';
       return;
     }
-    streamState.value = 'down';
     source = undefined;
-    onRefused();
-    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** retries) * (0.5 + Math.random() / 2);
-    retries += 1;
+    if (withMeters) return withoutMeters();
+    streamState.value = 'down';
+    onRefused?.();
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
-      openStream(onRefused);
-    }, delay);
+      connect();
+    }, backoff(retries));
+    retries += 1;
   });
-  es.addEventListener('reset', () => dispatch('reset'));
+  // The position the stream starts from (a fresh stream), or after what is no longer kept.
+  const startsAt = (message: Event) => {
+    try {
+      const { id } = JSON.parse((message as MessageEvent<string>).data) as { id: number };
+      if (Number.isSafeInteger(id)) lastId = id;
+    } catch {
+      // A malformed control message: the ids of the events that follow still count.
+    }
+  };
+  es.addEventListener('ready', startsAt);
+  es.addEventListener('reset', (message) => {
+    startsAt(message);
+    dispatch('reset');
+  });
+  es.addEventListener('meter', (message) => meterFrames?.((message as MessageEvent<string>).data));
   for (const type of TYPES)
     es.addEventListener(type, (message) => {
       try {
@@ -95,11 +168,26 @@ export function openStream(onRefused: () => void): void {
     });
 }
 
+/** Meters refused (a node gone or out of scope, or the session): events at once, meters later. */
+function withoutMeters(): void {
+  meterLinkState.value = 'down';
+  meterRetry = setTimeout(() => {
+    meterRetry = undefined;
+    if (source) connect();
+  }, backoff(meterRetries));
+  meterRetries += 1;
+  connect();
+}
+
 export function closeStream(): void {
-  if (retryTimer !== undefined) clearTimeout(retryTimer);
+  for (const timer of [retryTimer, meterRetry]) if (timer !== undefined) clearTimeout(timer);
   retryTimer = undefined;
+  meterRetry = undefined;
   retries = 0;
+  meterRetries = 0;
   source?.close();
   source = undefined;
+  lastId = undefined;
   streamState.value = 'off';
+  meterLinkState.value = 'off';
 }

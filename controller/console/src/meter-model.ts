@@ -177,14 +177,14 @@ export function searchFromNodes(ids: readonly string[]): string {
 }
 
 /**
- * The meter stream's query for what the meters on screen want: their nodes (sorted, so the same
- * set is the same connection; at most `max`) at the highest rate any of them wants; empty when
- * none is on screen (no connection).
+ * The events stream's meter query for what the meters on screen want: their nodes (sorted, so
+ * the same set is the same connection; at most `max`) at the highest rate any of them wants;
+ * empty when none is on screen (the stream carries no frames).
  */
 export function meterStreamQuery(nodes: Iterable<string>, rates: Iterable<1 | 10>, max = 200): string {
   const ids = [...new Set(nodes)].sort().slice(0, max);
   if (ids.length === 0) return '';
   let rate = 1;
   for (const r of rates) if (r === 10) rate = 10;
-  return `nodes=${ids.join(',')}&rate=${rate}`;
+  return `meters=${ids.join(',')}&meterRate=${rate}`;
 }
