@@ -51,10 +51,8 @@ describe('leader work', () => {
   it('a part that fails to stop is logged and the others still stop', async () => {
     const calls: string[] = [];
     const errors: string[] = [];
-    const work = leaderWorkOf(parts(calls, undefined, 'retention'), {
-      info: () => undefined,
-      error: (_obj: unknown, msg: string) => void errors.push(msg),
-    });
+    const errorLog = { info: () => undefined, error: (_obj: unknown, msg: string) => void errors.push(msg) };
+    const work = leaderWorkOf(parts(calls, undefined, 'retention'), errorLog as unknown as typeof log);
     await work.onElected();
     await work.onDemoted();
     expect(calls.slice(3)).toEqual(['stop audit chain watch', 'stop retention', 'stop attendance']);

@@ -68,13 +68,14 @@ export function leaderWorkOf(parts: LeaderPart[], log: Pick<Logger, 'info' | 'er
 export function electLeaderFor(
   modules: { leaderComponents?: LeaderPart[] }[],
   attendanceWork: LeaderCallbacks,
-  options: { connectionString?: string; log: Pick<Logger, 'info' | 'warn' | 'error'> },
+  options: { provider: string; databaseUrl?: string; log: Pick<Logger, 'info' | 'warn' | 'error'> },
 ): LeaderElection {
   const parts = [
     leaderPart('attendance', attendanceWork),
     ...modules.flatMap((m) => m.leaderComponents ?? []),
   ];
-  return electLeader({ work: leaderWorkOf(parts, options.log), ...options });
+  const connectionString = options.provider === 'postgresql' ? options.databaseUrl : undefined;
+  return electLeader({ work: leaderWorkOf(parts, options.log), connectionString, log: options.log });
 }
 
 /** The cluster gauges, before each scrape: this replica's role and the agents it holds. */
