@@ -1,0 +1,188 @@
+/**
+ * The console's screenshots: every page the navigation reaches (and a node's page, a
+ * recording's, each access tab and the sign-in page) at 1440 × 900 and 390 × 844, compared
+ * with the committed baselines in test/console-baselines/ (test/support/screenshots.ts: a
+ * per-pixel threshold, at most 0.1% of pixels differing; a diff image on failure).
+ * `npm run test:screenshots:update` writes them again after a deliberate change.
+ *
+ * Held still so a pixel only changes when the console does: seeded data from a script
+ * (test/support/console-screenshot-api.ts, fixed ids, times relative to a fixed instant), the
+ * browser's clock fixed at that instant (relative times never move), the time zone UTC and the
+ * locale en-US, reduced motion with animations and the caret off, event streams held open with
+ * levels that never change, and the fonts pinned to fonts-dejavu-core through fontconfig.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtConsole } from '../support/console.js';
+import { type StillConsole, stillConsole } from '../support/console-screenshot-api.js';
+import { SPEECH_PROFILE } from '../support/console-screenshot-data.js';
+import {
+  type Comparison,
+  compareWithBaseline,
+  describeFailure,
+  pinnedFonts,
+  UPDATING,
+} from '../support/screenshots.js';
+import { until } from '../support/until.js';
+
+/** The instant the browser's clock is held at (a Wednesday morning, UTC). */
+const NOW = Date.parse('2026-03-11T09:30:00.000Z');
+
+const SIZES = [
+  { width: 1440, height: 900 },
+  { width: 390, height: 844 },
+] as const;
+
+/**
+ * Each page's screenshot name and path; `signedOut` for the sign-in page, `meters`: the widths at
+ * which levels show in the viewport (the shot waits for frames to have arrived).
+ */
+const BOTH = [1440, 390];
+const PAGES: { name: string; path: string; signedOut?: boolean; meters?: number[] }[] = [
+  { name: 'sign-in', path: '/fleet', signedOut: true },
+  { name: 'fleet', path: '/fleet', meters: BOTH },
+  // Recording, clipping, offline, silent.
+  { name: 'meters', path: '/meters?nodes=node-001,node-004,node-003,node-006', meters: BOTH },
+  // On a phone, the node's meters are below the fold (not watched, so waiting for frames).
+  { name: 'node', path: '/nodes/node-004', meters: [1440] },
+  { name: 'health', path: '/health' },
+  { name: 'listen', path: '/listen' },
+  { name: 'recordings', path: '/recordings' },
+  { name: 'recording', path: '/recordings/rec-00002' },
+  { name: 'schedules', path: '/schedules' },
+  { name: 'jobs', path: '/jobs' },
+  { name: 'audit', path: '/audit' },
+  { name: 'access-users', path: '/access/users' },
+  { name: 'access-groups', path: '/access/groups' },
+  { name: 'access-roles', path: '/access/roles' },
+  { name: 'access-policies', path: '/access/policies' },
+  { name: 'access-tokens', path: '/access/tokens' },
+  { name: 'settings', path: `/settings?family=recording-profiles&id=${SPEECH_PROFILE}` },
+  { name: 'attendance', path: '/attendance' },
+  { name: 'system', path: '/system' },
+];
+
+/** The page has drawn what it will: its heading, nothing loading, fonts in. */
+async function settled(page: Page, signedOut: boolean): Promise<void> {
+  if (signedOut) await page.getByRole('heading', { name: 'Sign in to Earshot' }).waitFor();
+  else {
+    await page.locator('#content h1').first().waitFor();
+    await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 10_000 });
+  }
+  await page.evaluate(() => document.fonts.ready.then(() => undefined));
+}
+
+const SHOT = { animations: 'disabled', caret: 'hide' } as const;
+
+/** A screenshot once two in a row are the same (a late answer or frame would differ). */
+async function stillScreenshot(page: Page): Promise<Buffer> {
+  let last = await page.screenshot(SHOT);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const next = await page.screenshot(SHOT);
+    if (next.equals(last)) return next;
+    last = next;
+  }
+  throw new Error('the page kept changing between screenshots');
+}
+
+/**
+ * The page's screenshot against its baseline: one shot when it matches; otherwise (or when
+ * updating) the page is shot until it holds still, and that is what counts.
+ */
+async function compared(page: Page, name: string): Promise<Comparison> {
+  if (!UPDATING) {
+    const first = await compareWithBaseline(name, await page.screenshot(SHOT));
+    if (first.status === 'same') return first;
+  }
+  return compareWithBaseline(name, await stillScreenshot(page));
+}
+
+describe('console screenshots', () => {
+  let browser: Browser;
+  let still: StillConsole;
+  /** The largest share of pixels differing among the shots that matched (0 when all are exact). */
+  let largestRatio = 0;
+
+  beforeAll(async () => {
+    const fontsConf = await pinnedFonts();
+    still = await stillConsole(await builtConsole(), NOW);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--font-render-hinting=none', '--force-color-profile=srgb', '--hide-scrollbars'],
+      env: { ...process.env, FONTCONFIG_FILE: fontsConf },
+    });
+  });
+  afterAll(async () => {
+    console.info(
+      `screenshots: largest difference from a baseline ${(largestRatio * 100).toFixed(4)}% of pixels`,
+    );
+    await browser?.close();
+    await still?.close();
+  });
+
+  it('covers every page in the navigation', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await still.route(page);
+      await page.goto(`${still.url}/fleet`);
+      const nav = await page
+        .locator('nav[aria-label="Main"] a')
+        .evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
+      expect(nav.length).toBeGreaterThan(5);
+      const covered = new Set(PAGES.map((p) => p.path.replace(/\/users$/, '').replace(/\?.*/, '')));
+      expect(nav.filter((path) => !covered.has(path))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  describe.each(SIZES)('at $width × $height', (size) => {
+    let context: BrowserContext;
+    let page: Page;
+    const unanswered: string[] = [];
+
+    beforeAll(async () => {
+      context = await browser.newContext({
+        viewport: size,
+        deviceScaleFactor: 1,
+        colorScheme: 'light',
+        reducedMotion: 'reduce',
+        timezoneId: 'UTC',
+        locale: 'en-US',
+      });
+      await context.clock.setFixedTime(NOW);
+      page = await context.newPage();
+      // An API request the seeded data does not answer (a page's new read) fails the page's shot.
+      page.on('response', (response) => {
+        const url = new URL(response.url());
+        if (response.status() === 404 && url.pathname.startsWith('/api/'))
+          unanswered.push(`${response.request().method()} ${url.pathname}${url.search}`);
+      });
+    });
+    afterAll(async () => {
+      await context?.close();
+    });
+
+    it.each(PAGES)('$name ($path)', async ({ name, path, signedOut, meters }) => {
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      unanswered.length = 0;
+      await still.route(page, { signedIn: !signedOut });
+      const streams = still.meters.streams;
+      await page.goto(`${still.url}${path}`);
+      await settled(page, Boolean(signedOut));
+      if (meters?.includes(size.width))
+        await until(() => still.meters.streams > streams && still.meters.ticks >= 2, {
+          timeoutMs: 10_000,
+          what: `meter frames for ${path}`,
+        });
+      const result = await compared(page, `${name}-${size.width}`);
+      if (result.status === 'same') largestRatio = Math.max(largestRatio, result.ratio);
+      const failure = describeFailure(`${name}-${size.width}`, result);
+      if (UPDATING && result.status !== 'same') console.info(`${name}-${size.width}: ${result.status}`);
+      expect(unanswered, 'API requests the seeded data does not answer').toEqual([]);
+      expect(failure).toBeUndefined();
+    });
+  });
+});

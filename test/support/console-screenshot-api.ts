@@ -1,0 +1,145 @@
+/**
+ * The console held still, for screenshots: the scripted API (console-scripted-api.ts, a small
+ * fleet at a fixed `nowMs`) plus seeded answers for the pages it does not script (schedules,
+ * jobs, audit, access, settings, attendance, system, a recording's detail), all fixed data at
+ * times relative to `nowMs`; and a server for the built console whose two event streams stay
+ * open (so the header's "Live" and the meters' link never flicker between reconnects): the
+ * events stream sends `ready` once, and the meter frames asked for (`?meters=` on the events
+ * stream, or the separate `GET /meter-events`) are the same frame for each online node asked
+ * for, every tick (levels that never move; an offline node sends none).
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import type { Page, Route } from 'playwright-core';
+import { CONSOLE_CSP } from '../../controller/src/modules/console/console.routes.js';
+import type { MeterFrame } from '../../shared/src/mqtt.js';
+import { seededAnswer } from './console-screenshot-data.js';
+import { type ScriptedApi, scriptedApi } from './console-scripted-api.js';
+
+export interface StillConsole {
+  url: string;
+  script: ScriptedApi;
+  /** Answers the page's API requests (signed in, or not: the sign-in page). */
+  route(page: Page, options?: { signedIn?: boolean }): Promise<void>;
+  /** Meter streams opened so far, and the ticks (with frames) the latest one has sent. */
+  meters: { streams: number; ticks: number };
+  close(): Promise<void>;
+}
+
+/** The same frame for a node every time: levels by node and channel, one clipping, one silent. */
+function stillFrames(script: ScriptedApi, query: URLSearchParams, nowMs: number): string {
+  const named = [query.get('nodes'), query.get('meters')].flatMap((list) => list?.split(',') ?? []);
+  const wanted = new Set([...query.getAll('nodeId'), ...named]);
+  let chunk = '';
+  for (const node of script.nodes) {
+    if (!wanted.has(node.id) || !node.presence.online) continue;
+    const index = Number(node.id.slice(-3)) || 0;
+    const frame: MeterFrame = {
+      v: 2,
+      seq: 1,
+      capturedAtMs: nowMs,
+      windowMs: 100,
+      sampleRate: node.capture.sampleRate,
+      channels: Array.from({ length: node.capture.channels }, (_, c) => {
+        const level = index % 7 === 6 ? -120 : -42 + ((index * 5 + c * 7) % 36);
+        return {
+          peakDbfs: Math.min(0, level + 6),
+          rmsDbfs: level,
+          clipCount: index === 4 && c === 1 ? 1 : 0,
+        };
+      }),
+    };
+    chunk += `event: meter\ndata: ${JSON.stringify({ nodeId: node.id, frame })}\n\n`;
+  }
+  return chunk;
+}
+
+function holdOpen(response: ServerResponse, first: string, tick?: () => void): void {
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+  response.write(first);
+  if (!tick) return;
+  const timer = setInterval(tick, 250);
+  response.on('close', () => clearInterval(timer));
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
+};
+
+export async function stillConsole(dir: string, nowMs: number): Promise<StillConsole> {
+  const script = scriptedApi({ nodes: 24, channels: 8, recordings: 120, sites: 3, nowMs });
+  const meters = { streams: 0, ticks: 0 };
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://x');
+    const path = normalize(decodeURIComponent(url.pathname));
+    const ready = 'id: 1\nevent: ready\ndata: {"id":1}\n\n';
+    if (path === '/api/v1/events' && !url.searchParams.has('meters')) return holdOpen(response, ready);
+    if (path === '/api/v1/meter-events' || path === '/api/v1/events') {
+      const stream = ++meters.streams;
+      meters.ticks = 0;
+      return holdOpen(response, path === '/api/v1/events' ? ready : ': meters\n\n', () => {
+        const frames = stillFrames(script, url.searchParams, nowMs);
+        response.write(frames);
+        if (frames && stream === meters.streams) meters.ticks += 1;
+      });
+    }
+    const isAsset = path.startsWith('/assets/') && !path.includes('..');
+    const file = isAsset ? join(dir, path) : join(dir, 'index.html');
+    readFile(file).then(
+      (content) => {
+        response.writeHead(200, {
+          'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+          ...(isAsset ? {} : { 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-store' }),
+        });
+        response.end(content);
+      },
+      () => {
+        response.writeHead(404, { 'content-type': 'application/json' });
+        response.end('{"error":{"code":"not_found","message":"no such file"}}');
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  async function route(page: Page, options: { signedIn?: boolean } = {}): Promise<void> {
+    await script.route(page);
+    // Registered after the script's, so asked first; what it leaves goes on to the script.
+    await page.route('**/api/v1/**', async (route: Route) => {
+      const request = route.request();
+      const url = new URL(request.url());
+      const path = url.pathname.replace(/^\/api\/v1/, '');
+      if (path === '/events' || path === '/meter-events') return route.continue();
+      if (options.signedIn === false && path === '/auth/me')
+        return route.fulfill({
+          status: 401,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            error: { code: 'unauthenticated', message: 'Sign in first' },
+            requestId: 'still',
+          }),
+        });
+      const body = seededAnswer(script, nowMs, request.method(), path, url.searchParams);
+      if (body === undefined) return route.fallback();
+      return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    });
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    script,
+    route,
+    meters,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
