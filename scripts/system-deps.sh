@@ -48,7 +48,12 @@ missing_commands() {
   if command -v sox >/dev/null 2>&1 && ! sox --help 2>/dev/null | grep -qw pulseaudio; then
     echo "sox-pulseaudio-driver"
   fi
+  # The console's screenshot baselines are drawn with fonts-dejavu-core's faces (test/support/screenshots.ts).
+  [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || echo "fonts-dejavu-core"
 }
+
+# Fonts (no command to look for): what the console's screenshots are drawn with.
+PACKAGES+=(fonts-dejavu-core)
 
 missing=$(missing_commands | tr '\n' ' ')
 missing=${missing% }
