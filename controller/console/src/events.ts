@@ -13,6 +13,7 @@
  * down); the meters are asked for again after a backoff.
  */
 import { signal } from '@preact/signals';
+import { LIVE_EVENT_TYPES } from '../../../shared/src/live-events.js';
 
 export type LiveEvent = {
   id: number;
@@ -25,18 +26,7 @@ export type LiveEvent = {
 };
 
 /** The event types the console listens for (SSE named events need one listener per name). */
-const TYPES = [
-  'node.online',
-  'node.offline',
-  'node.changed',
-  'recording.state',
-  'job.state',
-  'upload.progress',
-  'health.opened',
-  'health.changed',
-  'health.resolved',
-  'settings.changed',
-] as const;
+const TYPES = LIVE_EVENT_TYPES;
 
 export const streamState = signal<'off' | 'connecting' | 'live' | 'down'>('off');
 /** The meter frames' part of the stream: off while no meters are wanted. */

@@ -5,25 +5,16 @@
  * other replicas, the listener writes down itself. Publishing never throws at the caller and never
  * waits for a listener: a listener's failure is logged, and the change stands.
  */
+import { LIVE_EVENT_TYPES, type LiveEventType } from '../../../shared/src/live-events.js';
 import type { Logger } from './logger.js';
 
 /**
  * The kinds of change, named `<subject>.<what happened>` (not audit actions, though they look
- * alike: the audit catalog's source scan skips these).
+ * alike: the audit catalog's source scan skips these): the live events' types, an API contract
+ * the console shares (shared/src/live-events.ts).
  */
-export const CHANGE_TYPES = [
-  'node.online',
-  'node.offline',
-  'node.changed',
-  'recording.state',
-  'job.state',
-  'health.opened',
-  'health.changed',
-  'health.resolved',
-  'settings.changed',
-  'upload.progress',
-] as const;
-export type ChangeType = (typeof CHANGE_TYPES)[number];
+export const CHANGE_TYPES = LIVE_EVENT_TYPES;
+export type ChangeType = LiveEventType;
 
 export interface Change {
   type: ChangeType;
