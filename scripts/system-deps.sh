@@ -5,11 +5,11 @@
 #   bash scripts/system-deps.sh --check  only report; exit 1 if anything is missing
 #
 # Quiet and fast when everything is present. Services the packages ship (postgresql, mosquitto,
-# prometheus) are kept from starting: the tests start their own instances on loopback.
+# prometheus, redis-server) are kept from starting: the tests start their own instances on loopback.
 set -euo pipefail
 
-PACKAGES=(sox libsox-fmt-all pulseaudio pulseaudio-utils postgresql mosquitto mosquitto-clients prometheus ffmpeg chromium)
-SERVICES=(postgresql mosquitto prometheus)
+PACKAGES=(sox libsox-fmt-all pulseaudio pulseaudio-utils postgresql mosquitto mosquitto-clients prometheus ffmpeg chromium redis-server)
+SERVICES=(postgresql mosquitto prometheus redis-server)
 
 check_only=0
 for arg in "$@"; do
@@ -38,7 +38,7 @@ have_pg_tool() {
 
 missing_commands() {
   local cmd
-  for cmd in sox pulseaudio paplay mosquitto_pub mosquitto_sub promtool ffmpeg chromium; do
+  for cmd in sox pulseaudio paplay mosquitto_pub mosquitto_sub promtool ffmpeg chromium redis-server; do
     command -v "$cmd" >/dev/null 2>&1 || echo "$cmd"
   done
   for cmd in pg_ctl initdb; do
@@ -74,7 +74,7 @@ fi
 
 echo "system-deps: missing: $missing; installing ${PACKAGES[*]}" >&2
 
-# Keep package maintainer scripts from starting services (they would hold 5432/1883/9090).
+# Keep package maintainer scripts from starting services (they would hold 5432/1883/9090/6379).
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [[ ! -e "$policy" ]]; then

@@ -1,9 +1,11 @@
 // Vitest globalSetup for the integration and e2e projects (vitest.config.ts).
 // EARSHOT_TEST_DB=postgres: one PostgreSQL server for the whole run; tests read its URL with
-// `inject('pgBaseUrl')` and make their own database in it (createDatabase in ./postgres.ts).
+// `inject('pgBaseUrl')` and make their own database in it (createDatabase in ./postgres.ts); and
+// one Redis (`inject('redisUrl')`) for the clustered-broker tests.
 // Otherwise (unset or `sqlite`): pgBaseUrl is '' and tests use SQLite.
 import type { TestProject } from 'vitest/node';
 import { type RunningPostgres, startPostgres } from './postgres.js';
+import { type RunningRedis, startRedis } from './redis.js';
 
 export type TestDb = 'sqlite' | 'postgres';
 
@@ -13,6 +15,11 @@ declare module 'vitest' {
     testDb: TestDb;
     /** postgres://postgres@127.0.0.1:PORT/earshot_test when testDb is 'postgres', else ''. */
     pgBaseUrl: string;
+    /**
+     * redis://127.0.0.1:PORT of one throwaway Redis for the run when testDb is 'postgres' (the
+     * clustered-broker tests; each file takes its own key prefix or database), else ''.
+     */
+    redisUrl: string;
   }
 }
 
@@ -30,11 +37,13 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   project.provide('testDb', testDb);
   if (testDb !== 'postgres') {
     project.provide('pgBaseUrl', '');
+    project.provide('redisUrl', '');
     return undefined;
   }
-  const server: RunningPostgres = await startPostgres();
+  const [server, redis]: [RunningPostgres, RunningRedis] = await Promise.all([startPostgres(), startRedis()]);
   project.provide('pgBaseUrl', server.url);
+  project.provide('redisUrl', redis.url);
   return async () => {
-    await server.stop();
+    await Promise.all([server.stop(), redis.stop()]);
   };
 }

@@ -5,7 +5,6 @@ declare module 'aedes-persistence-redis' {
   export interface RedisPersistence {
     createRetainedStreamCombi(patterns: string[]): AsyncIterable<{ topic: string; payload: Buffer }>;
     delWill(client: { id: string; brokerId: string }): Promise<unknown>;
-    destroy(): Promise<void>;
   }
 
   export default function persistence(options: { conn: Redis }): RedisPersistence;

@@ -153,6 +153,11 @@ export class MqttBroker {
     return typeof address === 'object' && address ? address.port : undefined;
   }
 
+  /** This broker's id among clustered ones (aedes' id; persisted wills name it). */
+  brokerId(): string | undefined {
+    return this.aedes?.id;
+  }
+
   /** MQTT clients connected now (agents; GET /api/v1/health). */
   connectedClients(): number {
     return this.aedes?.connectedClients ?? 0;

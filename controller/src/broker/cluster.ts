@@ -4,7 +4,7 @@
  * reaches the subscribers on every one: an agent's `cmd`, the controller's own
  * subscriptions) and its persistence is aedes-persistence-redis (retained statuses, last
  * wills a surviving replica publishes for a dead one, client-id takeover). Connection epochs
- * are a Redis counter. An adapter: built by `openCluster`, closed by `close()`.
+ * are a Redis counter. An adapter: built by `openCluster`, closed by `close()` after aedes closed.
  */
 import persistence, { type RedisPersistence } from 'aedes-persistence-redis';
 import { Redis } from 'ioredis';
@@ -36,17 +36,20 @@ export function openCluster(redisUrl: string, log: Pick<Logger, 'warn' | 'error'
     'error',
     onError,
   );
-  const store = persistence({ conn: connection() });
+  const storeConnection = connection();
+  const store = persistence({ conn: storeConnection });
   let closing: Promise<void> | undefined;
   return {
     mq,
     persistence: store,
     epochs: new RedisEpochs(counters),
     close: () => {
-      closing ??= (async () => {
-        await store.destroy().catch((err: unknown) => log.error({ err }, 'closing the broker store failed'));
-        counters.disconnect();
-      })();
+      // After aedes closed its bus: the store's own unsubscribe (destroy) would wait on that bus
+      // forever, so its connection is closed instead (what the store holds lives in Redis).
+      closing ??= Promise.all([storeConnection.quit(), counters.quit()]).then(
+        () => undefined,
+        (err: unknown) => log.error({ err }, 'closing the clustered broker connections failed'),
+      );
       return closing;
     },
   };
