@@ -24,7 +24,16 @@ export function lifecycleOf(
     ...(opsLog ? [opsLog.component] : []),
     broker,
     ...modules.flatMap((m) => m.components ?? []).filter((c) => !streams.includes(c)),
-    { name: 'leadership', start: () => leader.start(), stop: () => leader.stop() },
+    // Routes compiled first (seconds of a busy event loop at start): the leader's heartbeat must not
+    // starve for its session's idle timeout, which would hand the lock over as the replica starts.
+    {
+      name: 'leadership',
+      start: async () => {
+        await app.ready();
+        await leader.start();
+      },
+      stop: () => leader.stop(),
+    },
     { name: 'http', stop: () => app.close() },
     ...streams,
   );
