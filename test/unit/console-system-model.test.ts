@@ -4,12 +4,10 @@ import {
   type HealthSample,
   historySeries,
   logsChange,
-  OPS_KINDS,
   systemSearch,
   systemViewFrom,
   uptime,
 } from '../../controller/console/src/system-model.js';
-import { OPS_EVENT_KINDS } from '../../controller/src/core/ops-log.js';
 
 const sample = (minute: string, online: number, latencyMs: number | null = 2): HealthSample => ({
   minute,
@@ -67,10 +65,6 @@ describe('the system URL', () => {
 
   it('falls back to 6 h and no kind for what it does not know', () => {
     expect(systemViewFrom('?range=5&kind=nope')).toEqual({ range: 6, kind: undefined, cursor: undefined });
-  });
-
-  it('offers exactly the kinds the API takes', () => {
-    expect([...OPS_KINDS]).toEqual([...OPS_EVENT_KINDS]);
   });
 });
 

@@ -2,6 +2,7 @@
  * The system page's pure parts: the health history shaped into chart series, the page's state
  * in the URL (history range, operational log kind and cursor), and readable figures.
  */
+import { OPS_EVENT_KINDS, type OpsEventKind } from '../../../shared/src/ops-kinds.js';
 
 /** One stored health sample (`GET /api/v1/health/history`), as far as the chart reads it. */
 export interface HealthSample {
@@ -59,21 +60,8 @@ export const RANGES = [1, 6, 24, 168] as const;
 export type Range = (typeof RANGES)[number];
 
 /** The operational log's kinds (the API's enum, `GET /api/v1/ops-events?kind=`). */
-export const OPS_KINDS = [
-  'controller.started',
-  'controller.stopped',
-  'migrations.applied',
-  'broker.started',
-  'discord.ready',
-  'discord.reconnecting',
-  'discord.stopped',
-  'runner.failed',
-  'runner.recovered',
-  'settings.changed',
-  'demo.seeded',
-  'demo.reset',
-] as const;
-export type OpsKind = (typeof OPS_KINDS)[number];
+export const OPS_KINDS = OPS_EVENT_KINDS;
+export type OpsKind = OpsEventKind;
 
 export interface SystemView {
   range: Range;

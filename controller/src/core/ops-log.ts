@@ -8,22 +8,10 @@
  * `GET /api/v1/ops-events`.
  */
 
-/** The kinds of ops event, named `<subject>.<what happened>` (not audit actions, though some look alike). */
-export const OPS_EVENT_KINDS = [
-  'controller.started',
-  'controller.stopped',
-  'migrations.applied',
-  'broker.started',
-  'discord.ready',
-  'discord.reconnecting',
-  'discord.stopped',
-  'runner.failed',
-  'runner.recovered',
-  'settings.changed',
-  'demo.seeded',
-  'demo.reset',
-] as const;
-export type OpsEventKind = (typeof OPS_EVENT_KINDS)[number];
+import type { OpsEventKind } from '../../../shared/src/ops-kinds.js';
+
+/** The kinds of ops event: an API contract the console shares (shared/src/ops-kinds.ts). */
+export { OPS_EVENT_KINDS, type OpsEventKind } from '../../../shared/src/ops-kinds.js';
 
 export type OpsLevel = 'info' | 'warning' | 'error';
 export const OPS_LEVELS: readonly OpsLevel[] = ['info', 'warning', 'error'];
