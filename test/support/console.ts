@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { OWNER } from './controller.js';
 
 const CONSOLE_DIR = fileURLToPath(new URL('../../controller/console/', import.meta.url));
@@ -49,6 +48,8 @@ export function builtConsole(): Promise<string> {
     const target = join(tmpdir(), `earshot-console-build-${await sourceHash()}`);
     if (await stat(join(target, 'index.html')).catch(() => undefined)) return target;
     const outDir = await mkdtemp(join(tmpdir(), 'earshot-console-building-'));
+    // Vite is loaded only to build (a reused build does not pay for its import).
+    const { build } = await import('vite');
     await build({ configFile: VITE_CONFIG, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
     try {
       await rename(outDir, target);
