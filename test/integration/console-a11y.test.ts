@@ -63,9 +63,9 @@ async function settled(page: Page): Promise<void> {
   });
 }
 
-/** Something on the page that opens a dialog: marked as such, or else a New / Create / Add button. */
+/** Something on the page that opens a dialog, usable now: marked as such, or else a New / Create / Add button. */
 async function dialogOpener(page: Page) {
-  const marked = page.locator('#content [aria-haspopup="dialog"]:visible');
+  const marked = page.locator('#content [aria-haspopup="dialog"]:visible:enabled');
   if ((await marked.count()) > 0) return marked.first();
   const named = page.locator('#content button:visible', { hasText: /^\s*(New|Create|Add)\b/ });
   return (await named.count()) > 0 ? named.first() : undefined;

@@ -17,6 +17,7 @@ export function ModalDialog({
   /** Called once the dialog has closed (Esc, a Cancel button, or `close()` after a success). */
   onClose: () => void;
   children: ComponentChildren;
+  /** The dialog's classes: `modal` (the shared look, modal-dialog.css) unless a page gives its own. */
   class?: string;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -40,7 +41,7 @@ export function ModalDialog({
     };
   }, []);
   return (
-    <dialog ref={ref} class={`modal ${className ?? ''}`} aria-labelledby={headingId}>
+    <dialog ref={ref} class={className ?? 'modal'} aria-labelledby={headingId}>
       <h2 id={headingId}>{title}</h2>
       {children}
     </dialog>

@@ -1,37 +1,33 @@
 /**
- * Sign out, confirmed in a native modal <dialog> (the console's dialog pattern: the opener
- * says `aria-haspopup="dialog"`, Esc or Cancel closes it, and focus returns to the opener).
+ * Sign out, confirmed in a modal dialog (modal-dialog.tsx, the console's dialog pattern: the
+ * opener says `aria-haspopup="dialog"`, Esc or Cancel closes it, and focus returns to the opener).
  */
-import { useRef } from 'preact/hooks';
+import { useSignal } from '@preact/signals';
+import { CancelButton, ModalDialog } from './modal-dialog.js';
 import { signOut } from './session.js';
 
 export function SignOutButton() {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const opener = useRef<HTMLButtonElement>(null);
+  const asking = useSignal(false);
   return (
     <>
-      <button type="button" ref={opener} aria-haspopup="dialog" onClick={() => dialog.current?.showModal()}>
+      <button type="button" aria-haspopup="dialog" onClick={() => (asking.value = true)}>
         Sign out
       </button>
-      <dialog
-        ref={dialog}
-        class="sign-out-dialog"
-        aria-labelledby="sign-out-title"
-        onClose={() => opener.current?.focus()}
-      >
-        <form method="dialog">
-          <h2 id="sign-out-title">Sign out of Earshot?</h2>
+      {asking.value && (
+        <ModalDialog
+          class="sign-out-dialog"
+          title="Sign out of Earshot?"
+          onClose={() => (asking.value = false)}
+        >
           <p>Pages open in other tabs of this browser are signed out too.</p>
           <div class="sign-out-actions">
-            <button type="submit" value="cancel">
-              Cancel
-            </button>
+            <CancelButton />
             <button type="button" onClick={() => void signOut()}>
               Sign out
             </button>
           </div>
-        </form>
-      </dialog>
+        </ModalDialog>
+      )}
     </>
   );
 }

@@ -293,7 +293,7 @@ export function RolesTab() {
 function CreateRoleDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
   const error = useSignal<string | undefined>(undefined);
   return (
-    <ModalDialog title="Create role" onClose={onClose} class="modal-wide">
+    <ModalDialog title="Create role" onClose={onClose} class="modal modal-wide">
       <form
         onSubmit={async (e) => {
           e.preventDefault();

@@ -211,6 +211,7 @@ export default function HealthPage() {
                     <button
                       type="button"
                       disabled={busy.value === event.id}
+                      aria-haspopup="dialog"
                       onClick={() => {
                         suppressing.value = event;
                       }}

@@ -324,6 +324,7 @@ export function NodeActions({ node, onDone }: { node: { id: string; name: string
                     type="button"
                     disabled={!gate.allowed}
                     aria-describedby={gate.allowed ? undefined : `why-${action.key}`}
+                    aria-haspopup="dialog"
                     onClick={() => {
                       asking.value = action;
                     }}

@@ -12,6 +12,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
+import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import {
   apiQuery,
   formatBytes,
@@ -452,7 +453,12 @@ function BulkBar(props: {
         </>
       )}
       {mayDelete && (
-        <button type="button" disabled={disabled} onClick={() => (confirming.value = true)}>
+        <button
+          type="button"
+          disabled={disabled}
+          aria-haspopup="dialog"
+          onClick={() => (confirming.value = true)}
+        >
           Delete…
         </button>
       )}
@@ -477,41 +483,21 @@ function BulkBar(props: {
   );
 }
 
-/** A native modal dialog: Esc or Cancel closes it, and focus returns to what opened it. */
+/** Deleting the selection asks first (modal-dialog.tsx: Esc or Cancel closes it, focus returns). */
 function DeleteDialog(props: {
   count: number;
   onConfirm: (allowTagged: boolean) => Promise<boolean>;
   onClose: () => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
   const allowTagged = useSignal(false);
-  const closed = useRef(props.onClose);
-  closed.current = props.onClose;
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-    const onClose = () => {
-      closed.current();
-      if (opener?.isConnected) opener.focus();
-    };
-    dialog.addEventListener('close', onClose);
-    dialog.showModal();
-    return () => {
-      dialog.removeEventListener('close', onClose);
-      if (dialog.open) dialog.close();
-      if (opener?.isConnected) opener.focus();
-    };
-  }, []);
   return (
-    <dialog ref={ref} class="rec-dialog" aria-labelledby="rec-delete-title">
-      <h2 id="rec-delete-title">Delete recordings</h2>
+    <ModalDialog class="rec-dialog" title="Delete recordings" onClose={props.onClose}>
       <form
         method="dialog"
         onSubmit={async (e) => {
           e.preventDefault();
-          const dialog = ref.current;
-          if (await props.onConfirm(allowTagged.value)) dialog?.close();
+          const form = e.currentTarget;
+          if (await props.onConfirm(allowTagged.value)) closeDialogOf(form);
         }}
       >
         <p>
@@ -527,12 +513,10 @@ function DeleteDialog(props: {
           Delete tagged recordings too
         </label>
         <div class="rec-dialog-actions">
-          <button type="button" onClick={() => ref.current?.close()}>
-            Cancel
-          </button>
+          <CancelButton />
           <button type="submit">Delete</button>
         </div>
       </form>
-    </dialog>
+    </ModalDialog>
   );
 }

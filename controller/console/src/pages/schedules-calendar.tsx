@@ -8,6 +8,7 @@
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { api } from '../api.js';
+import { CancelButton, ModalDialog } from '../modal-dialog.js';
 import {
   byDate,
   clockTime,
@@ -19,7 +20,6 @@ import {
   weekDays,
 } from '../schedules-model.js';
 import { can } from '../session.js';
-import { Dialog } from './schedules-form.js';
 
 const HOURS = Array.from({ length: 24 }, (_, h) => h);
 const DAY_FORMAT = { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' } as const;
@@ -65,7 +65,7 @@ function OccurrenceBlock({
       {o.skipped && <span class="occ-flag"> skipped</span>}
       {clash && <span class="occ-flag"> ⚠ overlaps</span>}
       {missed && (
-        <button type="button" class="link" onClick={() => props.onMissed(o)}>
+        <button type="button" class="link" aria-haspopup="dialog" onClick={() => props.onMissed(o)}>
           Why did this not record?
         </button>
       )}
@@ -227,7 +227,7 @@ export function MissedDialog({ o, zone, onClose }: { o: Occurrence; zone: string
   }, [o]);
   const nodes = [...new Set(missedJobs(o).map((j) => j.nodeId))];
   return (
-    <Dialog title="Why did this not record?" onClose={onClose}>
+    <ModalDialog class="sched-dialog" title="Why did this not record?" onClose={onClose}>
       <p>
         {o.name}, {new Date(o.start).toLocaleString(undefined, { timeZone: zone })} ({zone})
       </p>
@@ -277,10 +277,8 @@ export function MissedDialog({ o, zone, onClose }: { o: Occurrence; zone: string
         ))}
       </p>
       <div class="sched-actions">
-        <button type="button" onClick={(e) => e.currentTarget.closest('dialog')?.close()}>
-          Close
-        </button>
+        <CancelButton label="Close" />
       </div>
-    </Dialog>
+    </ModalDialog>
   );
 }

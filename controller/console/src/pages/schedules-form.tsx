@@ -6,9 +6,9 @@
  * everything again and its refusal is shown in the form.
  */
 import { useSignal } from '@preact/signals';
-import type { ComponentChildren } from 'preact';
-import { useEffect, useId, useRef } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
+import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import {
   BYDAY,
   DEFAULT_RECURRENCE,
@@ -24,35 +24,6 @@ import {
 } from '../schedules-model.js';
 import { can } from '../session.js';
 import { neighbourhood, type Schedule } from './schedules-data.js';
-
-/** A modal dialog: `showModal()` on mount, `onClose` however it closes, focus back to the opener. */
-export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const headingId = useId();
-  const onClose = useRef(props.onClose);
-  onClose.current = props.onClose;
-  useEffect(() => {
-    const dialog = ref.current!;
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-    const closed = () => {
-      onClose.current();
-      if (opener?.isConnected) opener.focus();
-    };
-    dialog.addEventListener('close', closed);
-    dialog.showModal();
-    return () => {
-      dialog.removeEventListener('close', closed);
-      if (dialog.open) dialog.close();
-      if (opener?.isConnected) opener.focus();
-    };
-  }, []);
-  return (
-    <dialog ref={ref} class="sched-dialog" aria-labelledby={headingId}>
-      <h2 id={headingId}>{props.title}</h2>
-      {props.children}
-    </dialog>
-  );
-}
 
 const FREQUENCY_LABEL: Record<string, string> = {
   ONCE: 'Once',
@@ -194,7 +165,7 @@ export function ScheduleForm(props: {
         ? await api<{ data: Schedule }>('PATCH', `/schedules/${encodeURIComponent(props.schedule.id)}`, body)
         : await api<{ data: Schedule }>('POST', '/schedules', body);
       props.onSaved(data);
-      form.closest('dialog')?.close();
+      closeDialogOf(form);
     } catch (err) {
       error.value = err instanceof ApiError ? err.message : 'The controller did not answer.';
     } finally {
@@ -204,7 +175,11 @@ export function ScheduleForm(props: {
 
   const f = d.fields;
   return (
-    <Dialog title={props.schedule ? `Edit ${props.schedule.name}` : 'New schedule'} onClose={props.onClose}>
+    <ModalDialog
+      class="sched-dialog"
+      title={props.schedule ? `Edit ${props.schedule.name}` : 'New schedule'}
+      onClose={props.onClose}
+    >
       <form class="sched-form" onSubmit={(e) => void submit(e)}>
         {current && current.length > 0 && (
           <div class="warning" role="status">
@@ -428,14 +403,12 @@ export function ScheduleForm(props: {
           </p>
         )}
         <div class="sched-actions">
-          <button type="button" onClick={(e) => e.currentTarget.closest('dialog')?.close()}>
-            Cancel
-          </button>
+          <CancelButton />
           <button type="submit" disabled={busy.value}>
             {props.schedule ? 'Save' : 'Create schedule'}
           </button>
         </div>
       </form>
-    </Dialog>
+    </ModalDialog>
   );
 }

@@ -10,6 +10,7 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
+import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import {
   addDays,
@@ -33,7 +34,7 @@ import {
 import { can } from '../session.js';
 import { DayAgenda, MissedDialog, MonthView, WeekView } from './schedules-calendar.js';
 import { listSchedules, neighbourhood, occurrencesIn, type Schedule } from './schedules-data.js';
-import { Dialog, ScheduleForm } from './schedules-form.js';
+import { ScheduleForm } from './schedules-form.js';
 import './schedules.css';
 
 const DAY_MS = 24 * 3600_000;
@@ -176,7 +177,12 @@ export default function SchedulesPage() {
           </a>
         ))}
         {mayManage && (
-          <button type="button" class="sched-new" onClick={() => (editing.value = 'new')}>
+          <button
+            type="button"
+            class="sched-new"
+            aria-haspopup="dialog"
+            onClick={() => (editing.value = 'new')}
+          >
             New schedule
           </button>
         )}
@@ -355,7 +361,12 @@ function ScheduleTable(props: {
                 <td>{s.enabled ? 'Enabled' : 'Paused'}</td>
                 {props.mayManage && (
                   <td class="sched-row-actions">
-                    <button type="button" onClick={() => props.onEdit(s)} aria-label={`Edit ${s.name}`}>
+                    <button
+                      type="button"
+                      aria-haspopup="dialog"
+                      onClick={() => props.onEdit(s)}
+                      aria-label={`Edit ${s.name}`}
+                    >
                       Edit
                     </button>
                     <button
@@ -376,6 +387,7 @@ function ScheduleTable(props: {
                     )}
                     <button
                       type="button"
+                      aria-haspopup="dialog"
                       onClick={() => props.onAction(s, 'run-now')}
                       aria-label={`Record ${s.name} now`}
                     >
@@ -383,6 +395,7 @@ function ScheduleTable(props: {
                     </button>
                     <button
                       type="button"
+                      aria-haspopup="dialog"
                       onClick={() => props.onAction(s, 'delete')}
                       aria-label={`Delete ${s.name}`}
                     >
@@ -415,7 +428,7 @@ function AskDialog(props: {
   const error = useSignal<string | undefined>(undefined);
   const { verb, question } = ASKED[props.action];
   return (
-    <Dialog title={`${verb}: ${props.schedule.name}?`} onClose={props.onClose}>
+    <ModalDialog class="sched-dialog" title={`${verb}: ${props.schedule.name}?`} onClose={props.onClose}>
       <p>{question}</p>
       {error.value && (
         <p class="error" role="alert">
@@ -423,20 +436,18 @@ function AskDialog(props: {
         </p>
       )}
       <div class="sched-actions">
-        <button type="button" onClick={(e) => e.currentTarget.closest('dialog')?.close()}>
-          Cancel
-        </button>
+        <CancelButton />
         <button
           type="button"
           onClick={async (e) => {
-            const dialog = e.currentTarget.closest('dialog');
+            const button = e.currentTarget;
             error.value = await props.onConfirm(props.schedule, props.action);
-            if (error.value === undefined) dialog?.close();
+            if (error.value === undefined) closeDialogOf(button);
           }}
         >
           {verb}
         </button>
       </div>
-    </Dialog>
+    </ModalDialog>
   );
 }
