@@ -18,6 +18,7 @@ import {
   snapshotBoard,
 } from '../attendance-model.js';
 import { relativeTime } from '../fleet-model.js';
+import { LoadState, useLoaded } from '../loaded.js';
 import { location, navigate } from '../router.js';
 import './attendance.css';
 
@@ -80,34 +81,21 @@ const when = (iso: string) => (
 
 export default function AttendancePage() {
   const view = attendanceViewFrom(location.value.search);
-  const guilds = useSignal<Guild[] | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
-
-  useEffect(() => {
-    api<{ data: Guild[] }>('GET', '/guilds?limit=200').then(
-      (answer) => {
-        guilds.value = answer.data;
+  const loaded = useLoaded(
+    () =>
+      api<{ data: Guild[] }>('GET', '/guilds?limit=200').then((answer) => {
         const first = answer.data[0];
         if (!view.guild && first) go({ guild: first.id }, true);
-      },
-      (err) => {
-        error.value = message(err);
-      },
-    );
-  }, []);
+        return answer.data;
+      }),
+    [],
+  );
+  const guilds = loaded.data;
 
   return (
     <section class="page attendance-page">
       <h1>Attendance</h1>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!guilds.value && !error.value && <p class="loading">Loading…</p>}
-      {guilds.value?.length === 0 && (
-        <p class="empty">No guilds yet: attendance starts when one is registered.</p>
-      )}
+      <LoadState of={loaded} empty="No guilds yet: attendance starts when one is registered." />
       {guilds.value && guilds.value.length > 0 && (
         <form class="filters" aria-label="Choose the guild" onSubmit={(e) => e.preventDefault()}>
           <label for="attendance-guild">Guild</label>
@@ -144,39 +132,11 @@ async function readGuild(guild: string): Promise<GuildState> {
 }
 
 function GuildAttendance({ view, guild }: { view: AttendanceView; guild: string }) {
-  const state = useSignal<GuildState | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
-
-  useEffect(() => {
-    let stale = false;
-    readGuild(guild).then(
-      (value) => {
-        if (stale) return;
-        state.value = value;
-        error.value = undefined;
-      },
-      (err) => {
-        if (!stale)
-          error.value =
-            err instanceof ApiError && err.status === 404
-              ? 'No such guild (or not yours to see).'
-              : message(err);
-      },
-    );
-    return () => {
-      stale = true;
-    };
-  }, [guild]);
-
-  if (!state.value)
-    return error.value ? (
-      <p class="error" role="alert">
-        {error.value}
-      </p>
-    ) : (
-      <p class="loading">Loading…</p>
-    );
-  const { status, periods, exportAllowed } = state.value;
+  const loaded = useLoaded(() => readGuild(guild), [guild], {
+    notFound: 'No such guild (or not yours to see).',
+  });
+  if (!loaded.data.value) return <LoadState of={loaded} />;
+  const { status, periods, exportAllowed } = loaded.data.value;
   const archived =
     view.period === 'current' ? undefined : periods.find((p) => p.period_index === view.period);
   return (
@@ -437,33 +397,16 @@ function Board({
 }
 
 function CurrentMember({ guild, member }: { guild: string; member: string }) {
-  const stats = useSignal<MemberStats | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
-  useEffect(() => {
-    let stale = false;
-    stats.value = undefined;
-    api<{ data: MemberStats }>('GET', guildPath(guild, `/stats?user_id=${member}`)).then(
-      (answer) => {
-        if (!stale) stats.value = answer.data;
-      },
-      (err) => {
-        if (!stale) error.value = message(err);
-      },
-    );
-    return () => {
-      stale = true;
-    };
-  }, [guild, member]);
-  const s = stats.value;
+  const stats = useLoaded(
+    () => api<{ data: MemberStats }>('GET', guildPath(guild, `/stats?user_id=${member}`)).then((r) => r.data),
+    [guild, member],
+    { clear: true },
+  );
+  const s = stats.data.value;
   return (
     <section aria-labelledby="attendance-member" class="attendance-member">
       <h3 id="attendance-member">Member {member}</h3>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!s && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={stats} />
       {s && (
         <>
           <p>

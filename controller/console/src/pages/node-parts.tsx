@@ -6,9 +6,10 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
+import { api } from '../api.js';
 import { subscribe } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
+import { failure, LoadState, useLoaded } from '../loaded.js';
 import { ConfirmDialog } from '../modal-dialog.js';
 import {
   currentJob,
@@ -18,8 +19,6 @@ import {
   type NodeJob,
 } from '../node-model.js';
 import { navigate } from '../router.js';
-
-const failure = (err: unknown) => (err instanceof ApiError ? err.message : 'The controller did not answer.');
 
 function When({ iso }: { iso: string }) {
   return (
@@ -34,25 +33,13 @@ function When({ iso }: { iso: string }) {
  * (or a reset) arrive, and when `version` changes.
  */
 function useLive<T>(load: () => Promise<T>, nodeId: string, prefixes: string[], version: unknown = 0) {
-  const value = useSignal<T | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
+  const loaded = useLoaded(load, [nodeId, version]);
   useEffect(() => {
-    let stale = false;
     let frame: number | undefined;
     const read = () => {
       frame = undefined;
-      load().then(
-        (v) => {
-          if (stale) return;
-          value.value = v;
-          error.value = undefined;
-        },
-        (err: unknown) => {
-          if (!stale) error.value = failure(err);
-        },
-      );
+      loaded.reload();
     };
-    read();
     const offs = prefixes.map((prefix) =>
       subscribe(prefix, (event) => {
         if ((event === 'reset' || event.nodeId === nodeId || event.nodeId === null) && frame === undefined)
@@ -60,17 +47,16 @@ function useLive<T>(load: () => Promise<T>, nodeId: string, prefixes: string[], 
       }),
     );
     return () => {
-      stale = true;
       for (const off of offs) off();
       if (frame !== undefined) cancelAnimationFrame(frame);
     };
-  }, [nodeId, version]);
-  return { value, error };
+  }, [nodeId]);
+  return loaded;
 }
 
 /** The job the node holds now (or is about to take), live. */
 export function CurrentJob({ nodeId }: { nodeId: string }) {
-  const { value, error } = useLive(
+  const live = useLive(
     () =>
       api<{ data: NodeJob[] }>('GET', `/recording-jobs?nodeId=${encodeURIComponent(nodeId)}&limit=20`).then(
         (page) => currentJob(page.data) ?? null,
@@ -78,16 +64,11 @@ export function CurrentJob({ nodeId }: { nodeId: string }) {
     nodeId,
     ['job.'],
   );
-  const job = value.value;
+  const job = live.data.value;
   return (
     <section aria-labelledby="node-job">
       <h2 id="node-job">Current job</h2>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {job === undefined && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={live} />
       {job === null && <p class="empty">No recording job now.</p>}
       {job && (
         <p class="node-job" data-job-id={job.id} data-state={job.state}>
@@ -202,17 +183,12 @@ export function EffectiveConfig({
   node: { id: string; recordingProfileId: string | null; watchdogPolicyId: string | null };
 }) {
   const key = `${node.recordingProfileId}|${node.watchdogPolicyId}`;
-  const { value, error } = useLive(() => effective(node), node.id, ['settings.'], key);
-  const config = value.value;
+  const live = useLive(() => effective(node), node.id, ['settings.'], key);
+  const config = live.data.value;
   return (
     <section aria-labelledby="node-config" data-config={key}>
       <h2 id="node-config">Configuration in effect</h2>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!config && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={live} />
       {config && (
         <dl class="node-config">
           <SettingsFact
@@ -267,18 +243,19 @@ async function actionsOf(nodeId: string) {
 /** The lifecycle actions (each asked first) and the last ones asked, with their state. */
 export function NodeActions({ node, onDone }: { node: { id: string; name: string }; onDone: () => void }) {
   const version = useSignal(0);
-  const { value, error } = useLive(() => actionsOf(node.id), node.id, ['node.'], version.value);
+  const live = useLive(() => actionsOf(node.id), node.id, ['node.'], version.value);
   const asking = useSignal<NodeAction | undefined>(undefined);
   const said = useSignal('');
   // No event tells a lifecycle job's end: read again while one is waiting or sent.
-  const pending = value.value?.jobs.some((job) => job.state === 'queued' || job.state === 'sent') ?? false;
+  const pending =
+    live.data.value?.jobs.some((job) => job.state === 'queued' || job.state === 'sent') ?? false;
   useEffect(() => {
     if (!pending) return;
     const timer = setTimeout(() => {
       version.value += 1;
     }, PENDING_POLL_MS);
     return () => clearTimeout(timer);
-  }, [pending, value.value]);
+  }, [pending, live.data.value]);
 
   async function run(action: NodeAction): Promise<string | undefined> {
     try {
@@ -300,19 +277,14 @@ export function NodeActions({ node, onDone }: { node: { id: string; name: string
     }
   }
 
-  const actions = value.value;
+  const actions = live.data.value;
   return (
     <section aria-labelledby="node-actions" class="node-actions">
       <h2 id="node-actions">Actions</h2>
       <p class="node-action-said" aria-live="polite">
         {said.value}
       </p>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!actions && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={live} />
       {actions && (
         <>
           <ul class="node-action-list">

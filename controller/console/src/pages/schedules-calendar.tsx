@@ -5,9 +5,8 @@
  * not record offers "Why did this not record?" (its job's reason and the node's
  * `occurrence_missed` health events, with links to them).
  */
-import { useSignal } from '@preact/signals';
-import { useEffect } from 'preact/hooks';
 import { api } from '../api.js';
+import { LoadState, useLoaded } from '../loaded.js';
 import { CancelButton, ModalDialog } from '../modal-dialog.js';
 import {
   byDate,
@@ -189,54 +188,45 @@ interface MissedFacts {
   events: { id: string; nodeId: string | null; status: string; message: string }[];
 }
 
+/** An occurrence's failed jobs with their reasons, and its nodes' `occurrence_missed` events. */
+async function readMissed(o: Occurrence): Promise<MissedFacts> {
+  const missed = missedJobs(o);
+  const readJobs = Promise.all(
+    missed.map((j) =>
+      api<{ data: { failureReason: string | null } }>(
+        'GET',
+        `/recording-jobs/${encodeURIComponent(j.jobId)}`,
+      ).then(
+        (r) => ({ ...j, failureReason: r.data.failureReason }),
+        () => ({ ...j, failureReason: null }),
+      ),
+    ),
+  );
+  const readEvents = can('health:read')
+    ? Promise.all(
+        [...new Set(missed.map((j) => j.nodeId))].map((nodeId) =>
+          api<{ data: (MissedFacts['events'][number] & { values: Record<string, unknown> })[] }>(
+            'GET',
+            `/health-events?nodeId=${encodeURIComponent(nodeId)}&type=occurrence_missed&limit=50`,
+          ).then((r) => r.data.filter((e) => e.values.scheduleId === o.scheduleId)),
+        ),
+      ).then((lists) => lists.flat())
+    : Promise.resolve([]);
+  const [jobs, events] = await Promise.all([readJobs, readEvents]);
+  return { jobs, events };
+}
+
 /** Why an occurrence did not record: its failed jobs' reasons and the node's `occurrence_missed` events. */
 export function MissedDialog({ o, zone, onClose }: { o: Occurrence; zone: string; onClose: () => void }) {
-  const facts = useSignal<MissedFacts | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
-  useEffect(() => {
-    const missed = missedJobs(o);
-    const readJobs = Promise.all(
-      missed.map((j) =>
-        api<{ data: { failureReason: string | null } }>(
-          'GET',
-          `/recording-jobs/${encodeURIComponent(j.jobId)}`,
-        ).then(
-          (r) => ({ ...j, failureReason: r.data.failureReason }),
-          () => ({ ...j, failureReason: null }),
-        ),
-      ),
-    );
-    const readEvents = can('health:read')
-      ? Promise.all(
-          [...new Set(missed.map((j) => j.nodeId))].map((nodeId) =>
-            api<{ data: (MissedFacts['events'][number] & { values: Record<string, unknown> })[] }>(
-              'GET',
-              `/health-events?nodeId=${encodeURIComponent(nodeId)}&type=occurrence_missed&limit=50`,
-            ).then((r) => r.data.filter((e) => e.values.scheduleId === o.scheduleId)),
-          ),
-        ).then((lists) => lists.flat())
-      : Promise.resolve([]);
-    Promise.all([readJobs, readEvents]).then(
-      ([jobs, events]) => {
-        facts.value = { jobs, events };
-      },
-      (err: Error) => {
-        error.value = err.message;
-      },
-    );
-  }, [o]);
+  const loaded = useLoaded(() => readMissed(o), [o]);
+  const facts = loaded.data;
   const nodes = [...new Set(missedJobs(o).map((j) => j.nodeId))];
   return (
     <ModalDialog class="sched-dialog" title="Why did this not record?" onClose={onClose}>
       <p>
         {o.name}, {new Date(o.start).toLocaleString(undefined, { timeZone: zone })} ({zone})
       </p>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!facts.value && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={loaded} />
       {facts.value && (
         <>
           <ul>

@@ -10,6 +10,8 @@ import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
+import { LoadState, useLoaded } from '../loaded.js';
+import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
 import {
@@ -63,31 +65,20 @@ function go(view: Partial<SettingsView>, replace = false) {
 
 export default function SettingsPage() {
   const view = settingsViewFrom(location.value.search);
-  const list = useSignal<Family[] | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
-
-  useEffect(() => {
-    families().then(
-      (found) => {
-        list.value = found;
+  const loaded = useLoaded(
+    () =>
+      families().then((found) => {
         if (!view.family && found[0]) go({ family: found[0].name }, true);
-      },
-      (err) => {
-        error.value = message(err);
-      },
-    );
-  }, []);
+        return found;
+      }),
+    [],
+  );
+  const list = loaded.data;
 
   return (
     <section class="page settings-page">
       <h1>Settings</h1>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!list.value && !error.value && <p class="loading">Loading…</p>}
-      {list.value?.length === 0 && <p class="empty">The controller offers no settings families.</p>}
+      <LoadState of={loaded} empty="The controller offers no settings families." />
       {list.value && list.value.length > 0 && (
         <form class="filters" aria-label="Settings family" onSubmit={(e) => e.preventDefault()}>
           <label for="settings-family">Family</label>
@@ -110,8 +101,6 @@ export default function SettingsPage() {
 }
 
 function FamilyObjects({ view, family }: { view: SettingsView; family: string }) {
-  const objects = useSignal<SettingsObject[] | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
   const version = useSignal(0);
 
   useEffect(() => {
@@ -121,34 +110,17 @@ function FamilyObjects({ view, family }: { view: SettingsView; family: string })
     return off;
   }, [family]);
 
-  useEffect(() => {
-    let stale = false;
-    api<{ data: SettingsObject[] }>('GET', `/settings/${family}?limit=200`).then(
-      (page) => {
-        if (stale) return;
-        objects.value = page.data;
-        error.value = undefined;
-      },
-      (err) => {
-        if (!stale) error.value = message(err);
-      },
-    );
-    return () => {
-      stale = true;
-    };
-  }, [family, version.value]);
+  const loaded = useLoaded(
+    () => api<{ data: SettingsObject[] }>('GET', `/settings/${family}?limit=200`).then((page) => page.data),
+    [family, version.value],
+  );
+  const objects = loaded.data;
 
   return (
     <div class="settings-layout">
       <nav class="settings-objects" aria-label="Objects">
         <h2>Objects</h2>
-        {error.value && (
-          <p class="error" role="alert">
-            {error.value}
-          </p>
-        )}
-        {!objects.value && !error.value && <p class="loading">Loading…</p>}
-        {objects.value?.length === 0 && <p class="empty">None yet.</p>}
+        <LoadState of={loaded} empty="None yet." />
         <ul>
           {objects.value?.map((object) => (
             <li key={object.id}>
@@ -183,42 +155,14 @@ async function readObject(family: string, id: string) {
 
 function ObjectDetail(props: { view: SettingsView; family: string; id: string; changed: number }) {
   const { view, family, id } = props;
-  const state = useSignal<Awaited<ReturnType<typeof readObject>> | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
+  const loaded = useLoaded(() => readObject(family, id), [family, id, props.changed], {
+    notFound: 'No such object (it may have been deleted).',
+  });
   const notice = useSignal<string | undefined>(undefined);
   const rollingBack = useSignal<HistoryEntry | undefined>(undefined);
-  const mine = useSignal(0);
 
-  useEffect(() => {
-    let stale = false;
-    readObject(family, id).then(
-      (value) => {
-        if (stale) return;
-        state.value = value;
-        error.value = undefined;
-      },
-      (err) => {
-        if (!stale)
-          error.value =
-            err instanceof ApiError && err.status === 404
-              ? 'No such object (it may have been deleted).'
-              : message(err);
-      },
-    );
-    return () => {
-      stale = true;
-    };
-  }, [family, id, props.changed, mine.value]);
-
-  if (!state.value)
-    return error.value ? (
-      <p class="error" role="alert">
-        {error.value}
-      </p>
-    ) : (
-      <p class="loading">Loading…</p>
-    );
-  const { object, history } = state.value;
+  if (!loaded.data.value) return <LoadState of={loaded} />;
+  const { object, history } = loaded.data.value;
   const newest = history[0]?.revision ?? object.revision;
   // Revisions the history does not hold (an old link) fall back to the newest and the one before.
   const held = (revision: number | undefined) =>
@@ -246,7 +190,7 @@ function ObjectDetail(props: { view: SettingsView; family: string; id: string; c
         editable={mayManage}
         onSaved={(text) => {
           notice.value = text;
-          mine.value += 1;
+          loaded.reload();
         }}
       />
       <section aria-labelledby="settings-history">
@@ -334,7 +278,7 @@ function ObjectDetail(props: { view: SettingsView; family: string; id: string; c
             rollingBack.value = undefined;
             if (text) {
               notice.value = text;
-              mine.value += 1;
+              loaded.reload();
             }
           }}
         />
@@ -475,7 +419,7 @@ function ValueForm(props: {
   );
 }
 
-/** The rollback confirmation: a modal <dialog> (Esc closes it), focus back where it was. */
+/** The rollback confirmation (modal-dialog.tsx: Esc or Cancel closes it, focus back where it was). */
 function RollbackDialog(props: {
   family: string;
   object: SettingsObject;
@@ -483,34 +427,23 @@ function RollbackDialog(props: {
   onClose: (notice?: string) => void;
 }) {
   const { family, object, entry } = props;
-  const ref = useRef<HTMLDialogElement>(null);
-  const opener = useRef<Element | null>(null);
   const reason = useSignal('');
   const error = useSignal<string | undefined>(undefined);
   const busy = useSignal(false);
-
-  useEffect(() => {
-    opener.current = document.activeElement;
-    ref.current?.showModal();
-    return () => {
-      if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
-    };
-  }, []);
-
-  const close = (notice?: string) => {
-    if (ref.current?.open) ref.current.close();
-    props.onClose(notice);
-  };
+  /** What the page says once the dialog has closed after a rollback. */
+  const notice = useRef<string | undefined>(undefined);
 
   async function confirm(event: Event) {
     event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
     busy.value = true;
     try {
       const done = await api<{ data: SettingsObject }>('POST', `/settings/${family}/${object.id}/rollback`, {
         revision: entry.revision,
         ...(reason.value.trim() ? { reason: reason.value.trim() } : {}),
       });
-      close(`Rolled back to revision ${entry.revision}: now revision ${done.data.revision}.`);
+      notice.current = `Rolled back to revision ${entry.revision}: now revision ${done.data.revision}.`;
+      closeDialogOf(form);
     } catch (err) {
       error.value = message(err);
       busy.value = false;
@@ -518,19 +451,12 @@ function RollbackDialog(props: {
   }
 
   return (
-    <dialog
-      ref={ref}
+    <ModalDialog
       class="settings-dialog"
-      aria-labelledby="rollback-title"
-      onCancel={(e) => {
-        e.preventDefault();
-        close();
-      }}
+      title={`Roll ${object.name} back to revision ${entry.revision}?`}
+      onClose={() => props.onClose(notice.current)}
     >
-      <form class="dialog-body" method="dialog" onSubmit={(e) => void confirm(e)}>
-        <h2 id="rollback-title">
-          Roll {object.name} back to revision {entry.revision}?
-        </h2>
+      <form method="dialog" onSubmit={(e) => void confirm(e)}>
         <p>Its value becomes that of revision {entry.revision}, kept as a new revision; the history stays.</p>
         <DiffTable entries={diffBodies(object.body, entry.after.body)} same={false} />
         <label for="rollback-reason">Reason</label>
@@ -549,14 +475,12 @@ function RollbackDialog(props: {
           </p>
         )}
         <div class="dialog-actions">
-          <button type="button" onClick={() => close()}>
-            Cancel
-          </button>
+          <CancelButton />
           <button type="submit" disabled={busy.value}>
             Roll back
           </button>
         </div>
       </form>
-    </dialog>
+    </ModalDialog>
   );
 }

@@ -9,6 +9,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
 import { diskFree, relativeTime } from '../fleet-model.js';
+import { LoadState, useLoaded, useResource } from '../loaded.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
 import {
@@ -86,31 +87,9 @@ export default function SystemPage() {
 }
 
 function ControllerHealth() {
-  const health = useSignal<Health | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
-  useEffect(() => {
-    let stale = false;
-    api<{ data: Health }>('GET', '/health').then(
-      (answer) => {
-        if (!stale) health.value = answer.data;
-      },
-      (err) => {
-        if (!stale) error.value = message(err);
-      },
-    );
-    return () => {
-      stale = true;
-    };
-  }, []);
-  const h = health.value;
-  if (!h)
-    return error.value ? (
-      <p class="error" role="alert">
-        {error.value}
-      </p>
-    ) : (
-      <p class="loading">Loading…</p>
-    );
+  const health = useResource<Health>('/health');
+  const h = health.data.value;
+  if (!h) return <LoadState of={health} />;
   const c = h.controller;
   const facts: [string, string][] = [
     ['Version', h.version],
@@ -193,27 +172,9 @@ async function readHistory(hours: number): Promise<HealthSample[]> {
 }
 
 function HealthHistory({ view }: { view: SystemView }) {
-  const samples = useSignal<HealthSample[] | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
+  const history = useLoaded(() => readHistory(view.range), [view.range], { clear: true });
+  const { data: samples, error } = history;
   const chart = useRef<HTMLDivElement>(null);
-
-  useEffect(() => {
-    let stale = false;
-    samples.value = undefined;
-    readHistory(view.range).then(
-      (found) => {
-        if (stale) return;
-        samples.value = found;
-        error.value = undefined;
-      },
-      (err) => {
-        if (!stale) error.value = message(err);
-      },
-    );
-    return () => {
-      stale = true;
-    };
-  }, [view.range]);
 
   useEffect(() => {
     const found = samples.value;
@@ -252,15 +213,7 @@ function HealthHistory({ view }: { view: SystemView }) {
           ))}
         </select>
       </form>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!samples.value && !error.value && <p class="loading">Loading…</p>}
-      {samples.value?.length === 0 && (
-        <p class="empty">No samples in this range yet (one is taken every minute).</p>
-      )}
+      <LoadState of={history} empty="No samples in this range yet (one is taken every minute)." />
       {samples.value && samples.value.length > 0 && (
         <figure class="system-chart">
           <div
@@ -348,12 +301,7 @@ function OpsLog({ view }: { view: SystemView }) {
           ))}
         </select>
       </form>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!page.value && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={{ data: page, error }} />
       {page.value?.data.length === 0 && (
         <p class="empty">No events{view.kind ? ` of kind ${view.kind}` : ''}.</p>
       )}
@@ -384,28 +332,10 @@ function OpsLog({ view }: { view: SystemView }) {
 }
 
 function Integrations() {
-  const list = useSignal<Integration[] | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
+  const integrations = useResource<Integration[]>('/integrations?limit=200');
+  const list = integrations.data;
   const rowErrors = useSignal<Record<string, string>>({});
   const busy = useSignal<string | undefined>(undefined);
-  const version = useSignal(0);
-
-  useEffect(() => {
-    let stale = false;
-    api<{ data: Integration[] }>('GET', '/integrations?limit=200').then(
-      (answer) => {
-        if (stale) return;
-        list.value = answer.data;
-        error.value = undefined;
-      },
-      (err) => {
-        if (!stale) error.value = message(err);
-      },
-    );
-    return () => {
-      stale = true;
-    };
-  }, [version.value]);
 
   async function setStatus(integration: Integration, action: 'enable' | 'disable') {
     busy.value = integration.id;
@@ -413,7 +343,7 @@ function Integrations() {
       await api('POST', `/integrations/${encodeURIComponent(integration.id)}/${action}`, {});
       const { [integration.id]: _, ...rest } = rowErrors.value;
       rowErrors.value = rest;
-      version.value += 1;
+      integrations.reload();
     } catch (err) {
       rowErrors.value = { ...rowErrors.value, [integration.id]: message(err) };
     } finally {
@@ -424,13 +354,7 @@ function Integrations() {
   return (
     <section aria-labelledby="system-integrations">
       <h2 id="system-integrations">Notification integrations</h2>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!list.value && !error.value && <p class="loading">Loading…</p>}
-      {list.value?.length === 0 && <p class="empty">No notification integrations.</p>}
+      <LoadState of={integrations} empty="No notification integrations." />
       {list.value && list.value.length > 0 && (
         <ul class="integrations">
           {list.value.map((integration) => (
