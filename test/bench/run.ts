@@ -6,6 +6,7 @@
 import { apiBench } from './api.bench.js';
 import { captureCostBench } from './capture-cost.bench.js';
 import { claimsBench } from './claims.bench.js';
+import { clusterBench } from './cluster.bench.js';
 import { consoleBench } from './console.bench.js';
 import { listenBench } from './listen.bench.js';
 import { metersBench } from './meters.bench.js';
@@ -21,6 +22,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   api: apiBench,
   'capture-cost': captureCostBench,
   claims: claimsBench,
+  cluster: clusterBench,
   console: consoleBench,
   listen: listenBench,
   meters: metersBench,

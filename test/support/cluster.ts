@@ -28,11 +28,14 @@ export interface InProcessReplica extends Replica {
   db: Db;
 }
 
-/** A replica in this process, started (broker listening) and serving HTTP on a free port. */
+/**
+ * A replica in this process, started (broker listening) and serving HTTP on a free port; without
+ * `redisUrl`, a lone controller (its broker in memory).
+ */
 export async function inProcessReplica(
   name: string,
   databaseUrl: string,
-  redisUrl: string,
+  redisUrl: string | undefined,
 ): Promise<InProcessReplica> {
   const dir = await tempDir(`replica-${name}`);
   const config = loadConfig(
@@ -46,7 +49,7 @@ export async function inProcessReplica(
       mqttHost: '127.0.0.1',
       httpHost: '127.0.0.1',
       databaseUrl,
-      redisUrl,
+      ...(redisUrl ? { redisUrl } : {}),
     },
   );
   const db = openDatabase({ provider: 'postgresql', url: databaseUrl });
