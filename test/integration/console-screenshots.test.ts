@@ -3,7 +3,8 @@
  * recording's, each access tab and the sign-in page) at 1440 × 900 and 390 × 844, compared
  * with the committed baselines in test/console-baselines/ (test/support/screenshots.ts: a
  * per-pixel threshold, at most 0.1% of pixels differing; a diff image on failure).
- * `npm run test:screenshots:update` writes them again after a deliberate change.
+ * `npm run test:screenshots:update` writes them again after a deliberate change. The two sizes
+ * of a page are shot side by side (a tab each).
  *
  * Held still so a pixel only changes when the console does: seeded data from a script
  * (test/support/console-screenshot-api.ts, fixed ids, times relative to a fixed instant), the
@@ -13,7 +14,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole } from '../support/console.js';
@@ -41,7 +42,8 @@ const SIZES = [
  * which levels show in the viewport (the shot waits for frames to have arrived).
  */
 const BOTH = [1440, 390];
-const PAGES: { name: string; path: string; signedOut?: boolean; meters?: number[] }[] = [
+type Shot = { name: string; path: string; signedOut?: boolean; meters?: number[] };
+const PAGES: Shot[] = [
   { name: 'sign-in', path: '/fleet', signedOut: true },
   { name: 'fleet', path: '/fleet', meters: BOTH },
   // Recording, clipping, offline, silent.
@@ -114,6 +116,8 @@ describe('console screenshots', () => {
   /** The navigation's links, read on the signed-in pages shot. */
   const navLinks = new Set<string>();
   let fontsConf: string;
+  /** One tab per size, side by side (the two sizes of a page are shot at once). */
+  const tabs = new Map<number, { page: Page; unanswered: string[] }>();
 
   beforeAll(async () => {
     fontsConf = await pinnedFonts();
@@ -123,6 +127,26 @@ describe('console screenshots', () => {
       args: ['--no-sandbox', '--font-render-hinting=none', '--force-color-profile=srgb', '--hide-scrollbars'],
       env: { ...process.env, FONTCONFIG_FILE: fontsConf },
     });
+    for (const size of SIZES) {
+      const context = await browser.newContext({
+        viewport: size,
+        deviceScaleFactor: 1,
+        colorScheme: 'light',
+        reducedMotion: 'reduce',
+        timezoneId: 'UTC',
+        locale: 'en-US',
+      });
+      await context.clock.setFixedTime(NOW);
+      const page = await context.newPage();
+      const unanswered: string[] = [];
+      // An API request the seeded data does not answer (a page's new read) fails the page's shot.
+      page.on('response', (response) => {
+        const url = new URL(response.url());
+        if (response.status() === 404 && url.pathname.startsWith('/api/'))
+          unanswered.push(`${response.request().method()} ${url.pathname}${url.search}`);
+      });
+      tabs.set(size.width, { page, unanswered });
+    }
   });
   afterAll(async () => {
     console.info(
@@ -133,57 +157,41 @@ describe('console screenshots', () => {
     if (fontsConf) await rm(dirname(fontsConf), { recursive: true, force: true });
   });
 
-  describe.each(SIZES)('at $width × $height', (size) => {
-    let context: BrowserContext;
-    let page: Page;
-    const unanswered: string[] = [];
-
-    beforeAll(async () => {
-      context = await browser.newContext({
-        viewport: size,
-        deviceScaleFactor: 1,
-        colorScheme: 'light',
-        reducedMotion: 'reduce',
-        timezoneId: 'UTC',
-        locale: 'en-US',
+  /** Shoots one page at one size; what failed, one line each. */
+  async function shoot(
+    size: (typeof SIZES)[number],
+    { name, path, signedOut, meters }: Shot,
+  ): Promise<string[]> {
+    const { page, unanswered } = tabs.get(size.width)!;
+    const shotName = `${name}-${size.width}`;
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    unanswered.length = 0;
+    await still.route(page, { signedIn: !signedOut, tab: shotName });
+    await page.goto(`${still.url}${path}`);
+    await settled(page, Boolean(signedOut));
+    if (meters?.includes(size.width))
+      await until(() => (still.meters.get(shotName)?.ticks ?? 0) >= 2, {
+        timeoutMs: 10_000,
+        what: `meter frames for ${path} at ${size.width}`,
       });
-      await context.clock.setFixedTime(NOW);
-      page = await context.newPage();
-      // An API request the seeded data does not answer (a page's new read) fails the page's shot.
-      page.on('response', (response) => {
-        const url = new URL(response.url());
-        if (response.status() === 404 && url.pathname.startsWith('/api/'))
-          unanswered.push(`${response.request().method()} ${url.pathname}${url.search}`);
-      });
-    });
-    afterAll(async () => {
-      await context?.close();
-    });
+    if (!signedOut)
+      for (const href of await page
+        .locator('nav[aria-label="Main"] a')
+        .evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? '')))
+        navLinks.add(href);
+    const result = await compared(page, shotName);
+    if (result.status === 'same') largestRatio = Math.max(largestRatio, result.ratio);
+    if (UPDATING && result.status !== 'same') console.info(`${shotName}: ${result.status}`);
+    const failure = describeFailure(shotName, result);
+    return [
+      ...unanswered.map((request) => `${shotName}: the seeded data does not answer ${request}`),
+      ...(failure ? [failure] : []),
+    ];
+  }
 
-    it.each(PAGES)('$name ($path)', async ({ name, path, signedOut, meters }) => {
-      await page.unrouteAll({ behavior: 'ignoreErrors' });
-      unanswered.length = 0;
-      await still.route(page, { signedIn: !signedOut });
-      const streams = still.meters.streams;
-      await page.goto(`${still.url}${path}`);
-      await settled(page, Boolean(signedOut));
-      if (meters?.includes(size.width))
-        await until(() => still.meters.streams > streams && still.meters.ticks >= 2, {
-          timeoutMs: 10_000,
-          what: `meter frames for ${path}`,
-        });
-      if (!signedOut)
-        for (const href of await page
-          .locator('nav[aria-label="Main"] a')
-          .evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? '')))
-          navLinks.add(href);
-      const result = await compared(page, `${name}-${size.width}`);
-      if (result.status === 'same') largestRatio = Math.max(largestRatio, result.ratio);
-      const failure = describeFailure(`${name}-${size.width}`, result);
-      if (UPDATING && result.status !== 'same') console.info(`${name}-${size.width}: ${result.status}`);
-      expect(unanswered, 'API requests the seeded data does not answer').toEqual([]);
-      if (failure) expect.fail(failure);
-    });
+  it.each(PAGES)('$name ($path) at 1440 × 900 and 390 × 844', async (shot) => {
+    const failures = (await Promise.all(SIZES.map((size) => shoot(size, shot)))).flat();
+    if (failures.length > 0) expect.fail(failures.join('\n'));
   });
 
   it('covered every page in the navigation', () => {

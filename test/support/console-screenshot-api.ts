@@ -22,9 +22,10 @@ export interface StillConsole {
   url: string;
   script: ScriptedApi;
   /** Answers the page's API requests (signed in, or not: the sign-in page). */
-  route(page: Page, options?: { signedIn?: boolean }): Promise<void>;
-  /** Meter streams opened so far, and the ticks (with frames) the latest one has sent. */
-  meters: { streams: number; ticks: number };
+  /** `tab` names the page's streams in `meters`. */
+  route(page: Page, options?: { signedIn?: boolean; tab?: string }): Promise<void>;
+  /** Per tab: the ticks (with frames) its latest meter stream has sent. */
+  meters: Map<string, { stream: number; ticks: number }>;
   close(): Promise<void>;
 }
 
@@ -64,6 +65,9 @@ function holdOpen(response: ServerResponse, first: string, tick?: () => void): v
   response.on('close', () => clearInterval(timer));
 }
 
+/** Which tab a stream is for (set on the way out by `route`). */
+const TAB_HEADER = 'x-earshot-tab';
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript',
@@ -74,19 +78,21 @@ const TYPES: Record<string, string> = {
 
 export async function stillConsole(dir: string, nowMs: number): Promise<StillConsole> {
   const script = scriptedApi({ nodes: 24, channels: 8, recordings: 120, sites: 3, nowMs });
-  const meters = { streams: 0, ticks: 0 };
+  const meters = new Map<string, { stream: number; ticks: number }>();
+  let streams = 0;
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://x');
     const path = normalize(decodeURIComponent(url.pathname));
     const ready = 'id: 1\nevent: ready\ndata: {"id":1}\n\n';
     if (path === '/api/v1/events' && !url.searchParams.has('meters')) return holdOpen(response, ready);
     if (path === '/api/v1/meter-events' || path === '/api/v1/events') {
-      const stream = ++meters.streams;
-      meters.ticks = 0;
+      const tab = String(request.headers[TAB_HEADER] ?? '');
+      const latest = { stream: ++streams, ticks: 0 };
+      meters.set(tab, latest);
       return holdOpen(response, path === '/api/v1/events' ? ready : ': meters\n\n', () => {
         const frames = stillFrames(script, url.searchParams, nowMs);
         response.write(frames);
-        if (frames && stream === meters.streams) meters.ticks += 1;
+        if (frames && meters.get(tab) === latest) latest.ticks += 1;
       });
     }
     const isAsset = path.startsWith('/assets/') && !path.includes('..');
@@ -108,14 +114,15 @@ export async function stillConsole(dir: string, nowMs: number): Promise<StillCon
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  async function route(page: Page, options: { signedIn?: boolean } = {}): Promise<void> {
+  async function route(page: Page, options: { signedIn?: boolean; tab?: string } = {}): Promise<void> {
     await script.route(page);
     // Registered after the script's, so asked first; what it leaves goes on to the script.
     await page.route('**/api/v1/**', async (route: Route) => {
       const request = route.request();
       const url = new URL(request.url());
       const path = url.pathname.replace(/^\/api\/v1/, '');
-      if (path === '/events' || path === '/meter-events') return route.continue();
+      if (path === '/events' || path === '/meter-events')
+        return route.continue({ headers: { ...request.headers(), [TAB_HEADER]: options.tab ?? '' } });
       if (options.signedIn === false && path === '/auth/me')
         return route.fulfill({
           status: 401,
