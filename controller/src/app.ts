@@ -88,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const routes = installAccessControl(app, { ...access.ports, resolveNodeCredential }, gate);
   // Rate limits check assignments against the declared routes: after access control, before routes.
   const limits = await createLimitsModule(core, { routes });
-  await installRouteRateLimits(app, limits.ports.limits);
+  await installRouteRateLimits(app, limits.ports);
 
   const system = createSystemModule(core, { readiness });
   // The order routes register in (and so the order of the OpenAPI document).

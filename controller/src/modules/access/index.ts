@@ -3,6 +3,8 @@
  * groups, roles, grants and the access policies. Offers the authenticator the access
  * control plugin resolves callers with.
  */
+
+import { SharedCountersRepository } from '../../cluster/shared-counters.repository.js';
 import { type Config, oidcEnabled } from '../../config.js';
 import type { AuditInput } from '../../core/audit.types.js';
 import type { Principal } from '../../core/principal.js';
@@ -15,7 +17,7 @@ import { AccessPoliciesService } from './access-policies.service.js';
 import { AccessGenerationRepository, changesAccess, GenerationReader } from './auth/access-generation.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { AuthService } from './auth/auth.service.js';
-import { LoginThrottle } from './auth/login-throttle.js';
+import { LoginThrottle, type LoginThrottlePort, SharedLoginThrottle } from './auth/login-throttle.js';
 import { ApiTokensRepository, SessionsRepository } from './auth/sessions.repository.js';
 import { UsersRepository } from './auth/users.repository.js';
 import { GroupsRepository } from './groups.repository.js';
@@ -107,10 +109,13 @@ function accessGeneration({ raw, audit }: ModuleCore): AccessPorts['accessGenera
   return { read: () => reader.read(), bumpOn };
 }
 
-function loginThrottle({ config, now }: ModuleCore): LoginThrottle {
-  return new LoginThrottle(config.loginFailuresPerAccountPerHour, config.loginFailuresPerAddressPerHour, () =>
-    now().getTime(),
-  );
+/** Failed logins counted in memory, or in the database the replicas share (PostgreSQL). */
+function loginThrottle({ config, now, provider, raw }: ModuleCore): LoginThrottlePort {
+  const limits = [config.loginFailuresPerAccountPerHour, config.loginFailuresPerAddressPerHour] as const;
+  const clock = () => now().getTime();
+  if (provider === 'postgresql')
+    return new SharedLoginThrottle(new SharedCountersRepository(raw, now), ...limits, clock);
+  return new LoginThrottle(...limits, clock);
 }
 
 export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {

@@ -2,6 +2,8 @@
  * Rate limits: profiles assigned to declared routes through the API, enforced by the
  * route rate-limit plugin that app.ts installs before any route registers.
  */
+
+import { SharedCountersRepository } from '../../cluster/shared-counters.repository.js';
 import type { RouteInfo } from '../../core/routes.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { LimitsRepository } from './limits.repository.js';
@@ -15,7 +17,7 @@ export { installRouteRateLimits } from './route-rate-limit.js';
 export async function createLimitsModule(
   core: ModuleCore,
   ports: { routes: readonly RouteInfo[] },
-): Promise<AppModule<{ limits: LimitsService }>> {
+): Promise<AppModule<{ limits: LimitsService; rateLimitCounters?: SharedCountersRepository }>> {
   const limits = new LimitsService({
     db: core.db,
     repo: new LimitsRepository(core.db),
@@ -24,5 +26,8 @@ export async function createLimitsModule(
     now: core.now,
   });
   await limits.reload();
-  return { name: 'limits', routes: [limitsRoutes(limits)], ports: { limits } };
+  // Replicas sharing PostgreSQL count together; SQLite's one controller counts in memory.
+  const rateLimitCounters =
+    core.provider === 'postgresql' ? new SharedCountersRepository(core.raw, core.now) : undefined;
+  return { name: 'limits', routes: [limitsRoutes(limits)], ports: { limits, rateLimitCounters } };
 }

@@ -4,8 +4,9 @@
  * from the service's in-memory table: routes without an assignment are let through
  * (allowList), assigned ones get the profile's max and window. Counters are kept per
  * route and caller (user, node, or source address for anonymous callers) and per
- * profile version, so editing a profile starts fresh windows. Counters live in this
- * process: with several replicas each enforces the limit on its own share.
+ * profile version, so editing a profile starts fresh windows. On SQLite (one controller)
+ * counters live in this process; on PostgreSQL in the database the replicas share
+ * (`SharedCounter`, one upsert per limited request), so a limit holds across replicas.
  *
  * Must be registered before the routes it limits (it hooks `onRoute`). Its hook is
  * a route-level onRequest hook, so it runs after the access-control hook has
@@ -34,7 +35,34 @@ function callerKeyOf(request: FastifyRequest): string {
   return `ip:${normalizeIP(request.ip)}`;
 }
 
-export async function installRouteRateLimits(app: FastifyInstance, limits: LimitsService): Promise<void> {
+/** Counters in a window from the first hit (cluster/shared-counters.repository.ts). */
+export interface RateCounterStore {
+  hit(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
+}
+
+type IncrCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
+
+/** The plugin's store on counters the replicas share. */
+function sharedStore(counters: RateCounterStore) {
+  return class SharedRateLimitStore {
+    incr(key: string, callback: IncrCallback, timeWindow: number): void {
+      counters.hit(`rl:${key}`, timeWindow).then(
+        ({ count, ttlMs }) => callback(null, { current: count, ttl: ttlMs }),
+        (error: Error) => callback(error),
+      );
+    }
+
+    child(): SharedRateLimitStore {
+      return this;
+    }
+  };
+}
+
+export async function installRouteRateLimits(
+  app: FastifyInstance,
+  ports: { limits: LimitsService; rateLimitCounters?: RateCounterStore },
+): Promise<void> {
+  const { limits, rateLimitCounters: counters } = ports;
   // One lookup per request: the table may be swapped between the plugin's callbacks.
   const decided = new WeakMap<FastifyRequest, RouteLimit | undefined>();
   const limitOf = (request: FastifyRequest) => decided.get(request);
@@ -45,6 +73,7 @@ export async function installRouteRateLimits(app: FastifyInstance, limits: Limit
     global: true,
     hook: 'onRequest',
     cache: COUNTER_CACHE,
+    ...(counters ? { store: sharedStore(counters) } : {}),
     keyGenerator: (request) => {
       const routeKey = routeKeyOf(request);
       const limit = limits.limitFor(routeKey);

@@ -11,7 +11,7 @@ import { dummyHash, hashPassword, verifyPassword } from '../../../crypto/passwor
 import { hashSecret, newSecret, SECRET_PREFIX, secretHint } from '../../../crypto/secrets.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { User } from '../../../db/rows.js';
-import type { LoginThrottle } from './login-throttle.js';
+import type { LoginThrottlePort } from './login-throttle.js';
 import { type CacheEntry, PrincipalCache } from './principal-cache.js';
 import type { ApiTokensRepository, SessionsRepository } from './sessions.repository.js';
 import type { UsersRepository } from './users.repository.js';
@@ -56,7 +56,7 @@ export class AuthService {
   private readonly sessions: SessionsRepository;
   private readonly apiTokens: ApiTokensRepository;
   private readonly audit: AuditWriter;
-  private readonly throttle: LoginThrottle;
+  private readonly throttle: LoginThrottlePort;
   private readonly config: Pick<Config, 'scryptLogN' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>;
   private readonly now: () => Date;
   private readonly sessionCaps: () => Promise<SessionCaps>;
@@ -69,7 +69,7 @@ export class AuthService {
     sessions: SessionsRepository;
     apiTokens: ApiTokensRepository;
     audit: AuditWriter;
-    throttle: LoginThrottle;
+    throttle: LoginThrottlePort;
     config: Pick<Config, 'scryptLogN' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>;
     now?: () => Date;
     sessionCaps?: () => Promise<SessionCaps>;
@@ -130,7 +130,7 @@ export class AuthService {
     ctx: CallContext,
   ): Promise<LoginResult> {
     const address = ctx.request.sourceIp ?? 'unknown';
-    const wait = this.throttle.retryAfterSeconds(input.username, address);
+    const wait = await this.throttle.retryAfterSeconds(input.username, address);
     if (wait > 0) {
       await this.audit.recordAlone({
         actor: { type: 'anonymous', name: input.username },
@@ -145,7 +145,7 @@ export class AuthService {
     this.dummy ??= dummyHash(this.config.scryptLogN);
     const ok = await verifyPassword(input.password, user?.passwordHash ?? (await this.dummy));
     if (!user || !ok || user.disabled) {
-      this.throttle.recordFailure(input.username, address);
+      await this.throttle.recordFailure(input.username, address);
       await this.audit.recordAlone({
         actor: { type: 'anonymous', name: input.username },
         action: 'auth.login',
@@ -156,7 +156,7 @@ export class AuthService {
       });
       throw unauthenticated('Wrong username or password.');
     }
-    this.throttle.recordSuccess(input.username);
+    await this.throttle.recordSuccess(input.username);
     return this.db.$transaction((tx) => this.startSession(tx, user, ctx, { userAgent: input.userAgent }));
   }
 
