@@ -4,8 +4,11 @@
  * (controller/src/modules/console/). Hashed file names under `assets/` are cached for a year;
  * `index.html` never is.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { defineConfig, type Plugin } from 'vite';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -26,6 +29,7 @@ export default defineConfig({
           html.replace(/<script type="module"(?![^>]*blocking)/g, '<script type="module" blocking="render"'),
       },
     },
+    precompressed(),
   ],
   build: {
     outDir: fileURLToPath(new URL('../../dist/console', import.meta.url)),
@@ -40,3 +44,27 @@ export default defineConfig({
   // `ws`: the Listen page's WebSocket (/api/v1/nodes/:id/listen/stream) goes through too.
   server: { proxy: { '/api': { target: 'http://localhost:8080', ws: true } } },
 });
+
+/**
+ * Writes each built script, style sheet and image beside itself compressed, as `.br` (brotli at
+ * its best) and `.gz`: the controller serves those to browsers that accept them
+ * (`preCompressed`, controller/src/modules/console/console.routes.ts), compressed once here
+ * instead of on every request.
+ */
+function precompressed(): Plugin {
+  return {
+    name: 'earshot-precompressed-assets',
+    apply: 'build',
+    async writeBundle(output, bundle) {
+      const dir = output.dir;
+      if (!dir) return;
+      const files = Object.keys(bundle).filter((name) => /^assets\/.*\.(?:js|css|svg)$/.test(name));
+      for (const name of files) {
+        const content = await readFile(join(dir, name));
+        const brotli = { params: { [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY } };
+        await writeFile(join(dir, `${name}.br`), brotliCompressSync(content, brotli));
+        await writeFile(join(dir, `${name}.gz`), gzipSync(content, { level: 9 }));
+      }
+    },
+  };
+}

@@ -12,7 +12,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleDir } from '../../controller/src/modules/console/index.js';
@@ -112,6 +112,30 @@ describe('operator console', () => {
       expect(response.headers['cache-control']).toMatch(/max-age=31536000/);
       expect(response.headers['cache-control']).toMatch(/immutable/);
       expect(response.headers['x-content-type-options']).toBe('nosniff');
+    });
+
+    it('sends an asset compressed to a browser that accepts it (built once, not per request)', async () => {
+      const assets = await readdir(join(outDir, 'assets'));
+      const script = assets.find((name) => name.endsWith('.js'))!;
+      const plain = await readFile(join(outDir, 'assets', script));
+      const get = (encoding?: string) =>
+        ctl.app.inject({
+          method: 'GET',
+          url: `/assets/${script}`,
+          headers: encoding ? { 'accept-encoding': encoding } : {},
+        });
+      const brotli = await get('gzip, deflate, br');
+      expect(brotli.headers['content-encoding']).toBe('br');
+      expect(brotli.headers['content-type']).toMatch(/javascript/);
+      expect(brotli.headers.vary).toMatch(/accept-encoding/i);
+      expect(brotliDecompressSync(brotli.rawPayload).equals(plain)).toBe(true);
+      expect(brotli.rawPayload.length).toBeLessThan(plain.length / 2);
+      const gzip = await get('gzip');
+      expect(gzip.headers['content-encoding']).toBe('gzip');
+      expect(gunzipSync(gzip.rawPayload).equals(plain)).toBe(true);
+      const identity = await get();
+      expect(identity.headers['content-encoding']).toBeUndefined();
+      expect(identity.rawPayload.equals(plain)).toBe(true);
     });
 
     it('stays within the size budgets: initial JS ≤ 60 KB, CSS ≤ 15 KB, each page chunk ≤ 30 KB gzipped', async () => {

@@ -52,8 +52,9 @@ const HIDDEN = { hide: true } as const;
 
 export function consoleRoutes(dir: string): FastifyPluginAsyncTypebox {
   return async (app) => {
-    // sendFile only: the routes below decide what is served (and declare their access).
-    await app.register(fastifyStatic, { root: dir, serve: false });
+    // sendFile only: the routes below decide what is served (and declare their access). The
+    // build writes each asset's `.br` and `.gz` too: sent to a browser that accepts them.
+    await app.register(fastifyStatic, { root: dir, serve: false, preCompressed: true });
 
     async function shell(reply: FastifyReply) {
       const html = await readFile(join(dir, 'index.html'), 'utf8').catch(() => undefined);
@@ -76,6 +77,7 @@ export function consoleRoutes(dir: string): FastifyPluginAsyncTypebox {
       // Vite's output is flat file names: anything else (a sub-path, `..`) is not ours.
       if (!ASSET_NAME.test(name)) return reply.callNotFound();
       reply.header('x-content-type-options', 'nosniff');
+      reply.header('vary', 'accept-encoding'); // a cache must not hand the brotli copy to others
       return reply.sendFile(`assets/${name}`, { maxAge: '365d', immutable: true, dotfiles: 'deny' });
     });
 
