@@ -1,10 +1,13 @@
 /**
- * A native modal `<dialog>`: opened with `showModal()` (the page behind is inert, Esc closes
- * it), labelled by its heading, and focus goes back to what opened it when it closes, however
- * it closes (Esc, Cancel, done).
+ * The console's one dialog: a native modal `<dialog>`, opened with `showModal()` (the page
+ * behind is inert, Esc closes it), labelled by its heading, and focus goes back to what opened it
+ * when it closes, however it closes (Esc, Cancel, done). What opens one says
+ * `aria-haspopup="dialog"`. Forms in one: FormDialog; a question: ConfirmDialog.
  */
+import { type Signal, useSignal } from '@preact/signals';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
+import { failure } from './loaded.js';
 import './modal-dialog.css';
 
 export function ModalDialog({
@@ -62,6 +65,75 @@ export function CancelButton({ label = 'Cancel' }: { label?: string }) {
   );
 }
 
+/**
+ * A dialog around one form: its fields, then the refusal (a check's or the server's), Cancel and
+ * the submit button (disabled while it runs). `onSubmit` gets the form's data and resolves to an
+ * error to show, or to nothing when done: the dialog then closes, unless `stayOpen`; what it
+ * throws is shown as the server's refusal (`failure`). `error` is the caller's, when other
+ * controls in the form say something too.
+ */
+export function FormDialog({
+  title,
+  onClose,
+  class: className,
+  submitLabel,
+  cancelLabel = 'Cancel',
+  stayOpen = false,
+  error: callerError,
+  onSubmit,
+  children,
+}: {
+  title: string;
+  onClose: () => void;
+  class?: string;
+  submitLabel: string;
+  cancelLabel?: string;
+  stayOpen?: boolean;
+  error?: Signal<string | undefined>;
+  onSubmit: (form: FormData) => Promise<string | undefined> | Promise<void>;
+  children: ComponentChildren;
+}) {
+  const ownError = useSignal<string | undefined>(undefined);
+  const error = callerError ?? ownError;
+  const busy = useSignal(false);
+  return (
+    <ModalDialog title={title} onClose={onClose} class={className}>
+      <form
+        method="dialog"
+        onSubmit={async (event) => {
+          event.preventDefault();
+          const form = event.currentTarget;
+          busy.value = true;
+          let said: string | undefined;
+          try {
+            const answer: unknown = await onSubmit(new FormData(form));
+            said = typeof answer === 'string' ? answer : undefined;
+          } catch (err) {
+            said = failure(err);
+          } finally {
+            busy.value = false;
+          }
+          error.value = said;
+          if (said === undefined && !stayOpen) closeDialogOf(form);
+        }}
+      >
+        {children}
+        {error.value && (
+          <p class="error" role="alert">
+            {error.value}
+          </p>
+        )}
+        <div class="modal-actions">
+          <CancelButton label={cancelLabel} />
+          <button type="submit" disabled={busy.value}>
+            {submitLabel}
+          </button>
+        </div>
+      </form>
+    </ModalDialog>
+  );
+}
+
 /** A confirmation: the question, a confirm button (that may fail with the server's reason). */
 export function ConfirmDialog({
   title,
@@ -77,29 +149,9 @@ export function ConfirmDialog({
   onConfirm: () => Promise<string | undefined>;
   onClose: () => void;
 }) {
-  const error = useRef<HTMLParagraphElement>(null);
   return (
-    <ModalDialog title={title} onClose={onClose}>
-      <form
-        method="dialog"
-        onSubmit={async (event) => {
-          event.preventDefault();
-          const form = event.currentTarget;
-          const button = form.querySelector<HTMLButtonElement>('button[type=submit]');
-          if (button) button.disabled = true;
-          const failure = await onConfirm();
-          if (button) button.disabled = false;
-          if (failure === undefined) closeDialogOf(form);
-          else if (error.current) error.current.textContent = failure;
-        }}
-      >
-        <p>{question}</p>
-        <p class="error" role="alert" ref={error} />
-        <div class="modal-actions">
-          <CancelButton />
-          <button type="submit">{confirmLabel}</button>
-        </div>
-      </form>
-    </ModalDialog>
+    <FormDialog title={title} onClose={onClose} submitLabel={confirmLabel} onSubmit={onConfirm}>
+      <p>{question}</p>
+    </FormDialog>
   );
 }

@@ -7,8 +7,9 @@ import { useSignal } from '@preact/signals';
 import { PERMISSIONS } from '../../../../shared/src/permissions.js';
 import { type Grant, grantFromForm, grantLabel } from '../access-model.js';
 import { api } from '../api.js';
-import { CancelButton, ConfirmDialog, closeDialogOf, ModalDialog } from '../modal-dialog.js';
-import { failure, field, GrantFields, LoadState, type Role, useResource } from './access-shared.js';
+import { failure, LoadState, useResource } from '../loaded.js';
+import { ConfirmDialog, FormDialog } from '../modal-dialog.js';
+import { field, GrantFields, type Role } from './access-shared.js';
 
 interface Group {
   id: string;
@@ -33,7 +34,7 @@ export function GroupsTab() {
           Create group
         </button>
       </div>
-      <LoadState loading={!groups.data.value} error={groups.error.value} />
+      <LoadState of={groups} />
       {groups.data.value?.length === 0 && <p class="empty">No groups.</p>}
       {groups.data.value && groups.data.value.length > 0 && (
         <ul class="access-list">
@@ -117,55 +118,50 @@ function MembersDialog({
     }
   };
   return (
-    <ModalDialog title={`Members of ${group.name}`} onClose={onClose}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          const username = field(new FormData(e.currentTarget), 'username').trim();
-          const user = users.data.value?.find((u) => u.username === username);
-          if (!user) error.value = `No user ${username} (among those you manage).`;
-          else void change('PUT', user.id);
-        }}
-      >
-        {group.members.length === 0 ? (
-          <p class="empty">No members.</p>
-        ) : (
-          <ul class="grant-list">
-            {group.members.map((m) => (
-              <li key={m.id}>
-                {m.username}{' '}
-                <button
-                  type="button"
-                  aria-label={`Remove ${m.username}`}
-                  onClick={() => void change('DELETE', m.id)}
-                >
-                  Remove
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
-        <label>
-          Add a user
-          <input name="username" list="group-member-users" autoComplete="off" required />
-        </label>
-        <datalist id="group-member-users">
-          {(users.data.value ?? []).map((u) => (
-            <option key={u.id} value={u.username} />
+    <FormDialog
+      title={`Members of ${group.name}`}
+      onClose={onClose}
+      submitLabel="Add"
+      cancelLabel="Close"
+      stayOpen
+      error={error}
+      onSubmit={async (form) => {
+        const username = field(form, 'username').trim();
+        const user = users.data.value?.find((u) => u.username === username);
+        if (!user) return `No user ${username} (among those you manage).`;
+        await change('PUT', user.id);
+        return error.value;
+      }}
+    >
+      {group.members.length === 0 ? (
+        <p class="empty">No members.</p>
+      ) : (
+        <ul class="grant-list">
+          {group.members.map((m) => (
+            <li key={m.id}>
+              {m.username}{' '}
+              <button
+                type="button"
+                aria-label={`Remove ${m.username}`}
+                onClick={() => void change('DELETE', m.id)}
+              >
+                Remove
+              </button>
+            </li>
           ))}
-        </datalist>
-        <p class="notice">Joining or leaving a group signs that user out everywhere.</p>
-        {error.value && (
-          <p class="error" role="alert">
-            {error.value}
-          </p>
-        )}
-        <div class="modal-actions">
-          <CancelButton label="Close" />
-          <button type="submit">Add</button>
-        </div>
-      </form>
-    </ModalDialog>
+        </ul>
+      )}
+      <label>
+        Add a user
+        <input name="username" list="group-member-users" autoComplete="off" required />
+      </label>
+      <datalist id="group-member-users">
+        {(users.data.value ?? []).map((u) => (
+          <option key={u.id} value={u.username} />
+        ))}
+      </datalist>
+      <p class="notice">Joining or leaving a group signs that user out everywhere.</p>
+    </FormDialog>
   );
 }
 
@@ -178,60 +174,40 @@ function CreateGroupDialog({
   onClose: () => void;
   onDone: () => void;
 }) {
-  const error = useSignal<string | undefined>(undefined);
   const scopeType = useSignal('fleet');
   return (
-    <ModalDialog title="Create group" onClose={onClose}>
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const formEl = e.currentTarget;
-          const form = new FormData(formEl);
-          const grant = grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
-          if (grant && 'error' in grant) {
-            error.value = grant.error;
-            return;
-          }
-          const description = field(form, 'description').trim();
-          const oidcGroup = field(form, 'oidcGroup').trim();
-          try {
-            await api('POST', '/auth/groups', {
-              name: field(form, 'name').trim(),
-              ...(description && { description }),
-              ...(oidcGroup && { oidcGroup }),
-              ...(grant && { grants: [grant.grant] }),
-            });
-            onDone();
-            closeDialogOf(formEl);
-          } catch (err) {
-            error.value = failure(err);
-          }
-        }}
-      >
-        <label>
-          Name
-          <input name="name" required autoComplete="off" />
-        </label>
-        <label>
-          Description
-          <input name="description" autoComplete="off" />
-        </label>
-        <label>
-          IdP group (members join at single sign-on)
-          <input name="oidcGroup" autoComplete="off" />
-        </label>
-        <GrantFields roles={roles} optional scopeType={scopeType} />
-        {error.value && (
-          <p class="error" role="alert">
-            {error.value}
-          </p>
-        )}
-        <div class="modal-actions">
-          <CancelButton />
-          <button type="submit">Create</button>
-        </div>
-      </form>
-    </ModalDialog>
+    <FormDialog
+      title="Create group"
+      onClose={onClose}
+      submitLabel="Create"
+      onSubmit={async (form) => {
+        const grant = grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
+        if (grant && 'error' in grant) return grant.error;
+        const description = field(form, 'description').trim();
+        const oidcGroup = field(form, 'oidcGroup').trim();
+        await api('POST', '/auth/groups', {
+          name: field(form, 'name').trim(),
+          ...(description && { description }),
+          ...(oidcGroup && { oidcGroup }),
+          ...(grant && { grants: [grant.grant] }),
+        });
+        onDone();
+      }}
+    >
+      <label>
+        Name
+        <input name="name" required autoComplete="off" />
+      </label>
+      <label>
+        Description
+        <input name="description" autoComplete="off" />
+      </label>
+      <label>
+        IdP group (members join at single sign-on)
+        <input name="oidcGroup" autoComplete="off" />
+      </label>
+      <GrantFields roles={roles} optional scopeType={scopeType} />
+    </FormDialog>
   );
 }
 
@@ -246,7 +222,7 @@ export function RolesTab() {
           Create role
         </button>
       </div>
-      <LoadState loading={!roles.data.value} error={roles.error.value} />
+      <LoadState of={roles} />
       {roles.data.value && (
         <ul class="access-list">
           {roles.data.value.map((role) => (
@@ -291,60 +267,41 @@ export function RolesTab() {
 }
 
 function CreateRoleDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
-  const error = useSignal<string | undefined>(undefined);
   return (
-    <ModalDialog title="Create role" onClose={onClose} class="modal modal-wide">
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const formEl = e.currentTarget;
-          const form = new FormData(formEl);
-          const permissions = form.getAll('permission').map(String);
-          if (permissions.length === 0) {
-            error.value = 'Choose at least one permission.';
-            return;
-          }
-          const description = field(form, 'description').trim();
-          try {
-            await api('POST', '/auth/roles', {
-              name: field(form, 'name').trim(),
-              ...(description && { description }),
-              permissions,
-            });
-            onDone();
-            closeDialogOf(formEl);
-          } catch (err) {
-            error.value = failure(err);
-          }
-        }}
-      >
-        <label>
-          Name
-          <input name="name" required pattern="[A-Za-z0-9._\-]+" autoComplete="off" />
-        </label>
-        <label>
-          Description
-          <input name="description" autoComplete="off" />
-        </label>
-        <fieldset class="permission-fields">
-          <legend>Permissions (only ones you hold can be given)</legend>
-          {PERMISSIONS.map((p) => (
-            <label key={p} class="inline">
-              <input type="checkbox" name="permission" value={p} />
-              {p}
-            </label>
-          ))}
-        </fieldset>
-        {error.value && (
-          <p class="error" role="alert">
-            {error.value}
-          </p>
-        )}
-        <div class="modal-actions">
-          <CancelButton />
-          <button type="submit">Create</button>
-        </div>
-      </form>
-    </ModalDialog>
+    <FormDialog
+      title="Create role"
+      onClose={onClose}
+      class="modal modal-wide"
+      submitLabel="Create"
+      onSubmit={async (form) => {
+        const permissions = form.getAll('permission').map(String);
+        if (permissions.length === 0) return 'Choose at least one permission.';
+        const description = field(form, 'description').trim();
+        await api('POST', '/auth/roles', {
+          name: field(form, 'name').trim(),
+          ...(description && { description }),
+          permissions,
+        });
+        onDone();
+      }}
+    >
+      <label>
+        Name
+        <input name="name" required pattern="[A-Za-z0-9._\-]+" autoComplete="off" />
+      </label>
+      <label>
+        Description
+        <input name="description" autoComplete="off" />
+      </label>
+      <fieldset class="permission-fields">
+        <legend>Permissions (only ones you hold can be given)</legend>
+        {PERMISSIONS.map((p) => (
+          <label key={p} class="inline">
+            <input type="checkbox" name="permission" value={p} />
+            {p}
+          </label>
+        ))}
+      </fieldset>
+    </FormDialog>
   );
 }

@@ -6,7 +6,8 @@
 import { useSignal } from '@preact/signals';
 import { grantLabel, type Scope } from '../access-model.js';
 import { api } from '../api.js';
-import { failure, field, LoadState, useResource } from './access-shared.js';
+import { failure, LoadState, useResource } from '../loaded.js';
+import { field } from './access-shared.js';
 
 interface Policies {
   password: { minLength: number };
@@ -23,7 +24,7 @@ export function PoliciesTab() {
   const p = policies.data.value;
   return (
     <div class="access-tab">
-      <LoadState loading={!p && !policies.error.value} error={policies.error.value} />
+      <LoadState of={policies} />
       {p && (
         <form
           class="policies"

@@ -1,8 +1,8 @@
-/** Parts the access tabs share: reading a resource, the server's refusal as words, grant fields. */
+/** Parts the access tabs share: roles, grant fields, form fields (reading: ../loaded.tsx). */
 import { type Signal, useSignal } from '@preact/signals';
 import { useEffect, useId } from 'preact/hooks';
 import { SCOPE_TYPES } from '../access-model.js';
-import { ApiError, api } from '../api.js';
+import { api } from '../api.js';
 import { can } from '../session.js';
 
 export interface Role {
@@ -11,51 +11,6 @@ export interface Role {
   builtIn: boolean;
   description: string | null;
   permissions: string[];
-}
-
-/** The server's refusal in its own words (or that it did not answer). */
-export function failure(err: unknown): string {
-  return err instanceof ApiError ? err.message : 'The controller did not answer.';
-}
-
-/** `GET path` while shown, again when `version` changes; data, error and a reload. */
-export function useResource<T>(path: string | undefined): {
-  data: Signal<T | undefined>;
-  error: Signal<string | undefined>;
-  reload: () => void;
-} {
-  const data = useSignal<T | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
-  const version = useSignal(0);
-  useEffect(() => {
-    if (path === undefined) return;
-    let stale = false;
-    api<{ data: T }>('GET', path).then(
-      (res) => {
-        if (stale) return;
-        data.value = res.data;
-        error.value = undefined;
-      },
-      (err: unknown) => {
-        if (!stale) error.value = failure(err);
-      },
-    );
-    return () => {
-      stale = true;
-    };
-  }, [path, version.value]);
-  return { data, error, reload: () => (version.value += 1) };
-}
-
-/** Loading, error or nothing (the caller shows the data). */
-export function LoadState({ loading, error }: { loading: boolean; error: string | undefined }) {
-  if (error)
-    return (
-      <p class="error" role="alert">
-        {error}
-      </p>
-    );
-  return loading ? <p class="loading">Loading…</p> : null;
 }
 
 /** A role over a scope: fields named `role`, `scopeType`, `scopeId` (read by `grantFromForm`). */

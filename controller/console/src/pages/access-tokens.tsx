@@ -7,8 +7,9 @@ import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { api } from '../api.js';
 import { relativeTime } from '../fleet-model.js';
-import { CancelButton, ConfirmDialog, ModalDialog } from '../modal-dialog.js';
-import { failure, field, LoadState, useResource } from './access-shared.js';
+import { failure, LoadState, useResource } from '../loaded.js';
+import { ConfirmDialog, FormDialog, ModalDialog } from '../modal-dialog.js';
+import { field } from './access-shared.js';
 
 interface ApiToken {
   id: string;
@@ -43,7 +44,7 @@ export function TokensTab() {
           Create token
         </button>
       </div>
-      <LoadState loading={!tokens.data.value} error={tokens.error.value} />
+      <LoadState of={tokens} />
       {tokens.data.value?.length === 0 && <p class="empty">No API tokens.</p>}
       {tokens.data.value && tokens.data.value.length > 0 && (
         <ul class="access-list">
@@ -97,7 +98,6 @@ export function TokensTab() {
 }
 
 function CreateTokenDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
-  const error = useSignal<string | undefined>(undefined);
   const secret = useSignal<string | undefined>(undefined);
   const copied = useSignal(false);
   const secretInput = useRef<HTMLInputElement>(null);
@@ -140,42 +140,29 @@ function CreateTokenDialog({ onClose, onDone }: { onClose: () => void; onDone: (
       </ModalDialog>
     );
   return (
-    <ModalDialog title="Create API token" onClose={onClose}>
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const form = new FormData(e.currentTarget);
-          const days = field(form, 'expiresInDays');
-          try {
-            const created = await api<{ data: { token: string } }>('POST', '/auth/api-tokens', {
-              name: field(form, 'name').trim(),
-              ...(days && { expiresInDays: Number(days) }),
-            });
-            onDone();
-            secret.value = created.data.token;
-          } catch (err) {
-            error.value = failure(err);
-          }
-        }}
-      >
-        <label>
-          Name
-          <input name="name" required maxLength={100} autoComplete="off" />
-        </label>
-        <label>
-          Expires after (days; empty for never)
-          <input name="expiresInDays" type="number" min={1} max={3650} />
-        </label>
-        {error.value && (
-          <p class="error" role="alert">
-            {error.value}
-          </p>
-        )}
-        <div class="modal-actions">
-          <CancelButton />
-          <button type="submit">Create</button>
-        </div>
-      </form>
-    </ModalDialog>
+    <FormDialog
+      title="Create API token"
+      onClose={onClose}
+      submitLabel="Create"
+      stayOpen
+      onSubmit={async (form) => {
+        const days = field(form, 'expiresInDays');
+        const created = await api<{ data: { token: string } }>('POST', '/auth/api-tokens', {
+          name: field(form, 'name').trim(),
+          ...(days && { expiresInDays: Number(days) }),
+        });
+        onDone();
+        secret.value = created.data.token;
+      }}
+    >
+      <label>
+        Name
+        <input name="name" required maxLength={100} autoComplete="off" />
+      </label>
+      <label>
+        Expires after (days; empty for never)
+        <input name="expiresInDays" type="number" min={1} max={3650} />
+      </label>
+    </FormDialog>
   );
 }

@@ -4,13 +4,13 @@
  * confirmation: it ends their sessions) or enabled, and their grants replaced.
  */
 import { useSignal } from '@preact/signals';
-import { useEffect } from 'preact/hooks';
 import { type Grant, grantFromForm, grantInputs, grantLabel } from '../access-model.js';
 import { api } from '../api.js';
-import { CancelButton, ConfirmDialog, closeDialogOf, ModalDialog } from '../modal-dialog.js';
+import { failure, LoadState, useLoaded, useResource } from '../loaded.js';
+import { ConfirmDialog, FormDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
-import { failure, field, GrantFields, LoadState, type Role, useResource } from './access-shared.js';
+import { field, GrantFields, type Role } from './access-shared.js';
 
 interface User {
   id: string;
@@ -30,34 +30,19 @@ export function UsersTab() {
   const params = new URLSearchParams(location.value.search);
   const q = params.get('q') ?? '';
   const cursor = params.get('cursor') ?? '';
-  const users = useSignal<{ data: User[]; nextCursor: string | null } | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
-  const version = useSignal(0);
+  const query = new URLSearchParams({ limit: '50' });
+  if (q) query.set('q', q);
+  if (cursor) query.set('cursor', cursor);
+  const loaded = useLoaded(
+    () => api<{ data: User[]; nextCursor: string | null }>('GET', `/auth/users?${query}`),
+    [q, cursor],
+  );
+  const users = loaded.data;
+  const reload = loaded.reload;
   const roles = useResource<Role[]>('/auth/roles');
   const dialog = useSignal<Dialog | undefined>(undefined);
   const rowErrors = useSignal<Record<string, string>>({});
 
-  useEffect(() => {
-    let stale = false;
-    const query = new URLSearchParams({ limit: '50' });
-    if (q) query.set('q', q);
-    if (cursor) query.set('cursor', cursor);
-    api<{ data: User[]; nextCursor: string | null }>('GET', `/auth/users?${query}`).then(
-      (page) => {
-        if (stale) return;
-        users.value = page;
-        error.value = undefined;
-      },
-      (err: unknown) => {
-        if (!stale) error.value = failure(err);
-      },
-    );
-    return () => {
-      stale = true;
-    };
-  }, [q, cursor, version.value]);
-
-  const reload = () => (version.value += 1);
   const setStatus = async (user: User, disabled: boolean): Promise<string | undefined> => {
     try {
       await api('PATCH', `/auth/users/${encodeURIComponent(user.id)}/status`, { disabled });
@@ -92,7 +77,7 @@ export function UsersTab() {
           Create user
         </button>
       </div>
-      <LoadState loading={!users.value} error={error.value} />
+      <LoadState of={loaded} />
       {users.value?.data.length === 0 && <p class="empty">{q ? 'No user matches.' : 'No users.'}</p>}
       {users.value && users.value.data.length > 0 && (
         <ul class="access-list">
@@ -200,82 +185,56 @@ function CreateUserDialog({
   onClose: () => void;
   onDone: () => void;
 }) {
-  const error = useSignal<string | undefined>(undefined);
   const ssoOnly = useSignal(false);
   const scopeType = useSignal('fleet');
-  const busy = useSignal(false);
   return (
-    <ModalDialog title="Create user" onClose={onClose}>
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const formEl = e.currentTarget;
-          const form = new FormData(formEl);
-          const grant = grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
-          if (grant && 'error' in grant) {
-            error.value = grant.error;
-            return;
-          }
-          const displayName = field(form, 'displayName').trim();
-          const email = field(form, 'email').trim();
-          busy.value = true;
-          try {
-            await api('POST', '/auth/users', {
-              username: field(form, 'username').trim(),
-              ...(displayName && { displayName }),
-              ...(email && { email }),
-              password: ssoOnly.value ? null : field(form, 'password'),
-              ...(grant && { grants: [grant.grant] }),
-            });
-            onDone();
-            closeDialogOf(formEl);
-          } catch (err) {
-            error.value = failure(err);
-          } finally {
-            busy.value = false;
-          }
-        }}
-      >
+    <FormDialog
+      title="Create user"
+      onClose={onClose}
+      submitLabel="Create"
+      onSubmit={async (form) => {
+        const grant = grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
+        if (grant && 'error' in grant) return grant.error;
+        const displayName = field(form, 'displayName').trim();
+        const email = field(form, 'email').trim();
+        await api('POST', '/auth/users', {
+          username: field(form, 'username').trim(),
+          ...(displayName && { displayName }),
+          ...(email && { email }),
+          password: ssoOnly.value ? null : field(form, 'password'),
+          ...(grant && { grants: [grant.grant] }),
+        });
+        onDone();
+      }}
+    >
+      <label>
+        Username
+        <input name="username" required autoComplete="off" />
+      </label>
+      <label>
+        Display name
+        <input name="displayName" autoComplete="off" />
+      </label>
+      <label>
+        Email
+        <input name="email" type="email" autoComplete="off" />
+      </label>
+      <label class="inline">
+        <input
+          type="checkbox"
+          checked={ssoOnly.value}
+          onChange={(e) => (ssoOnly.value = e.currentTarget.checked)}
+        />
+        Single sign-on only (no password)
+      </label>
+      {!ssoOnly.value && (
         <label>
-          Username
-          <input name="username" required autoComplete="off" />
+          Password
+          <input name="password" type="password" required minLength={12} autoComplete="new-password" />
         </label>
-        <label>
-          Display name
-          <input name="displayName" autoComplete="off" />
-        </label>
-        <label>
-          Email
-          <input name="email" type="email" autoComplete="off" />
-        </label>
-        <label class="inline">
-          <input
-            type="checkbox"
-            checked={ssoOnly.value}
-            onChange={(e) => (ssoOnly.value = e.currentTarget.checked)}
-          />
-          Single sign-on only (no password)
-        </label>
-        {!ssoOnly.value && (
-          <label>
-            Password
-            <input name="password" type="password" required minLength={12} autoComplete="new-password" />
-          </label>
-        )}
-        <GrantFields roles={roles} optional scopeType={scopeType} />
-        {error.value && (
-          <p class="error" role="alert">
-            {error.value}
-          </p>
-        )}
-        <div class="modal-actions">
-          <CancelButton />
-          <button type="submit" disabled={busy.value}>
-            Create
-          </button>
-        </div>
-      </form>
-    </ModalDialog>
+      )}
+      <GrantFields roles={roles} optional scopeType={scopeType} />
+    </FormDialog>
   );
 }
 
@@ -294,79 +253,61 @@ function UserAccessDialog({
   const error = useSignal<string | undefined>(undefined);
   const scopeType = useSignal('fleet');
   return (
-    <ModalDialog title={`Roles of ${user.username}`} onClose={onClose}>
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const formEl = e.currentTarget;
-          try {
-            await api('PATCH', `/auth/users/${encodeURIComponent(user.id)}/access`, {
-              grants: grantInputs(grants.value),
-            });
-            onDone();
-            closeDialogOf(formEl);
-          } catch (err) {
-            error.value = failure(err);
+    <FormDialog
+      title={`Roles of ${user.username}`}
+      onClose={onClose}
+      submitLabel="Save"
+      error={error}
+      onSubmit={async () => {
+        await api('PATCH', `/auth/users/${encodeURIComponent(user.id)}/access`, {
+          grants: grantInputs(grants.value),
+        });
+        onDone();
+      }}
+    >
+      {grants.value.length === 0 ? (
+        <p class="empty">
+          No roles of their own{user.groups.length > 0 && ' (their groups still grant theirs)'}.
+        </p>
+      ) : (
+        <ul class="grant-list">
+          {grants.value.map((g, i) => (
+            <li key={`${grantLabel(g)}-${i}`}>
+              {grantLabel(g)}{' '}
+              <button
+                type="button"
+                aria-label={`Remove ${grantLabel(g)}`}
+                onClick={() => (grants.value = grants.value.filter((_, j) => j !== i))}
+              >
+                Remove
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <GrantFields roles={roles} scopeType={scopeType} optional />
+      <button
+        type="button"
+        onClick={(e) => {
+          const form = new FormData(e.currentTarget.form!);
+          const grant = grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
+          if (!grant) error.value = 'Choose a role to add.';
+          else if ('error' in grant) error.value = grant.error;
+          else {
+            error.value = undefined;
+            grants.value = [
+              ...grants.value,
+              {
+                role: grant.grant.role,
+                scope: { type: grant.grant.scope.type, id: grant.grant.scope.id ?? null },
+              },
+            ];
           }
         }}
       >
-        {grants.value.length === 0 ? (
-          <p class="empty">
-            No roles of their own{user.groups.length > 0 && ' (their groups still grant theirs)'}.
-          </p>
-        ) : (
-          <ul class="grant-list">
-            {grants.value.map((g, i) => (
-              <li key={`${grantLabel(g)}-${i}`}>
-                {grantLabel(g)}{' '}
-                <button
-                  type="button"
-                  aria-label={`Remove ${grantLabel(g)}`}
-                  onClick={() => (grants.value = grants.value.filter((_, j) => j !== i))}
-                >
-                  Remove
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
-        <GrantFields roles={roles} scopeType={scopeType} optional />
-        <button
-          type="button"
-          onClick={(e) => {
-            const form = new FormData(e.currentTarget.form!);
-            const grant = grantFromForm(
-              field(form, 'role'),
-              field(form, 'scopeType'),
-              field(form, 'scopeId'),
-            );
-            if (!grant) error.value = 'Choose a role to add.';
-            else if ('error' in grant) error.value = grant.error;
-            else {
-              error.value = undefined;
-              grants.value = [
-                ...grants.value,
-                {
-                  role: grant.grant.role,
-                  scope: { type: grant.grant.scope.type, id: grant.grant.scope.id ?? null },
-                },
-              ];
-            }
-          }}
-        >
-          Add role
-        </button>
-        <p class="notice">Saving signs them out everywhere (their access changed).</p>
-        {error.value && (
-          <p class="error" role="alert">
-            {error.value}
-          </p>
-        )}
-        <div class="modal-actions">
-          <CancelButton />
-          <button type="submit">Save</button>
-        </div>
-      </form>
-    </ModalDialog>
+        Add role
+      </button>
+      <p class="notice">Saving signs them out everywhere (their access changed).</p>
+    </FormDialog>
   );
 }
