@@ -32,16 +32,31 @@ export class LocalEpochs implements ConnectionEpochs {
 
 /** The part of a Redis client the clustered epochs use (ioredis). */
 export interface EpochStore {
-  incr(key: string): Promise<number>;
+  eval(script: string, numberOfKeys: number, key: string): Promise<unknown>;
   get(key: string): Promise<string | null>;
 }
 
-/** Replicas sharing a Redis: one counter per node there. */
+/**
+ * The next epoch: Redis' clock in microseconds, or one more than the last when that is not
+ * larger. From the clock, so epochs keep growing when Redis restarts without its data (a
+ * counter would start again at 1 and every new connection would look stale to the replicas
+ * that remember larger ones); one Redis clock for every replica, so their clocks do not matter.
+ */
+const NEXT_EPOCH = `
+local t = redis.call('TIME')
+local epoch = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if epoch <= last then epoch = last + 1 end
+redis.call('SET', KEYS[1], string.format('%.0f', epoch))
+return string.format('%.0f', epoch)
+`;
+
+/** Replicas sharing a Redis: one epoch per node there. */
 export class RedisEpochs implements ConnectionEpochs {
   constructor(private readonly redis: EpochStore) {}
 
-  next(nodeId: string): Promise<number> {
-    return this.redis.incr(epochKey(nodeId));
+  async next(nodeId: string): Promise<number> {
+    return Number(await this.redis.eval(NEXT_EPOCH, 1, epochKey(nodeId)));
   }
 
   async current(nodeId: string): Promise<number> {
