@@ -60,6 +60,15 @@ describe('loadConfig', () => {
     expect(JSON.stringify(described)).not.toContain('s3cret');
     expect(described.databaseUrl).toBe('postgres://earshot:***@db:5432/earshot');
   });
+
+  it('takes a Redis URL for clustered brokers, never shows its password, refuses another scheme', () => {
+    expect(loadConfig({}).redisUrl).toBeUndefined();
+    const described = describeConfig(loadConfig({ EARSHOT_REDIS_URL: 'redis://:r3dis-pw@cache:6379/2' }));
+    expect(JSON.stringify(described)).not.toContain('r3dis-pw');
+    expect(described.redisUrl).toBe('redis://:***@cache:6379/2');
+    expect(loadConfig({ EARSHOT_REDIS_URL: 'rediss://cache:6380' }).redisUrl).toBe('rediss://cache:6380');
+    expect(() => loadConfig({ EARSHOT_REDIS_URL: 'http://cache:6379' })).toThrow(/EARSHOT_REDIS_URL/);
+  });
 });
 
 describe('OIDC settings', () => {
