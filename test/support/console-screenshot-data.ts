@@ -459,12 +459,11 @@ export function seededAnswer(
     }),
     '/leaderboard': () => ({
       data: {
-        entries: ['ana', 'ben', 'chloe', 'dev', 'eli'].map((name, i) => ({
+        entries: [0, 1, 2, 3, 4].map((i) => ({
           rank: i + 1,
           user_id: `2000000000000000${10 + i}`,
           active_seconds: 40_000 - i * 6_130,
           sessions: 12 - i * 2,
-          display_name: name,
         })),
       },
     }),
