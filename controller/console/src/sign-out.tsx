@@ -1,33 +1,39 @@
 /**
- * Sign out, confirmed in a modal dialog (modal-dialog.tsx, the console's dialog pattern: the
- * opener says `aria-haspopup="dialog"`, Esc or Cancel closes it, and focus returns to the opener).
+ * Sign out, confirmed in a native modal <dialog> (the console's dialog pattern: the opener
+ * says `aria-haspopup="dialog"`, Esc or Cancel closes it, and focus returns to the opener).
+ * The shell's own `<dialog>`, not modal-dialog.tsx's: the shell importing the pages' dialog code
+ * would split it into a shared chunk, and the first load would fetch more than one script.
  */
-import { useSignal } from '@preact/signals';
-import { CancelButton, ModalDialog } from './modal-dialog.js';
+import { useRef } from 'preact/hooks';
 import { signOut } from './session.js';
 
 export function SignOutButton() {
-  const asking = useSignal(false);
+  const dialog = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLButtonElement>(null);
   return (
     <>
-      <button type="button" aria-haspopup="dialog" onClick={() => (asking.value = true)}>
+      <button type="button" ref={opener} aria-haspopup="dialog" onClick={() => dialog.current?.showModal()}>
         Sign out
       </button>
-      {asking.value && (
-        <ModalDialog
-          class="sign-out-dialog"
-          title="Sign out of Earshot?"
-          onClose={() => (asking.value = false)}
-        >
+      <dialog
+        ref={dialog}
+        class="sign-out-dialog"
+        aria-labelledby="sign-out-title"
+        onClose={() => opener.current?.focus()}
+      >
+        <form method="dialog">
+          <h2 id="sign-out-title">Sign out of Earshot?</h2>
           <p>Pages open in other tabs of this browser are signed out too.</p>
           <div class="sign-out-actions">
-            <CancelButton />
+            <button type="submit" value="cancel">
+              Cancel
+            </button>
             <button type="button" onClick={() => void signOut()}>
               Sign out
             </button>
           </div>
-        </ModalDialog>
-      )}
+        </form>
+      </dialog>
     </>
   );
 }
