@@ -19,6 +19,7 @@ import {
   barPosition,
   formatDb,
   heldPeak,
+  MAX_CHANNELS,
   type MeterFrameIn,
   type MeterNodeState,
   NodeMeters,
@@ -69,10 +70,19 @@ interface ChannelEls {
 }
 
 /** Above this many channels on screen, meters are drawn on a canvas (one per node), not as elements. */
-export const CANVAS_ABOVE_CHANNELS = 300;
+export const CANVAS_ABOVE_CHANNELS = 64;
 /** The channels of the meters on screen (watched), all widgets together. */
 const shownChannels = signal(0);
 const canvasMode = computed(() => shownChannels.value > CANVAS_ABOVE_CHANNELS);
+/**
+ * The canvas's context: `desynchronized` (drawn without waiting for the page's commit) where the
+ * browser supports it; measured in headless Chromium (software compositing), it halves the
+ * main thread's cost of a wall of canvases (the commit of each canvas's frame).
+ */
+const CANVAS_OPTIONS: CanvasRenderingContext2DSettings = { alpha: true, desynchronized: true };
+/** A bar's position is written in steps of 1/BAR_STEPS of the scale (finer than a pixel on a wall). */
+const BAR_STEPS = 10_000;
+const step = (db: number) => Math.round(barPosition(db) * BAR_STEPS);
 /** A channel's bar on the canvas and the gap after it, CSS pixels. */
 const CANVAS_BAR = 10;
 const CANVAS_GAP = 4;
@@ -89,6 +99,13 @@ class MeterView {
   programme: HTMLElement | null = null;
   announce: HTMLElement | null = null;
   canvas: HTMLCanvasElement | null = null;
+  /** The canvas's context, got once (not per paint). */
+  ctx: CanvasRenderingContext2D | null = null;
+  /**
+   * What each bar shows now, in steps of 1/BAR_STEPS of the scale (peak, RMS, hold per channel):
+   * a bar is written only when its step changes (a steady or silent channel costs nothing).
+   */
+  private readonly shown = new Int16Array(MAX_CHANNELS * 3).fill(-1);
   name = '';
   /** The channels this widget adds to `shownChannels` (while watched). */
   private counted = 0;
@@ -134,17 +151,37 @@ class MeterView {
     m.dirty = false;
     const now = performance.now();
     const list = this.els;
-    if (this.canvas) paintCanvas(this.canvas, m, now);
+    if (this.canvas && this.ctx) paintCanvas(this.canvas, this.ctx, m, now);
+    const shown = this.shown;
     for (let i = 0; i < list.length && i < m.channels; i++) {
       const el = list[i]!;
-      el.clip.hidden = m.clip[i] === 0;
-      if (!el.bars) continue;
-      el.bars.peak.style.transform = `scaleY(${barPosition(m.peak[i]!)})`;
-      el.bars.rms.style.transform = `scaleY(${barPosition(m.rms[i]!)})`;
-      const hold = heldPeak(m.hold[i]!, m.holdAt[i]!, now);
-      el.bars.hold.style.transform = `translateY(${(1 - barPosition(hold)) * 100}%)`;
+      const hidden = m.clip[i] === 0;
+      if (el.clip.hidden !== hidden) el.clip.hidden = hidden; // an attribute written restyles
+      const bars = el.bars;
+      if (!bars) continue;
+      const k = i * 3;
+      const peak = step(m.peak[i]!);
+      if (shown[k] !== peak) {
+        shown[k] = peak;
+        bars.peak.style.transform = `scaleY(${peak / BAR_STEPS})`;
+      }
+      const rms = step(m.rms[i]!);
+      if (shown[k + 1] !== rms) {
+        shown[k + 1] = rms;
+        bars.rms.style.transform = `scaleY(${rms / BAR_STEPS})`;
+      }
+      const hold = step(heldPeak(m.hold[i]!, m.holdAt[i]!, now));
+      if (shown[k + 2] !== hold) {
+        shown[k + 2] = hold;
+        bars.hold.style.transform = `translateY(${(1 - hold / BAR_STEPS) * 100}%)`;
+      }
     }
   };
+
+  /** New elements (or a new canvas): every bar written again at the next paint. */
+  forget(): void {
+    this.shown.fill(-1);
+  }
 
   /** Once a second: the meters' aria values, the readouts and the node's state. */
   readonly tick = (): void => {
@@ -254,7 +291,14 @@ export function NodeMeterWidget({
       };
     });
     v.canvas = element.querySelector('canvas');
-    const resize = v.canvas ? sizeCanvas(v.canvas, channels.value, () => requestPaint(v.paint)) : undefined;
+    v.ctx = v.canvas?.getContext('2d', CANVAS_OPTIONS) ?? null;
+    v.forget();
+    const resize = v.canvas
+      ? sizeCanvas(v.canvas, channels.value, () => {
+          v.meters.dirty = true; // a canvas resized is blank
+          requestPaint(v.paint);
+        })
+      : undefined;
     v.programme = element.querySelector('.meter-programme');
     v.announce = element.querySelector('.meter-announce');
     v.meters.dirty = true;
@@ -404,9 +448,12 @@ function fillBar(ctx: CanvasRenderingContext2D, x: number, w: number, h: number,
 }
 
 /** Every channel of a node on its canvas: peak (faint), RMS, the hold line, a clip mark on top. */
-function paintCanvas(canvas: HTMLCanvasElement, m: NodeMeters, now: number): void {
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return;
+function paintCanvas(
+  canvas: HTMLCanvasElement,
+  ctx: CanvasRenderingContext2D,
+  m: NodeMeters,
+  now: number,
+): void {
   const dpr = window.devicePixelRatio || 1;
   const { width, height: h } = canvas;
   const w = CANVAS_BAR * dpr;
