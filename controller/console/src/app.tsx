@@ -3,6 +3,7 @@
  * role can do; the server still decides) and the page for the URL. The live events stream
  * is open while signed in.
  */
+import { effect, signal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { closeStream, openStream, streamState } from './events.js';
 import { PageFrame } from './page-frame.js';
@@ -16,6 +17,39 @@ import { ThemeSwitch } from './theme-switch.js';
 
 /** The operator's time zone, named beside the times it applies to. */
 const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/**
+ * The live events stream's state as the header shows it: a reconnect that is live again within
+ * RECONNECT_QUIET_MS is not shown (the browser reopens a stream the server ended, and the tab's
+ * stream is opened again when the meters on screen change: no flicker, and no repaint of a
+ * busy page for each).
+ */
+const RECONNECT_QUIET_MS = 1000;
+const shownStream = signal(streamState.peek());
+let quiet: ReturnType<typeof setTimeout> | undefined;
+effect(() => {
+  const state = streamState.value;
+  if (state === 'connecting' && shownStream.peek() === 'live') {
+    quiet ??= setTimeout(() => {
+      quiet = undefined;
+      shownStream.value = streamState.peek();
+    }, RECONNECT_QUIET_MS);
+    return;
+  }
+  if (quiet !== undefined) clearTimeout(quiet);
+  quiet = undefined;
+  shownStream.value = state;
+});
+
+/** Only this renders again when the stream's state changes (not the shell and its page). */
+function StreamStatus() {
+  const state = shownStream.value;
+  return (
+    <span class={`stream stream-${state}`} title="Live events" role="status">
+      {state === 'live' ? 'Live' : state === 'down' ? 'Offline' : 'Connecting…'}
+    </span>
+  );
+}
 
 export function App() {
   const user = me.value;
@@ -74,9 +108,7 @@ export function App() {
             ))}
           </ul>
         </nav>
-        <span class={`stream stream-${streamState.value}`} title="Live events" role="status">
-          {streamState.value === 'live' ? 'Live' : streamState.value === 'down' ? 'Offline' : 'Connecting…'}
-        </span>
+        <StreamStatus />
         <span class="tz" title="Times are shown in this time zone">
           {TIME_ZONE}
         </span>

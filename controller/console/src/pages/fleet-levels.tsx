@@ -59,15 +59,32 @@ document.addEventListener('visibilitychange', () => {
  */
 const LEAVE_GRACE_MS = 2000;
 
+/** A bar is written in steps of 1/STEPS of the scale. */
+const STEPS = 10_000;
+
 /** Meters `element`'s bars from `nodeId`'s frames while it is on screen; the answer stops it. */
 function meter(element: HTMLElement, nodeId: string, count: number): () => void {
   const peaks = new Float32Array(count).fill(Number.NaN);
   let got = 0;
   const bars = [...element.querySelectorAll<HTMLElement>('.tile-level-cover')];
+  // What is written now: a bar, the name or the state is written again only when it changes
+  // (each write restyles; a steady or silent channel costs nothing).
+  const shown = new Int16Array(count).fill(-1);
+  let label = '';
   const paint = () => {
-    for (let i = 0; i < bars.length; i++) bars[i]!.style.transform = `scaleX(${1 - barPosition(peaks[i]!)})`;
-    element.setAttribute('aria-label', levelsText(peaks, got));
-    element.dataset.levels = got > 0 ? 'live' : 'waiting';
+    for (let i = 0; i < bars.length; i++) {
+      const at = Math.round(barPosition(peaks[i]!) * STEPS);
+      if (shown[i] === at) continue;
+      shown[i] = at;
+      bars[i]!.style.transform = `scaleX(${(STEPS - at) / STEPS})`;
+    }
+    const text = levelsText(peaks, got);
+    if (text !== label) {
+      label = text;
+      element.setAttribute('aria-label', text);
+    }
+    const state = got > 0 ? 'live' : 'waiting';
+    if (element.dataset.levels !== state) element.dataset.levels = state;
   };
   const take = (frame: MeterFrameIn) => {
     got = Math.min(count, frame.channels.length);

@@ -1,11 +1,14 @@
 /**
  * Fleet overview: one tile per node the caller may see (`GET /api/v1/nodes`, every page),
- * grouped by site, problems first, kept live by the tab's events stream (a `node.*` event or a
- * `reset` reads the list again, at most once per animation frame). Each online tile shows a 1 Hz
- * level per channel while on screen (fleet-levels.tsx).
+ * grouped by site, problems first, kept live by the tab's events stream (a `node.*` or
+ * `health.*` event or a `reset` reads the list again: one read at a time, the next at the
+ * animation frame after it). A read is applied in place: each node has its own signal, written
+ * only when the node changed, so only its tile renders again; the page (sites, order, counts)
+ * renders again only when a node's place changed (its site, state, name or tags, a node added
+ * or gone). Each online tile shows a 1 Hz level per channel while on screen (fleet-levels.tsx).
  */
-import { useSignal } from '@preact/signals';
-import { useEffect } from 'preact/hooks';
+import { type Signal, signal, useSignal } from '@preact/signals';
+import { useEffect, useRef } from 'preact/hooks';
 import { api } from '../api.js';
 import { subscribe } from '../events.js';
 import {
@@ -56,33 +59,95 @@ async function fleet(): Promise<FleetNode[]> {
   return withAlerts(nodes, facets.data.nodeId);
 }
 
+/** Whether two values read from the API (plain JSON) are the same. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka)
+    if (!same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+/** What places a node's tile on the page (its site and place there, the filters' facets). */
+const placeOf = (node: FleetNode) =>
+  `${node.site.id}\u0000${node.site.name}\u0000${tileState(node)}\u0000${node.name}\u0000${(node.tags ?? []).join(',')}\u0000${node.decommissionedAt ?? ''}`;
+
+/**
+ * The nodes as last read, one signal per node. `apply` writes a read into them in place and
+ * answers whether the page must render again (a node's place changed, one added or gone).
+ */
+class FleetStore {
+  readonly byId = new Map<string, Signal<FleetNode>>();
+  list: FleetNode[] | undefined;
+
+  apply(next: FleetNode[]): boolean {
+    let placed = this.list === undefined || next.length !== this.list.length;
+    for (let i = 0; i < next.length; i++) {
+      const node = next[i]!;
+      const tile = this.byId.get(node.id);
+      if (!tile) {
+        this.byId.set(node.id, signal(node));
+        placed = true;
+        continue;
+      }
+      const was = tile.peek();
+      if (same(was, node)) {
+        next[i] = was; // the same object: what reads it sees no change
+        continue;
+      }
+      if (placeOf(was) !== placeOf(node)) placed = true;
+      tile.value = node;
+    }
+    if (placed) {
+      const ids = new Set(next.map((node) => node.id));
+      for (const id of this.byId.keys()) if (!ids.has(id)) this.byId.delete(id);
+    }
+    this.list = next;
+    return placed;
+  }
+}
+
 export default function FleetPage() {
   const nodes = useSignal<FleetNode[] | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   const nowMs = useSignal(Date.now());
   const announcement = useSignal('');
+  const store = useRef<FleetStore | null>(null);
+  store.current ??= new FleetStore();
+  const tiles = store.current;
 
   useEffect(() => {
     let stale = false;
     let frame: number | undefined;
+    /** A read in flight, and whether another is wanted after it. */
+    let reading = false;
+    let again = false;
     const load = () => {
       frame = undefined;
+      reading = true;
       fleet().then(
         (list) => {
+          reading = false;
           if (stale) return;
-          const changes = stateChanges(nodes.value, list);
+          const changes = stateChanges(tiles.list, list);
           if (changes.length > 0) announcement.value = changes.join('. ');
-          nodes.value = list;
-          nowMs.value = Date.now();
+          if (tiles.apply(list)) nodes.value = list;
           error.value = undefined;
+          if (again) reload();
         },
         (err: Error) => {
+          reading = false;
           if (!stale) error.value = err.message;
+          if (again) reload();
         },
       );
     };
     const reload = () => {
-      if (frame === undefined) frame = requestAnimationFrame(load);
+      again = reading;
+      if (!reading && frame === undefined) frame = requestAnimationFrame(load);
     };
     load();
     const unsubscribe = subscribe('node.', reload);
@@ -140,41 +205,51 @@ export default function FleetPage() {
             </small>
           </h2>
           <ul class="tiles">
-            {group.nodes.map((node) => {
-              const state = tileState(node);
-              const seen = node.presence.lastSeenAt;
-              return (
-                <li class={`tile tile-${state}`} key={node.id} data-node-id={node.id} data-state={state}>
-                  <a class="tile-name" href={`/nodes/${encodeURIComponent(node.id)}`}>
-                    {node.name}
-                  </a>
-                  <span class="tile-state">{STATE_LABEL[state]}</span>
-                  <span class="tile-seen">
-                    Last seen{' '}
-                    <time dateTime={seen ?? undefined} title={seen ? new Date(seen).toString() : undefined}>
-                      {relativeTime(seen, nowMs.value)}
-                    </time>
-                  </span>
-                  <span class="tile-facts">
-                    {[diskFree(node.diskFreeBytes), clockSkew(node.clockOffsetMs)]
-                      .filter(Boolean)
-                      .join(' · ')}
-                  </span>
-                  {problems(node).map((p) => (
-                    <span class="tile-problem" key={p}>
-                      {p}
-                    </span>
-                  ))}
-                  {node.presence.online && (
-                    <TileLevels nodeId={node.id} channels={node.capture.channels ?? 0} />
-                  )}
-                </li>
-              );
-            })}
+            {group.nodes.map((node) => (
+              <Tile key={node.id} node={tiles.byId.get(node.id)!} nowMs={nowMs} />
+            ))}
           </ul>
         </section>
       ))}
     </section>
+  );
+}
+
+interface TileProps {
+  node: Signal<FleetNode>;
+  nowMs: Signal<number>;
+}
+
+/**
+ * A node's tile: renders again when its node's signal changes (or the clock for "last seen"),
+ * not when the page does (its props are the same signals: @preact/signals skips it).
+ */
+function Tile({ node: tile, nowMs }: TileProps) {
+  const node = tile.value;
+  const state = tileState(node);
+  const seen = node.presence.lastSeenAt;
+  return (
+    <li class={`tile tile-${state}`} data-node-id={node.id} data-state={state}>
+      <a class="tile-name" href={`/nodes/${encodeURIComponent(node.id)}`}>
+        {node.name}
+      </a>
+      <span class="tile-state">{STATE_LABEL[state]}</span>
+      <span class="tile-seen">
+        Last seen{' '}
+        <time dateTime={seen ?? undefined} title={seen ? new Date(seen).toString() : undefined}>
+          {relativeTime(seen, nowMs.value)}
+        </time>
+      </span>
+      <span class="tile-facts">
+        {[diskFree(node.diskFreeBytes), clockSkew(node.clockOffsetMs)].filter(Boolean).join(' · ')}
+      </span>
+      {problems(node).map((p) => (
+        <span class="tile-problem" key={p}>
+          {p}
+        </span>
+      ))}
+      {node.presence.online && <TileLevels nodeId={node.id} channels={node.capture.channels ?? 0} />}
+    </li>
   );
 }
 
