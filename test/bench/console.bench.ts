@@ -7,13 +7,24 @@
  *   - gzipped sizes: the initial script (what index.html names), all CSS, the largest page chunk;
  *   - the fleet overview with 200 nodes usable (all tiles in the DOM) after a fresh load and
  *     after an in-app navigation, median and worst of several runs;
- *   - streaming: the JS heap (after a forced GC) before and after N seconds of live events on the
- *     fleet overview, and the main thread's busy time per second meanwhile;
- *   - the meters wall with 200 channels, frames streamed in real time: main-thread time per
- *     second, animation frames over 50 ms (the message-to-paint latency is not measured here).
+ *   - streaming: the JS heap (after a forced GC) sampled through N seconds of live events on the
+ *     fleet overview (its growth, and its slope as MB per 10 minutes), and the main thread's busy
+ *     time per second meanwhile (the forced GCs left out);
+ *   - the meters wall with 200 channels (and 64, and 400), frames streamed in real time:
+ *     main-thread time per second, animation frames over 50 ms; then the latency from a meter
+ *     message sent (the scripted frame's `capturedAtMs`, the server's clock) to the animation
+ *     frame that paints it (`performance.timeOrigin + performance.now()` in the page's first
+ *     animation-frame callback after the message arrived: the meters paint in that frame) and to
+ *     that frame rendered (a task posted from the callback runs after the frame's style, layout,
+ *     paint and commit); then, for the 200-channel wall, the heap's slope over N seconds.
  *
- * Env: EARSHOT_BENCH_CONSOLE_SECONDS (30), EARSHOT_BENCH_CONSOLE_RUNS (5),
- * EARSHOT_BENCH_CONSOLE_METERS_SECONDS (10).
+ * Headless Chromium as playwright-core launches it (`--headless --enable-unsafe-swiftshader`, no
+ * GPU here): the page's compositing and raster are in software, as on a CI runner.
+ *
+ * Env: EARSHOT_BENCH_CONSOLE_SECONDS (30: the streaming and the heap phases),
+ * EARSHOT_BENCH_CONSOLE_RUNS (5), EARSHOT_BENCH_CONSOLE_METERS_SECONDS (10),
+ * EARSHOT_BENCH_CONSOLE_LATENCY_SECONDS (5), EARSHOT_BENCH_CONSOLE_ONLY (a comma list of
+ * `sizes,fleet,streaming,wall`: only those parts).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,11 +38,15 @@ const BENCH = 'console';
 const SECONDS = Number(process.env.EARSHOT_BENCH_CONSOLE_SECONDS || 30);
 const RUNS = Number(process.env.EARSHOT_BENCH_CONSOLE_RUNS || 5);
 /**
- * Nodes chosen on the wall: 25 × 8 = 200 channels (bars; those on screen are streamed), and 50
- * (400 channels: past ~300 the wall draws on canvas).
+ * Nodes chosen on the wall: 25 × 8 = 200 channels (the budget's; past 64 channels on screen the
+ * wall draws on canvases), 8 × 8 = 64 (the largest wall of bars as elements), and 50 (400).
+ * Those on screen are streamed.
  */
-const WALL_NODES = [25, 50];
+const WALL_NODES = [25, 8, 50];
 const METERS_SECONDS = Number(process.env.EARSHOT_BENCH_CONSOLE_METERS_SECONDS || 10);
+const LATENCY_SECONDS = Number(process.env.EARSHOT_BENCH_CONSOLE_LATENCY_SECONDS || 5);
+const ONLY = (process.env.EARSHOT_BENCH_CONSOLE_ONLY ?? '').split(',').filter(Boolean);
+const wantPart = (part: string) => ONLY.length === 0 || ONLY.includes(part);
 const KB = 1024;
 
 const BUDGET = {
@@ -43,7 +58,9 @@ const BUDGET = {
   longestFrameMs: 50,
   /** Over 10 minutes of streaming. */
   heapGrowthBytes: 5 * 1024 * 1024,
+  messageToPaintP95Ms: 20,
 };
+const MB = 1024 * 1024;
 
 function row(subject: string, metric: string, value: number, unit: string, budget?: number): BenchRow {
   return {
@@ -162,21 +179,72 @@ async function fleetUsable(browser: Browser, url: string): Promise<BenchRow[]> {
   ];
 }
 
-/** The JS heap after a forced GC, and the main thread's busy time so far (one DevTools session per page). */
+/**
+ * The JS heap after a forced GC, and the main thread's busy time so far without the forced GCs
+ * (one DevTools session per page).
+ */
 async function probe(page: Page) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
+  const taskSeconds = async () =>
+    (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
+  /** The main thread's time spent in our forced GCs (and their reads), left out of the page's. */
+  let ours = 0;
   return {
     async read(): Promise<{ heap: number; taskSeconds: number }> {
-      // The main thread's time first: the forced GC below is ours, not the page's.
-      const { metrics } = await cdp.send('Performance.getMetrics');
+      const before = await taskSeconds();
       await cdp.send('HeapProfiler.collectGarbage');
       const { usedSize } = await cdp.send('Runtime.getHeapUsage');
-      return { heap: usedSize, taskSeconds: metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0 };
+      const page = before - ours; // the page's time so far, our earlier GCs left out
+      ours += (await taskSeconds()) - before;
+      return { heap: usedSize, taskSeconds: page };
     },
     detach: () => cdp.detach(),
   };
 }
+
+/**
+ * The heap after a GC every `seconds / samples` for `seconds`: growth, and the slope (least
+ * squares) in MB per 10 minutes; the main thread's busy time meanwhile, our GCs left out.
+ */
+async function heapSeries(
+  devtools: Awaited<ReturnType<typeof probe>>,
+  seconds: number,
+  samples = 10,
+): Promise<{ first: number; last: number; slopeMbPer10Min: number; busyMsPerS: number; elapsedS: number }> {
+  const points: { t: number; heap: number }[] = [];
+  const startedAt = Date.now();
+  let busy = 0;
+  let previous = await devtools.read();
+  points.push({ t: 0, heap: previous.heap });
+  for (let k = 1; k <= samples; k++) {
+    await sleep(Math.max(0, startedAt + (seconds * 1000 * k) / samples - Date.now()));
+    const now = await devtools.read();
+    busy += now.taskSeconds - previous.taskSeconds;
+    previous = now;
+    points.push({ t: (Date.now() - startedAt) / 1000, heap: now.heap });
+  }
+  const elapsedS = (Date.now() - startedAt) / 1000;
+  const mean = (f: (p: { t: number; heap: number }) => number) =>
+    points.reduce((sum, p) => sum + f(p), 0) / points.length;
+  const mt = mean((p) => p.t);
+  const mh = mean((p) => p.heap);
+  const slope =
+    points.reduce((sum, p) => sum + (p.t - mt) * (p.heap - mh), 0) /
+    Math.max(
+      1e-9,
+      points.reduce((sum, p) => sum + (p.t - mt) ** 2, 0),
+    );
+  return {
+    first: points[0]!.heap,
+    last: points[points.length - 1]!.heap,
+    slopeMbPer10Min: (slope * 600) / MB,
+    busyMsPerS: (busy * 1000) / elapsedS,
+    elapsedS,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function streaming(browser: Browser, url: string): Promise<BenchRow[]> {
   // 20 node changes every ~100 ms: a busy fleet, each change making the overview read the list again.
@@ -194,34 +262,16 @@ async function streaming(browser: Browser, url: string): Promise<BenchRow[]> {
     await page.goto(`${url}/fleet`);
     await page.locator('li.tile').nth(199).waitFor();
     // Warm-up: the stream running, the first reads done.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await sleep(2000);
     const devtools = await probe(page);
-    const before = await devtools.read();
     const eventsBefore = script.stats.events;
-    const startedAt = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
-    const after = await devtools.read();
+    const heap = await heapSeries(devtools, SECONDS);
     await devtools.detach();
-    const elapsedS = (Date.now() - startedAt) / 1000;
     const events = script.stats.events - eventsBefore;
-    const subject = `fleet streaming ${SECONDS} s, ${Math.round(events / elapsedS)} events/s`;
+    const subject = `fleet streaming ${SECONDS} s, ${Math.round(events / heap.elapsedS)} events/s`;
     return [
-      row(subject, 'JS heap after GC, start', before.heap / 1024 / 1024, 'MB'),
-      row(subject, 'JS heap after GC, end', after.heap / 1024 / 1024, 'MB'),
-      row(
-        subject,
-        `heap growth (budget: 10 min of streaming)`,
-        (after.heap - before.heap) / 1024 / 1024,
-        'MB',
-        BUDGET.heapGrowthBytes / 1024 / 1024,
-      ),
-      row(
-        subject,
-        'main thread busy',
-        ((after.taskSeconds - before.taskSeconds) * 1000) / elapsedS,
-        'ms/s',
-        BUDGET.mainThreadMsPerS,
-      ),
+      ...heapRows(subject, heap),
+      row(subject, 'main thread busy', heap.busyMsPerS, 'ms/s', BUDGET.mainThreadMsPerS),
       row(subject, 'tiles on screen at the end', await page.locator('li.tile').count(), 'tiles'),
     ];
   } finally {
@@ -229,12 +279,110 @@ async function streaming(browser: Browser, url: string): Promise<BenchRow[]> {
   }
 }
 
+function heapRows(subject: string, heap: Awaited<ReturnType<typeof heapSeries>>): BenchRow[] {
+  const budget = BUDGET.heapGrowthBytes / MB;
+  return [
+    row(subject, 'JS heap after GC, start', heap.first / MB, 'MB'),
+    row(subject, 'JS heap after GC, end', heap.last / MB, 'MB'),
+    row(
+      subject,
+      `heap growth in ${Math.round(heap.elapsedS)} s (budget: 10 min)`,
+      (heap.last - heap.first) / MB,
+      'MB',
+      budget,
+    ),
+    row(subject, 'heap slope (least squares), per 10 min', heap.slopeMbPer10Min, 'MB', budget),
+  ];
+}
+
+/**
+ * An init script (a string: tsx would wrap a named function in a helper the page does not
+ * have): notes when each meter message arrives (the `capturedAtMs` of the frames it carries),
+ * while `window.latency.on`; the bench's animation-frame callback then takes the pending ones
+ * (the meters paint them in the same frame) and, from a task posted there, their time to the
+ * frame rendered. Wraps the listeners of `meter` and `meters` messages on any EventSource.
+ */
+const LATENCY_PROBE = `(() => {
+  const state = { on: false, pending: [], toFrame: [], toRendered: [] };
+  window.latency = state;
+  const add = EventSource.prototype.addEventListener;
+  const stamp = /"capturedAtMs":(\\d+)/g;
+  EventSource.prototype.addEventListener = function (type, listener, options) {
+    if ((type === 'meter' || type === 'meters') && typeof listener === 'function') {
+      const inner = listener;
+      listener = function (message) {
+        if (state.on) for (const m of String(message.data).matchAll(stamp)) state.pending.push(Number(m[1]));
+        return inner.call(this, message);
+      };
+    }
+    return add.call(this, type, listener, options);
+  };
+  const channel = new MessageChannel();
+  let rendered = [];
+  channel.port1.onmessage = () => {
+    const now = performance.timeOrigin + performance.now();
+    for (const sent of rendered) state.toRendered.push(now - sent);
+    rendered = [];
+  };
+  function tick() {
+    if (state.pending.length > 0) {
+      const now = performance.timeOrigin + performance.now();
+      for (const sent of state.pending) state.toFrame.push(now - sent);
+      rendered = state.pending;
+      state.pending = [];
+      channel.port2.postMessage(0);
+    }
+    if (state.on) requestAnimationFrame(tick);
+  }
+  state.start = () => {
+    state.on = true;
+    requestAnimationFrame(tick);
+  };
+})()`;
+
 /**
  * The meters wall with `wallNodes` × 8 channels chosen (those on screen reported), frames streamed in real
  * time by the static server at the rate the page asks for: main-thread busy time per second and
  * frames (animation frames) over 50 ms.
  */
-async function metersWall(browser: Browser, dir: string, wallNodes: number): Promise<BenchRow[]> {
+/** The latency probe's figures over LATENCY_SECONDS: message sent → its animation frame, → rendered. */
+async function messageToPaint(page: Page): Promise<BenchRow[]> {
+  await page.evaluate('window.latency.start()');
+  await sleep(LATENCY_SECONDS * 1000);
+  const { toFrame, toRendered } = (await page.evaluate(`(() => {
+    window.latency.on = false;
+    return { toFrame: window.latency.toFrame, toRendered: window.latency.toRendered };
+  })()`)) as { toFrame: number[]; toRendered: number[] };
+  const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+  const frame = sorted(toFrame);
+  const rendered = sorted(toRendered);
+  return [
+    row('', 'meter messages timed', frame.length, 'messages'),
+    row('', 'message sent → its animation frame (median)', percentile(frame, 50), 'ms'),
+    row(
+      '',
+      'message sent → its animation frame (p95)',
+      percentile(frame, 95),
+      'ms',
+      BUDGET.messageToPaintP95Ms,
+    ),
+    row('', 'message sent → frame rendered (median)', percentile(rendered, 50), 'ms'),
+    row(
+      '',
+      'message sent → frame rendered (p95)',
+      percentile(rendered, 95),
+      'ms',
+      BUDGET.messageToPaintP95Ms,
+    ),
+  ];
+}
+
+async function metersWall(
+  browser: Browser,
+  dir: string,
+  wallNodes: number,
+  withHeap: boolean,
+): Promise<BenchRow[]> {
   const script = scriptedApi({ nodes: 200, channels: 8, recordings: 0, liveMeters: true });
   const server = await staticConsole(dir, { meters: script });
   // A wall display: every meter on screen (the page streams only the nodes on screen).
@@ -243,20 +391,22 @@ async function metersWall(browser: Browser, dir: string, wallNodes: number): Pro
     const page = await context.newPage();
     await script.route(page);
     let rate = '';
-    let streamed = 0;
     page.on('request', (request) => {
       const url = new URL(request.url());
-      if (url.pathname !== '/api/v1/meter-events') return;
-      rate = url.searchParams.get('rate') ?? '10';
-      streamed = url.searchParams.get('nodes')?.split(',').length ?? url.searchParams.getAll('nodeId').length;
+      if (url.pathname === '/api/v1/meter-events') rate = url.searchParams.get('rate') ?? '10';
     });
     const ids = script.nodes.slice(0, wallNodes).map((node) => node.id);
+    await page.addInitScript(LATENCY_PROBE);
     await page.goto(`${server.url}/meters?nodes=${ids.join(',')}`);
     await page
       .locator('.meter-node')
       .nth(wallNodes - 1)
       .waitFor();
-    await new Promise((resolve) => setTimeout(resolve, 2000)); // the stream running
+    await sleep(2000); // the stream running
+    // The nodes getting frames: those on screen (whatever the transport).
+    const streamed = await page
+      .locator('.meter-node[data-state="live"], .meter-node[data-state="no-signal"]')
+      .count();
     const devtools = await probe(page);
     const before = await devtools.read();
     const framesBefore = script.stats.meterFrames;
@@ -281,11 +431,15 @@ async function metersWall(browser: Browser, dir: string, wallNodes: number): Pro
       return { long: w.longFrames, count: w.frameCount };
     });
     const after = await devtools.read();
-    await devtools.detach();
     const elapsedS = (Date.now() - startedAt) / 1000;
-    const subject = `meters wall 3840×2160, ${wallNodes} chosen: ${streamed} on screen × 8 = ${streamed * 8} ch at rate=${rate || '?'}, ${METERS_SECONDS} s`;
+    const received = script.stats.meterFrames - framesBefore;
+    const mode = (await page.locator('canvas.meter-canvas').count()) > 0 ? 'canvases' : 'bars';
+    const subject = `meters wall 3840×2160, ${wallNodes} chosen: ${streamed} on screen × 8 = ${streamed * 8} ch (${mode}) at rate=${rate || '?'}, ${METERS_SECONDS} s`;
+    const latency = await messageToPaint(page);
+    const heap = withHeap ? await heapSeries(devtools, SECONDS) : undefined;
+    await devtools.detach();
     return [
-      row(subject, 'meter frames received', (script.stats.meterFrames - framesBefore) / elapsedS, 'frames/s'),
+      row(subject, 'meter frames received', received / elapsedS, 'frames/s'),
       row(
         subject,
         'main thread busy',
@@ -296,6 +450,8 @@ async function metersWall(browser: Browser, dir: string, wallNodes: number): Pro
       row(subject, 'animation frames', frames.count / elapsedS, 'fps'),
       row(subject, 'animation frames over 50 ms', frames.long.length, 'frames'),
       row(subject, 'longest animation frame', Math.max(0, ...frames.long), 'ms', BUDGET.longestFrameMs),
+      ...latency.map((r) => ({ ...r, subject: `${subject}; latency ${LATENCY_SECONDS} s` })),
+      ...(heap ? heapRows(`${subject}; heap ${SECONDS} s`, heap) : []),
     ];
   } finally {
     await context.close();
@@ -308,16 +464,14 @@ export async function consoleBench(): Promise<BenchRow[]> {
   const server = await staticConsole(dir);
   const browser = await launchChromium();
   try {
-    return [
-      ...(await sizeRows(dir)),
-      ...(await fleetUsable(browser, server.url)),
-      ...(await streaming(browser, server.url)),
-      ...(await (async () => {
-        const rows: BenchRow[] = [];
-        for (const nodes of WALL_NODES) rows.push(...(await metersWall(browser, dir, nodes)));
-        return rows;
-      })()),
-    ];
+    const rows: BenchRow[] = [];
+    if (wantPart('sizes')) rows.push(...(await sizeRows(dir)));
+    if (wantPart('fleet')) rows.push(...(await fleetUsable(browser, server.url)));
+    if (wantPart('streaming')) rows.push(...(await streaming(browser, server.url)));
+    if (wantPart('wall'))
+      for (const nodes of WALL_NODES)
+        rows.push(...(await metersWall(browser, dir, nodes, nodes === WALL_NODES[0])));
+    return rows;
   } finally {
     await browser.close();
     await server.close();

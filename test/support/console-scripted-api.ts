@@ -184,6 +184,9 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
   const stats = { events: 0, meterFrames: 0, requests: 0 };
   const meterBatchMs = options.meterBatchMs ?? 1000;
   let meterSeq = 0;
+  /** The `meters=` list the events stream last carried frames for, and when. */
+  let framesFor = '';
+  let framesAt = 0;
   const eventsPerBatch = options.eventsPerBatch ?? 0;
   const retryMs = options.eventsRetryMs ?? 1000;
 
@@ -199,7 +202,15 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
 
   /** A batch of events, and with `meters=` the frames of a batch too (the console's one stream). */
   function eventsBody(lastEventId: number, query: URLSearchParams): string {
-    const frames = query.has('meters') ? metersBody(query).replace(/^: meters\nretry: \d+\n\n/, '') : '';
+    // Frames at their rate, not at every answer: a batch when `meterBatchMs` has passed since the
+    // last (or the nodes asked for changed), so a busy events stream does not speed the meters up.
+    const meters = query.get('meters') ?? '';
+    const due = meters !== '' && (meters !== framesFor || Date.now() - framesAt >= meterBatchMs - 50);
+    if (due) {
+      framesFor = meters;
+      framesAt = Date.now();
+    }
+    const frames = due ? metersBody(query).replace(/^: meters\nretry: \d+\n\n/, '') : '';
     let body = `retry: ${query.has('meters') ? Math.min(retryMs, meterBatchMs) : retryMs}\n\n${frames}`;
     if (eventsPerBatch === 0)
       return `${body}id: ${lastEventId}\nevent: ready\ndata: {"id":${lastEventId}}\n\n`;
