@@ -5,11 +5,11 @@
 #   bash scripts/system-deps.sh --check  only report; exit 1 if anything is missing
 #
 # Quiet and fast when everything is present. Services the packages ship (postgresql, mosquitto,
-# prometheus, redis-server) are kept from starting: the tests start their own instances on loopback.
+# prometheus, redis-server, haproxy) are kept from starting: the tests start their own instances on loopback.
 set -euo pipefail
 
-PACKAGES=(sox libsox-fmt-all pulseaudio pulseaudio-utils postgresql mosquitto mosquitto-clients prometheus ffmpeg chromium redis-server)
-SERVICES=(postgresql mosquitto prometheus redis-server)
+PACKAGES=(sox libsox-fmt-all pulseaudio pulseaudio-utils postgresql mosquitto mosquitto-clients prometheus ffmpeg chromium redis-server haproxy)
+SERVICES=(postgresql mosquitto prometheus redis-server haproxy)
 
 check_only=0
 for arg in "$@"; do
@@ -38,7 +38,7 @@ have_pg_tool() {
 
 missing_commands() {
   local cmd
-  for cmd in sox pulseaudio paplay mosquitto_pub mosquitto_sub promtool ffmpeg chromium redis-server; do
+  for cmd in sox pulseaudio paplay mosquitto_pub mosquitto_sub promtool ffmpeg chromium redis-server haproxy; do
     command -v "$cmd" >/dev/null 2>&1 || echo "$cmd"
   done
   for cmd in pg_ctl initdb; do

@@ -96,6 +96,13 @@ export const ConfigSchema = Type.Object(
      * The password is never logged.
      */
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    /**
+     * The load balancers or reverse proxies in front, whose `X-Forwarded-For` names the caller
+     * (comma-separated addresses or CIDR ranges, e.g. `10.0.0.0/8`): login throttles, rate
+     * limits and the audit log then see the caller's address, not the proxy's. Unset: no
+     * header is trusted (a caller could name any address).
+     */
+    trustedProxies: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F:.,/ ]+$', minLength: 1 })),
   },
   { additionalProperties: false },
 );
@@ -166,6 +173,7 @@ const ENV: Record<string, [keyof Config, 'int' | 'bool' | 'string']> = {
   EARSHOT_SECRET_KEY: ['secretKey', 'string'],
   EARSHOT_WEBHOOK_ALLOW_PRIVATE_NETWORKS: ['webhookAllowPrivateNetworks', 'bool'],
   EARSHOT_REDIS_URL: ['redisUrl', 'string'],
+  EARSHOT_TRUSTED_PROXIES: ['trustedProxies', 'string'],
 };
 
 export class ConfigError extends Error {

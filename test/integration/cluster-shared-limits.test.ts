@@ -40,6 +40,7 @@ describe.skipIf(!inject('pgBaseUrl'))('two controllers on one PostgreSQL count l
           mqttPort: 0,
           loginFailuresPerAccountPerHour: PER_ACCOUNT,
           loginFailuresPerAddressPerHour: PER_ADDRESS,
+          trustedProxies: '127.0.0.1', // the balancer, as EARSHOT_TRUSTED_PROXIES
         },
       );
       const db = openDatabase(target);
@@ -138,6 +139,27 @@ describe.skipIf(!inject('pgBaseUrl'))('two controllers on one PostgreSQL count l
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       expect(limited.json().error.code).toBe('rate_limited');
     }
+  });
+
+  it("behind the trusted balancer the caller's forwarded address is counted; elsewhere the header is ignored", async () => {
+    const via = (remoteAddress: string) =>
+      replicas[0]!.app.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: 'forwarded-ghost', password: 'wrong password!' },
+        remoteAddress,
+        headers: { 'x-forwarded-for': '203.0.113.5' },
+      });
+    expect((await via('127.0.0.1')).statusCode).toBe(401);
+    expect((await via('10.9.9.9')).statusCode).toBe(401); // not the balancer: its header names nobody
+    const keys = (
+      await replicas[0]!.db.$queryRawUnsafe<{ key: string }[]>(
+        `SELECT "key" FROM "SharedCounter" WHERE "key" LIKE 'login:a:%'`,
+      )
+    ).map((r) => r.key);
+    expect(keys).toContain('login:a:203.0.113.5');
+    expect(keys).toContain('login:a:10.9.9.9');
+    expect(keys).not.toContain('login:a:127.0.0.1');
   });
 
   it('the counters are rows in the shared database', async () => {

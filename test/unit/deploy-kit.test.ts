@@ -84,7 +84,18 @@ const agentEnv = { ...agent!.environment!, ...pulse.services.agent!.environment!
 describe('deploy/compose.yaml', () => {
   it('runs the controller on PostgreSQL, MinIO with its bucket, an agent, Prometheus and Grafana', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['agent', 'controller', 'grafana', 'minio', 'minio-init', 'postgres', 'prometheus'].sort(),
+      [
+        'agent',
+        'controller',
+        'controller-b',
+        'grafana',
+        'haproxy',
+        'minio',
+        'minio-init',
+        'postgres',
+        'prometheus',
+        'redis',
+      ].sort(),
     );
     expect(interpolate(controllerEnv.DATABASE_URL!)).toMatch(
       /^postgres:\/\/earshot:[^@]+@postgres:5432\/earshot$/,
@@ -184,6 +195,7 @@ describe('deploy/compose.yaml', () => {
         job_name: string;
         authorization?: { credentials_file: string };
         static_configs: { targets: string[] }[];
+        dns_sd_configs?: { names: string[]; type: string; port: number }[];
       }[];
     };
     const mounts = new Map(prometheus.volumes!.map((v) => [v.split(':')[1], v.split(':')[0]]));
@@ -192,6 +204,10 @@ describe('deploy/compose.yaml', () => {
       expect(mounts.get(`/etc/prometheus/${rules}`)).toBe(`./prometheus/${rules}`);
     const job = config.scrape_configs.find((c) => c.job_name === 'earshot-controller')!;
     expect(job.static_configs[0]!.targets).toEqual([`controller:${controllerEnv.EARSHOT_HTTP_PORT}`]);
+    // The cluster profile's second replica is scraped too, found by name (absent: no target).
+    expect(job.dns_sd_configs).toEqual([
+      { names: ['controller-b'], type: 'A', port: Number(controllerEnv.EARSHOT_HTTP_PORT) },
+    ]);
     // The metrics token: a compose secret, at the path prometheus.yml reads.
     expect(prometheus.secrets).toEqual(['earshot_metrics_token']);
     expect(job.authorization!.credentials_file).toBe('/run/secrets/earshot_metrics_token');
@@ -238,6 +254,91 @@ describe('deploy/compose.yaml', () => {
   });
 });
 
+describe('deploy/compose.yaml, profile cluster: two replicas, Redis, HAProxy', () => {
+  const services = compose.services;
+  const replicaB = services['controller-b']!;
+  const haproxyCfg = read('deploy/haproxy/haproxy.cfg');
+  /** `server <name> <host>:<port>` lines of one backend section. */
+  const serversOf = (backend: string) => {
+    const section = haproxyCfg
+      .split(/^(?=backend |frontend )/m)
+      .find((s) => s.startsWith(`backend ${backend}\n`));
+    return [...(section ?? '').matchAll(/^\s+server (\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  };
+
+  it('runs a second controller like the first: same image, settings, database, Redis and recordings volume', () => {
+    for (const name of ['controller-b', 'redis', 'haproxy'])
+      expect(services[name]!.profiles).toEqual(['cluster']);
+    expect(replicaB.build).toEqual(controller!.build);
+    expect(replicaB.image).toBe(controller!.image);
+    expect(replicaB.environment).toEqual(controllerEnv);
+    // One filesystem store (and one secret key file, unless EARSHOT_SECRET_KEY is set) for both.
+    expect(replicaB.volumes).toEqual(controller!.volumes);
+    expect(replicaB.depends_on).toMatchObject({
+      postgres: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+    });
+    // It publishes nothing: reached through the balancer.
+    expect(replicaB.ports).toBeUndefined();
+  });
+
+  it('clusters MQTT through a Redis that persists, named by EARSHOT_REDIS_URL', () => {
+    const redis = services.redis!;
+    const command = redis.command as string[];
+    expect(command.slice(0, 3)).toEqual(['redis-server', '--appendonly', 'yes']);
+    expect(redis.volumes).toEqual(['redis-data:/data']);
+    expect(interpolate(controllerEnv.EARSHOT_REDIS_URL!)).toBe(''); // unset by default: one broker in memory
+    const env = Object.fromEntries(
+      Object.entries(controllerEnv).map(([k, v]) => [k, interpolate(String(v))]),
+    );
+    env.EARSHOT_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ ...env, EARSHOT_REDIS_URL: 'redis://redis:6379' }).redisUrl).toBe(
+      'redis://redis:6379',
+    );
+  });
+
+  it('balances HTTP and MQTT over both replicas, each checked by /readyz, and is trusted for X-Forwarded-For', () => {
+    const http = controllerEnv.EARSHOT_HTTP_PORT;
+    const mqtt = controllerEnv.EARSHOT_MQTT_PORT;
+    expect(serversOf('controllers')).toEqual([
+      `controller controller:${http}`,
+      `controller-b controller-b:${http}`,
+    ]);
+    expect(serversOf('brokers')).toEqual([
+      `controller controller:${mqtt}`,
+      `controller-b controller-b:${mqtt}`,
+    ]);
+    expect(haproxyCfg).toMatch(new RegExp(`^\\s+bind :${http}$`, 'm'));
+    expect(haproxyCfg).toMatch(new RegExp(`^\\s+bind :${mqtt}$`, 'm'));
+    expect(haproxyCfg.match(/option httpchk GET \/readyz/g)).toHaveLength(2);
+    expect(haproxyCfg).toMatch(new RegExp(`check port ${http}`));
+    expect(haproxyCfg).toContain('option forwardfor');
+    const balancer = services.haproxy!;
+    expect(balancer.volumes).toEqual(['./haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro']);
+    expect((balancer.ports ?? []).map((p) => interpolate(p).split(':').at(-1))).toEqual([http, mqtt]);
+    // The address the replicas trust is the balancer's, fixed on the project network.
+    const address = (balancer as { networks?: { default?: { ipv4_address?: string } } }).networks?.default
+      ?.ipv4_address;
+    expect(interpolate(controllerEnv.EARSHOT_TRUSTED_PROXIES!)).toBe(address);
+  });
+
+  it('has a configuration haproxy -c accepts (names that resolve only inside compose aside)', () => {
+    let output = '';
+    try {
+      output = execFileSync('haproxy', ['-c', '-f', join(DEPLOY, 'haproxy/haproxy.cfg')], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      const failed = error as { code?: string; stdout?: string; stderr?: string };
+      if (failed.code === 'ENOENT')
+        throw new Error('haproxy is missing: bash scripts/system-deps.sh installs it');
+      throw new Error(`haproxy -c refused the configuration:\n${failed.stdout}${failed.stderr}`);
+    }
+    expect(output).toContain('Configuration file is valid');
+  });
+});
+
 describe('deploy/grafana/earshot.json', () => {
   interface Panel {
     id: number;
@@ -268,7 +369,14 @@ describe('deploy/grafana/earshot.json', () => {
   it('has the fleet, recordings, uploads, meters and attendance rows, and unique panel ids', () => {
     const rows = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
     expect(rows).toEqual(
-      expect.arrayContaining(['Fleet', 'Recordings', 'Uploads', 'Meters and listening', 'Attendance']),
+      expect.arrayContaining([
+        'Fleet',
+        'Recordings',
+        'Uploads',
+        'Meters and listening',
+        'Attendance',
+        'Cluster',
+      ]),
     );
     const ids = dashboard.panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -34,7 +34,8 @@ export function createHttpServer(config: Config, logger?: boolean | object) {
     bodyLimit: config.maxBodyBytes,
     genReqId: requestId,
     requestIdHeader: false,
-    trustProxy: false,
+    // Only the configured proxies' X-Forwarded-For names the caller (EARSHOT_TRUSTED_PROXIES).
+    trustProxy: config.trustedProxies?.replace(/\s+/g, '') || false,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 }
