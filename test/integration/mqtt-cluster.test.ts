@@ -45,6 +45,11 @@ function frame(seq: number): MeterFrame {
   };
 }
 
+if (!clustered)
+  describe('MQTT across replicas', () => {
+    it.skip('runs in the PostgreSQL run only (EARSHOT_TEST_DB=postgres starts the Redis it needs)', () => {});
+  });
+
 describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', () => {
   let a: InProcessReplica;
   let b: InProcessReplica;
@@ -170,7 +175,7 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       body: JSON.stringify(OWNER),
     });
     owner = ((await login.json()) as { data: { token: string } }).data.token;
-    for (const id of ['mc-meter', 'mc-cmd', 'mc-will', 'mc-acl', 'mc-agent-1', 'mc-agent-2'])
+    for (const id of ['mc-meter', 'mc-ws', 'mc-cmd', 'mc-will', 'mc-acl', 'mc-agent-1', 'mc-agent-2'])
       nodes[id] = await enroll(id);
   }, 120_000);
 
@@ -214,6 +219,33 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       clearInterval(timer);
       onA.close();
       onC.close();
+    }
+  });
+
+  it('MQTT over WebSocket still works: a node on A over /mqtt is online and metered on B', async () => {
+    const node = nodes['mc-ws']!;
+    const client = await mqtt.connectAsync(`${a.base.replace('http', 'ws')}/mqtt`, {
+      username: node.nodeId,
+      password: node.credential,
+      clientId: node.nodeId,
+      reconnectPeriod: 0,
+    });
+    clients.push(client);
+    await goOnline(client, node);
+    await until(() => online(b, node.nodeId), { what: 'B to see the WebSocket node online' });
+    const onB = await openSse(`${b.base}/api/v1/meter-events?nodeId=${node.nodeId}`, {
+      authorization: `Bearer ${owner}`,
+    });
+    let seq = 1;
+    const timer = setInterval(
+      () => client.publish(nodeTopic(node.nodeId, 'meters'), JSON.stringify(frame(seq++)), { qos: 0 }),
+      100,
+    );
+    try {
+      expect((await onB.meter()).nodeId).toBe(node.nodeId);
+    } finally {
+      clearInterval(timer);
+      onB.close();
     }
   });
 
