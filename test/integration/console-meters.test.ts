@@ -323,4 +323,34 @@ describe('console: live meters', () => {
       await page.unroute(withMeters);
     }
   });
+
+  it('fits a phone: a node of many channels scrolls inside its card, the page never sideways', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${url}/meters?nodes=wall-1`);
+    const card = page.getByRole('region', { name: 'wall-1 meters' });
+    await card.waitFor();
+    const channels = Array.from({ length: 64 }, () => ({ peakDbfs: -12, rmsDbfs: -20, clipCount: 0 }));
+    const send = () =>
+      ctl.services.meters.record(wallNodes[0]!, {
+        seq: seq++,
+        capturedAtMs: Date.now(),
+        windowMs: 100,
+        sampleRate: 48_000,
+        channels,
+      });
+    send();
+    const feed = setInterval(send, 100);
+    try {
+      await card.locator('.meter-channels').waitFor();
+    } finally {
+      clearInterval(feed);
+    }
+    const widths = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      viewport: document.documentElement.clientWidth,
+      channels: document.querySelector('.meter-channels')?.scrollWidth ?? 0,
+    }));
+    expect(widths.page).toBeLessThanOrEqual(widths.viewport);
+    expect(widths.channels).toBeGreaterThan(widths.viewport); // 64 channels: they scroll inside
+  });
 });

@@ -124,5 +124,7 @@ describe('fleet model', () => {
     expect(clockSkew(null)).toBeUndefined();
     expect(clockSkew(200)).toBe('clock +0.2 s');
     expect(clockSkew(-1500)).toBe('clock −1.5 s');
+    expect(clockSkew(-40)).toBe('clock ±0.0 s');
+    expect(clockSkew(0)).toBe('clock ±0.0 s');
   });
 });

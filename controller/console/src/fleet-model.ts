@@ -183,7 +183,9 @@ export function diskFree(bytes: number | null | undefined): string | undefined {
 export function clockSkew(offsetMs: number | null): string | undefined {
   if (offsetMs === null) return undefined;
   const seconds = (Math.abs(offsetMs) / 1000).toFixed(1);
-  return `clock ${offsetMs < 0 ? '−' : '+'}${seconds} s`;
+  // No sign on what rounds to nothing (a −40 ms offset is "±0.0 s", not "−0.0 s").
+  const sign = seconds === '0.0' ? '±' : offsetMs < 0 ? '−' : '+';
+  return `clock ${sign}${seconds} s`;
 }
 
 /** At or under this peak a tile's channel reads "silent" (meter-model.ts NO_SIGNAL_DBFS). */
