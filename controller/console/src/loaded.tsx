@@ -7,6 +7,7 @@ import { type Signal, useSignal } from '@preact/signals';
 import type { ComponentChildren } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { ApiError, api } from './api.js';
+import { type LiveEvent, subscribe } from './events.js';
 
 /** The server's refusal in its own words (or that it did not answer). */
 export function failure(err: unknown): string {
@@ -21,15 +22,26 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
+export interface LoadOptions {
+  /** The last answer and error go when `deps` change or on reload (Loading… again). */
+  clear?: boolean;
+  /** What a 404 says instead of the server's words. */
+  notFound?: string;
+  /**
+   * Read again (at most once a frame) on live events of these type prefixes, or a reset; `when`
+   * picks among them.
+   */
+  live?: { prefixes: string[]; when?: (event: LiveEvent) => boolean };
+}
+
 /**
- * Runs `load` when shown, again when one of `deps` changes or on `reload()`; `load` undefined
- * reads nothing (yet). With `clear`, the last answer goes as each read starts (Loading… again);
- * `notFound` is what a 404 says instead of the server's words.
+ * Runs `load` when shown, again when one of `deps` changes, on `reload()` and on the `live`
+ * events asked for; `load` undefined reads nothing (yet).
  */
 export function useLoaded<T>(
   load: (() => Promise<T>) | undefined,
   deps: readonly unknown[],
-  { clear = false, notFound }: { clear?: boolean; notFound?: string } = {},
+  { clear = false, notFound, live }: LoadOptions = {},
 ): Loaded<T> {
   const data = useSignal<T | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
@@ -37,20 +49,36 @@ export function useLoaded<T>(
   useEffect(() => {
     if (!load) return;
     let stale = false;
-    if (clear) data.value = undefined;
-    load().then(
-      (answer) => {
-        if (stale) return;
-        data.value = answer;
-        error.value = undefined;
-      },
-      (err: unknown) => {
-        if (stale) return;
-        error.value = notFound && err instanceof ApiError && err.status === 404 ? notFound : failure(err);
-      },
+    let frame: number | undefined;
+    if (clear) {
+      data.value = undefined;
+      error.value = undefined;
+    }
+    const read = () => {
+      frame = undefined;
+      load().then(
+        (answer) => {
+          if (stale) return;
+          data.value = answer;
+          error.value = undefined;
+        },
+        (err: unknown) => {
+          if (stale) return;
+          error.value = notFound && err instanceof ApiError && err.status === 404 ? notFound : failure(err);
+        },
+      );
+    };
+    read();
+    const offs = (live?.prefixes ?? []).map((prefix) =>
+      subscribe(prefix, (event) => {
+        if ((event === 'reset' || !live?.when || live.when(event)) && frame === undefined)
+          frame = requestAnimationFrame(read);
+      }),
     );
     return () => {
       stale = true;
+      for (const off of offs) off();
+      if (frame !== undefined) cancelAnimationFrame(frame);
     };
   }, [...deps, version.value]);
   return { data, error, reload: () => (version.value += 1) };

@@ -7,7 +7,7 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
+import { api } from '../api.js';
 import {
   type AuditFilters,
   auditDiff,
@@ -19,6 +19,7 @@ import {
   toLocalInput,
 } from '../audit-model.js';
 import { relativeTime } from '../fleet-model.js';
+import { LoadState, useLoaded, useResource } from '../loaded.js';
 import { location, navigate } from '../router.js';
 import './audit.css';
 
@@ -39,36 +40,20 @@ type AuditDetail = AuditEvent & { before: unknown; after: unknown };
 
 const PAGE = 50;
 
-const message = (err: unknown) => (err instanceof ApiError ? err.message : 'The controller did not answer.');
-
 export default function AuditPage() {
   const { filters, cursor } = filtersFromSearch(location.value.search);
   const query = searchFromFilters(filters, cursor);
-  const events = useSignal<{ data: AuditEvent[]; nextCursor: string | null } | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
+  const loaded = useLoaded(
+    () =>
+      api<{ data: AuditEvent[]; nextCursor: string | null }>(
+        'GET',
+        `/audit-events${query}${query ? '&' : '?'}limit=${PAGE}`,
+      ),
+    [query],
+    { clear: true },
+  );
+  const events = loaded.data;
   const actions = useSignal<string[]>([]);
-  const version = useSignal(0);
-
-  useEffect(() => {
-    let stale = false;
-    events.value = undefined;
-    error.value = undefined;
-    const sep = query ? '&' : '?';
-    api<{ data: AuditEvent[]; nextCursor: string | null }>(
-      'GET',
-      `/audit-events${query}${sep}limit=${PAGE}`,
-    ).then(
-      (page) => {
-        if (!stale) events.value = page;
-      },
-      (err: unknown) => {
-        if (!stale) error.value = message(err);
-      },
-    );
-    return () => {
-      stale = true;
-    };
-  }, [query, version.value]);
 
   useEffect(() => {
     // The actions recorded so far, offered as suggestions (any action or `prefix*` may be typed).
@@ -150,7 +135,7 @@ export default function AuditPage() {
         <span class="audit-filter-actions">
           <button type="submit">Apply</button>
           {filtered && <a href={path}>Clear filters</a>}
-          <button type="button" onClick={() => (version.value += 1)}>
+          <button type="button" onClick={loaded.reload}>
             Refresh
           </button>
         </span>
@@ -165,12 +150,7 @@ export default function AuditPage() {
           NDJSON
         </a>
       </p>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!events.value && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={loaded} />
       {events.value?.data.length === 0 && (
         <p class="empty">{filtered ? 'No audit event matches these filters.' : 'No audit events yet.'}</p>
       )}
@@ -225,33 +205,14 @@ function AuditRow({ event }: { event: AuditEvent }) {
 }
 
 function AuditDetailView({ id, domId }: { id: string; domId: string }) {
-  const detail = useSignal<AuditDetail | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
-  useEffect(() => {
-    api<{ data: AuditDetail }>('GET', `/audit-events/${encodeURIComponent(id)}`).then(
-      (res) => {
-        detail.value = res.data;
-      },
-      (err: unknown) => {
-        error.value = message(err);
-      },
-    );
-  }, [id]);
-  if (error.value)
+  const loaded = useResource<AuditDetail>(`/audit-events/${encodeURIComponent(id)}`);
+  const d = loaded.data.value;
+  if (loaded.error.value || !d)
     return (
       <div id={domId} class="audit-detail">
-        <p class="error" role="alert">
-          {error.value}
-        </p>
+        <LoadState of={loaded} />
       </div>
     );
-  if (!detail.value)
-    return (
-      <div id={domId} class="audit-detail">
-        <p class="loading">Loading…</p>
-      </div>
-    );
-  const d = detail.value;
   const rows = auditDiff(d.before, d.after);
   const changed = rows.filter((r) => r.change !== 'same');
   const same = rows.filter((r) => r.change === 'same');

@@ -6,9 +6,7 @@
  * Bulk actions are to come.
  */
 import { useSignal } from '@preact/signals';
-import { useEffect } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
-import { subscribe } from '../events.js';
+import { api } from '../api.js';
 import { relativeTime } from '../fleet-model.js';
 import {
   HEALTH_STATUSES,
@@ -20,7 +18,8 @@ import {
   suppressUntil,
   timelineOf,
 } from '../health-model.js';
-import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
+import { failure, LoadState, useLoaded } from '../loaded.js';
+import { FormDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
 import './health.css';
@@ -55,39 +54,21 @@ export default function HealthPage() {
   const go = (change: Partial<HealthView>) =>
     navigate(`${location.value.path}${searchFromHealthView({ ...view, ...change })}`);
   const query = healthQuery(view, PAGE);
-  const events = useSignal<{ data: HealthEvent[]; more: boolean } | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
+  const loaded = useLoaded(
+    () =>
+      api<{ data: HealthEvent[]; nextCursor: string | null }>('GET', `/health-events?${query}`).then(
+        (page) => ({
+          data: page.data,
+          more: page.nextCursor !== null,
+        }),
+      ),
+    [query],
+    { live: { prefixes: ['health.'] } },
+  );
+  const events = loaded.data;
   const rowErrors = useSignal<Record<string, string>>({});
   const busy = useSignal<string | undefined>(undefined);
-  const version = useSignal(0);
   const suppressing = useSignal<HealthEvent | undefined>(undefined);
-
-  useEffect(() => {
-    let stale = false;
-    let frame: number | undefined;
-    const load = () => {
-      frame = undefined;
-      api<{ data: HealthEvent[]; nextCursor: string | null }>('GET', `/health-events?${query}`).then(
-        (page) => {
-          if (stale) return;
-          events.value = { data: page.data, more: page.nextCursor !== null };
-          error.value = undefined;
-        },
-        (err: Error) => {
-          if (!stale) error.value = err.message;
-        },
-      );
-    };
-    load();
-    const off = subscribe('health.', () => {
-      if (frame === undefined) frame = requestAnimationFrame(load);
-    });
-    return () => {
-      stale = true;
-      off();
-      if (frame !== undefined) cancelAnimationFrame(frame);
-    };
-  }, [query, version.value]);
 
   async function act(event: HealthEvent, action: 'acknowledge' | 'resolve') {
     busy.value = event.id;
@@ -95,11 +76,11 @@ export default function HealthPage() {
       await api('POST', `/health-events/${encodeURIComponent(event.id)}/${action}`, {});
       const { [event.id]: _, ...rest } = rowErrors.value;
       rowErrors.value = rest;
-      version.value += 1; // read the list again now (the live event follows)
+      loaded.reload(); // read the list again now (the live event follows)
     } catch (err) {
       rowErrors.value = {
         ...rowErrors.value,
-        [event.id]: err instanceof ApiError ? err.message : 'The controller did not answer.',
+        [event.id]: failure(err),
       };
     } finally {
       busy.value = undefined;
@@ -112,10 +93,10 @@ export default function HealthPage() {
         until: suppressUntil(forKey, Date.now()),
         ...(reason.trim() ? { reason: reason.trim() } : {}),
       });
-      version.value += 1;
+      loaded.reload();
       return undefined;
     } catch (err) {
-      return err instanceof ApiError ? err.message : 'The controller did not answer.';
+      return failure(err);
     }
   }
 
@@ -160,12 +141,7 @@ export default function HealthPage() {
           )}
         </p>
       )}
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!events.value && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={loaded} />
       {events.value?.data.length === 0 && (
         <p class="empty">{timeline ? 'No health events on this node yet.' : `No ${status} health events.`}</p>
       )}
@@ -263,49 +239,29 @@ function SuppressDialog({
   onSuppress: (event: HealthEvent, forKey: string, reason: string) => Promise<string | undefined>;
   onClose: () => void;
 }) {
-  const error = useSignal('');
-  const busy = useSignal(false);
   return (
-    <ModalDialog title="Suppress health event" onClose={onClose}>
-      <form
-        method="dialog"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const form = e.currentTarget;
-          const data = new FormData(form);
-          busy.value = true;
-          const failure = await onSuppress(event, String(data.get('for')), String(data.get('reason') ?? ''));
-          busy.value = false;
-          if (failure === undefined) closeDialogOf(form);
-          else error.value = failure;
-        }}
-      >
-        <p>{event.message}</p>
-        <label>
-          Suppress for
-          <select name="for" defaultValue="1h">
-            {SUPPRESS_FOR.map((c) => (
-              <option key={c.key} value={c.key}>
-                {c.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Reason (optional, kept in the audit trail)
-          <input name="reason" maxLength={500} />
-        </label>
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-        <div class="modal-actions">
-          <CancelButton />
-          <button type="submit" disabled={busy.value}>
-            Suppress
-          </button>
-        </div>
-      </form>
-    </ModalDialog>
+    <FormDialog
+      title="Suppress health event"
+      onClose={onClose}
+      submitLabel="Suppress"
+      onSubmit={(data) => onSuppress(event, String(data.get('for')), String(data.get('reason') ?? ''))}
+    >
+      <p>{event.message}</p>
+      <label>
+        Suppress for
+        <select name="for" defaultValue="1h">
+          {SUPPRESS_FOR.map((c) => (
+            <option key={c.key} value={c.key}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Reason (optional, kept in the audit trail)
+        <input name="reason" maxLength={500} />
+      </label>
+    </FormDialog>
   );
 }
 

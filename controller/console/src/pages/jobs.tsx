@@ -6,7 +6,7 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
+import { api } from '../api.js';
 import { type LiveEvent, subscribe } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
 import {
@@ -26,6 +26,7 @@ import {
   searchFromJobsState,
   withJobState,
 } from '../jobs-model.js';
+import { failure, LoadState, useLoaded } from '../loaded.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
 import './jobs.css';
@@ -165,7 +166,7 @@ export default function JobsPage() {
       messages.value = { ...messages.value, ...outcome.messages };
       selected.value = new Set();
     } catch (err) {
-      const text = err instanceof ApiError ? err.message : 'The controller did not answer.';
+      const text = failure(err);
       messages.value = {
         ...messages.value,
         ...Object.fromEntries(ids.map((id) => [id, { ok: false, text }])),
@@ -187,7 +188,7 @@ export default function JobsPage() {
         jobs.value = { ...jobs.value, data: jobs.value.data.map((r) => (r.id === job.id ? data : r)) };
       messages.value = { ...messages.value, [job.id]: { ok: true, text: 'retried' } };
     } catch (err) {
-      const text = err instanceof ApiError ? err.message : 'The controller did not answer.';
+      const text = failure(err);
       messages.value = { ...messages.value, [job.id]: { ok: false, text } };
     } finally {
       busy.value = false;
@@ -250,12 +251,7 @@ export default function JobsPage() {
           </button>
         </fieldset>
       )}
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!jobs.value && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={{ data: jobs, error }} />
       {jobs.value?.data.length === 0 && <p class="empty">No recording jobs match.</p>}
       {rows.length > 0 && (
         <div class="table-scroll">
@@ -367,51 +363,26 @@ export default function JobsPage() {
 }
 
 function UploadQueue(props: { state: JobsState; go: (p: Partial<JobsState>) => void; version: number }) {
-  const items = useSignal<{ data: QueueItem[]; more: boolean } | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
-  const messages = useSignal<Messages>({});
-  const again = useSignal(0);
-
-  useEffect(() => {
-    let stale = false;
-    let frame: number | undefined;
-    const load = () => {
-      frame = undefined;
+  const loaded = useLoaded(
+    () =>
       api<{ data: QueueItem[]; nextCursor: string | null }>(
         'GET',
         `/upload-queue?${queueQuery(props.state)}`,
-      ).then(
-        (page) => {
-          if (!stale) {
-            items.value = { data: page.data, more: page.nextCursor !== null };
-            error.value = undefined;
-          }
-        },
-        (err: Error) => {
-          if (!stale) error.value = err.message;
-        },
-      );
-    };
-    load();
+      ).then((page) => ({ data: page.data, more: page.nextCursor !== null })),
+    [props.state.queue, props.version],
     // A job that completes may queue copies: read the queue again then.
-    const off = subscribe('job.state', (event) => {
-      if (event !== 'reset' && event.data.state !== 'completed') return;
-      if (frame === undefined) frame = requestAnimationFrame(load);
-    });
-    return () => {
-      stale = true;
-      off();
-      if (frame !== undefined) cancelAnimationFrame(frame);
-    };
-  }, [props.state.queue, props.version, again.value]);
+    { live: { prefixes: ['job.state'], when: (event) => event.data.state === 'completed' } },
+  );
+  const items = loaded.data;
+  const messages = useSignal<Messages>({});
 
   async function retry(item: QueueItem) {
     try {
       await api('POST', `/upload-queue/${encodeURIComponent(item.id)}/retry`, {});
       messages.value = { ...messages.value, [item.id]: { ok: true, text: 'queued again' } };
-      again.value += 1;
+      loaded.reload();
     } catch (err) {
-      const text = err instanceof ApiError ? err.message : 'The controller did not answer.';
+      const text = failure(err);
       messages.value = { ...messages.value, [item.id]: { ok: false, text } };
     }
   }
@@ -432,16 +403,11 @@ function UploadQueue(props: { state: JobsState; go: (p: Partial<JobsState>) => v
             ))}
           </select>
         </label>
-        <button type="button" onClick={() => (again.value += 1)}>
+        <button type="button" onClick={loaded.reload}>
           Refresh
         </button>
       </form>
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!items.value && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={loaded} />
       {items.value?.data.length === 0 && <p class="empty">No copies in the upload queue.</p>}
       {items.value && items.value.data.length > 0 && (
         <div class="table-scroll">

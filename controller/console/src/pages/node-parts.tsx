@@ -7,7 +7,6 @@
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { api } from '../api.js';
-import { subscribe } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
 import { failure, LoadState, useLoaded } from '../loaded.js';
 import { ConfirmDialog } from '../modal-dialog.js';
@@ -33,25 +32,9 @@ function When({ iso }: { iso: string }) {
  * (or a reset) arrive, and when `version` changes.
  */
 function useLive<T>(load: () => Promise<T>, nodeId: string, prefixes: string[], version: unknown = 0) {
-  const loaded = useLoaded(load, [nodeId, version]);
-  useEffect(() => {
-    let frame: number | undefined;
-    const read = () => {
-      frame = undefined;
-      loaded.reload();
-    };
-    const offs = prefixes.map((prefix) =>
-      subscribe(prefix, (event) => {
-        if ((event === 'reset' || event.nodeId === nodeId || event.nodeId === null) && frame === undefined)
-          frame = requestAnimationFrame(read);
-      }),
-    );
-    return () => {
-      for (const off of offs) off();
-      if (frame !== undefined) cancelAnimationFrame(frame);
-    };
-  }, [nodeId]);
-  return loaded;
+  return useLoaded(load, [nodeId, version], {
+    live: { prefixes, when: (event) => event.nodeId === nodeId || event.nodeId === null },
+  });
 }
 
 /** The job the node holds now (or is about to take), live. */

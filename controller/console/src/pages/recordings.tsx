@@ -12,6 +12,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
+import { LoadState } from '../loaded.js';
 import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import {
   apiQuery,
@@ -160,15 +161,11 @@ export default function RecordingsPage() {
           {facets.value.legalHold > 0 && ` · ${facets.value.legalHold} held`}
         </p>
       )}
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!rows.value && !error.value && <p class="loading">Loading recordings…</p>}
-      {rows.value?.length === 0 && (
-        <p class="empty">{key ? 'No recording matches these filters.' : 'No recordings yet.'}</p>
-      )}
+      <LoadState
+        of={{ data: rows, error }}
+        loading="Loading recordings…"
+        empty={key ? 'No recording matches these filters.' : 'No recordings yet.'}
+      />
       {rows.value && rows.value.length > 0 && (
         <>
           <BulkBar

@@ -7,7 +7,8 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
+import { api } from '../api.js';
+import { failure } from '../loaded.js';
 import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import {
   BYDAY,
@@ -167,7 +168,7 @@ export function ScheduleForm(props: {
       props.onSaved(data);
       closeDialogOf(form);
     } catch (err) {
-      error.value = err instanceof ApiError ? err.message : 'The controller did not answer.';
+      error.value = failure(err);
     } finally {
       busy.value = false;
     }

@@ -8,8 +8,9 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
+import { api } from '../api.js';
 import { subscribe } from '../events.js';
+import { failure, LoadState } from '../loaded.js';
 import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import {
@@ -146,7 +147,7 @@ export default function SchedulesPage() {
       version.value += 1;
       return undefined;
     } catch (err) {
-      const message = err instanceof ApiError ? err.message : 'The controller did not answer.';
+      const message = failure(err);
       rowError.value = { ...rowError.value, [schedule.id]: message };
       return message;
     }
@@ -254,12 +255,7 @@ export default function SchedulesPage() {
           )}
         </div>
       )}
-      {error.value && (
-        <p class="error" role="alert">
-          {error.value}
-        </p>
-      )}
-      {!schedules.value && !error.value && <p class="loading">Loading…</p>}
+      <LoadState of={{ data: schedules, error }} />
       {schedules.value && found.length > 0 && (
         <details class="sched-overlaps">
           <summary>
