@@ -145,8 +145,8 @@ export function ConfirmDialog({
   title: string;
   question: ComponentChildren;
   confirmLabel: string;
-  /** Resolves to an error message to show, or undefined when done (the dialog then closes). */
-  onConfirm: () => Promise<string | undefined>;
+  /** Resolves to an error message to show, or to nothing when done (the dialog then closes); a throw shows the server's refusal. */
+  onConfirm: () => Promise<string | undefined> | Promise<void>;
   onClose: () => void;
 }) {
   return (

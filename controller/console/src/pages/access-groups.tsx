@@ -5,11 +5,11 @@
  */
 import { useSignal } from '@preact/signals';
 import { PERMISSIONS } from '../../../../shared/src/permissions.js';
-import { type Grant, grantFromForm, grantLabel } from '../access-model.js';
+import { type Grant, grantLabel } from '../access-model.js';
 import { api } from '../api.js';
 import { failure, LoadState, useResource } from '../loaded.js';
 import { ConfirmDialog, FormDialog } from '../modal-dialog.js';
-import { field, GrantFields, type Role } from './access-shared.js';
+import { field, GrantFields, grantOf, type Role } from './access-shared.js';
 
 interface Group {
   id: string;
@@ -81,13 +81,8 @@ export function GroupsTab() {
           question="Its members lose the roles it grants (and are signed out)."
           confirmLabel="Delete"
           onConfirm={async () => {
-            try {
-              await api('DELETE', `/auth/groups/${encodeURIComponent(deleting.value!.id)}`);
-              groups.reload();
-              return undefined;
-            } catch (err) {
-              return failure(err);
-            }
+            await api('DELETE', `/auth/groups/${encodeURIComponent(deleting.value!.id)}`);
+            groups.reload();
           }}
           onClose={() => (deleting.value = undefined)}
         />
@@ -181,7 +176,7 @@ function CreateGroupDialog({
       onClose={onClose}
       submitLabel="Create"
       onSubmit={async (form) => {
-        const grant = grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
+        const grant = grantOf(form);
         if (grant && 'error' in grant) return grant.error;
         const description = field(form, 'description').trim();
         const oidcGroup = field(form, 'oidcGroup').trim();
@@ -251,13 +246,8 @@ export function RolesTab() {
           question="A role still granted to someone cannot be deleted."
           confirmLabel="Delete"
           onConfirm={async () => {
-            try {
-              await api('DELETE', `/auth/roles/${encodeURIComponent(deleting.value!.id)}`);
-              roles.reload();
-              return undefined;
-            } catch (err) {
-              return failure(err);
-            }
+            await api('DELETE', `/auth/roles/${encodeURIComponent(deleting.value!.id)}`);
+            roles.reload();
           }}
           onClose={() => (deleting.value = undefined)}
         />

@@ -1,7 +1,7 @@
 /** Parts the access tabs share: roles, grant fields, form fields (reading: ../loaded.tsx). */
 import { type Signal, useSignal } from '@preact/signals';
 import { useEffect, useId } from 'preact/hooks';
-import { SCOPE_TYPES } from '../access-model.js';
+import { grantFromForm, SCOPE_TYPES } from '../access-model.js';
 import { api } from '../api.js';
 import { can } from '../session.js';
 
@@ -13,7 +13,7 @@ export interface Role {
   permissions: string[];
 }
 
-/** A role over a scope: fields named `role`, `scopeType`, `scopeId` (read by `grantFromForm`). */
+/** A role over a scope: fields named `role`, `scopeType`, `scopeId` (read by `grantOf`). */
 export function GrantFields({
   roles,
   optional,
@@ -95,6 +95,11 @@ function useScopeSuggestions() {
     };
   }, []);
   return known;
+}
+
+/** The grant a form's GrantFields say (see `grantFromForm`). */
+export function grantOf(form: FormData) {
+  return grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
 }
 
 /** A form's string field ('' when absent). */

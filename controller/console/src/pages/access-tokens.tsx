@@ -7,7 +7,7 @@ import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { api } from '../api.js';
 import { relativeTime } from '../fleet-model.js';
-import { failure, LoadState, useResource } from '../loaded.js';
+import { LoadState, useResource } from '../loaded.js';
 import { ConfirmDialog, FormDialog, ModalDialog } from '../modal-dialog.js';
 import { field } from './access-shared.js';
 
@@ -82,13 +82,8 @@ export function TokensTab() {
           question="Scripts using it stop working at once; this cannot be undone."
           confirmLabel="Revoke"
           onConfirm={async () => {
-            try {
-              await api('DELETE', `/auth/api-tokens/${encodeURIComponent(revoking.value!.id)}`);
-              tokens.reload();
-              return undefined;
-            } catch (err) {
-              return failure(err);
-            }
+            await api('DELETE', `/auth/api-tokens/${encodeURIComponent(revoking.value!.id)}`);
+            tokens.reload();
           }}
           onClose={() => (revoking.value = undefined)}
         />

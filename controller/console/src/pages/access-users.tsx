@@ -4,13 +4,13 @@
  * confirmation: it ends their sessions) or enabled, and their grants replaced.
  */
 import { useSignal } from '@preact/signals';
-import { type Grant, grantFromForm, grantInputs, grantLabel } from '../access-model.js';
+import { type Grant, grantInputs, grantLabel } from '../access-model.js';
 import { api } from '../api.js';
 import { failure, LoadState, useLoaded, useResource } from '../loaded.js';
 import { ConfirmDialog, FormDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
-import { field, GrantFields, type Role } from './access-shared.js';
+import { field, GrantFields, grantOf, type Role } from './access-shared.js';
 
 interface User {
   id: string;
@@ -193,7 +193,7 @@ function CreateUserDialog({
       onClose={onClose}
       submitLabel="Create"
       onSubmit={async (form) => {
-        const grant = grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
+        const grant = grantOf(form);
         if (grant && 'error' in grant) return grant.error;
         const displayName = field(form, 'displayName').trim();
         const email = field(form, 'email').trim();
@@ -290,7 +290,7 @@ function UserAccessDialog({
         type="button"
         onClick={(e) => {
           const form = new FormData(e.currentTarget.form!);
-          const grant = grantFromForm(field(form, 'role'), field(form, 'scopeType'), field(form, 'scopeId'));
+          const grant = grantOf(form);
           if (!grant) error.value = 'Choose a role to add.';
           else if ('error' in grant) error.value = grant.error;
           else {
