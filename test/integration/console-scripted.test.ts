@@ -3,7 +3,8 @@
  * 200 nodes × 8 channels paged as `GET /nodes` pages them, 10,000 recordings, a scripted events
  * stream) and the built console from a plain static server, in headless Chromium: the fleet
  * overview shows every tile, its filters narrow them (kept in the URL), problems come first,
- * at a desktop and a phone size, without sideways scrolling on the phone.
+ * at a desktop and a phone size, without sideways scrolling on the phone; a read of the list
+ * is applied in place (only a changed node's tile changes).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +123,44 @@ describe('console against a scripted API (200 nodes × 8 channels, 10,000 record
       // Events arrive in batches; the page reads the list again (at most once a frame), and stays whole.
       await expect.poll(() => live.stats.events, { timeout: 10_000 }).toBeGreaterThanOrEqual(20);
       expect(live.stats.requests).toBeGreaterThan(before);
+      expect(await tiles(page).count()).toBe(200);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('applies a read in place: a changed node renders its own tile again, the other tiles stay as they were', async () => {
+    const live = scriptedApi({ nodes: 200, eventsPerBatch: 5, eventsRetryMs: 200 });
+    const page = await (await browser.newContext()).newPage();
+    try {
+      await live.route(page);
+      await page.goto(`${server.url}/fleet`);
+      await tiles(page).nth(199).waitFor();
+      // The tiles whose content or state the page changes (their "last seen" ages apart).
+      await page.evaluate(`(() => {
+        window.changed = new Set();
+        new MutationObserver((records) => {
+          for (const r of records) {
+            const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+            if (!el || el.closest('time')) continue;
+            const tile = el.closest('li.tile');
+            if (tile) window.changed.add(tile.dataset.nodeId);
+          }
+        }).observe(document.getElementById('content'), {
+          subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['class', 'data-state'],
+        });
+      })()`);
+      const reads = live.stats.requests;
+      live.nodes[10]!.diskFreeBytes = 1e9;
+      const facts = page.locator('li.tile[data-node-id="node-010"] .tile-facts');
+      await expect.poll(() => facts.textContent(), { timeout: 10_000 }).toContain('1.0 GB free');
+      // Reads went on meanwhile (the stream's changes); only node-010's tile changed.
+      await expect.poll(() => live.stats.requests, { timeout: 10_000 }).toBeGreaterThan(reads + 4);
+      expect(await page.evaluate('[...window.changed]')).toEqual(['node-010']);
+      // A node gone offline changes its place: first among its site's tiles.
+      live.nodes[12]!.presence.online = false;
+      const moved = page.locator('li.tile[data-node-id="node-012"]');
+      await expect.poll(() => moved.getAttribute('data-state'), { timeout: 10_000 }).toBe('offline');
       expect(await tiles(page).count()).toBe(200);
     } finally {
       await page.context().close();

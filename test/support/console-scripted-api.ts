@@ -187,6 +187,8 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
   /** The `meters=` list the events stream last carried frames for, and when. */
   let framesFor = '';
   let framesAt = 0;
+  /** The id of the last event the stream sent. */
+  let lastSentId = 0;
   const eventsPerBatch = options.eventsPerBatch ?? 0;
   const retryMs = options.eventsRetryMs ?? 1000;
 
@@ -214,8 +216,13 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
     let body = `retry: ${query.has('meters') ? Math.min(retryMs, meterBatchMs) : retryMs}\n\n${frames}`;
     if (eventsPerBatch === 0)
       return `${body}id: ${lastEventId}\nevent: ready\ndata: {"id":${lastEventId}}\n\n`;
+    // Ids go on from the last sent: a page whose stream was opened again with `lastEventId=` in
+    // its URL resumes with a Last-Event-ID header that page.route does not show, and events
+    // sent again under ids it passed on would be skipped (the stream would look dead).
+    const from = Math.max(lastEventId, lastSentId);
+    lastSentId = from + eventsPerBatch;
     for (let k = 1; k <= eventsPerBatch; k++) {
-      const id = lastEventId + k;
+      const id = from + k;
       const node = nodes[id % nodes.length]!;
       const event = {
         id,
