@@ -92,43 +92,31 @@ export default function JobsPage() {
     shown.value = PAGE;
     navigate(`${location.value.path}${searchFromJobsState({ ...state, ...patch, jobId: '' })}`);
   };
-  const jobs = useSignal<{ data: JobRow[]; more: boolean } | undefined>(undefined);
-  const error = useSignal<string | undefined>(undefined);
+  // A job's state event moves its row at once (below); the list is read again after, once a frame.
+  const loaded = useLoaded(
+    () => jobPages(jobsQuery(state, PAGE), shown.value),
+    [location.value.search, shown.value],
+    {
+      live: { prefixes: ['job.'] },
+    },
+  );
+  const jobs = loaded.data;
   const selected = useSignal<Set<string>>(new Set());
   const messages = useSignal<Messages>({});
   const busy = useSignal(false);
   const uploads = useSignal<Record<string, { received: number; expected: number | null }>>({});
-  const version = useSignal(0);
   const announcement = useSignal('');
 
   useEffect(() => {
-    let stale = false;
-    let frame: number | undefined;
-    const load = () => {
-      frame = undefined;
-      jobPages(jobsQuery(state, PAGE), shown.value).then(
-        (page) => {
-          if (stale) return;
-          jobs.value = page;
-          error.value = undefined;
-        },
-        (err: Error) => {
-          if (!stale) error.value = err.message;
-        },
-      );
-    };
-    load();
     const offJobs = subscribe('job.', (event) => {
-      if (event !== 'reset' && jobs.value) {
-        const state = String(event.data.state ?? '');
-        const next = withJobState(jobs.value.data, event.subject.id, state);
-        if (next) {
-          jobs.value = { ...jobs.value, data: next };
-          // Announced for the jobs the operator acted on only (a busy fleet would talk over itself).
-          if (messages.value[event.subject.id]) announcement.value = `Job ${event.subject.id} is ${state}`;
-        }
+      if (event === 'reset' || !jobs.value) return;
+      const state = String(event.data.state ?? '');
+      const next = withJobState(jobs.value.data, event.subject.id, state);
+      if (next) {
+        jobs.value = { ...jobs.value, data: next };
+        // Announced for the jobs the operator acted on only (a busy fleet would talk over itself).
+        if (messages.value[event.subject.id]) announcement.value = `Job ${event.subject.id} is ${state}`;
       }
-      if (frame === undefined) frame = requestAnimationFrame(load);
     });
     const offUploads = subscribe('upload.progress', (event: LiveEvent | 'reset') => {
       if (event === 'reset') return;
@@ -141,12 +129,10 @@ export default function JobsPage() {
       };
     });
     return () => {
-      stale = true;
       offJobs();
       offUploads();
-      if (frame !== undefined) cancelAnimationFrame(frame);
     };
-  }, [location.value.search, version.value, shown.value]);
+  }, []);
 
   async function bulk(action: 'retry' | 'stop', ids: string[]) {
     if (!jobs.value || ids.length === 0) return;
@@ -251,7 +237,7 @@ export default function JobsPage() {
           </button>
         </fieldset>
       )}
-      <LoadState of={{ data: jobs, error }} />
+      <LoadState of={loaded} />
       {jobs.value?.data.length === 0 && <p class="empty">No recording jobs match.</p>}
       {rows.length > 0 && (
         <div class="table-scroll">
@@ -357,19 +343,19 @@ export default function JobsPage() {
           </button>
         </p>
       )}
-      <UploadQueue state={state} go={go} version={version.value} />
+      <UploadQueue state={state} go={go} />
     </section>
   );
 }
 
-function UploadQueue(props: { state: JobsState; go: (p: Partial<JobsState>) => void; version: number }) {
+function UploadQueue(props: { state: JobsState; go: (p: Partial<JobsState>) => void }) {
   const loaded = useLoaded(
     () =>
       api<{ data: QueueItem[]; nextCursor: string | null }>(
         'GET',
         `/upload-queue?${queueQuery(props.state)}`,
       ).then((page) => ({ data: page.data, more: page.nextCursor !== null })),
-    [props.state.queue, props.version],
+    [props.state.queue],
     // A job that completes may queue copies: read the queue again then.
     { live: { prefixes: ['job.state'], when: (event) => event.data.state === 'completed' } },
   );
