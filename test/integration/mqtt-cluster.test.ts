@@ -389,10 +389,16 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       await agent.start();
     }
     for (const id of ids) await until(() => online(a, id), { what: `${id} online (on C)` });
+    // A node whose will names another node's status: a survivor must forget it, not publish it
+    // (nor retry it forever).
+    const victim = nodes['mc-cmd']!; // online on B since the command test
+    await asNode(nodes['mc-acl']!, c.mqttPort, { will: offlineWill(victim) });
+    expect(await online(a, victim.nodeId)).toBe(true);
+    const withC = [...ids, 'mc-acl'];
     const cBroker = (await redis.lrange('will', 0, -1)).filter((key) =>
-      ids.some((id) => key.endsWith(`:${id}`)),
+      withC.some((id) => key.endsWith(`:${id}`)),
     );
-    expect(cBroker).toHaveLength(2); // their wills, left with C
+    expect(cBroker).toHaveLength(3); // their wills, left with C
 
     const killedAt = performance.now();
     c.process.child.kill('SIGKILL');
@@ -409,8 +415,10 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       timeoutMs: SETTLE_MS,
     });
     const settledMs = performance.now() - killedAt;
-    for (const id of ids)
+    for (const id of [...ids, victim.nodeId])
       for (const replica of [a, b]) expect(await online(replica, id), `${id} on ${replica.name}`).toBe(true);
+    const retained = await redis.hgetBuffer('retained', nodeTopic(victim.nodeId, 'status'));
+    expect(retained?.includes('"state":"online"'), "the victim's retained status").toBe(true);
     console.info(
       `kill -9: agents online elsewhere after ${Math.round(onlineAfterMs)} ms; C's wills gone after ${Math.round(settledMs)} ms`,
     );

@@ -28,6 +28,9 @@ const BAD_USERNAME_OR_PASSWORD = 4;
 
 type Refusal = { reason: string; code: number };
 
+/** Where a will that may not publish goes instead (outside `earshot/v1/nodes`: no agent reads it). */
+const DISCARDED_WILL_TOPIC = '$EARSHOT/discarded-will';
+
 /** A last will as persistence keeps it (aedes-persistence adds who left it, and where). */
 type StoredWill = PublishPacket & { clientId: string; brokerId: string };
 
@@ -245,45 +248,42 @@ export class BrokerAuth {
   /**
    * A last will, published by the broker that held the connection (client present) or, for a
    * replica that died, by a surviving one (client null, or the node's newer connection here).
-   * The client id is the node id (preConnect forces it). Never refused once accepted at
-   * CONNECT, so a surviving replica does not retry it forever: a will that may not publish is
-   * forgotten.
+   * The client id is the node id (preConnect forces it). Never refused: aedes retries a will a
+   * survivor could not publish forever (and reports each failure as a broker error), so a will
+   * that may not publish is forgotten and sent nowhere instead (`discardWill`).
    */
   private async authorizeWill(client: Client | null, will: StoredWill): Promise<void> {
     const nodeId = will.clientId;
     const acl = aclFor(nodeId, 'publish', will.topic);
     const identity = client ? this.identities.get(client) : undefined;
-    if (!acl.allowed || !identity || identity.nodeId !== nodeId) {
-      if (!acl.allowed && client && identity) this.refusePublish(client, identity, will.topic, acl.reason);
-      if (client) throw new Error(acl.allowed ? 'not authenticated' : acl.reason);
-      if (acl.allowed && acl.name === 'status') return this.acceptOrphanWill(nodeId, will);
-      await this.dropWill(will);
-      throw new Error(acl.allowed ? 'a will of another node' : acl.reason);
+    const own = identity?.nodeId === nodeId ? identity : undefined;
+    if (!acl.allowed) {
+      if (client && identity) this.refusePublish(client, identity, will.topic, acl.reason);
+      return this.discardWill(will);
     }
-    if (acl.name !== 'status') {
-      const decoded = decodePayload(acl.name, will.payload);
-      will.retain = TOPICS[acl.name].retain && decoded.ok;
-      if (decoded.ok && !this.relayed.has(acl.name as AgentTopic))
-        this.dispatcher.dispatch(identity, acl.name as AgentTopic, decoded.payload);
-      return;
+    if (acl.name === 'status') {
+      const stamped = readStampedStatus(will.payload);
+      const from = own ?? (stamped ? await this.directory.scopeOf(nodeId) : undefined);
+      if (!stamped || !from) {
+        will.retain = false; // invalid, or its node is gone: not kept, ignored by every replica
+        return;
+      }
+      const epoch = client && own && this.isReplaced(client) ? -1 : stamped.epoch;
+      return this.acceptStatus(from, stamped.status, epoch, will);
     }
-    const stamped = readStampedStatus(will.payload);
-    if (!stamped) {
-      will.retain = false;
-      return;
-    }
-    await this.acceptStatus(identity, stamped.status, this.isReplaced(client!) ? -1 : stamped.epoch, will);
+    if (!own) return this.discardWill(will);
+    const decoded = decodePayload(acl.name, will.payload);
+    will.retain = TOPICS[acl.name].retain && decoded.ok;
+    if (decoded.ok && !this.relayed.has(acl.name as AgentTopic))
+      this.dispatcher.dispatch(own, acl.name as AgentTopic, decoded.payload);
   }
 
-  /** A dead replica's node's will, published here with no client: its node and epoch decide. */
-  private async acceptOrphanWill(nodeId: string, will: StoredWill): Promise<void> {
-    const stamped = readStampedStatus(will.payload);
-    const from = stamped ? await this.directory.scopeOf(nodeId) : undefined;
-    if (!stamped || !from) {
-      will.retain = false;
-      return;
-    }
-    await this.acceptStatus(from, stamped.status, stamped.epoch, will);
+  /** Forgets a will and points it at a topic no one can subscribe to (agents are held to theirs). */
+  private async discardWill(will: StoredWill): Promise<void> {
+    await this.dropWill(will);
+    will.topic = DISCARDED_WILL_TOPIC;
+    will.payload = Buffer.alloc(0);
+    will.retain = false;
   }
 
   private refusePublish(client: Client, identity: NodeIdentity, topic: string, reason: string): void {

@@ -125,6 +125,10 @@ export class MqttBroker {
     aedes.on('connectionError', (_client, err) =>
       this.log.debug({ err: err.message }, 'MQTT connection error'),
     );
+    // aedes reports what fails outside a client here (a will it could not publish); unheard, it would throw.
+    (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) =>
+      this.log.error({ err }, 'MQTT broker error'),
+    );
     this.aedes = aedes;
 
     const server = createServer((socket) => this.acceptTcp(socket));
