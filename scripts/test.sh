@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: system packages, build, then every test project on SQLite and the integration
 # project again on PostgreSQL (its global setup also starts a throwaway redis-server, for the
-# clustered-broker tests in test/integration/mqtt-cluster.test.ts; skipped on SQLite). Ends with the line `N passed, N failed` (summed over the runs) and
+# clustered-broker tests in test/integration/mqtt-cluster.test.ts; skipped on SQLite). Ends with
+# the line `N passed, N failed` (summed over the runs) and
 # exits non-zero if the build or any run failed.
 #
 #   bash scripts/test.sh [vitest args...]     extra args (e.g. a file filter) go to both vitest runs
