@@ -175,7 +175,16 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       body: JSON.stringify(OWNER),
     });
     owner = ((await login.json()) as { data: { token: string } }).data.token;
-    for (const id of ['mc-meter', 'mc-ws', 'mc-cmd', 'mc-will', 'mc-acl', 'mc-agent-1', 'mc-agent-2'])
+    for (const id of [
+      'mc-meter',
+      'mc-ws',
+      'mc-cmd',
+      'mc-will',
+      'mc-acl',
+      'mc-revoke',
+      'mc-agent-1',
+      'mc-agent-2',
+    ])
       nodes[id] = await enroll(id);
   }, 120_000);
 
@@ -369,6 +378,17 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       );
       expect(latest.frame?.seq, replica.name).not.toBe(999_999);
     }
+  });
+
+  it('a node decommissioned through A is disconnected on B, where it is connected, and refused on C', async () => {
+    const node = nodes['mc-revoke']!;
+    const client = await asNode(node, b.mqttPort);
+    await goOnline(client, node);
+    await until(() => online(a, node.nodeId), { what: 'A to see the node online' });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    await api(a, 'POST', `/nodes/${node.nodeId}/decommission`);
+    await closed;
+    await expect(asNode(node, c.mqttPort)).rejects.toMatchObject({ code: 4 });
   });
 
   it(`kill -9 of a replica: its agents end online on the others within ${SETTLE_MS / 1000} s, its stale wills lose, results stored once`, async () => {
