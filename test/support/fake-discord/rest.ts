@@ -10,6 +10,7 @@ import {
   applicationPayload,
   type FakeGuild,
   type FakeUser,
+  guildCreatePayload,
   memberPayload,
   messagePayload,
   registeredCommandsPayload,
@@ -145,6 +146,18 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`^/applications/${ID}/guilds/${ID}/commands$`),
     auth: true,
     handle: (world, { params, body }) => putCommands(world, params[1] ?? '', params[1] ?? null, body),
+  },
+  {
+    // The guild as REST answers it (a follower replica's Manage Server check reads owner and roles).
+    method: 'GET',
+    pattern: new RegExp(`^/guilds/${ID}$`),
+    auth: true,
+    handle: (world, { params }) => {
+      const guild = world.guilds.get(params[0] ?? '');
+      if (!guild) return notFound('Unknown Guild', 10004);
+      const { id, name, owner_id, roles } = guildCreatePayload(guild);
+      return { status: 200, body: { id, name, owner_id, roles } };
+    },
   },
   {
     method: 'GET',

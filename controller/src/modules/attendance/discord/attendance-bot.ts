@@ -26,6 +26,7 @@ import {
   discordUnavailable,
   type GuildChannelInfo,
 } from './discord-port.js';
+import { RestManageServerCheck } from './manage-server-rest.js';
 
 export interface AttendanceBotOptions {
   token: string;
@@ -44,6 +45,7 @@ export class AttendanceBot implements DiscordPort {
   readonly enabled = true;
 
   private bot: DiscordBot | undefined;
+  private restCheck: RestManageServerCheck | undefined;
   private bridge: AttendanceBridge | undefined;
   private answer?: (command: AttendanceCommand) => Promise<CommandReply>;
   private readonly stateListeners = new Set<(state: DiscordBotState) => void>();
@@ -157,8 +159,14 @@ export class AttendanceBot implements DiscordPort {
     return this.connected('Granting a role').setMemberRole(guildId, userId, roleId, granted, reason);
   }
 
+  /**
+   * The running bot answers from its gateway session; without one (a follower replica: the
+   * leader runs the bot; or the bot not connected yet) Discord's REST API is asked with the token.
+   */
   canManageGuild(guildId: string, userId: string): Promise<boolean> {
-    return this.connected('Checking Manage Server').canManageGuild(guildId, userId);
+    if (this.bot && this.state !== 'stopped') return this.bot.canManageGuild(guildId, userId);
+    this.restCheck ??= new RestManageServerCheck(this.options.token, this.options.restApiBase);
+    return this.restCheck.canManageGuild(guildId, userId);
   }
 
   private connected(what: string): DiscordBot {
