@@ -55,6 +55,7 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
   let b: InProcessReplica;
   let c: ProcessReplica;
   let redisUrl = '';
+  let databaseUrl = '';
   let redis: Redis;
   let owner = '';
   const nodes: Record<string, Node> = {};
@@ -157,7 +158,7 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
     redisUrl = `${inject('redisUrl')}/5`;
     redis = new Redis(redisUrl);
     await redis.flushdb();
-    const databaseUrl = await createDatabase(inject('pgBaseUrl'), uniqueDatabaseName('mqtt_cluster'));
+    databaseUrl = await createDatabase(inject('pgBaseUrl'), uniqueDatabaseName('mqtt_cluster'));
     await migrate({ provider: 'postgresql', url: databaseUrl });
     [a, b, c] = await Promise.all([
       inProcessReplica('a', databaseUrl, redisUrl),
@@ -389,6 +390,18 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
     await api(a, 'POST', `/nodes/${node.nodeId}/decommission`);
     await closed;
     await expect(asNode(node, c.mqttPort)).rejects.toMatchObject({ code: 4 });
+  });
+
+  it('a replica started later knows who is online from the retained statuses', async () => {
+    const node = nodes['mc-will']!; // online on B since the stale-will test
+    expect(await online(a, node.nodeId)).toBe(true);
+    const late = await inProcessReplica('d', databaseUrl, redisUrl);
+    try {
+      expect(await online(late, node.nodeId)).toBe(true);
+      expect(await online(late, nodes['mc-revoke']!.nodeId)).toBe(false);
+    } finally {
+      await late.stop();
+    }
   });
 
   it(`kill -9 of a replica: its agents end online on the others within ${SETTLE_MS / 1000} s, its stale wills lose, results stored once`, async () => {

@@ -227,7 +227,13 @@ export class MqttBroker {
     if (!client) return Promise.resolve();
     this.clients.delete(nodeId);
     this.log.info({ nodeId }, 'MQTT client disconnected by the controller');
-    return new Promise((resolve) => client.close(() => resolve()));
+    return new Promise((resolve) =>
+      client.close(() => {
+        // Offline everywhere, will or not (a will's `offline` is the same connection's).
+        this.connectionEnded(client);
+        resolve();
+      }),
+    );
   }
 
   /**

@@ -454,7 +454,8 @@ export class NodesService {
       this.mqttOnline.add(nodeId);
       return;
     }
-    if (this.mqttOnline.delete(nodeId)) this.mqttOfflineAtMs.set(nodeId, this.now().getTime());
+    this.mqttOnline.delete(nodeId);
+    this.mqttOfflineAtMs.set(nodeId, this.now().getTime());
   }
 
   private announcePresence(node: NodeRow, online: boolean): void {
