@@ -13,12 +13,12 @@
  *
  * Everything runs on one machine (Redis, PostgreSQL, the replicas, the publishers), so the
  * numbers are for comparing the two setups in one run, not capacity.
- * Numbers on the 2-core dev box (load average 10–13 from other work, so noisy), 50 nodes × 10 Hz:
- *   across replicas 490–500 frames/s delivered (100 %), p99 17–23 ms; one replica without Redis
- *   480 frames/s (100 %), p99 11–13 ms (1.3–2.1× the p99: a Redis round trip and a second
- *   decode). kill -9 of the replica holding 20 nodes: all connected to a survivor after
- *   0.97–1.9 s (their reconnect period 200 ms, through the balancer); its wills published (and
- *   judged stale) after 2.8–4.3 s; no presence read on the survivor showed a node offline.
+ * Numbers on the 2-core dev box (load average 5–13 from other work, so noisy), 50 nodes × 10 Hz,
+ * three runs: across replicas 490–500 frames/s delivered (100 %), p99 17–24 ms; one replica
+ * without Redis 480–500 frames/s (100 %), p99 11–15 ms (1.3–2.1× the p99: a Redis round trip
+ * and a second decode). kill -9 of the replica holding 20 nodes: all connected to a survivor
+ * after 0.6–1.9 s (their reconnect period 200 ms, through the balancer); its wills published
+ * (and judged stale) after 2.8–4.4 s; no presence read on the survivor showed a node offline.
  * Env: EARSHOT_BENCH_CLUSTER_NODES (50), EARSHOT_BENCH_CLUSTER_HZ (10),
  * EARSHOT_BENCH_CLUSTER_SECONDS (5), EARSHOT_BENCH_CLUSTER_KILL_NODES (20).
  */
