@@ -1,4 +1,7 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** The console's browser tier (console.test.ts, the shell and sign-in, stays in integration). */
+const CONSOLE_TIER = 'test/integration/console-*.test.ts';
 
 // Tiers (STYLE.md): unit = pure logic; integration = real Fastify, database, broker;
 // e2e = the built programs as processes. Benchmarks live in test/bench and are not tests.
@@ -10,6 +13,22 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, CONSOLE_TIER],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      {
+        // The console's page-by-page browser tier: real Fastify, database and Chromium like the
+        // integration tier, but its files share each worker's loaded modules (isolate: false):
+        // each file imported the whole controller and playwright again, about a third of the
+        // tier's time. Safe because the controller keeps no module state (invariants.test.ts)
+        // and each file builds its own controller and browser.
+        test: {
+          name: 'console',
+          include: [CONSOLE_TIER],
+          isolate: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
           globalSetup: ['test/support/global-setup.ts'],

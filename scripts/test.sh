@@ -7,8 +7,8 @@
 #
 #   bash scripts/test.sh [vitest args...]     extra args (e.g. a file filter) go to both vitest runs
 #   EARSHOT_SKIP_BUILD=1 bash scripts/test.sh skip `npm run build` (quick local iteration)
-#   EARSHOT_SKIP_PG=1 bash scripts/test.sh    skip the PostgreSQL run (which leaves out the
-#                                             console's browser tier, console-*.test.ts)
+#   EARSHOT_SKIP_PG=1 bash scripts/test.sh    skip the PostgreSQL run (the integration project
+#                                             only: not the console's browser tier)
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -58,10 +58,10 @@ run_vitest() {
 
 run_vitest sqlite sqlite "$@"
 if [[ "${EARSHOT_SKIP_PG:-}" != "1" ]]; then
-  # The console's page-by-page browser tier (console-*.test.ts) tests the UI over the API, which
-  # the API's own tests cover on both databases: it runs on SQLite only. console.test.ts (the
-  # shell, sign-in, the live stream) runs on both.
-  run_vitest postgres postgres --project integration --exclude 'test/integration/console-*.test.ts' "$@"
+  # The console's page-by-page browser tier (the `console` project, console-*.test.ts) tests the
+  # UI over the API, which the API's own tests cover on both databases: it runs on SQLite only.
+  # console.test.ts (the shell, sign-in, the live stream) is in `integration`: it runs on both.
+  run_vitest postgres postgres --project integration "$@"
 fi
 
 # Sum the JSON reports. A run that exited non-zero without a failed test (a file that failed to

@@ -16,7 +16,7 @@ import { listeningUrl } from '../support/listen.js';
 
 type Channel = MeterFrame['channels'][number];
 
-/** Five nodes of 64 channels: 320 on screen, past the canvas threshold (300). */
+/** Five nodes of 64 channels: 320 on screen, past the canvas threshold (64). */
 const WALL = ['wall-1', 'wall-2', 'wall-3', 'wall-4', 'wall-5'];
 
 describe('console: live meters', () => {
