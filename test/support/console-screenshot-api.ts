@@ -1,22 +1,10 @@
-/**
- * The console held still, for screenshots: the scripted API (console-scripted-api.ts, a small
- * fleet at a fixed `nowMs`) plus seeded answers for the pages it does not script (schedules,
- * jobs, audit, access, settings, attendance, system, a recording's detail), all fixed data at
- * times relative to `nowMs`; and a server for the built console whose two event streams stay
- * open (so the header's "Live" and the meters' link never flicker between reconnects): the
- * events stream sends `ready` once, and the meter frames asked for (`?meters=` on the events
- * stream, or the separate `GET /meter-events`) are the same frame for each online node asked
- * for, every tick (levels that never move; an offline node sends none).
- */
-import { readFile } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize } from 'node:path';
+import { normalize } from 'node:path';
 import type { Page, Route } from 'playwright-core';
-import { CONSOLE_CSP } from '../../controller/src/modules/console/console.routes.js';
 import type { MeterFrame } from '../../shared/src/mqtt.js';
 import { seededAnswer } from './console-screenshot-data.js';
-import { type ScriptedApi, scriptedApi } from './console-scripted-api.js';
+import { type ScriptedApi, scriptedApi, serveConsoleFile } from './console-scripted-api.js';
 
 export interface StillConsole {
   url: string;
@@ -68,14 +56,6 @@ function holdOpen(response: ServerResponse, first: string, tick?: () => void): v
 /** Which tab a stream is for (set on the way out by `route`). */
 const TAB_HEADER = 'x-earshot-tab';
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.svg': 'image/svg+xml',
-  '.woff2': 'font/woff2',
-};
-
 export async function stillConsole(dir: string, nowMs: number): Promise<StillConsole> {
   const script = scriptedApi({ nodes: 24, channels: 8, recordings: 120, sites: 3, nowMs });
   const meters = new Map<string, { stream: number; ticks: number }>();
@@ -95,21 +75,7 @@ export async function stillConsole(dir: string, nowMs: number): Promise<StillCon
         if (frames && meters.get(tab) === latest) latest.ticks += 1;
       });
     }
-    const isAsset = path.startsWith('/assets/') && !path.includes('..');
-    const file = isAsset ? join(dir, path) : join(dir, 'index.html');
-    readFile(file).then(
-      (content) => {
-        response.writeHead(200, {
-          'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-          ...(isAsset ? {} : { 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-store' }),
-        });
-        response.end(content);
-      },
-      () => {
-        response.writeHead(404, { 'content-type': 'application/json' });
-        response.end('{"error":{"code":"not_found","message":"no such file"}}');
-      },
-    );
+    serveConsoleFile(dir, path, response);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

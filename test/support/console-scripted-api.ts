@@ -386,6 +386,25 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/** A console build's file for `path`: the asset under `assets/`, else the shell with the CSP. */
+export function serveConsoleFile(dir: string, path: string, response: ServerResponse): void {
+  const isAsset = path.startsWith('/assets/') && !path.includes('..');
+  const file = isAsset ? join(dir, path) : join(dir, 'index.html');
+  readFile(file).then(
+    (content) => {
+      response.writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        ...(isAsset ? {} : { 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-store' }),
+      });
+      response.end(content);
+    },
+    () => {
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end('{"error":{"code":"not_found","message":"no such file"}}');
+    },
+  );
+}
+
 /**
  * A plain static server for a console build: files under `assets/`, the shell (with the
  * controller's Content-Security-Policy) for every other path. Answers nothing under `/api`
@@ -401,21 +420,7 @@ export async function staticConsole(
     const metered =
       path === '/api/v1/meter-events' || (path === '/api/v1/events' && url.searchParams.has('meters'));
     if (options.meters && metered) return streamMeters(options.meters, url.searchParams, response);
-    const isAsset = path.startsWith('/assets/') && !path.includes('..');
-    const file = isAsset ? join(dir, path) : join(dir, 'index.html');
-    readFile(file).then(
-      (content) => {
-        response.writeHead(200, {
-          'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-          ...(isAsset ? {} : { 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-store' }),
-        });
-        response.end(content);
-      },
-      () => {
-        response.writeHead(404, { 'content-type': 'application/json' });
-        response.end('{"error":{"code":"not_found","message":"no such file"}}');
-      },
-    );
+    serveConsoleFile(dir, path, response);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
