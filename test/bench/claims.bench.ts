@@ -37,8 +37,13 @@
  *   PostgreSQL 0.43–0.86× (5 of 6 runs ≥ 0.5×; load average 4–7 from other work), zero double
  *   claims; empty poll SQLite 0.31–0.43× hello-world, PostgreSQL 0.18–0.25×. CPU per claim
  *   in-process (claimers and server, 2,000 claims, PostgreSQL): 1,244–1,403 → 1,120–1,250 µs.
- * Env: EARSHOT_BENCH_CLAIMS_POLL_SECONDS (5).
+ * Env: EARSHOT_BENCH_CLAIMS_POLL_SECONDS (5); EARSHOT_BENCH_CLAIMS_PROFILE (a directory: a CPU
+ * profile of each database's claim phase is written there, claimers and server alike, as they
+ * share this process; open it in Chrome's DevTools or speedscope).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { AGENT_ROUTES, API_PREFIX } from '../../shared/src/agent-api.js';
 import { helloWorld, LoadGenerator, type Measured, measure, type Target } from './api.bench.js';
 import { type BenchController, benchController, withPostgres } from './harness.js';
@@ -49,6 +54,26 @@ const JOBS = 500;
 const NODES = 5;
 
 const POLL_SECONDS = Number(process.env.EARSHOT_BENCH_CLAIMS_POLL_SECONDS || 5);
+const PROFILE_DIR = process.env.EARSHOT_BENCH_CLAIMS_PROFILE;
+
+/** `fn` under the CPU profiler when EARSHOT_BENCH_CLAIMS_PROFILE names a directory. */
+async function profiled<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    const file = join(PROFILE_DIR, `claims-${label}-${Date.now()}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    console.error(`claims: CPU profile of the ${label} claim phase: ${file}`);
+  }
+}
 
 interface PollContext {
   generator: LoadGenerator;
@@ -112,19 +137,21 @@ async function claimRun(label: string, polls: PollContext, databaseUrl?: string)
     }
     const claimed: string[] = [];
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CLAIMERS }, async (_, i) => {
-        const { nodeId, credential } = credentials[i % NODES]!;
-        for (;;) {
-          const lease = await ctl.api(`${API_PREFIX}${AGENT_ROUTES.claimNext(nodeId)}`, {
-            method: 'POST',
-            token: credential,
-          });
-          if (lease.status !== 200) throw new Error(`claim: ${lease.status} ${JSON.stringify(lease.data)}`);
-          if (!lease.data) return;
-          claimed.push((lease.data as { jobId: string }).jobId);
-        }
-      }),
+    await profiled(label, () =>
+      Promise.all(
+        Array.from({ length: CLAIMERS }, async (_, i) => {
+          const { nodeId, credential } = credentials[i % NODES]!;
+          for (;;) {
+            const lease = await ctl.api(`${API_PREFIX}${AGENT_ROUTES.claimNext(nodeId)}`, {
+              method: 'POST',
+              token: credential,
+            });
+            if (lease.status !== 200) throw new Error(`claim: ${lease.status} ${JSON.stringify(lease.data)}`);
+            if (!lease.data) return;
+            claimed.push((lease.data as { jobId: string }).jobId);
+          }
+        }),
+      ),
     );
     const seconds = (performance.now() - started) / 1000;
     const doubles = claimed.length - new Set(claimed).size;
