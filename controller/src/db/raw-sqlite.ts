@@ -55,6 +55,8 @@ const STATEMENT_CACHE_LIMIT = 500;
 export class SqliteRawDb implements RawDb {
   readonly provider = 'sqlite' as const;
   private readonly statements = new Map<string, Prepared>();
+  /** The transactions waiting to run as the next group (see `transaction`). */
+  private forming: GroupMember[] | undefined;
 
   constructor(
     private readonly handle: () => Promise<Database.Database>,
@@ -128,33 +130,101 @@ export class SqliteRawDb implements RawDb {
     return this.changes(await this.handle(), sql, params);
   }
 
-  async transaction<T>(fn: (tx: RawTx) => Promise<T>): Promise<T> {
-    const db = await this.handle();
-    const release = await this.gate.acquire();
-    let open = true;
-    const end = (sql: 'COMMIT' | 'ROLLBACK') => {
-      open = false;
-      this.prepare(db, sql).statement.run();
-    };
-    const tx: RawTx = {
-      query: async (sql, params = []) => this.rows(db, sql, params),
-      execute: async (sql, params = []) => this.changes(db, sql, params),
-      queryAndCommit: async <R>(sql: string, params: readonly SqlValue[] = []) => {
-        const rows = this.rows<R>(db, sql, params);
-        end('COMMIT');
-        return rows;
-      },
-    };
+  /**
+   * Group commit: the raw transactions that ask while one group waits for its turn (at least
+   * until the loop's next check phase, so the requests read in one poll phase ask together)
+   * run one after another inside one BEGIN…COMMIT, each in its own savepoint. A function that
+   * throws rolls back its own savepoint alone and rejects alone; the others commit together,
+   * and each promise settles only after that COMMIT (if it fails, every one rejects with
+   * nothing committed). The result is what the same transactions run one by one would give,
+   * in the same order, with one durable commit for the group instead of one each.
+   */
+  transaction<T>(fn: (tx: RawTx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const member: GroupMember = { fn, resolve: resolve as (value: unknown) => void, reject };
+      if (this.forming) {
+        this.forming.push(member);
+        return;
+      }
+      this.forming = [member];
+      setImmediate(() => void this.runGroup());
+    });
+  }
+
+  /** Takes the turn, then runs every transaction that asked until then (see `transaction`). */
+  private async runGroup(): Promise<void> {
+    let db: Database.Database;
+    let release: () => void;
+    try {
+      db = await this.handle();
+      release = await this.gate.acquire();
+    } catch (error) {
+      const members = this.forming ?? [];
+      this.forming = undefined;
+      for (const member of members) member.reject(error);
+      return;
+    }
+    const members = this.forming ?? [];
+    this.forming = undefined;
+    const settled: Settled[] = [];
     try {
       this.prepare(db, 'BEGIN').statement.run();
-      const result = await fn(tx);
-      if (open) end('COMMIT');
-      return result;
+      for (const member of members) settled.push(await this.runMember(db, member));
+      this.prepare(db, 'COMMIT').statement.run();
     } catch (error) {
-      if (open && db.inTransaction) end('ROLLBACK');
-      throw error;
+      if (db.inTransaction) this.prepare(db, 'ROLLBACK').statement.run();
+      // Nothing committed: every member fails, with its own error if it had one.
+      members.forEach((member, i) => {
+        const own = settled[i];
+        member.reject(own && !own.ok ? own.error : error);
+      });
+      return;
     } finally {
       release();
     }
+    members.forEach((member, i) => {
+      const own = settled[i]!;
+      if (own.ok) member.resolve(own.value);
+      else member.reject(own.error);
+    });
+  }
+
+  /** One member of a group, in its own savepoint: rolled back alone when its function throws. */
+  private async runMember(db: Database.Database, member: GroupMember): Promise<Settled> {
+    let open = true;
+    const statement = <R>(run: () => R): R => {
+      if (!open)
+        throw new Error('this raw transaction already ended (queryAndCommit was its last statement)');
+      return run();
+    };
+    const tx: RawTx = {
+      query: async (sql, params = []) => statement(() => this.rows(db, sql, params)),
+      execute: async (sql, params = []) => statement(() => this.changes(db, sql, params)),
+      queryAndCommit: async <R>(sql: string, params: readonly SqlValue[] = []) => {
+        const rows = statement(() => this.rows<R>(db, sql, params));
+        open = false; // committed with the group
+        return rows;
+      },
+    };
+    this.prepare(db, 'SAVEPOINT "member"').statement.run();
+    try {
+      const value = await member.fn(tx);
+      open = false;
+      this.prepare(db, 'RELEASE "member"').statement.run();
+      return { ok: true, value };
+    } catch (error) {
+      open = false;
+      this.prepare(db, 'ROLLBACK TO "member"').statement.run();
+      this.prepare(db, 'RELEASE "member"').statement.run();
+      return { ok: false, error };
+    }
   }
 }
+
+interface GroupMember {
+  fn: (tx: RawTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
