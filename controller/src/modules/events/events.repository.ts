@@ -3,23 +3,48 @@
  * batch takes its ids under an advisory lock held until it commits, so ids commit in order and a
  * tail that reads `id > last` never skips an event another replica was still writing.
  */
-import type { Db, Provider, Tx } from '../../db/client.js';
+import type { Db, Provider, RawDb, Tx } from '../../db/client.js';
 import type { LiveEvent, LiveEventTicket } from '../../db/rows.js';
 
 /** Distinct from the migration, audit, setup, access and leader locks (7_420_0xx). */
 const APPEND_LOCK_ID = 7_420_024;
 
 export type LiveEventRow = LiveEvent;
+
+const SQLITE_APPEND = `INSERT INTO "LiveEvent" ("type", "at", "siteId", "nodeId", "subjectType", "subjectId", "data")
+  VALUES ($1, $2, $3, $4, $5, $6, $7)`;
 export type NewLiveEvent = Omit<LiveEvent, 'id'>;
 
 export class EventsRepository {
   constructor(
     private readonly db: Db,
     private readonly provider: Provider,
+    private readonly raw: RawDb,
   ) {}
 
+  /**
+   * SQLite: one raw transaction (db/raw.ts) of one prepared single-row INSERT per event, in
+   * order, so it usually commits with the claims waiting at that moment; Prisma's would hold
+   * the one connection across turns of the loop and compile a new multi-row statement for
+   * each batch size.
+   */
   async append(events: readonly NewLiveEvent[]): Promise<void> {
     if (events.length === 0) return;
+    if (this.provider === 'sqlite') {
+      await this.raw.transaction(async (tx) => {
+        for (const e of events)
+          await tx.execute(SQLITE_APPEND, [
+            e.type,
+            e.at,
+            e.siteId,
+            e.nodeId,
+            e.subjectType,
+            e.subjectId,
+            e.data,
+          ]);
+      });
+      return;
+    }
     await this.db.$transaction(async (tx) => {
       if (this.provider === 'postgresql')
         await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${APPEND_LOCK_ID})`);

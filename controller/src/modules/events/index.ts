@@ -30,7 +30,7 @@ export function createEventsModule(
   const { config, log } = core;
   const events = new EventsService({
     db: core.db,
-    repo: new EventsRepository(core.db, core.provider),
+    repo: new EventsRepository(core.db, core.provider, core.raw),
     nodes: ports.nodes,
     access: { current: (principal) => ports.auth.current(principal), generation: ports.accessGeneration },
     audit: core.audit,
