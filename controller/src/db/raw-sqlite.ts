@@ -2,7 +2,8 @@
  * `RawDb` on the better-sqlite3 handle Prisma's adapter opened (one connection: a second one
  * would contend for the file's write lock while Prisma holds it across awaits). Prisma's
  * transactions and these take turns through one `Gate`; statements run synchronously, so a
- * raw transaction whose function awaits only its own statements runs in one turn of the loop.
+ * raw transaction whose function awaits only its own statements runs in one turn of the loop, and
+ * the raw transactions asked for together share one commit (`transaction`).
  * Values are stored as Prisma stores them: DateTime as ISO-8601 text with `+00:00`.
  */
 import type Database from 'better-sqlite3';

@@ -58,7 +58,9 @@ export interface RawDb extends RawQueryable {
   /**
    * One transaction: committed when `fn` resolves (unless it ended with `queryAndCommit`),
    * rolled back when it throws. SQLite: exclusive against Prisma's transactions on the same
-   * handle; `fn` should await only its own statements, so it runs start to end in one turn.
+   * handle, and group-committed: the raw transactions asked for at the same moment run in turn
+   * in one BEGIN…COMMIT, each in a savepoint, and settle after it (raw-sqlite.ts); `fn` should
+   * await only its own statements, so the group runs start to end in one turn.
    * PostgreSQL: statements are pipelined, so a statement `fn` does not await before the next
    * costs no round trip of its own.
    */
