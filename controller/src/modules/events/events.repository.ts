@@ -11,7 +11,7 @@ const APPEND_LOCK_ID = 7_420_024;
 
 export type LiveEventRow = LiveEvent;
 
-const SQLITE_APPEND = `INSERT INTO "LiveEvent" ("type", "at", "siteId", "nodeId", "subjectType", "subjectId", "data")
+const APPEND = `INSERT INTO "LiveEvent" ("type", "at", "siteId", "nodeId", "subjectType", "subjectId", "data")
   VALUES ($1, $2, $3, $4, $5, $6, $7)`;
 export type NewLiveEvent = Omit<LiveEvent, 'id'>;
 
@@ -23,33 +23,25 @@ export class EventsRepository {
   ) {}
 
   /**
-   * SQLite: one raw transaction (db/raw.ts) of one prepared single-row INSERT per event, in
-   * order, so it usually commits with the claims waiting at that moment; Prisma's would hold
-   * the one connection across turns of the loop and compile a new multi-row statement for
-   * each batch size.
+   * One raw transaction (db/raw.ts) of one prepared single-row INSERT per event, all sent at
+   * once and run in order, so ids follow the batch's order. SQLite: it usually commits with the
+   * claims waiting at that moment (group commit). PostgreSQL: the lock, the inserts and the
+   * COMMIT in one round trip. Prisma's transaction took a round trip per statement (SQLite:
+   * holding the one connection across turns of the loop) and compiled a new multi-row
+   * statement for each batch size.
    */
   async append(events: readonly NewLiveEvent[]): Promise<void> {
     if (events.length === 0) return;
-    if (this.provider === 'sqlite') {
-      await this.raw.transaction(async (tx) => {
-        for (const e of events)
-          await tx.execute(SQLITE_APPEND, [
-            e.type,
-            e.at,
-            e.siteId,
-            e.nodeId,
-            e.subjectType,
-            e.subjectId,
-            e.data,
-          ]);
-      });
-      return;
-    }
-    await this.db.$transaction(async (tx) => {
-      if (this.provider === 'postgresql')
-        await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${APPEND_LOCK_ID})`);
-      // One multi-row INSERT: both databases number its rows in the order of its VALUES list.
-      await tx.liveEvent.createMany({ data: [...events] });
+    const rows = events.map((e) => [e.type, e.at, e.siteId, e.nodeId, e.subjectType, e.subjectId, e.data]);
+    const last = rows.pop()!;
+    await this.raw.transaction(async (tx) => {
+      const lock =
+        this.provider === 'postgresql' ? [tx.execute(`SELECT pg_advisory_xact_lock(${APPEND_LOCK_ID})`)] : [];
+      await Promise.all([
+        ...lock,
+        ...rows.map((row) => tx.execute(APPEND, row)),
+        tx.queryAndCommit(APPEND, last),
+      ]);
     });
   }
 
