@@ -14,12 +14,25 @@
  * the spent PCM buffers each scavenge frees). Goal (issue 13): the agent at most 1.5× sox alone,
  * RSS under 80 MB.
  *
+ * The warm-up is 12 s: the agent runs for days, and its first seconds are not its steady cost
+ * (module compilation, and the heap's memory reducer, which runs two full collections about 8 s
+ * after start: with a 2 s warm-up they fell in the window and added ~0.2 % of a core).
+ *
  * On the 2-core dev box (shared, noisy), 8 ch, 20 s windows, 3 runs each, before and after the
  * chunked meters (d21f5c6), sox's wider buffers (2aab792) and the agent unit's small young
  * generation: the agent 2.7–2.8 → 1.1–1.3 % of a core, sox alone 0.8–0.9 → 0.5–0.6 % (it gains
- * from the wider buffers too), so 3.0–3.4× → 1.8–2.4×; RSS 76–77 → 70–72 MB. What is left is
- * mostly node itself: reading the pipe without metering costs about what sox alone does.
- * Env: EARSHOT_BENCH_CAPTURE_SECONDS (10), EARSHOT_BENCH_CAPTURE_CHANNELS (8).
+ * from the wider buffers too), so 3.0–3.4× → 1.8–2.4×; RSS 76–77 → 70–72 MB.
+ * Then the meters in WebAssembly SIMD (loudness-kernel.wat: one pass for all channels, K-weighting
+ * two channels at a time in double precision, true peak four at a time in single): the meters'
+ * own CPU for 10 s of 8-channel audio 95 → 24–40 ms (in-process), the kernel 0.17 % of a core in
+ * a profile of the capture process. The bench, 12 s warm-up, 10–20 s windows, same day, same
+ * machine: before (JS meters) the agent 1.2–1.4 % against sox 0.7–0.9 % = 1.4–2.0×; after
+ * 1.0–1.3 % against 0.8–0.9 % = 1.1–1.6× (median of six 1.3×); RSS 64–68 MB. What is left is
+ * node itself: the same process reading the pipe without metering costs 1.0 % (13 wake-ups a
+ * second for sox's 40 ms buffers; on this VM an idle node woken 14 times a second costs 0.5 %).
+ * Env: EARSHOT_BENCH_CAPTURE_SECONDS (20), EARSHOT_BENCH_CAPTURE_WARMUP_SECONDS (12),
+ * EARSHOT_BENCH_CAPTURE_CHANNELS (8), EARSHOT_BENCH_CAPTURE_PROFILE (a directory: the agent's
+ * process writes a CPU profile there, node --cpu-prof).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -42,8 +55,8 @@ const PULSE_MAX_CHANNELS = 6;
 const ALSA_8_CHANNEL_MAP =
   'front-left,front-right,rear-left,rear-right,front-center,lfe,side-left,side-right';
 const RATE = 48_000;
-const SECONDS = Number(process.env.EARSHOT_BENCH_CAPTURE_SECONDS || 10);
-const WARMUP_MS = 2000;
+const SECONDS = Number(process.env.EARSHOT_BENCH_CAPTURE_SECONDS || 20);
+const WARMUP_MS = Number(process.env.EARSHOT_BENCH_CAPTURE_WARMUP_SECONDS || 12) * 1000;
 const CHILD_ENV = 'EARSHOT_BENCH_CAPTURE_CHILD';
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
 
@@ -175,13 +188,19 @@ export async function captureCostBench(): Promise<BenchRow[]> {
     // node, as it runs on a device) when there is one, else this file under the tsx loader
     // (whose compiler then counts in the RSS).
     const built = existsSync(BUILT_METER);
+    const profileDir = process.env.EARSHOT_BENCH_CAPTURE_PROFILE;
+    const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     const child: ChildProcess = built
-      ? spawn(process.execPath, [...AGENT_NODE_OPTIONS, '--input-type=module', '-e', builtChildScript()], {
-          env,
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        })
+      ? spawn(
+          process.execPath,
+          [...AGENT_NODE_OPTIONS, ...profile, '--input-type=module', '-e', builtChildScript()],
+          {
+            env,
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          },
+        )
       : fork(fileURLToPath(import.meta.url), [], {
-          execArgv: process.execArgv,
+          execArgv: [...process.execArgv, ...profile],
           env: { ...env, [CHILD_ENV]: '1' },
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         });

@@ -162,8 +162,8 @@ describe('loudness range: EBU Tech 3342', () => {
 
 describe('loudness: the chunked path', () => {
   /** Deterministic noise (a linear congruential generator), interleaved, ±`amplitude`. */
-  function noise(frames: number, channels: number, amplitude: number): Float64Array {
-    const out = new Float64Array(frames * channels);
+  function noise(frames: number, channels: number, amplitude: number): Float32Array {
+    const out = new Float32Array(frames * channels);
     let seed = 12345;
     for (let i = 0; i < out.length; i++) {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -221,7 +221,8 @@ describe('loudness: the chunked path', () => {
             peak = Math.max(peak, Math.abs(y));
           }
         }
-        expect(meter.summary().truePeakDbtp).toBeCloseTo(20 * Math.log10(peak), 9);
+        // The kernel interpolates in single precision: the same peak to well under 0.001 dB.
+        expect(meter.summary().truePeakDbtp).toBeCloseTo(20 * Math.log10(peak), 4);
       }
     }
   });

@@ -16,6 +16,7 @@
  */
 
 import { LoudnessHistogram } from './loudness-histogram.js';
+import { LoudnessKernel, type SampleLevels } from './loudness-kernel.js';
 
 export const LUFS_FLOOR = -120;
 
@@ -51,12 +52,11 @@ function symmetricHalves(taps: readonly number[]): { sum: Six; diff: Six } {
     [0, 1, 2, 3, 4, 5].map((k) => (taps[k]! + sign * taps[TAPS - 1 - k]!) / 2) as Six;
   return { sum: half(1), diff: half(-1) };
 }
-const PHASES_03 = symmetricHalves(INTERPOLATOR[0]);
-const PHASES_12 = symmetricHalves(INTERPOLATOR[1]);
-const [P0, P1, P2, P3, P4, P5] = PHASES_03.sum;
-const [M0, M1, M2, M3, M4, M5] = PHASES_03.diff;
-const [Q0, Q1, Q2, Q3, Q4, Q5] = PHASES_12.sum;
-const [N0, N1, N2, N3, N4, N5] = PHASES_12.diff;
+/** The true peak's coefficients in the order the kernel takes them: P, M (phases 0 and 3), Q, N (1 and 2). */
+const TRUE_PEAK_HALVES = [INTERPOLATOR[0], INTERPOLATOR[1]].flatMap((taps) => {
+  const { sum, diff } = symmetricHalves(taps);
+  return [...sum, ...diff];
+});
 
 interface Biquad {
   b0: number;
@@ -136,76 +136,91 @@ export interface LoudnessSummary {
 }
 
 /**
- * Feed interleaved frames with `addFrames` (a chunk at a time: one tight loop per channel), or
- * one frame at a time with `add` for each channel then `endFrame`. Samples scaled to ±1.0 are
- * full scale.
+ * Feed interleaved frames of integer PCM with `addFrames` (a chunk at a time), or one frame at a
+ * time with `add` for each channel then `endFrame`. Samples scaled to ±1.0 are full scale. The
+ * samples' own levels (peak, sum of squares, clips) come out of the same pass: `takeSampleLevels`.
  */
 export class LoudnessMeter {
   readonly blockFrames: number;
   private readonly channels: number;
   private readonly weights: number[];
-  /** K-weighting: the shelf's and the high-pass's coefficients. */
-  private readonly shelf: Biquad;
-  private readonly highPass: Biquad;
-  /** Per channel: the two biquads' state (transposed direct form II: 2 values each). */
-  private readonly state: Float64Array;
-  /** Per channel: sum of squares of the K-weighted samples in the current block. */
-  private readonly blockSum: Float64Array;
+  /**
+   * Per channel, in WebAssembly (loudness-kernel.ts): the K-weighting biquads' state, the sum of
+   * squares of the K-weighted samples in the current block, the true peak's sample history, the
+   * window's true peak and the samples' own levels.
+   */
+  private readonly kernel: LoudnessKernel;
   private framesInBlock = 0;
   /** The last 30 blocks' mean squares, per channel (ring, newest at `ringHead - 1`). */
   private readonly ring: Float64Array;
   private ringHead = 0;
   private blocks = 0;
-  /** True peak: 4, 2 (phases 0 and 2) or 1 (the samples); per channel the last TAPS − 1 samples, newest first. */
+  /** True peak: 4, 2 (phases 0 and 2) or 1 (the samples). */
   private readonly oversampling: 1 | 2 | 4;
-  private readonly history: Float64Array;
   /** False until the first frame is in (its samples prime the true-peak history). */
   private primed = false;
-  private readonly windowPeak: Float64Array;
   private maxPeak = 0;
   private readonly integrated = new LoudnessHistogram();
   private readonly shortTerm = new LoudnessHistogram();
   private readonly tracking: boolean;
-  /** The frame `add` fills and `endFrame` feeds. */
-  private readonly frame: Float64Array;
+  /** Frames `add` and `endFrame` have filled, fed a block at a time (or before any reading). */
+  private readonly pending: Float32Array;
+  private pendingFrames = 0;
 
   /** `summary`: keep the integrated loudness and range statistics too (a recording's). */
   constructor(sampleRate: number, channels: number, options: { summary?: boolean } = {}) {
     this.channels = channels;
     this.weights = channelWeights(channels);
-    [this.shelf, this.highPass] = kWeighting(sampleRate);
-    this.state = new Float64Array(channels * 4);
-    this.blockSum = new Float64Array(channels);
+    const biquads = kWeighting(sampleRate).flatMap(({ b0, b1, b2, a1, a2 }) => [b0, b1, b2, a1, a2]);
+    this.kernel = new LoudnessKernel(channels, { biquads, truePeak: TRUE_PEAK_HALVES });
     this.blockFrames = Math.max(1, Math.round(sampleRate / 10));
     this.ring = new Float64Array(channels * 30);
     this.oversampling = sampleRate >= 192_000 ? 1 : sampleRate >= 96_000 ? 2 : 4;
-    this.history = new Float64Array(channels * (TAPS - 1));
-    this.windowPeak = new Float64Array(channels);
     this.tracking = options.summary === true;
-    this.frame = new Float64Array(channels);
+    this.pending = new Float32Array(channels * this.blockFrames);
   }
 
   /** One sample of the frame `endFrame` closes. */
   add(channel: number, x: number): void {
-    this.frame[channel] = x;
+    this.pending[this.pendingFrames * this.channels + channel] = x;
   }
 
+  /** Closes the frame `add` filled (its samples as single-precision floats; no clips counted). */
   endFrame(): void {
-    this.addFrames(this.frame, 0, 1, 1);
+    if (++this.pendingFrames === this.blockFrames) this.flush();
+  }
+
+  private flush(): void {
+    const frames = this.pendingFrames;
+    this.pendingFrames = 0;
+    this.feed(this.pending, 0, frames, 1, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
   }
 
   /**
-   * `frames` interleaved frames of `samples` from frame `first` on, each sample times `scale`
-   * (e.g. integer PCM values and 1 / full scale).
+   * `frames` interleaved frames of `samples` from frame `first` on: integer PCM values, and
+   * 1 / full scale as `scale`. A sample at either end of the range is a clip.
    */
-  addFrames(samples: Float32Array | Float64Array, first: number, frames: number, scale: number): void {
+  addFrames(samples: Float32Array, first: number, frames: number, scale: number): void {
+    this.flush();
+    this.feed(samples, first, frames, scale, 1 - scale, -1);
+  }
+
+  /** Samples that, scaled, are at or above `clipHigh` or at or below `clipLow` are clips. */
+  private feed(
+    samples: Float32Array,
+    first: number,
+    frames: number,
+    scale: number,
+    clipHigh: number,
+    clipLow: number,
+  ): void {
     if (frames <= 0) return;
     if (!this.primed) {
       // Before the first sample the signal is taken to have held that value, not to have been
       // silent: a capture (or a file) that starts mid-waveform would otherwise begin with a
       // step, which rings through the interpolator as a peak the audio does not have.
       for (let c = 0; c < this.channels; c++)
-        this.history.fill(samples[first * this.channels + c]! * scale, c * (TAPS - 1), (c + 1) * (TAPS - 1));
+        this.kernel.primeHistory(c, samples[first * this.channels + c]! * scale);
       this.primed = true;
     }
     let frame = first;
@@ -213,124 +228,18 @@ export class LoudnessMeter {
     while (frame < end) {
       // Up to the end of the current 100 ms block.
       const count = Math.min(end - frame, this.blockFrames - this.framesInBlock);
-      for (let c = 0; c < this.channels; c++) this.weightedAndTruePeak(samples, frame, count, scale, c);
+      this.kernel.run(samples, frame, count, scale, this.oversampling, clipHigh, clipLow);
       frame += count;
       this.framesInBlock += count;
       if (this.framesInBlock === this.blockFrames) this.endBlock();
     }
   }
 
-  /**
-   * Channel `c`'s K-weighted energy (the two biquads in transposed direct form II) and true peak
-   * in one pass. True peak: each sample, and (oversampled) between it and the one before, the
-   * interpolator's phases over it and the 11 before it (kept in locals, newest first, and carried
-   * over chunks in `history`). Only the largest magnitude is kept, so each phase pair is one sum
-   * (above).
-   */
-  private weightedAndTruePeak(
-    samples: Float32Array | Float64Array,
-    first: number,
-    frames: number,
-    scale: number,
-    c: number,
-  ): void {
-    const { b0, b1, b2, a1, a2 } = this.shelf;
-    const { b0: h0, b1: h1, b2: h2, a1: g1, a2: g2 } = this.highPass;
-    const st = this.state;
-    const so = c * 4;
-    let z1 = st[so]!;
-    let z2 = st[so + 1]!;
-    let z3 = st[so + 2]!;
-    let z4 = st[so + 3]!;
-    let sum = 0;
-    const hist = this.history;
-    const o = c * (TAPS - 1);
-    let x1 = hist[o]!;
-    let x2 = hist[o + 1]!;
-    let x3 = hist[o + 2]!;
-    let x4 = hist[o + 3]!;
-    let x5 = hist[o + 4]!;
-    let x6 = hist[o + 5]!;
-    let x7 = hist[o + 6]!;
-    let x8 = hist[o + 7]!;
-    let x9 = hist[o + 8]!;
-    let x10 = hist[o + 9]!;
-    let x11 = hist[o + 10]!;
-    let peak = this.windowPeak[c]!;
-    const oversampled = this.oversampling > 1;
-    const four = this.oversampling === 4;
-    const stride = this.channels;
-    for (let i = first * stride + c, end = (first + frames) * stride; i < end; i += stride) {
-      const x0 = samples[i]! * scale;
-      const y1 = b0 * x0 + z1;
-      z1 = b1 * x0 - a1 * y1 + z2;
-      z2 = b2 * x0 - a2 * y1;
-      const y2 = h0 * y1 + z3;
-      z3 = h1 * y1 - g1 * y2 + z4;
-      z4 = h2 * y1 - g2 * y2;
-      sum += y2 * y2;
-      let m = Math.abs(x0);
-      if (oversampled) {
-        const s0 = x0 + x11;
-        const d0 = x0 - x11;
-        const s1 = x1 + x10;
-        const d1 = x1 - x10;
-        const s2 = x2 + x9;
-        const d2 = x2 - x9;
-        const s3 = x3 + x8;
-        const d3 = x3 - x8;
-        const s4 = x4 + x7;
-        const d4 = x4 - x7;
-        const s5 = x5 + x6;
-        const d5 = x5 - x6;
-        const sum03 = P0 * s0 + P1 * s1 + P2 * s2 + P3 * s3 + P4 * s4 + P5 * s5;
-        const diff03 = M0 * d0 + M1 * d1 + M2 * d2 + M3 * d3 + M4 * d4 + M5 * d5;
-        const sum12 = Q0 * s0 + Q1 * s1 + Q2 * s2 + Q3 * s3 + Q4 * s4 + Q5 * s5;
-        const diff12 = N0 * d0 + N1 * d1 + N2 * d2 + N3 * d3 + N4 * d4 + N5 * d5;
-        // 4×: max(|p0|, |p3|) and max(|p1|, |p2|); 2×: |p0| and |p2| only.
-        const a = four ? Math.abs(sum03) + Math.abs(diff03) : Math.abs(sum03 + diff03);
-        const b = four ? Math.abs(sum12) + Math.abs(diff12) : Math.abs(sum12 - diff12);
-        if (a > m) m = a;
-        if (b > m) m = b;
-      }
-      if (m > peak) peak = m;
-      x11 = x10;
-      x10 = x9;
-      x9 = x8;
-      x8 = x7;
-      x7 = x6;
-      x6 = x5;
-      x5 = x4;
-      x4 = x3;
-      x3 = x2;
-      x2 = x1;
-      x1 = x0;
-    }
-    st[so] = z1;
-    st[so + 1] = z2;
-    st[so + 2] = z3;
-    st[so + 3] = z4;
-    this.blockSum[c]! += sum;
-    this.windowPeak[c] = peak;
-    hist[o] = x1;
-    hist[o + 1] = x2;
-    hist[o + 2] = x3;
-    hist[o + 3] = x4;
-    hist[o + 4] = x5;
-    hist[o + 5] = x6;
-    hist[o + 6] = x7;
-    hist[o + 7] = x8;
-    hist[o + 8] = x9;
-    hist[o + 9] = x10;
-    hist[o + 10] = x11;
-  }
-
   /** A 100 ms block is complete. */
   private endBlock(): void {
     const slot = this.ringHead;
     for (let c = 0; c < this.channels; c++) {
-      this.ring[c * 30 + slot] = this.blockSum[c]! / this.framesInBlock;
-      this.blockSum[c] = 0;
+      this.ring[c * 30 + slot] = this.kernel.takeBlockSum(c) / this.framesInBlock;
     }
     this.ringHead = (slot + 1) % 30;
     this.blocks++;
@@ -350,13 +259,13 @@ export class LoudnessMeter {
 
   /** Momentary and short-term loudness now, and each channel's true peak since the last reading. */
   reading(): LoudnessReading {
+    this.flush();
     const channels = [];
     let programmePeak = 0;
     for (let c = 0; c < this.channels; c++) {
-      const peak = this.windowPeak[c]!;
+      const peak = this.kernel.takePeak(c);
       if (peak > programmePeak) programmePeak = peak;
       if (peak > this.maxPeak) this.maxPeak = peak;
-      this.windowPeak[c] = 0;
       channels.push({
         momentaryLufs: energyToLufs(this.channelMean(c, 4)),
         shortTermLufs: energyToLufs(this.channelMean(c, 30)),
@@ -373,10 +282,16 @@ export class LoudnessMeter {
     };
   }
 
+  /** Channel `c`'s sample peak, sum of squares (both scaled) and clips since the last take; resets them. */
+  takeSampleLevels(c: number): SampleLevels {
+    this.flush();
+    return this.kernel.takeSampleLevels(c);
+  }
+
   /** Integrated loudness, loudness range and maximum true peak of everything fed so far. */
   summary(): LoudnessSummary {
-    for (let c = 0; c < this.channels; c++)
-      if (this.windowPeak[c]! > this.maxPeak) this.maxPeak = this.windowPeak[c]!;
+    this.flush();
+    for (let c = 0; c < this.channels; c++) this.maxPeak = Math.max(this.maxPeak, this.kernel.peak(c));
     const absolute = this.integrated.meanEnergy();
     let integratedLufs: number | null = null;
     if (absolute.count > 0) {

@@ -35,9 +35,7 @@ export class MeterAccumulator {
   private readonly bitDepth: BitDepth;
   private readonly fullScale: number;
   private readonly now: () => number;
-  private readonly peak: Float64Array;
-  private readonly sumSquares: Float64Array;
-  private readonly clips: Float64Array;
+  /** Loudness, and the samples' own levels measured in the same pass. */
   private loudness: LoudnessMeter;
   /** Bytes of an incomplete frame left over from the previous chunk. */
   private carry: Buffer = Buffer.alloc(0);
@@ -64,9 +62,6 @@ export class MeterAccumulator {
     this.frameBytes = options.channels * this.sampleBytes;
     this.fullScale = fullScale(this.bitDepth);
     this.now = options.now ?? Date.now;
-    this.peak = new Float64Array(options.channels);
-    this.sumSquares = new Float64Array(options.channels);
-    this.clips = new Float64Array(options.channels);
     this.loudness = new LoudnessMeter(options.sampleRate, options.channels);
   }
 
@@ -78,7 +73,6 @@ export class MeterAccumulator {
     for (let frame = 0; frame < wholeFrames; ) {
       // Up to the end of the current window.
       const count = Math.min(wholeFrames - frame, this.windowFrames - this.framesInWindow);
-      for (let ch = 0; ch < this.channels; ch++) this.levels(frame, count, ch);
       this.loudness.addFrames(this.samples, frame, count, 1 / this.fullScale);
       frame += count;
       this.framesInWindow += count;
@@ -122,42 +116,24 @@ export class MeterAccumulator {
     return wholeFrames;
   }
 
-  /** Channel `ch`'s peak, sum of squares and clips over `count` frames of `samples` from `first`. */
-  private levels(first: number, count: number, ch: number): void {
-    const samples = this.samples;
-    const stride = this.channels;
-    const max = this.fullScale - 1;
-    const min = -this.fullScale;
-    let peak = this.peak[ch]!;
-    let sumSquares = 0;
-    let clips = 0;
-    for (let i = first * stride + ch, end = (first + count) * stride; i < end; i += stride) {
-      const sample = samples[i]!;
-      const magnitude = sample < 0 ? -sample : sample;
-      if (magnitude > peak) peak = magnitude;
-      sumSquares += sample * sample;
-      if (sample === max || sample === min) clips++;
-    }
-    this.peak[ch] = peak;
-    this.sumSquares[ch]! += sumSquares;
-    this.clips[ch]! += clips;
-  }
-
   /** Drops the partial window, any carried bytes and the loudness history (e.g. after a capture restart). */
   reset(): void {
     this.carry = Buffer.alloc(0);
-    this.clearWindow();
+    this.framesInWindow = 0;
     this.loudness = new LoudnessMeter(this.sampleRate, this.channels);
   }
 
   private emitFrame(capturedAtMs: number): MeterFrame {
     const loudness = this.loudness.reading();
-    const channels = Array.from(this.peak, (peak, ch) => ({
-      peakDbfs: toDbfs(peak / this.fullScale),
-      rmsDbfs: toDbfs(Math.sqrt(this.sumSquares[ch]! / this.framesInWindow) / this.fullScale),
-      clipCount: this.clips[ch]!,
-      ...roundedLoudness(loudness.channels[ch]!),
-    }));
+    const channels = loudness.channels.map((channelLoudness, ch) => {
+      const { peak, sumSquares, clips } = this.loudness.takeSampleLevels(ch);
+      return {
+        peakDbfs: toDbfs(peak),
+        rmsDbfs: toDbfs(Math.sqrt(sumSquares / this.framesInWindow)),
+        clipCount: clips,
+        ...roundedLoudness(channelLoudness),
+      };
+    });
     const frame: MeterFrame = {
       v: METER_FRAME_VERSION,
       programme: roundedLoudness(loudness.programme),
@@ -167,14 +143,7 @@ export class MeterAccumulator {
       sampleRate: this.sampleRate,
       channels,
     };
-    this.clearWindow();
-    return frame;
-  }
-
-  private clearWindow(): void {
     this.framesInWindow = 0;
-    this.peak.fill(0);
-    this.sumSquares.fill(0);
-    this.clips.fill(0);
+    return frame;
   }
 }
