@@ -37,6 +37,24 @@
  *   PostgreSQL 0.43–0.86× (5 of 6 runs ≥ 0.5×; load average 4–7 from other work), zero double
  *   claims; empty poll SQLite 0.31–0.43× hello-world, PostgreSQL 0.18–0.25×. CPU per claim
  *   in-process (claimers and server, 2,000 claims, PostgreSQL): 1,244–1,403 → 1,120–1,250 µs.
+ *   2026-12-06, same box, another engineer's capture-cost bench running at times (load average
+ *   1.3–4.9), old and new builds alternated: before, SQLite 343–533 claims/s = 0.41–0.55× raw
+ *   UPDATE (6 runs; one more on a quiet box: 0.46×), PostgreSQL 455–528/s = 0.78–0.93×. A CPU
+ *   profile of the SQLite claim phase (EARSHOT_BENCH_CLAIMS_PROFILE) showed the durable part
+ *   small (a COMMIT in WAL with synchronous=FULL ≈ 0.2 ms here) but a tenth of the claim's CPU,
+ *   and as much again in Prisma appending the live events the claims raise (a transaction on the
+ *   one connection, held across turns of the loop, so claims queued behind it, and the query
+ *   compiler run again for each new batch size).
+ *   now (group commit: SQLite's raw transactions asked for together run in one BEGIN…COMMIT,
+ *   each in its own savepoint, settling after it, db/raw-sqlite.ts; 500 claims took 69 commits,
+ *   BEGIN/COMMIT CPU 102 → 32 ms; live events appended on the raw driver, one prepared INSERT
+ *   per event, on PostgreSQL lock + inserts + COMMIT in one round trip): SQLite 593–954
+ *   claims/s = 0.68–0.95× (13 runs; group commit alone, 2 runs: 0.60–0.80×), PostgreSQL
+ *   406–595/s = 0.61–0.97× (5 runs; 0.92–0.97× in the 2 alternated with the old build, which
+ *   gave 0.85–0.90× then); 500 of 500 claimed, zero double claims in every run. Empty poll
+ *   unchanged: SQLite 12,166–15,199 req/s = 0.27–0.44× hello-world, PostgreSQL 5,615–7,097 =
+ *   0.13–0.18×. Left: the HTTP round trip, the claimers' fetch (a fifth of this process's CPU)
+ *   and, on PostgreSQL, the sockets' write syscalls to the server.
  * Env: EARSHOT_BENCH_CLAIMS_POLL_SECONDS (5); EARSHOT_BENCH_CLAIMS_PROFILE (a directory: a CPU
  * profile of each database's claim phase is written there, claimers and server alike, as they
  * share this process; open it in Chrome's DevTools or speedscope).
