@@ -49,8 +49,8 @@
  *   each in its own savepoint, settling after it, db/raw-sqlite.ts; 500 claims took 69 commits,
  *   BEGIN/COMMIT CPU 102 → 32 ms; live events appended on the raw driver, one prepared INSERT
  *   per event, on PostgreSQL lock + inserts + COMMIT in one round trip): SQLite 593–954
- *   claims/s = 0.68–0.95× (13 runs; group commit alone, 2 runs: 0.60–0.80×), PostgreSQL
- *   406–595/s = 0.61–0.97× (5 runs; 0.92–0.97× in the 2 alternated with the old build, which
+ *   claims/s = 0.68–0.95× (15 runs; group commit alone, 2 runs: 0.60–0.80×), PostgreSQL
+ *   406–595/s = 0.61–0.97× (7 runs; 0.92–0.97× in the 2 alternated with the old build, which
  *   gave 0.85–0.90× then); 500 of 500 claimed, zero double claims in every run. Empty poll
  *   unchanged: SQLite 12,166–15,199 req/s = 0.27–0.44× hello-world, PostgreSQL 5,615–7,097 =
  *   0.13–0.18×. Left: the HTTP round trip, the claimers' fetch (a fifth of this process's CPU)
