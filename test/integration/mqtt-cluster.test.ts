@@ -1,8 +1,9 @@
 /**
  * The embedded brokers of three controller replicas clustered through one Redis, on one
  * PostgreSQL (issue 17): A and B in this process, C a process of its own (so it can be killed
- * with SIGKILL). Nodes are raw MQTT clients speaking the contract, and two real agents (fake
- * sound card) behind a TCP balancer for the replica that dies.
+ * with SIGKILL). Nodes are raw MQTT clients speaking the contract (one answering live listen as
+ * an agent does, test/support/listen.ts), and two real agents (fake sound card) behind a TCP
+ * balancer for the replica that dies.
  *
  * Runs in `npm test`'s PostgreSQL run (scripts/test.sh), which also starts the Redis
  * (test/support/global-setup.ts); on SQLite it is skipped.
@@ -11,6 +12,7 @@ import { Redis } from 'ioredis';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Agent } from '../../agent/src/agent.js';
+import { type HeardFrame, type ListenConnection, listen } from '../../controller/src/client/listen-client.js';
 import { migrate } from '../../controller/src/db/migrate.js';
 import { type MeterFrame, nodeTopic } from '../../shared/src/mqtt.js';
 import { enrolledAgentSettings, testAgent } from '../support/agent-harness.js';
@@ -23,6 +25,7 @@ import {
   processReplica,
   type Replica,
 } from '../support/cluster.js';
+import { fakeListenAgentOn, joined, toneFrequency, tonePackets } from '../support/listen.js';
 import { createDatabase, uniqueDatabaseName } from '../support/postgres.js';
 import { openSse } from '../support/sse.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
@@ -183,6 +186,7 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       'mc-will',
       'mc-acl',
       'mc-revoke',
+      'mc-listen',
       'mc-agent-1',
       'mc-agent-2',
     ])
@@ -230,6 +234,42 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       onA.close();
       onC.close();
     }
+  });
+
+  it('listeners on A and on C hear a node connected to B: a stream each, every frame once, in order', async () => {
+    const node = nodes['mc-listen']!;
+    const agent = await fakeListenAgentOn(node, b.mqttPort);
+    clients.push(agent.client);
+    await goOnline(agent.client, node);
+    await until(async () => (await online(a, node.nodeId)) && (await online(c, node.nodeId)), {
+      what: 'A and C to see the node online',
+    });
+    const heard = { a: [] as Int16Array[], c: [] as Int16Array[] };
+    const connections: ListenConnection[] = [];
+    try {
+      for (const [replica, into] of [
+        [a, heard.a],
+        [c, heard.c],
+      ] as const)
+        connections.push(
+          await listen({ baseUrl: replica.base, token: owner, nodeId: node.nodeId }, ({ pcm }: HeardFrame) =>
+            into.push(pcm),
+          ),
+        );
+      // Sessions live in each replica's memory: each asks the agent for its own stream.
+      await until(() => agent.streams.size === 2, { what: 'a listen-start from A and one from C' });
+      for (const streamId of agent.streams.keys()) agent.send(tonePackets(50), { streamId });
+      await until(() => connections.every((c) => c.stats.frames === 50), {
+        what: 'fifty frames on each listener',
+      });
+      for (const [i, pcm] of [heard.a, heard.c].entries()) {
+        expect(connections[i]!.stats.lost).toBe(0);
+        expect(toneFrequency(joined(pcm).subarray(960 * 5))).toBeCloseTo(997, 0);
+      }
+    } finally {
+      for (const connection of connections) await connection.close();
+    }
+    await until(() => agent.streams.size === 0, { what: 'both replicas told the agent to stop' });
   });
 
   it('MQTT over WebSocket still works: a node on A over /mqtt is online and metered on B', async () => {

@@ -47,8 +47,17 @@ export async function fakeListenAgent(
   ctl: TestController,
   input: { id: string; site: string; channels?: number },
 ): Promise<FakeListenAgent> {
-  const node = await enrolledNode(ctl, input);
-  const client = await connectAsync(`mqtt://127.0.0.1:${ctl.broker.port()}`, {
+  const port = ctl.broker.port();
+  if (port === undefined) throw new Error("the test controller's broker is not listening");
+  return fakeListenAgentOn(await enrolledNode(ctl, input), port);
+}
+
+/** The fake agent of an enrolled node, connected to the broker on `mqttPort` (e.g. one replica's). */
+export async function fakeListenAgentOn(
+  node: { nodeId: string; credential: string },
+  mqttPort: number,
+): Promise<FakeListenAgent> {
+  const client = await connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
     protocolVersion: 4,
     reconnectPeriod: 0,
     username: node.nodeId,
