@@ -4,8 +4,10 @@ import {
   ControllerDiskWatch,
   type DiskReading,
   diskCondition,
+  diskSpaceOf,
   HEADROOM_LOW_HOURS,
 } from '../../controller/src/modules/health/controller-disk-watch.js';
+import { tempDir } from '../support/tmp.js';
 
 const GB = 1e9;
 const reading = (free: number, total: number, headroomHours: number): DiskReading => ({
@@ -70,5 +72,18 @@ describe('the controller disk watch', () => {
     }
     expect(gauges.headroom).toBe(Number.POSITIVE_INFINITY);
     expect(alerts.at(-1)?.[0]).toBe('clear');
+  });
+
+  it('measures a data directory not made yet on the file system it will be on', async () => {
+    const dir = await tempDir('disk-watch');
+    try {
+      const parent = await diskSpaceOf(dir.path);
+      const missing = await diskSpaceOf(`${dir.path}/not/made/yet`);
+      expect(missing.totalBytes).toBe(parent.totalBytes);
+      expect(missing.totalBytes).toBeGreaterThan(0);
+      expect(missing.freeBytes).toBeGreaterThan(0);
+    } finally {
+      await dir.cleanup();
+    }
   });
 });

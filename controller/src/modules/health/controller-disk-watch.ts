@@ -8,6 +8,7 @@
  * not flap).
  */
 import { statfs } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from '../../core/logger.js';
 import type { OpsLog } from '../../core/ops-log.js';
 import type { Metrics } from '../../metrics.js';
@@ -40,9 +41,20 @@ export function diskCondition(reading: DiskReading): 'low' | 'clear' | null {
   return null;
 }
 
+/**
+ * The free and total space of the file system `dir` is on, or will be on: a data directory not
+ * made yet (a controller on PostgreSQL writes there only once a recording arrives) is measured at
+ * its nearest existing parent.
+ */
 export async function diskSpaceOf(dir: string): Promise<DiskSpace> {
-  const stats = await statfs(dir);
-  return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    try {
+      const stats = await statfs(at);
+      return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw error;
+    }
+  }
 }
 
 export class ControllerDiskWatch {
