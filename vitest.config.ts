@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /** The console's browser tier (console.test.ts, the shell and sign-in, stays in integration). */
@@ -25,10 +26,17 @@ export default defineConfig({
         // each file imported the whole controller and playwright again, about a third of the
         // tier's time. Safe because the controller keeps no module state (invariants.test.ts)
         // and each file builds its own controller and browser.
+        // Two files at a time at least: a file spends much of its time waiting on Chromium and
+        // the controller, so on a 2-core machine (where vitest's default is one worker, and the
+        // files ran one after another) two workers took the tier from 155 s to 117 s, the
+        // machine's load 7 to 10. Its own groupOrder: projects run together must share a worker
+        // count within a group (so it runs after unit and integration).
         test: {
           name: 'console',
           include: [CONSOLE_TIER],
           isolate: false,
+          maxWorkers: Math.max(2, availableParallelism() - 1),
+          sequence: { groupOrder: 1 },
           testTimeout: 60_000,
           hookTimeout: 120_000,
           globalSetup: ['test/support/global-setup.ts'],
