@@ -40,6 +40,8 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           globalSetup: ['test/support/global-setup.ts'],
+          // Its files share a worker's Chromium (launchChromium in test/support/console.ts).
+          provide: { shareChromium: true },
         },
       },
       {

@@ -3,14 +3,16 @@
  * `controller/console/` per change of its sources (kept in the temp directory under a hash of
  * them, so parallel files and later runs reuse it), Debian's Chromium driven by playwright-core,
  * and signing in as a page would. Each file starts its own controller (`testController` with
- * `{ consoleDir: await builtConsole() }`) and its own browser.
+ * `{ consoleDir: await builtConsole() }`) and its own browser (in the console project, its own
+ * contexts in the worker's one Chromium).
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { inject } from 'vitest';
 import { OWNER } from './controller.js';
 
 const CONSOLE_DIR = fileURLToPath(new URL('../../controller/console/', import.meta.url));
@@ -62,9 +64,58 @@ export function builtConsole(): Promise<string> {
   return building;
 }
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /**
+     * The console project's (vitest.config.ts): its files share a worker's modules, so they
+     * share the worker's Chromium too (launchChromium).
+     */
+    shareChromium: boolean;
+  }
+}
+
 /** Debian's Chromium (`.ci/run` installs it). */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const CHROMIUM_OPTIONS = { executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] };
+
+/** The worker's Chromium when its files share one (launched by the first file that asks). */
+let workerChromium: Promise<Browser> | undefined;
+
+/**
+ * A browser for one file. In the console project (`shareChromium`): the worker's one Chromium,
+ * as the file sees it: its `close()` closes the contexts the file opened (and their pages),
+ * not the browser, which saves a launch per file (about a second here). Playwright kills it
+ * when the worker exits. Elsewhere (and outside vitest: the benchmarks run under tsx),
+ * Chromium launched for the caller.
+ */
+export async function launchChromium(): Promise<Browser> {
+  if (!(process.env.VITEST && inject('shareChromium'))) return chromium.launch(CHROMIUM_OPTIONS);
+  // Launched again if it went away (a crash in an earlier file).
+  if (!workerChromium || !(await workerChromium).isConnected())
+    workerChromium = chromium.launch(CHROMIUM_OPTIONS);
+  return fileView(await workerChromium);
+}
+
+/** The shared browser with contexts of its own: `close()` closes those (and what is in them). */
+function fileView(browser: Browser): Browser {
+  const contexts = new Set<BrowserContext>();
+  const newContext: Browser['newContext'] = async (options) => {
+    const context = await browser.newContext(options);
+    contexts.add(context);
+    context.once('close', () => contexts.delete(context));
+    return context;
+  };
+  const own: Partial<Browser> = {
+    newContext,
+    newPage: async (options) => (await newContext(options)).newPage(),
+    contexts: () => [...contexts],
+    close: async () => {
+      await Promise.all([...contexts].map((context) => context.close()));
+    },
+  };
+  return new Proxy(browser, {
+    get: (target, key, receiver) =>
+      key in own ? own[key as keyof Browser] : Reflect.get(target, key, receiver),
+  });
 }
 
 /** Fills in the sign-in page as a person would (the owner unless told otherwise). */
