@@ -47,7 +47,7 @@ export function openDatabase(target: DatabaseTarget): Db {
     const adapter = new PrismaPg(pool, { disposeExternalPool: true });
     // Same models, same API; only the SQL dialect differs.
     const client = new PgClient({ adapter }) as unknown as Db;
-    attachRaw(client, new PgRawDb(pool));
+    attachRaw(client, new PgRawDb(pool, exclusiveLockPool(pool, target.url)));
     return client;
   }
   const gate = new Gate();
@@ -58,6 +58,29 @@ export function openDatabase(target: DatabaseTarget): Db {
   const client = new SqliteClient({ adapter: shared.factory });
   attachRaw(client, new SqliteRawDb(shared.handle, gate));
   return client;
+}
+
+/**
+ * The connections `RawDb.exclusive` holds its advisory locks on: a few, apart from `pool`, so
+ * holders waiting for a lock never starve the queries they wait to run. Idle ones close soon
+ * (locks are taken now and then, not per request); ended with `pool` (Prisma's $disconnect).
+ */
+function exclusiveLockPool(pool: pg.Pool, url: string): pg.Pool {
+  const locks = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    idleTimeoutMillis: 5_000,
+    allowExitOnIdle: true,
+  });
+  // An idle connection that drops (a server restart) is removed by the pool; without a
+  // listener its 'error' would be thrown.
+  locks.on('error', () => {});
+  const end = pool.end.bind(pool);
+  pool.end = (async () => {
+    await locks.end();
+    return end();
+  }) as typeof pool.end;
+  return locks;
 }
 
 type SqliteAdapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;

@@ -6,7 +6,15 @@
  * them; BigInt columns come back as `bigint`.
  */
 import pg from 'pg';
-import { type RawDb, type RawRow, type RawTx, rowBuilder, type SqlValue } from './raw.js';
+import {
+  EXCLUSIVE_LOCK_NAMESPACE,
+  exclusiveLockId,
+  type RawDb,
+  type RawRow,
+  type RawTx,
+  rowBuilder,
+  type SqlValue,
+} from './raw.js';
 
 const TIMESTAMP_OID = 1114;
 const INT8_OID = 20;
@@ -95,7 +103,28 @@ export class PgRawDb implements RawDb {
 
   private readonly run = runner();
 
-  constructor(private readonly pool: pg.Pool) {}
+  /** `locks`: the pool `exclusive` holds its advisory locks on (not `pool`: see there). */
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly locks: pg.Pool = pool,
+  ) {}
+
+  async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const client = await this.locks.connect();
+    const params = [EXCLUSIVE_LOCK_NAMESPACE, exclusiveLockId(key)];
+    let broken = false;
+    try {
+      await client.query('SELECT pg_advisory_lock($1::int, $2::int)', params);
+      return await fn();
+    } finally {
+      try {
+        await client.query('SELECT pg_advisory_unlock($1::int, $2::int)', params);
+      } catch {
+        broken = true; // the server ended the session, and its locks with it
+      }
+      client.release(broken);
+    }
+  }
 
   inList(column: string, values: readonly string[], param: (value: SqlValue) => string): string {
     return `${column} = ANY(${param(values)}::text[])`;

@@ -131,6 +131,11 @@ export class SqliteRawDb implements RawDb {
     return this.changes(await this.handle(), sql, params);
   }
 
+  /** One process by nature: its callers serialize in process (see `RawDb.exclusive`). */
+  exclusive<T>(_key: string, fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
   /**
    * Group commit: the raw transactions that ask while one group waits for its turn (at least
    * until the loop's next check phase, so the requests read in one poll phase ask together)

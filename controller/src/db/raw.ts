@@ -65,6 +65,28 @@ export interface RawDb extends RawQueryable {
    * costs no round trip of its own.
    */
   transaction<T>(fn: (tx: RawTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` while this process holds the lock named `key` among every controller on the
+   * database (replicas on one PostgreSQL): one holder at a time, in the order they asked.
+   * PostgreSQL: a session advisory lock (EXCLUSIVE_LOCK_NAMESPACE, a 32-bit hash of `key`) on a
+   * connection of a small pool of its own, so holders waiting for a lock never take the
+   * connections `fn` queries on; released when `fn` settles, or by the server if that connection
+   * dies. SQLite: one process by nature, so `fn` alone (its callers serialize in process).
+   */
+  exclusive<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** The advisory lock namespace of `RawDb.exclusive` (the others: 7_420_0xx, the leader 7_420_100). */
+export const EXCLUSIVE_LOCK_NAMESPACE = 7_420_200;
+
+/** `key` as the signed 32-bit second half of an advisory lock (FNV-1a; a collision only serializes more). */
+export function exclusiveLockId(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash | 0;
 }
 
 /**

@@ -23,7 +23,7 @@ export interface Guilds {
 
 export function createGuilds(core: ModuleCore): Guilds {
   const repo = new GuildsRepository(core.db);
-  const locks = new GuildLocks();
+  const locks = new GuildLocks(core.raw);
   return {
     repo,
     access: new GuildAccess(repo),
