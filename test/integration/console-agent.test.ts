@@ -232,6 +232,9 @@ describe.skipIf(!(await hasPulse()))('console against a real agent on a PulseAud
     await dialog.getByLabel('Reason').fill('back to the lab default');
     await dialog.getByRole('button', { name: 'Roll back' }).click();
     await page.getByText('Rolled back to revision 1: now revision 3.').waitFor();
+    // The notice shows before the object is read again; the form holds revision 3's value once
+    // the page shows revision 3 (read before that, it could still hold 30).
+    await page.locator('.settings-object[data-revision="3"]').waitFor();
     expect(await page.getByLabel('preRollSeconds').inputValue()).toBe('5');
     const stored = await api<{ revision: number; body: { preRollSeconds: number } }>(
       'GET',
