@@ -76,8 +76,10 @@ function exclusiveLockPool(pool: pg.Pool, url: string): pg.Pool {
   // listener its 'error' would be thrown.
   locks.on('error', () => {});
   const end = pool.end.bind(pool);
+  let ended: Promise<void> | undefined;
   pool.end = (async () => {
-    await locks.end();
+    ended ??= locks.end();
+    await ended;
     return end();
   }) as typeof pool.end;
   return locks;
