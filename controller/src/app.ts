@@ -71,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     onMeters: (from, frame) => meters.ports.meters.record(from, frame),
     onListen: (from, frame) => listen.ports.listen.onFrame(from, frame),
     onCommandResult: (from, result) => nodes.ports.commandResults.record(from, result),
+    onRelayedCommandResult: (from, result) => nodes.ports.commandResults.remember(from, result),
     onHealthEvent: (from, report) => health.ports.healthReports.onMessage(from, report),
     readiness,
   });

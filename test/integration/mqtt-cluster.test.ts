@@ -299,7 +299,7 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
     }
   });
 
-  it('a command sent through A reaches a node on B, also one that was offline and came back on B; each result is stored once', async () => {
+  it('a command sent through A reaches a node on B, also one that was offline and came back on B; each result is stored once and listed by every replica', async () => {
     const node = nodes['mc-cmd']!;
     // Online on A, then gone: a lifecycle request through A waits for it.
     const first = await asNode(node, a.mqttPort);
@@ -332,6 +332,17 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
     expect(received.filter((cmd) => cmd.id === live.id)).toHaveLength(1);
     expect(await resultsAudited(queued.id)).toBe(1);
     expect(await resultsAudited(live.id)).toBe(1);
+    // Every replica lists the results (B received them), each once.
+    for (const replica of [a, b, c]) {
+      const listed = async () =>
+        (
+          await api<{ id: string; ok: boolean }[]>(replica, 'GET', `/nodes/${node.nodeId}/command-results`)
+        ).filter((result) => result.ok);
+      await until(async () => (await listed()).length === received.length, {
+        what: `${replica.name} to list the node's ${received.length} results`,
+      });
+      expect(new Set((await listed()).map((result) => result.id)).size).toBe(received.length);
+    }
 
     // A health event reported on B is stored (and audited) once, not by every replica.
     const report = {

@@ -35,6 +35,8 @@ export function createBroker(
     onListen: AgentMessageHandler<'listen'>;
     /** A validated command result from an agent. */
     onCommandResult: AgentMessageHandler<'cmd-result'>;
+    /** Clustered: a command result any replica received (this one's too), to list it here. */
+    onRelayedCommandResult?: AgentMessageHandler<'cmd-result'>;
     /** A validated health event report from an agent. */
     onHealthEvent: AgentMessageHandler<'events'>;
     /** The broker adds its readiness check once it listens. */
@@ -67,6 +69,7 @@ export function createBroker(
   const relay = new ClusterRelay({
     presence,
     dispatcher: messages,
+    remembered: new AgentMessageDispatcher({ 'cmd-result': deps.onRelayedCommandResult }, log),
     directory: deps.nodes,
     revokeHere: (nodeId) => void broker.disconnectHere(nodeId),
     log,

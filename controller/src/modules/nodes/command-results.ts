@@ -1,7 +1,8 @@
 /**
- * The last command results each agent reported on `cmd-result`, in memory (per replica, like
- * presence): enough to see whether a nudge was applied, not a history. The broker validates
- * the payload against the shared schema before it gets here.
+ * The last command results each agent reported on `cmd-result`, in memory (each replica keeps
+ * them all, like presence: the one the agent is connected to `record`s and acts on a result,
+ * the others `remember` it from the cluster's relay): enough to see whether a nudge was applied,
+ * not a history. The broker validates the payload against the shared schema before it gets here.
  */
 import type { CommandResult } from '../../../../shared/src/mqtt.js';
 import type { Logger } from '../../core/logger.js';
@@ -31,21 +32,28 @@ export class CommandResultLog {
     this.listeners.push(listener);
   }
 
+  /** A result this replica received: kept, logged when it failed, and acted on (`onResult`). */
   async record(from: NodeIdentity, result: CommandResult): Promise<void> {
-    const entry = {
-      id: result.id,
-      ok: result.ok,
-      message: result.message ?? null,
-      receivedAt: this.now().toISOString(),
-    };
-    const kept = [entry, ...(this.byNode.get(from.nodeId) ?? [])].slice(0, COMMAND_RESULTS_KEPT);
-    this.byNode.set(from.nodeId, kept);
+    this.remember(from, result);
     if (!result.ok)
       this.log.warn(
         { nodeId: from.nodeId, commandId: result.id, message: result.message },
         'agent reports a command failed',
       );
     for (const listener of this.listeners) await listener(from, result);
+  }
+
+  /** Keeps `result` for `of`, once per command id (a replica hears its own results relayed too). */
+  remember(from: NodeIdentity, result: CommandResult): void {
+    const kept = this.byNode.get(from.nodeId) ?? [];
+    if (kept.some((entry) => entry.id === result.id)) return;
+    const entry = {
+      id: result.id,
+      ok: result.ok,
+      message: result.message ?? null,
+      receivedAt: this.now().toISOString(),
+    };
+    this.byNode.set(from.nodeId, [entry, ...kept].slice(0, COMMAND_RESULTS_KEPT));
   }
 
   /** Newest first. */
