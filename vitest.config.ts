@@ -25,7 +25,7 @@ export default defineConfig({
         // integration tier, but its files share each worker's loaded modules (isolate: false):
         // each file imported the whole controller and playwright again, about a third of the
         // tier's time. Safe because the controller keeps no module state (invariants.test.ts)
-        // and each file builds its own controller and browser.
+        // and each file builds its own controller and browser contexts.
         // Two files at a time at least: a file spends much of its time waiting on Chromium and
         // the controller, so on a 2-core machine (where vitest's default is one worker, and the
         // files ran one after another) two workers took the tier from 155 s to 117 s, the

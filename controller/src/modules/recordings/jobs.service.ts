@@ -203,9 +203,10 @@ export class JobsService {
    * Hands the node its oldest queued job under a new lease, or null. One transaction on the raw
    * driver (db/raw.ts), two statements: the claim with its lease, then the audit append, which
    * commits (on PostgreSQL two round trips, the chain lock held only while the server runs the
-   * second; on SQLite with the other claims of that moment, one group commit). An empty poll, what a fleet sends most, is one read: no transaction, no write,
-   * nothing audited. While a node's claims keep finding jobs the read is skipped (a missed
-   * guess costs one empty transaction).
+   * second; on SQLite with the other claims of that moment, one group commit). An empty poll,
+   * what a fleet sends most, is one read: no transaction, no write, nothing audited. While a
+   * node's claims keep finding jobs the read is skipped (a missed guess costs one empty
+   * transaction).
    */
   async claimNext(nodeId: string, ctx: CallContext): Promise<JobLease | null> {
     const { principal } = ctx;

@@ -10,10 +10,10 @@ import type { RawDb } from '../../../db/raw.js';
 export class GuildLocks {
   private readonly tails = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly cluster?: Pick<RawDb, 'exclusive'>) {}
+  constructor(private readonly cluster: Pick<RawDb, 'exclusive'>) {}
 
   run<T>(guildId: string, fn: () => Promise<T>): Promise<T> {
-    const held = this.cluster ? () => this.cluster!.exclusive(`attendance-guild:${guildId}`, fn) : fn;
+    const held = () => this.cluster.exclusive(`attendance-guild:${guildId}`, fn);
     const previous = this.tails.get(guildId) ?? Promise.resolve();
     const next = previous.then(held, held);
     const tail = next.catch(() => undefined);
