@@ -96,6 +96,8 @@ describe('live events across two controllers on one PostgreSQL', () => {
     const events: SseEvent[] = [];
     const created: string[] = [];
     let started = false;
+    /** A create that failed: the reason the stream would otherwise only time out waiting for it. */
+    let failure: unknown;
     // B's tail runs on a timer in a started controller; here each pass is driven while waiting.
     const tailing = setInterval(() => void b.services.events.tick(), 50);
     try {
@@ -110,13 +112,17 @@ describe('live events across two controllers on one PostgreSQL', () => {
               created.push(await createOn(0));
               const both = await Promise.all([0, 1, 0, 1, 0, 1].map((replica) => createOn(replica)));
               created.push(...both);
-            })();
+            })().catch((error: unknown) => {
+              failure = error;
+            });
           }
           const recordings = events.filter((e) => e.event === 'recording.state');
           return created.length === 7 && recordings.length >= 7 ? true : undefined;
         },
         20_000,
-      );
+      ).catch((error: unknown) => {
+        throw failure ?? error;
+      });
     } finally {
       clearInterval(tailing);
     }
