@@ -1,9 +1,10 @@
 /**
  * A real controller app (real Fastify, real database) for integration tests, on a
- * fresh database per call: a migrated SQLite file, or a new PostgreSQL database when
- * the run targets PostgreSQL (EARSHOT_TEST_DB=postgres).
+ * fresh database per call: a migrated SQLite file (a copy of the run's migrated template,
+ * global-setup.ts), or a new PostgreSQL database when the run targets PostgreSQL
+ * (EARSHOT_TEST_DB=postgres).
  */
-import { join } from 'node:path';
+import { copyFile } from 'node:fs/promises';
 import { inject } from 'vitest';
 import { type AppDeps, buildApp, type ControllerApp } from '../../controller/src/app.js';
 import { type Config, loadConfig } from '../../controller/src/config.js';
@@ -12,6 +13,7 @@ import {
   type Db,
   databaseTarget,
   openDatabase,
+  sqlitePath,
 } from '../../controller/src/db/client.js';
 import { type Migration, migrate } from '../../controller/src/db/migrate.js';
 import { createDatabase, uniqueDatabaseName } from './postgres.js';
@@ -37,6 +39,18 @@ export async function freshDatabase(dataDir: string, migrations?: Migration[]): 
   return target;
 }
 
+/**
+ * A fresh migrated database for a controller: a copy of the run's template on SQLite (the same
+ * file `migrate` makes, without running every migration again), else `freshDatabase`.
+ */
+async function copiedDatabase(dataDir: string): Promise<DatabaseTarget> {
+  const template = inject('sqliteTemplate');
+  if (!template) return freshDatabase(dataDir);
+  const target = databaseTarget(undefined, dataDir);
+  await copyFile(template, sqlitePath(target.url));
+  return target;
+}
+
 export async function testController(
   overrides: Partial<Config> = {},
   now?: () => Date,
@@ -47,7 +61,7 @@ export async function testController(
     {},
     { dataDir: dir.path, logLevel: 'silent', scryptLogN: 10, httpPort: 0, mqttPort: 0, ...overrides },
   );
-  const target = await freshDatabase(join(dir.path));
+  const target = await copiedDatabase(dir.path);
   const db = openDatabase(target);
   const controller = await buildApp({ ...deps, config, db, provider: target.provider, now, logger: false });
   await controller.app.ready();
