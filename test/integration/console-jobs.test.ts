@@ -7,6 +7,7 @@
  * Seeded through the real API (the agent's own routes for claims and failures); every wait is
  * for something the page shows.
  */
+import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -196,7 +197,27 @@ describe('console: jobs & upload queue', () => {
   });
 
   it('shows a hundred jobs at a time, more on request', async () => {
-    for (let i = 0; i < 101; i++) await createRecording(ctl, token, node.nodeId, { durationSeconds: 5 });
+    // 101 queued jobs seeded in one transaction (the API creates one at a time: ~5 s here),
+    // rows as POST /recordings writes them; the page reads them through the API.
+    const recordings = Array.from({ length: 101 }, (_, i) => ({
+      id: randomUUID(),
+      nodeId: node.nodeId,
+      title: `Hall J queued ${i}`,
+      state: 'pending',
+      sampleRate: 48_000,
+      channels: 2,
+    }));
+    await ctl.db.$transaction([
+      ctl.db.recording.createMany({ data: recordings }),
+      ctl.db.recordingJob.createMany({
+        data: recordings.map((r) => ({
+          nodeId: r.nodeId,
+          recordingId: r.id,
+          state: 'queued',
+          durationSeconds: 5,
+        })),
+      }),
+    ]);
     await page.goto(`${url}/jobs?state=queued`);
     const more = page.getByRole('button', { name: 'Show 100 more jobs' });
     await more.waitFor();
