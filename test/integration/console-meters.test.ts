@@ -8,6 +8,7 @@
  */
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STALE_MS } from '../../controller/console/src/meter-model.js';
 import type { MeterFrame } from '../../shared/src/mqtt.js';
 import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
 import { seriousAxeViolations as axeViolations } from '../support/console-axe.js';
@@ -65,7 +66,10 @@ describe('console: live meters', () => {
     await ctl.services.nodes.setPresence(node.nodeId, true); // its agent is connected
     url = await listeningUrl(ctl);
     browser = await launchChromium();
-    ({ page, cspViolations } = await signedInPage(browser, url, `/meters?nodes=${node.nodeId}`));
+    // The page's clock is driven (stale comes STALE_MS after the last frame: no waiting it out).
+    ({ page, cspViolations } = await signedInPage(browser, url, `/meters?nodes=${node.nodeId}`, undefined, {
+      fakeClock: true,
+    }));
     page.on('request', (request) => {
       if (request.url().includes('/meter-events') || request.url().includes('meters='))
         meterRequests.push(request.url());
@@ -135,7 +139,9 @@ describe('console: live meters', () => {
 
     // Frames stop: the node turns stale, and that is announced.
     stopFrames();
-    await hall.getByText('Stale: no frames for a few seconds').waitFor({ timeout: 10_000 });
+    // The page's clock moves past STALE_MS (its once-a-second check fires) instead of waiting.
+    await page.clock.fastForward(STALE_MS + 1000);
+    await hall.getByText('Stale: no frames for a few seconds').waitFor();
     await hall.getByText('Hall M: meter frames stopped.').waitFor();
     expect(await hall.getAttribute('data-state')).toBe('stale');
 

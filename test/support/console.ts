@@ -125,14 +125,21 @@ export async function signIn(page: Page, user = OWNER.username, password = OWNER
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-/** A new page (own context) signed in at `url + path`; collects Content-Security-Policy violations. */
+/**
+ * A new page (own context) signed in at `url + path`; collects Content-Security-Policy violations.
+ * `fakeClock`: the context's clock is Playwright's from the first load (flowing with real time
+ * until the test moves it: `page.clock.fastForward`), for a test that waits on the page's timers.
+ */
 export async function signedInPage(
   browser: Browser,
   url: string,
   path = '/',
   user?: { username: string; password: string },
+  options: { fakeClock?: boolean } = {},
 ): Promise<{ page: Page; cspViolations: string[] }> {
-  const page = await (await browser.newContext()).newPage();
+  const context = await browser.newContext();
+  if (options.fakeClock) await context.clock.install();
+  const page = await context.newPage();
   const cspViolations: string[] = [];
   page.on('console', (message) => {
     if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
