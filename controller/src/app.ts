@@ -96,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const context = createRecordingContextModule(core, { ...recordings.ports, ...attendance.ports });
   const modules: AppModule[] = [system, access, auditModule, nodes, recordings, ...storage];
   modules.push(schedules, meters, listen, limits, settings, channelMaps, health, notificationsOf(core, deps));
-  const events = createEventsModule(core, { ...access.ports, ...nodes.ports, ...meters.ports }); // changes, live
+  const events = createEventsModule(core, { ...nodePorts, ...meters.ports, ...auditModule.ports }); // live
   modules.push(createStatusModule(core, { ...nodes.ports, ...health.ports }), events);
   modules.push(attendance, context); // attendance and what needs its ports come last
   const opsPorts = { opsLog, ...nodes.ports, ...attendance.ports, ...health.ports, ...mqtt };

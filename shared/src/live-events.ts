@@ -17,3 +17,11 @@ export const LIVE_EVENT_TYPES = [
   'upload.progress',
 ] as const;
 export type LiveEventType = (typeof LIVE_EVENT_TYPES)[number];
+
+/**
+ * A notice on the same stream, not stored (no id, never replayed by `Last-Event-ID`): the audit
+ * trail grew. Sent only to a reader who may read at least one of the new events (`audit:read`
+ * over its site, node or guild, as `GET /audit-events` scopes them), within about a second;
+ * `data`: `{ seq, count }`, the newest such event's `seq` and how many there were.
+ */
+export const AUDIT_APPENDED = 'audit.appended';

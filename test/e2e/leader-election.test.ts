@@ -1,9 +1,13 @@
 /**
- * Two controller replicas on one PostgreSQL database, both configured with the bot
- * token, against the local fake Discord: exactly one (the elected leader) runs the bot;
- * when the leader is SIGKILLed the other takes over within a stated bound, restores the
- * open voice session the dead one left in the database and continues it, and the session
- * closes with its whole duration when the member leaves.
+ * Three controller replicas on one PostgreSQL database, all configured with the bot token,
+ * against the local fake Discord: exactly one (the elected leader) runs the bot; when the
+ * leader is SIGKILLed another takes over within a stated bound, restores the open voice
+ * session the dead one left in the database and continues it, and the session closes with
+ * its whole duration when the member leaves. The next leader SIGSTOPped: the last one takes
+ * over, and the frozen one, SIGCONTed, is fenced by its lease: it never identifies again nor
+ * writes its stale open sessions over the new leader's. That leader SIGTERMed: the resumed one
+ * takes over promptly. At every moment the fake gateway saw at most one bot session (it ends a
+ * connection that stops heartbeating, as Discord does), and no advisory lock is left at the end.
  *
  * The database is the run's PostgreSQL under EARSHOT_TEST_DB=postgres, else a throwaway
  * cluster started here. The controllers keep the wall clock, so durations are bounded by
@@ -12,6 +16,10 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  LEADER_POLL_INTERVAL_MS,
+  LEADER_SESSION_TIMEOUT_MS,
+} from '../../controller/src/cluster/leader-election.js';
 import { controllerReady, controllerSetup, fetchData, setUpOwner } from '../support/controller-process.js';
 import { FakeDiscord } from '../support/fake-discord/fake-discord.js';
 import {
@@ -41,6 +49,13 @@ const WAIT_MS = 60_000;
 /** Active time the first leader counts before it is killed, so a fresh session cannot pass for the old one. */
 const STAY_SECONDS = 3;
 const IDENTIFY = 2;
+/** A SIGSTOPped leader: its session ends after the idle timeout, a follower takes the lock at its next poll, then connects. */
+const FROZEN_TAKE_OVER_MS = LEADER_SESSION_TIMEOUT_MS + LEADER_POLL_INTERVAL_MS + 10_000;
+/** A SIGTERMed leader stops its bot and releases the lock: the follower takes it at its next poll, then connects. */
+const STOPPED_TAKE_OVER_MS = LEADER_POLL_INTERVAL_MS + 10_000;
+/** The fake's heartbeats: a frozen bot's connection is ended well before a follower can lead. */
+const GATEWAY_HEARTBEAT_MS = 1_000;
+const GATEWAY_SILENCE_MS = 3_000;
 
 interface Replica {
   name: string;
@@ -48,13 +63,14 @@ interface Replica {
   process: RunningProcess;
 }
 
-describe('two controller replicas on one PostgreSQL: one bot, hand-over on the leader dying', () => {
+describe('three controller replicas on one PostgreSQL: one bot, hand-over on SIGKILL, SIGSTOP and SIGTERM of the leader', () => {
   let dir: TempDir;
   let fake: FakeDiscord;
   let ownPg: RunningPostgres | undefined;
   let dbUrl = '';
   const replicas: Replica[] = [];
   let token = '';
+  const measured: Record<string, number> = {};
   const logs = () => replicas.map((r) => `--- ${r.name} ---\n${r.process.output().slice(-4000)}`).join('\n');
 
   async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
@@ -125,7 +141,10 @@ describe('two controller replicas on one PostgreSQL: one bot, hand-over on the l
   beforeAll(async () => {
     requireBuild();
     dir = await tempDir('e2e-leader');
-    fake = await FakeDiscord.start();
+    fake = await FakeDiscord.start({
+      heartbeatIntervalMs: GATEWAY_HEARTBEAT_MS,
+      heartbeatTimeoutMs: GATEWAY_SILENCE_MS,
+    });
     fake.addGuild({
       id: GUILD,
       name: 'Replicated Guild',
@@ -141,14 +160,16 @@ describe('two controller replicas on one PostgreSQL: one bot, hand-over on the l
       pgBaseUrl = ownPg.url;
     }
     dbUrl = await createDatabase(pgBaseUrl, uniqueDatabaseName('e2e_leader'));
-    // Both at once, as replicas behind a load balancer start.
-    const started = await Promise.all([startReplica('a'), startReplica('b')]);
+    // All at once, as replicas behind a load balancer start.
+    const started = await Promise.all([startReplica('a'), startReplica('b'), startReplica('c')]);
     await Promise.all(started.map(ready));
     token = await setUpOwner(started[0]!.base, OWNER);
   }, 180_000);
 
   afterAll(async () => {
+    for (const replica of replicas) replica.process.child.kill('SIGCONT');
     await Promise.all(replicas.map((r) => r.process.stop()));
+    if (Object.keys(measured).length > 0) console.log('bot hand-over (ms):', JSON.stringify(measured));
     await fake?.stop();
     await ownPg?.stop();
     await dir?.cleanup();
@@ -159,7 +180,7 @@ describe('two controller replicas on one PostgreSQL: one bot, hand-over on the l
 
   it('exactly one replica is the leader and only its bot connects to the gateway', async () => {
     const roles = await Promise.all(replicas.map(role));
-    expect([...roles].sort()).toEqual(['follower', 'leader']);
+    expect([...roles].sort()).toEqual(['follower', 'follower', 'leader']);
     leader = replicas[roles.indexOf('leader')]!;
     follower = replicas[roles.indexOf('follower')]!;
 
@@ -179,7 +200,8 @@ describe('two controller replicas on one PostgreSQL: one bot, hand-over on the l
       last_known_present: true, // the leader registered the guild in the shared database
     });
     expect(leader.process.output()).toContain('leader election: this controller is the leader');
-    expect(follower.process.output()).not.toContain('leader election: this controller is the leader');
+    for (const other of replicas.filter((r) => r !== leader))
+      expect(other.process.output()).not.toContain('leader election: this controller is the leader');
   });
 
   it(`the leader SIGKILLed with a member in voice: the other replica takes over within ${TAKE_OVER_MS / 1000} s and continues the session`, async () => {
@@ -213,13 +235,21 @@ describe('two controller replicas on one PostgreSQL: one bot, hand-over on the l
       timeoutMs: TAKE_OVER_MS,
       what: "the other replica's bot connected",
     });
-    expect(await role(follower)).toBe('leader');
+    const alive = replicas.filter((r) => r !== leader);
+    const roles = await Promise.all(alive.map(role));
+    follower = alive[roles.indexOf('leader')]!;
+    expect([...roles].sort()).toEqual(['follower', 'leader']);
     expect(follower.process.output()).toContain('leader election: this controller is the leader');
 
     // The session the dead leader left goes on: the time it counted is still there.
+    // Read once the guild is reconciled (restored first, the outage credited when the gateway
+    // shows her still there); that it is the same session is checked by its id below.
     const resumed = await waitFor(
       'Alice tracked by the new leader',
-      () => aliceLive(follower),
+      async () => {
+        const live = await aliceLive(follower);
+        return live && live.active_seconds >= STAY_SECONDS ? live : undefined;
+      },
       WAIT_MS,
       logs,
     );
@@ -256,5 +286,88 @@ describe('two controller replicas on one PostgreSQL: one bot, hand-over on the l
 
   it('never writes the bot token to the log', () => {
     for (const replica of replicas) expect(replica.process.output()).not.toContain(fake.token);
+  });
+
+  it(`the leader SIGSTOPped with a member in voice: the last replica's bot takes over within ${FROZEN_TAKE_OVER_MS / 1000} s; SIGCONTed, the frozen one is fenced: no IDENTIFY, no write`, async () => {
+    const frozen = follower; // the leader since the SIGKILL
+    const [next] = replicas.filter((r) => r !== leader && r !== frozen) as [Replica];
+    fake.voice(GUILD, ALICE, { channelId: VOICE });
+    await until(async () => (await aliceLive(frozen)) !== undefined, { what: 'Alice tracked by the leader' });
+    await waitFor(
+      "Alice's open session persisted",
+      async () => ((await sql('SELECT 1 FROM "OpenVoiceSession"')).length === 1 ? true : undefined),
+      WAIT_MS,
+      logs,
+    );
+    const identifiesBefore = identifies();
+
+    const signalAt = Date.now();
+    frozen.process.child.kill('SIGSTOP');
+    await until(() => identifies() === identifiesBefore + 1 && fake.connectedSessions === 1, {
+      timeoutMs: FROZEN_TAKE_OVER_MS,
+      what: "the last replica's bot connected while the leader is frozen",
+    });
+    measured.sigstop = Date.now() - signalAt;
+    expect(await role(next)).toBe('leader');
+    // Alice is still in voice: the new leader continues her session, then she leaves while the
+    // old leader is frozen, so the only open session the old one knows of is stale.
+    await waitFor('Alice tracked by the new leader', () => aliceLive(next), WAIT_MS, logs);
+    fake.voice(GUILD, ALICE, { channelId: null });
+    await until(async () => (await sql('SELECT 1 FROM "OpenVoiceSession"')).length === 0, {
+      timeoutMs: WAIT_MS,
+      what: "Alice's session closed by the new leader",
+    });
+
+    frozen.process.child.kill('SIGCONT');
+    await until(() => frozen.process.output().includes('leader work stopped'), {
+      timeoutMs: WAIT_MS,
+      what: 'the resumed leader stopping its work',
+    });
+    expect(await role(frozen)).toBe('follower');
+    // Both followers polled since: the resumed one competes again, and loses.
+    await followersPolled();
+    expect(identifies(), logs()).toBe(identifiesBefore + 1);
+    expect(fake.connectedSessions).toBe(1);
+    expect(fake.mostConnectedSessions).toBe(1);
+    expect(await role(next)).toBe('leader');
+    expect(frozen.process.output()).toMatch(/leader election: (stepping down|the lease ran out)/);
+    // It wrote nothing of its stale view: no open session came back, one stored stay of hers.
+    expect(await sql('SELECT 1 FROM "OpenVoiceSession"')).toEqual([]);
+    follower = next;
+    leader = frozen;
+  });
+
+  it(`the leader SIGTERMed: its bot stops and the resumed replica's bot takes over within ${STOPPED_TAKE_OVER_MS / 1000} s`, async () => {
+    const stopping = follower;
+    const resumed = leader;
+    const identifiesBefore = identifies();
+    const signalAt = Date.now();
+    const exit = stopping.process.stop('SIGTERM');
+    await until(() => identifies() === identifiesBefore + 1 && fake.connectedSessions === 1, {
+      timeoutMs: STOPPED_TAKE_OVER_MS,
+      what: "the resumed replica's bot connected",
+    });
+    measured.sigterm = Date.now() - signalAt;
+    expect(await exit).toBe(0);
+    expect(await role(resumed)).toBe('leader');
+    expect(fake.mostConnectedSessions).toBe(1);
+  });
+
+  it('no advisory lock and no election session is left once every replica stopped', async () => {
+    const codes = await Promise.all(replicas.map((r) => r.process.stop()));
+    expect(codes.filter((code) => code !== null)).toEqual([0, 0]); // the SIGKILLed one: null
+    const advisory = await sql(
+      `SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+        WHERE l.locktype = 'advisory' AND d.datname = current_database()`,
+    );
+    expect(advisory).toEqual([]);
+    expect(
+      await sql(
+        `SELECT pid FROM pg_stat_activity
+          WHERE application_name = 'earshot-leader-election' AND datname = current_database()`,
+      ),
+    ).toEqual([]);
+    expect(fake.connectedSessions).toBe(0);
+    expect(fake.mostConnectedSessions).toBe(1);
   });
 });

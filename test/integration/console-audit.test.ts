@@ -3,7 +3,8 @@
  * API: a change made through the API appears on the page; filtering by action keeps the filter
  * in the URL and a deep link reopens it; a viewer's refused change shows as denied; a row opens
  * to its before/after side by side; the export link carries the filters and no token (the
- * cookie goes with it). A viewer has no Audit entry. No Content-Security-Policy violation.
+ * cookie goes with it). An event appended while the page is open is put on top, live (the
+ * stream's `audit.appended`; the tail's pass driven by the test). A viewer has no Audit entry. No Content-Security-Policy violation.
  * Every wait is for something the page shows.
  */
 import type { Browser, Page } from 'playwright-core';
@@ -76,6 +77,29 @@ describe('console: audit trail', () => {
     await row('auth.user.enable').waitFor();
     expect(await row('auth.user.enable').locator('.audit-target').textContent()).toBe(`user ${aliceId}`);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit trail' }).waitFor();
+  });
+
+  it('puts an event appended meanwhile on top, live from the events stream (no reload)', async () => {
+    await page.evaluate(() => Object.assign(window, { samePage: true }));
+    expect(await row('auth.api_token.create').count()).toBe(0);
+    const created = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/api-tokens',
+      headers: await owner(),
+      payload: { name: 'audit live' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    // The events tail's pass (its timer's work, driven here) tells the page the trail grew.
+    await expect
+      .poll(async () => {
+        await ctl.services.events.tick();
+        return row('auth.api_token.create').count();
+      })
+      .toBe(1);
+    expect(await page.locator('.audit-action').first().textContent()).toBe('auth.api_token.create');
+    // The rows already shown stay below it, once each.
+    expect(await row('auth.user.enable').count()).toBe(1);
+    expect(await page.evaluate(() => 'samePage' in window)).toBe(true);
   });
 
   it('filters by action, kept in the URL; a deep link reopens the same view', async () => {

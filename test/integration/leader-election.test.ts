@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   LEADER_LOCK_ID,
   type LeaderElection,
+  type LeaderLease,
   PostgresLeaderElection,
   SoleLeader,
 } from '../../controller/src/cluster/leader-election.js';
@@ -173,8 +174,9 @@ describe('leader election on PostgreSQL', () => {
 
   it(`a leader whose session idles past idle_session_timeout (as a frozen one does) loses the lock on the server's side; another leads within ${TAKE_OVER_MS / 1000} s`, async () => {
     const url = await database();
-    // a's heartbeat is a minute away, its session ends after 0.5 s idle: a SIGSTOPped leader, sped up.
-    const a = elector(url, 'a', { pollIntervalMs: 60_000, sessionTimeoutMs: 500 });
+    // a's heartbeat is a minute away, its session ends after 0.5 s idle: a SIGSTOPped leader, sped
+    // up. Its lease out of the way: this is the server's side alone (the lease: the next test).
+    const a = elector(url, 'a', { pollIntervalMs: 60_000, sessionTimeoutMs: 500, leaseMs: 60_000 });
     await a.election.start();
     const b = elector(url, 'b');
     await b.election.start();
@@ -194,6 +196,39 @@ describe('leader election on PostgreSQL', () => {
       [holder!.pid],
     );
     expect(bPid).toBeDefined();
+  });
+
+  it('a leader frozen past its lease (its event loop blocked) is a follower the moment it runs again, before its connection says so; it hands nothing over; another leads', async () => {
+    const url = await database();
+    let lease: LeaderLease | undefined;
+    const a = elector(url, 'a', {
+      sessionTimeoutMs: 1_000, // lease: 1 000 - min(100, 250) = 900 ms
+      onElected: async (given) => {
+        lease = given;
+        events.push('a elected');
+      },
+      onDemoted: async () =>
+        void events.push(`a demoted, lease ${lease?.unexpired() ? 'running' : 'expired'}`),
+    });
+    await a.election.start();
+    const b = elector(url, 'b');
+    await b.election.start();
+    expect([a.election.role, b.election.role]).toEqual(['leader', 'follower']);
+    expect(lease?.holds()).toBe(true);
+
+    // Frozen 1.2 s (past the lease, past the idle timeout): nothing of a's runs meanwhile.
+    const until1200 = performance.now() + 1_200;
+    while (performance.now() < until1200);
+    // The first thing that asks, before any socket or timer of a's had a turn: not the leader.
+    expect(lease?.holds()).toBe(false);
+    expect(a.election.role).toBe('follower');
+
+    await until(() => b.election.role === 'leader', { timeoutMs: TAKE_OVER_MS, what: 'b leading' });
+    expect(events).toEqual(['a elected', 'a demoted, lease expired', 'b elected']);
+    expect(logLines).toContain(
+      'a warn leader election: the lease ran out (this process was frozen or starved); the work stops now',
+    );
+    expect(a.election.role).toBe('follower');
   });
 
   it("the leader's heartbeat keeps a busy session: with polls shorter than the idle timeout it stays leader", async () => {

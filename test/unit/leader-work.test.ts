@@ -4,6 +4,7 @@
  * it and the failure reaches the election; a part failing to stop does not keep the others running.
  */
 import { describe, expect, it } from 'vitest';
+import { ALWAYS_HELD } from '../../controller/src/cluster/leader-election.js';
 import { type LeaderPart, leaderWorkOf } from '../../controller/src/cluster/leader-work.js';
 
 const log = { info: () => undefined, error: () => undefined };
@@ -26,7 +27,7 @@ describe('leader work', () => {
   it('starts the parts in order when elected and stops them in reverse when demoted', async () => {
     const calls: string[] = [];
     const work = leaderWorkOf(parts(calls), log);
-    await work.onElected();
+    await work.onElected(ALWAYS_HELD);
     await work.onDemoted();
     await work.onDemoted(); // nothing left to stop
     expect(calls).toEqual([
@@ -42,7 +43,7 @@ describe('leader work', () => {
   it('a part that fails to start is stopped with those before it, and the failure is the election’s', async () => {
     const calls: string[] = [];
     const work = leaderWorkOf(parts(calls, 'retention'), log);
-    await expect(work.onElected()).rejects.toThrow('retention cannot start');
+    await expect(work.onElected(ALWAYS_HELD)).rejects.toThrow('retention cannot start');
     expect(calls).toEqual(['start attendance', 'start retention', 'stop retention', 'stop attendance']);
     await work.onDemoted();
     expect(calls).toHaveLength(4);
@@ -53,7 +54,7 @@ describe('leader work', () => {
     const errors: string[] = [];
     const errorLog = { info: () => undefined, error: (_obj: unknown, msg: string) => void errors.push(msg) };
     const work = leaderWorkOf(parts(calls, undefined, 'retention'), errorLog as unknown as typeof log);
-    await work.onElected();
+    await work.onElected(ALWAYS_HELD);
     await work.onDemoted();
     expect(calls.slice(3)).toEqual(['stop audit chain watch', 'stop retention', 'stop attendance']);
     expect(errors).toEqual(['leader work: stopping retention failed']);

@@ -45,6 +45,30 @@ describe('PeriodicTask', () => {
     }
   });
 
+  it("asks `mayRun` (the leader's lease) before each pass: a no skips the pass, the timer stays", async () => {
+    const clock = manualTimers();
+    let passes = 0;
+    let leading = true;
+    const task = new PeriodicTask({
+      what: 'leader work',
+      pass: async () => {
+        passes++;
+      },
+      log: { error: () => {} },
+      intervalMs: 1000,
+      timers: clock.timers,
+    });
+    task.start(() => leading);
+    await task.tick();
+    expect(passes).toBe(1);
+    leading = false;
+    clock.fire();
+    await task.tick();
+    expect(passes).toBe(1);
+    expect(clock.armed()).toBe(true);
+    await task.stop();
+  });
+
   it('joins a pass under way instead of overlapping it; stop waits for it', async () => {
     let release!: () => void;
     let passes = 0;

@@ -13,7 +13,7 @@
  * down); the meters are asked for again after a backoff.
  */
 import { signal } from '@preact/signals';
-import { LIVE_EVENT_TYPES } from '../../../shared/src/live-events.js';
+import { AUDIT_APPENDED, LIVE_EVENT_TYPES } from '../../../shared/src/live-events.js';
 
 export type LiveEvent = {
   id: number;
@@ -50,6 +50,17 @@ export function subscribe(prefix: string, handler: Handler): () => void {
   const entry = { prefix, handler };
   handlers.add(entry);
   return () => handlers.delete(entry);
+}
+
+/** The stream's notices (not stored, no id): only `audit.appended` so far. */
+type NoticeHandler = (data: Record<string, unknown>) => void;
+const noticeHandlers = new Set<{ type: string; handler: NoticeHandler }>();
+
+/** Calls `handler` with the data of each notice of `type` (sent to this user only when theirs to see). */
+export function onNotice(type: typeof AUDIT_APPENDED, handler: NoticeHandler): () => void {
+  const entry = { type, handler };
+  noticeHandlers.add(entry);
+  return () => noticeHandlers.delete(entry);
 }
 
 function dispatch(event: LiveEvent | 'reset'): void {
@@ -148,6 +159,16 @@ function connect(): void {
     dispatch('reset');
   });
   es.addEventListener('meter', (message) => meterFrames?.((message as MessageEvent<string>).data));
+  es.addEventListener(AUDIT_APPENDED, (message) => {
+    try {
+      const { data } = JSON.parse((message as MessageEvent<string>).data) as {
+        data: Record<string, unknown>;
+      };
+      for (const { type, handler } of noticeHandlers) if (type === AUDIT_APPENDED) handler(data);
+    } catch {
+      // A malformed notice is skipped.
+    }
+  });
   for (const type of TYPES)
     es.addEventListener(type, (message) => {
       try {

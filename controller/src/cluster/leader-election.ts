@@ -19,6 +19,19 @@
  * it then sits out two polls, so a follower takes over rather than itself. On `stop()` the
  * leader stops its work first, then releases the lock.
  *
+ * The lease (fencing a resumed leader). A leader frozen past the idle timeout may have been
+ * replaced, and once it runs again, whatever its event loop takes first (a socket's data, a
+ * timer) comes before its connection's error. So the leader counts itself the leader only
+ * within a lease: LEADER_LEASE_MS (the idle timeout less one poll) after it last sent a query
+ * that confirmed the lock, measured on the monotonic clock (`performance.now()`, which a
+ * frozen process's clock keeps counting). The server cannot end the session sooner than the
+ * idle timeout after that query, so no other replica can lead within the lease. The work asks
+ * `lease.holds()` before each unit (a gateway event, a timer's pass, an IDENTIFY); the first
+ * call past the lease steps down at once (the role is a follower from that moment) and ends
+ * the connection, and a watchdog asks every LEADER_WATCHDOG_MS meanwhile. `lease.unexpired()`
+ * says whether the lease still runs, for what a stepping-down leader writes for the next one
+ * (attendance's hand-over): a leader fenced by its lease writes nothing.
+ *
  * SQLite is one process by nature: `SoleLeader` is the leader from start to stop.
  *
  * Transitions run one at a time, in order; `onDemoted` follows only an `onElected` that
@@ -30,15 +43,28 @@ import type { Logger } from '../core/logger.js';
 
 export type LeaderRole = 'leader' | 'follower';
 
+/** What the leader's work asks before each unit of singleton work (see the lease above). */
+export interface LeaderLease {
+  /** This replica leads and its lease runs; false at once past the lease (and it steps down). */
+  holds(): boolean;
+  /** No other replica can lead yet: the last confirmation of the lock is within the lease. */
+  unexpired(): boolean;
+}
+
+/** The lease of a process that leads alone (SQLite): held while it leads. */
+export const ALWAYS_HELD: LeaderLease = { holds: () => true, unexpired: () => true };
+
 export interface LeaderCallbacks {
-  /** This replica became the leader: start the singleton work. A failure steps down. */
-  onElected(): Promise<void>;
+  /** This replica became the leader: start the singleton work, each unit fenced by `lease`. A failure steps down. */
+  onElected(lease: LeaderLease): Promise<void>;
   /** This replica is no longer the leader (or stops): stop the singleton work. */
   onDemoted(): Promise<void>;
 }
 
 export interface LeaderElection {
   readonly role: LeaderRole;
+  /** The lease the leader's work is fenced by. */
+  readonly lease: LeaderLease;
   /** Takes part; resolves after the first attempt (and its `onElected`, when won). */
   start(): Promise<void>;
   /** Leaves: the singleton work stopped (if leading), then the lock released. Idempotent. */
@@ -55,6 +81,14 @@ export const LEADER_POLL_INTERVAL_MS = 2_000;
  * next poll.
  */
 export const LEADER_SESSION_TIMEOUT_MS = 8_000;
+/**
+ * How long the leader counts itself the leader after a query that confirmed the lock was sent
+ * (its heartbeat, every poll): the idle timeout less one poll, so never as long as the server
+ * keeps an idle session, whatever the leader's state.
+ */
+export const LEADER_LEASE_MS = LEADER_SESSION_TIMEOUT_MS - LEADER_POLL_INTERVAL_MS;
+/** How often the leader's watchdog checks its lease (the work also checks before each unit). */
+export const LEADER_WATCHDOG_MS = 250;
 
 type Log = Pick<Logger, 'info' | 'warn' | 'error'>;
 
@@ -66,6 +100,8 @@ export interface PostgresLeaderElectionOptions extends LeaderCallbacks {
   pollIntervalMs?: number;
   /** `idle_session_timeout` of the election's connection (default LEADER_SESSION_TIMEOUT_MS). */
   sessionTimeoutMs?: number;
+  /** The lease (default: the session timeout less one poll, at most a quarter of it; LEADER_LEASE_MS with the defaults). */
+  leaseMs?: number;
 }
 
 /** Runs `onElected`/`onDemoted` in order, and `onDemoted` only after an `onElected`. */
@@ -79,12 +115,12 @@ class Transitions {
   ) {}
 
   /** Resolves with the error `onElected` threw, if it did (the caller steps down). */
-  elect(stillLeader: () => boolean): Promise<unknown> {
+  elect(lease: LeaderLease): Promise<unknown> {
     const elected = this.chain.then(async (): Promise<unknown> => {
-      if (!stillLeader() || this.active) return undefined;
+      if (!lease.holds() || this.active) return undefined;
       this.active = true;
       try {
-        await this.callbacks.onElected();
+        await this.callbacks.onElected(lease);
         return undefined;
       } catch (err) {
         this.log.error({ err }, 'leader election: starting the leader work failed; stepping down');
@@ -125,14 +161,57 @@ export class PostgresLeaderElection implements LeaderElection {
   /** Said once per stretch as a follower, not at every poll. */
   private followingSaid = false;
   private noIdleTimeoutSaid = false;
+  /** When the last query that confirmed the lock was sent (`performance.now()`). */
+  private confirmedAt = Number.NEGATIVE_INFINITY;
+  private watchdog: NodeJS.Timeout | undefined;
   private readonly transitions: Transitions;
+  readonly lease: LeaderLease = {
+    holds: () => this.holds(),
+    unexpired: () => performance.now() - this.confirmedAt < this.leaseMs,
+  };
 
   constructor(private readonly options: PostgresLeaderElectionOptions) {
     this.transitions = new Transitions(options, options.log);
   }
 
+  /** A leader past its lease is a follower from the moment anything asks. */
   get role(): LeaderRole {
-    return this.leader ? 'leader' : 'follower';
+    return this.holds() ? 'leader' : 'follower';
+  }
+
+  private get leaseMs(): number {
+    const sessionTimeoutMs = this.options.sessionTimeoutMs ?? LEADER_SESSION_TIMEOUT_MS;
+    return this.options.leaseMs ?? sessionTimeoutMs - Math.min(this.pollIntervalMs, sessionTimeoutMs / 4);
+  }
+
+  private holds(): boolean {
+    if (!this.leader) return false;
+    if (this.lease.unexpired()) return true;
+    const client = this.client;
+    const overMs = Math.round(performance.now() - this.confirmedAt - this.leaseMs);
+    this.options.log.warn(
+      { role: 'follower', leaseMs: this.leaseMs, overMs },
+      'leader election: the lease ran out (this process was frozen or starved); the work stops now',
+    );
+    if (client) this.lost(client, 'its lease ran out');
+    else void this.stepDown('its lease ran out');
+    return false;
+  }
+
+  /** Runs `query` on the lock's connection; when it confirms the lock, the lease counts from its sending. */
+  private async confirming<T>(query: () => Promise<T>, confirms: (result: T) => boolean): Promise<boolean> {
+    const sentAt = performance.now();
+    const confirmed = confirms(await query());
+    if (confirmed) this.confirmedAt = sentAt;
+    return confirmed;
+  }
+
+  private watch(on: boolean): void {
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    if (!on) return;
+    this.watchdog = setInterval(() => this.holds(), Math.min(LEADER_WATCHDOG_MS, this.leaseMs / 4));
+    this.watchdog.unref();
   }
 
   async start(): Promise<void> {
@@ -197,19 +276,24 @@ export class PostgresLeaderElection implements LeaderElection {
         await this.heartbeat(client);
         return;
       }
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
-        this.lockId,
-      ]);
-      if (!rows[0]?.locked || this.client !== client) {
+      const locked = await this.confirming(
+        () => client!.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [this.lockId]),
+        ({ rows }) => rows[0]?.locked === true,
+      );
+      if (!locked || this.client !== client) {
         if (!this.followingSaid && this.running)
           this.options.log.info({ role: 'follower' }, 'leader election: another replica is the leader');
         this.followingSaid = true;
         return;
       }
       this.leader = true;
+      this.watch(true);
       this.followingSaid = false;
       this.options.log.info({ role: 'leader' }, 'leader election: this controller is the leader');
-      const failed = await this.transitions.elect(() => this.leader && this.client === client);
+      const failed = await this.transitions.elect({
+        holds: () => this.client === client && this.holds(),
+        unexpired: this.lease.unexpired,
+      });
       if (failed !== undefined) this.lost(client, 'starting the leader work failed', failed);
     } catch (err) {
       if (client) this.lost(client, 'its connection failed', err);
@@ -219,12 +303,17 @@ export class PostgresLeaderElection implements LeaderElection {
 
   /** The leader's heartbeat: its session is busy again, and the lock is still its own (else it steps down). */
   private async heartbeat(client: pg.Client): Promise<void> {
-    const { rows } = await client.query<{ held: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
-          AND pid = pg_backend_pid() AND objid::bigint = $1::bigint AND objsubid = 1) AS held`,
-      [this.lockId],
+    if (!this.holds()) return; // past its lease: it stepped down without asking
+    const held = await this.confirming(
+      () =>
+        client.query<{ held: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+              AND pid = pg_backend_pid() AND objid::bigint = $1::bigint AND objsubid = 1) AS held`,
+          [this.lockId],
+        ),
+      ({ rows }) => rows[0]?.held === true,
     );
-    if (!rows[0]?.held) this.lost(client, 'its lock is no longer held');
+    if (!held) this.lost(client, 'its lock is no longer held');
   }
 
   private async connect(): Promise<pg.Client> {
@@ -284,6 +373,7 @@ export class PostgresLeaderElection implements LeaderElection {
   }
 
   private stepDown(why: string, err?: unknown, level: 'info' | 'warn' = 'warn'): Promise<void> {
+    this.watch(false);
     if (this.leader) {
       this.leader = false;
       this.options.log[level]({ err, role: 'follower' }, `leader election: stepping down (${why})`);
@@ -296,6 +386,7 @@ export class PostgresLeaderElection implements LeaderElection {
 export class SoleLeader implements LeaderElection {
   private leader = false;
   private readonly transitions: Transitions;
+  readonly lease: LeaderLease = { holds: () => this.leader, unexpired: () => true };
 
   constructor(callbacks: LeaderCallbacks, log: Log) {
     this.transitions = new Transitions(callbacks, log);
@@ -309,7 +400,7 @@ export class SoleLeader implements LeaderElection {
   async start(): Promise<void> {
     if (this.leader) return;
     this.leader = true;
-    const failed = await this.transitions.elect(() => this.leader);
+    const failed = await this.transitions.elect(this.lease);
     if (failed === undefined) return;
     this.leader = false;
     await this.transitions.demote();

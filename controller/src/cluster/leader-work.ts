@@ -10,18 +10,23 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../metrics.js';
-import { electLeader, type LeaderCallbacks, type LeaderElection } from './leader-election.js';
+import {
+  electLeader,
+  type LeaderCallbacks,
+  type LeaderElection,
+  type LeaderLease,
+} from './leader-election.js';
 
-/** A part of the leader's work: a name (for the log) and its start and stop. */
+/** A part of the leader's work: a name (for the log), its start (given the lease it asks before each unit) and stop. */
 export interface LeaderPart {
   name: string;
-  start?: () => Promise<void>;
+  start?: (lease: LeaderLease) => Promise<void>;
   stop?: () => Promise<void>;
 }
 
 /** Attendance's callbacks as a part. */
 export function leaderPart(name: string, work: LeaderCallbacks): LeaderPart {
-  return { name, start: () => work.onElected(), stop: () => work.onDemoted() };
+  return { name, start: (lease) => work.onElected(lease), stop: () => work.onDemoted() };
 }
 
 export function leaderWorkOf(parts: LeaderPart[], log: Pick<Logger, 'info' | 'error'>): LeaderCallbacks {
@@ -37,11 +42,11 @@ export function leaderWorkOf(parts: LeaderPart[], log: Pick<Logger, 'info' | 'er
     started = [];
   };
   return {
-    onElected: async () => {
+    onElected: async (lease) => {
       for (const part of parts) {
         started.push(part); // a part that fails to start is stopped too (it undoes what it began)
         try {
-          await part.start?.();
+          await part.start?.(lease);
         } catch (err) {
           await stopAll();
           throw err;

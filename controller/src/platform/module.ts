@@ -39,6 +39,16 @@ export interface Component {
   stop?: () => Promise<void>;
 }
 
+/**
+ * A part of the leader's work: started with the leader's lease, which it asks before each unit
+ * of work (`holds()`: false at once when this replica may no longer lead; cluster/leader-election.ts).
+ */
+export interface LeaderComponent {
+  name: string;
+  start?: (lease: { holds(): boolean; unexpired(): boolean }) => Promise<void>;
+  stop?: () => Promise<void>;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: route plugins use the TypeBox provider's own types.
 export type RoutePlugin = FastifyPluginAsync<any, RawServerDefault, any>;
 
@@ -54,7 +64,7 @@ export interface AppModule<Ports extends object = object> {
    * started when this replica is elected leader, stopped when it no longer is. On SQLite the
    * one controller is the leader while it runs.
    */
-  leaderComponents?: Component[];
+  leaderComponents?: LeaderComponent[];
   /** Run before each `/metrics` scrape. */
   collectors?: (() => Promise<void>)[];
   ports: Ports;

@@ -42,14 +42,17 @@ export interface PeriodicTaskOptions {
 export class PeriodicTask {
   private handle: unknown;
   private running: Promise<void> | undefined;
+  private mayRun: (() => boolean) | undefined;
   private readonly failures: RunnerFailures;
 
   constructor(private readonly options: PeriodicTaskOptions) {
     this.failures = new RunnerFailures(options.ops, options.what);
   }
 
-  start(): void {
+  /** `mayRun` is asked before each pass (the leader's lease, for leader work); a no skips it. */
+  start(mayRun?: () => boolean): void {
     if (this.handle !== undefined) return;
+    this.mayRun = mayRun;
     const { intervalMs, passAtStart = true, timers = SYSTEM_TIMERS } = this.options;
     this.handle = timers.setInterval(() => void this.tick(), intervalMs);
     if (passAtStart) void this.tick();
@@ -57,6 +60,7 @@ export class PeriodicTask {
 
   /** One pass; a pass already under way is joined, not repeated. Never rejects (failures are logged). */
   tick(): Promise<void> {
+    if (this.running === undefined && this.mayRun && !this.mayRun()) return Promise.resolve();
     this.running ??= this.options
       .pass()
       .then(() => this.failures.succeeded())

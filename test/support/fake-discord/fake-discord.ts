@@ -38,6 +38,12 @@ export interface FakeDiscordOptions {
   applicationId?: string;
   /** HELLO's heartbeat_interval; small values make the client heartbeat during a test. */
   heartbeatIntervalMs?: number;
+  /**
+   * Close a connection that sent no heartbeat for this long with 4009 (session timed out), its
+   * session ended, as Discord drops a client that stopped heartbeating (a frozen process).
+   * Omitted: connections are never timed out.
+   */
+  heartbeatTimeoutMs?: number;
 }
 
 export interface FakeGuildInput {
@@ -101,6 +107,7 @@ export class FakeDiscord {
         applicationId: this.applicationId,
         resumeUrl: `ws://127.0.0.1:${port}/resume`,
         heartbeatIntervalMs: options.heartbeatIntervalMs ?? 41_250,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
         guilds: this.guilds,
       },
       () => this.changes.emit('change'),
@@ -137,6 +144,11 @@ export class FakeDiscord {
   /** Sessions with a live connection (0 while dropped, during re-identify, or after the client stops). */
   get connectedSessions(): number {
     return this.gateway.connectedSessionCount();
+  }
+
+  /** The most sessions connected at once since the fake started (checked at every gateway event). */
+  get mostConnectedSessions(): number {
+    return this.gateway.mostConnected;
   }
 
   /** Commands registered globally (no argument) or for one guild. */

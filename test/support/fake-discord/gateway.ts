@@ -33,6 +33,8 @@ export interface GatewayWorld {
   applicationId: string;
   resumeUrl: string;
   heartbeatIntervalMs: number;
+  /** A connection silent (no heartbeat) this long is closed with 4009 and its session ended. */
+  heartbeatTimeoutMs?: number;
   guilds: Map<string, FakeGuild>;
 }
 
@@ -49,6 +51,8 @@ interface Connection {
   number: number;
   socket: WebSocket;
   session: Session | null;
+  /** Closes the connection when no heartbeat comes in time (heartbeatTimeoutMs). */
+  silence?: NodeJS.Timeout;
 }
 
 export class FakeGateway {
@@ -56,6 +60,8 @@ export class FakeGateway {
   private readonly sessions = new Map<string, Session>();
   private readonly connections = new Set<Connection>();
   private connectionCount = 0;
+  /** The most sessions connected at once, checked at every event. */
+  mostConnected = 0;
 
   constructor(
     private readonly world: GatewayWorld,
@@ -70,6 +76,7 @@ export class FakeGateway {
     socket.on('message', (data) => this.receive(connection, data));
     socket.on('close', (code) => this.closed(connection, code));
     socket.on('error', () => {});
+    this.expectHeartbeat(connection);
     this.send(connection, {
       op: GatewayOpcodes.Hello,
       d: { heartbeat_interval: this.world.heartbeatIntervalMs },
@@ -110,7 +117,10 @@ export class FakeGateway {
   }
 
   closeAll(): void {
-    for (const connection of this.connections) connection.socket.terminate();
+    for (const connection of this.connections) {
+      clearTimeout(connection.silence);
+      connection.socket.terminate();
+    }
     this.connections.clear();
   }
 
@@ -126,6 +136,7 @@ export class FakeGateway {
     this.record({ connection: connection.number, kind: 'received', op });
     switch (op) {
       case GatewayOpcodes.Heartbeat:
+        this.expectHeartbeat(connection);
         this.send(connection, { op: GatewayOpcodes.HeartbeatAck });
         return;
       case GatewayOpcodes.Identify:
@@ -197,7 +208,26 @@ export class FakeGateway {
     if (session.connection) this.send(session.connection, { op: GatewayOpcodes.Dispatch, t, s, d });
   }
 
+  /** (Re)arms the connection's silence timer: no heartbeat within heartbeatTimeoutMs ends its session. */
+  private expectHeartbeat(connection: Connection): void {
+    const timeoutMs = this.world.heartbeatTimeoutMs;
+    if (timeoutMs === undefined) return;
+    clearTimeout(connection.silence);
+    connection.silence = setTimeout(() => {
+      const session = connection.session;
+      if (session?.connection === connection) {
+        session.connection = null;
+        session.resumable = false;
+      }
+      connection.socket.close(GatewayCloseCodes.SessionTimedOut, 'Session timed out.');
+      // A frozen client never answers the close: the socket goes now, not after ws's close timeout.
+      connection.socket.terminate();
+    }, timeoutMs);
+    connection.silence.unref();
+  }
+
   private closed(connection: Connection, code: number): void {
+    clearTimeout(connection.silence);
     this.connections.delete(connection);
     this.record({ connection: connection.number, kind: 'closed', code });
     const session = connection.session;
@@ -221,6 +251,7 @@ export class FakeGateway {
 
   private record(entry: GatewayLogEntry): void {
     this.log.push(entry);
+    this.mostConnected = Math.max(this.mostConnected, this.connectedSessionCount());
     this.changed();
   }
 }

@@ -3,10 +3,13 @@
  * page's cursor all in the URL (a deep link reopens the same view; back steps through), newest
  * first, denials marked. A row opens to its before/after, changed keys side by side. Export
  * is the API's own route as a plain download link (the session cookie goes with it; no token
- * in the URL), for the filters shown.
+ * in the URL), for the filters shown. Live on its first page: when the stream says the trail
+ * grew (`audit.appended`, sent only to a user who may read the new events), the newest page is
+ * read again with the same filters and the rows not shown yet are put on top.
  */
-import { useSignal } from '@preact/signals';
+import { type Signal, useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
+import { AUDIT_APPENDED } from '../../../../shared/src/live-events.js';
 import { api } from '../api.js';
 import {
   type AuditFilters,
@@ -18,6 +21,7 @@ import {
   searchFromFilters,
   toLocalInput,
 } from '../audit-model.js';
+import { onNotice } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
 import { LoadState, useLoaded, useResource } from '../loaded.js';
 import { location, navigate } from '../router.js';
@@ -39,20 +43,58 @@ interface AuditEvent {
 type AuditDetail = AuditEvent & { before: unknown; after: unknown };
 
 const PAGE = 50;
+type AuditPage = { data: AuditEvent[]; nextCursor: string | null };
+
+/** The newest page (same filters) read again as the trail grows; new rows go on top. */
+function useNewRows(query: string, onFirstPage: boolean, events: Signal<AuditPage | undefined>) {
+  useEffect(() => {
+    if (!onFirstPage) return;
+    let reading = false;
+    let again = false;
+    let gone = false;
+    const read = async () => {
+      if (reading) {
+        again = true;
+        return;
+      }
+      reading = true;
+      try {
+        do {
+          again = false;
+          const answer = await api<AuditPage>(
+            'GET',
+            `/audit-events${query}${query ? '&' : '?'}limit=${PAGE}`,
+          );
+          const shown = events.value;
+          if (gone || !shown) return;
+          const top = shown.data[0]?.seq ?? 0;
+          const fresh = answer.data.filter((event) => event.seq > top);
+          if (fresh.length > 0) events.value = { ...shown, data: [...fresh, ...shown.data] };
+        } while (again && !gone);
+      } catch {
+        // The next notice (or Refresh) reads again.
+      } finally {
+        reading = false;
+      }
+    };
+    const off = onNotice(AUDIT_APPENDED, () => void read());
+    return () => {
+      gone = true;
+      off();
+    };
+  }, [query, onFirstPage]);
+}
 
 export default function AuditPage() {
   const { filters, cursor } = filtersFromSearch(location.value.search);
   const query = searchFromFilters(filters, cursor);
   const loaded = useLoaded(
-    () =>
-      api<{ data: AuditEvent[]; nextCursor: string | null }>(
-        'GET',
-        `/audit-events${query}${query ? '&' : '?'}limit=${PAGE}`,
-      ),
+    () => api<AuditPage>('GET', `/audit-events${query}${query ? '&' : '?'}limit=${PAGE}`),
     [query],
     { clear: true },
   );
   const events = loaded.data;
+  useNewRows(query, !cursor, events);
   const actions = useSignal<string[]>([]);
 
   useEffect(() => {

@@ -4,7 +4,7 @@
  * (guilds, tracking, signing, periods, discord, stats, integrations) builds its own parts;
  * this door wires them in order and offers what the app needs.
  */
-import type { LeaderCallbacks } from '../../cluster/leader-election.js';
+import type { LeaderCallbacks, LeaderLease } from '../../cluster/leader-election.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { commandAnswers } from './discord/command-answers.js';
 import { discordRoutes } from './discord/discord.routes.js';
@@ -134,20 +134,23 @@ export function createAttendanceModule(
  */
 export function leaderWork(
   attendance: AttendanceService,
-  resets: { start(): void; stop(): Promise<void> },
-  summaries: { start(): void; stop(): Promise<void> },
-  bot: { start(): Promise<void>; stop(): Promise<void> } | undefined,
+  resets: { start(mayRun?: () => boolean): void; stop(): Promise<void> },
+  summaries: { start(mayRun?: () => boolean): void; stop(): Promise<void> },
+  bot: { start(fence?: LeaderLease): Promise<void>; stop(): Promise<void> } | undefined,
 ): LeaderCallbacks {
   let restored = false;
+  let lease: LeaderLease | undefined;
   return {
-    onElected: async () => {
+    onElected: async (elected) => {
+      lease = elected;
       // Open sessions as the previous leader left them: its last snapshot, less the sessions
       // it stored since (storing one forgets it); the bot reconciles them per guild on connect.
       await attendance.restoreSnapshot();
       restored = true;
-      resets.start();
-      summaries.start();
-      await bot?.start();
+      // Every pass, event and write asks the lease first: a resumed leader does nothing more.
+      resets.start(() => elected.holds());
+      summaries.start(() => elected.holds());
+      await bot?.start(elected);
     },
     onDemoted: async () => {
       // The bot first, so its last observation is in the snapshot saved after it; then the
@@ -155,7 +158,8 @@ export function leaderWork(
       await bot?.stop();
       await summaries.stop();
       await resets.stop();
-      if (restored) await attendance.handOver();
+      // A leader fenced by its lease (frozen past it: another may lead) hands nothing over.
+      if (restored) await attendance.handOver({ save: lease?.unexpired() ?? true });
       restored = false;
     },
   };

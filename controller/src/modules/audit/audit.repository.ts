@@ -6,6 +6,8 @@ import type { AuditEvent, Prisma } from '../../db/rows.js';
 
 export type AuditRow = AuditEvent;
 export type NewAuditRow = Omit<AuditEvent, 'seq'>;
+/** Where an event belongs: what decides who may read it (its sites, nodes and guilds). */
+export type AuditPlace = Pick<AuditEvent, 'seq' | 'siteId' | 'nodeId' | 'guildId'>;
 
 export interface AuditFilter {
   actorId?: string;
@@ -317,6 +319,16 @@ export class AuditRepository {
 
   get(id: string): Promise<AuditRow | null> {
     return this.db.auditEvent.findUnique({ where: { id } });
+  }
+
+  /** The places of the events after `afterSeq`, oldest first (the live events' audit notices). */
+  placesAfter(afterSeq: number, limit: number): Promise<AuditPlace[]> {
+    return this.db.auditEvent.findMany({
+      where: { seq: { gt: afterSeq } },
+      orderBy: { seq: 'asc' },
+      take: limit,
+      select: { seq: true, siteId: true, nodeId: true, guildId: true },
+    });
   }
 
   /** Oldest first, in pages, for chain verification. */

@@ -14,6 +14,7 @@ import type { Db, Tx } from '../../db/client.js';
 import type { RawTx } from '../../db/raw.js';
 import {
   type AuditFilter,
+  type AuditPlace,
   type AuditRepository,
   type AuditRow,
   type AuditSelection,
@@ -46,7 +47,8 @@ export interface ChainReport {
   brokenAt?: { seq: number; id: string; reason: string };
 }
 
-function inScope(row: AuditRow, scope: ScopeFilter): boolean {
+/** Whether an event is in `scope` (the list's, the detail's and the live notices' one rule). */
+export function inScope(row: Pick<AuditRow, 'siteId' | 'nodeId' | 'guildId'>, scope: ScopeFilter): boolean {
   return (
     scope.all ||
     (row.siteId !== null && scope.siteIds.includes(row.siteId)) ||
@@ -186,6 +188,16 @@ export class AuditService implements AuditWriter {
 
   recordAlone(input: AuditInput): Promise<string> {
     return this.db.$transaction((tx) => this.record(tx, input));
+  }
+
+  /** The newest event's `seq` (0 with none): where a live watch of the trail starts. */
+  latestSeq(): Promise<number> {
+    return this.repo.maxSeq();
+  }
+
+  /** Events appended after `seq`, oldest first, by their place only (who may read them). */
+  appendedAfter(seq: number, limit: number): Promise<AuditPlace[]> {
+    return this.repo.placesAfter(seq, limit);
   }
 
   async list(filter: AuditFilter, limit: number, beforeSeq?: number): Promise<AuditRow[]> {

@@ -3,16 +3,28 @@
  * reads (scoped to the caller), exports and chain verification. Built first: it is part of
  * the core every other module receives (as the `AuditWriter` port).
  */
+import type { AccessSet } from '../../core/access-set.js';
 import type { Logger } from '../../core/logger.js';
 import type { Db, Provider } from '../../db/client.js';
 import type { Metrics } from '../../metrics.js';
 import type { AppModule } from '../../platform/module.js';
-import { AuditRepository } from './audit.repository.js';
+import { type AuditPlace, AuditRepository } from './audit.repository.js';
 import { auditRoutes } from './audit.routes.js';
-import { AuditService } from './audit.service.js';
+import { AuditService, inScope } from './audit.service.js';
 import { AuditChainWatch } from './chain-watch.js';
 
 export { AuditRepository } from './audit.repository.js';
+
+/**
+ * The trail as the live events stream watches it: what was appended after a `seq`, and whether
+ * a reader may see an event (the audit list route's rule: `audit:read` over its site, node or
+ * guild).
+ */
+export interface AuditFeed {
+  latestSeq(): Promise<number>;
+  appendedAfter(seq: number, limit: number): Promise<AuditPlace[]>;
+  visible(place: AuditPlace, access: AccessSet): boolean;
+}
 export { AuditService } from './audit.service.js';
 export type { AuditChainWatch };
 
@@ -22,7 +34,7 @@ export function createAuditModule(deps: {
   now: () => Date;
   log: Logger;
   metrics: Metrics;
-}): AppModule<{ audit: AuditService; auditChain: AuditChainWatch }> {
+}): AppModule<{ audit: AuditService; auditChain: AuditChainWatch; auditFeed: AuditFeed }> {
   const audit = new AuditService(deps.db, new AuditRepository(deps.db, deps.provider), deps.now);
   const auditChain = new AuditChainWatch({ audit, log: deps.log });
   // Prometheus alerts on a broken chain without the health module, and sees when it was last walked.
@@ -37,6 +49,15 @@ export function createAuditModule(deps: {
     leaderComponents: [
       { name: 'audit chain watch', start: async () => auditChain.start(), stop: () => auditChain.stop() },
     ],
-    ports: { audit, auditChain },
+    ports: {
+      audit,
+      auditChain,
+      // What the live events stream tells audit readers (`audit.appended`): the list's scoping.
+      auditFeed: {
+        latestSeq: () => audit.latestSeq(),
+        appendedAfter: (seq, limit) => audit.appendedAfter(seq, limit),
+        visible: (place, access) => inScope(place, access.filter('audit:read')),
+      },
+    },
   };
 }

@@ -22,7 +22,9 @@ export const EVENTS_SOCKET_PATH = '/events/stream';
 const KINDS =
   'Kinds (each needs its read permission, over the site or node the event belongs to): ' +
   '`node.*` node:read; `recording.state`, `job.state`, `upload.progress` recording:read; ' +
-  '`health.*` health:read; `settings.*` settings:read (fleet-wide).';
+  '`health.*` health:read; `settings.*` settings:read (fleet-wide). Not stored (no id, not replayed): ' +
+  '`audit.appended` `{ seq, count }`, within about a second of audit events its reader may read ' +
+  '(audit:read over their site, node or guild, as `GET /audit-events` scopes them).';
 
 /** The meters module's stream of live frames, for the events stream's `meters` option. */
 export type MeterFeeds = Pick<MetersService, 'openStream'>;

@@ -9,6 +9,7 @@
  */
 
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
+import { AUDIT_APPENDED } from '../../../../shared/src/live-events.js';
 import { AccessSet } from '../../core/access-set.js';
 import type { AuditWriter, RequestContext } from '../../core/audit.types.js';
 import type { Change } from '../../core/change-feed.js';
@@ -45,7 +46,30 @@ export interface EventsAccess {
   current(principal: UserPrincipal): Promise<UserPrincipal | undefined>;
 }
 
+/** An audit event's place: what decides who may read it. */
+export type AuditPlace = {
+  seq: number;
+  siteId: string | null;
+  nodeId: string | null;
+  guildId: string | null;
+};
+
+/** The audit trail as the stream watches it (the audit module's `auditFeed`). */
+export interface EventsAuditFeed {
+  /** The newest event's seq (0 with none). */
+  latestSeq(): Promise<number>;
+  /** Events appended after `seq`, oldest first, at most `limit`. */
+  appendedAfter(seq: number, limit: number): Promise<AuditPlace[]>;
+  /** Whether `access` may read the event (the audit list route's scoping). */
+  visible(place: AuditPlace, access: AccessSet): boolean;
+}
+
+/** Audit events read per pass at most (more wait for the next pass). */
+const AUDIT_PAGE = 1000;
+
 export interface EventsServiceOptions {
+  /** Announces the audit trail's growth to its readers (`audit.appended`); none without it. */
+  auditFeed?: EventsAuditFeed;
   db: Db;
   repo: EventsRepository;
   /** A node's site, for a change that names its node only (the producer did not have it at hand). */
@@ -79,6 +103,8 @@ export class EventsService {
   private polling: Promise<void> | undefined;
   private pollAgain = false;
   private checkedGeneration: number | undefined;
+  /** The last audit event announced (undefined while no open stream may read the trail). */
+  private auditSeq: number | undefined;
   /** Set once the controller stops: no new stream opens (HTTP could not drain). */
   private stopping = false;
 
@@ -210,6 +236,11 @@ export class EventsService {
     this.streams.add(stream);
     if (this.stopping) stream.end('the controller is stopping; reconnect with Last-Event-ID');
     this.tail ??= start;
+    // The trail's growth is told from here on (this stream's own opening is in it).
+    if (this.auditSeq === undefined && this.options.auditFeed && user.access.has('audit:read')) {
+      const seq = await this.options.auditFeed.latestSeq();
+      this.auditSeq ??= seq;
+    }
     this.options.metrics.eventStreams.inc({ transport });
     try {
       await this.options.audit.recordAlone({
@@ -316,6 +347,7 @@ export class EventsService {
    */
   async tick(): Promise<void> {
     await this.poll();
+    await this.announceAudit();
     if (this.streams.size === 0) return;
     const generation = await this.options.access.generation.read();
     if (generation === this.checkedGeneration) return;
@@ -328,6 +360,37 @@ export class EventsService {
       }
     }
     this.checkedGeneration = generation;
+  }
+
+  /**
+   * Tells each stream whose user may read some of the audit events appended since the last
+   * pass (any replica's: read from the table, committed ones only) that the trail grew:
+   * `audit.appended` with the newest such event's seq and their count. Not stored, so not
+   * replayed; a page reads the trail itself.
+   */
+  private async announceAudit(): Promise<void> {
+    const feed = this.options.auditFeed;
+    const readers = [...this.streams].filter((stream) => stream.principal.access.has('audit:read'));
+    if (!feed || readers.length === 0) {
+      this.auditSeq = undefined;
+      return;
+    }
+    if (this.auditSeq === undefined) {
+      this.auditSeq = await feed.latestSeq();
+      return;
+    }
+    const places = await feed.appendedAfter(this.auditSeq, AUDIT_PAGE);
+    if (places.length === 0) return;
+    this.auditSeq = Math.max(this.auditSeq, places[places.length - 1]!.seq);
+    for (const stream of readers) {
+      const seen = places.filter((place) => feed.visible(place, stream.principal.access));
+      if (seen.length > 0)
+        stream.send({
+          kind: 'notice',
+          type: AUDIT_APPENDED,
+          data: { seq: seen[seen.length - 1]!.seq, count: seen.length },
+        });
+    }
   }
 
   /** Removes events past the retention window (age or count) and expired tickets. */

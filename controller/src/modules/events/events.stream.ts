@@ -15,7 +15,9 @@ export type Outgoing =
   /** The Last-Event-ID is older than what is kept (or unknown): state must be read again. */
   | { kind: 'reset'; id: number; lastEventId: number; oldestId: number | null; reason: string }
   /** The stream ends (its reader fell behind, its access was revoked, the controller stops). */
-  | { kind: 'end'; reason: string };
+  | { kind: 'end'; reason: string }
+  /** A notice not stored (no id): `audit.appended` (shared/src/live-events.ts). */
+  | { kind: 'notice'; type: string; data: Record<string, unknown> };
 
 /** The read permission each kind of event needs (the part of its type before the dot). */
 const READ_PERMISSION: Record<string, Permission> = {

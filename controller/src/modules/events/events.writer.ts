@@ -39,6 +39,8 @@ function framed(message: Outgoing): { id?: number; event: string; data: unknown 
     }
     case 'end':
       return { event: 'end', data: { reason: message.reason } };
+    case 'notice':
+      return { event: message.type, data: { type: message.type, data: message.data } };
   }
 }
 

@@ -8,7 +8,7 @@ import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { PeriodicTask } from '../../platform/periodic-task.js';
 import { EventsRepository } from './events.repository.js';
 import { EVENTS_SOCKET_PATH, eventsRoutes, type MeterFeeds } from './events.routes.js';
-import { type EventsAccess, EventsService } from './events.service.js';
+import { type EventsAccess, type EventsAuditFeed, EventsService } from './events.service.js';
 
 export type { EventsService } from './events.service.js';
 
@@ -25,6 +25,8 @@ export function createEventsModule(
     nodes: Pick<NodeDirectory, 'scopeOf'>;
     /** Live meter frames, carried on a stream that asks for them (`?meters=`). */
     meters: MeterFeeds;
+    /** The audit trail's growth, told to its readers (`audit.appended`). */
+    auditFeed?: EventsAuditFeed;
   },
 ): AppModule<{ events: EventsService }> {
   const { config, log } = core;
@@ -39,6 +41,7 @@ export function createEventsModule(
     now: core.now,
     retention: { maxAgeMs: config.liveEventsRetentionHours * 3600_000, maxEvents: config.liveEventsMaxKept },
     websocketPath: `/api/v1${EVENTS_SOCKET_PATH}`,
+    ...(ports.auditFeed ? { auditFeed: ports.auditFeed } : {}),
   });
   // Every change, from every module, from now on (the feed is in-process: this replica's changes).
   core.changes.subscribe((change) => events.record(change));

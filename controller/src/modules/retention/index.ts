@@ -49,7 +49,11 @@ export function createRetentionModule(
     routes: [retentionRoutes(retention)],
     // On the leader: two replicas planning from one disk at once would both free the same shortfall.
     leaderComponents: [
-      { name: 'retention', start: async () => retention.start(), stop: () => retention.stop() },
+      {
+        name: 'retention',
+        start: async (lease) => retention.start(() => lease.holds()),
+        stop: () => retention.stop(),
+      },
     ],
     ports: { retention },
   };

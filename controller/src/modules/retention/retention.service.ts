@@ -67,8 +67,9 @@ export class RetentionService {
     });
   }
 
-  start(): void {
-    this.task.start();
+  /** `mayRun`: the leader's lease, asked before each pass. */
+  start(mayRun?: () => boolean): void {
+    this.task.start(mayRun);
   }
 
   stop(): Promise<void> {

@@ -71,9 +71,10 @@ export class AttendanceBot implements DiscordPort {
 
   /**
    * Starts the bridge, then connects in the background: a Discord outage must not stop
-   * the controller. Call after the saved open sessions are restored.
+   * the controller. Call after the saved open sessions are restored. `fence` is the leader's
+   * lease: asked before each IDENTIFY, event, slash command, heartbeat and snapshot.
    */
-  async start(): Promise<void> {
+  async start(fence?: { holds(): boolean; unexpired(): boolean }): Promise<void> {
     if (this.bot) return;
     const { attendance, tracker, log } = this.options;
     const bridge = new AttendanceBridge({
@@ -89,6 +90,7 @@ export class AttendanceBot implements DiscordPort {
       },
       onGuildRemoved: (guildId) => attendance.botRemoved(guildId),
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      ...(fence ? { fence } : {}),
       log,
     });
     const callbacks = bridge.botCallbacks();
@@ -96,6 +98,7 @@ export class AttendanceBot implements DiscordPort {
       token: this.options.token,
       restApiBase: this.options.restApiBase,
       log,
+      ...(fence ? { mayAct: () => fence.holds() } : {}),
       ...callbacks,
       onStateChange: (state) => {
         callbacks.onStateChange?.(state);

@@ -74,6 +74,13 @@ export interface AttendanceBridgeOptions {
   /** Default 30 000. */
   heartbeatIntervalMs?: number;
   timers?: HeartbeatTimers;
+  /**
+   * The leader's lease (cluster/leader-election.ts): every event, heartbeat and snapshot asks
+   * `holds()` first; the last heartbeat and snapshot on stop are written only while
+   * `unexpired()` (a leader fenced by its lease leaves the database to the next one).
+   * Omitted: always held.
+   */
+  fence?: { holds(): boolean; unexpired(): boolean };
   log: DiscordBotLogger;
 }
 
@@ -103,6 +110,11 @@ export class AttendanceBridge {
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: AttendanceBridgeOptions) {}
+
+  /** Running, and (in a cluster) still the leader within its lease. */
+  private acting(): boolean {
+    return this.running && (this.options.fence?.holds() ?? true);
+  }
 
   /** Callbacks to pass to `new DiscordBot({...})`. */
   botCallbacks(): BridgeBotCallbacks {
@@ -135,6 +147,7 @@ export class AttendanceBridge {
     if (!this.running) return;
     this.running = false;
     this.stopHeartbeats();
+    if (this.options.fence && !this.options.fence.unexpired()) return;
     if (this.botState === 'ready') this.options.tracker.heartbeat(this.options.now());
     await this.snapshotting;
     await this.saveSnapshot();
@@ -150,7 +163,7 @@ export class AttendanceBridge {
     afkChannelId: string | null,
     name: string = guildId,
   ): Promise<void> {
-    if (!this.running) return;
+    if (!this.acting()) return;
     this.afkChannels.set(guildId, afkChannelId);
     this.reconciling.add(guildId);
     try {
@@ -172,7 +185,7 @@ export class AttendanceBridge {
    * its open sessions close now (reason `reconcile`); then `onGuildRemoved`.
    */
   async guildRemoved(guildId: string): Promise<void> {
-    if (!this.running) return;
+    if (!this.acting()) return;
     this.afkChannels.delete(guildId);
     const { tracker, now } = this.options;
     const nowMs = now();
@@ -191,7 +204,7 @@ export class AttendanceBridge {
     before: BridgeVoiceState | null,
     after: BridgeVoiceState | null,
   ): Promise<void> {
-    if (!this.running) return;
+    if (!this.acting()) return;
     const closed = this.options.tracker.voiceStateUpdate(guildId, before, after, this.options.now());
     if (closed.length > 0) await this.deliver([...closed]);
     this.saveIfOpened(guildId);
@@ -201,7 +214,7 @@ export class AttendanceBridge {
   stateChanged(state: DiscordBotState): void {
     const wasReady = this.botState === 'ready';
     this.botState = state;
-    if (!this.running) return;
+    if (!this.acting()) return;
     if (state === 'ready') {
       // A fresh interval: the first beat comes a whole interval after the reconnect,
       // behind the guild snapshots a re-identify queues before it.
@@ -230,7 +243,7 @@ export class AttendanceBridge {
    * bridge is not running or the settings could not be read: nothing was applied.
    */
   async applySettings(guildId: string): Promise<ClosedSession[] | undefined> {
-    if (!this.running) return undefined;
+    if (!this.acting()) return undefined;
     const settings = await this.lookUpSettings(guildId);
     if (!settings) return undefined;
     return [...this.options.tracker.settingsChanged(guildId, settings, this.options.now())];
@@ -238,7 +251,7 @@ export class AttendanceBridge {
 
   /** One heartbeat: every guild not being reconciled is watched at now; then a snapshot. */
   beat(): void {
-    if (!this.running || this.botState !== 'ready') return;
+    if (!this.acting() || this.botState !== 'ready') return;
     const { tracker, now } = this.options;
     const nowMs = now();
     for (const guildId of tracker.guildIds())
@@ -249,7 +262,7 @@ export class AttendanceBridge {
 
   /** Saves a snapshot when the guild has an open session that none saved yet holds. */
   private saveIfOpened(guildId: string): void {
-    if (!this.running) return;
+    if (!this.acting()) return;
     if (this.options.tracker.openSessions(guildId).some((s) => !this.saved.has(s.sessionId)))
       this.requestSnapshot();
   }
@@ -262,7 +275,7 @@ export class AttendanceBridge {
     }
     this.snapshotting = this.saveSnapshot().finally(() => {
       this.snapshotting = undefined;
-      if (this.snapshotAgain && this.running) {
+      if (this.snapshotAgain && this.acting()) {
         this.snapshotAgain = false;
         this.requestSnapshot();
       }

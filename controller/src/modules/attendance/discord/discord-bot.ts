@@ -13,6 +13,7 @@
  * the guild's GUILD_CREATE (→ onGuildAvailable) is the only account of the present —
  * which is why every guild-available carries the full list of voice states.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   ChannelType,
   type ChatInputCommandInteraction,
@@ -86,7 +87,36 @@ export interface DiscordBotOptions {
   onCommandAnswered?(answered: CommandAnswered): unknown;
   /** Every change of `state` (for a health gauge); called synchronously, so keep it cheap. */
   onStateChange?(state: DiscordBotState): void;
+  /**
+   * Asked before each IDENTIFY, each event handed to the callbacks and each slash command
+   * answered (the leader's lease, cluster/leader-election.ts): once it says no, the bot does
+   * nothing more (an IDENTIFY waits until `stop()`). Omitted: always yes.
+   */
+  mayAct?(): boolean;
   log: DiscordBotLogger;
+}
+
+/** Discord lets one shard IDENTIFY once per 5 s. */
+const IDENTIFY_SPACING_MS = 5_000;
+
+/**
+ * The gateway's identify throttle (one shard): IDENTIFYs 5 s apart, and none once `mayAct`
+ * says no: that one waits until the client closes (the shard's abort signal).
+ */
+function fencedIdentifies(mayAct: () => boolean) {
+  let nextAt = 0;
+  return {
+    async waitForIdentify(_shardId: number, signal: AbortSignal): Promise<void> {
+      const waitMs = nextAt - Date.now();
+      if (waitMs > 0) await delay(waitMs, undefined, { signal });
+      if (!mayAct())
+        await new Promise<never>((_, reject) => {
+          if (signal.aborted) reject(signal.reason);
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        });
+      nextAt = Date.now() + IDENTIFY_SPACING_MS;
+    },
+  };
 }
 
 /** Guild presence and voice states are all the bot reads; no privileged intents. */
@@ -121,6 +151,8 @@ export class DiscordBot {
     return this.currentState;
   }
 
+  private readonly mayAct = (): boolean => this.options.mayAct?.() ?? true;
+
   /** Logs in and resolves once the gateway session is READY; rejects if login fails. */
   async start(): Promise<void> {
     if (this.client) return;
@@ -130,6 +162,7 @@ export class DiscordBot {
       // Replies never ping anyone, whatever a name in them looks like.
       allowedMentions: { parse: [] },
       ...(this.options.restApiBase ? { rest: { api: this.options.restApiBase } } : {}),
+      ...(this.options.mayAct ? { ws: { buildIdentifyThrottler: () => fencedIdentifies(this.mayAct) } } : {}),
     };
     const client = new Client(clientOptions);
     this.client = client;
@@ -305,11 +338,14 @@ export class DiscordBot {
   }
 
   private enqueue(what: string, task: () => unknown): void {
-    if (!this.client) return;
-    this.queue = this.queue.then(task).then(
-      () => undefined,
-      (err: unknown) => this.options.log.error({ err: describeError(err) }, `Discord ${what} handler failed`),
-    );
+    if (!this.client || !this.mayAct()) return;
+    this.queue = this.queue
+      .then(() => (this.mayAct() ? task() : undefined))
+      .then(
+        () => undefined,
+        (err: unknown) =>
+          this.options.log.error({ err: describeError(err) }, `Discord ${what} handler failed`),
+      );
   }
 
   private async registerCommands(client: Client<true>): Promise<void> {
@@ -322,7 +358,7 @@ export class DiscordBot {
   }
 
   private interaction(interaction: Interaction): void {
-    if (!interaction.isChatInputCommand()) return;
+    if (!interaction.isChatInputCommand() || !this.mayAct()) return;
     const reply = this.answer(interaction).finally(() => this.replies.delete(reply));
     this.replies.add(reply);
   }

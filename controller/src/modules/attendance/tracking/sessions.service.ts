@@ -289,10 +289,11 @@ export class AttendanceService {
    * This process stops leading (another replica, or the next start, takes the bot over):
    * saves the open sessions for it, then forgets them here, so a follower shows no stale
    * live sessions and a later election restores whatever the leader in between left.
+   * `save: false` (a leader past its lease) only forgets them.
    */
-  async handOver(): Promise<number> {
+  async handOver(options: { save: boolean } = { save: true }): Promise<number> {
     try {
-      return await this.saveSnapshot();
+      return options.save ? await this.saveSnapshot() : 0;
     } finally {
       this.tracker.restore({ version: SNAPSHOT_VERSION, sessions: [] });
       this.webhookSessions.clear();
