@@ -1,6 +1,8 @@
 /**
  * The console's screenshots: every page the navigation reaches (and a node's page, a
- * recording's, each access tab and the sign-in page) at 1440 × 900 and 390 × 844, compared
+ * recording's, each access tab, the sign-in page and a page with its dialog open) at 1440 × 900
+ * and 390 × 844, in the light theme (`<name>-<width>`) and the dark one (`<name>-<width>-dark`:
+ * the same load, the OS's scheme switched, which the console follows by default), compared
  * with the committed baselines in test/console-baselines/ (test/support/screenshots.ts: a
  * per-pixel threshold, at most 0.1% of pixels differing; a diff image on failure).
  * `npm run test:screenshots:update` writes them again after a deliberate change. The two sizes
@@ -37,12 +39,16 @@ const SIZES = [
   { width: 390, height: 844 },
 ] as const;
 
+/** Each page is shot in both, on one load: the OS's colour scheme switched (the console follows it). */
+const THEMES = ['light', 'dark'] as const;
+
 /**
  * Each page's screenshot name and path; `signedOut` for the sign-in page, `meters`: the widths at
- * which levels show in the viewport (the shot waits for frames to have arrived).
+ * which levels show in the viewport (the shot waits for frames to have arrived); `dialog`: the
+ * button whose dialog is open in the shot.
  */
 const BOTH = [1440, 390];
-type Shot = { name: string; path: string; signedOut?: boolean; meters?: number[] };
+type Shot = { name: string; path: string; signedOut?: boolean; meters?: number[]; dialog?: string };
 const PAGES: Shot[] = [
   { name: 'sign-in', path: '/fleet', signedOut: true },
   { name: 'fleet', path: '/fleet', meters: BOTH },
@@ -55,6 +61,7 @@ const PAGES: Shot[] = [
   { name: 'recordings', path: '/recordings' },
   { name: 'recording', path: '/recordings/rec-00002' },
   { name: 'schedules', path: '/schedules' },
+  { name: 'schedules-new', path: '/schedules', dialog: 'New schedule' },
   { name: 'jobs', path: '/jobs' },
   { name: 'audit', path: '/audit' },
   { name: 'access-users', path: '/access/users' },
@@ -160,15 +167,20 @@ describe('console screenshots', () => {
   /** Shoots one page at one size; what failed, one line each. */
   async function shoot(
     size: (typeof SIZES)[number],
-    { name, path, signedOut, meters }: Shot,
+    { name, path, signedOut, meters, dialog }: Shot,
   ): Promise<string[]> {
     const { page, unanswered } = tabs.get(size.width)!;
     const shotName = `${name}-${size.width}`;
     await page.unrouteAll({ behavior: 'ignoreErrors' });
     unanswered.length = 0;
     await still.route(page, { signedIn: !signedOut, tab: shotName });
+    await page.emulateMedia({ colorScheme: 'light' });
     await page.goto(`${still.url}${path}`);
     await settled(page, Boolean(signedOut));
+    if (dialog) {
+      await page.locator('#content').getByRole('button', { name: dialog }).click();
+      await page.locator('dialog[open]').waitFor();
+    }
     if (meters?.includes(size.width))
       await until(() => (still.meters.get(shotName)?.ticks ?? 0) >= 2, {
         timeoutMs: 10_000,
@@ -179,17 +191,23 @@ describe('console screenshots', () => {
         .locator('nav[aria-label="Main"] a')
         .evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? '')))
         navLinks.add(href);
-    const result = await compared(page, shotName);
-    if (result.status === 'same') largestRatio = Math.max(largestRatio, result.ratio);
-    if (UPDATING && result.status !== 'same') console.info(`${shotName}: ${result.status}`);
-    const failure = describeFailure(shotName, result);
+    const failures: string[] = [];
+    for (const theme of THEMES) {
+      const themed = theme === 'light' ? shotName : `${shotName}-${theme}`;
+      await page.emulateMedia({ colorScheme: theme });
+      const result = await compared(page, themed);
+      if (result.status === 'same') largestRatio = Math.max(largestRatio, result.ratio);
+      if (UPDATING && result.status !== 'same') console.info(`${themed}: ${result.status}`);
+      const failure = describeFailure(themed, result);
+      if (failure) failures.push(failure);
+    }
     return [
       ...unanswered.map((request) => `${shotName}: the seeded data does not answer ${request}`),
-      ...(failure ? [failure] : []),
+      ...failures,
     ];
   }
 
-  it.each(PAGES)('$name ($path) at 1440 × 900 and 390 × 844', async (shot) => {
+  it.each(PAGES)('$name ($path) at 1440 × 900 and 390 × 844, light and dark', async (shot) => {
     const failures = (await Promise.all(SIZES.map((size) => shoot(size, shot)))).flat();
     if (failures.length > 0) expect.fail(failures.join('\n'));
   });
