@@ -2,8 +2,9 @@
  * The embedded brokers of three controller replicas clustered through one Redis, on one
  * PostgreSQL (issue 17): A and B in this process, C a process of its own (so it can be killed
  * with SIGKILL). Nodes are raw MQTT clients speaking the contract (one answering live listen as
- * an agent does, test/support/listen.ts), and two real agents (fake sound card) behind a TCP
- * balancer for the replica that dies.
+ * an agent does, test/support/listen.ts), and four real agents spread across the replicas by a
+ * round-robin TCP balancer (two on the replica that dies), one capturing real audio (sox from a
+ * PulseAudio null sink playing a tone), the others a fake sound card.
  *
  * Runs in `npm test`'s PostgreSQL run (scripts/test.sh), which also starts the Redis
  * (test/support/global-setup.ts); on SQLite it is skipped.
@@ -27,7 +28,8 @@ import {
 } from '../support/cluster.js';
 import { fakeListenAgentOn, joined, toneFrequency, tonePackets } from '../support/listen.js';
 import { createDatabase, uniqueDatabaseName } from '../support/postgres.js';
-import { openSse } from '../support/sse.js';
+import { hasPulse, type PulseSink, startPulseSink, useSinkEnv } from '../support/pulse.js';
+import { openSse, readSse } from '../support/sse.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 import { until } from '../support/until.js';
 
@@ -35,6 +37,9 @@ const clustered = inject('testDb') === 'postgres';
 const OWNER = { username: 'owner', password: 'correct horse battery staple' };
 /** What the replica that dies may take, from SIGKILL to every node online on the others. */
 const SETTLE_MS = 15_000;
+/** The real agents; the first captures real audio (the tone below), the others a fake sound card. */
+const AGENTS = ['mc-agent-1', 'mc-agent-2', 'mc-agent-3', 'mc-agent-4'];
+const TONE_DBFS = -20;
 
 type Node = { nodeId: string; credential: string; siteId: string };
 
@@ -66,6 +71,8 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
   const agents: Agent[] = [];
   const dirs: TempDir[] = [];
   let lb: Balancer | undefined;
+  let sink: PulseSink | undefined;
+  let restoreEnv = () => {};
 
   async function api<T = Record<string, unknown>>(
     replica: Replica,
@@ -187,8 +194,7 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       'mc-acl',
       'mc-revoke',
       'mc-listen',
-      'mc-agent-1',
-      'mc-agent-2',
+      ...AGENTS,
     ])
       nodes[id] = await enroll(id);
   }, 120_000);
@@ -205,6 +211,8 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
     });
     await step('clients', () => Promise.all(clients.map((client) => client.endAsync(true).catch(() => {}))));
     await step('balancer', async () => lb?.close());
+    restoreEnv();
+    await step('sound', async () => sink?.stop());
     for (const replica of [a, b, c].filter(Boolean)) await step(replica.name, () => replica.stop());
     for (const dir of dirs) await dir.cleanup();
     await redis?.quit();
@@ -455,24 +463,58 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
     }
   });
 
-  it(`kill -9 of a replica: its agents end online on the others within ${SETTLE_MS / 1000} s, its stale wills lose, results stored once`, async () => {
-    // Both agents reach C through the balancer (C first, then A, then B).
-    lb = await balancer([c.mqttPort, a.mqttPort, b.mqttPort]);
-    const ids = ['mc-agent-1', 'mc-agent-2'];
-    for (const id of ids) {
+  /** Waits until a meter stream of `replica` has shown a frame of every node in `ids`. */
+  async function metersOfAll(replica: Replica, ids: string[]): Promise<void> {
+    const seen = new Set<string>();
+    const query = ids.map((id) => `nodeId=${id}`).join('&');
+    await readSse(
+      `${replica.base}/api/v1/meter-events?${query}`,
+      { authorization: `Bearer ${owner}` },
+      (event) => {
+        if (event.event === 'meter') seen.add((JSON.parse(event.data) as { nodeId: string }).nodeId);
+        return seen.size === ids.length;
+      },
+      SETTLE_MS,
+    );
+    expect([...seen].sort(), replica.name).toEqual([...ids].sort());
+  }
+
+  /** Starts the agents one by one through the balancer (so its round robin places them in order). */
+  async function startAgents(through: Balancer): Promise<void> {
+    const real = await hasPulse();
+    if (real) {
+      sink = await startPulseSink({ peakDbfs: TONE_DBFS, hz: 997, sampleRate: 48_000, channels: 2 });
+      restoreEnv = useSinkEnv(sink);
+    } else console.warn('mqtt-cluster: no PulseAudio/sox here; every agent has the fake sound card');
+    for (const [i, id] of AGENTS.entries()) {
       const dir = await tempDir(`mqtt-cluster-${id}`);
       dirs.push(dir);
+      const realAudio = real && i === 0;
       const settings = await enrolledAgentSettings(
         dir.path,
         nodes[id]!,
         a.base,
-        `mqtt://127.0.0.1:${lb.port}`,
+        `mqtt://127.0.0.1:${through.port}`,
+        realAudio && sink ? { EARSHOT_AGENT_DEVICE: sink.monitor } : {},
       );
-      const agent = testAgent(settings, { syncIntervalMs: 3_600_000 });
+      const agent = testAgent(settings, {
+        syncIntervalMs: 3_600_000,
+        ...(realAudio ? { createCapture: undefined } : {}), // the real sox capture
+      });
       agents.push(agent);
       await agent.start();
+      await until(() => online(a, id), { what: `${id} online` });
     }
-    for (const id of ids) await until(() => online(a, id), { what: `${id} online (on C)` });
+  }
+
+  it(`kill -9 of a replica: four agents spread across the replicas, metered on every one; those of the dead one end online on the others within ${SETTLE_MS / 1000} s, its stale wills lose, results stored once`, async () => {
+    // Round robin from C: the agents land on C, A, B, C.
+    lb = await balancer([c.mqttPort, a.mqttPort, b.mqttPort], { roundRobin: true });
+    await startAgents(lb);
+    expect(lb.routed.slice(0, 4)).toEqual([c.mqttPort, a.mqttPort, b.mqttPort, c.mqttPort]);
+    const ids = AGENTS.filter((_, i) => lb!.routed[i] === c.mqttPort);
+    // Every agent's meters on every replica's stream, wherever the agent is connected.
+    await Promise.all([a, b, c].map((replica) => metersOfAll(replica, AGENTS)));
     // A node whose will names another node's status: a survivor must forget it, not publish it
     // (nor retry it forever).
     const victim = nodes['mc-cmd']!; // online on B since the command test
@@ -482,12 +524,12 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
     const cBroker = (await redis.lrange('will', 0, -1)).filter((key) =>
       withC.some((id) => key.endsWith(`:${id}`)),
     );
-    expect(cBroker).toHaveLength(3); // their wills, left with C
+    expect(cBroker).toHaveLength(ids.length + 1); // their wills, left with C
 
     const killedAt = performance.now();
     c.process.child.kill('SIGKILL');
     await c.process.exited;
-    // The agents reconnect through the balancer to A; C's wills, published later by a survivor, lose.
+    // C's agents reconnect through the balancer to A or B; C's wills, published later by a survivor, lose.
     for (const id of ids)
       await until(async () => (await online(a, id)) && (await online(b, id)), {
         what: `${id} online on A and B`,
@@ -499,16 +541,29 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       timeoutMs: SETTLE_MS,
     });
     const settledMs = performance.now() - killedAt;
-    for (const id of [...ids, victim.nodeId])
+    for (const id of [...AGENTS, victim.nodeId])
       for (const replica of [a, b]) expect(await online(replica, id), `${id} on ${replica.name}`).toBe(true);
+    await Promise.all([a, b].map((replica) => metersOfAll(replica, AGENTS)));
+    if (sink) {
+      // The agent capturing real audio, reconnected to a survivor: its tone's level on the other.
+      const [real] = AGENTS as [string];
+      await until(
+        async () => {
+          const { frame } = await api<{ frame: MeterFrame | null }>(b, 'GET', `/nodes/${real}/meters`);
+          const peak = frame?.channels[0]?.peakDbfs ?? Number.NEGATIVE_INFINITY;
+          return Math.abs(peak - TONE_DBFS) < 1.5;
+        },
+        { what: `${real}'s tone in its meters on B`, timeoutMs: SETTLE_MS },
+      );
+    }
     const retained = await redis.hgetBuffer('retained', nodeTopic(victim.nodeId, 'status'));
     expect(retained?.includes('"state":"online"'), "the victim's retained status").toBe(true);
     console.info(
       `kill -9: agents online elsewhere after ${Math.round(onlineAfterMs)} ms; C's wills gone after ${Math.round(settledMs)} ms`,
     );
 
-    // A command through B reaches each agent (now on A) and is answered, stored once.
-    for (const id of ids) {
+    // A command through B reaches each agent (wherever it is now) and is answered, stored once.
+    for (const id of AGENTS) {
       const job = await api<{ id: string }>(b, 'POST', `/nodes/${id}/lifecycle/reload-config`);
       await until(async () => (await jobState(a, id, job.id)) === 'succeeded', {
         what: `${id}'s job to succeed`,

@@ -118,13 +118,20 @@ export interface Balancer {
   port: number;
   /** The replicas' MQTT ports, in order of preference; a connection goes to the first that accepts. */
   targets: number[];
+  /** The target each connection went to, in the order they were accepted. */
+  readonly routed: readonly number[];
   close(): Promise<void>;
 }
 
-/** A TCP balancer on a free loopback port in front of `targets`. */
-export async function balancer(targets: number[]): Promise<Balancer> {
+/**
+ * A TCP balancer on a free loopback port in front of `targets`. `roundRobin`: each new
+ * connection tries the targets from the one after the last connection's first choice (so
+ * connections spread across them), still going on to the next when one refuses.
+ */
+export async function balancer(targets: number[], options: { roundRobin?: boolean } = {}): Promise<Balancer> {
   const sockets = new Set<Socket>();
-  const state = { targets: [...targets] };
+  const state = { targets: [...targets], next: 0 };
+  const routed: number[] = [];
   const track = (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -140,6 +147,7 @@ export async function balancer(targets: number[]): Promise<Balancer> {
     upstream.once('error', () => (connected ? client.destroy() : forward(client, rest)));
     upstream.once('connect', () => {
       connected = true;
+      routed.push(port);
       track(upstream);
       upstream.on('error', () => client.destroy());
       client.on('error', () => upstream.destroy());
@@ -151,7 +159,8 @@ export async function balancer(targets: number[]): Promise<Balancer> {
   };
   const server: Server = createServer({ pauseOnConnect: true }, (client) => {
     track(client);
-    forward(client, state.targets);
+    const first = options.roundRobin ? state.next++ % Math.max(1, state.targets.length) : 0;
+    forward(client, [...state.targets.slice(first), ...state.targets.slice(0, first)]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
@@ -162,6 +171,7 @@ export async function balancer(targets: number[]): Promise<Balancer> {
     set targets(next: number[]) {
       state.targets = next;
     },
+    routed,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
