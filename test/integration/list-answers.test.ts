@@ -6,7 +6,8 @@
  * same content type, each listed recording equal to its own `GET /recordings/:id`, and the same
  * order page after page. The recordings cover what a list can hold: a job claimed (its lease
  * running and run out), loudness (integrated null or not), a stored file's facts, text that
- * JSON escapes, a recording whose job is gone.
+ * JSON escapes, tags, custom fields (and stored ones that are not all text), a legal hold, a
+ * recording whose job is gone.
  */
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -89,6 +90,23 @@ describe(`list answers (${inject('testDb')})`, () => {
       data: { state: 'recording', epoch: 3, leaseExpiresAt: new Date(Date.now() - 60_000) },
     });
     await ctl.db.recordingJob.delete({ where: { recordingId: ids[5]! } });
+    const organised = await ctl.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/recordings/${ids[1]!}/metadata`,
+      headers: bearer(owner),
+      payload: {
+        notes: 'take 2 "quiet"\nroom',
+        tags: ['zeta', 'alpha', 'été'],
+        customFields: { room: 'B "12"', take: '2' },
+        legalHold: true,
+      },
+    });
+    expect(organised.statusCode, organised.body).toBe(200);
+    // Stored by an older build or by hand: values that are not text read as none.
+    await ctl.db.recording.update({
+      where: { id: ids[2]! },
+      data: { customFields: '{ "kept": "yes", "dropped": 3 }' },
+    });
   });
   afterAll(async () => {
     await ctl.stop();

@@ -31,7 +31,7 @@ import type { NodesService } from '../nodes/index.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobRow, JobsRepository } from './jobs.repository.js';
 import { type ChangePlace, RecordingChanges } from './recording-changes.js';
-import type { ListedJob, RecordingsRepository } from './recordings.repository.js';
+import type { RecordingsRepository } from './recordings.repository.js';
 import type { RecordingState } from './recordings.schemas.js';
 
 /**
@@ -102,34 +102,6 @@ export function presentJob(job: RecordingJob, now: Date) {
     claimedAt: job.claimedAt?.toISOString() ?? null,
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
-  };
-}
-
-/** `presentJob` for a job as the library list reads it (DateTime already ISO-8601 text). */
-export function presentListedJob(job: ListedJob, nowMs: number) {
-  return {
-    id: job.id,
-    recordingId: job.recordingId,
-    nodeId: job.nodeId,
-    state: job.state as JobState,
-    epoch: job.epoch,
-    leaseExpiresAt: job.leaseExpiresAt,
-    leaseExpired:
-      isActive(job.state) && job.leaseExpiresAt !== null && Date.parse(job.leaseExpiresAt) <= nowMs,
-    durationSeconds: job.durationSeconds,
-    stopRequested: job.stopRequested,
-    failureReason: job.failureReason,
-    requestedBy: job.requestedBy,
-    scheduleId: job.scheduleId,
-    occurrenceStart: job.occurrenceStart,
-    plannedStartAt: job.plannedStartAt,
-    plannedEndAt: job.plannedEndAt,
-    part: job.part,
-    parentJobId: job.parentJobId,
-    createdAt: job.createdAt,
-    claimedAt: job.claimedAt,
-    startedAt: job.startedAt,
-    finishedAt: job.finishedAt,
   };
 }
 

@@ -19,6 +19,7 @@ import type { Logger } from '../../core/logger.js';
 import type { CallContext, Principal } from '../../core/principal.js';
 import { exportEvent, exportTable } from '../../core/table-export.js';
 import type { Db } from '../../db/client.js';
+import { customFieldsOf } from './custom-fields.js';
 import type { CleanupResult, RecordingDeletions } from './deletion-hooks.js';
 import type { RecordingFileStore } from './file-store.js';
 import { isActive } from './jobs.service.js';
@@ -31,7 +32,7 @@ import {
   type MetadataPatch,
 } from './library.schemas.js';
 import type { RecordingRow } from './recordings.repository.js';
-import { customFieldsOf, type RecordingsService } from './recordings.service.js';
+import type { RecordingsService } from './recordings.service.js';
 
 /** The most rows an export writes. */
 const EXPORT_LIMIT = 10_000;

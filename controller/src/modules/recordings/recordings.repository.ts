@@ -12,63 +12,18 @@ export type RecordingRow = Recording & {
 };
 
 /**
- * What the library list shows of a recording and its job, and only that, as it shows it:
- * DateTime as ISO-8601 text, BigInt as number. Read as one JSON array per row
- * (`RawDb.jsonArray`), in the order of `LIST_CELLS`; the three floats as columns.
+ * What the library list reads of a recording and its job, and only that: one JSON array per row
+ * (`RawDb.jsonArray`) in the order of `LIST_CELLS`, parsed; dates made ISO-8601 text (UTC, to
+ * the millisecond) by the repository, whatever the database wrote. The tags come as a JSON
+ * array's text, the three floats as columns (JSON text in SQL could print them otherwise).
+ * `listed-json.ts` writes the page from these.
  */
-export interface ListedJob {
-  id: string;
-  recordingId: string;
-  nodeId: string;
-  state: string;
-  epoch: number;
-  leaseExpiresAt: string | null;
-  durationSeconds: number | null;
-  stopRequested: boolean;
-  failureReason: string | null;
-  requestedBy: string | null;
-  scheduleId: string | null;
-  occurrenceStart: string | null;
-  plannedStartAt: string | null;
-  plannedEndAt: string | null;
-  part: number;
-  parentJobId: string | null;
-  createdAt: string;
-  claimedAt: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-export interface ListedRecording {
-  id: string;
-  nodeId: string;
-  siteId: string;
-  title: string;
-  state: string;
-  sampleRate: number;
-  channels: number;
-  bitDepth: number | null;
-  container: string;
-  sizeBytes: number | null;
-  receivedBytes: number;
-  sha256: string | null;
-  durationMs: number | null;
-  plannedStartAt: string | null;
-  firstSampleAt: string | null;
-  clockOffsetMs: number | null;
-  partial: boolean;
-  partialReason: string | null;
+export interface ListedRow {
+  cells: unknown[];
+  tags: string;
   integratedLufs: number | null;
   loudnessRangeLu: number | null;
   truePeakDbtp: number | null;
-  notes: string | null;
-  tags: string[];
-  /** As stored: a JSON object's text. */
-  customFields: string;
-  legalHold: boolean;
-  createdAt: string;
-  completedAt: string | null;
-  job: ListedJob | null;
 }
 
 const LIST_CELLS = [
@@ -117,78 +72,23 @@ const LIST_CELLS = [
   'r."legalHold"',
 ] as const;
 
-interface ListRow {
+/** Where `LIST_CELLS` holds what `ListedRow` readers need by name. */
+export const CELL = {
+  id: 0,
+  createdAt: 18,
+  jobId: 20,
+  jobState: 23,
+  leaseExpiresAt: 25,
+  notes: 40,
+  customFields: 41,
+  legalHold: 42,
+} as const;
+
+/** The cells that hold a DateTime (the recording's and its job's). */
+const DATE_CELLS = [13, 14, 18, 19, 25, 31, 32, 33, 36, 37, 38, 39] as const;
+
+interface ListRow extends Omit<ListedRow, 'cells'> {
   cells: string;
-  /** The recording's tags, a JSON array's text (ordered). */
-  tags: string;
-  integratedLufs: number | null;
-  loudnessRangeLu: number | null;
-  truePeakDbtp: number | null;
-}
-
-/** Numbers as JSON gives them (a BigInt column too); null stays null. */
-const num = (value: unknown) => (value === null ? null : Number(value));
-const text = (value: unknown) => value as string;
-const textOrNull = (value: unknown) => value as string | null;
-
-function listedJob(c: readonly unknown[], iso: (value: unknown) => string | null): ListedJob | null {
-  if (c[20] === null) return null; // the outer join found no job
-  return {
-    id: text(c[20]),
-    recordingId: text(c[21]),
-    nodeId: text(c[22]),
-    state: text(c[23]),
-    epoch: Number(c[24]),
-    leaseExpiresAt: iso(c[25]),
-    durationSeconds: num(c[26]),
-    stopRequested: Boolean(c[27]),
-    failureReason: textOrNull(c[28]),
-    requestedBy: textOrNull(c[29]),
-    scheduleId: textOrNull(c[30]),
-    occurrenceStart: iso(c[31]),
-    plannedStartAt: iso(c[32]),
-    plannedEndAt: iso(c[33]),
-    part: Number(c[34]),
-    parentJobId: textOrNull(c[35]),
-    createdAt: iso(c[36])!,
-    claimedAt: iso(c[37]),
-    startedAt: iso(c[38]),
-    finishedAt: iso(c[39]),
-  };
-}
-
-function listed(row: ListRow, iso: (value: unknown) => string | null): ListedRecording {
-  const c = JSON.parse(row.cells) as unknown[];
-  return {
-    id: text(c[0]),
-    nodeId: text(c[1]),
-    siteId: text(c[2]),
-    title: text(c[3]),
-    state: text(c[4]),
-    sampleRate: Number(c[5]),
-    channels: Number(c[6]),
-    bitDepth: num(c[7]),
-    container: text(c[8]),
-    sizeBytes: num(c[9]),
-    receivedBytes: Number(c[10]),
-    sha256: textOrNull(c[11]),
-    durationMs: num(c[12]),
-    plannedStartAt: iso(c[13]),
-    firstSampleAt: iso(c[14]),
-    clockOffsetMs: num(c[15]),
-    partial: Boolean(c[16]),
-    partialReason: textOrNull(c[17]),
-    integratedLufs: row.integratedLufs,
-    loudnessRangeLu: row.loudnessRangeLu,
-    truePeakDbtp: row.truePeakDbtp,
-    notes: textOrNull(c[40]),
-    tags: JSON.parse(row.tags) as string[],
-    customFields: text(c[41]),
-    legalHold: Boolean(c[42]),
-    createdAt: iso(c[18])!,
-    completedAt: iso(c[19]),
-    job: listedJob(c, iso),
-  };
 }
 
 /** What a `RecordingRow` reads with a recording. */
@@ -244,7 +144,7 @@ export class RecordingsRepository {
     where: RecordingListFilter,
     limit: number,
     after?: PagePosition,
-  ): Promise<ListedRecording[]> {
+  ): Promise<ListedRow[]> {
     const params: SqlValue[] = [];
     const param = (value: SqlValue) => `$${params.push(value)}`;
     const conditions: string[] = [];
@@ -277,7 +177,10 @@ export class RecordingsRepository {
        ORDER BY r."createdAt" DESC, r."id" DESC ${limitClause(limit)}`,
       params,
     );
-    const iso = (value: unknown) => this.raw.isoDate(value);
-    return rows.map((row) => listed(row, iso));
+    return rows.map((row) => {
+      const cells = JSON.parse(row.cells) as unknown[];
+      for (const i of DATE_CELLS) if (cells[i] !== null) cells[i] = this.raw.isoDate(cells[i]);
+      return { ...row, cells };
+    });
   }
 }

@@ -1,7 +1,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
+import { parsePositionCursor } from '../../core/page-position.js';
 import { clampLimit, Data, ErrorResponse, PageOf } from '../../core/pagination.js';
+import { sendJsonText } from '../../http/json-text.js';
 import { callContext } from '../../http/route-access.js';
 import {
   AudioFile,
@@ -47,18 +48,8 @@ export function recordingsRoutes(recordings: RecordingsService): FastifyPluginAs
       async (request, reply) => {
         const { cursor, limit, ...filters } = request.query;
         const take = clampLimit(limit);
-        const rows = await recordings.list(request.principal, filters, take, parsePositionCursor(cursor));
-        const last = rows[rows.length - 1];
-        // Built in the schema's order with its types: JSON.stringify writes what the schema's
-        // serialiser would (test/integration/list-answers.test.ts), without its per-value checks.
-        reply.type('application/json; charset=utf-8').serializer(JSON.stringify);
-        return {
-          data: recordings.presentListed(rows),
-          nextCursor:
-            rows.length === take && last
-              ? positionCursor({ createdAt: new Date(last.createdAt), id: last.id })
-              : null,
-        };
+        const page = await recordings.listPage(request.principal, filters, take, parsePositionCursor(cursor));
+        return sendJsonText(reply, page); // written in the schema's order with its types (listed-json.ts)
       },
     );
 

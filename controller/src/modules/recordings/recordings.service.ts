@@ -18,11 +18,13 @@ import type { Recording, RecordingJob } from '../../db/rows.js';
 import type { NodesService } from '../nodes/index.js';
 import { CONTAINER_MEDIA_TYPES, type Container } from './audio-facts.js';
 import { parseRange } from './byte-range.js';
+import { customFieldsOf } from './custom-fields.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository, PagePosition } from './jobs.repository.js';
-import { ACTIVE_JOB_STATES, isActive, presentJob, presentListedJob } from './jobs.service.js';
+import { ACTIVE_JOB_STATES, isActive, presentJob } from './jobs.service.js';
+import { listedPageJson } from './listed-json.js';
 import { RecordingChanges } from './recording-changes.js';
-import type { ListedRecording, RecordingRow, RecordingsRepository } from './recordings.repository.js';
+import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
 import type { CreateRecordingBody, RecordingListFilter, RecordingState } from './recordings.schemas.js';
 
 /** Sends a command to a node's agent (the MQTT broker supplies it; best effort, agents also poll). */
@@ -93,19 +95,6 @@ export function presentRecording(
   };
 }
 
-/** A recording's custom fields as stored (a JSON object of strings); anything else reads as none. */
-export function customFieldsOf(stored: string): Record<string, string> {
-  try {
-    const parsed: unknown = JSON.parse(stored);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
-    return Object.fromEntries(
-      Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-    );
-  } catch {
-    return {};
-  }
-}
-
 /** The media type of a recording's file, from its container. */
 export function mediaTypeOf(recording: Pick<Recording, 'container'>): string {
   return CONTAINER_MEDIA_TYPES[recording.container as Container] ?? 'application/octet-stream';
@@ -161,46 +150,6 @@ export class RecordingsService {
     return presentRecording(recording, recording.node.siteId, this.now());
   }
 
-  /** A library list page's items: what `present` answers for each, from the list's reading. */
-  presentListed(rows: ListedRecording[]) {
-    const nowMs = this.now().getTime();
-    return rows.map((recording) => ({
-      id: recording.id,
-      nodeId: recording.nodeId,
-      siteId: recording.siteId,
-      title: recording.title,
-      state: recording.state as RecordingState,
-      sampleRate: recording.sampleRate,
-      channels: recording.channels,
-      bitDepth: recording.bitDepth,
-      container: recording.container as Container,
-      sizeBytes: recording.sizeBytes,
-      receivedBytes: recording.receivedBytes,
-      sha256: recording.sha256,
-      durationMs: recording.durationMs,
-      plannedStartAt: recording.plannedStartAt,
-      firstSampleAt: recording.firstSampleAt,
-      clockOffsetMs: recording.clockOffsetMs,
-      partial: recording.partial,
-      partialReason: recording.partialReason,
-      loudness:
-        recording.truePeakDbtp === null
-          ? null
-          : {
-              integratedLufs: recording.integratedLufs,
-              loudnessRangeLu: recording.loudnessRangeLu,
-              truePeakDbtp: recording.truePeakDbtp,
-            },
-      notes: recording.notes,
-      tags: recording.tags,
-      customFields: customFieldsOf(recording.customFields),
-      legalHold: recording.legalHold,
-      createdAt: recording.createdAt,
-      completedAt: recording.completedAt,
-      job: recording.job ? presentListedJob(recording.job, nowMs) : null,
-    }));
-  }
-
   async visibleRecording(
     principal: Principal,
     permission: Permission,
@@ -215,14 +164,16 @@ export class RecordingsService {
     });
   }
 
-  list(
+  /** A page of the library the principal may see, as the answer's JSON text (listed-json.ts). */
+  async listPage(
     principal: Principal,
     query: RecordingListFilter,
     limit: number,
     after?: PagePosition,
-  ): Promise<ListedRecording[]> {
+  ): Promise<string> {
     if (principal.kind !== 'user') throw forbidden('users only');
-    return this.recordings.list(principal.access.filter('recording:read'), query, limit, after);
+    const rows = await this.recordings.list(principal.access.filter('recording:read'), query, limit, after);
+    return listedPageJson(rows, limit, this.now().getTime());
   }
 
   /**
