@@ -66,7 +66,8 @@
  * Databases: SQLite; also PostgreSQL when EARSHOT_BENCH_API_DB (or EARSHOT_TEST_DB) says
  * `postgres` (a comma-separated list, e.g. `sqlite,postgres`).
  * Env: EARSHOT_BENCH_API_CONNECTIONS (32), EARSHOT_BENCH_API_SECONDS (10),
- * EARSHOT_BENCH_API_WARMUP_SECONDS (2), EARSHOT_BENCH_API_SITES (50).
+ * EARSHOT_BENCH_API_WARMUP_SECONDS (2), EARSHOT_BENCH_API_SITES (50), EARSHOT_BENCH_API_PROFILE (a
+ * directory: a CPU profile of the servers' process during each measured window is written there).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
@@ -74,7 +75,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { API_PREFIX } from '../../shared/src/agent-api.js';
-import { type BenchController, benchController, withPostgres } from './harness.js';
+import { type BenchController, benchController, profiled, withPostgres } from './harness.js';
 import { type BenchRow, percentile } from './report.js';
 
 const NODES_PER_SITE = 3;
@@ -85,6 +86,8 @@ const MAX_REQUESTS_PER_WINDOW = 5_000_000;
 /** A request not answered in this time fails the window. */
 const REQUEST_TIMEOUT_MS = 10_000;
 const LOADGEN_ENV = 'EARSHOT_BENCH_API_LOADGEN';
+/** A directory: a CPU profile of this process during each measured window is written there. */
+const PROFILE_DIR = process.env.EARSHOT_BENCH_API_PROFILE;
 
 export interface Settings {
   connections: number;
@@ -366,6 +369,8 @@ export class LoadGenerator {
 
 export interface Measured extends WindowResult {
   serverElu: number;
+  /** This process's CPU time (user + system) per answered request, in µs: steadier than a rate on a shared machine. */
+  serverCpuUsPerRequest: number;
 }
 
 export async function measure(
@@ -376,13 +381,18 @@ export async function measure(
 ): Promise<Measured> {
   await generator.window(target, settings.connections, settings.warmupSeconds * 1000);
   const elu = performance.eventLoopUtilization();
-  const result = await generator.window(target, settings.connections, settings.seconds * 1000);
+  const cpu = process.cpuUsage();
+  const result = await profiled(PROFILE_DIR, name.replace(/[^A-Za-z0-9]+/g, '-'), () =>
+    generator.window(target, settings.connections, settings.seconds * 1000),
+  );
   const serverElu = performance.eventLoopUtilization(elu).utilization;
+  const used = process.cpuUsage(cpu);
+  const serverCpuUsPerRequest = (used.user + used.system) / Math.max(1, result.requests);
   log(
     `${name}: ${result.requests} requests in ${result.seconds.toFixed(1)} s = ` +
       `${Math.round(result.perSecond)}/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
       `max ${result.maxMs.toFixed(1)} ms; statuses ${JSON.stringify(result.statuses)}; ` +
-      `event loop busy: servers ${(serverElu * 100).toFixed(0)} %, generator ${(result.generatorElu * 100).toFixed(0)} %`,
+      `server CPU ${serverCpuUsPerRequest.toFixed(0)} µs/request; event loop busy: servers ${(serverElu * 100).toFixed(0)} %, generator ${(result.generatorElu * 100).toFixed(0)} %`,
   );
   if (result.errors > 0 || result.non2xx > 0)
     throw new Error(
@@ -390,7 +400,7 @@ export async function measure(
         `${result.errors} failed connections${result.firstError ? ` (first: ${result.firstError})` : ''}; ` +
         'a bench of failed requests measures nothing',
     );
-  return { ...result, serverElu };
+  return { ...result, serverElu, serverCpuUsPerRequest };
 }
 
 export async function helloWorld(): Promise<{ port: number; close: () => Promise<void> }> {

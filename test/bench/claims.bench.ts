@@ -59,12 +59,9 @@
  * profile of each database's claim phase is written there, claimers and server alike, as they
  * share this process; open it in Chrome's DevTools or speedscope).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
 import { AGENT_ROUTES, API_PREFIX } from '../../shared/src/agent-api.js';
 import { helloWorld, LoadGenerator, type Measured, measure, type Target } from './api.bench.js';
-import { type BenchController, benchController, withPostgres } from './harness.js';
+import { type BenchController, benchController, profiled, withPostgres } from './harness.js';
 import type { BenchRow } from './report.js';
 
 const CLAIMERS = 50;
@@ -73,25 +70,6 @@ const NODES = 5;
 
 const POLL_SECONDS = Number(process.env.EARSHOT_BENCH_CLAIMS_POLL_SECONDS || 5);
 const PROFILE_DIR = process.env.EARSHOT_BENCH_CLAIMS_PROFILE;
-
-/** `fn` under the CPU profiler when EARSHOT_BENCH_CLAIMS_PROFILE names a directory. */
-async function profiled<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  if (!PROFILE_DIR) return fn();
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  try {
-    return await fn();
-  } finally {
-    const { profile } = await session.post('Profiler.stop');
-    session.disconnect();
-    mkdirSync(PROFILE_DIR, { recursive: true });
-    const file = join(PROFILE_DIR, `claims-${label}-${Date.now()}.cpuprofile`);
-    writeFileSync(file, JSON.stringify(profile));
-    console.error(`claims: CPU profile of the ${label} claim phase: ${file}`);
-  }
-}
 
 interface PollContext {
   generator: LoadGenerator;
@@ -155,7 +133,7 @@ async function claimRun(label: string, polls: PollContext, databaseUrl?: string)
     }
     const claimed: string[] = [];
     const started = performance.now();
-    await profiled(label, () =>
+    await profiled(PROFILE_DIR, `claims-${label}`, () =>
       Promise.all(
         Array.from({ length: CLAIMERS }, async (_, i) => {
           const { nodeId, credential } = credentials[i % NODES]!;

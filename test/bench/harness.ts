@@ -1,4 +1,7 @@
 /** A real controller on a real database, listening on loopback, for benchmarks. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { buildApp, type ControllerApp } from '../../controller/src/app.js';
 import { loadConfig } from '../../controller/src/config.js';
 import {
@@ -115,4 +118,23 @@ export async function enrollNode(
   if (exchanged.status !== 200)
     throw new Error(`enroll exchange ${id}: ${exchanged.status} ${JSON.stringify(exchanged.data)}`);
   return (exchanged.data as { credential: string }).credential;
+}
+
+/** `fn` under this process's CPU profiler when `dir` is set: the profile is written there as `<label>-<ms>.cpuprofile`. */
+export async function profiled<T>(dir: string | undefined, label: string, fn: () => Promise<T>): Promise<T> {
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${label}-${Date.now()}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    console.error(`  CPU profile of ${label}: ${file}`);
+  }
 }
