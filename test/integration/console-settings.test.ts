@@ -3,7 +3,8 @@
  * from the API, an object changed through the API shows up live (its history and the diff of
  * two revisions, both in the URL), a rollback through the confirmation dialog (Esc cancels and
  * focus returns; confirming sends the CSRF token) restores the earlier value in the API and is
- * audited. No Content-Security-Policy violation. Every wait is for something the page shows.
+ * audited. A new object is created from a dialog (a refused body said in it) and deleted behind
+ * a confirmation, each change with the CSRF token. No Content-Security-Policy violation. Every wait is for something the page shows.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +136,53 @@ describe('console: settings', () => {
     expect((await profile()).body.preRollSeconds).toBe(30);
   });
 
+  it('creates an object from a dialog (a refused body said there) and deletes it behind a confirmation', async () => {
+    const changes: { method: string; csrf: string | undefined }[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/api/v1/settings/') && !['GET', 'HEAD'].includes(request.method()))
+        changes.push({ method: request.method(), csrf: request.headers()['x-csrf-token'] });
+    });
+    const opener = page.getByRole('button', { name: 'New recording profile…' });
+    await opener.click();
+    const dialog = page.getByRole('dialog', { name: 'New recording profile' });
+    await dialog.getByLabel('Name').fill('Chapel');
+    await dialog.getByLabel(/^Body/).fill('{"sampleRate": ');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByRole('alert').getByText('The body is not valid JSON.').waitFor();
+    await dialog.getByLabel(/^Body/).fill('{"sampleRate": "fast"}');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog
+      .getByRole('alert')
+      .getByText(/sampleRate/)
+      .waitFor(); // the server's own words
+    await dialog.getByLabel(/^Body/).fill('{"sampleRate": 44100}');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: /Chapel/ }).waitFor();
+    const chapelId = new URL(page.url()).searchParams.get('id')!;
+    expect(chapelId).not.toBe(profileId);
+    expect(await page.getByLabel('sampleRate').inputValue()).toBe('44100');
+    await page.getByRole('navigation', { name: 'Objects' }).getByRole('link', { name: 'Chapel' }).waitFor();
+
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete Chapel?' });
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await page.getByRole('navigation', { name: 'Objects' }).getByRole('link', { name: 'Chapel' }).waitFor({
+      state: 'detached',
+    });
+    expect(new URL(page.url()).searchParams.get('id')).toBeNull();
+    const gone = await ctl.app.inject({
+      method: 'GET',
+      url: `/api/v1/settings/recording-profiles/${chapelId}`,
+      headers: await owner(),
+    });
+    expect(gone.statusCode).toBe(404);
+    // Two refused creates (the server's), one create, one delete: each with the CSRF token.
+    expect(changes.map((c) => c.method)).toEqual(['POST', 'POST', 'DELETE']);
+    expect(changes.every((c) => Boolean(c.csrf))).toBe(true);
+  });
+
   it('shows a viewer the value and history read-only: no save, no rollback (the server decides too)', async () => {
     await userWithRole(ctl, 'settings-viewer', 'viewer');
     const viewer = await signedInPage(browser, url, `/settings?family=recording-profiles&id=${profileId}`, {
@@ -144,7 +192,7 @@ describe('console: settings', () => {
     await viewer.page.locator('.settings-history tbody tr').first().waitFor();
     expect(await viewer.page.getByLabel('sampleRate').getAttribute('readonly')).not.toBeNull();
     expect(await viewer.page.getByRole('button', { name: 'Save' }).count()).toBe(0);
-    expect(await viewer.page.getByRole('button', { name: /Roll back/ }).count()).toBe(0);
+    expect(await viewer.page.getByRole('button', { name: /Roll back|New |Delete/ }).count()).toBe(0);
     expect(viewer.cspViolations).toEqual([]);
     await viewer.page.context().close();
   });

@@ -608,8 +608,8 @@ export function seededAnswer(
       /^\/settings$/,
       () => ({
         data: [
-          { name: 'recording-profiles', label: 'Recording profiles' },
-          { name: 'watchdog-policies', label: 'Watchdog policies' },
+          { name: 'recording-profiles', label: 'Recording profiles', title: 'recording profile' },
+          { name: 'watchdog-policies', label: 'Watchdog policies', title: 'watchdog policy' },
         ],
       }),
     ],

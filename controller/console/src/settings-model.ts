@@ -8,6 +8,8 @@
 export interface Family {
   name: string;
   label: string;
+  /** One object, e.g. `recording profile`. */
+  title: string;
 }
 
 export interface DiffEntry {

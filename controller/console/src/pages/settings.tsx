@@ -1,7 +1,9 @@
 /**
  * Settings: the families the API offers (`GET /settings`), each family's objects,
  * one object's current body in a form built from what the API returns, its history of
- * revisions, the difference between two of them, and a rollback behind a confirmation.
+ * revisions, the difference between two of them, and a rollback behind a confirmation. With
+ * `settings:manage`: a new object (a name, and a body in JSON or the family's defaults) and an
+ * object deleted behind a confirmation (the server's refusal, e.g. still in use, shown in it).
  * Family, object and the compared revisions are in the URL; the page reads again when a
  * `settings.changed` event names the family.
  */
@@ -11,7 +13,7 @@ import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
 import { relativeTime } from '../fleet-model.js';
 import { LoadState, useLoaded } from '../loaded.js';
-import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
+import { CancelButton, ConfirmDialog, closeDialogOf, FormDialog, ModalDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
 import {
@@ -95,13 +97,20 @@ export default function SettingsPage() {
           </select>
         </form>
       )}
-      {view.family && <FamilyObjects view={view} family={view.family} />}
+      {view.family && (
+        <FamilyObjects
+          view={view}
+          family={view.family}
+          title={list.value?.find((f) => f.name === view.family)?.title ?? view.family}
+        />
+      )}
     </section>
   );
 }
 
-function FamilyObjects({ view, family }: { view: SettingsView; family: string }) {
+function FamilyObjects({ view, family, title }: { view: SettingsView; family: string; title: string }) {
   const version = useSignal(0);
+  const creating = useSignal(false);
 
   useEffect(() => {
     const off = subscribe('settings.', (event) => {
@@ -120,6 +129,11 @@ function FamilyObjects({ view, family }: { view: SettingsView; family: string })
     <div class="settings-layout">
       <nav class="settings-objects" aria-label="Objects">
         <h2>Objects</h2>
+        {can('settings:manage') && (
+          <button type="button" aria-haspopup="dialog" onClick={() => (creating.value = true)}>
+            New {title}…
+          </button>
+        )}
         <LoadState of={loaded} empty="None yet." />
         <ul>
           {objects.value?.map((object) => (
@@ -135,8 +149,29 @@ function FamilyObjects({ view, family }: { view: SettingsView; family: string })
           ))}
         </ul>
       </nav>
+      {creating.value && (
+        <CreateDialog
+          family={family}
+          title={title}
+          onClose={() => (creating.value = false)}
+          onCreated={(id) => {
+            version.value += 1;
+            go({ family, id });
+          }}
+        />
+      )}
       {view.id ? (
-        <ObjectDetail key={view.id} view={view} family={family} id={view.id} changed={version.value} />
+        <ObjectDetail
+          key={view.id}
+          view={view}
+          family={family}
+          id={view.id}
+          changed={version.value}
+          onDeleted={() => {
+            version.value += 1;
+            go({ family });
+          }}
+        />
       ) : (
         objects.value &&
         objects.value.length > 0 && <p class="empty">Choose an object to see its value and history.</p>
@@ -153,13 +188,60 @@ async function readObject(family: string, id: string) {
   return { object: object.data, history: [...history.data].sort((a, b) => b.revision - a.revision) };
 }
 
-function ObjectDetail(props: { view: SettingsView; family: string; id: string; changed: number }) {
+/** A new object: its name, and its body as JSON (fields left out take the family's defaults). */
+function CreateDialog(props: {
+  family: string;
+  title: string;
+  onClose: () => void;
+  onCreated: (id: string) => void;
+}) {
+  const { family, title } = props;
+  return (
+    <FormDialog
+      title={`New ${title}`}
+      class="modal settings-dialog"
+      submitLabel="Create"
+      onClose={props.onClose}
+      onSubmit={async (form) => {
+        const name = String(form.get('name') ?? '').trim();
+        if (!name) return 'A name is needed.';
+        const text = String(form.get('body') ?? '').trim();
+        let body: unknown = {};
+        if (text) {
+          try {
+            body = JSON.parse(text);
+          } catch {
+            return 'The body is not valid JSON.';
+          }
+          if (typeof body !== 'object' || body === null || Array.isArray(body))
+            return 'The body is a JSON object: {"field": value, …}.';
+        }
+        const created = await api<{ data: SettingsObject }>('POST', `/settings/${family}`, { name, body });
+        props.onCreated(created.data.id);
+      }}
+    >
+      <label for="settings-new-name">Name</label>
+      <input id="settings-new-name" name="name" type="text" required maxLength={200} />
+      <label for="settings-new-body">Body (JSON; fields left out take the defaults)</label>
+      <textarea id="settings-new-body" name="body" rows={6} class="settings-json" placeholder="{}" />
+    </FormDialog>
+  );
+}
+
+function ObjectDetail(props: {
+  view: SettingsView;
+  family: string;
+  id: string;
+  changed: number;
+  onDeleted: () => void;
+}) {
   const { view, family, id } = props;
   const loaded = useLoaded(() => readObject(family, id), [family, id, props.changed], {
     notFound: 'No such object (it may have been deleted).',
   });
   const notice = useSignal<string | undefined>(undefined);
   const rollingBack = useSignal<HistoryEntry | undefined>(undefined);
+  const deleting = useSignal(false);
 
   if (!loaded.data.value) return <LoadState of={loaded} />;
   const { object, history } = loaded.data.value;
@@ -178,6 +260,23 @@ function ObjectDetail(props: { view: SettingsView; family: string; id: string; c
       <h2>
         {object.name} <small>revision {object.revision}</small>
       </h2>
+      {mayManage && (
+        <button type="button" aria-haspopup="dialog" onClick={() => (deleting.value = true)}>
+          Delete…
+        </button>
+      )}
+      {deleting.value && (
+        <ConfirmDialog
+          title={`Delete ${object.name}?`}
+          question="It is removed; its history is kept. The controller refuses while something uses it."
+          confirmLabel="Delete"
+          onConfirm={async () => {
+            await api('DELETE', `/settings/${family}/${object.id}`);
+            props.onDeleted();
+          }}
+          onClose={() => (deleting.value = false)}
+        />
+      )}
       {notice.value && (
         <p class="notice" role="status">
           {notice.value}
