@@ -7,9 +7,9 @@
  * raises no Content-Security-Policy violation. An agent's refusal is shown, so is the end of a
  * session whose user lost access; a role without `listen:monitor` is not offered the page.
  */
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtConsole, signedInPage } from '../support/console.js';
+import { builtConsole, launchChromium, signedInPage } from '../support/console.js';
 import { bearer, type TestController, testController, userWithRole } from '../support/controller.js';
 import { type FakeListenAgent, fakeListenAgent, listeningUrl, tonePackets } from '../support/listen.js';
 import { until } from '../support/until.js';
@@ -30,10 +30,7 @@ describe('console: listen', () => {
     await ctl.start();
     url = await listeningUrl(ctl);
     agent = await fakeListenAgent(ctl, { id: NODE, site: 'listen-page-site', channels: 2 });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
-    });
+    browser = await launchChromium();
     ({ page, cspViolations } = await signedInPage(browser, url, `/listen?node=${NODE}`));
   });
   afterAll(async () => {

@@ -2,7 +2,7 @@
  * Console test parts, shared by every `test/integration/console-*.test.ts`: one Vite build of
  * `controller/console/` per change of its sources (kept in the temp directory under a hash of
  * them, so parallel files and later runs reuse it), Debian's Chromium driven by playwright-core,
- * and signing in as a page would. Each file starts its own controller (`testController` with
+ * signing in as a page would (`signIn`), and a page already signed in (`signedInPage`). Each file starts its own controller (`testController` with
  * `{ consoleDir: await builtConsole() }`) and its own browser (in the console project, its own
  * contexts in the worker's one Chromium).
  */
@@ -74,8 +74,14 @@ declare module 'vitest' {
   }
 }
 
-/** Debian's Chromium (`.ci/run` installs it). */
-const CHROMIUM_OPTIONS = { executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] };
+/**
+ * Debian's Chromium (`.ci/run` installs it). Audio may start without a gesture (the Listen page's
+ * tests play what a node streams), so every file can share one.
+ */
+const CHROMIUM_OPTIONS = {
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
+};
 
 /** The worker's Chromium when its files share one (launched by the first file that asks). */
 let workerChromium: Promise<Browser> | undefined;
@@ -127,8 +133,12 @@ export async function signIn(page: Page, user = OWNER.username, password = OWNER
 
 /**
  * A new page (own context) signed in at `url + path`; collects Content-Security-Policy violations.
- * `fakeClock`: the context's clock is Playwright's from the first load (flowing with real time
- * until the test moves it: `page.clock.fastForward`), for a test that waits on the page's timers.
+ * Signed in through the API in the page's context (`POST /auth/login`: its session cookie), then
+ * the page opened where it is wanted: the sign-in form itself is tested with `signIn` (the
+ * accessibility tier, and console.test.ts in the integration tier); filling it for every page
+ * cost each a load of the sign-in page. `fakeClock`: the context's clock is Playwright's from the
+ * first load (flowing with real time until the test moves it: `page.clock.fastForward`), for a
+ * test that waits on the page's timers.
  */
 export async function signedInPage(
   browser: Browser,
@@ -139,14 +149,16 @@ export async function signedInPage(
 ): Promise<{ page: Page; cspViolations: string[] }> {
   const context = await browser.newContext();
   if (options.fakeClock) await context.clock.install();
+  const login = await context.request.post(`${url}/api/v1/auth/login`, {
+    data: { username: user?.username ?? OWNER.username, password: user?.password ?? OWNER.password },
+  });
+  if (!login.ok()) throw new Error(`sign-in refused: ${login.status()} ${await login.text()}`);
   const page = await context.newPage();
   const cspViolations: string[] = [];
   page.on('console', (message) => {
     if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
   });
   await page.goto(`${url}${path}`);
-  await page.getByRole('heading', { name: 'Sign in to Earshot' }).waitFor();
-  await signIn(page, user?.username, user?.password);
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
   return { page, cspViolations };
 }
