@@ -194,6 +194,7 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       'mc-acl',
       'mc-revoke',
       'mc-listen',
+      'mc-nowill',
       ...AGENTS,
     ])
       nodes[id] = await enroll(id);
@@ -520,15 +521,24 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
     const victim = nodes['mc-cmd']!; // online on B since the command test
     await asNode(nodes['mc-acl']!, c.mqttPort, { will: offlineWill(victim) });
     expect(await online(a, victim.nodeId)).toBe(true);
-    const withC = [...ids, 'mc-acl'];
+    // Nodes on C that set no will: mc-meter (since the ACL test), and one that will come back on A.
+    const gone = nodes['mc-meter']!;
+    const back = nodes['mc-nowill']!;
+    await goOnline(await asNode(back, c.mqttPort), back);
+    for (const node of [gone, back])
+      await until(() => online(a, node.nodeId), { what: `${node.nodeId} online` });
+    const withC = [...ids, 'mc-acl', gone.nodeId, back.nodeId];
     const cBroker = (await redis.lrange('will', 0, -1)).filter((key) =>
       withC.some((id) => key.endsWith(`:${id}`)),
     );
-    expect(cBroker).toHaveLength(ids.length + 1); // their wills, left with C
+    // Their wills, left with C; the broker gave the two without one the agent's (offline).
+    expect(cBroker).toHaveLength(withC.length);
 
     const killedAt = performance.now();
     c.process.child.kill('SIGKILL');
     await c.process.exited;
+    // One node without a will reconnects to A at once, as an agent would: a newer epoch.
+    await goOnline(await asNode(back, a.mqttPort), back);
     // C's agents reconnect through the balancer to A or B; C's wills, published later by a survivor, lose.
     for (const id of ids)
       await until(async () => (await online(a, id)) && (await online(b, id)), {
@@ -541,8 +551,15 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       timeoutMs: SETTLE_MS,
     });
     const settledMs = performance.now() - killedAt;
-    for (const id of [...AGENTS, victim.nodeId])
+    for (const id of [...AGENTS, victim.nodeId, back.nodeId])
       for (const replica of [a, b]) expect(await online(replica, id), `${id} on ${replica.name}`).toBe(true);
+    // The node that set no will and did not come back is offline on the survivors (its
+    // connection's offline, published by one of them), not online forever.
+    for (const replica of [a, b])
+      await until(async () => !(await online(replica, gone.nodeId)), {
+        what: `${gone.nodeId} offline on ${replica.name}`,
+        timeoutMs: SETTLE_MS,
+      });
     await Promise.all([a, b].map((replica) => metersOfAll(replica, AGENTS)));
     if (sink) {
       // The agent capturing real audio, reconnected to a survivor: its tone's level on the other.

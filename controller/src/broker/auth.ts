@@ -9,6 +9,7 @@ import { isValidNodeId } from '../../../shared/src/ids.js';
 import {
   aclFor,
   decodePayload,
+  nodeTopic,
   parseNodeTopic,
   TOPICS,
   type TopicPayload,
@@ -174,11 +175,24 @@ export class BrokerAuth {
   /**
    * The agent's last will, its own `status`, carries the epoch of the connection that left it,
    * through persistence to whichever replica publishes it. Another will stays as it is: its
-   * publish is checked like any other.
+   * publish is checked like any other. A node that set no will is given the agent's (`offline`,
+   * stamped): if its replica dies, a survivor publishes it, so the node does not stay online
+   * on every other replica; if it reconnected elsewhere meanwhile, its epoch makes it lose.
    */
   private stampWill(client: Client, identity: NodeIdentity, epoch: number): void {
-    const will = (client as unknown as { _will?: PublishPacket | null })._will;
-    if (!will) return;
+    const holder = client as unknown as { _will?: PublishPacket | null };
+    const will = holder._will;
+    if (!will) {
+      holder._will = {
+        cmd: 'publish',
+        topic: nodeTopic(identity.nodeId, 'status'),
+        payload: stampStatus({ state: 'offline' }, epoch),
+        qos: 1,
+        retain: true,
+        dup: false,
+      };
+      return;
+    }
     const acl = aclFor(identity.nodeId, 'publish', will.topic);
     if (!acl.allowed || acl.name !== 'status') return;
     const decoded = decodePayload('status', will.payload);
