@@ -7,7 +7,7 @@
  * order page after page. The recordings cover what a list can hold: a job claimed (its lease
  * running and run out), loudness (integrated null or not), a stored file's facts, text that
  * JSON escapes, tags, custom fields (and stored ones that are not all text), a legal hold, a
- * recording whose job is gone.
+ * recording whose job is gone; nodes online and not, labelled, and one whose enrollment is unused.
  */
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -35,7 +35,36 @@ describe(`list answers (${inject('testDb')})`, () => {
     ctl = await testController();
     owner = await ctl.ownerToken();
     const a = await enrolledNode(ctl, { id: 'list-a', site: 'north' });
-    await enrolledNode(ctl, { id: 'list-b', site: 'south' });
+    const b = await enrolledNode(ctl, { id: 'list-b', site: 'south' });
+    // The node list shows presence, capture facts, an operator's labels, and an unused enrollment.
+    const heartbeat = await ctl.app.inject({
+      method: 'POST',
+      url: `/api/v1/nodes/${b.nodeId}/heartbeat`,
+      headers: bearer(b.credential),
+      payload: {
+        agentVersion: '1.2.3',
+        captureDevice: 'hw:1,0 "USB"',
+        captureState: 'capturing',
+        diskFreeBytes: 9_007_199_254_740_991,
+        clockOffsetMs: -7,
+        sentAtMs: Date.now(),
+      },
+    });
+    expect(heartbeat.statusCode, heartbeat.body).toBe(200);
+    const edited = await ctl.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/nodes/${b.nodeId}`,
+      headers: bearer(owner),
+      payload: { tags: ['roof', 'été'], location: 'mast "2"', notes: 'line\nbreak' },
+    });
+    expect(edited.statusCode, edited.body).toBe(200);
+    const pending = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/nodes/enroll',
+      headers: bearer(owner),
+      payload: { id: 'list-c', name: 'not yet enrolled', site: 'south' },
+    });
+    expect(pending.statusCode, pending.body).toBe(201);
     const ids: string[] = [];
     for (const [nodeId, title] of [
       ['list-a', 'plain'],
@@ -152,5 +181,13 @@ describe(`list answers (${inject('testDb')})`, () => {
       expect(page.headers['content-type']).toBe('application/json; charset=utf-8');
       expect(page.body).toBe(await schemaSerialised(PageOf(NodeSchema), page.json()));
     }
+    const nodes = (await get('/nodes')).json().data as { id: string }[];
+    for (const node of nodes) expect((await get(`/nodes/${node.id}`)).json().data).toMatchObject(node);
+    const states = nodes.map((n) => [n.id, (n as unknown as { presence: { online: boolean } }).presence.online]);
+    expect(states).toEqual([
+      ['list-a', false],
+      ['list-b', true],
+      ['list-c', false],
+    ]);
   });
 });

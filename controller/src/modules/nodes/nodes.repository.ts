@@ -15,6 +15,50 @@ export function scopeWhere(filter: ScopeFilter): Prisma.NodeWhereInput {
   return { OR: [{ siteId: { in: filter.siteIds } }, { id: { in: filter.nodeIds } }] };
 }
 
+/** What the node list shows, in the order `nodes/listed-json.ts` reads it. */
+export const LISTED_NODE_CELLS = [
+  'n."id"',
+  'n."name"',
+  's."id"',
+  's."name"',
+  'n."credentialHash" IS NOT NULL',
+  'n."credentialHint"',
+  'n."lastSeenAt"',
+  'n."agentVersion"',
+  'n."captureDevice"',
+  'n."captureState"',
+  'n."sampleRate"',
+  'n."channels"',
+  'n."diskFreeBytes"',
+  'n."clockOffsetMs"',
+  'n."tags"',
+  'n."location"',
+  'n."notes"',
+  'n."recordingProfileId"',
+  'n."watchdogPolicyId"',
+  'n."decommissionedAt"',
+  'n."createdAt"',
+] as const;
+/** The cells of `LISTED_NODE_CELLS` that hold a DateTime. */
+const LISTED_NODE_DATES = [6, 19, 20] as const;
+
+/** The WHERE of a page of the inventory: the caller's scope, a site by name, after an id. */
+function listWhere(raw: RawDb, filter: ScopeFilter, query: { site?: string }, afterId?: string) {
+  const params: SqlValue[] = [];
+  const param = (value: SqlValue) => `$${params.push(value)}`;
+  const where: string[] = [];
+  if (!filter.all)
+    where.push(
+      anyOf(raw, param, [
+        ['n."siteId"', filter.siteIds],
+        ['n."id"', filter.nodeIds],
+      ]),
+    );
+  if (query.site !== undefined) where.push(`s."name" = ${param(query.site)}`);
+  if (afterId !== undefined) where.push(`n."id" > ${param(afterId)}`);
+  return { where: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
 export class NodesRepository {
   constructor(
     private readonly db: Db,
@@ -59,35 +103,45 @@ export class NodesRepository {
     return rows[0] ?? null;
   }
 
-  /**
-   * A page of the inventory in `filter`, by id: the hottest read of the API, so one query on the
-   * raw driver (db/raw.ts) rather than the model API, with the same rows.
-   */
+  /** A page of the inventory in `filter`, by id, with the same rows as the model API (exports). */
   async list(
     filter: ScopeFilter,
     query: { site?: string },
     limit: number,
     afterId?: string,
   ): Promise<NodeRow[]> {
-    const params: SqlValue[] = [];
-    const param = (value: SqlValue) => `$${params.push(value)}`;
-    const where: string[] = [];
-    if (!filter.all)
-      where.push(
-        anyOf(this.raw, param, [
-          ['n."siteId"', filter.siteIds],
-          ['n."id"', filter.nodeIds],
-        ]),
-      );
-    if (query.site !== undefined) where.push(`s."name" = ${param(query.site)}`);
-    if (afterId !== undefined) where.push(`n."id" > ${param(afterId)}`);
+    const { where, params } = listWhere(this.raw, filter, query, afterId);
     return this.raw.query<NodeRow>(
       `SELECT ${selectColumns('Node', 'n')}, ${selectColumns('Site', 's', 'site.')}
-       FROM "Node" n JOIN "Site" s ON s."id" = n."siteId"
-       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       FROM "Node" n JOIN "Site" s ON s."id" = n."siteId" ${where}
        ORDER BY n."id" ASC ${limitClause(limit)}`,
       params,
     );
+  }
+
+  /**
+   * A page of the inventory as `GET /nodes` shows it: the API's hottest read, so one query on the
+   * raw driver (db/raw.ts) for only what the list shows, each row one JSON array in the order of
+   * `LISTED_NODE_CELLS`, dates made ISO-8601 text (nodes/listed-json.ts writes the page).
+   */
+  async listed(
+    filter: ScopeFilter,
+    query: { site?: string },
+    limit: number,
+    afterId?: string,
+  ): Promise<unknown[][]> {
+    const { where, params } = listWhere(this.raw, filter, query, afterId);
+    const rows = await this.raw.query<{ cells: string }>(
+      `SELECT ${this.raw.jsonArray(LISTED_NODE_CELLS)} AS "cells"
+       FROM "Node" n JOIN "Site" s ON s."id" = n."siteId" ${where}
+       ORDER BY n."id" ASC ${limitClause(limit)}`,
+      params,
+    );
+    return rows.map((row) => {
+      const cells = JSON.parse(row.cells) as unknown[];
+      for (const i of LISTED_NODE_DATES) if (cells[i] !== null) cells[i] = this.raw.isoDate(cells[i]);
+      return cells;
+    });
   }
 
   findSiteByName(tx: Tx, name: string): Promise<Site | null> {

@@ -8,18 +8,10 @@ import {
   HeartbeatResult,
   NodeConfig,
 } from '../../../../shared/src/agent-api.js';
-import {
-  clampLimit,
-  Data,
-  decodeCursor,
-  ErrorResponse,
-  encodeCursor,
-  NoContent,
-  PageOf,
-  pageOf,
-} from '../../core/pagination.js';
+import { clampLimit, Data, decodeCursor, ErrorResponse, NoContent, PageOf } from '../../core/pagination.js';
 import { type ExportFormat, exportTable } from '../../core/table-export.js';
 import { exportRoutes } from '../../http/export-routes.js';
+import { sendJsonText } from '../../http/json-text.js';
 import { callContext } from '../../http/route-access.js';
 import { NodeDetailSchema } from './interfaces.schemas.js';
 import type { InterfacesService } from './interfaces.service.js';
@@ -198,16 +190,13 @@ export function nodesRoutes(
       async (request, reply) => {
         const { cursor, limit, ...query } = request.query;
         const take = clampLimit(limit);
-        const rows = await nodes.list(request.principal, query, take, decodeCursor<string>(cursor, 'string'));
-        // Built in the schema's order with its types: JSON.stringify writes what the schema's
-        // serialiser would (test/integration/list-answers.test.ts), without its per-value checks.
-        reply.type('application/json; charset=utf-8').serializer(JSON.stringify);
-        return pageOf(
-          rows,
+        const page = await nodes.listPage(
+          request.principal,
+          query,
           take,
-          (n) => nodes.present(n),
-          (n) => encodeCursor(n.id),
+          decodeCursor<string>(cursor, 'string'),
         );
+        return sendJsonText(reply, page); // written in the schema's order with its types (listed-json.ts)
       },
     );
 

@@ -19,6 +19,7 @@ import { hashSecret, newSecret, safeEqualHex, secretHint } from '../../crypto/se
 import type { Db } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
 import { type AccessGeneration, changesNodeCredentials, NodeCredentialCache } from './credential-cache.js';
+import { listedNodesPageJson } from './listed-json.js';
 import { tagsOf } from './node-management.service.js';
 import { NodeSettings } from './node-settings.js';
 import type { NodeRow, NodesRepository } from './nodes.repository.js';
@@ -144,6 +145,14 @@ export class NodesService {
   async scopeOf(nodeId: string): Promise<NodeScope | undefined> {
     const node = await this.nodes.find(nodeId);
     return node ? { nodeId: node.id, siteId: node.siteId } : undefined;
+  }
+
+  /** A page of the inventory the principal may see, as the answer's JSON text (listed-json.ts). */
+  async listPage(principal: Principal, query: { site?: string }, limit: number, afterId?: string) {
+    if (principal.kind !== 'user') throw forbidden('users only');
+    const filter = principal.access.filter('node:read');
+    const rows = await this.nodes.listed(filter, query.site ? { site: query.site } : {}, limit, afterId);
+    return listedNodesPageJson(rows, limit, (id, lastSeenMs) => this.isOnline(id, lastSeenMs));
   }
 
   async list(principal: Principal, query: { site?: string }, limit: number, afterId?: string) {

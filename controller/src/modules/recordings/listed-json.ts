@@ -6,19 +6,16 @@
  * the API's hottest read; building, then serialising, ~45 values per recording was most of its
  * cost (docs/architecture.md, "The raw driver").
  */
+import { jsonBool, jsonDate, jsonNumber, jsonPage, jsonText } from '../../core/json-text.js';
 import { positionCursor } from '../../core/page-position.js';
 import { customFieldsOf } from './custom-fields.js';
 import { isActive } from './jobs.service.js';
 import { CELL, type ListedRow } from './recordings.repository.js';
 
-/** Text (escaped as JSON escapes it) or null. */
-const str = (v: unknown) => (v === null ? 'null' : JSON.stringify(v));
-/** A number (a BigInt column read as JSON is one) or null. */
-const num = (v: unknown) => (v === null ? 'null' : String(Number(v)));
-/** ISO-8601 text (the repository made it so: nothing to escape) or null. */
-const date = (v: unknown) => (v === null ? 'null' : `"${v as string}"`);
-/** SQLite's 0/1 or PostgreSQL's booleans. */
-const bool = (v: unknown) => (v ? 'true' : 'false');
+const str = jsonText;
+const num = jsonNumber;
+const date = jsonDate;
+const bool = jsonBool;
 
 function jobJson(c: readonly unknown[], nowMs: number): string {
   if (c[CELL.jobId] === null) return 'null'; // the outer join found no job
@@ -64,12 +61,13 @@ export function listedPageJson(rows: readonly ListedRow[], limit: number, nowMs:
   const last = rows.at(-1);
   const cursor =
     rows.length === limit && last
-      ? JSON.stringify(
-          positionCursor({
-            createdAt: new Date(last.cells[CELL.createdAt] as string),
-            id: last.cells[CELL.id] as string,
-          }),
-        )
-      : 'null';
-  return `{"data":[${rows.map((row) => listedRecordingJson(row, nowMs)).join(',')}],"nextCursor":${cursor}}`;
+      ? positionCursor({
+          createdAt: new Date(last.cells[CELL.createdAt] as string),
+          id: last.cells[CELL.id] as string,
+        })
+      : null;
+  return jsonPage(
+    rows.map((row) => listedRecordingJson(row, nowMs)),
+    cursor,
+  );
 }
