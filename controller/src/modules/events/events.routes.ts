@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type {} from '@fastify/websocket';
 import Type from 'typebox';
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
+import { AUDIT_APPENDED } from '../../../../shared/src/live-events.js';
 import { AppError } from '../../core/errors.js';
 import { Data, ErrorResponse } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
@@ -22,8 +23,9 @@ export const EVENTS_SOCKET_PATH = '/events/stream';
 const KINDS =
   'Kinds (each needs its read permission, over the site or node the event belongs to): ' +
   '`node.*` node:read; `recording.state`, `job.state`, `upload.progress` recording:read; ' +
-  '`health.*` health:read; `settings.*` settings:read (fleet-wide). Not stored (no id, not replayed): ' +
-  '`audit.appended` `{ seq, count }`, within about a second of audit events its reader may read ' +
+  '`health.*` health:read; `settings.*` settings:read (fleet-wide). Not stored (no id, not replayed): `' +
+  AUDIT_APPENDED +
+  '` `{ seq, count }`, within about a second of audit events its reader may read ' +
   '(audit:read over their site, node or guild, as `GET /audit-events` scopes them).';
 
 /** The meters module's stream of live frames, for the events stream's `meters` option. */
