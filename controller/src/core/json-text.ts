@@ -4,8 +4,13 @@
  * JSON.stringify writes for the value the model would hold.
  */
 
-/** Text (escaped as JSON.stringify escapes it) or null. */
-export const jsonText = (v: unknown): string => (v === null ? 'null' : JSON.stringify(v));
+/** What JSON.stringify escapes in a string: `"`, `\`, control characters, lone surrogates (any surrogate here). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it finds
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** Text (escaped as JSON.stringify escapes it: most list text, ids and states, needs nothing) or null. */
+export const jsonText = (v: unknown): string =>
+  v === null ? 'null' : NEEDS_ESCAPE.test(v as string) ? JSON.stringify(v) : `"${v as string}"`;
 
 /** A number (a BigInt column read through JSON is one) or null. */
 export const jsonNumber = (v: unknown): string => (v === null ? 'null' : String(Number(v)));
