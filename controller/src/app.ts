@@ -51,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
     { name: 'database', check: async () => Boolean(await db.$queryRawUnsafe('SELECT 1')) },
   ];
 
-  await installPlugins(app, core);
+  await installPlugins(app, core, deps.validators);
 
   // The modules, in dependency order: each gets the core and the ports of those before it.
   const access = createAccessModule(core);

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { HealthAlerts } from './core/health-alerts.js';
 import type { RouteInfo } from './core/routes.js';
 import type { Db, Provider } from './db/client.js';
+import type { Validators } from './http/validation.js';
 import type { Metrics } from './metrics.js';
 import type { AccessPorts } from './modules/access/index.js';
 import type { AttendancePorts, SenderTimers } from './modules/attendance/index.js';
@@ -48,6 +49,11 @@ export interface AppDeps {
   provider: Provider;
   /** Injected clock (tests); defaults to the wall clock. */
   now?: () => Date;
+  /**
+   * The request validators (http/validation.ts), for tests that build many apps in one process:
+   * shared, each route schema is compiled once, not once per app. Each app has its own by default.
+   */
+  validators?: Validators;
   logger?: boolean | object;
   /** The outbound webhook sender's timers (tests drive retries by hand); real timers by default. */
   webhookTimers?: SenderTimers;

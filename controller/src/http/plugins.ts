@@ -8,12 +8,16 @@ import { installHttpMetrics } from './http-metrics.js';
 import { installOpenApi } from './openapi.js';
 import { installRequestIdHeader } from './request-id.js';
 import type { HttpServer } from './server.js';
-import { installValidation } from './validation.js';
+import { installValidation, type Validators } from './validation.js';
 
 /** The cross-cutting HTTP plugins, each in its own file under http/. */
-export async function installPlugins(app: HttpServer, { audit, metrics, config }: ModuleCore): Promise<void> {
+export async function installPlugins(
+  app: HttpServer,
+  { audit, metrics, config }: ModuleCore,
+  validators?: Validators,
+): Promise<void> {
   installErrorHandler(app, denialAuditor(audit));
-  installValidation(app);
+  installValidation(app, validators);
   installRequestIdHeader(app);
   installHttpMetrics(app, metrics);
   await app.register(fastifyCookie);

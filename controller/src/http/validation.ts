@@ -17,9 +17,21 @@ function build(coerceTypes: Options['coerceTypes']): Ajv {
   return ajv;
 }
 
-export function installValidation(app: FastifyInstance): void {
-  const strict = build(false);
-  const coercing = build('array');
+/**
+ * The two validators: bodies strict, the rest coerced. Ajv keeps what it compiled per schema
+ * object, so apps built in one process with the same pair compile each route schema once (tests
+ * build many apps: `AppDeps.validators`); a server builds one app, with its own.
+ */
+export interface Validators {
+  strict: Ajv;
+  coercing: Ajv;
+}
+
+export function newValidators(): Validators {
+  return { strict: build(false), coercing: build('array') };
+}
+
+export function installValidation(app: FastifyInstance, { strict, coercing } = newValidators()): void {
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema),
   );
