@@ -35,11 +35,14 @@ export function installValidation(app: FastifyInstance, { strict, coercing } = n
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema),
   );
-  app.addHook('preValidation', async (request) => {
-    if (request.body !== undefined || request.headers['content-type'] !== undefined) return;
-    const body = (
-      request.routeOptions.schema as { body?: { type?: string; required?: unknown[] } } | undefined
-    )?.body;
-    if (body?.type === 'object' && (body.required ?? []).length === 0) request.body = {};
+  // A callback hook (every request runs it; an async one costs a promise each time).
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (request.body === undefined && request.headers['content-type'] === undefined) {
+      const body = (
+        request.routeOptions.schema as { body?: { type?: string; required?: unknown[] } } | undefined
+      )?.body;
+      if (body?.type === 'object' && (body.required ?? []).length === 0) request.body = {};
+    }
+    done();
   });
 }
