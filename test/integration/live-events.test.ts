@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { AUDIT_APPENDED } from '../../shared/src/live-events.js';
 import {
   bearer,
   enrolledNode,
@@ -36,7 +37,11 @@ describe('live events', () => {
   let east: { nodeId: string; siteId: string };
   let west: { nodeId: string; siteId: string };
 
-  /** Reads the SSE stream until `wanted` says it has all it needs (or 20 s pass: the test fails). */
+  /**
+   * Reads the SSE stream until `wanted` says it has all it needs (or 20 s pass: the test fails).
+   * The stored changes only: the audit trail's growth told to a reader of it (`audit.appended`,
+   * whenever the tail's pass sees new audit rows) is live-events-audit.test.ts's subject.
+   */
   async function collect(
     token: string,
     wanted: (events: SseEvent[]) => boolean,
@@ -48,6 +53,7 @@ describe('live events', () => {
       `${url}/api/v1/events`,
       { ...bearer(token), ...headers },
       (event) => {
+        if (event.event === AUDIT_APPENDED) return undefined;
         events.push(event);
         done = wanted(events);
         return done || undefined;
