@@ -392,7 +392,7 @@ export async function measure(
     `${name}: ${result.requests} requests in ${result.seconds.toFixed(1)} s = ` +
       `${Math.round(result.perSecond)}/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
       `max ${result.maxMs.toFixed(1)} ms; statuses ${JSON.stringify(result.statuses)}; ` +
-      `server CPU ${serverCpuUsPerRequest.toFixed(0)} µs/request; event loop busy: servers ${(serverElu * 100).toFixed(0)} %, generator ${(result.generatorElu * 100).toFixed(0)} %`,
+      `server CPU ${serverCpuUsPerRequest.toFixed(0)} µs/request (${((100 * used.system) / Math.max(1, used.user + used.system)).toFixed(0)} % in the kernel); event loop busy: servers ${(serverElu * 100).toFixed(0)} %, generator ${(result.generatorElu * 100).toFixed(0)} %`,
   );
   if (result.errors > 0 || result.non2xx > 0)
     throw new Error(
