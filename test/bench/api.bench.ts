@@ -62,6 +62,18 @@
  *   wrappers, HTTP metrics, the socket write: a fifth of the profile); on PostgreSQL the two
  *   cores are shared with the server process, whose time per list query (~0.2–0.3 ms) and the
  *   round trip bound the rate more than the controller's CPU.
+ *   now (both pages written as JSON text straight from the cells the list reads, no objects built
+ *   then serialised: listed-json.ts in each module; the node list reads only what it shows; the
+ *   hooks every request runs are callback hooks, not async ones): server CPU per request on
+ *   SQLite, same machine, nodes 154–158 → 105–111 µs, recordings 264 → 225–227 µs. On the quiet
+ *   machine (load under 1.5) hello-world answers 58k–61k req/s at 15–17 µs each, so the ratios are
+ *   lower than on the busy one above, where the reference suffers most: SQLite nodes 8,996–9,524/s
+ *   = 0.15× (cookie and token), recordings 4,232–4,436/s = 0.07×; PostgreSQL (its server on the
+ *   same two cores) nodes 4,285–4,751/s = 0.07–0.08×, recordings 1,967/s = 0.03×. Of a node list
+ *   about a quarter is kernel time (the socket's read and write: each answer wakes the generator,
+ *   idle between answers, which a busy hello-world's does not); the recording list's statement
+ *   alone runs ~32 µs (43 µs under load), and reading its 12 rows' cells and writing 12.6 kB of
+ *   JSON ~50 µs more, with a fifth of its CPU in the garbage collector.
  *
  * Databases: SQLite; also PostgreSQL when EARSHOT_BENCH_API_DB (or EARSHOT_TEST_DB) says
  * `postgres` (a comma-separated list, e.g. `sqlite,postgres`).
