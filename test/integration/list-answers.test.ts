@@ -183,7 +183,10 @@ describe(`list answers (${inject('testDb')})`, () => {
     }
     const nodes = (await get('/nodes')).json().data as { id: string }[];
     for (const node of nodes) expect((await get(`/nodes/${node.id}`)).json().data).toMatchObject(node);
-    const states = nodes.map((n) => [n.id, (n as unknown as { presence: { online: boolean } }).presence.online]);
+    const states = nodes.map((n) => [
+      n.id,
+      (n as unknown as { presence: { online: boolean } }).presence.online,
+    ]);
     expect(states).toEqual([
       ['list-a', false],
       ['list-b', true],
