@@ -18,13 +18,18 @@
  *     that frame rendered (a task posted from the callback runs after the frame's style, layout,
  *     paint and commit); then, for the 200-channel wall, the heap's slope over N seconds.
  *
+ *   - a 2-hour recording's waveform: from the page asking for the recording's peaks (never the
+ *     file; the scripted API answers them as the controller does from its cache) to the waveform
+ *     drawn (the canvas's `data-drawn-ms`), after a fresh load, median and worst of several runs,
+ *     and how many requests asked for the audio itself (none).
+ *
  * Headless Chromium as playwright-core launches it (`--headless --enable-unsafe-swiftshader`, no
  * GPU here): the page's compositing and raster are in software, as on a CI runner.
  *
  * Env: EARSHOT_BENCH_CONSOLE_SECONDS (30: the streaming and the heap phases),
  * EARSHOT_BENCH_CONSOLE_RUNS (5), EARSHOT_BENCH_CONSOLE_METERS_SECONDS (10),
  * EARSHOT_BENCH_CONSOLE_LATENCY_SECONDS (5), EARSHOT_BENCH_CONSOLE_ONLY (a comma list of
- * `sizes,fleet,streaming,wall`: only those parts).
+ * `sizes,fleet,streaming,wall,waveform`: only those parts).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -59,6 +64,7 @@ const BUDGET = {
   /** Over 10 minutes of streaming. */
   heapGrowthBytes: 5 * 1024 * 1024,
   messageToPaintP95Ms: 20,
+  waveformDrawnMs: 500,
 };
 const MB = 1024 * 1024;
 
@@ -459,6 +465,48 @@ async function metersWall(
   }
 }
 
+/** The recording page's waveform of a 2-hour recording, drawn from its peaks, RUNS fresh loads. */
+async function waveformDrawn(browser: Browser, url: string): Promise<BenchRow[]> {
+  const script = scriptedApi({ nodes: 20, channels: 2, recordings: 10, peaks: { durationMs: 7_200_000 } });
+  const drawn: number[] = [];
+  let audioRequests = 0;
+  for (let run = 0; run < RUNS; run++) {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const page = await context.newPage();
+      await script.route(page);
+      page.on('request', (request) => {
+        if (/\/(stream|file)$/.test(new URL(request.url()).pathname)) audioRequests++;
+      });
+      await page.goto(`${url}/recordings/${script.recordings[1]!.id}`);
+      const wave = page.getByTestId('rec-wave');
+      await wave.and(page.locator('[data-drawn-ms]')).waitFor({ timeout: 10_000 });
+      drawn.push(Number(await wave.getAttribute('data-drawn-ms')));
+    } finally {
+      await context.close();
+    }
+  }
+  drawn.sort((a, b) => a - b);
+  const subject = `recording page, 2-hour waveform from its peaks, ${RUNS} runs`;
+  return [
+    row(
+      subject,
+      'peaks asked → waveform drawn (median)',
+      percentile(drawn, 50),
+      'ms',
+      BUDGET.waveformDrawnMs,
+    ),
+    row(
+      subject,
+      'peaks asked → waveform drawn (worst)',
+      drawn.at(-1) ?? Number.NaN,
+      'ms',
+      BUDGET.waveformDrawnMs,
+    ),
+    row(subject, 'requests for the audio itself', audioRequests, 'requests'),
+  ];
+}
+
 export async function consoleBench(): Promise<BenchRow[]> {
   const dir = await builtConsole();
   const server = await staticConsole(dir);
@@ -471,6 +519,7 @@ export async function consoleBench(): Promise<BenchRow[]> {
     if (wantPart('wall'))
       for (const nodes of WALL_NODES)
         rows.push(...(await metersWall(browser, dir, nodes, nodes === WALL_NODES[0])));
+    if (wantPart('waveform')) rows.push(...(await waveformDrawn(browser, server.url)));
     return rows;
   } finally {
     await browser.close();

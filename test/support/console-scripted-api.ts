@@ -45,6 +45,12 @@ export interface ScriptOptions {
    * streams it there in real time, a tick every 100 ms or 1 s): for measuring a meters wall.
    */
   liveMeters?: boolean;
+  /**
+   * The recording page's parts answered: `GET /recordings/:id/peaks` (a waveform of this length,
+   * as the controller answers it from its cache), `…/actions`, `…/context`, and no copies nor audit rows; without it that page shows
+   * what is not in the script.
+   */
+  peaks?: { durationMs: number };
 }
 
 export interface ScriptedApi {
@@ -319,6 +325,29 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
     if (path === '/recordings') return paged(filteredRecordings(recordings, query), query);
     if (path === '/recordings/facets')
       return { data: recordingFacets(filteredRecordings(recordings, query)) };
+    const peaks = /^\/recordings\/([\w-]+)\/peaks$/.exec(path);
+    if (peaks && options.peaks) return { data: scriptedPeaks(peaks[1]!, query, options.peaks.durationMs) };
+    if (options.peaks && /^\/recordings\/[\w-]+\/actions$/.test(path)) {
+      const allowed = { allowed: true, reason: null };
+      const no = { allowed: false, reason: 'scripted' };
+      return { data: { playback: allowed, download: allowed, editMetadata: no, stop: no, delete: no } };
+    }
+    if (options.peaks && (path === '/upload-queue' || path === '/audit-events'))
+      return { data: [], nextCursor: null }; // the recording page's copies and audit rows: none
+    const context = /^\/recordings\/([\w-]+)\/context$/.exec(path);
+    const recorded = context && options.peaks ? recordings.find((r) => r.id === context[1]) : undefined;
+    if (recorded)
+      return {
+        data: {
+          checksums: { sha256: recorded.sha256, expectedSha256: recorded.sha256 },
+          upload: {
+            state: 'completed',
+            receivedBytes: recorded.receivedBytes,
+            expectedBytes: recorded.sizeBytes,
+          },
+          attendance: null,
+        },
+      };
     const recording = /^\/recordings\/([\w-]+)$/.exec(path);
     if (recording) {
       const found = recordings.find((r) => r.id === recording[1]);
@@ -469,4 +498,14 @@ function recordingFacets(rows: RecordingView[]) {
     legalHold: rows.filter((r) => r.legalHold).length,
     partial: rows.filter((r) => r.partial).length,
   };
+}
+
+/** A waveform as `GET /recordings/:id/peaks` answers it: `points` spans of a tone that swells and fades. */
+function scriptedPeaks(recordingId: string, query: URLSearchParams, durationMs: number) {
+  const points = Math.max(1, Math.min(Number(query.get('points')) || 1000, 10_000));
+  const max = Array.from(
+    { length: points },
+    (_, i) => Math.round(Math.abs(Math.sin(i / 40)) * 9000) / 10_000,
+  );
+  return { recordingId, points, durationMs, sampleRate: 48_000, channels: 2, min: max.map((v) => -v), max };
 }
