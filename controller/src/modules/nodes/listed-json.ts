@@ -5,13 +5,15 @@
  * (test/integration/list-answers.test.ts), without building the objects in between
  * (docs/architecture.md, "The raw driver").
  */
-import { jsonBool, jsonDate, jsonNumber, jsonPage, jsonText } from '../../core/json-text.js';
+import {
+  jsonDate as date,
+  jsonBool,
+  jsonPage,
+  jsonNumber as num,
+  jsonText as str,
+} from '../../core/json-text.js';
 import { encodeCursor } from '../../core/pagination.js';
 import { tagsOf } from './node-management.service.js';
-
-const str = jsonText;
-const num = jsonNumber;
-const date = jsonDate;
 
 /** Whether a node is online now, from its id and last heartbeat (ms; 0 for none). */
 export type OnlineCheck = (nodeId: string, lastSeenMs: number) => boolean;

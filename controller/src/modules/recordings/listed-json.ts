@@ -6,16 +6,17 @@
  * the API's hottest read; building, then serialising, ~45 values per recording was most of its
  * cost (docs/architecture.md, "The raw driver").
  */
-import { jsonBool, jsonDate, jsonNumber, jsonPage, jsonText } from '../../core/json-text.js';
+import {
+  jsonBool as bool,
+  jsonDate as date,
+  jsonPage,
+  jsonNumber as num,
+  jsonText as str,
+} from '../../core/json-text.js';
 import { positionCursor } from '../../core/page-position.js';
 import { customFieldsOf } from './custom-fields.js';
 import { isActive } from './jobs.service.js';
 import { CELL, type ListedRow } from './recordings.repository.js';
-
-const str = jsonText;
-const num = jsonNumber;
-const date = jsonDate;
-const bool = jsonBool;
 
 function jobJson(c: readonly unknown[], nowMs: number): string {
   if (c[CELL.jobId] === null) return 'null'; // the outer join found no job
