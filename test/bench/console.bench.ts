@@ -29,7 +29,8 @@
  * Env: EARSHOT_BENCH_CONSOLE_SECONDS (30: the streaming and the heap phases),
  * EARSHOT_BENCH_CONSOLE_RUNS (5), EARSHOT_BENCH_CONSOLE_METERS_SECONDS (10),
  * EARSHOT_BENCH_CONSOLE_LATENCY_SECONDS (5), EARSHOT_BENCH_CONSOLE_ONLY (a comma list of
- * `sizes,fleet,streaming,wall,waveform`: only those parts).
+ * `sizes,fleet,streaming,wall,waveform`: only those parts), EARSHOT_BENCH_CONSOLE_WALLS (`25,8,50`:
+ * the meters walls measured, as nodes chosen; the heap series runs on the first).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,7 +48,7 @@ const RUNS = Number(process.env.EARSHOT_BENCH_CONSOLE_RUNS || 5);
  * wall draws on canvases), 8 × 8 = 64 (the largest wall of bars as elements), and 50 (400).
  * Those on screen are streamed.
  */
-const WALL_NODES = [25, 8, 50];
+const WALL_NODES = (process.env.EARSHOT_BENCH_CONSOLE_WALLS || '25,8,50').split(',').map(Number);
 const METERS_SECONDS = Number(process.env.EARSHOT_BENCH_CONSOLE_METERS_SECONDS || 10);
 const LATENCY_SECONDS = Number(process.env.EARSHOT_BENCH_CONSOLE_LATENCY_SECONDS || 5);
 const ONLY = (process.env.EARSHOT_BENCH_CONSOLE_ONLY ?? '').split(',').filter(Boolean);

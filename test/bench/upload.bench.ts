@@ -44,6 +44,17 @@
  *   the pool (a new SharedArrayBuffer per batch) the RSS peaked at 1.28 GiB. On two cores shared
  *   with the client, the copy and the cross-thread handoff cost more than the hash they move.
  *
+ * - where the controller's CPU goes (2026-12-06, the per-thread figures this bench now logs): of
+ *   4.4-4.6 s for 1 GiB, the main thread took 1.5 s (1.1 user: the hash, the HTTP parser) and the
+ *   four libuv pool threads about 0.7 s of system time each, writing into the page cache. On this
+ *   VM that system time is the hypervisor backing guest pages touched for the first time: after
+ *   a process had touched 12 GiB once (36 s of system time, about 330 MB/s), the same upload took
+ *   2.3 s of CPU (pool threads 0.7 s in all) and dd's system time fell from 2.4 s to 0.45 s per
+ *   GiB. The same cost explains the gap between the two dd runs (the first writes into fresh
+ *   pages, the second mostly into the ones the controller's deleted copy gave back). The
+ *   transport stays the ceiling either way: the bare server that only reads the body ran at
+ *   0.57-0.69× of dd in those runs.
+ *
  * Env: EARSHOT_BENCH_UPLOAD_MB (1024); EARSHOT_BENCH_UPLOAD_CONTROLLER (the compiled
  * cli.js to measure instead of the current sources, e.g. an older commit's build, for
  * a before/after comparison); EARSHOT_BENCH_UPLOAD_PROFILE (a directory: the controller
@@ -158,6 +169,38 @@ function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100; // USER_HZ on Linux
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** CPU seconds (user, system) per thread of the process, by thread name and id. */
+function threadCpu(pid: number): Map<string, { user: number; system: number }> {
+  const threads = new Map<string, { user: number; system: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(`${name}#${tid}`, { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 });
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return threads;
+}
+
+/** The threads that used CPU between two readings, busiest first: "name user+system s". */
+function threadCpuDelta(
+  before: Map<string, { user: number; system: number }>,
+  after: Map<string, { user: number; system: number }>,
+): string {
+  return [...after]
+    .map(([key, now]) => {
+      const was = before.get(key) ?? { user: 0, system: 0 };
+      return { key, user: now.user - was.user, system: now.system - was.system };
+    })
+    .filter((t) => t.user + t.system > 0)
+    .sort((a, b) => b.user + b.system - (a.user + a.system))
+    .map((t) => `${t.key.replace(/#\d+$/, '')} ${t.user.toFixed(2)}+${t.system.toFixed(2)}`)
+    .join(', ');
 }
 
 function rssBytes(pid: number): number {
@@ -317,6 +360,7 @@ export async function uploadBench(): Promise<BenchRow[]> {
 
     const rssBefore = rssBytes(pid);
     const cpuBefore = cpuSeconds(pid);
+    const threadsBefore = threadCpu(pid);
     const sampler = sampleRss(pid);
     const started = performance.now();
     const response = await putFile(
@@ -335,6 +379,7 @@ export async function uploadBench(): Promise<BenchRow[]> {
     const seconds = (performance.now() - started) / 1000;
     const rss = sampler.stop();
     const cpu = cpuSeconds(pid) - cpuBefore;
+    const threads = threadCpuDelta(threadsBefore, threadCpu(pid));
     if (response.status !== 200) throw new Error(`upload: ${response.status} ${response.body.slice(0, 500)}`);
     const status = (JSON.parse(response.body) as { data: { complete: boolean; sha256: string | null } }).data;
     const recording = (await api(`${API_PREFIX}/recordings/${recordingId}`, { token: owner })).data as {
@@ -352,6 +397,7 @@ export async function uploadBench(): Promise<BenchRow[]> {
         `RSS ${(rssBefore / MIB).toFixed(0)} → peak ${(rss.peak / MIB).toFixed(0)} MiB over ${rss.samples} samples; ` +
         `controller CPU ${cpu.toFixed(2)} s (${controllerCli})`,
     );
+    log(`controller CPU by thread (user+system s): ${threads}`);
     await controller.stop();
     controller = undefined;
     // The controller's copy goes before the second dd, so both dd runs see the same free space.
