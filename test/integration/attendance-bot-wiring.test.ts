@@ -2,7 +2,8 @@
  * The controller with a bot token runs the attendance bot: what the real discord.js
  * client (against the local fake Discord) sees reaches the API — guilds registered under
  * their Discord names, a member's time in voice in the leaderboard, settings changes
- * applied through the bot's bridge, slash commands answered and counted, the guild's
+ * applied through the bot's bridge, members shown by the names their voice states carry,
+ * slash commands answered and counted, the guild's
  * channels and the bot's presence from the live gateway, and the bot leaving a guild.
  * The controller's clock is the test's.
  */
@@ -117,7 +118,37 @@ describe('attendance bot wired into the controller', () => {
     fake.voice(GUILD, ALICE, { channelId: null });
     await expect
       .poll(async () => (await get(guildUrl('/leaderboard'))).json().data.entries, { timeout: 20_000 })
-      .toEqual([expect.objectContaining({ user_id: ALICE, active_seconds: 90, rank: 1 })]);
+      .toEqual([
+        expect.objectContaining({ user_id: ALICE, display_name: 'alice', active_seconds: 90, rank: 1 }),
+      ]);
+  });
+
+  it('shows members by the name the guild gives them, kept from their voice states', async () => {
+    const names = await get(guildUrl(`/members?user_ids=${ALICE},${BOB}`));
+    expect(names.statusCode, names.body).toBe(200);
+    // Bob has not been in voice yet: no name known, left out.
+    expect(names.json().data.members).toEqual([
+      { user_id: ALICE, display_name: 'alice', seen_at: expect.any(String) },
+    ]);
+    expect((await get(guildUrl(`/stats?user_id=${ALICE}`))).json().data.display_name).toBe('alice');
+    expect((await get(guildUrl(`/stats?user_id=${BOB}`))).json().data.display_name).toBeNull();
+
+    // Renamed in the guild: the next voice state carries the nickname, which replaces the name.
+    fake.renameMember(GUILD, ALICE, 'Alice (host)');
+    fake.voice(GUILD, ALICE, { channelId: CHANNEL });
+    await expect
+      .poll(async () => (await get(guildUrl('/leaderboard'))).json().data.entries[0]?.display_name, {
+        timeout: 20_000,
+      })
+      .toBe('Alice (host)');
+    fake.voice(GUILD, ALICE, { channelId: null });
+    await expect.poll(async () => JSON.stringify(await live()), { timeout: 20_000 }).not.toContain(ALICE);
+    expect(await ctl.db.guildMember.findMany({ where: { guildId: GUILD } })).toEqual([
+      expect.objectContaining({ userId: ALICE, displayName: 'Alice (host)' }),
+    ]);
+    const bad = await get(guildUrl('/members?user_ids=1,abc'));
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/user_ids/);
   });
 
   it('applies a settings change to the live tracker through the bot, attributed to the caller', async () => {

@@ -1,7 +1,8 @@
 /**
  * The console's attendance page in Chromium against the real controller: a guild seeded through
  * the attendance service and its inbound webhook (two members in voice, the period archived
- * and signed), the archived leaderboard by period (in the URL), a member's detail, the
+ * and signed), the archived leaderboard by period (in the URL) with the members' names, a
+ * member's detail, the
  * signature verified through the API, the signed export downloaded with the session cookie
  * (no token in the URL), and the current period. No Content-Security-Policy violation.
  */
@@ -31,12 +32,17 @@ describe('console: attendance', () => {
   const real = Date.now();
   let nowMs = real - 3 * H;
 
-  const voice = async (userId: string, channelId: string | null) => {
+  const voice = async (userId: string, channelId: string | null, displayName?: string) => {
     const response = await ctl.app.inject({
       method: 'POST',
       url: '/api/v1/webhooks/attendance',
       headers: { 'x-webhook-secret': SECRET },
-      payload: { guild_id: GUILD, user_id: userId, channel_id: channelId },
+      payload: {
+        guild_id: GUILD,
+        user_id: userId,
+        channel_id: channelId,
+        ...(displayName ? { display_name: displayName } : {}),
+      },
     });
     expect(response.statusCode, response.body).toBe(200);
   };
@@ -57,7 +63,7 @@ describe('console: attendance', () => {
     });
     await ctl.services.attendance.onGuildAvailable(GUILD, 'Choir', [], null);
     nowMs = real - 2 * H;
-    await voice(ALICE, VOICE);
+    await voice(ALICE, VOICE, 'Alice');
     await voice(BOB, VOICE);
     nowMs = real - H;
     await voice(BOB, null);
@@ -67,7 +73,8 @@ describe('console: attendance', () => {
     archived = (await owner('POST', '/reset-now')).archived_period_index;
     await owner('POST', '/signing/generate-keys', { passphrase: 'a long enough passphrase' });
     await owner('PATCH', '/subscription', { tier: 'pro' });
-    await voice(BOB, VOICE); // in the current period, still in voice
+    // In the current period, still in voice; named only now (the archived board shows today's names).
+    await voice(BOB, VOICE, 'Bob B.');
     url = await listeningUrl(ctl);
     browser = await launchChromium();
     ({ page, cspViolations } = await signedInPage(browser, url, '/attendance'));
@@ -94,15 +101,18 @@ describe('console: attendance', () => {
       BOB,
     ]);
     expect(await rows.first().textContent()).toContain('1 h 30 min');
+    // The signed snapshot holds ids; the names are asked for beside it.
+    await page.getByRole('link', { name: `Alice ${ALICE}` }).waitFor();
+    await page.getByRole('link', { name: `Bob B. ${BOB}` }).waitFor();
     await page.locator('.attendance-signature[data-signed="true"]').waitFor();
     expect(await seriousAxeViolations(page)).toEqual([]);
 
     await page.getByRole('link', { name: BOB }).click();
-    await page.getByRole('heading', { name: `Member ${BOB}` }).waitFor();
+    await page.getByRole('heading', { name: `Member Bob B. ${BOB}` }).waitFor();
     expect(await page.locator('.attendance-member').textContent()).toContain('Rank 2 · 1 h 00 min active');
     expect(new URL(page.url()).searchParams.get('member')).toBe(BOB);
     await page.goBack();
-    await page.getByRole('heading', { name: `Member ${BOB}` }).waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: `Member Bob B. ${BOB}` }).waitFor({ state: 'detached' });
   });
 
   it('verifies the period’s signature through the API', async () => {
@@ -126,6 +136,10 @@ describe('console: attendance', () => {
     await page.goto(`${url}/attendance?guild=${GUILD}&member=${BOB}`);
     await page.getByRole('heading', { name: 'Leaderboard, current period' }).waitFor();
     await page.locator(`.attendance-board tr[data-user-id="${BOB}"]`).waitFor();
+    expect(await page.locator(`.attendance-board tr[data-user-id="${BOB}"]`).textContent()).toContain(
+      'Bob B.',
+    );
+    await page.getByRole('heading', { name: `Member Bob B. ${BOB}` }).waitFor();
     await page.getByText(/Rank 1 · .* active · .* paused · 1 session$/).waitFor();
   });
 

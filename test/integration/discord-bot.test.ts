@@ -119,8 +119,19 @@ class Recorder {
   }
 }
 
+/**
+ * The name each member's voice states carry: the guild nickname first (Alice), then the account's
+ * display name (Bob), then the username (Carol, the music bot).
+ */
+const SHOWN_AS: Record<string, string> = {
+  [ALICE]: 'Alice the mod',
+  [BOB]: 'Bobby',
+  [CAROL]: 'carol',
+  [MUSIC_BOT]: 'music',
+};
+
 const voice = (userId: string, channelId: string, flags: Partial<BotVoiceState> = {}): BotVoiceState =>
-  voiceState(userId, channelId, flags);
+  voiceState(userId, channelId, { displayName: SHOWN_AS[userId], ...flags });
 
 const byUser = (a: BotVoiceState, b: BotVoiceState) => a.userId.localeCompare(b.userId);
 
@@ -148,9 +159,9 @@ describe('DiscordBot against the fake Discord gateway', () => {
         { id: TEXT, name: 'general', type: 0 },
       ],
       members: [
-        { id: ALICE, username: 'alice', roles: [MOD_ROLE] },
-        { id: BOB, username: 'bob' },
-        { id: CAROL, username: 'carol' },
+        { id: ALICE, username: 'alice', nick: 'Alice the mod', roles: [MOD_ROLE] },
+        { id: BOB, username: 'bob', globalName: 'Bobby' },
+        { id: CAROL, username: 'carol', globalName: null },
         { id: MUSIC_BOT, username: 'music', bot: true },
       ],
     });

@@ -313,6 +313,7 @@ const TABLE: Record<string, Row> = {
   'PATCH /api/v1/guilds/:guildId/fairness': { need: 'attendance:manage', guild: true },
   'GET /api/v1/guilds/:guildId/channels': { need: 'attendance:read', guild: true },
   'GET /api/v1/guilds/:guildId/bot-present': { need: 'attendance:read', guild: true },
+  'GET /api/v1/guilds/:guildId/members': { need: 'attendance:read', guild: true },
   'GET /api/v1/guilds/:guildId/subscription': { need: 'attendance:read', guild: true },
   'PATCH /api/v1/guilds/:guildId/subscription': { need: 'settings:manage', guild: true, fleet: true },
   'GET /api/v1/guilds/:guildId/log-destinations': { need: 'attendance:read', guild: true },

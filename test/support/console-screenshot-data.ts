@@ -419,6 +419,7 @@ export function seededAnswer(
     },
   ];
 
+  const MEMBER_NAMES = ['Ada (alto)', 'Benedict', 'Cecilia', 'Dorothea'];
   const guilds = [
     {
       id: '111111111111111111',
@@ -449,6 +450,18 @@ export function seededAnswer(
         snapshot: null,
       })),
     }),
+    '/members': (q) => ({
+      data: {
+        members: (q.get('user_ids')?.split(',') ?? [])
+          .map((id) => ({ id, index: Number(id.slice(-2)) - 10 }))
+          .filter(({ index }) => MEMBER_NAMES[index] !== undefined)
+          .map(({ id, index }) => ({
+            user_id: id,
+            display_name: MEMBER_NAMES[index],
+            seen_at: at(-2 * DAY),
+          })),
+      },
+    }),
     '/subscription': () => ({
       data: {
         features: [
@@ -462,6 +475,8 @@ export function seededAnswer(
         entries: [0, 1, 2, 3, 4].map((i) => ({
           rank: i + 1,
           user_id: `2000000000000000${10 + i}`,
+          // The last member was never seen with a name: the id alone.
+          display_name: MEMBER_NAMES[i] ?? null,
           active_seconds: 40_000 - i * 6_130,
           sessions: 12 - i * 2,
         })),

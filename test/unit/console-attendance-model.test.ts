@@ -5,8 +5,11 @@ import {
   attendanceViewFrom,
   currentBoard,
   duration,
+  MEMBER_IDS_PER_ASK,
+  nameAsks,
   periodFrom,
   snapshotBoard,
+  withNames,
 } from '../../controller/console/src/attendance-model.js';
 
 const GUILD = '110000000000000001';
@@ -44,12 +47,12 @@ describe('leaderboards', () => {
   it('takes the current period’s entries by rank, with sessions', () => {
     expect(
       currentBoard([
-        { rank: 2, user_id: 'b', active_seconds: 60, sessions: 1 },
-        { rank: 1, user_id: 'a', active_seconds: 120, sessions: 3 },
+        { rank: 2, user_id: 'b', display_name: null, active_seconds: 60, sessions: 1 },
+        { rank: 1, user_id: 'a', display_name: 'Ada', active_seconds: 120, sessions: 3 },
       ]),
     ).toEqual([
-      { rank: 1, userId: 'a', activeSeconds: 120, sessions: 3 },
-      { rank: 2, userId: 'b', activeSeconds: 60, sessions: 1 },
+      { rank: 1, userId: 'a', name: 'Ada', activeSeconds: 120, sessions: 3 },
+      { rank: 2, userId: 'b', name: null, activeSeconds: 60, sessions: 1 },
     ]);
   });
 
@@ -63,11 +66,28 @@ describe('leaderboards', () => {
       ],
     };
     expect(snapshotBoard(snapshot)).toEqual([
-      { rank: 1, userId: 'a', activeSeconds: 90, sessions: null },
-      { rank: 2, userId: 'b', activeSeconds: 30, sessions: null },
+      { rank: 1, userId: 'a', name: null, activeSeconds: 90, sessions: null },
+      { rank: 2, userId: 'b', name: null, activeSeconds: 30, sessions: null },
     ]);
     expect(snapshotBoard(null)).toEqual([]);
     expect(snapshotBoard({ leaderboard: 'no' })).toEqual([]);
+  });
+
+  it('names an archived board’s members from the names asked for, in asks the route allows', () => {
+    const board = snapshotBoard({
+      leaderboard: Array.from({ length: MEMBER_IDS_PER_ASK + 1 }, (_, i) => ({
+        rank: i + 1,
+        user_id: `u${i}`,
+        active_seconds: 1000 - i,
+      })),
+    });
+    const asks = nameAsks(board);
+    expect(asks.map((ids) => ids.length)).toEqual([MEMBER_IDS_PER_ASK, 1]);
+    expect(asks.flat()).toEqual(board.map((e) => e.userId));
+    const named = withNames(board, new Map([['u1', 'Bea']]));
+    expect(named.slice(0, 3).map((e) => e.name)).toEqual([null, 'Bea', null]);
+    // A name the entry already has is kept.
+    expect(withNames([{ ...board[0]!, name: 'Ada' }], new Map([['u0', 'Other']]))[0]!.name).toBe('Ada');
   });
 });
 

@@ -45,6 +45,8 @@ export function attendanceSearch(view: Partial<AttendanceView>): string {
 export interface BoardEntry {
   rank: number;
   userId: string;
+  /** The member's name as the bot last saw it (null: never seen with one; the id is shown). */
+  name: string | null;
   activeSeconds: number;
   /** Known for the current period only (a snapshot keeps ranks and times). */
   sessions: number | null;
@@ -55,12 +57,19 @@ export function currentBoard(
   entries: readonly {
     rank: number;
     user_id: string;
+    display_name?: string | null;
     active_seconds: number;
     sessions: number;
   }[],
 ): BoardEntry[] {
   return entries
-    .map((e) => ({ rank: e.rank, userId: e.user_id, activeSeconds: e.active_seconds, sessions: e.sessions }))
+    .map((e) => ({
+      rank: e.rank,
+      userId: e.user_id,
+      name: e.display_name ?? null,
+      activeSeconds: e.active_seconds,
+      sessions: e.sessions,
+    }))
     .sort((a, b) => a.rank - b.rank);
 }
 
@@ -77,8 +86,30 @@ export function snapshotBoard(snapshot: unknown): BoardEntry[] {
         typeof e.user_id === 'string' &&
         typeof e.active_seconds === 'number',
     )
-    .map((e) => ({ rank: e.rank, userId: e.user_id, activeSeconds: e.active_seconds, sessions: null }))
+    .map((e) => ({
+      rank: e.rank,
+      userId: e.user_id,
+      name: null,
+      activeSeconds: e.active_seconds,
+      sessions: null,
+    }))
     .sort((a, b) => a.rank - b.rank);
+}
+
+/** At most this many ids in one `GET /guilds/:id/members?user_ids=` (the route's bound). */
+export const MEMBER_IDS_PER_ASK = 100;
+
+/** The board with the names found (`names`: id → name) on the entries that have none. */
+export function withNames(board: readonly BoardEntry[], names: ReadonlyMap<string, string>): BoardEntry[] {
+  return board.map((entry) => ({ ...entry, name: entry.name ?? names.get(entry.userId) ?? null }));
+}
+
+/** The ids of `board` in groups of MEMBER_IDS_PER_ASK, for asking their names. */
+export function nameAsks(board: readonly BoardEntry[]): string[][] {
+  const ids = board.map((entry) => entry.userId);
+  const asks: string[][] = [];
+  for (let i = 0; i < ids.length; i += MEMBER_IDS_PER_ASK) asks.push(ids.slice(i, i + MEMBER_IDS_PER_ASK));
+  return asks;
 }
 
 /** `3725` s → `1 h 02 min`; under a minute in seconds. */

@@ -200,6 +200,14 @@ export class FakeDiscord {
   }
 
   /**
+   * Gives a member a nickname in the guild without telling connected clients (the bot does not
+   * ask for member updates); their next voice state carries it.
+   */
+  renameMember(guildId: string, userId: string, nick: string): void {
+    this.requireMember(this.requireGuild(guildId), userId).nick = nick;
+  }
+
+  /**
    * Changes a member's voice state and dispatches VOICE_STATE_UPDATE to every live
    * session: sent at once when connected, kept for the RESUME when dropped.
    */

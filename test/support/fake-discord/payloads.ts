@@ -44,6 +44,10 @@ export function snowflake(): string {
 export interface FakeUser {
   id: string;
   username: string;
+  /** The account's display name (Discord's `global_name`); the username when omitted. */
+  globalName?: string | null;
+  /** The member's nickname in the guild (members only). */
+  nick?: string;
   bot?: boolean;
 }
 
@@ -100,7 +104,7 @@ export function userPayload(user: FakeUser): APIUser {
     id: user.id,
     username: user.username,
     discriminator: '0',
-    global_name: user.username,
+    global_name: user.globalName === undefined ? user.username : user.globalName,
     avatar: null,
     ...(user.bot ? { bot: true } : {}),
   };
@@ -109,6 +113,7 @@ export function userPayload(user: FakeUser): APIUser {
 export function memberPayload(member: FakeMember, voice?: FakeVoiceState): APIGuildMember {
   return {
     user: userPayload(member),
+    ...(member.nick ? { nick: member.nick } : {}),
     roles: [...member.roles],
     joined_at: member.joinedAt,
     deaf: voice?.deaf ?? false,

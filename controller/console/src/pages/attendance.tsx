@@ -15,7 +15,9 @@ import {
   type BoardEntry,
   currentBoard,
   duration,
+  nameAsks,
   snapshotBoard,
+  withNames,
 } from '../attendance-model.js';
 import { relativeTime } from '../fleet-model.js';
 import { LoadState, useLoaded } from '../loaded.js';
@@ -50,6 +52,7 @@ interface ArchivedPeriod {
 
 interface MemberStats {
   user_id: string;
+  display_name: string | null;
   period_index: number;
   rank: number | null;
   sessions: number;
@@ -71,6 +74,43 @@ const guildPath = (guild: string, path: string) => `/guilds/${encodeURIComponent
 
 function go(view: Partial<AttendanceView>, replace = false) {
   navigate(`${location.value.path}${attendanceSearch(view)}`, { replace });
+}
+
+/** A member: their name with the id beside it, or the id alone when no name is known. */
+function MemberName({ name, id }: { name: string | null | undefined; id: string }) {
+  if (!name) return <>{id}</>;
+  return (
+    <>
+      {name} <span class="attendance-id">{id}</span>
+    </>
+  );
+}
+
+/** The names of an archived board's members (its snapshot holds ids only); none if they cannot be read. */
+function useBoardNames(guild: string, board: BoardEntry[], key: number) {
+  const names = useSignal<ReadonlyMap<string, string>>(new Map());
+  useEffect(() => {
+    let stale = false;
+    names.value = new Map();
+    Promise.all(
+      nameAsks(board).map((ids) =>
+        api<{ data: { members: { user_id: string; display_name: string }[] } }>(
+          'GET',
+          guildPath(guild, `/members?user_ids=${ids.join(',')}`),
+        ),
+      ),
+    ).then(
+      (answers) => {
+        if (stale) return;
+        names.value = new Map(answers.flatMap((a) => a.data.members.map((m) => [m.user_id, m.display_name])));
+      },
+      () => {}, // the ids are shown instead
+    );
+    return () => {
+      stale = true;
+    };
+  }, [guild, key]);
+  return names.value;
 }
 
 const when = (iso: string) => (
@@ -258,7 +298,8 @@ function ArchivedBoard(props: {
   exportAllowed: boolean;
 }) {
   const { view, guild, period, exportAllowed } = props;
-  const board = snapshotBoard(period.snapshot);
+  const signed = snapshotBoard(period.snapshot);
+  const board = withNames(signed, useBoardNames(guild, signed, period.period_index));
   const member = view.member ? board.find((entry) => entry.userId === view.member) : undefined;
   return (
     <section aria-labelledby="attendance-board">
@@ -284,7 +325,9 @@ function ArchivedBoard(props: {
       <Board view={view} board={board} error={undefined} />
       {view.member && (
         <section aria-labelledby="attendance-member" class="attendance-member">
-          <h3 id="attendance-member">Member {view.member}</h3>
+          <h3 id="attendance-member">
+            Member <MemberName name={member?.name} id={view.member} />
+          </h3>
           {member ? (
             <p>
               Rank {member.rank} · {duration(member.activeSeconds)} active
@@ -384,7 +427,7 @@ function Board({
                 href={`${location.value.path}${attendanceSearch({ ...view, member: entry.userId })}`}
                 aria-current={entry.userId === view.member ? 'true' : undefined}
               >
-                {entry.userId}
+                <MemberName name={entry.name} id={entry.userId} />
               </a>
             </td>
             <td>{duration(entry.activeSeconds)}</td>
@@ -405,7 +448,9 @@ function CurrentMember({ guild, member }: { guild: string; member: string }) {
   const s = stats.data.value;
   return (
     <section aria-labelledby="attendance-member" class="attendance-member">
-      <h3 id="attendance-member">Member {member}</h3>
+      <h3 id="attendance-member">
+        Member <MemberName name={s?.display_name} id={member} />
+      </h3>
       <LoadState of={stats} />
       {s && (
         <>

@@ -1,7 +1,7 @@
 /**
  * Discord attendance: voice sessions tracked per guild, signed, archived per period, read
  * through the guild API, and reported to log channels, roles and webhooks. Each sub-feature
- * (guilds, tracking, signing, periods, discord, stats, integrations) builds its own parts;
+ * (guilds, tracking, signing, periods, members, discord, stats, integrations) builds its own parts;
  * this door wires them in order and offers what the app needs.
  */
 import type { LeaderCallbacks, LeaderLease } from '../../cluster/leader-election.js';
@@ -20,6 +20,8 @@ import { outboundWebhooksRoutes } from './integrations/outbound-webhooks.routes.
 import type { OutboundWebhookSender } from './integrations/outbound-webhooks.sender.js';
 import { subscriptionRoutes } from './integrations/subscription.routes.js';
 import { verifiedRolesRoutes } from './integrations/verified-roles.routes.js';
+import { createMembers } from './members/index.js';
+import { membersRoutes } from './members/members.routes.js';
 import { createPeriods } from './periods/index.js';
 import type { AttendancePeriodsService } from './periods/periods.service.js';
 import { createSigning } from './signing/index.js';
@@ -64,10 +66,11 @@ export function createAttendanceModule(
 ): AppModule<AttendancePorts> {
   const guilds = createGuilds(core);
   const signing = createSigning(core, guilds);
-  const tracking = createTracking(core, guilds, signing);
+  const members = createMembers(core);
+  const tracking = createTracking(core, guilds, signing, members);
   const { periods, resetScheduler } = createPeriods(core, guilds, tracking, signing);
-  const discord = createDiscord(core, tracking);
-  const stats = createStats(core, { guilds, tracking, signing, discord });
+  const discord = createDiscord(core, tracking, members);
+  const stats = createStats(core, { guilds, tracking, signing, discord, members });
   const integrations = createIntegrations(core, {
     guilds,
     discord,
@@ -85,6 +88,7 @@ export function createAttendanceModule(
       signingRoutes({ access, signing: signing.signing, stats, verify: signing.verify }),
       guildSettingsRoutes({ access, settings: tracking.settings }),
       discordRoutes({ access, discord: discord.guilds }),
+      membersRoutes({ access, members: members.names }),
       subscriptionRoutes({ access, subscriptions: integrations.subscriptions }),
       logDestinationsRoutes({ access, destinations: integrations.logDestinations }),
       verifiedRolesRoutes({ access, verifiedRoles: integrations.verifiedRoles }),

@@ -8,6 +8,7 @@
  * are answered from the services and counted (database and metrics).
  */
 import type { Metrics } from '../../../metrics.js';
+import type { MemberNamesService } from '../members/member-names.service.js';
 import type { AttendanceService } from '../tracking/sessions.service.js';
 import { UNCONFIGURED_SETTINGS } from '../tracking/tracker.types.js';
 import type { VoiceTracker } from '../tracking/voice-tracker.js';
@@ -34,6 +35,8 @@ export interface AttendanceBotOptions {
   attendance: AttendanceService;
   /** The process's one tracker (the one `attendance` stores from). */
   tracker: VoiceTracker;
+  /** Where the names the voice states carry are kept. */
+  members?: Pick<MemberNamesService, 'seen'>;
   now: () => Date;
   metrics?: Pick<Metrics, 'discordCommands'>;
   /** Default 30 000 (the bridge's). */
@@ -76,7 +79,7 @@ export class AttendanceBot implements DiscordPort {
    */
   async start(fence?: { holds(): boolean; unexpired(): boolean }): Promise<void> {
     if (this.bot) return;
-    const { attendance, tracker, log } = this.options;
+    const { attendance, tracker, members, log } = this.options;
     const bridge = new AttendanceBridge({
       tracker,
       now: () => this.options.now().getTime(),
@@ -89,6 +92,7 @@ export class AttendanceBot implements DiscordPort {
         await attendance.saveSnapshotOf(snapshot);
       },
       onGuildRemoved: (guildId) => attendance.botRemoved(guildId),
+      ...(members ? { onMembersSeen: (guildId, seen) => members.seen(guildId, seen) } : {}),
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       ...(fence ? { fence } : {}),
       log,

@@ -16,7 +16,7 @@
  *   not closed: a restart restores and reconciles them.
  *
  * Closed sessions (discarded ones included, flagged) go to `onClosed`; snapshots to
- * `onSnapshot`. Sink failures are logged, never thrown back into the bot's queue: the
+ * `onSnapshot`; the members each event shows (their names) to `onMembersSeen`. Sink failures are logged, never thrown back into the bot's queue: the
  * tracker has already moved on, and the bot would only log them again.
  *
  * Everything is driven by the bot's callbacks, which the bot delivers one at a time in
@@ -67,6 +67,11 @@ export interface AttendanceBridgeOptions {
   registerGuild?(guild: BridgeGuild): Promise<void>;
   /** The bot is no longer in the guild (after its sessions were closed). Failures are logged. */
   onGuildRemoved?(guildId: string): Promise<void>;
+  /**
+   * The members a guild's voice states showed (all of them when it became available, the one
+   * that changed on an update), after the tracker took the event. Failures are logged.
+   */
+  onMembersSeen?(guildId: string, members: readonly BridgeVoiceState[]): Promise<void>;
   /** Sessions the tracker closed; `discarded` ones are to be neither stored nor counted. */
   onClosed(closed: ClosedSession[]): Promise<void>;
   /** The open sessions, after every heartbeat and on stop (rule 7). */
@@ -178,6 +183,7 @@ export class AttendanceBridge {
       this.reconciling.delete(guildId);
     }
     this.saveIfOpened(guildId);
+    await this.membersSeen(guildId, voiceStates);
   }
 
   /**
@@ -208,6 +214,17 @@ export class AttendanceBridge {
     const closed = this.options.tracker.voiceStateUpdate(guildId, before, after, this.options.now());
     if (closed.length > 0) await this.deliver([...closed]);
     this.saveIfOpened(guildId);
+    const member = after ?? before;
+    if (member) await this.membersSeen(guildId, [member]);
+  }
+
+  private async membersSeen(guildId: string, members: readonly BridgeVoiceState[]): Promise<void> {
+    if (!this.options.onMembersSeen || members.length === 0) return;
+    try {
+      await this.options.onMembersSeen(guildId, members);
+    } catch (err) {
+      this.options.log.error({ err, guildId }, 'keeping the member names failed');
+    }
   }
 
   /** Heartbeats run while the gateway is up; a connection lost stops them until it is back. */

@@ -422,7 +422,16 @@ export function toBotVoiceState(state: VoiceState): BotVoiceState | null {
     selfDeaf: state.selfDeaf ?? false,
     serverDeaf: state.serverDeaf ?? false,
     isBot: user?.bot ?? false,
+    ...displayNameOf(state.member?.displayName ?? user?.displayName),
   };
+}
+
+/** Longest member name kept (Discord's own limit is 32). */
+const MAX_DISPLAY_NAME = 100;
+
+function displayNameOf(name: string | undefined): { displayName?: string } {
+  const trimmed = name?.trim();
+  return trimmed ? { displayName: trimmed.slice(0, MAX_DISPLAY_NAME) } : {};
 }
 
 function sameVoiceState(a: BotVoiceState | null, b: BotVoiceState | null): boolean {

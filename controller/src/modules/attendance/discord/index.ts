@@ -3,6 +3,7 @@
  * commands), otherwise a port that answers "no bot" clearly.
  */
 import type { ModuleCore } from '../../../platform/module.js';
+import type { Members } from '../members/index.js';
 import type { Tracking } from '../tracking/index.js';
 import { AttendanceBot } from './attendance-bot.js';
 import { DiscordGuildService } from './discord.service.js';
@@ -14,7 +15,7 @@ export interface Discord {
   guilds: DiscordGuildService;
 }
 
-export function createDiscord(core: ModuleCore, tracking: Tracking): Discord {
+export function createDiscord(core: ModuleCore, tracking: Tracking, members: Members): Discord {
   const { config } = core;
   const bot = config.discordBotToken
     ? new AttendanceBot({
@@ -22,6 +23,7 @@ export function createDiscord(core: ModuleCore, tracking: Tracking): Discord {
         restApiBase: config.discordApiBase,
         attendance: tracking.attendance,
         tracker: tracking.tracker,
+        members: members.names,
         now: core.now,
         metrics: core.metrics,
         log: core.log,

@@ -177,6 +177,11 @@ export const BotPresence = Type.Object({
   last_known_present: Type.Boolean(),
 });
 
+/** The name the guild showed for the member when the bot last saw them in voice; null if never seen. */
+const MemberDisplayName = Nullable(
+  Type.String({ description: "The member's name in the guild when last seen in voice (null: not seen)" }),
+);
+
 export const LeaderboardQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
 });
@@ -186,6 +191,7 @@ export const Leaderboard = Type.Object({
     Type.Object({
       rank: Type.Integer(),
       user_id: Type.String(),
+      display_name: MemberDisplayName,
       active_seconds: Type.Integer(),
       sessions: Type.Integer(),
     }),
@@ -193,9 +199,32 @@ export const Leaderboard = Type.Object({
   total_members: Type.Integer(),
 });
 
+/** At most this many ids in one `GET /guilds/:guildId/members?user_ids=`. */
+export const MAX_MEMBER_IDS = 100;
+export const MembersQuery = Type.Object({
+  user_ids: Type.Optional(
+    Type.String({
+      pattern: `^[1-9][0-9]{4,19}(,[1-9][0-9]{4,19}){0,${MAX_MEMBER_IDS - 1}}$`,
+      description: `Comma-separated Discord ids (at most ${MAX_MEMBER_IDS}): only these members`,
+    }),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+});
+export const MemberNames = Type.Object({
+  members: Type.Array(
+    Type.Object({
+      user_id: Type.String(),
+      display_name: Type.String(),
+      /** When the bot last wrote the name down (it is refreshed while the member is seen). */
+      seen_at: Instant,
+    }),
+  ),
+});
+
 export const UserStatsQuery = Type.Object({ user_id: Snowflake });
 export const UserStats = Type.Object({
   user_id: Type.String(),
+  display_name: MemberDisplayName,
   period_index: Type.Integer(),
   rank: Nullable(Type.Integer()),
   sessions: Type.Integer(),
@@ -280,6 +309,10 @@ export const WebhookEvent = Type.Object(
     self_deaf: Type.Optional(Type.Boolean()),
     server_deaf: Type.Optional(Type.Boolean()),
     is_bot: Type.Optional(Type.Boolean()),
+    /** The member's name, shown beside their id on the attendance reads. */
+    display_name: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: "The member's name, to show beside the id" }),
+    ),
     at: Type.Optional(Instant),
   },
   { additionalProperties: false },

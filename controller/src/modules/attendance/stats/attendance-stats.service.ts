@@ -8,6 +8,7 @@ import type { CommandUsageRepository } from '../discord/command-usage.repository
 import type { BotStateView } from '../discord/discord.service.js';
 import type { VisibleGuild } from '../guilds/guild-access.js';
 import type { GuildRow } from '../guilds/guilds.repository.js';
+import type { MemberNamesService } from '../members/member-names.service.js';
 import { activityHeatmap } from '../periods/heatmap.js';
 import { channelTotals, rankUsers } from '../periods/leaderboard.js';
 import { nextResetAt, scheduleOf } from '../periods/periods.service.js';
@@ -34,6 +35,7 @@ export class AttendanceStatsService {
   private readonly commandUsageRepo: CommandUsageRepository;
   private readonly sessions: AttendanceService;
   private readonly signing: AttendanceSigningService;
+  private readonly members: Pick<MemberNamesService, 'namesOf'>;
   private readonly now: () => Date;
   /** The live gateway's view of a guild (the Discord service's `botView`). */
   private readonly botView: BotView;
@@ -43,6 +45,7 @@ export class AttendanceStatsService {
     commandUsageRepo: CommandUsageRepository;
     sessions: AttendanceService;
     signing: AttendanceSigningService;
+    members: Pick<MemberNamesService, 'namesOf'>;
     now?: () => Date;
     botView?: BotView;
   }) {
@@ -50,6 +53,7 @@ export class AttendanceStatsService {
     this.commandUsageRepo = options.commandUsageRepo;
     this.sessions = options.sessions;
     this.signing = options.signing;
+    this.members = options.members;
     this.now = options.now ?? (() => new Date());
     this.botView = options.botView ?? (() => ({ state: 'disabled', present: false }));
   }
@@ -117,11 +121,17 @@ export class AttendanceStatsService {
 
   async leaderboard(guild: VisibleGuild, limit: number) {
     const ranked = rankUsers(await this.currentPeriod(guild));
+    const shown = ranked.slice(0, limit);
+    const names = await this.members.namesOf(
+      guild.id,
+      shown.map((u) => u.userId),
+    );
     return {
       period_index: guild.periodIndex,
-      entries: ranked.slice(0, limit).map((u) => ({
+      entries: shown.map((u) => ({
         rank: u.rank,
         user_id: u.userId,
+        display_name: names.get(u.userId) ?? null,
         active_seconds: seconds(u.activeMs),
         sessions: u.sessions,
       })),
@@ -134,8 +144,10 @@ export class AttendanceStatsService {
     const ranked = rankUsers(rows);
     const mine = rows.filter((r) => r.userId === userId);
     const standing = ranked.find((u) => u.userId === userId);
+    const names = await this.members.namesOf(guild.id, [userId]);
     return {
       user_id: userId,
+      display_name: names.get(userId) ?? null,
       period_index: guild.periodIndex,
       rank: standing?.rank ?? null,
       sessions: mine.length,

@@ -3,6 +3,7 @@ import type { ModuleCore } from '../../../platform/module.js';
 import { CommandUsageRepository } from '../discord/command-usage.repository.js';
 import type { Discord } from '../discord/index.js';
 import type { Guilds } from '../guilds/index.js';
+import type { Members } from '../members/index.js';
 import type { Signing } from '../signing/index.js';
 import type { Tracking } from '../tracking/index.js';
 import { SessionsRepository } from '../tracking/sessions.repository.js';
@@ -11,13 +12,14 @@ import { AttendanceWindowReader } from './attendance-window.js';
 
 export function createStats(
   core: ModuleCore,
-  parts: { guilds: Guilds; tracking: Tracking; signing: Signing; discord: Discord },
+  parts: { guilds: Guilds; tracking: Tracking; signing: Signing; discord: Discord; members: Members },
 ): AttendanceStatsService {
   return new AttendanceStatsService({
     sessionsRepo: new SessionsRepository(core.db),
     commandUsageRepo: new CommandUsageRepository(core.db),
     sessions: parts.tracking.attendance,
     signing: parts.signing.signing,
+    members: parts.members.names,
     now: core.now,
     botView: (guildId) => parts.discord.guilds.botView(guildId),
   });

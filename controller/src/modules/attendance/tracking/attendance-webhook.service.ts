@@ -1,13 +1,15 @@
 /**
  * The inbound attendance webhook: voice-state events from sources other
  * than Discord, authenticated by a shared secret (constant-time compare), fed through
- * the same tracker rules as gateway events. No secret configured → 404 (the webhook is
+ * the same tracker rules as gateway events; a `display_name` sent with an event is kept as the
+ * member's name, as a gateway voice state's is. No secret configured → 404 (the webhook is
  * off, as if absent; a 503 would read as an outage to fuzzers and monitors alike).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ERROR_CODES } from '../../../../../shared/src/errors.js';
 import type { AuditWriter, RequestContext } from '../../../core/audit.types.js';
 import { AppError, unauthenticated } from '../../../core/errors.js';
+import type { MemberNamesService } from '../members/member-names.service.js';
 import type { AttendanceService } from './sessions.service.js';
 
 /** An event older than this cannot be placed in the tracker's timeline any more. */
@@ -22,18 +24,33 @@ export interface WebhookEventInput {
   self_deaf?: boolean;
   server_deaf?: boolean;
   is_bot?: boolean;
+  display_name?: string;
   at?: string;
 }
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
 export class AttendanceWebhookService {
-  constructor(
-    private readonly sessions: AttendanceService,
-    private readonly audit: AuditWriter,
-    private readonly secret: string | undefined,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly sessions: AttendanceService;
+  private readonly audit: AuditWriter;
+  private readonly members: Pick<MemberNamesService, 'seen'>;
+  private readonly secret: string | undefined;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    sessions: AttendanceService;
+    audit: AuditWriter;
+    members: Pick<MemberNamesService, 'seen'>;
+    /** The shared secret; undefined: the webhook is off. */
+    secret: string | undefined;
+    now?: () => Date;
+  }) {
+    this.sessions = options.sessions;
+    this.audit = options.audit;
+    this.members = options.members;
+    this.secret = options.secret;
+    this.now = options.now ?? (() => new Date());
+  }
 
   async receive(presented: string | undefined, event: WebhookEventInput, context: RequestContext) {
     if (!this.secret)
@@ -63,7 +80,7 @@ export class AttendanceWebhookService {
         'The event is older than 5 minutes; send events as they happen.',
       );
     const actor = { type: 'system' as const, id: null, name: 'attendance-webhook' };
-    return this.sessions.webhookEvent(
+    const result = await this.sessions.webhookEvent(
       event.guild_id,
       {
         userId: event.user_id,
@@ -87,5 +104,10 @@ export class AttendanceWebhookService {
           context,
         }),
     );
+    if (event.display_name?.trim())
+      await this.members.seen(event.guild_id, [
+        { userId: event.user_id, displayName: event.display_name.trim() },
+      ]);
+    return result;
   }
 }

@@ -2,6 +2,7 @@
 import type { ModuleCore } from '../../../platform/module.js';
 import { CommandUsageRepository } from '../discord/command-usage.repository.js';
 import type { Guilds } from '../guilds/index.js';
+import type { Members } from '../members/index.js';
 import type { Signing } from '../signing/index.js';
 import { AttendanceWebhookService } from './attendance-webhook.service.js';
 import { GuildSettingsService } from './guild-settings.service.js';
@@ -17,7 +18,12 @@ export interface Tracking {
   webhook: AttendanceWebhookService;
 }
 
-export function createTracking(core: ModuleCore, guilds: Guilds, signing: Signing): Tracking {
+export function createTracking(
+  core: ModuleCore,
+  guilds: Guilds,
+  signing: Signing,
+  members: Members,
+): Tracking {
   const { db, audit, now } = core;
   const tracker = new VoiceTracker();
   const attendance = new AttendanceService({
@@ -36,6 +42,12 @@ export function createTracking(core: ModuleCore, guilds: Guilds, signing: Signin
     tracker,
     attendance,
     settings: new GuildSettingsService(db, guilds.repo, attendance, audit),
-    webhook: new AttendanceWebhookService(attendance, audit, core.config.attendanceWebhookSecret, now),
+    webhook: new AttendanceWebhookService({
+      sessions: attendance,
+      audit,
+      members: members.names,
+      secret: core.config.attendanceWebhookSecret,
+      now,
+    }),
   };
 }

@@ -13,6 +13,11 @@ export interface VoiceStateInput {
   selfDeaf: boolean;
   serverDeaf: boolean;
   isBot: boolean;
+  /**
+   * The name the guild shows for the member (nickname, else display name, else username), when
+   * the gateway sent it. The tracker ignores it; the member names are kept from it.
+   */
+  displayName?: string;
 }
 
 export type TrackingMode = 'off' | 'allowlist' | 'denylist' | 'all';

@@ -1,0 +1,13 @@
+-- The names Discord members were last seen under per guild (attendance pages show people). New table only.
+-- CreateTable
+CREATE TABLE "GuildMember" (
+    "guildId" TEXT NOT NULL,
+    "userId" TEXT NOT NULL,
+    "displayName" TEXT NOT NULL,
+    "seenAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "GuildMember_pkey" PRIMARY KEY ("guildId","userId")
+);
+
+-- AddForeignKey
+ALTER TABLE "GuildMember" ADD CONSTRAINT "GuildMember_guildId_fkey" FOREIGN KEY ("guildId") REFERENCES "Guild"("id") ON DELETE CASCADE ON UPDATE CASCADE;
