@@ -30,28 +30,51 @@ import {
 import { type MeterRate, watchMeters } from './meter-stream.js';
 import './meters.css';
 
-/** The painters with data to paint, and the one animation frame that paints them. */
+/**
+ * Painting: a widget with new data paints at once if it has not painted since the last animation
+ * frame, else in the next one, so each paints at most once per frame and only when data arrived.
+ * Painting on arrival puts the bars in the next frame the screen shows without waiting for that
+ * frame's callbacks and rendering first: a desynchronized canvas (the wall) reaches the screen
+ * without the page's frame at all, and bars moved by `transform` are rendered in that frame.
+ */
 const waiting = new Set<() => void>();
+/** The painters that painted since the last animation frame. */
+const painted = new Set<() => void>();
 let frameRequested = false;
 
 function requestPaint(paint: () => void): void {
-  waiting.add(paint);
-  if (frameRequested || document.hidden) return;
+  if (document.hidden) {
+    waiting.add(paint); // kept for when the tab is shown again
+    return;
+  }
+  if (painted.has(paint)) waiting.add(paint);
+  else {
+    painted.add(paint);
+    paint();
+  }
+  nextFrame();
+}
+
+function nextFrame(): void {
+  if (frameRequested) return;
   frameRequested = true;
   requestAnimationFrame(() => {
     frameRequested = false;
-    if (document.hidden) return; // kept for when the tab is shown again
-    for (const p of waiting) p();
+    painted.clear();
+    if (document.hidden) return;
+    for (const p of waiting) {
+      painted.add(p);
+      p();
+    }
     waiting.clear();
+    // One more frame to forget these paints by (none is asked for once nothing paints).
+    if (painted.size > 0) nextFrame();
   });
 }
 
 document.addEventListener('visibilitychange', () => {
   // Back in view: paint what arrived while hidden, once.
-  if (!document.hidden && waiting.size > 0) {
-    const first = waiting.values().next().value;
-    if (first) requestPaint(first);
-  }
+  if (!document.hidden && waiting.size > 0) nextFrame();
 });
 
 const STATE_TEXT: Record<MeterNodeState, string> = {
@@ -268,6 +291,7 @@ export function NodeMeterWidget({
       v.setWatched(false);
       clearInterval(timer);
       waiting.delete(v.paint);
+      painted.delete(v.paint);
     };
   }, [nodeId, rate]);
 
