@@ -31,6 +31,7 @@ const at = (hhmm: string) => Date.parse(`2025-10-06T${hhmm}:00.000Z`);
 
 interface Session {
   userId: string;
+  displayName: string | null;
   receipt: { signedBytes: string; signature: string; keyId: string; payloadHash: string } | null;
   verification: { valid: boolean };
   id: string;
@@ -198,7 +199,9 @@ describe('recording context', () => {
     ];
     for (const [time, user, channel] of events) {
       nowMs = at(time);
-      const sent = await voiceWebhook(ctl.app, WEBHOOK_SECRET, GUILD, user, channel);
+      // Alice's source names her (Bob's does not): the context shows the name beside the id.
+      const named = user === ALICE ? { display_name: 'Alice' } : {};
+      const sent = await voiceWebhook(ctl.app, WEBHOOK_SECRET, GUILD, user, channel, named);
       expect(sent.statusCode, sent.body).toBe(200);
     }
     expect(await ctl.db.voiceSession.count({ where: { guildId: GUILD } })).toBe(5);
@@ -304,7 +307,10 @@ describe('recording context', () => {
       truncated: false,
     });
     const sessions = attendance.sessions as Session[];
-    expect(sessions.map((s) => s.userId)).toEqual([ALICE, BOB]);
+    expect(sessions.map((s) => [s.userId, s.displayName])).toEqual([
+      [ALICE, 'Alice'],
+      [BOB, null],
+    ]);
     expect(attendance.sessions[0]).toMatchObject({
       startedAt: '2025-10-06T09:30:00.000Z',
       endedAt: '2025-10-06T10:15:00.000Z',

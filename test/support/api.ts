@@ -25,18 +25,22 @@ export function guildApi(app: () => ControllerApp['app'], token: () => string, d
     requestAs(app(), token(), method, `/api/v1/guilds/${guildId}${path}`, payload);
 }
 
-/** The inbound attendance webhook with `secret`: `userId` is now in `channelId` of `guildId` (null: left voice). */
+/**
+ * The inbound attendance webhook with `secret`: `userId` is now in `channelId` of `guildId` (null:
+ * left voice); `more` adds fields (a `display_name`, mute flags).
+ */
 export function voiceWebhook(
   app: ControllerApp['app'],
   secret: string,
   guildId: string,
   userId: string,
   channelId: string | null,
+  more: Record<string, unknown> = {},
 ) {
   return app.inject({
     method: 'POST',
     url: '/api/v1/webhooks/attendance',
     headers: { 'x-webhook-secret': secret },
-    payload: { guild_id: guildId, user_id: userId, channel_id: channelId },
+    payload: { guild_id: guildId, user_id: userId, channel_id: channelId, ...more },
   });
 }

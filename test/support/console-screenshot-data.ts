@@ -503,6 +503,7 @@ export function seededAnswer(
           sessions: [0, 1, 2].map((i) => ({
             id: `vs-${i}`,
             userId: `2000000000000000${10 + i}`,
+            displayName: MEMBER_NAMES[i] ?? null,
             startedAt: at(-3 * HOUR + i * 5 * MIN),
             endedAt: at(-2 * HOUR - i * 7 * MIN),
             activeSeconds: 3000 - i * 420,

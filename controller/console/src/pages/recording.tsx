@@ -66,7 +66,14 @@ interface Context {
     channelId: string;
     visible: boolean;
     reason: string | null;
-    sessions: { id: string; userId: string; startedAt: string; endedAt: string; activeSeconds: number }[];
+    sessions: {
+      id: string;
+      userId: string;
+      displayName?: string | null;
+      startedAt: string;
+      endedAt: string;
+      activeSeconds: number;
+    }[];
   } | null;
 }
 interface QueueItem {
@@ -304,7 +311,8 @@ function Attendance({ context }: { context: Context | undefined }) {
         <ul class="rec-list">
           {attendance.sessions.map((s) => (
             <li key={s.id}>
-              {s.userId}: {formatDuration(s.activeSeconds * 1000)} active,{' '}
+              {s.displayName ? `${s.displayName} (${s.userId})` : s.userId}:{' '}
+              {formatDuration(s.activeSeconds * 1000)} active,{' '}
               <time dateTime={s.startedAt} title={new Date(s.startedAt).toString()}>
                 {new Date(s.startedAt).toLocaleTimeString()}
               </time>

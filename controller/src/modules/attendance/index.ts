@@ -79,7 +79,7 @@ export function createAttendanceModule(
   });
   discord.bot?.answerCommandsWith(commandAnswers({ repo: guilds.repo, stats, verify: signing.verify }));
   const { access } = guilds;
-  const attendanceWindow = createAttendanceWindow(core, { guilds, signing });
+  const attendanceWindow = createAttendanceWindow(core, { guilds, signing, members });
   return {
     name: 'attendance',
     routes: [

@@ -38,6 +38,11 @@ const PublishedKey = Type.Object({
 const AttendedSession = Type.Object({
   id: Type.String(),
   userId: Type.String(),
+  displayName: Nullable(
+    Type.String({
+      description: "The member's name when last seen in voice (null: never seen with one); not signed",
+    }),
+  ),
   startedAt: DateTime,
   endedAt: DateTime,
   activeSeconds: Type.Integer(),

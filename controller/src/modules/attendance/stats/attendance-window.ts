@@ -10,6 +10,7 @@
  */
 import type { Principal } from '../../../core/principal.js';
 import type { GuildsRepository } from '../guilds/guilds.repository.js';
+import type { MemberNamesService } from '../members/member-names.service.js';
 import type { PublishedKey } from '../signing/key-ring.js';
 import { receiptHashOf, wholeSeconds } from '../signing/session-receipts.js';
 import type { AttendanceSigningService, Verification } from '../signing/signing.service.js';
@@ -31,6 +32,8 @@ export interface SessionReceipt {
 export interface AttendedSession {
   id: string;
   userId: string;
+  /** The member's name as last seen in voice; null if never seen with one. Not signed. */
+  displayName: string | null;
   startedAt: string;
   endedAt: string;
   activeSeconds: number;
@@ -83,6 +86,7 @@ export class AttendanceWindowReader {
     private readonly guildsRepo: GuildsRepository,
     private readonly sessionsRepo: SessionsRepository,
     private readonly signing: AttendanceSigningService,
+    private readonly members: Pick<MemberNamesService, 'namesOf'>,
   ) {}
 
   async inWindow(
@@ -110,11 +114,16 @@ export class AttendanceWindowReader {
     );
     const listed = rows.slice(0, WINDOW_SESSION_LIMIT);
     const ring = await this.signing.keyRing(guildId);
+    const names = await this.members.namesOf(
+      guildId,
+      listed.map((row) => row.userId),
+    );
     const sessions: AttendedSession[] = [];
     for (const row of listed)
       sessions.push({
         id: row.id,
         userId: row.userId,
+        displayName: names.get(row.userId) ?? null,
         startedAt: row.startedAt.toISOString(),
         endedAt: row.endedAt.toISOString(),
         activeSeconds: wholeSeconds(row.activeMs),

@@ -28,11 +28,12 @@ export function createStats(
 /** Who attended a channel during a window, with signed receipts (the recording context asks). */
 export function createAttendanceWindow(
   core: ModuleCore,
-  parts: { guilds: Guilds; signing: Signing },
+  parts: { guilds: Guilds; signing: Signing; members: Members },
 ): AttendanceWindowReader {
   return new AttendanceWindowReader(
     parts.guilds.repo,
     new SessionsRepository(core.db),
     parts.signing.signing,
+    parts.members.names,
   );
 }
