@@ -12,11 +12,18 @@
  *     time per second meanwhile (the forced GCs left out);
  *   - the meters wall with 200 channels (and 64, and 400), frames streamed in real time:
  *     main-thread time per second, animation frames over 50 ms; then the latency from a meter
- *     message sent (the scripted frame's `capturedAtMs`, the server's clock) to the animation
- *     frame that paints it (`performance.timeOrigin + performance.now()` in the page's first
- *     animation-frame callback after the message arrived: the meters paint in that frame) and to
- *     that frame rendered (a task posted from the callback runs after the frame's style, layout,
- *     paint and commit); then, for the 200-channel wall, the heap's slope over N seconds.
+ *     message sent (the scripted frame's `capturedAtMs`, the server's clock) to the first animation
+ *     frame after the message arrived (`performance.timeOrigin + performance.now()` in that frame's
+ *     first callback: a meter paints on arrival, or in that frame if it painted since the last one,
+ *     so it is the first frame that can show the bars) and to that frame rendered (a task posted
+ *     from the callback runs after the frame's style, layout, paint and commit: what bars moved by
+ *     `transform` wait for; the wall's desynchronized canvases reach the screen without it); then,
+ *     for the 200-channel wall, the heap's slope over N seconds.
+ *     Measured on the quiet machine (2026-12-06), p95 message → frame rendered: 200 channels on
+ *     canvases 20.2–23.3 ms when the meters painted in the frame, 17.5–17.7 ms since they paint on
+ *     arrival; 400 channels 19.4 → 19.8–20.4 ms; 64 channels as bars 25.9 → 22.8–23.0 ms (16 and
+ *     32 channels as bars: 19.9 and 21.7 ms: a 3840×2160 page's frame costs 3–5 ms of main thread
+ *     in software compositing, whatever the bars).
  *
  *   - a 2-hour recording's waveform: from the page asking for the recording's peaks (never the
  *     file; the scripted API answers them as the controller does from its cache) to the waveform
@@ -306,8 +313,8 @@ function heapRows(subject: string, heap: Awaited<ReturnType<typeof heapSeries>>)
  * An init script (a string: tsx would wrap a named function in a helper the page does not
  * have): notes when each meter message arrives (the `capturedAtMs` of the frames it carries),
  * while `window.latency.on`; the bench's animation-frame callback then takes the pending ones
- * (the meters paint them in the same frame) and, from a task posted there, their time to the
- * frame rendered. Wraps the listeners of `meter` and `meters` messages on any EventSource.
+ * (painted on arrival or in this frame) and, from a task posted there, their time to the frame
+ * rendered. Wraps the listeners of `meter` and `meters` messages on any EventSource.
  */
 const LATENCY_PROBE = `(() => {
   const state = { on: false, pending: [], toFrame: [], toRendered: [] };

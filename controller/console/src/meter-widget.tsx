@@ -4,10 +4,11 @@
  * clip light latched until clicked, and the node's waiting / live / no-signal / stale state.
  *
  * Preact renders the structure once per channel count; frames never re-render it. A frame
- * writes numbers into the node's typed arrays (meter-model.ts) and asks for a paint; one
- * animation frame per tab paints every node that got data since (bars moved by `transform`
- * only, no layout, no transitions; above CANVAS_ABOVE_CHANNELS channels on screen, on one canvas
- * per node instead), and nothing while the tab is hidden. The meter roles'
+ * writes numbers into the node's typed arrays (meter-model.ts) and asks for a paint: the node
+ * paints at once, or in the next animation frame if it painted since the last one, so at most
+ * once per frame (bars moved by `transform` only, no layout, no transitions; above
+ * CANVAS_ABOVE_CHANNELS channels on screen, on one canvas per node instead), and nothing while
+ * the tab is hidden. The meter roles'
  * values and the state are refreshed once a second; the live region speaks only of clips and
  * of a node's frames stopping or coming back, never of levels. A meter watches its node only
  * while it is on screen (IntersectionObserver).
