@@ -251,5 +251,17 @@ describe('attendance API', () => {
       payload: { guild_id: GUILD, user_id: 123, channel_id: null },
     });
     expect(webhook.statusCode).toBe(400);
+    // A name longer than 100 characters, or empty, is refused with the event (nothing is kept).
+    for (const display_name of ['x'.repeat(101), '']) {
+      const named = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/webhooks/attendance',
+        headers: { 'x-webhook-secret': WEBHOOK_SECRET },
+        payload: { guild_id: GUILD, user_id: '130000000000000999', channel_id: null, display_name },
+      });
+      expect(named.statusCode, named.body).toBe(400);
+      expect(named.json().error.message).toMatch(/display_name/);
+    }
+    expect(await ctl.db.guildMember.count({ where: { userId: '130000000000000999' } })).toBe(0);
   });
 });

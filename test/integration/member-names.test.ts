@@ -2,7 +2,8 @@
  * The member names kept from voice states, on the real database: a name is written when it is
  * new or changed, and again once ten minutes have passed (so `seen_at` stays roughly true); a
  * member seen without a name writes nothing; a write that fails (the guild is not registered)
- * is not remembered, so the next sighting writes it.
+ * is not remembered, so the next sighting writes it; a name kept in a caller's transaction (the
+ * webhook's) commits or rolls back with it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemberNamesService } from '../../controller/src/modules/attendance/members/member-names.service.js';
@@ -63,6 +64,20 @@ describe('member names', () => {
     await names.seen(UNREGISTERED, [{ userId: BOB, displayName: 'Bob' }]);
     expect(await stored(UNREGISTERED)).toEqual([
       expect.objectContaining({ userId: BOB, displayName: 'Bob' }),
+    ]);
+  });
+
+  it("a name kept within a caller's transaction goes with it: rolled back, nothing is kept", async () => {
+    const rolledBack = ctl.db.$transaction(async (tx) => {
+      await names.keepIn(tx, GUILD, { userId: BOB, displayName: 'Bob' });
+      throw new Error('the event was refused');
+    });
+    await expect(rolledBack).rejects.toThrow('the event was refused');
+    expect((await stored()).map((m) => m.userId)).toEqual([ALICE]);
+    await ctl.db.$transaction((tx) => names.keepIn(tx, GUILD, { userId: BOB, displayName: 'Bob' }));
+    expect((await stored()).map((m) => [m.userId, m.displayName])).toEqual([
+      [ALICE, 'Alice (host)'],
+      [BOB, 'Bob'],
     ]);
   });
 

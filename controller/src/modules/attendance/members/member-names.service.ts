@@ -6,6 +6,7 @@
  * another replica wrote meanwhile is corrected): a busy voice channel costs no writes. Names are
  * never signed: the signed records and exports hold ids only.
  */
+import type { Tx } from '../../../db/client.js';
 import type { VisibleGuild } from '../guilds/guild-access.js';
 import type { MembersRepository } from './members.repository.js';
 
@@ -49,6 +50,14 @@ export class MemberNamesService {
     }
     for (const { userId, displayName } of names)
       written.set(userId, { name: displayName, atMs: now.getTime() });
+  }
+
+  /**
+   * A member's name, written within the caller's transaction (the webhook's, with the event it
+   * came with): stored with what it came with, or not at all.
+   */
+  async keepIn(tx: Tx, guildId: string, member: { userId: string; displayName: string }): Promise<void> {
+    await this.options.repo.saveNamesIn(tx, guildId, [member], this.options.now());
   }
 
   /** The names known for `userIds` in the guild; ids never seen with a name are absent. */

@@ -1,5 +1,5 @@
 /** The names members were last seen under, per guild. Prisma only. */
-import type { Db } from '../../../db/client.js';
+import type { Db, Tx } from '../../../db/client.js';
 
 export interface MemberName {
   userId: string;
@@ -16,14 +16,22 @@ export class MembersRepository {
     names: readonly { userId: string; displayName: string }[],
     at: Date,
   ): Promise<void> {
-    await this.db.$transaction(async (tx) => {
-      for (const { userId, displayName } of names)
-        await tx.guildMember.upsert({
-          where: { guildId_userId: { guildId, userId } },
-          create: { guildId, userId, displayName, seenAt: at },
-          update: { displayName, seenAt: at },
-        });
-    });
+    await this.db.$transaction((tx) => this.saveNamesIn(tx, guildId, names, at));
+  }
+
+  /** `saveNames` within the caller's transaction. */
+  async saveNamesIn(
+    tx: Tx,
+    guildId: string,
+    names: readonly { userId: string; displayName: string }[],
+    at: Date,
+  ): Promise<void> {
+    for (const { userId, displayName } of names)
+      await tx.guildMember.upsert({
+        where: { guildId_userId: { guildId, userId } },
+        create: { guildId, userId, displayName, seenAt: at },
+        update: { displayName, seenAt: at },
+      });
   }
 
   /** The members named `userIds` (those seen), or without ids the guild's first `limit` by name. */

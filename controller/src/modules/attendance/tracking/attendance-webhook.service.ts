@@ -2,7 +2,7 @@
  * The inbound attendance webhook: voice-state events from sources other
  * than Discord, authenticated by a shared secret (constant-time compare), fed through
  * the same tracker rules as gateway events; a `display_name` sent with an event is kept as the
- * member's name, as a gateway voice state's is. No secret configured → 404 (the webhook is
+ * member's name (in the event's transaction), as a gateway voice state's is. No secret configured → 404 (the webhook is
  * off, as if absent; a 503 would read as an outage to fuzzers and monitors alike).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -33,14 +33,14 @@ const digest = (text: string) => createHash('sha256').update(text, 'utf8').diges
 export class AttendanceWebhookService {
   private readonly sessions: AttendanceService;
   private readonly audit: AuditWriter;
-  private readonly members: Pick<MemberNamesService, 'seen'>;
+  private readonly members: Pick<MemberNamesService, 'keepIn'>;
   private readonly secret: string | undefined;
   private readonly now: () => Date;
 
   constructor(options: {
     sessions: AttendanceService;
     audit: AuditWriter;
-    members: Pick<MemberNamesService, 'seen'>;
+    members: Pick<MemberNamesService, 'keepIn'>;
     /** The shared secret; undefined: the webhook is off. */
     secret: string | undefined;
     now?: () => Date;
@@ -80,7 +80,8 @@ export class AttendanceWebhookService {
         'The event is older than 5 minutes; send events as they happen.',
       );
     const actor = { type: 'system' as const, id: null, name: 'attendance-webhook' };
-    const result = await this.sessions.webhookEvent(
+    const displayName = event.display_name?.trim();
+    return this.sessions.webhookEvent(
       event.guild_id,
       {
         userId: event.user_id,
@@ -93,8 +94,10 @@ export class AttendanceWebhookService {
       },
       atMs,
       { actor, context },
-      (tx) =>
-        this.audit.record(tx, {
+      async (tx) => {
+        if (displayName)
+          await this.members.keepIn(tx, event.guild_id, { userId: event.user_id, displayName });
+        await this.audit.record(tx, {
           actor,
           permission: 'attendance:manage',
           action: 'attendance.webhook.voice_state_receive',
@@ -102,12 +105,8 @@ export class AttendanceWebhookService {
           outcome: 'success',
           after: { userId: event.user_id, channelId: event.channel_id, at: new Date(atMs).toISOString() },
           context,
-        }),
+        });
+      },
     );
-    if (event.display_name?.trim())
-      await this.members.seen(event.guild_id, [
-        { userId: event.user_id, displayName: event.display_name.trim() },
-      ]);
-    return result;
   }
 }
