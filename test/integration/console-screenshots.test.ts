@@ -70,7 +70,8 @@ const PAGES: Shot[] = [
   { name: 'access-policies', path: '/access/policies' },
   { name: 'access-tokens', path: '/access/tokens' },
   { name: 'settings', path: `/settings?family=recording-profiles&id=${SPEECH_PROFILE}` },
-  { name: 'attendance', path: '/attendance' },
+  // A member's detail open below the board: names beside ids, channel names from the gateway.
+  { name: 'attendance', path: '/attendance?guild=111111111111111111&member=200000000000000010' },
   { name: 'system', path: '/system' },
 ];
 

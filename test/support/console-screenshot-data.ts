@@ -450,6 +450,30 @@ export function seededAnswer(
         snapshot: null,
       })),
     }),
+    '/stats': (q) => ({
+      data: {
+        user_id: q.get('user_id'),
+        display_name: MEMBER_NAMES[Number(q.get('user_id')?.slice(-2)) - 10] ?? null,
+        period_index: 4,
+        rank: 1,
+        sessions: 12,
+        active_seconds: 40_000,
+        paused_seconds: 1_260,
+        channels: [
+          { channel_id: '333333333333333333', active_seconds: 31_000, sessions: 9 },
+          { channel_id: '333333333333333334', active_seconds: 9_000, sessions: 3 },
+        ],
+      },
+    }),
+    '/channels': () => ({
+      data: {
+        guild_id: '111111111111111111',
+        channels: [
+          { id: '333333333333333333', name: 'Rehearsal room', type: 'voice', parent_id: null, position: 0 },
+          // The second channel is gone (deleted since): its id is shown.
+        ],
+      },
+    }),
     '/members': (q) => ({
       data: {
         members: (q.get('user_ids')?.split(',') ?? [])

@@ -76,8 +76,8 @@ function go(view: Partial<AttendanceView>, replace = false) {
   navigate(`${location.value.path}${attendanceSearch(view)}`, { replace });
 }
 
-/** A member: their name with the id beside it, or the id alone when no name is known. */
-function MemberName({ name, id }: { name: string | null | undefined; id: string }) {
+/** A member or a channel: its name with the id beside it, or the id alone when no name is known. */
+function NamedId({ name, id }: { name: string | null | undefined; id: string }) {
   if (!name) return <>{id}</>;
   return (
     <>
@@ -326,7 +326,7 @@ function ArchivedBoard(props: {
       {view.member && (
         <section aria-labelledby="attendance-member" class="attendance-member">
           <h3 id="attendance-member">
-            Member <MemberName name={member?.name} id={view.member} />
+            Member <NamedId name={member?.name} id={view.member} />
           </h3>
           {member ? (
             <p>
@@ -427,7 +427,7 @@ function Board({
                 href={`${location.value.path}${attendanceSearch({ ...view, member: entry.userId })}`}
                 aria-current={entry.userId === view.member ? 'true' : undefined}
               >
-                <MemberName name={entry.name} id={entry.userId} />
+                <NamedId name={entry.name} id={entry.userId} />
               </a>
             </td>
             <td>{duration(entry.activeSeconds)}</td>
@@ -439,6 +439,25 @@ function Board({
   );
 }
 
+/** The guild's channel names from the bot's gateway; none when no bot is connected there (ids are shown). */
+function useChannelNames(guild: string): ReadonlyMap<string, string> {
+  const names = useSignal<ReadonlyMap<string, string>>(new Map());
+  useEffect(() => {
+    let stale = false;
+    names.value = new Map();
+    api<{ data: { channels: { id: string; name: string }[] } }>('GET', guildPath(guild, '/channels')).then(
+      (answer) => {
+        if (!stale) names.value = new Map(answer.data.channels.map((c) => [c.id, c.name]));
+      },
+      () => {}, // 503 without a connected bot, 409 when it is not in the guild
+    );
+    return () => {
+      stale = true;
+    };
+  }, [guild]);
+  return names.value;
+}
+
 function CurrentMember({ guild, member }: { guild: string; member: string }) {
   const stats = useLoaded(
     () => api<{ data: MemberStats }>('GET', guildPath(guild, `/stats?user_id=${member}`)).then((r) => r.data),
@@ -446,10 +465,11 @@ function CurrentMember({ guild, member }: { guild: string; member: string }) {
     { clear: true },
   );
   const s = stats.data.value;
+  const channelNames = useChannelNames(guild);
   return (
     <section aria-labelledby="attendance-member" class="attendance-member">
       <h3 id="attendance-member">
-        Member <MemberName name={s?.display_name} id={member} />
+        Member <NamedId name={s?.display_name} id={member} />
       </h3>
       <LoadState of={stats} />
       {s && (
@@ -470,7 +490,9 @@ function CurrentMember({ guild, member }: { guild: string; member: string }) {
               <tbody>
                 {s.channels.map((c) => (
                   <tr key={c.channel_id}>
-                    <td>{c.channel_id}</td>
+                    <td>
+                      <NamedId name={channelNames.get(c.channel_id)} id={c.channel_id} />
+                    </td>
                     <td>{duration(c.active_seconds)}</td>
                     <td>{c.sessions}</td>
                   </tr>
