@@ -183,7 +183,14 @@ describe('end to end: controller process + discord.js + fake Discord', () => {
     expect(left.stats.active_seconds).toBeGreaterThanOrEqual(STAY_MS / 1000 - 1);
     const board = await guildApi<{ entries: Record<string, unknown>[] }>('/leaderboard');
     expect(board.entries).toEqual([
-      { rank: 1, user_id: ALICE, active_seconds: left.stats.active_seconds, sessions: 1 },
+      // Named as her voice states showed her (her username: no nickname, no display name of her own).
+      {
+        rank: 1,
+        user_id: ALICE,
+        display_name: 'alice',
+        active_seconds: left.stats.active_seconds,
+        sessions: 1,
+      },
     ]);
   });
 
