@@ -16,8 +16,9 @@
  *   not closed: a restart restores and reconciles them.
  *
  * Closed sessions (discarded ones included, flagged) go to `onClosed`; snapshots to
- * `onSnapshot`; the members each event shows (their names) to `onMembersSeen`. Sink failures are logged, never thrown back into the bot's queue: the
- * tracker has already moved on, and the bot would only log them again.
+ * `onSnapshot`; the members each event shows (their names) to `onMembersSeen`. Sink failures
+ * are logged, never thrown back into the bot's queue: the tracker has already moved on, and the
+ * bot would only log them again.
  *
  * Everything is driven by the bot's callbacks, which the bot delivers one at a time in
  * gateway order and awaits; the clock and the interval timer are injected.
