@@ -39,7 +39,8 @@
  * EARSHOT_BENCH_CONSOLE_RUNS (5), EARSHOT_BENCH_CONSOLE_METERS_SECONDS (10),
  * EARSHOT_BENCH_CONSOLE_LATENCY_SECONDS (5), EARSHOT_BENCH_CONSOLE_ONLY (a comma list of
  * `sizes,fleet,streaming,wall,waveform`: only those parts), EARSHOT_BENCH_CONSOLE_WALLS (`25,8,50`:
- * the meters walls measured, as nodes chosen; the heap series runs on the first).
+ * the meters walls measured, as nodes chosen; the heap series runs on the first),
+ * EARSHOT_BENCH_CONSOLE_VIEWPORT (`3840x2160`: the walls' viewport).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,6 +59,13 @@ const RUNS = Number(process.env.EARSHOT_BENCH_CONSOLE_RUNS || 5);
  * Those on screen are streamed.
  */
 const WALL_NODES = (process.env.EARSHOT_BENCH_CONSOLE_WALLS || '25,8,50').split(',').map(Number);
+/** The meters walls' viewport: a wall display (3840×2160) unless EARSHOT_BENCH_CONSOLE_VIEWPORT says `WxH`. */
+const WALL_VIEWPORT = (() => {
+  const [width, height] = (process.env.EARSHOT_BENCH_CONSOLE_VIEWPORT || '3840x2160').split('x').map(Number);
+  if (!width || !height)
+    throw new Error('EARSHOT_BENCH_CONSOLE_VIEWPORT: expected WIDTHxHEIGHT, e.g. 1440x900');
+  return { width, height };
+})();
 const METERS_SECONDS = Number(process.env.EARSHOT_BENCH_CONSOLE_METERS_SECONDS || 10);
 const LATENCY_SECONDS = Number(process.env.EARSHOT_BENCH_CONSOLE_LATENCY_SECONDS || 5);
 const ONLY = (process.env.EARSHOT_BENCH_CONSOLE_ONLY ?? '').split(',').filter(Boolean);
@@ -402,7 +410,7 @@ async function metersWall(
   const script = scriptedApi({ nodes: 200, channels: 8, recordings: 0, liveMeters: true });
   const server = await staticConsole(dir, { meters: script });
   // A wall display: every meter on screen (the page streams only the nodes on screen).
-  const context = await browser.newContext({ viewport: { width: 3840, height: 2160 } });
+  const context = await browser.newContext({ viewport: WALL_VIEWPORT });
   try {
     const page = await context.newPage();
     await script.route(page);
@@ -450,7 +458,7 @@ async function metersWall(
     const elapsedS = (Date.now() - startedAt) / 1000;
     const received = script.stats.meterFrames - framesBefore;
     const mode = (await page.locator('canvas.meter-canvas').count()) > 0 ? 'canvases' : 'bars';
-    const subject = `meters wall 3840×2160, ${wallNodes} chosen: ${streamed} on screen × 8 = ${streamed * 8} ch (${mode}) at rate=${rate || '?'}, ${METERS_SECONDS} s`;
+    const subject = `meters wall ${WALL_VIEWPORT.width}×${WALL_VIEWPORT.height}, ${wallNodes} chosen: ${streamed} on screen × 8 = ${streamed * 8} ch (${mode}) at rate=${rate || '?'}, ${METERS_SECONDS} s`;
     const latency = await messageToPaint(page);
     const heap = withHeap ? await heapSeries(devtools, SECONDS) : undefined;
     await devtools.detach();
