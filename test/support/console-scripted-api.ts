@@ -47,8 +47,8 @@ export interface ScriptOptions {
   liveMeters?: boolean;
   /**
    * The recording page's parts answered: `GET /recordings/:id/peaks` (a waveform of this length,
-   * as the controller answers it from its cache), `…/actions`, `…/context`, and no copies nor audit rows; without it that page shows
-   * what is not in the script.
+   * as the controller answers it from its cache), `…/actions`, `…/context`, and no copies nor
+   * audit rows; without it that page shows what is not in the script.
    */
   peaks?: { durationMs: number };
 }

@@ -426,12 +426,9 @@ export function toBotVoiceState(state: VoiceState): BotVoiceState | null {
   };
 }
 
-/** Longest member name kept (Discord's own limit is 32). */
-const MAX_DISPLAY_NAME = 100;
-
+/** The name as Discord shows it, when there is one (the member names service trims and bounds it). */
 function displayNameOf(name: string | undefined): { displayName?: string } {
-  const trimmed = name?.trim();
-  return trimmed ? { displayName: trimmed.slice(0, MAX_DISPLAY_NAME) } : {};
+  return name ? { displayName: name } : {};
 }
 
 function sameVoiceState(a: BotVoiceState | null, b: BotVoiceState | null): boolean {

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { PageQuery } from '../../../core/pagination.js';
+import { MAX_MEMBER_NAME } from '../members/member-names.service.js';
 
 /** Discord ids are decimal strings (snowflakes exceed 2^53), never numbers in JSON. */
 export const SNOWFLAKE_PATTERN = '^[1-9][0-9]{4,19}$';
@@ -311,7 +312,11 @@ export const WebhookEvent = Type.Object(
     is_bot: Type.Optional(Type.Boolean()),
     /** The member's name, shown beside their id on the attendance reads. */
     display_name: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 100, description: "The member's name, to show beside the id" }),
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_MEMBER_NAME,
+        description: "The member's name, to show beside the id",
+      }),
     ),
     at: Type.Optional(Instant),
   },

@@ -16,6 +16,15 @@ export interface SeenMember {
   displayName?: string;
 }
 
+/** Longest name kept (Discord's own limit is 32): a longer one is cut. */
+export const MAX_MEMBER_NAME = 100;
+
+/** A name as kept: trimmed, at most MAX_MEMBER_NAME long; none when nothing is left. */
+function keptName(raw: string | undefined): string | undefined {
+  const trimmed = raw?.trim();
+  return trimmed ? trimmed.slice(0, MAX_MEMBER_NAME) : undefined;
+}
+
 /** A name written this long ago is written again when next seen. */
 const REWRITE_AFTER_MS = 10 * 60_000;
 
@@ -35,7 +44,9 @@ export class MemberNamesService {
     const now = this.options.now();
     let written = this.written.get(guildId);
     const changed = new Map<string, string>();
-    for (const { userId, displayName } of members) {
+    for (const member of members) {
+      const { userId } = member;
+      const displayName = keptName(member.displayName);
       if (!displayName) continue;
       const last = written?.get(userId);
       if (last?.name !== displayName || now.getTime() - last.atMs >= REWRITE_AFTER_MS)
@@ -56,8 +67,15 @@ export class MemberNamesService {
    * A member's name, written within the caller's transaction (the webhook's, with the event it
    * came with): stored with what it came with, or not at all.
    */
-  async keepIn(tx: Tx, guildId: string, member: { userId: string; displayName: string }): Promise<void> {
-    await this.options.repo.saveNamesIn(tx, guildId, [member], this.options.now());
+  async keepIn(tx: Tx, guildId: string, member: SeenMember): Promise<void> {
+    const displayName = keptName(member.displayName);
+    if (!displayName) return;
+    await this.options.repo.saveNamesIn(
+      tx,
+      guildId,
+      [{ userId: member.userId, displayName }],
+      this.options.now(),
+    );
   }
 
   /** The names known for `userIds` in the guild; ids never seen with a name are absent. */

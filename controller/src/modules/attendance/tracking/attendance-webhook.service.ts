@@ -2,8 +2,9 @@
  * The inbound attendance webhook: voice-state events from sources other
  * than Discord, authenticated by a shared secret (constant-time compare), fed through
  * the same tracker rules as gateway events; a `display_name` sent with an event is kept as the
- * member's name (in the event's transaction), as a gateway voice state's is. No secret configured → 404 (the webhook is
- * off, as if absent; a 503 would read as an outage to fuzzers and monitors alike).
+ * member's name (in the event's transaction), as a gateway voice state's is. No secret
+ * configured → 404 (the webhook is off, as if absent; a 503 would read as an outage to fuzzers
+ * and monitors alike).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ERROR_CODES } from '../../../../../shared/src/errors.js';
@@ -80,7 +81,6 @@ export class AttendanceWebhookService {
         'The event is older than 5 minutes; send events as they happen.',
       );
     const actor = { type: 'system' as const, id: null, name: 'attendance-webhook' };
-    const displayName = event.display_name?.trim();
     return this.sessions.webhookEvent(
       event.guild_id,
       {
@@ -95,8 +95,10 @@ export class AttendanceWebhookService {
       atMs,
       { actor, context },
       async (tx) => {
-        if (displayName)
-          await this.members.keepIn(tx, event.guild_id, { userId: event.user_id, displayName });
+        await this.members.keepIn(tx, event.guild_id, {
+          userId: event.user_id,
+          displayName: event.display_name,
+        });
         await this.audit.record(tx, {
           actor,
           permission: 'attendance:manage',
