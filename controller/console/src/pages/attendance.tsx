@@ -86,31 +86,26 @@ function NamedId({ name, id }: { name: string | null | undefined; id: string }) 
   );
 }
 
+const NO_NAMES: ReadonlyMap<string, string> = new Map();
+
 /** The names of an archived board's members (its snapshot holds ids only); none if they cannot be read. */
-function useBoardNames(guild: string, board: BoardEntry[], key: number) {
-  const names = useSignal<ReadonlyMap<string, string>>(new Map());
-  useEffect(() => {
-    let stale = false;
-    names.value = new Map();
-    Promise.all(
-      nameAsks(board).map((ids) =>
-        api<{ data: { members: { user_id: string; display_name: string }[] } }>(
-          'GET',
-          guildPath(guild, `/members?user_ids=${ids.join(',')}`),
+function useBoardNames(guild: string, board: BoardEntry[], key: number): ReadonlyMap<string, string> {
+  const names = useLoaded(
+    () =>
+      Promise.all(
+        nameAsks(board).map((ids) =>
+          api<{ data: { members: { user_id: string; display_name: string }[] } }>(
+            'GET',
+            guildPath(guild, `/members?user_ids=${ids.join(',')}`),
+          ),
         ),
+      ).then(
+        (answers) => new Map(answers.flatMap((a) => a.data.members.map((m) => [m.user_id, m.display_name]))),
       ),
-    ).then(
-      (answers) => {
-        if (stale) return;
-        names.value = new Map(answers.flatMap((a) => a.data.members.map((m) => [m.user_id, m.display_name])));
-      },
-      () => {}, // the ids are shown instead
-    );
-    return () => {
-      stale = true;
-    };
-  }, [guild, key]);
-  return names.value;
+    [guild, key],
+    { clear: true },
+  );
+  return names.data.value ?? NO_NAMES; // the ids are shown until (or unless) the names come
 }
 
 const when = (iso: string) => (
@@ -441,21 +436,15 @@ function Board({
 
 /** The guild's channel names from the bot's gateway; none when no bot is connected there (ids are shown). */
 function useChannelNames(guild: string): ReadonlyMap<string, string> {
-  const names = useSignal<ReadonlyMap<string, string>>(new Map());
-  useEffect(() => {
-    let stale = false;
-    names.value = new Map();
-    api<{ data: { channels: { id: string; name: string }[] } }>('GET', guildPath(guild, '/channels')).then(
-      (answer) => {
-        if (!stale) names.value = new Map(answer.data.channels.map((c) => [c.id, c.name]));
-      },
-      () => {}, // 503 without a connected bot, 409 when it is not in the guild
-    );
-    return () => {
-      stale = true;
-    };
-  }, [guild]);
-  return names.value;
+  const names = useLoaded(
+    () =>
+      api<{ data: { channels: { id: string; name: string }[] } }>('GET', guildPath(guild, '/channels')).then(
+        (answer) => new Map(answer.data.channels.map((c) => [c.id, c.name])),
+      ),
+    [guild],
+    { clear: true },
+  );
+  return names.data.value ?? NO_NAMES; // 503 without a connected bot, 409 when it is not in the guild
 }
 
 function CurrentMember({ guild, member }: { guild: string; member: string }) {
