@@ -164,11 +164,16 @@ function ddThroughput(source: string, target: string, bytes: number): number {
 
 /** CPU seconds (user + system, every thread) the process has used so far. */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const { user, system } = statCpu(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return user + system;
+}
+
+/** User and system CPU seconds from a /proc `stat` line (a process's or a thread's). */
+function statCpu(stat: string): { user: number; system: number } {
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100; // USER_HZ on Linux
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  return { user: Number(fields[11]) / ticksPerSecond, system: Number(fields[12]) / ticksPerSecond };
 }
 
 /** CPU seconds (user, system) per thread of the process, by thread name and id. */
@@ -178,8 +183,7 @@ function threadCpu(pid: number): Map<string, { user: number; system: number }> {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      threads.set(`${name}#${tid}`, { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 });
+      threads.set(`${name}#${tid}`, statCpu(stat));
     } catch {
       // The thread ended meanwhile.
     }
