@@ -106,6 +106,8 @@ describe('console: audit trail', () => {
     await page.getByLabel('Action').fill('auth.user.disable');
     await page.getByRole('button', { name: 'Apply' }).click();
     await row('auth.user.create').waitFor({ state: 'detached' });
+    // The old rows go before the filtered page arrives: wait for it, not for the gap between.
+    await row('auth.user.disable').waitFor();
     expect(new URL(page.url()).searchParams.get('action')).toBe('auth.user.disable');
     expect(await page.locator('.audit-action').allTextContents()).toEqual(['auth.user.disable']);
     const second = await page.context().newPage();
