@@ -87,8 +87,11 @@ for (const rcFile of fs.readdirSync(dir).filter((f) => f.endsWith('.rc')).sort()
       runFailed += r.numFailedTests ?? 0;
       skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
       for (const file of r.testResults ?? []) {
-        const failedTests = (file.assertionResults ?? []).filter((a) => a.status === 'failed').length;
-        if (file.status === 'failed' && failedTests === 0) {
+        const failedTests = (file.assertionResults ?? []).filter((a) => a.status === 'failed');
+        for (const a of failedTests) {
+          notes.push(`${label}: FAILED ${path.relative(process.cwd(), file.name)} > ${a.fullName ?? a.title}`);
+        }
+        if (file.status === 'failed' && failedTests.length === 0) {
           runFailed += 1;
           notes.push(`${label}: ${path.relative(process.cwd(), file.name)} failed outside its tests`);
         }
