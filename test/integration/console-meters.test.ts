@@ -6,7 +6,8 @@
  * choosing nodes changes the URL; the node page shows its node's meters. No CSP violation.
  * Every wait is for something the page shows.
  */
-import type { Browser, Page, Request } from 'playwright-core';
+import type { Browser, Locator, Page, Request } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STALE_MS } from '../../controller/console/src/meter-model.js';
 import type { MeterFrame } from '../../shared/src/mqtt.js';
@@ -19,6 +20,21 @@ type Channel = MeterFrame['channels'][number];
 
 /** Five nodes of 64 channels: 320 on screen, past the canvas threshold (64). */
 const WALL = ['wall-1', 'wall-2', 'wall-3', 'wall-4', 'wall-5'];
+
+/** The vertical scale a bar is drawn at: the transform the browser applies to it. */
+async function barScale(bar: Locator): Promise<number> {
+  const matrix = await bar.evaluate((el) => new DOMMatrixReadOnly(getComputedStyle(el).transform));
+  return matrix.d;
+}
+
+/** The colour drawn in `meter`'s middle column at `fromBottom` (0…1) of its height: [r, g, b]. */
+async function pixelAt(meter: Locator, fromBottom: number): Promise<number[]> {
+  const png = PNG.sync.read(await meter.screenshot({ animations: 'disabled' }));
+  const x = Math.floor(png.width / 2);
+  const y = Math.floor(png.height * (1 - fromBottom));
+  const at = (y * png.width + x) * 4;
+  return [...png.data.subarray(at, at + 3)];
+}
 
 describe('console: live meters', () => {
   let ctl: TestController;
@@ -105,11 +121,12 @@ describe('console: live meters', () => {
     await hall.getByText('Live', { exact: true }).waitFor();
     await hall.getByText('−12.0 / −20.0 · TP −11.5 · S −23.0').waitFor();
     // The bar is moved by a transform: scaleY of its place on the −60…0 dBFS scale.
-    const transform = await hall
-      .locator('.meter-rms')
-      .first()
-      .evaluate((el) => (el as HTMLElement).style.transform);
-    expect(Number(/^scaleY\(([\d.]+)\)$/.exec(transform)?.[1])).toBeCloseTo(40 / 60, 4);
+    const rms = hall.locator('.meter-rms').first();
+    expect(await barScale(rms)).toBeCloseTo(40 / 60, 4);
+    // Its colours stay where the scale puts them: RMS at −20 dBFS is green to its top (the red
+    // of −6…0 dBFS and the amber of −18…−6 are not squeezed into a shorter bar).
+    const [r, g] = await pixelAt(hall.getByRole('meter', { name: 'Hall M channel 1 level' }), 0.64);
+    expect(g, `rgb ${r}, ${g} just under the RMS bar's top`).toBeGreaterThan(r! + 40);
 
     // The page opened one meter stream, for exactly this node (as the server audited it).
     const opened = await ctl.db.auditEvent.findMany({ where: { action: 'meters.stream_open' } });
@@ -222,11 +239,7 @@ describe('console: live meters', () => {
       await meter.elementHandle(),
     );
     const peakBar = page.locator('.meter-node .meter-peak').first();
-    const barScale = async () =>
-      Number(
-        /scaleY\(([\d.]+)\)/.exec(await peakBar.evaluate((el) => (el as HTMLElement).style.transform))?.[1],
-      );
-    expect(await barScale()).toBeCloseTo(36 / 60, 4);
+    expect(await barScale(peakBar)).toBeCloseTo(36 / 60, 4);
 
     // A hidden tab paints nothing: silence arrives (the state says so), the bar stays put.
     await page.evaluate(() => {
@@ -235,16 +248,13 @@ describe('console: live meters', () => {
     });
     sendFrames([{ peakDbfs: -120, rmsDbfs: -120, clipCount: 0 }]);
     await page.locator('.meter-node[data-state="no-signal"]').waitFor();
-    expect(await barScale()).toBeCloseTo(36 / 60, 4);
+    expect(await barScale(peakBar)).toBeCloseTo(36 / 60, 4);
     // Shown again: what arrived is painted.
     await page.evaluate(() => {
       Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
       document.dispatchEvent(new Event('visibilitychange'));
     });
-    await page.waitForFunction(
-      (el) => (el as HTMLElement | null)?.style.transform === 'scaleY(0)',
-      await peakBar.elementHandle(),
-    );
+    await expect.poll(() => barScale(peakBar)).toBe(0);
     stopFrames();
     expect(cspViolations).toEqual([]);
   });

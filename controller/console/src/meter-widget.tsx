@@ -168,7 +168,7 @@ class MeterView {
     requestPaint(this.paint);
   };
 
-  /** Bars by transform only (scaleY of their place on the scale), or on the canvas; the clip lights. */
+  /** Bars by transform only (their place on the scale as `--level`: meters.css), or on the canvas; the clip lights. */
   readonly paint = (): void => {
     const m = this.meters;
     if (!m.dirty) return;
@@ -187,12 +187,12 @@ class MeterView {
       const peak = step(m.peak[i]!);
       if (shown[k] !== peak) {
         shown[k] = peak;
-        bars.peak.style.transform = `scaleY(${peak / BAR_STEPS})`;
+        bars.peak.style.setProperty('--level', String(peak / BAR_STEPS));
       }
       const rms = step(m.rms[i]!);
       if (shown[k + 1] !== rms) {
         shown[k + 1] = rms;
-        bars.rms.style.transform = `scaleY(${rms / BAR_STEPS})`;
+        bars.rms.style.setProperty('--level', String(rms / BAR_STEPS));
       }
       const hold = step(heldPeak(m.hold[i]!, m.holdAt[i]!, now));
       if (shown[k + 2] !== hold) {
