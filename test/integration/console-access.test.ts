@@ -309,8 +309,10 @@ describe('console: users & access', () => {
     expect(await nav.getByRole('link', { name: 'Users & access' }).count()).toBe(0);
     await viewer.goto(`${url}/access/users`);
     await viewer.getByText('Your role cannot use Users & access.').waitFor();
-    await viewer.goto(`${url}/access/tokens`);
+    // Their own tokens are a click away: their name in the header.
+    await viewer.getByRole('link', { name: 'access-viewer: your API tokens' }).click();
     await viewer.getByText('No API tokens.').waitFor();
+    expect(new URL(viewer.url()).pathname).toBe('/access/tokens');
     const tabs = viewer.getByRole('navigation', { name: 'Access sections' });
     expect(await tabs.getByRole('link').allTextContents()).toEqual(['API tokens']);
     await viewer.context().close();

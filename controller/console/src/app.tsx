@@ -113,7 +113,15 @@ export function App() {
           {TIME_ZONE}
         </span>
         <ThemeSwitch />
-        <span class="user">{user.user.displayName || user.user.username}</span>
+        {/* Every user's own API tokens are here, whether or not their role manages access. */}
+        <a
+          class="user"
+          href="/access/tokens"
+          title="Your API tokens"
+          aria-label={`${user.user.displayName || user.user.username}: your API tokens`}
+        >
+          {user.user.displayName || user.user.username}
+        </a>
         <SignOutButton />
       </header>
       <main id="content" tabIndex={-1}>
