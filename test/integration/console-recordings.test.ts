@@ -226,6 +226,12 @@ describe('console: recordings', () => {
     const box = (await wave.boundingBox())!;
     await wave.click({ position: { x: box.width * 0.75, y: box.height / 2 } });
     await page.waitForFunction(() => (document.querySelector('audio')?.currentTime ?? 0) >= 2.2);
+    // And from the keyboard: the waveform is a seek slider; Home goes back to the start.
+    const slider = page.getByRole('slider', { name: /^Waveform: position/ });
+    await slider.focus();
+    await page.keyboard.press('Home');
+    await page.waitForFunction(() => (document.querySelector('audio')?.currentTime ?? 3) < 1.5);
+    expect(await slider.getAttribute('aria-valuetext')).toMatch(/^0:0\d of /);
   });
 
   // How long it takes (the budget, 500 ms) is measured in `npm run bench console`, not asserted here.

@@ -2,7 +2,7 @@
  * One recording: its metadata (editable when the role may, `PATCH /recordings/:id/metadata`),
  * checksums, file facts, upload and provider copies, its audit rows, who attended meanwhile
  * (`GET /recordings/:id/context`), and a player: a waveform drawn on a canvas from the
- * server's peaks (`GET /recordings/:id/peaks`, never the file) that seeks on click, and an
+ * server's peaks (`GET /recordings/:id/peaks`, never the file) that seeks on click or by keys, and an
  * `<audio>` fed by the playback route (`POST …/playback` sets a cookie scoped to the stream's
  * path, so `src` carries no token). Its state changes arrive from the tab's events stream.
  */
@@ -393,6 +393,18 @@ function Metadata(props: { recording: Recording; editable: boolean; onSaved: (ne
   );
 }
 
+/** The waveform's keys, as a media player's seek bar has them: a step, a minute, either end. */
+const SEEK_KEYS: Record<string, (at: number, duration: number) => number> = {
+  ArrowLeft: (at) => at - 5,
+  ArrowDown: (at) => at - 5,
+  ArrowRight: (at) => at + 5,
+  ArrowUp: (at) => at + 5,
+  PageDown: (at) => at - 60,
+  PageUp: (at) => at + 60,
+  Home: () => 0,
+  End: (_, duration) => duration,
+};
+
 function Player({ recording, mayPlay }: { recording: Recording; mayPlay: boolean }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const audio = useRef<HTMLAudioElement>(null);
@@ -476,14 +488,24 @@ function Player({ recording, mayPlay }: { recording: Recording; mayPlay: boolean
     }
   }
 
-  async function seek(event: MouseEvent) {
-    const element = event.currentTarget as HTMLCanvasElement;
-    const rect = element.getBoundingClientRect();
-    const time = timeAtX(event.clientX - rect.left, rect.width, durationS);
-    position.value = time;
+  async function seekTo(time: number) {
+    const at = Math.min(Math.max(time, 0), durationS);
+    position.value = at;
     if (!mayPlay) return;
     const player = await open();
-    if (player) player.currentTime = time;
+    if (player) player.currentTime = at;
+  }
+
+  function seek(event: MouseEvent) {
+    const rect = (event.currentTarget as HTMLCanvasElement).getBoundingClientRect();
+    void seekTo(timeAtX(event.clientX - rect.left, rect.width, durationS));
+  }
+
+  function seekByKey(event: KeyboardEvent) {
+    const move = SEEK_KEYS[event.key];
+    if (!move) return;
+    event.preventDefault();
+    void seekTo(move(position.value, durationS));
   }
 
   return (
@@ -492,13 +514,20 @@ function Player({ recording, mayPlay }: { recording: Recording; mayPlay: boolean
         Player
       </h2>
       {complete ? (
+        // The waveform is the seek bar (a slider): a range input cannot draw it.
         <canvas
           ref={canvas}
           class="rec-wave"
           data-testid="rec-wave"
-          role="img"
-          aria-label={`Waveform, ${formatDuration(durationS * 1000)}; click to seek`}
-          onClick={(e) => void seek(e)}
+          role="slider"
+          tabIndex={0}
+          aria-label="Waveform: position (click, or arrow keys, Page Up/Down, Home, End)"
+          aria-valuemin={0}
+          aria-valuemax={Math.round(durationS)}
+          aria-valuenow={Math.round(position.value)}
+          aria-valuetext={`${formatDuration(position.value * 1000)} of ${formatDuration(durationS * 1000)}`}
+          onClick={seek}
+          onKeyDown={seekByKey}
         />
       ) : (
         <p class="empty">
