@@ -3,7 +3,8 @@
  * seeded data: axe-core (injected through the DevTools protocol, which the page's
  * Content-Security-Policy does not govern) on the sign-in page and on every page the owner
  * reaches from the navigation (read from the page itself, so a page added later is covered
- * without an edit here) plus a node's page from its tile, in the light and the dark theme,
+ * without an edit here) plus the pages reached from others (a node, a recording with its
+ * player, the access tabs, a node's health timeline), in the light and the dark theme,
  * and again with a dialog open where the page has one (the sign-out dialog; on a page, a
  * control marked `aria-haspopup="dialog"`, or else a New / Create / Add button that opens a
  * native <dialog>): zero serious or critical violations, and no sideways scrolling on a
@@ -18,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole, launchChromium, signedInPage, signIn } from '../support/console.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
 import { listeningUrl } from '../support/listen.js';
+import { completedRecording, wavBytes } from '../support/recordings.js';
 
 type Violation = {
   id: string;
@@ -67,7 +69,7 @@ async function settled(page: Page): Promise<void> {
 async function dialogOpener(page: Page) {
   const marked = page.locator('#content [aria-haspopup="dialog"]:visible:enabled');
   if ((await marked.count()) > 0) return marked.first();
-  const named = page.locator('#content button:visible', { hasText: /^\s*(New|Create|Add)\b/ });
+  const named = page.locator('#content button:visible:enabled', { hasText: /^\s*(New|Create|Add)\b/ });
   return (await named.count()) > 0 ? named.first() : undefined;
 }
 
@@ -79,12 +81,19 @@ describe('console accessibility', () => {
   let ctl: TestController;
   let url: string;
   let browser: Browser;
+  let recordingId: string;
 
   beforeAll(async () => {
     const require = createRequire(import.meta.url);
     axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
     ctl = await testController({}, undefined, { consoleDir: await builtConsole() });
-    const { nodeId } = await enrolledNode(ctl, { id: 'a11y-node', site: 'a11y-site', name: 'Hall A' });
+    const node = await enrolledNode(ctl, { id: 'a11y-node', site: 'a11y-site', name: 'Hall A' });
+    const { nodeId } = node;
+    recordingId = (
+      await completedRecording(ctl, await ctl.ownerToken(), node, wavBytes(16_000, 16_000, 1), {
+        title: 'Hall A tone',
+      })
+    ).id;
     await enrolledNode(ctl, { id: 'a11y-other', site: 'a11y-site', name: 'Hall B' });
     await ctl.services.nodes.setPresence(nodeId, true);
     const opened = await ctl.app.inject({
@@ -128,7 +137,18 @@ describe('console accessibility', () => {
         links.map((a) => ({ path: a.getAttribute('href') ?? '', title: (a.textContent ?? '').trim() })),
       );
       expect(nav.map((link) => link.path)).toContain('/fleet');
-      const pages = [...nav, { path: '/nodes/a11y-node', title: 'Node' }];
+      // And the pages reached from others: a node, a recording (its player), the other access
+      // tabs, a node's health timeline.
+      const pages = [
+        ...nav,
+        { path: '/nodes/a11y-node', title: 'Node' },
+        { path: `/recordings/${recordingId}`, title: 'Recording' },
+        ...['groups', 'roles', 'policies', 'tokens'].map((tab) => ({
+          path: `/access/${tab}`,
+          title: 'Users & access',
+        })),
+        { path: '/health?nodeId=a11y-node&view=timeline', title: 'Health events' },
+      ];
       const paths = pages.map((p) => p.path);
       const withDialog: string[] = [];
       for (const theme of THEMES) {
