@@ -4,15 +4,23 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /** The console's browser tier (console.test.ts, the shell and sign-in, stays in integration). */
 const CONSOLE_TIER = 'test/integration/console-*.test.ts';
 
+/**
+ * expect.poll's default gives up after 1 s: too short for a loaded 2-core CI machine, where a
+ * page's load, its list request and render, or a write after an MQTT message, can take longer.
+ * A wait that succeeds returns as soon as it does; only a failing one waits this long.
+ */
+const EXPECT = { poll: { timeout: 10_000 } };
+
 // Tiers (STYLE.md): unit = pure logic; integration = real Fastify, database, broker;
 // e2e = the built programs as processes. Benchmarks live in test/bench and are not tests.
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 10_000 } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 10_000, expect: EXPECT } },
       {
         test: {
           name: 'integration',
+          expect: EXPECT,
           include: ['test/integration/**/*.test.ts'],
           exclude: [...configDefaults.exclude, CONSOLE_TIER],
           testTimeout: 60_000,
@@ -33,6 +41,7 @@ export default defineConfig({
         // count within a group (so it runs after unit and integration).
         test: {
           name: 'console',
+          expect: EXPECT,
           include: [CONSOLE_TIER],
           isolate: false,
           maxWorkers: Math.max(2, availableParallelism() - 1),
@@ -47,6 +56,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          expect: EXPECT,
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,

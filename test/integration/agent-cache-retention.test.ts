@@ -118,14 +118,14 @@ describe(`agent-cache retention (${inject('testDb')})`, () => {
       body: { scope: 'agent-cache', maxAgeDays: 30 },
     });
     expect(spare.statusCode, spare.body).toBe(201);
-    await vi.waitFor(() => expect(nudged()).toBe(1), { timeout: 2_000, interval: 20 });
+    await vi.waitFor(() => expect(nudged()).toBe(1), { timeout: 10_000, interval: 20 });
     const removed = await ctl.app.inject({
       method: 'DELETE',
       url: `/api/v1/settings/retention-policies/${spare.json().data.id}`,
       headers: bearer(owner),
     });
     expect(removed.statusCode, removed.body).toBe(204);
-    await vi.waitFor(() => expect(nudged()).toBe(2), { timeout: 2_000, interval: 20 });
+    await vi.waitFor(() => expect(nudged()).toBe(2), { timeout: 10_000, interval: 20 });
     await ctl.app.inject({
       method: 'DELETE',
       url: `/api/v1/settings/retention-policies/${controllerOnly.json().data.id}`,

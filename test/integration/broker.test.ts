@@ -129,10 +129,15 @@ describe('embedded MQTT broker', () => {
     // A username that could smuggle a wildcard into a filter never authenticates.
     await expect(connect({ username: '+', password: a.credential })).rejects.toMatchObject({ code: 4 });
 
-    await vi.waitFor(async () => {
-      const denied = await ctl.db.auditEvent.count({ where: { action: 'mqtt.connect', outcome: 'denied' } });
-      expect(denied).toBe(5);
-    });
+    await vi.waitFor(
+      async () => {
+        const denied = await ctl.db.auditEvent.count({
+          where: { action: 'mqtt.connect', outcome: 'denied' },
+        });
+        expect(denied).toBe(5);
+      },
+      { timeout: 10_000 },
+    );
   });
 
   it('refuses subscriptions outside the node’s own cmd topic, wildcards included', async () => {
@@ -202,13 +207,16 @@ describe('embedded MQTT broker', () => {
     await genuine;
     expect(seenByB.map((m) => JSON.parse(m).id)).toEqual(['real']);
 
-    await vi.waitFor(async () => {
-      const events = await ctl.db.auditEvent.findMany({ where: { action: 'mqtt.publish' } });
-      expect(events.map((e) => e.targetId).sort()).toEqual(
-        [nodeTopic(b.nodeId, 'cmd'), nodeTopic(b.nodeId, 'meters'), nodeTopic(b.nodeId, 'status')].sort(),
-      );
-      expect(events.every((e) => e.outcome === 'denied' && e.actorId === a.nodeId)).toBe(true);
-    });
+    await vi.waitFor(
+      async () => {
+        const events = await ctl.db.auditEvent.findMany({ where: { action: 'mqtt.publish' } });
+        expect(events.map((e) => e.targetId).sort()).toEqual(
+          [nodeTopic(b.nodeId, 'cmd'), nodeTopic(b.nodeId, 'meters'), nodeTopic(b.nodeId, 'status')].sort(),
+        );
+        expect(events.every((e) => e.outcome === 'denied' && e.actorId === a.nodeId)).toBe(true);
+      },
+      { timeout: 10_000 },
+    );
   });
 
   it('stops one node taking over another’s session by client id', async () => {
@@ -263,23 +271,23 @@ describe('embedded MQTT broker', () => {
       qos: 1,
       retain: true,
     });
-    await vi.waitFor(async () => expect(await online()).toBe((before ?? 0) + 1));
+    await vi.waitFor(async () => expect(await online()).toBe((before ?? 0) + 1), { timeout: 10_000 });
     await vi.waitFor(async () =>
       expect((await ctl.db.node.findUniqueOrThrow({ where: { id: b.nodeId } })).agentVersion).toBe('9.9.9'),
     );
     // The network drops: no DISCONNECT, so the broker publishes the will.
     client.stream.destroy();
-    await vi.waitFor(async () => expect(await online()).toBe(before ?? 0));
+    await vi.waitFor(async () => expect(await online()).toBe(before ?? 0), { timeout: 10_000 });
   });
 
   it('counts a node offline when its connection ends cleanly after it said online (no will is sent)', async () => {
     const statusTopic = nodeTopic(b.nodeId, 'status');
     const client = await asNode(b);
     await client.publishAsync(statusTopic, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
-    await vi.waitFor(() => expect(ctl.services.nodes.connected(b.nodeId)).toBe(true));
+    await vi.waitFor(() => expect(ctl.services.nodes.connected(b.nodeId)).toBe(true), { timeout: 10_000 });
     // An agent stopping while its 'online' was still on the way: DISCONNECT, and 'online' was last.
     await client.endAsync();
-    await vi.waitFor(() => expect(ctl.services.nodes.connected(b.nodeId)).toBe(false));
+    await vi.waitFor(() => expect(ctl.services.nodes.connected(b.nodeId)).toBe(false), { timeout: 10_000 });
   });
 
   it('sends frames to an SSE client and the snapshot route, each scoped to the caller', async () => {

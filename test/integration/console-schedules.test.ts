@@ -130,9 +130,25 @@ describe('console: schedules', () => {
       expect.stringContaining('09:00 Morning mass'),
       expect.stringContaining('09:00 Morning mass'),
     ]);
-    // The same week in New York: 03:00 local.
+    // The same week in New York: 03:00 local (04:00 in the weeks when only one side of the
+    // Atlantic has changed its clocks).
+    const clock = (timeZone: string, at: Date) =>
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone,
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(at);
+    // Monday 09:00 in Berlin is 08:00 UTC in winter, 07:00 in summer.
+    const nine = [8, 7]
+      .map((h) => new Date(`${monday}T0${h}:00:00Z`))
+      .find((at) => clock('Europe/Berlin', at) === '09:00')!;
+    const newYork = clock('America/New_York', nine);
     await page.getByLabel('Time zone').selectOption('America/New_York');
-    await week.locator('.occ', { hasText: '03:00 Morning mass' }).first().waitFor();
+    await week
+      .locator('.occ', { hasText: `${newYork} Morning mass` })
+      .first()
+      .waitFor();
     expect(page.url()).toContain('tz=America%2FNew_York');
   });
 

@@ -45,10 +45,18 @@ const THEMES = ['light', 'dark'] as const;
 /**
  * Each page's screenshot name and path; `signedOut` for the sign-in page, `meters`: the widths at
  * which levels show in the viewport (the shot waits for frames to have arrived); `dialog`: the
- * button whose dialog is open in the shot.
+ * button whose dialog is open in the shot; `ready`: text the shot waits for.
  */
 const BOTH = [1440, 390];
-type Shot = { name: string; path: string; signedOut?: boolean; meters?: number[]; dialog?: string };
+type Shot = {
+  name: string;
+  path: string;
+  signedOut?: boolean;
+  meters?: number[];
+  dialog?: string;
+  /** Text the page shows once a read it makes without a loading marker has been answered. */
+  ready?: string;
+};
 const PAGES: Shot[] = [
   { name: 'sign-in', path: '/fleet', signedOut: true },
   { name: 'fleet', path: '/fleet', meters: BOTH },
@@ -71,7 +79,11 @@ const PAGES: Shot[] = [
   { name: 'access-tokens', path: '/access/tokens' },
   { name: 'settings', path: `/settings?family=recording-profiles&id=${SPEECH_PROFILE}` },
   // A member's detail open below the board: names beside ids, channel names from the gateway.
-  { name: 'attendance', path: '/attendance?guild=111111111111111111&member=200000000000000010' },
+  {
+    name: 'attendance',
+    path: '/attendance?guild=111111111111111111&member=200000000000000010',
+    ready: 'Rehearsal room',
+  },
   { name: 'system', path: '/system' },
 ];
 
@@ -168,7 +180,7 @@ describe('console screenshots', () => {
   /** Shoots one page at one size; what failed, one line each. */
   async function shoot(
     size: (typeof SIZES)[number],
-    { name, path, signedOut, meters, dialog }: Shot,
+    { name, path, signedOut, meters, dialog, ready }: Shot,
   ): Promise<string[]> {
     const { page, unanswered } = tabs.get(size.width)!;
     const shotName = `${name}-${size.width}`;
@@ -178,6 +190,7 @@ describe('console screenshots', () => {
     await page.emulateMedia({ colorScheme: 'light' });
     await page.goto(`${still.url}${path}`);
     await settled(page, Boolean(signedOut));
+    if (ready) await page.locator('#content').getByText(ready).first().waitFor();
     if (dialog) {
       await page.locator('#content').getByRole('button', { name: dialog }).click();
       await page.locator('dialog[open]').waitFor();

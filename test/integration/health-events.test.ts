@@ -91,13 +91,13 @@ describe('health events', () => {
     const client = await asNode(a);
     const topic = nodeTopic(a.nodeId, 'events');
     await client.publishAsync(topic, JSON.stringify(report('mqtt-1')), { qos: 1 });
-    await vi.waitFor(async () => expect(await stored('mqtt-1')).not.toBeNull());
+    await vi.waitFor(async () => expect(await stored('mqtt-1')).not.toBeNull(), { timeout: 10_000 });
     // Re-sent (a reconnect replaying the queue): still one event, one audit row.
     await client.publishAsync(topic, JSON.stringify(report('mqtt-1')), { qos: 1 });
     await client.publishAsync(topic, JSON.stringify(report('mqtt-1', { lastSeenAt: at(120), count: 2 })), {
       qos: 1,
     });
-    await vi.waitFor(async () => expect((await stored('mqtt-1'))?.count).toBe(2));
+    await vi.waitFor(async () => expect((await stored('mqtt-1'))?.count).toBe(2), { timeout: 10_000 });
     expect(await ctl.db.healthEvent.count({ where: { id: 'mqtt-1' } })).toBe(1);
     // An older report arriving late changes nothing.
     await client.publishAsync(topic, JSON.stringify(report('mqtt-1', { lastSeenAt: at(90), count: 1 })), {
@@ -108,7 +108,9 @@ describe('health events', () => {
       JSON.stringify(report('mqtt-1', { state: 'resolved', lastSeenAt: at(180), count: 3, values: {} })),
       { qos: 1 },
     );
-    await vi.waitFor(async () => expect((await stored('mqtt-1'))?.status).toBe('resolved'));
+    await vi.waitFor(async () => expect((await stored('mqtt-1'))?.status).toBe('resolved'), {
+      timeout: 10_000,
+    });
     const row = (await stored('mqtt-1'))!;
     expect(row).toMatchObject({ count: 3, nodeId: a.nodeId, source: 'agent', channel: 1 });
     expect(row.lastSeenAt.toISOString()).toBe(at(180));
@@ -153,7 +155,7 @@ describe('health events', () => {
     // The broker is still there: a good report after all that is stored.
     const again = await asNode(a);
     await again.publishAsync(topic, JSON.stringify(report('after-bad')), { qos: 1 });
-    await vi.waitFor(async () => expect(await stored('after-bad')).not.toBeNull());
+    await vi.waitFor(async () => expect(await stored('after-bad')).not.toBeNull(), { timeout: 10_000 });
     for (const id of ['bad-1', 'bad-2', 'bad/3', 'bad-4', 'bad-5', 'forged-1'])
       expect(await stored(id), id).toBeNull();
     expect(await stored('b-owned')).toMatchObject({ nodeId: b.nodeId, count: 1 });

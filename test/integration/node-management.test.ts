@@ -184,7 +184,7 @@ describe('node management', () => {
       body: { sampleRate: 48000 },
     });
     expect(changed.statusCode, changed.body).toBe(200);
-    await vi.waitFor(() => expect(commands).toHaveLength(2), { timeout: 2_000 });
+    await vi.waitFor(() => expect(commands).toHaveLength(2), { timeout: 10_000 });
     expect(await configOf()).toMatchObject({
       capture: { sampleRate: 48000 },
       recordingProfile: { revision: 2 },

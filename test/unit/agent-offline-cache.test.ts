@@ -85,7 +85,7 @@ describe('clock tracker', () => {
     clock.record(30_000, 30_100, 27_050);
     expect(log.warn).toHaveBeenCalledTimes(1);
     expect(String(log.warn.mock.calls[0]![1])).toMatch(/3\.000 s ahead of the controller/);
-    await vi.waitFor(async () => expect((await cache.readClock())?.offsetMs).toBe(3000));
+    await vi.waitFor(async () => expect((await cache.readClock())?.offsetMs).toBe(3000), { timeout: 10_000 });
     const restored = new ClockTracker({ cache, log });
     await restored.load();
     expect(restored.offsetMs).toBe(3000);
