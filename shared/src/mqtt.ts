@@ -5,6 +5,7 @@
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { HEALTH_EVENT_TYPES, HEALTH_SEVERITIES } from './health-kinds.js';
 import { isValidNodeId, NODE_ID_PATTERN } from './ids.js';
 import { decodeListenFrame, encodeListenFrame, type ListenFrame } from './listen.js';
 
@@ -69,25 +70,12 @@ export const NodeStatus = Type.Object(
 );
 export type NodeStatus = Static<typeof NodeStatus>;
 
-/** What a health event is about (docs/mqtt.md); controller-raised and manual types included. */
-export const HEALTH_EVENT_TYPES = [
-  'silence',
-  'clipping',
-  'device_lost',
-  'disk_low',
-  'clock_skew',
-  'upload_backlog',
-  'capture_restart',
-  'events_dropped',
-  'node_offline',
-  'occurrence_missed',
-  'upload_failing',
-  'audit_chain',
-  'manual',
-] as const;
-export type HealthEventType = (typeof HEALTH_EVENT_TYPES)[number];
-export const HEALTH_SEVERITIES = ['info', 'warning', 'critical'] as const;
-export type HealthSeverity = (typeof HEALTH_SEVERITIES)[number];
+export {
+  HEALTH_EVENT_TYPES,
+  HEALTH_SEVERITIES,
+  type HealthEventType,
+  type HealthSeverity,
+} from './health-kinds.js';
 
 /** A health event's id: chosen by its reporter, stable across re-sends (same rule as node ids). */
 export const HealthEventId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });

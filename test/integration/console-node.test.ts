@@ -244,6 +244,44 @@ describe('console: node page and health events', () => {
     expect(cspViolations).toEqual([]);
   });
 
+  it('filters health events by type and node from the form, and pages through them, all in the URL', async () => {
+    for (let i = 0; i < 101; i++)
+      await call('POST', '/health-events', { nodeId: NODE, severity: 'info', message: `paged ${i}` });
+    await page.goto(`${url}/health`);
+    await page.getByRole('combobox', { name: /^Type/ }).selectOption('manual');
+    await page.waitForURL(/[?&]type=manual/);
+    await page.getByRole('textbox', { name: /^Node/ }).fill(NODE);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(new RegExp(`[?&]nodeId=${NODE}`));
+    const messages = () => page.locator('.health-row .health-message').allTextContents();
+    await expect.poll(async () => (await messages()).filter((m) => m.startsWith('paged ')).length).toBe(100);
+    const first = await messages();
+    const steps = page.getByRole('navigation', { name: 'Health event pages' });
+    expect(await steps.getByRole('link', { name: 'Newest' }).count()).toBe(0);
+    await steps.getByRole('link', { name: 'Older' }).click();
+    await page.waitForURL(/[?&]cursor=/);
+    await expect.poll(async () => (await messages()).some((m) => first.includes(m))).toBe(false);
+    // The two pages hold every event once.
+    const all = [...first, ...(await messages())].filter((m) => m.startsWith('paged '));
+    expect(new Set(all).size).toBe(101);
+    expect(all).toHaveLength(101);
+    // A deep link reopens that page; Newest goes back to the first, the filters kept.
+    const older = page.url();
+    await page.goto(older);
+    await expect.poll(async () => (await messages()).some((m) => first.includes(m))).toBe(false);
+    await steps.getByRole('link', { name: 'Newest' }).click();
+    await expect.poll(async () => (await messages()).includes(first[0]!)).toBe(true);
+    const query = new URL(page.url()).searchParams;
+    expect([query.get('cursor'), query.get('type'), query.get('nodeId')]).toEqual([null, 'manual', NODE]);
+    // Resolved again, for the tests after this one.
+    for (let round = 0; round < 2; round++)
+      for (const event of await call(
+        'GET',
+        `/health-events?nodeId=${NODE}&type=manual&status=open&limit=100`,
+      ))
+        await call('POST', `/health-events/${event.id}/resolve`, {});
+  });
+
   it('shows the server’s refusal in the dialog: the node decommissioned behind the page’s back', async () => {
     await page.goto(`${url}/nodes/${NODE}`);
     const actions = page.getByRole('region', { name: 'Actions' });

@@ -3,6 +3,7 @@ import {
   duration,
   healthQuery,
   healthViewFrom,
+  refiltered,
   searchFromHealthView,
   suppressUntil,
   timelineOf,
@@ -68,6 +69,22 @@ describe('console health model', () => {
     expect(view).toEqual({ status: 'resolved', nodeId: 'hall-a', view: 'timeline' });
     expect(searchFromHealthView(view)).toBe('?status=resolved&nodeId=hall-a&view=timeline');
     expect(searchFromHealthView({ status: 'acknowledged', view: 'list' })).toBe('?status=acknowledged');
+  });
+
+  it('keeps the list’s page in the URL, drops it when a filter changes, never on a timeline', () => {
+    const view = healthViewFrom('?status=open&type=manual&cursor=eyJ4IjoxfQ');
+    expect(view).toEqual({ status: 'open', type: 'manual', view: 'list', cursor: 'eyJ4IjoxfQ' });
+    expect(searchFromHealthView(view)).toBe('?status=open&type=manual&cursor=eyJ4IjoxfQ');
+    expect(healthQuery(view, 100)).toBe('limit=100&status=open&type=manual&cursor=eyJ4IjoxfQ');
+    expect(healthViewFrom('?cursor=not%20a%20cursor').cursor).toBeUndefined();
+    expect(healthViewFrom('?nodeId=n1&view=timeline&cursor=eyJ4IjoxfQ').cursor).toBeUndefined();
+    expect(refiltered(view, { nodeId: 'n1' })).toEqual({
+      status: 'open',
+      type: 'manual',
+      nodeId: 'n1',
+      view: 'list',
+    });
+    expect(refiltered(view, { type: '' })).toEqual({ status: 'open', view: 'list' });
   });
 
   it('asks the API for one status in the list, every status on the timeline', () => {

@@ -1,6 +1,6 @@
 /**
- * The health events page's model, pure (test/unit/console-health-model.test.ts): its state in
- * the URL (status, a node and type narrowing, the per-node timeline view), the suppression
+ * The health events page's model, pure (test/unit/console-node-health-model.test.ts): its state in
+ * the URL (status, a node and type narrowing, the list's page, the per-node timeline view), the suppression
  * lengths offered and the `until` each sends, and a node's events laid out as a timeline.
  */
 
@@ -13,9 +13,13 @@ export interface HealthView {
   type?: string;
   /** `timeline`: the node's events over time, every status (needs a node). */
   view: 'list' | 'timeline';
+  /** The list's page: the API's cursor of the page after the newest (none: the newest). */
+  cursor?: string;
 }
 
 const SAFE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** The API's cursors are base64url text. */
+const CURSOR = /^[A-Za-z0-9_-]{1,512}$/;
 
 export function healthViewFrom(search: string): HealthView {
   const q = new URLSearchParams(search);
@@ -29,15 +33,21 @@ export function healthViewFrom(search: string): HealthView {
   if (SAFE.test(nodeId)) out.nodeId = nodeId;
   if (SAFE.test(type)) out.type = type;
   if (q.get('view') === 'timeline' && out.nodeId) out.view = 'timeline';
+  const cursor = q.get('cursor') ?? '';
+  if (out.view === 'list' && CURSOR.test(cursor)) out.cursor = cursor;
   return out;
 }
 
-/** The URL query of a view (`?status=…&nodeId=…&type=…&view=timeline`), `list` left out. */
+/**
+ * The URL query of a view (`?status=…&nodeId=…&type=…&view=timeline`, or the list's `cursor`
+ * last), `list` left out.
+ */
 export function searchFromHealthView(view: HealthView): string {
   const q = new URLSearchParams({ status: view.status });
   if (view.nodeId) q.set('nodeId', view.nodeId);
   if (view.type) q.set('type', view.type);
   if (view.view === 'timeline' && view.nodeId) q.set('view', 'timeline');
+  else if (view.cursor) q.set('cursor', view.cursor);
   return `?${q.toString()}`;
 }
 
@@ -47,7 +57,16 @@ export function healthQuery(view: HealthView, limit: number): string {
   if (view.view === 'list') q.set('status', view.status);
   if (view.nodeId) q.set('nodeId', view.nodeId);
   if (view.type) q.set('type', view.type);
+  if (view.view === 'list' && view.cursor) q.set('cursor', view.cursor);
   return q.toString();
+}
+
+/** The view with its filters changed: back to the newest page (a cursor belongs to its filters). */
+export function refiltered(view: HealthView, change: Partial<Omit<HealthView, 'cursor'>>): HealthView {
+  const { cursor: _, ...rest } = view;
+  const next: HealthView = { ...rest, ...change };
+  for (const key of ['nodeId', 'type'] as const) if (!next[key]) delete next[key];
+  return next;
 }
 
 /** The suppression lengths offered (the API takes up to 90 days ahead). */

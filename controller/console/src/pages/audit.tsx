@@ -203,7 +203,7 @@ export default function AuditPage() {
           ))}
         </ol>
       )}
-      <nav class="audit-pages" aria-label="Audit pages">
+      <nav class="list-pages" aria-label="Audit pages">
         {cursor && <a href={`${path}${searchFromFilters(filters)}`}>Newest</a>}
         {events.value?.nextCursor && (
           <a href={`${path}${searchFromFilters(filters, events.value.nextCursor)}`}>Older</a>

@@ -1,11 +1,13 @@
 /**
- * Health events: the list by status (in the URL), kept live from the tab's stream, with
+ * Health events: the list by status, type and node, a page at a time (all in the URL: a deep
+ * link reopens the same page, Older and Newest step through), kept live from the tab's stream, with
  * acknowledge, suppress (for a chosen time, asked in a dialog) and resolve for roles that may
  * (the server decides; a refusal is shown on the row or in the dialog); and a node's timeline
  * (`?nodeId=…&view=timeline`): its events of every status over time, opened and resolved.
  * Bulk actions are to come.
  */
 import { useSignal } from '@preact/signals';
+import { HEALTH_EVENT_TYPES } from '../../../../shared/src/health-kinds.js';
 import { api } from '../api.js';
 import { relativeTime } from '../fleet-model.js';
 import {
@@ -13,6 +15,7 @@ import {
   type HealthView,
   healthQuery,
   healthViewFrom,
+  refiltered,
   SUPPRESS_FOR,
   searchFromHealthView,
   suppressUntil,
@@ -51,17 +54,11 @@ function When({ iso }: { iso: string }) {
 export default function HealthPage() {
   const view = healthViewFrom(location.value.search);
   const { status } = view;
-  const go = (change: Partial<HealthView>) =>
-    navigate(`${location.value.path}${searchFromHealthView({ ...view, ...change })}`);
+  const go = (change: Partial<Omit<HealthView, 'cursor'>>) =>
+    navigate(`${location.value.path}${searchFromHealthView(refiltered(view, change))}`);
   const query = healthQuery(view, PAGE);
   const loaded = useLoaded(
-    () =>
-      api<{ data: HealthEvent[]; nextCursor: string | null }>('GET', `/health-events?${query}`).then(
-        (page) => ({
-          data: page.data,
-          more: page.nextCursor !== null,
-        }),
-      ),
+    () => api<{ data: HealthEvent[]; nextCursor: string | null }>('GET', `/health-events?${query}`),
     [query],
     { live: { prefixes: ['health.'] } },
   );
@@ -111,7 +108,14 @@ export default function HealthPage() {
           <a href={`${location.value.path}${searchFromHealthView({ ...view, view: 'list' })}`}>List view</a>
         </p>
       ) : (
-        <form class="filters" aria-label="Filter health events" onSubmit={(e) => e.preventDefault()}>
+        <form
+          class="filters"
+          aria-label="Filter health events"
+          onSubmit={(e) => {
+            e.preventDefault();
+            go({ nodeId: String(new FormData(e.currentTarget).get('nodeId') ?? '').trim() });
+          }}
+        >
           <label for="health-status">Status</label>
           <select
             id="health-status"
@@ -124,13 +128,41 @@ export default function HealthPage() {
               </option>
             ))}
           </select>
+          <label>
+            Type{' '}
+            <select value={view.type ?? ''} onChange={(e) => go({ type: e.currentTarget.value })}>
+              <option value="">any</option>
+              {HEALTH_EVENT_TYPES.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Node{' '}
+            <input
+              name="nodeId"
+              key={view.nodeId ?? ''}
+              defaultValue={view.nodeId ?? ''}
+              placeholder="any node id"
+              maxLength={64}
+              size={14}
+              pattern="[A-Za-z0-9_.:\-]+"
+            />
+          </label>
+          <button type="submit">Apply</button>
         </form>
       )}
       {!timeline && (view.nodeId || view.type) && (
         <p class="empty">
           Only {view.type ?? 'the'} events
           {view.nodeId && ` of node ${view.nodeId}`}.{' '}
-          <a href={`${location.value.path}?status=${status}`}>Show all</a>
+          <a
+            href={`${location.value.path}${searchFromHealthView(refiltered(view, { nodeId: '', type: '' }))}`}
+          >
+            Show all
+          </a>
           {view.nodeId && (
             <>
               {' · '}
@@ -215,7 +247,20 @@ export default function HealthPage() {
           ))}
         </ul>
       )}
-      {events.value?.more && <p class="empty">Showing the latest {PAGE}; narrow the list to see the rest.</p>}
+      {!timeline && (
+        <nav class="list-pages" aria-label="Health event pages">
+          {view.cursor && (
+            <a href={`${location.value.path}${searchFromHealthView(refiltered(view, {}))}`}>Newest</a>
+          )}
+          {events.value?.nextCursor && (
+            <a
+              href={`${location.value.path}${searchFromHealthView({ ...view, cursor: events.value.nextCursor })}`}
+            >
+              Older
+            </a>
+          )}
+        </nav>
+      )}
       {suppressing.value && (
         <SuppressDialog
           event={suppressing.value}
