@@ -352,6 +352,43 @@ describe(`recording library (${inject('testDb')})`, () => {
     expect(await ctl.db.auditEvent.count({ where: { action: 'recording.export' } })).toBe(3);
   });
 
+  it('searches titles and notes (every word, any case); facets and export find the same', async () => {
+    const [choir, vespers, other] = await seeded(hq, 3);
+    await call('PATCH', `/recordings/${choir}/metadata`, { title: 'Choir rehearsal, Tuesday' });
+    await call('PATCH', `/recordings/${vespers}/metadata`, {
+      title: 'Vespers',
+      notes: 'The CHOIR sang the Magnificat',
+    });
+    await call('PATCH', `/recordings/${other}/metadata`, { title: 'Organ recital', notes: 'no singing' });
+    const found = async (q: string) => {
+      const page = await call('GET', `/recordings?q=${encodeURIComponent(q)}&limit=100`);
+      expect(page.statusCode, page.body).toBe(200);
+      return page
+        .json()
+        .data.map((r: { id: string }) => r.id)
+        .sort();
+    };
+    expect(await found('choir')).toEqual([choir, vespers].sort());
+    expect(await found('  Choir   magnificat ')).toEqual([vespers]);
+    expect(await found('recital')).toEqual([other]);
+    expect(await found('choir recital')).toEqual([]);
+    const facets = (await call('GET', '/recordings/facets?q=choir')).json().data;
+    expect(facets.total).toBe(2);
+    const exported = await call('GET', '/recordings/export?format=ndjson&q=CHOIR');
+    expect(exported.statusCode, exported.body).toBe(200);
+    const rows = exported.body
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).id)
+      .sort();
+    expect(rows).toEqual([choir, vespers].sort());
+    // Only what the caller sees: the annex viewer finds none of these HQ recordings.
+    const scoped = await call('GET', '/recordings?q=choir', undefined, annexViewer);
+    expect(scoped.json().data).toEqual([]);
+    for (const bad of ['', 'x'.repeat(201)])
+      expect((await call('GET', `/recordings?q=${bad}`)).statusCode, `q of ${bad.length}`).toBe(400);
+  });
+
   it('prepares a download: one file described, or a zip of several with a manifest and SHA-256 sums', async () => {
     const one = await completedRecording(ctl, owner, hq, wavBytes(4800, 8000, 1), {
       title: 'Morning / take 1',

@@ -166,7 +166,7 @@ function libraryAndPlaybackRoutes(
     peaks: PeaksService;
   },
 ): RoutePlugin[] {
-  const { db, audit, now, config } = core;
+  const { db, audit, now, config, provider } = core;
   const { recordings, files, deletions, peaks } = built;
   const playback = new PlaybackService({
     recordings,
@@ -177,7 +177,7 @@ function libraryAndPlaybackRoutes(
   });
   const library = new LibraryService({
     db,
-    repo: new LibraryRepository(db),
+    repo: new LibraryRepository(db, provider),
     recordings,
     audit,
     files,

@@ -3,9 +3,10 @@
  * library.service.ts.
  */
 import type { ScopeFilter } from '../../core/access-set.js';
-import type { Db, Tx } from '../../db/client.js';
+import type { Db, Provider, Tx } from '../../db/client.js';
 import type { Prisma } from '../../db/rows.js';
 import { nodeOwnedScopeWhere } from './jobs.repository.js';
+import { searchWhere } from './library-search.js';
 import { type RecordingRow, withJobAndScope } from './recordings.repository.js';
 
 /** The recording states deletion accepts: nothing is being written to them any more. */
@@ -18,6 +19,8 @@ export interface LibraryWhere {
   nodeId?: string;
   state?: string;
   tag?: string;
+  /** Words in the title or notes (library-search.ts). */
+  q?: string;
   /** Created at or after / before (ISO instants). */
   from?: string;
   to?: string;
@@ -38,13 +41,18 @@ export interface FacetCounts {
   partial: number;
 }
 
-export function libraryWhere(filter: ScopeFilter, where: LibraryWhere): Prisma.RecordingWhereInput {
+export function libraryWhere(
+  filter: ScopeFilter,
+  where: LibraryWhere,
+  provider: Provider,
+): Prisma.RecordingWhereInput {
   return {
     AND: [
       nodeOwnedScopeWhere(filter),
       where.nodeId !== undefined ? { nodeId: where.nodeId } : {},
       where.state !== undefined ? { state: where.state } : {},
       where.tag !== undefined ? { tags: { some: { tag: where.tag } } } : {},
+      ...searchWhere(where.q, provider),
       where.from !== undefined ? { createdAt: { gte: new Date(where.from) } } : {},
       where.to !== undefined ? { createdAt: { lt: new Date(where.to) } } : {},
     ],
@@ -55,7 +63,10 @@ const byCount = (a: { value: string; count: number }, b: { value: string; count:
   b.count - a.count || a.value.localeCompare(b.value);
 
 export class LibraryRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly provider: Provider,
+  ) {}
 
   /** Writes the changed fields; `tags`, when given, replaces the recording's tags. */
   async updateMetadata(
@@ -83,7 +94,7 @@ export class LibraryRepository {
   }
 
   async facets(filter: ScopeFilter, where: LibraryWhere): Promise<FacetCounts> {
-    const scoped = libraryWhere(filter, where);
+    const scoped = libraryWhere(filter, where, this.provider);
     const [totals, completeBytes, states, nodes, containers, tags, held, partial] = await Promise.all([
       this.db.recording.aggregate({
         where: scoped,
@@ -141,7 +152,7 @@ export class LibraryRepository {
   /** The recordings in `where` the caller sees (an export), newest first, at most `limit`. */
   rows(filter: ScopeFilter, where: LibraryWhere, limit: number): Promise<RecordingRow[]> {
     return this.db.recording.findMany({
-      where: libraryWhere(filter, where),
+      where: libraryWhere(filter, where, this.provider),
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       include: withJobAndScope,
       take: limit,

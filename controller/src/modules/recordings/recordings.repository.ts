@@ -3,6 +3,7 @@ import type { Db, Tx } from '../../db/client.js';
 import { anyOf, limitClause, type RawDb, type SqlValue } from '../../db/raw.js';
 import type { Prisma, Recording, RecordingJob } from '../../db/rows.js';
 import type { PagePosition } from './jobs.repository.js';
+import { searchSql } from './library-search.js';
 import type { RecordingListFilter } from './recordings.schemas.js';
 
 export type RecordingRow = Recording & {
@@ -161,6 +162,7 @@ export class RecordingsRepository {
       conditions.push(
         `EXISTS (SELECT 1 FROM "RecordingTag" t WHERE t."recordingId" = r."id" AND t."tag" = ${param(where.tag)})`,
       );
+    conditions.push(...searchSql(this.raw, param, where.q));
     if (where.from !== undefined) conditions.push(`r."createdAt" >= ${param(new Date(where.from))}`);
     if (where.to !== undefined) conditions.push(`r."createdAt" < ${param(new Date(where.to))}`);
     if (after) {

@@ -115,6 +115,17 @@ export const CreateRecordingBody = Type.Object(
 );
 export type CreateRecordingBody = Static<typeof CreateRecordingBody>;
 
+/** The library's text search (the list, its facets and export): words in the title or notes. */
+export const SearchQuery = {
+  q: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Words in the title or notes, each of them, in any case (at most 8 words)',
+    }),
+  ),
+};
+
 /** The library's time range (the list, its facets and export): by when each recording was created. */
 export const CreatedRange = {
   from: Type.Optional({ ...DateTime, description: 'Recordings created at or after this time' }),
@@ -127,6 +138,7 @@ export const RecordingListQuery = Type.Object(
     nodeId: Type.Optional(NodeId),
     state: Type.Optional(Type.Enum(RecordingStates)),
     tag: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Recordings with this tag' })),
+    ...SearchQuery,
     ...CreatedRange,
   },
   { additionalProperties: false },
@@ -137,6 +149,8 @@ export interface RecordingListFilter {
   nodeId?: string;
   state?: string;
   tag?: string;
+  /** Words in the title or notes (`searchWords`). */
+  q?: string;
   from?: string;
   to?: string;
 }
