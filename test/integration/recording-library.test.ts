@@ -352,7 +352,7 @@ describe(`recording library (${inject('testDb')})`, () => {
     expect(await ctl.db.auditEvent.count({ where: { action: 'recording.export' } })).toBe(3);
   });
 
-  it('searches titles and notes (every word, any case); facets and export find the same', async () => {
+  it('searches titles and notes (every word, any case), by site and container; facets and export find the same', async () => {
     const [choir, vespers, other] = await seeded(hq, 3);
     await call('PATCH', `/recordings/${choir}/metadata`, { title: 'Choir rehearsal, Tuesday' });
     await call('PATCH', `/recordings/${vespers}/metadata`, {
@@ -361,7 +361,10 @@ describe(`recording library (${inject('testDb')})`, () => {
     });
     await call('PATCH', `/recordings/${other}/metadata`, { title: 'Organ recital', notes: 'no singing' });
     const found = async (q: string) => {
-      const page = await call('GET', `/recordings?q=${encodeURIComponent(q)}&limit=100`);
+      const page = await call(
+        'GET',
+        `/recordings?q=${q.includes('&') ? q : encodeURIComponent(q)}&limit=100`,
+      );
       expect(page.statusCode, page.body).toBe(200);
       return page
         .json()
@@ -372,6 +375,16 @@ describe(`recording library (${inject('testDb')})`, () => {
     expect(await found('  Choir   magnificat ')).toEqual([vespers]);
     expect(await found('recital')).toEqual([other]);
     expect(await found('choir recital')).toEqual([]);
+    // With the site and container filters (the facets' other counts).
+    const { siteId } = await ctl.db.node.findUniqueOrThrow({ where: { id: hq.nodeId } });
+    const { siteId: annexSite } = await ctl.db.node.findUniqueOrThrow({ where: { id: annex.nodeId } });
+    expect(await found(`choir&siteId=${siteId}&container=wav`)).toEqual([choir, vespers].sort());
+    expect(await found(`choir&siteId=${annexSite}`)).toEqual([]);
+    expect(await found('choir&container=flac')).toEqual([]);
+    expect((await call('GET', `/recordings/facets?siteId=${annexSite}`)).json().data.site).toEqual([
+      { value: annexSite, count: await ctl.db.recording.count({ where: { nodeId: annex.nodeId } }) },
+    ]);
+    expect((await call('GET', '/recordings?container=mp3')).statusCode).toBe(400);
     const facets = (await call('GET', '/recordings/facets?q=choir')).json().data;
     expect(facets.total).toBe(2);
     const exported = await call('GET', '/recordings/export?format=ndjson&q=CHOIR');

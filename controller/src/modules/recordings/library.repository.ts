@@ -19,6 +19,8 @@ export interface LibraryWhere {
   nodeId?: string;
   state?: string;
   tag?: string;
+  siteId?: string;
+  container?: string;
   /** Words in the title or notes (library-search.ts). */
   q?: string;
   /** Created at or after / before (ISO instants). */
@@ -52,6 +54,8 @@ export function libraryWhere(
       where.nodeId !== undefined ? { nodeId: where.nodeId } : {},
       where.state !== undefined ? { state: where.state } : {},
       where.tag !== undefined ? { tags: { some: { tag: where.tag } } } : {},
+      where.siteId !== undefined ? { node: { siteId: where.siteId } } : {},
+      where.container !== undefined ? { container: where.container } : {},
       ...searchWhere(where.q, provider),
       where.from !== undefined ? { createdAt: { gte: new Date(where.from) } } : {},
       where.to !== undefined ? { createdAt: { lt: new Date(where.to) } } : {},

@@ -5,7 +5,7 @@
 import Type, { type Static } from 'typebox';
 import { AllowedAction } from '../../core/pagination.js';
 import { NodeId } from '../nodes/index.js';
-import { CreatedRange, ObjectId, RecordingStates, SearchQuery } from './recordings.schemas.js';
+import { CreatedRange, ObjectId, PlaceQuery, RecordingStates, SearchQuery } from './recordings.schemas.js';
 
 /** The most ids one bulk request names. */
 export const MAX_BULK_IDS = 1000;
@@ -107,6 +107,7 @@ export const LibraryFilters = Type.Object(
     nodeId: Type.Optional(NodeId),
     state: Type.Optional(Type.Enum(RecordingStates)),
     tag: Type.Optional(Tag),
+    ...PlaceQuery,
     ...SearchQuery,
     ...CreatedRange,
   },

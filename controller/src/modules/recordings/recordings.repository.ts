@@ -162,6 +162,8 @@ export class RecordingsRepository {
       conditions.push(
         `EXISTS (SELECT 1 FROM "RecordingTag" t WHERE t."recordingId" = r."id" AND t."tag" = ${param(where.tag)})`,
       );
+    if (where.siteId !== undefined) conditions.push(`n."siteId" = ${param(where.siteId)}`);
+    if (where.container !== undefined) conditions.push(`r."container" = ${param(where.container)}`);
     conditions.push(...searchSql(this.raw, param, where.q));
     if (where.from !== undefined) conditions.push(`r."createdAt" >= ${param(new Date(where.from))}`);
     if (where.to !== undefined) conditions.push(`r."createdAt" < ${param(new Date(where.to))}`);

@@ -115,6 +115,14 @@ export const CreateRecordingBody = Type.Object(
 );
 export type CreateRecordingBody = Static<typeof CreateRecordingBody>;
 
+/** The library's site and container filters (the list, its facets and export). */
+export const PlaceQuery = {
+  siteId: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: "Recordings of this site's nodes" }),
+  ),
+  container: Type.Optional(Type.Enum(['wav', 'flac'], { description: 'Recordings in this file format' })),
+};
+
 /** The library's text search (the list, its facets and export): words in the title or notes. */
 export const SearchQuery = {
   q: Type.Optional(
@@ -138,6 +146,7 @@ export const RecordingListQuery = Type.Object(
     nodeId: Type.Optional(NodeId),
     state: Type.Optional(Type.Enum(RecordingStates)),
     tag: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Recordings with this tag' })),
+    ...PlaceQuery,
     ...SearchQuery,
     ...CreatedRange,
   },
@@ -149,6 +158,8 @@ export interface RecordingListFilter {
   nodeId?: string;
   state?: string;
   tag?: string;
+  siteId?: string;
+  container?: string;
   /** Words in the title or notes (`searchWords`). */
   q?: string;
   from?: string;
