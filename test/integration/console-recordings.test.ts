@@ -134,6 +134,27 @@ describe('console: recordings', () => {
     await expect.poll(() => rows().count()).toBe(6);
   });
 
+  it('searches titles and notes from the search box, and filters by site (named) and format', async () => {
+    await page.goto(`${url}/recordings`);
+    await expect.poll(() => rows().count()).toBe(6);
+    await page.getByRole('searchbox', { name: 'Search titles and notes' }).fill('ANNEX');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/\/recordings\?q=ANNEX$/);
+    await expect.poll(() => rows().count()).toBe(2);
+    expect(await rows().locator('a').allTextContents()).toEqual(['Annex held', 'Annex board']);
+    await expect.poll(() => page.getByTestId('rec-summary').textContent()).toMatch(/^2 recordings/);
+    // The site facet names its sites; choosing one narrows the search further.
+    const site = page.getByLabel('Site');
+    await expect.poll(() => site.locator('option').allTextContents()).toEqual(['All', 'annex (2)']);
+    await site.selectOption({ label: 'annex (2)' });
+    await page.waitForURL(/[?&]siteId=/);
+    expect(new URL(page.url()).searchParams.get('q')).toBe('ANNEX');
+    await page.getByLabel('Format').selectOption('flac');
+    await expect.poll(() => rows().count()).toBe(0);
+    await page.goto(`${url}/recordings`);
+    await expect.poll(() => rows().count()).toBe(6);
+  });
+
   it('shows a recording started meanwhile, live from the events stream', async () => {
     await page.goto(`${url}/recordings?nodeId=rec-hq`);
     await expect.poll(() => rows().count()).toBe(4);

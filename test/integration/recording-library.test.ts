@@ -381,8 +381,9 @@ describe(`recording library (${inject('testDb')})`, () => {
     expect(await found(`choir&siteId=${siteId}&container=wav`)).toEqual([choir, vespers].sort());
     expect(await found(`choir&siteId=${annexSite}`)).toEqual([]);
     expect(await found('choir&container=flac')).toEqual([]);
+    const { name } = await ctl.db.site.findUniqueOrThrow({ where: { id: annexSite } });
     expect((await call('GET', `/recordings/facets?siteId=${annexSite}`)).json().data.site).toEqual([
-      { value: annexSite, count: await ctl.db.recording.count({ where: { nodeId: annex.nodeId } }) },
+      { value: annexSite, name, count: await ctl.db.recording.count({ where: { nodeId: annex.nodeId } }) },
     ]);
     expect((await call('GET', '/recordings?container=mp3')).statusCode).toBe(400);
     const facets = (await call('GET', '/recordings/facets?q=choir')).json().data;

@@ -101,7 +101,7 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
     nodes.push({
       id,
       name: `Room ${pad(i)}`,
-      site: { id: `site-${site}`, name: `Site ${String.fromCharCode(65 + site)}` },
+      site: { id: `site-${site}`, name: siteName(`site-${site}`) },
       enrolled: true,
       credentialHint: 'ab12',
       presence: {
@@ -463,16 +463,36 @@ export async function staticConsole(
   };
 }
 
-/** The library's filters as `GET /recordings` applies them (node, state, tag, created range). */
+/** A scripted site's name from its id (`site-0` is Site A). */
+const siteName = (id: string) => `Site ${String.fromCharCode(65 + Number(id.slice('site-'.length)))}`;
+
+/**
+ * The library's filters as `GET /recordings` applies them (words in the title or notes, site,
+ * node, state, tag, format, created range).
+ */
 function filteredRecordings(rows: RecordingView[], query: URLSearchParams): RecordingView[] {
-  const [nodeId, state, tag, from, to] = ['nodeId', 'state', 'tag', 'from', 'to'].map((k) => query.get(k));
+  const [nodeId, siteId, state, tag, container, from, to] = [
+    'nodeId',
+    'siteId',
+    'state',
+    'tag',
+    'container',
+    'from',
+    'to',
+  ].map((k) => query.get(k));
+  const words = (query.get('q') ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+  const matches = (r: RecordingView) =>
+    words.every((w) => r.title.toLowerCase().includes(w) || (r.notes ?? '').toLowerCase().includes(w));
   return rows.filter(
     (r) =>
       (!nodeId || r.nodeId === nodeId) &&
+      (!siteId || r.siteId === siteId) &&
       (!state || r.state === state) &&
       (!tag || r.tags.includes(tag)) &&
+      (!container || r.container === container) &&
       (!from || r.createdAt >= from) &&
-      (!to || r.createdAt < to),
+      (!to || r.createdAt < to) &&
+      matches(r),
   );
 }
 
@@ -492,7 +512,7 @@ function recordingFacets(rows: RecordingView[]) {
     newestAt: created[created.length - 1] ?? null,
     state: count(rows.map((r) => r.state)),
     node: count(rows.map((r) => r.nodeId)),
-    site: count(rows.map((r) => r.siteId)),
+    site: count(rows.map((r) => r.siteId)).map((c) => ({ ...c, name: siteName(c.value) })),
     container: count(rows.map((r) => r.container)),
     tag: count(rows.flatMap((r) => r.tags)),
     legalHold: rows.filter((r) => r.legalHold).length,

@@ -34,7 +34,16 @@ describe('recordings list state in the URL', () => {
     expect(libraryFiltersFromSearch(searchFromLibraryFilters(filters))).toEqual(filters);
   });
 
+  it('keeps a search, a site and a format, in that order with the rest', () => {
+    const filters = libraryFiltersFromSearch('?container=flac&state=completed&q=choir+mass&siteId=site-1');
+    expect(filters).toEqual({ q: 'choir mass', siteId: 'site-1', state: 'completed', container: 'flac' });
+    expect(searchFromLibraryFilters(filters)).toBe(
+      '?q=choir+mass&siteId=site-1&state=completed&container=flac',
+    );
+  });
+
   it('leaves out what the API would refuse', () => {
+    expect(libraryFiltersFromSearch(`?container=mp3&siteId=a/b&q=${'x'.repeat(201)}`)).toEqual({});
     expect(libraryFiltersFromSearch('?state=nope&nodeId=a/b&to=yesterday&tag=&cursor=x')).toEqual({});
     expect(searchFromLibraryFilters({})).toBe('');
   });

@@ -6,7 +6,16 @@
  */
 
 /** The API's library filters (`GET /recordings`, `/recordings/facets`), in the form's order. */
-export const LIBRARY_FILTER_KEYS = ['nodeId', 'state', 'tag', 'from', 'to'] as const;
+export const LIBRARY_FILTER_KEYS = [
+  'q',
+  'siteId',
+  'nodeId',
+  'state',
+  'tag',
+  'container',
+  'from',
+  'to',
+] as const;
 export type LibraryFilterKey = (typeof LIBRARY_FILTER_KEYS)[number];
 export type LibraryFilters = Partial<Record<LibraryFilterKey, string>>;
 
@@ -21,6 +30,8 @@ export const RECORDING_STATES = [
 ] as const;
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The file formats the library filters by (the API's `container`). */
+export const CONTAINERS: readonly string[] = ['wav', 'flac'];
 
 /** The filters in a URL query; unknown or malformed values are left out (the API would refuse them). */
 export function libraryFiltersFromSearch(search: string): LibraryFilters {
@@ -29,7 +40,9 @@ export function libraryFiltersFromSearch(search: string): LibraryFilters {
   for (const key of LIBRARY_FILTER_KEYS) {
     const value = params.get(key)?.trim();
     if (!value) continue;
-    if (key === 'nodeId' && !ID.test(value)) continue;
+    if ((key === 'nodeId' || key === 'siteId') && !ID.test(value)) continue;
+    if (key === 'container' && !CONTAINERS.includes(value)) continue;
+    if (key === 'q' && value.length > 200) continue;
     if (key === 'state' && !(RECORDING_STATES as readonly string[]).includes(value)) continue;
     if (key === 'tag' && value.length > 64) continue;
     if ((key === 'from' || key === 'to') && Number.isNaN(Date.parse(value))) continue;

@@ -1,6 +1,6 @@
 /**
- * The recording library: `GET /recordings` with the API's own filters (node, state, tag, a
- * created-at range) kept in the URL, the server's facets as the filters' counts, "jump to" a
+ * The recording library: `GET /recordings` with the API's own filters (words in the title or
+ * notes, site, node, state, tag, format, a created-at range) kept in the URL, the server's facets as the filters' counts, "jump to" a
  * date and time (sets the range's end: the newest-first list starts there), "More" pages by
  * the API's cursor, and bulk actions on selected rows (`/recordings/bulk-metadata`,
  * `/recordings/bulk-delete`, the delete behind a confirmation) whose per-item answers are shown
@@ -16,6 +16,7 @@ import { LoadState } from '../loaded.js';
 import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import {
   apiQuery,
+  CONTAINERS,
   formatBytes,
   formatDuration,
   instantOfLocalInput,
@@ -55,6 +56,8 @@ interface Facets {
   totalDurationMs: number;
   state: Count[];
   node: Count[];
+  site: (Count & { name: string })[];
+  container: Count[];
   tag: Count[];
   legalHold: number;
 }
@@ -204,13 +207,16 @@ function FacetSelect(props: {
   value: string | undefined;
   counts: Count[];
   options?: readonly string[];
+  /** What an option shows for its value (the value itself when not given). */
+  labelOf?: (value: string) => string;
   onChange: (value: string | undefined) => void;
 }) {
   const counted = new Map(props.counts.map((c) => [c.value, c.count]));
+  const label = props.labelOf ?? ((v: string) => v);
   const values = props.options ?? props.counts.map((c) => c.value);
   const shown = props.value && !values.includes(props.value) ? [props.value, ...values] : values;
   return (
-    <>
+    <span class="rec-filter">
       <label for={props.id}>{props.label}</label>
       <select
         id={props.id}
@@ -220,11 +226,11 @@ function FacetSelect(props: {
         <option value="">All</option>
         {shown.map((v) => (
           <option key={v} value={v}>
-            {v} ({counted.get(v) ?? 0})
+            {label(v)} ({counted.get(v) ?? 0})
           </option>
         ))}
       </select>
-    </>
+    </span>
   );
 }
 
@@ -239,7 +245,34 @@ function LibraryFiltersForm({
 }) {
   const jump = localInputOf(jumpedMinute(filters));
   return (
-    <form class="filters rec-filters" aria-label="Filter recordings" onSubmit={(e) => e.preventDefault()}>
+    <form
+      class="filters rec-filters"
+      aria-label="Filter recordings"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onChange('q', String(new FormData(e.currentTarget).get('q') ?? '').trim() || undefined);
+      }}
+    >
+      <span class="rec-search">
+        <input
+          type="search"
+          name="q"
+          key={filters.q ?? ''}
+          defaultValue={filters.q ?? ''}
+          maxLength={200}
+          placeholder="Title or notes"
+          aria-label="Search titles and notes"
+        />
+        <button type="submit">Search</button>
+      </span>
+      <FacetSelect
+        id="rec-site"
+        label="Site"
+        value={filters.siteId}
+        counts={facets?.site ?? []}
+        labelOf={(id) => facets?.site.find((s) => s.value === id)?.name ?? id}
+        onChange={(v) => onChange('siteId', v)}
+      />
       <FacetSelect
         id="rec-node"
         label="Node"
@@ -262,16 +295,26 @@ function LibraryFiltersForm({
         counts={facets?.tag ?? []}
         onChange={(v) => onChange('tag', v)}
       />
-      <label for="rec-jump">Jump to</label>
-      <input
-        id="rec-jump"
-        type="datetime-local"
-        value={jump}
-        onChange={(e) => {
-          const instant = instantOfLocalInput(e.currentTarget.value);
-          navigate(`${location.value.path}${searchFromLibraryFilters(jumpTo(filters, instant))}`);
-        }}
+      <FacetSelect
+        id="rec-container"
+        label="Format"
+        value={filters.container}
+        counts={facets?.container ?? []}
+        options={CONTAINERS}
+        onChange={(v) => onChange('container', v)}
       />
+      <span class="rec-filter">
+        <label for="rec-jump">Jump to</label>
+        <input
+          id="rec-jump"
+          type="datetime-local"
+          value={jump}
+          onChange={(e) => {
+            const instant = instantOfLocalInput(e.currentTarget.value);
+            navigate(`${location.value.path}${searchFromLibraryFilters(jumpTo(filters, instant))}`);
+          }}
+        />
+      </span>
       {searchFromLibraryFilters(filters) && (
         <a href={location.value.path} class="rec-clear">
           Clear filters

@@ -36,7 +36,7 @@ export interface FacetCounts {
   newestAt: Date | null;
   state: { value: string; count: number }[];
   node: { value: string; count: number }[];
-  site: { value: string; count: number }[];
+  site: { value: string; name: string; count: number }[];
   container: { value: string; count: number }[];
   tag: { value: string; count: number }[];
   legalHold: number;
@@ -128,14 +128,17 @@ export class LibraryRepository {
       (
         await this.db.node.findMany({
           where: { id: { in: nodes.map((n) => n.nodeId) } },
-          select: { id: true, siteId: true },
+          select: { id: true, site: { select: { id: true, name: true } } },
         })
-      ).map((n) => [n.id, n.siteId]),
+      ).map((n) => [n.id, n.site]),
     );
-    const sites = new Map<string, number>();
+    const sites = new Map<string, { value: string; name: string; count: number }>();
     for (const n of nodes) {
       const site = siteOf.get(n.nodeId);
-      if (site) sites.set(site, (sites.get(site) ?? 0) + n._count._all);
+      if (!site) continue;
+      const counted = sites.get(site.id) ?? { value: site.id, name: site.name, count: 0 };
+      counted.count += n._count._all;
+      sites.set(site.id, counted);
     }
     return {
       total: totals._count._all,
@@ -145,7 +148,7 @@ export class LibraryRepository {
       newestAt: totals._max.createdAt,
       state: states.map((s) => ({ value: s.state, count: s._count._all })).sort(byCount),
       node: nodes.map((n) => ({ value: n.nodeId, count: n._count._all })).sort(byCount),
-      site: [...sites].map(([value, count]) => ({ value, count })).sort(byCount),
+      site: [...sites.values()].sort(byCount),
       container: containers.map((c) => ({ value: c.container, count: c._count._all })).sort(byCount),
       tag: tags.map((t) => ({ value: t.tag, count: t._count._all })),
       legalHold: held,

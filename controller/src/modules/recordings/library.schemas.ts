@@ -125,7 +125,9 @@ export const Facets = Type.Object({
   newestAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   state: Type.Array(Count),
   node: Type.Array(Count),
-  site: Type.Array(Count),
+  site: Type.Array(Type.Object({ value: Type.String(), count: Type.Integer(), name: Type.String() }), {
+    description: "By the site of each recording's node (its id, and its name)",
+  }),
   container: Type.Array(Count),
   tag: Type.Array(Count, { description: 'The 100 most used tags' }),
   legalHold: Type.Integer({ description: 'How many are held' }),
