@@ -152,8 +152,11 @@ describe('console against a scripted API (200 nodes × 8 channels, 10,000 record
       })()`);
       const reads = live.stats.requests;
       live.nodes[10]!.diskFreeBytes = 1e9;
+      live.nodes[10]!.headroomHours = 12.5;
       const facts = page.locator('li.tile[data-node-id="node-010"] .tile-facts');
-      await expect.poll(() => facts.textContent(), { timeout: 10_000 }).toContain('1.0 GB free');
+      await expect
+        .poll(() => facts.textContent(), { timeout: 10_000 })
+        .toContain('1.0 GB free · 12 h left');
       // Reads went on meanwhile (the stream's changes); only node-010's tile changed.
       await expect.poll(() => live.stats.requests, { timeout: 10_000 }).toBeGreaterThan(reads + 4);
       expect(await page.evaluate('[...window.changed]')).toEqual(['node-010']);

@@ -47,6 +47,7 @@ describe(`list answers (${inject('testDb')})`, () => {
         captureState: 'capturing',
         diskFreeBytes: 9_007_199_254_740_991,
         clockOffsetMs: -7,
+        headroomHours: 0.1 + 0.2, // a float that prints long
         sentAtMs: Date.now(),
       },
     });

@@ -85,8 +85,12 @@ describe('nodes: enrollment, credentials, scope', () => {
     expect(node.json().data).toMatchObject({
       agentVersion: '1.2.3',
       diskFreeBytes: 123456789,
+      headroomHours: 31.5,
       presence: { online: true },
     });
+    // Stored with the heartbeat: every replica's list says it, not only the one it reached.
+    const listed = await ctl.app.inject({ method: 'GET', url: '/api/v1/nodes', headers: bearer(owner) });
+    expect(listed.json().data.find((n: { id: string }) => n.id === 'node-a').headroomHours).toBe(31.5);
     // The broker reporting the agent offline (its last will) wins over the recent heartbeat.
     await ctl.services.nodes.setPresence('node-a', false);
     const gone = await ctl.app.inject({ method: 'GET', url: '/api/v1/nodes/node-a', headers: bearer(owner) });

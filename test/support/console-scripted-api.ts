@@ -111,6 +111,7 @@ export function scriptedApi(options: ScriptOptions = {}): ScriptedApi {
       agentVersion: '0.1.0',
       capture: { ...s.capture, channels },
       diskFreeBytes: 40e9 + i * 1e8,
+      headroomHours: 40 + i,
       clockOffsetMs: s.clockOffsetMs,
       tags: [tags[i % tags.length]!],
       location: null,

@@ -8,6 +8,7 @@ import {
   facetsOf,
   filterFromSearch,
   groupBySite,
+  headroom,
   problems,
   relativeTime,
   searchFromFilter,
@@ -121,6 +122,10 @@ describe('fleet model', () => {
     expect(diskFree(999)).toBe('999 B free');
     expect(diskFree(850_000_000)).toBe('850 MB free');
     expect(diskFree(12_345_000_000)).toBe('12.3 GB free');
+    expect(headroom(null)).toBeUndefined();
+    expect(headroom(0.4)).toBe('< 1 h left');
+    expect(headroom(31.5)).toBe('31 h left');
+    expect(headroom(24 * 6 + 5)).toBe('6 d left');
     expect(clockSkew(null)).toBeUndefined();
     expect(clockSkew(200)).toBe('clock +0.2 s');
     expect(clockSkew(-1500)).toBe('clock −1.5 s');

@@ -12,6 +12,8 @@ export interface FleetNode {
   capture: { state: string | null; channels?: number };
   clockOffsetMs: number | null;
   diskFreeBytes?: number | null;
+  /** Hours of recording its free space holds (its last heartbeat). */
+  headroomHours?: number | null;
   tags?: string[];
   decommissionedAt?: string | null;
   /** Open health events on it (from `GET /health-events/facets?status=open`, when readable). */
@@ -177,6 +179,17 @@ export function diskFree(bytes: number | null | undefined): string | undefined {
     unit += 1;
   }
   return `${value >= 100 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]} free`;
+}
+
+/**
+ * The recording headroom: "31 h left", "6 d left", "< 1 h left" (of recording at the node's
+ * present rate); undefined when not reported.
+ */
+export function headroom(hours: number | null | undefined): string | undefined {
+  if (hours === null || hours === undefined) return undefined;
+  if (hours < 1) return '< 1 h left';
+  if (hours < 72) return `${Math.floor(hours)} h left`;
+  return `${Math.floor(hours / 24)} d left`;
 }
 
 /** "clock +0.2 s" (the agent ahead) or "clock −1.5 s"; undefined when not reported. */

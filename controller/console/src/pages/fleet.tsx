@@ -7,7 +7,9 @@
  * renders again only when a node's place changed (its site, state, name or tags, a node added
  * or gone). Each online tile shows a 1 Hz level per channel while on screen (fleet-levels.tsx).
  */
+
 import { type Signal, signal, useSignal } from '@preact/signals';
+import { Fragment } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { api } from '../api.js';
 import { subscribe } from '../events.js';
@@ -20,6 +22,7 @@ import {
   facetsOf,
   filterFromSearch,
   groupBySite,
+  headroom,
   problems,
   relativeTime,
   searchFromFilter,
@@ -240,8 +243,16 @@ function Tile({ node: tile, nowMs }: TileProps) {
           {relativeTime(seen, nowMs.value)}
         </time>
       </span>
-      <span class="tile-facts">
-        {[diskFree(node.diskFreeBytes), clockSkew(node.clockOffsetMs)].filter(Boolean).join(' · ')}
+      <span class="tile-facts" title="Disk space, recording time it holds at the present rate, clock offset">
+        {[diskFree(node.diskFreeBytes), headroom(node.headroomHours), clockSkew(node.clockOffsetMs)]
+          .filter(Boolean)
+          .map((fact, i) => (
+            // Each fact kept on one line: the tile wraps between them.
+            <Fragment key={fact}>
+              {i > 0 && ' · '}
+              <span class="tile-fact">{fact}</span>
+            </Fragment>
+          ))}
       </span>
       {problems(node).map((p) => (
         <span class="tile-problem" key={p}>

@@ -10,7 +10,15 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
-import { clockSkew, diskFree, type FleetNode, problems, relativeTime, tileState } from '../fleet-model.js';
+import {
+  clockSkew,
+  diskFree,
+  type FleetNode,
+  headroom,
+  problems,
+  relativeTime,
+  tileState,
+} from '../fleet-model.js';
 import { NodeMeterWidget } from '../meter-widget.js';
 import { channelsOf } from '../node-model.js';
 import { location } from '../router.js';
@@ -131,7 +139,11 @@ export default function NodePage() {
     ['Id', node.id],
     ['Agent', node.agentVersion ?? 'not connected yet'],
     ['Capture', `${node.capture.device} · ${node.capture.sampleRate} Hz · ${node.capture.channels} ch`],
-    ['Disk', diskFree(node.diskFreeBytes) ?? 'not reported'],
+    [
+      'Disk',
+      [diskFree(node.diskFreeBytes), headroom(node.headroomHours)].filter(Boolean).join(' · ') ||
+        'not reported',
+    ],
     ['Clock', clockSkew(node.clockOffsetMs) ?? 'not reported'],
     ['Tags', (node.tags ?? []).join(', ') || 'none'],
     ['Location', node.location ?? '—'],

@@ -29,7 +29,7 @@ export function listedNodeJson(c: readonly unknown[], online: OnlineCheck): stri
     `"presence":{"online":${jsonBool(isOnline)},"lastSeenAt":${date(lastSeen)}},` +
     `"agentVersion":${str(c[7])},"capture":{"device":${str(c[8])},"state":${str(c[9])},` +
     `"sampleRate":${num(c[10])},"channels":${num(c[11])}},"diskFreeBytes":${num(c[12])},` +
-    `"clockOffsetMs":${num(c[13])},"tags":${tags === '[]' ? '[]' : JSON.stringify(tagsOf({ tags }))},` +
+    `"headroomHours":${num(c[21])},"clockOffsetMs":${num(c[13])},"tags":${tags === '[]' ? '[]' : JSON.stringify(tagsOf({ tags }))},` +
     `"location":${str(c[15])},"notes":${str(c[16])},"recordingProfileId":${str(c[17])},` +
     `"watchdogPolicyId":${str(c[18])},"decommissionedAt":${date(c[19])},"createdAt":${date(c[20])}}`
   );

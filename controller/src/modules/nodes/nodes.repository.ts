@@ -38,6 +38,7 @@ export const LISTED_NODE_CELLS = [
   'n."watchdogPolicyId"',
   'n."decommissionedAt"',
   'n."createdAt"',
+  'n."headroomHours"',
 ] as const;
 /** The cells of `LISTED_NODE_CELLS` that hold a DateTime. */
 const LISTED_NODE_DATES = [6, 19, 20] as const;

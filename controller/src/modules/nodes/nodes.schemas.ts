@@ -26,6 +26,10 @@ export const NodeSchema = Type.Object({
     channels: Type.Integer(),
   }),
   diskFreeBytes: Type.Union([Type.Integer(), Type.Null()]),
+  headroomHours: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
+    description:
+      "Hours of recording the node's free space holds at its present rate, from its last heartbeat",
+  }),
   clockOffsetMs: Type.Union([Type.Integer(), Type.Null()], {
     description:
       "The agent's clock minus the controller's, ms, from its last heartbeat (positive: the agent is ahead)",

@@ -84,6 +84,7 @@ export class NodesService {
         channels: node.channels,
       },
       diskFreeBytes: node.diskFreeBytes === null ? null : Number(node.diskFreeBytes),
+      headroomHours: node.headroomHours,
       clockOffsetMs: node.clockOffsetMs,
       tags: tagsOf(node),
       location: node.location,
@@ -405,6 +406,7 @@ export class NodesService {
     const telemetry = {
       lastSeenAt: now,
       diskFreeBytes: BigInt(body.diskFreeBytes),
+      headroomHours: body.headroomHours ?? null,
       clockOffsetMs: body.clockOffsetMs ?? null,
       captureState: body.captureState,
     };
