@@ -140,6 +140,40 @@ describe('console: users & access', () => {
     await page.locator('.access-row[data-username="access-carol"][data-disabled="false"]').waitFor();
   });
 
+  const login = async (username: string, password: string) =>
+    (await ctl.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } }))
+      .statusCode;
+
+  it('sets a user’s password from their Password dialog: they sign in with it, not the old one', async () => {
+    await userRow('access-carol').getByRole('button', { name: 'Password of access-carol' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Password of access-carol' });
+    await dialog.getByLabel('New password').fill('a brand new password 42');
+    await dialog.getByRole('button', { name: 'Set password' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await login('access-carol', 'a brand new password 42')).toBe(200);
+    expect(
+      await ctl.db.auditEvent.count({ where: { action: { contains: 'password' }, targetType: 'user' } }),
+    ).toBeGreaterThan(0);
+  });
+
+  it('deletes a user behind a confirmation: gone from the list and the API', async () => {
+    await userWithRole(ctl, 'access-dave', 'viewer');
+    const dave = await ctl.db.user.findUniqueOrThrow({ where: { username: 'access-dave' } });
+    await page.goto(`${url}/access/users?q=access-dave`);
+    await userRow('access-dave').getByRole('button', { name: 'Delete access-dave' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete access-dave?' });
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await userRow('access-dave').waitFor({ state: 'detached' });
+    await page.getByText('No user matches.').waitFor();
+    const gone = await ctl.app.inject({
+      method: 'GET',
+      url: `/api/v1/auth/users/${dave.id}`,
+      headers: await owner(),
+    });
+    expect(gone.statusCode).toBe(404);
+    await page.goto(`${url}/access/users`);
+  });
+
   it('replaces a user’s roles in their Roles dialog: stored as the API has it', async () => {
     await userRow('access-carol').getByRole('button', { name: 'Roles…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Roles of access-carol' });
@@ -297,6 +331,30 @@ describe('console: users & access', () => {
       expect.arrayContaining(['POST /api/v1/auth/users', 'POST /api/v1/auth/api-tokens']),
     );
     expect(changes.every((c) => typeof c.csrf === 'string' && c.csrf.length > 10)).toBe(true);
+  });
+
+  it('a user changes their own password from their tokens page (the repetition must match)', async () => {
+    await userWithRole(ctl, 'access-erin', 'viewer');
+    const { page: erin } = await signedInPage(browser, url, '/access/tokens', {
+      username: 'access-erin',
+      password: 'access-erin-password-123',
+    });
+    try {
+      await erin.getByRole('button', { name: 'Change your password…' }).click();
+      const dialog = erin.getByRole('dialog', { name: 'Change your password' });
+      await dialog.getByLabel('Current password').fill('access-erin-password-123');
+      await dialog.getByLabel('New password', { exact: true }).fill('erin chose this one 7');
+      await dialog.getByLabel('New password again').fill('erin chose another 7');
+      await dialog.getByRole('button', { name: 'Change password' }).click();
+      await dialog.getByText('The new password and its repetition differ.').waitFor();
+      await dialog.getByLabel('New password again').fill('erin chose this one 7');
+      await dialog.getByRole('button', { name: 'Change password' }).click();
+      await erin.getByRole('status').getByText('Your password is changed').waitFor();
+      expect(await login('access-erin', 'erin chose this one 7')).toBe(200);
+      expect(await login('access-erin', 'access-erin-password-123')).toBe(401);
+    } finally {
+      await erin.context().close();
+    }
   });
 
   it('has no Access entry for a viewer (only their own tokens by link), and no CSP violation', async () => {

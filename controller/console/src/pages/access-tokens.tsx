@@ -1,7 +1,8 @@
 /**
  * The caller's own API tokens: listed by name and hint (the API never returns a secret again),
  * created with the secret shown once in a dialog with a copy button (kept only in that
- * dialog's state: closing it forgets it), revoked behind a confirmation.
+ * dialog's state: closing it forgets it), revoked behind a confirmation. Also where a user
+ * changes their own password (everyone reaches this tab: their name in the header).
  */
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
@@ -36,6 +37,8 @@ export function TokensTab() {
   const tokens = useResource<ApiToken[]>('/auth/api-tokens');
   const creating = useSignal(false);
   const revoking = useSignal<ApiToken | undefined>(undefined);
+  const changing = useSignal(false);
+  const changed = useSignal(false);
   return (
     <div class="access-tab">
       <p class="notice">Your personal API tokens: each acts as you, with your roles.</p>
@@ -43,7 +46,11 @@ export function TokensTab() {
         <button type="button" aria-haspopup="dialog" onClick={() => (creating.value = true)}>
           Create token
         </button>
+        <button type="button" aria-haspopup="dialog" onClick={() => (changing.value = true)}>
+          Change your password…
+        </button>
       </div>
+      {changed.value && <p role="status">Your password is changed; your other sessions ended.</p>}
       <LoadState of={tokens} />
       {tokens.data.value?.length === 0 && <p class="empty">No API tokens.</p>}
       {tokens.data.value && tokens.data.value.length > 0 && (
@@ -75,6 +82,14 @@ export function TokensTab() {
       )}
       {creating.value && (
         <CreateTokenDialog onClose={() => (creating.value = false)} onDone={tokens.reload} />
+      )}
+      {changing.value && (
+        <OwnPasswordDialog
+          onClose={() => (changing.value = false)}
+          onDone={() => {
+            changed.value = true;
+          }}
+        />
       )}
       {revoking.value && (
         <ConfirmDialog
@@ -157,6 +172,39 @@ function CreateTokenDialog({ onClose, onDone }: { onClose: () => void; onDone: (
       <label>
         Expires after (days; empty for never)
         <input name="expiresInDays" type="number" min={1} max={3650} />
+      </label>
+    </FormDialog>
+  );
+}
+
+/** The caller's own password, changed with the current one (their other sessions end). */
+function OwnPasswordDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
+  return (
+    <FormDialog
+      title="Change your password"
+      onClose={onClose}
+      submitLabel="Change password"
+      onSubmit={async (form) => {
+        const password = field(form, 'password');
+        if (password !== field(form, 'again')) return 'The new password and its repetition differ.';
+        await api('PATCH', '/auth/me/password', {
+          currentPassword: field(form, 'currentPassword'),
+          password,
+        });
+        onDone();
+      }}
+    >
+      <label>
+        Current password
+        <input name="currentPassword" type="password" required autoComplete="current-password" />
+      </label>
+      <label>
+        New password
+        <input name="password" type="password" required minLength={12} autoComplete="new-password" />
+      </label>
+      <label>
+        New password again
+        <input name="again" type="password" required minLength={12} autoComplete="new-password" />
       </label>
     </FormDialog>
   );

@@ -1,7 +1,8 @@
 /**
  * Users: the ones the caller manages (search and page in the URL), created with a password
  * (or for single sign-on only) and a first role over a scope, disabled (behind a
- * confirmation: it ends their sessions) or enabled, and their grants replaced.
+ * confirmation: it ends their sessions) or enabled, their grants replaced, their password set
+ * (or removed, for single sign-on), deleted behind a confirmation.
  */
 import { useSignal } from '@preact/signals';
 import { type Grant, grantInputs, grantLabel } from '../access-model.js';
@@ -24,7 +25,12 @@ interface User {
   groups: { id: string; name: string; grants: Grant[] }[];
 }
 
-type Dialog = { kind: 'create' } | { kind: 'access'; user: User } | { kind: 'disable'; user: User };
+type Dialog =
+  | { kind: 'create' }
+  | { kind: 'access'; user: User }
+  | { kind: 'disable'; user: User }
+  | { kind: 'password'; user: User }
+  | { kind: 'delete'; user: User };
 
 export function UsersTab() {
   const params = new URLSearchParams(location.value.search);
@@ -109,6 +115,14 @@ export function UsersTab() {
                 >
                   Roles…
                 </button>
+                <button
+                  type="button"
+                  aria-haspopup="dialog"
+                  aria-label={`Password of ${user.username}`}
+                  onClick={() => (dialog.value = { kind: 'password', user })}
+                >
+                  Password…
+                </button>
                 {user.disabled ? (
                   <button
                     type="button"
@@ -128,6 +142,14 @@ export function UsersTab() {
                     Disable
                   </button>
                 )}
+                <button
+                  type="button"
+                  aria-haspopup="dialog"
+                  aria-label={`Delete ${user.username}`}
+                  onClick={() => (dialog.value = { kind: 'delete', user })}
+                >
+                  Delete…
+                </button>
               </span>
               {rowErrors.value[user.id] && (
                 <span class="error" role="alert">
@@ -161,6 +183,24 @@ export function UsersTab() {
           roles={roles.data.value ?? []}
           onClose={() => (dialog.value = undefined)}
           onDone={reload}
+        />
+      )}
+      {dialog.value?.kind === 'password' && (
+        <PasswordDialog user={dialog.value.user} onClose={() => (dialog.value = undefined)} onDone={reload} />
+      )}
+      {dialog.value?.kind === 'delete' && (
+        <ConfirmDialog
+          title={`Delete ${dialog.value.user.username}?`}
+          question="Their account, sessions and API tokens go; the audit trail keeps what they did. This cannot be undone."
+          confirmLabel="Delete"
+          onConfirm={async () => {
+            await api(
+              'DELETE',
+              `/auth/users/${encodeURIComponent((dialog.value as { user: User }).user.id)}`,
+            );
+            reload();
+          }}
+          onClose={() => (dialog.value = undefined)}
         />
       )}
       {dialog.value?.kind === 'disable' && (
@@ -308,6 +348,42 @@ function UserAccessDialog({
         Add role
       </button>
       <p class="notice">Saving signs them out everywhere (their access changed).</p>
+    </FormDialog>
+  );
+}
+
+/** Sets a user's password, or removes it for a single sign-on account (which then signs in only by SSO). */
+function PasswordDialog({ user, onClose, onDone }: { user: User; onClose: () => void; onDone: () => void }) {
+  const remove = useSignal(false);
+  return (
+    <FormDialog
+      title={`Password of ${user.username}`}
+      onClose={onClose}
+      submitLabel={remove.value ? 'Remove password' : 'Set password'}
+      onSubmit={async (form) => {
+        await api('PATCH', `/auth/users/${encodeURIComponent(user.id)}/password`, {
+          password: remove.value ? null : field(form, 'password'),
+        });
+        onDone();
+      }}
+    >
+      {user.sso && user.hasPassword && (
+        <label class="inline">
+          <input
+            type="checkbox"
+            checked={remove.value}
+            onChange={(e) => (remove.value = e.currentTarget.checked)}
+          />
+          Remove it (single sign-on only)
+        </label>
+      )}
+      {!remove.value && (
+        <label>
+          New password
+          <input name="password" type="password" required minLength={12} autoComplete="new-password" />
+        </label>
+      )}
+      <p class="notice">Their other sessions end.</p>
     </FormDialog>
   );
 }
