@@ -247,6 +247,44 @@ describe('console: users & access', () => {
     ).toEqual(['listen:monitor', 'node:read']);
   });
 
+  it('edits the group (its name, a role replaced) and the custom role’s permissions: stored as the API has it', async () => {
+    const tabs = page.getByRole('navigation', { name: 'Access sections' });
+    await tabs.getByRole('link', { name: 'Groups' }).click();
+    await page
+      .locator('.access-row[data-group="Monitors"]')
+      .getByRole('button', { name: 'Edit group Monitors' })
+      .click();
+    const dialog = page.getByRole('dialog', { name: 'Edit group Monitors' });
+    await dialog.getByLabel('Name', { exact: true }).fill('Wall monitors');
+    await dialog.getByRole('button', { name: 'Remove listener over fleet' }).click();
+    await dialog.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await dialog.getByRole('button', { name: 'Add role' }).click();
+    await dialog.getByText('viewer over fleet').waitFor();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.access-row[data-group="Wall monitors"]').getByText('viewer over fleet').waitFor();
+    const groups = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/groups',
+      headers: await owner(),
+    });
+    expect(groups.json().data).toMatchObject([
+      { name: 'Wall monitors', grants: [{ role: 'viewer', scope: { type: 'fleet' } }] },
+    ]);
+    await tabs.getByRole('link', { name: 'Roles' }).click();
+    await page.getByRole('button', { name: 'Edit role listener' }).click();
+    const roleDialog = page.getByRole('dialog', { name: 'Edit role listener' });
+    expect(await roleDialog.getByLabel('listen:monitor').isChecked()).toBe(true);
+    await roleDialog.getByLabel('listen:monitor').uncheck();
+    await roleDialog.getByLabel('Description').fill('sees the fleet');
+    await roleDialog.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.access-row[data-role="listener"]').getByText('sees the fleet').waitFor();
+    const roles = await ctl.app.inject({ method: 'GET', url: '/api/v1/auth/roles', headers: await owner() });
+    expect(roles.json().data.find((r: { name: string }) => r.name === 'listener')).toMatchObject({
+      description: 'sees the fleet',
+      permissions: ['node:read'],
+    });
+  });
+
   it('changes the password policy in the Policies tab: stored and audited', async () => {
     await page
       .getByRole('navigation', { name: 'Access sections' })

@@ -1,15 +1,15 @@
 /**
- * Groups (their grants, IdP group and members; created with a first role, deleted behind a
- * confirmation) and roles (built-in ones read-only; custom ones created from permissions and
- * deleted behind a confirmation).
+ * Groups (their grants, IdP group and members; created with a first role, edited, deleted behind
+ * a confirmation) and roles (built-in ones read-only; custom ones created from permissions,
+ * edited, and deleted behind a confirmation).
  */
 import { useSignal } from '@preact/signals';
 import { PERMISSIONS } from '../../../../shared/src/permissions.js';
-import { type Grant, grantLabel } from '../access-model.js';
+import { type Grant, grantInputs, grantLabel } from '../access-model.js';
 import { api } from '../api.js';
 import { failure, LoadState, useResource } from '../loaded.js';
 import { ConfirmDialog, FormDialog } from '../modal-dialog.js';
-import { field, GrantFields, grantOf, type Role } from './access-shared.js';
+import { field, GrantFields, GrantsEditor, grantOf, type Role } from './access-shared.js';
 
 interface Group {
   id: string;
@@ -25,6 +25,7 @@ export function GroupsTab() {
   const roles = useResource<Role[]>('/auth/roles');
   const creating = useSignal(false);
   const deleting = useSignal<Group | undefined>(undefined);
+  const editing = useSignal<Group | undefined>(undefined);
   const membersOf = useSignal<string | undefined>(undefined);
   const shownGroup = groups.data.value?.find((g) => g.id === membersOf.value);
   return (
@@ -50,6 +51,14 @@ export function GroupsTab() {
                 Members: {group.members.map((m) => m.username).join(', ') || 'none'}
               </span>
               <span class="access-actions">
+                <button
+                  type="button"
+                  aria-haspopup="dialog"
+                  aria-label={`Edit group ${group.name}`}
+                  onClick={() => (editing.value = group)}
+                >
+                  Edit…
+                </button>
                 <button type="button" aria-haspopup="dialog" onClick={() => (membersOf.value = group.id)}>
                   Members…
                 </button>
@@ -65,6 +74,14 @@ export function GroupsTab() {
         <MembersDialog
           group={shownGroup}
           onClose={() => (membersOf.value = undefined)}
+          onDone={groups.reload}
+        />
+      )}
+      {editing.value && (
+        <EditGroupDialog
+          group={editing.value}
+          roles={roles.data.value ?? []}
+          onClose={() => (editing.value = undefined)}
           onDone={groups.reload}
         />
       )}
@@ -206,10 +223,64 @@ function CreateGroupDialog({
   );
 }
 
+/** A group's name, description, IdP group and grants, saved together (its members are signed out). */
+function EditGroupDialog({
+  group,
+  roles,
+  onClose,
+  onDone,
+}: {
+  group: Group;
+  roles: readonly Role[];
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const grants = useSignal<Grant[]>(group.grants);
+  const error = useSignal<string | undefined>(undefined);
+  return (
+    <FormDialog
+      title={`Edit group ${group.name}`}
+      onClose={onClose}
+      submitLabel="Save"
+      error={error}
+      onSubmit={async (form) => {
+        await api('PATCH', `/auth/groups/${encodeURIComponent(group.id)}`, {
+          name: field(form, 'name').trim(),
+          description: field(form, 'description').trim() || null,
+          oidcGroup: field(form, 'oidcGroup').trim() || null,
+          grants: grantInputs(grants.value),
+        });
+        onDone();
+      }}
+    >
+      <label>
+        Name
+        <input name="name" required autoComplete="off" defaultValue={group.name} />
+      </label>
+      <label>
+        Description
+        <input name="description" autoComplete="off" defaultValue={group.description ?? ''} />
+      </label>
+      <label>
+        IdP group (members join at single sign-on)
+        <input name="oidcGroup" autoComplete="off" defaultValue={group.oidcGroup ?? ''} />
+      </label>
+      <GrantsEditor
+        grants={grants}
+        roles={roles}
+        error={error}
+        none="No roles: its members get none from it."
+      />
+      <p class="notice">Saving signs its members out everywhere (their access changed).</p>
+    </FormDialog>
+  );
+}
+
 export function RolesTab() {
   const roles = useResource<Role[]>('/auth/roles');
   const creating = useSignal(false);
   const deleting = useSignal<Role | undefined>(undefined);
+  const editing = useSignal<Role | undefined>(undefined);
   return (
     <div class="access-tab">
       <div class="access-toolbar">
@@ -230,6 +301,14 @@ export function RolesTab() {
               <span class="access-grants access-permissions">{role.permissions.join(', ')}</span>
               {!role.builtIn && (
                 <span class="access-actions">
+                  <button
+                    type="button"
+                    aria-haspopup="dialog"
+                    aria-label={`Edit role ${role.name}`}
+                    onClick={() => (editing.value = role)}
+                  >
+                    Edit…
+                  </button>
                   <button type="button" aria-haspopup="dialog" onClick={() => (deleting.value = role)}>
                     Delete
                   </button>
@@ -239,7 +318,10 @@ export function RolesTab() {
           ))}
         </ul>
       )}
-      {creating.value && <CreateRoleDialog onClose={() => (creating.value = false)} onDone={roles.reload} />}
+      {creating.value && <RoleDialog onClose={() => (creating.value = false)} onDone={roles.reload} />}
+      {editing.value && (
+        <RoleDialog role={editing.value} onClose={() => (editing.value = undefined)} onDone={roles.reload} />
+      )}
       {deleting.value && (
         <ConfirmDialog
           title={`Delete role ${deleting.value.name}?`}
@@ -256,42 +338,57 @@ export function RolesTab() {
   );
 }
 
-function CreateRoleDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
+/** A custom role created, or (given `role`) its description and permissions changed; its name stays. */
+function RoleDialog({ role, onClose, onDone }: { role?: Role; onClose: () => void; onDone: () => void }) {
   return (
     <FormDialog
-      title="Create role"
+      title={role ? `Edit role ${role.name}` : 'Create role'}
       onClose={onClose}
       class="modal modal-wide"
-      submitLabel="Create"
+      submitLabel={role ? 'Save' : 'Create'}
       onSubmit={async (form) => {
         const permissions = form.getAll('permission').map(String);
         if (permissions.length === 0) return 'Choose at least one permission.';
         const description = field(form, 'description').trim();
-        await api('POST', '/auth/roles', {
-          name: field(form, 'name').trim(),
-          ...(description && { description }),
-          permissions,
-        });
+        if (role)
+          await api('PATCH', `/auth/roles/${encodeURIComponent(role.id)}`, {
+            description: description || null,
+            permissions,
+          });
+        else
+          await api('POST', '/auth/roles', {
+            name: field(form, 'name').trim(),
+            ...(description && { description }),
+            permissions,
+          });
         onDone();
       }}
     >
-      <label>
-        Name
-        <input name="name" required pattern="[A-Za-z0-9._\-]+" autoComplete="off" />
-      </label>
+      {!role && (
+        <label>
+          Name
+          <input name="name" required pattern="[A-Za-z0-9._\-]+" autoComplete="off" />
+        </label>
+      )}
       <label>
         Description
-        <input name="description" autoComplete="off" />
+        <input name="description" autoComplete="off" defaultValue={role?.description ?? ''} />
       </label>
       <fieldset class="permission-fields">
         <legend>Permissions (only ones you hold can be given)</legend>
         {PERMISSIONS.map((p) => (
           <label key={p} class="inline">
-            <input type="checkbox" name="permission" value={p} />
+            <input
+              type="checkbox"
+              name="permission"
+              value={p}
+              defaultChecked={role?.permissions.includes(p)}
+            />
             {p}
           </label>
         ))}
       </fieldset>
+      {role && <p class="notice">Everyone holding it gets the new permissions at once.</p>}
     </FormDialog>
   );
 }

@@ -1,7 +1,7 @@
 /** Parts the access tabs share: roles, grant fields, form fields (reading: ../loaded.tsx). */
 import { type Signal, useSignal } from '@preact/signals';
 import { useEffect, useId } from 'preact/hooks';
-import { grantFromForm, SCOPE_TYPES } from '../access-model.js';
+import { type Grant, grantFromForm, grantLabel, SCOPE_TYPES } from '../access-model.js';
 import { api } from '../api.js';
 import { can } from '../session.js';
 
@@ -105,4 +105,60 @@ export function grantOf(form: FormData) {
 /** A form's string field ('' when absent). */
 export function field(form: FormData, name: string): string {
   return String(form.get(name) ?? '');
+}
+
+/**
+ * A list of grants edited in a dialog's form: each removed on its own, one added at a time from
+ * the role and scope fields (their errors into `error`). `none` says what an empty list means.
+ */
+export function GrantsEditor({
+  grants,
+  roles,
+  error,
+  none,
+}: {
+  grants: Signal<Grant[]>;
+  roles: readonly Role[];
+  error: Signal<string | undefined>;
+  none: string;
+}) {
+  const scopeType = useSignal('fleet');
+  return (
+    <>
+      {grants.value.length === 0 ? (
+        <p class="empty">{none}</p>
+      ) : (
+        <ul class="grant-list">
+          {grants.value.map((g, i) => (
+            <li key={`${grantLabel(g)}-${i}`}>
+              {grantLabel(g)}{' '}
+              <button
+                type="button"
+                aria-label={`Remove ${grantLabel(g)}`}
+                onClick={() => (grants.value = grants.value.filter((_, j) => j !== i))}
+              >
+                Remove
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <GrantFields roles={roles} scopeType={scopeType} optional />
+      <button
+        type="button"
+        onClick={(e) => {
+          const grant = grantOf(new FormData(e.currentTarget.form!));
+          if (!grant) error.value = 'Choose a role to add.';
+          else if ('error' in grant) error.value = grant.error;
+          else {
+            error.value = undefined;
+            const { role, scope } = grant.grant;
+            grants.value = [...grants.value, { role, scope: { type: scope.type, id: scope.id ?? null } }];
+          }
+        }}
+      >
+        Add role
+      </button>
+    </>
+  );
 }

@@ -11,7 +11,7 @@ import { failure, LoadState, useLoaded, useResource } from '../loaded.js';
 import { ConfirmDialog, FormDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
-import { field, GrantFields, grantOf, type Role } from './access-shared.js';
+import { field, GrantFields, GrantsEditor, grantOf, type Role } from './access-shared.js';
 
 interface User {
   id: string;
@@ -291,7 +291,6 @@ function UserAccessDialog({
 }) {
   const grants = useSignal<Grant[]>(user.grants);
   const error = useSignal<string | undefined>(undefined);
-  const scopeType = useSignal('fleet');
   return (
     <FormDialog
       title={`Roles of ${user.username}`}
@@ -305,48 +304,12 @@ function UserAccessDialog({
         onDone();
       }}
     >
-      {grants.value.length === 0 ? (
-        <p class="empty">
-          No roles of their own{user.groups.length > 0 && ' (their groups still grant theirs)'}.
-        </p>
-      ) : (
-        <ul class="grant-list">
-          {grants.value.map((g, i) => (
-            <li key={`${grantLabel(g)}-${i}`}>
-              {grantLabel(g)}{' '}
-              <button
-                type="button"
-                aria-label={`Remove ${grantLabel(g)}`}
-                onClick={() => (grants.value = grants.value.filter((_, j) => j !== i))}
-              >
-                Remove
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-      <GrantFields roles={roles} scopeType={scopeType} optional />
-      <button
-        type="button"
-        onClick={(e) => {
-          const form = new FormData(e.currentTarget.form!);
-          const grant = grantOf(form);
-          if (!grant) error.value = 'Choose a role to add.';
-          else if ('error' in grant) error.value = grant.error;
-          else {
-            error.value = undefined;
-            grants.value = [
-              ...grants.value,
-              {
-                role: grant.grant.role,
-                scope: { type: grant.grant.scope.type, id: grant.grant.scope.id ?? null },
-              },
-            ];
-          }
-        }}
-      >
-        Add role
-      </button>
+      <GrantsEditor
+        grants={grants}
+        roles={roles}
+        error={error}
+        none={`No roles of their own${user.groups.length > 0 ? ' (their groups still grant theirs)' : ''}.`}
+      />
       <p class="notice">Saving signs them out everywhere (their access changed).</p>
     </FormDialog>
   );
