@@ -40,9 +40,16 @@ describe('console recordings against a scripted API (10,000 recordings)', () => 
     expect(await page.getByLabel('State').locator('option[value="failed"]').textContent()).toBe(
       `failed (${failed})`,
     );
-    await page.getByRole('button', { name: 'More' }).click();
-    await expect.poll(() => rows.count()).toBe(100);
-    expect(await rows.nth(99).getAttribute('data-recording-id')).toBe(script.recordings[99]!.id);
+    // Older: the next 50, the page in the URL (a deep link and back/forward keep it).
+    const steps = page.getByRole('navigation', { name: 'Recording pages' });
+    await steps.getByRole('link', { name: 'Older' }).click();
+    await page.waitForURL(/\/recordings\?cursor=/);
+    await expect.poll(() => rows.first().getAttribute('data-recording-id')).toBe(script.recordings[50]!.id);
+    expect(await rows.count()).toBe(50);
+    await page.goto(page.url());
+    await expect.poll(() => rows.first().getAttribute('data-recording-id')).toBe(script.recordings[50]!.id);
+    await page.goBack();
+    await expect.poll(() => rows.first().getAttribute('data-recording-id')).toBe(script.recordings[0]!.id);
     await page.getByLabel('State').selectOption('failed');
     await page.waitForURL(/\/recordings\?state=failed$/);
     await expect.poll(() => rows.count()).toBe(50);

@@ -8,10 +8,12 @@ import {
   jumpTo,
   libraryFiltersFromSearch,
   localInputOf,
+  pageCursorFromSearch,
   parseTags,
   peakColumns,
   peakPointsFor,
   searchFromLibraryFilters,
+  searchFromLibraryPage,
   timeAtX,
   withFilter,
   xAtTime,
@@ -40,6 +42,15 @@ describe('recordings list state in the URL', () => {
     expect(searchFromLibraryFilters(filters)).toBe(
       '?q=choir+mass&siteId=site-1&state=completed&container=flac',
     );
+  });
+
+  it('keeps the page’s cursor after the filters, and only a well-formed one', () => {
+    const filters = libraryFiltersFromSearch('?state=failed&cursor=eyJ4IjoxfQ');
+    expect(pageCursorFromSearch('?state=failed&cursor=eyJ4IjoxfQ')).toBe('eyJ4IjoxfQ');
+    expect(searchFromLibraryPage(filters, 'eyJ4IjoxfQ')).toBe('?state=failed&cursor=eyJ4IjoxfQ');
+    expect(searchFromLibraryPage({}, 'eyJ4IjoxfQ')).toBe('?cursor=eyJ4IjoxfQ');
+    expect(searchFromLibraryPage(filters, undefined)).toBe('?state=failed');
+    expect(pageCursorFromSearch('?cursor=a%20b')).toBeUndefined();
   });
 
   it('leaves out what the API would refuse', () => {

@@ -88,6 +88,19 @@ export function jumpedMinute(filters: LibraryFilters): string | undefined {
 }
 
 /** The query the API takes for these filters and a page (`limit`, `cursor`). */
+/** The list's page in a URL query: the API's cursor of the page after the newest (none: the newest). */
+export function pageCursorFromSearch(search: string): string | undefined {
+  const cursor = new URLSearchParams(search).get('cursor') ?? '';
+  return /^[A-Za-z0-9_-]{1,512}$/.test(cursor) ? cursor : undefined;
+}
+
+/** A URL query (with `?`, or empty) for these filters and a page's cursor (last). */
+export function searchFromLibraryPage(filters: LibraryFilters, cursor: string | undefined): string {
+  const query = searchFromLibraryFilters(filters);
+  if (!cursor) return query;
+  return `${query ? `${query}&` : '?'}cursor=${encodeURIComponent(cursor)}`;
+}
+
 export function apiQuery(filters: LibraryFilters, page: { limit?: number; cursor?: string } = {}): string {
   const params = new URLSearchParams(searchFromLibraryFilters(filters));
   if (page.limit) params.set('limit', String(page.limit));

@@ -1,8 +1,8 @@
 /**
  * The recording library: `GET /recordings` with the API's own filters (words in the title or
  * notes, site, node, state, tag, format, a created-at range) kept in the URL, the server's facets as the filters' counts, "jump to" a
- * date and time (sets the range's end: the newest-first list starts there), "More" pages by
- * the API's cursor, and bulk actions on selected rows (`/recordings/bulk-metadata`,
+ * date and time (sets the range's end: the newest-first list starts there), Older / Newest
+ * pages by the API's cursor (in the URL too), and bulk actions on selected rows (`/recordings/bulk-metadata`,
  * `/recordings/bulk-delete`, the delete behind a confirmation) whose per-item answers are shown
  * on each row. What the role cannot do is hidden; the server still decides per recording. Kept
  * live from the tab's events stream.
@@ -26,9 +26,11 @@ import {
   type LibraryFilters,
   libraryFiltersFromSearch,
   localInputOf,
+  pageCursorFromSearch,
   parseTags,
   RECORDING_STATES,
   searchFromLibraryFilters,
+  searchFromLibraryPage,
   withFilter,
 } from '../recordings-model.js';
 import { location, navigate } from '../router.js';
@@ -75,6 +77,7 @@ const message = (err: unknown) => (err instanceof Error ? err.message : 'The con
 export default function RecordingsPage() {
   const filters = libraryFiltersFromSearch(location.value.search);
   const key = searchFromLibraryFilters(filters);
+  const cursor = pageCursorFromSearch(location.value.search);
   const rows = useSignal<Listed[] | undefined>(undefined);
   const next = useSignal<string | null>(null);
   const facets = useSignal<Facets | undefined>(undefined);
@@ -97,7 +100,7 @@ export default function RecordingsPage() {
     Promise.all([
       api<{ data: Listed[]; nextCursor: string | null }>(
         'GET',
-        `/recordings${apiQuery(filters, { limit: PAGE })}`,
+        `/recordings${apiQuery(filters, { limit: PAGE, cursor })}`,
       ),
       api<{ data: Facets }>('GET', `/recordings/facets${apiQuery(filters)}`),
     ]).then(
@@ -117,14 +120,16 @@ export default function RecordingsPage() {
     return () => {
       stale = true;
     };
-  }, [key, version.value]);
+  }, [key, cursor, version.value]);
 
   // Live: a recording created, finished or deleted reads the first page and the counts again (at
   // most once a second), unless the operator paged further (their place is kept).
+  const onFirstPage = useRef(true);
+  onFirstPage.current = cursor === undefined;
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const off = subscribe('recording.', () => {
-      if (timer !== undefined || (rows.value?.length ?? 0) > PAGE) return;
+      if (timer !== undefined || !onFirstPage.current) return;
       timer = setTimeout(() => {
         timer = undefined;
         if (!document.hidden) version.value += 1;
@@ -135,20 +140,6 @@ export default function RecordingsPage() {
       if (timer !== undefined) clearTimeout(timer);
     };
   }, []);
-
-  async function more() {
-    if (!next.value) return;
-    try {
-      const page = await api<{ data: Listed[]; nextCursor: string | null }>(
-        'GET',
-        `/recordings${apiQuery(filters, { limit: PAGE, cursor: next.value })}`,
-      );
-      rows.value = [...(rows.value ?? []), ...page.data];
-      next.value = page.nextCursor;
-    } catch (err) {
-      error.value = message(err);
-    }
-  }
 
   const setFilter = (name: LibraryFilterKey, value: string | undefined) =>
     navigate(`${location.value.path}${searchFromLibraryFilters(withFilter(filters, name, value))}`);
@@ -190,11 +181,14 @@ export default function RecordingsPage() {
               selected.value = set;
             }}
           />
-          {next.value && (
-            <button type="button" class="rec-more" onClick={() => void more()}>
-              More
-            </button>
-          )}
+          <nav class="list-pages" aria-label="Recording pages">
+            {cursor && (
+              <a href={`${location.value.path}${searchFromLibraryPage(filters, undefined)}`}>Newest</a>
+            )}
+            {next.value && (
+              <a href={`${location.value.path}${searchFromLibraryPage(filters, next.value)}`}>Older</a>
+            )}
+          </nav>
         </>
       )}
     </section>
