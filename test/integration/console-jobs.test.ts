@@ -219,12 +219,16 @@ describe('console: jobs & upload queue', () => {
       }),
     ]);
     await page.goto(`${url}/jobs?state=queued`);
-    const more = page.getByRole('button', { name: 'Show 100 more jobs' });
+    const more = page.getByRole('link', { name: 'Show 100 more jobs' });
     await more.waitFor();
     expect(await page.locator('tr[data-job-id]').count()).toBe(100);
     await more.click();
     await more.waitFor({ state: 'detached' });
     expect(await page.locator('tr[data-job-id]').count()).toBe(101);
+    // How far the operator went is in the URL: a reload shows as many again.
+    expect(new URL(page.url()).searchParams.get('shown')).toBe('200');
+    await page.reload();
+    await expect.poll(() => page.locator('tr[data-job-id]').count()).toBe(101);
   });
 
   it('violates no Content-Security-Policy', () => {

@@ -43,6 +43,16 @@ describe('jobs page state in the URL', () => {
     expect(searchFromJobsState(jobsStateFromSearch(''))).toBe('');
   });
 
+  it('keeps how many jobs are shown in the URL: whole pages past the first, capped', () => {
+    expect(jobsStateFromSearch('?shown=300').shown).toBe(300);
+    expect(searchFromJobsState(jobsStateFromSearch('?state=queued&shown=300'))).toBe(
+      '?state=queued&shown=300',
+    );
+    for (const bad of ['100', '150', '-200', 'x'])
+      expect(jobsStateFromSearch(`?shown=${bad}`).shown).toBeUndefined();
+    expect(jobsStateFromSearch('?shown=900000').shown).toBe(5000);
+  });
+
   it('builds the API queries', () => {
     const state = jobsStateFromSearch('?state=failed&nodeId=hall-a&queue=uploading');
     expect(jobsQuery(state)).toBe('limit=100&state=failed&nodeId=hall-a');

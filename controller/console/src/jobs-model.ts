@@ -23,7 +23,14 @@ export interface JobsState {
   queue: string;
   /** A job to point out (a link from elsewhere). */
   jobId: string;
+  /** How many jobs are shown (the newest; more pages asked for): JOBS_PAGE unless said. */
+  shown?: number;
 }
+
+/** Jobs shown at first, and added each time the operator asks for more. */
+export const JOBS_PAGE = 100;
+/** The most a URL may ask to show at once. */
+export const MAX_JOBS_SHOWN = 5000;
 
 export function jobsStateFromSearch(search: string): JobsState {
   const p = new URLSearchParams(search);
@@ -34,7 +41,15 @@ export function jobsStateFromSearch(search: string): JobsState {
     nodeId: p.get('nodeId') ?? '',
     queue: (QUEUE_STATES as readonly string[]).includes(queue) ? queue : '',
     jobId: p.get('jobId') ?? '',
+    ...shownFrom(p.get('shown')),
   };
+}
+
+/** `shown` from the URL: a whole number of pages past the first, up to MAX_JOBS_SHOWN. */
+function shownFrom(value: string | null): { shown?: number } {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= JOBS_PAGE || n % JOBS_PAGE !== 0) return {};
+  return { shown: Math.min(n, MAX_JOBS_SHOWN) };
 }
 
 export function searchFromJobsState(state: JobsState): string {
@@ -43,6 +58,7 @@ export function searchFromJobsState(state: JobsState): string {
   if (state.nodeId) p.set('nodeId', state.nodeId);
   if (state.queue) p.set('queue', state.queue);
   if (state.jobId) p.set('jobId', state.jobId);
+  if (state.shown && state.shown > JOBS_PAGE) p.set('shown', String(state.shown));
   const text = p.toString();
   return text ? `?${text}` : '';
 }

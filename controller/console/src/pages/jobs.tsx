@@ -14,6 +14,7 @@ import {
   bulkOutcome,
   formatBytes,
   JOB_STATES,
+  JOBS_PAGE,
   type JobRow,
   type JobsState,
   jobsQuery,
@@ -46,8 +47,6 @@ interface QueueItem {
 }
 
 type Messages = Record<string, { ok: boolean; text: string }>;
-
-const PAGE = 100;
 
 /** The newest `count` jobs (or all there are), a page at a time; `more` when the API has further pages. */
 async function jobPages(query: string, count: number): Promise<{ data: JobRow[]; more: boolean }> {
@@ -86,20 +85,16 @@ function Progress({ done, total, label }: { done: number; total: number | null; 
 
 export default function JobsPage() {
   const state = jobsStateFromSearch(location.value.search);
-  /** Jobs shown: a page more each time the operator asks. */
-  const shown = useSignal(PAGE);
-  const go = (patch: Partial<JobsState>) => {
-    shown.value = PAGE;
-    navigate(`${location.value.path}${searchFromJobsState({ ...state, ...patch, jobId: '' })}`);
-  };
+  /** Jobs shown (in the URL): a page more each time the operator asks. */
+  const shown = state.shown ?? JOBS_PAGE;
+  const go = (patch: Partial<JobsState>) =>
+    navigate(
+      `${location.value.path}${searchFromJobsState({ ...state, ...patch, jobId: '', shown: undefined })}`,
+    );
   // A job's state event moves its row at once (below); the list is read again after, once a frame.
-  const loaded = useLoaded(
-    () => jobPages(jobsQuery(state, PAGE), shown.value),
-    [location.value.search, shown.value],
-    {
-      live: { prefixes: ['job.'] },
-    },
-  );
+  const loaded = useLoaded(() => jobPages(jobsQuery(state, JOBS_PAGE), shown), [location.value.search], {
+    live: { prefixes: ['job.'] },
+  });
   const jobs = loaded.data;
   const selected = useSignal<Set<string>>(new Set());
   const messages = useSignal<Messages>({});
@@ -338,9 +333,9 @@ export default function JobsPage() {
       )}
       {jobs.value?.more && (
         <p>
-          <button type="button" onClick={() => (shown.value += PAGE)}>
-            Show {PAGE} more jobs
-          </button>
+          <a href={`${location.value.path}${searchFromJobsState({ ...state, shown: shown + JOBS_PAGE })}`}>
+            Show {JOBS_PAGE} more jobs
+          </a>
         </p>
       )}
       <UploadQueue state={state} go={go} />
