@@ -282,6 +282,36 @@ describe('console: node page and health events', () => {
         await call('POST', `/health-events/${event.id}/resolve`, {});
   });
 
+  it('assigns channel maps and restores an earlier revision from the node page, each a revision in its history', async () => {
+    const left = await call('POST', '/settings/channel-map-templates', {
+      name: 'Pulpit left',
+      body: { groups: [{ name: 'left', channels: [1] }] },
+    });
+    const pair = await call('POST', '/settings/channel-map-templates', {
+      name: 'Organ pair',
+      body: { groups: [{ name: 'organ', channels: [1, 2] }] },
+    });
+    await page.goto(`${url}/nodes/${NODE}`);
+    const section = page.getByRole('region', { name: 'Channel map history' });
+    await section.getByText('No channel map was ever assigned.').waitFor();
+    const form = section.getByRole('form', { name: 'Assign a channel map' });
+    const template = form.getByRole('combobox', { name: /^Template/ });
+    await template.selectOption({ label: 'Pulpit left' });
+    await form.getByRole('textbox', { name: /^Reason/ }).fill('the pulpit mic only');
+    await form.getByRole('button', { name: 'Assign' }).click();
+    await section.locator('tr[data-revision="1"]').getByText('the pulpit mic only').waitFor();
+    await template.selectOption({ label: 'Organ pair' });
+    await form.getByRole('button', { name: 'Assign' }).click();
+    await section.locator('tr[data-revision="2"]').getByText('Pulpit left → Organ pair').waitFor();
+    await section.getByRole('button', { name: 'Restore revision 1' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Restore revision 1?' });
+    await confirm.getByRole('button', { name: 'Restore' }).click();
+    await section.locator('tr[data-revision="3"]').getByText('Organ pair → Pulpit left').waitFor();
+    const [assigned] = await call('GET', `/settings/channel-map-assignments?nodeId=${NODE}`);
+    expect(assigned).toMatchObject({ template: { id: left.id }, revision: 3 });
+    expect(pair.id).not.toBe(left.id);
+  });
+
   it('shows the server’s refusal in the dialog: the node decommissioned behind the page’s back', async () => {
     await page.goto(`${url}/nodes/${NODE}`);
     const actions = page.getByRole('region', { name: 'Actions' });

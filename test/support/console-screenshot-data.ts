@@ -11,6 +11,8 @@ import type { ScriptedApi } from './console-scripted-api.js';
 
 /** The settings object the screenshots open (settings ids are UUIDs). */
 export const SPEECH_PROFILE = '00000000-0000-4000-8000-000000000001';
+/** The channel-map template of the node page's history. */
+const HALL_STEREO = '00000000-0000-4000-8000-0000000000c1';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -601,6 +603,36 @@ export function seededAnswer(
       }),
     ],
     [/^\/settings\/channel-map-assignments$/, () => list([])],
+    // A map assigned, then cleared (the node records all its channels now, as its page says).
+    [
+      /^\/settings\/channel-map-assignments\/[\w-]+\/history$/,
+      () => ({
+        data: [
+          {
+            revision: 1,
+            action: 'create',
+            at: at(-3 * DAY),
+            actor: { id: 'u-owner', name: 'owner' },
+            reason: 'Stereo pair for the hall',
+            before: null,
+            after: { templateId: HALL_STEREO, interface: null },
+          },
+          {
+            revision: 2,
+            action: 'delete',
+            at: at(-2 * DAY),
+            actor: { id: 'u-owner', name: 'owner' },
+            reason: 'Back to all channels',
+            before: { templateId: HALL_STEREO, interface: null },
+            after: { templateId: null, interface: null },
+          },
+        ],
+      }),
+    ],
+    [
+      /^\/settings\/channel-map-templates$/,
+      () => list([{ id: HALL_STEREO, name: 'Hall stereo', revision: 1 }]),
+    ],
     [/^\/schedules$/, () => list(schedules)],
     [/^\/schedules\/([\w-]+)\/occurrences$/, (m, q) => occurrences(m[1]!, q)],
     [

@@ -23,6 +23,7 @@ import { NodeMeterWidget } from '../meter-widget.js';
 import { channelsOf } from '../node-model.js';
 import { location } from '../router.js';
 import { can } from '../session.js';
+import { ChannelMapHistory } from './node-channel-map.js';
 import { CurrentJob, EffectiveConfig, NodeActions } from './node-parts.js';
 import './node.css';
 
@@ -210,6 +211,7 @@ export default function NodePage() {
         </section>
       )}
       {can('settings:read') && <EffectiveConfig node={node} />}
+      {can('settings:read') && <ChannelMapHistory nodeId={node.id} />}
       {can('node:manage') && (
         <NodeActions
           node={node}
