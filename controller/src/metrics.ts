@@ -63,6 +63,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly eventWrites = new Counter({
+    name: 'earshot_event_writes_total',
+    help:
+      'Batches of live events written (ok), that failed and wait to be tried again (retry), or ' +
+      'were dropped after failing every try (dropped).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly controllerDiskFree = new Gauge({
     name: 'earshot_controller_disk_free_bytes',
     help: "Free bytes on the controller's data dir (where recordings are kept).",

@@ -106,6 +106,38 @@ describe('live events', () => {
     expect(opened.length).toBeGreaterThan(0);
   });
 
+  it('a change whose events could not be written (their table away a moment) arrives once they can be', async () => {
+    const table = (from: string, to: string) =>
+      ctl.db.$executeRawUnsafe(`ALTER TABLE "${from}" RENAME TO "${to}"`);
+    const retries = async () =>
+      Number(
+        /earshot_event_writes_total\{outcome="retry"\} (\d+)/.exec(await ctl.metrics.render())?.[1] ?? 0,
+      );
+    const before = await retries();
+    let created: string | undefined;
+    let failure: unknown;
+    const events = await collect(owner, (seen) => {
+      if (seen.length === 1)
+        void (async () => {
+          await table('LiveEvent', 'LiveEventAway');
+          try {
+            created = (await createRecording(ctl, owner, east.nodeId)).id;
+            await until(async () => (await retries()) > before, {
+              timeoutMs: 10_000,
+              what: 'a failed write',
+            });
+          } finally {
+            await table('LiveEventAway', 'LiveEvent');
+          }
+        })().catch((err: unknown) => {
+          failure = err;
+        });
+      if (failure) throw failure;
+      return created !== undefined && about(seen, [created]).length === 2;
+    });
+    expect(about(events, [created!]).map((e) => e.type)).toEqual(['recording.state', 'job.state']);
+  });
+
   it('resumes with Last-Event-ID: exactly what was missed, in order', async () => {
     // Connect, read a change, disconnect.
     let first: string | undefined;

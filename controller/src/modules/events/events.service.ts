@@ -38,6 +38,14 @@ const WRITE_DELAY_MS = 20;
 const WRITE_BATCH = 200;
 /** Changes waiting to be written at most (the database is away): the oldest are dropped, and logged. */
 const MAX_PENDING = 100_000;
+/**
+ * A batch that could not be written is kept, in order, and tried again after RETRY_FIRST_MS,
+ * doubling up to RETRY_MAX_MS, WRITE_TRIES times in all (about 40 s): a database away for a
+ * moment loses nothing; one that refuses the batch for good does not hold the others back.
+ */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 10_000;
+const WRITE_TRIES = 9;
 
 export interface EventsAccess {
   /** The access generation: while it holds, nobody's access changed. */
@@ -97,7 +105,10 @@ export class EventsService {
   private readonly streams = new Set<LiveStream>();
   private pending: NewLiveEvent[] = [];
   private writing: Promise<void> | undefined;
+  /** The write (after WRITE_DELAY_MS), or its next try after a failure. */
   private writeTimer: NodeJS.Timeout | undefined;
+  /** How many times in a row the first waiting batch failed. */
+  private failedTries = 0;
   /** The last event the tail handed out (undefined while no stream is open). */
   private tail: number | undefined;
   private polling: Promise<void> | undefined;
@@ -132,7 +143,8 @@ export class EventsService {
     this.writeTimer = undefined;
     this.writing ??= this.write().finally(() => {
       this.writing = undefined;
-      if (this.pending.length > 0) void this.flush();
+      // More came meanwhile (a retry waiting has its own timer).
+      if (this.pending.length > 0 && !this.writeTimer) void this.flush();
     });
     return this.writing;
   }
@@ -142,11 +154,36 @@ export class EventsService {
       const batch = this.pending.splice(0, WRITE_BATCH);
       try {
         await this.options.repo.append(await this.withSites(batch));
+        this.failedTries = 0;
+        this.options.metrics.eventWrites.inc({ outcome: 'ok' });
       } catch (err) {
-        this.options.log.error({ err, events: batch.length }, 'live events could not be written');
+        this.failedTries += 1;
+        if (this.failedTries >= WRITE_TRIES) {
+          this.failedTries = 0;
+          this.options.metrics.eventWrites.inc({ outcome: 'dropped' });
+          this.options.log.error({ err, events: batch.length }, 'live events could not be written: dropped');
+          continue;
+        }
+        this.pending.unshift(...batch);
+        const delayMs = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (this.failedTries - 1));
+        this.options.metrics.eventWrites.inc({ outcome: 'retry' });
+        this.options.log.error(
+          { err, events: this.pending.length, retryInMs: delayMs },
+          'live events could not be written: kept, and tried again',
+        );
+        if (!this.stopping) {
+          this.writeTimer = setTimeout(() => void this.flush(), delayMs);
+          this.writeTimer.unref();
+        }
+        return;
       }
-      void this.poll();
+      this.wake();
     }
+  }
+
+  /** The tail read now for the streams; a read that fails is logged (the timer's next pass reads again). */
+  private wake(): void {
+    this.poll().catch((err: unknown) => this.options.log.warn({ err }, 'live events could not be read'));
   }
 
   /** Each event of a node names the node's site too (who may see it depends on both). */
