@@ -107,6 +107,15 @@ describe('console against a scripted API (200 nodes × 8 channels, 10,000 record
         // Back steps through the filters.
         await page.goBack();
         await page.waitForFunction(() => document.querySelectorAll('li.tile').length === 200);
+        // Grouped by tag instead of site: a heading per tag, kept in the URL.
+        await page.getByLabel('Group by').selectOption('tag');
+        expect(new URL(page.url()).searchParams.get('group')).toBe('tag');
+        await expect
+          .poll(async () =>
+            (await page.locator('section.site h2').allTextContents()).map((h) => h.split(' ')[0]).sort(),
+          )
+          .toEqual(['booth', 'lobby', 'spare', 'stage']);
+        await page.getByLabel('Group by').selectOption('site');
       } finally {
         await page.context().close();
       }
@@ -154,9 +163,7 @@ describe('console against a scripted API (200 nodes × 8 channels, 10,000 record
       live.nodes[10]!.diskFreeBytes = 1e9;
       live.nodes[10]!.headroomHours = 12.5;
       const facts = page.locator('li.tile[data-node-id="node-010"] .tile-facts');
-      await expect
-        .poll(() => facts.textContent(), { timeout: 10_000 })
-        .toContain('1.0 GB free · 12 h left');
+      await expect.poll(() => facts.textContent(), { timeout: 10_000 }).toContain('1.0 GB free · 12 h left');
       // Reads went on meanwhile (the stream's changes); only node-010's tile changed.
       await expect.poll(() => live.stats.requests, { timeout: 10_000 }).toBeGreaterThan(reads + 4);
       expect(await page.evaluate('[...window.changed]')).toEqual(['node-010']);

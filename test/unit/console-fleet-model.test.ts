@@ -7,7 +7,7 @@ import {
   type FleetNode,
   facetsOf,
   filterFromSearch,
-  groupBySite,
+  groupTiles,
   headroom,
   problems,
   relativeTime,
@@ -43,7 +43,7 @@ describe('fleet model', () => {
   });
 
   it('groups by site, sites with problems first, problems first within a site, decommissioned left out', () => {
-    const groups = groupBySite([
+    const groups = groupTiles([
       node('b-ok', 'Beta'),
       node('a-ok', 'Alpha'),
       node('a-rec', 'Alpha', { capture: { state: 'capturing' } }),
@@ -52,10 +52,28 @@ describe('fleet model', () => {
       node('c-deg', 'Gamma', { capture: { state: 'error' } }),
       node('gone', 'Delta', { decommissionedAt: '2026-01-01T00:00:00Z' }),
     ]);
-    expect(groups.map((g) => g.site.name)).toEqual(['Gamma', 'Alpha', 'Beta']);
+    expect(groups.map((g) => g.name)).toEqual(['Gamma', 'Alpha', 'Beta']);
     expect(groups[0]!.nodes.map((n) => n.id)).toEqual(['c-off', 'c-deg', 'c-ok']);
     expect(groups[0]!.counts).toEqual({ offline: 1, degraded: 1, recording: 0, online: 1 });
     expect(groups[1]!.nodes.map((n) => n.id)).toEqual(['a-rec', 'a-ok']);
+  });
+
+  it('groups by tag: a node under each of its tags, the untagged together', () => {
+    const groups = groupTiles(
+      [
+        node('a', 'A', { tags: ['stage', 'foyer'] }),
+        node('b', 'A', { ...offline, tags: ['foyer'] }),
+        node('c', 'B'),
+      ],
+      'tag',
+    );
+    expect(groups.map((g) => [g.name, g.nodes.map((n) => n.id)])).toEqual([
+      ['foyer', ['b', 'a']],
+      ['No tag', ['c']],
+      ['stage', ['a']],
+    ]);
+    expect(filterFromSearch('?group=tag').group).toBe('tag');
+    expect(searchFromFilter({ group: 'tag', problems: true })).toBe('?problems=1&group=tag');
   });
 
   it('says how long ago, and never without a time', () => {

@@ -1,6 +1,6 @@
 /**
  * The fleet overview's model, pure (test/unit/console-fleet-model.test.ts): a node's state
- * from its presence, capture state and clock, and the tiles grouped by site with problems first.
+ * from its presence, capture state and clock, and the tiles grouped by site or tag with problems first.
  */
 
 /** The fields of `GET /api/v1/nodes` the overview reads. */
@@ -35,6 +35,8 @@ export interface FleetFilter {
   tag?: string;
   /** Only offline and degraded nodes. */
   problems?: boolean;
+  /** Tiles grouped by tag (a node under each of its tags); by site when not said. */
+  group?: 'tag';
 }
 
 export function filterFromSearch(search: string): FleetFilter {
@@ -43,6 +45,7 @@ export function filterFromSearch(search: string): FleetFilter {
     site: query.get('site') || undefined,
     tag: query.get('tag') || undefined,
     problems: query.get('problems') === '1',
+    ...(query.get('group') === 'tag' && { group: 'tag' as const }),
   };
 }
 
@@ -52,6 +55,7 @@ export function searchFromFilter(filter: FleetFilter): string {
   if (filter.site) query.set('site', filter.site);
   if (filter.tag) query.set('tag', filter.tag);
   if (filter.problems) query.set('problems', '1');
+  if (filter.group === 'tag') query.set('group', 'tag');
   const text = query.toString();
   return text ? `?${text}` : '';
 }
@@ -114,31 +118,45 @@ export function problems(node: FleetNode): string[] {
   return out;
 }
 
-export interface SiteGroup {
-  site: { id: string; name: string };
+export interface TileGroup {
+  /** The site's id, or the tag (`untagged` for the nodes without one). */
+  key: string;
+  name: string;
   nodes: FleetNode[];
   counts: Record<TileState, number>;
 }
 
-/** Sites with a problem first (then by name); within a site, problems first, then by name. */
-export function groupBySite(nodes: readonly FleetNode[]): SiteGroup[] {
-  const bySite = new Map<string, SiteGroup>();
-  for (const node of nodes) {
-    if (node.decommissionedAt) continue;
-    let group = bySite.get(node.site.id);
+/** The group of the nodes without a tag, when grouped by tag. */
+export const UNTAGGED = 'No tag';
+
+/**
+ * The tiles by site, or by tag (a node under each of its tags; those without one under
+ * UNTAGGED): groups with a problem first (then by name); within a group, problems first, then
+ * by name. Decommissioned nodes are left out.
+ */
+export function groupTiles(nodes: readonly FleetNode[], by: 'site' | 'tag' = 'site'): TileGroup[] {
+  const groups = new Map<string, TileGroup>();
+  const add = (key: string, name: string, node: FleetNode) => {
+    let group = groups.get(key);
     if (!group) {
-      group = { site: node.site, nodes: [], counts: { offline: 0, degraded: 0, recording: 0, online: 0 } };
-      bySite.set(node.site.id, group);
+      group = { key, name, nodes: [], counts: { offline: 0, degraded: 0, recording: 0, online: 0 } };
+      groups.set(key, group);
     }
     group.nodes.push(node);
     group.counts[tileState(node)] += 1;
+  };
+  for (const node of nodes) {
+    if (node.decommissionedAt) continue;
+    if (by === 'site') add(`site:${node.site.id}`, node.site.name, node);
+    else if ((node.tags ?? []).length === 0) add('untagged', UNTAGGED, node);
+    else for (const tag of node.tags ?? []) add(`tag:${tag}`, tag, node);
   }
   const byRankThenName = (a: FleetNode, b: FleetNode) =>
     RANK[tileState(a)] - RANK[tileState(b)] || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
-  const groups = [...bySite.values()];
-  for (const group of groups) group.nodes.sort(byRankThenName);
-  const worst = (g: SiteGroup) => Math.min(...g.nodes.map((n) => RANK[tileState(n)]));
-  return groups.sort((a, b) => worst(a) - worst(b) || a.site.name.localeCompare(b.site.name));
+  const sorted = [...groups.values()];
+  for (const group of sorted) group.nodes.sort(byRankThenName);
+  const worst = (g: TileGroup) => Math.min(...g.nodes.map((n) => RANK[tileState(n)]));
+  return sorted.sort((a, b) => worst(a) - worst(b) || a.name.localeCompare(b.name));
 }
 
 /** "12 s ago", "5 min ago", "3 h ago", "2 d ago"; "never" without a time. */

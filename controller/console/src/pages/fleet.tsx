@@ -21,7 +21,7 @@ import {
   type FleetNode,
   facetsOf,
   filterFromSearch,
-  groupBySite,
+  groupTiles,
   headroom,
   problems,
   relativeTime,
@@ -185,7 +185,7 @@ export default function FleetPage() {
       </section>
     );
   const filter = filterFromSearch(location.value.search);
-  const groups = groupBySite(applyFilter(nodes.value, filter));
+  const groups = groupTiles(applyFilter(nodes.value, filter), filter.group ?? 'site');
   return (
     <section class="page">
       <h1>Fleet</h1>
@@ -197,10 +197,10 @@ export default function FleetPage() {
         <p class="empty">No nodes yet: enroll one (POST /api/v1/nodes/enroll, then earshot-agent enroll).</p>
       )}
       {nodes.value.length > 0 && groups.length === 0 && <p class="empty">No node matches these filters.</p>}
-      {groups.map((group) => (
-        <section class="site" key={group.site.id} aria-labelledby={`site-${group.site.id}`}>
-          <h2 id={`site-${group.site.id}`}>
-            {group.site.name}{' '}
+      {groups.map((group, i) => (
+        <section class="site" key={group.key} aria-labelledby={`tile-group-${i}`}>
+          <h2 id={`tile-group-${i}`}>
+            {group.name}{' '}
             <small>
               {group.nodes.length} node{group.nodes.length === 1 ? '' : 's'}
               {group.counts.offline > 0 && `, ${group.counts.offline} offline`}
@@ -264,7 +264,7 @@ function Tile({ node: tile, nowMs }: TileProps) {
   );
 }
 
-/** Site, tag and "only problems": kept in the URL (deep links; back and forward step through them). */
+/** Site, tag, grouping and "only problems": kept in the URL (deep links; back and forward step through them). */
 function FleetFilters({ nodes, filter }: { nodes: FleetNode[]; filter: FleetFilter }) {
   const { sites, tags } = facetsOf(nodes);
   const set = (change: Partial<FleetFilter>) =>
@@ -301,6 +301,15 @@ function FleetFilters({ nodes, filter }: { nodes: FleetNode[]; filter: FleetFilt
           </select>
         </>
       )}
+      <label for="fleet-group">Group by</label>
+      <select
+        id="fleet-group"
+        value={filter.group ?? 'site'}
+        onChange={(e) => set({ group: e.currentTarget.value === 'tag' ? 'tag' : undefined })}
+      >
+        <option value="site">site</option>
+        <option value="tag">tag</option>
+      </select>
       <label>
         <input
           type="checkbox"
