@@ -5,6 +5,8 @@
  * the notification integrations: a refused enable shown on its row, a disable reaching the API.
  * No Content-Security-Policy violation. Every wait is for something the page shows.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageVersion } from '../../shared/src/version.js';
@@ -25,7 +27,10 @@ describe('console: system', () => {
   const owner = async () => bearer(await ctl.ownerToken());
 
   beforeAll(async () => {
-    ctl = await testController({}, () => new Date(nowMs), { consoleDir: await builtConsole() });
+    // The test's webhook receiver listens on loopback.
+    ctl = await testController({ webhookAllowPrivateNetworks: true }, () => new Date(nowMs), {
+      consoleDir: await builtConsole(),
+    });
     await ctl.services.healthSampler.stop(); // its passes are taken by hand
     const start = Date.now() - 5 * 60_000;
     for (let minute = 0; minute < 3; minute++) {
@@ -140,6 +145,77 @@ describe('console: system', () => {
       headers: await owner(),
     });
     expect(stored.json().data.status).toBe('disabled');
+  });
+
+  it('creates a webhook (its secret shown once), tests it, reads its deliveries, edits, rotates and deletes it', async () => {
+    const received: string[] = [];
+    const receiver = createServer((request, response) => {
+      received.push(request.headers['x-earshot-signature'] ? 'signed' : 'unsigned');
+      request.resume().on('end', () => response.writeHead(204).end());
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      await page.goto(`${url}/system`);
+      const section = page.getByRole('region', { name: 'Notification integrations' });
+      await section.getByRole('button', { name: 'New integration…' }).click();
+      const create = page.getByRole('dialog', { name: 'New integration' });
+      await create.getByLabel('Name').fill('Pager relay');
+      await create.getByLabel('URL').fill(hook);
+      await create.getByRole('button', { name: 'Create' }).click();
+      const shown = page.getByRole('dialog', { name: 'Signing secret of the integration' });
+      const secret = await shown.getByLabel('Secret').inputValue();
+      expect(secret.length).toBeGreaterThan(16);
+      await shown.getByRole('button', { name: 'Done' }).click();
+      const [stored] = await ctl.db.notificationIntegration.findMany({ where: { name: 'Pager relay' } });
+      const row = page.locator(`[data-integration-id="${stored!.id}"]`);
+      await row.getByRole('button', { name: 'Test Pager relay' }).click();
+      await row.getByText(/test passed/).waitFor();
+      await row.getByRole('button', { name: 'Deliveries Pager relay' }).click();
+      await row
+        .getByRole('table', { name: 'Deliveries of Pager relay' })
+        .locator('[data-delivery-status="delivered"]')
+        .first()
+        .waitFor();
+      expect(received.length).toBeGreaterThan(0);
+      await row.getByRole('button', { name: 'Enable Pager relay' }).click();
+      await page.locator(`[data-integration-id="${stored!.id}"][data-status="enabled"]`).waitFor();
+
+      await row.getByRole('button', { name: 'Edit… Pager relay' }).click();
+      const edit = page.getByRole('dialog', { name: 'Edit Pager relay' });
+      await edit.getByLabel('Name').fill('Night pager');
+      await edit.getByLabel('health.changed').check();
+      await edit.getByRole('button', { name: 'Save' }).click();
+      await row.locator('strong', { hasText: 'Night pager' }).waitFor();
+      const edited = await ctl.app.inject({
+        method: 'GET',
+        url: `/api/v1/integrations/${stored!.id}`,
+        headers: await owner(),
+      });
+      expect(edited.json().data).toMatchObject({
+        name: 'Night pager',
+        rules: { events: expect.arrayContaining(['health.changed']) },
+      });
+
+      await row.getByRole('button', { name: 'Rotate secret… Night pager' }).click();
+      await page
+        .getByRole('dialog', { name: 'Rotate the secret of Night pager?' })
+        .getByRole('button', { name: 'Rotate' })
+        .click();
+      const rotated = page.getByRole('dialog', { name: 'Signing secret of Night pager' });
+      expect(await rotated.getByLabel('Secret').inputValue()).not.toBe(secret);
+      await rotated.getByRole('button', { name: 'Done' }).click();
+
+      await row.getByRole('button', { name: 'Delete… Night pager' }).click();
+      await page
+        .getByRole('dialog', { name: 'Delete Night pager?' })
+        .getByRole('button', { name: 'Delete' })
+        .click();
+      await row.waitFor({ state: 'detached' });
+      expect(await ctl.db.notificationIntegration.count({ where: { id: stored!.id } })).toBe(0);
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 
   it('shows a viewer (no integrations:manage) the health and the log, not the integrations', async () => {

@@ -24,6 +24,7 @@ import {
   uptime,
 } from '../system-model.js';
 import './system.css';
+import { Integrations } from './system-integrations.js';
 
 interface Health {
   version: string;
@@ -54,16 +55,6 @@ interface OpsEvent {
   instanceId: string;
   message: string;
   data: Record<string, unknown>;
-}
-
-interface Integration {
-  id: string;
-  name: string;
-  kind: string;
-  status: 'draft' | 'enabled' | 'disabled';
-  url: string;
-  verifiedAt: string | null;
-  lastVerification: { ok: boolean; at: string; status: number | null; error: string | null } | null;
 }
 
 const message = (err: unknown) =>
@@ -327,75 +318,6 @@ function OpsLog({ view }: { view: SystemView }) {
           <a href={`${location.value.path}${systemSearch({ ...view, cursor: page.value.next })}`}>Older</a>
         )}
       </p>
-    </section>
-  );
-}
-
-function Integrations() {
-  const integrations = useResource<Integration[]>('/integrations?limit=200');
-  const list = integrations.data;
-  const rowErrors = useSignal<Record<string, string>>({});
-  const busy = useSignal<string | undefined>(undefined);
-
-  async function setStatus(integration: Integration, action: 'enable' | 'disable') {
-    busy.value = integration.id;
-    try {
-      await api('POST', `/integrations/${encodeURIComponent(integration.id)}/${action}`, {});
-      const { [integration.id]: _, ...rest } = rowErrors.value;
-      rowErrors.value = rest;
-      integrations.reload();
-    } catch (err) {
-      rowErrors.value = { ...rowErrors.value, [integration.id]: message(err) };
-    } finally {
-      busy.value = undefined;
-    }
-  }
-
-  return (
-    <section aria-labelledby="system-integrations">
-      <h2 id="system-integrations">Notification integrations</h2>
-      <LoadState of={integrations} empty="No notification integrations." />
-      {list.value && list.value.length > 0 && (
-        <ul class="integrations">
-          {list.value.map((integration) => (
-            <li key={integration.id} data-integration-id={integration.id} data-status={integration.status}>
-              <strong>{integration.name}</strong> <span class="integration-meta">{integration.kind}</span>{' '}
-              <span class={`integration-status status-${integration.status}`}>{integration.status}</span>{' '}
-              <span class="integration-meta">
-                {integration.lastVerification
-                  ? integration.lastVerification.ok
-                    ? 'verified'
-                    : `last test failed (${integration.lastVerification.status ?? integration.lastVerification.error ?? 'no answer'})`
-                  : 'not tested'}
-              </span>
-              <span class="integration-actions">
-                {integration.status === 'enabled' ? (
-                  <button
-                    type="button"
-                    disabled={busy.value === integration.id}
-                    onClick={() => void setStatus(integration, 'disable')}
-                  >
-                    Disable <span class="visually-hidden">{integration.name}</span>
-                  </button>
-                ) : (
-                  <button
-                    type="button"
-                    disabled={busy.value === integration.id}
-                    onClick={() => void setStatus(integration, 'enable')}
-                  >
-                    Enable <span class="visually-hidden">{integration.name}</span>
-                  </button>
-                )}
-              </span>
-              {rowErrors.value[integration.id] && (
-                <span class="error" role="alert">
-                  {rowErrors.value[integration.id]}
-                </span>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
     </section>
   );
 }
