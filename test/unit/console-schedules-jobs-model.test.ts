@@ -51,6 +51,9 @@ describe('jobs page state in the URL', () => {
     for (const bad of ['100', '150', '-200', 'x'])
       expect(jobsStateFromSearch(`?shown=${bad}`).shown).toBeUndefined();
     expect(jobsStateFromSearch('?shown=900000').shown).toBe(5000);
+    expect(searchFromJobsState(jobsStateFromSearch('?queue=failed&queueShown=200'))).toBe(
+      '?queue=failed&queueShown=200',
+    );
   });
 
   it('builds the API queries', () => {

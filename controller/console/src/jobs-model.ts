@@ -25,6 +25,8 @@ export interface JobsState {
   jobId: string;
   /** How many jobs are shown (the newest; more pages asked for): JOBS_PAGE unless said. */
   shown?: number;
+  /** How many upload queue items are shown, the same way. */
+  queueShown?: number;
 }
 
 /** Jobs shown at first, and added each time the operator asks for more. */
@@ -41,15 +43,16 @@ export function jobsStateFromSearch(search: string): JobsState {
     nodeId: p.get('nodeId') ?? '',
     queue: (QUEUE_STATES as readonly string[]).includes(queue) ? queue : '',
     jobId: p.get('jobId') ?? '',
-    ...shownFrom(p.get('shown')),
+    ...shownFrom('shown', p.get('shown')),
+    ...shownFrom('queueShown', p.get('queueShown')),
   };
 }
 
-/** `shown` from the URL: a whole number of pages past the first, up to MAX_JOBS_SHOWN. */
-function shownFrom(value: string | null): { shown?: number } {
+/** A count shown from the URL: a whole number of pages past the first, up to MAX_JOBS_SHOWN. */
+function shownFrom(key: 'shown' | 'queueShown', value: string | null): Partial<JobsState> {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= JOBS_PAGE || n % JOBS_PAGE !== 0) return {};
-  return { shown: Math.min(n, MAX_JOBS_SHOWN) };
+  return { [key]: Math.min(n, MAX_JOBS_SHOWN) };
 }
 
 export function searchFromJobsState(state: JobsState): string {
@@ -59,6 +62,7 @@ export function searchFromJobsState(state: JobsState): string {
   if (state.queue) p.set('queue', state.queue);
   if (state.jobId) p.set('jobId', state.jobId);
   if (state.shown && state.shown > JOBS_PAGE) p.set('shown', String(state.shown));
+  if (state.queueShown && state.queueShown > JOBS_PAGE) p.set('queueShown', String(state.queueShown));
   const text = p.toString();
   return text ? `?${text}` : '';
 }

@@ -48,16 +48,17 @@ interface QueueItem {
 
 type Messages = Record<string, { ok: boolean; text: string }>;
 
-/** The newest `count` jobs (or all there are), a page at a time; `more` when the API has further pages. */
-async function jobPages(query: string, count: number): Promise<{ data: JobRow[]; more: boolean }> {
-  const data: JobRow[] = [];
+/** The newest `count` rows of a list (or all there are), a page at a time; `more` when the API has further pages. */
+async function listPages<T>(
+  path: string,
+  query: string,
+  count: number,
+): Promise<{ data: T[]; more: boolean }> {
+  const data: T[] = [];
   let cursor: string | null = null;
   do {
     const next: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-    const page: { data: JobRow[]; nextCursor: string | null } = await api(
-      'GET',
-      `/recording-jobs?${query}${next}`,
-    );
+    const page: { data: T[]; nextCursor: string | null } = await api('GET', `${path}?${query}${next}`);
     data.push(...page.data);
     cursor = page.nextCursor;
   } while (cursor && data.length < count);
@@ -89,12 +90,16 @@ export default function JobsPage() {
   const shown = state.shown ?? JOBS_PAGE;
   const go = (patch: Partial<JobsState>) =>
     navigate(
-      `${location.value.path}${searchFromJobsState({ ...state, ...patch, jobId: '', shown: undefined })}`,
+      `${location.value.path}${searchFromJobsState({ ...state, ...patch, jobId: '', shown: undefined, queueShown: undefined })}`,
     );
   // A job's state event moves its row at once (below); the list is read again after, once a frame.
-  const loaded = useLoaded(() => jobPages(jobsQuery(state, JOBS_PAGE), shown), [location.value.search], {
-    live: { prefixes: ['job.'] },
-  });
+  const loaded = useLoaded(
+    () => listPages<JobRow>('/recording-jobs', jobsQuery(state, JOBS_PAGE), shown),
+    [location.value.search],
+    {
+      live: { prefixes: ['job.'] },
+    },
+  );
   const jobs = loaded.data;
   const selected = useSignal<Set<string>>(new Set());
   const messages = useSignal<Messages>({});
@@ -344,13 +349,10 @@ export default function JobsPage() {
 }
 
 function UploadQueue(props: { state: JobsState; go: (p: Partial<JobsState>) => void }) {
+  const shown = props.state.queueShown ?? JOBS_PAGE;
   const loaded = useLoaded(
-    () =>
-      api<{ data: QueueItem[]; nextCursor: string | null }>(
-        'GET',
-        `/upload-queue?${queueQuery(props.state)}`,
-      ).then((page) => ({ data: page.data, more: page.nextCursor !== null })),
-    [props.state.queue],
+    () => listPages<QueueItem>('/upload-queue', queueQuery(props.state, JOBS_PAGE), shown),
+    [props.state.queue, shown],
     // A job that completes may queue copies: read the queue again then.
     { live: { prefixes: ['job.state'], when: (event) => event.data.state === 'completed' } },
   );
@@ -454,7 +456,15 @@ function UploadQueue(props: { state: JobsState; go: (p: Partial<JobsState>) => v
           </table>
         </div>
       )}
-      {items.value?.more && <p class="empty">Showing the latest 100.</p>}
+      {items.value?.more && (
+        <p>
+          <a
+            href={`${location.value.path}${searchFromJobsState({ ...props.state, queueShown: shown + JOBS_PAGE })}`}
+          >
+            Show {JOBS_PAGE} more uploads
+          </a>
+        </p>
+      )}
     </>
   );
 }
