@@ -143,8 +143,8 @@ export class EventsService {
     this.writeTimer = undefined;
     this.writing ??= this.write().finally(() => {
       this.writing = undefined;
-      // More came meanwhile (a retry waiting has its own timer).
-      if (this.pending.length > 0 && !this.writeTimer) void this.flush();
+      // More came meanwhile; not after a failure (its retry has a timer, or the controller stops).
+      if (this.pending.length > 0 && !this.writeTimer && this.failedTries === 0) void this.flush();
     });
     return this.writing;
   }
