@@ -149,6 +149,17 @@ describe('console: recordings', () => {
     await site.selectOption({ label: 'annex (2)' });
     await page.waitForURL(/[?&]siteId=/);
     expect(new URL(page.url()).searchParams.get('q')).toBe('ANNEX');
+    // What is found exports as CSV, filtered as the page is (the session's cookie goes with it).
+    const csvLink = page.getByRole('link', { name: 'CSV' });
+    const exported = await page.request.get(new URL((await csvLink.getAttribute('href'))!, url).toString());
+    expect(exported.status()).toBe(200);
+    const lines = (await exported.text()).trim().split('\n');
+    expect(
+      lines
+        .slice(1)
+        .map((line) => line.split(',')[1])
+        .sort(),
+    ).toEqual(['Annex board', 'Annex held']);
     await page.getByLabel('Format').selectOption('flac');
     await expect.poll(() => rows().count()).toBe(0);
     await page.goto(`${url}/recordings`);
@@ -247,6 +258,11 @@ describe('console: recordings', () => {
     const box = (await wave.boundingBox())!;
     await wave.click({ position: { x: box.width * 0.75, y: box.height / 2 } });
     await page.waitForFunction(() => (document.querySelector('audio')?.currentTime ?? 0) >= 2.2);
+    // The file downloads with the session (a link: no token in its URL).
+    const download = page.getByRole('link', { name: 'Download the file' });
+    const file = await page.request.get(new URL((await download.getAttribute('href'))!, url).toString());
+    expect(file.status()).toBe(200);
+    expect(sha256(await file.body())).toBe(sha256(tone));
     // And from the keyboard: the waveform is a seek slider; Home goes back to the start.
     const slider = page.getByRole('slider', { name: /^Waveform: position/ });
     await slider.focus();

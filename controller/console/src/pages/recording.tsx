@@ -56,6 +56,7 @@ interface Allowed {
 }
 interface Actions {
   playback: Allowed;
+  download: Allowed;
   editMetadata: Allowed;
 }
 interface Context {
@@ -189,7 +190,11 @@ export default function RecordingPage() {
         <a href="/recordings">← Recordings</a>
       </p>
       <h1>{r.title}</h1>
-      <Player recording={r} mayPlay={actions.value?.playback.allowed ?? false} />
+      <Player
+        recording={r}
+        mayPlay={actions.value?.playback.allowed ?? false}
+        mayDownload={actions.value?.download.allowed ?? false}
+      />
       <div class="rec-columns">
         <section aria-labelledby="rec-facts">
           <h2 id="rec-facts">File</h2>
@@ -405,7 +410,15 @@ const SEEK_KEYS: Record<string, (at: number, duration: number) => number> = {
   End: (_, duration) => duration,
 };
 
-function Player({ recording, mayPlay }: { recording: Recording; mayPlay: boolean }) {
+function Player({
+  recording,
+  mayPlay,
+  mayDownload,
+}: {
+  recording: Recording;
+  mayPlay: boolean;
+  mayDownload: boolean;
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const audio = useRef<HTMLAudioElement>(null);
   /** When the peaks were asked for: the first paint says how long the waveform took (the budget). */
@@ -569,6 +582,14 @@ function Player({ recording, mayPlay }: { recording: Recording; mayPlay: boolean
             {formatDuration(position.value * 1000)} / {formatDuration(durationS * 1000)}
           </span>
         </div>
+      )}
+      {complete && mayDownload && (
+        // The session cookie goes with it (a GET: no CSRF token, no token in the URL).
+        <p>
+          <a href={`/api/v1/recordings/${encodeURIComponent(recording.id)}/file`} download>
+            Download the file
+          </a>
+        </p>
       )}
       {failure.value && (
         <p class="error" role="alert">

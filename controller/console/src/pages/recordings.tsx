@@ -152,7 +152,15 @@ export default function RecordingsPage() {
         <p class="rec-summary" data-testid="rec-summary">
           {facets.value.total} recording{facets.value.total === 1 ? '' : 's'} ·{' '}
           {formatBytes(facets.value.totalBytes)} · {formatDuration(facets.value.totalDurationMs)}
-          {facets.value.legalHold > 0 && ` · ${facets.value.legalHold} held`}
+          {facets.value.legalHold > 0 && ` · ${facets.value.legalHold} held`} · Export {key ? 'these' : 'all'}
+          :{' '}
+          <a href={`/api/v1/recordings/export${apiQuery(filters)}${key ? '&' : '?'}format=csv`} download>
+            CSV
+          </a>{' '}
+          ·{' '}
+          <a href={`/api/v1/recordings/export${apiQuery(filters)}${key ? '&' : '?'}format=ndjson`} download>
+            NDJSON
+          </a>
         </p>
       )}
       <LoadState
