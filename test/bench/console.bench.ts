@@ -17,7 +17,7 @@
  *     first callback: a meter paints on arrival, or in that frame if it painted since the last one,
  *     so it is the first frame that can show the bars) and to that frame rendered (a task posted
  *     from the callback runs after the frame's style, layout, paint and commit: what bars moved by
- *     `transform` wait for; the wall's desynchronized canvases reach the screen without it); then,
+ *     `transform` waited for; the meters' desynchronized canvases reach the screen without it); then,
  *     for the 200-channel wall, the heap's slope over N seconds.
  *     Measured on the quiet machine (2026-12-06), p95 message → frame rendered: 200 channels on
  *     canvases 20.2–23.3 ms when the meters painted in the frame, 17.5–17.7 ms since they paint on
@@ -25,7 +25,10 @@
  *     32 channels as bars: 19.9 and 21.7 ms: a 3840×2160 page's frame costs 3–5 ms of main thread
  *     in software compositing, whatever the bars). After the bars kept their colours in place (a
  *     `--level` custom property scales the bar and sizes its gradient; 2026-12-06): 64 channels as
- *     bars 23.6 ms, 109 ms/s of main thread; 200 channels on canvases 16.8 ms, 35.7 ms/s.
+ *     bars 23.6–25.1 ms, 109–128 ms/s of main thread; 200 channels on canvases 16.8 ms, 35.7 ms/s.
+ *     Since every node's bars are drawn on its canvas, laid over the tracks when in columns (the
+ *     labels, clip lights and readouts stay elements; 2026-12-06): 64 channels in columns 17.1 ms,
+ *     38.9 ms/s of main thread (the same page drew its bars as elements at 25.1 ms, 128 ms/s).
  *
  *   - a 2-hour recording's waveform: from the page asking for the recording's peaks (never the
  *     file; the scripted API answers them as the controller does from its cache) to the waveform
@@ -57,7 +60,7 @@ const SECONDS = Number(process.env.EARSHOT_BENCH_CONSOLE_SECONDS || 120);
 const RUNS = Number(process.env.EARSHOT_BENCH_CONSOLE_RUNS || 5);
 /**
  * Nodes chosen on the wall: 25 × 8 = 200 channels (the budget's; past 64 channels on screen the
- * wall draws on canvases), 8 × 8 = 64 (the largest wall of bars as elements), and 50 (400).
+ * wall is drawn compact), 8 × 8 = 64 (the largest wall in columns, with readouts), and 50 (400).
  * Those on screen are streamed.
  */
 const WALL_NODES = (process.env.EARSHOT_BENCH_CONSOLE_WALLS || '25,8,50').split(',').map(Number);
@@ -459,7 +462,7 @@ async function metersWall(
     const after = await devtools.read();
     const elapsedS = (Date.now() - startedAt) / 1000;
     const received = script.stats.meterFrames - framesBefore;
-    const mode = (await page.locator('canvas.meter-canvas').count()) > 0 ? 'canvases' : 'bars';
+    const mode = (await page.locator('.meter-track').count()) > 0 ? 'columns' : 'compact';
     const subject = `meters wall ${WALL_VIEWPORT.width}×${WALL_VIEWPORT.height}, ${wallNodes} chosen: ${streamed} on screen × 8 = ${streamed * 8} ch (${mode}) at rate=${rate || '?'}, ${METERS_SECONDS} s`;
     const latency = await messageToPaint(page);
     const heap = withHeap ? await heapSeries(devtools, SECONDS) : undefined;

@@ -22,9 +22,18 @@ type Channel = MeterFrame['channels'][number];
 const WALL = ['wall-1', 'wall-2', 'wall-3', 'wall-4', 'wall-5'];
 
 /** The vertical scale a bar is drawn at: the transform the browser applies to it. */
-async function barScale(bar: Locator): Promise<number> {
-  const matrix = await bar.evaluate((el) => new DOMMatrixReadOnly(getComputedStyle(el).transform));
-  return matrix.d;
+/**
+ * How high (0…1 of its track) the bar drawn over `meter` reaches: the topmost pixel of its middle
+ * column at least `greener` greener than red (80: the RMS bar; 25: the faint peak bar too).
+ */
+async function barHeight(meter: Locator, greener: number): Promise<number> {
+  const png = PNG.sync.read(await meter.screenshot({ animations: 'disabled' }));
+  const x = Math.floor(png.width / 2);
+  for (let y = 0; y < png.height; y++) {
+    const at = (y * png.width + x) * 4;
+    if (png.data[at + 1]! - png.data[at]! >= greener) return 1 - y / png.height;
+  }
+  return 0;
 }
 
 /** The colour drawn in `meter`'s middle column at `fromBottom` (0…1) of its height: [r, g, b]. */
@@ -120,9 +129,9 @@ describe('console: live meters', () => {
     expect(await left.getAttribute('aria-valuetext')).toBe('peak −12.0 dBFS, RMS −20.0 dBFS');
     await hall.getByText('Live', { exact: true }).waitFor();
     await hall.getByText('−12.0 / −20.0 · TP −11.5 · S −23.0').waitFor();
-    // The bar is moved by a transform: scaleY of its place on the −60…0 dBFS scale.
-    const rms = hall.locator('.meter-rms').first();
-    expect(await barScale(rms)).toBeCloseTo(40 / 60, 4);
+    // The RMS bar is drawn to its place on the −60…0 dBFS scale (the node's canvas, over the track).
+    await expect.poll(() => barHeight(left, 80)).toBeCloseTo(40 / 60, 1);
+    expect(await barHeight(right, 80)).toBeCloseTo(20 / 60, 1); // each channel's bar over its own track
     // Its colours stay where the scale puts them: RMS at −20 dBFS is green to its top (the red
     // of −6…0 dBFS and the amber of −18…−6 are not squeezed into a shorter bar).
     const [r, g] = await pixelAt(hall.getByRole('meter', { name: 'Hall M channel 1 level' }), 0.64);
@@ -238,8 +247,7 @@ describe('console: live meters', () => {
       (el) => el?.getAttribute('aria-valuenow') === '-24',
       await meter.elementHandle(),
     );
-    const peakBar = page.locator('.meter-node .meter-peak').first();
-    expect(await barScale(peakBar)).toBeCloseTo(36 / 60, 4);
+    await expect.poll(() => barHeight(meter, 25)).toBeCloseTo(36 / 60, 1);
 
     // A hidden tab paints nothing: silence arrives (the state says so), the bar stays put.
     await page.evaluate(() => {
@@ -248,13 +256,13 @@ describe('console: live meters', () => {
     });
     sendFrames([{ peakDbfs: -120, rmsDbfs: -120, clipCount: 0 }]);
     await page.locator('.meter-node[data-state="no-signal"]').waitFor();
-    expect(await barScale(peakBar)).toBeCloseTo(36 / 60, 4);
+    expect(await barHeight(meter, 25)).toBeCloseTo(36 / 60, 1);
     // Shown again: what arrived is painted.
     await page.evaluate(() => {
       Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
       document.dispatchEvent(new Event('visibilitychange'));
     });
-    await expect.poll(() => barScale(peakBar)).toBe(0);
+    await expect.poll(() => barHeight(meter, 25)).toBe(0);
     stopFrames();
     expect(cspViolations).toEqual([]);
   });

@@ -6,12 +6,13 @@
  * Preact renders the structure once per channel count; frames never re-render it. A frame
  * writes numbers into the node's typed arrays (meter-model.ts) and asks for a paint: the node
  * paints at once, or in the next animation frame if it painted since the last one, so at most
- * once per frame (bars moved by `transform` only, no layout, no transitions; above
- * CANVAS_ABOVE_CHANNELS channels on screen, on one canvas per node instead), and nothing while
- * the tab is hidden. The meter roles'
- * values and the state are refreshed once a second; the live region speaks only of clips and
- * of a node's frames stopping or coming back, never of levels. A meter watches its node only
- * while it is on screen (IntersectionObserver).
+ * once per frame, and nothing while the tab is hidden. The bars are drawn on one canvas per node
+ * (a paint touches no element: no style, layout or page paint follows it), laid over the
+ * channels' tracks, which stay elements with their labels, clip lights and readouts; above
+ * COMPACT_ABOVE_CHANNELS channels on screen the channels are drawn side by side without
+ * readouts. The meter roles' values and the state are refreshed once a second; the live region
+ * speaks only of clips and of a node's frames stopping or coming back, never of levels. A meter
+ * watches its node only while it is on screen (IntersectionObserver).
  */
 import { computed, signal } from '@preact/signals';
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
@@ -20,7 +21,6 @@ import {
   barPosition,
   formatDb,
   heldPeak,
-  MAX_CHANNELS,
   type MeterFrameIn,
   type MeterNodeState,
   NodeMeters,
@@ -35,8 +35,8 @@ import './meters.css';
  * Painting: a widget with new data paints at once if it has not painted since the last animation
  * frame, else in the next one, so each paints at most once per frame and only when data arrived.
  * Painting on arrival puts the bars in the next frame the screen shows without waiting for that
- * frame's callbacks and rendering first: a desynchronized canvas (the wall) reaches the screen
- * without the page's frame at all, and bars moved by `transform` are rendered in that frame.
+ * frame's callbacks and rendering first: a desynchronized canvas reaches the screen without the
+ * page's frame at all.
  */
 const waiting = new Set<() => void>();
 /** The painters that painted since the last animation frame. */
@@ -86,28 +86,34 @@ const STATE_TEXT: Record<MeterNodeState, string> = {
   offline: 'Offline',
 };
 
-/** A channel's elements: its bars only when drawn as elements (not on a canvas). */
+/** A channel's elements: its track (the bars are drawn over it) and readout only in columns. */
 interface ChannelEls {
   meter: HTMLElement;
   clip: HTMLButtonElement;
-  bars?: { peak: HTMLElement; rms: HTMLElement; hold: HTMLElement; readout: HTMLElement };
+  readout?: HTMLElement;
 }
 
-/** Above this many channels on screen, meters are drawn on a canvas (one per node), not as elements. */
-export const CANVAS_ABOVE_CHANNELS = 64;
+/** Where the node's canvas draws each channel's bar: left edges and width, device pixels. */
+interface BarLayout {
+  x: Float32Array;
+  width: number;
+}
+
+/**
+ * Above this many channels on screen, each node's channels are drawn compact (side by side on
+ * its canvas, without labels or readouts) instead of in columns.
+ */
+export const COMPACT_ABOVE_CHANNELS = 64;
 /** The channels of the meters on screen (watched), all widgets together. */
 const shownChannels = signal(0);
-const canvasMode = computed(() => shownChannels.value > CANVAS_ABOVE_CHANNELS);
+const compactMode = computed(() => shownChannels.value > COMPACT_ABOVE_CHANNELS);
 /**
  * The canvas's context: `desynchronized` (drawn without waiting for the page's commit) where the
  * browser supports it; measured in headless Chromium (software compositing), it halves the
  * main thread's cost of a wall of canvases (the commit of each canvas's frame).
  */
 const CANVAS_OPTIONS: CanvasRenderingContext2DSettings = { alpha: true, desynchronized: true };
-/** A bar's position is written in steps of 1/BAR_STEPS of the scale (finer than a pixel on a wall). */
-const BAR_STEPS = 10_000;
-const step = (db: number) => Math.round(barPosition(db) * BAR_STEPS);
-/** A channel's bar on the canvas and the gap after it, CSS pixels. */
+/** Compact: a channel's bar on the canvas and the gap after it, CSS pixels. */
 const CANVAS_BAR = 10;
 const CANVAS_GAP = 4;
 
@@ -125,11 +131,8 @@ class MeterView {
   canvas: HTMLCanvasElement | null = null;
   /** The canvas's context, got once (not per paint). */
   ctx: CanvasRenderingContext2D | null = null;
-  /**
-   * What each bar shows now, in steps of 1/BAR_STEPS of the scale (peak, RMS, hold per channel):
-   * a bar is written only when its step changes (a steady or silent channel costs nothing).
-   */
-  private readonly shown = new Int16Array(MAX_CHANNELS * 3).fill(-1);
+  /** Where the bars go on the canvas (fitCanvas), none until it is sized. */
+  bars: BarLayout | null = null;
   name = '';
   /** The channels this widget adds to `shownChannels` (while watched). */
   private counted = 0;
@@ -168,44 +171,20 @@ class MeterView {
     requestPaint(this.paint);
   };
 
-  /** Bars by transform only (their place on the scale as `--level`: meters.css), or on the canvas; the clip lights. */
+  /** The bars on the canvas; the clip lights (elements: written only when one changes). */
   readonly paint = (): void => {
     const m = this.meters;
     if (!m.dirty) return;
     m.dirty = false;
-    const now = performance.now();
+    if (this.canvas && this.ctx && this.bars)
+      paintCanvas(this.canvas, this.ctx, this.bars, m, performance.now());
     const list = this.els;
-    if (this.canvas && this.ctx) paintCanvas(this.canvas, this.ctx, m, now);
-    const shown = this.shown;
     for (let i = 0; i < list.length && i < m.channels; i++) {
       const el = list[i]!;
       const hidden = m.clip[i] === 0;
       if (el.clip.hidden !== hidden) el.clip.hidden = hidden; // an attribute written restyles
-      const bars = el.bars;
-      if (!bars) continue;
-      const k = i * 3;
-      const peak = step(m.peak[i]!);
-      if (shown[k] !== peak) {
-        shown[k] = peak;
-        bars.peak.style.setProperty('--level', String(peak / BAR_STEPS));
-      }
-      const rms = step(m.rms[i]!);
-      if (shown[k + 1] !== rms) {
-        shown[k + 1] = rms;
-        bars.rms.style.setProperty('--level', String(rms / BAR_STEPS));
-      }
-      const hold = step(heldPeak(m.hold[i]!, m.holdAt[i]!, now));
-      if (shown[k + 2] !== hold) {
-        shown[k + 2] = hold;
-        bars.hold.style.transform = `translateY(${(1 - hold / BAR_STEPS) * 100}%)`;
-      }
     }
   };
-
-  /** New elements (or a new canvas): every bar written again at the next paint. */
-  forget(): void {
-    this.shown.fill(-1);
-  }
 
   /** Once a second: the meters' aria values, the readouts and the node's state. */
   readonly tick = (): void => {
@@ -227,7 +206,7 @@ class MeterView {
       const peak = m.peak[i]!;
       el.meter.setAttribute('aria-valuenow', String(ariaLevel(peak)));
       el.meter.setAttribute('aria-valuetext', `peak ${formatDb(peak)} dBFS, RMS ${formatDb(m.rms[i]!)} dBFS`);
-      if (el.bars) el.bars.readout.textContent = readout(m, i);
+      if (el.readout) el.readout.textContent = readout(m, i);
     }
     if (this.programme) this.programme.textContent = programmeText(m);
   };
@@ -262,7 +241,7 @@ export function NodeMeterWidget({
   }
   const { channels, state } = v;
   const root = useRef<HTMLElement>(null);
-  const onCanvas = canvasMode.value;
+  const compact = compactMode.value;
 
   // Watch the node while the widget is on screen.
   useEffect(() => {
@@ -300,26 +279,17 @@ export function NodeMeterWidget({
   useLayoutEffect(() => {
     const element = root.current;
     if (!element) return;
-    v.els = [...element.querySelectorAll<HTMLElement>('.meter-channel')].map((channel) => {
-      const peak = channel.querySelector<HTMLElement>('.meter-peak');
-      return {
-        meter: channel.querySelector<HTMLElement>('[role="meter"]')!,
-        clip: channel.querySelector<HTMLButtonElement>('.meter-clip')!,
-        bars: peak
-          ? {
-              peak,
-              rms: channel.querySelector<HTMLElement>('.meter-rms')!,
-              hold: channel.querySelector<HTMLElement>('.meter-hold')!,
-              readout: channel.querySelector<HTMLElement>('.meter-readout')!,
-            }
-          : undefined,
-      };
-    });
+    v.els = [...element.querySelectorAll<HTMLElement>('.meter-channel')].map((channel) => ({
+      meter: channel.querySelector<HTMLElement>('[role="meter"]')!,
+      clip: channel.querySelector<HTMLButtonElement>('.meter-clip')!,
+      readout: channel.querySelector<HTMLElement>('.meter-readout') ?? undefined,
+    }));
     v.canvas = element.querySelector('canvas');
     v.ctx = v.canvas?.getContext('2d', CANVAS_OPTIONS) ?? null;
-    v.forget();
+    v.bars = null;
     const resize = v.canvas
-      ? sizeCanvas(v.canvas, channels.value, () => {
+      ? fitCanvas(v.canvas, compact ? [] : v.els.map((el) => el.meter), channels.value, (bars) => {
+          v.bars = bars;
           v.meters.dirty = true; // a canvas resized is blank
           requestPaint(v.paint);
         })
@@ -330,7 +300,7 @@ export function NodeMeterWidget({
     v.tick();
     requestPaint(v.paint);
     return () => resize?.disconnect();
-  }, [channels.value, onCanvas]);
+  }, [channels.value, compact]);
 
   const H = heading;
   const indices = Array.from({ length: channels.value }, (_, i) => i);
@@ -342,7 +312,7 @@ export function NodeMeterWidget({
       title="Clipped: click to clear"
       onClick={() => v.clearClip(i)}
     >
-      <span aria-hidden="true">{onCanvas ? `Clip ${i + 1}` : 'Clip'}</span>
+      <span aria-hidden="true">{compact ? `Clip ${i + 1}` : 'Clip'}</span>
       <span class="visually-hidden">Clip on channel {i + 1}: clear</span>
     </button>
   );
@@ -370,7 +340,7 @@ export function NodeMeterWidget({
                 </li>
               ))}
             </ol>
-            {onCanvas ? (
+            {compact ? (
               <>
                 <canvas class="meter-canvas" />
                 <ol class="meter-canvas-channels">
@@ -401,17 +371,14 @@ export function NodeMeterWidget({
                     aria-valuemin={SCALE_MIN_DB}
                     aria-valuemax={SCALE_MAX_DB}
                     aria-valuenow={SCALE_MIN_DB}
-                  >
-                    <div class="meter-peak" />
-                    <div class="meter-rms" />
-                    <div class="meter-hold" />
-                  </div>
+                  />
                   <span class="meter-label">{i + 1}</span>
                   {clipButton(i)}
                   <span class="meter-readout" />
                 </div>
               ))
             )}
+            {!compact && <canvas class="meter-canvas meter-canvas-over" />}
           </div>
           <p class="meter-programme" />
         </>
@@ -439,17 +406,45 @@ function programmeText(m: NodeMeters): string {
   return `Programme: momentary ${formatDb(momentary)} LUFS · short-term ${formatDb(short)} LUFS · true peak ${formatDb(tp)} dBTP`;
 }
 
-/** Sets the canvas's pixel size from its CSS size (and again when that changes: full screen). */
-function sizeCanvas(canvas: HTMLCanvasElement, channels: number, repaint: () => void): ResizeObserver {
-  canvas.style.width = `${channels * (CANVAS_BAR + CANVAS_GAP)}px`;
+/**
+ * Sizes the node's canvas and places its bars: over the channels' `tracks` when given (the
+ * canvas laid over them, measured: meters.css), else side by side at CANVAS_BAR + CANVAS_GAP.
+ * Again whenever the canvas or a track changes size (full screen, a larger font).
+ */
+function fitCanvas(
+  canvas: HTMLCanvasElement,
+  tracks: HTMLElement[],
+  channels: number,
+  fitted: (bars: BarLayout) => void,
+): ResizeObserver {
   const fit = () => {
     const dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(channels * (CANVAS_BAR + CANVAS_GAP) * dpr);
-    canvas.height = Math.round(canvas.clientHeight * dpr);
-    repaint();
+    const x = new Float32Array(channels);
+    let width = channels * (CANVAS_BAR + CANVAS_GAP);
+    let height = canvas.clientHeight;
+    let bar = CANVAS_BAR;
+    const first = tracks[0];
+    if (first) {
+      const last = tracks[tracks.length - 1]!;
+      const left = first.offsetLeft;
+      width = last.offsetLeft + last.offsetWidth - left;
+      height = first.offsetHeight;
+      bar = first.offsetWidth;
+      canvas.style.left = `${left}px`;
+      canvas.style.top = `${first.offsetTop}px`;
+      canvas.style.height = `${height}px`;
+      tracks.forEach((track, i) => {
+        x[i] = Math.round((track.offsetLeft - left) * dpr);
+      });
+    } else for (let i = 0; i < channels; i++) x[i] = Math.round(i * (CANVAS_BAR + CANVAS_GAP) * dpr);
+    canvas.style.width = `${width}px`;
+    canvas.width = Math.round(width * dpr);
+    canvas.height = Math.round(height * dpr);
+    fitted({ x, width: Math.round(bar * dpr) });
   };
   const observer = new ResizeObserver(fit);
   observer.observe(canvas);
+  if (tracks[0]) observer.observe(tracks[0]);
   return observer;
 }
 
@@ -472,20 +467,20 @@ function fillBar(ctx: CanvasRenderingContext2D, x: number, w: number, h: number,
   }
 }
 
-/** Every channel of a node on its canvas: peak (faint), RMS, the hold line, a clip mark on top. */
+/** Every channel of a node on its canvas: its track, peak (faint), RMS, the hold line, a clip mark on top. */
 function paintCanvas(
   canvas: HTMLCanvasElement,
   ctx: CanvasRenderingContext2D,
+  bars: BarLayout,
   m: NodeMeters,
   now: number,
 ): void {
   const dpr = window.devicePixelRatio || 1;
   const { width, height: h } = canvas;
-  const w = CANVAS_BAR * dpr;
-  const step = (CANVAS_BAR + CANVAS_GAP) * dpr;
+  const w = bars.width;
   ctx.clearRect(0, 0, width, h);
-  for (let i = 0; i < m.channels; i++) {
-    const x = i * step;
+  for (let i = 0; i < m.channels && i < bars.x.length; i++) {
+    const x = bars.x[i]!;
     ctx.fillStyle = 'rgba(128, 128, 128, 0.25)';
     ctx.fillRect(x, 0, w, h);
     ctx.globalAlpha = 0.45;
