@@ -19,10 +19,10 @@ import {
   snapshotBoard,
   withNames,
 } from '../attendance-model.js';
-import { relativeTime } from '../fleet-model.js';
 import { LoadState, useLoaded } from '../loaded.js';
 import { location, navigate } from '../router.js';
 import './attendance.css';
+import { Ago } from '../time-ago.js';
 
 interface Guild {
   id: string;
@@ -107,12 +107,6 @@ function useBoardNames(guild: string, board: BoardEntry[], key: number): Readonl
   );
   return names.data.value ?? NO_NAMES; // the ids are shown until (or unless) the names come
 }
-
-const when = (iso: string) => (
-  <time dateTime={iso} title={new Date(iso).toString()}>
-    {relativeTime(iso, Date.now())}
-  </time>
-);
 
 export default function AttendancePage() {
   const view = attendanceViewFrom(location.value.search);
@@ -237,7 +231,7 @@ function SigningPanel({ status }: { status: SigningStatus }) {
         <div>
           <dt>Current period</dt>
           <dd>
-            {status.period.index}, started {when(status.period.started_at)}
+            {status.period.index}, started <Ago iso={status.period.started_at} />
             {status.period.next_reset_at && (
               <> · resets {new Date(status.period.next_reset_at).toLocaleString()}</>
             )}
@@ -279,7 +273,9 @@ function CurrentBoard({
   return (
     <section aria-labelledby="attendance-board">
       <h2 id="attendance-board">Leaderboard, current period</h2>
-      <p class="attendance-meta">Since {when(startedAt)}; live figures, not signed until the period ends.</p>
+      <p class="attendance-meta">
+        Since <Ago iso={startedAt} />; live figures, not signed until the period ends.
+      </p>
       <Board view={view} board={board.value} error={error.value} />
       {view.member && <CurrentMember guild={guild} member={view.member} />}
     </section>

@@ -22,10 +22,10 @@ import {
   toLocalInput,
 } from '../audit-model.js';
 import { onNotice } from '../events.js';
-import { relativeTime } from '../fleet-model.js';
 import { LoadState, useLoaded, useResource } from '../loaded.js';
 import { location, navigate } from '../router.js';
 import './audit.css';
+import { Ago } from '../time-ago.js';
 
 interface AuditEvent {
   id: string;
@@ -220,9 +220,7 @@ function AuditRow({ event }: { event: AuditEvent }) {
   const actor = event.actor.name ?? event.actor.id ?? event.actor.type;
   return (
     <li class={`audit-row audit-${event.outcome}`} data-audit-id={event.id} data-outcome={event.outcome}>
-      <time dateTime={event.at} title={new Date(event.at).toString()}>
-        {relativeTime(event.at, Date.now())}
-      </time>
+      <Ago iso={event.at} />
       <span class="audit-outcome">{denied ? 'Denied' : event.outcome === 'failure' ? 'Failed' : 'OK'}</span>
       <span class="audit-action">{event.action}</span>
       <span class="audit-actor" title={`${event.actor.type} ${event.actor.id ?? ''}`}>

@@ -24,7 +24,6 @@ import {
   groupTiles,
   headroom,
   problems,
-  relativeTime,
   searchFromFilter,
   stateChanges,
   tileState,
@@ -34,6 +33,7 @@ import { location, navigate } from '../router.js';
 import { can } from '../session.js';
 import { TileLevels } from './fleet-levels.js';
 import './fleet.css';
+import { Ago } from '../time-ago.js';
 
 const STATE_LABEL = { offline: 'Offline', degraded: 'Degraded', recording: 'Recording', online: 'Online' };
 
@@ -238,10 +238,7 @@ function Tile({ node: tile, nowMs }: TileProps) {
       </a>
       <span class="tile-state">{STATE_LABEL[state]}</span>
       <span class="tile-seen">
-        Last seen{' '}
-        <time dateTime={seen ?? undefined} title={seen ? new Date(seen).toString() : undefined}>
-          {relativeTime(seen, nowMs.value)}
-        </time>
+        Last seen <Ago iso={seen} now={nowMs.value} />
       </span>
       <span class="tile-facts" title="Disk space, recording time it holds at the present rate, clock offset">
         {[diskFree(node.diskFreeBytes), headroom(node.headroomHours), clockSkew(node.clockOffsetMs)]

@@ -9,7 +9,6 @@
 import { useSignal } from '@preact/signals';
 import { HEALTH_EVENT_TYPES } from '../../../../shared/src/health-kinds.js';
 import { api } from '../api.js';
-import { relativeTime } from '../fleet-model.js';
 import {
   HEALTH_STATUSES,
   type HealthView,
@@ -26,6 +25,7 @@ import { FormDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
 import './health.css';
+import { Ago } from '../time-ago.js';
 
 interface HealthEvent {
   id: string;
@@ -42,14 +42,6 @@ interface HealthEvent {
 }
 
 const PAGE = 100;
-
-function When({ iso }: { iso: string }) {
-  return (
-    <time dateTime={iso} title={new Date(iso).toString()}>
-      {relativeTime(iso, Date.now())}
-    </time>
-  );
-}
 
 export default function HealthPage() {
   const view = healthViewFrom(location.value.search);
@@ -194,7 +186,7 @@ export default function HealthPage() {
                 {event.type}
                 {event.count > 1 && ` · ${event.count}×`}
                 {' · '}
-                <When iso={event.lastSeenAt} />
+                <Ago iso={event.lastSeenAt} />
                 {event.status === 'suppressed' && event.suppressedUntil && (
                   <>
                     {' · suppressed until '}
@@ -331,11 +323,11 @@ function Timeline({ events }: { events: HealthEvent[] }) {
           <span class="health-severity">{event.severity}</span>
           <span class="health-message">{event.message}</span>
           <span class="health-meta">
-            {event.type} · opened <When iso={start} />
+            {event.type} · opened <Ago iso={start} />
             {end ? (
               <>
                 {' · resolved '}
-                <When iso={end} /> · lasted {lasted}
+                <Ago iso={end} /> · lasted {lasted}
               </>
             ) : (
               ` · ${event.status}, for ${lasted} so far`

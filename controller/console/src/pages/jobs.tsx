@@ -8,7 +8,6 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { api } from '../api.js';
 import { type LiveEvent, subscribe } from '../events.js';
-import { relativeTime } from '../fleet-model.js';
 import {
   type BulkItem,
   bulkOutcome,
@@ -31,6 +30,7 @@ import { failure, LoadState, useLoaded } from '../loaded.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
 import './jobs.css';
+import { Ago } from '../time-ago.js';
 
 interface QueueItem {
   id: string;
@@ -67,11 +67,7 @@ async function listPages<T>(
 
 function Time({ iso }: { iso: string | null }) {
   if (!iso) return <>—</>;
-  return (
-    <time dateTime={iso} title={new Date(iso).toString()}>
-      {relativeTime(iso, Date.now())}
-    </time>
-  );
+  return <Ago iso={iso} />;
 }
 
 function Progress({ done, total, label }: { done: number; total: number | null; label: string }) {

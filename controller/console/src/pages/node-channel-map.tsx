@@ -6,10 +6,10 @@
  */
 import { useSignal } from '@preact/signals';
 import { ApiError, api } from '../api.js';
-import { relativeTime } from '../fleet-model.js';
 import { failure, LoadState, useLoaded } from '../loaded.js';
 import { ConfirmDialog } from '../modal-dialog.js';
 import { can } from '../session.js';
+import { Ago } from '../time-ago.js';
 
 interface Revision {
   revision: number;
@@ -95,9 +95,7 @@ export function ChannelMapHistory({ nodeId }: { nodeId: string }) {
               <tr key={r.revision} data-revision={r.revision}>
                 <td>{r.revision}</td>
                 <td>
-                  <time dateTime={r.at} title={new Date(r.at).toString()}>
-                    {relativeTime(r.at, Date.now())}
-                  </time>
+                  <Ago iso={r.at} />
                 </td>
                 <td>{r.actor.name ?? r.actor.id ?? 'the system'}</td>
                 <td>

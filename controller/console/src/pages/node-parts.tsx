@@ -7,7 +7,6 @@
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { api } from '../api.js';
-import { relativeTime } from '../fleet-model.js';
 import { failure, LoadState, useLoaded } from '../loaded.js';
 import { ConfirmDialog } from '../modal-dialog.js';
 import {
@@ -18,14 +17,7 @@ import {
   type NodeJob,
 } from '../node-model.js';
 import { navigate } from '../router.js';
-
-function When({ iso }: { iso: string }) {
-  return (
-    <time dateTime={iso} title={new Date(iso).toString()}>
-      {relativeTime(iso, Date.now())}
-    </time>
-  );
-}
+import { Ago } from '../time-ago.js';
 
 /**
  * Reads `load` now, again (at most once per animation frame) when `prefixes` events of `nodeId`
@@ -60,12 +52,12 @@ export function CurrentJob({ nodeId }: { nodeId: string }) {
           {job.startedAt ? (
             <>
               {' · started '}
-              <When iso={job.startedAt} />
+              <Ago iso={job.startedAt} />
             </>
           ) : (
             <>
               {' · asked '}
-              <When iso={job.createdAt} />
+              <Ago iso={job.createdAt} />
             </>
           )}
           {job.plannedEndAt && ` · until ${new Date(job.plannedEndAt).toLocaleTimeString()}`}
@@ -303,7 +295,7 @@ export function NodeActions({ node, onDone }: { node: { id: string; name: string
               {actions.jobs.map((job) => (
                 <li key={job.id} data-lifecycle-job={job.id} data-action={job.action} data-state={job.state}>
                   {job.action} · <span class="job-state">{job.state}</span> · by {job.requestedBy} ·{' '}
-                  <When iso={job.createdAt} />
+                  <Ago iso={job.createdAt} />
                   {job.message && ` · ${job.message}`}
                 </li>
               ))}

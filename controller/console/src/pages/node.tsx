@@ -10,15 +10,7 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
-import {
-  clockSkew,
-  diskFree,
-  type FleetNode,
-  headroom,
-  problems,
-  relativeTime,
-  tileState,
-} from '../fleet-model.js';
+import { clockSkew, diskFree, type FleetNode, headroom, problems, tileState } from '../fleet-model.js';
 import { NodeMeterWidget } from '../meter-widget.js';
 import { channelsOf } from '../node-model.js';
 import { location } from '../router.js';
@@ -26,6 +18,7 @@ import { can } from '../session.js';
 import { ChannelMapHistory } from './node-channel-map.js';
 import { CurrentJob, EffectiveConfig, NodeActions } from './node-parts.js';
 import './node.css';
+import { Ago } from '../time-ago.js';
 
 interface NodeInterface {
   id: string;
@@ -157,10 +150,7 @@ export default function NodePage() {
       </p>
       <h1>{node.name}</h1>
       <p class={`tile-${status}`}>
-        <span class="tile-state">{STATE_LABEL[status]}</span> · last seen{' '}
-        <time dateTime={seen ?? undefined} title={seen ? new Date(seen).toString() : undefined}>
-          {relativeTime(seen, Date.now())}
-        </time>
+        <span class="tile-state">{STATE_LABEL[status]}</span> · last seen <Ago iso={seen} />
         {problems(node).length > 0 && ` · ${problems(node).join(', ')}`}
       </p>
       <dl class="facts">
@@ -200,10 +190,7 @@ export default function NodePage() {
             <ul class="alerts">
               {alerts.map((alert) => (
                 <li key={alert.id} class={`severity-${alert.severity}`}>
-                  <strong>{alert.severity}</strong> {alert.message}{' '}
-                  <time dateTime={alert.lastSeenAt} title={new Date(alert.lastSeenAt).toString()}>
-                    {relativeTime(alert.lastSeenAt, Date.now())}
-                  </time>
+                  <strong>{alert.severity}</strong> {alert.message} <Ago iso={alert.lastSeenAt} />
                 </li>
               ))}
             </ul>

@@ -10,7 +10,6 @@ import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
-import { relativeTime } from '../fleet-model.js';
 import {
   formatBytes,
   formatDuration,
@@ -23,6 +22,7 @@ import {
 import { location } from '../router.js';
 import { can } from '../session.js';
 import './recordings.css';
+import { Ago } from '../time-ago.js';
 
 interface Recording {
   id: string;
@@ -207,9 +207,7 @@ export default function RecordingPage() {
             </dd>
             <dt>Created</dt>
             <dd>
-              <time dateTime={r.createdAt} title={new Date(r.createdAt).toString()}>
-                {relativeTime(r.createdAt, now)}
-              </time>
+              <Ago iso={r.createdAt} now={now} />
             </dd>
             <dt>Length</dt>
             <dd>{formatDuration(r.durationMs)}</dd>
@@ -287,10 +285,7 @@ export default function RecordingPage() {
           <ul class="rec-list" data-testid="rec-audit">
             {audit.value.map((e) => (
               <li key={e.id}>
-                <time dateTime={e.at} title={new Date(e.at).toString()}>
-                  {relativeTime(e.at, now)}
-                </time>{' '}
-                {e.actor.name ?? 'system'}: {e.action} ({e.outcome})
+                <Ago iso={e.at} now={now} /> {e.actor.name ?? 'system'}: {e.action} ({e.outcome})
               </li>
             ))}
           </ul>

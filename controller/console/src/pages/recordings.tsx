@@ -11,7 +11,6 @@ import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
-import { relativeTime } from '../fleet-model.js';
 import { LoadState } from '../loaded.js';
 import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import {
@@ -36,6 +35,7 @@ import {
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
 import './recordings.css';
+import { Ago } from '../time-ago.js';
 
 interface Listed {
   id: string;
@@ -390,9 +390,7 @@ function RecordingsTable(props: {
                 <td>{formatDuration(r.durationMs)}</td>
                 <td>{formatBytes(r.sizeBytes)}</td>
                 <td>
-                  <time dateTime={r.createdAt} title={new Date(r.createdAt).toString()}>
-                    {relativeTime(r.createdAt, now)}
-                  </time>
+                  <Ago iso={r.createdAt} now={now} />
                 </td>
                 <td>{r.tags.join(', ')}</td>
                 <td

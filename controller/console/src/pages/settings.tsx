@@ -11,7 +11,6 @@ import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
-import { relativeTime } from '../fleet-model.js';
 import { LoadState, useLoaded } from '../loaded.js';
 import { CancelButton, ConfirmDialog, closeDialogOf, FormDialog, ModalDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
@@ -28,6 +27,7 @@ import {
   shownValue,
 } from '../settings-model.js';
 import './settings.css';
+import { Ago } from '../time-ago.js';
 
 interface SettingsObject {
   id: string;
@@ -312,9 +312,7 @@ function ObjectDetail(props: {
                 <td>{entry.action}</td>
                 <td>{entry.actor.name ?? 'system'}</td>
                 <td>
-                  <time dateTime={entry.at} title={new Date(entry.at).toString()}>
-                    {relativeTime(entry.at, Date.now())}
-                  </time>
+                  <Ago iso={entry.at} />
                 </td>
                 <td>{entry.reason ?? ''}</td>
                 {mayManage && (

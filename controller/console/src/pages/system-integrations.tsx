@@ -11,6 +11,7 @@ import { api } from '../api.js';
 import { relativeTime } from '../fleet-model.js';
 import { failure, LoadState, useLoaded, useResource } from '../loaded.js';
 import { ConfirmDialog, FormDialog, ModalDialog } from '../modal-dialog.js';
+import { Ago } from '../time-ago.js';
 import { field } from './access-shared.js';
 
 export interface Integration {
@@ -217,9 +218,7 @@ function Deliveries({ integration }: { integration: Integration }) {
             {loaded.data.value.map((d) => (
               <tr key={d.id} data-delivery-status={d.status}>
                 <td>
-                  <time dateTime={d.createdAt} title={new Date(d.createdAt).toString()}>
-                    {relativeTime(d.createdAt, Date.now())}
-                  </time>
+                  <Ago iso={d.createdAt} />
                 </td>
                 <td>{d.event}</td>
                 <td>{d.status}</td>

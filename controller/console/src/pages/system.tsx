@@ -8,7 +8,7 @@ import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { subscribe } from '../events.js';
-import { diskFree, relativeTime } from '../fleet-model.js';
+import { diskFree } from '../fleet-model.js';
 import { LoadState, useLoaded, useResource } from '../loaded.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
@@ -24,6 +24,7 @@ import {
   uptime,
 } from '../system-model.js';
 import './system.css';
+import { Ago } from '../time-ago.js';
 import { Integrations } from './system-integrations.js';
 
 interface Health {
@@ -131,9 +132,7 @@ function ControllerHealth() {
         <div>
           <dt>Started</dt>
           <dd>
-            <time dateTime={h.startedAt} title={new Date(h.startedAt).toString()}>
-              {relativeTime(h.startedAt, Date.now())}
-            </time>
+            <Ago iso={h.startedAt} />
           </dd>
         </div>
       </dl>
@@ -300,9 +299,7 @@ function OpsLog({ view }: { view: SystemView }) {
         <ul class="ops-log">
           {page.value.data.map((event) => (
             <li key={event.id} class={`ops-${event.level}`} data-kind={event.kind}>
-              <time dateTime={event.at} title={new Date(event.at).toString()}>
-                {relativeTime(event.at, Date.now())}
-              </time>
+              <Ago iso={event.at} />
               <span class="ops-level">{event.level}</span>
               <span class="ops-kind">{event.kind}</span>
               <span class="ops-message">{event.message}</span>
