@@ -83,6 +83,8 @@ describe('recordings list state in the URL', () => {
   it('builds the API query with a page', () => {
     expect(apiQuery({ tag: 'a b' }, { limit: 50, cursor: 'c1' })).toBe('?tag=a+b&limit=50&cursor=c1');
     expect(apiQuery({})).toBe('');
+    expect(apiQuery({}, { format: 'csv' })).toBe('?format=csv');
+    expect(apiQuery({ nodeId: 'n1' }, { format: 'ndjson' })).toBe('?nodeId=n1&format=ndjson');
   });
 });
 

@@ -155,3 +155,61 @@ export function ConfirmDialog({
     </FormDialog>
   );
 }
+
+/**
+ * A secret shown this once (a new API token, a webhook's signing secret): kept only in the state
+ * of the dialog that shows it, selected on focus, focused when shown (the button that asked for it
+ * is gone), with a Copy button (without clipboard access it is selected for the keyboard instead).
+ */
+export function SecretOnce({
+  title,
+  label,
+  advice,
+  secret,
+  onClose,
+}: {
+  title: string;
+  label: string;
+  /** What to do with it, said before it: "Copy it now: this is the only time it is shown." */
+  advice: string;
+  secret: string;
+  onClose: () => void;
+}) {
+  const copied = useSignal(false);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => input.current?.focus(), []);
+  return (
+    <ModalDialog title={title} onClose={onClose}>
+      <form method="dialog">
+        <p>{advice}</p>
+        <label>
+          {label}
+          <input
+            ref={input}
+            readOnly
+            value={secret}
+            class="secret"
+            onFocus={(e) => e.currentTarget.select()}
+          />
+        </label>
+        <p role="status">{copied.value ? 'Copied.' : ''}</p>
+        <div class="modal-actions">
+          <button
+            type="button"
+            onClick={async () => {
+              try {
+                await navigator.clipboard.writeText(secret);
+                copied.value = true;
+              } catch {
+                input.current?.select();
+              }
+            }}
+          >
+            Copy
+          </button>
+          <button type="submit">Done</button>
+        </div>
+      </form>
+    </ModalDialog>
+  );
+}

@@ -101,10 +101,15 @@ export function searchFromLibraryPage(filters: LibraryFilters, cursor: string | 
   return `${query ? `${query}&` : '?'}cursor=${encodeURIComponent(cursor)}`;
 }
 
-export function apiQuery(filters: LibraryFilters, page: { limit?: number; cursor?: string } = {}): string {
+/** The API's query (with `?`, or empty) for these filters, a page of the list, or an export's format. */
+export function apiQuery(
+  filters: LibraryFilters,
+  page: { limit?: number; cursor?: string; format?: 'csv' | 'ndjson' } = {},
+): string {
   const params = new URLSearchParams(searchFromLibraryFilters(filters));
   if (page.limit) params.set('limit', String(page.limit));
   if (page.cursor) params.set('cursor', page.cursor);
+  if (page.format) params.set('format', page.format);
   const query = params.toString();
   return query ? `?${query}` : '';
 }

@@ -5,11 +5,10 @@
  * changes their own password (everyone reaches this tab: their name in the header).
  */
 import { useSignal } from '@preact/signals';
-import { useEffect, useRef } from 'preact/hooks';
 import { api } from '../api.js';
 import { relativeTime } from '../fleet-model.js';
 import { LoadState, useResource } from '../loaded.js';
-import { ConfirmDialog, FormDialog, ModalDialog } from '../modal-dialog.js';
+import { ConfirmDialog, FormDialog, SecretOnce } from '../modal-dialog.js';
 import { field } from './access-shared.js';
 
 interface ApiToken {
@@ -109,45 +108,15 @@ export function TokensTab() {
 
 function CreateTokenDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
   const secret = useSignal<string | undefined>(undefined);
-  const copied = useSignal(false);
-  const secretInput = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    if (secret.value !== undefined) secretInput.current?.focus(); // the Create button it replaced is gone
-  }, [secret.value]);
   if (secret.value !== undefined)
     return (
-      <ModalDialog title="Token created" onClose={onClose}>
-        <form method="dialog">
-          <p>Copy it now: this is the only time it is shown.</p>
-          <label>
-            Token
-            <input
-              ref={secretInput}
-              readOnly
-              value={secret.value}
-              class="secret"
-              onFocus={(e) => e.currentTarget.select()}
-            />
-          </label>
-          <p role="status">{copied.value ? 'Copied.' : ''}</p>
-          <div class="modal-actions">
-            <button
-              type="button"
-              onClick={async () => {
-                try {
-                  await navigator.clipboard.writeText(secret.value!);
-                  copied.value = true;
-                } catch {
-                  secretInput.current?.select(); // no clipboard access: selected for the keyboard
-                }
-              }}
-            >
-              Copy
-            </button>
-            <button type="submit">Done</button>
-          </div>
-        </form>
-      </ModalDialog>
+      <SecretOnce
+        title="Token created"
+        label="Token"
+        advice="Copy it now: this is the only time it is shown."
+        secret={secret.value}
+        onClose={onClose}
+      />
     );
   return (
     <FormDialog

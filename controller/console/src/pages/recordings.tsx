@@ -154,11 +154,11 @@ export default function RecordingsPage() {
           {formatBytes(facets.value.totalBytes)} · {formatDuration(facets.value.totalDurationMs)}
           {facets.value.legalHold > 0 && ` · ${facets.value.legalHold} held`} · Export {key ? 'these' : 'all'}
           :{' '}
-          <a href={`/api/v1/recordings/export${apiQuery(filters)}${key ? '&' : '?'}format=csv`} download>
+          <a href={`/api/v1/recordings/export${apiQuery(filters, { format: 'csv' })}`} download>
             CSV
           </a>{' '}
           ·{' '}
-          <a href={`/api/v1/recordings/export${apiQuery(filters)}${key ? '&' : '?'}format=ndjson`} download>
+          <a href={`/api/v1/recordings/export${apiQuery(filters, { format: 'ndjson' })}`} download>
             NDJSON
           </a>
         </p>

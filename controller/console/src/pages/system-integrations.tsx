@@ -10,7 +10,7 @@ import { HEALTH_SEVERITIES } from '../../../../shared/src/health-kinds.js';
 import { api } from '../api.js';
 import { relativeTime } from '../fleet-model.js';
 import { failure, LoadState, useLoaded, useResource } from '../loaded.js';
-import { ConfirmDialog, FormDialog, ModalDialog } from '../modal-dialog.js';
+import { ConfirmDialog, FormDialog, SecretOnce } from '../modal-dialog.js';
 import { Ago } from '../time-ago.js';
 import { field } from './access-shared.js';
 
@@ -396,17 +396,12 @@ function RotateDialog({
 /** A webhook's signing secret, shown this once (kept only in this dialog's state). */
 function SecretShown({ name, secret, onClose }: { name: string; secret: string; onClose: () => void }) {
   return (
-    <ModalDialog title={`Signing secret of ${name}`} onClose={onClose}>
-      <form method="dialog">
-        <p>Give it to the receiver now: this is the only time it is shown.</p>
-        <label>
-          Secret
-          <input readOnly value={secret} class="secret" onFocus={(e) => e.currentTarget.select()} />
-        </label>
-        <div class="modal-actions">
-          <button type="submit">Done</button>
-        </div>
-      </form>
-    </ModalDialog>
+    <SecretOnce
+      title={`Signing secret of ${name}`}
+      label="Secret"
+      advice="Give it to the receiver now: this is the only time it is shown."
+      secret={secret}
+      onClose={onClose}
+    />
   );
 }
