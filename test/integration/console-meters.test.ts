@@ -132,6 +132,14 @@ describe('console: live meters', () => {
     // The RMS bar is drawn to its place on the −60…0 dBFS scale (the node's canvas, over the track).
     await expect.poll(() => barHeight(left, 80)).toBeCloseTo(40 / 60, 1);
     expect(await barHeight(right, 80)).toBeCloseTo(20 / 60, 1); // each channel's bar over its own track
+    // A larger font moves and grows the tracks: the canvas is fitted to them again.
+    await page.evaluate(() => {
+      document.documentElement.style.fontSize = '24px';
+    });
+    await expect.poll(() => barHeight(right, 80)).toBeCloseTo(20 / 60, 1);
+    await page.evaluate(() => {
+      document.documentElement.style.fontSize = '';
+    });
     // Its colours stay where the scale puts them: RMS at −20 dBFS is green to its top (the red
     // of −6…0 dBFS and the amber of −18…−6 are not squeezed into a shorter bar).
     const [r, g] = await pixelAt(hall.getByRole('meter', { name: 'Hall M channel 1 level' }), 0.64);
