@@ -18,10 +18,9 @@ import { listeningUrl } from '../support/listen.js';
 
 type Channel = MeterFrame['channels'][number];
 
-/** Five nodes of 64 channels: 320 on screen, past the canvas threshold (64). */
+/** Five nodes of 64 channels: 320 on screen, past the compact threshold (64). */
 const WALL = ['wall-1', 'wall-2', 'wall-3', 'wall-4', 'wall-5'];
 
-/** The vertical scale a bar is drawn at: the transform the browser applies to it. */
 /**
  * How high (0…1 of its track) the bar drawn over `meter` reaches: the topmost pixel of its middle
  * column at least `greener` greener than red (80: the RMS bar; 25: the faint peak bar too).
