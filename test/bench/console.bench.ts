@@ -27,8 +27,9 @@
  *     `--level` custom property scales the bar and sizes its gradient; 2026-12-06): 64 channels as
  *     bars 23.6–25.1 ms, 109–128 ms/s of main thread; 200 channels on canvases 16.8 ms, 35.7 ms/s.
  *     Since every node's bars are drawn on its canvas, laid over the tracks when in columns (the
- *     labels, clip lights and readouts stay elements; 2026-12-06): 64 channels in columns 17.1 ms,
- *     38.9 ms/s of main thread (the same page drew its bars as elements at 25.1 ms, 128 ms/s).
+ *     labels, clip lights and readouts stay elements; 2026-12-06, 3 runs): 64 channels in columns
+ *     16.0–18.1 ms, 36–41 ms/s of main thread (the same page drew its bars as elements at 25.1 ms,
+ *     128 ms/s); 200 channels compact 18.0–18.6 ms, 41–56 ms/s; 400 channels 19.5–19.6 ms.
  *
  *   - a 2-hour recording's waveform: from the page asking for the recording's peaks (never the
  *     file; the scripted API answers them as the controller does from its cache) to the waveform
