@@ -128,6 +128,10 @@ describe('console: live meters', () => {
     expect(await left.getAttribute('aria-valuetext')).toBe('peak −12.0 dBFS, RMS −20.0 dBFS');
     await hall.getByText('Live', { exact: true }).waitFor();
     await hall.getByText('−12.0 / −20.0 · TP −11.5 · S −23.0').waitFor();
+    // The scale's "0" (on the scale's top edge) is whole, not cut by the channels' scrolling box.
+    const zero = await hall.locator('.meter-mark-0').boundingBox();
+    const box = await hall.locator('.meter-channels').boundingBox();
+    expect(zero!.y, 'the top of the scale\'s "0"').toBeGreaterThanOrEqual(box!.y);
     // The RMS bar is drawn to its place on the −60…0 dBFS scale (the node's canvas, over the track).
     await expect.poll(() => barHeight(left, 80)).toBeCloseTo(40 / 60, 1);
     expect(await barHeight(right, 80)).toBeCloseTo(20 / 60, 1); // each channel's bar over its own track
