@@ -44,6 +44,23 @@ async function pixelAt(meter: Locator, fromBottom: number): Promise<number[]> {
   return [...png.data.subarray(at, at + 3)];
 }
 
+/**
+ * How bright (0…255) the hold line over `meter` is: down its middle column, the first pixels that
+ * differ from the empty track at its top (the line is 2 px; its edge is blended), the most
+ * different of them.
+ */
+async function holdInk(meter: Locator): Promise<number> {
+  const png = PNG.sync.read(await meter.screenshot({ animations: 'disabled' }));
+  const x = Math.floor(png.width / 2);
+  const pixel = (y: number) => [...png.data.subarray((y * png.width + x) * 4, (y * png.width + x) * 4 + 3)];
+  const empty = pixel(0);
+  const away = (p: number[]) => p.reduce((sum, v, i) => sum + Math.abs(v - empty[i]!), 0);
+  const top = Array.from({ length: png.height }, (_, y) => y).find((y) => away(pixel(y)) > 60);
+  if (top === undefined) return -1;
+  const line = [top, top + 1, top + 2].map(pixel).sort((a, b) => away(b) - away(a))[0]!;
+  return (line[0]! + line[1]! + line[2]!) / 3;
+}
+
 describe('console: live meters', () => {
   let ctl: TestController;
   let url: string;
@@ -259,6 +276,14 @@ describe('console: live meters', () => {
       await meter.elementHandle(),
     );
     await expect.poll(() => barHeight(meter, 25)).toBeCloseTo(36 / 60, 1);
+    // The hold line on the peak's top is in the theme's text colour: dark on light, light on dark.
+    const theme = page.getByLabel('Theme');
+    await theme.selectOption('light');
+    await expect.poll(() => holdInk(meter)).toBeLessThan(100);
+    await theme.selectOption('dark');
+    await expect.poll(() => holdInk(meter)).toBeGreaterThan(180);
+    await theme.selectOption('system'); // light here
+    await expect.poll(() => holdInk(meter)).toBeLessThan(100);
 
     // A hidden tab paints nothing: silence arrives (the state says so), the bar stays put.
     await page.evaluate(() => {

@@ -29,6 +29,7 @@ import {
   SCALE_MIN_DB,
 } from './meter-model.js';
 import { type MeterRate, watchMeters } from './meter-stream.js';
+import { theme } from './theme.js';
 import './meters.css';
 
 /**
@@ -93,10 +94,12 @@ interface ChannelEls {
   readout?: HTMLElement;
 }
 
-/** Where the node's canvas draws each channel's bar: left edges and width, device pixels. */
+/** Where the node's canvas draws each channel's bar (left edges and width, device pixels), and its ink. */
 interface BarLayout {
   x: Float32Array;
   width: number;
+  /** The hold line's colour: the theme's text colour (or the system's, in forced colours). */
+  ink: string;
 }
 
 /**
@@ -287,7 +290,7 @@ export function NodeMeterWidget({
     v.canvas = element.querySelector('canvas');
     v.ctx = v.canvas?.getContext('2d', CANVAS_OPTIONS) ?? null;
     v.bars = null;
-    const resize = v.canvas
+    const unfit = v.canvas
       ? fitCanvas(v.canvas, compact ? [] : v.els.map((el) => el.meter), channels.value, (bars) => {
           v.bars = bars;
           v.meters.dirty = true; // a canvas resized is blank
@@ -299,8 +302,8 @@ export function NodeMeterWidget({
     v.meters.dirty = true;
     v.tick();
     requestPaint(v.paint);
-    return () => resize?.disconnect();
-  }, [channels.value, compact]);
+    return unfit;
+  }, [channels.value, compact, theme.value]);
 
   const H = heading;
   const indices = Array.from({ length: channels.value }, (_, i) => i);
@@ -407,16 +410,18 @@ function programmeText(m: NodeMeters): string {
 }
 
 /**
- * Sizes the node's canvas and places its bars: over the channels' `tracks` when given (the
- * canvas laid over them, measured: meters.css), else side by side at CANVAS_BAR + CANVAS_GAP.
- * Again whenever the canvas or a track changes size (full screen, a larger font).
+ * Sizes the node's canvas, places its bars and reads its ink: over the channels' `tracks` when
+ * given (the canvas laid over them, measured: meters.css), else side by side at CANVAS_BAR +
+ * CANVAS_GAP. Again whenever the canvas or a track changes size (full screen, a larger font) or
+ * the system's colours change (the console's own theme choice renders the widget again). Returns
+ * the cleanup.
  */
 function fitCanvas(
   canvas: HTMLCanvasElement,
   tracks: HTMLElement[],
   channels: number,
   fitted: (bars: BarLayout) => void,
-): ResizeObserver {
+): () => void {
   const fit = () => {
     const dpr = window.devicePixelRatio || 1;
     const x = new Float32Array(channels);
@@ -440,13 +445,21 @@ function fitCanvas(
     canvas.style.width = `${width}px`;
     canvas.width = Math.round(width * dpr);
     canvas.height = Math.round(height * dpr);
-    fitted({ x, width: Math.round(bar * dpr) });
+    fitted({ x, width: Math.round(bar * dpr), ink: getComputedStyle(canvas).color });
   };
   const observer = new ResizeObserver(fit);
   observer.observe(canvas);
   if (tracks[0]) observer.observe(tracks[0]);
-  return observer;
+  const schemes = SYSTEM_COLOURS.map((query) => window.matchMedia(query));
+  for (const scheme of schemes) scheme.addEventListener('change', fit);
+  return () => {
+    observer.disconnect();
+    for (const scheme of schemes) scheme.removeEventListener('change', fit);
+  };
 }
+
+/** The system settings that change the theme's colours (when following the system) or force them. */
+const SYSTEM_COLOURS = ['(prefers-color-scheme: dark)', '(forced-colors: active)'];
 
 /** The bar colours, bottom up: green to −18 dBFS, amber to −6, red above (as the elements'). */
 const ZONES: [number, string][] = [
@@ -488,7 +501,7 @@ function paintCanvas(
     ctx.globalAlpha = 1;
     fillBar(ctx, x, w, h, barPosition(m.rms[i]!));
     const hold = barPosition(heldPeak(m.hold[i]!, m.holdAt[i]!, now));
-    ctx.fillStyle = '#888';
+    ctx.fillStyle = bars.ink;
     ctx.fillRect(x, h - hold * h, w, 2 * dpr);
     if (m.clip[i]) {
       ctx.fillStyle = '#c0261a';
