@@ -7,6 +7,15 @@
  */
 import { type Signal, useSignal } from '@preact/signals';
 import { HEALTH_SEVERITIES } from '../../../../shared/src/health-kinds.js';
+import {
+  DEFAULT_NOTIFICATION_EVENTS,
+  DEFAULT_NOTIFICATION_SEVERITIES,
+  DEFAULT_QUIET_SECONDS,
+  INTEGRATION_KINDS,
+  MAX_QUIET_SECONDS,
+  MAX_URL_LENGTH,
+  NOTIFICATION_EVENTS,
+} from '../../../../shared/src/notification-kinds.js';
 import { api } from '../api.js';
 import { relativeTime } from '../fleet-model.js';
 import { failure, LoadState, useLoaded, useResource } from '../loaded.js';
@@ -36,10 +45,6 @@ interface Delivery {
   lastError: string | null;
   createdAt: string;
 }
-
-/** The API's kinds and events (notifications.schemas.ts). */
-const KINDS = ['webhook', 'slack', 'discord', 'feishu'] as const;
-const EVENTS = ['health.opened', 'health.changed', 'health.resolved', 'node.offline', 'node.online'] as const;
 
 type Dialog =
   | { kind: 'create' }
@@ -249,13 +254,8 @@ function IntegrationDialog({
     return (
       <SecretShown name={integration?.name ?? 'the integration'} secret={secret.value} onClose={onClose} />
     );
-  const events = integration?.rules.events ?? [
-    'health.opened',
-    'health.resolved',
-    'node.offline',
-    'node.online',
-  ];
-  const severities = integration?.rules.severities ?? ['warning', 'critical'];
+  const events: readonly string[] = integration?.rules.events ?? DEFAULT_NOTIFICATION_EVENTS;
+  const severities: readonly string[] = integration?.rules.severities ?? DEFAULT_NOTIFICATION_SEVERITIES;
   return (
     <FormDialog
       title={integration ? `Edit ${integration.name}` : 'New integration'}
@@ -301,7 +301,7 @@ function IntegrationDialog({
         <label>
           Kind
           <select name="kind" value={kind.value} onChange={(e) => (kind.value = e.currentTarget.value)}>
-            {KINDS.map((k) => (
+            {INTEGRATION_KINDS.map((k) => (
               <option key={k} value={k}>
                 {k}
               </option>
@@ -311,7 +311,7 @@ function IntegrationDialog({
       )}
       <label>
         {integration ? `URL (now ${integration.url}; empty keeps it)` : 'URL'}
-        <input name="url" type="url" required={!integration} maxLength={2048} autoComplete="off" />
+        <input name="url" type="url" required={!integration} maxLength={MAX_URL_LENGTH} autoComplete="off" />
       </label>
       {!integration && kind.value === 'feishu' && (
         <label>
@@ -321,7 +321,7 @@ function IntegrationDialog({
       )}
       <fieldset class="integration-choices">
         <legend>Send</legend>
-        {EVENTS.map((e) => (
+        {NOTIFICATION_EVENTS.map((e) => (
           <label key={e} class="inline">
             <input type="checkbox" name="event" value={e} defaultChecked={events.includes(e)} />
             {e}
@@ -343,8 +343,8 @@ function IntegrationDialog({
           name="quietSeconds"
           type="number"
           min={0}
-          max={86_400}
-          defaultValue={String(integration?.quietSeconds ?? 300)}
+          max={MAX_QUIET_SECONDS}
+          defaultValue={String(integration?.quietSeconds ?? DEFAULT_QUIET_SECONDS)}
         />
       </label>
     </FormDialog>

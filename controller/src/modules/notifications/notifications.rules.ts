@@ -3,6 +3,11 @@
  * about), the condition a change belongs to (the quiet period's key), and each kind's message
  * format: the generic webhook's JSON, Slack's and Discord's webhook bodies, Feishu's bot body.
  */
+
+import {
+  DEFAULT_NOTIFICATION_EVENTS,
+  DEFAULT_NOTIFICATION_SEVERITIES,
+} from '../../../../shared/src/notification-kinds.js';
 import type { Change } from '../../core/change-feed.js';
 import type { AttemptResult } from './delivery/retry.js';
 import { feishuSign, webhookSignature } from './delivery/signing.js';
@@ -15,9 +20,9 @@ import {
 } from './notifications.schemas.js';
 
 export const DEFAULT_RULES: RoutingRules = {
-  events: ['health.opened', 'health.resolved', 'node.offline', 'node.online'],
+  events: [...DEFAULT_NOTIFICATION_EVENTS],
   healthTypes: null,
-  severities: ['warning', 'critical'],
+  severities: [...DEFAULT_NOTIFICATION_SEVERITIES],
   siteIds: null,
 };
 export { DEFAULT_QUIET_SECONDS };

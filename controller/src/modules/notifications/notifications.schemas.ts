@@ -1,25 +1,25 @@
 /** Notification integrations' API contracts (TypeBox): validation, answers, OpenAPI. */
 import Type, { type Static } from 'typebox';
 import { HEALTH_EVENT_TYPES, HEALTH_SEVERITIES } from '../../../../shared/src/mqtt.js';
+import {
+  INTEGRATION_KINDS,
+  MAX_QUIET_SECONDS,
+  MAX_URL_LENGTH,
+  NOTIFICATION_EVENTS,
+} from '../../../../shared/src/notification-kinds.js';
 import { PageQuery } from '../../core/pagination.js';
 
-export const INTEGRATION_KINDS = ['webhook', 'slack', 'discord', 'feishu'] as const;
-export type IntegrationKind = (typeof INTEGRATION_KINDS)[number];
+export {
+  DEFAULT_QUIET_SECONDS,
+  INTEGRATION_KINDS,
+  type IntegrationKind,
+  MAX_QUIET_SECONDS,
+  MAX_URL_LENGTH,
+  NOTIFICATION_EVENTS,
+  type NotificationEvent,
+} from '../../../../shared/src/notification-kinds.js';
 export const INTEGRATION_STATUSES = ['draft', 'enabled', 'disabled'] as const;
 export type IntegrationStatus = (typeof INTEGRATION_STATUSES)[number];
-/** The changes an integration can be told about (core/change-feed.ts types). */
-export const NOTIFICATION_EVENTS = [
-  'health.opened',
-  'health.changed',
-  'health.resolved',
-  'node.offline',
-  'node.online',
-] as const;
-export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
-
-export const MAX_URL_LENGTH = 2048;
-export const MAX_QUIET_SECONDS = 86_400;
-export const DEFAULT_QUIET_SECONDS = 300;
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 export const IntegrationParams = Type.Object({ id: Id });
