@@ -15,6 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtConsole, launchChromium, signedInPage, signIn } from '../support/console.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
@@ -55,6 +56,25 @@ async function axe(page: Page, where: string, found: string[]): Promise<void> {
         .map((n) => `    ${n.target.join(' ')}: ${(n.failureSummary ?? '').replace(/\s+/g, ' ')}`)
         .join('\n')}`,
     );
+}
+
+/**
+ * How far an open modal dialog's backdrop must dim the page behind it (the brightest pixel of the
+ * header, as a share of what it was): the dark theme's page is dark already, so a light veil over
+ * it hardly shows that the page is out of reach.
+ */
+const BACKDROP_MAX_BRIGHTNESS = { light: 0.7, dark: 0.35 } as const;
+
+/** The brightest pixel of the page's top band (the header), 0–1 in sRGB luma. */
+async function headerBrightness(page: Page): Promise<number> {
+  const { data } = PNG.sync.read(await page.screenshot({ clip: { x: 0, y: 0, width: 320, height: 40 } }));
+  let brightest = 0;
+  for (let i = 0; i < data.length; i += 4)
+    brightest = Math.max(
+      brightest,
+      (0.2126 * data[i]! + 0.7152 * data[i + 1]! + 0.0722 * data[i + 2]!) / 255,
+    );
+  return brightest;
 }
 
 /** Waits for the page to have settled: its heading shown, nothing loading. */
@@ -184,9 +204,15 @@ describe('console accessibility', () => {
             found.push(`${path} (${theme}): focus did not return to the dialog's opener after Esc`);
           withDialog.push(path);
         }
-        // The shell's own dialog.
+        // The shell's own dialog; its backdrop dims the page enough to show it is out of reach.
+        const undimmed = await headerBrightness(page);
         await page.getByRole('button', { name: 'Sign out' }).click();
         await page.getByRole('dialog', { name: 'Sign out of Earshot?' }).waitFor();
+        const dimmed = (await headerBrightness(page)) / undimmed;
+        if (dimmed > BACKDROP_MAX_BRIGHTNESS[theme])
+          found.push(
+            `sign-out dialog (${theme}): the backdrop leaves the page at ${dimmed.toFixed(2)} of its brightness`,
+          );
         await axe(page, `sign-out dialog (${theme})`, found);
         await page.keyboard.press('Escape');
         await page.getByRole('dialog').waitFor({ state: 'hidden' });
