@@ -284,6 +284,22 @@ describe('console: live meters', () => {
     await expect.poll(() => holdInk(meter)).toBeGreaterThan(180);
     await theme.selectOption('system'); // light here
     await expect.poll(() => holdInk(meter)).toBeLessThan(100);
+    // Forced colours (a high-contrast theme) leave a canvas as drawn: the bars take the system's
+    // highlight colour instead of the zones' green, and go back to it when they end.
+    const green = await pixelAt(meter, 0.1);
+    await page.emulateMedia({ forcedColors: 'active' });
+    const highlight = await page.evaluate(() => {
+      const probe = document.createElement('span');
+      probe.style.color = 'Highlight';
+      document.body.append(probe);
+      const colour = getComputedStyle(probe).color;
+      probe.remove();
+      return colour.match(/\d+/g)!.slice(0, 3).map(Number);
+    });
+    expect(highlight).not.toEqual(green);
+    await expect.poll(() => pixelAt(meter, 0.1)).toEqual(highlight);
+    await page.emulateMedia({ forcedColors: 'none' });
+    await expect.poll(() => pixelAt(meter, 0.1)).toEqual(green);
 
     // A hidden tab paints nothing: silence arrives (the state says so), the bar stays put.
     await page.evaluate(() => {

@@ -100,6 +100,11 @@ interface BarLayout {
   width: number;
   /** The hold line's colour: the theme's text colour (or the system's, in forced colours). */
   ink: string;
+  /**
+   * In forced colours, the one colour of every bar (the system's highlight) and the clip mark
+   * the ink; otherwise null: the zone colours.
+   */
+  forced: string | null;
 }
 
 /**
@@ -445,7 +450,9 @@ function fitCanvas(
     canvas.style.width = `${width}px`;
     canvas.width = Math.round(width * dpr);
     canvas.height = Math.round(height * dpr);
-    fitted({ x, width: Math.round(bar * dpr), ink: getComputedStyle(canvas).color });
+    const style = getComputedStyle(canvas);
+    const forced = window.matchMedia('(forced-colors: active)').matches ? opaque(style.outlineColor) : null;
+    fitted({ x, width: Math.round(bar * dpr), ink: style.color, forced });
   };
   const observer = new ResizeObserver(fit);
   observer.observe(canvas);
@@ -458,6 +465,9 @@ function fitCanvas(
   };
 }
 
+/** `rgba(r, g, b, a)` made `rgb(r, g, b)`: a bar is drawn solid, whatever the system colour's alpha. */
+const opaque = (colour: string) => colour.replace(/^rgba\((\d+), (\d+), (\d+), [\d.]+\)$/, 'rgb($1, $2, $3)');
+
 /** The system settings that change the theme's colours (when following the system) or force them. */
 const SYSTEM_COLOURS = ['(prefers-color-scheme: dark)', '(forced-colors: active)'];
 
@@ -468,8 +478,20 @@ const ZONES: [number, string][] = [
   [1, '#d8412f'],
 ];
 
-/** A bar of height `pos` (0–1 of `h`) in the zone colours. */
-function fillBar(ctx: CanvasRenderingContext2D, x: number, w: number, h: number, pos: number): void {
+/** A bar of height `pos` (0–1 of `h`) in the zone colours, or all in `forced`. */
+function fillBar(
+  ctx: CanvasRenderingContext2D,
+  x: number,
+  w: number,
+  h: number,
+  pos: number,
+  forced: string | null,
+): void {
+  if (forced !== null) {
+    ctx.fillStyle = forced;
+    ctx.fillRect(x, h - pos * h, w, pos * h);
+    return;
+  }
   let from = 0;
   for (const [to, colour] of ZONES) {
     if (pos <= from) break;
@@ -497,14 +519,14 @@ function paintCanvas(
     ctx.fillStyle = 'rgba(128, 128, 128, 0.25)';
     ctx.fillRect(x, 0, w, h);
     ctx.globalAlpha = 0.45;
-    fillBar(ctx, x, w, h, barPosition(m.peak[i]!));
+    fillBar(ctx, x, w, h, barPosition(m.peak[i]!), bars.forced);
     ctx.globalAlpha = 1;
-    fillBar(ctx, x, w, h, barPosition(m.rms[i]!));
+    fillBar(ctx, x, w, h, barPosition(m.rms[i]!), bars.forced);
     const hold = barPosition(heldPeak(m.hold[i]!, m.holdAt[i]!, now));
     ctx.fillStyle = bars.ink;
     ctx.fillRect(x, h - hold * h, w, 2 * dpr);
     if (m.clip[i]) {
-      ctx.fillStyle = '#c0261a';
+      ctx.fillStyle = bars.forced === null ? '#c0261a' : bars.ink;
       ctx.fillRect(x, 0, w, 4 * dpr);
     }
   }
