@@ -74,6 +74,17 @@
  *   idle between answers, which a busy hello-world's does not); the recording list's statement
  *   alone runs ~32 µs (43 µs under load), and reading its 12 rows' cells and writing 12.6 kB of
  *   JSON ~50 µs more, with a fifth of its CPU in the garbage collector.
+ *   another machine (2026-12-06, same code; AMD EPYC under KVM, where loopback costs more): hello-
+ *   world 19.8k–22.5k req/s at 47–54 µs of server CPU, a third of it in the kernel; SQLite nodes
+ *   4,371–4,648/s = 0.19–0.24× (cookie and token, 205–219 µs), recordings 2,561–2,753/s =
+ *   0.12–0.14× (325–352 µs). Measured apart, in-process, on that machine: the node list's statement
+ *   and rows 20 µs; the access-generation read 5 µs, ~3 µs of it the read transaction's locks on
+ *   the WAL file (the same statement takes 1 µs on an in-memory database; `PRAGMA data_version`,
+ *   which would tell another connection's commits, opens a read transaction too: 3.7 µs of the
+ *   read's 4.4); the recording list's statement 52 µs (its bare join of 12 rows 26 µs), its cells
+ *   parsed 21 µs and written 31 µs; a public route (`/healthz`) ~20 µs above hello-world. SQLite
+ *   writing each listed recording's final JSON itself (`json_object`, dates by `strftime`) took
+ *   101 µs against 52 + 21 + 31: not worth a second writer per dialect.
  *
  * Databases: SQLite; also PostgreSQL when EARSHOT_BENCH_API_DB (or EARSHOT_TEST_DB) says
  * `postgres` (a comma-separated list, e.g. `sqlite,postgres`).
