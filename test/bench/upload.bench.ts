@@ -54,6 +54,11 @@
  *   pages, the second mostly into the ones the controller's deleted copy gave back). The
  *   transport stays the ceiling either way: the bare server that only reads the body ran at
  *   0.57-0.69× of dd in those runs.
+ * - another machine (2026-12-06, same code; AMD EPYC under KVM): 1 GiB in 5.7–5.8 s = 0.36–0.50× of
+ *   dd (dd 297–383 MB/s before, 463–650 after); the bare server that only reads the body 0.75–1.03×
+ *   of dd (2.75 s), the one that also hashes 3.5–3.6 s; controller CPU 3.6–3.7 s, RSS +31–45 MiB.
+ *   There the transport alone about reaches dd; the hash on the request's core and the page-cache
+ *   writes on a second core that the client shares make the rest of the gap.
  *
  * Env: EARSHOT_BENCH_UPLOAD_MB (1024); EARSHOT_BENCH_UPLOAD_CONTROLLER (the compiled
  * cli.js to measure instead of the current sources, e.g. an older commit's build, for
