@@ -76,8 +76,8 @@
  *   JSON ~50 µs more, with a fifth of its CPU in the garbage collector.
  *   another machine (2026-12-06, same code; AMD EPYC under KVM, where loopback costs more): hello-
  *   world 19.8k–22.5k req/s at 47–54 µs of server CPU, a third of it in the kernel; SQLite nodes
- *   4,371–4,648/s = 0.19–0.24× (cookie and token, 205–219 µs), recordings 2,561–2,753/s =
- *   0.12–0.14× (325–352 µs). Measured apart, in-process, on that machine: the node list's statement
+ *   4,251–4,679/s = 0.19–0.24× (cookie and token, ~218 µs), recordings 2,561–2,753/s =
+ *   0.12–0.14× (~350 µs). Measured apart, in-process, on that machine: the node list's statement
  *   and rows 20 µs; the access-generation read 5 µs, ~3 µs of it the read transaction's locks on
  *   the WAL file (the same statement takes 1 µs on an in-memory database; `PRAGMA data_version`,
  *   which would tell another connection's commits, opens a read transaction too: 3.7 µs of the
