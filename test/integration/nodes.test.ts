@@ -221,4 +221,31 @@ describe('nodes: enrollment, credentials, scope', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBeGreaterThanOrEqual(7);
   });
+
+  it('clamps the page size instead of refusing it (README: clamped to 1–200)', async () => {
+    const page = async (limit: string) => {
+      const response = await ctl.app.inject({
+        method: 'GET',
+        url: `/api/v1/nodes?limit=${limit}`,
+        headers: bearer(owner),
+      });
+      return { status: response.statusCode, body: response.json() };
+    };
+    const all = await page('200');
+    expect(all.body.data.length).toBeGreaterThanOrEqual(2);
+    expect(all.body.data.length).toBeLessThan(200);
+    // More than a page: the largest page, not a 400.
+    expect(await page('5000')).toEqual(all);
+    // Zero or less: a page of one, with the cursor to the rest.
+    for (const limit of ['0', '-3']) {
+      const one = await page(limit);
+      expect(one.status, limit).toBe(200);
+      expect(one.body.data).toEqual(all.body.data.slice(0, 1));
+      expect(one.body.nextCursor, limit).toEqual(expect.any(String));
+    }
+    // Not a whole number: still a 400 that says so.
+    const bad = await page('ten');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/limit/);
+  });
 });

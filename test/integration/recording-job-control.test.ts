@@ -148,7 +148,7 @@ describe('recording jobs: list, actions, export, retry, bulk retry and stop', ()
       for (const query of [
         'state=sleeping',
         'from=yesterday',
-        'limit=0',
+        'limit=2.5',
         'cursor=not-a-cursor',
         'colour=blue',
         `nodeId=${encodeURIComponent('a/b')}`,

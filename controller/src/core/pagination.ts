@@ -7,7 +7,10 @@ export const DEFAULT_PAGE = 50;
 
 export const PageQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 200, description: 'Opaque cursor from a previous page' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: `Clamped to ${MAX_PAGE}` })),
+  // Any whole number: a script asking for more than a page gets a full page, not a 400.
+  limit: Type.Optional(
+    Type.Integer({ description: `Items per page (default ${DEFAULT_PAGE}), clamped to 1–${MAX_PAGE}` }),
+  ),
 };
 
 export function clampLimit(limit: number | undefined): number {
