@@ -61,4 +61,15 @@ describe('log redaction', () => {
     expect(logged).not.toContain(token);
     expect(logged).not.toContain(OWNER.password);
   });
+
+  it('redacts a token a caller put in the URL under any usual name, and keeps the other parameters', async () => {
+    const secret = 'eat_c2VjcmV0LWluLXRoZS1xdWVyeS1zdHJpbmc';
+    const names = ['access_token', 'api_key', 'apiKey', 'Token', 'acc%65ss_token', 'client_secret', 'code'];
+    for (const name of names)
+      await ctl.app.inject({ method: 'GET', url: `/api/v1/nodes?site=east&${name}=${secret}&limit=5` });
+
+    const logged = lines.join('');
+    expect(logged).not.toContain(secret);
+    for (const name of names) expect(logged).toContain(`/api/v1/nodes?site=east&${name}=[redacted]&limit=5`);
+  });
 });

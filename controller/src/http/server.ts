@@ -6,16 +6,40 @@ import { requestId } from './request-id.js';
 
 const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'];
 /**
- * Query parameters that carry a credential: the WebSocket streams' single-use tickets (a browser
- * cannot set headers on a WebSocket). Short-lived, but still never written to a log line.
+ * Query parameters that carry a credential, by name: the WebSocket streams' single-use tickets (a
+ * browser cannot set headers on a WebSocket), an OIDC callback's one-time `code`, and the names a
+ * caller may try for a token that belongs in a header (`access_token`, `api_key`: refused, but
+ * still never written to a log line).
  */
-const SECRET_QUERY = /([?&](?:ticket|token)=)[^&#]*/gi;
+const SECRET_QUERY_NAME = /ticket|token|secret|passw|api[-_]?key|credential|signature|^code$/i;
+
+function secretName(name: string): boolean {
+  try {
+    return SECRET_QUERY_NAME.test(decodeURIComponent(name.replace(/\+/g, ' ')));
+  } catch {
+    return SECRET_QUERY_NAME.test(name);
+  }
+}
+
+/** The URL with the values of its secret-carrying query parameters as `[redacted]`. */
+export function redactedUrl(url: string): string {
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  return (
+    url.slice(0, query) +
+    url
+      .slice(query)
+      .replace(/([?&])([^&#=]*)=[^&#]*/g, (all, separator: string, name: string) =>
+        secretName(name) ? `${separator}${name}=[redacted]` : all,
+      )
+  );
+}
 
 /** A request as its log lines show it: Fastify's default fields, the URL's credentials redacted. */
 export function loggedRequest(request: FastifyRequest) {
   return {
     method: request.method,
-    url: request.url.replace(SECRET_QUERY, '$1[redacted]'),
+    url: redactedUrl(request.url),
     host: request.host,
     remoteAddress: request.ip,
     remotePort: request.socket?.remotePort,
