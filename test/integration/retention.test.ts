@@ -24,7 +24,7 @@ describe(`retention (${inject('testDb')})`, () => {
   const now = new Date('2026-12-01T12:00:00Z');
   const ids: Record<string, string> = {};
 
-  const call = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) =>
+  const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
     ctl.app.inject({ method, url: `/api/v1${url}`, headers: bearer(owner), ...(payload ? { payload } : {}) });
   const create = async (family: string, name: string, body: object) => {
     const created = await call('POST', `/settings/${family}`, { name, body });
@@ -42,11 +42,12 @@ describe(`retention (${inject('testDb')})`, () => {
   async function stored(
     name: string,
     ageDays: number,
-    extra: { verified?: boolean; tagged?: boolean; held?: boolean },
+    extra: { verified?: boolean; tagged?: boolean; held?: boolean; at?: string; size?: number },
   ) {
     const id = randomUUID();
+    const size = extra.size ?? SIZE;
     ids[name] = id;
-    await writeFile(fileOf(id), randomBytes(SIZE));
+    await writeFile(fileOf(id), randomBytes(size));
     await ctl.db.recording.create({
       data: {
         id,
@@ -56,7 +57,7 @@ describe(`retention (${inject('testDb')})`, () => {
         sampleRate: 8000,
         channels: 1,
         filePath: join('recordings', nodeId, `${id}.wav`),
-        sizeBytes: BigInt(SIZE),
+        sizeBytes: BigInt(size),
         sha256: 'a'.repeat(64),
         completedAt: new Date(now.getTime() - ageDays * DAY),
         legalHold: extra.held ?? false,
@@ -66,7 +67,7 @@ describe(`retention (${inject('testDb')})`, () => {
               uploads: {
                 create: [
                   {
-                    providerId: provider,
+                    providerId: extra.at ?? provider,
                     state: 'verified',
                     maxAttempts: 1,
                     nextAttemptAt: now,
@@ -182,6 +183,30 @@ describe(`retention (${inject('testDb')})`, () => {
     // Nothing more to do: the next run removes nothing.
     expect((await call('POST', '/retention/run', {})).json().data.removals).toEqual([]);
     expect((await call('GET', '/retention')).json().data).toMatchObject({ dryRun: false, removals: [] });
+  });
+
+  it('refuses to delete a provider that holds the only copy of a recording, naming them', async () => {
+    const refused = await call('DELETE', `/settings/upload-providers/${provider}`);
+    expect(refused.statusCode).toBe(409);
+    const users = refused.json().error.details.users as { type: string; id: string; name?: string }[];
+    const held = users.filter((u) => u.type === 'recording held only at this provider');
+    expect(held.map((u) => u.name).sort()).toEqual(['old', 'recent 1', 'recent 2', 'recent 3']);
+    expect(refused.json().error.message).toMatch(/recording held only at this provider old/);
+  });
+
+  it('does not count a copy at a deleted provider: the controller copy is then the last one', async () => {
+    const scratch = await create('upload-providers', 'scratch', { kind: 'filesystem', root: root.path });
+    // Over the 5,000-byte policy by 3,000 with it; its only other copy was at `scratch`.
+    await stored('copied to a deleted provider', 95, { verified: true, at: scratch, size: 3 * SIZE });
+    const deleted = await call('DELETE', `/settings/upload-providers/${scratch}`);
+    expect(deleted.statusCode, deleted.body).toBe(204);
+
+    const run = await call('POST', '/retention/run', {});
+    expect(run.statusCode, run.body).toBe(200);
+    const removed = (run.json().data.removals as { recordingId: string }[]).map((r) => r.recordingId);
+    expect(removed).not.toContain(ids['copied to a deleted provider']);
+    expect(await exists(fileOf(ids['copied to a deleted provider']!))).toBe(true);
+    expect(run.json().data.kept['last-copy']).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses bad input and callers without the permission over the fleet', async () => {

@@ -192,6 +192,33 @@ describe(`upload queue (${inject('testDb')})`, () => {
     expect((await call('POST', `/upload-queue/${queued.id}/retry`)).statusCode).toBe(409);
   });
 
+  it('does not retry a failed copy whose provider was deleted, and says what to do instead', async () => {
+    const provider = await create('upload-providers', 'doomed', {
+      kind: 's3',
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      bucket: 'no-such-bucket',
+      prefix: '',
+      forcePathStyle: true,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: 'x',
+    });
+    const { id } = await completedRecording(ctl, owner, node, wavBytes(4_800, 8000, 1));
+    const queued = await enqueue(id, provider, 1);
+    await run();
+    expect(await item(queued.id)).toMatchObject({ state: 'failed' });
+    const deleted = await call('DELETE', `/settings/upload-providers/${provider}`);
+    expect(deleted.statusCode, deleted.body).toBe(204);
+
+    const retry = (await call('GET', `/upload-queue/${queued.id}/actions`)).json().data.retry;
+    expect(retry.allowed).toBe(false);
+    expect(retry.reason).toMatch(/upload provider was deleted.*another provider/);
+    const refused = await call('POST', `/upload-queue/${queued.id}/retry`);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.message).toMatch(/upload provider was deleted/);
+    expect(await item(queued.id)).toMatchObject({ state: 'failed' });
+  });
+
   it('a copy changed behind our back is detected and copied again', async () => {
     const provider = await s3Provider('checked bucket');
     const body = wavBytes(9_600, 8000, 1);

@@ -36,6 +36,7 @@ export function createRetentionModule(
           ...(p.body as Omit<RetentionPolicy, 'id' | 'name'> & { scope: string }),
         }))
         .filter((p) => p.scope === 'controller'),
+    providers: async () => new Set((await ports.settings.all('upload-providers')).map((p) => p.id)),
     space: () => space(config.dataDir),
     removeFile: (recording) =>
       ports.recordings.removeFiles(recording.nodeId, recording.id, recording.filePath),

@@ -44,6 +44,8 @@ export class RetentionService {
       repo: RetentionRepository;
       /** The controller-scope retention policies (the settings module). */
       policies: () => Promise<RetentionPolicy[]>;
+      /** The upload providers that exist now: a copy at a deleted one is no copy. */
+      providers: () => Promise<ReadonlySet<string>>;
       /** The disk the recordings are on. */
       space: () => Promise<DiskSpace>;
       /** Removes a recording's file from the controller's disk. */
@@ -112,11 +114,17 @@ export class RetentionService {
 
   /** The plan, with the stored recordings it was made from (a run removes their files). */
   private async plan() {
-    const [policies, stored, disk] = await Promise.all([
+    const [policies, providers, held, disk] = await Promise.all([
       this.deps.policies(),
+      this.deps.providers(),
       this.deps.repo.stored(),
       this.deps.space(),
     ]);
+    // Copies at a provider deleted since they were verified are out of the product's reach.
+    const stored = held.map((r) => ({
+      ...r,
+      verifiedAt: new Set([...r.verifiedAt].filter((provider) => providers.has(provider))),
+    }));
     return { plan: planRetention({ policies, stored, disk, now: this.deps.now() }), stored };
   }
 

@@ -10,6 +10,7 @@
  */
 import { isAbsolute } from 'node:path';
 import Type, { type Static } from 'typebox';
+import type { Db } from '../../db/client.js';
 import { type ObjectStoreConfig, objectStoreFor, probeObjectStore } from '../storage/index.js';
 import { family, type SettingsCommandResult } from './settings-family.js';
 
@@ -141,6 +142,30 @@ async function testProvider(body: UploadProvider): Promise<SettingsCommandResult
   }
 }
 
+/**
+ * The recordings whose controller copy is gone (retention removed it) and whose only verified
+ * copy is at `providerId` (copies at deleted providers do not count): the library can still
+ * serve them from there, and from nowhere else.
+ */
+async function recordingsHeldOnlyAt(db: Db, providerId: string): Promise<{ id: string; title: string }[]> {
+  const others = await db.settingsObject.findMany({
+    where: { family: 'upload-providers', id: { not: providerId } },
+    select: { id: true },
+  });
+  return db.recording.findMany({
+    where: {
+      filePath: null,
+      uploads: { some: { providerId, state: 'verified' } },
+      NOT: {
+        uploads: { some: { providerId: { in: others.map((o) => o.id) }, state: 'verified' } },
+      },
+    },
+    select: { id: true, title: true },
+    orderBy: { id: 'asc' },
+    take: 100,
+  });
+}
+
 export const uploadProviders = family({
   name: 'upload-providers',
   title: 'upload provider',
@@ -157,6 +182,13 @@ export const uploadProviders = family({
     secretAccessKey: null,
   },
   rules: providerRules,
+  // Deleting the provider would leave these recordings with no copy the product can reach.
+  inUse: async (provider, db) =>
+    (await recordingsHeldOnlyAt(db, provider.id)).map((r) => ({
+      type: 'recording held only at this provider',
+      id: r.id,
+      name: r.title,
+    })),
   secrets: ['secretAccessKey'],
   commands: [
     {

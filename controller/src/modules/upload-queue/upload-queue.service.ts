@@ -17,6 +17,10 @@ import { describeError } from '../storage/index.js';
 import type { QueueFilter, QueueItemRow, UploadQueueRepository } from './upload-queue.repository.js';
 import type { UploadRunner } from './upload-runner.js';
 
+/** Why a failed copy to a deleted provider is not retried. */
+const PROVIDER_DELETED =
+  'its upload provider was deleted; queue the recording for another provider (POST /api/v1/recordings/:id/upload-queue)';
+
 export const DEFAULT_MAX_ATTEMPTS = 10;
 
 export function presentQueueItem(row: QueueItemRow) {
@@ -84,12 +88,13 @@ export class UploadQueueService {
     const may = principal.kind === 'user' && principal.access.allows('recording:control', scope);
     if (!may)
       return { retry: { allowed: false, reason: "needs recording:control on this recording's node" } };
-    return {
-      retry:
-        row.state === 'failed'
-          ? { allowed: true, reason: null }
-          : { allowed: false, reason: `the copy is ${row.state}: only a failed copy is queued again` },
-    };
+    if (row.state !== 'failed')
+      return {
+        retry: { allowed: false, reason: `the copy is ${row.state}: only a failed copy is queued again` },
+      };
+    if (!(await this.deps.providerExists(row.providerId)))
+      return { retry: { allowed: false, reason: PROVIDER_DELETED } };
+    return { retry: { allowed: true, reason: null } };
   }
 
   /** Queues a copy of a completed recording to a provider, by hand. */
@@ -157,6 +162,8 @@ export class UploadQueueService {
   async retry(id: string, ctx: CallContext) {
     const { db, repo, audit, now } = this.deps;
     const row = await this.get(id, ctx.principal, 'recording:control');
+    if (row.state === 'failed' && !(await this.deps.providerExists(row.providerId)))
+      throw conflict(`The copy is not queued again: ${PROVIDER_DELETED}.`);
     await db.$transaction(async (tx) => {
       if (!(await repo.requeue(tx, id, now())))
         throw conflict(`The copy is ${row.state}: only a failed copy is queued again.`);
