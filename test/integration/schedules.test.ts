@@ -375,6 +375,8 @@ describe('schedules', () => {
         /occurrences/,
       ],
       [weekly({ recurrence: 'DTSTART:20270101T000000' }), 400, /RRULE, RDATE and EXDATE/],
+      [weekly({ recurrence: 'RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30' }), 400, /matches no day/],
+      [weekly({ recurrence: 'RRULE:FREQ=DAILY;UNTIL=20200101T000000' }), 400, /no occurrence.*UNTIL/],
       [weekly({ timeZone: 'Mars/Olympus_Mons' }), 400, /time zone/],
       [weekly({ start: '2027-02-30T09:00' }), 400, /calendar/],
       [weekly({ durationSeconds: -5 }), 400, /durationSeconds/],

@@ -152,6 +152,45 @@ export function instantOf(floatingLocal: Date, zone: string): Date {
   return new Date(Math.min(...candidates.map((dt) => dt.toMillis())));
 }
 
+/** The first year of the last whole 400-year cycle rrule.js reaches (it stops after 9999). */
+const PROBE_YEAR = 9600;
+const dayless = new WeakMap<RRuleSet, boolean>();
+
+/**
+ * Whether one of the set's RRULEs matches no day of any year, like BYMONTH=2;BYMONTHDAY=30.
+ * rrule.js looks for such a rule's next date a period at a time until the year 9999 (16 s for a
+ * daily rule, blocking the loop), so this asks a yearly rule with the same day filters, as
+ * rrule.js applies them (defaults from the start included), over one 400-year cycle of the
+ * Gregorian calendar, which then repeats exactly: at most 400 steps. Ordinal weekdays (1MO)
+ * count as plain ones and BYSETPOS is left out, so the probe can only find more days than the
+ * rule: it never says "no day" of a rule that fires.
+ */
+export function matchesNoDay(set: RRuleSet): boolean {
+  let known = dayless.get(set);
+  if (known === undefined) {
+    known = set.rrules().some((rule) => {
+      const o = rule.options;
+      const monthdays = [...(o.bymonthday ?? []), ...(o.bynmonthday ?? [])];
+      const weekdays = [...(o.byweekday ?? []), ...(o.bynweekday ?? []).map(([day]) => day!)];
+      const dtstart = new Date(Date.UTC(PROBE_YEAR, 0, 1));
+      const probe = new RRule({
+        freq: Frequency.YEARLY,
+        dtstart,
+        wkst: o.wkst,
+        bymonth: o.bymonth?.length ? o.bymonth : null,
+        bymonthday: monthdays.length ? monthdays : null,
+        byyearday: o.byyearday?.length ? o.byyearday : null,
+        byweekno: o.byweekno?.length ? o.byweekno : null,
+        // Some day filter must be named, or rrule.js adds the probe's own start as the default.
+        byweekday: weekdays.length ? weekdays : [0, 1, 2, 3, 4, 5, 6],
+      });
+      return probe.after(dtstart, true) === null;
+    });
+    dayless.set(set, known);
+  }
+  return known;
+}
+
 /** The occurrence instants in [from, to), ascending, at most `limit`. */
 export function occurrencesBetween(
   set: RRuleSet,
@@ -160,6 +199,7 @@ export function occurrencesBetween(
   to: Date,
   limit: number,
 ): { starts: Date[]; truncated: boolean } {
+  if (matchesNoDay(set)) return { starts: [], truncated: false };
   // Floating bounds widened by a day either side (zone offsets), then filtered exactly.
   const day = 24 * 3600_000;
   const locals = set.between(
@@ -175,6 +215,7 @@ export function occurrencesBetween(
 
 /** The first occurrence at or after `from` (within ten years), if any. */
 export function nextOccurrence(set: RRuleSet, zone: string, from: Date): Date | undefined {
+  if (matchesNoDay(set)) return undefined;
   let local = set.after(new Date(toFloating(from, zone).getTime() - 24 * 3600_000), true);
   for (let guard = 0; local && guard < 1000; guard++) {
     const instant = instantOf(local, zone);

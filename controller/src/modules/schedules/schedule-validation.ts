@@ -1,6 +1,6 @@
 /** What a schedule must satisfy beyond its JSON schema; every failure is a 400 with a reason. */
 import { badRequest } from '../../core/errors.js';
-import { nextOccurrence, RecurrenceError } from './recurrence.js';
+import { matchesNoDay, nextOccurrence, RecurrenceError } from './recurrence.js';
 import { channelsOf, instantsBetween, MAX_OCCURRENCES_PER_WINDOW, ruleOf } from './schedule-plans.js';
 import type { ScheduleRow } from './schedules.repository.js';
 import type { CreateScheduleBody } from './schedules.schemas.js';
@@ -53,8 +53,18 @@ export function validateSchedule(body: CreateScheduleBody, targets: CheckedTarge
 function checkRule(data: Pick<ScheduleRow, 'recurrence' | 'timeZone' | 'startLocal'>) {
   const probe = { ...data, id: '', skipped: '[]' } as unknown as ScheduleRow;
   try {
+    const rule = ruleOf(probe);
+    if (matchesNoDay(rule))
+      throw badRequest(
+        'the RRULE matches no day of any year (like BYMONTH=2 with BYMONTHDAY=30): no recording would ever start',
+      );
+    const first = nextOccurrence(rule, probe.timeZone, new Date(0));
+    if (!first)
+      throw badRequest(
+        `the rule makes no occurrence from its start ${probe.startLocal}: check its UNTIL, COUNT and EXDATE lines`,
+      );
     // Dense rules are refused: a recording plan, not a ticker (checked from the first occurrence).
-    const from = nextOccurrence(ruleOf(probe), probe.timeZone, new Date(0)) ?? new Date();
+    const from = first;
     const { truncated } = instantsBetween(probe, from, new Date(from.getTime() + DENSITY_WINDOW_MS));
     if (truncated)
       throw badRequest(`the rule makes more than ${MAX_OCCURRENCES_PER_WINDOW} occurrences in 8 days`);
