@@ -123,7 +123,11 @@ describe('users, groups, roles, access policies, sessions', () => {
       allowed: false,
       reason: expect.stringMatching(/last enabled owner/),
     });
-    expect(ownerBy.update_access).toMatchObject({ allowed: true });
+    // And an owner's access is an owner's to change (the owner-role test below).
+    expect(ownerBy.update_access).toMatchObject({
+      allowed: false,
+      reason: expect.stringMatching(/Only an owner/),
+    });
 
     await call(owner, 'PATCH', `/auth/users/${id}/status`, { disabled: true });
     const disabled = (await call(owner, 'GET', `/auth/users/${id}/actions`)).json().data;
@@ -168,6 +172,75 @@ describe('users, groups, roles, access policies, sessions', () => {
       (await call(owner, 'PATCH', `/auth/groups/${groupId}`, { description: 'read the trail' })).statusCode,
     ).toBe(200);
     expect((await call(owner, 'DELETE', `/auth/groups/${groupId}`)).statusCode).toBe(204);
+  });
+
+  it('keeps the owner role an owner’s to give and take: an admin over the fleet cannot replace the owners', async () => {
+    await createUser('fleet-admin', { grants: [{ role: 'admin', scope: { type: 'fleet' } }] });
+    const admin = await login('fleet-admin');
+    const target = await createUser('would-be-owner');
+    const second = await createUser('second-owner', {
+      grants: [{ role: 'owner', scope: { type: 'fleet' } }],
+    });
+    const ownerGrant = [{ role: 'owner', scope: { type: 'fleet' } }];
+    const denialsBefore = await ctl.db.auditEvent.count({
+      where: { outcome: 'denied', actorName: 'fleet-admin' },
+    });
+
+    const refusals: [Method, string, object | undefined][] = [
+      ['POST', '/auth/users', { username: 'made-owner', password: PASSWORD, grants: ownerGrant }],
+      ['PATCH', `/auth/users/${target}/access`, { grants: ownerGrant }],
+      ['PATCH', `/auth/users/${second}/access`, { grants: [] }],
+      ['PATCH', `/auth/users/${second}/status`, { disabled: true }],
+      ['PATCH', `/auth/users/${second}/password`, { password: 'another long password' }],
+      ['DELETE', `/auth/users/${ownerId}`, undefined],
+      ['POST', '/auth/groups', { name: 'owners', grants: ownerGrant }],
+    ];
+    for (const [method, url, body] of refusals) {
+      const refused = await call(admin, method, url, body);
+      expect(refused.statusCode, `${method} ${url}: ${refused.body}`).toBe(403);
+      expect(refused.json().error.message, url).toMatch(/Only an owner over the whole fleet/);
+    }
+    expect(await ctl.db.auditEvent.count({ where: { outcome: 'denied', actorName: 'fleet-admin' } })).toBe(
+      denialsBefore + refusals.length,
+    );
+    // The action states tell the admin so before it tries.
+    const actions = (await call(admin, 'GET', `/auth/users/${second}`)).json().data.actions as {
+      action: string;
+      allowed: boolean;
+      reason: string | null;
+    }[];
+    for (const action of actions) {
+      expect(action.allowed, action.action).toBe(false);
+      expect(action.reason, action.action).toMatch(/owner|already/);
+    }
+    expect(actions.find((a) => a.action === 'disable')?.reason).toMatch(/Only an owner/);
+    // A group that grants owner: its members and grants are an owner's to change too.
+    const group = await call(owner, 'POST', '/auth/groups', { name: 'owner-group', grants: ownerGrant });
+    expect(group.statusCode, group.body).toBe(201);
+    const groupId = group.json().data.id;
+    expect((await call(admin, 'PUT', `/auth/groups/${groupId}/members/${target}`)).statusCode).toBe(403);
+    expect((await call(admin, 'PATCH', `/auth/groups/${groupId}`, { grants: [] })).statusCode).toBe(403);
+    expect((await call(admin, 'DELETE', `/auth/groups/${groupId}`)).statusCode).toBe(403);
+    expect(
+      (await call(admin, 'PATCH', `/auth/users/${target}/access`, { groups: [groupId] })).statusCode,
+    ).toBe(403);
+    // Nothing changed; an owner does all of it, and the admin still manages everyone else.
+    expect((await call(owner, 'GET', `/auth/users/${target}`)).json().data.grants).toEqual([]);
+    expect((await call(owner, 'GET', `/auth/users/${second}`)).json().data.disabled).toBe(false);
+    expect(
+      (await call(owner, 'PATCH', `/auth/users/${target}/access`, { grants: ownerGrant })).statusCode,
+    ).toBe(200);
+    expect((await call(owner, 'PATCH', `/auth/users/${second}/status`, { disabled: true })).statusCode).toBe(
+      200,
+    );
+    expect((await call(owner, 'DELETE', `/auth/groups/${groupId}`)).statusCode).toBe(204);
+    const viewer = await createUser('plain-viewer', {
+      grants: [{ role: 'viewer', scope: { type: 'fleet' } }],
+    });
+    expect((await call(admin, 'PATCH', `/auth/users/${viewer}/status`, { disabled: true })).statusCode).toBe(
+      200,
+    );
+    expect((await call(admin, 'DELETE', `/auth/users/${viewer}`)).statusCode).toBe(204);
   });
 
   it('manages custom roles; built-in roles are fixed', async () => {

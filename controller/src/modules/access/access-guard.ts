@@ -5,6 +5,10 @@
  * - a user or group is visible (and manageable) only when every scope it holds
  *   grants in is one where the caller holds `auth:manage`; otherwise it is a 404;
  * - the last enabled owner over the fleet cannot be disabled, demoted or deleted;
+ * - the owner role over the fleet is an owner's to give and take: granting it (to a user or a
+ *   group), changing a group that grants it or its members, and changing, disabling, deleting or
+ *   setting the password of a user who holds it need an owner over the fleet (an admin holds the
+ *   same permissions, so the escalation check alone would let an admin replace the owners);
  * - refusals (403, 409) are marked as denials with the attempted change, and audited by
  *   the error handler after the transaction that would have made it rolled back.
  */
@@ -54,8 +58,25 @@ export function userOf(ctx: CallContext): UserPrincipal {
   return ctx.principal;
 }
 
+/** A grant of the owner role over the fleet (see the header), planned or stored. */
+export function grantsFleetOwner(grants: readonly (PlannedGrant | GrantRow)[]): boolean {
+  return grants.some((g) =>
+    'scope' in g
+      ? g.role === 'owner' && g.scope.type === 'fleet'
+      : g.role.name === 'owner' && g.scopeType === 'fleet',
+  );
+}
+
 export class AccessGuard {
   constructor(private readonly repo: AccessRepository) {}
+
+  /** 403 unless the caller holds owner over the fleet, when the change `involvesOwner` (see the header). */
+  async assertOwnerFor(tx: Tx | Db, principal: UserPrincipal, involvesOwner: boolean, what: string) {
+    if (!involvesOwner || (await this.repo.isFleetOwner(tx, principal.userId))) return;
+    throw forbidden(
+      `Only an owner over the whole fleet can ${what}: the owner role is an owner's to give and take.`,
+    );
+  }
 
   /** Whether the AccessSet allows `permission` over the scope. */
   covers(access: AccessSet, permission: Permission, scope: ScopeRef): boolean {

@@ -22,6 +22,15 @@ export interface GrantRow {
   role: Role;
 }
 
+const OWNER_AT_FLEET = { role: { name: 'owner' }, scopeType: 'fleet' };
+/** Users holding the owner role over the fleet, themselves or through a group. */
+const FLEET_OWNER = {
+  OR: [
+    { grants: { some: OWNER_AT_FLEET } },
+    { groups: { some: { group: { grants: { some: OWNER_AT_FLEET } } } } },
+  ],
+};
+
 export function resolved(grant: GrantRow): ResolvedGrant {
   return {
     permissions: permissionsOf(grant.role),
@@ -106,15 +115,11 @@ export class AccessRepository {
 
   /** Enabled users holding `owner` over the whole fleet, directly or through a group. */
   enabledFleetOwners(tx: Tx | Db): Promise<number> {
-    const ownerAtFleet = { role: { name: 'owner' }, scopeType: 'fleet' };
-    return tx.user.count({
-      where: {
-        disabled: false,
-        OR: [
-          { grants: { some: ownerAtFleet } },
-          { groups: { some: { group: { grants: { some: ownerAtFleet } } } } },
-        ],
-      },
-    });
+    return tx.user.count({ where: { disabled: false, ...FLEET_OWNER } });
+  }
+
+  /** Whether the user holds the owner role over the fleet, by a grant or a group (enabled or not). */
+  async isFleetOwner(tx: Tx | Db, userId: string): Promise<boolean> {
+    return (await tx.user.count({ where: { id: userId, ...FLEET_OWNER } })) > 0;
   }
 }

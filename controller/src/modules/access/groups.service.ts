@@ -11,7 +11,14 @@ import type { CallContext, UserPrincipal } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
 import { type AccessRepository, type GrantRow, resolved } from './access.repository.js';
 import { recordAccessChange } from './access-audit.js';
-import { type AccessGuard, distinctGrants, type GrantInputLike, sameScope, userOf } from './access-guard.js';
+import {
+  type AccessGuard,
+  distinctGrants,
+  type GrantInputLike,
+  grantsFleetOwner,
+  sameScope,
+  userOf,
+} from './access-guard.js';
 import type { SessionsRepository } from './auth/sessions.repository.js';
 import type { GroupRow, GroupsRepository } from './groups.repository.js';
 import type { UserAdminService } from './users.service.js';
@@ -110,6 +117,12 @@ export class GroupsService {
           await this.assertNoClash(tx, input);
           const grants = await this.guard.plan(tx, input.grants ?? []);
           this.guard.assertGrantable(principal.access, grants);
+          await this.guard.assertOwnerFor(
+            tx,
+            principal,
+            grantsFleetOwner(grants),
+            'create a group that grants the owner role',
+          );
           const { id } = await this.groups.create(tx, {
             name: input.name,
             description: input.description ?? null,
@@ -166,6 +179,12 @@ export class GroupsService {
             `map an IdP group onto group "${row.name}", which grants`,
           );
         }
+        await this.guard.assertOwnerFor(
+          tx,
+          principal,
+          grantsFleetOwner(row.grants) || grantsFleetOwner(finalGrants),
+          'change a group that grants the owner role',
+        );
         const { grants: _grants, ...fields } = input;
         await this.groups.update(tx, id, fields);
         if (input.grants) {
@@ -195,6 +214,12 @@ export class GroupsService {
         await this.access.lock(tx);
         const row = await this.visible(tx, principal, id);
         if (row.members.some((m) => m.userId === principal.userId)) throw forbidden(OWN_GROUP);
+        await this.guard.assertOwnerFor(
+          tx,
+          principal,
+          grantsFleetOwner(row.grants),
+          'delete a group that grants the owner role',
+        );
         await this.groups.delete(tx, id);
         await this.guard.assertOwnerRemains(tx);
         await recordAccessChange(this.audit, tx, ctx, {
@@ -220,6 +245,12 @@ export class GroupsService {
           await this.guard.planned(tx, row.grants),
           `add ${user.username} to group "${row.name}", which grants`,
         );
+        await this.guard.assertOwnerFor(
+          tx,
+          principal,
+          grantsFleetOwner(row.grants),
+          'add members to a group that grants the owner role',
+        );
         if (!(await this.groups.addMember(tx, id, userId))) return;
         const sessionsEnded = await this.sessions.revokeAllOfUser(tx, userId, this.now());
         await recordAccessChange(this.audit, tx, ctx, {
@@ -238,9 +269,15 @@ export class GroupsService {
     await this.guard.refusalsAsDenials({ action, target: { type: 'group', id }, attempted: { userId } }, () =>
       this.db.$transaction(async (tx) => {
         await this.access.lock(tx);
-        await this.visible(tx, principal, id);
+        const row = await this.visible(tx, principal, id);
         const user = await this.users.visible(tx, principal, userId);
         if (userId === principal.userId) throw forbidden('You cannot change your own access.');
+        await this.guard.assertOwnerFor(
+          tx,
+          principal,
+          grantsFleetOwner(row.grants),
+          'remove members from a group that grants the owner role',
+        );
         if (!(await this.groups.removeMember(tx, id, userId))) throw notFound('group member');
         await this.guard.assertOwnerRemains(tx);
         const sessionsEnded = await this.sessions.revokeAllOfUser(tx, userId, this.now());

@@ -16,6 +16,7 @@ import {
   type AccessGuard,
   distinctGrants,
   type GrantInputLike,
+  grantsFleetOwner,
   type PlannedGrant,
   sameScope,
   userOf,
@@ -33,8 +34,7 @@ const effectiveRows = (row: UserDetailRow): GrantRow[] => [
   ...row.grants,
   ...row.groups.flatMap((m) => m.group.grants),
 ];
-const holdsFleetOwner = (row: UserDetailRow) =>
-  effectiveRows(row).some((g) => g.role.name === 'owner' && g.scopeType === 'fleet');
+const holdsFleetOwner = (row: UserDetailRow) => grantsFleetOwner(effectiveRows(row));
 const toNewGrant = (g: PlannedGrant) => ({ roleId: g.roleId, scopeType: g.scope.type, scopeId: g.scope.id });
 
 export class UserAdminService {
@@ -149,13 +149,21 @@ export class UserAdminService {
     const self = row.id === principal.userId;
     const lastOwner =
       !row.disabled && holdsFleetOwner(row) && (await this.access.enabledFleetOwners(this.db)) <= 1;
-    const state = (action: string, reason: string | null) => ({
-      action,
-      permission: 'auth:manage',
-      permitted,
-      allowed: permitted && reason === null,
-      reason: permitted ? reason : 'You need the auth:manage permission.',
-    });
+    // An owner's account is an owner's to change (access-guard.ts): the first reason that applies.
+    const ownersOnly =
+      !self && holdsFleetOwner(row) && !(await this.access.isFleetOwner(this.db, principal.userId))
+        ? 'Only an owner over the whole fleet can change an owner.'
+        : null;
+    const state = (action: string, ownReason: string | null) => {
+      const reason = ownReason ?? ownersOnly;
+      return {
+        action,
+        permission: 'auth:manage',
+        permitted,
+        allowed: permitted && reason === null,
+        reason: permitted ? reason : 'You need the auth:manage permission.',
+      };
+    };
     return [
       state('update_access', self ? 'You cannot change your own access.' : null),
       state('reset_password', null),
@@ -196,6 +204,12 @@ export class UserAdminService {
         await this.guard.planned(tx, group.grants),
         `add ${username} to group "${group.name}", which grants`,
       );
+      await this.guard.assertOwnerFor(
+        tx,
+        principal,
+        grantsFleetOwner(group.grants),
+        `add ${username} to group "${group.name}", which grants the owner role`,
+      );
     }
   }
 
@@ -222,6 +236,7 @@ export class UserAdminService {
             throw conflict(`The username ${input.username} is taken.`);
           const grants = distinctGrants(await this.guard.plan(tx, input.grants ?? []));
           this.guard.assertGrantable(principal.access, grants);
+          await this.guard.assertOwnerFor(tx, principal, grantsFleetOwner(grants), 'give the owner role');
           const groupIds = [...new Set(input.groups ?? [])];
           await this.checkJoinable(tx, principal, input.username, groupIds);
           const { id } = await this.users.create(tx, {
@@ -280,8 +295,14 @@ export class UserAdminService {
           await this.users.replaceGroups(tx, id, groupIds);
         }
         await this.guard.assertOwnerRemains(tx);
-        const sessionsEnded = await this.sessions.revokeAllOfUser(tx, id, this.now(), principal.sessionId);
         const after = (await this.users.find(tx, id))!;
+        await this.guard.assertOwnerFor(
+          tx,
+          principal,
+          holdsFleetOwner(row) || holdsFleetOwner(after),
+          "change an owner's access or give the owner role",
+        );
+        const sessionsEnded = await this.sessions.revokeAllOfUser(tx, id, this.now(), principal.sessionId);
         await this.audit.record(tx, {
           actor: actorOf(principal),
           permission: 'auth:manage',
@@ -310,6 +331,13 @@ export class UserAdminService {
     await this.guard.refusalsAsDenials({ action, target: { type: 'user', id }, attempted }, async () => {
       const current = await this.visible(this.db, principal, id);
       if (self && input.password === null) throw forbidden('You cannot remove your own password.');
+      if (!self)
+        await this.guard.assertOwnerFor(
+          this.db,
+          principal,
+          holdsFleetOwner(current),
+          "set an owner's password",
+        );
       if (self && current.passwordHash !== null) {
         const ok =
           input.currentPassword !== undefined &&
@@ -349,6 +377,7 @@ export class UserAdminService {
         await this.access.lock(tx);
         const row = await this.visible(tx, principal, id);
         if (id === principal.userId) throw forbidden(SELF_ACCESS);
+        await this.guard.assertOwnerFor(tx, principal, holdsFleetOwner(row), 'disable or enable an owner');
         await this.users.setDisabled(tx, id, input.disabled);
         let sessionsEnded = 0;
         let apiTokensRevoked = 0;
@@ -381,6 +410,7 @@ export class UserAdminService {
         await this.access.lock(tx);
         const row = await this.visible(tx, principal, id);
         if (id === principal.userId) throw forbidden(SELF_ACCESS);
+        await this.guard.assertOwnerFor(tx, principal, holdsFleetOwner(row), 'delete an owner');
         await this.users.delete(tx, id);
         await this.guard.assertOwnerRemains(tx);
         await this.audit.record(tx, {
