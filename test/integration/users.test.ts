@@ -224,6 +224,11 @@ describe('users, groups, roles, access policies, sessions', () => {
     expect(
       (await call(admin, 'PATCH', `/auth/users/${target}/access`, { groups: [groupId] })).statusCode,
     ).toBe(403);
+    const mapped = await call(admin, 'PATCH', '/auth/access-policies', {
+      oidcRoleMappings: [{ group: 'idp-owners', role: 'owner', scope: { type: 'fleet' } }],
+    });
+    expect(mapped.statusCode, mapped.body).toBe(403);
+    expect(mapped.json().error.message).toMatch(/Only an owner over the whole fleet/);
     // Nothing changed; an owner does all of it, and the admin still manages everyone else.
     expect((await call(owner, 'GET', `/auth/users/${target}`)).json().data.grants).toEqual([]);
     expect((await call(owner, 'GET', `/auth/users/${second}`)).json().data.disabled).toBe(false);

@@ -9,7 +9,7 @@ import type { AuditWriter } from '../../core/audit.types.js';
 import { actorOf, type CallContext } from '../../core/principal.js';
 import type { Db } from '../../db/client.js';
 import type { AccessRepository } from './access.repository.js';
-import { type AccessGuard, sameScope, userOf } from './access-guard.js';
+import { type AccessGuard, grantsFleetOwner, sameScope, userOf } from './access-guard.js';
 import type { AccessPoliciesRepository } from './access-policies.repository.js';
 import {
   type AccessPolicies,
@@ -109,6 +109,18 @@ export class AccessPoliciesService {
               (_, i) => !before.oidcRoleMappings.some((m) => sameMapping(m, patch.oidcRoleMappings![i]!)),
             );
             this.guard.assertGrantable(principal.access, added, 'map an IdP group to');
+            const removedOwner = before.oidcRoleMappings.some(
+              (m) =>
+                m.role === 'owner' &&
+                m.scope.type === 'fleet' &&
+                !patch.oidcRoleMappings!.some((n) => sameMapping(m, n)),
+            );
+            await this.guard.assertOwnerFor(
+              tx,
+              principal,
+              grantsFleetOwner(added) || removedOwner,
+              'map an IdP group to the owner role, or unmap one',
+            );
           }
           for (const name of names) await this.repo.put(tx, name, JSON.stringify(patch[name]));
           await this.audit.record(tx, {
