@@ -161,6 +161,10 @@ describe('recording jobs: list, actions, export, retry, bulk retry and stop', ()
       expect((await api(owner, 'GET', '/recording-jobs?colour=blue')).json().error.message).toMatch(
         /additional properties \(unknown: colour\)/,
       );
+      // An enum names its choices, so the caller can fix the request.
+      expect((await api(owner, 'GET', '/recording-jobs?state=sleeping')).json().error.message).toMatch(
+        /\(allowed for state: "queued", "claimed", .*"failed"/,
+      );
     });
   });
 

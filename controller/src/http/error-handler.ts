@@ -11,6 +11,29 @@ function errorBody(code: string, message: string, requestId: string, details?: u
   return { error: details === undefined ? { code, message } : { code, message, details }, requestId };
 }
 
+/**
+ * Ajv says only "must be equal to one of the allowed values" (an enum) or "must be equal to
+ * constant" once per choice (a union of literals): name the choices, so the caller can fix it.
+ */
+function allowedValues(errors: NonNullable<FastifyError['validation']>): string {
+  const byPath = new Map<string, unknown[]>();
+  for (const v of errors) {
+    const values =
+      v.keyword === 'enum'
+        ? (v.params.allowedValues as unknown[])
+        : v.keyword === 'const'
+          ? [v.params.allowedValue]
+          : [];
+    if (values.length > 0) byPath.set(v.instancePath, [...(byPath.get(v.instancePath) ?? []), ...values]);
+  }
+  return [...byPath]
+    .map(([path, values]) => {
+      const where = path === '' ? '' : ` for ${path.replace(/^\//, '').replaceAll('/', '.')}`;
+      return ` (allowed${where}: ${[...new Set(values)].map((v) => JSON.stringify(v)).join(', ')})`;
+    })
+    .join('');
+}
+
 /** Fastify's own client errors, mapped to our codes. */
 const FASTIFY_CODES: Record<string, [number, ErrorCode]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, ERROR_CODES.payloadTooLarge],
@@ -43,7 +66,8 @@ export function installErrorHandler(app: FastifyInstance, auditDenial?: DenialAu
       const unknown = (fe.validation ?? []).flatMap((v) =>
         v.keyword === 'additionalProperties' ? [String(v.params.additionalProperty)] : [],
       );
-      const named = unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : '';
+      const named =
+        (unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : '') + allowedValues(fe.validation ?? []);
       return reply
         .status(400)
         .send(
