@@ -1,11 +1,32 @@
 #!/usr/bin/env node
 /** `earshot-controller`: run the controller, check the audit chain, or listen to a node live. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
-import { ConfigError, loadConfig } from './config.js';
+import { packageVersion } from '../../shared/src/version.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { startController } from './server.js';
+
+/** A port that is taken, as a message that names the setting to change. */
+function portInUse(error: unknown, config: Config): ConfigError | undefined {
+  const { code, port } = (error ?? {}) as { code?: string; port?: number };
+  if (code !== 'EADDRINUSE') return undefined;
+  const setting =
+    port === config.httpPort
+      ? 'EARSHOT_HTTP_PORT'
+      : port === config.mqttPort
+        ? 'EARSHOT_MQTT_PORT'
+        : undefined;
+  return new ConfigError([
+    `port ${port} is already in use${setting ? ` (${setting})` : ''}: stop what holds it, or set ` +
+      `${setting ?? 'EARSHOT_HTTP_PORT / EARSHOT_MQTT_PORT'} to a free port`,
+  ]);
+}
 
 const program = new Command()
   .name('earshot-controller')
+  .version(packageVersion())
+  .showSuggestionAfterError()
   .description(
     'Earshot controller: HTTP API, embedded MQTT broker, recordings library, Discord attendance bot.',
   )
@@ -23,7 +44,9 @@ program
   .description('start the controller (default)')
   .action(async () => {
     const config = loadConfig();
-    const controller = await startController(config);
+    const controller = await startController(config).catch((error: unknown) => {
+      throw portInUse(error, config) ?? error;
+    });
     const setupNeeded = await controller.services.auth.setupNeeded();
     controller.app.log.info(`Earshot controller listening on ${controller.url}`);
     if (setupNeeded) {
@@ -41,9 +64,19 @@ program
   .description('walk the audit hash chain and report the first broken link')
   .action(async () => {
     const config = loadConfig(process.env, { httpPort: 0, logLevel: 'warn' });
-    const { databaseTarget, openDatabase } = await import('./db/client.js');
+    const { databaseTarget, openDatabase, sqlitePath } = await import('./db/client.js');
     const { AuditRepository, AuditService } = await import('./modules/audit/index.js');
-    const target = databaseTarget(config.databaseUrl, config.dataDir);
+    // Opening a SQLite file that is not there would create an empty one: say where to look instead.
+    const url = config.databaseUrl;
+    if (!url || url.startsWith('file:')) {
+      const file = url ? sqlitePath(url) : join(config.dataDir, 'earshot.db');
+      if (!existsSync(file))
+        throw new ConfigError([
+          `no controller database at ${file}: run this where the controller runs, or set ` +
+            "EARSHOT_DATA_DIR (or DATABASE_URL) to the controller's",
+        ]);
+    }
+    const target = databaseTarget(url, config.dataDir);
     const db = openDatabase(target);
     const report = await new AuditService(db, new AuditRepository(db, target.provider)).verifyChain();
     await db.$disconnect();
@@ -71,6 +104,16 @@ program
     const { runListenCommand } = await import('./client/listen-command.js');
     process.exitCode = await runListenCommand(nodeId, options);
   });
+
+// The default command takes no arguments: a word that is no command is a mistake, not `run` with extras.
+const word = process.argv[2];
+if (word !== undefined && !word.startsWith('-') && !program.commands.some((c) => c.name() === word)) {
+  console.error(
+    `error: unknown command '${word}' (commands: ${program.commands.map((c) => c.name()).join(', ')}; ` +
+      'see earshot-controller --help)',
+  );
+  process.exit(1);
+}
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof ConfigError || (error instanceof Error && error.name === 'ListenRefused'))

@@ -4,10 +4,13 @@
  * row is deleted, straight in the database.
  */
 import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type TestController, testController } from '../support/controller.js';
 import { ROOT } from '../support/processes.js';
+import { tempDir } from '../support/tmp.js';
 
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const CLI = join(ROOT, 'controller/src/cli.ts');
@@ -22,14 +25,15 @@ describe('earshot-controller verify-audit', () => {
   let ctl: TestController;
 
   /** Runs the CLI on the test's database: the SQLite data dir, or DATABASE_URL for PostgreSQL. */
-  function verifyAudit(): Promise<CliResult> {
+  function verifyAudit(args = ['verify-audit'], dataDir?: string): Promise<CliResult> {
     const env: NodeJS.ProcessEnv = { ...process.env, EARSHOT_LOG_LEVEL: 'warn' };
     delete env.DATABASE_URL;
     delete env.EARSHOT_CONFIG_FILE;
-    if (ctl.target.provider === 'postgresql') env.DATABASE_URL = ctl.target.url;
+    if (dataDir) env.EARSHOT_DATA_DIR = dataDir;
+    else if (ctl.target.provider === 'postgresql') env.DATABASE_URL = ctl.target.url;
     else env.EARSHOT_DATA_DIR = ctl.config.dataDir;
     return new Promise((resolve) => {
-      execFile(TSX, [CLI, 'verify-audit'], { env, cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
+      execFile(TSX, [CLI, ...args], { env, cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         resolve({ code, stdout, stderr });
       });
@@ -80,5 +84,56 @@ describe('earshot-controller verify-audit', () => {
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain(`audit chain BROKEN at event #${rows[4]!.seq} (${rows[4]!.id})`);
     expect(broken.stderr).toContain('previous event missing or changed');
+  });
+
+  it('says where it looked when there is no database there, and creates none', async () => {
+    const empty = await tempDir('verify-audit-empty');
+    try {
+      const result = await verifyAudit(['verify-audit'], empty.path);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`no controller database at ${join(empty.path, 'earshot.db')}`);
+      expect(result.stderr).toContain('EARSHOT_DATA_DIR');
+      expect(result.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+      expect(await readdir(empty.path)).toEqual([]);
+    } finally {
+      await empty.cleanup();
+    }
+  });
+
+  it('names an unknown command as such, not as arguments to run', async () => {
+    const result = await verifyAudit(['verfy-audit']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("unknown command 'verfy-audit'");
+    expect(result.stderr).toContain('verify-audit');
+  });
+
+  it('names the setting when the HTTP port is taken, without a stack trace', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    const dir = await tempDir('port-taken');
+    try {
+      const result = await new Promise<CliResult>((resolve) => {
+        const env: NodeJS.ProcessEnv = {
+          ...process.env,
+          EARSHOT_DATA_DIR: dir.path,
+          EARSHOT_HTTP_HOST: '127.0.0.1',
+          EARSHOT_HTTP_PORT: String(port),
+          EARSHOT_MQTT_PORT: '0',
+          EARSHOT_LOG_LEVEL: 'warn',
+        };
+        delete env.DATABASE_URL;
+        delete env.EARSHOT_CONFIG_FILE;
+        execFile(TSX, [CLI, 'run'], { env, cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+        );
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${port} is already in use (EARSHOT_HTTP_PORT)`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      holder.close();
+      await dir.cleanup();
+    }
   });
 });
