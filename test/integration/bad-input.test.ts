@@ -72,6 +72,29 @@ describe('bad input on every route', () => {
     }
   });
 
+  it('says what to do about a body too large, of an unknown type, or sent as text', async () => {
+    const post = (payload: string, contentType: string) =>
+      ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        headers: { 'content-type': contentType },
+        payload,
+      });
+    const large = await post(JSON.stringify({ username: 'x'.repeat(100 * 1024) }), 'application/json');
+    expect(large.statusCode).toBe(413);
+    expect(large.json().error.message).toMatch(/at most 65536 bytes here \(.*EARSHOT_MAX_BODY_BYTES/);
+    const form = await post('username=a&password=b', 'application/x-www-form-urlencoded');
+    expect(form.statusCode).toBe(415);
+    expect(form.json().error.message).toMatch(
+      /"application\/x-www-form-urlencoded" is not accepted here: .*content-type: application\/json/,
+    );
+    const text = await post('{"username":"a","password":"b"}', 'text/plain');
+    expect(text.statusCode).toBe(400);
+    expect(text.json().error.message).toMatch(
+      /arrived as text: send it with content-type: application\/json/,
+    );
+  });
+
   it('never answers 5xx to random bodies, ids and query strings', async () => {
     const jsonValue = fc.jsonValue({ maxDepth: 3 });
     const idLike = fc.oneof(

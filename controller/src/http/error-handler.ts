@@ -34,6 +34,22 @@ function allowedValues(errors: NonNullable<FastifyError['validation']>): string 
     .join('');
 }
 
+/** A body that arrived as text (`curl -d` sends form or plain text) fails the schema as a string. */
+const NOT_SENT_AS_JSON = ' (the body arrived as text: send it with content-type: application/json)';
+
+/** Fastify's own messages, with what the caller can do about them. */
+function fastifyErrorMessage(error: FastifyError, request: FastifyRequest): string {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const limit = request.routeOptions.bodyLimit;
+    return `Request body is too large${limit ? `: at most ${limit} bytes here` : ''} (the controller's EARSHOT_MAX_BODY_BYTES for JSON bodies).`;
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const type = request.headers['content-type'];
+    return `Content type ${type ? `"${type}" ` : ''}is not accepted here: send the body as JSON with content-type: application/json.`;
+  }
+  return error.message;
+}
+
 /** Fastify's own client errors, mapped to our codes. */
 const FASTIFY_CODES: Record<string, [number, ErrorCode]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, ERROR_CODES.payloadTooLarge],
@@ -67,7 +83,9 @@ export function installErrorHandler(app: FastifyInstance, auditDenial?: DenialAu
         v.keyword === 'additionalProperties' ? [String(v.params.additionalProperty)] : [],
       );
       const named =
-        (unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : '') + allowedValues(fe.validation ?? []);
+        (unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : '') +
+        allowedValues(fe.validation ?? []) +
+        (fe.validationContext === 'body' && typeof request.body === 'string' ? NOT_SENT_AS_JSON : '');
       return reply
         .status(400)
         .send(
@@ -80,7 +98,10 @@ export function installErrorHandler(app: FastifyInstance, auditDenial?: DenialAu
         );
     }
     const mapped = FASTIFY_CODES[(error as FastifyError).code ?? ''];
-    if (mapped) return reply.status(mapped[0]).send(errorBody(mapped[1], error.message, request.id));
+    if (mapped)
+      return reply
+        .status(mapped[0])
+        .send(errorBody(mapped[1], fastifyErrorMessage(error as FastifyError, request), request.id));
     const status = (error as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {
       return reply.status(status).send(errorBody(ERROR_CODES.badRequest, error.message, request.id));
