@@ -202,6 +202,37 @@ describe('node management', () => {
     expect((await api(owner, 'DELETE', `/settings/recording-profiles/${profileId}`)).statusCode).toBe(204);
   });
 
+  it('refuses a recording profile that records a capture channel the node does not have', async () => {
+    await enrolledNode(ctl, { id: 'two-channels', site: 'east', channels: 2 });
+    const create = async (name: string, body: object) => {
+      const created = await api(owner, 'POST', '/settings/recording-profiles', { name, body });
+      expect(created.statusCode, created.body).toBe(201);
+      return created.json().data.id as string;
+    };
+    const wide = await create('channels 1 and 5', { container: 'flac', channelMap: [1, 5] });
+    const refused = await api(eastOperator, 'PATCH', '/nodes/two-channels', { recordingProfileId: wide });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error.message).toMatch(
+      /"channels 1 and 5" does not fit this node: it records capture channel 5, but node two-channels captures 2/,
+    );
+    expect((await api(owner, 'GET', '/nodes/two-channels')).json().data.recordingProfileId).toBeNull();
+
+    // A profile that fits is assigned; then it cannot be changed to one that no longer fits.
+    const stereo = await create('channels 2 and 1', { channelMap: [2, 1] });
+    expect(
+      (await api(eastOperator, 'PATCH', '/nodes/two-channels', { recordingProfileId: stereo })).statusCode,
+    ).toBe(200);
+    for (const body of [{ channelMap: [1, 3] }, { channelMap: null, channels: 4 }]) {
+      const changed = await api(owner, 'PATCH', `/settings/recording-profiles/${stereo}`, { body });
+      expect(changed.statusCode, JSON.stringify(body)).toBe(400);
+      expect(changed.json().error.message).toMatch(/but node two-channels captures 2/);
+    }
+    expect(
+      (await api(owner, 'PATCH', `/settings/recording-profiles/${stereo}`, { body: { channelMap: [1] } }))
+        .statusCode,
+    ).toBe(200);
+  });
+
   it('moves a node to another site by name, only into a site the caller manages', async () => {
     await enrolledNode(ctl, { id: 'move-1', site: 'east' });
     const refused = await api(eastOperator, 'PATCH', '/nodes/move-1', { site: 'west' });

@@ -103,7 +103,7 @@ export class NodeManagementService {
     const principal = userOf(ctx.principal);
     const { db, repo, nodes, audit } = this.deps;
     const node = await nodes.visibleNode(principal, 'node:manage', nodeId);
-    await nodes.settings.check(body);
+    await nodes.settings.check(body, node);
     const updated = await retryOnUniqueViolation(() =>
       db.$transaction(async (tx) => {
         const moving = body.site !== undefined && body.site !== node.site.name;

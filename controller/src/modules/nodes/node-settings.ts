@@ -9,7 +9,7 @@ import type {
   WatchdogPolicyConfig,
 } from '../../../../shared/src/agent-api.js';
 import { badRequest } from '../../core/errors.js';
-import type { NodeSettingColumn } from '../settings/index.js';
+import { type NodeSettingColumn, profileMisfit } from '../settings/index.js';
 
 /** What the nodes module reads of the settings module. */
 export interface SettingsReader {
@@ -31,18 +31,30 @@ type Assigned = Partial<Record<NodeSettingColumn, string | null>>;
 export class NodeSettings {
   constructor(private readonly reader?: SettingsReader) {}
 
-  /** Throws a 400 naming the first assigned id that is not an object of its family. */
-  async check(assigned: Assigned): Promise<void> {
+  /**
+   * Throws a 400 naming the first assigned id that is not an object of its family, or a recording
+   * profile that records a capture channel `node` does not have.
+   */
+  async check(assigned: Assigned, node?: { id: string; channels: number }): Promise<void> {
     for (const [column, { family, title }] of Object.entries(NODE_SETTING_FAMILIES)) {
       const id = assigned[column as NodeSettingColumn];
       if (id === undefined || id === null) continue;
-      if (!(await this.reader?.current(family, id)))
+      const object = await this.reader?.current(family, id);
+      if (!object)
         throw badRequest(
           `${column}: there is no ${title} with id "${id}" (list them at /api/v1/settings/${family}).`,
           {
             field: column,
           },
         );
+      const misfit =
+        column === 'recordingProfileId' && node
+          ? profileMisfit(object.body as Parameters<typeof profileMisfit>[0], node)
+          : null;
+      if (misfit)
+        throw badRequest(`${column}: the ${title} "${object.name}" does not fit this node: ${misfit}.`, {
+          field: column,
+        });
     }
   }
 

@@ -17,6 +17,7 @@ import type { SettingsFamily } from './settings-family.js';
 import { SettingsRevisions } from './settings-revisions.js';
 import { SettingsSecrets } from './settings-secrets.js';
 
+export { profileMisfit } from './settings-families.js';
 export type { NodeSettingColumn, SettingsFamily, SettingsObjectOf, SettingsUser } from './settings-family.js';
 export { family as settingsFamily } from './settings-family.js';
 export type { RevisionAction, RevisionState } from './settings-revisions.js';

@@ -71,6 +71,24 @@ export const RetentionPolicyBody = Type.Object(
 
 const duplicates = (values: readonly unknown[]) => values.filter((v, i) => values.indexOf(v) !== i);
 
+/** The highest capture channel a recording profile records; null when it takes whatever there is. */
+export function highestProfileChannel(body: { channels: number | null; channelMap: number[] | null }) {
+  return body.channelMap ? Math.max(...body.channelMap) : body.channels;
+}
+
+/**
+ * Why a profile does not fit a node that captures `channels` channels, or null when it does: the
+ * agent would record only the channels it has, and the others would be lost without a sign.
+ */
+export function profileMisfit(
+  body: { channels: number | null; channelMap: number[] | null },
+  node: { id: string; channels: number },
+): string | null {
+  const highest = highestProfileChannel(body);
+  if (highest === null || highest <= node.channels) return null;
+  return `it records capture channel ${highest}, but node ${node.id} captures ${node.channels}`;
+}
+
 export const recordingProfiles = family({
   name: 'recording-profiles',
   title: 'recording profile',
@@ -92,6 +110,16 @@ export const recordingProfiles = family({
       ? [`channelMap names channel ${duplicates(body.channelMap)[0]} twice`]
       : []),
   ],
+  // A change must still fit every node that uses the profile.
+  check: async (object, db) => {
+    if (object.id === null) return [];
+    const nodes = await db.node.findMany({
+      where: { recordingProfileId: object.id },
+      select: { id: true, channels: true },
+      orderBy: { id: 'asc' },
+    });
+    return nodes.flatMap((node) => profileMisfit(object.body, node) ?? []);
+  },
 });
 
 export const watchdogPolicies = family({
