@@ -323,6 +323,33 @@ describe('live listen', () => {
     await until(() => east.streams.size === 0, { what: 'the CLI session ended' });
   });
 
+  it('earshot-controller listen exits 1 when the agent refuses, or when nothing is heard', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'listen-cli-'));
+    const previous = process.env.EARSHOT_TOKEN;
+    process.env.EARSHOT_TOKEN = owner;
+    west.answer = (command) =>
+      command.type === 'listen-start' ? { ok: false, message: 'channel 2 is not captured' } : { ok: true };
+    try {
+      const refused = runListenCommand(west.nodeId, { url, channels: '2', out: join(dir, 'refused.wav') });
+      expect(await refused).toBe(1);
+      west.answer = undefined;
+      // Accepted, but the agent sends nothing before the CLI stops.
+      const silent = runListenCommand(east.nodeId, {
+        url,
+        channels: '1',
+        seconds: '0.5',
+        out: join(dir, 'silent.wav'),
+      });
+      expect(await silent).toBe(1);
+    } finally {
+      west.answer = undefined;
+      if (previous === undefined) delete process.env.EARSHOT_TOKEN;
+      else process.env.EARSHOT_TOKEN = previous;
+      await rm(dir, { recursive: true, force: true });
+    }
+    await until(() => east.streams.size === 0 && west.streams.size === 0, { what: 'the CLI sessions ended' });
+  });
+
   it('answers bad input with 400s', async () => {
     for (const payload of [
       { channels: [] },

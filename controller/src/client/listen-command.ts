@@ -85,8 +85,13 @@ export async function runListenCommand(nodeId: string, options: ListenCommandOpt
   clearInterval(progress);
   clearTimeout(timer);
   process.stderr.write('\n');
-  if (connection.endReason && connection.endReason !== 'ended by its user')
-    console.error(`the session ended: ${connection.endReason}`);
+  // A session the agent or the controller ended, or one that heard nothing, is not a success.
+  const failed = connection.endReason !== undefined && connection.endReason !== 'ended by its user';
+  if (failed) console.error(`the session ended: ${connection.endReason}`);
+  else if (heardSamples === 0)
+    console.error(
+      `nothing was heard from ${nodeId}: is its agent connected? (GET /api/v1/nodes/${nodeId} shows when it was last seen)`,
+    );
   await new Promise<void>((resolve) => (out === process.stdout ? resolve() : out.end(resolve)));
-  return 0;
+  return failed || heardSamples === 0 ? 1 : 0;
 }
