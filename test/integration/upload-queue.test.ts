@@ -57,6 +57,18 @@ describe(`upload queue (${inject('testDb')})`, () => {
       accessKeyId: s3.accessKeyId,
       secretAccessKey: 'not-checked-by-s3rver',
     });
+  /** A provider whose every copy fails: its bucket does not exist. */
+  const missingBucketProvider = (name: string) =>
+    create('upload-providers', name, {
+      kind: 's3',
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      bucket: 'no-such-bucket',
+      prefix: '',
+      forcePathStyle: true,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: 'x',
+    });
   const run = async () => {
     const ran = await call('POST', '/upload-runner/run');
     expect(ran.statusCode, ran.body).toBe(200);
@@ -150,16 +162,7 @@ describe(`upload queue (${inject('testDb')})`, () => {
   });
 
   it('the last failed attempt fails the copy, raises a health event, and a retry queues it again', async () => {
-    const provider = await create('upload-providers', 'missing bucket', {
-      kind: 's3',
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      bucket: 'no-such-bucket',
-      prefix: '',
-      forcePathStyle: true,
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: 'x',
-    });
+    const provider = await missingBucketProvider('missing bucket');
     const { id } = await completedRecording(ctl, owner, node, wavBytes(4_800, 8000, 1));
     const queued = await enqueue(id, provider, 2);
     await run();
@@ -193,16 +196,7 @@ describe(`upload queue (${inject('testDb')})`, () => {
   });
 
   it('does not retry a failed copy whose provider was deleted, and says what to do instead', async () => {
-    const provider = await create('upload-providers', 'doomed', {
-      kind: 's3',
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      bucket: 'no-such-bucket',
-      prefix: '',
-      forcePathStyle: true,
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: 'x',
-    });
+    const provider = await missingBucketProvider('doomed');
     const { id } = await completedRecording(ctl, owner, node, wavBytes(4_800, 8000, 1));
     const queued = await enqueue(id, provider, 1);
     await run();
