@@ -193,7 +193,7 @@ function parseEnvValue(
   if (kind === 'bool') {
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
     if (/^(0|false|no|off)$/i.test(raw)) return false;
-    problems.push(`${name}=${JSON.stringify(raw)}: expected true or false`);
+    problems.push(`${name}=${JSON.stringify(raw)}: expected true or false (or yes/no, on/off, 1/0)`);
     return undefined;
   }
   if (!/^-?\d+$/.test(raw)) {
@@ -204,6 +204,30 @@ function parseEnvValue(
 }
 
 const validator = Compile(ConfigSchema);
+
+/** One schema error as a line that names the setting, what it got and what it takes. */
+function describeConfigError(
+  error: { keyword: string; message: string; params: Record<string, unknown> },
+  key: string,
+  envName: string | undefined,
+  merged: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): string {
+  const file = env.EARSHOT_CONFIG_FILE;
+  if (error.keyword === 'additionalProperties') {
+    const unknown = (error.params.additionalProperties as string[] | undefined) ?? [];
+    return (
+      `${file ? `EARSHOT_CONFIG_FILE ${file}` : 'configuration'}: unknown setting ${unknown.map((k) => `"${k}"`).join(', ')} ` +
+      '(settings are named as in the README\'s configuration table, e.g. "httpPort")'
+    );
+  }
+  // Only a choice is echoed back: another value may be a secret (a token, a URL with a password).
+  if (!Array.isArray(error.params.allowedValues)) return `${envName ?? key}: ${error.message}`;
+  const allowed = (error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ');
+  const fromFile = file !== undefined && !(envName !== undefined && envName in env);
+  const setting = `${fromFile ? key : (envName ?? key)}=${JSON.stringify(merged[key])}`;
+  return `${setting}${fromFile ? ' in EARSHOT_CONFIG_FILE' : ''}: ${error.message} (allowed: ${allowed})`;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const problems: string[] = [];
@@ -227,7 +251,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     for (const error of validator.Errors(merged)) {
       const key = error.instancePath.replace(/^\//, '') || '(root)';
       const envName = Object.entries(ENV).find(([, [k]]) => k === key)?.[0];
-      problems.push(`${envName ?? key}: ${error.message}`);
+      // The unknown key itself ("schema is false") is named by the root's additionalProperties error.
+      if (error.keyword === 'boolean' && error.message === 'schema is false') continue;
+      problems.push(describeConfigError(error, key, envName, merged, env));
     }
   }
   if (problems.length === 0)

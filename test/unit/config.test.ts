@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULTS, describeConfig, loadConfig } from '../../controller/src/config.js';
 
@@ -42,6 +45,36 @@ describe('loadConfig', () => {
       expect(message).toContain('EARSHOT_MQTT_PORT');
       expect(message).toContain('DATABASE_URL');
     }
+  });
+
+  it('names an unknown setting in the config file, and the choices of an enum, never echoing a secret', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-config-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ httpPrt: 1, logLevel: 'loud' }));
+    try {
+      const problems = (() => {
+        try {
+          loadConfig({ EARSHOT_CONFIG_FILE: file, DATABASE_URL: 'mysql://earshot:s3cret-pw@db/earshot' });
+        } catch (error) {
+          return (error as ConfigError).problems;
+        }
+        throw new Error('loadConfig accepted it');
+      })();
+      expect(problems).toContain(
+        `EARSHOT_CONFIG_FILE ${file}: unknown setting "httpPrt" (settings are named as in the README's configuration table, e.g. "httpPort")`,
+      );
+      expect(problems.join('\n')).toMatch(
+        /logLevel="loud" in EARSHOT_CONFIG_FILE: .*\(allowed: "fatal", .*"silent"\)/,
+      );
+      expect(problems.join('\n')).not.toMatch(/schema is false/);
+      expect(problems.join('\n')).toContain('DATABASE_URL');
+      expect(problems.join('\n')).not.toContain('s3cret-pw');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(() => loadConfig({ EARSHOT_LOG_LEVEL: 'loud' })).toThrow(
+      /EARSHOT_LOG_LEVEL="loud": must be equal to one of the allowed values \(allowed: "fatal"/,
+    );
   });
 
   it('the upload-queue copy lease: 2 minutes by default, 10 s to an hour', () => {
