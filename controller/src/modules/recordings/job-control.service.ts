@@ -31,7 +31,7 @@ import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
 import { type BulkItem, eachItem, refusalEvent } from '../../core/bulk.js';
-import { badRequest, conflict, forbidden, notFound } from '../../core/errors.js';
+import { conflict, forbidden, notFound } from '../../core/errors.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { PagePosition } from '../../core/page-position.js';
 import type { CallContext, Principal, UserPrincipal } from '../../core/principal.js';
@@ -42,7 +42,7 @@ import type { JobForControl, JobListFilter, JobRow, JobsRepository } from './job
 import { isActive, type JobsService } from './jobs.service.js';
 import type { RecordingChanges } from './recording-changes.js';
 import type { RecordingsRepository } from './recordings.repository.js';
-import type { JobFilter } from './recordings.schemas.js';
+import { checkCreatedRange, type JobFilter } from './recordings.schemas.js';
 import type { RecordingsService } from './recordings.service.js';
 
 const RETRYABLE_STATES = ['failed', 'cancelled'] as const;
@@ -220,7 +220,7 @@ export class JobControlService {
 function listFilter(query: JobFilter): JobListFilter {
   const from = query.from === undefined ? undefined : new Date(query.from);
   const to = query.to === undefined ? undefined : new Date(query.to);
-  if (from && to && from > to) throw badRequest('from must not be after to');
+  checkCreatedRange(query);
   return {
     ...(query.nodeId === undefined ? {} : { nodeId: query.nodeId }),
     ...(query.state === undefined ? {} : { state: query.state }),

@@ -32,6 +32,7 @@ import {
   type MetadataPatch,
 } from './library.schemas.js';
 import type { RecordingRow } from './recordings.repository.js';
+import { checkCreatedRange } from './recordings.schemas.js';
 import type { RecordingsService } from './recordings.service.js';
 
 /** The most rows an export writes. */
@@ -183,10 +184,12 @@ export class LibraryService {
   }
 
   facets(principal: Principal, filters: LibraryFilters) {
+    checkCreatedRange(filters);
     return this.deps.repo.facets(this.readable(principal), filters);
   }
 
   filtered(principal: Principal, filters: LibraryFilters): Promise<RecordingRow[]> {
+    checkCreatedRange(filters);
     return this.deps.repo.rows(this.readable(principal), filters, EXPORT_LIMIT);
   }
 

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import Type, { type Static } from 'typebox';
 import { JobStates, RecordingLoudness, UPLOAD_HEADERS } from '../../../../shared/src/agent-api.js';
+import { badRequest } from '../../core/errors.js';
 import { AllowedAction, PageQuery } from '../../core/pagination.js';
 import { NodeId } from '../nodes/index.js';
 
@@ -139,6 +140,12 @@ export const CreatedRange = {
   from: Type.Optional({ ...DateTime, description: 'Recordings created at or after this time' }),
   to: Type.Optional({ ...DateTime, description: 'Recordings created before this time (jump to a moment)' }),
 };
+
+/** 400 when `from` is after `to`: a range that holds nothing is a mistake, not an empty page. */
+export function checkCreatedRange(range: { from?: string; to?: string }): void {
+  if (range.from !== undefined && range.to !== undefined && new Date(range.from) > new Date(range.to))
+    throw badRequest('from must not be after to');
+}
 
 export const RecordingListQuery = Type.Object(
   {

@@ -25,7 +25,12 @@ import { ACTIVE_JOB_STATES, isActive, presentJob } from './jobs.service.js';
 import { listedPageJson } from './listed-json.js';
 import { RecordingChanges } from './recording-changes.js';
 import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
-import type { CreateRecordingBody, RecordingListFilter, RecordingState } from './recordings.schemas.js';
+import {
+  type CreateRecordingBody,
+  checkCreatedRange,
+  type RecordingListFilter,
+  type RecordingState,
+} from './recordings.schemas.js';
 
 /** Sends a command to a node's agent (the MQTT broker supplies it; best effort, agents also poll). */
 
@@ -172,6 +177,7 @@ export class RecordingsService {
     after?: PagePosition,
   ): Promise<string> {
     if (principal.kind !== 'user') throw forbidden('users only');
+    checkCreatedRange(query);
     const rows = await this.recordings.list(principal.access.filter('recording:read'), query, limit, after);
     return listedPageJson(rows, limit, this.now().getTime());
   }
