@@ -248,6 +248,18 @@ describe('users, groups, roles, access policies, sessions', () => {
     expect((await call(admin, 'DELETE', `/auth/users/${viewer}`)).statusCode).toBe(204);
   });
 
+  it('says a site grant takes the site id when given a name', async () => {
+    const refused = await call(owner, 'POST', '/auth/users', {
+      username: 'by-site-name',
+      password: PASSWORD,
+      grants: [{ role: 'viewer', scope: { type: 'site', id: 'main-hall' } }],
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error.message).toMatch(
+      /Unknown site main-hall: a site scope takes the site's id, not its name/,
+    );
+  });
+
   it('manages custom roles; built-in roles are fixed', async () => {
     const created = await call(owner, 'POST', '/auth/roles', {
       name: 'listener',

@@ -120,7 +120,10 @@ export class AccessGuard {
       const { type, id } = input.scope;
       if (type === 'fleet' && id !== undefined) throw badRequest('A fleet scope takes no id.');
       if (type !== 'fleet' && id === undefined) throw badRequest(`A ${type} scope needs an id.`);
-      if (type === 'site' && !(await this.repo.siteExists(tx, id!))) throw badRequest(`Unknown site ${id}.`);
+      if (type === 'site' && !(await this.repo.siteExists(tx, id!)))
+        throw badRequest(
+          `Unknown site ${id}: a site scope takes the site's id, not its name (GET /api/v1/nodes shows each node's site with its id and name).`,
+        );
       scopes.push({ type, id: id ?? null });
     }
     const refs = await this.refs(tx, scopes);
