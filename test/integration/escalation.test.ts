@@ -249,22 +249,23 @@ describe('no escalation', () => {
     expect((await call(siteAdmin.token, 'GET', `/auth/groups/${rootGroup}`)).statusCode).toBe(404);
   });
 
-  it('refuses demoting, disabling or deleting the last owner', async () => {
+  it('refuses an admin demoting, disabling or deleting the last owner (an owner is an owner’s to change)', async () => {
+    const onlyOwners = /Only an owner over the whole fleet can/;
     await expectRefused(
       () =>
         call(fleetAdmin.token, 'PATCH', `/auth/users/${ownerId}/access`, {
           grants: [{ role: 'admin', scope: { type: 'fleet' } }],
         }),
-      { status: 409, action: 'auth.user.access_update', message: /no enabled user holding the owner role/ },
+      { status: 403, action: 'auth.user.access_update', message: onlyOwners },
     );
     await expectRefused(
       () => call(fleetAdmin.token, 'PATCH', `/auth/users/${ownerId}/status`, { disabled: true }),
-      { status: 409, action: 'auth.user.disable', message: /no enabled user holding the owner role/ },
+      { status: 403, action: 'auth.user.disable', message: onlyOwners },
     );
     await expectRefused(() => call(fleetAdmin.token, 'DELETE', `/auth/users/${ownerId}`), {
-      status: 409,
+      status: 403,
       action: 'auth.user.delete',
-      message: /no enabled user holding the owner role/,
+      message: onlyOwners,
     });
     // Once someone else is owner (here through the root group), the first owner can be demoted.
     expect((await call(owner, 'PUT', `/auth/groups/${rootGroup}/members/${fleetAdmin.id}`)).statusCode).toBe(

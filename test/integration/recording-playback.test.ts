@@ -209,7 +209,8 @@ describe('recording playback sessions', () => {
       payload: { grants: [{ role: 'auditor', scope: { type: 'site', id: east.siteId } }] },
     });
     expect(changed.statusCode, changed.body).toBe(200);
-    expect((await stream(second.ticket)).statusCode).toBe(404);
+    // The auditor still sees the recording, without recording:playback on it: a 403, not a hidden 404.
+    expect((await stream(second.ticket)).statusCode).toBe(403);
     // Ended for good: giving the access back does not revive that ticket.
     await inject({
       method: 'PATCH',

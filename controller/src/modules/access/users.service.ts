@@ -274,6 +274,8 @@ export class UserAdminService {
         await this.access.lock(tx);
         const row = await this.visible(tx, principal, id);
         if (id === principal.userId) throw forbidden(SELF_ACCESS);
+        // Authority before state: an admin changing an owner is refused as such, not as the last owner.
+        await this.guard.assertOwnerFor(tx, principal, holdsFleetOwner(row), "change an owner's access");
         if (input.grants) {
           const grants = distinctGrants(await this.guard.plan(tx, input.grants));
           // Grants the user keeps are not re-checked; only what is new must be within the caller's reach.
@@ -296,12 +298,7 @@ export class UserAdminService {
         }
         await this.guard.assertOwnerRemains(tx);
         const after = (await this.users.find(tx, id))!;
-        await this.guard.assertOwnerFor(
-          tx,
-          principal,
-          holdsFleetOwner(row) || holdsFleetOwner(after),
-          "change an owner's access or give the owner role",
-        );
+        await this.guard.assertOwnerFor(tx, principal, holdsFleetOwner(after), 'give the owner role');
         const sessionsEnded = await this.sessions.revokeAllOfUser(tx, id, this.now(), principal.sessionId);
         await this.audit.record(tx, {
           actor: actorOf(principal),
