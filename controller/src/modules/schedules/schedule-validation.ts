@@ -64,8 +64,7 @@ function checkRule(data: Pick<ScheduleRow, 'recurrence' | 'timeZone' | 'startLoc
         `the rule makes no occurrence from its start ${probe.startLocal}: check its UNTIL, COUNT and EXDATE lines`,
       );
     // Dense rules are refused: a recording plan, not a ticker (checked from the first occurrence).
-    const from = first;
-    const { truncated } = instantsBetween(probe, from, new Date(from.getTime() + DENSITY_WINDOW_MS));
+    const { truncated } = instantsBetween(probe, first, new Date(first.getTime() + DENSITY_WINDOW_MS));
     if (truncated)
       throw badRequest(`the rule makes more than ${MAX_OCCURRENCES_PER_WINDOW} occurrences in 8 days`);
   } catch (error) {
