@@ -29,6 +29,7 @@ import { agentCommandTable } from './link/commands.js';
 import { ControllerSync, credentialRejected } from './link/controller-sync.js';
 import { Heartbeat } from './link/heartbeat.js';
 import { AgentHttpClient, describeError, isRetryable } from './link/http-client.js';
+import { HttpFallback } from './link/http-fallback.js';
 import { InterfaceReporter } from './link/interface-reporter.js';
 import { lifecycleActions } from './link/lifecycle-actions.js';
 import { brokerUrl, MqttLink, type MqttLinkOptions } from './link/mqtt-link.js';
@@ -260,7 +261,15 @@ export class Agent {
       intervalMs: this.options.interfacePollMs,
       list: listDevices,
     });
-    const listen = new ListenStreams({ tap, publish: (frame) => mqtt.publishListen(frame), log });
+    // Live data MQTT cannot take while it is down goes over HTTP, kept fresh rather than queued.
+    const fallback = new HttpFallback({ api, log });
+    const listen = new ListenStreams({
+      tap,
+      publish: (frame) => {
+        if (!mqtt.publishListen(frame)) fallback.listen(frame);
+      },
+      log,
+    });
     const mqtt = new MqttLink({
       url: settings.mqttUrlOverride ?? brokerUrl(state.controllerUrl, config.mqttPort),
       nodeId: state.nodeId,
@@ -335,7 +344,7 @@ export class Agent {
       source: capture,
       windowMs: () => currentConfig().meterIntervalMs,
       publish: (frame) => {
-        mqtt.publishMeter(frame);
+        if (!mqtt.publishMeter(frame)) fallback.meter(frame);
         health.meter(frame);
       },
     });
@@ -345,6 +354,7 @@ export class Agent {
       { name: 'pcm tap', component: tap },
       { name: 'capture', component: capture },
       { name: 'mqtt', component: mqtt },
+      { name: 'http fallback', component: fallback },
       { name: 'listen', component: listen },
       { name: 'heartbeat', component: heartbeat },
       { name: 'health', component: health },

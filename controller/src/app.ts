@@ -6,7 +6,7 @@
 
 import { lifecycleOf } from './app.lifecycle.js';
 import type { AppDeps, ControllerApp } from './app.types.js';
-import { createBroker, nodeCommander } from './broker/index.js';
+import { brokerInbox, createBroker, nodeCommander } from './broker/index.js';
 import { clusterGauges, electLeaderFor } from './cluster/leader-work.js';
 import { createChangeFeed } from './core/change-feed.js';
 import { rawOf } from './db/raw.js';
@@ -46,7 +46,6 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const { config, db } = deps;
   const app = createHttpServer(config, deps.logger);
   const { core, auditModule, opsLog } = coreOf(deps, app.log);
-  const { now, metrics } = core;
   const readiness: ReadinessCheck[] = [
     { name: 'database', check: async () => Boolean(await db.$queryRawUnsafe('SELECT 1')) },
   ];
@@ -57,15 +56,16 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   const access = createAccessModule(core);
   // New jobs, stop requests, schedule and config changes reach the agent at once; agents also poll.
   const notifyNode = nodeCommander(() => mqtt.broker, app.log);
+  const inbox = brokerInbox(() => mqtt); // agents' live data over HTTP while their MQTT is down
   const link = { notify: notifyNode, disconnect: (nodeId: string) => mqtt.broker.disconnectNode(nodeId) };
   const extraFamilies = [channelMapTemplates, ...(deps.settingsFamilies ?? [])];
   const settings = createSettingsModule(core, { notifyNode, extraFamilies });
   const { accessGeneration } = access.ports; // verified node credentials are cached while it holds
   const nodes = createNodesModule(core, { link, settings: settings.ports.settings, accessGeneration });
   const channelMaps = createChannelMapsModule(core, { ...nodes.ports, ...settings.ports, notifyNode });
-  const meters = createMetersModule(core, { nodes: nodes.ports.nodes, settings: settings.ports.settings });
+  const meters = createMetersModule(core, { ...nodes.ports, ...settings.ports, inbox });
   const health = createHealthModule(core, { ...nodes.ports, ...auditModule.ports });
-  const listen = createListenModule(core, { ...nodes.ports, ...access.ports, notifyNode });
+  const listen = createListenModule(core, { ...nodes.ports, ...access.ports, notifyNode, inbox });
   const mqtt = createBroker(core, {
     nodes: nodes.ports.nodes,
     onMeters: (from, frame) => meters.ports.meters.record(from, frame),
@@ -83,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
 
   // The web front end's Discord-user tokens, only when a secret is configured.
   const gate = config.frontendTokenSecret
-    ? frontendTokenGate({ secret: config.frontendTokenSecret, ...attendance.ports, now, log: app.log })
+    ? frontendTokenGate({ ...core, ...attendance.ports, secret: config.frontendTokenSecret })
     : undefined;
   const resolveNodeCredential = (credential: string) => nodes.ports.nodes.authenticate(credential);
   const routes = installAccessControl(app, { ...access.ports, resolveNodeCredential }, gate);
@@ -104,14 +104,14 @@ export async function buildApp(deps: AppDeps): Promise<ControllerApp> {
   modules.push(createConsoleModule({ dir: deps.consoleDir })); // the operator console at `/`, last
   const leadership = electLeaderFor(modules, attendance.ports.leaderWork, { ...deps, log: app.log });
   await app.register(mqtt.route);
-  await registerModules(app, modules, metrics);
-  metrics.onCollect(clusterGauges(metrics, leadership, opsLog.instanceId, mqtt.broker));
+  await registerModules(app, modules, core.metrics);
+  core.metrics.onCollect(clusterGauges(core.metrics, leadership, opsLog.instanceId, mqtt.broker));
 
   const lifecycle = lifecycleOf(app, mqtt.component, modules, [meters, listen, events], leadership, opsLog);
 
   return {
     app,
-    metrics,
+    metrics: core.metrics,
     services: Object.assign({}, ...modules.map((m) => m.ports)) as ControllerApp['services'],
     broker: mqtt.broker,
     leadership,

@@ -450,6 +450,17 @@ export const AGENT_ROUTES = {
    */
   healthEvents: (nodeId: string) => `/nodes/${nodeId}/health-events`,
   /**
+   * POST MeterFrame (shared/src/mqtt.ts) as JSON → 204: the HTTP fallback of the MQTT `meters`
+   * topic, for an agent whose MQTT connection is down. The controller handles it as a frame
+   * published on the node's own topic (live meters, the SSE stream, calibration).
+   */
+  meterFrame: (nodeId: string) => `/nodes/${nodeId}/meter-frame`,
+  /**
+   * POST one live listen frame (shared/src/listen.ts, application/octet-stream) → 204: the HTTP
+   * fallback of the MQTT `listen` topic, relayed like a frame published there.
+   */
+  listenChunk: (nodeId: string) => `/nodes/${nodeId}/listen/chunk`,
+  /**
    * POST { jobId } → RotatedCredential (shared/src/lifecycle.ts): a new credential for the
    * rotate-credential action. The old one keeps working until the agent first authenticates
    * with the new one (so an agent that dies before storing it is not locked out).

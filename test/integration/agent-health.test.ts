@@ -18,6 +18,7 @@ import {
   testAgent,
 } from '../support/agent-harness.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
+import { openSse } from '../support/sse.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 import { until } from '../support/until.js';
 
@@ -164,6 +165,31 @@ describe('agent watchdog → health events', () => {
       expect(findMany).toHaveBeenCalledTimes(1);
     } finally {
       findMany.mockRestore();
+    }
+  });
+
+  it('with MQTT down, its meter frames reach the controller over HTTP, the newest once a second; over MQTT again when it returns', async () => {
+    const base = `http://127.0.0.1:${(ctl.app.server.address() as AddressInfo).port}`;
+    await mqtt.down();
+    await until(() => ctl.services.nodes.onlineCount() === 0, { what: 'the node to go offline' });
+    const stream = await openSse(`${base}/api/v1/meter-events?nodeId=${nodeId}`, bearer(owner));
+    try {
+      // The first may have been sent just before the cut; the next two came over HTTP.
+      await stream.meter();
+      const first = await stream.meter();
+      const second = await stream.meter();
+      expect(first.nodeId).toBe(nodeId);
+      // Ten frames a second are captured; one a second, the newest, is sent.
+      expect(second.frame.seq - first.frame.seq).toBeGreaterThanOrEqual(5);
+      await mqtt.up();
+      await until(() => ctl.services.nodes.onlineCount() === 1, { what: 'the agent to reconnect over MQTT' });
+      // Back on MQTT: every frame again (a late HTTP one may still be on its way first).
+      let previous = await stream.meter();
+      let next = await stream.meter();
+      while (next.frame.seq - previous.frame.seq !== 1) [previous, next] = [next, await stream.meter()];
+      expect(next.frame.seq).toBe(previous.frame.seq + 1);
+    } finally {
+      stream.close();
     }
   });
 });

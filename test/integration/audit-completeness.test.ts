@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeListenFrame } from '../../shared/src/listen.js';
 import { guildApi } from '../support/api.js';
 import { uncataloguedEvents } from '../support/audit-catalog.js';
 import {
@@ -1322,6 +1323,40 @@ async function limitProfile({ ctl, owner }: Env, name: string): Promise<string> 
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * Mutating routes that carry live telemetry and change nothing stored (the HTTP fallback of the
+ * agent's MQTT `meters` and `listen`, which are not audited either): each must answer 2xx and
+ * write no audit event, or the trail would grow by frames.
+ */
+const TELEMETRY: Record<string, (env: Env) => Promise<InjectOptions>> = {
+  'POST /api/v1/nodes/:id/meter-frame': async ({ node }) => ({
+    method: 'POST',
+    url: `/api/v1/nodes/${node.nodeId}/meter-frame`,
+    headers: bearer(node.credential),
+    payload: {
+      seq: 1,
+      capturedAtMs: Date.now(),
+      windowMs: 100,
+      sampleRate: 48_000,
+      channels: [{ peakDbfs: -20, rmsDbfs: -26, clipCount: 0 }],
+    },
+  }),
+  'POST /api/v1/nodes/:id/listen/chunk': async ({ node }) => ({
+    method: 'POST',
+    url: `/api/v1/nodes/${node.nodeId}/listen/chunk`,
+    headers: { ...bearer(node.credential), 'content-type': 'application/octet-stream' },
+    payload: encodeListenFrame({
+      streamId: 'audit-row',
+      seq: 0,
+      capturedAtMs: Date.now(),
+      sampleRate: 48_000,
+      channels: 1,
+      samples: 960,
+      packet: new Uint8Array([0xf8, 0xff, 0xfe]),
+    }),
+  }),
+};
+
 describe('audit completeness, route by route', () => {
   let env: Env;
   beforeAll(async () => {
@@ -1346,9 +1381,9 @@ describe('audit completeness, route by route', () => {
 
   it('has a row for every mutating route', () => {
     const routes = env.ctl.routes.filter((r) => MUTATING.has(r.method)).map((r) => `${r.method} ${r.url}`);
-    const missing = routes.filter((r) => !(r in TABLE));
+    const missing = routes.filter((r) => !(r in TABLE) && !(r in TELEMETRY));
     expect(missing, 'add a row to TABLE in this file for each new mutating route').toEqual([]);
-    const stale = Object.keys(TABLE).filter((k) => !routes.includes(k));
+    const stale = [...Object.keys(TABLE), ...Object.keys(TELEMETRY)].filter((k) => !routes.includes(k));
     expect(stale, 'rows for routes that no longer exist').toEqual([]);
   });
 
@@ -1375,6 +1410,15 @@ describe('audit completeness, route by route', () => {
       if (key === 'POST /api/v1/setup') env.owner = await ctl.ownerToken();
     });
   }
+
+  for (const [key, call] of Object.entries(TELEMETRY))
+    it(`${key} is telemetry: answered, and no audit event`, async () => {
+      const { ctl } = env;
+      const before = await ctl.db.auditEvent.aggregate({ _max: { seq: true } });
+      const response = await ctl.app.inject(await call(env));
+      expect(response.statusCode, response.body).toBeLessThan(300);
+      expect(await ctl.db.auditEvent.count({ where: { seq: { gt: before._max.seq ?? 0 } } })).toBe(0);
+    });
 
   it('leaves an intact chain', async () => {
     expect((await env.ctl.services.audit.verifyChain()).ok).toBe(true);

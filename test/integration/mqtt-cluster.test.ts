@@ -195,6 +195,7 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
       'mc-revoke',
       'mc-listen',
       'mc-nowill',
+      'mc-http',
       ...AGENTS,
     ])
       nodes[id] = await enroll(id);
@@ -241,6 +242,27 @@ describe.skipIf(!clustered)('MQTT across three replicas (PostgreSQL + Redis)', (
     } finally {
       clearInterval(timer);
       onA.close();
+      onC.close();
+    }
+  });
+
+  it('a meter frame an agent without MQTT posts to A over HTTP reaches SSE streams on B and on C', async () => {
+    const node = nodes['mc-http']!;
+    const headers = { authorization: `Bearer ${owner}` };
+    const onB = await openSse(`${b.base}/api/v1/meter-events?nodeId=${node.nodeId}`, headers);
+    const onC = await openSse(`${c.base}/api/v1/meter-events?nodeId=${node.nodeId}`, headers);
+    try {
+      const posted = await fetch(`${a.base}/api/v1/nodes/${node.nodeId}/meter-frame`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${node.credential}`, 'content-type': 'application/json' },
+        body: JSON.stringify(frame(41)),
+      });
+      expect(posted.status).toBe(204);
+      const [fromB, fromC] = await Promise.all([onB.meter(), onC.meter()]);
+      expect([fromB.frame.seq, fromC.frame.seq]).toEqual([41, 41]);
+      expect(fromB.nodeId).toBe(node.nodeId);
+    } finally {
+      onB.close();
       onC.close();
     }
   });

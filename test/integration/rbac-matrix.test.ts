@@ -257,6 +257,7 @@ const TABLE: Record<string, Row> = {
   'PUT /api/v1/recordings/:id/cache-file': { need: 'agent' },
   'GET /api/v1/nodes/:id/meters': { need: 'node:read', node: true },
   'GET /api/v1/meter-events': { need: 'node:read', stream: true },
+  'POST /api/v1/nodes/:id/meter-frame': { need: 'agent' },
   // Live events: any user; each event is filtered by its kind's read permission and scope (live-events.test.ts).
   'GET /api/v1/events': { need: 'authenticated', stream: true },
   'POST /api/v1/events/tickets': { need: 'authenticated' },
@@ -267,6 +268,7 @@ const TABLE: Record<string, Row> = {
   // Only the session's own user ends it: an unknown session is a 404 for everyone allowed.
   'DELETE /api/v1/nodes/:id/listen/:sid': { need: 'listen:monitor' },
   'GET /api/v1/nodes/:id/listen/stream': { need: 'public' },
+  'POST /api/v1/nodes/:id/listen/chunk': { need: 'agent' },
   'GET /api/v1/admin/limits/profiles': { need: 'settings:read', fleet: true },
   'POST /api/v1/admin/limits/profiles': { need: 'settings:manage', fleet: true },
   'PUT /api/v1/admin/limits/profiles/:id': { need: 'settings:manage', fleet: true },

@@ -28,7 +28,8 @@ import {
 } from '../../../shared/src/agent-api.js';
 import { ERROR_CODES, type ErrorBody } from '../../../shared/src/errors.js';
 import { type Diagnostics, RotatedCredential } from '../../../shared/src/lifecycle.js';
-import type { HealthEventMessage } from '../../../shared/src/mqtt.js';
+import { encodeListenFrame, type ListenFrame } from '../../../shared/src/listen.js';
+import type { HealthEventMessage, MeterFrame } from '../../../shared/src/mqtt.js';
 import { expectShape } from '../support/validate.js';
 
 /** The controller answered with an error status. */
@@ -133,6 +134,8 @@ interface RequestOptions {
   timeout?: boolean;
   headers?: Record<string, string>;
   rawBody?: Readable;
+  /** A small binary body, sent whole (set its content-type in `headers`). */
+  bytes?: Uint8Array;
 }
 
 export class AgentHttpClient {
@@ -181,6 +184,20 @@ export class AgentHttpClient {
   /** Reports a health event (the HTTP fallback of the MQTT `events` topic; idempotent by event id). */
   async healthEvent(body: HealthEventMessage, signal?: AbortSignal): Promise<void> {
     await this.call('POST', AGENT_ROUTES.healthEvents(this.nodeId), { body, signal });
+  }
+
+  /** A meter frame over HTTP (the fallback of the MQTT `meters` topic while MQTT is down). */
+  async meterFrame(frame: MeterFrame, signal?: AbortSignal): Promise<void> {
+    await this.call('POST', AGENT_ROUTES.meterFrame(this.nodeId), { body: frame, signal });
+  }
+
+  /** A live listen frame over HTTP (the fallback of the MQTT `listen` topic while MQTT is down). */
+  async listenChunk(frame: ListenFrame, signal?: AbortSignal): Promise<void> {
+    await this.call('POST', AGENT_ROUTES.listenChunk(this.nodeId), {
+      bytes: encodeListenFrame(frame),
+      headers: { 'content-type': 'application/octet-stream' },
+      signal,
+    });
   }
 
   /** A new credential for the rotate-credential job `jobId` (pending until first used). */
@@ -281,6 +298,7 @@ export class AgentHttpClient {
     let body: RequestInit['body'];
     // undici accepts any AsyncIterable<Uint8Array>; the global RequestInit type does not say so.
     if (options.rawBody) body = options.rawBody as unknown as ReadableStream<Uint8Array>;
+    else if (options.bytes) body = options.bytes as BodyInit;
     else if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.body);

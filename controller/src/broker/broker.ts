@@ -13,8 +13,10 @@ import {
   MAX_MQTT_PAYLOAD_BYTES,
   nodeTopic,
   TOPICS,
+  type TopicName,
   type TopicPayload,
 } from '../../../shared/src/mqtt.js';
+import type { FallbackTopic } from '../core/agent-inbox.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { BrokerAuth } from './auth.js';
@@ -189,6 +191,18 @@ export class MqttBroker {
 
   /** Publishes a controller message (a command) to one node, with the contract's QoS. */
   publishToNode<K extends ControllerTopic>(nodeId: string, name: K, payload: TopicPayload<K>): Promise<void> {
+    return this.publishOn(nodeId, name, payload);
+  }
+
+  /**
+   * Publishes on the node's own agent topic what the node sent another way (the HTTP fallback,
+   * core/agent-inbox.ts): clustered, every replica's relay hears it as one the agent published.
+   */
+  publishAsNode<K extends FallbackTopic>(nodeId: string, name: K, payload: TopicPayload<K>): Promise<void> {
+    return this.publishOn(nodeId, name, payload);
+  }
+
+  private publishOn<K extends TopicName>(nodeId: string, name: K, payload: TopicPayload<K>): Promise<void> {
     const aedes = this.aedes;
     if (!aedes || !this.isReady()) return Promise.reject(new Error('MQTT broker is not running'));
     const spec = TOPICS[name];

@@ -4,10 +4,11 @@
  * that command agents, a component that opens and closes its listener, and the MQTT over
  * WebSocket route.
  */
+import type { AgentInbox } from '../core/agent-inbox.js';
 import type { NodeDirectory } from '../core/node-directory.js';
 import type { ReadinessCheck } from '../modules/system/index.js';
 import type { Component, ModuleCore, RoutePlugin } from '../platform/module.js';
-import { AgentMessageDispatcher, type AgentMessageHandler } from './agent-messages.js';
+import { AgentMessageDispatcher, type AgentMessageHandler, type AgentTopic } from './agent-messages.js';
 import { BrokerAuth } from './auth.js';
 import { MqttBroker } from './broker.js';
 import { openCluster } from './cluster.js';
@@ -23,6 +24,8 @@ export interface EmbeddedBroker {
   broker: MqttBroker;
   component: Component;
   route: RoutePlugin;
+  /** What agents send over HTTP in place of a publish (their MQTT connection is down). */
+  inbox: AgentInbox;
 }
 
 export function createBroker(
@@ -100,5 +103,28 @@ export function createBroker(
       stop: () => broker.stop(),
     },
     route: mqttWebSocketRoute(broker, config.mqttWsPath),
+    inbox: inboxOf(broker, messages, relayed),
   };
 }
+
+/**
+ * Alone, an agent's message that came over HTTP goes to the handlers at once; clustered, where a
+ * published one goes: to the relay of every replica (this one's too), whichever holds the
+ * listeners and meter streams it is for.
+ */
+function inboxOf(
+  broker: MqttBroker,
+  messages: AgentMessageDispatcher,
+  relayed: ReadonlySet<AgentTopic> | undefined,
+): AgentInbox {
+  return async (from, name, payload) => {
+    if (relayed?.has(name)) return broker.publishAsNode(from.nodeId, name, payload);
+    messages.dispatch(from, name, payload);
+  };
+}
+
+/** The broker's inbox before it is built (the modules that take the inbox come first). */
+export const brokerInbox =
+  (embedded: () => EmbeddedBroker): AgentInbox =>
+  (from, name, payload) =>
+    embedded().inbox(from, name, payload);

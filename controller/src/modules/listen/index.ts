@@ -1,13 +1,16 @@
 /**
  * Live listen: sessions, their single-use tickets and WebSockets, and the relay of each agent
  * stream to its listeners (listen.service.ts). Frames arrive from the broker through the
- * `listen.onFrame` port; agents' command results and reconnects come from the nodes module.
+ * `listen.onFrame` port, and over HTTP while an agent's MQTT is down (`POST …/listen/chunk`,
+ * handed to the broker's inbox); agents' command results and reconnects come from the nodes
+ * module.
  */
+import type { AgentInbox } from '../../core/agent-inbox.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { NodeDirectory } from '../../core/node-directory.js';
 import type { AppModule, ModuleCore } from '../../platform/module.js';
 import { PeriodicTask } from '../../platform/periodic-task.js';
-import { listenRoutes, listenSocketPath } from './listen.routes.js';
+import { listenChunkRoutes, listenRoutes, listenSocketPath } from './listen.routes.js';
 import { type ListenAccess, ListenService } from './listen.service.js';
 
 export type { ListenService } from './listen.service.js';
@@ -25,6 +28,8 @@ export function createListenModule(
     notifyNode: NodeNotifier;
     auth: Pick<ListenAccess, 'current'>;
     accessGeneration: ListenAccess['generation'];
+    /** Frames agents send over HTTP go through the broker, as published ones do. */
+    inbox: AgentInbox;
   },
 ): AppModule<{ listen: ListenService }> {
   const listen = new ListenService({
@@ -36,6 +41,7 @@ export function createListenModule(
     log: core.log,
     now: core.now,
     websocketPath: (nodeId) => `/api/v1${listenSocketPath(nodeId)}`,
+    inbox: ports.inbox,
   });
   ports.commandResults.onResult((from, result) => listen.onResult(from, result));
   ports.nodes.onConnected((nodeId) => listen.onConnected(nodeId));
@@ -49,7 +55,7 @@ export function createListenModule(
   });
   return {
     name: 'listen',
-    routes: [listenRoutes(listen)],
+    routes: [listenRoutes(listen), listenChunkRoutes(listen)],
     components: [
       {
         name: 'listen sessions',

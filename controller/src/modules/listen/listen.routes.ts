@@ -1,6 +1,6 @@
 /**
  * Live listen: open a session (a single-use ticket), its WebSocket, end it, see a node's
- * sessions (listen.service.ts). The WebSocket is public at the HTTP layer: the ticket it
+ * sessions (listen.service.ts); and the agent's frames over HTTP while its MQTT is down. The WebSocket is public at the HTTP layer: the ticket it
  * presents, as `?ticket=` or as its first message, is the credential (never a session token
  * or an API token in a URL).
  */
@@ -11,7 +11,7 @@ import Type from 'typebox';
 import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { ListenEnd } from '../../../../shared/src/listen.js';
 import { AppError } from '../../core/errors.js';
-import { Data, ErrorResponse } from '../../core/pagination.js';
+import { Data, ErrorResponse, NoContent } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import {
   ListenParams,
@@ -27,6 +27,8 @@ export const listenSocketPath = (nodeId: string) => `/nodes/${encodeURIComponent
 /** How long a socket that did not bring its ticket in the URL may take to send it. */
 const TICKET_WAIT_MS = 5000;
 const TICKET_MAX_CHARS = 200;
+/** One frame: its header, a 32-character stream id and the largest Opus packet (shared/src/listen.ts). */
+const MAX_LISTEN_CHUNK_BYTES = 2048;
 
 export function listenRoutes(listen: ListenService): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -142,6 +144,48 @@ export function listenRoutes(listen: ListenService): FastifyPluginAsyncTypebox {
         });
       },
     });
+  };
+}
+
+/**
+ * The agent's live listen frames over HTTP. Its own plugin, so that only raw bytes are parsed
+ * here (any other content type is a 415) and every other route keeps JSON.
+ */
+export function listenChunkRoutes(listen: ListenService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, body),
+    );
+
+    app.post(
+      '/nodes/:id/listen/chunk',
+      {
+        config: { access: { agent: 'node:control' } },
+        bodyLimit: MAX_LISTEN_CHUNK_BYTES,
+        schema: {
+          tags: ['agent'],
+          summary:
+            'The agent pushes a live listen frame (HTTP fallback of MQTT `listen`, while MQTT is down)',
+          description:
+            'The body (application/octet-stream) is one frame as the agent would publish it on ' +
+            '`earshot/v1/nodes/{id}/listen`: the binary header of shared/src/listen.ts and one Opus packet. ' +
+            'Its own node only; relayed to the listeners of its stream like a published frame.',
+          params: ListenParams,
+          response: {
+            204: NoContent,
+            400: ErrorResponse,
+            404: ErrorResponse,
+            413: ErrorResponse,
+            415: ErrorResponse,
+          },
+        },
+      },
+      async (request, reply) => {
+        await listen.ingestChunk(callContext(request), request.params.id, request.body as Buffer | undefined);
+        return reply.code(204).send(null);
+      },
+    );
   };
 }
 

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  decodeListenFrame,
   encodeListenFrame,
   LISTEN_FRAME_MS,
   LISTEN_RENEW_MS,
@@ -21,6 +22,7 @@ import {
   type ListenHello,
 } from '../../../../shared/src/listen.js';
 import type { CommandResult } from '../../../../shared/src/mqtt.js';
+import { type AgentInbox, senderOf } from '../../core/agent-inbox.js';
 import type { AuditWriter, RequestContext } from '../../core/audit.types.js';
 import { badRequest, conflict, forbidden, notFound } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -115,6 +117,8 @@ export interface ListenServiceOptions {
   now: () => Date;
   /** Where a node's listeners connect. */
   websocketPath: (nodeId: string) => string;
+  /** Frames agents send over HTTP go through the broker, as published ones do. */
+  inbox: AgentInbox;
 }
 
 export class ListenService {
@@ -227,6 +231,18 @@ export class ListenService {
     const user = userOf(ctx.principal);
     await this.visibleNode(user, nodeId);
     return [...this.sessions.values()].filter((s) => s.nodeId === nodeId).map(view);
+  }
+
+  /**
+   * A frame the agent sent over HTTP, its MQTT connection being down (AGENT_ROUTES.listenChunk):
+   * its own node's only, checked as the broker checks a published one, then handled as one.
+   */
+  async ingestChunk(ctx: CallContext, nodeId: string, chunk: Buffer | undefined): Promise<void> {
+    const from = senderOf(ctx.principal, nodeId, 'node:control');
+    const decoded = decodeListenFrame(chunk ?? Buffer.alloc(0));
+    if (!decoded.ok)
+      throw badRequest(`${decoded.error}: send one live listen frame as shared/src/listen.ts encodes it.`);
+    await this.options.inbox(from, 'listen', decoded.payload);
   }
 
   /** A frame from an agent (validated by the broker); relayed to the stream's listeners. */

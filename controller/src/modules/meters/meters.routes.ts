@@ -1,7 +1,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Data, ErrorResponse } from '../../core/pagination.js';
+import { MeterFrame } from '../../../../shared/src/mqtt.js';
+import { Data, ErrorResponse, NoContent } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import { MeterEventsQuery, MeterParams, MeterSnapshot } from './meters.schemas.js';
 import type { MetersService } from './meters.service.js';
@@ -25,6 +26,28 @@ export function metersRoutes(
         },
       },
       async (request) => ({ data: await meters.latest(request.principal, request.params.id) }),
+    );
+
+    app.post(
+      '/nodes/:id/meter-frame',
+      {
+        config: { access: { agent: 'node:control' } },
+        schema: {
+          tags: ['agent'],
+          summary: 'The agent pushes a meter frame (HTTP fallback of MQTT `meters`, while MQTT is down)',
+          description:
+            'The body is the frame the agent would publish on `earshot/v1/nodes/{id}/meters` ' +
+            '(docs/mqtt.md). Its own node only. Handled as a published frame: the live meters, ' +
+            'the meter stream and calibration see it. Send at most one a second: it is a fallback.',
+          params: MeterParams,
+          body: MeterFrame,
+          response: { 204: NoContent, 400: ErrorResponse, 404: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        await meters.ingest(callContext(request), request.params.id, request.body);
+        return reply.code(204).send(null);
+      },
     );
 
     app.get(

@@ -5,6 +5,7 @@
  */
 
 import type { MeterFrame } from '../../../../shared/src/mqtt.js';
+import { type AgentInbox, senderOf } from '../../core/agent-inbox.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import { badRequest, forbidden, notFound } from '../../core/errors.js';
 import type { NodeDirectory, NodeIdentity } from '../../core/node-directory.js';
@@ -34,6 +35,7 @@ export class MetersService {
     private readonly directory: Pick<NodeDirectory, 'scopeOf'>,
     private readonly audit: Pick<AuditWriter, 'recordAlone'>,
     private readonly metrics: Metrics,
+    private readonly inbox: AgentInbox,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -41,6 +43,14 @@ export class MetersService {
   record(from: NodeIdentity, frame: MeterFrame): void {
     this.store.put(new MeterReading(from.nodeId, from.siteId, frame, this.now().getTime()));
     this.metrics.meterFrames.inc();
+  }
+
+  /**
+   * A frame the agent sent over HTTP, its MQTT connection being down (AGENT_ROUTES.meterFrame):
+   * its own node's only, then handled as one it published.
+   */
+  async ingest(ctx: CallContext, nodeId: string, frame: MeterFrame): Promise<void> {
+    await this.inbox(senderOf(ctx.principal, nodeId, 'node:control'), 'meters', frame);
   }
 
   async latest(principal: Principal, nodeId: string): Promise<MeterSnapshot> {
