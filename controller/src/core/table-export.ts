@@ -37,32 +37,50 @@ export function attachmentHeaders(file: Pick<ExportedFile, 'contentType' | 'file
   };
 }
 
+/** What an export writes: rows in memory, or pages read one after another as the file is sent. */
+export type ExportRows<R> = readonly R[] | AsyncIterable<readonly R[]>;
+
+async function* pagesOf<R>(rows: ExportRows<R>): AsyncGenerator<readonly R[]> {
+  if (Array.isArray(rows)) yield rows as readonly R[];
+  else yield* rows as AsyncIterable<readonly R[]>;
+}
+
 /**
- * A small export (rows already in memory): NDJSON lines of `present(row)`, or CSV with `columns`
- * from `flatten(row)`.
+ * An export: NDJSON lines of `present(row)`, or CSV with `columns` from `flatten(row)`, written
+ * page by page (each page's text at once), so a large export never sits whole in memory.
  */
 export function exportTable<R>(options: {
   name: string;
   format: ExportFormat;
-  rows: R[];
+  rows: ExportRows<R>;
   present: (row: R) => unknown;
   columns: readonly string[];
   flatten: (row: R) => Record<string, Cell>;
   now: Date;
 }): ExportedFile {
-  const { format, rows } = options;
+  const { format } = options;
+  const pages = pagesOf(options.rows);
+  const csvRow = (row: R) => {
+    const flat = options.flatten(row);
+    return options.columns.map((c) => {
+      const v = flat[c] ?? null;
+      return typeof v === 'string' ? csvSafe(v) : v;
+    });
+  };
   const stream =
     format === 'ndjson'
-      ? Readable.from([rows.map((row) => `${JSON.stringify(options.present(row))}\n`).join('')])
+      ? Readable.from(
+          (async function* () {
+            for await (const page of pages)
+              if (page.length > 0)
+                yield page.map((row) => `${JSON.stringify(options.present(row))}\n`).join('');
+          })(),
+        )
       : pipeline(
           Readable.from(
-            rows.map((row) => {
-              const flat = options.flatten(row);
-              return options.columns.map((c) => {
-                const v = flat[c] ?? null;
-                return typeof v === 'string' ? csvSafe(v) : v;
-              });
-            }),
+            (async function* () {
+              for await (const page of pages) yield* page.map(csvRow);
+            })(),
             { objectMode: true },
           ),
           stringify({ header: true, columns: [...options.columns] }),

@@ -2,13 +2,24 @@
  * The pair of export routes every collection offers: `GET <url>` exports what the list's filters
  * select, `POST <url> {ids, format}` the chosen objects (those outside the caller's scope are
  * left out). Both answer a CSV or NDJSON file (core/table-export.ts) and audit the export once.
+ *
+ * A filtered export has no cap: it reads the list page after page in the list's own order (its
+ * keyset, as a client following `nextCursor` would) while the file is sent, so its size is the
+ * collection's, not the controller's memory. The first page is read before the answer starts (a
+ * bad filter is still a 400); the audit event, with how many objects left, is written once the
+ * last row has, before the file ends (or when the client stops reading, with what it got).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type, { type Static, type TObject } from 'typebox';
 import { ErrorResponse } from '../core/pagination.js';
 import type { CallContext, Principal } from '../core/principal.js';
 import type { RouteAccess } from '../core/routes.js';
-import { attachmentHeaders, type ExportedFile, type ExportFormat } from '../core/table-export.js';
+import {
+  attachmentHeaders,
+  type ExportedFile,
+  type ExportFormat,
+  type ExportRows,
+} from '../core/table-export.js';
 import { callContext } from './route-access.js';
 
 export const ExportFormatSchema = Type.Enum(['csv', 'ndjson']);
@@ -28,14 +39,51 @@ export interface ExportRoutes<R, Q extends TObject> {
   filters: Q;
   /** Ids as the objects' id schema says. */
   id: TObject['properties'][string];
-  filtered: (principal: Principal, filter: Static<Q>) => Promise<R[]>;
+  /**
+   * A page of what the list's filters select, in the list's order, after `after` (the last row of
+   * the page before; undefined: the first page).
+   */
+  filtered: (principal: Principal, filter: Static<Q>, limit: number, after: R | undefined) => Promise<R[]>;
   selected: (principal: Principal, ids: string[]) => Promise<R[]>;
-  file: (rows: R[], format: ExportFormat) => ExportedFile;
+  file: (rows: ExportRows<R>, format: ExportFormat) => ExportedFile;
   audit: (ctx: CallContext, count: number, format: ExportFormat) => Promise<void>;
 }
 
 /** Ids read per query of a selected export (with the caller's scope, well under 999 parameters). */
 const SELECTION_CHUNK = 400;
+/** Rows read per query of a filtered export. */
+export const EXPORT_PAGE = 500;
+
+/** The pages of a filtered export: `first`, then the next ones until a short page. */
+async function* filteredPages<R>(first: R[], next: (after: R) => Promise<R[]>): AsyncGenerator<R[]> {
+  let page = first;
+  for (;;) {
+    yield page;
+    const last = page.at(-1);
+    if (page.length < EXPORT_PAGE || last === undefined) return;
+    page = await next(last);
+  }
+}
+
+async function* onePage<R>(rows: R[]): AsyncGenerator<R[]> {
+  yield rows;
+}
+
+/** Passes `pages` on, counting rows; audits the count once, when they end or the reader stops. */
+async function* audited<R>(
+  pages: AsyncIterable<R[]>,
+  audit: (count: number) => Promise<void>,
+): AsyncGenerator<R[]> {
+  let count = 0;
+  try {
+    for await (const page of pages) {
+      yield page;
+      count += page.length;
+    }
+  } finally {
+    await audit(count);
+  }
+}
 
 export function exportRoutes<R, Q extends TObject>(options: ExportRoutes<R, Q>): FastifyPluginAsyncTypebox {
   const query = Type.Object(
@@ -49,10 +97,11 @@ export function exportRoutes<R, Q extends TObject>(options: ExportRoutes<R, Q>):
     },
     { additionalProperties: false },
   );
-  const send = async (ctx: CallContext, rows: R[], format: ExportFormat) => {
-    await options.audit(ctx, rows.length, format);
-    return options.file(rows, format);
-  };
+  const send = (ctx: CallContext, pages: AsyncIterable<R[]>, format: ExportFormat) =>
+    options.file(
+      audited(pages, (count) => options.audit(ctx, count, format)),
+      format,
+    );
   return async (app) => {
     app.get(
       options.url,
@@ -66,9 +115,12 @@ export function exportRoutes<R, Q extends TObject>(options: ExportRoutes<R, Q>):
         },
       },
       async (request, reply) => {
-        const { format = 'ndjson', ...filter } = request.query as Static<Q> & { format?: ExportFormat };
-        const rows = await options.filtered(request.principal, filter as Static<Q>);
-        const file = await send(callContext(request), rows, format);
+        const { format = 'ndjson', ...rest } = request.query as Static<Q> & { format?: ExportFormat };
+        const filter = rest as Static<Q>;
+        const page = (after: R | undefined) =>
+          options.filtered(request.principal, filter, EXPORT_PAGE, after);
+        const pages = filteredPages(await page(undefined), page);
+        const file = send(callContext(request), pages, format);
         return reply.headers(attachmentHeaders(file)).send(file.stream);
       },
     );
@@ -89,7 +141,7 @@ export function exportRoutes<R, Q extends TObject>(options: ExportRoutes<R, Q>):
         const rows: R[] = [];
         for (let i = 0; i < ids.length; i += SELECTION_CHUNK)
           rows.push(...(await options.selected(request.principal, ids.slice(i, i + SELECTION_CHUNK))));
-        const file = await send(callContext(request), rows, format);
+        const file = send(callContext(request), onePage(rows), format);
         return reply.headers(attachmentHeaders(file)).send(file.stream);
       },
     );

@@ -9,7 +9,7 @@ import { HealthEventSyncResult } from '../../../../shared/src/agent-api.js';
 import { HealthEventId, HealthEventMessage } from '../../../../shared/src/mqtt.js';
 import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
 import { clampLimit, Data, ErrorResponse, PageOf, pageOf } from '../../core/pagination.js';
-import { type ExportFormat, exportTable } from '../../core/table-export.js';
+import { type ExportFormat, type ExportRows, exportTable } from '../../core/table-export.js';
 import { exportRoutes } from '../../http/export-routes.js';
 import { callContext } from '../../http/route-access.js';
 import { NodeId } from '../nodes/index.js';
@@ -65,7 +65,7 @@ const STEPS: [LifecycleAction, string, typeof TransitionBody | typeof SuppressBo
 ];
 
 export function healthRoutes(health: HealthService, reports: HealthReports): FastifyPluginAsyncTypebox {
-  const exportOf = (rows: HealthEventRow[], format: ExportFormat) =>
+  const exportOf = (rows: ExportRows<HealthEventRow>, format: ExportFormat) =>
     exportTable({
       name: 'health-events',
       format,
@@ -121,7 +121,7 @@ export function healthRoutes(health: HealthService, reports: HealthReports): Fas
         access: read.access,
         filters: HealthFilters,
         id: HealthEventId,
-        filtered: (principal, filter) => health.list(principal, filter, 10_000),
+        filtered: (principal, filter, limit, after) => health.list(principal, filter, limit, after),
         selected: (principal, ids) => health.listByIds(principal, ids),
         file: exportOf,
         audit: (ctx, count, format) => health.recordExport(ctx, count, format),

@@ -9,7 +9,7 @@ import {
   NodeConfig,
 } from '../../../../shared/src/agent-api.js';
 import { clampLimit, Data, decodeCursor, ErrorResponse, NoContent, PageOf } from '../../core/pagination.js';
-import { type ExportFormat, exportTable } from '../../core/table-export.js';
+import { type ExportFormat, type ExportRows, exportTable } from '../../core/table-export.js';
 import { exportRoutes } from '../../http/export-routes.js';
 import { sendJsonText } from '../../http/json-text.js';
 import { callContext } from '../../http/route-access.js';
@@ -58,7 +58,7 @@ export function nodesRoutes(
   management: NodeManagementService,
   interfaces: Pick<InterfacesService, 'ofVisibleNode'>,
 ): FastifyPluginAsyncTypebox {
-  const exportOf = (rows: NodeRow[], format: ExportFormat) =>
+  const exportOf = (rows: ExportRows<NodeRow>, format: ExportFormat) =>
     exportTable({
       name: 'nodes',
       format,
@@ -90,7 +90,7 @@ export function nodesRoutes(
         access: read.access,
         filters: NodeFilters,
         id: NodeId,
-        filtered: (principal, filter) => nodes.list(principal, filter, 10_000),
+        filtered: (principal, filter, limit, after) => nodes.list(principal, filter, limit, after?.id),
         selected: (principal, ids) => management.listByIds(principal, ids),
         file: exportOf,
         audit: (ctx, count, format) => management.recordExport(ctx, count, format),

@@ -9,7 +9,7 @@ import {
 } from '../../../../shared/src/agent-api.js';
 import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
 import { clampLimit, Data, ErrorResponse, PageOf, pageOf } from '../../core/pagination.js';
-import { type ExportFormat, exportTable } from '../../core/table-export.js';
+import { type ExportFormat, type ExportRows, exportTable } from '../../core/table-export.js';
 import { exportRoutes } from '../../http/export-routes.js';
 import { callContext } from '../../http/route-access.js';
 import type { JobBulkItem, JobControlService } from './job-control.service.js';
@@ -63,7 +63,7 @@ function bulkAnswer(results: JobBulkItem[]) {
 
 export function jobsRoutes(jobs: JobsService, jobControl: JobControlService): FastifyPluginAsyncTypebox {
   const present = (row: JobRow) => ({ ...jobs.present(row), siteId: row.node.siteId });
-  const exportOf = (rows: JobRow[], format: ExportFormat) =>
+  const exportOf = (rows: ExportRows<JobRow>, format: ExportFormat) =>
     exportTable({
       name: 'recording-jobs',
       format,
@@ -83,7 +83,7 @@ export function jobsRoutes(jobs: JobsService, jobControl: JobControlService): Fa
         access: read.access,
         filters: JobExportFilters,
         id: ObjectId,
-        filtered: (principal, filter) => jobControl.list(principal, filter, 10_000),
+        filtered: (principal, filter, limit, after) => jobControl.list(principal, filter, limit, after),
         selected: (principal, ids) => jobControl.listByIds(principal, ids),
         file: exportOf,
         audit: (ctx, count, format) => jobControl.recordExport(ctx, count, format),

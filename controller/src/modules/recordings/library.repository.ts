@@ -5,7 +5,7 @@
 import type { ScopeFilter } from '../../core/access-set.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { Prisma } from '../../db/rows.js';
-import { nodeOwnedScopeWhere } from './jobs.repository.js';
+import { beforePosition, nodeOwnedScopeWhere, type PagePosition } from './jobs.repository.js';
 import { searchWhere } from './library-search.js';
 import { type RecordingRow, withJobAndScope } from './recordings.repository.js';
 
@@ -157,9 +157,15 @@ export class LibraryRepository {
   }
 
   /** The recordings in `where` the caller sees (an export), newest first, at most `limit`. */
-  rows(filter: ScopeFilter, where: LibraryWhere, limit: number): Promise<RecordingRow[]> {
+  /** A page of the library in `where`, newest first, after `after` (the previous page's last row). */
+  rows(
+    filter: ScopeFilter,
+    where: LibraryWhere,
+    limit: number,
+    after?: PagePosition,
+  ): Promise<RecordingRow[]> {
     return this.db.recording.findMany({
-      where: libraryWhere(filter, where, this.provider),
+      where: { AND: [libraryWhere(filter, where, this.provider), beforePosition(after)] },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       include: withJobAndScope,
       take: limit,

@@ -20,6 +20,7 @@ import {
   RecordingActions,
 } from './library.schemas.js';
 import type { LibraryService } from './library.service.js';
+import type { RecordingRow } from './recordings.repository.js';
 import { ObjectId, RecordingParams, RecordingSchema } from './recordings.schemas.js';
 import type { RecordingsService } from './recordings.service.js';
 
@@ -63,14 +64,14 @@ export function libraryRoutes(
     );
 
     await app.register(
-      exportRoutes({
+      exportRoutes<RecordingRow, typeof LibraryFilters>({
         url: '/recordings/export',
         tags: ['recordings'],
         noun: 'recordings',
         access: read.access,
         filters: LibraryFilters,
         id: ObjectId,
-        filtered: (principal, filter) => library.filtered(principal, filter),
+        filtered: (principal, filter, limit, after) => library.filtered(principal, filter, limit, after),
         selected: (principal, ids) => library.selected(principal, ids),
         file: (rows, format) => library.exportFile(rows, format),
         audit: (ctx, count, format) => library.recordExport(ctx, count, format),

@@ -16,8 +16,9 @@ import type { AuditAction } from '../../core/audit-actions.js';
 import { bulkResult, eachItem, refusalEvent } from '../../core/bulk.js';
 import { badRequest, conflict, forbidden } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { PagePosition } from '../../core/page-position.js';
 import type { CallContext, Principal } from '../../core/principal.js';
-import { exportEvent, exportTable } from '../../core/table-export.js';
+import { type ExportRows, exportEvent, exportTable } from '../../core/table-export.js';
 import type { Db } from '../../db/client.js';
 import { customFieldsOf } from './custom-fields.js';
 import type { CleanupResult, RecordingDeletions } from './deletion-hooks.js';
@@ -34,9 +35,6 @@ import {
 import type { RecordingRow } from './recordings.repository.js';
 import { checkCreatedRange } from './recordings.schemas.js';
 import type { RecordingsService } from './recordings.service.js';
-
-/** The most rows an export writes. */
-const EXPORT_LIMIT = 10_000;
 
 interface Metadata {
   title: string;
@@ -188,16 +186,22 @@ export class LibraryService {
     return this.deps.repo.facets(this.readable(principal), filters);
   }
 
-  filtered(principal: Principal, filters: LibraryFilters): Promise<RecordingRow[]> {
+  /** A page of the export of what `filters` select, newest first, after `after`. */
+  filtered(
+    principal: Principal,
+    filters: LibraryFilters,
+    limit: number,
+    after: PagePosition | undefined,
+  ): Promise<RecordingRow[]> {
     checkCreatedRange(filters);
-    return this.deps.repo.rows(this.readable(principal), filters, EXPORT_LIMIT);
+    return this.deps.repo.rows(this.readable(principal), filters, limit, after);
   }
 
   selected(principal: Principal, ids: readonly string[]): Promise<RecordingRow[]> {
     return this.deps.repo.rowsByIds(this.readable(principal), ids);
   }
 
-  exportFile(rows: RecordingRow[], format: 'csv' | 'ndjson') {
+  exportFile(rows: ExportRows<RecordingRow>, format: 'csv' | 'ndjson') {
     const { recordings } = this.deps;
     return exportTable({
       name: 'recordings',

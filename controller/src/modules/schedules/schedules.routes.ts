@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
 import { clampLimit, Data, ErrorResponse, NoContent, PageOf, pageOf } from '../../core/pagination.js';
-import { type ExportFormat, exportTable } from '../../core/table-export.js';
+import { type ExportFormat, type ExportRows, exportTable } from '../../core/table-export.js';
 import { exportRoutes } from '../../http/export-routes.js';
 import { callContext } from '../../http/route-access.js';
 import type { ScheduleRow } from './schedules.repository.js';
@@ -45,7 +45,7 @@ const read = { access: { user: 'schedule:read', scope: 'scoped' } } as const;
 const manage = { access: { user: 'schedule:manage', scope: 'scoped' } } as const;
 
 export function schedulesRoutes(schedules: SchedulesService): FastifyPluginAsyncTypebox {
-  const exportOf = (rows: ScheduleRow[], format: ExportFormat) =>
+  const exportOf = (rows: ExportRows<ScheduleRow>, format: ExportFormat) =>
     exportTable({
       name: 'schedules',
       format,
@@ -106,7 +106,7 @@ export function schedulesRoutes(schedules: SchedulesService): FastifyPluginAsync
         access: read.access,
         filters: ScheduleFilters,
         id: Type.String({ format: 'uuid' }),
-        filtered: (principal, filter) => schedules.list(principal, filter, 10_000),
+        filtered: (principal, filter, limit, after) => schedules.list(principal, filter, limit, after),
         selected: (principal, ids) => schedules.listByIds(principal, ids),
         file: exportOf,
         audit: (ctx, count, format) => schedules.recordExport(ctx, count, format),

@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
 import { clampLimit, Data, ErrorResponse, NoContent, PageOf, pageOf } from '../../core/pagination.js';
-import { type ExportFormat, exportTable } from '../../core/table-export.js';
+import { type ExportFormat, type ExportRows, exportTable } from '../../core/table-export.js';
 import { exportRoutes } from '../../http/export-routes.js';
 import { callContext } from '../../http/route-access.js';
 import type { SettingsRow } from './settings.repository.js';
@@ -82,7 +82,7 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
   const schemas = familySchemas(family);
   const bodyColumns = shownColumns(family);
   const present = (row: SettingsRow) => presentSettings(row, family);
-  const exportOf = (rows: SettingsRow[], format: ExportFormat) =>
+  const exportOf = (rows: ExportRows<SettingsRow>, format: ExportFormat) =>
     exportTable({
       name: family.name,
       format,
@@ -124,7 +124,7 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
         access: read.access,
         filters: SettingsFilters,
         id: Type.String({ format: 'uuid' }),
-        filtered: (_principal, filter) => settings.list(family, filter.q, 10_000),
+        filtered: (_principal, filter, limit, after) => settings.list(family, filter.q, limit, after),
         selected: (_principal, ids) => settings.listByIds(family, ids),
         file: exportOf,
         audit: (ctx, count, format) => settings.recordExport(family, ctx, count, format),
