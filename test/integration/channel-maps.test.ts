@@ -140,10 +140,14 @@ describe('channel maps', () => {
         revision: 2,
       });
       const cleared = await api('DELETE', '/channel-map-assignments/cm-a');
-      expect(cleared.json().data).toMatchObject({ template: null, revision: 3 });
+      expect(cleared.statusCode).toBe(204);
+      expect(cleared.body).toBe('');
+      // Cleared: no longer listed; the clearing is revision 3 of its history.
+      expect((await api('GET', '/channel-map-assignments?nodeId=cm-a')).json().data).toEqual([]);
 
       const history = (await api('GET', '/channel-map-assignments/cm-a/history')).json().data;
       expect(history.map((h: { action: string }) => h.action)).toEqual(['create', 'update', 'delete']);
+      expect(history[2]).toMatchObject({ revision: 3, after: { templateId: null } });
       expect(history[0]).toMatchObject({ revision: 1, reason: 'install', before: null });
       expect(history[0].after).toEqual({ templateId: quad, interface: null });
       expect(history[1].before).toEqual({ templateId: quad, interface: null });

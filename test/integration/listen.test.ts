@@ -112,6 +112,15 @@ describe('live listen', () => {
   it('counts sequence gaps and ignores frames of a stream the node does not own', async () => {
     const connection = await connect(owner, east.nodeId);
     await until(() => east.streams.size === 1);
+    // Ending a session answers 204, like every delete; its counts go to its audit event.
+    const other = await connect(owner, east.nodeId);
+    const stopped = await ctl.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/nodes/${east.nodeId}/listen/${other.sessionId}`,
+      headers: bearer(owner),
+    });
+    expect([stopped.statusCode, stopped.body]).toEqual([204, '']);
+    expect(await other.done).toBe(4000);
     const packets = tonePackets(10);
     east.send(packets.slice(0, 5));
     east.send(packets.slice(5), { fromSeq: 8 }); // 5, 6, 7 never sent

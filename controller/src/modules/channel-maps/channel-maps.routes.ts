@@ -16,6 +16,7 @@ import {
   decodeCursor,
   ErrorResponse,
   encodeCursor,
+  NoContent,
   PageOf,
 } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
@@ -119,14 +120,15 @@ function assignmentRoutes(service: ChannelMapsService): FastifyPluginAsyncTypebo
         schema: {
           tags,
           summary: 'Clear the node’s channel map (it records all channels): a new revision',
+          description:
+            'The cleared revision is in the history (`GET …/:nodeId/history`), which can roll it back.',
           params: AssignmentParams,
-          response: { 200: Data(Assignment), ...Refusals },
+          response: { 204: NoContent, ...Refusals },
         },
       },
-      async (request) => {
-        const body = { templateId: null };
-        const { rows, templates } = await service.put(request.params.nodeId, body, callContext(request));
-        return { data: presentAssignment(rows[0]!, templates) };
+      async (request, reply) => {
+        await service.put(request.params.nodeId, { templateId: null }, callContext(request));
+        return reply.code(204).send(null);
       },
     );
 

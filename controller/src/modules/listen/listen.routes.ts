@@ -82,13 +82,15 @@ export function listenRoutes(listen: ListenService): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['listen'],
           summary: 'End one of your live listen sessions',
+          description: 'Its last counts (frames sent and dropped) are in its `listen.end` audit event.',
           params: ListenSessionParams,
-          response: { 200: Data(ListenSession), 404: ErrorResponse },
+          response: { 204: NoContent, 404: ErrorResponse },
         },
       },
-      async (request) => ({
-        data: await listen.stop(callContext(request), request.params.id, request.params.sid),
-      }),
+      async (request, reply) => {
+        await listen.stop(callContext(request), request.params.id, request.params.sid);
+        return reply.code(204).send(null);
+      },
     );
 
     app.route({

@@ -215,16 +215,14 @@ export class ListenService {
     void this.end(sessionId, 'listener closed', CLOSE.ended);
   }
 
-  async stop(ctx: CallContext, nodeId: string, sessionId: string): Promise<ListenSessionView> {
+  async stop(ctx: CallContext, nodeId: string, sessionId: string): Promise<void> {
     const user = userOf(ctx.principal);
     await this.visibleNode(user, nodeId);
     const session = this.sessions.get(sessionId);
     // Another user's session is as absent as one that never was.
     if (!session || session.nodeId !== nodeId || session.principal.userId !== user.userId)
       throw notFound('listen session');
-    const ended = view(session);
     await this.end(sessionId, 'ended by its user', CLOSE.ended, ctx.request);
-    return { ...ended, state: 'ended' };
   }
 
   async list(ctx: CallContext, nodeId: string): Promise<ListenSessionView[]> {
