@@ -99,12 +99,13 @@ export class AuthService {
 
   /** Creates the first owner; refused once any user exists. */
   async setup(input: { username: string; password: string; displayName?: string }, ctx: CallContext) {
+    // Refused before the password is hashed: the route is public, and a hash takes a core for
+    // a good part of a second (checked again under the lock, for two setups racing).
+    if (!(await this.setupNeeded())) throw setupComplete();
     const passwordHash = await hashPassword(input.password, this.config.scryptLogN);
     return this.db.$transaction(async (tx) => {
       await this.users.lockSetup(tx);
-      if ((await this.users.count(tx)) > 0) {
-        throw conflict('Setup is already complete: sign in with an existing account.');
-      }
+      if ((await this.users.count(tx)) > 0) throw setupComplete();
       const roles = await this.users.ensureBuiltInRoles(tx);
       const user = await this.users.createUser(tx, {
         username: input.username,
@@ -492,3 +493,5 @@ export class AuthService {
     };
   }
 }
+
+const setupComplete = () => conflict('Setup is already complete: sign in with an existing account.');
