@@ -80,6 +80,35 @@ describe('users, groups, roles, access policies, sessions', () => {
     expect(await status(aliceToken)).toBe(401);
   });
 
+  it('keeps usernames unique whatever their case; any case signs in', async () => {
+    await createUser('carol.case');
+    for (const taken of ['Carol.Case', 'CAROL.CASE']) {
+      const refused = await call(owner, 'POST', '/auth/users', { username: taken, password: PASSWORD });
+      expect(refused.statusCode, taken).toBe(409);
+      expect(refused.json().error.message).toContain(`The username ${taken} is taken`);
+    }
+    const me = async (token: string) => (await call(token, 'GET', '/auth/me')).json().data.user.username;
+    expect(await me(await login('Carol.Case'))).toBe('carol.case');
+    // Two names that differ only in case, stored before the rule: each signs in by its exact
+    // spelling; another spelling names neither.
+    const { passwordHash } = await ctl.db.user.findFirstOrThrow({ where: { username: 'carol.case' } });
+    await ctl.db.user.createMany({
+      data: ['Legacy.Name', 'legacy.name'].map((username) => ({
+        username,
+        displayName: username,
+        passwordHash,
+      })),
+    });
+    expect(await me(await login('Legacy.Name'))).toBe('Legacy.Name');
+    expect(await me(await login('legacy.name'))).toBe('legacy.name');
+    const ambiguous = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'LEGACY.NAME', password: PASSWORD },
+    });
+    expect(ambiguous.statusCode).toBe(401);
+  });
+
   it('creates single-sign-on-only users who cannot log in with a password', async () => {
     const id = await createUser('sso-only', { password: null });
     expect((await call(owner, 'GET', `/auth/users/${id}`)).json().data.hasPassword).toBe(false);

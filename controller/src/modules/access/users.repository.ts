@@ -1,6 +1,7 @@
 /** Prisma queries for managing user accounts (sign-in lookups stay in auth/users.repository.ts). */
 import type { Db, Tx } from '../../db/client.js';
 import type { Prisma } from '../../db/rows.js';
+import { usernameTaken } from './usernames.repository.js';
 
 const DETAIL = {
   grants: { include: { role: true }, orderBy: { createdAt: 'asc' } },
@@ -42,8 +43,8 @@ export class UserAdminRepository {
     return tx.user.findUnique({ where: { id }, include: DETAIL });
   }
 
-  async usernameTaken(tx: Tx, username: string): Promise<boolean> {
-    return (await tx.user.count({ where: { username } })) > 0;
+  usernameTaken(tx: Tx, username: string): Promise<boolean> {
+    return usernameTaken(tx, username);
   }
 
   create(

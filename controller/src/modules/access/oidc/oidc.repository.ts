@@ -1,5 +1,6 @@
 import type { Db, Tx } from '../../../db/client.js';
 import type { OidcLogin, User } from '../../../db/rows.js';
+import { usernameTaken } from '../usernames.repository.js';
 
 export interface DirectGrant {
   id: string;
@@ -38,8 +39,8 @@ export class OidcRepository {
     });
   }
 
-  async usernameTaken(tx: Tx, username: string): Promise<boolean> {
-    return (await tx.user.count({ where: { username } })) > 0;
+  usernameTaken(tx: Tx, username: string): Promise<boolean> {
+    return usernameTaken(tx, username);
   }
 
   /** An SSO user has no password: it can only sign in through its identity provider. */
