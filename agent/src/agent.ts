@@ -344,7 +344,8 @@ export class Agent {
       source: capture,
       windowMs: () => currentConfig().meterIntervalMs,
       publish: (frame) => {
-        if (!mqtt.publishMeter(frame)) fallback.meter(frame);
+        if (mqtt.publishMeter(frame)) fallback.meterSentElsewhere();
+        else fallback.meter(frame);
         health.meter(frame);
       },
     });

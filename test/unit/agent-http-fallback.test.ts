@@ -140,6 +140,18 @@ describe('agent HTTP fallback of live data', () => {
     expect(transport.requests.at(-1)).toMatchObject({ kind: 'listen', seq: 20 });
   });
 
+  it('drops a waiting meter frame once MQTT carries frames again', async () => {
+    const transport = recorder();
+    fallback = new HttpFallback({ api: transport.api, log: silentLogger() });
+    fallback.meter(meter(1));
+    transport.requests[0]!.settle();
+    await flush();
+    fallback.meter(meter(2)); // waits for its second
+    fallback.meterSentElsewhere(); // frame 3 went over MQTT
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(transport.requests.map((r) => r.seq)).toEqual([1]);
+  });
+
   it('sends nothing once stopped', async () => {
     const transport = recorder();
     fallback = new HttpFallback({ api: transport.api, log: silentLogger() });

@@ -73,6 +73,11 @@ export class HttpFallback {
     this.sendMeterWhenDue();
   }
 
+  /** MQTT took a meter frame: one still waiting here for its turn is older, so it stays here. */
+  meterSentElsewhere(): void {
+    this.pendingMeter = undefined;
+  }
+
   /** A live listen frame MQTT could not take: sent in order, the oldest dropped past the backlog. */
   listen(frame: ListenFrame): void {
     if (this.stopping.signal.aborted) return;

@@ -77,8 +77,8 @@ async function* audited<R>(
   let count = 0;
   try {
     for await (const page of pages) {
-      yield page;
       count += page.length;
+      yield page;
     }
   } finally {
     await audit(count);
