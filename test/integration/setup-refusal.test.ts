@@ -1,15 +1,16 @@
 /**
  * `POST /api/v1/setup` is public: once an owner exists it is refused (409) before any password
- * is hashed, so nobody can make the controller spend a core on scrypt per request. The hasher is
- * our own code, watched through a call-through spy (it still hashes).
+ * is hashed, so nobody can make the controller spend a core on scrypt per request; so is a new
+ * user whose name is taken. The hasher is our own code, watched through a call-through spy (it
+ * still hashes).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as password from '../../controller/src/crypto/password.js';
-import { OWNER, type TestController, testController } from '../support/controller.js';
+import { bearer, OWNER, type TestController, testController } from '../support/controller.js';
 
 vi.mock('../../controller/src/crypto/password.js', { spy: true });
 
-describe('setup refused once done, without hashing', () => {
+describe('refused before a password is hashed', () => {
   let ctl: TestController;
 
   beforeAll(async () => {
@@ -33,5 +34,19 @@ describe('setup refused once done, without hashing', () => {
     }
     expect(vi.mocked(password.hashPassword).mock.calls.length).toBe(hashes);
     expect(await ctl.db.user.count()).toBe(1);
+  });
+
+  it('refuses a new user whose name is taken, in any letter case, with a 409 and no hash', async () => {
+    const token = await ctl.ownerToken();
+    const hashes = vi.mocked(password.hashPassword).mock.calls.length;
+    const taken = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/users',
+      headers: bearer(token),
+      payload: { username: OWNER.username.toUpperCase(), password: 'a long enough password' },
+    });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().error.message).toBe(`The username ${OWNER.username.toUpperCase()} is taken.`);
+    expect(vi.mocked(password.hashPassword).mock.calls.length).toBe(hashes);
   });
 });

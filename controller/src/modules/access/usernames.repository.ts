@@ -15,7 +15,7 @@ async function idsIgnoringCase(db: Tx | Db, username: string): Promise<string[]>
 }
 
 /** True when a user has this username in any letter case. */
-export async function usernameTaken(tx: Tx, username: string): Promise<boolean> {
+export async function usernameTaken(tx: Tx | Db, username: string): Promise<boolean> {
   return (await idsIgnoringCase(tx, username)).length > 0;
 }
 

@@ -43,7 +43,7 @@ export class UserAdminRepository {
     return tx.user.findUnique({ where: { id }, include: DETAIL });
   }
 
-  usernameTaken(tx: Tx, username: string): Promise<boolean> {
+  usernameTaken(tx: Tx | Db, username: string): Promise<boolean> {
     return usernameTaken(tx, username);
   }
 

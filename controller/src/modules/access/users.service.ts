@@ -225,6 +225,9 @@ export class UserAdminService {
     ctx: CallContext,
   ) {
     const principal = userOf(ctx);
+    // A taken name is refused before the password is hashed (a core for a good part of a
+    // second); checked again under the lock, where the rest of the rules are.
+    if (await this.users.usernameTaken(this.db, input.username)) throw usernameTaken(input.username);
     const passwordHash = await this.passwordHash(input.password);
     const { password: _secret, ...attempted } = input;
     const id = await this.guard.refusalsAsDenials(
@@ -232,8 +235,7 @@ export class UserAdminService {
       () =>
         this.db.$transaction(async (tx) => {
           await this.access.lock(tx);
-          if (await this.users.usernameTaken(tx, input.username))
-            throw conflict(`The username ${input.username} is taken.`);
+          if (await this.users.usernameTaken(tx, input.username)) throw usernameTaken(input.username);
           const grants = distinctGrants(await this.guard.plan(tx, input.grants ?? []));
           this.guard.assertGrantable(principal.access, grants);
           await this.guard.assertOwnerFor(tx, principal, grantsFleetOwner(grants), 'give the owner role');
@@ -423,3 +425,5 @@ export class UserAdminService {
     );
   }
 }
+
+const usernameTaken = (username: string) => conflict(`The username ${username} is taken.`);
