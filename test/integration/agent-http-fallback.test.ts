@@ -128,6 +128,14 @@ describe('agent HTTP fallback: meter frames and listen chunks', () => {
     }
     const notJson = await post(south, 'meter-frame', '{"seq":', 'application/json');
     expect(notJson.status).toBe(400);
+    // No larger than its MQTT topic takes (64 KiB).
+    const huge = await post(
+      south,
+      'meter-frame',
+      JSON.stringify({ ...frame(8), pad: 'x'.repeat(70_000) }),
+      'application/json',
+    );
+    expect(huge.status).toBe(413);
     expect((await snapshot(south.nodeId)).frame).toMatchObject({ seq: 7 });
     // A user's token is no node credential.
     const asUser = await fetch(`${base}/api/v1/nodes/${south.nodeId}/meter-frame`, {

@@ -48,5 +48,10 @@ describe('refused before a password is hashed', () => {
     expect(taken.statusCode).toBe(409);
     expect(taken.json().error.message).toBe(`The username ${OWNER.username.toUpperCase()} is taken.`);
     expect(vi.mocked(password.hashPassword).mock.calls.length).toBe(hashes);
+    // Refused as before: audited as a denial of the creation.
+    const denials = await ctl.db.auditEvent.findMany({
+      where: { requestId: taken.headers['x-request-id'] as string },
+    });
+    expect(denials.map((e) => [e.action, e.outcome])).toEqual([['auth.user.create', 'denied']]);
   });
 });

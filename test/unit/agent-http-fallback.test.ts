@@ -95,7 +95,7 @@ describe('agent HTTP fallback of live data', () => {
     fallback = new HttpFallback({ api: transport.api, log: silentLogger() });
     const total = LISTEN_IN_FLIGHT + LISTEN_BACKLOG + 10;
     for (let seq = 0; seq < total; seq++) fallback.listen(listenFrame(seq));
-    expect(transport.requests.map((r) => r.seq)).toEqual([0, 1, 2, 3].slice(0, LISTEN_IN_FLIGHT));
+    expect(transport.requests.map((r) => r.seq)).toEqual([0]);
     // Settle every request as it comes: the rest go in order, the ten oldest of the backlog gone.
     for (let i = 0; i < transport.requests.length; i++) {
       transport.requests[i]!.settle();

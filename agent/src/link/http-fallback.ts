@@ -6,7 +6,7 @@
  * - meters: the newest frame, at most one per `meterIntervalMs` (1 s: the live meters on the
  *   console stay alive at a tenth of MQTT's rate, and a fleet that lost its broker does not
  *   turn into a flood of requests); the frames in between are dropped;
- * - listen: every frame, in order, at most LISTEN_IN_FLIGHT requests at once; past
+ * - listen: every frame, in order, one request at a time (LISTEN_IN_FLIGHT); past
  *   LISTEN_BACKLOG frames waiting, the oldest are dropped (late audio is worth nothing, and the
  *   listener counts the gap from the sequence numbers).
  *
@@ -19,8 +19,12 @@ import type { MeterFrame } from '../../../shared/src/mqtt.js';
 import type { Logger } from '../support/log.js';
 import { type AgentHttpClient, describeError } from './http-client.js';
 
-/** Listen requests at once: enough to keep up with 50 frames a second over a slow link. */
-export const LISTEN_IN_FLIGHT = 4;
+/**
+ * Listen requests at once: one, so frames arrive in order (the controller drops a frame older
+ * than one it relayed, as late audio). On a LAN a request takes a millisecond or two, well
+ * within the 20 ms between frames; over a slower link the backlog drops the oldest.
+ */
+export const LISTEN_IN_FLIGHT = 1;
 /** Listen frames waiting to be sent: one second of audio. */
 export const LISTEN_BACKLOG = 50;
 

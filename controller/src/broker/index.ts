@@ -4,7 +4,9 @@
  * that command agents, a component that opens and closes its listener, and the MQTT over
  * WebSocket route.
  */
+import { ERROR_CODES } from '../../../shared/src/errors.js';
 import type { AgentInbox } from '../core/agent-inbox.js';
+import { AppError } from '../core/errors.js';
 import type { NodeDirectory } from '../core/node-directory.js';
 import type { ReadinessCheck } from '../modules/system/index.js';
 import type { Component, ModuleCore, RoutePlugin } from '../platform/module.js';
@@ -118,8 +120,14 @@ function inboxOf(
   relayed: ReadonlySet<AgentTopic> | undefined,
 ): AgentInbox {
   return async (from, name, payload) => {
-    if (relayed?.has(name)) return broker.publishAsNode(from.nodeId, name, payload);
-    messages.dispatch(from, name, payload);
+    if (!relayed?.has(name)) return messages.dispatch(from, name, payload);
+    if (!broker.isReady())
+      throw new AppError(
+        503,
+        ERROR_CODES.unavailable,
+        'The MQTT broker is starting or stopping: try again shortly.',
+      );
+    return broker.publishAsNode(from.nodeId, name, payload);
   };
 }
 

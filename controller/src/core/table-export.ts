@@ -94,12 +94,22 @@ export function exportTable<R>(options: {
   };
 }
 
-/** The one audit event of an export: the caller, how many objects left and in which format. */
+/**
+ * What an export's audit event says of it, written before its first byte leaves: how many rows,
+ * or, for a filtered export longer than one page (read while it streams), null and its filter.
+ */
+export interface ExportSummary {
+  count: number | null;
+  format: ExportFormat;
+  filter?: Record<string, unknown>;
+}
+
+/** The one audit event of an export: the caller, what it took and in which format. */
 export function exportEvent(
   ctx: CallContext,
   permission: Permission,
   action: AuditAction,
-  after: { count: number; format: string } & Record<string, unknown>,
+  after: ExportSummary,
 ): AuditInput {
   return {
     actor: actorOf(ctx.principal),

@@ -6,8 +6,8 @@
  * A filtered export has no cap: it reads the list page after page in the list's own order (its
  * keyset, as a client following `nextCursor` would) while the file is sent, so its size is the
  * collection's, not the controller's memory. The first page is read before the answer starts (a
- * bad filter is still a 400); the audit event, with how many objects left, is written once the
- * last row has, before the file ends (or when the client stops reading, with what it got).
+ * bad filter is still a 400). Every export is audited before its first byte leaves: with its row
+ * count, or, for a filtered export longer than one page, with its filter (`ExportSummary`).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type, { type Static, type TObject } from 'typebox';
@@ -19,6 +19,7 @@ import {
   type ExportedFile,
   type ExportFormat,
   type ExportRows,
+  type ExportSummary,
 } from '../core/table-export.js';
 import { callContext } from './route-access.js';
 
@@ -46,7 +47,7 @@ export interface ExportRoutes<R, Q extends TObject> {
   filtered: (principal: Principal, filter: Static<Q>, limit: number, after: R | undefined) => Promise<R[]>;
   selected: (principal: Principal, ids: string[]) => Promise<R[]>;
   file: (rows: ExportRows<R>, format: ExportFormat) => ExportedFile;
-  audit: (ctx: CallContext, count: number, format: ExportFormat) => Promise<void>;
+  audit: (ctx: CallContext, summary: ExportSummary) => Promise<void>;
 }
 
 /** Ids read per query of a selected export (with the caller's scope, well under 999 parameters). */
@@ -65,26 +66,6 @@ async function* filteredPages<R>(first: R[], next: (after: R) => Promise<R[]>): 
   }
 }
 
-async function* onePage<R>(rows: R[]): AsyncGenerator<R[]> {
-  yield rows;
-}
-
-/** Passes `pages` on, counting rows; audits the count once, when they end or the reader stops. */
-async function* audited<R>(
-  pages: AsyncIterable<R[]>,
-  audit: (count: number) => Promise<void>,
-): AsyncGenerator<R[]> {
-  let count = 0;
-  try {
-    for await (const page of pages) {
-      count += page.length;
-      yield page;
-    }
-  } finally {
-    await audit(count);
-  }
-}
-
 export function exportRoutes<R, Q extends TObject>(options: ExportRoutes<R, Q>): FastifyPluginAsyncTypebox {
   const query = Type.Object(
     { ...options.filters.properties, format: Type.Optional(ExportFormatSchema) },
@@ -97,11 +78,11 @@ export function exportRoutes<R, Q extends TObject>(options: ExportRoutes<R, Q>):
     },
     { additionalProperties: false },
   );
-  const send = (ctx: CallContext, pages: AsyncIterable<R[]>, format: ExportFormat) =>
-    options.file(
-      audited(pages, (count) => options.audit(ctx, count, format)),
-      format,
-    );
+  /** Audited before the first byte leaves: an export whose audit event cannot be written does not start. */
+  const send = async (ctx: CallContext, rows: ExportRows<R>, summary: ExportSummary) => {
+    await options.audit(ctx, summary);
+    return options.file(rows, summary.format);
+  };
   return async (app) => {
     app.get(
       options.url,
@@ -119,8 +100,12 @@ export function exportRoutes<R, Q extends TObject>(options: ExportRoutes<R, Q>):
         const filter = rest as Static<Q>;
         const page = (after: R | undefined) =>
           options.filtered(request.principal, filter, EXPORT_PAGE, after);
-        const pages = filteredPages(await page(undefined), page);
-        const file = send(callContext(request), pages, format);
+        const first = await page(undefined);
+        // One page is the whole export, counted; a longer one is read while it streams.
+        const file =
+          first.length < EXPORT_PAGE
+            ? await send(callContext(request), first, { count: first.length, format })
+            : await send(callContext(request), filteredPages(first, page), { count: null, format, filter });
         return reply.headers(attachmentHeaders(file)).send(file.stream);
       },
     );
@@ -141,7 +126,7 @@ export function exportRoutes<R, Q extends TObject>(options: ExportRoutes<R, Q>):
         const rows: R[] = [];
         for (let i = 0; i < ids.length; i += SELECTION_CHUNK)
           rows.push(...(await options.selected(request.principal, ids.slice(i, i + SELECTION_CHUNK))));
-        const file = send(callContext(request), onePage(rows), format);
+        const file = await send(callContext(request), rows, { count: rows.length, format });
         return reply.headers(attachmentHeaders(file)).send(file.stream);
       },
     );

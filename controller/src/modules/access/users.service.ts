@@ -225,41 +225,42 @@ export class UserAdminService {
     ctx: CallContext,
   ) {
     const principal = userOf(ctx);
+    const { password: _secret, ...attempted } = input;
+    const refusal = { action: 'auth.user.create' as const, target: { type: 'user', id: null }, attempted };
     // A taken name is refused before the password is hashed (a core for a good part of a
     // second); checked again under the lock, where the rest of the rules are.
-    if (await this.users.usernameTaken(this.db, input.username)) throw usernameTaken(input.username);
+    await this.guard.refusalsAsDenials(refusal, async () => {
+      if (await this.users.usernameTaken(this.db, input.username)) throw usernameTaken(input.username);
+    });
     const passwordHash = await this.passwordHash(input.password);
-    const { password: _secret, ...attempted } = input;
-    const id = await this.guard.refusalsAsDenials(
-      { action: 'auth.user.create', target: { type: 'user', id: null }, attempted },
-      () =>
-        this.db.$transaction(async (tx) => {
-          await this.access.lock(tx);
-          if (await this.users.usernameTaken(tx, input.username)) throw usernameTaken(input.username);
-          const grants = distinctGrants(await this.guard.plan(tx, input.grants ?? []));
-          this.guard.assertGrantable(principal.access, grants);
-          await this.guard.assertOwnerFor(tx, principal, grantsFleetOwner(grants), 'give the owner role');
-          const groupIds = [...new Set(input.groups ?? [])];
-          await this.checkJoinable(tx, principal, input.username, groupIds);
-          const { id } = await this.users.create(tx, {
-            username: input.username,
-            displayName: input.displayName ?? input.username,
-            email: input.email ?? null,
-            passwordHash,
-          });
-          await this.users.replaceGrants(tx, id, grants.map(toNewGrant));
-          await this.users.replaceGroups(tx, id, groupIds);
-          await this.audit.record(tx, {
-            actor: actorOf(principal),
-            permission: 'auth:manage',
-            action: 'auth.user.create',
-            target: { type: 'user', id },
-            outcome: 'success',
-            after: { ...attempted, hasPassword: passwordHash !== null },
-            context: ctx.request,
-          });
-          return id;
-        }),
+    const id = await this.guard.refusalsAsDenials(refusal, () =>
+      this.db.$transaction(async (tx) => {
+        await this.access.lock(tx);
+        if (await this.users.usernameTaken(tx, input.username)) throw usernameTaken(input.username);
+        const grants = distinctGrants(await this.guard.plan(tx, input.grants ?? []));
+        this.guard.assertGrantable(principal.access, grants);
+        await this.guard.assertOwnerFor(tx, principal, grantsFleetOwner(grants), 'give the owner role');
+        const groupIds = [...new Set(input.groups ?? [])];
+        await this.checkJoinable(tx, principal, input.username, groupIds);
+        const { id } = await this.users.create(tx, {
+          username: input.username,
+          displayName: input.displayName ?? input.username,
+          email: input.email ?? null,
+          passwordHash,
+        });
+        await this.users.replaceGrants(tx, id, grants.map(toNewGrant));
+        await this.users.replaceGroups(tx, id, groupIds);
+        await this.audit.record(tx, {
+          actor: actorOf(principal),
+          permission: 'auth:manage',
+          action: 'auth.user.create',
+          target: { type: 'user', id },
+          outcome: 'success',
+          after: { ...attempted, hasPassword: passwordHash !== null },
+          context: ctx.request,
+        });
+        return id;
+      }),
     );
     return this.detail(id, ctx);
   }

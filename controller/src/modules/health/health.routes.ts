@@ -124,7 +124,7 @@ export function healthRoutes(health: HealthService, reports: HealthReports): Fas
         filtered: (principal, filter, limit, after) => health.list(principal, filter, limit, after),
         selected: (principal, ids) => health.listByIds(principal, ids),
         file: exportOf,
-        audit: (ctx, count, format) => health.recordExport(ctx, count, format),
+        audit: (ctx, summary) => health.recordExport(ctx, summary),
       }),
     );
 

@@ -12,7 +12,7 @@ import { type Change, type ChangeFeed, NO_CHANGE_FEED } from '../../core/change-
 import { conflict, forbidden, notFound } from '../../core/errors.js';
 import type { PagePosition } from '../../core/page-position.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
-import { exportEvent } from '../../core/table-export.js';
+import { type ExportSummary, exportEvent } from '../../core/table-export.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { NodesService } from '../nodes/index.js';
@@ -186,10 +186,8 @@ export class HealthService {
   }
 
   /** An export leaves the controller: audited once, with how many events and the format. */
-  async recordExport(ctx: CallContext, count: number, format: string): Promise<void> {
-    await this.deps.audit.recordAlone(
-      exportEvent(ctx, 'health:read', 'health_event.export', { count, format }),
-    );
+  async recordExport(ctx: CallContext, summary: ExportSummary): Promise<void> {
+    await this.deps.audit.recordAlone(exportEvent(ctx, 'health:read', 'health_event.export', summary));
   }
 
   /** What the caller may do with the event now, each with the reason when not. */

@@ -1,7 +1,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { MeterFrame } from '../../../../shared/src/mqtt.js';
+import { MAX_MQTT_PAYLOAD_BYTES, MeterFrame } from '../../../../shared/src/mqtt.js';
 import { Data, ErrorResponse, NoContent } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import { MeterEventsQuery, MeterParams, MeterSnapshot } from './meters.schemas.js';
@@ -32,6 +32,7 @@ export function metersRoutes(
       '/nodes/:id/meter-frame',
       {
         config: { access: { agent: 'node:control' } },
+        bodyLimit: MAX_MQTT_PAYLOAD_BYTES, // what its topic takes
         schema: {
           tags: ['agent'],
           summary: 'The agent pushes a meter frame (HTTP fallback of MQTT `meters`, while MQTT is down)',
@@ -41,7 +42,7 @@ export function metersRoutes(
             'the meter stream and calibration see it. Send at most one a second: it is a fallback.',
           params: MeterParams,
           body: MeterFrame,
-          response: { 204: NoContent, 400: ErrorResponse, 404: ErrorResponse },
+          response: { 204: NoContent, 400: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse },
         },
       },
       async (request, reply) => {

@@ -5,7 +5,7 @@ import { conflict, forbidden } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { CallContext, Principal, UserPrincipal } from '../../core/principal.js';
-import { exportEvent } from '../../core/table-export.js';
+import { type ExportSummary, exportEvent } from '../../core/table-export.js';
 import type { Db, Tx } from '../../db/client.js';
 import { retryOnUniqueViolation } from '../../db/unique.js';
 import type { CommandResultLog } from './command-results.js';
@@ -252,8 +252,8 @@ export class NodeManagementService {
   }
 
   /** An export leaves the controller: audited once, with how many nodes and the format. */
-  async recordExport(ctx: CallContext, count: number, format: string): Promise<void> {
-    await this.deps.audit.recordAlone(exportEvent(ctx, 'node:read', 'node.export', { count, format }));
+  async recordExport(ctx: CallContext, summary: ExportSummary): Promise<void> {
+    await this.deps.audit.recordAlone(exportEvent(ctx, 'node:read', 'node.export', summary));
   }
 
   async commandResults(nodeId: string, principal: Principal) {

@@ -93,7 +93,7 @@ export function nodesRoutes(
         filtered: (principal, filter, limit, after) => nodes.list(principal, filter, limit, after?.id),
         selected: (principal, ids) => management.listByIds(principal, ids),
         file: exportOf,
-        audit: (ctx, count, format) => management.recordExport(ctx, count, format),
+        audit: (ctx, summary) => management.recordExport(ctx, summary),
       }),
     );
 

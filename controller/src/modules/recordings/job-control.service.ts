@@ -35,7 +35,7 @@ import { conflict, forbidden, notFound } from '../../core/errors.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { PagePosition } from '../../core/page-position.js';
 import type { CallContext, Principal, UserPrincipal } from '../../core/principal.js';
-import { exportEvent } from '../../core/table-export.js';
+import { type ExportSummary, exportEvent } from '../../core/table-export.js';
 import type { Db } from '../../db/client.js';
 import type { RecordingJob } from '../../db/rows.js';
 import type { JobForControl, JobListFilter, JobRow, JobsRepository } from './jobs.repository.js';
@@ -111,10 +111,8 @@ export class JobControlService {
   }
 
   /** An export leaves the controller: audited once, with how many jobs and the format. */
-  async recordExport(ctx: CallContext, count: number, format: string): Promise<void> {
-    await this.deps.audit.recordAlone(
-      exportEvent(ctx, 'recording:read', 'recording_job.export', { count, format }),
-    );
+  async recordExport(ctx: CallContext, summary: ExportSummary): Promise<void> {
+    await this.deps.audit.recordAlone(exportEvent(ctx, 'recording:read', 'recording_job.export', summary));
   }
 
   /** What the caller can do with the job now, each with the reason when not. */

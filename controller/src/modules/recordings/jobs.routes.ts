@@ -86,7 +86,7 @@ export function jobsRoutes(jobs: JobsService, jobControl: JobControlService): Fa
         filtered: (principal, filter, limit, after) => jobControl.list(principal, filter, limit, after),
         selected: (principal, ids) => jobControl.listByIds(principal, ids),
         file: exportOf,
-        audit: (ctx, count, format) => jobControl.recordExport(ctx, count, format),
+        audit: (ctx, summary) => jobControl.recordExport(ctx, summary),
       }),
     );
 

@@ -74,7 +74,7 @@ export function libraryRoutes(
         filtered: (principal, filter, limit, after) => library.filtered(principal, filter, limit, after),
         selected: (principal, ids) => library.selected(principal, ids),
         file: (rows, format) => library.exportFile(rows, format),
-        audit: (ctx, count, format) => library.recordExport(ctx, count, format),
+        audit: (ctx, summary) => library.recordExport(ctx, summary),
       }),
     );
 

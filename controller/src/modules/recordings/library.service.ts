@@ -18,7 +18,7 @@ import { badRequest, conflict, forbidden } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { PagePosition } from '../../core/page-position.js';
 import type { CallContext, Principal } from '../../core/principal.js';
-import { type ExportRows, exportEvent, exportTable } from '../../core/table-export.js';
+import { type ExportRows, type ExportSummary, exportEvent, exportTable } from '../../core/table-export.js';
 import type { Db } from '../../db/client.js';
 import { customFieldsOf } from './custom-fields.js';
 import type { CleanupResult, RecordingDeletions } from './deletion-hooks.js';
@@ -241,10 +241,8 @@ export class LibraryService {
     });
   }
 
-  async recordExport(ctx: CallContext, count: number, format: string): Promise<void> {
-    await this.deps.audit.recordAlone(
-      exportEvent(ctx, 'recording:read', 'recording.export', { count, format }),
-    );
+  async recordExport(ctx: CallContext, summary: ExportSummary): Promise<void> {
+    await this.deps.audit.recordAlone(exportEvent(ctx, 'recording:read', 'recording.export', summary));
   }
 
   /** What the caller may do with the recording now, each with the reason when not. */

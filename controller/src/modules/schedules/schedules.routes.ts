@@ -109,7 +109,7 @@ export function schedulesRoutes(schedules: SchedulesService): FastifyPluginAsync
         filtered: (principal, filter, limit, after) => schedules.list(principal, filter, limit, after),
         selected: (principal, ids) => schedules.listByIds(principal, ids),
         file: exportOf,
-        audit: (ctx, count, format) => schedules.recordExport(ctx, count, format),
+        audit: (ctx, summary) => schedules.recordExport(ctx, summary),
       }),
     );
 

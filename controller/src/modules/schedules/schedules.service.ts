@@ -13,7 +13,7 @@ import type { AuditAction } from '../../core/audit-actions.js';
 import { badRequest, conflict, forbidden, notFound } from '../../core/errors.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
-import { exportEvent } from '../../core/table-export.js';
+import { type ExportSummary, exportEvent } from '../../core/table-export.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { NodesService } from '../nodes/index.js';
@@ -155,8 +155,8 @@ export class SchedulesService {
   }
 
   /** An export leaves the controller: audited once, with how many schedules and the format. */
-  async recordExport(ctx: CallContext, count: number, format: string): Promise<void> {
-    await this.audit.recordAlone(exportEvent(ctx, 'schedule:read', 'schedule.export', { count, format }));
+  async recordExport(ctx: CallContext, summary: ExportSummary): Promise<void> {
+    await this.audit.recordAlone(exportEvent(ctx, 'schedule:read', 'schedule.export', summary));
   }
 
   async facets(principal: Principal, filter: ScheduleFilter) {

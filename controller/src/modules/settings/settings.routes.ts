@@ -127,7 +127,7 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
         filtered: (_principal, filter, limit, after) => settings.list(family, filter.q, limit, after),
         selected: (_principal, ids) => settings.listByIds(family, ids),
         file: exportOf,
-        audit: (ctx, count, format) => settings.recordExport(family, ctx, count, format),
+        audit: (ctx, summary) => settings.recordExport(family, ctx, summary),
       }),
     );
 

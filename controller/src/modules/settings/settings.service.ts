@@ -5,6 +5,7 @@
  * any revision as a new one, and a delete refused while the family says the object is in use.
  * Settings are fleet-wide: the routes require settings:read / settings:manage over the fleet.
  */
+
 import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import type { AuditInput, AuditWriter } from '../../core/audit.types.js';
@@ -14,6 +15,7 @@ import { badRequest, conflict, notFound } from '../../core/errors.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { PagePosition } from '../../core/page-position.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
+import type { ExportSummary } from '../../core/table-export.js';
 import type { Db, Tx } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/unique.js';
 import type { SettingsRepository, SettingsRow } from './settings.repository.js';
@@ -209,12 +211,12 @@ export class SettingsService {
   }
 
   /** An export leaves the controller: audited once, with the family, how many and the format. */
-  async recordExport(family: SettingsFamily, ctx: CallContext, count: number, format: string) {
+  async recordExport(family: SettingsFamily, ctx: CallContext, summary: ExportSummary) {
     await this.options.audit.recordAlone({
       ...this.event(ctx, family, 'settings.export', null),
       permission: 'settings:read',
       target: null,
-      after: { family: family.name, count, format },
+      after: { family: family.name, ...summary },
     });
   }
 
