@@ -4,9 +4,9 @@
  */
 import type { TopicPayload } from '../../../shared/src/mqtt.js';
 import type { Permission } from '../../../shared/src/permissions.js';
+import { hidden } from './errors.js';
 import type { NodeIdentity } from './node-directory.js';
 import type { Principal } from './principal.js';
-import { visibleTo } from './visible.js';
 
 /** The agent topics that have an HTTP fallback (AGENT_ROUTES.meterFrame, AGENT_ROUTES.listenChunk). */
 export type FallbackTopic = 'meters' | 'listen';
@@ -27,15 +27,6 @@ export type AgentInbox = <K extends FallbackTopic>(
  * only its own topics. Any other node id is a hidden 404 (audited), like a topic refused.
  */
 export function senderOf(principal: Principal, nodeId: string, permission: Permission): NodeIdentity {
-  const own: NodeIdentity =
-    principal.kind === 'node'
-      ? { nodeId: principal.nodeId, siteId: principal.siteId }
-      : { nodeId, siteId: '' };
-  return visibleTo(
-    principal,
-    permission,
-    own,
-    { nodeId },
-    { name: 'node', target: { type: 'node', id: nodeId } },
-  );
+  if (principal.kind === 'node' && principal.nodeId === nodeId) return { nodeId, siteId: principal.siteId };
+  throw hidden('node', { type: 'node', id: nodeId }, permission);
 }

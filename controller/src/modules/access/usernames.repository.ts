@@ -6,6 +6,7 @@
  * exact spelling.
  */
 import type { Db, Tx } from '../../db/client.js';
+import type { User } from '../../db/rows.js';
 
 /** The ids of the users whose username is `username` in any letter case. */
 async function idsIgnoringCase(db: Tx | Db, username: string): Promise<string[]> {
@@ -20,9 +21,9 @@ export async function usernameTaken(tx: Tx | Db, username: string): Promise<bool
 }
 
 /** The user who signs in as `username`: its exact spelling, else the one user it names in another case. */
-export async function userIdForSignIn(db: Db, username: string): Promise<string | undefined> {
-  const exact = await db.user.findUnique({ where: { username }, select: { id: true } });
-  if (exact) return exact.id;
+export async function userForSignIn(db: Db, username: string): Promise<User | null> {
+  const exact = await db.user.findUnique({ where: { username } });
+  if (exact) return exact;
   const ids = await idsIgnoringCase(db, username);
-  return ids.length === 1 ? ids[0] : undefined;
+  return ids.length === 1 ? db.user.findUnique({ where: { id: ids[0] } }) : null;
 }

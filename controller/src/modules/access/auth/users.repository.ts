@@ -2,7 +2,7 @@ import { BUILT_IN_ROLES, isPermission, type ScopeType } from '../../../../../sha
 import type { ResolvedGrant } from '../../../core/access-set.js';
 import type { Db, Provider, Tx } from '../../../db/client.js';
 import type { User } from '../../../db/rows.js';
-import { userIdForSignIn } from '../usernames.repository.js';
+import { userForSignIn } from '../usernames.repository.js';
 
 const SETUP_LOCK_ID = 7_420_003;
 
@@ -22,9 +22,8 @@ export class UsersRepository {
   }
 
   /** The user signing in as `username` (its exact spelling, else the one it names in another case). */
-  async findByUsername(username: string): Promise<User | null> {
-    const id = await userIdForSignIn(this.db, username);
-    return id === undefined ? null : this.findById(id);
+  findByUsername(username: string): Promise<User | null> {
+    return userForSignIn(this.db, username);
   }
 
   findById(id: string): Promise<User | null> {
