@@ -154,6 +154,15 @@ describe('channel maps', () => {
       expect(history[1].after).toEqual({ templateId: mono, interface: 'hw:1,0' });
       expect(history[2].after).toEqual({ templateId: null, interface: null });
       for (const entry of history) expect(entry.actor.name).toBe('owner');
+      // Paged like every list: the second page's first entry starts from the first page's state.
+      const page = (await api('GET', '/channel-map-assignments/cm-a/history?limit=2')).json();
+      expect(page.data.map((h: { revision: number }) => h.revision)).toEqual([1, 2]);
+      const rest = (
+        await api('GET', `/channel-map-assignments/cm-a/history?cursor=${page.nextCursor}`)
+      ).json();
+      expect(rest).toMatchObject({ data: [{ revision: 3, before: history[1].after }], nextCursor: null });
+      const never = (await api('GET', '/channel-map-assignments/cm-b/history')).json();
+      expect(never).toEqual({ data: [], nextCursor: null });
 
       const rolled = await api('POST', '/channel-map-assignments/cm-a/rollback', { revision: 1 });
       expect(rolled.statusCode, rolled.body).toBe(200);

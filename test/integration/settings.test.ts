@@ -258,6 +258,41 @@ describe('settings families', () => {
       expect(lost.json().error.message).toMatch(/meanwhile|again/i);
   });
 
+  it('pages a long history oldest first, each page starting from the state the previous ended on', async () => {
+    const created = await api('POST', '/watchdog-policies', {
+      name: 'long-lived',
+      body: { silenceSeconds: 10 },
+    });
+    const id = created.json().data.id as string;
+    for (let i = 1; i <= 60; i++)
+      expect(
+        (await api('PATCH', `/watchdog-policies/${id}`, { body: { silenceSeconds: 10 + i } })).statusCode,
+      ).toBe(200);
+    type Entry = { revision: number; before: { body: { silenceSeconds: number } } | null; after: unknown };
+    const first = (await api('GET', `/watchdog-policies/${id}/history`)).json() as {
+      data: Entry[];
+      nextCursor: string | null;
+    };
+    expect(first.data.map((e) => e.revision)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = (await api('GET', `/watchdog-policies/${id}/history?cursor=${first.nextCursor}`)).json();
+    expect(second.data.map((e: Entry) => e.revision)).toEqual(Array.from({ length: 11 }, (_, i) => 51 + i));
+    expect(second.nextCursor).toBeNull();
+    // The page's first entry says what it changed from: the previous page's last state.
+    expect(second.data[0].before).toEqual(first.data[49]!.after);
+    expect(second.data[0].before.body.silenceSeconds).toBe(59);
+
+    const one = (await api('GET', `/watchdog-policies/${id}/history?limit=1`)).json();
+    expect(one.data).toHaveLength(1);
+    const next = (
+      await api('GET', `/watchdog-policies/${id}/history?limit=1&cursor=${one.nextCursor}`)
+    ).json();
+    expect(next.data[0]).toMatchObject({ revision: 2, before: one.data[0].after });
+    const bad = await api('GET', `/watchdog-policies/${id}/history?cursor=nonsense`);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/nextCursor/);
+  });
+
   it('gives each family its own, named OpenAPI entries', async () => {
     const doc = (await ctl.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     for (const family of ['recording-profiles', 'watchdog-policies', 'retention-policies']) {

@@ -52,3 +52,20 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   return payload as T;
 }
+
+/** Every item of a cursor-paged list, a page of 200 at a time (`path` may carry its own query). */
+export async function allPages<T>(path: string): Promise<T[]> {
+  const items: T[] = [];
+  const join = path.includes('?') ? '&' : '?';
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    const page: { data: T[]; nextCursor: string | null } = await api(
+      'GET',
+      `${path}${join}limit=200${query}`,
+    );
+    items.push(...page.data);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}

@@ -19,3 +19,17 @@ export function parsePositionCursor(cursor: string | undefined): PagePosition | 
   if (!match) throw badRequest('cursor is not valid: pass the nextCursor of a previous page');
   return { createdAt: new Date(Number(match[1])), id: match[2]! };
 }
+
+/** Where a newest-first page goes on: the rows strictly after `position` in (createdAt, id) order. */
+export type OlderThan = { OR?: ({ createdAt: { lt: Date } } | { createdAt: Date; id: { lt: string } })[] };
+
+/** The condition for the rows after `position` (none for the first page), for any model keyed so. */
+export function olderThan(position: PagePosition | undefined): OlderThan {
+  if (!position) return {};
+  return {
+    OR: [
+      { createdAt: { lt: position.createdAt } },
+      { createdAt: position.createdAt, id: { lt: position.id } },
+    ],
+  };
+}

@@ -13,6 +13,9 @@ export const PageQuery = {
   ),
 };
 
+/** The query of a list with no filters: a page and nothing else. */
+export const PageOnlyQuery = Type.Object(PageQuery, { additionalProperties: false });
+
 export function clampLimit(limit: number | undefined): number {
   return Math.min(Math.max(limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
 }
@@ -28,7 +31,8 @@ export function decodeCursor<T extends string | number>(
   if (cursor === undefined) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof value === kind) return value as T;
+    // Every numeric position (a sequence, a revision, a time in ms) is a whole number.
+    if (kind === 'number' ? Number.isSafeInteger(value) : typeof value === kind) return value as T;
   } catch {
     // fall through
   }

@@ -11,7 +11,7 @@
 import { type Signal, signal, useSignal } from '@preact/signals';
 import { Fragment } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
-import { api } from '../api.js';
+import { allPages, api } from '../api.js';
 import { subscribe } from '../events.js';
 import {
   applyFilter,
@@ -37,20 +37,7 @@ import { Ago } from '../time-ago.js';
 
 const STATE_LABEL = { offline: 'Offline', degraded: 'Degraded', recording: 'Recording', online: 'Online' };
 
-async function allNodes(): Promise<FleetNode[]> {
-  const nodes: FleetNode[] = [];
-  let cursor: string | null = null;
-  do {
-    const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-    const page: { data: FleetNode[]; nextCursor: string | null } = await api(
-      'GET',
-      `/nodes?limit=200${query}`,
-    );
-    nodes.push(...page.data);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return nodes;
-}
+const allNodes = () => allPages<FleetNode>('/nodes');
 
 /** The nodes, with their open alerts when the role reads health events. */
 async function fleet(): Promise<FleetNode[]> {

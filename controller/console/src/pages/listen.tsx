@@ -6,7 +6,7 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
+import { ApiError, allPages, api } from '../api.js';
 import type { FleetNode } from '../fleet-model.js';
 import {
   channelChoices,
@@ -26,19 +26,9 @@ interface NodeFacts extends FleetNode {
   capture: { state: string | null; channels: number };
 }
 
+/** The nodes still in service. */
 async function nodeList(): Promise<FleetNode[]> {
-  const nodes: FleetNode[] = [];
-  let cursor: string | null = null;
-  do {
-    const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-    const page: { data: FleetNode[]; nextCursor: string | null } = await api(
-      'GET',
-      `/nodes?limit=200${query}`,
-    );
-    nodes.push(...page.data.filter((node) => !node.decommissionedAt));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return nodes;
+  return (await allPages<FleetNode>('/nodes')).filter((node) => !node.decommissionedAt);
 }
 
 /** What the readout says, at most once a second (no live region: it is not a state change). */

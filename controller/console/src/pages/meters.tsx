@@ -7,7 +7,7 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { api } from '../api.js';
+import { allPages } from '../api.js';
 import { subscribe } from '../events.js';
 import type { FleetNode } from '../fleet-model.js';
 import { nodesFromSearch, searchFromNodes } from '../meter-model.js';
@@ -16,20 +16,7 @@ import { NodeMeterWidget } from '../meter-widget.js';
 import { location, navigate } from '../router.js';
 import './meters.css';
 
-async function allNodes(): Promise<FleetNode[]> {
-  const nodes: FleetNode[] = [];
-  let cursor: string | null = null;
-  do {
-    const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-    const page: { data: FleetNode[]; nextCursor: string | null } = await api(
-      'GET',
-      `/nodes?limit=200${query}`,
-    );
-    nodes.push(...page.data);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return nodes;
-}
+const allNodes = () => allPages<FleetNode>('/nodes');
 
 /** The wall alone on the screen (a wall display), or back. */
 function toggleFullScreen(this: void, event: Event): void {

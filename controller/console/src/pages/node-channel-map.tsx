@@ -5,7 +5,7 @@
  * behind a confirmation (`POST …/:nodeId/rollback`). Live from `settings.` events.
  */
 import { useSignal } from '@preact/signals';
-import { ApiError, api } from '../api.js';
+import { ApiError, allPages, api } from '../api.js';
 import { failure, LoadState, useLoaded } from '../loaded.js';
 import { ConfirmDialog } from '../modal-dialog.js';
 import { can } from '../session.js';
@@ -30,14 +30,11 @@ const ASSIGNMENTS = '/settings/channel-map-assignments';
 /** The history (newest first; none when never assigned) and the templates to choose from. */
 async function load(nodeId: string): Promise<{ history: Revision[]; templates: Template[] }> {
   const [history, templates] = await Promise.all([
-    api<{ data: Revision[] }>('GET', `${ASSIGNMENTS}/${encodeURIComponent(nodeId)}/history`).then(
-      (page) => page.data,
-      (err: unknown) => {
-        if (err instanceof ApiError && err.status === 404) return [];
-        throw err;
-      },
-    ),
-    api<{ data: Template[] }>('GET', '/settings/channel-map-templates?limit=100').then((page) => page.data),
+    allPages<Revision>(`${ASSIGNMENTS}/${encodeURIComponent(nodeId)}/history`).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) return [];
+      throw err;
+    }),
+    allPages<Template>('/settings/channel-map-templates'),
   ]);
   return { history: [...history].sort((a, b) => b.revision - a.revision), templates };
 }

@@ -9,7 +9,7 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
+import { ApiError, allPages, api } from '../api.js';
 import { subscribe } from '../events.js';
 import { LoadState, useLoaded } from '../loaded.js';
 import { CancelButton, ConfirmDialog, closeDialogOf, FormDialog, ModalDialog } from '../modal-dialog.js';
@@ -183,9 +183,9 @@ function FamilyObjects({ view, family, title }: { view: SettingsView; family: st
 async function readObject(family: string, id: string) {
   const [object, history] = await Promise.all([
     api<{ data: SettingsObject }>('GET', `/settings/${family}/${id}`),
-    api<{ data: HistoryEntry[] }>('GET', `/settings/${family}/${id}/history`),
+    allPages<HistoryEntry>(`/settings/${family}/${id}/history`),
   ]);
-  return { object: object.data, history: [...history.data].sort((a, b) => b.revision - a.revision) };
+  return { object: object.data, history: [...history].sort((a, b) => b.revision - a.revision) };
 }
 
 /** A new object: its name, and its body as JSON (fields left out take the family's defaults). */

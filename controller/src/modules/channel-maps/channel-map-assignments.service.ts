@@ -75,9 +75,9 @@ export class ChannelMapAssignments {
     return this.deps.nodes.visibleNode(principal, permission, nodeId);
   }
 
-  /** The history of an assignment (its settings revisions). */
-  revisionsOf(assignmentId: string) {
-    return this.deps.revisions.history(assignmentId);
+  /** A page of the history of an assignment (its settings revisions). */
+  revisionsOf(assignmentId: string, limit: number, after?: number) {
+    return this.deps.revisions.history(assignmentId, limit, after);
   }
 
   revisionOf(assignmentId: string, revision: number) {

@@ -18,6 +18,7 @@ import {
   encodeCursor,
   NoContent,
   PageOf,
+  PageOnlyQuery,
 } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import type { ChannelMapPlans } from './channel-map-plans.service.js';
@@ -156,12 +157,18 @@ function assignmentRoutes(service: ChannelMapsService): FastifyPluginAsyncTypebo
         config: read,
         schema: {
           tags,
-          summary: 'Every revision of the node’s channel-map assignment: who, when, before and after',
+          summary:
+            'The revisions of the node’s channel-map assignment, oldest first: who, when, before and after',
           params: AssignmentParams,
-          response: { 200: Data(Type.Array(AssignmentHistoryEntry)), 404: ErrorResponse },
+          querystring: PageOnlyQuery,
+          response: { 200: PageOf(AssignmentHistoryEntry), 400: ErrorResponse, 404: ErrorResponse },
         },
       },
-      async (request) => ({ data: await service.history(request.params.nodeId, request.principal) }),
+      async (request) => {
+        const { cursor, limit } = request.query;
+        const after = decodeCursor<number>(cursor, 'number');
+        return service.history(request.params.nodeId, request.principal, clampLimit(limit), after);
+      },
     );
 
     app.post(

@@ -89,17 +89,20 @@ export class ChannelMapsService implements ChannelMapsPort {
     return { rows, templates: await this.assignments.templates(rows.map((r) => r.templateId)) };
   }
 
-  /** Every revision of the node's assignment, oldest first (empty when it never had one). */
-  async history(nodeId: string, principal: Principal) {
+  /** A page of the revisions of the node's assignment, oldest first (none when it never had one). */
+  async history(nodeId: string, principal: Principal, limit: number, after?: number) {
     await this.assignments.visibleNode(principal, 'settings:read', nodeId);
     const row = await this.repo.find(nodeId);
-    if (!row) return [];
-    const entries = await this.assignments.revisionsOf(row.id);
-    return entries.map((e) => ({
-      ...e,
-      before: e.before ? bodyState(e.before.body) : null,
-      after: bodyState(e.after.body),
-    }));
+    if (!row) return { data: [], nextCursor: null };
+    const page = await this.assignments.revisionsOf(row.id, limit, after);
+    return {
+      data: page.data.map((e) => ({
+        ...e,
+        before: e.before ? bodyState(e.before.body) : null,
+        after: bodyState(e.after.body),
+      })),
+      nextCursor: page.nextCursor,
+    };
   }
 
   /** Restores an earlier revision's template and interface, as a new revision. */

@@ -15,17 +15,11 @@ import {
   encodeCursor,
   NoContent,
   PageOf,
+  PageOnlyQuery,
   pageOf,
 } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
-import {
-  AssignmentBody,
-  AssignmentSchema,
-  IdParams,
-  ListQuery,
-  ProfileBody,
-  ProfileSchema,
-} from './limits.schemas.js';
+import { AssignmentBody, AssignmentSchema, IdParams, ProfileBody, ProfileSchema } from './limits.schemas.js';
 import type { LimitsService } from './limits.service.js';
 
 const read = { access: { user: 'settings:read', scope: 'fleet' } } as const;
@@ -41,7 +35,7 @@ export function limitsRoutes(limits: LimitsService): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           summary: 'List rate-limit profiles by name',
-          querystring: ListQuery,
+          querystring: PageOnlyQuery,
           response: { 200: PageOf(ProfileSchema), 400: ErrorResponse },
         },
       },
@@ -116,7 +110,7 @@ export function limitsRoutes(limits: LimitsService): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           summary: 'List route assignments by route',
-          querystring: ListQuery,
+          querystring: PageOnlyQuery,
           response: { 200: PageOf(AssignmentSchema), 400: ErrorResponse },
         },
       },

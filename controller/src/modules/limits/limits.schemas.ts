@@ -1,6 +1,5 @@
 /** Rate-limit admin contracts: profiles and route assignments. */
 import Type, { type Static } from 'typebox';
-import { PageQuery } from '../../core/pagination.js';
 
 export const ProfileBody = Type.Object(
   {
@@ -27,7 +26,6 @@ export const AssignmentBody = Type.Object(
 export type AssignmentBody = Static<typeof AssignmentBody>;
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-export const ListQuery = Type.Object(PageQuery, { additionalProperties: false });
 
 export const ProfileSchema = Type.Object({
   id: Type.String(),

@@ -3,7 +3,7 @@
  * integrations, their outbox / delivery log, and the quiet period's memory per condition.
  */
 
-import type { PagePosition } from '../../core/page-position.js';
+import { olderThan, type PagePosition } from '../../core/page-position.js';
 import type { Db, Tx } from '../../db/client.js';
 import type {
   NotificationCondition,
@@ -15,16 +15,6 @@ import type {
 export type { NotificationCondition, NotificationDelivery, NotificationIntegration };
 
 const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] as const;
-
-function before(position: PagePosition | undefined) {
-  if (!position) return {};
-  return {
-    OR: [
-      { createdAt: { lt: position.createdAt } },
-      { createdAt: position.createdAt, id: { lt: position.id } },
-    ],
-  };
-}
 
 export class NotificationsRepository {
   constructor(private readonly db: Db) {}
@@ -39,7 +29,7 @@ export class NotificationsRepository {
 
   list(limit: number, after?: PagePosition): Promise<NotificationIntegration[]> {
     return this.db.notificationIntegration.findMany({
-      where: before(after),
+      where: olderThan(after),
       orderBy: [...NEWEST_FIRST],
       take: limit,
     });
@@ -152,7 +142,7 @@ export class NotificationsRepository {
     after?: PagePosition,
   ): Promise<NotificationDelivery[]> {
     return this.db.notificationDelivery.findMany({
-      where: { integrationId, ...(status ? { status } : {}), ...before(after) },
+      where: { integrationId, ...(status ? { status } : {}), ...olderThan(after) },
       orderBy: [...NEWEST_FIRST],
       take: limit,
     });

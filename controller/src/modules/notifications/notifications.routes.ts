@@ -4,7 +4,7 @@
  */
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Data, ErrorResponse, NoContent, PageOf } from '../../core/pagination.js';
+import { Data, ErrorResponse, NoContent, PageOf, PageOnlyQuery } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import {
   CreateIntegrationBody,
@@ -13,7 +13,6 @@ import {
   IntegrationParams,
   IntegrationSchema,
   IntegrationWithSecret,
-  ListQuery,
   RotateSecretBody,
   UpdateIntegrationBody,
 } from './notifications.schemas.js';
@@ -33,7 +32,7 @@ export function notificationsRoutes(integrations: NotificationsService): Fastify
         schema: {
           tags,
           summary: 'Notification integrations, newest first',
-          querystring: ListQuery,
+          querystring: PageOnlyQuery,
           response: { 200: PageOf(IntegrationSchema), ...errors },
         },
       },

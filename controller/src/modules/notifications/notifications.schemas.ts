@@ -140,7 +140,6 @@ export const DeliverySchema = Type.Object({
   body: Type.String({ description: 'The message as stored (Feishu adds timestamp and sign per attempt)' }),
 });
 
-export const ListQuery = Type.Object(PageQuery, { additionalProperties: false });
 export const DeliveriesQuery = Type.Object(
   { ...PageQuery, status: Type.Optional(Type.Enum(['pending', 'delivered', 'failed'])) },
   { additionalProperties: false },

@@ -1,5 +1,5 @@
 import type { ScopeFilter } from '../../core/access-set.js';
-import type { PagePosition } from '../../core/page-position.js';
+import { olderThan, type PagePosition } from '../../core/page-position.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { RawDb, RawTx } from '../../db/raw.js';
 import type { Prisma, Recording, RecordingJob } from '../../db/rows.js';
@@ -81,21 +81,10 @@ function jobListWhere(query: JobListFilter): Prisma.RecordingJobWhereInput {
 
 /** Objects that inherit their node's scope: fleet, the node's site, or the node. */
 type NodeOwnedWhere = { OR?: ({ node: { siteId: { in: string[] } } } | { nodeId: { in: string[] } })[] };
-type BeforeWhere = { OR?: ({ createdAt: { lt: Date } } | { createdAt: Date; id: { lt: string } })[] };
 
 export function nodeOwnedScopeWhere(filter: ScopeFilter): NodeOwnedWhere {
   if (filter.all) return {};
   return { OR: [{ node: { siteId: { in: filter.siteIds } } }, { nodeId: { in: filter.nodeIds } }] };
-}
-
-export function beforePosition(position: PagePosition | undefined): BeforeWhere {
-  if (!position) return {};
-  return {
-    OR: [
-      { createdAt: { lt: position.createdAt } },
-      { createdAt: position.createdAt, id: { lt: position.id } },
-    ],
-  };
 }
 
 export class JobsRepository {
@@ -197,7 +186,7 @@ export class JobsRepository {
 
   list(filter: ScopeFilter, query: JobListFilter, limit: number, after?: PagePosition): Promise<JobRow[]> {
     return this.db.recordingJob.findMany({
-      where: { AND: [nodeOwnedScopeWhere(filter), jobListWhere(query), beforePosition(after)] },
+      where: { AND: [nodeOwnedScopeWhere(filter), jobListWhere(query), olderThan(after)] },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit,
       include: withScope,

@@ -3,9 +3,10 @@
  * library.service.ts.
  */
 import type { ScopeFilter } from '../../core/access-set.js';
+import { olderThan } from '../../core/page-position.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { Prisma } from '../../db/rows.js';
-import { beforePosition, nodeOwnedScopeWhere, type PagePosition } from './jobs.repository.js';
+import { nodeOwnedScopeWhere, type PagePosition } from './jobs.repository.js';
 import { searchWhere } from './library-search.js';
 import { type RecordingRow, withJobAndScope } from './recordings.repository.js';
 
@@ -165,7 +166,7 @@ export class LibraryRepository {
     after?: PagePosition,
   ): Promise<RecordingRow[]> {
     return this.db.recording.findMany({
-      where: { AND: [libraryWhere(filter, where, this.provider), beforePosition(after)] },
+      where: { AND: [libraryWhere(filter, where, this.provider), olderThan(after)] },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       include: withJobAndScope,
       take: limit,

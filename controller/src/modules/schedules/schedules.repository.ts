@@ -1,5 +1,5 @@
 import type { ScopeFilter } from '../../core/access-set.js';
-import type { PagePosition } from '../../core/page-position.js';
+import { olderThan, type PagePosition } from '../../core/page-position.js';
 import type { Db, Tx } from '../../db/client.js';
 import type { Prisma, RecordingJob, Schedule, ScheduleTarget } from '../../db/rows.js';
 import type { ScheduleFilter } from './schedules.schemas.js';
@@ -54,16 +54,6 @@ function filterWhere(filter: ScheduleFilter): Prisma.ScheduleWhereInput {
   };
 }
 
-function before(position: PagePosition | undefined): Prisma.ScheduleWhereInput {
-  if (!position) return {};
-  return {
-    OR: [
-      { createdAt: { lt: position.createdAt } },
-      { createdAt: position.createdAt, id: { lt: position.id } },
-    ],
-  };
-}
-
 export class SchedulesRepository {
   constructor(private readonly db: Db) {}
 
@@ -86,7 +76,7 @@ export class SchedulesRepository {
     after?: PagePosition,
   ): Promise<ScheduleRow[]> {
     return this.db.schedule.findMany({
-      where: { AND: [scheduleScopeWhere(scope), filterWhere(filter), before(after)] },
+      where: { AND: [scheduleScopeWhere(scope), filterWhere(filter), olderThan(after)] },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit,
       include: withTargets,

@@ -6,6 +6,7 @@
  */
 import type { AuditInput, AuditWriter } from '../../core/audit.types.js';
 import { AppError } from '../../core/errors.js';
+import { encodeCursor } from '../../core/pagination.js';
 import { actorOf, type CallContext } from '../../core/principal.js';
 import type { Tx } from '../../db/client.js';
 import type { RevisionRow, SettingsRepository } from './settings.repository.js';
@@ -56,18 +57,28 @@ export class SettingsRevisions {
     return this.repo.revision(objectId, revision);
   }
 
-  /** Every revision, oldest first, with who made it, when, and the state before and after. */
-  async history(objectId: string) {
-    const revisions = await this.repo.revisions(objectId);
-    return revisions.map((r, i) => ({
-      revision: r.revision,
-      action: r.action as RevisionAction,
-      at: r.at.toISOString(),
-      actor: { id: r.actorId, name: r.actorName },
-      reason: r.reason,
-      before: i === 0 ? null : revisionStateOf(revisions[i - 1]!),
-      after: revisionStateOf(r),
-    }));
+  /**
+   * A page of the revisions, oldest first, each with who made it, when, and the state before and
+   * after; `after` is the revision number the previous page ended on (its `nextCursor`).
+   */
+  async history(objectId: string, limit: number, after?: number) {
+    const revisions = await this.repo.revisions(objectId, limit, after);
+    // The state before the page's first revision is the one the previous page ended on.
+    const previous = after === undefined ? null : await this.repo.revisionAtOrBefore(objectId, after);
+    const data = revisions.map((r, i) => {
+      const prior = i === 0 ? previous : revisions[i - 1]!;
+      return {
+        revision: r.revision,
+        action: r.action as RevisionAction,
+        at: r.at.toISOString(),
+        actor: { id: r.actorId, name: r.actorName },
+        reason: r.reason,
+        before: prior ? revisionStateOf(prior) : null,
+        after: revisionStateOf(r),
+      };
+    });
+    const last = revisions[revisions.length - 1];
+    return { data, nextCursor: revisions.length === limit && last ? encodeCursor(last.revision) : null };
   }
 }
 

@@ -1,21 +1,11 @@
 /** Settings objects and their revisions: the only place Prisma is called for settings. */
-import type { PagePosition } from '../../core/page-position.js';
+import { olderThan, type PagePosition } from '../../core/page-position.js';
 import type { Db, Tx } from '../../db/client.js';
-import type { Prisma, SettingsObject, SettingsRevision } from '../../db/rows.js';
+import type { SettingsObject, SettingsRevision } from '../../db/rows.js';
 import type { NodeSettingColumn } from './settings-family.js';
 
 export type SettingsRow = SettingsObject;
 export type RevisionRow = SettingsRevision;
-
-function before(position: PagePosition | undefined): Prisma.SettingsObjectWhereInput {
-  if (!position) return {};
-  return {
-    OR: [
-      { createdAt: { lt: position.createdAt } },
-      { createdAt: position.createdAt, id: { lt: position.id } },
-    ],
-  };
-}
 
 export class SettingsRepository {
   constructor(private readonly db: Db) {}
@@ -27,7 +17,7 @@ export class SettingsRepository {
   /** Newest first; `q` is text in the name. */
   list(family: string, q: string | undefined, limit: number, after?: PagePosition): Promise<SettingsRow[]> {
     return this.db.settingsObject.findMany({
-      where: { AND: [{ family }, q === undefined ? {} : { name: { contains: q } }, before(after)] },
+      where: { AND: [{ family }, q === undefined ? {} : { name: { contains: q } }, olderThan(after)] },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit,
     });
@@ -75,8 +65,21 @@ export class SettingsRepository {
     return tx.settingsRevision.create({ data });
   }
 
-  revisions(id: string): Promise<RevisionRow[]> {
-    return this.db.settingsRevision.findMany({ where: { objectId: id }, orderBy: { revision: 'asc' } });
+  /** Up to `limit` revisions of the object after the revision numbered `after`, oldest first. */
+  revisions(id: string, limit: number, after?: number): Promise<RevisionRow[]> {
+    return this.db.settingsRevision.findMany({
+      where: { objectId: id, ...(after === undefined ? {} : { revision: { gt: after } }) },
+      orderBy: { revision: 'asc' },
+      take: limit,
+    });
+  }
+
+  /** The newest revision of the object numbered `revision` or lower; null when there is none. */
+  revisionAtOrBefore(id: string, revision: number): Promise<RevisionRow | null> {
+    return this.db.settingsRevision.findFirst({
+      where: { objectId: id, revision: { lte: revision } },
+      orderBy: { revision: 'desc' },
+    });
   }
 
   /** The nodes naming the object in `column`, decommissioned ones too (they keep the reference). */

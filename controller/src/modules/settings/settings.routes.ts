@@ -7,7 +7,16 @@ import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { parsePositionCursor, positionCursor } from '../../core/page-position.js';
-import { clampLimit, Data, ErrorResponse, NoContent, PageOf, pageOf } from '../../core/pagination.js';
+import {
+  clampLimit,
+  Data,
+  decodeCursor,
+  ErrorResponse,
+  NoContent,
+  PageOf,
+  PageOnlyQuery,
+  pageOf,
+} from '../../core/pagination.js';
 import { type ExportFormat, type ExportRows, exportTable } from '../../core/table-export.js';
 import { exportRoutes } from '../../http/export-routes.js';
 import { callContext } from '../../http/route-access.js';
@@ -165,12 +174,17 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
         config: read,
         schema: {
           tags,
-          summary: `Every revision of the ${family.title}: who, when, before and after`,
+          summary: `The revisions of the ${family.title}, oldest first: who, when, before and after`,
           params: SettingsParams,
-          response: { 200: Data(Type.Array(HistoryEntry)), 404: ErrorResponse },
+          querystring: PageOnlyQuery,
+          response: { 200: PageOf(HistoryEntry), 400: ErrorResponse, 404: ErrorResponse },
         },
       },
-      async (request) => ({ data: await settings.history(family, request.params.id) }),
+      async (request) => {
+        const { cursor, limit } = request.query;
+        const after = decodeCursor<number>(cursor, 'number');
+        return settings.history(family, request.params.id, clampLimit(limit), after);
+      },
     );
 
     app.post(

@@ -94,15 +94,19 @@ export class SettingsService {
     return this.options.repo.findMany(family.name, ids);
   }
 
-  /** Every revision, oldest first, with who made it, when, and the state before and after. */
-  async history(family: SettingsFamily, id: string) {
+  /** A page of the revisions, oldest first: who made each, when, the state before and after. */
+  async history(family: SettingsFamily, id: string, limit: number, after?: number) {
     await this.find(family, id);
     const shown = (state: State) => ({ name: state.name, body: redacted(family, state.body) });
-    return (await this.revisions.history(id)).map((entry) => ({
-      ...entry,
-      before: entry.before && shown(entry.before),
-      after: shown(entry.after),
-    }));
+    const page = await this.revisions.history(id, limit, after);
+    return {
+      data: page.data.map((entry) => ({
+        ...entry,
+        before: entry.before && shown(entry.before),
+        after: shown(entry.after),
+      })),
+      nextCursor: page.nextCursor,
+    };
   }
 
   /** What the caller can do with the object now, each with the reason when not. */
