@@ -288,9 +288,15 @@ describe('settings families', () => {
       await api('GET', `/watchdog-policies/${id}/history?limit=1&cursor=${one.nextCursor}`)
     ).json();
     expect(next.data[0]).toMatchObject({ revision: 2, before: one.data[0].after });
-    const bad = await api('GET', `/watchdog-policies/${id}/history?cursor=nonsense`);
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.message).toMatch(/nextCursor/);
+    // Not a cursor, or a number no revision column holds (PostgreSQL's Int): a 400 naming the fix.
+    for (const cursor of [
+      'nonsense',
+      ...[9e15, -1, 2 ** 31].map((n) => Buffer.from(String(n)).toString('base64url')),
+    ]) {
+      const bad = await api('GET', `/watchdog-policies/${id}/history?cursor=${cursor}`);
+      expect(bad.statusCode, cursor).toBe(400);
+      expect(bad.json().error.message).toMatch(/nextCursor/);
+    }
   });
 
   it('gives each family its own, named OpenAPI entries', async () => {

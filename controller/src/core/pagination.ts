@@ -24,15 +24,30 @@ export function encodeCursor(value: string | number): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
+/**
+ * What a cursor holds: a `string` key; a `sequence` (an audit seq, a revision number: a whole
+ * number an Int column holds); a `time` in ms (a whole number a Date holds).
+ */
+export type CursorKind = 'string' | 'sequence' | 'time';
+
+const MAX_SEQUENCE = 2 ** 31 - 1;
+const MAX_TIME_MS = 8.64e15;
+
+const fits: Record<CursorKind, (value: unknown) => boolean> = {
+  string: (value) => typeof value === 'string',
+  sequence: (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_SEQUENCE,
+  time: (value) => Number.isInteger(value) && Math.abs(value as number) <= MAX_TIME_MS,
+};
+
+/** The position a cursor names; a 400 when it is not one a page of this list ends on. */
 export function decodeCursor<T extends string | number>(
   cursor: string | undefined,
-  kind: 'string' | 'number',
+  kind: CursorKind,
 ): T | undefined {
   if (cursor === undefined) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    // Every numeric position (a sequence, a revision, a time in ms) is a whole number.
-    if (kind === 'number' ? Number.isSafeInteger(value) : typeof value === kind) return value as T;
+    if (fits[kind](value)) return value as T;
   } catch {
     // fall through
   }

@@ -66,7 +66,7 @@ export function auditRoutes(
         const rows = await audit.list(
           toAuditFilter(filter, auditScope(request)),
           take,
-          decodeCursor<number>(cursor, 'number'),
+          decodeCursor<number>(cursor, 'sequence'),
         );
         return pageOf(rows, take, presentAuditEvent, (row) => encodeCursor(row.seq));
       },

@@ -166,8 +166,7 @@ function assignmentRoutes(service: ChannelMapsService): FastifyPluginAsyncTypebo
       },
       async (request) => {
         const { cursor, limit } = request.query;
-        const after = decodeCursor<number>(cursor, 'number');
-        return service.history(request.params.nodeId, request.principal, clampLimit(limit), after);
+        return service.history(request.params.nodeId, request.principal, clampLimit(limit), cursor);
       },
     );
 

@@ -4,6 +4,7 @@
  * for recordings (`groupsFor`). The checking and writing are `ChannelMapAssignments`'.
  */
 import { badRequest } from '../../core/errors.js';
+import { decodeCursor } from '../../core/pagination.js';
 import type { CallContext, Principal } from '../../core/principal.js';
 import {
   type Change,
@@ -90,8 +91,10 @@ export class ChannelMapsService implements ChannelMapsPort {
   }
 
   /** A page of the revisions of the node's assignment, oldest first (none when it never had one). */
-  async history(nodeId: string, principal: Principal, limit: number, after?: number) {
+  /** A page of the node's assignment revisions; the node's scope is checked before the cursor. */
+  async history(nodeId: string, principal: Principal, limit: number, cursor?: string) {
     await this.assignments.visibleNode(principal, 'settings:read', nodeId);
+    const after = decodeCursor<number>(cursor, 'sequence');
     const row = await this.repo.find(nodeId);
     if (!row) return { data: [], nextCursor: null };
     const page = await this.assignments.revisionsOf(row.id, limit, after);

@@ -77,10 +77,8 @@ export class OpsService {
     const from = dateOf(query.from, 'from');
     const to = dateOf(query.to, 'to');
     if (from && to && from > to) throw badRequest('from must not be after to');
-    const afterMs = decodeCursor<number>(query.cursor, 'number');
+    const afterMs = decodeCursor<number>(query.cursor, 'time');
     const after = afterMs === undefined ? undefined : new Date(afterMs);
-    if (after && Number.isNaN(after.getTime()))
-      throw badRequest('cursor is not valid: pass the nextCursor of a previous page');
     const rows = await this.deps.repo.listSamples({ from, to, after }, limit);
     return pageOf(rows, limit, presentSample, (row) => encodeCursor(row.minute.getTime()));
   }

@@ -182,7 +182,7 @@ function familyRoutes(settings: SettingsService, family: SettingsFamily): Fastif
       },
       async (request) => {
         const { cursor, limit } = request.query;
-        const after = decodeCursor<number>(cursor, 'number');
+        const after = decodeCursor<number>(cursor, 'sequence');
         return settings.history(family, request.params.id, clampLimit(limit), after);
       },
     );
