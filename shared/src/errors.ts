@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   forbidden: 'forbidden',
   csrf: 'csrf_token_invalid',
   notFound: 'not_found',
+  methodNotAllowed: 'method_not_allowed',
   conflict: 'conflict',
   staleLease: 'stale_lease',
   payloadTooLarge: 'payload_too_large',

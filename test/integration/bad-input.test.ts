@@ -132,6 +132,27 @@ describe('bad input on every route', () => {
     }
   });
 
+  it('a HEAD on any GET route runs nothing a GET would audit: an export answers 405, not a silent export', async () => {
+    const acted: string[] = [];
+    for (const route of ctl.routes.filter((r) => r.method === 'GET' && !STREAMING.has(r.url))) {
+      const response = await ctl.app.inject({
+        method: 'HEAD',
+        url: concreteUrl(route.url, 'fuzz-node'),
+        headers: headersFor(route),
+      });
+      expectClientError(response.statusCode, response.body, `HEAD ${route.url}`);
+      const events = await ctl.db.auditEvent.findMany({
+        where: { requestId: response.headers['x-request-id'] as string, outcome: 'success' },
+      });
+      if (events.length > 0) acted.push(`HEAD ${route.url} → ${events.map((e) => e.action).join(', ')}`);
+      if (route.url.endsWith('/export')) {
+        expect(response.statusCode, route.url).toBe(405);
+        expect(response.headers.allow, route.url).toBe('GET, POST');
+      }
+    }
+    expect(acted).toEqual([]);
+  });
+
   it('never answers 5xx to a cursor that decodes but names no position, on every paged list', async () => {
     // Well-formed cursors (base64url JSON) of values no page ends on: the random strings above
     // almost never decode, so these reach the code that reads the position.

@@ -73,6 +73,9 @@ export const hidden = (
     target,
     ...(permission ? { permission } : {}),
   });
+/** The route exists, but not for this method; `allow` lists the ones it takes. */
+export const methodNotAllowed = (allow: string[], message: string) =>
+  new AppError(405, ERROR_CODES.methodNotAllowed, message, undefined, { allow: allow.join(', ') });
 export const conflict = (message: string, details?: unknown) =>
   new AppError(409, ERROR_CODES.conflict, message, details);
 export const staleLease = (message: string) => new AppError(409, ERROR_CODES.staleLease, message);

@@ -10,7 +10,9 @@
  * count, or, for a filtered export longer than one page, with its filter (`ExportSummary`).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
 import Type, { type Static, type TObject } from 'typebox';
+import { methodNotAllowed } from '../core/errors.js';
 import { ErrorResponse } from '../core/pagination.js';
 import type { CallContext, Principal } from '../core/principal.js';
 import type { RouteAccess } from '../core/routes.js';
@@ -66,6 +68,25 @@ async function* filteredPages<R>(first: R[], next: (after: R) => Promise<R[]>): 
   }
 }
 
+/**
+ * No HEAD for an export: Fastify answers a HEAD by running the GET, which would read the rows and
+ * audit an export nobody receives. GET and POST: registered with `exposeHeadRoute: false`.
+ */
+export function refuseHeadOfExport(app: FastifyInstance, url: string, access: RouteAccess): void {
+  app.route({
+    method: 'HEAD',
+    url,
+    config: { access },
+    schema: { hide: true },
+    handler: async () => {
+      throw methodNotAllowed(
+        ['GET', 'POST'],
+        `An export is a GET or a POST of ${url}: HEAD would run it for nothing.`,
+      );
+    },
+  });
+}
+
 export function exportRoutes<R, Q extends TObject>(options: ExportRoutes<R, Q>): FastifyPluginAsyncTypebox {
   const query = Type.Object(
     { ...options.filters.properties, format: Type.Optional(ExportFormatSchema) },
@@ -84,9 +105,11 @@ export function exportRoutes<R, Q extends TObject>(options: ExportRoutes<R, Q>):
     return options.file(rows, summary.format);
   };
   return async (app) => {
+    refuseHeadOfExport(app, options.url, options.access);
     app.get(
       options.url,
       {
+        exposeHeadRoute: false,
         config: { access: options.access },
         schema: {
           tags: options.tags,

@@ -12,6 +12,7 @@ import {
   PageOf,
   pageOf,
 } from '../../core/pagination.js';
+import { refuseHeadOfExport } from '../../http/export-routes.js';
 import { callContext } from '../../http/route-access.js';
 import {
   AuditDetailSchema,
@@ -86,9 +87,11 @@ export function auditRoutes(
       async (request) => ({ data: await audit.facets(toAuditFilter(request.query, auditScope(request))) }),
     );
 
+    refuseHeadOfExport(app, '/audit-events/export', { user: 'audit:read', scope: 'scoped' });
     app.get(
       '/audit-events/export',
       {
+        exposeHeadRoute: false,
         config: { access: { user: 'audit:read', scope: 'scoped' } },
         schema: {
           tags: ['audit'],
