@@ -4,7 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Method, requestAs } from '../support/api.js';
-import { OWNER, type TestController, testController } from '../support/controller.js';
+import {
+  enrolledNode,
+  OWNER,
+  type TestController,
+  testController,
+  userWithRole,
+} from '../support/controller.js';
 
 const PASSWORD = 'a perfectly long password';
 
@@ -471,5 +477,86 @@ describe('users, groups, roles, access policies, sessions', () => {
     // API tokens have no idle window to refresh.
     const apiToken = mutate.json().data.token;
     expect((await call(apiToken, 'POST', '/auth/refresh')).statusCode).toBe(403);
+  });
+
+  it('pages roles, groups and API tokens like every list: each once, in order, to the end', async () => {
+    type Page = {
+      data: { id: string; name: string; builtIn?: boolean; createdAt?: string }[];
+      nextCursor: string | null;
+    };
+    async function walk(token: string, url: string, limit: number) {
+      const seen: Page['data'] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+        const response = await call(token, 'GET', `${url}?${query}`);
+        expect(response.statusCode, response.body).toBe(200);
+        const page = response.json() as Page;
+        expect(page.data.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.data);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return seen;
+    }
+    for (const name of ['paged-b', 'paged-a', 'paged-c'])
+      expect(
+        (await call(owner, 'POST', '/auth/roles', { name, permissions: ['node:read'] })).statusCode,
+      ).toBe(201);
+    const roles = await walk(owner, '/auth/roles', 2);
+    const all = (await call(owner, 'GET', '/auth/roles?limit=200')).json().data as Page['data'];
+    expect(roles.map((r) => r.id)).toEqual(all.map((r) => r.id));
+    // Built-in first, then custom, each by name.
+    const firstCustom = roles.findIndex((r) => !r.builtIn);
+    expect(roles.slice(firstCustom).every((r) => !r.builtIn)).toBe(true);
+    const customNames = roles.slice(firstCustom).map((r) => r.name);
+    expect(customNames).toEqual([...customNames].sort());
+    expect(customNames).toEqual(expect.arrayContaining(['paged-a', 'paged-b', 'paged-c']));
+
+    // Groups: a site's manager pages through the groups of that site only, every page full.
+    const north = await enrolledNode(ctl, { id: 'paged-north-1', site: 'paged-north' });
+    const south = await enrolledNode(ctl, { id: 'paged-south-1', site: 'paged-south' });
+    const northGroups: string[] = [];
+    for (let i = 0; i < 7; i++)
+      for (const [site, kept] of [
+        [south, undefined],
+        [north, northGroups],
+      ] as const) {
+        const name = `paged-${site === north ? 'n' : 's'}-${i}`;
+        const created = await call(owner, 'POST', '/auth/groups', {
+          name,
+          grants: [{ role: 'viewer', scope: { type: 'site', id: site.siteId } }],
+        });
+        expect(created.statusCode, created.body).toBe(201);
+        kept?.push(name);
+      }
+    const manager = await userWithRole(ctl, 'paged-north-admin', 'admin', { type: 'site', id: north.siteId });
+    const pages: number[] = [];
+    let cursor: string | null = null;
+    const groups: string[] = [];
+    do {
+      const page = (
+        await call(manager, 'GET', `/auth/groups?limit=3${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json() as Page;
+      pages.push(page.data.length);
+      groups.push(...page.data.map((g) => g.name));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(groups).toEqual(northGroups.sort());
+    expect(pages.slice(0, 2)).toEqual([3, 3]);
+
+    // Tokens: newest first, revoked ones too, through a cursor.
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++)
+      made.push((await call(owner, 'POST', '/auth/api-tokens', { name: `paged-${i}` })).json().data.id);
+    expect((await call(owner, 'DELETE', `/auth/api-tokens/${made[0]}`)).statusCode).toBe(204);
+    const tokens = await walk(owner, '/auth/api-tokens', 2);
+    expect(new Set(tokens.map((t) => t.id)).size).toBe(tokens.length);
+    expect(tokens.map((t) => t.id)).toEqual(expect.arrayContaining(made));
+    // Newest first; tokens made in the same millisecond by id, the cursor's tie-break.
+    const byAge = (t: { createdAt?: string; id: string }) => `${t.createdAt} ${t.id}`;
+    expect(tokens.map(byAge)).toEqual(tokens.map(byAge).sort().reverse());
+
+    for (const url of ['/auth/roles', '/auth/groups', '/auth/api-tokens'])
+      expect((await call(owner, 'GET', `${url}?cursor=bm9wZQ`)).statusCode, url).toBe(400);
   });
 });

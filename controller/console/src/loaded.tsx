@@ -6,7 +6,7 @@
 import { type Signal, useSignal } from '@preact/signals';
 import type { ComponentChildren } from 'preact';
 import { useEffect } from 'preact/hooks';
-import { ApiError, api } from './api.js';
+import { ApiError, allPages, api } from './api.js';
 import { type LiveEvent, subscribe } from './events.js';
 
 /** The server's refusal in its own words (or that it did not answer). */
@@ -89,6 +89,11 @@ export function useResource<T>(path: string | undefined): Loaded<T> {
   return useLoaded(path === undefined ? undefined : () => api<{ data: T }>('GET', path).then((r) => r.data), [
     path,
   ]);
+}
+
+/** Every item of the paged list `GET path`, read page after page (see useLoaded). */
+export function useAllPages<T>(path: string): Loaded<T[]> {
+  return useLoaded(() => allPages<T>(path), [path]);
 }
 
 /**

@@ -7,7 +7,7 @@ import { useSignal } from '@preact/signals';
 import { PERMISSIONS } from '../../../../shared/src/permissions.js';
 import { type Grant, grantInputs, grantLabel } from '../access-model.js';
 import { api } from '../api.js';
-import { failure, LoadState, useResource } from '../loaded.js';
+import { failure, LoadState, useAllPages } from '../loaded.js';
 import { ConfirmDialog, FormDialog } from '../modal-dialog.js';
 import { field, GrantFields, GrantsEditor, grantOf, type Role } from './access-shared.js';
 
@@ -21,8 +21,8 @@ interface Group {
 }
 
 export function GroupsTab() {
-  const groups = useResource<Group[]>('/auth/groups');
-  const roles = useResource<Role[]>('/auth/roles');
+  const groups = useAllPages<Group>('/auth/groups');
+  const roles = useAllPages<Role>('/auth/roles');
   const creating = useSignal(false);
   const deleting = useSignal<Group | undefined>(undefined);
   const editing = useSignal<Group | undefined>(undefined);
@@ -118,7 +118,7 @@ function MembersDialog({
   onClose: () => void;
   onDone: () => void;
 }) {
-  const users = useResource<{ id: string; username: string }[]>('/auth/users?limit=200');
+  const users = useAllPages<{ id: string; username: string }>('/auth/users');
   const error = useSignal<string | undefined>(undefined);
   const change = async (method: 'PUT' | 'DELETE', userId: string) => {
     try {
@@ -277,7 +277,7 @@ function EditGroupDialog({
 }
 
 export function RolesTab() {
-  const roles = useResource<Role[]>('/auth/roles');
+  const roles = useAllPages<Role>('/auth/roles');
   const creating = useSignal(false);
   const deleting = useSignal<Role | undefined>(undefined);
   const editing = useSignal<Role | undefined>(undefined);

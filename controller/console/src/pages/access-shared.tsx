@@ -2,7 +2,7 @@
 import { type Signal, useSignal } from '@preact/signals';
 import { useEffect, useId } from 'preact/hooks';
 import { type Grant, grantFromForm, grantLabel, SCOPE_TYPES } from '../access-model.js';
-import { api } from '../api.js';
+import { allPages } from '../api.js';
 import { can } from '../session.js';
 
 export interface Role {
@@ -79,8 +79,8 @@ function useScopeSuggestions() {
   const known = useSignal<{ sites: Named[]; nodes: Named[] } | undefined>(undefined);
   useEffect(() => {
     if (!can('node:read')) return;
-    const suggestions = api<{ data: (Named & { site: Named })[] }>('GET', '/nodes?limit=200').then(
-      ({ data }) => ({
+    const suggestions = allPages<Named & { site: Named }>('/nodes').then(
+      (data) => ({
         sites: [...new Map(data.map((n) => [n.site.id, n.site])).values()],
         nodes: data.map((n) => ({ id: n.id, name: n.name })),
       }),

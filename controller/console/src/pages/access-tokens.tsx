@@ -7,7 +7,7 @@
 import { useSignal } from '@preact/signals';
 import { api } from '../api.js';
 import { relativeTime } from '../fleet-model.js';
-import { LoadState, useResource } from '../loaded.js';
+import { LoadState, useAllPages } from '../loaded.js';
 import { ConfirmDialog, FormDialog, SecretOnce } from '../modal-dialog.js';
 import { field } from './access-shared.js';
 
@@ -33,7 +33,7 @@ function When({ iso }: { iso: string | null }) {
 }
 
 export function TokensTab() {
-  const tokens = useResource<ApiToken[]>('/auth/api-tokens');
+  const tokens = useAllPages<ApiToken>('/auth/api-tokens');
   const creating = useSignal(false);
   const revoking = useSignal<ApiToken | undefined>(undefined);
   const changing = useSignal(false);

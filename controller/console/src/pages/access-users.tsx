@@ -7,7 +7,7 @@
 import { useSignal } from '@preact/signals';
 import { type Grant, grantInputs, grantLabel } from '../access-model.js';
 import { api } from '../api.js';
-import { failure, LoadState, useLoaded, useResource } from '../loaded.js';
+import { failure, LoadState, useAllPages, useLoaded } from '../loaded.js';
 import { ConfirmDialog, FormDialog } from '../modal-dialog.js';
 import { location, navigate } from '../router.js';
 import { can } from '../session.js';
@@ -45,7 +45,7 @@ export function UsersTab() {
   );
   const users = loaded.data;
   const reload = loaded.reload;
-  const roles = useResource<Role[]>('/auth/roles');
+  const roles = useAllPages<Role>('/auth/roles');
   const dialog = useSignal<Dialog | undefined>(undefined);
   const rowErrors = useSignal<Record<string, string>>({});
 

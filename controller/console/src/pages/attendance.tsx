@@ -7,7 +7,7 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
+import { ApiError, allPages, api } from '../api.js';
 import {
   type AttendanceView,
   attendanceSearch,
@@ -112,10 +112,10 @@ export default function AttendancePage() {
   const view = attendanceViewFrom(location.value.search);
   const loaded = useLoaded(
     () =>
-      api<{ data: Guild[] }>('GET', '/guilds?limit=200').then((answer) => {
-        const first = answer.data[0];
+      allPages<Guild>('/guilds').then((all) => {
+        const first = all[0];
         if (!view.guild && first) go({ guild: first.id }, true);
-        return answer.data;
+        return all;
       }),
     [],
   );

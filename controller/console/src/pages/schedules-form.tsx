@@ -7,7 +7,7 @@
  */
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
-import { api } from '../api.js';
+import { allPages, api } from '../api.js';
 import { failure } from '../loaded.js';
 import { CancelButton, closeDialogOf, ModalDialog } from '../modal-dialog.js';
 import {
@@ -89,9 +89,9 @@ function useNodeIds() {
   const nodes = useSignal<{ id: string; name: string }[] | undefined>(undefined);
   useEffect(() => {
     if (!can('node:read')) return;
-    api<{ data: { id: string; name: string }[] }>('GET', '/nodes?limit=200').then(
-      (page) => {
-        nodes.value = page.data;
+    allPages<{ id: string; name: string }>('/nodes').then(
+      (all) => {
+        nodes.value = all;
       },
       () => {
         nodes.value = undefined;

@@ -119,10 +119,7 @@ function FamilyObjects({ view, family, title }: { view: SettingsView; family: st
     return off;
   }, [family]);
 
-  const loaded = useLoaded(
-    () => api<{ data: SettingsObject[] }>('GET', `/settings/${family}?limit=200`).then((page) => page.data),
-    [family, version.value],
-  );
+  const loaded = useLoaded(() => allPages<SettingsObject>(`/settings/${family}`), [family, version.value]);
   const objects = loaded.data;
 
   return (

@@ -18,7 +18,7 @@ import {
 } from '../../../../shared/src/notification-kinds.js';
 import { api } from '../api.js';
 import { relativeTime } from '../fleet-model.js';
-import { failure, LoadState, useLoaded, useResource } from '../loaded.js';
+import { failure, LoadState, useAllPages, useLoaded } from '../loaded.js';
 import { ConfirmDialog, FormDialog, SecretOnce } from '../modal-dialog.js';
 import { Ago } from '../time-ago.js';
 import { field } from './access-shared.js';
@@ -53,7 +53,7 @@ type Dialog =
   | { kind: 'delete'; integration: Integration };
 
 export function Integrations() {
-  const integrations = useResource<Integration[]>('/integrations?limit=200');
+  const integrations = useAllPages<Integration>('/integrations');
   const list = integrations.data;
   const rowErrors = useSignal<Record<string, string>>({});
   const busy = useSignal<string | undefined>(undefined);

@@ -13,8 +13,14 @@ export type GroupRow = Prisma.GroupGetPayload<{ include: typeof DETAIL }>;
 export class GroupsRepository {
   constructor(private readonly db: Db) {}
 
-  list(tx: Tx | Db = this.db): Promise<GroupRow[]> {
-    return tx.group.findMany({ include: DETAIL, orderBy: { name: 'asc' } });
+  /** Up to `limit` groups by name, after the group named `afterName`. */
+  page(limit: number, afterName?: string): Promise<GroupRow[]> {
+    return this.db.group.findMany({
+      where: afterName === undefined ? {} : { name: { gt: afterName } },
+      include: DETAIL,
+      orderBy: { name: 'asc' },
+      take: limit,
+    });
   }
 
   find(tx: Tx | Db, id: string): Promise<GroupRow | null> {

@@ -1,7 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
-import { Data, ErrorResponse, NoContent } from '../../core/pagination.js';
+import { clampLimit, Data, ErrorResponse, NoContent, PageOf, PageOnlyQuery } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import { UuidParams } from './access.schemas.js';
 import { CreateGroupBody, GroupView, MemberParams, UpdateGroupBody } from './groups.schemas.js';
@@ -19,11 +18,13 @@ export function groupsRoutes(groups: GroupsService): FastifyPluginAsyncTypebox {
         config: { access },
         schema: {
           tags,
-          summary: 'Groups you manage, with members and grants',
-          response: { 200: Data(Type.Array(GroupView)) },
+          summary: 'Groups you manage, with members and grants, by name',
+          querystring: PageOnlyQuery,
+          response: { 200: PageOf(GroupView), 400: ErrorResponse },
         },
       },
-      async (request) => ({ data: await groups.list(callContext(request)) }),
+      async (request) =>
+        groups.list(callContext(request), clampLimit(request.query.limit), request.query.cursor),
     );
 
     app.post(

@@ -7,6 +7,7 @@
 
 import type { AuditWriter } from '../../core/audit.types.js';
 import { conflict, forbidden, hidden, notFound } from '../../core/errors.js';
+import { decodeCursor, encodeCursor, pageOf } from '../../core/pagination.js';
 import type { CallContext, UserPrincipal } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
 import { type AccessRepository, type GrantRow, resolved } from './access.repository.js';
@@ -85,12 +86,29 @@ export class GroupsService {
     return row;
   }
 
-  async list(ctx: CallContext) {
+  /**
+   * A page of the groups the caller manages, by name; the cursor is the last one's name. Groups
+   * are read a page at a time until the page is full of ones the caller manages (or none are left).
+   */
+  async list(ctx: CallContext, limit: number, cursor?: string) {
     const principal = userOf(ctx);
-    const rows = await this.groups.list();
     const shown: GroupRow[] = [];
-    for (const row of rows) if (await this.manages(this.db, principal, row)) shown.push(row);
-    return shown.map((r) => this.present(r));
+    let after = decodeCursor<string>(cursor, 'string');
+    for (;;) {
+      const rows = await this.groups.page(limit, after);
+      for (const row of rows) {
+        if (shown.length === limit) break;
+        if (await this.manages(this.db, principal, row)) shown.push(row);
+      }
+      after = rows.at(-1)?.name;
+      if (shown.length === limit || rows.length < limit) break;
+    }
+    return pageOf(
+      shown,
+      limit,
+      (r) => this.present(r),
+      (r) => encodeCursor(r.name),
+    );
   }
 
   async detail(id: string, ctx: CallContext) {

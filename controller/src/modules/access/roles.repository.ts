@@ -2,11 +2,21 @@
 import type { Db, Tx } from '../../db/client.js';
 import type { Role } from '../../db/rows.js';
 
+/** Where a page of roles ended. */
+export type RolePosition = Pick<Role, 'builtIn' | 'name'>;
+
 export class RolesRepository {
   constructor(private readonly db: Db) {}
 
-  list(): Promise<Role[]> {
-    return this.db.role.findMany({ orderBy: [{ builtIn: 'desc' }, { name: 'asc' }] });
+  /** A page of the roles: built-in first, then custom, each by name; after the role at `after`. */
+  page(limit: number, after?: RolePosition): Promise<Role[]> {
+    const where =
+      after === undefined
+        ? {}
+        : after.builtIn
+          ? { OR: [{ builtIn: true, name: { gt: after.name } }, { builtIn: false }] }
+          : { builtIn: false, name: { gt: after.name } };
+    return this.db.role.findMany({ where, orderBy: [{ builtIn: 'desc' }, { name: 'asc' }], take: limit });
   }
 
   find(tx: Tx | Db, id: string): Promise<Role | null> {

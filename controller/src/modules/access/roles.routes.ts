@@ -1,7 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
-import { Data, ErrorResponse, NoContent } from '../../core/pagination.js';
+import { clampLimit, Data, ErrorResponse, NoContent, PageOf, PageOnlyQuery } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
 import { UuidParams } from './access.schemas.js';
 import { CreateRoleBody, RoleView, UpdateRoleBody } from './roles.schemas.js';
@@ -19,11 +18,12 @@ export function rolesRoutes(roles: RolesService): FastifyPluginAsyncTypebox {
         config: { access },
         schema: {
           tags,
-          summary: 'Built-in and custom roles with their permissions',
-          response: { 200: Data(Type.Array(RoleView)) },
+          summary: 'Built-in and custom roles with their permissions: built-in first, then by name',
+          querystring: PageOnlyQuery,
+          response: { 200: PageOf(RoleView), 400: ErrorResponse },
         },
       },
-      async () => ({ data: await roles.list() }),
+      async (request) => roles.list(clampLimit(request.query.limit), request.query.cursor),
     );
 
     app.post(

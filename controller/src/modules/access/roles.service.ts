@@ -6,14 +6,25 @@
  */
 import { BUILT_IN_ROLES, type Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
-import { conflict, forbidden, notFound } from '../../core/errors.js';
+import { badRequest, conflict, forbidden, notFound } from '../../core/errors.js';
+import { decodeCursor, encodeCursor, pageOf } from '../../core/pagination.js';
 import type { CallContext } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
 import type { Role } from '../../db/rows.js';
 import { type AccessRepository, permissionsOf } from './access.repository.js';
 import { recordAccessChange } from './access-audit.js';
 import { type AccessGuard, describeScope, userOf } from './access-guard.js';
-import type { RolesRepository } from './roles.repository.js';
+import type { RolePosition, RolesRepository } from './roles.repository.js';
+
+/** The position a roles cursor names (`b:<name>` a built-in role, `c:<name>` a custom one). */
+function roleAfter(cursor: string | undefined): RolePosition | undefined {
+  const value = decodeCursor<string>(cursor, 'string');
+  if (value === undefined) return undefined;
+  const kind = value.slice(0, 2);
+  if (kind !== 'b:' && kind !== 'c:')
+    throw badRequest('cursor is not valid: pass the nextCursor of a previous page');
+  return { builtIn: kind === 'b:', name: value.slice(2) };
+}
 
 export class RolesService {
   constructor(
@@ -35,8 +46,15 @@ export class RolesService {
     };
   }
 
-  async list() {
-    return (await this.roles.list()).map((r) => this.present(r));
+  /** A page of the roles, built-in first; the cursor is the last role's kind and name. */
+  async list(limit: number, cursor?: string) {
+    const rows = await this.roles.page(limit, roleAfter(cursor));
+    return pageOf(
+      rows,
+      limit,
+      (r) => this.present(r),
+      (r) => encodeCursor(`${r.builtIn ? 'b' : 'c'}:${r.name}`),
+    );
   }
 
   private async editable(tx: Tx, id: string): Promise<Role> {

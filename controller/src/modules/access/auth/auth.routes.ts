@@ -3,7 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import type { Config } from '../../../config.js';
-import { Data, ErrorResponse, NoContent } from '../../../core/pagination.js';
+import {
+  clampLimit,
+  Data,
+  ErrorResponse,
+  NoContent,
+  PageOf,
+  PageOnlyQuery,
+} from '../../../core/pagination.js';
 import type { UserPrincipal } from '../../../core/principal.js';
 import { callContext, SESSION_COOKIE } from '../../../http/route-access.js';
 import {
@@ -137,11 +144,17 @@ export function authRoutes(
         config: { access: { user: 'authenticated' } },
         schema: {
           tags: ['auth'],
-          summary: 'Your personal API tokens (hints only)',
-          response: { 200: Data(Type.Array(ApiToken)) },
+          summary: 'Your personal API tokens, newest first, revoked ones too (hints only)',
+          querystring: PageOnlyQuery,
+          response: { 200: PageOf(ApiToken), 400: ErrorResponse },
         },
       },
-      async (request) => ({ data: await auth.listApiTokens((request.principal as UserPrincipal).userId) }),
+      async (request) =>
+        auth.listApiTokens(
+          (request.principal as UserPrincipal).userId,
+          clampLimit(request.query.limit),
+          request.query.cursor,
+        ),
     );
 
     app.post(

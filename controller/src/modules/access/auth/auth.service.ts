@@ -6,6 +6,8 @@ import type { Config } from '../../../config.js';
 import { AccessSet } from '../../../core/access-set.js';
 import type { AuditWriter } from '../../../core/audit.types.js';
 import { conflict, forbidden, hidden, notFound, rateLimited, unauthenticated } from '../../../core/errors.js';
+import { parsePositionCursor, positionCursor } from '../../../core/page-position.js';
+import { pageOf } from '../../../core/pagination.js';
 import { actorOf, type CallContext, type UserPrincipal } from '../../../core/principal.js';
 import { dummyHash, hashPassword, verifyPassword } from '../../../crypto/password.js';
 import { hashSecret, newSecret, SECRET_PREFIX, secretHint } from '../../../crypto/secrets.js';
@@ -450,8 +452,10 @@ export class AuthService {
     return { ...this.describeToken(row), token };
   }
 
-  async listApiTokens(userId: string) {
-    return (await this.apiTokens.listOfUser(userId)).map((t) => this.describeToken(t));
+  /** A page of the user's tokens, newest first: hints only. */
+  async listApiTokens(userId: string, limit: number, cursor?: string) {
+    const rows = await this.apiTokens.pageOfUser(userId, limit, parsePositionCursor(cursor));
+    return pageOf(rows, limit, (t) => this.describeToken(t), positionCursor);
   }
 
   async revokeApiToken(id: string, ctx: CallContext): Promise<void> {

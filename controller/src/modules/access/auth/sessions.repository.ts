@@ -1,3 +1,4 @@
+import { olderThan, type PagePosition } from '../../../core/page-position.js';
 import type { Db, Tx } from '../../../db/client.js';
 import type { ApiToken, Session, User } from '../../../db/rows.js';
 
@@ -73,8 +74,13 @@ export class ApiTokensRepository {
     });
   }
 
-  listOfUser(userId: string): Promise<ApiToken[]> {
-    return this.db.apiToken.findMany({ where: { userId }, orderBy: { createdAt: 'desc' } });
+  /** A page of the user's tokens (revoked and expired ones too), newest first. */
+  pageOfUser(userId: string, limit: number, after?: PagePosition): Promise<ApiToken[]> {
+    return this.db.apiToken.findMany({
+      where: { userId, ...olderThan(after) },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit,
+    });
   }
 
   find(id: string): Promise<ApiToken | null> {
