@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_LOCK_ID } from '../../controller/src/modules/access/access.repository.js';
 import { bearer, type TestController, testController } from '../support/controller.js';
 import { Browser, browse, startTestIdp, type TestIdp } from '../support/oidc-idp.js';
 import { freePort } from '../support/ports.js';
@@ -264,6 +265,48 @@ describe('OIDC single sign-on', () => {
     expect(mallory.id).not.toBe(owner.id);
     expect(mallory.email).toBeNull();
   });
+
+  // PostgreSQL's transactions run side by side; SQLite's writes one at a time.
+  it.runIf(process.env.EARSHOT_TEST_DB === 'postgres')(
+    'a first login waits for a user created meanwhile, and does not take its name in another letter case',
+    async () => {
+      idp.accounts.set('dana', { email: 'dana@example.test', groups: [] });
+      const browser = new Browser();
+      const callback = await toCallback(browser, 'dana');
+      // An administrator creating `Dana`, caught half-way: under the access lock, not committed.
+      let commit!: () => void;
+      const committing = new Promise<void>((resolve) => (commit = resolve));
+      let written!: () => void;
+      const isWritten = new Promise<void>((resolve) => (written = resolve));
+      const admin = ctl.db.$transaction(
+        async (tx) => {
+          await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${ACCESS_LOCK_ID})`);
+          await tx.user.create({
+            data: { username: 'Dana', displayName: 'Dana (local)', passwordHash: null },
+          });
+          written();
+          await committing;
+        },
+        { timeout: 30_000 },
+      );
+      await isWritten;
+      let settled = false;
+      const landing = browser.request(callback.href).finally(() => (settled = true));
+      // The sign-in either waits on the lock (seen in pg_locks) or, unlocked, finishes at once.
+      const waiting = async () =>
+        (
+          await ctl.db.$queryRaw<{ n: bigint }[]>`
+          SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`
+        )[0]!.n > 0n;
+      while (!settled && !(await waiting())) await new Promise((resolve) => setImmediate(resolve));
+      commit();
+      await admin;
+      expect((await landing).status).toBe(302);
+      const danas = await ctl.db.$queryRaw<{ username: string }[]>`
+        SELECT "username" FROM "User" WHERE lower("username") LIKE 'dana%' ORDER BY "username"`;
+      expect(danas.map((u) => u.username)).toEqual(['Dana', expect.stringMatching(/^dana-[0-9a-f]{8}$/)]);
+    },
+  );
 
   it('refuses a forged state, and a callback from a browser that did not start the login', async () => {
     const browser = new Browser();

@@ -8,7 +8,8 @@ import type { ResolvedGrant } from '../../core/access-set.js';
 import type { Db, Provider, Tx } from '../../db/client.js';
 import type { Role } from '../../db/rows.js';
 
-const ACCESS_LOCK_ID = 7_420_011;
+/** The PostgreSQL advisory lock every access change (and a new user's name) is made under. */
+export const ACCESS_LOCK_ID = 7_420_011;
 
 /** Catalog permissions of a role; permissions dropped from the catalog are ignored. */
 export function permissionsOf(role: Pick<Role, 'permissions'>): Permission[] {

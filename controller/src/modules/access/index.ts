@@ -25,7 +25,7 @@ import { GroupsService } from './groups.service.js';
 import { OidcIdentityProvider } from './oidc/oidc.idp.js';
 import { OidcRepository } from './oidc/oidc.repository.js';
 import { oidcRoutes } from './oidc/oidc.routes.js';
-import { OidcService } from './oidc/oidc.service.js';
+import { type AccessLock, OidcService } from './oidc/oidc.service.js';
 import { ownPasswordRoutes } from './own-password.routes.js';
 import { OwnPasswordService } from './own-password.service.js';
 import { RolesRepository } from './roles.repository.js';
@@ -80,11 +80,12 @@ function repositories({ db, provider }: ModuleCore) {
 // IdP group → role mappings are the `oidcRoleMappings` access policy.
 function oidcService(
   core: ModuleCore,
-  parts: { users: UsersRepository; auth: AuthService; policies: AccessPoliciesService },
+  parts: { users: UsersRepository; auth: AuthService; policies: AccessPoliciesService; access: AccessLock },
 ): OidcService {
   const { db, audit, config, now } = core;
   return new OidcService({
     db,
+    accessLock: parts.access,
     repo: new OidcRepository(db),
     users: parts.users,
     auth: parts.auth,
@@ -179,7 +180,7 @@ export function createAccessModule(core: ModuleCore): AppModule<AccessPorts> {
     now,
   });
   const roles = new RolesService(db, new RolesRepository(db), accessRepo, guard, audit);
-  const oidc = oidcService(core, { users: usersRepo, auth, policies });
+  const oidc = oidcService(core, { users: usersRepo, auth, policies, access: accessRepo });
   return {
     name: 'access',
     routes: [

@@ -84,6 +84,11 @@ export interface CallbackInput {
   userAgent?: string;
 }
 
+/** The access lock (PostgreSQL: an advisory lock; SQLite's writes are serial already). */
+export interface AccessLock {
+  lock(tx: Tx): Promise<void>;
+}
+
 export class OidcService {
   private readonly db: Db;
   private readonly repo: OidcRepository;
@@ -94,10 +99,13 @@ export class OidcService {
   private readonly idp: OidcIdentityProvider | undefined;
   private readonly mappings: OidcRoleMappingSource;
   private readonly settings: OidcSettings;
+  private readonly accessLock: AccessLock;
   private readonly now: () => Date;
 
   constructor(options: {
     db: Db;
+    /** The lock every access change takes (a new user's name, group and grant changes). */
+    accessLock: AccessLock;
     repo: OidcRepository;
     users: UsersRepository;
     auth: AuthService;
@@ -115,6 +123,7 @@ export class OidcService {
     this.idp = options.idp;
     this.mappings = options.mappings;
     this.settings = options.settings;
+    this.accessLock = options.accessLock;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -204,6 +213,9 @@ export class OidcService {
     const groups = groupsOf(claims[this.settings.groupsClaim]);
     const signIn = () =>
       this.db.$transaction(async (tx) => {
+        // Under the lock a user's creation takes: a name taken in another letter case meanwhile
+        // (`Dana` made while `dana` signs in for the first time) is seen, and this one is tagged.
+        await this.accessLock.lock(tx);
         const user = await this.findOrCreateUser(tx, claims, ctx);
         const access = await this.syncAccess(tx, user, groups, ctx);
         return this.auth.startSession(tx, user, ctx, {
