@@ -145,11 +145,24 @@ describe('notification integrations', () => {
     expect(created.signingSecret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
     // Only the origin and the last characters of the URL are shown.
     expect(created.url).not.toContain('receiver-token');
+    const actions = async () =>
+      (await c.api('GET', `/api/v1/integrations/${created.id}/actions`)).json().data;
+    // What a client may offer says what the routes would answer.
+    expect(await actions()).toMatchObject({
+      enable: { allowed: false, reason: expect.stringMatching(/^Verify it first/) },
+      disable: { allowed: true, reason: null },
+      verify: { allowed: true },
+      rotateSecret: { allowed: true },
+    });
     const early = await c.api('POST', `/api/v1/integrations/${created.id}/enable`);
     expect(early.statusCode, early.body).toBe(409);
     expect(early.json().error.message).toMatch(/verif/);
 
     await c.verifyAndEnable(created.id);
+    expect(await actions()).toMatchObject({
+      enable: { allowed: false, reason: 'The integration is already enabled.' },
+      disable: { allowed: true },
+    });
     expect(r.received).toHaveLength(1);
     const [test] = r.received;
     expect(signatureValid(test!, created.signingSecret!)).toBe(true);
@@ -240,6 +253,12 @@ describe('notification integrations', () => {
     const slack = await fresh();
     const s = await c.create({ kind: 'slack', url: slack.url, rules: ALL_EVENTS });
     await c.verifyAndEnable(s.id);
+    const slackActions = (await c.api('GET', `/api/v1/integrations/${s.id}/actions`)).json().data;
+    expect(slackActions.rotateSecret).toEqual({
+      allowed: false,
+      reason: expect.stringMatching(/no signing secret/),
+    });
+    expect((await c.api('POST', `/api/v1/integrations/${s.id}/rotate-secret`, {})).statusCode).toBe(409);
     const discord = await startReceiver();
     discord.state.status = 204;
     discord.state.answer = '';

@@ -284,6 +284,7 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/integrations': { need: 'integrations:manage', fleet: true },
   'POST /api/v1/integrations': { need: 'integrations:manage', fleet: true },
   'GET /api/v1/integrations/:id': { need: 'integrations:manage', fleet: true },
+  'GET /api/v1/integrations/:id/actions': { need: 'integrations:manage', fleet: true },
   'PATCH /api/v1/integrations/:id': { need: 'integrations:manage', fleet: true },
   'DELETE /api/v1/integrations/:id': { need: 'integrations:manage', fleet: true },
   'POST /api/v1/integrations/:id/verify': { need: 'integrations:manage', fleet: true },

@@ -10,6 +10,7 @@ import {
   CreateIntegrationBody,
   DeliveriesQuery,
   DeliverySchema,
+  IntegrationActions,
   IntegrationParams,
   IntegrationSchema,
   IntegrationWithSecret,
@@ -71,6 +72,20 @@ export function notificationsRoutes(integrations: NotificationsService): Fastify
         },
       },
       async (request) => ({ data: await integrations.get(request.params.id) }),
+    );
+
+    app.get(
+      '/integrations/:id/actions',
+      {
+        config: manage,
+        schema: {
+          tags,
+          summary: 'What you may do to this integration now, and why not when not',
+          params: IntegrationParams,
+          response: { 200: Data(IntegrationActions), ...errors },
+        },
+      },
+      async (request) => ({ data: await integrations.actions(request.params.id) }),
     );
 
     app.patch(

@@ -7,7 +7,7 @@ import {
   MAX_URL_LENGTH,
   NOTIFICATION_EVENTS,
 } from '../../../../shared/src/notification-kinds.js';
-import { PageQuery } from '../../core/pagination.js';
+import { AllowedAction, PageQuery } from '../../core/pagination.js';
 
 export {
   DEFAULT_QUIET_SECONDS,
@@ -122,6 +122,16 @@ export const IntegrationSchema = Type.Object({
 export type IntegrationView = Static<typeof IntegrationSchema>;
 
 /** A create or rotation of a generic webhook: the signing secret, shown this once. */
+/** What may be done to an integration now, and why not when not (`GET /integrations/:id/actions`). */
+export const IntegrationActions = Type.Object({
+  update: AllowedAction,
+  delete: AllowedAction,
+  verify: AllowedAction,
+  enable: AllowedAction,
+  disable: AllowedAction,
+  rotateSecret: AllowedAction,
+});
+
 export const IntegrationWithSecret = Type.Intersect([
   IntegrationSchema,
   Type.Object({ signingSecret: Type.Optional(Type.String({ description: 'Shown once' })) }),

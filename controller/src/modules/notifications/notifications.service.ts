@@ -84,6 +84,34 @@ export class NotificationsService {
     return presentIntegration(await this.found(id));
   }
 
+  /**
+   * What may be done to the integration now, and why not when not: the refusals `setStatus` and
+   * `rotateSecret` would give (every route here needs the same permission, which the caller holds).
+   */
+  async actions(id: string) {
+    const row = await this.found(id);
+    const kind = row.kind as IntegrationKind;
+    const gate = (why: string | null) => ({ allowed: why === null, reason: why });
+    return {
+      update: gate(null),
+      delete: gate(null),
+      verify: gate(null),
+      enable: gate(
+        row.status === 'enabled'
+          ? 'The integration is already enabled.'
+          : row.verifiedAt === null
+            ? 'Verify it first: its test message must be answered 2xx.'
+            : null,
+      ),
+      disable: gate(row.status === 'disabled' ? 'The integration is already disabled.' : null),
+      rotateSecret: gate(
+        kind === 'slack' || kind === 'discord'
+          ? `A ${kind} webhook has no signing secret: its URL is its credential.`
+          : null,
+      ),
+    };
+  }
+
   private async nameFree(tx: Tx, name: string, id?: string): Promise<void> {
     const other = await this.deps.repo.findByName(name, tx);
     if (other && other.id !== id) throw conflict(`an integration named "${name}" exists`);
