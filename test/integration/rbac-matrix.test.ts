@@ -115,6 +115,7 @@ const TABLE: Record<string, Row> = {
   'DELETE /api/v1/auth/users/:id': { need: 'auth:manage' },
   'GET /api/v1/auth/groups': { need: 'auth:manage' },
   'POST /api/v1/auth/groups': { need: 'auth:manage' },
+  'GET /api/v1/auth/groups/:id/actions': { need: 'auth:manage' },
   'GET /api/v1/auth/groups/:id': { need: 'auth:manage' },
   'PATCH /api/v1/auth/groups/:id': { need: 'auth:manage' },
   'DELETE /api/v1/auth/groups/:id': { need: 'auth:manage' },

@@ -559,4 +559,63 @@ describe('users, groups, roles, access policies, sessions', () => {
     for (const url of ['/auth/roles', '/auth/groups', '/auth/api-tokens'])
       expect((await call(owner, 'GET', `${url}?cursor=bm9wZQ`)).statusCode, url).toBe(400);
   });
+
+  it('says what may be done to a group now, and why not, as the changes would answer', async () => {
+    const plain = (
+      await call(owner, 'POST', '/auth/groups', {
+        name: 'actions-viewers',
+        grants: [{ role: 'viewer', scope: { type: 'fleet' } }],
+      })
+    ).json().data.id as string;
+    const owners = (
+      await call(owner, 'POST', '/auth/groups', {
+        name: 'actions-owners',
+        grants: [{ role: 'owner', scope: { type: 'fleet' } }],
+      })
+    ).json().data.id as string;
+    type State = { action: string; allowed: boolean; reason: string | null };
+    const actions = async (token: string, id: string) => {
+      const response = await call(token, 'GET', `/auth/groups/${id}/actions`);
+      expect(response.statusCode, response.body).toBe(200);
+      return Object.fromEntries((response.json().data as State[]).map((a) => [a.action, a]));
+    };
+    const all = await actions(owner, plain);
+    expect(Object.keys(all).sort()).toEqual([
+      'add_member',
+      'delete',
+      'remove_member',
+      'update',
+      'update_grants',
+    ]);
+    expect(Object.values(all).every((a) => a.allowed && a.reason === null)).toBe(true);
+
+    // An admin over the fleet (not an owner): the owners' group is an owner's to change.
+    const admin = await userWithRole(ctl, 'actions-admin', 'admin');
+    const ownersGroup = await actions(admin, owners);
+    expect(ownersGroup.update).toMatchObject({
+      allowed: false,
+      reason: expect.stringMatching(/^Only an owner/),
+    });
+    expect(ownersGroup.delete!.allowed).toBe(false);
+    const denied = await call(admin, 'PATCH', `/auth/groups/${owners}`, { description: 'mine now' });
+    expect(denied.statusCode).toBe(403);
+
+    // A member may not change the group's grants nor delete it; its other fields, yes.
+    const adminId = (await call(admin, 'GET', '/auth/me')).json().data.user.id as string;
+    expect((await call(owner, 'PUT', `/auth/groups/${plain}/members/${adminId}`)).statusCode).toBe(200);
+    const admin2 = await login('actions-admin', 'actions-admin-password-123');
+    const asMember = await actions(admin2, plain);
+    expect(asMember.update_grants).toMatchObject({ allowed: false, reason: expect.stringMatching(/belong/) });
+    expect(asMember.delete!.allowed).toBe(false);
+    expect(asMember.update!.allowed).toBe(true);
+    expect((await call(admin2, 'DELETE', `/auth/groups/${plain}`)).statusCode).toBe(403);
+
+    // A site's admin: a fleet group is not theirs to see.
+    const north = await enrolledNode(ctl, { id: 'actions-north-1', site: 'actions-north' });
+    const siteAdmin = await userWithRole(ctl, 'actions-site-admin', 'admin', {
+      type: 'site',
+      id: north.siteId,
+    });
+    expect((await call(siteAdmin, 'GET', `/auth/groups/${plain}/actions`)).statusCode).toBe(404);
+  });
 });

@@ -1,8 +1,9 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import { clampLimit, Data, ErrorResponse, NoContent, PageOf, PageOnlyQuery } from '../../core/pagination.js';
 import { callContext } from '../../http/route-access.js';
-import { UuidParams } from './access.schemas.js';
+import { ActionState, UuidParams } from './access.schemas.js';
 import { CreateGroupBody, GroupView, MemberParams, UpdateGroupBody } from './groups.schemas.js';
 import type { GroupsService } from './groups.service.js';
 
@@ -54,6 +55,20 @@ export function groupsRoutes(groups: GroupsService): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => ({ data: await groups.detail(request.params.id, callContext(request)) }),
+    );
+
+    app.get(
+      '/auth/groups/:id/actions',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'What you may do to this group now, and why not when not',
+          params: UuidParams,
+          response: { 200: Data(Type.Array(ActionState)), 404: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await groups.actions(request.params.id, callContext(request)) }),
     );
 
     app.patch(

@@ -115,6 +115,44 @@ export class GroupsService {
     return this.present(await this.visible(this.db, userOf(ctx), id));
   }
 
+  /**
+   * What a client could offer for this group, and why not when not: the refusals the changes
+   * below would give (a change that would leave no fleet owner is still refused when tried).
+   */
+  async actions(id: string, ctx: CallContext) {
+    const principal = userOf(ctx);
+    const row = await this.visible(this.db, principal, id);
+    const member = row.members.some((m) => m.userId === principal.userId) ? OWN_GROUP : null;
+    const ownersOnly =
+      grantsFleetOwner(row.grants) && !(await this.access.isFleetOwner(this.db, principal.userId))
+        ? 'Only an owner over the whole fleet can change a group that grants the owner role.'
+        : null;
+    let ungrantable: string | null = null;
+    try {
+      this.guard.assertGrantable(
+        principal.access,
+        await this.guard.planned(this.db, row.grants),
+        'add members to a group granting',
+      );
+    } catch (error) {
+      ungrantable = error instanceof Error ? error.message : String(error);
+    }
+    const state = (action: string, reason: string | null) => ({
+      action,
+      permission: 'auth:manage',
+      permitted: true,
+      allowed: reason === null,
+      reason,
+    });
+    return [
+      state('update', ownersOnly),
+      state('update_grants', member ?? ownersOnly),
+      state('add_member', ownersOnly ?? ungrantable),
+      state('remove_member', ownersOnly),
+      state('delete', member ?? ownersOnly),
+    ];
+  }
+
   private async assertNoClash(tx: Tx, input: { name?: string; oidcGroup?: string | null }, id?: string) {
     const clash = await this.groups.clash(tx, input, id);
     if (clash === 'name') throw conflict(`A group named ${input.name} exists.`);
