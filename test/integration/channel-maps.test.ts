@@ -310,6 +310,11 @@ describe('channel maps', () => {
       ]);
       const listed = (await api('GET', '/channel-map-plans?state=staged')).json().data;
       expect(listed.map((p: { id: string }) => p.id)).toContain(plan.id);
+      const actions = async () => (await api('GET', `/channel-map-plans/${plan.id}/actions`)).json().data;
+      expect(await actions()).toEqual({
+        apply: { allowed: true, reason: null },
+        discard: { allowed: true, reason: null },
+      });
 
       const applied = await api('POST', `/channel-map-plans/${plan.id}/apply`);
       expect(applied.statusCode, applied.body).toBe(200);
@@ -323,6 +328,10 @@ describe('channel maps', () => {
       expect(kept.changes[0].before.template.id).toBe(quad);
       expect((await api('POST', `/channel-map-plans/${plan.id}/apply`)).statusCode).toBe(409);
       expect((await api('POST', `/channel-map-plans/${plan.id}/discard`)).statusCode).toBe(409);
+      expect(await actions()).toEqual({
+        apply: { allowed: false, reason: 'The plan was already applied.' },
+        discard: { allowed: false, reason: 'The plan was already applied.' },
+      });
       expect(
         await ctl.db.auditEvent.count({
           where: { action: 'channel_map.plan.apply', targetId: plan.id, outcome: 'success' },
@@ -344,6 +353,9 @@ describe('channel maps', () => {
       ).json().data;
       await api('PUT', '/channel-map-assignments/cm-b', { templateId: quad, interface: 'hw:2,0' });
       expect((await api('GET', `/channel-map-plans/${plan.id}`)).json().data.changes[1].stale).toBe(true);
+      const actions = (await api('GET', `/channel-map-plans/${plan.id}/actions`)).json().data;
+      expect(actions.apply).toEqual({ allowed: false, reason: expect.stringMatching(/^Stale: .*node cm-b/) });
+      expect(actions.discard).toEqual({ allowed: true, reason: null });
       const refused = await api('POST', `/channel-map-plans/${plan.id}/apply`);
       expect(refused.statusCode).toBe(409);
       expect(refused.json().error.message).toMatch(/stale.*node cm-b changed since the plan was staged/);

@@ -75,6 +75,7 @@ const CHANNEL_MAP_ROWS: Record<string, Row> = {
   'POST /api/v1/settings/channel-map-plans': { need: 'settings:manage' },
   'GET /api/v1/settings/channel-map-plans': { need: 'settings:read' },
   'GET /api/v1/settings/channel-map-plans/:id': { need: 'settings:read' },
+  'GET /api/v1/settings/channel-map-plans/:id/actions': { need: 'settings:read' },
   'POST /api/v1/settings/channel-map-plans/:id/apply': { need: 'settings:manage' },
   'POST /api/v1/settings/channel-map-plans/:id/discard': { need: 'settings:manage' },
   'GET /api/v1/nodes/:id/channel-map-assignments': { need: 'agent' },

@@ -85,10 +85,7 @@ export class ChannelMapPlans {
   private async applyNow(id: string, ctx: CallContext) {
     const { assignments, repo, audit, now } = this.deps;
     const plan = await this.staged(ctx.principal, id);
-    const current = await repo.findMany(plan.items.map((i) => i.nodeId));
-    const moved = plan.items.filter(
-      (i) => (current.find((a) => a.nodeId === i.nodeId)?.revision ?? 0) !== i.baseRevision,
-    );
+    const moved = await this.moved(plan);
     if (moved.length > 0)
       throw conflict(
         `The plan is stale: the channel-map assignment of ${moved.map((i) => `node ${i.nodeId}`).join(', ')} ` +
@@ -117,6 +114,40 @@ export class ChannelMapPlans {
     });
     await assignments.nudge(changes.map((c) => c.node));
     return this.present((await repo.findPlan(id))!);
+  }
+
+  /** The plan's items whose node's assignment changed since the plan was staged. */
+  private async moved(plan: PlanRow) {
+    const current = await this.deps.repo.findMany(plan.items.map((i) => i.nodeId));
+    return plan.items.filter(
+      (i) => (current.find((a) => a.nodeId === i.nodeId)?.revision ?? 0) !== i.baseRevision,
+    );
+  }
+
+  /**
+   * What may be done to the plan now, and why not when not: apply and discard need a staged plan
+   * and settings:manage over each of its nodes; apply, a plan no node moved away from.
+   */
+  async actions(id: string, principal: Principal) {
+    const plan = await this.visiblePlan(principal, id, 'settings:read');
+    const access = userOf(principal).access;
+    const manage =
+      plan.items.length > 0
+        ? plan.items.every((i) =>
+            access.allows('settings:manage', { siteId: i.node.siteId, nodeId: i.nodeId }),
+          )
+        : access.hasFleet('settings:manage');
+    const closed = plan.state === 'staged' ? null : `The plan was already ${plan.state}.`;
+    const moved = closed === null ? await this.moved(plan) : [];
+    const stale =
+      moved.length > 0
+        ? `Stale: the assignment of ${moved.map((i) => `node ${i.nodeId}`).join(', ')} changed since staging; stage a new plan.`
+        : null;
+    const gate = (reason: string | null) =>
+      manage
+        ? { allowed: reason === null, reason }
+        : { allowed: false, reason: 'needs settings:manage over every node of the plan' };
+    return { apply: gate(closed ?? stale), discard: gate(closed) };
   }
 
   /** Closes a staged plan without applying anything; it is kept, read-only. */

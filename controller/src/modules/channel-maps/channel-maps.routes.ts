@@ -29,6 +29,7 @@ import {
   AssignmentParams,
   BulkAssignmentBody,
   Plan,
+  PlanActions,
   PlanListQuery,
   PlanParams,
   PutAssignmentBody,
@@ -246,6 +247,20 @@ function planRoutes(plans: ChannelMapPlans): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => ({ data: await plans.detail(request.params.id, request.principal) }),
+    );
+
+    app.get(
+      `${PLANS}/:id/actions`,
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: 'What you may do to this plan now (apply, discard), and why not when not',
+          params: PlanParams,
+          response: { 200: Data(PlanActions), 404: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await plans.actions(request.params.id, request.principal) }),
     );
 
     app.post(

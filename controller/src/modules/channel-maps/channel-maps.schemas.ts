@@ -1,6 +1,6 @@
 /** TypeBox schemas of channel-map assignments and staged plans (validation, responses, OpenAPI). */
 import Type, { type Static } from 'typebox';
-import { PageQuery } from '../../core/pagination.js';
+import { AllowedAction, PageQuery } from '../../core/pagination.js';
 import { NodeId } from '../nodes/index.js';
 
 const DateTime = Type.String({ format: 'date-time' });
@@ -99,6 +99,9 @@ export const PlanChange = Type.Object({
   changed: Type.Boolean({ description: 'after differs from before' }),
   stale: Type.Boolean({ description: 'A staged plan whose node’s assignment changed since it was staged' }),
 });
+
+/** What may be done to a plan now (`GET …/channel-map-plans/:id/actions`). */
+export const PlanActions = Type.Object({ apply: AllowedAction, discard: AllowedAction });
 
 export const Plan = Type.Object({
   id: Type.String(),
