@@ -377,6 +377,16 @@ describe('schedules', () => {
       [weekly({ recurrence: 'DTSTART:20270101T000000' }), 400, /RRULE, RDATE and EXDATE/],
       [weekly({ recurrence: 'RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30' }), 400, /matches no day/],
       [weekly({ recurrence: 'RRULE:FREQ=DAILY;UNTIL=20200101T000000' }), 400, /no occurrence.*UNTIL/],
+      // Every fourth year from a year after a leap year: never a 29 February (rrule.js alone
+      // would look until the year 9999).
+      [
+        weekly({
+          start: '2027-01-04T09:00',
+          recurrence: 'RRULE:FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29',
+        }),
+        400,
+        /no occurrence within 10 years.*INTERVAL/,
+      ],
       [weekly({ timeZone: 'Mars/Olympus_Mons' }), 400, /time zone/],
       [weekly({ start: '2027-02-30T09:00' }), 400, /calendar/],
       [weekly({ durationSeconds: -5 }), 400, /durationSeconds/],

@@ -1,6 +1,7 @@
 /** Schedule recurrence: local wall-clock times in a zone, the DST rule, and what is refused. */
 import { describe, expect, it } from 'vitest';
 import {
+  firesWithin,
   instantOf,
   matchesNoDay,
   nextOccurrence,
@@ -108,6 +109,25 @@ describe('schedule recurrence', () => {
       expect(matchesNoDay(set), rule).toBe(!fires);
       const next = nextOccurrence(set, 'Europe/Berlin', new Date('2027-01-01T00:00Z'));
       expect(next instanceof Date, rule).toBe(fires);
+    }
+  });
+
+  it('tells a rule whose INTERVAL steps over every day it names within a bounded search', () => {
+    const rules: [string, string, boolean][] = [
+      // 2027, 2031, …: never a leap year.
+      ['RRULE:FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29', '2027-01-04T09:00', false],
+      // 2028 is.
+      ['RRULE:FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29', '2028-01-04T09:00', true],
+      ['RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29', '2029-03-01T09:00', true],
+      // Every twelfth month from February: only Februaries.
+      ['RRULE:FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=31', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=HOURLY;INTERVAL=6', '2027-02-01T09:00', true],
+      ['RRULE:FREQ=DAILY;UNTIL=20200101T000000', '2027-02-01T09:00', false],
+      ['RDATE:20270301T090000', '2027-02-01T09:00', true],
+    ];
+    for (const [rule, start, fires] of rules) {
+      const set = parseRecurrence({ rule, timeZone: 'Europe/Berlin', start });
+      expect(firesWithin(set, start, 10), `${rule} from ${start}`).toBe(fires);
     }
   });
 });

@@ -191,6 +191,22 @@ export function matchesNoDay(set: RRuleSet): boolean {
   return known;
 }
 
+/** The earliest Date rrule.js is asked about (an RDATE may come before the start). */
+const BEFORE_ANY_DATE = new Date('0001-01-01T00:00:00Z');
+
+/**
+ * Whether the set makes an occurrence within `years` of its local start. The search ends there:
+ * rrule.js's own `after` steps a period at a time to the year 9999 when a rule's INTERVAL steps
+ * over every day it names (FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29 from a year after a
+ * leap year), seconds of a blocked loop; bounded, a yearly rule takes `years` steps at most.
+ */
+export function firesWithin(set: RRuleSet, startLocal: string, years: number): boolean {
+  if (matchesNoDay(set)) return false;
+  const end = floating(startLocal);
+  end.setUTCFullYear(end.getUTCFullYear() + years);
+  return set.between(BEFORE_ANY_DATE, end, true, (_date, index) => index < 1).length > 0;
+}
+
 /** The occurrence instants in [from, to), ascending, at most `limit`. */
 export function occurrencesBetween(
   set: RRuleSet,

@@ -1,6 +1,6 @@
 /** What a schedule must satisfy beyond its JSON schema; every failure is a 400 with a reason. */
 import { badRequest } from '../../core/errors.js';
-import { matchesNoDay, nextOccurrence, RecurrenceError } from './recurrence.js';
+import { firesWithin, matchesNoDay, nextOccurrence, RecurrenceError } from './recurrence.js';
 import { channelsOf, instantsBetween, MAX_OCCURRENCES_PER_WINDOW, ruleOf } from './schedule-plans.js';
 import type { ScheduleRow } from './schedules.repository.js';
 import type { CreateScheduleBody } from './schedules.schemas.js';
@@ -50,6 +50,9 @@ export function validateSchedule(body: CreateScheduleBody, targets: CheckedTarge
   };
 }
 
+/** A rule must make its first occurrence within this many years of its start. */
+const FIRST_WITHIN_YEARS = 10;
+
 function checkRule(data: Pick<ScheduleRow, 'recurrence' | 'timeZone' | 'startLocal'>) {
   const probe = { ...data, id: '', skipped: '[]' } as unknown as ScheduleRow;
   try {
@@ -58,10 +61,13 @@ function checkRule(data: Pick<ScheduleRow, 'recurrence' | 'timeZone' | 'startLoc
       throw badRequest(
         'the RRULE matches no day of any year (like BYMONTH=2 with BYMONTHDAY=30): no recording would ever start',
       );
-    const first = nextOccurrence(rule, probe.timeZone, new Date(0));
+    const first = firesWithin(rule, probe.startLocal, FIRST_WITHIN_YEARS)
+      ? nextOccurrence(rule, probe.timeZone, new Date(0))
+      : undefined;
     if (!first)
       throw badRequest(
-        `the rule makes no occurrence from its start ${probe.startLocal}: check its UNTIL, COUNT and EXDATE lines`,
+        `the rule makes no occurrence within ${FIRST_WITHIN_YEARS} years of its start ${probe.startLocal}: ` +
+          'check its UNTIL, COUNT and EXDATE lines, and an INTERVAL that steps over every day it names',
       );
     // Dense rules are refused: a recording plan, not a ticker (checked from the first occurrence).
     const { truncated } = instantsBetween(probe, first, new Date(first.getTime() + DENSITY_WINDOW_MS));
