@@ -214,6 +214,7 @@ const TABLE: Record<string, Row> = {
   'POST /api/v1/recording-jobs/:jid/cancelled': { need: 'agent' },
   'GET /api/v1/recording-jobs/:jid': { need: 'recording:read', node: true },
   'GET /api/v1/recording-jobs': { need: 'recording:read' },
+  'GET /api/v1/recording-jobs/facets': { need: 'recording:read' },
   'GET /api/v1/recording-jobs/export': { need: 'recording:read' },
   'POST /api/v1/recording-jobs/export': { need: 'recording:read' },
   'GET /api/v1/recording-jobs/:jid/actions': { need: 'recording:read', node: true },

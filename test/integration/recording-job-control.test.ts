@@ -144,6 +144,38 @@ describe('recording jobs: list, actions, export, retry, bulk retry and stop', ()
       expect(JSON.parse((await api(eastViewer, 'GET', '/recording-jobs?site=west')).body).data).toEqual([]);
     });
 
+    it('counts what the filters select by state and node, within the caller’s scope', async () => {
+      await failed(east);
+      await queued(west);
+      type Facets = {
+        total: number;
+        state: { value: string; count: number }[];
+        nodeId: { value: string; count: number }[];
+      };
+      const facets = async (token: string, query = '') => {
+        const response = await api(token, 'GET', `/recording-jobs/facets${query}`);
+        expect(response.statusCode, response.body).toBe(200);
+        return JSON.parse(response.body).data as Facets;
+      };
+      // The counts are what the list says, for the whole fleet and under a filter.
+      const jobs = await ctl.db.recordingJob.findMany();
+      const all = await facets(owner);
+      expect(all.total).toBe(jobs.length);
+      const byState = Object.fromEntries(all.state.map((f) => [f.value, f.count]));
+      for (const state of new Set(jobs.map((j) => j.state)))
+        expect(byState[state], state).toBe(jobs.filter((j) => j.state === state).length);
+      expect(all.state.map((f) => f.count)).toEqual(all.state.map((f) => f.count).sort((a, b) => b - a));
+      const failedOnly = await facets(owner, '?state=failed');
+      expect(failedOnly.state).toEqual([
+        { value: 'failed', count: jobs.filter((j) => j.state === 'failed').length },
+      ]);
+      // A site's viewer counts its site only.
+      const eastOnly = await facets(eastViewer);
+      expect(eastOnly.nodeId.map((f) => f.value)).toEqual([east.nodeId]);
+      expect(eastOnly.total).toBe(jobs.filter((j) => j.nodeId === east.nodeId).length);
+      expect((await api(owner, 'GET', '/recording-jobs/facets?state=sleeping')).statusCode).toBe(400);
+    });
+
     it('refuses bad filters with a 400 that says what is wrong', async () => {
       for (const query of [
         'state=sleeping',

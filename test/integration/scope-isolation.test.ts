@@ -62,6 +62,9 @@ const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   'GET /api/v1/recording-jobs': {
     page: (b) => ({ ids: page(b).flatMap((j) => [j.id as string, j.nodeId as string]) }),
   },
+  'GET /api/v1/recording-jobs/facets': {
+    page: (b) => ({ ids: (JSON.parse(b).data.nodeId as { value: string }[]).map((f) => f.value) }),
+  },
   'GET /api/v1/recording-jobs/export': {
     page: (b) => ({ ids: ndjsonLines(b).flatMap((j) => [j.id as string, j.nodeId as string]) }),
   },

@@ -6,6 +6,7 @@ import {
   HealthEventId,
   HealthValues,
 } from '../../../../shared/src/mqtt.js';
+import { FacetCounts } from '../../core/facets.js';
 import { AllowedAction, PageQuery } from '../../core/pagination.js';
 import { NodeId } from '../nodes/index.js';
 
@@ -59,14 +60,12 @@ export const HealthListQuery = Type.Object(
 );
 export type HealthFilter = Omit<Static<typeof HealthListQuery>, 'cursor' | 'limit'>;
 
-const Count = <T extends ReturnType<typeof Type.String>>(value: T) =>
-  Type.Array(Type.Object({ value, count: Type.Integer() }));
 export const HealthFacets = Type.Object({
   total: Type.Integer(),
-  status: Count(Type.String()),
-  severity: Count(Type.String()),
-  type: Count(Type.String()),
-  nodeId: Count(Type.String()),
+  status: FacetCounts(Type.String()),
+  severity: FacetCounts(Type.String()),
+  type: FacetCounts(Type.String()),
+  nodeId: FacetCounts(Type.String()),
 });
 
 export const HealthActions = Type.Object({

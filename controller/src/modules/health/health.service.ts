@@ -10,6 +10,7 @@ import type { AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
 import { type Change, type ChangeFeed, NO_CHANGE_FEED } from '../../core/change-feed.js';
 import { conflict, forbidden, notFound } from '../../core/errors.js';
+import { tally } from '../../core/facets.js';
 import type { PagePosition } from '../../core/page-position.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import { type ExportSummary, exportEvent } from '../../core/table-export.js';
@@ -166,21 +167,17 @@ export class HealthService {
     if (principal.kind !== 'user') throw forbidden('users only');
     const now = this.deps.now();
     const groups = await this.deps.repo.groups(principal.access.filter('health:read'), filter, now);
-    type Group = (typeof groups)[number];
-    const count = (key: (g: Group) => string, of: Group[] = groups) => {
-      const counts = new Map<string, number>();
-      for (const g of of) counts.set(key(g), (counts.get(key(g)) ?? 0) + g.count);
-      return [...counts].map(([value, n]) => ({ value, count: n })).sort((a, b) => b.count - a.count);
-    };
+    const count = (g: { count: number }) => g.count;
     return {
       total: groups.reduce((sum, g) => sum + g.count, 0),
-      status: count((g) => effectiveStatus(g, now)),
-      severity: count((g) => g.severity),
-      type: count((g) => g.type),
+      status: tally(groups, (g) => effectiveStatus(g, now), count),
+      severity: tally(groups, (g) => g.severity, count),
+      type: tally(groups, (g) => g.type, count),
       // Events of no node (the controller's own) are counted in the total only.
-      nodeId: count(
-        (g) => g.nodeId!,
+      nodeId: tally(
         groups.filter((g) => g.nodeId !== null),
+        (g) => g.nodeId!,
+        count,
       ),
     };
   }

@@ -32,6 +32,7 @@ import type { AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
 import { type BulkItem, eachItem, refusalEvent } from '../../core/bulk.js';
 import { conflict, forbidden, notFound } from '../../core/errors.js';
+import { tally } from '../../core/facets.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import type { PagePosition } from '../../core/page-position.js';
 import type { CallContext, Principal, UserPrincipal } from '../../core/principal.js';
@@ -104,6 +105,20 @@ export class JobControlService {
   list(principal: Principal, query: JobFilter, limit: number, after?: PagePosition): Promise<JobRow[]> {
     const filter = userOf(principal).access.filter('recording:read');
     return this.deps.jobsRepo.list(filter, listFilter(query), limit, after);
+  }
+
+  /** Counts of the jobs the list's filters select, by state and by node. */
+  async facets(principal: Principal, query: JobFilter) {
+    const groups = await this.deps.jobsRepo.facets(
+      userOf(principal).access.filter('recording:read'),
+      listFilter(query),
+    );
+    const count = (g: { count: number }) => g.count;
+    return {
+      total: groups.reduce((sum, g) => sum + g.count, 0),
+      state: tally(groups, (g) => g.state, count),
+      nodeId: tally(groups, (g) => g.nodeId, count),
+    };
   }
 
   listByIds(principal: Principal, ids: string[]): Promise<JobRow[]> {

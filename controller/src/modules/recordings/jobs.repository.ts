@@ -193,6 +193,16 @@ export class JobsRepository {
     });
   }
 
+  /** How many jobs the list's filters select, by state and node (`GET /recording-jobs/facets`). */
+  async facets(filter: ScopeFilter, query: JobListFilter) {
+    const groups = await this.db.recordingJob.groupBy({
+      by: ['state', 'nodeId'],
+      where: { AND: [nodeOwnedScopeWhere(filter), jobListWhere(query)] },
+      _count: { _all: true },
+    });
+    return groups.map((g) => ({ state: g.state, nodeId: g.nodeId, count: g._count._all }));
+  }
+
   /** The jobs among `ids` inside the caller's scope, newest first (an export of a selection). */
   listByIds(filter: ScopeFilter, ids: string[]): Promise<JobRow[]> {
     return this.db.recordingJob.findMany({

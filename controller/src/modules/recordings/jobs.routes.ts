@@ -20,6 +20,7 @@ import {
   BulkJobsBody,
   JobActions,
   JobExportFilters,
+  JobFacets,
   JobListQuery,
   JobParams,
   JobSchema,
@@ -175,6 +176,20 @@ export function jobsRoutes(jobs: JobsService, jobControl: JobControlService): Fa
         const rows = await jobControl.list(request.principal, filters, take, parsePositionCursor(cursor));
         return pageOf(rows, take, (row) => jobs.present(row), positionCursor);
       },
+    );
+
+    app.get(
+      '/recording-jobs/facets',
+      {
+        config: read,
+        schema: {
+          tags: ['recordings'],
+          summary: 'How many jobs the list’s filters select, by state and by node',
+          querystring: JobExportFilters,
+          response: { 200: Data(JobFacets), 400: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await jobControl.facets(request.principal, request.query) }),
     );
 
     app.get(

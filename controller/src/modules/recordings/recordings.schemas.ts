@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import Type, { type Static } from 'typebox';
 import { JobStates, RecordingLoudness, UPLOAD_HEADERS } from '../../../../shared/src/agent-api.js';
 import { badRequest } from '../../core/errors.js';
+import { FacetCounts } from '../../core/facets.js';
 import { AllowedAction, PageQuery } from '../../core/pagination.js';
 import { NodeId } from '../nodes/index.js';
 
@@ -191,6 +192,11 @@ export type JobFilter = {
 
 export const JobListQuery = Type.Object({ ...PageQuery, ...JobFilters }, { additionalProperties: false });
 export const JobExportFilters = Type.Object(JobFilters, { additionalProperties: false });
+export const JobFacets = Type.Object({
+  total: Type.Integer(),
+  state: FacetCounts(Type.String()),
+  nodeId: FacetCounts(Type.String()),
+});
 
 /** What the caller can do with one job now (`GET /recording-jobs/:jid/actions`). */
 export const JobActions = Type.Object({

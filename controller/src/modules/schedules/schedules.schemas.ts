@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { FacetCounts } from '../../core/facets.js';
 import { AllowedAction, PageQuery } from '../../core/pagination.js';
 import { NodeId } from '../nodes/index.js';
 
@@ -172,9 +173,9 @@ export const ScheduleActions = Type.Object({
 
 export const ScheduleFacets = Type.Object({
   total: Type.Integer(),
-  enabled: Type.Array(Type.Object({ value: Type.Boolean(), count: Type.Integer() })),
-  timeZone: Type.Array(Type.Object({ value: Type.String(), count: Type.Integer() })),
-  nodeId: Type.Array(Type.Object({ value: Type.String(), count: Type.Integer() })),
+  enabled: FacetCounts(Type.Boolean()),
+  timeZone: FacetCounts(Type.String()),
+  nodeId: FacetCounts(Type.String()),
 });
 
 export const RunNowResult = Type.Object({

@@ -11,6 +11,7 @@ import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditScope, AuditWriter } from '../../core/audit.types.js';
 import type { AuditAction } from '../../core/audit-actions.js';
 import { badRequest, conflict, forbidden, notFound } from '../../core/errors.js';
+import { tally } from '../../core/facets.js';
 import type { NodeNotifier } from '../../core/node-commands.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import { type ExportSummary, exportEvent } from '../../core/table-export.js';
@@ -162,16 +163,14 @@ export class SchedulesService {
   async facets(principal: Principal, filter: ScheduleFilter) {
     if (principal.kind !== 'user') throw forbidden('users only');
     const rows = await this.repo.listAll(principal.access.filter('schedule:read'), filter);
-    const count = <K extends string | boolean>(values: K[]) => {
-      const counts = new Map<K, number>();
-      for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-      return [...counts].map(([value, n]) => ({ value, count: n })).sort((a, b) => b.count - a.count);
-    };
     return {
       total: rows.length,
-      enabled: count(rows.map((r) => r.enabled)),
-      timeZone: count(rows.map((r) => r.timeZone)),
-      nodeId: count(rows.flatMap((r) => r.targets.map((t) => t.nodeId))),
+      enabled: tally(rows, (r) => r.enabled),
+      timeZone: tally(rows, (r) => r.timeZone),
+      nodeId: tally(
+        rows.flatMap((r) => r.targets),
+        (t) => t.nodeId,
+      ),
     };
   }
 
