@@ -55,6 +55,7 @@ describe('route declarations', () => {
           'GET ',
           'POST ',
           'GET /:id',
+          'GET /:id/actions',
           'PATCH /:id',
           'DELETE /:id',
           'POST /:id/verify',
