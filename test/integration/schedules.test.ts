@@ -378,15 +378,26 @@ describe('schedules', () => {
       [weekly({ recurrence: 'RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30' }), 400, /matches no day/],
       [weekly({ recurrence: 'RRULE:FREQ=DAILY;UNTIL=20200101T000000' }), 400, /no occurrence.*UNTIL/],
       // Every fourth year from a year after a leap year: never a 29 February (rrule.js alone
-      // would look until the year 9999).
+      // would look until the year 9999); and a first occurrence more than 10 years away.
       [
         weekly({
           start: '2027-01-04T09:00',
           recurrence: 'RRULE:FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29',
         }),
         400,
-        /no occurrence within 10 years.*INTERVAL/,
+        /matches no day of any year its INTERVAL reaches/,
       ],
+      [
+        weekly({
+          start: '2100-01-04T09:00',
+          recurrence: 'RRULE:FREQ=YEARLY;INTERVAL=100;BYMONTH=2;BYMONTHDAY=29',
+        }),
+        400,
+        /no occurrence within 10 years/,
+      ],
+      // A step that never lands on a value it names (rrule.js alone: forever, or to the year 9999).
+      [weekly({ recurrence: 'RRULE:FREQ=HOURLY;INTERVAL=24;BYHOUR=5' }), 400, /INTERVAL=24.*BYHOUR/],
+      [weekly({ recurrence: 'RRULE:FREQ=DAILY;INTERVAL=7;BYDAY=TU' }), 400, /INTERVAL=7.*BYDAY/],
       [weekly({ timeZone: 'Mars/Olympus_Mons' }), 400, /time zone/],
       [weekly({ start: '2027-02-30T09:00' }), 400, /calendar/],
       [weekly({ durationSeconds: -5 }), 400, /durationSeconds/],

@@ -124,10 +124,29 @@ describe('schedule recurrence', () => {
       ['RRULE:FREQ=HOURLY;INTERVAL=6', '2027-02-01T09:00', true],
       ['RRULE:FREQ=DAILY;UNTIL=20200101T000000', '2027-02-01T09:00', false],
       ['RDATE:20270301T090000', '2027-02-01T09:00', true],
+      // An hourly step that never lands on its hour: rrule.js alone loops forever.
+      ['RRULE:FREQ=HOURLY;INTERVAL=24;BYHOUR=5', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=HOURLY;INTERVAL=8;BYHOUR=1,5', '2027-02-01T09:00', true],
+      // A weekly step from a Monday never reaches a Tuesday.
+      ['RRULE:FREQ=DAILY;INTERVAL=7;BYDAY=TU', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=DAILY;INTERVAL=7;BYDAY=MO', '2027-02-01T09:00', true],
+      ['RRULE:FREQ=MONTHLY;INTERVAL=6;BYMONTH=3,5', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=MONTHLY;INTERVAL=6;BYMONTH=8', '2027-02-01T09:00', true],
+      ['RRULE:FREQ=YEARLY;INTERVAL=100;BYMONTH=2;BYMONTHDAY=29', '2096-01-04T09:00', true],
     ];
     for (const [rule, start, fires] of rules) {
       const set = parseRecurrence({ rule, timeZone: 'Europe/Berlin', start });
       expect(firesWithin(set, start, 10), `${rule} from ${start}`).toBe(fires);
     }
+    // Every hundredth year from 2100: 2400 is the first leap one, 300 years on (later than the
+    // 10 years a schedule is given, but not never).
+    const rare = parseRecurrence({
+      rule: 'RRULE:FREQ=YEARLY;INTERVAL=100;BYMONTH=2;BYMONTHDAY=29',
+      timeZone: 'UTC',
+      start: '2100-01-04T09:00',
+    });
+    expect(matchesNoDay(rare)).toBe(false);
+    expect(firesWithin(rare, '2100-01-04T09:00', 10)).toBe(false);
+    expect(firesWithin(rare, '2100-01-04T09:00', 301)).toBe(true);
   });
 });

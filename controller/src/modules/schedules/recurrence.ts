@@ -152,12 +152,50 @@ export function instantOf(floatingLocal: Date, zone: string): Date {
   return new Date(Math.min(...candidates.map((dt) => dt.toMillis())));
 }
 
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/** Whether `value` is congruent to `from` modulo `step`. */
+function inClass(value: number, from: number, step: number): boolean {
+  return (((value - from) % step) + step) % step === 0;
+}
+
+/**
+ * Why a rule's INTERVAL steps over every value it names, or null. From the start, a rule of
+ * FREQ=HOURLY with INTERVAL=i reaches only the hours h0 + k·i (mod 24), that is h0's class modulo
+ * gcd(i, 24); so with DAILY over weekdays (mod 7) and MONTHLY over months (mod 12). When none of
+ * its BYHOUR, BYDAY or BYMONTH values is in that class, the rule never fires, and rrule.js does
+ * not stop looking: for HOURLY it loops forever (its hour step only ends on a listed hour), for the
+ * others until the year 9999. Such a rule is refused before rrule.js iterates it.
+ */
+export function intervalMissReason(set: RRuleSet): string | null {
+  for (const rule of set.rrules()) {
+    const o = rule.options;
+    const start = o.dtstart;
+    const cycles: [number, string, number[] | null | undefined, number, number][] = [
+      [Frequency.HOURLY, 'BYHOUR', o.byhour, 24, start.getUTCHours()],
+      // rrule.js numbers weekdays from Monday (0); Date from Sunday.
+      [Frequency.DAILY, 'BYDAY', o.byweekday, 7, (start.getUTCDay() + 6) % 7],
+      [Frequency.MONTHLY, 'BYMONTH', o.bymonth, 12, start.getUTCMonth() + 1],
+    ];
+    for (const [freq, part, values, period, from] of cycles) {
+      if (o.freq !== freq || !values?.length || o.interval <= 1) continue;
+      const step = gcd(o.interval, period);
+      if (values.some((v) => inClass(v, from, step))) continue;
+      return `INTERVAL=${o.interval} from the start never reaches a ${part} value it names: no recording would ever start`;
+    }
+  }
+  return null;
+}
+
 /** The first year of the last whole 400-year cycle rrule.js reaches (it stops after 9999). */
 const PROBE_YEAR = 9600;
 const dayless = new WeakMap<RRuleSet, boolean>();
 
 /**
- * Whether one of the set's RRULEs matches no day of any year, like BYMONTH=2;BYMONTHDAY=30.
+ * Whether one of the set's RRULEs matches no day of any year, like BYMONTH=2;BYMONTHDAY=30, or
+ * none of the years or months its INTERVAL reaches (see also `intervalMissReason`).
  * rrule.js looks for such a rule's next date a period at a time until the year 9999 (16 s for a
  * daily rule, blocking the loop), so this asks a yearly rule with the same day filters, as
  * rrule.js applies them (defaults from the start included), over one 400-year cycle of the
@@ -168,24 +206,37 @@ const dayless = new WeakMap<RRuleSet, boolean>();
 export function matchesNoDay(set: RRuleSet): boolean {
   let known = dayless.get(set);
   if (known === undefined) {
-    known = set.rrules().some((rule) => {
-      const o = rule.options;
-      const monthdays = [...(o.bymonthday ?? []), ...(o.bynmonthday ?? [])];
-      const weekdays = [...(o.byweekday ?? []), ...(o.bynweekday ?? []).map(([day]) => day!)];
-      const dtstart = new Date(Date.UTC(PROBE_YEAR, 0, 1));
-      const probe = new RRule({
-        freq: Frequency.YEARLY,
-        dtstart,
-        wkst: o.wkst,
-        bymonth: o.bymonth?.length ? o.bymonth : null,
-        bymonthday: monthdays.length ? monthdays : null,
-        byyearday: o.byyearday?.length ? o.byyearday : null,
-        byweekno: o.byweekno?.length ? o.byweekno : null,
-        // Some day filter must be named, or rrule.js adds the probe's own start as the default.
-        byweekday: weekdays.length ? weekdays : [0, 1, 2, 3, 4, 5, 6],
+    known =
+      intervalMissReason(set) !== null ||
+      set.rrules().some((rule) => {
+        const o = rule.options;
+        const monthdays = [...(o.bymonthday ?? []), ...(o.bynmonthday ?? [])];
+        const weekdays = [...(o.byweekday ?? []), ...(o.bynweekday ?? []).map(([day]) => day!)];
+        // The years a YEARLY rule reaches: its start's class modulo gcd(INTERVAL, 400), the
+        // calendar's cycle; the months a MONTHLY rule reaches: its start's modulo gcd(INTERVAL, 12).
+        const start = o.dtstart;
+        const years = o.freq === Frequency.YEARLY ? gcd(o.interval, 400) : 1;
+        const firstYear = PROBE_YEAR + ((((start.getUTCFullYear() - PROBE_YEAR) % years) + years) % years);
+        const monthStep = o.freq === Frequency.MONTHLY ? gcd(o.interval, 12) : 1;
+        const months = (o.bymonth?.length ? o.bymonth : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]).filter((m) =>
+          inClass(m, start.getUTCMonth() + 1, monthStep),
+        );
+        if (months.length === 0) return true;
+        const dtstart = new Date(Date.UTC(firstYear, 0, 1));
+        const probe = new RRule({
+          freq: Frequency.YEARLY,
+          interval: years,
+          dtstart,
+          wkst: o.wkst,
+          bymonth: months.length < 12 ? months : null,
+          bymonthday: monthdays.length ? monthdays : null,
+          byyearday: o.byyearday?.length ? o.byyearday : null,
+          byweekno: o.byweekno?.length ? o.byweekno : null,
+          // Some day filter must be named, or rrule.js adds the probe's own start as the default.
+          byweekday: weekdays.length ? weekdays : [0, 1, 2, 3, 4, 5, 6],
+        });
+        return probe.after(dtstart, true) === null;
       });
-      return probe.after(dtstart, true) === null;
-    });
     dayless.set(set, known);
   }
   return known;
@@ -195,10 +246,10 @@ export function matchesNoDay(set: RRuleSet): boolean {
 const BEFORE_ANY_DATE = new Date('0001-01-01T00:00:00Z');
 
 /**
- * Whether the set makes an occurrence within `years` of its local start. The search ends there:
- * rrule.js's own `after` steps a period at a time to the year 9999 when a rule's INTERVAL steps
- * over every day it names (FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29 from a year after a
- * leap year), seconds of a blocked loop; bounded, a yearly rule takes `years` steps at most.
+ * Whether the set makes an occurrence within `years` of its local start. rrule.js stops a search
+ * only at a date it produced: a rule that never fires is told by `matchesNoDay` first (which
+ * `between` alone would look for until the year 9999, or forever), and one that fires searches
+ * up to its first date.
  */
 export function firesWithin(set: RRuleSet, startLocal: string, years: number): boolean {
   if (matchesNoDay(set)) return false;

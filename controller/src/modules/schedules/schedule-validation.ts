@@ -1,6 +1,12 @@
 /** What a schedule must satisfy beyond its JSON schema; every failure is a 400 with a reason. */
 import { badRequest } from '../../core/errors.js';
-import { firesWithin, matchesNoDay, nextOccurrence, RecurrenceError } from './recurrence.js';
+import {
+  firesWithin,
+  intervalMissReason,
+  matchesNoDay,
+  nextOccurrence,
+  RecurrenceError,
+} from './recurrence.js';
 import { channelsOf, instantsBetween, MAX_OCCURRENCES_PER_WINDOW, ruleOf } from './schedule-plans.js';
 import type { ScheduleRow } from './schedules.repository.js';
 import type { CreateScheduleBody } from './schedules.schemas.js';
@@ -57,9 +63,12 @@ function checkRule(data: Pick<ScheduleRow, 'recurrence' | 'timeZone' | 'startLoc
   const probe = { ...data, id: '', skipped: '[]' } as unknown as ScheduleRow;
   try {
     const rule = ruleOf(probe);
+    const missed = intervalMissReason(rule);
+    if (missed) throw badRequest(`the RRULE's ${missed}`);
     if (matchesNoDay(rule))
       throw badRequest(
-        'the RRULE matches no day of any year (like BYMONTH=2 with BYMONTHDAY=30): no recording would ever start',
+        'the RRULE matches no day of any year its INTERVAL reaches (like BYMONTH=2 with BYMONTHDAY=30, or ' +
+          'BYMONTHDAY=29 of February every fourth year from a year after a leap year): no recording would ever start',
       );
     const first = firesWithin(rule, probe.startLocal, FIRST_WITHIN_YEARS)
       ? nextOccurrence(rule, probe.timeZone, new Date(0))
