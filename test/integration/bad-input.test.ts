@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteInfo } from '../../controller/src/core/routes.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
+import { validValue } from '../support/schema-arbitrary.js';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 /** Routes whose success path streams forever (SSE) are probed only with bad input that fails fast. */
@@ -151,6 +152,48 @@ describe('bad input on every route', () => {
       }
     }
     expect(acted).toEqual([]);
+  });
+
+  it('refuses a NUL character in any text with a 400 that names it (PostgreSQL cannot store one)', async () => {
+    const withNul = (value: unknown): unknown =>
+      typeof value === 'string'
+        ? `${value}\u0000`
+        : Array.isArray(value)
+          ? value.map(withNul)
+          : value !== null && typeof value === 'object'
+            ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withNul(v)]))
+            : value;
+    const hasText = (value: unknown): boolean =>
+      typeof value === 'string' ||
+      (value !== null && typeof value === 'object' && Object.values(value).some(hasText));
+    // A node of its own: the fuzzing before may have rotated fuzz-node's credential.
+    const node = await enrolledNode(ctl, { id: 'nul-node', site: 'fuzz' });
+    const owner = headersFor({ access: { user: 'node:read' } } as RouteInfo);
+    const headers = (route: RouteInfo) =>
+      route.access.public ? {} : route.access.user ? owner : bearer(node.credential);
+    const answers: string[] = [];
+    for (const route of ctl.routes) {
+      if (STREAMING.has(route.url) || route.url.endsWith('/cache-file')) continue;
+      const sample = (schema: unknown) =>
+        schema ? fc.sample(validValue(schema as never), { numRuns: 1, seed: 3 })[0] : undefined;
+      const body = BODY_METHODS.has(route.method) ? sample(route.schema?.body) : undefined;
+      const query = sample(route.schema?.querystring) as Record<string, unknown> | undefined;
+      const textQuery = Object.entries(query ?? {}).filter(([, v]) => typeof v === 'string');
+      if (!hasText(body) && textQuery.length === 0) continue;
+      const search = new URLSearchParams(textQuery.map(([k, v]) => [k, `${v}\u0000`])).toString();
+      const response = await ctl.app.inject({
+        method: route.method as 'GET',
+        url: `${concreteUrl(route.url, 'nul-node')}${search ? `?${search}` : ''}`,
+        headers: {
+          ...headers(route),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { payload: JSON.stringify(withNul(body)) }),
+      });
+      if (response.statusCode !== 400 || !/NUL/.test(response.json().error.message))
+        answers.push(`${route.method} ${route.url} → ${response.statusCode} ${response.body.slice(0, 160)}`);
+    }
+    expect(answers).toEqual([]);
   });
 
   it('never answers 5xx to a cursor that decodes but names no position, on every paged list', async () => {

@@ -8,6 +8,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
+import { badRequest } from '../core/errors.js';
 
 const COMMON: Options = { removeAdditional: false, useDefaults: true, allErrors: false, strict: false };
 
@@ -43,6 +44,41 @@ export function installValidation(app: FastifyInstance, { strict, coercing } = n
       )?.body;
       if (body?.type === 'object' && (body.required ?? []).length === 0) request.body = {};
     }
+    const at =
+      nulAt(request.body, 'body') ??
+      (request.url.includes('%00')
+        ? (nulAt(request.query, 'query') ?? nulAt(request.params, 'params'))
+        : null);
+    if (at !== null)
+      return done(
+        badRequest(`${at} contains the NUL character (\\u0000), which no text here may hold: leave it out`),
+      );
     done();
   });
+}
+
+/**
+ * Where a parsed JSON value (a body, a query, params) holds a NUL character, in a string or a key;
+ * null when nowhere. PostgreSQL cannot store one in text, so one is refused before any route sees
+ * it, the same on every database. Raw bodies (octet-stream uploads) are Buffers: not text.
+ */
+export function nulAt(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? path : null;
+  // Raw bodies (Buffers, streams) and dates are not text.
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || value instanceof Date)
+    return null;
+  if (typeof (value as { pipe?: unknown }).pipe === 'function') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = nulAt(value[i], `${path}/${i}`);
+      if (at !== null) return at;
+    }
+    return null;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes('\0')) return `${path} key ${JSON.stringify(key)}`;
+    const at = nulAt(item, `${path}/${key}`);
+    if (at !== null) return at;
+  }
+  return null;
 }
