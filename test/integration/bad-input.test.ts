@@ -199,7 +199,25 @@ describe('bad input on every route', () => {
   it('never answers 5xx to a cursor that decodes but names no position, on every paged list', async () => {
     // Well-formed cursors (base64url JSON) of values no page ends on: the random strings above
     // almost never decode, so these reach the code that reads the position.
-    const odd = [1.5, -1, 1e300, 9e15, 'x', '', 'a'.repeat(150), [1], { a: 1 }, null, true];
+    const odd = [
+      ...[
+        1.5,
+        -1,
+        -8e15,
+        1e300,
+        9e15,
+        Date.UTC(10000, 0, 1),
+        'x',
+        '',
+        'a'.repeat(150),
+        [1],
+        { a: 1 },
+        null,
+        true,
+      ],
+      // Positions past any date a database holds, and a NUL no PostgreSQL text holds.
+      ...['999999999999999.x', '253402300800000.x', 'b:\u0000', 'c:a\u0000', '\u0000', '1.\u0000'],
+    ];
     const paged = ctl.routes.filter(
       (r) =>
         r.method === 'GET' &&

@@ -1,6 +1,6 @@
 /** Cursors of newest-first lists (recordings, jobs, schedules): the last row's (createdAt, id). */
 import { badRequest } from './errors.js';
-import { decodeCursor, encodeCursor } from './pagination.js';
+import { decodeCursor, encodeCursor, MAX_CURSOR_MS } from './pagination.js';
 
 /** Newest first; the cursor is the last row's (createdAt, id). */
 export interface PagePosition {
@@ -16,7 +16,8 @@ export function parsePositionCursor(cursor: string | undefined): PagePosition | 
   const value = decodeCursor<string>(cursor, 'string');
   if (value === undefined) return undefined;
   const match = /^(\d{1,15})\.([A-Za-z0-9_-]{1,64})$/.exec(value);
-  if (!match) throw badRequest('cursor is not valid: pass the nextCursor of a previous page');
+  if (!match || Number(match[1]) > MAX_CURSOR_MS)
+    throw badRequest('cursor is not valid: pass the nextCursor of a previous page');
   return { createdAt: new Date(Number(match[1])), id: match[2]! };
 }
 

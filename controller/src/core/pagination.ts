@@ -25,18 +25,20 @@ export function encodeCursor(value: string | number): string {
 }
 
 /**
- * What a cursor holds: a `string` key; a `sequence` (an audit seq, a revision number: a whole
- * number an Int column holds); a `time` in ms (a whole number a Date holds).
+ * What a cursor holds: a `string` key (no NUL: PostgreSQL cannot compare one); a `sequence` (an
+ * audit seq, a revision number: a whole number an Int column holds); a `time` in ms (a whole
+ * number of a date from 1970 to the year 9999, which every database and Date hold).
  */
 export type CursorKind = 'string' | 'sequence' | 'time';
 
 const MAX_SEQUENCE = 2 ** 31 - 1;
-const MAX_TIME_MS = 8.64e15;
+/** The last millisecond of the year 9999: the latest time a cursor names. */
+export const MAX_CURSOR_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 const fits: Record<CursorKind, (value: unknown) => boolean> = {
-  string: (value) => typeof value === 'string',
+  string: (value) => typeof value === 'string' && !value.includes('\0'),
   sequence: (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_SEQUENCE,
-  time: (value) => Number.isInteger(value) && Math.abs(value as number) <= MAX_TIME_MS,
+  time: (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_CURSOR_MS,
 };
 
 /** The position a cursor names; a 400 when it is not one a page of this list ends on. */
