@@ -371,6 +371,28 @@ describe('channel maps', () => {
       expect((await api('POST', `/channel-map-plans/${plan.id}/apply`)).statusCode).toBe(409);
     });
 
+    it('says a plan cannot be applied once a template no longer fits its node, as apply would answer', async () => {
+      await node('cm-shrinking', 'east', 4);
+      const plan = (
+        await api('POST', '/channel-map-plans', {
+          name: 'quad on a shrinking node',
+          items: [{ nodeId: 'cm-shrinking', templateId: quad }],
+        })
+      ).json().data;
+      const actions = async () => (await api('GET', `/channel-map-plans/${plan.id}/actions`)).json().data;
+      expect((await actions()).apply).toEqual({ allowed: true, reason: null });
+      // The node now reports two channels: the quad template needs four.
+      await ctl.db.node.update({ where: { id: 'cm-shrinking' }, data: { channels: 2 } });
+      const { apply } = await actions();
+      expect(apply).toEqual({
+        allowed: false,
+        reason: expect.stringMatching(/needs 4 input channels.*captures 2/),
+      });
+      const refused = await api('POST', `/channel-map-plans/${plan.id}/apply`);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error.message).toContain('needs 4 input channels');
+    });
+
     it('refuses to delete a template a staged plan would assign', async () => {
       const t = (await api('POST', '/channel-map-templates', { name: 'planned', body: MONO })).json().data.id;
       await api('POST', '/channel-map-plans', {

@@ -7,7 +7,7 @@
  */
 import type { Permission } from '../../../../shared/src/permissions.js';
 import type { AuditWriter } from '../../core/audit.types.js';
-import { conflict, notFound } from '../../core/errors.js';
+import { AppError, conflict, notFound } from '../../core/errors.js';
 import type { PagePosition } from '../../core/page-position.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
@@ -124,6 +124,22 @@ export class ChannelMapPlans {
     );
   }
 
+  /** Why applying the plan's changes would be refused by the assignments' own checks, or null. */
+  private async unfit(plan: PlanRow, principal: Principal): Promise<string | null> {
+    const items = plan.items.map((i) => ({
+      nodeId: i.nodeId,
+      templateId: i.templateId,
+      interface: i.interface,
+    }));
+    try {
+      await this.deps.assignments.check(principal, items, 'settings:manage');
+      return null;
+    } catch (error) {
+      if (error instanceof AppError) return error.message;
+      throw error;
+    }
+  }
+
   /**
    * What may be done to the plan now, and why not when not: apply and discard need a staged plan
    * and settings:manage over each of its nodes; apply, a plan no node moved away from.
@@ -143,11 +159,13 @@ export class ChannelMapPlans {
       moved.length > 0
         ? `Stale: the assignment of ${moved.map((i) => `node ${i.nodeId}`).join(', ')} changed since staging; stage a new plan.`
         : null;
+    // What apply checks again: each template still fits its node (a template edited since).
+    const applyRefusal = closed ?? stale ?? (manage ? await this.unfit(plan, principal) : null);
     const gate = (reason: string | null) =>
       manage
         ? { allowed: reason === null, reason }
         : { allowed: false, reason: 'needs settings:manage over every node of the plan' };
-    return { apply: gate(closed ?? stale), discard: gate(closed) };
+    return { apply: gate(applyRefusal), discard: gate(closed) };
   }
 
   /** Closes a staged plan without applying anything; it is kept, read-only. */

@@ -96,14 +96,11 @@ export class NotificationsService {
       update: gate(null),
       delete: gate(null),
       verify: gate(null),
+      // As setStatus: enabling needs a verification answered 2xx; either may be asked again.
       enable: gate(
-        row.status === 'enabled'
-          ? 'The integration is already enabled.'
-          : row.verifiedAt === null
-            ? 'Verify it first: its test message must be answered 2xx.'
-            : null,
+        row.verifiedAt === null ? 'Verify it first: its test message must be answered 2xx.' : null,
       ),
-      disable: gate(row.status === 'disabled' ? 'The integration is already disabled.' : null),
+      disable: gate(null),
       rotateSecret: gate(
         kind === 'slack' || kind === 'discord'
           ? `A ${kind} webhook has no signing secret: its URL is its credential.`
