@@ -16,6 +16,7 @@ const STREAMING = new Set(['/api/v1/meter-events', '/api/v1/events']);
 describe('bad input on every route', () => {
   let ctl: TestController;
   let headersFor: (route: RouteInfo) => Record<string, string>;
+  let agent: Record<string, string>;
 
   beforeAll(async () => {
     ctl = await testController({ maxBodyBytes: 64 * 1024 });
@@ -29,8 +30,8 @@ describe('bad input on every route', () => {
     });
     const owner = created.json().data.token as string;
     const node = await enrolledNode(ctl, { id: 'fuzz-node', site: 'fuzz' });
-    headersFor = (route) =>
-      route.access.public ? {} : route.access.user ? bearer(owner) : bearer(node.credential);
+    agent = bearer(node.credential);
+    headersFor = (route) => (route.access.public ? {} : route.access.user ? bearer(owner) : agent);
   });
   afterAll(async () => ctl.stop());
 
@@ -106,8 +107,23 @@ describe('bad input on every route', () => {
       fc.constantFrom('limit', 'cursor', 'nodeId', 'state', 'from', 'to', 'site', 'outcome'),
       fc.string({ maxLength: 40 }),
     );
-    for (const route of ctl.routes) {
+    // Routes that retire the fuzzed node's credential go last, so every agent route before them
+    // is fuzzed with a credential it accepts (checked before they run), not answered 401.
+    const retiring = (r: RouteInfo) =>
+      /\/nodes\/:id(\/decommission|\/credential|\/credentials\/rotate)?$/.test(r.url) && r.method !== 'GET';
+    const ordered = [...ctl.routes.filter((r) => !retiring(r)), ...ctl.routes.filter(retiring)];
+    let checked = false;
+    for (const route of ordered) {
       if (STREAMING.has(route.url)) continue;
+      if (retiring(route) && !checked) {
+        checked = true;
+        const config = await ctl.app.inject({
+          method: 'GET',
+          url: '/api/v1/nodes/fuzz-node/config',
+          headers: agent,
+        });
+        expect(config.statusCode, `the agent's credential before ${route.url}: ${config.body}`).toBe(200);
+      }
       await fc.assert(
         fc.asyncProperty(idLike, jsonValue, query, async (id, body, q) => {
           const search = new URLSearchParams(q).toString();
