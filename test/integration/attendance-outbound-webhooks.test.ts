@@ -214,7 +214,9 @@ describe('outbound webhooks', () => {
       [{ url: 'not a url' }, 422, /spaces|valid/],
       [{ url: 'example.com/hook' }, 422, /valid absolute URL/],
       [{ url: 'https://exa mple.com/' }, 422, /spaces/],
-      [{ url: 'https://example.com/\u0000' }, 422, /control/],
+      [{ url: 'https://example.com/\u0001' }, 422, /control/],
+      // A NUL is refused before any route sees it (no database text holds one).
+      [{ url: 'https://example.com/\u0000' }, 400, /NUL/],
       [{ url: `https://example.com/${'a'.repeat(2100)}` }, 400, /url/],
       [{ url: '' }, 400, /url/],
       [{ url: 42 }, 400, /url/],
