@@ -6,7 +6,7 @@
  */
 
 import type { AuditWriter } from '../../core/audit.types.js';
-import { conflict, forbidden, hidden, notFound } from '../../core/errors.js';
+import { AppError, conflict, forbidden, hidden, notFound } from '../../core/errors.js';
 import { decodeCursor, encodeCursor, pageOf } from '../../core/pagination.js';
 import type { CallContext, UserPrincipal } from '../../core/principal.js';
 import type { Db, Tx } from '../../db/client.js';
@@ -135,7 +135,8 @@ export class GroupsService {
         'add members to a group granting',
       );
     } catch (error) {
-      ungrantable = error instanceof Error ? error.message : String(error);
+      if (!(error instanceof AppError)) throw error;
+      ungrantable = error.message;
     }
     const state = (action: string, reason: string | null) => ({
       action,

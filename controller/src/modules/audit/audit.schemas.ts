@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import Type, { type Static, type TSchema } from 'typebox';
 import type { ScopeFilter } from '../../core/access-set.js';
+import { FacetCounts } from '../../core/facets.js';
 import { PageQuery } from '../../core/pagination.js';
 import type { AuditFilter, AuditRow } from './audit.repository.js';
 
@@ -92,14 +93,14 @@ export const AuditExportBody = Type.Object(
   { additionalProperties: false },
 );
 
-const FacetCounts = Type.Array(Type.Object({ value: Nullable(Type.String()), count: Type.Integer() }));
+const Counts = FacetCounts(Nullable(Type.String()));
 export const AuditFacetsSchema = Type.Object({
   total: Type.Integer(),
-  action: FacetCounts,
-  outcome: FacetCounts,
-  actorType: FacetCounts,
-  permission: FacetCounts,
-  targetType: FacetCounts,
+  action: Counts,
+  outcome: Counts,
+  actorType: Counts,
+  permission: Counts,
+  targetType: Counts,
 });
 
 /** A streamed export body (the serializer leaves streams alone). */

@@ -17,6 +17,11 @@ import type { StagePlanBody } from './channel-maps.schemas.js';
 
 type PlanState = 'staged' | 'applied' | 'discarded';
 
+/** The assignment changes a plan makes, as `ChannelMapAssignments.check` takes them. */
+function changesOf(plan: PlanRow) {
+  return plan.items.map((i) => ({ nodeId: i.nodeId, templateId: i.templateId, interface: i.interface }));
+}
+
 export class ChannelMapPlans {
   constructor(
     private readonly deps: {
@@ -92,11 +97,7 @@ export class ChannelMapPlans {
           'changed since the plan was staged. Nothing was applied; stage a new plan.',
         { staleNodes: moved.map((i) => i.nodeId) },
       );
-    const items = plan.items.map((i) => ({
-      nodeId: i.nodeId,
-      templateId: i.templateId,
-      interface: i.interface,
-    }));
+    const items = changesOf(plan);
     const changes = await assignments.check(ctx.principal, items, 'settings:manage');
     await assignments.transaction(async (tx) => {
       const by = actorOf(ctx.principal).id ?? null;
@@ -126,11 +127,7 @@ export class ChannelMapPlans {
 
   /** Why applying the plan's changes would be refused by the assignments' own checks, or null. */
   private async unfit(plan: PlanRow, principal: Principal): Promise<string | null> {
-    const items = plan.items.map((i) => ({
-      nodeId: i.nodeId,
-      templateId: i.templateId,
-      interface: i.interface,
-    }));
+    const items = changesOf(plan);
     try {
       await this.deps.assignments.check(principal, items, 'settings:manage');
       return null;

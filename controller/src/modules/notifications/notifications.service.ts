@@ -61,6 +61,13 @@ function initialSecret(kind: IntegrationKind, given: string | undefined): string
   return undefined;
 }
 
+/** Why an integration of `kind` has no signing secret to rotate (Slack, Discord), or null. */
+function noSigningSecret(kind: IntegrationKind): string | null {
+  return kind === 'slack' || kind === 'discord'
+    ? `a ${kind} webhook has no signing secret: its URL is its credential`
+    : null;
+}
+
 export class NotificationsService {
   constructor(private readonly deps: NotificationsDeps) {}
 
@@ -101,11 +108,7 @@ export class NotificationsService {
         row.verifiedAt === null ? 'Verify it first: its test message must be answered 2xx.' : null,
       ),
       disable: gate(null),
-      rotateSecret: gate(
-        kind === 'slack' || kind === 'discord'
-          ? `A ${kind} webhook has no signing secret: its URL is its credential.`
-          : null,
-      ),
+      rotateSecret: gate(noSigningSecret(kind)),
     };
   }
 
@@ -230,8 +233,8 @@ export class NotificationsService {
     const box = await this.deps.secrets();
     const current = await this.found(id);
     const kind = current.kind as IntegrationKind;
-    if (kind === 'slack' || kind === 'discord')
-      throw conflict(`a ${kind} webhook has no signing secret: its URL is its credential (change the url)`);
+    const none = noSigningSecret(kind);
+    if (none) throw conflict(`${none} (change the url)`);
     if (kind === 'webhook' && body.secret !== undefined)
       throw unprocessable('a webhook’s signing secret is generated: leave out secret');
     if (kind === 'feishu' && body.secret === undefined)
