@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from '../../../shared/src/errors.js';
 import { AppError, type Denial } from '../core/errors.js';
+import { trackAllowedMethods } from './allowed-methods.js';
 
 function errorBody(code: string, message: string, requestId: string, details?: unknown): ErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details }, requestId };
@@ -62,7 +63,9 @@ const FASTIFY_CODES: Record<string, [number, ErrorCode]> = {
 /** Records a refused request in the audit trail (http/denial-audit.ts). */
 export type DenialAuditor = (request: FastifyRequest, error: AppError & { denial: Denial }) => Promise<void>;
 
+/** Installed before any route, so the 405 knows every route's methods (allowed-methods.ts). */
 export function installErrorHandler(app: FastifyInstance, auditDenial?: DenialAuditor): void {
+  const allowedMethods = trackAllowedMethods(app);
   app.setErrorHandler(async (error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
       if (error.denial && auditDenial) await auditDenial(request, error as AppError & { denial: Denial });
@@ -117,15 +120,22 @@ export function installErrorHandler(app: FastifyInstance, auditDenial?: DenialAu
         ),
       );
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allow = allowedMethods(path);
+    if (allow.length > 0)
+      return reply
+        .status(405)
+        .header('allow', allow.join(', '))
+        .send(
+          errorBody(
+            ERROR_CODES.methodNotAllowed,
+            `${path} does not take ${request.method}; it takes ${allow.join(', ')}.`,
+            request.id,
+          ),
+        );
+    return reply
       .status(404)
-      .send(
-        errorBody(
-          ERROR_CODES.notFound,
-          `No route ${request.method} ${request.url.split('?')[0]}`,
-          request.id,
-        ),
-      ),
-  );
+      .send(errorBody(ERROR_CODES.notFound, `No route ${request.method} ${path}`, request.id));
+  });
 }
