@@ -123,7 +123,8 @@ export function installErrorHandler(app: FastifyInstance, auditDenial?: DenialAu
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     const allow = allowedMethods(path);
-    if (allow.length > 0)
+    // A route that takes this method handed the request here (a missing file): a plain 404.
+    if (allow.length > 0 && !allow.includes(request.method))
       return reply
         .status(405)
         .header('allow', allow.join(', '))
