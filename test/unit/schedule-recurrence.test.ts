@@ -130,6 +130,17 @@ describe('schedule recurrence', () => {
       // A weekly step from a Monday never reaches a Tuesday.
       ['RRULE:FREQ=DAILY;INTERVAL=7;BYDAY=TU', '2027-02-01T09:00', false],
       ['RRULE:FREQ=DAILY;INTERVAL=7;BYDAY=MO', '2027-02-01T09:00', true],
+      // Every 28 hours from Monday 09:00 reaches Mon 9, Tue 13, Wed 17, Thu 21, Sat 1 and Sun 5,
+      // never a Friday: rrule.js alone looked hour by hour for ten years (14 s).
+      ['RRULE:FREQ=HOURLY;INTERVAL=28;BYDAY=FR', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=HOURLY;INTERVAL=28;BYDAY=SA', '2027-02-01T09:00', true],
+      ['RRULE:FREQ=HOURLY;INTERVAL=28;BYDAY=SU', '2028-09-13T09:00', false],
+      ['RRULE:FREQ=HOURLY;INTERVAL=14;BYDAY=SU;BYHOUR=5', '2029-03-14T09:00', false],
+      ['RRULE:FREQ=HOURLY;INTERVAL=14;BYDAY=SU;BYHOUR=11', '2029-03-14T09:00', true],
+      // Only Mondays, and a 1 January that is a Monday is in week 1, never 53 (4 s before).
+      ['RRULE:FREQ=DAILY;INTERVAL=7;BYMONTHDAY=1;BYMONTH=1;BYWEEKNO=53', '2031-03-17T09:00', false],
+      // Only Tuesdays at 09:00, and the days it names are years apart (4 s before).
+      ['RRULE:FREQ=HOURLY;INTERVAL=21;BYMONTHDAY=30;BYWEEKNO=-1;BYHOUR=9', '2027-08-17T09:00', false],
       ['RRULE:FREQ=MONTHLY;INTERVAL=6;BYMONTH=3,5', '2027-02-01T09:00', false],
       ['RRULE:FREQ=MONTHLY;INTERVAL=6;BYMONTH=8', '2027-02-01T09:00', true],
       ['RRULE:FREQ=YEARLY;INTERVAL=100;BYMONTH=2;BYMONTHDAY=29', '2096-01-04T09:00', true],

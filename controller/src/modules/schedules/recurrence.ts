@@ -14,6 +14,9 @@ import rrule from 'rrule';
 // rrule ships CommonJS to Node: its names come from the default export (vitest would hide this).
 const { Frequency, RRule, rrulestr } = rrule;
 
+/** A parsed rule's options (rrule.js does not export their type by name). */
+type RRuleOptions = InstanceType<typeof RRule>['options'];
+
 export class RecurrenceError extends Error {}
 
 const LOCAL_START = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
@@ -161,22 +164,41 @@ function inClass(value: number, from: number, step: number): boolean {
   return (((value - from) % step) + step) % step === 0;
 }
 
+/** The values 0..n-1. */
+const upTo = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * The hours of the week (Monday 00:00 is 0) an HOURLY rule's BYDAY and BYHOUR allow, or null when
+ * it names neither.
+ */
+function hoursOfWeek(o: RRuleOptions): number[] | null {
+  const days = [...(o.byweekday ?? []), ...(o.bynweekday ?? []).map(([day]) => day!)];
+  const hours = o.byhour?.length ? o.byhour : null;
+  if (!days.length && !hours) return null;
+  return (days.length ? days : upTo(7)).flatMap((day: number) =>
+    (hours ?? upTo(24)).map((hour: number) => day * 24 + hour),
+  );
+}
+
 /**
  * Why a rule's INTERVAL steps over every value it names, or null. From the start, a rule of
- * FREQ=HOURLY with INTERVAL=i reaches only the hours h0 + k·i (mod 24), that is h0's class modulo
- * gcd(i, 24); so with DAILY over weekdays (mod 7) and MONTHLY over months (mod 12). When none of
- * its BYHOUR, BYDAY or BYMONTH values is in that class, the rule never fires, and rrule.js does
- * not stop looking: for HOURLY it loops forever (its hour step only ends on a listed hour), for the
- * others until the year 9999. Such a rule is refused before rrule.js iterates it.
+ * FREQ=HOURLY with INTERVAL=i reaches only the hours of the week w0 + k·i (mod 168), that is w0's
+ * class modulo gcd(i, 168); so with DAILY over weekdays (mod 7) and MONTHLY over months (mod 12).
+ * When none of the hours its BYDAY and BYHOUR allow (or the BYDAY, or the BYMONTH values) is in
+ * that class, the rule never fires, and rrule.js does not stop looking: for HOURLY it loops forever
+ * (its hour step only ends on a listed hour) or, with BYDAY, looks hour by hour for ten years (14 s
+ * for INTERVAL=28;BYDAY=SU from a Wednesday), for the others until the year 9999. Such a rule is
+ * refused before rrule.js iterates it.
  */
 export function intervalMissReason(set: RRuleSet): string | null {
   for (const rule of set.rrules()) {
     const o = rule.options;
     const start = o.dtstart;
+    // rrule.js numbers weekdays from Monday (0); Date from Sunday.
+    const weekday = (start.getUTCDay() + 6) % 7;
     const cycles: [number, string, number[] | null | undefined, number, number][] = [
-      [Frequency.HOURLY, 'BYHOUR', o.byhour, 24, start.getUTCHours()],
-      // rrule.js numbers weekdays from Monday (0); Date from Sunday.
-      [Frequency.DAILY, 'BYDAY', o.byweekday, 7, (start.getUTCDay() + 6) % 7],
+      [Frequency.HOURLY, 'BYDAY or BYHOUR', hoursOfWeek(o), 168, weekday * 24 + start.getUTCHours()],
+      [Frequency.DAILY, 'BYDAY', o.byweekday, 7, weekday],
       [Frequency.MONTHLY, 'BYMONTH', o.bymonth, 12, start.getUTCMonth() + 1],
     ];
     for (const [freq, part, values, period, from] of cycles) {
@@ -194,14 +216,65 @@ const PROBE_YEAR = 9600;
 const dayless = new WeakMap<RRuleSet, boolean>();
 
 /**
+ * The weekdays (Monday is 0) a DAILY or HOURLY rule's INTERVAL reaches from its start: a DAILY
+ * step of 7 days keeps the start's weekday; an HOURLY one reaches the hours of the week in the
+ * start's class modulo gcd(INTERVAL, 168), and so only the weekdays holding one of its BYHOUR
+ * hours there. Null when every weekday can be reached.
+ */
+function reachedWeekdays(o: RRuleOptions): number[] | null {
+  if (o.interval <= 1 || (o.freq !== Frequency.DAILY && o.freq !== Frequency.HOURLY)) return null;
+  const weekday = (o.dtstart.getUTCDay() + 6) % 7;
+  if (o.freq === Frequency.DAILY) {
+    const step = gcd(o.interval, 7);
+    return upTo(7).filter((day) => inClass(day, weekday, step));
+  }
+  const step = gcd(o.interval, 168);
+  const from = weekday * 24 + o.dtstart.getUTCHours();
+  const hours = o.byhour?.length ? o.byhour : upTo(24);
+  return upTo(7).filter((day) => hours.some((hour: number) => inClass(day * 24 + hour, from, step)));
+}
+
+/**
+ * A YEARLY rule from `year` that makes every day `rule` may fire on, and perhaps more: its day
+ * filters as rrule.js applies them (defaults from the start included), the years a YEARLY rule's
+ * INTERVAL reaches (the start's class modulo gcd(INTERVAL, 400), the calendar's cycle), the months
+ * a MONTHLY one's reaches (modulo gcd(INTERVAL, 12)) and the weekdays of `reachedWeekdays`.
+ * Ordinal weekdays (1MO) count as plain ones and BYSETPOS is left out. Null when no month is left.
+ */
+function dayProbe(o: RRuleOptions, year: number): InstanceType<typeof RRule> | null {
+  const start = o.dtstart;
+  const monthdays = [...(o.bymonthday ?? []), ...(o.bynmonthday ?? [])];
+  const named = [...(o.byweekday ?? []), ...(o.bynweekday ?? []).map(([day]) => day!)];
+  const reached = reachedWeekdays(o);
+  const weekdays = reached ? (named.length ? named.filter((d) => reached.includes(d)) : reached) : named;
+  const years = o.freq === Frequency.YEARLY ? gcd(o.interval, 400) : 1;
+  const firstYear = year + ((((start.getUTCFullYear() - year) % years) + years) % years);
+  const monthStep = o.freq === Frequency.MONTHLY ? gcd(o.interval, 12) : 1;
+  const months = (o.bymonth?.length ? o.bymonth : upTo(12).map((m) => m + 1)).filter((m) =>
+    inClass(m, start.getUTCMonth() + 1, monthStep),
+  );
+  if (months.length === 0 || (reached && weekdays.length === 0)) return null;
+  return new RRule({
+    freq: Frequency.YEARLY,
+    interval: years,
+    dtstart: new Date(Date.UTC(firstYear, 0, 1)),
+    wkst: o.wkst,
+    bymonth: months.length < 12 ? months : null,
+    bymonthday: monthdays.length ? monthdays : null,
+    byyearday: o.byyearday?.length ? o.byyearday : null,
+    byweekno: o.byweekno?.length ? o.byweekno : null,
+    // Some day filter must be named, or rrule.js adds the probe's own start as the default.
+    byweekday: weekdays.length ? weekdays : upTo(7),
+  });
+}
+
+/**
  * Whether one of the set's RRULEs matches no day of any year, like BYMONTH=2;BYMONTHDAY=30, or
- * none of the years or months its INTERVAL reaches (see also `intervalMissReason`).
+ * none of the years, months or weekdays its INTERVAL reaches (see also `intervalMissReason`).
  * rrule.js looks for such a rule's next date a period at a time until the year 9999 (16 s for a
- * daily rule, blocking the loop), so this asks a yearly rule with the same day filters, as
- * rrule.js applies them (defaults from the start included), over one 400-year cycle of the
- * Gregorian calendar, which then repeats exactly: at most 400 steps. Ordinal weekdays (1MO)
- * count as plain ones and BYSETPOS is left out, so the probe can only find more days than the
- * rule: it never says "no day" of a rule that fires.
+ * daily rule, blocking the loop), so this asks its `dayProbe` over one 400-year cycle of the
+ * Gregorian calendar, which then repeats exactly: at most 400 steps. The probe can only find more
+ * days than the rule: it never says "no day" of a rule that fires.
  */
 export function matchesNoDay(set: RRuleSet): boolean {
   let known = dayless.get(set);
@@ -209,33 +282,8 @@ export function matchesNoDay(set: RRuleSet): boolean {
     known =
       intervalMissReason(set) !== null ||
       set.rrules().some((rule) => {
-        const o = rule.options;
-        const monthdays = [...(o.bymonthday ?? []), ...(o.bynmonthday ?? [])];
-        const weekdays = [...(o.byweekday ?? []), ...(o.bynweekday ?? []).map(([day]) => day!)];
-        // The years a YEARLY rule reaches: its start's class modulo gcd(INTERVAL, 400), the
-        // calendar's cycle; the months a MONTHLY rule reaches: its start's modulo gcd(INTERVAL, 12).
-        const start = o.dtstart;
-        const years = o.freq === Frequency.YEARLY ? gcd(o.interval, 400) : 1;
-        const firstYear = PROBE_YEAR + ((((start.getUTCFullYear() - PROBE_YEAR) % years) + years) % years);
-        const monthStep = o.freq === Frequency.MONTHLY ? gcd(o.interval, 12) : 1;
-        const months = (o.bymonth?.length ? o.bymonth : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]).filter((m) =>
-          inClass(m, start.getUTCMonth() + 1, monthStep),
-        );
-        if (months.length === 0) return true;
-        const dtstart = new Date(Date.UTC(firstYear, 0, 1));
-        const probe = new RRule({
-          freq: Frequency.YEARLY,
-          interval: years,
-          dtstart,
-          wkst: o.wkst,
-          bymonth: months.length < 12 ? months : null,
-          bymonthday: monthdays.length ? monthdays : null,
-          byyearday: o.byyearday?.length ? o.byyearday : null,
-          byweekno: o.byweekno?.length ? o.byweekno : null,
-          // Some day filter must be named, or rrule.js adds the probe's own start as the default.
-          byweekday: weekdays.length ? weekdays : [0, 1, 2, 3, 4, 5, 6],
-        });
-        return probe.after(dtstart, true) === null;
+        const probe = dayProbe(rule.options, PROBE_YEAR);
+        return probe === null || probe.after(probe.options.dtstart, true) === null;
       });
     dayless.set(set, known);
   }
@@ -255,6 +303,15 @@ export function firesWithin(set: RRuleSet, startLocal: string, years: number): b
   if (matchesNoDay(set)) return false;
   const end = floating(startLocal);
   end.setUTCFullYear(end.getUTCFullYear() + years);
+  // No day the rule may fire on comes before the end: no need for rrule.js to step through
+  // every period until then (seconds for an HOURLY rule with day filters).
+  const noDayBeforeEnd = (rule: InstanceType<typeof RRule>) => {
+    const from = rule.options.dtstart;
+    const day = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()));
+    const first = dayProbe(rule.options, from.getUTCFullYear())?.after(day, true);
+    return !first || first >= end;
+  };
+  if (set.rdates().every((date) => date >= end) && set.rrules().every(noDayBeforeEnd)) return false;
   return set.between(BEFORE_ANY_DATE, end, true, (_date, index) => index < 1).length > 0;
 }
 
