@@ -205,6 +205,110 @@ describe('nodes: enrollment, credentials, scope', () => {
     expect(denials).toBe(1);
   });
 
+  it('counts what the inventory shows by site, presence, enrollment, service and capture state', async () => {
+    const a = await enrolledNode(ctl, { id: 'facet-a1', site: 'facet-a' });
+    await enrolledNode(ctl, { id: 'facet-a2', site: 'facet-a' });
+    await enrolledNode(ctl, { id: 'facet-b1', site: 'facet-b' });
+    // Enrolled by an administrator, its agent not yet exchanged the token: not enrolled.
+    const pending = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/nodes/enroll',
+      headers: bearer(owner),
+      payload: { name: 'pending', site: 'facet-a', id: 'facet-a3' },
+    });
+    expect(pending.statusCode).toBe(201);
+    const beat = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/nodes/facet-a1/heartbeat',
+      headers: bearer(a.credential),
+      payload: {
+        agentVersion: '1.2.3',
+        captureDevice: 'hw:1',
+        captureState: 'capturing',
+        diskFreeBytes: 123456789,
+        clockOffsetMs: 0,
+        sentAtMs: Date.now(),
+      },
+    });
+    expect(beat.statusCode, beat.body).toBe(200);
+    const retired = await ctl.app.inject({
+      method: 'POST',
+      url: '/api/v1/nodes/facet-a2/decommission',
+      headers: bearer(owner),
+    });
+    expect(retired.statusCode, retired.body).toBe(200);
+
+    const facets = async (token: string, query = '') => {
+      const response = await ctl.app.inject({
+        method: 'GET',
+        url: `/api/v1/nodes/facets${query}`,
+        headers: bearer(token),
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json().data;
+    };
+    const siteA = await facets(owner, '?site=facet-a');
+    expect(siteA.total).toBe(3);
+    expect(siteA.site).toEqual([{ value: 'facet-a', count: 3 }]);
+    expect(siteA.online).toEqual([
+      { value: false, count: 2 },
+      { value: true, count: 1 },
+    ]);
+    // Decommissioning retires the credential: only facet-a1 holds one.
+    expect(siteA.enrolled).toEqual([
+      { value: false, count: 2 },
+      { value: true, count: 1 },
+    ]);
+    expect(siteA.decommissioned).toEqual([
+      { value: false, count: 2 },
+      { value: true, count: 1 },
+    ]);
+    expect(siteA.captureState).toEqual([
+      { value: 'unreported', count: 2 },
+      { value: 'capturing', count: 1 },
+    ]);
+    // The counts are the list's: the same filter, the same nodes.
+    const listed = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/nodes?site=facet-a',
+      headers: bearer(owner),
+    });
+    expect(listed.json().data).toHaveLength(siteA.total);
+
+    // A caller over one site counts that site's nodes only; a site they cannot see counts nothing.
+    const siteB = await ctl.db.site.findUniqueOrThrow({ where: { name: 'facet-b' } });
+    const viewer = await userWithRole(ctl, 'facet-viewer', 'viewer', { type: 'site', id: siteB.id });
+    const seen = await facets(viewer);
+    expect(seen.total).toBe(1);
+    expect(seen.site).toEqual([{ value: 'facet-b', count: 1 }]);
+    expect((await facets(viewer, '?site=facet-a')).total).toBe(0);
+    const bad = await ctl.app.inject({
+      method: 'GET',
+      url: '/api/v1/nodes/facets?limit=5',
+      headers: bearer(owner),
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('refuses a node id that names one of the inventory’s own reads', async () => {
+    for (const id of ['export', 'facets']) {
+      const response = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/nodes/enroll',
+        headers: bearer(owner),
+        payload: { name: id, site: 'hq', id },
+      });
+      expect(response.statusCode, id).toBe(400);
+      expect(response.json().error.message).toContain(`"${id}" is reserved`);
+    }
+    // Every other static GET under /nodes/ is reserved too (a new one must join the list).
+    const statics = ctl.routes
+      .filter((r) => r.method === 'GET' && /^\/api\/v1\/nodes\/[^/:]+$/.test(r.url))
+      .map((r) => r.url.split('/').at(-1))
+      .sort();
+    expect(statics).toEqual(['export', 'facets']);
+  });
+
   it('pages through the inventory with a cursor', async () => {
     const ids: string[] = [];
     let cursor: string | null = null;

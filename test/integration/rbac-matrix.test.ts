@@ -139,6 +139,7 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/audit-events/verify': { need: 'audit:read', fleet: true },
   'GET /api/v1/audit-events/:id': { need: 'audit:read' },
   'GET /api/v1/nodes': { need: 'node:read' },
+  'GET /api/v1/nodes/facets': { need: 'node:read' },
   'GET /api/v1/status': { need: 'node:read' },
   'GET /api/v1/health': { need: 'health:read' },
   'GET /api/v1/health/history': { need: 'health:read', fleet: true },

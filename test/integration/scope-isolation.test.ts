@@ -40,6 +40,9 @@ const WEST_GUILD = '100000000000000009';
 /** How to read what a collection returned, as the ids of the objects it reveals. */
 const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   'GET /api/v1/nodes': { page: (b) => ({ ids: page(b).map((n) => n.id as string) }) },
+  'GET /api/v1/nodes/facets': {
+    page: (b) => ({ ids: (JSON.parse(b).data.site as { value: string }[]).map((f) => f.value) }),
+  },
   'GET /api/v1/nodes/export': { page: (b) => ({ ids: ndjsonLines(b).map((n) => n.id as string) }) },
   'POST /api/v1/nodes/export': { page: (b) => ({ ids: ndjsonLines(b).map((n) => n.id as string) }) },
   'GET /api/v1/recordings': {
@@ -341,7 +344,8 @@ describe('scope isolation', () => {
   }
 
   function westIds(): string[] {
-    return [westUserId, westGroupId, WEST_GUILD];
+    // The west site's name too: the node facets count by site name.
+    return [westUserId, westGroupId, WEST_GUILD, 'west'];
   }
 
   /** A value for a route parameter that names an object outside the east site. */

@@ -145,6 +145,21 @@ export class NodesRepository {
     });
   }
 
+  /** What the inventory's facets count, of every node in `filter` (`GET /nodes/facets`). */
+  facetRows(filter: ScopeFilter, query: { site?: string }) {
+    return this.db.node.findMany({
+      where: { AND: [scopeWhere(filter), query.site === undefined ? {} : { site: { name: query.site } }] },
+      select: {
+        id: true,
+        lastSeenAt: true,
+        credentialHash: true,
+        decommissionedAt: true,
+        captureState: true,
+        site: { select: { name: true } },
+      },
+    });
+  }
+
   findSiteByName(tx: Tx, name: string): Promise<Site | null> {
     return tx.site.findUnique({ where: { name } });
   }

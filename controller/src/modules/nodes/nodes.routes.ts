@@ -22,6 +22,8 @@ import {
   EnrollBody,
   EnrollResult,
   NodeActions,
+  NodeFacets,
+  NodeFacetsQuery,
   NodeId,
   NodeListQuery,
   NodeParams,
@@ -198,6 +200,21 @@ export function nodesRoutes(
         );
         return sendJsonText(reply, page); // written in the schema's order with its types (listed-json.ts)
       },
+    );
+
+    app.get(
+      '/nodes/facets',
+      {
+        config: { access: { user: 'node:read', scope: 'scoped' } },
+        schema: {
+          tags: ['nodes'],
+          summary:
+            'How many nodes the list’s filters select, by site, presence, enrollment and capture state',
+          querystring: NodeFacetsQuery,
+          response: { 200: Data(NodeFacets), 400: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await nodes.facets(request.principal, request.query) }),
     );
 
     app.get(

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { NODE_ID_PATTERN } from '../../../../shared/src/ids.js';
+import { FacetCounts } from '../../core/facets.js';
 import { AllowedAction, PageQuery } from '../../core/pagination.js';
 
 export const NodeId = Type.String({
@@ -75,6 +76,24 @@ export const NodeListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The inventory's filters without paging: what its facets count. */
+export const NodeFacetsQuery = Type.Object(
+  { site: Type.Optional(SiteName) },
+  { additionalProperties: false },
+);
+
+/** How many nodes the list's filters select, by each field (`GET /nodes/facets`). */
+export const NodeFacets = Type.Object({
+  total: Type.Integer(),
+  site: FacetCounts(Type.String()),
+  online: FacetCounts(Type.Boolean()),
+  enrolled: FacetCounts(Type.Boolean()),
+  decommissioned: FacetCounts(Type.Boolean()),
+  captureState: FacetCounts(
+    Type.String({ description: "The agent's capture state; `unreported` before one" }),
+  ),
+});
 
 const Tag = Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S(.*\\S)?$' });
 

@@ -12,7 +12,8 @@ import type { Config } from '../../config.js';
 import type { ScopeFilter } from '../../core/access-set.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import { type ChangeFeed, NO_CHANGE_FEED } from '../../core/change-feed.js';
-import { conflict, forbidden, notFound, unauthenticated } from '../../core/errors.js';
+import { badRequest, conflict, forbidden, notFound, unauthenticated } from '../../core/errors.js';
+import { tally } from '../../core/facets.js';
 import { actorOf, type CallContext, type NodePrincipal, type Principal } from '../../core/principal.js';
 import { type Visible, visibleTo } from '../../core/visible.js';
 import { hashSecret, newSecret, safeEqualHex, secretHint } from '../../crypto/secrets.js';
@@ -33,6 +34,12 @@ export interface NodeScope {
   nodeId: string;
   siteId: string;
 }
+
+/**
+ * Ids that name the inventory's own reads (`GET /nodes/export`, `GET /nodes/facets`): a node
+ * with one could never be read by its id, so enrollment refuses them.
+ */
+export const RESERVED_NODE_IDS: ReadonlySet<string> = new Set(['export', 'facets']);
 
 function newNodeId(): string {
   return `node-${randomBytes(6).toString('hex')}`;
@@ -156,6 +163,26 @@ export class NodesService {
     return listedNodesPageJson(rows, limit, (id, lastSeenMs) => this.isOnline(id, lastSeenMs));
   }
 
+  /**
+   * How many nodes the list's filters select, by site, presence, enrollment, service and capture
+   * state (`null` until an agent reports one: counted as `unreported`).
+   */
+  async facets(principal: Principal, query: { site?: string }) {
+    if (principal.kind !== 'user') throw forbidden('users only');
+    const rows = await this.nodes.facetRows(
+      principal.access.filter('node:read'),
+      query.site ? { site: query.site } : {},
+    );
+    return {
+      total: rows.length,
+      site: tally(rows, (n) => n.site.name),
+      online: tally(rows, (n) => this.isOnline(n.id, n.lastSeenAt?.getTime() ?? 0)),
+      enrolled: tally(rows, (n) => n.credentialHash !== null),
+      decommissioned: tally(rows, (n) => n.decommissionedAt !== null),
+      captureState: tally(rows, (n) => n.captureState ?? 'unreported'),
+    };
+  }
+
   async list(principal: Principal, query: { site?: string }, limit: number, afterId?: string) {
     if (principal.kind !== 'user') throw forbidden('users only');
     const rows = await this.nodes.list(
@@ -182,6 +209,10 @@ export class NodesService {
     if (principal.kind !== 'user') throw forbidden('users only');
     const secret = newSecret();
     const nodeId = input.id ?? newNodeId();
+    if (RESERVED_NODE_IDS.has(nodeId))
+      throw badRequest(
+        `Node id "${nodeId}" is reserved: GET /api/v1/nodes/${nodeId} is the inventory's own. Choose another id.`,
+      );
     const expiresAt = new Date(this.now().getTime() + this.config.enrollmentTtlMinutes * 60_000);
     // Site names and node ids are fleet-wide: a caller scoped to some sites gets the same
     // refusal whether a name it cannot see exists or not, so enrollment reveals nothing.
