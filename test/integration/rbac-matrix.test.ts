@@ -195,6 +195,7 @@ const TABLE: Record<string, Row> = {
   // Its credential is the playback session's ticket (recording-playback.test.ts).
   'GET /api/v1/recordings/:id/stream': { need: 'public' },
   'GET /api/v1/upload-queue': { need: 'recording:read' },
+  'GET /api/v1/upload-queue/facets': { need: 'recording:read' },
   'GET /api/v1/upload-queue/:id': { need: 'recording:read', node: true },
   'GET /api/v1/upload-queue/:id/actions': { need: 'recording:read', node: true },
   // In scope the matrix's copy is queued, not failed nor verified: 409 (still allowed).

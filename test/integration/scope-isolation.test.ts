@@ -57,6 +57,10 @@ const COLLECTIONS: Record<string, Row | { exempt: string }> = {
   'POST /api/v1/recordings/export': {
     page: (b) => ({ ids: ndjsonLines(b).flatMap((r) => [r.id as string, r.nodeId as string]) }),
   },
+  'GET /api/v1/upload-queue/facets': {
+    exempt:
+      'counts by state and provider, no object ids: upload-queue.test.ts checks another site counts none',
+  },
   'GET /api/v1/upload-queue': {
     page: (b) => ({
       ids: page(b).flatMap((i) => [i.id as string, i.recordingId as string, i.nodeId as string]),

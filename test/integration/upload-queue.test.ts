@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp, type ControllerApp } from '../../controller/src/app.js';
 import { type Db, openDatabase } from '../../controller/src/db/client.js';
 import { PART_BYTES } from '../../controller/src/modules/storage/s3-store.js';
-import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
+import {
+  bearer,
+  enrolledNode,
+  type TestController,
+  testController,
+  userWithRole,
+} from '../support/controller.js';
 import { completedRecording, wavBytes } from '../support/recordings.js';
 import { startS3, type TestS3 } from '../support/s3.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
@@ -288,6 +294,43 @@ describe(`upload queue (${inject('testDb')})`, () => {
     expect(bulk.statusCode, bulk.body).toBe(200);
     expect(bulk.json().data.results.map((r: { status: number }) => r.status)).toEqual([200, 404]);
     expect(bulk.json().data).toMatchObject({ succeeded: 1, failed: 1 });
+  });
+
+  it('counts the copies the list’s filters select, by state and by provider, in scope', async () => {
+    const listed: Item[] = (await call('GET', '/upload-queue?limit=200')).json().data;
+    expect(listed.length).toBeGreaterThan(1);
+    const facets = async (query = '', token = owner) => {
+      const response = await ctl.app.inject({
+        method: 'GET',
+        url: `/api/v1/upload-queue/facets${query}`,
+        headers: bearer(token),
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json().data as {
+        total: number;
+        state: { value: string; count: number }[];
+        providerId: { value: string; count: number }[];
+      };
+    };
+    const counted = (values: string[]) => {
+      const counts = new Map<string, number>();
+      for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+      return [...counts].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count);
+    };
+    const all = await facets();
+    expect(all.total).toBe(listed.length);
+    expect(new Set(all.state)).toEqual(new Set(counted(listed.map((i) => i.state))));
+    expect(new Set(all.providerId)).toEqual(new Set(counted(listed.map((i) => i.providerId))));
+    // The list's filters narrow the counts as they narrow the list.
+    const verified = await facets('?state=verified');
+    expect(verified.total).toBe(listed.filter((i) => i.state === 'verified').length);
+    expect(verified.state).toEqual([{ value: 'verified', count: verified.total }]);
+    expect((await call('GET', '/upload-queue/facets?state=lost')).statusCode).toBe(400);
+    // A caller over another site counts nothing of this one.
+    await enrolledNode(ctl, { id: 'queue-elsewhere', site: 'elsewhere' });
+    const elsewhere = await ctl.db.site.findUniqueOrThrow({ where: { name: 'elsewhere' } });
+    const viewer = await userWithRole(ctl, 'queue-viewer', 'viewer', { type: 'site', id: elsewhere.id });
+    expect(await facets('', viewer)).toEqual({ total: 0, state: [], providerId: [] });
   });
 
   it('a multipart copy cut off by a controller that stopped is resumed by another from its stored parts', async () => {

@@ -20,6 +20,15 @@ export interface QueueFilter {
   recordingId?: string;
 }
 
+/** The list's filters as conditions (the list, its facets). */
+function filtersWhere(where: QueueFilter) {
+  return [
+    where.state !== undefined ? { state: where.state } : {},
+    where.providerId !== undefined ? { providerId: where.providerId } : {},
+    where.recordingId !== undefined ? { recordingId: where.recordingId } : {},
+  ];
+}
+
 /** What a completed recording contributes to its queue items. */
 export interface QueueableRecording {
   id: string;
@@ -53,6 +62,16 @@ export class UploadQueueRepository {
     return this.db.uploadQueueItem.findUnique({ where: { id }, include: withScope });
   }
 
+  /** How many items the list's filters select, by state and provider (`GET /upload-queue/facets`). */
+  async facets(filter: ScopeFilter, where: QueueFilter) {
+    const groups = await this.db.uploadQueueItem.groupBy({
+      by: ['state', 'providerId'],
+      where: { AND: [queueScopeWhere(filter), ...filtersWhere(where)] },
+      _count: { _all: true },
+    });
+    return groups.map((g) => ({ state: g.state, providerId: g.providerId, count: g._count._all }));
+  }
+
   list(
     filter: ScopeFilter,
     where: QueueFilter,
@@ -63,9 +82,7 @@ export class UploadQueueRepository {
       where: {
         AND: [
           queueScopeWhere(filter),
-          where.state !== undefined ? { state: where.state } : {},
-          where.providerId !== undefined ? { providerId: where.providerId } : {},
-          where.recordingId !== undefined ? { recordingId: where.recordingId } : {},
+          ...filtersWhere(where),
           after
             ? {
                 OR: [

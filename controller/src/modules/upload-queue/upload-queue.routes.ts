@@ -6,6 +6,8 @@ import { callContext } from '../../http/route-access.js';
 import {
   BulkEnqueueBody,
   EnqueueBody,
+  QueueFacets,
+  QueueFacetsQuery,
   QueueItemActions,
   QueueItemParams,
   QueueItemSchema,
@@ -39,6 +41,20 @@ export function uploadQueueRoutes(queue: UploadQueueService): FastifyPluginAsync
         const rows = await queue.list(request.principal, filters, take, parsePositionCursor(cursor));
         return pageOf(rows, take, presentQueueItem, positionCursor);
       },
+    );
+
+    app.get(
+      '/upload-queue/facets',
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: 'How many copies the list’s filters select, by state and by provider',
+          querystring: QueueFacetsQuery,
+          response: { 200: Data(QueueFacets), 400: ErrorResponse },
+        },
+      },
+      async (request) => ({ data: await queue.facets(request.principal, request.query) }),
     );
 
     app.get(

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { FacetCounts } from '../../core/facets.js';
 import { AllowedAction, PageQuery } from '../../core/pagination.js';
 import { QUEUE_STATES } from './upload-queue.repository.js';
 
@@ -38,6 +39,16 @@ export const QueueFilters = {
   providerId: Type.Optional(ProviderId),
   recordingId: Type.Optional(Id),
 };
+/** The list's filters without paging: what its facets count. */
+export const QueueFacetsQuery = Type.Object(QueueFilters, { additionalProperties: false });
+
+/** How many items the list's filters select, by state and by provider (`GET /upload-queue/facets`). */
+export const QueueFacets = Type.Object({
+  total: Type.Integer(),
+  state: FacetCounts(Type.String()),
+  providerId: FacetCounts(Type.String()),
+});
+
 export const QueueListQuery = Type.Object({ ...PageQuery, ...QueueFilters }, { additionalProperties: false });
 export const QueueItemParams = Type.Object({ id: Type.String({ pattern: Uuid }) });
 export const RecordingParams = Type.Object({ id: Id });

@@ -8,6 +8,7 @@ import { ERROR_CODES } from '../../../../shared/src/errors.js';
 import type { AuditWriter } from '../../core/audit.types.js';
 import { bulkResult, eachItem, refusalEvent } from '../../core/bulk.js';
 import { AppError, conflict, forbidden, notFound } from '../../core/errors.js';
+import { tally } from '../../core/facets.js';
 import type { PagePosition } from '../../core/page-position.js';
 import { actorOf, type CallContext, type Principal } from '../../core/principal.js';
 import { visibleTo } from '../../core/visible.js';
@@ -62,6 +63,18 @@ export class UploadQueueService {
       now: () => Date;
     },
   ) {}
+
+  /** Counts of the items the list's filters select, by state and by provider. */
+  async facets(principal: Principal, filter: QueueFilter) {
+    if (principal.kind !== 'user') throw forbidden('users only');
+    const groups = await this.deps.repo.facets(principal.access.filter('recording:read'), filter);
+    const count = (g: { count: number }) => g.count;
+    return {
+      total: groups.reduce((sum, g) => sum + g.count, 0),
+      state: tally(groups, (g) => g.state, count),
+      providerId: tally(groups, (g) => g.providerId, count),
+    };
+  }
 
   list(principal: Principal, filter: QueueFilter, limit: number, after?: PagePosition) {
     if (principal.kind !== 'user') throw forbidden('users only');
