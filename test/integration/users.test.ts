@@ -353,6 +353,16 @@ describe('users, groups, roles, access policies, sessions', () => {
     });
     expect(short.statusCode).toBe(400);
     expect(short.json().error.message).toMatch(/at least 20/);
+    // A creation the other rules refuse is refused for them, before its password is checked or
+    // hashed (a taken name, an unknown role): no hash is spent on a refused request.
+    for (const [body, message] of [
+      [{ username: 'owner' }, /is taken/],
+      [{ username: 'erin', grants: [{ role: 'no-such-role', scope: { type: 'fleet' } }] }, /Unknown role/],
+    ] as const) {
+      const refused = await call(owner, 'POST', '/auth/users', { ...body, password: 'only sixteen chr' });
+      expect(refused.statusCode, refused.body).toBeGreaterThanOrEqual(400);
+      expect(refused.json().error.message).toMatch(message);
+    }
     const unknownRole = await call(owner, 'PATCH', '/auth/access-policies', {
       oidcRoleMappings: [{ group: 'x', role: 'no-such-role', scope: { type: 'fleet' } }],
     });

@@ -194,7 +194,7 @@ export class UserAdminService {
   }
 
   /** 400 for unknown groups; 403 unless the caller could give every grant of each group. */
-  private async checkJoinable(tx: Tx, principal: UserPrincipal, username: string, groupIds: string[]) {
+  private async checkJoinable(tx: Tx | Db, principal: UserPrincipal, username: string, groupIds: string[]) {
     const groups = await this.groups.findMany(tx, groupIds);
     const unknown = groupIds.filter((id) => !groups.some((g) => g.id === id));
     if (unknown.length > 0) throw badRequest(`Unknown group ${unknown.join(', ')}.`);
@@ -227,21 +227,14 @@ export class UserAdminService {
     const principal = userOf(ctx);
     const { password: _secret, ...attempted } = input;
     const refusal = { action: 'auth.user.create' as const, target: { type: 'user', id: null }, attempted };
-    // A taken name is refused before the password is hashed (a core for a good part of a
-    // second); checked again under the lock, where the rest of the rules are.
-    await this.guard.refusalsAsDenials(refusal, async () => {
-      if (await this.users.usernameTaken(this.db, input.username)) throw usernameTaken(input.username);
-    });
+    // Every rule is checked before the password is hashed (a core for a good part of a second),
+    // so a refused creation costs no hash; checked again under the lock, which decides.
+    await this.guard.refusalsAsDenials(refusal, () => this.checkCreatable(this.db, principal, input));
     const passwordHash = await this.passwordHash(input.password);
     const id = await this.guard.refusalsAsDenials(refusal, () =>
       this.db.$transaction(async (tx) => {
         await this.access.lock(tx);
-        if (await this.users.usernameTaken(tx, input.username)) throw usernameTaken(input.username);
-        const grants = distinctGrants(await this.guard.plan(tx, input.grants ?? []));
-        this.guard.assertGrantable(principal.access, grants);
-        await this.guard.assertOwnerFor(tx, principal, grantsFleetOwner(grants), 'give the owner role');
-        const groupIds = [...new Set(input.groups ?? [])];
-        await this.checkJoinable(tx, principal, input.username, groupIds);
+        const { grants, groupIds } = await this.checkCreatable(tx, principal, input);
         const { id } = await this.users.create(tx, {
           username: input.username,
           displayName: input.displayName ?? input.username,
@@ -263,6 +256,21 @@ export class UserAdminService {
       }),
     );
     return this.detail(id, ctx);
+  }
+
+  /** The rules of a new user: a free name, grants and groups the caller may give. */
+  private async checkCreatable(
+    tx: Tx | Db,
+    principal: UserPrincipal,
+    input: { username: string; grants?: GrantInputLike[]; groups?: string[] },
+  ) {
+    if (await this.users.usernameTaken(tx, input.username)) throw usernameTaken(input.username);
+    const grants = distinctGrants(await this.guard.plan(tx, input.grants ?? []));
+    this.guard.assertGrantable(principal.access, grants);
+    await this.guard.assertOwnerFor(tx, principal, grantsFleetOwner(grants), 'give the owner role');
+    const groupIds = [...new Set(input.groups ?? [])];
+    await this.checkJoinable(tx, principal, input.username, groupIds);
+    return { grants, groupIds };
   }
 
   private accessOf(row: UserDetailRow) {
