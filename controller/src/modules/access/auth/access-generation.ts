@@ -42,31 +42,44 @@ const ignore = () => undefined;
 /**
  * Reads the generation for many concurrent requests with few queries: a caller gets the
  * result of a read that started after it asked (never one already in flight, which could
- * predate a change committed just before the request), shared with everyone who asked while
- * the previous read ran.
+ * predate a change committed just before the request), shared with everyone who asked before it
+ * started. A read starts in the loop's check phase (`setImmediate`), after the poll phase in
+ * which the requests that wait for it were read: on SQLite, whose statements run synchronously,
+ * the requests of one poll phase then share one read instead of making one each (10 µs apiece);
+ * on PostgreSQL, whose read takes a round trip, those asking meanwhile share the next.
  */
 export class GenerationReader {
+  /** A read not started yet: a caller may join it. */
+  private scheduled: Promise<number> | undefined;
   private running: Promise<number> | undefined;
   private waiting: Promise<number> | undefined;
 
   constructor(private readonly query: () => Promise<number>) {}
 
   read(): Promise<number> {
-    if (!this.running) return this.start();
+    if (this.scheduled) return this.scheduled;
+    if (!this.running) return this.schedule();
     this.waiting ??= this.running.then(ignore, ignore).then(() => {
       this.waiting = undefined;
-      return this.start();
+      return this.read();
     });
     return this.waiting;
   }
 
-  private start(): Promise<number> {
-    const read = this.query();
-    this.running = read;
-    const done = () => {
-      if (this.running === read) this.running = undefined;
-    };
-    read.then(done, done);
+  private schedule(): Promise<number> {
+    const read = new Promise<number>((resolve, reject) =>
+      setImmediate(() => {
+        this.scheduled = undefined;
+        const running = this.query();
+        this.running = running;
+        const done = () => {
+          if (this.running === running) this.running = undefined;
+        };
+        running.then(done, done);
+        running.then(resolve, reject);
+      }),
+    );
+    this.scheduled = read;
     return read;
   }
 }
