@@ -85,6 +85,18 @@
  *   parsed 21 µs and written 31 µs; a public route (`/healthz`) ~20 µs above hello-world. SQLite
  *   writing each listed recording's final JSON itself (`json_object`, dates by `strftime`) took
  *   101 µs against 52 + 21 + 31: not worth a second writer per dialect.
+ *   then (2026-12-07, same AMD EPYC machine; the access-generation read started in the loop's
+ *   check phase, shared by every request read in the poll phase before it, instead of one read per
+ *   request: on SQLite a statement runs synchronously, so each request's read had finished before
+ *   the next request was parsed, and none was ever shared): the SQLite reads fell from one per
+ *   request (40,630 for 40,630 node lists, 10–12 µs each) to one per ~30, and the requests of a
+ *   poll phase now run their handlers back to back (the node list's statement 23 → 11–14 µs, warm).
+ *   SQLite nodes 4,966–5,783/s (201 and 173 µs of server CPU) → 11,138–12,664/s (81–90 µs) =
+ *   0.29–0.33× (cookie and token; p99 12.8 → 6.2–6.5 ms), recordings 3,153/s (322 µs) →
+ *   4,272–5,193/s (193–237 µs) = 0.11–0.13×; PostgreSQL (its server on the same two cores) nodes
+ *   3,048–3,419/s = 0.08–0.09×, recordings 1,543/s = 0.04×. What is left of a recording list
+ *   (profile): its statement a fifth, parsing its cells and writing the page's JSON a fifth, the
+ *   garbage collector 8 %.
  *
  * Databases: SQLite; also PostgreSQL when EARSHOT_BENCH_API_DB (or EARSHOT_TEST_DB) says
  * `postgres` (a comma-separated list, e.g. `sqlite,postgres`).
