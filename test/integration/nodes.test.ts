@@ -16,6 +16,23 @@ describe('nodes: enrollment, credentials, scope', () => {
   });
   afterAll(async () => ctl.stop());
 
+  /** The agent's heartbeat: capturing from hw:1, with `extra` fields. */
+  const heartbeat = (nodeId: string, credential: string, extra: object = {}) =>
+    ctl.app.inject({
+      method: 'POST',
+      url: `/api/v1/nodes/${nodeId}/heartbeat`,
+      headers: bearer(credential),
+      payload: {
+        agentVersion: '1.2.3',
+        captureDevice: 'hw:1',
+        captureState: 'capturing',
+        diskFreeBytes: 123456789,
+        clockOffsetMs: 0,
+        sentAtMs: Date.now(),
+        ...extra,
+      },
+    });
+
   it('exchanges an enrollment token exactly once for a credential stored hashed', async () => {
     const enroll = await ctl.app.inject({
       method: 'POST',
@@ -61,20 +78,7 @@ describe('nodes: enrollment, credentials, scope', () => {
       headers: bearer(a.credential),
     });
     expect(other.statusCode).toBe(404);
-    const beat = await ctl.app.inject({
-      method: 'POST',
-      url: '/api/v1/nodes/node-a/heartbeat',
-      headers: bearer(a.credential),
-      payload: {
-        agentVersion: '1.2.3',
-        captureDevice: 'hw:1',
-        captureState: 'capturing',
-        diskFreeBytes: 123456789,
-        clockOffsetMs: -3,
-        headroomHours: 31.5,
-        sentAtMs: Date.now(),
-      },
-    });
+    const beat = await heartbeat('node-a', a.credential, { clockOffsetMs: -3, headroomHours: 31.5 });
     expect(beat.statusCode).toBe(200);
     const metrics = await ctl.app.inject({ method: 'GET', url: '/metrics', headers: bearer(owner) });
     expect(metrics.body).toContain('earshot_node_headroom_hours{node="node-a"} 31.5');
@@ -217,19 +221,7 @@ describe('nodes: enrollment, credentials, scope', () => {
       payload: { name: 'pending', site: 'facet-a', id: 'facet-a3' },
     });
     expect(pending.statusCode).toBe(201);
-    const beat = await ctl.app.inject({
-      method: 'POST',
-      url: '/api/v1/nodes/facet-a1/heartbeat',
-      headers: bearer(a.credential),
-      payload: {
-        agentVersion: '1.2.3',
-        captureDevice: 'hw:1',
-        captureState: 'capturing',
-        diskFreeBytes: 123456789,
-        clockOffsetMs: 0,
-        sentAtMs: Date.now(),
-      },
-    });
+    const beat = await heartbeat('facet-a1', a.credential);
     expect(beat.statusCode, beat.body).toBe(200);
     const retired = await ctl.app.inject({
       method: 'POST',
