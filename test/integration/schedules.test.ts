@@ -399,6 +399,7 @@ describe('schedules', () => {
       [weekly({ recurrence: 'RRULE:FREQ=HOURLY;INTERVAL=24;BYHOUR=5' }), 400, /INTERVAL=24.*BYHOUR/],
       [weekly({ recurrence: 'RRULE:FREQ=DAILY;INTERVAL=7;BYDAY=TU' }), 400, /INTERVAL=7.*BYDAY/],
       [weekly({ recurrence: 'RRULE:FREQ=HOURLY;INTERVAL=28;BYDAY=FR' }), 400, /INTERVAL=28.*BYDAY/],
+      [weekly({ recurrence: 'RRULE:FREQ=DAILY;BYSETPOS=2' }), 400, /BYSETPOS=2 asks for a position/],
       [weekly({ timeZone: 'Mars/Olympus_Mons' }), 400, /time zone/],
       [weekly({ start: '2027-02-30T09:00' }), 400, /calendar/],
       [weekly({ durationSeconds: -5 }), 400, /durationSeconds/],

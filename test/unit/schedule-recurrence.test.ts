@@ -139,6 +139,21 @@ describe('schedule recurrence', () => {
       ['RRULE:FREQ=HOURLY;INTERVAL=14;BYDAY=SU;BYHOUR=11', '2029-03-14T09:00', true],
       // Only Mondays, and a 1 January that is a Monday is in week 1, never 53 (4 s before).
       ['RRULE:FREQ=DAILY;INTERVAL=7;BYMONTHDAY=1;BYMONTH=1;BYWEEKNO=53', '2031-03-17T09:00', false],
+      // A position no period holds: rrule.js alone looked day by day until the year 9999.
+      ['RRULE:FREQ=DAILY;BYSETPOS=2', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=DAILY;BYHOUR=9,17;BYSETPOS=2', '2027-02-01T09:00', true],
+      ['RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=3', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=-2', '2027-02-01T09:00', true],
+      ['RRULE:FREQ=MONTHLY;BYMONTHDAY=1;BYSETPOS=2', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=YEARLY;BYDAY=1MO;BYSETPOS=2', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=YEARLY;BYMONTH=1,7;BYDAY=1MO;BYSETPOS=2', '2027-02-01T09:00', true],
+      // First fires exactly ten years on (2035-03-01 is a Thursday): within the ten years.
+      ['RRULE:FREQ=YEARLY;INTERVAL=10;BYMONTH=3;BYMONTHDAY=1;BYDAY=TH', '2025-03-01T00:00', true],
+      [
+        'RRULE:FREQ=YEARLY;INTERVAL=10;BYMONTH=3;BYMONTHDAY=1;BYDAY=TH;BYHOUR=0;BYMINUTE=1',
+        '2025-03-01T00:00',
+        false,
+      ],
       // Only Tuesdays at 09:00, and the days it names are years apart (4 s before).
       ['RRULE:FREQ=HOURLY;INTERVAL=21;BYMONTHDAY=30;BYWEEKNO=-1;BYHOUR=9', '2027-08-17T09:00', false],
       ['RRULE:FREQ=MONTHLY;INTERVAL=6;BYMONTH=3,5', '2027-02-01T09:00', false],

@@ -211,6 +211,51 @@ export function intervalMissReason(set: RRuleSet): string | null {
   return null;
 }
 
+/** The most days one period of a rule can hold, by its frequency and day filters. */
+function daysPerPeriod(o: RRuleOptions): number {
+  const plain = new Set(o.byweekday ?? []).size;
+  const ordinal = (o.bynweekday ?? []).length;
+  const monthdays = (o.bymonthday ?? []).length + (o.bynmonthday ?? []).length;
+  const months = o.bymonth?.length || 12;
+  const bounds: number[] = [];
+  if (o.freq >= Frequency.DAILY) bounds.push(1);
+  if (o.freq === Frequency.WEEKLY) bounds.push(7, ...(plain ? [plain] : []));
+  if (o.freq === Frequency.MONTHLY) {
+    bounds.push(31);
+    if (monthdays) bounds.push(monthdays);
+    if (plain || ordinal) bounds.push(5 * plain + ordinal);
+  }
+  if (o.freq === Frequency.YEARLY) {
+    bounds.push(366);
+    if (monthdays) bounds.push(monthdays * months);
+    // Without BYMONTH an ordinal (1MO) counts in the year, with it in each month.
+    if (plain || ordinal) bounds.push(53 * plain + ordinal * (o.bymonth?.length || 1));
+    if (o.byweekno?.length) bounds.push(7 * o.byweekno.length);
+  }
+  if (o.byyearday?.length) bounds.push(o.byyearday.length);
+  return Math.min(...bounds);
+}
+
+/**
+ * Why a rule's BYSETPOS asks for a position no period holds, or null: `FREQ=DAILY;BYSETPOS=2`
+ * asks for the second occurrence of days that hold one. rrule.js looks for it a period at a time
+ * until the year 9999 (minutes for a daily rule). A period holds at most its days (an upper bound
+ * from the frequency and the day filters) times its times of day (BYHOUR, BYMINUTE, BYSECOND, as
+ * rrule.js fills them in from the start).
+ */
+export function setPosMissReason(set: RRuleSet): string | null {
+  for (const rule of set.rrules()) {
+    const o = rule.options;
+    if (!o.bysetpos?.length) continue;
+    // An HOURLY rule's own hour is one per period whatever its BYHOUR: counting them only errs high.
+    const times = (o.byhour?.length || 1) * (o.byminute?.length || 1) * (o.bysecond?.length || 1);
+    const most = daysPerPeriod(o) * times;
+    if (o.bysetpos.every((position: number) => Math.abs(position) > most))
+      return `BYSETPOS=${o.bysetpos.join(',')} asks for a position past the ${most} occurrence(s) one period can hold: no recording would ever start`;
+  }
+  return null;
+}
+
 /** The first year of the last whole 400-year cycle rrule.js reaches (it stops after 9999). */
 const PROBE_YEAR = 9600;
 const dayless = new WeakMap<RRuleSet, boolean>();
@@ -281,6 +326,7 @@ export function matchesNoDay(set: RRuleSet): boolean {
   if (known === undefined) {
     known =
       intervalMissReason(set) !== null ||
+      setPosMissReason(set) !== null ||
       set.rrules().some((rule) => {
         const probe = dayProbe(rule.options, PROBE_YEAR);
         return probe === null || probe.after(probe.options.dtstart, true) === null;
@@ -309,9 +355,10 @@ export function firesWithin(set: RRuleSet, startLocal: string, years: number): b
     const from = rule.options.dtstart;
     const day = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()));
     const first = dayProbe(rule.options, from.getUTCFullYear())?.after(day, true);
-    return !first || first >= end;
+    return !first || first > end;
   };
-  if (set.rdates().every((date) => date >= end) && set.rrules().every(noDayBeforeEnd)) return false;
+  // `end` itself counts, as in `between` below.
+  if (set.rdates().every((date) => date > end) && set.rrules().every(noDayBeforeEnd)) return false;
   return set.between(BEFORE_ANY_DATE, end, true, (_date, index) => index < 1).length > 0;
 }
 

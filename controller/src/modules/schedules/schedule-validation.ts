@@ -6,6 +6,7 @@ import {
   matchesNoDay,
   nextOccurrence,
   RecurrenceError,
+  setPosMissReason,
 } from './recurrence.js';
 import { channelsOf, instantsBetween, MAX_OCCURRENCES_PER_WINDOW, ruleOf } from './schedule-plans.js';
 import type { ScheduleRow } from './schedules.repository.js';
@@ -63,7 +64,7 @@ function checkRule(data: Pick<ScheduleRow, 'recurrence' | 'timeZone' | 'startLoc
   const probe = { ...data, id: '', skipped: '[]' } as unknown as ScheduleRow;
   try {
     const rule = ruleOf(probe);
-    const missed = intervalMissReason(rule);
+    const missed = intervalMissReason(rule) ?? setPosMissReason(rule);
     if (missed) throw badRequest(`the RRULE's ${missed}`);
     if (matchesNoDay(rule))
       throw badRequest(
