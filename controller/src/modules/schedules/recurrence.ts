@@ -219,7 +219,9 @@ function daysPerPeriod(o: RRuleOptions): number {
   const months = o.bymonth?.length || 12;
   const bounds: number[] = [];
   if (o.freq >= Frequency.DAILY) bounds.push(1);
-  if (o.freq === Frequency.WEEKLY) bounds.push(7, ...(plain ? [plain] : []));
+  // A week holds each day of the month at most once (the same day of the next month is 28+ days on).
+  if (o.freq === Frequency.WEEKLY)
+    bounds.push(7, ...(plain ? [plain] : []), ...(monthdays ? [monthdays] : []));
   if (o.freq === Frequency.MONTHLY) {
     bounds.push(31);
     if (monthdays) bounds.push(monthdays);
