@@ -28,11 +28,13 @@ async function schemaSerialised(schema: object, value: unknown): Promise<string>
 describe(`list answers (${inject('testDb')})`, () => {
   let ctl: TestController;
   let owner: string;
+  /** The controller's clock: the last test moves it past a lease. */
+  let clockMs = Date.now();
   const get = (url: string) =>
     ctl.app.inject({ method: 'GET', url: `/api/v1${url}`, headers: bearer(owner) });
 
   beforeAll(async () => {
-    ctl = await testController();
+    ctl = await testController({}, () => new Date(clockMs));
     owner = await ctl.ownerToken();
     const a = await enrolledNode(ctl, { id: 'list-a', site: 'north' });
     const b = await enrolledNode(ctl, { id: 'list-b', site: 'south' });
@@ -193,5 +195,76 @@ describe(`list answers (${inject('testDb')})`, () => {
       ['list-b', true],
       ['list-c', false],
     ]);
+  });
+
+  it('GET /recordings: a recording is listed as it is now, changed since it was last listed or not', async () => {
+    // The list keeps each row's JSON while the row is unchanged (listed-json.ts): every kind of
+    // change must show on the next list, and so must a lease running out with no change at all.
+    const node = await enrolledNode(ctl, { id: 'list-d', site: 'east' });
+    const ids: string[] = [];
+    for (const title of ['leased', 'retitled', 'retagged', 'measured', 'job moved', 'job gone']) {
+      const created = await ctl.app.inject({
+        method: 'POST',
+        url: '/api/v1/recordings',
+        headers: bearer(owner),
+        payload: { nodeId: node.nodeId, durationSeconds: 30, title },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      ids.push((created.json() as { data: { id: string } }).data.id);
+    }
+    const claim = await ctl.app.inject({
+      method: 'POST',
+      url: `/api/v1/nodes/${node.nodeId}/recording-jobs/claim-next`,
+      headers: bearer(node.credential),
+    });
+    expect(claim.statusCode, claim.body).toBe(200);
+    type Listed = {
+      id: string;
+      title: string;
+      tags: string[];
+      loudness: unknown;
+      job: { state: string; leaseExpired: boolean } | null;
+    };
+    const listed = async () => {
+      const page = await get('/recordings?nodeId=list-d');
+      expect(page.statusCode).toBe(200);
+      const body = page.json() as { data: Listed[] };
+      expect(page.body).toBe(await schemaSerialised(PageOf(RecordingSchema), body));
+      for (const item of body.data) expect((await get(`/recordings/${item.id}`)).json().data).toEqual(item);
+      return new Map(body.data.map((item) => [item.title, item]));
+    };
+    const before = await listed();
+    expect(before.get('leased')?.job).toMatchObject({ state: 'claimed', leaseExpired: false });
+    await listed(); // listed again unchanged: from what the list kept
+
+    const patch = (id: string, payload: object) =>
+      ctl.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/recordings/${id}/metadata`,
+        headers: bearer(owner),
+        payload,
+      });
+    expect((await patch(ids[1]!, { title: 'retitled, twice' })).statusCode).toBe(200);
+    expect((await patch(ids[2]!, { tags: ['new'] })).statusCode).toBe(200);
+    await ctl.db.recording.update({
+      where: { id: ids[3]! },
+      data: { truePeakDbtp: -2, integratedLufs: -20, loudnessRangeLu: 4 },
+    });
+    await ctl.db.recordingJob.update({ where: { recordingId: ids[4]! }, data: { state: 'cancelled' } });
+    await ctl.db.recordingJob.delete({ where: { recordingId: ids[5]! } });
+    clockMs += 10 * 60_000; // past the claimed job's lease: its row is unchanged
+
+    const after = await listed();
+    expect(after.get('leased')?.job).toMatchObject({ state: 'claimed', leaseExpired: true });
+    expect(after.has('retitled')).toBe(false);
+    expect(after.get('retitled, twice')?.id).toBe(ids[1]);
+    expect(after.get('retagged')?.tags).toEqual(['new']);
+    expect(after.get('measured')?.loudness).toEqual({
+      integratedLufs: -20,
+      loudnessRangeLu: 4,
+      truePeakDbtp: -2,
+    });
+    expect(after.get('job moved')?.job?.state).toBe('cancelled');
+    expect(after.get('job gone')?.job).toBeNull();
   });
 });

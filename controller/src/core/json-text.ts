@@ -24,3 +24,17 @@ export const jsonBool = (v: unknown): string => (v ? 'true' : 'false');
 /** `{"data":[…],"nextCursor":…}` from items already written as JSON. */
 export const jsonPage = (items: readonly string[], nextCursor: string | null): string =>
   `{"data":[${items.join(',')}],"nextCursor":${nextCursor === null ? 'null' : JSON.stringify(nextCursor)}}`;
+
+const PAGE_OPEN = Buffer.from('{"data":[');
+const COMMA = Buffer.from(',');
+
+/** `jsonPage` from items already written as JSON bytes (UTF-8): the page's bytes. */
+export function jsonPageBytes(items: readonly Buffer[], nextCursor: string | null): Buffer {
+  const parts: Buffer[] = [PAGE_OPEN];
+  items.forEach((item, i) => {
+    if (i > 0) parts.push(COMMA);
+    parts.push(item);
+  });
+  parts.push(Buffer.from(`],"nextCursor":${nextCursor === null ? 'null' : JSON.stringify(nextCursor)}}`));
+  return Buffer.concat(parts);
+}

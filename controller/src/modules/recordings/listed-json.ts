@@ -5,11 +5,16 @@
  * (test/integration/list-answers.test.ts), without building the objects in between. The list is
  * the API's hottest read; building, then serialising, ~45 values per recording was most of its
  * cost (docs/architecture.md, "The raw driver").
+ *
+ * A recording's JSON is a function of its row alone, the text the database wrote (and, while its
+ * job holds a lease, the time: `leaseExpired`). So `ListedRecordingsJson` keeps what it wrote for
+ * the rows it saw last, keyed by that whole text: a row read again unchanged is not parsed and
+ * written again, and a changed row is a new key. Nothing to invalidate, nothing stale.
  */
 import {
   jsonBool as bool,
   jsonDate as date,
-  jsonPage,
+  jsonPageBytes,
   jsonNumber as num,
   jsonText as str,
 } from '../../core/json-text.js';
@@ -39,8 +44,7 @@ function loudnessJson(row: ListedRow): string {
 }
 
 /** One listed recording's JSON: what `RecordingsService.present` answers for it. */
-export function listedRecordingJson(row: ListedRow, nowMs: number): string {
-  const c = row.cells;
+export function listedRecordingJson(c: readonly unknown[], row: ListedRow, nowMs: number): string {
   const fields = c[CELL.customFields] as string;
   return (
     `{"id":${str(c[0])},"nodeId":${str(c[1])},"siteId":${str(c[2])},"title":${str(c[3])},` +
@@ -57,18 +61,67 @@ export function listedRecordingJson(row: ListedRow, nowMs: number): string {
   );
 }
 
-/** `{ data, nextCursor }` for a page read with `limit`, as JSON text. */
-export function listedPageJson(rows: readonly ListedRow[], limit: number, nowMs: number): string {
-  const last = rows.at(-1);
-  const cursor =
-    rows.length === limit && last
-      ? positionCursor({
-          createdAt: new Date(last.cells[CELL.createdAt] as string),
-          id: last.cells[CELL.id] as string,
-        })
-      : null;
-  return jsonPage(
-    rows.map((row) => listedRecordingJson(row, nowMs)),
-    cursor,
-  );
+/** How many rows' JSON `ListedRecordingsJson` keeps (~2–3 kB each with its key): a few pages of many callers. */
+const WRITTEN_ROWS_KEPT = 2_048;
+
+/**
+ * A row's JSON, with the row it was written from (the same row again is the same JSON). Kept as
+ * UTF-8 bytes: a string built by `+` is a tree of its pieces, walked again each time a page that
+ * holds it is joined and encoded; the bytes are copied into the page as they are.
+ */
+interface Written extends ListedRow {
+  json: Buffer;
+  createdAt: string;
+}
+
+/** Writes the library list's pages, keeping each row's JSON for the next time it is listed unchanged. */
+export class ListedRecordingsJson {
+  private readonly written = new Map<string, Written>();
+
+  constructor(
+    /** A row's cells parsed (`RecordingsRepository.cells`). */
+    private readonly cellsOf: (row: ListedRow) => unknown[],
+    private readonly kept = WRITTEN_ROWS_KEPT,
+  ) {}
+
+  /** `{ data, nextCursor }` for a page read with `limit`, as JSON (UTF-8). */
+  page(rows: readonly ListedRow[], limit: number, nowMs: number): Buffer {
+    const items = rows.map((row) => this.row(row, nowMs));
+    const last = items.at(-1);
+    const cursor =
+      rows.length === limit && last
+        ? positionCursor({ createdAt: new Date(last.createdAt), id: last.id })
+        : null;
+    return jsonPageBytes(
+      items.map((item) => item.json),
+      cursor,
+    );
+  }
+
+  private row(row: ListedRow, nowMs: number): Written {
+    const known = this.written.get(row.id);
+    if (
+      known &&
+      known.cells === row.cells &&
+      known.tags === row.tags &&
+      known.integratedLufs === row.integratedLufs &&
+      known.loudnessRangeLu === row.loudnessRangeLu &&
+      known.truePeakDbtp === row.truePeakDbtp
+    )
+      return known;
+    const cells = this.cellsOf(row);
+    const written: Written = {
+      ...row,
+      json: Buffer.from(listedRecordingJson(cells, row, nowMs)),
+      createdAt: cells[CELL.createdAt] as string,
+    };
+    // A job holding a lease reads as expired once the time passes it: written anew each time.
+    const timeless = !isActive(cells[CELL.jobState] as string) || cells[CELL.leaseExpiresAt] === null;
+    if (timeless) {
+      this.written.delete(row.id); // (re)inserted last: the first key is the one kept longest
+      if (this.written.size >= this.kept) this.written.delete(this.written.keys().next().value as string);
+      this.written.set(row.id, written);
+    }
+    return written;
+  }
 }

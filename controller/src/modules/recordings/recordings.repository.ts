@@ -13,14 +13,15 @@ export type RecordingRow = Recording & {
 };
 
 /**
- * What the library list reads of a recording and its job, and only that: one JSON array per row
- * (`RawDb.jsonArray`) in the order of `LIST_CELLS`, parsed; dates made ISO-8601 text (UTC, to
- * the millisecond) by the repository, whatever the database wrote. The tags come as a JSON
- * array's text, the three floats as columns (JSON text in SQL could print them otherwise).
- * `listed-json.ts` writes the page from these.
+ * What the library list reads of a recording and its job, and only that: one JSON array's text
+ * per row (`RawDb.jsonArray`) in the order of `LIST_CELLS`, as the database wrote it (unparsed:
+ * a row listed before is written from memory, listed-json.ts; `RecordingsRepository.cells`
+ * parses it). The tags come as a JSON array's text, the three floats as columns (JSON text in SQL
+ * could print them otherwise).
  */
 export interface ListedRow {
-  cells: unknown[];
+  id: string;
+  cells: string;
   tags: string;
   integratedLufs: number | null;
   loudnessRangeLu: number | null;
@@ -87,10 +88,6 @@ export const CELL = {
 
 /** The cells that hold a DateTime (the recording's and its job's). */
 const DATE_CELLS = [13, 14, 18, 19, 25, 31, 32, 33, 36, 37, 38, 39] as const;
-
-interface ListRow extends Omit<ListedRow, 'cells'> {
-  cells: string;
-}
 
 /** What a `RecordingRow` reads with a recording. */
 export const withJobAndScope = {
@@ -171,8 +168,8 @@ export class RecordingsRepository {
       const at = param(after.createdAt);
       conditions.push(`(r."createdAt" < ${at} OR (r."createdAt" = ${at} AND r."id" < ${param(after.id)}))`);
     }
-    const rows = await this.raw.query<ListRow>(
-      `SELECT ${this.raw.jsonArray(LIST_CELLS)} AS "cells",
+    return this.raw.query<ListedRow>(
+      `SELECT r."id", ${this.raw.jsonArray(LIST_CELLS)} AS "cells",
          ${this.raw.jsonAggregate('t."tag"', 'FROM "RecordingTag" t WHERE t."recordingId" = r."id"', 't."tag"')} AS "tags",
          r."integratedLufs", r."loudnessRangeLu", r."truePeakDbtp"
        FROM "Recording" r JOIN "Node" n ON n."id" = r."nodeId"
@@ -181,10 +178,12 @@ export class RecordingsRepository {
        ORDER BY r."createdAt" DESC, r."id" DESC ${limitClause(limit)}`,
       params,
     );
-    return rows.map((row) => {
-      const cells = JSON.parse(row.cells) as unknown[];
-      for (const i of DATE_CELLS) if (cells[i] !== null) cells[i] = this.raw.isoDate(cells[i]);
-      return { ...row, cells };
-    });
+  }
+
+  /** A listed row's cells, parsed: dates made ISO-8601 text (UTC, to the millisecond), whatever the database wrote. */
+  cells(row: ListedRow): unknown[] {
+    const cells = JSON.parse(row.cells) as unknown[];
+    for (const i of DATE_CELLS) if (cells[i] !== null) cells[i] = this.raw.isoDate(cells[i]);
+    return cells;
   }
 }

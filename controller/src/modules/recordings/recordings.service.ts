@@ -22,7 +22,7 @@ import { customFieldsOf } from './custom-fields.js';
 import type { RecordingFileStore } from './file-store.js';
 import type { JobsRepository, PagePosition } from './jobs.repository.js';
 import { ACTIVE_JOB_STATES, isActive, presentJob } from './jobs.service.js';
-import { listedPageJson } from './listed-json.js';
+import { ListedRecordingsJson } from './listed-json.js';
 import { RecordingChanges } from './recording-changes.js';
 import type { RecordingRow, RecordingsRepository } from './recordings.repository.js';
 import {
@@ -120,6 +120,8 @@ export class RecordingsService {
   /** New jobs and stop requests reach the agent at once (best effort: agents also poll). */
   private readonly notifyNode: NodeNotifier;
   private readonly changes: RecordingChanges;
+  /** Writes the list's pages (keeps each row's JSON while the row is unchanged). */
+  private readonly listed: ListedRecordingsJson;
 
   constructor(options: {
     db: Db;
@@ -143,6 +145,7 @@ export class RecordingsService {
     this.notifyNode = options.notifyNode ?? (async () => {});
     this.channelMaps = options.channelMaps;
     this.changes = options.changes ?? new RecordingChanges(NO_CHANGE_FEED, this.now);
+    this.listed = new ListedRecordingsJson((row) => this.recordings.cells(row));
   }
 
   /** Announces on the change feed that `recording` was deleted (after its transaction committed). */
@@ -169,17 +172,17 @@ export class RecordingsService {
     });
   }
 
-  /** A page of the library the principal may see, as the answer's JSON text (listed-json.ts). */
+  /** A page of the library the principal may see, as the answer's JSON (UTF-8; listed-json.ts). */
   async listPage(
     principal: Principal,
     query: RecordingListFilter,
     limit: number,
     after?: PagePosition,
-  ): Promise<string> {
+  ): Promise<Buffer> {
     if (principal.kind !== 'user') throw forbidden('users only');
     checkCreatedRange(query);
     const rows = await this.recordings.list(principal.access.filter('recording:read'), query, limit, after);
-    return listedPageJson(rows, limit, this.now().getTime());
+    return this.listed.page(rows, limit, this.now().getTime());
   }
 
   /**
