@@ -97,6 +97,17 @@
  *   3,048–3,419/s = 0.08–0.09×, recordings 1,543/s = 0.04×. What is left of a recording list
  *   (profile): its statement a fifth, parsing its cells and writing the page's JSON a fifth, the
  *   garbage collector 8 %.
+ *   then (2026-12-07, same machine; the recording list keeps each row's JSON while the row is
+ *   unchanged, recordings/listed-json.ts, and copies it into the page as bytes; on PostgreSQL the
+ *   statements outside a transaction asked for in one turn of the loop leave in groups of four per
+ *   connection, one write each, db/raw-pg.ts): SQLite recordings 5,461/s (184 µs of server CPU)
+ *   → 7,104–9,293/s (108 µs) = 0.16–0.29× (hello-world 31k–44k/s); nodes 13,093–14,212/s →
+ *   15,594–18,143/s (60–65 µs) = 0.35–0.45×. PostgreSQL (its server on the same two cores; the
+ *   reference swung 29k–51k/s between windows of one run): nodes 3,063–3,763/s (246–252 µs) →
+ *   4,067–5,856/s (122–194 µs) = 0.10–0.14×, recordings 1,815–2,128/s (315 µs) → 2,530–3,044/s
+ *   (175–224 µs) = 0.06–0.07×. What is left there is the kernel: each write to a socket (the
+ *   answer to the load generator, a group of statements to a server process) wakes a process on
+ *   two busy cores, a third of the controller's CPU; and the server's own time per list.
  *
  * Databases: SQLite; also PostgreSQL when EARSHOT_BENCH_API_DB (or EARSHOT_TEST_DB) says
  * `postgres` (a comma-separated list, e.g. `sqlite,postgres`).
