@@ -8,6 +8,7 @@ import {
   occurrencesBetween,
   parseRecurrence,
   RecurrenceError,
+  setPosMissReason,
 } from '../../controller/src/modules/schedules/recurrence.js';
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
@@ -148,6 +149,12 @@ describe('schedule recurrence', () => {
       ['RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYMONTHDAY=1;BYSETPOS=2', '2027-02-01T09:00', false],
       ['RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYMONTHDAY=1,2;BYSETPOS=2', '2027-02-01T09:00', true],
       ['RRULE:FREQ=MONTHLY;BYMONTHDAY=1;BYSETPOS=2', '2027-02-01T09:00', false],
+      // A February holds a 1st and a 29th (in a leap year), never a 31st or a -30th.
+      ['RRULE:FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=1,31;BYSETPOS=2', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=1,-30;BYSETPOS=-2', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=1,29;BYSETPOS=2', '2027-02-01T09:00', true],
+      ['RRULE:FREQ=YEARLY;BYMONTH=2,4;BYMONTHDAY=1,31;BYSETPOS=3', '2027-02-01T09:00', false],
+      ['RRULE:FREQ=YEARLY;BYMONTH=2,4;BYMONTHDAY=1,30;BYSETPOS=3', '2027-02-01T09:00', true],
       ['RRULE:FREQ=YEARLY;BYDAY=1MO;BYSETPOS=2', '2027-02-01T09:00', false],
       ['RRULE:FREQ=YEARLY;BYMONTH=1,7;BYDAY=1MO;BYSETPOS=2', '2027-02-01T09:00', true],
       // First fires exactly ten years on (2035-03-01 is a Thursday): within the ten years.
@@ -177,5 +184,22 @@ describe('schedule recurrence', () => {
     expect(matchesNoDay(rare)).toBe(false);
     expect(firesWithin(rare, '2100-01-04T09:00', 10)).toBe(false);
     expect(firesWithin(rare, '2100-01-04T09:00', 301)).toBe(true);
+  });
+
+  it('tells a BYSETPOS past the days of the month a period has without a search', () => {
+    // rrule.js alone looked month by month until the year 9999 for these (half a second each).
+    const reason = (rule: string) =>
+      setPosMissReason(parseRecurrence({ rule, timeZone: 'UTC', start: '2027-02-01T09:00' }));
+    expect(reason('RRULE:FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=1,31;BYSETPOS=2')).toMatch(
+      /past the 1 occurrence/,
+    );
+    expect(reason('RRULE:FREQ=MONTHLY;BYMONTH=4,6;BYMONTHDAY=1,-31;BYSETPOS=2')).toMatch(
+      /past the 1 occurrence/,
+    );
+    expect(reason('RRULE:FREQ=YEARLY;BYMONTH=2,4;BYMONTHDAY=1,31;BYSETPOS=3')).toMatch(
+      /past the 2 occurrence/,
+    );
+    expect(reason('RRULE:FREQ=MONTHLY;BYMONTH=2,3;BYMONTHDAY=1,31;BYSETPOS=2')).toBeNull();
+    expect(reason('RRULE:FREQ=MONTHLY;BYMONTHDAY=1,31;BYSETPOS=2')).toBeNull();
   });
 });

@@ -211,12 +211,25 @@ export function intervalMissReason(set: RRuleSet): string | null {
   return null;
 }
 
-/** The most days one period of a rule can hold, by its frequency and day filters. */
+/** The most days each month has (February in a leap year), January first. */
+const MONTH_LENGTHS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** How many of the rule's days of the month (BYMONTHDAY, 31 or -31 included) `month` (1–12) can hold. */
+function monthdaysIn(o: RRuleOptions, month: number): number {
+  const length = MONTH_LENGTHS[month - 1]!;
+  return [...(o.bymonthday ?? []), ...(o.bynmonthday ?? [])].filter((day) => Math.abs(day) <= length).length;
+}
+
+/**
+ * The most days one period of a rule can hold, by its frequency and day filters: a month holds
+ * only the days of the month it has (BYMONTH=2 never a 30th or a -31st), a year the sum of its months'.
+ */
 function daysPerPeriod(o: RRuleOptions): number {
   const plain = new Set(o.byweekday ?? []).size;
   const ordinal = (o.bynweekday ?? []).length;
   const monthdays = (o.bymonthday ?? []).length + (o.bynmonthday ?? []).length;
-  const months = o.bymonth?.length || 12;
+  const months: number[] = o.bymonth?.length ? o.bymonth : upTo(12).map((m) => m + 1);
+  const inMonth = months.map((month) => monthdaysIn(o, month));
   const bounds: number[] = [];
   if (o.freq >= Frequency.DAILY) bounds.push(1);
   // A week holds each day of the month at most once (the same day of the next month is 28+ days on).
@@ -224,12 +237,12 @@ function daysPerPeriod(o: RRuleOptions): number {
     bounds.push(7, ...(plain ? [plain] : []), ...(monthdays ? [monthdays] : []));
   if (o.freq === Frequency.MONTHLY) {
     bounds.push(31);
-    if (monthdays) bounds.push(monthdays);
+    if (monthdays) bounds.push(Math.max(...inMonth));
     if (plain || ordinal) bounds.push(5 * plain + ordinal);
   }
   if (o.freq === Frequency.YEARLY) {
     bounds.push(366);
-    if (monthdays) bounds.push(monthdays * months);
+    if (monthdays) bounds.push(inMonth.reduce((sum, n) => sum + n, 0));
     // Without BYMONTH an ordinal (1MO) counts in the year, with it in each month.
     if (plain || ordinal) bounds.push(53 * plain + ordinal * (o.bymonth?.length || 1));
     if (o.byweekno?.length) bounds.push(7 * o.byweekno.length);
