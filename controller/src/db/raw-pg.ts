@@ -110,19 +110,21 @@ interface Pending {
 }
 
 /**
- * Statements outside a transaction, sent in groups: those asked for in one turn of the event loop
- * (until its check phase) leave together on one pooled connection, `STATEMENTS_PER_GROUP` at
- * most, in one write. The connection is in pipeline mode, so the server answers them in order,
- * each in its own implicit transaction (each has its own Sync: one failing fails alone).
+ * Statements outside a transaction, sent in groups: those of the same text asked for in one turn
+ * of the event loop (until its check phase) leave together on one pooled connection,
+ * `STATEMENTS_PER_GROUP` at most, in one write. The connection is in pipeline mode, so the server
+ * answers them in order, each in its own implicit transaction (each has its own Sync: one failing
+ * fails alone).
  * Why: each write to a connection wakes a server process. One write per statement, each on a
  * connection of its own, was 40 % of the controller's CPU on the API bench (the node list,
  * test/bench/api.bench.ts); grouped, the node list ran 1.35× and the recording list 1.2× as fast.
- * The price: a statement waits for those ahead of it in its group, at most three; every raw
- * statement outside a transaction is a short indexed read or write (the hot lists, lookups,
- * shared counters).
+ * The price: a statement waits for those ahead of it in its group, at most three of the same text.
+ * Only the same text: a library search (`ILIKE`, no index) must not hold up the access generation
+ * read that every request waits for, nor a node's credential lookup.
  */
 class StatementGroups {
-  private forming: Pending[] | undefined;
+  /** The statements asked for since the last flush, by text. */
+  private forming: Map<string, Pending[]> | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -132,18 +134,22 @@ class StatementGroups {
   send(sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult> {
     return new Promise((resolve, reject) => {
       if (!this.forming) {
-        this.forming = [];
+        this.forming = new Map();
         setImmediate(() => this.flush());
       }
-      this.forming.push({ sql, params, resolve, reject });
+      const same = this.forming.get(sql);
+      const statement = { sql, params, resolve, reject };
+      if (same) same.push(statement);
+      else this.forming.set(sql, [statement]);
     });
   }
 
   private flush(): void {
-    const all = this.forming ?? [];
+    const forming = this.forming ?? new Map<string, Pending[]>();
     this.forming = undefined;
-    for (let i = 0; i < all.length; i += STATEMENTS_PER_GROUP)
-      void this.sendGroup(all.slice(i, i + STATEMENTS_PER_GROUP));
+    for (const same of forming.values())
+      for (let i = 0; i < same.length; i += STATEMENTS_PER_GROUP)
+        void this.sendGroup(same.slice(i, i + STATEMENTS_PER_GROUP));
   }
 
   private async sendGroup(group: Pending[]): Promise<void> {
