@@ -61,7 +61,17 @@ export function listedRecordingJson(c: readonly unknown[], row: ListedRow, nowMs
   );
 }
 
-/** How many rows' JSON `ListedRecordingsJson` keeps (~2–3 kB each with its key): a few pages of many callers. */
+/**
+ * `text` as UTF-8 in a buffer of its own: `Buffer.from` puts a small one in a shared 8 kB slab,
+ * which one kept row would hold on to after the others in it were let go.
+ */
+function ownBytes(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
+}
+
+/** How many rows' JSON `ListedRecordingsJson` keeps (~2–3 kB each with its row): a few pages of many callers. */
 const WRITTEN_ROWS_KEPT = 2_048;
 
 /**
@@ -112,7 +122,7 @@ export class ListedRecordingsJson {
     const cells = this.cellsOf(row);
     const written: Written = {
       ...row,
-      json: Buffer.from(listedRecordingJson(cells, row, nowMs)),
+      json: ownBytes(listedRecordingJson(cells, row, nowMs)),
       createdAt: cells[CELL.createdAt] as string,
     };
     // A job holding a lease reads as expired once the time passes it: written anew each time.
