@@ -21,20 +21,25 @@ export const jsonDate = (v: unknown): string => (v === null ? 'null' : `"${v as 
 /** A boolean from SQLite's 0/1 or PostgreSQL's true/false. */
 export const jsonBool = (v: unknown): string => (v ? 'true' : 'false');
 
+const PAGE_OPEN = '{"data":[';
+/** What closes a page after its items. */
+const pageClose = (nextCursor: string | null): string =>
+  `],"nextCursor":${nextCursor === null ? 'null' : JSON.stringify(nextCursor)}}`;
+
 /** `{"data":[…],"nextCursor":…}` from items already written as JSON. */
 export const jsonPage = (items: readonly string[], nextCursor: string | null): string =>
-  `{"data":[${items.join(',')}],"nextCursor":${nextCursor === null ? 'null' : JSON.stringify(nextCursor)}}`;
+  `${PAGE_OPEN}${items.join(',')}${pageClose(nextCursor)}`;
 
-const PAGE_OPEN = Buffer.from('{"data":[');
+const PAGE_OPEN_BYTES = Buffer.from(PAGE_OPEN);
 const COMMA = Buffer.from(',');
 
 /** `jsonPage` from items already written as JSON bytes (UTF-8): the page's bytes. */
 export function jsonPageBytes(items: readonly Buffer[], nextCursor: string | null): Buffer {
-  const parts: Buffer[] = [PAGE_OPEN];
+  const parts: Buffer[] = [PAGE_OPEN_BYTES];
   items.forEach((item, i) => {
     if (i > 0) parts.push(COMMA);
     parts.push(item);
   });
-  parts.push(Buffer.from(`],"nextCursor":${nextCursor === null ? 'null' : JSON.stringify(nextCursor)}}`));
+  parts.push(Buffer.from(pageClose(nextCursor)));
   return Buffer.concat(parts);
 }

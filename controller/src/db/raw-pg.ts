@@ -3,8 +3,8 @@
  * a query is sent at once, not after the previous answer, so a transaction's statements that
  * do not depend on each other's results share a round trip (Prisma, which awaits each query,
  * sees no difference), and statements outside a transaction asked for together share a
- * connection and a write (`StatementGroups`). Timestamps are `timestamp(3)` without zone, in UTC, as Prisma writes
- * them; BigInt columns come back as `bigint`.
+ * connection and a write (`StatementGroups`). Timestamps are `timestamp(3)` without zone, in UTC,
+ * as Prisma writes them; BigInt columns come back as `bigint`.
  */
 import pg from 'pg';
 import {

@@ -8,8 +8,8 @@
  *
  * A recording's JSON is a function of its row alone, the text the database wrote (and, while its
  * job holds a lease, the time: `leaseExpired`). So `ListedRecordingsJson` keeps what it wrote for
- * the rows it saw last, keyed by that whole text: a row read again unchanged is not parsed and
- * written again, and a changed row is a new key. Nothing to invalidate, nothing stale.
+ * the rows it saw last, with the whole row it wrote it from: a row read again unchanged is not
+ * parsed and written again, and a changed one is. Nothing to invalidate, nothing stale.
  */
 import {
   jsonBool as bool,
@@ -84,6 +84,12 @@ interface Written extends ListedRow {
   createdAt: string;
 }
 
+/** Whether `row` is the row `known` was written from: every value the query read, the same. */
+function sameRow(known: Written, row: ListedRow): boolean {
+  for (const key of Object.keys(row) as (keyof ListedRow)[]) if (known[key] !== row[key]) return false;
+  return true;
+}
+
 /** Writes the library list's pages, keeping each row's JSON for the next time it is listed unchanged. */
 export class ListedRecordingsJson {
   private readonly written = new Map<string, Written>();
@@ -110,15 +116,7 @@ export class ListedRecordingsJson {
 
   private row(row: ListedRow, nowMs: number): Written {
     const known = this.written.get(row.id);
-    if (
-      known &&
-      known.cells === row.cells &&
-      known.tags === row.tags &&
-      known.integratedLufs === row.integratedLufs &&
-      known.loudnessRangeLu === row.loudnessRangeLu &&
-      known.truePeakDbtp === row.truePeakDbtp
-    )
-      return known;
+    if (known && sameRow(known, row)) return known;
     const cells = this.cellsOf(row);
     const written: Written = {
       ...row,
