@@ -65,13 +65,11 @@
  * a before/after comparison); EARSHOT_BENCH_UPLOAD_PROFILE (a directory: the controller
  * writes a CPU profile there, node --cpu-prof).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { AGENT_ROUTES, API_PREFIX, type JobLease, UPLOAD_HEADERS } from '../../shared/src/agent-api.js';
 import { freePort } from '../support/ports.js';
 import { ROOT, type RunningProcess, startProcess, waitFor } from '../support/processes.js';
@@ -158,10 +156,21 @@ async function writeCacheFile(path: string, totalBytes: number): Promise<string>
   return hash.digest('hex');
 }
 
-/** `dd bs=1M conv=fdatasync` of the file to the same directory: bytes/s. */
-function ddThroughput(source: string, target: string, bytes: number): number {
+/**
+ * `dd bs=1M conv=fdatasync` of the file to the same directory (with `oflag=direct` when
+ * `direct`: around the page cache, as the controller writes where it can): bytes/s.
+ */
+function ddThroughput(source: string, target: string, bytes: number, direct = false): number {
   const started = performance.now();
-  const dd = spawnSync('dd', [`if=${source}`, `of=${target}`, 'bs=1M', 'conv=fdatasync', 'status=none']);
+  const flags = direct ? ['oflag=direct'] : [];
+  const dd = spawnSync('dd', [
+    `if=${source}`,
+    `of=${target}`,
+    'bs=1M',
+    ...flags,
+    'conv=fdatasync',
+    'status=none',
+  ]);
   const seconds = (performance.now() - started) / 1000;
   if (dd.status !== 0) throw new Error(`dd failed (${dd.status}): ${dd.stderr.toString()}`);
   return bytes / seconds;
@@ -265,35 +274,70 @@ async function barePut(file: string, totalBytes: number, hash: boolean): Promise
     await waitFor('bare server listening', async () =>
       bare.output().includes('listening') ? true : undefined,
     );
-    const started = performance.now();
     const response = await putFile(port, '/', { 'content-length': String(totalBytes) }, file);
-    const seconds = (performance.now() - started) / 1000;
     if (response.status !== 200 || JSON.parse(response.body).bytes !== totalBytes)
       throw new Error(`bare server: ${response.status} ${response.body}`);
-    return seconds;
+    return response.seconds;
   } finally {
     await bare.stop();
   }
 }
 
-/** One streaming PUT of the whole file, as the agent sends it; resolves to the response. */
+/**
+ * The client: one streaming PUT of the whole file as the agent sends it (1 MiB reads piped
+ * into the request), in a process of its own. Run inside this bench's process it measured
+ * the bench instead: with every bench and the controller's modules loaded here, the 1 MiB
+ * read buffers set off full garbage collections of that big heap, 2 s of CPU per GiB
+ * (0.2 s in a small process), and every row paid for it. Prints the status, the body and the
+ * seconds from the request's start to the response's end (the process's start not included).
+ */
+const PUT_CLIENT = `
+const { createReadStream } = require('node:fs');
+const { request } = require('node:http');
+const { pipeline } = require('node:stream/promises');
+const { port, path, headers, file } = JSON.parse(process.env.PUT_REQUEST);
+const started = performance.now();
+const req = request({ host: '127.0.0.1', port, path, method: 'PUT', headers }, (res) => {
+  const chunks = [];
+  res.on('data', (chunk) => chunks.push(chunk));
+  res.on('end', () => {
+    const seconds = (performance.now() - started) / 1000;
+    const body = Buffer.concat(chunks).toString('utf8');
+    process.stdout.write(JSON.stringify({ status: res.statusCode, body, seconds }));
+  });
+});
+req.on('error', (error) => { console.error(error); process.exitCode = 1; });
+pipeline(createReadStream(file, { highWaterMark: ${MIB} }), req).catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
+/** One streaming PUT of the whole file by PUT_CLIENT; the response and its seconds. */
 function putFile(
   port: number,
   path: string,
   headers: Record<string, string>,
   file: string,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; seconds: number }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'PUT', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', reject);
+    const client = spawn(process.execPath, ['-e', PUT_CLIENT], {
+      env: { ...process.env, PUT_REQUEST: JSON.stringify({ port, path, headers, file }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    req.on('error', reject);
-    pipeline(createReadStream(file, { highWaterMark: MIB }), req).catch(reject);
+    let out = '';
+    let err = '';
+    client.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    client.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString('utf8');
+    });
+    client.on('error', reject);
+    client.on('close', (code) => {
+      if (code !== 0 || out === '') reject(new Error(`the PUT client failed (${code}): ${err}`));
+      else resolve(JSON.parse(out) as { status: number; body: string; seconds: number });
+    });
   });
 }
 
@@ -315,6 +359,8 @@ export async function uploadBench(): Promise<BenchRow[]> {
     log(`wrote ${megabytes} MiB test file in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s`);
 
     const ddBefore = ddThroughput(file, ddOut, totalBytes);
+    await rm(ddOut);
+    const ddDirectBefore = ddThroughput(file, ddOut, totalBytes, true);
     await rm(ddOut);
     const bareSeconds = await barePut(file, totalBytes, false);
     const bareHashSeconds = await barePut(file, totalBytes, true);
@@ -371,7 +417,6 @@ export async function uploadBench(): Promise<BenchRow[]> {
     const cpuBefore = cpuSeconds(pid);
     const threadsBefore = threadCpu(pid);
     const sampler = sampleRss(pid);
-    const started = performance.now();
     const response = await putFile(
       httpPort,
       `${API_PREFIX}${AGENT_ROUTES.cacheFile(recordingId)}`,
@@ -385,7 +430,7 @@ export async function uploadBench(): Promise<BenchRow[]> {
       },
       file,
     );
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = response.seconds;
     const rss = sampler.stop();
     const cpu = cpuSeconds(pid) - cpuBefore;
     const threads = threadCpuDelta(threadsBefore, threadCpu(pid));
@@ -414,8 +459,15 @@ export async function uploadBench(): Promise<BenchRow[]> {
 
     const ddAfter = ddThroughput(file, ddOut, totalBytes);
     await rm(ddOut);
+    const ddDirectAfter = ddThroughput(file, ddOut, totalBytes, true);
+    await rm(ddOut);
     const ddMean = (ddBefore + ddAfter) / 2;
-    log(`dd: ${(ddBefore / 1e6).toFixed(0)} MB/s before, ${(ddAfter / 1e6).toFixed(0)} MB/s after`);
+    const ddDirectMean = (ddDirectBefore + ddDirectAfter) / 2;
+    const mbs = (bytesPerSecond: number) => (bytesPerSecond / 1e6).toFixed(0);
+    log(
+      `dd: ${mbs(ddBefore)} MB/s before, ${mbs(ddAfter)} MB/s after; ` +
+        `with oflag=direct ${mbs(ddDirectBefore)} before, ${mbs(ddDirectAfter)} after`,
+    );
 
     const throughput = totalBytes / seconds;
     const subject = `PUT ${megabytes} MiB cache file → controller process`;
@@ -430,6 +482,18 @@ export async function uploadBench(): Promise<BenchRow[]> {
           subject: 'dd bs=1M conv=fdatasync, same file and disk (mean of before/after)',
           value: ddMean / 1e6,
           ratio: throughput / ddMean,
+        },
+      },
+      {
+        bench: 'upload',
+        subject,
+        metric: 'throughput',
+        value: throughput / 1e6,
+        unit: 'MB/s',
+        reference: {
+          subject: 'dd bs=1M oflag=direct conv=fdatasync, same file and disk (mean of before/after)',
+          value: ddDirectMean / 1e6,
+          ratio: throughput / ddDirectMean,
         },
       },
       {

@@ -1,8 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  alignDown,
+  DIRECT_ALIGN,
+  type DirectHandle,
+  DirectWriter,
+} from '../../controller/src/modules/recordings/direct-io.js';
 import { RecordingFileStore } from '../../controller/src/modules/recordings/file-store.js';
-import { WRITE_BATCH_BYTES } from '../../controller/src/modules/recordings/part-writer.js';
+import { WRITE_BATCH_BYTES, writePartBody } from '../../controller/src/modules/recordings/part-writer.js';
 import { type TempDir, tempDir } from '../support/tmp.js';
 
 const NODE = 'node-1';
@@ -12,6 +20,15 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 /** The bytes in socket-sized chunks (64 KiB, the last one shorter). */
 async function* chunks(bytes: Buffer, size = 64 * 1024): AsyncGenerator<Buffer> {
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+}
+
+/** The bytes in chunks of random sizes (1 byte to 70 kB). */
+async function* randomChunks(bytes: Buffer): AsyncGenerator<Buffer> {
+  for (let at = 0; at < bytes.length; ) {
+    const size = randomInt(1, 70_000);
+    yield bytes.subarray(at, at + size);
+    at += size;
+  }
 }
 
 /** The first `cutAt` bytes, then the connection fails. */
@@ -98,5 +115,121 @@ describe('receiving an upload into its part', () => {
     const result = await files.receivePart(NODE, REC, 50_000, 0, chunks(Buffer.alloc(0)));
     expect(result).toMatchObject({ outcome: 'ended', size: 50_000 });
     expect(result.hash.digest('hex')).toBe(sha256(file));
+  });
+});
+
+describe('direct writes (O_DIRECT) of a part', () => {
+  let dir: TempDir;
+  let files: RecordingFileStore;
+  let supported: boolean;
+  beforeEach(async () => {
+    dir = await tempDir('part-writer-direct');
+    files = new RecordingFileStore(dir.path);
+    // Whether this file system takes O_DIRECT at all (Linux's ext4, xfs, btrfs and tmpfs do),
+    // asked of the kernel directly, not of the code under test.
+    const probe = await open(
+      `${dir.path}/probe`,
+      constants.O_CREAT | constants.O_WRONLY | (constants.O_DIRECT ?? 0),
+    ).then(
+      (handle) => handle,
+      () => undefined,
+    );
+    supported = probe !== undefined && constants.O_DIRECT !== undefined;
+    await probe?.close();
+  });
+  afterEach(() => dir.cleanup());
+
+  const part = () => readFile(files.partPath(NODE, REC));
+
+  it('writes every aligned byte around the page cache and the unaligned end through it', async () => {
+    const file = randomBytes(2 * WRITE_BATCH_BYTES + 12_345);
+    const result = await files.receivePart(NODE, REC, 0, file.length, chunks(file));
+    expect(result).toMatchObject({ outcome: 'ended', size: file.length });
+    expect(result.direct).toBe(supported ? alignDown(file.length) : 0);
+    expect(result.hash.digest('hex')).toBe(sha256(file));
+    expect((await part()).equals(file)).toBe(true);
+  });
+
+  it('a resumed upload at an unaligned offset writes its start through the page cache, then directly', async () => {
+    const file = randomBytes(3 * WRITE_BATCH_BYTES);
+    const cutAt = WRITE_BATCH_BYTES + 3 * 64 * 1024 + 1_001;
+    await files.receivePart(NODE, REC, 0, file.length, cutOff(file, cutAt));
+    const rest = await files.receivePart(NODE, REC, cutAt, file.length - cutAt, chunks(file.subarray(cutAt)));
+    expect(rest).toMatchObject({ outcome: 'ended', size: file.length });
+    expect(rest.direct).toBe(supported ? alignDown(file.length) - (alignDown(cutAt) + DIRECT_ALIGN) : 0);
+    expect(rest.hash.digest('hex')).toBe(sha256(file));
+    expect((await part()).equals(file)).toBe(true);
+  });
+
+  it('any chunk sizes, cuts and resumes leave exactly the file', async () => {
+    for (let round = 0; round < 12; round++) {
+      const file = randomBytes(randomInt(1, 5 * WRITE_BATCH_BYTES));
+      const cuts = [randomInt(0, file.length), randomInt(0, file.length)].sort((a, b) => a - b);
+      let held = 0;
+      for (const cutAt of cuts) {
+        const first = await files.receivePart(
+          NODE,
+          REC,
+          held,
+          file.length - held,
+          cutOff(file.subarray(held), cutAt - held),
+        );
+        held = first.size;
+        expect(held).toBe(cutAt);
+      }
+      const last = await files.receivePart(
+        NODE,
+        REC,
+        held,
+        file.length - held,
+        randomChunks(file.subarray(held)),
+      );
+      expect(last).toMatchObject({ outcome: 'ended', size: file.length });
+      expect(last.hash.digest('hex')).toBe(sha256(file));
+      expect((await part()).equals(file)).toBe(true);
+      await files.deletePart(NODE, REC);
+    }
+  });
+
+  it('where the file system refuses a direct write (EINVAL), the part is written through the page cache', async () => {
+    const path = files.partPath(NODE, REC);
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(path, 'w');
+    let refused = 0;
+    const refusing: DirectHandle = {
+      write: async () => {
+        refused++;
+        throw Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' });
+      },
+      close: async () => {},
+    };
+    const file = randomBytes(3 * WRITE_BATCH_BYTES + 777);
+    try {
+      const result = await writePartBody(handle, 0, file.length, chunks(file), new DirectWriter(refusing));
+      expect(result).toMatchObject({ outcome: 'ended', size: file.length, direct: 0 });
+      expect(result.hash.digest('hex')).toBe(sha256(file));
+    } finally {
+      await handle.close();
+    }
+    // Refused once; not tried again on this part.
+    expect(refused).toBe(1);
+    expect((await part()).equals(file)).toBe(true);
+  });
+
+  it("any other failure of a direct write is the disk's, and fails the request", async () => {
+    const path = files.partPath(NODE, REC);
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(path, 'w');
+    // Open for reading only: the kernel answers a write with EBADF.
+    const readOnly = await open(path, 'r');
+    const file = randomBytes(2 * WRITE_BATCH_BYTES);
+    try {
+      await expect(
+        writePartBody(handle, 0, file.length, chunks(file), new DirectWriter(readOnly)),
+      ).rejects.toMatchObject({ code: 'EBADF' });
+    } finally {
+      await readOnly.close();
+      await handle.close();
+    }
   });
 });

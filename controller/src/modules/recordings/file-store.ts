@@ -10,6 +10,7 @@ import { mkdir, open, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AUDIO_PROBE_BYTES, type AudioFacts, audioFacts, type Container } from './audio-facts.js';
+import { DirectWriter } from './direct-io.js';
 import { type PartWrite, writePartBody } from './part-writer.js';
 
 export { wavDurationMs } from './audio-facts.js';
@@ -76,9 +77,11 @@ export class RecordingFileStore {
     const path = this.partPath(nodeId, recordingId);
     await mkdir(dirname(path), { recursive: true });
     const handle = await open(path, offset === 0 ? 'w' : 'r+');
+    const direct = await DirectWriter.open(path);
     try {
-      return await writePartBody(handle, offset, room, body);
+      return await writePartBody(handle, offset, room, body, direct);
     } finally {
+      await direct?.close();
       await handle.close();
     }
   }

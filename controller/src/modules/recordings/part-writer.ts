@@ -3,9 +3,13 @@
  * bounded memory, hashing the bytes as they arrive:
  *
  * - the chunks the socket delivers (≤ 64 KiB each) are gathered, without copying, into
- *   batches of WRITE_BATCH_BYTES written with one `pwritev` each, one batch in flight
- *   while the next fills; the request is paused while MAX_QUEUED_BATCHES wait, so memory
- *   stays at a few MiB however big the file;
+ *   batches of about WRITE_BATCH_BYTES that end on a DIRECT_ALIGN boundary of the file, one
+ *   batch in flight while the next fills; the request is paused while MAX_QUEUED_BATCHES
+ *   wait, so memory stays at a few MiB however big the file;
+ * - a batch's aligned middle is written with O_DIRECT where the part's file system takes it
+ *   (direct-io.ts: why, and how), its unaligned edges (the start of a resumed upload, the
+ *   end of the body, a batch written early because the body paused) with `pwritev` through
+ *   the page cache, as is everything where O_DIRECT is refused;
  * - one fdatasync at the end (periodic background fdatasyncs to start the writeback early
  *   measured no better in `npm run bench upload`, and each one is a journal commit);
  * - the SHA-256 sees each byte once, on arrival, in the order written. A resumed upload
@@ -17,6 +21,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { alignDown, alignUp, type DirectWriter } from './direct-io.js';
 
 const MIB = 1024 * 1024;
 /** Bytes gathered from the request for one write. */
@@ -36,6 +41,8 @@ export interface PartWrite {
   received: number;
   /** The part's size once synced. */
   size: number;
+  /** Bytes of this request written with O_DIRECT, around the page cache (direct-io.ts). */
+  direct: number;
   /** SHA-256 over bytes [0, size) of the part; meaningful only when the outcome is `ended`. */
   hash: Hash;
 }
@@ -57,35 +64,76 @@ async function writeFully(handle: FileHandle, buffers: Buffer[], position: numbe
   for (;;) {
     const { bytesWritten } = await handle.writev(rest, at);
     at += bytesWritten;
-    let skip = bytesWritten;
-    while (rest.length > 0 && skip >= rest[0]!.length) {
-      skip -= rest[0]!.length;
-      rest = rest.slice(1);
-    }
+    rest = sliceBuffers(rest, bytesWritten);
     if (rest.length === 0) return;
-    rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
   }
+}
+
+/** Views (no copy) of bytes [from, to) of the concatenated `buffers`; `to` defaults to the end. */
+function sliceBuffers(buffers: readonly Buffer[], from: number, to = Number.POSITIVE_INFINITY): Buffer[] {
+  const slices: Buffer[] = [];
+  let at = 0;
+  for (const buffer of buffers) {
+    const end = at + buffer.length;
+    if (end > from && at < to) slices.push(buffer.subarray(Math.max(from, at) - at, Math.min(to, end) - at));
+    at = end;
+    if (at >= to) break;
+  }
+  return slices;
+}
+
+/**
+ * Writes `bytes` of `buffers` at `position`: the aligned middle through `direct` when there
+ * is one (as much of it as it takes), everything else through the page cache. Returns the
+ * bytes written directly.
+ */
+async function writeRange(
+  handle: FileHandle,
+  direct: DirectWriter | undefined,
+  buffers: Buffer[],
+  position: number,
+  bytes: number,
+): Promise<number> {
+  const start = alignUp(position) - position;
+  const end = alignDown(position + bytes) - position;
+  if (direct === undefined || end <= start) {
+    await writeFully(handle, buffers, position);
+    return 0;
+  }
+  if (start > 0) await writeFully(handle, sliceBuffers(buffers, 0, start), position);
+  const directly = await direct.write(sliceBuffers(buffers, start, end), position + start, end - start);
+  const wrote = start + directly;
+  if (wrote < bytes) await writeFully(handle, sliceBuffers(buffers, wrote), position + wrote);
+  return directly;
 }
 
 /** Writes batches in order at increasing positions; a bounded number outstanding. */
 class WriteBehind {
   private readonly outstanding: Promise<void>[] = [];
-  private next: number;
+  private nextPosition: number;
+  /** Bytes written with O_DIRECT so far. */
+  directBytes = 0;
 
   constructor(
     private readonly handle: FileHandle,
+    private readonly direct: DirectWriter | undefined,
     offset: number,
   ) {
-    this.next = offset;
+    this.nextPosition = offset;
+  }
+
+  /** Where the next queued batch will be written. */
+  get next(): number {
+    return this.nextPosition;
   }
 
   /** Queues a write after the ones queued before (a failed write fails every later one). */
   enqueue(buffers: Buffer[], bytes: number): void {
-    const at = this.next;
-    this.next += bytes;
-    const write = (this.outstanding.at(-1) ?? Promise.resolve()).then(() =>
-      writeFully(this.handle, buffers, at),
-    );
+    const at = this.nextPosition;
+    this.nextPosition += bytes;
+    const write = (this.outstanding.at(-1) ?? Promise.resolve()).then(async () => {
+      this.directBytes += await writeRange(this.handle, this.direct, buffers, at, bytes);
+    });
     this.outstanding.push(write);
     // Leaves the queue once settled; a failure is thrown by room() or drain().
     write.then(
@@ -134,14 +182,18 @@ class Batcher {
 
   constructor(private readonly writer: WriteBehind) {}
 
-  /** Adds a chunk; a full batch is queued and waits for room (throws a DiskFailure). */
+  /**
+   * Adds a chunk; a full batch is queued, up to the last DIRECT_ALIGN boundary of the file
+   * it reaches (the bytes after it start the next batch), and waits for room (throws a
+   * DiskFailure).
+   */
   async add(chunk: Buffer): Promise<void> {
     this.buffers.push(chunk);
     this.bytes += chunk.length;
     this.lastChunkAt = performance.now();
     this.timer ??= setTimeout(() => this.idle(), IDLE_FLUSH_MS);
     if (this.bytes < WRITE_BATCH_BYTES) return;
-    this.flush();
+    this.queue(alignDown(this.writer.next + this.bytes) - this.writer.next);
     await this.writer.room().catch((error: unknown) => {
       throw new DiskFailure(error);
     });
@@ -156,10 +208,15 @@ class Batcher {
   /** Queues what is gathered and stops the idle timer. */
   flush(): void {
     this.stop();
-    if (this.bytes === 0) return;
-    this.writer.enqueue(this.buffers, this.bytes);
-    this.buffers = [];
-    this.bytes = 0;
+    this.queue(this.bytes);
+  }
+
+  /** Queues the first `bytes` gathered; the rest stays gathered. */
+  private queue(bytes: number): void {
+    if (bytes === 0) return;
+    this.writer.enqueue(sliceBuffers(this.buffers, 0, bytes), bytes);
+    this.buffers = sliceBuffers(this.buffers, bytes);
+    this.bytes -= bytes;
   }
 
   private idle(): void {
@@ -211,10 +268,11 @@ export async function writePartBody(
   offset: number,
   room: number,
   body: AsyncIterable<Buffer>,
+  direct?: DirectWriter,
 ): Promise<PartWrite> {
   const hash = createHash('sha256');
   if (offset > 0) await hashPrefix(handle, offset, hash);
-  const writer = new WriteBehind(handle, offset);
+  const writer = new WriteBehind(handle, direct, offset);
   let received = 0;
   try {
     const outcome = await stream(body, room, hash, writer, (bytes) => {
@@ -222,7 +280,7 @@ export async function writePartBody(
     });
     await writer.drain();
     await handle.datasync();
-    return { outcome, received, size: (await handle.stat()).size, hash };
+    return { outcome, received, size: (await handle.stat()).size, direct: writer.directBytes, hash };
   } catch (error) {
     await writer.settle();
     throw error;
