@@ -60,6 +60,27 @@
  *   There the transport alone about reaches dd; the hash on the request's core and the page-cache
  *   writes on a second core that the client shares make the rest of the gap.
  *
+ * - O_DIRECT (2026-12-07; direct-io.ts). Two findings first:
+ *   - This bench's PUT client ran inside the bench's own process, where every bench and the
+ *     controller's modules are loaded. Its 1 MiB read buffers set off full collections of that
+ *     big heap: 2 s of CPU per GiB, against 0.2 s in a small process. The bare servers'
+ *     "ceiling" above was the client's: read alone, loopback HTTP moves 1 GiB in 0.5-0.9 s
+ *     (1.2-2.0 GB/s), 1.2-1.5 s with the hash. The client now runs in a process of its own.
+ *   - The page cache was the controller's cost: its pool threads spent 1.8-2.4 s of kernel time
+ *     per GiB writing into it (guest pages touched for the first time, on a VM). O_DIRECT
+ *     writes from page-aligned slabs cost 0.1-0.2 s.
+ *   Alternating with the previous commit's build (two runs each, same client): before 3.46-3.62
+ *   s per GiB (297-310 MB/s), controller CPU 4.1-4.3 s; after 1.58-2.01 s (534-678 MB/s), CPU
+ *   1.7-2.1 s; RSS growth 29-31 MiB before, 31-55 MiB after (the socket's 64 KiB chunks wait
+ *   for V8's next collection; more of them arrive per second now).
+ *   - vs `dd conv=fdatasync`: 1.4-1.9× (8 runs). Its "after" run is slower than before this change
+ *     (310-380 MB/s, was 1.2-1.4 GB/s): it no longer gets the pages that the controller's
+ *     deleted copy gave back. Against the "before" run alone: 1.3-2.0×.
+ *   - vs `dd oflag=direct conv=fdatasync` (1.5-2.0 GB/s here): 0.32-0.43×. The bare server
+ *     that reads and hashes is itself 0.4-0.5× of it: SHA-256 on the request's thread
+ *     (1.4-1.8 GB/s) and the HTTP transport, on two cores shared with the client, are the
+ *     ceiling; the controller reaches 0.64-0.85× of that server.
+ *
  * Env: EARSHOT_BENCH_UPLOAD_MB (1024); EARSHOT_BENCH_UPLOAD_CONTROLLER (the compiled
  * cli.js to measure instead of the current sources, e.g. an older commit's build, for
  * a before/after comparison); EARSHOT_BENCH_UPLOAD_PROFILE (a directory: the controller
