@@ -8,6 +8,7 @@ import {
   DIRECT_ALIGN,
   type DirectHandle,
   DirectWriter,
+  SlabPool,
 } from '../../controller/src/modules/recordings/direct-io.js';
 import { RecordingFileStore } from '../../controller/src/modules/recordings/file-store.js';
 import { WRITE_BATCH_BYTES, writePartBody } from '../../controller/src/modules/recordings/part-writer.js';
@@ -213,6 +214,26 @@ describe('direct writes (O_DIRECT) of a part', () => {
     }
     // Refused once; not tried again on this part.
     expect(refused).toBe(1);
+    expect((await part()).equals(file)).toBe(true);
+  });
+
+  it('without memory for the slabs (a low ulimit -v refuses it), the part is written through the page cache', async () => {
+    const path = files.partPath(NODE, REC);
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(path, 'w');
+    const noMemory = new SlabPool(() => {
+      throw new RangeError('WebAssembly.Memory(): could not allocate memory');
+    });
+    const directHandle = await open(path, constants.O_WRONLY | (supported ? constants.O_DIRECT : 0));
+    const file = randomBytes(2 * WRITE_BATCH_BYTES + 99);
+    try {
+      const direct = new DirectWriter(directHandle, noMemory);
+      const result = await writePartBody(handle, 0, file.length, chunks(file), direct);
+      expect(result).toMatchObject({ outcome: 'ended', size: file.length, direct: 0 });
+    } finally {
+      await directHandle.close();
+      await handle.close();
+    }
     expect((await part()).equals(file)).toBe(true);
   });
 

@@ -34,9 +34,18 @@ const WASM_PAGE_BYTES = 64 * 1024;
 export const alignDown = (position: number): number => position - (position % DIRECT_ALIGN);
 export const alignUp = (position: number): number => alignDown(position + DIRECT_ALIGN - 1);
 
+/** The pool's memory: one WebAssembly.Memory, which V8 maps page-aligned. */
+function wasmMemory(bytes: number): ArrayBuffer {
+  const pages = bytes / WASM_PAGE_BYTES;
+  // A fixed maximum: the memory never grows, so its buffer is never detached.
+  return new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer;
+}
+
 /** Page-aligned buffers for direct writes, allocated once on first use and lent out. */
-class SlabPool {
+export class SlabPool {
   private free: Buffer[] | undefined;
+
+  constructor(private readonly memory: (bytes: number) => ArrayBuffer = wasmMemory) {}
 
   take(): Buffer | undefined {
     this.free ??= this.allocate();
@@ -47,17 +56,22 @@ class SlabPool {
     this.free?.push(slab);
   }
 
+  /**
+   * The slabs; none where the memory cannot be had (V8 reserves guard pages beside a
+   * WebAssembly.Memory, which a low `ulimit -v` refuses): every write then goes through
+   * the page cache.
+   */
   private allocate(): Buffer[] {
-    const pages = (SLAB_BYTES * POOL_SLABS) / WASM_PAGE_BYTES;
-    // A fixed maximum: the memory never grows, so its buffer is never detached.
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    return Array.from({ length: POOL_SLABS }, (_, i) =>
-      Buffer.from(memory.buffer, i * SLAB_BYTES, SLAB_BYTES),
-    );
+    try {
+      const memory = this.memory(SLAB_BYTES * POOL_SLABS);
+      return Array.from({ length: POOL_SLABS }, (_, i) => Buffer.from(memory, i * SLAB_BYTES, SLAB_BYTES));
+    } catch {
+      return [];
+    }
   }
 }
 
-const slabs = new SlabPool();
+const sharedSlabs = new SlabPool();
 
 /** Copies bytes [from, to) of the concatenated `buffers` into `target` at 0. */
 function copyRange(buffers: readonly Buffer[], from: number, to: number, target: Buffer): void {
@@ -87,8 +101,11 @@ export type DirectHandle = Pick<FileHandle, 'write' | 'close'>;
 export class DirectWriter {
   private refused = false;
 
-  /** `handle` must be open with O_DIRECT (see open()). */
-  constructor(private readonly handle: DirectHandle) {}
+  /** `handle` must be open with O_DIRECT (see open()); slabs from `slabs` (the process's pool). */
+  constructor(
+    private readonly handle: DirectHandle,
+    private readonly slabs: SlabPool = sharedSlabs,
+  ) {}
 
   /** The part opened for direct writes, or undefined where the platform or file system refuses. */
   static async open(path: string): Promise<DirectWriter | undefined> {
@@ -109,7 +126,7 @@ export class DirectWriter {
    */
   async write(buffers: readonly Buffer[], position: number, bytes: number): Promise<number> {
     if (this.refused) return 0;
-    const slab = slabs.take();
+    const slab = this.slabs.take();
     if (slab === undefined) return 0;
     let done = 0;
     try {
@@ -137,7 +154,7 @@ export class DirectWriter {
       this.refused = true;
       return done;
     } finally {
-      slabs.give(slab);
+      this.slabs.give(slab);
     }
   }
 
