@@ -90,6 +90,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly uploadDirectBytes = new Counter({
+    name: 'earshot_upload_direct_bytes_total',
+    help: "Recording bytes received from agents and written with O_DIRECT, around the page cache (stays 0 where the data dir's file system refuses O_DIRECT).",
+    registers: [this.registry],
+  });
+
   readonly uploads = new Counter({
     name: 'earshot_uploads_total',
     help: 'Recording uploads finished, by outcome.',

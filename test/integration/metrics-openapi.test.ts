@@ -49,6 +49,7 @@ describe('/metrics', () => {
       'earshot_meter_frames_total',
       'earshot_recording_jobs',
       'earshot_upload_bytes_total',
+      'earshot_upload_direct_bytes_total',
       'earshot_nodes_online',
     ]) {
       expect(response.body).toContain(`# TYPE ${name}`);

@@ -1,5 +1,8 @@
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobLease } from '../../shared/src/agent-api.js';
 import { bearer, enrolledNode, type TestController, testController } from '../support/controller.js';
@@ -173,6 +176,49 @@ describe('resumable cache-file upload', () => {
     }
     const row = await ctl.db.recording.findUniqueOrThrow({ where: { id: recordingId } });
     expect(row).toMatchObject({ state: 'completed', sha256: digest, sizeBytes: BigInt(body.length) });
+  });
+
+  it('writes the aligned bytes of each request around the page cache (O_DIRECT) where the disk takes it, and counts them', async () => {
+    const directBytes = async () => {
+      const metrics = await ctl.app.inject({ method: 'GET', url: '/metrics', headers: bearer(owner) });
+      expect(metrics.statusCode).toBe(200);
+      return Number(/^earshot_upload_direct_bytes_total (\d+)$/m.exec(metrics.body)?.[1]);
+    };
+    const before = await directBytes();
+    const { recordingId, lease } = await claimed();
+    const body = wavBytes(300_000);
+    const digest = sha256(body);
+    // Cuts that are not 4 KiB boundaries: each request's unaligned edges go through the page cache.
+    const cuts = [0, 100_000, 200_000, body.length];
+    for (let i = 0; i < cuts.length - 1; i++) {
+      const res = await ctl.app.inject({
+        method: 'PUT',
+        url: `/api/v1/recordings/${recordingId}/cache-file`,
+        headers: uploadHeaders(node.credential, lease.epoch, digest, body.length, cuts[i]),
+        payload: body.subarray(cuts[i], cuts[i + 1]),
+      });
+      expect(res.statusCode).toBe(200);
+    }
+    const row = await ctl.db.recording.findUniqueOrThrow({ where: { id: recordingId } });
+    expect(row).toMatchObject({ state: 'completed', sha256: digest });
+    const file = await readFile(join(ctl.config.dataDir, 'recordings', node.nodeId, `${recordingId}.wav`));
+    expect(file.equals(body)).toBe(true);
+    // Asked of the kernel, not of the code under test: does the data dir take O_DIRECT?
+    const probe = await open(
+      join(ctl.config.dataDir, 'direct-probe'),
+      constants.O_CREAT | constants.O_WRONLY | constants.O_DIRECT,
+    ).then(
+      (handle) => handle,
+      () => undefined,
+    );
+    await probe?.close();
+    const page = 4096;
+    const aligned = (from: number, to: number) =>
+      Math.max(0, Math.floor(to / page) * page - Math.ceil(from / page) * page);
+    const expected = probe
+      ? aligned(0, 100_000) + aligned(100_000, 200_000) + aligned(200_000, body.length)
+      : 0;
+    expect((await directBytes()) - before).toBe(expected);
   });
 
   it('verifies a resumed upload over every byte held: earlier bytes that differ get 422, not completion', async () => {

@@ -76,7 +76,7 @@ export class UploadsService {
   private readonly jobs: JobsRepository;
   private readonly audit: AuditWriter;
   private readonly files: RecordingFileStore;
-  private readonly metrics: Pick<Metrics, 'uploadBytes' | 'uploads'>;
+  private readonly metrics: Pick<Metrics, 'uploadBytes' | 'uploadDirectBytes' | 'uploads'>;
   private readonly config: Pick<Config, 'leaseSeconds'>;
   private readonly now: () => Date;
   private readonly alerts: HealthAlerts;
@@ -88,7 +88,7 @@ export class UploadsService {
     jobs: JobsRepository;
     audit: AuditWriter;
     files: RecordingFileStore;
-    metrics: Pick<Metrics, 'uploadBytes' | 'uploads'>;
+    metrics: Pick<Metrics, 'uploadBytes' | 'uploadDirectBytes' | 'uploads'>;
     config: Pick<Config, 'leaseSeconds'>;
     now?: () => Date;
     /** Told of failed upload requests and completions (the health module's `upload_failing`). */
@@ -376,6 +376,7 @@ export class UploadsService {
       return written;
     } finally {
       this.metrics.uploadBytes.inc(written?.received ?? 0);
+      this.metrics.uploadDirectBytes.inc(written?.direct ?? 0);
     }
   }
 
