@@ -492,31 +492,21 @@ export async function uploadBench(): Promise<BenchRow[]> {
 
     const throughput = totalBytes / seconds;
     const subject = `PUT ${megabytes} MiB cache file → controller process`;
+    const vsDd = (flags: string, ddBytesPerSecond: number): BenchRow => ({
+      bench: 'upload',
+      subject,
+      metric: 'throughput',
+      value: throughput / 1e6,
+      unit: 'MB/s',
+      reference: {
+        subject: `dd bs=1M ${flags}, same file and disk (mean of before/after)`,
+        value: ddBytesPerSecond / 1e6,
+        ratio: throughput / ddBytesPerSecond,
+      },
+    });
     return [
-      {
-        bench: 'upload',
-        subject,
-        metric: 'throughput',
-        value: throughput / 1e6,
-        unit: 'MB/s',
-        reference: {
-          subject: 'dd bs=1M conv=fdatasync, same file and disk (mean of before/after)',
-          value: ddMean / 1e6,
-          ratio: throughput / ddMean,
-        },
-      },
-      {
-        bench: 'upload',
-        subject,
-        metric: 'throughput',
-        value: throughput / 1e6,
-        unit: 'MB/s',
-        reference: {
-          subject: 'dd bs=1M oflag=direct conv=fdatasync, same file and disk (mean of before/after)',
-          value: ddDirectMean / 1e6,
-          ratio: throughput / ddDirectMean,
-        },
-      },
+      vsDd('conv=fdatasync', ddMean),
+      vsDd('oflag=direct conv=fdatasync', ddDirectMean),
       {
         bench: 'upload',
         subject: `${subject} (vs the transport alone)`,
