@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { type FileHandle, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   alignDown,
@@ -176,7 +176,7 @@ describe('direct writes (O_DIRECT) of a part', () => {
           cutOff(file.subarray(held), cutAt - held),
         );
         held = first.size;
-        expect(held).toBe(cutAt);
+        expect(held, `a ${file.length}-byte file cut at ${cuts}`).toBe(cutAt);
       }
       const last = await files.receivePart(
         NODE,
@@ -187,7 +187,7 @@ describe('direct writes (O_DIRECT) of a part', () => {
       );
       expect(last).toMatchObject({ outcome: 'ended', size: file.length });
       expect(last.hash.digest('hex')).toBe(sha256(file));
-      expect((await part()).equals(file)).toBe(true);
+      expect((await part()).equals(file), `a ${file.length}-byte file cut at ${cuts}`).toBe(true);
       await files.deletePart(NODE, REC);
     }
   });
@@ -252,5 +252,138 @@ describe('direct writes (O_DIRECT) of a part', () => {
       await readOnly.close();
       await handle.close();
     }
+  });
+});
+
+/**
+ * The writer's side of O_DIRECT on any file system: the "direct" handle is a plain one that
+ * checks what O_DIRECT demands of each write (memory, position and length aligned) and
+ * records it, and the part's handle records its page-cache writes and its syncs.
+ */
+describe('what the writer asks of O_DIRECT, on any file system', () => {
+  let dir: TempDir;
+  let path: string;
+  let events: string[];
+  let handle: FileHandle;
+  let plain: FileHandle;
+  beforeEach(async () => {
+    dir = await tempDir('part-writer-contract');
+    path = join(dir.path, 'part');
+    events = [];
+    const real = await open(path, 'w+');
+    plain = await open(path, 'r+');
+    // The part's handle, recording what goes through the page cache and each sync.
+    handle = new Proxy(real, {
+      get(target, key) {
+        if (key === 'writev') events.push('cached');
+        if (key === 'datasync') events.push('sync');
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  });
+  afterEach(async () => {
+    await plain.close();
+    await handle.close();
+    await dir.cleanup();
+  });
+
+  /** A direct handle that checks O_DIRECT's alignment and then writes what `answer` lets it. */
+  function checkingHandle(answer: (call: number, length: number) => number | Error = (_, length) => length) {
+    let calls = 0;
+    const write = async (buffer: Buffer, offset: number, length: number, position: number) => {
+      const memory = buffer.byteOffset + offset;
+      if (memory % DIRECT_ALIGN || position % DIRECT_ALIGN || length % DIRECT_ALIGN || length === 0)
+        throw new Error(`unaligned direct write: memory ${memory}, position ${position}, length ${length}`);
+      const allowed = answer(calls++, length);
+      if (allowed instanceof Error) throw allowed;
+      events.push('direct');
+      return plain.write(buffer, offset, allowed, position);
+    };
+    return { write: write as DirectHandle['write'], close: async () => {} };
+  }
+
+  /** Every direct write comes after a sync of any page-cache write before it. */
+  function expectSyncedBeforeDirect(): void {
+    let unsynced = false;
+    for (const event of events) {
+      if (event === 'cached') unsynced = true;
+      if (event === 'sync') unsynced = false;
+      if (event === 'direct') expect(unsynced, events.join(' ')).toBe(false);
+    }
+  }
+
+  it('aligns every direct write, and syncs page-cache bytes before a direct write lands after them', async () => {
+    const file = randomBytes(4 * WRITE_BATCH_BYTES);
+    const offset = 123_457; // a resumed upload: its first page through the page cache
+    await writeFile(path, file.subarray(0, offset));
+    let release!: () => void;
+    const paused = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* pausing(): AsyncGenerator<Buffer> {
+      yield* randomChunks(file.subarray(offset, 3 * WRITE_BATCH_BYTES + 5));
+      await paused; // the body pauses: what arrived is written early, ending unaligned
+      yield* randomChunks(file.subarray(3 * WRITE_BATCH_BYTES + 5));
+    }
+    setTimeout(release, 100);
+    const result = await writePartBody(
+      handle,
+      offset,
+      file.length - offset,
+      pausing(),
+      new DirectWriter(checkingHandle()),
+    );
+    expect(result).toMatchObject({ outcome: 'ended', size: file.length });
+    expect(result.hash.digest('hex')).toBe(sha256(file));
+    expect((await readFile(path)).equals(file)).toBe(true);
+    expect(result.direct).toBeGreaterThan(3 * WRITE_BATCH_BYTES);
+    expect(events).toContain('cached');
+    expectSyncedBeforeDirect();
+  });
+
+  it('with no slab free, writes through the page cache without a sync per batch', async () => {
+    const pool = new SlabPool();
+    const taken = Array.from({ length: 8 }, () => pool.take());
+    expect(pool.take()).toBeUndefined();
+    const file = randomBytes(3 * WRITE_BATCH_BYTES + 1);
+    const result = await writePartBody(
+      handle,
+      0,
+      file.length,
+      chunks(file),
+      new DirectWriter(checkingHandle(), pool),
+    );
+    expect(result).toMatchObject({ outcome: 'ended', size: file.length, direct: 0 });
+    expect((await readFile(path)).equals(file)).toBe(true);
+    expect(events.filter((event) => event === 'sync')).toEqual(['sync']); // the one at the end
+    for (const slab of taken) if (slab) pool.give(slab);
+  });
+
+  it('a short direct write that breaks the alignment leaves the rest to the page cache, and nothing is lost', async () => {
+    const file = randomBytes(3 * WRITE_BATCH_BYTES);
+    // The first direct write stops 1,000 bytes short of a page boundary.
+    const direct = new DirectWriter(checkingHandle((call, length) => (call === 0 ? length - 5_096 : length)));
+    const result = await writePartBody(handle, 0, file.length, chunks(file), direct);
+    expect(result).toMatchObject({ outcome: 'ended', size: file.length });
+    expect((await readFile(path)).equals(file)).toBe(true);
+    expectSyncedBeforeDirect();
+  });
+
+  it('EINVAL after some direct writes: the rest through the page cache, the direct ones counted', async () => {
+    const file = randomBytes(4 * WRITE_BATCH_BYTES);
+    const einval = Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' });
+    let directCalls = 0;
+    const direct = new DirectWriter(
+      checkingHandle((call, length) => {
+        directCalls = call + 1;
+        return call < 2 ? length : einval;
+      }),
+    );
+    const result = await writePartBody(handle, 0, file.length, chunks(file), direct);
+    expect(result).toMatchObject({ outcome: 'ended', size: file.length });
+    expect(result.direct).toBe(2 * WRITE_BATCH_BYTES);
+    expect(directCalls).toBe(3); // refused once, then not tried again
+    expect((await readFile(path)).equals(file)).toBe(true);
   });
 });

@@ -122,18 +122,26 @@ export class DirectWriter {
    * (aligned); returns how many bytes it wrote, a multiple of DIRECT_ALIGN. Fewer than
    * `bytes` (down to 0) when no slab is free or the file system refuses a direct write (it
    * is then not tried again on this part): the caller writes the rest through the page cache.
-   * Throws a disk error.
+   * `beforeWriting` runs once a direct write is certain to be tried, before it. Throws a disk
+   * error.
    */
-  async write(buffers: readonly Buffer[], position: number, bytes: number): Promise<number> {
+  async write(
+    buffers: readonly Buffer[],
+    position: number,
+    bytes: number,
+    beforeWriting: () => Promise<void>,
+  ): Promise<number> {
     if (this.refused) return 0;
     const slab = this.slabs.take();
     if (slab === undefined) return 0;
     let done = 0;
+    let written = 0;
     try {
+      await beforeWriting();
       while (done < bytes) {
         const length = Math.min(SLAB_BYTES, bytes - done);
         copyRange(buffers, done, done + length, slab);
-        let written = 0;
+        written = 0;
         while (written < length) {
           const { bytesWritten } = await this.handle.write(
             slab,
@@ -147,12 +155,13 @@ export class DirectWriter {
           written += bytesWritten;
         }
         done += length;
+        written = 0;
       }
       return done;
     } catch (error) {
       if (!isInvalid(error)) throw error;
       this.refused = true;
-      return done;
+      return done + written;
     } finally {
       this.slabs.give(slab);
     }

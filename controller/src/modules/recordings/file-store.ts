@@ -81,8 +81,11 @@ export class RecordingFileStore {
     try {
       return await writePartBody(handle, offset, room, body, direct);
     } finally {
-      await direct?.close();
-      await handle.close();
+      try {
+        await direct?.close();
+      } finally {
+        await handle.close();
+      }
     }
   }
 

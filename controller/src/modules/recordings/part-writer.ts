@@ -82,37 +82,14 @@ function sliceBuffers(buffers: readonly Buffer[], from: number, to = Number.POSI
   return slices;
 }
 
-/**
- * Writes `bytes` of `buffers` at `position`: the aligned middle through `direct` when there
- * is one (as much of it as it takes), everything else through the page cache. Returns the
- * bytes written directly.
- */
-async function writeRange(
-  handle: FileHandle,
-  direct: DirectWriter | undefined,
-  buffers: Buffer[],
-  position: number,
-  bytes: number,
-): Promise<number> {
-  const start = alignUp(position) - position;
-  const end = alignDown(position + bytes) - position;
-  if (direct === undefined || end <= start) {
-    await writeFully(handle, buffers, position);
-    return 0;
-  }
-  if (start > 0) await writeFully(handle, sliceBuffers(buffers, 0, start), position);
-  const directly = await direct.write(sliceBuffers(buffers, start, end), position + start, end - start);
-  const wrote = start + directly;
-  if (wrote < bytes) await writeFully(handle, sliceBuffers(buffers, wrote), position + wrote);
-  return directly;
-}
-
 /** Writes batches in order at increasing positions; a bounded number outstanding. */
 class WriteBehind {
   private readonly outstanding: Promise<void>[] = [];
   private nextPosition: number;
   /** Bytes written with O_DIRECT so far. */
   directBytes = 0;
+  /** Bytes went through the page cache since the part was last synced. */
+  private cached = false;
 
   constructor(
     private readonly handle: FileHandle,
@@ -131,15 +108,53 @@ class WriteBehind {
   enqueue(buffers: Buffer[], bytes: number): void {
     const at = this.nextPosition;
     this.nextPosition += bytes;
-    const write = (this.outstanding.at(-1) ?? Promise.resolve()).then(async () => {
-      this.directBytes += await writeRange(this.handle, this.direct, buffers, at, bytes);
-    });
+    const write = (this.outstanding.at(-1) ?? Promise.resolve()).then(() =>
+      this.writeRange(buffers, at, bytes),
+    );
     this.outstanding.push(write);
     // Leaves the queue once settled; a failure is thrown by room() or drain().
     write.then(
       () => this.outstanding.splice(this.outstanding.indexOf(write), 1),
       () => {},
     );
+  }
+
+  /**
+   * Writes `bytes` of `buffers` at `position`: the aligned middle through `direct` when there
+   * is one (as much of it as it takes), everything else through the page cache.
+   *
+   * A direct write that extends the file has the file system record the new size at once,
+   * while bytes before it written through the page cache may still be only in memory: a
+   * power cut would then leave a part whose size counts bytes it never got (zeros), and the
+   * agent would resume after them. So those bytes are synced first (rare: a resumed upload's
+   * first page, a batch written early because the body paused, a write with no slab free).
+   */
+  private async writeRange(buffers: Buffer[], position: number, bytes: number): Promise<void> {
+    const start = alignUp(position) - position;
+    const end = alignDown(position + bytes) - position;
+    if (this.direct === undefined || end <= start) return this.writeCached(buffers, position);
+    if (start > 0) await this.writeCached(sliceBuffers(buffers, 0, start), position);
+    const directly = await this.direct.write(
+      sliceBuffers(buffers, start, end),
+      position + start,
+      end - start,
+      () => this.syncCached(),
+    );
+    this.directBytes += directly;
+    const wrote = start + directly;
+    if (wrote < bytes) await this.writeCached(sliceBuffers(buffers, wrote), position + wrote);
+  }
+
+  private async writeCached(buffers: Buffer[], position: number): Promise<void> {
+    this.cached = true;
+    await writeFully(this.handle, buffers, position);
+  }
+
+  /** Syncs what went through the page cache since the last sync, if anything did. */
+  private async syncCached(): Promise<void> {
+    if (!this.cached) return;
+    await this.handle.datasync();
+    this.cached = false;
   }
 
   /** Resolves once fewer than MAX_QUEUED_BATCHES writes are outstanding; throws a disk error. */
