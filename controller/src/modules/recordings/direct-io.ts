@@ -22,6 +22,7 @@
  */
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { sliceBuffers } from './buffer-ranges.js';
 
 /** Alignment of a direct write's memory, position and length. */
 export const DIRECT_ALIGN = 4096;
@@ -75,19 +76,8 @@ const sharedSlabs = new SlabPool();
 
 /** Copies bytes [from, to) of the concatenated `buffers` into `target` at 0. */
 function copyRange(buffers: readonly Buffer[], from: number, to: number, target: Buffer): void {
-  let at = 0;
   let filled = 0;
-  for (const buffer of buffers) {
-    const end = at + buffer.length;
-    if (end > from && at < to) {
-      const start = Math.max(from, at) - at;
-      const stop = Math.min(to, end) - at;
-      buffer.copy(target, filled, start, stop);
-      filled += stop - start;
-    }
-    at = end;
-    if (at >= to) return;
-  }
+  for (const slice of sliceBuffers(buffers, from, to)) filled += slice.copy(target, filled);
 }
 
 function isInvalid(error: unknown): boolean {

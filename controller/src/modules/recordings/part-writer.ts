@@ -21,6 +21,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { sliceBuffers } from './buffer-ranges.js';
 import { alignDown, alignUp, type DirectWriter } from './direct-io.js';
 
 const MIB = 1024 * 1024;
@@ -67,19 +68,6 @@ async function writeFully(handle: FileHandle, buffers: Buffer[], position: numbe
     rest = sliceBuffers(rest, bytesWritten);
     if (rest.length === 0) return;
   }
-}
-
-/** Views (no copy) of bytes [from, to) of the concatenated `buffers`; `to` defaults to the end. */
-function sliceBuffers(buffers: readonly Buffer[], from: number, to = Number.POSITIVE_INFINITY): Buffer[] {
-  const slices: Buffer[] = [];
-  let at = 0;
-  for (const buffer of buffers) {
-    const end = at + buffer.length;
-    if (end > from && at < to) slices.push(buffer.subarray(Math.max(from, at) - at, Math.min(to, end) - at));
-    at = end;
-    if (at >= to) break;
-  }
-  return slices;
 }
 
 /** Writes batches in order at increasing positions; a bounded number outstanding. */
